@@ -1,0 +1,239 @@
+"""The command line: a thin layer over the library. Each command is one library call.
+
+Only click is imported at start-up, so `relsynth --help` is instant; pandas, SQLAlchemy and the
+SDV family are imported inside the commands that need them. Data goes to stdout, logs and
+progress to stderr; a RelsynthError becomes `FAILED: <one line>` and exit code 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+log = logging.getLogger("relsynth")
+
+URL_HELP = (
+    "SQLAlchemy URL (postgresql+psycopg://user@host/db, mysql+pymysql://root@host/db, sqlite:///file.db), "
+    "a path to a SQLite file, or 'demo' for the bundled hospital database"
+)
+
+
+class State:
+    quiet: bool = False
+    traceback: bool = False
+
+
+def _setup_logging(quiet: bool, verbose: int) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("relsynth: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="relsynth")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or info messages (errors still shown).")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr.")
+@click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors.")
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, verbose: int, traceback: bool) -> None:
+    """relsynth: turn a real relational database into a synthetic one.
+
+    \b
+    Pipeline: reflect -> plan -> fit -> sample -> write -> evaluate.
+    Start with:  relsynth inspect demo
+    """
+    state = ctx.ensure_object(State)
+    state.quiet, state.traceback = quiet, traceback
+    _setup_logging(quiet, verbose)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"FAILED: {message}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def _errors(ctx: click.Context) -> Iterator[None]:
+    """One line per failure, no traceback unless --traceback; passwords masked, no data values."""
+    from relsynth.errors import RelsynthError
+    from relsynth.io import redact_text
+
+    state: State = ctx.find_object(State) or State()
+    try:
+        yield
+    except RelsynthError as err:
+        if state.traceback:
+            raise
+        _fail(redact_text(str(err)))
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as err:  # database and library errors: keep it to one line
+        if state.traceback:
+            raise
+        text = str(getattr(err, "orig", None) or err).strip().splitlines()
+        first = redact_text(text[0]) if text else type(err).__name__
+        _fail(f"{type(err).__name__}: {first} (run with --traceback for details)")
+
+
+def _source(url: str) -> str:
+    """'demo' means the bundled hospital database, built on first use."""
+    if url == "demo":
+        from relsynth.demo import demo_path
+
+        return f"sqlite:///{demo_path()}"
+    return url
+
+
+@contextmanager
+def _progress(ctx: click.Context) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress callback drawing rich bars on stderr (started on first use), or None under --quiet."""
+    state: State = ctx.find_object(State) or State()
+    if state.quiet:
+        yield None
+        return
+    bars: dict[str, Any] = {}
+    live: list[Any] = []
+
+    def report(stage: str, done: int, total: int) -> None:
+        if not live:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            progress = Progress(
+                TextColumn("{task.description:>10}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            progress.start()
+            live.append(progress)
+        progress = live[0]
+        if stage not in bars:
+            bars[stage] = progress.add_task(stage, total=total)
+        progress.update(bars[stage], completed=done, total=total)
+
+    try:
+        yield report
+    finally:
+        if live:
+            live[0].stop()
+
+
+def _stdout_console() -> Any:
+    from rich.console import Console
+
+    # Soft wrap: each fact stays one line (grep-able); the terminal folds it if it must.
+    probe = Console()
+    return Console(soft_wrap=True, width=max(100, probe.width) if probe.is_terminal else 160)
+
+
+@main.command()
+@click.argument("url")
+@click.option("--schema", "db_schema", help="Database schema to reflect (PostgreSQL: default public).")
+@click.option("--schema-file", type=click.Path(dir_okay=False), help="Use this edited schema JSON instead.")
+@click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out tables matching (repeatable).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "dot"]),
+    default="text",
+    show_default=True,
+    help="text: one-screen summary; json: the Schema (editable, versioned); dot: the FK graph for Graphviz.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@click.option("--table", "tables", multiple=True, help="Show the column detail of this table (repeatable).")
+@click.option("--columns", is_flag=True, help="Show the column detail of every table.")
+@click.option("--no-profile", is_flag=True, help="Do not read sample rows (kinds from types only).")
+@click.pass_context
+def inspect(
+    ctx: click.Context,
+    url: str,
+    db_schema: str | None,
+    schema_file: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    tables: tuple[str, ...],
+    columns: bool,
+    no_profile: bool,
+) -> None:
+    """Show what relsynth sees in a database: tables, keys, kinds, the FK graph and the plan.
+
+    URL is a SQLAlchemy URL, a SQLite file, or 'demo'. Nothing is written to the database.
+    """
+    with _errors(ctx):
+        from relsynth.graph import plan as make_plan
+        from relsynth.io import redact
+        from relsynth.reflect import reflect, reflect_or_load
+
+        source = _source(url)
+        with _progress(ctx) as progress:
+            if schema_file:
+                schema = reflect_or_load(None, schema_file=schema_file, include=include, exclude=exclude)
+            else:
+                schema = reflect(
+                    source,
+                    schema=db_schema,
+                    include=include,
+                    exclude=exclude,
+                    profile=not no_profile,
+                    progress=progress,
+                )
+        for name in tables:
+            schema.table(name)  # unknown names fail here, with a suggestion
+        p = make_plan(schema)
+        if fmt == "json":
+            _emit(schema.to_json(), output)
+        elif fmt == "dot":
+            from relsynth.show import dot
+
+            _emit(dot(p), output)
+        else:
+            from relsynth.show import columns_detail, summary
+
+            title = "demo (hospital)" if url == "demo" else redact(source)
+            items = summary(p, title=title)
+            for name in p.order if columns else tables:
+                items += columns_detail(p, schema.table(name))
+            _print(items, output)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        log.info("wrote %s", output)
+    else:
+        sys.stdout.write(text)
+
+
+def _print(items: list[Any], output: str | None) -> None:
+    from rich.console import Console
+
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            console = Console(file=fh, width=160, no_color=True, soft_wrap=True)
+            for item in items:
+                console.print(item)
+        log.info("wrote %s", output)
+        return
+    console = _stdout_console()
+    for item in items:
+        console.print(item)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,191 @@
+"""Everything that differs between PostgreSQL, MySQL/MariaDB and SQLite, in one place.
+
+Capabilities are data (as dlt does it); catalog queries that SQLAlchemy's inspector does not
+offer are small functions here. Names always travel as bound parameters, never as SQL text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a dialect can do, as data the writer and reader consult."""
+
+    name: str
+    max_bind_params: int
+    transactional_ddl: bool
+    deferrable_fks: bool
+    has_copy: bool
+    has_enums: bool
+    has_schemas: bool
+    row_estimates: bool
+
+
+_CAPS = {
+    "postgresql": Capabilities("postgresql", 65_535, True, True, True, True, True, True),
+    "mysql": Capabilities("mysql", 65_535, False, False, False, True, False, True),
+    "mariadb": Capabilities("mariadb", 65_535, False, False, False, True, False, True),
+    "sqlite": Capabilities("sqlite", 32_766, True, True, False, False, False, False),
+}
+_GENERIC = Capabilities("generic", 2_000, False, False, False, False, True, False)
+
+
+def capabilities(dialect_name: str) -> Capabilities:
+    return _CAPS.get(dialect_name, _GENERIC)
+
+
+def family(conn_or_name: sa.Connection | str) -> str:
+    """'postgresql', 'mysql' (MariaDB included), 'sqlite' or the dialect's own name."""
+    name = conn_or_name if isinstance(conn_or_name, str) else conn_or_name.dialect.name
+    return "mysql" if name in {"mysql", "mariadb"} else name
+
+
+def begin_read_only(conn: sa.Connection) -> sa.Connection:
+    """Start one read-only transaction with a consistent snapshot for every read that follows.
+
+    SQLAlchemy autobegins on the first statement; the statements below are that transaction's first.
+    """
+    kind = family(conn)
+    if kind == "postgresql":
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    elif kind == "mysql":
+        conn.exec_driver_sql("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
+        conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+    elif kind == "sqlite":
+        conn.exec_driver_sql("PRAGMA query_only = ON")
+    return conn
+
+
+def default_schema(conn: sa.Connection) -> str | None:
+    import sqlalchemy as sa
+
+    return sa.inspect(conn).default_schema_name
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    parent: str
+    bound: str
+
+
+def partitions(conn: sa.Connection, schema: str | None) -> tuple[dict[str, str], list[Partition]]:
+    """PostgreSQL: (partition key per partitioned table, every partition mapped to its top parent)."""
+    import sqlalchemy as sa
+
+    if family(conn) != "postgresql":
+        return {}, []
+    schema = schema or default_schema(conn)
+    keys = conn.execute(
+        sa.text(
+            "SELECT c.relname, pg_get_partkeydef(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relkind = 'p'"
+        ),
+        {"schema": schema},
+    ).all()
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname, p.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relispartition ORDER BY c.relname"
+        ),
+        {"schema": schema},
+    ).all()
+    direct = {child: parent for child, parent, _ in rows}
+
+    def top(name: str) -> str:
+        seen = set()
+        while name in direct and name not in seen:
+            seen.add(name)
+            name = direct[name]
+        return name
+
+    parts = [Partition(child, top(child), bound or "") for child, _, bound in rows]
+    return {name: key for name, key in keys}, parts
+
+
+def row_estimates(conn: sa.Connection, schema: str | None) -> dict[str, int]:
+    """Catalog row estimates (cheap, approximate); empty where the dialect keeps none."""
+    import sqlalchemy as sa
+
+    kind = family(conn)
+    if kind == "postgresql":
+        rows = conn.execute(
+            sa.text(
+                "SELECT c.relname, c.reltuples::bigint, c.relkind, c.relispartition, "
+                "COALESCE((SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
+                "WHERE i.inhrelid = c.oid LIMIT 1), '') "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema AND c.relkind IN ('r', 'p')"
+            ),
+            {"schema": schema or default_schema(conn)},
+        ).all()
+        # reltuples is -1 for a table never analyzed: unknown, so the caller counts exactly.
+        out = {name: max(int(n), -1) for name, n, kind, _, _ in rows if kind == "r"}
+        # A partitioned table holds no rows itself: its estimate is its partitions' sum, if all known.
+        parts: dict[str, list[int]] = {}
+        for _, n, _, is_part, parent in rows:
+            if is_part and parent:
+                parts.setdefault(parent, []).append(int(n))
+        for name, _, kind, _, _ in rows:
+            if kind == "p":
+                counts = parts.get(name, [])
+                out[name] = sum(counts) if counts and min(counts) >= 0 else -1
+        return out
+    if kind == "mysql":
+        rows = conn.execute(
+            sa.text(
+                "SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = :schema AND TABLE_TYPE = 'BASE TABLE'"
+            ),
+            {"schema": schema or default_schema(conn)},
+        ).all()
+        return {name: int(n) if n is not None else -1 for name, n in rows}
+    return {}
+
+
+def sqlite_unique_and_actions(
+    conn: sa.Connection, tables: list[str]
+) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, dict[tuple[str, ...], tuple[str, str]]]]:
+    """SQLite: column-level UNIQUE constraints and FK ON DELETE/UPDATE, which the inspector misses."""
+    import sqlalchemy as sa
+
+    uniques: dict[str, list[tuple[str, ...]]] = {}
+    actions: dict[str, dict[tuple[str, ...], tuple[str, str]]] = {}
+    for table in tables:
+        idx = conn.execute(
+            sa.text("SELECT name, origin FROM pragma_index_list(:t) WHERE origin = 'u' ORDER BY seq"),
+            {"t": table},
+        ).all()
+        for name, _ in idx:
+            cols = conn.execute(
+                sa.text("SELECT name FROM pragma_index_info(:i) ORDER BY seqno"), {"i": name}
+            ).scalars()
+            uniques.setdefault(table, []).append(tuple(cols))
+        fks = conn.execute(
+            sa.text(
+                'SELECT id, "from", on_update, on_delete FROM pragma_foreign_key_list(:t) ORDER BY id, seq'
+            ),
+            {"t": table},
+        ).all()
+        grouped: dict[int, list] = {}
+        for fk_id, col, on_update, on_delete in fks:
+            grouped.setdefault(fk_id, [[], on_update, on_delete])[0].append(col)
+        actions[table] = {tuple(cols): (upd, dele) for cols, upd, dele in grouped.values()}
+    return uniques, actions
+
+
+def exact_count(conn: sa.Connection, table: sa.Table) -> int:
+    import sqlalchemy as sa
+
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())

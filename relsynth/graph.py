@@ -1,0 +1,442 @@
+"""Schema -> foreign-key graph (networkx) -> Plan: what is synthesized, under which parent, in what order.
+
+The Plan answers, for every table: is it data, a reference table (copied), or empty; which FK is
+its *context* (the parent it is modelled under, as HMA does); which FKs are *secondary* (assigned
+after sampling); which FKs break cycles (filled in a second pass); which are self-references.
+All graph work uses networkx algorithms.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property, cmp_to_key
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from relsynth.profile import PERSON_PII
+from relsynth.schema import ForeignKey, Kind, Role, Schema, Table
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+@dataclass(frozen=True)
+class CycleCut:
+    """One strongly connected group of tables and the FK cut to make it a DAG."""
+
+    tables: tuple[str, ...]
+    fk: ForeignKey
+    reason: str
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    name: str
+    role: str  # 'data' | 'reference' | 'empty'
+    role_reason: str
+    depth: int
+    context: ForeignKey | None = None
+    context_reason: str = ""
+    secondary: tuple[ForeignKey, ...] = ()
+    reference_fks: tuple[ForeignKey, ...] = ()  # FKs into reference tables: modelled as categories
+    self_refs: tuple[ForeignKey, ...] = ()
+    deferred: tuple[ForeignKey, ...] = ()  # cycle-breaking FKs: written after both tables exist
+    link: bool = False
+    ignored_fks: tuple[ForeignKey, ...] = ()  # FKs into excluded tables: kept as plain columns
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        fks = (*((self.context,) if self.context else ()), *self.secondary)
+        return tuple(dict.fromkeys(fk.ref_table for fk in fks))
+
+
+@dataclass(frozen=True)
+class Plan:
+    schema: Schema
+    order: tuple[str, ...]
+    tables: dict[str, TablePlan]
+    cycles: tuple[CycleCut, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def __getitem__(self, name: str) -> TablePlan:
+        return self.tables[name]
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        return fk_graph(self.schema)
+
+    def by_role(self, role: str) -> tuple[str, ...]:
+        return tuple(n for n in self.order if self.tables[n].role == role)
+
+    @property
+    def roots(self) -> tuple[str, ...]:
+        """Data tables modelled on their own (no context parent)."""
+        return tuple(
+            n for n in self.order if self.tables[n].role == "data" and self.tables[n].context is None
+        )
+
+    @property
+    def depth(self) -> int:
+        return max((p.depth for p in self.tables.values()), default=0)
+
+    def children(self, name: str) -> tuple[str, ...]:
+        """Tables modelled under ``name`` (it is their context parent), in plan order."""
+        return tuple(
+            n for n in self.order if (c := self.tables[n].context) is not None and c.ref_table == name
+        )
+
+    @property
+    def isolated(self) -> tuple[str, ...]:
+        g = self.graph
+        return tuple(n for n in self.order if g.degree(n) - _self_loops(g, n) * 2 == 0)
+
+    @property
+    def without_pk(self) -> tuple[str, ...]:
+        return tuple(n for n in self.order if not self.schema.table(n).primary_key)
+
+
+def _self_loops(g: nx.MultiDiGraph, n: str) -> int:
+    return g.number_of_edges(n, n)
+
+
+def fk_graph(schema: Schema) -> nx.MultiDiGraph:
+    """Parent -> child edges, one per FK, keyed by FK name; excluded tables left out."""
+    g = nx.MultiDiGraph()
+    active = {t.name for t in schema.active_tables}
+    for table in schema.active_tables:
+        g.add_node(table.name, rows=table.row_count)
+    for table in schema.active_tables:
+        for fk in table.foreign_keys:
+            if fk.ref_table in active:
+                g.add_edge(fk.ref_table, table.name, key=fk.name, fk=fk)
+    return g
+
+
+def _nullable(table: Table, fk: ForeignKey) -> bool:
+    return any(table.column(c).nullable for c in fk.columns)
+
+
+def _cut_cycles(schema: Schema, g: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, list[CycleCut]]:
+    """Remove one FK per cycle until the graph (self-loops aside) is a DAG, and say why each."""
+    dag = nx.MultiDiGraph(g)
+    dag.remove_edges_from([(u, v, k) for u, v, k in g.edges(keys=True) if u == v])
+    cuts: list[CycleCut] = []
+    while True:
+        groups = [sorted(c) for c in nx.strongly_connected_components(dag) if len(c) > 1]
+        if not groups:
+            return dag, cuts
+        group = min(groups)
+        sub = dag.subgraph(group)
+        # How many (short) cycles each FK is on: cutting a busy edge breaks more at once.
+        # FK names are unique per table only, so edges are counted by (child, name).
+        on_cycles: dict[tuple[str, str], int] = {}
+        for k, cycle in enumerate(nx.simple_cycles(sub, length_bound=len(group))):
+            for u, v in zip(cycle, [*cycle[1:], cycle[0]], strict=True):
+                for key in sub[u][v]:
+                    on_cycles[(v, key)] = on_cycles.get((v, key), 0) + 1
+            if k > 2000:
+                break
+        candidates = []
+        for u, v, key, data in sub.edges(keys=True, data=True):
+            fk: ForeignKey = data["fk"]
+            child = schema.table(v)
+            nullable = _nullable(child, fk)
+            in_pk = set(fk.columns) <= set(child.primary_key)
+            score = (
+                nullable,
+                fk.deferrable,
+                not in_pk,
+                on_cycles.get((v, key), 0),
+                -schema.table(u).row_count,
+            )
+            candidates.append((score, fk.name, u, v, key, fk, nullable))
+        candidates.sort(key=lambda c: (c[0], c[3], c[1]), reverse=True)
+        score, _, u, v, key, fk, nullable = candidates[0]
+        n_nullable = sum(1 for c in candidates if c[6])
+        if nullable and n_nullable == 1:
+            reason = "the only nullable FK in the cycle: written as NULL, filled in after both tables exist"
+        elif nullable:
+            reason = (
+                f"nullable, and on {score[3]} of the cycles (most among the {n_nullable} nullable FKs): "
+                "written as NULL, filled in after both tables exist"
+            )
+        elif fk.deferrable:
+            reason = "no FK in the cycle is nullable; this one is DEFERRABLE, so it is checked at commit"
+        else:
+            reason = (
+                "no FK in the cycle is nullable or deferrable: relsynth loads it with its check "
+                "deferred or switched off during the load, then verifies it"
+            )
+        cuts.append(CycleCut(tuple(group), fk, reason))
+        dag.remove_edge(u, v, key)
+
+
+_REFERENCE_NAME = re.compile(
+    r"(^|_)(concept|vocabulary|vocabularies|domain|lookup|lkp|codes?|code_?list|types?|statuse?s?|"
+    r"categor(y|ies)|class(es)?|units?|currenc(y|ies)|countr(y|ies)|languages?|genres?|"
+    r"enum|ref|reference)($|_)",
+    re.IGNORECASE,
+)
+
+
+OMOP_VOCABULARY = frozenset(
+    {
+        "concept",
+        "vocabulary",
+        "domain",
+        "concept_class",
+        "concept_relationship",
+        "relationship",
+        "concept_synonym",
+        "concept_ancestor",
+        "source_to_concept_map",
+        "drug_strength",
+    }
+)
+
+
+def _snake(name: str) -> str:
+    """'MediaType' -> 'media_type', so name rules read every dialect's spelling alike."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _stem(name: str) -> str:
+    n = _snake(name)
+    return n[:-1] if n.endswith("s") and not n.endswith("ss") else n
+
+
+def _label_shape(table: Table) -> bool:
+    """A code list: a key plus a few label-like columns."""
+    keys = set(table.primary_key) | table.fk_columns()
+    others = [c for c in table.columns if c.name not in keys]
+    return len(others) <= 4
+
+
+def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
+    """Code lists and vocabularies the data points into; copied, not synthesized. Name -> reason."""
+    refs: dict[str, str] = {}
+    tables = {t.name: t for t in schema.active_tables}
+    forced = {n for n, t in tables.items() if t.role is Role.REFERENCE}
+    data = {n for n, t in tables.items() if t.role is Role.DATA}
+    for n in forced:
+        refs[n] = "marked as reference in the schema file"
+
+    def parents(n: str) -> set[str]:
+        return {u for u, _ in g.in_edges(n) if u != n}
+
+    def referencing_rows(n: str) -> int:
+        return sum(tables[v].row_count for _, v in g.out_edges(n) if v != n)
+
+    omop = any(n.lower() == "concept" for n in tables) and any(n.lower() == "person" for n in tables)
+    changed = True
+    while changed:  # a code list may point to another code list (nation -> region)
+        changed = False
+        for n in sorted(tables):
+            t = tables[n]
+            if n in refs or n in data or t.row_count == 0 or is_person_table(t):
+                continue
+            if omop and n.lower() in OMOP_VOCABULARY:
+                refs[n] = "a standardized vocabulary table of the OMOP CDM"
+                changed = True
+                continue
+            if not parents(n) <= set(refs):
+                continue
+            children = {v for _, v in g.out_edges(n) if v != n}
+            # A code list is pointed at by a plain attribute somewhere, not only by the keys of
+            # link tables (a playlist in playlist_track is an entity of a many-to-many, not a code).
+            attribute = any(
+                not set(d["fk"].columns) <= set(tables[v].primary_key)
+                for _, v, d in g.out_edges(n, data=True)
+                if v != n
+            )
+            ratio = referencing_rows(n) / max(t.row_count, 1)
+            named = bool(_REFERENCE_NAME.search(_snake(n)))
+            reason = None
+            if children and attribute and named and ratio >= 1 and t.row_count <= 100_000:
+                reason = f"{t.row_count} rows, named like a code list, referenced by {len(children)} table(s)"
+            elif children and attribute and _label_shape(t) and t.row_count <= 1000 and ratio >= 2:
+                reason = f"{t.row_count} rows of key and label, {ratio:.0f} referencing rows per row"
+            elif (
+                not children
+                and parents(n)
+                and (any(_stem(n).startswith(_stem(p)) for p in parents(n)) or len(t.foreign_keys) >= 2)
+            ):
+                reason = "points only into reference tables and nothing points to it (a vocabulary table)"
+            if reason:
+                refs[n] = reason
+                changed = True
+    return refs
+
+
+def _is_link(table: Table, data_fks: list[ForeignKey]) -> bool:
+    """Many-to-many: the key (or all columns) made of two FKs to other tables."""
+    if len(data_fks) < 2:
+        return False
+    key = set(table.primary_key) or next((set(u.columns) for u in table.unique), set())
+    fk_cols = [set(fk.columns) for fk in data_fks]
+    if key:
+        covering = [c for c in fk_cols if c <= key]
+        return len(covering) >= 2 and set().union(*covering) == key
+    return {c.name for c in table.columns} == set().union(*fk_cols)
+
+
+def _column_stem(column: str) -> str:
+    """'o_custkey' -> 'cust', 'PatientId' -> 'patient', 'admission_id' -> 'admission'."""
+    n = re.sub(r"^[a-z]{1,2}_", "", _snake(column))
+    return re.sub(r"_?(id|key|code|no|num|fk|ref|seq)$", "", n)
+
+
+def named_after(fk: ForeignKey) -> bool:
+    """Is the FK named after the table it points to (an ownership), not after a role (attending_id)?"""
+    parent = _stem(fk.ref_table)
+    for col in fk.columns:
+        stem = _column_stem(col)
+        common = next((i for i, (a, b) in enumerate(zip(stem, parent, strict=False)) if a != b), None)
+        common = min(len(stem), len(parent)) if common is None else common
+        if common >= 4 and common >= 0.6 * min(len(stem), len(parent)):
+            return True
+    return False
+
+
+def _choose_context(
+    schema: Schema, table: Table, fks: list[ForeignKey], dag: nx.MultiDiGraph, hubs: dict[str, int]
+) -> tuple[ForeignKey | None, str]:
+    """The parent a table is modelled under (HMA's parent); the other FKs become secondary.
+
+    Catalog facts only, in this order: the FK is part of the primary key; NOT NULL; named after
+    its parent (patient_id, not attending_id); the more specific of two parents where one descends
+    from the other (visit_detail goes under visit_occurrence, not person); ON DELETE CASCADE; a
+    parent holding the people the rows are about; the table named after the parent (invoice_line,
+    invoice); the parent of more tables; the parent with more rows. A nullable FK is an owner only
+    when named after its parent and the parent has fewer rows. The schema file can set it
+    ("context").
+    """
+    if table.context:
+        fk = table.fk(table.context)
+        return fk, "set in the schema file"
+
+    def eligible(fk: ForeignKey) -> bool:
+        parent = schema.table(fk.ref_table)
+        if parent.row_count == 0 and _nullable(table, fk):
+            return False  # an empty parent can own nothing
+        if _nullable(table, fk):
+            # An optional link is an owner only if named after it and parents are fewer than children.
+            return named_after(fk) and parent.row_count <= max(table.row_count, 1)
+        return True
+
+    fks = [fk for fk in fks if eligible(fk)]
+    if not fks:
+        return None, ""
+    ancestors = {fk.name: nx.ancestors(dag, fk.ref_table) for fk in fks}
+
+    def head(fk: ForeignKey) -> tuple:
+        return (set(fk.columns) <= set(table.primary_key), not _nullable(table, fk), named_after(fk))
+
+    def tail(fk: ForeignKey) -> tuple:
+        parent = schema.table(fk.ref_table)
+        return (
+            fk.on_delete == "CASCADE",
+            is_person_table(parent),
+            _stem(table.name).startswith(_stem(fk.ref_table)),
+            hubs.get(fk.ref_table, 0),
+            parent.row_count,
+        )
+
+    head_reasons = ["part of its primary key", "NOT NULL", "the FK is named after it"]
+    tail_reasons = [
+        "ON DELETE CASCADE",
+        "it holds the people the rows are about",
+        "the table is named after it",
+        "the parent of more tables",
+        "the parent with more rows",
+    ]
+
+    def compare(a: ForeignKey, b: ForeignKey) -> tuple[int, str]:
+        """> 0 when a is the better context, with the deciding reason."""
+        for reason, x, y in zip(head_reasons, head(a), head(b), strict=True):
+            if x != y:
+                return (1 if x > y else -1), reason
+        if b.ref_table in ancestors[a.name] and a.ref_table not in ancestors[b.name]:
+            return 1, "the more specific parent (a descendant of the other)"
+        if a.ref_table in ancestors[b.name] and b.ref_table not in ancestors[a.name]:
+            return -1, "the more specific parent (a descendant of the other)"
+        for reason, x, y in zip(tail_reasons, tail(a), tail(b), strict=True):
+            if x != y:
+                return (1 if x > y else -1), reason
+        return (1 if a.name < b.name else -1), "first by name"
+
+    ranked = sorted(sorted(fks, key=lambda f: f.name), key=cmp_to_key(lambda a, b: -compare(a, b)[0]))
+    best = ranked[0]
+    if len(ranked) == 1:
+        return best, "its only parent"
+    return best, compare(best, ranked[1])[1]
+
+
+def is_person_table(table: Table) -> bool:
+    """Rows about people: names, national ids or record numbers (not a company's phone)."""
+    return any(c.pii in PERSON_PII for c in table.columns)
+
+
+def plan(schema: Schema) -> Plan:
+    """Build the Plan for a Schema (excluded tables left out; FKs to them kept as plain columns)."""
+    g = fk_graph(schema)
+    dag, cuts = _cut_cycles(schema, g)
+    refs = _reference_tables(schema, g)
+    active = {t.name for t in schema.active_tables}
+    cut_names = {(c.fk.table, c.fk.name) for c in cuts}
+    hubs = {n: len({v for _, v in g.out_edges(n) if v != n}) for n in g.nodes}
+
+    # Generation order: topological over the cut graph, ties broken by name for determinism.
+    order = tuple(nx.lexicographical_topological_sort(dag))
+    depth: dict[str, int] = {}
+    for n in order:
+        depth[n] = max((depth[u] + 1 for u, _ in dag.in_edges(n) if u not in refs), default=0)
+
+    tables: dict[str, TablePlan] = {}
+    notes: list[str] = []
+    for name in order:
+        table = schema.table(name)
+        ignored = tuple(fk for fk in table.foreign_keys if fk.ref_table not in active)
+        for fk in ignored:
+            notes.append(f"{fk.label}: the parent is excluded, so the column is kept as plain data")
+        live = [fk for fk in table.foreign_keys if fk.ref_table in active]
+        self_refs = tuple(fk for fk in live if fk.ref_table == name)
+        deferred = tuple(fk for fk in live if (name, fk.name) in cut_names)
+        rest = [fk for fk in live if fk not in self_refs and fk not in deferred]
+        ref_fks = tuple(fk for fk in rest if fk.ref_table in refs)
+        data_fks = [fk for fk in rest if fk.ref_table not in refs]
+        if name in refs:
+            role, why = "reference", refs[name]
+        elif table.row_count == 0:
+            role, why = "empty", "no rows in the source: recreated empty"
+        else:
+            role, why = "data", "synthesized"
+        context, context_why = (None, "")
+        if role == "data":
+            context, context_why = _choose_context(schema, table, data_fks, dag, hubs)
+        secondary = tuple(fk for fk in data_fks if fk is not context)
+        tables[name] = TablePlan(
+            name=name,
+            role=role,
+            role_reason=why,
+            depth=depth.get(name, 0),
+            context=context,
+            context_reason=context_why,
+            secondary=secondary,
+            reference_fks=ref_fks,
+            self_refs=self_refs,
+            deferred=deferred,
+            link=_is_link(table, [*data_fks, *ref_fks]),
+            ignored_fks=ignored,
+        )
+    return Plan(schema=schema, order=order, tables=tables, cycles=tuple(cuts), notes=tuple(notes))
+
+
+def kinds_summary(tables: Iterable[Table]) -> dict[Kind, int]:
+    counts: dict[Kind, int] = {}
+    for t in tables:
+        for c in t.columns:
+            counts[c.kind] = counts.get(c.kind, 0) + 1
+    return counts

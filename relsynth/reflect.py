@@ -1,0 +1,407 @@
+"""Reflect a live database into a Schema: the only module that reads catalog metadata.
+
+One multi-table inspector call per kind of object (columns, keys, constraints, indexes), so a
+40-table PostgreSQL database costs a handful of catalog queries. Everything runs inside the
+read-only transaction that ``io.connect(read_only=True)`` opens.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from relsynth import dialects
+from relsynth.errors import RelsynthError, SchemaError, did_you_mean
+from relsynth.io import connect, describe, parse_url
+from relsynth.profile import profile_table
+from relsynth.schema import (
+    Check,
+    Column,
+    Domain,
+    EnumType,
+    ForeignKey,
+    Index,
+    Partitioning,
+    Schema,
+    Table,
+    Unique,
+)
+from relsynth.sqltypes import to_portable
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import sqlalchemy as sa
+
+log = logging.getLogger("relsynth")
+
+# Tables with a catalog estimate above this are not counted exactly (COUNT(*) would scan them).
+EXACT_COUNT_LIMIT = 1_000_000
+PROFILE_ROWS = 2_000
+
+Progress = Callable[[str, int, int], None]
+
+
+def reflect(
+    url: str | sa.URL,
+    *,
+    schema: str | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    profile: bool = True,
+    progress: Progress | None = None,
+) -> Schema:
+    """Reflect the database at ``url`` (read-only) into a Schema.
+
+    ``include``/``exclude`` are glob patterns on table names, as pg_dump's --table/--exclude-table.
+    ``profile`` reads up to a few thousand rows per table to decide kinds and detect personal data.
+    """
+    with connect(url, read_only=True) as conn:
+        return reflect_connection(
+            conn, schema=schema, include=include, exclude=exclude, profile=profile, progress=progress
+        )
+
+
+def select_tables(names: Iterable[str], include: Sequence[str], exclude: Sequence[str]) -> list[str]:
+    """Apply --include/--exclude globs; a pattern that matches nothing is an error, with a hint."""
+    names = list(names)
+    for pattern in (*include, *exclude):
+        if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+            raise RelsynthError(
+                f"No table matches '{pattern}'." + (did_you_mean(pattern, names) or f" Tables: {_few(names)}")
+            )
+    chosen = [n for n in names if not include or any(fnmatch.fnmatchcase(n, p) for p in include)]
+    return [n for n in chosen if not any(fnmatch.fnmatchcase(n, p) for p in exclude)]
+
+
+def _few(names: list[str], k: int = 8) -> str:
+    shown = ", ".join(sorted(names)[:k])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > k else "")
+
+
+def _check_schema_name(insp: Any, conn: sa.Connection, schema: str | None) -> str | None:
+    if schema is None:
+        return None
+    names = insp.get_schema_names()
+    if schema not in names:
+        raise SchemaError(
+            f"Schema '{schema}' does not exist in the {describe(conn.engine.url)}."
+            + (did_you_mean(schema, names) or f" Schemas: {', '.join(sorted(names))}")
+        )
+    return schema
+
+
+def _multi(method: Callable[..., dict], schema: str | None, names: list[str]) -> dict[str, Any]:
+    """Call a get_multi_* method and key the result by bare table name."""
+    try:
+        result = method(schema=schema, filter_names=names)
+    except NotImplementedError:
+        return {}
+    return {key[1]: value for key, value in result.items()}
+
+
+def reflect_connection(
+    conn: sa.Connection,
+    *,
+    schema: str | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    profile: bool = True,
+    progress: Progress | None = None,
+) -> Schema:
+    """Reflect through an open (read-only) connection; see :func:`reflect`."""
+    import sqlalchemy as sa
+
+    insp = sa.inspect(conn)
+    schema = _check_schema_name(insp, conn, schema)
+    where = describe(conn.engine.url) + (f", schema {schema}" if schema else "")
+    all_names = insp.get_table_names(schema=schema)
+    part_keys, parts = dialects.partitions(conn, schema)
+    part_parent = {p.name: p.parent for p in parts}
+    names = [n for n in all_names if n not in part_parent]
+    if not names:
+        raise RelsynthError(
+            f"No tables in the {where}: check the database name"
+            + (" and --schema" if dialects.family(conn) == "postgresql" else "")
+        )
+    names = select_tables(names, include, exclude)
+    if not names:
+        raise RelsynthError(f"--include/--exclude leave no table of the {where} to work on")
+    kept_parts = [p.name for p in parts if p.parent in names]
+    notes: list[str] = []
+
+    with_parts = names + kept_parts
+    columns = _multi(insp.get_multi_columns, schema, names)
+    pks = _multi(insp.get_multi_pk_constraint, schema, names)
+    fks = _multi(insp.get_multi_foreign_keys, schema, with_parts)
+    uniques = _multi(insp.get_multi_unique_constraints, schema, names)
+    checks = _multi(insp.get_multi_check_constraints, schema, names)
+    indexes = _multi(insp.get_multi_indexes, schema, names)
+    comments = _multi(insp.get_multi_table_comment, schema, names)
+    extra_uniques: dict[str, list[tuple[str, ...]]] = {}
+    fk_actions: dict[str, dict[tuple[str, ...], tuple[str, str]]] = {}
+    if dialects.family(conn) == "sqlite":
+        extra_uniques, fk_actions = dialects.sqlite_unique_and_actions(conn, names)
+
+    enums: tuple[EnumType, ...] = ()
+    domains: tuple[Domain, ...] = ()
+    if dialects.family(conn) == "postgresql":
+        enums = tuple(
+            EnumType(e["name"], tuple(e["labels"])) for e in insp.get_enums(schema=schema or "public")
+        )
+        domains = tuple(_domain(d) for d in insp.get_domains(schema=schema or "public"))
+
+    # FKs declared only on partitions belong to their partitioned parent (once per column set).
+    for part in kept_parts:
+        parent = part_parent[part]
+        have = {(tuple(f["constrained_columns"]), f["referred_table"]) for f in fks.get(parent, [])}
+        for fk in fks.get(part, []):
+            key = (tuple(fk["constrained_columns"]), fk["referred_table"])
+            if key not in have:
+                have.add(key)
+                fks.setdefault(parent, []).append(fk)
+                notes.append(f"{parent}: foreign key {fk['name']} is declared on its partitions only")
+
+    estimates = dialects.row_estimates(conn, schema)
+    tables = []
+    for i, name in enumerate(names):
+        if progress:
+            progress("reflect", i, len(names))
+        table = _table(
+            conn,
+            name,
+            schema,
+            columns.get(name, []),
+            pks.get(name) or {},
+            fks.get(name, []),
+            uniques.get(name, []),
+            extra_uniques.get(name, []),
+            checks.get(name, []),
+            indexes.get(name, []),
+            (comments.get(name) or {}).get("text"),
+            fk_actions.get(name, {}),
+            part_parent,
+            set(names),
+            notes,
+        )
+        if name in part_keys:
+            table = replace(
+                table,
+                partitioning=Partitioning(
+                    part_keys[name], tuple((p.name, p.bound) for p in parts if p.parent == name)
+                ),
+            )
+        table = _count(conn, table, schema, estimates)
+        tables.append(table)
+    if progress:
+        progress("reflect", len(names), len(names))
+
+    if profile:
+        tables = [_profile(conn, t, schema, progress, i, len(tables)) for i, t in enumerate(tables)]
+
+    url = conn.engine.url
+    return Schema(
+        tables=tuple(tables),
+        dialect=conn.dialect.name,
+        database=url.database if url.get_backend_name() != "sqlite" else _sqlite_name(url),
+        schema=schema,
+        enums=enums,
+        domains=domains,
+        notes=tuple(notes),
+    )
+
+
+def _sqlite_name(url: sa.URL) -> str | None:
+    db = url.database or ""
+    return db.removeprefix("file:") or None
+
+
+def _domain(d: dict[str, Any]) -> Domain:
+    from relsynth.schema import SqlType
+
+    return Domain(
+        name=d["name"],
+        type=SqlType("other", native=str(d["type"])),
+        nullable=bool(d.get("nullable", True)),
+        default=d.get("default"),
+        checks=tuple(c["check"] for c in d.get("constraints") or ()),
+    )
+
+
+def _fk_name(table: str, cols: Sequence[str], taken: set[str]) -> str:
+    base = f"fk_{table}_{'_'.join(cols)}"
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    return name
+
+
+def _table(
+    conn: sa.Connection,
+    name: str,
+    schema: str | None,
+    cols: list[dict[str, Any]],
+    pk: dict[str, Any],
+    fks: list[dict[str, Any]],
+    uniques: list[dict[str, Any]],
+    extra_uniques: list[tuple[str, ...]],
+    checks: list[dict[str, Any]],
+    indexes: list[dict[str, Any]],
+    comment: str | None,
+    fk_actions: dict[tuple[str, ...], tuple[str, str]],
+    part_parent: dict[str, str],
+    names: set[str],
+    notes: list[str],
+) -> Table:
+    pk_cols = tuple(pk.get("constrained_columns") or ())
+    columns = []
+    for c in cols:
+        identity = None
+        if c.get("identity"):
+            identity = "always" if c["identity"].get("always") else "by default"
+        elif c.get("autoincrement") is True and dialects.family(conn) == "mysql":
+            identity = "auto_increment"
+        columns.append(
+            Column(
+                name=c["name"],
+                type=to_portable(c["type"], conn.dialect),
+                nullable=bool(c.get("nullable", True)) and c["name"] not in pk_cols,
+                default=None if c.get("default") is None else str(c["default"]),
+                identity=identity,
+                computed=(c.get("computed") or {}).get("sqltext"),
+                comment=c.get("comment"),
+            )
+        )
+    taken: set[str] = set()
+    foreign_keys = []
+    for fk in fks:
+        cols_ = tuple(fk["constrained_columns"])
+        ref = part_parent.get(fk["referred_table"], fk["referred_table"])
+        ref_schema = fk.get("referred_schema")
+        label = f"{name}({', '.join(cols_)}) -> {ref}"
+        if ref_schema and ref_schema != schema:
+            notes.append(
+                f"{label}: points into schema {ref_schema}, which is not reflected; kept as a column"
+            )
+            continue
+        if ref not in names:
+            notes.append(f"{label}: points to a table that is not included; kept as a plain column")
+            continue
+        options = fk.get("options") or {}
+        upd, dele = fk_actions.get(cols_, (None, None))
+        fk_name = fk.get("name") or _fk_name(name, cols_, taken)
+        taken.add(fk_name)
+        foreign_keys.append(
+            ForeignKey(
+                name=fk_name,
+                columns=cols_,
+                ref_table=ref,
+                ref_columns=tuple(fk["referred_columns"]),
+                on_delete=_action(options.get("ondelete") or dele),
+                on_update=_action(options.get("onupdate") or upd),
+                deferrable=bool(options.get("deferrable")),
+                initially_deferred=str(options.get("initially", "")).upper() == "DEFERRED",
+            )
+        )
+    uniq = [Unique(u.get("name"), tuple(u["column_names"])) for u in uniques]
+    seen_uniq = {u.columns for u in uniq}
+    for cols_ in extra_uniques:
+        if cols_ not in seen_uniq and cols_ != pk_cols:
+            uniq.append(Unique(None, cols_))
+            seen_uniq.add(cols_)
+    constraint_names = {u.name for u in uniq if u.name}
+    idx = []
+    for ix in indexes:
+        if ix.get("duplicates_constraint") or ix.get("name") in constraint_names:
+            continue
+        col_names = tuple(c for c in ix.get("column_names") or () if c is not None)
+        exprs = tuple(e for e in ix.get("expressions") or () if e not in col_names)
+        idx.append(Index(ix["name"], col_names, bool(ix.get("unique")), exprs))
+    return Table(
+        name=name,
+        columns=tuple(columns),
+        primary_key=pk_cols,
+        unique=tuple(uniq),
+        foreign_keys=tuple(foreign_keys),
+        checks=tuple(Check(c.get("name"), c["sqltext"]) for c in checks),
+        indexes=tuple(idx),
+        comment=comment,
+    )
+
+
+def _action(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.upper()
+    return None if value == "NO ACTION" else value
+
+
+def sa_table(table: Table, schema: str | None) -> sa.TableClause:
+    """A lightweight SQLAlchemy table for building quoted SELECTs (no metadata round trip)."""
+    import sqlalchemy as sa
+
+    return sa.table(table.name, *[sa.column(c.name) for c in table.columns], schema=schema)
+
+
+def _count(conn: sa.Connection, table: Table, schema: str | None, estimates: dict[str, int]) -> Table:
+    estimate = estimates.get(table.name, -1)
+    if 0 <= EXACT_COUNT_LIMIT < estimate:
+        return replace(table, row_count=estimate, row_count_exact=False)
+    return replace(table, row_count=dialects.exact_count(conn, sa_table(table, schema)), row_count_exact=True)
+
+
+def read_sample(conn: sa.Connection, table: Table, schema: str | None, limit: int) -> pd.DataFrame:
+    """Up to ``limit`` rows of the learnable columns, in primary-key order where there is one."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from relsynth.schema import Kind
+    from relsynth.sqltypes import KIND_OF_TYPE
+
+    wanted = [c.name for c in table.columns if KIND_OF_TYPE.get(c.type.name) is not Kind.UNSUPPORTED]
+    if not wanted:
+        return pd.DataFrame()
+    t = sa_table(table, schema)
+    query = sa.select(*[t.c[n] for n in wanted])
+    if table.primary_key:
+        query = query.order_by(*[t.c[n] for n in table.primary_key])
+    result = conn.execute(query.limit(limit))
+    return pd.DataFrame(result.all(), columns=wanted)
+
+
+def _profile(
+    conn: sa.Connection, table: Table, schema: str | None, progress: Progress | None, i: int, n: int
+) -> Table:
+    if progress:
+        progress("profile", i, n)
+    sample = read_sample(conn, table, schema, PROFILE_ROWS) if table.row_count else None
+    out = profile_table(table, sample)
+    if progress and i == n - 1:
+        progress("profile", n, n)
+    return out
+
+
+def reflect_or_load(
+    url: str | sa.URL | None,
+    *,
+    schema_file: str | None = None,
+    schema: str | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> Schema:
+    """The Schema a command works on: a user's schema file when given, else a fresh reflection."""
+    if schema_file:
+        loaded = Schema.load(schema_file)
+        if include or exclude:
+            keep = set(select_tables(loaded.table_names, include, exclude))
+            loaded = replace(
+                loaded, tables=tuple(t if t.name in keep else replace(t, exclude=True) for t in loaded.tables)
+            )
+        return loaded
+    if url is None:
+        raise RelsynthError("Give a database URL or --schema-file")
+    parse_url(url)
+    return reflect(url, schema=schema, include=include, exclude=exclude, progress=progress)

@@ -1,0 +1,385 @@
+"""The Schema: frozen dataclasses for tables, columns and keys, and their versioned JSON.
+
+A Schema is what every later stage reads. It is plain data (no engine, no SQLAlchemy objects),
+so it can be written to a file, edited by a user, and loaded back into an equal object.
+Composite keys are first-class: every key is a tuple of column names.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from relsynth.errors import SchemaError, did_you_mean
+
+SCHEMA_FORMAT = "relsynth.schema"
+SCHEMA_VERSION = 1
+
+
+class Kind(StrEnum):
+    """How a column is modelled: the semantic kind, independent of its SQL spelling."""
+
+    ID = "id"
+    NUMERICAL = "numerical"
+    CATEGORICAL = "categorical"
+    DATETIME = "datetime"
+    BOOLEAN = "boolean"
+    TEXT = "text"
+    UNSUPPORTED = "unsupported"
+
+
+class Role(StrEnum):
+    """A user's override of what relsynth does with a table."""
+
+    DATA = "data"  # synthesize it
+    REFERENCE = "reference"  # copy it verbatim (code lists, vocabularies)
+
+
+PII_CATEGORIES = (
+    "person_name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "street_address",
+    "national_id",
+    "record_number",
+    "free_text",
+)
+
+
+@dataclass(frozen=True)
+class SqlType:
+    """A portable description of a column type, enough to recreate it in another dialect.
+
+    ``name`` is a portable family (integer, numeric, string, datetime, ...); ``native`` keeps the
+    source dialect's own spelling so the same dialect can recreate it exactly.
+    """
+
+    name: str
+    native: str = ""
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    timezone: bool = False
+    values: tuple[str, ...] = ()
+    type_name: str | None = None  # a named type: PostgreSQL enum or domain name
+    item: SqlType | None = None  # array element type
+    collation: str | None = None
+    charset: str | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: SqlType
+    nullable: bool = True
+    default: str | None = None
+    kind: Kind = Kind.UNSUPPORTED
+    kind_reason: str = ""
+    pii: str | None = None
+    pii_reason: str = ""
+    identity: str | None = None  # 'always' | 'by default' | 'auto_increment'
+    computed: str | None = None  # generation expression of a generated column
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str | None = None
+    on_update: str | None = None
+    deferrable: bool = False
+    initially_deferred: bool = False
+    virtual: bool = False  # declared in a schema file, not in the database
+    table: str = ""  # the referencing table (filled by Table)
+
+    @property
+    def label(self) -> str:
+        """'child(a, b) -> parent(x, y)', for messages and reports."""
+        return f"{self.table}({', '.join(self.columns)}) -> {self.ref_table}({', '.join(self.ref_columns)})"
+
+
+@dataclass(frozen=True)
+class Unique:
+    name: str | None
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str | None
+    sql: str
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+    expressions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Partitioning:
+    """PostgreSQL declarative partitioning: the key, and each partition with its bound."""
+
+    key: str
+    partitions: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    unique: tuple[Unique, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: tuple[Check, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    row_count: int = 0
+    row_count_exact: bool = True
+    comment: str | None = None
+    partitioning: Partitioning | None = None
+    role: Role | None = None  # None: let the plan decide
+    context: str | None = None  # name of the FK to model this table under; None: plan decides
+    exclude: bool = False
+
+    def __post_init__(self) -> None:
+        fks = tuple(fk if fk.table == self.name else replace(fk, table=self.name) for fk in self.foreign_keys)
+        object.__setattr__(self, "foreign_keys", fks)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise SchemaError(
+            f"Unknown column '{name}' in table '{self.name}'."
+            + did_you_mean(name, [c.name for c in self.columns])
+        )
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def has_column(self, name: str) -> bool:
+        return any(c.name == name for c in self.columns)
+
+    def fk_columns(self) -> set[str]:
+        return {c for fk in self.foreign_keys for c in fk.columns}
+
+    def fk(self, name: str) -> ForeignKey:
+        for fk in self.foreign_keys:
+            if fk.name == name:
+                return fk
+        raise SchemaError(
+            f"Unknown foreign key '{name}' on table '{self.name}'."
+            + did_you_mean(name, [f.name for f in self.foreign_keys])
+        )
+
+
+@dataclass(frozen=True)
+class EnumType:
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    type: SqlType
+    nullable: bool = True
+    default: str | None = None
+    checks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Schema:
+    tables: tuple[Table, ...]
+    dialect: str = ""
+    database: str | None = None
+    schema: str | None = None
+    enums: tuple[EnumType, ...] = ()
+    domains: tuple[Domain, ...] = ()
+    locale: str = "en_US"
+    notes: tuple[str, ...] = field(default=(), compare=True)
+
+    def table(self, name: str) -> Table:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise SchemaError(f"Unknown table '{name}'." + did_you_mean(name, self.table_names))
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tables)
+
+    @property
+    def active_tables(self) -> tuple[Table, ...]:
+        return tuple(t for t in self.tables if not t.exclude)
+
+    def replace_table(self, table: Table) -> Schema:
+        return replace(self, tables=tuple(table if t.name == table.name else t for t in self.tables))
+
+    # -- JSON ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": SCHEMA_FORMAT, "version": SCHEMA_VERSION, **_encode(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        if data.get("format") != SCHEMA_FORMAT:
+            raise SchemaError(
+                'This JSON file is not a relsynth schema (no "format": "relsynth.schema"); '
+                "create one with: relsynth inspect URL --format json -o schema.json"
+            )
+        version = data.get("version")
+        if version != SCHEMA_VERSION:
+            raise SchemaError(
+                f"Schema file version {version} is not supported by this relsynth (it reads version "
+                f"{SCHEMA_VERSION}); re-create it with: relsynth inspect URL --format json -o schema.json"
+            )
+        try:
+            return _build(cls, {k: v for k, v in data.items() if k not in {"format", "version"}})
+        except (TypeError, ValueError, KeyError) as err:
+            raise SchemaError(f"Schema file is not valid: {err}; fix it or re-create it") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SchemaError(f"Schema file is not valid JSON (line {err.lineno}): {err.msg}") from None
+        if not isinstance(data, dict):
+            raise SchemaError("Schema file must hold a JSON object with a 'tables' list")
+        return cls.from_dict(data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Schema:
+        p = Path(path)
+        if not p.exists():
+            raise SchemaError(f"Schema file {p} does not exist")
+        schema = cls.from_json(p.read_text(encoding="utf-8"))
+        validate(schema)
+        return schema
+
+
+def _encode(obj: Any) -> Any:
+    """Dataclass -> JSON-ready dict, leaving out fields at their default so the file stays editable."""
+    if is_dataclass(obj):
+        out: dict[str, Any] = {}
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(obj, ForeignKey) and f.name == "table":
+                continue  # implied by the table that holds the key
+            if f.default is not MISSING and value == f.default:
+                continue
+            if f.default_factory is not MISSING and value == f.default_factory():
+                continue
+            out[f.name] = _encode(value)
+        return out
+    if isinstance(value := obj, list | tuple):
+        return [_encode(v) for v in value]
+    if isinstance(obj, StrEnum):
+        return obj.value
+    return obj
+
+
+_NESTED: dict[tuple[type, str], type] = {}
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    """Rebuild a frozen dataclass (and its nested ones) from parsed JSON."""
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ValueError(
+            f"unknown field '{sorted(unknown)[0]}' in {cls.__name__.lower()}"
+            + did_you_mean(sorted(unknown)[0], known)
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        nested = _NESTED.get((cls, name))
+        if nested is not None and value is not None:
+            if isinstance(value, list):
+                value = tuple(_build(nested, v) if isinstance(v, dict) else v for v in value)
+            elif isinstance(value, dict):
+                value = _build(nested, value)
+        elif name == "kind":
+            value = Kind(value)
+        elif name == "role" and value is not None:
+            value = Role(value)
+        elif name == "partitions":
+            value = tuple(tuple(p) for p in value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+_NESTED.update(
+    {
+        (Schema, "tables"): Table,
+        (Schema, "enums"): EnumType,
+        (Schema, "domains"): Domain,
+        (Domain, "type"): SqlType,
+        (Table, "columns"): Column,
+        (Table, "unique"): Unique,
+        (Table, "foreign_keys"): ForeignKey,
+        (Table, "checks"): Check,
+        (Table, "indexes"): Index,
+        (Table, "partitioning"): Partitioning,
+        (Column, "type"): SqlType,
+        (SqlType, "item"): SqlType,
+    }
+)
+
+
+def validate(schema: Schema) -> None:
+    """Check references inside a (possibly hand-edited) schema; name the first problem found."""
+    names = set(schema.table_names)
+    if len(names) != len(schema.tables):
+        dup = next(n for n in schema.table_names if schema.table_names.count(n) > 1)
+        raise SchemaError(f"Table '{dup}' appears twice in the schema; keep one")
+    for table in schema.tables:
+        cols = table.column_names
+        if len(set(cols)) != len(cols):
+            dup = next(c for c in cols if cols.count(c) > 1)
+            raise SchemaError(f"Column '{dup}' appears twice in table '{table.name}'; keep one")
+        for col in (*table.primary_key, *(c for u in table.unique for c in u.columns)):
+            table.column(col)
+        for fk in table.foreign_keys:
+            for col in fk.columns:
+                table.column(col)
+            if fk.ref_table not in names:
+                raise SchemaError(
+                    f"Foreign key {fk.name} of table '{table.name}' points to unknown table "
+                    f"'{fk.ref_table}'." + did_you_mean(fk.ref_table, names)
+                )
+            parent = schema.table(fk.ref_table)
+            for col in fk.ref_columns:
+                parent.column(col)
+            if len(fk.columns) != len(fk.ref_columns) or not fk.columns:
+                raise SchemaError(
+                    f"Foreign key {fk.name} of table '{table.name}' has {len(fk.columns)} columns but "
+                    f"refers to {len(fk.ref_columns)}; list the same number on both sides"
+                )
+        if table.context is not None:
+            table.fk(table.context)
+        for col in table.columns:
+            if col.pii is not None and col.pii not in PII_CATEGORIES:
+                raise SchemaError(
+                    f"Unknown PII category '{col.pii}' for column {table.name}.{col.name}; use one of "
+                    + ", ".join(PII_CATEGORIES)
+                )

@@ -1,0 +1,137 @@
+"""SQLAlchemy column types <-> portable SqlType, and the kind a type implies before any data is seen.
+
+Kept apart from reflection so the writer can map the same portable types into another dialect.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from relsynth.schema import Kind, SqlType
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+# Portable families and the kind each implies; None: the data decides (strings).
+KIND_OF_TYPE: dict[str, Kind | None] = {
+    "smallint": Kind.NUMERICAL,
+    "integer": Kind.NUMERICAL,
+    "bigint": Kind.NUMERICAL,
+    "float": Kind.NUMERICAL,
+    "double": Kind.NUMERICAL,
+    "numeric": Kind.NUMERICAL,
+    "year": Kind.NUMERICAL,
+    "string": None,
+    "char": None,
+    "text": None,
+    "date": Kind.DATETIME,
+    "datetime": Kind.DATETIME,
+    "time": Kind.DATETIME,
+    "interval": Kind.UNSUPPORTED,
+    "boolean": Kind.BOOLEAN,
+    "uuid": Kind.ID,
+    "enum": Kind.CATEGORICAL,
+    "set": Kind.CATEGORICAL,
+    "json": Kind.UNSUPPORTED,
+    "binary": Kind.UNSUPPORTED,
+    "array": Kind.UNSUPPORTED,
+    "other": Kind.UNSUPPORTED,
+}
+
+INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "year"})
+STRING_TYPES = frozenset({"string", "char", "text"})
+
+
+def native_spelling(sqltype: Any, dialect: Any) -> str:
+    try:
+        return str(sqltype.compile(dialect=dialect))
+    except Exception:  # some reflected types cannot compile (NullType); their repr still helps
+        return str(sqltype) if type(sqltype).__name__ != "NullType" else "unknown"
+
+
+def to_portable(sqltype: sa.types.TypeEngine, dialect: Any) -> SqlType:
+    """Describe a reflected SQLAlchemy type as a portable SqlType."""
+    import sqlalchemy as sa
+
+    native = native_spelling(sqltype, dialect)
+    cls_names = {c.__name__.upper() for c in type(sqltype).__mro__}
+    name = type(sqltype).__name__.upper()
+    collation = getattr(sqltype, "collation", None)
+    charset = getattr(sqltype, "charset", None)
+
+    def make(family: str, **kw: Any) -> SqlType:
+        return SqlType(family, native=native, collation=collation, charset=charset, **kw)
+
+    if "DOMAIN" in cls_names:
+        base = to_portable(sqltype.data_type, dialect)
+        return SqlType(
+            base.name,
+            native=native,
+            length=base.length,
+            precision=base.precision,
+            scale=base.scale,
+            timezone=base.timezone,
+            values=base.values,
+            type_name=sqltype.name,
+        )
+    if "SET" in cls_names and hasattr(sqltype, "values"):
+        return make("set", values=tuple(str(v) for v in sqltype.values))
+    if isinstance(sqltype, sa.Enum):
+        return make("enum", values=tuple(sqltype.enums), type_name=getattr(sqltype, "name", None))
+    if isinstance(sqltype, sa.ARRAY):
+        return make("array", item=to_portable(sqltype.item_type, dialect))
+    if isinstance(sqltype, sa.JSON):
+        return make("json")
+    if isinstance(sqltype, sa.Boolean):
+        return make("boolean")
+    if "YEAR" in cls_names:
+        return make("year")
+    if isinstance(sqltype, sa.Interval) or name == "INTERVAL":
+        return make("interval")
+    if isinstance(sqltype, sa.Uuid):
+        return make("uuid")
+    if isinstance(sqltype, sa.Integer):
+        if isinstance(sqltype, sa.BigInteger):
+            return make("bigint")
+        if isinstance(sqltype, sa.SmallInteger) or name in {"TINYINT", "MEDIUMINT"}:
+            width = getattr(sqltype, "display_width", None)
+            if name == "TINYINT" and width == 1:
+                return make("boolean")
+            return make("smallint")
+        return make("integer")
+    if isinstance(sqltype, sa.Float) or name in {"REAL", "DOUBLE", "DOUBLE_PRECISION", "FLOAT"}:
+        # SQLAlchemy 2.1: Float is no longer a Numeric subclass, so test it first.
+        double = name in {"DOUBLE", "DOUBLE_PRECISION"} or (getattr(sqltype, "precision", None) or 0) > 24
+        return make("double" if double else "float")
+    if isinstance(sqltype, sa.Numeric):
+        if name == "MONEY":
+            return make("numeric", precision=19, scale=2)
+        return make("numeric", precision=sqltype.precision, scale=sqltype.scale)
+    if isinstance(sqltype, sa.DateTime):
+        return make("datetime", timezone=bool(getattr(sqltype, "timezone", False)))
+    if isinstance(sqltype, sa.Date):
+        return make("date")
+    if isinstance(sqltype, sa.Time):
+        return make("time", timezone=bool(getattr(sqltype, "timezone", False)))
+    if isinstance(sqltype, sa.LargeBinary | sa.types._Binary):
+        return make("binary", length=getattr(sqltype, "length", None))
+    if isinstance(sqltype, sa.String):
+        length = getattr(sqltype, "length", None)
+        if isinstance(sqltype, sa.Text) or name in {"TEXT", "CLOB", "LONGTEXT", "MEDIUMTEXT", "TINYTEXT"}:
+            return make("text", length=length)
+        if name in {"CHAR", "NCHAR", "CHARACTER", "BPCHAR"}:
+            return make("char", length=length)
+        return make("string", length=length)
+    return make("other")
+
+
+def unsupported_reason(t: SqlType, nullable: bool) -> str:
+    """What relsynth does with a column it cannot learn, said once, in the user's terms."""
+    what = {
+        "json": "JSON",
+        "binary": "binary data",
+        "array": f"array of {t.item.name if t.item else 'values'}",
+        "interval": "time interval",
+    }.get(t.name, f"type {t.native or t.name}")
+    action = "written as NULL" if nullable else "written as an empty value of the type"
+    return f"{what} is not learned: {action}"

@@ -1,0 +1,1 @@
+"""Bundled demo databases, installed as ``relsynth.demos``."""

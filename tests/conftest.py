@@ -1,0 +1,261 @@
+"""Shared fixtures: throwaway databases on the real servers, and the real datasets.
+
+Servers: PostgreSQL and MariaDB/MySQL at the URLs in RELSYNTH_TEST_PG / RELSYNTH_TEST_MYSQL
+(defaults: postgres@127.0.0.1:5432 with trust auth, root@127.0.0.1:3306 without password).
+Every test database is created for this run and dropped after it. When a server cannot be
+reached the test fails under CI=true and is skipped otherwise.
+Datasets: ../shared/datasets (or RELSYNTH_DATASETS); skipped when absent, except under CI=true.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = Path(os.environ.get("RELSYNTH_DATASETS", ROOT.parent / "shared" / "datasets"))
+PG_ADMIN = os.environ.get("RELSYNTH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+MYSQL_ADMIN = os.environ.get("RELSYNTH_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+RUN_TOKEN = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+_counter = itertools.count()
+
+
+def unavailable(message: str) -> None:
+    """Fail in CI (the servers must be there), skip on a developer's machine."""
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _admin_engine(url: str):
+    import sqlalchemy as sa
+
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _server(url: str, what: str, env: str) -> str:
+    import sqlalchemy as sa
+
+    engine = _admin_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as err:  # any driver failure means: no server for these tests
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        unavailable(
+            f"{what} at {sa.make_url(url).render_as_string(hide_password=True)} is not reachable "
+            f"({first}); start it (docker compose up -d) or point {env} at one"
+        )
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    return _server(PG_ADMIN, "PostgreSQL", "RELSYNTH_TEST_PG")
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> str:
+    return _server(MYSQL_ADMIN, "MariaDB/MySQL", "RELSYNTH_TEST_MYSQL")
+
+
+def new_db_name(prefix: str = "rs_test") -> str:
+    return f"{prefix}_{RUN_TOKEN}_{next(_counter)}"
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """CREATE DATABASE name on the admin URL's server; returns the new database's URL."""
+    import sqlalchemy as sa
+
+    engine = _admin_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(name)
+            conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+    finally:
+        engine.dispose()
+    return sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    engine = _admin_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(name)
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+            else:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_db(pg_server: str) -> Iterator[Callable[[], str]]:
+    """Factory: each call creates a fresh PostgreSQL database (dropped after the test)."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = new_db_name()
+        made.append(name)
+        return create_database(pg_server, name)
+
+    yield make
+    for name in made:
+        drop_database(pg_server, name)
+
+
+@pytest.fixture
+def mysql_db(mysql_server: str) -> Iterator[Callable[[], str]]:
+    made: list[str] = []
+
+    def make() -> str:
+        name = new_db_name()
+        made.append(name)
+        return create_database(mysql_server, name)
+
+    yield make
+    for name in made:
+        drop_database(mysql_server, name)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Callable[[], str]:
+    paths = (tmp_path / f"db{i}.sqlite" for i in itertools.count())
+    return lambda: f"sqlite:///{next(paths)}"
+
+
+def run_sql(url: str, script: str) -> None:
+    """Run a DDL/DML script (statements separated by ';' at line ends) on a test database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.connection.executescript(script)
+                return
+            for stmt in _statements(script):
+                conn.exec_driver_sql(stmt)
+    finally:
+        engine.dispose()
+
+
+def _statements(script: str) -> list[str]:
+    out, buf = [], []
+    for line in script.splitlines():
+        buf.append(line)
+        if line.rstrip().endswith(";"):
+            stmt = "\n".join(buf).strip().rstrip(";")
+            if stmt:
+                out.append(stmt)
+            buf = []
+    rest = "\n".join(buf).strip()
+    if rest:
+        out.append(rest)
+    return out
+
+
+# -- real datasets ------------------------------------------------------------------------------
+def datasets_dir() -> Path:
+    if not (DATASETS / "load").exists():
+        message = f"the real datasets are not at {DATASETS} (set RELSYNTH_DATASETS)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return DATASETS
+
+
+def load_pg_dataset(admin_url: str, name: str) -> tuple[str, str]:
+    """Load a dataset into a new PostgreSQL database with ../shared/datasets/load; (url, dbname)."""
+    import sqlalchemy as sa
+
+    folder = datasets_dir()
+    if shutil.which("psql") is None:
+        unavailable(
+            "psql (the PostgreSQL client) is needed to load the datasets: apt install postgresql-client"
+        )
+    db = new_db_name(f"rs_ds_{name[:8]}")
+    u = sa.make_url(admin_url)
+    env = {
+        **os.environ,
+        "PGHOST": u.host or "127.0.0.1",
+        "PGPORT": str(u.port or 5432),
+        "PGUSER": u.username or "postgres",
+    }
+    if u.password:
+        env["PGPASSWORD"] = str(u.password)
+    subprocess.run([str(folder / "load"), name, db], check=True, env=env, capture_output=True)
+    return u.set(database=db).render_as_string(hide_password=False), db
+
+
+def load_mysql_chinook(admin_url: str) -> tuple[str, str]:
+    """Chinook's MySQL script into a new MariaDB database (the loader's documented sed recipe)."""
+    import sqlalchemy as sa
+
+    folder = datasets_dir()
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    if client is None:
+        unavailable("the mariadb (or mysql) client is needed to load Chinook: apt install mariadb-client")
+    db = new_db_name("rs_ds_chinook")
+    u = sa.make_url(admin_url)
+    script = (folder / "chinook" / "Chinook_MySql.sql").read_text(encoding="utf-8")
+    script = script.replace("`Chinook`", f"`{db}`")
+    args = [client, f"-h{u.host or '127.0.0.1'}", f"-P{u.port or 3306}", f"-u{u.username or 'root'}"]
+    env = {**os.environ}
+    if u.password:
+        env["MYSQL_PWD"] = str(u.password)
+    subprocess.run(args, input=script.encode(), check=True, env=env, capture_output=True)
+    return u.set(database=db).render_as_string(hide_password=False), db
+
+
+@pytest.fixture(scope="session")
+def pg_datasets(request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
+    """Session-wide: each dataset loaded once into PostgreSQL, all dropped at the end."""
+    admin = request.getfixturevalue("pg_server")
+    loaded: dict[str, tuple[str, str]] = {}
+
+    def get(name: str) -> str:
+        if name not in loaded:
+            loaded[name] = load_pg_dataset(admin, name)
+        return loaded[name][0]
+
+    yield get
+    for _, db in loaded.values():
+        drop_database(admin, db)
+
+
+@pytest.fixture(scope="session")
+def mysql_chinook(request: pytest.FixtureRequest) -> Iterator[str]:
+    admin = request.getfixturevalue("mysql_server")
+    url, db = load_mysql_chinook(admin)
+    yield url
+    drop_database(admin, db)
+
+
+@pytest.fixture(scope="session")
+def sqlite_chinook(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A copy of the ready Chinook SQLite file (the original is read-only and shared)."""
+    src = datasets_dir() / "chinook" / "Chinook_Sqlite.sqlite"
+    dst = tmp_path_factory.mktemp("chinook") / "Chinook.sqlite"
+    shutil.copyfile(src, dst)
+    return f"sqlite:///{dst}"
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from relsynth.demos import hospital
+
+    path = tmp_path_factory.mktemp("demo") / "hospital.db"
+    hospital.build(path)
+    return f"sqlite:///{path}"
