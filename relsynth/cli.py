@@ -211,6 +211,189 @@ def inspect(
             _print(items, output)
 
 
+MODEL_WARNING = (
+    "The model file holds real values from the source (category levels, value ranges, whole reference "
+    "tables): keep it as safe as the source data."
+)
+
+
+@main.command()
+@click.argument("url")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Model file to write (.rsm)."
+)
+@click.option("--schema", "db_schema", help="Database schema to read (PostgreSQL: default public).")
+@click.option(
+    "--schema-file", type=click.Path(dir_okay=False), help="Edited schema JSON (relsynth inspect -o)."
+)
+@click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out tables matching (repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same model.")
+@click.option(
+    "--sample-rows",
+    type=int,
+    metavar="N",
+    help="Learn from N root rows per root table and their descendants.",
+)
+@click.option(
+    "--holdout",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="F",
+    help="Withhold this share of root entities (with descendants) for the privacy evaluation.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["relsynth", "sdv"]),
+    default="relsynth",
+    show_default=True,
+    help="sdv: SDV's HMASynthesizer, the reference engine (saved as a pickle).",
+)
+@click.pass_context
+def fit(
+    ctx: click.Context,
+    url: str,
+    output: str,
+    db_schema: str | None,
+    schema_file: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    seed: int,
+    sample_rows: int | None,
+    holdout: float,
+    engine: str,
+) -> None:
+    """Learn every table of a database and save the model.
+
+    URL is read-only. The model learns each table's columns (a Gaussian copula), each parent's
+    children (how many, and what they look like), and exact relations (dependencies, date orders,
+    values repeated from parents, sums). Personal data is never learned.
+    """
+    import time
+
+    with _errors(ctx):
+        from relsynth.api import fit as fit_model
+
+        started = time.perf_counter()
+        with _progress(ctx) as progress:
+            model = fit_model(
+                _source(url),
+                schema=schema_file,
+                db_schema=db_schema,
+                include=include,
+                exclude=exclude,
+                seed=seed,
+                sample_rows=sample_rows,
+                holdout=holdout,
+                engine=engine,
+                progress=progress,
+            )
+        model.save(output)
+        seconds = time.perf_counter() - started
+        roles = [p.role for p in model.plan.tables.values()]
+        log.info(
+            "fitted %d tables (%d synthesized, %d reference, %d empty) in %.1f s -> %s",
+            len(roles),
+            roles.count("data"),
+            roles.count("reference"),
+            roles.count("empty"),
+            seconds,
+            output,
+        )
+        if engine == "relsynth":
+            for line in model.relations_summary():
+                log.info("  exact relation: %s", line)
+            if holdout:
+                held = sum((model.source.get("holdout") or {}).get("rows", {}).values())
+                log.info("held out %d rows (%.0f%% of root entities, with descendants)", held, 100 * holdout)
+        log.warning(MODEL_WARNING)
+
+
+def _parse_rows(values: tuple[str, ...]) -> dict[str, int]:
+    from relsynth.errors import RelsynthError
+
+    out = {}
+    for item in values:
+        name, sep, count = item.partition("=")
+        if not sep or not count.strip().isdigit():
+            raise RelsynthError(f"--rows takes TABLE=N (a table name and a row count), got '{item}'")
+        out[name.strip()] = int(count)
+    return out
+
+
+@main.command()
+@click.argument("model_file", type=click.Path(dir_okay=False))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory for the tables."
+)
+@click.option(
+    "--scale", type=float, default=1.0, show_default=True, help="Rows of root tables x F; children follow."
+)
+@click.option("--rows", multiple=True, metavar="TABLE=N", help="Fix a table's row count (repeatable).")
+@click.option("--seed", type=int, help="Default: the seed the model was fitted with.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--allow-pickle", is_flag=True, help="Load an SDV model file (a pickle: only your own files).")
+@click.pass_context
+def sample(
+    ctx: click.Context,
+    model_file: str,
+    output: str,
+    scale: float,
+    rows: tuple[str, ...],
+    seed: int | None,
+    fmt: str,
+    allow_pickle: bool,
+) -> None:
+    """Sample synthetic tables from a model into a directory (one file per table).
+
+    Every key is valid and every NOT NULL and understood CHECK constraint holds in the result.
+    """
+    import time
+
+    with _errors(ctx):
+        from relsynth.api import sample as sample_model
+        from relsynth.api import write_files
+        from relsynth.evaluate.integrity import check_integrity
+        from relsynth.model.sample import SampleReport
+        from relsynth.sdv_engine import SdvModel, is_sdv_file
+
+        started = time.perf_counter()
+        if is_sdv_file(model_file) and __import__("os").path.exists(model_file):
+            synth = SdvModel.load(model_file, allow_pickle=allow_pickle)
+            from relsynth import sdv_engine
+
+            tables = sdv_engine.sample(synth, scale=scale, seed=seed or 0)
+            integrity = None
+            report = SampleReport()
+        else:
+            report = SampleReport()
+            with _progress(ctx) as progress:
+                tables = sample_model(
+                    model_file,
+                    scale=scale,
+                    rows=_parse_rows(rows),
+                    seed=seed,
+                    progress=progress,
+                    report=report,
+                )
+            from relsynth.model.spec import Model
+
+            integrity = check_integrity(Model.load(model_file).schema, tables)
+        paths = write_files(tables, output, fmt=fmt)
+        seconds = time.perf_counter() - started
+        total = sum(len(t) for t in tables.values())
+        log.info("sampled %d tables, %d rows in %.1f s -> %s", len(tables), total, seconds, output)
+        for line in report.lines():
+            log.info("  %s", line)
+        if integrity is not None:
+            log.info("integrity: %d problems", integrity.problems)
+            for line in integrity.lines():
+                log.warning("  %s", line)
+        for path in paths:
+            click.echo(str(path))
+
+
 def _emit(text: str, output: str | None) -> None:
     if output:
         with open(output, "w", encoding="utf-8") as fh:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 # Bump when schemas/hospital.* change, so a stale cached copy is rebuilt.
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 
 
 def cache_dir() -> Path:

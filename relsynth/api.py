@@ -1,0 +1,268 @@
+"""The library API: each pipeline stage is one keyword-only function; the CLI calls these.
+
+    schema = relsynth.reflect("postgresql+psycopg://postgres@127.0.0.1/chinook")
+    model = relsynth.fit("postgresql+psycopg://postgres@127.0.0.1/chinook", seed=7)
+    tables = relsynth.sample(model, scale=2.0)            # {name: DataFrame}
+
+fit() also takes DataFrames ({name: frame} plus a Schema), so the engine runs without a database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from relsynth.errors import RelsynthError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from relsynth.model.sample import SampleReport
+    from relsynth.model.spec import Model
+    from relsynth.schema import Schema
+
+log = logging.getLogger("relsynth")
+Progress = Callable[[str, int, int], None]
+
+
+def fit(
+    source: str | sa.URL | Mapping[str, pd.DataFrame],
+    *,
+    schema: Schema | str | Path | None = None,
+    db_schema: str | None = None,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    seed: int = 0,
+    sample_rows: int | None = None,
+    holdout: float = 0.0,
+    engine: str = "relsynth",
+    progress: Progress | None = None,
+) -> Model:
+    """Learn a model of a whole database (a URL) or of DataFrames (with ``schema``).
+
+    ``engine="sdv"`` fits SDV's HMASynthesizer instead (the reference engine, for schemas within
+    its limits) and returns an ``SdvModel``.
+
+    ``schema`` may be a Schema, or a path to a schema JSON file (`relsynth inspect -o`) whose
+    edits (excluded tables, kinds, PII, virtual FKs) are used instead of what reflection guesses.
+    ``sample_rows`` learns from N root rows per root table plus their descendants; ``holdout``
+    withholds a seeded share of root entities (and descendants) for the privacy evaluation.
+    """
+    from relsynth.graph import plan as make_plan
+    from relsynth.model.fit import fit_tables
+    from relsynth.schema import Schema as SchemaCls
+
+    if engine not in {"relsynth", "sdv"}:
+        raise RelsynthError(f"Unknown engine '{engine}': use relsynth or sdv")
+    if not 0.0 <= holdout < 1.0:
+        raise RelsynthError(f"--holdout must be a fraction in [0, 1), got {holdout}")
+    if sample_rows is not None and sample_rows < 1:
+        raise RelsynthError(f"--sample-rows must be a positive number of rows, got {sample_rows}")
+    if isinstance(schema, str | Path):
+        schema = SchemaCls.load(schema)
+    if isinstance(source, Mapping):
+        if schema is None:
+            from relsynth.frames import schema_from_frames
+
+            schema = schema_from_frames(source)
+        frames = {name: frame.reset_index(drop=True) for name, frame in source.items()}
+        unknown = set(frames) - set(schema.table_names)
+        if unknown:
+            schema.table(sorted(unknown)[0])  # raises with a suggestion
+        plan = make_plan(schema)
+        if holdout:
+            from relsynth.read import ReadResult, _withhold
+
+            result = ReadResult(frames=dict(frames))
+            _withhold(result, schema, plan, holdout, seed)
+            frames = result.frames
+        if engine == "sdv":
+            return _fit_sdv(schema, plan, frames, seed)
+        model = fit_tables(schema, frames, plan=plan, seed=seed, progress=progress)
+        model.source = {"kind": "frames", "holdout": {"fraction": holdout, "seed": seed} if holdout else None}
+        return model
+    return _fit_database(
+        source,
+        schema=schema,
+        db_schema=db_schema,
+        include=include,
+        exclude=exclude,
+        seed=seed,
+        sample_rows=sample_rows,
+        holdout=holdout,
+        engine=engine,
+        progress=progress,
+    )
+
+
+def _fit_sdv(schema: Schema, plan: Any, frames: Mapping[str, pd.DataFrame], seed: int) -> Any:
+    from relsynth import sdv_engine
+
+    synth = sdv_engine.fit(schema, plan, dict(frames), seed=seed)
+    return sdv_engine.SdvModel(schema, plan, synth, seed)
+
+
+def _fit_database(
+    url: str | sa.URL,
+    *,
+    schema: Schema | None,
+    db_schema: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    seed: int,
+    sample_rows: int | None,
+    holdout: float,
+    engine: str,
+    progress: Progress | None,
+) -> Model:
+    from dataclasses import replace
+
+    from relsynth.graph import plan as make_plan
+    from relsynth.io import connect, redact
+    from relsynth.model.fit import fit_tables
+    from relsynth.read import read_tables
+    from relsynth.reflect import reflect_connection, select_tables
+
+    with connect(url, read_only=True) as conn:
+        live = reflect_connection(
+            conn,
+            schema=db_schema or (schema.schema if schema else None),
+            include=include,
+            exclude=exclude,
+            profile=schema is None,
+            progress=progress,
+        )
+        if schema is None:
+            schema = live
+        else:
+            _check_matches(schema, live)
+            if include or exclude:
+                keep = set(select_tables(schema.table_names, include, exclude))
+                schema = replace(
+                    schema,
+                    tables=tuple(t if t.name in keep else replace(t, exclude=True) for t in schema.tables),
+                )
+        plan = make_plan(schema)
+        if engine == "sdv":
+            from relsynth import sdv_engine
+
+            hit = sdv_engine.limits(schema, plan)
+            if hit:  # say it before reading any data
+                raise RelsynthError(
+                    "SDV's HMASynthesizer cannot model this schema: "
+                    + "; ".join(hit)
+                    + ". Use relsynth's own engine (the default), which has none of these limits"
+                )
+        result = read_tables(
+            conn, schema, plan, sample_rows=sample_rows, holdout=holdout, seed=seed, progress=progress
+        )
+    if engine == "sdv":
+        return _fit_sdv(schema, plan, result.frames, seed)
+    model = fit_tables(schema, result.frames, plan=plan, seed=seed, progress=progress)
+    model.source = {
+        "kind": "database",
+        "url": redact(url),
+        "schema": schema.schema,
+        "rows_read": result.rows_read,
+        "sample_rows": sample_rows,
+        "holdout": {"fraction": holdout, "seed": seed, "rows": result.holdout_rows} if holdout else None,
+    }
+    return model
+
+
+def _check_matches(schema: Schema, live: Schema) -> None:
+    """A schema file must describe the database it is used with: same tables and columns."""
+    from relsynth.errors import SchemaError, did_you_mean
+
+    for table in schema.active_tables:
+        if table.name not in live.table_names:
+            raise SchemaError(
+                f"Table '{table.name}' of the schema file is not in the database."
+                + did_you_mean(table.name, live.table_names)
+                + ' Remove it from the file or set "exclude": true'
+            )
+        have = set(live.table(table.name).column_names)
+        for col in table.columns:
+            if col.name not in have and not col.computed:
+                raise SchemaError(
+                    f"Column '{table.name}.{col.name}' of the schema file is not in the database."
+                    + did_you_mean(col.name, have)
+                )
+
+
+def sample(
+    model: Model | str | Path,
+    *,
+    scale: float = 1.0,
+    rows: Mapping[str, int] | None = None,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    report: SampleReport | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Synthetic tables from a model (or a model file): {table name: DataFrame}.
+
+    ``scale`` multiplies root tables' rows; children follow their parents' sampled child counts,
+    so per-parent distributions are kept at any scale. ``rows`` fixes some tables' row counts.
+    Reference tables are copied and never scaled.
+    """
+    from relsynth.model.sample import sample_tables
+    from relsynth.model.spec import Model as ModelCls
+
+    if scale <= 0:
+        raise RelsynthError(f"--scale must be positive, got {scale}")
+    if isinstance(model, str | Path):
+        model = ModelCls.load(model)
+    if model.engine == "sdv":
+        from relsynth import sdv_engine
+
+        return sdv_engine.sample(model.synth, scale=scale, seed=model.seed if seed is None else seed)
+    return sample_tables(
+        model, scale=scale, rows=dict(rows or {}), seed=seed, progress=progress, report=report
+    )
+
+
+def write_files(
+    tables: Mapping[str, pd.DataFrame], directory: str | Path, *, fmt: str = "parquet"
+) -> list[Path]:
+    """One file per table (parquet or csv) in ``directory``."""
+    out_dir = Path(directory)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in tables.items():
+        path = out_dir / f"{name}.{fmt}"
+        if fmt == "csv":
+            frame.to_csv(path, index=False)
+        elif fmt == "parquet":
+            _parquet_ready(frame).to_parquet(path, index=False)
+        else:
+            raise RelsynthError(f"Unknown format '{fmt}': use parquet or csv")
+        paths.append(path)
+    return paths
+
+
+def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet needs one type per column: lists/dicts (json, arrays) become JSON text."""
+    import json
+
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            sample = out[col].dropna().head(50)
+            if any(isinstance(v, dict | list) for v in sample):
+                out[col] = out[col].map(lambda v: None if v is None else json.dumps(v, default=str))
+    return out
+
+
+def reflect(url: str | sa.URL, **kw: Any) -> Schema:
+    from relsynth.reflect import reflect as _reflect
+
+    return _reflect(url, **kw)
+
+
+def plan(schema: Schema) -> Any:
+    from relsynth.graph import plan as _plan
+
+    return _plan(schema)

@@ -1,0 +1,1 @@
+"""Evaluation of a synthetic database against its source."""

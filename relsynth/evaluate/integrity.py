@@ -1,0 +1,84 @@
+"""Integrity of a set of tables against their Schema: orphans, duplicate keys, NULLs, CHECKs.
+
+Works on DataFrames, so the engine's in-memory output can be checked before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from relsynth.model import checks as ck
+from relsynth.model.relations import comparable
+from relsynth.schema import Schema
+
+
+@dataclass
+class Integrity:
+    orphans: dict[str, int] = field(default_factory=dict)  # "child(fk) -> parent": rows
+    duplicate_keys: dict[str, int] = field(default_factory=dict)  # "table(cols)": rows
+    not_null: dict[str, int] = field(default_factory=dict)  # "table.column": rows
+    checks: dict[str, int] = field(default_factory=dict)  # "table: sql": rows
+    uninterpretable: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> int:
+        return (
+            sum(self.orphans.values())
+            + sum(self.duplicate_keys.values())
+            + sum(self.not_null.values())
+            + sum(self.checks.values())
+        )
+
+    def lines(self) -> list[str]:
+        out = [f"orphans {k}: {v}" for k, v in self.orphans.items() if v]
+        out += [f"duplicate key {k}: {v}" for k, v in self.duplicate_keys.items() if v]
+        out += [f"NULL in NOT NULL {k}: {v}" for k, v in self.not_null.items() if v]
+        out += [f"CHECK {k}: {v}" for k, v in self.checks.items() if v]
+        return out
+
+
+def _key_frame(frame: pd.DataFrame, cols: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({c: comparable(frame[c]) for c in cols})
+
+
+def check_integrity(schema: Schema, tables: dict[str, pd.DataFrame]) -> Integrity:
+    out = Integrity()
+    for table in schema.active_tables:
+        frame = tables.get(table.name)
+        if frame is None:
+            continue
+        for col in table.columns:
+            if not col.nullable and not col.computed and col.name in frame:
+                values = frame[col.name]
+                missing = values.isna()
+                if col.type.name in {"float", "double"}:  # NaN is a value of a float column, not NULL
+                    missing = pd.Series([v is None for v in values.astype(object)], index=values.index)
+                out.not_null[f"{table.name}.{col.name}"] = int(missing.sum())
+        keysets = [table.primary_key, *(u.columns for u in table.unique)]
+        for cols in keysets:
+            if not cols or not all(c in frame for c in cols):
+                continue
+            sub = _key_frame(frame, cols)
+            complete = sub.notna().all(axis=1)
+            out.duplicate_keys[f"{table.name}({', '.join(cols)})"] = int(sub[complete].duplicated().sum())
+        for fk in table.foreign_keys:
+            parent = tables.get(fk.ref_table)
+            if parent is None or not all(c in frame for c in fk.columns):
+                continue
+            child = _key_frame(frame, fk.columns)
+            complete = child.notna().all(axis=1)
+            keys = pd.MultiIndex.from_frame(_key_frame(parent, fk.ref_columns))
+            probe = pd.MultiIndex.from_frame(child[complete])
+            missing = int((~probe.isin(keys)).sum()) if len(probe) else 0
+            out.orphans[fk.label] = missing
+        for check in table.checks:
+            try:
+                node = ck.parse(check.sql)
+            except ck.NotInterpretable:
+                out.uninterpretable.append(f"{table.name}: {check.sql}")
+                continue
+            if ck.columns_of(node) <= set(frame.columns):
+                out.checks[f"{table.name}: {check.sql}"] = int(ck.violations(node, frame).sum())
+    return out

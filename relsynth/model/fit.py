@@ -1,0 +1,710 @@
+"""Fit a whole database: every table's columns and copula, parents carrying their children's summary.
+
+Pass 1 (any order): decide how each column is produced, find exact relations, encode each data
+table's own columns into normal scores. Pass 2 (children first): summarise each child table per
+parent row (count, and per child dimension a shrunk location and a spread) with vectorized
+groupby, append those summaries to the parent, and fit the parent's copula over both. No model
+is fitted per parent row, so the cost is one pass over the data per table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from relsynth.graph import Plan
+from relsynth.graph import plan as make_plan
+from relsynth.model import relations as rel
+from relsynth.model.copula import cholesky, correlation
+from relsynth.model.keys import Forest
+from relsynth.model.pii import PiiModel
+from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
+from relsynth.model.text import Shapes, SourceGuard, Vocabulary
+from relsynth.model.values import as_objects, empty_value
+from relsynth.schema import ForeignKey, Kind, Schema, Table
+from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
+from relsynth.transform import (
+    MAX_DISCRETE_LEVELS,
+    MIN_DISCRETE_SUPPORT,
+    Categorical,
+    Continuous,
+    Temporal,
+    fit_numeric,
+    text_date_format,
+    to_epoch_seconds,
+    to_normal,
+)
+
+log = logging.getLogger("relsynth")
+Progress = Callable[[str, int, int], None]
+
+# Within-parent spread is shrunk toward the pooled spread as if this many extra children were seen.
+SCALE_PRIOR = 2.0
+COPULA_KINDS = {Kind.NUMERICAL, Kind.CATEGORICAL, Kind.DATETIME, Kind.BOOLEAN}
+
+
+@dataclass
+class _Fitting:
+    """Per data table, what pass 2 needs from pass 1."""
+
+    frame: pd.DataFrame
+    z: np.ndarray  # own dims
+    parent_pos: np.ndarray | None  # context parent row of each row (-1: none)
+    seconds: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def positions(
+    child: pd.DataFrame, cols: tuple[str, ...], parent: pd.DataFrame, ref: tuple[str, ...]
+) -> np.ndarray:
+    """For each child row, the row of the parent it points to through (cols -> ref); -1 if none."""
+    if len(child) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if len(parent) == 0:
+        return np.full(len(child), -1, dtype=np.int64)
+    if len(cols) == 1:
+        keys = pd.Index(rel.comparable(parent[ref[0]]))
+        probe = pd.Index(rel.comparable(child[cols[0]]))
+    else:
+        keys = pd.MultiIndex.from_arrays([rel.comparable(parent[c]) for c in ref])
+        probe = pd.MultiIndex.from_arrays([rel.comparable(child[c]) for c in cols])
+    first = ~keys.duplicated()
+    where = np.flatnonzero(first)
+    found = keys[first].get_indexer(probe)
+    out = np.where(found >= 0, where[np.maximum(found, 0)], -1)
+    if len(cols) > 1:  # a composite key with a NULL part points nowhere
+        nulls = np.zeros(len(child), dtype=bool)
+        for c in cols:
+            nulls |= child[c].isna().to_numpy()
+        out[nulls] = -1
+    return out.astype(np.int64)
+
+
+def fit_tables(
+    schema: Schema,
+    frames: dict[str, pd.DataFrame],
+    *,
+    plan: Plan | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Model:
+    """Learn every table of ``schema`` from ``frames`` (one DataFrame per table, source column names)."""
+    plan = plan or make_plan(schema)
+    schema = _promote_repeated(schema, plan, frames)
+    plan = make_plan(schema) if schema is not plan.schema else plan
+    seeds = np.random.SeedSequence(seed).spawn(len(plan.order))
+    rngs = {name: np.random.default_rng(s) for name, s in zip(plan.order, seeds, strict=True)}
+    models: dict[str, TableModel] = {}
+    states: dict[str, _Fitting] = {}
+    values = _Comparable({n: f.reset_index(drop=True) for n, f in frames.items()})
+    total = len(plan.order)
+    for i, name in enumerate(plan.order):
+        if progress:
+            progress("fit", i, 2 * total)
+        table = schema.table(name)
+        frame = frames.get(name)
+        frame = frame if frame is not None else pd.DataFrame(columns=list(table.column_names))
+        role = plan[name].role
+        if role == "data" and len(frame) == 0:
+            role = "empty"
+        if role == "reference":
+            models[name] = _reference(table, frame)
+        elif role == "empty":
+            models[name] = TableModel(
+                name, "empty", 0, columns=[ColumnSpec(c.name, "constant") for c in table.columns]
+            )
+        else:
+            models[name], states[name] = _fit_own(
+                schema, plan, table, frame, frames, states, rngs[name], values
+            )
+    for i, name in enumerate(reversed(plan.order)):
+        if progress:
+            progress("fit", total + i, 2 * total)
+        if name in states:
+            _fit_hierarchy(schema, plan, models, states, name, rngs[name])
+    if progress:
+        progress("fit", 2 * total, 2 * total)
+    return Model(schema=schema, plan=plan, tables=models, seed=seed)
+
+
+def _promote_repeated(schema: Schema, plan: Plan, frames: dict[str, pd.DataFrame]) -> Schema:
+    """A parent's free-text column that a child repeats as a category (customer.city, repeated
+    by every invoice's billing_city) is a category too: both must draw from the same levels."""
+    from dataclasses import replace
+
+    promote: dict[str, set[str]] = {}
+    for name in plan.order:
+        tp = plan[name]
+        child = frames.get(name)
+        if tp.role != "data" or child is None or len(child) == 0:
+            continue
+        table = schema.table(name)
+        cats = [c.name for c in table.columns if c.kind is Kind.CATEGORICAL and not c.pii and c.name in child]
+        for fk in (*([tp.context] if tp.context else []), *tp.secondary):
+            parent = frames.get(fk.ref_table)
+            if parent is None or len(parent) == 0 or not cats:
+                continue
+            ptable = schema.table(fk.ref_table)
+            texts = [
+                c.name
+                for c in ptable.columns
+                if c.kind in {Kind.TEXT, Kind.ID}
+                and not c.pii
+                and c.name in parent
+                and c.name not in ptable.primary_key
+                and c.name not in ptable.fk_columns()
+            ]
+            if not texts:
+                continue
+            pos = positions(child, fk.columns, parent, fk.ref_columns)
+            linked = pos >= 0
+            own = {c: rel.comparable(child[c]).to_numpy()[linked] for c in cats}
+            par = {p: rel.comparable(parent[p]).to_numpy()[pos[linked]] for p in texts}
+            for r in rel.repeats(own, par, fk.name, cats):
+                promote.setdefault(fk.ref_table, set()).add(r.parent_column)
+    if not promote:
+        return schema
+    tables = []
+    for t in schema.tables:
+        cols = promote.get(t.name, set())
+        if cols:
+            t = replace(
+                t,
+                columns=tuple(
+                    replace(c, kind=Kind.CATEGORICAL, kind_reason="a child repeats it as a category")
+                    if c.name in cols
+                    else c
+                    for c in t.columns
+                ),
+            )
+        tables.append(t)
+    return replace(schema, tables=tuple(tables))
+
+
+def _reference(table: Table, frame: pd.DataFrame) -> TableModel:
+    """Reference tables are kept verbatim (as text per column, with their NULLs)."""
+    data = {}
+    for col in table.columns:
+        values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame))
+        objs = as_objects(values)
+        data[col.name] = [
+            None if v is None else (v.hex() if isinstance(v, bytes | memoryview) else str(v)) for v in objs
+        ]
+    return TableModel(
+        table.name,
+        "reference",
+        len(frame),
+        columns=[ColumnSpec(c.name, "reference") for c in table.columns],
+        reference=data,
+    )
+
+
+def _column_roles(table: Table, plan: Plan) -> tuple[dict[str, str], list[ForeignKey]]:
+    """Which columns are keys, which are categorical values of a reference table's key."""
+    tp = plan[table.name]
+    roles: dict[str, str] = {}
+    ref_fks = []
+    for fk in tp.reference_fks:
+        if len(fk.columns) == 1:
+            roles[fk.columns[0]] = "reference_fk"
+        else:
+            ref_fks.append(fk)
+            for c in fk.columns:
+                roles[c] = "reference_fk_part"
+    for fk in (*([tp.context] if tp.context else []), *tp.secondary, *tp.self_refs, *tp.deferred):
+        for c in fk.columns:
+            roles.setdefault(c, "key")
+    for c in table.primary_key:
+        roles.setdefault(c, "key")
+    return roles, ref_fks
+
+
+def _unique_columns(table: Table) -> set[str]:
+    out = {u.columns[0] for u in table.unique if len(u.columns) == 1}
+    out |= {
+        ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1 and not ix.expressions
+    }
+    if len(table.primary_key) == 1:
+        out.add(table.primary_key[0])
+    return out
+
+
+def _fit_own(
+    schema: Schema,
+    plan: Plan,
+    table: Table,
+    frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    states: dict[str, _Fitting],
+    rng: np.random.Generator,
+    comparables: _Comparable,
+) -> tuple[TableModel, _Fitting]:
+    tp = plan[table.name]
+    model = TableModel(table.name, "data", len(frame))
+    roles, composite_ref_fks = _column_roles(table, plan)
+    uniques = _unique_columns(table)
+    specs: dict[str, ColumnSpec] = {}
+    copula_cols: list[str] = []
+    for col in table.columns:
+        values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
+        null_share = float(values.isna().mean()) if len(values) else 0.0
+        role = roles.get(col.name)
+        spec = ColumnSpec(col.name, "copula", null_share=null_share, unique=col.name in uniques)
+        if col.computed:
+            spec.how = "generated"
+        elif role == "reference_fk":
+            copula_cols.append(col.name)
+        elif role in {"key", "reference_fk_part"}:
+            spec.how = "key"
+        elif col.kind is Kind.UNSUPPORTED or null_share >= 1.0:
+            spec.how = "constant"
+            spec.constant = None if col.nullable else empty_value(col.type)
+        elif col.pii:
+            spec.how = "pii"
+            spec.pii = PiiModel.fit(col.pii, values, unique=spec.unique)
+        elif col.kind is Kind.TEXT:
+            spec.how = "text"
+            spec.vocabulary = Vocabulary.fit(values)
+            spec.shapes = None if spec.vocabulary else Shapes.fit(values)
+            spec.guard = SourceGuard.fit(values, rng)
+        elif col.kind is Kind.ID:
+            spec.how = "id"
+            _fit_id(spec, col.type.name, values)
+        else:
+            copula_cols.append(col.name)
+        specs[col.name] = spec
+
+    # Context parent: where each row belongs, and the share of rows without one.
+    parent_pos = None
+    if tp.context is not None:
+        parent_frame = frames.get(tp.context.ref_table)
+        if parent_frame is not None:
+            parent_pos = positions(frame, tp.context.columns, parent_frame, tp.context.ref_columns)
+            model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
+
+    # Exact relations inside the table and with parents.
+    kinds = {c.name: c.kind for c in table.columns}
+    # A determinant must come back as one of its source values, so only exact-level columns qualify.
+    categorical_like = [
+        c
+        for c in copula_cols
+        if kinds[c] in {Kind.CATEGORICAL, Kind.BOOLEAN}
+        or roles.get(c) == "reference_fk"
+        or (kinds[c] is Kind.NUMERICAL and _discrete(frame[c]))
+    ]
+    # Values repeated from a parent come first: copying the parent is the most faithful relation.
+    _fit_repeats(model, table, tp, frame, frames, specs, copula_cols, comparables)
+
+    # Whether a column is NULL can itself be fixed by another (status 'admitted' <=> no discharge).
+    probe = frame[copula_cols].copy()
+    null_targets = []
+    for c in copula_cols:
+        if kinds[c] in {Kind.NUMERICAL, Kind.DATETIME} and 0 < specs[c].null_share < 1:
+            probe[f"{c}#isnull"] = frame[c].isna()
+            null_targets.append(f"{c}#isnull")
+    free = [c for c in copula_cols if specs[c].how == "copula"]
+    deps = rel.functional_dependencies(probe, categorical_like, [*free, *null_targets])
+    for dep in deps:
+        if dep.target.endswith("#isnull"):
+            spec = specs[dep.target.removesuffix("#isnull")]
+            spec.null_determinant = dep.determinant
+            spec.null_mapping = rel.dependency_mapping(probe, dep)
+            continue
+        specs[dep.target].how = "dependency"
+        specs[dep.target].determinant = dep.determinant
+        specs[dep.target].mapping = rel.dependency_mapping(frame, dep)
+    model.dependencies = [d for d in deps if not d.target.endswith("#isnull")]
+    modelled = [c for c in copula_cols if specs[c].how == "copula"]
+
+    # Strong dependencies between categories: draw the target given its determinant.
+    givens = [c for c in categorical_like if specs[c].how in {"copula", "dependency", "repeat"}]
+    targets = [c for c in categorical_like if specs[c].how == "copula" and c in modelled]
+    for cd in rel.conditionals(frame, givens, targets, existing=model.dependencies):
+        specs[cd.target].how = "conditional"
+        specs[cd.target].determinant = cd.determinant
+        specs[cd.target].table = rel.conditional_table(frame, cd)
+        model.conditionals.append(cd)
+    modelled = [c for c in modelled if specs[c].how == "copula"]
+
+    seconds = {
+        c: to_epoch_seconds_safe(frame[c], table.column(c).type.name in STRING_TYPES)
+        for c in copula_cols
+        if kinds[c] is Kind.DATETIME
+    }
+    parent_seconds: dict[str, np.ndarray] = {}
+    if tp.context is not None and parent_pos is not None and tp.context.ref_table in states:
+        for pc, ps in states[tp.context.ref_table].seconds.items():
+            parent_seconds[pc] = np.where(parent_pos >= 0, ps[np.maximum(parent_pos, 0)], np.nan)
+    found = rel.orders(
+        {c: s for c, s in seconds.items() if specs[c].how == "copula"},
+        parent=parent_seconds,
+        fk=tp.context.name if tp.context else None,
+    )
+    model.orders = found
+    # An anchor's base must be decoded before the column: a modelled column, or a parent's.
+    model.anchors = {
+        c: o
+        for c, o in rel.anchors(found, seconds, parent_seconds).items()
+        if c in modelled and (o.fk is not None or o.base in modelled)
+    }
+
+    # Keys: primary key generation, numbering within the parent, self-references, FK null shares.
+    _fit_keys(model, table, tp, frame, parent_pos, rng)
+
+    # Own dims: nulls, values (anchored ones as their gap), reference keys, FK nullness.
+    dims: list[Dim] = []
+    columns_z: list[np.ndarray] = []
+    n = len(frame)
+    for c in modelled:
+        col = table.column(c)
+        values = frame[c]
+        isnull = values.isna().to_numpy()
+        spec = specs[c]
+        if kinds[c] in {Kind.CATEGORICAL, Kind.BOOLEAN} or roles.get(c) == "reference_fk":
+            enc = Categorical.fit(pd.Series(as_objects(values)))
+            dims.append(Dim(c, "value", enc, column=c))
+            columns_z.append(enc.normal(pd.Series(as_objects(values)), rng))
+            continue
+        if 0 < spec.null_share < 1 and spec.null_determinant is None:
+            enc_null = Categorical.fit(pd.Series(isnull), ordered=True)
+            dims.append(Dim(f"{c}#null", "null", enc_null, column=c))
+            columns_z.append(enc_null.normal(pd.Series(isnull), rng))
+        known = values[~isnull]
+        z = rng.standard_normal(n)
+        if kinds[c] is Kind.DATETIME:
+            text = col.type.name in STRING_TYPES
+            fmt = text_date_format(known) if text else None
+            output = "text" if text else _temporal_output(col.type)
+            enc = Temporal.fit(known, output=output, text_format=fmt)
+            anchor = model.anchors.get(c)
+            if anchor is not None:
+                base = parent_seconds[anchor.base] if anchor.fk else seconds[anchor.base]
+                step = {"day": 86400.0}.get(enc.resolution, 1.0)
+                gap = np.round((seconds[c] - base) / step)
+                enc = Temporal(
+                    inner=Continuous.fit(gap[~isnull], integer=True),
+                    output=output,
+                    resolution="day" if step == 86400.0 else "second",
+                    text_format=fmt,
+                )
+                z[~isnull] = Continuous.normal_array(gap[~isnull], rng)
+            else:
+                z[~isnull] = enc.normal(known, rng)
+        else:
+            enc = fit_numeric(known)
+            z[~isnull] = enc.normal(pd.to_numeric(known, errors="coerce").astype(float), rng)
+            spec.decimals = getattr(enc, "decimals", None)
+        dims.append(Dim(c, "value", enc, column=c))
+        columns_z.append(z)
+    for fk in composite_ref_fks:
+        tuples = pd.Series(list(zip(*(as_objects(frame[c]) for c in fk.columns), strict=True)), dtype=object)
+        tuples = tuples.map(lambda t: None if all(v is None for v in t) else t)
+        enc = Categorical.fit(tuples, ordered=False)
+        dims.append(Dim(f"{fk.name}#ref", "value", enc, fk=fk.name))
+        columns_z.append(enc.normal(tuples, rng))
+    for fk in (*tp.secondary, *tp.deferred):
+        share = model.fk_null.get(fk.name, 0.0)
+        if 0 < share < 1 and not _derived_fk(model, fk):
+            isnull = frame[list(fk.columns)].isna().any(axis=1).to_numpy()
+            enc_null = Categorical.fit(pd.Series(isnull), ordered=True)
+            dims.append(Dim(f"{fk.name}#null", "null", enc_null, fk=fk.name))
+            columns_z.append(enc_null.normal(pd.Series(isnull), rng))
+
+    model.columns = [specs[c.name] for c in table.columns]
+    model.dims = dims
+    model.n_own = len(dims)
+    z_own = np.column_stack(columns_z) if columns_z else np.zeros((n, 0))
+    return model, _Fitting(frame=frame, z=z_own, parent_pos=parent_pos, seconds=seconds)
+
+
+def _discrete(values: pd.Series) -> bool:
+    """Will fit_numeric model this column as exact levels?"""
+    known = values.dropna()
+    distinct = known.nunique()
+    return distinct <= MAX_DISCRETE_LEVELS and len(known) >= MIN_DISCRETE_SUPPORT * distinct
+
+
+def to_epoch_seconds_safe(values: pd.Series, text: bool) -> np.ndarray:
+    """Seconds since the epoch, NaN for NULL (text columns parsed as ISO dates)."""
+    out = np.full(len(values), np.nan)
+    known = values.notna().to_numpy()
+    if known.any():
+        kv = values[known]
+        out[known] = to_epoch_seconds(kv, text_format=text_date_format(kv) if text else None)
+    return out
+
+
+def _temporal_output(t: object) -> str:
+    name = getattr(t, "name", "")
+    if name == "date":
+        return "date"
+    if name == "time":
+        return "time"
+    return "datetime_tz" if getattr(t, "timezone", False) else "datetime"
+
+
+def _fit_id(spec: ColumnSpec, type_name: str, values: pd.Series) -> None:
+    known = values.dropna()
+    strings = known.astype(str)
+    if type_name == "uuid" or (len(strings) and strings.str.fullmatch(r"[0-9a-fA-F-]{32,36}").mean() > 0.95):
+        spec.id_kind = "uuid"
+    elif type_name in INTEGER_TYPES:
+        spec.id_kind = "integer"
+        spec.shapes = Shapes.fit(strings)
+    else:
+        spec.id_kind = "shape"
+        spec.shapes = Shapes.fit(strings)
+    spec.unique = spec.unique or (len(known) > 1 and known.is_unique)
+
+
+def _derived_fk(model: TableModel, fk: ForeignKey) -> bool:
+    repeated = {r.column for r in model.repeats if r.fk != fk.name}
+    return all(c in repeated for c in fk.columns)
+
+
+class _Comparable:
+    """Each table's columns converted once for equality tests (cached for the whole fit)."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame]) -> None:
+        self.frames = frames
+        self.cache: dict[tuple[str, str], np.ndarray] = {}
+
+    def column(self, table: str, col: str) -> np.ndarray:
+        key = (table, col)
+        if key not in self.cache:
+            self.cache[key] = rel.comparable(self.frames[table][col]).to_numpy()
+        return self.cache[key]
+
+    def aligned(self, table: str, cols: list[str], pos: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        for c in cols:
+            values = self.column(table, c)
+            picked = values[np.maximum(pos, 0)] if len(values) else np.full(len(pos), None, dtype=object)
+            picked = picked.astype(object) if picked.dtype != object else picked.copy()
+            picked[pos < 0] = None
+            out[c] = picked
+        return out
+
+
+def _fit_repeats(
+    model: TableModel,
+    table: Table,
+    tp: object,
+    frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    specs: dict[str, ColumnSpec],
+    modelled: list[str],
+    values: _Comparable,
+) -> None:
+    """Columns (and secondary FKs) equal to a parent's column; key columns that must match a parent's."""
+    context = tp.context  # type: ignore[attr-defined]
+    parents = [fk for fk in (*([context] if context else []), *tp.secondary, *tp.deferred)]  # type: ignore[attr-defined]
+    secondary_cols = {c for fk in (*tp.secondary, *tp.deferred) for c in fk.columns}  # type: ignore[attr-defined]
+    key_cols = set(table.primary_key) | secondary_cols
+    for fk in parents:
+        parent = frames.get(fk.ref_table)
+        if parent is None or len(parent) == 0:
+            continue
+        pos = positions(frame, fk.columns, parent, fk.ref_columns)
+        pcols = [c for c in parent.columns if c not in fk.ref_columns]
+        aligned = values.aligned(fk.ref_table, pcols, pos)
+        candidates = [c for c in modelled if specs[c].how == "copula" and c not in fk.columns]
+        candidates += [
+            c for c, sp in specs.items() if sp.how in {"pii", "text", "id"} and c not in fk.columns
+        ]
+        own = {c: values.column(table.name, c) for c in {*candidates, *key_cols}}
+        # Values the child repeats: derived after the FK is assigned.
+        for r in rel.repeats(own, aligned, fk.name, candidates):
+            specs[r.column].how = "repeat"
+            model.repeats.append(r)
+        if fk is context:
+            # Secondary FK columns that follow from the context parent (visit_detail.person_id).
+            others = [c for c in secondary_cols if c not in fk.columns]
+            model.repeats.extend(
+                rel.repeats(own, values.aligned(fk.ref_table, list(parent.columns), pos), fk.name, others)
+            )
+        else:
+            taken = {r.column for r in model.repeats}
+            own_keys = [c for c in key_cols if c not in fk.columns and c not in taken]
+            linked = pos >= 0  # a key match constrains only rows that have a parent
+            matches = rel.repeats(
+                {c: own[c][linked] for c in own_keys},
+                {c: v[linked] for c, v in aligned.items()},
+                fk.name,
+                own_keys,
+            )
+            if matches:
+                model.key_matches[fk.name] = [(m.column, m.parent_column) for m in matches]
+
+
+def _fit_keys(
+    model: TableModel,
+    table: Table,
+    tp: object,
+    frame: pd.DataFrame,
+    parent_pos: np.ndarray | None,
+    rng: np.random.Generator,
+) -> None:
+    context = tp.context  # type: ignore[attr-defined]
+    fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
+    local = [c for c in table.primary_key if c not in fk_cols]
+    key = KeySpec(columns=table.primary_key)
+    if not table.primary_key:
+        key.kind = "none"
+    elif not local:
+        key.kind = "fk"
+    elif len(table.primary_key) == 1:
+        col = table.column(local[0])
+        values = frame[local[0]].dropna()
+        strings = values.astype(str)
+        if col.type.name == "uuid" or (
+            len(strings) and strings.str.fullmatch(r"[0-9a-fA-F-]{32,36}").mean() > 0.95
+        ):
+            key.kind = "uuid"
+        elif col.type.name in INTEGER_TYPES or pd.api.types.is_integer_dtype(values):
+            key.kind = "integer"
+            key.start = int(pd.to_numeric(values).min()) if len(values) else 1
+        else:
+            key.kind = "shape"
+            key.shapes = Shapes.fit(strings)
+    else:
+        key.kind = "composite"
+        key.shapes = None
+        if context is not None and set(context.columns) <= set(table.primary_key):
+            for c in local:
+                nb = rel.numbering(frame, list(context.columns), c)
+                if nb is not None:
+                    model.numbering.append(nb)
+    model.key = key
+    for fk in (*tp.secondary, *tp.deferred, *tp.self_refs):  # type: ignore[attr-defined]
+        isnull = frame[list(fk.columns)].isna().any(axis=1)
+        model.fk_null[fk.name] = float(isnull.mean()) if len(frame) else 0.0
+    for fk in tp.self_refs:  # type: ignore[attr-defined]
+        own = frame[list(fk.ref_columns)]
+        refs = frame[list(fk.columns)]
+        keys = own.iloc[:, 0] if len(fk.columns) == 1 else pd.Series(list(map(tuple, own.to_numpy())))
+        ref_values = (
+            refs.iloc[:, 0]
+            if len(fk.columns) == 1
+            else pd.Series([None if any(pd.isna(v)) else tuple(v) for v in refs.to_numpy()])
+        )
+        groups = pd.Series(parent_pos) if parent_pos is not None else None
+        model.forests[fk.name] = Forest.fit(
+            pd.Series(rel.comparable(keys)), pd.Series(rel.comparable(ref_values)), groups
+        )
+
+
+def _fit_hierarchy(
+    schema: Schema,
+    plan: Plan,
+    models: dict[str, TableModel],
+    states: dict[str, _Fitting],
+    name: str,
+    rng: np.random.Generator,
+) -> None:
+    """Append child summaries (and secondary child counts) to a table, then fit its copula."""
+    model, state = models[name], states[name]
+    n = len(state.frame)
+    ext_dims: list[Dim] = []
+    ext_z: list[np.ndarray] = []
+    for child in plan.children(name):
+        if child not in states:
+            continue
+        cm, cs = models[child], states[child]
+        pos = cs.parent_pos
+        if pos is None:
+            continue
+        fk = plan[child].context.name  # type: ignore[union-attr]
+        ok = pos >= 0
+        counts = np.bincount(pos[ok], minlength=n).astype(float)
+        enc = fit_numeric(pd.Series(counts), counts=True)
+        ext_dims.append(Dim(f"{child}#count", "count", enc, child=child, fk=fk))
+        ext_z.append(enc.normal(pd.Series(counts), rng))
+        z = cs.z[ok]
+        p = pos[ok]
+        d = z.shape[1]
+        if d == 0:
+            continue
+        has = counts > 0
+        sums = np.stack([np.bincount(p, weights=z[:, j], minlength=n) for j in range(d)], axis=1)
+        means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
+        resid = z - means[p]
+        ss = np.stack([np.bincount(p, weights=resid[:, j] ** 2, minlength=n) for j in range(d)], axis=1)
+        dof = max(float((counts[has] - 1).sum()), 1.0)
+        within = np.maximum(ss.sum(axis=0) / dof, 1e-6)
+        between = (
+            np.maximum(means[has].var(axis=0) - within / max(counts[has].mean(), 1.0), 1e-6)
+            if has.any()
+            else within
+        )
+        shrink = within / between
+        loc = (
+            means * (counts / (counts + shrink[None, :] + 1e-12))[:, None]
+            if False
+            else means * (counts[:, None] / (counts[:, None] + shrink[None, :]))
+        )
+        scale = np.sqrt((ss + SCALE_PRIOR * within[None, :]) / (counts[:, None] + SCALE_PRIOR))
+        multi = counts[p] >= 2
+        cm.within_chol = (
+            cholesky(correlation(resid[multi] / np.sqrt(within), rng)) if multi.sum() > d else np.eye(d)
+        )
+        for j in range(d):
+            target = cm.dims[j].name
+            for role, values in (("loc", loc[:, j]), ("scale", np.log(scale[:, j]))):
+                enc = Continuous.fit(values[has]) if has.any() else Continuous.fit(np.zeros(1))
+                zz = rng.standard_normal(n)
+                zz[has] = Continuous.normal_array(values[has], rng)
+                ext_dims.append(Dim(f"{child}#{role}:{target}", role, enc, child=child, fk=fk, target=target))
+                ext_z.append(zz)
+        _fit_aggregates(schema, plan, model, state, child, cs, fk)
+    for child_name in plan.order:
+        tp = plan[child_name]
+        for fk in (*tp.secondary, *tp.deferred):
+            if fk.ref_table != name or child_name not in states or _derived_fk(models[child_name], fk):
+                continue
+            pos = positions(states[child_name].frame, fk.columns, state.frame, fk.ref_columns)
+            counts = np.bincount(pos[pos >= 0], minlength=n).astype(float)
+            enc = fit_numeric(pd.Series(counts), counts=True)
+            ext_dims.append(
+                Dim(f"{child_name}.{fk.name}#refcount", "refcount", enc, child=child_name, fk=fk.name)
+            )
+            ext_z.append(enc.normal(pd.Series(counts), rng))
+    model.dims = model.dims[: model.n_own] + ext_dims
+    full = np.column_stack([state.z, *ext_z]) if ext_z else state.z
+    model.corr = correlation(full, rng)
+
+
+def _fit_aggregates(
+    schema: Schema, plan: Plan, model: TableModel, state: _Fitting, child: str, cs: _Fitting, fk: str
+) -> None:
+    table = schema.table(model.name)
+    child_table = schema.table(child)
+    numeric = [
+        c.name for c in table.columns if c.kind is Kind.NUMERICAL and model.column(c.name).how == "copula"
+    ]
+    child_numeric = [c.name for c in child_table.columns if c.kind is Kind.NUMERICAL and c.name in cs.frame]
+    if not numeric or not child_numeric or cs.parent_pos is None:
+        return
+    decimals = {
+        c: (table.column(c).type.scale if table.column(c).type.scale is not None else 2) for c in numeric
+    }
+    pkey = state.frame.index.to_series().reset_index(drop=True)
+    ckey = pd.Series(cs.parent_pos)
+    found = rel.aggregates(
+        state.frame.reset_index(drop=True),
+        pkey,
+        cs.frame.reset_index(drop=True),
+        ckey,
+        child,
+        fk,
+        numeric,
+        child_numeric,
+        decimals,
+    )
+    model.aggregates.extend(found)
+
+
+__all__ = ["fit_tables", "positions", "to_normal"]

@@ -1,0 +1,217 @@
+"""Keys: new primary keys, foreign keys assigned so parents keep their child-count distribution,
+link tables without duplicate pairs, and self-references as forests with the source's depths.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def allocate(weights: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
+    """Integers proportional to weights that sum exactly to total (largest remainders, random ties)."""
+    weights = np.maximum(np.asarray(weights, dtype=float), 0)
+    if total <= 0 or len(weights) == 0:
+        return np.zeros(len(weights), dtype=np.int64)
+    if weights.sum() <= 0:
+        weights = np.ones(len(weights))
+    exact = weights * (total / weights.sum())
+    base = np.floor(exact).astype(np.int64)
+    rest = total - int(base.sum())
+    if rest > 0:
+        frac = exact - base + rng.random(len(exact)) * 1e-9
+        base[np.argsort(-frac, kind="stable")[:rest]] += 1
+    return base
+
+
+def slots(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Parent positions repeated by their counts, shuffled: one slot per child row."""
+    out = np.repeat(np.arange(len(counts)), counts)
+    rng.shuffle(out)
+    return out
+
+
+def grouped_slots(
+    child_group: np.ndarray, parent_group: np.ndarray, weights: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Assign each child to a parent of the same group, parents filled in proportion to weights.
+
+    Groups are integer codes (-1: none). Within each group the counts are allocated by largest
+    remainder, in one vectorized pass for all groups. Children of a group without parents get -1.
+    """
+    n_groups = int(max(child_group.max(initial=-1), parent_group.max(initial=-1))) + 1
+    target = np.full(len(child_group), -1, dtype=np.int64)
+    if n_groups == 0:
+        return target
+    has_child = child_group >= 0
+    need = np.bincount(child_group[has_child], minlength=n_groups)
+    valid = parent_group >= 0
+    w = np.where(valid, np.maximum(np.asarray(weights, dtype=float), 1e-9), 0.0)
+    pg = np.where(valid, parent_group, 0)
+    total_w = np.bincount(pg, weights=w, minlength=n_groups)
+    exact = np.where(valid, w * need[pg] / np.maximum(total_w[pg], 1e-300), 0.0)
+    base = np.floor(exact).astype(np.int64)
+    rest = need - np.bincount(pg, weights=base, minlength=n_groups).astype(np.int64)
+    frac = np.where(valid, exact - base + rng.random(len(exact)) * 1e-9, -1.0)
+    order = np.lexsort((-frac, pg))
+    g_sorted = pg[order]
+    starts = np.r_[0, np.flatnonzero(g_sorted[1:] != g_sorted[:-1]) + 1]
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    bump = valid[order] & (rank < rest[g_sorted])
+    base[order[bump]] += 1
+    slot_parent = np.repeat(np.arange(len(base)), base)
+    slot_parent = slot_parent[np.lexsort((rng.random(len(slot_parent)), pg[slot_parent]))]
+    servable = has_child & (total_w[np.maximum(child_group, 0)] > 0)
+    rows = np.flatnonzero(servable)
+    rows = rows[np.lexsort((rng.random(len(rows)), child_group[rows]))]
+    target[rows] = slot_parent[: len(rows)]
+    return target
+
+
+def integer_keys(n: int, start: int) -> np.ndarray:
+    return np.arange(start, start + n, dtype=np.int64)
+
+
+def uuid_keys(n: int, rng: np.random.Generator) -> np.ndarray:
+    raw = rng.bytes(16 * n)
+    out = np.empty(n, dtype=object)
+    out[:] = [str(uuid.UUID(bytes=raw[16 * i : 16 * i + 16], version=4)) for i in range(n)]
+    return out
+
+
+def unique_pairs(
+    first: np.ndarray, second: np.ndarray, rng: np.random.Generator, tries: int = 400
+) -> np.ndarray:
+    """Swap ``second`` values between rows until no (first, second) pair repeats.
+
+    Swaps keep every value's count, so both parents keep their child counts. For each repeated
+    row, partners are drawn until one holds a value its group lacks and can take the repeated
+    value in return: this works even when one group already holds most values (a playlist of
+    nearly every track). Returns a mask of the rows still repeated (more children than partners).
+    """
+    n = len(first)
+    dup = pd.DataFrame({"a": first, "b": second}).duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return dup
+    groups: dict[Any, set[Any]] = {}
+    for a, b in zip(first.tolist(), second.tolist(), strict=True):
+        groups.setdefault(a, set()).add(b)
+    left = np.zeros(n, dtype=bool)
+    draws = rng.integers(0, n, (int(dup.sum()), tries))
+    for k, i in enumerate(np.flatnonzero(dup).tolist()):
+        a_i, b_i = first[i], second[i]
+        mine = groups[a_i]
+        for j in draws[k].tolist():
+            a_j, b_j = first[j], second[j]
+            if a_j == a_i or b_j in mine or b_i in groups[a_j]:
+                continue
+            # Row j gives b_j to group a_i and takes b_i; row i's duplicate b_i stays in a_i once.
+            mine.add(b_j)
+            groups[a_j].discard(b_j)
+            groups[a_j].add(b_i)
+            second[i], second[j] = b_j, b_i
+            break
+        else:
+            left[i] = True
+    return left
+
+
+@dataclass
+class Forest:
+    """A self-reference learned as levels: the share of rows at each depth and children per node."""
+
+    level_share: list[float] = field(default_factory=lambda: [1.0])
+    degree: list[float] = field(default_factory=lambda: [1.0])  # distribution of children per non-leaf node
+    self_loops: float = 0.0  # share of roots that point at themselves (NOT NULL self-references)
+    within_group: bool = False  # parent always in the same context-parent group
+    chain: bool = False  # within a group, each row points at the one before it
+
+    @classmethod
+    def fit(cls, keys: pd.Series, refs: pd.Series, groups: pd.Series | None) -> Forest:
+        """keys: each row's own key; refs: the key it points to (NULL for roots)."""
+        key_list = list(keys)
+        pos = pd.Index(key_list)
+        ref_pos = pos.get_indexer(refs)
+        own = np.arange(len(key_list))
+        loops = ref_pos == own
+        parent = np.where((ref_pos >= 0) & ~loops, ref_pos, -1)
+        depth = np.full(len(key_list), -1)
+        depth[parent < 0] = 0
+        for d in range(1, 64):
+            newly = (depth < 0) & (parent >= 0) & (depth[np.maximum(parent, 0)] == d - 1)
+            if not newly.any():
+                break
+            depth[newly] = d
+        depth[depth < 0] = 0  # cycles inside the self-reference: treated as roots
+        levels = np.bincount(depth)
+        children = np.bincount(parent[parent >= 0], minlength=len(key_list))
+        has = children[children > 0]
+        degree = np.bincount(has) / max(len(has), 1) if len(has) else np.array([0.0, 1.0])
+        within = False
+        if groups is not None and (parent >= 0).any():
+            g = groups.to_numpy()
+            linked = parent >= 0
+            within = bool((g[linked] == g[parent[linked]]).all())
+        roots = max(int((parent < 0).sum()), 1)
+        return cls(
+            level_share=list(levels / levels.sum()),
+            degree=list(degree),
+            self_loops=float(loops.sum()) / roots,
+            within_group=within,
+        )
+
+    def sample(self, n: int, rng: np.random.Generator, groups: np.ndarray | None = None) -> np.ndarray:
+        """Parent position of each row (-1: root; the row itself: a self-loop root)."""
+        parent = np.full(n, -1, dtype=np.int64)
+        if n == 0:
+            return parent
+        if self.within_group and groups is not None:
+            return self._within(n, rng, groups)
+        counts = allocate(np.asarray(self.level_share), n, rng)
+        counts[0] = max(counts[0], 1)
+        order = rng.permutation(n)
+        start = 0
+        previous = np.zeros(0, dtype=np.int64)
+        for level, size in enumerate(counts):
+            size = int(min(size, n - start))
+            rows = order[start : start + size]
+            start += size
+            if level > 0 and len(previous) and size:
+                degree = np.asarray(self.degree)
+                wants = rng.choice(len(degree), size=len(previous), p=degree / degree.sum())
+                parent[rows] = previous[slots(allocate(np.maximum(wants, 1e-9), size, rng), rng)]
+            previous = rows
+        roots = np.flatnonzero(parent < 0)
+        loops = rng.random(len(roots)) < self.self_loops
+        parent[roots[loops]] = roots[loops]
+        return parent
+
+    def _within(self, n: int, rng: np.random.Generator, groups: np.ndarray) -> np.ndarray:
+        """Inside each group: each non-first row links to an earlier row with the source's rate."""
+        parent = np.full(n, -1, dtype=np.int64)
+        linked_share = 1.0 - (self.level_share[0] if self.level_share else 1.0)
+        order = np.lexsort((rng.random(n), groups))
+        g = groups[order]
+        first = np.ones(n, dtype=bool)
+        first[1:] = g[1:] != g[:-1]
+        link = (~first) & (rng.random(n) < linked_share / max(1e-9, 1 - first.mean()))
+        previous = np.roll(order, 1)
+        parent[order[link]] = previous[link]
+        return parent
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "level_share": [float(x) for x in self.level_share],
+            "degree": [float(x) for x in self.degree],
+            "self_loops": self.self_loops,
+            "within_group": self.within_group,
+            "chain": self.chain,
+        }
+
+    @classmethod
+    def from_state(cls, s: dict[str, Any]) -> Forest:
+        return cls(**s)

@@ -1,0 +1,179 @@
+"""Personal data: never learned, generated with Faker in the source's format and the schema's locale.
+
+What is learned is only the *format*: phone templates ((###) ###-####), e-mail local-part patterns
+(first.last, flast, digits) and common domains, identifier shapes, text lengths. Names and
+e-mails in one row agree with each other, and first names follow a sex column when there is one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from relsynth.model.text import Shapes
+
+POOL = 4000  # distinct names/addresses drawn from Faker, then sampled: fast for millions of rows
+MIN_DOMAIN_COUNT = 5  # an e-mail domain is kept only if this many source rows use it
+
+_EMAIL_PATTERNS = ("first.last", "firstlast", "flast", "f.last", "first_last", "first", "last.first", "other")
+
+
+def _email_pattern(local: str) -> str:
+    base = re.sub(r"\d+$", "", local.lower())
+    if "." in base:
+        left = base.partition(".")[0]
+        return "f.last" if len(left) == 1 else "first.last"
+    if "_" in base:
+        return "first_last"
+    return "other"
+
+
+@dataclass
+class PiiModel:
+    """How one personal-data column is regenerated."""
+
+    category: str
+    shapes: Shapes | None = None  # phone, national_id, record_number
+    patterns: dict[str, float] = field(default_factory=dict)  # e-mail local parts
+    digits: float = 0.0  # share of e-mail locals ending in digits
+    domains: dict[str, float] = field(default_factory=dict)
+    lengths: list[int] = field(default_factory=list)  # free text lengths (quantiles)
+    unique: bool = False
+
+    @classmethod
+    def fit(cls, category: str, values: pd.Series, *, unique: bool) -> PiiModel:
+        strings = values.dropna().astype(str)
+        model = cls(category=category, unique=unique)
+        if category in {"phone", "national_id", "record_number"}:
+            model.shapes = Shapes.fit(strings)
+        elif category == "email" and not strings.empty:
+            local = strings.str.split("@").str[0]
+            model.patterns = local.map(_email_pattern).value_counts(normalize=True).to_dict()
+            model.digits = float(local.str.contains(r"\d$").mean())
+            domains = strings.str.split("@").str[-1].str.lower().value_counts()
+            kept = domains[domains >= MIN_DOMAIN_COUNT]
+            model.domains = (kept / kept.sum()).to_dict() if not kept.empty else {}
+        elif category == "free_text" and not strings.empty:
+            q = np.quantile(strings.str.len().to_numpy(), np.linspace(0, 1, 101))
+            model.lengths = [int(x) for x in q]
+        return model
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "shapes": None
+            if self.shapes is None
+            else {"templates": self.shapes.templates, "weights": self.shapes.weights},
+            "patterns": self.patterns,
+            "digits": self.digits,
+            "domains": self.domains,
+            "lengths": self.lengths,
+            "unique": self.unique,
+        }
+
+    @classmethod
+    def from_state(cls, s: dict[str, Any]) -> PiiModel:
+        shapes = None if s["shapes"] is None else Shapes(s["shapes"]["templates"], s["shapes"]["weights"])
+        return cls(s["category"], shapes, s["patterns"], s["digits"], s["domains"], s["lengths"], s["unique"])
+
+
+class PeopleFactory:
+    """Faker pools for one table, seeded; names shared by the columns of a row."""
+
+    def __init__(
+        self, locale: str, seed: int, n: int, sexes: np.ndarray | None, rng: np.random.Generator
+    ) -> None:
+        from faker import Faker
+
+        try:
+            self.fake = Faker(locale)
+        except AttributeError:
+            self.fake = Faker("en_US")
+        self.fake.seed_instance(seed)
+        self.rng = rng
+        self.n = n
+        size = min(max(n, 50), POOL)
+        f = self.fake
+        self.female = np.array([f.first_name_female() for _ in range(size)], dtype=object)
+        self.male = np.array([f.first_name_male() for _ in range(size)], dtype=object)
+        self.last_pool = np.array([f.last_name() for _ in range(size)], dtype=object)
+        pick = rng.integers(0, size, n)
+        female = rng.random(n) < 0.5 if sexes is None else sexes
+        self.first = np.where(female, self.female[pick], self.male[rng.integers(0, size, n)])
+        self.last = self.last_pool[rng.integers(0, size, n)]
+
+    def generate(self, model: PiiModel, rng: np.random.Generator) -> np.ndarray:
+        n, f = self.n, self.fake
+        cat = model.category
+        if cat == "first_name":
+            return self.first.copy()
+        if cat == "last_name":
+            return self.last.copy()
+        if cat == "person_name":
+            return np.array([f"{a} {b}" for a, b in zip(self.first, self.last, strict=True)], dtype=object)
+        if cat == "email":
+            return self._emails(model, rng)
+        if cat == "street_address":
+            pool = np.array([f.street_address() for _ in range(min(max(n, 50), POOL))], dtype=object)
+            return pool[rng.integers(0, len(pool), n)]
+        if cat == "free_text":
+            return self._text(model, rng)
+        shapes = model.shapes or Shapes.fit(pd.Series(["##########"]))
+        return shapes.generate(n, rng)
+
+    def _emails(self, model: PiiModel, rng: np.random.Generator) -> np.ndarray:
+        n = self.n
+        patterns = list(model.patterns) or ["first.last"]
+        weights = np.asarray([model.patterns.get(p, 1.0) for p in patterns], dtype=float)
+        chosen = np.asarray(patterns, dtype=object)[rng.choice(len(patterns), n, p=weights / weights.sum())]
+        domains = list(model.domains) or ["example.com", "example.org", "example.net"]
+        dw = np.asarray([model.domains.get(d, 1.0) for d in domains], dtype=float)
+        dom = np.asarray(domains, dtype=object)[rng.choice(len(domains), n, p=dw / dw.sum())]
+        digits = rng.random(n) < model.digits
+        nums = rng.integers(1, 100, n)
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            first = re.sub(r"[^a-z]", "", self.first[i].lower()) or "user"
+            last = re.sub(r"[^a-z]", "", self.last[i].lower()) or "name"
+            p = chosen[i]
+            local = {
+                "first.last": f"{first}.{last}",
+                "f.last": f"{first[0]}.{last}",
+                "first_last": f"{first}_{last}",
+            }.get(p, f"{first[0]}{last}")
+            out[i] = f"{local}{nums[i] if digits[i] else ''}@{dom[i]}"
+        return out
+
+    def _text(self, model: PiiModel, rng: np.random.Generator) -> np.ndarray:
+        n = self.n
+        sentences = [self.fake.sentence(nb_words=8) for _ in range(min(max(n, 50), 2000))]
+        q = np.asarray(model.lengths or [40, 120], dtype=float)
+        targets = np.interp(rng.random(n), np.linspace(0, 1, len(q)), q).astype(int)
+        picks = rng.integers(0, len(sentences), (n, 12))
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            parts, size = [], 0
+            for j in picks[i]:
+                if size >= targets[i]:
+                    break
+                parts.append(sentences[j])
+                size += len(sentences[j]) + 1
+            text = " ".join(parts)
+            if len(text) > max(targets[i], 1):
+                text = text[: max(targets[i], 1)].rsplit(" ", 1)[0] or text[: max(targets[i], 1)]
+            out[i] = text
+        return out
+
+
+def sex_flags(frame: pd.DataFrame) -> np.ndarray | None:
+    """True where a row's sex/gender column says female, if the table has such a column."""
+    for col in frame.columns:
+        if re.fullmatch(r"(sex|gender)(_code|_concept_id|_source_value)?", str(col).lower()):
+            values = frame[col].astype(str).str.lower().str.strip()
+            if values.isin(["f", "female", "w", "woman", "m", "male", "man"]).mean() > 0.8:
+                return values.isin(["f", "female", "w", "woman"]).to_numpy()
+    return None

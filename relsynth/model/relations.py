@@ -1,0 +1,392 @@
+"""Exact relations the source always satisfies, found in the data and enforced after sampling.
+
+A copula can only blur these, so they are learned separately:
+- functional dependencies inside a table (test_name -> unit, city -> state);
+- date orders (admitted <= discharged; a child's date after its parent's; nothing after death);
+- values a child repeats from a parent (invoice_line.unit_price = track.unit_price), including
+  foreign keys that follow from another parent (visit_detail.person_id = its visit's person_id);
+- sums over children (invoice.total = sum(unit_price * quantity) of its lines);
+- keys that number children within a parent (lineitem's linenumber 1..n per order).
+Detection screens on a sample, then confirms on every row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SCREEN_ROWS = 50_000
+MIN_ROWS = 10  # fewer rows than this prove nothing
+ANCHOR_TIGHTNESS = 0.25  # anchor a date on a bound only if their typical gap is this small vs its spread
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """target is a function of determinant: target = mapping[determinant]."""
+
+    determinant: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Order:
+    """column >= base (op '>=') or column <= base (op '<='); base may be a parent's column."""
+
+    column: str
+    base: str
+    op: str
+    fk: str | None = None  # None: same table; else the FK (context) through which base is read
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """column equals parent_column of the row's parent through fk."""
+
+    column: str
+    fk: str
+    parent_column: str
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A parent's column = sum over its children (through fk) of a, or a * b, or their count."""
+
+    column: str
+    child: str
+    fk: str
+    terms: tuple[str, ...]  # () = count, (a,) = sum(a), (a, b) = sum(a * b)
+
+
+@dataclass(frozen=True)
+class Numbering:
+    """column numbers the rows within each parent: start, start + 1, ..."""
+
+    column: str
+    start: int
+
+
+def comparable(values: pd.Series) -> pd.Series:
+    """One representation for equality tests across dtypes: numbers as float, times as seconds,
+    everything else as text (UUID objects and their strings compare equal)."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(object)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.Series(
+            values.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6, index=values.index
+        ).where(values.notna())
+    known = values.notna()
+    non_null = values[known]
+    if non_null.empty:
+        return values.astype(object)
+    first = non_null.iloc[0]
+    if isinstance(first, bool | np.bool_):
+        return values.astype(object)
+    if hasattr(first, "as_tuple") or isinstance(first, int | float | np.number):  # Decimal or numbers
+        return pd.to_numeric(values, errors="coerce").astype(float)
+    out = pd.Series(np.full(len(values), None, dtype=object), index=values.index)
+    out[known] = non_null.astype(str).to_numpy()
+    return out
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    codes, uniques = pd.factorize(comparable(values), use_na_sentinel=False)
+    return codes.astype(np.int64), len(uniques)
+
+
+def functional_dependencies(
+    frame: pd.DataFrame, determinants: list[str], targets: list[str], *, max_levels: int = 1000
+) -> list[Dependency]:
+    """For each target, the coarsest determinant that fixes it exactly (acyclic; None is a value)."""
+    n = len(frame)
+    if n < MIN_ROWS:
+        return []
+    screen = frame if n <= SCREEN_ROWS else frame.sample(SCREEN_ROWS, random_state=0)
+    codes = {c: _codes(frame[c]) for c in dict.fromkeys([*determinants, *targets])}
+    scodes = {c: _codes(screen[c]) for c in codes}
+    found: dict[str, tuple[int, str]] = {}
+    for t in targets:
+        t_codes, t_levels = codes[t]
+        if t_levels < 2:
+            continue
+        for d in determinants:
+            if d == t:
+                continue
+            d_codes, d_levels = codes[d]
+            if d_levels < 2 or d_levels > max_levels or d_levels > 0.5 * n or d_levels < t_levels:
+                continue
+            sd = scodes[d][0]
+            st, stl = scodes[t]
+            if len(np.unique(sd * (stl + 1) + st)) != len(np.unique(sd)):
+                continue
+            if len(np.unique(d_codes * (t_levels + 1) + t_codes)) != d_levels:
+                continue
+            if t not in found or d_levels < found[t][0]:
+                found[t] = (d_levels, d)
+    # A bijection (code <-> label) yields both directions: the first kept wins, the loop is dropped.
+    return _acyclic([Dependency(found[t][1], t) for t in targets if t in found])
+
+
+def _acyclic(deps: list[Dependency]) -> list[Dependency]:
+    """Keep dependencies in order, dropping any that would close a loop."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    kept = []
+    for dep in deps:
+        g.add_edge(dep.determinant, dep.target)
+        if not nx.is_directed_acyclic_graph(g):
+            g.remove_edge(dep.determinant, dep.target)
+            continue
+        kept.append(dep)
+    return kept
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """target is drawn from P(target | determinant), learned with smoothing toward its marginal."""
+
+    determinant: str
+    target: str
+    strength: float  # uncertainty coefficient U(target | determinant), 0..1
+
+
+MIN_UNCERTAINTY = 0.5
+MIN_SUPPORT = 5  # rows per determinant level, on average
+SMOOTHING = 2.0  # pseudo-rows of the target's marginal added to every determinant level
+
+
+def _entropy(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def conditionals(
+    frame: pd.DataFrame,
+    determinants: list[str],
+    targets: list[str],
+    *,
+    max_levels: int = 1000,
+    existing: list[Dependency] = (),  # type: ignore[assignment]
+) -> list[Conditional]:
+    """Strong (not exact) dependencies between categories: city -> postal code, city -> sales rep.
+
+    Each target gets its strongest determinant with U(target | determinant) >= MIN_UNCERTAINTY,
+    where the determinant has at most half as many levels as rows (a unique column would just
+    copy rows). Kept acyclic, strongest first.
+    """
+    n = len(frame)
+    if n < MIN_ROWS:
+        return []
+    codes = {c: _codes(frame[c]) for c in dict.fromkeys([*determinants, *targets])}
+    found = []
+    for t in targets:
+        t_codes, t_levels = codes[t]
+        if t_levels < 2 or t_levels > max_levels:
+            continue
+        h_t = _entropy(np.bincount(t_codes))
+        if h_t <= 0:
+            continue
+        best: tuple[float, str] | None = None
+        for d in determinants:
+            d_codes, d_levels = codes[d]
+            # Each determinant level needs support, or small tables look falsely dependent.
+            if d == t or d_levels < 2 or d_levels > min(max_levels, n / MIN_SUPPORT):
+                continue
+            joint = np.bincount(d_codes * t_levels + t_codes, minlength=d_levels * t_levels).reshape(
+                d_levels, t_levels
+            )
+            h_cond = sum(_entropy(row) * row.sum() / n for row in joint if row.sum())
+            u = 1.0 - h_cond / h_t
+            if u >= MIN_UNCERTAINTY and (best is None or u > best[0]):
+                best = (u, d)
+        if best is not None:
+            found.append(Conditional(best[1], t, best[0]))
+    found.sort(key=lambda c: -c.strength)
+    kept = _acyclic([*existing, *(Dependency(c.determinant, c.target) for c in found)])
+    keep = {(d.determinant, d.target) for d in kept}
+    return [c for c in found if (c.determinant, c.target) in keep]
+
+
+def conditional_table(frame: pd.DataFrame, cond: Conditional) -> dict[str, Any]:
+    """Observed (determinant, target) counts and the target's marginal, as JSON-ready lists."""
+    pairs = frame.groupby(
+        [frame[cond.determinant].map(_plain), frame[cond.target].map(_plain)], dropna=False
+    ).size()
+    marginal = frame[cond.target].map(_plain).value_counts(dropna=False)
+    return {
+        "pairs": [[_plain(a), _plain(b), int(k)] for (a, b), k in pairs.items()],
+        "marginal": [[_plain(b), int(k)] for b, k in marginal.items()],
+    }
+
+
+def dependency_mapping(frame: pd.DataFrame, dep: Dependency) -> list[list[Any]]:
+    """[[determinant value, target value], ...] as seen in the source."""
+    pairs = frame[[dep.determinant, dep.target]].drop_duplicates(subset=[dep.determinant])
+    return [[_plain(a), _plain(b)] for a, b in pairs.itertuples(index=False)]
+
+
+def _plain(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def orders(
+    seconds: dict[str, np.ndarray], *, parent: dict[str, np.ndarray] | None = None, fk: str | None = None
+) -> list[Order]:
+    """Every pair (a, b) with a <= b on all rows where both are known, and a < b somewhere.
+
+    ``seconds`` maps own datetime columns to float seconds (NaN for NULL); ``parent`` maps the
+    context parent's datetime columns, aligned to the child's rows.
+    """
+    found: list[Order] = []
+    names = list(seconds)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            for lo, hi in ((a, b), (b, a)):
+                x, y = seconds[lo], seconds[hi]
+                both = ~np.isnan(x) & ~np.isnan(y)
+                if both.sum() >= MIN_ROWS and np.all(x[both] <= y[both]) and np.any(x[both] < y[both]):
+                    found.append(Order(hi, lo, ">="))
+    for col, x in seconds.items():
+        for pcol, y in (parent or {}).items():
+            both = ~np.isnan(x) & ~np.isnan(y)
+            if both.sum() < MIN_ROWS:
+                continue
+            if np.all(x[both] >= y[both]):
+                found.append(Order(col, pcol, ">=", fk))
+            elif np.all(x[both] <= y[both]):
+                found.append(Order(col, pcol, "<=", fk))
+    return found
+
+
+def anchors(
+    found: list[Order], seconds: dict[str, np.ndarray], parent: dict[str, np.ndarray]
+) -> dict[str, Order]:
+    """For each column, the closest lower bound that is always known when the column is.
+
+    The column is then modelled as its gap from that bound, so the order holds by construction.
+    """
+    best: dict[str, tuple[float, Order]] = {}
+    for o in found:
+        if o.op != ">=":
+            continue
+        x = seconds[o.column]
+        y = parent[o.base] if o.fk else seconds[o.base]
+        known = ~np.isnan(x)
+        if not known.any() or np.isnan(y[known]).any():
+            continue
+        gap = float(np.median(x[known] - y[known]))
+        # Only a tight bound is worth modelling the gap (discharge after admission: days, over
+        # years of admissions); a loose one (admission after birth: decades) is just clipped.
+        spread = float(np.subtract(*np.percentile(x[known], [90, 10])))
+        if gap > ANCHOR_TIGHTNESS * max(spread, 1.0):
+            continue
+        if o.column not in best or gap < best[o.column][0]:
+            best[o.column] = (gap, o)
+    chosen = {c: o for c, (_, o) in best.items()}
+    # Same-table anchors must not form a loop (they cannot, with a strict somewhere, but be safe).
+    for c in list(chosen):
+        seen, cur = {c}, chosen[c]
+        while cur.fk is None and cur.base in chosen:
+            if cur.base in seen:
+                del chosen[c]
+                break
+            seen.add(cur.base)
+            cur = chosen[cur.base]
+    return chosen
+
+
+def repeats(
+    child: dict[str, np.ndarray], parent: dict[str, np.ndarray], fk: str, columns: list[str]
+) -> list[Repeat]:
+    """Child columns equal to a parent's column on every row where the child's is known.
+
+    Both sides are ``comparable`` arrays aligned row by row (the parent's value of each child
+    row; None/NaN where the child has no parent). A short prefix screens pairs first.
+    """
+    out = []
+    for c in columns:
+        x_all = child[c]
+        known = ~pd.isna(x_all)
+        if known.sum() < MIN_ROWS:
+            continue
+        x = x_all[known]
+        head = min(len(x), 64)
+        for p, y_all in parent.items():
+            y = y_all[known]
+            if type(x[0]) is not type(y[0]) and not (isinstance(x[0], float) and isinstance(y[0], float)):
+                continue
+            if not (x[:head] == y[:head]).all() or pd.isna(y).any():
+                continue
+            if (x == y).all():
+                out.append(Repeat(c, fk, p))
+                break
+    return out
+
+
+def aggregates(
+    parent: pd.DataFrame,
+    parent_key: pd.Series,
+    child: pd.DataFrame,
+    child_key: pd.Series,
+    child_name: str,
+    fk: str,
+    columns: list[str],
+    child_columns: list[str],
+    decimals: dict[str, int],
+) -> list[Aggregate]:
+    """Parent columns equal to sum(a), sum(a * b) or the count of its children, on every parent."""
+    if len(parent) < MIN_ROWS or not columns:
+        return []
+    index = pd.Index(parent_key)
+    pos = index.get_indexer(child_key)
+    ok = pos >= 0
+    numeric = {c: pd.to_numeric(child[c], errors="coerce").to_numpy(dtype=float) for c in child_columns}
+    candidates: list[tuple[tuple[str, ...], np.ndarray]] = [((), np.ones(len(child)))]
+    candidates += [((a,), v) for a, v in numeric.items()]
+    names = list(numeric)
+    for i, a in enumerate(names):
+        for b in names[i:]:
+            candidates.append(((a, b), numeric[a] * numeric[b]))
+    out = []
+    for col in columns:
+        y = pd.to_numeric(parent[col], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(y).any() or np.all(y == 0):
+            continue
+        tol = 0.5 * 10.0 ** -decimals.get(col, 2) + 1e-9
+        for terms, values in candidates:
+            if np.isnan(values[ok]).any():
+                continue
+            sums = np.bincount(pos[ok], weights=values[ok], minlength=len(parent))
+            if np.all(np.abs(sums - y) <= tol + 1e-9 * np.abs(y)):
+                out.append(Aggregate(col, child_name, fk, terms))
+                break
+    return out
+
+
+def numbering(frame: pd.DataFrame, group: list[str], column: str) -> Numbering | None:
+    """Does column count 1..n (or 0..n-1) inside each group of rows?"""
+    values = pd.to_numeric(frame[column], errors="coerce")
+    if len(frame) < MIN_ROWS or values.isna().any() or not (values == values.round()).all():
+        return None
+    start = int(values.min())
+    if start not in (0, 1):
+        return None
+    g = frame[group].copy()
+    g["_v"] = values.to_numpy()
+    stats = g.groupby(group, dropna=False)["_v"].agg(["min", "max", "count", "nunique"])
+    if (
+        (stats["min"] == start)
+        & (stats["max"] == start + stats["count"] - 1)
+        & (stats["nunique"] == stats["count"])
+    ).all():
+        return Numbering(column, start)
+    return None

@@ -1,0 +1,156 @@
+"""What a fitted model holds, as plain dataclasses whose state is JSON plus numpy arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from relsynth.graph import Plan
+from relsynth.model.keys import Forest
+from relsynth.model.pii import PiiModel
+from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
+from relsynth.model.text import Shapes, SourceGuard, Vocabulary
+from relsynth.schema import Schema
+from relsynth.transform import Encoder
+
+
+@dataclass
+class Dim:
+    """One dimension of a table's copula.
+
+    role: 'value' (a column, or its gap from an anchor), 'null' (is the column NULL), 'count'
+    (children per row, under context), 'loc'/'scale' (a child dimension's per-parent location
+    and spread), 'refcount' (children through a secondary FK).
+    """
+
+    name: str
+    role: str
+    encoder: Encoder
+    column: str | None = None
+    child: str | None = None
+    fk: str | None = None
+    target: str | None = None  # the child's dim a loc/scale describes
+
+
+@dataclass
+class ColumnSpec:
+    """How one column is produced at sampling time.
+
+    how: copula | dependency | conditional | repeat | aggregate | key | numbering | text | id | pii | constant
+    | generated (left to the database) | reference_fk (categorical value of a reference key).
+    """
+
+    name: str
+    how: str
+    null_share: float = 0.0
+    unique: bool = False
+    mapping: list[list[Any]] | None = None  # dependency: [[determinant, value], ...]
+    determinant: str | None = None
+    null_determinant: str | None = None  # the column is NULL exactly when null_mapping says so
+    null_mapping: list[list[Any]] | None = None
+    table: dict[str, Any] | None = None  # conditional: {"pairs": [[a, b, count]], "marginal": [[b, count]]}
+    shapes: Shapes | None = None
+    vocabulary: Vocabulary | None = None
+    guard: SourceGuard | None = None
+    pii: PiiModel | None = None
+    id_kind: str | None = None  # 'uuid' | 'integer' | 'shape'
+    constant: Any = None
+    output: str | None = None  # how values are typed on output (int, float, decimal, str, bool, ...)
+    decimals: int | None = None
+
+
+@dataclass
+class KeySpec:
+    """How the primary key (and key-like unique columns) are generated."""
+
+    columns: tuple[str, ...] = ()
+    kind: str = "none"  # 'integer' | 'uuid' | 'shape' | 'fk' (all from parents) | 'composite' | 'none'
+    start: int = 1
+    shapes: Shapes | None = None
+
+
+@dataclass
+class TableModel:
+    name: str
+    role: str  # data | reference | empty
+    n_rows: int
+    columns: list[ColumnSpec] = field(default_factory=list)
+    dims: list[Dim] = field(default_factory=list)
+    corr: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    n_own: int = 0  # dims[:n_own] describe this table's rows; the rest summarise children
+    within_chol: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # pooled within-parent
+    null_context: float = 0.0  # share of rows without a context parent
+    key: KeySpec = field(default_factory=KeySpec)
+    dependencies: list[Dependency] = field(default_factory=list)
+    conditionals: list[Conditional] = field(default_factory=list)
+    anchors: dict[str, Order] = field(default_factory=dict)
+    orders: list[Order] = field(default_factory=list)
+    repeats: list[Repeat] = field(default_factory=list)
+    aggregates: list[Aggregate] = field(default_factory=list)
+    numbering: list[Numbering] = field(default_factory=list)
+    forests: dict[str, Forest] = field(default_factory=dict)
+    fk_null: dict[str, float] = field(default_factory=dict)  # null share of each assigned FK
+    key_matches: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict
+    )  # fk -> [(own col, parent col)]
+    reference: dict[str, Any] | None = None  # verbatim rows of a reference table
+    notes: list[str] = field(default_factory=list)
+
+    def column(self, name: str) -> ColumnSpec:
+        return next(c for c in self.columns if c.name == name)
+
+    def dim_index(self, name: str) -> int:
+        return next(i for i, d in enumerate(self.dims) if d.name == name)
+
+
+@dataclass
+class Model:
+    """A fitted relsynth model: the schema and plan it was fitted on, and one TableModel per table."""
+
+    schema: Schema
+    plan: Plan
+    tables: dict[str, TableModel]
+    seed: int
+    source: dict[str, Any] = field(default_factory=dict)  # what was read: redacted URL, sample, holdout
+    engine: str = "relsynth"
+
+    def save(self, path: str) -> None:
+        from relsynth.model.store import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path: str) -> Model:
+        from relsynth.model.store import load
+
+        return load(path)
+
+    def relations_summary(self) -> list[str]:
+        """The exact relations found, one line each, for `relsynth inspect`-style reports."""
+        out = []
+        for t in self.tables.values():
+            for d in t.dependencies:
+                out.append(f"{t.name}: {d.determinant} -> {d.target} (functional dependency)")
+            for cd in t.conditionals:
+                out.append(
+                    f"{t.name}: {cd.target} drawn given {cd.determinant} (dependence {cd.strength:.2f})"
+                )
+            for c in t.columns:
+                if c.null_determinant:
+                    out.append(f"{t.name}: {c.null_determinant} -> whether {c.name} is NULL")
+            for o in t.orders:
+                base = f"parent.{o.base}" if o.fk else o.base
+                out.append(f"{t.name}: {o.column} {o.op} {base}")
+            for r in t.repeats:
+                out.append(f"{t.name}: {r.column} = {r.parent_column} of its parent via {r.fk}")
+            for a in t.aggregates:
+                expr = "count" if not a.terms else "sum(" + " * ".join(a.terms) + ")"
+                out.append(f"{t.name}: {a.column} = {expr} over {a.child}")
+            for nb in t.numbering:
+                out.append(f"{t.name}: {nb.column} numbers rows {nb.start}..n within each parent")
+            for fk, pairs in t.key_matches.items():
+                for own, par in pairs:
+                    out.append(f"{t.name}: {own} = {par} of the row {fk} points to")
+        return out

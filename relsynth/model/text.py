@@ -1,0 +1,221 @@
+"""Strings that look like the source's without being the source's: shapes and vocabularies.
+
+High-cardinality text and identifier-like strings are never copied. A *shape* keeps each
+position's character class (A upper, a lower, 9 digit) and the characters every value shares at
+that position ("MRN" in MRN0012345); a *vocabulary* keeps words used in several different values
+(so no word unique to one record survives) and the source's distribution of word counts.
+Generated values that collide with a source value are drawn again (checked by salted hashes, so
+the model file holds no source string).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+_UPPER = np.array(list(string.ascii_uppercase))
+_LOWER = np.array(list(string.ascii_lowercase))
+_DIGIT = np.array(list(string.digits))
+_WORD = re.compile(r"\w+", re.UNICODE)
+MIN_WORD_VALUES = 3  # a word must appear in this many distinct values to be reused
+MAX_SHAPES = 200
+
+
+def _classify(ch: str) -> str:
+    if ch.isdigit():
+        return "9"
+    if ch.isalpha():
+        return "A" if ch.isupper() else "a"
+    return ch
+
+
+def shape_of(value: str) -> str:
+    return "".join(_classify(c) for c in value)
+
+
+@dataclass
+class Shapes:
+    """Per-shape templates: a class or a literal at each position, with frequencies."""
+
+    templates: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+
+    @classmethod
+    def fit(cls, values: pd.Series) -> Shapes:
+        strings = values.dropna().astype(str)
+        if strings.empty:
+            return cls(["aaaaaaaa"], [1.0])
+        shapes = strings.map(shape_of)
+        counts = shapes.value_counts()
+        templates, weights = [], []
+        for shape, count in counts.head(MAX_SHAPES).items():
+            members = strings[shapes == shape]
+            chars = np.array([list(s) for s in members.head(5000)])
+            tpl = []
+            for pos, cls_ in enumerate(shape):
+                column = chars[:, pos] if chars.ndim == 2 and chars.shape[1] > pos else np.array([])
+                constant = len(column) >= 3 and (column == column[0]).all()
+                if cls_ not in "Aa9":
+                    tpl.append("\\" + cls_)  # punctuation and spaces are literal
+                elif constant:
+                    tpl.append("\\" + column[0])  # a character every value shares here
+                else:
+                    tpl.append(cls_)
+            templates.append("".join(tpl))
+            weights.append(float(count))
+        total = sum(weights)
+        return cls(templates, [w / total for w in weights])
+
+    def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        out = np.empty(n, dtype=object)
+        if n == 0:
+            return out
+        picks = rng.choice(len(self.templates), size=n, p=np.asarray(self.weights))
+        for t_index in np.unique(picks):
+            rows = np.flatnonzero(picks == t_index)
+            tokens = _tokens(self.templates[t_index])
+            cols = []
+            for tok in tokens:
+                if tok == "A":
+                    cols.append(_UPPER[rng.integers(0, 26, len(rows))])
+                elif tok == "a":
+                    cols.append(_LOWER[rng.integers(0, 26, len(rows))])
+                elif tok == "9":
+                    cols.append(_DIGIT[rng.integers(0, 10, len(rows))])
+                else:
+                    cols.append(np.full(len(rows), tok))
+            joined = (
+                np.array(["".join(parts) for parts in zip(*cols, strict=True)])
+                if cols
+                else np.full(len(rows), "")
+            )
+            out[rows] = joined
+        return out
+
+
+def _tokens(template: str) -> list[str]:
+    out, i = [], 0
+    while i < len(template):
+        if template[i] == "\\" and i + 1 < len(template):
+            out.append(template[i + 1])
+            i += 2
+        else:
+            out.append(template[i])
+            i += 1
+    return out
+
+
+@dataclass
+class Vocabulary:
+    """Multi-word text: word count distribution plus words shared by several values."""
+
+    words: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)  # number of words, one entry per source value (sorted)
+    capitalized: float = 0.0
+    endings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, values: pd.Series) -> Vocabulary | None:
+        strings = values.dropna().astype(str)
+        if strings.empty:
+            return None
+        tokenized = strings.map(_WORD.findall)
+        doc_freq: Counter[str] = Counter()
+        total: Counter[str] = Counter()
+        for words in tokenized:
+            total.update(words)
+            doc_freq.update(set(words))
+        keep = [w for w, d in doc_freq.items() if d >= MIN_WORD_VALUES]
+        if len(keep) < 10:
+            return None
+        keep.sort(key=lambda w: (-total[w], w))
+        weights = np.array([total[w] for w in keep], dtype=float)
+        endings = (
+            strings.str.strip().str[-1:].map(lambda c: c if c in ".!?" else "").value_counts(normalize=True)
+        )
+        lengths = sorted(len(w) for w in tokenized)
+        step = max(1, len(lengths) // 1000)
+        return cls(
+            words=keep,
+            weights=list(weights / weights.sum()),
+            lengths=lengths[::step],
+            capitalized=float(strings.str.match(r"^[A-Z]").mean()),
+            endings={str(k): float(v) for k, v in endings.items()},
+        )
+
+    def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        out = np.empty(n, dtype=object)
+        if n == 0:
+            return out
+        counts = np.maximum(np.asarray(self.lengths)[rng.integers(0, len(self.lengths), n)], 1)
+        words = np.asarray(self.words, dtype=object)[
+            rng.choice(len(self.words), size=int(counts.sum()), p=np.asarray(self.weights))
+        ]
+        cap = rng.random(n) < self.capitalized
+        end_keys = list(self.endings) or [""]
+        end_p = np.asarray([self.endings.get(k, 0.0) for k in end_keys]) if self.endings else np.ones(1)
+        ends = np.asarray(end_keys, dtype=object)[rng.choice(len(end_keys), size=n, p=end_p / end_p.sum())]
+        pos = 0
+        for i, k in enumerate(counts):
+            text = " ".join(words[pos : pos + k])
+            pos += k
+            if cap[i]:
+                text = text[:1].upper() + text[1:]
+            out[i] = text + ends[i]
+        return out
+
+
+class SourceGuard:
+    """Salted 8-byte hashes of source values: tells whether a generated string is a copy."""
+
+    def __init__(self, salt: bytes, hashes: np.ndarray) -> None:
+        self.salt = salt
+        self.hashes = np.sort(hashes)
+
+    @staticmethod
+    def digest(values: Any, salt: bytes) -> np.ndarray:
+        out = np.empty(len(values), dtype=np.uint64)
+        for i, v in enumerate(values):
+            h = hashlib.blake2b(str(v).encode("utf-8"), digest_size=8, key=salt).digest()
+            out[i] = int.from_bytes(h, "little")
+        return out
+
+    @classmethod
+    def fit(cls, values: pd.Series, rng: np.random.Generator) -> SourceGuard:
+        salt = rng.bytes(16)
+        return cls(salt, np.unique(cls.digest(values.dropna().astype(str).unique(), salt)))
+
+    def copies(self, values: np.ndarray) -> np.ndarray:
+        if len(self.hashes) == 0 or len(values) == 0:
+            return np.zeros(len(values), dtype=bool)
+        d = self.digest(values, self.salt)
+        idx = np.clip(np.searchsorted(self.hashes, d), 0, len(self.hashes) - 1)
+        return self.hashes[idx] == d
+
+
+def fresh(
+    generate: Any, n: int, rng: np.random.Generator, *, guard: SourceGuard | None, unique: bool
+) -> np.ndarray:
+    """Generate n strings, drawing again those that copy a source value or repeat (if unique)."""
+    out = generate(n, rng)
+    for _ in range(20):
+        bad = guard.copies(out) if guard is not None else np.zeros(n, dtype=bool)
+        if unique:
+            seen = pd.Series(out).duplicated(keep="first").to_numpy()
+            bad |= seen
+        if not bad.any():
+            return out
+        out[bad] = generate(int(bad.sum()), rng)
+    # Still clashing after many draws (a tiny shape space): make unique with a counter suffix.
+    if unique:
+        dup = pd.Series(out).duplicated(keep="first").to_numpy()
+        out[dup] = [f"{v}-{i}" for i, v in zip(np.flatnonzero(dup), out[dup], strict=True)]
+    return out

@@ -1,0 +1,207 @@
+"""Read tables for fitting: in chunks, in primary-key order, optionally a seeded sample of entities.
+
+Every table is read with ORDER BY (its primary key, else its columns), so the same database gives
+the same rows in the same order on every run and dialect. ``sample_rows`` keeps N root rows per
+root table, chosen by a keyed hash of the primary key computed here in Python (so PostgreSQL,
+MySQL and SQLite choose the same rows), and fetches their descendants along each table's context
+parent: memory is bounded by the sample, not the database. ``holdout`` withholds a seeded share
+of root entities with all their descendants, by the same kind of hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from relsynth import dialects
+from relsynth.graph import Plan
+from relsynth.schema import Kind, Schema, Table
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+log = logging.getLogger("relsynth")
+CHUNK_ROWS = 50_000
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ReadResult:
+    frames: dict[str, pd.DataFrame]
+    rows_read: dict[str, int] = field(default_factory=dict)
+    holdout_rows: dict[str, int] = field(default_factory=dict)
+
+
+def canonical(value: Any) -> str:
+    """One spelling of a key value on every dialect: 7, 7.0 and Decimal('7') are all '7'."""
+    if value is None:
+        return "\x00"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "as_tuple"):  # Decimal
+        return str(int(value)) if value == value.to_integral_value() else str(value.normalize())
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value).lower() if _looks_uuid(value) else str(value)
+
+
+def _looks_uuid(value: Any) -> bool:
+    return type(value).__name__ == "UUID" or (
+        isinstance(value, str) and len(value) == 36 and value.count("-") == 4
+    )
+
+
+def key_hash(keys: list[tuple[Any, ...]], purpose: str, seed: int) -> np.ndarray:
+    """A uniform number in [0, 1) per key, fixed by (purpose, seed): the sampling and holdout rule."""
+    salt = hashlib.blake2b(f"relsynth/{purpose}/{seed}".encode(), digest_size=16).digest()
+    out = np.empty(len(keys))
+    for i, key in enumerate(keys):
+        text = "\x1f".join(canonical(v) for v in key).encode("utf-8")
+        h = hashlib.blake2b(text, digest_size=8, key=salt).digest()
+        out[i] = int.from_bytes(h, "little") / 2.0**64
+    return out
+
+
+def _readable(table: Table) -> list[str]:
+    """Columns worth reading: not generated, not of types relsynth never learns (bytea, json...)."""
+    return [c.name for c in table.columns if not c.computed and c.kind is not Kind.UNSUPPORTED]
+
+
+def _order_columns(table: Table, cols: list[str]) -> list[str]:
+    if table.primary_key:
+        return list(table.primary_key)
+    return [c for c in cols if table.column(c).type.name not in {"json", "binary", "array", "other"}]
+
+
+def _select(table: Table, schema_name: str | None, cols: list[str]) -> tuple[Any, Any]:
+    import sqlalchemy as sa
+
+    t = sa.table(table.name, *[sa.column(c) for c in table.column_names], schema=schema_name)
+    return t, sa.select(*[t.c[c] for c in cols]).order_by(*[t.c[c] for c in _order_columns(table, cols)])
+
+
+def _fetch(conn: sa.Connection, query: Any, cols: list[str]) -> pd.DataFrame:
+    result = conn.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS).execute(query)
+    parts = [pd.DataFrame(chunk, columns=cols) for chunk in result.partitions(CHUNK_ROWS)]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _fetch_in(
+    conn: sa.Connection,
+    table: Table,
+    schema_name: str | None,
+    cols: list[str],
+    key_cols: tuple[str, ...],
+    keys: list[tuple[Any, ...]],
+) -> pd.DataFrame:
+    """Rows whose key_cols are among keys, in batches within the dialect's bind limit."""
+    import sqlalchemy as sa
+
+    if not keys:
+        return pd.DataFrame(columns=cols)
+    t, base = _select(table, schema_name, cols)
+    limit = max(1, dialects.capabilities(conn.dialect.name).max_bind_params // (2 * len(key_cols)))
+    parts = []
+    for start in range(0, len(keys), limit):
+        batch = keys[start : start + limit]
+        if len(key_cols) == 1:
+            cond = t.c[key_cols[0]].in_([k[0] for k in batch])
+        else:
+            cond = sa.tuple_(*[t.c[c] for c in key_cols]).in_(batch)
+        parts.append(_fetch(conn, base.where(cond), cols))
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    order = _order_columns(table, cols)
+    return frame.sort_values(order, kind="stable").reset_index(drop=True) if order and len(frame) else frame
+
+
+def read_tables(
+    conn: sa.Connection,
+    schema: Schema,
+    plan: Plan,
+    *,
+    sample_rows: int | None = None,
+    holdout: float = 0.0,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> ReadResult:
+    """Every table of the plan as a DataFrame (reference tables whole, samples as asked)."""
+    result = ReadResult(frames={})
+    names = [n for n in plan.order if plan[n].role != "empty"]
+    for i, name in enumerate(names):
+        if progress:
+            progress("read", i, len(names))
+        table = schema.table(name)
+        cols = _readable(table)
+        tp = plan[name]
+        if tp.role == "reference" or not sample_rows:
+            frame = _fetch(conn, _select(table, schema.schema, cols)[1], cols)
+        elif tp.context is None:
+            frame = _sample_roots(conn, table, schema.schema, cols, sample_rows, seed)
+        else:
+            parent = result.frames.get(tp.context.ref_table)
+            keys = [] if parent is None else _keys(parent, tp.context.ref_columns)
+            frame = _fetch_in(conn, table, schema.schema, cols, tp.context.columns, keys)
+        result.rows_read[name] = len(frame)
+        result.frames[name] = frame
+    if holdout > 0:
+        _withhold(result, schema, plan, holdout, seed)
+    if progress:
+        progress("read", len(names), len(names))
+    return result
+
+
+def _keys(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    sub = frame[list(cols)].dropna()
+    return list(dict.fromkeys(map(tuple, sub.itertuples(index=False, name=None))))
+
+
+def _sample_roots(
+    conn: sa.Connection, table: Table, schema_name: str | None, cols: list[str], n: int, seed: int
+) -> pd.DataFrame:
+    """N rows chosen by hash of the primary key: only the key column is scanned in full."""
+    key_cols = table.primary_key or tuple(cols)
+    _, query = _select(table, schema_name, list(key_cols))
+    best: pd.DataFrame | None = None
+    result = conn.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS).execute(query)
+    for chunk in result.partitions(CHUNK_ROWS):
+        keys = [tuple(r) for r in chunk]
+        part = pd.DataFrame({"key": keys, "h": key_hash(keys, "sample", seed)})
+        best = part if best is None else pd.concat([best, part], ignore_index=True)
+        best = best.nsmallest(n, "h", keep="first")
+    if best is None or best.empty:
+        return pd.DataFrame(columns=cols)
+    return _fetch_in(conn, table, schema_name, cols, tuple(key_cols), list(best["key"]))
+
+
+def _withhold(result: ReadResult, schema: Schema, plan: Plan, fraction: float, seed: int) -> None:
+    """Drop a hash-chosen share of root entities and, through context parents, their descendants."""
+    dropped: dict[str, pd.DataFrame] = {}
+    for name in plan.order:
+        frame = result.frames.get(name)
+        tp = plan[name]
+        if frame is None or tp.role != "data" or len(frame) == 0:
+            continue
+        table = schema.table(name)
+        if tp.context is None:
+            key_cols = table.primary_key or tuple(frame.columns)
+            keys = list(map(tuple, frame[list(key_cols)].itertuples(index=False, name=None)))
+            out = key_hash(keys, "holdout", seed) < fraction
+        elif tp.context.ref_table in dropped:
+            gone = dropped[tp.context.ref_table]
+            gone_keys = set(map(tuple, gone[list(tp.context.ref_columns)].itertuples(index=False, name=None)))
+            mine = map(tuple, frame[list(tp.context.columns)].itertuples(index=False, name=None))
+            out = np.fromiter((k in gone_keys for k in mine), dtype=bool, count=len(frame))
+        else:
+            continue
+        if out.any():
+            dropped[name] = frame[out]
+            result.frames[name] = frame[~out].reset_index(drop=True)
+            result.holdout_rows[name] = int(out.sum())

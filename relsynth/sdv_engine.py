@@ -1,0 +1,194 @@
+"""SDV's HMASynthesizer as a reference engine, for the schemas it accepts.
+
+SDV Community refuses more than 5 tables, relationship depth over 2 (counting tables), composite
+keys, cycles and self-references. relsynth checks those first and names the limit that a schema
+hits, instead of letting SDV fail deep inside. SDV saves models with pickle, so SDV model files
+are never loaded unless the user says they trust the file (--allow-pickle).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+
+from relsynth.errors import RelsynthError
+from relsynth.graph import Plan
+from relsynth.schema import Kind, Schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SDV_PII = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "person_name": "name",
+    "email": "email",
+    "phone": "phone_number",
+    "street_address": "street_address",
+    "national_id": "ssn",
+    "record_number": "id",
+    "free_text": "text",
+}
+
+
+def limits(schema: Schema, plan: Plan, *, max_tables: int = 5, max_depth: int = 2) -> list[str]:
+    """Every SDV Community limit this schema hits, in words a user can act on."""
+    problems = []
+    tables = [t for t in schema.active_tables if plan[t.name].role != "empty"]
+    if len(tables) > max_tables:
+        problems.append(
+            f"{len(tables)} tables (SDV's HMASynthesizer takes at most {max_tables}); "
+            "narrow it with --include"
+        )
+    for t in tables:
+        if len(t.primary_key) > 1:
+            problems.append(f"composite primary key {t.name}({', '.join(t.primary_key)})")
+        for fk in t.foreign_keys:
+            if len(fk.columns) > 1:
+                problems.append(f"composite foreign key {fk.label}")
+            if fk.ref_table == t.name:
+                problems.append(f"self-reference {fk.label}")
+    if plan.cycles:
+        problems.append("a cycle of foreign keys: " + ", ".join(" <-> ".join(c.tables) for c in plan.cycles))
+    g = nx.DiGraph()
+    names = {t.name for t in tables}
+    for t in tables:
+        g.add_node(t.name)
+        for fk in t.foreign_keys:
+            if fk.ref_table in names and fk.ref_table != t.name:
+                g.add_edge(fk.ref_table, t.name)
+    if nx.is_directed_acyclic_graph(g):
+        depth = nx.dag_longest_path_length(g) + 1 if len(g) else 0
+        if depth > max_depth:
+            path = " -> ".join(nx.dag_longest_path(g))
+            problems.append(
+                f"relationship depth {depth} ({path}); SDV's HMASynthesizer takes at most {max_depth}"
+            )
+    return problems
+
+
+def metadata(schema: Schema, plan: Plan) -> Any:
+    """SDV Metadata for the schema: keys, relationships, sdtypes, and PII columns marked as such."""
+    from sdv.metadata import Metadata
+
+    tables: dict[str, Any] = {}
+    relationships = []
+    for t in schema.active_tables:
+        if plan[t.name].role == "empty":
+            continue
+        cols: dict[str, Any] = {}
+        fk_cols = {c for fk in t.foreign_keys for c in fk.columns}
+        for c in t.columns:
+            if c.kind is Kind.UNSUPPORTED or c.computed:
+                continue
+            if c.name in t.primary_key or c.name in fk_cols or (c.kind is Kind.ID and not c.pii):
+                cols[c.name] = {"sdtype": "id"}
+            elif c.pii:
+                cols[c.name] = {"sdtype": SDV_PII.get(c.pii, "id"), "pii": True}
+                if SDV_PII.get(c.pii) == "id":
+                    cols[c.name] = {"sdtype": "id"}
+            elif c.kind is Kind.TEXT:
+                cols[c.name] = {"sdtype": "id"}
+            elif c.kind is Kind.DATETIME:
+                cols[c.name] = {"sdtype": "datetime"}
+            else:
+                cols[c.name] = {"sdtype": c.kind.value}
+        table: dict[str, Any] = {"columns": cols}
+        if len(t.primary_key) == 1:
+            table["primary_key"] = t.primary_key[0]
+        tables[t.name] = table
+    kept = set(tables)
+    for t in schema.active_tables:
+        if t.name not in kept:
+            continue
+        for fk in t.foreign_keys:
+            if len(fk.columns) == 1 and fk.ref_table in kept and fk.ref_table != t.name:
+                relationships.append(
+                    {
+                        "parent_table_name": fk.ref_table,
+                        "child_table_name": t.name,
+                        "parent_primary_key": fk.ref_columns[0],
+                        "child_foreign_key": fk.columns[0],
+                    }
+                )
+    return Metadata.load_from_dict(
+        {"tables": tables, "relationships": relationships, "METADATA_SPEC_VERSION": "V1"}
+    )
+
+
+class SdvModel:
+    """A fitted SDV HMASynthesizer with the Schema it was fitted on. Saved with SDV's own pickle."""
+
+    engine = "sdv"
+
+    def __init__(self, schema: Schema, plan: Plan, synth: Any, seed: int) -> None:
+        self.schema, self.plan, self.synth, self.seed = schema, plan, synth, seed
+        self.source: dict[str, Any] = {}
+
+    def save(self, path: str) -> None:
+        self.synth.save(path)
+
+    @classmethod
+    def load(cls, path: str, *, allow_pickle: bool) -> Any:
+        if not allow_pickle:
+            raise RelsynthError(
+                f"{path} is an SDV model file, which is a Python pickle and can run code when loaded; "
+                "load it only if you made it yourself, with --allow-pickle"
+            )
+        from sdv.multi_table import HMASynthesizer
+
+        return HMASynthesizer.load(path)
+
+
+def is_sdv_file(path: str) -> bool:
+    """relsynth model files are zip archives; SDV's are pickles."""
+    import zipfile
+
+    return not zipfile.is_zipfile(path)
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # SDV's HMA itself does not need torch
+        pass
+
+
+def fit(
+    schema: Schema, plan: Plan, frames: dict[str, pd.DataFrame], *, seed: int = 0, check_limits: bool = True
+) -> Any:
+    """Fit SDV's HMASynthesizer; a schema beyond SDV's limits fails with each limit named."""
+    if check_limits:
+        hit = limits(schema, plan)
+        if hit:
+            raise RelsynthError(
+                "SDV's HMASynthesizer cannot model this schema: "
+                + "; ".join(hit)
+                + ". Use relsynth's own engine (the default), which has none of these limits"
+            )
+    from sdv.multi_table import HMASynthesizer
+
+    meta = metadata(schema, plan)
+    data = {}
+    for name in meta.tables:
+        frame = frames[name]
+        cols = list(meta.tables[name].columns)
+        data[name] = frame[cols].copy()
+    _seed(seed)
+    synth = HMASynthesizer(meta, verbose=False)
+    if not check_limits:
+        synth._validate_schema_complexity = lambda: None  # benchmarks only: measure beyond the gate
+    synth.fit(data)
+    return synth
+
+
+def sample(synth: Any, *, scale: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:
+    _seed(seed)
+    return synth.sample(scale=scale)

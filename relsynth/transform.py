@@ -1,0 +1,407 @@
+"""Reversible column encoders: values <-> standard-normal scores for the Gaussian copula.
+
+Each encoder learns a column's exact domain (levels, bounds, decimals, resolution, format) and
+maps values to normal scores and back. Their fitted state is plain JSON plus numpy arrays, so a
+model file never needs pickle. (rdt's transformers keep their state as Python objects that can
+only be pickled, which is why these small encoders exist.)
+
+Null values are not seen here: the table model gives nullable columns a separate null dimension.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr, ndtri
+
+# Columns with at most this many distinct values, each seen often, are modelled as categories.
+MAX_DISCRETE_LEVELS = 30
+MIN_DISCRETE_SUPPORT = 5
+N_KNOTS = 1001
+_EPS = 1e-9
+
+
+def to_normal(u: np.ndarray) -> np.ndarray:
+    return ndtri(np.clip(u, _EPS, 1 - _EPS))
+
+
+def to_uniform(z: np.ndarray) -> np.ndarray:
+    return ndtr(z)
+
+
+def rank_normalize(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Map each column to exact normal quantiles by rank: marginals exact, dependence kept.
+
+    Sampled copula scores are re-standardized this way before decoding, so every column's
+    distribution matches the source's as closely as the sample size allows (stratified sampling).
+    """
+    n = z.shape[0]
+    if n == 0:
+        return z
+    out = np.empty_like(z)
+    jitter = rng.random(z.shape)
+    for j in range(z.shape[1]):
+        order = np.argsort(z[:, j], kind="stable")
+        ranks = np.empty(n)
+        ranks[order] = np.arange(n)
+        out[:, j] = to_normal((ranks + jitter[:, j]) / n)
+    return out
+
+
+def _py(value: Any) -> Any:
+    """numpy/Decimal scalars -> JSON-ready Python values."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def decimals_of(values: np.ndarray, cap: int = 10) -> int:
+    """How many decimals the values use (0 for integers), looking at a sample."""
+    sample = values[:2000]
+    for d in range(cap + 1):
+        scaled = sample * 10**d
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1, np.abs(scaled))):
+            return d
+    return cap
+
+
+@dataclass
+class Encoder:
+    """Base: one column -> one normal dimension."""
+
+    kind: str = ""
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        raise NotImplementedError
+
+    def normal(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass
+class Categorical(Encoder):
+    """Levels as intervals of [0, 1] in order (by value for numbers, by frequency otherwise)."""
+
+    kind: str = "categorical"
+    levels: list[Any] = field(default_factory=list)
+    cum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @classmethod
+    def fit(cls, values: pd.Series, *, ordered: bool | None = None) -> Categorical:
+        counts = values.value_counts(dropna=False, sort=False)
+        keys = [_py(k) for k in counts.index]
+        freq = counts.to_numpy(dtype=float)
+        numeric = all(isinstance(k, int | float) and not isinstance(k, bool) for k in keys if k is not None)
+        if ordered if ordered is not None else numeric:
+            order = sorted(
+                range(len(keys)), key=lambda i: (keys[i] is None, keys[i] if keys[i] is not None else 0)
+            )
+        else:
+            order = sorted(range(len(keys)), key=lambda i: (-freq[i], str(keys[i])))
+        levels = [keys[i] for i in order]
+        p = freq[order] / max(freq.sum(), 1)
+        return cls(levels=levels, cum=np.cumsum(p))
+
+    def codes(self, values: pd.Series) -> np.ndarray:
+        index = {(_key(v)): i for i, v in enumerate(self.levels)}
+        return np.fromiter((index.get(_key(_py(v)), 0) for v in values), dtype=np.int64, count=len(values))
+
+    def normal(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        codes = self.codes(values)
+        lo = np.concatenate([[0.0], self.cum[:-1]])[codes]
+        hi = self.cum[codes]
+        return to_normal(lo + (hi - lo) * rng.random(len(codes)))
+
+    def decode_codes(self, z: np.ndarray) -> np.ndarray:
+        return np.minimum(np.searchsorted(self.cum, to_uniform(z), side="right"), len(self.levels) - 1)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        out = np.empty(len(z), dtype=object)
+        out[:] = [self.levels[i] for i in self.decode_codes(z)]
+        return out
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"kind": self.kind, "levels": [_json_level(v) for v in self.levels]}, {"cum": self.cum}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Categorical:
+        return cls(levels=[_unjson_level(v) for v in state["levels"]], cum=arrays["cum"])
+
+
+def _key(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, list):
+        return tuple(v)
+    return v
+
+
+def _json_level(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return {"tuple": [_json_level(x) for x in v]}
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return {"iso": v.isoformat(), "type": type(v).__name__}
+    if isinstance(v, bytes):
+        return {"hex": v.hex()}
+    return v
+
+
+def _unjson_level(v: Any) -> Any:
+    if isinstance(v, dict):
+        if "tuple" in v:
+            return tuple(_unjson_level(x) for x in v["tuple"])
+        if "iso" in v:
+            kind = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}[v["type"]]
+            return kind.fromisoformat(v["iso"])
+        if "hex" in v:
+            return bytes.fromhex(v["hex"])
+    return v
+
+
+@dataclass
+class Continuous(Encoder):
+    """Empirical quantile function: exact marginal, bounds and decimals of the source."""
+
+    kind: str = "continuous"
+    knots: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    decimals: int = 0
+    integer: bool = False
+    step: bool = False  # step quantiles: only values seen (counts), no interpolation between them
+
+    @classmethod
+    def fit(
+        cls, x: np.ndarray, *, integer: bool = False, decimals: int | None = None, step: bool = False
+    ) -> Continuous:
+        x = np.sort(np.asarray(x, dtype=float))
+        if len(x) == 0:
+            return cls(knots=np.zeros(1), integer=integer, step=step)
+        k = min(len(x), N_KNOTS)
+        knots = np.quantile(x, np.linspace(0, 1, k), method="linear") if k < len(x) else x
+        if step and k < len(x):
+            knots = np.quantile(x, (np.arange(k) + 0.5) / k, method="inverted_cdf")
+        dec = 0 if integer else (decimals_of(x) if decimals is None else decimals)
+        return cls(knots=knots, integer=integer, decimals=dec, step=step)
+
+    def normal(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        x = np.asarray(values, dtype=float)
+        return self.normal_array(x, rng)
+
+    @staticmethod
+    def normal_array(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Mid-rank with random tie-breaking: ties spread over their probability interval."""
+        n = len(x)
+        if n == 0:
+            return np.zeros(0)
+        order = np.argsort(x, kind="stable")
+        sx = x[order]
+        # For each value: position of its first and one-past-last equal element.
+        first = np.searchsorted(sx, x, side="left")
+        last = np.searchsorted(sx, x, side="right")
+        u = (first + rng.random(n) * (last - first)) / n
+        return to_normal(u)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        u = to_uniform(z)
+        if self.step:
+            idx = np.minimum((u * len(self.knots)).astype(np.int64), len(self.knots) - 1)
+            return self.knots[idx]
+        p = np.linspace(0, 1, len(self.knots))
+        x = np.interp(u, p, self.knots)
+        x = np.round(x, self.decimals)
+        return np.clip(x, self.knots[0], self.knots[-1])
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {"kind": self.kind, "decimals": self.decimals, "integer": self.integer, "step": self.step}
+        return state, {"knots": self.knots}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Continuous:
+        return cls(
+            knots=arrays["knots"], decimals=state["decimals"], integer=state["integer"], step=state["step"]
+        )
+
+
+_DATE_FORMATS = (
+    (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "%Y-%m-%d"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"), "%Y-%m-%d %H:%M:%S"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"), "%Y-%m-%dT%H:%M:%S"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+$"), "%Y-%m-%d %H:%M:%S.%f"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+$"), "%Y-%m-%dT%H:%M:%S.%f"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"), "%Y-%m-%d %H:%M"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"), "%Y-%m-%dT%H:%M:%SZ"),
+)
+_RESOLUTION_SECONDS = {
+    "day": 86400.0,
+    "second": 1.0,
+    "minute": 60.0,
+    "millisecond": 1e-3,
+    "microsecond": 1e-6,
+}
+
+
+def text_date_format(values: pd.Series) -> str | None:
+    """The strftime format every sampled string follows, if any."""
+    strings = values.dropna().astype(str).head(500)
+    for pattern, fmt in _DATE_FORMATS:
+        if len(strings) and strings.map(lambda s, p=pattern: bool(p.match(s))).all():
+            return fmt
+    return None
+
+
+def to_epoch_seconds(values: pd.Series, *, text_format: str | None = None) -> np.ndarray:
+    """Dates, datetimes (naive or aware, as UTC), times of day or ISO strings -> float seconds."""
+    if len(values) == 0:
+        return np.zeros(0)
+    first = values.iloc[0]
+    if isinstance(first, dt.time):
+        return np.array([t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6 for t in values])
+    if isinstance(first, dt.timedelta) or pd.api.types.is_timedelta64_dtype(values):
+        return pd.to_timedelta(values).dt.total_seconds().to_numpy(dtype=float)
+    if text_format is not None:
+        ts = pd.to_datetime(values.astype(str).str.replace("Z", "", regex=False), format="ISO8601")
+    else:
+        ts = pd.to_datetime(values, utc=_has_tz(values))
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ts.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
+
+
+def _has_tz(values: pd.Series) -> bool:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return True
+    first = values.iloc[0]
+    return isinstance(first, dt.datetime) and first.tzinfo is not None
+
+
+def resolution_of(seconds: np.ndarray) -> str:
+    sample = seconds[:5000]
+    for name in ("day", "minute", "second", "millisecond"):
+        step = _RESOLUTION_SECONDS[name]
+        if np.all(np.abs(sample / step - np.round(sample / step)) < 1e-6):
+            return "second" if name == "minute" else name
+    return "microsecond"
+
+
+@dataclass
+class Temporal(Encoder):
+    """Dates, datetimes and times as seconds, through a Continuous or Categorical encoder.
+
+    ``output`` says how to give values back: date, datetime, datetime_tz, time, text (with
+    ``text_format``), or timedelta. ``resolution`` rounds sampled values like the source's.
+    """
+
+    kind: str = "temporal"
+    inner: Encoder = field(default_factory=Continuous)
+    output: str = "datetime"
+    resolution: str = "second"
+    text_format: str | None = None
+
+    @classmethod
+    def fit(cls, values: pd.Series, *, output: str, text_format: str | None = None) -> Temporal:
+        seconds = to_epoch_seconds(values, text_format=text_format)
+        resolution = resolution_of(seconds)
+        step = _RESOLUTION_SECONDS[resolution]
+        distinct = len(np.unique(seconds))
+        if 1 < distinct <= MAX_DISCRETE_LEVELS and len(seconds) >= MIN_DISCRETE_SUPPORT * distinct:
+            inner: Encoder = Categorical.fit(pd.Series(seconds), ordered=True)
+        else:
+            inner = Continuous.fit(np.round(seconds / step), integer=True)
+        return cls(inner=inner, output=output, resolution=resolution, text_format=text_format)
+
+    def seconds(self, values: pd.Series) -> np.ndarray:
+        return to_epoch_seconds(values, text_format=self.text_format)
+
+    def normal(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        s = self.seconds(values)
+        if isinstance(self.inner, Continuous):
+            return Continuous.normal_array(np.round(s / _RESOLUTION_SECONDS[self.resolution]), rng)
+        return self.inner.normal(pd.Series(s), rng)
+
+    def decode_seconds(self, z: np.ndarray) -> np.ndarray:
+        if isinstance(self.inner, Continuous):
+            return self.inner.decode(z) * _RESOLUTION_SECONDS[self.resolution]
+        return np.asarray(self.inner.decode(z), dtype=float)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        return from_seconds(self.decode_seconds(z), self.output, self.text_format)
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        inner_state, arrays = self.inner.to_state()
+        return {
+            "kind": self.kind,
+            "inner": inner_state,
+            "output": self.output,
+            "resolution": self.resolution,
+            "text_format": self.text_format,
+        }, arrays
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Temporal:
+        return cls(
+            inner=encoder_from_state(state["inner"], arrays),
+            output=state["output"],
+            resolution=state["resolution"],
+            text_format=state["text_format"],
+        )
+
+
+def from_seconds(seconds: np.ndarray, output: str, text_format: str | None = None) -> np.ndarray:
+    """Float seconds -> the column's own value type (object array; None stays None)."""
+    s = np.asarray(seconds, dtype=float)
+    mask = np.isnan(s)
+    safe = np.where(mask, 0, s)
+    out = np.empty(len(s), dtype=object)
+    if output == "time":
+        values = [
+            dt.time(int(x // 3600) % 24, int(x % 3600 // 60), int(x % 60), round((x % 1) * 1e6) % 1_000_000)
+            for x in safe
+        ]
+    elif output == "timedelta":
+        values = [dt.timedelta(seconds=float(x)) for x in safe]
+    else:
+        stamps = pd.to_datetime(np.round(safe * 1e6).astype(np.int64), unit="us")
+        if output == "date":
+            values = [t.date() for t in stamps]
+        elif output == "text":
+            values = list(stamps.strftime(text_format or "%Y-%m-%d %H:%M:%S"))
+            if text_format and "%f" in text_format:
+                values = [v.rstrip("0").rstrip(".") if "." in v else v for v in values]
+        elif output == "datetime_tz":
+            values = list(stamps.tz_localize("UTC").to_pydatetime())
+        else:
+            values = list(stamps.to_pydatetime())
+    out[:] = values
+    out[mask] = None
+    return out
+
+
+def encoder_from_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Encoder:
+    kinds: dict[str, Any] = {"categorical": Categorical, "continuous": Continuous, "temporal": Temporal}
+    return kinds[state["kind"]].from_state(state, arrays)
+
+
+def fit_numeric(values: pd.Series, *, counts: bool = False) -> Encoder:
+    """Few, well-supported distinct values -> Categorical (prices 0.99/1.99); else Continuous.
+
+    ``counts`` (children per parent): exact seen values only, so totals and sizes stay true.
+    """
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    distinct = len(np.unique(x))
+    if distinct <= MAX_DISCRETE_LEVELS and len(x) >= MIN_DISCRETE_SUPPORT * distinct:
+        return Categorical.fit(pd.Series(x), ordered=True)
+    integer = bool(np.all(np.abs(x - np.round(x)) < 1e-9))
+    return Continuous.fit(x, integer=integer, step=counts)
