@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -20,8 +21,13 @@ def _sql_type(values: pd.Series) -> SqlType:
     if pd.api.types.is_datetime64_any_dtype(values):
         return SqlType("datetime", timezone=getattr(values.dt, "tz", None) is not None)
     non_null = values.dropna()
-    if len(non_null) and all(isinstance(v, bool) for v in non_null.head(100)):
+    head = list(non_null.head(100))
+    if head and all(isinstance(v, bool) for v in head):
         return SqlType("boolean")
+    if head and all(isinstance(v, dt.datetime) for v in head):
+        return SqlType("datetime", timezone=head[0].tzinfo is not None)
+    if head and all(isinstance(v, dt.date) for v in head):
+        return SqlType("date")
     return SqlType("text")
 
 

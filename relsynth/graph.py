@@ -208,10 +208,17 @@ def _stem(name: str) -> str:
 
 
 def _label_shape(table: Table) -> bool:
-    """A code list: a key plus a few label-like columns."""
+    """A code list: a key plus a few labels (names, codes, descriptions), no measurements."""
     keys = set(table.primary_key) | table.fk_columns()
     others = [c for c in table.columns if c.name not in keys]
-    return len(others) <= 4
+    labels = {Kind.CATEGORICAL, Kind.TEXT, Kind.BOOLEAN, Kind.UNSUPPORTED, Kind.ID}
+    return len(others) <= 4 and all(c.kind in labels for c in others)
+
+
+_PEOPLE = re.compile(
+    r"(^|_)(patient|person|people|customer|client|employee|staff|user|member|contact|provider|"
+    r"physician|doctor|nurse|student|subscriber|account)s?($|_)"
+)
 
 
 def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
@@ -235,7 +242,7 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
         changed = False
         for n in sorted(tables):
             t = tables[n]
-            if n in refs or n in data or t.row_count == 0 or is_person_table(t):
+            if n in refs or n in data or t.row_count == 0 or is_person_table(t) or _PEOPLE.search(_snake(n)):
                 continue
             if omop and n.lower() in OMOP_VOCABULARY:
                 refs[n] = "a standardized vocabulary table of the OMOP CDM"
@@ -256,7 +263,7 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
             reason = None
             if children and attribute and named and ratio >= 1 and t.row_count <= 100_000:
                 reason = f"{t.row_count} rows, named like a code list, referenced by {len(children)} table(s)"
-            elif children and attribute and _label_shape(t) and t.row_count <= 1000 and ratio >= 2:
+            elif children and attribute and _label_shape(t) and t.row_count <= 1000 and ratio >= 5:
                 reason = f"{t.row_count} rows of key and label, {ratio:.0f} referencing rows per row"
             elif (
                 not children

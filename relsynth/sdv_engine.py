@@ -191,4 +191,6 @@ def fit(
 
 def sample(synth: Any, *, scale: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:
     _seed(seed)
+    if hasattr(synth, "sample_scale"):  # SDV 2.x; earlier releases took sample(scale=...)
+        return synth.sample_scale(scale=scale)
     return synth.sample(scale=scale)

@@ -36,6 +36,19 @@ def to_uniform(z: np.ndarray) -> np.ndarray:
     return ndtr(z)
 
 
+def interval_mean(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """E[Z | lo < Phi(Z) < hi] for a standard normal Z: the score of a block of tied values."""
+    from scipy.stats import norm
+
+    a = ndtri(np.clip(lo, 0, 1))
+    b = ndtri(np.clip(hi, 0, 1))
+    width = np.maximum(hi - lo, 1e-12)
+    out = (norm.pdf(a) - norm.pdf(b)) / width
+    point = (hi - lo) < 1e-9
+    out[point] = to_normal((lo[point] + hi[point]) / 2)
+    return out
+
+
 def rank_normalize(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Map each column to exact normal quantiles by rank: marginals exact, dependence kept.
 
@@ -86,6 +99,9 @@ class Encoder:
     def normal(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
+    def scores(self, values: pd.Series) -> np.ndarray:
+        raise NotImplementedError
+
     def decode(self, z: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -123,6 +139,12 @@ class Categorical(Encoder):
         lo = np.concatenate([[0.0], self.cum[:-1]])[codes]
         hi = self.cum[codes]
         return to_normal(lo + (hi - lo) * rng.random(len(codes)))
+
+    def scores(self, values: pd.Series) -> np.ndarray:
+        """Deterministic normal scores: each level's conditional mean (for estimating correlations)."""
+        codes = self.codes(values)
+        lo = np.concatenate([[0.0], self.cum[:-1]])[codes]
+        return interval_mean(lo, self.cum[codes])
 
     def decode_codes(self, z: np.ndarray) -> np.ndarray:
         return np.minimum(np.searchsorted(self.cum, to_uniform(z), side="right"), len(self.levels) - 1)
@@ -213,6 +235,20 @@ class Continuous(Encoder):
         last = np.searchsorted(sx, x, side="right")
         u = (first + rng.random(n) * (last - first)) / n
         return to_normal(u)
+
+    def scores(self, values: pd.Series) -> np.ndarray:
+        return Continuous.scores_array(np.asarray(values, dtype=float))
+
+    @staticmethod
+    def scores_array(x: np.ndarray) -> np.ndarray:
+        """Deterministic scores: ties share the conditional mean of their probability interval."""
+        n = len(x)
+        if n == 0:
+            return np.zeros(0)
+        sx = np.sort(x, kind="stable")
+        first = np.searchsorted(sx, x, side="left")
+        last = np.searchsorted(sx, x, side="right")
+        return interval_mean(first / n, last / n)
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         u = to_uniform(z)
@@ -330,6 +366,12 @@ class Temporal(Encoder):
         if isinstance(self.inner, Continuous):
             return Continuous.normal_array(np.round(s / _RESOLUTION_SECONDS[self.resolution]), rng)
         return self.inner.normal(pd.Series(s), rng)
+
+    def scores(self, values: pd.Series) -> np.ndarray:
+        s = self.seconds(values)
+        if isinstance(self.inner, Continuous):
+            return Continuous.scores_array(np.round(s / _RESOLUTION_SECONDS[self.resolution]))
+        return self.inner.scores(pd.Series(s))
 
     def decode_seconds(self, z: np.ndarray) -> np.ndarray:
         if isinstance(self.inner, Continuous):

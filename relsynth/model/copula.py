@@ -27,15 +27,51 @@ def correlation(z: np.ndarray, rng: np.random.Generator | None = None) -> np.nda
     sd[sd < 1e-12] = 1.0
     x = x / sd
     sample = (x.T @ x) / n
-    # Ledoit-Wolf: the optimal weight on the identity given the sampling noise of each entry.
-    off = sample - np.eye(d)
-    noise = ((x**2).T @ (x**2)) / n - sample**2
-    num = noise.sum() / n
-    den = (off**2).sum()
-    alpha = 1.0 if den <= 0 else float(np.clip(num / den, 0.0, 1.0))
+    alpha = _shrinkage(z)
     shrunk = (1 - alpha) * sample + alpha * np.eye(d)
     np.fill_diagonal(shrunk, 1.0)
     return nearest_pd(shrunk)
+
+
+def latent_correlation(s: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Correlation of the latent normals behind deterministic scores (ties scored by their mean).
+
+    A column with tied values (a category, a block of zero counts) has scores of variance v < 1;
+    to first order its covariance with another column is rho * v_i * v_j, so dividing by the
+    variances undoes the attenuation that ties cause (as polychoric correlations do), then the
+    result is shrunk and made positive definite like any other estimate.
+    """
+    n, d = s.shape
+    if d == 0:
+        return np.zeros((0, 0))
+    if n > MAX_CORR_ROWS and rng is not None:
+        s = s[rng.choice(n, MAX_CORR_ROWS, replace=False)]
+        n = MAX_CORR_ROWS
+    if n < 3:
+        return np.eye(d)
+    x = s - s.mean(axis=0)
+    var = np.maximum((x**2).mean(axis=0), 1e-6)
+    cov = (x.T @ x) / n
+    rho = np.clip(cov / np.outer(var, var), -0.98, 0.98)
+    np.fill_diagonal(rho, 1.0)
+    alpha = _shrinkage(s)
+    shrunk = (1 - alpha) * rho + alpha * np.eye(d)
+    np.fill_diagonal(shrunk, 1.0)
+    return nearest_pd(shrunk)
+
+
+def _shrinkage(z: np.ndarray) -> float:
+    """Ledoit-Wolf: the optimal weight on the identity given the sampling noise of each entry."""
+    n, d = z.shape
+    x = z - z.mean(axis=0)
+    sd = x.std(axis=0)
+    sd[sd < 1e-12] = 1.0
+    x = x / sd
+    sample = (x.T @ x) / n
+    off = sample - np.eye(d)
+    noise = ((x**2).T @ (x**2)) / n - sample**2
+    den = (off**2).sum()
+    return 1.0 if den <= 0 else float(np.clip(noise.sum() / n / den, 0.0, 1.0))
 
 
 def nearest_pd(c: np.ndarray, floor: float = 1e-6) -> np.ndarray:

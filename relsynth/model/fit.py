@@ -19,7 +19,7 @@ import pandas as pd
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
 from relsynth.model import relations as rel
-from relsynth.model.copula import cholesky, correlation
+from relsynth.model.copula import cholesky, correlation, latent_correlation
 from relsynth.model.keys import Forest
 from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
@@ -52,7 +52,8 @@ class _Fitting:
     """Per data table, what pass 2 needs from pass 1."""
 
     frame: pd.DataFrame
-    z: np.ndarray  # own dims
+    z: np.ndarray  # own dims: jittered normal scores (exact N(0,1) marginals), for child summaries
+    scores: np.ndarray  # own dims: deterministic scores (ties at their mean), for correlations
     parent_pos: np.ndarray | None  # context parent row of each row (-1: none)
     seconds: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -265,6 +266,8 @@ def _fit_own(
         elif col.pii:
             spec.how = "pii"
             spec.pii = PiiModel.fit(col.pii, values, unique=spec.unique)
+            if col.pii not in {"first_name", "last_name"}:  # a common first name may recur; an e-mail may not
+                spec.guard = SourceGuard.fit(values, rng)
         elif col.kind is Kind.TEXT:
             spec.how = "text"
             spec.vocabulary = Vocabulary.fit(values)
@@ -357,6 +360,7 @@ def _fit_own(
     # Own dims: nulls, values (anchored ones as their gap), reference keys, FK nullness.
     dims: list[Dim] = []
     columns_z: list[np.ndarray] = []
+    columns_s: list[np.ndarray] = []
     n = len(frame)
     for c in modelled:
         col = table.column(c)
@@ -367,13 +371,16 @@ def _fit_own(
             enc = Categorical.fit(pd.Series(as_objects(values)))
             dims.append(Dim(c, "value", enc, column=c))
             columns_z.append(enc.normal(pd.Series(as_objects(values)), rng))
+            columns_s.append(enc.scores(pd.Series(as_objects(values))))
             continue
         if 0 < spec.null_share < 1 and spec.null_determinant is None:
             enc_null = Categorical.fit(pd.Series(isnull), ordered=True)
             dims.append(Dim(f"{c}#null", "null", enc_null, column=c))
             columns_z.append(enc_null.normal(pd.Series(isnull), rng))
+            columns_s.append(enc_null.scores(pd.Series(isnull)))
         known = values[~isnull]
         z = rng.standard_normal(n)
+        sc = np.zeros(n)  # an unknown value scores at the latent's mean
         if kinds[c] is Kind.DATETIME:
             text = col.type.name in STRING_TYPES
             fmt = text_date_format(known) if text else None
@@ -391,20 +398,26 @@ def _fit_own(
                     text_format=fmt,
                 )
                 z[~isnull] = Continuous.normal_array(gap[~isnull], rng)
+                sc[~isnull] = Continuous.scores_array(gap[~isnull])
             else:
                 z[~isnull] = enc.normal(known, rng)
+                sc[~isnull] = enc.scores(known)
         else:
             enc = fit_numeric(known)
-            z[~isnull] = enc.normal(pd.to_numeric(known, errors="coerce").astype(float), rng)
+            numeric = pd.to_numeric(known, errors="coerce").astype(float)
+            z[~isnull] = enc.normal(numeric, rng)
+            sc[~isnull] = enc.scores(numeric)
             spec.decimals = getattr(enc, "decimals", None)
         dims.append(Dim(c, "value", enc, column=c))
         columns_z.append(z)
+        columns_s.append(sc)
     for fk in composite_ref_fks:
         tuples = pd.Series(list(zip(*(as_objects(frame[c]) for c in fk.columns), strict=True)), dtype=object)
         tuples = tuples.map(lambda t: None if all(v is None for v in t) else t)
         enc = Categorical.fit(tuples, ordered=False)
         dims.append(Dim(f"{fk.name}#ref", "value", enc, fk=fk.name))
         columns_z.append(enc.normal(tuples, rng))
+        columns_s.append(enc.scores(tuples))
     for fk in (*tp.secondary, *tp.deferred):
         share = model.fk_null.get(fk.name, 0.0)
         if 0 < share < 1 and not _derived_fk(model, fk):
@@ -412,12 +425,14 @@ def _fit_own(
             enc_null = Categorical.fit(pd.Series(isnull), ordered=True)
             dims.append(Dim(f"{fk.name}#null", "null", enc_null, fk=fk.name))
             columns_z.append(enc_null.normal(pd.Series(isnull), rng))
+            columns_s.append(enc_null.scores(pd.Series(isnull)))
 
     model.columns = [specs[c.name] for c in table.columns]
     model.dims = dims
     model.n_own = len(dims)
     z_own = np.column_stack(columns_z) if columns_z else np.zeros((n, 0))
-    return model, _Fitting(frame=frame, z=z_own, parent_pos=parent_pos, seconds=seconds)
+    s_own = np.column_stack(columns_s) if columns_s else np.zeros((n, 0))
+    return model, _Fitting(frame=frame, z=z_own, scores=s_own, parent_pos=parent_pos, seconds=seconds)
 
 
 def _discrete(values: pd.Series) -> bool:
@@ -609,7 +624,7 @@ def _fit_hierarchy(
     model, state = models[name], states[name]
     n = len(state.frame)
     ext_dims: list[Dim] = []
-    ext_z: list[np.ndarray] = []
+    ext_s: list[np.ndarray] = []
     for child in plan.children(name):
         if child not in states:
             continue
@@ -622,7 +637,7 @@ def _fit_hierarchy(
         counts = np.bincount(pos[ok], minlength=n).astype(float)
         enc = fit_numeric(pd.Series(counts), counts=True)
         ext_dims.append(Dim(f"{child}#count", "count", enc, child=child, fk=fk))
-        ext_z.append(enc.normal(pd.Series(counts), rng))
+        ext_s.append(enc.scores(pd.Series(counts)))
         z = cs.z[ok]
         p = pos[ok]
         d = z.shape[1]
@@ -655,10 +670,10 @@ def _fit_hierarchy(
             target = cm.dims[j].name
             for role, values in (("loc", loc[:, j]), ("scale", np.log(scale[:, j]))):
                 enc = Continuous.fit(values[has]) if has.any() else Continuous.fit(np.zeros(1))
-                zz = rng.standard_normal(n)
-                zz[has] = Continuous.normal_array(values[has], rng)
+                ss = np.zeros(n)  # a parent without children scores at the latent's mean
+                ss[has] = Continuous.scores_array(values[has])
                 ext_dims.append(Dim(f"{child}#{role}:{target}", role, enc, child=child, fk=fk, target=target))
-                ext_z.append(zz)
+                ext_s.append(ss)
         _fit_aggregates(schema, plan, model, state, child, cs, fk)
     for child_name in plan.order:
         tp = plan[child_name]
@@ -671,10 +686,10 @@ def _fit_hierarchy(
             ext_dims.append(
                 Dim(f"{child_name}.{fk.name}#refcount", "refcount", enc, child=child_name, fk=fk.name)
             )
-            ext_z.append(enc.normal(pd.Series(counts), rng))
+            ext_s.append(enc.scores(pd.Series(counts)))
     model.dims = model.dims[: model.n_own] + ext_dims
-    full = np.column_stack([state.z, *ext_z]) if ext_z else state.z
-    model.corr = correlation(full, rng)
+    full = np.column_stack([state.scores, *ext_s]) if ext_s else state.scores
+    model.corr = latent_correlation(full, rng)
 
 
 def _fit_aggregates(

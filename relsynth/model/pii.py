@@ -125,12 +125,44 @@ class PeopleFactory:
         shapes = model.shapes or Shapes.fit(pd.Series(["##########"]))
         return shapes.generate(n, rng)
 
+    def avoid(
+        self, model: PiiModel, values: np.ndarray, is_copy: Any, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Redraw values that happen to equal a source value (``is_copy`` tells which)."""
+        out = np.asarray(values, dtype=object).copy()
+        for _ in range(10):
+            bad = np.flatnonzero(is_copy(out))
+            if not len(bad):
+                break
+            k = len(bad)
+            cat = model.category
+            if cat == "email":
+                nums = rng.integers(100, 10_000, k)
+                out[bad] = [v.replace("@", f"{n}@", 1) for v, n in zip(out[bad], nums, strict=True)]
+            elif cat == "person_name":
+                first = np.concatenate([self.female, self.male])
+                out[bad] = [
+                    f"{a} {b}"
+                    for a, b in zip(
+                        first[rng.integers(0, len(first), k)],
+                        self.last_pool[rng.integers(0, len(self.last_pool), k)],
+                        strict=True,
+                    )
+                ]
+            elif cat == "street_address":
+                out[bad] = [self.fake.street_address() for _ in range(k)]
+            elif cat == "free_text":
+                out[bad] = [self.fake.sentence(nb_words=10) for _ in range(k)]
+            elif model.shapes is not None:
+                out[bad] = model.shapes.generate(k, rng)
+        return out
+
     def _emails(self, model: PiiModel, rng: np.random.Generator) -> np.ndarray:
         n = self.n
-        patterns = list(model.patterns) or ["first.last"]
+        patterns = sorted(model.patterns) or ["first.last"]  # sorted: the same draws after save/load
         weights = np.asarray([model.patterns.get(p, 1.0) for p in patterns], dtype=float)
         chosen = np.asarray(patterns, dtype=object)[rng.choice(len(patterns), n, p=weights / weights.sum())]
-        domains = list(model.domains) or ["example.com", "example.org", "example.net"]
+        domains = sorted(model.domains) or ["example.com", "example.org", "example.net"]
         dw = np.asarray([model.domains.get(d, 1.0) for d in domains], dtype=float)
         dom = np.asarray(domains, dtype=object)[rng.choice(len(domains), n, p=dw / dw.sum())]
         digits = rng.random(n) < model.digits

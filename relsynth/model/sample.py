@@ -605,6 +605,8 @@ def _generated_columns(
                 seed = int(rng.integers(0, 2**31 - 1))
                 people = PeopleFactory(model.schema.locale, seed, n, sex_flags(frame), rng)
             values = people.generate(spec.pii, rng)
+            if spec.guard is not None:
+                values = people.avoid(spec.pii, values, spec.guard.copies, rng)
             if spec.unique:
                 values = _make_unique(values, rng)
         elif spec.how == "text":

@@ -160,7 +160,7 @@ class Vocabulary:
             rng.choice(len(self.words), size=int(counts.sum()), p=np.asarray(self.weights))
         ]
         cap = rng.random(n) < self.capitalized
-        end_keys = list(self.endings) or [""]
+        end_keys = sorted(self.endings) or [""]  # sorted: the same draws after save/load
         end_p = np.asarray([self.endings.get(k, 0.0) for k in end_keys]) if self.endings else np.ones(1)
         ends = np.asarray(end_keys, dtype=object)[rng.choice(len(end_keys), size=n, p=end_p / end_p.sum())]
         pos = 0
