@@ -23,7 +23,9 @@ def table(
             c,
             INT,
             nullable=c in nullable,
-            kind=Kind.ID if c in pk else Kind.NUMERICAL,
+            kind=Kind.ID
+            if c in pk or c.endswith("_id")
+            else (Kind.CATEGORICAL if c in {"name", "label"} else Kind.NUMERICAL),
             pii=(pii or {}).get(c),
         )
         for c in ("id", *cols)
