@@ -156,6 +156,15 @@ def _stdout_console() -> Any:
 @click.option("--table", "tables", multiple=True, help="Show the column detail of this table (repeatable).")
 @click.option("--columns", is_flag=True, help="Show the column detail of every table.")
 @click.option("--no-profile", is_flag=True, help="Do not read sample rows (kinds from types only).")
+@click.option("--relations", is_flag=True, help="Also learn and list exact relations (reads data).")
+@click.option(
+    "--sample-rows",
+    type=int,
+    default=5000,
+    show_default=True,
+    metavar="N",
+    help="With --relations: learn from N root rows per root table and their descendants.",
+)
 @click.pass_context
 def inspect(
     ctx: click.Context,
@@ -169,6 +178,8 @@ def inspect(
     tables: tuple[str, ...],
     columns: bool,
     no_profile: bool,
+    relations: bool,
+    sample_rows: int,
 ) -> None:
     """Show what relsynth sees in a database: tables, keys, kinds, the FK graph and the plan.
 
@@ -206,9 +217,32 @@ def inspect(
 
             title = "demo (hospital)" if url == "demo" else redact(source)
             items = summary(p, title=title)
+            if relations:
+                items += _relations(ctx, source, schema, db_schema, sample_rows)
             for name in p.order if columns else tables:
                 items += columns_detail(p, schema.table(name))
             _print(items, output)
+
+
+def _relations(
+    ctx: click.Context, source: str, schema: Any, db_schema: str | None, sample_rows: int
+) -> list[Any]:
+    """The exact relations the engine finds, learned on a bounded sample of the data."""
+    from rich.text import Text
+
+    from relsynth.api import fit as fit_model
+
+    with _progress(ctx) as progress:
+        model = fit_model(
+            source, schema=schema, db_schema=db_schema, sample_rows=sample_rows, progress=progress
+        )
+    text = Text()
+    text.append(
+        f"exact relations (learned from up to {sample_rows:,} root rows per root table)\n", style="bold"
+    )
+    for line in model.relations_summary() or ["none found"]:
+        text.append(f"  {line}\n")
+    return [text]
 
 
 MODEL_WARNING = (

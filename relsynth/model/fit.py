@@ -288,6 +288,9 @@ def _fit_own(
             parent_pos = positions(frame, tp.context.columns, parent_frame, tp.context.ref_columns)
             model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
 
+    # Keys: primary key generation, numbering within the parent, self-references, FK null shares.
+    _fit_keys(model, table, tp, frame, parent_pos, rng)
+
     # Exact relations inside the table and with parents.
     kinds = {c.name: c.kind for c in table.columns}
     # A determinant must come back as one of its source values, so only exact-level columns qualify.
@@ -309,7 +312,10 @@ def _fit_own(
             probe[f"{c}#isnull"] = frame[c].isna()
             null_targets.append(f"{c}#isnull")
     free = [c for c in copula_cols if specs[c].how == "copula"]
-    deps = rel.functional_dependencies(probe, categorical_like, [*free, *null_targets])
+    numbered = [nb.column for nb in model.numbering]  # is_primary is exactly (seq == 1)
+    for c in numbered:
+        probe[c] = frame[c]
+    deps = rel.functional_dependencies(probe, [*categorical_like, *numbered], [*free, *null_targets])
     for dep in deps:
         if dep.target.endswith("#isnull"):
             spec = specs[dep.target.removesuffix("#isnull")]
@@ -353,9 +359,6 @@ def _fit_own(
         for c, o in rel.anchors(found, seconds, parent_seconds).items()
         if c in modelled and (o.fk is not None or o.base in modelled)
     }
-
-    # Keys: primary key generation, numbering within the parent, self-references, FK null shares.
-    _fit_keys(model, table, tp, frame, parent_pos, rng)
 
     # Own dims: nulls, values (anchored ones as their gap), reference keys, FK nullness.
     dims: list[Dim] = []

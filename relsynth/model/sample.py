@@ -190,9 +190,11 @@ def _sample_table(
         unplaceable |= _assign_secondary(
             model, tm, table, fk, done, rng, report, frame=frame, z=z, parent_pos=parent_pos
         )
-    if tm.repeats:
-        _derive(tm, frame, rng)  # determinants that arrived from a parent (billing_city -> billing_country)
     _numbering(tm, frame, parent_pos, rng)
+    if tm.repeats or tm.numbering:
+        _derive(
+            tm, frame, rng
+        )  # determinants that arrived from a parent, or were numbered (seq -> is_primary)
     for fk in tp.self_refs:
         _self_reference(tm, frame, fk, parent_pos, rng)
     _generated_columns(model, tm, table, frame, rng)
