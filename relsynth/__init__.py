@@ -11,7 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {"reflect", "plan", "fit", "sample", "write_files"}
+_API = {"reflect", "plan", "fit", "sample", "write", "write_files", "synthesize"}
 _TYPES = {"Schema": "relsynth.schema", "Model": "relsynth.model.spec", "RelsynthError": "relsynth.errors"}
 
 
@@ -25,4 +25,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'relsynth' has no attribute {name!r}")
 
 
-__all__ = ["Model", "RelsynthError", "Schema", "fit", "plan", "reflect", "sample", "write_files"]
+__all__ = [
+    "Model",
+    "RelsynthError",
+    "Schema",
+    "fit",
+    "plan",
+    "reflect",
+    "sample",
+    "synthesize",
+    "write",
+    "write_files",
+]

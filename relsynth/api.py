@@ -124,7 +124,7 @@ def _fit_database(
     from relsynth.io import connect, redact
     from relsynth.model.fit import fit_tables
     from relsynth.read import read_tables
-    from relsynth.reflect import reflect_connection, select_tables
+    from relsynth.reflection import reflect_connection, select_tables
 
     with connect(url, read_only=True) as conn:
         live = reflect_connection(
@@ -256,8 +256,91 @@ def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def write(
+    tables: Mapping[str, pd.DataFrame],
+    schema: Schema,
+    target: str | sa.URL,
+    *,
+    replace: bool = False,
+    into_existing: bool = False,
+    schema_only: bool = False,
+    target_schema: str | None = None,
+    progress: Progress | None = None,
+) -> Any:
+    """Create the schema in ``target``, bulk-load ``tables``, verify, commit (or leave nothing)."""
+    from relsynth.writer import write as _write
+
+    return _write(
+        dict(tables),
+        schema,
+        target,
+        replace=replace,
+        into_existing=into_existing,
+        schema_only=schema_only,
+        target_schema=target_schema,
+        progress=progress,
+    )
+
+
+def synthesize(
+    source: str | sa.URL,
+    target: str | sa.URL,
+    *,
+    scale: float = 1.0,
+    seed: int = 0,
+    schema: Schema | str | Path | None = None,
+    db_schema: str | None = None,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    sample_rows: int | None = None,
+    replace: bool = False,
+    into_existing: bool = False,
+    schema_only: bool = False,
+    target_schema: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """reflect -> fit -> sample -> write in one go; returns the model, tables, and write summary."""
+    import time
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    model = fit(
+        source,
+        schema=schema,
+        db_schema=db_schema,
+        include=include,
+        exclude=exclude,
+        seed=seed,
+        sample_rows=sample_rows,
+        progress=progress,
+    )
+    timings["fit"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    from relsynth.model.sample import SampleReport
+
+    report = SampleReport()
+    tables = {} if schema_only else sample(model, scale=scale, seed=seed, progress=progress, report=report)
+    timings["sample"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    from relsynth.writer import write as _write
+
+    summary = _write(
+        tables,
+        model.schema,
+        target,
+        plan=model.plan,
+        replace=replace,
+        into_existing=into_existing,
+        schema_only=schema_only,
+        target_schema=target_schema,
+        progress=progress,
+    )
+    timings["write"] = time.perf_counter() - t0
+    return {"model": model, "tables": tables, "write": summary, "seconds": timings, "report": report}
+
+
 def reflect(url: str | sa.URL, **kw: Any) -> Schema:
-    from relsynth.reflect import reflect as _reflect
+    from relsynth.reflection import reflect as _reflect
 
     return _reflect(url, **kw)
 

@@ -188,7 +188,7 @@ def inspect(
     with _errors(ctx):
         from relsynth.graph import plan as make_plan
         from relsynth.io import redact
-        from relsynth.reflect import reflect, reflect_or_load
+        from relsynth.reflection import reflect, reflect_or_load
 
         source = _source(url)
         with _progress(ctx) as progress:
@@ -359,25 +359,37 @@ def _parse_rows(values: tuple[str, ...]) -> dict[str, int]:
 @main.command()
 @click.argument("model_file", type=click.Path(dir_okay=False))
 @click.option(
-    "-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory for the tables."
+    "-o", "--output", type=click.Path(file_okay=False), help="Directory for the tables (or --target)."
 )
 @click.option(
-    "--scale", type=float, default=1.0, show_default=True, help="Rows of root tables x F; children follow."
+    "--scale", type=float, default=1.0, show_default=True, help="Root tables' rows x F; children follow."
 )
 @click.option("--rows", multiple=True, metavar="TABLE=N", help="Fix a table's row count (repeatable).")
 @click.option("--seed", type=int, help="Default: the seed the model was fitted with.")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
 @click.option("--allow-pickle", is_flag=True, help="Load an SDV model file (a pickle: only your own files).")
+@click.option(
+    "--target", metavar="URL", help="Write into this database instead of files (as synthesize does)."
+)
+@click.option("--replace", is_flag=True, help="With --target: drop and recreate the tables relsynth writes.")
+@click.option(
+    "--into-existing", is_flag=True, help="With --target: load into existing tables (checked to match)."
+)
+@click.option("--target-schema", help="With --target: the PostgreSQL schema to write into.")
 @click.pass_context
 def sample(
     ctx: click.Context,
     model_file: str,
-    output: str,
+    output: str | None,
     scale: float,
     rows: tuple[str, ...],
     seed: int | None,
     fmt: str,
     allow_pickle: bool,
+    target: str | None,
+    replace: bool,
+    into_existing: bool,
+    target_schema: str | None,
 ) -> None:
     """Sample synthetic tables from a model into a directory (one file per table).
 
@@ -388,7 +400,7 @@ def sample(
     with _errors(ctx):
         from relsynth.api import sample as sample_model
         from relsynth.api import write_files
-        from relsynth.evaluate.integrity import check_integrity
+        from relsynth.evaluation.integrity import check_integrity
         from relsynth.model.sample import SampleReport
         from relsynth.sdv_engine import SdvModel, is_sdv_file
 
@@ -413,7 +425,28 @@ def sample(
                 )
             from relsynth.model.spec import Model
 
-            integrity = check_integrity(Model.load(model_file).schema, tables)
+            loaded = Model.load(model_file)
+            integrity = check_integrity(loaded.schema, tables)
+            if target:
+                from relsynth.writer import write as write_db
+
+                with _progress(ctx) as progress:
+                    summary = write_db(
+                        tables,
+                        loaded.schema,
+                        _source(target),
+                        plan=loaded.plan,
+                        replace=replace,
+                        into_existing=into_existing,
+                        target_schema=target_schema,
+                        progress=progress,
+                    )
+                _print_summary(loaded, tables, summary, {"sample": time.perf_counter() - started}, report)
+                return
+        if not output:
+            from relsynth.errors import RelsynthError
+
+            raise RelsynthError("Say where the synthetic tables go: -o DIRECTORY, or --target URL")
         paths = write_files(tables, output, fmt=fmt)
         seconds = time.perf_counter() - started
         total = sum(len(t) for t in tables.values())
@@ -426,6 +459,163 @@ def sample(
                 log.warning("  %s", line)
         for path in paths:
             click.echo(str(path))
+
+
+@main.command()
+@click.argument("source")
+@click.argument("target")
+@click.option(
+    "--scale", type=float, default=1.0, show_default=True, help="Rows of root tables x F; children follow."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same synthetic database.")
+@click.option("--schema", "db_schema", help="Source database schema (PostgreSQL: default public).")
+@click.option(
+    "--schema-file", type=click.Path(dir_okay=False), help="Edited schema JSON (relsynth inspect -o)."
+)
+@click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out tables matching (repeatable).")
+@click.option(
+    "--sample-rows", type=int, metavar="N", help="Learn from N root rows per root table (big sources)."
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Drop and recreate the tables relsynth writes (with --into-existing: empty them).",
+)
+@click.option(
+    "--into-existing", is_flag=True, help="Load into tables that already exist (DDL owned by migrations)."
+)
+@click.option("--schema-only", is_flag=True, help="Create the schema only, no rows.")
+@click.option("--target-schema", help="The PostgreSQL schema to write into (default: the target's default).")
+@click.pass_context
+def synthesize(
+    ctx: click.Context,
+    source: str,
+    target: str,
+    scale: float,
+    seed: int,
+    db_schema: str | None,
+    schema_file: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    sample_rows: int | None,
+    replace: bool,
+    into_existing: bool,
+    schema_only: bool,
+    target_schema: str | None,
+) -> None:
+    """Reflect SOURCE, learn it, and write a synthetic copy into TARGET, in one go.
+
+    SOURCE is read-only. TARGET must be empty unless --replace; the load is all or nothing, and the
+    result is verified with SQL (orphans, duplicate keys, NULLs, CHECKs, row counts) before commit.
+    """
+    with _errors(ctx):
+        from relsynth.api import synthesize as run
+
+        with _progress(ctx) as progress:
+            result = run(
+                _source(source),
+                _source(target),
+                scale=scale,
+                seed=seed,
+                schema=schema_file,
+                db_schema=db_schema,
+                include=include,
+                exclude=exclude,
+                sample_rows=sample_rows,
+                replace=replace,
+                into_existing=into_existing,
+                schema_only=schema_only,
+                target_schema=target_schema,
+                progress=progress,
+            )
+        _print_summary(
+            result["model"], result["tables"], result["write"], result["seconds"], result["report"]
+        )
+
+
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    default="hospital_synthetic.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The synthetic SQLite file to write (replaced if it exists).",
+)
+@click.option("--scale", type=float, default=1.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, output: str, scale: float, seed: int) -> None:
+    """The bundled hospital database (SQLite) becomes a synthetic SQLite database, with a summary."""
+    import os
+
+    with _errors(ctx):
+        from relsynth.api import synthesize as run
+        from relsynth.demo import demo_path
+
+        if os.path.exists(output):
+            os.remove(output)
+            log.info("replaced the earlier %s", output)
+        with _progress(ctx) as progress:
+            result = run(
+                f"sqlite:///{demo_path()}", f"sqlite:///{output}", scale=scale, seed=seed, progress=progress
+            )
+        _print_summary(
+            result["model"],
+            result["tables"],
+            result["write"],
+            result["seconds"],
+            result["report"],
+            title=f"demo: the hospital database -> {output}",
+        )
+
+
+def _print_summary(
+    model: Any,
+    tables: dict[str, Any],
+    summary: Any,
+    seconds: dict[str, float],
+    report: Any,
+    title: str | None = None,
+) -> None:
+    """One screen: tables and rows, seconds per stage, rows per second, verification, notes."""
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    console = _stdout_console()
+    console.print(Text(title or f"synthetic database: {summary.target}", style="bold"))
+    grid = RichTable(box=None, pad_edge=False, header_style="bold")
+    for head, just in (
+        ("table", "left"),
+        ("role", "left"),
+        ("source rows", "right"),
+        ("synthetic rows", "right"),
+    ):
+        grid.add_column(head, justify=just)
+    for name in model.plan.order:
+        tp = model.plan[name]
+        source_rows = model.tables[name].n_rows if name in model.tables else 0
+        grid.add_row(name, tp.role, f"{source_rows:,}", f"{summary.rows.get(name, 0):,}")
+    console.print(grid)
+    total = sum(summary.rows.values())
+    stages = RichTable(box=None, pad_edge=False, header_style="bold")
+    for head in ("stage", "seconds", "rows/s"):
+        stages.add_column(head, justify="right" if head != "stage" else "left")
+    timing = {**seconds, **{f"  {k}": v for k, v in summary.seconds.items() if k != "total"}}
+    for stage, secs in timing.items():
+        stages.add_row(stage, f"{secs:.2f}", f"{total / secs:,.0f}" if secs > 0 and total else "")
+    console.print(stages)
+    v = summary.verification
+    status = "0 problems" if not v.problems else f"{v.problems} problems"
+    console.print(
+        Text(
+            f"verified in the target: {status} (orphans, duplicate keys, NULLs, CHECKs, row counts); "
+            f"{total:,} rows in {len(summary.rows)} tables"
+        )
+    )
+    for line in [*report.lines(), *summary.lines()]:
+        console.print(Text(f"  {line}"))
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -7,7 +7,7 @@ offer are small functions here. Names always travel as bound parameters, never a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -189,3 +189,78 @@ def exact_count(conn: sa.Connection, table: sa.Table) -> int:
     import sqlalchemy as sa
 
     return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def triggers(
+    conn: sa.Connection, schema: str | None, tables: list[str]
+) -> dict[str, list[tuple[str, str, str | None]]]:
+    """User triggers per table: (name, full CREATE TRIGGER, PostgreSQL function definition or None)."""
+    import sqlalchemy as sa
+
+    kind = family(conn)
+    out: dict[str, list[tuple[str, str, str | None]]] = {}
+    if kind == "postgresql":
+        rows = conn.execute(
+            sa.text(
+                "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid), pg_get_functiondef(t.tgfoid) "
+                "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE NOT t.tgisinternal AND n.nspname = :schema ORDER BY c.relname, t.tgname"
+            ),
+            {"schema": schema or default_schema(conn)},
+        ).all()
+    elif kind == "mysql":
+        rows = conn.execute(
+            sa.text(
+                "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME, "
+                "CONCAT('CREATE TRIGGER `', REPLACE(TRIGGER_NAME, '`', '``'), '` ', ACTION_TIMING, ' ', "
+                "EVENT_MANIPULATION, ' ON `', REPLACE(EVENT_OBJECT_TABLE, '`', '``'), '` FOR EACH ROW ', "
+                "ACTION_STATEMENT), NULL FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = :schema "
+                "ORDER BY EVENT_OBJECT_TABLE, ACTION_ORDER"
+            ),
+            {"schema": schema or default_schema(conn)},
+        ).all()
+    elif kind == "sqlite":
+        rows = conn.execute(
+            sa.text(
+                "SELECT tbl_name, name, sql, NULL FROM sqlite_master "
+                "WHERE type = 'trigger' ORDER BY tbl_name, name"
+            )
+        ).all()
+    else:
+        return out
+    wanted = set(tables)
+    for table, name, sql, function in rows:
+        if table in wanted and sql:
+            out.setdefault(table, []).append((name, sql, function))
+    return out
+
+
+def views(conn: sa.Connection, schema: str | None) -> list[tuple[str, str, bool]]:
+    """(name, definition, materialized) of every view; definitions as the catalog gives them."""
+    import sqlalchemy as sa
+
+    insp = sa.inspect(conn)
+    out = []
+    for name in insp.get_view_names(schema=schema):
+        try:
+            out.append((name, insp.get_view_definition(name, schema=schema) or "", False))
+        except Exception:  # a view we may not read: listed without its definition
+            out.append((name, "", False))
+    if family(conn) == "postgresql":
+        for name in insp.get_materialized_view_names(schema=schema):
+            out.append((name, insp.get_view_definition(name, schema=schema) or "", True))
+    return out
+
+
+def transactional_sqlite(engine: sa.Engine) -> None:
+    """Make pysqlite run DDL inside our transaction (its default commits before CREATE/DROP)."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit transactions: we say BEGIN ourselves
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")

@@ -167,16 +167,19 @@ def infer_kind(table: Table, col: Column, values: pd.Series | None) -> tuple[Kin
                 return Kind.CATEGORICAL, f"code-like integers ({distinct} distinct in the sample)"
         return Kind.NUMERICAL, t.name
     if t.name in STRING_TYPES:
-        strings = sample.astype(str)
+        strings = sample.astype(str).str.strip()  # char(n) pads with spaces
+        distinct = strings.nunique()
         if _share(strings, _DATE) >= 0.95:
             return Kind.DATETIME, "text holding dates"
         if _share(strings, _UUID) >= 0.95:
             return Kind.ID, "text holding UUIDs"
         lengths = strings.str.len()
         words = strings.str.count(r"\s+") + 1
+        if distinct <= 20 and distinct < n:
+            return Kind.CATEGORICAL, f"{distinct} distinct values in the sample"
         if words.mean() > 3 or lengths.mean() > 50:
             return Kind.TEXT, "free text"
-        if distinct <= 20 or (distinct <= MAX_CATEGORIES and distinct <= 0.5 * n):
+        if distinct <= MAX_CATEGORIES and distinct <= 0.5 * n:
             return Kind.CATEGORICAL, f"{distinct} distinct values in the sample"
         if distinct == n and n >= 20 and not strings.str.contains(" ").any():
             return Kind.ID, "identifier-like strings (unique in the sample)"

@@ -149,6 +149,8 @@ def read_tables(
             parent = result.frames.get(tp.context.ref_table)
             keys = [] if parent is None else _keys(parent, tp.context.ref_columns)
             frame = _fetch_in(conn, table, schema.schema, cols, tp.context.columns, keys)
+        if tp.role != "reference":
+            frame = _native_numbers(frame, table)
         result.rows_read[name] = len(frame)
         result.frames[name] = frame
     if holdout > 0:
@@ -156,6 +158,15 @@ def read_tables(
     if progress:
         progress("read", len(names), len(names))
     return result
+
+
+def _native_numbers(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """NUMERIC columns arrive as Decimal objects: floats model (and compare) many times faster.
+    Synthetic values are rounded back to the column's scale when sampled."""
+    for col in table.columns:
+        if col.type.name == "numeric" and col.name in frame and frame[col.name].dtype == object:
+            frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype(float)
+    return frame
 
 
 def _keys(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple[Any, ...]]:

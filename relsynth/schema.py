@@ -127,6 +127,22 @@ class Index:
 
 
 @dataclass(frozen=True)
+class Trigger:
+    """A trigger's full definition in the source dialect (recreated after the load, same dialect)."""
+
+    name: str
+    sql: str
+    function: str | None = None  # PostgreSQL: the trigger function's CREATE FUNCTION
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    sql: str  # the defining SELECT (or full CREATE VIEW where the dialect gives only that)
+    materialized: bool = False
+
+
+@dataclass(frozen=True)
 class Partitioning:
     """PostgreSQL declarative partitioning: the key, and each partition with its bound."""
 
@@ -147,6 +163,8 @@ class Table:
     row_count_exact: bool = True
     comment: str | None = None
     partitioning: Partitioning | None = None
+    triggers: tuple[Trigger, ...] = ()
+    options: tuple[tuple[str, str], ...] = ()  # dialect table options (MySQL engine, charset, collation)
     role: Role | None = None  # None: let the plan decide
     context: str | None = None  # name of the FK to model this table under; None: plan decides
     exclude: bool = False
@@ -207,6 +225,7 @@ class Schema:
     schema: str | None = None
     enums: tuple[EnumType, ...] = ()
     domains: tuple[Domain, ...] = ()
+    views: tuple[View, ...] = ()
     locale: str = "en_US"
     notes: tuple[str, ...] = field(default=(), compare=True)
 
@@ -320,7 +339,7 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
             value = Kind(value)
         elif name == "role" and value is not None:
             value = Role(value)
-        elif name == "partitions":
+        elif name in {"partitions", "options"}:
             value = tuple(tuple(p) for p in value)
         elif isinstance(value, list):
             value = tuple(value)
@@ -340,6 +359,8 @@ _NESTED.update(
         (Table, "checks"): Check,
         (Table, "indexes"): Index,
         (Table, "partitioning"): Partitioning,
+        (Table, "triggers"): Trigger,
+        (Schema, "views"): View,
         (Column, "type"): SqlType,
         (SqlType, "item"): SqlType,
     }

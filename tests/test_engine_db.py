@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import relsynth
 from relsynth.cli import main
 from relsynth.errors import ModelError, RelsynthError
-from relsynth.evaluate.integrity import check_integrity
+from relsynth.evaluation.integrity import check_integrity
 from relsynth.model.sample import SampleReport
 from tests.conftest import run_sql
 

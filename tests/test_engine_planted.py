@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 import relsynth
-from relsynth.evaluate.integrity import check_integrity
+from relsynth.evaluation.integrity import check_integrity
 from relsynth.frames import schema_from_frames
 from relsynth.schema import Check, Kind
 

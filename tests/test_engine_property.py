@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import relsynth
-from relsynth.evaluate.integrity import check_integrity
+from relsynth.evaluation.integrity import check_integrity
 from relsynth.profile import profile_table
 from relsynth.schema import Column, ForeignKey, Schema, SqlType, Table
 

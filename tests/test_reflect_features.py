@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from relsynth.graph import plan
-from relsynth.reflect import reflect
+from relsynth.reflection import reflect
 from relsynth.schema import Kind, Schema
 from tests.conftest import run_sql
 

@@ -76,6 +76,27 @@ def integer_keys(n: int, start: int) -> np.ndarray:
     return np.arange(start, start + n, dtype=np.int64)
 
 
+def integer_ids(n: int, shapes: Any, rng: np.random.Generator, *, unique: bool) -> np.ndarray:
+    """Identifier-like integers with the source's number of digits; unique when the source's were.
+
+    When more values are needed than those digits allow (a large --scale), the range widens
+    instead of repeating.
+    """
+    digits = 1
+    if shapes is not None and shapes.templates:
+        digits = max(len(t.replace("\\", "")) for t in shapes.templates)
+    high = 10**digits
+    while unique and high < 2 * n:
+        high *= 10
+    if not unique:
+        return rng.integers(0, high, n).astype(object)
+    picked: np.ndarray = np.zeros(0, dtype=np.int64)
+    while len(picked) < n:
+        more = rng.integers(0, high, 2 * (n - len(picked)) + 16)
+        picked = pd.unique(np.concatenate([picked, more]))
+    return picked[:n].astype(object)
+
+
 def uuid_keys(n: int, rng: np.random.Generator) -> np.ndarray:
     raw = rng.bytes(16 * n)
     out = np.empty(n, dtype=object)

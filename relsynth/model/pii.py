@@ -82,7 +82,11 @@ class PiiModel:
 
 
 class PeopleFactory:
-    """Faker pools for one table, seeded; names shared by the columns of a row."""
+    """Faker pools for one table, seeded; names shared by the columns of a row.
+
+    Name pools are drawn only when a name (or an e-mail made from one) is asked for, so a table
+    whose only personal data is a phone or a comment costs no name generation.
+    """
 
     def __init__(
         self, locale: str, seed: int, n: int, sexes: np.ndarray | None, rng: np.random.Generator
@@ -96,15 +100,41 @@ class PeopleFactory:
         self.fake.seed_instance(seed)
         self.rng = rng
         self.n = n
-        size = min(max(n, 50), POOL)
-        f = self.fake
-        self.female = np.array([f.first_name_female() for _ in range(size)], dtype=object)
-        self.male = np.array([f.first_name_male() for _ in range(size)], dtype=object)
-        self.last_pool = np.array([f.last_name() for _ in range(size)], dtype=object)
-        pick = rng.integers(0, size, n)
-        female = rng.random(n) < 0.5 if sexes is None else sexes
-        self.first = np.where(female, self.female[pick], self.male[rng.integers(0, size, n)])
-        self.last = self.last_pool[rng.integers(0, size, n)]
+        self.sexes = sexes
+        self._names: tuple[np.ndarray, ...] | None = None
+
+    def _pools(self) -> tuple[np.ndarray, ...]:
+        if self._names is None:
+            f, n, rng = self.fake, self.n, self.rng
+            size = min(max(n, 50), POOL)
+            female = np.array([f.first_name_female() for _ in range(size)], dtype=object)
+            male = np.array([f.first_name_male() for _ in range(size)], dtype=object)
+            last_pool = np.array([f.last_name() for _ in range(size)], dtype=object)
+            is_female = rng.random(n) < 0.5 if self.sexes is None else self.sexes
+            first = np.where(is_female, female[rng.integers(0, size, n)], male[rng.integers(0, size, n)])
+            last = last_pool[rng.integers(0, size, n)]
+            self._names = (female, male, last_pool, first, last)
+        return self._names
+
+    @property
+    def female(self) -> np.ndarray:
+        return self._pools()[0]
+
+    @property
+    def male(self) -> np.ndarray:
+        return self._pools()[1]
+
+    @property
+    def last_pool(self) -> np.ndarray:
+        return self._pools()[2]
+
+    @property
+    def first(self) -> np.ndarray:
+        return self._pools()[3]
+
+    @property
+    def last(self) -> np.ndarray:
+        return self._pools()[4]
 
     def generate(self, model: PiiModel, rng: np.random.Generator) -> np.ndarray:
         n, f = self.n, self.fake

@@ -616,6 +616,8 @@ def _generated_columns(
             values = fresh(generator, n, rng, guard=spec.guard, unique=spec.unique)
         elif spec.id_kind == "uuid":
             values = kz.uuid_keys(n, rng)
+        elif spec.id_kind == "integer":
+            values = kz.integer_ids(n, spec.shapes, rng, unique=spec.unique)
         else:
             values = fresh(spec.shapes.generate, n, rng, guard=None, unique=spec.unique)  # type: ignore[union-attr]
         values = np.asarray(values, dtype=object)

@@ -52,6 +52,8 @@ class Shapes:
         strings = values.dropna().astype(str)
         if strings.empty:
             return cls(["aaaaaaaa"], [1.0])
+        if len(strings) > 20_000:  # shapes are a format: a sample shows them all
+            strings = strings.sample(20_000, random_state=0)
         shapes = strings.map(shape_of)
         counts = shapes.value_counts()
         templates, weights = [], []

@@ -27,7 +27,9 @@ from relsynth.schema import (
     Partitioning,
     Schema,
     Table,
+    Trigger,
     Unique,
+    View,
 )
 from relsynth.sqltypes import to_portable
 
@@ -140,6 +142,8 @@ def reflect_connection(
     checks = _multi(insp.get_multi_check_constraints, schema, names)
     indexes = _multi(insp.get_multi_indexes, schema, names)
     comments = _multi(insp.get_multi_table_comment, schema, names)
+    options = _multi(insp.get_multi_table_options, schema, names)
+    table_triggers = dialects.triggers(conn, schema, names)
     extra_uniques: dict[str, list[tuple[str, ...]]] = {}
     fk_actions: dict[str, dict[tuple[str, ...], tuple[str, str]]] = {}
     if dialects.family(conn) == "sqlite":
@@ -193,6 +197,11 @@ def reflect_connection(
                     part_keys[name], tuple((p.name, p.bound) for p in parts if p.parent == name)
                 ),
             )
+        table = replace(
+            table,
+            triggers=tuple(Trigger(n, sql, fn) for n, sql, fn in table_triggers.get(name, [])),
+            options=tuple(sorted((k, str(v)) for k, v in (options.get(name) or {}).items() if v is not None)),
+        )
         table = _count(conn, table, schema, estimates)
         tables.append(table)
     if progress:
@@ -209,6 +218,7 @@ def reflect_connection(
         schema=schema,
         enums=enums,
         domains=domains,
+        views=tuple(View(n, sql, mat) for n, sql, mat in dialects.views(conn, schema)),
         notes=tuple(notes),
     )
 

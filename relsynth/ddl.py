@@ -1,0 +1,370 @@
+"""The target schema: a reflected Schema as SQLAlchemy objects for any dialect, and what changed.
+
+Same dialect: types, defaults, CHECKs, generated columns, enums, domains, partitions, comments
+and MySQL table options are recreated as they were. Another dialect: types are mapped to keep
+their meaning (a PostgreSQL uuid becomes CHAR(36) in MySQL), CHECKs relsynth can parse are
+re-rendered for the target, and everything that had to change or could not be kept is listed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from relsynth import dialects
+from relsynth.model import checks as ck
+from relsynth.schema import Column, Schema, SqlType, Table
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+
+@dataclass
+class TargetSchema:
+    metadata: sa.MetaData
+    tables: dict[str, sa.Table]  # by source table name
+    foreign_keys: list[tuple[str, Any]] = field(
+        default_factory=list
+    )  # (table, ForeignKeyConstraint) added after load
+    partitions: list[tuple[str, str, str]] = field(default_factory=list)  # (parent, partition, bound)
+    changes: list[str] = field(default_factory=list)  # what was mapped or left out, one line each
+    same_dialect: bool = True
+
+
+def _native(spelling: str) -> Any:
+    """A column type written exactly as the source dialect spelled it (same dialect only)."""
+    import sqlalchemy as sa
+
+    class Native(sa.types.UserDefinedType):
+        cache_ok = True
+
+        def get_col_spec(self, **kw: Any) -> str:
+            return spelling
+
+    return Native()
+
+
+_LITERAL_DEFAULT = re.compile(
+    r"^\(?\s*(-?\d+(\.\d+)?|'([^']|'')*'|true|false|null)\s*\)?(::[\w\s]+)?$", re.IGNORECASE
+)
+_NOW_DEFAULT = re.compile(
+    r"^\(?\s*(now\(\)|current_timestamp(\(\))?|current_date|localtimestamp)\s*\)?$", re.IGNORECASE
+)
+
+
+def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str | None]:
+    """The SQLAlchemy type for a column in the target dialect, and a note when it had to change."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import mysql, postgresql
+
+    t: SqlType = col.type
+    same = dialects.family(src) == dialects.family(dst)
+    target = dialects.family(dst)
+    where = f"{table.name}.{col.name}"
+
+    def changed(new: Any, why: str) -> tuple[Any, str]:
+        return new, f"{where}: {t.native or t.name} -> {why}"
+
+    if t.type_name and t.name != "enum" and src.startswith("postgresql"):  # a domain
+        if target == "postgresql":
+            return _native(_quoted_type(t.type_name)), None
+        note = f"the base type of domain {t.type_name}"
+        base = column_type(
+            Column(
+                col.name,
+                SqlType(t.name, precision=t.precision, scale=t.scale, length=t.length, timezone=t.timezone),
+            ),
+            table,
+            src,
+            dst,
+        )[0]
+        return changed(base, note)
+    name = t.name
+    if name == "smallint":
+        return sa.SmallInteger(), None
+    if name == "integer":
+        return sa.Integer(), None
+    if name == "bigint":
+        return sa.BigInteger(), None
+    if name == "year":
+        return (
+            (mysql.YEAR(), None)
+            if target == "mysql"
+            else changed(sa.SmallInteger(), "SMALLINT (no YEAR type)")
+        )
+    if name == "float":
+        return sa.REAL() if target != "mysql" else mysql.FLOAT(), None
+    if name == "double":
+        return sa.Double(), None
+    if name == "numeric":
+        return sa.Numeric(t.precision, t.scale), None
+    if name in {"string", "char", "text"}:
+        collation = t.collation if same and target == "mysql" else None
+        if name == "text":
+            if same and target == "mysql" and t.native:
+                return _native(t.native), None  # TEXT/MEDIUMTEXT/LONGTEXT with its charset and collation
+            return sa.Text(collation=collation), None
+        length = t.length
+        if length is None and target == "mysql":
+            return (
+                changed(sa.Text(), "TEXT (MySQL needs a length for VARCHAR)")
+                if name == "string"
+                else (sa.CHAR(1), None)
+            )
+        cls = sa.CHAR if name == "char" else sa.String
+        return cls(length, collation=collation), None
+    if name == "date":
+        return sa.Date(), None
+    if name == "datetime":
+        if t.timezone and target == "mysql":
+            return changed(sa.DateTime(), "DATETIME in UTC (MySQL keeps no time zone)")
+        if same and target == "mysql" and t.native:
+            return _native(t.native), None
+        return sa.DateTime(timezone=t.timezone), None
+    if name == "time":
+        return sa.Time(timezone=t.timezone), None
+    if name == "interval":
+        if target == "postgresql":
+            return postgresql.INTERVAL(), None
+        return changed(sa.Interval(), "an emulated interval (a timestamp offset from 1970)")
+    if name == "boolean":
+        return sa.Boolean(create_constraint=False), None
+    if name == "uuid":
+        if target == "postgresql":
+            return sa.Uuid(as_uuid=False), None
+        return changed(sa.CHAR(36), "CHAR(36) (no uuid type)")
+    if name == "enum":
+        if target == "postgresql":
+            enum_name = t.type_name or f"{table.name}_{col.name}_enum"
+            return postgresql.ENUM(*t.values, name=enum_name, create_type=False), None
+        if target == "mysql":
+            return mysql.ENUM(*t.values), None
+        longest = max((len(v) for v in t.values), default=1)
+        return changed(
+            sa.Enum(*t.values, native_enum=False, create_constraint=True, length=longest),
+            f"VARCHAR({longest}) with a CHECK of its {len(t.values)} values",
+        )
+    if name == "set":
+        if target == "mysql":
+            return mysql.SET(*t.values), None
+        return changed(sa.Text(), "TEXT (no SET type; values stay comma-separated)")
+    if name == "json":
+        if target == "postgresql":
+            return (postgresql.JSONB() if "JSONB" in t.native.upper() else postgresql.JSON()), None
+        return sa.JSON(), None
+    if name == "binary":
+        if same and t.native:
+            return _native(t.native), None
+        return sa.LargeBinary(), None
+    if name == "array":
+        if target == "postgresql" and t.item is not None:
+            item = column_type(Column(col.name, t.item), table, src, dst)[0]
+            return postgresql.ARRAY(item), None
+        return changed(sa.JSON(), "JSON (no array type)")
+    if same and t.native:
+        return _native(t.native), None
+    return changed(sa.Text(), "TEXT (no equivalent type)")
+
+
+def _quoted_type(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
+    """Server default for the target, or None with a note when it cannot be carried over."""
+    import sqlalchemy as sa
+
+    default = col.default
+    if default is None or "nextval(" in default:
+        return None, None  # serial columns become autoincrement columns
+    if dialects.family(src) == dialects.family(dst):
+        return sa.text(default), None
+    if _LITERAL_DEFAULT.match(default.strip()):
+        value = default.strip().strip("()").split("::")[0]
+        return sa.text(value), None
+    if _NOW_DEFAULT.match(default.strip()):
+        return sa.func.current_timestamp(), None
+    return None, f"default {default} of {col.name} is specific to {src}: not recreated"
+
+
+def build(
+    schema: Schema,
+    names: list[str],
+    dst: str,
+    *,
+    physical: dict[str, str] | None = None,
+    target_schema: str | None = None,
+    fks_after_load: bool = True,
+) -> TargetSchema:
+    """SQLAlchemy tables for ``names`` in dialect ``dst`` (``physical`` renames, e.g. staging)."""
+    import sqlalchemy as sa
+
+    src = schema.dialect or dst
+    same = dialects.family(src) == dialects.family(dst)
+    target = dialects.family(dst)
+    physical = physical or {n: n for n in names}
+    md = sa.MetaData(schema=target_schema)
+    out = TargetSchema(metadata=md, tables={}, same_dialect=same)
+    wanted = set(names)
+    for name in names:
+        table = schema.table(name)
+        cols = []
+        for col in table.columns:
+            typ, note = column_type(col, table, src, dst)
+            if note:
+                out.changes.append(note)
+            default, dnote = default_clause(col, src, dst)
+            if dnote:
+                out.changes.append(f"{name}.{dnote}")
+            kw: dict[str, Any] = {"nullable": col.nullable, "comment": col.comment}
+            if default is not None:
+                kw["server_default"] = default
+            extra: list[Any] = []
+            if col.computed:
+                if same:
+                    extra.append(sa.Computed(sa.text(col.computed), persisted=True))
+                else:
+                    out.changes.append(
+                        f"{name}.{col.name}: generated column is a plain column here (values NULL)"
+                    )
+            if col.identity in {"always", "by default"} and target == "postgresql":
+                extra.append(sa.Identity(always=col.identity == "always"))
+            auto = bool(
+                (col.identity or (col.default and "nextval(" in col.default))
+                and table.primary_key == (col.name,)
+                and col.type.name in {"smallint", "integer", "bigint"}
+            )
+            kw["autoincrement"] = auto and not (
+                col.identity in {"always", "by default"} and target == "postgresql"
+            )
+            cols.append(sa.Column(col.name, typ, *extra, **kw))
+        constraints: list[Any] = []
+        if table.primary_key:
+            constraints.append(sa.PrimaryKeyConstraint(*table.primary_key))
+        for u in table.unique:
+            constraints.append(sa.UniqueConstraint(*u.columns, name=u.name if same else None))
+        for check in table.checks:
+            clause = _check(check.sql, same, {c.name: c.type for c in table.columns})
+            if clause is None:
+                out.changes.append(f"{name}: CHECK ({check.sql}) cannot be expressed in {dst}: not recreated")
+                continue
+            constraints.append(sa.CheckConstraint(clause, name=check.name if same else None))
+        kwargs: dict[str, Any] = {"comment": table.comment}
+        if target == "mysql":
+            opts = dict(table.options) if same else {}
+            kwargs["mysql_engine"] = opts.get("mysql_engine", "InnoDB")
+            kwargs["mysql_charset"] = opts.get("mysql_default charset", "utf8mb4")
+            if "mysql_collate" in opts:
+                kwargs["mysql_collate"] = opts["mysql_collate"]
+        if table.partitioning is not None:
+            if target == "postgresql" and same:
+                kwargs["postgresql_partition_by"] = table.partitioning.key
+                for part, bound in table.partitioning.partitions:
+                    out.partitions.append((name, part, bound))
+            else:
+                out.changes.append(f"{name}: partitioned in the source; one plain table here")
+        sa_table = sa.Table(physical[name], md, *cols, *constraints, **kwargs)
+        out.tables[name] = sa_table
+        for ix in table.indexes:
+            if ix.expressions and not same:
+                out.changes.append(
+                    f"{name}: index {ix.name} on expressions is specific to {src}: not recreated"
+                )
+                continue
+            parts = [sa_table.c[c] for c in ix.columns] + [sa.text(e) for e in ix.expressions]
+            if parts:
+                sa.Index(
+                    _index_name(ix.name, physical[name], name), *parts, unique=ix.unique, _table=sa_table
+                )
+    for name in names:
+        table = schema.table(name)
+        for fk in table.foreign_keys:
+            if fk.ref_table not in wanted:
+                continue
+            if fk.virtual:
+                continue  # relsynth keeps it valid; the database never had it
+            constraint = sa.ForeignKeyConstraint(
+                list(fk.columns),
+                [out.tables[fk.ref_table].c[c] for c in fk.ref_columns],
+                name=fk.name if same else None,
+                ondelete=fk.on_delete,
+                onupdate=fk.on_update,
+                deferrable=fk.deferrable or None,
+                initially="DEFERRED" if fk.initially_deferred else None,
+            )
+            if fks_after_load:
+                out.foreign_keys.append((name, constraint))  # attached and created after the load
+            else:
+                out.tables[name].append_constraint(constraint)
+    return out
+
+
+def _index_name(name: str, physical: str, logical: str) -> str:
+    if physical == logical:
+        return name
+    return f"{physical}_{name}"[:60]
+
+
+def _check(sql: str, same: bool, types: dict[str, SqlType]) -> Any:
+    """The CHECK as a clause: its own text on the same dialect, else re-rendered if parseable."""
+    import sqlalchemy as sa
+
+    if same:
+        return sa.text(sql)
+    try:
+        node = ck.parse(sql)
+        return to_expression(node, types)
+    except ck.NotInterpretable:
+        return None
+
+
+def to_expression(node: Any, types: dict[str, SqlType] | None = None) -> Any:
+    """A parsed CHECK as a SQLAlchemy expression, so each dialect renders and quotes it itself.
+
+    Constants take the type of the column they meet (SQLite's ``flag IN (0, 1)`` on a boolean
+    becomes ``flag IN (false, true)`` in PostgreSQL).
+    """
+    import sqlalchemy as sa
+
+    types = types or {}
+    column_of = {"col": None}
+
+    def typed(value: Any) -> Any:
+        t = types.get(column_of["col"] or "")
+        if t is not None and t.name == "boolean" and isinstance(value, int | float):
+            return bool(value)
+        return value
+
+    def operand(x: Any) -> Any:
+        return sa.column(x.name) if isinstance(x, ck.Col) else sa.literal(typed(x.value))
+
+    for part in ("left", "right", "column"):
+        if isinstance(getattr(node, part, None), ck.Col):
+            column_of["col"] = getattr(node, part).name
+
+    if isinstance(node, ck.Cmp):
+        left, right = operand(node.left), operand(node.right)
+        return {
+            "=": left == right,
+            "<>": left != right,
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+        }[node.op]
+    if isinstance(node, ck.In):
+        expr = sa.column(node.column.name).in_([sa.literal(typed(v)) for v in node.values])
+        return ~expr if node.negated else expr
+    if isinstance(node, ck.Between):
+        expr = sa.column(node.column.name).between(operand(node.low), operand(node.high))
+        return ~expr if node.negated else expr
+    if isinstance(node, ck.IsNull):
+        col = sa.column(node.column.name)
+        return col.is_not(None) if node.negated else col.is_(None)
+    if isinstance(node, ck.Not):
+        return sa.not_(to_expression(node.item, types))
+    if isinstance(node, ck.BoolOp):
+        parts = [to_expression(i, types) for i in node.items]
+        return sa.and_(*parts) if node.op == "AND" else sa.or_(*parts)
+    raise ck.NotInterpretable(type(node).__name__)

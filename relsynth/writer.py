@@ -1,0 +1,788 @@
+"""Write synthetic tables into a target database: schema, bulk load, verification, all or nothing.
+
+- PostgreSQL: one transaction. Tables are created, loaded with COPY, then foreign keys and indexes
+  are added (so cycles need no special order), sequences advanced, triggers and views recreated,
+  everything verified with SQL, and only then committed. Any failure, Ctrl-C or a killed process
+  leaves the target as it was.
+- MySQL/MariaDB (DDL is not transactional): tables are created and loaded under staging names,
+  verified, then swapped in with one atomic RENAME TABLE. Staging leftovers of a killed run are
+  removed by the next run, which says so.
+- SQLite: one transaction, DDL included; a new file is deleted if the run fails.
+Triggers are created after the data is in, so they never fire during the load; into existing
+tables they are disabled (PostgreSQL) or dropped and recreated around the load.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from relsynth import dialects
+from relsynth.ddl import TargetSchema, build
+from relsynth.errors import RelsynthError
+from relsynth.graph import Plan
+from relsynth.graph import plan as make_plan
+from relsynth.io import describe, make_engine, parse_url, redact
+from relsynth.schema import Schema, Table
+from relsynth.verify import Verification, verify
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+log = logging.getLogger("relsynth")
+Progress = Callable[[str, int, int], None]
+STAGING = "_rs"  # MySQL staging tables: _rs<token>_<n>; anything with this prefix is ours
+BATCH_ROWS = 5_000
+
+
+@dataclass
+class WriteSummary:
+    target: str
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)
+    not_recreated: list[str] = field(default_factory=list)
+    dropped_for_checks: dict[str, int] = field(default_factory=dict)
+    cleaned: list[str] = field(default_factory=list)
+    triggers: str = ""
+    verification: Verification = field(default_factory=Verification)
+
+    def lines(self) -> list[str]:
+        out = [f"changed: {c}" for c in self.changes]
+        out += [f"not recreated: {c}" for c in self.not_recreated]
+        out += [
+            f"{t}: {n} rows dropped (or their parent was) because a CHECK failed in the target"
+            for t, n in self.dropped_for_checks.items()
+            if n
+        ]
+        out += self.cleaned
+        if self.triggers:
+            out.append(self.triggers)
+        return out
+
+
+def write(
+    tables: dict[str, pd.DataFrame],
+    schema: Schema,
+    target: str | sa.URL,
+    *,
+    plan: Plan | None = None,
+    replace: bool = False,
+    into_existing: bool = False,
+    schema_only: bool = False,
+    target_schema: str | None = None,
+    progress: Progress | None = None,
+    fail_after: str | None = None,
+) -> WriteSummary:
+    """Create the schema in ``target`` and load ``tables`` into it; verify; commit or leave nothing.
+
+    ``replace``: drop and recreate the tables relsynth writes (with ``into_existing``: empty them,
+    never drop). ``into_existing``: load into tables that already exist (checked to match).
+    ``fail_after``: for tests, raise after loading that table (to prove nothing is left behind).
+    """
+    plan = plan or make_plan(schema)
+    url = parse_url(target)
+    names = [n for n in plan.order if n in {t.name for t in schema.active_tables}]
+    summary = WriteSummary(target=redact(url))
+    kind = dialects.family(url.get_backend_name())
+    frames = {n: tables.get(n, pd.DataFrame(columns=list(schema.table(n).column_names))) for n in names}
+    if schema_only:
+        frames = {n: f.head(0) for n, f in frames.items()}
+    new_file = (
+        kind == "sqlite" and url.database not in (None, "", ":memory:") and not Path(url.database).exists()
+    )
+    engine = make_engine(url, must_exist=False)
+    if kind == "sqlite":
+        dialects.transactional_sqlite(engine)
+    started = time.perf_counter()
+    try:
+        if kind == "mysql" and not into_existing:
+            _write_mysql(engine, schema, plan, names, frames, summary, replace, progress, fail_after)
+        else:
+            _write_transactional(
+                engine,
+                schema,
+                plan,
+                names,
+                frames,
+                summary,
+                replace,
+                into_existing,
+                target_schema,
+                progress,
+                fail_after,
+            )
+    except Exception:
+        engine.dispose()
+        if new_file:
+            Path(url.database).unlink(missing_ok=True)
+        raise
+    engine.dispose()
+    summary.seconds["total"] = time.perf_counter() - started
+    return summary
+
+
+# -- safety ---------------------------------------------------------------------------------------
+def _existing(conn: sa.Connection, target_schema: str | None) -> list[str]:
+    import sqlalchemy as sa
+
+    return sa.inspect(conn).get_table_names(schema=target_schema)
+
+
+def _refuse_non_empty(
+    conn: sa.Connection, names: list[str], replace: bool, target_schema: str | None
+) -> list[str]:
+    existing = [t for t in _existing(conn, target_schema) if not t.startswith(STAGING)]
+    if existing and not replace:
+        shown = ", ".join(sorted(existing)[:6]) + (" ..." if len(existing) > 6 else "")
+        raise RelsynthError(
+            f"The target {describe(conn.engine.url)} is not empty (tables: {shown}); use a new database, "
+            "or --replace to drop and recreate the tables relsynth writes"
+        )
+    return [n for n in names if n in existing]
+
+
+def _check_existing(
+    conn: sa.Connection, schema: Schema, names: list[str], replace: bool, target_schema: str | None
+) -> None:
+    """--into-existing: every table is there with every column; non-empty ones need --replace."""
+    import sqlalchemy as sa
+
+    insp = sa.inspect(conn)
+    have = set(insp.get_table_names(schema=target_schema))
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise RelsynthError(
+            f"--into-existing: the target has no table {', '.join(missing[:5])}; create the schema "
+            "first (your migrations), or drop --into-existing to let relsynth create it"
+        )
+    for name in names:
+        cols = {c["name"] for c in insp.get_columns(name, schema=target_schema)}
+        absent = [c.name for c in schema.table(name).columns if c.name not in cols and not c.computed]
+        if absent:
+            raise RelsynthError(
+                f"--into-existing: table {name} in the target has no column {', '.join(absent[:5])}; "
+                "its schema does not match the source"
+            )
+    if not replace:
+        for name in names:
+            t = sa.table(name, schema=target_schema)
+            if conn.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first() is not None:
+                raise RelsynthError(
+                    f"--into-existing: table {name} in the target is not empty; add --replace to empty "
+                    "the tables relsynth writes (they are emptied, never dropped)"
+                )
+
+
+# -- values --------------------------------------------------------------------------------------
+def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
+    """A column's values as the driver wants them (None for NULL; NaN kept in NOT NULL floats)."""
+    t = col.type
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if getattr(values.dt, "tz", None) is not None and (kind != "postgresql" or not t.timezone):
+            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        out = values.astype(object).where(values.notna(), None).tolist()
+        return [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in out]
+    if pd.api.types.is_float_dtype(values):
+        arr = values.to_numpy(dtype=float)
+        keep_nan = not col.nullable
+        return [None if (x != x and not keep_nan) else float(x) for x in arr]
+    if isinstance(values.dtype, pd.BooleanDtype | pd.Int64Dtype) or pd.api.types.is_integer_dtype(values):
+        return [
+            None if v is pd.NA or v is None else (bool(v) if isinstance(v, bool | np.bool_) else int(v))
+            for v in values.astype(object)
+        ]
+    out = values.astype(object).where(values.notna(), None).tolist()
+    if t.name == "json" and kind != "postgresql":
+        import json
+
+        return [json.loads(v) if isinstance(v, str) else v for v in out]
+    if t.name == "uuid" or t.name in {"string", "char", "text"}:
+        return [None if v is None else str(v) for v in out]
+    return out
+
+
+def _rows(frame: pd.DataFrame, table: Table, columns: list[str], kind: str) -> list[list[Any]]:
+    cols = [_python_column(frame[c], table.column(c), kind) for c in columns]
+    return [list(r) for r in zip(*cols, strict=True)] if cols else []
+
+
+def _columns(frame: pd.DataFrame, table: Table, sa_table: sa.Table) -> list[str]:
+    return [
+        c.name for c in table.columns if not c.computed and c.name in frame.columns and c.name in sa_table.c
+    ]
+
+
+def _copy(conn: sa.Connection, sa_table: sa.Table, columns: list[str], rows: list[list[Any]]) -> None:
+    """PostgreSQL COPY FROM STDIN through psycopg 3 (names quoted by SQLAlchemy's preparer)."""
+    prep = conn.dialect.identifier_preparer
+    statement = f"COPY {prep.format_table(sa_table)} ({', '.join(prep.quote(c) for c in columns)}) FROM STDIN"
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _insert(conn: sa.Connection, sa_table: sa.Table, columns: list[str], rows: list[list[Any]]) -> None:
+    limit = dialects.capabilities(conn.dialect.name).max_bind_params
+    batch = max(1, min(BATCH_ROWS, limit // max(len(columns), 1)))
+    for start in range(0, len(rows), batch):
+        chunk = [dict(zip(columns, r, strict=True)) for r in rows[start : start + batch]]
+        conn.execute(sa_table.insert(), chunk)
+
+
+def _load(conn: sa.Connection, kind: str, sa_table: sa.Table, table: Table, frame: pd.DataFrame) -> int:
+    columns = _columns(frame, table, sa_table)
+    if not len(frame) or not columns:
+        return 0
+    rows = _rows(frame, table, columns, kind)
+    if kind == "postgresql":
+        _copy(conn, sa_table, columns, rows)
+    else:
+        _insert(conn, sa_table, columns, rows)
+    return len(rows)
+
+
+# -- CHECKs relsynth could not interpret: let the target judge ------------------------------------
+def _failing_checks(
+    conn: sa.Connection, schema: Schema, name: str, frame: pd.DataFrame, kind: str
+) -> np.ndarray:
+    """Rows the target says violate a CHECK the engine could not interpret (same dialect only)."""
+    import sqlalchemy as sa
+
+    from relsynth.model import checks as ck
+
+    table = schema.table(name)
+    bad = np.zeros(len(frame), dtype=bool)
+    hard = []
+    for check in table.checks:
+        try:
+            ck.parse(check.sql)
+        except ck.NotInterpretable:
+            hard.append(check)
+    if not hard or not len(frame) or dialects.family(schema.dialect) != kind:
+        return bad
+    columns = [c.name for c in table.columns if not c.computed and c.name in frame.columns]
+    from relsynth.ddl import column_type
+
+    md = sa.MetaData()
+    cols = [sa.Column("_rs_row", sa.Integer)]
+    cols += [sa.Column(c, column_type(table.column(c), table, schema.dialect, kind)[0]) for c in columns]
+    temp = sa.Table(f"_rs_check_{secrets.token_hex(4)}", md, *cols, prefixes=["TEMPORARY"])
+    with conn.begin_nested():
+        temp.create(conn)
+        rows = _rows(frame, table, columns, kind)
+        _insert(conn, temp, ["_rs_row", *columns], [[i, *r] for i, r in enumerate(rows)])
+        for check in hard:
+            query = sa.select(temp.c["_rs_row"]).where(
+                sa.not_(sa.literal_column(f"({check.sql})", sa.Boolean))
+            )
+            for (i,) in conn.execute(query):
+                bad[int(i)] = True
+        temp.drop(conn)
+    return bad
+
+
+def _drop_rows(
+    frames: dict[str, pd.DataFrame],
+    schema: Schema,
+    names: list[str],
+    name: str,
+    bad: np.ndarray,
+    dropped: dict[str, int],
+) -> None:
+    """Drop rows and, through every FK that points at them, their descendants (or NULL the FK)."""
+    from relsynth.model.relations import comparable
+
+    gone = frames[name][bad]
+    frames[name] = frames[name][~bad].reset_index(drop=True)
+    dropped[name] = dropped.get(name, 0) + int(bad.sum())
+    for child in names:
+        table = schema.table(child)
+        for fk in table.foreign_keys:
+            if fk.ref_table != name or child not in frames or not len(frames[child]):
+                continue
+            keys = set(
+                map(
+                    tuple,
+                    pd.DataFrame(
+                        {c: comparable(gone[r]) for c, r in zip(fk.columns, fk.ref_columns, strict=True)}
+                    ).itertuples(index=False, name=None),
+                )
+            )
+            cf = frames[child]
+            mine = pd.DataFrame({c: comparable(cf[c]) for c in fk.columns})
+            hit = np.fromiter(
+                (k in keys for k in mine.itertuples(index=False, name=None)), dtype=bool, count=len(cf)
+            )
+            if not hit.any():
+                continue
+            if all(table.column(c).nullable for c in fk.columns) and child != name:
+                for c in fk.columns:
+                    cf.loc[hit, c] = None
+            else:
+                _drop_rows(frames, schema, names, child, hit, dropped)
+
+
+# -- PostgreSQL and SQLite: one transaction --------------------------------------------------------
+def _write_transactional(
+    engine: sa.Engine,
+    schema: Schema,
+    plan: Plan,
+    names: list[str],
+    frames: dict[str, pd.DataFrame],
+    summary: WriteSummary,
+    replace: bool,
+    into_existing: bool,
+    target_schema: str | None,
+    progress: Progress | None,
+    fail_after: str | None,
+) -> None:
+    import sqlalchemy as sa
+
+    from relsynth.io import connection_error
+
+    kind = dialects.family(engine.dialect.name)
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as err:
+        raise connection_error(engine.url, err) from None
+    with conn, conn.begin():
+        t0 = time.perf_counter()
+        if into_existing:
+            _check_existing(conn, schema, names, replace, target_schema)
+            target = _reflect_targets(conn, schema, names, target_schema)
+            _check_cycles_loadable(schema, plan, names)
+            if replace:
+                _empty(conn, kind, [target[n] for n in reversed(names)])
+            disabled = _disable_triggers(conn, kind, schema, names, target)
+        else:
+            conflicts = _refuse_non_empty(conn, names, replace, target_schema)
+            ts = build(
+                schema,
+                names,
+                engine.dialect.name,
+                target_schema=target_schema,
+                fks_after_load=kind != "sqlite",
+            )
+            summary.changes += ts.changes
+            _drop(conn, kind, ts, conflicts, target_schema)
+            _create(conn, kind, schema, ts, summary)
+            target = ts.tables
+            disabled = []
+        summary.seconds["schema"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if into_existing and kind == "mysql":
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")  # checked by verify() before commit
+        cut = {(fk.table, fk.name): fk for tp in plan.tables.values() for fk in tp.deferred}
+        pending: list[tuple[str, Any, pd.DataFrame]] = []
+        for i, name in enumerate(names):
+            if progress:
+                progress("write", i, len(names))
+            frame = frames[name]
+            bad = _failing_checks(conn, schema, name, frame, kind)
+            if bad.any():
+                _drop_rows(frames, schema, names, name, bad, summary.dropped_for_checks)
+                frame = frames[name]
+            table = schema.table(name)
+            load_frame = frame
+            if into_existing and kind == "postgresql":  # FKs are live: write cycle-cutting FKs afterwards
+                late = [fk for key, fk in cut.items() if key[0] == name]
+                if late:
+                    load_frame = frame.copy()
+                    for fk in late:
+                        for c in fk.columns:
+                            load_frame[c] = None
+                    pending.append((name, late, frame))
+            summary.rows[name] = _load(conn, kind, target[name], table, load_frame)
+            if fail_after == name:
+                raise RelsynthError(f"failure injected after loading {name} (a test of the rollback)")
+        for name, late, frame in pending:
+            _update_late(conn, target[name], schema.table(name), late, frame)
+        if progress:
+            progress("write", len(names), len(names))
+        summary.seconds["load"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if not into_existing:
+            _after_load(conn, kind, schema, ts, summary)
+        _advance_sequences(conn, kind, schema, names, target)
+        _enable_triggers(conn, kind, disabled)
+        if not into_existing:
+            _recreate_code(conn, kind, schema, names, summary)
+        summary.seconds["constraints"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        expected = {n: len(frames[n]) for n in names}
+        summary.verification = verify(conn, schema, target, expected=expected)
+        if kind == "sqlite":
+            orphans = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if orphans:
+                summary.verification.orphans["PRAGMA foreign_key_check"] = len(orphans)
+        summary.seconds["verify"] = time.perf_counter() - t0
+        if summary.verification.problems:
+            raise RelsynthError(
+                "The loaded data failed verification, so nothing was committed: "
+                + "; ".join(summary.verification.lines()[:5])
+            )
+
+
+def _check_cycles_loadable(schema: Schema, plan: Plan, names: list[str]) -> None:
+    """Into existing tables, a cycle-cutting FK is written NULL first: it must accept NULL."""
+    for name in names:
+        for fk in plan[name].deferred:
+            table = schema.table(name)
+            if not any(table.column(c).nullable for c in fk.columns) and not fk.deferrable:
+                raise RelsynthError(
+                    f"Foreign key {fk.label} closes a cycle and is NOT NULL and not DEFERRABLE, so rows "
+                    "cannot be loaded into existing tables one table at a time; make it DEFERRABLE, or let "
+                    "relsynth create the tables (without --into-existing)"
+                )
+
+
+def _reflect_targets(
+    conn: sa.Connection, schema: Schema, names: list[str], target_schema: str | None
+) -> dict[str, sa.Table]:
+    import sqlalchemy as sa
+
+    md = sa.MetaData(schema=target_schema)
+    md.reflect(conn, only=names)
+    key = (lambda n: f"{target_schema}.{n}") if target_schema else (lambda n: n)
+    return {n: md.tables[key(n)] for n in names}
+
+
+def _empty(conn: sa.Connection, kind: str, tables: list[sa.Table]) -> None:
+    """Empty the tables relsynth writes, children first; never drop them (triggers, grants stay)."""
+    import sqlalchemy as sa
+
+    if kind == "postgresql":
+        prep = conn.dialect.identifier_preparer
+        conn.exec_driver_sql("TRUNCATE " + ", ".join(prep.format_table(t) for t in tables))
+        return
+    if kind == "mysql":
+        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+    for t in tables:
+        conn.execute(sa.delete(t))
+
+
+def _drop(
+    conn: sa.Connection, kind: str, ts: TargetSchema, conflicts: list[str], target_schema: str | None
+) -> None:
+    import sqlalchemy as sa
+
+    if not conflicts:
+        return
+    prep = conn.dialect.identifier_preparer
+    for name in reversed([n for n in ts.tables if n in conflicts]):
+        t = sa.table(name, schema=target_schema)
+        cascade = " CASCADE" if kind == "postgresql" else ""
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.format_table(t)}{cascade}")
+
+
+def _create(conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, summary: WriteSummary) -> None:
+    """Types, tables (without FKs and secondary indexes: added after the load), partitions."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+
+    if kind == "postgresql" and ts.same_dialect:
+        prep = conn.dialect.identifier_preparer
+        for enum in schema.enums:
+            postgresql.ENUM(*enum.values, name=enum.name).create(conn, checkfirst=True)
+        for domain in schema.domains:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_type WHERE typname = :n AND typtype = 'd'"), {"n": domain.name}
+            ).first()
+            if not exists:
+                checks = " ".join(f"CHECK ({c})" for c in domain.checks)
+                conn.exec_driver_sql(
+                    f"CREATE DOMAIN {prep.quote(domain.name)} AS {domain.type.native}"
+                    + ("" if domain.nullable else " NOT NULL")
+                    + (f" {checks}" if checks else "")
+                )
+    elif kind == "postgresql":
+        for t in ts.tables.values():
+            for col in t.columns:
+                if isinstance(col.type, postgresql.ENUM):
+                    col.type.create(conn, checkfirst=True)
+    for t in ts.tables.values():
+        ts_indexes = list(t.indexes)
+        for ix in ts_indexes:
+            t.indexes.discard(ix)
+        t.info["indexes"] = ts_indexes
+    ts.metadata.create_all(conn, checkfirst=False)
+    prep = conn.dialect.identifier_preparer
+    for parent, part, bound in ts.partitions:
+        parent_t = ts.tables[parent]
+        part_t = sa.table(part, schema=parent_t.schema)
+        conn.exec_driver_sql(
+            f"CREATE TABLE {prep.format_table(part_t)} PARTITION OF {prep.format_table(parent_t)} {bound}"
+        )
+
+
+def _after_load(
+    conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, summary: WriteSummary
+) -> None:
+    """Foreign keys (validated on creation) and secondary indexes, once the data is in."""
+    from sqlalchemy.schema import AddConstraint
+
+    if kind == "postgresql":
+        for name, constraint in ts.foreign_keys:
+            ts.tables[name].append_constraint(constraint)
+            conn.execute(AddConstraint(constraint))
+    for t in ts.tables.values():
+        for ix in t.info.get("indexes", []):
+            ix.create(conn)
+
+
+def _update_late(
+    conn: sa.Connection, sa_table: sa.Table, table: Table, fks: list[Any], frame: pd.DataFrame
+) -> None:
+    """Fill cycle-cutting FKs after both tables are loaded (existing tables with live FKs)."""
+    import sqlalchemy as sa
+
+    key = list(table.primary_key)
+    if not key:
+        return
+    cols = [c for fk in fks for c in fk.columns]
+    stmt = sa.update(sa_table).where(*(sa_table.c[k] == sa.bindparam(f"k_{i}") for i, k in enumerate(key)))
+    stmt = stmt.values({c: sa.bindparam(f"v_{j}") for j, c in enumerate(cols)})
+    pk_values = [_python_column(frame[k], table.column(k), "") for k in key]
+    fk_values = [_python_column(frame[c], table.column(c), "") for c in cols]
+    params = [
+        {
+            **{f"k_{i}": pk_values[i][r] for i in range(len(key))},
+            **{f"v_{j}": fk_values[j][r] for j in range(len(cols))},
+        }
+        for r in range(len(frame))
+        if any(fk_values[j][r] is not None for j in range(len(cols)))
+    ]
+    if params:
+        conn.execute(stmt, params)
+
+
+def _advance_sequences(
+    conn: sa.Connection, kind: str, schema: Schema, names: list[str], target: dict[str, sa.Table]
+) -> None:
+    """Identity and serial sequences past the loaded keys, so an application can insert right after."""
+    import sqlalchemy as sa
+
+    for name in names:
+        table = schema.table(name)
+        t = target[name]
+        for col in table.columns:
+            if kind == "sqlite" or col.name not in t.c:
+                continue  # SQLite continues an INTEGER PRIMARY KEY from its maximum by itself
+            auto = (
+                col.identity
+                or (col.default and "nextval(" in col.default)
+                or (kind == "mysql" and t.c[col.name].autoincrement is True and t.c[col.name].primary_key)
+            )
+            if not auto or col.type.name not in {"smallint", "integer", "bigint"}:
+                continue
+            top = conn.execute(sa.select(sa.func.max(t.c[col.name]))).scalar_one()
+            if top is None:
+                continue
+            if kind == "postgresql":
+                qualified = conn.dialect.identifier_preparer.format_table(t)
+                seq = conn.execute(
+                    sa.select(sa.func.pg_get_serial_sequence(qualified, col.name))
+                ).scalar_one()
+                if seq:
+                    conn.execute(sa.select(sa.func.setval(seq, int(top))))
+            elif kind == "mysql":
+                prep = conn.dialect.identifier_preparer
+                conn.exec_driver_sql(f"ALTER TABLE {prep.format_table(t)} AUTO_INCREMENT = {int(top) + 1}")
+
+
+def _disable_triggers(
+    conn: sa.Connection, kind: str, schema: Schema, names: list[str], target: dict[str, sa.Table]
+) -> list[Any]:
+    """Existing tables: keep their triggers from firing during the load."""
+    out: list[Any] = []
+    if kind == "postgresql":
+        prep = conn.dialect.identifier_preparer
+        for name in names:
+            conn.exec_driver_sql(f"ALTER TABLE {prep.format_table(target[name])} DISABLE TRIGGER USER")
+            out.append(target[name])
+    elif kind == "sqlite":
+        for name in names:
+            for trig in schema.table(name).triggers:
+                conn.exec_driver_sql(
+                    f"DROP TRIGGER IF EXISTS {conn.dialect.identifier_preparer.quote(trig.name)}"
+                )
+                out.append(trig)
+    return out
+
+
+def _enable_triggers(conn: sa.Connection, kind: str, disabled: list[Any]) -> None:
+    prep = conn.dialect.identifier_preparer
+    for item in disabled:
+        if kind == "postgresql":
+            conn.exec_driver_sql(f"ALTER TABLE {prep.format_table(item)} ENABLE TRIGGER USER")
+        else:
+            conn.exec_driver_sql(item.sql)
+
+
+def _recreate_code(
+    conn: sa.Connection, kind: str, schema: Schema, names: list[str], summary: WriteSummary
+) -> None:
+    """Trigger functions, triggers and views of the same dialect, each in a savepoint: the ones that
+    depend on something not written are listed instead."""
+    if dialects.family(schema.dialect) != kind:
+        if any(schema.table(n).triggers for n in names) or schema.views:
+            summary.not_recreated.append(f"triggers and views of {schema.dialect} (another dialect)")
+        return
+    done_functions: set[str] = set()
+    for name in names:
+        for trig in schema.table(name).triggers:
+            try:
+                with conn.begin_nested():
+                    if trig.function and trig.function not in done_functions:
+                        conn.exec_driver_sql(trig.function)
+                        done_functions.add(trig.function)
+                    conn.exec_driver_sql(trig.sql)
+            except Exception as err:
+                summary.not_recreated.append(f"trigger {trig.name} on {name}: {_first_line(err)}")
+        if schema.table(name).triggers:
+            summary.triggers = "triggers were created after the load, so none fired during it"
+    for view in schema.views:
+        sql = _view_ddl(view, kind, schema.database)
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(sql)
+        except Exception as err:
+            summary.not_recreated.append(f"view {view.name}: {_first_line(err)}")
+
+
+def _view_ddl(view: Any, kind: str, source_db: str | None) -> str:
+    body = view.sql.strip().rstrip(";")
+    if re.match(r"(?is)^\s*create\b", body):
+        body = re.sub(r"(?is)DEFINER\s*=\s*\S+\s*", "", body)  # MySQL: the definer may not exist here
+        if kind == "mysql" and source_db:
+            body = body.replace(f"`{source_db}`.", "")  # MySQL qualifies every name with the source database
+        return body
+    import sqlalchemy as sa
+
+    name = sa.table(view.name)
+    prep = sa.dialects.postgresql.dialect().identifier_preparer if kind == "postgresql" else None
+    quoted = prep.format_table(name) if prep else '"' + view.name.replace('"', '""') + '"'
+    what = "MATERIALIZED VIEW" if view.materialized else "VIEW"
+    return f"CREATE {what} {quoted} AS {body}"
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(getattr(err, "orig", None) or err).strip().splitlines()
+    return text[0][:200] if text else type(err).__name__
+
+
+# -- MySQL/MariaDB: staging tables and one atomic RENAME -------------------------------------------
+def _write_mysql(
+    engine: sa.Engine,
+    schema: Schema,
+    plan: Plan,
+    names: list[str],
+    frames: dict[str, pd.DataFrame],
+    summary: WriteSummary,
+    replace: bool,
+    progress: Progress | None,
+    fail_after: str | None,
+) -> None:
+    import sqlalchemy as sa
+
+    from relsynth.io import connection_error
+
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as err:
+        raise connection_error(engine.url, err) from None
+    token = secrets.token_hex(3)
+    staging = {n: f"{STAGING}{token}_{i}" for i, n in enumerate(names)}
+    prep = engine.dialect.identifier_preparer
+    with conn:
+        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+        leftovers = [t for t in _existing(conn, None) if t.startswith(STAGING)]
+        for t in leftovers:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.quote(t)}")
+        if leftovers:
+            summary.cleaned.append(f"removed {len(leftovers)} staging tables left by an interrupted run")
+        conn.commit()
+        conflicts = _refuse_non_empty(conn, names, replace, None)
+        t0 = time.perf_counter()
+        ts = build(schema, names, engine.dialect.name, physical=staging, fks_after_load=False)
+        summary.changes += ts.changes
+        _rename_taken_fks(conn, ts, staging)
+        created: list[str] = []
+        try:
+            for name in names:  # one table at a time, so a failure knows what to drop
+                ts.tables[name].create(conn)
+                created.append(staging[name])
+            conn.commit()
+            summary.seconds["schema"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for i, name in enumerate(names):
+                if progress:
+                    progress("write", i, len(names))
+                frame = frames[name]
+                bad = _failing_checks(conn, schema, name, frame, "mysql")
+                if bad.any():
+                    _drop_rows(frames, schema, names, name, bad, summary.dropped_for_checks)
+                    frame = frames[name]
+                summary.rows[name] = _load(conn, "mysql", ts.tables[name], schema.table(name), frame)
+                conn.commit()
+                if fail_after == name:
+                    raise RelsynthError(f"failure injected after loading {name} (a test of the rollback)")
+            summary.seconds["load"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            summary.verification = verify(
+                conn, schema, ts.tables, expected={n: len(frames[n]) for n in names}
+            )
+            summary.seconds["verify"] = time.perf_counter() - t0
+            if summary.verification.problems:
+                raise RelsynthError(
+                    "The loaded data failed verification, so nothing was swapped in: "
+                    + "; ".join(summary.verification.lines()[:5])
+                )
+            t0 = time.perf_counter()
+            old = {n: f"{STAGING}old{token}_{i}" for i, n in enumerate(names) if n in conflicts}
+            pairs = [(n, old[n]) for n in names if n in old] + [(staging[n], n) for n in names]
+            conn.exec_driver_sql(
+                "RENAME TABLE " + ", ".join(f"{prep.quote(a)} TO {prep.quote(b)}" for a, b in pairs)
+            )
+            created = list(old.values())  # from here on, only the old tables are ours to drop
+        finally:
+            for t in created:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.quote(t)}")
+            conn.commit()
+        final = _reflect_targets(conn, schema, names, None)
+        _advance_sequences(conn, "mysql", schema, names, final)
+        _recreate_code(conn, "mysql", schema, names, summary)
+        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+        conn.commit()
+        summary.seconds["constraints"] = time.perf_counter() - t0
+
+
+def _rename_taken_fks(conn: sa.Connection, ts: TargetSchema, staging: dict[str, str]) -> None:
+    """InnoDB FK names are unique per database: while the old tables still hold a name, the
+    staging copy gets a generated one."""
+    import sqlalchemy as sa
+
+    taken = {
+        r[0]
+        for r in conn.execute(
+            sa.text(
+                "SELECT CONSTRAINT_NAME FROM information_schema.TABLE_CONSTRAINTS "
+                "WHERE CONSTRAINT_SCHEMA = DATABASE() AND CONSTRAINT_TYPE IN ('FOREIGN KEY', 'CHECK')"
+            )
+        )
+    }
+    for t in ts.tables.values():
+        for c in t.constraints:
+            if isinstance(c, sa.ForeignKeyConstraint | sa.CheckConstraint) and c.name in taken:
+                c.name = None
