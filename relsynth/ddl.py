@@ -228,23 +228,32 @@ def build(
                     out.changes.append(
                         f"{name}.{col.name}: generated column is a plain column here (values NULL)"
                     )
-            if col.identity in {"always", "by default"} and target == "postgresql":
-                extra.append(sa.Identity(always=col.identity == "always"))
+            serial = bool(col.default and "nextval(" in col.default)
             auto = bool(
-                (col.identity or (col.default and "nextval(" in col.default))
+                (col.identity or serial)
                 and table.primary_key == (col.name,)
                 and col.type.name in {"smallint", "integer", "bigint"}
             )
-            kw["autoincrement"] = auto and not (
-                col.identity in {"always", "by default"} and target == "postgresql"
-            )
+            if col.identity in {"always", "by default"} and target == "postgresql":
+                extra.append(sa.Identity(always=col.identity == "always"))
+            elif serial and not auto and target == "postgresql":
+                extra.append(sa.Identity(always=False))  # a serial outside a one-column key
+            if not any(isinstance(e, sa.Identity) for e in extra):  # an Identity says it itself
+                kw["autoincrement"] = auto
             cols.append(sa.Column(col.name, typ, *extra, **kw))
         constraints: list[Any] = []
         if table.primary_key:
             constraints.append(sa.PrimaryKeyConstraint(*table.primary_key))
         for u in table.unique:
             constraints.append(sa.UniqueConstraint(*u.columns, name=u.name if same else None))
+        auto_cols = {c.name for c in cols if c.autoincrement is True}
         for check in table.checks:
+            if target == "mysql" and auto_cols and _mentions(check.sql, auto_cols):
+                out.changes.append(
+                    f"{name}: CHECK ({check.sql}) uses an AUTO_INCREMENT column, which "
+                    "MySQL/MariaDB forbids: not recreated"
+                )
+                continue
             clause = _check(check.sql, same, {c.name: c.type for c in table.columns})
             if clause is None:
                 out.changes.append(f"{name}: CHECK ({check.sql}) cannot be expressed in {dst}: not recreated")
@@ -298,6 +307,13 @@ def build(
             else:
                 out.tables[name].append_constraint(constraint)
     return out
+
+
+def _mentions(sql: str, columns: set[str]) -> bool:
+    try:
+        return bool(ck.columns_of(ck.parse(sql)) & columns)
+    except ck.NotInterpretable:
+        return any(re.search(rf"\b{re.escape(c)}\b", sql) for c in columns)
 
 
 def _index_name(name: str, physical: str, logical: str) -> str:

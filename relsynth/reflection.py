@@ -273,6 +273,12 @@ def _table(
             identity = "always" if c["identity"].get("always") else "by default"
         elif c.get("autoincrement") is True and dialects.family(conn) == "mysql":
             identity = "auto_increment"
+        elif (
+            dialects.family(conn) == "sqlite"
+            and pk_cols == (c["name"],)
+            and str(c["type"]).upper() == "INTEGER"
+        ):
+            identity = "auto_increment"  # SQLite's INTEGER PRIMARY KEY is the rowid: assigned on insert
         columns.append(
             Column(
                 name=c["name"],

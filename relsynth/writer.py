@@ -356,15 +356,61 @@ def _write_transactional(
         conn = engine.connect()
     except sa.exc.DBAPIError as err:
         raise connection_error(engine.url, err) from None
-    with conn, conn.begin():
+    outside: list[Any] = []
+    if into_existing and kind == "mysql":  # DROP TRIGGER commits: do it before the data transaction
+        with conn.begin():
+            outside = _disable_triggers(
+                conn, kind, schema, names, _reflect_targets(conn, schema, names, target_schema), summary
+            )
+    try:
+        _load_in_transaction(
+            conn,
+            kind,
+            engine,
+            schema,
+            plan,
+            names,
+            frames,
+            summary,
+            replace,
+            into_existing,
+            target_schema,
+            progress,
+            fail_after,
+        )
+    finally:
+        if outside:
+            with conn.begin():
+                _enable_triggers(conn, kind, outside)
+        conn.close()
+
+
+def _load_in_transaction(
+    conn: sa.Connection,
+    kind: str,
+    engine: sa.Engine,
+    schema: Schema,
+    plan: Plan,
+    names: list[str],
+    frames: dict[str, pd.DataFrame],
+    summary: WriteSummary,
+    replace: bool,
+    into_existing: bool,
+    target_schema: str | None,
+    progress: Progress | None,
+    fail_after: str | None,
+) -> None:
+    with conn.begin():
         t0 = time.perf_counter()
         if into_existing:
             _check_existing(conn, schema, names, replace, target_schema)
             target = _reflect_targets(conn, schema, names, target_schema)
             _check_cycles_loadable(schema, plan, names)
+            disabled = (
+                [] if kind == "mysql" else _disable_triggers(conn, kind, schema, names, target, summary)
+            )
             if replace:
                 _empty(conn, kind, [target[n] for n in reversed(names)])
-            disabled = _disable_triggers(conn, kind, schema, names, target)
         else:
             conflicts = _refuse_non_empty(conn, names, replace, target_schema)
             ts = build(
@@ -602,22 +648,34 @@ def _advance_sequences(
 
 
 def _disable_triggers(
-    conn: sa.Connection, kind: str, schema: Schema, names: list[str], target: dict[str, sa.Table]
+    conn: sa.Connection,
+    kind: str,
+    schema: Schema,
+    names: list[str],
+    target: dict[str, sa.Table],
+    summary: WriteSummary,
 ) -> list[Any]:
-    """Existing tables: keep their triggers from firing during the load."""
+    """Existing tables: keep their own triggers from firing during the load.
+
+    PostgreSQL disables user triggers inside the load's transaction; SQLite drops them and creates
+    them again in the same transaction; MySQL/MariaDB (which cannot disable a trigger) drops them
+    before the load and creates them again afterwards, also when the load fails.
+    """
     out: list[Any] = []
     if kind == "postgresql":
         prep = conn.dialect.identifier_preparer
         for name in names:
             conn.exec_driver_sql(f"ALTER TABLE {prep.format_table(target[name])} DISABLE TRIGGER USER")
             out.append(target[name])
-    elif kind == "sqlite":
-        for name in names:
-            for trig in schema.table(name).triggers:
-                conn.exec_driver_sql(
-                    f"DROP TRIGGER IF EXISTS {conn.dialect.identifier_preparer.quote(trig.name)}"
-                )
-                out.append(trig)
+        summary.triggers = "triggers were disabled during the load (ALTER TABLE ... DISABLE TRIGGER USER)"
+        return out
+    schema_name = next(iter(target.values())).schema if target else None
+    for items in dialects.triggers(conn, schema_name, names).values():
+        for trig_name, sql, _ in items:
+            conn.exec_driver_sql(f"DROP TRIGGER {conn.dialect.identifier_preparer.quote(trig_name)}")
+            out.append(sql)
+    if out:
+        summary.triggers = f"{len(out)} triggers were dropped for the load and created again after it"
     return out
 
 
@@ -627,7 +685,7 @@ def _enable_triggers(conn: sa.Connection, kind: str, disabled: list[Any]) -> Non
         if kind == "postgresql":
             conn.exec_driver_sql(f"ALTER TABLE {prep.format_table(item)} ENABLE TRIGGER USER")
         else:
-            conn.exec_driver_sql(item.sql)
+            conn.exec_driver_sql(item)
 
 
 def _recreate_code(

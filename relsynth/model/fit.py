@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, SourceGuard, Vocabulary
 from relsynth.model.values import as_objects, empty_value
 from relsynth.schema import ForeignKey, Kind, Schema, Table
-from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
+from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
 from relsynth.transform import (
     MAX_DISCRETE_LEVELS,
     MIN_DISCRETE_SUPPORT,
@@ -203,10 +203,24 @@ def _reference(table: Table, frame: pd.DataFrame) -> TableModel:
     )
 
 
+def _data_key_columns(table: Table) -> set[str]:
+    """Columns of a composite primary key that are data, not identifiers (an event's day): modelled
+    like any column, with the key's uniqueness enforced after sampling."""
+    if len(table.primary_key) < 2:
+        return set()
+    fk_cols = table.fk_columns()
+    return {
+        c
+        for c in table.primary_key
+        if c not in fk_cols and table.column(c).type.name not in {*INTEGER_TYPES, *STRING_TYPES, "uuid"}
+    }
+
+
 def _column_roles(table: Table, plan: Plan) -> tuple[dict[str, str], list[ForeignKey]]:
     """Which columns are keys, which are categorical values of a reference table's key."""
     tp = plan[table.name]
     roles: dict[str, str] = {}
+    data_keys = _data_key_columns(table)
     ref_fks = []
     for fk in tp.reference_fks:
         if len(fk.columns) == 1:
@@ -219,7 +233,8 @@ def _column_roles(table: Table, plan: Plan) -> tuple[dict[str, str], list[Foreig
         for c in fk.columns:
             roles.setdefault(c, "key")
     for c in table.primary_key:
-        roles.setdefault(c, "key")
+        if c not in data_keys:
+            roles.setdefault(c, "key")
     return roles, ref_fks
 
 
@@ -249,6 +264,17 @@ def _fit_own(
     uniques = _unique_columns(table)
     specs: dict[str, ColumnSpec] = {}
     copula_cols: list[str] = []
+    data_keys = _data_key_columns(table)
+    if data_keys:  # profiled as ids because they are in the key; they are dates or numbers
+        table = replace(
+            table,
+            columns=tuple(
+                replace(c, kind=KIND_OF_TYPE.get(c.type.name) or Kind.CATEGORICAL)
+                if c.name in data_keys
+                else c
+                for c in table.columns
+            ),
+        )
     for col in table.columns:
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
         null_share = float(values.isna().mean()) if len(values) else 0.0

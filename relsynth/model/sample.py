@@ -388,8 +388,9 @@ def _primary_key(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.rand
     fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
     local = [c for c in table.primary_key if c not in fk_cols]
     numbered = {nb.column for nb in tm.numbering}
+    modelled = {s.name for s in tm.columns if s.how != "key"}
     for c in local:
-        if c in numbered:
+        if c in numbered or c in modelled:
             continue
         col = table.column(c)
         if key.kind == "uuid" or col.type.name == "uuid":
