@@ -11,7 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {"reflect", "plan", "fit", "sample", "write", "write_files", "synthesize"}
+_API = {"reflect", "plan", "fit", "sample", "write", "write_files", "synthesize", "evaluate"}
 _TYPES = {"Schema": "relsynth.schema", "Model": "relsynth.model.spec", "RelsynthError": "relsynth.errors"}
 
 

@@ -293,6 +293,7 @@ def synthesize(
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
     sample_rows: int | None = None,
+    holdout: float = 0.0,
     replace: bool = False,
     into_existing: bool = False,
     schema_only: bool = False,
@@ -312,6 +313,7 @@ def synthesize(
         exclude=exclude,
         seed=seed,
         sample_rows=sample_rows,
+        holdout=holdout,
         progress=progress,
     )
     timings["fit"] = time.perf_counter() - t0
@@ -337,6 +339,115 @@ def synthesize(
     )
     timings["write"] = time.perf_counter() - t0
     return {"model": model, "tables": tables, "write": summary, "seconds": timings, "report": report}
+
+
+def evaluate(
+    source: str | sa.URL | Mapping[str, pd.DataFrame],
+    synthetic: str | sa.URL | Mapping[str, pd.DataFrame],
+    *,
+    schema: Schema | str | Path | None = None,
+    model: Model | str | Path | None = None,
+    db_schema: str | None = None,
+    synthetic_schema: str | None = None,
+    target: str | None = None,
+    sdmetrics: bool = False,
+    shareable: bool = False,
+    sample_rows: int | None = 5000,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Fidelity, detectability, utility, integrity and privacy of ``synthetic`` against ``source``.
+
+    Either side is a URL or {table: DataFrame}. Databases are read on a sample of ``sample_rows``
+    root rows per root table with their descendants (None: everything); integrity of a synthetic
+    database is checked with SQL over all its rows. ``model`` (or a model file) supplies the
+    holdout the model was fitted without, the baseline of the privacy comparison.
+    """
+    from dataclasses import replace
+
+    from relsynth.evaluation.integrity import check_integrity
+    from relsynth.evaluation.run import evaluate_frames
+    from relsynth.graph import plan as make_plan
+    from relsynth.io import connect, redact
+    from relsynth.model.spec import Model as ModelCls
+    from relsynth.read import read_tables
+    from relsynth.reflection import reflect_connection
+    from relsynth.schema import Schema as SchemaCls
+
+    if isinstance(model, str | Path):
+        from relsynth.sdv_engine import is_sdv_file
+
+        model = None if is_sdv_file(str(model)) else ModelCls.load(model)
+    if isinstance(schema, str | Path):
+        schema = SchemaCls.load(schema)
+    if schema is None and model is not None:
+        schema = model.schema
+    holdout = (model.source.get("holdout") if model is not None else None) or None
+    labels = {"source": "source (in memory)", "synthetic": "synthetic (in memory)"}
+    if isinstance(source, Mapping):
+        real = {n: f.reset_index(drop=True) for n, f in source.items()}
+        if schema is None:
+            from relsynth.frames import schema_from_frames
+
+            schema = schema_from_frames(real)
+    else:
+        labels["source"] = redact(source)
+        with connect(source, read_only=True) as conn:
+            if schema is None:
+                schema = reflect_connection(conn, schema=db_schema, progress=progress)
+            real = read_tables(
+                conn, schema, make_plan(schema), sample_rows=sample_rows, seed=seed, progress=progress
+            ).frames
+    plan = make_plan(schema)
+    integrity = None
+    if isinstance(synthetic, Mapping):
+        synth = {n: f.reset_index(drop=True) for n, f in synthetic.items()}
+    else:
+        from relsynth.verify import verify
+
+        labels["synthetic"] = redact(synthetic)
+        target_schema = replace(schema, schema=synthetic_schema)
+        with connect(synthetic, read_only=True) as conn:
+            synth = read_tables(
+                conn, target_schema, plan, sample_rows=sample_rows, seed=seed, progress=progress
+            ).frames
+            tables = _target_tables(conn, schema, plan, synthetic_schema)
+            integrity = verify(conn, schema, tables)
+    if integrity is None:
+        integrity = check_integrity(schema, synth)
+    return evaluate_frames(
+        real,
+        synth,
+        schema,
+        plan=plan,
+        holdout=holdout,
+        target=target,
+        sdmetrics=sdmetrics,
+        shareable=shareable,
+        seed=seed,
+        integrity=integrity,
+        labels=labels,
+        progress=progress,
+    )
+
+
+def _target_tables(conn: Any, schema: Schema, plan: Any, target_schema: str | None) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    from relsynth.errors import RelsynthError
+
+    md = sa.MetaData(schema=target_schema)
+    names = [n for n in plan.order if n in {t.name for t in schema.active_tables}]
+    have = set(sa.inspect(conn).get_table_names(schema=target_schema))
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise RelsynthError(
+            f"The synthetic database has no table {', '.join(missing[:5])}: "
+            "is it the right database (and --synthetic-schema)?"
+        )
+    md.reflect(conn, only=names)
+    key = (lambda n: f"{target_schema}.{n}") if target_schema else (lambda n: n)
+    return {n: md.tables[key(n)] for n in names}
 
 
 def reflect(url: str | sa.URL, **kw: Any) -> Schema:

@@ -478,6 +478,14 @@ def sample(
     "--sample-rows", type=int, metavar="N", help="Learn from N root rows per root table (big sources)."
 )
 @click.option(
+    "--holdout",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="F",
+    help="Withhold this share of root entities from fitting: the report's privacy baseline.",
+)
+@click.option(
     "--replace",
     is_flag=True,
     help="Drop and recreate the tables relsynth writes (with --into-existing: empty them).",
@@ -487,6 +495,14 @@ def sample(
 )
 @click.option("--schema-only", is_flag=True, help="Create the schema only, no rows.")
 @click.option("--target-schema", help="The PostgreSQL schema to write into (default: the target's default).")
+@click.option(
+    "--report",
+    default="relsynth_report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The HTML evaluation report written at the end.",
+)
+@click.option("--no-report", is_flag=True, help="Skip the evaluation at the end.")
 @click.pass_context
 def synthesize(
     ctx: click.Context,
@@ -499,10 +515,13 @@ def synthesize(
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     sample_rows: int | None,
+    holdout: float,
     replace: bool,
     into_existing: bool,
     schema_only: bool,
     target_schema: str | None,
+    report: str,
+    no_report: bool,
 ) -> None:
     """Reflect SOURCE, learn it, and write a synthetic copy into TARGET, in one go.
 
@@ -523,6 +542,7 @@ def synthesize(
                 include=include,
                 exclude=exclude,
                 sample_rows=sample_rows,
+                holdout=holdout,
                 replace=replace,
                 into_existing=into_existing,
                 schema_only=schema_only,
@@ -532,6 +552,8 @@ def synthesize(
         _print_summary(
             result["model"], result["tables"], result["write"], result["seconds"], result["report"]
         )
+        if not no_report and not schema_only:
+            _evaluate_after(ctx, _source(source), result, report)
 
 
 @main.command()
@@ -545,8 +567,16 @@ def synthesize(
 )
 @click.option("--scale", type=float, default=1.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--report",
+    default="hospital_report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The HTML evaluation report.",
+)
+@click.option("--no-report", is_flag=True, help="Skip the evaluation at the end.")
 @click.pass_context
-def demo(ctx: click.Context, output: str, scale: float, seed: int) -> None:
+def demo(ctx: click.Context, output: str, scale: float, seed: int, report: str, no_report: bool) -> None:
     """The bundled hospital database (SQLite) becomes a synthetic SQLite database, with a summary."""
     import os
 
@@ -559,7 +589,12 @@ def demo(ctx: click.Context, output: str, scale: float, seed: int) -> None:
             log.info("replaced the earlier %s", output)
         with _progress(ctx) as progress:
             result = run(
-                f"sqlite:///{demo_path()}", f"sqlite:///{output}", scale=scale, seed=seed, progress=progress
+                f"sqlite:///{demo_path()}",
+                f"sqlite:///{output}",
+                scale=scale,
+                seed=seed,
+                holdout=0.2,
+                progress=progress,
             )
         _print_summary(
             result["model"],
@@ -569,6 +604,112 @@ def demo(ctx: click.Context, output: str, scale: float, seed: int) -> None:
             result["report"],
             title=f"demo: the hospital database -> {output}",
         )
+        if not no_report:
+            _evaluate_after(ctx, f"sqlite:///{demo_path()}", result, report)
+
+
+def _write_reports(result: dict[str, Any], html: str | None, json_path: str | None) -> None:
+    import json
+
+    from relsynth.evaluation.summary import summary_lines
+
+    console = _stdout_console()
+    for line in summary_lines(result):
+        console.print(line, highlight=False)
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=1, default=str)
+        log.info("wrote %s", json_path)
+    if html:
+        from relsynth.evaluation.report import write_html
+
+        write_html(result, html)
+        log.info(
+            "wrote %s (%s)",
+            html,
+            "shareable: no source values"
+            if result.get("shareable")
+            else "it shows values from the source: share it as you would the source",
+        )
+
+
+@main.command()
+@click.argument("source")
+@click.argument("synthetic")
+@click.option("-o", "--output", "html", type=click.Path(dir_okay=False), help="Write the HTML report here.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write every number as JSON here.")
+@click.option(
+    "--model",
+    "model_file",
+    type=click.Path(dir_okay=False),
+    help="The model file: its schema, and the holdout it was fitted without (for privacy).",
+)
+@click.option("--schema", "db_schema", help="Source database schema (PostgreSQL).")
+@click.option("--synthetic-schema", help="Synthetic database schema (PostgreSQL).")
+@click.option(
+    "--schema-file", type=click.Path(dir_okay=False), help="Edited schema JSON (relsynth inspect -o)."
+)
+@click.option("--target", metavar="TABLE.COLUMN", help="Also measure ML utility predicting this column.")
+@click.option("--shareable", is_flag=True, help="Leave out every source-side detail (real plots, values).")
+@click.option("--sdmetrics", is_flag=True, help="Add sdmetrics' QualityReport and DiagnosticReport (slower).")
+@click.option(
+    "--sample-rows",
+    type=int,
+    default=5000,
+    show_default=True,
+    metavar="N",
+    help="Evaluate on N root rows per root table and their descendants (0: everything).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.pass_context
+def evaluate(
+    ctx: click.Context,
+    source: str,
+    synthetic: str,
+    html: str | None,
+    json_path: str | None,
+    model_file: str | None,
+    db_schema: str | None,
+    synthetic_schema: str | None,
+    schema_file: str | None,
+    target: str | None,
+    shareable: bool,
+    sdmetrics: bool,
+    sample_rows: int,
+    seed: int,
+) -> None:
+    """Compare a synthetic database with its source: fidelity, detectability, integrity, privacy.
+
+    Both are read-only. Prints a summary; -o writes a self-contained HTML report, --json every number.
+    """
+    with _errors(ctx):
+        from relsynth.api import evaluate as run
+
+        with _progress(ctx) as progress:
+            result = run(
+                _source(source),
+                _source(synthetic),
+                schema=schema_file,
+                model=model_file,
+                db_schema=db_schema,
+                synthetic_schema=synthetic_schema,
+                target=target,
+                sdmetrics=sdmetrics,
+                shareable=shareable,
+                sample_rows=sample_rows or None,
+                seed=seed,
+                progress=progress,
+            )
+        _write_reports(result, html, json_path)
+
+
+def _evaluate_after(ctx: click.Context, source: str, result: dict[str, Any], report: str | None) -> None:
+    """synthesize and demo: the evaluation of what was just written (in memory, against the source)."""
+    from relsynth.api import evaluate as run
+
+    with _progress(ctx) as progress:
+        evaluation = run(source, result["tables"], model=result["model"], progress=progress)
+    _write_reports(evaluation, report, None)
 
 
 def _print_summary(

@@ -196,6 +196,7 @@ def build(
     physical: dict[str, str] | None = None,
     target_schema: str | None = None,
     fks_after_load: bool = True,
+    nan_columns: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
 ) -> TargetSchema:
     """SQLAlchemy tables for ``names`` in dialect ``dst`` (``physical`` renames, e.g. staging)."""
     import sqlalchemy as sa
@@ -218,6 +219,12 @@ def build(
             if dnote:
                 out.changes.append(f"{name}.{dnote}")
             kw: dict[str, Any] = {"nullable": col.nullable, "comment": col.comment}
+            if (name, col.name) in nan_columns and target in {"sqlite", "mysql"}:
+                kw["nullable"] = True
+                out.changes.append(
+                    f"{name}.{col.name}: NaN has no representation in {dst}: written as NULL, "
+                    "so the column accepts NULL here"
+                )
             if default is not None:
                 kw["server_default"] = default
             extra: list[Any] = []

@@ -192,11 +192,14 @@ def _sample_roots(
     return _fetch_in(conn, table, schema_name, cols, tuple(key_cols), list(best["key"]))
 
 
-def _withhold(result: ReadResult, schema: Schema, plan: Plan, fraction: float, seed: int) -> None:
-    """Drop a hash-chosen share of root entities and, through context parents, their descendants."""
-    dropped: dict[str, pd.DataFrame] = {}
+def holdout_masks(
+    frames: dict[str, pd.DataFrame], schema: Schema, plan: Plan, fraction: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Rows of each table that belong to the holdout: a hash-chosen share of root entities and,
+    through context parents, all their descendants. The same rule on any copy of the data."""
+    out: dict[str, np.ndarray] = {}
     for name in plan.order:
-        frame = result.frames.get(name)
+        frame = frames.get(name)
         tp = plan[name]
         if frame is None or tp.role != "data" or len(frame) == 0:
             continue
@@ -204,15 +207,20 @@ def _withhold(result: ReadResult, schema: Schema, plan: Plan, fraction: float, s
         if tp.context is None:
             key_cols = table.primary_key or tuple(frame.columns)
             keys = list(map(tuple, frame[list(key_cols)].itertuples(index=False, name=None)))
-            out = key_hash(keys, "holdout", seed) < fraction
-        elif tp.context.ref_table in dropped:
-            gone = dropped[tp.context.ref_table]
+            out[name] = key_hash(keys, "holdout", seed) < fraction
+        elif tp.context.ref_table in out:
+            parent = frames[tp.context.ref_table]
+            gone = parent[out[tp.context.ref_table]]
             gone_keys = set(map(tuple, gone[list(tp.context.ref_columns)].itertuples(index=False, name=None)))
             mine = map(tuple, frame[list(tp.context.columns)].itertuples(index=False, name=None))
-            out = np.fromiter((k in gone_keys for k in mine), dtype=bool, count=len(frame))
-        else:
-            continue
+            out[name] = np.fromiter((k in gone_keys for k in mine), dtype=bool, count=len(frame))
+    return out
+
+
+def _withhold(result: ReadResult, schema: Schema, plan: Plan, fraction: float, seed: int) -> None:
+    """Drop a hash-chosen share of root entities and, through context parents, their descendants."""
+    for name, out in holdout_masks(result.frames, schema, plan, fraction, seed).items():
         if out.any():
-            dropped[name] = frame[out]
+            frame = result.frames[name]
             result.frames[name] = frame[~out].reset_index(drop=True)
             result.holdout_rows[name] = int(out.sum())

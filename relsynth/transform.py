@@ -203,6 +203,7 @@ class Continuous(Encoder):
     decimals: int = 0
     integer: bool = False
     step: bool = False  # step quantiles: only values seen (counts), no interpolation between them
+    smooth: bool = False  # values: blur each draw by its local quantile spacing (see decode)
 
     @classmethod
     def fit(
@@ -250,24 +251,45 @@ class Continuous(Encoder):
         last = np.searchsorted(sx, x, side="right")
         return interval_mean(first / n, last / n)
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
+    def decode(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Normal scores back to values.
+
+        With ``smooth`` (and an rng), each value is moved by noise of half the local spacing of the
+        quantile knots: interpolating between training values alone would place synthetic values
+        systematically nearer to the rows the model was trained on than fresh data would be.
+        """
         u = to_uniform(z)
         if self.step:
             idx = np.minimum((u * len(self.knots)).astype(np.int64), len(self.knots) - 1)
             return self.knots[idx]
-        p = np.linspace(0, 1, len(self.knots))
+        k = len(self.knots)
+        p = np.linspace(0, 1, k)
         x = np.interp(u, p, self.knots)
+        if self.smooth and rng is not None and k > 2:
+            spacing = np.diff(self.knots)
+            local = spacing[np.clip((u * (k - 1)).astype(np.int64), 0, k - 2)]
+            x = x + rng.normal(0.0, 0.5, len(x)) * local
         x = np.round(x, self.decimals)
         return np.clip(x, self.knots[0], self.knots[-1])
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        state = {"kind": self.kind, "decimals": self.decimals, "integer": self.integer, "step": self.step}
+        state = {
+            "kind": self.kind,
+            "decimals": self.decimals,
+            "integer": self.integer,
+            "step": self.step,
+            "smooth": self.smooth,
+        }
         return state, {"knots": self.knots}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Continuous:
         return cls(
-            knots=arrays["knots"], decimals=state["decimals"], integer=state["integer"], step=state["step"]
+            knots=arrays["knots"],
+            decimals=state["decimals"],
+            integer=state["integer"],
+            step=state["step"],
+            smooth=state.get("smooth", False),
         )
 
 
@@ -356,6 +378,7 @@ class Temporal(Encoder):
             inner: Encoder = Categorical.fit(pd.Series(seconds), ordered=True)
         else:
             inner = Continuous.fit(np.round(seconds / step), integer=True)
+            inner.smooth = True
         return cls(inner=inner, output=output, resolution=resolution, text_format=text_format)
 
     def seconds(self, values: pd.Series) -> np.ndarray:
@@ -373,13 +396,13 @@ class Temporal(Encoder):
             return Continuous.scores_array(np.round(s / _RESOLUTION_SECONDS[self.resolution]))
         return self.inner.scores(pd.Series(s))
 
-    def decode_seconds(self, z: np.ndarray) -> np.ndarray:
+    def decode_seconds(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         if isinstance(self.inner, Continuous):
-            return self.inner.decode(z) * _RESOLUTION_SECONDS[self.resolution]
+            return self.inner.decode(z, rng) * _RESOLUTION_SECONDS[self.resolution]
         return np.asarray(self.inner.decode(z), dtype=float)
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
-        return from_seconds(self.decode_seconds(z), self.output, self.text_format)
+    def decode(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        return from_seconds(self.decode_seconds(z, rng), self.output, self.text_format)
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         inner_state, arrays = self.inner.to_state()
@@ -446,4 +469,6 @@ def fit_numeric(values: pd.Series, *, counts: bool = False) -> Encoder:
     if distinct <= MAX_DISCRETE_LEVELS and len(x) >= MIN_DISCRETE_SUPPORT * distinct:
         return Categorical.fit(pd.Series(x), ordered=True)
     integer = bool(np.all(np.abs(x - np.round(x)) < 1e-9))
-    return Continuous.fit(x, integer=integer, step=counts)
+    encoder = Continuous.fit(x, integer=integer, step=counts)
+    encoder.smooth = not counts
+    return encoder

@@ -64,7 +64,8 @@ def verify(
     for name, t in tables.items():
         table = schema.table(name)
         out.rows[name] = _scalar(conn, sa.select(sa.func.count()).select_from(t))
-        not_null = [c for c in table.columns if not c.nullable and not c.computed and c.name in t.c]
+        # The target's own definition: a column may accept NULL there (NaN in SQLite, listed as a change).
+        not_null = [c for c in table.columns if not c.computed and c.name in t.c and not t.c[c.name].nullable]
         if not_null:
             sums = [
                 sa.func.coalesce(sa.func.sum(sa.case((t.c[c.name].is_(None), 1), else_=0)), 0)

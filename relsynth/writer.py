@@ -131,6 +131,17 @@ def write(
     return summary
 
 
+def _nan_columns(schema: Schema, frames: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
+    """NOT NULL float columns holding NaN (a value PostgreSQL keeps, SQLite and MySQL cannot)."""
+    out = set()
+    for name, frame in frames.items():
+        for col in schema.table(name).columns:
+            floating = not col.nullable and col.type.name in {"float", "double"} and col.name in frame
+            if floating and pd.to_numeric(frame[col.name], errors="coerce").isna().any():
+                out.add((name, col.name))
+    return out
+
+
 # -- safety ---------------------------------------------------------------------------------------
 def _existing(conn: sa.Connection, target_schema: str | None) -> list[str]:
     import sqlalchemy as sa
@@ -194,7 +205,7 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
         return [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in out]
     if pd.api.types.is_float_dtype(values):
         arr = values.to_numpy(dtype=float)
-        keep_nan = not col.nullable
+        keep_nan = not col.nullable and kind == "postgresql"  # only PostgreSQL stores NaN
         return [None if (x != x and not keep_nan) else float(x) for x in arr]
     if isinstance(values.dtype, pd.BooleanDtype | pd.Int64Dtype) or pd.api.types.is_integer_dtype(values):
         return [
@@ -419,6 +430,7 @@ def _load_in_transaction(
                 engine.dialect.name,
                 target_schema=target_schema,
                 fks_after_load=kind != "sqlite",
+                nan_columns=_nan_columns(schema, frames),
             )
             summary.changes += ts.changes
             _drop(conn, kind, ts, conflicts, target_schema)
@@ -773,7 +785,14 @@ def _write_mysql(
         conn.commit()
         conflicts = _refuse_non_empty(conn, names, replace, None)
         t0 = time.perf_counter()
-        ts = build(schema, names, engine.dialect.name, physical=staging, fks_after_load=False)
+        ts = build(
+            schema,
+            names,
+            engine.dialect.name,
+            physical=staging,
+            fks_after_load=False,
+            nan_columns=_nan_columns(schema, frames),
+        )
         summary.changes += ts.changes
         _rename_taken_fks(conn, ts, staging)
         created: list[str] = []

@@ -288,7 +288,7 @@ def test_cli_demo_synthesize_and_sample_target(demo_db: str, tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["-q", "demo", "-o", str(out), "--scale", "0.2"])
     assert result.exit_code == 0, result.output
     assert "verified in the target: 0 problems" in result.stdout
-    assert _count(f"sqlite:///{out}", "patients") == 200
+    assert _count(f"sqlite:///{out}", "patients") == 200  # scale is relative to the source, holdout included
     result = CliRunner().invoke(main, ["-q", "demo", "-o", str(out), "--scale", "0.1"])  # re-runnable
     assert result.exit_code == 0 and _count(f"sqlite:///{out}", "patients") == 100
 

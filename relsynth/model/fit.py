@@ -296,7 +296,12 @@ def _fit_own(
                 spec.guard = SourceGuard.fit(values, rng)
         elif col.kind is Kind.TEXT:
             spec.how = "text"
-            spec.vocabulary = Vocabulary.fit(values)
+            spaced = (
+                values.dropna().astype(str).str.strip().str.contains(" ").mean()
+                if values.notna().any()
+                else 0
+            )
+            spec.vocabulary = Vocabulary.fit(values) if spaced >= 0.1 else None  # codes keep their shape
             spec.shapes = None if spec.vocabulary else Shapes.fit(values)
             spec.guard = SourceGuard.fit(values, rng)
         elif col.kind is Kind.ID:
@@ -421,7 +426,7 @@ def _fit_own(
                 step = {"day": 86400.0}.get(enc.resolution, 1.0)
                 gap = np.round((seconds[c] - base) / step)
                 enc = Temporal(
-                    inner=Continuous.fit(gap[~isnull], integer=True),
+                    inner=_smoothed(Continuous.fit(gap[~isnull], integer=True)),
                     output=output,
                     resolution="day" if step == 86400.0 else "second",
                     text_format=fmt,
@@ -457,6 +462,7 @@ def _fit_own(
             columns_s.append(enc_null.scores(pd.Series(isnull)))
 
     model.columns = [specs[c.name] for c in table.columns]
+    _fit_record_guard(model, table, frame, specs, rng)
     model.dims = dims
     model.n_own = len(dims)
     z_own = np.column_stack(columns_z) if columns_z else np.zeros((n, 0))
@@ -464,11 +470,56 @@ def _fit_own(
     return model, _Fitting(frame=frame, z=z_own, scores=s_own, parent_pos=parent_pos, seconds=seconds)
 
 
+def _smoothed(encoder: Continuous) -> Continuous:
+    encoder.smooth = True
+    return encoder
+
+
 def _discrete(values: pd.Series) -> bool:
     """Will fit_numeric model this column as exact levels?"""
     known = values.dropna()
     distinct = known.nunique()
     return distinct <= MAX_DISCRETE_LEVELS and len(known) >= MIN_DISCRETE_SUPPORT * distinct
+
+
+def _fit_record_guard(
+    model: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    specs: dict[str, ColumnSpec],
+    rng: np.random.Generator,
+) -> None:
+    """Remember (as salted hashes) the source records that are unique on the modelled columns, so
+    sampling never returns one of them, not even by chance."""
+    from relsynth.model.values import record_keys
+
+    keys = set(table.primary_key) | table.fk_columns()
+    cols = [
+        c.name
+        for c in table.columns
+        if c.name not in keys
+        and not c.pii
+        and not c.computed
+        and c.name in frame
+        and c.kind in {Kind.NUMERICAL, Kind.DATETIME, Kind.CATEGORICAL, Kind.BOOLEAN}
+    ]
+    if not cols or not len(frame):
+        return
+    record = record_keys(table, frame, cols)
+    counts = record.value_counts()
+    unique = counts.index[counts == 1]
+    if not len(unique):
+        return
+    model.record_columns = cols
+    model.record_guard = SourceGuard.fit(pd.Series(list(unique)), rng)
+    movable = [
+        c
+        for c in cols
+        if specs[c].how == "copula" and table.column(c).kind in {Kind.NUMERICAL, Kind.DATETIME}
+    ]
+    pool = movable or [c for c in cols if specs[c].how == "copula"]
+    if pool:
+        model.record_nudge = max(pool, key=lambda c: frame[c].nunique())
 
 
 def to_epoch_seconds_safe(values: pd.Series, text: bool) -> np.ndarray:

@@ -41,9 +41,12 @@ class SampleReport:
     check_violations: dict[str, dict[str, int]] = field(default_factory=dict)
     uninterpretable_checks: dict[str, list[str]] = field(default_factory=dict)
     unmatched_keys: dict[str, int] = field(default_factory=dict)
+    moved_records: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = []
+        for t, k in self.moved_records.items():
+            out.append(f"{t}: {k} rows moved one step off a source record they equalled by chance")
         for t, k in self.dropped_duplicates.items():
             out.append(f"{t}: {k} rows dropped to keep a key unique (more children than distinct partners)")
         for t, d in self.check_violations.items():
@@ -146,7 +149,10 @@ def _sample_table(
     context = tp.context
     parent = done.get(context.ref_table) if context is not None else None
     if context is None or parent is None:
-        n = fixed_rows if fixed_rows is not None else (max(1, round(scale * tm.n_rows)) if scale > 0 else 0)
+        # Scale is relative to the source: rows withheld for the holdout count as the source's.
+        held = ((model.source or {}).get("holdout") or {}).get("rows", {}).get(table.name, 0)
+        base = tm.n_rows + held
+        n = fixed_rows if fixed_rows is not None else (max(1, round(scale * base)) if scale > 0 else 0)
         z = rank_normalize(copula_sample(n, tm.corr, rng), rng)
         parent_pos = None
     else:
@@ -198,8 +204,13 @@ def _sample_table(
     for fk in tp.self_refs:
         _self_reference(tm, frame, fk, parent_pos, rng)
     _generated_columns(model, tm, table, frame, rng)
+    _avoid_records(tm, table, frame, rng, report)
     _repair_checks(tm, table, frame, rng, report)
     _enforce_orders(tm, table, frame, context, parent.frame if parent else None, parent_pos)
+    for sign in (1, -1, 1, -1):  # repairs may land on a record; a value on its bound moves off one way only
+        if not _avoid_records(tm, table, frame, rng, report, sign=sign, rounds=1):
+            break
+        _enforce_orders(tm, table, frame, context, parent.frame if parent else None, parent_pos)
     keep = _unique_rows(tm, table, frame, parent_pos, tp, rng, report) & ~unplaceable
     frame = frame[keep].reset_index(drop=True)
     z = z[keep]
@@ -273,15 +284,19 @@ def _decode_columns(
                         else _parent_seconds(parent_frame, anchor.base, parent_pos, n)
                     )
                     step = 86400.0 if dim.encoder.resolution == "day" else 1.0
-                    s = base + dim.encoder.inner.decode(z[:, i]) * step
+                    s = base + dim.encoder.inner.decode(z[:, i], rng) * step
                 else:
-                    s = dim.encoder.decode_seconds(z[:, i])
+                    s = dim.encoder.decode_seconds(z[:, i], rng)
                 if col in nulls:
                     s = np.where(nulls[col], np.nan, s)
                 seconds[col] = s
                 values = from_seconds(s, dim.encoder.output, dim.encoder.text_format)
             else:
-                values = dim.encoder.decode(z[:, i])
+                values = (
+                    dim.encoder.decode(z[:, i], rng)
+                    if not isinstance(dim.encoder, Categorical)
+                    else dim.encoder.decode(z[:, i])
+                )
                 if not isinstance(dim.encoder, Categorical):
                     values = values.astype(object)
                 if col in nulls:
@@ -611,9 +626,14 @@ def _generated_columns(
             if spec.guard is not None:
                 values = people.avoid(spec.pii, values, spec.guard.copies, rng)
             if spec.unique:
-                values = _make_unique(values, rng)
+                values = _make_unique(values, rng, table.column(col).type.length)
         elif spec.how == "text":
-            generator = spec.vocabulary.generate if spec.vocabulary else spec.shapes.generate  # type: ignore[union-attr]
+            length = table.column(col).type.length
+            generator = (
+                (lambda k, r, v=spec.vocabulary, m=length: v.generate(k, r, m))
+                if spec.vocabulary
+                else spec.shapes.generate  # type: ignore[union-attr]
+            )
             values = fresh(generator, n, rng, guard=spec.guard, unique=spec.unique)
         elif spec.id_kind == "uuid":
             values = kz.uuid_keys(n, rng)
@@ -621,23 +641,105 @@ def _generated_columns(
             values = kz.integer_ids(n, spec.shapes, rng, unique=spec.unique)
         else:
             values = fresh(spec.shapes.generate, n, rng, guard=None, unique=spec.unique)  # type: ignore[union-attr]
-        values = np.asarray(values, dtype=object)
+        values = _fit_length(
+            np.asarray(values, dtype=object), table.column(col).type.length, spec.unique, rng
+        )
         if spec.null_share > 0:
             values[rng.random(n) < spec.null_share] = None
         frame[col] = values
 
 
-def _make_unique(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Repeated generated values get a number (before the @ of an e-mail), so a UNIQUE holds."""
+def _avoid_records(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    rng: np.random.Generator,
+    report: SampleReport,
+    *,
+    sign: int | None = None,
+    rounds: int = 8,
+) -> bool:
+    """No synthetic row may equal a source record that is unique on the modelled columns: such a
+    row is moved one step (a day, a unit, a cent) on its most varied column, or given another
+    category, until it matches no such record."""
+    from relsynth.model.values import record_keys
+
+    if tm.record_guard is None or not tm.record_columns or tm.record_nudge is None or not len(frame):
+        return False
+    col = tm.record_nudge
+    moved = False
+    for _ in range(rounds):
+        hit = tm.record_guard.copies(record_keys(table, frame, tm.record_columns).to_numpy())
+        if not hit.any():
+            return moved
+        moved = True
+        values = frame[col].astype(object).to_numpy(copy=True)
+        rows = np.flatnonzero(hit)
+        step = rng.choice([-1, 1], size=len(rows)) if sign is None else np.full(len(rows), sign)
+        spec = tm.column(col)
+        dim = next((d for d in tm.dims if d.column == col and d.role == "value"), None)
+        for r, sgn in zip(rows, step, strict=True):
+            values[r] = _step(values[r], int(sgn), spec, dim, values, rng)
+        frame[col] = values
+        report.moved_records[table.name] = report.moved_records.get(table.name, 0) + len(rows)
+    return moved
+
+
+def _step(value: Any, sign: int, spec: Any, dim: Any, column: np.ndarray, rng: np.random.Generator) -> Any:
+    import datetime as dt
+
+    if value is None or (isinstance(value, float) and value != value):
+        return column[rng.integers(0, len(column))]
+    if isinstance(value, dt.datetime):
+        unit = (
+            dt.timedelta(days=1)
+            if dim is not None and getattr(dim.encoder, "resolution", "") == "day"
+            else dt.timedelta(seconds=1)
+        )
+        return value + sign * unit
+    if isinstance(value, dt.date):
+        return value + sign * dt.timedelta(days=1)
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_):
+        unit = 10.0 ** -(spec.decimals or 0) if spec.decimals else 1
+        return value + sign * unit
+    return column[rng.integers(0, len(column))]  # a category: another one drawn from the column
+
+
+def _make_unique(values: np.ndarray, rng: np.random.Generator, length: int | None = None) -> np.ndarray:
+    """Repeated generated values get a number (before the @ of an e-mail), so a UNIQUE holds; within
+    a declared length the number replaces the last characters instead of lengthening the value."""
     out = np.asarray(values, dtype=object).copy()
     seen: set[Any] = set()
     for i, v in enumerate(out):
         candidate = v
+        tries = 0
         while candidate in seen:
-            k = int(rng.integers(1, 100_000))
-            candidate = v.replace("@", f"{k}@", 1) if isinstance(v, str) and "@" in v else f"{v}{k}"
+            tries += 1
+            k = str(int(rng.integers(1, 10 ** min(3 + tries // 20, 9))))
+            text = str(v)
+            if "@" in text:
+                local, _, domain = text.partition("@")
+                if length:
+                    local = local[: max(1, length - len(domain) - 1 - len(k))]
+                candidate = f"{local}{k}@{domain}"
+            elif length and len(text) + len(k) > length:
+                candidate = text[: max(0, length - len(k))] + k
+            else:
+                candidate = text + k
         seen.add(candidate)
         out[i] = candidate
+    return out
+
+
+def _fit_length(values: np.ndarray, length: int | None, unique: bool, rng: np.random.Generator) -> np.ndarray:
+    """Generated strings cut to the column's declared length (VARCHAR(n), CHAR(n)), still unique."""
+    if not length:
+        return values
+    out = np.array(
+        [v[:length] if isinstance(v, str) and len(v) > length else v for v in values], dtype=object
+    )
+    if unique and pd.Series(out).dropna().duplicated().any():
+        out = _make_unique(out, rng, length)
     return out
 
 

@@ -96,6 +96,9 @@ class TableModel:
         default_factory=dict
     )  # fk -> [(own col, parent col)]
     reference: dict[str, Any] | None = None  # verbatim rows of a reference table
+    record_guard: SourceGuard | None = None  # hashes of source records unique on record_columns
+    record_columns: list[str] = field(default_factory=list)
+    record_nudge: str | None = None  # the column moved one step when a row equals such a record
     notes: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnSpec:

@@ -204,7 +204,14 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         "fk_null": t.fk_null,
         "key_matches": {k: [list(p) for p in v] for k, v in t.key_matches.items()},
         "notes": t.notes,
+        "record_columns": t.record_columns,
+        "record_nudge": t.record_nudge,
     }
+    if t.record_guard is not None:
+        out["record_guard"] = {
+            "salt": t.record_guard.salt.hex(),
+            "arrays": arrays.put(f"{prefix}/records", {"hashes": t.record_guard.hashes}),
+        }
     if t.reference is not None:
         ref = {}
         for i, (col, values) in enumerate(t.reference.items()):
@@ -257,6 +264,12 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
         key_matches={k: [tuple(p) for p in v] for k, v in d["key_matches"].items()},
         notes=d["notes"],
     )
+    t.record_columns = d.get("record_columns", [])
+    t.record_nudge = d.get("record_nudge")
+    if "record_guard" in d:
+        t.record_guard = SourceGuard(
+            bytes.fromhex(d["record_guard"]["salt"]), arrays.get(d["record_guard"]["arrays"])["hashes"]
+        )
     if "reference" in d:
         t.reference = {}
         for col, keys in d["reference"].items():

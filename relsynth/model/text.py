@@ -153,7 +153,7 @@ class Vocabulary:
             endings={str(k): float(v) for k, v in endings.items()},
         )
 
-    def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def generate(self, n: int, rng: np.random.Generator, max_length: int | None = None) -> np.ndarray:
         out = np.empty(n, dtype=object)
         if n == 0:
             return out
@@ -167,8 +167,12 @@ class Vocabulary:
         ends = np.asarray(end_keys, dtype=object)[rng.choice(len(end_keys), size=n, p=end_p / end_p.sum())]
         pos = 0
         for i, k in enumerate(counts):
-            text = " ".join(words[pos : pos + k])
+            chosen = words[pos : pos + k]
             pos += k
+            text = " ".join(chosen)
+            while max_length and len(text) > max_length and len(chosen) > 1:  # whole words within the length
+                chosen = chosen[:-1]
+                text = " ".join(chosen)
             if cap[i]:
                 text = text[:1].upper() + text[1:]
             out[i] = text + ends[i]

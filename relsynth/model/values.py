@@ -109,3 +109,75 @@ def as_objects(s: pd.Series) -> np.ndarray:
     mask = pd.isna(s).to_numpy() if len(s) else np.zeros(0, dtype=bool)
     out[mask] = None
     return out
+
+
+def numeric_values(values: pd.Series) -> np.ndarray:
+    """Numbers as floats, dates and times as seconds, NaN for NULL."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        v = (
+            values.dt.tz_convert("UTC").dt.tz_localize(None)
+            if getattr(values.dt, "tz", None) is not None
+            else values
+        )
+        out = v.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
+        return np.where(values.isna().to_numpy(), np.nan, out)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    known = values.dropna()
+    if known.empty:
+        return np.full(len(values), np.nan)
+    first = known.iloc[0]
+    if isinstance(first, str):
+        parsed = pd.to_datetime(values, errors="coerce", format="ISO8601")
+        return numeric_values(parsed)
+    if hasattr(first, "isoformat"):  # date / datetime / time objects
+        if hasattr(first, "hour") and not hasattr(first, "year"):
+            return np.array(
+                [np.nan if v is None or v != v else v.hour * 3600 + v.minute * 60 + v.second for v in values],
+                dtype=float,
+            )
+        return numeric_values(
+            pd.to_datetime(values, errors="coerce", utc=getattr(first, "tzinfo", None) is not None)
+        )
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _label(v: object) -> object:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, bool | np.bool_):
+        return "1" if v else "0"  # SQLite and MySQL store booleans as 0/1
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def labels(values: pd.Series) -> pd.Series:
+    """Categories as text, NULL kept as None (so 1, 1.0, True and '1' agree across sources).
+
+    Each distinct value is spelled once and mapped back, so millions of rows cost little.
+    """
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    spelled = np.array([_label(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(spelled[codes], index=values.index, dtype=object)
+
+
+def record_keys(table: Any, frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One text per row over ``columns``, spelled alike whatever the source (Decimal 12.50 and the
+    float 12.5, a date and its ISO text): equal keys mean equal records."""
+    from relsynth.schema import Kind
+
+    parts = []
+    for c in columns:
+        if table.column(c).kind in {Kind.NUMERICAL, Kind.DATETIME}:
+            x = numeric_values(frame[c])
+            parts.append(
+                pd.Series(np.char.mod("%.10g", x).astype(object), index=frame.index).where(
+                    ~np.isnan(x), "\x00"
+                )
+            )
+        else:
+            parts.append(labels(frame[c]).fillna("\x00"))
+    if not parts:
+        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    return pd.Series(["\x1f".join(t) for t in zip(*parts, strict=True)], index=frame.index, dtype=object)

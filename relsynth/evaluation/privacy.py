@@ -1,0 +1,122 @@
+"""Privacy: copied records, distance to the closest record (training vs holdout), rare categories.
+
+- An *exact copy* is a synthetic row equal, on every compared column, to a source row that is
+  unique in the source on those columns: a record that identifies one entity. (A synthetic row
+  equal to a common combination, such as price 0.99 and quantity 1, copies nobody.)
+- *Distance to closest record* (DCR): for each synthetic row, the distance to the nearest row
+  the model was trained on, and to the nearest row of the holdout it never saw (same number of
+  rows). A model that memorizes puts synthetic rows closer to training rows than holdout rows
+  are: the share of rows nearer to training than to holdout rises above one half.
+- *Nearest-neighbour distance ratio* (NNDR): nearest over second-nearest training distance; near
+  0 means a synthetic row sits on one particular record.
+- *Rare categories*: values that are rare in the source and appear in the synthetic data with
+  counts small enough to single a person out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from relsynth.evaluation.features import Encoder, labels
+from relsynth.model.values import record_keys
+from relsynth.schema import Table
+
+MAX_QUERY_ROWS = 2_000
+MAX_REFERENCE_ROWS = 20_000
+RARE = 5  # a category seen fewer times than this can point at a person
+CLOSER_LIMIT = 0.6  # share of rows nearer to training than holdout that flags a table (and beyond noise)
+MIN_HOLDOUT = 50  # fewer held-out rows than this cannot tell memorization from chance
+
+
+def exact_copies(table: Table, real: pd.DataFrame, synth: pd.DataFrame, columns: list[str]) -> dict[str, int]:
+    if not columns or not len(real) or not len(synth):
+        return {"copies": 0, "matching_common_rows": 0, "unique_source_rows": 0}
+    rk, sk = record_keys(table, real, columns), record_keys(table, synth, columns)
+    counts = rk.value_counts()
+    unique = set(counts.index[counts == 1])
+    in_source = sk.isin(counts.index)
+    copies = sk.isin(unique)
+    return {
+        "copies": int(copies.sum()),
+        "matching_common_rows": int((in_source & ~copies).sum()),
+        "unique_source_rows": len(unique),
+    }
+
+
+def _sample(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    return x if len(x) <= k else x[rng.choice(len(x), k, replace=False)]
+
+
+def distances(
+    table: Table,
+    train: pd.DataFrame,
+    synth: pd.DataFrame,
+    columns: list[str],
+    holdout: pd.DataFrame | None,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """DCR to training (and holdout) rows and NNDR, on range-scaled columns."""
+    from sklearn.neighbors import NearestNeighbors
+
+    if not columns or len(train) < 3 or not len(synth):
+        return {"available": False, "reason": "too few rows or no comparable columns"}
+    enc = Encoder(table, train, columns)
+    t = _sample(enc.transform(train), MAX_REFERENCE_ROWS, rng)
+    s = _sample(enc.transform(synth), MAX_QUERY_ROWS, rng)
+    out: dict[str, Any] = {"available": True, "rows": len(s)}
+    if holdout is not None and len(holdout) < MIN_HOLDOUT:
+        out.update({"holdout": False, "note": f"only {len(holdout)} held-out rows: too few to compare"})
+        holdout = None
+    if holdout is not None:
+        h = enc.transform(holdout)
+        size = min(len(t), len(h), MAX_REFERENCE_ROWS)
+        t_eq, h_eq = _sample(t, size, rng), _sample(h, size, rng)
+        d_train = NearestNeighbors(n_neighbors=1).fit(t_eq).kneighbors(s)[0][:, 0]
+        d_hold = NearestNeighbors(n_neighbors=1).fit(h_eq).kneighbors(s)[0][:, 0]
+        closer = float(np.mean(d_train < d_hold) + 0.5 * np.mean(d_train == d_hold))
+        noise = 2.0 * np.sqrt(0.25 / len(s))  # two standard errors of a fair coin
+        out.update(
+            {
+                "holdout": True,
+                "holdout_rows": len(holdout),
+                "dcr_train_median": float(np.median(d_train)),
+                "dcr_holdout_median": float(np.median(d_hold)),
+                "closer_to_training": closer,
+                "flagged": closer > max(CLOSER_LIMIT, 0.5 + noise),
+            }
+        )
+    else:
+        d = NearestNeighbors(n_neighbors=1).fit(t).kneighbors(s)[0][:, 0]
+        out.setdefault("note", "no holdout: fit with --holdout F to compare against rows the model never saw")
+        out.update({"holdout": False, "dcr_train_median": float(np.median(d))})
+    if len(t) >= 2:
+        d2 = NearestNeighbors(n_neighbors=2).fit(t).kneighbors(s)[0]
+        ratio = np.where(d2[:, 1] > 0, d2[:, 0] / np.maximum(d2[:, 1], 1e-12), 1.0)
+        out["nndr_median"] = float(np.median(ratio))
+        out["nndr_below_0.1"] = float(np.mean(ratio < 0.1))
+    return out
+
+
+def rare_categories(
+    real: pd.DataFrame, synth: pd.DataFrame, columns: list[str], *, values: bool
+) -> list[dict[str, Any]]:
+    """Source-rare categories present in the synthetic data with small counts."""
+    out = []
+    for c in columns:
+        rc = labels(real[c]).dropna().value_counts()
+        sc = labels(synth[c]).dropna().value_counts()
+        rare = rc[rc < RARE]
+        for value, k in sc[sc < RARE].items():
+            if value in rare.index:
+                item: dict[str, Any] = {
+                    "column": c,
+                    "source_count": int(rare[value]),
+                    "synthetic_count": int(k),
+                }
+                if values:
+                    item["value"] = value
+                out.append(item)
+    return out

@@ -1,0 +1,60 @@
+"""The evaluation on one terminal screen: scores, the worst columns and links, integrity, privacy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    s = result["scores"]
+    out = [
+        f"quality {_fmt(s['overall'])}  (column shapes {_fmt(s['column_shapes'])}, "
+        f"column pairs {_fmt(s['column_pairs'])}, cardinality {_fmt(s['cardinality'])}, "
+        f"parent-child {_fmt(s['parent_child'])})",
+        f"detectability: ROC AUC {_fmt(s['detectability_auc'])} (0.5 = indistinguishable)",
+        f"integrity: {s['integrity_problems']} problems (orphans, duplicate keys, NULLs, CHECKs)",
+    ]
+    p = s["privacy"]
+    flagged = ", ".join(p["flagged_tables"]) or "none"
+    out.append(
+        f"privacy: {s['exact_copies']} copies of unique source records; tables closer to training than "
+        f"holdout: {flagged}"
+        if p["holdout"]
+        else f"privacy: {s['exact_copies']} copies of unique source records; {p['note']}"
+    )
+    if "utility" in result:
+        u = result["utility"]
+        if u.get("available"):
+            out.append(
+                f"utility ({u['target']}, {u['metric']}): train real/test real {u['trtr']:.3f}, "
+                f"train synthetic/test real {u['tstr']:.3f}"
+            )
+        else:
+            out.append(f"utility: not computed ({u.get('reason')})")
+    if result.get("sdmetrics"):
+        q = result["sdmetrics"].get("quality")
+        if q:
+            out.append(
+                f"sdmetrics QualityReport {q['score']:.3f}; DiagnosticReport "
+                f"{result['sdmetrics']['diagnostic']['score']:.3f}"
+            )
+        else:
+            out.append(f"sdmetrics: {result['sdmetrics'].get('error')}")
+    worst = result["worst"]["columns"][:3]
+    if worst:
+        out.append(
+            "weakest columns: " + "; ".join(f"{w['table']}.{w['column']} {w['score']:.2f}" for w in worst)
+        )
+    rels = result["worst"]["relationships"][:3]
+    if rels:
+        out.append(
+            "weakest links: "
+            + "; ".join(
+                f"{r['fk']} (counts {r['cardinality']:.2f}, trends {_fmt(r['trend_score'], 2)})" for r in rels
+            )
+        )
+    return out
