@@ -70,6 +70,22 @@ class WriteSummary:
         return out
 
 
+@dataclass
+class _Job:
+    """One write: the tables, where their rows are, and the options the user chose."""
+
+    schema: Schema
+    plan: Plan
+    names: list[str]
+    frames: dict[str, pd.DataFrame]
+    summary: WriteSummary
+    replace: bool
+    into_existing: bool
+    target_schema: str | None
+    progress: Progress | None
+    fail_after: str | None
+
+
 def write(
     tables: dict[str, pd.DataFrame],
     schema: Schema,
@@ -105,22 +121,13 @@ def write(
         dialects.transactional_sqlite(engine)
     started = time.perf_counter()
     try:
+        job = _Job(
+            schema, plan, names, frames, summary, replace, into_existing, target_schema, progress, fail_after
+        )
         if kind == "mysql" and not into_existing:
-            _write_mysql(engine, schema, plan, names, frames, summary, replace, progress, fail_after)
+            _write_mysql(engine, job)
         else:
-            _write_transactional(
-                engine,
-                schema,
-                plan,
-                names,
-                frames,
-                summary,
-                replace,
-                into_existing,
-                target_schema,
-                progress,
-                fail_after,
-            )
+            _write_transactional(engine, job)
     except Exception:
         engine.dispose()
         if new_file:
@@ -345,20 +352,11 @@ def _drop_rows(
 
 
 # -- PostgreSQL and SQLite: one transaction --------------------------------------------------------
-def _write_transactional(
-    engine: sa.Engine,
-    schema: Schema,
-    plan: Plan,
-    names: list[str],
-    frames: dict[str, pd.DataFrame],
-    summary: WriteSummary,
-    replace: bool,
-    into_existing: bool,
-    target_schema: str | None,
-    progress: Progress | None,
-    fail_after: str | None,
-) -> None:
+def _write_transactional(engine: sa.Engine, job: _Job) -> None:
     import sqlalchemy as sa
+
+    schema, names, summary = job.schema, job.names, job.summary
+    into_existing, target_schema = job.into_existing, job.target_schema
 
     from relsynth.io import connection_error
 
@@ -374,21 +372,7 @@ def _write_transactional(
                 conn, kind, schema, names, _reflect_targets(conn, schema, names, target_schema), summary
             )
     try:
-        _load_in_transaction(
-            conn,
-            kind,
-            engine,
-            schema,
-            plan,
-            names,
-            frames,
-            summary,
-            replace,
-            into_existing,
-            target_schema,
-            progress,
-            fail_after,
-        )
+        _load_in_transaction(conn, kind, engine, job)
     finally:
         if outside:
             with conn.begin():
@@ -396,21 +380,10 @@ def _write_transactional(
         conn.close()
 
 
-def _load_in_transaction(
-    conn: sa.Connection,
-    kind: str,
-    engine: sa.Engine,
-    schema: Schema,
-    plan: Plan,
-    names: list[str],
-    frames: dict[str, pd.DataFrame],
-    summary: WriteSummary,
-    replace: bool,
-    into_existing: bool,
-    target_schema: str | None,
-    progress: Progress | None,
-    fail_after: str | None,
-) -> None:
+def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job: _Job) -> None:
+    schema, plan, names, frames, summary = job.schema, job.plan, job.names, job.frames, job.summary
+    replace, into_existing, target_schema = job.replace, job.into_existing, job.target_schema
+    progress, fail_after = job.progress, job.fail_after
     with conn.begin():
         t0 = time.perf_counter()
         if into_existing:
@@ -753,19 +726,11 @@ def _first_line(err: BaseException) -> str:
 
 
 # -- MySQL/MariaDB: staging tables and one atomic RENAME -------------------------------------------
-def _write_mysql(
-    engine: sa.Engine,
-    schema: Schema,
-    plan: Plan,
-    names: list[str],
-    frames: dict[str, pd.DataFrame],
-    summary: WriteSummary,
-    replace: bool,
-    progress: Progress | None,
-    fail_after: str | None,
-) -> None:
+def _write_mysql(engine: sa.Engine, job: _Job) -> None:
     import sqlalchemy as sa
 
+    schema, names, frames, summary = job.schema, job.names, job.frames, job.summary
+    replace, progress, fail_after = job.replace, job.progress, job.fail_after
     from relsynth.io import connection_error
 
     try:

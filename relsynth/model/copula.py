@@ -8,20 +8,28 @@ import numpy as np
 MAX_CORR_ROWS = 200_000
 
 
+def _estimable(z: np.ndarray, rng: np.random.Generator | None) -> np.ndarray | None:
+    """The rows to estimate from (a seeded subsample of big tables), or None if there is nothing to
+    estimate: the caller then returns the identity (or an empty matrix)."""
+    n, d = z.shape
+    if d == 0 or n < 3:
+        return None
+    if n > MAX_CORR_ROWS and rng is not None:
+        return z[rng.choice(n, MAX_CORR_ROWS, replace=False)]
+    return z
+
+
 def correlation(z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     """Correlation of normal scores, shrunk toward the identity (Ledoit-Wolf style).
 
     Shrinkage keeps the matrix well conditioned when a table has few rows and many dimensions
     (a parent with many child summaries), which plain estimates cannot do.
     """
-    n, d = z.shape
-    if d == 0:
-        return np.zeros((0, 0))
-    if n > MAX_CORR_ROWS and rng is not None:
-        z = z[rng.choice(n, MAX_CORR_ROWS, replace=False)]
-        n = MAX_CORR_ROWS
-    if n < 3:
+    d = z.shape[1]
+    z = _estimable(z, rng)
+    if z is None:
         return np.eye(d)
+    n = z.shape[0]
     x = z - z.mean(axis=0)
     sd = x.std(axis=0)
     sd[sd < 1e-12] = 1.0
@@ -41,14 +49,11 @@ def latent_correlation(s: np.ndarray, rng: np.random.Generator | None = None) ->
     variances undoes the attenuation that ties cause (as polychoric correlations do), then the
     result is shrunk and made positive definite like any other estimate.
     """
-    n, d = s.shape
-    if d == 0:
-        return np.zeros((0, 0))
-    if n > MAX_CORR_ROWS and rng is not None:
-        s = s[rng.choice(n, MAX_CORR_ROWS, replace=False)]
-        n = MAX_CORR_ROWS
-    if n < 3:
+    d = s.shape[1]
+    s = _estimable(s, rng)
+    if s is None:
         return np.eye(d)
+    n = s.shape[0]
     x = s - s.mean(axis=0)
     var = np.maximum((x**2).mean(axis=0), 1e-6)
     cov = (x.T @ x) / n
