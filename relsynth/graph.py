@@ -11,15 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, cmp_to_key
-from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from relsynth.profile import PERSON_PII
 from relsynth.schema import ForeignKey, Kind, Role, Schema, Table
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 
 @dataclass(frozen=True)
@@ -439,11 +435,3 @@ def plan(schema: Schema) -> Plan:
             ignored_fks=ignored,
         )
     return Plan(schema=schema, order=order, tables=tables, cycles=tuple(cuts), notes=tuple(notes))
-
-
-def kinds_summary(tables: Iterable[Table]) -> dict[Kind, int]:
-    counts: dict[Kind, int] = {}
-    for t in tables:
-        for c in t.columns:
-            counts[c.kind] = counts.get(c.kind, 0) + 1
-    return counts

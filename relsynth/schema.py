@@ -186,9 +186,6 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
-    def has_column(self, name: str) -> bool:
-        return any(c.name == name for c in self.columns)
-
     def fk_columns(self) -> set[str]:
         return {c for fk in self.foreign_keys for c in fk.columns}
 

@@ -8,7 +8,7 @@ from relsynth.graph import Plan
 from relsynth.schema import Kind, Table
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import RenderableType
 
 
 def _role(plan: Plan, name: str) -> str:
@@ -249,8 +249,3 @@ def dot(plan: Plan) -> str:
             )
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-def print_all(console: Console, items: list[RenderableType]) -> None:
-    for item in items:
-        console.print(item)

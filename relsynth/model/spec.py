@@ -57,7 +57,6 @@ class ColumnSpec:
     pii: PiiModel | None = None
     id_kind: str | None = None  # 'uuid' | 'integer' | 'shape'
     constant: Any = None
-    output: str | None = None  # how values are typed on output (int, float, decimal, str, bool, ...)
     decimals: int | None = None
 
 
@@ -99,13 +98,9 @@ class TableModel:
     record_guard: SourceGuard | None = None  # hashes of source records unique on record_columns
     record_columns: list[str] = field(default_factory=list)
     record_nudge: str | None = None  # the column moved one step when a row equals such a record
-    notes: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
-
-    def dim_index(self, name: str) -> int:
-        return next(i for i, d in enumerate(self.dims) if d.name == name)
 
 
 @dataclass

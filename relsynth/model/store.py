@@ -103,7 +103,6 @@ def _spec_out(s: ColumnSpec, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         "determinant": s.determinant,
         "id_kind": s.id_kind,
         "constant": jsonable(s.constant),
-        "output": s.output,
         "decimals": s.decimals,
     }
     if s.mapping is not None:
@@ -136,12 +135,7 @@ def _spec_out(s: ColumnSpec, prefix: str, arrays: _Arrays) -> dict[str, Any]:
 
 def _spec_in(d: dict[str, Any], arrays: _Arrays) -> ColumnSpec:
     s = ColumnSpec(d["name"], d["how"], d["null_share"], d["unique"])
-    s.determinant, s.id_kind, s.output, s.decimals = (
-        d["determinant"],
-        d["id_kind"],
-        d["output"],
-        d["decimals"],
-    )
+    s.determinant, s.id_kind, s.decimals = d["determinant"], d["id_kind"], d["decimals"]
     s.constant = unjson(d["constant"])
     if "mapping" in d:
         s.mapping = [[unjson(a), unjson(b)] for a, b in d["mapping"]]
@@ -203,7 +197,6 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         "forests": {k: f.to_state() for k, f in t.forests.items()},
         "fk_null": t.fk_null,
         "key_matches": {k: [list(p) for p in v] for k, v in t.key_matches.items()},
-        "notes": t.notes,
         "record_columns": t.record_columns,
         "record_nudge": t.record_nudge,
     }
@@ -262,7 +255,6 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
         forests={k: Forest.from_state(f) for k, f in d["forests"].items()},
         fk_null=d["fk_null"],
         key_matches={k: [tuple(p) for p in v] for k, v in d["key_matches"].items()},
-        notes=d["notes"],
     )
     t.record_columns = d.get("record_columns", [])
     t.record_nudge = d.get("record_nudge")
