@@ -735,12 +735,10 @@ def _fit_hierarchy(
             if has.any()
             else within
         )
+        # Empirical Bayes: a parent with few children keeps less of its own mean (within / between
+        # variance is the number of children a mean is worth), so sampled spreads add up right.
         shrink = within / between
-        loc = (
-            means * (counts / (counts + shrink[None, :] + 1e-12))[:, None]
-            if False
-            else means * (counts[:, None] / (counts[:, None] + shrink[None, :]))
-        )
+        loc = means * (counts[:, None] / (counts[:, None] + shrink[None, :]))
         scale = np.sqrt((ss + SCALE_PRIOR * within[None, :]) / (counts[:, None] + SCALE_PRIOR))
         multi = counts[p] >= 2
         cm.within_chol = (
