@@ -1,0 +1,293 @@
+"""Keys of sampled rows: new primary keys, foreign keys to context and secondary parents (each
+parent keeping its sampled number of children, link tables without repeated pairs), numbering
+within a parent, self-reference forests, and the rows dropped to keep a key unique."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from relsynth.model import keys as kz
+from relsynth.model.relations import comparable
+from relsynth.model.spec import Model, TableModel
+from relsynth.model.text import fresh
+from relsynth.schema import ForeignKey, Table
+
+if TYPE_CHECKING:
+    from relsynth.model.sample import SampleReport
+
+
+def dim_values(tm: TableModel, z: np.ndarray, name: str) -> np.ndarray | None:
+    for i, d in enumerate(tm.dims):
+        if d.name == name:
+            return d.encoder.decode(z[:, i]) if z.shape[0] else np.zeros(0)
+    return None
+
+
+def decode_counts(pm: TableModel, z: np.ndarray, name: str) -> np.ndarray:
+    v = dim_values(pm, z, name)
+    if v is None:
+        return np.zeros(z.shape[0], dtype=np.int64)
+    return np.maximum(np.round(np.asarray(v, dtype=float)), 0).astype(np.int64)
+
+
+def decode_ext(pm: TableModel, z: np.ndarray, name: str) -> np.ndarray:
+    v = dim_values(pm, z, name)
+    return np.zeros(z.shape[0]) if v is None else np.asarray(v, dtype=float)
+
+
+def primary_key(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator) -> None:
+    key = tm.key
+    n = len(frame)
+    fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
+    local = [c for c in table.primary_key if c not in fk_cols]
+    numbered = {nb.column for nb in tm.numbering}
+    modelled = {s.name for s in tm.columns if s.how != "key"}
+    for c in local:
+        if c in numbered or c in modelled:
+            continue
+        col = table.column(c)
+        if key.kind == "uuid" or col.type.name == "uuid":
+            frame[c] = kz.uuid_keys(n, rng)
+        elif key.kind == "shape" and key.shapes is not None:
+            frame[c] = fresh(key.shapes.generate, n, rng, guard=None, unique=True)
+        elif col.type.name in {"string", "char", "text"}:
+            frame[c] = [f"K{i:08d}" for i in range(1, n + 1)]
+        else:
+            frame[c] = kz.integer_keys(n, key.start if key.kind == "integer" else 1)
+
+
+def already_set(model: Model, table: Table, fk: ForeignKey) -> set[str]:
+    """Columns of ``fk`` that an earlier key (primary key, context FK, another FK) already set."""
+    tp = model.plan[table.name]
+    fk_cols = {c for f in table.foreign_keys for c in f.columns}
+    earlier: set[str] = {c for c in table.primary_key if c not in fk_cols}  # generated locally
+    if tp.context is not None:
+        earlier |= set(tp.context.columns)
+    for other in tp.secondary:
+        if other.name == fk.name:
+            break
+        earlier |= set(other.columns)
+    return {c for c in fk.columns if c in earlier}
+
+
+def fill_fk(
+    frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, pos: np.ndarray, skip: set[str] = frozenset()
+) -> None:  # type: ignore[assignment]
+    for c, r in zip(fk.columns, fk.ref_columns, strict=True):
+        if c in skip:
+            continue
+        ref = parent[r].astype(object).to_numpy()
+        vals = np.empty(len(pos), dtype=object)
+        ok = pos >= 0
+        vals[ok] = ref[pos[ok]] if len(ref) else None
+        vals[~ok] = None
+        frame[c] = vals
+
+
+def apply_repeats(
+    tm: TableModel,
+    frame: pd.DataFrame,
+    fk: ForeignKey,
+    parent: pd.DataFrame,
+    pos: np.ndarray,
+    *,
+    derived_keys: bool,
+) -> None:
+    for r in tm.repeats:
+        if r.fk != fk.name or r.parent_column not in parent:
+            continue
+        ref = parent[r.parent_column].astype(object).to_numpy()
+        vals = np.empty(len(pos), dtype=object)
+        ok = pos >= 0
+        vals[ok] = ref[pos[ok]] if len(ref) else None
+        vals[~ok] = None
+        frame[r.column] = vals
+
+
+def assign_secondary(
+    model: Model,
+    tm: TableModel,
+    table: Table,
+    fk: ForeignKey,
+    done: dict[str, Any],
+    rng: np.random.Generator,
+    report: SampleReport,
+    *,
+    frame: pd.DataFrame | None = None,
+    z: np.ndarray | None = None,
+    parent_pos: np.ndarray | None = None,
+    deferred: bool = False,
+) -> np.ndarray:
+    """Give each row a parent so every parent gets about its sampled number of children.
+
+    Returns the rows that cannot have a valid parent (to be dropped): a composite FK sharing a
+    NOT NULL column with the context parent, where that parent has no matching row.
+    """
+    if frame is None:
+        frame = done[table.name].frame
+        z = done[table.name].z
+        parent_pos = done[table.name].parent_pos
+    n = len(frame)
+    drop = np.zeros(n, dtype=bool)
+    if all(c in {r.column for r in tm.repeats if r.fk != fk.name} for c in fk.columns):
+        return drop  # derived from the context parent, already filled
+    q = done.get(fk.ref_table)
+    if q is None or n == 0:
+        return drop
+    qm = model.tables[fk.ref_table]
+    wants = (
+        decode_ext(qm, q.z, f"{table.name}.{fk.name}#refcount") if q.z.shape[0] else np.zeros(len(q.frame))
+    )
+    if len(wants) != len(q.frame):
+        wants = np.ones(len(q.frame))
+    nulls = np.zeros(n, dtype=bool)
+    share = tm.fk_null.get(fk.name, 0.0)
+    null_dim = dim_values(tm, z, f"{fk.name}#null") if z is not None and z.shape[0] == n else None
+    if null_dim is not None:
+        nulls = np.asarray(null_dim, dtype=bool)
+    elif share >= 1:
+        nulls[:] = True
+    elif share > 0:
+        nulls = rng.random(n) < share
+    if len(q.frame) == 0:
+        nulls[:] = True
+    target = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero(~nulls)
+    # Columns this FK shares with keys already set (lab_results.admission_id, in both its context FK
+    # and its composite FK to diagnoses) are not chosen again: the parent must match them.
+    fixed = already_set(model, table, fk)
+    matches = [
+        *tm.key_matches.get(fk.name, []),
+        *((c, r) for c, r in zip(fk.columns, fk.ref_columns, strict=True) if c in fixed),
+    ]
+    # NULL in any column the FK sets itself means "no parent" (MATCH SIMPLE), if that column allows it.
+    can_null = any(table.column(c).nullable for c in fk.columns if c not in fixed)
+    if len(rows):
+        child_group = np.full(n, -1, dtype=np.int64)
+        parent_group = np.zeros(len(q.frame), dtype=np.int64)
+        if matches:
+            own = [comparable(frame[c]).to_numpy()[rows] for c, _ in matches]
+            par = [comparable(q.frame[p]).to_numpy() for _, p in matches]
+            keys = pd.MultiIndex.from_arrays(
+                [np.concatenate([o, p_]) for o, p_ in zip(own, par, strict=True)]
+            )
+            codes = pd.factorize(keys)[0]
+            child_group[rows] = codes[: len(rows)]
+            parent_group = codes[len(rows) :]
+        else:
+            child_group[rows] = 0
+        target = kz.grouped_slots(child_group, parent_group, np.maximum(wants, 0), rng)
+        unmatched = int(((child_group >= 0) & (target < 0)).sum())
+        if unmatched:
+            report.unmatched_keys[table.name] = report.unmatched_keys.get(table.name, 0) + unmatched
+            if not can_null:
+                stuck = np.flatnonzero((child_group >= 0) & (target < 0))
+                if fixed:
+                    drop[stuck] = True  # no parent can match the columns already set
+                else:
+                    target[stuck] = rng.integers(0, len(q.frame), len(stuck))
+    # A link table (or any key/unique over context + this FK) cannot repeat a pair.
+    if parent_pos is not None and pair_must_be_unique(table, model.plan[table.name].context, fk):
+        ok = np.flatnonzero(target >= 0)
+        partner = target[ok].copy()
+        left = kz.unique_pairs(parent_pos[ok], partner, rng)  # swaps partners in place
+        target[ok] = partner
+        if left.any() and can_null:
+            target[ok[left]] = -1  # otherwise the duplicate rows are dropped with the key check
+    fill_fk(frame, fk, q.frame, target, skip=fixed)
+    apply_repeats(tm, frame, fk, q.frame, target, derived_keys=False)
+    if deferred:
+        done[table.name].frame = frame
+    return drop
+
+
+def pair_must_be_unique(table: Table, context: ForeignKey | None, fk: ForeignKey) -> bool:
+    if context is None:
+        return False
+    cols = set(context.columns) | set(fk.columns)
+    keys = [set(table.primary_key)] + [set(u.columns) for u in table.unique]
+    return any(k and k <= cols for k in keys)
+
+
+def numbering(tm: TableModel, frame: pd.DataFrame, pos: np.ndarray | None, rng: np.random.Generator) -> None:
+    for nb in tm.numbering:
+        n = len(frame)
+        groups = pos if pos is not None else np.zeros(n, dtype=np.int64)
+        order = np.lexsort((rng.random(n), groups))
+        g = groups[order]
+        starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
+        rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+        values = np.empty(n, dtype=np.int64)
+        values[order] = rank + nb.start
+        frame[nb.column] = values
+
+
+def self_reference(
+    tm: TableModel, frame: pd.DataFrame, fk: ForeignKey, pos: np.ndarray | None, rng: np.random.Generator
+) -> None:
+    forest = tm.forests.get(fk.name)
+    n = len(frame)
+    if forest is None or n == 0:
+        return
+    parent = forest.sample(n, rng, groups=pos)
+    for c, r in zip(fk.columns, fk.ref_columns, strict=True):
+        own = frame[r].astype(object).to_numpy()
+        vals = np.empty(n, dtype=object)
+        ok = parent >= 0
+        vals[ok] = own[parent[ok]]
+        vals[~ok] = None
+        frame[c] = vals
+
+
+# -- other columns ----------------------------------------------------------------------------
+
+
+def unique_rows(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    pos: np.ndarray | None,
+    tp: Any,
+    rng: np.random.Generator,
+    report: SampleReport,
+) -> np.ndarray:
+    """Rows to keep so the primary key and every UNIQUE constraint hold (NULLs never clash)."""
+    keep = np.ones(len(frame), dtype=bool)
+    keysets = [table.primary_key] + [u.columns for u in table.unique]
+    keysets += [ix.columns for ix in table.indexes if ix.unique and ix.columns and not ix.expressions]
+    for cols in keysets:
+        if not cols or not all(c in frame for c in cols):
+            continue
+        sub = frame.loc[keep, list(cols)]
+        if sub.isna().any(axis=1).all():
+            continue
+        comp = pd.DataFrame({c: comparable(sub[c]) for c in cols})
+        dup = comp.duplicated(keep="first").to_numpy() & ~sub.isna().any(axis=1).to_numpy()
+        if dup.any() and len(cols) == 1 and tm.column(cols[0]).how == "copula":
+            dup = nudge_unique(frame, cols[0], keep, dup)
+        if dup.any():
+            idx = np.flatnonzero(keep)[dup]
+            keep[idx] = False
+            report.dropped_duplicates[table.name] = report.dropped_duplicates.get(table.name, 0) + len(idx)
+    return keep
+
+
+def nudge_unique(frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarray) -> np.ndarray:
+    """A UNIQUE numeric column: move repeated values to the next free value."""
+    values = pd.to_numeric(frame.loc[keep, col], errors="coerce")
+    if values.isna().all():
+        return dup
+    used = set(values.dropna().tolist())
+    step = 1.0
+    arr = values.to_numpy(dtype=float).copy()
+    for i in np.flatnonzero(dup):
+        v = arr[i]
+        while v in used:
+            v += step
+        used.add(v)
+        arr[i] = v
+    frame.loc[keep, col] = arr
+    return np.zeros_like(dup)

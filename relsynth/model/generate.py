@@ -1,0 +1,160 @@
+"""Columns that never go through the copula: personal data (Faker, in the source's format), free
+text and identifiers (shapes and vocabularies), constants; and the guard that moves a row off a
+source record it equals by chance."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from relsynth.model import keys as kz
+from relsynth.model.pii import PeopleFactory, sex_flags
+from relsynth.model.spec import Model, TableModel
+from relsynth.model.text import fresh
+from relsynth.schema import Table
+
+if TYPE_CHECKING:
+    from relsynth.model.sample import SampleReport
+
+
+def generated_columns(
+    model: Model, tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator
+) -> None:
+    n = len(frame)
+    people: PeopleFactory | None = None
+    repeated = {r.column for r in tm.repeats}
+    for spec in tm.columns:
+        if spec.how not in {"text", "id", "pii", "constant", "generated"} or spec.name in repeated:
+            continue
+        col = spec.name
+        if spec.how == "generated":
+            frame[col] = None
+            continue
+        if spec.how == "constant":
+            frame[col] = [spec.constant] * n
+            continue
+        if spec.how == "pii" and spec.pii is not None:
+            if people is None:
+                seed = int(rng.integers(0, 2**31 - 1))
+                people = PeopleFactory(model.schema.locale, seed, n, sex_flags(frame), rng)
+            values = people.generate(spec.pii, rng)
+            if spec.guard is not None:
+                values = people.avoid(spec.pii, values, spec.guard.copies, rng)
+            if spec.unique:
+                values = make_unique(values, rng, table.column(col).type.length)
+        elif spec.how == "text":
+            length = table.column(col).type.length
+            generator = (
+                (lambda k, r, v=spec.vocabulary, m=length: v.generate(k, r, m))
+                if spec.vocabulary
+                else spec.shapes.generate  # type: ignore[union-attr]
+            )
+            values = fresh(generator, n, rng, guard=spec.guard, unique=spec.unique)
+        elif spec.id_kind == "uuid":
+            values = kz.uuid_keys(n, rng)
+        elif spec.id_kind == "integer":
+            values = kz.integer_ids(n, spec.shapes, rng, unique=spec.unique)
+        else:
+            values = fresh(spec.shapes.generate, n, rng, guard=None, unique=spec.unique)  # type: ignore[union-attr]
+        values = fit_length(np.asarray(values, dtype=object), table.column(col).type.length, spec.unique, rng)
+        if spec.null_share > 0:
+            values[rng.random(n) < spec.null_share] = None
+        frame[col] = values
+
+
+def avoid_records(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    rng: np.random.Generator,
+    report: SampleReport,
+    *,
+    sign: int | None = None,
+    rounds: int = 8,
+) -> bool:
+    """No synthetic row may equal a source record that is unique on the modelled columns: such a
+    row is moved one step (a day, a unit, a cent) on its most varied column, or given another
+    category, until it matches no such record."""
+    from relsynth.model.values import record_keys
+
+    if tm.record_guard is None or not tm.record_columns or tm.record_nudge is None or not len(frame):
+        return False
+    col = tm.record_nudge
+    moved = False
+    for _ in range(rounds):
+        hit = tm.record_guard.copies(record_keys(table, frame, tm.record_columns).to_numpy())
+        if not hit.any():
+            return moved
+        moved = True
+        values = frame[col].astype(object).to_numpy(copy=True)
+        rows = np.flatnonzero(hit)
+        step = rng.choice([-1, 1], size=len(rows)) if sign is None else np.full(len(rows), sign)
+        spec = tm.column(col)
+        dim = next((d for d in tm.dims if d.column == col and d.role == "value"), None)
+        for r, sgn in zip(rows, step, strict=True):
+            values[r] = nudge_value(values[r], int(sgn), spec, dim, values, rng)
+        frame[col] = values
+        report.moved_records[table.name] = report.moved_records.get(table.name, 0) + len(rows)
+    return moved
+
+
+def nudge_value(
+    value: Any, sign: int, spec: Any, dim: Any, column: np.ndarray, rng: np.random.Generator
+) -> Any:
+    import datetime as dt
+
+    if value is None or (isinstance(value, float) and value != value):
+        return column[rng.integers(0, len(column))]
+    if isinstance(value, dt.datetime):
+        unit = (
+            dt.timedelta(days=1)
+            if dim is not None and getattr(dim.encoder, "resolution", "") == "day"
+            else dt.timedelta(seconds=1)
+        )
+        return value + sign * unit
+    if isinstance(value, dt.date):
+        return value + sign * dt.timedelta(days=1)
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_):
+        unit = 10.0 ** -(spec.decimals or 0) if spec.decimals else 1
+        return value + sign * unit
+    return column[rng.integers(0, len(column))]  # a category: another one drawn from the column
+
+
+def make_unique(values: np.ndarray, rng: np.random.Generator, length: int | None = None) -> np.ndarray:
+    """Repeated generated values get a number (before the @ of an e-mail), so a UNIQUE holds; within
+    a declared length the number replaces the last characters instead of lengthening the value."""
+    out = np.asarray(values, dtype=object).copy()
+    seen: set[Any] = set()
+    for i, v in enumerate(out):
+        candidate = v
+        tries = 0
+        while candidate in seen:
+            tries += 1
+            k = str(int(rng.integers(1, 10 ** min(3 + tries // 20, 9))))
+            text = str(v)
+            if "@" in text:
+                local, _, domain = text.partition("@")
+                if length:
+                    local = local[: max(1, length - len(domain) - 1 - len(k))]
+                candidate = f"{local}{k}@{domain}"
+            elif length and len(text) + len(k) > length:
+                candidate = text[: max(0, length - len(k))] + k
+            else:
+                candidate = text + k
+        seen.add(candidate)
+        out[i] = candidate
+    return out
+
+
+def fit_length(values: np.ndarray, length: int | None, unique: bool, rng: np.random.Generator) -> np.ndarray:
+    """Generated strings cut to the column's declared length (VARCHAR(n), CHAR(n)), still unique."""
+    if not length:
+        return values
+    out = np.array(
+        [v[:length] if isinstance(v, str) and len(v) > length else v for v in values], dtype=object
+    )
+    if unique and pd.Series(out).dropna().duplicated().any():
+        out = make_unique(out, rng, length)
+    return out
