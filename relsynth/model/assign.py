@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 
 def dim_values(tm: TableModel, z: np.ndarray, name: str) -> np.ndarray | None:
+    """A sampled summary dimension (child count, null share, ...) decoded; None if not modelled."""
     for i, d in enumerate(tm.dims):
         if d.name == name:
             return d.encoder.decode(z[:, i]) if z.shape[0] else np.zeros(0)
@@ -39,6 +40,8 @@ def decode_ext(pm: TableModel, z: np.ndarray, name: str) -> np.ndarray:
 
 
 def primary_key(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator) -> None:
+    """New values for the key columns that are this table's own (not FKs, not numbered, not
+    modelled): never the source's keys, in the source's form (sequence, uuid, shaped string)."""
     key = tm.key
     n = len(frame)
     fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
@@ -73,38 +76,33 @@ def already_set(model: Model, table: Table, fk: ForeignKey) -> set[str]:
     return {c for c in fk.columns if c in earlier}
 
 
+def _take(values: pd.Series, pos: np.ndarray) -> np.ndarray:
+    """Row ``pos[i]`` of ``values`` for each row; -1 (no parent) gives NULL."""
+    ref = values.astype(object).to_numpy()
+    out = np.empty(len(pos), dtype=object)
+    ok = pos >= 0
+    out[ok] = ref[pos[ok]] if len(ref) else None
+    out[~ok] = None
+    return out
+
+
 def fill_fk(
     frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, pos: np.ndarray, skip: set[str] = frozenset()
 ) -> None:  # type: ignore[assignment]
+    """Copy the referenced key of each row's parent into the FK columns (composite keys whole)."""
     for c, r in zip(fk.columns, fk.ref_columns, strict=True):
-        if c in skip:
-            continue
-        ref = parent[r].astype(object).to_numpy()
-        vals = np.empty(len(pos), dtype=object)
-        ok = pos >= 0
-        vals[ok] = ref[pos[ok]] if len(ref) else None
-        vals[~ok] = None
-        frame[c] = vals
+        if c not in skip:
+            frame[c] = _take(parent[r], pos)
 
 
 def apply_repeats(
-    tm: TableModel,
-    frame: pd.DataFrame,
-    fk: ForeignKey,
-    parent: pd.DataFrame,
-    pos: np.ndarray,
-    *,
-    derived_keys: bool,
+    tm: TableModel, frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, pos: np.ndarray
 ) -> None:
+    """Columns the source always copies from this parent (invoice_line.unit_price = track's) are
+    copied, not sampled, so the relation holds exactly."""
     for r in tm.repeats:
-        if r.fk != fk.name or r.parent_column not in parent:
-            continue
-        ref = parent[r.parent_column].astype(object).to_numpy()
-        vals = np.empty(len(pos), dtype=object)
-        ok = pos >= 0
-        vals[ok] = ref[pos[ok]] if len(ref) else None
-        vals[~ok] = None
-        frame[r.column] = vals
+        if r.fk == fk.name and r.parent_column in parent:
+            frame[r.column] = _take(parent[r.parent_column], pos)
 
 
 def assign_secondary(
@@ -198,13 +196,14 @@ def assign_secondary(
         if left.any() and can_null:
             target[ok[left]] = -1  # otherwise the duplicate rows are dropped with the key check
     fill_fk(frame, fk, q.frame, target, skip=fixed)
-    apply_repeats(tm, frame, fk, q.frame, target, derived_keys=False)
+    apply_repeats(tm, frame, fk, q.frame, target)
     if deferred:
         done[table.name].frame = frame
     return drop
 
 
 def pair_must_be_unique(table: Table, context: ForeignKey | None, fk: ForeignKey) -> bool:
+    """A link table: the (context parent, this parent) pair is a key, so a row may not repeat it."""
     if context is None:
         return False
     cols = set(context.columns) | set(fk.columns)
@@ -213,6 +212,7 @@ def pair_must_be_unique(table: Table, context: ForeignKey | None, fk: ForeignKey
 
 
 def numbering(tm: TableModel, frame: pd.DataFrame, pos: np.ndarray | None, rng: np.random.Generator) -> None:
+    """Keys that number children within a parent (lineitem's linenumber) run start..n per parent."""
     for nb in tm.numbering:
         n = len(frame)
         groups = pos if pos is not None else np.zeros(n, dtype=np.int64)
@@ -228,18 +228,14 @@ def numbering(tm: TableModel, frame: pd.DataFrame, pos: np.ndarray | None, rng: 
 def self_reference(
     tm: TableModel, frame: pd.DataFrame, fk: ForeignKey, pos: np.ndarray | None, rng: np.random.Generator
 ) -> None:
+    """A self-reference forms a forest with the source's depth profile, within each context parent."""
     forest = tm.forests.get(fk.name)
     n = len(frame)
     if forest is None or n == 0:
         return
     parent = forest.sample(n, rng, groups=pos)
     for c, r in zip(fk.columns, fk.ref_columns, strict=True):
-        own = frame[r].astype(object).to_numpy()
-        vals = np.empty(n, dtype=object)
-        ok = parent >= 0
-        vals[ok] = own[parent[ok]]
-        vals[~ok] = None
-        frame[c] = vals
+        frame[c] = _take(frame[r], parent)
 
 
 # -- other columns ----------------------------------------------------------------------------

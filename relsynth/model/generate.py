@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 def generated_columns(
     model: Model, tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator
 ) -> None:
+    """Fill the columns that are generated, not learned, so no source value is reused."""
     n = len(frame)
     people: PeopleFactory | None = None
     repeated = {r.column for r in tm.repeats}

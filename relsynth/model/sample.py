@@ -199,7 +199,7 @@ def _sample_table(
     primary_key(tm, table, frame, rng)
     if context is not None and parent is not None:
         fill_fk(frame, context, parent.frame, parent_pos)
-        apply_repeats(tm, frame, context, parent.frame, parent_pos, derived_keys=True)
+        apply_repeats(tm, frame, context, parent.frame, parent_pos)
     unplaceable = np.zeros(len(frame), dtype=bool)
     for fk in tp.secondary:
         unplaceable |= assign_secondary(
