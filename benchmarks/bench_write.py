@@ -25,10 +25,6 @@ Afterwards the md5 of every table's sorted rows is compared between the two data
 be equal: "same rows" is checked, not assumed). Printed: rows, seconds, rows/s of both, and
 ratio = relsynth seconds / baseline seconds. The target is ratio <= 2 (PASS/FAIL; exit code 1 on
 FAIL). All rs_bench_write_* databases are dropped at the end (unless --keep).
-
-Work-around: sampled text can be longer than its VARCHAR(n)/CHAR(n) (a relsynth bug: the sampler
-ignores declared lengths, so COPY fails with "value too long"; TPC-H hits it at every scale). Before
-writing, such values are cut to the declared length; the number cut is printed.
 """
 
 from __future__ import annotations
@@ -48,7 +44,6 @@ import sqlalchemy as sa
 from psycopg import sql
 
 from relsynth.api import fit, sample
-from relsynth.schema import Schema
 from relsynth.writer import write
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -86,28 +81,6 @@ def fresh(db: str) -> str:
 
 def drop(db: str) -> None:
     admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-
-def clip_lengths(schema: Schema, tables: dict[str, pd.DataFrame]) -> int:
-    """Cut text longer than its column's declared length (the relsynth bug in the docstring).
-
-    Not in PRIMARY KEY or UNIQUE columns (a cut could make two keys equal): there the write fails."""
-    cut = 0
-    for table in schema.active_tables:
-        frame = tables.get(table.name)
-        if frame is None:
-            continue
-        keys = {c for cols in [table.primary_key, *(u.columns for u in table.unique)] for c in cols}
-        for col in table.columns:
-            n = col.type.length
-            if not n or col.type.name not in {"string", "char"} or col.name not in frame or col.name in keys:
-                continue  # key columns are left alone: cutting them could make duplicates
-            values = frame[col.name]
-            long = values.map(lambda v, n=n: isinstance(v, str) and len(v) > n)
-            if long.any():
-                cut += int(long.sum())
-                frame[col.name] = values.where(~long, values[long].str[:n])
-    return cut
 
 
 def time_relsynth(tables: dict[str, pd.DataFrame], model, url: str) -> Side:
@@ -208,7 +181,6 @@ def main() -> int:
         print(f"fitting and sampling at scale {args.scale:g}", file=sys.stderr, flush=True)
         model = fit(source, db_schema=db_schema, seed=0)
         tables = sample(model, scale=args.scale, seed=0)
-        clipped = clip_lengths(model.schema, tables)
         order = [n for n in model.plan.order if n in {t.name for t in model.schema.active_tables}]
         best_rs, best_copy = Side(), Side()
         error = None
@@ -239,10 +211,6 @@ def main() -> int:
         f"\nWrite into PostgreSQL: {args.dataset} at scale {args.scale:g}, {len(order)} tables, "
         f"best of {args.repeat}"
     )
-    if clipped:
-        print(
-            f"({clipped} sampled values cut to their VARCHAR/CHAR length first: relsynth bug, see docstring)"
-        )
     if error:
         print(f"relsynth.writer.write failed: {error}\nFAIL")
         return 1
