@@ -25,7 +25,6 @@ under the table. Exit code 1 if any dataset FAILs.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,16 +33,11 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlalchemy as sa
+from common import DB_SCHEMAS, PG_DB, chosen_datasets, drop_database, load_dataset, per_second
 
 from relsynth.api import fit, sample
 from relsynth.evaluation.integrity import check_integrity
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DATASETS = Path(os.environ.get("RELSYNTH_DATASETS") or SHARED / "datasets")
-DB_SCHEMAS = {"omop_synthea27nj": "cdm"}  # datasets loaded into a schema other than public
 SCALES = (1.0, 0.1, 10.0)
 
 
@@ -79,23 +73,6 @@ class Result:
         return complete and all(r.problems == 0 for r in self.runs)
 
 
-def dataset_names() -> list[str]:
-    return sorted(p.name for p in DATASETS.iterdir() if (p / "SOURCE.md").exists())
-
-
-def drop_database(db: str) -> None:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-    engine.dispose()
-
-
-def load_dataset(name: str, db: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([str(DATASETS / "load"), name, db], check=True, capture_output=True, text=True)
-    return time.perf_counter() - started
-
-
 def bench(name: str, url: str, db_schema: str | None, workdir: Path) -> Result:
     result = Result(name)
     try:
@@ -124,10 +101,6 @@ def bench(name: str, url: str, db_schema: str | None, workdir: Path) -> Result:
         result.error = f"{type(err).__name__}: {err}".splitlines()[0]
         traceback.print_exc()
     return result
-
-
-def per_second(rows: int, seconds: float) -> str:
-    return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
 
 
 def print_tables(results: list[Result]) -> None:
@@ -180,12 +153,7 @@ def main() -> int:
     parser.add_argument("--only", action="append", metavar="NAME", help="dataset name or 'demo' (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the rs_bench_ds_* databases")
     args = parser.parse_args()
-    names = [*dataset_names(), "demo"]
-    if args.only:
-        unknown = set(args.only) - set(names)
-        if unknown:
-            parser.error(f"unknown dataset(s) {sorted(unknown)}; choose from {names}")
-        names = [n for n in names if n in args.only]
+    names = chosen_datasets(parser, args.only)
     results = []
     with tempfile.TemporaryDirectory(prefix="rs_bench_ds_") as tmp:
         for name in names:

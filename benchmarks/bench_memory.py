@@ -32,7 +32,6 @@ sample (close to the 1x row), not by the database. PASS if the sampled fit's pea
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -41,15 +40,12 @@ from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
+from common import PG_DB, drop_database, fresh_database, load_dataset
 from replica import load_frames, replicate
 
 from relsynth.api import plan, reflect
 from relsynth.schema import Schema
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DATASETS = Path(os.environ.get("RELSYNTH_DATASETS") or SHARED / "datasets")
 RELSYNTH = str(Path(sys.executable).with_name("relsynth"))
 DATASET, ROOTS = "tpch_sf0001", ["customer"]
 IMPORTS = (
@@ -59,21 +55,9 @@ IMPORTS = (
 LIMIT = 1.5
 
 
-def admin(sql: str) -> None:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(sql))
-    engine.dispose()
-
-
-def drop_database(db: str) -> None:
-    admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-
 def write_replica(url_1x: str, db: str, schema: Schema, frames: dict[str, pd.DataFrame]) -> None:
     """The frames into a new database with to_sql (the 1x column types), then NOT NULL, PKs, FKs."""
-    drop_database(db)
-    admin(f'CREATE DATABASE "{db}"')
+    fresh_database(db)
     source = sa.create_engine(url_1x)
     meta = sa.MetaData()
     meta.reflect(source)
@@ -141,7 +125,7 @@ def main() -> int:
     ok = True
     try:
         print(f"loading {DATASET} into {db_1x}", file=sys.stderr, flush=True)
-        subprocess.run([str(DATASETS / "load"), DATASET, db_1x], check=True, capture_output=True, text=True)
+        load_dataset(DATASET, db_1x)
         schema = reflect(url_1x)
         frames = load_frames(url_1x, [t.name for t in schema.active_tables])
         rows_1x = sum(len(f) for f in frames.values())

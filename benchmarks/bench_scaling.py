@@ -26,25 +26,18 @@ sample: linear growth gives b = 1; PASS if b <= 1.15. Exit code 1 if either FAIL
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
+from common import PG_DB, drop_database, load_dataset
 from replica import load_frames, replicate
 
 from relsynth.api import fit, plan, reflect, sample
 from relsynth.evaluation.integrity import check_integrity
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DATASETS = Path(os.environ.get("RELSYNTH_DATASETS") or SHARED / "datasets")
 SOURCES = {  # name: (dataset folder, root tables replicated with their descendants)
     "tpch": ("tpch_sf0001", ["customer"]),
     "chinook": ("chinook", ["customer"]),
@@ -52,18 +45,11 @@ SOURCES = {  # name: (dataset folder, root tables replicated with their descenda
 LIMIT_B = 1.15
 
 
-def drop_database(db: str) -> None:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-    engine.dispose()
-
-
 def read_dataset(name: str) -> tuple[Any, dict[str, Any]]:
     """(Schema, {table: DataFrame}) of a dataset, through a temporary PostgreSQL database."""
     folder, _ = SOURCES[name]
     db = f"rs_bench_scaling_{name}"
-    subprocess.run([str(DATASETS / "load"), folder, db], check=True, capture_output=True, text=True)
+    load_dataset(folder, db)
     try:
         url = PG_DB.format(db=db)
         schema = reflect(url)

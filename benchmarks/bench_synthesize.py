@@ -28,7 +28,6 @@ All rs_bench_syn_* databases are dropped at the end (unless --keep).
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -37,15 +36,10 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlalchemy as sa
+from common import DB_SCHEMAS, PG_DB, chosen_datasets, drop_database, fresh_database, load_dataset, per_second
 
 from relsynth.api import synthesize
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DATASETS = Path(os.environ.get("RELSYNTH_DATASETS") or SHARED / "datasets")
-DB_SCHEMAS = {"omop_synthea27nj": "cdm"}
 STAGES = ("schema", "load", "constraints", "verify")
 TARGETS = ("postgresql", "sqlite")
 
@@ -66,29 +60,6 @@ class Run:
         return self.error is None and self.problems == 0
 
 
-def admin(sql: str) -> None:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(sql)
-    finally:
-        engine.dispose()
-
-
-def drop_database(db: str) -> None:
-    admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-
-def fresh_database(db: str) -> str:
-    drop_database(db)
-    admin(f'CREATE DATABASE "{db}"')
-    return PG_DB.format(db=db)
-
-
-def dataset_names() -> list[str]:
-    return sorted(p.name for p in DATASETS.iterdir() if (p / "SOURCE.md").exists())
-
-
 def run_one(
     name: str, source: str, db_schema: str | None, target_kind: str, target: str, scale: float
 ) -> Run:
@@ -107,10 +78,6 @@ def run_one(
     run.problems = summary.verification.problems
     run.details = summary.verification.lines()
     return run
-
-
-def per_second(rows: int, seconds: float) -> str:
-    return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
 
 
 def print_table(runs: list[Run], scale: float) -> None:
@@ -156,12 +123,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="sample scale (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the rs_bench_syn_* databases")
     args = parser.parse_args()
-    names = [*dataset_names(), "demo"]
-    if args.only:
-        unknown = set(args.only) - set(names)
-        if unknown:
-            parser.error(f"unknown dataset(s) {sorted(unknown)}; choose from {names}")
-        names = [n for n in names if n in args.only]
+    names = chosen_datasets(parser, args.only)
     targets = args.target or list(TARGETS)
     runs: list[Run] = []
     made: list[str] = []
@@ -177,9 +139,7 @@ def main() -> int:
                     made.append(src_db)
                     print(f"[{name}] loading into {src_db}", file=sys.stderr, flush=True)
                     try:
-                        subprocess.run(
-                            [str(DATASETS / "load"), name, src_db], check=True, capture_output=True, text=True
-                        )
+                        load_dataset(name, src_db)
                     except subprocess.CalledProcessError as err:
                         for kind in targets:
                             runs.append(Run(name, kind, error=f"load failed: {err.stderr.strip()[-300:]}"))

@@ -30,31 +30,23 @@ FAIL). All rs_bench_write_* databases are dropped at the end (unless --keep).
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 import psycopg
-import sqlalchemy as sa
+from common import DB_SCHEMAS, PG_DB, PG_ENV, drop_database, fresh_database, load_dataset, per_second
 from psycopg import sql
 
 from relsynth.api import fit, sample
 from relsynth.writer import write
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
 LIBPQ = "host=127.0.0.1 port=5432 user=postgres dbname={db}"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DATASETS = Path(os.environ.get("RELSYNTH_DATASETS") or SHARED / "datasets")
-DB_SCHEMAS = {"omop_synthea27nj": "cdm"}
 SRC, RS, BASE = "rs_bench_write_src", "rs_bench_write_rs", "rs_bench_write_copy"
 TARGET_RATIO = 2.0
-PG_ENV = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres"}
 
 
 @dataclass
@@ -62,25 +54,6 @@ class Side:
     seconds: float = float("inf")
     stages: dict[str, float] = field(default_factory=dict)
     rows: int = 0
-
-
-def admin(sql: str) -> None:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(sql)
-    finally:
-        engine.dispose()
-
-
-def fresh(db: str) -> str:
-    admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    admin(f'CREATE DATABASE "{db}"')
-    return PG_DB.format(db=db)
-
-
-def drop(db: str) -> None:
-    admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def time_relsynth(tables: dict[str, pd.DataFrame], model, url: str) -> Side:
@@ -156,10 +129,6 @@ def checksums(db: str, names: list[str]) -> dict[str, tuple[int, str]]:
     return out
 
 
-def rate(rows: int, seconds: float) -> str:
-    return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="tpch_sf0001", help="a dataset of ../shared/datasets, or 'demo'")
@@ -174,9 +143,7 @@ def main() -> int:
             source, db_schema = f"sqlite:///{demo_path()}", None
         else:
             print(f"loading {args.dataset} into {SRC}", file=sys.stderr, flush=True)
-            subprocess.run(
-                [str(DATASETS / "load"), args.dataset, SRC], check=True, capture_output=True, env=PG_ENV
-            )
+            load_dataset(args.dataset, SRC)
             source, db_schema = PG_DB.format(db=SRC), DB_SCHEMAS.get(args.dataset)
         print(f"fitting and sampling at scale {args.scale:g}", file=sys.stderr, flush=True)
         model = fit(source, db_schema=db_schema, seed=0)
@@ -187,13 +154,13 @@ def main() -> int:
         for i in range(args.repeat):
             print(f"run {i + 1}/{args.repeat}: relsynth write", file=sys.stderr, flush=True)
             try:
-                rs = time_relsynth(tables, model, fresh(RS))
+                rs = time_relsynth(tables, model, fresh_database(RS))
             except Exception as err:  # a relsynth failure is the benchmark's result: FAIL
                 traceback.print_exc()
                 error = f"{type(err).__name__}: {err}".strip().splitlines()[0]
                 break
             best_rs = min(best_rs, rs, key=lambda s: s.seconds)
-            copy_target = fresh(BASE)
+            copy_target = fresh_database(BASE)
             copy_schema(RS, BASE)
             data = read_rows(RS, order)
             print(f"run {i + 1}/{args.repeat}: baseline COPY", file=sys.stderr, flush=True)
@@ -205,7 +172,7 @@ def main() -> int:
     finally:
         if not args.keep:
             for db in (SRC, RS, BASE):
-                drop(db)
+                drop_database(db)
 
     print(
         f"\nWrite into PostgreSQL: {args.dataset} at scale {args.scale:g}, {len(order)} tables, "
@@ -220,17 +187,16 @@ def main() -> int:
     print("-" * len(head))
     print(
         f"{'relsynth.writer.write (total)':<34} {best_rs.rows:>9,} {best_rs.seconds:>8.3f} "
-        f"{rate(best_rs.rows, best_rs.seconds):>10}"
+        f"{per_second(best_rs.rows, best_rs.seconds):>10}"
     )
     for stage in ("schema", "load", "constraints", "verify"):
         if stage in best_rs.stages:
             s = best_rs.stages[stage]
-            print(
-                f"{'  ' + stage:<34} {'':>9} {s:>8.3f} {rate(best_rs.rows, s) if stage == 'load' else '':>10}"
-            )
+            speed = per_second(best_rs.rows, s) if stage == "load" else ""
+            print(f"{'  ' + stage:<34} {'':>9} {s:>8.3f} {speed:>10}")
     print(
         f"{'COPY + write_row (baseline)':<34} {best_copy.rows:>9,} {best_copy.seconds:>8.3f} "
-        f"{rate(best_copy.rows, best_copy.seconds):>10}"
+        f"{per_second(best_copy.rows, best_copy.seconds):>10}"
     )
     verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
     print(f"\nratio relsynth / baseline = {ratio:.2f} (target <= {TARGET_RATIO:g}): {verdict}")
