@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from relsynth.jsontags import jsonable, unjson
+
 # Columns with at most this many distinct values, each seen often, are modelled as categories.
 MAX_DISCRETE_LEVELS = 30
 MIN_DISCRETE_SUPPORT = 5
@@ -155,11 +157,11 @@ class Categorical(Encoder):
         return out
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {"kind": self.kind, "levels": [_json_level(v) for v in self.levels]}, {"cum": self.cum}
+        return {"kind": self.kind, "levels": [jsonable(v) for v in self.levels]}, {"cum": self.cum}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Categorical:
-        return cls(levels=[_unjson_level(v) for v in state["levels"]], cum=arrays["cum"])
+        return cls(levels=[unjson(v) for v in state["levels"]], cum=arrays["cum"])
 
 
 def _key(v: Any) -> Any:
@@ -167,30 +169,6 @@ def _key(v: Any) -> Any:
         return None
     if isinstance(v, list):
         return tuple(v)
-    return v
-
-
-def _json_level(v: Any) -> Any:
-    if isinstance(v, tuple):
-        return {"tuple": [_json_level(x) for x in v]}
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, dt.datetime | dt.date | dt.time):
-        return {"iso": v.isoformat(), "type": type(v).__name__}
-    if isinstance(v, bytes):
-        return {"hex": v.hex()}
-    return v
-
-
-def _unjson_level(v: Any) -> Any:
-    if isinstance(v, dict):
-        if "tuple" in v:
-            return tuple(_unjson_level(x) for x in v["tuple"])
-        if "iso" in v:
-            kind = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}[v["type"]]
-            return kind.fromisoformat(v["iso"])
-        if "hex" in v:
-            return bytes.fromhex(v["hex"])
     return v
 
 

@@ -7,11 +7,9 @@ treat it like the data it was fitted on.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import zipfile
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import numpy as np
 from relsynth import __version__
 from relsynth.errors import ModelError
 from relsynth.graph import plan as make_plan
+from relsynth.jsontags import jsonable, unjson
 from relsynth.model.keys import Forest
 from relsynth.model.pii import PiiModel
 from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
@@ -30,43 +29,6 @@ from relsynth.transform import encoder_from_state
 
 MODEL_FORMAT = "relsynth.model"
 MODEL_VERSION = 1
-
-
-def jsonable(v: Any) -> Any:
-    """A Python value as JSON (dates, bytes, Decimals and tuples tagged so they come back)."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, Decimal):
-        return float(v)
-    if isinstance(v, float) and v != v:
-        return None
-    if isinstance(v, tuple):
-        return {"tuple": [jsonable(x) for x in v]}
-    if isinstance(v, list):
-        return [jsonable(x) for x in v]
-    if isinstance(v, dt.datetime | dt.date | dt.time):
-        return {"iso": v.isoformat(), "type": type(v).__name__}
-    if isinstance(v, dt.timedelta):
-        return {"seconds": v.total_seconds()}
-    if isinstance(v, bytes | memoryview):
-        return {"hex": bytes(v).hex()}
-    return v
-
-
-def unjson(v: Any) -> Any:
-    if isinstance(v, list):
-        return [unjson(x) for x in v]
-    if isinstance(v, dict):
-        if "tuple" in v:
-            return tuple(unjson(x) for x in v["tuple"])
-        if "iso" in v:
-            kind = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}[v["type"]]
-            return kind.fromisoformat(v["iso"])
-        if "seconds" in v:
-            return dt.timedelta(seconds=v["seconds"])
-        if "hex" in v:
-            return bytes.fromhex(v["hex"])
-    return v
 
 
 class _Arrays:
