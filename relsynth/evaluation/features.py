@@ -67,3 +67,8 @@ class Encoder:
         if not parts:
             return np.zeros((len(frame), 0))
         return np.column_stack(parts)
+
+
+def at_most(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """At most ``k`` rows of ``x``, drawn without replacement: bounds the cost of a metric."""
+    return x if len(x) <= k else x[rng.choice(len(x), k, replace=False)]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relsynth.evaluation.features import Encoder, is_numeric_kind, labels, numeric_values
+from relsynth.evaluation.features import Encoder, at_most, is_numeric_kind, labels, numeric_values
 from relsynth.schema import Table
 
 MAX_ROWS = 1_500  # rows per side: enough to tell real from synthetic, seconds not minutes
@@ -21,10 +21,6 @@ def _one_thread() -> Any:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)
-
-
-def _balanced(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    return x if len(x) <= k else x[rng.choice(len(x), k, replace=False)]
 
 
 def detectability(
@@ -53,7 +49,7 @@ def detectability(
     if xr.shape[1] == 0:
         return {"available": False, "reason": "nothing to compare"}
     k = min(len(xr), len(xs), MAX_ROWS)
-    xr, xs = _balanced(xr, k, rng), _balanced(xs, k, rng)
+    xr, xs = at_most(xr, k, rng), at_most(xs, k, rng)
     x = np.vstack([xr, xs])
     y = np.r_[np.ones(len(xr)), np.zeros(len(xs))]
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=int(rng.integers(0, 2**31 - 1)))

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relsynth.evaluation.features import Encoder, labels
+from relsynth.evaluation.features import Encoder, at_most, labels
 from relsynth.model.values import record_keys
 from relsynth.schema import Table
 
@@ -46,10 +46,6 @@ def exact_copies(table: Table, real: pd.DataFrame, synth: pd.DataFrame, columns:
     }
 
 
-def _sample(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    return x if len(x) <= k else x[rng.choice(len(x), k, replace=False)]
-
-
 def distances(
     table: Table,
     train: pd.DataFrame,
@@ -64,8 +60,8 @@ def distances(
     if not columns or len(train) < 3 or not len(synth):
         return {"available": False, "reason": "too few rows or no comparable columns"}
     enc = Encoder(table, train, columns)
-    t = _sample(enc.transform(train), MAX_REFERENCE_ROWS, rng)
-    s = _sample(enc.transform(synth), MAX_QUERY_ROWS, rng)
+    t = at_most(enc.transform(train), MAX_REFERENCE_ROWS, rng)
+    s = at_most(enc.transform(synth), MAX_QUERY_ROWS, rng)
     out: dict[str, Any] = {"available": True, "rows": len(s)}
     if holdout is not None and len(holdout) < MIN_HOLDOUT:
         out.update({"holdout": False, "note": f"only {len(holdout)} held-out rows: too few to compare"})
@@ -73,7 +69,7 @@ def distances(
     if holdout is not None:
         h = enc.transform(holdout)
         size = min(len(t), len(h), MAX_REFERENCE_ROWS)
-        t_eq, h_eq = _sample(t, size, rng), _sample(h, size, rng)
+        t_eq, h_eq = at_most(t, size, rng), at_most(h, size, rng)
         d_train = NearestNeighbors(n_neighbors=1).fit(t_eq).kneighbors(s)[0][:, 0]
         d_hold = NearestNeighbors(n_neighbors=1).fit(h_eq).kneighbors(s)[0][:, 0]
         closer = float(np.mean(d_train < d_hold) + 0.5 * np.mean(d_train == d_hold))
