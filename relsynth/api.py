@@ -74,10 +74,10 @@ def fit(
             schema.table(sorted(unknown)[0])  # raises with a suggestion
         plan = make_plan(schema)
         if holdout:
-            from relsynth.read import ReadResult, _withhold
+            from relsynth.read import ReadResult, withhold
 
             result = ReadResult(frames=dict(frames))
-            _withhold(result, schema, plan, holdout, seed)
+            withhold(result, schema, plan, holdout, seed)
             frames = result.frames
         if engine == "sdv":
             return _fit_sdv(schema, plan, frames, seed)
@@ -390,15 +390,16 @@ def evaluate(
             from relsynth.frames import schema_from_frames
 
             schema = schema_from_frames(real)
+        plan = make_plan(schema)
     else:
         labels["source"] = redact(source)
         with connect(source, read_only=True) as conn:
             if schema is None:
                 schema = reflect_connection(conn, schema=db_schema, progress=progress)
+            plan = make_plan(schema)
             real = read_tables(
-                conn, schema, make_plan(schema), sample_rows=sample_rows, seed=seed, progress=progress
+                conn, schema, plan, sample_rows=sample_rows, seed=seed, progress=progress
             ).frames
-    plan = make_plan(schema)
     integrity = None
     if isinstance(synthetic, Mapping):
         synth = {n: f.reset_index(drop=True) for n, f in synthetic.items()}

@@ -154,7 +154,7 @@ def read_tables(
         result.rows_read[name] = len(frame)
         result.frames[name] = frame
     if holdout > 0:
-        _withhold(result, schema, plan, holdout, seed)
+        withhold(result, schema, plan, holdout, seed)
     if progress:
         progress("read", len(names), len(names))
     return result
@@ -217,7 +217,7 @@ def holdout_masks(
     return out
 
 
-def _withhold(result: ReadResult, schema: Schema, plan: Plan, fraction: float, seed: int) -> None:
+def withhold(result: ReadResult, schema: Schema, plan: Plan, fraction: float, seed: int) -> None:
     """Drop a hash-chosen share of root entities and, through context parents, their descendants."""
     for name, out in holdout_masks(result.frames, schema, plan, fraction, seed).items():
         if out.any():
