@@ -283,7 +283,10 @@ def test_source_is_unchanged(demo_db: str, tmp_path: Path) -> None:
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
-def test_cli_demo_synthesize_and_sample_target(demo_db: str, tmp_path: Path) -> None:
+def test_cli_demo_synthesize_and_sample_target(
+    demo_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # synthesize writes its report into the working directory
     out = tmp_path / "demo.db"
     result = CliRunner().invoke(main, ["-q", "demo", "-o", str(out), "--scale", "0.2"])
     assert result.exit_code == 0, result.output
@@ -296,6 +299,7 @@ def test_cli_demo_synthesize_and_sample_target(demo_db: str, tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["-q", "synthesize", demo_db, f"sqlite:///{target}", "--scale", "0.1"])
     assert result.exit_code == 0, result.output
     assert "stage" in result.stdout and "write" in result.stdout
+    assert (tmp_path / "relsynth_report.html").exists()  # the default --report
     result = CliRunner().invoke(main, ["-q", "synthesize", demo_db, f"sqlite:///{target}"])
     assert result.exit_code == 1 and "--replace" in result.stderr
 
