@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import sqlalchemy as sa
 
+    from relsynth.guard import Identity, Target
     from relsynth.model.sample import SampleReport
     from relsynth.model.spec import Model
     from relsynth.schema import Schema
@@ -55,12 +56,7 @@ def fit(
     from relsynth.model.fit import fit_tables
     from relsynth.schema import Schema as SchemaCls
 
-    if engine not in {"relsynth", "sdv"}:
-        raise RelsynthError(f"Unknown engine '{engine}': use relsynth or sdv")
-    if not 0.0 <= holdout < 1.0:
-        raise RelsynthError(f"--holdout must be a fraction in [0, 1), got {holdout}")
-    if sample_rows is not None and sample_rows < 1:
-        raise RelsynthError(f"--sample-rows must be a positive number of rows, got {sample_rows}")
+    _check_fit_options(engine, holdout, sample_rows)
     if isinstance(schema, str | Path):
         schema = SchemaCls.load(schema)
     if isinstance(source, Mapping):
@@ -98,6 +94,24 @@ def fit(
     )
 
 
+def _check_fit_options(engine: str, holdout: float, sample_rows: int | None) -> None:
+    if engine not in {"relsynth", "sdv"}:
+        raise RelsynthError(f"Unknown engine '{engine}': use relsynth or sdv")
+    if not 0.0 <= holdout < 1.0:
+        raise RelsynthError(f"--holdout must be a fraction in [0, 1), got {holdout}")
+    if sample_rows is not None and sample_rows < 1:
+        raise RelsynthError(f"--sample-rows must be a positive number of rows, got {sample_rows}")
+
+
+class _Hooks:
+    """synthesize's checks of the target, run inside fit: once the source is identified (before
+    reflecting it), and once the plan is known (before reading any data)."""
+
+    def connected(self, source: Identity) -> None: ...
+
+    def planned(self, schema: Schema, plan: Any) -> None: ...
+
+
 def _fit_sdv(schema: Schema, plan: Any, frames: Mapping[str, pd.DataFrame], seed: int) -> Any:
     from relsynth import sdv_engine
 
@@ -117,16 +131,21 @@ def _fit_database(
     holdout: float,
     engine: str,
     progress: Progress | None,
+    hooks: _Hooks | None = None,
 ) -> Model:
     from dataclasses import replace
 
     from relsynth.graph import plan as make_plan
+    from relsynth.guard import identity
     from relsynth.io import connect, redact
     from relsynth.model.fit import fit_tables
     from relsynth.read import read_tables
     from relsynth.reflection import reflect_connection, select_tables
 
     with connect(url, read_only=True) as conn:
+        source_identity = identity(conn, db_schema or (schema.schema if schema else None))
+        if hooks:
+            hooks.connected(source_identity)
         live = reflect_connection(
             conn,
             schema=db_schema or (schema.schema if schema else None),
@@ -156,6 +175,8 @@ def _fit_database(
                     + "; ".join(hit)
                     + ". Use relsynth's own engine (the default), which has none of these limits"
                 )
+        if hooks:
+            hooks.planned(schema, plan)
         result = read_tables(
             conn, schema, plan, sample_rows=sample_rows, holdout=holdout, seed=seed, progress=progress
         )
@@ -165,6 +186,7 @@ def _fit_database(
     model.source = {
         "kind": "database",
         "url": redact(url),
+        "identity": source_identity.to_dict(),
         "schema": schema.schema,
         "rows_read": result.rows_read,
         "sample_rows": sample_rows,
@@ -300,45 +322,92 @@ def synthesize(
     target_schema: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """reflect -> fit -> sample -> write in one go; returns the model, tables, and write summary."""
+    """reflect -> fit -> sample -> write in one go; returns the model, tables, and write summary.
+
+    Everything that can go wrong without the data is found before the source's data is read: the
+    options, the target (reachable, not the source, not locked by another run, empty or --replace
+    without dependents, its schema present), the tables to write.
+    """
     import time
+    from contextlib import ExitStack
 
+    from relsynth.io import parse_url
+    from relsynth.schema import Schema as SchemaCls
+
+    if not scale > 0:
+        raise RelsynthError(f"--scale must be positive, got {scale}")
+    _check_fit_options("relsynth", holdout, sample_rows)
+    if isinstance(schema, str | Path):
+        schema = SchemaCls.load(schema)
+    parse_url(target)
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    model = fit(
-        source,
-        schema=schema,
-        db_schema=db_schema,
-        include=include,
-        exclude=exclude,
-        seed=seed,
-        sample_rows=sample_rows,
-        holdout=holdout,
-        progress=progress,
-    )
-    timings["fit"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    from relsynth.model.sample import SampleReport
+    with ExitStack() as stack:
+        checks = _TargetChecks(stack, target, target_schema, replace, into_existing)
+        t0 = time.perf_counter()
+        model = _fit_database(
+            source,
+            schema=schema,
+            db_schema=db_schema,
+            include=include,
+            exclude=exclude,
+            seed=seed,
+            sample_rows=sample_rows,
+            holdout=holdout,
+            engine="relsynth",
+            progress=progress,
+            hooks=checks,
+        )
+        timings["fit"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        from relsynth.model.sample import SampleReport
 
-    report = SampleReport()
-    tables = {} if schema_only else sample(model, scale=scale, seed=seed, progress=progress, report=report)
-    timings["sample"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    from relsynth.writer import write as _write
+        report = SampleReport()
+        tables = (
+            {} if schema_only else sample(model, scale=scale, seed=seed, progress=progress, report=report)
+        )
+        timings["sample"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        from relsynth.writer import write as _write
 
-    summary = _write(
-        tables,
-        model.schema,
-        target,
-        plan=model.plan,
-        replace=replace,
-        into_existing=into_existing,
-        schema_only=schema_only,
-        target_schema=target_schema,
-        progress=progress,
-    )
-    timings["write"] = time.perf_counter() - t0
+        summary = _write(
+            tables,
+            model.schema,
+            target,
+            plan=model.plan,
+            replace=replace,
+            into_existing=into_existing,
+            schema_only=schema_only,
+            target_schema=target_schema,
+            progress=progress,
+            guard=checks.target,
+        )
+        timings["write"] = time.perf_counter() - t0
     return {"model": model, "tables": tables, "write": summary, "seconds": timings, "report": report}
+
+
+class _TargetChecks(_Hooks):
+    """Opens and locks the target as soon as the source is identified; checks the tables once known."""
+
+    def __init__(
+        self, stack: Any, url: str | sa.URL, target_schema: str | None, replace: bool, into_existing: bool
+    ) -> None:
+        self.stack, self.url, self.target_schema = stack, url, target_schema
+        self.replace, self.into_existing = replace, into_existing
+        self.target: Target | None = None
+
+    def connected(self, source: Identity) -> None:
+        from relsynth.guard import Target
+
+        self.target = self.stack.enter_context(
+            Target(self.url, target_schema=self.target_schema, source=source)
+        )
+        self.target.check(None, [], replace=self.replace, into_existing=self.into_existing)
+
+    def planned(self, schema: Schema, plan: Any) -> None:
+        assert self.target is not None
+        active = {t.name for t in schema.active_tables}
+        names = [n for n in plan.order if n in active]
+        self.target.check(schema, names, replace=self.replace, into_existing=self.into_existing)
 
 
 def evaluate(

@@ -18,9 +18,9 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,16 +31,19 @@ from relsynth.ddl import TargetSchema, build
 from relsynth.errors import RelsynthError
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
-from relsynth.io import describe, make_engine, parse_url, redact
+from relsynth.guard import check_existing, refuse_non_empty
+from relsynth.io import make_engine, parse_url, redact
 from relsynth.schema import Schema, Table
 from relsynth.verify import Verification, verify
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from relsynth.guard import Identity, Target
+
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
-STAGING = "_rs"  # MySQL staging tables: _rs<token>_<n>; anything with this prefix is ours
+STAGING = "_rs"  # MySQL staging tables: _rs<token>_<n>, recorded in guard.BOOKKEEPING before they exist
 BATCH_ROWS = 5_000
 
 
@@ -97,14 +100,20 @@ def write(
     schema_only: bool = False,
     target_schema: str | None = None,
     progress: Progress | None = None,
+    source: Identity | None = None,
+    guard: Target | None = None,
     fail_after: str | None = None,
 ) -> WriteSummary:
     """Create the schema in ``target`` and load ``tables`` into it; verify; commit or leave nothing.
 
     ``replace``: drop and recreate the tables relsynth writes (with ``into_existing``: empty them,
     never drop). ``into_existing``: load into tables that already exist (checked to match).
+    ``source``: the identity of the database the data came from, which is never written.
+    ``guard``: a target already opened and locked by the caller (synthesize opens it before fitting).
     ``fail_after``: for tests, raise after loading that table (to prove nothing is left behind).
     """
+    from relsynth.guard import Target
+
     plan = plan or make_plan(schema)
     url = parse_url(target)
     names = [n for n in plan.order if n in {t.name for t in schema.active_tables}]
@@ -113,14 +122,19 @@ def write(
     frames = {n: tables.get(n, pd.DataFrame(columns=list(schema.table(n).column_names))) for n in names}
     if schema_only:
         frames = {n: f.head(0) for n, f in frames.items()}
-    new_file = (
-        kind == "sqlite" and url.database not in (None, "", ":memory:") and not Path(url.database).exists()
-    )
-    engine = make_engine(url, must_exist=False)
-    if kind == "sqlite":
-        dialects.transactional_sqlite(engine)
+    own = guard is None
+    if guard is None:
+        guard = Target(url, target_schema=target_schema, source=source).open()
+    failed = True
+    engine = None
     started = time.perf_counter()
     try:
+        # Checked again under the lock: the target may have changed since the caller's first look.
+        guard.check(schema, names, replace=replace, into_existing=into_existing)
+        summary.cleaned += guard.cleaned
+        engine = make_engine(url, must_exist=False)
+        if kind == "sqlite":
+            dialects.transactional_sqlite(engine)
         job = _Job(
             schema, plan, names, frames, summary, replace, into_existing, target_schema, progress, fail_after
         )
@@ -128,12 +142,12 @@ def write(
             _write_mysql(engine, job)
         else:
             _write_transactional(engine, job)
-    except Exception:
-        engine.dispose()
-        if new_file:
-            Path(url.database).unlink(missing_ok=True)
-        raise
-    engine.dispose()
+        failed = False
+    finally:
+        if engine is not None:
+            engine.dispose()
+        if own:
+            guard.close(failed=failed)
     summary.seconds["total"] = time.perf_counter() - started
     return summary
 
@@ -147,58 +161,6 @@ def _nan_columns(schema: Schema, frames: dict[str, pd.DataFrame]) -> set[tuple[s
             if floating and pd.to_numeric(frame[col.name], errors="coerce").isna().any():
                 out.add((name, col.name))
     return out
-
-
-# -- safety ---------------------------------------------------------------------------------------
-def _existing(conn: sa.Connection, target_schema: str | None) -> list[str]:
-    import sqlalchemy as sa
-
-    return sa.inspect(conn).get_table_names(schema=target_schema)
-
-
-def _refuse_non_empty(
-    conn: sa.Connection, names: list[str], replace: bool, target_schema: str | None
-) -> list[str]:
-    existing = [t for t in _existing(conn, target_schema) if not t.startswith(STAGING)]
-    if existing and not replace:
-        shown = ", ".join(sorted(existing)[:6]) + (" ..." if len(existing) > 6 else "")
-        raise RelsynthError(
-            f"The target {describe(conn.engine.url)} is not empty (tables: {shown}); use a new database, "
-            "or --replace to drop and recreate the tables relsynth writes"
-        )
-    return [n for n in names if n in existing]
-
-
-def _check_existing(
-    conn: sa.Connection, schema: Schema, names: list[str], replace: bool, target_schema: str | None
-) -> None:
-    """--into-existing: every table is there with every column; non-empty ones need --replace."""
-    import sqlalchemy as sa
-
-    insp = sa.inspect(conn)
-    have = set(insp.get_table_names(schema=target_schema))
-    missing = [n for n in names if n not in have]
-    if missing:
-        raise RelsynthError(
-            f"--into-existing: the target has no table {', '.join(missing[:5])}; create the schema "
-            "first (your migrations), or drop --into-existing to let relsynth create it"
-        )
-    for name in names:
-        cols = {c["name"] for c in insp.get_columns(name, schema=target_schema)}
-        absent = [c.name for c in schema.table(name).columns if c.name not in cols and not c.computed]
-        if absent:
-            raise RelsynthError(
-                f"--into-existing: table {name} in the target has no column {', '.join(absent[:5])}; "
-                "its schema does not match the source"
-            )
-    if not replace:
-        for name in names:
-            t = sa.table(name, schema=target_schema)
-            if conn.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first() is not None:
-                raise RelsynthError(
-                    f"--into-existing: table {name} in the target is not empty; add --replace to empty "
-                    "the tables relsynth writes (they are emptied, never dropped)"
-                )
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -365,19 +327,46 @@ def _write_transactional(engine: sa.Engine, job: _Job) -> None:
         conn = engine.connect()
     except sa.exc.DBAPIError as err:
         raise connection_error(engine.url, err) from None
-    outside: list[Any] = []
-    if into_existing and kind == "mysql":  # DROP TRIGGER commits: do it before the data transaction
-        with conn.begin():
-            outside = _disable_triggers(
-                conn, kind, schema, names, _reflect_targets(conn, schema, names, target_schema), summary
-            )
+    run = secrets.token_hex(6)
+    outside = False
     try:
+        if into_existing and kind == "mysql":  # DROP TRIGGER commits: do it before the data transaction
+            outside = _drop_mysql_triggers(conn, run, schema, names, target_schema, summary)
         _load_in_transaction(conn, kind, engine, job)
+    except BaseException:
+        _abandon(conn)
+        raise
     finally:
-        if outside:
-            with conn.begin():
-                _enable_triggers(conn, kind, outside)
         conn.close()
+        if outside:  # recreated on a fresh connection: the load's may be broken by a Ctrl-C
+            from relsynth import guard
+
+            with _fresh(engine) as fresh:
+                guard.clean_up(fresh, run)
+
+
+def _drop_mysql_triggers(
+    conn: sa.Connection,
+    run: str,
+    schema: Schema,
+    names: list[str],
+    target_schema: str | None,
+    summary: WriteSummary,
+) -> bool:
+    """MySQL/MariaDB cannot disable a trigger: record each one (so even a killed run's next run puts
+    it back), then drop it for the load."""
+    from relsynth import guard
+
+    found = dialects.triggers(conn, target_schema, names)
+    items = [(name, sql) for per_table in found.values() for name, sql, _ in per_table]
+    guard.record(conn, run, "trigger", items)
+    prep = conn.dialect.identifier_preparer
+    for name, _ in items:
+        conn.exec_driver_sql(f"DROP TRIGGER {prep.quote(name)}")
+    conn.commit()
+    if items:
+        summary.triggers = f"{len(items)} triggers were dropped for the load and created again after it"
+    return bool(items)
 
 
 def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job: _Job) -> None:
@@ -387,7 +376,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
     with conn.begin():
         t0 = time.perf_counter()
         if into_existing:
-            _check_existing(conn, schema, names, replace, target_schema)
+            check_existing(conn, schema, names, replace, target_schema, summary.target)
             target = _reflect_targets(conn, schema, names, target_schema)
             _check_cycles_loadable(schema, plan, names)
             disabled = (
@@ -396,7 +385,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             if replace:
                 _empty(conn, kind, [target[n] for n in reversed(names)])
         else:
-            conflicts = _refuse_non_empty(conn, names, replace, target_schema)
+            conflicts = refuse_non_empty(conn, names, replace, target_schema, summary.target)
             ts = build(
                 schema,
                 names,
@@ -406,7 +395,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 nan_columns=_nan_columns(schema, frames),
             )
             summary.changes += ts.changes
-            _drop(conn, kind, ts, conflicts, target_schema)
+            _drop(conn, kind, schema, ts, conflicts, target_schema)
             _create(conn, kind, schema, ts, summary)
             target = ts.tables
             disabled = []
@@ -504,17 +493,40 @@ def _empty(conn: sa.Connection, kind: str, tables: list[sa.Table]) -> None:
 
 
 def _drop(
-    conn: sa.Connection, kind: str, ts: TargetSchema, conflicts: list[str], target_schema: str | None
+    conn: sa.Connection,
+    kind: str,
+    schema: Schema,
+    ts: TargetSchema,
+    conflicts: list[str],
+    target_schema: str | None,
 ) -> None:
+    """--replace: drop the tables relsynth writes, and the views it recreates, never with CASCADE.
+
+    What depends on them was refused before the run (guard.dependents); anything that check missed
+    makes the DROP fail and the whole transaction roll back, rather than vanish silently.
+    """
     import sqlalchemy as sa
 
     if not conflicts:
         return
     prep = conn.dialect.identifier_preparer
+    if kind == "postgresql":
+        insp = sa.inspect(conn)
+        have = set(insp.get_view_names(schema=target_schema))
+        have |= set(insp.get_materialized_view_names(schema=target_schema))
+        for view in schema.views:
+            if view.name in have:
+                what = "MATERIALIZED VIEW" if view.materialized else "VIEW"
+                conn.exec_driver_sql(
+                    f"DROP {what} IF EXISTS {prep.format_table(sa.table(view.name, schema=target_schema))}"
+                )
+        tables = [sa.table(n, schema=target_schema) for n in ts.tables if n in conflicts]
+        conn.exec_driver_sql("DROP TABLE " + ", ".join(prep.format_table(t) for t in tables))
+        return
     for name in reversed([n for n in ts.tables if n in conflicts]):
-        t = sa.table(name, schema=target_schema)
-        cascade = " CASCADE" if kind == "postgresql" else ""
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.format_table(t)}{cascade}")
+        conn.exec_driver_sql(
+            f"DROP TABLE IF EXISTS {prep.format_table(sa.table(name, schema=target_schema))}"
+        )
 
 
 def _create(conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, summary: WriteSummary) -> None:
@@ -727,28 +739,30 @@ def _first_line(err: BaseException) -> str:
 
 # -- MySQL/MariaDB: staging tables and one atomic RENAME -------------------------------------------
 def _write_mysql(engine: sa.Engine, job: _Job) -> None:
+    """Staging tables, recorded in the bookkeeping table before they exist, then one atomic RENAME.
+
+    Whatever stops the run (an error, Ctrl-C, a lost connection), the staging tables are dropped on a
+    fresh connection; a killed process's are dropped by the next run, found through the bookkeeping.
+    """
     import sqlalchemy as sa
+
+    from relsynth import guard
+    from relsynth.io import connection_error
 
     schema, names, frames, summary = job.schema, job.names, job.frames, job.summary
     replace, progress, fail_after = job.replace, job.progress, job.fail_after
-    from relsynth.io import connection_error
-
     try:
         conn = engine.connect()
     except sa.exc.DBAPIError as err:
         raise connection_error(engine.url, err) from None
-    token = secrets.token_hex(3)
+    token = secrets.token_hex(6)
     staging = {n: f"{STAGING}{token}_{i}" for i, n in enumerate(names)}
     prep = engine.dialect.identifier_preparer
-    with conn:
+    try:
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
-        leftovers = [t for t in _existing(conn, None) if t.startswith(STAGING)]
-        for t in leftovers:
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.quote(t)}")
-        if leftovers:
-            summary.cleaned.append(f"removed {len(leftovers)} staging tables left by an interrupted run")
-        conn.commit()
-        conflicts = _refuse_non_empty(conn, names, replace, None)
+        conflicts = refuse_non_empty(conn, names, replace, None, summary.target)
+        old = {n: f"{STAGING}old{token}_{i}" for i, n in enumerate(names) if n in conflicts}
+        guard.record(conn, token, "table", [(t, None) for t in [*staging.values(), *old.values()]])
         t0 = time.perf_counter()
         ts = build(
             schema,
@@ -760,54 +774,70 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         )
         summary.changes += ts.changes
         _rename_taken_fks(conn, ts, staging)
-        created: list[str] = []
-        try:
-            for name in names:  # one table at a time, so a failure knows what to drop
-                ts.tables[name].create(conn)
-                created.append(staging[name])
-            conn.commit()
-            summary.seconds["schema"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            for i, name in enumerate(names):
-                if progress:
-                    progress("write", i, len(names))
+        for name in names:
+            ts.tables[name].create(conn)
+        conn.commit()
+        summary.seconds["schema"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for i, name in enumerate(names):
+            if progress:
+                progress("write", i, len(names))
+            frame = frames[name]
+            bad = _failing_checks(conn, schema, name, frame, "mysql")
+            if bad.any():
+                _drop_rows(frames, schema, names, name, bad, summary.dropped_for_checks)
                 frame = frames[name]
-                bad = _failing_checks(conn, schema, name, frame, "mysql")
-                if bad.any():
-                    _drop_rows(frames, schema, names, name, bad, summary.dropped_for_checks)
-                    frame = frames[name]
-                summary.rows[name] = _load(conn, "mysql", ts.tables[name], schema.table(name), frame)
-                conn.commit()
-                if fail_after == name:
-                    raise RelsynthError(f"failure injected after loading {name} (a test of the rollback)")
-            summary.seconds["load"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            summary.verification = verify(
-                conn, schema, ts.tables, expected={n: len(frames[n]) for n in names}
-            )
-            summary.seconds["verify"] = time.perf_counter() - t0
-            if summary.verification.problems:
-                raise RelsynthError(
-                    "The loaded data failed verification, so nothing was swapped in: "
-                    + "; ".join(summary.verification.lines()[:5])
-                )
-            t0 = time.perf_counter()
-            old = {n: f"{STAGING}old{token}_{i}" for i, n in enumerate(names) if n in conflicts}
-            pairs = [(n, old[n]) for n in names if n in old] + [(staging[n], n) for n in names]
-            conn.exec_driver_sql(
-                "RENAME TABLE " + ", ".join(f"{prep.quote(a)} TO {prep.quote(b)}" for a, b in pairs)
-            )
-            created = list(old.values())  # from here on, only the old tables are ours to drop
-        finally:
-            for t in created:
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.quote(t)}")
+            summary.rows[name] = _load(conn, "mysql", ts.tables[name], schema.table(name), frame)
             conn.commit()
+            if fail_after == name:
+                raise RelsynthError(f"failure injected after loading {name} (a test of the rollback)")
+        if progress:
+            progress("write", len(names), len(names))
+        summary.seconds["load"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        summary.verification = verify(conn, schema, ts.tables, expected={n: len(frames[n]) for n in names})
+        summary.seconds["verify"] = time.perf_counter() - t0
+        if summary.verification.problems:
+            raise RelsynthError(
+                "The loaded data failed verification, so nothing was swapped in: "
+                + "; ".join(summary.verification.lines()[:5])
+            )
+        t0 = time.perf_counter()
+        pairs = [(n, old[n]) for n in names if n in old] + [(staging[n], n) for n in names]
+        conn.exec_driver_sql(
+            "RENAME TABLE " + ", ".join(f"{prep.quote(a)} TO {prep.quote(b)}" for a, b in pairs)
+        )
+        guard.clean_up(conn, token)  # the swapped-out old tables, and the records
         final = _reflect_targets(conn, schema, names, None)
         _advance_sequences(conn, "mysql", schema, names, final)
         _recreate_code(conn, "mysql", schema, names, summary)
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
         conn.commit()
         summary.seconds["constraints"] = time.perf_counter() - t0
+    except BaseException:
+        _abandon(conn)
+        with _fresh(engine) as clean:  # before the swap: the staging tables; after it: the old ones
+            guard.clean_up(clean, token)
+        raise
+    finally:
+        conn.close()
+
+
+def _abandon(conn: sa.Connection) -> None:
+    """A Ctrl-C may have stopped the driver mid-statement: drop the connection, whose open transaction
+    the server rolls back, rather than reuse it."""
+    try:
+        conn.invalidate()
+    except Exception:  # already gone
+        log.debug("invalidating the write connection failed", exc_info=True)
+
+
+@contextmanager
+def _fresh(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A new connection for clean-up, which waits a bounded time for the abandoned one's locks."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET SESSION lock_wait_timeout = 60")
+        yield conn
 
 
 def _rename_taken_fks(conn: sa.Connection, ts: TargetSchema, staging: dict[str, str]) -> None:

@@ -1,0 +1,543 @@
+"""What keeps relsynth from harming a database, checked before any data is read.
+
+- **Which database is which** comes from what the server says about itself (PostgreSQL's
+  ``system_identifier``, MySQL's ``server_uuid``, MariaDB's ``server_uid``, a SQLite file's device and
+  inode), never from how a URL is spelled: ``localhost`` and ``127.0.0.1``, another user, a symlink or
+  a hard link all name the same database, and relsynth refuses to write into its own source.
+- **One run per target**: a lock held for the whole run on a connection of its own (PostgreSQL
+  advisory lock, MySQL/MariaDB ``GET_LOCK``, ``flock`` on a SQLite file). A second run is told, in one
+  line, that another run is writing there.
+- **Nothing is dropped or emptied that something else depends on**: foreign keys and views of other
+  tables are listed and the run refused, before any work.
+- **Only what relsynth created is ever dropped**: MySQL/MariaDB staging tables are recorded in a
+  bookkeeping table (``_relsynth_staging``) before they exist; a later run drops only what is listed
+  there, never by name pattern.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from relsynth import dialects
+from relsynth.errors import RelsynthError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+log = logging.getLogger("relsynth")
+BOOKKEEPING = "_relsynth_staging"  # MySQL/MariaDB: the tables relsynth created and may drop
+
+
+class TargetBusy(RelsynthError):
+    """Another relsynth run is writing into the same target."""
+
+
+class SameDatabase(RelsynthError):
+    """The target is the source: relsynth never writes into what it reads."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A database as its server identifies it: same identity, same data, however the URL is spelled."""
+
+    kind: str
+    server: str
+    database: str
+    schema: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Identity | None:
+        if not data or not {"kind", "server", "database"} <= set(data):
+            return None
+        return cls(data["kind"], str(data["server"]), str(data["database"]), data.get("schema"))
+
+    def same_as(self, other: Identity | None) -> bool:
+        if other is None or self.kind != other.kind:
+            return False
+        if self.kind == "sqlite":
+            return (bool(self.server) and self.server == other.server) or self.database == other.database
+        return (self.server, self.database, self.schema) == (other.server, other.database, other.schema)
+
+
+def sqlite_identity(path: str | None) -> Identity:
+    """A SQLite file by its device and inode (a hard link is the same file), else by its real path."""
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        return Identity("sqlite", "", f":memory:{os.urandom(8).hex()}")  # equal to nothing else
+    if path.startswith("file:"):
+        path = path[5:].split("?", 1)[0]
+    real = os.path.realpath(Path(path).expanduser())
+    try:
+        st = os.stat(real)
+        server = f"{st.st_dev}:{st.st_ino}"
+    except OSError:
+        server = ""
+    return Identity("sqlite", server, real)
+
+
+def identity(conn: sa.Connection, schema: str | None = None) -> Identity:
+    """Ask the server who it is (read-only queries, no privileges beyond connecting)."""
+    import sqlalchemy as sa
+
+    kind = dialects.family(conn)
+    if kind == "sqlite":
+        return sqlite_identity(conn.engine.url.database)
+    if kind == "postgresql":
+        allowed = conn.execute(
+            sa.text("SELECT has_function_privilege('pg_control_system()', 'EXECUTE')")
+        ).scalar()
+        server = None
+        if allowed:
+            server = conn.execute(sa.text("SELECT system_identifier FROM pg_control_system()")).scalar()
+        if server is None:  # a managed service may hide it: the address and start time of the server
+            server = conn.execute(
+                sa.text(
+                    "SELECT COALESCE(host(inet_server_addr()), 'socket') || ':' || "
+                    "COALESCE(inet_server_port(), 0) || '@' || pg_postmaster_start_time()"
+                )
+            ).scalar()
+        database, current = conn.execute(sa.text("SELECT current_database(), current_schema()")).one()
+        return Identity(kind, str(server), str(database), schema or current)
+    if kind == "mysql":
+        version = str(conn.execute(sa.text("SELECT VERSION()")).scalar() or "")
+        variable = "@@server_uid" if "mariadb" in version.lower() else "@@server_uuid"
+        server = conn.exec_driver_sql(f"SELECT {variable}").scalar()  # a fixed name, no user input
+        if not server:
+            server = conn.execute(sa.text("SELECT CONCAT(@@hostname, ':', @@port, ':', @@datadir)")).scalar()
+        database = schema or conn.execute(sa.text("SELECT DATABASE()")).scalar()
+        return Identity(kind, str(server), str(database or ""))
+    url = conn.engine.url
+    return Identity(kind, f"{url.host}:{url.port}", str(url.database), schema)
+
+
+def refuse_same(source: Identity | None, target: Identity, described: str) -> None:
+    """The one check with no override: the target must not be the source."""
+    if source is not None and target.same_as(source):
+        where = f", schema {target.schema}" if target.schema else ""
+        raise SameDatabase(
+            f"The target {described}{where} is the source database itself (the server says so, whatever "
+            "the URL): relsynth never writes into its source; choose another target database"
+        )
+
+
+# -- one run per target ---------------------------------------------------------------------------
+def _lock_name(ident: Identity) -> str:
+    digest = hashlib.sha256(f"{ident.database}\0{ident.schema or ''}".encode()).hexdigest()
+    return f"relsynth:{digest[:40]}"  # MySQL lock names are at most 64 characters
+
+
+class TargetLock:
+    """Held from the first check to the last write, on a connection of its own.
+
+    A SQLite target that does not exist yet is created empty here (so it can be locked) and removed
+    by :meth:`discard` if the run fails.
+    """
+
+    def __init__(self, engine: sa.Engine, ident: Identity, described: str) -> None:
+        self.engine, self.ident, self.described = engine, ident, described
+        self.created_file: Path | None = None
+        self._conn: sa.Connection | None = None
+        self._fd: int | None = None
+
+    def acquire(self) -> TargetLock:
+        import sqlalchemy as sa
+
+        busy = TargetBusy(
+            f"Another relsynth run is writing into the {self.described}; wait for it to finish, "
+            "or choose another target"
+        )
+        kind = self.ident.kind
+        if kind == "sqlite":
+            self._lock_file(busy)
+            return self
+        if kind not in {"postgresql", "mysql"}:
+            return self
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        name = _lock_name(self.ident)
+        if kind == "postgresql":
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        else:
+            got = conn.execute(sa.text("SELECT GET_LOCK(:n, 0)"), {"n": name}).scalar()
+        if not got:
+            conn.close()
+            raise busy
+        self._conn = conn
+        return self
+
+    def _lock_file(self, busy: TargetBusy) -> None:
+        import fcntl
+
+        path = Path(self.ident.database)
+        if self.ident.database.startswith(":memory:"):
+            return
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            self.created_file = path
+        except FileExistsError:
+            fd = os.open(path, os.O_RDWR)
+        except OSError as err:
+            raise RelsynthError(
+                f"Cannot create the {self.described}: {err.strerror}; check the path and its permissions"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise busy from None
+        self._fd = fd
+
+    def discard(self) -> None:
+        """After a failed run: remove the SQLite file this run created (while still holding it)."""
+        if self.created_file is not None:
+            self.created_file.unlink(missing_ok=True)
+            for suffix in ("-journal", "-wal", "-shm"):
+                Path(f"{self.created_file}{suffix}").unlink(missing_ok=True)
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()  # closing the session releases its locks
+            except Exception:  # a dead connection holds nothing
+                log.debug("closing the lock connection failed", exc_info=True)
+            self._conn = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+# -- what --replace would break -------------------------------------------------------------------
+def dependents(
+    conn: sa.Connection, names: list[str], schema: str | None, *, dropping: bool, views: set[str]
+) -> list[str]:
+    """Objects outside ``names`` that depend on them: other tables' foreign keys, and (when the tables
+    are dropped) views other than those relsynth recreates."""
+    import sqlalchemy as sa
+
+    kind = dialects.family(conn)
+    wanted = set(names)
+    out: list[str] = []
+    if kind == "postgresql":
+        schema = schema or conn.execute(sa.text("SELECT current_schema()")).scalar()
+        rows = conn.execute(
+            sa.text(
+                "SELECT sn.nspname, s.relname, con.conname, d.relname FROM pg_constraint con "
+                "JOIN pg_class s ON s.oid = con.conrelid JOIN pg_namespace sn ON sn.oid = s.relnamespace "
+                "JOIN pg_class d ON d.oid = con.confrelid JOIN pg_namespace dn ON dn.oid = d.relnamespace "
+                "WHERE con.contype = 'f' AND dn.nspname = :schema"
+            ),
+            {"schema": schema},
+        ).all()
+        for s_schema, s_table, fk, d_table in rows:
+            if d_table in wanted and (s_table not in wanted or s_schema != schema):
+                out.append(f"foreign key {fk} of table {_qual(s_schema, s_table, schema)} -> {d_table}")
+        if dropping:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT DISTINCT vn.nspname, v.relname, t.relname FROM pg_depend d "
+                    "JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class "
+                    "JOIN pg_namespace vn ON vn.oid = v.relnamespace "
+                    "JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+                    "WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass "
+                    "AND tn.nspname = :schema AND v.oid <> t.oid"
+                ),
+                {"schema": schema},
+            ).all()
+            for v_schema, view, table in rows:
+                ours = v_schema == schema and (view in views or view in wanted)
+                if table in wanted and not ours:
+                    out.append(f"view {_qual(v_schema, view, schema)} (uses {table})")
+    elif kind == "mysql":
+        own = schema or conn.execute(sa.text("SELECT DATABASE()")).scalar()
+        rows = conn.execute(
+            sa.text(
+                "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_NAME "
+                "FROM information_schema.REFERENTIAL_CONSTRAINTS "
+                "WHERE UNIQUE_CONSTRAINT_SCHEMA = :schema"
+            ),
+            {"schema": own},
+        ).all()
+        for s_schema, s_table, fk, d_table in rows:
+            if d_table in wanted and (s_table not in wanted or s_schema != own):
+                out.append(f"foreign key {fk} of table {_qual(s_schema, s_table, own)} -> {d_table}")
+    elif kind == "sqlite":
+        others = [t for t in sa.inspect(conn).get_table_names() if t not in wanted]
+        for table in others:
+            for (ref,) in conn.execute(
+                sa.text('SELECT DISTINCT "table" FROM pragma_foreign_key_list(:t)'), {"t": table}
+            ):
+                if ref in wanted:
+                    out.append(f"a foreign key of table {table} -> {ref}")
+    return sorted(set(out))
+
+
+def _qual(schema: str | None, name: str, default: str | None) -> str:
+    return name if schema == default else f"{schema}.{name}"
+
+
+def refuse_dependents(found: list[str], described: str, *, dropping: bool) -> None:
+    if not found:
+        return
+    shown = "; ".join(found[:6]) + (f"; and {len(found) - 6} more" if len(found) > 6 else "")
+    verb = "replaced" if dropping else "emptied"
+    raise RelsynthError(
+        f"--replace would break objects in the {described} that depend on the tables relsynth writes "
+        f"({shown}); nothing was changed. Drop or move those objects, write into another database, "
+        f"or exclude the tables they need (the tables would be {verb}, and their keys change)"
+    )
+
+
+# -- the target, before any data is read ----------------------------------------------------------
+class Target:
+    """The database relsynth writes into: reached, identified, compared with the source and locked
+    before the source's data is read, and released after the write (``with Target(...) as t``)."""
+
+    def __init__(
+        self, url: str | sa.URL, *, target_schema: str | None = None, source: Identity | None = None
+    ) -> None:
+        from relsynth.io import describe, parse_url
+
+        self.url = parse_url(url)
+        self.kind = dialects.family(self.url.get_backend_name())
+        self.target_schema = target_schema if self.kind == "postgresql" else None
+        self.source = source
+        self.described = describe(self.url)
+        self.ident: Identity | None = None
+        self.cleaned: list[str] = []
+        self.lock: TargetLock | None = None
+        self._engine: sa.Engine | None = None
+
+    def __enter__(self) -> Target:
+        self.open()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.close(failed=exc_type is not None)
+
+    def open(self) -> Target:
+        import sqlalchemy as sa
+
+        from relsynth.io import connection_error, make_engine
+
+        engine = make_engine(self.url, must_exist=False)
+        self._engine = engine
+        if self.kind == "sqlite":
+            self.ident = sqlite_identity(self.url.database)
+            refuse_same(self.source, self.ident, self.described)
+        else:
+            try:
+                with engine.connect() as conn:
+                    self.ident = identity(conn, self.target_schema)
+                    refuse_same(self.source, self.ident, self.described)
+                    if self.target_schema and self.target_schema not in sa.inspect(conn).get_schema_names():
+                        raise RelsynthError(
+                            f"Schema '{self.target_schema}' does not exist in the {self.described}: "
+                            "create it (CREATE SCHEMA), or leave out --target-schema"
+                        )
+            except sa.exc.DBAPIError as err:
+                raise connection_error(self.url, err) from None
+        self.lock = TargetLock(engine, self.ident, self.described).acquire()
+        if self.kind == "mysql":  # under the lock: no other run is alive, so leftovers are a dead run's
+            with engine.connect() as conn:
+                self.cleaned = clean_up(conn)
+        return self
+
+    def connect(self) -> sa.Connection:
+        assert self._engine is not None, "open() first"
+        return self._engine.connect()
+
+    def check(self, schema: Any, names: list[str], *, replace: bool, into_existing: bool) -> None:
+        """Everything about the target that can be known without the source's data."""
+        with self.connect() as conn:
+            if into_existing:
+                check_existing(conn, schema, names, replace, self.target_schema, self.described)
+                if replace:
+                    found = dependents(conn, names, self.target_schema, dropping=False, views=set())
+                    refuse_dependents(found, self.described, dropping=False)
+                return
+            conflicts = refuse_non_empty(conn, names, replace, self.target_schema, self.described)
+            if conflicts:
+                views = {v.name for v in schema.views}
+                found = dependents(conn, conflicts, self.target_schema, dropping=True, views=views)
+                refuse_dependents(found, self.described, dropping=True)
+
+    def close(self, *, failed: bool) -> None:
+        if self.lock is not None:
+            if failed:
+                self.lock.discard()
+            self.lock.release()
+            self.lock = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def existing_tables(conn: sa.Connection, target_schema: str | None) -> list[str]:
+    import sqlalchemy as sa
+
+    ours = recorded_tables(conn) | {BOOKKEEPING}
+    return [t for t in sa.inspect(conn).get_table_names(schema=target_schema) if t not in ours]
+
+
+def refuse_non_empty(
+    conn: sa.Connection, names: list[str], replace: bool, target_schema: str | None, described: str
+) -> list[str]:
+    """A target with tables is refused unless --replace; returns the tables that will be replaced."""
+    existing = existing_tables(conn, target_schema)
+    if existing and not replace:
+        shown = ", ".join(sorted(existing)[:6]) + (" ..." if len(existing) > 6 else "")
+        where = f", schema {target_schema}," if target_schema else ""
+        raise RelsynthError(
+            f"The target {described}{where} is not empty (tables: {shown}); use a new database, "
+            "or --replace to drop and recreate the tables relsynth writes"
+        )
+    return [n for n in names if n in existing]
+
+
+def check_existing(
+    conn: sa.Connection,
+    schema: Any,
+    names: list[str],
+    replace: bool,
+    target_schema: str | None,
+    described: str,
+) -> None:
+    """--into-existing: every table is there with every column; non-empty ones need --replace."""
+    import sqlalchemy as sa
+
+    insp = sa.inspect(conn)
+    have = set(insp.get_table_names(schema=target_schema))
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise RelsynthError(
+            f"--into-existing: the {described} has no table {', '.join(missing[:5])}; create the schema "
+            "first (your migrations), or drop --into-existing to let relsynth create it"
+        )
+    for name in names:
+        cols = {c["name"] for c in insp.get_columns(name, schema=target_schema)}
+        absent = [c.name for c in schema.table(name).columns if c.name not in cols and not c.computed]
+        if absent:
+            raise RelsynthError(
+                f"--into-existing: table {name} in the target has no column {', '.join(absent[:5])}; "
+                "its schema does not match the source"
+            )
+    if not replace:
+        for name in names:
+            t = sa.table(name, schema=target_schema)
+            if conn.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first() is not None:
+                raise RelsynthError(
+                    f"--into-existing: table {name} in the target is not empty; add --replace to empty "
+                    "the tables relsynth writes (they are emptied, never dropped)"
+                )
+
+
+# -- MySQL/MariaDB: what relsynth created, recorded before it exists ------------------------------
+def _book(md: Any = None) -> sa.Table:
+    import sqlalchemy as sa
+
+    return sa.Table(
+        BOOKKEEPING,
+        md if md is not None else sa.MetaData(),
+        sa.Column("run", sa.String(32), nullable=False),
+        sa.Column("kind", sa.String(8), nullable=False),  # 'table': drop it; 'trigger': recreate it
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("definition", sa.Text),
+        mysql_comment="relsynth: objects a running or interrupted run created; removed when empty",
+    )
+
+
+def _book_exists(conn: sa.Connection) -> bool:
+    import sqlalchemy as sa
+
+    if BOOKKEEPING not in sa.inspect(conn).get_table_names():
+        return False
+    cols = {c["name"] for c in sa.inspect(conn).get_columns(BOOKKEEPING)}
+    if cols != {"run", "kind", "name", "definition"}:
+        raise RelsynthError(
+            f"The target has a table named {BOOKKEEPING} that relsynth did not create; rename it, "
+            "or write into another database"
+        )
+    return True
+
+
+def record(conn: sa.Connection, run: str, kind: str, items: list[tuple[str, str | None]]) -> None:
+    """Note (and commit) what this run is about to create or drop, before doing it."""
+    if not items:
+        return
+    book = _book()
+    if not _book_exists(conn):
+        book.create(conn, checkfirst=True)
+    conn.execute(book.insert(), [{"run": run, "kind": kind, "name": n, "definition": d} for n, d in items])
+    conn.commit()
+
+
+def forget(conn: sa.Connection, run: str, kind: str | None = None) -> None:
+    """This run's records are done with; the bookkeeping table goes when it is empty."""
+    import sqlalchemy as sa
+
+    if not _book_exists(conn):
+        return
+    book = _book()
+    where = [book.c.run == run] + ([book.c.kind == kind] if kind else [])
+    conn.execute(sa.delete(book).where(*where))
+    if conn.execute(sa.select(sa.func.count()).select_from(book)).scalar_one() == 0:
+        book.drop(conn)
+    conn.commit()
+
+
+def recorded_tables(conn: sa.Connection) -> set[str]:
+    import sqlalchemy as sa
+
+    if dialects.family(conn) != "mysql" or not _book_exists(conn):
+        return set()
+    book = _book()
+    return set(conn.execute(sa.select(book.c.name).where(book.c.kind == "table")).scalars())
+
+
+def clean_up(conn: sa.Connection, run: str | None = None) -> list[str]:
+    """Drop the tables, and recreate the triggers, that a run (or every interrupted run) recorded.
+
+    Only names in the bookkeeping table are touched: a user's table is never dropped by its name.
+    """
+    import sqlalchemy as sa
+
+    if not _book_exists(conn):
+        return []
+    book = _book()
+    query = sa.select(book.c.run, book.c.kind, book.c.name, book.c.definition)
+    rows = conn.execute(query.where(book.c.run == run) if run else query).all()
+    prep = conn.dialect.identifier_preparer
+    conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+    have = set(sa.inspect(conn).get_table_names())
+    triggers = set(
+        conn.execute(
+            sa.text("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()")
+        ).scalars()
+    )
+    dropped = restored = 0
+    for _, kind, name, definition in rows:
+        if kind == "table" and name in have:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.quote(name)}")
+            dropped += 1
+        elif kind == "trigger" and name not in triggers and definition:
+            conn.exec_driver_sql(definition)
+            restored += 1
+    runs = {r for r, *_ in rows}
+    conn.execute(sa.delete(book).where(book.c.run.in_(runs)))
+    if conn.execute(sa.select(sa.func.count()).select_from(book)).scalar_one() == 0:
+        book.drop(conn)
+    conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+    conn.commit()
+    notes = []
+    if dropped and run is None:
+        notes.append(f"removed {dropped} staging tables left by an interrupted relsynth run")
+    if restored:
+        notes.append(f"recreated {restored} triggers that an interrupted relsynth run had dropped")
+    return notes

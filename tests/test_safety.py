@@ -1,0 +1,388 @@
+"""Attacks on what relsynth promises never to do to a database, on SQLite, PostgreSQL and MariaDB:
+
+- write into its source, however the target URL spells it (and with --replace);
+- drop a table it did not create (a user's `_rss_feed`);
+- break objects that depend on the tables --replace rewrites (other tables' FKs, views);
+- let two runs write into one target;
+- leave anything behind after Ctrl-C;
+- find, after minutes of work, a problem it could have found before reading any data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+import relsynth
+from relsynth.cli import main
+from relsynth.errors import RelsynthError
+from relsynth.guard import BOOKKEEPING, SameDatabase, Target, TargetBusy
+from relsynth.writer import write
+from tests.conftest import MYSQL_ADMIN, PG_ADMIN, run_sql
+
+KINDS = ["sqlite", "postgresql", "mysql"]
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db: str):
+    model = relsynth.fit(demo_db, seed=6)
+    return model, relsynth.sample(model, scale=0.2)
+
+
+def _new(request: pytest.FixtureRequest, kind: str) -> str:
+    fixture = {"sqlite": "sqlite_db", "postgresql": "pg_db", "mysql": "mysql_db"}[kind]
+    return request.getfixturevalue(fixture)()
+
+
+def _filled(request: pytest.FixtureRequest, kind: str, demo) -> str:
+    """A database holding the demo's tables and rows: a source, or a target written before."""
+    model, tables = demo
+    url = _new(request, kind)
+    write(tables, model.schema, url, plan=model.plan)
+    return url
+
+
+@contextmanager
+def _engine(url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _fingerprint(url: str) -> dict[str, tuple[int, str]]:
+    """Every table with its row count and a hash of its sorted rows: equal means untouched."""
+    out = {}
+    with _engine(url) as engine, engine.connect() as conn:
+        for name in sa.inspect(conn).get_table_names():
+            rows = conn.execute(sa.select(sa.text("*")).select_from(sa.table(name))).all()
+            digest = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+            out[name] = (len(rows), digest)
+    return out
+
+
+def _tables(url: str) -> set[str]:
+    with _engine(url) as engine:
+        return set(sa.inspect(engine).get_table_names())
+
+
+def _stages() -> tuple[list[str], Callable[[str, int, int], None]]:
+    seen: list[str] = []
+    return seen, lambda stage, done, total: seen.append(stage)
+
+
+# -- 1. the source is never the target -------------------------------------------------------------
+def _spellings(url: str, kind: str, tmp_path: Path, other_user: str | None) -> list[str]:
+    """The same database, as a user might type it."""
+    u = sa.make_url(url)
+    if kind == "sqlite":
+        path = Path(u.database)
+        link = tmp_path / "link.sqlite"
+        link.symlink_to(path)
+        hard = tmp_path / "hard.sqlite"
+        os.link(path, hard)
+        return [
+            url,
+            str(path),
+            f"sqlite:///{link}",
+            f"sqlite:///{hard}",
+            f"sqlite:///{path.parent}/./{path.name}",
+        ]
+    host = "localhost" if u.host in {"127.0.0.1", None} else "127.0.0.1"
+    out = [
+        url,
+        u.set(host=host).render_as_string(hide_password=False),
+        url.replace("+psycopg", "").replace("+pymysql", ""),
+    ]
+    if other_user:
+        out.append(u.set(username=other_user, password=None).render_as_string(hide_password=False))
+    return out
+
+
+@pytest.fixture
+def other_user(request: pytest.FixtureRequest) -> Iterator[Callable[[str, str], str]]:
+    """Factory: a second login with full rights on one database (dropped after the test)."""
+    made: list[tuple[str, str]] = []
+
+    def make(kind: str, database: str) -> str:
+        name = f"rs_other_{os.getpid()}"
+        admin = PG_ADMIN if kind == "postgresql" else MYSQL_ADMIN
+        with _engine(admin) as engine, engine.connect() as conn:
+            if kind == "postgresql":
+                conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{name}"')
+                conn.exec_driver_sql(f'CREATE ROLE "{name}" LOGIN SUPERUSER')
+            else:
+                conn.exec_driver_sql(f"DROP USER IF EXISTS '{name}'@'%%'")
+                conn.exec_driver_sql(f"CREATE USER '{name}'@'%%'")
+                conn.exec_driver_sql(f"GRANT ALL ON `{database}`.* TO '{name}'@'%%'")
+            conn.commit()
+        made.append((kind, name))
+        return name
+
+    yield make
+    for kind, name in made:
+        admin = PG_ADMIN if kind == "postgresql" else MYSQL_ADMIN
+        with _engine(admin) as engine, engine.connect() as conn:
+            if kind == "postgresql":
+                conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{name}"')
+            else:
+                conn.exec_driver_sql(f"DROP USER IF EXISTS '{name}'@'%%'")
+            conn.commit()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_source_as_target_is_refused_however_spelled(
+    request: pytest.FixtureRequest, demo, kind: str, tmp_path: Path, other_user
+) -> None:
+    source = _filled(request, kind, demo)
+    before = _fingerprint(source)
+    user = None if kind == "sqlite" else other_user(kind, sa.make_url(source).database)
+    for spelling in _spellings(source, kind, tmp_path, user):
+        result = CliRunner().invoke(main, ["-q", "synthesize", source, spelling, "--replace", "--no-report"])
+        assert result.exit_code == 1, (spelling, result.output)
+        assert "is the source database itself" in result.output, result.output
+        assert result.output.count("\n") == 1, result.output  # one line
+        seen, progress = _stages()
+        with pytest.raises(SameDatabase):
+            relsynth.synthesize(source, spelling, replace=True, into_existing=True, progress=progress)
+        assert "reflect" not in seen and "read" not in seen  # refused before any work
+    assert _fingerprint(source) == before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_model_sampled_into_its_source_is_refused(
+    request: pytest.FixtureRequest, demo, kind: str, tmp_path: Path
+) -> None:
+    source = _filled(request, kind, demo)
+    before = _fingerprint(source)
+    model_file = tmp_path / "m.rsm"
+    relsynth.fit(source, seed=1).save(model_file)
+    result = CliRunner().invoke(main, ["-q", "sample", str(model_file), "--target", source, "--replace"])
+    assert result.exit_code == 1 and "is the source database itself" in result.output, result.output
+    assert _fingerprint(source) == before
+
+
+def test_demo_output_onto_its_source_is_refused(tmp_path: Path) -> None:
+    from relsynth.demo import demo_path
+
+    source = demo_path()
+    digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    result = CliRunner().invoke(main, ["-q", "demo", "-o", str(source), "--no-report"])
+    assert result.exit_code == 1 and "source" in result.output, result.output
+    assert hashlib.sha256(Path(source).read_bytes()).hexdigest() == digest
+
+
+def test_same_server_other_schema_is_allowed(request: pytest.FixtureRequest, demo) -> None:
+    """PostgreSQL: the identity is server + database + schema; another schema of the source's database
+    is another target."""
+    source = _filled(request, "postgresql", demo)
+    run_sql(source, "CREATE SCHEMA synth;")
+    result = relsynth.synthesize(source, source, target_schema="synth", scale=0.1)
+    assert result["write"].verification.problems == 0
+    with pytest.raises(SameDatabase):
+        relsynth.synthesize(source, source, target_schema="public", replace=True)
+
+
+# -- 2. only what relsynth created is dropped ------------------------------------------------------
+USER_TABLES = (
+    "CREATE TABLE _rss_feed (id INTEGER PRIMARY KEY, title VARCHAR(40));\n"
+    "INSERT INTO _rss_feed VALUES (1, 'kept');\n"
+    "CREATE TABLE _rs0a1b2c_0 (id INTEGER PRIMARY KEY);\n"
+    "INSERT INTO _rs0a1b2c_0 VALUES (7);\n"
+    "CREATE TABLE _rsold0a1b2c_0 (id INTEGER PRIMARY KEY);\n"
+)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_user_tables_named_like_staging_are_never_dropped(
+    request: pytest.FixtureRequest, demo, kind: str
+) -> None:
+    model, tables = demo
+    url = _new(request, kind)
+    run_sql(url, USER_TABLES)
+    mine = {"_rss_feed", "_rs0a1b2c_0", "_rsold0a1b2c_0"}
+    before = _fingerprint(url)
+    with pytest.raises(RelsynthError, match="not empty"):
+        write(tables, model.schema, url, plan=model.plan)  # refused: and the refusal drops nothing
+    assert _fingerprint(url) == before
+    write(tables, model.schema, url, plan=model.plan, replace=True)
+    after = _fingerprint(url)
+    assert {n: after[n] for n in mine} == {n: before[n] for n in mine}
+    assert _tables(url) == mine | set(model.plan.order)
+
+
+# -- 3. --replace and what depends on the replaced tables ------------------------------------------
+DEPENDENTS = {
+    "sqlite": "CREATE TABLE audit (id INTEGER PRIMARY KEY, patient_id INTEGER REFERENCES patients(patient_id));",
+    "postgresql": (
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY, patient_id INTEGER REFERENCES patients(patient_id));\n"
+        "CREATE VIEW busy_wards AS SELECT ward_id, COUNT(*) AS n FROM admissions GROUP BY ward_id;"
+    ),
+    "mysql": "CREATE TABLE audit (id INTEGER PRIMARY KEY, patient_id INTEGER, "
+    "FOREIGN KEY (patient_id) REFERENCES patients(patient_id)) ENGINE=InnoDB;",
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_replace_refuses_when_other_objects_depend(request: pytest.FixtureRequest, demo, kind: str) -> None:
+    model, tables = demo
+    url = _filled(request, kind, demo)
+    run_sql(url, DEPENDENTS[kind])
+    before = _fingerprint(url)
+    for into_existing in (False, True):
+        seen, progress = _stages()
+        with pytest.raises(RelsynthError, match="depend on the tables relsynth writes") as err:
+            relsynth.synthesize(
+                _source_of(request, kind, demo),
+                url,
+                replace=True,
+                into_existing=into_existing,
+                progress=progress,
+            )
+        assert "audit" in str(err.value)
+        if kind == "postgresql" and not into_existing:
+            assert "busy_wards" in str(err.value)
+        assert "read" not in seen  # found before reading the source's data
+    assert _fingerprint(url) == before
+    # Without the dependents, --replace works, again and again (views it recreated are its own).
+    run_sql(url, "DROP VIEW busy_wards;\nDROP TABLE audit;" if kind == "postgresql" else "DROP TABLE audit;")
+    for _ in range(2):
+        summary = write(tables, model.schema, url, plan=model.plan, replace=True)
+        assert summary.verification.problems == 0
+
+
+def _source_of(request: pytest.FixtureRequest, kind: str, demo) -> str:
+    return _filled(request, "sqlite", demo)
+
+
+# -- 4. one run per target -------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", KINDS)
+def test_second_run_into_a_locked_target_is_refused(request: pytest.FixtureRequest, demo, kind: str) -> None:
+    model, tables = demo
+    url = _new(request, kind)
+    first = Target(url).open()
+    if kind == "mysql":  # the live run's recorded staging table, which the second run must not touch
+        run_sql(
+            url,
+            "CREATE TABLE _rslive01_0 (id INTEGER);\n"
+            f"CREATE TABLE {BOOKKEEPING} (run VARCHAR(32) NOT NULL, kind VARCHAR(8) NOT NULL, "
+            "name VARCHAR(64) NOT NULL, definition TEXT);\n"
+            f"INSERT INTO {BOOKKEEPING} VALUES ('live01', 'table', '_rslive01_0', NULL);",
+        )
+    try:
+        with pytest.raises(TargetBusy, match="Another relsynth run is writing"):
+            write(tables, model.schema, url, plan=model.plan)
+        result = CliRunner().invoke(
+            main, ["-q", "synthesize", _source_of(request, kind, demo), url, "--no-report"]
+        )
+        assert result.exit_code == 1 and "Another relsynth run is writing" in result.output, result.output
+        if kind == "mysql":
+            assert "_rslive01_0" in _tables(url)
+    finally:
+        first.close(failed=False)
+    summary = write(tables, model.schema, url, plan=model.plan)  # the lock is gone with its holder
+    assert summary.verification.problems == 0
+    assert not {t for t in _tables(url) if t.startswith("_r")}
+
+
+# -- 5. Ctrl-C leaves nothing behind ---------------------------------------------------------------
+def _interrupt_at(table_index: int) -> Callable[[str, int, int], None]:
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "write" and done == table_index:
+            signal.raise_signal(signal.SIGINT)  # a real Ctrl-C, delivered between two tables
+
+    return progress
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_interrupt_leaves_the_target_as_it_was(request: pytest.FixtureRequest, demo, kind: str) -> None:
+    model, tables = demo
+    url = _new(request, kind)
+    with pytest.raises(KeyboardInterrupt):
+        write(tables, model.schema, url, plan=model.plan, progress=_interrupt_at(3))
+    if kind == "sqlite":
+        assert not Path(sa.make_url(url).database).exists()  # the new file is gone
+    else:
+        assert _tables(url) == set()  # no tables, no staging, no bookkeeping
+    filled = _filled(request, kind, demo)
+    before = _fingerprint(filled)
+    with pytest.raises(KeyboardInterrupt):
+        write(tables, model.schema, filled, plan=model.plan, replace=True, progress=_interrupt_at(4))
+    assert _fingerprint(filled) == before
+
+
+INTERRUPTING_CLI = """
+import signal, sys
+import relsynth.writer as w
+original = w._load
+calls = []
+def load(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 3:
+        signal.raise_signal(signal.SIGINT)
+    return original(*args, **kwargs)
+w._load = load
+from relsynth.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ctrl_c_in_the_cli_exits_130_and_cleans_up(
+    request: pytest.FixtureRequest, demo, kind: str, tmp_path: Path
+) -> None:
+    model, _ = demo
+    model_file = tmp_path / "m.rsm"
+    model.save(model_file)
+    url = _new(request, kind)
+    proc = subprocess.run(
+        [sys.executable, "-c", INTERRUPTING_CLI, "-q", "sample", str(model_file), "--target", url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip() == "Interrupted.", proc.stderr
+    if kind == "sqlite":
+        assert not Path(sa.make_url(url).database).exists()
+    else:
+        assert _tables(url) == set()
+
+
+# -- 6. what can be checked without data is checked before reading it ------------------------------
+@pytest.mark.parametrize("kind", KINDS)
+def test_target_problems_are_found_before_reading(request: pytest.FixtureRequest, demo, kind: str) -> None:
+    source = _source_of(request, kind, demo)
+    target = _filled(request, kind, demo)
+    seen, progress = _stages()
+    with pytest.raises(RelsynthError, match="not empty"):
+        relsynth.synthesize(source, target, progress=progress)
+    assert "reflect" not in seen and "read" not in seen
+    with pytest.raises(RelsynthError, match="--scale must be positive"):
+        relsynth.synthesize("postgresql://nobody@127.0.0.1:1/none", target, scale=0)
+    if kind == "postgresql":
+        fresh = _new(request, kind)
+        seen, progress = _stages()
+        with pytest.raises(RelsynthError, match="Schema 'nowhere' does not exist"):
+            relsynth.synthesize(source, fresh, target_schema="nowhere", progress=progress)
+        assert "reflect" not in seen
+    unreachable = {
+        "sqlite": "sqlite:////nonexistent-dir/x.db",
+        "postgresql": "postgresql://postgres@127.0.0.1:1/x",
+        "mysql": "mysql://root@127.0.0.1:1/x",
+    }[kind]
+    seen, progress = _stages()
+    with pytest.raises(RelsynthError):
+        relsynth.synthesize(source, unreachable, progress=progress)
+    assert "reflect" not in seen
