@@ -288,8 +288,13 @@ def write(
     schema_only: bool = False,
     target_schema: str | None = None,
     progress: Progress | None = None,
+    source: Identity | None = None,
 ) -> Any:
-    """Create the schema in ``target``, bulk-load ``tables``, verify, commit (or leave nothing)."""
+    """Create the schema in ``target``, bulk-load ``tables``, verify, commit (or leave nothing).
+
+    ``source``: the database the data came from (``Identity.from_dict(model.source["identity"])``),
+    which the target is then checked not to be.
+    """
     from relsynth.writer import write as _write
 
     return _write(
@@ -301,6 +306,7 @@ def write(
         schema_only=schema_only,
         target_schema=target_schema,
         progress=progress,
+        source=source,
     )
 
 
@@ -444,9 +450,14 @@ def evaluate(
     from relsynth.schema import Schema as SchemaCls
 
     if isinstance(model, str | Path):
+        from relsynth.errors import ModelError
         from relsynth.sdv_engine import is_sdv_file
 
+        if not Path(model).is_file():
+            raise ModelError(f"Model file {model} does not exist; check the path given to --model")
         model = None if is_sdv_file(str(model)) else ModelCls.load(model)
+        if model is None:
+            log.info("the model is an SDV file: the privacy comparison has no holdout to use")
     if isinstance(schema, str | Path):
         schema = SchemaCls.load(schema)
     if schema is None and model is not None:

@@ -386,3 +386,28 @@ def test_target_problems_are_found_before_reading(request: pytest.FixtureRequest
     with pytest.raises(RelsynthError):
         relsynth.synthesize(source, unreachable, progress=progress)
     assert "reflect" not in seen
+
+
+# -- 7. the source's connection cannot write, even if relsynth tried --------------------------------
+@pytest.mark.parametrize("kind", KINDS)
+def test_source_connection_refuses_every_write(request: pytest.FixtureRequest, demo, kind: str) -> None:
+    from relsynth.io import connect
+
+    source = _filled(request, kind, demo)
+    before = _fingerprint(source)
+    attacks = [
+        "DELETE FROM patients",
+        "CREATE TABLE intruder (id INTEGER)",
+        "DROP TABLE care_team",
+        "COMMIT",  # a read-only transaction ended by hand: the next one is read-only too
+    ]
+    for statement in attacks:
+        with connect(source, read_only=True) as conn:
+            try:
+                conn.exec_driver_sql(statement)
+            except sa.exc.DBAPIError:
+                continue
+            with pytest.raises(sa.exc.DBAPIError):
+                conn.exec_driver_sql("DELETE FROM patients")
+    relsynth.synthesize(source, _new(request, "sqlite"), scale=0.5)
+    assert _fingerprint(source) == before
