@@ -231,7 +231,7 @@ def dependents(
                 "SELECT sn.nspname, s.relname, con.conname, d.relname FROM pg_constraint con "
                 "JOIN pg_class s ON s.oid = con.conrelid JOIN pg_namespace sn ON sn.oid = s.relnamespace "
                 "JOIN pg_class d ON d.oid = con.confrelid JOIN pg_namespace dn ON dn.oid = d.relnamespace "
-                "WHERE con.contype = 'f' AND dn.nspname = :schema"
+                "WHERE con.contype = 'f' AND dn.nspname = :schema AND con.conparentid = 0"
             ),
             {"schema": schema},
         ).all()
