@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from relsynth.model.sample import SampleReport
     from relsynth.model.spec import Model
     from relsynth.schema import Schema
+    from relsynth.sdv_engine import SdvModel
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
@@ -216,7 +217,7 @@ def _check_matches(schema: Schema, live: Schema) -> None:
 
 
 def sample(
-    model: Model | str | Path,
+    model: Model | SdvModel | str | Path,
     *,
     scale: float = 1.0,
     rows: Mapping[str, int] | None = None,
@@ -240,7 +241,9 @@ def sample(
     if model.engine == "sdv":
         from relsynth import sdv_engine
 
+        assert isinstance(model, sdv_engine.SdvModel), "only fit(engine='sdv') makes SDV models"
         return sdv_engine.sample(model.synth, scale=scale, seed=model.seed if seed is None else seed)
+    assert isinstance(model, ModelCls)
     return sample_tables(
         model, scale=scale, rows=dict(rows or {}), seed=seed, progress=progress, report=report
     )
@@ -480,7 +483,7 @@ def evaluate(
             real = read_tables(
                 conn, schema, plan, sample_rows=sample_rows, seed=seed, progress=progress
             ).frames
-    integrity = None
+    integrity: Any = None  # SQL verification of a database, or a check of frames
     if isinstance(synthetic, Mapping):
         synth = {n: f.reset_index(drop=True) for n, f in synthetic.items()}
     else:

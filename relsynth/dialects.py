@@ -185,7 +185,7 @@ def sqlite_unique_and_actions(
     return uniques, actions
 
 
-def exact_count(conn: sa.Connection, table: sa.Table) -> int:
+def exact_count(conn: sa.Connection, table: sa.TableClause) -> int:
     import sqlalchemy as sa
 
     return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())

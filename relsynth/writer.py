@@ -170,7 +170,7 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
     if pd.api.types.is_datetime64_any_dtype(values):
         if getattr(values.dt, "tz", None) is not None and (kind != "postgresql" or not t.timezone):
             values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        out = values.astype(object).where(values.notna(), None).tolist()
+        out = values.astype(object).where(values.notna(), None).tolist()  # type: ignore[call-overload]  # stubs: other=None
         return [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in out]
     if pd.api.types.is_float_dtype(values):
         arr = values.to_numpy(dtype=float)
@@ -181,7 +181,7 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
             None if v is pd.NA or v is None else (bool(v) if isinstance(v, bool | np.bool_) else int(v))
             for v in values.astype(object)
         ]
-    out = values.astype(object).where(values.notna(), None).tolist()
+    out = values.astype(object).where(values.notna(), None).tolist()  # type: ignore[call-overload]  # stubs: other=None
     if t.name == "json" and kind != "postgresql":
         import json
 
@@ -207,6 +207,7 @@ def _copy(conn: sa.Connection, sa_table: sa.Table, columns: list[str], rows: lis
     prep = conn.dialect.identifier_preparer
     statement = f"COPY {prep.format_table(sa_table)} ({', '.join(prep.quote(c) for c in columns)}) FROM STDIN"
     raw = conn.connection.driver_connection
+    assert raw is not None, "a live connection has a driver connection"
     with raw.cursor() as cur, cur.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
@@ -358,7 +359,9 @@ def _drop_mysql_triggers(
     from relsynth import guard
 
     found = dialects.triggers(conn, target_schema, names)
-    items = [(name, sql) for per_table in found.values() for name, sql, _ in per_table]
+    items: list[tuple[str, str | None]] = [
+        (name, sql) for per_table in found.values() for name, sql, _ in per_table
+    ]
     guard.record(conn, run, "trigger", items)
     prep = conn.dialect.identifier_preparer
     for name, _ in items:
