@@ -383,7 +383,7 @@ def to_expression(node: Any, types: dict[str, SqlType] | None = None) -> Any:
         expr = sa.column(node.column.name).between(operand(node.low), operand(node.high))
         return ~expr if node.negated else expr
     if isinstance(node, ck.IsNull):
-        col = sa.column(node.column.name)
+        col: sa.ColumnClause[Any] = sa.column(node.column.name)
         return col.is_not(None) if node.negated else col.is_(None)
     if isinstance(node, ck.Not):
         return sa.not_(to_expression(node.item, types))

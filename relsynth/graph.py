@@ -370,7 +370,10 @@ def _choose_context(
                 return (1 if x > y else -1), reason
         return (1 if a.name < b.name else -1), "first by name"
 
-    ranked = sorted(sorted(fks, key=lambda f: f.name), key=cmp_to_key(lambda a, b: -compare(a, b)[0]))
+    def better_first(a: ForeignKey, b: ForeignKey) -> int:
+        return -compare(a, b)[0]
+
+    ranked = sorted(sorted(fks, key=lambda f: f.name), key=cmp_to_key(better_first))
     best = ranked[0]
     if len(ranked) == 1:
         return best, "its only parent"

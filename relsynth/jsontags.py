@@ -39,7 +39,12 @@ def unjson(v: Any) -> Any:
         if "tuple" in v:
             return tuple(unjson(x) for x in v["tuple"])
         if "iso" in v:
-            kind = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}[v["type"]]
+            kinds: dict[str, type[dt.date] | type[dt.time]] = {
+                "datetime": dt.datetime,
+                "date": dt.date,
+                "time": dt.time,
+            }
+            kind = kinds[v["type"]]
             return kind.fromisoformat(v["iso"])
         if "seconds" in v:
             return dt.timedelta(seconds=v["seconds"])

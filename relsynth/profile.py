@@ -85,15 +85,15 @@ def detect_pii(table: Table, col: Column, values: pd.Series | None) -> tuple[str
             continue
         if category in {"free_text", "street_address"} and _ID_NAME.search(col.name):
             continue
-        has_values = strings is not None and not strings.empty
-        if category == "email" and has_values and _share(strings, _EMAIL) < 0.5:
+        present = strings if strings is not None and not strings.empty else None
+        if category == "email" and present is not None and _share(present, _EMAIL) < 0.5:
             continue
         if category == "street_address" and re.search(r"(ip|mac|web|url|email)_?addr", name):
             continue
         if (
             category == "free_text"
-            and has_values
-            and (strings.str.len().mean() < 15 or not strings.str.contains(" ").mean() > 0.5)
+            and present is not None
+            and (present.str.len().mean() < 15 or not present.str.contains(" ").mean() > 0.5)
         ):
             continue
         return category, "by column name"

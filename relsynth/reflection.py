@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -152,6 +152,9 @@ def reflect_connection(
     enums: tuple[EnumType, ...] = ()
     domains: tuple[Domain, ...] = ()
     if dialects.family(conn) == "postgresql":
+        from sqlalchemy.dialects.postgresql.base import PGInspector
+
+        assert isinstance(insp, PGInspector), "a PostgreSQL connection has PostgreSQL's inspector"
         enums = tuple(
             EnumType(e["name"], tuple(e["labels"])) for e in insp.get_enums(schema=schema or "public")
         )
@@ -228,7 +231,7 @@ def _sqlite_name(url: sa.URL) -> str | None:
     return db.removeprefix("file:") or None
 
 
-def _domain(d: dict[str, Any]) -> Domain:
+def _domain(d: Mapping[str, Any]) -> Domain:
     from relsynth.schema import SqlType
 
     return Domain(

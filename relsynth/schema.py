@@ -395,9 +395,9 @@ def validate(schema: Schema) -> None:
                 )
         if table.context is not None:
             table.fk(table.context)
-        for col in table.columns:
-            if col.pii is not None and col.pii not in PII_CATEGORIES:
+        for column in table.columns:
+            if column.pii is not None and column.pii not in PII_CATEGORIES:
                 raise SchemaError(
-                    f"Unknown PII category '{col.pii}' for column {table.name}.{col.name}; use one of "
+                    f"Unknown PII category '{column.pii}' for column {table.name}.{column.name}; use one of "
                     + ", ".join(PII_CATEGORIES)
                 )

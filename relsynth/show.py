@@ -107,9 +107,9 @@ def graph_facts(plan: Plan) -> RenderableType:
     lines.append(("no primary key", _list(list(plan.without_pk))))
     lines.append(("isolated", _list(list(plan.isolated))))
     contexts = [
-        f"{n} under {plan[n].context.ref_table} ({plan[n].context_reason})"
-        for n in plan.order
-        if plan[n].context is not None and len([*plan[n].secondary]) > 0
+        f"{n} under {tp.context.ref_table} ({tp.context_reason})"
+        for n, tp in ((n, plan[n]) for n in plan.order)
+        if tp.context is not None and len([*tp.secondary]) > 0
     ]
     if contexts:
         lines.append(("context parents", "; ".join(contexts)))
@@ -241,11 +241,11 @@ def dot(plan: Plan) -> str:
         kinds = [(tp.context, "solid")] if tp.context else []
         kinds += [(fk, "dashed") for fk in tp.secondary]
         kinds += [(fk, "dotted") for fk in (*tp.reference_fks, *tp.deferred, *tp.self_refs)]
-        for fk, style in kinds:
+        for fk, edge_style in kinds:
             color = ', color="red"' if fk in tp.deferred else ""
             lines.append(
                 f"  {_dot_id(fk.ref_table)} -> {_dot_id(n)} [label={_dot_id(', '.join(fk.columns))}, "
-                f"style={style}{color}];"
+                f"style={edge_style}{color}];"
             )
     lines.append("}")
     return "\n".join(lines) + "\n"

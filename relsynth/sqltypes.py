@@ -52,6 +52,7 @@ def native_spelling(sqltype: Any, dialect: Any) -> str:
 def to_portable(sqltype: sa.types.TypeEngine, dialect: Any) -> SqlType:
     """Describe a reflected SQLAlchemy type as a portable SqlType."""
     import sqlalchemy as sa
+    from sqlalchemy.dialects.postgresql import DOMAIN
 
     native = native_spelling(sqltype, dialect)
     cls_names = {c.__name__.upper() for c in type(sqltype).__mro__}
@@ -62,7 +63,7 @@ def to_portable(sqltype: sa.types.TypeEngine, dialect: Any) -> SqlType:
     def make(family: str, **kw: Any) -> SqlType:
         return SqlType(family, native=native, collation=collation, charset=charset, **kw)
 
-    if "DOMAIN" in cls_names:
+    if isinstance(sqltype, DOMAIN):
         base = to_portable(sqltype.data_type, dialect)
         return SqlType(
             base.name,

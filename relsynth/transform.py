@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -104,7 +105,8 @@ class Encoder:
     def scores(self, values: pd.Series) -> np.ndarray:
         raise NotImplementedError
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
+    def decode(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Normal scores back to values; ``rng`` is for encoders that add noise (smoothing)."""
         raise NotImplementedError
 
 
@@ -151,8 +153,8 @@ class Categorical(Encoder):
     def decode_codes(self, z: np.ndarray) -> np.ndarray:
         return np.minimum(np.searchsorted(self.cum, to_uniform(z), side="right"), len(self.levels) - 1)
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
-        out = np.empty(len(z), dtype=object)
+    def decode(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        out = np.empty(len(z), dtype=object)  # levels are exact: no noise, rng unused
         out[:] = [self.levels[i] for i in self.decode_codes(z)]
         return out
 
@@ -293,7 +295,7 @@ def text_date_format(values: pd.Series) -> str | None:
     """The strftime format every sampled string follows, if any."""
     strings = values.dropna().astype(str).head(500)
     for pattern, fmt in _DATE_FORMATS:
-        if len(strings) and strings.map(lambda s, p=pattern: bool(p.match(s))).all():
+        if len(strings) and all(pattern.match(s) for s in strings):
             return fmt
     return None
 
@@ -408,6 +410,7 @@ def from_seconds(seconds: np.ndarray, output: str, text_format: str | None = Non
     mask = np.isnan(s)
     safe = np.where(mask, 0, s)
     out = np.empty(len(s), dtype=object)
+    values: Sequence[object]
     if output == "time":
         values = [
             dt.time(int(x // 3600) % 24, int(x % 3600 // 60), int(x % 60), round((x % 1) * 1e6) % 1_000_000)
@@ -420,9 +423,10 @@ def from_seconds(seconds: np.ndarray, output: str, text_format: str | None = Non
         if output == "date":
             values = [t.date() for t in stamps]
         elif output == "text":
-            values = list(stamps.strftime(text_format or "%Y-%m-%d %H:%M:%S"))
+            texts = list(stamps.strftime(text_format or "%Y-%m-%d %H:%M:%S"))
             if text_format and "%f" in text_format:
-                values = [v.rstrip("0").rstrip(".") if "." in v else v for v in values]
+                texts = [v.rstrip("0").rstrip(".") if "." in v else v for v in texts]
+            values = texts
         elif output == "datetime_tz":
             values = list(stamps.tz_localize("UTC").to_pydatetime())
         else:

@@ -15,15 +15,36 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("RELSYNTH_DATASETS", ROOT.parent / "shared" / "datasets"))
 PG_ADMIN = os.environ.get("RELSYNTH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MYSQL_ADMIN = os.environ.get("RELSYNTH_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Hypothesis: in CI the same examples every run (derandomize), a fixed budget, deadlines with room
+# for a loaded machine, and no shrinking (which can take minutes on a slow property). The failing
+# example is printed with its reproduce_failure blob; shrink it locally under the "dev" profile.
+# A test's own @settings (max_examples, deadline) still wins. HYPOTHESIS_PROFILE picks one by hand.
+# Both start from Hypothesis' own defaults, whatever CI variables it detects itself.
+_defaults = settings.get_profile("default")
+settings.register_profile("dev", _defaults, deadline=timedelta(seconds=2), print_blob=True)
+settings.register_profile(
+    "ci",
+    _defaults,
+    derandomize=True,
+    database=None,
+    max_examples=50,
+    deadline=timedelta(seconds=5),
+    print_blob=True,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target),
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev"))
 RUN_TOKEN = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 _counter = itertools.count()
 

@@ -71,8 +71,7 @@ def check_integrity(schema: Schema, tables: dict[str, pd.DataFrame]) -> Integrit
             complete = child.notna().all(axis=1)
             keys = pd.MultiIndex.from_frame(_key_frame(parent, fk.ref_columns))
             probe = pd.MultiIndex.from_frame(child[complete])
-            missing = int((~probe.isin(keys)).sum()) if len(probe) else 0
-            out.orphans[fk.label] = missing
+            out.orphans[fk.label] = int((~probe.isin(keys)).sum()) if len(probe) else 0
         for check in table.checks:
             try:
                 node = ck.parse(check.sql)

@@ -104,9 +104,9 @@ def rare_categories(
     for c in columns:
         rc = labels(real[c]).dropna().value_counts()
         sc = labels(synth[c]).dropna().value_counts()
-        rare = rc[rc < RARE]
+        rare = rc[rc < RARE].to_dict()
         for value, k in sc[sc < RARE].items():
-            if value in rare.index:
+            if value in rare:
                 item: dict[str, Any] = {
                     "column": c,
                     "source_count": int(rare[value]),

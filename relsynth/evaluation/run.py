@@ -43,6 +43,7 @@ def _child_features(
         if child not in frames or not len(frames[child]):
             continue
         fk = plan[child].context
+        assert fk is not None, "Plan.children lists the tables modelled under their context FK"
         child_frame = frames[child].reset_index(drop=True)
         pos = positions(child_frame, fk.columns, parent, fk.ref_columns)
         ok = pos >= 0
@@ -358,7 +359,7 @@ def _strip_source_detail(result: dict[str, Any], synth: dict[str, pd.DataFrame])
             else:
                 shares = (
                     values.astype(object)
-                    .where(values.notna(), None)
+                    .where(values.notna(), None)  # type: ignore[call-overload]  # stubs: other=None is valid
                     .value_counts(normalize=True, dropna=False)
                 )
                 plot.update(

@@ -26,9 +26,10 @@ def correlation(z: np.ndarray, rng: np.random.Generator | None = None) -> np.nda
     (a parent with many child summaries), which plain estimates cannot do.
     """
     d = z.shape[1]
-    z = _estimable(z, rng)
-    if z is None:
+    estimable = _estimable(z, rng)
+    if estimable is None:
         return np.eye(d)
+    z = estimable
     n = z.shape[0]
     x = z - z.mean(axis=0)
     sd = x.std(axis=0)
@@ -50,9 +51,10 @@ def latent_correlation(s: np.ndarray, rng: np.random.Generator | None = None) ->
     result is shrunk and made positive definite like any other estimate.
     """
     d = s.shape[1]
-    s = _estimable(s, rng)
-    if s is None:
+    estimable = _estimable(s, rng)
+    if estimable is None:
         return np.eye(d)
+    s = estimable
     n = s.shape[0]
     x = s - s.mean(axis=0)
     var = np.maximum((x**2).mean(axis=0), 1e-6)

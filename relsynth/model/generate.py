@@ -118,8 +118,8 @@ def nudge_value(
     if isinstance(value, dt.date):
         return value + sign * dt.timedelta(days=1)
     if isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_):
-        unit = 10.0 ** -(spec.decimals or 0) if spec.decimals else 1
-        return value + sign * unit
+        step = 10.0 ** -(spec.decimals or 0) if spec.decimals else 1
+        return value + sign * step
     return column[rng.integers(0, len(column))]  # a category: another one drawn from the column
 
 

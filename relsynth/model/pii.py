@@ -52,11 +52,12 @@ class PiiModel:
             model.shapes = Shapes.fit(strings)
         elif category == "email" and not strings.empty:
             local = strings.str.split("@").str[0]
-            model.patterns = local.map(_email_pattern).value_counts(normalize=True).to_dict()
+            patterns = local.map(_email_pattern).value_counts(normalize=True)
+            model.patterns = {str(p): share for p, share in patterns.items()}
             model.digits = float(local.str.contains(r"\d$").mean())
             domains = strings.str.split("@").str[-1].str.lower().value_counts()
             kept = domains[domains >= MIN_DOMAIN_COUNT]
-            model.domains = (kept / kept.sum()).to_dict() if not kept.empty else {}
+            model.domains = {str(d): share for d, share in (kept / kept.sum()).items()}
         elif category == "free_text" and not strings.empty:
             q = np.quantile(strings.str.len().to_numpy(), np.linspace(0, 1, 101))
             model.lengths = [int(x) for x in q]

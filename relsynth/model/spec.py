@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -114,13 +115,13 @@ class Model:
     source: dict[str, Any] = field(default_factory=dict)  # what was read: redacted URL, sample, holdout
     engine: str = "relsynth"
 
-    def save(self, path: str) -> None:
+    def save(self, path: str | Path) -> None:
         from relsynth.model.store import save
 
         save(self, path)
 
     @classmethod
-    def load(cls, path: str) -> Model:
+    def load(cls, path: str | Path) -> Model:
         from relsynth.model.store import load
 
         return load(path)

@@ -61,7 +61,7 @@ class Shapes:
             members = strings[shapes == shape]
             chars = np.array([list(s) for s in members.head(5000)])
             tpl = []
-            for pos, cls_ in enumerate(shape):
+            for pos, cls_ in enumerate(str(shape)):
                 column = chars[:, pos] if chars.ndim == 2 and chars.shape[1] > pos else np.array([])
                 constant = len(column) >= 3 and (column == column[0]).all()
                 if cls_ not in "Aa9":

@@ -65,7 +65,7 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
         )
     if kind in {"datetime", "datetime_tz"}:
         out = pd.to_datetime(
-            s, utc=kind == "datetime_tz", format="ISO8601" if s.map(type).eq(str).any() else None
+            s, utc=kind == "datetime_tz", format="ISO8601" if any(type(v) is str for v in s) else None
         )
         return out
     if kind in {"str", "uuid"}:
