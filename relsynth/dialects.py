@@ -185,6 +185,70 @@ def sqlite_unique_and_actions(
     return uniques, actions
 
 
+def undouble_backticks(reflected: dict[str, Any]) -> dict[str, Any]:
+    """MySQL: names as SQLAlchemy's SHOW CREATE TABLE parser returns them, with '``' made '`' again."""
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("``", "`")
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        if isinstance(value, dict):
+            return {k: fix(v) if k in _NAME_KEYS else v for k, v in value.items()}
+        return value
+
+    return {table: fix(items) for table, items in reflected.items()}
+
+
+_NAME_KEYS = {"name", "constrained_columns", "column_names", "referred_columns", "referred_table"}
+
+
+def mysql_foreign_keys(conn: sa.Connection, schema: str | None, tables: list[str]) -> dict[str, list[dict]]:
+    """Every FK of the tables from information_schema, in the inspector's shape (composite keys in
+    column order, ON DELETE/UPDATE actions), whatever characters the names hold."""
+    import sqlalchemy as sa
+
+    db = schema or conn.execute(sa.text("SELECT DATABASE()")).scalar()
+    rows = conn.execute(
+        sa.text(
+            "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, "
+            "k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE, r.UPDATE_RULE "
+            "FROM information_schema.KEY_COLUMN_USAGE k "
+            "JOIN information_schema.REFERENTIAL_CONSTRAINTS r "
+            "ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+            "AND r.TABLE_NAME = k.TABLE_NAME "
+            "WHERE k.TABLE_SCHEMA = :db AND k.REFERENCED_TABLE_NAME IS NOT NULL "
+            "ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION"
+        ),
+        {"db": db},
+    ).all()
+    wanted = set(tables)
+    out: dict[str, dict[str, dict]] = {}
+    for table, name, col, ref_schema, ref_table, ref_col, on_delete, on_update in rows:
+        if table not in wanted:
+            continue
+        fk = out.setdefault(table, {}).setdefault(
+            name,
+            {
+                "name": name,
+                "constrained_columns": [],
+                "referred_schema": None if ref_schema == db else ref_schema,
+                "referred_table": ref_table,
+                "referred_columns": [],
+                "options": {
+                    k: v
+                    for k, v in (("ondelete", on_delete), ("onupdate", on_update))
+                    if v and v not in {"RESTRICT", "NO ACTION"}
+                },
+            },
+        )
+        fk["constrained_columns"].append(col)
+        fk["referred_columns"].append(ref_col)
+    return {table: list(by_name.values()) for table, by_name in out.items()} | {
+        t: [] for t in tables if t not in out
+    }
+
+
 def exact_count(conn: sa.Connection, table: sa.TableClause) -> int:
     import sqlalchemy as sa
 

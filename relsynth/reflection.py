@@ -144,6 +144,13 @@ def reflect_connection(
     comments = _multi(insp.get_multi_table_comment, schema, names)
     options = _multi(insp.get_multi_table_options, schema, names)
     table_triggers = dialects.triggers(conn, schema, names)
+    if dialects.family(conn) == "mysql":
+        # SQLAlchemy parses SHOW CREATE TABLE: a backtick in a name comes back doubled, and an FK
+        # whose referenced table's name has one is lost. The catalog has them right.
+        columns, pks, uniques, indexes = (
+            dialects.undouble_backticks(x) for x in (columns, pks, uniques, indexes)
+        )
+        fks = {**fks, **dialects.mysql_foreign_keys(conn, schema, with_parts)}
     extra_uniques: dict[str, list[tuple[str, ...]]] = {}
     fk_actions: dict[str, dict[tuple[str, ...], tuple[str, str]]] = {}
     if dialects.family(conn) == "sqlite":

@@ -203,9 +203,14 @@ def _columns(frame: pd.DataFrame, table: Table, sa_table: sa.Table) -> list[str]
 
 
 def _copy(conn: sa.Connection, sa_table: sa.Table, columns: list[str], rows: list[list[Any]]) -> None:
-    """PostgreSQL COPY FROM STDIN through psycopg 3 (names quoted by SQLAlchemy's preparer)."""
-    prep = conn.dialect.identifier_preparer
-    statement = f"COPY {prep.format_table(sa_table)} ({', '.join(prep.quote(c) for c in columns)}) FROM STDIN"
+    """PostgreSQL COPY FROM STDIN through psycopg 3, names quoted by psycopg itself: SQLAlchemy's
+    preparer doubles a '%' for its own parameter style, which COPY would then take literally."""
+    from psycopg import sql
+
+    name = (sa_table.schema, sa_table.name) if sa_table.schema else (sa_table.name,)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(*name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
     raw = conn.connection.driver_connection
     assert raw is not None, "a live connection has a driver connection"
     with raw.cursor() as cur, cur.copy(statement) as copy:
