@@ -95,6 +95,13 @@ def fit(
     )
 
 
+def _check_scale(scale: float) -> None:
+    import math
+
+    if not (math.isfinite(scale) and scale > 0):
+        raise RelsynthError(f"--scale must be a positive number, got {scale}")
+
+
 def _check_fit_options(engine: str, holdout: float, sample_rows: int | None) -> None:
     if engine not in {"relsynth", "sdv"}:
         raise RelsynthError(f"Unknown engine '{engine}': use relsynth or sdv")
@@ -234,8 +241,7 @@ def sample(
     from relsynth.model.sample import sample_tables
     from relsynth.model.spec import Model as ModelCls
 
-    if scale <= 0:
-        raise RelsynthError(f"--scale must be positive, got {scale}")
+    _check_scale(scale)
     if isinstance(model, str | Path):
         model = ModelCls.load(model)
     if model.engine == "sdv":
@@ -343,11 +349,13 @@ def synthesize(
     from relsynth.io import parse_url
     from relsynth.schema import Schema as SchemaCls
 
-    if not scale > 0:
-        raise RelsynthError(f"--scale must be positive, got {scale}")
+    _check_scale(scale)
     _check_fit_options("relsynth", holdout, sample_rows)
     if isinstance(schema, str | Path):
         schema = SchemaCls.load(schema)
+    if target_schema is None and parse_url(source).get_backend_name() == "postgresql":
+        given = db_schema or (schema.schema if schema is not None else None)
+        target_schema = given if parse_url(target).get_backend_name() == "postgresql" else None
     parse_url(target)
     timings: dict[str, float] = {}
     with ExitStack() as stack:
@@ -487,9 +495,12 @@ def evaluate(
     if isinstance(synthetic, Mapping):
         synth = {n: f.reset_index(drop=True) for n, f in synthetic.items()}
     else:
+        from relsynth.io import parse_url
         from relsynth.verify import verify
+        from relsynth.writer import default_target_schema
 
         labels["synthetic"] = redact(synthetic)
+        synthetic_schema = default_target_schema(schema, parse_url(synthetic), synthetic_schema)
         target_schema = replace(schema, schema=synthetic_schema)
         with connect(synthetic, read_only=True) as conn:
             synth = read_tables(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("relsynth")
 BOOKKEEPING = "_relsynth_staging"  # MySQL/MariaDB: the tables relsynth created and may drop
+_SYSTEM_SCHEMAS = {"pg_catalog", "information_schema"}
+STAGING_PREFIX = "_rs"  # MySQL staging tables: _rs<run>_<n>, and _rsold<run>_<n> for swapped-out ones
 
 
 class TargetBusy(RelsynthError):
@@ -80,6 +83,18 @@ def sqlite_identity(path: str | None) -> Identity:
     except OSError:
         server = ""
     return Identity("sqlite", server, real)
+
+
+def _canonical_sqlite(url: sa.URL) -> sa.URL:
+    """The file by its real path, for the check, the lock and the writes alike: SQLite resolves '..'
+    as text, the kernel after symlinks, so 'linkdir/../x.db' could otherwise be two different files."""
+    path = url.database or ""
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        return url
+    if path.startswith("file:"):
+        file, sep, query = path[5:].partition("?")
+        return url.set(database=f"file:{os.path.realpath(Path(file).expanduser())}{sep}{query}")
+    return url.set(database=os.path.realpath(Path(path).expanduser()))
 
 
 def identity(conn: sa.Connection, schema: str | None = None) -> Identity:
@@ -254,6 +269,23 @@ def dependents(
                 ours = v_schema == schema and (view in views or view in wanted)
                 if table in wanted and not ours:
                     out.append(f"view {_qual(v_schema, view, schema)} (uses {table})")
+            # Dropped with the table, never recreated from the source: said, not lost silently.
+            rows = conn.execute(
+                sa.text(
+                    "SELECT c.relname, p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema"
+                ),
+                {"schema": schema},
+            ).all()
+            out += [f"row-level policy {policy} on {table}" for table, policy in rows if table in wanted]
+            rows = conn.execute(
+                sa.text(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = :schema AND c.relacl IS NOT NULL AND c.relkind IN ('r', 'p')"
+                ),
+                {"schema": schema},
+            ).all()
+            out += [f"grants on table {table}" for (table,) in rows if table in wanted]
     elif kind == "mysql":
         own = schema or conn.execute(sa.text("SELECT DATABASE()")).scalar()
         rows = conn.execute(
@@ -286,11 +318,16 @@ def refuse_dependents(found: list[str], described: str, *, dropping: bool) -> No
     if not found:
         return
     shown = "; ".join(found[:6]) + (f"; and {len(found) - 6} more" if len(found) > 6 else "")
-    verb = "replaced" if dropping else "emptied"
+    hint = (
+        "; --into-existing --replace empties the tables instead of dropping them, keeping their grants, "
+        "policies and triggers"
+        if dropping
+        else ""
+    )
     raise RelsynthError(
         f"--replace would break objects in the {described} that depend on the tables relsynth writes "
         f"({shown}); nothing was changed. Drop or move those objects, write into another database, "
-        f"or exclude the tables they need (the tables would be {verb}, and their keys change)"
+        f"or exclude the tables they need{hint}"
     )
 
 
@@ -306,11 +343,14 @@ class Target:
 
         self.url = parse_url(url)
         self.kind = dialects.family(self.url.get_backend_name())
+        if self.kind == "sqlite":
+            self.url = _canonical_sqlite(self.url)
         self.target_schema = target_schema if self.kind == "postgresql" else None
         self.source = source
         self.described = describe(self.url)
         self.ident: Identity | None = None
         self.cleaned: list[str] = []
+        self.schema_missing = False
         self.lock: TargetLock | None = None
         self._engine: sa.Engine | None = None
 
@@ -337,12 +377,19 @@ class Target:
                     self.ident = identity(conn, self.target_schema)
                     refuse_same(self.source, self.ident, self.described)
                     if self.target_schema and self.target_schema not in sa.inspect(conn).get_schema_names():
-                        raise RelsynthError(
-                            f"Schema '{self.target_schema}' does not exist in the {self.described}: "
-                            "create it (CREATE SCHEMA), or leave out --target-schema"
-                        )
+                        self.schema_missing = True  # created with the tables, in their transaction
             except sa.exc.DBAPIError as err:
                 raise connection_error(self.url, err) from None
+        if self.kind == "postgresql":
+            # Every name is qualified with the schema resolved here, so a search_path (in the URL's
+            # options, or the role's) cannot send a DROP to another schema than the one checked.
+            resolved = self.ident.schema
+            if not resolved or resolved.startswith(("pg_temp", "pg_toast")) or resolved in _SYSTEM_SCHEMAS:
+                raise RelsynthError(
+                    f"The search_path of the {self.described} leads to no schema relsynth can write into "
+                    f"({resolved or 'none'}); name one with --target-schema"
+                )
+            self.target_schema = resolved
         self.lock = TargetLock(engine, self.ident, self.described).acquire()
         if self.kind == "mysql":  # under the lock: no other run is alive, so leftovers are a dead run's
             with engine.connect() as conn:
@@ -355,6 +402,11 @@ class Target:
 
     def check(self, schema: Any, names: list[str], *, replace: bool, into_existing: bool) -> None:
         """Everything about the target that can be known without the source's data."""
+        if into_existing and self.schema_missing:
+            raise RelsynthError(
+                f"--into-existing: schema '{self.target_schema}' does not exist in the {self.described}; "
+                "create the schema first (your migrations), or drop --into-existing"
+            )
         with self.connect() as conn:
             if into_existing:
                 check_existing(conn, schema, names, replace, self.target_schema, self.described)
@@ -362,11 +414,32 @@ class Target:
                     found = dependents(conn, names, self.target_schema, dropping=False, views=set())
                     refuse_dependents(found, self.described, dropping=False)
                 return
+            self._may_create(conn)
             conflicts = refuse_non_empty(conn, names, replace, self.target_schema, self.described)
             if conflicts:
                 views = {v.name for v in schema.views}
                 found = dependents(conn, conflicts, self.target_schema, dropping=True, views=views)
                 refuse_dependents(found, self.described, dropping=True)
+
+    def _may_create(self, conn: sa.Connection) -> None:
+        """PostgreSQL: a user who may not create tables there is told now, not after the fit."""
+        import sqlalchemy as sa
+
+        if self.kind != "postgresql":
+            return
+        allowed = conn.execute(
+            sa.text(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = :s) "
+                "THEN has_schema_privilege(:s, 'CREATE') "
+                "ELSE has_database_privilege(current_database(), 'CREATE') END"
+            ),
+            {"s": self.target_schema},
+        ).scalar()
+        if not allowed:
+            raise RelsynthError(
+                f"User '{self.url.username}' may not create tables in schema '{self.target_schema}' of the "
+                f"{self.described}: grant it CREATE there, or connect as another user"
+            )
 
     def close(self, *, failed: bool) -> None:
         if self.lock is not None:
@@ -492,72 +565,73 @@ def forget(conn: sa.Connection, run: str, kind: str | None = None) -> None:
     conn.commit()
 
 
+def _ours(run: str, name: str) -> bool:
+    """A record is only believed if the name is one relsynth would have given that run: anyone who
+    can write the target can also write rows here, and must not get a table of their choice dropped."""
+    return bool(re.fullmatch(r"[0-9a-f]{12}", run)) and bool(
+        re.fullmatch(rf"{STAGING_PREFIX}(?:old)?{run}_\d+", name)
+    )
+
+
 def recorded_tables(conn: sa.Connection) -> set[str]:
     import sqlalchemy as sa
 
     if dialects.family(conn) != "mysql" or not _book_exists(conn):
         return set()
     book = _book()
-    return set(conn.execute(sa.select(book.c.name).where(book.c.kind == "table")).scalars())
+    rows = conn.execute(sa.select(book.c.run, book.c.name).where(book.c.kind == "table")).all()
+    return {name for run, name in rows if _ours(run, name)}
 
 
-def clean_up(conn: sa.Connection, run: str | None = None) -> list[str]:
-    """Drop the tables, and recreate the triggers, that a run (or every interrupted run) recorded.
+def clean_up(conn: sa.Connection, run: str | None = None, triggers: list[str] | None = None) -> list[str]:
+    """Drop the staging tables a run (or every interrupted run) recorded; ``triggers``: the CREATE
+    TRIGGER statements this run read from the catalog and dropped, created again here.
 
-    Only names in the bookkeeping table are touched: a user's table is never dropped by its name.
+    Only names relsynth would have given are dropped, and SQL stored in the bookkeeping table is never
+    run: an interrupted run's dropped triggers are named, for a person to restore.
     """
     import sqlalchemy as sa
 
+    for sql in triggers or []:
+        conn.exec_driver_sql(sql)
     if not _book_exists(conn):
         return []
     book = _book()
-    query = sa.select(book.c.run, book.c.kind, book.c.name, book.c.definition)
+    query = sa.select(book.c.run, book.c.kind, book.c.name)
     rows = conn.execute(query.where(book.c.run == run) if run else query).all()
     prep = conn.dialect.identifier_preparer
     conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
     have = set(sa.inspect(conn).get_table_names())
-    triggers = set(
-        conn.execute(
-            sa.text("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()")
-        ).scalars()
-    )
-    dropped = restored = 0
-    for _, kind, name, definition in rows:
-        if kind == "table" and name in have:
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.quote(name)}")
-            dropped += 1
-        elif kind == "trigger" and name not in triggers and definition:
-            conn.exec_driver_sql(definition)
-            restored += 1
-    runs = {r for r, *_ in rows}
-    conn.execute(sa.delete(book).where(book.c.run.in_(runs)))
+    dropped: list[str] = []
+    done: set[tuple[str, str]] = set()
+    lost: list[str] = []
+    for r, kind, name in rows:
+        if kind == "table" and _ours(r, name):
+            if name in have:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.quote(name)}")
+                dropped.append(name)
+            done.add((r, name))
+        elif kind == "trigger" and run is not None and r == run:
+            done.add((r, name))  # this run created them again above
+        elif kind == "trigger":
+            lost.append(name)
+    for r, name in done:
+        conn.execute(sa.delete(book).where(book.c.run == r, book.c.name == name))
     if conn.execute(sa.select(sa.func.count()).select_from(book)).scalar_one() == 0:
         book.drop(conn)
     conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
     conn.commit()
     notes = []
     if dropped and run is None:
-        notes.append(f"removed {dropped} staging tables left by an interrupted relsynth run")
-    if restored:
-        notes.append(f"recreated {restored} triggers that an interrupted relsynth run had dropped")
+        notes.append(
+            f"removed {len(dropped)} staging tables left by an interrupted relsynth run: "
+            + ", ".join(dropped[:5])
+        )
+    if lost:
+        notes.append(
+            "an interrupted relsynth run dropped the triggers "
+            + ", ".join(sorted(lost)[:10])
+            + f" of this database; their CREATE TRIGGER statements are in table {BOOKKEEPING} "
+            "(kind 'trigger'): check and run them, then delete those rows"
+        )
     return notes
-
-
-def refuse_overwriting_database(path: str | os.PathLike[str], *urls: str | sa.URL | None) -> None:
-    """An output file (model, report, JSON, schema) must not land on a SQLite database of the run:
-    ``relsynth fit app.db -o app.db`` would otherwise replace the source with the model."""
-    from relsynth.io import parse_url
-
-    out = sqlite_identity(os.fspath(path))
-    for url in urls:
-        if url is None:
-            continue
-        try:
-            parsed = parse_url(url)
-        except RelsynthError:
-            continue
-        if parsed.get_backend_name() == "sqlite" and out.same_as(sqlite_identity(parsed.database)):
-            raise SameDatabase(
-                f"The output file {os.fspath(path)} is the SQLite database {parsed.database} of this run; "
-                "choose another file name"
-            )

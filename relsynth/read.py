@@ -86,8 +86,14 @@ def _select(table: Table, schema_name: str | None, cols: list[str]) -> tuple[Any
     return t, sa.select(*[t.c[c] for c in cols]).order_by(*[t.c[c] for c in _order_columns(table, cols)])
 
 
+def _streamed(query: Any) -> Any:
+    """A server-side cursor for this statement only: set on the connection (which SQLAlchemy 2 does in
+    place) it would also carry a later SAVEPOINT, which PostgreSQL cannot DECLARE a cursor for."""
+    return query.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS)
+
+
 def _fetch(conn: sa.Connection, query: Any, cols: list[str]) -> pd.DataFrame:
-    result = conn.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS).execute(query)
+    result = conn.execute(_streamed(query))
     parts = [pd.DataFrame(chunk, columns=cols) for chunk in result.partitions(CHUNK_ROWS)]
     if not parts:
         return pd.DataFrame(columns=cols)
@@ -181,7 +187,7 @@ def _sample_roots(
     key_cols = table.primary_key or tuple(cols)
     _, query = _select(table, schema_name, list(key_cols))
     best: pd.DataFrame | None = None
-    result = conn.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS).execute(query)
+    result = conn.execute(_streamed(query))
     for chunk in result.partitions(CHUNK_ROWS):
         keys = [tuple(r) for r in chunk]
         part = pd.DataFrame({"key": keys, "h": key_hash(keys, "sample", seed)})

@@ -31,7 +31,7 @@ from relsynth.ddl import TargetSchema, build
 from relsynth.errors import RelsynthError
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
-from relsynth.guard import check_existing, refuse_non_empty
+from relsynth.guard import STAGING_PREFIX, check_existing, refuse_non_empty
 from relsynth.io import make_engine, parse_url, redact
 from relsynth.schema import Schema, Table
 from relsynth.verify import Verification, verify
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
-STAGING = "_rs"  # MySQL staging tables: _rs<token>_<n>, recorded in guard.BOOKKEEPING before they exist
+STAGING = STAGING_PREFIX  # MySQL staging tables: _rs<token>_<n>, recorded in guard.BOOKKEEPING first
 BATCH_ROWS = 5_000
 
 
@@ -116,6 +116,7 @@ def write(
 
     plan = plan or make_plan(schema)
     url = parse_url(target)
+    target_schema = default_target_schema(schema, url, target_schema)
     names = [n for n in plan.order if n in {t.name for t in schema.active_tables}]
     summary = WriteSummary(target=redact(url))
     kind = dialects.family(url.get_backend_name())
@@ -132,6 +133,8 @@ def write(
         # Checked again under the lock: the target may have changed since the caller's first look.
         guard.check(schema, names, replace=replace, into_existing=into_existing)
         summary.cleaned += guard.cleaned
+        # Written where the guard checked: the SQLite file by its real path, PostgreSQL's schema resolved.
+        url, target_schema = guard.url, guard.target_schema
         engine = make_engine(url, must_exist=False)
         if kind == "sqlite":
             dialects.transactional_sqlite(engine)
@@ -150,6 +153,13 @@ def write(
             guard.close(failed=failed)
     summary.seconds["total"] = time.perf_counter() - started
     return summary
+
+
+def default_target_schema(schema: Schema, target: sa.URL, target_schema: str | None) -> str | None:
+    """PostgreSQL to PostgreSQL, tables go to the schema they came from (as pg_dump does), not to the
+    target's default."""
+    same = dialects.family(schema.dialect) == "postgresql" == dialects.family(target.get_backend_name())
+    return target_schema or (schema.schema if same else None)
 
 
 def _nan_columns(schema: Schema, frames: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
@@ -334,7 +344,7 @@ def _write_transactional(engine: sa.Engine, job: _Job) -> None:
     except sa.exc.DBAPIError as err:
         raise connection_error(engine.url, err) from None
     run = secrets.token_hex(6)
-    outside = False
+    outside: list[str] = []
     try:
         if into_existing and kind == "mysql":  # DROP TRIGGER commits: do it before the data transaction
             outside = _drop_mysql_triggers(conn, run, schema, names, target_schema, summary)
@@ -348,7 +358,7 @@ def _write_transactional(engine: sa.Engine, job: _Job) -> None:
             from relsynth import guard
 
             with _fresh(engine) as fresh:
-                guard.clean_up(fresh, run)
+                guard.clean_up(fresh, run, triggers=outside)
 
 
 def _drop_mysql_triggers(
@@ -358,9 +368,9 @@ def _drop_mysql_triggers(
     names: list[str],
     target_schema: str | None,
     summary: WriteSummary,
-) -> bool:
-    """MySQL/MariaDB cannot disable a trigger: record each one (so even a killed run's next run puts
-    it back), then drop it for the load."""
+) -> list[str]:
+    """MySQL/MariaDB cannot disable a trigger: record each one (so that after a killed run the next
+    one names them), drop it for the load, and return the statements that create them again."""
     from relsynth import guard
 
     found = dialects.triggers(conn, target_schema, names)
@@ -374,7 +384,7 @@ def _drop_mysql_triggers(
     conn.commit()
     if items:
         summary.triggers = f"{len(items)} triggers were dropped for the load and created again after it"
-    return bool(items)
+    return [sql for _, sql in items if sql]
 
 
 def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job: _Job) -> None:
@@ -394,6 +404,9 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 _empty(conn, kind, [target[n] for n in reversed(names)])
         else:
             conflicts = refuse_non_empty(conn, names, replace, target_schema, summary.target)
+            if target_schema and kind == "postgresql":
+                prep = conn.dialect.identifier_preparer
+                conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(target_schema)}")
             ts = build(
                 schema,
                 names,
@@ -529,7 +542,18 @@ def _drop(
                     f"DROP {what} IF EXISTS {prep.format_table(sa.table(view.name, schema=target_schema))}"
                 )
         tables = [sa.table(n, schema=target_schema) for n in ts.tables if n in conflicts]
-        conn.exec_driver_sql("DROP TABLE " + ", ".join(prep.format_table(t) for t in tables))
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql("DROP TABLE " + ", ".join(prep.format_table(t) for t in tables))
+        except sa.exc.DBAPIError as err:
+            diag = getattr(getattr(err, "orig", None), "diag", None)
+            if getattr(diag, "sqlstate", None) != "2BP01":  # dependent_objects_still_exist
+                raise
+            detail = (diag.message_detail or "").replace("\n", "; ")
+            raise RelsynthError(
+                f"--replace would break objects that depend on the tables relsynth writes ({detail}); "
+                "nothing was changed. Drop or move those objects, or write into another database"
+            ) from None
         return
     for name in reversed([n for n in ts.tables if n in conflicts]):
         conn.exec_driver_sql(

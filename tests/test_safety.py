@@ -275,10 +275,10 @@ def test_second_run_into_a_locked_target_is_refused(request: pytest.FixtureReque
     if kind == "mysql":  # the live run's recorded staging table, which the second run must not touch
         run_sql(
             url,
-            "CREATE TABLE _rslive01_0 (id INTEGER);\n"
+            "CREATE TABLE _rs11ee0000cafe_0 (id INTEGER);\n"
             f"CREATE TABLE {BOOKKEEPING} (run VARCHAR(32) NOT NULL, kind VARCHAR(8) NOT NULL, "
             "name VARCHAR(64) NOT NULL, definition TEXT);\n"
-            f"INSERT INTO {BOOKKEEPING} VALUES ('live01', 'table', '_rslive01_0', NULL);",
+            f"INSERT INTO {BOOKKEEPING} VALUES ('11ee0000cafe', 'table', '_rs11ee0000cafe_0', NULL);",
         )
     try:
         with pytest.raises(TargetBusy, match="Another relsynth run is writing"):
@@ -288,7 +288,7 @@ def test_second_run_into_a_locked_target_is_refused(request: pytest.FixtureReque
         )
         assert result.exit_code == 1 and "Another relsynth run is writing" in result.output, result.output
         if kind == "mysql":
-            assert "_rslive01_0" in _tables(url)
+            assert "_rs11ee0000cafe_0" in _tables(url)
     finally:
         first.close(failed=False)
     summary = write(tables, model.schema, url, plan=model.plan)  # the lock is gone with its holder
@@ -369,13 +369,13 @@ def test_target_problems_are_found_before_reading(request: pytest.FixtureRequest
     with pytest.raises(RelsynthError, match="not empty"):
         relsynth.synthesize(source, target, progress=progress)
     assert "reflect" not in seen and "read" not in seen
-    with pytest.raises(RelsynthError, match="--scale must be positive"):
+    with pytest.raises(RelsynthError, match="--scale must be a positive number"):
         relsynth.synthesize("postgresql://nobody@127.0.0.1:1/none", target, scale=0)
     if kind == "postgresql":
         fresh = _new(request, kind)
         seen, progress = _stages()
-        with pytest.raises(RelsynthError, match="Schema 'nowhere' does not exist"):
-            relsynth.synthesize(source, fresh, target_schema="nowhere", progress=progress)
+        with pytest.raises(RelsynthError, match="schema 'nowhere' does not exist"):
+            relsynth.synthesize(source, fresh, target_schema="nowhere", into_existing=True, progress=progress)
         assert "reflect" not in seen
     unreachable = {
         "sqlite": "sqlite:////nonexistent-dir/x.db",
@@ -411,3 +411,49 @@ def test_source_connection_refuses_every_write(request: pytest.FixtureRequest, d
                 conn.exec_driver_sql("DELETE FROM patients")
     relsynth.synthesize(source, _new(request, "sqlite"), scale=0.5)
     assert _fingerprint(source) == before
+
+
+# -- 8. PostgreSQL schemas: the source's schema by default, created when missing --------------------
+def test_tables_go_to_the_source_schema_created_if_missing(request: pytest.FixtureRequest, demo) -> None:
+    model, tables = demo
+    source = _new(request, "postgresql")
+    write(
+        tables, model.schema, source, plan=model.plan, target_schema="clinic"
+    )  # created, in the transaction
+    fresh = _new(request, "postgresql")
+    result = relsynth.synthesize(source, fresh, db_schema="clinic", scale=0.5)
+    assert result["write"].verification.problems == 0
+    with _engine(fresh) as engine:
+        insp = sa.inspect(engine)
+        assert set(insp.get_table_names(schema="clinic")) == set(model.plan.order)
+        assert insp.get_table_names(schema="public") == []
+    evaluation = relsynth.evaluate(source, fresh, db_schema="clinic")  # found where they were written
+    assert evaluation["integrity"]["problems"] == 0
+    other = _new(request, "postgresql")
+    relsynth.synthesize(source, other, db_schema="clinic", target_schema="copy", scale=0.5)
+    with _engine(other) as engine:
+        assert set(sa.inspect(engine).get_table_names(schema="copy")) == set(model.plan.order)
+
+
+def test_planted_bookkeeping_rows_are_not_obeyed(request: pytest.FixtureRequest, demo) -> None:
+    """Anyone who can write the target can write the bookkeeping table: a row naming a user's table is
+    not believed, and SQL stored there is never run."""
+    model, tables = demo
+    url = _new(request, "mysql")
+    victim = _new(request, "mysql")
+    victim_db = sa.make_url(victim).database
+    run_sql(
+        url,
+        "CREATE TABLE precious (x INTEGER);\nINSERT INTO precious VALUES (1);\n"
+        f"CREATE TABLE {BOOKKEEPING} (run VARCHAR(32) NOT NULL, kind VARCHAR(8) NOT NULL, "
+        "name VARCHAR(64) NOT NULL, definition TEXT);\n"
+        f"INSERT INTO {BOOKKEEPING} VALUES ('deadbeef0000', 'table', 'precious', NULL), "
+        f"('deadbeef0000', 'trigger', 'trg', 'DROP DATABASE `{victim_db}`');",
+    )
+    with pytest.raises(RelsynthError, match="not empty"):  # precious is a user table: not empty
+        write(tables, model.schema, url, plan=model.plan)
+    summary = write(tables, model.schema, url, plan=model.plan, replace=True)
+    assert "precious" in _tables(url) and _fingerprint(url)["precious"][0] == 1
+    with _engine(MYSQL_ADMIN) as engine:
+        assert victim_db in sa.inspect(engine).get_schema_names()  # the stored SQL never ran
+    assert any("trg" in line and BOOKKEEPING in line for line in summary.lines())  # named for a person

@@ -126,11 +126,11 @@ def test_mysql_staging_leftovers_are_removed(request: pytest.FixtureRequest, dem
     url = _target(request, "mysql")
     run_sql(
         url,
-        "CREATE TABLE _rsdead01_0 (id INTEGER);\nCREATE TABLE _rsdead01_1 (id INTEGER);\n"
+        "CREATE TABLE _rsdead0000beef_0 (id INTEGER);\nCREATE TABLE _rsdead0000beef_1 (id INTEGER);\n"
         "CREATE TABLE _relsynth_staging (run VARCHAR(32) NOT NULL, kind VARCHAR(8) NOT NULL, "
         "name VARCHAR(64) NOT NULL, definition TEXT);\n"
-        "INSERT INTO _relsynth_staging VALUES ('dead01', 'table', '_rsdead01_0', NULL), "
-        "('dead01', 'table', '_rsdead01_1', NULL);",
+        "INSERT INTO _relsynth_staging VALUES ('dead0000beef', 'table', '_rsdead0000beef_0', NULL), "
+        "('dead0000beef', 'table', '_rsdead0000beef_1', NULL);",
     )
     summary = write(tables, model.schema, url, plan=model.plan)
     assert any("removed 2 staging tables" in line for line in summary.lines())
