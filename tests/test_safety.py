@@ -107,6 +107,8 @@ def _spellings(url: str, kind: str, tmp_path: Path, other_user: str | None) -> l
     ]
     if other_user:
         out.append(u.set(username=other_user, password=None).render_as_string(hide_password=False))
+    if kind == "postgresql":  # a search_path that puts the temporary schema first
+        out.append(url + "?options=-csearch_path%3Dpg_temp,public")
     return out
 
 
@@ -151,13 +153,32 @@ def test_source_as_target_is_refused_however_spelled(
     for spelling in _spellings(source, kind, tmp_path, user):
         result = CliRunner().invoke(main, ["-q", "synthesize", source, spelling, "--replace", "--no-report"])
         assert result.exit_code == 1, (spelling, result.output)
-        assert "is the source database itself" in result.output, result.output
+        assert "is the source database itself" in result.output or "search_path" in result.output
+        assert "is the source database itself" in result.output or "pg_temp" in spelling, result.output
         assert result.output.count("\n") == 1, result.output  # one line
         seen, progress = _stages()
-        with pytest.raises(SameDatabase):
+        with pytest.raises(RelsynthError, match=r"is the source database itself|search_path"):
             relsynth.synthesize(source, spelling, replace=True, into_existing=True, progress=progress)
         assert "reflect" not in seen and "read" not in seen  # refused before any work
     assert _fingerprint(source) == before
+
+
+def test_sqlite_path_through_a_symlinked_directory_is_the_kernels_file(
+    request: pytest.FixtureRequest, demo, tmp_path: Path
+) -> None:
+    """SQLite resolves '..' as text, the kernel after symlinks: 'dir/linkdir/../src.db' (linkdir -> dir)
+    is the kernel's <parent of dir>/src.db, and that is where relsynth must write, not into the source."""
+    source = _filled(request, "sqlite", demo)
+    path = Path(sa.make_url(source).database)
+    (path.parent / "linkdir").symlink_to(path.parent)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    spelled = f"sqlite:///{path.parent}/linkdir/../{path.name}"
+    try:
+        relsynth.synthesize(source, spelled, replace=True, scale=0.2)
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        assert (path.parent.parent / path.name).exists()
+    finally:
+        (path.parent.parent / path.name).unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -239,6 +260,8 @@ def test_replace_refuses_when_other_objects_depend(request: pytest.FixtureReques
     model, tables = demo
     url = _filled(request, kind, demo)
     run_sql(url, DEPENDENTS[kind])
+    if kind == "postgresql":  # lost with a dropped table, never recreated from the source: refused too
+        run_sql(url, "CREATE POLICY own_ward ON wards USING (true);")
     before = _fingerprint(url)
     for into_existing in (False, True):
         seen, progress = _stages()
@@ -252,11 +275,16 @@ def test_replace_refuses_when_other_objects_depend(request: pytest.FixtureReques
             )
         assert "audit" in str(err.value)
         if kind == "postgresql" and not into_existing:
-            assert "busy_wards" in str(err.value)
+            assert "busy_wards" in str(err.value) and "policy own_ward on wards" in str(err.value)
         assert "read" not in seen  # found before reading the source's data
     assert _fingerprint(url) == before
     # Without the dependents, --replace works, again and again (views it recreated are its own).
-    run_sql(url, "DROP VIEW busy_wards;\nDROP TABLE audit;" if kind == "postgresql" else "DROP TABLE audit;")
+    run_sql(
+        url,
+        "DROP VIEW busy_wards;\nDROP TABLE audit;\nDROP POLICY own_ward ON wards;"
+        if kind == "postgresql"
+        else "DROP TABLE audit;",
+    )
     for _ in range(2):
         summary = write(tables, model.schema, url, plan=model.plan, replace=True)
         assert summary.verification.problems == 0
