@@ -2,7 +2,11 @@
 
 Only click is imported at start-up, so `relsynth --help` is instant; pandas, SQLAlchemy and the
 SDV family are imported inside the commands that need them. Data goes to stdout, logs and
-progress to stderr; a RelsynthError becomes `FAILED: <one line>` and exit code 1.
+progress to stderr (nothing else: library warnings and logs are debug lines, seen with -v).
+A RelsynthError or a database error the user can act on becomes `FAILED: <one line>` and exit code
+1; Ctrl-C `Interrupted.` and 130; anything else is a bug, `internal error: ...` and 2. Every file
+is written whole or not at all (io.atomic_write), and every output path is checked before any
+database is read.
 """
 
 from __future__ import annotations
@@ -25,19 +29,122 @@ URL_HELP = (
 
 class State:
     quiet: bool = False
+    verbose: int = 0
     traceback: bool = False
+    url: str | None = None  # the one database a command works on, named in its database errors
 
 
-def _setup_logging(quiet: bool, verbose: int) -> None:
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
-    handler = logging.StreamHandler(sys.stderr)
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (a test runner swaps it between commands)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+class _LibraryLogs(logging.Handler):
+    """Library loggers' records (SQLAlchemy, SDV, ...) become relsynth debug lines, seen only with -v."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.debug("%s: %s", record.name, record.getMessage())
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, *_: Any, **__: Any
+) -> None:
+    """Python warnings (scipy's RuntimeWarnings, SQLAlchemy's SAWarnings) are for developers: a debug
+    line naming the package, no file paths."""
+    package = category.__module__.split(".")[0]  # SAWarning: sqlalchemy
+    if package == "builtins":  # RuntimeWarning and the like: the package of the file that warned
+        parts = filename.replace("\\", "/").split("/")
+        package = parts[parts.index("site-packages") + 1] if "site-packages" in parts else parts[-1]
+    log.debug("%s from %s: %s", category.__name__, package.removesuffix(".py"), message)
+
+
+def _setup_logging(state: State) -> None:
+    """relsynth's own lines on stderr; everything else (warnings, library logs) only under -v."""
+    import warnings
+
+    level = logging.WARNING if state.quiet else (logging.DEBUG if state.verbose else logging.INFO)
+    handler = _Stderr()
     handler.setFormatter(logging.Formatter("relsynth: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    warnings.showwarning = _show_warning
+    root = logging.getLogger()
+    if not any(isinstance(h, _LibraryLogs) for h in root.handlers):
+        root.addHandler(_LibraryLogs())  # also keeps logging's last-resort printer quiet
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+def _global_flag(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """-q, -v and --traceback given after the subcommand: the same as before it."""
+    if not value:
+        return value
+    state = ctx.ensure_object(State)
+    if param.name == "quiet":
+        state.quiet = True
+    elif param.name == "verbose":
+        state.verbose += value
+    else:
+        state.traceback = True
+    _setup_logging(state)
+    return value
+
+
+_GLOBAL_OPTIONS = (
+    click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_global_flag,
+        help="No progress bars or info messages (errors still shown).",
+    ),
+    click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=_global_flag,
+        help="More detail on stderr.",
+    ),
+    click.option(
+        "--traceback",
+        is_flag=True,
+        expose_value=False,
+        callback=_global_flag,
+        help="Show the full Python traceback on errors.",
+    ),
+)
+
+
+def _global_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every subcommand takes the global options too, since users type them at the end."""
+    for option in reversed(_GLOBAL_OPTIONS):
+        command = option(command)
+    return command
+
+
+class _Main(click.Group):
+    """The group: remembers the raw arguments (to mask their passwords in any message) and turns any
+    error, wherever raised, into one line."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["relsynth.args"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        ctx.ensure_object(State)
+        with _errors(ctx):
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="relsynth")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or info messages (errors still shown).")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr.")
@@ -49,10 +156,52 @@ def main(ctx: click.Context, quiet: bool, verbose: int, traceback: bool) -> None
     \b
     Pipeline: reflect -> plan -> fit -> sample -> write -> evaluate.
     Start with:  relsynth inspect demo
+    -q, -v and --traceback may also follow the command (relsynth fit URL -o m.rsm -q).
+
+    \b
+    Exit status: 0 done; 1 FAILED (the one-line message says what to fix);
+    2 wrong usage, or an internal error (a bug in relsynth: please report it); 130 interrupted.
     """
     state = ctx.ensure_object(State)
-    state.quiet, state.traceback = quiet, traceback
-    _setup_logging(quiet, verbose)
+    state.quiet = state.quiet or quiet
+    state.verbose += verbose
+    state.traceback = state.traceback or traceback
+    _setup_logging(state)
+
+
+def _secrets(ctx: click.Context) -> list[str]:
+    """The passwords in the URLs the user typed, decoded and as typed: masked in any message."""
+    import re
+
+    from relsynth.io import parse_url
+
+    found: set[str] = set()
+    for arg in ctx.meta.get("relsynth.args", []):
+        if "://" not in arg:
+            continue
+        typed = re.search(r"://[^:/@\s]*:(.*)@", arg)
+        if typed:
+            found.add(typed.group(1))
+        try:
+            password = parse_url(arg).password
+        except Exception:  # not a URL: the pattern above is all there is
+            continue
+        if password:
+            found.add(str(password))
+    return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
+
+
+def _one_line(ctx: click.Context, message: str) -> str:
+    from relsynth.io import redact_text
+
+    text = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
+    try:
+        secrets = _secrets(ctx)
+    except Exception:  # masking must never be the failure
+        secrets = []
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return redact_text(text)
 
 
 def _fail(message: str) -> None:
@@ -60,28 +209,112 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+def _issues_url() -> str:
+    """Where bugs go: the Issues URL of the installed package's metadata, when it has one."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        urls = metadata("relsynth").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        urls = []
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in {"issues", "bug tracker", "bugs", "tracker"}:
+            return url.strip()
+    return "the relsynth issue tracker"
+
+
+def _internal(err: BaseException) -> None:
+    """A bug: say so in one line, with where it happened, but not its message (it may hold values)."""
+    from pathlib import Path
+
+    import relsynth
+
+    root = Path(relsynth.__file__).resolve().parent.parent
+    where = ""
+    tb = err.__traceback__
+    while tb is not None:
+        path = Path(tb.tb_frame.f_code.co_filename).resolve()
+        if path.is_relative_to(root / "relsynth"):
+            where = f" at {path.relative_to(root).as_posix()}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    click.echo(
+        f"internal error: {type(err).__name__}{where}. This is a bug in relsynth, not in your data or "
+        f"setup: please report it at {_issues_url()}, with the output of this command run with --traceback",
+        err=True,
+    )
+    sys.exit(2)
+
+
+def _known(err: Exception, state: State) -> str | None:
+    """The message of an error that is not relsynth's but the user's to fix; None for a bug."""
+    from relsynth.io import database_error, parse_url
+
+    url = None
+    if state.url:
+        try:
+            url = parse_url(state.url)
+        except Exception:  # a URL that does not parse names nothing
+            url = None
+    mapped = database_error(err, url)
+    if mapped is not None:
+        return str(mapped)
+    if isinstance(err, MemoryError):
+        return "Out of memory: learn from fewer rows (--sample-rows N) or sample fewer (--scale)"
+    if isinstance(err, OSError) and err.filename and not isinstance(err, BrokenPipeError):
+        return f"Cannot use {err.filename}: {(err.strerror or type(err).__name__).lower()}"
+    return None
+
+
 @contextmanager
 def _errors(ctx: click.Context) -> Iterator[None]:
-    """One line per failure, no traceback unless --traceback; passwords masked, no data values."""
+    """RelsynthError and classified database errors: one `FAILED:` line, exit 1. Ctrl-C: exit 130.
+    Anything else is a bug: one `internal error:` line, exit 2. A traceback only with --traceback;
+    never a password; never a data value (only our own messages and servers' codes are shown)."""
     from relsynth.errors import RelsynthError
-    from relsynth.io import redact_text
 
     state: State = ctx.find_object(State) or State()
     try:
         yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
     except RelsynthError as err:
         if state.traceback:
             raise
-        _fail(redact_text(str(err)))
+        _fail(_one_line(ctx, str(err)))
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
-    except Exception as err:  # database and library errors: keep it to one line
+    except BrokenPipeError:  # `relsynth inspect ... | head`: the reader left, nothing to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except Exception as err:
         if state.traceback:
             raise
-        text = str(getattr(err, "orig", None) or err).strip().splitlines()
-        first = redact_text(text[0]) if text else type(err).__name__
-        _fail(f"{type(err).__name__}: {first} (run with --traceback for details)")
+        known = _known(err, state)
+        if known is not None:
+            _fail(_one_line(ctx, known))
+        _internal(err)
+
+
+def _check_outputs(files: dict[str, str | None], directory: tuple[str, str | None] = ("", None)) -> None:
+    """Every path a command will write, checked before any database is touched or read: a run must
+    not read a database for an hour, then fail on a path it could have refused at once."""
+    from relsynth.io import check_output_dir, check_output_file
+
+    for what, path in files.items():
+        if path:
+            check_output_file(path, what)
+    what, path = directory
+    if path:
+        check_output_dir(path, what)
+
+
+def _uses(ctx: click.Context, url: str) -> None:
+    """The database a single-database command works on: its errors name it."""
+    ctx.ensure_object(State).url = url
 
 
 def _source(url: str) -> str:
@@ -165,6 +398,7 @@ def _stdout_console() -> Any:
     metavar="N",
     help="With --relations: learn from N root rows per root table and their descendants.",
 )
+@_global_options
 @click.pass_context
 def inspect(
     ctx: click.Context,
@@ -186,11 +420,13 @@ def inspect(
     URL is a SQLAlchemy URL, a SQLite file, or 'demo'. Nothing is written to the database.
     """
     with _errors(ctx):
+        _check_outputs(files={"the output": output})
         from relsynth.graph import plan as make_plan
         from relsynth.io import redact
         from relsynth.reflection import reflect, reflect_or_load
 
         source = _source(url)
+        _uses(ctx, source)
         with _progress(ctx) as progress:
             if schema_file:
                 schema = reflect_or_load(None, schema_file=schema_file, include=include, exclude=exclude)
@@ -284,6 +520,7 @@ MODEL_WARNING = (
     show_default=True,
     help="sdv: SDV's HMASynthesizer, the reference engine (saved as a pickle).",
 )
+@_global_options
 @click.pass_context
 def fit(
     ctx: click.Context,
@@ -307,8 +544,10 @@ def fit(
     import time
 
     with _errors(ctx):
+        _check_outputs(files={"the model file": output})
         from relsynth.api import fit as fit_model
 
+        _uses(ctx, _source(url))
         started = time.perf_counter()
         with _progress(ctx) as progress:
             model = fit_model(
@@ -376,6 +615,7 @@ def _parse_rows(values: tuple[str, ...]) -> dict[str, int]:
     "--into-existing", is_flag=True, help="With --target: load into existing tables (checked to match)."
 )
 @click.option("--target-schema", help="With --target: the PostgreSQL schema to write into.")
+@_global_options
 @click.pass_context
 def sample(
     ctx: click.Context,
@@ -398,6 +638,11 @@ def sample(
     import time
 
     with _errors(ctx):
+        from relsynth.errors import RelsynthError
+
+        if not output and not target:
+            raise RelsynthError("Say where the synthetic tables go: -o DIRECTORY, or --target URL")
+        _check_outputs({}, ("the synthetic tables", None if target else output))
         from relsynth.api import sample as sample_model
         from relsynth.api import write_files
         from relsynth.evaluation.integrity import check_integrity
@@ -405,7 +650,11 @@ def sample(
         from relsynth.sdv_engine import SdvModel, is_sdv_file
 
         started = time.perf_counter()
-        if is_sdv_file(model_file) and __import__("os").path.exists(model_file):
+        if is_sdv_file(model_file):  # by content: a pickle, whatever its name
+            if target:
+                raise RelsynthError(
+                    "--target takes a relsynth model; an SDV model file is sampled into files: -o DIRECTORY"
+                )
             synth = SdvModel.load(model_file, allow_pickle=allow_pickle)
             from relsynth import sdv_engine
 
@@ -413,22 +662,25 @@ def sample(
             integrity = None
             report = SampleReport()
         else:
+            from relsynth.guard import Identity
+            from relsynth.model.spec import Model
+
+            loaded = Model.load(model_file)
             report = SampleReport()
             with _progress(ctx) as progress:
                 tables = sample_model(
-                    model_file,
+                    loaded,
                     scale=scale,
                     rows=_parse_rows(rows),
                     seed=seed,
                     progress=progress,
                     report=report,
                 )
-            from relsynth.model.spec import Model
-
-            loaded = Model.load(model_file)
             integrity = check_integrity(loaded.schema, tables)
             if target:
                 from relsynth.writer import write as write_db
+
+                _uses(ctx, _source(target))
 
                 with _progress(ctx) as progress:
                     summary = write_db(
@@ -436,6 +688,7 @@ def sample(
                         loaded.schema,
                         _source(target),
                         plan=loaded.plan,
+                        source=Identity.from_dict(loaded.source.get("identity")),
                         replace=replace,
                         into_existing=into_existing,
                         target_schema=target_schema,
@@ -443,10 +696,7 @@ def sample(
                     )
                 _print_summary(loaded, tables, summary, {"sample": time.perf_counter() - started}, report)
                 return
-        if not output:
-            from relsynth.errors import RelsynthError
-
-            raise RelsynthError("Say where the synthetic tables go: -o DIRECTORY, or --target URL")
+        assert output  # checked above: no --target means -o
         paths = write_files(tables, output, fmt=fmt)
         seconds = time.perf_counter() - started
         total = sum(len(t) for t in tables.values())
@@ -503,6 +753,7 @@ def sample(
     help="The HTML evaluation report written at the end.",
 )
 @click.option("--no-report", is_flag=True, help="Skip the evaluation at the end.")
+@_global_options
 @click.pass_context
 def synthesize(
     ctx: click.Context,
@@ -529,6 +780,7 @@ def synthesize(
     result is verified with SQL (orphans, duplicate keys, NULLs, CHECKs, row counts) before commit.
     """
     with _errors(ctx):
+        _check_outputs(files={"the report": None if no_report or schema_only else report})
         from relsynth.api import synthesize as run
 
         with _progress(ctx) as progress:
@@ -575,15 +827,20 @@ def synthesize(
     help="The HTML evaluation report.",
 )
 @click.option("--no-report", is_flag=True, help="Skip the evaluation at the end.")
+@_global_options
 @click.pass_context
 def demo(ctx: click.Context, output: str, scale: float, seed: int, report: str, no_report: bool) -> None:
     """The bundled hospital database (SQLite) becomes a synthetic SQLite database, with a summary."""
     import os
 
     with _errors(ctx):
+        _check_outputs(files={"the synthetic database": output, "the report": None if no_report else report})
         from relsynth.api import synthesize as run
         from relsynth.demo import demo_path
+        from relsynth.guard import SameDatabase, sqlite_identity
 
+        if sqlite_identity(output).same_as(sqlite_identity(str(demo_path()))):
+            raise SameDatabase(f"{output} is the demo's source database: choose another output file")
         if os.path.exists(output):
             os.remove(output)
             log.info("replaced the earlier %s", output)
@@ -617,7 +874,9 @@ def _write_reports(result: dict[str, Any], html: str | None, json_path: str | No
     for line in summary_lines(result):
         console.print(line, highlight=False)
     if json_path:
-        with open(json_path, "w", encoding="utf-8") as fh:
+        from relsynth.io import atomic_write
+
+        with atomic_write(json_path) as fh:
             json.dump(result, fh, indent=1, default=str)
         log.info("wrote %s", json_path)
     if html:
@@ -661,6 +920,7 @@ def _write_reports(result: dict[str, Any], html: str | None, json_path: str | No
     help="Evaluate on N root rows per root table and their descendants (0: everything).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@_global_options
 @click.pass_context
 def evaluate(
     ctx: click.Context,
@@ -683,6 +943,7 @@ def evaluate(
     Both are read-only. Prints a summary; -o writes a self-contained HTML report, --json every number.
     """
     with _errors(ctx):
+        _check_outputs(files={"the HTML report": html, "the JSON report": json_path})
         from relsynth.api import evaluate as run
 
         with _progress(ctx) as progress:
@@ -727,13 +988,10 @@ def _print_summary(
     console = _stdout_console()
     console.print(Text(title or f"synthetic database: {summary.target}", style="bold"))
     grid = RichTable(box=None, pad_edge=False, header_style="bold")
-    for head, just in (
-        ("table", "left"),
-        ("role", "left"),
-        ("source rows", "right"),
-        ("synthetic rows", "right"),
-    ):
-        grid.add_column(head, justify=just)
+    for head in ("table", "role"):
+        grid.add_column(head, justify="left")
+    for head in ("source rows", "synthetic rows"):
+        grid.add_column(head, justify="right")
     for name in model.plan.order:
         tp = model.plan[name]
         source_rows = model.tables[name].n_rows if name in model.tables else 0
@@ -761,7 +1019,9 @@ def _print_summary(
 
 def _emit(text: str, output: str | None) -> None:
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
+        from relsynth.io import atomic_write
+
+        with atomic_write(output) as fh:
             fh.write(text)
         log.info("wrote %s", output)
     else:
@@ -772,7 +1032,9 @@ def _print(items: list[Any], output: str | None) -> None:
     from rich.console import Console
 
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
+        from relsynth.io import atomic_write
+
+        with atomic_write(output) as fh:
             console = Console(file=fh, width=160, no_color=True, soft_wrap=True)
             for item in items:
                 console.print(item)

@@ -18,6 +18,10 @@ class ConnectionFailed(RelsynthError):
     """The database could not be reached or refused us."""
 
 
+class DatabaseFailed(RelsynthError):
+    """The database refused an operation for a reason the user can fix (privileges, locks, timeouts)."""
+
+
 class SchemaError(RelsynthError):
     """The schema (reflected or from a file) is unusable as given."""
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
-from relsynth.errors import RelsynthError
+from relsynth.errors import ModelError, RelsynthError
 from relsynth.graph import Plan
 from relsynth.schema import Kind, Schema
 
@@ -129,25 +129,43 @@ class SdvModel:
         self.source: dict[str, Any] = {}
 
     def save(self, path: str) -> None:
-        self.synth.save(path)
+        """SDV's own save, into a private temporary file that replaces ``path`` only once complete."""
+        from relsynth.io import atomic_path
+
+        with atomic_path(path) as tmp:
+            self.synth.save(str(tmp))
 
     @classmethod
     def load(cls, path: str, *, allow_pickle: bool) -> Any:
+        """An SDV model file, recognised by its content (a pickle), loaded only with the user's consent."""
+        if not is_sdv_file(path):
+            from relsynth.model.store import load
+
+            load(path)  # not a pickle: raises what the file really is (damaged, missing, another format)
+            raise ModelError(
+                f"{path} is a relsynth model file, not an SDV one: sample it without --allow-pickle"
+            )
         if not allow_pickle:
-            raise RelsynthError(
+            raise ModelError(
                 f"{path} is an SDV model file, which is a Python pickle and can run code when loaded; "
                 "load it only if you made it yourself, with --allow-pickle"
             )
         from sdv.multi_table import HMASynthesizer
 
-        return HMASynthesizer.load(path)
+        try:
+            return HMASynthesizer.load(path)
+        except Exception as err:  # a truncated pickle, or one from another SDV: nothing to sample from
+            raise ModelError(
+                f"{path} is an SDV model file that this SDV cannot load ({type(err).__name__}: damaged, "
+                f"or made by another SDV version); recreate it with: relsynth fit URL --engine sdv -o {path}"
+            ) from None
 
 
 def is_sdv_file(path: str) -> bool:
-    """relsynth model files are zip archives; SDV's are pickles."""
-    import zipfile
+    """An SDV model file is a pickle: told by its first bytes, never by its name."""
+    from relsynth.model.store import sniff
 
-    return not zipfile.is_zipfile(path)
+    return sniff(path) == "pickle"
 
 
 def _seed(seed: int) -> None:

@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,12 @@ def _num(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def _num_or(value: Any, default: float) -> float:
+    """_num, with ``default`` for what is not a finite number (a sort key that puts those last)."""
+    number = _num(value)
+    return default if number is None else number
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -762,7 +769,7 @@ def _column_card(figs: _Figures, col: dict[str, Any], shareable: bool) -> str:
 def _pairs_table(pairs: list[Any], shareable: bool) -> str:
     items = sorted(
         (_dict(p) for p in pairs),
-        key=lambda p: _num(p.get("score")) if _num(p.get("score")) is not None else 2.0,
+        key=lambda p: _num_or(p.get("score"), 2.0),
     )
     rows = []
     for p in items:
@@ -948,7 +955,7 @@ def _relationship_section(figs: _Figures, anchors: _Anchors, r: dict[str, Any], 
     )
     trends = sorted(
         (_dict(x) for x in _list(r.get("trends"))),
-        key=lambda x: _num(x.get("score")) if _num(x.get("score")) is not None else 2.0,
+        key=lambda x: _num_or(x.get("score"), 2.0),
     )
     trend_html = ""
     if trends:
@@ -1075,9 +1082,7 @@ def render_html(result: dict[str, Any]) -> str:
     for r in rels:
         anchors("rel", r.get("fk") or f"{r.get('child')} -> {r.get('parent')}")
     table_html = "".join(
-        _guard(
-            f"table {name}", lambda name=name, t=t: _table_section(figs, anchors, name, t, rels, shareable)
-        )
+        _guard(f"table {name}", partial(_table_section, figs, anchors, name, t, rels, shareable))
         for name, t in tables.items()
     )
 
@@ -1086,7 +1091,7 @@ def render_html(result: dict[str, Any]) -> str:
         return min(vals) if vals else 2.0
 
     rel_html = "".join(
-        _guard(f"relationship {r.get('fk')}", lambda r=r: _relationship_section(figs, anchors, r, shareable))
+        _guard(f"relationship {r.get('fk')}", partial(_relationship_section, figs, anchors, r, shareable))
         for r in sorted(rels, key=rel_key)
     )
     buttons = (
@@ -1126,7 +1131,12 @@ def render_html(result: dict[str, Any]) -> str:
 
 
 def write_html(result: dict[str, Any], path: str | Path) -> None:
-    Path(path).write_text(render_html(result), encoding="utf-8")
+    """Render first, then write all at once (io.atomic_write): no half report holding source values."""
+    from relsynth.io import atomic_write
+
+    html = render_html(result)
+    with atomic_write(path) as fh:
+        fh.write(html)
 
 
 CSS = """

@@ -236,6 +236,10 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
 
 
 def save(model: Model, path: str | Path) -> None:
+    """Write the model file all at once (io.atomic_write): a failed or interrupted save leaves
+    nothing, neither a partial file nor a temporary one holding source values."""
+    from relsynth.io import atomic_write
+
     arrays = _Arrays()
     doc = {
         "format": MODEL_FORMAT,
@@ -252,52 +256,152 @@ def save(model: Model, path: str | Path) -> None:
         "tables": {n: _table_out(t, f"t{i}", arrays) for i, (n, t) in enumerate(model.tables.items())},
     }
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays.data)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    np.savez_compressed(buf, **arrays.data)  # type: ignore[arg-type]  # (numpy's stubs: names vs allow_pickle)
+    with (
+        atomic_write(path, binary=True) as fh,
+        zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as z,
+    ):
+        # model.json first: its name in the first local header is how a truncated file is recognised.
         z.writestr("model.json", json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
         z.writestr("arrays.npz", buf.getvalue())
-    tmp.replace(path)
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty archive
+_FIRST_ENTRY = b"model.json"
+
+
+def sniff(path: str | Path) -> str:
+    """What a file is, from its first bytes, never its name: 'relsynth' (a zip whose first entry is
+    model.json, readable or not), 'zip' (another zip), 'pickle' (an SDV model file), 'empty',
+    'missing', 'directory' or 'unknown'."""
+    p = Path(path)
+    if not p.exists():
+        return "missing"
+    if p.is_dir():
+        return "directory"
+    with open(p, "rb") as fh:
+        head = fh.read(30 + len(_FIRST_ENTRY))
+    if not head:
+        return "empty"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle protocol 2-5 (cloudpickle)
+        return "pickle"
+    if head[:4] in _ZIP_MAGIC:
+        name_len = int.from_bytes(head[26:28], "little")
+        return "relsynth" if head[30 : 30 + name_len] == _FIRST_ENTRY else "zip"
+    return "unknown"
+
+
+def _refit(path: Path) -> str:
+    return f"refit it with: relsynth fit URL -o {path}"
+
+
+def _not_a_model(path: Path, kind: str) -> ModelError:
+    """The error for a file that is not a readable relsynth model, saying what it is instead."""
+    if kind == "missing":
+        return ModelError(f"Model file {path} does not exist; create one with: relsynth fit URL -o {path}")
+    if kind == "directory":
+        return ModelError(f"{path} is a directory, not a model file; give the file relsynth fit -o wrote")
+    if kind == "empty":
+        return ModelError(f"Model file {path} is empty (an interrupted copy or save?); {_refit(path)}")
+    if kind == "pickle":
+        return ModelError(
+            f"{path} is an SDV model file (a Python pickle, which can run code when loaded), not a relsynth "
+            "model: sample it with relsynth sample --allow-pickle, and only if you made it yourself"
+        )
+    if kind == "zip":
+        return ModelError(
+            f"{path} is a zip archive but not a relsynth model file (it does not start with model.json); "
+            "give the file relsynth fit -o wrote"
+        )
+    return ModelError(
+        f"{path} is not a relsynth model file (a zip archive holding model.json), nor an SDV one (a "
+        "pickle): give the file relsynth fit -o wrote"
+    )
+
+
+def _damaged(path: Path, why: str) -> ModelError:
+    return ModelError(f"{path} is a damaged relsynth model file ({why}); {_refit(path)}")
+
+
+def _check_version(path: Path, doc: dict[str, Any]) -> None:
+    """A version the file cannot have, a newer one, an older one: three different things to do."""
+    version, made_by = doc.get("version"), doc.get("relsynth")
+    if version == MODEL_VERSION and type(version) is int:
+        return
+    if type(version) is not int:
+        raise _damaged(path, f"its format version is {version!r}, not a whole number: edited or corrupted")
+    if made_by == __version__:  # this very relsynth writes MODEL_VERSION only
+        raise _damaged(
+            path, f"it says format version {version}, which this relsynth {__version__} never writes: edited?"
+        )
+    if version > MODEL_VERSION:
+        raise ModelError(
+            f"{path} is a model of format version {version}, made by relsynth {made_by}; this relsynth "
+            f"{__version__} reads format version {MODEL_VERSION}: upgrade relsynth, or {_refit(path)}"
+        )
+    raise ModelError(
+        f"{path} is a model of the older format version {version}, made by relsynth {made_by}; this "
+        f"relsynth {__version__} reads format version {MODEL_VERSION} only: {_refit(path)}"
+    )
 
 
 def load(path: str | Path) -> Model:
+    """Read a model file, saying exactly what is wrong with one that cannot be read, and never
+    taking a damaged relsynth file for an SDV one (which would invite --allow-pickle)."""
     path = Path(path)
-    if not path.exists():
-        raise ModelError(
-            f"Model file {path} does not exist; create one with: relsynth fit URL -o {path.name}"
-        )
+    kind = sniff(path)
+    if kind != "relsynth":
+        raise _not_a_model(path, kind)
+    opened = False  # a zip whose table of contents (at its end) is missing was cut short
     try:
         with zipfile.ZipFile(path) as z:
+            opened = True
+            names = z.namelist()
             doc = json.loads(z.read("model.json"))
+            if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
+                found = doc.get("format") if isinstance(doc, dict) else None
+                raise ModelError(
+                    f"{path} holds a model.json that is not a relsynth model (format {found!r}); "
+                    "give the file relsynth fit -o wrote"
+                )
+            _check_version(path, doc)
+            if "arrays.npz" not in names:
+                raise _damaged(path, "arrays.npz is missing")
             npz = np.load(io.BytesIO(z.read("arrays.npz")), allow_pickle=False)
             arrays = _Arrays({k: npz[k] for k in npz.files})
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, ValueError, OSError):
-        raise ModelError(
-            f"{path} is not a relsynth model file (or it is damaged); refit with: relsynth fit"
-        ) from None
-    if doc.get("format") != MODEL_FORMAT:
-        raise ModelError(f"{path} is not a relsynth model file; refit with: relsynth fit")
-    if doc.get("version") != MODEL_VERSION:
-        raise ModelError(
-            f"{path} is a model of format version {doc.get('version')} "
-            f"(made by relsynth {doc.get('relsynth')}); "
-            f"this relsynth {__version__} reads version {MODEL_VERSION}: refit it with relsynth fit"
-        )
-    schema = Schema.from_dict(doc["schema"])
-    plan = make_plan(schema)
-    for name, saved in doc["plan"].items():
+    except zipfile.BadZipFile:
+        why = "corrupted: a part fails its checksum" if opened else "truncated: its end is missing"
+        raise _damaged(path, why) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, EOFError, OSError, KeyError):
+        raise _damaged(path, "corrupted: its content cannot be decoded") from None
+    try:
+        schema = Schema.from_dict(doc["schema"])
+        plan = make_plan(schema)
+        planned = doc["plan"]
+    except (KeyError, TypeError, AttributeError):
+        raise _damaged(path, "incomplete: its schema or plan is missing") from None
+    for name, saved in planned.items():
         now = plan.tables.get(name)
         if (
             now is None
             or now.role != saved["role"]
             or (now.context.name if now.context else None) != saved["context"]
         ):
+            if doc.get("relsynth") == __version__:
+                raise _damaged(path, f"its plan of table '{name}' does not follow from its schema: edited?")
             raise ModelError(
-                f"{path} was planned differently by relsynth {doc.get('relsynth')}: "
-                "refit it with relsynth fit"
+                f"{path} was planned differently by relsynth {doc.get('relsynth')} than this relsynth "
+                f"{__version__} plans its schema: {_refit(path)}"
             )
-    tables = {n: _table_in(t, arrays) for n, t in doc["tables"].items()}
-    return Model(
-        schema=schema, plan=plan, tables=tables, seed=doc["seed"], source=doc["source"], engine=doc["engine"]
-    )
+    try:
+        tables = {n: _table_in(t, arrays) for n, t in doc["tables"].items()}
+        return Model(
+            schema=schema,
+            plan=plan,
+            tables=tables,
+            seed=doc["seed"],
+            source=doc["source"],
+            engine=doc["engine"],
+        )
+    except (KeyError, TypeError, AttributeError, IndexError):
+        raise _damaged(path, "incomplete: a table's part is missing") from None
