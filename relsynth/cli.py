@@ -65,6 +65,12 @@ def _show_warning(
     log.debug("%s from %s: %s", category.__name__, package.removesuffix(".py"), message)
 
 
+def _unraisable(unraisable: Any) -> None:
+    """An exception Python could not raise (in a __del__ or a GC callback, a Ctrl-C among them): a
+    debug line, not a traceback on the user's terminal."""
+    log.debug("ignored %s in %r", type(unraisable.exc_value).__name__, unraisable.object)
+
+
 def _setup_logging(state: State) -> None:
     """relsynth's own lines on stderr; everything else (warnings, library logs) only under -v."""
     import warnings
@@ -76,6 +82,7 @@ def _setup_logging(state: State) -> None:
     log.setLevel(level)
     log.propagate = False
     warnings.showwarning = _show_warning
+    sys.unraisablehook = _unraisable
     root = logging.getLogger()
     if not any(isinstance(h, _LibraryLogs) for h in root.handlers):
         root.addHandler(_LibraryLogs())  # also keeps logging's last-resort printer quiet
@@ -139,9 +146,32 @@ class _Main(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        import signal
+
         ctx.ensure_object(State)
-        with _errors(ctx):
-            return super().invoke(ctx)
+        previous = signal.signal(signal.SIGINT, _on_interrupt)
+        try:
+            with _errors(ctx):
+                return super().invoke(ctx)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+class _Interrupt:
+    """Ctrl-C, remembered: Python may deliver the KeyboardInterrupt inside a garbage-collection
+    callback, which swallows it; every progress report checks the flag and raises it again."""
+
+    seen = False
+
+
+def _on_interrupt(signum: int, frame: Any) -> None:
+    _Interrupt.seen = True
+    raise KeyboardInterrupt
+
+
+def _checkpoint() -> None:
+    if _Interrupt.seen:
+        raise KeyboardInterrupt
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -299,13 +329,27 @@ def _errors(ctx: click.Context) -> Iterator[None]:
         _internal(err)
 
 
-def _check_outputs(files: dict[str, str | None], directory: tuple[str, str | None] = ("", None)) -> None:
+def _check_outputs(
+    files: dict[str, str | None],
+    directory: tuple[str, str | None] = ("", None),
+    databases: tuple[str | None, ...] = (),
+) -> None:
     """Every path a command will write, checked before any database is touched or read: a run must
-    not read a database for an hour, then fail on a path it could have refused at once."""
+    not read a database for an hour, then fail on a path it could have refused at once. No output
+    may land on a SQLite database of the run (``fit app.db -o app.db``), nor on another output."""
+    from relsynth.errors import RelsynthError
+    from relsynth.guard import refuse_overwriting_database, sqlite_identity
     from relsynth.io import check_output_dir, check_output_file
 
+    seen: list[tuple[str, Any]] = []
     for what, path in files.items():
         if path:
+            refuse_overwriting_database(path, *(_source(d) for d in databases if d))
+            ident = sqlite_identity(path)
+            for other, other_ident in seen:
+                if ident.same_as(other_ident):
+                    raise RelsynthError(f"{what} and {other} are the same file ({path}); give each its own")
+            seen.append((what, ident))
             check_output_file(path, what)
     what, path = directory
     if path:
@@ -328,15 +372,17 @@ def _source(url: str) -> str:
 
 @contextmanager
 def _progress(ctx: click.Context) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A progress callback drawing rich bars on stderr (started on first use), or None under --quiet."""
+    """A progress callback drawing rich bars on stderr (started on first use; none under --quiet)
+    that also raises a Ctrl-C that Python swallowed (see _Interrupt)."""
     state: State = ctx.find_object(State) or State()
     if state.quiet:
-        yield None
+        yield lambda stage, done, total: _checkpoint()
         return
     bars: dict[str, Any] = {}
     live: list[Any] = []
 
     def report(stage: str, done: int, total: int) -> None:
+        _checkpoint()
         if not live:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -420,7 +466,7 @@ def inspect(
     URL is a SQLAlchemy URL, a SQLite file, or 'demo'. Nothing is written to the database.
     """
     with _errors(ctx):
-        _check_outputs(files={"the output": output})
+        _check_outputs(files={"the output": output}, databases=(url,))
         from relsynth.graph import plan as make_plan
         from relsynth.io import redact
         from relsynth.reflection import reflect, reflect_or_load
@@ -544,7 +590,7 @@ def fit(
     import time
 
     with _errors(ctx):
-        _check_outputs(files={"the model file": output})
+        _check_outputs(files={"the model file": output}, databases=(url,))
         from relsynth.api import fit as fit_model
 
         _uses(ctx, _source(url))
@@ -780,7 +826,9 @@ def synthesize(
     result is verified with SQL (orphans, duplicate keys, NULLs, CHECKs, row counts) before commit.
     """
     with _errors(ctx):
-        _check_outputs(files={"the report": None if no_report or schema_only else report})
+        _check_outputs(
+            files={"the report": None if no_report or schema_only else report}, databases=(source, target)
+        )
         from relsynth.api import synthesize as run
 
         with _progress(ctx) as progress:
@@ -834,25 +882,36 @@ def demo(ctx: click.Context, output: str, scale: float, seed: int, report: str, 
     import os
 
     with _errors(ctx):
-        _check_outputs(files={"the synthetic database": output, "the report": None if no_report else report})
+        _check_outputs(
+            files={"the synthetic database": output, "the report": None if no_report else report},
+            databases=("demo",),
+        )
+        import tempfile
+
         from relsynth.api import synthesize as run
         from relsynth.demo import demo_path
-        from relsynth.guard import SameDatabase, sqlite_identity
 
-        if sqlite_identity(output).same_as(sqlite_identity(str(demo_path()))):
-            raise SameDatabase(f"{output} is the demo's source database: choose another output file")
-        if os.path.exists(output):
-            os.remove(output)
-            log.info("replaced the earlier %s", output)
-        with _progress(ctx) as progress:
-            result = run(
-                f"sqlite:///{demo_path()}",
-                f"sqlite:///{output}",
-                scale=scale,
-                seed=seed,
-                holdout=0.2,
-                progress=progress,
-            )
+        # Written beside the output and moved over it only when complete: a failed run keeps the old one.
+        fd, scratch = tempfile.mkstemp(prefix=".relsynth-", suffix=".db", dir=os.path.dirname(output) or ".")
+        os.close(fd)
+        os.remove(scratch)  # the run creates (and locks) it
+        try:
+            with _progress(ctx) as progress:
+                result = run(
+                    f"sqlite:///{demo_path()}",
+                    f"sqlite:///{scratch}",
+                    scale=scale,
+                    seed=seed,
+                    holdout=0.2,
+                    progress=progress,
+                )
+            if os.path.exists(output):
+                log.info("replaced the earlier %s", output)
+            os.replace(scratch, output)
+        finally:
+            if os.path.exists(scratch):
+                os.remove(scratch)
+        result["write"].target = output
         _print_summary(
             result["model"],
             result["tables"],
@@ -943,7 +1002,9 @@ def evaluate(
     Both are read-only. Prints a summary; -o writes a self-contained HTML report, --json every number.
     """
     with _errors(ctx):
-        _check_outputs(files={"the HTML report": html, "the JSON report": json_path})
+        _check_outputs(
+            files={"the HTML report": html, "the JSON report": json_path}, databases=(source, synthetic)
+        )
         from relsynth.api import evaluate as run
 
         with _progress(ctx) as progress:

@@ -635,3 +635,23 @@ def clean_up(conn: sa.Connection, run: str | None = None, triggers: list[str] | 
             "(kind 'trigger'): check and run them, then delete those rows"
         )
     return notes
+
+
+def refuse_overwriting_database(path: str | os.PathLike[str], *urls: str | sa.URL | None) -> None:
+    """An output file (model, report, JSON, schema) must not land on a SQLite database of the run:
+    ``relsynth fit app.db -o app.db`` would otherwise replace the source with the model."""
+    from relsynth.io import parse_url
+
+    out = sqlite_identity(os.fspath(path))
+    for url in urls:
+        if url is None:
+            continue
+        try:
+            parsed = parse_url(url)
+        except RelsynthError:
+            continue
+        if parsed.get_backend_name() == "sqlite" and out.same_as(sqlite_identity(parsed.database)):
+            raise SameDatabase(
+                f"The output file {os.fspath(path)} is the SQLite database {parsed.database} of this run; "
+                "choose another file name"
+            )

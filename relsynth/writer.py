@@ -468,6 +468,8 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             if orphans:
                 summary.verification.orphans["PRAGMA foreign_key_check"] = len(orphans)
         summary.seconds["verify"] = time.perf_counter() - t0
+        if progress:  # the last moment a Ctrl-C can still leave the target as it was
+            progress("verify", 1, 1)
         if summary.verification.problems:
             raise RelsynthError(
                 "The loaded data failed verification, so nothing was committed: "
@@ -829,6 +831,8 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         t0 = time.perf_counter()
         summary.verification = verify(conn, schema, ts.tables, expected={n: len(frames[n]) for n in names})
         summary.seconds["verify"] = time.perf_counter() - t0
+        if progress:  # the last moment a Ctrl-C can still leave the target as it was
+            progress("verify", 1, 1)
         if summary.verification.problems:
             raise RelsynthError(
                 "The loaded data failed verification, so nothing was swapped in: "

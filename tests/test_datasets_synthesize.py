@@ -200,17 +200,22 @@ def test_synthesize(
     assert set(result["seconds"]) == {"fit", "sample", "write"}
 
     # Row counts, counted here: what relsynth says it wrote, i.e. what it sampled minus CHECK drops.
+    # PostgreSQL to PostgreSQL, the tables keep their schema (as pg_dump does).
+    tschema = db_schema if target_kind == "postgresql" else None
     with _connect(target) as (conn, insp):
-        present = set(insp.get_table_names())
+        present = set(insp.get_table_names(schema=tschema))
         assert set(active) <= present, f"missing tables: {sorted(set(active) - present)}"
         counted = {
-            name: conn.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
+            name: conn.execute(
+                sa.select(sa.func.count()).select_from(sa.table(name, schema=tschema))
+            ).scalar_one()
             for name in active
         }
-        target_fks = _fks(insp, None)
-        target_fk_count = _fk_count(insp, None)
+        target_fks = _fks(insp, tschema)
+        target_fk_count = _fk_count(insp, tschema)
         target_pks = {
-            key[1]: tuple(pk["constrained_columns"]) for key, pk in insp.get_multi_pk_constraint().items()
+            key[1]: tuple(pk["constrained_columns"])
+            for key, pk in insp.get_multi_pk_constraint(schema=tschema).items()
         }
         unvalidated = (
             conn.exec_driver_sql(
@@ -238,7 +243,7 @@ def test_synthesize(
     }
 
     if target_kind == "postgresql":  # same dialect: every column keeps its type, spelling and NULLability
-        assert _types(reflect(target, profile=False)) == _types(
+        assert _types(reflect(target, schema=tschema, profile=False)) == _types(
             reflect(source, schema=db_schema, profile=False)
         )
 
@@ -255,11 +260,14 @@ def test_postgresql_schema_only(
     target = pg_db()
     summary = write({}, schema, target, schema_only=True)
     assert summary.verification.problems == 0
-    assert _types(reflect(target, profile=False)) == _types(schema)
+    assert _types(reflect(target, schema=db_schema, profile=False)) == _types(schema)
     with _connect(target) as (_, insp):
-        assert _fks(insp, None) == _declared_fks(schema)
-        assert _fk_count(insp, None) == len(_declared_fks(schema))
-        pks = {key[1]: tuple(pk["constrained_columns"]) for key, pk in insp.get_multi_pk_constraint().items()}
+        assert _fks(insp, db_schema) == _declared_fks(schema)
+        assert _fk_count(insp, db_schema) == len(_declared_fks(schema))
+        pks = {
+            key[1]: tuple(pk["constrained_columns"])
+            for key, pk in insp.get_multi_pk_constraint(schema=db_schema).items()
+        }
     assert {t.name: pks.get(t.name, ()) for t in schema.tables} == {
         t.name: t.primary_key for t in schema.tables
     }

@@ -200,7 +200,7 @@ def test_demo_output_onto_its_source_is_refused(tmp_path: Path) -> None:
     source = demo_path()
     digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
     result = CliRunner().invoke(main, ["-q", "demo", "-o", str(source), "--no-report"])
-    assert result.exit_code == 1 and "source" in result.output, result.output
+    assert result.exit_code == 1 and "is the SQLite database" in result.output, result.output
     assert hashlib.sha256(Path(source).read_bytes()).hexdigest() == digest
 
 
@@ -485,3 +485,72 @@ def test_planted_bookkeeping_rows_are_not_obeyed(request: pytest.FixtureRequest,
     with _engine(MYSQL_ADMIN) as engine:
         assert victim_db in sa.inspect(engine).get_schema_names()  # the stored SQL never ran
     assert any("trg" in line and BOOKKEEPING in line for line in summary.lines())  # named for a person
+
+
+SWALLOWED_CTRL_C = """
+import signal, sys
+import relsynth.writer as w
+original = w._load
+calls = []
+class Doomed:
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)  # the KeyboardInterrupt is raised inside __del__: swallowed
+def load(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 2:
+        Doomed()
+    return original(*args, **kwargs)
+w._load = load
+from relsynth.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("quiet", [True, False])
+def test_a_swallowed_ctrl_c_still_stops_the_run(
+    request: pytest.FixtureRequest, demo, kind: str, quiet: bool, tmp_path: Path
+) -> None:
+    """Python swallows a KeyboardInterrupt raised in a __del__ or GC callback; the run must stop all
+    the same (exit 130, nothing written), and print no traceback."""
+    model, _ = demo
+    model_file = tmp_path / "m.rsm"
+    model.save(model_file)
+    url = _new(request, kind)
+    args = ["sample", str(model_file), "--target", url] + (["-q"] if quiet else [])
+    proc = subprocess.run(
+        [sys.executable, "-c", SWALLOWED_CTRL_C, *args], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "Interrupted." and "Traceback" not in proc.stderr
+    if kind == "sqlite":
+        assert not Path(sa.make_url(url).database).exists()
+    else:
+        assert _tables(url) == set()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["fit", "{src}", "-o", "{src}"],
+        ["inspect", "{src}", "--format", "json", "-o", "{src}"],
+        ["synthesize", "{src}", "{tgt}", "--report", "{src}"],
+        ["synthesize", "{src}", "{tgt}", "--report", "{tgt}"],
+        ["evaluate", "{src}", "{tgt}", "-o", "{src}"],
+        ["evaluate", "{src}", "{tgt}", "-o", "r.html", "--json", "{tgt}"],
+        ["evaluate", "{src}", "{tgt}", "-o", "r.json", "--json", "r.json"],
+        ["demo", "-o", "x.db", "--report", "x.db"],
+    ],
+)
+def test_outputs_never_land_on_a_database_of_the_run(
+    request: pytest.FixtureRequest, demo, command: list[str], tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = Path(sa.make_url(_filled(request, "sqlite", demo)).database)
+    target = Path(sa.make_url(_filled(request, "sqlite", demo)).database)
+    digests = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (source, target)}
+    args = [a.format(src=source, tgt=target) for a in command]
+    result = CliRunner().invoke(main, ["-q", *args])
+    assert result.exit_code == 1, result.output
+    assert "same file" in result.output or "is the SQLite database" in result.output, result.output
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (source, target)} == digests
