@@ -258,18 +258,21 @@ def sample(
 def write_files(
     tables: Mapping[str, pd.DataFrame], directory: str | Path, *, fmt: str = "parquet"
 ) -> list[Path]:
-    """One file per table (parquet or csv) in ``directory``."""
+    """One file per table (parquet or csv) in ``directory``, each written whole or not at all."""
+    from relsynth.io import atomic_path
+
+    if fmt not in {"csv", "parquet"}:
+        raise RelsynthError(f"Unknown format '{fmt}': use parquet or csv")
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in tables.items():
         path = out_dir / f"{name}.{fmt}"
-        if fmt == "csv":
-            frame.to_csv(path, index=False)
-        elif fmt == "parquet":
-            _parquet_ready(frame).to_parquet(path, index=False)
-        else:
-            raise RelsynthError(f"Unknown format '{fmt}': use parquet or csv")
+        with atomic_path(path) as tmp:
+            if fmt == "csv":
+                frame.to_csv(tmp, index=False)
+            else:
+                _parquet_ready(frame).to_parquet(tmp, index=False)
         paths.append(path)
     return paths
 
@@ -468,7 +471,7 @@ def evaluate(
             raise ModelError(f"Model file {model} does not exist; check the path given to --model")
         model = None if is_sdv_file(str(model)) else ModelCls.load(model)
         if model is None:
-            log.info("the model is an SDV file: the privacy comparison has no holdout to use")
+            log.warning("--model is an SDV model file: it has no holdout, so privacy is compared without one")
     if isinstance(schema, str | Path):
         schema = SchemaCls.load(schema)
     if schema is None and model is not None:
