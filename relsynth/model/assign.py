@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from relsynth.model import checks as ck
 from relsynth.model import keys as kz
 from relsynth.model.relations import comparable
 from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.schema import ForeignKey, Table
+from relsynth.sqltypes import INTEGER_TYPES
 
 if TYPE_CHECKING:
     from relsynth.model.sample import SampleReport
@@ -39,11 +41,81 @@ def decode_ext(pm: TableModel, z: np.ndarray, name: str) -> np.ndarray:
     return np.zeros(z.shape[0]) if v is None else np.asarray(v, dtype=float)
 
 
-def primary_key(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator) -> None:
+def keys_within_parent(table: Table, context: ForeignKey | None) -> dict[str, ck.Domain]:
+    """Integer columns that with the context FK make a key, (order_id, line_no), and the values
+    their type and CHECKs allow: each parent's children must take distinct ones."""
+    if context is None:
+        return {}
+    own = set(context.columns)
+    fk_cols = table.fk_columns()
+    keysets = [table.primary_key, *(u.columns for u in table.unique)]
+    keysets += [ix.columns for ix in table.indexes if ix.unique and ix.columns and not ix.expressions]
+    checks = [c.sql for c in table.checks]
+    out: dict[str, ck.Domain] = {}
+    for cols in keysets:
+        rest = set(cols) - own
+        if not own <= set(cols) or len(rest) != 1:
+            continue
+        c = rest.pop()
+        col = table.column(c)
+        if c in fk_cols or col.type.name not in INTEGER_TYPES or c in out:
+            continue
+        unsigned = "UNSIGNED" in (col.type.native or "").upper()
+        out[c] = ck.integer_domain(c, col.type.name, checks, unsigned=unsigned)
+    return out
+
+
+def children_bound(tm: TableModel, table: Table, context: ForeignKey | None) -> int | None:
+    """The most children a parent can have: a key (parent, seq) with seq in 1..3 allows three.
+
+    A numbering needs consecutive values from its start; other key values any allowed ones.
+    """
+    starts = {nb.column: nb.start for nb in tm.numbering}
+    bounds = [
+        dom.run_from(starts[c]) if c in starts else dom.size()
+        for c, dom in keys_within_parent(table, context).items()
+    ]
+    return min(bounds) if bounds else None
+
+
+def distinct_within_parent(
+    tm: TableModel, table: Table, frame: pd.DataFrame, pos: np.ndarray | None, context: ForeignKey | None
+) -> list[str]:
+    """Sampled key values (seq as data, not a numbering) made distinct within each parent and kept
+    to their allowed values, moving as few rows as possible; returns the columns changed."""
+    numbered = {nb.column for nb in tm.numbering}
+    groups = (pos + 1) if pos is not None else np.zeros(len(frame), dtype=np.int64)
+    changed = []
+    for c, dom in keys_within_parent(table, context).items():
+        if c in numbered or tm.column(c).how == "key" or c not in frame or not len(frame):
+            continue
+        values = pd.to_numeric(frame[c], errors="coerce")
+        inside = values[(values >= dom.lo) & (values <= dom.hi)]
+        base = int(inside.min()) if len(inside) else dom.lo
+        new = kz.distinct_within(groups, frame[c].to_numpy(), dom.lo, dom.hi, dom.allowed(), base)
+        if not (new == values.to_numpy()).all():
+            frame[c] = new.astype(object)
+            changed.append(c)
+    return changed
+
+
+def primary_key(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    rng: np.random.Generator,
+    *,
+    context: ForeignKey | None = None,
+    pos: np.ndarray | None = None,
+) -> None:
     """New values for the key columns that are this table's own (not FKs, not numbered, not
-    modelled): never the source's keys, in the source's form (sequence, uuid, shaped string)."""
+    modelled): never the source's keys, in the source's form (sequence, uuid, shaped string).
+
+    A sequence that would outgrow what a within-parent key allows (a smallint, a CHECK) is
+    counted per parent instead."""
     key = tm.key
     n = len(frame)
+    within = keys_within_parent(table, context)
     fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
     local = [c for c in table.primary_key if c not in fk_cols]
     numbered = {nb.column for nb in tm.numbering}
@@ -59,7 +131,13 @@ def primary_key(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.rando
         elif col.type.name in {"string", "char", "text"}:
             frame[c] = [f"K{i:08d}" for i in range(1, n + 1)]
         else:
-            frame[c] = kz.integer_keys(n, key.start if key.kind == "integer" else 1)
+            start = key.start if key.kind == "integer" else 1
+            dom = within.get(c)
+            if dom is not None and (dom.values is not None or start < dom.lo or start + n - 1 > dom.hi):
+                groups = (pos + 1) if pos is not None else np.zeros(n, dtype=np.int64)
+                frame[c] = kz.distinct_within(groups, None, dom.lo, dom.hi, dom.allowed(), start)
+            else:
+                frame[c] = kz.integer_keys(n, start)
 
 
 def already_set(model: Model, table: Table, fk: ForeignKey) -> set[str]:
@@ -87,8 +165,12 @@ def _take(values: pd.Series, pos: np.ndarray) -> np.ndarray:
 
 
 def fill_fk(
-    frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, pos: np.ndarray, skip: set[str] = frozenset()
-) -> None:  # type: ignore[assignment]
+    frame: pd.DataFrame,
+    fk: ForeignKey,
+    parent: pd.DataFrame,
+    pos: np.ndarray,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> None:
     """Copy the referenced key of each row's parent into the FK columns (composite keys whole)."""
     for c, r in zip(fk.columns, fk.ref_columns, strict=True):
         if c not in skip:
@@ -163,6 +245,10 @@ def assign_secondary(
     ]
     # NULL in any column the FK sets itself means "no parent" (MATCH SIMPLE), if that column allows it.
     can_null = any(table.column(c).nullable for c in fk.columns if c not in fixed)
+    if len(q.frame) == 0 and not can_null and not deferred:
+        # A NOT NULL key into a parent sampled without rows (a small --scale): no row can exist.
+        report.dropped_no_parent[table.name] = report.dropped_no_parent.get(table.name, 0) + n
+        drop[:] = True
     if len(rows):
         child_group = np.full(n, -1, dtype=np.int64)
         parent_group = np.zeros(len(q.frame), dtype=np.int64)

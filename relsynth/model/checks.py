@@ -168,11 +168,11 @@ class _Parser:
         negated = self.accept("kw", "NOT")
         if self.accept("kw", "IN"):
             self.take("op", "(")
-            values = [self.constant()]
+            items = [self.constant()]
             while self.accept("op", ","):
-                values.append(self.constant())
+                items.append(self.constant())
             self.take("op", ")")
-            return In(self.as_col(left), tuple(values), negated)
+            return In(self.as_col(left), tuple(items), negated)
         if self.accept("kw", "BETWEEN"):
             low = self.operand()
             self.take("kw", "AND")
@@ -520,3 +520,129 @@ def _like(values: pd.Series, column: pd.Series) -> pd.Series:
     if isinstance(first, Decimal):
         return values.map(lambda v: v if v is None else Decimal(str(v)))
     return values
+
+
+# -- the integers a key column may hold ---------------------------------------------------------
+TYPE_RANGES: dict[str, tuple[int, int]] = {
+    "smallint": (-(2**15), 2**15 - 1),
+    "integer": (-(2**31), 2**31 - 1),
+    "bigint": (-(2**63), 2**63 - 1),
+}
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The integers lo..hi a column may hold (only ``values`` among them when a CHECK lists them)."""
+
+    lo: int
+    hi: int
+    values: tuple[int, ...] | None = None
+
+    def allowed(self) -> np.ndarray | None:
+        """The listed values inside lo..hi, sorted; None when every integer of lo..hi is allowed."""
+        if self.values is None:
+            return None
+        return np.array(sorted(v for v in set(self.values) if self.lo <= v <= self.hi), dtype=np.int64)
+
+    def size(self) -> int:
+        listed = self.allowed()
+        return len(listed) if listed is not None else max(self.hi - self.lo + 1, 0)
+
+    def run_from(self, start: int) -> int:
+        """How many consecutive integers start, start + 1, ... are allowed (a numbering's room)."""
+        if start < self.lo or start > self.hi:
+            return 0
+        listed = self.allowed()
+        if listed is None:
+            return self.hi - start + 1
+        steps = listed[listed >= start] - start
+        gaps = np.flatnonzero(steps != np.arange(len(steps)))
+        return int(gaps[0]) if len(gaps) else len(steps)
+
+
+def integer_domain(column: str, type_name: str, checks: list[str], *, unsigned: bool = False) -> Domain:
+    """What the column's integer type and CHECKs allow it to hold (CHECKs not understood allow all).
+
+    A key numbering children within a parent can take only this many values per parent, so it
+    bounds the children a parent may have (seq BETWEEN 1 AND 3: three lines per order at most).
+    """
+    lo, hi = TYPE_RANGES.get(type_name, TYPE_RANGES["bigint"])
+    if unsigned:
+        lo, hi = 0, 2 * hi + 1
+    values: set[int] | None = None
+    for sql in checks:
+        try:
+            found = _interval(parse(sql), column)
+        except NotInterpretable:
+            continue
+        if found is None:
+            continue
+        a, b, listed = found
+        lo, hi = max(lo, a), min(hi, b)
+        if listed is not None:
+            values = set(listed) if values is None else values & set(listed)
+    return Domain(lo, hi, None if values is None else tuple(sorted(values)))
+
+
+_NO_LIMIT = (-(2**63), 2**63 - 1)
+
+
+def _interval(node: Any, column: str) -> tuple[int, int, frozenset[int] | None] | None:
+    """Integer bounds a (not NULL) column must satisfy for the CHECK to hold; None: unbounded."""
+    if isinstance(node, Cmp):
+        left, op, right = node.left, node.op, node.right
+        if isinstance(left, Const) and isinstance(right, Col):
+            left, right = right, left
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+        if not (isinstance(left, Col) and left.name == column and isinstance(right, Const)):
+            return None
+        v = right.value
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return None
+        lo, hi = _NO_LIMIT
+        if op == "=":
+            return (int(v), int(v), None) if float(v).is_integer() else (1, 0, None)
+        if op in {">", ">="}:
+            lo = int(np.floor(v)) + 1 if (op == ">" or not float(v).is_integer()) else int(v)
+        elif op in {"<", "<="}:
+            hi = int(np.ceil(v)) - 1 if (op == "<" or not float(v).is_integer()) else int(v)
+        else:
+            return None
+        return lo, hi, None
+    if isinstance(node, Between) and not node.negated and node.column.name == column:
+        low = _interval(Cmp(node.column, ">=", node.low), column)
+        high = _interval(Cmp(node.column, "<=", node.high), column)
+        return _intersect([x for x in (low, high) if x is not None])
+    if isinstance(node, In) and not node.negated and node.column.name == column:
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in node.values):
+            return None
+        ints = [int(v) for v in node.values if float(v).is_integer()]  # 1.5 is never an integer's
+        return (min(ints), max(ints), frozenset(ints)) if ints else (1, 0, frozenset())
+    if isinstance(node, BoolOp) and node.op == "AND":
+        return _intersect([x for x in (_interval(i, column) for i in node.items) if x is not None])
+    if isinstance(node, BoolOp) and node.op == "OR":
+        # A key column is never NULL, so "col IS NULL OR ..." constrains it like the rest.
+        items = [
+            i for i in node.items if not (isinstance(i, IsNull) and not i.negated and i.column.name == column)
+        ]
+        parts = [_interval(i, column) for i in items]
+        if not parts or any(p is None for p in parts):
+            return None
+        known = [p for p in parts if p is not None]
+        listed = None if any(p[2] is None for p in known) else frozenset().union(*(p[2] or () for p in known))
+        return min(p[0] for p in known), max(p[1] for p in known), listed
+    return None
+
+
+def _intersect(
+    parts: list[tuple[int, int, frozenset[int] | None]],
+) -> tuple[int, int, frozenset[int] | None] | None:
+    if not parts:
+        return None
+    lo = max(p[0] for p in parts)
+    hi = min(p[1] for p in parts)
+    listed = None
+    for p in parts:
+        if p[2] is not None:
+            listed = p[2] if listed is None else listed & p[2]
+    return lo, hi, listed

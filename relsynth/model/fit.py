@@ -32,6 +32,7 @@ from relsynth.transform import (
     MIN_DISCRETE_SUPPORT,
     Categorical,
     Continuous,
+    Encoder,
     Temporal,
     fit_numeric,
     text_date_format,
@@ -216,11 +217,31 @@ def _data_key_columns(table: Table) -> set[str]:
     }
 
 
-def _column_roles(table: Table, plan: Plan) -> tuple[dict[str, str], list[ForeignKey]]:
+def _repeating_keys(table: Table, context: ForeignKey | None, frame: pd.DataFrame) -> set[str]:
+    """The integer key column that tells a parent's children apart, (encounter_id, seq), when it
+    does not number them 1..n in all the data (some encounters have seq 2, 3 and no 1) and
+    repeats across parents: its values are data, modelled like any column and made distinct
+    within each parent after sampling. A table-wide unique sequence stays a generated key."""
+    if context is None or len(frame) == 0:
+        return set()
+    local = [c for c in table.primary_key if c not in table.fk_columns()]
+    if len(local) != 1 or set(table.primary_key) != {*context.columns, *local}:
+        return set()
+    c = local[0]
+    if c not in frame or table.column(c).type.name not in INTEGER_TYPES or frame[c].isna().any():
+        return set()
+    if rel.numbering(frame, list(context.columns), c) is not None or frame[c].is_unique:
+        return set()
+    return {c}
+
+
+def _column_roles(
+    table: Table, plan: Plan, data_keys: set[str] | None = None
+) -> tuple[dict[str, str], list[ForeignKey]]:
     """Which columns are keys, which are categorical values of a reference table's key."""
     tp = plan[table.name]
     roles: dict[str, str] = {}
-    data_keys = _data_key_columns(table)
+    data_keys = _data_key_columns(table) if data_keys is None else data_keys
     ref_fks = []
     for fk in tp.reference_fks:
         if len(fk.columns) == 1:
@@ -260,11 +281,11 @@ def _fit_own(
 ) -> tuple[TableModel, _Fitting]:
     tp = plan[table.name]
     model = TableModel(table.name, "data", len(frame))
-    roles, composite_ref_fks = _column_roles(table, plan)
+    data_keys = _data_key_columns(table) | _repeating_keys(table, tp.context, frame)
+    roles, composite_ref_fks = _column_roles(table, plan, data_keys)
     uniques = _unique_columns(table)
     specs: dict[str, ColumnSpec] = {}
     copula_cols: list[str] = []
-    data_keys = _data_key_columns(table)
     if data_keys:  # profiled as ids because they are in the key; they are dates or numbers
         table = replace(
             table,
@@ -333,7 +354,7 @@ def _fit_own(
         or (kinds[c] is Kind.NUMERICAL and _discrete(frame[c]))
     ]
     # Values repeated from a parent come first: copying the parent is the most faithful relation.
-    _fit_repeats(model, table, tp, frame, frames, specs, copula_cols, comparables)
+    _fit_repeats(schema, plan, model, table, tp, frame, frames, specs, copula_cols, comparables)
 
     # Whether a column is NULL can itself be fixed by another (status 'admitted' <=> no discharge).
     probe = frame[copula_cols].copy()
@@ -396,6 +417,7 @@ def _fit_own(
     columns_z: list[np.ndarray] = []
     columns_s: list[np.ndarray] = []
     n = len(frame)
+    enc: Encoder
     for c in modelled:
         col = table.column(c)
         values = frame[c]
@@ -585,6 +607,8 @@ class _Comparable:
 
 
 def _fit_repeats(
+    schema: Schema,
+    plan: Plan,
     model: TableModel,
     table: Table,
     tp: object,
@@ -612,15 +636,15 @@ def _fit_repeats(
         ]
         own = {c: values.column(table.name, c) for c in {*candidates, *key_cols}}
         # Values the child repeats: derived after the FK is assigned.
-        for r in rel.repeats(own, aligned, fk.name, candidates):
+        found = rel.repeats(own, aligned, fk.name, candidates)
+        for r in _keys_stay_keys(schema, plan, table, fk, found):
             specs[r.column].how = "repeat"
             model.repeats.append(r)
         if fk is context:
             # Secondary FK columns that follow from the context parent (visit_detail.person_id).
             others = [c for c in secondary_cols if c not in fk.columns]
-            model.repeats.extend(
-                rel.repeats(own, values.aligned(fk.ref_table, list(parent.columns), pos), fk.name, others)
-            )
+            found = rel.repeats(own, values.aligned(fk.ref_table, list(parent.columns), pos), fk.name, others)
+            model.repeats.extend(_keys_stay_keys(schema, plan, table, fk, found))
         else:
             taken = {r.column for r in model.repeats}
             own_keys = [c for c in key_cols if c not in fk.columns and c not in taken]
@@ -633,6 +657,53 @@ def _fit_repeats(
             )
             if matches:
                 model.key_matches[fk.name] = [(m.column, m.parent_column) for m in matches]
+
+
+def _keys_stay_keys(
+    schema: Schema, plan: Plan, table: Table, via: ForeignKey, found: list[rel.Repeat]
+) -> list[rel.Repeat]:
+    """Drop repeats that would fill a foreign key with something that is not a key of its parent.
+
+    Equal values in the source prove nothing about keys: when a child's two FKs hold equal ids
+    (child.a_id = child.b_id), copying a's id into b_id yields orphans, since the synthetic a and
+    b number their rows independently. A repeated FK is kept only if the parent's column is
+    itself a key of the referenced table, sampled before the children (the parent's own key,
+    or one of its FKs to that table, not a deferred one), whole for a composite FK, and never
+    NULL where the child's column may not be.
+    """
+    if not found:
+        return found
+    ptable = schema.table(via.ref_table)
+    ptp = plan[via.ref_table]
+    sources = [{c.name: (ptable.name, c.name) for c in ptable.columns}]  # its own columns, as themselves
+    for g in (*([ptp.context] if ptp.context else []), *ptp.secondary, *ptp.self_refs, *ptp.reference_fks):
+        sources.append({c: (g.ref_table, r) for c, r in zip(g.columns, g.ref_columns, strict=True)})
+    tp = plan[table.name]
+    fks = [
+        *([tp.context] if tp.context else []),
+        *tp.secondary,
+        *tp.deferred,
+        *tp.self_refs,
+        *tp.reference_fks,
+    ]
+    kept = list(found)
+    while True:
+        source_of = {r.column: r.parent_column for r in kept}
+        bad: set[str] = set()
+        for fk in fks:
+            cols = [c for c in fk.columns if c in source_of]
+            if not cols:
+                continue
+            pairs = [(source_of.get(c, ""), r) for c, r in zip(fk.columns, fk.ref_columns, strict=True)]
+            is_key = any(all(s.get(p) == (fk.ref_table, r) for p, r in pairs) for s in sources)
+            nulls_fit = all(
+                table.column(c).nullable or not ptable.column(source_of[c]).nullable for c in cols
+            )
+            if not (is_key and nulls_fit):
+                bad.update(cols)
+        if not bad:
+            return kept
+        kept = [r for r in kept if r.column not in bad]
 
 
 def _fit_keys(
@@ -748,10 +819,10 @@ def _fit_hierarchy(
             target = cm.dims[j].name
             for role, values in (("loc", loc[:, j]), ("scale", np.log(scale[:, j]))):
                 enc = Continuous.fit(values[has]) if has.any() else Continuous.fit(np.zeros(1))
-                ss = np.zeros(n)  # a parent without children scores at the latent's mean
-                ss[has] = Continuous.scores_array(values[has])
+                role_s = np.zeros(n)  # a parent without children scores at the latent's mean
+                role_s[has] = Continuous.scores_array(values[has])
                 ext_dims.append(Dim(f"{child}#{role}:{target}", role, enc, child=child, fk=fk, target=target))
-                ext_s.append(ss)
+                ext_s.append(role_s)
         _fit_aggregates(schema, plan, model, state, child, cs, fk)
     for child_name in plan.order:
         tp = plan[child_name]
@@ -781,9 +852,10 @@ def _fit_aggregates(
     child_numeric = [c.name for c in child_table.columns if c.kind is Kind.NUMERICAL and c.name in cs.frame]
     if not numeric or not child_numeric or cs.parent_pos is None:
         return
-    decimals = {
-        c: (table.column(c).type.scale if table.column(c).type.scale is not None else 2) for c in numeric
-    }
+    decimals: dict[str, int] = {}
+    for c in numeric:
+        scale = table.column(c).type.scale
+        decimals[c] = scale if scale is not None else 2
     pkey = state.frame.index.to_series().reset_index(drop=True)
     ckey = pd.Series(cs.parent_pos)
     found = rel.aggregates(

@@ -236,3 +236,102 @@ class Forest:
     @classmethod
     def from_state(cls, s: dict[str, Any]) -> Forest:
         return cls(**s)
+
+
+def _run_rank(sorted_codes: np.ndarray) -> np.ndarray:
+    """Position of each element inside its run of equal codes (codes already sorted): 0, 1, ..."""
+    n = len(sorted_codes)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(sorted_codes[1:] != sorted_codes[:-1]) + 1]
+    return np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+
+
+def _nth_free(
+    groups: np.ndarray, used: np.ndarray, want_groups: np.ndarray, want_rank: np.ndarray
+) -> np.ndarray:
+    """The ``want_rank``-th (0-based) non-negative integer missing from each group's ``used`` set.
+
+    With a group's used values sorted as u_0 < u_1 < ..., f_i = u_i - i values are free below u_i,
+    so the j-th free value is j + #{i : f_i <= j}: one merged sort counts that for every query.
+    """
+    order = np.lexsort((used, groups))
+    g_u, u = groups[order], used[order]
+    free_below = u - _run_rank(g_u)
+    g_all = np.concatenate([g_u, want_groups])
+    key_all = np.concatenate([free_below, want_rank])
+    is_used = np.r_[np.ones(len(u), dtype=np.int64), np.zeros(len(want_rank), dtype=np.int64)]
+    merged = np.lexsort((1 - is_used, key_all, g_all))  # a used entry counts for a query of equal key
+    g_m, used_m = g_all[merged], is_used[merged]
+    before = np.cumsum(used_m) - used_m  # used entries before each merged entry, over all groups
+    first = np.arange(len(g_m)) - _run_rank(g_m)  # each entry's group's first merged position
+    counted = np.empty(len(g_m), dtype=np.int64)
+    counted[merged] = before - before[first]
+    return want_rank + counted[len(u) :]
+
+
+def distinct_within(
+    groups: np.ndarray,
+    values: np.ndarray | None,
+    lo: int,
+    hi: int,
+    allowed: np.ndarray | None,
+    base: int,
+) -> np.ndarray:
+    """Integer values distinct inside each group and inside the domain (lo..hi, or ``allowed``).
+
+    A key (parent, seq) needs seq unique per parent: each group keeps the first row of each
+    allowed value and the other rows move to the group's free values, taken in order from
+    ``base`` (wrapping to lo after hi), so a group of k rows fits whenever k <= the domain's
+    size. ``values=None`` numbers every group from ``base``. Groups are non-negative codes.
+    """
+    n = len(groups)
+    span = 2**62  # index arithmetic stays inside int64
+    if allowed is None:
+        lo = max(lo, base - span // 2) if hi - lo >= span else lo
+        hi = min(hi, lo + span - 1)
+        size = hi - lo + 1
+    else:
+        size = len(allowed)
+    if n == 0 or size <= 0:
+        return np.zeros(n, dtype=np.int64) if values is None else np.asarray(values, dtype=np.int64)
+    if allowed is None:
+        b = min(max(base, lo), hi) - lo
+
+        def to_index(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            ok = (v >= lo) & (v <= hi)
+            return np.where(ok, v - lo, 0), ok
+
+        def to_value(i: np.ndarray) -> np.ndarray:
+            return i + lo
+
+    else:
+        b = min(int(np.searchsorted(allowed, base)), size - 1)
+
+        def to_index(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            at = np.minimum(np.searchsorted(allowed, v), size - 1)
+            return at, allowed[at] == v
+
+        def to_value(i: np.ndarray) -> np.ndarray:
+            return allowed[i]
+
+    if values is None:
+        rotated = np.zeros(n, dtype=np.int64)
+        move = np.ones(n, dtype=bool)
+    else:
+        known = pd.notna(values)
+        v = np.where(known, pd.to_numeric(pd.Series(values), errors="coerce").fillna(lo).to_numpy(), lo)
+        whole = v == np.round(v)
+        idx, ok = to_index(np.round(v).astype(np.int64))
+        ok &= known & whole
+        rotated = (idx - b) % size
+        inside = np.flatnonzero(ok)
+        move = ~ok
+        move[inside] = pd.DataFrame({"g": groups[inside], "r": rotated[inside]}).duplicated().to_numpy()
+    stay = ~move
+    moving = np.flatnonzero(move)
+    order = moving[np.argsort(groups[moving], kind="stable")]
+    g_sorted = groups[order]
+    free = _nth_free(groups[stay], rotated[stay], g_sorted, _run_rank(g_sorted))
+    rotated[order] = np.minimum(free, size - 1)  # only past the domain when a group outgrew it
+    return to_value((rotated + b) % size).astype(np.int64)

@@ -219,7 +219,7 @@ def conditional_table(frame: pd.DataFrame, cond: Conditional) -> dict[str, Any]:
     ).size()
     marginal = frame[cond.target].map(_plain).value_counts(dropna=False)
     return {
-        "pairs": [[_plain(a), _plain(b), int(k)] for (a, b), k in pairs.items()],
+        "pairs": [[_plain(a), _plain(b), int(k)] for (a, b), k in zip(pairs.index, pairs, strict=True)],
         "marginal": [[_plain(b), int(k)] for b, k in marginal.items()],
     }
 

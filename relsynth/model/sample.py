@@ -22,8 +22,10 @@ from relsynth.model import keys as kz
 from relsynth.model.assign import (
     apply_repeats,
     assign_secondary,
+    children_bound,
     decode_counts,
     decode_ext,
+    distinct_within_parent,
     fill_fk,
     numbering,
     primary_key,
@@ -51,6 +53,8 @@ class SampleReport:
     uninterpretable_checks: dict[str, list[str]] = field(default_factory=dict)
     unmatched_keys: dict[str, int] = field(default_factory=dict)
     moved_records: dict[str, int] = field(default_factory=dict)
+    dropped_no_parent: dict[str, int] = field(default_factory=dict)
+    clipped_children: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = []
@@ -66,6 +70,10 @@ class SampleReport:
                 out.append(f"{t}: CHECK ({sql}) is not interpretable here; the writer tests it in the target")
         for t, k in self.unmatched_keys.items():
             out.append(f"{t}: {k} foreign keys could not honour a learned key match")
+        for t, k in self.dropped_no_parent.items():
+            out.append(f"{t}: {k} rows dropped (a NOT NULL foreign key's parent table was sampled empty)")
+        for t, k in self.clipped_children.items():
+            out.append(f"{t}: {k} rows not sampled: more children per parent than its key's values allow")
         return out
 
 
@@ -169,6 +177,12 @@ def _sample_table(
         counts = decode_counts(pm, parent.z, f"{table.name}#count")
         if fixed_rows is not None:
             counts = kz.allocate(counts.astype(float), int(fixed_rows * (1 - tm.null_context)), rng)
+        bound = children_bound(tm, table, context)
+        if bound is not None and counts.max(initial=0) > bound:
+            # A key (parent, seq) with seq in 1..3 holds three children per parent, whatever was drawn.
+            clipped = int(np.maximum(counts - bound, 0).sum())
+            report.clipped_children[table.name] = report.clipped_children.get(table.name, 0) + clipped
+            counts = np.minimum(counts, bound)
         pos = np.repeat(np.arange(len(counts)), counts)
         n = len(pos)
         e = rng.standard_normal((n, d_own)) @ tm.within_chol.T if d_own else np.zeros((n, 0))
@@ -196,8 +210,8 @@ def _sample_table(
     values = _decode_columns(model, tm, table, z, done, parent_pos, rng)
     for col in table.columns:
         frame[col.name] = values.get(col.name, pd.Series([None] * n, dtype=object))
-    primary_key(tm, table, frame, rng)
-    if context is not None and parent is not None:
+    primary_key(tm, table, frame, rng, context=context, pos=parent_pos)
+    if context is not None and parent is not None and parent_pos is not None:
         fill_fk(frame, context, parent.frame, parent_pos)
         apply_repeats(tm, frame, context, parent.frame, parent_pos)
     unplaceable = np.zeros(len(frame), dtype=bool)
@@ -220,6 +234,9 @@ def _sample_table(
         if not avoid_records(tm, table, frame, rng, report, sign=sign, rounds=1):
             break
         _enforce_orders(tm, table, frame, context, parent.frame if parent else None, parent_pos)
+    # Not re-derived after: a moved value may be outside a dependency's mapping (a NULL), and
+    # conditionals drawn again would undo the CHECK repairs above.
+    distinct_within_parent(tm, table, frame, parent_pos, context)
     keep = unique_rows(tm, table, frame, parent_pos, tp, rng, report) & ~unplaceable
     frame = frame[keep].reset_index(drop=True)
     z = z[keep]
@@ -290,7 +307,7 @@ def _decode_columns(
                 if not isinstance(dim.encoder, Categorical):
                     values = values.astype(object)
                 if col in nulls:
-                    values = np.where(nulls[col], None, values)
+                    values = np.where(nulls[col], np.full(len(values), None, dtype=object), values)
             out[col] = pd.Series(values, dtype=object)
         remaining = later
         if not remaining:
@@ -299,7 +316,7 @@ def _decode_columns(
     return out
 
 
-def _derive(tm: TableModel, out: dict[str, pd.Series] | pd.DataFrame, rng: np.random.Generator) -> None:
+def _derive(tm: TableModel, out: dict[str, Any] | pd.DataFrame, rng: np.random.Generator) -> None:
     """Columns fixed by, or drawn given, other columns, in dependency order; and dependent NULLs.
 
     Runs once after decoding and again after parents' values arrive; a relation whose determinant
@@ -321,13 +338,11 @@ def _derive(tm: TableModel, out: dict[str, pd.Series] | pd.DataFrame, rng: np.ra
         if target in {c.target for c in tm.conditionals}:
             out[target] = _draw_conditional(spec, given, rng)
         else:
-            mapping = {_k(a): b for a, b in (spec.mapping or [])}
-            out[target] = given.map(lambda v, m=mapping: m.get(_k(v))).to_numpy()
+            out[target] = given.map(_lookup(spec.mapping, None)).to_numpy()
     for spec in tm.columns:
         if spec.null_determinant and spec.name in out and spec.null_determinant in out:
-            mapping = {_k(a): b for a, b in (spec.null_mapping or [])}
             det = pd.Series(out[spec.null_determinant])
-            isnull = det.map(lambda v, m=mapping: bool(m.get(_k(v), False))).to_numpy(dtype=bool)
+            isnull = det.map(_lookup(spec.null_mapping, False)).to_numpy(dtype=bool)
             values = pd.Series(out[spec.name]).astype(object).to_numpy(copy=True)
             values[isnull] = None
             out[spec.name] = values
@@ -350,11 +365,17 @@ def _draw_conditional(spec: Any, given: pd.Series, rng: np.random.Generator) -> 
     out = np.empty(len(given), dtype=object)
     codes, uniques = pd.factorize(keys, use_na_sentinel=False)
     for code, key in enumerate(uniques):
-        counts = rows.get(key)
-        p = marginal if counts is None else (counts + SMOOTHING * marginal) / (counts.sum() + SMOOTHING)
+        seen = rows.get(key)
+        p = marginal if seen is None else (seen + SMOOTHING * marginal) / (seen.sum() + SMOOTHING)
         where = np.flatnonzero(codes == code)
         out[where] = np.asarray(levels, dtype=object)[rng.choice(len(levels), size=len(where), p=p / p.sum())]
     return out
+
+
+def _lookup(pairs: list[list[Any]] | None, default: Any) -> Callable[[Any], Any]:
+    """value -> its mapped value from [[key, value], ...] pairs, keys matched across spellings."""
+    mapping = {_k(a): b for a, b in (pairs or [])}
+    return lambda v: mapping.get(_k(v), default)
 
 
 def _k(v: Any) -> Any:
