@@ -551,7 +551,7 @@ def _drop(
             diag = getattr(getattr(err, "orig", None), "diag", None)
             if getattr(diag, "sqlstate", None) != "2BP01":  # dependent_objects_still_exist
                 raise
-            detail = (diag.message_detail or "").replace("\n", "; ")
+            detail = (getattr(diag, "message_detail", None) or "").replace("\n", "; ")
             raise RelsynthError(
                 f"--replace would break objects that depend on the tables relsynth writes ({detail}); "
                 "nothing was changed. Drop or move those objects, or write into another database"
