@@ -2,11 +2,9 @@
 
 Only click is imported at start-up, so `relsynth --help` is instant; pandas, SQLAlchemy and the
 SDV family are imported inside the commands that need them. Data goes to stdout, logs and
-progress to stderr (nothing else: library warnings and logs are debug lines, seen with -v).
-A RelsynthError or a database error the user can act on becomes `FAILED: <one line>` and exit code
-1; Ctrl-C `Interrupted.` and 130; anything else is a bug, `internal error: ...` and 2. Every file
-is written whole or not at all (io.atomic_write), and every output path is checked before any
-database is read.
+progress to stderr; how errors, warnings and Ctrl-C reach the terminal is relsynth.terminal's job.
+Every file is written whole or not at all (io.atomic_write), and every output path is checked
+before any database is read.
 """
 
 from __future__ import annotations
@@ -19,73 +17,14 @@ from typing import Any
 
 import click
 
+from relsynth.terminal import State, checkpoint, errors, on_interrupt, setup_logging
+
 log = logging.getLogger("relsynth")
 
 URL_HELP = (
     "SQLAlchemy URL (postgresql+psycopg://user@host/db, mysql+pymysql://root@host/db, sqlite:///file.db), "
     "a path to a SQLite file, or 'demo' for the bundled hospital database"
 )
-
-
-class State:
-    quiet: bool = False
-    verbose: int = 0
-    traceback: bool = False
-    url: str | None = None  # the one database a command works on, named in its database errors
-
-
-class _Stderr(logging.StreamHandler):
-    """Writes to whatever sys.stderr is at the time (a test runner swaps it between commands)."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-class _LibraryLogs(logging.Handler):
-    """Library loggers' records (SQLAlchemy, SDV, ...) become relsynth debug lines, seen only with -v."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        log.debug("%s: %s", record.name, record.getMessage())
-
-
-def _show_warning(
-    message: Warning | str, category: type[Warning], filename: str, lineno: int, *_: Any, **__: Any
-) -> None:
-    """Python warnings (scipy's RuntimeWarnings, SQLAlchemy's SAWarnings) are for developers: a debug
-    line naming the package, no file paths."""
-    package = category.__module__.split(".")[0]  # SAWarning: sqlalchemy
-    if package == "builtins":  # RuntimeWarning and the like: the package of the file that warned
-        parts = filename.replace("\\", "/").split("/")
-        package = parts[parts.index("site-packages") + 1] if "site-packages" in parts else parts[-1]
-    log.debug("%s from %s: %s", category.__name__, package.removesuffix(".py"), message)
-
-
-def _unraisable(unraisable: Any) -> None:
-    """An exception Python could not raise (in a __del__ or a GC callback, a Ctrl-C among them): a
-    debug line, not a traceback on the user's terminal."""
-    log.debug("ignored %s in %r", type(unraisable.exc_value).__name__, unraisable.object)
-
-
-def _setup_logging(state: State) -> None:
-    """relsynth's own lines on stderr; everything else (warnings, library logs) only under -v."""
-    import warnings
-
-    level = logging.WARNING if state.quiet else (logging.DEBUG if state.verbose else logging.INFO)
-    handler = _Stderr()
-    handler.setFormatter(logging.Formatter("relsynth: %(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(level)
-    log.propagate = False
-    warnings.showwarning = _show_warning
-    sys.unraisablehook = _unraisable
-    root = logging.getLogger()
-    if not any(isinstance(h, _LibraryLogs) for h in root.handlers):
-        root.addHandler(_LibraryLogs())  # also keeps logging's last-resort printer quiet
 
 
 def _global_flag(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -99,7 +38,7 @@ def _global_flag(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         state.verbose += value
     else:
         state.traceback = True
-    _setup_logging(state)
+    setup_logging(state)
     return value
 
 
@@ -149,29 +88,12 @@ class _Main(click.Group):
         import signal
 
         ctx.ensure_object(State)
-        previous = signal.signal(signal.SIGINT, _on_interrupt)
+        previous = signal.signal(signal.SIGINT, on_interrupt)
         try:
-            with _errors(ctx):
+            with errors(ctx):
                 return super().invoke(ctx)
         finally:
             signal.signal(signal.SIGINT, previous)
-
-
-class _Interrupt:
-    """Ctrl-C, remembered: Python may deliver the KeyboardInterrupt inside a garbage-collection
-    callback, which swallows it; every progress report checks the flag and raises it again."""
-
-    seen = False
-
-
-def _on_interrupt(signum: int, frame: Any) -> None:
-    _Interrupt.seen = True
-    raise KeyboardInterrupt
-
-
-def _checkpoint() -> None:
-    if _Interrupt.seen:
-        raise KeyboardInterrupt
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -196,137 +118,7 @@ def main(ctx: click.Context, quiet: bool, verbose: int, traceback: bool) -> None
     state.quiet = state.quiet or quiet
     state.verbose += verbose
     state.traceback = state.traceback or traceback
-    _setup_logging(state)
-
-
-def _secrets(ctx: click.Context) -> list[str]:
-    """The passwords in the URLs the user typed, decoded and as typed: masked in any message."""
-    import re
-
-    from relsynth.io import parse_url
-
-    found: set[str] = set()
-    for arg in ctx.meta.get("relsynth.args", []):
-        if "://" not in arg:
-            continue
-        typed = re.search(r"://[^:/@\s]*:(.*)@", arg)
-        if typed:
-            found.add(typed.group(1))
-        try:
-            password = parse_url(arg).password
-        except Exception:  # not a URL: the pattern above is all there is
-            continue
-        if password:
-            found.add(str(password))
-    return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
-
-
-def _one_line(ctx: click.Context, message: str) -> str:
-    from relsynth.io import redact_text
-
-    text = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
-    try:
-        secrets = _secrets(ctx)
-    except Exception:  # masking must never be the failure
-        secrets = []
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return redact_text(text)
-
-
-def _fail(message: str) -> None:
-    click.echo(f"FAILED: {message}", err=True)
-    sys.exit(1)
-
-
-def _issues_url() -> str:
-    """Where bugs go: the Issues URL of the installed package's metadata, when it has one."""
-    from importlib.metadata import PackageNotFoundError, metadata
-
-    try:
-        urls = metadata("relsynth").get_all("Project-URL") or []
-    except PackageNotFoundError:
-        urls = []
-    for entry in urls:
-        label, _, url = entry.partition(",")
-        if label.strip().lower() in {"issues", "bug tracker", "bugs", "tracker"}:
-            return url.strip()
-    return "the relsynth issue tracker"
-
-
-def _internal(err: BaseException) -> None:
-    """A bug: say so in one line, with where it happened, but not its message (it may hold values)."""
-    from pathlib import Path
-
-    import relsynth
-
-    root = Path(relsynth.__file__).resolve().parent.parent
-    where = ""
-    tb = err.__traceback__
-    while tb is not None:
-        path = Path(tb.tb_frame.f_code.co_filename).resolve()
-        if path.is_relative_to(root / "relsynth"):
-            where = f" at {path.relative_to(root).as_posix()}:{tb.tb_lineno}"
-        tb = tb.tb_next
-    click.echo(
-        f"internal error: {type(err).__name__}{where}. This is a bug in relsynth, not in your data or "
-        f"setup: please report it at {_issues_url()}, with the output of this command run with --traceback",
-        err=True,
-    )
-    sys.exit(2)
-
-
-def _known(err: Exception, state: State) -> str | None:
-    """The message of an error that is not relsynth's but the user's to fix; None for a bug."""
-    from relsynth.io import database_error, parse_url
-
-    url = None
-    if state.url:
-        try:
-            url = parse_url(state.url)
-        except Exception:  # a URL that does not parse names nothing
-            url = None
-    mapped = database_error(err, url)
-    if mapped is not None:
-        return str(mapped)
-    if isinstance(err, MemoryError):
-        return "Out of memory: learn from fewer rows (--sample-rows N) or sample fewer (--scale)"
-    if isinstance(err, OSError) and err.filename and not isinstance(err, BrokenPipeError):
-        return f"Cannot use {err.filename}: {(err.strerror or type(err).__name__).lower()}"
-    return None
-
-
-@contextmanager
-def _errors(ctx: click.Context) -> Iterator[None]:
-    """RelsynthError and classified database errors: one `FAILED:` line, exit 1. Ctrl-C: exit 130.
-    Anything else is a bug: one `internal error:` line, exit 2. A traceback only with --traceback;
-    never a password; never a data value (only our own messages and servers' codes are shown)."""
-    from relsynth.errors import RelsynthError
-
-    state: State = ctx.find_object(State) or State()
-    try:
-        yield
-    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-        raise
-    except RelsynthError as err:
-        if state.traceback:
-            raise
-        _fail(_one_line(ctx, str(err)))
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
-    except BrokenPipeError:  # `relsynth inspect ... | head`: the reader left, nothing to say
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-    except Exception as err:
-        if state.traceback:
-            raise
-        known = _known(err, state)
-        if known is not None:
-            _fail(_one_line(ctx, known))
-        _internal(err)
+    setup_logging(state)
 
 
 def _check_outputs(
@@ -376,13 +168,13 @@ def _progress(ctx: click.Context) -> Iterator[Callable[[str, int, int], None] | 
     that also raises a Ctrl-C that Python swallowed (see _Interrupt)."""
     state: State = ctx.find_object(State) or State()
     if state.quiet:
-        yield lambda stage, done, total: _checkpoint()
+        yield lambda stage, done, total: checkpoint()
         return
     bars: dict[str, Any] = {}
     live: list[Any] = []
 
     def report(stage: str, done: int, total: int) -> None:
-        _checkpoint()
+        checkpoint()
         if not live:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -465,7 +257,7 @@ def inspect(
 
     URL is a SQLAlchemy URL, a SQLite file, or 'demo'. Nothing is written to the database.
     """
-    with _errors(ctx):
+    with errors(ctx):
         _check_outputs(files={"the output": output}, databases=(url,))
         from relsynth.graph import plan as make_plan
         from relsynth.io import redact
@@ -589,7 +381,7 @@ def fit(
     """
     import time
 
-    with _errors(ctx):
+    with errors(ctx):
         _check_outputs(files={"the model file": output}, databases=(url,))
         from relsynth.api import fit as fit_model
 
@@ -683,7 +475,7 @@ def sample(
     """
     import time
 
-    with _errors(ctx):
+    with errors(ctx):
         from relsynth.errors import RelsynthError
 
         if not output and not target:
@@ -825,7 +617,7 @@ def synthesize(
     SOURCE is read-only. TARGET must be empty unless --replace; the load is all or nothing, and the
     result is verified with SQL (orphans, duplicate keys, NULLs, CHECKs, row counts) before commit.
     """
-    with _errors(ctx):
+    with errors(ctx):
         _check_outputs(
             files={"the report": None if no_report or schema_only else report}, databases=(source, target)
         )
@@ -881,7 +673,7 @@ def demo(ctx: click.Context, output: str, scale: float, seed: int, report: str, 
     """The bundled hospital database (SQLite) becomes a synthetic SQLite database, with a summary."""
     import os
 
-    with _errors(ctx):
+    with errors(ctx):
         _check_outputs(
             files={"the synthetic database": output, "the report": None if no_report else report},
             databases=("demo",),
@@ -1001,7 +793,7 @@ def evaluate(
 
     Both are read-only. Prints a summary; -o writes a self-contained HTML report, --json every number.
     """
-    with _errors(ctx):
+    with errors(ctx):
         _check_outputs(
             files={"the HTML report": html, "the JSON report": json_path}, databases=(source, synthetic)
         )
