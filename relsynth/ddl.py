@@ -283,15 +283,18 @@ def build(
         sa_table = sa.Table(physical[name], md, *cols, *constraints, **kwargs)
         out.tables[name] = sa_table
         for ix in table.indexes:
-            if ix.expressions and not same:
-                out.changes.append(
-                    f"{name}: index {ix.name} on expressions is specific to {src}: not recreated"
-                )
+            if (ix.expressions or ix.method) and not same:
+                what = f"a {ix.method.upper()} index" if ix.method else "an index on expressions"
+                out.changes.append(f"{name}: index {ix.name} is {what}, specific to {src}: not recreated")
                 continue
             parts = [sa_table.c[c] for c in ix.columns] + [sa.text(e) for e in ix.expressions]
             if parts:
                 sa.Index(
-                    _index_name(ix.name, physical[name], name), *parts, unique=ix.unique, _table=sa_table
+                    ix.name,  # index names are per table on MySQL: a staging table keeps them
+                    *parts,
+                    unique=ix.unique,
+                    _table=sa_table,
+                    **_index_kind(ix, dialects.family(dst)),
                 )
     for name in names:
         table = schema.table(name)
@@ -323,10 +326,18 @@ def _mentions(sql: str, columns: set[str]) -> bool:
         return any(re.search(rf"\b{re.escape(c)}\b", sql) for c in columns)
 
 
-def _index_name(name: str, physical: str, logical: str) -> str:
-    if physical == logical:
-        return name
-    return f"{physical}_{name}"[:60]
+def _index_kind(ix: Any, dialect: str) -> dict[str, Any]:
+    """The index as the source made it: FULLTEXT/SPATIAL and prefix lengths on MySQL, the access
+    method on PostgreSQL (a plain index on a TEXT column fails on MySQL; a B-tree is not a GIN)."""
+    out: dict[str, Any] = {}
+    if dialect in {"mysql", "mariadb"}:
+        if ix.method in {"fulltext", "spatial"}:
+            out["mysql_prefix"] = ix.method.upper()
+        if any(ix.lengths):
+            out["mysql_length"] = {c: n for c, n in zip(ix.columns, ix.lengths, strict=False) if n}
+    elif dialect == "postgresql" and ix.method:
+        out["postgresql_using"] = ix.method
+    return out
 
 
 def _check(sql: str, same: bool, types: dict[str, SqlType]) -> Any:

@@ -344,7 +344,14 @@ def _table(
             continue
         col_names = tuple(c for c in ix.get("column_names") or () if c is not None)
         exprs = tuple(e for e in ix.get("expressions") or () if e not in col_names)
-        idx.append(Index(ix["name"], col_names, bool(ix.get("unique")), exprs))
+        opts = ix.get("dialect_options") or {}
+        method = str(opts.get("mysql_prefix") or opts.get("postgresql_using") or "").lower()
+        if method == "btree":
+            method = ""
+        given = opts.get("mysql_length")
+        per_col = given if isinstance(given, dict) else {c: given for c in col_names} if given else {}
+        lengths = tuple(int(per_col.get(c) or 0) for c in col_names) if per_col else ()
+        idx.append(Index(ix["name"], col_names, bool(ix.get("unique")), exprs, method, lengths))
     return Table(
         name=name,
         columns=tuple(columns),

@@ -124,6 +124,10 @@ class Index:
     columns: tuple[str, ...]
     unique: bool = False
     expressions: tuple[str, ...] = ()
+    # The source dialect's index kind: PostgreSQL's access method (gin, gist, hash, brin, spgist) or
+    # MySQL's FULLTEXT / SPATIAL; "" for a plain B-tree. MySQL prefix lengths, one per column (0: whole).
+    method: str = ""
+    lengths: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

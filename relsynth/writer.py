@@ -284,7 +284,12 @@ def _failing_checks(
             )
             for (i,) in conn.execute(query):
                 bad[int(i)] = True
-        temp.drop(conn)
+        if kind == "mysql":  # a plain DROP TABLE commits implicitly on MySQL, ending the savepoint
+            conn.exec_driver_sql(
+                f"DROP TEMPORARY TABLE {conn.dialect.identifier_preparer.format_table(temp)}"
+            )
+        else:
+            temp.drop(conn)
     return bad
 
 

@@ -1,0 +1,82 @@
+"""MariaDB/MySQL objects that a plain recreation gets wrong: FULLTEXT, SPATIAL and prefix indexes,
+and a CHECK relsynth cannot interpret (judged by the target on a temporary table, which must not end
+the load's savepoint); PostgreSQL index methods."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import relsynth
+from tests.conftest import run_sql
+
+MYSQL = """
+CREATE TABLE article (
+  id INTEGER PRIMARY KEY,
+  title VARCHAR(200) NOT NULL,
+  body TEXT NOT NULL,
+  code VARCHAR(12) NOT NULL,
+  CONSTRAINT code_shape CHECK (code REGEXP '^[A-Z]{2}[0-9]+$'),
+  FULLTEXT KEY ft_body (title, body),
+  KEY title_prefix (title(10))
+) ENGINE=InnoDB;
+"""
+
+PG = """
+CREATE TABLE article (id INTEGER PRIMARY KEY, tags TEXT[] NOT NULL, body TEXT NOT NULL);
+CREATE INDEX article_tags ON article USING gin (tags);
+CREATE INDEX article_body ON article USING hash (body);
+"""
+
+
+def _fill(url: str, kind: str) -> None:
+    rows = []
+    for i in range(1, 121):
+        if kind == "mysql":
+            rows.append(f"({i}, 'Title number {i % 17}', 'Some body text {i % 5} here', 'AB{i}')")
+        else:
+            rows.append(f"({i}, ARRAY['t{i % 4}', 'u{i % 3}'], 'body {i % 9}')")
+    run_sql(url, f"INSERT INTO article VALUES {', '.join(rows)};")
+
+
+def _indexes(url: str) -> dict[str, dict]:
+    engine = sa.create_engine(url)
+    try:
+        return {ix["name"]: ix for ix in sa.inspect(engine).get_indexes("article")}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["mysql", "postgresql"])
+def test_index_kinds_and_uninterpretable_checks_are_recreated(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    factory = request.getfixturevalue("mysql_db" if kind == "mysql" else "pg_db")
+    source, target = factory(), factory()
+    run_sql(source, MYSQL if kind == "mysql" else PG)
+    _fill(source, kind)
+    result = relsynth.synthesize(source, target, seed=3)
+    assert result["write"].verification.problems == 0
+    made = _indexes(target)
+    if kind == "mysql":
+        assert made["ft_body"]["dialect_options"].get("mysql_prefix") == "FULLTEXT"
+        assert made["title_prefix"]["dialect_options"].get("mysql_length") == {"title": 10}
+        engine = sa.create_engine(target)
+        with engine.connect() as conn:
+            checks = conn.exec_driver_sql(
+                "SELECT COUNT(*) FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()"
+            ).scalar_one()
+        engine.dispose()
+        assert checks >= 1
+    else:
+        assert made["article_tags"]["dialect_options"]["postgresql_using"] == "gin"
+        assert made["article_body"]["dialect_options"]["postgresql_using"] == "hash"
+
+
+def test_index_kinds_of_another_dialect_are_listed_not_recreated(mysql_db, sqlite_db) -> None:
+    source = mysql_db()
+    run_sql(source, MYSQL)
+    _fill(source, "mysql")
+    result = relsynth.synthesize(source, sqlite_db(), seed=3)
+    assert result["write"].verification.problems == 0
+    assert any("FULLTEXT index" in change for change in result["write"].changes)
