@@ -249,6 +249,37 @@ def mysql_foreign_keys(conn: sa.Connection, schema: str | None, tables: list[str
     }
 
 
+def spread_sample(
+    conn: sa.Connection, t: sa.TableClause, query: Any, key: tuple[str, ...], rows: int, limit: int
+) -> list[Any] | None:
+    """About ``limit`` rows from all over a big table, the same ones on every call: PostgreSQL's
+    TABLESAMPLE (REPEATABLE), a hash of the key on MySQL/MariaDB, of the rowid on SQLite. None where
+    the dialect offers no such filter (the caller reads the head instead)."""
+    import sqlalchemy as sa
+
+    kind = family(conn)
+    every = max(2, rows // limit)
+    if kind == "postgresql":
+        percent = min(100.0, 110.0 * limit / rows)  # a little over: the LIMIT trims, rarely the sample
+        sampled = sa.tablesample(t, sa.func.bernoulli(percent), seed=sa.literal(0))
+        query = query.with_only_columns(*[sampled.c[c.name] for c in query.selected_columns]).select_from(
+            sampled
+        )
+        return list(conn.execute(query.order_by(None).limit(limit)).all())
+    if kind == "mysql" and key:
+        crc: Any = sa.func.crc32(sa.func.concat_ws(",", *[t.c[k] for k in key]))
+        return list(conn.execute(query.where(crc % every == 0).limit(limit)).all())
+    if kind == "sqlite":
+        rowid: Any = sa.literal_column("rowid")
+        hashed = (rowid * 2654435761) % 4294967296
+        try:
+            with conn.begin_nested():
+                return list(conn.execute(query.where(hashed % every == 0).limit(limit)).all())
+        except sa.exc.OperationalError:  # a WITHOUT ROWID table
+            return None
+    return None
+
+
 def exact_count(conn: sa.Connection, table: sa.TableClause) -> int:
     import sqlalchemy as sa
 

@@ -386,7 +386,8 @@ def _count(conn: sa.Connection, table: Table, schema: str | None, estimates: dic
 
 
 def read_sample(conn: sa.Connection, table: Table, schema: str | None, limit: int) -> pd.DataFrame:
-    """Up to ``limit`` rows of the learnable columns, in primary-key order where there is one."""
+    """Up to ``limit`` rows of the learnable columns, spread over the whole table, not its head: a
+    column NULL in its first rows (filled in later) must not look empty. Deterministic."""
     import pandas as pd
     import sqlalchemy as sa
 
@@ -400,6 +401,11 @@ def read_sample(conn: sa.Connection, table: Table, schema: str | None, limit: in
     query = sa.select(*[t.c[n] for n in wanted])
     if table.primary_key:
         query = query.order_by(*[t.c[n] for n in table.primary_key])
+    rows = table.row_count or 0
+    if rows > limit:
+        spread = dialects.spread_sample(conn, t, query, table.primary_key, rows, limit)
+        if spread is not None:
+            return pd.DataFrame(spread, columns=wanted)
     result = conn.execute(query.limit(limit))
     return pd.DataFrame(result.all(), columns=wanted)
 
