@@ -150,10 +150,14 @@ class SdvModel:
                 f"{path} is an SDV model file, which is a Python pickle and can run code when loaded; "
                 "load it only if you made it yourself, with --allow-pickle"
             )
-        from sdv.multi_table import HMASynthesizer
+        try:  # SDV's own loader (HMASynthesizer.load is deprecated in late 1.x and gone in 2)
+            from sdv.utils import load_synthesizer
+        except ImportError:
+            from sdv.multi_table import HMASynthesizer
 
+            load_synthesizer = HMASynthesizer.load
         try:
-            return HMASynthesizer.load(path)
+            return load_synthesizer(path)
         except Exception as err:  # a truncated pickle, or one from another SDV: nothing to sample from
             raise ModelError(
                 f"{path} is an SDV model file that this SDV cannot load ({type(err).__name__}: damaged, "
