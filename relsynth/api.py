@@ -57,7 +57,7 @@ def fit(
     from relsynth.model.fit import fit_tables
     from relsynth.schema import Schema as SchemaCls
 
-    _check_fit_options(engine, holdout, sample_rows)
+    _check_fit_options(engine, holdout, sample_rows, seed)
     if isinstance(schema, str | Path):
         schema = SchemaCls.load(schema)
     if isinstance(source, Mapping):
@@ -95,14 +95,25 @@ def fit(
     )
 
 
+MAX_SCALE = 1e6
+
+
 def _check_scale(scale: float) -> None:
     import math
 
     if not (math.isfinite(scale) and scale > 0):
         raise RelsynthError(f"--scale must be a positive number, got {scale}")
+    if scale > MAX_SCALE:
+        raise RelsynthError(f"--scale {scale:g} is more than relsynth samples ({MAX_SCALE:g}x at most)")
 
 
-def _check_fit_options(engine: str, holdout: float, sample_rows: int | None) -> None:
+def _check_seed(seed: int | None) -> None:
+    if seed is not None and not 0 <= seed < 2**63:
+        raise RelsynthError(f"--seed must be a whole number from 0 to 2^63 - 1, got {seed}")
+
+
+def _check_fit_options(engine: str, holdout: float, sample_rows: int | None, seed: int = 0) -> None:
+    _check_seed(seed)
     if engine not in {"relsynth", "sdv"}:
         raise RelsynthError(f"Unknown engine '{engine}': use relsynth or sdv")
     if not 0.0 <= holdout < 1.0:
@@ -242,6 +253,7 @@ def sample(
     from relsynth.model.spec import Model as ModelCls
 
     _check_scale(scale)
+    _check_seed(seed)
     if isinstance(model, str | Path):
         model = ModelCls.load(model)
     if model.engine == "sdv":
@@ -353,7 +365,7 @@ def synthesize(
     from relsynth.schema import Schema as SchemaCls
 
     _check_scale(scale)
-    _check_fit_options("relsynth", holdout, sample_rows)
+    _check_fit_options("relsynth", holdout, sample_rows, seed)
     if isinstance(schema, str | Path):
         schema = SchemaCls.load(schema)
     if target_schema is None and parse_url(source).get_backend_name() == "postgresql":

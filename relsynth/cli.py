@@ -683,6 +683,12 @@ def demo(ctx: click.Context, output: str, scale: float, seed: int, report: str, 
         from relsynth.api import synthesize as run
         from relsynth.demo import demo_path
 
+        if os.path.exists(output) and not _earlier_demo_output(output):
+            from relsynth.errors import RelsynthError
+
+            raise RelsynthError(
+                f"{output} exists and is not an earlier demo output; choose another file (-o), or remove it"
+            )
         # Written beside the output and moved over it only when complete: a failed run keeps the old one.
         fd, scratch = tempfile.mkstemp(prefix=".relsynth-", suffix=".db", dir=os.path.dirname(output) or ".")
         os.close(fd)
@@ -714,6 +720,33 @@ def demo(ctx: click.Context, output: str, scale: float, seed: int, report: str, 
         )
         if not no_report:
             _evaluate_after(ctx, f"sqlite:///{demo_path()}", result, report)
+
+
+def _earlier_demo_output(path: str) -> bool:
+    """A file demo may replace: one it wrote before (the demo's tables and nothing else), or empty."""
+    from pathlib import Path
+
+    from relsynth.demo import demo_path
+
+    if Path(path).stat().st_size == 0:
+        return True
+    mine = _sqlite_tables(path)
+    return mine is not None and mine == _sqlite_tables(str(demo_path()))
+
+
+def _sqlite_tables(path: str) -> set[str] | None:
+    """The tables of a SQLite file, read-only; None if it is not one."""
+    import sqlite3
+    from pathlib import Path
+
+    try:
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        try:
+            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:  # not a SQLite file: a user's document
+        return None
 
 
 def _write_reports(result: dict[str, Any], html: str | None, json_path: str | None) -> None:

@@ -137,8 +137,9 @@ def refuse_same(source: Identity | None, target: Identity, described: str) -> No
     if source is not None and target.same_as(source):
         where = f", schema {target.schema}" if target.schema else ""
         raise SameDatabase(
-            f"The target {described}{where} is the source database itself (the server says so, whatever "
-            "the URL): relsynth never writes into its source; choose another target database"
+            f"The target {described}{where} is the source database itself (as "
+            + ("the file system" if target.kind == "sqlite" else "the server")
+            + " says, whatever the URL): relsynth never writes into its source; choose another target"
         )
 
 
@@ -269,23 +270,7 @@ def dependents(
                 ours = v_schema == schema and (view in views or view in wanted)
                 if table in wanted and not ours:
                     out.append(f"view {_qual(v_schema, view, schema)} (uses {table})")
-            # Dropped with the table, never recreated from the source: said, not lost silently.
-            rows = conn.execute(
-                sa.text(
-                    "SELECT c.relname, p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema"
-                ),
-                {"schema": schema},
-            ).all()
-            out += [f"row-level policy {policy} on {table}" for table, policy in rows if table in wanted]
-            rows = conn.execute(
-                sa.text(
-                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = :schema AND c.relacl IS NOT NULL AND c.relkind IN ('r', 'p')"
-                ),
-                {"schema": schema},
-            ).all()
-            out += [f"grants on table {table}" for (table,) in rows if table in wanted]
+
     elif kind == "mysql":
         own = schema or conn.execute(sa.text("SELECT DATABASE()")).scalar()
         rows = conn.execute(
@@ -310,6 +295,63 @@ def dependents(
     return sorted(set(out))
 
 
+_PG_ATTACHED = {
+    # what dropping a table takes with it, that relsynth does not recreate from the source
+    "rule {1} on {0}": "SELECT tablename, rulename FROM pg_rules WHERE schemaname = :schema",
+    "row-level policy {1} on {0}": (
+        "SELECT c.relname, p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema"
+    ),
+    "grants on table {0}": (
+        "SELECT c.relname, '' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :schema AND c.relacl IS NOT NULL AND c.relacl <> acldefault('r', c.relowner)"
+    ),
+    "grants on column {0}.{1}": (
+        "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :schema AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL"
+    ),
+    "row-level security enabled on {0}": (
+        "SELECT c.relname, '' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :schema AND (c.relrowsecurity OR c.relforcerowsecurity)"
+    ),
+    "owner {1} of {0}": (
+        "SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :schema AND c.relkind IN ('r', 'p') AND c.relowner <> "
+        "(SELECT oid FROM pg_roles WHERE rolname = current_user)"
+    ),
+    "publication {1} of {0}": (
+        "SELECT tablename, pubname FROM pg_publication_tables WHERE schemaname = :schema"
+    ),
+    "extended statistics {1} on {0}": (
+        "SELECT c.relname, s.stxname FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema"
+    ),
+}
+
+
+def lost_with_tables(conn: sa.Connection, names: list[str], schema: str | None, source: Any) -> list[str]:
+    """What dropping the tables --replace rewrites would silently take with it: triggers relsynth
+    does not recreate from the source, and on PostgreSQL rules, policies, grants, row-level security,
+    another owner, publications and extended statistics. The table's own indexes and CHECKs are the
+    source's, recreated."""
+    import sqlalchemy as sa
+
+    wanted = set(names)
+    out: list[str] = []
+    for table, items in dialects.triggers(conn, schema, names).items():
+        theirs = {t.name for t in source.table(table).triggers} if table in source.table_names else set()
+        out += [f"trigger {name} on {table}" for name, _, _ in items if name not in theirs]
+    if dialects.family(conn) == "postgresql":
+        schema = schema or conn.execute(sa.text("SELECT current_schema()")).scalar()
+        for template, query in _PG_ATTACHED.items():
+            for table, detail in conn.execute(sa.text(query), {"schema": schema}).all():
+                if table in wanted:
+                    out.append(template.format(table, detail))
+    return sorted(set(out))
+
+
 def _qual(schema: str | None, name: str, default: str | None) -> str:
     return name if schema == default else f"{schema}.{name}"
 
@@ -325,8 +367,9 @@ def refuse_dependents(found: list[str], described: str, *, dropping: bool) -> No
         else ""
     )
     raise RelsynthError(
-        f"--replace would break objects in the {described} that depend on the tables relsynth writes "
-        f"({shown}); nothing was changed. Drop or move those objects, write into another database, "
+        f"--replace would break or lose objects in the {described} that belong to or depend on the "
+        f"tables relsynth writes ({shown}); nothing was changed. Drop or move those objects, write "
+        "into another database, "
         f"or exclude the tables they need{hint}"
     )
 
@@ -344,6 +387,13 @@ class Target:
         self.url = parse_url(url)
         self.kind = dialects.family(self.url.get_backend_name())
         if self.kind == "sqlite":
+            path = self.url.database or ""
+            memory = self.url.query.get("mode") == "memory" or "mode=memory" in path
+            if path in {"", ":memory:"} or memory or path.startswith("file::memory:"):
+                raise RelsynthError(
+                    "An in-memory SQLite database is gone when relsynth exits: give the target a file "
+                    "path (sqlite:///synthetic.db)"
+                )
             self.url = _canonical_sqlite(self.url)
         self.target_schema = target_schema if self.kind == "postgresql" else None
         self.source = source
@@ -385,9 +435,11 @@ class Target:
             # options, or the role's) cannot send a DROP to another schema than the one checked.
             resolved = self.ident.schema
             if not resolved or resolved.startswith(("pg_temp", "pg_toast")) or resolved in _SYSTEM_SCHEMAS:
+                how = f"--target-schema {resolved}" if self.target_schema else "The search_path"
                 raise RelsynthError(
-                    f"The search_path of the {self.described} leads to no schema relsynth can write into "
-                    f"({resolved or 'none'}); name one with --target-schema"
+                    f"{how} of the {self.described} names no schema relsynth may write into "
+                    f"({resolved or 'none'}: a system or temporary schema, or none); name another with "
+                    "--target-schema"
                 )
             self.target_schema = resolved
         self.lock = TargetLock(engine, self.ident, self.described).acquire()
@@ -415,10 +467,12 @@ class Target:
                     refuse_dependents(found, self.described, dropping=False)
                 return
             self._may_create(conn)
+            _refuse_name_clashes(conn, names, self.target_schema, self.described)
             conflicts = refuse_non_empty(conn, names, replace, self.target_schema, self.described)
             if conflicts:
                 views = {v.name for v in schema.views}
                 found = dependents(conn, conflicts, self.target_schema, dropping=True, views=views)
+                found += lost_with_tables(conn, conflicts, self.target_schema, schema)
                 refuse_dependents(found, self.described, dropping=True)
 
     def _may_create(self, conn: sa.Connection) -> None:
@@ -436,9 +490,14 @@ class Target:
             {"s": self.target_schema},
         ).scalar()
         if not allowed:
+            where = (
+                f"the schema '{self.target_schema}' (it does not exist) in"
+                if self.schema_missing
+                else f"tables in schema '{self.target_schema}' of"
+            )
             raise RelsynthError(
-                f"User '{self.url.username}' may not create tables in schema '{self.target_schema}' of the "
-                f"{self.described}: grant it CREATE there, or connect as another user"
+                f"User '{self.url.username}' may not create {where} the {self.described}: grant it CREATE "
+                "there, or connect as another user"
             )
 
     def close(self, *, failed: bool) -> None:
@@ -450,6 +509,39 @@ class Target:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _refuse_name_clashes(
+    conn: sa.Connection, names: list[str], target_schema: str | None, described: str
+) -> None:
+    """Names the target would take for another object: a view named like a table to write, and
+    names that differ only in case where the target ignores case (SQLite; MySQL on some systems)."""
+    import sqlalchemy as sa
+
+    insp = sa.inspect(conn)
+    kind = dialects.family(conn)
+    views = set(insp.get_view_names(schema=target_schema))
+    if kind == "postgresql":
+        views |= set(insp.get_materialized_view_names(schema=target_schema))
+    clash = sorted(set(names) & views)
+    if clash:
+        raise RelsynthError(
+            f"The {described} has a view named {', '.join(clash[:5])}, the name of a table relsynth "
+            "writes; drop or rename the view, or write into another database"
+        )
+    folds = kind == "sqlite" or (
+        kind == "mysql" and int(conn.execute(sa.text("SELECT @@lower_case_table_names")).scalar() or 0) > 0
+    )
+    if not folds:
+        return
+    seen: dict[str, str] = {}
+    for name in [*names, *insp.get_table_names(schema=target_schema)]:
+        other = seen.setdefault(name.lower(), name)
+        if other != name:
+            raise RelsynthError(
+                f"Tables '{other}' and '{name}' differ only in case, which the {described} does not "
+                "tell apart; exclude one (--exclude), rename it, or write into a PostgreSQL database"
+            )
 
 
 def existing_tables(conn: sa.Connection, target_schema: str | None) -> list[str]:
@@ -597,7 +689,7 @@ def clean_up(conn: sa.Connection, run: str | None = None, triggers: list[str] | 
     if not _book_exists(conn):
         return []
     book = _book()
-    query = sa.select(book.c.run, book.c.kind, book.c.name)
+    query = sa.select(book.c.run, book.c.kind, book.c.name, book.c.definition)
     rows = conn.execute(query.where(book.c.run == run) if run else query).all()
     prep = conn.dialect.identifier_preparer
     conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
@@ -605,7 +697,7 @@ def clean_up(conn: sa.Connection, run: str | None = None, triggers: list[str] | 
     dropped: list[str] = []
     done: set[tuple[str, str]] = set()
     lost: list[str] = []
-    for r, kind, name in rows:
+    for r, kind, name, definition in rows:
         if kind == "table" and _ours(r, name):
             if name in have:
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.quote(name)}")
@@ -613,8 +705,8 @@ def clean_up(conn: sa.Connection, run: str | None = None, triggers: list[str] | 
             done.add((r, name))
         elif kind == "trigger" and run is not None and r == run:
             done.add((r, name))  # this run created them again above
-        elif kind == "trigger":
-            lost.append(name)
+        elif kind == "trigger" and re.match(r"(?is)\s*CREATE\s+TRIGGER\b", definition or ""):
+            lost.append(name)  # named for a person to check; never run from here
     for r, name in done:
         conn.execute(sa.delete(book).where(book.c.run == r, book.c.name == name))
     if conn.execute(sa.select(sa.func.count()).select_from(book)).scalar_one() == 0:

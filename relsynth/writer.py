@@ -449,7 +449,13 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                         for c in fk.columns:
                             load_frame[c] = None
                     pending.append((name, late, frame))
-            summary.rows[name] = _load(conn, kind, target[name], table, load_frame)
+            try:
+                summary.rows[name] = _load(conn, kind, target[name], table, load_frame)
+            except Exception as err:
+                rejected = _rejected(err, name) if into_existing else None
+                if rejected is None:
+                    raise
+                raise rejected from None
             if fail_after == name:
                 raise RelsynthError(f"failure injected after loading {name} (a test of the rollback)")
         for name, late, frame in pending:
@@ -480,6 +486,50 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 "The loaded data failed verification, so nothing was committed: "
                 + "; ".join(summary.verification.lines()[:5])
             )
+
+
+# Integrity errors by code: PostgreSQL's SQLSTATE class 23, MySQL/MariaDB error numbers. Their texts
+# may quote the offending value, so only what kind of rule it was and its name are shown.
+_MYSQL_REJECTS = {
+    1048: "a NOT NULL column",
+    1062: "a unique key",
+    1264: "a column's range",
+    1406: "a column's length",
+    1451: "a foreign key",
+    1452: "a foreign key",
+    3819: "a CHECK constraint",
+    4025: "a CHECK constraint",
+}
+_PG_REJECTS = {
+    "23502": "a NOT NULL column",
+    "23503": "a foreign key",
+    "23505": "a unique key",
+    "23514": "a CHECK constraint",
+    "23P01": "an exclusion constraint",
+}
+
+
+def _rejected(err: BaseException, table: str) -> RelsynthError | None:
+    """Into existing tables, a rule of the target's that the source does not have rejected rows:
+    the user's to fix (or to drop --into-existing), not a bug."""
+    orig = getattr(err, "orig", None) or err  # COPY raises the driver's own error, not SQLAlchemy's
+    diag = getattr(orig, "diag", None)
+    what, name = None, None
+    code = getattr(orig, "sqlstate", None)
+    args = getattr(orig, "args", None) or ()
+    if args and isinstance(args[0], int):  # MySQL/MariaDB: the error number says more than its SQLSTATE
+        what = _MYSQL_REJECTS.get(args[0])
+    elif isinstance(code, str):
+        what = _PG_REJECTS.get(code, "a constraint" if code.startswith("23") else None)
+        name = getattr(diag, "constraint_name", None)
+    if what is None:
+        return None
+    named = f" ({name})" if name else ""
+    return RelsynthError(
+        f"--into-existing: table {table} in the target rejected synthetic rows on {what}{named} that "
+        "the source does not declare; nothing was committed. Make the target's definition match the "
+        "source's, or let relsynth create the tables (without --into-existing)"
+    )
 
 
 def _check_cycles_loadable(schema: Schema, plan: Plan, names: list[str]) -> None:

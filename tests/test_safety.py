@@ -484,7 +484,7 @@ def test_planted_bookkeeping_rows_are_not_obeyed(request: pytest.FixtureRequest,
     assert "precious" in _tables(url) and _fingerprint(url)["precious"][0] == 1
     with _engine(MYSQL_ADMIN) as engine:
         assert victim_db in sa.inspect(engine).get_schema_names()  # the stored SQL never ran
-    assert any("trg" in line and BOOKKEEPING in line for line in summary.lines())  # named for a person
+    assert not any("trg" in line for line in summary.lines())  # not a CREATE TRIGGER: not even named
 
 
 SWALLOWED_CTRL_C = """
@@ -554,3 +554,110 @@ def test_outputs_never_land_on_a_database_of_the_run(
     assert result.exit_code == 1, result.output
     assert "same file" in result.output or "is the SQLite database" in result.output, result.output
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (source, target)} == digests
+
+
+# -- second attack round ------------------------------------------------------------------------
+ATTACHED = {
+    "sqlite": ["CREATE TRIGGER user_audit AFTER INSERT ON patients BEGIN SELECT 1; END;"],
+    "mysql": ["CREATE TRIGGER user_audit AFTER INSERT ON patients FOR EACH ROW SET @x = 1;"],
+    "postgresql": [
+        "CREATE FUNCTION user_audit_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n"
+        "CREATE TRIGGER user_audit AFTER INSERT ON patients FOR EACH ROW EXECUTE FUNCTION user_audit_fn();",
+        "CREATE RULE user_rule AS ON INSERT TO wards DO ALSO NOTIFY wards_changed;",
+        "GRANT SELECT (city) ON patients TO PUBLIC;",
+        "ALTER TABLE admissions ENABLE ROW LEVEL SECURITY;",
+        "CREATE PUBLICATION user_pub FOR TABLE providers;",
+        "CREATE STATISTICS user_stats ON sex, state FROM patients;",
+    ],
+}
+EXPECTED = {
+    "sqlite": ["trigger user_audit on patients"],
+    "mysql": ["trigger user_audit on patients"],
+    "postgresql": [
+        "trigger user_audit on patients",
+        "rule user_rule on wards",
+        "grants on column patients.city",
+        "row-level security enabled on admissions",
+        "publication user_pub of providers",
+        "extended statistics user_stats on patients",
+    ],
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_replace_refuses_to_lose_what_belongs_to_a_table(
+    request: pytest.FixtureRequest, demo, kind: str
+) -> None:
+    model, tables = demo
+    url = _filled(request, kind, demo)
+    if kind == "postgresql":  # granted then revoked: the owner's default rights, nothing to lose
+        run_sql(url, "GRANT SELECT ON care_team TO PUBLIC;\nREVOKE SELECT ON care_team FROM PUBLIC;")
+    for statement in ATTACHED[kind]:
+        run_sql(url, statement)
+    before = _fingerprint(url)
+    with pytest.raises(RelsynthError, match="nothing was changed") as err:
+        write(tables, model.schema, url, plan=model.plan, replace=True)
+    for item in EXPECTED[kind]:
+        assert item in str(err.value), (item, str(err.value))
+    assert "care_team" not in str(err.value)
+    assert _fingerprint(url) == before
+    summary = write(tables, model.schema, url, plan=model.plan, replace=True, into_existing=True)
+    assert summary.verification.problems == 0  # emptied and refilled: what belongs to them stays
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_name_clashes_are_refused_before_reading(request: pytest.FixtureRequest, demo, kind: str) -> None:
+    source = _source_of(request, kind, demo)
+    target = _new(request, kind)
+    run_sql(
+        target, "CREATE TABLE base (id INTEGER PRIMARY KEY);\nCREATE VIEW patients AS SELECT id FROM base;"
+    )
+    seen, progress = _stages()
+    with pytest.raises(RelsynthError, match="has a view named patients"):
+        relsynth.synthesize(source, target, replace=True, progress=progress)
+    assert "read" not in seen
+    if kind == "sqlite":
+        other = _new(request, kind)
+        run_sql(other, "CREATE TABLE Patients (id INTEGER PRIMARY KEY);")
+        with pytest.raises(RelsynthError, match="differ only in case"):
+            relsynth.synthesize(source, other, replace=True, progress=progress)
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_a_target_rule_the_source_lacks_is_one_line(request: pytest.FixtureRequest, demo, kind: str) -> None:
+    model, tables = demo
+    url = _new(request, kind)
+    write(tables, model.schema, url, plan=model.plan, schema_only=True)
+    run_sql(url, "ALTER TABLE wards ADD CONSTRAINT no_wards CHECK (beds < 0);")
+    with pytest.raises(RelsynthError, match=r"rejected synthetic rows on a CHECK constraint") as err:
+        write(tables, model.schema, url, plan=model.plan, into_existing=True)
+    assert "\n" not in str(err.value)
+    assert _fingerprint(url)["wards"][0] == 0
+
+
+def test_odd_option_values_fail_before_reading(demo_db: str, tmp_path: Path) -> None:
+    target = f"sqlite:///{tmp_path / 'out.db'}"
+    for kwargs, message in (
+        ({"seed": -1}, "--seed must be"),
+        ({"scale": 1e308}, "--scale"),
+    ):
+        seen, progress = _stages()
+        with pytest.raises(RelsynthError, match=message):
+            relsynth.synthesize(demo_db, target, progress=progress, **kwargs)
+        assert seen == []
+    for memory in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:m?mode=memory&cache=shared&uri=true"):
+        with pytest.raises(RelsynthError, match="in-memory SQLite"):
+            relsynth.synthesize(demo_db, memory)
+
+
+def test_demo_never_replaces_a_file_it_did_not_write(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("thesis.txt").write_text("my thesis")
+    result = CliRunner().invoke(main, ["-q", "demo", "-o", "thesis.txt", "--no-report"])
+    assert result.exit_code == 1 and "not an earlier demo output" in result.output
+    assert Path("thesis.txt").read_text() == "my thesis"
+    run_sql("sqlite:///mine.db", "CREATE TABLE mine (id INTEGER PRIMARY KEY);")
+    result = CliRunner().invoke(main, ["-q", "demo", "-o", "mine.db", "--no-report"])
+    assert result.exit_code == 1 and _tables("sqlite:///mine.db") == {"mine"}
+    for _ in range(2):  # its own earlier output is replaced
+        assert CliRunner().invoke(main, ["-q", "demo", "-o", "d.db", "--no-report"]).exit_code == 0
