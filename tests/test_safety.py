@@ -635,7 +635,8 @@ def test_a_target_rule_the_source_lacks_is_one_line(request: pytest.FixtureReque
     assert _fingerprint(url)["wards"][0] == 0
 
 
-def test_odd_option_values_fail_before_reading(demo_db: str, tmp_path: Path) -> None:
+def test_odd_option_values_fail_before_reading(demo_db: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a memory URL that was taken for a file would land here
     target = f"sqlite:///{tmp_path / 'out.db'}"
     for kwargs, message in (
         ({"seed": -1}, "--seed must be"),
@@ -648,6 +649,7 @@ def test_odd_option_values_fail_before_reading(demo_db: str, tmp_path: Path) -> 
     for memory in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:m?mode=memory&cache=shared&uri=true"):
         with pytest.raises(RelsynthError, match="in-memory SQLite"):
             relsynth.synthesize(demo_db, memory)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_demo_never_replaces_a_file_it_did_not_write(tmp_path: Path, monkeypatch) -> None:
