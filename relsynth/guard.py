@@ -7,11 +7,14 @@
 - **One run per target**: a lock held for the whole run on a connection of its own (PostgreSQL
   advisory lock, MySQL/MariaDB ``GET_LOCK``, ``flock`` on a SQLite file). A second run is told, in one
   line, that another run is writing there.
-- **Nothing is dropped or emptied that something else depends on**: foreign keys and views of other
-  tables are listed and the run refused, before any work.
+- **Nothing is dropped or emptied that something else depends on, or that would take something
+  with it**: other tables' foreign keys and views, and a replaced table's own triggers, rules,
+  policies, grants, ... are listed and the run refused, before any work.
 - **Only what relsynth created is ever dropped**: MySQL/MariaDB staging tables are recorded in a
-  bookkeeping table (``_relsynth_staging``) before they exist; a later run drops only what is listed
-  there, never by name pattern.
+  bookkeeping table (``_relsynth_staging``) before they exist; a later run drops only what is recorded
+  there under a name relsynth would have given, and never runs SQL read from it.
+- **Where it writes is where it checked**: PostgreSQL names are qualified with the schema resolved
+  here, SQLite files opened by their real path.
 """
 
 from __future__ import annotations
