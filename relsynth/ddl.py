@@ -81,6 +81,26 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
         )[0]
         return changed(base, note)
     name = t.name
+    if name in {"smallint", "integer", "bigint"} and same and target == "mysql" and t.native:
+        # MySQL to MySQL: TINYINT, MEDIUMINT and UNSIGNED as they were (they bound the values).
+        native = t.native.upper()
+        made = {
+            "TINYINT": mysql.TINYINT,
+            "SMALLINT": mysql.SMALLINT,
+            "MEDIUMINT": mysql.MEDIUMINT,
+            "INT": mysql.INTEGER,
+            "INTEGER": mysql.INTEGER,
+            "BIGINT": mysql.BIGINT,
+        }.get(native.split("(")[0].split()[0])
+        if made is not None:
+            return made(unsigned="UNSIGNED" in native), None
+    if name in {"smallint", "integer", "bigint"} and "unsigned" in (t.native or "").lower():
+        # MySQL's UNSIGNED holds twice the range: widened elsewhere, so that no value overflows.
+        if target == "mysql":
+            made = {"smallint": mysql.SMALLINT, "integer": mysql.INTEGER, "bigint": mysql.BIGINT}[name]
+            return made(unsigned=True), None
+        wider = {"smallint": sa.Integer(), "integer": sa.BigInteger(), "bigint": sa.Numeric(20, 0)}[name]
+        return changed(wider, f"{'NUMERIC(20, 0)' if name == 'bigint' else 'a wider integer'} (no UNSIGNED)")
     if name == "smallint":
         return sa.SmallInteger(), None
     if name == "integer":

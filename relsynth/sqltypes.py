@@ -94,7 +94,9 @@ def to_portable(sqltype: sa.types.TypeEngine, dialect: Any) -> SqlType:
     if isinstance(sqltype, sa.Integer):
         if isinstance(sqltype, sa.BigInteger):
             return make("bigint")
-        if isinstance(sqltype, sa.SmallInteger) or name in {"TINYINT", "MEDIUMINT"}:
+        if name == "MEDIUMINT":  # 24 bits: more than a SMALLINT holds
+            return make("integer")
+        if isinstance(sqltype, sa.SmallInteger) or name == "TINYINT":
             width = getattr(sqltype, "display_width", None)
             if name == "TINYINT" and width == 1:
                 return make("boolean")

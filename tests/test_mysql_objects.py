@@ -80,3 +80,33 @@ def test_index_kinds_of_another_dialect_are_listed_not_recreated(mysql_db, sqlit
     result = relsynth.synthesize(source, sqlite_db(), seed=3)
     assert result["write"].verification.problems == 0
     assert any("FULLTEXT index" in change for change in result["write"].changes)
+
+
+INTEGERS = """
+CREATE TABLE counter (
+  id INTEGER PRIMARY KEY,
+  big BIGINT UNSIGNED NOT NULL,
+  mid MEDIUMINT NOT NULL,
+  tiny TINYINT UNSIGNED NOT NULL
+) ENGINE=InnoDB;
+"""
+
+
+@pytest.mark.parametrize("target_kind", ["mysql", "postgresql", "sqlite"])
+def test_unsigned_and_odd_integers_keep_their_range(request: pytest.FixtureRequest, target_kind: str) -> None:
+    """BIGINT UNSIGNED above 2^63 crashed sampling; MEDIUMINT was written as SMALLINT and overflowed."""
+    source = request.getfixturevalue("mysql_db")()
+    run_sql(source, INTEGERS)
+    rows = ", ".join(
+        f"({i}, {2**64 - 1 - i * 7919 if i % 2 else i * 1000}, {i * 40_000 % 8_000_000}, {i % 250})"
+        for i in range(1, 201)
+    )
+    run_sql(source, f"INSERT INTO counter VALUES {rows};")
+    fixture = {"mysql": "mysql_db", "postgresql": "pg_db", "sqlite": "sqlite_db"}[target_kind]
+    target = request.getfixturevalue(fixture)()
+    result = relsynth.synthesize(source, target, seed=2)
+    assert result["write"].verification.problems == 0
+    written = result["tables"]["counter"]
+    assert int(written["big"].max()) > 2**63
+    assert int(written["mid"].max()) > 32_767
+    assert int(written["tiny"].min()) >= 0 and int(written["tiny"].max()) <= 255

@@ -43,13 +43,39 @@ def output_kind(t: SqlType) -> str:
     return "object"
 
 
+# The largest floats below 2^64 and 2^63: sampled values are floats, and a float that rounds up to
+# 2^64 (or 2^63) does not fit the column's integer type.
+_U64_TOP = float(np.nextafter(2.0**64, 0))
+_I64_TOP = float(np.nextafter(2.0**63, 0))
+
+
+# INT/INTEGER is 32 bits on PostgreSQL and MySQL but 64 on SQLite: only an UNSIGNED INT (MySQL's
+# alone) is bounded by it; the others are names every dialect reads the same way.
+_INT_BITS = {"TINYINT": 8, "SMALLINT": 16, "MEDIUMINT": 24, "BIGINT": 64}
+
+
+def integer_range(t: SqlType) -> tuple[int, int]:
+    """The values an integer column's declared type holds (MySQL's TINYINT/MEDIUMINT and UNSIGNED
+    included): a generated value outside them would fail the whole load."""
+    native = (t.native or "").upper()
+    base = native.split("(")[0].split()[0] if native else ""
+    unsigned = "UNSIGNED" in native
+    bits = _INT_BITS.get(base, 32 if unsigned and base in {"INT", "INTEGER"} else 64)
+    if unsigned:
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
 def coerce(values: Any, t: SqlType) -> pd.Series:
     """Values as the column's type: nullable integers, floats, booleans, dates, strings."""
     s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     kind = output_kind(t)
     if kind == "int":
-        num = pd.to_numeric(s, errors="coerce")
-        return num.round().astype("Int64")
+        num = pd.to_numeric(s, errors="coerce").astype(float).round()
+        lo, hi = integer_range(t)
+        if hi > 2**63:  # BIGINT UNSIGNED: up to 2^64 - 1
+            return num.clip(0, _U64_TOP).astype("UInt64")
+        return num.clip(float(lo), min(float(hi), _I64_TOP)).astype("Int64")
     if kind == "float":
         num = pd.to_numeric(s, errors="coerce").astype(float)
         return num.round(t.scale) if t.scale is not None else num
