@@ -417,7 +417,7 @@ class Target:
     def open(self) -> Target:
         import sqlalchemy as sa
 
-        from relsynth.io import connection_error, make_engine
+        from relsynth.io import connection_error, make_engine, option_refused
 
         engine = make_engine(self.url, must_exist=False)
         self._engine = engine
@@ -433,6 +433,13 @@ class Target:
                         self.schema_missing = True  # created with the tables, in their transaction
             except sa.exc.DBAPIError as err:
                 raise connection_error(self.url, err) from None
+            except (ValueError, TypeError, AttributeError, LookupError, OSError) as err:
+                raise option_refused(self.url, err) from None
+        if self.kind == "postgresql" and len((self.target_schema or "").encode()) > 63:
+            raise RelsynthError(
+                f"--target-schema is {len(self.target_schema or '')} characters long; PostgreSQL names are "
+                "at most 63 bytes"
+            )
         if self.kind == "postgresql":
             # Every name is qualified with the schema resolved here, so a search_path (in the URL's
             # options, or the role's) cannot send a DROP to another schema than the one checked.

@@ -139,7 +139,8 @@ def make_engine(url: str | sa.URL, *, read_only: bool = False, must_exist: bool 
             query.update({"mode": "ro", "uri": "true"})
             url = url.set(database=f"file:{path.resolve()}", query=query)
     try:
-        return sa.create_engine(url, pool_pre_ping=False)
+        # hide_parameters: a statement's bound values (rows of data) never reach an error message.
+        return sa.create_engine(url, pool_pre_ping=False, hide_parameters=True)
     except sa.exc.NoSuchModuleError:
         raise ConnectionFailed(
             f"SQLAlchemy has no dialect '{url.drivername}'; check the URL scheme "
@@ -357,6 +358,15 @@ def connection_error(url: sa.URL, err: BaseException) -> ConnectionFailed:
     return ConnectionFailed(f"Cannot connect to the {describe(url)}: {detail}")
 
 
+def option_refused(url: sa.URL, err: BaseException) -> ConnectionFailed:
+    """A driver that fails on an option of the URL's query (?charset=..., ?ssl_ca=...) before
+    reaching the server raises its own exception types: still the user's URL to fix."""
+    return ConnectionFailed(
+        f"Cannot connect to the {describe(url)}: the driver refused an option of the URL "
+        f"({type(err).__name__}); check the options after '?'"
+    )
+
+
 @contextmanager
 def connect(url: str | sa.URL, *, read_only: bool = False) -> Iterator[sa.Connection]:
     """A connection that fails with one clear line; read-only ones can never write."""
@@ -373,6 +383,8 @@ def connect(url: str | sa.URL, *, read_only: bool = False) -> Iterator[sa.Connec
             raise _missing_driver(parsed, err) from None
         except sa.exc.DBAPIError as err:
             raise connection_error(parsed, err) from None
+        except (ValueError, TypeError, AttributeError, LookupError, OSError) as err:
+            raise option_refused(parsed, err) from None
         try:
             if read_only:
                 conn = dialects.begin_read_only(conn)

@@ -194,6 +194,37 @@ def _known(err: Exception, state: State) -> str | None:
     return None
 
 
+def _print_traceback(ctx: click.Context, err: BaseException) -> None:
+    """--traceback: where it happened, for a bug report, without values: a database error's text
+    (a server's DETAIL or CONTEXT, a driver's parameters) and another library's message may quote
+    rows, so each exception of the chain shows its type, a database error its code, and only
+    relsynth's own errors their message. The exit code stays the one without --traceback."""
+    import traceback
+
+    chain: list[BaseException] = []
+    current: BaseException | None = err
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    lines = ["Traceback (most recent call last), innermost exception last:"]
+    for exc in reversed(chain):
+        lines += [line.rstrip("\n") for line in traceback.format_tb(exc.__traceback__)]
+        orig = getattr(exc, "orig", None) or exc
+        code = getattr(orig, "sqlstate", None)
+        args = getattr(orig, "args", None) or ()
+        from relsynth.errors import RelsynthError
+
+        if isinstance(exc, RelsynthError):  # our own words: no values by construction
+            shown = _one_line(ctx, str(exc))
+        elif code or (args and isinstance(args[0], int)) or hasattr(exc, "orig"):
+            number = code or (args[0] if args and isinstance(args[0], int) else "")
+            shown = f"database error {number}".strip()
+        else:
+            shown = "(message left out: it may hold data values)"
+        lines.append(f"{type(exc).__module__}.{type(exc).__name__}: {shown}")
+    click.echo("\n".join(lines), err=True)
+
+
 @contextmanager
 def errors(ctx: click.Context) -> Iterator[None]:
     """RelsynthError and classified database errors: one `FAILED:` line, exit 1. Ctrl-C: exit 130.
@@ -208,7 +239,7 @@ def errors(ctx: click.Context) -> Iterator[None]:
         raise
     except RelsynthError as err:
         if state.traceback:
-            raise
+            _print_traceback(ctx, err)
         _fail(_one_line(ctx, str(err)))
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -220,7 +251,7 @@ def errors(ctx: click.Context) -> Iterator[None]:
         sys.exit(1)
     except Exception as err:
         if state.traceback:
-            raise
+            _print_traceback(ctx, err)
         known = _known(err, state)
         if known is not None:
             _fail(_one_line(ctx, known))

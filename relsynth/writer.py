@@ -362,7 +362,7 @@ def _write_transactional(engine: sa.Engine, job: _Job) -> None:
         if outside:  # recreated on a fresh connection: the load's may be broken by a Ctrl-C
             from relsynth import guard
 
-            with _fresh(engine) as fresh:
+            with _shielded(), _fresh(engine) as fresh:
                 guard.clean_up(fresh, run, triggers=outside)
 
 
@@ -495,6 +495,9 @@ _MYSQL_REJECTS = {
     1062: "a unique key",
     1264: "a column's range",
     1406: "a column's length",
+    1265: "a column's type",  # data truncated (an ENUM without the value, a shorter type)
+    1292: "a column's type",
+    1366: "a column's type",
     1451: "a foreign key",
     1452: "a foreign key",
     3819: "a CHECK constraint",
@@ -520,7 +523,9 @@ def _rejected(err: BaseException, table: str) -> RelsynthError | None:
     if args and isinstance(args[0], int):  # MySQL/MariaDB: the error number says more than its SQLSTATE
         what = _MYSQL_REJECTS.get(args[0])
     elif isinstance(code, str):
-        what = _PG_REJECTS.get(code, "a constraint" if code.startswith("23") else None)
+        what = _PG_REJECTS.get(code)
+        if what is None and code[:2] in {"22", "23"}:  # data exceptions: a narrower type, an enum
+            what = "a constraint" if code.startswith("23") else "a column's type"
         name = getattr(diag, "constraint_name", None)
     if what is None:
         return None
@@ -789,7 +794,10 @@ def _recreate_code(
             try:
                 with conn.begin_nested():
                     if trig.function and trig.function not in done_functions:
-                        conn.exec_driver_sql(trig.function)
+                        # CREATE, never CREATE OR REPLACE: a function of the target's is not ours to change.
+                        conn.exec_driver_sql(
+                            re.sub(r"(?is)^\s*CREATE\s+OR\s+REPLACE\s+", "CREATE ", trig.function, count=1)
+                        )
                         done_functions.add(trig.function)
                     conn.exec_driver_sql(trig.sql)
             except Exception as err:
@@ -907,7 +915,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         summary.seconds["constraints"] = time.perf_counter() - t0
     except BaseException:
         _abandon(conn)
-        with _fresh(engine) as clean:  # before the swap: the staging tables; after it: the old ones
+        with _shielded(), _fresh(engine) as clean:  # before the swap: staging tables; after: old ones
             guard.clean_up(clean, token)
         raise
     finally:
@@ -921,6 +929,23 @@ def _abandon(conn: sa.Connection) -> None:
         conn.invalidate()
     except Exception:  # already gone
         log.debug("invalidating the write connection failed", exc_info=True)
+
+
+@contextmanager
+def _shielded() -> Iterator[None]:
+    """A clean-up that a second Ctrl-C must not cut short (it would leave staging tables, or the
+    user's triggers dropped): SIGINT is held off until it is done."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: log.info("finishing the clean-up first"))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager

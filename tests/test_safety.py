@@ -663,3 +663,88 @@ def test_demo_never_replaces_a_file_it_did_not_write(tmp_path: Path, monkeypatch
     assert result.exit_code == 1 and _tables("sqlite:///mine.db") == {"mine"}
     for _ in range(2):  # its own earlier output is replaced
         assert CliRunner().invoke(main, ["-q", "demo", "-o", "d.db", "--no-report"]).exit_code == 0
+
+
+# -- third attack round -------------------------------------------------------------------------
+def test_a_function_of_the_target_is_never_replaced(request: pytest.FixtureRequest, demo) -> None:
+    source = _filled(request, "postgresql", demo)
+    run_sql(
+        source,
+        "CREATE FUNCTION f_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n"
+        "CREATE TRIGGER trg_audit AFTER INSERT ON patients FOR EACH ROW EXECUTE FUNCTION f_audit();",
+    )
+    target = _new(request, "postgresql")
+    run_sql(
+        target,
+        "CREATE FUNCTION f_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'mine'; "
+        "RETURN NEW; END $$;",
+    )
+    result = relsynth.synthesize(source, target, scale=0.3)
+    with _engine(target) as engine, engine.connect() as conn:
+        body = conn.exec_driver_sql("SELECT prosrc FROM pg_proc WHERE proname = 'f_audit'").scalar_one()
+    assert "mine" in body
+    assert any("trg_audit" in line for line in result["write"].not_recreated)
+
+
+SECOND_CTRL_C = """
+import signal, sys
+import relsynth.guard as g
+import relsynth.writer as w
+original_load, original_clean = w._load, g.clean_up
+calls = []
+def load(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 3:
+        signal.raise_signal(signal.SIGINT)
+    return original_load(*args, **kwargs)
+def clean_up(*args, **kwargs):
+    signal.raise_signal(signal.SIGINT)  # pressed again while relsynth cleans up
+    return original_clean(*args, **kwargs)
+w._load, g.clean_up = load, clean_up
+from relsynth.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_a_second_ctrl_c_does_not_cut_the_clean_up_short(
+    request: pytest.FixtureRequest, demo, tmp_path: Path
+) -> None:
+    model, _ = demo
+    model_file = tmp_path / "m.rsm"
+    model.save(model_file)
+    url = _new(request, "mysql")
+    proc = subprocess.run(
+        [sys.executable, "-c", SECOND_CTRL_C, "-q", "sample", str(model_file), "--target", url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert _tables(url) == set()
+
+
+TYPE_MISMATCH = {
+    "postgresql": "ALTER TABLE patients ALTER COLUMN city TYPE VARCHAR(2);",
+    "mysql": "ALTER TABLE patients MODIFY insurance ENUM('nobody') NOT NULL;",
+}
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_a_narrower_target_type_is_one_line(request: pytest.FixtureRequest, demo, kind: str) -> None:
+    model, tables = demo
+    url = _new(request, kind)
+    write(tables, model.schema, url, plan=model.plan, schema_only=True)
+    run_sql(url, TYPE_MISMATCH[kind])
+    with pytest.raises(RelsynthError, match="rejected synthetic rows on a column's type"):
+        write(tables, model.schema, url, plan=model.plan, into_existing=True)
+
+
+def test_bad_url_options_and_names_are_one_line(request: pytest.FixtureRequest, demo) -> None:
+    source = _filled(request, "mysql", demo)
+    for option in ("charset=nonexist", "ssl_ca=/nonexistent/ca.pem"):
+        result = CliRunner().invoke(main, ["-q", "inspect", f"{source}?{option}"])
+        assert result.exit_code == 1 and result.output.startswith("FAILED: "), result.output
+    seen, progress = _stages()
+    with pytest.raises(RelsynthError, match="at most 63 bytes"):
+        relsynth.synthesize(source, _new(request, "postgresql"), target_schema="s" * 80, progress=progress)
+    assert "read" not in seen
