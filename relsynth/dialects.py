@@ -249,6 +249,35 @@ def mysql_foreign_keys(conn: sa.Connection, schema: str | None, tables: list[str
     }
 
 
+def catalog_types(conn: sa.Connection, schema: str | None) -> dict[tuple[str, str], str]:
+    """(table, column) -> the type as the catalog spells it, for the types SQLAlchemy does not know
+    (PostgreSQL point, box, xml, ...; MySQL GEOMETRY): recreated as they were, not as 'unknown'."""
+    import sqlalchemy as sa
+
+    kind = family(conn)
+    if kind == "postgresql":
+        rows = conn.execute(
+            sa.text(
+                "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema AND a.attnum > 0 AND NOT a.attisdropped "
+                "AND c.relkind IN ('r', 'p')"
+            ),
+            {"schema": schema or default_schema(conn)},
+        ).all()
+    elif kind == "mysql":
+        rows = conn.execute(
+            sa.text(
+                "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = :schema"
+            ),
+            {"schema": schema or default_schema(conn)},
+        ).all()
+    else:
+        return {}
+    return {(table, column): str(spelled) for table, column, spelled in rows}
+
+
 def spread_sample(
     conn: sa.Connection, t: sa.TableClause, query: Any, key: tuple[str, ...], rows: int, limit: int
 ) -> list[Any] | None:

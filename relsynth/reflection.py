@@ -144,6 +144,12 @@ def reflect_connection(
     comments = _multi(insp.get_multi_table_comment, schema, names)
     options = _multi(insp.get_multi_table_options, schema, names)
     table_triggers = dialects.triggers(conn, schema, names)
+    if any(type(c["type"]).__name__ == "NullType" for cols in columns.values() for c in cols):
+        spelled = dialects.catalog_types(conn, schema)
+        for table_name, cols in columns.items():
+            for c in cols:
+                if type(c["type"]).__name__ == "NullType":
+                    c["catalog_type"] = spelled.get((table_name, c["name"]))
     if dialects.family(conn) == "mysql":
         # SQLAlchemy parses SHOW CREATE TABLE: a backtick in a name comes back doubled, and an FK
         # whose referenced table's name has one is lost. The catalog has them right.
@@ -258,6 +264,11 @@ def _fk_name(table: str, cols: Sequence[str], taken: set[str]) -> str:
     return name
 
 
+def _spelled(t: Any, catalog_type: str | None) -> Any:
+    """A type SQLAlchemy does not know keeps the catalog's spelling (point, xml, geometry)."""
+    return replace(t, native=catalog_type) if catalog_type and t.native == "unknown" else t
+
+
 def _table(
     conn: sa.Connection,
     name: str,
@@ -292,7 +303,7 @@ def _table(
         columns.append(
             Column(
                 name=c["name"],
-                type=to_portable(c["type"], conn.dialect),
+                type=_spelled(to_portable(c["type"], conn.dialect), c.get("catalog_type")),
                 nullable=bool(c.get("nullable", True)) and c["name"] not in pk_cols,
                 default=None if c.get("default") is None else str(c["default"]),
                 identity=identity,

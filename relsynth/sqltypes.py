@@ -136,5 +136,5 @@ def unsupported_reason(t: SqlType, nullable: bool) -> str:
         "array": f"array of {t.item.name if t.item else 'values'}",
         "interval": "time interval",
     }.get(t.name, f"type {t.native or t.name}")
-    action = "written as NULL" if nullable else "written as an empty value of the type"
+    action = "written as NULL" if nullable else "written as one fixed, valid value of the type"
     return f"{what} is not learned: {action}"

@@ -116,8 +116,36 @@ def _to_bool(v: Any) -> Any:
     return bool(v)
 
 
+# NOT NULL columns of types relsynth does not learn get one valid value of their type (an address is
+# an address, a point a point): documentation addresses and unit shapes, nothing from the source.
+NATIVE_EMPTY: dict[str, str] = {
+    "INET": "192.0.2.1",
+    "CIDR": "192.0.2.0/24",
+    "MACADDR": "00:00:5e:00:53:00",
+    "MACADDR8": "00:00:5e:ff:fe:00:53:00",
+    "POINT": "(0,0)",
+    "LINE": "{1,-1,0}",
+    "LSEG": "[(0,0),(1,1)]",
+    "BOX": "((1,1),(0,0))",
+    "PATH": "[(0,0),(1,1)]",
+    "POLYGON": "((0,0),(1,0),(1,1))",
+    "CIRCLE": "<(0,0),1>",
+    "XML": "<empty/>",
+    "TSVECTOR": "",
+    "VARBIT": "0",
+    "BIT VARYING": "0",
+}
+
+
 def empty_value(t: SqlType) -> Any:
     """A valid non-NULL value for a NOT NULL column relsynth does not learn."""
+    native = (t.native or "").upper().strip()
+    base = native.split("(")[0].strip()
+    if base in NATIVE_EMPTY:
+        return NATIVE_EMPTY[base]
+    if base == "BIT":  # BIT(n) takes exactly n bits
+        width = native[4:].strip(" ()") if "(" in native else "1"
+        return "0" * int(width) if width.isdigit() else "0"
     if t.name in EMPTY_VALUES:
         return EMPTY_VALUES[t.name]
     if t.name in INTEGER_TYPES or t.name in {"float", "double", "numeric"}:
