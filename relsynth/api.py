@@ -368,10 +368,12 @@ def synthesize(
     _check_fit_options("relsynth", holdout, sample_rows, seed)
     if isinstance(schema, str | Path):
         schema = SchemaCls.load(schema)
-    if target_schema is None and parse_url(source).get_backend_name() == "postgresql":
-        given = db_schema or (schema.schema if schema is not None else None)
-        target_schema = given if parse_url(target).get_backend_name() == "postgresql" else None
-    parse_url(target)
+    from relsynth.writer import target_schema_for
+
+    given = db_schema or (schema.schema if schema is not None else None)
+    target_schema = target_schema_for(
+        parse_url(source).get_backend_name(), given, parse_url(target), target_schema
+    )
     timings: dict[str, float] = {}
     with ExitStack() as stack:
         checks = _TargetChecks(stack, target, target_schema, replace, into_existing)

@@ -31,7 +31,7 @@ from relsynth.ddl import TargetSchema, build
 from relsynth.errors import RelsynthError
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
-from relsynth.guard import STAGING_PREFIX, check_existing, refuse_non_empty
+from relsynth.guard import STAGING_PREFIX, refuse_non_empty
 from relsynth.io import make_engine, parse_url, redact
 from relsynth.schema import Schema, Table
 from relsynth.verify import Verification, verify
@@ -156,10 +156,16 @@ def write(
 
 
 def default_target_schema(schema: Schema, target: sa.URL, target_schema: str | None) -> str | None:
+    return target_schema_for(schema.dialect, schema.schema, target, target_schema)
+
+
+def target_schema_for(
+    source_dialect: str, source_schema: str | None, target: sa.URL, target_schema: str | None
+) -> str | None:
     """PostgreSQL to PostgreSQL, tables go to the schema they came from (as pg_dump does), not to the
     target's default."""
-    same = dialects.family(schema.dialect) == "postgresql" == dialects.family(target.get_backend_name())
-    return target_schema or (schema.schema if same else None)
+    same = dialects.family(source_dialect) == "postgresql" == dialects.family(target.get_backend_name())
+    return target_schema or (source_schema if same else None)
 
 
 def _nan_columns(schema: Schema, frames: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
@@ -398,8 +404,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
     progress, fail_after = job.progress, job.fail_after
     with conn.begin():
         t0 = time.perf_counter()
-        if into_existing:
-            check_existing(conn, schema, names, replace, target_schema, summary.target)
+        if into_existing:  # checked by guard.check in write(), under the same lock
             target = _reflect_targets(conn, schema, names, target_schema)
             _check_cycles_loadable(schema, plan, names)
             disabled = (
@@ -479,13 +484,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             if orphans:
                 summary.verification.orphans["PRAGMA foreign_key_check"] = len(orphans)
         summary.seconds["verify"] = time.perf_counter() - t0
-        if progress:  # the last moment a Ctrl-C can still leave the target as it was
-            progress("verify", 1, 1)
-        if summary.verification.problems:
-            raise RelsynthError(
-                "The loaded data failed verification, so nothing was committed: "
-                + "; ".join(summary.verification.lines()[:5])
-            )
+        _accept(summary, progress, "committed")
 
 
 # Integrity errors by code: PostgreSQL's SQLSTATE class 23, MySQL/MariaDB error numbers. Their texts
@@ -535,6 +534,18 @@ def _rejected(err: BaseException, table: str) -> RelsynthError | None:
         "the source does not declare; nothing was committed. Make the target's definition match the "
         "source's, or let relsynth create the tables (without --into-existing)"
     )
+
+
+def _accept(summary: WriteSummary, progress: Progress | None, undone: str) -> None:
+    """After verification, before the commit or the swap: the last moment a Ctrl-C can still leave
+    the target as it was (a progress report raises one Python swallowed), then the verdict."""
+    if progress:
+        progress("verify", 1, 1)
+    if summary.verification.problems:
+        raise RelsynthError(
+            f"The loaded data failed verification, so nothing was {undone}: "
+            + "; ".join(summary.verification.lines()[:5])
+        )
 
 
 def _check_cycles_loadable(schema: Schema, plan: Plan, names: list[str]) -> None:
@@ -894,13 +905,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         t0 = time.perf_counter()
         summary.verification = verify(conn, schema, ts.tables, expected={n: len(frames[n]) for n in names})
         summary.seconds["verify"] = time.perf_counter() - t0
-        if progress:  # the last moment a Ctrl-C can still leave the target as it was
-            progress("verify", 1, 1)
-        if summary.verification.problems:
-            raise RelsynthError(
-                "The loaded data failed verification, so nothing was swapped in: "
-                + "; ".join(summary.verification.lines()[:5])
-            )
+        _accept(summary, progress, "swapped in")
         t0 = time.perf_counter()
         pairs = [(n, old[n]) for n in names if n in old] + [(staging[n], n) for n in names]
         conn.exec_driver_sql(
