@@ -416,7 +416,14 @@ def synthesize(
             guard=checks.target,
         )
         timings["write"] = time.perf_counter() - t0
-    return {"model": model, "tables": tables, "write": summary, "seconds": timings, "report": report}
+    return {
+        "model": model,
+        "tables": tables,
+        "write": summary,
+        "seconds": timings,
+        "report": report,
+        "target_schema": target_schema,
+    }
 
 
 class _TargetChecks(_Hooks):
@@ -457,6 +464,9 @@ def evaluate(
     shareable: bool = False,
     sample_rows: int | None = 5000,
     seed: int = 0,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    holdout: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Fidelity, detectability, utility, integrity and privacy of ``synthetic`` against ``source``.
@@ -464,7 +474,10 @@ def evaluate(
     Either side is a URL or {table: DataFrame}. Databases are read on a sample of ``sample_rows``
     root rows per root table with their descendants (None: everything); integrity of a synthetic
     database is checked with SQL over all its rows. ``model`` (or a model file) supplies the
-    holdout the model was fitted without, the baseline of the privacy comparison.
+    holdout the model was fitted without, the baseline of the privacy comparison (``holdout``
+    gives it directly: synthesize passes its own). Without a model or schema, the source is
+    reflected and profiled afresh, as fit does before learning: the numbers do not depend on the
+    model's internal choices, so ``relsynth evaluate`` reproduces what synthesize printed.
     """
     from dataclasses import replace
 
@@ -490,7 +503,8 @@ def evaluate(
         schema = SchemaCls.load(schema)
     if schema is None and model is not None:
         schema = model.schema
-    holdout = (model.source.get("holdout") if model is not None else None) or None
+    if model is not None:
+        holdout = model.source.get("holdout") or None
     labels = {"source": "source (in memory)", "synthetic": "synthetic (in memory)"}
     if isinstance(source, Mapping):
         real = {n: f.reset_index(drop=True) for n, f in source.items()}
@@ -503,7 +517,9 @@ def evaluate(
         labels["source"] = redact(source)
         with connect(source, read_only=True) as conn:
             if schema is None:
-                schema = reflect_connection(conn, schema=db_schema, progress=progress)
+                schema = reflect_connection(
+                    conn, schema=db_schema, include=include, exclude=exclude, progress=progress
+                )
             plan = make_plan(schema)
             real = read_tables(
                 conn, schema, plan, sample_rows=sample_rows, seed=seed, progress=progress
@@ -532,7 +548,7 @@ def evaluate(
         synth,
         schema,
         plan=plan,
-        holdout=holdout,
+        holdout=dict(holdout) if holdout else None,
         target=target,
         sdmetrics=sdmetrics,
         shareable=shareable,

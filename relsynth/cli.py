@@ -10,6 +10,7 @@ before any database is read.
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -645,7 +646,17 @@ def synthesize(
             result["model"], result["tables"], result["write"], result["seconds"], result["report"]
         )
         if not no_report and not schema_only:
-            _evaluate_after(ctx, _source(source), result, report)
+            _evaluate_after(
+                ctx,
+                _source(source),
+                _source(target),
+                result,
+                report,
+                db_schema=db_schema,
+                schema_file=schema_file,
+                include=include,
+                exclude=exclude,
+            )
 
 
 @main.command()
@@ -719,7 +730,7 @@ def demo(ctx: click.Context, output: str, scale: float, seed: int, report: str, 
             title=f"demo: the hospital database -> {output}",
         )
         if not no_report:
-            _evaluate_after(ctx, f"sqlite:///{demo_path()}", result, report)
+            _evaluate_after(ctx, f"sqlite:///{demo_path()}", f"sqlite:///{output}", result, report)
 
 
 def _earlier_demo_output(path: str) -> bool:
@@ -804,6 +815,8 @@ def _write_reports(result: dict[str, Any], html: str | None, json_path: str | No
     help="Evaluate on N root rows per root table and their descendants (0: everything).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out tables matching (repeatable).")
 @_global_options
 @click.pass_context
 def evaluate(
@@ -821,6 +834,8 @@ def evaluate(
     sdmetrics: bool,
     sample_rows: int,
     seed: int,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
 ) -> None:
     """Compare a synthetic database with its source: fidelity, detectability, integrity, privacy.
 
@@ -845,18 +860,58 @@ def evaluate(
                 shareable=shareable,
                 sample_rows=sample_rows or None,
                 seed=seed,
+                include=include,
+                exclude=exclude,
                 progress=progress,
             )
         _write_reports(result, html, json_path)
 
 
-def _evaluate_after(ctx: click.Context, source: str, result: dict[str, Any], report: str | None) -> None:
-    """synthesize and demo: the evaluation of what was just written (in memory, against the source)."""
+def _evaluate_after(
+    ctx: click.Context,
+    source: str,
+    target: str,
+    result: dict[str, Any],
+    report: str | None,
+    *,
+    db_schema: str | None = None,
+    schema_file: str | None = None,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+) -> None:
+    """synthesize and demo: the evaluation of the target as written, read back from the database,
+    by the same call as `relsynth evaluate` (one evaluation, one set of numbers), whose command
+    line is printed so a user can reproduce them."""
     from relsynth.api import evaluate as run
+    from relsynth.io import redact
 
+    holdout = result["model"].source.get("holdout") or None
+    synthetic_schema = result.get("target_schema")
     with _progress(ctx) as progress:
-        evaluation = run(source, result["tables"], model=result["model"], progress=progress)
+        evaluation = run(
+            source,
+            target,
+            schema=schema_file,
+            db_schema=db_schema,
+            synthetic_schema=synthetic_schema,
+            include=include,
+            exclude=exclude,
+            holdout=holdout,
+            progress=progress,
+        )
     _write_reports(evaluation, report, None)
+    words = ["relsynth", "evaluate", redact(source), redact(target)]
+    for flag, value in (("--schema", db_schema), ("--synthetic-schema", synthetic_schema)):
+        if value:
+            words += [flag, value]
+    if schema_file:
+        words += ["--schema-file", schema_file]
+    for flag, names in (("--include", include), ("--exclude", exclude)):
+        for name in names:
+            words += [flag, name]
+    again = " ".join(shlex.quote(w) for w in words)
+    note = " (without this run's holdout: privacy is compared without one)" if holdout else ""
+    _stdout_console().print(f"the same numbers: {again}{note}", highlight=False, soft_wrap=True)
 
 
 def _print_summary(

@@ -1,8 +1,11 @@
 """Privacy: copied records, distance to the closest record (training vs holdout), rare categories.
 
-- An *exact copy* is a synthetic row equal, on every compared column, to a source row that is
-  unique in the source on those columns: a record that identifies one entity. (A synthetic row
-  equal to a common combination, such as price 0.99 and quantity 1, copies nobody.)
+- An *exact copy* is a synthetic row equal, on every column of the record (every column but the
+  keys relsynth generates, personal data and free text included), to a source row that is unique
+  in the source on those columns: a record that identifies one entity. (A synthetic row equal to a
+  common combination, such as price 0.99 and quantity 1, copies nobody.) A record of fewer than
+  MIN_RECORD_COLUMNS columns is not assessed: one equal value (a playlist named "Music") is not a
+  copy of anybody's record.
 - *Distance to closest record* (DCR): for each synthetic row, the distance to the nearest row
   the model was trained on, and to the nearest row of the holdout it never saw (same number of
   rows). A model that memorizes puts synthetic rows closer to training rows than holdout rows
@@ -29,11 +32,28 @@ MAX_REFERENCE_ROWS = 20_000
 RARE = 5  # a category seen fewer times than this can point at a person
 CLOSER_LIMIT = 0.6  # share of rows nearer to training than holdout that flags a table (and beyond noise)
 MIN_HOLDOUT = 50  # fewer held-out rows than this cannot tell memorization from chance
+MIN_RECORD_COLUMNS = 2  # a "record" of one column is a value, not an entity
 
 
-def exact_copies(table: Table, real: pd.DataFrame, synth: pd.DataFrame, columns: list[str]) -> dict[str, int]:
-    if not columns or not len(real) or not len(synth):
-        return {"copies": 0, "matching_common_rows": 0, "unique_source_rows": 0}
+def record_columns(table: Table, real: pd.DataFrame, synth: pd.DataFrame) -> list[str]:
+    """The columns that make up a record: all but keys and generated columns, present on both sides."""
+    keys = set(table.primary_key) | table.fk_columns()
+    return [
+        c.name
+        for c in table.columns
+        if c.name not in keys and not c.computed and c.name in real.columns and c.name in synth.columns
+    ]
+
+
+def exact_copies(table: Table, real: pd.DataFrame, synth: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
+    if len(columns) < MIN_RECORD_COLUMNS or not len(real) or not len(synth):
+        return {
+            "copies": 0,
+            "matching_common_rows": 0,
+            "unique_source_rows": 0,
+            "record_columns": len(columns),
+            "assessed": False,
+        }
     rk, sk = record_keys(table, real, columns), record_keys(table, synth, columns)
     counts = rk.value_counts()
     unique = set(counts.index[counts == 1])
@@ -43,6 +63,8 @@ def exact_copies(table: Table, real: pd.DataFrame, synth: pd.DataFrame, columns:
         "copies": int(copies.sum()),
         "matching_common_rows": int((in_source & ~copies).sum()),
         "unique_source_rows": len(unique),
+        "record_columns": len(columns),
+        "assessed": True,
     }
 
 

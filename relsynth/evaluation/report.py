@@ -794,7 +794,12 @@ def _pairs_table(pairs: list[Any], shareable: bool) -> str:
 
 def _privacy_block(priv: dict[str, Any], shareable: bool) -> str:
     items = [
-        ("copies of unique source records", _int(priv.get("copies"))),
+        (
+            "copies of unique source records (every column but the keys)",
+            _int(priv.get("copies"))
+            if priv.get("assessed", True)
+            else "not assessed: a record of under 2 columns is a value, not an entity",
+        ),
         ("rows equal to a common source combination", _int(priv.get("matching_common_rows"))),
         ("unique source records", _int(priv.get("unique_source_rows"))),
     ]

@@ -130,7 +130,7 @@ def evaluate_frames(
             },
             "detectability": detect,
             "privacy": {
-                **privacy.exact_copies(table, train, s, cols),
+                **privacy.exact_copies(table, train, s, privacy.record_columns(table, train, s)),
                 "distance": privacy.distances(table, train, s, cols, hold, rng),
                 "rare_categories": privacy.rare_categories(
                     r, s, [c for c in cols if not is_numeric_kind(table, c)], values=not shareable

@@ -20,11 +20,14 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     ]
     p = s["privacy"]
     flagged = ", ".join(p["flagged_tables"]) or "none"
+    copies = f"privacy: {s['exact_copies']} copies of unique source records (whole records, keys aside)"
+    single = [n for n, t in result["tables"].items() if t["privacy"].get("assessed") is False]
+    if single:
+        copies += f"; not assessed in {len(single)} tables whose records have under 2 columns"
     out.append(
-        f"privacy: {s['exact_copies']} copies of unique source records; tables closer to training than "
-        f"holdout: {flagged}"
+        f"{copies}; tables closer to training than holdout: {flagged}"
         if p["holdout"]
-        else f"privacy: {s['exact_copies']} copies of unique source records; {p['note']}"
+        else f"{copies}; {p['note']}"
     )
     if "utility" in result:
         u = result["utility"]
