@@ -79,7 +79,10 @@ def fit(
         if engine == "sdv":
             return _fit_sdv(schema, plan, frames, seed)
         model = fit_tables(schema, frames, plan=plan, seed=seed, progress=progress)
-        model.source = {"kind": "frames", "holdout": {"fraction": holdout, "seed": seed} if holdout else None}
+        model.source = {
+            "kind": "frames",
+            "holdout": {"fraction": holdout, "seed": seed, "rows": result.holdout_rows} if holdout else None,
+        }
         return model
     return _fit_database(
         source,

@@ -198,11 +198,19 @@ def _sample_roots(
     return _fetch_in(conn, table, schema_name, cols, tuple(key_cols), list(best["key"]))
 
 
+MIN_HOLDOUT_UNITS = 50  # a table with fewer rows is not split: its children start their own split
+
+
 def holdout_masks(
     frames: dict[str, pd.DataFrame], schema: Schema, plan: Plan, fraction: float, seed: int
 ) -> dict[str, np.ndarray]:
-    """Rows of each table that belong to the holdout: a hash-chosen share of root entities and,
-    through context parents, all their descendants. The same rule on any copy of the data."""
+    """Rows of each table that belong to the holdout: a hash-chosen share of entities and, through
+    context parents, all their descendants. The same rule on any copy of the data.
+
+    The split starts at every table that has no split parent (a root, or the child of a reference
+    table or of a table too small to split: two stores), so customers under two stores still get a
+    control set; a table of fewer than MIN_HOLDOUT_UNITS rows (by the catalog's count, the same
+    whatever sample is read) is kept whole."""
     out: dict[str, np.ndarray] = {}
     for name in plan.order:
         frame = frames.get(name)
@@ -210,16 +218,16 @@ def holdout_masks(
         if frame is None or tp.role != "data" or len(frame) == 0:
             continue
         table = schema.table(name)
-        if tp.context is None:
-            key_cols = table.primary_key or tuple(frame.columns)
-            keys = list(map(tuple, frame[list(key_cols)].itertuples(index=False, name=None)))
-            out[name] = key_hash(keys, "holdout", seed) < fraction
-        elif tp.context.ref_table in out:
+        if tp.context is not None and tp.context.ref_table in out:
             parent = frames[tp.context.ref_table]
             gone = parent[out[tp.context.ref_table]]
             gone_keys = set(map(tuple, gone[list(tp.context.ref_columns)].itertuples(index=False, name=None)))
             mine = map(tuple, frame[list(tp.context.columns)].itertuples(index=False, name=None))
             out[name] = np.fromiter((k in gone_keys for k in mine), dtype=bool, count=len(frame))
+        elif (table.row_count or len(frame)) >= MIN_HOLDOUT_UNITS:
+            key_cols = table.primary_key or tuple(frame.columns)
+            keys = list(map(tuple, frame[list(key_cols)].itertuples(index=False, name=None)))
+            out[name] = key_hash(keys, "holdout", seed) < fraction
     return out
 
 

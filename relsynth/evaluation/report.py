@@ -496,6 +496,8 @@ def _privacy_card(s: dict[str, Any], anchors: _Anchors) -> str:
         verdict, grade = "attention", "poor"
     elif copies is None:
         verdict, grade = "n/a", "na"
+    elif holdout and _list(p.get("inconclusive_tables")):
+        verdict, grade = "no copies found", "fair"
     elif holdout:
         verdict, grade = "passed", "good"
     else:
@@ -517,6 +519,11 @@ def _privacy_card(s: dict[str, Any], anchors: _Anchors) -> str:
         else:
             lines.append(
                 "<li>holdout comparison: no table sits closer to training rows than to held-out rows</li>"
+            )
+        undecided = [str(f) for f in _list(p.get("inconclusive_tables"))]
+        if undecided:
+            lines.append(
+                f"<li>too many ties to tell training from held-out rows in: {_e(', '.join(undecided))}</li>"
             )
     else:
         lines.append(f"<li>{_e(p.get('note') or 'no holdout comparison')}</li>")
@@ -808,7 +815,13 @@ def _privacy_block(priv: dict[str, Any], shareable: bool) -> str:
         items.append(("synthetic rows measured", _int(dist.get("rows"))))
         items.append(("distance to closest training row (median)", _fmt(dist.get("dcr_train_median"), 4)))
         if dist.get("holdout"):
-            flag = _chip("flagged", "poor") if dist.get("flagged") else _chip("ok", "good")
+            flag = (
+                _chip("flagged", "poor")
+                if dist.get("flagged")
+                else _chip("inconclusive", "fair")
+                if dist.get("inconclusive")
+                else _chip("ok", "good")
+            )
             items += [
                 ("distance to closest held-out row (median)", _fmt(dist.get("dcr_holdout_median"), 4)),
                 (

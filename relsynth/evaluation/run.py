@@ -218,6 +218,7 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
     detect = [t["detectability"] for t in tables if t["detectability"].get("available")]
     dist = {n: t["privacy"]["distance"] for n, t in result["tables"].items()}
     flagged = [n for n, d in dist.items() if d.get("flagged")]
+    inconclusive = [n for n, d in dist.items() if d.get("inconclusive")]
     return {
         "overall": _mean([shapes, pairs, cardinality, trends]),
         "column_shapes": shapes,
@@ -232,8 +233,14 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
         "privacy": {
             "holdout": has_holdout,
             "flagged_tables": flagged,
+            "inconclusive_tables": inconclusive,
             # Without a holdout there is no baseline: no verdict, only the copies and distances.
-            "passed": (not flagged and sum(t["privacy"]["copies"] for t in tables) == 0)
+            # A table the distance test cannot judge (mostly ties) withholds a pass.
+            "passed": (
+                False
+                if flagged or sum(t["privacy"]["copies"] for t in tables)
+                else (None if inconclusive else True)
+            )
             if has_holdout
             else (False if sum(t["privacy"]["copies"] for t in tables) else None),
             "note": None

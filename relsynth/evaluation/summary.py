@@ -24,8 +24,10 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     single = [n for n, t in result["tables"].items() if t["privacy"].get("assessed") is False]
     if single:
         copies += f"; not assessed in {len(single)} tables whose records have under 2 columns"
+    undecided = ", ".join(p.get("inconclusive_tables") or [])
     out.append(
         f"{copies}; tables closer to training than holdout: {flagged}"
+        + (f"; too many ties to tell in: {undecided}" if undecided else "")
         if p["holdout"]
         else f"{copies}; {p['note']}"
     )
