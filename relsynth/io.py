@@ -191,6 +191,9 @@ _MYSQL_CODES = {
     1290: "read_only",
     1792: "read_only",
 }
+_SQLITE_EXTENDED = {  # extended result codes that mean something else than their primary code
+    776: "hot_journal",  # SQLITE_READONLY_ROLLBACK: a hot journal, and a read-only connection
+}
 _SQLITE_CODES = {  # primary result codes (the low byte of an extended code)
     5: "locked",
     6: "locked",
@@ -216,6 +219,9 @@ _MESSAGES = {
     "cancelled": "A query on {what} was cancelled ({detail}): a statement timeout or an administrator "
     "stopped it; raise the timeout or try again",
     "read_only": "{What} accepts no writes ({detail}): write into a database that does",
+    "hot_journal": "The {what} holds an unfinished transaction (a journal left by a writer that stopped): "
+    "let SQLite roll it back by opening it once with write access (sqlite3 FILE 'PRAGMA quick_check'), "
+    "then run relsynth again",
     "resources": "{What} ran out of resources ({detail}): free disk, memory or connections there, "
     "then try again",
     "unreachable": "Cannot reach the server of the {what}: is it running, and are host and port right?",
@@ -270,7 +276,9 @@ def classify(err: BaseException) -> Problem | None:
     family = _DRIVER_FAMILIES.get(type(orig).__module__.split(".")[0])
     if family == "sqlite":
         code = getattr(orig, "sqlite_errorcode", None)
-        kind = _SQLITE_CODES.get(code & 0xFF) if isinstance(code, int) else None
+        kind = (
+            (_SQLITE_EXTENDED.get(code) or _SQLITE_CODES.get(code & 0xFF)) if isinstance(code, int) else None
+        )
         name = getattr(orig, "sqlite_errorname", None) or f"SQLite result code {code}"
         return Problem(kind, name, _detail(orig)) if kind else None
     if family == "mysql":

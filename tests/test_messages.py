@@ -695,6 +695,33 @@ def test_classify_sqlite_by_result_code(tmp_path: Path) -> None:
     assert classify(_server_error(url, "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (1)")) is None
 
 
+def test_sqlite_source_with_a_hot_journal_says_so(tmp_path: Path) -> None:
+    """A writer killed mid-transaction leaves a hot journal: a read-only connection cannot roll it
+    back (SQLITE_READONLY_ROLLBACK), which is not "accepts no writes"."""
+    import sqlite3
+
+    path = tmp_path / "hot.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, "x" * 100) for i in range(20_000)])
+    conn.commit()
+    conn.close()
+    writer = (
+        "import os, sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('PRAGMA cache_size=2')\n"  # spill the change into the file before the commit
+        "c.execute('BEGIN')\n"
+        "c.execute(\"UPDATE t SET x = x || 'y'\")\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", writer, str(path)], check=True)
+    assert (tmp_path / "hot.db-journal").exists()
+    result = CliRunner().invoke(main, ["inspect", f"sqlite:///{path}"])
+    assert result.exit_code == 1
+    assert "holds an unfinished transaction" in result.stderr and "accepts no writes" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_classify_ignores_errors_that_are_not_from_a_database() -> None:
     from relsynth.io import classify
 
