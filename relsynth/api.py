@@ -10,7 +10,7 @@ fit() also takes DataFrames ({name: frame} plus a Schema), so the engine runs wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +34,14 @@ def fit(
     source: str | sa.URL | Mapping[str, pd.DataFrame],
     *,
     schema: Schema | str | Path | None = None,
-    db_schema: str | None = None,
+    db_schema: str | Sequence[str] | None = None,
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
     seed: int = 0,
     sample_rows: int | None = None,
     holdout: float = 0.0,
     engine: str = "relsynth",
+    infer_keys: bool = True,
     progress: Progress | None = None,
 ) -> Model:
     """Learn a model of a whole database (a URL) or of DataFrames (with ``schema``).
@@ -52,6 +53,7 @@ def fit(
     edits (excluded tables, kinds, PII, virtual FKs) are used instead of what reflection guesses.
     ``sample_rows`` learns from N root rows per root table plus their descendants; ``holdout``
     withholds a seeded share of root entities (and descendants) for the privacy evaluation.
+    ``infer_keys=False`` does not look for foreign keys the database does not declare.
     """
     from relsynth.graph import plan as make_plan
     from relsynth.model.fit import fit_tables
@@ -94,6 +96,7 @@ def fit(
         sample_rows=sample_rows,
         holdout=holdout,
         engine=engine,
+        infer_keys=infer_keys,
         progress=progress,
     )
 
@@ -145,7 +148,7 @@ def _fit_database(
     url: str | sa.URL,
     *,
     schema: Schema | None,
-    db_schema: str | None,
+    db_schema: str | Sequence[str] | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     seed: int,
@@ -154,6 +157,7 @@ def _fit_database(
     engine: str,
     progress: Progress | None,
     hooks: _Hooks | None = None,
+    infer_keys: bool = True,
 ) -> Model:
     from dataclasses import replace
 
@@ -165,15 +169,16 @@ def _fit_database(
     from relsynth.reflection import reflect_connection, select_tables
 
     with connect(url, read_only=True) as conn:
-        source_identity = identity(conn, db_schema or (schema.schema if schema else None))
+        source_identity = identity(conn, _wanted_schemas(db_schema, schema))
         if hooks:
             hooks.connected(source_identity)
         live = reflect_connection(
             conn,
-            schema=db_schema or (schema.schema if schema else None),
+            schema=_wanted_schemas(db_schema, schema),
             include=include,
             exclude=exclude,
             profile=schema is None,
+            infer_keys=infer_keys and schema is None,  # a schema file's FKs are taken as they are
             progress=progress,
         )
         if schema is None:
@@ -210,6 +215,7 @@ def _fit_database(
         "url": redact(url),
         "identity": source_identity.to_dict(),
         "schema": schema.schema,
+        "schemas": list(schema.schemas),
         "rows_read": result.rows_read,
         "sample_rows": sample_rows,
         "holdout": {"fraction": holdout, "seed": seed, "rows": result.holdout_rows} if holdout else None,
@@ -243,6 +249,7 @@ def sample(
     scale: float = 1.0,
     rows: Mapping[str, int] | None = None,
     seed: int | None = None,
+    source: str | sa.URL | Mapping[str, pd.DataFrame] | None = None,
     progress: Progress | None = None,
     report: SampleReport | None = None,
 ) -> dict[str, pd.DataFrame]:
@@ -250,7 +257,9 @@ def sample(
 
     ``scale`` multiplies root tables' rows; children follow their parents' sampled child counts,
     so per-parent distributions are kept at any scale. ``rows`` fixes some tables' row counts.
-    Reference tables are copied and never scaled.
+    Reference tables are copied and never scaled. A model just fitted keeps the source's rows
+    off the output in memory; a model loaded from a file holds nothing of the source, so give
+    ``source`` (the database it was fitted on, read-only, or its frames) for the same guarantee.
     """
     from relsynth.model.sample import sample_tables
     from relsynth.model.spec import Model as ModelCls
@@ -265,9 +274,37 @@ def sample(
         assert isinstance(model, sdv_engine.SdvModel), "only fit(engine='sdv') makes SDV models"
         return sdv_engine.sample(model.synth, scale=scale, seed=model.seed if seed is None else seed)
     assert isinstance(model, ModelCls)
+    if source is not None and not model.guarded:
+        _guard_from(model, source, progress)
     return sample_tables(
         model, scale=scale, rows=dict(rows or {}), seed=seed, progress=progress, report=report
     )
+
+
+def _guard_from(
+    model: Model, source: str | sa.URL | Mapping[str, pd.DataFrame], progress: Progress | None
+) -> None:
+    """Rebuild the in-memory guards of a loaded model from its source, which must be the same
+    database (by what its server says, as for the target guard)."""
+    from relsynth.model import guards
+
+    if isinstance(source, Mapping):
+        guards.attach(model, {n: f.reset_index(drop=True) for n, f in source.items()})
+        return
+    from relsynth.guard import Identity, identity
+    from relsynth.io import connect, redact
+    from relsynth.read import read_tables
+
+    with connect(source, read_only=True) as conn:
+        fitted_on = Identity.from_dict(model.source.get("identity"))
+        found = identity(conn, model.schema.schemas or model.schema.schema)
+        if not found.same_as(fitted_on):
+            raise RelsynthError(
+                f"{redact(source)} is not the database this model was fitted on: give --source the "
+                "model's own source (relsynth inspect MODEL shows it), or leave --source out"
+            )
+        frames = read_tables(conn, model.schema, model.plan, progress=progress).frames
+    guards.attach(model, frames)
 
 
 def write_files(
@@ -344,7 +381,7 @@ def synthesize(
     scale: float = 1.0,
     seed: int = 0,
     schema: Schema | str | Path | None = None,
-    db_schema: str | None = None,
+    db_schema: str | Sequence[str] | None = None,
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
     sample_rows: int | None = None,
@@ -353,6 +390,7 @@ def synthesize(
     into_existing: bool = False,
     schema_only: bool = False,
     target_schema: str | None = None,
+    infer_keys: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """reflect -> fit -> sample -> write in one go; returns the model, tables, and write summary.
@@ -373,13 +411,17 @@ def synthesize(
         schema = SchemaCls.load(schema)
     from relsynth.writer import target_schema_for
 
-    given = db_schema or (schema.schema if schema is not None else None)
+    given = _wanted_schemas(db_schema, schema)
+    several = () if given is None or isinstance(given, str) else tuple(given)
     target_schema = target_schema_for(
-        parse_url(source).get_backend_name(), given, parse_url(target), target_schema
+        parse_url(source).get_backend_name(),
+        given if isinstance(given, str) else None,
+        parse_url(target),
+        target_schema,
     )
     timings: dict[str, float] = {}
     with ExitStack() as stack:
-        checks = _TargetChecks(stack, target, target_schema, replace, into_existing)
+        checks = _TargetChecks(stack, target, target_schema, replace, into_existing, several)
         t0 = time.perf_counter()
         model = _fit_database(
             source,
@@ -393,6 +435,7 @@ def synthesize(
             engine="relsynth",
             progress=progress,
             hooks=checks,
+            infer_keys=infer_keys,
         )
         timings["fit"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -433,17 +476,23 @@ class _TargetChecks(_Hooks):
     """Opens and locks the target as soon as the source is identified; checks the tables once known."""
 
     def __init__(
-        self, stack: Any, url: str | sa.URL, target_schema: str | None, replace: bool, into_existing: bool
+        self,
+        stack: Any,
+        url: str | sa.URL,
+        target_schema: str | None,
+        replace: bool,
+        into_existing: bool,
+        schemas: tuple[str, ...] = (),
     ) -> None:
         self.stack, self.url, self.target_schema = stack, url, target_schema
-        self.replace, self.into_existing = replace, into_existing
+        self.replace, self.into_existing, self.schemas = replace, into_existing, schemas
         self.target: Target | None = None
 
     def connected(self, source: Identity) -> None:
         from relsynth.guard import Target
 
         self.target = self.stack.enter_context(
-            Target(self.url, target_schema=self.target_schema, source=source)
+            Target(self.url, target_schema=self.target_schema, source=source, schemas=self.schemas)
         )
         self.target.check(None, [], replace=self.replace, into_existing=self.into_existing)
 
@@ -460,7 +509,7 @@ def evaluate(
     *,
     schema: Schema | str | Path | None = None,
     model: Model | str | Path | None = None,
-    db_schema: str | None = None,
+    db_schema: str | Sequence[str] | None = None,
     synthetic_schema: str | None = None,
     target: str | None = None,
     sdmetrics: bool = False,
@@ -470,6 +519,7 @@ def evaluate(
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
     holdout: Mapping[str, Any] | None = None,
+    infer_keys: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Fidelity, detectability, utility, integrity and privacy of ``synthetic`` against ``source``.
@@ -521,7 +571,12 @@ def evaluate(
         with connect(source, read_only=True) as conn:
             if schema is None:
                 schema = reflect_connection(
-                    conn, schema=db_schema, include=include, exclude=exclude, progress=progress
+                    conn,
+                    schema=db_schema,
+                    include=include,
+                    exclude=exclude,
+                    infer_keys=infer_keys,
+                    progress=progress,
                 )
             plan = make_plan(schema)
             real = read_tables(
@@ -536,6 +591,11 @@ def evaluate(
         from relsynth.writer import default_target_schema
 
         labels["synthetic"] = redact(synthetic)
+        if schema.schemas and synthetic_schema:
+            raise RelsynthError(
+                "--synthetic-schema names one schema, but the source's schemas "
+                f"({', '.join(schema.schemas)}) are read from schemas of the same names; leave it out"
+            )
         synthetic_schema = default_target_schema(schema, parse_url(synthetic), synthetic_schema)
         target_schema = replace(schema, schema=synthetic_schema)
         with connect(synthetic, read_only=True) as conn:
@@ -566,19 +626,43 @@ def _target_tables(conn: Any, schema: Schema, plan: Any, target_schema: str | No
     import sqlalchemy as sa
 
     from relsynth.errors import RelsynthError
+    from relsynth.schema import place
+    from relsynth.writer import reflect_targets
 
-    md = sa.MetaData(schema=target_schema)
     names = [n for n in plan.order if n in {t.name for t in schema.active_tables}]
-    have = set(sa.inspect(conn).get_table_names(schema=target_schema))
-    missing = [n for n in names if n not in have]
+    insp = sa.inspect(conn)
+    have: dict[str | None, set[str]] = {}
+    missing = []
+    for n in names:
+        where, local = place(schema.table(n), target_schema)
+        if where not in have:
+            have[where] = (
+                set(insp.get_table_names(schema=where))
+                if where is None or where in set(insp.get_schema_names())
+                else set()
+            )
+        if local not in have[where]:
+            missing.append(n)
     if missing:
         raise RelsynthError(
             f"The synthetic database has no table {', '.join(missing[:5])}: "
             "is it the right database (and --synthetic-schema)?"
         )
-    md.reflect(conn, only=names)
-    key = (lambda n: f"{target_schema}.{n}") if target_schema else (lambda n: n)
-    return {n: md.tables[key(n)] for n in names}
+    return reflect_targets(conn, schema, names, target_schema)
+
+
+def _wanted_schemas(
+    db_schema: str | Sequence[str] | None, schema: Schema | None
+) -> str | tuple[str, ...] | None:
+    """The source schema(s) to read: --schema (repeatable), else the schema file's."""
+    if db_schema is not None and not isinstance(db_schema, str):
+        many = tuple(dict.fromkeys(db_schema))
+        return many if len(many) > 1 else (many[0] if many else None) or _wanted_schemas(None, schema)
+    if db_schema:
+        return db_schema
+    if schema is None:
+        return None
+    return schema.schemas or schema.schema
 
 
 def reflect(url: str | sa.URL, **kw: Any) -> Schema:

@@ -210,9 +210,22 @@ def _stdout_console() -> Any:
     return Console(soft_wrap=True, width=max(100, probe.width) if probe.is_terminal else 160)
 
 
+# Undeclared foreign keys: found by name and value containment unless turned off (relsynth/infer.py).
+_no_infer_keys = click.option(
+    "--no-infer-keys",
+    is_flag=True,
+    help="Do not look for foreign keys the database does not declare (found by name and values).",
+)
+
+
 @main.command()
 @click.argument("url")
-@click.option("--schema", "db_schema", help="Database schema to reflect (PostgreSQL: default public).")
+@click.option(
+    "--schema",
+    "db_schema",
+    multiple=True,
+    help="Database schema to reflect (PostgreSQL: default public; repeatable: several at once).",
+)
 @click.option("--schema-file", type=click.Path(dir_okay=False), help="Use this edited schema JSON instead.")
 @click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out tables matching (repeatable).")
@@ -228,6 +241,7 @@ def _stdout_console() -> Any:
 @click.option("--table", "tables", multiple=True, help="Show the column detail of this table (repeatable).")
 @click.option("--columns", is_flag=True, help="Show the column detail of every table.")
 @click.option("--no-profile", is_flag=True, help="Do not read sample rows (kinds from types only).")
+@_no_infer_keys
 @click.option("--relations", is_flag=True, help="Also learn and list exact relations (reads data).")
 @click.option(
     "--sample-rows",
@@ -242,7 +256,7 @@ def _stdout_console() -> Any:
 def inspect(
     ctx: click.Context,
     url: str,
-    db_schema: str | None,
+    db_schema: tuple[str, ...],
     schema_file: str | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -251,6 +265,7 @@ def inspect(
     tables: tuple[str, ...],
     columns: bool,
     no_profile: bool,
+    no_infer_keys: bool,
     relations: bool,
     sample_rows: int,
 ) -> None:
@@ -276,6 +291,7 @@ def inspect(
                     include=include,
                     exclude=exclude,
                     profile=not no_profile,
+                    infer_keys=not no_infer_keys,
                     progress=progress,
                 )
         for name in tables:
@@ -300,7 +316,7 @@ def inspect(
 
 
 def _relations(
-    ctx: click.Context, source: str, schema: Any, db_schema: str | None, sample_rows: int
+    ctx: click.Context, source: str, schema: Any, db_schema: tuple[str, ...], sample_rows: int
 ) -> list[Any]:
     """The exact relations the engine finds, learned on a bounded sample of the data."""
     from rich.text import Text
@@ -331,7 +347,12 @@ MODEL_WARNING = (
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Model file to write (.rsm)."
 )
-@click.option("--schema", "db_schema", help="Database schema to read (PostgreSQL: default public).")
+@click.option(
+    "--schema",
+    "db_schema",
+    multiple=True,
+    help="Database schema to read (PostgreSQL: default public; repeatable: several at once).",
+)
 @click.option(
     "--schema-file", type=click.Path(dir_okay=False), help="Edited schema JSON (relsynth inspect -o)."
 )
@@ -359,13 +380,14 @@ MODEL_WARNING = (
     show_default=True,
     help="sdv: SDV's HMASynthesizer, the reference engine (saved as a pickle).",
 )
+@_no_infer_keys
 @_global_options
 @click.pass_context
 def fit(
     ctx: click.Context,
     url: str,
     output: str,
-    db_schema: str | None,
+    db_schema: tuple[str, ...],
     schema_file: str | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -373,6 +395,7 @@ def fit(
     sample_rows: int | None,
     holdout: float,
     engine: str,
+    no_infer_keys: bool,
 ) -> None:
     """Learn every table of a database and save the model.
 
@@ -399,6 +422,7 @@ def fit(
                 sample_rows=sample_rows,
                 holdout=holdout,
                 engine=engine,
+                infer_keys=not no_infer_keys,
                 progress=progress,
             )
         model.save(output)
@@ -454,6 +478,13 @@ def _parse_rows(values: tuple[str, ...]) -> dict[str, int]:
     "--into-existing", is_flag=True, help="With --target: load into existing tables (checked to match)."
 )
 @click.option("--target-schema", help="With --target: the PostgreSQL schema to write into.")
+@click.option(
+    "--source",
+    "source_url",
+    metavar="URL",
+    help="The database the model was fitted on (read-only): keeps its records and values off the "
+    "output, as synthesize does. The model file holds none of them.",
+)
 @_global_options
 @click.pass_context
 def sample(
@@ -469,6 +500,7 @@ def sample(
     replace: bool,
     into_existing: bool,
     target_schema: str | None,
+    source_url: str | None,
 ) -> None:
     """Sample synthetic tables from a model into a directory (one file per table).
 
@@ -512,6 +544,7 @@ def sample(
                     scale=scale,
                     rows=_parse_rows(rows),
                     seed=seed,
+                    source=_source(source_url) if source_url else None,
                     progress=progress,
                     report=report,
                 )
@@ -557,7 +590,13 @@ def sample(
     "--scale", type=float, default=1.0, show_default=True, help="Rows of root tables x F; children follow."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same synthetic database.")
-@click.option("--schema", "db_schema", help="Source database schema (PostgreSQL: default public).")
+@click.option(
+    "--schema",
+    "db_schema",
+    multiple=True,
+    help="Source database schema (PostgreSQL: default public; repeatable: several, each written to "
+    "the target's schema of the same name).",
+)
 @click.option(
     "--schema-file", type=click.Path(dir_okay=False), help="Edited schema JSON (relsynth inspect -o)."
 )
@@ -592,6 +631,7 @@ def sample(
     help="The HTML evaluation report written at the end.",
 )
 @click.option("--no-report", is_flag=True, help="Skip the evaluation at the end.")
+@_no_infer_keys
 @_global_options
 @click.pass_context
 def synthesize(
@@ -600,7 +640,7 @@ def synthesize(
     target: str,
     scale: float,
     seed: int,
-    db_schema: str | None,
+    db_schema: tuple[str, ...],
     schema_file: str | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -612,6 +652,7 @@ def synthesize(
     target_schema: str | None,
     report: str,
     no_report: bool,
+    no_infer_keys: bool,
 ) -> None:
     """Reflect SOURCE, learn it, and write a synthetic copy into TARGET, in one go.
 
@@ -640,6 +681,7 @@ def synthesize(
                 into_existing=into_existing,
                 schema_only=schema_only,
                 target_schema=target_schema,
+                infer_keys=not no_infer_keys,
                 progress=progress,
             )
         _print_summary(
@@ -656,6 +698,7 @@ def synthesize(
                 schema_file=schema_file,
                 include=include,
                 exclude=exclude,
+                infer_keys=not no_infer_keys,
             )
 
 
@@ -798,7 +841,7 @@ def _write_reports(result: dict[str, Any], html: str | None, json_path: str | No
     type=click.Path(dir_okay=False),
     help="The model file: its schema, and the holdout it was fitted without (for privacy).",
 )
-@click.option("--schema", "db_schema", help="Source database schema (PostgreSQL).")
+@click.option("--schema", "db_schema", multiple=True, help="Source database schema (PostgreSQL; repeatable).")
 @click.option("--synthetic-schema", help="Synthetic database schema (PostgreSQL).")
 @click.option(
     "--schema-file", type=click.Path(dir_okay=False), help="Edited schema JSON (relsynth inspect -o)."
@@ -817,6 +860,7 @@ def _write_reports(result: dict[str, Any], html: str | None, json_path: str | No
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out tables matching (repeatable).")
+@_no_infer_keys
 @_global_options
 @click.pass_context
 def evaluate(
@@ -826,7 +870,7 @@ def evaluate(
     html: str | None,
     json_path: str | None,
     model_file: str | None,
-    db_schema: str | None,
+    db_schema: tuple[str, ...],
     synthetic_schema: str | None,
     schema_file: str | None,
     target: str | None,
@@ -836,6 +880,7 @@ def evaluate(
     seed: int,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
+    no_infer_keys: bool,
 ) -> None:
     """Compare a synthetic database with its source: fidelity, detectability, integrity, privacy.
 
@@ -862,6 +907,7 @@ def evaluate(
                 seed=seed,
                 include=include,
                 exclude=exclude,
+                infer_keys=not no_infer_keys,
                 progress=progress,
             )
         _write_reports(result, html, json_path)
@@ -874,10 +920,11 @@ def _evaluate_after(
     result: dict[str, Any],
     report: str | None,
     *,
-    db_schema: str | None = None,
+    db_schema: tuple[str, ...] = (),
     schema_file: str | None = None,
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
+    infer_keys: bool = True,
 ) -> None:
     """synthesize and demo: the evaluation of the target as written, read back from the database,
     by the same call as `relsynth evaluate` (one evaluation, one set of numbers), whose command
@@ -897,18 +944,22 @@ def _evaluate_after(
             include=include,
             exclude=exclude,
             holdout=holdout,
+            infer_keys=infer_keys,
             progress=progress,
         )
     _write_reports(evaluation, report, None)
     words = ["relsynth", "evaluate", redact(source), redact(target)]
-    for flag, value in (("--schema", db_schema), ("--synthetic-schema", synthetic_schema)):
-        if value:
-            words += [flag, value]
+    for name in db_schema:
+        words += ["--schema", name]
+    if synthetic_schema:
+        words += ["--synthetic-schema", synthetic_schema]
     if schema_file:
         words += ["--schema-file", schema_file]
     for flag, names in (("--include", include), ("--exclude", exclude)):
         for name in names:
             words += [flag, name]
+    if not infer_keys:
+        words.append("--no-infer-keys")
     again = " ".join(shlex.quote(w) for w in words)
     note = " (without this run's holdout: privacy is compared without one)" if holdout else ""
     _stdout_console().print(f"the same numbers: {again}{note}", highlight=False, soft_wrap=True)

@@ -45,6 +45,23 @@ def _native(spelling: str) -> Any:
     return Native()
 
 
+def _spatial(spelling: str) -> Any:
+    """A MySQL/MariaDB spatial column: values are WKT text, written through ST_GeomFromText (the
+    server's own parser, so a shape is a shape, never bytes it cannot read)."""
+    import sqlalchemy as sa
+
+    class Spatial(sa.types.UserDefinedType):
+        cache_ok = True
+
+        def get_col_spec(self, **kw: Any) -> str:
+            return spelling
+
+        def bind_expression(self, bindvalue: Any) -> Any:
+            return sa.func.ST_GeomFromText(bindvalue, type_=self)
+
+    return Spatial()
+
+
 _LITERAL_DEFAULT = re.compile(
     r"^\(?\s*(-?\d+(\.\d+)?|'([^']|'')*'|true|false|null)\s*\)?(::[\w\s]+)?$", re.IGNORECASE
 )
@@ -156,7 +173,7 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
         return changed(sa.CHAR(36), "CHAR(36) (no uuid type)")
     if name == "enum":
         if target == "postgresql":
-            enum_name = t.type_name or f"{table.name}_{col.name}_enum"
+            enum_name = t.type_name or f"{table.local_name}_{col.name}_enum"
             return postgresql.ENUM(*t.values, name=enum_name, create_type=False), None
         if target == "mysql":
             return mysql.ENUM(*t.values), None
@@ -172,7 +189,7 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
     if name == "json":
         if target == "postgresql":
             return (postgresql.JSONB() if "JSONB" in t.native.upper() else postgresql.JSON()), None
-        return sa.JSON(), None
+        return sa.JSON(none_as_null=True), None  # NULL stays NULL, not the JSON text null
     if name == "binary":
         if same and t.native:
             return _native(t.native), None
@@ -182,6 +199,10 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
             item = column_type(Column(col.name, t.item), table, src, dst)[0]
             return postgresql.ARRAY(item), None
         return changed(sa.JSON(), "JSON (no array type)")
+    if name == "geometry":
+        if target == "mysql":
+            return _spatial(t.native or "GEOMETRY"), None
+        return changed(sa.Text(), "TEXT (shapes as WKT; no spatial type here)")
     if same and t.native:
         return _native(t.native), None
     return changed(sa.Text(), "TEXT (no equivalent type)")
@@ -217,14 +238,19 @@ def build(
     target_schema: str | None = None,
     fks_after_load: bool = True,
     nan_columns: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+    own_schemas: bool = True,
 ) -> TargetSchema:
-    """SQLAlchemy tables for ``names`` in dialect ``dst`` (``physical`` renames, e.g. staging)."""
+    """SQLAlchemy tables for ``names`` in dialect ``dst`` (``physical`` renames, e.g. staging).
+
+    A table of a several-schema run goes into the schema of its name (``Table.schema``), the others
+    into ``target_schema``; ``own_schemas=False`` keeps them all in the connection's own (MySQL
+    staging tables, moved to their databases by the final RENAME)."""
     import sqlalchemy as sa
 
     src = schema.dialect or dst
     same = dialects.family(src) == dialects.family(dst)
     target = dialects.family(dst)
-    physical = physical or {n: n for n in names}
+    physical = physical or {n: schema.table(n).local_name for n in names}
     md = sa.MetaData(schema=target_schema)
     out = TargetSchema(metadata=md, tables={}, same_dialect=same)
     wanted = set(names)
@@ -287,6 +313,8 @@ def build(
                 continue
             constraints.append(sa.CheckConstraint(clause, name=check.name if same else None))
         kwargs: dict[str, Any] = {"comment": table.comment}
+        if table.schema is not None and own_schemas:
+            kwargs["schema"] = table.schema
         if target == "mysql":
             opts = dict(table.options) if same else {}
             kwargs["mysql_engine"] = opts.get("mysql_engine", "InnoDB")

@@ -278,6 +278,30 @@ def catalog_types(conn: sa.Connection, schema: str | None) -> dict[tuple[str, st
     return {(table, column): str(spelled) for table, column, spelled in rows}
 
 
+def mysql_json_columns(conn: sa.Connection, schema: str | None) -> set[tuple[str, str]]:
+    """MariaDB's JSON is LONGTEXT with a column CHECK (json_valid(`col`)): (table, column) of each, so
+    they are learned and recreated as JSON, not as free text."""
+    import re
+
+    import sqlalchemy as sa
+
+    if family(conn) != "mysql" or not getattr(conn.dialect, "is_mariadb", False):
+        return set()
+    rows = conn.execute(
+        sa.text(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+            "WHERE CONSTRAINT_SCHEMA = :schema"
+        ),
+        {"schema": schema or default_schema(conn)},
+    ).all()
+    out = set()
+    for table, name, clause in rows:
+        found = re.fullmatch(r"\s*json_valid\(`((?:[^`]|``)+)`\)\s*", str(clause or ""))
+        if found and found.group(1).replace("``", "`") == name:
+            out.add((str(table), str(name)))
+    return out
+
+
 def spread_sample(
     conn: sa.Connection, t: sa.TableClause, query: Any, key: tuple[str, ...], rows: int, limit: int
 ) -> list[Any] | None:

@@ -40,7 +40,7 @@ class TablePlan:
     self_refs: tuple[ForeignKey, ...] = ()
     deferred: tuple[ForeignKey, ...] = ()  # cycle-breaking FKs: written after both tables exist
     link: bool = False
-    ignored_fks: tuple[ForeignKey, ...] = ()  # FKs into excluded tables: kept as plain columns
+    ignored_fks: tuple[ForeignKey, ...] = ()  # FKs into excluded tables: their values kept as codes
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -386,7 +386,7 @@ def is_person_table(table: Table) -> bool:
 
 
 def plan(schema: Schema) -> Plan:
-    """Build the Plan for a Schema (excluded tables left out; FKs to them kept as plain columns)."""
+    """Build the Plan for a Schema (excluded tables left out; FKs to them kept as codes)."""
     g = fk_graph(schema)
     dag, cuts = _cut_cycles(schema, g)
     refs = _reference_tables(schema, g)
@@ -406,7 +406,7 @@ def plan(schema: Schema) -> Plan:
         table = schema.table(name)
         ignored = tuple(fk for fk in table.foreign_keys if fk.ref_table not in active)
         for fk in ignored:
-            notes.append(f"{fk.label}: the parent is excluded, so the column is kept as plain data")
+            notes.append(f"{fk.label}: the parent is excluded, so the column keeps its values as codes")
         live = [fk for fk in table.foreign_keys if fk.ref_table in active]
         self_refs = tuple(fk for fk in live if fk.ref_table == name)
         deferred = tuple(fk for fk in live if (name, fk.name) in cut_names)

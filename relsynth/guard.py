@@ -23,7 +23,8 @@ import hashlib
 import logging
 import os
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,22 +56,33 @@ class Identity:
     server: str
     database: str
     schema: str | None = None
+    schemas: tuple[str, ...] = ()  # a run over several schemas (MySQL/MariaDB: databases) at once
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["schemas"] = list(self.schemas)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Identity | None:
         if not data or not {"kind", "server", "database"} <= set(data):
             return None
-        return cls(data["kind"], str(data["server"]), str(data["database"]), data.get("schema"))
+        schemas = tuple(str(s) for s in data.get("schemas") or ())
+        return cls(data["kind"], str(data["server"]), str(data["database"]), data.get("schema"), schemas)
+
+    def places(self) -> set[tuple[str, str | None]]:
+        """(database, schema) pairs this identity covers: a MySQL/MariaDB schema is a database."""
+        if self.kind == "mysql":
+            return {(d, None) for d in (self.schemas or (self.database,))}
+        return {(self.database, s) for s in (self.schemas or (self.schema,))}
 
     def same_as(self, other: Identity | None) -> bool:
+        """The same data, or (several schemas at once) any schema in common."""
         if other is None or self.kind != other.kind:
             return False
         if self.kind == "sqlite":
             return (bool(self.server) and self.server == other.server) or self.database == other.database
-        return (self.server, self.database, self.schema) == (other.server, other.database, other.schema)
+        return self.server == other.server and bool(self.places() & other.places())
 
 
 def sqlite_identity(path: str | None) -> Identity:
@@ -100,10 +112,15 @@ def _canonical_sqlite(url: sa.URL) -> sa.URL:
     return url.set(database=os.path.realpath(Path(path).expanduser()))
 
 
-def identity(conn: sa.Connection, schema: str | None = None) -> Identity:
-    """Ask the server who it is (read-only queries, no privileges beyond connecting)."""
+def identity(conn: sa.Connection, schema: str | Sequence[str] | None = None) -> Identity:
+    """Ask the server who it is (read-only queries, no privileges beyond connecting). Several
+    schemas (a run over all of them) are all part of the identity."""
     import sqlalchemy as sa
 
+    if schema is not None and not isinstance(schema, str):
+        many = tuple(dict.fromkeys(schema))
+        one = identity(conn, many[0] if many else None)
+        return replace(one, schemas=many) if len(many) > 1 else one
     kind = dialects.family(conn)
     if kind == "sqlite":
         return sqlite_identity(conn.engine.url.database)
@@ -138,7 +155,9 @@ def identity(conn: sa.Connection, schema: str | None = None) -> Identity:
 def refuse_same(source: Identity | None, target: Identity, described: str) -> None:
     """The one check with no override: the target must not be the source."""
     if source is not None and target.same_as(source):
-        where = f", schema {target.schema}" if target.schema else ""
+        shared = sorted(str(s or d) for d, s in target.places() & source.places())
+        where = f", schema {target.schema}" if target.schema and not target.schemas else ""
+        where += f", schemas {', '.join(shared)}," if target.schemas or source.schemas else ""
         raise SameDatabase(
             f"The target {described}{where} is the source database itself (as "
             + ("the file system" if target.kind == "sqlite" else "the server")
@@ -150,6 +169,16 @@ def refuse_same(source: Identity | None, target: Identity, described: str) -> No
 def _lock_name(ident: Identity) -> str:
     digest = hashlib.sha256(f"{ident.database}\0{ident.schema or ''}".encode()).hexdigest()
     return f"relsynth:{digest[:40]}"  # MySQL lock names are at most 64 characters
+
+
+def _lock_names(ident: Identity) -> list[str]:
+    """One lock per schema written (per database on MySQL/MariaDB), so a run over several schemas
+    and a run into one of them exclude each other."""
+    if not ident.schemas:
+        return [_lock_name(ident)]
+    if ident.kind == "mysql":
+        return sorted(_lock_name(replace(ident, database=d, schema=None, schemas=())) for d in ident.schemas)
+    return sorted(_lock_name(replace(ident, schema=s, schemas=())) for s in ident.schemas)
 
 
 class TargetLock:
@@ -179,15 +208,16 @@ class TargetLock:
         if kind not in {"postgresql", "mysql"}:
             return self
         conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        name = _lock_name(self.ident)
-        if kind == "postgresql":
-            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-        else:
-            got = conn.execute(sa.text("SELECT GET_LOCK(:n, 0)"), {"n": name}).scalar()
-        if not got:
-            conn.close()
-            raise busy
+        for name in _lock_names(self.ident):
+            if kind == "postgresql":
+                key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+                got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            else:
+                got = conn.execute(sa.text("SELECT GET_LOCK(:n, 0)"), {"n": name}).scalar()
+            if not got:
+                conn.invalidate()  # ends the session, and with it the locks already taken
+                conn.close()
+                raise busy
         self._conn = conn
         return self
 
@@ -234,10 +264,17 @@ class TargetLock:
 
 # -- what --replace would break -------------------------------------------------------------------
 def dependents(
-    conn: sa.Connection, names: list[str], schema: str | None, *, dropping: bool, views: set[str]
+    conn: sa.Connection,
+    names: list[str],
+    schema: str | None,
+    *,
+    dropping: bool,
+    views: set[str],
+    written: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[str]:
     """Objects outside ``names`` that depend on them: other tables' foreign keys, and (when the tables
-    are dropped) views other than those relsynth recreates."""
+    are dropped) views other than those relsynth recreates. ``written``: the (schema, name) of every
+    table and view of a several-schema run, which are relsynth's own in whichever schema."""
     import sqlalchemy as sa
 
     kind = dialects.family(conn)
@@ -255,7 +292,8 @@ def dependents(
             {"schema": schema},
         ).all()
         for s_schema, s_table, fk, d_table in rows:
-            if d_table in wanted and (s_table not in wanted or s_schema != schema):
+            theirs = (s_table not in wanted or s_schema != schema) and (s_schema, s_table) not in written
+            if d_table in wanted and theirs:
                 out.append(f"foreign key {fk} of table {_qual(s_schema, s_table, schema)} -> {d_table}")
         if dropping:
             rows = conn.execute(
@@ -270,7 +308,10 @@ def dependents(
                 {"schema": schema},
             ).all()
             for v_schema, view, table in rows:
-                ours = v_schema == schema and (view in views or view in wanted)
+                ours = (v_schema == schema and (view in views or view in wanted)) or (
+                    v_schema,
+                    view,
+                ) in written
                 if table in wanted and not ours:
                     out.append(f"view {_qual(v_schema, view, schema)} (uses {table})")
 
@@ -285,7 +326,8 @@ def dependents(
             {"schema": own},
         ).all()
         for s_schema, s_table, fk, d_table in rows:
-            if d_table in wanted and (s_table not in wanted or s_schema != own):
+            theirs = (s_table not in wanted or s_schema != own) and (s_schema, s_table) not in written
+            if d_table in wanted and theirs:
                 out.append(f"foreign key {fk} of table {_qual(s_schema, s_table, own)} -> {d_table}")
     elif kind == "sqlite":
         others = [t for t in sa.inspect(conn).get_table_names() if t not in wanted]
@@ -383,12 +425,22 @@ class Target:
     before the source's data is read, and released after the write (``with Target(...) as t``)."""
 
     def __init__(
-        self, url: str | sa.URL, *, target_schema: str | None = None, source: Identity | None = None
+        self,
+        url: str | sa.URL,
+        *,
+        target_schema: str | None = None,
+        source: Identity | None = None,
+        schemas: Sequence[str] = (),
     ) -> None:
+        """``schemas``: a run over several database schemas writes each table into the schema of the
+        same name (PostgreSQL targets only); ``target_schema`` is then not allowed."""
         from relsynth.io import describe, parse_url
 
         self.url = parse_url(url)
         self.kind = dialects.family(self.url.get_backend_name())
+        self.schemas = tuple(dict.fromkeys(schemas)) if len(set(schemas)) > 1 else ()
+        if self.schemas:
+            _refuse_several(self.kind, self.schemas, target_schema)
         if self.kind == "sqlite":
             path = self.url.database or ""
             memory = self.url.query.get("mode") == "memory" or "mode=memory" in path
@@ -404,6 +456,7 @@ class Target:
         self.ident: Identity | None = None
         self.cleaned: list[str] = []
         self.schema_missing = False
+        self.missing: set[str] = set()  # schemas to create with the tables, in their transaction
         self.lock: TargetLock | None = None
         self._engine: sa.Engine | None = None
 
@@ -427,10 +480,11 @@ class Target:
         else:
             try:
                 with engine.connect() as conn:
-                    self.ident = identity(conn, self.target_schema)
+                    self.ident = identity(conn, self.schemas or self.target_schema)
                     refuse_same(self.source, self.ident, self.described)
-                    if self.target_schema and self.target_schema not in sa.inspect(conn).get_schema_names():
-                        self.schema_missing = True  # created with the tables, in their transaction
+                    have = set(sa.inspect(conn).get_schema_names())
+                    self.missing = {s for s in (*self.schemas, self.target_schema) if s and s not in have}
+                    self.schema_missing = bool(self.missing)
             except sa.exc.DBAPIError as err:
                 raise connection_error(self.url, err) from None
             except (ValueError, TypeError, AttributeError, LookupError, OSError) as err:
@@ -440,7 +494,14 @@ class Target:
                 f"--target-schema is {len(self.target_schema or '')} characters long; PostgreSQL names are "
                 "at most 63 bytes"
             )
-        if self.kind == "postgresql":
+        if self.kind == "postgresql" and self.schemas:  # each table names its own schema
+            for s in self.schemas:
+                if len(s.encode()) > 63 or s.startswith(("pg_temp", "pg_toast")) or s in _SYSTEM_SCHEMAS:
+                    raise RelsynthError(
+                        f"Schema '{s[:70]}' of the {self.described} is not one relsynth may write into "
+                        "(a system or temporary schema, or a name over 63 bytes)"
+                    )
+        elif self.kind == "postgresql":
             # Every name is qualified with the schema resolved here, so a search_path (in the URL's
             # options, or the role's) cannot send a DROP to another schema than the one checked.
             resolved = self.ident.schema
@@ -463,29 +524,64 @@ class Target:
         return self._engine.connect()
 
     def check(self, schema: Any, names: list[str], *, replace: bool, into_existing: bool) -> None:
-        """Everything about the target that can be known without the source's data."""
-        if into_existing and self.schema_missing:
+        """Everything about the target that can be known without the source's data; a run over
+        several schemas is checked in each of them, with the same promises."""
+        missing = sorted(self.missing)
+        if into_existing and self.schemas and self.kind == "mysql":
             raise RelsynthError(
-                f"--into-existing: schema '{self.target_schema}' does not exist in the {self.described}; "
+                "--into-existing loads one MySQL/MariaDB database at a time (its triggers are dropped and "
+                "recreated around the load); give one --schema per run, or leave out --into-existing"
+            )
+        if into_existing and missing:
+            raise RelsynthError(
+                f"--into-existing: schema '{missing[0]}' does not exist in the {self.described}; "
                 "create the schema first (your migrations), or drop --into-existing"
             )
+        found: list[str] = []
         with self.connect() as conn:
-            if into_existing:
-                check_existing(conn, schema, names, replace, self.target_schema, self.described)
-                if replace:
-                    found = dependents(conn, names, self.target_schema, dropping=False, views=set())
-                    refuse_dependents(found, self.described, dropping=False)
-                return
-            self._may_create(conn)
-            _refuse_name_clashes(conn, names, self.target_schema, self.described)
-            conflicts = refuse_non_empty(conn, names, replace, self.target_schema, self.described)
-            if conflicts:
-                views = {v.name for v in schema.views}
-                found = dependents(conn, conflicts, self.target_schema, dropping=True, views=views)
-                found += lost_with_tables(conn, conflicts, self.target_schema, schema)
-                refuse_dependents(found, self.described, dropping=True)
+            if not self.schemas:
+                found = self._check_one(
+                    conn, schema, names, replace, into_existing, self.target_schema, frozenset()
+                )
+            else:
+                objects = [] if schema is None else [*schema.tables, *schema.views]
+                written = frozenset((t.schema, t.local_name) for t in objects)
+                for s in self.schemas:
+                    part = None if schema is None else schema.part(s)
+                    local = [t.local_name for t in (schema.table(n) for n in names) if t.schema == s]
+                    here = self._check_one(conn, part, local, replace, into_existing, s, written)
+                    found += [f"in schema {s}: {item}" for item in here]
+        refuse_dependents(found, self.described, dropping=not into_existing)
 
-    def _may_create(self, conn: sa.Connection) -> None:
+    def _check_one(
+        self,
+        conn: sa.Connection,
+        schema: Any,
+        names: list[str],
+        replace: bool,
+        into_existing: bool,
+        target_schema: str | None,
+        written: frozenset[tuple[str, str]],
+    ) -> list[str]:
+        """The checks of one schema; what depends on the tables to replace is returned (refused by
+        the caller, once for every schema)."""
+        if into_existing:
+            check_existing(conn, schema, names, replace, target_schema, self.described)
+            if not replace:
+                return []
+            return dependents(conn, names, target_schema, dropping=False, views=set(), written=written)
+        self._may_create(conn, target_schema)
+        if target_schema in self.missing:
+            return []  # created by the run: nothing there to clash with, replace or break
+        _refuse_name_clashes(conn, names, target_schema, self.described)
+        conflicts = refuse_non_empty(conn, names, replace, target_schema, self.described)
+        if not conflicts:
+            return []
+        views = {v.name for v in schema.views}
+        found = dependents(conn, conflicts, target_schema, dropping=True, views=views, written=written)
+        return found + lost_with_tables(conn, conflicts, target_schema, schema)
+
+    def _may_create(self, conn: sa.Connection, target_schema: str | None) -> None:
         """PostgreSQL: a user who may not create tables there is told now, not after the fit."""
         import sqlalchemy as sa
 
@@ -497,13 +593,13 @@ class Target:
                 "THEN has_schema_privilege(:s, 'CREATE') "
                 "ELSE has_database_privilege(current_database(), 'CREATE') END"
             ),
-            {"s": self.target_schema},
+            {"s": target_schema},
         ).scalar()
         if not allowed:
             where = (
-                f"the schema '{self.target_schema}' (it does not exist) in"
-                if self.schema_missing
-                else f"tables in schema '{self.target_schema}' of"
+                f"the schema '{target_schema}' (it does not exist) in"
+                if target_schema in self.missing
+                else f"tables in schema '{target_schema}' of"
             )
             raise RelsynthError(
                 f"User '{self.url.username}' may not create {where} the {self.described}: grant it CREATE "
@@ -519,6 +615,27 @@ class Target:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _refuse_several(kind: str, schemas: tuple[str, ...], target_schema: str | None) -> None:
+    """Several schemas go into schemas of the same names: a PostgreSQL target holds them; a SQLite
+    file holds one; a MySQL/MariaDB target would need databases of those names on its server."""
+    listed = ", ".join(schemas)
+    if target_schema:
+        raise RelsynthError(
+            f"--target-schema names one schema, but the source's schemas ({listed}) are written into "
+            "schemas of the same names; leave out --target-schema, or synthesize one schema at a time"
+        )
+    if kind == "sqlite":
+        raise RelsynthError(
+            f"A SQLite target holds one schema, not the {len(schemas)} given ({listed}); write into a "
+            "PostgreSQL database, or synthesize one schema at a time (one --schema)"
+        )
+    if kind not in {"postgresql", "mysql"}:
+        raise RelsynthError(
+            f"Several schemas ({listed}) need a target that holds several: write into a PostgreSQL "
+            "database, or synthesize one schema at a time (one --schema)"
+        )
 
 
 def _refuse_name_clashes(

@@ -7,20 +7,28 @@ column so `relsynth inspect` can show why, and a user can correct it in the sche
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 
 import pandas as pd
 
-from relsynth.schema import Column, Kind, Table
+from relsynth import pii_detect
+from relsynth.infer import split_key
+from relsynth.schema import Column, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES, unsupported_reason
 
 # Personal data that may be stored in number columns too.
-NUMERIC_PII = frozenset({"phone", "national_id", "record_number"})
+NUMERIC_PII = frozenset({"phone", "national_id", "record_number", "payment_card"})
 # Categories that identify a person (a free-text comment or a company phone does not).
 PERSON_PII = frozenset({"person_name", "first_name", "last_name", "national_id", "record_number", "email"})
 
-# Most distinct values a column may have and still be modelled as categories.
+# Most distinct values a column may have and still be modelled as categories. Codes (key-like
+# integers without a foreign key, keys into a table left out) are categories at any count: their
+# values mean something only as themselves, and their frequencies are the information.
 MAX_CATEGORIES = 1000
+FK_REASON = "foreign key"
+INFERRED_FK_REASON = "inferred foreign key (not declared in the database)"
+UNLINKED_REASON = "key into a table left out of the run: codes, with their frequencies"
 
 _PERSON_TABLES = re.compile(
     r"(^|_)(patient|person|people|customer|client|employee|staff|user|member|contact|provider|"
@@ -48,11 +56,35 @@ _NAME_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("record_number", re.compile(r"(^|_)mrn($|_)|medical_?record|record_?(no|num)|chart_?(no|num)")),
+    (
+        "secret",
+        re.compile(
+            r"passw(or)?d|(^|_)(pwd|pass_?hash|salt|totp|otp_?secret)($|_)|secret|api_?key|access_?key|"
+            r"(auth|access|refresh|session|api|reset|bearer|csrf|remember|verification)_?token|private_?key"
+        ),
+    ),
     ("free_text", re.compile(r"(^|_)(notes?|comments?|remarks?|narrative|free_?text|note_?text)($|_)")),
 )
-_EMAIL = re.compile(r"^[\w.+'-]+@[\w-]+(\.[\w-]+)+$")
-_PHONE = re.compile(r"^\+?[\d\s().-]{7,24}(\s*(x|ext\.?)\s*\d+)?$")
-_SSN = re.compile(r"^\d{3}-\d{2}-\d{4}$")
+_EMAIL = pii_detect.EMAIL
+# What a column's name says about the names it may hold; its content decides (pii_detect.detect).
+# 'person': people only (contact, cardholder); 'name': people or organisations (ship_name,
+# billing_name); 'org': organisations (company_name).
+_PERSON_HINT = re.compile(
+    r"(\w+_)?(contact|card_?holder|account_?holder|recipient|consignee|addressee|attn|attention|payee|"
+    r"beneficiary|guarantor|next_?of_?kin|signatory|attendee|sales_?rep|salesperson|assignee|reporter|"
+    r"requester|requestor|(ship|bill|sold|deliver)_?to|emergency_?contact|spouse|guardian|referrer)"
+)
+_NAME_HINT = re.compile(
+    r"(\w+_)?(ship|shipping|bill|billing|delivery|recipient|consignee|contact|card_?holder|"
+    r"account_?holder|holder|payee|payer|beneficiary|sender|receiver|addressee|buyer|seller|guarantor|"
+    r"signatory|insured|attendee|guest|passenger|tenant|landlord|referrer|customer|client|patient|person|"
+    r"member|employee|user|owner|full|display|legal|doctor|physician|nurse|provider|student|guardian|"
+    r"mother|father|spouse|(ship|bill|sold|deliver)_?to)_?name"
+)
+_ORG_HINT = re.compile(
+    r"(\w+_)?(compan(y|ies)|organi[sz]ation|org|employer|business|firm|supplier|vendor|merchant)(_?name)?"
+)
+_ORG_TABLES = re.compile(r"(^|_)(compan(y|ies)|organi[sz]ations?|suppliers?|vendors?|merchants?|employers?)$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _ID_NAME = re.compile(r"(^id$|_id$|id$|_key$|_code$|_no$|_num$|_number$|_nr$)", re.IGNORECASE)
@@ -78,17 +110,23 @@ def detect_pii(table: Table, col: Column, values: pd.Series | None) -> tuple[str
     name = _norm(col.name)
     strings = _strings(values)
     textual = col.type.name in STRING_TYPES
+    hint = _name_hint(name, _norm(table.name))
+    found: tuple[str | None, str] = (None, "")
+    if textual and strings is not None:
+        found = pii_detect.detect(strings, hint=hint)  # what the values are, in any table
+    elif values is not None and col.type.name in INTEGER_TYPES:
+        found = pii_detect.card_column(values)
     for category, pattern in _NAME_RULES:
         if not pattern.search(name):
             continue
         if not textual and category not in NUMERIC_PII:
             continue
-        if category in {"free_text", "street_address"} and _ID_NAME.search(col.name):
+        if category in {"free_text", "street_address", "secret"} and _ID_NAME.search(col.name):
             continue
         present = strings if strings is not None and not strings.empty else None
         if category == "email" and present is not None and _share(present, _EMAIL) < 0.5:
             continue
-        if category == "street_address" and re.search(r"(ip|mac|web|url|email)_?addr", name):
+        if category == "street_address" and re.search(r"(^|_)(ip|mac|web|url|email)_?addr", name):
             continue
         if (
             category == "free_text"
@@ -96,27 +134,53 @@ def detect_pii(table: Table, col: Column, values: pd.Series | None) -> tuple[str
             and (present.str.len().mean() < 15 or not present.str.contains(" ").mean() > 0.5)
         ):
             continue
-        return category, "by column name"
+        return _by_name(category, "by column name", found, strings)
     if textual and _PERSON_TABLES.search(_norm(table.name)):
         if name in {"name", "full_name", "fullname"}:
-            return "person_name", "by column name in a table of people"
+            return _by_name("person_name", "by column name in a table of people", found, strings)
         if name in {"first", "given", "middle", "forename"}:
             return "first_name", "by column name in a table of people"
         if name in {"last", "family", "surname"}:
             return "last_name", "by column name in a table of people"
-    if strings is not None and len(strings) >= 5 and textual:
-        if _share(strings, _EMAIL) >= 0.8:
-            return "email", "by content"
-        if _share(strings, _SSN) >= 0.8:
-            return "national_id", "by content"
-        digits = strings.str.count(r"\d")
-        if (
-            _share(strings, _PHONE) >= 0.8
-            and digits.mean() >= 7
-            and strings.str.contains(r"[\s().-]").mean() > 0.5
-        ):
-            return "phone", "by content"
-    return None, ""
+    return found
+
+
+def _by_name(
+    category: str, why: str, found: tuple[str | None, str], strings: pd.Series | None
+) -> tuple[str | None, str]:
+    """A name rule's category, unless the content clearly says otherwise: hashes, card numbers or
+    e-mails in a column called anything, companies (Inc., GmbH, Market) in a `customer_name`.
+    When both agree, the reason says what the content showed."""
+    content, reason = found
+    if content == category:
+        return category, reason if reason.startswith("by column name") else f"{why} and {reason[3:]}"
+    if content in _STRONG_CONTENT:
+        return content, reason
+    if (
+        content == "org_name"
+        and category == "person_name"
+        and strings is not None
+        and pii_detect.org_share(strings) >= ORG_EVIDENCE
+    ):
+        return content, reason
+    return category, why
+
+
+# Share of values with a company's mark (a legal form, Market, Trading) that turns a column named
+# for a person (customer_name) into names of organisations.
+ORG_EVIDENCE = 0.3
+# Content that outweighs a column's name: shapes and checksums nothing else has.
+_STRONG_CONTENT = frozenset({"secret", "payment_card", "iban", "email", "ip_address", "url"})
+
+
+def _name_hint(name: str, table: str) -> str | None:
+    if _PERSON_HINT.fullmatch(name):
+        return "person"
+    if _NAME_HINT.fullmatch(name) or (name in {"name", "full_name"} and _PERSON_TABLES.search(table)):
+        return "name"
+    if _ORG_HINT.fullmatch(name) or (name == "name" and _ORG_TABLES.search(table)):
+        return "org"
+    return None
 
 
 def _strings(values: pd.Series | None) -> pd.Series | None:
@@ -128,8 +192,13 @@ def _strings(values: pd.Series | None) -> pd.Series | None:
     return v.astype(str)
 
 
-def infer_kind(table: Table, col: Column, values: pd.Series | None) -> tuple[Kind, str]:
-    """The column's kind and the reason, from keys, type and (when given) a sample of its values."""
+def infer_kind(
+    table: Table, col: Column, values: pd.Series | None, *, unlinked: bool = False
+) -> tuple[Kind, str]:
+    """The column's kind and the reason, from keys, type and (when given) a sample of its values.
+
+    ``unlinked``: the column is in a foreign key whose parent is left out of the run; its values
+    are codes (categories with their frequencies), not numbers and not fresh identifiers."""
     t = col.type
     type_kind = KIND_OF_TYPE.get(t.name, Kind.UNSUPPORTED)
     single_unique = {u.columns[0] for u in table.unique if len(u.columns) == 1} | {
@@ -142,7 +211,8 @@ def infer_kind(table: Table, col: Column, values: pd.Series | None) -> tuple[Kin
     if col.name in table.primary_key:
         return Kind.ID, "primary key" if len(table.primary_key) == 1 else "part of the primary key"
     if col.name in table.fk_columns():
-        return Kind.ID, "foreign key"
+        inferred = any(fk.inferred and col.name in fk.columns for fk in table.foreign_keys)
+        return Kind.ID, INFERRED_FK_REASON if inferred else FK_REASON
     if type_kind is Kind.CATEGORICAL:
         return Kind.CATEGORICAL, f"{t.name} of {len(t.values)} values"
     if type_kind in {Kind.BOOLEAN, Kind.DATETIME}:
@@ -152,6 +222,8 @@ def infer_kind(table: Table, col: Column, values: pd.Series | None) -> tuple[Kin
     sample = None if values is None else values.dropna()
     if col.name in single_unique:
         return Kind.ID, "unique"
+    if unlinked and (t.name in INTEGER_TYPES or t.name in STRING_TYPES or t.name == "numeric"):
+        return Kind.CATEGORICAL, UNLINKED_REASON
     if sample is None or sample.empty:
         if type_kind is Kind.NUMERICAL:
             return Kind.NUMERICAL, t.name + ("" if sample is None else "; all NULL in the sample")
@@ -165,6 +237,11 @@ def infer_kind(table: Table, col: Column, values: pd.Series | None) -> tuple[Kin
                 return Kind.ID, "identifier-like integers (unique in the sample)"
             if distinct <= 50 or distinct <= 0.1 * n:
                 return Kind.CATEGORICAL, f"code-like integers ({distinct} distinct in the sample)"
+            if split_key(col.name) is not None:
+                return (
+                    Kind.CATEGORICAL,
+                    f"key-like integers without a foreign key: codes ({distinct} distinct)",
+                )
         return Kind.NUMERICAL, t.name
     if t.name in STRING_TYPES:
         strings = sample.astype(str).str.strip()  # char(n) pads with spaces
@@ -187,13 +264,54 @@ def infer_kind(table: Table, col: Column, values: pd.Series | None) -> tuple[Kin
     return Kind.UNSUPPORTED, unsupported_reason(t, col.nullable)
 
 
-def profile_table(table: Table, sample: pd.DataFrame | None) -> Table:
-    """Fill in kind and PII of every column (a column already marked in a schema file is kept)."""
+def profile_table(table: Table, sample: pd.DataFrame | None, *, unlinked: Iterable[str] = ()) -> Table:
+    """Fill in kind and PII of every column (a column already marked in a schema file is kept).
+    ``unlinked``: columns of foreign keys into tables left out of the run (modelled as codes)."""
     cols = []
+    unlinked = set(unlinked)
     for col in table.columns:
         values = sample[col.name] if sample is not None and col.name in sample else None
-        kind, why = infer_kind(table, col, values)
+        kind, why = infer_kind(table, col, values, unlinked=col.name in unlinked)
         col = replace(col, kind=kind, kind_reason=why)
         pii, pii_why = detect_pii(table, col, values)
         cols.append(replace(col, pii=pii, pii_reason=pii_why))
     return replace(table, columns=tuple(cols))
+
+
+def unlinked_codes(schema: Schema) -> Schema:
+    """Columns profiled as foreign keys that link nothing in this run (their parent is excluded,
+    or a schema file removed the key) become codes: categories with their source frequencies, so
+    a child keeps how often each code occurs and what it determines (each track one price), not
+    fresh identifiers. The same Schema object when there are none."""
+    active = {t.name for t in schema.active_tables}
+    tables = []
+    changed = False
+    for table in schema.tables:
+        linked = {c for fk in table.foreign_keys if fk.ref_table in active for c in fk.columns}
+        gone = {
+            c: fk.ref_table for fk in table.foreign_keys if fk.ref_table not in active for c in fk.columns
+        }
+        unique = {u.columns[0] for u in table.unique if len(u.columns) == 1} | {
+            ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1
+        }
+        cols = []
+        mine = False
+        for col in table.columns:
+            if (
+                not table.exclude
+                and col.kind is Kind.ID
+                and col.kind_reason in {FK_REASON, INFERRED_FK_REASON}
+                and col.name not in linked
+                and col.name not in unique
+                and col.name not in table.primary_key
+            ):
+                why = (
+                    f"key into {gone[col.name]}, left out of the run: codes, with their frequencies"
+                    if col.name in gone
+                    else "foreign key removed in the schema file: codes, with their frequencies"
+                )
+                col = replace(col, kind=Kind.CATEGORICAL, kind_reason=why)
+                mine = changed = True
+            cols.append(col)
+        tables.append(replace(table, columns=tuple(cols)) if mine else table)
+    return replace(schema, tables=tuple(tables)) if changed else schema

@@ -21,7 +21,8 @@ import pandas as pd
 
 from relsynth import dialects
 from relsynth.graph import Plan
-from relsynth.schema import Kind, Schema, Table
+from relsynth.schema import Kind, Schema, Table, place
+from relsynth.sqltypes import native_family
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -69,21 +70,36 @@ def key_hash(keys: list[tuple[Any, ...]], purpose: str, seed: int) -> np.ndarray
 
 
 def _readable(table: Table) -> list[str]:
-    """Columns worth reading: not generated, not of types relsynth never learns (bytea, json...)."""
-    return [c.name for c in table.columns if not c.computed and c.kind is not Kind.UNSUPPORTED]
+    """Columns worth reading: not generated, not of types relsynth never learns (bytea, xml...);
+    types generated like the source's (points, addresses, JSON: model/natives.py) are read."""
+    return [
+        c.name
+        for c in table.columns
+        if not c.computed and (c.kind is not Kind.UNSUPPORTED or native_family(c.type) is not None)
+    ]
 
 
 def _order_columns(table: Table, cols: list[str]) -> list[str]:
     if table.primary_key:
         return list(table.primary_key)
-    return [c for c in cols if table.column(c).type.name not in {"json", "binary", "array", "other"}]
+    unordered = {"json", "binary", "array", "other", "geometry"}
+    return [c for c in cols if table.column(c).type.name not in unordered]
 
 
-def _select(table: Table, schema_name: str | None, cols: list[str]) -> tuple[Any, Any]:
+def _select(table: Table, schema_name: str | None, cols: list[str], kind: str = "") -> tuple[Any, Any]:
+    """The table (by its name in its database schema) and an ordered SELECT of ``cols``; MySQL's
+    spatial values are read as WKT text."""
     import sqlalchemy as sa
 
-    t = sa.table(table.name, *[sa.column(c) for c in table.column_names], schema=schema_name)
-    return t, sa.select(*[t.c[c] for c in cols]).order_by(*[t.c[c] for c in _order_columns(table, cols)])
+    where, name = place(table, schema_name)
+    t = sa.table(name, *[sa.column(c) for c in table.column_names], schema=where)
+
+    def column(c: str) -> Any:
+        if kind == "mysql" and table.column(c).type.name == "geometry":
+            return sa.func.ST_AsText(t.c[c]).label(c)
+        return t.c[c]
+
+    return t, sa.select(*[column(c) for c in cols]).order_by(*[t.c[c] for c in _order_columns(table, cols)])
 
 
 def _streamed(query: Any) -> Any:
@@ -113,7 +129,7 @@ def _fetch_in(
 
     if not keys:
         return pd.DataFrame(columns=cols)
-    t, base = _select(table, schema_name, cols)
+    t, base = _select(table, schema_name, cols, dialects.family(conn))
     limit = max(1, dialects.capabilities(conn.dialect.name).max_bind_params // (2 * len(key_cols)))
     parts = []
     for start in range(0, len(keys), limit):
@@ -148,7 +164,7 @@ def read_tables(
         cols = _readable(table)
         tp = plan[name]
         if tp.role == "reference" or not sample_rows:
-            frame = _fetch(conn, _select(table, schema.schema, cols)[1], cols)
+            frame = _fetch(conn, _select(table, schema.schema, cols, dialects.family(conn))[1], cols)
         elif tp.context is None:
             frame = _sample_roots(conn, table, schema.schema, cols, sample_rows, seed)
         else:

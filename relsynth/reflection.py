@@ -30,6 +30,7 @@ from relsynth.schema import (
     Trigger,
     Unique,
     View,
+    place,
 )
 from relsynth.sqltypes import to_portable
 
@@ -49,20 +50,31 @@ Progress = Callable[[str, int, int], None]
 def reflect(
     url: str | sa.URL,
     *,
-    schema: str | None = None,
+    schema: str | Sequence[str] | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     profile: bool = True,
+    infer_keys: bool = True,
     progress: Progress | None = None,
 ) -> Schema:
     """Reflect the database at ``url`` (read-only) into a Schema.
 
     ``include``/``exclude`` are glob patterns on table names, as pg_dump's --table/--exclude-table.
+    ``schema``: one database schema, or several (tables are then named 'schema.table', and foreign
+    keys between the schemas are kept).
     ``profile`` reads up to a few thousand rows per table to decide kinds and detect personal data.
+    ``infer_keys`` adds the foreign keys the database does not declare, found by name and value
+    containment (relsynth/infer.py), marked inferred.
     """
     with connect(url, read_only=True) as conn:
         return reflect_connection(
-            conn, schema=schema, include=include, exclude=exclude, profile=profile, progress=progress
+            conn,
+            schema=schema,
+            include=include,
+            exclude=exclude,
+            profile=profile,
+            infer_keys=infer_keys,
+            progress=progress,
         )
 
 
@@ -107,19 +119,31 @@ def _multi(method: Callable[..., dict], schema: str | None, names: list[str]) ->
 def reflect_connection(
     conn: sa.Connection,
     *,
-    schema: str | None = None,
+    schema: str | Sequence[str] | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     profile: bool = True,
+    infer_keys: bool = True,
     progress: Progress | None = None,
+    keep: Sequence[str] | None = None,
+    others: frozenset[str] | None = None,
 ) -> Schema:
-    """Reflect through an open (read-only) connection; see :func:`reflect`."""
+    """Reflect through an open (read-only) connection; see :func:`reflect`.
+
+    ``keep`` and ``others`` are set by :func:`_reflect_many` for one schema of several: the tables
+    chosen there, and the qualified names of every table of the run (names become 'schema.table').
+    """
     import sqlalchemy as sa
 
+    if schema is not None and not isinstance(schema, str):
+        wanted = list(dict.fromkeys(schema))
+        if len(wanted) > 1:
+            return _reflect_many(conn, wanted, include, exclude, profile, infer_keys, progress)
+        schema = wanted[0] if wanted else None
     insp = sa.inspect(conn)
     schema = _check_schema_name(insp, conn, schema)
     where = describe(conn.engine.url) + (f", schema {schema}" if schema else "")
-    all_names = insp.get_table_names(schema=schema)
+    all_names = sorted(insp.get_table_names(schema=schema))  # the catalog's order is no order
     part_keys, parts = dialects.partitions(conn, schema)
     part_parent = {p.name: p.parent for p in parts}
     names = [n for n in all_names if n not in part_parent]
@@ -128,7 +152,7 @@ def reflect_connection(
             f"No tables in the {where}: check the database name"
             + (" and --schema" if dialects.family(conn) == "postgresql" else "")
         )
-    names = select_tables(names, include, exclude)
+    names = select_tables(names, include, exclude) if keep is None else [n for n in names if n in set(keep)]
     if not names:
         raise RelsynthError(f"--include/--exclude leave no table of the {where} to work on")
     kept_parts = [p.name for p in parts if p.parent in names]
@@ -150,6 +174,10 @@ def reflect_connection(
             for c in cols:
                 if type(c["type"]).__name__ == "NullType":
                     c["catalog_type"] = spelled.get((table_name, c["name"]))
+    for table_name, column_name in dialects.mysql_json_columns(conn, schema):
+        for c in columns.get(table_name, []):
+            if c["name"] == column_name:
+                c["json"] = True
     if dialects.family(conn) == "mysql":
         # SQLAlchemy parses SHOW CREATE TABLE: a backtick in a name comes back doubled, and an FK
         # whose referenced table's name has one is lost. The catalog has them right.
@@ -184,6 +212,8 @@ def reflect_connection(
                 fks.setdefault(parent, []).append(fk)
                 notes.append(f"{parent}: foreign key {fk['name']} is declared on its partitions only")
 
+    # Columns of FKs into tables left out (or in another schema): kept as codes, never inferred.
+    unlinked = _unlinked_columns(fks, names, part_parent, schema)
     estimates = dialects.row_estimates(conn, schema)
     tables = []
     for i, name in enumerate(names):
@@ -205,6 +235,8 @@ def reflect_connection(
             part_parent,
             set(names),
             notes,
+            others=others,
+            home=schema if dialects.family(conn) == "mysql" else dialects.default_schema(conn),
         )
         if name in part_keys:
             table = replace(
@@ -222,11 +254,25 @@ def reflect_connection(
         tables.append(table)
     if progress:
         progress("reflect", len(names), len(names))
+    if others is not None:  # FKs into the run's other schemas are kept: their columns are linked
+        kept = {t.name: t.fk_columns() for t in tables}
+        unlinked = {n: cols - kept.get(n, set()) for n, cols in unlinked.items()}
+    if infer_keys:
+        tables = _infer_keys(conn, tables, schema, unlinked, progress)
 
     if profile:
-        tables = [_profile(conn, t, schema, progress, i, len(tables)) for i, t in enumerate(tables)]
+        tables = [
+            _profile(conn, t, schema, progress, i, len(tables), unlinked.get(t.name, set()))
+            for i, t in enumerate(tables)
+        ]
 
     url = conn.engine.url
+    views = [View(n, sql, mat) for n, sql, mat in dialects.views(conn, schema)]
+    if others is not None and schema is not None:
+        tables, views = (
+            _qualified(tables, schema),
+            [replace(v, name=f"{schema}.{v.name}", schema=schema) for v in views],
+        )
     return Schema(
         tables=tuple(tables),
         dialect=conn.dialect.name,
@@ -234,8 +280,79 @@ def reflect_connection(
         schema=schema,
         enums=enums,
         domains=domains,
-        views=tuple(View(n, sql, mat) for n, sql, mat in dialects.views(conn, schema)),
+        views=tuple(views),
         notes=tuple(notes),
+    )
+
+
+def _qualified(tables: list[Table], schema: str) -> list[Table]:
+    """One schema's tables of a several-schema run, named 'schema.table'. Declared FKs already point
+    to qualified names (see _table); inferred ones, found inside this schema, get them here."""
+    out = []
+    for t in tables:
+        fks = tuple(
+            replace(fk, ref_table=f"{schema}.{fk.ref_table}") if fk.inferred is not None else fk
+            for fk in t.foreign_keys
+        )
+        out.append(replace(t, name=f"{schema}.{t.name}", schema=schema, foreign_keys=fks))
+    return out
+
+
+def _reflect_many(
+    conn: sa.Connection,
+    schemas: list[str],
+    include: Sequence[str],
+    exclude: Sequence[str],
+    profile: bool,
+    infer_keys: bool,
+    progress: Progress | None,
+) -> Schema:
+    """Several database schemas as one Schema (as pg_dump --schema a --schema b): tables named
+    'schema.table', so two tables of one name stay apart, and foreign keys between the schemas kept.
+    --include/--exclude globs match the qualified names."""
+    import sqlalchemy as sa
+
+    insp = sa.inspect(conn)
+    per: dict[str, list[str]] = {}
+    for s in schemas:
+        _check_schema_name(insp, conn, s)
+        _, parts = dialects.partitions(conn, s)
+        inner = {p.name for p in parts}
+        per[s] = [n for n in insp.get_table_names(schema=s) if n not in inner]
+    qualified = [f"{s}.{n}" for s in schemas for n in per[s]]
+    where = f"{describe(conn.engine.url)}, schemas {', '.join(schemas)}"
+    if not qualified:
+        raise RelsynthError(f"No tables in the {where}: check the database name and --schema")
+    chosen = frozenset(select_tables(qualified, include, exclude))
+    if not chosen:
+        raise RelsynthError(f"--include/--exclude leave no table of the {where} to work on")
+    parts_: list[Schema] = []
+    for s in schemas:
+        keep = [n for n in per[s] if f"{s}.{n}" in chosen]
+        if keep:
+            parts_.append(
+                reflect_connection(
+                    conn,
+                    schema=s,
+                    profile=profile,
+                    infer_keys=infer_keys,
+                    progress=progress,
+                    keep=keep,
+                    others=chosen,
+                )
+            )
+    enums = {e.name: e for p in parts_ for e in p.enums}
+    domains = {d.name: d for p in parts_ for d in p.domains}
+    first = parts_[0]
+    return replace(
+        first,
+        tables=tuple(t for p in parts_ for t in p.tables),
+        schema=None,
+        schemas=tuple(schemas),
+        enums=tuple(enums.values()),
+        domains=tuple(domains.values()),
+        views=tuple(v for p in parts_ for v in p.views),
+        notes=tuple(n for p in parts_ for n in p.notes),
     )
 
 
@@ -264,9 +381,20 @@ def _fk_name(table: str, cols: Sequence[str], taken: set[str]) -> str:
     return name
 
 
-def _spelled(t: Any, catalog_type: str | None) -> Any:
-    """A type SQLAlchemy does not know keeps the catalog's spelling (point, xml, geometry)."""
-    return replace(t, native=catalog_type) if catalog_type and t.native == "unknown" else t
+def _spelled(t: Any, catalog_type: str | None, kind: str, json: bool = False) -> Any:
+    """A type SQLAlchemy does not know keeps the catalog's spelling (point, xml, geometry); MySQL's
+    spatial types are the portable family 'geometry' (values as WKT); MariaDB's JSON (LONGTEXT with
+    a json_valid CHECK) is JSON."""
+    from relsynth.schema import SqlType
+    from relsynth.sqltypes import MYSQL_SPATIAL
+
+    if json:
+        return SqlType("json", native="JSON")
+    if not catalog_type or t.native != "unknown":
+        return t
+    if kind == "mysql" and catalog_type.upper().split("(")[0].strip() in MYSQL_SPATIAL:
+        return replace(t, name="geometry", native=catalog_type)
+    return replace(t, native=catalog_type)
 
 
 def _table(
@@ -285,7 +413,13 @@ def _table(
     part_parent: dict[str, str],
     names: set[str],
     notes: list[str],
+    *,
+    others: frozenset[str] | None = None,
+    home: str | None = None,
 ) -> Table:
+    """One table from the inspector's answers. ``others``: in a several-schema run, the qualified
+    names of its tables; an FK's parent is then named 'schema.table' (``home``: the schema of a
+    parent the catalog names without one)."""
     pk_cols = tuple(pk.get("constrained_columns") or ())
     columns = []
     for c in cols:
@@ -303,7 +437,12 @@ def _table(
         columns.append(
             Column(
                 name=c["name"],
-                type=_spelled(to_portable(c["type"], conn.dialect), c.get("catalog_type")),
+                type=_spelled(
+                    to_portable(c["type"], conn.dialect),
+                    c.get("catalog_type"),
+                    dialects.family(conn),
+                    bool(c.get("json")),
+                ),
                 nullable=bool(c.get("nullable", True)) and c["name"] not in pk_cols,
                 default=None if c.get("default") is None else str(c["default"]),
                 identity=identity,
@@ -318,13 +457,18 @@ def _table(
         ref = part_parent.get(fk["referred_table"], fk["referred_table"])
         ref_schema = fk.get("referred_schema")
         label = f"{name}({', '.join(cols_)}) -> {ref}"
-        if ref_schema and ref_schema != schema:
+        if others is not None:
+            ref = f"{ref_schema or home}.{ref}"
+            if ref not in others:
+                notes.append(f"{label}: points to a table that is not included; its values are kept as codes")
+                continue
+        elif ref_schema and ref_schema != schema:
             notes.append(
-                f"{label}: points into schema {ref_schema}, which is not reflected; kept as a column"
+                f"{label}: points into schema {ref_schema}, not reflected; its values are kept as codes"
             )
             continue
-        if ref not in names:
-            notes.append(f"{label}: points to a table that is not included; kept as a plain column")
+        elif ref not in names:
+            notes.append(f"{label}: points to a table that is not included; its values are kept as codes")
             continue
         options = fk.get("options") or {}
         upd, dele = fk_actions.get(cols_, (None, None))
@@ -383,10 +527,12 @@ def _action(value: str | None) -> str | None:
 
 
 def sa_table(table: Table, schema: str | None) -> sa.TableClause:
-    """A lightweight SQLAlchemy table for building quoted SELECTs (no metadata round trip)."""
+    """A lightweight SQLAlchemy table for building quoted SELECTs (no metadata round trip); a table
+    of a several-schema run by its own schema and name there."""
     import sqlalchemy as sa
 
-    return sa.table(table.name, *[sa.column(c.name) for c in table.columns], schema=schema)
+    where, name = place(table, schema)
+    return sa.table(name, *[sa.column(c.name) for c in table.columns], schema=where)
 
 
 def _count(conn: sa.Connection, table: Table, schema: str | None, estimates: dict[str, int]) -> Table:
@@ -422,27 +568,123 @@ def read_sample(conn: sa.Connection, table: Table, schema: str | None, limit: in
 
 
 def _profile(
-    conn: sa.Connection, table: Table, schema: str | None, progress: Progress | None, i: int, n: int
+    conn: sa.Connection,
+    table: Table,
+    schema: str | None,
+    progress: Progress | None,
+    i: int,
+    n: int,
+    unlinked: set[str],
 ) -> Table:
     if progress:
         progress("profile", i, n)
     sample = read_sample(conn, table, schema, PROFILE_ROWS) if table.row_count else None
-    out = profile_table(table, sample)
+    out = profile_table(table, sample, unlinked=unlinked)
     if progress and i == n - 1:
         progress("profile", n, n)
     return out
+
+
+def _unlinked_columns(
+    fks: dict[str, list[dict[str, Any]]], names: list[str], part_parent: dict[str, str], schema: str | None
+) -> dict[str, set[str]]:
+    """Per table, the columns of declared FKs whose parent is not part of this run."""
+    out: dict[str, set[str]] = {}
+    for name in names:
+        for fk in fks.get(name, []):
+            ref = part_parent.get(fk["referred_table"], fk["referred_table"])
+            other_schema = fk.get("referred_schema") and fk.get("referred_schema") != schema
+            if ref not in names or other_schema:
+                out.setdefault(name, set()).update(fk["constrained_columns"])
+    return out
+
+
+# Candidate keys checked in one statement (MySQL joins at most 61 tables in one SELECT).
+MAX_CHECKS_PER_STATEMENT = 20
+
+
+def containment(
+    conn: sa.Connection, schema: str | None, child: Table, checks: Sequence[tuple[str, Table, str]]
+) -> list[tuple[int, int]] | None:
+    """For each (column, parent, key): the column's non-NULL values and how many of them are missing
+    from the parent's key. One read-only statement: the child is scanned once, LEFT JOINed to each
+    parent's unique key (so no row counts twice). None when the database cannot compare them."""
+    import sqlalchemy as sa
+
+    c = sa_table(child, schema).alias("c")
+    joined: Any = c
+    counts = []
+    for i, (column, parent, key) in enumerate(checks):
+        p = sa_table(parent, schema).alias(f"p{i}")
+        joined = joined.outerjoin(p, p.c[key] == c.c[column])
+        counts += [sa.func.count(c.c[column]), sa.func.count(p.c[key])]
+    try:
+        with conn.begin_nested():  # a failed comparison must not end the read-only transaction
+            row = conn.execute(sa.select(*counts).select_from(joined)).one()
+    except sa.exc.DBAPIError as err:
+        log.debug("containment in %s not checked: %s", child.name, type(err.orig).__name__)
+        return None
+    return [(int(row[2 * i]), int(row[2 * i]) - int(row[2 * i + 1])) for i in range(len(checks))]
+
+
+def _infer_keys(
+    conn: sa.Connection,
+    tables: list[Table],
+    schema: str | None,
+    unlinked: dict[str, set[str]],
+    progress: Progress | None,
+) -> list[Table]:
+    """Add the FKs the database does not declare: each candidate by name (relsynth/infer.py),
+    accepted only if every value is found in the parent's key; the first that holds wins. Each
+    round checks every column's next candidate, one statement per child table."""
+    from relsynth import infer
+
+    draft = Schema(tables=tuple(tables))
+    by_name = {t.name: t for t in tables}
+    groups = infer.candidates(draft, skip=[(t, c) for t, cols in unlinked.items() for c in cols])
+    pending = dict(enumerate(groups))
+    found = []
+    while pending:
+        by_child: dict[str, list[tuple[int, infer.Candidate]]] = {}
+        for i, options in pending.items():
+            by_child.setdefault(options[0].table, []).append((i, options[0]))
+        for n, (child, items) in enumerate(by_child.items()):
+            if progress:
+                progress("keys", n, len(by_child))
+            for start in range(0, len(items), MAX_CHECKS_PER_STATEMENT):
+                chunk = items[start : start + MAX_CHECKS_PER_STATEMENT]
+                checks = [(c.column, by_name[c.ref_table], c.ref_column) for _, c in chunk]
+                results = containment(conn, schema, by_name[child], checks)
+                if results is None:  # one comparison the database refuses: check each on its own
+                    refused = [(0, 1)]  # no values seen: never accepted
+                    table = by_name[child]
+                    results = [(containment(conn, schema, table, [one]) or refused)[0] for one in checks]
+                for (i, cand), (values, missing) in zip(chunk, results, strict=True):
+                    if infer.accepted(values, missing):
+                        found.append((cand, values))
+                        pending[i] = []
+                    else:
+                        pending[i] = pending[i][1:]
+        pending = {i: options for i, options in pending.items() if options}
+        if progress:
+            progress("keys", len(by_child), len(by_child))
+    if found:
+        log.debug("inferred %d foreign keys the database does not declare", len(found))
+    return list(infer.with_inferred(draft, found).tables)
 
 
 def reflect_or_load(
     url: str | sa.URL | None,
     *,
     schema_file: str | None = None,
-    schema: str | None = None,
+    schema: str | Sequence[str] | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    infer_keys: bool = True,
     progress: Progress | None = None,
 ) -> Schema:
-    """The Schema a command works on: a user's schema file when given, else a fresh reflection."""
+    """The Schema a command works on: a user's schema file when given (its foreign keys, inferred
+    ones included, are taken as they are), else a fresh reflection."""
     if schema_file:
         loaded = Schema.load(schema_file)
         if include or exclude:
@@ -454,4 +696,6 @@ def reflect_or_load(
     if url is None:
         raise RelsynthError("Give a database URL or --schema-file")
     parse_url(url)
-    return reflect(url, schema=schema, include=include, exclude=exclude, progress=progress)
+    return reflect(
+        url, schema=schema, include=include, exclude=exclude, infer_keys=infer_keys, progress=progress
+    )

@@ -16,7 +16,8 @@ from typing import Any
 from relsynth.errors import SchemaError, did_you_mean
 
 SCHEMA_FORMAT = "relsynth.schema"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: foreign keys may carry "inferred" (found by relsynth, with the evidence)
+READABLE_VERSIONS = (1, 2)  # a version-1 file is a version-2 file without inferred keys
 
 
 class Kind(StrEnum):
@@ -48,6 +49,13 @@ PII_CATEGORIES = (
     "national_id",
     "record_number",
     "free_text",
+    # found by content (relsynth/pii_detect.py)
+    "org_name",
+    "secret",
+    "payment_card",
+    "iban",
+    "url",
+    "ip_address",
 )
 
 
@@ -88,6 +96,23 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Inferred:
+    """Why relsynth believes in a foreign key the database does not declare.
+
+    ``by`` is the naming rule that proposed it (see relsynth/infer.py); ``values`` is how many
+    non-NULL values of the column were checked, every one of them found in the parent's key.
+    """
+
+    by: str
+    values: int = 0
+
+    @property
+    def evidence(self) -> str:
+        """'by name and containment: 100% of 2,240 values found', for inspect."""
+        return f"by {self.by} and containment: 100% of {self.values:,} values found"
+
+
+@dataclass(frozen=True)
 class ForeignKey:
     name: str
     columns: tuple[str, ...]
@@ -98,6 +123,9 @@ class ForeignKey:
     deferrable: bool = False
     initially_deferred: bool = False
     virtual: bool = False  # declared in a schema file, not in the database
+    # Found by relsynth (name and value containment), not declared: always virtual too. Delete the
+    # FK from a schema file to reject it; delete just "inferred" to keep it as your own virtual FK.
+    inferred: Inferred | None = None
     table: str = ""  # the referencing table (filled by Table)
 
     @property
@@ -144,6 +172,11 @@ class View:
     name: str
     sql: str  # the defining SELECT (or full CREATE VIEW where the dialect gives only that)
     materialized: bool = False
+    schema: str | None = None  # as Table.schema
+
+    @property
+    def local_name(self) -> str:
+        return _local(self.name, self.schema)
 
 
 @dataclass(frozen=True)
@@ -172,6 +205,14 @@ class Table:
     role: Role | None = None  # None: let the plan decide
     context: str | None = None  # name of the FK to model this table under; None: plan decides
     exclude: bool = False
+    # The database schema the table lives in, when a run spans several (--schema a --schema b); its
+    # name is then 'schema.table', unique across them. None: the run's one schema.
+    schema: str | None = None
+
+    @property
+    def local_name(self) -> str:
+        """The table's name inside its database schema."""
+        return _local(self.name, self.schema)
 
     def __post_init__(self) -> None:
         fks = tuple(fk if fk.table == self.name else replace(fk, table=self.name) for fk in self.foreign_keys)
@@ -229,6 +270,16 @@ class Schema:
     views: tuple[View, ...] = ()
     locale: str = "en_US"
     notes: tuple[str, ...] = field(default=(), compare=True)
+    schemas: tuple[str, ...] = ()  # several database schemas at once; tables are then 'schema.table'
+
+    def part(self, db_schema: str) -> Schema:
+        """The tables and views of one database schema of a several-schema run, under their own names
+        there (what a check of that one schema needs)."""
+        tables = tuple(
+            replace(t, name=t.local_name, schema=None) for t in self.tables if t.schema == db_schema
+        )
+        views = tuple(replace(v, name=v.local_name, schema=None) for v in self.views if v.schema == db_schema)
+        return replace(self, tables=tables, views=views, schema=db_schema, schemas=())
 
     def table(self, name: str) -> Table:
         for table in self.tables:
@@ -262,10 +313,11 @@ class Schema:
                 "create one with: relsynth inspect URL --format json -o schema.json"
             )
         version = data.get("version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS or isinstance(version, bool):
             raise SchemaError(
-                f"Schema file version {version} is not supported by this relsynth (it reads version "
-                f"{SCHEMA_VERSION}); re-create it with: relsynth inspect URL --format json -o schema.json"
+                f"Schema file version {version} is not supported by this relsynth (it reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))}); re-create it with: "
+                "relsynth inspect URL --format json -o schema.json"
             )
         try:
             return _build(cls, {k: v for k, v in data.items() if k not in {"format", "version"}})
@@ -293,6 +345,16 @@ class Schema:
         schema = cls.from_json(p.read_text(encoding="utf-8"))
         validate(schema)
         return schema
+
+
+def _local(name: str, schema: str | None) -> str:
+    return name[len(schema) + 1 :] if schema and name.startswith(f"{schema}.") else name
+
+
+def place(item: Table | View, default: str | None) -> tuple[str | None, str]:
+    """(database schema, name there) of a table or view: its own schema in a several-schema run,
+    else ``default`` (the run's one schema, or the target's)."""
+    return item.schema or default, item.local_name
 
 
 def _encode(obj: Any) -> Any:
@@ -357,6 +419,7 @@ _NESTED.update(
         (Table, "columns"): Column,
         (Table, "unique"): Unique,
         (Table, "foreign_keys"): ForeignKey,
+        (ForeignKey, "inferred"): Inferred,
         (Table, "checks"): Check,
         (Table, "indexes"): Index,
         (Table, "partitioning"): Partitioning,
@@ -375,6 +438,13 @@ def validate(schema: Schema) -> None:
         dup = next(n for n in schema.table_names if schema.table_names.count(n) > 1)
         raise SchemaError(f"Table '{dup}' appears twice in the schema; keep one")
     for table in schema.tables:
+        if table.schema is not None and (
+            not table.name.startswith(f"{table.schema}.") or table.schema not in schema.schemas
+        ):
+            raise SchemaError(
+                f"Table '{table.name}' is in schema '{table.schema}': its name must be "
+                f"'{table.schema}.<table>' and the schema one of \"schemas\" ({', '.join(schema.schemas)})"
+            )
         cols = table.column_names
         if len(set(cols)) != len(cols):
             dup = next(c for c in cols if cols.count(c) > 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from relsynth.graph import Plan
-from relsynth.schema import Kind, Table
+from relsynth.schema import ForeignKey, Kind, Table
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -51,11 +51,13 @@ def summary(plan: Plan, *, title: str) -> list[RenderableType]:
     schema = plan.schema
     tables = [schema.table(n) for n in plan.order]
     n_fks = sum(len(t.foreign_keys) for t in tables)
+    n_inferred = sum(1 for t in tables for fk in t.foreign_keys if fk.inferred is not None)
     total = sum(t.row_count for t in tables)
     approx = "~" if any(not t.row_count_exact for t in tables) else ""
     head = Text.assemble(
         (title, "bold"),
-        f": {len(tables)} tables, {approx}{total:,} rows, {n_fks} foreign keys",
+        f": {len(tables)} tables, {approx}{total:,} rows, {n_fks} foreign keys"
+        + (f" ({n_inferred} inferred)" if n_inferred else ""),
     )
     grid = RichTable(box=None, pad_edge=False, show_edge=False, header_style="bold")
     grid.add_column("table", overflow="fold")
@@ -129,6 +131,7 @@ def graph_facts(plan: Plan) -> RenderableType:
     ]
     if unsupported:
         lines.append(("not learned", "; ".join(unsupported)))
+    lines += _inferred_lines(plan)
     lines.append(("generation order", " -> ".join(plan.order)))
     for note in (*schema.notes, *plan.notes):
         lines.append(("note", note))
@@ -138,6 +141,37 @@ def graph_facts(plan: Plan) -> RenderableType:
         text.append(f"{key:>{width}}  ", style="bold")
         text.append(value + "\n")
     return text
+
+
+# Inferred keys listed one per line in the summary; more are counted (--columns shows each).
+MAX_INFERRED_LINES = 12
+
+
+def _inferred_lines(plan: Plan) -> list[tuple[str, str]]:
+    """Foreign keys relsynth found (not declared in the database), each with its evidence."""
+    fks = [fk for n in plan.order for fk in plan.schema.table(n).foreign_keys if fk.inferred is not None]
+    out = [
+        ("inferred key", f"{fk.label}: {fk.inferred.evidence}")
+        for fk in fks[:MAX_INFERRED_LINES]
+        if fk.inferred
+    ]
+    if len(fks) > MAX_INFERRED_LINES:
+        out.append(("inferred key", f"... and {len(fks) - MAX_INFERRED_LINES} more (--columns shows each)"))
+    if fks:
+        out.append(
+            (
+                "inferred keys",
+                "kept valid, not created as constraints; reject one by deleting it from the schema file "
+                "(--format json -o), or use --no-infer-keys",
+            )
+        )
+    return out
+
+
+def _fk_mark(fk: ForeignKey) -> str:
+    if fk.inferred is not None:
+        return f" [inferred {fk.inferred.evidence}]"
+    return " [virtual]" if fk.virtual else ""
 
 
 def columns_detail(plan: Plan, table: Table) -> list[RenderableType]:
@@ -191,11 +225,11 @@ def columns_detail(plan: Plan, table: Table) -> list[RenderableType]:
         elif fk in tp.deferred:
             how.append("cuts a cycle: filled after both tables exist")
         elif fk in tp.ignored_fks:
-            how.append("parent excluded: plain column")
+            how.append("parent excluded: its values kept as codes")
         target = f"{fk.ref_table}({', '.join(fk.ref_columns)})"
         facts.append(
             f"  foreign key {fk.name}: ({', '.join(fk.columns)}) -> {target}"
-            f"{actions}{' DEFERRABLE' if fk.deferrable else ''}{' [virtual]' if fk.virtual else ''}"
+            f"{actions}{' DEFERRABLE' if fk.deferrable else ''}{_fk_mark(fk)}"
             + (f"  [{how[0]}]" if how else "")
             + "\n"
         )
@@ -242,10 +276,12 @@ def dot(plan: Plan) -> str:
         kinds += [(fk, "dashed") for fk in tp.secondary]
         kinds += [(fk, "dotted") for fk in (*tp.reference_fks, *tp.deferred, *tp.self_refs)]
         for fk, edge_style in kinds:
-            color = ', color="red"' if fk in tp.deferred else ""
+            color = ', color="red"' if fk in tp.deferred else ', color="blue"' if fk.inferred else ""
+            label = ", ".join(fk.columns) + (" (inferred)" if fk.inferred else "")
+            tip = f", tooltip={_dot_id(fk.inferred.evidence)}" if fk.inferred else ""
             lines.append(
-                f"  {_dot_id(fk.ref_table)} -> {_dot_id(n)} [label={_dot_id(', '.join(fk.columns))}, "
-                f"style={edge_style}{color}];"
+                f"  {_dot_id(fk.ref_table)} -> {_dot_id(n)} [label={_dot_id(label)}, "
+                f"style={edge_style}{color}{tip}];"
             )
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -347,6 +348,9 @@ class Temporal(Encoder):
     output: str = "datetime"
     resolution: str = "second"
     text_format: str | None = None
+    # Times with a time zone (PostgreSQL timetz): the local time is modelled, and each value gets one
+    # of the source's UTC offsets, [seconds, share], as often as there.
+    offsets: list[list[float]] = field(default_factory=list)
 
     @classmethod
     def fit(cls, values: pd.Series, *, output: str, text_format: str | None = None) -> Temporal:
@@ -359,7 +363,31 @@ class Temporal(Encoder):
         else:
             inner = Continuous.fit(np.round(seconds / step), integer=True)
             inner.smooth = True
-        return cls(inner=inner, output=output, resolution=resolution, text_format=text_format)
+        return cls(
+            inner=inner,
+            output=output,
+            resolution=resolution,
+            text_format=text_format,
+            offsets=time_offsets(values) if output == "time" else [],
+        )
+
+    def values(self, seconds: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Seconds as the column's values; times of a timetz get the source's offsets (the most
+        common one without ``rng``)."""
+        out = from_seconds(seconds, self.output, self.text_format)
+        if not self.offsets:
+            return out
+        shares = np.asarray([s for _, s in self.offsets], dtype=float)
+        picks = (
+            rng.choice(len(self.offsets), size=len(out), p=shares / shares.sum())
+            if rng is not None
+            else np.full(len(out), int(np.argmax(shares)))
+        )
+        zones = [dt.timezone(dt.timedelta(seconds=float(o))) for o, _ in self.offsets]
+        return np.array(
+            [None if v is None else v.replace(tzinfo=zones[k]) for v, k in zip(out, picks, strict=True)],
+            dtype=object,
+        )
 
     def seconds(self, values: pd.Series) -> np.ndarray:
         return to_epoch_seconds(values, text_format=self.text_format)
@@ -382,7 +410,7 @@ class Temporal(Encoder):
         return np.asarray(self.inner.decode(z), dtype=float)
 
     def decode(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        return from_seconds(self.decode_seconds(z, rng), self.output, self.text_format)
+        return self.values(self.decode_seconds(z, rng), rng)
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         inner_state, arrays = self.inner.to_state()
@@ -392,6 +420,7 @@ class Temporal(Encoder):
             "output": self.output,
             "resolution": self.resolution,
             "text_format": self.text_format,
+            "offsets": self.offsets,
         }, arrays
 
     @classmethod
@@ -401,7 +430,18 @@ class Temporal(Encoder):
             output=state["output"],
             resolution=state["resolution"],
             text_format=state["text_format"],
+            offsets=[list(o) for o in state.get("offsets") or []],
         )
+
+
+def time_offsets(values: pd.Series) -> list[list[float]]:
+    """[UTC offset in seconds, share] of times that carry a time zone; [] for plain times."""
+    seen = [v.utcoffset() for v in values if isinstance(v, dt.time) and v.tzinfo is not None]
+    known = [o.total_seconds() for o in seen if o is not None]
+    if not known:
+        return []
+    counts = Counter(known)
+    return [[o, counts[o] / len(known)] for o in sorted(counts)]
 
 
 def from_seconds(seconds: np.ndarray, output: str, text_format: str | None = None) -> np.ndarray:

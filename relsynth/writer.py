@@ -33,7 +33,8 @@ from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
 from relsynth.guard import STAGING_PREFIX, refuse_non_empty
 from relsynth.io import make_engine, parse_url, redact
-from relsynth.schema import Schema, Table
+from relsynth.schema import Schema, Table, place
+from relsynth.sqltypes import INTEGER_TYPES
 from relsynth.verify import Verification, verify
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def write(
         frames = {n: f.head(0) for n, f in frames.items()}
     own = guard is None
     if guard is None:
-        guard = Target(url, target_schema=target_schema, source=source).open()
+        guard = Target(url, target_schema=target_schema, source=source, schemas=schema.schemas).open()
     failed = True
     engine = None
     started = time.perf_counter()
@@ -188,6 +189,10 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
             values = values.dt.tz_convert("UTC").dt.tz_localize(None)
         out = values.astype(object).where(values.notna(), None).tolist()  # type: ignore[call-overload]  # stubs: other=None
         return [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in out]
+    if pd.api.types.is_float_dtype(values) and t.name in INTEGER_TYPES:
+        # pandas reads a nullable integer column as floats (NULL as NaN): 2.0 is the integer 2
+        arr = values.to_numpy(dtype=float)
+        return [None if x != x else int(x) for x in arr]
     if pd.api.types.is_float_dtype(values):
         arr = values.to_numpy(dtype=float)
         keep_nan = not col.nullable and kind == "postgresql"  # only PostgreSQL stores NaN
@@ -405,7 +410,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
     with conn.begin():
         t0 = time.perf_counter()
         if into_existing:  # checked by guard.check in write(), under the same lock
-            target = _reflect_targets(conn, schema, names, target_schema)
+            target = reflect_targets(conn, schema, names, target_schema)
             _check_cycles_loadable(schema, plan, names)
             disabled = (
                 [] if kind == "mysql" else _disable_triggers(conn, kind, schema, names, target, summary)
@@ -413,10 +418,12 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             if replace:
                 _empty(conn, kind, [target[n] for n in reversed(names)])
         else:
-            conflicts = refuse_non_empty(conn, names, replace, target_schema, summary.target)
-            if target_schema and kind == "postgresql":
+            conflicts = _non_empty(conn, schema, names, replace, target_schema, summary.target)
+            if kind == "postgresql":
                 prep = conn.dialect.identifier_preparer
-                conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(target_schema)}")
+                for where in dict.fromkeys(place(schema.table(n), target_schema)[0] for n in names):
+                    if where:  # created in the load's transaction: gone again if the load fails
+                        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(where)}")
             ts = build(
                 schema,
                 names,
@@ -561,15 +568,50 @@ def _check_cycles_loadable(schema: Schema, plan: Plan, names: list[str]) -> None
                 )
 
 
-def _reflect_targets(
-    conn: sa.Connection, schema: Schema, names: list[str], target_schema: str | None
-) -> dict[str, sa.Table]:
+def _non_empty(
+    conn: sa.Connection,
+    schema: Schema,
+    names: list[str],
+    replace: bool,
+    target_schema: str | None,
+    described: str,
+) -> list[str]:
+    """guard.refuse_non_empty in every schema written; the tables to replace, by their run names."""
     import sqlalchemy as sa
 
-    md = sa.MetaData(schema=target_schema)
-    md.reflect(conn, only=names)
-    key = (lambda n: f"{target_schema}.{n}") if target_schema else (lambda n: n)
-    return {n: md.tables[key(n)] for n in names}
+    out: list[str] = []
+    groups = _by_schema(schema, names, target_schema)
+    have = set(sa.inspect(conn).get_schema_names()) if any(groups) else set()
+    for where, members in groups.items():
+        if where is not None and where not in have:
+            continue  # created by this run: empty
+        local = {schema.table(n).local_name: n for n in members}
+        out += [local[n] for n in refuse_non_empty(conn, list(local), replace, where, described)]
+    return out
+
+
+def _by_schema(schema: Schema, names: list[str], target_schema: str | None) -> dict[str | None, list[str]]:
+    """The tables to write, grouped by the schema each goes into (one group but in a several-schema run)."""
+    out: dict[str | None, list[str]] = {}
+    for n in names:
+        out.setdefault(place(schema.table(n), target_schema)[0], []).append(n)
+    return out
+
+
+def reflect_targets(
+    conn: sa.Connection, schema: Schema, names: list[str], target_schema: str | None
+) -> dict[str, sa.Table]:
+    """The target's tables for ``names`` (in their schemas), by run name."""
+    import sqlalchemy as sa
+
+    out: dict[str, sa.Table] = {}
+    for where, members in _by_schema(schema, names, target_schema).items():
+        md = sa.MetaData(schema=where)
+        md.reflect(conn, only=[schema.table(n).local_name for n in members])
+        for n in members:
+            local = schema.table(n).local_name
+            out[n] = md.tables[f"{where}.{local}" if where else local]
+    return out
 
 
 def _empty(conn: sa.Connection, kind: str, tables: list[sa.Table]) -> None:
@@ -606,15 +648,18 @@ def _drop(
     prep = conn.dialect.identifier_preparer
     if kind == "postgresql":
         insp = sa.inspect(conn)
-        have = set(insp.get_view_names(schema=target_schema))
-        have |= set(insp.get_materialized_view_names(schema=target_schema))
         for view in schema.views:
-            if view.name in have:
+            where, name = place(view, target_schema)
+            have = set(insp.get_view_names(schema=where)) | set(
+                insp.get_materialized_view_names(schema=where)
+            )
+            if name in have:
                 what = "MATERIALIZED VIEW" if view.materialized else "VIEW"
                 conn.exec_driver_sql(
-                    f"DROP {what} IF EXISTS {prep.format_table(sa.table(view.name, schema=target_schema))}"
+                    f"DROP {what} IF EXISTS {prep.format_table(sa.table(name, schema=where))}"
                 )
-        tables = [sa.table(n, schema=target_schema) for n in ts.tables if n in conflicts]
+        # One DROP for every schema: foreign keys between the schemas' tables need no order.
+        tables = [sa.table(t.name, schema=t.schema) for n, t in ts.tables.items() if n in conflicts]
         try:
             with conn.begin_nested():
                 conn.exec_driver_sql("DROP TABLE " + ", ".join(prep.format_table(t) for t in tables))
@@ -629,9 +674,8 @@ def _drop(
             ) from None
         return
     for name in reversed([n for n in ts.tables if n in conflicts]):
-        conn.exec_driver_sql(
-            f"DROP TABLE IF EXISTS {prep.format_table(sa.table(name, schema=target_schema))}"
-        )
+        t = ts.tables[name]
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.format_table(sa.table(t.name, schema=t.schema))}")
 
 
 def _create(conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, summary: WriteSummary) -> None:
@@ -799,6 +843,10 @@ def _recreate_code(
         if any(schema.table(n).triggers for n in names) or schema.views:
             summary.not_recreated.append(f"triggers and views of {schema.dialect} (another dialect)")
         return
+    if schema.schemas and kind == "mysql":  # their SQL names tables without their database
+        if any(schema.table(n).triggers for n in names) or schema.views:
+            summary.not_recreated.append("triggers and views of several databases: create them in each")
+        return
     done_functions: set[str] = set()
     for name in names:
         for trig in schema.table(name).triggers:
@@ -833,7 +881,7 @@ def _view_ddl(view: Any, kind: str, source_db: str | None) -> str:
         return body
     import sqlalchemy as sa
 
-    name = sa.table(view.name)
+    name = sa.table(view.local_name, schema=view.schema)
     prep = sa.dialects.postgresql.dialect().identifier_preparer if kind == "postgresql" else None
     quoted = prep.format_table(name) if prep else '"' + view.name.replace('"', '""') + '"'
     what = "MATERIALIZED VIEW" if view.materialized else "VIEW"
@@ -866,9 +914,10 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
     token = secrets.token_hex(6)
     staging = {n: f"{STAGING}{token}_{i}" for i, n in enumerate(names)}
     prep = engine.dialect.identifier_preparer
+    created: list[str] = []  # databases of a several-database run that this run created
     try:
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
-        conflicts = refuse_non_empty(conn, names, replace, None, summary.target)
+        conflicts = _non_empty(conn, schema, names, replace, None, summary.target)
         old = {n: f"{STAGING}old{token}_{i}" for i, n in enumerate(names) if n in conflicts}
         guard.record(conn, token, "table", [(t, None) for t in [*staging.values(), *old.values()]])
         t0 = time.perf_counter()
@@ -879,9 +928,10 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             physical=staging,
             fks_after_load=False,
             nan_columns=_nan_columns(schema, frames),
+            own_schemas=False,
         )
         summary.changes += ts.changes
-        _rename_taken_fks(conn, ts, staging)
+        _rename_taken_fks(conn, ts, staging, schema.schemas)
         for name in names:
             ts.tables[name].create(conn)
         conn.commit()
@@ -907,12 +957,14 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         summary.seconds["verify"] = time.perf_counter() - t0
         _accept(summary, progress, "swapped in")
         t0 = time.perf_counter()
-        pairs = [(n, old[n]) for n in names if n in old] + [(staging[n], n) for n in names]
-        conn.exec_driver_sql(
-            "RENAME TABLE " + ", ".join(f"{prep.quote(a)} TO {prep.quote(b)}" for a, b in pairs)
-        )
+        final_names = {n: _final_name(prep, schema.table(n)) for n in names}
+        pairs = [(final_names[n], prep.quote(old[n])) for n in names if n in old]
+        pairs += [(prep.quote(staging[n]), final_names[n]) for n in names]
+        created = _create_databases(conn, schema)
+        conn.exec_driver_sql("RENAME TABLE " + ", ".join(f"{a} TO {b}" for a, b in pairs))
+        created = []  # the tables are in: the databases are the user's now
         guard.clean_up(conn, token)  # the swapped-out old tables, and the records
-        final = _reflect_targets(conn, schema, names, None)
+        final = reflect_targets(conn, schema, names, None)
         _advance_sequences(conn, "mysql", schema, names, final)
         _recreate_code(conn, "mysql", schema, names, summary)
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
@@ -922,9 +974,43 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         _abandon(conn)
         with _shielded(), _fresh(engine) as clean:  # before the swap: staging tables; after: old ones
             guard.clean_up(clean, token)
+            _drop_empty_databases(clean, created)
         raise
     finally:
         conn.close()
+
+
+def _final_name(prep: Any, table: Table) -> str:
+    """A table's quoted name where the swap puts it: its own database in a several-database run."""
+    import sqlalchemy as sa
+
+    where, name = place(table, None)
+    return str(prep.format_table(sa.table(name, schema=where)))
+
+
+def _create_databases(conn: sa.Connection, schema: Schema) -> list[str]:
+    """MySQL/MariaDB, several databases at once: the missing ones, created just before the swap (DDL
+    is not transactional there); returns those created, dropped again if the swap fails."""
+    import sqlalchemy as sa
+
+    have = set(sa.inspect(conn).get_schema_names())
+    made = [s for s in schema.schemas if s not in have]
+    prep = conn.dialect.identifier_preparer
+    for name in made:
+        conn.exec_driver_sql(f"CREATE DATABASE {prep.quote(name)}")
+    return made
+
+
+def _drop_empty_databases(conn: sa.Connection, created: list[str]) -> None:
+    """Databases this run created for a swap that failed, if still empty (nothing else is dropped)."""
+    import sqlalchemy as sa
+
+    prep = conn.dialect.identifier_preparer
+    for name in created:
+        if not sa.inspect(conn).get_table_names(schema=name) and not sa.inspect(conn).get_view_names(
+            schema=name
+        ):
+            conn.exec_driver_sql(f"DROP DATABASE {prep.quote(name)}")
 
 
 def _abandon(conn: sa.Connection) -> None:
@@ -961,20 +1047,19 @@ def _fresh(engine: sa.Engine) -> Iterator[sa.Connection]:
         yield conn
 
 
-def _rename_taken_fks(conn: sa.Connection, ts: TargetSchema, staging: dict[str, str]) -> None:
+def _rename_taken_fks(
+    conn: sa.Connection, ts: TargetSchema, staging: dict[str, str], databases: tuple[str, ...] = ()
+) -> None:
     """InnoDB FK names are unique per database: while the old tables still hold a name, the
-    staging copy gets a generated one."""
+    staging copy gets a generated one (in every database the tables are moved to, too)."""
     import sqlalchemy as sa
 
-    taken = {
-        r[0]
-        for r in conn.execute(
-            sa.text(
-                "SELECT CONSTRAINT_NAME FROM information_schema.TABLE_CONSTRAINTS "
-                "WHERE CONSTRAINT_SCHEMA = DATABASE() AND CONSTRAINT_TYPE IN ('FOREIGN KEY', 'CHECK')"
-            )
-        )
-    }
+    query = sa.text(
+        "SELECT CONSTRAINT_NAME FROM information_schema.TABLE_CONSTRAINTS "
+        "WHERE (CONSTRAINT_SCHEMA = DATABASE() OR CONSTRAINT_SCHEMA IN :dbs) "
+        "AND CONSTRAINT_TYPE IN ('FOREIGN KEY', 'CHECK')"
+    ).bindparams(sa.bindparam("dbs", expanding=True))
+    taken = {r[0] for r in conn.execute(query, {"dbs": list(databases) or [""]})}
     for t in ts.tables.values():
         for c in t.constraints:
             if isinstance(c, sa.ForeignKeyConstraint | sa.CheckConstraint) and c.name in taken:

@@ -748,3 +748,167 @@ def test_bad_url_options_and_names_are_one_line(request: pytest.FixtureRequest, 
     with pytest.raises(RelsynthError, match="at most 63 bytes"):
         relsynth.synthesize(source, _new(request, "postgresql"), target_schema="s" * 80, progress=progress)
     assert "read" not in seen
+
+
+# -- several schemas at once: every promise holds in every schema written ---------------------------
+SEVERAL_KINDS = ["postgresql", "mysql"]  # the targets that hold several (MariaDB: as databases)
+
+
+@contextmanager
+def _several(request: pytest.FixtureRequest, kind: str) -> Iterator[tuple[str, tuple[str, str]]]:
+    """A source with two schemas that reference each other, and their names. On MariaDB a schema is
+    a database: two fresh ones, dropped afterwards (their cross-database FK first)."""
+    from tests.test_schemas_multi import MARIADB, PG
+
+    if kind == "postgresql":
+        url = _new(request, "postgresql")
+        run_sql(url, PG)
+        yield url, ("crm", "sales")
+        return
+    first, second = _new(request, "mysql"), _new(request, "mysql")
+    names = (str(sa.make_url(first).database), str(sa.make_url(second).database))
+    run_sql(first, MARIADB.format(a=f"`{names[0]}`", b=f"`{names[1]}`"))
+    run_sql(first, f"INSERT INTO `{names[0]}`.account VALUES (1, 'k'), (2, 'k'), (3, 'm');")
+    run_sql(first, f"INSERT INTO `{names[1]}`.account VALUES (1, 1, 2.5), (2, 3, 4.0), (3, 3, 1.0);")
+    try:
+        yield first, names
+    finally:
+        run_sql(first, f"DROP TABLE IF EXISTS `{names[1]}`.account;")
+
+
+def _counts(url: str, names: tuple[str, str]) -> dict[str, tuple[int, str]]:
+    """Every table of the schemas with its row count and a hash of its sorted rows."""
+    out = {}
+    with _engine(url) as engine, engine.connect() as conn:
+        insp = sa.inspect(conn)
+        for schema in names:
+            for name in insp.get_table_names(schema=schema):
+                rows = conn.execute(sa.select(sa.text("*")).select_from(sa.table(name, schema=schema))).all()
+                digest = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+                out[f"{schema}.{name}"] = (len(rows), digest)
+    return out
+
+
+@pytest.mark.parametrize("kind", SEVERAL_KINDS)
+def test_several_schemas_never_write_into_their_source(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    with _several(request, kind) as (source, names):
+        before = _counts(source, names)
+        other = _new(request, kind)  # the same server: on MariaDB the same databases
+        spellings = [source, sa.make_url(source).set(host="localhost").render_as_string(hide_password=False)]
+        if kind == "mysql":
+            spellings.append(other)
+        for spelling in spellings:
+            seen, progress = _stages()
+            with pytest.raises(SameDatabase, match="is the source database itself"):
+                relsynth.synthesize(source, spelling, db_schema=names, replace=True, progress=progress)
+            assert "reflect" not in seen and "read" not in seen
+            args = ["-q", "synthesize", source, spelling, "--schema", names[0], "--schema", names[1]]
+            result = CliRunner().invoke(main, [*args, "--replace", "--no-report"])
+            assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+        model_file = tmp_path / "m.rsm"
+        relsynth.fit(source, db_schema=names, seed=1).save(model_file)
+        result = CliRunner().invoke(main, ["-q", "sample", str(model_file), "--target", source, "--replace"])
+        assert result.exit_code == 1 and "is the source database itself" in result.output, result.output
+        assert _counts(source, names) == before
+
+
+def _free_databases(request: pytest.FixtureRequest, kind: str) -> tuple[str, tuple[str, str]]:
+    """A target URL and two schema names it does not have yet (MariaDB: free database names)."""
+    target = _new(request, kind)
+    if kind == "postgresql":
+        return target, ("crm", "sales")
+    names = tuple(str(sa.make_url(_new(request, "mysql")).database) for _ in range(2))
+    run_sql(target, f"DROP DATABASE `{names[0]}`;\nDROP DATABASE `{names[1]}`;")
+    return target, (names[0], names[1])
+
+
+def _pg_source(request: pytest.FixtureRequest, names: tuple[str, str]) -> str:
+    from tests.test_schemas_multi import PG
+
+    script = PG
+    for old, new in zip(("crm", "sales"), names, strict=True):
+        script = script.replace(f"SCHEMA {old}", f'SCHEMA "{new}"').replace(f"{old}.", f'"{new}".')
+    url = _new(request, "postgresql")
+    run_sql(url, script)
+    return url
+
+
+@contextmanager
+def _dropped_after(target: str, kind: str, names: tuple[str, str]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if kind == "mysql":
+            run_sql(
+                target,
+                "SET FOREIGN_KEY_CHECKS=0;\n" + "".join(f"DROP DATABASE IF EXISTS `{n}`;\n" for n in names),
+            )
+
+
+@pytest.mark.parametrize("kind", SEVERAL_KINDS)
+def test_several_schemas_replace_refusals_hold_in_every_schema(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    target, names = _free_databases(request, kind)
+    source = _pg_source(request, names)
+    crm, sales = (f'"{n}"' if kind == "postgresql" else f"`{n}`" for n in names)
+    with _dropped_after(target, kind, names):
+        model = relsynth.fit(source, db_schema=names, seed=1)
+        tables = relsynth.sample(model)
+        write(tables, model.schema, target, plan=model.plan)
+        with pytest.raises(RelsynthError, match="is not empty"):
+            write(tables, model.schema, target, plan=model.plan)
+        run_sql(
+            target,
+            f"CREATE TABLE {sales}.audit (id INTEGER PRIMARY KEY, order_id INTEGER REFERENCES {sales}.orders (id));\n"
+            f"CREATE VIEW {crm}.gold AS SELECT id FROM {crm}.customer WHERE tier = 'gold';",
+        )
+        before = _counts(target, names)
+        for into_existing in (False, True) if kind == "postgresql" else (False,):
+            seen, progress = _stages()
+            with pytest.raises(RelsynthError, match="depend on the tables relsynth writes") as err:
+                relsynth.synthesize(
+                    source,
+                    target,
+                    db_schema=names,
+                    replace=True,
+                    into_existing=into_existing,
+                    progress=progress,
+                )
+            assert "audit" in str(err.value)
+            if kind == "postgresql" and not into_existing:  # MySQL keeps no dependency of a view
+                assert "gold" in str(err.value)
+            assert "read" not in seen
+        assert _counts(target, names) == before
+        # Without it, --replace works again and again: the FKs between the written schemas are its own.
+        run_sql(target, f"DROP VIEW {crm}.gold;\nDROP TABLE {sales}.audit;")
+        for _ in range(2):
+            assert (
+                write(tables, model.schema, target, plan=model.plan, replace=True).verification.problems == 0
+            )
+
+
+@pytest.mark.parametrize("kind", SEVERAL_KINDS)
+def test_several_schemas_are_all_locked(request: pytest.FixtureRequest, kind: str) -> None:
+    target, names = _free_databases(request, kind)
+    source = _pg_source(request, names)
+    with _dropped_after(target, kind, names):
+        one_url = target
+        if kind == "mysql":  # a run into the second database, which exists (and is empty)
+            run_sql(target, f"CREATE DATABASE `{names[1]}`;")
+            one_url = sa.make_url(target).set(database=names[1]).render_as_string(hide_password=False)
+        one = Target(one_url, target_schema=names[1]).open()  # a run into one of them
+        try:
+            with pytest.raises(TargetBusy, match="Another relsynth run is writing"):
+                relsynth.synthesize(source, target, db_schema=names)
+        finally:
+            one.close(failed=False)
+        both = Target(target, schemas=names).open()
+        try:
+            with pytest.raises(TargetBusy, match="Another relsynth run is writing"):
+                relsynth.synthesize(source, one_url, db_schema=names[0], target_schema=names[1])
+        finally:
+            both.close(failed=False)
+        assert relsynth.synthesize(source, target, db_schema=names)["write"].verification.problems == 0

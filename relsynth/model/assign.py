@@ -140,6 +140,27 @@ def primary_key(
                 frame[c] = kz.integer_keys(n, start)
 
 
+def secondary_order(tm: TableModel, secondary: tuple[ForeignKey, ...] | list[ForeignKey]) -> list[ForeignKey]:
+    """Secondary FKs in the order they are assigned: one whose parent must match a column another
+    FK sets (condition.visit_detail_id: its visit_occurrence_id = the condition's) after that FK;
+    otherwise as planned."""
+    fks = list(secondary)
+    needs = {
+        fk.name: {
+            o.name
+            for o in fks
+            if o is not fk and {c for c, _ in tm.key_matches.get(fk.name, [])} & set(o.columns)
+        }
+        for fk in fks
+    }
+    out: list[ForeignKey] = []
+    while fks:
+        ready = [fk for fk in fks if needs[fk.name] <= {o.name for o in out}] or fks[:1]  # a loop: as planned
+        out.append(ready[0])
+        fks.remove(ready[0])
+    return out
+
+
 def already_set(model: Model, table: Table, fk: ForeignKey) -> set[str]:
     """Columns of ``fk`` that an earlier key (primary key, context FK, another FK) already set."""
     tp = model.plan[table.name]
@@ -147,7 +168,7 @@ def already_set(model: Model, table: Table, fk: ForeignKey) -> set[str]:
     earlier: set[str] = {c for c in table.primary_key if c not in fk_cols}  # generated locally
     if tp.context is not None:
         earlier |= set(tp.context.columns)
-    for other in tp.secondary:
+    for other in secondary_order(model.tables[table.name], tp.secondary):
         if other.name == fk.name:
             break
         earlier |= set(other.columns)

@@ -18,13 +18,17 @@ import pandas as pd
 
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
+from relsynth.model import exact_fit, guards, natives
 from relsynth.model import relations as rel
 from relsynth.model.copula import cholesky, correlation, latent_correlation
+from relsynth.model.exact import TOLERANCE
+from relsynth.model.generate import reference_personal
 from relsynth.model.keys import Forest
 from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
-from relsynth.model.text import Shapes, SourceGuard, Vocabulary
+from relsynth.model.text import Shapes, Vocabulary
 from relsynth.model.values import as_objects, empty_value
+from relsynth.profile import unlinked_codes
 from relsynth.schema import ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
 from relsynth.transform import (
@@ -95,7 +99,7 @@ def fit_tables(
 ) -> Model:
     """Learn every table of ``schema`` from ``frames`` (one DataFrame per table, source column names)."""
     plan = plan or make_plan(schema)
-    schema = _promote_repeated(schema, plan, frames)
+    schema = _promote_repeated(unlinked_codes(schema), plan, frames)  # unlinked keys: codes
     plan = make_plan(schema) if schema is not plan.schema else plan
     seeds = np.random.SeedSequence(seed).spawn(len(plan.order))
     rngs = {name: np.random.default_rng(s) for name, s in zip(plan.order, seeds, strict=True)}
@@ -113,7 +117,7 @@ def fit_tables(
         if role == "data" and len(frame) == 0:
             role = "empty"
         if role == "reference":
-            models[name] = _reference(table, frame)
+            models[name] = _reference(table, frame, schema, rngs[name])
         elif role == "empty":
             models[name] = TableModel(
                 name, "empty", 0, columns=[ColumnSpec(c.name, "constant") for c in table.columns]
@@ -129,7 +133,9 @@ def fit_tables(
             _fit_hierarchy(schema, plan, models, states, name, rngs[name])
     if progress:
         progress("fit", 2 * total, 2 * total)
-    return Model(schema=schema, plan=plan, tables=models, seed=seed)
+    model = Model(schema=schema, plan=plan, tables=models, seed=seed)
+    guards.attach(model, frames)  # in memory only: gone when the model is saved
+    return model
 
 
 def _promote_repeated(schema: Schema, plan: Plan, frames: dict[str, pd.DataFrame]) -> Schema:
@@ -186,11 +192,22 @@ def _promote_repeated(schema: Schema, plan: Plan, frames: dict[str, pd.DataFrame
     return replace(schema, tables=tuple(tables))
 
 
-def _reference(table: Table, frame: pd.DataFrame) -> TableModel:
-    """Reference tables are kept verbatim (as text per column, with their NULLs)."""
+def _reference(table: Table, frame: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> TableModel:
+    """Reference tables are kept verbatim (as text per column, with their NULLs), except personal
+    data (a shipper's phone): generated, never copied, as in any table."""
+    keep = {
+        c
+        for t in schema.active_tables
+        for fk in t.foreign_keys
+        if fk.ref_table == table.name
+        for c in fk.ref_columns
+    }
+    personal = reference_personal(table, frame, schema.locale, rng, keep)
     data = {}
     for col in table.columns:
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame))
+        if col.name in personal:
+            values = pd.Series(personal[col.name], dtype=object)
         objs = as_objects(values)
         data[col.name] = [
             None if v is None else (v.hex() if isinstance(v, bytes | memoryview) else str(v)) for v in objs
@@ -307,14 +324,15 @@ def _fit_own(
             copula_cols.append(col.name)
         elif role in {"key", "reference_fk_part"}:
             spec.how = "key"
+        elif natives.learned(col, null_share):
+            spec.how = "native"  # generated validly, like the source's values (model/natives.py)
+            spec.constant = natives.fit(col.type, values)
         elif col.kind is Kind.UNSUPPORTED or null_share >= 1.0:
             spec.how = "constant"
             spec.constant = None if col.nullable else empty_value(col.type)
         elif col.pii:
             spec.how = "pii"
             spec.pii = PiiModel.fit(col.pii, values, unique=spec.unique)
-            if col.pii not in {"first_name", "last_name"}:  # a common first name may recur; an e-mail may not
-                spec.guard = SourceGuard.fit(values, rng)
         elif col.kind is Kind.TEXT:
             spec.how = "text"
             spaced = (
@@ -324,7 +342,6 @@ def _fit_own(
             )
             spec.vocabulary = Vocabulary.fit(values) if spaced >= 0.1 else None  # codes keep their shape
             spec.shapes = None if spec.vocabulary else Shapes.fit(values)
-            spec.guard = SourceGuard.fit(values, rng)
         elif col.kind is Kind.ID:
             spec.how = "id"
             _fit_id(spec, col.type.name, values)
@@ -355,12 +372,17 @@ def _fit_own(
     ]
     # Values repeated from a parent come first: copying the parent is the most faithful relation.
     _fit_repeats(schema, plan, model, table, tp, frame, frames, specs, copula_cols, comparables)
+    # Parts, differences, calendar dates, flags saying children exist: derived, not modelled.
+    model.parts, model.differences, model.calendars = exact_fit.row_relations(table, frame, specs, kinds)
+    model.existence = exact_fit.existence(plan, table, frame, frames, specs, kinds)
+    derived = {c for c, s in specs.items() if s.how in {"part", "difference", "existence"}}
+    categorical_like = [c for c in categorical_like if c not in derived]
 
     # Whether a column is NULL can itself be fixed by another (status 'admitted' <=> no discharge).
     probe = frame[copula_cols].copy()
     null_targets = []
     for c in copula_cols:
-        if kinds[c] in {Kind.NUMERICAL, Kind.DATETIME} and 0 < specs[c].null_share < 1:
+        if kinds[c] in {Kind.NUMERICAL, Kind.DATETIME} and 0 < specs[c].null_share < 1 and c not in derived:
             probe[f"{c}#isnull"] = frame[c].isna()
             null_targets.append(f"{c}#isnull")
     free = [c for c in copula_cols if specs[c].how == "copula"]
@@ -411,6 +433,21 @@ def _fit_own(
         for c, o in rel.anchors(found, seconds, parent_seconds).items()
         if c in modelled and (o.fk is not None or o.base in modelled)
     }
+    # Orders with rows reached through other keys; intervals that never overlap for one key.
+    keep = exact_fit.protected(table)
+    own_times = {
+        c: x
+        for c, x in seconds.items()
+        if specs[c].how == "copula" and c not in keep and table.column(c).type.name != "time"
+    }
+    model.reaches = exact_fit.reaches(schema, plan, table, comparables.frames, own_times, comparables.seconds)
+    interval_keys = [
+        fk.columns[0] for fk in (*([tp.context] if tp.context else []), *tp.secondary) if len(fk.columns) == 1
+    ]
+    interval_keys += [c for c in categorical_like if c not in interval_keys and specs[c].how != "key"]
+    model.no_overlap = exact_fit.no_overlaps(
+        table, frame, own_times, interval_keys, lambda k: comparables.codes(table.name, k)
+    )
 
     # Own dims: nulls, values (anchored ones as their gap), reference keys, FK nullness.
     dims: list[Dim] = []
@@ -511,8 +548,8 @@ def _fit_record_guard(
     specs: dict[str, ColumnSpec],
     rng: np.random.Generator,
 ) -> None:
-    """Remember (as salted hashes) the source records that are unique on the modelled columns, so
-    sampling never returns one of them, not even by chance."""
+    """Which columns make a record, and which one moves when a synthetic row equals a source
+    record unique on them; the records themselves are checked in memory (relsynth.model.guards)."""
     from relsynth.model.values import record_keys
 
     keys = set(table.primary_key) | table.fk_columns()
@@ -533,7 +570,6 @@ def _fit_record_guard(
     if not len(unique):
         return
     model.record_columns = cols
-    model.record_guard = SourceGuard.fit(pd.Series(list(unique)), rng)
     movable = [
         c
         for c in cols
@@ -595,6 +631,19 @@ class _Comparable:
             self.cache[key] = rel.comparable(self.frames[table][col]).to_numpy()
         return self.cache[key]
 
+    def seconds(self, table: str, col: str) -> np.ndarray:
+        """A time column as float seconds (NaN for NULL), text parsed as ISO dates."""
+        key = (table, f"{col}#seconds")
+        if key not in self.cache:
+            values = self.frames[table][col]
+            text = bool(values.notna().any()) and isinstance(values.dropna().iloc[0], str)
+            self.cache[key] = exact_fit.seconds(values, text)
+        return self.cache[key]
+
+    def codes(self, table: str, col: str) -> np.ndarray:
+        """Integer codes of a column's values (-1 for NULL), for grouping rows by them."""
+        return pd.factorize(pd.Series(self.column(table, col)))[0].astype(np.int64)
+
     def aligned(self, table: str, cols: list[str], pos: np.ndarray) -> dict[str, np.ndarray]:
         out = {}
         for c in cols:
@@ -618,11 +667,14 @@ def _fit_repeats(
     modelled: list[str],
     values: _Comparable,
 ) -> None:
-    """Columns (and secondary FKs) equal to a parent's column; key columns that must match a parent's."""
+    """Columns (and secondary FKs) equal to a parent's column; key columns, the context FK's
+    included, that must match a parent's (payment.customer_id = its rental's). A handful of
+    exceptions (TOLERANCE) does not hide a relation."""
     context = tp.context  # type: ignore[attr-defined]
     parents = [fk for fk in (*([context] if context else []), *tp.secondary, *tp.deferred)]  # type: ignore[attr-defined]
     secondary_cols = {c for fk in (*tp.secondary, *tp.deferred) for c in fk.columns}  # type: ignore[attr-defined]
     key_cols = set(table.primary_key) | secondary_cols
+    match_cols = key_cols | set(context.columns if context else ())
     for fk in parents:
         parent = frames.get(fk.ref_table)
         if parent is None or len(parent) == 0:
@@ -636,24 +688,32 @@ def _fit_repeats(
         ]
         own = {c: values.column(table.name, c) for c in {*candidates, *key_cols}}
         # Values the child repeats: derived after the FK is assigned.
-        found = rel.repeats(own, aligned, fk.name, candidates)
+        found = rel.repeats(own, aligned, fk.name, candidates, tolerance=TOLERANCE)
         for r in _keys_stay_keys(schema, plan, table, fk, found):
             specs[r.column].how = "repeat"
             model.repeats.append(r)
         if fk is context:
             # Secondary FK columns that follow from the context parent (visit_detail.person_id).
-            others = [c for c in secondary_cols if c not in fk.columns]
-            found = rel.repeats(own, values.aligned(fk.ref_table, list(parent.columns), pos), fk.name, others)
+            others = [c for c in sorted(secondary_cols) if c not in fk.columns]
+            found = rel.repeats(
+                own,
+                values.aligned(fk.ref_table, list(parent.columns), pos),
+                fk.name,
+                others,
+                tolerance=TOLERANCE,
+            )
             model.repeats.extend(_keys_stay_keys(schema, plan, table, fk, found))
         else:
             taken = {r.column for r in model.repeats}
-            own_keys = [c for c in key_cols if c not in fk.columns and c not in taken]
+            # The context FK counts too: payment.customer_id = its rental's customer_id.
+            own_keys = [c for c in sorted(match_cols) if c not in fk.columns and c not in taken]
             linked = pos >= 0  # a key match constrains only rows that have a parent
             matches = rel.repeats(
-                {c: own[c][linked] for c in own_keys},
+                {c: values.column(table.name, c)[linked] for c in own_keys},
                 {c: v[linked] for c, v in aligned.items()},
                 fk.name,
                 own_keys,
+                tolerance=TOLERANCE,
             )
             if matches:
                 model.key_matches[fk.name] = [(m.column, m.parent_column) for m in matches]

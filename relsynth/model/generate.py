@@ -4,15 +4,16 @@ source record it equals by chance."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from relsynth.model import keys as kz
-from relsynth.model.pii import PeopleFactory, sex_flags
+from relsynth.model.pii import PeopleFactory, PiiModel, sex_flags
 from relsynth.model.spec import Model, TableModel
-from relsynth.model.text import fresh
+from relsynth.model.text import SourceGuard, fresh
 from relsynth.schema import Table
 
 if TYPE_CHECKING:
@@ -58,11 +59,40 @@ def generated_columns(
         elif spec.id_kind == "integer":
             values = kz.integer_ids(n, spec.shapes, rng, unique=spec.unique)
         else:
-            values = fresh(spec.shapes.generate, n, rng, guard=None, unique=spec.unique)  # type: ignore[union-attr]
+            values = fresh(spec.shapes.generate, n, rng, guard=spec.guard, unique=spec.unique)  # type: ignore[union-attr]
         values = fit_length(np.asarray(values, dtype=object), table.column(col).type.length, spec.unique, rng)
         if spec.null_share > 0:
             values[rng.random(n) < spec.null_share] = None
         frame[col] = values
+
+
+def reference_personal(
+    table: Table, frame: pd.DataFrame, locale: str, rng: np.random.Generator, keep: set[str]
+) -> dict[str, list[Any]]:
+    """Personal data in a reference table (a shipper's phone, a code list's contact person): the
+    table is kept as it is but for these columns, generated as in any table and kept off the
+    source's values right here, while they are at hand (the guard dies with this call). Columns
+    that other tables' foreign keys point at (``keep``) stay, or those keys would point nowhere."""
+    cols = [c for c in table.columns if c.pii and c.name in frame and c.name not in keep]
+    if not cols or not len(frame):
+        return {}
+    people = PeopleFactory(locale, int(rng.integers(0, 2**31 - 1)), len(frame), sex_flags(frame), rng)
+    key = os.urandom(16)
+    unique = {u.columns[0] for u in table.unique if len(u.columns) == 1} | {
+        ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1
+    }
+    out: dict[str, list[Any]] = {}
+    for col in cols:
+        source = frame[col.name].reset_index(drop=True)
+        model = PiiModel.fit(str(col.pii), source, unique=col.name in unique)
+        guard = SourceGuard.fit(source, key, fold=True)
+        values = people.avoid(model, people.generate(model, rng), guard.copies, rng)
+        if model.unique:
+            values = make_unique(values, rng, col.type.length)
+        values = fit_length(np.asarray(values, dtype=object), col.type.length, model.unique, rng)
+        values[source.isna().to_numpy()] = None
+        out[col.name] = list(values)
+    return out
 
 
 def avoid_records(

@@ -1,23 +1,53 @@
 """Personal data: never learned, generated with Faker in the source's format and the schema's locale.
 
 What is learned is only the *format*: phone templates ((###) ###-####), e-mail local-part patterns
-(first.last, flast, digits) and common domains, identifier shapes, text lengths. Names and
-e-mails in one row agree with each other, and first names follow a sex column when there is one.
+(first.last, flast, digits) and common domains, identifier shapes, text lengths; for secrets
+(password hashes, tokens) the algorithm, its parameters and each part's alphabet and length
+($2b$12$ then 53 characters), never a character of a value. Names and e-mails in one row agree
+with each other, and first names follow a sex column when there is one. Card numbers and IBANs
+are generated valid (Luhn, mod 97); organisations get Faker company names.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from relsynth import pii_detect
 from relsynth.model.text import Shapes
 
 POOL = 4000  # distinct names/addresses drawn from Faker, then sampled: fast for millions of rows
 MIN_DOMAIN_COUNT = 5  # an e-mail domain is kept only if this many source rows use it
+
+# Categories generated from the source's shapes (each position's class, characters every distinct
+# value shares), then made valid where the category has a checksum.
+SHAPED = frozenset({"phone", "national_id", "record_number", "payment_card", "iban"})
+MAX_TEMPLATES = 50  # secret formats kept (the most frequent)
+_ALPHABETS = {
+    "digits": string.digits,
+    "hex": "0123456789abcdef",
+    "HEX": "0123456789ABCDEF",
+    "lower": string.ascii_lowercase + string.digits,
+    "upper": string.ascii_uppercase + string.digits,
+    "alnum": string.ascii_letters + string.digits,
+    "crypt": "./" + string.ascii_letters + string.digits,
+    "b64": string.ascii_letters + string.digits + "+/",
+    "b64url": string.ascii_letters + string.digits + "-_",
+    "print": string.ascii_letters + string.digits + "!#%&*+-./:;=?@^_~",
+}
+# Parts of a password hash that are its algorithm and parameters, not its secret: kept as written.
+_HASH_PARAM = re.compile(
+    r"^(2[abxy]?|\d{1,7}|argon2(id|i|d)?|v=\d+|m=\d+,t=\d+,p=\d+|rounds=\d+|pbkdf2(_sha\d+)?|sha\d+|md5|"
+    r"scrypt|bcrypt(_sha256)?|gy|y)$"
+)
+_HASH_FAMILIES = frozenset({"bcrypt", "argon2", "crypt", "django", "werkzeug", "jwt"})
 
 _EMAIL_PATTERNS = ("first.last", "firstlast", "flast", "f.last", "first_last", "first", "last.first", "other")
 
@@ -43,13 +73,23 @@ class PiiModel:
     domains: dict[str, float] = field(default_factory=dict)
     lengths: list[int] = field(default_factory=list)  # free text lengths (quantiles)
     unique: bool = False
+    formats: dict[str, float] = field(default_factory=dict)  # secrets: templates; ip: v4/v6
 
     @classmethod
     def fit(cls, category: str, values: pd.Series, *, unique: bool) -> PiiModel:
         strings = values.dropna().astype(str)
         model = cls(category=category, unique=unique)
-        if category in {"phone", "national_id", "record_number"}:
-            model.shapes = Shapes.fit(strings)
+        if category in SHAPED:
+            # Distinct values: a character is kept only where several different values share it,
+            # so one value repeated over many rows is never written into the model as a template.
+            model.shapes = Shapes.fit(strings.str.strip().drop_duplicates())
+        elif category == "secret":
+            model.formats = secret_formats(strings)
+        elif category == "url" and not strings.empty:
+            model.patterns, model.domains = _url_parts(strings)
+        elif category == "ip_address" and not strings.empty:
+            v6 = float(strings.str.contains(":").mean())
+            model.formats = {k: v for k, v in {"v4": 1.0 - v6, "v6": v6}.items() if v > 0}
         elif category == "email" and not strings.empty:
             local = strings.str.split("@").str[0]
             patterns = local.map(_email_pattern).value_counts(normalize=True)
@@ -74,12 +114,22 @@ class PiiModel:
             "domains": self.domains,
             "lengths": self.lengths,
             "unique": self.unique,
+            "formats": self.formats,
         }
 
     @classmethod
     def from_state(cls, s: dict[str, Any]) -> PiiModel:
         shapes = None if s["shapes"] is None else Shapes(s["shapes"]["templates"], s["shapes"]["weights"])
-        return cls(s["category"], shapes, s["patterns"], s["digits"], s["domains"], s["lengths"], s["unique"])
+        return cls(
+            s["category"],
+            shapes,
+            s["patterns"],
+            s["digits"],
+            s["domains"],
+            s["lengths"],
+            s["unique"],
+            s.get("formats", {}),
+        )
 
 
 class PeopleFactory:
@@ -153,8 +203,54 @@ class PeopleFactory:
             return pool[rng.integers(0, len(pool), n)]
         if cat == "free_text":
             return self._text(model, rng)
+        return self.draw(model, n, rng)
+
+    def draw(self, model: PiiModel, k: int, rng: np.random.Generator) -> np.ndarray:
+        """k fresh values of the categories that need no person behind them (not names, e-mails,
+        addresses, text): also how a copy of a source value is drawn again."""
+        cat = model.category
+        if cat == "org_name":  # a pool of Faker companies, drawn from: fast for millions of rows
+            pool = np.array([self.fake.company() for _ in range(min(max(k, 50), POOL))], dtype=object)
+            return pool[rng.integers(0, len(pool), k)]
+        if cat == "secret":
+            return secrets(model.formats, k, rng)
+        if cat == "url":
+            return self._urls(model, k, rng)
+        if cat == "ip_address":
+            return ip_addresses(model.formats, k, rng)
         shapes = model.shapes or Shapes.fit(pd.Series(["##########"]))
-        return shapes.generate(n, rng)
+        values = shapes.generate(k, rng)
+        if cat == "payment_card":
+            issuers = np.array(list("3456"))[rng.integers(0, 4, k)]
+            return np.array(
+                [
+                    with_luhn(v if v[:1] in "23456" else i + v[1:])
+                    for v, i in zip(values, issuers, strict=True)
+                ],
+                dtype=object,
+            )
+        if cat == "iban":
+            return np.array([with_iban_check(v) for v in values], dtype=object)
+        return values
+
+    def _urls(self, model: PiiModel, k: int, rng: np.random.Generator) -> np.ndarray:
+        schemes = sorted(model.patterns) or ["https://"]
+        sw = np.asarray([model.patterns.get(p, 1.0) for p in schemes], dtype=float)
+        prefix = np.asarray(schemes, dtype=object)[rng.choice(len(schemes), k, p=sw / sw.sum())]
+        hosts = sorted(model.domains)
+        kept = sum(model.domains.values())  # the share of source URLs on a common host
+        size = min(max(k, 50), POOL)
+        own = np.array([self.fake.domain_name() for _ in range(size)], dtype=object)
+        paths = np.array([self.fake.uri_path() for _ in range(size)], dtype=object)
+        host = own[rng.integers(0, size, k)]
+        if hosts:
+            hw = np.asarray([model.domains[h] for h in hosts], dtype=float)
+            common = rng.random(k) < kept
+            host[common] = np.asarray(hosts, dtype=object)[
+                rng.choice(len(hosts), int(common.sum()), p=hw / hw.sum())
+            ]
+        path = paths[rng.integers(0, size, k)]
+        return np.array([f"{a}{b}/{c}" for a, b, c in zip(prefix, host, path, strict=True)], dtype=object)
 
     def avoid(
         self, model: PiiModel, values: np.ndarray, is_copy: Any, rng: np.random.Generator
@@ -184,8 +280,11 @@ class PeopleFactory:
                 out[bad] = [self.fake.street_address() for _ in range(k)]
             elif cat == "free_text":
                 out[bad] = [self.fake.sentence(nb_words=10) for _ in range(k)]
-            elif model.shapes is not None:
-                out[bad] = model.shapes.generate(k, rng)
+            elif cat in {"first_name", "last_name"}:
+                pool = self.female if cat == "first_name" else self.last_pool
+                out[bad] = pool[rng.integers(0, len(pool), k)]
+            else:
+                out[bad] = self.draw(model, k, rng)
         return out
 
     def _emails(self, model: PiiModel, rng: np.random.Generator) -> np.ndarray:
@@ -240,3 +339,163 @@ def sex_flags(frame: pd.DataFrame) -> np.ndarray | None:
             if values.isin(["f", "female", "w", "woman", "m", "male", "man"]).mean() > 0.8:
                 return values.isin(["f", "female", "w", "woman"]).to_numpy()
     return None
+
+
+# -- secrets, checksums, network addresses ------------------------------------------------------
+def _alphabet(part: str) -> str:
+    chars = set(part)
+    for name in ("digits", "hex", "HEX", "lower", "upper", "alnum", "crypt", "b64", "b64url"):
+        if chars <= set(_ALPHABETS[name]):
+            return name
+    return "print"
+
+
+def _random_part(part: str, alphabet: str | None = None) -> list[Any]:
+    """A part of a secret as its alphabet and length, its '=' padding kept as written."""
+    core = part.rstrip("=")
+    pad = len(part) - len(core)
+    parts: list[Any] = [["seg", alphabet or _alphabet(core), len(core)]] if core else []
+    return parts + ([["lit", "=" * pad]] if pad else [])
+
+
+# How each family of hashes is cut into parts, and the alphabet of its random parts (the last
+# part, the digest, may differ from the salt before it).
+_FAMILY_SPLIT = {"jwt": r"([.])", "werkzeug": r"([$:])"}
+_FAMILY_ALPHABET = {
+    "bcrypt": ("crypt", "crypt"),
+    "crypt": ("crypt", "crypt"),
+    "argon2": ("b64", "b64"),
+    "django": ("alnum", "b64"),
+    "werkzeug": ("alnum", "hex"),
+    "jwt": ("b64url", "b64url"),
+}
+
+
+def secret_template(value: str) -> tuple[list[Any], str]:
+    """A secret's format: literal parts (a hash's algorithm and parameters) and random parts
+    (alphabet, length); and a token's prefix (sk_live_), kept only if several values share it."""
+    text = value.strip()
+    kind = pii_detect.secret_kind(text)
+    if kind in _HASH_FAMILIES:
+        salt, digest = _FAMILY_ALPHABET[str(kind)]
+        pieces = re.split(_FAMILY_SPLIT.get(str(kind), r"([$])"), text)
+        last = max(i for i, p in enumerate(pieces) if p)
+        parts: list[Any] = []
+        for i, piece in enumerate(pieces):
+            if piece in {"$", ":", "."} or (kind != "jwt" and _HASH_PARAM.match(piece)):
+                parts.append(["lit", piece])
+            elif kind == "jwt" and i == 0 and piece.startswith("eyJ"):
+                parts += [["lit", "eyJ"], *_random_part(piece[3:], salt)]
+            elif piece:
+                parts += _random_part(piece, digest if i == last else salt)
+        return parts, ""
+    m = re.match(r"^((?:[A-Za-z]{1,10}[_-]){1,3})(?=[\w-]{16})", text)
+    if m:
+        return [["lit", m.group(1)], *_random_part(text[len(m.group(1)) :])], m.group(1)
+    if kind == "aws key":
+        return [["lit", text[:4]], *_random_part(text[4:])], ""
+    return _random_part(text), ""
+
+
+def secret_formats(strings: pd.Series) -> dict[str, float]:
+    """Templates of a secret column with their shares: nothing of any value but its format."""
+    templates: dict[str, float] = {}
+    distinct = strings.str.strip().drop_duplicates()
+    prefixes = distinct.map(lambda v: secret_template(v)[1])
+    common = {p for p, c in prefixes.value_counts().items() if p and c >= MIN_DOMAIN_COUNT}
+    for value, count in strings.str.strip().value_counts().items():
+        parts, prefix = secret_template(str(value))
+        if prefix and prefix not in common:  # a prefix of one user's own: random like the rest
+            parts = _random_part(str(value))
+        key = json.dumps(parts, separators=(",", ":"))
+        templates[key] = templates.get(key, 0.0) + float(count)
+    top = sorted(templates.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TEMPLATES]
+    total = sum(w for _, w in top) or 1.0
+    return {k: w / total for k, w in top}
+
+
+def secrets(formats: dict[str, float], k: int, rng: np.random.Generator) -> np.ndarray:
+    """k secrets in the source's formats, every random character drawn afresh."""
+    keys = sorted(formats) or [json.dumps([["seg", "alnum", 32]], separators=(",", ":"))]
+    weights = np.asarray([formats.get(t, 1.0) for t in keys], dtype=float)
+    picks = rng.choice(len(keys), size=k, p=weights / weights.sum())
+    out = np.empty(k, dtype=object)
+    for t in np.unique(picks):
+        rows = np.flatnonzero(picks == t)
+        columns = []
+        for part in json.loads(keys[t]):
+            if part[0] == "lit":
+                columns.append(np.full(len(rows), part[1], dtype=object))
+            else:
+                alphabet = np.array(list(_ALPHABETS.get(part[1], _ALPHABETS["alnum"])))
+                draws = alphabet[rng.integers(0, len(alphabet), (len(rows), int(part[2])))]
+                columns.append(np.array(["".join(r) for r in draws], dtype=object))
+        out[rows] = ["".join(p) for p in zip(*columns, strict=True)] if columns else ""
+    return out
+
+
+def with_luhn(value: str) -> str:
+    """The generated card number with its last digit set so that the Luhn check holds."""
+    digits = [c for c in value if c.isdigit()]
+    if len(digits) < 2:
+        return value
+    body = "".join(digits[:-1])
+    check = next(str(d) for d in range(10) if pii_detect.luhn_valid(body + str(d)))
+    last = max(i for i, c in enumerate(value) if c.isdigit())
+    return value[:last] + check + value[last + 1 :]
+
+
+def with_iban_check(value: str) -> str:
+    """The generated IBAN with check digits that make its mod-97 test hold, its spacing kept."""
+    compact = re.sub(r"\s", "", value).upper()
+    if len(compact) < 5 or not compact[:2].isalpha():
+        return value
+    rearranged = compact[4:] + compact[:2] + "00"
+    try:
+        number = int("".join(str(int(c, 36)) for c in rearranged))
+    except ValueError:
+        return value
+    fixed = compact[:2] + f"{98 - number % 97:02d}" + compact[4:]
+    out, j = [], 0
+    for c in value:  # put the characters back where the spaces were
+        if c.isspace():
+            out.append(c)
+        else:
+            out.append(fixed[j])
+            j += 1
+    return "".join(out)
+
+
+def ip_addresses(formats: dict[str, float], k: int, rng: np.random.Generator) -> np.ndarray:
+    """Random public addresses, IPv6 as often as in the source."""
+    v6 = formats.get("v6", 0.0) / (sum(formats.values()) or 1.0)
+    out = np.empty(k, dtype=object)
+    six = rng.random(k) < v6
+    for i in range(k):
+        while True:
+            if six[i]:  # global unicast, 2000::/3
+                high = int(rng.integers(0x2001, 0x3FFF))
+                low = int(rng.integers(0, 2**56)) << 56 | int(rng.integers(0, 2**56))
+                addr: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv6Address(high << 112 | low)
+            else:
+                addr = ipaddress.IPv4Address(int(rng.integers(1 << 24, 224 << 24)))
+            if addr.is_global:
+                break
+        out[i] = str(addr)
+    return out
+
+
+def _url_parts(strings: pd.Series) -> tuple[dict[str, float], dict[str, float]]:
+    """Schemes ('https://', 'www.') with their shares, and hosts that at least MIN_DOMAIN_COUNT
+    distinct URLs use (a site, not one person's page) with the share of URLs on each."""
+    distinct = strings.str.strip().drop_duplicates()
+    m = distinct.str.extract(r"^(?P<scheme>(?:[a-zA-Z]+://)?(?:www\.)?)(?P<host>[^/?#:]+)")
+    schemes = m["scheme"].fillna("").str.lower().value_counts(normalize=True)
+    hosts = m["host"].fillna("").str.lower()
+    hosts = hosts.str.replace(r"^www\.", "", regex=True)
+    counts = hosts.value_counts()
+    kept = counts[(counts >= MIN_DOMAIN_COUNT) & (counts.index != "")]
+    return (
+        {str(p) or "https://": float(v) for p, v in schemes.items()},
+        {str(h): float(c) / len(distinct) for h, c in kept.items()},
+    )

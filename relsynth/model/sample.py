@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.model import checks as ck
+from relsynth.model import exact_sample as xs
 from relsynth.model import keys as kz
 from relsynth.model.assign import (
     apply_repeats,
@@ -29,16 +30,19 @@ from relsynth.model.assign import (
     fill_fk,
     numbering,
     primary_key,
+    secondary_order,
     self_reference,
     unique_rows,
 )
 from relsynth.model.copula import conditional, sample_conditional
 from relsynth.model.copula import sample as copula_sample
 from relsynth.model.generate import avoid_records, generated_columns
+from relsynth.model.guards import unguarded_tables
+from relsynth.model.natives import native_columns
 from relsynth.model.spec import Model, TableModel
 from relsynth.model.values import coerce
-from relsynth.schema import ForeignKey, Table
-from relsynth.transform import Categorical, Temporal, from_seconds, rank_normalize, to_epoch_seconds
+from relsynth.schema import Table
+from relsynth.transform import Categorical, Temporal, rank_normalize, to_epoch_seconds
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
@@ -55,9 +59,17 @@ class SampleReport:
     moved_records: dict[str, int] = field(default_factory=dict)
     dropped_no_parent: dict[str, int] = field(default_factory=dict)
     clipped_children: dict[str, int] = field(default_factory=dict)
+    unguarded: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = []
+        if self.unguarded:
+            out.append(
+                f"not checked against the source ({len(self.unguarded)} tables: "
+                f"{', '.join(self.unguarded[:5])}{', ...' if len(self.unguarded) > 5 else ''}): "
+                "a model file holds no source record, so rows and generated values equal to the "
+                "source's by chance are not moved; give the source (sample --source URL) to check"
+            )
         for t, k in self.moved_records.items():
             out.append(f"{t}: {k} rows moved one step off a source record they equalled by chance")
         for t, k in self.dropped_duplicates.items():
@@ -102,6 +114,7 @@ def sample_tables(
     seeds = np.random.SeedSequence(seed).spawn(len(plan.order))
     rngs = {n: np.random.default_rng(s) for n, s in zip(plan.order, seeds, strict=True)}
     report = report if report is not None else SampleReport()
+    report.unguarded = unguarded_tables(model)
     done: dict[str, _Sampled] = {}
     total = len(plan.order)
     for i, name in enumerate(plan.order):
@@ -121,6 +134,7 @@ def sample_tables(
             assign_secondary(
                 model, model.tables[name], schema.table(name), fk, done, rngs[name], report, deferred=True
             )
+    _settle_late(model, done, rngs, report)
     out = {}
     for name in plan.order:
         out[name] = _finish(schema.table(name), model.tables[name], done[name].frame, rngs[name], report)
@@ -210,12 +224,13 @@ def _sample_table(
     values = _decode_columns(model, tm, table, z, done, parent_pos, rng)
     for col in table.columns:
         frame[col.name] = values.get(col.name, pd.Series([None] * n, dtype=object))
+    xs.provisional_existence(tm, frame, z)
     primary_key(tm, table, frame, rng, context=context, pos=parent_pos)
     if context is not None and parent is not None and parent_pos is not None:
         fill_fk(frame, context, parent.frame, parent_pos)
         apply_repeats(tm, frame, context, parent.frame, parent_pos)
     unplaceable = np.zeros(len(frame), dtype=bool)
-    for fk in tp.secondary:
+    for fk in secondary_order(tm, tp.secondary):
         unplaceable |= assign_secondary(
             model, tm, table, fk, done, rng, report, frame=frame, z=z, parent_pos=parent_pos
         )
@@ -227,13 +242,11 @@ def _sample_table(
     for fk in tp.self_refs:
         self_reference(tm, frame, fk, parent_pos, rng)
     generated_columns(model, tm, table, frame, rng)
+    native_columns(tm, table, frame, rng)
     avoid_records(tm, table, frame, rng, report)
     _repair_checks(tm, table, frame, rng, report)
-    _enforce_orders(tm, table, frame, context, parent.frame if parent else None, parent_pos)
-    for sign in (1, -1, 1, -1):  # repairs may land on a record; a value on its bound moves off one way only
-        if not avoid_records(tm, table, frame, rng, report, sign=sign, rounds=1):
-            break
-        _enforce_orders(tm, table, frame, context, parent.frame if parent else None, parent_pos)
+    frames = {name: s.frame for name, s in done.items()}
+    _settle(model, tm, table, frame, frames, parent.frame if parent else None, parent_pos, rng, report)
     # Not re-derived after: a moved value may be outside a dependency's mapping (a NULL), and
     # conditionals drawn again would undo the CHECK repairs above.
     distinct_within_parent(tm, table, frame, parent_pos, context)
@@ -297,7 +310,7 @@ def _decode_columns(
                 if col in nulls:
                     s = np.where(nulls[col], np.nan, s)
                 seconds[col] = s
-                values = from_seconds(s, dim.encoder.output, dim.encoder.text_format)
+                values = dim.encoder.values(s, rng)
             else:
                 values = (
                     dim.encoder.decode(z[:, i], rng)
@@ -407,49 +420,53 @@ def _parent_seconds(parent: pd.DataFrame | None, column: str, pos: np.ndarray | 
     return out
 
 
-# -- keys ----------------------------------------------------------------------------------------
-def _enforce_orders(
+def _settle(
+    model: Model,
     tm: TableModel,
     table: Table,
     frame: pd.DataFrame,
-    context: ForeignKey | None,
+    frames: dict[str, pd.DataFrame],
     parent: pd.DataFrame | None,
-    pos: np.ndarray | None,
+    parent_pos: np.ndarray | None,
+    rng: np.random.Generator,
+    report: SampleReport,
 ) -> None:
-    """Clip dates so every learned order holds (anchored ones already do)."""
-    for o in tm.orders:
-        if tm.column(o.column).how != "copula" or o.column not in frame:
-            continue
-        col_vals = frame[o.column]
-        if o.fk is not None:
-            if parent is None or pos is None or o.base not in parent:
-                continue
-            base_vals = parent[o.base].astype(object).to_numpy()
-            b = pd.Series([base_vals[p] if p >= 0 else None for p in pos], dtype=object)
-        else:
-            b = frame[o.base]
-        x = _seconds(col_vals)
-        y = _seconds(b)
-        both = ~np.isnan(x) & ~np.isnan(y)
-        bad = both & ((x < y) if o.op == ">=" else (x > y))
-        if not bad.any():
-            continue
-        out = frame[o.column].astype(object).to_numpy(copy=True)
-        fixed = np.where(bad, y, x)
-        dim = next((d for d in tm.dims if d.column == o.column and d.role == "value"), None)
-        if dim is not None and isinstance(dim.encoder, Temporal):
-            out[bad] = from_seconds(fixed[bad], dim.encoder.output, dim.encoder.text_format)
-        frame[o.column] = out
+    """Orders, intervals and derived columns (exact_sample.settle), then no row left equal to a
+    unique source record: a row moved off one is settled again."""
+    times = xs.Times()
+    xs.settle(model.schema, tm, table, frame, frames, parent, parent_pos, rng, times)
+    for sign in (1, -1, 1, -1):  # repairs may land on a record; a value on its bound moves off one way only
+        if not avoid_records(tm, table, frame, rng, report, sign=sign, rounds=1):
+            break
+        if tm.record_nudge is not None:
+            times.forget(frame, tm.record_nudge)
+        xs.settle(model.schema, tm, table, frame, frames, parent, parent_pos, rng, times)
 
 
-def _seconds(values: pd.Series) -> np.ndarray:
-    out = np.full(len(values), np.nan)
-    known = values.notna().to_numpy()
-    if known.any():
-        kv = values[known].reset_index(drop=True)
-        fmt = "iso" if isinstance(kv.iloc[0], str) else None
-        out[known] = to_epoch_seconds(kv, text_format=fmt)
-    return out
+def _settle_late(
+    model: Model, done: dict[str, _Sampled], rngs: dict[str, np.random.Generator], report: SampleReport
+) -> None:
+    """Once every table exists: orders through rows sampled after a table (a death recorded in a
+    sibling table), flags saying whether children exist, and whatever follows from them, parents
+    first so a child settles against its parent's final values."""
+    frames = {name: s.frame for name, s in done.items()}
+    changed: set[str] = set()
+    for name in model.plan.order:
+        tm = model.tables[name]
+        context = model.plan[name].context
+        touched = context is not None and context.ref_table in changed
+        if tm.role != "data" or not (tm.reaches or tm.existence or touched):
+            continue
+        table = model.schema.table(name)
+        s = done[name]
+        before = s.frame.copy()
+        xs.existence(model.schema, tm, table, frames)
+        parent = done[context.ref_table].frame if context is not None and context.ref_table in done else None
+        xs.settle(model.schema, tm, table, s.frame, frames, parent, s.parent_pos, rngs[name])
+        if not s.frame.equals(before):
+            changed.add(name)
+            _settle(model, tm, table, s.frame, frames, parent, s.parent_pos, rngs[name], report)
+            _apply_aggregates(model, name, done)
 
 
 def _apply_aggregates(model: Model, child: str, done: dict[str, _Sampled]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from relsynth.graph import Plan
+from relsynth.model.exact import Calendar, Difference, Existence, NoOverlap, Part, Reach
 from relsynth.model.keys import Forest
 from relsynth.model.pii import PiiModel
 from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
@@ -40,7 +41,8 @@ class ColumnSpec:
     """How one column is produced at sampling time.
 
     how: copula | dependency | conditional | repeat | aggregate | key | numbering | text | id | pii | constant
-    | generated (left to the database) | reference_fk (categorical value of a reference key).
+    | generated (left to the database) | reference_fk (categorical value of a reference key)
+    | part | difference (derived from other columns of the row) | existence (from the children sampled).
     """
 
     name: str
@@ -95,8 +97,14 @@ class TableModel:
     key_matches: dict[str, list[tuple[str, str]]] = field(
         default_factory=dict
     )  # fk -> [(own col, parent col)]
+    parts: list[Part] = field(default_factory=list)  # relsynth.model.exact: derived, in order
+    differences: list[Difference] = field(default_factory=list)
+    calendars: list[Calendar] = field(default_factory=list)
+    reaches: list[Reach] = field(default_factory=list)  # orders through related rows
+    existence: list[Existence] = field(default_factory=list)  # flags: the row has children
+    no_overlap: list[NoOverlap] = field(default_factory=list)
     reference: dict[str, Any] | None = None  # verbatim rows of a reference table
-    record_guard: SourceGuard | None = None  # hashes of source records unique on record_columns
+    record_guard: SourceGuard | None = None  # in memory only: source records unique on record_columns
     record_columns: list[str] = field(default_factory=list)
     record_nudge: str | None = None  # the column moved one step when a row equals such a record
 
@@ -114,6 +122,7 @@ class Model:
     seed: int
     source: dict[str, Any] = field(default_factory=dict)  # what was read: redacted URL, sample, holdout
     engine: str = "relsynth"
+    guarded: bool = False  # guards built from the source's rows, in memory (relsynth.model.guards)
 
     def save(self, path: str | Path) -> None:
         from relsynth.model.store import save
@@ -152,4 +161,30 @@ class Model:
             for fk, pairs in t.key_matches.items():
                 for own, par in pairs:
                     out.append(f"{t.name}: {own} = {par} of the row {fk} points to")
+            out += _exact_lines(t)
         return out
+
+
+def _exact_lines(t: TableModel) -> list[str]:
+    """The relations of relsynth.model.exact, one line each (names only, never values)."""
+    out = []
+    for p in t.parts:
+        out.append(f"{t.name}: {p.column} = {p.part}({p.whole}) (derived)")
+    for d in t.differences:
+        if d.dates:
+            unit = {86400.0: "days", 3600.0: "hours", 60.0: "minutes"}.get(d.unit, "seconds")
+            how = {"floor": "whole ", "days": "calendar ", "exact": ""}[d.mode]
+            extra = f" {'+' if d.offset > 0 else '-'} {abs(d.offset)}" if d.offset else ""
+            out.append(f"{t.name}: {d.column} = {d.a} - {d.b} in {how}{unit}{extra} (derived)")
+        else:
+            out.append(f"{t.name}: {d.column} = {d.a} {d.op} {d.b} (derived)")
+    for c in t.calendars:
+        parts = ", ".join(x for x in (c.year, c.month, c.day) if x)
+        out.append(f"{t.name}: ({parts}) is always a valid calendar date")
+    for r in t.reaches:
+        out.append(f"{t.name}: {r.column} {r.op} {r.table}.{r.base} of the row reached via {r.label()}")
+    for e in t.existence:
+        out.append(f"{t.name}: {e.column} says whether the row has {e.child} rows (via {e.fk})")
+    for o in t.no_overlap:
+        out.append(f"{t.name}: intervals {o.start}..{o.end} never overlap for one {o.key}")
+    return out

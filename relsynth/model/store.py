@@ -19,11 +19,12 @@ from relsynth import __version__
 from relsynth.errors import ModelError
 from relsynth.graph import plan as make_plan
 from relsynth.jsontags import jsonable, unjson
+from relsynth.model import exact as ex
 from relsynth.model.keys import Forest
 from relsynth.model.pii import PiiModel
 from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
-from relsynth.model.text import Shapes, SourceGuard, Vocabulary
+from relsynth.model.text import Shapes, Vocabulary
 from relsynth.schema import Schema
 from relsynth.transform import encoder_from_state
 
@@ -88,8 +89,6 @@ def _spec_out(s: ColumnSpec, prefix: str, arrays: _Arrays) -> dict[str, Any]:
             "capitalized": v.capitalized,
             "endings": v.endings,
         }
-    if s.guard is not None:
-        out["guard"] = {"salt": s.guard.salt.hex(), "arrays": arrays.put(prefix, {"hashes": s.guard.hashes})}
     if s.pii is not None:
         out["pii"] = s.pii.to_state()
     return out
@@ -113,8 +112,6 @@ def _spec_in(d: dict[str, Any], arrays: _Arrays) -> ColumnSpec:
         s.shapes = Shapes(d["shapes"]["templates"], d["shapes"]["weights"])
     if "vocabulary" in d:
         s.vocabulary = Vocabulary(**d["vocabulary"])
-    if "guard" in d:
-        s.guard = SourceGuard(bytes.fromhex(d["guard"]["salt"]), arrays.get(d["guard"]["arrays"])["hashes"])
     if "pii" in d:
         s.pii = PiiModel.from_state(d["pii"])
     return s
@@ -161,12 +158,8 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         "key_matches": {k: [list(p) for p in v] for k, v in t.key_matches.items()},
         "record_columns": t.record_columns,
         "record_nudge": t.record_nudge,
+        "exact": _exact_out(t),
     }
-    if t.record_guard is not None:
-        out["record_guard"] = {
-            "salt": t.record_guard.salt.hex(),
-            "arrays": arrays.put(f"{prefix}/records", {"hashes": t.record_guard.hashes}),
-        }
     if t.reference is not None:
         ref = {}
         for i, (col, values) in enumerate(t.reference.items()):
@@ -218,12 +211,9 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
         fk_null=d["fk_null"],
         key_matches={k: [tuple(p) for p in v] for k, v in d["key_matches"].items()},
     )
+    _exact_in(t, d.get("exact", {}))
     t.record_columns = d.get("record_columns", [])
     t.record_nudge = d.get("record_nudge")
-    if "record_guard" in d:
-        t.record_guard = SourceGuard(
-            bytes.fromhex(d["record_guard"]["salt"]), arrays.get(d["record_guard"]["arrays"])["hashes"]
-        )
     if "reference" in d:
         t.reference = {}
         for col, keys in d["reference"].items():
@@ -233,6 +223,37 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
                 for v, null in zip(a["values"].tolist(), a["null"].tolist(), strict=True)
             ]
     return t
+
+
+def _exact_out(t: TableModel) -> dict[str, Any]:
+    """The relations of relsynth.model.exact as JSON (a flag's two values tagged like any value)."""
+    return {
+        "parts": [[p.column, p.whole, p.part, p.output, p.text_format, p.blank] for p in t.parts],
+        "differences": [
+            [d.column, d.a, d.b, d.op, d.unit, d.mode, d.offset, d.decimals, d.dates, d.blank]
+            for d in t.differences
+        ],
+        "calendars": [[c.year, c.month, c.day] for c in t.calendars],
+        "reaches": [[r.column, r.op, r.table, r.base, [list(s) for s in r.path], r.day] for r in t.reaches],
+        "existence": [
+            [e.column, e.child, e.fk, jsonable(e.present), jsonable(e.absent)] for e in t.existence
+        ],
+        "no_overlap": [[o.start, o.end, o.key] for o in t.no_overlap],
+    }
+
+
+def _exact_in(t: TableModel, d: dict[str, Any]) -> None:
+    t.parts = [ex.Part(*p) for p in d.get("parts", [])]
+    t.differences = [ex.Difference(*x) for x in d.get("differences", [])]
+    t.calendars = [ex.Calendar(*c) for c in d.get("calendars", [])]
+    t.reaches = [
+        ex.Reach(c, op, table, base, tuple((s[0], s[1], s[2]) for s in path), bool(day))
+        for c, op, table, base, path, day in d.get("reaches", [])
+    ]
+    t.existence = [
+        ex.Existence(c, ch, fk, unjson(a), unjson(b)) for c, ch, fk, a, b in d.get("existence", [])
+    ]
+    t.no_overlap = [ex.NoOverlap(*o) for o in d.get("no_overlap", [])]
 
 
 def save(model: Model, path: str | Path) -> None:

@@ -4,8 +4,8 @@ High-cardinality text and identifier-like strings are never copied. A *shape* ke
 position's character class (A upper, a lower, 9 digit) and the characters every value shares at
 that position ("MRN" in MRN0012345); a *vocabulary* keeps words used in several different values
 (so no word unique to one record survives) and the source's distribution of word counts.
-Generated values that collide with a source value are drawn again (checked by salted hashes, so
-the model file holds no source string).
+Generated values that collide with a source value are drawn again (checked by keyed hashes held
+in memory only, relsynth.model.guards: the model file holds no source string, nor a hash of one).
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ def shape_of(value: str) -> str:
     return "".join(_classify(c) for c in value)
 
 
+MIN_SHAPE_VALUES = 5  # distinct values a shape needs to be kept
+
+
 @dataclass
 class Shapes:
     """Per-shape templates: a class or a literal at each position, with frequencies."""
@@ -56,6 +59,11 @@ class Shapes:
             strings = strings.sample(20_000, random_state=0)
         shapes = strings.map(shape_of)
         counts = shapes.value_counts()
+        # A shape only a few values have is itself a trace of them ("aaAA_aaaaaaa_999"): only
+        # shapes of at least MIN_SHAPE_VALUES distinct values are kept (else the commonest one).
+        distinct = strings.groupby(shapes).nunique()
+        common = counts[distinct.reindex(counts.index).to_numpy() >= MIN_SHAPE_VALUES]
+        counts = common if len(common) else counts.head(1)
         templates, weights = [], []
         for shape, count in counts.head(MAX_SHAPES).items():
             members = strings[shapes == shape]
@@ -180,29 +188,32 @@ class Vocabulary:
 
 
 class SourceGuard:
-    """Salted 8-byte hashes of source values: tells whether a generated string is a copy."""
+    """Keyed 8-byte hashes of source values: tells whether a generated string is a copy. Held in
+    memory only (relsynth.model.guards): never written to a model file."""
 
-    def __init__(self, salt: bytes, hashes: np.ndarray) -> None:
-        self.salt = salt
+    def __init__(self, key: bytes, hashes: np.ndarray, *, fold: bool = False) -> None:
+        self.key = key
+        self.fold = fold  # compare without case and surrounding spaces (e-mails, names)
         self.hashes = np.sort(hashes)
 
-    @staticmethod
-    def digest(values: Any, salt: bytes) -> np.ndarray:
+    def digest(self, values: Any) -> np.ndarray:
         out = np.empty(len(values), dtype=np.uint64)
         for i, v in enumerate(values):
-            h = hashlib.blake2b(str(v).encode("utf-8"), digest_size=8, key=salt).digest()
+            text = str(v).strip().casefold() if self.fold else str(v)
+            h = hashlib.blake2b(text.encode("utf-8"), digest_size=8, key=self.key).digest()
             out[i] = int.from_bytes(h, "little")
         return out
 
     @classmethod
-    def fit(cls, values: pd.Series, rng: np.random.Generator) -> SourceGuard:
-        salt = rng.bytes(16)
-        return cls(salt, np.unique(cls.digest(values.dropna().astype(str).unique(), salt)))
+    def fit(cls, values: pd.Series, key: bytes, *, fold: bool = False) -> SourceGuard:
+        guard = cls(key, np.empty(0, dtype=np.uint64), fold=fold)
+        guard.hashes = np.unique(guard.digest(values.dropna().astype(str).unique()))
+        return guard
 
     def copies(self, values: np.ndarray) -> np.ndarray:
         if len(self.hashes) == 0 or len(values) == 0:
             return np.zeros(len(values), dtype=bool)
-        d = self.digest(values, self.salt)
+        d = self.digest(values)
         idx = np.clip(np.searchsorted(self.hashes, d), 0, len(self.hashes) - 1)
         return self.hashes[idx] == d
 
@@ -220,8 +231,9 @@ def fresh(
         if not bad.any():
             return out
         out[bad] = generate(int(bad.sum()), rng)
-    # Still clashing after many draws (a tiny shape space): make unique with a counter suffix.
+    # Still clashing after many draws (a tiny shape space): a counter suffix makes them new.
+    bad = guard.copies(out) if guard is not None else np.zeros(n, dtype=bool)
     if unique:
-        dup = pd.Series(out).duplicated(keep="first").to_numpy()
-        out[dup] = [f"{v}-{i}" for i, v in zip(np.flatnonzero(dup), out[dup], strict=True)]
+        bad |= pd.Series(out).duplicated(keep="first").to_numpy()
+    out[bad] = [f"{v}-{i}" for i, v in zip(np.flatnonzero(bad), out[bad], strict=True)]
     return out

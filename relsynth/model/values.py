@@ -211,7 +211,14 @@ def labels(values: pd.Series) -> pd.Series:
 
     Each distinct value is spelled once and mapped back, so millions of rows cost little.
     """
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    values = values.astype(object)
+    if values.map(lambda v: isinstance(v, dict | list)).any():  # JSON documents are not hashable
+        import json
+
+        values = values.map(
+            lambda v: json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v
+        )
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     spelled = np.array([_label(u) for u in uniques] + [None], dtype=object)
     return pd.Series(spelled[codes], index=values.index, dtype=object)
 

@@ -1,0 +1,279 @@
+"""Foreign keys a database does not declare: proposed by name, accepted only on the values.
+
+A column named like another table's key (``TrackId`` -> ``Track``, ``person_id`` -> ``person``,
+``visit_occurrence_id``, ``preceding_visit_occurrence_id``, ``parent_id`` onto its own table) is a
+*candidate*; it becomes an inferred foreign key only when every non-NULL value it holds exists in
+that key, which reflection checks in the database (``reflection.containment``). Names alone are
+never enough: an integer column named like a key whose values are not all in the parent stays a
+column. Pure functions over a Schema: no database here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from relsynth.schema import ForeignKey, Inferred, Schema, SqlType, Table
+from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
+
+# The naming rules, strongest first (the text inspect shows after "by").
+BY_NAME = "name"  # person_id -> table person(s), TrackId -> Track
+BY_KEY_NAME = "key name"  # exactly the name of another table's single-column key
+BY_SUFFIX = "name suffix"  # preceding_visit_occurrence_id -> visit_occurrence
+BY_SELF = "self-reference name"  # parent_id, manager_id -> the table's own key
+
+# What ends a key's name: person_id, person_key, country_code, order_no, TrackId, trackid.
+KEY_SUFFIXES = ("id", "key", "code", "no", "nr", "num", "number", "fk", "ref")
+# A column naming its own table's row: a self-reference by name (only with containment).
+SELF_WORDS = frozenset(
+    {
+        "parent",
+        "manager",
+        "supervisor",
+        "boss",
+        "superior",
+        "mentor",
+        "reports_to",
+        "predecessor",
+        "successor",
+        "previous",
+        "prev",
+        "next",
+        "prior",
+        "preceding",
+        "following",
+        "original",
+        "replaced_by",
+        "replaces",
+        "merged_into",
+        "duplicate_of",
+        "referrer",
+        "referred_by",
+        "root",
+    }
+)
+_IRREGULAR = {"person": "people", "child": "children", "man": "men", "woman": "women"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """child.column -> ref_table.ref_column, proposed by the rule ``by``; still to be checked."""
+
+    table: str
+    column: str
+    ref_table: str
+    ref_column: str
+    by: str
+
+
+def norm(name: str) -> str:
+    """snake_case, lower: 'TrackId', 'track_id' and 'TRACK_ID' read alike."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().replace(" ", "_").replace("-", "_")
+
+
+def _flat(name: str) -> str:
+    return norm(name).replace("_", "")
+
+
+def split_key(name: str) -> tuple[str, str] | None:
+    """'person_id' -> ('person', 'id'), 'TrackId' -> ('track', 'id'), 'trackid' -> ('track', 'id');
+    None when the name does not end like a key."""
+    n = norm(name)
+    for suffix in KEY_SUFFIXES:
+        if n.endswith("_" + suffix) and len(n) > len(suffix) + 1:
+            return n[: -len(suffix) - 1], suffix
+    for suffix in ("id", "key"):  # no separator: trackid, custkey (a stem of 3+ letters)
+        if n.endswith(suffix) and len(n) >= len(suffix) + 3:
+            return n[: -len(suffix)], suffix
+    return None
+
+
+def _forms(stem: str) -> set[str]:
+    """The table names a stem may be spelled as: singular, plural, irregular plural."""
+    s = stem.replace("_", "")
+    out = {s, s + "s", s + "es"}
+    if s.endswith("y"):
+        out.add(s[:-1] + "ies")
+    last = stem.rsplit("_", 1)[-1]
+    if last in _IRREGULAR:
+        out.add(s[: -len(last)] + _IRREGULAR[last])
+    return out
+
+
+def names_table(stem: str, table: str) -> bool:
+    """Does a column stem name this table ('person' names person and persons)?"""
+    return _flat(table) in _forms(stem)
+
+
+def _keys(table: Table) -> list[str]:
+    """The table's single-column keys: primary key first, then UNIQUE constraints and indexes."""
+    out = [table.primary_key[0]] if len(table.primary_key) == 1 else []
+    out += [u.columns[0] for u in table.unique if len(u.columns) == 1]
+    out += [
+        ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1 and not ix.expressions
+    ]
+    return [c for c in dict.fromkeys(out) if not table.column(c).computed]
+
+
+def comparable_types(a: SqlType, b: SqlType) -> bool:
+    """Can the database compare the two columns without a cast (and without an error)?"""
+    if a.name == "year" or b.name == "year":
+        return False
+    if (a.name in INTEGER_TYPES or _whole(a)) and (b.name in INTEGER_TYPES or _whole(b)):
+        return True
+    if a.name in STRING_TYPES and b.name in STRING_TYPES:
+        # MySQL refuses to compare columns of different collations; a different charset is no key.
+        return (a.charset, a.collation) == (b.charset, b.collation) or not (a.collation and b.collation)
+    return a.name == b.name == "uuid"
+
+
+def _whole(t: SqlType) -> bool:
+    """NUMERIC(10) / NUMBER(10,0): an integer spelled as a decimal."""
+    return t.name == "numeric" and t.precision is not None and not t.scale
+
+
+def _parent_key(parent: Table, stem: str, suffix: str, column: str) -> str | None:
+    """The parent's key a column named like it points to: the column's own name, 'id', the bare
+    suffix ('code'), or '<parent>_<suffix>'."""
+    wanted = {_flat(column), "id", suffix, _flat(parent.name) + suffix, stem.replace("_", "") + suffix}
+    if suffix in {"fk", "ref"}:
+        wanted |= {_flat(parent.name) + "id", stem.replace("_", "") + "id"}
+    for key in _keys(parent):
+        if _flat(key) in wanted:
+            return key
+    return None
+
+
+def candidates(schema: Schema, skip: Iterable[tuple[str, str]] = ()) -> list[list[Candidate]]:
+    """For every column that may be an undeclared foreign key, its possible parents in order of
+    preference (the first whose key contains every value wins). ``skip``: (table, column) pairs
+    not to consider (a foreign key into a table left out of the run)."""
+    tables = [t for t in schema.active_tables if t.row_count > 0]
+    skipped = set(skip)
+    out: list[list[Candidate]] = []
+    for table in tables:
+        declared = table.fk_columns()
+        for col in table.columns:
+            if col.name in declared or col.computed or (table.name, col.name) in skipped:
+                continue
+            found = _for_column(table, col.name, tables)
+            if found:
+                out.append(found)
+    return out
+
+
+def _for_column(table: Table, column: str, tables: list[Table]) -> list[Candidate]:
+    col = table.column(column)
+    is_own_key = table.primary_key == (column,)
+    split = split_key(column)
+    n = norm(column)
+
+    def make(parent: Table, key: str | None, by: str) -> Candidate | None:
+        if key is None or (parent.name == table.name and key == column):
+            return None
+        if not comparable_types(col.type, parent.column(key).type):
+            return None
+        return Candidate(table.name, column, parent.name, key, by)
+
+    def keep(items: Iterable[Candidate | None]) -> list[Candidate]:
+        return [c for c in items if c is not None]
+
+    if split is not None:
+        stem, suffix = split
+        if names_table(stem, table.name):
+            return []  # the table's own key (or a copy of it): not a reference
+        by_name = keep(
+            make(p, _parent_key(p, stem, suffix, column), BY_NAME)
+            for p in tables
+            if names_table(stem, p.name)
+        )
+        if by_name or is_own_key:
+            return by_name  # a primary key refers elsewhere only when named after that table
+        by_key = keep(
+            make(p, key, BY_KEY_NAME)
+            for p in sorted(tables, key=lambda t: (-t.row_count, t.name))
+            if p.name != table.name
+            for key in _keys(p)
+            if _flat(key) == _flat(column) and (ks := split_key(key)) is not None and ks[0]
+        )
+        if by_key:
+            return by_key
+        if stem in SELF_WORDS:
+            return keep([make(table, _keys(table)[0], BY_SELF)] if _keys(table) else [])
+        by_suffix = []
+        for p in tables:
+            for key in _keys(p):
+                ks = split_key(key)
+                ends_in_key = ks is not None and ks[0] != "" and n.endswith("_" + norm(key))
+                ends_in_table = any(
+                    stem.endswith("_" + form) for form in {norm(p.name), *_plain_forms(norm(p.name))}
+                ) and _flat(key) in {"id", suffix, _flat(p.name) + suffix}
+                if ends_in_key or ends_in_table:
+                    hit = make(p, key, BY_SELF if p.name == table.name else BY_SUFFIX)
+                    if hit is not None:
+                        by_suffix.append((-len(_flat(p.name)), p.name, hit))
+        return [c for *_, c in sorted(by_suffix, key=lambda x: (x[0], x[1]))][:1]
+    if n in SELF_WORDS and not is_own_key and _keys(table):
+        return keep([make(table, _keys(table)[0], BY_SELF)])
+    return []
+
+
+def _plain_forms(table: str) -> set[str]:
+    """'visit_occurrences' -> {'visit_occurrence'}: a suffix may name the table in the singular."""
+    out = set()
+    if table.endswith("ies"):
+        out.add(table[:-3] + "y")
+    if table.endswith("es"):
+        out.add(table[:-2])
+    if table.endswith("s"):
+        out.add(table[:-1])
+    return out
+
+
+def accepted(values: int, missing: int) -> bool:
+    """Containment, with no exception: some values, and every one found in the parent's key."""
+    return values > 0 and missing == 0
+
+
+def with_inferred(schema: Schema, found: Iterable[tuple[Candidate, int]]) -> Schema:
+    """The schema with each confirmed candidate added as a virtual, inferred foreign key."""
+    by_table: dict[str, list[tuple[Candidate, int]]] = {}
+    for cand, values in found:
+        by_table.setdefault(cand.table, []).append((cand, values))
+    tables = []
+    for table in schema.tables:
+        extra = by_table.get(table.name, [])
+        if not extra:
+            tables.append(table)
+            continue
+        taken = {fk.name for fk in table.foreign_keys}
+        fks = list(table.foreign_keys)
+        for cand, values in extra:
+            name = _fk_name(table.name, cand.column, taken)
+            taken.add(name)
+            fks.append(
+                ForeignKey(
+                    name=name,
+                    columns=(cand.column,),
+                    ref_table=cand.ref_table,
+                    ref_columns=(cand.ref_column,),
+                    virtual=True,
+                    inferred=Inferred(cand.by, values),
+                )
+            )
+        tables.append(replace(table, foreign_keys=tuple(fks)))
+    return replace(schema, tables=tuple(tables))
+
+
+def _fk_name(table: str, column: str, taken: set[str]) -> str:
+    base = f"fk_{table}_{column}_inferred"
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    return name
+
+
+def inferred_fks(schema: Schema) -> list[ForeignKey]:
+    """Every inferred foreign key of the active tables, in table order (for inspect)."""
+    return [fk for t in schema.active_tables for fk in t.foreign_keys if fk.inferred is not None]

@@ -1,0 +1,596 @@
+"""Exact relations between a row's columns, related rows and sibling rows, found in the source and
+derived (not sampled) at sampling time, so the output keeps what the source always satisfies:
+
+- parts: a column that is a part of another in the same row (visit_date = date(visit_datetime),
+  year_of_birth = year(birth_datetime));
+- differences: a column that is the difference or sum of two others (length_of_stay = discharge -
+  admit in days, duration = end - start in minutes, total = net + tax);
+- calendar dates kept valid when they are stored as year, month and day columns (no 31 November);
+- orders through any related row, not only the context parent: an event never before its
+  person's birth (a secondary parent, a grandparent) nor after the death a sibling table records;
+- flags that say whether a row has children (diabetes_med <=> the encounter has medication rows);
+- intervals that never overlap for one key (two rentals of one inventory item).
+
+Each kind is screened on a few rows, then confirmed on every row. A relation must rest on at least
+MIN_SUPPORT rows and may fail on at most TOLERANCE of them (a handful of exceptions in many
+thousands of rows, which the output then no longer has); a coincidence on 10 rows is no law.
+Where the names say it too (visit_date and visit_datetime; nothing after a death date), MIN_NAMED
+rows are enough: a person table of 28 rows, a death table of 3.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+TOLERANCE = 0.001  # share of rows a relation may fail on in the source (5 of 16,000 rows)
+MIN_SUPPORT = 20  # rows (or pairs of intervals) a relation must rest on
+MIN_NAMED = 3  # enough rows when the names say it too: visit_date, visit_datetime; a death date
+END_OF_LIFE = frozenset({"death", "died", "deceased", "dod", "expired"})  # nothing happens after these
+MIN_SIDE = 5  # a flag needs this many rows with children, and this many without
+SCREEN = 256  # rows a candidate is screened on before it is confirmed on all
+PARTS = ("date", "year", "month", "day")
+UNITS = (("day", 86400.0), ("hour", 3600.0), ("minute", 60.0), ("second", 1.0))
+MAX_NUMBERS = 40  # numeric columns tried as sums and differences of each other (cubic cost)
+
+
+@dataclass(frozen=True)
+class Part:
+    """column = part(whole) in the same row (part: date, year, month or day)."""
+
+    column: str
+    whole: str
+    part: str
+    output: str = "number"  # how values are given back: number, or a Temporal output (date, text, ...)
+    text_format: str | None = None
+    blank: float = 0.0  # share of rows with the whole known where the column is NULL in the source
+
+
+@dataclass(frozen=True)
+class Difference:
+    """column = (a - b) / unit + offset for dates (unit in seconds), or a - b / a + b for numbers.
+
+    mode: 'exact' (rounded to the column's decimals), 'floor' (whole units elapsed), or 'days'
+    (calendar days between the two dates).
+    """
+
+    column: str
+    a: str
+    b: str
+    op: str = "-"
+    unit: float = 1.0
+    mode: str = "exact"
+    offset: int = 0
+    decimals: int = 0
+    dates: bool = False
+    blank: float = 0.0
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """(year, month, day) columns that always make a valid date; year may be absent (29 Feb allowed)."""
+
+    year: str | None
+    month: str
+    day: str
+
+
+@dataclass(frozen=True)
+class Reach:
+    """column op base, where base is a column of another row reached through foreign keys.
+
+    path: steps ('up', table, fk) follow table's fk to its parent; ('down', table, fk) go from a
+    row to the one row of table whose fk points to it (a person's death record).
+    """
+
+    column: str
+    op: str
+    table: str
+    base: str
+    path: tuple[tuple[str, str, str], ...]
+    day: bool = False  # base is a date: 'column <= base' means no later than that day
+
+    def label(self) -> str:
+        return " -> ".join(f"{fk}" if way == "up" else f"{t} via {fk}" for way, t, fk in self.path)
+
+
+@dataclass(frozen=True)
+class Existence:
+    """A parent's column says whether it has children through fk: present when it has, else absent."""
+
+    column: str
+    child: str
+    fk: str
+    present: Any
+    absent: Any
+
+
+@dataclass(frozen=True)
+class NoOverlap:
+    """Intervals start..end of rows sharing key never overlap (a NULL end is still open)."""
+
+    start: str
+    end: str
+    key: str
+
+
+def allowed(n: int) -> int:
+    """Exceptions a relation holding on n rows may have."""
+    return int(TOLERANCE * n)
+
+
+# -- parts -----------------------------------------------------------------------------------
+def part_of(seconds: np.ndarray, part: str) -> np.ndarray:
+    """The date (as seconds at midnight), year, month or day of each time; NaN stays NaN."""
+    out = np.full(len(seconds), np.nan)
+    known = ~np.isnan(seconds)
+    if not known.any():
+        return out
+    stamps = np.round(seconds[known] * 1e6).astype(np.int64).astype("datetime64[us]")
+    if part == "date":
+        out[known] = stamps.astype("datetime64[D]").astype(np.int64) * 86400.0
+    elif part == "year":
+        out[known] = stamps.astype("datetime64[Y]").astype(np.int64) + 1970
+    elif part == "month":
+        out[known] = stamps.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    elif part == "day":
+        days = stamps.astype("datetime64[D]") - stamps.astype("datetime64[M]").astype("datetime64[D]")
+        out[known] = days.astype(np.int64) + 1
+    else:
+        raise ValueError(part)
+    return out
+
+
+_FILLER = {"date", "datetime", "time", "dt", "of"}
+
+
+def _tokens(name: str) -> set[str]:
+    return {t for t in name.lower().replace("-", "_").split("_") if t} - _FILLER
+
+
+def _likeness(a: str, b: str) -> tuple[int, int]:
+    """How alike two names are: shared words, then the length of their common prefix."""
+    prefix = 0
+    for x, y in zip(a.lower(), b.lower(), strict=False):
+        if x != y:
+            break
+        prefix += 1
+    return len(_tokens(a) & _tokens(b)), prefix
+
+
+def named_part(target: str, whole: str, part: str) -> bool:
+    """Do the names say it (x_date of x_datetime, year_of_birth of birth_datetime)?"""
+    t, w = _tokens(target), _tokens(whole)
+    if part == "date":
+        return bool(t) and t == w
+    rest = t - {part}
+    return part in t and bool(rest) and rest <= w
+
+
+def ends_life(*names: str) -> bool:
+    """Is this a death date (by its column's or its table's name)?"""
+    return any(_tokens(n) & END_OF_LIFE for n in names)
+
+
+def _holds(
+    target: np.ndarray, expected: np.ndarray, whole_known: np.ndarray, min_rows: int
+) -> tuple[int, float] | None:
+    """(exceptions, blank share) if target = expected where both are known, the target is never
+    known without the whole, and the relation rests on enough varied rows; else None."""
+    t_known = ~np.isnan(target)
+    both = t_known & whole_known
+    n = int(both.sum())
+    if n < min_rows or int((t_known & ~whole_known).sum()) > allowed(int(t_known.sum())):
+        return None
+    idx = np.flatnonzero(both)
+    head = idx[:SCREEN]
+    if int((target[head] != expected[head]).sum()) > allowed(n):
+        return None
+    bad = int((target[idx] != expected[idx]).sum())
+    if bad > allowed(n) or len(np.unique(target[idx[:5000]])) < 2:
+        return None
+    blank = float((whole_known & ~t_known).sum() / max(int(whole_known.sum()), 1))
+    return bad, blank
+
+
+def find_parts(
+    times: dict[str, np.ndarray],
+    numbers: dict[str, np.ndarray],
+    targets: set[str],
+    rank: dict[str, tuple[Any, ...]],
+) -> list[tuple[str, str, str, float]]:
+    """(column, whole, part, blank) for columns that are a part of a time in the same row.
+
+    ``times``: seconds of the row's time columns (wholes, and targets of a 'date' part);
+    ``numbers``: integer columns that may be a year, month or day; ``targets``: the columns that may
+    be derived; ``rank``: orders wholes, finest first. Each target takes the whole it matches with
+    the fewest exceptions, then the one named most alike; no column is derived from itself.
+    """
+    hits: dict[str, list[tuple[tuple[Any, ...], str, str, float]]] = {}
+    for w in sorted(times, key=lambda c: rank[c]):
+        ws = times[w]
+        wk = ~np.isnan(ws)
+        if int(wk.sum()) < MIN_NAMED:
+            continue
+        parts: dict[str, np.ndarray] = {}
+        candidates = [(t, "date", times[t]) for t in times if t != w and t in targets]
+        candidates += [(t, p, numbers[t]) for t in numbers if t != w and t in targets for p in PARTS[1:]]
+        for t, part, values in candidates:
+            if part not in parts:
+                parts[part] = part_of(ws, part)
+            least = MIN_NAMED if named_part(t, w, part) else MIN_SUPPORT
+            found = _holds(values, parts[part], wk, least)
+            if found is None:
+                continue
+            bad, blank = found
+            shared, prefix = _likeness(t, w)
+            hits.setdefault(t, []).append(((bad, -shared, -prefix, rank[w]), w, part, blank))
+    choice = {t: min(options, key=lambda o: o[0]) for t, options in hits.items()}
+    # Break loops (x_date <-> x_datetime when every time is at midnight): the finer whole stays.
+    for t in sorted(choice, key=lambda c: rank.get(c, (np.inf, 9, c))):
+        seen, cur = {t}, choice[t][1]
+        while cur in choice:
+            if cur in seen:
+                del choice[t]
+                break
+            seen.add(cur)
+            cur = choice[cur][1]
+    out = [(t, w, part, blank) for t, (_, w, part, blank) in choice.items()]
+    return derivation_order(out, lambda r: r[0], lambda r: [r[1]])
+
+
+def derivation_order(items: list[Any], target: Any, inputs: Any) -> list[Any]:
+    """Items ordered so that a column is derived before anything derived from it (stable: the
+    same order in every process, since derivations may draw from the random generator)."""
+    targets = {target(i) for i in items}
+    done: set[str] = set()
+    out: list[Any] = []
+    left = list(items)
+    while left:
+        ready = [i for i in left if all(x in done or x not in targets for x in inputs(i))]
+        if not ready:  # a loop: find_parts breaks them, so this is only a guard
+            ready = left[:1]
+        for i in ready:
+            out.append(i)
+            done.add(target(i))
+        left = [i for i in left if i not in ready]
+    return out
+
+
+# -- differences -------------------------------------------------------------------------------
+def _tolerance(decimals: int) -> float:
+    return 0.5 * 10.0 ** (-decimals) + 1e-9
+
+
+def find_differences(
+    times: dict[str, np.ndarray],
+    numbers: dict[str, np.ndarray],
+    targets: set[str],
+    decimals: dict[str, int],
+) -> list[Difference]:
+    """Numeric columns equal to the time between two time columns (in days, hours, minutes or
+    seconds; exact, whole units elapsed, or calendar days; plus a constant 0 or 1), or to the sum
+    or difference of two numeric columns. A column is derived once, never from a derived one."""
+    found: list[Difference] = []
+    derived: set[str] = set()
+    used: set[str] = set()
+    names = list(times)
+    for c in [t for t in numbers if t in targets]:
+        y = numbers[c]
+        c_known = ~np.isnan(y)
+        if int(c_known.sum()) < MIN_SUPPORT:
+            continue
+        rel = _time_difference(c, y, times, names, decimals.get(c, 0))
+        if rel is not None:
+            found.append(rel)
+            derived.add(c)
+            used.update((rel.a, rel.b))
+    pool = [c for c in numbers if c not in derived][:MAX_NUMBERS]
+    triples: set[frozenset[str]] = set()
+    for op in ("+", "-"):  # a column that is the sum of two others is their total, not a term
+        for c in pool:
+            if c not in targets or c in used or c in derived:
+                continue
+            inputs = [x for x in pool if x != c and x not in derived]
+            rel = _number_difference(c, numbers, inputs, decimals, op)
+            if rel is None or frozenset((rel.a, rel.b, c)) in triples:
+                continue
+            triples.add(frozenset((rel.a, rel.b, c)))
+            found.append(rel)
+            derived.add(c)
+            used.update((rel.a, rel.b))
+    return found
+
+
+def _time_difference(
+    c: str, y: np.ndarray, times: dict[str, np.ndarray], names: list[str], dec: int
+) -> Difference | None:
+    c_known = ~np.isnan(y)
+    for a in names:
+        for b in names:
+            if a == b:
+                continue
+            sa, sb = times[a], times[b]
+            ab = ~np.isnan(sa) & ~np.isnan(sb)
+            both = c_known & ab
+            n = int(both.sum())
+            if n < MIN_SUPPORT or int((c_known & ~ab).sum()) > allowed(int(c_known.sum())):
+                continue
+            idx = np.flatnonzero(both)
+            for unit_name, unit in UNITS:
+                modes = ["floor", "exact"] + (["days"] if unit_name == "day" else [])  # whole units first
+                for mode in modes:
+                    rel = _check_time(c, a, b, y, sa, sb, idx, unit, mode, dec, n)
+                    if rel is not None:
+                        blank = float((ab & ~c_known).sum() / max(int(ab.sum()), 1))
+                        return Difference(c, a, b, "-", unit, mode, rel, dec, True, blank)
+    return None
+
+
+def time_steps(sa: np.ndarray, sb: np.ndarray, unit: float, mode: str) -> np.ndarray:
+    """The time from b to a in units: exact, whole units elapsed, or calendar days."""
+    if mode == "days":
+        return np.floor(sa / 86400.0) - np.floor(sb / 86400.0)
+    q = (sa - sb) / unit
+    return np.floor(q + 1e-9) if mode == "floor" else q
+
+
+def _check_time(
+    c: str,
+    a: str,
+    b: str,
+    y: np.ndarray,
+    sa: np.ndarray,
+    sb: np.ndarray,
+    idx: np.ndarray,
+    unit: float,
+    mode: str,
+    dec: int,
+    n: int,
+) -> int | None:
+    """The constant offset (0, 1 or -1) if c = steps(a - b) + offset on the rows idx, else None."""
+    tol = _tolerance(dec)
+    head = idx[:SCREEN]
+    q = time_steps(sa[head], sb[head], unit, mode)
+    offset = round(float(np.median(y[head] - q)))
+    if offset not in (-1, 0, 1) or int((np.abs(y[head] - q - offset) > tol).sum()) > allowed(n):
+        return None
+    q = time_steps(sa[idx], sb[idx], unit, mode)
+    if len(np.unique(q[:5000])) < 2 or int((np.abs(y[idx] - q - offset) > tol).sum()) > allowed(n):
+        return None
+    return offset
+
+
+def _number_difference(
+    c: str, numbers: dict[str, np.ndarray], pool: list[str], decimals: dict[str, int], op: str
+) -> Difference | None:
+    """c = a + b (or a - b) on all rows but the tolerated few, c known only where a and b are."""
+    y = numbers[c]
+    c_known = ~np.isnan(y)
+    dec = decimals.get(c, 0)
+    tol = _tolerance(dec)
+    for i, a in enumerate(pool):
+        for j, b in enumerate(pool):
+            if a == b or (op == "+" and j < i):  # a + b is b + a
+                continue
+            xa, xb = numbers[a], numbers[b]
+            ab = ~np.isnan(xa) & ~np.isnan(xb)
+            rows = c_known & ab
+            n = int(rows.sum())
+            if n < MIN_SUPPORT or int((c_known & ~ab).sum()) > allowed(int(c_known.sum())):
+                continue
+            idx = np.flatnonzero(rows)
+            head = idx[:SCREEN]
+            calc = xa[head] + xb[head] if op == "+" else xa[head] - xb[head]
+            if int((np.abs(y[head] - calc) > tol + 1e-9 * np.abs(y[head])).sum()) > allowed(n):
+                continue
+            calc = xa[idx] + xb[idx] if op == "+" else xa[idx] - xb[idx]
+            if int((np.abs(y[idx] - calc) > tol + 1e-9 * np.abs(y[idx])).sum()) > allowed(n):
+                continue
+            # Both terms must matter: a sum with a column that is nearly always 0 is an equality.
+            if int(((xa[idx] != 0) & (xb[idx] != 0)).sum()) < MIN_SUPPORT:
+                continue
+            blank = float((ab & ~c_known).sum() / max(int(ab.sum()), 1))
+            return Difference(c, a, b, op, 1.0, "exact", 0, dec, False, blank)
+    return None
+
+
+def difference_values(rel: Difference, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The derived column from a and b (seconds for dates, numbers otherwise); NaN where unknown."""
+    if rel.dates:
+        out = time_steps(a, b, rel.unit, rel.mode) + rel.offset
+    else:
+        out = a + b if rel.op == "+" else a - b
+    return np.round(out, rel.decimals)
+
+
+def solve_for_a(rel: Difference, value: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """The a that gives the derived column ``value`` (to move a when value had to change)."""
+    if not rel.dates:
+        return value - b if rel.op == "+" else value + b
+    steps = value - rel.offset
+    if rel.mode == "days":
+        return a + (steps - (np.floor(a / 86400.0) - np.floor(b / 86400.0))) * 86400.0
+    return b + steps * rel.unit
+
+
+# -- calendar dates ----------------------------------------------------------------------------
+def find_calendars(numbers: dict[str, np.ndarray], targets: set[str]) -> list[Calendar]:
+    """Year/month/day columns named alike (year_of_birth, month_of_birth, day_of_birth) that always
+    make a valid date, so a sampled 31 November is moved to the month's last day."""
+    out = []
+    for m in numbers:
+        low = m.lower()
+        if "month" not in low:
+            continue
+        d = next((x for x in numbers if x.lower() == low.replace("month", "day") and x in targets), None)
+        if d is None:
+            continue
+        y = next((x for x in numbers if x.lower() == low.replace("month", "year")), None)
+        mv, dv = numbers[m], numbers[d]
+        yv = numbers[y] if y is not None else np.full(len(mv), 2000.0)  # a leap year: 29 Feb is valid
+        rows = ~np.isnan(mv) & ~np.isnan(dv) & ~np.isnan(yv)
+        if int(rows.sum()) < MIN_SUPPORT:
+            continue
+        last = month_days(yv[rows], mv[rows])
+        ok = (mv[rows] >= 1) & (mv[rows] <= 12) & (dv[rows] >= 1) & (dv[rows] <= last)
+        if int((~ok).sum()) <= allowed(int(rows.sum())) and np.nanmax(dv[rows]) >= 28:
+            out.append(Calendar(y, m, d))
+    return out
+
+
+def month_days(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Days in each month (NaN for an impossible month)."""
+    y = np.nan_to_num(year, nan=2000).astype(np.int64)
+    m = np.nan_to_num(month, nan=1).astype(np.int64)
+    ok = (m >= 1) & (m <= 12)
+    m = np.clip(m, 1, 12)
+    first = (y - 1970) * 12 + (m - 1)
+    days = (
+        (first + 1).astype("datetime64[M]").astype("datetime64[D]")
+        - first.astype("datetime64[M]").astype("datetime64[D]")
+    ).astype(np.int64)
+    return np.where(ok, days, np.nan)
+
+
+# -- orders through related rows ---------------------------------------------------------------
+def order_between(x: np.ndarray, y: np.ndarray, *, death: bool = False, day: bool = False) -> str | None:
+    """'>=' if x >= y on the rows where both are known, '<=' if x <= y (within the tolerance).
+
+    ``day``: y is a date, so x <= y means x falls on that day or before (a discharge at 14:00 on
+    the day of death). Nothing is dated after a death: that order needs MIN_NAMED rows only.
+    """
+    both = ~np.isnan(x) & ~np.isnan(y)
+    n = int(both.sum())
+    xs, ys = x[both], y[both]
+    below = np.floor(xs / 86400.0) * 86400.0 if day else xs
+    if n < MIN_SUPPORT:
+        if not death or n < MIN_NAMED:
+            return None
+        return "<=" if bool(np.all(below <= ys)) else None
+    if int((xs < ys).sum()) <= allowed(n) and np.any(xs > ys):
+        return ">="
+    if int((below > ys).sum()) <= allowed(n) and np.any(below < ys):
+        return "<="
+    return None
+
+
+def upper_bound(x: np.ndarray, y: np.ndarray, day: bool) -> np.ndarray:
+    """The latest x may be given a bound y: y itself, or (y a date) the same time on that day."""
+    if not day:
+        return y
+    return np.where(np.floor(x / 86400.0) * 86400.0 > y, y + (x - np.floor(x / 86400.0) * 86400.0), np.inf)
+
+
+# -- children exist ----------------------------------------------------------------------------
+def find_existence(flag: pd.Series, counts: np.ndarray) -> tuple[Any, Any] | None:
+    """(value with children, value without) if a two-valued, never NULL column says whether each
+    row has children; None otherwise."""
+    from relsynth.model.relations import _plain, comparable
+
+    n = len(flag)
+    if n < MIN_SUPPORT or flag.isna().any():
+        return None
+    has = np.asarray(counts) > 0
+    if int(has.sum()) < MIN_SIDE or int((~has).sum()) < MIN_SIDE:
+        return None
+    codes, levels = pd.factorize(comparable(flag))
+    if len(levels) != 2:
+        return None
+    for present in (0, 1):
+        if int(((codes == present) != has).sum()) <= allowed(n):
+            first = flag.to_numpy(dtype=object)
+            return (
+                _plain(first[np.argmax(codes == present)]),
+                _plain(first[np.argmax(codes != present)]),
+            )
+    return None
+
+
+# -- intervals that never overlap --------------------------------------------------------------
+def overlaps(key: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[int, int]:
+    """(consecutive pairs of intervals of one key, how many of them overlap); a NULL end is open.
+
+    Sorted by start within each key, intervals never overlap exactly when each starts no earlier
+    than the one before it ends.
+    """
+    ok = (key >= 0) & ~np.isnan(start)
+    k, s = key[ok], start[ok]
+    e = np.where(np.isnan(end[ok]), np.inf, end[ok])
+    order = np.lexsort((e, s, k))
+    k, s, e = k[order], s[order], e[order]
+    same = k[1:] == k[:-1]
+    return int(same.sum()), int((same & (s[1:] < e[:-1])).sum())
+
+
+def never_overlap(key: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:
+    """Do the intervals of each key never overlap, where overlaps would be common if keys were
+    given to intervals at random (so sparse data proves nothing)?"""
+    ends = ~np.isnan(end)
+    both = ~np.isnan(start) & ends
+    if int((end[both] < start[both]).sum()) > allowed(int(both.sum())):
+        return False
+    pairs, bad = overlaps(key, start, end)
+    if pairs < MIN_SUPPORT or bad > allowed(pairs):
+        return False
+    shuffled = np.random.default_rng(0).permutation(key)
+    _, chance = overlaps(shuffled, start, end)
+    return chance >= max(MIN_SUPPORT // 2, 10 * max(bad, 1))
+
+
+def isotonic(y: np.ndarray) -> np.ndarray:
+    """The non-decreasing sequence nearest to y (least squares; pool adjacent violators)."""
+    values: list[float] = []
+    weights: list[int] = []
+    for v in y.tolist():
+        values.append(v)
+        weights.append(1)
+        while len(values) > 1 and values[-2] > values[-1]:
+            v2, w2 = values.pop(), weights.pop()
+            values[-1] = (values[-1] * weights[-1] + v2 * w2) / (weights[-1] + w2)
+            weights[-1] += w2
+    return np.repeat(np.array(values), weights)
+
+
+def place(
+    key: np.ndarray, start: np.ndarray, end: np.ndarray, step: float, *, close: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each key's intervals in sequence, none overlapping, each keeping its duration, starts moved
+    as little as possible (least squares) and kept on the column's resolution ``step``.
+
+    The starts minus the durations before them must not decrease, so their isotonic regression
+    gives the nearest valid starts. An open interval (NULL end) goes last; with ``close``, an
+    earlier open one (a key sampled with two) is closed where the next one starts.
+    """
+    s, e = start.copy(), end.copy()
+    ok = (key >= 0) & ~np.isnan(start)
+    if not ok.any():
+        return s, e
+    rows = np.flatnonzero(ok)
+    open_ = np.isnan(end[rows])
+    order = np.lexsort((start[rows], open_, key[rows]))
+    rows = rows[order]
+    k = key[rows]
+    bounds = np.flatnonzero(np.r_[True, k[1:] != k[:-1], True])
+    for lo, hi in itertools.pairwise(bounds):
+        if hi - lo < 2:
+            continue
+        g = rows[lo:hi]
+        gs = start[g]
+        ge = end[g]
+        dur = np.where(np.isnan(ge), 0.0, np.maximum(ge - gs, 0.0))
+        if not np.any(gs[1:] < gs[:-1] + dur[:-1]) and not np.isnan(ge[:-1]).any():
+            continue
+        before = np.r_[0.0, np.cumsum(dur)[:-1]]
+        new = isotonic(gs - before) + before
+        new = np.round(new / step) * step
+        for j in range(1, len(g)):  # rounding may leave an overlap of one step: push forward
+            new[j] = max(new[j], new[j - 1] + dur[j - 1])
+        s[g] = new
+        closes = np.r_[new[1:], np.nan] if close else np.full(len(g), np.nan)
+        e[g] = np.where(np.isnan(ge), closes, new + dur)
+    return s, e

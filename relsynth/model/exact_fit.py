@@ -1,0 +1,306 @@
+"""What relsynth.model.exact looks for in a table being fitted, and where: its own columns (parts,
+differences, calendar dates), its children (flags saying they exist), related rows reached through
+foreign keys (orders) and its keys (intervals that never overlap). Derived columns leave the copula."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from relsynth.graph import Plan
+from relsynth.model import exact as ex
+from relsynth.model.spec import ColumnSpec
+from relsynth.schema import ForeignKey, Kind, Schema, Table
+from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
+from relsynth.transform import decimals_of, resolution_of, text_date_format, to_epoch_seconds
+
+Seconds = Callable[[str, str], np.ndarray]
+_STEP = {"day": 86400.0, "second": 1.0, "millisecond": 1e-3, "microsecond": 1e-6}
+
+
+def protected(table: Table) -> set[str]:
+    """Columns in a key or UNIQUE constraint: a relation never moves them (a clash would follow)."""
+    cols = set(table.primary_key)
+    for u in table.unique:
+        cols |= set(u.columns)
+    for ix in table.indexes:
+        if ix.unique:
+            cols |= set(ix.columns)
+    return cols
+
+
+def seconds(values: pd.Series, text: bool) -> np.ndarray:
+    """Seconds since the epoch, NaN for NULL (text parsed as ISO dates)."""
+    out = np.full(len(values), np.nan)
+    known = values.notna().to_numpy()
+    if known.any():
+        kv = values[known].reset_index(drop=True)
+        out[known] = to_epoch_seconds(kv, text_format=text_date_format(kv) if text else None)
+    return out
+
+
+def _is_time(table: Table, col: str, kinds: dict[str, Kind]) -> bool:
+    return kinds.get(col) is Kind.DATETIME and table.column(col).type.name != "time"
+
+
+def _numbers(frame: pd.DataFrame, col: str) -> np.ndarray | None:
+    """The column as floats (NaN for NULL), or None when some value is not a number."""
+    values = frame[col]
+    if pd.api.types.is_bool_dtype(values):
+        return None
+    if values.dtype == object:
+        first = values.dropna().head(1).tolist()
+        if not first or isinstance(first[0], str | bytes | bool):
+            return None  # text (a code stored as text) or flags: not a year, a term or a total
+    x = pd.to_numeric(values, errors="coerce")
+    if int(x.notna().sum()) != int(values.notna().sum()):
+        return None
+    out = x.to_numpy(dtype=float)
+    return None if np.isinf(out).any() else out
+
+
+def row_relations(
+    table: Table,
+    frame: pd.DataFrame,
+    specs: dict[str, ColumnSpec],
+    kinds: dict[str, Kind],
+) -> tuple[list[ex.Part], list[ex.Difference], list[ex.Calendar]]:
+    """Parts, differences and calendar dates among a table's columns; their targets leave the copula."""
+    if len(frame) < ex.MIN_NAMED:
+        return [], [], []
+    keep = protected(table)
+    values_of = {"copula", "repeat"}
+    targets = {c for c, s in specs.items() if s.how == "copula" and c not in keep and c in frame}
+    times = {
+        c: seconds(frame[c], table.column(c).type.name in STRING_TYPES)
+        for c in specs
+        if c in frame and specs[c].how in values_of and _is_time(table, c, kinds)
+    }
+    numbers: dict[str, np.ndarray] = {}
+    for c, s in specs.items():
+        if c in frame and s.how in values_of and kinds.get(c) in {Kind.NUMERICAL, Kind.CATEGORICAL}:
+            x = _numbers(frame, c)
+            if x is not None:
+                numbers[c] = x
+    integers = {c: x for c, x in numbers.items() if np.all(np.isnan(x) | (x == np.round(x)))}
+    rank = {}
+    for c, secs in times.items():
+        known = secs[~np.isnan(secs)]
+        step = _STEP.get(resolution_of(known), 1.0) if len(known) else 86400.0
+        rank[c] = (step, 0 if table.column(c).type.name == "datetime" else 1, c)
+
+    parts = []
+    for col, whole, part, blank in ex.find_parts(times, integers, targets, rank):
+        output, fmt = "number", None
+        if part == "date":
+            ctype = table.column(col).type
+            output = "text" if ctype.name in STRING_TYPES else _temporal_output(ctype)
+            fmt = text_date_format(frame[col].dropna()) if output == "text" else None
+        parts.append(ex.Part(col, whole, part, output, fmt, round(blank, 6)))
+        specs[col].how = "part"
+        targets.discard(col)
+    for p in parts:
+        if p.part == "date":
+            times[p.column] = ex.part_of(times[p.whole], "date")  # the derived value, as sampled
+    decimals = {
+        c: 0 if table.column(c).type.name in INTEGER_TYPES else decimals_of(x[~np.isnan(x)])
+        for c, x in numbers.items()
+    }
+    diffs = ex.find_differences(times, numbers, targets, decimals)
+    for d in diffs:
+        specs[d.column].how = "difference"
+        targets.discard(d.column)
+    calendars = ex.find_calendars({c: x for c, x in integers.items() if specs[c].how in values_of}, targets)
+    return parts, diffs, calendars
+
+
+def _temporal_output(t: Any) -> str:
+    name = getattr(t, "name", "")
+    if name == "date":
+        return "date"
+    return "datetime_tz" if getattr(t, "timezone", False) else "datetime"
+
+
+def existence(
+    plan: Plan,
+    table: Table,
+    frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    specs: dict[str, ColumnSpec],
+    kinds: dict[str, Kind],
+) -> list[ex.Existence]:
+    """Two-valued columns that say whether the row has children (through any FK of a data table)."""
+    from relsynth.model.fit import positions
+
+    keep = protected(table)
+    flags = [
+        c
+        for c, s in specs.items()
+        if s.how == "copula"
+        and c not in keep
+        and c in frame
+        and kinds.get(c) in {Kind.BOOLEAN, Kind.CATEGORICAL, Kind.NUMERICAL}
+        and frame[c].nunique(dropna=False) == 2
+    ]
+    if not flags or len(frame) < ex.MIN_SUPPORT:
+        return []
+    out: list[ex.Existence] = []
+    for child in plan.order:
+        tp = plan[child]
+        cframe = frames.get(child)
+        if tp.role != "data" or cframe is None or len(cframe) == 0 or not flags:
+            continue
+        for fk in (*([tp.context] if tp.context else []), *tp.secondary):
+            if fk.ref_table != table.name:
+                continue
+            pos = positions(cframe, fk.columns, frame, fk.ref_columns)
+            counts = np.bincount(pos[pos >= 0], minlength=len(frame))
+            for c in list(flags):
+                found = ex.find_existence(frame[c], counts)
+                if found is not None:
+                    out.append(ex.Existence(c, child, fk.name, *found))
+                    specs[c].how = "existence"
+                    flags.remove(c)
+    return out
+
+
+def walk(
+    schema: Schema, path: tuple[tuple[str, str, str], ...], frames: dict[str, pd.DataFrame], n: int
+) -> np.ndarray:
+    """For each of n rows of the path's first table, the row of its last table it reaches (-1: none)."""
+    from relsynth.model.fit import positions
+
+    pos = np.arange(n, dtype=np.int64)
+    for way, holder, name in path:
+        fk = schema.table(holder).fk(name)
+        child, parent = frames[holder], frames[fk.ref_table]
+        step = positions(child, fk.columns, parent, fk.ref_columns)
+        if way == "down":  # from each parent row to the first child row that points to it
+            back = np.full(len(parent), -1, dtype=np.int64)
+            rows = np.flatnonzero(step >= 0)[::-1]
+            back[step[rows]] = rows
+            step = back
+        pos = np.where(pos >= 0, step[np.maximum(pos, 0)] if len(step) else -1, -1)
+    return pos
+
+
+def _end(schema: Schema, path: tuple[tuple[str, str, str], ...]) -> str:
+    way, holder, name = path[-1]
+    return schema.table(holder).fk(name).ref_table if way == "up" else holder
+
+
+def paths(schema: Schema, plan: Plan, table: Table, frames: dict[str, pd.DataFrame]) -> list[tuple[Any, ...]]:
+    """Ways from a table to related rows: a secondary parent; a parent's parent; the one row of a
+    sibling table that belongs to the same parent (a person's death record). The context parent
+    itself is left to the orders relations.py learns."""
+
+    def ups(name: str) -> list[ForeignKey]:
+        tp = plan[name]
+        fks = [*([tp.context] if tp.context else []), *tp.secondary]
+        return [fk for fk in fks if plan[fk.ref_table].role == "data" and fk.ref_table in frames]
+
+    tp = plan[table.name]
+    out: list[tuple[Any, ...]] = []
+    for fk in ups(table.name):
+        first = ("up", table.name, fk.name)
+        if fk is not tp.context:
+            out.append((first,))
+        for g in ups(fk.ref_table):
+            out.append((first, ("up", fk.ref_table, g.name)))
+        for sibling in plan.order:
+            if sibling == table.name or plan[sibling].role != "data" or sibling not in frames:
+                continue
+            for h in ups(sibling):
+                if h.ref_table == fk.ref_table and _one_per_parent(frames[sibling], h, frames[fk.ref_table]):
+                    out.append((first, ("down", sibling, h.name)))
+    return out
+
+
+def _one_per_parent(child: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame) -> bool:
+    from relsynth.model.fit import positions
+
+    if len(child) == 0 or len(parent) == 0:
+        return False
+    pos = positions(child, fk.columns, parent, fk.ref_columns)
+    counts = np.bincount(pos[pos >= 0], minlength=len(parent))
+    return bool(counts.max(initial=0) == 1)
+
+
+def reaches(
+    schema: Schema,
+    plan: Plan,
+    table: Table,
+    frames: dict[str, pd.DataFrame],
+    own: dict[str, np.ndarray],
+    seconds_of: Seconds,
+) -> list[ex.Reach]:
+    """Orders between the table's times and times of related rows reached through foreign keys."""
+    if not own:
+        return []
+    out: list[ex.Reach] = []
+    tp = plan[table.name]
+    context = tp.context.ref_table if tp.context is not None else None
+    covered: set[tuple[str, str]] = set()
+    n = len(frames[table.name])
+    for path in sorted(paths(schema, plan, table, frames), key=len):
+        end = _end(schema, path)
+        if end == context:
+            continue  # the context parent's times are relations.orders'
+        base_table = schema.table(end)
+        bases = [
+            c.name
+            for c in base_table.columns
+            if c.kind is Kind.DATETIME and c.type.name != "time" and c.name in frames[end]
+        ]
+        bases = [b for b in bases if (end, b) not in covered]
+        if not bases:
+            continue
+        pos = walk(schema, path, frames, n)
+        if int((pos >= 0).sum()) < ex.MIN_NAMED:
+            continue
+        for b in bases:
+            ys = seconds_of(end, b)
+            y = np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
+            found = False
+            for col, x in own.items():
+                day = _midnight(y) and not _midnight(x)
+                op = ex.order_between(x, y, death=ex.ends_life(b, end), day=day)
+                if op is not None:
+                    out.append(ex.Reach(col, op, end, b, path, day and op == "<="))
+                    found = True
+            if found:
+                covered.add((end, b))
+    return out
+
+
+def _midnight(x: np.ndarray) -> bool:
+    known = x[~np.isnan(x)]
+    return bool(len(known)) and bool(np.all(np.mod(known, 86400.0) == 0))
+
+
+def no_overlaps(
+    table: Table,
+    frame: pd.DataFrame,
+    own: dict[str, np.ndarray],
+    keys: list[str],
+    codes_of: Callable[[str], np.ndarray],
+) -> list[ex.NoOverlap]:
+    """Pairs (start, end) of the table's times whose intervals never overlap for one key value."""
+    if len(frame) < ex.MIN_SUPPORT:
+        return []
+    out: list[ex.NoOverlap] = []
+    names = list(own)
+    taken: set[str] = set()
+    for s in names:
+        for e in names:
+            if s == e or s in taken or e in taken:
+                continue
+            for k in keys:
+                if ex.never_overlap(codes_of(k), own[s], own[e]):
+                    out.append(ex.NoOverlap(s, e, k))
+                    taken.update((s, e))
+                    break
+    return out

@@ -1,0 +1,381 @@
+"""Exact relations re-imposed on a sampled table (see relsynth.model.exact and relations.py).
+
+In this order: times clipped to the orders they keep with related rows and with their own row and
+context parent; each key's intervals placed in sequence; then calendar dates, parts and
+differences derived from the final times. Flags saying whether a row has children are set from the
+children sampled. A derived value never breaks a CHECK, a NOT NULL or its type's range: where it
+would, the row keeps its sampled value (or, for a difference, the later time moves instead).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from relsynth.model import checks as ck
+from relsynth.model import exact as ex
+from relsynth.model.assign import dim_values
+from relsynth.model.exact_fit import protected, walk
+from relsynth.model.relations import comparable
+from relsynth.model.spec import TableModel
+from relsynth.schema import Schema, Table
+from relsynth.sqltypes import INTEGER_TYPES
+from relsynth.transform import Temporal, from_seconds, resolution_of, to_epoch_seconds
+
+_STEP = {"day": 86400.0, "second": 1.0, "millisecond": 1e-3, "microsecond": 1e-6}
+
+
+def seconds_of(values: pd.Series) -> np.ndarray:
+    """Sampled times (dates, datetimes, ISO text) as float seconds; NaN for NULL."""
+    out = np.full(len(values), np.nan)
+    known = values.notna().to_numpy()
+    if known.any():
+        kv = values[known].reset_index(drop=True)
+        fmt = "iso" if isinstance(kv.iloc[0], str) else None
+        out[known] = to_epoch_seconds(kv, text_format=fmt)
+    return out
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+class Times:
+    """Seconds of the time columns of the frames being settled, each computed once and forgotten
+    when the column is written (parsing dates is the slow part of settling)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[int, str], np.ndarray] = {}
+        self.walks: dict[tuple[Any, ...], np.ndarray] = {}  # keys never move while settling
+
+    def of(self, frame: pd.DataFrame, col: str) -> np.ndarray:
+        key = (id(frame), col)
+        if key not in self.cache:
+            self.cache[key] = seconds_of(frame[col])
+        return self.cache[key]
+
+    def forget(self, frame: pd.DataFrame, col: str) -> None:
+        self.cache.pop((id(frame), col), None)
+
+
+def _write_seconds(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    col: str,
+    rows: np.ndarray,
+    secs: np.ndarray,
+    times: Times,
+) -> None:
+    """Set a modelled time column on some rows, in the column's own form (date, text, ...), except
+    where the new value would break a CHECK or a NOT NULL."""
+    dim = next((d for d in tm.dims if d.column == col and d.role == "value"), None)
+    if dim is None or not isinstance(dim.encoder, Temporal) or not rows.any():
+        return
+    out = frame[col].astype(object).to_numpy(copy=True)
+    out[rows] = from_seconds(secs[rows], dim.encoder.output, dim.encoder.text_format)
+    _guarded(table, frame, col, out)
+    times.forget(frame, col)
+
+
+def enforce_orders(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    parent: pd.DataFrame | None,
+    pos: np.ndarray | None,
+    times: Times,
+) -> None:
+    """Clip dates so every learned order with the row and its context parent holds (anchored ones
+    already do)."""
+    for o in tm.orders:
+        if tm.column(o.column).how != "copula" or o.column not in frame:
+            continue
+        if o.fk is not None:
+            if parent is None or pos is None or o.base not in parent:
+                continue
+            ps = times.of(parent, o.base)
+            y = np.where(pos >= 0, ps[np.maximum(pos, 0)] if len(ps) else np.nan, np.nan)
+        else:
+            y = times.of(frame, o.base)
+        x = times.of(frame, o.column)
+        both = ~np.isnan(x) & ~np.isnan(y)
+        bad = both & ((x < y) if o.op == ">=" else (x > y))
+        _write_seconds(tm, table, frame, o.column, bad, np.where(bad, y, x), times)
+
+
+def settle(
+    schema: Schema,
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    parent: pd.DataFrame | None,
+    pos: np.ndarray | None,
+    rng: np.random.Generator,
+    times: Times | None = None,
+) -> None:
+    """Every order, interval and derived column of a sampled table, in dependency order.
+
+    ``frames`` holds the tables sampled so far; an order through a table not sampled yet waits
+    for the pass after all tables exist. ``parent`` is the context parent's frame, ``pos`` each
+    row's parent row in it. ``times`` may carry parsed times over from an earlier call.
+    """
+    times = times or Times()
+    if tm.reaches:
+        _reaches(schema, tm, table, frame, {**frames, table.name: frame}, times)
+    enforce_orders(tm, table, frame, parent, pos, times)
+    if tm.no_overlap:
+        _intervals(tm, table, frame, times, least_squares=True)
+        enforce_orders(tm, table, frame, parent, pos, times)
+        _intervals(tm, table, frame, times, least_squares=False)  # clipping may have made an overlap: push
+    derive_rows(tm, table, frame, rng, times)
+
+
+def _reaches(
+    schema: Schema,
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    times: Times,
+) -> None:
+    """Each time clipped into the bounds the related rows set: after every lower bound, before
+    every upper bound (a lower bound wins where they cross)."""
+    walks = times.walks
+    by_column: dict[str, list[ex.Reach]] = {}
+    for r in tm.reaches:
+        tables = {h for _, h, _ in r.path} | {r.table}
+        if r.column in frame and tm.column(r.column).how == "copula" and tables <= set(frames):
+            by_column.setdefault(r.column, []).append(r)
+    for col, found in by_column.items():
+        x = times.of(frame, col)
+        lo = np.full(len(frame), -np.inf)
+        hi = np.full(len(frame), np.inf)
+        for r in found:
+            if r.path not in walks:
+                walks[r.path] = walk(schema, r.path, frames, len(frame))
+            p, ys = walks[r.path], times.of(frames[r.table], r.base)
+            y = np.where(p >= 0, ys[np.maximum(p, 0)] if len(ys) else np.nan, np.nan)
+            if r.op == ">=":
+                lo = np.fmax(lo, y)
+            else:
+                hi = np.fmin(hi, ex.upper_bound(x, y, r.day))
+        new = np.maximum(np.minimum(x, hi), lo)
+        bad = ~np.isnan(x) & (new != x)
+        _write_seconds(tm, table, frame, col, bad, new, times)
+
+
+def _intervals(
+    tm: TableModel, table: Table, frame: pd.DataFrame, times: Times, *, least_squares: bool
+) -> None:
+    """Each key's intervals placed in sequence so none overlap (see exact.place)."""
+    for r in tm.no_overlap:
+        if not {r.start, r.end, r.key} <= set(frame.columns) or not len(frame):
+            continue
+        key = pd.factorize(comparable(frame[r.key]))[0].astype(np.int64)
+        s, e = times.of(frame, r.start), times.of(frame, r.end)
+        known = s[~np.isnan(s)]
+        step = _STEP.get(resolution_of(known), 1.0) if len(known) else 1.0
+        # An open interval is closed only if nothing says when the end is NULL (status 'admitted').
+        close = tm.column(r.end).null_determinant is None
+        if least_squares:
+            ns, ne = ex.place(key, s, e, step, close=close)
+        else:
+            ns, ne = _push(key, s, e)
+        moved_s = ~np.isnan(ns) & (ns != s)
+        moved_e = ~np.isnan(ne) & ((ne != e) | np.isnan(e))
+        _write_seconds(tm, table, frame, r.start, moved_s, ns, times)
+        _write_seconds(tm, table, frame, r.end, moved_e, ne, times)
+
+
+def _push(key: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Move intervals later, never earlier, until none of one key overlaps the one before it."""
+    ns, ne = s.copy(), e.copy()
+    ok = (key >= 0) & ~np.isnan(s)
+    rows = np.flatnonzero(ok)
+    rows = rows[np.lexsort((s[rows], np.isnan(e[rows]), key[rows]))]
+    for i in range(1, len(rows)):
+        prev, cur = rows[i - 1], rows[i]
+        if key[prev] != key[cur]:
+            continue
+        end_prev = ne[prev] if not np.isnan(ne[prev]) else ns[prev]
+        if ns[cur] < end_prev:
+            shift = end_prev - ns[cur]
+            ns[cur] += shift
+            if not np.isnan(ne[cur]):
+                ne[cur] += shift
+    return ns, ne
+
+
+# -- derived columns ---------------------------------------------------------------------------
+def derive_rows(
+    tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator, times: Times
+) -> None:
+    """Calendar dates made valid, then parts and differences derived from the final values."""
+    if not (tm.calendars or tm.parts or tm.differences) or not len(frame):
+        return
+    for cal in tm.calendars:
+        _calendar(table, frame, cal)
+    moved = False
+    for _ in range(2):
+        for p in tm.parts:
+            _part(table, frame, p, rng, times)
+        for d in tm.differences:
+            moved |= _difference(tm, table, frame, d, rng, times, move=not moved)
+        if not moved:
+            break
+
+
+def _calendar(table: Table, frame: pd.DataFrame, cal: ex.Calendar) -> None:
+    if not {cal.month, cal.day} <= set(frame.columns) or (cal.year and cal.year not in frame):
+        return
+    m = _numbers(frame[cal.month])
+    d = _numbers(frame[cal.day])
+    y = _numbers(frame[cal.year]) if cal.year else np.full(len(frame), 2000.0)
+    last = ex.month_days(y, m)
+    bad = ~np.isnan(d) & ~np.isnan(last) & (d > last)
+    if bad.any():
+        out = frame[cal.day].astype(object).to_numpy(copy=True)
+        out[bad] = [int(v) for v in last[bad]]
+        _guarded(table, frame, cal.day, out)
+
+
+def _part(table: Table, frame: pd.DataFrame, p: ex.Part, rng: np.random.Generator, times: Times) -> None:
+    if p.whole not in frame:
+        return
+    v = ex.part_of(times.of(frame, p.whole), p.part)
+    col = table.column(p.column)
+    if np.isnan(v).any() and not col.nullable and (~np.isnan(v)).any():
+        # A NOT NULL part of a NULL whole: the part of another row's whole, never NULL.
+        known = np.flatnonzero(~np.isnan(v))
+        holes = np.isnan(v)
+        v[holes] = v[rng.choice(known, size=int(holes.sum()))]
+    out = _typed(v, p.output, p.text_format)
+    if p.blank > 0 and col.nullable:
+        out[rng.random(len(out)) < p.blank] = None
+    _guarded(table, frame, p.column, out)
+    times.forget(frame, p.column)
+
+
+def _typed(v: np.ndarray, output: str, text_format: str | None = None, decimals: int = 0) -> np.ndarray:
+    if output == "number":
+        out = np.empty(len(v), dtype=object)
+        known = ~np.isnan(v)
+        out[known] = [int(x) for x in v[known]] if decimals == 0 else [float(x) for x in v[known]]
+        out[~known] = None
+        return out
+    return from_seconds(v, output, text_format)
+
+
+def _difference(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    d: ex.Difference,
+    rng: np.random.Generator,
+    times: Times,
+    *,
+    move: bool,
+) -> bool:
+    """Derive the column; where its type or CHECKs cannot hold the result, move the first term
+    (the later time) so the relation still holds. True if a term moved."""
+    if not {d.a, d.b} <= set(frame.columns):
+        return False
+    if d.dates:
+        a, b = times.of(frame, d.a), times.of(frame, d.b)
+    else:
+        a, b = _numbers(frame[d.a]), _numbers(frame[d.b])
+    c = ex.difference_values(d, a, b)
+    col = table.column(d.column)
+    moved = False
+    if col.type.name in INTEGER_TYPES:
+        unsigned = "UNSIGNED" in (col.type.native or "").upper()
+        dom = ck.integer_domain(d.column, col.type.name, [x.sql for x in table.checks], unsigned=unsigned)
+        fixed = _into(c, dom)
+        off = ~np.isnan(c) & (fixed != c)
+        if off.any() and move and tm.column(d.a).how == "copula" and d.a not in protected(table):
+            new_a = ex.solve_for_a(d, fixed, b, a)
+            if d.dates:
+                _write_seconds(tm, table, frame, d.a, off, new_a, times)
+            else:
+                out = frame[d.a].astype(object).to_numpy(copy=True)
+                out[off] = [float(x) for x in new_a[off]]
+                frame[d.a] = out
+            moved = True
+        c = fixed
+    out = _typed(c, "number", decimals=d.decimals)
+    if d.blank > 0 and col.nullable:
+        out[rng.random(len(out)) < d.blank] = None
+    _guarded(table, frame, d.column, out)
+    return moved
+
+
+def _into(c: np.ndarray, dom: ck.Domain) -> np.ndarray:
+    """Each value moved to the nearest one the integer domain allows (NaN stays NaN)."""
+    out = np.clip(c, dom.lo, dom.hi)
+    listed = dom.allowed()
+    if listed is not None and len(listed):
+        known = ~np.isnan(out)
+        idx = np.clip(np.searchsorted(listed, out[known]), 0, len(listed) - 1)
+        lower = listed[np.maximum(idx - 1, 0)]
+        upper = listed[idx]
+        out[known] = np.where(np.abs(out[known] - lower) <= np.abs(upper - out[known]), lower, upper)
+    return out
+
+
+def _guarded(table: Table, frame: pd.DataFrame, col: str, new: np.ndarray) -> None:
+    """Write derived values, except on rows where they would break a CHECK or a NOT NULL that the
+    sampled value kept."""
+    old = frame[col].astype(object).to_numpy(copy=True) if col in frame else np.full(len(frame), None)
+    frame[col] = new
+    bad = np.zeros(len(frame), dtype=bool)
+    if not table.column(col).nullable:
+        bad |= pd.isna(pd.Series(new, dtype=object)).to_numpy()
+    for check in table.checks:
+        try:
+            node = ck.parse(check.sql)
+        except ck.NotInterpretable:
+            continue
+        if col in ck.columns_of(node) and ck.columns_of(node) <= set(frame.columns):
+            bad |= ck.violations(node, frame)
+    if bad.any():
+        keep = pd.notna(pd.Series(old, dtype=object)).to_numpy() | table.column(col).nullable
+        revert = bad & keep
+        if revert.any():
+            values = np.asarray(new, dtype=object).copy()
+            values[revert] = old[revert]
+            frame[col] = values
+
+
+# -- flags saying whether children exist -------------------------------------------------------
+def provisional_existence(tm: TableModel, frame: pd.DataFrame, z: np.ndarray) -> None:
+    """Flags from the child counts drawn with the parent; set again from the children sampled."""
+    for e in tm.existence:
+        counts = dim_values(tm, z, f"{e.child}#count")
+        if counts is None:
+            counts = dim_values(tm, z, f"{e.child}.{e.fk}#refcount")
+        if counts is None or e.column not in frame:
+            continue
+        has = np.round(np.asarray(counts, dtype=float)) > 0
+        frame[e.column] = np.where(has, e.present, e.absent).astype(object) if len(frame) else []
+
+
+def existence(schema: Schema, tm: TableModel, table: Table, frames: dict[str, pd.DataFrame]) -> None:
+    """Each flag set from whether the row has children in the sampled child table."""
+    from relsynth.model.fit import positions
+
+    frame = frames[tm.name]
+    for e in tm.existence:
+        child = frames.get(e.child)
+        if child is None or e.column not in frame:
+            continue
+        fk = schema.table(e.child).fk(e.fk)
+        pos = positions(child, fk.columns, frame, fk.ref_columns)
+        has = np.bincount(pos[pos >= 0], minlength=len(frame)) > 0
+        values = np.empty(len(frame), dtype=object)
+        values[has] = e.present
+        values[~has] = e.absent
+        _guarded(table, frame, e.column, values)

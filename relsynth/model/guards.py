@@ -1,0 +1,74 @@
+"""What keeps synthetic values and rows off the source's own: built from the source, in memory,
+and never saved.
+
+A model file that held hashes of source records or values would let its holder test a guess
+(a birth date, an e-mail) against the training data, salt or not: the salt sits beside them.
+So the guards exist only while the source's rows are at hand: right after fitting (synthesize,
+or fit and sample in one process), or rebuilt by reading the source again (`sample --source`).
+A model loaded from a file without the source samples unguarded, and says so.
+
+Each guard is a set of 8-byte keyed hashes under a key drawn from the operating system for this
+process: compact for big tables, and meaningless outside it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from relsynth.model import natives
+from relsynth.model.spec import ColumnSpec, Model
+from relsynth.model.text import SourceGuard
+from relsynth.model.values import record_keys
+
+# A common first or last name may recur in the output (generated names come from name lists);
+# an e-mail, a phone number, an address or a free-text value may not.
+RECURRING_PII = frozenset({"first_name", "last_name"})
+
+
+def attach(model: Model, frames: Mapping[str, pd.DataFrame]) -> None:
+    """Build every guard of ``model`` from the source's ``frames`` (those it was fitted on)."""
+    key = os.urandom(16)
+    for name, tm in model.tables.items():
+        frame = frames.get(name)
+        if frame is None or tm.role != "data" or not len(frame):
+            continue
+        table = model.schema.table(name)
+        for spec in tm.columns:
+            if spec.name not in frame:
+                continue
+            pii = table.column(spec.name).pii
+            shaped_id = spec.how == "id" and spec.id_kind not in {"uuid", "integer"}  # "nick0017"
+            if spec.how == "text" or shaped_id or (spec.how == "pii" and pii not in RECURRING_PII):
+                spec.guard = SourceGuard.fit(frame[spec.name], key, fold=spec.how == "pii")
+            elif spec.how == "native":  # the strings inside JSON documents
+                spec.guard = natives.source_guard(table.column(spec.name).type, frame[spec.name])
+        if tm.record_columns and all(c in frame for c in tm.record_columns):
+            record = record_keys(table, frame, tm.record_columns)
+            counts = record.value_counts()
+            unique = counts.index[counts == 1]
+            tm.record_guard = (
+                SourceGuard.fit(pd.Series(np.asarray(unique, dtype=object)), key) if len(unique) else None
+            )
+    model.guarded = True
+
+
+def unguarded_tables(model: Model) -> list[str]:
+    """Tables whose rows or generated values would be checked against the source, had it been given."""
+    if model.guarded:
+        return []
+    return [
+        name
+        for name, tm in model.tables.items()
+        if tm.role == "data" and (tm.record_columns or any(_checked(s) for s in tm.columns))
+    ]
+
+
+def _checked(spec: ColumnSpec) -> bool:
+    json = spec.how == "native" and isinstance(spec.constant, dict) and spec.constant.get("family") == "json"
+    return (
+        spec.how in {"text", "pii"} or json or (spec.how == "id" and spec.id_kind not in {"uuid", "integer"})
+    )

@@ -1,0 +1,63 @@
+"""Marginals of the values model/natives.py and model/geometry.py generate: numbers as smoothed
+quantiles, categories as [value, count] levels. Plain JSON, so a model file needs no pickle."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+KNOTS = 201
+MAX_LEVELS = 30  # a JSON string or number with at most this many values, each seen often, is a code
+MIN_SUPPORT = 5
+
+
+# -- numbers: quantiles, smoothed by their local spacing ---------------------------------------------
+def quantiles(x: np.ndarray) -> dict[str, Any]:
+    x = np.sort(np.asarray(x, dtype=float)[np.isfinite(np.asarray(x, dtype=float))])
+    if not len(x):
+        return {"knots": [0.0, 1.0], "decimals": 3, "integer": False}
+    k = min(len(x), KNOTS)
+    knots = np.quantile(x, np.linspace(0, 1, k)) if k < len(x) else x
+    integer = bool(np.all(x == np.round(x)))
+    decimals = 0 if integer else _decimals(x)
+    return {"knots": [float(v) for v in knots], "decimals": decimals, "integer": integer}
+
+
+def _decimals(x: np.ndarray) -> int:
+    for d in range(7):
+        scaled = x[:2000] * 10**d
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1, np.abs(scaled))):
+            return d
+    return 6
+
+
+def draw(q: dict[str, Any], u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Values at probabilities u: between the source's quantiles, moved by half their local spacing."""
+    knots = np.asarray(q["knots"], dtype=float)
+    k = len(knots)
+    x = np.interp(u, np.linspace(0, 1, k), knots)
+    if k > 2:
+        spacing = np.diff(knots)[np.clip((u * (k - 1)).astype(np.int64), 0, k - 2)]
+        x = x + rng.normal(0.0, 0.5, len(x)) * spacing
+    x = np.clip(np.round(x, int(q["decimals"])), knots[0], knots[-1])
+    return x
+
+
+def choice(levels: list[list[Any]], n: int, rng: np.random.Generator) -> list[Any]:
+    """n draws from [[value, count], ...]."""
+    counts = np.asarray([c for _, c in levels], dtype=float)
+    picks = rng.choice(len(levels), size=n, p=counts / counts.sum())
+    return [levels[i][0] for i in picks]
+
+
+def levels(values: list[Any]) -> list[list[Any]]:
+    counts = Counter(values)
+    return [[v, c] for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+
+
+def coded(values: list[Any]) -> bool:
+    """Few distinct values, each seen often: a code list, whose values are kept as they are."""
+    counts = Counter(values)
+    return 0 < len(counts) <= MAX_LEVELS and min(counts.values()) >= MIN_SUPPORT

@@ -1,0 +1,211 @@
+"""A model file lets nobody test whether a record or value was in the training data, and the guard
+that keeps synthetic rows and values off the source's works without it: in memory right after
+fitting, or from the source given again to `relsynth sample --source`.
+
+The attack: two sources that differ only in one person's e-mail, phone and record number (same
+shapes, same domain) must give the same model file. Salted hashes of those values (what the model
+file held before) make the two differ, and let a holder test a guessed e-mail against them."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+import relsynth
+from relsynth.cli import main
+from relsynth.evaluation import privacy
+from relsynth.model.sample import SampleReport
+from relsynth.schema import Column, Kind, Schema, SqlType, Table
+from relsynth.writer import write
+
+KINDS = ["sqlite", "postgresql", "mysql"]
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db: str):
+    engine = sa.create_engine(demo_db)
+    model = relsynth.fit(demo_db, seed=2)
+    frames = {n: pd.read_sql_table(n, engine) for n in model.plan.order}
+    engine.dispose()
+    return model, frames
+
+
+def _new(request: pytest.FixtureRequest, kind: str) -> str:
+    fixture = {"sqlite": "sqlite_db", "postgresql": "pg_db", "mysql": "mysql_db"}[kind]
+    return request.getfixturevalue(fixture)()
+
+
+def _contents(path: Path) -> tuple[dict, dict[str, bytes]]:
+    """The model file's JSON and every array, without the zip's timestamps."""
+    with zipfile.ZipFile(path) as z:
+        doc = json.loads(z.read("model.json"))
+        arrays = np.load(io.BytesIO(z.read("arrays.npz")), allow_pickle=False)
+        return doc, {k: arrays[k].tobytes() for k in arrays.files}
+
+
+def _other_person(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same patients, but one of them with another e-mail, phone and record number: the same
+    shapes, the same domain, and still unique (what the output itself shows of these columns, the
+    characters every value shares, their number of distinct values, stays as it was)."""
+    out = frame.copy()
+    cols = ["email", "phone", "mrn"]
+    unique = np.logical_and.reduce([~out[c].duplicated(keep=False) & out[c].notna() for c in cols])
+    row = out.index[unique][0]
+    for c in cols:
+        value = out.at[row, c]
+        end = value.index("@") if c == "email" else len(value)  # an e-mail keeps its domain
+        for i in range(end - 1, -1, -1):  # the last position where values differ, made new
+            if out[c].dropna().str[i].nunique() < 2 or not value[i].isalnum():
+                continue
+            alphabet = "0123456789" if value[i].isdigit() else "abcdefghijklmnopqrstuvwxyz"
+            options = [value[:i] + ch + value[i + 1 :] for ch in alphabet if ch != value[i]]
+            fresh = [v for v in options if v not in set(out[c])]
+            if fresh:
+                out.at[row, c] = fresh[0]
+                break
+        assert out.at[row, c] != frame.at[row, c], c
+    return out
+
+
+def _walk_keys(doc: object) -> set[str]:
+    if isinstance(doc, dict):
+        return set(doc) | {k for v in doc.values() for k in _walk_keys(v)}
+    if isinstance(doc, list):
+        return {k for v in doc for k in _walk_keys(v)}
+    return set()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_persons_values_leave_no_trace_in_the_model_file(
+    request: pytest.FixtureRequest, tmp_path: Path, demo, kind: str
+) -> None:
+    model, frames = demo
+    files = []
+    for i, tables in enumerate((frames, {**frames, "patients": _other_person(frames["patients"])})):
+        url = _new(request, kind)
+        write(tables, model.schema, url, plan=model.plan)
+        path = tmp_path / f"m{i}.rsm"
+        relsynth.fit(url, seed=2).save(path)
+        files.append(_contents(path))
+    (doc_a, arrays_a), (doc_b, arrays_b) = files
+    for doc in (doc_a, doc_b):  # where each was read from differs: the URL, the server, the file
+        doc.pop("source", None)
+        doc["schema"].pop("database", None)
+    assert doc_a == doc_b and arrays_a == arrays_b
+    assert not {"guard", "record_guard", "salt", "hashes"} & _walk_keys(doc_a)
+    text = json.dumps(doc_a)
+    emails = frames["patients"].email.dropna()
+    assert not any(e in text for e in emails)
+
+
+def _pairs() -> tuple[Schema, dict[str, pd.DataFrame]]:
+    """Records of two categorical columns where a few combinations are unique: chance copies."""
+    rng = np.random.default_rng(0)
+    a = rng.choice(list("pqrs"), 400, p=[0.4, 0.3, 0.2, 0.1])
+    b = rng.choice(list("wxyz"), 400, p=[0.4, 0.3, 0.2, 0.1])
+    c = rng.integers(0, 3, 400)
+    frame = pd.DataFrame({"id": range(400), "a": a, "b": b, "c": c})
+    table = Table(
+        "t",
+        (
+            Column("id", SqlType("integer"), nullable=False, kind=Kind.ID),
+            Column("a", SqlType("varchar"), nullable=False, kind=Kind.CATEGORICAL),
+            Column("b", SqlType("varchar"), nullable=False, kind=Kind.CATEGORICAL),
+            Column("c", SqlType("integer"), nullable=False, kind=Kind.NUMERICAL),
+        ),
+        primary_key=("id",),
+        row_count=400,
+    )
+    return Schema((table,), dialect="pandas"), {"t": frame}
+
+
+def _copies(schema: Schema, real: pd.DataFrame, synth: pd.DataFrame) -> int:
+    table = schema.table("t")
+    return privacy.exact_copies(table, real, synth, privacy.record_columns(table, real, synth))["copies"]
+
+
+def test_the_guard_works_from_memory_and_from_the_source_not_from_the_file(tmp_path: Path) -> None:
+    schema, frames = _pairs()
+    model = relsynth.fit(frames, schema=schema, seed=1)
+    report = SampleReport()
+    guarded = relsynth.sample(model, scale=3, seed=4, report=report)["t"]
+    assert _copies(schema, frames["t"], guarded) == 0 and report.moved_records.get("t", 0) > 0
+    assert not report.unguarded
+    path = tmp_path / "m.rsm"
+    model.save(path)
+    loaded = relsynth.Model.load(path)
+    report = SampleReport()
+    bare = relsynth.sample(loaded, scale=3, seed=4, report=report)["t"]
+    assert report.unguarded == ["t"] and any("not checked against the source" in x for x in report.lines())
+    assert _copies(schema, frames["t"], bare) > 0  # the file alone cannot keep them off
+    again = relsynth.sample(relsynth.Model.load(path), scale=3, seed=4, source=frames)["t"]
+    pd.testing.assert_frame_equal(again, guarded)  # the source given again: the same output
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sample_source_guards_and_refuses_another_database(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    schema, frames = _pairs()
+    source = _new(request, kind)
+    write(frames, schema, source)
+    model_path = tmp_path / "m.rsm"
+    run = CliRunner().invoke(main, ["-q", "fit", source, "-o", str(model_path), "--seed", "1"])
+    assert run.exit_code == 0, run.output
+    engine = sa.create_engine(source)
+    real = pd.read_sql_table("t", engine)
+    engine.dispose()
+    for extra, guarded in (([], False), (["--source", source], True)):
+        out = tmp_path / f"out{int(guarded)}"
+        args = ["sample", str(model_path), "-o", str(out), "--format", "csv", "--scale", "3", *extra]
+        run = CliRunner().invoke(main, args)
+        assert run.exit_code == 0, run.output
+        assert ("not checked against the source" in run.stderr) is not guarded
+        synth = pd.read_csv(out / "t.csv", dtype={"a": str, "b": str})
+        assert (_copies(schema, real, synth) == 0) is guarded
+    other = _new(request, kind)
+    write(frames, schema, other)
+    run = CliRunner().invoke(
+        main, ["-q", "sample", str(model_path), "-o", str(tmp_path / "x"), "--source", other]
+    )
+    assert run.exit_code == 1 and "is not the database this model was fitted on" in run.stderr
+
+
+def test_a_shape_only_one_value_has_is_not_kept() -> None:
+    """One odd handle among 300 regular ones: its shape would be a trace of it in the model file."""
+    from relsynth.model.text import Shapes
+
+    values = [f"user{i:04d}" for i in range(300)] + ["zzQQ_unusual_handle_999"]
+    shapes = Shapes.fit(pd.Series(values))
+    assert (
+        len(shapes.templates) == 1
+        and shapes.templates[0].startswith("\\u\\s\\e\\r")
+        and shapes.weights == [1.0]
+    )
+
+
+def test_generated_identifiers_never_equal_a_source_value() -> None:
+    """Identifier-like strings regenerated in the source's shape once hit 93 of 300 source values."""
+    values = [f"nickUNIQUE{i:03d}" for i in range(1, 301)]
+    frame = pd.DataFrame({"id": range(300), "nick": values})
+    table = Table(
+        "t",
+        (
+            Column("id", SqlType("integer"), nullable=False, kind=Kind.ID),
+            Column("nick", SqlType("varchar"), nullable=False, kind=Kind.ID),
+        ),
+        primary_key=("id",),
+        row_count=300,
+    )
+    schema = Schema((table,), dialect="pandas")
+    model = relsynth.fit({"t": frame}, schema=schema, seed=1)
+    out = relsynth.sample(model, scale=2, seed=1)["t"]
+    assert not set(out.nick) & set(values)
