@@ -16,6 +16,7 @@ from typing import Any
 from relsynth.errors import SchemaError, did_you_mean
 
 SCHEMA_FORMAT = "relsynth.schema"
+INFERRED_BY = ("name", "key name", "name suffix", "self-reference name")  # relsynth/infer.py's rules
 SCHEMA_VERSION = 2  # 2: foreign keys may carry "inferred" (found by relsynth, with the evidence)
 READABLE_VERSIONS = (1, 2)  # a version-1 file is a version-2 file without inferred keys
 
@@ -462,6 +463,17 @@ def validate(schema: Schema) -> None:
             parent = schema.table(fk.ref_table)
             for col in fk.ref_columns:
                 parent.column(col)
+            if fk.inferred is not None and (
+                fk.inferred.by not in INFERRED_BY
+                or not isinstance(fk.inferred.values, int)
+                or fk.inferred.values < 1
+                or not fk.virtual
+            ):
+                raise SchemaError(
+                    f"Foreign key {fk.name} of table '{table.name}' says it was inferred, but not as "
+                    f'relsynth writes it ("by" one of {", ".join(INFERRED_BY)}, "values" a positive '
+                    'count, "virtual": true); delete "inferred" to keep it as your own virtual key'
+                )
             if len(fk.columns) != len(fk.ref_columns) or not fk.columns:
                 raise SchemaError(
                     f"Foreign key {fk.name} of table '{table.name}' has {len(fk.columns)} columns but "

@@ -127,6 +127,15 @@ def test_inferred_keys_in_the_schema_file_and_old_files_load() -> None:
     old = {**data, "version": 1}
     old["tables"][1]["foreign_keys"] = []
     assert Schema.from_dict(old).table("InvoiceLine").foreign_keys == ()
+    # evidence relsynth never wrote is refused, not shown as if it were relsynth's
+    from relsynth.errors import SchemaError
+    from relsynth.schema import validate
+
+    for bad in ({"by": "telepathy", "values": 3}, {"by": "name", "values": -5}):
+        forged = json.loads(schema.to_json())
+        forged["tables"][1]["foreign_keys"][0]["inferred"] = bad
+        with pytest.raises(SchemaError, match="says it was inferred"):
+            validate(Schema.from_dict(forged))
 
 
 def test_keys_that_link_nothing_become_codes() -> None:

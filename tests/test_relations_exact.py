@@ -553,3 +553,31 @@ def test_relations_hold_when_read_from_a_database(request, dialect: str) -> None
         has = v["visit_id"].isin(set(synth["medications"]["visit_id"]))
         assert (v["on_medication"].astype(bool) == has).all()
         assert check_integrity(model.schema, synth).problems == 0
+
+
+def test_a_time_of_day_is_never_ordered_against_dates() -> None:
+    """A constant timetz column once gave 'discharge >= t' and 't <= parent.death_date'."""
+    import datetime as dt
+
+    from relsynth.schema import Column, Kind, Schema, SqlType, Table
+
+    rng = np.random.default_rng(0)
+    n = 200
+    admit = pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
+    frame = pd.DataFrame(
+        {
+            "id": range(n),
+            "admit": admit,
+            "dis": admit + pd.to_timedelta(rng.integers(0, 20, n), unit="D"),
+            "t": [dt.time(1, 0)] * n,
+        }
+    )
+    cols = (
+        Column("id", SqlType("integer"), nullable=False, kind=Kind.ID),
+        Column("admit", SqlType("date"), nullable=False, kind=Kind.DATETIME),
+        Column("dis", SqlType("date"), nullable=False, kind=Kind.DATETIME),
+        Column("t", SqlType("time", timezone=True), nullable=False, kind=Kind.DATETIME),
+    )
+    schema = Schema((Table("s", cols, primary_key=("id",), row_count=n),), dialect="pandas")
+    model = relsynth.fit({"s": frame}, schema=schema)
+    assert [(o.column, o.base) for o in model.tables["s"].orders] == [("dis", "admit")]

@@ -421,8 +421,12 @@ def _fit_own(
     if tp.context is not None and parent_pos is not None and tp.context.ref_table in states:
         for pc, ps in states[tp.context.ref_table].seconds.items():
             parent_seconds[pc] = np.where(parent_pos >= 0, ps[np.maximum(parent_pos, 0)], np.nan)
-    found = rel.orders(
-        {c: s for c, s in seconds.items() if specs[c].how == "copula"},
+    found = rel.orders(  # a time of day is no point in time: never ordered against dates
+        {
+            c: s
+            for c, s in seconds.items()
+            if specs[c].how == "copula" and table.column(c).type.name != "time"
+        },
         parent=parent_seconds,
         fk=tp.context.name if tp.context else None,
     )

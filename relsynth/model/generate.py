@@ -127,7 +127,9 @@ def avoid_records(
         for r, sgn in zip(rows, step, strict=True):
             values[r] = nudge_value(values[r], int(sgn), spec, dim, values, rng)
         frame[col] = values
-        report.moved_records[table.name] = report.moved_records.get(table.name, 0) + len(rows)
+        moved_rows = report.moved_rows.setdefault(table.name, set())  # a row moved twice is one row
+        moved_rows.update(frame.index[rows].tolist())
+        report.moved_records[table.name] = len(moved_rows)
     return moved
 
 

@@ -60,6 +60,7 @@ class SampleReport:
     dropped_no_parent: dict[str, int] = field(default_factory=dict)
     clipped_children: dict[str, int] = field(default_factory=dict)
     unguarded: list[str] = field(default_factory=list)
+    moved_rows: dict[str, set[Any]] = field(default_factory=dict, repr=False)  # behind moved_records
 
     def lines(self) -> list[str]:
         out = []
