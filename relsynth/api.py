@@ -301,7 +301,8 @@ def _guard_from(
         if not found.same_as(fitted_on):
             raise RelsynthError(
                 f"{redact(source)} is not the database this model was fitted on: give --source the "
-                "model's own source (relsynth inspect MODEL shows it), or leave --source out"
+                f"database fit read ({model.source.get('url') or 'recorded in the model file'}), "
+                "or leave --source out"
             )
         frames = read_tables(conn, model.schema, model.plan, progress=progress).frames
     guards.attach(model, frames)
