@@ -75,8 +75,6 @@ KNOWN_BUGS = {
     "fails synthesize with TypeError in relsynth/model/checks.py truth()",
     "timestamp_checks": "a CHECK a <= b between two timestamp columns (of a table without primary key) "
     "fails synthesize with UFuncTypeError in relsynth/model/checks.py truth()",
-    "unique_smallint_nulls": "a UNIQUE smallint column holding a NULL is sampled with repeated values "
-    "(UniqueViolation when written)",
     "negative_check_bounds": "a CHECK with a negative constant on PostgreSQL (rendered '-5'::integer) fails "
     "synthesize with TypeError in relsynth/model/checks.py truth() (float compared with str)",
     "int_check_nulls": "an integer column under a CHECK (BETWEEN 1 AND 3) holding a NULL is sampled "
@@ -89,8 +87,6 @@ KNOWN_BUGS = {
     "(overflow in relsynth/transform.py:252), written as NULL with the NOT NULL dropped (SQLite, MariaDB)",
     "numeric_limits": "a numeric(p, s) holding its extremes (+-99999999999.9 in numeric(12, 1)) in a child "
     "table is sampled beyond its precision (PostgreSQL: numeric field overflow when written)",
-    "id_int_extremes": "an integer column named id (not a declared key) holding INT_MIN and INT_MAX is "
-    "generated outside the integer range (PostgreSQL, MariaDB: out of range when written)",
     "wide_unique_ints": "a UNIQUE (not primary key) integer column whose values span the type's range "
     "is sampled out of range, with duplicates, or fails in relsynth/model/keys.py integer_ids",
 }

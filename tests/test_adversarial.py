@@ -435,7 +435,8 @@ WITHOUT_SMALL_REPRODUCTION = {"huge_doubles"}
 
 
 def test_every_known_bug_has_a_reproduction() -> None:
-    assert set(REPRODUCTIONS) == set(KNOWN_BUGS) - WITHOUT_SMALL_REPRODUCTION
+    """Every open bug has one; a fixed bug's stays, as a regression test."""
+    assert set(KNOWN_BUGS) - WITHOUT_SMALL_REPRODUCTION <= set(REPRODUCTIONS)
 
 
 # -- the checker itself ------------------------------------------------------------------------------------
