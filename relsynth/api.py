@@ -42,6 +42,7 @@ def fit(
     holdout: float = 0.0,
     engine: str = "relsynth",
     infer_keys: bool = True,
+    rare_k: int = 5,
     progress: Progress | None = None,
 ) -> Model:
     """Learn a model of a whole database (a URL) or of DataFrames (with ``schema``).
@@ -54,12 +55,13 @@ def fit(
     ``sample_rows`` learns from N root rows per root table plus their descendants; ``holdout``
     withholds a seeded share of root entities (and descendants) for the privacy evaluation.
     ``infer_keys=False`` does not look for foreign keys the database does not declare.
+    ``rare_k``: categories seen in fewer rows (or, in a child table, parents) are never emitted.
     """
     from relsynth.graph import plan as make_plan
     from relsynth.model.fit import fit_tables
     from relsynth.schema import Schema as SchemaCls
 
-    _check_fit_options(engine, holdout, sample_rows, seed)
+    _check_fit_options(engine, holdout, sample_rows, seed, rare_k)
     if isinstance(schema, str | Path):
         schema = SchemaCls.load(schema)
     if isinstance(source, Mapping):
@@ -80,9 +82,10 @@ def fit(
             frames = result.frames
         if engine == "sdv":
             return _fit_sdv(schema, plan, frames, seed)
-        model = fit_tables(schema, frames, plan=plan, seed=seed, progress=progress)
+        model = fit_tables(schema, frames, plan=plan, seed=seed, progress=progress, rare_k=rare_k)
         model.source = {
             "kind": "frames",
+            "rare_k": rare_k,
             "holdout": {"fraction": holdout, "seed": seed, "rows": result.holdout_rows} if holdout else None,
         }
         return model
@@ -97,6 +100,7 @@ def fit(
         holdout=holdout,
         engine=engine,
         infer_keys=infer_keys,
+        rare_k=rare_k,
         progress=progress,
     )
 
@@ -118,8 +122,14 @@ def _check_seed(seed: int | None) -> None:
         raise RelsynthError(f"--seed must be a whole number from 0 to 2^63 - 1, got {seed}")
 
 
-def _check_fit_options(engine: str, holdout: float, sample_rows: int | None, seed: int = 0) -> None:
+def _check_fit_options(
+    engine: str, holdout: float, sample_rows: int | None, seed: int = 0, rare_k: int = 5
+) -> None:
     _check_seed(seed)
+    if not 2 <= rare_k <= 1_000_000:
+        raise RelsynthError(
+            f"--rare-k must be a whole number of rows from 2 (unique values) up, got {rare_k}"
+        )
     if engine not in {"relsynth", "sdv"}:
         raise RelsynthError(f"Unknown engine '{engine}': use relsynth or sdv")
     if not 0.0 <= holdout < 1.0:
@@ -158,6 +168,7 @@ def _fit_database(
     progress: Progress | None,
     hooks: _Hooks | None = None,
     infer_keys: bool = True,
+    rare_k: int = 5,
 ) -> Model:
     from dataclasses import replace
 
@@ -209,9 +220,10 @@ def _fit_database(
         )
     if engine == "sdv":
         return _fit_sdv(schema, plan, result.frames, seed)
-    model = fit_tables(schema, result.frames, plan=plan, seed=seed, progress=progress)
+    model = fit_tables(schema, result.frames, plan=plan, seed=seed, progress=progress, rare_k=rare_k)
     model.source = {
         "kind": "database",
+        "rare_k": rare_k,
         "url": redact(url),
         "identity": source_identity.to_dict(),
         "schema": schema.schema,
@@ -392,6 +404,7 @@ def synthesize(
     schema_only: bool = False,
     target_schema: str | None = None,
     infer_keys: bool = True,
+    rare_k: int = 5,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """reflect -> fit -> sample -> write in one go; returns the model, tables, and write summary.
@@ -407,7 +420,7 @@ def synthesize(
     from relsynth.schema import Schema as SchemaCls
 
     _check_scale(scale)
-    _check_fit_options("relsynth", holdout, sample_rows, seed)
+    _check_fit_options("relsynth", holdout, sample_rows, seed, rare_k)
     if isinstance(schema, str | Path):
         schema = SchemaCls.load(schema)
     from relsynth.writer import target_schema_for
@@ -437,6 +450,7 @@ def synthesize(
             progress=progress,
             hooks=checks,
             infer_keys=infer_keys,
+            rare_k=rare_k,
         )
         timings["fit"] = time.perf_counter() - t0
         t0 = time.perf_counter()

@@ -218,6 +218,18 @@ _no_infer_keys = click.option(
 )
 
 
+# Rare categories are never emitted as themselves (relsynth/model/rare.py).
+_rare_k = click.option(
+    "--rare-k",
+    type=int,
+    default=5,
+    show_default=True,
+    metavar="K",
+    help="Categories seen in fewer than K rows (or, in a child table, for fewer than K parents) "
+    "are never written as themselves.",
+)
+
+
 @main.command()
 @click.argument("url")
 @click.option(
@@ -381,6 +393,7 @@ MODEL_WARNING = (
     help="sdv: SDV's HMASynthesizer, the reference engine (saved as a pickle).",
 )
 @_no_infer_keys
+@_rare_k
 @_global_options
 @click.pass_context
 def fit(
@@ -396,6 +409,7 @@ def fit(
     holdout: float,
     engine: str,
     no_infer_keys: bool,
+    rare_k: int,
 ) -> None:
     """Learn every table of a database and save the model.
 
@@ -423,6 +437,7 @@ def fit(
                 holdout=holdout,
                 engine=engine,
                 infer_keys=not no_infer_keys,
+                rare_k=rare_k,
                 progress=progress,
             )
         model.save(output)
@@ -632,6 +647,7 @@ def sample(
 )
 @click.option("--no-report", is_flag=True, help="Skip the evaluation at the end.")
 @_no_infer_keys
+@_rare_k
 @_global_options
 @click.pass_context
 def synthesize(
@@ -653,6 +669,7 @@ def synthesize(
     report: str,
     no_report: bool,
     no_infer_keys: bool,
+    rare_k: int,
 ) -> None:
     """Reflect SOURCE, learn it, and write a synthetic copy into TARGET, in one go.
 
@@ -682,6 +699,7 @@ def synthesize(
                 schema_only=schema_only,
                 target_schema=target_schema,
                 infer_keys=not no_infer_keys,
+                rare_k=rare_k,
                 progress=progress,
             )
         _print_summary(

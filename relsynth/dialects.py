@@ -40,6 +40,58 @@ def capabilities(dialect_name: str) -> Capabilities:
     return _CAPS.get(dialect_name, _GENERIC)
 
 
+# Keywords a server will not take as a bare name that SQLAlchemy's preparer for it does not quote
+# (SQLAlchemy 2.1): a table or column so named broke the statements relsynth builds. SQLite: every
+# keyword of its parser (sqlite3_keyword_name() of SQLite 3.40: `nothing` and `returning` fail bare);
+# PostgreSQL: the reserved and type/function-name keywords of pg_get_keywords() it lacks; MariaDB:
+# names its parser refuses bare (a table aliased `value` loses its columns). Quoting one more name
+# than needed is harmless, so the lists err on the long side.
+_SQLITE_WORDS = """
+    abort action add after all alter always analyze and as asc attach autoincrement before begin
+    between by cascade case cast check collate column commit conflict constraint create cross current
+    current_date current_time current_timestamp database default deferrable deferred delete desc
+    detach distinct do drop each else end escape except exclude exclusive exists explain fail filter
+    first following for foreign from full generated glob group groups having if ignore immediate in
+    index indexed initially inner insert instead intersect into is isnull join key last left like
+    limit match materialized natural no not nothing notnull null nulls of offset on or order others
+    outer over partition plan pragma preceding primary query raise range recursive references regexp
+    reindex release rename replace restrict returning right rollback row rows savepoint select set
+    table temp temporary then ties to transaction trigger unbounded union unique update using vacuum
+    values view virtual when where window with without
+    """
+SQLITE_KEYWORDS = frozenset(_SQLITE_WORDS.split())
+EXTRA_KEYWORDS = {
+    "sqlite": SQLITE_KEYWORDS,
+    "postgresql": frozenset({"collation", "concurrently", "lateral", "tablesample"}),
+    "mysql": frozenset(
+        {"delete_domain_id", "master_demote_to_replica", "master_demote_to_slave", "portion", "value"}
+    ),
+}
+
+
+def quote_keywords(dialect: sa.Dialect) -> None:
+    """Teach the dialect's identifier preparer the server's keywords it does not know, so every
+    statement built through SQLAlchemy (Core, DDL, ``preparer.quote``) quotes them. Idempotent."""
+    prep = dialect.identifier_preparer
+    extra = EXTRA_KEYWORDS.get(family(dialect.name), frozenset())
+    if not extra <= prep.reserved_words:
+        prep.reserved_words = set(prep.reserved_words) | extra
+        prep._strings.clear()  # names quoted (or not) before this are decided again
+
+
+def quote_keywords_on_connect(engine: sa.Engine) -> None:
+    """Keep ``quote_keywords`` in force on the engine: MySQL's dialect builds a new preparer (and
+    MariaDB's resets its words) when it first connects, so it is applied again after each connect."""
+    from sqlalchemy import event
+
+    quote_keywords(engine.dialect)
+
+    def _again(dbapi_connection: Any, record: Any) -> None:
+        quote_keywords(engine.dialect)
+
+    event.listen(engine, "connect", _again)  # after the dialect's own first-connect initialize
+
+
 def family(conn_or_name: sa.Connection | str) -> str:
     """'postgresql', 'mysql' (MariaDB included), 'sqlite' or the dialect's own name."""
     name = conn_or_name if isinstance(conn_or_name, str) else conn_or_name.dialect.name

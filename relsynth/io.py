@@ -140,7 +140,7 @@ def make_engine(url: str | sa.URL, *, read_only: bool = False, must_exist: bool 
             url = url.set(database=f"file:{path.resolve()}", query=query)
     try:
         # hide_parameters: a statement's bound values (rows of data) never reach an error message.
-        return sa.create_engine(url, pool_pre_ping=False, hide_parameters=True)
+        engine = sa.create_engine(url, pool_pre_ping=False, hide_parameters=True)
     except sa.exc.NoSuchModuleError:
         raise ConnectionFailed(
             f"SQLAlchemy has no dialect '{url.drivername}'; check the URL scheme "
@@ -148,6 +148,10 @@ def make_engine(url: str | sa.URL, *, read_only: bool = False, must_exist: bool 
         ) from None
     except ImportError as err:
         raise _missing_driver(url, err) from None
+    from relsynth import dialects
+
+    dialects.quote_keywords_on_connect(engine)  # names that are keywords SQLAlchemy does not know
+    return engine
 
 
 # -- database errors, classified by code ------------------------------------------------------------

@@ -174,10 +174,6 @@ def reflect_connection(
             for c in cols:
                 if type(c["type"]).__name__ == "NullType":
                     c["catalog_type"] = spelled.get((table_name, c["name"]))
-    for table_name, column_name in dialects.mysql_json_columns(conn, schema):
-        for c in columns.get(table_name, []):
-            if c["name"] == column_name:
-                c["json"] = True
     if dialects.family(conn) == "mysql":
         # SQLAlchemy parses SHOW CREATE TABLE: a backtick in a name comes back doubled, and an FK
         # whose referenced table's name has one is lost. The catalog has them right.
@@ -185,6 +181,10 @@ def reflect_connection(
             dialects.undouble_backticks(x) for x in (columns, pks, uniques, indexes)
         )
         fks = {**fks, **dialects.mysql_foreign_keys(conn, schema, with_parts)}
+    for table_name, column_name in dialects.mysql_json_columns(conn, schema):  # names undoubled first
+        for c in columns.get(table_name, []):
+            if c["name"] == column_name:
+                c["json"] = True
     extra_uniques: dict[str, list[tuple[str, ...]]] = {}
     fk_actions: dict[str, dict[tuple[str, ...], tuple[str, str]]] = {}
     if dialects.family(conn) == "sqlite":

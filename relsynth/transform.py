@@ -53,22 +53,25 @@ def interval_mean(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return out
 
 
-def rank_normalize(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Map each column to exact normal quantiles by rank: marginals exact, dependence kept.
+def rank_normalize(z: np.ndarray, rng: np.random.Generator, exact: list[bool] | None = None) -> np.ndarray:
+    """Map each column by rank onto n sorted uniform draws: a standard normal marginal, the
+    dependence kept.
 
-    Sampled copula scores are re-standardized this way before decoding, so every column's
-    distribution matches the source's as closely as the sample size allows (stratified sampling).
+    Sampled copula scores are re-standardized this way before decoding, so no column drifts from
+    its marginal. The draws are random, not the n exact quantiles: those would give back every
+    level's source count exactly at scale 1 (counts are sampled, not copied). Columns marked
+    ``exact`` (children per parent) take the exact quantiles: each table keeps its row count.
     """
     n = z.shape[0]
     if n == 0:
         return z
     out = np.empty_like(z)
-    jitter = rng.random(z.shape)
     for j in range(z.shape[1]):
         order = np.argsort(z[:, j], kind="stable")
-        ranks = np.empty(n)
+        ranks = np.empty(n, dtype=np.int64)
         ranks[order] = np.arange(n)
-        out[:, j] = to_normal((ranks + jitter[:, j]) / n)
+        u = (np.arange(n) + rng.random(n)) / n if exact is not None and exact[j] else np.sort(rng.random(n))
+        out[:, j] = to_normal(u[ranks])
     return out
 
 
@@ -81,14 +84,83 @@ def _py(value: Any) -> Any:
     return value
 
 
+# Floats at or above 2^52 are whole numbers: rounding them to decimals changes nothing, and scaling
+# them by 10^d (as np.round does) could overflow to inf near the double's limit (1.8e308).
+_WHOLE = 2.0**52
+
+
 def decimals_of(values: np.ndarray, cap: int = 10) -> int:
     """How many decimals the values use (0 for integers), looking at a sample."""
-    sample = values[:2000]
+    sample = np.asarray(values[:2000], dtype=float)
+    sample = sample[np.abs(sample) < _WHOLE]  # larger (and non-finite) values have no decimals
     for d in range(cap + 1):
         scaled = sample * 10**d
         if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1, np.abs(scaled))):
             return d
     return cap
+
+
+def round_safe(x: np.ndarray, decimals: int) -> np.ndarray:
+    """np.round without its overflow: values too large to have decimals are kept as they are."""
+    x = np.asarray(x, dtype=float)
+    small = np.abs(x) < _WHOLE
+    return np.where(small, np.round(np.where(small, x, 0.0), decimals), x)
+
+
+def headroom(values: np.ndarray) -> float:
+    """A power of two to divide values by so that differences and blurs of them stay finite: the
+    difference of two doubles near +-1.8e308 is inf, and inf - inf is NaN. Dividing by a power of
+    two is exact (save for values near 1e-308, which may lose low bits)."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    top = float(np.max(np.abs(finite))) if len(finite) else 0.0
+    if top <= 2.0**1000:
+        return 1.0
+    return float(2.0 ** (math.frexp(top)[1] - 1000))
+
+
+def quantile_knots(x: np.ndarray, k: int) -> np.ndarray:
+    """k evenly spaced quantiles of sorted finite x (all of x when k covers it), without overflow."""
+    if k >= len(x):
+        return x
+    f = headroom(x)
+    p = np.linspace(0, 1, k)
+    if np.isfinite(x[[0, -1]]).all():
+        return np.quantile(x / f, p, method="linear") * f
+    # Between infinite values (a double column may hold +-inf) interpolation gives NaN: take values.
+    return np.quantile(x / f, p, method="closest_observation") * f
+
+
+def blur_quantiles(
+    knots: np.ndarray, u: np.ndarray, rng: np.random.Generator | None, decimals: int
+) -> np.ndarray:
+    """Values at probabilities u between the knots, moved by noise of half the local knot spacing
+    (without an rng: not moved), rounded to decimals and kept within the knots' range.
+
+    Computed on knots divided by their headroom, so that knots near the double's limits give finite
+    values instead of inf or NaN."""
+    k = len(knots)
+    f = headroom(knots)
+    scaled = knots / f
+    finite = np.isfinite(scaled)
+    if not finite.all():  # +-inf knots (sorted first and last): positions at them are infinite
+        t = np.asarray(u, dtype=float) * (k - 1)
+        low, high = int(np.sum(scaled == -np.inf)), int(np.sum(scaled == np.inf))
+        inner = scaled[finite] if finite.any() else np.zeros(1)
+        x = blur_quantiles(inner * f, _inner_u(t, low, k - high), rng, decimals)
+        return np.where(t < low, -np.inf, np.where(t > k - 1 - high, np.inf, x))
+    x = np.interp(u, np.linspace(0, 1, k), scaled)
+    if rng is not None and k > 2:
+        spacing = np.diff(scaled)[np.clip((u * (k - 1)).astype(np.int64), 0, k - 2)]
+        x = x + rng.normal(0.0, 0.5, len(x)) * spacing
+    x = np.clip(x, scaled[0], scaled[-1]) * f
+    return np.clip(round_safe(x, decimals), knots[0], knots[-1])
+
+
+def _inner_u(t: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """Knot positions t as probabilities within the knots first..stop-1 (the finite ones)."""
+    span = max(stop - 1 - first, 1)
+    return np.clip((t - first) / span, 0.0, 1.0)
 
 
 @dataclass
@@ -194,7 +266,7 @@ class Continuous(Encoder):
         if len(x) == 0:
             return cls(knots=np.zeros(1), integer=integer, step=step)
         k = min(len(x), N_KNOTS)
-        knots = np.quantile(x, np.linspace(0, 1, k), method="linear") if k < len(x) else x
+        knots = quantile_knots(x, k)
         if step and k < len(x):
             knots = np.quantile(x, (np.arange(k) + 0.5) / k, method="inverted_cdf")
         dec = 0 if integer else (decimals_of(x) if decimals is None else decimals)
@@ -243,15 +315,7 @@ class Continuous(Encoder):
         if self.step:
             idx = np.minimum((u * len(self.knots)).astype(np.int64), len(self.knots) - 1)
             return self.knots[idx]
-        k = len(self.knots)
-        p = np.linspace(0, 1, k)
-        x = np.interp(u, p, self.knots)
-        if self.smooth and rng is not None and k > 2:
-            spacing = np.diff(self.knots)
-            local = spacing[np.clip((u * (k - 1)).astype(np.int64), 0, k - 2)]
-            x = x + rng.normal(0.0, 0.5, len(x)) * local
-        x = np.round(x, self.decimals)
-        return np.clip(x, self.knots[0], self.knots[-1])
+        return blur_quantiles(self.knots, u, rng if self.smooth else None, self.decimals)
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {
@@ -310,13 +374,48 @@ def to_epoch_seconds(values: pd.Series, *, text_format: str | None = None) -> np
         return np.array([t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6 for t in values])
     if isinstance(first, dt.timedelta) or pd.api.types.is_timedelta64_dtype(values):
         return pd.to_timedelta(values).dt.total_seconds().to_numpy(dtype=float)
-    if text_format is not None:
-        ts = pd.to_datetime(values.astype(str).str.replace("Z", "", regex=False), format="ISO8601")
-    else:
-        ts = pd.to_datetime(values, utc=_has_tz(values))
+    try:
+        if text_format is not None:
+            ts = pd.to_datetime(values.astype(str).str.replace("Z", "", regex=False), format="ISO8601")
+        else:
+            ts = pd.to_datetime(values, utc=_has_tz(values))
+    except pd.errors.OutOfBoundsDatetime:
+        # pandas' nanoseconds end in 1677 and 2262; a date column holds 0001-01-01 to 9999-12-31.
+        return _far_epoch_seconds(values)
     if getattr(ts.dt, "tz", None) is not None:
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    return ts.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
+    return micros_to_seconds(ts.to_numpy(dtype="datetime64[us]").astype(np.int64))
+
+
+def micros_to_seconds(micros: np.ndarray) -> np.ndarray:
+    """Integer microseconds as float seconds, seconds and fraction apart: micros / 1e6 would first
+    round them to a float, losing up to 16 us near year 9999."""
+    whole, frac = np.divmod(np.asarray(micros, dtype=np.int64), 1_000_000)
+    return whole.astype(float) + frac / 1e6
+
+
+def _far_epoch_seconds(values: pd.Series) -> np.ndarray:
+    """Seconds of dates, datetimes or ISO strings outside pandas' nanosecond range."""
+    return micros_to_seconds(far_datetimes(values).to_numpy().astype(np.int64))
+
+
+def far_datetimes(values: pd.Series, *, utc: bool = False) -> pd.Series:
+    """Dates, datetimes (aware ones as UTC) or ISO strings as datetime64[us], whose 290,000 years
+    hold every SQL date: pandas' nanoseconds end in 1677 and 2262. ``utc``: aware, in UTC."""
+    out: list[Any] = []
+    for v in values:
+        if v is None or (not isinstance(v, dt.date | str) and pd.isna(v)):
+            out.append(None)
+            continue
+        if isinstance(v, str):
+            v = dt.datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
+        elif isinstance(v, pd.Timestamp):
+            v = v.to_pydatetime()
+        if isinstance(v, dt.datetime) and v.tzinfo is not None:
+            v = v.astimezone(dt.UTC).replace(tzinfo=None)
+        out.append(v)
+    stamps = pd.Series(np.array(out, dtype="datetime64[us]"), index=values.index)
+    return stamps.dt.tz_localize("UTC") if utc else stamps
 
 
 def _has_tz(values: pd.Series) -> bool:
@@ -327,10 +426,13 @@ def _has_tz(values: pd.Series) -> bool:
 
 
 def resolution_of(seconds: np.ndarray) -> str:
-    sample = seconds[:5000]
+    sample = np.asarray(seconds[:5000], dtype=float)
+    # Float seconds are exact to a few microseconds only in this era; near year 9999 to 30 us: a
+    # value is on a step when within its own float spacing of it.
+    error = 2 * np.spacing(np.abs(sample))
     for name in ("day", "minute", "second", "millisecond"):
         step = _RESOLUTION_SECONDS[name]
-        if np.all(np.abs(sample / step - np.round(sample / step)) < 1e-6):
+        if np.all(np.abs(sample / step - np.round(sample / step)) < np.maximum(1e-6, error / step)):
             return "second" if name == "minute" else name
     return "microsecond"
 
@@ -351,6 +453,9 @@ class Temporal(Encoder):
     # Times with a time zone (PostgreSQL timetz): the local time is modelled, and each value gets one
     # of the source's UTC offsets, [seconds, share], as often as there.
     offsets: list[list[float]] = field(default_factory=list)
+    # A column sampled as a gap from another (an admission as the age at it): its own range in
+    # seconds, [min, max], so that base + gap stays in it (birth 2020 + age 90 is no admission).
+    bounds: list[float] = field(default_factory=list)
 
     @classmethod
     def fit(cls, values: pd.Series, *, output: str, text_format: str | None = None) -> Temporal:
@@ -374,7 +479,7 @@ class Temporal(Encoder):
     def values(self, seconds: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Seconds as the column's values; times of a timetz get the source's offsets (the most
         common one without ``rng``)."""
-        out = from_seconds(seconds, self.output, self.text_format)
+        out = from_seconds(seconds, self.output, self.text_format, self.resolution)
         if not self.offsets:
             return out
         shares = np.asarray([s for _, s in self.offsets], dtype=float)
@@ -421,6 +526,7 @@ class Temporal(Encoder):
             "resolution": self.resolution,
             "text_format": self.text_format,
             "offsets": self.offsets,
+            "bounds": self.bounds,
         }, arrays
 
     @classmethod
@@ -431,6 +537,7 @@ class Temporal(Encoder):
             resolution=state["resolution"],
             text_format=state["text_format"],
             offsets=[list(o) for o in state.get("offsets") or []],
+            bounds=[float(b) for b in state.get("bounds") or []],
         )
 
 
@@ -444,8 +551,18 @@ def time_offsets(values: pd.Series) -> list[list[float]]:
     return [[o, counts[o] / len(known)] for o in sorted(counts)]
 
 
-def from_seconds(seconds: np.ndarray, output: str, text_format: str | None = None) -> np.ndarray:
-    """Float seconds -> the column's own value type (object array; None stays None)."""
+# Python's datetimes (and the SQL date types relsynth writes) span years 1 to 9999: a value decoded
+# beyond them (a parent's date plus a learned gap) stops at their ends.
+_EPOCH = dt.datetime(1970, 1, 1)
+_FIRST_US = (dt.datetime.min - _EPOCH) // dt.timedelta(microseconds=1)
+_LAST_US = (dt.datetime.max - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def from_seconds(
+    seconds: np.ndarray, output: str, text_format: str | None = None, resolution: str | None = None
+) -> np.ndarray:
+    """Float seconds -> the column's own value type (object array; None stays None); datetimes of
+    a sub-second ``resolution`` rounded to it (float seconds far from 1970 carry noise below it)."""
     s = np.asarray(seconds, dtype=float)
     mask = np.isnan(s)
     safe = np.where(mask, 0, s)
@@ -459,21 +576,44 @@ def from_seconds(seconds: np.ndarray, output: str, text_format: str | None = Non
     elif output == "timedelta":
         values = [dt.timedelta(seconds=float(x)) for x in safe]
     else:
-        stamps = pd.to_datetime(np.round(safe * 1e6).astype(np.int64), unit="us")
+        # numpy's microseconds, not pandas' nanoseconds (1677-2262): any date a column holds.
+        # Whole seconds and their fraction apart: seconds * 1e6 near year 9999 is off by up to 16 us.
+        within = np.clip(safe, _FIRST_US / 1e6, _LAST_US / 1e6)
+        whole = np.floor(within)
+        micros = whole.astype(np.int64) * 1_000_000 + np.round((within - whole) * 1e6).astype(np.int64)
+        unit = round(_RESOLUTION_SECONDS.get(resolution or "microsecond", 1e-6) * 1e6)
+        if 1 < unit < 1_000_000:  # whole seconds and days are exact floats: they keep their floor
+            micros = (micros + unit // 2) // unit * unit
+        micros = np.clip(micros, _FIRST_US, _LAST_US)
+        stamps = micros.astype("datetime64[us]").astype(object)  # datetime.datetime objects
         if output == "date":
             values = [t.date() for t in stamps]
         elif output == "text":
-            texts = list(stamps.strftime(text_format or "%Y-%m-%d %H:%M:%S"))
+            fmt = text_format or "%Y-%m-%d %H:%M:%S"
+            # strftime's %Y does not pad years before 1000 (year 1 is '1'): 4 digits, as ISO has.
+            texts = [t.strftime(fmt.replace("%Y", f"{t.year:04d}")) for t in stamps]
             if text_format and "%f" in text_format:
                 texts = [v.rstrip("0").rstrip(".") if "." in v else v for v in texts]
             values = texts
         elif output == "datetime_tz":
-            values = list(stamps.tz_localize("UTC").to_pydatetime())
+            values = [t.replace(tzinfo=dt.UTC) for t in stamps]
         else:
-            values = list(stamps.to_pydatetime())
+            values = list(stamps)
     out[:] = values
     out[mask] = None
     return out
+
+
+def learned_range(encoder: Encoder) -> tuple[float, float]:
+    """The smallest and largest number an encoder gives back (unbounded if it gives no numbers):
+    a value moved after sampling stays within it, and so within its column's type."""
+    if isinstance(encoder, Continuous) and len(encoder.knots):
+        return float(encoder.knots[0]), float(encoder.knots[-1])
+    if isinstance(encoder, Categorical):
+        numbers = [v for v in encoder.levels if isinstance(v, int | float) and not isinstance(v, bool)]
+        if numbers and len(numbers) == sum(v is not None for v in encoder.levels):
+            return float(min(numbers)), float(max(numbers))
+    return -math.inf, math.inf
 
 
 def encoder_from_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Encoder:
@@ -490,7 +630,8 @@ def fit_numeric(values: pd.Series, *, counts: bool = False) -> Encoder:
     distinct = len(np.unique(x))
     if distinct <= MAX_DISCRETE_LEVELS and len(x) >= MIN_DISCRETE_SUPPORT * distinct:
         return Categorical.fit(pd.Series(x), ordered=True)
-    integer = bool(np.all(np.abs(x - np.round(x)) < 1e-9))
+    finite = x[np.isfinite(x)]  # +-inf (a double may hold them) is no fraction
+    integer = bool(np.all(np.abs(finite - np.round(finite)) < 1e-9))
     encoder = Continuous.fit(x, integer=integer, step=counts)
     encoder.smooth = not counts
     return encoder

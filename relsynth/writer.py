@@ -864,7 +864,7 @@ def _recreate_code(
         if schema.table(name).triggers:
             summary.triggers = "triggers were created after the load, so none fired during it"
     for view in schema.views:
-        sql = _view_ddl(view, kind, schema.database)
+        sql = _view_ddl(view, kind, schema.database, conn.dialect.identifier_preparer)
         try:
             with conn.begin_nested():
                 conn.exec_driver_sql(sql)
@@ -872,7 +872,9 @@ def _recreate_code(
             summary.not_recreated.append(f"view {view.name}: {_first_line(err)}")
 
 
-def _view_ddl(view: Any, kind: str, source_db: str | None) -> str:
+def _view_ddl(view: Any, kind: str, source_db: str | None, prep: Any) -> str:
+    """The statement that recreates a view: the catalog's own CREATE when it gives one, else a CREATE
+    around the body (PostgreSQL) with the name quoted by the target's preparer."""
     body = view.sql.strip().rstrip(";")
     if re.match(r"(?is)^\s*create\b", body):
         body = re.sub(r"(?is)DEFINER\s*=\s*\S+\s*", "", body)  # MySQL: the definer may not exist here
@@ -881,9 +883,7 @@ def _view_ddl(view: Any, kind: str, source_db: str | None) -> str:
         return body
     import sqlalchemy as sa
 
-    name = sa.table(view.local_name, schema=view.schema)
-    prep = sa.dialects.postgresql.dialect().identifier_preparer if kind == "postgresql" else None
-    quoted = prep.format_table(name) if prep else '"' + view.name.replace('"', '""') + '"'
+    quoted = prep.format_table(sa.table(view.local_name, schema=view.schema))
     what = "MATERIALIZED VIEW" if view.materialized else "VIEW"
     return f"CREATE {what} {quoted} AS {body}"
 

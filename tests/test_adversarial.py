@@ -288,6 +288,8 @@ def _one(name: str, cols: tuple[ColSpec, ...], rows: tuple[tuple, ...], **kw: ob
 _rng = random.Random(3)
 NUMERICS = [Decimal("-99999999999.9"), Decimal("99999999999.9")]
 NUMERICS += [Decimal(_rng.randint(-999999, 999999)) / 10 for _ in range(38)]
+HUGE_DOUBLES = [1.7976931348623157e308, -1.7976931348623157e308, 2.2250738585072014e-308, 0.0]
+HUGE_DOUBLES += [51.72, 93.0, 162.72233, 167.232]
 
 # Each known bug (KNOWN_BUGS) shrunk to a small database, on the quickest dialect that shows it. While
 # the bug is filtered out of the generator, its case is xfail(strict): fixing it XPASSes and fails the
@@ -405,6 +407,20 @@ REPRODUCTIONS: dict[str, DbSpec] = {
         "sqlite",
         (_one("t", (_int("id"),), tuple((v,) for v in (-(2**31), 2**31 - 1, *range(2746, 2770)))),),
     ),
+    "huge_doubles": DbSpec(
+        "sqlite",
+        (
+            _one("p", (_int("id"),), ((1,),), primary_key=("id",)),
+            _one(
+                "c",
+                (_int("id"), _int("p_id"), ColSpec("x", "double", nullable=False)),
+                tuple((i, 1, x) for i, x in enumerate(HUGE_DOUBLES)),
+                primary_key=("id",),
+                foreign_keys=(FkSpec(("p_id",), "p", ("id",)),),
+            ),
+        ),
+        seed=1,
+    ),
     "sqlite_keywords": DbSpec(
         "sqlite",
         (
@@ -430,8 +446,7 @@ def test_reproductions_of_found_bugs(bug: str, request: pytest.FixtureRequest, t
     assert _run(request, REPRODUCTIONS[bug], tmp_path) == []
 
 
-# Found in a 3-table database whose shrunk form is too big to keep here (see the lead's notes).
-WITHOUT_SMALL_REPRODUCTION = {"huge_doubles"}
+WITHOUT_SMALL_REPRODUCTION: set[str] = set()  # a bug found in a database too big to shrink here
 
 
 def test_every_known_bug_has_a_reproduction() -> None:

@@ -463,3 +463,20 @@ def test_a_small_reference_table_of_people_is_personal_data() -> None:
     assert detect(pd.Series(phones))[0] == "phone"
     assert detect(pd.Series(mails))[0] == "email"
     assert detect(pd.Series(["Cardiology", "Surgery", "Oncology", "Radiology"]))[0] is None
+
+
+def test_a_company_mail_domain_is_not_reused() -> None:
+    """Everyone at one hospital has an address at its domain: generated e-mails must not say whose
+    data this is. A public provider's domain (anyone can have one) keeps its share."""
+    source = [f"staff{i}@st-elsewhere-hospital.org" for i in range(20)] + [
+        f"p{i}@gmail.com" for i in range(10)
+    ]
+    model = PiiModel.fit("email", _col(source), unique=True)
+    assert "st-elsewhere" not in json.dumps(model.to_state())
+    out = PeopleFactory("en_US", 1, 300, None, np.random.default_rng(1)).generate(
+        model, np.random.default_rng(1)
+    )
+    domains = pd.Series([v.split("@")[1] for v in out]).value_counts(normalize=True)
+    assert "st-elsewhere-hospital.org" not in domains
+    assert 0.2 < domains.get("gmail.com", 0) < 0.5
+    assert set(domains.index) <= {"gmail.com", "example.com", "example.org", "example.net"}

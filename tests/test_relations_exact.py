@@ -15,6 +15,7 @@ from scipy import stats
 import relsynth
 from relsynth.evaluation.integrity import check_integrity
 from relsynth.frames import schema_from_frames
+from relsynth.model import relations as rel
 from relsynth.schema import Check
 
 RUNS = [(1.0, 0), (1.0, 1), (3.0, 0), (3.0, 1)]
@@ -581,3 +582,168 @@ def test_a_time_of_day_is_never_ordered_against_dates() -> None:
     schema = Schema((Table("s", cols, primary_key=("id",), row_count=n),), dialect="pandas")
     model = relsynth.fit({"s": frame}, schema=schema)
     assert [(o.column, o.base) for o in model.tables["s"].orders] == [("dis", "admit")]
+
+
+# -- a ward: orders with a column derived from its timestamp twin ------------------------------
+def _ward(seed: int = 0, n: int = 400) -> dict[str, pd.DataFrame]:
+    """admit_date = date(admit_ts) (derived), admit_date <= procedure_date <= discharge_date,
+    los = discharge_date - admit_date; transfers (child) with in_ts <= out_ts, their date twins,
+    in_date >= the admission's admit_date. Columns listed latest first (the order they are learned
+    in must not matter)."""
+    rng = np.random.default_rng(seed)
+    admit_ts = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 5 * 365 * 24 * 60, n), unit="min")
+    admit_ts = pd.Series(admit_ts).mask(rng.random(n) < 0.05, pd.Series(admit_ts).dt.normalize())
+    admit_day = admit_ts.dt.normalize()
+    los = rng.integers(0, 15, n)
+    discharge = admit_day + pd.to_timedelta(los, unit="D")
+    procedure = admit_day + pd.to_timedelta((los * rng.random(n)).astype(int), unit="D")
+    admissions = pd.DataFrame(
+        {
+            "admission_id": np.arange(1, n + 1),
+            "discharge_date": discharge.dt.date,
+            "procedure_date": procedure.dt.date,
+            "admit_date": admit_day.dt.date,
+            "admit_ts": admit_ts,
+            "los": los,
+            "ward": rng.choice(["a", "b", "c"], n),
+        }
+    )
+    per = rng.integers(1, 4, n)
+    rows = np.repeat(np.arange(n), per)
+    start = admit_ts.to_numpy()[rows] + pd.to_timedelta(rng.integers(0, 3 * 24 * 60, len(rows)), unit="min")
+    start = pd.Series(start)
+    end = start + pd.to_timedelta(rng.integers(30, 4 * 24 * 60, len(rows)), unit="min")
+    transfers = pd.DataFrame(
+        {
+            "transfer_id": np.arange(1, len(rows) + 1),
+            "admission_id": rows + 1,
+            "out_date": end.dt.date,
+            "in_date": start.dt.date,
+            "out_ts": end,
+            "in_ts": start,
+        }
+    )
+    return {"admissions": admissions, "transfers": transfers}
+
+
+def _ward_schema(real: dict[str, pd.DataFrame]) -> relsynth.Schema:
+    return schema_from_frames(
+        real,
+        primary_keys={"admissions": ["admission_id"], "transfers": ["transfer_id"]},
+        foreign_keys=[("transfers", ["admission_id"], "admissions", ["admission_id"])],
+    )
+
+
+_WARD_TIMES = {
+    "admissions": ["discharge_date", "procedure_date", "admit_date", "admit_ts"],
+    "transfers": ["out_date", "in_date", "out_ts", "in_ts"],
+}
+
+
+def _ward_pairs(t: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
+    """Every pair of times of a row, and of a transfer and its admission, as aligned Series."""
+    a, tr = t["admissions"], t["transfers"]
+    parent = a.set_index("admission_id")
+    out = {f"admissions.{c}": pd.to_datetime(a[c]) for c in _WARD_TIMES["admissions"]}
+    tr_out = {f"transfers.{c}": pd.to_datetime(tr[c]) for c in _WARD_TIMES["transfers"]}
+    for c in _WARD_TIMES["admissions"]:
+        tr_out[f"parent.{c}"] = pd.to_datetime(tr["admission_id"].map(parent[c]))
+    return {"admissions": pd.DataFrame(out), "transfers": pd.DataFrame(tr_out)}
+
+
+def _ward_laws(real: dict[str, pd.DataFrame]) -> list[tuple[str, str, str, str]]:
+    """(table, x, op, y) for every order (x <= y) and every twin (x = date(y)) the source holds
+    on all rows: found here with pandas, independently of what relsynth learns."""
+    laws = []
+    for table, f in _ward_pairs(real).items():
+        for x in f:
+            for y in f:
+                if x == y or (x.startswith("parent.") and y.startswith("parent.")):
+                    continue
+                if (f[x] <= f[y]).all() and (f[x] < f[y]).any():
+                    laws.append((table, x, "<=", y))
+                if (f[x] == f[y].dt.normalize()).all() and (f[x] != f[y]).any():
+                    laws.append((table, x, "=date", y))
+    return laws
+
+
+def _ward_violations(t: dict[str, pd.DataFrame], laws: list[tuple[str, str, str, str]]) -> dict[str, int]:
+    pairs = _ward_pairs(t)
+    out = {}
+    for table, x, op, y in laws:
+        f = pairs[table]
+        bad = f[x] > f[y] if op == "<=" else f[x] != f[y].dt.normalize()
+        out[f"{x} {op} {y}"] = int(bad.sum())
+    a = t["admissions"]
+    stay = (pd.to_datetime(a["discharge_date"]) - pd.to_datetime(a["admit_date"])).dt.days
+    out["los"] = int((a["los"].astype(int) != stay).sum())
+    return out
+
+
+@pytest.fixture(scope="module")
+def ward():
+    real = _ward()
+    schema = _ward_schema(real)
+    model = relsynth.fit(real, schema=schema, seed=2)
+    return real, schema, model, {run: relsynth.sample(model, scale=run[0], seed=run[1]) for run in RUNS}
+
+
+def test_ward_laws_are_planted() -> None:
+    """The checker finds what was planted (so a violation count of 0 below means something)."""
+    laws = _ward_laws(_ward())
+    for law in (
+        ("admissions", "admissions.admit_date", "<=", "admissions.discharge_date"),
+        ("admissions", "admissions.admit_date", "<=", "admissions.procedure_date"),
+        ("admissions", "admissions.procedure_date", "<=", "admissions.discharge_date"),
+        ("admissions", "admissions.admit_date", "=date", "admissions.admit_ts"),
+        ("transfers", "transfers.in_ts", "<=", "transfers.out_ts"),
+        ("transfers", "transfers.in_date", "=date", "transfers.in_ts"),
+        ("transfers", "parent.admit_date", "<=", "transfers.in_date"),
+        ("transfers", "parent.admit_ts", "<=", "transfers.in_ts"),
+    ):
+        assert law in laws, law
+    assert ("admissions", "admissions.admit_ts", "<=", "admissions.discharge_date") not in laws
+    assert sum(_ward_violations(_ward(), laws).values()) == 0
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_orders_hold_with_a_date_derived_from_its_timestamp(ward, run) -> None:
+    """discharge_date >= admit_date where admit_date = date(admit_ts) is derived: the order is
+    learned on the derived column and kept, with the twin, the chain through procedure_date, the
+    transfers' own orders and twins, and a transfer's date after its admission's derived date."""
+    real, schema, _, samples = ward
+    synth = samples[run]
+    laws = _ward_laws(real)
+    assert _ward_violations(synth, laws) == dict.fromkeys(_ward_violations(real, laws), 0)
+    assert check_integrity(schema, synth).problems == 0
+    # Kept by modelling the stay, not by clipping it to nothing: as many same-day stays as the source.
+    for col in ("discharge_date", "procedure_date"):
+        gaps = [
+            (pd.to_datetime(f[col]) - pd.to_datetime(f["admit_date"])).dt.days
+            for f in (real["admissions"], synth["admissions"])
+        ]
+        assert stats.ks_2samp(*gaps).statistic < 0.12, col
+        assert abs((gaps[1] == 0).mean() - (gaps[0] == 0).mean()) < 0.05, col
+
+
+def test_orders_with_twins_hold_when_clipped(monkeypatch) -> None:
+    """Without anchors (no column modelled as its gap from a bound) every order is kept by clipping:
+    a chain in any column order, an order on a derived date by moving its timestamp, a transfer's
+    date after its admission's derived date."""
+    monkeypatch.setattr(rel, "ANCHOR_TIGHTNESS", -1.0)
+    real = _ward(seed=1)
+    model = relsynth.fit(real, schema=_ward_schema(real), seed=4)
+    assert not any(t.anchors for t in model.tables.values())
+    listed = _listed(model)
+    for text in (
+        "admissions: discharge_date >= admit_date",
+        "admissions: procedure_date >= admit_date",
+        "admissions: discharge_date >= procedure_date",
+        "transfers: in_date >= parent.admit_date",
+    ):
+        assert text in listed, text
+    assert "admit_date >= admit_ts" not in listed and "out_date >= in_date" not in listed  # implied
+    laws = _ward_laws(real)
+    for seed in (0, 1):
+        synth = relsynth.sample(model, scale=2.0, seed=seed)
+        assert _ward_violations(synth, laws) == dict.fromkeys(_ward_violations(real, laws), 0)

@@ -47,7 +47,9 @@ def _histogram(real: np.ndarray, synth: np.ndarray) -> dict[str, Any]:
     lo, hi = float(np.min(both)), float(np.max(both))
     if hi <= lo:
         hi = lo + 1.0
-    edges = np.linspace(lo, hi, BINS + 1)
+    scale = max(abs(lo), abs(hi), 1.0)  # hi - lo overflows between -1.8e308 and 1.8e308
+    edges = np.linspace(lo / scale, hi / scale, BINS + 1) * scale
+    edges[0], edges[-1] = lo, hi
     hr = np.histogram(r, edges)[0] / max(len(r), 1)
     hs = np.histogram(s, edges)[0] / max(len(s), 1)
     return {"type": "hist", "edges": edges.tolist(), "real": hr.tolist(), "synthetic": hs.tolist()}

@@ -107,12 +107,15 @@ def primary_key(
     *,
     context: ForeignKey | None = None,
     pos: np.ndarray | None = None,
+    report: SampleReport | None = None,
 ) -> None:
     """New values for the key columns that are this table's own (not FKs, not numbered, not
     modelled): never the source's keys, in the source's form (sequence, uuid, shaped string).
 
     A sequence that would outgrow what a within-parent key allows (a smallint, a CHECK) is
-    counted per parent instead."""
+    counted per parent instead. Strings fit the column's length and sequences its type; when
+    together they cannot hold n distinct keys (a CHAR(1) and a SMALLINT), the rows past their room
+    repeat a key and are dropped as duplicates, and the report says why."""
     key = tm.key
     n = len(frame)
     within = keys_within_parent(table, context)
@@ -120,6 +123,7 @@ def primary_key(
     local = [c for c in table.primary_key if c not in fk_cols]
     numbered = {nb.column for nb in tm.numbering}
     modelled = {s.name for s in tm.columns if s.how != "key"}
+    counted: dict[str, tuple[int | None, int, int, int]] = {}  # column -> room, start, lo, hi
     for c in local:
         if c in numbered or c in modelled:
             continue
@@ -127,17 +131,43 @@ def primary_key(
         if key.kind == "uuid" or col.type.name == "uuid":
             frame[c] = kz.uuid_keys(n, rng)
         elif key.kind == "shape" and key.shapes is not None:
-            frame[c] = fresh(key.shapes.generate, n, rng, guard=None, unique=True)
+            shaped = kz.fit_keys(fresh(key.shapes.generate, n, rng, guard=None, unique=True), col.type.length)
+            frame[c] = shaped
+            distinct = int(pd.Series(shaped).nunique())
+            if distinct < n:  # a CHAR(1) key of more rows than it holds
+                _narrow(report, table.name, (c,), distinct)
         elif col.type.name in {"string", "char", "text"}:
-            frame[c] = [f"K{i:08d}" for i in range(1, n + 1)]
+            counted[c] = (kz.string_room(col.type.length), 0, 0, 0)
         else:
             start = key.start if key.kind == "integer" else 1
             dom = within.get(c)
             if dom is not None and (dom.values is not None or start < dom.lo or start + n - 1 > dom.hi):
                 groups = (pos + 1) if pos is not None else np.zeros(n, dtype=np.int64)
                 frame[c] = kz.distinct_within(groups, None, dom.lo, dom.hi, dom.allowed(), start)
-            else:
-                frame[c] = kz.integer_keys(n, start)
+                continue
+            lo, hi = kz.integer_bounds(col.type)
+            if not lo <= start <= hi:  # the source holds more than the type's name says (SQLite)
+                lo, hi = min(lo, start), max(hi, start + n - 1)
+            counted[c] = (hi - lo + 1, start, lo, hi)
+    if not counted:
+        return
+    indices, distinct = kz.key_indices(n, [room for room, *_ in counted.values()])
+    for (c, (_, start, lo, hi)), idx in zip(counted.items(), indices, strict=True):
+        col = table.column(c)
+        if col.type.name in {"string", "char", "text"}:
+            frame[c] = kz.key_strings(idx, col.type.length)
+        elif start + n - 1 <= min(hi, 2**63 - 1):
+            frame[c] = start + idx  # the plain sequence, as every key without a tight type gets
+        else:
+            frame[c] = kz.counted_from(idx, start, lo, hi)
+    if distinct < n and not set(table.primary_key) - set(counted):
+        _narrow(report, table.name, tuple(counted), distinct)
+
+
+def _narrow(report: SampleReport | None, table: str, columns: tuple[str, ...], room: int) -> None:
+    """Note a key whose columns' types hold fewer distinct values than the rows asked."""
+    if report is not None:
+        report.narrow_keys.setdefault(table, {})[columns] = room
 
 
 def secondary_order(tm: TableModel, secondary: tuple[ForeignKey, ...] | list[ForeignKey]) -> list[ForeignKey]:

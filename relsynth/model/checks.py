@@ -2,19 +2,25 @@
 
 Understood: comparisons between a column and a constant or another column, IN lists (and
 PostgreSQL's `= ANY (ARRAY[...])` spelling of them), BETWEEN, IS [NOT] NULL, AND/OR/NOT, casts
-(`::numeric`). Anything else (functions, arithmetic) is reported as not interpretable and left to
-the writer, which tests rows in the target itself.
+(`'-5'::integer` is -5) and typed literals (`DATE '2000-01-01'`). Text constants are read as the
+kind of column they meet (a date, a timestamp, a time, a number), as the database reads them.
+Anything else (functions, arithmetic) is reported as not interpretable and left to the writer,
+which tests rows in the target itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 
@@ -213,16 +219,30 @@ class _Parser:
             raise NotInterpretable("expected a constant")
         return node.value
 
-    def skip_casts(self) -> None:
+    def skip_casts(self) -> str | None:
+        """Skip ``::type`` suffixes; the last type's name (lower case), None if there was none."""
+        last = None
         while self.accept("op", "::"):
-            self.take("id")
+            words = [self.take("id")[1]]
             while self.peek()[0] == "id":  # character varying, double precision
-                self.i += 1
+                words.append(self.take()[1])
             if self.accept("op", "("):
                 while not self.accept("op", ")"):
-                    self.i += 1
+                    if self.take()[0] == "eof":
+                        raise NotInterpretable("unclosed (")
+            array = False
             while self.accept("op", "["):
                 self.take("op", "]")
+                array = True
+            last = None if array else " ".join(words).lower()
+        return last
+
+    def cast(self, node: Any) -> Any:
+        """Casts after an operand; a constant takes the cast's value ('-5'::integer is -5)."""
+        type_name = self.skip_casts()
+        if isinstance(node, Const) and type_name is not None:
+            return Const(_cast(node.value, type_name))
+        return node
 
     def operand(self) -> Any:
         kind, value = self.peek()
@@ -230,11 +250,14 @@ class _Parser:
             self.i += 1
             inner = self.expr()
             self.take("op", ")")
-            self.skip_casts()
-            return inner
+            return self.cast(inner)
         self.i += 1
-        if kind == "op" and value == "-" and self.peek()[0] == "num":
-            node: Any = Const(-_number(self.take("num")[1]))
+        if kind == "op" and value in {"-", "+"} and self.peek()[0] == "num":
+            number = _number(self.take("num")[1])
+            node: Any = Const(-number if value == "-" else number)
+        elif kind == "id" and value.upper() in _TYPED_LITERALS and self.peek()[0] == "str":
+            text = self.take("str")[1]  # DATE '2000-01-01': a typed literal
+            node = Const(_cast(text[1:-1].replace("''", "'"), value.lower()))
         elif kind == "num":
             node = Const(_number(value))
         elif kind == "str":
@@ -251,7 +274,7 @@ class _Parser:
             node = Col(value)
         else:
             raise NotInterpretable(f"unexpected {value or kind}")
-        self.skip_casts()
+        node = self.cast(node)
         if self.peek()[0] == "op" and self.peek()[1] in {"+", "*", "/", "%", "||"}:
             raise NotInterpretable("arithmetic")
         return node
@@ -259,6 +282,40 @@ class _Parser:
 
 def _number(text: str) -> float | int:
     return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+_TYPED_LITERALS = {"DATE", "TIME", "TIMESTAMP"}
+_INTEGER_TYPES = {"smallint", "integer", "int", "bigint", "int2", "int4", "int8", "tinyint", "mediumint"}
+_NUMBER_TYPES = {"numeric", "decimal", "real", "double precision", "float", "float4", "float8", "double"}
+_TEXT_TYPES = {"text", "character varying", "varchar", "character", "char", "bpchar", "name"}
+
+
+def _cast(value: Any, type_name: str) -> Any:
+    """A constant as the cast makes it: numbers from text ('-5'::integer), text from numbers; dates
+    and times stay text here, read against the column they meet when rows are tested."""
+    base = type_name.split("(")[0].strip()
+    if isinstance(value, str) and (base in _INTEGER_TYPES or base in _NUMBER_TYPES):
+        number = _as_number(value)
+        if number is None:
+            raise NotInterpretable(f"cast to {base}")
+        return round(number) if base in _INTEGER_TYPES and isinstance(number, float) else number
+    if isinstance(value, str) and base in {"boolean", "bool"}:
+        flag = value.strip().lower()
+        if flag in {"t", "true", "y", "yes", "on", "1"}:
+            return True
+        if flag in {"f", "false", "n", "no", "off", "0"}:
+            return False
+        raise NotInterpretable(f"cast to {base}")
+    if base in _TEXT_TYPES and value is not None and not isinstance(value, str):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    return value
+
+
+def _as_number(text: str) -> float | int | None:
+    try:
+        return _number(text.strip())
+    except ValueError:
+        return None
 
 
 def parse(sql: str) -> Any:
@@ -285,33 +342,144 @@ def columns_of(node: Any) -> set[str]:
 
 
 # -- evaluation (SQL three-valued logic: a CHECK fails only where it is FALSE) ----------------------
-def _values(node: Col | Const, frame: pd.DataFrame, like: pd.Series | None = None) -> pd.Series:
-    if isinstance(node, Col):
-        return _normal(frame[node.name])
-    value = node.value
-    if like is not None and isinstance(value, str) and _is_temporal(like):
-        value = pd.Timestamp(value)
-    return pd.Series([value] * len(frame), index=frame.index, dtype=object)
+# Values are compared as plain Python values of one kind per pair (number, date, datetime, aware
+# datetime, time, text), because a frame holds whatever its column became (dates, pandas or numpy
+# timestamps, Decimals, floats for integers) and a constant is whatever the CHECK's text says. Text
+# meeting another kind is read as that kind, as the database reads a literal ('2000-01-01', '-5'); a
+# date meeting a datetime is that day's midnight; a naive datetime meeting an aware one is UTC.
+# Values that still cannot be ordered make the comparison unknown: the target judges them.
+def _plain(v: Any) -> Any:
+    """One value as SQL compares it: None for NULL (None, NaN, NaT), numpy scalars and Decimals as
+    Python numbers, numpy datetimes as datetimes."""
+    if v is None or v is pd.NaT or v is pd.NA:
+        return None
+    if isinstance(v, float | np.floating):
+        return None if v != v else float(v)
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, Decimal):
+        return None if v.is_nan() else float(v)
+    if isinstance(v, np.datetime64):
+        return None if np.isnat(v) else v.astype("datetime64[us]").item()
+    return v
 
 
-def _is_temporal(s: pd.Series) -> bool:
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return True
-    non_null = s.dropna()
-    return not non_null.empty and isinstance(non_null.iloc[0], dt.date | pd.Timestamp)
+def _kind(v: Any) -> str:
+    if isinstance(v, bool | int | float):
+        return "number"
+    if isinstance(v, dt.datetime):
+        return "datetime" if v.utcoffset() is None else "aware"
+    if isinstance(v, dt.date):
+        return "date"
+    if isinstance(v, dt.time):
+        return "time"
+    return "text" if isinstance(v, str) else "other"
 
 
-def _normal(s: pd.Series) -> pd.Series:
-    """Comparable values: Decimal -> float, date/datetime -> Timestamp."""
-    non_null = s.dropna()
-    if non_null.empty:
-        return s.astype(object)
-    first = non_null.iloc[0]
-    if isinstance(first, Decimal):
-        return pd.to_numeric(s, errors="coerce")
-    if isinstance(first, dt.date | dt.datetime) and not isinstance(first, pd.Timestamp):
-        return pd.to_datetime(s, utc=isinstance(first, dt.datetime) and first.tzinfo is not None)
-    return s
+def _kinds(values: np.ndarray) -> set[str]:
+    """The kinds of the non-NULL values (by type; datetimes one by one, for their time zones)."""
+    types = set(map(type, values)) - {type(None)}
+    out: set[str] = set()
+    for t in types:
+        if issubclass(t, dt.datetime):
+            out |= {_kind(v) for v in values if isinstance(v, t)}
+        else:
+            out.add(_kind_of_type(t))
+    return out
+
+
+def _kind_of_type(t: type) -> str:
+    if issubclass(t, bool | int | float):
+        return "number"
+    if issubclass(t, dt.date):
+        return "date"
+    if issubclass(t, dt.time):
+        return "time"
+    return "text" if issubclass(t, str) else "other"
+
+
+@functools.lru_cache(maxsize=4096)
+def _read(text: str, kind: str) -> Any:
+    """Text as a literal of ``kind``, as the database reads it; the text itself if it is not one."""
+    t = text.strip()
+    try:
+        if kind == "number":
+            return _number(t)
+        if kind in {"date", "datetime", "aware"}:
+            return dt.date.fromisoformat(t) if len(t) == 10 else dt.datetime.fromisoformat(t)
+        if kind == "time":
+            return dt.time.fromisoformat(t)
+    except ValueError:
+        pass
+    return text
+
+
+def _pair(x: Any, y: Any) -> tuple[Any, Any]:
+    """Two non-NULL values brought to one kind, where SQL would compare them so."""
+    kx, ky = _kind(x), _kind(y)
+    if kx == ky:
+        return x, y
+    if kx == "text" and ky != "text":
+        x = _read(x, ky)
+    elif ky == "text" and kx != "text":
+        y = _read(y, kx)
+    kx, ky = _kind(x), _kind(y)
+    if kx == "date" and ky in {"datetime", "aware"}:
+        x, kx = _midnight(x, ky == "aware"), ky
+    elif ky == "date" and kx in {"datetime", "aware"}:
+        y, ky = _midnight(y, kx == "aware"), kx
+    if {kx, ky} == {"datetime", "aware"}:
+        x, y = (x.replace(tzinfo=dt.UTC), y) if kx == "datetime" else (x, y.replace(tzinfo=dt.UTC))
+    return x, y
+
+
+def _midnight(day: dt.date, aware: bool) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC if aware else None)
+
+
+def _objects(values: Any, n: int) -> np.ndarray:
+    """An object array of n values (lists and tuples stay single values)."""
+    return np.fromiter(values, dtype=object, count=n)
+
+
+def _side(node: Col | Const, frame: pd.DataFrame) -> np.ndarray:
+    """An operand's values as an object array of plain values (None for NULL)."""
+    if isinstance(node, Const):
+        return _repeat(node.value, len(frame))
+    s = frame[node.name]
+    if s.dtype.kind in "iufbM":  # numbers and timestamps: vectorised
+        out = s.to_numpy(dtype=object)
+        out[s.isna().to_numpy()] = None
+        return out
+    return _objects(map(_plain, s.tolist()), len(s))
+
+
+def _repeat(value: Any, n: int) -> np.ndarray:
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
+def _operands(left: Col | Const, right: Col | Const, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides of a comparison, row by row, as values of one kind where SQL would make them so."""
+    a, b = _side(left, frame), _side(right, frame)
+    ka, kb = _kinds(a), _kinds(b)
+    if len(ka | kb) <= 1:
+        return a, b
+    # A constant is read once as the kind of the column it meets.
+    for node, mine, other, theirs in ((left, a, b, kb), (right, b, a, ka)):
+        if isinstance(node, Const) and node.value is not None and len(theirs) == 1:
+            sample = next(v for v in other if v is not None)
+            mine.fill(_pair(node.value, sample)[0])
+    if len(_kinds(a) | _kinds(b)) <= 1:
+        return a, b
+    a, b = a.copy(), b.copy()
+    for i in range(len(a)):
+        if a[i] is not None and b[i] is not None:
+            a[i], b[i] = _pair(a[i], b[i])
+    return a, b
 
 
 _OPS = {
@@ -324,28 +492,68 @@ _OPS = {
 }
 
 
+def _nulls(values: np.ndarray) -> npt.NDArray[np.bool_]:
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+def _compare(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(result, unknown) per row: unknown where a side is NULL or the values cannot be ordered."""
+    unknown = _nulls(a) | _nulls(b)
+    result = np.zeros(len(a), dtype=bool)
+    ok = ~unknown
+    if not ok.any():
+        return result, unknown
+    try:
+        result[ok] = np.asarray(_OPS[op](a[ok], b[ok]), dtype=bool)
+    except TypeError:
+        for i in np.flatnonzero(ok):
+            try:
+                result[i] = bool(_OPS[op](a[i], b[i]))
+            except TypeError:
+                unknown[i] = True
+    return result, unknown
+
+
+def _member(x: Any, lookup: set[Any], allowed: list[Any], mixed: bool) -> bool:
+    try:
+        if x in lookup:
+            return True
+    except TypeError:  # unhashable (a JSON value)
+        pass
+    if not mixed:
+        return False
+    for v in allowed:
+        if v is None:
+            continue
+        p, q = _pair(x, v)
+        try:
+            if p == q or (isinstance(q, str) and _kind(p) == "other" and str(p) == q):
+                return True
+        except TypeError:
+            continue
+    return False
+
+
 def truth(node: Any, frame: pd.DataFrame) -> pd.Series:
     """Per row: True, False or None (unknown), like SQL."""
     idx = frame.index
     if isinstance(node, Cmp):
-        left_like = frame[node.right.name] if isinstance(node.right, Col) else None
-        right_like = frame[node.left.name] if isinstance(node.left, Col) else None
-        a = _values(node.left, frame, left_like)
-        b = _values(node.right, frame, right_like)
-        unknown = a.isna().to_numpy() | b.isna().to_numpy()
-        result = np.zeros(len(frame), dtype=bool)
-        ok = ~unknown
-        if ok.any():
-            result[ok] = np.asarray(_OPS[node.op](a[ok].to_numpy(), b[ok].to_numpy()), dtype=bool)
+        a, b = _operands(node.left, node.right, frame)
+        result, unknown = _compare(node.op, a, b)
         return _tri(result, unknown, idx)
     if isinstance(node, In):
-        v = _normal(frame[node.column.name])
-        unknown = v.isna().to_numpy()
-        allowed = set(node.values)
-        allowed |= {float(x) for x in node.values if isinstance(x, int | float) and not isinstance(x, bool)}
-        inside = np.array(
-            [(x in allowed) or (str(x) in {str(a) for a in node.values}) for x in v], dtype=bool
-        )
+        v = _side(node.column, frame)
+        kinds = _kinds(v)
+        sample = next((x for x in v if x is not None), None)
+        allowed = [
+            None if c is None else (_pair(c, sample)[0] if len(kinds) == 1 else c) for c in node.values
+        ]
+        lookup = set(allowed)  # constants: hashable
+        mixed = len(kinds | {_kind(c) for c in allowed if c is not None}) > 1
+        inside = np.fromiter((x is not None and _member(x, lookup, allowed, mixed) for x in v), bool, len(v))
+        unknown = _nulls(v)
+        if None in allowed:  # x IN (1, NULL) is unknown, not false, where x is not 1
+            unknown |= ~inside
         return _tri(inside != node.negated, unknown, idx)
     if isinstance(node, Between):
         low = Cmp(node.column, ">=", node.low)
@@ -443,14 +651,46 @@ def repair(
     if isinstance(node, In) and not node.negated and node.column.name in free:
         col = node.column.name
         ok = frame.loc[~bad, col]
-        pool = ok[ok.notna()].to_numpy() if ok.notna().any() else np.asarray(node.values, dtype=object)
-        frame.loc[bad, col] = pool[rng.integers(0, len(pool), int(bad.sum()))]
+        pool = ok[ok.notna()].to_numpy() if ok.notna().any() else _listed(node, frame[col])
+        if len(pool):
+            _put(frame, bad, col, _objects(pool[rng.integers(0, len(pool), int(bad.sum()))], int(bad.sum())))
         return
     if isinstance(node, IsNull) and node.column.name in free and node.negated is False:
         frame.loc[bad, node.column.name] = None
         return
     if isinstance(node, Cmp):
         _repair_cmp(node, frame, bad, free)
+
+
+def broken_by(
+    sqls: Iterable[str], frame: pd.DataFrame, column: str, values: np.ndarray, rows: np.ndarray
+) -> npt.NDArray[np.bool_]:
+    """Rows (among ``rows``) where ``values`` in place of ``column`` would make an understood CHECK
+    false that the frame's own values keep: a move after the CHECKs were repaired (the record
+    guard's nudge) that must not be made, or it reaches the target as a CHECK violation."""
+    out = np.zeros(len(frame), dtype=bool)
+    if not len(rows):
+        return out
+    for sql in sqls:
+        try:
+            node = parse(sql)
+        except NotInterpretable:
+            continue
+        cols = columns_of(node)
+        if column not in cols or not cols <= set(frame.columns):
+            continue
+        before = frame.iloc[rows][sorted(cols)]
+        after = before.copy()
+        after[column] = pd.Series(values[rows], index=after.index, dtype=object)
+        out[rows] |= violations(node, after) & ~violations(node, before)
+    return out
+
+
+def _listed(node: In, column: pd.Series) -> np.ndarray:
+    """An IN list's values as values of the column ('2000-01-01' as a date in a date column)."""
+    sample = next((p for p in (_plain(v) for v in column.tolist()) if p is not None), None)
+    listed = [v if sample is None else _pair(v, sample)[0] for v in node.values if v is not None]
+    return _like(_objects(listed, len(listed)), column)
 
 
 def borrow(node: Any, frame: pd.DataFrame, free: set[str], rng: np.random.Generator) -> None:
@@ -467,7 +707,8 @@ def borrow(node: Any, frame: pd.DataFrame, free: set[str], rng: np.random.Genera
     for c in cols:
         values = frame[c].astype(object).to_numpy(copy=True)
         values[bad] = values[donors]
-        frame[c] = values
+        # An object column stays one (pandas would turn its datetimes into datetime64).
+        frame[c] = pd.Series(values, index=frame.index, dtype=object) if frame[c].dtype == object else values
 
 
 def _repair_cmp(node: Cmp, frame: pd.DataFrame, bad: np.ndarray, free: set[str]) -> None:
@@ -484,42 +725,82 @@ def _repair_cmp(node: Cmp, frame: pd.DataFrame, bad: np.ndarray, free: set[str])
         target, source, op = right, left, flip[op]
     if target.name not in free:
         return
-    values = _values(source, frame, frame[target.name])[bad]
     column = frame[target.name]
-    if op in {"<", ">"}:
-        step = _smallest_step(column)
-        values = values.map(lambda v: None if v is None else v + (step if op == ">" else -step))
-    frame.loc[bad, target.name] = _like(values, column).to_numpy()
+    step = _smallest_step(column)
+    up = op in {">", ">="}
+
+    def onto(v: Any) -> Any:
+        if step == 1 and isinstance(v, float) and math.isfinite(v) and not v.is_integer():
+            return math.ceil(v) if up else math.floor(v)  # an integer column: the nearest integer inside
+        return _shift(v, step if up else -step) if op in {"<", ">"} else v
+
+    values = _operands(target, source, frame)[1][bad]
+    _put(frame, bad, target.name, _like(_objects((onto(v) for v in values), len(values)), column))
+
+
+def _put(frame: pd.DataFrame, rows: npt.NDArray[np.bool_], name: str, values: np.ndarray) -> None:
+    """Write values into some rows of a column; a numeric column stays numeric (floats if need be)."""
+    dtype = frame[name].dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy()
+        if dtype.kind != "f" and numbers.dtype.kind != dtype.kind:
+            dtype = np.dtype(float)
+            frame[name] = frame[name].astype(dtype)
+        frame.loc[rows, name] = numbers.astype(dtype)
+        return
+    frame.loc[rows, name] = values
 
 
 def _smallest_step(column: pd.Series) -> Any:
-    non_null = column.dropna()
-    if not non_null.empty and isinstance(non_null.iloc[0], dt.date | pd.Timestamp):
-        return (
-            pd.Timedelta(days=1)
-            if isinstance(non_null.iloc[0], dt.date) and not isinstance(non_null.iloc[0], dt.datetime)
-            else pd.Timedelta(seconds=1)
-        )
+    known = [p for p in (_plain(v) for v in column.tolist()) if p is not None]
+    first = known[0] if known else None
+    if isinstance(first, dt.datetime | dt.time):
+        return dt.timedelta(seconds=1)
+    if isinstance(first, dt.date):
+        return dt.timedelta(days=1)
     if pd.api.types.is_integer_dtype(column) or (
-        not non_null.empty and all(float(v).is_integer() for v in non_null.head(100))
+        known and all(isinstance(v, int | float) and float(v).is_integer() for v in known[:100])
     ):
         return 1
     return 0.01
 
 
-def _like(values: pd.Series, column: pd.Series) -> pd.Series:
-    """Values converted to the column's own representation (dates stay dates)."""
-    non_null = column.dropna()
-    if non_null.empty:
-        return values
-    first = non_null.iloc[0]
-    if isinstance(first, dt.datetime):
-        return values.map(lambda v: v if v is None else pd.Timestamp(v).to_pydatetime())
-    if isinstance(first, dt.date):
-        return values.map(lambda v: v if v is None else pd.Timestamp(v).date())
-    if isinstance(first, Decimal):
-        return values.map(lambda v: v if v is None else Decimal(str(v)))
-    return values
+def _shift(value: Any, step: Any) -> Any:
+    """value + step; the value itself where it cannot move (a time past midnight, date.max)."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, dt.time):
+            day = dt.date(2000, 1, 1)
+            moved = dt.datetime.combine(day, value) + step
+            return moved.time().replace(tzinfo=value.tzinfo) if moved.date() == day else value
+        return value + step
+    except (OverflowError, TypeError):
+        return value
+
+
+def _like(values: np.ndarray, column: pd.Series) -> np.ndarray:
+    """Values in the column's own representation (dates stay dates, Decimals Decimals), as an
+    object array (so that pandas does not turn datetimes into numpy's)."""
+    raw = next((v for v in column.tolist() if _plain(v) is not None), None)
+    return _objects((v if v is None else _as_like(v, raw) for v in values), len(values))
+
+
+def _as_like(v: Any, raw: Any) -> Any:
+    first = _plain(raw)
+    if isinstance(first, dt.datetime) and isinstance(v, dt.date):
+        if not isinstance(v, dt.datetime):
+            return _midnight(v, first.utcoffset() is not None)
+        if first.utcoffset() is not None and v.utcoffset() is None:
+            return v.replace(tzinfo=dt.UTC)
+        if first.utcoffset() is None and v.utcoffset() is not None:
+            return v.astimezone(dt.UTC).replace(tzinfo=None)
+        return v
+    if isinstance(first, dt.date) and isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(raw, Decimal) and isinstance(v, int | float) and not isinstance(v, bool):
+        return Decimal(str(v))
+    return v
 
 
 # -- the integers a key column may hold ---------------------------------------------------------
@@ -596,7 +877,7 @@ def _interval(node: Any, column: str) -> tuple[int, int, frozenset[int] | None] 
             op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
         if not (isinstance(left, Col) and left.name == column and isinstance(right, Const)):
             return None
-        v = right.value
+        v = _as_number(right.value) if isinstance(right.value, str) else right.value  # v >= '5'
         if isinstance(v, bool) or not isinstance(v, int | float):
             return None
         lo, hi = _NO_LIMIT

@@ -243,6 +243,20 @@ def find_parts(
     return derivation_order(out, lambda r: r[0], lambda r: [r[1]])
 
 
+def date_roots(parts: list[Part]) -> dict[str, str]:
+    """Each column derived as the date of a time (directly, or as the date of such a column) ->
+    the column whose date it is: an order on the derived column is kept by moving that one."""
+    whole = {p.column: p.whole for p in parts if p.part == "date"}
+    out = {}
+    for c in whole:
+        seen, cur = {c}, whole[c]
+        while cur in whole and cur not in seen:
+            seen.add(cur)
+            cur = whole[cur]
+        out[c] = cur
+    return out
+
+
 def derivation_order(items: list[Any], target: Any, inputs: Any) -> list[Any]:
     """Items ordered so that a column is derived before anything derived from it (stable: the
     same order in every process, since derivations may draw from the random generator)."""
@@ -309,6 +323,10 @@ def find_differences(
 def _time_difference(
     c: str, y: np.ndarray, times: dict[str, np.ndarray], names: list[str], dec: int
 ) -> Difference | None:
+    """The first difference that fits, one without a constant offset before any with one: days
+    from a datetime to a date fit 'whole days + 1' too, except where the datetime is at midnight,
+    which the source may just not have had (a sampled one then would be a day off)."""
+    first: Difference | None = None
     c_known = ~np.isnan(y)
     for a in names:
         for b in names:
@@ -327,8 +345,11 @@ def _time_difference(
                     rel = _check_time(c, a, b, y, sa, sb, idx, unit, mode, dec, n)
                     if rel is not None:
                         blank = float((ab & ~c_known).sum() / max(int(ab.sum()), 1))
-                        return Difference(c, a, b, "-", unit, mode, rel, dec, True, blank)
-    return None
+                        found = Difference(c, a, b, "-", unit, mode, rel, dec, True, blank)
+                        if rel == 0:
+                            return found
+                        first = first or found
+    return first
 
 
 def time_steps(sa: np.ndarray, sb: np.ndarray, unit: float, mode: str) -> np.ndarray:
@@ -481,9 +502,19 @@ def order_between(x: np.ndarray, y: np.ndarray, *, death: bool = False, day: boo
 
 def upper_bound(x: np.ndarray, y: np.ndarray, day: bool) -> np.ndarray:
     """The latest x may be given a bound y: y itself, or (y a date) the same time on that day."""
-    if not day:
-        return y
-    return np.where(np.floor(x / 86400.0) * 86400.0 > y, y + (x - np.floor(x / 86400.0) * 86400.0), np.inf)
+    return date_bound(x, y, "<=") if day else y
+
+
+def date_bound(x: np.ndarray, y: np.ndarray, op: str) -> np.ndarray:
+    """The bound that keeps date(x) op y ('>=' a lower bound, '<=' an upper one), moving x by whole
+    days so its time of day stays (an admission moved to the day it must not precede keeps its
+    hour); -inf or inf where the order already holds or y is unknown."""
+    day = np.floor(x / 86400.0) * 86400.0
+    if op == ">=":
+        least = np.ceil(y / 86400.0) * 86400.0
+        return np.where(day < least, least + (x - day), -np.inf)
+    most = np.floor(y / 86400.0) * 86400.0
+    return np.where(day > most, most + (x - day), np.inf)
 
 
 # -- children exist ----------------------------------------------------------------------------

@@ -1,14 +1,17 @@
 """Exact relations re-imposed on a sampled table (see relsynth.model.exact and relations.py).
 
 In this order: times clipped to the orders they keep with related rows and with their own row and
-context parent; each key's intervals placed in sequence; then calendar dates, parts and
-differences derived from the final times. Flags saying whether a row has children are set from the
-children sampled. A derived value never breaks a CHECK, a NOT NULL or its type's range: where it
-would, the row keeps its sampled value (or, for a difference, the later time moves instead).
+context parent (a column the row's other times are bounded by first; an order on a date derived
+from a time kept by moving that time); each key's intervals placed in sequence; then calendar
+dates, parts and differences derived from the final times. Flags saying whether a row has children
+are set from the children sampled. A derived value never breaks a CHECK, a NOT NULL or its type's
+range: where it would, the row keeps its sampled value (or, for a difference, the later time moves
+instead).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +21,7 @@ from relsynth.model import checks as ck
 from relsynth.model import exact as ex
 from relsynth.model.assign import dim_values
 from relsynth.model.exact_fit import protected, walk
-from relsynth.model.relations import comparable
+from relsynth.model.relations import Order, comparable
 from relsynth.model.spec import TableModel
 from relsynth.schema import Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES
@@ -80,30 +83,134 @@ def _write_seconds(
     times.forget(frame, col)
 
 
-def enforce_orders(
+@dataclass(frozen=True)
+class _Bound:
+    """One bound on a modelled time column ``root``: ``root op y`` or, where the order is on a
+    column derived as the date of root, ``date(root) op y``. y is the same row's ``base`` (itself
+    maybe a derived date: ``base_date``), or read from another row (``order``'s parent, ``reach``)."""
+
+    root: str
+    op: str
+    dated: bool
+    base: str | None = None
+    base_date: bool = False
+    order: Order | None = None
+    reach: ex.Reach | None = None
+
+
+def _bounds(
+    tm: TableModel, table: Table, frame: pd.DataFrame, frames: dict[str, pd.DataFrame], parent: bool
+) -> list[_Bound]:
+    """The bounds of the table's orders and reaches, each on the column that moves to keep it."""
+    roots = ex.date_roots(tm.parts)
+    keep = protected(table)
+
+    def movable(c: str) -> bool:
+        return c in frame and c not in keep and tm.column(c).how == "copula"
+
+    out: list[_Bound] = []
+    for r in tm.reaches:
+        tables = {h for _, h, _ in r.path} | {r.table}
+        if movable(r.column) and tables <= set(frames):
+            out.append(_Bound(r.column, r.op, False, reach=r))
+    for o in tm.orders:
+        root = roots.get(o.column, o.column)
+        if not movable(root) or (o.fk is not None and not parent):
+            continue
+        if o.fk is not None:
+            out.append(_Bound(root, o.op, root != o.column, order=o))
+            continue
+        base = roots.get(o.base, o.base)
+        if base != root and base in frame:  # an order between twins holds by derivation
+            out.append(_Bound(root, o.op, root != o.column, base, base != o.base))
+    return out
+
+
+def _dependency_order(bounds: list[_Bound]) -> list[str]:
+    """The moved columns, each after the same row's columns that bound it (admit, then procedure,
+    then discharge), so a column moved later never breaks an order settled before it."""
+    cols = list(dict.fromkeys(b.root for b in bounds))
+    after = {c: {b.base for b in bounds if b.root == c and b.base in cols and b.base != c} for c in cols}
+    out: list[str] = []
+    while len(out) < len(cols):
+        ready = [c for c in cols if c not in out and after[c] <= set(out)]
+        out += ready or [next(c for c in cols if c not in out)]  # a loop (never learned): list order
+    return out
+
+
+def clip_times(
+    schema: Schema,
     tm: TableModel,
     table: Table,
     frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
     parent: pd.DataFrame | None,
     pos: np.ndarray | None,
     times: Times,
 ) -> None:
-    """Clip dates so every learned order with the row and its context parent holds (anchored ones
-    already do)."""
-    for o in tm.orders:
-        if tm.column(o.column).how != "copula" or o.column not in frame:
-            continue
-        if o.fk is not None:
-            if parent is None or pos is None or o.base not in parent:
-                continue
-            ps = times.of(parent, o.base)
-            y = np.where(pos >= 0, ps[np.maximum(pos, 0)] if len(ps) else np.nan, np.nan)
-        else:
-            y = times.of(frame, o.base)
-        x = times.of(frame, o.column)
-        both = ~np.isnan(x) & ~np.isnan(y)
-        bad = both & ((x < y) if o.op == ">=" else (x > y))
-        _write_seconds(tm, table, frame, o.column, bad, np.where(bad, y, x), times)
+    """Each modelled time clipped into the bounds its orders set: with the same row (a derived
+    date by the time it is the date of), the context parent and rows reached through foreign keys
+    (anchored ones already hold). Columns go in dependency order; a lower bound wins where bounds
+    cross."""
+    bounds = _bounds(tm, table, frame, frames, parent is not None and pos is not None)
+    if not bounds or not len(frame):
+        return
+    for col in _dependency_order(bounds):
+        x = times.of(frame, col)
+        lo = np.full(len(frame), -np.inf)
+        hi = np.full(len(frame), np.inf)
+        for b in (b for b in bounds if b.root == col):
+            y = _bound_values(schema, b, frame, frames, parent, pos, times)
+            if b.dated:
+                limit = ex.date_bound(x, y, b.op)
+            elif b.op == ">=":
+                limit = y
+            else:
+                limit = ex.upper_bound(x, y, b.reach is not None and b.reach.day)
+            if b.op == ">=":
+                lo = np.fmax(lo, limit)
+            else:
+                hi = np.fmin(hi, limit)
+        step = _column_step(tm, col)
+        if step >= 1.0:  # a date column holds no time of day: its bounds are whole days
+            lo = np.ceil(lo / step) * step
+            hi = np.floor(hi / step) * step
+        new = np.maximum(np.minimum(x, hi), lo)
+        bad = ~np.isnan(x) & (new != x)
+        _write_seconds(tm, table, frame, col, bad, new, times)
+
+
+def _bound_values(
+    schema: Schema,
+    b: _Bound,
+    frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    parent: pd.DataFrame | None,
+    pos: np.ndarray | None,
+    times: Times,
+) -> np.ndarray:
+    """y of each row (NaN where unknown or unreached)."""
+    if b.base is not None:
+        y = times.of(frame, b.base)
+        return ex.part_of(y, "date") if b.base_date else y
+    if b.order is not None:
+        if parent is None or pos is None or b.order.base not in parent:
+            return np.full(len(frame), np.nan)
+        ps, p = times.of(parent, b.order.base), pos
+    else:
+        assert b.reach is not None
+        r = b.reach
+        if r.path not in times.walks:
+            times.walks[r.path] = walk(schema, r.path, frames, len(frame))
+        ps, p = times.of(frames[r.table], r.base), times.walks[r.path]
+    return np.where(p >= 0, ps[np.maximum(p, 0)] if len(ps) else np.nan, np.nan)
+
+
+def _column_step(tm: TableModel, col: str) -> float:
+    dim = next((d for d in tm.dims if d.column == col and d.role == "value"), None)
+    if dim is None or not isinstance(dim.encoder, Temporal):
+        return 0.0
+    return 86400.0 if dim.encoder.resolution == "day" or dim.encoder.output == "date" else 0.0
 
 
 def settle(
@@ -124,48 +231,13 @@ def settle(
     row's parent row in it. ``times`` may carry parsed times over from an earlier call.
     """
     times = times or Times()
-    if tm.reaches:
-        _reaches(schema, tm, table, frame, {**frames, table.name: frame}, times)
-    enforce_orders(tm, table, frame, parent, pos, times)
+    frames = {**frames, table.name: frame}
+    clip_times(schema, tm, table, frame, frames, parent, pos, times)
     if tm.no_overlap:
         _intervals(tm, table, frame, times, least_squares=True)
-        enforce_orders(tm, table, frame, parent, pos, times)
+        clip_times(schema, tm, table, frame, frames, parent, pos, times)
         _intervals(tm, table, frame, times, least_squares=False)  # clipping may have made an overlap: push
     derive_rows(tm, table, frame, rng, times)
-
-
-def _reaches(
-    schema: Schema,
-    tm: TableModel,
-    table: Table,
-    frame: pd.DataFrame,
-    frames: dict[str, pd.DataFrame],
-    times: Times,
-) -> None:
-    """Each time clipped into the bounds the related rows set: after every lower bound, before
-    every upper bound (a lower bound wins where they cross)."""
-    walks = times.walks
-    by_column: dict[str, list[ex.Reach]] = {}
-    for r in tm.reaches:
-        tables = {h for _, h, _ in r.path} | {r.table}
-        if r.column in frame and tm.column(r.column).how == "copula" and tables <= set(frames):
-            by_column.setdefault(r.column, []).append(r)
-    for col, found in by_column.items():
-        x = times.of(frame, col)
-        lo = np.full(len(frame), -np.inf)
-        hi = np.full(len(frame), np.inf)
-        for r in found:
-            if r.path not in walks:
-                walks[r.path] = walk(schema, r.path, frames, len(frame))
-            p, ys = walks[r.path], times.of(frames[r.table], r.base)
-            y = np.where(p >= 0, ys[np.maximum(p, 0)] if len(ys) else np.nan, np.nan)
-            if r.op == ">=":
-                lo = np.fmax(lo, y)
-            else:
-                hi = np.fmin(hi, ex.upper_bound(x, y, r.day))
-        new = np.maximum(np.minimum(x, hi), lo)
-        bad = ~np.isnan(x) & (new != x)
-        _write_seconds(tm, table, frame, col, bad, new, times)
 
 
 def _intervals(

@@ -18,10 +18,10 @@ import pandas as pd
 
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
-from relsynth.model import exact_fit, guards, natives
+from relsynth.model import exact_fit, guards, natives, rare
 from relsynth.model import relations as rel
 from relsynth.model.copula import cholesky, correlation, latent_correlation
-from relsynth.model.exact import TOLERANCE
+from relsynth.model.exact import TOLERANCE, date_roots
 from relsynth.model.generate import reference_personal
 from relsynth.model.keys import Forest
 from relsynth.model.pii import PiiModel
@@ -29,7 +29,7 @@ from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
 from relsynth.model.values import as_objects, empty_value
 from relsynth.profile import unlinked_codes
-from relsynth.schema import ForeignKey, Kind, Schema, Table
+from relsynth.schema import Column, ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
 from relsynth.transform import (
     MAX_DISCRETE_LEVELS,
@@ -96,8 +96,12 @@ def fit_tables(
     plan: Plan | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    rare_k: int = rare.RARE_K,
 ) -> Model:
-    """Learn every table of ``schema`` from ``frames`` (one DataFrame per table, source column names)."""
+    """Learn every table of ``schema`` from ``frames`` (one DataFrame per table, source column names).
+
+    Categories seen in fewer than ``rare_k`` rows (or parents) are never emitted (model/rare.py).
+    """
     plan = plan or make_plan(schema)
     schema = _promote_repeated(unlinked_codes(schema), plan, frames)  # unlinked keys: codes
     plan = make_plan(schema) if schema is not plan.schema else plan
@@ -124,7 +128,7 @@ def fit_tables(
             )
         else:
             models[name], states[name] = _fit_own(
-                schema, plan, table, frame, frames, states, rngs[name], values
+                schema, plan, table, frame, frames, states, rngs[name], values, rare_k
             )
     for i, name in enumerate(reversed(plan.order)):
         if progress:
@@ -295,6 +299,7 @@ def _fit_own(
     states: dict[str, _Fitting],
     rng: np.random.Generator,
     comparables: _Comparable,
+    rare_k: int,
 ) -> tuple[TableModel, _Fitting]:
     tp = plan[table.name]
     model = TableModel(table.name, "data", len(frame))
@@ -303,6 +308,16 @@ def _fit_own(
     uniques = _unique_columns(table)
     specs: dict[str, ColumnSpec] = {}
     copula_cols: list[str] = []
+    # Context parent: where each row belongs, and the share of rows without one.
+    parent_pos = None
+    if tp.context is not None:
+        parent_frame = frames.get(tp.context.ref_table)
+        if parent_frame is not None:
+            parent_pos = positions(frame, tp.context.columns, parent_frame, tp.context.ref_columns)
+            model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
+    # Rare categories are never emitted (model/rare.py); a column of rare values only is no category.
+    common = _common_levels(table, frame, roles, data_keys, parent_pos, rare_k)
+    table = _demote_all_rare(table, common)
     if data_keys:  # profiled as ids because they are in the key; they are dates or numbers
         table = replace(
             table,
@@ -349,14 +364,6 @@ def _fit_own(
             copula_cols.append(col.name)
         specs[col.name] = spec
 
-    # Context parent: where each row belongs, and the share of rows without one.
-    parent_pos = None
-    if tp.context is not None:
-        parent_frame = frames.get(tp.context.ref_table)
-        if parent_frame is not None:
-            parent_pos = positions(frame, tp.context.columns, parent_frame, tp.context.ref_columns)
-            model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
-
     # Keys: primary key generation, numbering within the parent, self-references, FK null shares.
     _fit_keys(model, table, tp, frame, parent_pos, rng)
 
@@ -400,6 +407,13 @@ def _fit_own(
         specs[dep.target].determinant = dep.determinant
         specs[dep.target].mapping = rel.dependency_mapping(frame, dep)
     model.dependencies = [d for d in deps if not d.target.endswith("#isnull")]
+    for spec in specs.values():  # no rare level is stored in a dependency's mapping
+        if spec.mapping is not None and (spec.determinant in common or spec.name in common):
+            spec.mapping = rare.filter_mapping(
+                spec.mapping, common.get(spec.determinant or ""), common.get(spec.name), rng
+            )
+        if spec.null_determinant in common:
+            spec.null_mapping = rare.filter_mapping(spec.null_mapping, common[spec.null_determinant])
     modelled = [c for c in copula_cols if specs[c].how == "copula"]
 
     # Strong dependencies between categories: draw the target given its determinant.
@@ -408,7 +422,9 @@ def _fit_own(
     for cd in rel.conditionals(frame, givens, targets, existing=model.dependencies):
         specs[cd.target].how = "conditional"
         specs[cd.target].determinant = cd.determinant
-        specs[cd.target].table = rel.conditional_table(frame, cd)
+        specs[cd.target].table = rare.filter_table(
+            rel.conditional_table(frame, cd), common.get(cd.determinant), common.get(cd.target)
+        )
         model.conditionals.append(cd)
     modelled = [c for c in modelled if specs[c].how == "copula"]
 
@@ -421,21 +437,23 @@ def _fit_own(
     if tp.context is not None and parent_pos is not None and tp.context.ref_table in states:
         for pc, ps in states[tp.context.ref_table].seconds.items():
             parent_seconds[pc] = np.where(parent_pos >= 0, ps[np.maximum(parent_pos, 0)], np.nan)
+    twins = date_roots(model.parts)  # admit_date = date(admit_ts): ordered too, kept via admit_ts
     found = rel.orders(  # a time of day is no point in time: never ordered against dates
         {
             c: s
             for c, s in seconds.items()
-            if specs[c].how == "copula" and table.column(c).type.name != "time"
+            if (specs[c].how == "copula" or c in twins) and table.column(c).type.name != "time"
         },
         parent=parent_seconds,
         fk=tp.context.name if tp.context else None,
+        twins=twins,
     )
     model.orders = found
-    # An anchor's base must be decoded before the column: a modelled column, or a parent's.
+    # An anchor's base must be decoded before the column: a modelled column (or its date), or a parent's.
     model.anchors = {
         c: o
-        for c, o in rel.anchors(found, seconds, parent_seconds).items()
-        if c in modelled and (o.fk is not None or o.base in modelled)
+        for c, o in rel.anchors(found, seconds, parent_seconds, twins).items()
+        if c in modelled and (o.fk is not None or twins.get(o.base, o.base) in modelled)
     }
     # Orders with rows reached through other keys; intervals that never overlap for one key.
     keep = exact_fit.protected(table)
@@ -461,7 +479,7 @@ def _fit_own(
     enc: Encoder
     for c in modelled:
         col = table.column(c)
-        values = frame[c]
+        values = frame[c] if c not in common else rare.fold(frame[c], common[c], rng)
         isnull = values.isna().to_numpy()
         spec = specs[c]
         if kinds[c] in {Kind.CATEGORICAL, Kind.BOOLEAN} or roles.get(c) == "reference_fk":
@@ -493,6 +511,7 @@ def _fit_own(
                     output=output,
                     resolution="day" if step == 86400.0 else "second",
                     text_format=fmt,
+                    bounds=_seconds_range(seconds[c]),
                 )
                 z[~isnull] = Continuous.normal_array(gap[~isnull], rng)
                 sc[~isnull] = Continuous.scores_array(gap[~isnull])
@@ -536,6 +555,58 @@ def _fit_own(
 def _smoothed(encoder: Continuous) -> Continuous:
     encoder.smooth = True
     return encoder
+
+
+def _common_levels(
+    table: Table,
+    frame: pd.DataFrame,
+    roles: dict[str, str],
+    data_keys: set[str],
+    parent_pos: np.ndarray | None,
+    k: int,
+) -> dict[str, set[object]]:
+    """Each category column's common levels (model/rare.py), for columns that have a rare one;
+    an empty set for a column with no common level. Enum labels and booleans are public."""
+    out: dict[str, set[object]] = {}
+    for col in table.columns:
+        if col.name not in frame or col.name in data_keys or col.name in roles or col.pii or col.computed:
+            continue
+        if col.type.values or not (
+            col.kind is Kind.CATEGORICAL or (col.kind is Kind.NUMERICAL and _discrete(frame[col.name]))
+        ):
+            continue
+        values = frame[col.name]
+        levels = rare.common_levels(values, parent_pos, k)
+        if len(levels) < values.dropna().map(rare._key).nunique():
+            out[col.name] = levels
+    return out
+
+
+def _demote_all_rare(table: Table, common: dict[str, set[object]]) -> Table:
+    """A category column whose every value is rare is generated like text (or like numbers)."""
+    empty = {c for c, levels in common.items() if not levels}
+    if not empty:
+        return table
+    for c in sorted(empty):
+        common.pop(c)
+    reason = "every value is rare (seen too few times to be kept as a category)"
+
+    def kind(col: Column) -> Kind:  # a key-like code gets fresh identifiers
+        code = col.kind_reason.startswith("key-like")
+        return Kind.ID if code else KIND_OF_TYPE.get(col.type.name) or Kind.TEXT
+
+    return replace(
+        table,
+        columns=tuple(
+            replace(col, kind=kind(col), kind_reason=reason) if col.name in empty else col
+            for col in table.columns
+        ),
+    )
+
+
+def _seconds_range(seconds: np.ndarray) -> list[float]:
+    known = seconds[np.isfinite(seconds)]
+    return [float(known.min()), float(known.max())] if len(known) else []
 
 
 def _discrete(values: pd.Series) -> bool:

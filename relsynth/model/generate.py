@@ -4,26 +4,36 @@ source record it equals by chance."""
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from relsynth.model import checks as ck
 from relsynth.model import keys as kz
 from relsynth.model.pii import PeopleFactory, PiiModel, sex_flags
 from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import SourceGuard, fresh
 from relsynth.schema import Table
+from relsynth.transform import learned_range
 
 if TYPE_CHECKING:
     from relsynth.model.sample import SampleReport
 
 
 def generated_columns(
-    model: Model, tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator
+    model: Model,
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    rng: np.random.Generator,
+    report: SampleReport | None = None,
 ) -> None:
-    """Fill the columns that are generated, not learned, so no source value is reused."""
+    """Fill the columns that are generated, not learned, so no source value is reused. A unique
+    column whose type holds fewer distinct values than rows (a TINYINT, a CHAR(1)) keeps repeats,
+    which the key check drops; the report says why."""
     n = len(frame)
     people: PeopleFactory | None = None
     repeated = {r.column for r in tm.repeats}
@@ -57,13 +67,41 @@ def generated_columns(
         elif spec.id_kind == "uuid":
             values = kz.uuid_keys(n, rng)
         elif spec.id_kind == "integer":
-            values = kz.integer_ids(n, spec.shapes, rng, unique=spec.unique)
+            bounds = kz.integer_bounds(table.column(col).type)
+            values = kz.integer_ids(n, spec.shapes, rng, unique=spec.unique, bounds=bounds)
         else:
             values = fresh(spec.shapes.generate, n, rng, guard=spec.guard, unique=spec.unique)  # type: ignore[union-attr]
         values = fit_length(np.asarray(values, dtype=object), table.column(col).type.length, spec.unique, rng)
         if spec.null_share > 0:
             values[rng.random(n) < spec.null_share] = None
+        known = pd.Series(values).dropna()
+        if spec.unique and report is not None and known.duplicated().any():
+            report.narrow_keys.setdefault(table.name, {})[(col,)] = int(known.nunique())
         frame[col] = values
+    if people is not None and tm.name_guard is not None and tm.name_columns is not None:
+        _avoid_name_pairs(tm, table, frame, people, rng)
+
+
+def _avoid_name_pairs(
+    tm: TableModel, table: Table, frame: pd.DataFrame, people: PeopleFactory, rng: np.random.Generator
+) -> None:
+    """A generated person whose first and last name are a source person's (ignoring case) gets
+    another last name: one of the pair may recur, both together may not."""
+    from relsynth.model.guards import name_pairs
+
+    first, last = tm.name_columns  # type: ignore[misc]
+    guard = tm.name_guard
+    assert guard is not None
+    pool = people.last_pool
+    length = table.column(last).type.length
+    for _ in range(20):
+        pairs = name_pairs(frame[first], frame[last])
+        hit = np.flatnonzero(pairs.notna().to_numpy() & guard.copies(pairs.fillna("").to_numpy()))
+        if not len(hit):
+            return
+        values = frame[last].astype(object).to_numpy(copy=True)
+        values[hit] = fit_length(pool[rng.integers(0, len(pool), len(hit))], length, False, rng)
+        frame[last] = values
 
 
 def reference_personal(
@@ -124,9 +162,24 @@ def avoid_records(
         step = rng.choice([-1, 1], size=len(rows)) if sign is None else np.full(len(rows), sign)
         spec = tm.column(col)
         dim = next((d for d in tm.dims if d.column == col and d.role == "value"), None)
+        old = values.copy()
         for r, sgn in zip(rows, step, strict=True):
             values[r] = nudge_value(values[r], int(sgn), spec, dim, values, rng)
+        # CHECKs come first: a move that breaks one goes the other way, or to a value drawn from
+        # the column, or is not made (the rows stay hits, for the next round).
+        checks = [c.sql for c in table.checks]
+        for retry in (True, False, None):
+            broken = ck.broken_by(checks, frame, col, values, rows)
+            for r, sgn in zip(rows, step, strict=True):
+                if broken[r]:
+                    if retry is None:
+                        values[r] = old[r]
+                    elif retry:
+                        values[r] = nudge_value(old[r], -int(sgn), spec, dim, values, rng)
+                    else:
+                        values[r] = values[rng.integers(0, len(values))]
         frame[col] = values
+        rows = rows[~broken[rows]]
         moved_rows = report.moved_rows.setdefault(table.name, set())  # a row moved twice is one row
         moved_rows.update(frame.index[rows].tolist())
         report.moved_records[table.name] = len(moved_rows)
@@ -140,24 +193,31 @@ def nudge_value(
 
     if value is None or (isinstance(value, float) and value != value):
         return column[rng.integers(0, len(column))]
-    if isinstance(value, dt.datetime):
-        unit = (
-            dt.timedelta(days=1)
-            if dim is not None and getattr(dim.encoder, "resolution", "") == "day"
-            else dt.timedelta(seconds=1)
-        )
-        return value + sign * unit
     if isinstance(value, dt.date):
-        return value + sign * dt.timedelta(days=1)
+        daily = not isinstance(value, dt.datetime) or (
+            dim is not None and getattr(dim.encoder, "resolution", "") == "day"
+        )
+        unit = dt.timedelta(days=1) if daily else dt.timedelta(seconds=1)
+        try:
+            return value + sign * unit
+        except (OverflowError, ValueError):  # past 9999-12-31 or before 0001-01-01: the other way
+            return value - sign * unit
     if isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_):
         step = 10.0 ** -(spec.decimals or 0) if spec.decimals else 1
-        return value + sign * step
+        size = abs(float(value))
+        step = max(step, size - math.nextafter(size, 0.0))  # a step a float this large can take
+        lo, hi = learned_range(dim.encoder) if dim is not None else (-np.inf, np.inf)
+        for moved in (value + sign * step, value - sign * step):  # the source's range holds (its type)
+            if lo <= moved <= hi:
+                return moved
+        return value
     return column[rng.integers(0, len(column))]  # a category: another one drawn from the column
 
 
 def make_unique(values: np.ndarray, rng: np.random.Generator, length: int | None = None) -> np.ndarray:
     """Repeated generated values get a number (before the @ of an e-mail), so a UNIQUE holds; within
-    a declared length the number replaces the last characters instead of lengthening the value."""
+    a declared length the number replaces the last characters instead of lengthening the value, and
+    where no number fits, a key string does (keys.fit_keys): never longer than the column."""
     out = np.asarray(values, dtype=object).copy()
     seen: set[Any] = set()
     for i, v in enumerate(out):
@@ -166,6 +226,8 @@ def make_unique(values: np.ndarray, rng: np.random.Generator, length: int | None
         while candidate in seen:
             tries += 1
             k = str(int(rng.integers(1, 10 ** min(3 + tries // 20, 9))))
+            if length and len(k) > length:  # no room for a number: left repeated, fixed below
+                break
             text = str(v)
             if "@" in text:
                 local, _, domain = text.partition("@")
@@ -178,7 +240,7 @@ def make_unique(values: np.ndarray, rng: np.random.Generator, length: int | None
                 candidate = text + k
         seen.add(candidate)
         out[i] = candidate
-    return out
+    return kz.fit_keys(out, length) if length else out
 
 
 def fit_length(values: np.ndarray, length: int | None, unique: bool, rng: np.random.Generator) -> np.ndarray:

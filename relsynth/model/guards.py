@@ -46,6 +46,10 @@ def attach(model: Model, frames: Mapping[str, pd.DataFrame]) -> None:
                 spec.guard = SourceGuard.fit(frame[spec.name], key, fold=spec.how == "pii")
             elif spec.how == "native":  # the strings inside JSON documents
                 spec.guard = natives.source_guard(table.column(spec.name).type, frame[spec.name])
+        names = name_columns(model, name)
+        if names is not None and all(c in frame for c in names):
+            tm.name_columns = names
+            tm.name_guard = SourceGuard.fit(name_pairs(frame[names[0]], frame[names[1]]), key, fold=True)
         if tm.record_columns and all(c in frame for c in tm.record_columns):
             record = record_keys(table, frame, tm.record_columns)
             counts = record.value_counts()
@@ -54,6 +58,23 @@ def attach(model: Model, frames: Mapping[str, pd.DataFrame]) -> None:
                 SourceGuard.fit(pd.Series(np.asarray(unique, dtype=object)), key) if len(unique) else None
             )
     model.guarded = True
+
+
+def name_columns(model: Model, table: str) -> tuple[str, str] | None:
+    """A table's generated first- and last-name columns: each name may recur, the pair of a
+    source person may not."""
+    tm = model.tables[table]
+    pii = {c.name: c.pii for c in model.schema.table(table).columns}
+    generated = [s.name for s in tm.columns if s.how == "pii"]
+    first = next((c for c in generated if pii.get(c) == "first_name"), None)
+    last = next((c for c in generated if pii.get(c) == "last_name"), None)
+    return (first, last) if first and last else None
+
+
+def name_pairs(first: pd.Series, last: pd.Series) -> pd.Series:
+    """'first<US>last' per row, NULL where either is: what the name guard compares."""
+    pair = first.astype(str).str.strip() + "\x1f" + last.astype(str).str.strip()
+    return pair.where(first.notna().to_numpy() & last.notna().to_numpy())
 
 
 def unguarded_tables(model: Model) -> list[str]:

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from relsynth.schema import SqlType
 
 
 def allocate(weights: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
@@ -76,25 +79,153 @@ def integer_keys(n: int, start: int) -> np.ndarray:
     return np.arange(start, start + n, dtype=np.int64)
 
 
-def integer_ids(n: int, shapes: Any, rng: np.random.Generator, *, unique: bool) -> np.ndarray:
-    """Identifier-like integers with the source's number of digits; unique when the source's were.
+_INT64 = (-(2**63), 2**63 - 1)
+_NAME_BITS = {"smallint": 16, "integer": 32, "bigint": 64}
 
-    When more values are needed than those digits allow (a large --scale), the range widens
-    instead of repeating.
+
+def integer_bounds(t: SqlType) -> tuple[int, int]:
+    """The integers a column of this type holds wherever it is recreated: INTEGER is 32 bits (64 on
+    SQLite, but not once written to PostgreSQL or MariaDB), MySQL's TINYINT, MEDIUMINT and UNSIGNED
+    narrow or shift it, YEAR is 1901..2155."""
+    from relsynth.model.values import integer_range
+
+    if t.name == "year":
+        return 1901, 2155
+    lo, hi = integer_range(t)
+    bits = _NAME_BITS.get(t.name, 64)
+    if "UNSIGNED" in (t.native or "").upper():
+        return max(lo, 0), min(hi, 2**bits - 1)
+    return max(lo, -(2 ** (bits - 1))), min(hi, 2 ** (bits - 1) - 1)
+
+
+def _id_width(shapes: Any) -> tuple[int, bool]:
+    """Digits of the source's longest identifier, and whether any is negative."""
+    if shapes is None or not shapes.templates:
+        return 1, False
+    plain = [t.replace("\\", "") for t in shapes.templates]
+    return max(max(len(t.lstrip("-")) for t in plain), 1), any(t.startswith("-") for t in plain)
+
+
+def _uniform(lo: int, hi: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k integers drawn uniformly from lo..hi, exactly, whatever the span (up to 2^64 values):
+    int64 when they fit it, else uint64 (a BIGINT UNSIGNED's upper half)."""
+    offsets = rng.integers(0, hi - lo + 1, k, dtype=np.uint64)
+    shifted = offsets + np.uint64(lo % 2**64)  # wraps modulo 2^64: exact two's complement
+    return shifted if hi > _INT64[1] else shifted.view(np.int64)
+
+
+def integer_ids(
+    n: int, shapes: Any, rng: np.random.Generator, *, unique: bool, bounds: tuple[int, int] = _INT64
+) -> np.ndarray:
+    """Identifier-like integers with the source's number of digits (and sign); unique when the
+    source's were, and always inside ``bounds`` (the column type's range, ``integer_bounds``).
+
+    When more values are needed than those digits allow (a large --scale), the range widens a digit
+    at a time, then to the whole type, instead of repeating. Only a type too narrow for n distinct
+    values (a TINYINT of 300 rows) repeats: every value once, then repeats, which the key check
+    drops as duplicates.
     """
-    digits = 1
-    if shapes is not None and shapes.templates:
-        digits = max(len(t.replace("\\", "")) for t in shapes.templates)
-    high = 10**digits
-    while unique and high < 2 * n:
-        high *= 10
+    lo, hi = bounds
+    width, negative = _id_width(shapes)
+    for digits in range(width, 21):
+        top = 10**digits - 1
+        a, b = max(lo, -top if negative else 0), min(hi, top)
+        if a <= b and (not unique or b - a + 1 >= 2 * n):
+            break
+    else:  # no width of digits has room enough: the whole type
+        a, b = lo, hi
+    room = b - a + 1
     if not unique:
-        return rng.integers(0, high, n).astype(object)
-    picked: np.ndarray = np.zeros(0, dtype=np.int64)
+        return _uniform(a, b, n, rng).astype(object)
+    if room < 4 * n:  # a narrow type: drawn without replacement, repeating only past its room
+        offsets = rng.permutation(room)[:n] if room > n else np.resize(rng.permutation(room), n)
+        return np.array([a + int(k) for k in offsets], dtype=object)
+    picked: np.ndarray = np.zeros(0, dtype=np.int64 if b <= _INT64[1] else np.uint64)
     while len(picked) < n:
-        more = rng.integers(0, high, 2 * (n - len(picked)) + 16)
+        more = _uniform(a, b, 2 * (n - len(picked)) + 16, rng)
         picked = pd.unique(np.concatenate([picked, more]))
     return picked[:n].astype(object)
+
+
+# Key strings use digits and capitals only: no two are equal under any collation (MariaDB's
+# case- and accent-insensitive ones included), and none ends in a space CHAR(n) would pad away.
+KEY_SYMBOLS = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+
+
+def string_room(length: int | None) -> int | None:
+    """How many distinct key strings a column of this length holds (None: more than any table)."""
+    if not length or length >= 12:
+        return None
+    return len(KEY_SYMBOLS) ** length
+
+
+def key_strings(index: np.ndarray, length: int | None) -> np.ndarray:
+    """The key string of each (non-negative) index, distinct for distinct indices below
+    ``string_room(length)`` and never longer than ``length``: 'K00000001' for index 0 where the
+    column holds it, else the index in base 36, as wide as the column."""
+    idx = np.asarray(index, dtype=np.int64)
+    if not length or (length >= 9 and int(idx.max(initial=0)) + 1 < 10 ** (length - 1)):
+        return np.array([f"K{i + 1:08d}" for i in idx.tolist()], dtype=object)
+    width = length if length < 12 else 12
+    rest = idx % len(KEY_SYMBOLS) ** width
+    digits = np.empty((len(idx), width), dtype="<U1")
+    for pos in range(width - 1, -1, -1):
+        digits[:, pos] = KEY_SYMBOLS[rest % len(KEY_SYMBOLS)]
+        rest = rest // len(KEY_SYMBOLS)
+    return np.array(["".join(row) for row in digits], dtype=object)
+
+
+def counted_from(index: np.ndarray, start: int, lo: int, hi: int) -> np.ndarray:
+    """start, start + 1, ... for indices 0, 1, ..., wrapping from hi to lo: never outside the type,
+    distinct for indices below its room (hi - lo + 1)."""
+    idx = np.asarray(index, dtype=object)
+    room = hi - lo + 1
+    return np.array([lo + (start - lo + int(i)) % room for i in idx], dtype=object)
+
+
+def key_indices(n: int, rooms: list[int | None]) -> tuple[list[np.ndarray], int]:
+    """For the columns of a key, each row's index into each column's values (values 0..room - 1),
+    so that no two rows share all of them: a column with room for n values alone counts 0..n - 1
+    (and, as the key's sequences always did, so do the others, up to their room); when none has
+    the room, they count together, as digits of one number (mixed radix).
+
+    Also returns how many rows get a distinct tuple: n, or the product of the rooms when smaller
+    (rows past it repeat a tuple and are dropped as duplicates: the caller says so).
+    """
+    i = np.arange(n, dtype=np.int64)
+    if any(r is None or r >= n for r in rooms):
+        return [i if r is None or r >= n else i % r for r in rooms], n
+    out, step = [], 1
+    for r in rooms:
+        assert r is not None
+        out.append((i // step) % r if step < n else np.zeros(n, dtype=np.int64))
+        step *= r
+    return out, min(n, step)
+
+
+def _folded(v: Any) -> Any:
+    """A string as a case-insensitive, PAD SPACE collation compares it (MariaDB's default)."""
+    return v.casefold().rstrip(" ") if isinstance(v, str) else v
+
+
+def fit_keys(values: np.ndarray, length: int | None) -> np.ndarray:
+    """Key strings (a shaped key's) kept within ``length`` and distinct, even where case and
+    trailing spaces do not count: one too long or repeated is replaced by a key string
+    (``key_strings``) no other row holds, while the column has room; past it the value repeats."""
+    out = np.asarray(values, dtype=object).copy()
+    too_long = [isinstance(v, str) and length is not None and len(v) > length for v in out]
+    folded = pd.Series([None if cut else _folded(v) for v, cut in zip(out, too_long, strict=True)])
+    repeated = (folded.duplicated(keep="first") & folded.notna()).to_numpy(dtype=bool)
+    bad = np.flatnonzero(np.array(too_long, dtype=np.bool_) | repeated)
+    if not len(bad):
+        return out
+    taken = set(folded.dropna())
+    room = string_room(length)
+    count = len(bad) + len(taken) if room is None else min(room, len(bad) + len(taken))
+    free = [v for v in key_strings(np.arange(count), length) if _folded(v) not in taken]
+    for k, row in enumerate(bad.tolist()):
+        out[row] = free[k] if k < len(free) else (free[-1] if free else str(out[row])[:length])
+    return out
 
 
 def uuid_keys(n: int, rng: np.random.Generator) -> np.ndarray:

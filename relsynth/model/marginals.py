@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from relsynth.transform import blur_quantiles, decimals_of, quantile_knots
+
 KNOTS = 201
 MAX_LEVELS = 30  # a JSON string or number with at most this many values, each seen often, is a code
 MIN_SUPPORT = 5
@@ -18,31 +20,16 @@ def quantiles(x: np.ndarray) -> dict[str, Any]:
     x = np.sort(np.asarray(x, dtype=float)[np.isfinite(np.asarray(x, dtype=float))])
     if not len(x):
         return {"knots": [0.0, 1.0], "decimals": 3, "integer": False}
-    k = min(len(x), KNOTS)
-    knots = np.quantile(x, np.linspace(0, 1, k)) if k < len(x) else x
+    knots = quantile_knots(x, min(len(x), KNOTS))  # without overflow between +-1.8e308
     integer = bool(np.all(x == np.round(x)))
-    decimals = 0 if integer else _decimals(x)
+    decimals = 0 if integer else decimals_of(x, cap=6)
     return {"knots": [float(v) for v in knots], "decimals": decimals, "integer": integer}
 
 
-def _decimals(x: np.ndarray) -> int:
-    for d in range(7):
-        scaled = x[:2000] * 10**d
-        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1, np.abs(scaled))):
-            return d
-    return 6
-
-
 def draw(q: dict[str, Any], u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Values at probabilities u: between the source's quantiles, moved by half their local spacing."""
-    knots = np.asarray(q["knots"], dtype=float)
-    k = len(knots)
-    x = np.interp(u, np.linspace(0, 1, k), knots)
-    if k > 2:
-        spacing = np.diff(knots)[np.clip((u * (k - 1)).astype(np.int64), 0, k - 2)]
-        x = x + rng.normal(0.0, 0.5, len(x)) * spacing
-    x = np.clip(np.round(x, int(q["decimals"])), knots[0], knots[-1])
-    return x
+    """Values at probabilities u: between the source's quantiles, moved by half their local spacing
+    (finite and within the knots, however large they are)."""
+    return blur_quantiles(np.asarray(q["knots"], dtype=float), u, rng, int(q["decimals"]))
 
 
 def choice(levels: list[list[Any]], n: int, rng: np.random.Generator) -> list[Any]:

@@ -24,7 +24,24 @@ from relsynth import pii_detect
 from relsynth.model.text import Shapes
 
 POOL = 4000  # distinct names/addresses drawn from Faker, then sampled: fast for millions of rows
-MIN_DOMAIN_COUNT = 5  # an e-mail domain is kept only if this many source rows use it
+MIN_DOMAIN_COUNT = 5  # a public mail provider's domain is kept only if this many source rows use it
+# Domains anyone can have an address at: kept with their share. Any other domain (a company's, a
+# hospital's) says whose data this is, so its share goes to documentation domains (RFC 2606).
+_PUBLIC_MAIL_LINES = (
+    "gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de yahoo.es yahoo.it yahoo.com.br",
+    "yahoo.co.in yahoo.co.jp ymail.com hotmail.com hotmail.co.uk hotmail.fr hotmail.de hotmail.es",
+    "hotmail.it outlook.com outlook.fr outlook.de live.com live.co.uk live.fr msn.com aol.com",
+    "icloud.com me.com mac.com mail.com gmx.com gmx.de gmx.net gmx.at web.de t-online.de freenet.de",
+    "protonmail.com proton.me pm.me zoho.com yandex.ru yandex.com mail.ru inbox.ru bk.ru list.ru",
+    "rambler.ru qq.com 163.com 126.com sina.com sohu.com naver.com daum.net hanmail.net",
+    "orange.fr wanadoo.fr free.fr laposte.net sfr.fr libero.it virgilio.it tiscali.it alice.it",
+    "seznam.cz wp.pl o2.pl interia.pl onet.pl comcast.net verizon.net att.net sbcglobal.net",
+    "bellsouth.net cox.net charter.net earthlink.net btinternet.com sky.com virginmedia.com",
+    "rediffmail.com uol.com.br bol.com.br terra.com.br ig.com.br shaw.ca rogers.com sympatico.ca",
+    "bigpond.com optusnet.com.au telstra.com xtra.co.nz",
+)
+PUBLIC_MAIL = frozenset(d for line in _PUBLIC_MAIL_LINES for d in line.split())
+DOCUMENTATION_DOMAINS = ("example.com", "example.org", "example.net")
 
 # Categories generated from the source's shapes (each position's class, characters every distinct
 # value shares), then made valid where the category has a checksum.
@@ -95,9 +112,7 @@ class PiiModel:
             patterns = local.map(_email_pattern).value_counts(normalize=True)
             model.patterns = {str(p): share for p, share in patterns.items()}
             model.digits = float(local.str.contains(r"\d$").mean())
-            domains = strings.str.split("@").str[-1].str.lower().value_counts()
-            kept = domains[domains >= MIN_DOMAIN_COUNT]
-            model.domains = {str(d): share for d, share in (kept / kept.sum()).items()}
+            model.domains = _email_domains(strings)
         elif category == "free_text" and not strings.empty:
             q = np.quantile(strings.str.len().to_numpy(), np.linspace(0, 1, 101))
             model.lengths = [int(x) for x in q]
@@ -292,7 +307,7 @@ class PeopleFactory:
         patterns = sorted(model.patterns) or ["first.last"]  # sorted: the same draws after save/load
         weights = np.asarray([model.patterns.get(p, 1.0) for p in patterns], dtype=float)
         chosen = np.asarray(patterns, dtype=object)[rng.choice(len(patterns), n, p=weights / weights.sum())]
-        domains = sorted(model.domains) or ["example.com", "example.org", "example.net"]
+        domains = sorted(model.domains) or list(DOCUMENTATION_DOMAINS)
         dw = np.asarray([model.domains.get(d, 1.0) for d in domains], dtype=float)
         dom = np.asarray(domains, dtype=object)[rng.choice(len(domains), n, p=dw / dw.sum())]
         digits = rng.random(n) < model.digits
@@ -499,3 +514,19 @@ def _url_parts(strings: pd.Series) -> tuple[dict[str, float], dict[str, float]]:
         {str(p) or "https://": float(v) for p, v in schemes.items()},
         {str(h): float(c) / len(distinct) for h, c in kept.items()},
     )
+
+
+def _email_domains(strings: pd.Series) -> dict[str, float]:
+    """Each kept domain's share: public providers used by enough rows; every other address's
+    share goes to the documentation domains, never to the source's own domain."""
+    domains = strings.str.split("@").str[-1].str.strip().str.lower().value_counts()
+    if domains.empty:
+        return {}
+    public = domains[[d in PUBLIC_MAIL and k >= MIN_DOMAIN_COUNT for d, k in domains.items()]]
+    other = float(domains.sum() - public.sum())
+    out = {str(d): float(k) for d, k in public.items()}
+    for d in DOCUMENTATION_DOMAINS:
+        if other:
+            out[d] = other / len(DOCUMENTATION_DOMAINS)
+    total = sum(out.values())
+    return {d: k / total for d, k in sorted(out.items())}

@@ -79,6 +79,9 @@ def comparable(values: pd.Series) -> pd.Series:
     everything else as text (UUID objects and their strings compare equal)."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype(object)
+    if pd.api.types.is_integer_dtype(values) and _beyond_float(values.dropna().to_numpy()):
+        # snowflake-style ids: a float would merge neighbours
+        return values.astype(object).map(lambda v: None if pd.isna(v) else int(v))
     if pd.api.types.is_numeric_dtype(values):
         return values.astype(float)
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -92,11 +95,20 @@ def comparable(values: pd.Series) -> pd.Series:
     first = non_null.iloc[0]
     if isinstance(first, bool | np.bool_):
         return values.astype(object)
+    if isinstance(first, int | np.integer) and all(isinstance(v, int | np.integer) for v in non_null):
+        ints = non_null.map(int)
+        if _beyond_float(np.asarray([min(ints), max(ints)], dtype=object)):
+            return values.map(lambda v: None if v is None or v != v else int(v)).astype(object)
     if hasattr(first, "as_tuple") or isinstance(first, int | float | np.number):  # Decimal or numbers
         return pd.to_numeric(values, errors="coerce").astype(float)
     out = pd.Series(np.full(len(values), None, dtype=object), index=values.index)
     out[known] = non_null.astype(str).to_numpy()
     return out
+
+
+def _beyond_float(x: np.ndarray) -> bool:
+    """Integers a float64 cannot hold exactly (from 2**53 on)."""
+    return bool(len(x)) and max(abs(int(min(x))), abs(int(max(x)))) >= 2**53
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
@@ -245,17 +257,28 @@ def _plain(v: Any) -> Any:
 
 
 def orders(
-    seconds: dict[str, np.ndarray], *, parent: dict[str, np.ndarray] | None = None, fk: str | None = None
+    seconds: dict[str, np.ndarray],
+    *,
+    parent: dict[str, np.ndarray] | None = None,
+    fk: str | None = None,
+    twins: dict[str, str] | None = None,
 ) -> list[Order]:
     """Every pair (a, b) with a <= b on all rows where both are known, and a < b somewhere.
 
     ``seconds`` maps own datetime columns to float seconds (NaN for NULL); ``parent`` maps the
-    context parent's datetime columns, aligned to the child's rows.
+    context parent's datetime columns, aligned to the child's rows. ``twins`` maps a column derived
+    as the date of another (admit_date of admit_ts) to that one: its orders are learned too, since
+    the sampled twin is no better ordered than the time it is the date of (discharge_date >=
+    admit_date holds where discharge_date >= admit_ts does not), but not those that follow from
+    the derivation (admit_date <= admit_ts) or from an order between the twins' times.
     """
+    twins = twins or {}
     found: list[Order] = []
     names = list(seconds)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
+            if twins.get(a, a) == twins.get(b, b):
+                continue
             for lo, hi in ((a, b), (b, a)):
                 x, y = seconds[lo], seconds[hi]
                 both = ~np.isnan(x) & ~np.isnan(y)
@@ -273,16 +296,32 @@ def orders(
                 found.append(Order(col, pcol, ">=", fk))
             elif np.all(x[both] <= y[both]):
                 found.append(Order(col, pcol, "<=", fk))
-    return found
+    return [o for o in found if not _implied(o, found, twins)]
+
+
+def _implied(o: Order, found: list[Order], twins: dict[str, str]) -> bool:
+    """Does a same-table order between times imply this one on a twin? x >= y implies x >= date(y)
+    and date(x) >= date(y), since date(t) <= t and date keeps the order; not date(x) >= y."""
+    if o.fk is not None or not (o.column in twins or o.base in twins):
+        return False
+    if o.column in twins and o.base not in twins:
+        return False
+    column, base = twins.get(o.column, o.column), twins.get(o.base, o.base)
+    return any(f.fk is None and f.column == column and f.base == base and f.op == o.op for f in found)
 
 
 def anchors(
-    found: list[Order], seconds: dict[str, np.ndarray], parent: dict[str, np.ndarray]
+    found: list[Order],
+    seconds: dict[str, np.ndarray],
+    parent: dict[str, np.ndarray],
+    twins: dict[str, str] | None = None,
 ) -> dict[str, Order]:
     """For each column, the closest lower bound that is always known when the column is.
 
     The column is then modelled as its gap from that bound, so the order holds by construction.
+    A bound derived as the date of a time (``twins``) is computed from that time when sampling.
     """
+    twins = twins or {}
     best: dict[str, tuple[float, Order]] = {}
     for o in found:
         if o.op != ">=":
@@ -304,12 +343,13 @@ def anchors(
     # Same-table anchors must not form a loop (they cannot, with a strict somewhere, but be safe).
     for c in list(chosen):
         seen, cur = {c}, chosen[c]
-        while cur.fk is None and cur.base in chosen:
-            if cur.base in seen:
+        while cur.fk is None and twins.get(cur.base, cur.base) in chosen:
+            base = twins.get(cur.base, cur.base)
+            if base in seen:
                 del chosen[c]
                 break
-            seen.add(cur.base)
-            cur = chosen[cur.base]
+            seen.add(base)
+            cur = chosen[base]
     return chosen
 
 

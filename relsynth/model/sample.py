@@ -36,10 +36,11 @@ from relsynth.model.assign import (
 )
 from relsynth.model.copula import conditional, sample_conditional
 from relsynth.model.copula import sample as copula_sample
+from relsynth.model.exact import date_roots, part_of
 from relsynth.model.generate import avoid_records, generated_columns
 from relsynth.model.guards import unguarded_tables
 from relsynth.model.natives import native_columns
-from relsynth.model.spec import Model, TableModel
+from relsynth.model.spec import Dim, Model, TableModel
 from relsynth.model.values import coerce
 from relsynth.schema import Table
 from relsynth.transform import Categorical, Temporal, rank_normalize, to_epoch_seconds
@@ -59,6 +60,7 @@ class SampleReport:
     moved_records: dict[str, int] = field(default_factory=dict)
     dropped_no_parent: dict[str, int] = field(default_factory=dict)
     clipped_children: dict[str, int] = field(default_factory=dict)
+    narrow_keys: dict[str, dict[tuple[str, ...], int]] = field(default_factory=dict)  # -> room
     unguarded: list[str] = field(default_factory=list)
     moved_rows: dict[str, set[Any]] = field(default_factory=dict, repr=False)  # behind moved_records
 
@@ -87,6 +89,12 @@ class SampleReport:
             out.append(f"{t}: {k} rows dropped (a NOT NULL foreign key's parent table was sampled empty)")
         for t, k in self.clipped_children.items():
             out.append(f"{t}: {k} rows not sampled: more children per parent than its key's values allow")
+        for t, keys in self.narrow_keys.items():
+            for cols, room in keys.items():
+                out.append(
+                    f"{t}: ({', '.join(cols)}) holds at most {room} distinct values in its declared "
+                    "types and lengths: the rows past them were dropped to keep the key unique"
+                )
         return out
 
 
@@ -185,7 +193,7 @@ def _sample_table(
         held = ((model.source or {}).get("holdout") or {}).get("rows", {}).get(table.name, 0)
         base = tm.n_rows + held
         n = fixed_rows if fixed_rows is not None else (max(1, round(scale * base)) if scale > 0 else 0)
-        z = rank_normalize(copula_sample(n, tm.corr, rng), rng)
+        z = rank_normalize(copula_sample(n, tm.corr, rng), rng, _counts(tm.dims))
         parent_pos = None
     else:
         pm = model.tables[context.ref_table]
@@ -208,7 +216,11 @@ def _sample_table(
             z_own[:, j] = loc[pos] + spread[pos] * e[:, j]
         z_own = rank_normalize(z_own, rng)
         b, chol = conditional(tm.corr, own_idx, ext_idx)
-        z_ext = rank_normalize(sample_conditional(z_own, b, chol, rng), rng) if ext_idx else np.zeros((n, 0))
+        z_ext = (
+            rank_normalize(sample_conditional(z_own, b, chol, rng), rng, _counts(tm.dims[d_own:]))
+            if ext_idx
+            else np.zeros((n, 0))
+        )
         z = np.column_stack([z_own, z_ext]) if len(tm.dims) else np.zeros((n, 0))
         orphans = 0
         if 0 < tm.null_context < 1:
@@ -216,7 +228,7 @@ def _sample_table(
         elif tm.null_context >= 1:
             orphans = fixed_rows if fixed_rows is not None else max(0, round(scale * tm.n_rows))
         if orphans:
-            z = np.vstack([z, rank_normalize(copula_sample(orphans, tm.corr, rng), rng)])
+            z = np.vstack([z, rank_normalize(copula_sample(orphans, tm.corr, rng), rng, _counts(tm.dims))])
             pos = np.concatenate([pos, np.full(orphans, -1)])
         parent_pos = pos
         n = len(pos)
@@ -226,7 +238,7 @@ def _sample_table(
     for col in table.columns:
         frame[col.name] = values.get(col.name, pd.Series([None] * n, dtype=object))
     xs.provisional_existence(tm, frame, z)
-    primary_key(tm, table, frame, rng, context=context, pos=parent_pos)
+    primary_key(tm, table, frame, rng, context=context, pos=parent_pos, report=report)
     if context is not None and parent is not None and parent_pos is not None:
         fill_fk(frame, context, parent.frame, parent_pos)
         apply_repeats(tm, frame, context, parent.frame, parent_pos)
@@ -242,7 +254,7 @@ def _sample_table(
         )  # determinants that arrived from a parent, or were numbered (seq -> is_primary)
     for fk in tp.self_refs:
         self_reference(tm, frame, fk, parent_pos, rng)
-    generated_columns(model, tm, table, frame, rng)
+    generated_columns(model, tm, table, frame, rng, report)
     native_columns(tm, table, frame, rng)
     avoid_records(tm, table, frame, rng, report)
     _repair_checks(tm, table, frame, rng, report)
@@ -256,6 +268,12 @@ def _sample_table(
     z = z[keep]
     parent_pos = parent_pos[keep] if parent_pos is not None else None
     return _Sampled(frame, z, parent_pos)
+
+
+def _counts(dims: list[Dim]) -> list[bool]:
+    """Which dimensions are children per parent: drawn at their exact quantiles, so a table's row
+    count at scale 1 is the source's (values are sampled: their counts are not copied)."""
+    return [d.role in {"count", "refcount"} for d in dims]
 
 
 def _decode_columns(
@@ -287,25 +305,30 @@ def _decode_columns(
         done[context.ref_table].frame if context is not None and context.ref_table in done else None
     )
     seconds: dict[str, np.ndarray] = {}
+    twins = date_roots(tm.parts)  # a base derived as the date of a time: computed from that time
     remaining = pending
     for _ in range(len(pending) + 1):
         later = []
         for i, dim in remaining:
             col = dim.column
             anchor = tm.anchors.get(col)
-            if anchor is not None and anchor.fk is None and anchor.base not in seconds:
+            own_base = twins.get(anchor.base, anchor.base) if anchor is not None else ""
+            if anchor is not None and anchor.fk is None and own_base not in seconds:
                 later.append((i, dim))
                 continue
             values: np.ndarray
             if isinstance(dim.encoder, Temporal):
                 if anchor is not None:
                     base = (
-                        seconds[anchor.base]
+                        (seconds[own_base] if own_base == anchor.base else part_of(seconds[own_base], "date"))
                         if anchor.fk is None
                         else _parent_seconds(parent_frame, anchor.base, parent_pos, n)
                     )
                     step = 86400.0 if dim.encoder.resolution == "day" else 1.0
                     s = base + dim.encoder.inner.decode(z[:, i], rng) * step
+                    if dim.encoder.bounds:  # in the column's own range, and never before its base
+                        lo, hi = dim.encoder.bounds
+                        s = np.where(np.isnan(s), s, np.clip(s, lo, np.fmax(hi, base)))
                 else:
                     s = dim.encoder.decode_seconds(z[:, i], rng)
                 if col in nulls:

@@ -107,6 +107,8 @@ class TableModel:
     record_guard: SourceGuard | None = None  # in memory only: source records unique on record_columns
     record_columns: list[str] = field(default_factory=list)
     record_nudge: str | None = None  # the column moved one step when a row equals such a record
+    name_guard: SourceGuard | None = None  # in memory only: the source's (first, last) name pairs
+    name_columns: tuple[str, str] | None = None  # the first- and last-name columns name_guard checks
 
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import math
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -10,6 +13,7 @@ import pandas as pd
 
 from relsynth.schema import SqlType
 from relsynth.sqltypes import INTEGER_TYPES
+from relsynth.transform import far_datetimes, round_safe
 
 EMPTY_VALUES: dict[str, Any] = {
     "json": "{}",
@@ -66,6 +70,21 @@ def integer_range(t: SqlType) -> tuple[int, int]:
     return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
+def numeric_top(t: SqlType) -> float | None:
+    """The largest float a NUMERIC(p, s) column holds, 10^(p-s) - 10^-s rounded toward zero: values
+    are modelled as floats, and the float nearest 10^38 - 1 is written as 1e+38, a digit too many."""
+    if t.name != "numeric" or not t.precision:
+        return None
+    scale = t.scale or 0
+    with decimal.localcontext() as ctx:
+        ctx.prec = t.precision + abs(scale) + 2
+        top = Decimal(10) ** (t.precision - scale) - Decimal(10) ** -scale
+    f = float(top)
+    while Decimal(repr(f)) > top:  # drivers write a float as its shortest repr
+        f = math.nextafter(f, 0.0)
+    return f
+
+
 def coerce(values: Any, t: SqlType) -> pd.Series:
     """Values as the column's type: nullable integers, floats, booleans, dates, strings."""
     s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
@@ -73,12 +92,17 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
     if kind == "int":
         num = pd.to_numeric(s, errors="coerce").astype(float).round()
         lo, hi = integer_range(t)
+        if (num.abs() >= 2.0**53).any():  # past a float's 53 bits: ids 2^53 + 1 and + 2 would merge
+            return _exact_integers(s, lo, hi)
         if hi > 2**63:  # BIGINT UNSIGNED: up to 2^64 - 1
             return num.clip(0, _U64_TOP).astype("UInt64")
         return num.clip(float(lo), min(float(hi), _I64_TOP)).astype("Int64")
     if kind == "float":
         num = pd.to_numeric(s, errors="coerce").astype(float)
-        return num.round(t.scale) if t.scale is not None else num
+        if t.scale is not None:
+            num = pd.Series(round_safe(num.to_numpy(), t.scale), index=num.index)
+        top = numeric_top(t)
+        return num.clip(-top, top) if top is not None else num
     if kind == "bool":
         return s.map(_to_bool).astype("boolean")
     if kind == "date":
@@ -90,13 +114,32 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
             )
         )
     if kind in {"datetime", "datetime_tz"}:
-        out = pd.to_datetime(
-            s, utc=kind == "datetime_tz", format="ISO8601" if any(type(v) is str for v in s) else None
-        )
+        try:
+            out = pd.to_datetime(
+                s, utc=kind == "datetime_tz", format="ISO8601" if any(type(v) is str for v in s) else None
+            )
+        except pd.errors.OutOfBoundsDatetime:  # before 1677 or after 2262: microseconds, not ns
+            out = far_datetimes(s, utc=kind == "datetime_tz")
         return out
     if kind in {"str", "uuid"}:
         return s.map(lambda v: None if _isna(v) else str(v)).astype(object)
     return s.astype(object)
+
+
+def _exact_integers(s: pd.Series, lo: int, hi: int) -> pd.Series:
+    """Integers kept exact (Python ints, not floats), others rounded, all clipped to lo..hi."""
+    out: list[int | None] = []
+    for v in s.tolist():
+        if _isna(v):
+            out.append(None)
+            continue
+        try:
+            k = int(v) if isinstance(v, int | np.integer) else round(float(v))
+        except (TypeError, ValueError, OverflowError):  # text that is no number; inf
+            out.append(None)
+            continue
+        out.append(min(max(k, lo), hi))
+    return pd.Series(pd.array(out, dtype="UInt64" if hi > 2**63 else "Int64"), index=s.index)
 
 
 def _isna(v: Any) -> bool:

@@ -1,0 +1,106 @@
+"""Rare categories are never emitted as themselves.
+
+A category seen in fewer than ``k`` rows, or (in a child table) for fewer than ``k`` distinct
+parents, points at a handful of people: a rare birth year, the one patient of a specialty, a
+postal code of one customer repeated on all their invoices. Such levels are left out of
+everything a model stores and samples from (the copula's levels, dependency mappings, the
+tables of conditional draws); their rows are folded into the column's common levels (numbers
+into the nearest common value, other values drawn by frequency), so the fit still sees them.
+A column with no common level at all is not a category: it is generated like text or numbers.
+
+Labels the schema itself declares (an enum's, a CHECK's IN list) and booleans are public and
+kept; so are reference tables, which are copied as lookup data by design.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+RARE_K = 5  # the default threshold; `--rare-k` sets it (never below 2, where a value is unique)
+
+
+def _key(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return v
+
+
+def common_levels(values: pd.Series, parents: np.ndarray | None, k: int) -> set[Any]:
+    """Non-NULL levels seen in at least k rows and, with ``parents`` (each row's parent position,
+    -1 for none), for at least k distinct parents (rows without one count as their own)."""
+    known = values.notna().to_numpy()
+    if not known.any():
+        return set()
+    keys = pd.Series(values.to_numpy(dtype=object)[known]).map(_key)
+    rows = keys.value_counts()
+    common = rows[rows >= k]
+    if parents is None or not len(common):
+        return set(common.index)
+    pos = np.asarray(parents)[known]
+    entity = np.where(pos >= 0, pos, -1 - np.arange(len(pos)))
+    distinct = pd.DataFrame({"v": keys.to_numpy(), "e": entity}).drop_duplicates().groupby("v").size()
+    return {v for v in common.index if distinct.get(v, 0) >= k}
+
+
+def fold(values: pd.Series, common: set[Any], rng: np.random.Generator) -> pd.Series:
+    """The column with each rare non-NULL value replaced by a common one (numbers: the nearest;
+    others: drawn by the common levels' frequencies). ``common`` must not be empty."""
+    objects = values.to_numpy(dtype=object).copy()
+    keys = np.array([_key(v) for v in objects], dtype=object)
+    rare = np.array([k is not None and k not in common for k in keys], dtype=bool)
+    if not rare.any():
+        return values
+    levels = sorted(common, key=str)
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels)
+    if numeric:
+        grid = np.asarray(sorted(levels), dtype=float)
+        x = np.asarray([float(v) for v in keys[rare]])
+        right = np.clip(np.searchsorted(grid, x), 0, len(grid) - 1)
+        left = np.clip(right - 1, 0, len(grid) - 1)
+        pick = np.where(np.abs(grid[left] - x) <= np.abs(grid[right] - x), left, right)
+        chosen = [sorted(levels)[i] for i in pick]
+    else:
+        seen = pd.Series(keys[~rare & (keys != None)]).value_counts()  # noqa: E711
+        counts = seen.reindex(levels).fillna(0).to_numpy(dtype=float) + 1.0
+        chosen = [levels[i] for i in rng.choice(len(levels), size=int(rare.sum()), p=counts / counts.sum())]
+    out = objects
+    out[np.flatnonzero(rare)] = chosen
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def filter_mapping(
+    pairs: list[list[Any]] | None,
+    common: set[Any] | None,
+    common_target: set[Any] | None = None,
+    rng: np.random.Generator | None = None,
+) -> list[list[Any]] | None:
+    """A dependency's [[determinant, target], ...] without rare determinants, its rare targets
+    folded into common ones (a target can be rare by parents where its determinant is not)."""
+    if pairs is None:
+        return None
+    kept = [list(p) for p in pairs if common is None or _key(p[0]) is None or _key(p[0]) in common]
+    if common_target:
+        targets = fold(
+            pd.Series([p[1] for p in kept], dtype=object), common_target, rng or np.random.default_rng(0)
+        )
+        for p, t in zip(kept, targets, strict=True):
+            p[1] = t
+    return kept
+
+
+def filter_table(
+    table: dict[str, Any] | None, common_det: set[Any] | None, common_target: set[Any] | None
+) -> dict[str, Any] | None:
+    """A conditional's counts without rare determinants or rare targets (NULL stays)."""
+    if table is None:
+        return None
+
+    def ok(v: Any, common: set[Any] | None) -> bool:
+        return common is None or _key(v) is None or _key(v) in common
+
+    pairs = [p for p in table["pairs"] if ok(p[0], common_det) and ok(p[1], common_target)]
+    marginal = [m for m in table["marginal"] if ok(m[0], common_target)]
+    return {"pairs": pairs, "marginal": marginal or [[None, 1]]}

@@ -1,0 +1,174 @@
+"""Rare categories are never emitted as themselves, and counts are sampled, not copied.
+
+The attack (issue 10, items 2 and 4): plant values that point at few people (a specialty of two
+patients, a birth year of one, a postal code of one customer repeated on all their invoices), then
+look for them in the synthetic database (read back with SQL, on SQLite, PostgreSQL and MariaDB) and
+in the model file. The counts of common levels at scale 1 must not be the source's exact counts.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+import relsynth
+from relsynth.model import rare
+
+KINDS = ["sqlite", "postgresql", "mysql"]
+RARE_SPECIALTIES = ["Zoonotic-Rare", "Hyperbaric-Rare"]  # 2 and 1 patients
+RARE_CODES = [f"RP-{i:03d}" for i in range(30)]  # each customer's own postal code
+
+
+def _frames(seed: int = 0) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    n = 120
+    common_specialties = ["cardiology", "surgery", "oncology", "pediatrics"]
+    specialty = list(rng.choice(common_specialties, n - 3)) + ["Zoonotic-Rare"] * 2 + ["Hyperbaric-Rare"]
+    # Postal codes: 3 shared by many customers, 30 of one customer each.
+    postal = list(rng.choice(["10001", "20002", "30003"], n - 30)) + RARE_CODES
+    customers = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "specialty": specialty,
+            "postal_code": postal,
+            "visits": [*rng.integers(1, 4, n - 1), 9],  # 9 visits: one customer
+        }
+    )
+    rows = []
+    for cid, code in zip(customers["id"], customers["postal_code"], strict=True):
+        for _ in range(int(rng.integers(3, 8))):
+            rows.append((len(rows) + 1, int(cid), code, str(rng.choice(["card", "cash", "wire"]))))
+    invoices = pd.DataFrame(rows, columns=["id", "customer_id", "billing_postal_code", "method"])
+    return {"customer": customers, "invoice": invoices}
+
+
+def _load(url: str, frames: dict[str, pd.DataFrame]) -> None:
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    sa.Table(
+        "customer",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("specialty", sa.String(40), nullable=False),
+        sa.Column("postal_code", sa.String(10)),
+        sa.Column("visits", sa.Integer),
+    )
+    sa.Table(
+        "invoice",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("customer_id", sa.Integer, sa.ForeignKey("customer.id"), nullable=False),
+        sa.Column("billing_postal_code", sa.String(10)),
+        sa.Column("method", sa.String(10)),
+    )
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        for name in ("customer", "invoice"):
+            conn.execute(meta.tables[name].insert(), frames[name].to_dict("records"))
+    engine.dispose()
+
+
+def _read(url: str) -> dict[str, pd.DataFrame]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                n: pd.read_sql(sa.select(sa.table(n, *[sa.column(c) for c in cols])), conn)
+                for n, cols in (
+                    ("customer", ["id", "specialty", "postal_code", "visits"]),
+                    ("invoice", ["id", "customer_id", "billing_postal_code", "method"]),
+                )
+            }
+    finally:
+        engine.dispose()
+
+
+def _new(request: pytest.FixtureRequest, kind: str) -> str:
+    fixture = {"sqlite": "sqlite_db", "postgresql": "pg_db", "mysql": "mysql_db"}[kind]
+    return request.getfixturevalue(fixture)()
+
+
+def _rare_values_in(out: dict[str, pd.DataFrame]) -> list[str]:
+    found = []
+    for name, frame in out.items():
+        for col in frame.columns:
+            values = set(frame[col].dropna().astype(str))
+            found += [f"{name}.{col}={v}" for v in sorted(values & {*RARE_SPECIALTIES, *RARE_CODES})]
+    if (out["customer"]["visits"].dropna() == 9).any():
+        found.append("customer.visits=9")
+    return found
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_rare_values_never_reach_the_target(kind: str, request: pytest.FixtureRequest) -> None:
+    source, target = _new(request, kind), _new(request, kind)
+    frames = _frames()
+    _load(source, frames)
+    relsynth.synthesize(source, target, seed=3, scale=2.0)
+    out = _read(target)
+    assert len(out["customer"]) == 240
+    assert _rare_values_in(out) == []
+    # The common levels are still there: the protection is no blanket suppression.
+    assert {"cardiology", "surgery"} <= set(out["customer"]["specialty"])
+    assert {"10001", "20002"} <= set(out["customer"]["postal_code"].dropna())
+    # Invoices still repeat their customer's postal code.
+    merged = out["invoice"].merge(out["customer"], left_on="customer_id", right_on="id")
+    assert (merged["billing_postal_code"] == merged["postal_code"]).all()
+
+
+def test_rare_values_are_not_in_the_model_file(tmp_path: Path, sqlite_db) -> None:
+    source = sqlite_db()
+    _load(source, _frames())
+    model = relsynth.fit(source, seed=1)
+    path = tmp_path / "m.relsynth"
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        text = z.read("model.json").decode()
+        arrays = z.read("arrays.npz")
+    for value in [*RARE_SPECIALTIES, *RARE_CODES]:
+        assert value not in text
+        assert value.encode() not in arrays
+    assert model.source["rare_k"] == 5
+    synthetic = relsynth.sample(model, seed=1)
+    assert _rare_values_in(synthetic) == []
+
+
+def test_a_lower_k_keeps_what_it_allows(tmp_path: Path) -> None:
+    """k is the user's: at k=2 the specialty of two patients may come back, the one of one never."""
+    model = relsynth.fit(_frames(), seed=1, rare_k=2)  # no FK between frames: counted by rows
+    levels = repr([spec.__dict__ for t in model.tables.values() for spec in t.columns]) + repr(
+        [d.encoder.to_state()[0] for t in model.tables.values() for d in t.dims]
+    )
+    assert "Zoonotic-Rare" in levels
+    assert "Hyperbaric-Rare" not in levels
+
+
+def test_counts_are_sampled_not_copied() -> None:
+    """At scale 1 the common levels' counts vary from seed to seed around the source's."""
+    frames = _frames()
+    source = frames["invoice"]["method"].value_counts().sort_index()
+    seen = []
+    for seed in range(4):
+        out = relsynth.sample(relsynth.fit(frames, seed=seed), seed=seed)
+        counts = out["invoice"]["method"].value_counts().reindex(source.index, fill_value=0)
+        seen.append(tuple(counts))
+        assert np.abs(counts - source).max() < 0.25 * source.max()  # still the source's shape
+    assert tuple(source) not in seen or len(set(seen)) > 1
+
+
+def test_rare_helpers() -> None:
+    values = pd.Series(["a"] * 6 + ["b"] * 5 + ["c"] * 4 + [None])
+    assert rare.common_levels(values, None, 5) == {"a", "b"}
+    # 'b' has 5 rows but for 2 parents only: rare in a child table.
+    parents = np.array([0, 1, 2, 3, 4, 5] + [7] * 4 + [8] + [9] * 4 + [-1])
+    assert rare.common_levels(values, parents, 5) == {"a"}
+    folded = rare.fold(values, {"a", "b"}, np.random.default_rng(0))
+    assert set(folded.dropna()) <= {"a", "b"} and folded.isna().sum() == 1
+    numbers = pd.Series([1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 7, 3])
+    assert list(rare.fold(numbers, {1, 2}, np.random.default_rng(0))[-2:]) == [2, 2]
+    assert rare.filter_mapping([["a", 1], ["c", 2], [None, 3]], {"a"}) == [["a", 1], [None, 3]]
