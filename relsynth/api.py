@@ -126,9 +126,9 @@ def _check_fit_options(
     engine: str, holdout: float, sample_rows: int | None, seed: int = 0, rare_k: int = 5
 ) -> None:
     _check_seed(seed)
-    if not 2 <= rare_k <= 1_000_000:
+    if not 1 <= rare_k <= 1_000_000:
         raise RelsynthError(
-            f"--rare-k must be a whole number of rows from 2 (unique values) up, got {rare_k}"
+            f"--rare-k must be a number of rows, 1 (keep every category) or more, got {rare_k}"
         )
     if engine not in {"relsynth", "sdv"}:
         raise RelsynthError(f"Unknown engine '{engine}': use relsynth or sdv")

@@ -226,7 +226,7 @@ _rare_k = click.option(
     show_default=True,
     metavar="K",
     help="Categories seen in fewer than K rows (or, in a child table, for fewer than K parents) "
-    "are never written as themselves.",
+    "are never written as themselves; 1 keeps every category.",
 )
 
 

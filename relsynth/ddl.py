@@ -70,6 +70,20 @@ _NOW_DEFAULT = re.compile(
 )
 
 
+KEY_VARCHAR = 255  # 4-byte characters: three such columns fit in one InnoDB key (3,072 bytes)
+
+
+def _keyed(table: Table) -> set[str]:
+    """Columns in a primary key, UNIQUE, foreign key or plain index of the table."""
+    out = set(table.primary_key) | table.fk_columns()
+    for u in table.unique:
+        out |= set(u.columns)
+    for ix in table.indexes:
+        if ix.method.lower() in {"", "btree", "hash"}:  # a FULLTEXT index takes TEXT as it is
+            out |= set(ix.columns)
+    return out
+
+
 def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str | None]:
     """The SQLAlchemy type for a column in the target dialect, and a note when it had to change."""
     import sqlalchemy as sa
@@ -138,6 +152,9 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
         return sa.Numeric(t.precision, t.scale), None
     if name in {"string", "char", "text"}:
         collation = t.collation if same and target == "mysql" else None
+        if target == "mysql" and not same and t.length is None and col.name in _keyed(table):
+            # MySQL indexes no TEXT without a prefix length: a key column becomes a VARCHAR.
+            return changed(sa.String(KEY_VARCHAR), f"VARCHAR({KEY_VARCHAR}) (MySQL keys no TEXT column)")
         if name == "text":
             if same and target == "mysql" and t.native:
                 return _native(t.native), None  # TEXT/MEDIUMTEXT/LONGTEXT with its charset and collation

@@ -6,6 +6,7 @@ offer are small functions here. Names always travel as bound parameters, never a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -235,6 +236,34 @@ def sqlite_unique_and_actions(
             grouped.setdefault(fk_id, [[], on_update, on_delete])[0].append(col)
         actions[table] = {tuple(cols): (upd, dele) for cols, upd, dele in grouped.values()}
     return uniques, actions
+
+
+_MYSQL_STRING = re.compile(r"'(?:[^'\\]|''|\\.)*'")
+
+
+def standard_strings(sql: str) -> str:
+    """A MariaDB/MySQL expression with its string literals quoted the standard way: MariaDB
+    writes 'b\'c' where SQL (and relsynth's CHECK parser) says 'b''c'. Other backslash escapes
+    stay, so the text still means the same on MariaDB."""
+
+    def fix(m: re.Match[str]) -> str:
+        inner, out, i = m.group(0)[1:-1], [], 0
+        while i < len(inner):
+            pair = inner[i : i + 2]
+            if pair in {"\\'", "''"}:
+                out.append("''")
+            elif pair == '\\"':
+                out.append('"')
+            elif pair[:1] == "\\":
+                out.append(pair)  # \\, \n ...: MariaDB's own, left as they are
+            else:
+                out.append(inner[i])
+                i += 1
+                continue
+            i += 2
+        return "'" + "".join(out) + "'"
+
+    return _MYSQL_STRING.sub(fix, sql)
 
 
 def undouble_backticks(reflected: dict[str, Any]) -> dict[str, Any]:

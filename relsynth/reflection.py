@@ -181,6 +181,9 @@ def reflect_connection(
             dialects.undouble_backticks(x) for x in (columns, pks, uniques, indexes)
         )
         fks = {**fks, **dialects.mysql_foreign_keys(conn, schema, with_parts)}
+        for table_checks in checks.values():
+            for c in table_checks:
+                c["sqltext"] = dialects.standard_strings(c["sqltext"])
     for table_name, column_name in dialects.mysql_json_columns(conn, schema):  # names undoubled first
         for c in columns.get(table_name, []):
             if c["name"] == column_name:

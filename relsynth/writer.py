@@ -610,8 +610,22 @@ def reflect_targets(
         md.reflect(conn, only=[schema.table(n).local_name for n in members])
         for n in members:
             local = schema.table(n).local_name
-            out[n] = md.tables[f"{where}.{local}" if where else local]
+            out[n] = _undoubled(md.tables[f"{where}.{local}" if where else local])
     return out
+
+
+def _undoubled(table: sa.Table) -> sa.Table:
+    """SQLAlchemy reads MySQL columns from SHOW CREATE TABLE, where a backtick in a name comes
+    back doubled: a column `a``b` is really a`b, and statements must name it so."""
+    import sqlalchemy as sa
+
+    if not any("``" in c.name for c in table.columns):
+        return table
+    columns = [
+        sa.Column(c.name.replace("``", "`"), c.type, nullable=c.nullable, primary_key=c.primary_key)
+        for c in table.columns
+    ]
+    return sa.Table(table.name, sa.MetaData(), *columns, schema=table.schema)
 
 
 def _empty(conn: sa.Connection, kind: str, tables: list[sa.Table]) -> None:

@@ -511,3 +511,56 @@ def test_checker_finds_planted_problems(dialect: str, request: pytest.FixtureReq
         engine.dispose()
     after = snapshot(source)
     assert set(after) == set(before) and after["p"] != before["p"] and after["c"] == before["c"]
+
+
+def test_evaluate_and_replace_name_backtick_columns(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Found by the long run: SQLAlchemy reads a MariaDB column `back``tick` (a backtick in its name)
+    doubled, so evaluate's SQL checks (and --replace's emptying) named a column that is not there."""
+    parent = _one(
+        "sp ace", (ColSpec("%s", "varchar", nullable=False, length=3),), (("lte",),), primary_key=("%s",)
+    )
+    child = _one(
+        "Straße",
+        (ColSpec("back`tick", "varchar", length=3),),
+        (("lte",), (None,), ("lte",)),
+        foreign_keys=(FkSpec(("back`tick",), "sp ace", ("%s",)),),
+    )
+    spec = DbSpec("mysql", (parent, child))
+    source, target = _databases(request, "mysql", tmp_path)
+    assert run(spec, source, target, evaluate=True) == []
+    import relsynth
+
+    relsynth.synthesize(source, target, replace=True)
+
+
+def test_evaluate_a_table_of_keys_and_empty_columns(tmp_path: Path) -> None:
+    """Found by the long run: a table whose only non-key column is all NULL left the distance to
+    closest record nothing to compare, and evaluate raised (sklearn: 0 features)."""
+    table = _one(
+        "表",
+        (_int("id"), ColSpec("order", "varchar", length=12, fill="null")),
+        ((-98742266, None), (-1028677693, None), (-2087175000, None)),
+        unique=(("id",),),
+    )
+    spec = DbSpec("sqlite", (table,))
+    assert run(spec, f"sqlite:///{tmp_path}/s.sqlite", f"sqlite:///{tmp_path}/t.sqlite", evaluate=True) == []
+
+
+def test_mariadb_check_with_an_escaped_quote(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Found by the long run: MariaDB renders CHECK (x IN ('b''c')) as 'b\\'c'; relsynth could not
+    parse it, generated a value outside the list, the target rejected the parent row, and its
+    child in a cycle was left an orphan."""
+    table = _one(
+        "t",
+        (_int("id"), ColSpec("pct%", "text")),
+        ((1, "%"), (2, "b'c")),  # too few to be categories: generated, then repaired into the list
+        primary_key=("id",),
+        checks=(CheckSpec("ck", "in", ("pct%",), ("ü", "b'c", "%")),),
+    )
+    source, target = _databases(request, "mysql", tmp_path)
+    assert run(replace(DbSpec("mysql", (table,)), seed=4), source, target) == []
+    from relsynth.model import checks as ck
+    from relsynth.reflection import reflect
+
+    (check,) = reflect(source).table("t").checks
+    assert ck.parse(check.sql) == ck.In(ck.Col("pct%"), ("ü", "b'c", "%"))

@@ -73,7 +73,7 @@ def test_shuffled_columns_and_broken_links_score_lower(demo, good) -> None:
                 frame[c] = frame[c].to_numpy()[rng.permutation(len(frame))]
         shuffled[name] = frame
     worse = relsynth.evaluate(real, shuffled, model=model)
-    assert worse["scores"]["column_pairs"] < good["scores"]["column_pairs"] - 0.03
+    assert worse["scores"]["column_pairs"] < good["scores"]["column_pairs"] - 0.02
     assert worse["scores"]["parent_child"] < good["scores"]["parent_child"] - 0.03
     assert worse["scores"]["overall"] < good["scores"]["overall"]
 

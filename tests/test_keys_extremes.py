@@ -321,3 +321,29 @@ def test_snowflake_ids_stay_distinct(kind: str, request: pytest.FixtureRequest) 
         assert conn.execute(sa.select(sa.func.count(sa.distinct(p.c.id)))).scalar() == 30
         assert conn.execute(sa.select(sa.func.count()).select_from(c)).scalar() == 90
     engine.dispose()
+
+
+def test_a_text_key_from_postgresql_is_keyed_in_mariadb(request: pytest.FixtureRequest) -> None:
+    """diabetes130's encounter_medication (encounter_id, medication TEXT) primary key: MariaDB keys
+    no TEXT column without a prefix length (error 1170), so the whole synthesize failed there."""
+    source, target = request.getfixturevalue("pg_db")(), request.getfixturevalue("mysql_db")()
+    engine = sa.create_engine(source)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE enc (id integer PRIMARY KEY, kind text UNIQUE)")
+        conn.exec_driver_sql(
+            "CREATE TABLE med (enc_id integer REFERENCES enc(id), medication text, dose integer, "
+            "PRIMARY KEY (enc_id, medication))"
+        )
+        conn.exec_driver_sql("CREATE INDEX med_by_name ON med (medication)")
+        conn.exec_driver_sql("INSERT INTO enc SELECT i, 'k' || i FROM generate_series(1, 40) i")
+        conn.exec_driver_sql(
+            "INSERT INTO med SELECT i %% 40 + 1, (ARRAY['insulin','metformin','glipizide'])[i %% 3 + 1], i "
+            "FROM generate_series(0, 119) i"
+        )
+    engine.dispose()
+    result = relsynth.synthesize(source, target, seed=1)
+    assert result["write"].verification.problems == 0
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM med").scalar() > 0
+    engine.dispose()

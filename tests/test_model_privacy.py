@@ -258,3 +258,31 @@ def test_no_source_person_comes_back_by_name(kind: str, request: pytest.FixtureR
     assert len(out) == 2 * n
     assert not pairs(out) & pairs(people)
     assert set(out["first_name"]) & set(people["first_name"])  # names themselves do recur
+
+
+def test_records_nothing_can_move_are_said_not_hidden() -> None:
+    """A record whose every column follows from others has no column to move: the rows equal to
+    a unique source record are counted in the summary, not passed over in silence."""
+    from relsynth.model.generate import avoid_records
+    from relsynth.model.spec import TableModel
+    from relsynth.model.text import SourceGuard
+    from relsynth.model.values import record_keys
+
+    table = Table(
+        "t",
+        (
+            Column("id", SqlType("integer"), nullable=False, kind=Kind.ID),
+            Column("a", SqlType("integer"), kind=Kind.NUMERICAL),
+            Column("b", SqlType("string"), kind=Kind.CATEGORICAL),
+        ),
+        primary_key=("id",),
+    )
+    source = pd.DataFrame({"id": [1, 2, 3], "a": [1, 2, 3], "b": ["x", "y", "z"]})
+    tm = TableModel("t", "data", 3, record_columns=["a", "b"])
+    unique = record_keys(table, source, ["a", "b"])
+    tm.record_guard = SourceGuard.fit(pd.Series(np.asarray(unique, dtype=object)), b"k" * 16)
+    report = SampleReport()
+    synthetic = pd.DataFrame({"id": [7, 8], "a": [2, 5], "b": ["y", "y"]})
+    assert not avoid_records(tm, table, synthetic, np.random.default_rng(0), report)
+    assert report.unmoved_records == {"t": 1}
+    assert any("1 rows equal a source record" in line for line in report.lines())

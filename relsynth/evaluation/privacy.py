@@ -87,6 +87,8 @@ def distances(
     enc = Encoder(table, train, columns)
     t = at_most(enc.transform(train), MAX_REFERENCE_ROWS, rng)
     s = at_most(enc.transform(synth), MAX_QUERY_ROWS, rng)
+    if t.shape[1] == 0:  # every compared column is empty (all NULL): no distance to measure
+        return {"available": False, "reason": "too few rows or no comparable columns"}
     out: dict[str, Any] = {"available": True, "rows": len(s)}
     if holdout is not None and len(holdout) < MIN_HOLDOUT:
         out.update({"holdout": False, "note": f"only {len(holdout)} held-out rows: too few to compare"})

@@ -20,7 +20,6 @@ rows are enough: a person table of 28 rows, a death table of 3.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,11 +110,17 @@ class Existence:
 
 @dataclass(frozen=True)
 class NoOverlap:
-    """Intervals start..end of rows sharing key never overlap (a NULL end is still open)."""
+    """Intervals start..end of rows sharing key never overlap (a NULL end is still open).
+
+    shortest, longest: the source's closed intervals' durations in seconds (None in a model file
+    written before they were kept): a sampled one is kept within them.
+    """
 
     start: str
     end: str
     key: str
+    shortest: float | None = None
+    longest: float | None = None
 
 
 def allowed(n: int) -> int:
@@ -587,41 +592,213 @@ def isotonic(y: np.ndarray) -> np.ndarray:
     return np.repeat(np.array(values), weights)
 
 
-def place(
-    key: np.ndarray, start: np.ndarray, end: np.ndarray, step: float, *, close: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each key's intervals in sequence, none overlapping, each keeping its duration, starts moved
-    as little as possible (least squares) and kept on the column's resolution ``step``.
+@dataclass
+class Windows:
+    """Where each row's interval may lie: the bounds its relations set on the start and on the end
+    (-inf/inf where none: a birth, a hiring, a death), and the columns' learned ranges, which give
+    way only where the relations leave no room inside them."""
 
-    The starts minus the durations before them must not decrease, so their isotonic regression
-    gives the nearest valid starts. An open interval (NULL end) goes last; with ``close``, an
-    earlier open one (a key sampled with two) is closed where the next one starts.
+    start_lo: np.ndarray
+    start_hi: np.ndarray
+    end_lo: np.ndarray
+    end_hi: np.ndarray
+    start_range: tuple[float, float] = (-np.inf, np.inf)
+    end_range: tuple[float, float] = (-np.inf, np.inf)
+
+    @classmethod
+    def unbounded(cls, n: int) -> Windows:
+        return cls(np.full(n, -np.inf), np.full(n, np.inf), np.full(n, -np.inf), np.full(n, np.inf))
+
+
+@dataclass
+class Placement:
+    """Placed starts and ends, and the rows that had to give: a duration cut (never below the
+    source's shortest) to fit between bounds, a date outside its column's learned range because a
+    relation forced it there, or a bound still broken because the bounds cross."""
+
+    start: np.ndarray
+    end: np.ndarray
+    shortened: np.ndarray
+    outside: np.ndarray
+    unfit: np.ndarray
+
+
+def _last_per_group(gid: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The last row of each group among the rows in mask (rows sorted by group)."""
+    out = np.zeros(len(gid), dtype=bool)
+    idx = np.flatnonzero(mask)[::-1]
+    if len(idx):
+        _, first = np.unique(gid[idx], return_index=True)
+        out[idx[first]] = True
+    return out
+
+
+def followed_open(key: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Open intervals (NULL end) with a later open one of the same key: with ``close``, place()
+    closes these and keeps each key's last open one open."""
+    ok = (key >= 0) & ~np.isnan(start) & np.isnan(end)
+    out = np.zeros(len(start), dtype=bool)
+    rows = np.flatnonzero(ok)
+    if len(rows) < 2:
+        return out
+    rows = rows[np.lexsort((start[rows], key[rows]))]
+    gid = np.cumsum(np.r_[True, key[rows][1:] != key[rows][:-1]]) - 1
+    out[rows] = ~_last_per_group(gid, np.ones(len(rows), dtype=bool))
+    return out
+
+
+def _schedule(t: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray, step: float) -> np.ndarray | None:
+    """The starts nearest to t (least squares) with each start at least the duration before it
+    after the previous one and within [lo, hi]; None if no such starts exist.
+
+    With u = start - (durations before it), the intervals never overlap exactly when u does not
+    decrease; the bounds on u then are non-decreasing too (cumulative max and min), so the
+    isotonic regression of t clipped to them is the answer, and none exists where they cross.
     """
-    s, e = start.copy(), end.copy()
+    before = np.r_[0.0, np.cumsum(d)[:-1]]
+    low = np.maximum.accumulate(lo - before)
+    high = np.minimum.accumulate((hi - before)[::-1])[::-1]
+    if np.any(low > high + 1e-3 * step):  # both on the step's grid: crossed by a step at least
+        return None
+    u = np.round(isotonic(t - before) / step) * step
+    s = np.minimum(np.maximum(u, low), high) + before
+    for j in range(1, len(s)):  # float rounding (sub-second steps) may leave a sliver: push forward
+        s[j] = max(s[j], s[j - 1] + d[j - 1])
+    return s
+
+
+def place(
+    key: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    step: float,
+    *,
+    close: bool = True,
+    fill: np.ndarray | None = None,
+    span: tuple[float, float] = (0.0, np.inf),
+    windows: Windows | None = None,
+) -> Placement:
+    """Each key's intervals in sequence, none overlapping, each within its windows and keeping
+    its duration (kept within the source's ``span``), starts moved as little as possible (least
+    squares) and kept on the column's resolution ``step``.
+
+    An open interval (NULL end) is still going on. With ``close``, a key's last open interval
+    (by start) stays open and goes last, and any other is closed with its ``fill`` duration (drawn
+    like the source's; the median closed duration where none is given), never at the next start:
+    that gap may be years. Without ``close`` (a status says the end is NULL) all stay open and go
+    last; a key with two cannot avoid an overlap and its earlier ones are counted unfit.
+
+    Where a key's intervals cannot all fit, in this order: durations are cut toward the source's
+    shortest (as little as needed, the same share for each); then the columns' learned ranges
+    give way to the relations' bounds (durations full again, then cut); then, the bounds crossing
+    even so, upper bounds (a death) give way to lower ones (a birth, a hiring) and to no overlap,
+    as clipping does where bounds cross. Each is counted in the Placement.
+    """
+    n = len(start)
+    s, e = start.astype(float), end.astype(float)
+    out = Placement(s, e, np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
     ok = (key >= 0) & ~np.isnan(start)
     if not ok.any():
-        return s, e
+        return out
+    w = windows or Windows.unbounded(n)
+    shortest, longest = max(float(span[0]), 0.0), float(span[1])
     rows = np.flatnonzero(ok)
-    open_ = np.isnan(end[rows])
-    order = np.lexsort((start[rows], open_, key[rows]))
-    rows = rows[order]
-    k = key[rows]
-    bounds = np.flatnonzero(np.r_[True, k[1:] != k[:-1], True])
-    for lo, hi in itertools.pairwise(bounds):
-        if hi - lo < 2:
+    rows = rows[np.lexsort((start[rows], key[rows]))]
+    gid = np.cumsum(np.r_[True, key[rows][1:] != key[rows][:-1]]) - 1
+    is_open = np.isnan(end[rows])
+    kept = is_open & (_last_per_group(gid, is_open) if close else True)
+    order = np.lexsort((start[rows], kept, gid))  # stays-open intervals go last
+    rows, gid, is_open, kept = rows[order], gid[order], is_open[order], kept[order]
+    closing = is_open & ~kept
+
+    t = start[rows]
+    now = end[rows] - t
+    d = np.clip(np.where(is_open, 0.0, now), shortest, longest)
+    if closing.any():
+        drawn = fill[rows] if fill is not None else np.full(len(rows), np.nan)
+        closed = now[~is_open]
+        typical = float(np.median(np.clip(closed, shortest, longest))) if len(closed) else shortest
+        d = np.where(closing, np.clip(np.where(np.isnan(drawn), typical, drawn), shortest, longest), d)
+    d = np.where(kept, 0.0, np.round(d / step) * step)
+
+    tol = max(1e-3 * step, 1e-6)  # well above float noise in seconds since 1970, below a step
+    lo, hi = _window(w, rows, kept, d, step, ranged=True)
+    same = np.r_[False, gid[1:] == gid[:-1]]
+    overlap = same & (t < np.r_[-np.inf, (t + d)[:-1]] - tol)
+    twice = kept & same & np.r_[False, kept[:-1]]  # a key's two open ones kept open: one overlaps
+    needs = closing | overlap | twice | (t < lo - tol) | (t > hi + tol)
+    needs |= ~is_open & (np.abs(now - d) > tol)
+    edges = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1], True])
+    for g in np.flatnonzero(np.bincount(gid, weights=needs.astype(float)) > 0):
+        a, b = edges[g], edges[g + 1]
+        r, k = rows[a:b], kept[a:b]
+        new, dur = _fit_group(w, r, k, t[a:b], d[a:b], shortest, step)
+        ends = np.where(k, np.nan, new + dur)
+        s[r], e[r] = new, ends
+        out.shortened[r] = ~k & (dur < d[a:b] - tol)
+        outside = (new < w.start_range[0] - tol) | (new > w.start_range[1] + tol)
+        out.outside[r] = outside | (~k & ((ends < w.end_range[0] - tol) | (ends > w.end_range[1] + tol)))
+        unfit = (new < w.start_lo[r] - tol) | (new > w.start_hi[r] + tol) | twice[a:b]
+        out.unfit[r] = unfit | (~k & ((ends < w.end_lo[r] - tol) | (ends > w.end_hi[r] + tol)))
+    return out
+
+
+def _window(
+    w: Windows,
+    rows: np.ndarray,
+    kept: np.ndarray,
+    dur: np.ndarray,
+    step: float,
+    *,
+    ranged: bool,
+    upper: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds on the rows' starts given their durations: the start's own and the end's (less the
+    duration; none for an interval that stays open), with the learned ranges or without; on the
+    step's grid, so that starts placed within them keep their bounds exactly."""
+    lo = np.fmax(w.start_lo[rows], np.where(kept, -np.inf, w.end_lo[rows] - dur))
+    hi = np.fmin(w.start_hi[rows], np.where(kept, np.inf, w.end_hi[rows] - dur))
+    if ranged:
+        lo = np.fmax(lo, np.fmax(w.start_range[0], np.where(kept, -np.inf, w.end_range[0] - dur)))
+        hi = np.fmin(hi, np.fmin(w.start_range[1], np.where(kept, np.inf, w.end_range[1] - dur)))
+    if not upper:
+        hi = np.full(len(lo), np.inf)
+    return np.ceil(lo / step) * step, np.floor(hi / step) * step
+
+
+def _fit_group(
+    w: Windows,
+    rows: np.ndarray,
+    kept: np.ndarray,
+    t: np.ndarray,
+    d: np.ndarray,
+    shortest: float,
+    step: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One key's starts and durations, giving way in place()'s order where they cannot all fit."""
+    least = np.where(kept, 0.0, np.minimum(d, np.ceil(shortest / step) * step))  # never lengthened
+    for ranged in (True, False):
+
+        def starts(dur: np.ndarray, ranged: bool = ranged) -> np.ndarray | None:
+            return _schedule(t, dur, *_window(w, rows, kept, dur, step, ranged=ranged), step)
+
+        got = starts(d)
+        if got is not None:
+            return got, d
+        best = starts(least)
+        if best is None:
             continue
-        g = rows[lo:hi]
-        gs = start[g]
-        ge = end[g]
-        dur = np.where(np.isnan(ge), 0.0, np.maximum(ge - gs, 0.0))
-        if not np.any(gs[1:] < gs[:-1] + dur[:-1]) and not np.isnan(ge[:-1]).any():
-            continue
-        before = np.r_[0.0, np.cumsum(dur)[:-1]]
-        new = isotonic(gs - before) + before
-        new = np.round(new / step) * step
-        for j in range(1, len(g)):  # rounding may leave an overlap of one step: push forward
-            new[j] = max(new[j], new[j - 1] + dur[j - 1])
-        s[g] = new
-        closes = np.r_[new[1:], np.nan] if close else np.full(len(g), np.nan)
-        e[g] = np.where(np.isnan(ge), closes, new + dur)
-    return s, e
+        fit, low, high = least, 0.0, 1.0
+        for _ in range(12):  # the largest share of each duration above the shortest that fits
+            mid = (low + high) / 2
+            dur = least + np.floor((d - least) * mid / step) * step
+            got = starts(dur)
+            if got is None:
+                high = mid
+            else:
+                low, fit, best = mid, dur, got
+        return best, fit
+    lo, hi = _window(w, rows, kept, least, step, ranged=False, upper=False)
+    got = _schedule(t, least, lo, hi, step)
+    assert got is not None  # no upper bound: the earliest starts always fit
+    return got, least

@@ -245,6 +245,8 @@ def reaches(
     context = tp.context.ref_table if tp.context is not None else None
     covered: set[tuple[str, str]] = set()
     n = len(frames[table.name])
+    if tp.context is not None and context in frames:
+        out += _day_orders(schema, table, tp.context, frames, own, seconds_of)
     for path in sorted(paths(schema, plan, table, frames), key=len):
         end = _end(schema, path)
         if end == context:
@@ -276,6 +278,39 @@ def reaches(
     return out
 
 
+def _day_orders(
+    schema: Schema,
+    table: Table,
+    fk: ForeignKey,
+    frames: dict[str, pd.DataFrame],
+    own: dict[str, np.ndarray],
+    seconds_of: Seconds,
+) -> list[ex.Reach]:
+    """'column on or before the parent's date' where the plain order fails only on that day: a
+    discharge at 14:00 on the day of death. relations.orders compares instants, so it misses
+    these; the others through the context parent are its."""
+    path = (("up", table.name, fk.name),)
+    pos = walk(schema, path, frames, len(frames[table.name]))
+    if int((pos >= 0).sum()) < ex.MIN_NAMED:
+        return []
+    out = []
+    parent = schema.table(fk.ref_table)
+    for c in parent.columns:
+        if c.kind is not Kind.DATETIME or c.type.name == "time" or c.name not in frames[fk.ref_table]:
+            continue
+        ys = seconds_of(fk.ref_table, c.name)
+        y = np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
+        if not _midnight(y):
+            continue
+        for col, x in own.items():
+            both = ~np.isnan(x) & ~np.isnan(y)
+            if _midnight(x) or not np.any(x[both] > y[both]):
+                continue  # the plain order is relations.orders'
+            if ex.order_between(x, y, death=ex.ends_life(c.name, fk.ref_table), day=True) == "<=":
+                out.append(ex.Reach(col, "<=", fk.ref_table, c.name, path, True))
+    return out
+
+
 def _midnight(x: np.ndarray) -> bool:
     known = x[~np.isnan(x)]
     return bool(len(known)) and bool(np.all(np.mod(known, 86400.0) == 0))
@@ -300,7 +335,11 @@ def no_overlaps(
                 continue
             for k in keys:
                 if ex.never_overlap(codes_of(k), own[s], own[e]):
-                    out.append(ex.NoOverlap(s, e, k))
+                    span = own[e] - own[s]
+                    span = span[~np.isnan(span)]  # the durations sampled ones are kept within
+                    shortest = float(max(span.min(), 0.0)) if len(span) else None
+                    longest = float(span.max()) if len(span) else None
+                    out.append(ex.NoOverlap(s, e, k, shortest, longest))
                     taken.update((s, e))
                     break
     return out

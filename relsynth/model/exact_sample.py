@@ -2,11 +2,12 @@
 
 In this order: times clipped to the orders they keep with related rows and with their own row and
 context parent (a column the row's other times are bounded by first; an order on a date derived
-from a time kept by moving that time); each key's intervals placed in sequence; then calendar
-dates, parts and differences derived from the final times. Flags saying whether a row has children
-are set from the children sampled. A derived value never breaks a CHECK, a NOT NULL or its type's
-range: where it would, the row keeps its sampled value (or, for a difference, the later time moves
-instead).
+from a time kept by moving that time); each key's intervals placed in sequence within those same
+bounds and their columns' learned ranges, keeping their durations (not clipped: see settle); then
+calendar dates, parts and differences derived from the final times. Flags saying whether a row has
+children are set from the children sampled. A derived value never breaks a CHECK, a NOT NULL or its
+type's range: where it would, the row keeps its sampled value (or, for a difference, the later time
+moves instead).
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ from relsynth.model.relations import Order, comparable
 from relsynth.model.spec import TableModel
 from relsynth.schema import Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES
-from relsynth.transform import Temporal, from_seconds, resolution_of, to_epoch_seconds
+from relsynth.transform import (
+    _RESOLUTION_SECONDS,
+    Categorical,
+    Continuous,
+    Temporal,
+    from_seconds,
+    resolution_of,
+    to_epoch_seconds,
+)
 
 _STEP = {"day": 86400.0, "second": 1.0, "millisecond": 1e-3, "microsecond": 1e-6}
 
@@ -147,15 +156,18 @@ def clip_times(
     parent: pd.DataFrame | None,
     pos: np.ndarray | None,
     times: Times,
+    skip: frozenset[str] = frozenset(),
 ) -> None:
     """Each modelled time clipped into the bounds its orders set: with the same row (a derived
     date by the time it is the date of), the context parent and rows reached through foreign keys
     (anchored ones already hold). Columns go in dependency order; a lower bound wins where bounds
-    cross."""
+    cross. ``skip``: columns placed as intervals, within the same bounds (see _intervals)."""
     bounds = _bounds(tm, table, frame, frames, parent is not None and pos is not None)
     if not bounds or not len(frame):
         return
     for col in _dependency_order(bounds):
+        if col in skip:
+            continue
         x = times.of(frame, col)
         lo = np.full(len(frame), -np.inf)
         hi = np.full(len(frame), np.inf)
@@ -223,63 +235,203 @@ def settle(
     pos: np.ndarray | None,
     rng: np.random.Generator,
     times: Times | None = None,
-) -> None:
+) -> dict[str, int]:
     """Every order, interval and derived column of a sampled table, in dependency order.
 
     ``frames`` holds the tables sampled so far; an order through a table not sampled yet waits
     for the pass after all tables exist. ``parent`` is the context parent's frame, ``pos`` each
     row's parent row in it. ``times`` may carry parsed times over from an earlier call.
+
+    The columns of intervals that never overlap are placed once, within every bound their orders
+    and reaches set, not clipped first: clipping a start alone (an admission moved back to the
+    death date, its discharge left years later) would make the duration a stretch of years, and
+    clipping after placing would make overlaps again. Returns what placing had to bend (rows
+    shortened, placed outside the learned range, or left breaking a bound).
     """
     times = times or Times()
     frames = {**frames, table.name: frame}
-    clip_times(schema, tm, table, frame, frames, parent, pos, times)
-    if tm.no_overlap:
-        _intervals(tm, table, frame, times, least_squares=True)
-        clip_times(schema, tm, table, frame, frames, parent, pos, times)
-        _intervals(tm, table, frame, times, least_squares=False)  # clipping may have made an overlap: push
+    placed = frozenset(
+        c for r in tm.no_overlap if {r.start, r.end, r.key} <= set(frame) for c in (r.start, r.end)
+    )
+    clip_times(schema, tm, table, frame, frames, parent, pos, times, skip=placed)
+    bent: dict[str, int] = {}
+    if placed:
+        bent = _intervals(schema, tm, table, frame, frames, parent, pos, rng, times)
+        clip_times(schema, tm, table, frame, frames, parent, pos, times, skip=placed)
     derive_rows(tm, table, frame, rng, times)
+    return bent
 
 
 def _intervals(
-    tm: TableModel, table: Table, frame: pd.DataFrame, times: Times, *, least_squares: bool
-) -> None:
-    """Each key's intervals placed in sequence so none overlap (see exact.place)."""
+    schema: Schema,
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    parent: pd.DataFrame | None,
+    pos: np.ndarray | None,
+    rng: np.random.Generator,
+    times: Times,
+) -> dict[str, int]:
+    """Each key's intervals placed in sequence so none overlap, within their bounds and their
+    columns' learned ranges, each keeping its sampled duration (see exact.place)."""
+    bent = {"closed": 0, "shortened": 0, "outside": 0, "unfit": 0}
+    if not len(frame):
+        return bent
+    bounds = _bounds(tm, table, frame, frames, parent is not None and pos is not None)
     for r in tm.no_overlap:
-        if not {r.start, r.end, r.key} <= set(frame.columns) or not len(frame):
+        if not {r.start, r.end, r.key} <= set(frame.columns):
             continue
         key = pd.factorize(comparable(frame[r.key]))[0].astype(np.int64)
         s, e = times.of(frame, r.start), times.of(frame, r.end)
         known = s[~np.isnan(s)]
         step = _STEP.get(resolution_of(known), 1.0) if len(known) else 1.0
-        # An open interval is closed only if nothing says when the end is NULL (status 'admitted').
-        close = tm.column(r.end).null_determinant is None
-        if least_squares:
-            ns, ne = ex.place(key, s, e, step, close=close)
-        else:
-            ns, ne = _push(key, s, e)
-        moved_s = ~np.isnan(ns) & (ns != s)
-        moved_e = ~np.isnan(ne) & ((ne != e) | np.isnan(e))
-        _write_seconds(tm, table, frame, r.start, moved_s, ns, times)
-        _write_seconds(tm, table, frame, r.end, moved_e, ne, times)
+        windows = ex.Windows(
+            *_limits(schema, bounds, r.start, r.end, frame, frames, parent, pos, times, step),
+            *_limits(schema, bounds, r.end, r.start, frame, frames, parent, pos, times, step),
+            start_range=_learned_range(tm, r.start),
+            end_range=_learned_range(tm, r.end),
+        )
+        span = _span(tm, r)
+        # An open interval is closed if nothing says when the end is NULL; where something does
+        # (status 'admitted'), only one another interval of its key follows, and that one says so.
+        determinant = tm.column(r.end).null_determinant
+        close = determinant is None
+        if determinant is not None and determinant in frame:
+            bent["closed"] += _restate(frame, determinant, ex.followed_open(key, s, e), e)
+            close = bool(bent["closed"])
+        fill = _closing(tm, r, s, e, span, rng) if close else None
+        p = ex.place(key, s, e, step, close=close, fill=fill, span=span, windows=windows)
+        moved_s = ~np.isnan(p.start) & (p.start != s)
+        moved_e = ~np.isnan(p.end) & ((p.end != e) | np.isnan(e))
+        # Ends moved later first, then starts, then the other ends: each write keeps end >= start
+        # (a CHECK saying so would otherwise undo it, leaving an overlap).
+        later = moved_e & ~(p.end < e)
+        _write_seconds(tm, table, frame, r.end, later, p.end, times)
+        _write_seconds(tm, table, frame, r.start, moved_s, p.start, times)
+        _write_seconds(tm, table, frame, r.end, moved_e & ~later, p.end, times)
+        bent["shortened"] += int(p.shortened.sum())
+        bent["outside"] += int(p.outside.sum())
+        bent["unfit"] += int(p.unfit.sum())
+    return bent
 
 
-def _push(key: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Move intervals later, never earlier, until none of one key overlaps the one before it."""
-    ns, ne = s.copy(), e.copy()
-    ok = (key >= 0) & ~np.isnan(s)
-    rows = np.flatnonzero(ok)
-    rows = rows[np.lexsort((s[rows], np.isnan(e[rows]), key[rows]))]
-    for i in range(1, len(rows)):
-        prev, cur = rows[i - 1], rows[i]
-        if key[prev] != key[cur]:
+def _restate(frame: pd.DataFrame, determinant: str, rows: np.ndarray, end: np.ndarray) -> int:
+    """Open intervals that another of their key follows (a patient sampled as 'admitted' twice)
+    must end, but a column says their end is NULL: it is set to its most common value among the
+    closed intervals, so the end it gets and the CHECKs tying the two agree. How many were."""
+    if not rows.any():
+        return 0
+    closed = frame[determinant][~np.isnan(end)].dropna()
+    if not len(closed):
+        return 0
+    codes = pd.factorize(comparable(closed))[0]
+    top = int(np.bincount(codes[codes >= 0]).argmax())
+    values = frame[determinant].astype(object).to_numpy(copy=True)
+    values[rows] = closed.iloc[int(np.argmax(codes == top))]  # a value as sampled, in its own type
+    frame[determinant] = values
+    return int(rows.sum())
+
+
+def _limits(
+    schema: Schema,
+    bounds: list[_Bound],
+    col: str,
+    other: str,
+    frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    parent: pd.DataFrame | None,
+    pos: np.ndarray | None,
+    times: Times,
+    step: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest value each row's ``col`` may take by its orders and reaches (those
+    with the interval's other end aside: its duration keeps them). An order on a day (a date
+    derived from col, or a reach to a date) bounds col by that day's first or last instant."""
+    lo = np.full(len(frame), -np.inf)
+    hi = np.full(len(frame), np.inf)
+    for b in bounds:
+        if b.root != col or b.base == other:
             continue
-        end_prev = ne[prev] if not np.isnan(ne[prev]) else ns[prev]
-        if ns[cur] < end_prev:
-            shift = end_prev - ns[cur]
-            ns[cur] += shift
-            if not np.isnan(ne[cur]):
-                ne[cur] += shift
-    return ns, ne
+        y = _bound_values(schema, b, frame, frames, parent, pos, times)
+        day = b.dated or (b.reach is not None and b.reach.day)
+        if b.op == ">=":  # NaN (unknown, unreached) bounds nothing: fmax and fmin skip it
+            lo = np.fmax(lo, np.ceil(y / 86400.0) * 86400.0 if b.dated else y)
+        else:
+            hi = np.fmin(hi, np.floor(y / 86400.0) * 86400.0 + 86400.0 - step if day else y)
+    return lo, hi
+
+
+def _value_dim(tm: TableModel, col: str) -> Any:
+    return next((d for d in tm.dims if d.column == col and d.role == "value"), None)
+
+
+def _learned_range(tm: TableModel, col: str) -> tuple[float, float]:
+    """[min, max] of a modelled time column in the source, in seconds (unbounded if unknown)."""
+    dim = _value_dim(tm, col)
+    enc = dim.encoder if dim is not None else None
+    if not isinstance(enc, Temporal):
+        return -np.inf, np.inf
+    if enc.bounds:
+        return float(enc.bounds[0]), float(enc.bounds[1])
+    if isinstance(enc.inner, Continuous) and len(enc.inner.knots):
+        unit = _RESOLUTION_SECONDS.get(enc.resolution, 1.0)  # knots count the resolution's units
+        return float(enc.inner.knots[0]) * unit, float(enc.inner.knots[-1]) * unit
+    if isinstance(enc.inner, Categorical) and enc.inner.levels:
+        levels = np.asarray([v for v in enc.inner.levels if v is not None], dtype=float)
+        return (float(levels.min()), float(levels.max())) if len(levels) else (-np.inf, np.inf)
+    return -np.inf, np.inf
+
+
+def _gap_encoder(tm: TableModel, r: ex.NoOverlap) -> tuple[Continuous, float] | None:
+    """The end's encoder of its gap from the start, and its unit, if the end is sampled as one."""
+    anchor = tm.anchors.get(r.end)
+    dim = _value_dim(tm, r.end)
+    if anchor is None or anchor.fk is not None or anchor.base != r.start or dim is None:
+        return None
+    enc = dim.encoder
+    if not isinstance(enc, Temporal) or not isinstance(enc.inner, Continuous) or not len(enc.inner.knots):
+        return None
+    return enc.inner, 86400.0 if enc.resolution == "day" else 1.0
+
+
+def _span(tm: TableModel, r: ex.NoOverlap) -> tuple[float, float]:
+    """The source's shortest and longest interval in seconds: learned with the relation, else
+    (an older model file) the range of the end's gap from the start, else unbounded."""
+    if r.shortest is not None and r.longest is not None:
+        return r.shortest, r.longest
+    gap = _gap_encoder(tm, r)
+    if gap is not None:
+        inner, unit = gap
+        return max(float(inner.knots[0]) * unit, 0.0), float(inner.knots[-1]) * unit
+    return 0.0, np.inf
+
+
+def _closing(
+    tm: TableModel,
+    r: ex.NoOverlap,
+    s: np.ndarray,
+    e: np.ndarray,
+    span: tuple[float, float],
+    rng: np.random.Generator,
+) -> np.ndarray | None:
+    """A duration for each open interval, drawn like the source's, should place() close it: from
+    the end's gap encoder where the end is sampled as its gap from the start, else from the
+    durations of the sampled closed intervals (within the source's span)."""
+    open_ = ~np.isnan(s) & np.isnan(e)
+    if not open_.any():
+        return None
+    fill = np.full(len(s), np.nan)
+    gap = _gap_encoder(tm, r)
+    if gap is not None:
+        inner, unit = gap
+        fill[open_] = inner.decode(rng.standard_normal(int(open_.sum())), rng) * unit
+        return fill
+    closed = (e - s)[~np.isnan(e - s)]
+    closed = closed[(closed >= span[0]) & (closed <= span[1])]
+    if len(closed):
+        fill[open_] = rng.choice(closed, size=int(open_.sum()))
+    return fill
 
 
 # -- derived columns ---------------------------------------------------------------------------

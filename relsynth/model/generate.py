@@ -148,7 +148,14 @@ def avoid_records(
     category, until it matches no such record."""
     from relsynth.model.values import record_keys
 
-    if tm.record_guard is None or not tm.record_columns or tm.record_nudge is None or not len(frame):
+    if tm.record_guard is None or not tm.record_columns or not len(frame):
+        return False
+    if tm.record_nudge is None:  # nothing can move them: said in the report, not hidden
+        hit = tm.record_guard.copies(record_keys(table, frame, tm.record_columns).to_numpy())
+        if hit.any():
+            report.unmoved_records[table.name] = int(hit.sum())
+        else:
+            report.unmoved_records.pop(table.name, None)
         return False
     col = tm.record_nudge
     moved = False

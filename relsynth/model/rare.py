@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-RARE_K = 5  # the default threshold; `--rare-k` sets it (never below 2, where a value is unique)
+RARE_K = 5  # the default threshold; `--rare-k` sets it (1 keeps every category)
 
 
 def _key(v: Any) -> Any:

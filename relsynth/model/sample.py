@@ -61,6 +61,9 @@ class SampleReport:
     dropped_no_parent: dict[str, int] = field(default_factory=dict)
     clipped_children: dict[str, int] = field(default_factory=dict)
     narrow_keys: dict[str, dict[tuple[str, ...], int]] = field(default_factory=dict)  # -> room
+    # Intervals that could not all keep their durations, ranges and bounds: shortened, outside, unfit.
+    bent_intervals: dict[str, dict[str, int]] = field(default_factory=dict)
+    unmoved_records: dict[str, int] = field(default_factory=dict)  # no column could move them
     unguarded: list[str] = field(default_factory=list)
     moved_rows: dict[str, set[Any]] = field(default_factory=dict, repr=False)  # behind moved_records
 
@@ -75,6 +78,11 @@ class SampleReport:
             )
         for t, k in self.moved_records.items():
             out.append(f"{t}: {k} rows moved one step off a source record they equalled by chance")
+        for t, k in self.unmoved_records.items():
+            out.append(
+                f"{t}: {k} rows equal a source record unique on their columns and were not moved: "
+                "every column of the record follows from other columns or tables"
+            )
         for t, k in self.dropped_duplicates.items():
             out.append(f"{t}: {k} rows dropped to keep a key unique (more children than distinct partners)")
         for t, d in self.check_violations.items():
@@ -95,7 +103,37 @@ class SampleReport:
                     f"{t}: ({', '.join(cols)}) holds at most {room} distinct values in its declared "
                     "types and lengths: the rows past them were dropped to keep the key unique"
                 )
+        for t, bent in self.bent_intervals.items():
+            if bent.get("closed"):
+                out.append(
+                    f"{t}: {bent['closed']} open intervals closed because a later one of their key "
+                    "follows (the column saying their end is NULL set to its most common other value)"
+                )
+            if bent.get("shortened"):
+                out.append(
+                    f"{t}: {bent['shortened']} intervals shortened (never below the source's shortest) "
+                    "to fit between their bounds without overlapping"
+                )
+            if bent.get("outside"):
+                out.append(
+                    f"{t}: {bent['outside']} intervals placed outside their columns' source range: "
+                    "their bounds left no room inside it"
+                )
+            if bent.get("unfit"):
+                out.append(
+                    f"{t}: {bent['unfit']} intervals still break an upper bound or overlap: "
+                    "their bounds cross (lower bounds and no overlap were kept)"
+                )
         return out
+
+    def bent(self, table: str, counts: dict[str, int]) -> None:
+        """Note what settling a table's intervals had to bend; a table is settled several times
+        (the later passes find the earlier ones' work done), so the most seen is kept."""
+        mine = self.bent_intervals.setdefault(table, {})
+        for kind, k in counts.items():
+            mine[kind] = max(mine.get(kind, 0), k)
+        if not any(mine.values()):
+            del self.bent_intervals[table]
 
 
 @dataclass
@@ -369,9 +407,9 @@ def _derive(tm: TableModel, out: dict[str, Any] | pd.DataFrame, rng: np.random.G
         if relation is None or relation.determinant not in out:
             continue
         given = pd.Series(out[relation.determinant])
-        if given.isna().all() and len(given):
-            continue  # its determinant has not arrived yet
         spec = tm.column(target)
+        if given.isna().all() and len(given) and not _null_is_a_value(spec):
+            continue  # its determinant has not arrived yet (or a later run derives it again)
         if target in {c.target for c in tm.conditionals}:
             out[target] = _draw_conditional(spec, given, rng)
         else:
@@ -383,6 +421,15 @@ def _derive(tm: TableModel, out: dict[str, Any] | pd.DataFrame, rng: np.random.G
             values = pd.Series(out[spec.name]).astype(object).to_numpy(copy=True)
             values[isnull] = None
             out[spec.name] = values
+
+
+def _null_is_a_value(spec: Any) -> bool:
+    """Whether a NULL determinant has its own target in the source (prefix NULL -> gender F)."""
+    if spec.mapping:
+        return any(a is None for a, _ in spec.mapping)
+    if spec.table:
+        return any(a is None for a, _, _ in spec.table["pairs"])
+    return False
 
 
 def _draw_conditional(spec: Any, given: pd.Series, rng: np.random.Generator) -> np.ndarray:
@@ -458,13 +505,15 @@ def _settle(
     """Orders, intervals and derived columns (exact_sample.settle), then no row left equal to a
     unique source record: a row moved off one is settled again."""
     times = xs.Times()
-    xs.settle(model.schema, tm, table, frame, frames, parent, parent_pos, rng, times)
+    report.bent(table.name, xs.settle(model.schema, tm, table, frame, frames, parent, parent_pos, rng, times))
     for sign in (1, -1, 1, -1):  # repairs may land on a record; a value on its bound moves off one way only
         if not avoid_records(tm, table, frame, rng, report, sign=sign, rounds=1):
             break
         if tm.record_nudge is not None:
             times.forget(frame, tm.record_nudge)
-        xs.settle(model.schema, tm, table, frame, frames, parent, parent_pos, rng, times)
+        report.bent(
+            table.name, xs.settle(model.schema, tm, table, frame, frames, parent, parent_pos, rng, times)
+        )
 
 
 def _settle_late(
@@ -486,7 +535,9 @@ def _settle_late(
         before = s.frame.copy()
         xs.existence(model.schema, tm, table, frames)
         parent = done[context.ref_table].frame if context is not None and context.ref_table in done else None
-        xs.settle(model.schema, tm, table, s.frame, frames, parent, s.parent_pos, rngs[name])
+        report.bent(
+            name, xs.settle(model.schema, tm, table, s.frame, frames, parent, s.parent_pos, rngs[name])
+        )
         if not s.frame.equals(before):
             changed.add(name)
             _settle(model, tm, table, s.frame, frames, parent, s.parent_pos, rngs[name], report)

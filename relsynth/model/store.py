@@ -238,7 +238,7 @@ def _exact_out(t: TableModel) -> dict[str, Any]:
         "existence": [
             [e.column, e.child, e.fk, jsonable(e.present), jsonable(e.absent)] for e in t.existence
         ],
-        "no_overlap": [[o.start, o.end, o.key] for o in t.no_overlap],
+        "no_overlap": [[o.start, o.end, o.key, o.shortest, o.longest] for o in t.no_overlap],
     }
 
 
