@@ -713,12 +713,20 @@ def check_existing(
             "first (your migrations), or drop --into-existing to let relsynth create it"
         )
     for name in names:
-        cols = {c["name"] for c in insp.get_columns(name, schema=target_schema)}
+        reflected = insp.get_columns(name, schema=target_schema)
+        cols = {c["name"] for c in reflected}
         absent = [c.name for c in schema.table(name).columns if c.name not in cols and not c.computed]
         if absent:
             raise RelsynthError(
                 f"--into-existing: table {name} in the target has no column {', '.join(absent[:5])}; "
                 "its schema does not match the source"
+            )
+        unfilled = _unfilled(reflected, schema.table(name))
+        if unfilled:
+            raise RelsynthError(
+                f"--into-existing: table {name} in the target has NOT NULL column {', '.join(unfilled[:5])} "
+                "without a default, which the source does not have, so relsynth cannot fill it; give it a "
+                "default or allow NULL, or drop --into-existing to let relsynth create the tables"
             )
     if not replace:
         for name in names:
@@ -728,6 +736,23 @@ def check_existing(
                     f"--into-existing: table {name} in the target is not empty; add --replace to empty "
                     "the tables relsynth writes (they are emptied, never dropped)"
                 )
+
+
+def _unfilled(reflected: list[Any], table: Any) -> list[str]:
+    """The target's own columns (not the source's) that refuse every row relsynth writes: NOT NULL
+    with no default, not generated, not counted by the database. Found before writing, on every
+    dialect alike (SQLite's refusal is otherwise only a bare IntegrityError mid-load)."""
+    known = {c.name.casefold() for c in table.columns}
+    out = []
+    for c in reflected:
+        if c["name"].casefold() in known or c.get("nullable", True):
+            continue
+        if c.get("default") is not None or c.get("computed") or c.get("identity"):
+            continue
+        if c.get("autoincrement") is True:
+            continue
+        out.append(str(c["name"]))
+    return out
 
 
 # -- MySQL/MariaDB: what relsynth created, recorded before it exists ------------------------------

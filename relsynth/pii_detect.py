@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable
 from functools import cache, lru_cache
 from importlib import resources
+from typing import Any
 
 import pandas as pd
 
@@ -523,10 +524,24 @@ def card_column(values: pd.Series) -> tuple[str | None, str]:
     ints = values.dropna()
     if len(ints) < MIN_STRONG:
         return None, ""
-    share = _share(ints.map(lambda v: str(int(v))).value_counts(), card_number)
+    share = _share(ints.map(_integer_text).value_counts(), card_number)
     if share >= THRESHOLD:
         return "payment_card", f"by content: {_pct(share)} card numbers (Luhn-valid)"
     return None, ""
+
+
+def _integer_text(v: Any) -> str:
+    """An integer's digits; '' for anything else (a SQLite INTEGER column may hold 'N/A' or 1.5),
+    which then counts as no card number."""
+    if isinstance(v, bool):
+        return ""
+    if isinstance(v, str):
+        return str(int(v.strip())) if re.fullmatch(r"-?[0-9]+", v.strip()) else ""
+    try:
+        whole = int(v)  # exact for ints, floats and Decimals alike
+    except (TypeError, ValueError, OverflowError):
+        return ""
+    return str(whole) if whole == v else ""
 
 
 def org_share(values: pd.Series) -> float:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth import dialects
+from relsynth.errors import SchemaError
 from relsynth.graph import Plan
 from relsynth.schema import Kind, Schema, Table, place
 from relsynth.sqltypes import native_family
@@ -163,14 +164,20 @@ def read_tables(
         table = schema.table(name)
         cols = _readable(table)
         tp = plan[name]
-        if tp.role == "reference" or not sample_rows:
-            frame = _fetch(conn, _select(table, schema.schema, cols, dialects.family(conn))[1], cols)
-        elif tp.context is None:
-            frame = _sample_roots(conn, table, schema.schema, cols, sample_rows, seed)
-        else:
-            parent = result.frames.get(tp.context.ref_table)
-            keys = [] if parent is None else _keys(parent, tp.context.ref_columns)
-            frame = _fetch_in(conn, table, schema.schema, cols, tp.context.columns, keys)
+        try:
+            if tp.role == "reference" or not sample_rows:
+                frame = _fetch(conn, _select(table, schema.schema, cols, dialects.family(conn))[1], cols)
+            elif tp.context is None:
+                frame = _sample_roots(conn, table, schema.schema, cols, sample_rows, seed)
+            else:
+                parent = result.frames.get(tp.context.ref_table)
+                keys = [] if parent is None else _keys(parent, tp.context.ref_columns)
+                frame = _fetch_in(conn, table, schema.schema, cols, tp.context.columns, keys)
+        except Exception as err:
+            missing = _missing(conn, table, schema.schema, cols, err)
+            if missing:
+                raise SchemaError(missing) from err
+            raise
         if tp.role != "reference":
             frame = _native_numbers(frame, table)
         result.rows_read[name] = len(frame)
@@ -180,6 +187,43 @@ def read_tables(
     if progress:
         progress("read", len(names), len(names))
     return result
+
+
+def _missing(
+    conn: sa.Connection, table: Table, schema_name: str | None, cols: list[str], err: Exception
+) -> str:
+    """Why a read failed when the database lacks the table or columns the schema has (evaluate given a
+    database synthesize did not write, or one changed since): a one-line message; '' otherwise."""
+    import sqlalchemy as sa
+
+    if not isinstance(err, sa.exc.DBAPIError):
+        return ""
+    where, name = place(table, schema_name)
+    try:
+        if conn.in_transaction():
+            conn.rollback()  # PostgreSQL answers nothing more in a failed transaction
+        inspector = sa.inspect(conn)
+        have = (
+            {c["name"].casefold() for c in inspector.get_columns(name, schema=where)}
+            if inspector.has_table(name, schema=where)
+            else None
+        )
+    except sa.exc.SQLAlchemyError:
+        return ""
+    shown = f"{where}.{name}" if where else name
+    fix = (
+        "read a database with the same tables and columns "
+        "(for evaluate: the one synthesize wrote, or its schema with --synthetic-schema)"
+    )
+    if have is None:
+        return f"the database being read has no table {shown}, which the source schema has: {fix}"
+    lost = [c for c in cols if c.casefold() not in have]
+    if not lost:
+        return ""
+    return (
+        f"table {shown} in the database being read has no column {', '.join(lost)}, "
+        f"which the source schema has: {fix}"
+    )
 
 
 def _native_numbers(frame: pd.DataFrame, table: Table) -> pd.DataFrame:

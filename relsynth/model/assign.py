@@ -123,7 +123,9 @@ def primary_key(
     local = [c for c in table.primary_key if c not in fk_cols]
     numbered = {nb.column for nb in tm.numbering}
     modelled = {s.name for s in tm.columns if s.how != "key"}
+    checks = [c.sql for c in table.checks]
     counted: dict[str, tuple[int | None, int, int, int]] = {}  # column -> room, start, lo, hi
+    listed: dict[str, np.ndarray] = {}  # column -> the only values its CHECKs allow
     for c in local:
         if c in numbered or c in modelled:
             continue
@@ -148,6 +150,16 @@ def primary_key(
             lo, hi = kz.integer_bounds(col.type)
             if not lo <= start <= hi:  # the source holds more than the type's name says (SQLite)
                 lo, hi = min(lo, start), max(hi, start + n - 1)
+            # A key column of a composite key keeps to its CHECKs too (slot BETWEEN 1 AND 3).
+            dom = ck.integer_domain(c, "bigint", checks)
+            lo, hi = max(lo, dom.lo), min(hi, dom.hi)
+            allowed = dom.allowed()
+            if allowed is not None:
+                listed[c] = allowed[(allowed >= lo) & (allowed <= hi)]
+                counted[c] = (max(len(listed[c]), 1), 0, 0, 0)
+                continue
+            hi = max(hi, lo)  # CHECKs allowing nothing: the load reports them
+            start = min(max(start, lo), hi)
             counted[c] = (hi - lo + 1, start, lo, hi)
     if not counted:
         return
@@ -156,6 +168,8 @@ def primary_key(
         col = table.column(c)
         if col.type.name in {"string", "char", "text"}:
             frame[c] = kz.key_strings(idx, col.type.length)
+        elif c in listed:
+            frame[c] = listed[c][idx] if len(listed[c]) else np.full(n, start, dtype=np.int64)
         elif start + n - 1 <= min(hi, 2**63 - 1):
             frame[c] = start + idx  # the plain sequence, as every key without a tight type gets
         else:

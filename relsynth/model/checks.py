@@ -170,7 +170,7 @@ class _Parser:
                 if op != "=":
                     raise NotInterpretable("only = ANY is understood")
                 return In(self.as_col(left), values)
-            return Cmp(left, op, self.operand())
+            return Cmp(self.value(left), op, self.value(self.operand()))
         negated = self.accept("kw", "NOT")
         if self.accept("kw", "IN"):
             self.take("op", "(")
@@ -180,9 +180,9 @@ class _Parser:
             self.take("op", ")")
             return In(self.as_col(left), tuple(items), negated)
         if self.accept("kw", "BETWEEN"):
-            low = self.operand()
+            low = self.value(self.operand())
             self.take("kw", "AND")
-            return Between(self.as_col(left), low, self.operand(), negated)
+            return Between(self.as_col(left), low, self.value(self.operand()), negated)
         if negated:
             raise NotInterpretable("NOT must precede IN or BETWEEN here")
         if self.accept("kw", "IS"):
@@ -190,6 +190,13 @@ class _Parser:
             self.take("kw", "NULL")
             return IsNull(self.as_col(left), neg)
         return left
+
+    def value(self, node: Any) -> Col | Const:
+        """A comparison's side: a column or a constant; a condition there ((a = b) = (c IS NULL))
+        is not understood, so the CHECK is left to the database rather than misread."""
+        if not isinstance(node, Col | Const):
+            raise NotInterpretable("a condition compared as a value")
+        return node
 
     def as_col(self, node: Any) -> Col:
         if not isinstance(node, Col):

@@ -28,7 +28,7 @@ from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
 from relsynth.model.values import as_objects, empty_value
-from relsynth.profile import unlinked_codes
+from relsynth.profile import UNLINKED_REASON, unlinked_codes
 from relsynth.schema import Column, ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
 from relsynth.transform import (
@@ -316,7 +316,9 @@ def _fit_own(
             parent_pos = positions(frame, tp.context.columns, parent_frame, tp.context.ref_columns)
             model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
     # Rare categories are never emitted (model/rare.py); a column of rare values only is no category.
-    common = _common_levels(table, frame, roles, data_keys, parent_pos, rare_k)
+    common = _common_levels(
+        table, frame, roles, data_keys, parent_pos, rare_k, _excluded_parents(schema, table)
+    )
     table = _demote_all_rare(table, common)
     if data_keys:  # profiled as ids because they are in the key; they are dates or numbers
         table = replace(
@@ -564,10 +566,15 @@ def _common_levels(
     data_keys: set[str],
     parent_pos: np.ndarray | None,
     k: int,
+    gone: tuple[tuple[str, ...], ...] = (),
 ) -> dict[str, set[object]]:
     """Each category column's common levels (model/rare.py), for columns that have a rare one;
-    an empty set for a column with no common level. Enum labels and booleans are public."""
+    an empty set for a column with no common level. Enum labels and booleans are public.
+
+    A key into a table left out of the run still tells whose row it is: its distinct values count
+    as the entities too (one person's 17 visits are one person, not 17 rows)."""
     out: dict[str, set[object]] = {}
+    owners = [rare.entities(frame, cols) for cols in gone if all(c in frame for c in cols)]
     for col in table.columns:
         if col.name not in frame or col.name in data_keys or col.name in roles or col.pii or col.computed:
             continue
@@ -577,9 +584,27 @@ def _common_levels(
             continue
         values = frame[col.name]
         levels = rare.common_levels(values, parent_pos, k)
+        for owner in owners:
+            levels &= rare.common_levels(values, owner, k)
         if len(levels) < values.dropna().map(rare._key).nunique():
             out[col.name] = levels
     return out
+
+
+def _excluded_parents(schema: Schema, table: Table) -> tuple[tuple[str, ...], ...]:
+    """The columns of each foreign key into a table left out of the run, and each column profiled
+    as such a key (its foreign key dropped with the table): codes now, still naming their owner."""
+    active = {t.name for t in schema.active_tables}
+    out = {tuple(fk.columns) for fk in table.foreign_keys if fk.ref_table not in active}
+    suffix = UNLINKED_REASON.removeprefix("key into a table")  # " left out of the run: codes, ..."
+    out |= {
+        (c.name,)
+        for c in table.columns
+        if c.kind_reason == UNLINKED_REASON
+        or c.kind_reason.endswith(suffix)
+        or c.kind_reason.startswith("foreign key removed in the schema file")
+    }
+    return tuple(sorted(out))
 
 
 def _demote_all_rare(table: Table, common: dict[str, set[object]]) -> Table:

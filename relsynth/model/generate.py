@@ -14,7 +14,7 @@ import pandas as pd
 from relsynth.model import checks as ck
 from relsynth.model import keys as kz
 from relsynth.model.pii import PeopleFactory, PiiModel, sex_flags
-from relsynth.model.spec import Model, TableModel
+from relsynth.model.spec import ColumnSpec, Model, TableModel
 from relsynth.model.text import SourceGuard, fresh
 from relsynth.schema import Table
 from relsynth.transform import learned_range
@@ -71,7 +71,10 @@ def generated_columns(
             values = kz.integer_ids(n, spec.shapes, rng, unique=spec.unique, bounds=bounds)
         else:
             values = fresh(spec.shapes.generate, n, rng, guard=spec.guard, unique=spec.unique)  # type: ignore[union-attr]
-        values = fit_length(np.asarray(values, dtype=object), table.column(col).type.length, spec.unique, rng)
+        length = table.column(col).type.length
+        values = fit_length(np.asarray(values, dtype=object), length, spec.unique, rng)
+        if spec.guard is not None and spec.id_kind not in {"uuid", "integer"}:
+            values = _off_source(values, spec, people, length, rng)
         if spec.null_share > 0:
             values[rng.random(n) < spec.null_share] = None
         known = pd.Series(values).dropna()
@@ -219,6 +222,33 @@ def nudge_value(
                 return moved
         return value
     return column[rng.integers(0, len(column))]  # a category: another one drawn from the column
+
+
+def _off_source(
+    values: np.ndarray,
+    spec: ColumnSpec,
+    people: PeopleFactory | None,
+    length: int | None,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The guard has the last word: a value that a cut to the column's length or a uniqueness
+    number turned into a source value (MRN0012 + '345') is drawn again."""
+    guard = spec.guard
+    assert guard is not None
+    for _ in range(10):
+        bad = guard.copies(values)
+        if not bad.any():
+            break
+        if spec.how == "pii" and people is not None and spec.pii is not None:
+            values = people.avoid(spec.pii, values, guard.copies, rng)
+        else:
+            values = values.copy()
+            if spec.vocabulary is not None:
+                values[bad] = spec.vocabulary.generate(int(bad.sum()), rng, length)
+            elif spec.shapes is not None:
+                values[bad] = spec.shapes.generate(int(bad.sum()), rng)
+        values = fit_length(np.asarray(values, dtype=object), length, spec.unique, rng)
+    return values
 
 
 def make_unique(values: np.ndarray, rng: np.random.Generator, length: int | None = None) -> np.ndarray:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from relsynth import pii_detect
 from relsynth.model import geometry
 from relsynth.model.marginals import choice, coded, draw, levels, quantiles
 from relsynth.model.text import Shapes, SourceGuard
@@ -191,7 +192,10 @@ def _fit_leaf(values: list[Any]) -> dict[str, Any]:
         if coded(strings):
             out["string"] = {"levels": levels(strings)}
         else:
-            shapes = Shapes.fit(pd.Series(strings))
+            # Like a text column's, and stricter: no letter of a single name or sentence, nothing
+            # of a personal value (an e-mail's local part and domain) is kept, only its shape.
+            personal = pii_detect.detect(pd.Series(strings))[0] is not None
+            shapes = Shapes.fit(pd.Series(strings), varied_letters=True, literals=not personal)
             out["string"] = {"templates": shapes.templates, "weights": shapes.weights}
     return out
 
@@ -284,7 +288,8 @@ def source_guard(t: SqlType, values: pd.Series) -> SourceGuard | None:
             _strings(_loaded(v), strings)
         except (ValueError, TypeError):
             continue
-    return SourceGuard.fit(pd.Series(strings, dtype=object), os.urandom(16)) if strings else None
+    series = pd.Series(strings, dtype=object)
+    return SourceGuard.fit(series, os.urandom(16), fold=True) if strings else None
 
 
 # -- the model -------------------------------------------------------------------------------------

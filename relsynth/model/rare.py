@@ -45,6 +45,18 @@ def common_levels(values: pd.Series, parents: np.ndarray | None, k: int) -> set[
     return {v for v in common.index if distinct.get(v, 0) >= k}
 
 
+def entities(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """Each row's owner as a position (-1 for NULL), from the columns that identify it (a key into
+    a parent left out of the run): what ``common_levels`` counts instead of parent rows."""
+    if not len(frame):
+        return np.zeros(0, dtype=np.int64)
+    parts = frame[list(columns)]
+    keyed = pd.Series(list(zip(*(parts[c].astype(str) for c in columns), strict=True)), dtype=object)
+    codes = pd.factorize(keyed)[0].astype(np.int64)
+    codes[parts.isna().any(axis=1).to_numpy()] = -1
+    return codes
+
+
 def fold(values: pd.Series, common: set[Any], rng: np.random.Generator) -> pd.Series:
     """The column with each rare non-NULL value replaced by a common one (numbers: the nearest;
     others: drawn by the common levels' frequencies). ``common`` must not be empty."""

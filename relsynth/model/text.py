@@ -51,7 +51,10 @@ class Shapes:
     weights: list[float] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, values: pd.Series) -> Shapes:
+    def fit(cls, values: pd.Series, *, varied_letters: bool = False, literals: bool = True) -> Shapes:
+        """``varied_letters``: a letter is kept only where values that differ in their letters share
+        it ("Margaret Thornbury 17", "... 18" are one name with a counter: no letter is kept, "ORD-"
+        of ORD-AB12, ORD-XY34, ... is); ``literals=False`` keeps no letter or digit at all."""
         strings = values.dropna().astype(str)
         if strings.empty:
             return cls(["aaaaaaaa"], [1.0])
@@ -78,7 +81,12 @@ class Shapes:
                     tpl.append("\\" + column[0])  # a character every value shares here
                 else:
                     tpl.append(cls_)
-            templates.append("".join(tpl))
+            if not literals or (
+                varied_letters and members.str.replace(r"\d", "0", regex=True).nunique() < MIN_SHAPE_VALUES
+            ):
+                keep = "" if literals else None
+                tpl = [_free(t, keep) for t in tpl]
+            templates.append("".join(_widened(tpl, int(distinct.get(shape, 1)))))
             weights.append(float(count))
         total = sum(weights)
         return cls(templates, [w / total for w in weights])
@@ -108,6 +116,38 @@ class Shapes:
             )
             out[rows] = joined
         return out
+
+
+ROOM = 20  # a template must hold this many values per distinct source value of its shape
+
+_FREE = {"A": 26, "a": 26, "9": 10}
+
+
+def _free(token: str, digits: str | None) -> str:
+    """A template token with a literal letter (and, if ``digits`` is None, a literal digit) freed
+    to its character class; punctuation and spaces stay."""
+    ch = token[1:] if token.startswith("\\") else ""
+    if ch.isascii() and (ch.isalpha() or (digits is None and ch.isdigit())):
+        return _classify(ch)
+    return token
+
+
+def _widened(tpl: list[str], members: int) -> list[str]:
+    """The template with shared digits freed (then, if still too narrow, letters), right to left,
+    until it can make ROOM times as many values as the source has of its shape: "MRN0000999"
+    (1,000 values, 600 of them real) is the source's list, not a shape; "MRN0099999" is one."""
+    room = 1
+    for t in tpl:
+        room *= _FREE.get(t, 1)
+    for wanted in (str.isdigit, str.isalpha):
+        for pos in range(len(tpl) - 1, -1, -1):
+            if room >= ROOM * members:
+                return tpl
+            ch = tpl[pos][1:] if tpl[pos].startswith("\\") else ""
+            if ch.isascii() and wanted(ch):
+                tpl[pos] = _classify(ch)
+                room *= _FREE[tpl[pos]]
+    return tpl
 
 
 def _tokens(template: str) -> list[str]:
@@ -199,7 +239,8 @@ class SourceGuard:
     def digest(self, values: Any) -> np.ndarray:
         out = np.empty(len(values), dtype=np.uint64)
         for i, v in enumerate(values):
-            text = str(v).strip().casefold() if self.fold else str(v)
+            # Always stripped: CHAR(n) pads with blanks, so 'MRN001    ' and 'MRN001' are one value.
+            text = str(v).strip().casefold() if self.fold else str(v).strip()
             h = hashlib.blake2b(text.encode("utf-8"), digest_size=8, key=self.key).digest()
             out[i] = int.from_bytes(h, "little")
         return out
