@@ -99,7 +99,7 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
 
     if t.type_name and t.name != "enum" and src.startswith("postgresql"):  # a domain
         if target == "postgresql":
-            return _native(_quoted_type(t.type_name)), None
+            return _native(quoted_type(t.type_name)), None
         note = f"the base type of domain {t.type_name}"
         base = column_type(
             Column(
@@ -149,6 +149,12 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
     if name == "double":
         return sa.Double(), None
     if name == "numeric":
+        if t.precision is None and target == "mysql":
+            # MySQL makes a bare DECIMAL a DECIMAL(10,0), dropping every fraction: take its widest.
+            return changed(
+                mysql.DECIMAL(65, 30),
+                "DECIMAL(65,30) (MySQL has no unconstrained numeric; wider values do not fit)",
+            )
         return sa.Numeric(t.precision, t.scale), None
     if name in {"string", "char", "text"}:
         collation = t.collation if same and target == "mysql" else None
@@ -177,6 +183,8 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
             return _native(t.native), None
         return sa.DateTime(timezone=t.timezone), None
     if name == "time":
+        if t.timezone and target != "postgresql":
+            return changed(sa.Time(), f"TIME (no time with time zone in {dst}: the UTC offset is lost)")
         return sa.Time(timezone=t.timezone), None
     if name == "interval":
         if target == "postgresql":
@@ -190,7 +198,10 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
         return changed(sa.CHAR(36), "CHAR(36) (no uuid type)")
     if name == "enum":
         if target == "postgresql":
-            enum_name = t.type_name or f"{table.local_name}_{col.name}_enum"
+            if t.type_name:
+                type_schema, enum_name = split_type_name(t.type_name)
+                return postgresql.ENUM(*t.values, name=enum_name, schema=type_schema, create_type=False), None
+            enum_name = f"{table.local_name}_{col.name}_enum"
             return postgresql.ENUM(*t.values, name=enum_name, create_type=False), None
         if target == "mysql":
             return mysql.ENUM(*t.values), None
@@ -225,8 +236,16 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
     return changed(sa.Text(), "TEXT (no equivalent type)")
 
 
-def _quoted_type(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def split_type_name(name: str) -> tuple[str, str]:
+    """(schema, name) of a PostgreSQL enum or domain named as ``sqltypes.type_key`` does (bare:
+    public). Explicit, so that a type is not moved into its table's schema."""
+    where, dot, local = name.partition(".")
+    return (where, local) if dot else ("public", name)
+
+
+def quoted_type(name: str) -> str:
+    """The type's schema-qualified name quoted for DDL; a '%' left single (raw DDL)."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in split_type_name(name))
 
 
 def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
@@ -240,6 +259,12 @@ def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
         return sa.text(default), None
     if _LITERAL_DEFAULT.match(default.strip()):
         value = default.strip().strip("()").split("::")[0]
+        if (
+            col.type.name == "boolean"
+            and dialects.family(dst) == "postgresql"
+            and value.strip("'") in {"0", "1"}
+        ):
+            value = "true" if value.strip("'") == "1" else "false"  # PostgreSQL casts no integer to boolean
         return sa.text(value), None
     if _NOW_DEFAULT.match(default.strip()):
         return sa.func.current_timestamp(), None
@@ -271,6 +296,13 @@ def build(
     md = sa.MetaData(schema=target_schema)
     out = TargetSchema(metadata=md, tables={}, same_dialect=same)
     wanted = set(names)
+    # PostgreSQL and SQLite name indexes per schema (beside tables), MySQL per table: a repeated
+    # name is renamed. Keyed by the table's schema; the names taken start with the tables'.
+    taken: dict[str | None, set[str]] = {}
+    for name in names:
+        taken.setdefault(_where(schema.table(name), target_schema, own_schemas), set()).add(
+            physical[name].lower()
+        )
     for name in names:
         table = schema.table(name)
         cols = []
@@ -353,9 +385,17 @@ def build(
                 out.changes.append(f"{name}: index {ix.name} is {what}, specific to {src}: not recreated")
                 continue
             parts = [sa_table.c[c] for c in ix.columns] + [sa.text(e) for e in ix.expressions]
+            ix_name = ix.name
+            if target != "mysql" and ix_name:
+                used = taken.setdefault(_where(table, target_schema, own_schemas), set())
+                ix_name = _free_name(ix_name, f"{physical[name]}_{ix_name}", used)
+                if ix_name != ix.name:
+                    out.changes.append(
+                        f"{name}: index {ix.name} renamed {ix_name} (index names are per schema in {dst})"
+                    )
             if parts:
                 sa.Index(
-                    ix.name,  # index names are per table on MySQL: a staging table keeps them
+                    ix_name,  # index names are per table on MySQL: a staging table keeps them
                     *parts,
                     unique=ix.unique,
                     _table=sa_table,
@@ -381,6 +421,22 @@ def build(
                 out.foreign_keys.append((name, constraint))  # attached and created after the load
             else:
                 out.tables[name].append_constraint(constraint)
+    return out
+
+
+def _where(table: Table, target_schema: str | None, own_schemas: bool) -> str | None:
+    """The schema a table is created in (as ``build`` places it)."""
+    return table.schema if own_schemas and table.schema is not None else target_schema
+
+
+def _free_name(name: str, fallback: str, used: set[str]) -> str:
+    """``name`` if no other index or table of the schema has it, else ``fallback`` (numbered)."""
+    out, k = name, 2
+    if out.lower() in used:
+        out = fallback
+        while out.lower() in used:
+            out, k = f"{fallback}_{k}", k + 1
+    used.add(out.lower())
     return out
 
 

@@ -32,7 +32,7 @@ from relsynth.schema import (
     View,
     place,
 )
-from relsynth.sqltypes import to_portable
+from relsynth.sqltypes import to_portable, type_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -199,10 +199,42 @@ def reflect_connection(
         from sqlalchemy.dialects.postgresql.base import PGInspector
 
         assert isinstance(insp, PGInspector), "a PostgreSQL connection has PostgreSQL's inspector"
+        # Every schema's types, keyed by type_key (schema.name): a column may use one from another, and
+        # the target needs each in its own schema with its full definition.
+        all_enums = insp.get_enums(schema="*")
+        all_domains = insp.get_domains(schema="*")
+        visible = {t["name"]: t["schema"] for t in [*all_enums, *all_domains] if t.get("visible")}
+        for table_columns in columns.values():
+            for c in table_columns:
+                if getattr(c["type"], "name", None) in visible and getattr(c["type"], "schema", 0) is None:
+                    c["type"].schema = visible[c["type"].name]  # an enum or domain found on the search_path
+        used = {
+            type_key(c["type"].schema, c["type"].name)
+            for table_columns in columns.values()
+            for c in table_columns
+            if getattr(c["type"], "schema", None)
+        }
+        here = schema or "public"
         enums = tuple(
-            EnumType(e["name"], tuple(e["labels"])) for e in insp.get_enums(schema=schema or "public")
+            EnumType(type_key(e["schema"], e["name"]), tuple(e["labels"]))
+            for e in all_enums
+            if e["schema"] == here or type_key(e["schema"], e["name"]) in used
         )
-        domains = tuple(_domain(d) for d in insp.get_domains(schema=schema or "public"))
+        bases = {  # the base type with its modifiers: SQLAlchemy's reflection drops numeric(38,10)'s
+            type_key(r[0], r[1]): r[2]
+            for r in conn.execute(
+                sa.text(
+                    "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod) "
+                    "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd'"
+                )
+            )
+        }
+        domains = tuple(
+            _domain({**d, "name": q, "type": bases.get(q, d["type"])})
+            for d in all_domains
+            for q in [type_key(d["schema"], d["name"])]
+            if d["schema"] == here or q in used
+        )
 
     # FKs declared only on partitions belong to their partitioned parent (once per column set).
     for part in kept_parts:

@@ -74,12 +74,12 @@ def to_portable(sqltype: sa.types.TypeEngine, dialect: Any) -> SqlType:
             scale=base.scale,
             timezone=base.timezone,
             values=base.values,
-            type_name=sqltype.name,
+            type_name=_qualified(sqltype),
         )
     if "SET" in cls_names and hasattr(sqltype, "values"):
         return make("set", values=tuple(str(v) for v in sqltype.values))
     if isinstance(sqltype, sa.Enum):
-        return make("enum", values=tuple(sqltype.enums), type_name=getattr(sqltype, "name", None))
+        return make("enum", values=tuple(sqltype.enums), type_name=_qualified(sqltype))
     if isinstance(sqltype, sa.ARRAY):
         return make("array", item=to_portable(sqltype.item_type, dialect))
     if isinstance(sqltype, sa.JSON):
@@ -105,7 +105,11 @@ def to_portable(sqltype: sa.types.TypeEngine, dialect: Any) -> SqlType:
         return make("integer")
     if isinstance(sqltype, sa.Float) or name in {"REAL", "DOUBLE", "DOUBLE_PRECISION", "FLOAT"}:
         # SQLAlchemy 2.1: Float is no longer a Numeric subclass, so test it first.
-        double = name in {"DOUBLE", "DOUBLE_PRECISION"} or (getattr(sqltype, "precision", None) or 0) > 24
+        double = (
+            name in {"DOUBLE", "DOUBLE_PRECISION"}
+            or (getattr(sqltype, "precision", None) or 0) > 24
+            or getattr(dialect, "name", dialect) == "sqlite"  # SQLite's REAL/FLOAT is an 8-byte double
+        )
         return make("double" if double else "float")
     if isinstance(sqltype, sa.Numeric):
         if name == "MONEY":
@@ -201,3 +205,14 @@ def unsupported_reason(t: SqlType, nullable: bool) -> str:
     }.get(t.name, f"type {t.native or t.name}")
     action = "written as NULL" if nullable else "written as one fixed, valid value of the type"
     return f"{what} is not learned: {action}"
+
+
+def _qualified(sqltype: Any) -> str | None:
+    """A named type's key (see ``type_key``), so it is recreated in its own schema."""
+    name = getattr(sqltype, "name", None)
+    return type_key(getattr(sqltype, "schema", None), name) if name else name
+
+
+def type_key(schema: str | None, name: str) -> str:
+    """How a PostgreSQL enum or domain is named in a model: schema.name, the bare name in public."""
+    return name if schema in {None, "public"} else f"{schema}.{name}"

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth import dialects
-from relsynth.ddl import TargetSchema, build
+from relsynth.ddl import TargetSchema, build, quoted_type, split_type_name
 from relsynth.errors import RelsynthError
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
@@ -698,17 +698,33 @@ def _create(conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, su
     from sqlalchemy.dialects import postgresql
 
     if kind == "postgresql" and ts.same_dialect:
-        prep = conn.dialect.identifier_preparer
+        # Each type in its own schema (a column may use one from another), with its definition.
+        named = [split_type_name(e.name) for e in schema.enums] + [
+            split_type_name(d.name) for d in schema.domains
+        ]
+        for needed in dict.fromkeys(w for w, _ in named):
+            if not conn.execute(
+                sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": needed}
+            ).first():
+                conn.execute(sa.schema.CreateSchema(needed))
         for enum in schema.enums:
-            postgresql.ENUM(*enum.values, name=enum.name).create(conn, checkfirst=True)
+            type_schema, local = split_type_name(enum.name)
+            postgresql.ENUM(*enum.values, name=local, schema=type_schema).create(conn, checkfirst=True)
         for domain in schema.domains:
+            type_schema, local = split_type_name(domain.name)
             exists = conn.execute(
-                sa.text("SELECT 1 FROM pg_type WHERE typname = :n AND typtype = 'd'"), {"n": domain.name}
+                sa.text(
+                    "SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                    "WHERE t.typname = :n AND t.typtype = 'd' AND n.nspname = :s"
+                ),
+                {"n": local, "s": type_schema},
             ).first()
             if not exists:
                 checks = " ".join(f"CHECK ({c})" for c in domain.checks)
-                conn.exec_driver_sql(
-                    f"CREATE DOMAIN {prep.quote(domain.name)} AS {domain.type.native}"
+                # Through the driver's cursor without parameters: a '%' in a name or CHECK stays as is.
+                conn.connection.cursor().execute(
+                    f"CREATE DOMAIN {quoted_type(domain.name)} AS {domain.type.native}"
+                    + (f" DEFAULT {domain.default}" if domain.default is not None else "")
                     + ("" if domain.nullable else " NOT NULL")
                     + (f" {checks}" if checks else "")
                 )
@@ -796,7 +812,11 @@ def _advance_sequences(
             if top is None:
                 continue
             if kind == "postgresql":
-                qualified = conn.dialect.identifier_preparer.format_table(t)
+                # A bound value, not SQL text: quote_ident keeps a '%' single (format_table
+                # doubles it for the driver's paramstyle, which a value must not get).
+                qualified: Any = sa.func.quote_ident(t.name)
+                if t.schema:
+                    qualified = sa.func.quote_ident(t.schema).concat(".").concat(qualified)
                 seq = conn.execute(
                     sa.select(sa.func.pg_get_serial_sequence(qualified, col.name))
                 ).scalar_one()

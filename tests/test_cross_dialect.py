@@ -1,0 +1,229 @@
+"""Cross-dialect and odd-schema writes found by the adversarial run: identifiers with '%',
+types in non-public schemas, type mappings that must keep values, per-schema index names."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import relsynth
+
+
+def _raw(url: str, *statements: str) -> None:
+    """Run statements through the driver without parameters, so a '%' in a name stays literal."""
+    engine = sa.create_engine(url)
+    try:
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            for stmt in statements:
+                cur.execute(stmt)
+            raw.commit()
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
+
+
+def _scalar(url: str, sql: str, **params: object) -> object:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).scalar()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_percent_table_with_serial_pg_to_pg(pg_db) -> None:
+    """The sequence of a table named with '%' is advanced past the loaded keys."""
+    source, target = pg_db(), pg_db()
+    _raw(
+        source,
+        'CREATE TABLE "lab%result" (id serial PRIMARY KEY, v int NOT NULL)',
+        'INSERT INTO "lab%result" (v) SELECT g % 17 FROM generate_series(1, 300) g',
+    )
+    out = relsynth.synthesize(source, target)
+    assert out["write"].verification.problems == 0
+    top = _scalar(target, 'SELECT max(id) FROM "lab%result"')
+    nxt = _scalar(target, "SELECT nextval(pg_get_serial_sequence('\"lab%result\"', 'id'))")
+    assert nxt == top + 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.mysql
+def test_percent_table_mysql_to_pg(mysql_db, pg_db) -> None:
+    source, target = mysql_db(), pg_db()
+    _raw(
+        source,
+        "CREATE TABLE `disc%` (id INT AUTO_INCREMENT PRIMARY KEY, `rate%` DECIMAL(5,2) NOT NULL)",
+        "INSERT INTO `disc%` (`rate%`) SELECT (seq % 40) / 2 FROM seq_1_to_300",
+    )
+    out = relsynth.synthesize(source, target)
+    assert out["write"].verification.problems == 0
+    top = _scalar(target, 'SELECT max(id) FROM "disc%"')
+    nxt = _scalar(target, "SELECT nextval(pg_get_serial_sequence('\"disc%\"', 'id'))")
+    assert nxt == top + 1
+
+
+def _pg_types(url: str) -> dict[tuple[str, str], str]:
+    """(schema, name) of every enum and domain in the database -> its definition."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT n.nspname, t.typname, CASE t.typtype WHEN 'd' THEN "
+                    "format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END "
+                    "ELSE (SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = t.oid) END "
+                    "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                    "WHERE t.typtype IN ('e', 'd') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                )
+            ).all()
+            return {(r[0], r[1]): r[2] for r in rows}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_enum_and_domain_in_their_schema(pg_db) -> None:
+    """An enum cast to in a CHECK, and a domain with a precision, are recreated in schema s."""
+    source, target = pg_db(), pg_db()
+    _raw(
+        source,
+        "CREATE SCHEMA s",
+        "CREATE TYPE s.st AS ENUM ('open', 'closed')",
+        "CREATE DOMAIN s.amt AS numeric(38,10)",
+        "CREATE DOMAIN s.posint AS int NOT NULL CHECK (VALUE > 0)",
+        "CREATE TABLE s.t (id serial PRIMARY KEY, st s.st NOT NULL, closed_on date, a s.amt, n s.posint,"
+        " CHECK ((st = 'open'::s.st) = (closed_on IS NULL)))",
+        "INSERT INTO s.t (st, closed_on, a, n) SELECT CASE WHEN g % 3 = 0 THEN 'open' ELSE 'closed' END::s.st,"
+        " CASE WHEN g % 3 = 0 THEN NULL ELSE date '2020-01-01' + g END, g / 7.0, g FROM generate_series(1, 300) g",
+    )
+    out = relsynth.synthesize(source, target, db_schema="s")
+    assert out["write"].verification.problems == 0
+    types = _pg_types(target)
+    assert types[("s", "st")] == "open,closed"
+    assert types[("s", "amt")] == "numeric(38,10)"
+    assert types[("s", "posint")] == "integer not null"
+    assert ("public", "amt") not in types and ("public", "st") not in types
+    assert _scalar(target, "SELECT count(*) FROM s.t WHERE n <= 0") == 0
+
+
+@pytest.mark.postgresql
+def test_enum_in_public_used_from_another_schema(pg_db) -> None:
+    source, target = pg_db(), pg_db()
+    _raw(
+        source,
+        "CREATE SCHEMA s",
+        "CREATE TYPE public.st AS ENUM ('open', 'closed')",
+        "CREATE TABLE s.t (id serial PRIMARY KEY, st public.st NOT NULL)",
+        "INSERT INTO s.t (st) SELECT CASE WHEN g % 3 = 0 THEN 'open' ELSE 'closed' END::st FROM generate_series(1, 300) g",
+    )
+    out = relsynth.synthesize(source, target, db_schema="s")
+    assert out["write"].verification.problems == 0
+    assert _pg_types(target)[("public", "st")] == "open,closed"
+    assert _scalar(target, "SELECT count(DISTINCT st) FROM s.t") == 2
+
+
+def _sqlite_source(url: str, script: str) -> str:
+    import sqlite3
+
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        con.executescript(script)
+        con.commit()
+    finally:
+        con.close()
+    return url
+
+
+_SQLITE_REAL = """CREATE TABLE t (id INTEGER PRIMARY KEY, lat REAL NOT NULL, flag BOOLEAN NOT NULL DEFAULT 0);
+WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 300)
+INSERT INTO t SELECT i, 52.123456789 + i * 0.000123457, i % 2 FROM g;"""
+
+
+@pytest.mark.postgresql
+def test_sqlite_real_and_boolean_default_to_pg(sqlite_db, pg_db) -> None:
+    """SQLite's REAL is 8 bytes: a double here; its BOOLEAN DEFAULT 0 becomes DEFAULT false."""
+    source, target = _sqlite_source(sqlite_db(), _SQLITE_REAL), pg_db()
+    out = relsynth.synthesize(source, target)
+    assert out["write"].verification.problems == 0
+    kinds = {
+        c: _scalar(
+            target,
+            f"SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = '{c}'",
+        )
+        for c in ("lat", "flag")
+    }
+    assert kinds == {"lat": "double precision", "flag": "boolean"}
+    _raw(target, "INSERT INTO t (id, lat) VALUES (100000, 1.0)")
+    assert _scalar(target, "SELECT flag FROM t WHERE id = 100000") is False
+
+
+@pytest.mark.mysql
+def test_sqlite_real_to_mysql_is_double(sqlite_db, mysql_db) -> None:
+    source, target = _sqlite_source(sqlite_db(), _SQLITE_REAL), mysql_db()
+    out = relsynth.synthesize(source, target)
+    assert out["write"].verification.problems == 0
+    assert (
+        _scalar(
+            target,
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = DATABASE() AND column_name = 'lat'",
+        )
+        == "double"
+    )
+
+
+@pytest.mark.postgresql
+@pytest.mark.mysql
+def test_unconstrained_numeric_and_timetz_pg_to_mysql(pg_db, mysql_db) -> None:
+    """A bare numeric keeps its fractions (not DECIMAL(10,0)); a timetz losing its offset is said."""
+    source, target = pg_db(), mysql_db()
+    _raw(
+        source,
+        "CREATE TABLE m (id serial PRIMARY KEY, ratio numeric NOT NULL CHECK (ratio > 0), starts timetz NOT NULL)",
+        "INSERT INTO m (ratio, starts) SELECT 0.001 + (g % 97) / 1000.0,"
+        " (make_time(g % 24, 15, 0)::text || (ARRAY['+01', '+05:30', '-08'])[1 + g % 3])::timetz"
+        " FROM generate_series(1, 300) g",
+    )
+    out = relsynth.synthesize(source, target)
+    assert out["write"].verification.problems == 0
+    changes = "\n".join(out["write"].changes)
+    assert "m.ratio: NUMERIC -> DECIMAL(65,30)" in changes
+    assert "m.starts:" in changes and "UTC offset is lost" in changes
+    assert (
+        _scalar(
+            target,
+            "SELECT numeric_scale FROM information_schema.columns WHERE table_schema = DATABASE() AND column_name = 'ratio'",
+        )
+        == 30
+    )
+    assert 0 < _scalar(target, "SELECT min(ratio) FROM m") < 1
+    assert _scalar(target, "SELECT count(DISTINCT ratio) FROM m") > 10
+
+
+@pytest.mark.postgresql
+@pytest.mark.mysql
+def test_mysql_index_names_repeated_across_tables_to_pg(mysql_db, pg_db) -> None:
+    """MySQL names indexes per table; PostgreSQL per schema: the second store_id is renamed."""
+    source, target = mysql_db(), pg_db()
+    _raw(
+        source,
+        "CREATE TABLE store (id INT PRIMARY KEY, n INT NOT NULL)",
+        "CREATE TABLE sale (id INT PRIMARY KEY, store_id INT NOT NULL, amount INT NOT NULL,"
+        " FOREIGN KEY (store_id) REFERENCES store (id))",
+        "CREATE TABLE visit (id INT PRIMARY KEY, store_id INT NOT NULL, minutes INT NOT NULL,"
+        " FOREIGN KEY (store_id) REFERENCES store (id))",
+        "INSERT INTO store SELECT seq, seq % 7 FROM seq_1_to_30",
+        "INSERT INTO sale SELECT seq, 1 + seq % 30, seq % 100 FROM seq_1_to_300",
+        "INSERT INTO visit SELECT seq, 1 + seq % 30, seq % 60 FROM seq_1_to_300",
+    )
+    out = relsynth.synthesize(source, target)
+    assert out["write"].verification.problems == 0
+    assert any("index store_id renamed" in line for line in out["write"].changes)
+    on = _scalar(
+        target,
+        "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_indexes WHERE indexdef LIKE '%(store_id)'",
+    )
+    assert on == "sale,visit"
