@@ -383,6 +383,30 @@ def mysql_json_columns(conn: sa.Connection, schema: str | None) -> set[tuple[str
     return out
 
 
+def mysql_column_checks(conn: sa.Connection, schema: str | None) -> dict[str, list[dict[str, Any]]]:
+    """MariaDB's column-level CHECKs (`price DECIMAL CHECK (price > 0)`), which SQLAlchemy's
+    reading of SHOW CREATE TABLE misses, by table; json_valid ones are JSON columns, not CHECKs."""
+    import re
+
+    import sqlalchemy as sa
+
+    if family(conn) != "mysql" or not getattr(conn.dialect, "is_mariadb", False):
+        return {}
+    rows = conn.execute(
+        sa.text(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+            "WHERE CONSTRAINT_SCHEMA = :schema AND LEVEL = 'Column'"
+        ),
+        {"schema": schema or default_schema(conn)},
+    ).all()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table, name, clause in rows:
+        if re.fullmatch(r"\s*json_valid\(`((?:[^`]|``)+)`\)\s*", str(clause or "")):
+            continue
+        out.setdefault(str(table), []).append({"name": f"{name}_check", "sqltext": str(clause)})
+    return out
+
+
 def spread_sample(
     conn: sa.Connection, t: sa.TableClause, query: Any, key: tuple[str, ...], rows: int, limit: int
 ) -> list[Any] | None:

@@ -181,6 +181,10 @@ def reflect_connection(
             dialects.undouble_backticks(x) for x in (columns, pks, uniques, indexes)
         )
         fks = {**fks, **dialects.mysql_foreign_keys(conn, schema, with_parts)}
+        for table_name, column_checks in dialects.mysql_column_checks(conn, schema).items():
+            if table_name in checks:  # a table of this run
+                have = {c["name"] for c in checks[table_name]}
+                checks[table_name] += [c for c in column_checks if c["name"] not in have]
         for table_checks in checks.values():
             for c in table_checks:
                 c["sqltext"] = dialects.standard_strings(c["sqltext"])

@@ -227,3 +227,34 @@ def test_mysql_index_names_repeated_across_tables_to_pg(mysql_db, pg_db) -> None
         "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_indexes WHERE indexdef LIKE '%(store_id)'",
     )
     assert on == "sale,visit"
+
+
+def test_mariadb_column_level_checks_are_kept(request: pytest.FixtureRequest) -> None:
+    """`price DECIMAL CHECK (price > 0)` is a column-level CHECK in MariaDB's catalog; SQLAlchemy
+    reads only table-level ones, so these vanished from inspect and from every target."""
+    source, target = request.getfixturevalue("mysql_db")(), request.getfixturevalue("pg_db")()
+    engine = sa.create_engine(source)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE item (id int PRIMARY KEY, price decimal(10,2) CHECK (price > 0), "
+            "qty int CHECK (qty BETWEEN 1 AND 20), doc json, CONSTRAINT few CHECK (qty < 100))"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO item VALUES "
+            + ", ".join(f"({i}, {i % 7 + 1}.5, {i % 20 + 1}, '{{}}')" for i in range(60))
+        )
+    engine.dispose()
+    checks = {c.sql for c in relsynth.reflect(source).table("item").checks}
+    assert checks == {"`price` > 0", "`qty` between 1 and 20", "`qty` < 100"}
+    relsynth.synthesize(source, target, seed=1)
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        defs = (
+            conn.exec_driver_sql(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'c' AND conrelid = 'item'::regclass"
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    assert len(defs) == 3, defs
