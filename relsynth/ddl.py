@@ -147,6 +147,8 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
     if name == "float":
         return sa.REAL() if target != "mysql" else mysql.FLOAT(), None
     if name == "double":
+        if same and target == "sqlite" and t.native:
+            return _native(t.native), None  # SQLite's REAL is its double: spelled as it was
         return sa.Double(), None
     if name == "numeric":
         if t.precision is None and target == "mysql":

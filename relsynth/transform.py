@@ -425,6 +425,21 @@ def _has_tz(values: pd.Series) -> bool:
     return isinstance(first, dt.datetime) and first.tzinfo is not None
 
 
+def grain_of(seconds: np.ndarray) -> float:
+    """The step every value sits on, in seconds: a day, a minute (timestamps kept to whole
+    minutes), a second, a millisecond or a microsecond."""
+    sample = np.asarray(seconds[:5000], dtype=float)
+    sample = sample[np.isfinite(sample)]
+    if not len(sample):
+        return 1.0
+    error = 2 * np.spacing(np.abs(sample))
+    for name in ("day", "minute", "second", "millisecond"):
+        step = _RESOLUTION_SECONDS[name]
+        if np.all(np.abs(sample / step - np.round(sample / step)) < np.maximum(1e-6, error / step)):
+            return step
+    return 1e-6
+
+
 def resolution_of(seconds: np.ndarray) -> str:
     sample = np.asarray(seconds[:5000], dtype=float)
     # Float seconds are exact to a few microseconds only in this era; near year 9999 to 30 us: a
@@ -456,6 +471,8 @@ class Temporal(Encoder):
     # A column sampled as a gap from another (an admission as the age at it): its own range in
     # seconds, [min, max], so that base + gap stays in it (birth 2020 + age 90 is no admission).
     bounds: list[float] = field(default_factory=list)
+    # Timestamps the source keeps to whole minutes are written on whole minutes (0: no rounding).
+    grain: float = 0.0
 
     @classmethod
     def fit(cls, values: pd.Series, *, output: str, text_format: str | None = None) -> Temporal:
@@ -474,11 +491,14 @@ class Temporal(Encoder):
             resolution=resolution,
             text_format=text_format,
             offsets=time_offsets(values) if output == "time" else [],
+            grain=60.0 if len(seconds) and output != "date" and grain_of(seconds) == 60.0 else 0.0,
         )
 
     def values(self, seconds: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Seconds as the column's values; times of a timetz get the source's offsets (the most
         common one without ``rng``)."""
+        if self.grain > 1 and self.output != "date":
+            seconds = np.round(np.asarray(seconds, dtype=float) / self.grain) * self.grain
         out = from_seconds(seconds, self.output, self.text_format, self.resolution)
         if not self.offsets:
             return out
@@ -527,6 +547,7 @@ class Temporal(Encoder):
             "text_format": self.text_format,
             "offsets": self.offsets,
             "bounds": self.bounds,
+            "grain": self.grain,
         }, arrays
 
     @classmethod
@@ -538,6 +559,7 @@ class Temporal(Encoder):
             text_format=state["text_format"],
             offsets=[list(o) for o in state.get("offsets") or []],
             bounds=[float(b) for b in state.get("bounds") or []],
+            grain=float(state.get("grain") or 0.0),
         )
 
 

@@ -258,3 +258,42 @@ def test_mariadb_column_level_checks_are_kept(request: pytest.FixtureRequest) ->
         )
     engine.dispose()
     assert len(defs) == 3, defs
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
+def test_timestamps_kept_to_whole_minutes_stay_so(kind: str, request: pytest.FixtureRequest) -> None:
+    """Visits recorded to the minute (an admission at 10:37, a discharge so many minutes later):
+    synthetic ones are too, ordered as in the source (seconds appeared on 490 of 500 rows)."""
+    import datetime as dt
+
+    fixture = {"sqlite": "sqlite_db", "postgresql": "pg_db", "mysql": "mysql_db"}[kind]
+    make = request.getfixturevalue(fixture)
+    source, target = make(), make()
+    meta = sa.MetaData()
+    visit = sa.Table(
+        "visit",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("admitted_at", sa.DateTime, nullable=False),
+        sa.Column("discharged_at", sa.DateTime),
+    )
+    start = dt.datetime(2019, 1, 1)
+    rows = []
+    for g in range(1, 301):
+        admitted = start + dt.timedelta(minutes=g * 7919 % 500000)
+        discharged = None if g % 5 == 0 else admitted + dt.timedelta(minutes=37 * (g % 97))
+        rows.append({"id": g, "admitted_at": admitted, "discharged_at": discharged})
+    engine = sa.create_engine(source)
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(visit.insert(), rows)
+    engine.dispose()
+    relsynth.synthesize(source, target, seed=2)
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        out = conn.execute(sa.select(visit.c.admitted_at, visit.c.discharged_at)).all()
+    engine.dispose()
+    assert len(out) == 300
+    stamps = [v for row in out for v in row if v is not None]
+    assert all(v.second == 0 and v.microsecond == 0 for v in stamps)
+    assert all(b is None or b >= a for a, b in out)

@@ -15,10 +15,9 @@ from relsynth.model import exact as ex
 from relsynth.model.spec import ColumnSpec
 from relsynth.schema import ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
-from relsynth.transform import decimals_of, resolution_of, text_date_format, to_epoch_seconds
+from relsynth.transform import decimals_of, grain_of, text_date_format, to_epoch_seconds
 
 Seconds = Callable[[str, str], np.ndarray]
-_STEP = {"day": 86400.0, "second": 1.0, "millisecond": 1e-3, "microsecond": 1e-6}
 
 
 def protected(table: Table) -> set[str]:
@@ -89,7 +88,7 @@ def row_relations(
     rank = {}
     for c, secs in times.items():
         known = secs[~np.isnan(secs)]
-        step = _STEP.get(resolution_of(known), 1.0) if len(known) else 86400.0
+        step = grain_of(known) if len(known) else 86400.0
         rank[c] = (step, 0 if table.column(c).type.name == "datetime" else 1, c)
 
     parts = []

@@ -32,11 +32,9 @@ from relsynth.transform import (
     Continuous,
     Temporal,
     from_seconds,
-    resolution_of,
+    grain_of,
     to_epoch_seconds,
 )
-
-_STEP = {"day": 86400.0, "second": 1.0, "millisecond": 1e-3, "microsecond": 1e-6}
 
 
 def seconds_of(values: pd.Series) -> np.ndarray:
@@ -285,7 +283,7 @@ def _intervals(
         key = pd.factorize(comparable(frame[r.key]))[0].astype(np.int64)
         s, e = times.of(frame, r.start), times.of(frame, r.end)
         known = s[~np.isnan(s)]
-        step = _STEP.get(resolution_of(known), 1.0) if len(known) else 1.0
+        step = grain_of(known) if len(known) else 1.0
         windows = ex.Windows(
             *_limits(schema, bounds, r.start, r.end, frame, frames, parent, pos, times, step),
             *_limits(schema, bounds, r.end, r.start, frame, frames, parent, pos, times, step),

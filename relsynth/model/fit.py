@@ -514,6 +514,7 @@ def _fit_own(
                     resolution="day" if step == 86400.0 else "second",
                     text_format=fmt,
                     bounds=_seconds_range(seconds[c]),
+                    grain=enc.grain,
                 )
                 z[~isnull] = Continuous.normal_array(gap[~isnull], rng)
                 sc[~isnull] = Continuous.scores_array(gap[~isnull])

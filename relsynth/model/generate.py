@@ -207,7 +207,8 @@ def nudge_value(
         daily = not isinstance(value, dt.datetime) or (
             dim is not None and getattr(dim.encoder, "resolution", "") == "day"
         )
-        unit = dt.timedelta(days=1) if daily else dt.timedelta(seconds=1)
+        grain = float(getattr(dim.encoder, "grain", 0.0) or 0.0) if dim is not None else 0.0
+        unit = dt.timedelta(days=1) if daily else dt.timedelta(seconds=max(1.0, grain))
         try:
             return value + sign * unit
         except (OverflowError, ValueError):  # past 9999-12-31 or before 0001-01-01: the other way
