@@ -8,8 +8,9 @@ tables of conditional draws); their rows are folded into the column's common lev
 into the nearest common value, other values drawn by frequency), so the fit still sees them.
 A column with no common level at all is not a category: it is generated like text or numbers.
 
-Labels the schema itself declares (an enum's, a CHECK's IN list) and booleans are public and
-kept; so are reference tables, which are copied as lookup data by design.
+An enum's labels (the schema declares them) and booleans are public and kept; so are reference
+tables, which are copied as lookup data by design. Folding only ever writes values the source
+holds, so a CHECK that held there holds here.
 """
 
 from __future__ import annotations
