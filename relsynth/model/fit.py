@@ -576,8 +576,12 @@ def _common_levels(
     as the entities too (one person's 17 visits are one person, not 17 rows)."""
     out: dict[str, set[object]] = {}
     owners = [rare.entities(frame, cols) for cols in gone if all(c in frame for c in cols)]
+    # A key-like code names a row of another table, not a trait of a person: kept as a code.
+    codes = {c for cols in gone for c in cols}
     for col in table.columns:
         if col.name not in frame or col.name in data_keys or col.name in roles or col.pii or col.computed:
+            continue
+        if col.name in codes or col.kind_reason.startswith("key-like"):
             continue
         if col.type.values or not (
             col.kind is Kind.CATEGORICAL or (col.kind is Kind.NUMERICAL and _discrete(frame[col.name]))
@@ -617,9 +621,8 @@ def _demote_all_rare(table: Table, common: dict[str, set[object]]) -> Table:
         common.pop(c)
     reason = "every value is rare (seen too few times to be kept as a category)"
 
-    def kind(col: Column) -> Kind:  # a key-like code gets fresh identifiers
-        code = col.kind_reason.startswith("key-like")
-        return Kind.ID if code else KIND_OF_TYPE.get(col.type.name) or Kind.TEXT
+    def kind(col: Column) -> Kind:
+        return KIND_OF_TYPE.get(col.type.name) or Kind.TEXT
 
     return replace(
         table,
