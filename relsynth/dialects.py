@@ -359,51 +359,43 @@ def catalog_types(conn: sa.Connection, schema: str | None) -> dict[tuple[str, st
     return {(table, column): str(spelled) for table, column, spelled in rows}
 
 
-def mysql_json_columns(conn: sa.Connection, schema: str | None) -> set[tuple[str, str]]:
-    """MariaDB's JSON is LONGTEXT with a column CHECK (json_valid(`col`)): (table, column) of each, so
-    they are learned and recreated as JSON, not as free text."""
-    import re
+_JSON_VALID = re.compile(r"\s*json_valid\(`((?:[^`]|``)+)`\)\s*")
 
+
+def _mariadb_checks(conn: sa.Connection, schema: str | None) -> list[tuple[str, str, str, str]]:
+    """(table, constraint name, clause, level) of every CHECK in MariaDB's catalog; [] elsewhere."""
     import sqlalchemy as sa
 
     if family(conn) != "mysql" or not getattr(conn.dialect, "is_mariadb", False):
-        return set()
+        return []
     rows = conn.execute(
         sa.text(
-            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
-            "WHERE CONSTRAINT_SCHEMA = :schema"
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, LEVEL "
+            "FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = :schema"
         ),
         {"schema": schema or default_schema(conn)},
     ).all()
+    return [(str(t), str(n), str(c or ""), str(lv)) for t, n, c, lv in rows]
+
+
+def mysql_json_columns(conn: sa.Connection, schema: str | None) -> set[tuple[str, str]]:
+    """MariaDB's JSON is LONGTEXT with a column CHECK (json_valid(`col`)): (table, column) of each, so
+    they are learned and recreated as JSON, not as free text."""
     out = set()
-    for table, name, clause in rows:
-        found = re.fullmatch(r"\s*json_valid\(`((?:[^`]|``)+)`\)\s*", str(clause or ""))
+    for table, name, clause, _ in _mariadb_checks(conn, schema):
+        found = _JSON_VALID.fullmatch(clause)
         if found and found.group(1).replace("``", "`") == name:
-            out.add((str(table), str(name)))
+            out.add((table, name))
     return out
 
 
 def mysql_column_checks(conn: sa.Connection, schema: str | None) -> dict[str, list[dict[str, Any]]]:
     """MariaDB's column-level CHECKs (`price DECIMAL CHECK (price > 0)`), which SQLAlchemy's
     reading of SHOW CREATE TABLE misses, by table; json_valid ones are JSON columns, not CHECKs."""
-    import re
-
-    import sqlalchemy as sa
-
-    if family(conn) != "mysql" or not getattr(conn.dialect, "is_mariadb", False):
-        return {}
-    rows = conn.execute(
-        sa.text(
-            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
-            "WHERE CONSTRAINT_SCHEMA = :schema AND LEVEL = 'Column'"
-        ),
-        {"schema": schema or default_schema(conn)},
-    ).all()
     out: dict[str, list[dict[str, Any]]] = {}
-    for table, name, clause in rows:
-        if re.fullmatch(r"\s*json_valid\(`((?:[^`]|``)+)`\)\s*", str(clause or "")):
-            continue
-        out.setdefault(str(table), []).append({"name": f"{name}_check", "sqltext": str(clause)})
+    for table, name, clause, level in _mariadb_checks(conn, schema):
+        if level == "Column" and not _JSON_VALID.fullmatch(clause):
+            out.setdefault(table, []).append({"name": f"{name}_check", "sqltext": clause})
     return out
 
 
