@@ -8,11 +8,16 @@ re-rendered for the target, and everything that had to change or could not be ke
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import re
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from relsynth import dialects
+from relsynth.errors import SchemaError
 from relsynth.model import checks as ck
 from relsynth.schema import Column, Schema, SqlType, Table
 
@@ -176,6 +181,8 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
             )
         cls = sa.CHAR if name == "char" else sa.String
         return cls(length, collation=collation), None
+    if target == "sqlite" and name in TEMPORAL and not (t.timezone and name == "time"):
+        return sqlite_temporal(name, t.sqlite_format, same, where), None
     if name == "date":
         return sa.Date(), None
     if name == "datetime":
@@ -228,7 +235,7 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
         if target == "postgresql" and t.item is not None:
             item = column_type(Column(col.name, t.item), table, src, dst)[0]
             return postgresql.ARRAY(item), None
-        return changed(sa.JSON(), "JSON (no array type)")
+        return changed(sa.JSON(none_as_null=True), "JSON (no array type)")  # NULL stays NULL
     if name == "geometry":
         if target == "mysql":
             return _spatial(t.native or "GEOMETRY"), None
@@ -238,11 +245,214 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
     return changed(sa.Text(), "TEXT (no equivalent type)")
 
 
+TEMPORAL = ("date", "datetime", "time")
+# A date/time text format (SqlType.sqlite_format): a date, 'T' or ' ', a time to the minute, its
+# seconds with up to six fraction digits, and a trailing 'Z'.
+_TEXT_FORMAT = re.compile(
+    r"(?P<date>YYYY-MM-DD)?(?P<sep>[ T])?(?P<time>HH:MM(?P<sec>:SS(?:\.(?P<frac>f{1,6}))?)?)?(?P<z>Z)?"
+)
+# Another dialect's values in a SQLite target: no fraction unless a value has one (not '.000000').
+PLAIN_FORMATS = {"datetime": "YYYY-MM-DD HH:MM:SS", "date": "YYYY-MM-DD", "time": "HH:MM:SS"}
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How a SQLite column holds dates and times as text, parsed from a format like 'YYYY-MM-DD
+    HH:MM:SS.fff' (hashable: it is part of its SQLAlchemy type's cache key)."""
+
+    date: bool = True
+    sep: str = " "
+    time: bool = True
+    seconds: bool = True
+    digits: int = 0
+    zulu: bool = False
+
+    @classmethod
+    def parse(cls, text: str, family: str) -> TextFormat | None:
+        """The format, or None when it is no date/time format a ``family`` column can use."""
+        m = _TEXT_FORMAT.fullmatch(text)
+        if m is None or not m["time" if family == "time" else "date"] or (family == "time" and m["date"]):
+            return None
+        if bool(m["sep"]) != bool(m["date"] and m["time"]):
+            return None
+        return cls(
+            bool(m["date"]),
+            m["sep"] or "",
+            bool(m["time"]),
+            bool(m["sec"]),
+            len(m["frac"] or ""),
+            bool(m["z"]),
+        )
+
+    @property
+    def text(self) -> str:
+        """The format as written in a schema: 'YYYY-MM-DDTHH:MM:SS.fffZ'."""
+        out = "YYYY-MM-DD" if self.date else ""
+        if self.time:
+            out += (
+                self.sep
+                + "HH:MM"
+                + (":SS" if self.seconds else "")
+                + ("." + "f" * self.digits if self.digits else "")
+            )
+        return out + ("Z" if self.zulu else "")
+
+    @property
+    def storage(self) -> str:
+        """SQLAlchemy's storage_format for it (the microseconds cut to ``digits`` by the caller)."""
+        out = "%(year)04d-%(month)02d-%(day)02d" if self.date else ""
+        if self.time:
+            out += self.sep + "%(hour)02d:%(minute)02d" + (":%(second)02d" if self.seconds else "")
+            out += f".%(microsecond)0{self.digits}d" if self.digits else ""
+        return out + ("Z" if self.zulu else "")
+
+    def holds(self, value: Any) -> bool:
+        """Whether the value fits the format without losing any part of it."""
+        hour, minute = int(getattr(value, "hour", 0)), int(getattr(value, "minute", 0))
+        micro, second = int(getattr(value, "microsecond", 0)), int(getattr(value, "second", 0))
+        if not self.time and (hour or minute or second or micro):
+            return False
+        if not self.seconds and (second or micro):
+            return False
+        return micro % 10 ** (6 - self.digits) == 0
+
+    def widened(self, value: Any) -> TextFormat:
+        """The format with the seconds and fraction a value needs (one the source sample never showed
+        is written in full, not cut)."""
+        digits = self.digits if getattr(value, "microsecond", 0) % 10 ** (6 - self.digits) == 0 else 6
+        return replace(self, sep=self.sep or " " * self.date, time=True, seconds=True, digits=digits)
+
+
+# A date/time as SQLite text: '2009-01-01 00:00:00', '2009-01-01T00:00:00.123Z', '10:30'.
+_RAW_TEXT = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})?(?P<sep>[ T])?"
+    r"(?P<time>\d{2}:\d{2}(?P<sec>:\d{2}(?:\.(?P<frac>\d+))?)?)?(?P<z>Z)?"
+)
+
+
+def stored_format(raw: Iterable[object], family: str) -> str | None:
+    """The text format of a sample of a SQLite column's stored values: their commonest shape, with as
+    many fraction digits (up to six) as any value of that shape has. None when no value is date or
+    time text a ``family`` column can hold (numbers: julian days, epoch seconds)."""
+    shapes: Counter[TextFormat] = Counter()
+    digits: dict[TextFormat, int] = {}
+    for value in raw:
+        m = _RAW_TEXT.fullmatch(value) if isinstance(value, str) else None
+        if m is None:
+            continue
+        shape = TextFormat(bool(m["date"]), m["sep"] or "", bool(m["time"]), bool(m["sec"]), 0, bool(m["z"]))
+        shapes[shape] += 1
+        digits[shape] = max(digits.get(shape, 0), min(6, len(m["frac"] or "")))
+    for shape, _ in shapes.most_common():
+        fmt = replace(shape, digits=digits[shape])
+        if TextFormat.parse(fmt.text, family) == fmt:
+            return fmt.text
+    return None
+
+
+def plain_format(values: Iterable[Any], family: str) -> str:
+    """Another dialect's column as SQLite text: ISO 8601, with six fraction digits only when a
+    value of the sample has a fraction."""
+    if family != "date" and any(_micro(v) for v in values):
+        return PLAIN_FORMATS[family] + ".ffffff"
+    return PLAIN_FORMATS[family]
+
+
+def _micro(value: Any) -> int:
+    """A datetime's or time's microseconds; a timedelta's (MySQL TIME); 0 for NULL."""
+    if value is None or value != value:  # NaT
+        return 0
+    found = getattr(value, "microsecond", None)
+    return int(getattr(value, "microseconds", 0) if found is None else found)
+
+
+def text_format(t: SqlType, family: str, where: str) -> TextFormat:
+    """A column's SQLite text format: its recorded one, else the plain ISO one."""
+    found = TextFormat.parse(t.sqlite_format or PLAIN_FORMATS[family], family)
+    if found is None:
+        raise SchemaError(
+            f"Column {where}: sqlite_format '{t.sqlite_format}' is no {family} format; write it like "
+            f"'{PLAIN_FORMATS[family]}', 'YYYY-MM-DDTHH:MM:SS.fffZ' or 'HH:MM', or delete it"
+        )
+    return found
+
+
+def sqlite_temporal(family: str, recorded: str | None, same: bool, where: str) -> Any:
+    """A SQLite DATE/DATETIME/TIME written in the text format its source used: SQLite's values as
+    they were stored (a 'T', a 'Z', three fraction digits), another dialect's with no '.000000' on
+    whole seconds. Values stay ISO 8601 text, which SQLite's date() and strftime() read, and
+    SQLAlchemy's default parser reads back (a ``regexp`` would take '.123' for 123 microseconds)."""
+    from sqlalchemy.dialects import sqlite
+
+    if same and recorded is None:  # a schema from before formats were recorded: SQLAlchemy's format
+        return {"date": sqlite.DATE, "datetime": sqlite.DATETIME, "time": sqlite.TIME}[family]()
+    return _temporal_class(family)(
+        text_format=text_format(SqlType(family, sqlite_format=recorded), family, where)
+    )
+
+
+@functools.cache
+def _temporal_class(family: str) -> type:
+    """sqlite.DATE/DATETIME/TIME writing a TextFormat (made once: SQLAlchemy is imported lazily)."""
+    from sqlalchemy.dialects import sqlite
+
+    base = {"date": sqlite.DATE, "datetime": sqlite.DATETIME, "time": sqlite.TIME}[family]
+
+    class Formatted(base):  # type: ignore[valid-type,misc]
+        def __init__(self, text_format: TextFormat, **kw: Any) -> None:
+            kw.pop("storage_format", None)
+            super().__init__(storage_format=text_format.storage, **kw)
+            self.text_format = text_format
+
+        def adapt(self, cls: type, **kw: Any) -> Any:
+            if issubclass(cls, Formatted):
+                kw["text_format"] = self.text_format
+            return super().adapt(cls, **kw)
+
+        def bind_processor(self, dialect: Any) -> Callable[[Any], str | None]:
+            return _binder(self.text_format)
+
+    Formatted.__name__ = base.__name__
+    return Formatted
+
+
+def _binder(fmt: TextFormat) -> Callable[[Any], str | None]:
+    """Values to text in ``fmt``; a value it cannot hold whole is written in a widened format."""
+    main, scale = fmt.storage, 10 ** (6 - fmt.digits)
+
+    def process(value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.date | dt.time):
+            raise TypeError("SQLite date/time types only accept Python date, datetime and time objects")
+        if fmt.zulu and isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        parts = {
+            name: getattr(value, name, 0) for name in ("year", "month", "day", "hour", "minute", "second")
+        }
+        micro = getattr(value, "microsecond", 0)
+        if fmt.holds(value):
+            return main % {**parts, "microsecond": micro // scale}
+        wide = fmt.widened(value)
+        return wide.storage % {**parts, "microsecond": micro // 10 ** (6 - wide.digits)}
+
+    return process
+
+
 def split_type_name(name: str) -> tuple[str, str]:
     """(schema, name) of a PostgreSQL enum or domain named as ``sqltypes.type_key`` does (bare:
-    public). Explicit, so that a type is not moved into its table's schema."""
-    where, dot, local = name.partition(".")
-    return (where, local) if dot else ("public", name)
+    public; a part with a '.' double-quoted). Explicit, so that a type is not moved into its
+    table's schema."""
+    parts = [
+        m.group(1).replace('""', '"') if m.group(1) is not None else m.group(2)
+        for m in re.finditer(r'"((?:[^"]|"")*)"|([^."]+)', name)
+    ]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    if len(parts) == 1:
+        return "public", parts[0]
+    where, _, local = name.partition(".")  # not a key type_key makes: read as before
+    return where, local
 
 
 def quoted_type(name: str) -> str:
@@ -363,6 +573,15 @@ def build(
                 out.changes.append(f"{name}: CHECK ({check.sql}) cannot be expressed in {dst}: not recreated")
                 continue
             constraints.append(sa.CheckConstraint(clause, name=check.name if same else None))
+        if not same:  # a PostgreSQL domain's CHECK holds for its columns: here, as their own CHECK
+            for column, sql in domain_checks(schema, table):
+                clause = _check(sql, False, {c.name: c.type for c in table.columns})
+                if clause is None:
+                    out.changes.append(
+                        f"{name}.{column}: its domain's CHECK cannot be expressed in {dst}: not recreated"
+                    )
+                else:
+                    constraints.append(sa.CheckConstraint(clause))
         kwargs: dict[str, Any] = {"comment": table.comment}
         if table.schema is not None and own_schemas:
             kwargs["schema"] = table.schema
@@ -460,6 +679,26 @@ def _index_kind(ix: Any, dialect: str) -> dict[str, Any]:
             out["mysql_length"] = {c: n for c, n in zip(ix.columns, ix.lengths, strict=False) if n}
     elif dialect == "postgresql" and ix.method:
         out["postgresql_using"] = ix.method
+    return out
+
+
+_VALUE = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\bVALUE\b", re.IGNORECASE)
+
+
+def domain_checks(schema: Schema, table: Table) -> list[tuple[str, str]]:
+    """(column, CHECK) for each column of a domain type with CHECKs: VALUE named as the column."""
+    domains = {d.name: d for d in schema.domains}
+    out = []
+    for col in table.columns:
+        domain = domains.get(col.type.type_name or "")
+        if domain is None or col.type.name == "enum":
+            continue
+        quoted = '"' + col.name.replace('"', '""') + '"'
+
+        def named(m: re.Match[str], quoted: str = quoted) -> str:
+            return quoted if m.group(0).upper() == "VALUE" else m.group(0)  # literals stay as they are
+
+        out += [(col.name, _VALUE.sub(named, sql)) for sql in domain.checks]
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -199,6 +200,7 @@ def reflect_connection(
 
     enums: tuple[EnumType, ...] = ()
     domains: tuple[Domain, ...] = ()
+    bases: dict[str, str] = {}
     if dialects.family(conn) == "postgresql":
         from sqlalchemy.dialects.postgresql.base import PGInspector
 
@@ -296,6 +298,8 @@ def reflect_connection(
     if others is not None:  # FKs into the run's other schemas are kept: their columns are linked
         kept = {t.name: t.fk_columns() for t in tables}
         unlinked = {n: cols - kept.get(n, set()) for n, cols in unlinked.items()}
+    if bases:
+        tables = [_domain_modifiers(t, bases) for t in tables]
     if infer_keys:
         tables = _infer_keys(conn, tables, schema, unlinked, progress)
 
@@ -398,6 +402,28 @@ def _reflect_many(
 def _sqlite_name(url: sa.URL) -> str | None:
     db = url.database or ""
     return db.removeprefix("file:") or None
+
+
+def _domain_modifiers(table: Table, bases: dict[str, str]) -> Table:
+    """A domain column's length, precision and scale from its base type as PostgreSQL spells it
+    (numeric(12,2), character varying(5)): SQLAlchemy's reflection of the domain drops them, and
+    another dialect then gets DECIMAL(65,30) or TEXT."""
+    columns = []
+    for col in table.columns:
+        base = bases.get(col.type.type_name or "") if col.type.name != "enum" else None
+        found = re.search(r"\((\d+)(?:\s*,\s*(\d+))?\)", base or "")
+        if found is None:
+            columns.append(col)
+            continue
+        first, second = int(found.group(1)), found.group(2)
+        if col.type.name in {"numeric", "decimal"}:
+            t = replace(col.type, precision=first, scale=int(second) if second is not None else 0)
+        elif col.type.name in {"string", "char", "varchar", "text", "binary", "bits"}:
+            t = replace(col.type, length=first)
+        else:
+            t = col.type
+        columns.append(replace(col, type=t))
+    return replace(table, columns=tuple(columns))
 
 
 def _domain(d: Mapping[str, Any]) -> Domain:
@@ -606,6 +632,46 @@ def read_sample(conn: sa.Connection, table: Table, schema: str | None, limit: in
     return pd.DataFrame(result.all(), columns=wanted)
 
 
+def _with_text_formats(conn: sa.Connection, table: Table, schema: str | None, sample: pd.DataFrame) -> Table:
+    """Each date/time column with the text format a SQLite target writes it in (SqlType.sqlite_format):
+    a SQLite source's as its values are stored (read raw, as text, from all over the table), another
+    dialect's plain ISO 8601, with a fraction only if a sampled value has one."""
+    from relsynth.ddl import TEMPORAL, plain_format, stored_format
+
+    names = [c.name for c in table.columns if c.type.name in TEMPORAL and c.name in sample.columns]
+    if not names:
+        return table
+    if dialects.family(conn) == "sqlite":
+        raw = read_raw_text(conn, table, schema, names, PROFILE_ROWS)
+        found = {
+            n: stored_format((row[i] for row in raw), table.column(n).type.name) for i, n in enumerate(names)
+        }
+    else:
+        found = {n: plain_format(sample[n], table.column(n).type.name) for n in names}
+    columns = tuple(
+        replace(c, type=replace(c.type, sqlite_format=found[c.name])) if found.get(c.name) else c
+        for c in table.columns
+    )
+    return replace(table, columns=columns)
+
+
+def read_raw_text(
+    conn: sa.Connection, table: Table, schema: str | None, names: list[str], limit: int
+) -> list[Any]:
+    """Up to ``limit`` rows of the columns' stored values as the database gives them, unparsed (a
+    SQLite DATETIME's text), spread over the table as in :func:`read_sample`."""
+    import sqlalchemy as sa
+
+    t = sa_table(table, schema)
+    query = sa.select(*[sa.type_coerce(t.c[n], sa.String).label(n) for n in names])
+    rows = table.row_count or 0
+    if rows > limit:
+        spread = dialects.spread_sample(conn, t, query, table.primary_key, rows, limit)
+        if spread is not None:
+            return spread
+    return list(conn.execute(query.limit(limit)).all())
+
+
 def _profile(
     conn: sa.Connection,
     table: Table,
@@ -618,6 +684,8 @@ def _profile(
     if progress:
         progress("profile", i, n)
     sample = read_sample(conn, table, schema, PROFILE_ROWS) if table.row_count else None
+    if sample is not None:
+        table = _with_text_formats(conn, table, schema, sample)
     out = profile_table(table, sample, unlinked=unlinked)
     if progress and i == n - 1:
         progress("profile", n, n)

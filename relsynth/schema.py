@@ -79,6 +79,9 @@ class SqlType:
     item: SqlType | None = None  # array element type
     collation: str | None = None
     charset: str | None = None
+    # A date/time column's text format in a SQLite target, as the source keeps it: 'YYYY-MM-DD
+    # HH:MM:SS', 'YYYY-MM-DDTHH:MM:SS.fffZ', 'HH:MM' (see relsynth/ddl.py sqlite_temporal).
+    sqlite_format: str | None = None
 
 
 @dataclass(frozen=True)

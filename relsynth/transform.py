@@ -119,6 +119,18 @@ def headroom(values: np.ndarray) -> float:
     return float(2.0 ** (math.frexp(top)[1] - 1000))
 
 
+def pull_in_tails(x: np.ndarray, k: int) -> np.ndarray:
+    """Sorted x with its k - 1 smallest values raised to the k-th smallest and its k - 1 largest
+    lowered to the k-th largest: the oldest patient's exact age or the largest bill is no knot
+    of a model and never comes back; at least k source rows lie at or beyond every extreme kept."""
+    if k <= 1 or len(x) < 2 * k:
+        return x if k <= 1 or not len(x) else np.full(len(x), float(np.median(x)))
+    out = np.array(x, dtype=float)
+    out[: k - 1] = out[k - 1]
+    out[len(out) - k + 1 :] = out[len(out) - k]
+    return out
+
+
 def quantile_knots(x: np.ndarray, k: int) -> np.ndarray:
     """k evenly spaced quantiles of sorted finite x (all of x when k covers it), without overflow."""
     if k >= len(x):
@@ -260,11 +272,19 @@ class Continuous(Encoder):
 
     @classmethod
     def fit(
-        cls, x: np.ndarray, *, integer: bool = False, decimals: int | None = None, step: bool = False
+        cls,
+        x: np.ndarray,
+        *,
+        integer: bool = False,
+        decimals: int | None = None,
+        step: bool = False,
+        tail: int = 1,
     ) -> Continuous:
+        """``tail``: extremes pulled in to the tail-th value from each end (pull_in_tails)."""
         x = np.sort(np.asarray(x, dtype=float))
         if len(x) == 0:
             return cls(knots=np.zeros(1), integer=integer, step=step)
+        x = pull_in_tails(x, tail)
         k = min(len(x), N_KNOTS)
         knots = quantile_knots(x, k)
         if step and k < len(x):
@@ -475,7 +495,9 @@ class Temporal(Encoder):
     grain: float = 0.0
 
     @classmethod
-    def fit(cls, values: pd.Series, *, output: str, text_format: str | None = None) -> Temporal:
+    def fit(
+        cls, values: pd.Series, *, output: str, text_format: str | None = None, tail: int = 1
+    ) -> Temporal:
         seconds = to_epoch_seconds(values, text_format=text_format)
         resolution = resolution_of(seconds)
         step = _RESOLUTION_SECONDS[resolution]
@@ -483,7 +505,7 @@ class Temporal(Encoder):
         if 1 < distinct <= MAX_DISCRETE_LEVELS and len(seconds) >= MIN_DISCRETE_SUPPORT * distinct:
             inner: Encoder = Categorical.fit(pd.Series(seconds), ordered=True)
         else:
-            inner = Continuous.fit(np.round(seconds / step), integer=True)
+            inner = Continuous.fit(np.round(seconds / step), integer=True, tail=tail)
             inner.smooth = True
         return cls(
             inner=inner,
@@ -643,10 +665,11 @@ def encoder_from_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> 
     return kinds[state["kind"]].from_state(state, arrays)
 
 
-def fit_numeric(values: pd.Series, *, counts: bool = False) -> Encoder:
+def fit_numeric(values: pd.Series, *, counts: bool = False, tail: int = 1) -> Encoder:
     """Few, well-supported distinct values -> Categorical (prices 0.99/1.99); else Continuous.
 
     ``counts`` (children per parent): exact seen values only, so totals and sizes stay true.
+    ``tail``: a Continuous's extremes pulled in (pull_in_tails).
     """
     x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     distinct = len(np.unique(x))
@@ -654,6 +677,6 @@ def fit_numeric(values: pd.Series, *, counts: bool = False) -> Encoder:
         return Categorical.fit(pd.Series(x), ordered=True)
     finite = x[np.isfinite(x)]  # +-inf (a double may hold them) is no fraction
     integer = bool(np.all(np.abs(finite - np.round(finite)) < 1e-9))
-    encoder = Continuous.fit(x, integer=integer, step=counts)
+    encoder = Continuous.fit(x, integer=integer, step=counts, tail=1 if counts else tail)
     encoder.smooth = not counts
     return encoder

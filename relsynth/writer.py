@@ -14,19 +14,22 @@ tables they are disabled (PostgreSQL) or dropped and recreated around the load.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from relsynth import dialects
+from relsynth import dialects, target_checks
 from relsynth.ddl import TargetSchema, build, quoted_type, split_type_name
 from relsynth.errors import RelsynthError
 from relsynth.graph import Plan
@@ -55,6 +58,7 @@ class WriteSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
     not_recreated: list[str] = field(default_factory=list)
+    repaired_for_checks: dict[str, int] = field(default_factory=dict)
     dropped_for_checks: dict[str, int] = field(default_factory=dict)
     cleaned: list[str] = field(default_factory=list)
     triggers: str = ""
@@ -63,6 +67,11 @@ class WriteSummary:
     def lines(self) -> list[str]:
         out = [f"changed: {c}" for c in self.changes]
         out += [f"not recreated: {c}" for c in self.not_recreated]
+        out += [
+            f"{t}: {n} rows broke a CHECK relsynth cannot read and took its columns from rows that pass it"
+            for t, n in self.repaired_for_checks.items()
+            if n
+        ]
         out += [
             f"{t}: {n} rows dropped (or their parent was) because a CHECK failed in the target"
             for t, n in self.dropped_for_checks.items()
@@ -207,9 +216,26 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
         import json
 
         return [json.loads(v) if isinstance(v, str) else v for v in out]
+    if t.name == "array" and kind != "postgresql":  # a JSON column there (relsynth.ddl)
+        return [None if v is None else _json_ready(v) for v in out]
     if t.name == "uuid" or t.name in {"string", "char", "text"}:
         return [None if v is None else str(v) for v in out]
     return out
+
+
+def _json_ready(value: Any) -> Any:
+    """An array's elements as JSON takes them: dates and times in ISO 8601, durations in seconds."""
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
 
 
 def _rows(frame: pd.DataFrame, table: Table, columns: list[str], kind: str) -> list[list[Any]]:
@@ -259,90 +285,14 @@ def _load(conn: sa.Connection, kind: str, sa_table: sa.Table, table: Table, fram
     return len(rows)
 
 
-# -- CHECKs relsynth could not interpret: let the target judge ------------------------------------
-def _failing_checks(
-    conn: sa.Connection, schema: Schema, name: str, frame: pd.DataFrame, kind: str
-) -> np.ndarray:
-    """Rows the target says violate a CHECK the engine could not interpret (same dialect only)."""
-    import sqlalchemy as sa
-
-    from relsynth.model import checks as ck
-
-    table = schema.table(name)
-    bad = np.zeros(len(frame), dtype=bool)
-    hard = []
-    for check in table.checks:
-        try:
-            ck.parse(check.sql)
-        except ck.NotInterpretable:
-            hard.append(check)
-    if not hard or not len(frame) or dialects.family(schema.dialect) != kind:
-        return bad
-    columns = [c.name for c in table.columns if not c.computed and c.name in frame.columns]
-    from relsynth.ddl import column_type
-
-    md = sa.MetaData()
-    cols = [sa.Column("_rs_row", sa.Integer)]
-    cols += [sa.Column(c, column_type(table.column(c), table, schema.dialect, kind)[0]) for c in columns]
-    temp = sa.Table(f"_rs_check_{secrets.token_hex(4)}", md, *cols, prefixes=["TEMPORARY"])
-    with conn.begin_nested():
-        temp.create(conn)
-        rows = _rows(frame, table, columns, kind)
-        _insert(conn, temp, ["_rs_row", *columns], [[i, *r] for i, r in enumerate(rows)])
-        for check in hard:
-            query = sa.select(temp.c["_rs_row"]).where(
-                sa.not_(sa.literal_column(f"({check.sql})", sa.Boolean))
-            )
-            for (i,) in conn.execute(query):
-                bad[int(i)] = True
-        if kind == "mysql":  # a plain DROP TABLE commits implicitly on MySQL, ending the savepoint
-            conn.exec_driver_sql(
-                f"DROP TEMPORARY TABLE {conn.dialect.identifier_preparer.format_table(temp)}"
-            )
-        else:
-            temp.drop(conn)
-    return bad
-
-
-def _drop_rows(
-    frames: dict[str, pd.DataFrame],
-    schema: Schema,
-    names: list[str],
-    name: str,
-    bad: np.ndarray,
-    dropped: dict[str, int],
+def _insert_frame(
+    conn: sa.Connection, sa_table: sa.Table, table: Table, columns: list[str], frame: pd.DataFrame
 ) -> None:
-    """Drop rows and, through every FK that points at them, their descendants (or NULL the FK)."""
-    from relsynth.model.relations import comparable
-
-    gone = frames[name][bad]
-    frames[name] = frames[name][~bad].reset_index(drop=True)
-    dropped[name] = dropped.get(name, 0) + int(bad.sum())
-    for child in names:
-        table = schema.table(child)
-        for fk in table.foreign_keys:
-            if fk.ref_table != name or child not in frames or not len(frames[child]):
-                continue
-            keys = set(
-                map(
-                    tuple,
-                    pd.DataFrame(
-                        {c: comparable(gone[r]) for c, r in zip(fk.columns, fk.ref_columns, strict=True)}
-                    ).itertuples(index=False, name=None),
-                )
-            )
-            cf = frames[child]
-            mine = pd.DataFrame({c: comparable(cf[c]) for c in fk.columns})
-            hit = np.fromiter(
-                (k in keys for k in mine.itertuples(index=False, name=None)), dtype=bool, count=len(cf)
-            )
-            if not hit.any():
-                continue
-            if all(table.column(c).nullable for c in fk.columns) and child != name:
-                for c in fk.columns:
-                    cf.loc[hit, c] = None
-            else:
-                _drop_rows(frames, schema, names, child, hit, dropped)
+    """Rows for target_checks' temporary table (its row number first), converted as the load does."""
+    row, own = columns[0], columns[1:]
+    rows = _rows(frame, table, own, dialects.family(conn.dialect.name))
+    numbers = frame[row].astype(int).tolist()
+    _insert(conn, sa_table, columns, [[i, *r] for i, r in zip(numbers, rows, strict=True)])
 
 
 # -- PostgreSQL and SQLite: one transaction --------------------------------------------------------
@@ -447,10 +397,18 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             if progress:
                 progress("write", i, len(names))
             frame = frames[name]
-            bad = _failing_checks(conn, schema, name, frame, kind)
-            if bad.any():
-                _drop_rows(frames, schema, names, name, bad, summary.dropped_for_checks)
-                frame = frames[name]
+            target_checks.settle(
+                conn,
+                schema,
+                names,
+                name,
+                frames,
+                kind,
+                _insert_frame,
+                summary.repaired_for_checks,
+                summary.dropped_for_checks,
+            )
+            frame = frames[name]
             table = schema.table(name)
             load_frame = frame
             if into_existing and kind == "postgresql":  # FKs are live: write cycle-cutting FKs afterwards
@@ -518,6 +476,16 @@ _PG_REJECTS = {
 }
 
 
+_SQLITE_REJECTS = {
+    "SQLITE_CONSTRAINT_NOTNULL": "a NOT NULL column",
+    "SQLITE_CONSTRAINT_FOREIGNKEY": "a foreign key",
+    "SQLITE_CONSTRAINT_UNIQUE": "a unique key",
+    "SQLITE_CONSTRAINT_PRIMARYKEY": "a unique key",
+    "SQLITE_CONSTRAINT_CHECK": "a CHECK constraint",
+    "SQLITE_CONSTRAINT_TRIGGER": "a trigger",
+}
+
+
 def _rejected(err: BaseException, table: str) -> RelsynthError | None:
     """Into existing tables, a rule of the target's that the source does not have rejected rows:
     the user's to fix (or to drop --into-existing), not a bug."""
@@ -526,7 +494,10 @@ def _rejected(err: BaseException, table: str) -> RelsynthError | None:
     what, name = None, None
     code = getattr(orig, "sqlstate", None)
     args = getattr(orig, "args", None) or ()
-    if args and isinstance(args[0], int):  # MySQL/MariaDB: the error number says more than its SQLSTATE
+    sqlite = getattr(orig, "sqlite_errorname", None)
+    if isinstance(sqlite, str):  # SQLite: SQLITE_CONSTRAINT_CHECK and the like
+        what = _SQLITE_REJECTS.get(sqlite, "a constraint" if "CONSTRAINT" in sqlite else None)
+    elif args and isinstance(args[0], int):  # MySQL/MariaDB: the error number says more than its SQLSTATE
         what = _MYSQL_REJECTS.get(args[0])
     elif isinstance(code, str):
         what = _PG_REJECTS.get(code)
@@ -975,10 +946,18 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             if progress:
                 progress("write", i, len(names))
             frame = frames[name]
-            bad = _failing_checks(conn, schema, name, frame, "mysql")
-            if bad.any():
-                _drop_rows(frames, schema, names, name, bad, summary.dropped_for_checks)
-                frame = frames[name]
+            target_checks.settle(
+                conn,
+                schema,
+                names,
+                name,
+                frames,
+                "mysql",
+                _insert_frame,
+                summary.repaired_for_checks,
+                summary.dropped_for_checks,
+            )
+            frame = frames[name]
             summary.rows[name] = _load(conn, "mysql", ts.tables[name], schema.table(name), frame)
             conn.commit()
             if fail_after == name:

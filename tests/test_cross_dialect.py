@@ -297,3 +297,52 @@ def test_timestamps_kept_to_whole_minutes_stay_so(kind: str, request: pytest.Fix
     stamps = [v for row in out for v in row if v is not None]
     assert all(v.second == 0 and v.microsecond == 0 for v in stamps)
     assert all(b is None or b >= a for a, b in out)
+
+
+DOTTED = (
+    'CREATE SCHEMA "my.schema"',
+    "CREATE DOMAIN amount AS numeric(12,2) CHECK (VALUE >= 0)",
+    "CREATE DOMAIN code5 AS varchar(5)",
+    'CREATE DOMAIN "my.schema"."dotted.type" AS varchar(7)',
+    """CREATE TYPE "mood.kind" AS ENUM ('sad', 'ok', 'happy')""",
+    'CREATE TABLE t (id serial PRIMARY KEY, a amount NOT NULL, c code5, d "my.schema"."dotted.type", m "mood.kind")',
+    """INSERT INTO t (a, c, d, m) SELECT (g * 3.37)::numeric(12,2), substr(md5(g::text), 1, 5),
+       substr(md5(g::text), 1, 7), (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::"mood.kind"
+       FROM generate_series(1, 300) g""",
+)
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("kind", ["postgresql", "mysql", "sqlite"])
+def test_domains_keep_their_base_and_check_and_dotted_type_names_stay_whole(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """numeric(12,2) and varchar(5) domains were DECIMAL(65,30) and TEXT in MariaDB and their CHECK
+    was lost; a type named "mood.kind" (or in schema "my.schema") became type kind in a new schema mood."""
+    source = request.getfixturevalue("pg_db")()
+    target = request.getfixturevalue(
+        {"postgresql": "pg_db", "mysql": "mysql_db", "sqlite": "sqlite_db"}[kind]
+    )()
+    _raw(source, *DOTTED)
+    out = relsynth.synthesize(source, target, seed=1)
+    assert out["write"].verification.problems == 0
+    engine = sa.create_engine(target)
+    try:
+        insp = sa.inspect(engine)
+        if kind == "postgresql":
+            assert (
+                set(insp.get_schema_names()) >= {"public", "my.schema"}
+                and "mood" not in insp.get_schema_names()
+            )
+            assert "my" not in insp.get_schema_names()
+            types = _pg_types(target)
+            assert types[("public", "amount")] == "numeric(12,2)"
+            assert ("my.schema", "dotted.type") in types and ("public", "mood.kind") in types
+        else:
+            cols = {c["name"]: c["type"] for c in insp.get_columns("t")}
+            assert (cols["a"].precision, cols["a"].scale) == (12, 2)
+            assert cols["c"].length == 5 and cols["d"].length == 7
+        with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:  # the domain's CHECK holds everywhere
+            conn.execute(sa.text("INSERT INTO t (id, a) VALUES (100000, -1)"))
+    finally:
+        engine.dispose()

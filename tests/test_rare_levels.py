@@ -8,6 +8,7 @@ in the model file. The counts of common levels at scale 1 must not be the source
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -172,3 +173,46 @@ def test_rare_helpers() -> None:
     numbers = pd.Series([1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 7, 3])
     assert list(rare.fold(numbers, {1, 2}, np.random.default_rng(0))[-2:]) == [2, 2]
     assert rare.filter_mapping([["a", 1], ["c", 2], [None, 3]], {"a"}) == [["a", 1], [None, 3]]
+
+
+def _extremes(seed: int = 0) -> dict[str, pd.DataFrame]:
+    """One patient far older than the rest, one bill far larger, one admission far earlier."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    age = np.round(rng.normal(50, 12, n)).clip(20, 85)
+    age[7] = 104
+    bill = np.round(rng.gamma(2.0, 800.0, n), 2)
+    bill[11] = 987_654.32
+    admitted = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    admitted = admitted.to_numpy()
+    admitted[13] = np.datetime64("1971-06-15")
+    return {
+        "patient": pd.DataFrame({"id": np.arange(1, n + 1), "age": age, "bill": bill, "admitted": admitted})
+    }
+
+
+def test_one_rows_extremes_are_never_emitted_nor_stored(tmp_path: Path) -> None:
+    """The oldest patient's age, the largest bill, the earliest date: each is one person's, so no
+    knot, bound or sampled value reaches them; every extreme kept has at least k rows at or beyond it."""
+    frames = _extremes()
+    src = frames["patient"]
+    model = relsynth.fit(frames, seed=2)
+    path = tmp_path / "m.relsynth"
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        text = z.read("model.json").decode()
+        with np.load(io.BytesIO(z.read("arrays.npz"))) as arrays:
+            stored = np.concatenate(
+                [np.ravel(arrays[k]).astype(float) for k in arrays.files if arrays[k].dtype.kind in "fiu"]
+            )
+    assert "987654.32" not in text and not np.isin([104.0, 987_654.32], stored).any()
+    fifth = {c: np.sort(src[c].to_numpy())[[4, -5]] for c in ("age", "bill")}
+    for seed in range(3):
+        out = relsynth.sample(model, scale=3.0, seed=seed)["patient"]
+        for c, (low, high) in fifth.items():
+            assert out[c].min() >= low and out[c].max() <= high, c
+        assert pd.to_datetime(out["admitted"]).min() >= np.sort(src["admitted"].to_numpy())[4]
+    # k is the user's: at k=1 the extremes are data like any other.
+    model = relsynth.fit(frames, seed=2, rare_k=1)
+    out = relsynth.sample(model, scale=3.0, seed=0)["patient"]
+    assert out["age"].max() > fifth["age"][1] or out["bill"].max() > fifth["bill"][1]

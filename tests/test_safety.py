@@ -635,6 +635,22 @@ def test_a_target_rule_the_source_lacks_is_one_line(request: pytest.FixtureReque
     assert _fingerprint(url)["wards"][0] == 0
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_target_unique_rule_the_source_lacks_is_one_line(
+    request: pytest.FixtureRequest, demo, kind: str
+) -> None:
+    """SQLite's constraint errors were an internal error ('a bug in relsynth') before."""
+    model, tables = demo
+    assert tables["patients"]["sex"].duplicated().any()
+    url = _new(request, kind)
+    write(tables, model.schema, url, plan=model.plan, schema_only=True)
+    run_sql(url, "CREATE UNIQUE INDEX one_patient_per_sex ON patients (sex);")
+    with pytest.raises(RelsynthError, match=r"rejected synthetic rows on a unique key") as err:
+        write(tables, model.schema, url, plan=model.plan, into_existing=True)
+    assert "\n" not in str(err.value)
+    assert _fingerprint(url)["patients"][0] == 0
+
+
 def test_odd_option_values_fail_before_reading(demo_db: str, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # a memory URL that was taken for a file would land here
     target = f"sqlite:///{tmp_path / 'out.db'}"

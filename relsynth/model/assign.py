@@ -11,7 +11,7 @@ import pandas as pd
 
 from relsynth.model import checks as ck
 from relsynth.model import keys as kz
-from relsynth.model.relations import comparable
+from relsynth.model.relations import Numbering, comparable
 from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.schema import ForeignKey, Table
@@ -71,10 +71,14 @@ def children_bound(tm: TableModel, table: Table, context: ForeignKey | None) -> 
     A numbering needs consecutive values from its start; other key values any allowed ones.
     """
     starts = {nb.column: nb.start for nb in tm.numbering}
-    bounds = [
-        dom.run_from(starts[c]) if c in starts else dom.size()
-        for c, dom in keys_within_parent(table, context).items()
-    ]
+    domains = keys_within_parent(table, context)
+    checks = [c.sql for c in table.checks]
+    for c in starts:  # a numbering that is data (visit_number) is bounded by its type and CHECKs too
+        if c not in domains and context is not None:
+            col = table.column(c)
+            unsigned = "UNSIGNED" in (col.type.native or "").upper()
+            domains[c] = ck.integer_domain(c, col.type.name, checks, unsigned=unsigned)
+    bounds = [dom.run_from(starts[c]) if c in starts else dom.size() for c, dom in domains.items()]
     return min(bounds) if bounds else None
 
 
@@ -363,17 +367,50 @@ def pair_must_be_unique(table: Table, context: ForeignKey | None, fk: ForeignKey
 
 
 def numbering(tm: TableModel, frame: pd.DataFrame, pos: np.ndarray | None, rng: np.random.Generator) -> None:
-    """Keys that number children within a parent (lineitem's linenumber) run start..n per parent."""
+    """Keys that number children within a parent (lineitem's linenumber) run start..n per parent,
+    in the order of the column the source numbers by (ties in random order)."""
     for nb in tm.numbering:
-        n = len(frame)
-        groups = pos if pos is not None else np.zeros(n, dtype=np.int64)
-        order = np.lexsort((rng.random(n), groups))
-        g = groups[order]
-        starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
-        rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
-        values = np.empty(n, dtype=np.int64)
-        values[order] = rank + nb.start
-        frame[nb.column] = values
+        _number(nb, frame, pos, rng)
+
+
+def renumber(tm: TableModel, frame: pd.DataFrame, pos: np.ndarray | None, rng: np.random.Generator) -> bool:
+    """Numberings again after the columns they follow were settled; whether any number changed."""
+    changed = False
+    for nb in tm.numbering:
+        if nb.by is not None and nb.column in frame:
+            before = frame[nb.column].to_numpy(copy=True)
+            _number(nb, frame, pos, rng)
+            changed |= not np.array_equal(before, frame[nb.column].to_numpy())
+    return changed
+
+
+def _number(nb: Numbering, frame: pd.DataFrame, pos: np.ndarray | None, rng: np.random.Generator) -> None:
+    n = len(frame)
+    groups = pos if pos is not None else np.zeros(n, dtype=np.int64)
+    order = np.lexsort((rng.random(n), _sort_values(frame, nb.by), groups))
+    g = groups[order]
+    starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
+    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    values = np.empty(n, dtype=np.int64)
+    values[order] = rank + nb.start
+    frame[nb.column] = values
+
+
+def _sort_values(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+    """A column as sortable floats (times as epoch nanoseconds; NULL and unparsable last)."""
+    if column is None or column not in frame:
+        return np.zeros(len(frame))
+    values = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float)
+        out[values.isna().to_numpy()] = np.inf
+        return out
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().sum() < values.notna().sum():  # dates as objects or text
+        stamps = pd.to_datetime(values.astype(object), errors="coerce", format="mixed")
+        numbers = pd.Series(stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64), index=values.index)
+        numbers = numbers.astype(float).where(stamps.notna())
+    return numbers.astype(float).fillna(np.inf).to_numpy(dtype=float)
 
 
 def self_reference(

@@ -4,7 +4,8 @@ derived (not sampled) at sampling time, so the output keeps what the source alwa
 - parts: a column that is a part of another in the same row (visit_date = date(visit_datetime),
   year_of_birth = year(birth_datetime));
 - differences: a column that is the difference or sum of two others (length_of_stay = discharge -
-  admit in days, duration = end - start in minutes, total = net + tax);
+  admit in days, duration = end - start in minutes, an interval los = discharged - admitted,
+  total = net + tax);
 - calendar dates kept valid when they are stored as year, month and day columns (no 31 November);
 - orders through any related row, not only the context parent: an event never before its
   person's birth (a secondary parent, a grandparent) nor after the death a sibling table records;
@@ -54,7 +55,8 @@ class Difference:
     """column = (a - b) / unit + offset for dates (unit in seconds), or a - b / a + b for numbers.
 
     mode: 'exact' (rounded to the column's decimals), 'floor' (whole units elapsed), or 'days'
-    (calendar days between the two dates).
+    (calendar days between the two dates). An interval column (its type says so) holds that many
+    units as a duration.
     """
 
     column: str
@@ -325,12 +327,27 @@ def find_differences(
     return found
 
 
+def _ways() -> list[tuple[float, str]]:
+    """(unit, mode) a number may count the time between two columns in, whole units first."""
+    return [
+        (unit, mode)
+        for name, unit in UNITS
+        for mode in ("floor", "exact", *(("days",) if name == "day" else ()))
+    ]
+
+
 def _time_difference(
-    c: str, y: np.ndarray, times: dict[str, np.ndarray], names: list[str], dec: int
+    c: str,
+    y: np.ndarray,
+    times: dict[str, np.ndarray],
+    names: list[str],
+    dec: int,
+    ways: list[tuple[float, str]] | None = None,
 ) -> Difference | None:
     """The first difference that fits, one without a constant offset before any with one: days
     from a datetime to a date fit 'whole days + 1' too, except where the datetime is at midnight,
-    which the source may just not have had (a sampled one then would be a day off)."""
+    which the source may just not have had (a sampled one then would be a day off). ``ways``: the
+    (unit, mode) pairs tried, in order (all of them by default)."""
     first: Difference | None = None
     c_known = ~np.isnan(y)
     for a in names:
@@ -344,17 +361,39 @@ def _time_difference(
             if n < MIN_SUPPORT or int((c_known & ~ab).sum()) > allowed(int(c_known.sum())):
                 continue
             idx = np.flatnonzero(both)
-            for unit_name, unit in UNITS:
-                modes = ["floor", "exact"] + (["days"] if unit_name == "day" else [])  # whole units first
-                for mode in modes:
-                    rel = _check_time(c, a, b, y, sa, sb, idx, unit, mode, dec, n)
-                    if rel is not None:
-                        blank = float((ab & ~c_known).sum() / max(int(ab.sum()), 1))
-                        found = Difference(c, a, b, "-", unit, mode, rel, dec, True, blank)
-                        if rel == 0:
-                            return found
-                        first = first or found
+            for unit, mode in ways or _ways():
+                rel = _check_time(c, a, b, y, sa, sb, idx, unit, mode, dec, n)
+                if rel is not None:
+                    blank = float((ab & ~c_known).sum() / max(int(ab.sum()), 1))
+                    found = Difference(c, a, b, "-", unit, mode, rel, dec, True, blank)
+                    if rel == 0:
+                        return found
+                    first = first or found
     return first
+
+
+INTERVAL_DECIMALS = 6  # an interval holds microseconds: its seconds are kept to them
+
+
+def find_interval_differences(
+    times: dict[str, np.ndarray], intervals: dict[str, np.ndarray], targets: set[str]
+) -> list[Difference]:
+    """Interval columns (their seconds, NaN for NULL) equal to the time between two time columns
+    (los = discharged - admitted): in exact seconds, else, where every source interval is whole
+    days, in calendar days (discharged::date - admitted::date) or whole days elapsed."""
+    found: list[Difference] = []
+    names = list(times)
+    for c, secs in intervals.items():
+        known = secs[~np.isnan(secs)]
+        if c not in targets or len(known) < MIN_SUPPORT:
+            continue
+        rel = _time_difference(c, secs, times, names, INTERVAL_DECIMALS, [(1.0, "exact")])
+        if rel is None and bool(np.all(np.mod(known, 86400.0) == 0)):
+            days = [(86400.0, "days"), (86400.0, "floor")]
+            rel = _time_difference(c, secs / 86400.0, times, names, 0, days)
+        if rel is not None:
+            found.append(rel)
+    return found
 
 
 def time_steps(sa: np.ndarray, sb: np.ndarray, unit: float, mode: str) -> np.ndarray:

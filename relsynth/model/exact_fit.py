@@ -4,6 +4,7 @@ foreign keys (orders) and its keys (intervals that never overlap). Derived colum
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from relsynth.graph import Plan
 from relsynth.model import exact as ex
 from relsynth.model.spec import ColumnSpec
 from relsynth.schema import ForeignKey, Kind, Schema, Table
-from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
+from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES, native_family
 from relsynth.transform import decimals_of, grain_of, text_date_format, to_epoch_seconds
 
 Seconds = Callable[[str, str], np.ndarray]
@@ -109,11 +110,36 @@ def row_relations(
         for c, x in numbers.items()
     }
     diffs = ex.find_differences(times, numbers, targets, decimals)
+    spans = _intervals(table, frame, specs, keep)
+    diffs += ex.find_interval_differences(times, spans, set(spans))
     for d in diffs:
         specs[d.column].how = "difference"
+        if d.column in spans:
+            specs[d.column].constant = None  # derived, not drawn: natives' durations are not kept
         targets.discard(d.column)
     calendars = ex.find_calendars({c: x for c, x in integers.items() if specs[c].how in values_of}, targets)
     return parts, diffs, calendars
+
+
+def _intervals(
+    table: Table, frame: pd.DataFrame, specs: dict[str, ColumnSpec], keep: set[str]
+) -> dict[str, np.ndarray]:
+    """Interval columns natives.py would draw, as seconds (NaN for NULL): a difference of two
+    times may derive them instead."""
+    out = {}
+    for c, s in specs.items():
+        if (
+            s.how != "native"
+            or c in keep
+            or c not in frame
+            or native_family(table.column(c).type) != "interval"
+        ):
+            continue
+        values = frame[c]
+        known = values.dropna()
+        if pd.api.types.is_timedelta64_dtype(values) or all(isinstance(v, dt.timedelta) for v in known):
+            out[c] = pd.to_timedelta(values).dt.total_seconds().to_numpy(dtype=float)
+    return out  # anything else (text, numbers) is no duration read as one: left to natives.py
 
 
 def _temporal_output(t: Any) -> str:

@@ -25,7 +25,7 @@ from relsynth.model.exact_fit import protected, walk
 from relsynth.model.relations import Order, comparable
 from relsynth.model.spec import TableModel
 from relsynth.schema import Schema, Table
-from relsynth.sqltypes import INTEGER_TYPES
+from relsynth.sqltypes import INTEGER_TYPES, native_family
 from relsynth.transform import (
     _RESOLUTION_SECONDS,
     Categorical,
@@ -528,7 +528,10 @@ def _difference(
                 frame[d.a] = out
             moved = True
         c = fixed
-    out = _typed(c, "number", decimals=d.decimals)
+    if d.dates and native_family(col.type) == "interval":  # los = discharged - admitted, an interval
+        out = from_seconds(np.round(c * d.unit, ex.INTERVAL_DECIMALS), "timedelta")
+    else:
+        out = _typed(c, "number", decimals=d.decimals)
     if d.blank > 0 and col.nullable:
         out[rng.random(len(out)) < d.blank] = None
     _guarded(table, frame, d.column, out)

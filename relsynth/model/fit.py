@@ -39,6 +39,7 @@ from relsynth.transform import (
     Encoder,
     Temporal,
     fit_numeric,
+    pull_in_tails,
     text_date_format,
     to_epoch_seconds,
     to_normal,
@@ -368,6 +369,7 @@ def _fit_own(
 
     # Keys: primary key generation, numbering within the parent, self-references, FK null shares.
     _fit_keys(model, table, tp, frame, parent_pos, rng)
+    _fit_numbering(model, table, tp, frame, specs, copula_cols)
 
     # Exact relations inside the table and with parents.
     kinds = {c.name: c.kind for c in table.columns}
@@ -502,18 +504,18 @@ def _fit_own(
             text = col.type.name in STRING_TYPES
             fmt = text_date_format(known) if text else None
             output = "text" if text else _temporal_output(col.type)
-            enc = Temporal.fit(known, output=output, text_format=fmt)
+            enc = Temporal.fit(known, output=output, text_format=fmt, tail=rare_k)
             anchor = model.anchors.get(c)
             if anchor is not None:
                 base = parent_seconds[anchor.base] if anchor.fk else seconds[anchor.base]
                 step = {"day": 86400.0}.get(enc.resolution, 1.0)
                 gap = np.round((seconds[c] - base) / step)
                 enc = Temporal(
-                    inner=_smoothed(Continuous.fit(gap[~isnull], integer=True)),
+                    inner=_smoothed(Continuous.fit(gap[~isnull], integer=True, tail=rare_k)),
                     output=output,
                     resolution="day" if step == 86400.0 else "second",
                     text_format=fmt,
-                    bounds=_seconds_range(seconds[c]),
+                    bounds=_seconds_range(seconds[c], rare_k),
                     grain=enc.grain,
                 )
                 z[~isnull] = Continuous.normal_array(gap[~isnull], rng)
@@ -522,7 +524,7 @@ def _fit_own(
                 z[~isnull] = enc.normal(known, rng)
                 sc[~isnull] = enc.scores(known)
         else:
-            enc = fit_numeric(known)
+            enc = fit_numeric(known, tail=rare_k)
             numeric = pd.to_numeric(known, errors="coerce").astype(float)
             z[~isnull] = enc.normal(numeric, rng)
             sc[~isnull] = enc.scores(numeric)
@@ -633,9 +635,20 @@ def _demote_all_rare(table: Table, common: dict[str, set[object]]) -> Table:
     )
 
 
-def _seconds_range(seconds: np.ndarray) -> list[float]:
-    known = seconds[np.isfinite(seconds)]
-    return [float(known.min()), float(known.max())] if len(known) else []
+def _seconds_range(seconds: np.ndarray, tail: int) -> list[float]:
+    """The column's range, its ends from values at least ``tail`` rows share: the tail-th value from
+    each end, moved out by its distance to the 2*tail-th (the source's own tail width), never past
+    the source's own ends. An outlier (one admission decades before the rest) is then no end of
+    the range; only an end within one tail width of the tail-th value can be one row's value."""
+    known = np.sort(seconds[np.isfinite(seconds)])
+    if not len(known):
+        return []
+    if tail <= 1 or len(known) < 4 * tail:
+        pulled = pull_in_tails(known, tail)
+        return [float(pulled.min()), float(pulled.max())]
+    lo, hi = known[tail - 1], known[-tail]
+    lo, hi = max(lo - (known[2 * tail - 1] - lo), known[0]), min(hi + (hi - known[-2 * tail]), known[-1])
+    return [float(lo), float(hi)]
 
 
 def _discrete(values: pd.Series) -> bool:
@@ -868,6 +881,44 @@ def _keys_stay_keys(
         if not bad:
             return kept
         kept = [r for r in kept if r.column not in bad]
+
+
+def _fit_numbering(
+    model: TableModel,
+    table: Table,
+    tp: object,
+    frame: pd.DataFrame,
+    specs: dict[str, ColumnSpec],
+    copula_cols: list[str],
+) -> None:
+    """Data columns that number a parent's rows (visit_number 1..n per patient) are numberings too,
+    and each numbering keeps the order the source gives it (visit 2 never before visit 1)."""
+    context = tp.context  # type: ignore[attr-defined]
+    if context is None or not len(frame):
+        return
+    group = list(context.columns)
+    fixed = set(table.primary_key) | table.fk_columns() | {c for u in table.unique for c in u.columns}
+    for c in list(copula_cols):
+        col = table.column(c)
+        if c in fixed or col.type.name not in INTEGER_TYPES or specs[c].null_share > 0:
+            continue
+        nb = rel.numbering(frame, group, c)
+        if nb is not None and frame.groupby(group, dropna=False)[c].size().gt(1).sum() >= rel.MIN_ROWS:
+            model.numbering.append(nb)
+            specs[c].how = "numbering"
+            copula_cols.remove(c)
+    candidates: dict[str, np.ndarray] = {}
+    for col in table.columns:
+        c = col.name
+        if c not in frame or c in fixed or c in {nb.column for nb in model.numbering}:
+            continue
+        if col.kind is Kind.DATETIME and col.type.name != "time":
+            candidates[c] = exact_fit.seconds(frame[c], col.type.name in STRING_TYPES)
+        elif col.kind is Kind.NUMERICAL and pd.api.types.is_numeric_dtype(frame[c]):
+            candidates[c] = pd.to_numeric(frame[c]).to_numpy(dtype=float)
+    model.numbering = [
+        replace(nb, by=rel.numbering_order(frame, group, nb.column, candidates)) for nb in model.numbering
+    ]
 
 
 def _fit_keys(

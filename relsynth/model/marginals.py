@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from relsynth.transform import blur_quantiles, decimals_of, quantile_knots
+from relsynth.transform import blur_quantiles, decimals_of, pull_in_tails, quantile_knots
 
 KNOTS = 201
 MAX_LEVELS = 30  # a JSON string or number with at most this many values, each seen often, is a code
@@ -20,6 +20,7 @@ def quantiles(x: np.ndarray) -> dict[str, Any]:
     x = np.sort(np.asarray(x, dtype=float)[np.isfinite(np.asarray(x, dtype=float))])
     if not len(x):
         return {"knots": [0.0, 1.0], "decimals": 3, "integer": False}
+    x = pull_in_tails(x, MIN_SUPPORT)  # no knot at one row's extreme value
     knots = quantile_knots(x, min(len(x), KNOTS))  # without overflow between +-1.8e308
     integer = bool(np.all(x == np.round(x)))
     decimals = 0 if integer else decimals_of(x, cap=6)

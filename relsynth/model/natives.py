@@ -11,7 +11,16 @@ Each family (``sqltypes.native_family``) has a small model whose state is plain 
 - intervals: durations learned as numbers;
 - JSON: the source's key structure (keys are schema, not data; a key seen in a single document is
   left out), values by type: numbers and short code lists learned, other strings generated from
-  their shapes and drawn again when they equal a source string.
+  their shapes and drawn again when they equal a source string;
+- arrays: how many elements (the share of empty arrays, the other lengths as a code list or as
+  quantiles) and the share of NULL elements; elements by the element type: numbers as quantiles or a
+  code list, dates and times as quantiles of epoch seconds, booleans as a share, uuids at random,
+  enum labels as seen (labels are schema), strings as their common values (a value seen fewer than
+  MIN_SUPPORT times is neither kept nor emitted) and the others generated from their shapes and drawn
+  again when they equal a source string, other types (inet[], json[]) by their own family above.
+  Multi-dimensional arrays are learned and written flattened to one dimension (PostgreSQL does not
+  fix an array column's dimensions); a PostgreSQL target gets Python lists, which COPY writes as
+  arrays; a MariaDB/SQLite target's JSON column gets JSON lists (relsynth.writer).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import ipaddress
 import json
 import os
 import re
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -29,12 +39,14 @@ import pandas as pd
 
 from relsynth import pii_detect
 from relsynth.model import geometry
-from relsynth.model.marginals import choice, coded, draw, levels, quantiles
-from relsynth.model.text import Shapes, SourceGuard
+from relsynth.model.marginals import MAX_LEVELS, MIN_SUPPORT, choice, coded, draw, levels, quantiles
+from relsynth.model.text import Shapes, SourceGuard, fresh
 from relsynth.schema import Column, Kind, SqlType
-from relsynth.sqltypes import native_family
+from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES, native_family
 
 MAX_TEMPLATES = 200  # JSON key structures kept, the most frequent first
+MAX_CODE_LENGTH = 64  # an array's string element longer than this is text, never a code
+MAX_ELEMENTS = 10_000  # elements per generated array, at most
 
 
 def learned(col: Column, null_share: float) -> bool:
@@ -278,18 +290,241 @@ def _strings(doc: Any, out: list[str]) -> list[str]:
 
 
 def source_guard(t: SqlType, values: pd.Series) -> SourceGuard | None:
-    """The strings inside a JSON column's documents, as keyed hashes held in memory only (as
-    relsynth.model.guards does for text): a generated string never equals one of them."""
-    if native_family(t) != "json":
+    """The strings inside a JSON column's documents or an array's elements (those of a json[]'s
+    documents too), as keyed hashes held in memory only (as relsynth.model.guards does for text):
+    a generated string never equals one of them."""
+    family = native_family(t)
+    if family == "array" and t.item is not None and native_family(t.item) in {None, "json"}:
+        arrays = [_flat(a, []) for a in map(_array_value, values.dropna()) if a is not None]
+        return source_guard(t.item, pd.Series([e for a in arrays for e in a], dtype=object))
+    if family not in {None, "json"} or (family is None and t.name not in STRING_TYPES):
         return None
     strings: list[str] = []
     for v in values.dropna():
+        if family is None:
+            strings.append(str(v))
+            continue
         try:
             _strings(_loaded(v), strings)
         except (ValueError, TypeError):
             continue
     series = pd.Series(strings, dtype=object)
     return SourceGuard.fit(series, os.urandom(16), fold=True) if strings else None
+
+
+# -- arrays ------------------------------------------------------------------------------------------
+_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH_DATE = _EPOCH.date()
+
+
+def _flat(value: Any, out: list[Any]) -> list[Any]:
+    """A (multi-dimensional) array's elements in order."""
+    for v in value:
+        if isinstance(v, list | tuple):
+            _flat(v, out)
+        else:
+            out.append(v)
+    return out
+
+
+def _array_value(value: Any) -> list[Any] | None:
+    """An array as a list: the driver's, or parsed from PostgreSQL's text form, which psycopg
+    returns for arrays of types it has no loader for (enum[])."""
+    if isinstance(value, list | tuple):
+        return list(value)
+    if not isinstance(value, str):
+        return None
+    text = value.split("=", 1)[1] if value.startswith("[") and "=" in value else value  # [0:2]={...}
+    try:
+        parsed, end = _parse_array(text.strip(), 0)
+    except (IndexError, ValueError):
+        return None
+    return parsed if end == len(text.strip()) else None
+
+
+def _parse_array(text: str, pos: int) -> tuple[list[Any], int]:
+    """The array literal starting at text[pos] ('{'), and the position after it."""
+    if text[pos] != "{":
+        raise ValueError("not an array literal")
+    out: list[Any] = []
+    pos += 1
+    while text[pos] != "}":
+        if text[pos] == "{":
+            item, pos = _parse_array(text, pos)
+            out.append(item)
+        elif text[pos] == '"':
+            chars, pos = [], pos + 1
+            while text[pos] != '"':
+                pos += text[pos] == "\\"
+                chars.append(text[pos])
+                pos += 1
+            out.append("".join(chars))
+            pos += 1
+        else:
+            end = pos
+            while text[end] not in ",}":
+                end += 1
+            bare = text[pos:end].strip()
+            out.append(None if bare.upper() == "NULL" else bare)
+            pos = end
+        if text[pos] == ",":
+            pos += 1
+    return out, pos + 1
+
+
+def _item_kind(item: SqlType) -> str:
+    if item.name in INTEGER_TYPES:
+        return "int"
+    if item.name in {"float", "double", "numeric"}:
+        return "float"
+    if item.name in STRING_TYPES:
+        return "string"
+    if item.name in {"boolean", "date", "datetime", "time", "uuid", "enum"}:
+        return item.name
+    return "native"
+
+
+def _seconds(v: Any) -> float:
+    """Epoch seconds of a date or timestamp (aware ones at their instant), seconds of day of a time."""
+    if isinstance(v, dt.datetime):
+        return v.timestamp() if v.tzinfo is not None else (v - _EPOCH).total_seconds()
+    if isinstance(v, dt.date):
+        return float((v - _EPOCH_DATE).days * 86400)
+    if isinstance(v, dt.time):
+        return v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6
+    return float("nan")
+
+
+def _fit_count(values: list[Any]) -> dict[str, Any]:
+    """A code list when every value is common, else quantiles (no rare value kept as it is)."""
+    return {"levels": levels(values)} if coded(values) else quantiles(np.asarray(values, dtype=float))
+
+
+def _draw_count(q: dict[str, Any], n: int, rng: np.random.Generator) -> list[Any]:
+    return choice(q["levels"], n, rng) if "levels" in q else list(draw(q, rng.random(n), rng))
+
+
+def _fit_strings(strings: list[str]) -> dict[str, Any]:
+    """Common short values (each seen at least MIN_SUPPORT times) as a code list, with their share;
+    the other strings only as shapes (no letter of a single value, nothing of a personal one)."""
+    personal = pii_detect.detect(pd.Series(strings, dtype=object))[0] is not None
+    common = (
+        []
+        if personal
+        else [[v, c] for v, c in levels(strings) if c >= MIN_SUPPORT and len(v) <= MAX_CODE_LENGTH]
+    )[:MAX_LEVELS]
+    kept = {v for v, _ in common}
+    rest = [s for s in strings if s not in kept]
+    out: dict[str, Any] = {"levels": common, "coded": 1 - len(rest) / len(strings)}
+    if rest:
+        shapes = Shapes.fit(pd.Series(rest, dtype=object), varied_letters=True, literals=not personal)
+        out["templates"], out["weights"] = shapes.templates, shapes.weights
+    return out
+
+
+def _fit_items(item: SqlType, present: list[Any]) -> dict[str, Any]:
+    kind = _item_kind(item)
+    out: dict[str, Any] = {"kind": kind}
+    if not present:
+        return out
+    if kind in {"int", "float"}:
+        numbers = [float(v) for v in present]
+        out["number"] = _fit_count([int(v) for v in numbers] if kind == "int" else numbers)
+    elif kind == "string":
+        out["string"] = _fit_strings([str(v) for v in present])
+    elif kind == "boolean":
+        out["true"] = float(np.mean([bool(v) for v in present]))
+    elif kind in {"date", "datetime", "time"}:
+        out["seconds"] = quantiles(np.asarray([_seconds(v) for v in present], dtype=float))
+    elif kind == "enum":
+        out["labels"] = levels([str(v) for v in present])  # enum labels are schema, not data
+    elif kind == "native":
+        out["native"] = fit(item, pd.Series(present, dtype=object))["native"]
+    return out
+
+
+def _fit_array(t: SqlType, known: list[Any]) -> dict[str, Any]:
+    arrays = [_flat(a, []) for a in map(_array_value, known) if a is not None]
+    lengths = [len(a) for a in arrays]
+    elements = [e for a in arrays for e in a]
+    present = [e for e in elements if e is not None and not (isinstance(e, float) and e != e)]
+    filled = [k for k in lengths if k > 0]
+    assert t.item is not None, "an array family has an element type"
+    return {
+        "empty": 1 - len(filled) / len(lengths) if lengths else 1.0,
+        "lengths": _fit_count(filled) if filled else {"levels": [[1, 1]]},
+        "null_elements": 1 - len(present) / len(elements) if elements else 0.0,
+        "items": _fit_items(t.item, present),
+        "timezone": bool(t.item.timezone),
+        "scale": t.item.scale,
+    }
+
+
+def _draw_strings(
+    m: dict[str, Any], n: int, rng: np.random.Generator, guard: SourceGuard | None
+) -> np.ndarray:
+    out = np.empty(n, dtype=object)
+    coded_rows = rng.random(n) < float(m["coded"]) if m["levels"] else np.zeros(n, dtype=bool)
+    if "templates" not in m:
+        coded_rows[:] = bool(m["levels"])
+    out[coded_rows] = choice(m["levels"], int(coded_rows.sum()), rng) if coded_rows.any() else []
+    others = ~coded_rows
+    if others.any():
+        shapes = Shapes(m["templates"], m["weights"]) if "templates" in m else Shapes(["aaaaaaaa"], [1.0])
+        out[others] = fresh(shapes.generate, int(others.sum()), rng, guard=guard, unique=False)
+    return out
+
+
+def _draw_items(
+    m: dict[str, Any], n: int, rng: np.random.Generator, guard: SourceGuard | None, tz: bool, scale: Any
+) -> list[Any]:
+    """n elements of the array's type (None where nothing was learned: NULL elements)."""
+    kind = m["kind"]
+    if n == 0:
+        return []
+    if kind == "uuid":
+        return [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(n)]
+    if kind == "enum" and "labels" in m:
+        return choice(m["labels"], n, rng)
+    if kind == "boolean":
+        return [bool(b) for b in rng.random(n) < float(m.get("true", 0.5))]
+    if kind in {"int", "float"} and "number" in m:
+        x = _draw_count(m["number"], n, rng)
+        if kind == "int":
+            return [round(float(v)) for v in x]
+        return [round(float(v), int(scale)) if scale is not None else float(v) for v in x]
+    if kind == "string" and "string" in m:
+        return list(_draw_strings(m["string"], n, rng, guard))
+    if kind in {"date", "datetime", "time"} and "seconds" in m:
+        return _times(kind, draw(m["seconds"], rng.random(n), rng), tz)
+    if kind == "native" and "native" in m:
+        return list(generate({"native": m["native"]}, n, rng, guard=guard))
+    return [None] * n
+
+
+def _times(kind: str, seconds: np.ndarray, tz: bool) -> list[Any]:
+    if kind == "date":
+        return [_EPOCH_DATE + dt.timedelta(days=int(s // 86400)) for s in seconds]
+    if kind == "time":
+        return [
+            (dt.datetime.min + dt.timedelta(seconds=float(np.clip(s, 0, 86399.999999)))).time()
+            for s in seconds
+        ]
+    stamps = [_EPOCH + dt.timedelta(seconds=float(s)) for s in seconds]
+    return [s.replace(tzinfo=dt.UTC) for s in stamps] if tz else stamps
+
+
+def _draw_array(
+    m: dict[str, Any], n: int, rng: np.random.Generator, guard: SourceGuard | None
+) -> list[list[Any]]:
+    sizes = np.clip(np.rint(np.asarray(_draw_count(m["lengths"], n, rng), dtype=float)), 1, MAX_ELEMENTS)
+    sizes = np.where(rng.random(n) < float(m["empty"]), 0, sizes).astype(np.int64)
+    total = int(sizes.sum())
+    items = _draw_items(m["items"], total, rng, guard, bool(m["timezone"]), m["scale"])
+    for i in np.flatnonzero(rng.random(total) < float(m["null_elements"])):
+        items[i] = None
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    return [items[bounds[i] : bounds[i + 1]] for i in range(n)]
 
 
 # -- the model -------------------------------------------------------------------------------------
@@ -316,6 +551,8 @@ def fit(t: SqlType, values: pd.Series) -> dict[str, Any]:
         state["seconds"] = quantiles(np.asarray(seconds, dtype=float))
     elif family == "json":
         state["json"] = _fit_json(known)
+    elif family == "array":
+        state["array"] = _fit_array(t, known)
     return {"native": state}
 
 
@@ -349,6 +586,8 @@ def generate(
     elif family == "interval":
         q = m["seconds"]
         values = [dt.timedelta(seconds=float(s)) for s in draw(q, rng.random(n), rng)]
+    elif family == "array":
+        values = _draw_array(m["array"], n, rng, guard)
     else:
         values = _draw_json(m["json"], n, rng, guard)
     out = np.empty(n, dtype=object)

@@ -68,10 +68,12 @@ class Aggregate:
 
 @dataclass(frozen=True)
 class Numbering:
-    """column numbers the rows within each parent: start, start + 1, ..."""
+    """column numbers the rows within each parent: start, start + 1, ... (in the order of ``by``,
+    when the source's numbers always follow that column: visit 2 is never before visit 1)."""
 
     column: str
     start: int
+    by: str | None = None
 
 
 def comparable(values: pd.Series) -> pd.Series:
@@ -450,3 +452,36 @@ def numbering(frame: pd.DataFrame, group: list[str], column: str) -> Numbering |
     ).all():
         return Numbering(column, start)
     return None
+
+
+def numbering_order(
+    frame: pd.DataFrame, group: list[str], column: str, candidates: dict[str, np.ndarray]
+) -> str | None:
+    """The candidate (times as seconds, numbers) that never decreases as ``column`` numbers the
+    rows of a group, and increases often enough to be the reason for the numbering."""
+    if not group or len(frame) < MIN_ROWS:
+        return None
+    g = pd.DataFrame(
+        {"_g": pd.Series(_codes_of(frame[group])), "_n": pd.to_numeric(frame[column]).to_numpy()}
+    )
+    order = np.lexsort((g["_n"].to_numpy(), g["_g"].to_numpy()))
+    gid = g["_g"].to_numpy()[order]
+    same = gid[1:] == gid[:-1]
+    if int(same.sum()) < MIN_ROWS:
+        return None  # hardly any parent has two rows: nothing to order
+    best, best_steps = None, 0
+    for name, values in candidates.items():
+        v = values[order]
+        if np.isnan(v).any():
+            continue
+        step = np.diff(v)[same]
+        steps = int((step > 0).sum())
+        if (step < 0).any() or steps < max(MIN_ROWS, len(step) // 2) or steps <= best_steps:
+            continue
+        best, best_steps = name, steps
+    return best
+
+
+def _codes_of(frame: pd.DataFrame) -> np.ndarray:
+    """One integer per distinct row of the group columns (NULL a value of its own)."""
+    return frame.astype(object).where(frame.notna(), "\0null").apply(tuple, axis=1).factorize()[0]

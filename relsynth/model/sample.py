@@ -30,6 +30,7 @@ from relsynth.model.assign import (
     fill_fk,
     numbering,
     primary_key,
+    renumber,
     secondary_order,
     self_reference,
     unique_rows,
@@ -298,6 +299,8 @@ def _sample_table(
     _repair_checks(tm, table, frame, rng, report)
     frames = {name: s.frame for name, s in done.items()}
     _settle(model, tm, table, frame, frames, parent.frame if parent else None, parent_pos, rng, report)
+    if renumber(tm, frame, parent_pos, rng):  # visits numbered in the order settling left their dates
+        _derive(tm, frame, rng, after={nb.column for nb in tm.numbering})
     # Not re-derived after: a moved value may be outside a dependency's mapping (a NULL), and
     # conditionals drawn again would undo the CHECK repairs above.
     distinct_within_parent(tm, table, frame, parent_pos, context)
@@ -391,11 +394,17 @@ def _decode_columns(
     return out
 
 
-def _derive(tm: TableModel, out: dict[str, Any] | pd.DataFrame, rng: np.random.Generator) -> None:
+def _derive(
+    tm: TableModel,
+    out: dict[str, Any] | pd.DataFrame,
+    rng: np.random.Generator,
+    after: set[str] | None = None,
+) -> None:
     """Columns fixed by, or drawn given, other columns, in dependency order; and dependent NULLs.
 
     Runs once after decoding and again after parents' values arrive; a relation whose determinant
-    is not known yet is skipped and done on the later run.
+    is not known yet is skipped and done on the later run. ``after``: only what follows from these
+    columns (renumbered ones), directly or through another derived column.
     """
     from graphlib import TopologicalSorter
 
@@ -406,6 +415,10 @@ def _derive(tm: TableModel, out: dict[str, Any] | pd.DataFrame, rng: np.random.G
         relation = relations.get(target)
         if relation is None or relation.determinant not in out:
             continue
+        if after is not None:
+            if relation.determinant not in after:
+                continue
+            after = after | {target}
         given = pd.Series(out[relation.determinant])
         spec = tm.column(target)
         if given.isna().all() and len(given) and not _null_is_a_value(spec):
@@ -415,6 +428,8 @@ def _derive(tm: TableModel, out: dict[str, Any] | pd.DataFrame, rng: np.random.G
         else:
             out[target] = given.map(_lookup(spec.mapping, None)).to_numpy()
     for spec in tm.columns:
+        if after is not None and spec.null_determinant not in after:
+            continue
         if spec.null_determinant and spec.name in out and spec.null_determinant in out:
             det = pd.Series(out[spec.null_determinant])
             isnull = det.map(_lookup(spec.null_mapping, False)).to_numpy(dtype=bool)

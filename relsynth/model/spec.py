@@ -159,7 +159,8 @@ class Model:
                 expr = "count" if not a.terms else "sum(" + " * ".join(a.terms) + ")"
                 out.append(f"{t.name}: {a.column} = {expr} over {a.child}")
             for nb in t.numbering:
-                out.append(f"{t.name}: {nb.column} numbers rows {nb.start}..n within each parent")
+                by = f", in the order of {nb.by}" if nb.by else ""
+                out.append(f"{t.name}: {nb.column} numbers rows {nb.start}..n within each parent{by}")
             for fk, pairs in t.key_matches.items():
                 for own, par in pairs:
                     out.append(f"{t.name}: {own} = {par} of the row {fk} points to")

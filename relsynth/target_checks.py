@@ -1,0 +1,204 @@
+"""CHECKs relsynth cannot interpret: the target judges the rows, failing rows are repaired, the rest dropped.
+
+A CHECK like ``extract(dow FROM visit_date) BETWEEN 1 AND 5`` is outside what the engine reads, so
+sampled rows may break it. Only a server of the source's dialect can evaluate its SQL: the rows go
+into a temporary table there and each such CHECK is asked which rows it rejects. A rejected row then
+takes the CHECK's columns from a row that passes every CHECK (a synthetic row, never a source one),
+so the table keeps its size and its other columns; only a row that cannot be repaired (the CHECK
+reads a key, or no row passes) is dropped, with its descendants, and the summary says how many.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from relsynth import dialects
+from relsynth.schema import Check, Schema, Table
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+# Inserts a frame's columns into a table: the writer's own loader, so values convert as in the load.
+Insert = Callable[["sa.Connection", "sa.Table", Table, list[str], pd.DataFrame], None]
+ROUNDS = 4  # repairs tried per row before it is dropped
+_WORD = re.compile(
+    r"'(?:[^']|'')*'|" + r'"((?:[^"]|"")+)"|`((?:[^`]|``)+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)'
+)
+
+
+def hard_checks(table: Table) -> list[Check]:
+    """The table's CHECKs the engine could not interpret (and so could not keep while sampling)."""
+    from relsynth.model import checks as ck
+
+    hard = []
+    for check in table.checks:
+        try:
+            ck.parse(check.sql)
+        except ck.NotInterpretable:
+            hard.append(check)
+    return hard
+
+
+def check_columns(check: Check, table: Table) -> list[str]:
+    """The table's columns a CHECK's SQL names (quoted or bare, case-insensitive for bare words)."""
+    exact = {c.name for c in table.columns}
+    folded = {c.name.lower(): c.name for c in table.columns}
+    found: list[str] = []
+    for m in _WORD.finditer(check.sql):
+        quoted = m.group(1) or m.group(2) or m.group(3)
+        if m.group(0).startswith("'"):
+            continue  # a string literal, not a name
+        if quoted is not None:
+            name = quoted.replace('""', '"').replace("``", "`")
+            hit = name if name in exact else folded.get(name.lower())
+        else:
+            hit = folded.get(m.group(4).lower())
+        if hit is not None and hit not in found:
+            found.append(hit)
+    return found
+
+
+def _fixed(table: Table) -> set[str]:
+    """Columns a repair must not copy between rows: keys, UNIQUE columns, foreign keys."""
+    cols = set(table.primary_key) | table.fk_columns()
+    for u in table.unique:
+        cols |= set(u.columns)
+    for ix in table.indexes:
+        if ix.unique:
+            cols |= set(ix.columns)
+    return cols | {c.name for c in table.columns if c.computed}
+
+
+def rejected(
+    conn: sa.Connection,
+    schema: Schema,
+    name: str,
+    frame: pd.DataFrame,
+    kind: str,
+    checks: list[Check],
+    insert: Insert,
+) -> np.ndarray:
+    """One mask per CHECK (rows x checks): the rows the target's own evaluation rejects."""
+    import sqlalchemy as sa
+
+    from relsynth.ddl import column_type
+
+    table = schema.table(name)
+    bad = np.zeros((len(frame), len(checks)), dtype=bool)
+    if not checks or not len(frame):
+        return bad
+    columns = [c.name for c in table.columns if not c.computed and c.name in frame.columns]
+    md = sa.MetaData()
+    cols = [sa.Column("_rs_row", sa.Integer)]
+    cols += [sa.Column(c, column_type(table.column(c), table, schema.dialect, kind)[0]) for c in columns]
+    temp = sa.Table(f"_rs_check_{secrets.token_hex(4)}", md, *cols, prefixes=["TEMPORARY"])
+    numbered = frame[columns].reset_index(drop=True).assign(_rs_row=np.arange(len(frame)))
+    with conn.begin_nested():
+        temp.create(conn)
+        insert(conn, temp, table, ["_rs_row", *columns], numbered)
+        for j, check in enumerate(checks):
+            query = sa.select(temp.c["_rs_row"]).where(
+                sa.not_(sa.literal_column(f"({check.sql})", sa.Boolean))
+            )
+            for (i,) in conn.execute(query):
+                bad[int(i), j] = True
+        if kind == "mysql":  # a plain DROP TABLE commits implicitly on MySQL, ending the savepoint
+            conn.exec_driver_sql(
+                f"DROP TEMPORARY TABLE {conn.dialect.identifier_preparer.format_table(temp)}"
+            )
+        else:
+            temp.drop(conn)
+    return bad
+
+
+def settle(
+    conn: sa.Connection,
+    schema: Schema,
+    names: list[str],
+    name: str,
+    frames: dict[str, pd.DataFrame],
+    kind: str,
+    insert: Insert,
+    repaired: dict[str, int],
+    dropped: dict[str, int],
+) -> None:
+    """Repair the rows the target rejects, then drop (with descendants) those still rejected."""
+    table = schema.table(name)
+    checks = hard_checks(table)
+    frame = frames[name]
+    if not checks or not len(frame) or dialects.family(schema.dialect) != kind:
+        return
+    bad = rejected(conn, schema, name, frame, kind, checks, insert)
+    fixed = _fixed(table)
+    movable = [[c for c in check_columns(ch, table) if c in frame.columns] for ch in checks]
+    repairable = [bool(cols) and not (set(cols) & fixed) for cols in movable]
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    ever = bad.any(axis=1)
+    for _ in range(ROUNDS):
+        failing = bad.any(axis=1)
+        donors = np.flatnonzero(~failing)
+        rows = np.flatnonzero(failing & bad[:, np.asarray(repairable)].any(axis=1))
+        if not len(rows) or not len(donors):
+            break
+        cols = sorted({c for j, cs in enumerate(movable) if repairable[j] for c in cs})
+        give = rng.choice(donors, size=len(rows))
+        for c in cols:
+            column = frame[c]
+            values = column.to_numpy(copy=True)
+            values[rows] = values[give]
+            frame[c] = pd.Series(values, index=frame.index, dtype=column.dtype)
+        bad[rows] = rejected(conn, schema, name, frame.iloc[rows], kind, checks, insert)
+    still = np.asarray(bad.any(axis=1), dtype=bool)
+    count = int((ever & ~still).sum())
+    if count:
+        repaired[name] = repaired.get(name, 0) + count
+    if still.any():
+        drop_rows(frames, schema, names, name, still, dropped)
+
+
+def drop_rows(
+    frames: dict[str, pd.DataFrame],
+    schema: Schema,
+    names: list[str],
+    name: str,
+    bad: np.ndarray,
+    dropped: dict[str, int],
+) -> None:
+    """Drop rows and, through every FK that points at them, their descendants (or NULL the FK)."""
+    from relsynth.model.relations import comparable
+
+    gone = frames[name][bad]
+    frames[name] = frames[name][~bad].reset_index(drop=True)
+    dropped[name] = dropped.get(name, 0) + int(bad.sum())
+    for child in names:
+        table = schema.table(child)
+        for fk in table.foreign_keys:
+            if fk.ref_table != name or child not in frames or not len(frames[child]):
+                continue
+            keys = set(
+                map(
+                    tuple,
+                    pd.DataFrame(
+                        {c: comparable(gone[r]) for c, r in zip(fk.columns, fk.ref_columns, strict=True)}
+                    ).itertuples(index=False, name=None),
+                )
+            )
+            cf = frames[child]
+            mine = pd.DataFrame({c: comparable(cf[c]) for c in fk.columns})
+            hit = np.fromiter(
+                (k in keys for k in mine.itertuples(index=False, name=None)), dtype=bool, count=len(cf)
+            )
+            if not hit.any():
+                continue
+            if all(table.column(c).nullable for c in fk.columns) and child != name:
+                for c in fk.columns:
+                    cf.loc[hit, c] = None
+            else:
+                drop_rows(frames, schema, names, child, hit, dropped)
