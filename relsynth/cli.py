@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from relsynth.terminal import State, checkpoint, errors, on_interrupt, setup_logging
+from relsynth.terminal import State, _one_line, checkpoint, errors, on_interrupt, setup_logging
 
 log = logging.getLogger("relsynth")
 
@@ -84,6 +84,30 @@ class _Main(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["relsynth.args"] = list(args)
         return super().parse_args(ctx, args)
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """A usage error (an unknown option, a missing argument) in one line, as every other error,
+        instead of click's usage block; exit code 2 as click gives it."""
+        run: Any = super().main
+        if not standalone_mode:
+            return run(*args, standalone_mode=False, **kwargs)
+        try:
+            result = run(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.UsageError as err:
+            from relsynth.io import redact_text
+
+            where = err.ctx.command_path if err.ctx is not None else "relsynth"
+            message = err.format_message().rstrip(".")
+            line = _one_line(err.ctx, message) if err.ctx is not None else redact_text(message)
+            click.echo(f"FAILED: {line}; '{where} --help' lists what it takes", err=True)
+            sys.exit(err.exit_code)
+        except click.exceptions.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         import signal

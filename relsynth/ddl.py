@@ -240,9 +240,57 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
         if target == "mysql":
             return _spatial(t.native or "GEOMETRY"), None
         return changed(sa.Text(), "TEXT (shapes as WKT; no spatial type here)")
+    if not same and bit_kind(t):
+        width = bit_width(t.native or "")
+        return changed(_bit_text_class()(width), "TEXT of '0'/'1' bits, most significant first (no BIT type)")
     if same and t.native:
         return _native(t.native), None
     return changed(sa.Text(), "TEXT (no equivalent type)")
+
+
+_BIT_NATIVE = re.compile(r"\s*(BIT|VARBIT|BIT\s+VARYING)\s*(\(\s*(\d+)\s*\))?\s*$", re.IGNORECASE)
+
+
+def bit_kind(t: SqlType) -> bool:
+    """Whether a column is MySQL's BIT(n) or PostgreSQL's bit(n)/bit varying(n)."""
+    return t.name == "other" and _BIT_NATIVE.match(t.native or "") is not None
+
+
+def bit_width(native: str) -> int | None:
+    """The fixed width of a BIT(n) (BIT alone: 1); None for a varying one."""
+    m = _BIT_NATIVE.match(native)
+    if m is None or "VAR" in m.group(1).upper():
+        return None
+    return int(m.group(3) or 1)
+
+
+def bit_text(value: Any, width: int | None) -> Any:
+    """A bit value as text of '0'/'1' ('100'): MySQL hands BIT(3) over as bytes or a number (4),
+    PostgreSQL as that text already; a fixed width keeps its leading zeros."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = int.from_bytes(bytes(value), "big")
+    return format(int(value), "b").zfill(width or 1)
+
+
+@functools.cache
+def _bit_text_class() -> type:
+    """TEXT that writes bit values as bit strings (made once: SQLAlchemy is imported lazily)."""
+    import sqlalchemy as sa
+
+    class BitText(sa.types.TypeDecorator):
+        impl = sa.Text
+        cache_ok = True
+
+        def __init__(self, width: int | None = None) -> None:
+            super().__init__()
+            self.width = width
+
+        def process_bind_param(self, value: Any, dialect: Any) -> Any:
+            return bit_text(value, self.width)
+
+    return BitText
 
 
 TEMPORAL = ("date", "datetime", "time")
@@ -515,11 +563,18 @@ def build(
         taken.setdefault(_where(schema.table(name), target_schema, own_schemas), set()).add(
             physical[name].lower()
         )
+    types = {
+        name: {col.name: column_type(col, schema.table(name), src, dst) for col in schema.table(name).columns}
+        for name in names
+    }
+    if not same:
+        follow_references(schema, types, dst)
     for name in names:
         table = schema.table(name)
         cols = []
+        owned: list[tuple[Any, str]] = []  # (sequence, column) to own once the table exists
         for col in table.columns:
-            typ, note = column_type(col, table, src, dst)
+            typ, note = types[name][col.name]
             if note:
                 out.changes.append(note)
             default, dnote = default_clause(col, src, dst)
@@ -548,6 +603,22 @@ def build(
                 and table.primary_key == (col.name,)
                 and col.type.name in {"smallint", "integer", "bigint"}
             )
+            if auto and target == "postgresql" and not same and wide_unsigned(col):
+                # PostgreSQL's identities are at most bigint: a numeric(20,0) key numbers itself
+                # from a sequence it owns (so that it is advanced past the loaded keys, like a serial).
+                seq = sa.Sequence(
+                    f"{physical[name]}_{col.name}_seq",
+                    schema=_where(table, target_schema, own_schemas),
+                    metadata=md,
+                )
+                extra.append(seq)
+                kw["server_default"] = seq.next_value()
+                owned.append((seq, col.name))
+                auto = False
+                out.changes.append(
+                    f"{name}.{col.name}: AUTO_INCREMENT -> a default from sequence {seq.name}, which it "
+                    "owns (identities stop at bigint; the sequence numbers new rows up to 2^63-1)"
+                )
             if col.identity in {"always", "by default"} and target == "postgresql":
                 extra.append(sa.Identity(always=col.identity == "always"))
             elif serial and not auto and target == "postgresql":
@@ -568,14 +639,14 @@ def build(
                     "MySQL/MariaDB forbids: not recreated"
                 )
                 continue
-            clause = _check(check.sql, same, {c.name: c.type for c in table.columns})
+            clause = _check(check.sql, same, {c.name: c.type for c in table.columns}, src, dst)
             if clause is None:
                 out.changes.append(f"{name}: CHECK ({check.sql}) cannot be expressed in {dst}: not recreated")
                 continue
             constraints.append(sa.CheckConstraint(clause, name=check.name if same else None))
         if not same:  # a PostgreSQL domain's CHECK holds for its columns: here, as their own CHECK
             for column, sql in domain_checks(schema, table):
-                clause = _check(sql, False, {c.name: c.type for c in table.columns})
+                clause = _check(sql, False, {c.name: c.type for c in table.columns}, src, dst)
                 if clause is None:
                     out.changes.append(
                         f"{name}.{column}: its domain's CHECK cannot be expressed in {dst}: not recreated"
@@ -600,6 +671,8 @@ def build(
                 out.changes.append(f"{name}: partitioned in the source; one plain table here")
         sa_table = sa.Table(physical[name], md, *cols, *constraints, **kwargs)
         out.tables[name] = sa_table
+        for seq, column in owned:
+            sa.event.listen(sa_table, "after_create", _owner(seq, column))
         for ix in table.indexes:
             if (ix.expressions or ix.method) and not same:
                 what = f"a {ix.method.upper()} index" if ix.method else "an index on expressions"
@@ -643,6 +716,71 @@ def build(
             else:
                 out.tables[name].append_constraint(constraint)
     return out
+
+
+def wide_unsigned(col: Column) -> bool:
+    """A MySQL BIGINT UNSIGNED: 0..2^64-1, beyond any other dialect's bigint."""
+    return col.type.name == "bigint" and "unsigned" in (col.type.native or "").lower()
+
+
+def _owner(seq: Any, column: str) -> Callable[..., None]:
+    """After a table's CREATE: its key's sequence is owned by the key (pg_get_serial_sequence finds
+    it, and it is dropped with the table)."""
+
+    def own(table: Any, connection: Any, **kw: Any) -> None:
+        prep = connection.dialect.identifier_preparer
+        owner = f"{prep.format_table(table)}.{prep.quote(column)}"
+        connection.exec_driver_sql(f"ALTER SEQUENCE {prep.format_sequence(seq)} OWNED BY {owner}")
+
+    return own
+
+
+def follow_references(schema: Schema, types: dict[str, dict[str, tuple[Any, str | None]]], dst: str) -> None:
+    """Give each foreign key column the target type of the column it references (a mapping can
+    make them differ: PostgreSQL refuses a key between integer and text, or serial and numeric).
+    Chains (a key referencing a key) are followed to their end."""
+    for _ in range(len(types) + 1):
+        moved = False
+        for name, cols in types.items():
+            for fk in schema.table(name).foreign_keys:
+                if fk.virtual or fk.ref_table not in types:
+                    continue
+                for column, ref in zip(fk.columns, fk.ref_columns, strict=True):
+                    if column not in cols or ref not in types[fk.ref_table]:
+                        continue
+                    wanted = types[fk.ref_table][ref][0]
+                    if _spelled(cols[column][0], dst) == _spelled(wanted, dst):
+                        continue
+                    source = schema.table(name).column(column).type
+                    cols[column] = (
+                        wanted,
+                        f"{name}.{column}: {source.native or source.name} -> {_spelled(wanted, dst)} "
+                        f"(the type of {fk.ref_table}.{ref}, which it references)",
+                    )
+                    moved = True
+        if not moved:
+            return
+
+
+def _spelled(typ: Any, dst: str) -> str:
+    """A type as the target's DDL writes it."""
+    import sqlalchemy as sa
+
+    family = dialects.family(dst)
+    if family not in {"postgresql", "mysql", "sqlite"}:
+        return repr(typ)
+    try:
+        return str(typ.compile(dialect=_dialect(family)))
+    except sa.exc.CompileError:  # a type the dialect cannot compile alone: compared by description
+        return repr(typ)
+
+
+@functools.cache
+def _dialect(family: str) -> Any:
+    """A SQLAlchemy dialect of the family, to compile types with (no connection)."""
+    from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+    return {"postgresql": postgresql, "mysql": mysql, "sqlite": sqlite}[family].dialect()
 
 
 def _where(table: Table, target_schema: str | None, own_schemas: bool) -> str | None:
@@ -702,24 +840,42 @@ def domain_checks(schema: Schema, table: Table) -> list[tuple[str, str]]:
     return out
 
 
-def _check(sql: str, same: bool, types: dict[str, SqlType]) -> Any:
+def _check(sql: str, same: bool, types: dict[str, SqlType], src: str = "", dst: str = "") -> Any:
     """The CHECK as a clause: its own text on the same dialect, else re-rendered if parseable."""
     import sqlalchemy as sa
 
     if same:
         return sa.text(sql)
     try:
-        node = ck.parse(sql)
-        return to_expression(node, types)
+        node = ck.parse(sql, dialects.family(src) if src else None)
+        return to_expression(node, types, dialects.family(dst) if dst else "")
     except ck.NotInterpretable:
         return None
 
 
-def to_expression(node: Any, types: dict[str, SqlType] | None = None) -> Any:
+def _function(name: str, arg: Any, target: str) -> Any:
+    """A portable string function as the target spells it: length in characters is CHAR_LENGTH
+    on MySQL (whose LENGTH counts bytes), octet_length is MySQL's LENGTH and SQLite's length of
+    the value as a BLOB."""
+    import sqlalchemy as sa
+
+    if name == "length":
+        return sa.func.char_length(arg) if target == "mysql" else sa.func.length(arg)
+    if name == "octet_length":
+        if target == "mysql":
+            return sa.func.length(arg)
+        if target == "sqlite":
+            return sa.func.length(sa.cast(arg, sa.LargeBinary()))
+        return sa.func.octet_length(arg)
+    return getattr(sa.func, name)(arg)  # lower, upper, trim: spelled alike everywhere
+
+
+def to_expression(node: Any, types: dict[str, SqlType] | None = None, target: str = "") -> Any:
     """A parsed CHECK as a SQLAlchemy expression, so each dialect renders and quotes it itself.
 
     Constants take the type of the column they meet (SQLite's ``flag IN (0, 1)`` on a boolean
-    becomes ``flag IN (false, true)`` in PostgreSQL).
+    becomes ``flag IN (false, true)`` in PostgreSQL). ``target``: the dialect family, which
+    spells the string functions.
     """
     import sqlalchemy as sa
 
@@ -733,6 +889,8 @@ def to_expression(node: Any, types: dict[str, SqlType] | None = None) -> Any:
         return value
 
     def operand(x: Any) -> Any:
+        if isinstance(x, ck.Func):
+            return _function(x.name, operand(x.arg), target)
         return sa.column(x.name) if isinstance(x, ck.Col) else sa.literal(typed(x.value))
 
     for part in ("left", "right", "column"):
@@ -753,14 +911,14 @@ def to_expression(node: Any, types: dict[str, SqlType] | None = None) -> Any:
         expr = sa.column(node.column.name).in_([sa.literal(typed(v)) for v in node.values])
         return ~expr if node.negated else expr
     if isinstance(node, ck.Between):
-        expr = sa.column(node.column.name).between(operand(node.low), operand(node.high))
+        expr = operand(node.column).between(operand(node.low), operand(node.high))
         return ~expr if node.negated else expr
     if isinstance(node, ck.IsNull):
         col: sa.ColumnClause[Any] = sa.column(node.column.name)
         return col.is_not(None) if node.negated else col.is_(None)
     if isinstance(node, ck.Not):
-        return sa.not_(to_expression(node.item, types))
+        return sa.not_(to_expression(node.item, types, target))
     if isinstance(node, ck.BoolOp):
-        parts = [to_expression(i, types) for i in node.items]
+        parts = [to_expression(i, types, target) for i in node.items]
         return sa.and_(*parts) if node.op == "AND" else sa.or_(*parts)
     raise ck.NotInterpretable(type(node).__name__)

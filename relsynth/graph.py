@@ -114,6 +114,17 @@ def _nullable(table: Table, fk: ForeignKey) -> bool:
     return any(table.column(c).nullable for c in fk.columns)
 
 
+def late_columns(table: Table, fk: ForeignKey) -> tuple[str, ...]:
+    """The columns of a cycle-cutting FK written NULL first and filled in once both tables exist:
+    its nullable ones the primary key and the other FKs do not hold (owner_user, not tenant_id,
+    of (tenant_id, owner_user)); else its nullable ones outside the primary key. Empty: the FK
+    cannot be written NULL."""
+    others = {c for f in table.foreign_keys if f.name != fk.name for c in f.columns}
+    nullable = [c for c in fk.columns if table.column(c).nullable and c not in table.primary_key]
+    own = tuple(c for c in nullable if c not in others)
+    return own or tuple(nullable)
+
+
 def _cut_cycles(schema: Schema, g: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, list[CycleCut]]:
     """Remove one FK per cycle until the graph (self-loops aside) is a DAG, and say why each."""
     dag = nx.MultiDiGraph(g)
@@ -138,7 +149,7 @@ def _cut_cycles(schema: Schema, g: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, li
         for u, v, key, data in sub.edges(keys=True, data=True):
             fk: ForeignKey = data["fk"]
             child = schema.table(v)
-            nullable = _nullable(child, fk)
+            nullable = bool(late_columns(child, fk))
             in_pk = set(fk.columns) <= set(child.primary_key)
             score = (
                 nullable,

@@ -16,6 +16,7 @@ from relsynth import pii_detect
 from relsynth.infer import split_key
 from relsynth.schema import Column, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES, unsupported_reason
+from relsynth.transform import LEGACY_DATE_FORMATS, text_date_format, to_epoch_seconds
 
 # Personal data that may be stored in number columns too.
 NUMERIC_PII = frozenset({"phone", "national_id", "record_number", "payment_card"})
@@ -99,6 +100,21 @@ def _share(values: pd.Series, pattern: re.Pattern[str]) -> float:
     if values.empty:
         return 0.0
     return float(values.map(lambda v: bool(pattern.match(v))).mean())
+
+
+def _date_text(strings: pd.Series) -> str | None:
+    """The format every string reads as a date in (ISO 8601 or one legacy format: dd/mm/YYYY,
+    YYYYMMDD, ...), or None: text that no single format reads stays text, never invalid dates."""
+    found = text_date_format(strings)
+    if found is not None:
+        return found
+    if _share(strings, _DATE) < 1.0:
+        return None
+    try:  # ISO shapes no fixed format covers (time zones, 'T' to the minute): read as a model would
+        to_epoch_seconds(strings)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return "ISO 8601"
 
 
 def detect_pii(table: Table, col: Column, values: pd.Series | None) -> tuple[str | None, str]:
@@ -246,8 +262,11 @@ def infer_kind(
     if t.name in STRING_TYPES:
         strings = sample.astype(str).str.strip()  # char(n) pads with spaces
         distinct = strings.nunique()
-        if _share(strings, _DATE) >= 0.95:
-            return Kind.DATETIME, "text holding dates"
+        dates = _date_text(strings)
+        if dates is not None:
+            return Kind.DATETIME, "text holding dates" + (
+                f" ({dates})" if dates in LEGACY_DATE_FORMATS else ""
+            )
         if _share(strings, _UUID) >= 0.95:
             return Kind.ID, "text holding UUIDs"
         lengths = strings.str.len()

@@ -129,27 +129,32 @@ def settle(
     repaired: dict[str, int],
     dropped: dict[str, int],
 ) -> None:
-    """Repair the rows the target rejects, then drop (with descendants) those still rejected."""
+    """Repair the rows the target rejects, then drop (with descendants) those still rejected.
+
+    A repaired row takes every column but its keys from a passing row, a sibling under the same
+    parents where there is one: copying only the CHECK's columns would break what ties them to
+    the others (ends_at > starts_at, duration = ends_at - starts_at). All the table's CHECKs are
+    asked, the ones the engine kept too, so a repair that breaks one is not loaded."""
     table = schema.table(name)
-    checks = hard_checks(table)
     frame = frames[name]
-    if not checks or not len(frame) or dialects.family(schema.dialect) != kind:
+    if not hard_checks(table) or not len(frame) or dialects.family(schema.dialect) != kind:
         return
+    checks = list(table.checks)
     bad = rejected(conn, schema, name, frame, kind, checks, insert)
     fixed = _fixed(table)
-    movable = [[c for c in check_columns(ch, table) if c in frame.columns] for ch in checks]
-    repairable = [bool(cols) and not (set(cols) & fixed) for cols in movable]
+    readable = [c for c in table.columns if c.name in frame.columns]
+    movable = [c.name for c in readable if c.name not in fixed]
+    repairable = np.asarray([not (set(check_columns(ch, table)) & fixed) for ch in checks], dtype=bool)
     rng = np.random.default_rng(zlib.crc32(name.encode()))
+    groups = _groups(table, frame)
     ever = bad.any(axis=1)
     for _ in range(ROUNDS):
-        failing = bad.any(axis=1)
-        donors = np.flatnonzero(~failing)
-        rows = np.flatnonzero(failing & bad[:, np.asarray(repairable)].any(axis=1))
-        if not len(rows) or not len(donors):
+        failing = np.asarray(bad.any(axis=1), dtype=bool)
+        rows = np.flatnonzero(failing & ~(bad & ~repairable).any(axis=1))  # every failed CHECK repairable
+        if not len(rows) or failing.all() or not movable:
             break
-        cols = sorted({c for j, cs in enumerate(movable) if repairable[j] for c in cs})
-        give = rng.choice(donors, size=len(rows))
-        for c in cols:
+        give = _donors(rows, ~failing, groups, rng)
+        for c in movable:
             column = frame[c]
             values = column.to_numpy(copy=True)
             values[rows] = values[give]
@@ -161,6 +166,41 @@ def settle(
         repaired[name] = repaired.get(name, 0) + count
     if still.any():
         drop_rows(frames, schema, names, name, still, dropped)
+
+
+def _groups(table: Table, frame: pd.DataFrame) -> list[np.ndarray]:
+    """Sibling groups, strictest first: rows under the same parents through every foreign key,
+    then through each one alone."""
+    from relsynth.model.relations import comparable
+
+    fks = [fk for fk in table.foreign_keys if all(c in frame.columns for c in fk.columns)]
+    sets = ([[c for fk in fks for c in fk.columns]] if len(fks) > 1 else []) + [
+        list(fk.columns) for fk in fks
+    ]
+    out = []
+    for cols in sets:
+        keyed = pd.DataFrame({c: comparable(frame[c]) for c in dict.fromkeys(cols)})
+        out.append(keyed.astype(str).agg("\x1f".join, axis=1).factorize()[0])
+    return out
+
+
+def _donors(
+    rows: np.ndarray, passing: np.ndarray, groups: list[np.ndarray], rng: np.random.Generator
+) -> np.ndarray:
+    """A passing row for each row to repair: a sibling where one exists, else any passing row."""
+    pool = np.flatnonzero(passing)
+    give = pool[rng.integers(0, len(pool), len(rows))]
+    done = np.zeros(len(rows), dtype=bool)
+    for codes in groups:
+        by_group: dict[int, np.ndarray] = {}
+        for g in np.unique(codes[rows[~done]]):
+            by_group[int(g)] = pool[codes[pool] == g]
+        for i in np.flatnonzero(~done):
+            siblings = by_group.get(int(codes[rows[i]]))
+            if siblings is not None and len(siblings):
+                give[i] = siblings[rng.integers(0, len(siblings))]
+                done[i] = True
+    return give
 
 
 def drop_rows(

@@ -367,6 +367,22 @@ _DATE_FORMATS = (
     (re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"), "%Y-%m-%d %H:%M"),
     (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"), "%Y-%m-%dT%H:%M:%SZ"),
 )
+_TIMES_OF_DAY = (("", ""), (r" \d{2}:\d{2}", " %H:%M"), (r" \d{2}:\d{2}:\d{2}", " %H:%M:%S"))
+# Legacy (non-ISO) date texts, read with strptime: day first or month first (the data decides
+# which, and a column both read, every day and month at most 12, is no date), dotted, slashed
+# year first, and compact YYYYMMDD (a year 1800-2199: other 8-digit codes are no dates).
+_LEGACY_DATES = (
+    (r"\d{2}/\d{2}/\d{4}", "%d/%m/%Y"),
+    (r"\d{2}/\d{2}/\d{4}", "%m/%d/%Y"),
+    (r"\d{2}\.\d{2}\.\d{4}", "%d.%m.%Y"),
+    (r"\d{2}-\d{2}-\d{4}", "%d-%m-%Y"),
+    (r"\d{4}/\d{2}/\d{2}", "%Y/%m/%d"),
+    (r"(?:18|19|20|21)\d{6}", "%Y%m%d"),
+)
+_LEGACY_FORMATS = tuple(
+    (re.compile(f"^{d}{t}$"), f"{fd}{ft}") for d, fd in _LEGACY_DATES for t, ft in _TIMES_OF_DAY
+)
+LEGACY_DATE_FORMATS = frozenset(fmt for _, fmt in _LEGACY_FORMATS)
 _RESOLUTION_SECONDS = {
     "day": 86400.0,
     "second": 1.0,
@@ -377,16 +393,54 @@ _RESOLUTION_SECONDS = {
 
 
 def text_date_format(values: pd.Series) -> str | None:
-    """The strftime format every sampled string follows, if any."""
-    strings = values.dropna().astype(str).head(500)
+    """The strftime format every string follows, if exactly one: ISO ones by shape, legacy ones
+    (dd/mm/YYYY, YYYYMMDD, ...) also by every value being a valid date. None when no format or
+    two (01/02/2020 is 1 February or 2 January) read all of them: such text is no date column."""
+    strings = values.dropna().astype(str)
+    if strings.empty:
+        return None
     for pattern, fmt in _DATE_FORMATS:
-        if len(strings) and all(pattern.match(s) for s in strings):
+        if _all_match(strings, pattern):
             return fmt
-    return None
+    found = legacy_formats(strings)
+    return found[0] if len(found) == 1 else None
+
+
+def _all_match(strings: pd.Series, pattern: re.Pattern[str]) -> bool:
+    """Every string has the pattern's shape (the first few hundred looked at first: most columns
+    are told apart by them, without a pass over a large table)."""
+    return bool(strings.head(500).str.match(pattern.pattern).all()) and bool(
+        strings.str.match(pattern.pattern).all()
+    )
+
+
+def legacy_formats(strings: pd.Series) -> list[str]:
+    """The legacy formats that read every string as a valid date."""
+    found = []
+    for pattern, fmt in _LEGACY_FORMATS:
+        if not _all_match(strings, pattern):
+            continue
+        parsed = pd.to_datetime(strings, format=fmt, errors="coerce")
+        if not parsed.isna().any():
+            found.append(fmt)
+    return found
+
+
+def _reading_format(strings: pd.Series, text_format: str) -> str | None:
+    """The strptime format to read date text with: the one given when it is a legacy format;
+    for 'iso' or an ISO format (values read without knowing their column), a legacy format the
+    values follow (day first when they read both ways), else None (ISO 8601)."""
+    if text_format in LEGACY_DATE_FORMATS:
+        return text_format
+    if strings.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        return None
+    found = legacy_formats(strings)
+    return found[0] if found else None
 
 
 def to_epoch_seconds(values: pd.Series, *, text_format: str | None = None) -> np.ndarray:
-    """Dates, datetimes (naive or aware, as UTC), times of day or ISO strings -> float seconds."""
+    """Dates, datetimes (naive or aware, as UTC), times of day or date text -> float seconds.
+    Text is read with ``text_format`` when it is a legacy one (dd/mm/YYYY), else as ISO 8601."""
     if len(values) == 0:
         return np.zeros(0)
     first = values.iloc[0]
@@ -394,14 +448,20 @@ def to_epoch_seconds(values: pd.Series, *, text_format: str | None = None) -> np
         return np.array([t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6 for t in values])
     if isinstance(first, dt.timedelta) or pd.api.types.is_timedelta64_dtype(values):
         return pd.to_timedelta(values).dt.total_seconds().to_numpy(dtype=float)
+    legacy = None
     try:
         if text_format is not None:
-            ts = pd.to_datetime(values.astype(str).str.replace("Z", "", regex=False), format="ISO8601")
+            strings = values.astype(str)
+            legacy = _reading_format(strings, text_format)
+            if legacy is not None:
+                ts = pd.to_datetime(strings, format=legacy)
+            else:
+                ts = pd.to_datetime(strings.str.replace("Z", "", regex=False), format="ISO8601")
         else:
             ts = pd.to_datetime(values, utc=_has_tz(values))
     except pd.errors.OutOfBoundsDatetime:
         # pandas' nanoseconds end in 1677 and 2262; a date column holds 0001-01-01 to 9999-12-31.
-        return _far_epoch_seconds(values)
+        return _far_epoch_seconds(values, legacy)
     if getattr(ts.dt, "tz", None) is not None:
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
     return micros_to_seconds(ts.to_numpy(dtype="datetime64[us]").astype(np.int64))
@@ -414,8 +474,10 @@ def micros_to_seconds(micros: np.ndarray) -> np.ndarray:
     return whole.astype(float) + frac / 1e6
 
 
-def _far_epoch_seconds(values: pd.Series) -> np.ndarray:
-    """Seconds of dates, datetimes or ISO strings outside pandas' nanosecond range."""
+def _far_epoch_seconds(values: pd.Series, text_format: str | None = None) -> np.ndarray:
+    """Seconds of dates, datetimes or date text outside pandas' nanosecond range."""
+    if text_format is not None:
+        values = pd.Series([dt.datetime.strptime(str(v), text_format) for v in values], dtype=object)
     return micros_to_seconds(far_datetimes(values).to_numpy().astype(np.int64))
 
 
@@ -493,6 +555,11 @@ class Temporal(Encoder):
     bounds: list[float] = field(default_factory=list)
     # Timestamps the source keeps to whole minutes are written on whole minutes (0: no rounding).
     grain: float = 0.0
+    # Times of day (seconds after midnight) every value sits at, when the source has a handful
+    # (check-in at 14:00): each value is written at the nearest one. ``coded``: the inner encoder
+    # counts day * len(times) + the time's index (in time order), not resolution units.
+    times: list[float] = field(default_factory=list)
+    coded: bool = False
 
     @classmethod
     def fit(
@@ -502,24 +569,61 @@ class Temporal(Encoder):
         resolution = resolution_of(seconds)
         step = _RESOLUTION_SECONDS[resolution]
         distinct = len(np.unique(seconds))
+        times: list[float] = []
         if 1 < distinct <= MAX_DISCRETE_LEVELS and len(seconds) >= MIN_DISCRETE_SUPPORT * distinct:
             inner: Encoder = Categorical.fit(pd.Series(seconds), ordered=True)
         else:
-            inner = Continuous.fit(np.round(seconds / step), integer=True, tail=tail)
+            times = times_of_day(seconds) if output not in {"date", "time", "timedelta"} else []
+            units = day_positions(seconds, times) if times else np.round(seconds / step)
+            inner = Continuous.fit(units, integer=True, tail=tail)
             inner.smooth = True
-        return cls(
+        enc = cls(
             inner=inner,
             output=output,
             resolution=resolution,
             text_format=text_format,
             offsets=time_offsets(values) if output == "time" else [],
             grain=60.0 if len(seconds) and output != "date" and grain_of(seconds) == 60.0 else 0.0,
+            times=times,
+            coded=bool(times),
         )
+        if times:  # a whole day is the step that keeps the times of day (a nudged value moves by it)
+            enc.grain = 86400.0
+            knots = enc.inner.knots if isinstance(enc.inner, Continuous) else np.zeros(0)
+            enc.bounds = [float(b) for b in enc.position_seconds(knots[[0, -1]])] if len(knots) else []
+        return enc
+
+    def positions(self, seconds: np.ndarray) -> np.ndarray:
+        """Seconds as what the inner Continuous counts: day-and-time-of-day positions when
+        ``coded``, else resolution units."""
+        if self.coded:
+            return day_positions(seconds, self.times)
+        return np.round(seconds / _RESOLUTION_SECONDS[self.resolution])
+
+    def position_seconds(self, positions: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
+        """The inverse of positions (a coded position is a day and one of the times of day).
+
+        ``u`` (the positions' probabilities): the time of day is the nearest knot's, not the one
+        between two knots a day apart, where interpolation would give each time an equal share."""
+        p = np.asarray(positions, dtype=float)
+        if not self.coded:
+            return p * _RESOLUTION_SECONDS[self.resolution]
+        k = len(self.times)
+        day = np.floor(p / k)
+        code = p - day * k
+        knots = self.inner.knots if isinstance(self.inner, Continuous) else np.zeros(0)
+        if u is not None and len(knots):
+            nearest = np.clip(np.round(np.asarray(u) * (len(knots) - 1)), 0, len(knots) - 1)
+            code = np.mod(np.round(knots[nearest.astype(np.int64)]), k)
+        code = np.clip(np.nan_to_num(code).astype(np.int64), 0, k - 1)
+        return day * 86400.0 + np.asarray(self.times, dtype=float)[code]
 
     def values(self, seconds: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Seconds as the column's values; times of a timetz get the source's offsets (the most
         common one without ``rng``)."""
-        if self.grain > 1 and self.output != "date":
+        if self.times:  # a gap from a base moves forward: never before the base it follows
+            seconds = at_times_of_day(np.asarray(seconds, dtype=float), self.times, forward=not self.coded)
+        elif self.grain > 1 and self.output != "date":
             seconds = np.round(np.asarray(seconds, dtype=float) / self.grain) * self.grain
         out = from_seconds(seconds, self.output, self.text_format, self.resolution)
         if not self.offsets:
@@ -542,18 +646,18 @@ class Temporal(Encoder):
     def normal(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
         s = self.seconds(values)
         if isinstance(self.inner, Continuous):
-            return Continuous.normal_array(np.round(s / _RESOLUTION_SECONDS[self.resolution]), rng)
+            return Continuous.normal_array(self.positions(s), rng)
         return self.inner.normal(pd.Series(s), rng)
 
     def scores(self, values: pd.Series) -> np.ndarray:
         s = self.seconds(values)
         if isinstance(self.inner, Continuous):
-            return Continuous.scores_array(np.round(s / _RESOLUTION_SECONDS[self.resolution]))
+            return Continuous.scores_array(self.positions(s))
         return self.inner.scores(pd.Series(s))
 
     def decode_seconds(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         if isinstance(self.inner, Continuous):
-            return self.inner.decode(z, rng) * _RESOLUTION_SECONDS[self.resolution]
+            return self.position_seconds(self.inner.decode(z, rng), to_uniform(z))
         return np.asarray(self.inner.decode(z), dtype=float)
 
     def decode(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -570,6 +674,8 @@ class Temporal(Encoder):
             "offsets": self.offsets,
             "bounds": self.bounds,
             "grain": self.grain,
+            "times": self.times,
+            "coded": self.coded,
         }, arrays
 
     @classmethod
@@ -582,7 +688,51 @@ class Temporal(Encoder):
             offsets=[list(o) for o in state.get("offsets") or []],
             bounds=[float(b) for b in state.get("bounds") or []],
             grain=float(state.get("grain") or 0.0),
+            times=[float(t) for t in state.get("times") or []],
+            coded=bool(state.get("coded")),
         )
+
+
+# Most times of day a timestamp column may keep as its only ones (a handful: check-in and
+# check-out, shift starts, half-hour slots), each seen at least MIN_DISCRETE_SUPPORT times.
+MAX_TIMES_OF_DAY = 24
+
+
+def times_of_day(seconds: np.ndarray) -> list[float]:
+    """The source's times of day (seconds after midnight, in order) when all its values sit at
+    a few, each well supported, on more than one day; else [] (midnight alone is a date's)."""
+    x = np.asarray(seconds, dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return []
+    tod = np.round(np.mod(x, 86400.0), 6)
+    levels, counts = np.unique(tod, return_counts=True)
+    if len(levels) > MAX_TIMES_OF_DAY or counts.min() < MIN_DISCRETE_SUPPORT:
+        return []
+    if (len(levels) == 1 and levels[0] == 0) or len(np.unique(np.floor(x / 86400.0))) < 2:
+        return []
+    return [float(v) for v in levels]
+
+
+def day_positions(seconds: np.ndarray, times: list[float]) -> np.ndarray:
+    """day * len(times) + the index of the time of day nearest each value's: integers in time
+    order, so the inner encoder interpolates between them and never leaves the times of day."""
+    s = at_times_of_day(np.asarray(seconds, dtype=float), times)
+    day = np.floor(s / 86400.0)
+    code = np.searchsorted(np.asarray(times, dtype=float), np.round(s - day * 86400.0, 6))
+    return day * len(times) + np.minimum(code, len(times) - 1)
+
+
+def at_times_of_day(seconds: np.ndarray, times: list[float], *, forward: bool = False) -> np.ndarray:
+    """Each value moved to the nearest of the times of day (the day before or after when nearer;
+    ``forward``: the next one at or after it): a value sampled as a gap from another (check-out
+    from check-in) keeps the source's times."""
+    levels = np.asarray(times, dtype=float)
+    tod = np.mod(seconds, 86400.0)
+    half = 0.0 if forward else 43200.0
+    shift = np.mod(levels[None, :] - tod[:, None] + half, 86400.0) - half
+    pick = np.argmin(np.abs(np.nan_to_num(shift, nan=np.inf)), axis=1)
+    return seconds + shift[np.arange(len(seconds)), pick]
 
 
 def time_offsets(values: pd.Series) -> list[list[float]]:

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from relsynth import dialects, target_checks
-from relsynth.ddl import TargetSchema, build, quoted_type, split_type_name
+from relsynth.ddl import TargetSchema, bit_kind, bit_text, bit_width, build, quoted_type, split_type_name
 from relsynth.errors import RelsynthError
-from relsynth.graph import Plan
+from relsynth.graph import Plan, late_columns
 from relsynth.graph import plan as make_plan
 from relsynth.guard import STAGING_PREFIX, refuse_non_empty
 from relsynth.io import make_engine, parse_url, redact
@@ -193,6 +193,11 @@ def _nan_columns(schema: Schema, frames: dict[str, pd.DataFrame]) -> set[tuple[s
 def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
     """A column's values as the driver wants them (None for NULL; NaN kept in NOT NULL floats)."""
     t = col.type
+    if kind == "postgresql" and bit_kind(t):  # COPY skips the type's conversion: bits as '0'/'1' text
+        width = bit_width(t.native or "")
+        return [
+            None if v is None or v is pd.NA or v != v else bit_text(v, width) for v in values.astype(object)
+        ]
     if pd.api.types.is_datetime64_any_dtype(values):
         if getattr(values.dt, "tz", None) is not None and (kind != "postgresql" or not t.timezone):
             values = values.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -415,8 +420,8 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 late = [fk for key, fk in cut.items() if key[0] == name]
                 if late:
                     load_frame = frame.copy()
-                    for fk in late:
-                        for c in fk.columns:
+                    for fk in late:  # only its own nullable columns: tenant_id of (tenant_id, owner) stays
+                        for c in late_columns(table, fk):
                             load_frame[c] = None
                     pending.append((name, late, frame))
             try:
@@ -531,9 +536,10 @@ def _check_cycles_loadable(schema: Schema, plan: Plan, names: list[str]) -> None
     for name in names:
         for fk in plan[name].deferred:
             table = schema.table(name)
-            if not any(table.column(c).nullable for c in fk.columns) and not fk.deferrable:
+            if not late_columns(table, fk) and not fk.deferrable:
                 raise RelsynthError(
-                    f"Foreign key {fk.label} closes a cycle and is NOT NULL and not DEFERRABLE, so rows "
+                    f"Foreign key {fk.label} closes a cycle and none of its columns outside the primary key "
+                    "may be NULL, and it is not DEFERRABLE, so rows "
                     "cannot be loaded into existing tables one table at a time; make it DEFERRABLE, or let "
                     "relsynth create the tables (without --into-existing)"
                 )
@@ -743,7 +749,9 @@ def _update_late(
     key = list(table.primary_key)
     if not key:
         return
-    cols = [c for fk in fks for c in fk.columns]
+    cols = list(dict.fromkeys(c for fk in fks for c in late_columns(table, fk)))
+    if not cols:
+        return
     stmt = sa.update(sa_table).where(*(sa_table.c[k] == sa.bindparam(f"k_{i}") for i, k in enumerate(key)))
     stmt = stmt.values({c: sa.bindparam(f"v_{j}") for j, c in enumerate(cols)})
     pk_values = [_python_column(frame[k], table.column(k), "") for k in key]

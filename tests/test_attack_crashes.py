@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+import relsynth
 from relsynth.cli import main
 from relsynth.model import checks as ck
 from tests.conftest import run_sql
@@ -150,3 +153,44 @@ def test_into_existing_refuses_an_extra_not_null_column(
         code, out = run("synthesize", source, nullable, "--into-existing", "--no-report", "-q", "--seed", "1")
         assert code == 0, out
         assert scalar(nullable, "SELECT count(*) FROM t") == 200
+
+
+def test_a_column_of_few_values_keeps_its_nulls() -> None:
+    """weight_g in {100, 200, 300, 400} or NULL: its value 'determines' whether it is NULL (NULL
+    is one of its levels), a relation that decided the column's NULLs from itself and lost all of
+    them (19 of 60 NULL in the source, 0 in the output)."""
+    rng = np.random.default_rng(2)
+    n = 300
+    weight = rng.choice([100.0, 200.0, 300.0, 400.0], n)
+    weight[rng.random(n) < 0.3] = np.nan
+    frames = {
+        "product": pd.DataFrame({"id": np.arange(1, n + 1), "weight_g": weight, "price": rng.gamma(2, 9, n)})
+    }
+    model = relsynth.fit(frames, seed=1)
+    assert not any("weight_g" in line and "NULL" in line for line in model.relations_summary())
+    for seed in range(3):
+        out = relsynth.sample(model, seed=seed)["product"]
+        assert abs(out["weight_g"].isna().mean() - np.isnan(weight).mean()) < 0.08
+
+
+def test_a_usage_error_is_one_line() -> None:
+    """An unknown option was click's three-line usage block; now one FAILED line that says where
+    the options are listed (exit code 2, as click gives usage errors)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "relsynth", "sample", "model.rsm", "--no-report"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("FAILED: No such option '--no-report'")
+    assert "relsynth sample --help" in lines[0]
+    out = subprocess.run(
+        [sys.executable, "-m", "relsynth", "inspect", "postgresql://u:hunter2@127.0.0.1:1/x", "--bogus"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and "hunter2" not in out.stderr and len(out.stderr.strip().splitlines()) == 1

@@ -286,3 +286,77 @@ def test_records_nothing_can_move_are_said_not_hidden() -> None:
     assert not avoid_records(tm, table, synthetic, np.random.default_rng(0), report)
     assert report.unmoved_records == {"t": 1}
     assert any("1 rows equal a source record" in line for line in report.lines())
+
+
+def test_rows_equal_to_a_unique_record_that_nothing_can_move_are_not_written(sqlite_db) -> None:
+    """Every column of a line repeats its product's (name code and price): no column of the line
+    can move, and the pair (code, price) of a product sold once is a unique record. Such rows were
+    only counted; now they are left out, and the summary says how many."""
+    from relsynth.model.values import record_keys
+
+    rng = np.random.default_rng(3)
+    n_products = 60
+    # Products 1-10 (codes A and B) sell often; 50 products of code C share 4 prices (each pair
+    # (C, price) held by 12 products: nothing rare about a product), but only 4 of them sold, once
+    # each: among lines, each (C, price) is one sale, a unique record.
+    products = pd.DataFrame(
+        {
+            "id": np.arange(1, n_products + 1),
+            "code": [*rng.choice(["A", "B"], 10), *["C"] * 50],
+            "price": [*rng.choice([1.5, 2.5, 3.5, 4.5], 10), *[1.5, 2.5, 3.5, 4.5] * 12, 1.5, 2.5],
+        }
+    )
+    sold = np.concatenate([rng.integers(1, 11, 600), [11, 12, 13, 14]])
+    lines = pd.DataFrame({"id": np.arange(1, len(sold) + 1), "product_id": sold})
+    lines = lines.merge(products, left_on="product_id", right_on="id", suffixes=("", "_p")).drop(
+        columns="id_p"
+    )
+    url = sqlite_db()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE product (id INTEGER PRIMARY KEY, code TEXT NOT NULL, price REAL NOT NULL)"
+        )
+        conn.exec_driver_sql(
+            "CREATE TABLE line (id INTEGER PRIMARY KEY, product_id INTEGER NOT NULL REFERENCES product (id),"
+            " code TEXT NOT NULL, price REAL NOT NULL)"
+        )
+        products.to_sql("product", conn, if_exists="append", index=False)
+        lines[["id", "product_id", "code", "price"]].to_sql("line", conn, if_exists="append", index=False)
+    engine.dispose()
+    model = relsynth.fit(url, seed=1)
+    tm = model.tables["line"]
+    assert tm.record_columns and tm.record_nudge is None  # nothing in a line can move
+    table = model.schema.table("line")
+    source_keys = record_keys(table, lines, tm.record_columns).value_counts()
+    unique = set(source_keys.index[source_keys == 1])
+    dropped = 0
+    for seed in range(3):
+        report = SampleReport()
+        out = relsynth.sample(model, scale=2.0, seed=seed, report=report)
+        assert not set(record_keys(table, out["line"], tm.record_columns)) & unique
+        dropped += report.dropped_records.get("line", 0)
+        assert not report.unmoved_records
+    assert dropped > 0  # the attack would have found copies: they were there to leave out
+
+
+def test_a_word_of_one_value_repeated_on_many_rows_is_not_learned() -> None:
+    """One customer's street repeated on all their invoices: many rows, one value. Words were
+    kept when they appeared in 3 rows, so 'Quartermaine' (one person's street) was in the model
+    file and in generated text; they must appear in 3 different values."""
+    from relsynth.model.text import Vocabulary
+
+    common = [
+        "north road",
+        "high street",
+        "main street",
+        "station road",
+        "park lane",
+        "mill lane",
+        "old church way",
+    ]
+    rows = [f"{i} {common[i % len(common)]}" for i in range(60)] + ["12 Quartermaine Close"] * 9
+    vocab = Vocabulary.fit(pd.Series(rows))
+    assert vocab is not None
+    assert "Quartermaine" not in vocab.words and "Close" not in vocab.words
+    assert {"road", "street", "lane"} <= set(vocab.words)

@@ -25,12 +25,14 @@ CREATE TABLE admissions (id INTEGER PRIMARY KEY, patient_id INTEGER NOT NULL,
   FOREIGN KEY (patient_id) REFERENCES patients (id));
 CREATE TABLE visits (patient_id INTEGER NOT NULL, seq SMALLINT NOT NULL, visit_date DATE NOT NULL,
   PRIMARY KEY (patient_id, seq), FOREIGN KEY (patient_id) REFERENCES patients (id));
+CREATE TABLE stays (id INTEGER PRIMARY KEY, patient_id INTEGER NOT NULL, stay_no INTEGER NOT NULL,
+  started DATE NOT NULL, UNIQUE (patient_id, stay_no), FOREIGN KEY (patient_id) REFERENCES patients (id));
 """
 
 
 def _fill(url: str) -> None:
     rng = np.random.default_rng(7)
-    patients, admissions, visits = [], [], []
+    patients, admissions, visits, stays = [], [], [], []
     aid = 0
     for p in range(1, 161):
         patients.append({"id": p, "age": int(rng.integers(20, 90))})
@@ -51,12 +53,18 @@ def _fill(url: str) -> None:
         for k in range(1, int(rng.integers(1, 5)) + 1):
             d += dt.timedelta(days=int(rng.integers(1, 90)))
             visits.append({"patient_id": p, "seq": k, "visit_date": d})
+            stays.append({"id": len(stays) + 1, "patient_id": p, "stay_no": k, "started": d})
     run_sql(url, DDL)
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         md = sa.MetaData()
         md.reflect(conn)
-        for name, rows in (("patients", patients), ("admissions", admissions), ("visits", visits)):
+        for name, rows in (
+            ("patients", patients),
+            ("admissions", admissions),
+            ("visits", visits),
+            ("stays", stays),
+        ):
             conn.execute(md.tables[name].insert(), rows)
     engine.dispose()
 
@@ -81,6 +89,8 @@ def test_numberings_follow_the_time_they_number(request: pytest.FixtureRequest, 
     numbering = {nb.column: nb.by for nb in model.tables["admissions"].numbering}
     assert numbering == {"admission_number": "admitted"}
     assert {nb.column: nb.by for nb in model.tables["visits"].numbering} == {"seq": "visit_date"}
+    # UNIQUE (patient_id, stay_no) makes stay_no a key within the patient: a numbering all the same.
+    assert {nb.column: nb.by for nb in model.tables["stays"].numbering} == {"stay_no": "started"}
     result = relsynth.synthesize(source, target, seed=3, scale=2.0)
     assert result["write"].verification.problems == 0
     engine = sa.create_engine(target)
@@ -89,11 +99,14 @@ def test_numberings_follow_the_time_they_number(request: pytest.FixtureRequest, 
             sa.text("SELECT patient_id, admission_number, admitted FROM admissions"), conn
         )
         visits = pd.read_sql(sa.text("SELECT patient_id, seq, visit_date FROM visits"), conn)
+        stays = pd.read_sql(sa.text("SELECT patient_id, stay_no, started FROM stays"), conn)
     engine.dispose()
     assert len(admissions) > 500 and len(visits) > 300
     assert _numbered(admissions, "admission_number")
     assert _out_of_order(admissions, "admission_number", "admitted") == 0
     assert _numbered(visits, "seq")
     assert _out_of_order(visits, "seq", "visit_date") == 0
+    assert _numbered(stays, "stay_no")
+    assert _out_of_order(stays, "stay_no", "started") == 0
     lines = "\n".join(model.relations_summary())
     assert "admission_number numbers rows 1..n within each parent, in the order of admitted" in lines

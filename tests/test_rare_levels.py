@@ -216,3 +216,48 @@ def test_one_rows_extremes_are_never_emitted_nor_stored(tmp_path: Path) -> None:
     model = relsynth.fit(frames, seed=2, rare_k=1)
     out = relsynth.sample(model, scale=3.0, seed=0)["patient"]
     assert out["age"].max() > fifth["age"][1] or out["bill"].max() > fifth["bill"][1]
+
+
+def test_a_level_is_rare_when_few_people_hold_it_however_many_rows_or_parents(sqlite_db) -> None:
+    """A diagnosis on 6 encounters of one patient: 6 rows, 6 distinct parents, 1 person. Counted
+    per encounter it passed as common; counted per patient (the table --holdout splits) it is rare."""
+    rng = np.random.default_rng(4)
+    patients = pd.DataFrame({"id": np.arange(1, 81), "age": rng.integers(20, 90, 80)})
+    encounters, diagnoses = [], []
+    for pid in patients["id"]:
+        for _ in range(int(rng.integers(2, 5)) + (6 if pid == 1 else 0)):
+            eid = len(encounters) + 1
+            encounters.append((eid, int(pid), int(rng.integers(1, 20))))
+            code = (
+                "Q87.40-ONE-PERSON" if pid == 1 and eid % 2 == 0 else str(rng.choice(["E11", "I10", "J45"]))
+            )
+            diagnoses.append((len(diagnoses) + 1, eid, code))
+    held = sum(code == "Q87.40-ONE-PERSON" for _, _, code in diagnoses)
+    assert held >= 5  # common by rows and by encounters: only the person count makes it rare
+    url = sqlite_db()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE patient (id INTEGER PRIMARY KEY, age INTEGER)")
+        conn.exec_driver_sql(
+            "CREATE TABLE encounter (id INTEGER PRIMARY KEY, patient_id INTEGER NOT NULL REFERENCES patient (id),"
+            " los INTEGER)"
+        )
+        conn.exec_driver_sql(
+            "CREATE TABLE diagnosis (id INTEGER PRIMARY KEY, encounter_id INTEGER NOT NULL"
+            " REFERENCES encounter (id), code TEXT NOT NULL)"
+        )
+        patients.to_sql("patient", conn, if_exists="append", index=False)
+        pd.DataFrame(encounters, columns=["id", "patient_id", "los"]).to_sql(
+            "encounter", conn, if_exists="append", index=False
+        )
+        pd.DataFrame(diagnoses, columns=["id", "encounter_id", "code"]).to_sql(
+            "diagnosis", conn, if_exists="append", index=False
+        )
+    engine.dispose()
+    model = relsynth.fit(url, seed=1)
+    for seed in range(3):
+        out = relsynth.sample(model, scale=2.0, seed=seed)
+        assert "Q87.40-ONE-PERSON" not in set(out["diagnosis"]["code"])
+        assert set(out["diagnosis"]["code"]) == {"E11", "I10", "J45"}
+    kept = relsynth.sample(relsynth.fit(url, seed=1, rare_k=1), seed=0)
+    assert "Q87.40-ONE-PERSON" in set(kept["diagnosis"]["code"])  # k=1: the user asked for no folding

@@ -3,9 +3,10 @@
 - An *exact copy* is a synthetic row equal, on every column of the record (every column but the
   keys relsynth generates, personal data and free text included), to a source row that is unique
   in the source on those columns: a record that identifies one entity. (A synthetic row equal to a
-  common combination, such as price 0.99 and quantity 1, copies nobody.) A record of fewer than
-  MIN_RECORD_COLUMNS columns is not assessed: one equal value (a playlist named "Music") is not a
-  copy of anybody's record.
+  common combination, such as price 0.99 and quantity 1, copies nobody.) A record of one column,
+  or of columns whose unique records a row knowing nobody would hit by chance more often than
+  not (model.values.identifying), is not assessed: one equal value (a playlist named "Music"), or
+  one cell of a grid of 12 codes x 4 floors that 48 rows fill, is not a copy of anybody's record.
 - *Distance to closest record* (DCR): for each synthetic row, the distance to the nearest row
   the model was trained on, and to the nearest row of the holdout it never saw (same number of
   rows). The memorization test looks from the real side: a model that memorizes leaves synthetic
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.evaluation.features import Encoder, at_most, labels
-from relsynth.model.values import record_keys
+from relsynth.model.values import identifying, record_keys
 from relsynth.schema import Table
 
 MAX_QUERY_ROWS = 2_000
@@ -35,7 +36,6 @@ RARE = 5  # a category seen fewer times than this can point at a person
 CLOSER_LIMIT = 0.6  # share of rows nearer to training than holdout that flags a table (and beyond noise)
 MIN_HOLDOUT = 50  # fewer held-out rows than this cannot tell memorization from chance
 MAX_TIED = 0.5  # above this share of ties, the training-vs-holdout comparison says nothing
-MIN_RECORD_COLUMNS = 2  # a "record" of one column is a value, not an entity
 
 
 def record_columns(table: Table, real: pd.DataFrame, synth: pd.DataFrame) -> list[str]:
@@ -49,7 +49,7 @@ def record_columns(table: Table, real: pd.DataFrame, synth: pd.DataFrame) -> lis
 
 
 def exact_copies(table: Table, real: pd.DataFrame, synth: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
-    if len(columns) < MIN_RECORD_COLUMNS or not len(real) or not len(synth):
+    if not identifying(real, columns) or not len(synth):
         return {
             "copies": 0,
             "matching_common_rows": 0,

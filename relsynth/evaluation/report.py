@@ -520,6 +520,10 @@ def _privacy_card(s: dict[str, Any], anchors: _Anchors) -> str:
             lines.append(
                 "<li>holdout comparison: no table sits closer to training rows than to held-out rows</li>"
             )
+        if p.get("attacks_run"):
+            risky = [str(f) for f in _list(p.get("attack_risk_tables"))]
+            found = f"risk above 0 in {_e(', '.join(risky))}" if risky else "no risk interval above 0"
+            lines.append(f"<li>attacks (singling out, linkability, inference): {found}</li>")
         undecided = [str(f) for f in _list(p.get("inconclusive_tables"))]
         if undecided:
             lines.append(
@@ -861,7 +865,91 @@ def _privacy_block(priv: dict[str, Any], shareable: bool) -> str:
             "5 times that appear in the synthetic data a few times: each could single a person out</p>"
             f'<div class="scroll short">{_table(head, rows)}</div>'
         )
-    return out
+    return out + _attacks_block(_dict(priv.get("attacks")))
+
+
+def _rate_ci(r: dict[str, Any]) -> str:
+    ci = _list(r.get("ci"))
+    lo, hi = [*ci, None, None][:2]
+    return (
+        f"{_pct(r.get('rate'))} <span class='muted small'>[{_pct(lo)}, {_pct(hi)}] "
+        f"of {_int(r.get('attacks'))}</span>"
+    )
+
+
+def _risk_cell(risk: dict[str, Any]) -> str:
+    ci = _list(risk.get("ci"))
+    lo, hi = [*ci, None, None][:2]
+    low = _num(lo)
+    grade = "na" if low is None else "poor" if low > 0.1 else "fair" if low > 0 else "good"
+    interval = f"<span class='muted small'>[{_fmt(lo, 2)}, {_fmt(hi, 2)}]</span>"
+    return f"{_chip(_fmt(risk.get('value'), 2), grade)} {interval}"
+
+
+def _attack_exposed(a: dict[str, Any]) -> bool:
+    """Does any attack's risk interval lie above 0?"""
+    for key in ("singling_out", "linkability", "inference"):
+        ci = _list(_dict(_dict(a.get(key)).get("risk")).get("ci"))
+        if ci and (_num(ci[0]) or 0.0) > 0:
+            return True
+    return False
+
+
+def _attacks_block(a: dict[str, Any]) -> str:
+    """Attack-based risk: each attack's success on training rows and on held-out rows (the
+    control), the random baseline, and the risk with its interval. Rates only, never values."""
+    if not a:
+        return ""
+    head = "<h4>Attacks (singling out, linkability, inference)</h4>"
+    if not a.get("available"):
+        return head + f"<p class='muted'>not run: {_e(a.get('reason') or 'no result')}</p>"
+    rows = []
+    explain = {
+        "singling_out": "queries over a few columns, built from synthetic rows, that single out one person",
+        "linkability": "two halves of a record linked through their nearest synthetic rows",
+    }
+    for key, label in (("singling_out", "singling out"), ("linkability", "linkability")):
+        x = _dict(a.get(key))
+        if not x.get("available"):
+            rows.append(
+                [_e(label), f"<span class='muted'>{_e(x.get('reason') or 'not run')}</span>", "", "", ""]
+            )
+            continue
+        rows.append(
+            [
+                f"{_e(label)}<div class='muted small'>{_e(explain[key])}</div>",
+                _rate_ci(_dict(x.get("train"))),
+                _rate_ci(_dict(x.get("control"))),
+                _rate_ci(_dict(x.get("baseline"))),
+                _risk_cell(_dict(x.get("risk"))),
+            ]
+        )
+    inf = _dict(a.get("inference"))
+    if inf.get("available"):
+        for sec in [_dict(s) for s in _list(inf.get("secrets"))]:
+            rows.append(
+                [
+                    f"inference of <code>{_e(sec.get('column'))}</code><div class='muted small'>guessed "
+                    "from the nearest synthetic row on the other columns</div>",
+                    _rate_ci(_dict(sec.get("train"))),
+                    _rate_ci(_dict(sec.get("control"))),
+                    _rate_ci(_dict(sec.get("baseline"))),
+                    _risk_cell(_dict(sec.get("risk"))),
+                ]
+            )
+    else:
+        rows.append(
+            ["inference", f"<span class='muted'>{_e(inf.get('reason') or 'not run')}</span>", "", "", ""]
+        )
+    note = (
+        "<p class='muted small'>Each attack uses only the synthetic data and is run alike against "
+        f"training rows and against {_int(a.get('control_rows'))} held-out rows the model never saw "
+        "(the control). Risk = (training − held-out) / (1 − held-out), 95% interval, 0 when the attack "
+        "does no better on training rows: success on held-out rows is what anyone learns about the "
+        "population. The random baseline shows whether an attack beats guessing at all.</p>"
+    )
+    headers = ["attack", "success on training rows", "on held-out rows", "random baseline", "risk [95% CI]"]
+    return head + note + f'<div class="scroll">{_table(headers, rows)}</div>'
 
 
 def _table_section(
@@ -886,6 +974,8 @@ def _table_section(
         chips.append(_chip(f"{_int(priv.get('copies'))} copies", "poor"))
     if dist.get("flagged"):
         chips.append(_chip("closer to training", "poor"))
+    if _attack_exposed(_dict(priv.get("attacks"))):
+        chips.append(_chip("attack risk", "poor"))
     summary = (
         f'<summary><span class="sname">{_e(name)}</span> <span class="muted">'
         f"{_int(rows.get('real'))} → {_int(rows.get('synthetic'))} rows</span> {''.join(chips)}</summary>"

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import math
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from relsynth.evaluation import fidelity, learn, privacy
+from relsynth.evaluation import attacks, fidelity, learn, privacy
 from relsynth.evaluation.features import comparable_columns, is_numeric_kind, numeric_values
 from relsynth.evaluation.integrity import check_integrity
 from relsynth.graph import Plan
@@ -135,6 +136,10 @@ def evaluate_frames(
                 "rare_categories": privacy.rare_categories(
                     r, s, [c for c in cols if not is_numeric_kind(table, c)], values=not shareable
                 ),
+                # Its own seed per table: the attacks leave the other metrics' draws as they were.
+                "attacks": attacks.attacks(
+                    table, train, hold, s, cols, (abs(seed), zlib.crc32(name.encode("utf-8")))
+                ),
             },
             "not_compared": [
                 c.name
@@ -219,6 +224,7 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
     dist = {n: t["privacy"]["distance"] for n, t in result["tables"].items()}
     flagged = [n for n, d in dist.items() if d.get("flagged")]
     inconclusive = [n for n, d in dist.items() if d.get("inconclusive")]
+    attacked = {n: t["privacy"].get("attacks") or {} for n, t in result["tables"].items()}
     return {
         "overall": _mean([shapes, pairs, cardinality, trends]),
         "column_shapes": shapes,
@@ -234,6 +240,9 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
             "holdout": has_holdout,
             "flagged_tables": flagged,
             "inconclusive_tables": inconclusive,
+            # Reported, not part of the verdict: an attack whose risk interval lies above 0.
+            "attack_risk_tables": [n for n, a in attacked.items() if attacks.exposed(a)],
+            "attacks_run": any(a.get("available") for a in attacked.values()),
             # Without a holdout there is no baseline: no verdict, only the copies and distances.
             # A table the distance test cannot judge (mostly ties) withholds a pass.
             "passed": (

@@ -9,6 +9,47 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+ATTACKS = (("singling_out", "singling out"), ("linkability", "linkability"), ("inference", "inference"))
+
+
+def _interval(risk: dict[str, Any]) -> str:
+    lo, hi = risk["ci"]
+    return f"{risk['value']:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def attack_lines(result: dict[str, Any]) -> list[str]:
+    """One line per table: each attack's risk with its interval and the held-out success rate.
+    Rates and column names only: a summary that can be shared reveals no value."""
+    out, missing = [], []
+    for name, t in result["tables"].items():
+        a = t["privacy"].get("attacks")
+        if not a:
+            continue
+        if not a.get("available"):
+            missing.append(str(a.get("reason")))
+            continue
+        parts, exposed = [], False
+        for key, label in ATTACKS:
+            x = a.get(key) or {}
+            if not x.get("available"):
+                parts.append(f"{label} n/a")
+                continue
+            if key == "inference":
+                worst = next(s for s in x["secrets"] if s["column"] == x["worst_column"])
+                control, label = worst["control"]["rate"], f"inference of {x['worst_column']}"
+            else:
+                control = x["control"]["rate"]
+            exposed = exposed or x["risk"]["ci"][0] > 0
+            parts.append(f"{label} {_interval(x['risk'])} (held-out {_fmt(control, 2)})")
+        out.append(
+            f"attacks on {name}, risk [95% CI]: " + "; ".join(parts) + ("  <- above 0" if exposed else "")
+        )
+    if missing:
+        reasons = sorted(set(missing))
+        out.append(f"attacks: not run on {len(missing)} tables: " + "; ".join(reasons[:3]))
+    return out
+
+
 def summary_lines(result: dict[str, Any]) -> list[str]:
     s = result["scores"]
     out = [
@@ -31,6 +72,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         if p["holdout"]
         else f"{copies}; {p['note']}"
     )
+    out += attack_lines(result)
     if "utility" in result:
         u = result["utility"]
         if u.get("available"):

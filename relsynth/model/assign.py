@@ -112,9 +112,11 @@ def primary_key(
     context: ForeignKey | None = None,
     pos: np.ndarray | None = None,
     report: SampleReport | None = None,
+    late: tuple[ForeignKey, ...] = (),
 ) -> None:
     """New values for the key columns that are this table's own (not FKs, not numbered, not
     modelled): never the source's keys, in the source's form (sequence, uuid, shaped string).
+    Columns only a self-reference or a cycle-cutting FK (``late``) shares are the row's own too.
 
     A sequence that would outgrow what a within-parent key allows (a smallint, a CHECK) is
     counted per parent instead. Strings fit the column's length and sequences its type; when
@@ -123,7 +125,7 @@ def primary_key(
     key = tm.key
     n = len(frame)
     within = keys_within_parent(table, context)
-    fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
+    fk_cols = inherited_columns(table, late)
     local = [c for c in table.primary_key if c not in fk_cols]
     numbered = {nb.column for nb in tm.numbering}
     modelled = {s.name for s in tm.columns if s.how != "key"}
@@ -167,7 +169,10 @@ def primary_key(
             counted[c] = (hi - lo + 1, start, lo, hi)
     if not counted:
         return
-    indices, distinct = kz.key_indices(n, [room for room, *_ in counted.values()])
+    rooms = [room for room, *_ in counted.values()]
+    indices, distinct = kz.key_indices(n, rooms)
+    grouped = _tenant_sizes(tm, table, list(counted), rooms, n)
+    indices = [idx // grouped[c] if c in grouped else idx for c, idx in zip(counted, indices, strict=True)]
     for (c, (_, start, lo, hi)), idx in zip(counted.items(), indices, strict=True):
         col = table.column(c)
         if col.type.name in {"string", "char", "text"}:
@@ -180,6 +185,35 @@ def primary_key(
             frame[c] = kz.counted_from(idx, start, lo, hi)
     if distinct < n and not set(table.primary_key) - set(counted):
         _narrow(report, table.name, tuple(counted), distinct)
+
+
+def inherited_columns(table: Table, late: tuple[ForeignKey, ...] | list[ForeignKey] = ()) -> set[str]:
+    """Columns a parent sampled before the row sets: its FKs' to other tables, cut ones aside."""
+    skip = {fk.name for fk in late}
+    return {
+        c
+        for fk in table.foreign_keys
+        if fk.ref_table != table.name and fk.name not in skip
+        for c in fk.columns
+    }
+
+
+def _tenant_sizes(
+    tm: TableModel, table: Table, counted: list[str], rooms: list[int | None], n: int
+) -> dict[str, int]:
+    """Key columns a composite self-reference keeps (tenant_id of (tenant_id, manager_id)), with
+    the source's rows per value, so parents can be found within them; only while another
+    counted column keeps the key unique."""
+    unique = [c for c, r in zip(counted, rooms, strict=True) if r is None or r >= n]
+    out: dict[str, int] = {}
+    for fk in table.foreign_keys:
+        forest = tm.forests.get(fk.name)
+        if fk.ref_table != table.name or forest is None or round(forest.group_size) <= 1:
+            continue
+        for c, r in zip(fk.columns, fk.ref_columns, strict=True):
+            if c == r and c in counted and any(u != c for u in unique):
+                out[c] = round(forest.group_size)
+    return out
 
 
 def _narrow(report: SampleReport | None, table: str, columns: tuple[str, ...], room: int) -> None:
@@ -212,7 +246,7 @@ def secondary_order(tm: TableModel, secondary: tuple[ForeignKey, ...] | list[For
 def already_set(model: Model, table: Table, fk: ForeignKey) -> set[str]:
     """Columns of ``fk`` that an earlier key (primary key, context FK, another FK) already set."""
     tp = model.plan[table.name]
-    fk_cols = {c for f in table.foreign_keys for c in f.columns}
+    fk_cols = inherited_columns(table, tp.deferred)
     earlier: set[str] = {c for c in table.primary_key if c not in fk_cols}  # generated locally
     if tp.context is not None:
         earlier |= set(tp.context.columns)
@@ -414,16 +448,48 @@ def _sort_values(frame: pd.DataFrame, column: str | None) -> np.ndarray:
 
 
 def self_reference(
-    tm: TableModel, frame: pd.DataFrame, fk: ForeignKey, pos: np.ndarray | None, rng: np.random.Generator
+    tm: TableModel,
+    frame: pd.DataFrame,
+    fk: ForeignKey,
+    pos: np.ndarray | None,
+    rng: np.random.Generator,
+    table: Table | None = None,
 ) -> None:
-    """A self-reference forms a forest with the source's depth profile, within each context parent."""
+    """A self-reference forms a forest with the source's depth profile, within each context parent.
+
+    Columns the FK shares with the row's key or other FKs (tenant_id of (tenant_id, manager_id))
+    stay the row's own: parents are drawn within their groups, only the other columns point at
+    the parent, and a root has those NULL (or points at itself where none may be NULL).
+    """
     forest = tm.forests.get(fk.name)
     n = len(frame)
     if forest is None or n == 0:
         return
-    parent = forest.sample(n, rng, groups=pos)
+    if table is None:
+        parent = forest.sample(n, rng, groups=pos)
+        for c, r in zip(fk.columns, fk.ref_columns, strict=True):
+            frame[c] = _take(frame[r], parent)
+        return
+    kept = kz.self_ref_shared(table, fk)
+    same = [c for c in kept if c in fk.ref_columns and fk.ref_columns[fk.columns.index(c)] == c]
+    shared = None
+    if same:
+        arrays = [comparable(frame[c]).astype(object).to_numpy() for c in same]
+        shared = pd.factorize(pd.MultiIndex.from_arrays(arrays), use_na_sentinel=False)[0].astype(np.int64)
+    parent = forest.sample(n, rng, groups=pos, shared=shared)
     for c, r in zip(fk.columns, fk.ref_columns, strict=True):
-        frame[c] = _take(frame[r], parent)
+        if c in kept and c != r:  # kept, and the parent must hold it in the column it refers to
+            own, ref = comparable(frame[c]).to_numpy(), comparable(frame[r]).to_numpy()
+            parent[(parent >= 0) & (own != ref[np.maximum(parent, 0)])] = -1
+    free = [(c, r) for c, r in zip(fk.columns, fk.ref_columns, strict=True) if c not in kept]
+    nullable = {c for c, _ in free if table.column(c).nullable}
+    roots = parent < 0
+    to = np.where(roots, np.arange(n), parent)  # a root's NOT NULL columns: its own key (a self-loop)
+    for c, r in free:
+        values = _take(frame[r], to)
+        if c in nullable:
+            values[roots] = None
+        frame[c] = values
 
 
 # -- other columns ----------------------------------------------------------------------------

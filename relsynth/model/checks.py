@@ -4,8 +4,10 @@ Understood: comparisons between a column and a constant or another column, IN li
 PostgreSQL's `= ANY (ARRAY[...])` spelling of them), BETWEEN, IS [NOT] NULL, AND/OR/NOT, casts
 (`'-5'::integer` is -5) and typed literals (`DATE '2000-01-01'`). Text constants are read as the
 kind of column they meet (a date, a timestamp, a time, a number), as the database reads them.
-Anything else (functions, arithmetic) is reported as not interpretable and left to the writer,
-which tests rows in the target itself.
+The portable string functions length/char_length, lower, upper and trim are understood on either
+side of a comparison (MySQL's LENGTH counts bytes: read with ``dialect="mysql"``, it is
+octet_length). Anything else (other functions, arithmetic, regular expressions) is reported as
+not interpretable and left to the writer, which tests rows in the target itself.
 """
 
 from __future__ import annotations
@@ -39,10 +41,19 @@ class Const:
 
 
 @dataclass(frozen=True)
+class Func:
+    """A portable string function of one operand: length (in characters), octet_length (in bytes:
+    MySQL's LENGTH), lower, upper, trim (spaces at both ends)."""
+
+    name: str
+    arg: Col | Const | Func
+
+
+@dataclass(frozen=True)
 class Cmp:
-    left: Col | Const
+    left: Col | Const | Func
     op: str
-    right: Col | Const
+    right: Col | Const | Func
 
 
 @dataclass(frozen=True)
@@ -54,9 +65,9 @@ class In:
 
 @dataclass(frozen=True)
 class Between:
-    column: Col
-    low: Col | Const
-    high: Col | Const
+    column: Col | Func
+    low: Col | Const | Func
+    high: Col | Const | Func
     negated: bool = False
 
 
@@ -110,10 +121,25 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     return out
 
 
+# Function names as spelled in a CHECK -> the portable function (length counts characters).
+_FUNCTIONS = {
+    "length": "length",
+    "char_length": "length",
+    "character_length": "length",
+    "octet_length": "octet_length",
+    "lower": "lower",
+    "lcase": "lower",
+    "upper": "upper",
+    "ucase": "upper",
+    "trim": "trim",
+}
+
+
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, dialect: str | None = None) -> None:
         self.toks = _tokenize(text)
         self.i = 0
+        self.dialect = dialect
 
     def peek(self, k: int = 0) -> tuple[str, str]:
         j = self.i + k
@@ -182,7 +208,10 @@ class _Parser:
         if self.accept("kw", "BETWEEN"):
             low = self.value(self.operand())
             self.take("kw", "AND")
-            return Between(self.as_col(left), low, self.value(self.operand()), negated)
+            subject = self.value(left)  # a column, or a function of one: length(x) BETWEEN 1 AND 5
+            if isinstance(subject, Const):
+                raise NotInterpretable("expected a column")
+            return Between(subject, low, self.value(self.operand()), negated)
         if negated:
             raise NotInterpretable("NOT must precede IN or BETWEEN here")
         if self.accept("kw", "IS"):
@@ -191,10 +220,11 @@ class _Parser:
             return IsNull(self.as_col(left), neg)
         return left
 
-    def value(self, node: Any) -> Col | Const:
-        """A comparison's side: a column or a constant; a condition there ((a = b) = (c IS NULL))
-        is not understood, so the CHECK is left to the database rather than misread."""
-        if not isinstance(node, Col | Const):
+    def value(self, node: Any) -> Col | Const | Func:
+        """A comparison's side: a column, a constant or a function of one; a condition there
+        ((a = b) = (c IS NULL)) is not understood, so the CHECK is left to the database rather than
+        misread."""
+        if not isinstance(node, Col | Const | Func):
             raise NotInterpretable("a condition compared as a value")
         return node
 
@@ -276,15 +306,27 @@ class _Parser:
         elif kind == "kw" and value == "NULL":
             node = Const(None)
         elif kind == "id":
-            if self.peek() == ("op", "("):
-                raise NotInterpretable(f"function {value}()")
-            node = Col(value)
+            node = self.function(value) if self.peek() == ("op", "(") else Col(value)
         else:
             raise NotInterpretable(f"unexpected {value or kind}")
         node = self.cast(node)
         if self.peek()[0] == "op" and self.peek()[1] in {"+", "*", "/", "%", "||"}:
             raise NotInterpretable("arithmetic")
         return node
+
+    def function(self, name: str) -> Func:
+        """A portable function of one operand: ``length(x)``; any other is not understood."""
+        found = _FUNCTIONS.get(name.lower())
+        if found == "length" and name.lower() == "length" and self.dialect in {"mysql", "mariadb"}:
+            found = "octet_length"  # MySQL's LENGTH counts bytes
+        if found is None:
+            raise NotInterpretable(f"function {name}()")
+        self.take("op", "(")
+        arg = self.operand()
+        self.take("op", ")")
+        if not isinstance(arg, Col | Const | Func):
+            raise NotInterpretable(f"a condition in {name}()")
+        return Func(found, arg)
 
 
 def _number(text: str) -> float | int:
@@ -325,9 +367,10 @@ def _as_number(text: str) -> float | int | None:
         return None
 
 
-def parse(sql: str) -> Any:
-    """The expression tree of a CHECK, or NotInterpretable."""
-    return _Parser(sql).parse()
+def parse(sql: str, dialect: str | None = None) -> Any:
+    """The expression tree of a CHECK, or NotInterpretable (``dialect``: the one it was written
+    for, where a function's meaning depends on it)."""
+    return _Parser(sql, dialect).parse()
 
 
 def columns_of(node: Any) -> set[str]:
@@ -335,12 +378,14 @@ def columns_of(node: Any) -> set[str]:
         return {node.name}
     if isinstance(node, Const):
         return set()
+    if isinstance(node, Func):
+        return columns_of(node.arg)
     if isinstance(node, Cmp):
         return columns_of(node.left) | columns_of(node.right)
     if isinstance(node, In | IsNull):
         return {node.column.name}
     if isinstance(node, Between):
-        return {node.column.name} | columns_of(node.low) | columns_of(node.high)
+        return columns_of(node.column) | columns_of(node.low) | columns_of(node.high)
     if isinstance(node, BoolOp):
         return set().union(*(columns_of(i) for i in node.items))
     if isinstance(node, Not):
@@ -451,10 +496,12 @@ def _objects(values: Any, n: int) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=n)
 
 
-def _side(node: Col | Const, frame: pd.DataFrame) -> np.ndarray:
+def _side(node: Col | Const | Func, frame: pd.DataFrame) -> np.ndarray:
     """An operand's values as an object array of plain values (None for NULL)."""
     if isinstance(node, Const):
         return _repeat(node.value, len(frame))
+    if isinstance(node, Func):
+        return _objects(map(_APPLY[node.name], _side(node.arg, frame)), len(frame))
     s = frame[node.name]
     if s.dtype.kind in "iufbM":  # numbers and timestamps: vectorised
         out = s.to_numpy(dtype=object)
@@ -463,13 +510,35 @@ def _side(node: Col | Const, frame: pd.DataFrame) -> np.ndarray:
     return _objects(map(_plain, s.tolist()), len(s))
 
 
+def _text(v: Any) -> str:
+    """A value as the text a string function reads (numbers as SQL prints them: 5, not 5.0)."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return v if isinstance(v, str) else str(v)
+
+
+def _null_safe(f: Any) -> Any:
+    return lambda v: None if v is None else f(_text(v))
+
+
+_APPLY = {
+    "length": _null_safe(len),
+    "octet_length": _null_safe(lambda s: len(s.encode("utf-8"))),
+    "lower": _null_safe(str.lower),
+    "upper": _null_safe(str.upper),
+    "trim": _null_safe(lambda s: s.strip(" ")),
+}
+
+
 def _repeat(value: Any, n: int) -> np.ndarray:
     out = np.empty(n, dtype=object)
     out.fill(value)
     return out
 
 
-def _operands(left: Col | Const, right: Col | Const, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _operands(
+    left: Col | Const | Func, right: Col | Const | Func, frame: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
     """Both sides of a comparison, row by row, as values of one kind where SQL would make them so."""
     a, b = _side(left, frame), _side(right, frame)
     ka, kb = _kinds(a), _kinds(b)
@@ -897,7 +966,7 @@ def _interval(node: Any, column: str) -> tuple[int, int, frozenset[int] | None] 
         else:
             return None
         return lo, hi, None
-    if isinstance(node, Between) and not node.negated and node.column.name == column:
+    if isinstance(node, Between) and not node.negated and node.column == Col(column):
         low = _interval(Cmp(node.column, ">=", node.low), column)
         high = _interval(Cmp(node.column, "<=", node.high), column)
         return _intersect([x for x in (low, high) if x is not None])

@@ -23,11 +23,11 @@ from relsynth.model import relations as rel
 from relsynth.model.copula import cholesky, correlation, latent_correlation
 from relsynth.model.exact import TOLERANCE, date_roots
 from relsynth.model.generate import reference_personal
-from relsynth.model.keys import Forest
+from relsynth.model.keys import Forest, self_ref_shared
 from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
-from relsynth.model.values import as_objects, empty_value
+from relsynth.model.values import as_objects, empty_value, identifying
 from relsynth.profile import UNLINKED_REASON, unlinked_codes
 from relsynth.schema import Column, ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
@@ -62,6 +62,9 @@ class _Fitting:
     scores: np.ndarray  # own dims: deterministic scores (ties at their mean), for correlations
     parent_pos: np.ndarray | None  # context parent row of each row (-1: none)
     seconds: dict[str, np.ndarray] = field(default_factory=dict)
+    # The person each row belongs to, as a row of the topmost table split into people (one of at
+    # least MIN_HOLDOUT_UNITS rows, as --holdout splits): None when the rows are their own people.
+    owner: np.ndarray | None = None
 
 
 def positions(
@@ -317,8 +320,9 @@ def _fit_own(
             parent_pos = positions(frame, tp.context.columns, parent_frame, tp.context.ref_columns)
             model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
     # Rare categories are never emitted (model/rare.py); a column of rare values only is no category.
+    owner = _owners(tp, parent_pos, states, frames)
     common = _common_levels(
-        table, frame, roles, data_keys, parent_pos, rare_k, _excluded_parents(schema, table)
+        table, frame, roles, data_keys, parent_pos, rare_k, _excluded_parents(schema, table), owner
     )
     table = _demote_all_rare(table, common)
     if data_keys:  # profiled as ids because they are in the key; they are dates or numbers
@@ -401,6 +405,9 @@ def _fit_own(
     for c in numbered:
         probe[c] = frame[c]
     deps = rel.functional_dependencies(probe, [*categorical_like, *numbered], [*free, *null_targets])
+    # A column's value says whether it is NULL (NULL is one of its levels): no relation, and taken as
+    # one it would decide the column's NULLs from the column itself, so they would all be lost.
+    deps = [d for d in deps if d.target != f"{d.determinant}#isnull"]
     for dep in deps:
         if dep.target.endswith("#isnull"):
             spec = specs[dep.target.removesuffix("#isnull")]
@@ -517,6 +524,7 @@ def _fit_own(
                     text_format=fmt,
                     bounds=_seconds_range(seconds[c], rare_k),
                     grain=enc.grain,
+                    times=enc.times,
                 )
                 z[~isnull] = Continuous.normal_array(gap[~isnull], rng)
                 sc[~isnull] = Continuous.scores_array(gap[~isnull])
@@ -554,12 +562,32 @@ def _fit_own(
     model.n_own = len(dims)
     z_own = np.column_stack(columns_z) if columns_z else np.zeros((n, 0))
     s_own = np.column_stack(columns_s) if columns_s else np.zeros((n, 0))
-    return model, _Fitting(frame=frame, z=z_own, scores=s_own, parent_pos=parent_pos, seconds=seconds)
+    return model, _Fitting(
+        frame=frame, z=z_own, scores=s_own, parent_pos=parent_pos, seconds=seconds, owner=owner
+    )
 
 
 def _smoothed(encoder: Continuous) -> Continuous:
     encoder.smooth = True
     return encoder
+
+
+def _owners(
+    tp: object, parent_pos: np.ndarray | None, states: dict[str, _Fitting], frames: dict[str, pd.DataFrame]
+) -> np.ndarray | None:
+    """Each row's person (see _Fitting.owner): the parent's person, or the parent row itself when
+    the parent table is the first one large enough to be people (customers under two stores)."""
+    from relsynth.read import MIN_HOLDOUT_UNITS
+
+    context = tp.context  # type: ignore[attr-defined]
+    if context is None or parent_pos is None or context.ref_table not in states:
+        return None
+    parent = states[context.ref_table]
+    if parent.owner is not None:
+        return np.where(parent_pos >= 0, parent.owner[np.maximum(parent_pos, 0)], -1)
+    if len(frames.get(context.ref_table, ())) >= MIN_HOLDOUT_UNITS:
+        return parent_pos
+    return None
 
 
 def _common_levels(
@@ -570,14 +598,19 @@ def _common_levels(
     parent_pos: np.ndarray | None,
     k: int,
     gone: tuple[tuple[str, ...], ...] = (),
+    owner: np.ndarray | None = None,
 ) -> dict[str, set[object]]:
     """Each category column's common levels (model/rare.py), for columns that have a rare one;
     an empty set for a column with no common level. Enum labels and booleans are public.
 
-    A key into a table left out of the run still tells whose row it is: its distinct values count
-    as the entities too (one person's 17 visits are one person, not 17 rows)."""
+    A level must be common among people too, not only among parent rows: a diagnosis on one
+    patient's 6 encounters is one person's. A key into a table left out of the run still tells
+    whose row it is: its distinct values count as the entities too (one person's 17 visits are
+    one person, not 17 rows)."""
     out: dict[str, set[object]] = {}
     owners = [rare.entities(frame, cols) for cols in gone if all(c in frame for c in cols)]
+    if owner is not None and (parent_pos is None or not np.array_equal(owner, parent_pos)):
+        owners.append(owner)
     # A key-like code names a row of another table, not a trait of a person: kept as a code.
     codes = {c for cols in gone for c in cols}
     for col in table.columns:
@@ -679,8 +712,8 @@ def _fit_record_guard(
         and c.name in frame
         and c.kind in {Kind.NUMERICAL, Kind.DATETIME, Kind.CATEGORICAL, Kind.BOOLEAN}
     ]
-    if not cols or not len(frame):
-        return
+    if not identifying(frame, cols):
+        return  # one column, or columns of few combinations: a row equal to one copies nobody
     record = record_keys(table, frame, cols)
     counts = record.value_counts()
     unique = counts.index[counts == 1]
@@ -897,7 +930,12 @@ def _fit_numbering(
     if context is None or not len(frame):
         return
     group = list(context.columns)
+    # UNIQUE (patient_id, visit_number) makes visit_number a key within the parent, no less a numbering.
+    within = {
+        c for cols in _unique_sets(table) for c in set(cols) - set(group) if len(set(cols) - set(group)) == 1
+    }
     fixed = set(table.primary_key) | table.fk_columns() | {c for u in table.unique for c in u.columns}
+    fixed -= within - set(table.primary_key) - table.fk_columns()
     for c in list(copula_cols):
         col = table.column(c)
         if c in fixed or col.type.name not in INTEGER_TYPES or specs[c].null_share > 0:
@@ -918,6 +956,14 @@ def _fit_numbering(
             candidates[c] = pd.to_numeric(frame[c]).to_numpy(dtype=float)
     model.numbering = [
         replace(nb, by=rel.numbering_order(frame, group, nb.column, candidates)) for nb in model.numbering
+    ]
+
+
+def _unique_sets(table: Table) -> list[tuple[str, ...]]:
+    """The column sets UNIQUE constraints and unique indexes (on plain columns) declare."""
+    sets = [tuple(u.columns) for u in table.unique]
+    return sets + [
+        tuple(ix.columns) for ix in table.indexes if ix.unique and ix.columns and not ix.expressions
     ]
 
 
@@ -964,18 +1010,18 @@ def _fit_keys(
         isnull = frame[list(fk.columns)].isna().any(axis=1)
         model.fk_null[fk.name] = float(isnull.mean()) if len(frame) else 0.0
     for fk in tp.self_refs:  # type: ignore[attr-defined]
-        own = frame[list(fk.ref_columns)]
-        refs = frame[list(fk.columns)]
-        keys = own.iloc[:, 0] if len(fk.columns) == 1 else pd.Series(list(map(tuple, own.to_numpy())))
-        ref_values = (
-            refs.iloc[:, 0]
-            if len(fk.columns) == 1
-            else pd.Series([None if any(pd.isna(v)) else tuple(v) for v in refs.to_numpy()])
-        )
         groups = pd.Series(parent_pos) if parent_pos is not None else None
-        model.forests[fk.name] = Forest.fit(
-            pd.Series(rel.comparable(keys)), pd.Series(rel.comparable(ref_values)), groups
-        )
+        if len(fk.columns) == 1:
+            model.forests[fk.name] = Forest.fit(
+                rel.comparable(frame[fk.ref_columns[0]]), rel.comparable(frame[fk.columns[0]]), groups
+            )
+            continue
+        # Composite: column by column, so an integer key and its float FK (NULLs) compare equal.
+        own = pd.DataFrame({r: rel.comparable(frame[r]) for r in fk.ref_columns})
+        pairs = zip(fk.columns, fk.ref_columns, strict=True)
+        refs = pd.DataFrame({r: rel.comparable(frame[c]) for c, r in pairs})
+        shared = [c for c in self_ref_shared(table, fk) if c in fk.ref_columns]
+        model.forests[fk.name] = Forest.fit_columns(own, refs, groups, shared)
 
 
 def _fit_hierarchy(

@@ -136,6 +136,16 @@ def reference_personal(
     return out
 
 
+def record_copies(tm: TableModel, table: Table, frame: pd.DataFrame) -> np.ndarray:
+    """Rows equal to a source record unique on the record's columns (checked in memory)."""
+    from relsynth.model.values import record_keys
+
+    if tm.record_guard is None or not tm.record_columns or not len(frame):
+        return np.zeros(len(frame), dtype=bool)
+    keys = record_keys(table, frame, tm.record_columns).to_numpy()
+    return np.asarray(tm.record_guard.copies(keys), dtype=bool)
+
+
 def avoid_records(
     tm: TableModel,
     table: Table,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from relsynth.schema import SqlType
+    from relsynth.schema import ForeignKey, SqlType, Table
 
 
 def allocate(weights: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
@@ -272,6 +272,18 @@ def unique_pairs(
     return left
 
 
+def self_ref_shared(table: Table, fk: ForeignKey) -> tuple[str, ...]:
+    """Columns of a self-reference that stay the row's own: those referring to themselves (the
+    tenant_id of (tenant_id, manager_id) -> (tenant_id, user_id): a manager of the same tenant)
+    and those the primary key or another FK sets, while a column is left for the parent."""
+    same = {c for c, r in zip(fk.columns, fk.ref_columns, strict=True) if c == r}
+    others = set(table.primary_key) | {c for f in table.foreign_keys if f.name != fk.name for c in f.columns}
+    kept = [c for c in fk.columns if c in same or c in others]
+    if len(kept) == len(fk.columns):
+        kept = [c for c in fk.columns if c in same]
+    return tuple(kept)
+
+
 @dataclass
 class Forest:
     """A self-reference learned as levels: the share of rows at each depth and children per node."""
@@ -281,17 +293,41 @@ class Forest:
     self_loops: float = 0.0  # share of roots that point at themselves (NOT NULL self-references)
     within_group: bool = False  # parent always in the same context-parent group
     chain: bool = False  # within a group, each row points at the one before it
+    group_size: float = 1.0  # rows per group of the columns the FK shares with the key (a tenant's users)
 
     @classmethod
     def fit(cls, keys: pd.Series, refs: pd.Series, groups: pd.Series | None) -> Forest:
         """keys: each row's own key; refs: the key it points to (NULL for roots)."""
-        key_list = list(keys)
-        pos = pd.Index(key_list)
-        ref_pos = pos.get_indexer(refs)
-        own = np.arange(len(key_list))
+        pos = pd.Index(list(keys))
+        return cls._fit_positions(np.asarray(pos.get_indexer(refs), dtype=np.int64), groups)
+
+    @classmethod
+    def fit_columns(
+        cls, own: pd.DataFrame, refs: pd.DataFrame, groups: pd.Series | None, shared: list[str]
+    ) -> Forest:
+        """A composite self-reference: ``own`` the referenced columns, ``refs`` the FK's (renamed
+        to the referenced ones), both comparable; ``shared`` the columns the row keeps its own of
+        (tenant_id), whose groups' mean size is learned so the synthetic key has such groups."""
+        index: dict[tuple[Any, ...], int] = {}
+        for i, key in enumerate(zip(*(own[c].tolist() for c in own.columns), strict=True)):
+            index.setdefault(key, i)
+        ref_rows = zip(*(refs[c].tolist() for c in own.columns), strict=True)
+        ref_pos = np.array(
+            [-1 if any(pd.isna(v) for v in t) else index.get(t, -1) for t in ref_rows], dtype=np.int64
+        )
+        forest = cls._fit_positions(ref_pos, groups)
+        if shared and len(own):
+            n_groups = len(own[shared].drop_duplicates())
+            forest.group_size = len(own) / max(n_groups, 1)
+        return forest
+
+    @classmethod
+    def _fit_positions(cls, ref_pos: np.ndarray, groups: pd.Series | None) -> Forest:
+        """From each row's parent position (-1: none; itself: a self-loop)."""
+        own = np.arange(len(ref_pos))
         loops = ref_pos == own
         parent = np.where((ref_pos >= 0) & ~loops, ref_pos, -1)
-        depth = np.full(len(key_list), -1)
+        depth = np.full(len(ref_pos), -1)
         depth[parent < 0] = 0
         for d in range(1, 64):
             newly = (depth < 0) & (parent >= 0) & (depth[np.maximum(parent, 0)] == d - 1)
@@ -300,7 +336,7 @@ class Forest:
             depth[newly] = d
         depth[depth < 0] = 0  # cycles inside the self-reference: treated as roots
         levels = np.bincount(depth)
-        children = np.bincount(parent[parent >= 0], minlength=len(key_list))
+        children = np.bincount(parent[parent >= 0], minlength=len(ref_pos))
         has = children[children > 0]
         degree = np.bincount(has) / max(len(has), 1) if len(has) else np.array([0.0, 1.0])
         within = False
@@ -316,11 +352,25 @@ class Forest:
             within_group=within,
         )
 
-    def sample(self, n: int, rng: np.random.Generator, groups: np.ndarray | None = None) -> np.ndarray:
-        """Parent position of each row (-1: root; the row itself: a self-loop root)."""
+    def sample(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        groups: np.ndarray | None = None,
+        shared: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Parent position of each row (-1: root; the row itself: a self-loop root).
+
+        ``shared``: group codes a parent must share (the tenant of a (tenant_id, manager_id) FK).
+        """
         parent = np.full(n, -1, dtype=np.int64)
         if n == 0:
             return parent
+        if shared is not None:
+            if self.within_group and groups is not None:
+                both = pd.MultiIndex.from_arrays([groups, shared])
+                return self._within(n, rng, pd.factorize(both)[0])
+            return self._leveled_within(n, rng, shared)
         if self.within_group and groups is not None:
             return self._within(n, rng, groups)
         counts = allocate(np.asarray(self.level_share), n, rng)
@@ -355,6 +405,39 @@ class Forest:
         parent[order[link]] = previous[link]
         return parent
 
+    def _leveled_within(self, n: int, rng: np.random.Generator, groups: np.ndarray) -> np.ndarray:
+        """The source's depth profile and children per node, each group a forest of its own: a
+        group's rows take levels in the source's shares (its first a root), and each row at a
+        level a parent one level up in its group, parents weighted by a drawn number of children."""
+        order = np.lexsort((rng.random(n), groups))
+        g = groups[order]
+        rank = _run_rank(g)
+        size = np.bincount(g)[g] if n else np.zeros(0, dtype=np.int64)
+        bounds = np.cumsum(np.asarray(self.level_share, dtype=float))
+        level = np.searchsorted(bounds, (rank + 0.5) / size, side="right")
+        level = np.minimum(level, len(bounds) - 1)
+        level[rank == 0] = 0
+        # Levels run without gaps inside a group (a level too rare for a small group is skipped).
+        step = np.r_[0, (np.diff(level) > 0).astype(np.int64)] if n else level
+        step[rank == 0] = 0
+        dense = np.cumsum(step)
+        dense -= dense[np.flatnonzero(rank == 0)][np.cumsum(rank == 0) - 1]
+        lv = np.empty(n, dtype=np.int64)
+        lv[order] = dense
+        top = int(lv.max(initial=0)) + 1
+        codes = groups.astype(np.int64) * top + lv
+        uniq, parent_group = np.unique(codes, return_inverse=True)
+        wanted = np.searchsorted(uniq, codes - 1)
+        found = (lv > 0) & (wanted < len(uniq)) & (uniq[np.minimum(wanted, len(uniq) - 1)] == codes - 1)
+        child_group = np.where(found, wanted, -1)
+        degree = np.asarray(self.degree, dtype=float)
+        weights = rng.choice(len(degree), size=n, p=degree / degree.sum()) if degree.sum() > 0 else np.ones(n)
+        parent = grouped_slots(child_group, parent_group, np.maximum(weights, 1e-9), rng)
+        roots = np.flatnonzero(parent < 0)
+        loops = rng.random(len(roots)) < self.self_loops
+        parent[roots[loops]] = roots[loops]
+        return parent
+
     def to_state(self) -> dict[str, Any]:
         return {
             "level_share": [float(x) for x in self.level_share],
@@ -362,6 +445,7 @@ class Forest:
             "self_loops": self.self_loops,
             "within_group": self.within_group,
             "chain": self.chain,
+            "group_size": self.group_size,
         }
 
     @classmethod

@@ -38,7 +38,7 @@ from relsynth.model.assign import (
 from relsynth.model.copula import conditional, sample_conditional
 from relsynth.model.copula import sample as copula_sample
 from relsynth.model.exact import date_roots, part_of
-from relsynth.model.generate import avoid_records, generated_columns
+from relsynth.model.generate import avoid_records, generated_columns, record_copies
 from relsynth.model.guards import unguarded_tables
 from relsynth.model.natives import native_columns
 from relsynth.model.spec import Dim, Model, TableModel
@@ -65,6 +65,7 @@ class SampleReport:
     # Intervals that could not all keep their durations, ranges and bounds: shortened, outside, unfit.
     bent_intervals: dict[str, dict[str, int]] = field(default_factory=dict)
     unmoved_records: dict[str, int] = field(default_factory=dict)  # no column could move them
+    dropped_records: dict[str, int] = field(default_factory=dict)  # ... so they were not written
     unguarded: list[str] = field(default_factory=list)
     moved_rows: dict[str, set[Any]] = field(default_factory=dict, repr=False)  # behind moved_records
 
@@ -79,6 +80,11 @@ class SampleReport:
             )
         for t, k in self.moved_records.items():
             out.append(f"{t}: {k} rows moved one step off a source record they equalled by chance")
+        for t, k in self.dropped_records.items():
+            out.append(
+                f"{t}: {k} rows left out: each still equalled a source record unique on its columns "
+                "after every move (or had no column that could move)"
+            )
         for t, k in self.unmoved_records.items():
             out.append(
                 f"{t}: {k} rows equal a source record unique on their columns and were not moved: "
@@ -277,7 +283,8 @@ def _sample_table(
     for col in table.columns:
         frame[col.name] = values.get(col.name, pd.Series([None] * n, dtype=object))
     xs.provisional_existence(tm, frame, z)
-    primary_key(tm, table, frame, rng, context=context, pos=parent_pos, report=report)
+    late = (*tp.self_refs, *tp.deferred)
+    primary_key(tm, table, frame, rng, context=context, pos=parent_pos, report=report, late=late)
     if context is not None and parent is not None and parent_pos is not None:
         fill_fk(frame, context, parent.frame, parent_pos)
         apply_repeats(tm, frame, context, parent.frame, parent_pos)
@@ -292,7 +299,7 @@ def _sample_table(
             tm, frame, rng
         )  # determinants that arrived from a parent, or were numbered (seq -> is_primary)
     for fk in tp.self_refs:
-        self_reference(tm, frame, fk, parent_pos, rng)
+        self_reference(tm, frame, fk, parent_pos, rng, table)
     generated_columns(model, tm, table, frame, rng, report)
     native_columns(tm, table, frame, rng)
     avoid_records(tm, table, frame, rng, report)
@@ -305,10 +312,56 @@ def _sample_table(
     # conditionals drawn again would undo the CHECK repairs above.
     distinct_within_parent(tm, table, frame, parent_pos, context)
     keep = unique_rows(tm, table, frame, parent_pos, tp, rng, report) & ~unplaceable
+    # A row still equal to a unique source record (no column could move it off) is not written;
+    # its children are never sampled, since they are drawn for the rows kept here.
+    copies = record_copies(tm, table, frame) & keep
+    report.unmoved_records.pop(table.name, None)
+    if copies.any():
+        report.dropped_records[table.name] = report.dropped_records.get(table.name, 0) + int(copies.sum())
+        keep &= ~copies
+    keep = _no_dangling_self_refs(table, frame, keep, tp.self_refs)
     frame = frame[keep].reset_index(drop=True)
     z = z[keep]
     parent_pos = parent_pos[keep] if parent_pos is not None else None
+    if tm.numbering and not keep.all():  # rows left out leave no gap in a numbering (1, 2, 4)
+        numbering(tm, frame, parent_pos, rng)
+        _derive(tm, frame, rng, after={nb.column for nb in tm.numbering})
     return _Sampled(frame, z, parent_pos)
+
+
+def _no_dangling_self_refs(
+    table: Table, frame: pd.DataFrame, keep: np.ndarray, fks: tuple[Any, ...] | list[Any]
+) -> np.ndarray:
+    """Rows left out may be another row's parent (a preceding visit): such a reference becomes
+    NULL where its own columns may be (late_columns), else the row is left out too."""
+    from relsynth.graph import late_columns
+    from relsynth.model.relations import comparable
+
+    keep = keep.copy()
+    changed = True
+    while changed and not keep.all():
+        changed = False
+        for fk in fks:
+            keys = pd.DataFrame({r: comparable(frame[r]) for r in fk.ref_columns})
+            kept = set(keys[keep].itertuples(index=False, name=None))
+            refs = pd.DataFrame({c: comparable(frame[c]) for c in fk.columns})
+            known = frame[list(fk.columns)].notna().all(axis=1).to_numpy()
+            found = np.fromiter(
+                (r in kept for r in refs.itertuples(index=False, name=None)), dtype=bool, count=len(frame)
+            )
+            dangling = keep & known & ~found
+            if not dangling.any():
+                continue
+            own = late_columns(table, fk)
+            if own:
+                for c in own:
+                    values = frame[c].astype(object).to_numpy(copy=True)
+                    values[dangling] = None
+                    frame[c] = values
+            else:
+                keep &= ~dangling
+                changed = True
+    return keep
 
 
 def _counts(dims: list[Dim]) -> list[bool]:
@@ -579,7 +632,29 @@ def _apply_aggregates(model: Model, child: str, done: dict[str, _Sampled]) -> No
         for term in agg.terms:
             values = values * pd.to_numeric(c.frame[term], errors="coerce").to_numpy(dtype=float)
         sums = np.bincount(pos[ok], weights=np.nan_to_num(values[ok]), minlength=len(pframe))
+        before = pframe[agg.column].copy()
         pframe[agg.column] = sums
+        # The relation gives way where it would break a CHECK (price > 0 of a booking whose
+        # payments were all left out): such a row keeps the value it was sampled with.
+        broken = _breaks_checks(model.schema.table(parent_name), pframe, agg.column)
+        if broken.any():
+            values_now = pframe[agg.column].astype(object).to_numpy(copy=True)
+            values_now[broken] = before.astype(object).to_numpy()[broken]
+            pframe[agg.column] = pd.Series(values_now, index=pframe.index).infer_objects()
+
+
+def _breaks_checks(table: Table, frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Rows breaking an interpretable CHECK that reads ``column``."""
+    bad = np.zeros(len(frame), dtype=bool)
+    for check in table.checks:
+        try:
+            node = ck.parse(check.sql)
+        except ck.NotInterpretable:
+            continue
+        cols = ck.columns_of(node)
+        if column in cols and cols <= set(frame.columns):
+            bad |= np.asarray(ck.violations(node, frame), dtype=bool)
+    return bad
 
 
 def _repair_checks(

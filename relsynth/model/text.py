@@ -178,10 +178,11 @@ class Vocabulary:
         if strings.empty:
             return None
         tokenized = strings.map(_WORD.findall)
-        doc_freq: Counter[str] = Counter()
-        total: Counter[str] = Counter()
+        doc_freq: Counter[str] = Counter()  # in how many *different* values: one customer's city on
+        total: Counter[str] = Counter()  # their 7 invoices is one value, not 7
         for words in tokenized:
             total.update(words)
+        for words in strings.drop_duplicates().map(_WORD.findall):
             doc_freq.update(set(words))
         keep = [w for w, d in doc_freq.items() if d >= MIN_WORD_VALUES]
         if len(keep) < 10:

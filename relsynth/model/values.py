@@ -26,6 +26,10 @@ EMPTY_VALUES: dict[str, Any] = {
 }
 
 
+MIN_RECORD_COLUMNS = 2  # a "record" of one column is a value, not an entity
+CHANCE = 0.5  # above this chance of landing on a unique record by luck, equality says nothing
+
+
 def output_kind(t: SqlType) -> str:
     """int | float | bool | str | date | datetime | datetime_tz | time | uuid | object."""
     if t.name in INTEGER_TYPES:
@@ -285,3 +289,18 @@ def record_keys(table: Any, frame: pd.DataFrame, columns: list[str]) -> pd.Serie
     if not parts:
         return pd.Series([""] * len(frame), index=frame.index, dtype=object)
     return pd.Series(["\x1f".join(t) for t in zip(*parts, strict=True)], index=frame.index, dtype=object)
+
+
+def identifying(frame: pd.DataFrame, columns: list[str]) -> bool:
+    """Does equality with a record unique on ``columns`` say anything? Not when a row drawn from the
+    columns' own frequencies, knowing nobody, would land on such a record more often than not (12
+    ward codes x 4 floors filled by 48 rows: every cell is unique, and any row is on one). The chance
+    is the sum, over the unique records, of the product of their values' frequencies."""
+    if len(columns) < MIN_RECORD_COLUMNS or not len(frame):
+        return False
+    probability = np.ones(len(frame))
+    for c in columns:
+        values = frame[c].astype(object).where(frame[c].notna(), "\x00").astype(str)
+        probability *= values.map(values.value_counts(normalize=True)).to_numpy(dtype=float)
+    unique = ~frame[columns].astype(object).astype(str).duplicated(keep=False).to_numpy()
+    return float(probability[unique].sum()) <= CHANCE
