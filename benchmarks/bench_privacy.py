@@ -17,8 +17,11 @@ by design (and stored in the model file as such).
 - copies: whole-row copies of source records unique on their non-key columns, i.e. the sum over
   tables of `evaluate`'s `["tables"][t]["privacy"]["copies"]`. Must be 0.
 - verbatim: over every column the model generates rather than learns (`ColumnSpec.how` "pii" or
-  "text", relsynth/model/spec.py), synthetic values equal (stripped, ignoring case) to a source
-  value of that column seen at most 4 times in the source. Must be 0.
+  "text", relsynth/model/spec.py), synthetic values equal (stripped, ignoring case) to a value of
+  that column seen at most 4 times in the source and held by a row the model was fitted on (a
+  held-out row's value is the population's: equal by chance). Labels a CHECK of the table spells
+  out are public and not counted; first and last names are counted as whole (first, last) pairs,
+  since single names recur by design. Must be 0. The details under the table list every hit.
 - rare: over every categorical column (`Kind.CATEGORICAL`; enum labels and booleans are public
   and left out), distinct synthetic values seen in fewer than K = rare_k = 5 source rows. Must be 0.
 - in model: distinct source values found verbatim (stripped, ignoring case) among the strings
@@ -26,7 +29,11 @@ by design (and stored in the model file as such).
   levels (fewer than K rows) of those categorical columns, and every value of the generated
   columns of `verbatim`, each at least 4 characters long (a shorter one also spells the file's
   own names, codes and formats). Such a value would confirm a unique source record to anyone
-  holding the file by enumerating a column's domain. Must be 0.
+  holding the file by enumerating a column's domain. A word of a text vocabulary that is found in
+  at least 3 different values of one of its table's text columns is not counted (a word of song
+  titles, 'Love', that is also one song's whole title, is nobody's record). Counted: values found
+  in their own table's part of the file (a value rare in one table may be a common level of
+  another's column, stored there by right); the details list every place. Must be 0.
 - singling out / linkability / inference: the attacks of `evaluate`
   (`["tables"][t]["privacy"]["attacks"]`, relsynth/evaluation/attacks.py): the largest risk over
   tables, with its 95% interval, of each attack (the excess success on training rows over the
@@ -133,13 +140,20 @@ def _columns(model: Model, how: set[str] | frozenset[str]) -> Iterator[tuple[str
 
 def _categorical(model: Model) -> Iterator[tuple[str, str]]:
     """(table, column) of the data tables' categorical columns the model learns: enums left out
-    (labels are public), and generated columns (personal data, text), which `verbatim` counts."""
+    (labels are public), key-like codes (a concept id names a row of another table, kept as a
+    code by design), and generated columns (personal data, text), which `verbatim` counts."""
     generated = set(_columns(model, GENERATED))
     for name, t in model.tables.items():
         if t.role != "data":
             continue
         for col in model.schema.table(name).columns:
-            if col.kind is Kind.CATEGORICAL and not col.type.values and (name, col.name) not in generated:
+            code = col.kind_reason.startswith("key-like") or "left out of the run" in col.kind_reason
+            if (
+                col.kind is Kind.CATEGORICAL
+                and not col.type.values
+                and (name, col.name) not in generated
+                and not code
+            ):
                 yield name, col.name
 
 
@@ -161,18 +175,18 @@ def _pairs(frame: pd.DataFrame, columns: tuple[str, str]) -> pd.Series:
     return (first + "\x1f" + last).dropna()
 
 
-def _name_pairs(model: Model, table: str, real: Frames, synth: Frames, training: Frames) -> str:
+def _name_pairs(model: Model, table: str, real: Frames, synth: Frames, training: Frames) -> tuple[str, int]:
     """Synthetic (first, last) pairs equal to a pair seen at most 4 times in the source, and how
     many of them a training row's: what the model's name guard is meant to prevent."""
     columns = model.tables[table].name_columns
     assert columns is not None
     if not all(_present(f, table, c) for f in (real, synth) for c in columns):
-        return "n/a"
+        return "n/a", 0
     counts = _pairs(real[table], columns).value_counts()
     hits = _pairs(synth[table], columns)
     hits = hits[hits.isin(set(counts[counts <= MAX_VERBATIM].index))]
     trained = int(hits.isin(set(_pairs(training[table], columns))).sum())
-    return f"{len(hits)} scarce pairs, {trained} of them a training row's"
+    return f"{len(hits)} scarce pairs, {trained} of them a training row's", trained
 
 
 def _check_labels(model: Model, table: str) -> set[str]:
@@ -197,16 +211,27 @@ def verbatim_values(
         if not len(hits):
             continue
         trained = int(hits.isin(set(_normed(training()[table][column]))).sum())
+        public = int(
+            (
+                hits.isin(_check_labels(model, table)) & hits.isin(set(_normed(training()[table][column])))
+            ).sum()
+        )
+        names = column in (model.tables[table].name_columns or ())
+        # Counted: values of rows the model was fitted on, but a label a CHECK spells out (public,
+        # in the DDL) and a single first or last name (names recur; the guard is on the whole
+        # (first, last) pair, counted once per table below).
+        total += 0 if names else trained - public
         how = model.tables[table].column(column).how
         line = f"verbatim: {table}.{column} ({how}): {len(hits)} values, {trained} of them a training row's"
         listed = _check_labels(model, table)
         if listed:
             line += f", {int(hits.isin(listed).sum())} of them labels a CHECK of the table spells out"
-        if column in (model.tables[table].name_columns or ()):
-            pairs = _name_pairs(model, table, real, synth, training())
+        if names:
+            pairs, trained_pairs = _name_pairs(model, table, real, synth, training())
             line += f"; guarded as (first, last) pairs: {pairs}"
+            if column == (model.tables[table].name_columns or ("",))[0]:
+                total += trained_pairs
         out.append(line)
-        total += len(hits)
     return total
 
 
@@ -283,6 +308,33 @@ def _under(place: str, table: str) -> bool:
     return place.startswith((f"model.json:.tables.{table}.", f"arrays.npz:{table}/"))
 
 
+def _shared_words(model: Model, real: Frames) -> dict[str, set[str]]:
+    """Per table, the words found in at least 3 different values of one of its text columns: what
+    a vocabulary may hold by design (a word of titles, 'Love', is nobody's record)."""
+    out: dict[str, set[str]] = {}
+    for table, column in _columns(model, GENERATED):
+        if not _present(real, table, column):
+            continue
+        freq: dict[str, int] = {}
+        for value in set(_normed(real[table][column])):
+            for word in set(re.findall(r"\w+", value)):
+                freq[word] = freq.get(word, 0) + 1
+        out.setdefault(table, set()).update(w for w, n in freq.items() if n >= 3)
+    return out
+
+
+def _only_shared_word(value: str, strings: Places, shared: dict[str, set[str]]) -> bool:
+    """The value is in the file only as a vocabulary word of tables where that word is shared."""
+    places = strings[value]
+    for place in places:
+        if not place.endswith(".vocabulary.words"):
+            return False
+        table = place.removeprefix("model.json:.tables.").partition(".columns")[0]
+        if value not in shared.get(table, set()):
+            return False
+    return True
+
+
 def values_in_model(model: Model, real: Frames, path: Path, out: list[str]) -> int:
     """Distinct rare levels and generated columns' values of the source found in the model file."""
     strings = model_strings(path)
@@ -297,8 +349,13 @@ def values_in_model(model: Model, real: Frames, path: Path, out: list[str]) -> i
     for table, column in _columns(model, GENERATED):
         if _present(real, table, column):
             wanted.append((table, column, "generated column", set(_normed(real[table][column]))))
+    shared = _shared_words(model, real)
     for table, column, what, values in wanted:
-        hits = [v for v in values if len(v) >= MIN_LENGTH and v in strings]
+        hits = [
+            v
+            for v in values
+            if len(v) >= MIN_LENGTH and v in strings and not _only_shared_word(v, strings, shared)
+        ]
         if hits:
             places = sorted({p for v in hits for p in strings[v]})
             more = f" and {len(places) - 3} more" if len(places) > 3 else ""
@@ -308,7 +365,7 @@ def values_in_model(model: Model, real: Frames, path: Path, out: list[str]) -> i
                 f"in model: {table}.{column} ({what}): {len(hits)} source values, {own} of them in "
                 f"its own table's part of the file; at {at}"
             )
-        total += len(hits)
+            total += own  # a value rare here but common in another table is that table's level
     return total
 
 

@@ -124,7 +124,8 @@ def pull_in_tails(x: np.ndarray, k: int) -> np.ndarray:
     lowered to the k-th largest: the oldest patient's exact age or the largest bill is no knot
     of a model and never comes back; at least k source rows lie at or beyond every extreme kept."""
     if k <= 1 or len(x) < 2 * k:
-        return x if k <= 1 or not len(x) else np.full(len(x), float(np.median(x)))
+        # Too few rows for k at each end: one value for all, their mean (a median of 5 is a row's).
+        return x if k <= 1 or not len(x) else np.full(len(x), float(np.mean(x)))
     out = np.array(x, dtype=float)
     out[: k - 1] = out[k - 1]
     out[len(out) - k + 1 :] = out[len(out) - k]

@@ -432,6 +432,36 @@ REPRODUCTIONS: dict[str, DbSpec] = {
             ),
         ),
     ),
+    # Five rows, too few for 5 at each end: the numbers became their median, one row's value, so
+    # every synthetic row equalled a unique record and was left out (2 of 5 rows written).
+    "tiny_table_median": DbSpec(
+        "sqlite",
+        (
+            TableSpec(
+                "user",
+                (ColSpec("ümlaut", "boolean"), ColSpec("from", "real")),
+                shape="composite",
+                size=5,
+                rows=((True, -630.45), (False, -647.76), (False, 878.02), (None, -284.71), (True, 98.13)),
+            ),
+        ),
+    ),
+    # parent_id (a self-reference inferred from its name) under CHECK (parent_id IN (16, 7)): parents
+    # drawn from all the table's keys broke the CHECK at the load (MariaDB error 4025).
+    "self_ref_under_check": DbSpec(
+        "mysql",
+        (
+            TableSpec(
+                "t",
+                (ColSpec("code", "int_unsigned", nullable=False), ColSpec("parent_id", "integer")),
+                primary_key=("code",),
+                shape="entity",
+                size=31,
+                checks=(CheckSpec("ck_0_0", "in", ("parent_id",), (16, 7)),),
+                rows=tuple((i, (16, 7, None)[i % 3]) for i in range(1, 32)),
+            ),
+        ),
+    ),
 }
 
 

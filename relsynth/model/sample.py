@@ -300,6 +300,7 @@ def _sample_table(
         )  # determinants that arrived from a parent, or were numbered (seq -> is_primary)
     for fk in tp.self_refs:
         self_reference(tm, frame, fk, parent_pos, rng, table)
+        _self_ref_checks(table, frame, fk)
     generated_columns(model, tm, table, frame, rng, report)
     native_columns(tm, table, frame, rng)
     avoid_records(tm, table, frame, rng, report)
@@ -327,6 +328,29 @@ def _sample_table(
         numbering(tm, frame, parent_pos, rng)
         _derive(tm, frame, rng, after={nb.column for nb in tm.numbering})
     return _Sampled(frame, z, parent_pos)
+
+
+def _self_ref_checks(table: Table, frame: pd.DataFrame, fk: Any) -> None:
+    """A self-reference drawn from the table's own keys may break a CHECK on its columns
+    (parent_id IN (7, 16)): there it becomes NULL where its own columns may be."""
+    from relsynth.graph import late_columns
+
+    own = late_columns(table, fk)
+    if not own or not len(frame):
+        return
+    for check in table.checks:
+        try:
+            node = ck.parse(check.sql)
+        except ck.NotInterpretable:
+            continue
+        cols = ck.columns_of(node)
+        if not cols & set(fk.columns) or not cols <= set(frame.columns):
+            continue
+        bad = np.asarray(ck.violations(node, frame), dtype=bool)
+        for c in own:
+            values = frame[c].astype(object).to_numpy(copy=True)
+            values[bad] = None
+            frame[c] = values
 
 
 def _no_dangling_self_refs(
