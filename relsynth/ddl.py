@@ -708,9 +708,12 @@ def build(
                 name=fk.name if same else None,
                 ondelete=fk.on_delete,
                 onupdate=fk.on_update,
-                deferrable=fk.deferrable or None,
-                initially="DEFERRED" if fk.initially_deferred else None,
+                # MySQL/MariaDB have no deferrable constraints (the clause is a syntax error there).
+                deferrable=(fk.deferrable or None) if target != "mysql" else None,
+                initially="DEFERRED" if fk.initially_deferred and target != "mysql" else None,
             )
+            if fk.deferrable and target == "mysql":
+                out.changes.append(f"{name}: foreign key {fk.label} is DEFERRABLE in the source; not here")
             if fks_after_load:
                 out.foreign_keys.append((name, constraint))  # attached and created after the load
             else:

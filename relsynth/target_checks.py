@@ -137,6 +137,10 @@ def settle(
     asked, the ones the engine kept too, so a repair that breaks one is not loaded."""
     table = schema.table(name)
     frame = frames[name]
+    broken = _still_broken(table, frame)
+    if broken.any():  # what sampling could not repair is not loaded (the load would fail on it)
+        drop_rows(frames, schema, names, name, broken, dropped)
+        frame = frames[name]
     if not hard_checks(table) or not len(frame) or dialects.family(schema.dialect) != kind:
         return
     checks = list(table.checks)
@@ -166,6 +170,21 @@ def settle(
         repaired[name] = repaired.get(name, 0) + count
     if still.any():
         drop_rows(frames, schema, names, name, still, dropped)
+
+
+def _still_broken(table: Table, frame: pd.DataFrame) -> np.ndarray:
+    """Rows breaking a CHECK the engine reads (evaluated here, in Python, for any target)."""
+    from relsynth.model import checks as ck
+
+    bad = np.zeros(len(frame), dtype=bool)
+    for check in table.checks:
+        try:
+            node = ck.parse(check.sql)
+        except ck.NotInterpretable:
+            continue
+        if len(frame) and ck.columns_of(node) <= set(frame.columns):
+            bad |= np.asarray(ck.violations(node, frame), dtype=bool)
+    return bad
 
 
 def _groups(table: Table, frame: pd.DataFrame) -> list[np.ndarray]:

@@ -122,10 +122,15 @@ def headroom(values: np.ndarray) -> float:
 def pull_in_tails(x: np.ndarray, k: int) -> np.ndarray:
     """Sorted x with its k - 1 smallest values raised to the k-th smallest and its k - 1 largest
     lowered to the k-th largest: the oldest patient's exact age or the largest bill is no knot
-    of a model and never comes back; at least k source rows lie at or beyond every extreme kept."""
-    if k <= 1 or len(x) < 2 * k:
-        # Too few rows for k at each end: one value for all, their mean (a median of 5 is a row's).
-        return x if k <= 1 or not len(x) else np.full(len(x), float(np.mean(x)))
+    of a model and never comes back; at least k source rows lie at or beyond every extreme kept.
+    (Fewer than 2k rows: each moved halfway to the mean instead.)"""
+    if k <= 1 or not len(x):
+        return x
+    if len(x) < 2 * k:
+        # Too few rows for k at each end (9 drugs): every value halfway to their mean, so no knot is
+        # a row's value (nor a median of 5, which is one) and the order and half the spread stay.
+        mean = float(np.mean(x))
+        return mean + (np.asarray(x, dtype=float) - mean) / 2
     out = np.array(x, dtype=float)
     out[: k - 1] = out[k - 1]
     out[len(out) - k + 1 :] = out[len(out) - k]

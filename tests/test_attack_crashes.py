@@ -194,3 +194,22 @@ def test_a_usage_error_is_one_line() -> None:
         text=True,
     )
     assert out.returncode == 2 and "hunter2" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_check_on_a_bare_boolean_column(tmp_path: Path) -> None:
+    """CHECK (NOT flag OR n <= 2) was an internal error (NotInterpretable while evaluating); rows
+    sampling cannot repair are left out before the load instead of failing it."""
+    assert ck.parse("NOT flag OR n <= 2") == ck.BoolOp(
+        "OR", (ck.Not(ck.Cmp(ck.Col("flag"), "=", ck.Const(True))), ck.Cmp(ck.Col("n"), "<=", ck.Const(2)))
+    )
+    src, dst = tmp_path / "s.db", tmp_path / "t.db"
+    run_sql(
+        f"sqlite:///{src}",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, flag BOOLEAN NOT NULL, n INT NOT NULL,"
+        " CHECK (NOT flag OR n <= 2));\n"
+        "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 200)"
+        " INSERT INTO t SELECT x, x % 3 = 0, CASE WHEN x % 3 = 0 THEN 0 ELSE x % 7 END FROM g;",
+    )
+    code, out = run("synthesize", f"sqlite:///{src}", f"sqlite:///{dst}", "--quiet")
+    assert code == 0, out
+    assert scalar(f"sqlite:///{dst}", "SELECT count(*) FROM t WHERE flag AND n > 2") == 0

@@ -184,3 +184,23 @@ def test_char_length_check_mysql_to_pg(mysql_db, pg_db) -> None:
     assert _rejects(target, "INSERT INTO room VALUES (9002, 'r')")
     assert _rejects(target, "INSERT INTO room VALUES (9003, 'R123')")
     assert not _rejects(target, "INSERT INTO room VALUES (9004, 'r12')")
+
+
+@pytest.mark.postgresql
+@pytest.mark.mysql
+def test_a_deferrable_foreign_key_into_mariadb(pg_db, mysql_db) -> None:
+    """DEFERRABLE INITIALLY DEFERRED was written into MariaDB's DDL: a syntax error (internal
+    error 42000). MariaDB has no deferrable constraints: the FK is kept, the clause is not."""
+    source, target = pg_db(), mysql_db()
+    _raw(
+        source,
+        "CREATE TABLE department (id int PRIMARY KEY, head_id int)",
+        "CREATE TABLE employee (id int PRIMARY KEY, dept_id int NOT NULL REFERENCES department)",
+        "ALTER TABLE department ADD FOREIGN KEY (head_id) REFERENCES employee DEFERRABLE INITIALLY DEFERRED",
+        "INSERT INTO department SELECT g, NULL FROM generate_series(1, 5) g",
+        "INSERT INTO employee SELECT g, 1 + g % 5 FROM generate_series(1, 60) g",
+        "UPDATE department SET head_id = id",
+    )
+    out = relsynth.synthesize(source, target)
+    assert out["write"].verification.problems == 0
+    assert any("DEFERRABLE in the source" in c for c in out["write"].changes)

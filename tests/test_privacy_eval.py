@@ -83,3 +83,27 @@ def test_a_distance_test_of_ties_is_inconclusive() -> None:
     out = privacy.distances(table, train, synth, ["flag"], hold, rng)
     assert out["tied"] == 1.0 and out["closer_to_training"] == 0.5
     assert "inconclusive" in out and not out["flagged"]
+
+
+def test_copies_do_not_depend_on_being_told_the_holdout() -> None:
+    """A record unique among the training rows but shared with a held-out row is nobody's in
+    particular: evaluate with the model (holdout known) reported 114 copies, without it 0."""
+    from relsynth.evaluation.privacy import exact_copies
+    from relsynth.schema import Column, Kind, SqlType, Table
+
+    t = SqlType("integer")
+    table = Table(
+        "e",
+        (
+            Column("id", t, kind=Kind.ID),
+            Column("g", t, kind=Kind.NUMERICAL),
+            Column("d", t, kind=Kind.NUMERICAL),
+        ),
+        primary_key=("id",),
+    )
+    real = pd.DataFrame({"id": range(6), "g": [1, 1, 2, 3, 4, 5], "d": [7, 7, 8, 9, 10, 11]})
+    train = real.iloc[[0, 2, 3, 4, 5]]  # row 1 (the twin of row 0) was held out
+    synth = pd.DataFrame({"id": [0, 1], "g": [1, 2], "d": [7, 8]})
+    with_holdout = exact_copies(table, real, synth, ["g", "d"], train)
+    without = exact_copies(table, real, synth, ["g", "d"])
+    assert with_holdout["copies"] == without["copies"] == 1  # (2, 8) is unique; (1, 7) is two people's

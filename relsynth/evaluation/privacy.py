@@ -48,7 +48,17 @@ def record_columns(table: Table, real: pd.DataFrame, synth: pd.DataFrame) -> lis
     ]
 
 
-def exact_copies(table: Table, real: pd.DataFrame, synth: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
+def exact_copies(
+    table: Table,
+    real: pd.DataFrame,
+    synth: pd.DataFrame,
+    columns: list[str],
+    training: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Copies of records unique among all the real rows (``real``); with a holdout, only those of
+    rows the model was trained on (``training``): a record unique among the training rows alone,
+    but shared with a held-out row, is nobody's in particular, and the count must not depend on
+    whether evaluate was told about the holdout."""
     if not identifying(real, columns) or not len(synth):
         return {
             "copies": 0,
@@ -60,6 +70,8 @@ def exact_copies(table: Table, real: pd.DataFrame, synth: pd.DataFrame, columns:
     rk, sk = record_keys(table, real, columns), record_keys(table, synth, columns)
     counts = rk.value_counts()
     unique = set(counts.index[counts == 1])
+    if training is not None:
+        unique &= set(record_keys(table, training, columns))
     in_source = sk.isin(counts.index)
     copies = sk.isin(unique)
     return {

@@ -131,7 +131,9 @@ def evaluate_frames(
             },
             "detectability": detect,
             "privacy": {
-                **privacy.exact_copies(table, train, s, privacy.record_columns(table, train, s)),
+                **privacy.exact_copies(
+                    table, r, s, privacy.record_columns(table, r, s), train if held is not None else None
+                ),
                 "distance": privacy.distances(table, train, s, cols, hold, rng),
                 "rare_categories": privacy.rare_categories(
                     r, s, [c for c in cols if not is_numeric_kind(table, c)], values=not shareable

@@ -182,7 +182,10 @@ class _Parser:
     def neg(self) -> Any:
         if self.accept("kw", "NOT"):
             return Not(self.neg())
-        return self.predicate()
+        node = self.predicate()
+        if isinstance(node, Col) and self.peek()[1] in {"AND", "OR", ")", None, ""}:
+            return Cmp(node, "=", Const(True))  # a boolean column as a condition: NOT flag OR n <= 2
+        return node
 
     def predicate(self) -> Any:
         left = self.operand()
@@ -646,6 +649,12 @@ def truth(node: Any, frame: pd.DataFrame) -> pd.Series:
         out = parts[0]
         for p in parts[1:]:
             out = _and(out, p) if node.op == "AND" else _or(out, p)
+        return out
+    if isinstance(node, Col) and node.name in frame:  # a boolean column on its own: NOT flag OR ...
+        values = frame[node.name]
+        known = values.notna().to_numpy()
+        out = pd.Series([None] * len(frame), index=idx, dtype=object)
+        out[known] = [bool(v) for v in values[known]]
         return out
     raise NotInterpretable(type(node).__name__)
 
