@@ -3,9 +3,11 @@
 A CHECK like ``extract(dow FROM visit_date) BETWEEN 1 AND 5`` is outside what the engine reads, so
 sampled rows may break it. Only a server of the source's dialect can evaluate its SQL: the rows go
 into a temporary table there and each such CHECK is asked which rows it rejects. A rejected row then
-takes the CHECK's columns from a row that passes every CHECK (a synthetic row, never a source one),
-so the table keeps its size and its other columns; only a row that cannot be repaired (the CHECK
-reads a key, or no row passes) is dropped, with its descendants, and the summary says how many.
+takes every column but its keys from a row that passes every CHECK (a synthetic sibling where there
+is one, never a source row), so the table keeps its size and the row its own relations; only a row
+that cannot be repaired (the CHECK reads a key, or no row passes) is dropped, with its descendants,
+and the summary says how many. Rows still breaking a CHECK the engine reads (sampling found no
+repair) are dropped the same way, for any target: the load would fail on them.
 """
 
 from __future__ import annotations

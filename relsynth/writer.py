@@ -68,12 +68,13 @@ class WriteSummary:
         out = [f"changed: {c}" for c in self.changes]
         out += [f"not recreated: {c}" for c in self.not_recreated]
         out += [
-            f"{t}: {n} rows broke a CHECK relsynth cannot read and took its columns from rows that pass it"
+            f"{t}: {n} rows broke a CHECK relsynth cannot read and took their non-key columns from rows "
+            "that pass it"
             for t, n in self.repaired_for_checks.items()
             if n
         ]
         out += [
-            f"{t}: {n} rows dropped (or their parent was) because a CHECK failed in the target"
+            f"{t}: {n} rows dropped (or their parent was) because they broke a CHECK"
             for t, n in self.dropped_for_checks.items()
             if n
         ]
