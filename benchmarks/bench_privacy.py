@@ -23,7 +23,8 @@ by design (and stored in the model file as such).
   out are public and not counted; first and last names are counted as whole (first, last) pairs,
   since single names recur by design. Must be 0. The details under the table list every hit.
 - rare: over every categorical column (`Kind.CATEGORICAL`; enum labels and booleans are public
-  and left out), distinct synthetic values seen in fewer than K = rare_k = 5 source rows. Must be 0.
+  and left out, as are key-like codes and foreign keys, which name rows), distinct synthetic values
+  seen in fewer than K = rare_k = 5 source rows. Must be 0.
 - in model: distinct source values found verbatim (stripped, ignoring case) among the strings
   (and whole numbers) of the saved model file, in model.json or arrays.npz: the values of rare
   levels (fewer than K rows) of those categorical columns, and every value of the generated
@@ -140,13 +141,20 @@ def _columns(model: Model, how: set[str] | frozenset[str]) -> Iterator[tuple[str
 
 def _categorical(model: Model) -> Iterator[tuple[str, str]]:
     """(table, column) of the data tables' categorical columns the model learns: enums left out
-    (labels are public), key-like codes (a concept id names a row of another table, kept as a
-    code by design), and generated columns (personal data, text), which `verbatim` counts."""
+    (labels are public), key-like codes and foreign keys (a concept id names a row of another
+    table), and generated columns (personal data, text), which
+    `verbatim` counts."""
     generated = set(_columns(model, GENERATED))
     for name, t in model.tables.items():
         if t.role != "data":
             continue
-        for col in model.schema.table(name).columns:
+        table = model.schema.table(name)
+        # A foreign key (a concept id) names a row of another table, not a trait of a person; its
+        # values are that table's keys (the parent's own rows are checked where it is a data table).
+        lookups = table.fk_columns()
+        for col in table.columns:
+            if col.name in lookups:
+                continue
             code = col.kind_reason.startswith("key-like") or "left out of the run" in col.kind_reason
             if (
                 col.kind is Kind.CATEGORICAL

@@ -227,6 +227,9 @@ def nudge_value(
         step = 10.0 ** -(spec.decimals or 0) if spec.decimals else 1
         size = abs(float(value))
         step = max(step, size - math.nextafter(size, 0.0))  # a step a float this large can take
+        step = max(step, size * 1e-9)  # and one a record key (10 significant digits) can tell apart
+        if isinstance(value, int | np.integer):
+            step = math.ceil(step)  # an integer stays an integer (exact above 2^53, as ints are)
         lo, hi = learned_range(dim.encoder) if dim is not None else (-np.inf, np.inf)
         for moved in (value + sign * step, value - sign * step):  # the source's range holds (its type)
             if lo <= moved <= hi:
