@@ -595,7 +595,8 @@ def build(
                     extra.append(sa.Computed(sa.text(col.computed), persisted=True))
                 else:
                     out.changes.append(
-                        f"{name}.{col.name}: generated column is a plain column here (values NULL)"
+                        f"{name}.{col.name}: generated column is a plain column here: its values are learned "
+                        "like any column's (its expression is not translated)"
                     )
             serial = bool(col.default and "nextval(" in col.default)
             auto = bool(

@@ -220,8 +220,6 @@ def infer_kind(
     single_unique = {u.columns[0] for u in table.unique if len(u.columns) == 1} | {
         ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1
     }
-    if col.computed:
-        return Kind.UNSUPPORTED, "generated column: left to the database"
     if type_kind is Kind.UNSUPPORTED:
         return Kind.UNSUPPORTED, unsupported_reason(t, col.nullable)
     if col.name in table.primary_key:

@@ -71,12 +71,11 @@ def key_hash(keys: list[tuple[Any, ...]], purpose: str, seed: int) -> np.ndarray
 
 
 def _readable(table: Table) -> list[str]:
-    """Columns worth reading: not generated, not of types relsynth never learns (bytea, xml...);
-    types generated like the source's (points, addresses, JSON: model/natives.py) are read."""
+    """Columns worth reading: not of types relsynth never learns (bytea, xml...); types generated
+    like the source's (points, addresses, JSON: model/natives.py) are read, and so are generated
+    columns, learned for a target that cannot compute them (another dialect)."""
     return [
-        c.name
-        for c in table.columns
-        if not c.computed and (c.kind is not Kind.UNSUPPORTED or native_family(c.type) is not None)
+        c.name for c in table.columns if c.kind is not Kind.UNSUPPORTED or native_family(c.type) is not None
     ]
 
 

@@ -513,19 +513,33 @@ def _has_tz(values: pd.Series) -> bool:
     return isinstance(first, dt.datetime) and first.tzinfo is not None
 
 
+# Steps coarser than a minute that schedules keep (appointments every quarter hour), believed only
+# from enough values: 20 values on the hour by chance, from half-hour data, is one in a million.
+_GRID_SECONDS = (3600.0, 1800.0, 900.0, 600.0, 300.0)
+MIN_GRID_VALUES = 20
+
+
 def grain_of(seconds: np.ndarray) -> float:
-    """The step every value sits on, in seconds: a day, a minute (timestamps kept to whole
-    minutes), a second, a millisecond or a microsecond."""
+    """The step every value sits on, in seconds: a day, an hour or a grid of minutes (every 5,
+    10, 15 or 30), a minute (timestamps kept to whole minutes), a second, a millisecond or a
+    microsecond."""
     sample = np.asarray(seconds[:5000], dtype=float)
     sample = sample[np.isfinite(sample)]
     if not len(sample):
         return 1.0
     error = 2 * np.spacing(np.abs(sample))
-    for name in ("day", "minute", "second", "millisecond"):
-        step = _RESOLUTION_SECONDS[name]
+    grids = _GRID_SECONDS if len(sample) >= MIN_GRID_VALUES else ()
+    steps = (86400.0, *grids, 60.0, 1.0, 1e-3)
+    for step in steps:
         if np.all(np.abs(sample / step - np.round(sample / step)) < np.maximum(1e-6, error / step)):
             return step
     return 1e-6
+
+
+def _grain(seconds: np.ndarray) -> float:
+    """A grid of a minute up to an hour that every value sits on, else 0 (no rounding)."""
+    step = grain_of(seconds) if len(seconds) else 0.0
+    return step if 60.0 <= step < 86400.0 else 0.0
 
 
 def resolution_of(seconds: np.ndarray) -> str:
@@ -559,7 +573,8 @@ class Temporal(Encoder):
     # A column sampled as a gap from another (an admission as the age at it): its own range in
     # seconds, [min, max], so that base + gap stays in it (birth 2020 + age 90 is no admission).
     bounds: list[float] = field(default_factory=list)
-    # Timestamps the source keeps to whole minutes are written on whole minutes (0: no rounding).
+    # Timestamps the source keeps to whole minutes, or to a grid of them (every quarter hour), are
+    # written on it, in seconds (0: no rounding).
     grain: float = 0.0
     # Times of day (seconds after midnight) every value sits at, when the source has a handful
     # (check-in at 14:00): each value is written at the nearest one. ``coded``: the inner encoder
@@ -589,7 +604,7 @@ class Temporal(Encoder):
             resolution=resolution,
             text_format=text_format,
             offsets=time_offsets(values) if output == "time" else [],
-            grain=60.0 if len(seconds) and output != "date" and grain_of(seconds) == 60.0 else 0.0,
+            grain=_grain(seconds) if output != "date" else 0.0,
             times=times,
             coded=bool(times),
         )

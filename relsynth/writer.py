@@ -250,8 +250,11 @@ def _rows(frame: pd.DataFrame, table: Table, columns: list[str], kind: str) -> l
 
 
 def _columns(frame: pd.DataFrame, table: Table, sa_table: sa.Table) -> list[str]:
+    """The columns to load: a generated column only where the target does not compute it."""
     return [
-        c.name for c in table.columns if not c.computed and c.name in frame.columns and c.name in sa_table.c
+        c.name
+        for c in table.columns
+        if c.name in frame.columns and c.name in sa_table.c and sa_table.c[c.name].computed is None
     ]
 
 

@@ -995,7 +995,8 @@ def check_counts(source_url: str, target_url: str, result: dict[str, Any], scale
     """Row counts against what ``synthesize`` (its return value ``result``) says and the README's
     rules: empty tables stay empty, reference tables are copied whole, root tables have
     max(1, round(scale * rows)) rows less the rows relsynth reports it dropped (duplicate keys,
-    NOT NULL FKs into empty parents, CHECKs); children follow their parents, so only their keys bound them."""
+    NOT NULL FKs into empty parents, rows equal to a unique source record, CHECKs); children
+    follow their parents, so only their keys bound them."""
     out: list[str] = []
     plan, report, summary = result["model"].plan, result["report"], result["write"]
     with _connect(source_url) as src, _connect(target_url) as tgt:
@@ -1015,6 +1016,7 @@ def check_counts(source_url: str, target_url: str, result: dict[str, Any], scale
                 drops = (
                     report.dropped_duplicates.get(name, 0)
                     + report.dropped_no_parent.get(name, 0)
+                    + report.dropped_records.get(name, 0)  # still equal to a unique source record
                     + summary.dropped_for_checks.get(name, 0)
                 )
                 want = max(1, round(scale * n_src)) - drops

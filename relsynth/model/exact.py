@@ -115,7 +115,9 @@ class NoOverlap:
     """Intervals start..end of rows sharing key never overlap (a NULL end is still open).
 
     shortest, longest: the source's closed intervals' durations in seconds (None in a model file
-    written before they were kept): a sampled one is kept within them.
+    written before they were kept): a sampled one is kept within them. last_open: where only a
+    key's last interval is ever open (a current salary period), the share of keys whose last one
+    is; None where open intervals fall anywhere, or never.
     """
 
     start: str
@@ -123,6 +125,28 @@ class NoOverlap:
     key: str
     shortest: float | None = None
     longest: float | None = None
+    last_open: float | None = None
+
+
+def last_of_key(key: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Each key's row with the latest start (rows without a key or a start are none)."""
+    ok = np.flatnonzero((key >= 0) & ~np.isnan(start))
+    out = np.zeros(len(key), dtype=bool)
+    if not len(ok):
+        return out
+    order = ok[np.lexsort((start[ok], key[ok]))]
+    k = key[order]
+    out[order[np.r_[k[1:] != k[:-1], True]]] = True
+    return out
+
+
+def last_open_share(key: np.ndarray, start: np.ndarray, end: np.ndarray) -> float | None:
+    """The share of keys whose last interval is open, if no other interval ever is."""
+    last = last_of_key(key, start)
+    open_ = (key >= 0) & ~np.isnan(start) & np.isnan(end)
+    if not open_.any() or (open_ & ~last).any():
+        return None
+    return float(open_[last].mean())
 
 
 def allowed(n: int) -> int:

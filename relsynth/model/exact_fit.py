@@ -32,6 +32,13 @@ def protected(table: Table) -> set[str]:
     return cols
 
 
+def _kept_unique(table: Table, column: str, key: str) -> bool:
+    """Does every key or UNIQUE constraint on ``column`` also hold ``key``?"""
+    sets = [set(table.primary_key), *(set(u.columns) for u in table.unique)]
+    sets += [set(ix.columns) for ix in table.indexes if ix.unique]
+    return all(key in cols for cols in sets if column in cols)
+
+
 def seconds(values: pd.Series, text: bool) -> np.ndarray:
     """Seconds since the epoch, NaN for NULL (text parsed as ISO dates)."""
     out = np.full(len(values), np.nan)
@@ -348,7 +355,11 @@ def no_overlaps(
     keys: list[str],
     codes_of: Callable[[str], np.ndarray],
 ) -> list[ex.NoOverlap]:
-    """Pairs (start, end) of the table's times whose intervals never overlap for one key value."""
+    """Pairs (start, end) of the table's times whose intervals never overlap for one key value.
+
+    A time in a key or UNIQUE constraint is taken only where every such constraint also holds
+    the interval's key (emp_no, from_date): placed intervals of one key never share a start or
+    an end, so the constraint stays met; any other constraint could clash once times move."""
     if len(frame) < ex.MIN_SUPPORT:
         return []
     out: list[ex.NoOverlap] = []
@@ -359,12 +370,15 @@ def no_overlaps(
             if s == e or s in taken or e in taken:
                 continue
             for k in keys:
+                if not (_kept_unique(table, s, k) and _kept_unique(table, e, k)):
+                    continue
                 if ex.never_overlap(codes_of(k), own[s], own[e]):
                     span = own[e] - own[s]
                     span = span[~np.isnan(span)]  # the durations sampled ones are kept within
                     shortest = float(max(span.min(), 0.0)) if len(span) else None
                     longest = float(span.max()) if len(span) else None
-                    out.append(ex.NoOverlap(s, e, k, shortest, longest))
+                    last_open = ex.last_open_share(codes_of(k), own[s], own[e])
+                    out.append(ex.NoOverlap(s, e, k, shortest, longest, last_open))
                     taken.update((s, e))
                     break
     return out

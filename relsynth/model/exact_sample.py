@@ -86,7 +86,8 @@ def _write_seconds(
         return
     out = frame[col].astype(object).to_numpy(copy=True)
     out[rows] = from_seconds(secs[rows], dim.encoder.output, dim.encoder.text_format)
-    _guarded(table, frame, col, out)
+    # A column whose NULL stands for a sentinel date (9999-01-01) takes NULL whatever its NOT NULL.
+    _guarded(table, frame, col, out, open_ok=tm.column(col).sentinel is not None)
     times.forget(frame, col)
 
 
@@ -110,7 +111,8 @@ def _bounds(
 ) -> list[_Bound]:
     """The bounds of the table's orders and reaches, each on the column that moves to keep it."""
     roots = ex.date_roots(tm.parts)
-    keep = protected(table)
+    # A key's column is moved only by placing intervals (no_overlaps took it: the key stays unique).
+    keep = protected(table) - {c for r in tm.no_overlap for c in (r.start, r.end)}
 
     def movable(c: str) -> bool:
         return c in frame and c not in keep and tm.column(c).how == "copula"
@@ -295,6 +297,8 @@ def _intervals(
         # (status 'admitted'), only one another interval of its key follows, and that one says so.
         determinant = tm.column(r.end).null_determinant
         close = determinant is None
+        if close and r.last_open is not None:
+            e = _open_last(tm, table, frame, r, key, s, e, span, rng, times)
         if determinant is not None and determinant in frame:
             bent["closed"] += _restate(frame, determinant, ex.followed_open(key, s, e), e)
             close = bool(bent["closed"])
@@ -312,6 +316,37 @@ def _intervals(
         bent["outside"] += int(p.outside.sum())
         bent["unfit"] += int(p.unfit.sum())
     return bent
+
+
+def _open_last(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    r: ex.NoOverlap,
+    key: np.ndarray,
+    s: np.ndarray,
+    e: np.ndarray,
+    span: tuple[float, float],
+    rng: np.random.Generator,
+    times: Times,
+) -> np.ndarray:
+    """Where only a key's last interval is ever open (one current salary per employee), the last
+    ones are open as often as the source's and every other one is closed: drawn independently,
+    NULL ends gave some people two current periods and others none."""
+    last = ex.last_of_key(key, s)
+    want = last & (rng.random(len(s)) < float(r.last_open or 0.0))
+    e = e.copy()
+    shut = last & ~want & np.isnan(e)  # a last one drawn open but not to be: closed like the others
+    if shut.any():
+        fill = _closing(tm, r, s, e, span, rng)
+        if fill is not None:
+            e[shut] = s[shut] + np.where(np.isnan(fill[shut]), max(span[0], 0.0), fill[shut])
+            _write_seconds(tm, table, frame, r.end, shut & ~np.isnan(e), e, times)
+    opened = want & ~np.isnan(e)
+    if opened.any():
+        e[opened] = np.nan
+        _write_seconds(tm, table, frame, r.end, opened, e, times)
+    return e
 
 
 def _restate(frame: pd.DataFrame, determinant: str, rows: np.ndarray, end: np.ndarray) -> int:
@@ -551,13 +586,14 @@ def _into(c: np.ndarray, dom: ck.Domain) -> np.ndarray:
     return out
 
 
-def _guarded(table: Table, frame: pd.DataFrame, col: str, new: np.ndarray) -> None:
+def _guarded(table: Table, frame: pd.DataFrame, col: str, new: np.ndarray, *, open_ok: bool = False) -> None:
     """Write derived values, except on rows where they would break a CHECK or a NOT NULL that the
     sampled value kept."""
     old = frame[col].astype(object).to_numpy(copy=True) if col in frame else np.full(len(frame), None)
     frame[col] = new
     bad = np.zeros(len(frame), dtype=bool)
-    if not table.column(col).nullable:
+    nullable = table.column(col).nullable or open_ok
+    if not nullable:
         bad |= pd.isna(pd.Series(new, dtype=object)).to_numpy()
     for check in table.checks:
         try:
@@ -567,7 +603,7 @@ def _guarded(table: Table, frame: pd.DataFrame, col: str, new: np.ndarray) -> No
         if col in ck.columns_of(node) and ck.columns_of(node) <= set(frame.columns):
             bad |= ck.violations(node, frame)
     if bad.any():
-        keep = pd.notna(pd.Series(old, dtype=object)).to_numpy() | table.column(col).nullable
+        keep = pd.notna(pd.Series(old, dtype=object)).to_numpy() | nullable
         revert = bad & keep
         if revert.any():
             values = np.asarray(new, dtype=object).copy()

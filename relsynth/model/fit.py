@@ -18,8 +18,9 @@ import pandas as pd
 
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
-from relsynth.model import exact_fit, guards, natives, rare
+from relsynth.model import backrefs, exact_fit, guards, natives, rare
 from relsynth.model import relations as rel
+from relsynth.model import sentinels as sentinel_dates
 from relsynth.model.copula import cholesky, correlation, latent_correlation
 from relsynth.model.exact import TOLERANCE, date_roots
 from relsynth.model.generate import reference_personal
@@ -107,6 +108,7 @@ def fit_tables(
     Categories seen in fewer than ``rare_k`` rows (or parents) are never emitted (model/rare.py).
     """
     plan = plan or make_plan(schema)
+    frames, sentinels = sentinel_dates.strip(schema, frames)  # 9999-01-01 means "not yet": a NULL
     schema = _promote_repeated(unlinked_codes(schema), plan, frames)  # unlinked keys: codes
     plan = make_plan(schema) if schema is not plan.schema else plan
     seeds = np.random.SeedSequence(seed).spawn(len(plan.order))
@@ -141,6 +143,11 @@ def fit_tables(
             _fit_hierarchy(schema, plan, models, states, name, rngs[name])
     if progress:
         progress("fit", 2 * total, 2 * total)
+    for name in states:  # needs every table's rows: a cycle's two ends
+        models[name].back_refs = backrefs.find(schema, frames, name)
+    for name, found in sentinels.items():
+        for spec in models[name].columns:
+            spec.sentinel = found.get(spec.name)
     model = Model(schema=schema, plan=plan, tables=models, seed=seed)
     guards.attach(model, frames)  # in memory only: gone when the model is saved
     return model
@@ -340,9 +347,7 @@ def _fit_own(
         null_share = float(values.isna().mean()) if len(values) else 0.0
         role = roles.get(col.name)
         spec = ColumnSpec(col.name, "copula", null_share=null_share, unique=col.name in uniques)
-        if col.computed:
-            spec.how = "generated"
-        elif role == "reference_fk":
+        if role == "reference_fk":
             copula_cols.append(col.name)
         elif role in {"key", "reference_fk_part"}:
             spec.how = "key"
@@ -478,8 +483,13 @@ def _fit_own(
         fk.columns[0] for fk in (*([tp.context] if tp.context else []), *tp.secondary) if len(fk.columns) == 1
     ]
     interval_keys += [c for c in categorical_like if c not in interval_keys and specs[c].how != "key"]
+    # A start in the key (emp_no, from_date) is placed too: intervals that never overlap have
+    # distinct starts per key, so placing them keeps the key unique (no_overlaps checks which).
+    interval_times = {
+        c: x for c, x in seconds.items() if specs[c].how == "copula" and table.column(c).type.name != "time"
+    }
     model.no_overlap = exact_fit.no_overlaps(
-        table, frame, own_times, interval_keys, lambda k: comparables.codes(table.name, k)
+        table, frame, interval_times, interval_keys, lambda k: comparables.codes(table.name, k)
     )
 
     # Own dims: nulls, values (anchored ones as their gap), reference keys, FK nullness.
@@ -614,7 +624,7 @@ def _common_levels(
     # A key-like code names a row of another table, not a trait of a person: kept as a code.
     codes = {c for cols in gone for c in cols}
     for col in table.columns:
-        if col.name not in frame or col.name in data_keys or col.name in roles or col.pii or col.computed:
+        if col.name not in frame or col.name in data_keys or col.name in roles or col.pii:
             continue
         if col.name in codes or col.kind_reason.startswith("key-like"):
             continue
@@ -858,9 +868,12 @@ def _fit_repeats(
             # The context FK counts too: payment.customer_id = its rental's customer_id.
             own_keys = [c for c in sorted(match_cols) if c not in fk.columns and c not in taken]
             linked = pos >= 0  # a key match constrains only rows that have a parent
+            # A parent's deferred key is not assigned yet when this table is sampled (a manager's
+            # department, in a cycle): model/backrefs.py keeps that relation instead.
+            late = {c for d in plan[fk.ref_table].deferred for c in d.columns}
             matches = rel.repeats(
                 {c: values.column(table.name, c)[linked] for c in own_keys},
-                {c: v[linked] for c, v in aligned.items()},
+                {c: v[linked] for c, v in aligned.items() if c not in late},
                 fk.name,
                 own_keys,
                 tolerance=TOLERANCE,

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from relsynth.model import backrefs
 from relsynth.model import checks as ck
 from relsynth.model import exact_sample as xs
 from relsynth.model import keys as kz
+from relsynth.model import sentinels as sentinel_dates
 from relsynth.model.assign import (
     apply_repeats,
     assign_secondary,
@@ -188,6 +190,11 @@ def sample_tables(
             assign_secondary(
                 model, model.tables[name], schema.table(name), fk, done, rngs[name], report, deferred=True
             )
+    deferred = {n: plan[n].deferred for n in plan.order}
+    for name in plan.order:  # a department's head works in it: the deferred key agrees
+        if model.tables[name].back_refs:
+            frames = {n: s.frame for n, s in done.items()}
+            backrefs.apply(schema, deferred, frames, {name: model.tables[name].back_refs}, rngs[name])
     _settle_late(model, done, rngs, report)
     out = {}
     for name in plan.order:
@@ -706,11 +713,11 @@ def _repair_checks(
 def _finish(
     table: Table, tm: TableModel, frame: pd.DataFrame, rng: np.random.Generator, report: SampleReport
 ) -> pd.DataFrame:
-    """Type every column like its SQL column and drop generated columns (the database fills them)."""
+    """Type every column like its SQL column. A generated column keeps its learned values: a
+    database that computes it ignores them, one that cannot (another dialect) stores them."""
+    sentinel_dates.restore(frame, {c.name: c.sentinel for c in tm.columns if c.sentinel is not None})
     cols = {}
     for col in table.columns:
-        if col.computed:
-            continue
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
         cols[col.name] = (
             values

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from relsynth.graph import Plan
+from relsynth.model.backrefs import BackRef
 from relsynth.model.exact import Calendar, Difference, Existence, NoOverlap, Part, Reach
 from relsynth.model.keys import Forest
 from relsynth.model.pii import PiiModel
@@ -61,6 +62,7 @@ class ColumnSpec:
     id_kind: str | None = None  # 'uuid' | 'integer' | 'shape'
     constant: Any = None
     decimals: int | None = None
+    sentinel: Any = None  # a date written where the column comes out NULL (model/sentinels.py)
 
 
 @dataclass
@@ -103,6 +105,7 @@ class TableModel:
     reaches: list[Reach] = field(default_factory=list)  # orders through related rows
     existence: list[Existence] = field(default_factory=list)  # flags: the row has children
     no_overlap: list[NoOverlap] = field(default_factory=list)
+    back_refs: list[BackRef] = field(default_factory=list)  # cycles of two tables that point back
     reference: dict[str, Any] | None = None  # verbatim rows of a reference table
     record_guard: SourceGuard | None = None  # in memory only: source records unique on record_columns
     record_columns: list[str] = field(default_factory=list)
@@ -190,4 +193,11 @@ def _exact_lines(t: TableModel) -> list[str]:
         out.append(f"{t.name}: {e.column} says whether the row has {e.child} rows (via {e.fk})")
     for o in t.no_overlap:
         out.append(f"{t.name}: intervals {o.start}..{o.end} never overlap for one {o.key}")
+        if o.last_open is not None:
+            out.append(f"{t.name}: only the last interval of a {o.key} is open ({o.end} NULL or a sentinel)")
+    for b in t.back_refs:
+        out.append(f"{t.name}: a row that {b.other} points to points back through {b.fk}")
+    for c in t.columns:
+        if c.sentinel is not None:
+            out.append(f"{t.name}: {c.name} holds a sentinel date for 'none yet' (modelled as NULL)")
     return out

@@ -20,6 +20,7 @@ from relsynth.errors import ModelError
 from relsynth.graph import plan as make_plan
 from relsynth.jsontags import jsonable, unjson
 from relsynth.model import exact as ex
+from relsynth.model.backrefs import BackRef
 from relsynth.model.keys import Forest
 from relsynth.model.pii import PiiModel
 from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
@@ -91,6 +92,8 @@ def _spec_out(s: ColumnSpec, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         }
     if s.pii is not None:
         out["pii"] = s.pii.to_state()
+    if s.sentinel is not None:
+        out["sentinel"] = jsonable(s.sentinel)
     return out
 
 
@@ -98,6 +101,7 @@ def _spec_in(d: dict[str, Any], arrays: _Arrays) -> ColumnSpec:
     s = ColumnSpec(d["name"], d["how"], d["null_share"], d["unique"])
     s.determinant, s.id_kind, s.decimals = d["determinant"], d["id_kind"], d["decimals"]
     s.constant = unjson(d["constant"])
+    s.sentinel = unjson(d["sentinel"]) if "sentinel" in d else None
     if "mapping" in d:
         s.mapping = [[unjson(a), unjson(b)] for a, b in d["mapping"]]
     if "table" in d:
@@ -238,7 +242,8 @@ def _exact_out(t: TableModel) -> dict[str, Any]:
         "existence": [
             [e.column, e.child, e.fk, jsonable(e.present), jsonable(e.absent)] for e in t.existence
         ],
-        "no_overlap": [[o.start, o.end, o.key, o.shortest, o.longest] for o in t.no_overlap],
+        "no_overlap": [[o.start, o.end, o.key, o.shortest, o.longest, o.last_open] for o in t.no_overlap],
+        "back_refs": [[b.fk, b.other] for b in t.back_refs],
     }
 
 
@@ -254,6 +259,7 @@ def _exact_in(t: TableModel, d: dict[str, Any]) -> None:
         ex.Existence(c, ch, fk, unjson(a), unjson(b)) for c, ch, fk, a, b in d.get("existence", [])
     ]
     t.no_overlap = [ex.NoOverlap(*o) for o in d.get("no_overlap", [])]
+    t.back_refs = [BackRef(*b) for b in d.get("back_refs", [])]
 
 
 def save(model: Model, path: str | Path) -> None:
