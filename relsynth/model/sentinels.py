@@ -84,7 +84,9 @@ def strip(
         for col, value in sentinels.items():
             secs = _seconds(frame[col])
             target = _seconds(pd.Series([value]))[0]
-            frame[col] = frame[col].astype(object).where(secs != target, None)
+            values = frame[col].astype(object).to_numpy(copy=True)
+            values[secs == target] = None
+            frame[col] = values
         out[name] = frame
     return out, found
 

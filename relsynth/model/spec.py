@@ -197,7 +197,7 @@ def _exact_lines(t: TableModel) -> list[str]:
             out.append(f"{t.name}: only the last interval of a {o.key} is open ({o.end} NULL or a sentinel)")
     for b in t.back_refs:
         out.append(f"{t.name}: a row that {b.other} points to points back through {b.fk}")
-    for c in t.columns:
-        if c.sentinel is not None:
-            out.append(f"{t.name}: {c.name} holds a sentinel date for 'none yet' (modelled as NULL)")
+    for spec in t.columns:
+        if spec.sentinel is not None:
+            out.append(f"{t.name}: {spec.name} holds a sentinel date for 'none yet' (modelled as NULL)")
     return out
