@@ -360,3 +360,18 @@ def test_a_word_of_one_value_repeated_on_many_rows_is_not_learned() -> None:
     assert vocab is not None
     assert "Quartermaine" not in vocab.words and "Close" not in vocab.words
     assert {"road", "street", "lane"} <= set(vocab.words)
+
+
+def test_vocabulary_counts_values_that_differ_only_in_case_or_blanks_once() -> None:
+    """One part's whole comment, 'silent', was a vocabulary word: it was in three distinct raw
+    values, two of them the same comment but for a trailing blank (bench_privacy, TPC-H)."""
+    from relsynth.model.text import Vocabulary
+
+    adverbs = ("carefully", "quickly", "slyly", "furiously")
+    adjectives = ("ironic", "bold", "even", "regular")
+    nouns = ("deposits", "accounts", "requests", "packages")
+    filler = [f"{a} {b} {c}" for a in adverbs for b in adjectives for c in nouns]
+    rows = [*filler, "silent", "silent ", "ly silent"]
+    vocab = Vocabulary.fit(pd.Series(rows))
+    assert vocab is not None and "carefully" in vocab.words
+    assert "silent" not in vocab.words

@@ -182,9 +182,10 @@ class Vocabulary:
         total: Counter[str] = Counter()  # their 7 invoices is one value, not 7
         for words in tokenized:
             total.update(words)
-        for words in strings.drop_duplicates().map(_WORD.findall):
+        # Values that differ only in case or surrounding blanks are one value ('silent', 'Silent ').
+        for words in strings.str.strip().str.casefold().drop_duplicates().map(_WORD.findall):
             doc_freq.update(set(words))
-        keep = [w for w, d in doc_freq.items() if d >= MIN_WORD_VALUES]
+        keep = [w for w in total if doc_freq[w.casefold()] >= MIN_WORD_VALUES]
         if len(keep) < 10:
             return None
         keep.sort(key=lambda w: (-total[w], w))
