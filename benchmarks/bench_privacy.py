@@ -39,6 +39,12 @@ by design (and stored in the model file as such).
   (`["tables"][t]["privacy"]["attacks"]`, relsynth/evaluation/attacks.py): the largest risk over
   tables, with its 95% interval, of each attack (the excess success on training rows over the
   held-out control). "n/a" where the evaluation has no attacks or none could run.
+- model AUC: membership inference by whoever holds the model file (`evaluate`'s
+  `["tables"][t]["privacy"]["model_membership"]`, relsynth/evaluation/membership.py): the model
+  read back from its file and sampled without the source at 3x the source's rows; the largest
+  AUC over tables (training vs held-out rows' distance to the nearest sampled row; 0.5 = no
+  signal) with its 95% interval, whose upper bound is the worst the data allow. A table flagged
+  (interval wholly above 0.6) is listed under the table; reported, not part of PASS.
 - q k=5 / q k=1 / cost: `evaluate`'s overall quality score of the model fitted with rare_k=5 and
   of one fitted with rare_k=1 (every category kept), both seed 0 and holdout 0.2; cost = k=1 - k=5,
   what withholding rare categories costs in fidelity.
@@ -102,6 +108,7 @@ class Result:
     rare: int = 0
     in_model: int = 0
     attacks: dict[str, str] = field(default_factory=dict)
+    membership: str = "n/a"  # model-file membership: the largest AUC over tables [95% CI]
     quality: float | None = None
     quality_all: float | None = None  # rare_k=1
     seconds: float = 0.0
@@ -401,6 +408,22 @@ def worst_attacks(report: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def worst_membership(report: dict[str, Any], out: list[str]) -> str:
+    """The largest model-file membership AUC over tables with its interval, or 'n/a' (read
+    defensively: older evaluations carry none); flagged tables named in ``out``."""
+    worst: tuple[float, list[float]] | None = None
+    for name, t in (report.get("tables") or {}).items():
+        m = (t.get("privacy") or {}).get("model_membership") if isinstance(t, dict) else None
+        if not isinstance(m, dict) or not m.get("available"):
+            continue
+        if m.get("flagged"):
+            lo, hi = m["ci"]
+            out.append(f"model-file membership: {name}: AUC {m['auc']:.3f} [{lo:.3f}, {hi:.3f}] flagged")
+        if worst is None or m["auc"] > worst[0]:
+            worst = (float(m["auc"]), list(m["ci"]))
+    return "n/a" if worst is None else f"{worst[0]:.2f} [{worst[1][0]:.2f}, {worst[1][1]:.2f}]"
+
+
 def read_source(url: str, model: Model, holdout: float = 0.0) -> Frames:
     """Every row of the source (held-out rows too): what the output must not give away. With
     ``holdout``, the rows the model was fitted on (fit's split: same fraction and seed)."""
@@ -427,6 +450,7 @@ def measure(result: Result, url: str, db_schema: str | None, workdir: Path) -> N
     evaluation = evaluate(url, tables, model=model, db_schema=db_schema, seed=SEED)
     result.quality = evaluation["scores"]["overall"]
     result.attacks = worst_attacks(evaluation)
+    result.membership = worst_membership(evaluation, result.details)
     for t, e in evaluation["tables"].items():
         result.copies += int(e["privacy"]["copies"])
         if e["privacy"]["copies"]:
@@ -473,7 +497,7 @@ def _score(value: float | None, sign: bool = False) -> str:
 def print_table(results: list[Result]) -> None:
     head = (
         f"{'dataset':<18} {'copies':>6} {'verbatim':>8} {'rare':>5} {'in model':>8} "
-        f"{'singling out':>18} {'linkability':>18} {'inference':>18} "
+        f"{'singling out':>18} {'linkability':>18} {'inference':>18} {'model AUC':>18} "
         f"{'q k=5':>6} {'q k=1':>6} {'cost':>6} {'time s':>7}  {'result':<6}"
     )
     print(f"\nPrivacy (fit seed {SEED}, holdout {HOLDOUT:g}, rare_k {RARE_K}; sample seed {SEED})")
@@ -485,7 +509,7 @@ def print_table(results: list[Result]) -> None:
         a = {key: r.attacks.get(key, "n/a") for key, _ in ATTACKS}
         print(
             f"{r.name:<18} {r.copies:>6} {r.verbatim:>8} {r.rare:>5} {r.in_model:>8} "
-            f"{a['singling_out']:>18} {a['linkability']:>18} {a['inference']:>18} "
+            f"{a['singling_out']:>18} {a['linkability']:>18} {a['inference']:>18} {r.membership:>18} "
             f"{_score(r.quality):>6} {_score(r.quality_all):>6} {_score(cost, True):>6} "
             f"{r.seconds:>7.1f}  {verdict:<6}"
         )

@@ -543,12 +543,15 @@ def evaluate(
     root rows per root table with their descendants (None: everything); integrity of a synthetic
     database is checked with SQL over all its rows. ``model`` (or a model file) supplies the
     holdout the model was fitted without, the baseline of the privacy comparison (``holdout``
-    gives it directly: synthesize passes its own). Without a model or schema, the source is
-    reflected and profiled afresh, as fit does before learning: the numbers do not depend on the
-    model's internal choices, so ``relsynth evaluate`` reproduces what synthesize printed.
+    gives it directly: synthesize passes its own); a relsynth model fitted with a holdout is
+    also attacked as its file's holder would (relsynth.evaluation.membership). Without a model
+    or schema, the source is reflected and profiled afresh, as fit does before learning: the
+    numbers do not depend on the model's internal choices, so ``relsynth evaluate`` reproduces
+    what synthesize printed.
     """
     from dataclasses import replace
 
+    from relsynth.evaluation import membership
     from relsynth.evaluation.integrity import check_integrity
     from relsynth.evaluation.run import evaluate_frames
     from relsynth.graph import plan as make_plan
@@ -558,6 +561,7 @@ def evaluate(
     from relsynth.reflection import reflect_connection
     from relsynth.schema import Schema as SchemaCls
 
+    attacked: membership.FileSample | None = None  # what the model file's holder draws, or why not
     if isinstance(model, str | Path):
         from relsynth.errors import ModelError
         from relsynth.sdv_engine import is_sdv_file
@@ -567,6 +571,7 @@ def evaluate(
         model = None if is_sdv_file(str(model)) else ModelCls.load(model)
         if model is None:
             log.warning("--model is an SDV model file: it has no holdout, so privacy is compared without one")
+            attacked = membership.FileSample(reason=membership.SDV_MODEL)
     if isinstance(schema, str | Path):
         schema = SchemaCls.load(schema)
     if schema is None and model is not None:
@@ -621,6 +626,8 @@ def evaluate(
             integrity = verify(conn, schema, tables)
     if integrity is None:
         integrity = check_integrity(schema, synth)
+    if model is not None:
+        attacked = membership.sample_as_file_holder(model, seed=seed, progress=progress)
     return evaluate_frames(
         real,
         synth,
@@ -634,6 +641,7 @@ def evaluate(
         integrity=integrity,
         labels=labels,
         progress=progress,
+        model_sample=attacked,
     )
 
 

@@ -505,6 +505,56 @@ REPRODUCTIONS: dict[str, DbSpec] = {
             ),
         ),
     ),
+    # A 26-row table whose one row still equalled a unique source record after every move was
+    # left out, as the README says, but the checker did not count such rows (adversarial run 4).
+    "record_left_out_counted": DbSpec(
+        "mysql",
+        (
+            TableSpec(
+                "sp ace",
+                shape="nokey",
+                size=26,
+                equal_fks=False,
+                columns=(
+                    ColSpec(name="数量", type="bigint", nullable=False),
+                    ColSpec(name="%(x)s", type="boolean", nullable=False, fill="extreme"),
+                    ColSpec(name="order", type="enum", nullable=False, labels=("%", "ü")),
+                    ColSpec(name="when", type="enum", labels=("select", "ü")),
+                    ColSpec(name="value", type="tinyint"),
+                ),
+                unique=(("数量",),),
+                checks=(CheckSpec(name="ck_0_0", form="null_pair", columns=("when", "value")),),
+                rows=(
+                    (-1267618711588609868, False, "%", "ü", -45),
+                    (-8074927148429448780, False, "%", "ü", 31),
+                    (3551104529625191030, False, "%", "ü", 106),
+                    (6578903943593462565, False, "ü", "select", 126),
+                    (9104129806676187877, False, "%", "select", 86),
+                    (8713207064745432131, False, "%", "ü", -41),
+                    (6958241935007302000, False, "%", "ü", None),
+                    (2919347605946042759, False, "ü", "ü", 83),
+                    (-1577178063452518083, True, "ü", None, None),
+                    (2343858185581159049, True, "%", "ü", 4),
+                    (7752582290023258996, False, "ü", "select", -19),
+                    (2659945898794419768, False, "%", "select", None),
+                    (7905935334571885653, True, "%", "select", 2),
+                    (4461224123652156330, False, "%", "select", 92),
+                    (5847636235702888351, False, "ü", None, None),
+                    (3479774619888857681, False, "ü", "ü", 117),
+                    (2702417516624286894, False, "%", None, None),
+                    (-1370874247196669883, False, "ü", "select", 84),
+                    (-5338383043497318504, False, "ü", "select", 41),
+                    (-8910228439490068515, False, "ü", "ü", -33),
+                    (295081774714456379, False, "%", "select", 78),
+                    (4432793089589281898, False, "%", None, None),
+                    (1970211910361151759, False, "%", "ü", 49),
+                    (-534688920268500094, False, "ü", "select", 99),
+                    (-805762012465634762, True, "ü", "select", -15),
+                    (3339748124135603060, True, "ü", "select", 17),
+                ),
+            ),
+        ),
+    ),
 }
 
 

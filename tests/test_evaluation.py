@@ -220,3 +220,25 @@ def test_synthesize_ends_with_a_report(demo_db: str, tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0 and "quality" not in result.stdout and not (tmp_path / "none.html").exists()
+
+
+def test_a_child_table_empty_on_one_side_only_still_evaluates() -> None:
+    """Detectability gave each parent row its children's features, chosen from whichever side it
+    looked at: a child table sampled empty (scale 0.5 of a small one) dropped its features on the
+    synthetic side only, and evaluate crashed on mismatched widths (adversarial run 4, MariaDB)."""
+    from relsynth.evaluation.run import evaluate_frames
+    from relsynth.frames import schema_from_frames
+
+    rng = np.random.default_rng(0)
+    parent = pd.DataFrame({"id": np.arange(1, 61), "x": rng.normal(size=60)})
+    child = pd.DataFrame({"id": np.arange(1, 31), "p": rng.integers(1, 61, 30), "y": rng.normal(size=30)})
+    other = pd.DataFrame({"id": np.arange(1, 91), "p": rng.integers(1, 61, 90), "z": rng.normal(size=90)})
+    real = {"parent": parent, "child": child, "other": other}
+    schema = schema_from_frames(
+        real,
+        primary_keys={"parent": ["id"], "child": ["id"], "other": ["id"]},
+        foreign_keys=[("child", ["p"], "parent", ["id"]), ("other", ["p"], "parent", ["id"])],
+    )
+    synth = {"parent": parent.assign(x=rng.normal(size=60)), "child": child.iloc[:0], "other": other}
+    result = evaluate_frames(real, synth, schema)
+    assert result["tables"]["parent"]["detectability"]["available"]

@@ -524,6 +524,10 @@ def _privacy_card(s: dict[str, Any], anchors: _Anchors) -> str:
             risky = [str(f) for f in _list(p.get("attack_risk_tables"))]
             found = f"risk above 0 in {_e(', '.join(risky))}" if risky else "no risk interval above 0"
             lines.append(f"<li>attacks (singling out, linkability, inference): {found}</li>")
+        if p.get("model_membership_run"):
+            members = [str(f) for f in _list(p.get("model_membership_tables"))]
+            found = f"flagged in {_e(', '.join(members))}" if members else "no table flagged"
+            lines.append(f"<li>membership from the model file: {found}</li>")
         undecided = [str(f) for f in _list(p.get("inconclusive_tables"))]
         if undecided:
             lines.append(
@@ -865,7 +869,8 @@ def _privacy_block(priv: dict[str, Any], shareable: bool) -> str:
             "5 times that appear in the synthetic data a few times: each could single a person out</p>"
             f'<div class="scroll short">{_table(head, rows)}</div>'
         )
-    return out + _attacks_block(_dict(priv.get("attacks")))
+    out += _attacks_block(_dict(priv.get("attacks")))
+    return out + _membership_block(_dict(priv.get("model_membership")))
 
 
 def _rate_ci(r: dict[str, Any]) -> str:
@@ -952,6 +957,43 @@ def _attacks_block(a: dict[str, Any]) -> str:
     return head + note + f'<div class="scroll">{_table(headers, rows)}</div>'
 
 
+def _membership_block(m: dict[str, Any]) -> str:
+    """Membership inference by whoever holds the model file: one row, numbers only."""
+    if not m:
+        return ""
+    head = "<h4>Membership from the model file</h4>"
+    if not m.get("available"):
+        return head + f"<p class='muted'>not run: {_e(m.get('reason') or 'no result')}</p>"
+    ci = _list(m.get("ci"))
+    lo, hi = [*ci, None, None][:2]
+    low = _num(lo)
+    if m.get("flagged"):
+        chip = _chip("flagged", "poor")
+    elif m.get("inconclusive"):
+        chip = _chip("inconclusive", "fair")
+    elif low is not None and low > 0.5:
+        chip = _chip("above 0.5", "fair")
+    else:
+        chip = _chip("ok", "good")
+    row = [
+        f"{_fmt(m.get('auc'), 3)} <span class='muted small'>[{_fmt(lo, 3)}, {_fmt(hi, 3)}]</span> {chip}",
+        _int(m.get("sampled_rows")),
+        _fmt(m.get("scale"), 2),
+        f"{_int(m.get('training_rows'))} / {_int(m.get('holdout_rows'))}",
+        _pct(m.get("tied")),
+    ]
+    note = (
+        "<p class='muted small'>The model file, read back and sampled without the source as anyone "
+        "holding it could, more rows than the output. AUC: the chance that a training row lies nearer "
+        "to a sampled row than a held-out row does (0.5 when the model does not memorize), with a 95% "
+        "interval over the holdout's units; flagged when the whole interval lies above "
+        f"{_fmt(m.get('flag_above', 0.6), 1)}.</p>"
+    )
+    headers = ["AUC [95% CI]", "rows sampled", "scale", "training / held-out rows compared", "tied pairs"]
+    extra = f"<p class='muted small'>{_e(m.get('inconclusive'))}</p>" if m.get("inconclusive") else ""
+    return head + note + f'<div class="scroll">{_table(headers, [row])}</div>' + extra
+
+
 def _table_section(
     figs: _Figures,
     anchors: _Anchors,
@@ -976,6 +1018,8 @@ def _table_section(
         chips.append(_chip("closer to training", "poor"))
     if _attack_exposed(_dict(priv.get("attacks"))):
         chips.append(_chip("attack risk", "poor"))
+    if _dict(priv.get("model_membership")).get("flagged"):
+        chips.append(_chip("model-file membership", "poor"))
     summary = (
         f'<summary><span class="sname">{_e(name)}</span> <span class="muted">'
         f"{_int(rows.get('real'))} → {_int(rows.get('synthetic'))} rows</span> {''.join(chips)}</summary>"

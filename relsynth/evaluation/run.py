@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relsynth.evaluation import attacks, fidelity, learn, privacy
+from relsynth.evaluation import attacks, fidelity, learn, membership, privacy
 from relsynth.evaluation.features import comparable_columns, is_numeric_kind, numeric_values
 from relsynth.evaluation.integrity import check_integrity
 from relsynth.graph import Plan
@@ -33,25 +33,32 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def _child_features(
-    name: str, plan: Plan, schema: Schema, frames: dict[str, pd.DataFrame]
+    name: str,
+    plan: Plan,
+    schema: Schema,
+    frames: dict[str, pd.DataFrame],
+    real: dict[str, pd.DataFrame],
 ) -> np.ndarray | None:
-    """Per parent row: how many children it has in each child table, and their numbers' means."""
+    """Per parent row: how many children it has in each child table, and their numbers' means.
+
+    The children and columns are chosen from the ``real`` frames, so real and synthetic rows get
+    the same features (a child column all NULL in one of them is still a column)."""
     from relsynth.model.fit import positions
 
     parent = frames[name].reset_index(drop=True)
     cols = []
     for child in plan.children(name):
-        if child not in frames or not len(frames[child]):
+        if child not in real or not len(real[child]):
             continue
         fk = plan[child].context
         assert fk is not None, "Plan.children lists the tables modelled under their context FK"
-        child_frame = frames[child].reset_index(drop=True)
+        table = schema.table(child)
+        child_frame = frames.get(child, pd.DataFrame(columns=list(table.column_names))).reset_index(drop=True)
         pos = positions(child_frame, fk.columns, parent, fk.ref_columns)
         ok = pos >= 0
         counts = np.bincount(pos[ok], minlength=len(parent)).astype(float)
         cols.append(np.log1p(counts))
-        table = schema.table(child)
-        for c in comparable_columns(table, child_frame)[:5]:
+        for c in comparable_columns(table, real[child])[:5]:
             if not is_numeric_kind(table, c):
                 continue
             x = numeric_values(child_frame[c])
@@ -80,11 +87,13 @@ def evaluate_frames(
     integrity: Any = None,
     labels: dict[str, str] | None = None,
     progress: Progress | None = None,
+    model_sample: membership.FileSample | None = None,
 ) -> dict[str, Any]:
     """Compare ``synth`` with ``real`` table by table and relationship by relationship.
 
     ``holdout`` is what the model recorded (fraction, seed): the real rows it withheld are
-    rebuilt by the same hash rule and used as the privacy baseline.
+    rebuilt by the same hash rule and used as the privacy baseline. ``model_sample`` is what a
+    holder of the model file drew from it (relsynth.evaluation.membership), or why nothing was.
     """
     from relsynth.read import holdout_masks
 
@@ -94,6 +103,7 @@ def evaluate_frames(
     masks: dict[str, np.ndarray] = {}
     if holdout and holdout.get("fraction"):
         masks = holdout_masks(real, schema, plan, holdout["fraction"], holdout.get("seed", 0))
+    units = membership.split_units(real, plan, masks) if model_sample and not model_sample.reason else {}
     notes: list[str] = []
     tables: dict[str, Any] = {}
     for i, name in enumerate(data):
@@ -110,8 +120,8 @@ def evaluate_frames(
             s,
             cols,
             rng,
-            _child_features(name, plan, schema, real),
-            _child_features(name, plan, schema, synth),
+            _child_features(name, plan, schema, real, real),
+            _child_features(name, plan, schema, synth, real),
         )
         held = masks.get(name)
         train = r[~held] if held is not None else r
@@ -141,6 +151,16 @@ def evaluate_frames(
                 # Its own seed per table: the attacks leave the other metrics' draws as they were.
                 "attacks": attacks.attacks(
                     table, train, hold, s, cols, (abs(seed), zlib.crc32(name.encode("utf-8")))
+                ),
+                "model_membership": membership.table_result(
+                    name,
+                    table,
+                    train,
+                    hold,
+                    model_sample,
+                    cols,
+                    np.random.default_rng((abs(seed), zlib.crc32(name.encode("utf-8")), 1)),
+                    (units[name][~held], units[name][held]) if name in units and held is not None else None,
                 ),
             },
             "not_compared": [
@@ -227,6 +247,7 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
     flagged = [n for n, d in dist.items() if d.get("flagged")]
     inconclusive = [n for n, d in dist.items() if d.get("inconclusive")]
     attacked = {n: t["privacy"].get("attacks") or {} for n, t in result["tables"].items()}
+    members = {n: t["privacy"].get("model_membership") or {} for n, t in result["tables"].items()}
     return {
         "overall": _mean([shapes, pairs, cardinality, trends]),
         "column_shapes": shapes,
@@ -245,6 +266,9 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
             # Reported, not part of the verdict: an attack whose risk interval lies above 0.
             "attack_risk_tables": [n for n, a in attacked.items() if attacks.exposed(a)],
             "attacks_run": any(a.get("available") for a in attacked.values()),
+            # Reported, not part of the verdict: the model file's holder, sampling at will.
+            "model_membership_tables": [n for n, m in members.items() if membership.exposed(m)],
+            "model_membership_run": any(m.get("available") for m in members.values()),
             # Without a holdout there is no baseline: no verdict, only the copies and distances.
             # A table the distance test cannot judge (mostly ties) withholds a pass.
             "passed": (

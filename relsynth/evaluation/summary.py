@@ -50,6 +50,38 @@ def attack_lines(result: dict[str, Any]) -> list[str]:
     return out
 
 
+def membership_lines(result: dict[str, Any]) -> list[str]:
+    """One verdict per table on membership inference by the model file's holder: the AUC with its
+    interval (0.5: training rows are no nearer to what the file samples than held-out rows)."""
+    from relsynth.evaluation.membership import FLAG_AUC
+
+    out, missing = [], []
+    for name, t in result["tables"].items():
+        m = t["privacy"].get("model_membership")
+        if not m:
+            continue
+        if not m.get("available"):
+            missing.append(str(m.get("reason")))
+            continue
+        lo, hi = m["ci"]
+        line = (
+            f"membership from the model file, {name}: AUC {m['auc']:.3f} [{lo:.3f}, {hi:.3f}] "
+            f"({m['sampled_rows']} rows drawn, scale {m['scale']:.2g}; 0.5 = no signal)"
+        )
+        if m.get("flagged"):
+            line += f"  <- above {FLAG_AUC:g}"
+        elif m.get("inconclusive"):
+            line += "; too many ties to tell"
+        elif lo > 0.5:
+            line += f"; above 0.5, under the {FLAG_AUC:g} flag"
+        out.append(line)
+    if missing:
+        reasons = sorted(set(missing))
+        where = "" if not out else f" on {len(missing)} tables"
+        out.append(f"membership from the model file: not run{where}: " + "; ".join(reasons[:3]))
+    return out
+
+
 def summary_lines(result: dict[str, Any]) -> list[str]:
     s = result["scores"]
     out = [
@@ -73,6 +105,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         else f"{copies}; {p['note']}"
     )
     out += attack_lines(result)
+    out += membership_lines(result)
     if "utility" in result:
         u = result["utility"]
         if u.get("available"):
