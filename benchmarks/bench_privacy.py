@@ -34,7 +34,9 @@ by design (and stored in the model file as such).
   at least 3 different values of one of its table's text columns is not counted (a word of song
   titles, 'Love', that is also one song's whole title, is nobody's record). Counted: values found
   in their own table's part of the file (a value rare in one table may be a common level of
-  another's column, stored there by right); the details list every place. Must be 0.
+  another's column, stored there by right) and seen in fewer than K rows of every other column
+  of that table (a diagnosis code rare as diagnosis 4 but common as diagnosis 2 is diagnosis 2's
+  level, by right); the details list every place. Must be 0.
 - singling out / linkability / inference: the attacks of `evaluate`
   (`["tables"][t]["privacy"]["attacks"]`, relsynth/evaluation/attacks.py): the largest risk over
   tables, with its 95% interval, of each attack (the excess success on training rows over the
@@ -375,13 +377,30 @@ def values_in_model(model: Model, real: Frames, path: Path, out: list[str]) -> i
             places = sorted({p for v in hits for p in strings[v]})
             more = f" and {len(places) - 3} more" if len(places) > 3 else ""
             at = ", ".join(places[:3]) + more
-            own = sum(any(_under(p, table) for p in strings[v]) for v in hits)
+            common = _common_elsewhere(real, table, column)
+            own = sum(any(_under(p, table) for p in strings[v]) and v not in common for v in hits)
             out.append(
                 f"in model: {table}.{column} ({what}): {len(hits)} source values, {own} of them in "
                 f"its own table's part of the file; at {at}"
             )
             total += own  # a value rare here but common in another table is that table's level
     return total
+
+
+def _common_elsewhere(real: Frames, table: str, column: str) -> set[str]:
+    """Values seen in at least K rows of another column of the same table: that column's common
+    level, stored in the file by right (a diagnosis code rare as diagnosis 4, common as diagnosis 2)."""
+    out: set[str] = set()
+    frame = real.get(table)
+    if frame is None:
+        return out
+    for other in frame.columns:
+        if other == column:
+            continue
+        values = _normed(frame[other])
+        counts = values.value_counts()
+        out |= set(counts[counts >= RARE_K].index)
+    return out
 
 
 def worst_attacks(report: dict[str, Any]) -> dict[str, str]:
