@@ -63,7 +63,11 @@ def fit(
 
     _check_fit_options(engine, holdout, sample_rows, seed, rare_k)
     if isinstance(schema, str | Path):
-        schema = SchemaCls.load(schema)
+        schema = (
+            SchemaCls.load(schema)
+            if isinstance(source, Mapping)
+            else load_schema_file(schema, source, db_schema)
+        )
     if isinstance(source, Mapping):
         if schema is None:
             from relsynth.frames import schema_from_frames
@@ -195,13 +199,13 @@ def _fit_database(
         if schema is None:
             schema = live
         else:
-            _check_matches(schema, live)
-            if include or exclude:
+            if include or exclude:  # first: the live tables are those --include/--exclude chose
                 keep = set(select_tables(schema.table_names, include, exclude))
                 schema = replace(
                     schema,
                     tables=tuple(t if t.name in keep else replace(t, exclude=True) for t in schema.tables),
                 )
+            _check_matches(schema, live)
         plan = make_plan(schema)
         if engine == "sdv":
             from relsynth import sdv_engine
@@ -233,6 +237,46 @@ def _fit_database(
         "holdout": {"fraction": holdout, "seed": seed, "rows": result.holdout_rows} if holdout else None,
     }
     return model
+
+
+def load_schema_file(
+    path: str | Path, source: str | sa.URL, db_schema: str | Sequence[str] | None = None
+) -> Schema:
+    """A schema file for the database at ``source``. A file that fails its own checks is compared
+    with the database first: a table renamed in the file is named as such, rather than the foreign
+    keys that still point to its old name. A valid file is compared later, by the reflection that
+    reads the database anyway (``_fit_database``) or by ``check_schema_file``."""
+    from relsynth.errors import SchemaError
+    from relsynth.schema import Schema as SchemaCls
+
+    try:
+        return SchemaCls.load(path)
+    except SchemaError as err:
+        try:
+            parsed = SchemaCls.from_json(Path(path).read_text(encoding="utf-8"))
+        except (SchemaError, OSError, UnicodeDecodeError):
+            raise err from None  # it does not even parse: that is the problem to name
+        try:
+            live = _live(source, db_schema, parsed)
+        except Exception:  # the database cannot tell (unreachable, say): the file's own problem
+            raise err from None
+        _check_matches(parsed, live)
+        raise
+
+
+def check_schema_file(
+    source: str | sa.URL, schema: Schema, db_schema: str | Sequence[str] | None = None
+) -> None:
+    """``inspect --schema-file``: the file must describe the database, as fit and synthesize require
+    (the same check, on the database's catalog only: no rows are read)."""
+    _check_matches(schema, _live(source, db_schema, schema))
+
+
+def _live(source: str | sa.URL, db_schema: str | Sequence[str] | None, schema: Schema) -> Schema:
+    """The database's tables and columns, as a schema file is compared with them: no rows read."""
+    from relsynth.reflection import reflect as _reflect
+
+    return _reflect(source, schema=_wanted_schemas(db_schema, schema), profile=False, infer_keys=False)
 
 
 def _check_matches(schema: Schema, live: Schema) -> None:
@@ -417,12 +461,11 @@ def synthesize(
     from contextlib import ExitStack
 
     from relsynth.io import parse_url
-    from relsynth.schema import Schema as SchemaCls
 
     _check_scale(scale)
     _check_fit_options("relsynth", holdout, sample_rows, seed, rare_k)
     if isinstance(schema, str | Path):
-        schema = SchemaCls.load(schema)
+        schema = load_schema_file(schema, source, db_schema)
     from relsynth.writer import target_schema_for
 
     given = _wanted_schemas(db_schema, schema)

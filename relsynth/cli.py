@@ -113,12 +113,15 @@ class _Main(click.Group):
         import signal
 
         ctx.ensure_object(State)
-        previous = signal.signal(signal.SIGINT, on_interrupt)
+        # SIGTERM (docker stop, systemd, a CI timeout) stops the run as Ctrl-C does: same clean-up,
+        # same line, same exit code. Only here, in the CLI: a library's caller keeps its own handlers.
+        previous = {sig: signal.signal(sig, on_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             with errors(ctx):
                 return super().invoke(ctx)
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -137,7 +140,8 @@ def main(ctx: click.Context, quiet: bool, verbose: int, traceback: bool) -> None
 
     \b
     Exit status: 0 done; 1 FAILED (the one-line message says what to fix);
-    2 wrong usage, or an internal error (a bug in relsynth: please report it); 130 interrupted.
+    2 wrong usage, or an internal error (a bug in relsynth: please report it); 130 interrupted
+    (Ctrl-C or SIGTERM).
     """
     state = ctx.ensure_object(State)
     state.quiet = state.quiet or quiet
@@ -319,6 +323,10 @@ def inspect(
         _uses(ctx, source)
         with _progress(ctx) as progress:
             if schema_file:
+                from relsynth.api import check_schema_file, load_schema_file
+
+                # the file must describe this database, as fit and synthesize require
+                check_schema_file(source, load_schema_file(schema_file, source, db_schema), db_schema)
                 schema = reflect_or_load(None, schema_file=schema_file, include=include, exclude=exclude)
             else:
                 schema = reflect(

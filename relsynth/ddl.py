@@ -575,6 +575,8 @@ def build(
         owned: list[tuple[Any, str]] = []  # (sequence, column) to own once the table exists
         for col in table.columns:
             typ, note = types[name][col.name]
+            if target == "sqlite" and _numbers_itself(table, col) and _spelled(typ, dst) != "INTEGER":
+                typ, note = _sqlite_rowid_key(name, col)
             if note:
                 out.changes.append(note)
             default, dnote = default_clause(col, src, dst)
@@ -599,11 +601,7 @@ def build(
                         "like any column's (its expression is not translated)"
                     )
             serial = bool(col.default and "nextval(" in col.default)
-            auto = bool(
-                (col.identity or serial)
-                and table.primary_key == (col.name,)
-                and col.type.name in {"smallint", "integer", "bigint"}
-            )
+            auto = _numbers_itself(table, col)
             if auto and target == "postgresql" and not same and wide_unsigned(col):
                 # PostgreSQL's identities are at most bigint: a numeric(20,0) key numbers itself
                 # from a sequence it owns (so that it is advanced past the loaded keys, like a serial).
@@ -720,6 +718,32 @@ def build(
             else:
                 out.tables[name].append_constraint(constraint)
     return out
+
+
+def _numbers_itself(table: Table, col: Column) -> bool:
+    """An identity, serial or AUTO_INCREMENT column that is the whole primary key: the target
+    numbers new rows in it by itself."""
+    serial = bool(col.default and "nextval(" in col.default)
+    return bool(
+        (col.identity or serial)
+        and table.primary_key == (col.name,)
+        and col.type.name in {"smallint", "integer", "bigint"}
+    )
+
+
+def _sqlite_rowid_key(name: str, col: Column) -> tuple[Any, str | None]:
+    """SQLite numbers a new row's key only in a column declared exactly INTEGER PRIMARY KEY (the
+    rowid, 64-bit whatever the name): a BIGINT or SMALLINT identity would refuse an INSERT without
+    its key. A note only where the range changes (BIGINT UNSIGNED stops at 2^63-1 here)."""
+    import sqlalchemy as sa
+
+    note = None
+    if wide_unsigned(col):
+        note = (
+            f"{name}.{col.name}: {col.type.native or col.type.name} -> INTEGER (SQLite numbers new rows "
+            "only in an INTEGER PRIMARY KEY, which stops at 2^63-1)"
+        )
+    return sa.Integer(), note
 
 
 def wide_unsigned(col: Column) -> bool:
@@ -874,6 +898,34 @@ def _function(name: str, arg: Any, target: str) -> Any:
     return getattr(sa.func, name)(arg)  # lower, upper, trim: spelled alike everywhere
 
 
+_NUMERIC = frozenset({"smallint", "integer", "bigint", "float", "double", "numeric", "year"})
+_WHOLE = frozenset({"smallint", "integer", "bigint", "year"})
+
+
+def _arithmetic(node: Any, operand: Callable[[Any], Any], types: dict[str, SqlType], target: str) -> Any:
+    """Arithmetic between numeric columns and constants as the target spells it (``/`` and ``%``
+    as plain operators: no casts). Not recreated (NotInterpretable) where it would mean something
+    else there: a column that is not a number (date arithmetic differs in every dialect), or a
+    division between MySQL's exact ``/`` and the others' integer one."""
+    for name in ck.columns_of(node):
+        t = types.get(name)
+        if t is None or t.name not in _NUMERIC:
+            raise ck.NotInterpretable("arithmetic on a column that is not a number")
+    whole = all(types[c].name in _WHOLE for c in ck.columns_of(node))
+    if node.op == "%" and target == "sqlite" and not whole:
+        raise ck.NotInterpretable("SQLite's % reads its operands as integers")
+    if node.op == "/" and node.exact_div != (target == "mysql"):
+        raise ck.NotInterpretable("division: integer in one dialect, exact in the other")
+    left, right = operand(node.left), operand(node.right)
+    return left.op(node.op)(right)
+
+
+def check_clause(sql: str, table: Table, source: str, target: str) -> Any:
+    """A CHECK as the DDL recreates it in another dialect (``target``, a family): the clause the
+    target renders itself, None where it is not recreated. target_checks asks the target with it."""
+    return _check(sql, False, {c.name: c.type for c in table.columns}, source, target)
+
+
 def to_expression(node: Any, types: dict[str, SqlType] | None = None, target: str = "") -> Any:
     """A parsed CHECK as a SQLAlchemy expression, so each dialect renders and quotes it itself.
 
@@ -895,6 +947,8 @@ def to_expression(node: Any, types: dict[str, SqlType] | None = None, target: st
     def operand(x: Any) -> Any:
         if isinstance(x, ck.Func):
             return _function(x.name, operand(x.arg), target)
+        if isinstance(x, ck.Arith):
+            return _arithmetic(x, operand, types, target)
         return sa.column(x.name) if isinstance(x, ck.Col) else sa.literal(typed(x.value))
 
     for part in ("left", "right", "column"):

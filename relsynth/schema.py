@@ -326,7 +326,10 @@ class Schema:
         try:
             return _build(cls, {k: v for k, v in data.items() if k not in {"format", "version"}})
         except (TypeError, ValueError, KeyError) as err:
-            raise SchemaError(f"Schema file is not valid: {err}; fix it or re-create it") from None
+            said = str(err).strip().rstrip(".")
+            raise SchemaError(
+                f"Schema file is not valid: {said}{' ' if said.endswith('?') else '. '}Fix it or re-create it"
+            ) from None
 
     @classmethod
     def from_json(cls, text: str) -> Schema:
@@ -390,9 +393,9 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     known = {f.name: f for f in fields(cls)}
     unknown = set(data) - set(known)
     if unknown:
+        what = "".join(f" {c}" if c.isupper() else c for c in cls.__name__).strip().lower()  # foreign key
         raise ValueError(
-            f"unknown field '{sorted(unknown)[0]}' in {cls.__name__.lower()}"
-            + did_you_mean(sorted(unknown)[0], known)
+            f"unknown field '{sorted(unknown)[0]}' in {what}." + did_you_mean(sorted(unknown)[0], known)
         )
     kwargs: dict[str, Any] = {}
     for name, value in data.items():

@@ -8,6 +8,13 @@ is one, never a source row), so the table keeps its size and the row its own rel
 that cannot be repaired (the CHECK reads a key, or no row passes) is dropped, with its descendants,
 and the summary says how many. Rows still breaking a CHECK the engine reads (sampling found no
 repair) are dropped the same way, for any target: the load would fail on them.
+
+Into another dialect the target judges as well, each CHECK as the DDL recreated it there (the
+clause relsynth/ddl.py renders for the target); one the DDL did not recreate is not asked (the
+target does not hold it). There the target is asked also when a recreated CHECK computes
+(``hi >= lo * 1.5``): its numbers may not be the source's (SQLite's REAL decimals). ``hard`` also
+covers CHECKs whose arithmetic reads columns that are not numbers (date arithmetic): the engine
+reads their form but does not evaluate it.
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ from __future__ import annotations
 import re
 import secrets
 import zlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,17 +42,52 @@ _WORD = re.compile(
 )
 
 
+_NUMBERS = frozenset({"smallint", "integer", "bigint", "float", "double", "numeric", "year"})
+
+
 def hard_checks(table: Table) -> list[Check]:
-    """The table's CHECKs the engine could not interpret (and so could not keep while sampling)."""
+    """The table's CHECKs the engine could not interpret (and so could not keep while sampling):
+    those it cannot read, and those computing with columns that are not numbers."""
     from relsynth.model import checks as ck
 
     hard = []
     for check in table.checks:
         try:
-            ck.parse(check.sql)
+            node = ck.parse(check.sql)
         except ck.NotInterpretable:
             hard.append(check)
+            continue
+        names = {c.name: c for c in table.columns}
+        if any(n not in names or names[n].type.name not in _NUMBERS for n in ck.arithmetic_columns(node)):
+            hard.append(check)
     return hard
+
+
+# A CHECK as the target is asked it: the CHECK, and its SQL text (same dialect) or the clause the
+# target renders (another dialect).
+Judge = tuple[Check, Any]
+
+
+def judges(schema: Schema, table: Table, kind: str) -> list[Judge]:
+    """The table's CHECKs the target holds, as it holds them; none where nothing needs asking (every
+    CHECK is the engine's, and, into another dialect, none computes)."""
+    from relsynth.model import checks as ck
+
+    if dialects.family(schema.dialect) == kind:
+        return [(check, check.sql) for check in table.checks] if hard_checks(table) else []
+    from relsynth.ddl import check_clause
+
+    hard = hard_checks(table)
+    out: list[Judge] = []
+    ask = False
+    for check in table.checks:
+        clause = check_clause(check.sql, table, schema.dialect, kind)
+        if clause is None:
+            continue
+        out.append((check, clause))
+        node = ck.parse(check.sql, dialects.family(schema.dialect))  # recreated: it parses
+        ask = ask or check in hard or bool(ck.arithmetic_columns(node))
+    return out if ask else []
 
 
 def check_columns(check: Check, table: Table) -> list[str]:
@@ -84,10 +126,11 @@ def rejected(
     name: str,
     frame: pd.DataFrame,
     kind: str,
-    checks: list[Check],
+    checks: Sequence[Check | Judge],
     insert: Insert,
 ) -> np.ndarray:
-    """One mask per CHECK (rows x checks): the rows the target's own evaluation rejects."""
+    """One mask per CHECK (rows x checks): the rows the target's own evaluation rejects. A CHECK is
+    asked in its SQL text, or as a Judge's text or clause (see ``judges``)."""
     import sqlalchemy as sa
 
     from relsynth.ddl import column_type
@@ -106,9 +149,9 @@ def rejected(
         temp.create(conn)
         insert(conn, temp, table, ["_rs_row", *columns], numbered)
         for j, check in enumerate(checks):
-            query = sa.select(temp.c["_rs_row"]).where(
-                sa.not_(sa.literal_column(f"({check.sql})", sa.Boolean))
-            )
+            expr = check.sql if isinstance(check, Check) else check[1]
+            condition = sa.literal_column(f"({expr})", sa.Boolean) if isinstance(expr, str) else expr
+            query = sa.select(temp.c["_rs_row"]).select_from(temp).where(sa.not_(condition))
             for (i,) in conn.execute(query):
                 bad[int(i), j] = True
         if kind == "mysql":  # a plain DROP TABLE commits implicitly on MySQL, ending the savepoint
@@ -143,14 +186,14 @@ def settle(
     if broken.any():  # what sampling could not repair is not loaded (the load would fail on it)
         drop_rows(frames, schema, names, name, broken, dropped)
         frame = frames[name]
-    if not hard_checks(table) or not len(frame) or dialects.family(schema.dialect) != kind:
+    checks = judges(schema, table, kind)
+    if not checks or not len(frame):
         return
-    checks = list(table.checks)
     bad = rejected(conn, schema, name, frame, kind, checks, insert)
     fixed = _fixed(table)
     readable = [c for c in table.columns if c.name in frame.columns]
     movable = [c.name for c in readable if c.name not in fixed]
-    repairable = np.asarray([not (set(check_columns(ch, table)) & fixed) for ch in checks], dtype=bool)
+    repairable = np.asarray([not (set(check_columns(ch, table)) & fixed) for ch, _ in checks], dtype=bool)
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     groups = _groups(table, frame)
     ever = bad.any(axis=1)

@@ -1,9 +1,9 @@
 """What reaches the user's terminal, and nothing else: relsynth's own log lines on stderr, library
-warnings and logs as debug lines (-v), every error as one line, Ctrl-C as exit 130.
+warnings and logs as debug lines (-v), every error as one line, Ctrl-C (and SIGTERM) as exit 130.
 
 A RelsynthError or a database error the user can act on becomes `FAILED: <one line>` and exit code
-1; Ctrl-C `Interrupted.` and 130; anything else is a bug, `internal error: ...` and 2. Messages never
-hold a password (those typed on the command line are masked too) or a data value.
+1; Ctrl-C or SIGTERM `Interrupted.` and 130; anything else is a bug, `internal error: ...` and 2.
+Messages never hold a password (those typed on the command line are masked too) or a data value.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class _Interrupt:
 
 
 def on_interrupt(signum: int, frame: Any) -> None:
+    """SIGINT and, in the CLI, SIGTERM: a KeyboardInterrupt, so that both take Ctrl-C's clean-up."""
     _Interrupt.seen = True
     raise KeyboardInterrupt
 
@@ -227,7 +228,7 @@ def _print_traceback(ctx: click.Context, err: BaseException) -> None:
 
 @contextmanager
 def errors(ctx: click.Context) -> Iterator[None]:
-    """RelsynthError and classified database errors: one `FAILED:` line, exit 1. Ctrl-C: exit 130.
+    """RelsynthError and classified database errors: one `FAILED:` line, exit 1. Ctrl-C, SIGTERM: 130.
     Anything else is a bug: one `internal error:` line, exit 2. A traceback only with --traceback;
     never a password; never a data value (only our own messages and servers' codes are shown)."""
     from relsynth.errors import RelsynthError

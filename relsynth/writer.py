@@ -1049,19 +1049,23 @@ def _abandon(conn: sa.Connection) -> None:
 
 @contextmanager
 def _shielded() -> Iterator[None]:
-    """A clean-up that a second Ctrl-C must not cut short (it would leave staging tables, or the
-    user's triggers dropped): SIGINT is held off until it is done."""
+    """A clean-up that a second Ctrl-C or SIGTERM must not cut short (it would leave staging
+    tables, or the user's triggers dropped): both are held off until it is done."""
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: log.info("finishing the clean-up first"))
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: log.info("finishing the clean-up first"))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager

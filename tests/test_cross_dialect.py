@@ -373,3 +373,36 @@ def test_generated_columns_hold_values_in_every_target(
     exact = _scalar(target, "SELECT count(*) FROM line WHERE total = price * qty")
     if target_kind == "postgresql":
         assert exact == _scalar(target, "SELECT count(*) FROM line")  # computed by the target
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("target_kind", ["postgresql", "sqlite"])
+def test_a_total_over_lines_with_a_generated_column_still_adds_up(
+    target_kind: str, pg_db, request: pytest.FixtureRequest
+) -> None:
+    """orders.total = sum(line_total) was learned with line_total, a generated column, as its
+    term; the database computed line_total again from qty and unit_price drawn on their own, and
+    153 of 500 totals no longer added up (fresh-context attack round). The sum is over qty *
+    unit_price, which hold in every target."""
+    source = pg_db()
+    target = request.getfixturevalue(f"{'pg' if target_kind == 'postgresql' else target_kind}_db")()
+    _raw(
+        source,
+        "CREATE TABLE orders (order_id int PRIMARY KEY, total numeric(10,2) NOT NULL)",
+        "CREATE TABLE order_line (order_id int NOT NULL REFERENCES orders, line_no int NOT NULL, "
+        "qty int NOT NULL, unit_price numeric(10,2) NOT NULL, "
+        "line_total numeric(12,2) GENERATED ALWAYS AS (qty * unit_price) STORED, PRIMARY KEY (order_id, line_no))",
+        "INSERT INTO orders SELECT g, 0 FROM generate_series(1, 500) g",
+        "INSERT INTO order_line (order_id, line_no, qty, unit_price) SELECT o, l, 1 + (o * l) % 4, "
+        "(ARRAY[4.99, 9.99, 19.99, 49.5, 99])[1 + (o + 3 * l) % 5] FROM generate_series(1, 500) o, "
+        "generate_series(1, 5) l WHERE l <= 1 + o % 5",
+        "UPDATE orders o SET total = (SELECT sum(qty * unit_price) FROM order_line l WHERE l.order_id = o.order_id)",
+    )
+    out = relsynth.synthesize(source, target, seed=1)
+    assert out["write"].verification.problems == 0
+    wrong = _scalar(
+        target,
+        "SELECT count(*) FROM orders o WHERE abs(o.total - (SELECT sum(l.qty * l.unit_price) FROM order_line l "
+        "WHERE l.order_id = o.order_id)) > 0.005",  # SQLite adds its decimals as doubles
+    )
+    assert wrong == 0

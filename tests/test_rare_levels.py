@@ -261,3 +261,29 @@ def test_a_level_is_rare_when_few_people_hold_it_however_many_rows_or_parents(sq
         assert set(out["diagnosis"]["code"]) == {"E11", "I10", "J45"}
     kept = relsynth.sample(relsynth.fit(url, seed=1, rare_k=1), seed=0)
     assert "Q87.40-ONE-PERSON" in set(kept["diagnosis"]["code"])  # k=1: the user asked for no folding
+
+
+def test_a_key_with_few_values_into_a_table_left_out_counts_no_people(tmp_path) -> None:
+    """customer.support_rep_id points at 3 employees, a table left out of the run: counting its
+    values as owners made every country rare (5 owners needed, 3 exist) and the Chinook chain's
+    countries came out as random strings (bench_fidelity, issue 11)."""
+    import sqlite3
+
+    path = tmp_path / "shop.db"
+    con = sqlite3.connect(path)
+    con.executescript(
+        "CREATE TABLE employee (id INTEGER PRIMARY KEY, name TEXT);"
+        "CREATE TABLE customer (id INTEGER PRIMARY KEY, country TEXT NOT NULL, "
+        "support_rep_id INTEGER REFERENCES employee (id));"
+    )
+    con.executemany("INSERT INTO employee VALUES (?, ?)", [(1, "A"), (2, "B"), (3, "C")])
+    countries = ["USA"] * 13 + ["Canada"] * 8 + ["France"] * 5 + ["Brazil"] * 5 + ["Germany"] * 6 + ["Chile"]
+    con.executemany(
+        "INSERT INTO customer VALUES (?, ?, ?)", [(i + 1, c, 1 + i % 3) for i, c in enumerate(countries)]
+    )
+    con.commit()
+    con.close()
+    model = relsynth.fit(f"sqlite:///{path}", exclude=("employee",), seed=0)
+    out = relsynth.sample(model, seed=0)["customer"]
+    assert set(out["country"]) <= {"USA", "Canada", "France", "Brazil", "Germany"}  # Chile: one customer
+    assert {"USA", "Canada"} <= set(out["country"])

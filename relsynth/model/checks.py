@@ -6,8 +6,15 @@ PostgreSQL's `= ANY (ARRAY[...])` spelling of them), BETWEEN, IS [NOT] NULL, AND
 kind of column they meet (a date, a timestamp, a time, a number), as the database reads them.
 The portable string functions length/char_length, lower, upper and trim are understood on either
 side of a comparison (MySQL's LENGTH counts bytes: read with ``dialect="mysql"``, it is
-octet_length). Anything else (other functions, arithmetic, regular expressions) is reported as
-not interpretable and left to the writer, which tests rows in the target itself.
+octet_length). Arithmetic (``+ - * / %``, unary minus, parentheses) between numeric columns and
+constants is understood on either side of a comparison or BETWEEN, with SQL's semantics: a NULL
+operand makes the value NULL (the CHECK passes), ``%`` is the remainder with the dividend's sign,
+integer ``/`` integer truncates toward zero (except in MySQL, whose ``/`` is exact), and a division
+by zero counts as a violation (PostgreSQL and strict MySQL reject the row; treating it as failing is
+safe everywhere). Values are computed exactly (decimals as decimals, not binary floats). Arithmetic
+on values that are not numbers (dates, text) is not evaluated here: unknown, see ``arithmetic_columns``.
+Anything else (other functions, ``||``, regular expressions) is reported as not interpretable and
+left to the writer, which tests rows in the target itself.
 """
 
 from __future__ import annotations
@@ -46,14 +53,27 @@ class Func:
     MySQL's LENGTH), lower, upper, trim (spaces at both ends)."""
 
     name: str
-    arg: Col | Const | Func
+    arg: Col | Const | Func | Arith
+
+
+@dataclass(frozen=True)
+class Arith:
+    """``left op right`` with op one of + - * / %; ``exact_div``: ``/`` never truncates (MySQL)."""
+
+    op: str
+    left: Col | Const | Func | Arith
+    right: Col | Const | Func | Arith
+    exact_div: bool = False
+
+
+Value = Col | Const | Func | Arith
 
 
 @dataclass(frozen=True)
 class Cmp:
-    left: Col | Const | Func
+    left: Value
     op: str
-    right: Col | Const | Func
+    right: Value
 
 
 @dataclass(frozen=True)
@@ -65,9 +85,9 @@ class In:
 
 @dataclass(frozen=True)
 class Between:
-    column: Col | Func
-    low: Col | Const | Func
-    high: Col | Const | Func
+    column: Col | Func | Arith
+    low: Value
+    high: Value
     negated: bool = False
 
 
@@ -163,7 +183,7 @@ class _Parser:
         node = self.expr()
         if self.peek()[0] != "eof":
             raise NotInterpretable(f"unexpected {self.peek()[1]}")
-        if isinstance(node, Col | Const):
+        if isinstance(node, Col | Const | Func | Arith):
             raise NotInterpretable("not a condition")
         return node
 
@@ -223,11 +243,11 @@ class _Parser:
             return IsNull(self.as_col(left), neg)
         return left
 
-    def value(self, node: Any) -> Col | Const | Func:
-        """A comparison's side: a column, a constant or a function of one; a condition there
+    def value(self, node: Any) -> Value:
+        """A comparison's side: a column, a constant, a function of one or arithmetic; a condition there
         ((a = b) = (c IS NULL)) is not understood, so the CHECK is left to the database rather than
         misread."""
-        if not isinstance(node, Col | Const | Func):
+        if not isinstance(node, Col | Const | Func | Arith):
             raise NotInterpretable("a condition compared as a value")
         return node
 
@@ -285,6 +305,42 @@ class _Parser:
         return node
 
     def operand(self) -> Any:
+        """An arithmetic expression: terms joined by + and -."""
+        node = self.term()
+        while self.peek() in {("op", "+"), ("op", "-")}:
+            op = self.take()[1]
+            node = self.arith(op, node, self.term())
+        if self.peek() == ("op", "||"):
+            raise NotInterpretable("string concatenation")
+        return node
+
+    def term(self) -> Any:
+        """Factors joined by *, / and % (binding tighter than + and -)."""
+        node = self.unary()
+        while self.peek() in {("op", "*"), ("op", "/"), ("op", "%")}:
+            op = self.take()[1]
+            node = self.arith(op, node, self.unary())
+        return node
+
+    def unary(self) -> Any:
+        """Unary minus and plus: -5 is a constant, -x is 0 - x (NULL stays NULL)."""
+        if self.accept("op", "-"):
+            inner = self.unary()
+            if (
+                isinstance(inner, Const)
+                and isinstance(inner.value, int | float)
+                and not isinstance(inner.value, bool)
+            ):
+                return Const(-inner.value)
+            return self.arith("-", Const(0), inner)
+        if self.accept("op", "+"):
+            return self.value(self.unary())
+        return self.primary()
+
+    def arith(self, op: str, left: Any, right: Any) -> Arith:
+        return Arith(op, self.value(left), self.value(right), self.dialect in {"mysql", "mariadb"})
+
+    def primary(self) -> Any:
         kind, value = self.peek()
         if kind == "op" and value == "(":
             self.i += 1
@@ -292,10 +348,8 @@ class _Parser:
             self.take("op", ")")
             return self.cast(inner)
         self.i += 1
-        if kind == "op" and value in {"-", "+"} and self.peek()[0] == "num":
-            number = _number(self.take("num")[1])
-            node: Any = Const(-number if value == "-" else number)
-        elif kind == "id" and value.upper() in _TYPED_LITERALS and self.peek()[0] == "str":
+        node: Any
+        if kind == "id" and value.upper() in _TYPED_LITERALS and self.peek()[0] == "str":
             text = self.take("str")[1]  # DATE '2000-01-01': a typed literal
             node = Const(_cast(text[1:-1].replace("''", "'"), value.lower()))
         elif kind == "num":
@@ -312,10 +366,7 @@ class _Parser:
             node = self.function(value) if self.peek() == ("op", "(") else Col(value)
         else:
             raise NotInterpretable(f"unexpected {value or kind}")
-        node = self.cast(node)
-        if self.peek()[0] == "op" and self.peek()[1] in {"+", "*", "/", "%", "||"}:
-            raise NotInterpretable("arithmetic")
-        return node
+        return self.cast(node)
 
     def function(self, name: str) -> Func:
         """A portable function of one operand: ``length(x)``; any other is not understood."""
@@ -327,7 +378,7 @@ class _Parser:
         self.take("op", "(")
         arg = self.operand()
         self.take("op", ")")
-        if not isinstance(arg, Col | Const | Func):
+        if not isinstance(arg, Col | Const | Func | Arith):
             raise NotInterpretable(f"a condition in {name}()")
         return Func(found, arg)
 
@@ -383,6 +434,8 @@ def columns_of(node: Any) -> set[str]:
         return set()
     if isinstance(node, Func):
         return columns_of(node.arg)
+    if isinstance(node, Arith):
+        return columns_of(node.left) | columns_of(node.right)
     if isinstance(node, Cmp):
         return columns_of(node.left) | columns_of(node.right)
     if isinstance(node, In | IsNull):
@@ -499,12 +552,15 @@ def _objects(values: Any, n: int) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=n)
 
 
-def _side(node: Col | Const | Func, frame: pd.DataFrame) -> np.ndarray:
-    """An operand's values as an object array of plain values (None for NULL)."""
+def _side(node: Value, frame: pd.DataFrame, floating: bool = False) -> np.ndarray:
+    """An operand's values as an object array of plain values (None for NULL); arithmetic computed
+    exactly, or (``floating``) in binary floats, as SQLite computes its REAL decimals."""
     if isinstance(node, Const):
         return _repeat(node.value, len(frame))
+    if isinstance(node, Arith):
+        return _plain_numbers(_arith(node, frame, floating))
     if isinstance(node, Func):
-        return _objects(map(_APPLY[node.name], _side(node.arg, frame)), len(frame))
+        return _objects(map(_APPLY[node.name], _side(node.arg, frame, floating)), len(frame))
     s = frame[node.name]
     if s.dtype.kind in "iufbM":  # numbers and timestamps: vectorised
         out = s.to_numpy(dtype=object)
@@ -533,6 +589,124 @@ _APPLY = {
 }
 
 
+class _Failed:
+    """A value whose computation fails in the database (a division by zero): the row is rejected."""
+
+    def __repr__(self) -> str:
+        return "FAILED"
+
+
+FAILED = _Failed()
+_UNKNOWN = object()  # arithmetic on something that is not a number: not evaluated here
+
+
+def _float(v: Any) -> Any:
+    """A plain value as SQLite computes with it: ints stay ints, other numbers are floats."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else _UNKNOWN
+    e = _exact(v)
+    return float(e) if isinstance(e, Decimal) else e
+
+
+def _exact(v: Any) -> Any:
+    """A plain value as an exact number (ints stay ints, floats become the decimal they print as),
+    None for NULL, FAILED as it is, _UNKNOWN for what is not a number."""
+    if v is None or v is FAILED or v is _UNKNOWN:
+        return v
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int | Decimal):
+        return v
+    if isinstance(v, float):
+        return Decimal(repr(v)) if math.isfinite(v) else _UNKNOWN
+    if isinstance(v, str):
+        number = _as_number(v)
+        return _UNKNOWN if number is None else _exact(number)
+    return _UNKNOWN
+
+
+def _exacts(values: np.ndarray, floating: bool = False) -> np.ndarray:
+    return _objects(map(_float if floating else _exact, values), len(values))
+
+
+def _sql_op(op: str, exact_div: bool) -> Any:
+    """One arithmetic operator on two exact numbers, as SQL computes it."""
+
+    def apply(a: Any, b: Any) -> Any:
+        if a is None or b is None:
+            return None
+        if a is FAILED or b is FAILED:
+            return FAILED
+        if a is _UNKNOWN or b is _UNKNOWN:
+            return _UNKNOWN
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if b == 0:
+            return FAILED
+        if op == "%":
+            if isinstance(a, float) or isinstance(b, float):
+                return math.fmod(a, b)
+            return _remainder(a, b)
+        if isinstance(a, int) and isinstance(b, int) and not exact_div:
+            q = abs(a) // abs(b)
+            return q if (a < 0) == (b < 0) else -q
+        if isinstance(a, float) or isinstance(b, float):
+            return a / b
+        return Decimal(a) / Decimal(b)
+
+    return apply
+
+
+_ARITH_CACHE: dict[tuple[str, bool], Any] = {}
+
+
+def _arith(node: Arith, frame: pd.DataFrame, floating: bool = False) -> np.ndarray:
+    """Arithmetic over the rows, as exact numbers or (``floating``) binary floats (None for NULL,
+    FAILED, _UNKNOWN)."""
+    parts = []
+    for side in (node.left, node.right):
+        if isinstance(side, Arith):
+            parts.append(_arith(side, frame, floating))
+        else:
+            parts.append(_exacts(_side(side, frame, floating), floating))
+    key = (node.op, node.exact_div)
+    if key not in _ARITH_CACHE:
+        _ARITH_CACHE[key] = np.frompyfunc(_sql_op(*key), 2, 1)
+    out = _ARITH_CACHE[key](parts[0], parts[1])
+    return np.asarray(out, dtype=object).reshape(len(frame))
+
+
+def _plain_numbers(values: np.ndarray) -> np.ndarray:
+    """Computed values as plain ones: ints stay ints, decimals become the nearest float (rounding is
+    monotone, so orders and equalities between numbers of a few digits are kept), _UNKNOWN is NULL."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, Decimal):
+            return float(v)
+        return None if v is _UNKNOWN else v
+
+    return _objects(map(plain, values), len(values))
+
+
+def arithmetic_columns(node: Any) -> set[str]:
+    """The columns a CHECK computes with: where one of them holds no numbers (a date, text), the
+    arithmetic is not evaluated here, and the CHECK is the target's to judge."""
+    if isinstance(node, Arith):
+        return columns_of(node)
+    out: set[str] = set()
+    for part in ("left", "right", "column", "low", "high", "arg", "item"):
+        child = getattr(node, part, None)
+        if child is not None and not isinstance(child, Col | Const):
+            out |= arithmetic_columns(child)
+    for item in getattr(node, "items", ()) if isinstance(node, BoolOp) else ():
+        out |= arithmetic_columns(item)
+    return out
+
+
 def _repeat(value: Any, n: int) -> np.ndarray:
     out = np.empty(n, dtype=object)
     out.fill(value)
@@ -540,10 +714,10 @@ def _repeat(value: Any, n: int) -> np.ndarray:
 
 
 def _operands(
-    left: Col | Const | Func, right: Col | Const | Func, frame: pd.DataFrame
+    left: Value, right: Value, frame: pd.DataFrame, floating: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Both sides of a comparison, row by row, as values of one kind where SQL would make them so."""
-    a, b = _side(left, frame), _side(right, frame)
+    a, b = _side(left, frame, floating), _side(right, frame, floating)
     ka, kb = _kinds(a), _kinds(b)
     if len(ka | kb) <= 1:
         return a, b
@@ -575,11 +749,22 @@ def _nulls(values: np.ndarray) -> npt.NDArray[np.bool_]:
     return np.asarray(pd.isna(values), dtype=bool)
 
 
+def _failed(values: np.ndarray) -> npt.NDArray[np.bool_]:
+    if values.dtype != object:
+        return np.zeros(len(values), dtype=bool)
+    return np.fromiter((v is FAILED for v in values), dtype=bool, count=len(values))
+
+
 def _compare(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(result, unknown) per row: unknown where a side is NULL or the values cannot be ordered."""
+    """(result, unknown) per row: unknown where a side is NULL or the values cannot be ordered;
+    false where a side failed to compute (a division by zero: the database rejects the row)."""
     unknown = _nulls(a) | _nulls(b)
+    failed = (_failed(a) | _failed(b)) & ~unknown
+    unknown |= failed
     result = np.zeros(len(a), dtype=bool)
     ok = ~unknown
+    if failed.any():
+        unknown &= ~failed  # false, whatever the other side
     if not ok.any():
         return result, unknown
     try:
@@ -616,6 +801,18 @@ def _member(x: Any, lookup: set[Any], allowed: list[Any], mixed: bool) -> bool:
 def truth(node: Any, frame: pd.DataFrame) -> pd.Series:
     """Per row: True, False or None (unknown), like SQL."""
     idx = frame.index
+    if isinstance(node, Cmp) and arithmetic_columns(node):
+        # Computed in binary floats (SQLite's REAL decimals, where 1.1 * 1.5 > 1.65) and exactly
+        # (PostgreSQL, MySQL): a row passes only where both agree it does. Exactly only where a
+        # float is involved and the two sides are close: elsewhere both agree.
+        fa, fb = _operands(node.left, node.right, frame, floating=True)
+        result, unknown = _compare(node.op, fa, fb)
+        close = np.flatnonzero(_close(fa, fb) & ~unknown)
+        if len(close):
+            a, b = _operands(node.left, node.right, frame.iloc[close])
+            exact, _ = _compare(node.op, a, b)
+            result[close] &= exact
+        return _tri(result, unknown, idx)
     if isinstance(node, Cmp):
         a, b = _operands(node.left, node.right, frame)
         result, unknown = _compare(node.op, a, b)
@@ -657,6 +854,20 @@ def truth(node: Any, frame: pd.DataFrame) -> pd.Series:
         out[known] = [bool(v) for v in values[known]]
         return out
     raise NotInterpretable(type(node).__name__)
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> npt.NDArray[np.bool_]:
+    """Rows where a float meets a number within a millionth of a millionth (relative), or a
+    value that is not a number: there binary floats and exact numbers may disagree."""
+    inexact = np.fromiter(
+        (type(x) is float or type(y) is float for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a)
+    )
+    x = pd.to_numeric(pd.Series(a, dtype=object), errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(pd.Series(b, dtype=object), errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        far = np.abs(x - y) > 1e-12 * np.maximum(1.0, np.maximum(np.abs(x), np.abs(y)))
+    numbers = ~(np.isnan(x) | np.isnan(y))
+    return (inexact & ~(numbers & far)) | (~numbers & ~_nulls(a) & ~_nulls(b))
 
 
 def _tri(values: np.ndarray, unknown: np.ndarray, idx: pd.Index) -> pd.Series:
@@ -797,6 +1008,9 @@ def borrow(node: Any, frame: pd.DataFrame, free: set[str], rng: np.random.Genera
 
 
 def _repair_cmp(node: Cmp, frame: pd.DataFrame, bad: np.ndarray, free: set[str]) -> None:
+    if isinstance(node.left, Arith) or isinstance(node.right, Arith):
+        _repair_arith(node, frame, bad, free)
+        return
     op = node.op
     left, right = node.left, node.right
     if isinstance(left, Const) and isinstance(right, Col):
@@ -821,6 +1035,196 @@ def _repair_cmp(node: Cmp, frame: pd.DataFrame, bad: np.ndarray, free: set[str])
 
     values = _operands(target, source, frame)[1][bad]
     _put(frame, bad, target.name, _like(_objects((onto(v) for v in values), len(values)), column))
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
+
+
+def _occurrences(node: Any, name: str) -> int:
+    if isinstance(node, Col):
+        return int(node.name == name)
+    if isinstance(node, Arith):
+        return _occurrences(node.left, name) + _occurrences(node.right, name)
+    if isinstance(node, Func):
+        return 99 if name in columns_of(node.arg) else 0  # not solvable through a function
+    return 0
+
+
+def _repair_arith(node: Cmp, frame: pd.DataFrame, bad: np.ndarray, free: set[str]) -> None:
+    """Move one free column of a comparison with arithmetic to the nearest value that satisfies it.
+
+    ``x % m = r``: x goes to the nearest value with that remainder; otherwise the side holding the
+    column is undone step by step (a >= b * c is a >= (b * c); b * c <= a is b <= a / c, flipped
+    where c is negative) and the column moves onto the bound, rounded inward on its grid (integers,
+    or the decimals it holds). A column that occurs twice, or inside a function, is not moved.
+    """
+    sides = [(node.left, node.right, node.op), (node.right, node.left, _FLIP[node.op])]
+    order = [c for c in sorted(columns_of(node)) if c in free]
+    # A bare column side first (hi in hi >= lo * 1.5): moving it needs no division.
+    order.sort(key=lambda c: not any(isinstance(a, Col) and a.name == c for a, _, _ in sides))
+    for name in order:
+        for holder, other, op in sides:
+            if _occurrences(holder, name) == 1 and _occurrences(other, name) == 0 and op != "<>":
+                _solve(holder, other, op, name, frame, bad)
+                _nudge(node, name, frame, bad, op if holder is node.left else _FLIP[op])
+                return
+
+
+def _solve(holder: Value, other: Value, op: str, name: str, frame: pd.DataFrame, bad: np.ndarray) -> None:
+    rows = np.flatnonzero(bad)
+    sub = frame.iloc[rows]
+    bound = _exacts(_arith(other, sub) if isinstance(other, Arith) else _side(other, sub))
+    up = np.full(len(rows), op in {">", ">="}, dtype=bool)
+    grid = _grid(frame[name])
+    column = frame[name]
+    node: Any = holder
+    while isinstance(node, Arith):
+        inside_left = _occurrences(node.left, name) == 1
+        rest = node.right if inside_left else node.left
+        value = _exacts(_arith(rest, sub) if isinstance(rest, Arith) else _side(rest, sub))
+        if node.op == "%" and inside_left and op == "=" and node.left == Col(name):
+            bound = _objects(map(_congruent, _exacts(_side(Col(name), sub)), value, bound), len(rows))
+            bound = _objects((_on_grid(b, grid, None) for b in bound), len(rows))
+            _put_exact(frame, rows, name, bound, column)
+            return
+        if node.op == "%":
+            return
+        step = np.frompyfunc(_undo(node.op, inside_left), 2, 1)(bound, value)
+        flips = np.fromiter(
+            ((node.op in {"*", "/"} and _negative(v)) or (node.op == "-" and not inside_left) for v in value),
+            dtype=bool,
+            count=len(rows),
+        )
+        if node.op == "/" and not inside_left:
+            return  # a column dividing: not undone
+        bound, up = np.asarray(step, dtype=object).reshape(len(rows)), up ^ flips
+        node = node.left if inside_left else node.right
+    strict = op in {"<", ">"}
+    exact = op == "="
+    moved = _objects(
+        (_on_grid(b, grid, None if exact else bool(u), strict) for b, u in zip(bound, up, strict=True)),
+        len(rows),
+    )
+    _put_exact(frame, rows, name, moved, column)
+
+
+def _nudge(node: Cmp, name: str, frame: pd.DataFrame, bad: np.ndarray, op: str) -> None:
+    """A moved value that still fails (binary floats disagreeing with the exact bound, as SQLite's
+    REAL decimals do at the boundary) goes one step further on its grid, a few times at most."""
+    if op not in {"<", "<=", ">", ">="} or not _occurs_bare(node, name):
+        return
+    grid = _grid(frame[name])
+    rows = np.flatnonzero(bad)
+    for _ in range(3):
+        rows = rows[violations(node, frame.iloc[rows])]
+        if not len(rows):
+            return
+        now = _exacts(_side(Col(name), frame.iloc[rows]))
+        sign = 1 if op in {">", ">="} else -1
+        moved = _objects((None if v is None else v + sign * grid for v in now), len(rows))
+        _put_exact(frame, rows, name, moved, frame[name])
+
+
+def _occurs_bare(node: Cmp, name: str) -> bool:
+    """The column is a whole side of the comparison (so ``op``, read from its side, says which way)."""
+    return Col(name) in (node.left, node.right)
+
+
+def _negative(v: Any) -> bool:
+    return isinstance(v, int | Decimal) and v < 0
+
+
+def _undo(op: str, inside_left: bool) -> Any:
+    """Given ``holder op rest`` compared to a bound, the bound the inner side is compared to."""
+
+    def apply(bound: Any, rest: Any) -> Any:
+        if not isinstance(bound, int | Decimal) or not isinstance(rest, int | Decimal):
+            return None
+        if op == "+":
+            return bound - rest
+        if op == "-":
+            return bound + rest if inside_left else rest - bound
+        if rest == 0:
+            return None
+        if op == "*":
+            return Decimal(bound) / Decimal(rest)
+        return bound * rest  # x / c compared to b: x compared to b * c (c's sign flips it)
+
+    return apply
+
+
+def _congruent(x: Any, m: Any, r: Any) -> Any:
+    """The value nearest x whose SQL remainder by m is r (the dividend's sign), None if none is."""
+    if not all(isinstance(v, int | Decimal) for v in (x, m, r)) or m == 0:
+        return None
+    m = abs(m)
+    if abs(r) >= m:
+        return None
+    candidates = []
+    base = x - (x - r) % m  # Python's %: base ≡ r (mod m), base <= x
+    for c in (base, base + m, base - m, r):  # r itself where x has the other sign (-7 % 5 = 2: 2)
+        if _remainder(c, m) == r:
+            candidates.append(c)
+    return min(candidates, key=lambda c: abs(c - x)) if candidates else None
+
+
+def _remainder(a: Any, b: Any) -> Any:
+    """SQL's remainder (the dividend's sign) of two exact numbers, b not zero."""
+    if isinstance(a, int) and isinstance(b, int):
+        r = abs(a) % abs(b)
+        return -r if a < 0 else r
+    return Decimal(a) % Decimal(b)
+
+
+def _grid(column: pd.Series) -> Decimal:
+    """The spacing of a column's values: 1 for integers, else the finest decimals it holds (at most
+    6 places; 0.01 when it holds none yet)."""
+    if pd.api.types.is_integer_dtype(column):
+        return Decimal(1)
+    places = 0
+    seen = False
+    for v in column.head(500).tolist():
+        e = v if isinstance(v, Decimal) and v.is_finite() else _exact(_plain(v))  # 100.00: its scale
+        if isinstance(e, Decimal):
+            seen = True
+            places = max(places, -int((e if e is v else e.normalize()).as_tuple().exponent))
+        elif isinstance(e, int):
+            seen = True
+    if not seen:
+        return Decimal("0.01")
+    return Decimal(1).scaleb(-min(max(places, 0), 6))
+
+
+def _on_grid(bound: Any, grid: Decimal, up: bool | None, strict: bool = False) -> Any:
+    """The grid value nearest a bound on the allowed side (``up``: at or above it; None: exactly
+    it, or None when the grid has no such value); a strict bound moves one step further."""
+    if not isinstance(bound, int | Decimal):
+        return None
+    b = Decimal(bound)
+    if up is None:
+        q = b / grid
+        return b if q == q.to_integral_value() else None
+    rounding = "ROUND_CEILING" if up else "ROUND_FLOOR"
+    out = (b / grid).to_integral_value(rounding=rounding) * grid
+    if strict and out == b:
+        out += grid if up else -grid
+    return out
+
+
+def _put_exact(
+    frame: pd.DataFrame, rows: np.ndarray, name: str, values: np.ndarray, column: pd.Series
+) -> None:
+    """Write computed values (ints or decimals) where one was found; the other rows stay as they are."""
+    found = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+    if not found.any():
+        return
+    integer = pd.api.types.is_integer_dtype(column) or _grid(column) == 1
+    plain = (
+        int(v) if integer and v == v.to_integral_value() else float(v) for v in map(Decimal, values[found])
+    )
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[rows[found]] = True
+    _put(frame, mask, name, _like(_objects(plain, int(found.sum())), column))
 
 
 def _put(frame: pd.DataFrame, rows: npt.NDArray[np.bool_], name: str, values: np.ndarray) -> None:

@@ -189,7 +189,33 @@ def clip_times(
             hi = np.floor(hi / step) * step
         new = np.maximum(np.minimum(x, hi), lo)
         bad = ~np.isnan(x) & (new != x)
-        _write_seconds(tm, table, frame, col, bad, new, times)
+        _clip_with_gaps(tm, table, frame, col, bad, new - x, times, skip)
+
+
+def _clip_with_gaps(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    col: str,
+    rows: np.ndarray,
+    delta: np.ndarray,
+    times: Times,
+    skip: frozenset[str],
+) -> None:
+    """Move ``col`` by ``delta`` on ``rows``, and the same row's columns sampled as a gap from it
+    (an end after its start) by as much: a start raised to the hiring date alone broke
+    CHECK (end_date >= start_date), was put back, and left the row before the hiring."""
+    if not rows.any():
+        return
+    x = times.of(frame, col)
+    gaps = [c for c, o in tm.anchors.items() if o.base == col and o.fk is None and c != col and c not in skip]
+    shifted = {c: times.of(frame, c) + delta for c in gaps}
+    up, down = rows & (delta > 0), rows & (delta < 0)
+    for c in gaps:  # raised: the later column first, so each write keeps the order
+        _write_seconds(tm, table, frame, c, up & ~np.isnan(shifted[c]), shifted[c], times)
+    _write_seconds(tm, table, frame, col, rows, x + delta, times)
+    for c in gaps:
+        _write_seconds(tm, table, frame, c, down & ~np.isnan(shifted[c]), shifted[c], times)
 
 
 def _bound_values(
@@ -297,8 +323,12 @@ def _intervals(
         # (status 'admitted'), only one another interval of its key follows, and that one says so.
         determinant = tm.column(r.end).null_determinant
         close = determinant is None
-        if close and r.last_open is not None:
+        follows = None  # is_current, set from the placed ends: one current row per key
+        mapping = tm.column(r.end).null_mapping or []
+        binary = len(mapping) == 2 and {bool(b) for _, b in mapping} == {True, False}
+        if r.last_open is not None and (determinant is None or binary):
             e = _open_last(tm, table, frame, r, key, s, e, span, rng, times)
+            follows, determinant, close = determinant, None, True
         if determinant is not None and determinant in frame:
             bent["closed"] += _restate(frame, determinant, ex.followed_open(key, s, e), e)
             close = bool(bent["closed"])
@@ -308,13 +338,16 @@ def _intervals(
         moved_e = ~np.isnan(p.end) & ((p.end != e) | np.isnan(e))
         # Ends moved later first, then starts, then the other ends: each write keeps end >= start
         # (a CHECK saying so would otherwise undo it, leaving an overlap).
-        later = moved_e & ~(p.end < e)
+        later = moved_e & ~np.isnan(e) & ~(p.end < e)  # an open end closed goes after its start
         _write_seconds(tm, table, frame, r.end, later, p.end, times)
         _write_seconds(tm, table, frame, r.start, moved_s, p.start, times)
         _write_seconds(tm, table, frame, r.end, moved_e & ~later, p.end, times)
         bent["shortened"] += int(p.shortened.sum())
         bent["outside"] += int(p.outside.sum())
         bent["unfit"] += int(p.unfit.sum())
+        if follows is not None and follows in frame:
+            placed_end = times.of(frame, r.end)
+            _agree(frame, follows, tm.column(r.end).null_mapping or [], np.isnan(placed_end) & ~np.isnan(s))
     return bent
 
 
@@ -347,6 +380,26 @@ def _open_last(
         e[opened] = np.nan
         _write_seconds(tm, table, frame, r.end, opened, e, times)
     return e
+
+
+def _agree(frame: pd.DataFrame, determinant: str, mapping: list[list[Any]], open_: np.ndarray) -> None:
+    """Set a two-valued column that says whether the end is NULL (is_current) to agree with each
+    row's end: its open value where the end is open, its closed value elsewhere."""
+    when_open = next((v for v, is_null in mapping if is_null), None)
+    when_closed = next((v for v, is_null in mapping if not is_null), None)
+    if when_open is None or when_closed is None:
+        return
+    column = frame[determinant]
+    values = column.astype(object).to_numpy(copy=True)
+    # Written as the column holds its values (1, not the mapping's 1.0), where a row has one.
+    codes = comparable(column).to_numpy()
+    same_open = codes == comparable(pd.Series([when_open])).iloc[0]
+    same_closed = codes == comparable(pd.Series([when_closed])).iloc[0]
+    as_open = values[same_open][0] if same_open.any() else when_open
+    as_closed = values[same_closed][0] if same_closed.any() else when_closed
+    values[open_ & ~same_open] = as_open
+    values[~open_ & ~same_closed] = as_closed
+    frame[determinant] = pd.Series(values, index=frame.index).astype(column.dtype, errors="ignore")
 
 
 def _restate(frame: pd.DataFrame, determinant: str, rows: np.ndarray, end: np.ndarray) -> int:

@@ -249,6 +249,25 @@ def _data_key_columns(table: Table) -> set[str]:
     }
 
 
+def _repeated_text_keys(table: Table, frame: pd.DataFrame) -> set[str]:
+    """String columns of a composite primary key whose values repeat, at most one distinct value
+    per two rows (a job title in titles(emp_no, title, from_date)): labels, modelled as categories
+    with the key's uniqueness enforced after sampling, not replaced by fresh codes."""
+    fk_cols = table.fk_columns()
+    # Only beside a foreign key (a title within an employee): a key of text columns alone, (a, b)
+    # of CHAR(1), is an identifier whose room relsynth fills.
+    if len(table.primary_key) < 2 or not len(frame) or not set(table.primary_key) & fk_cols:
+        return set()
+    out = set()
+    for c in table.primary_key:
+        if c in fk_cols or c not in frame or table.column(c).type.name not in STRING_TYPES:
+            continue
+        values = frame[c].dropna()
+        if len(values) and values.nunique() * 2 <= len(values):
+            out.add(c)
+    return out
+
+
 def _repeating_keys(table: Table, context: ForeignKey | None, frame: pd.DataFrame) -> set[str]:
     """The integer key column that tells a parent's children apart, (encounter_id, seq), when it
     does not number them 1..n in all the data (some encounters have seq 2, 3 and no 1) and
@@ -314,7 +333,8 @@ def _fit_own(
 ) -> tuple[TableModel, _Fitting]:
     tp = plan[table.name]
     model = TableModel(table.name, "data", len(frame))
-    data_keys = _data_key_columns(table) | _repeating_keys(table, tp.context, frame)
+    labels = _repeated_text_keys(table, frame)
+    data_keys = _data_key_columns(table) | _repeating_keys(table, tp.context, frame) | labels
     roles, composite_ref_fks = _column_roles(table, plan, data_keys)
     uniques = _unique_columns(table)
     specs: dict[str, ColumnSpec] = {}
@@ -326,22 +346,27 @@ def _fit_own(
         if parent_frame is not None:
             parent_pos = positions(frame, tp.context.columns, parent_frame, tp.context.ref_columns)
             model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
-    # Rare categories are never emitted (model/rare.py); a column of rare values only is no category.
-    owner = _owners(tp, parent_pos, states, frames)
-    common = _common_levels(
-        table, frame, roles, data_keys, parent_pos, rare_k, _excluded_parents(schema, table), owner
-    )
-    table = _demote_all_rare(table, common)
-    if data_keys:  # profiled as ids because they are in the key; they are dates or numbers
+    if data_keys:  # profiled as ids because they are in the key; they are dates, numbers or labels
         table = replace(
             table,
             columns=tuple(
-                replace(c, kind=KIND_OF_TYPE.get(c.type.name) or Kind.CATEGORICAL)
+                replace(
+                    c,
+                    kind=Kind.CATEGORICAL
+                    if c.name in labels
+                    else KIND_OF_TYPE.get(c.type.name) or Kind.CATEGORICAL,
+                )
                 if c.name in data_keys
                 else c
                 for c in table.columns
             ),
         )
+    # Rare categories are never emitted (model/rare.py); a column of rare values only is no category.
+    owner = _owners(tp, parent_pos, states, frames)
+    common = _common_levels(
+        table, frame, roles, data_keys - labels, parent_pos, rare_k, _excluded_parents(schema, table), owner
+    )
+    table = _demote_all_rare(table, common)
     for col in table.columns:
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
         null_share = float(values.isna().mean()) if len(values) else 0.0
@@ -380,8 +405,10 @@ def _fit_own(
     _fit_keys(model, table, tp, frame, parent_pos, rng)
     _fit_numbering(model, table, tp, frame, specs, copula_cols)
 
-    # Exact relations inside the table and with parents.
-    kinds = {c.name: c.kind for c in table.columns}
+    # Exact relations inside the table and with parents. A generated column is learned (for a
+    # target of another dialect) but is no input to any relation: the source's database computes
+    # it from other columns, so a sum over it or a determinant of it would not hold there.
+    kinds = {c.name: Kind.UNSUPPORTED if c.computed else c.kind for c in table.columns}
     # A determinant must come back as one of its source values, so only exact-level columns qualify.
     categorical_like = [
         c
@@ -617,8 +644,17 @@ def _common_levels(
     patient's 6 encounters is one person's. A key into a table left out of the run still tells
     whose row it is: its distinct values count as the entities too (one person's 17 visits are
     one person, not 17 rows)."""
+    from relsynth.read import MIN_HOLDOUT_UNITS
+
     out: dict[str, set[object]] = {}
-    owners = [rare.entities(frame, cols) for cols in gone if all(c in frame for c in cols)]
+    # A key into a table left out counts its distinct values as people only where there are enough
+    # of them (as --holdout's people: 50): a customer's support_rep_id names one of 3 employees,
+    # and counted as owners it made every country rare (the Chinook chain: all random strings).
+    owners = [
+        e
+        for e in (rare.entities(frame, cols) for cols in gone if all(c in frame for c in cols))
+        if len(np.unique(e[e >= 0])) >= MIN_HOLDOUT_UNITS
+    ]
     if owner is not None and (parent_pos is None or not np.array_equal(owner, parent_pos)):
         owners.append(owner)
     # A key-like code names a row of another table, not a trait of a person: kept as a code.
@@ -1121,9 +1157,15 @@ def _fit_aggregates(
     table = schema.table(model.name)
     child_table = schema.table(child)
     numeric = [
-        c.name for c in table.columns if c.kind is Kind.NUMERICAL and model.column(c.name).how == "copula"
+        c.name
+        for c in table.columns
+        if c.kind is Kind.NUMERICAL and not c.computed and model.column(c.name).how == "copula"
     ]
-    child_numeric = [c.name for c in child_table.columns if c.kind is Kind.NUMERICAL and c.name in cs.frame]
+    child_numeric = [  # a generated line total is computed again by the database: no term
+        c.name
+        for c in child_table.columns
+        if c.kind is Kind.NUMERICAL and not c.computed and c.name in cs.frame
+    ]
     if not numeric or not child_numeric or cs.parent_pos is None:
         return
     decimals: dict[str, int] = {}

@@ -93,7 +93,10 @@ class SampleReport:
                 "every column of the record follows from other columns or tables"
             )
         for t, k in self.dropped_duplicates.items():
-            out.append(f"{t}: {k} rows dropped to keep a key unique (more children than distinct partners)")
+            out.append(
+                f"{t}: {k} rows dropped to keep a key or UNIQUE constraint unique (more rows than the "
+                "distinct values it allows: children than partners, or a type or CHECK too narrow)"
+            )
         for t, d in self.check_violations.items():
             for sql, k in d.items():
                 out.append(f"{t}: {k} rows still violate CHECK ({sql}) after repair")

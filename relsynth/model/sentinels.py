@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.schema import Kind, Schema, Table
+from relsynth.sqltypes import STRING_TYPES
 
 MIN_ROWS = 5  # a sentinel is a common value: a rare one is a person's date, not a convention
 MIN_SHARE = 0.01
@@ -34,7 +35,7 @@ def find(table: Table, frame: pd.DataFrame) -> dict[str, Any]:
             col.name not in frame
             or col.name in keep
             or col.kind is not Kind.DATETIME
-            or col.type.name not in {"date", "datetime"}
+            or col.type.name not in {"date", "datetime", *STRING_TYPES}  # dates kept as text too
             or col.name in table.fk_columns()
         ):
             continue
@@ -42,7 +43,7 @@ def find(table: Table, frame: pd.DataFrame) -> dict[str, Any]:
         if values.isna().any() or len(values) < MIN_ROWS:
             continue
         try:
-            secs = to_epoch_seconds_safe(values, False)
+            secs = to_epoch_seconds_safe(values, col.type.name in STRING_TYPES)
         except (TypeError, ValueError, OverflowError):
             continue
         value = _sentinel(secs)
@@ -82,10 +83,8 @@ def strip(
         found[name] = sentinels
         frame = frame.copy()
         for col, value in sentinels.items():
-            secs = _seconds(frame[col])
-            target = _seconds(pd.Series([value]))[0]
             values = frame[col].astype(object).to_numpy(copy=True)
-            values[secs == target] = None
+            values[frame[col].astype(object).to_numpy() == value] = None
             frame[col] = values
         out[name] = frame
     return out, found
@@ -97,9 +96,3 @@ def restore(frame: pd.DataFrame, sentinels: dict[str, Any]) -> None:
         if col in frame:
             values = frame[col].astype(object)
             frame[col] = values.where(values.notna(), value)
-
-
-def _seconds(values: pd.Series) -> np.ndarray:
-    from relsynth.model.fit import to_epoch_seconds_safe
-
-    return to_epoch_seconds_safe(values, False)
