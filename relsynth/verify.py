@@ -60,6 +60,9 @@ def verify(
     """Check every written table in the target. ``tables`` maps source names to target tables."""
     import sqlalchemy as sa
 
+    from relsynth import dialects
+    from relsynth.ddl import check_clause
+
     out = Verification(expected_rows=dict(expected or {}))
     for name, t in tables.items():
         table = schema.table(name)
@@ -104,12 +107,18 @@ def verify(
             )
             out.orphans[fk.label] = _scalar(conn, query)
         if check_sql:
+            same = dialects.family(schema.dialect) == dialects.family(conn.dialect.name)
             for check in table.checks:
-                query = (
-                    sa.select(sa.func.count())
-                    .select_from(t)
-                    .where(sa.not_(sa.literal_column(f"({check.sql})", sa.Boolean)))
+                # Into another dialect, the CHECK as its DDL recreated it, or none: the source's
+                # text may run there and mean something else (date subtraction on SQLite's text).
+                clause = (
+                    sa.literal_column(f"({check.sql})", sa.Boolean)
+                    if same
+                    else check_clause(check.sql, table, schema.dialect, dialects.family(conn.dialect.name))
                 )
+                if clause is None:
+                    continue
+                query = sa.select(sa.func.count()).select_from(t).where(sa.not_(clause))
                 try:
                     with conn.begin_nested():
                         out.checks[f"{name}: {check.sql}"] = _scalar(conn, query)
