@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import Phase, settings
@@ -154,6 +155,37 @@ def mysql_db(mysql_server: str) -> Iterator[Callable[[], str]]:
 def sqlite_db(tmp_path: Path) -> Callable[[], str]:
     paths = (tmp_path / f"db{i}.sqlite" for i in itertools.count())
     return lambda: f"sqlite:///{next(paths)}"
+
+
+# The three databases a test runs on, as the *_db fixtures' prefixes (sqlite_db, pg_db, mysql_db).
+EVERY_DATABASE = [
+    pytest.param("sqlite"),
+    pytest.param("pg", marks=pytest.mark.postgresql),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+]
+
+
+def table_names(url: str) -> set[str]:
+    """The tables a database holds, read from its catalog."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def scalar(url: str, sql: str) -> Any:
+    """The one value a query returns."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql)).scalar()
+    finally:
+        engine.dispose()
 
 
 def run_sql(url: str, script: str) -> None:

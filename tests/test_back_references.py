@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import relsynth
-from tests.conftest import run_sql
+from tests.conftest import EVERY_DATABASE, run_sql
 
 
 def _load(url: str, kind: str) -> None:
@@ -60,14 +60,7 @@ CREATE TABLE employees (employee_id INT PRIMARY KEY, salary INT NOT NULL,
         engine.dispose()
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        pytest.param("sqlite"),
-        pytest.param("pg", marks=pytest.mark.postgresql),
-        pytest.param("mysql", marks=pytest.mark.mysql),
-    ],
-)
+@pytest.mark.parametrize("kind", EVERY_DATABASE)
 def test_a_manager_works_in_the_department_they_run(kind: str, request: pytest.FixtureRequest) -> None:
     make = request.getfixturevalue(f"{kind}_db")
     source, target = make(), make()

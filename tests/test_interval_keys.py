@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 import relsynth
-from tests.conftest import run_sql
+from tests.conftest import EVERY_DATABASE, run_sql, scalar
 
 DDL = """
 CREATE TABLE employees (emp_no INT PRIMARY KEY, hire_date DATE NOT NULL, gender CHAR(1) NOT NULL);
@@ -62,22 +62,10 @@ def _load(url: str) -> int:
 
 
 def _count(url: str, sql: str) -> int:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(sa.text(sql)).scalar() or 0)
-    finally:
-        engine.dispose()
+    return int(scalar(url, sql) or 0)
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        pytest.param("sqlite"),
-        pytest.param("pg", marks=pytest.mark.postgresql),
-        pytest.param("mysql", marks=pytest.mark.mysql),
-    ],
-)
+@pytest.mark.parametrize("kind", EVERY_DATABASE)
 def test_periods_in_the_key_are_placed_not_dropped(kind: str, request: pytest.FixtureRequest) -> None:
     make = request.getfixturevalue(f"{kind}_db")
     source, target = make(), make()
@@ -283,14 +271,7 @@ def _scd(url: str, date_type: str) -> None:
         engine.dispose()
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        pytest.param("sqlite"),
-        pytest.param("pg", marks=pytest.mark.postgresql),
-        pytest.param("mysql", marks=pytest.mark.mysql),
-    ],
-)
+@pytest.mark.parametrize("kind", EVERY_DATABASE)
 def test_a_slowly_changing_dimension_keeps_one_current_row_per_key(
     kind: str, request: pytest.FixtureRequest
 ) -> None:

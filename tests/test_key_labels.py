@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import relsynth
-from tests.conftest import run_sql
+from tests.conftest import EVERY_DATABASE, run_sql
 
 TITLES = (
     "Staff",
@@ -50,14 +50,7 @@ def _load(url: str) -> None:
         engine.dispose()
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        pytest.param("sqlite"),
-        pytest.param("pg", marks=pytest.mark.postgresql),
-        pytest.param("mysql", marks=pytest.mark.mysql),
-    ],
-)
+@pytest.mark.parametrize("kind", EVERY_DATABASE)
 def test_a_title_in_the_key_stays_a_title(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     make = request.getfixturevalue(f"{kind}_db")
     source, target = make(), make()

@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 
 import relsynth
 from relsynth.cli import main
+from tests.conftest import table_names
 
 PAUSED_IN_THE_LOAD = """
 import sys, time
@@ -40,14 +40,6 @@ w._load = load
 from relsynth.cli import main
 main(sys.argv[1:])
 """
-
-
-def _tables(url: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.parametrize("kind", ["postgresql", "mysql"])
@@ -79,7 +71,7 @@ def test_sigterm_during_the_load_cleans_up_like_ctrl_c(
             assert time.monotonic() < deadline, "the run never reached its load"
             time.sleep(0.05)
         if kind == "mysql":  # the load is under way in staging tables: what SIGTERM used to leave
-            assert any(t.startswith("_rs") for t in _tables(target))
+            assert any(t.startswith("_rs") for t in table_names(target))
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
     finally:
@@ -88,7 +80,7 @@ def test_sigterm_during_the_load_cleans_up_like_ctrl_c(
             proc.communicate()
     assert proc.returncode == 130, err
     assert err.strip() == "Interrupted.", err
-    assert _tables(target) == set()
+    assert table_names(target) == set()
 
 
 def test_the_cli_restores_the_sigterm_handler_and_the_library_installs_none(demo_db: str) -> None:

@@ -15,7 +15,7 @@ import relsynth
 from relsynth.cli import main
 from relsynth.errors import RelsynthError
 from relsynth.writer import write
-from tests.conftest import run_sql
+from tests.conftest import run_sql, table_names
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +34,6 @@ def _count(url: str, table: str) -> int:
     try:
         with engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar_one()
-    finally:
-        engine.dispose()
-
-
-def _tables(url: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
 
@@ -86,7 +78,7 @@ def test_non_empty_target_refused_then_replaced(request: pytest.FixtureRequest, 
     run_sql(url, "CREATE TABLE keep_me (id INTEGER PRIMARY KEY);\nINSERT INTO keep_me VALUES (1);")
     with pytest.raises(RelsynthError, match=r"is not empty .*keep_me.*--replace"):
         write(tables, model.schema, url, plan=model.plan)
-    assert _tables(url) == {"keep_me"}
+    assert table_names(url) == {"keep_me"}
     write(tables, model.schema, url, plan=model.plan, replace=True)
     again = relsynth.sample(model, scale=0.1, seed=2)
     summary = write(again, model.schema, url, plan=model.plan, replace=True)
@@ -107,7 +99,7 @@ def test_failure_mid_load_leaves_the_target_as_it_was(
     if kind == "sqlite":
         assert not Path(sa.make_url(url).database).exists()  # the new file is removed
     else:
-        assert _tables(url) == set()
+        assert table_names(url) == set()
     # A target with a previous synthetic database keeps it exactly, through a failed --replace.
     write(tables, model.schema, url, plan=model.plan)
     before = _count(url, "lab_results")
@@ -115,7 +107,7 @@ def test_failure_mid_load_leaves_the_target_as_it_was(
     with pytest.raises(RelsynthError, match="failure injected"):
         write(other, model.schema, url, plan=model.plan, replace=True, fail_after="diagnoses")
     assert _count(url, "lab_results") == before
-    assert _tables(url) == set(model.plan.order)
+    assert table_names(url) == set(model.plan.order)
 
 
 @pytest.mark.mysql
@@ -134,7 +126,7 @@ def test_mysql_staging_leftovers_are_removed(request: pytest.FixtureRequest, dem
     )
     summary = write(tables, model.schema, url, plan=model.plan)
     assert any("removed 2 staging tables" in line for line in summary.lines())
-    assert _tables(url) == set(model.plan.order)
+    assert table_names(url) == set(model.plan.order)
 
 
 PG_RICH = """

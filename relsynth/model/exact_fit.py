@@ -21,22 +21,20 @@ from relsynth.transform import decimals_of, grain_of, text_date_format, to_epoch
 Seconds = Callable[[str, str], np.ndarray]
 
 
+def _key_sets(table: Table) -> list[set[str]]:
+    """The columns of each key or UNIQUE constraint (primary key, UNIQUE, unique indexes)."""
+    sets = [set(table.primary_key), *(set(u.columns) for u in table.unique)]
+    return sets + [set(ix.columns) for ix in table.indexes if ix.unique]
+
+
 def protected(table: Table) -> set[str]:
     """Columns in a key or UNIQUE constraint: a relation never moves them (a clash would follow)."""
-    cols = set(table.primary_key)
-    for u in table.unique:
-        cols |= set(u.columns)
-    for ix in table.indexes:
-        if ix.unique:
-            cols |= set(ix.columns)
-    return cols
+    return set().union(*_key_sets(table))
 
 
 def _kept_unique(table: Table, column: str, key: str) -> bool:
     """Does every key or UNIQUE constraint on ``column`` also hold ``key``?"""
-    sets = [set(table.primary_key), *(set(u.columns) for u in table.unique)]
-    sets += [set(ix.columns) for ix in table.indexes if ix.unique]
-    return all(key in cols for cols in sets if column in cols)
+    return all(key in cols for cols in _key_sets(table) if column in cols)
 
 
 def seconds(values: pd.Series, text: bool) -> np.ndarray:
