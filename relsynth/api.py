@@ -590,7 +590,8 @@ def evaluate(
     also attacked as its file's holder would (relsynth.evaluation.membership). Without a model
     or schema, the source is reflected and profiled afresh, as fit does before learning: the
     numbers do not depend on the model's internal choices, so ``relsynth evaluate`` reproduces
-    what synthesize printed.
+    what synthesize printed. sdmetrics' QualityReport always runs beside relsynth's own scores
+    (same rows, same columns); ``sdmetrics`` adds its DiagnosticReport.
     """
     from dataclasses import replace
 

@@ -898,7 +898,9 @@ def _write_reports(result: dict[str, Any], html: str | None, json_path: str | No
 )
 @click.option("--target", metavar="TABLE.COLUMN", help="Also measure ML utility predicting this column.")
 @click.option("--shareable", is_flag=True, help="Leave out every source-side detail (real plots, values).")
-@click.option("--sdmetrics", is_flag=True, help="Add sdmetrics' QualityReport and DiagnosticReport (slower).")
+@click.option(
+    "--sdmetrics", is_flag=True, help="Add sdmetrics' DiagnosticReport (its QualityReport always runs)."
+)
 @click.option(
     "--sample-rows",
     type=int,

@@ -393,46 +393,8 @@ def _summary(result: dict[str, Any], anchors: _Anchors) -> str:
         f"<code>{_e(result.get('synthetic', 'synthetic'))}</code> · {len(tables)} data tables compared · "
         f"{len(rels)} relationships"
     )
-    props = [
-        ("Column shapes", s.get("column_shapes"), "each column's distribution (KS / TV complement)"),
-        ("Column pairs", s.get("column_pairs"), "pairs of columns in a table: correlations, contingency"),
-        ("Cardinality", s.get("cardinality"), "how many children each parent row has"),
-        ("Parent-child trends", s.get("parent_child"), "pairs of a parent and a child column"),
-    ]
-    prop_rows = "".join(
-        f'<div class="prop" title="{_e(tip)}"><span class="plabel">{_e(label)}</span>'
-        f'<span class="pnum {_grade(v)}">{_fmt(v, 2)}</span>{_bar(v)}</div>'
-        for label, v, tip in props
-    )
-    quality = (
-        '<div class="card wide"><h3>Quality</h3><div class="big-row"><div>'
-        f'<div class="big {_grade(s.get("overall"))}">{_fmt(s.get("overall"), 2)}</div>'
-        f"{_bar(s.get('overall'))}<div class='sub'>overall, mean of the four properties "
-        "(1.0 = same distributions)</div></div>"
-        f'<div class="props">{prop_rows}</div></div>'
-        f"<div class='sub'>mean difference of NULL rates: {_pct(s.get('null_rate_diff'), 2)}</div></div>"
-    )
-    auc = s.get("detectability_auc")
-    detect_rows = sorted(
-        (
-            (n, _num(_dict(t.get("detectability")).get("auc")))
-            for n, t in tables.items()
-            if isinstance(t, dict) and _dict(t.get("detectability")).get("available")
-        ),
-        key=lambda x: -(x[1] if x[1] is not None else 0.0),
-    )
-    most = "".join(
-        f'<li><a href="#{anchors("table", n)}">{_e(n)}</a> {_chip(_fmt(a, 2), _auc_grade(a))}</li>'
-        for n, a in detect_rows[:3]
-    )
-    detect = (
-        '<div class="card"><h3>Detectability</h3>'
-        f'<div class="big {_auc_grade(auc)}">{_fmt(auc, 2)}</div>'
-        f"<div class='sub'>ROC AUC of a classifier telling real from synthetic rows; 0.5 = "
-        f"indistinguishable, 1.0 = always told apart. Score {_fmt(s.get('detectability'), 2)}.</div>"
-        + (f"<div class='sub'>easiest to tell apart:</div><ul class='tight'>{most}</ul>" if most else "")
-        + "</div>"
-    )
+    detect, apart = _detection_card(s, tables, anchors)
+    quality = _quality_card(s, _dict(result.get("sdmetrics")), apart)
     problems = _num(s.get("integrity_problems"))
     if problems is None:
         problems = _num(_dict(result.get("integrity")).get("problems"))
@@ -442,10 +404,10 @@ def _summary(result: dict[str, Any], anchors: _Anchors) -> str:
         f"{_int(problems)}</div><div class='sub'>problems: orphans, duplicate keys, NULLs in NOT NULL "
         "columns, CHECK violations (<a href='#integrity'>details</a>)</div></div>"
     )
-    cards = [quality, detect, integ, _privacy_card(s, anchors)]
+    cards = [detect, quality, integ, _privacy_card(s, anchors)]
     if "utility" in result:
         cards.append(_utility_card(_dict(result.get("utility"))))
-    if "sdmetrics" in result:
+    if _dict(result.get("sdmetrics")).get("diagnostic"):
         cards.append(_sdmetrics_card(_dict(result.get("sdmetrics"))))
     worst = _dict(result.get("worst"))
     wc_rows = []
@@ -484,6 +446,128 @@ def _summary(result: dict[str, Any], anchors: _Anchors) -> str:
     return (
         f'<section id="summary"><h1>relsynth evaluation report</h1><p class="meta">{meta}</p>'
         f'<div class="cards">{"".join(cards)}</div>{worst_html}</section>'
+    )
+
+
+def _features(detect: dict[str, Any], k: int = 5) -> str:
+    """What gives a table away: the classifier's top features (column and child-table names, never
+    values) with their share of the AUC lost when each is shuffled."""
+    top = [_dict(f) for f in _list(detect.get("top_features"))]
+    top = [f for f in top if (_num(f.get("share")) or 0) > 0][:k]
+    return ", ".join(f"<code>{_e(f.get('feature'))}</code> {_pct(f.get('share'), 0)}" for f in top)
+
+
+def _detection_card(s: dict[str, Any], tables: dict[str, Any], anchors: _Anchors) -> tuple[str, list[str]]:
+    """The lead card: how many tables a classifier tells from the source, the worst AUC, and for
+    each table told apart what gives it away. Returns the card and the tables told apart."""
+    from relsynth.evaluation.summary import TOLD_APART_AUC
+
+    d = _dict(s.get("detection"))
+    threshold = _num(d.get("threshold_auc")) or TOLD_APART_AUC
+    judged = {
+        str(n): _dict(t.get("detectability"))
+        for n, t in tables.items()
+        if isinstance(t, dict)
+        and _dict(t.get("detectability")).get("available")
+        and _num(_dict(t.get("detectability")).get("auc")) is not None
+    }
+    aucs = {n: _num(x.get("auc")) or 0.0 for n, x in judged.items()}
+    ranked = sorted(aucs, key=lambda n: -aucs[n])
+    apart = [n for n in ranked if aucs[n] >= threshold]
+    worst = aucs[ranked[0]] if ranked else None
+    grade = "na" if not judged else "poor" if apart else "good"
+    big = f"{len(apart)} of {len(judged)}" if judged else "n/a"
+    shown = apart or ranked[:3]
+    rows = "".join(
+        f'<li><a href="#{anchors("table", n)}">{_e(n)}</a> {_chip(f"AUC {aucs[n]:.2f}", _auc_grade(aucs[n]))}'
+        + (f" given away by {_features(judged[n])}" if _features(judged[n]) else "")
+        + "</li>"
+        for n in shown
+    )
+    heading = "told apart, worst first" if apart else "hardest to tell apart among them:"
+    card = (
+        '<div class="card wide" id="detection"><h3>Detection</h3><div class="big-row"><div>'
+        f'<div class="big {grade}">{_e(big)}</div>'
+        f"<div class='sub'>tables a classifier tells from the source (cross-validated ROC AUC ≥ "
+        f"{threshold:g}; 0.5 = indistinguishable, 1.0 = always told apart). Worst AUC "
+        f"{_fmt(worst, 2)}, mean {_fmt(s.get('detectability_auc'), 2)}.</div></div>"
+        + (
+            f"<div class='props'><div class='sub'>{heading}</div><ul class='tight'>{rows}</ul>"
+            + (
+                "<div class='sub'>what gives a table away (share of the AUC lost when the feature is "
+                "shuffled) is what not to trust in it</div>"
+                if apart
+                else ""
+            )
+            + "</div>"
+            if rows
+            else ""
+        )
+        + "</div></div>"
+    )
+    return card, apart
+
+
+def _quality_card(s: dict[str, Any], sd: dict[str, Any], apart: list[str]) -> str:
+    """sdmetrics' QualityReport beside relsynth's own score, property by property. Never a big
+    green number while a classifier tells tables apart: an average of columns and pairs does not
+    see what gives those tables away."""
+    from relsynth.evaluation.summary import QUALITY_GAP
+
+    q = _dict(sd.get("quality"))
+    sd_props = _dict(q.get("properties"))
+    sd_score = _num(q.get("score"))
+    ours = _num(s.get("overall"))
+    headline = sd_score if sd_score is not None else ours
+    grade = "na" if apart else _grade(headline)
+    props = [
+        (
+            "Column shapes",
+            "column_shapes",
+            "Column Shapes",
+            "each column's distribution (KS / TV complement)",
+        ),
+        ("Column pairs", "column_pairs", "Column Pair Trends", "pairs of columns in a table"),
+        ("Cardinality", "cardinality", "Cardinality", "how many children each parent row has"),
+        ("Parent-child trends", "parent_child", "Intertable Trends", "pairs of a parent and a child column"),
+    ]
+    head = (
+        '<div class="prop"><span class="plabel"></span><span class="pnum small">sdmetrics</span>'
+        '<span class="pnum small">relsynth</span></div>'
+    )
+
+    def cell(v: Any) -> str:
+        return f'<span class="pnum {"na" if apart else _grade(v)}">{_fmt(v, 2)}</span>'
+
+    prop_rows = head + "".join(
+        f'<div class="prop" title="{_e(tip)}"><span class="plabel">{_e(label)}</span>'
+        f"{cell(sd_props.get(sd_key))}{cell(s.get(key))}</div>"
+        for label, key, sd_key, tip in props
+    )
+    if sd_score is None:
+        source = f"relsynth's own score; sdmetrics could not reproduce it: {_e(sd.get('error') or 'not run')}"
+    else:
+        source = f"sdmetrics' QualityReport on the same rows and columns; relsynth's own: {_fmt(ours, 2)}"
+    notes = []
+    gap = None if sd_score is None or ours is None else ours - sd_score
+    if gap is not None and abs(gap) > QUALITY_GAP:
+        notes.append(
+            f"relsynth's own score is {abs(gap):.2f} {'above' if gap > 0 else 'below'} sdmetrics': "
+            "quote sdmetrics'"
+        )
+    if apart:
+        many = len(apart) != 1
+        notes.append(
+            f"{len(apart)} table{'s' if many else ''} told apart by a classifier: these averages do "
+            f"not see what gives {'them' if many else 'it'} away"
+        )
+    return (
+        '<div class="card wide" id="quality"><h3>Quality</h3><div class="big-row"><div>'
+        f'<div class="big {grade}">{_fmt(headline, 2)}</div>'
+        f"{_bar(headline, grade)}<div class='sub'>{source} (1.0 = same distributions)</div>"
+        + "".join(f"<div class='sub'><b>{_e(n)}</b></div>" for n in notes)
+        + f'</div><div class="props q">{prop_rows}</div></div>'
+        f"<div class='sub'>mean difference of NULL rates: {_pct(s.get('null_rate_diff'), 2)}</div></div>"
     )
 
 
@@ -572,7 +656,7 @@ def _sdmetrics_card(sd: dict[str, Any]) -> str:
             f"<div class='sub'>{_e(sd.get('error') or 'no result')}</div></div>"
         )
     parts = []
-    for key, title in (("quality", "QualityReport"), ("diagnostic", "DiagnosticReport")):
+    for key, title in (("diagnostic", "DiagnosticReport"),):
         rep = _dict(sd.get(key))
         if not rep:
             continue
@@ -1067,6 +1151,24 @@ def _table_section(
                 ("rows per side", _int(detect.get("rows_per_side"))),
             ]
         )
+        top = [_dict(f) for f in _list(detect.get("top_features"))]
+        if top:
+            dtext += (
+                "<p class='muted small'>What the classifier relies on: the drop of the held-out AUC when "
+                "a feature is shuffled, and its share of all drops. High shares in a table told apart "
+                "are what not to trust in it.</p>"
+                + _table(
+                    ["feature", "AUC drop", "share"],
+                    [
+                        [
+                            f"<code>{_e(f.get('feature'))}</code>",
+                            _fmt(f.get("auc_drop"), 3),
+                            f"{_pct(f.get('share'), 0)}{_bar(f.get('share'), 'info')}",
+                        ]
+                        for f in top
+                    ],
+                )
+            )
     else:
         dtext = f"<p class='muted'>not computed: {_e(detect.get('reason') or 'no result')}</p>"
     body.append("<h3>Detectability</h3>" + dtext)
@@ -1318,7 +1420,7 @@ border-bottom:2px solid #dde2e8}h3{font-size:15px;margin:18px 0 8px}h4{font-size
 letter-spacing:.04em;color:#52606d}
 .big{font-size:34px;font-weight:700;line-height:1.1;margin:2px 0 6px}
 .big-row{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}.big-row>div:first-child{min-width:150px}
-.props{flex:1;min-width:220px}.prop .bar{width:90px;flex:0 0 90px}
+.props{flex:1;min-width:220px}.q .pnum{width:64px}.prop .bar{width:90px;flex:0 0 90px}
 .sdms{display:grid;grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:4px 24px}
 .prop{display:flex;align-items:center;gap:8px;margin:5px 0}
 .plabel{flex:1;font-size:13px}.pnum{width:44px;text-align:right;font-weight:600;font-variant-numeric:tabular-nums}

@@ -18,6 +18,7 @@ import pandas as pd
 from relsynth.evaluation import attacks, fidelity, learn, membership, privacy
 from relsynth.evaluation.features import comparable_columns, is_numeric_kind, numeric_values
 from relsynth.evaluation.integrity import check_integrity
+from relsynth.evaluation.summary import TOLD_APART_AUC
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
 from relsynth.schema import Schema
@@ -38,15 +39,16 @@ def _child_features(
     schema: Schema,
     frames: dict[str, pd.DataFrame],
     real: dict[str, pd.DataFrame],
-) -> np.ndarray | None:
-    """Per parent row: how many children it has in each child table, and their numbers' means.
+) -> tuple[np.ndarray | None, list[str]]:
+    """Per parent row: how many children it has in each child table, and their numbers' means,
+    with the features' names (tables and columns, never values).
 
     The children and columns are chosen from the ``real`` frames, so real and synthetic rows get
     the same features (a child column all NULL in one of them is still a column)."""
     from relsynth.model.fit import positions
 
     parent = frames[name].reset_index(drop=True)
-    cols = []
+    cols, names = [], []
     for child in plan.children(name):
         if child not in real or not len(real[child]):
             continue
@@ -58,6 +60,7 @@ def _child_features(
         ok = pos >= 0
         counts = np.bincount(pos[ok], minlength=len(parent)).astype(float)
         cols.append(np.log1p(counts))
+        names.append(f"{child}: rows per {name}")
         for c in comparable_columns(table, real[child])[:5]:
             if not is_numeric_kind(table, c):
                 continue
@@ -66,11 +69,27 @@ def _child_features(
             sums = np.bincount(pos[good], weights=x[good], minlength=len(parent))
             n = np.bincount(pos[good], minlength=len(parent))
             cols.append(np.where(n > 0, sums / np.maximum(n, 1), 0.0))
+            names.append(f"{child}.{c}: mean per {name}")
     if not cols:
-        return None
-    m = np.column_stack(cols)
-    spread = m.std(axis=0)
-    return (m - m.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+        return None, []
+    return np.column_stack(cols), names
+
+
+def _child_pair(
+    name: str, plan: Plan, schema: Schema, real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame]
+) -> tuple[np.ndarray | None, np.ndarray | None, list[str]]:
+    """_child_features of both sides, scaled alike by the real side's mean and spread.
+
+    Scaled each by its own, the same child count landed on two floats (-1.077 real, -1.079
+    synthetic) and a tree split between them: the demo's admissions were told apart with AUC 1.00
+    by their procedure counts, whose distributions agree to a few rows."""
+    xr, names = _child_features(name, plan, schema, real, real)
+    xs, _ = _child_features(name, plan, schema, synth, real)
+    if xr is None or xs is None:
+        return None, None, []
+    centre, spread = xr.mean(axis=0), xr.std(axis=0)
+    spread = np.where(spread > 0, spread, 1.0)
+    return (xr - centre) / spread, (xs - centre) / spread, names
 
 
 def evaluate_frames(
@@ -114,15 +133,8 @@ def evaluate_frames(
         cols = comparable_columns(table, r)
         shapes = fidelity.column_shapes(table, r, s, cols)
         pairs = fidelity.column_pairs(table, r, s, cols)
-        detect = learn.detectability(
-            table,
-            r,
-            s,
-            cols,
-            rng,
-            _child_features(name, plan, schema, real, real),
-            _child_features(name, plan, schema, synth, real),
-        )
+        extra_real, extra_synth, extra_names = _child_pair(name, plan, schema, real, synth)
+        detect = learn.detectability(table, r, s, cols, rng, extra_real, extra_synth, extra_names)
         held = masks.get(name)
         train = r[~held] if held is not None else r
         hold = r[held] if held is not None and held.any() else None
@@ -211,8 +223,9 @@ def evaluate_frames(
     }
     if target:
         result["utility"] = _utility(schema, real, synth, target, rng)
-    if sdmetrics:
-        result["sdmetrics"] = _sdmetrics(schema, plan, real, synth, data)
+    # sdmetrics' QualityReport always (an independent scorer beside ours, on the same rows);
+    # ``sdmetrics`` adds its DiagnosticReport.
+    result["sdmetrics"] = _sdmetrics(schema, plan, real, synth, diagnostic=sdmetrics, seed=seed)
     if shareable:
         _strip_source_detail(result, synth)
     result["scores"] = _scores(result, bool(masks))
@@ -243,13 +256,32 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
     cardinality = _mean([r["cardinality"] for r in rels])
     trends = _mean([r["trend_score"] for r in rels])
     detect = [t["detectability"] for t in tables if t["detectability"].get("available")]
+    judged = {
+        n: t["detectability"] for n, t in result["tables"].items() if t["detectability"].get("available")
+    }
     dist = {n: t["privacy"]["distance"] for n, t in result["tables"].items()}
     flagged = [n for n, d in dist.items() if d.get("flagged")]
     inconclusive = [n for n, d in dist.items() if d.get("inconclusive")]
     attacked = {n: t["privacy"].get("attacks") or {} for n, t in result["tables"].items()}
     members = {n: t["privacy"].get("model_membership") or {} for n, t in result["tables"].items()}
+    overall = _mean([shapes, pairs, cardinality, trends])
+    sd_quality = (result.get("sdmetrics") or {}).get("quality") or {}
+    sd_score = sd_quality.get("score")
     return {
-        "overall": _mean([shapes, pairs, cardinality, trends]),
+        # What the headline leads with: how many tables a classifier tells from the source.
+        "detection": {
+            "threshold_auc": TOLD_APART_AUC,
+            "tables": len(judged),
+            "told_apart": sorted(
+                (n for n, d in judged.items() if d["auc"] >= TOLD_APART_AUC),
+                key=lambda n: (-judged[n]["auc"], n),
+            ),
+            "worst_auc": max((d["auc"] for d in judged.values()), default=None),
+        },
+        "overall": overall,
+        # The independent scorer's number beside ours, and how far ours sits above it.
+        "sdmetrics_quality": sd_score,
+        "quality_gap": None if sd_score is None or overall is None else overall - sd_score,
         "column_shapes": shapes,
         "column_pairs": pairs,
         "cardinality": cardinality,
@@ -348,24 +380,43 @@ def _utility(
 
 
 def _sdmetrics(
-    schema: Schema, plan: Plan, real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame], data: list[str]
+    schema: Schema,
+    plan: Plan,
+    real: dict[str, pd.DataFrame],
+    synth: dict[str, pd.DataFrame],
+    *,
+    diagnostic: bool,
+    seed: int,
 ) -> dict[str, Any]:
-    """sdmetrics' multi-table QualityReport and DiagnosticReport, next to relsynth's numbers."""
+    """sdmetrics' multi-table QualityReport (and DiagnosticReport), next to relsynth's numbers.
+
+    Same rows as ours (the evaluation's sample) and the same columns: keys, generated and text
+    columns are ids to sdmetrics, and a copied reference table keeps only its keys (relsynth
+    does not judge it; sdmetrics would score the copy 1.0). sdmetrics subsamples large tables
+    with numpy's global generator: it is seeded here, and restored after, so numbers repeat."""
     import warnings
 
     from relsynth import sdv_engine
 
+    state = np.random.get_state()
     try:
         meta = sdv_engine.metadata(schema, plan).to_dict()
+        for name, spec in meta["tables"].items():
+            if plan[name].role != "data":
+                spec["columns"] = {c: v for c, v in spec["columns"].items() if v.get("sdtype") == "id"}
         keep = set(meta["tables"])
         r = {n: real[n][list(meta["tables"][n]["columns"])] for n in keep if n in real}
         s = {n: synth[n][list(meta["tables"][n]["columns"])] for n in keep if n in synth}
-        from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
-
-        out: dict[str, Any] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for key, report in (("quality", QualityReport()), ("diagnostic", DiagnosticReport())):
+            from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
+
+            np.random.seed(abs(seed) % 2**32)
+            out: dict[str, Any] = {}
+            reports: list[tuple[str, Any]] = [("quality", QualityReport())]
+            if diagnostic:
+                reports.append(("diagnostic", DiagnosticReport()))
+            for key, report in reports:
                 report.generate(r, s, meta, verbose=False)
                 props = report.get_properties()
                 out[key] = {
@@ -376,8 +427,12 @@ def _sdmetrics(
                     },
                 }
         return out
-    except Exception as err:  # sdmetrics refuses some schemas: say why, keep our numbers
-        return {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"}
+    except Exception as err:  # sdmetrics refuses some schemas: keep our numbers
+        # The type only: sdmetrics' messages can quote a value, and this line reaches the summary.
+        log.debug("sdmetrics failed: %s", type(err).__name__)
+        return {"error": f"sdmetrics failed on this data ({type(err).__name__})"}
+    finally:
+        np.random.set_state(state)
 
 
 def _strip_source_detail(result: dict[str, Any], synth: dict[str, pd.DataFrame]) -> None:

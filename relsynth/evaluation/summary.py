@@ -1,4 +1,7 @@
-"""The evaluation on one terminal screen: scores, the worst columns and links, integrity, privacy."""
+"""The evaluation on one terminal screen. It leads with detection (how many tables a classifier tells
+from the source, and what gives each away), then quality as sdmetrics scores it beside relsynth's
+own, then integrity, privacy and the worst columns and links: a summary that says no more than the
+data does."""
 
 from __future__ import annotations
 
@@ -7,6 +10,89 @@ from typing import Any
 
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+# A table whose cross-validated detection AUC reaches this is "told apart": the classifier ranks a
+# real row above a synthetic one three times in four. The summary and the report lead with these.
+TOLD_APART_AUC = 0.75
+# relsynth's quality and sdmetrics' on the same data further apart than this are called out.
+QUALITY_GAP = 0.05
+SHOWN_TABLES = 3  # told-apart tables named on the terminal, worst first, with their top features
+PROPERTIES = (
+    ("column shapes", "column_shapes", "Column Shapes"),
+    ("column pairs", "column_pairs", "Column Pair Trends"),
+    ("cardinality", "cardinality", "Cardinality"),
+    ("parent-child", "parent_child", "Intertable Trends"),
+)
+
+
+def given_away_by(detect: dict[str, Any], k: int = 3) -> str:
+    """The features a table's classifier leans on, with their share of the AUC lost when each is
+    shuffled: column names (and child tables), never values."""
+    top = [f for f in detect.get("top_features") or [] if f.get("share", 0) > 0][:k]
+    return ", ".join(f"{f['feature']} ({100 * f['share']:.0f}%)" for f in top) or "no single feature"
+
+
+def detection_lines(result: dict[str, Any]) -> list[str]:
+    """The headline: tables a classifier tells apart (AUC at or above the threshold), the worst
+    ones with what gives them away."""
+    judged = {
+        n: t["detectability"]
+        for n, t in result["tables"].items()
+        if (t.get("detectability") or {}).get("available")
+    }
+    if not judged:
+        return ["detection: no table could be judged (too few rows, or nothing to compare)"]
+    d = result["scores"].get("detection") or {}
+    threshold = d.get("threshold_auc", TOLD_APART_AUC)
+    apart = sorted((n for n, x in judged.items() if x["auc"] >= threshold), key=lambda n: -judged[n]["auc"])
+    worst = max(judged, key=lambda n: judged[n]["auc"])
+    mean = _fmt(result["scores"].get("detectability_auc"), 2)
+    if not apart:
+        return [
+            f"detection: a classifier tells none of {len(judged)} tables from the source (ROC AUC under "
+            f"{threshold:g} in all; worst {worst} {judged[worst]['auc']:.2f}, mean {mean}; "
+            "0.5 = indistinguishable)"
+        ]
+    out = [
+        f"detection: a classifier tells {len(apart)} of {len(judged)} tables from the source (ROC AUC "
+        f">= {threshold:g}; worst {judged[worst]['auc']:.2f}, mean {mean}; 0.5 = indistinguishable): "
+        "do not trust what gives them away"
+    ]
+    for n in apart[:SHOWN_TABLES]:
+        out.append(f"  {n}: AUC {judged[n]['auc']:.2f}, given away by {given_away_by(judged[n])}")
+    if len(apart) > SHOWN_TABLES:
+        out.append(f"  and {len(apart) - SHOWN_TABLES} more: " + ", ".join(apart[SHOWN_TABLES:]))
+    return out
+
+
+def quality_lines(result: dict[str, Any]) -> list[str]:
+    """sdmetrics' QualityReport (an independent scorer, same rows, same columns) beside relsynth's
+    own score, property by property; a gap wider than QUALITY_GAP is said."""
+    s = result["scores"]
+    sd = result.get("sdmetrics") or {}
+    q = sd.get("quality")
+    if not q:
+        why = sd.get("error") or "sdmetrics not run"
+        return [
+            f"quality: relsynth's own {_fmt(s['overall'])}, not reproduced by an independent scorer ({why})",
+            "  relsynth: " + ", ".join(f"{label} {_fmt(s[key])}" for label, key, _ in PROPERTIES),
+        ]
+    props = q.get("properties") or {}
+    line = f"quality: sdmetrics QualityReport {_fmt(q.get('score'))}, relsynth's own {_fmt(s['overall'])}"
+    gap = None if s["overall"] is None or q.get("score") is None else s["overall"] - q["score"]
+    if gap is not None and abs(gap) > QUALITY_GAP:
+        line += (
+            f" (ours {abs(gap):.2f} {'above' if gap > 0 else 'below'} sdmetrics' on the same rows and "
+            "columns: quote sdmetrics')"
+        )
+    return [
+        line,
+        "  sdmetrics / relsynth: "
+        + ", ".join(
+            f"{label} {_fmt(props.get(sd_key))} / {_fmt(s[key])}" for label, key, sd_key in PROPERTIES
+        ),
+    ]
 
 
 ATTACKS = (("singling_out", "singling out"), ("linkability", "linkability"), ("inference", "inference"))
@@ -83,12 +169,12 @@ def membership_lines(result: dict[str, Any]) -> list[str]:
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
+    """Detection first, quality (sdmetrics beside ours) second: a high quality score says nothing
+    about a table a classifier tells apart."""
     s = result["scores"]
     out = [
-        f"quality {_fmt(s['overall'])}  (column shapes {_fmt(s['column_shapes'])}, "
-        f"column pairs {_fmt(s['column_pairs'])}, cardinality {_fmt(s['cardinality'])}, "
-        f"parent-child {_fmt(s['parent_child'])})",
-        f"detectability: ROC AUC {_fmt(s['detectability_auc'])} (0.5 = indistinguishable)",
+        *detection_lines(result),
+        *quality_lines(result),
         f"integrity: {s['integrity_problems']} problems (orphans, duplicate keys, NULLs, CHECKs)",
     ]
     p = s["privacy"]
@@ -115,15 +201,9 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
             )
         else:
             out.append(f"utility: not computed ({u.get('reason')})")
-    if result.get("sdmetrics"):
-        q = result["sdmetrics"].get("quality")
-        if q:
-            out.append(
-                f"sdmetrics QualityReport {q['score']:.3f}; DiagnosticReport "
-                f"{result['sdmetrics']['diagnostic']['score']:.3f}"
-            )
-        else:
-            out.append(f"sdmetrics: {result['sdmetrics'].get('error')}")
+    diagnostic = (result.get("sdmetrics") or {}).get("diagnostic")
+    if diagnostic:
+        out.append(f"sdmetrics DiagnosticReport {diagnostic['score']:.3f}")
     worst = result["worst"]["columns"][:3]
     if worst:
         out.append(
