@@ -137,6 +137,71 @@ def pull_in_tails(x: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def decade_span(x: np.ndarray) -> np.ndarray:
+    """For a column of fewer than k values (a one-row table's number): no value is shared by k
+    rows, so none may come out, nor their mean; only their order of magnitude does. The decade
+    around them, [10^d, 10^(d+1)] (32 -> [10, 100]; negatives mirrored; both signs -> [-10^(d+1),
+    10^(d+1)]), as the two ends of a uniform draw."""
+    finite = np.asarray(x, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return np.zeros(1)
+    top = float(np.max(np.abs(finite)))
+    if top == 0:
+        return np.array([0.0, 1.0])
+    low = 10.0 ** math.floor(math.log10(top))
+    if finite.min() >= 0:
+        return np.array([low if finite.min() >= low else 0.0, 10 * low])
+    if finite.max() <= 0:
+        return np.array([-10 * low, -low if finite.max() <= -low else 0.0])
+    return np.array([-10 * low, 10 * low])
+
+
+def decade_seconds(seconds: np.ndarray, output: str) -> np.ndarray:
+    """decade_span for times (epoch seconds): the calendar decade of their mean (1987-05-02 ->
+    1980-01-01 .. 1990-01-01); a time of day -> the whole day; a duration -> its decade."""
+    finite = np.asarray(seconds, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return np.zeros(1)
+    if output == "time":
+        return np.array([0.0, 86399.0])
+    if output == "timedelta":
+        return decade_span(finite)
+    year = int(np.datetime64(int(np.mean(finite)), "s").astype("datetime64[Y]").astype(int)) + 1970
+    start = min(max(year - year % 10, 1), 9980)
+    ends = [np.datetime64(f"{y:04d}-01-01", "s").astype(np.int64) for y in (start, start + 10)]
+    return np.array([float(ends[0]), float(ends[1] - 1)])
+
+
+def nobodys(knots: np.ndarray, x: np.ndarray, k: int, decimals: int = 10) -> np.ndarray:
+    """Knots moved off values that fewer than k rows of x (before its tails were pulled in) hold,
+    halfway to the next value inward: the k-th salary from the top, or a quantile that lands on
+    one row, is that person's amount; halfway to its neighbour it is nobody's, and the k rows
+    beyond it stay beyond it. The halfway point is on the values' grid (``decimals``: 1980 and
+    1983 -> 1981.0; 9.99 and 10.02 -> 10.0); where the grid has no point between the two (1980 and
+    1981; 11.03 and 11.04) the knot stays: a draw there is as near to the neighbour's value."""
+    values, counts = np.unique(x[np.isfinite(x)], return_counts=True)
+    if len(values) < 2:
+        return knots
+    grid = 10.0**-decimals
+    out = np.array(knots, dtype=float)
+    at = np.clip(np.searchsorted(values, out), 0, len(values) - 1)
+    lonely = (values[at] == out) & (counts[at] < k)
+    last = len(out) - 1
+    for i in np.flatnonzero(lonely):
+        j = at[i]
+        toward = j - 1 if (i == last and j > 0) or j == len(values) - 1 else j + 1
+        a, b = values[j], values[toward]
+        mid = (a + b) / 2
+        # Rounded toward a, on the grid: strictly between a and b, or not moved at all.
+        mid = math.floor(mid / grid) * grid if b > a else math.ceil(mid / grid) * grid
+        mid = round(mid, decimals)
+        if min(a, b) < mid < max(a, b):
+            out[i] = mid
+    return out
+
+
 def quantile_knots(x: np.ndarray, k: int) -> np.ndarray:
     """k evenly spaced quantiles of sorted finite x (all of x when k covers it), without overflow."""
     if k >= len(x):
@@ -290,15 +355,21 @@ class Continuous(Encoder):
         x = np.sort(np.asarray(x, dtype=float))
         if len(x) == 0:
             return cls(knots=np.zeros(1), integer=integer, step=step)
+        if tail > 1 and not step and len(x) < tail:
+            # No value held by `tail` rows: a uniform draw over their decade (decade_span).
+            x = decade_span(x)
+        raw = x
         x = pull_in_tails(x, tail)
         # A knot per `tail` values (the rare-k), not one per row: with a knot on every training
         # value, draws landed on training values twice as often as on held-out ones (membership
         # told from a sampled model file); quantiles of k rows each are nobody's value.
         k = min(len(x), N_KNOTS) if tail <= 1 or step else min(N_KNOTS, max(2, -(-len(x) // tail)))
         knots = quantile_knots(x, k)
+        dec = 0 if integer else (decimals_of(x) if decimals is None else decimals)
+        if tail > 1 and not step:
+            knots = nobodys(knots, raw, tail, dec)
         if step and k < len(x):
             knots = np.quantile(x, (np.arange(k) + 0.5) / k, method="inverted_cdf")
-        dec = 0 if integer else (decimals_of(x) if decimals is None else decimals)
         return cls(knots=knots, integer=integer, decimals=dec, step=step)
 
     def normal(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
@@ -591,6 +662,9 @@ class Temporal(Encoder):
     ) -> Temporal:
         seconds = to_epoch_seconds(values, text_format=text_format)
         resolution = resolution_of(seconds)
+        if tail > 1 and 0 < len(seconds) < tail:
+            # No time held by `tail` rows (a one-row table's date): their calendar decade, no more.
+            seconds, tail = decade_seconds(seconds, output), 1
         step = _RESOLUTION_SECONDS[resolution]
         distinct = len(np.unique(seconds))
         times: list[float] = []
@@ -839,15 +913,16 @@ def encoder_from_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> 
     return kinds[state["kind"]].from_state(state, arrays)
 
 
-def fit_numeric(values: pd.Series, *, counts: bool = False, tail: int = 1) -> Encoder:
+def fit_numeric(values: pd.Series, *, counts: bool = False, tail: int = 1, levels: bool = True) -> Encoder:
     """Few, well-supported distinct values -> Categorical (prices 0.99/1.99); else Continuous.
 
     ``counts`` (children per parent): exact seen values only, so totals and sizes stay true.
-    ``tail``: a Continuous's extremes pulled in (pull_in_tails).
+    ``tail``: a Continuous's extremes pulled in (pull_in_tails). ``levels=False``: never exact
+    levels (a column whose every value is rare: its values must not come back as themselves).
     """
     x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     distinct = len(np.unique(x))
-    if distinct <= MAX_DISCRETE_LEVELS and len(x) >= MIN_DISCRETE_SUPPORT * distinct:
+    if levels and distinct <= MAX_DISCRETE_LEVELS and len(x) >= MIN_DISCRETE_SUPPORT * distinct:
         return Categorical.fit(pd.Series(x), ordered=True)
     finite = x[np.isfinite(x)]  # +-inf (a double may hold them) is no fraction
     integer = bool(np.all(np.abs(finite - np.round(finite)) < 1e-9))

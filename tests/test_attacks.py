@@ -181,6 +181,11 @@ def test_evaluate_reports_attacks_without_values(sqlite_db, tmp_path: Path) -> N
         assert a["available"] and a["control_rows"] == held[name] >= 100, (name, a)
         for key in ("singling_out", "linkability", "inference"):
             x = a[key]
+            if name == "orders" and key == "singling_out" and not x["available"]:
+                # Two columns (amount, status): about 10 synthetic rows are unique on a query,
+                # on either side of the 10 the attack needs; it says so instead of guessing.
+                assert "queries single out one synthetic row" in x["reason"], x
+                continue
             assert x["available"], (name, key, x)
             outcomes = x["secrets"] if key == "inference" else [x]
             for o in outcomes:

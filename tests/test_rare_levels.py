@@ -287,3 +287,112 @@ def test_a_key_with_few_values_into_a_table_left_out_counts_no_people(tmp_path) 
     out = relsynth.sample(model, seed=0)["customer"]
     assert set(out["country"]) <= {"USA", "Canada", "France", "Brazil", "Germany"}  # Chile: one customer
     assert {"USA", "Canada"} <= set(out["country"])
+
+
+def _tiny(url: str) -> None:
+    """A one-row settings table and a three-row child table (three deaths among 60 people): every
+    value in them is held by fewer than k rows, constant columns included."""
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    settings = sa.Table(
+        "settings",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("version_code", sa.Integer, nullable=False),
+        sa.Column("site_name", sa.String(40), nullable=False),
+        sa.Column("opened", sa.Date, nullable=False),
+        sa.Column("ratio", sa.Float, nullable=False),
+    )
+    person = sa.Table(
+        "person",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("born", sa.Integer, nullable=False),
+        sa.Column("sex", sa.String(1), nullable=False),
+    )
+    death = sa.Table(
+        "death",
+        meta,
+        sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id"), primary_key=True, autoincrement=False),
+        sa.Column("death_type", sa.Integer, nullable=False),
+        sa.Column("died", sa.Date, nullable=False),
+    )
+    meta.create_all(engine)
+    rng = np.random.default_rng(5)
+    with engine.begin() as conn:
+        conn.execute(
+            settings.insert(),
+            [
+                {
+                    "id": 1,
+                    "version_code": 532,
+                    "site_name": "Nightingale Ward",
+                    "opened": pd.Timestamp("1987-05-02").date(),
+                    "ratio": 0.731,
+                }
+            ],
+        )
+        conn.execute(
+            person.insert(),
+            [{"id": i, "born": int(rng.integers(1930, 2000)), "sex": "FM"[i % 2]} for i in range(1, 61)],
+        )
+        conn.execute(
+            death.insert(),
+            [
+                {"person_id": i, "death_type": 38003565, "died": pd.Timestamp("2019-03-04").date()}
+                for i in (4, 9, 31)
+            ],
+        )
+    engine.dispose()
+
+
+TINY_VALUES = {"532", "Nightingale Ward", "1987-05-02", "0.731", "38003565", "2019-03-04"}
+
+
+def _tiny_values_in(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = []
+            for name, cols in (
+                ("settings", ["version_code", "site_name", "opened", "ratio"]),
+                ("death", ["death_type", "died"]),
+            ):
+                frame = pd.read_sql(sa.select(sa.table(name, *[sa.column(c) for c in cols])), conn)
+                for col in cols:
+                    values = {
+                        str(v)[:10] if col in {"opened", "died"} else str(v) for v in frame[col].dropna()
+                    }
+                    found += [f"{name}.{col}" for v in values if v in TINY_VALUES]
+            return found
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_table_of_fewer_than_k_rows_gives_back_none_of_its_values(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Every value of a one-row table, and a constant held by three rows, is held by fewer than k
+    rows: none may come back as itself, in the target or in the model file (OMOP's one-row
+    cdm_source and three-row death table gave theirs back). Only the decade is kept."""
+    source, target = _new(request, kind), _new(request, kind)
+    _tiny(source)
+    model = relsynth.fit(source, seed=4)
+    path = tmp_path / "m.relsynth"
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        text = z.read("model.json").decode()
+        with np.load(io.BytesIO(z.read("arrays.npz"))) as arrays:
+            stored = np.concatenate(
+                [np.ravel(arrays[k]).astype(float) for k in arrays.files if arrays[k].dtype.kind in "fiu"]
+            )
+    assert "Nightingale" not in text and "38003565" not in text and "0.731" not in text
+    assert not np.isin([532.0, 38003565.0, 0.731], stored).any()
+    relsynth.synthesize(source, target, seed=4, scale=3.0)
+    assert _tiny_values_in(target) == []
+    out = relsynth.sample(model, seed=1, scale=3.0)
+    types = out["death"]["death_type"]
+    assert len(types) and (types >= 10**7).all() and (types <= 10**8).all()  # the decade is kept
+    opened = pd.to_datetime(out["settings"]["opened"])
+    assert ((opened >= "1980-01-01") & (opened < "1990-01-01")).all()

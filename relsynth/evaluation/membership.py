@@ -63,7 +63,7 @@ class FileSample:
 
 _DRAWN: dict[tuple[str, int], FileSample] = {}  # the last draw, by the file's digest and seed
 
-NO_MODEL = "no relsynth model given: pass the model file (--model FILE) to attack it"
+NO_MODEL = "no model file given (synthesize writes none; fit -o FILE does): pass it as --model FILE"
 SDV_MODEL = "an SDV model file: it records no holdout to compare with"
 
 

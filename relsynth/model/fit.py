@@ -39,6 +39,7 @@ from relsynth.transform import (
     Continuous,
     Encoder,
     Temporal,
+    decade_seconds,
     fit_numeric,
     pull_in_tails,
     text_date_format,
@@ -140,7 +141,7 @@ def fit_tables(
         if progress:
             progress("fit", total + i, 2 * total)
         if name in states:
-            _fit_hierarchy(schema, plan, models, states, name, rngs[name])
+            _fit_hierarchy(schema, plan, models, states, name, rngs[name], rare_k)
     if progress:
         progress("fit", 2 * total, 2 * total)
     for name in states:  # needs every table's rows: a cycle's two ends
@@ -363,9 +364,17 @@ def _fit_own(
         )
     # Rare categories are never emitted (model/rare.py); a column of rare values only is no category.
     owner = _owners(tp, parent_pos, states, frames)
-    common = _common_levels(
-        table, frame, roles, data_keys - labels, parent_pos, rare_k, _excluded_parents(schema, table), owner
-    )
+    gone = _excluded_parents(schema, table)
+    namer, named = _named_owner(table, frame, data_keys | {c for cols in gone for c in cols}, rare_k)
+    if named is not None:
+        log.debug("%s: each row's person is named by %s: rare values counted by it", table.name, namer)
+        owner = named if owner is None else owner
+    common = _common_levels(table, frame, roles, data_keys - labels, parent_pos, rare_k, gone, owner)
+    if named is not None and owner is not named:
+        common = _common_levels(table, frame, roles, data_keys - labels, named, rare_k, (), None, base=common)
+    # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
+    # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
+    people = owner if owner is not None else parent_pos
     table = _demote_all_rare(table, common)
     for col in table.columns:
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
@@ -382,6 +391,9 @@ def _fit_own(
         elif col.kind is Kind.UNSUPPORTED or null_share >= 1.0:
             spec.how = "constant"
             spec.constant = None if col.nullable else empty_value(col.type)
+        elif col.name == namer and not col.pii:
+            spec.how = "id"  # a person's code (emp_no): new codes, none of theirs
+            _fit_id(spec, col.type.name, values)
         elif col.pii:
             spec.how = "pii"
             spec.pii = PiiModel.fit(col.pii, values, unique=spec.unique)
@@ -392,7 +404,9 @@ def _fit_own(
                 if values.notna().any()
                 else 0
             )
-            spec.vocabulary = Vocabulary.fit(values) if spaced >= 0.1 else None  # codes keep their shape
+            spec.vocabulary = (
+                Vocabulary.fit(values, people) if spaced >= 0.1 else None
+            )  # codes keep their shape
             spec.shapes = None if spec.vocabulary else Shapes.fit(values)
         elif col.kind is Kind.ID:
             spec.how = "id"
@@ -466,7 +480,10 @@ def _fit_own(
         specs[cd.target].how = "conditional"
         specs[cd.target].determinant = cd.determinant
         specs[cd.target].table = rare.filter_table(
-            rel.conditional_table(frame, cd), common.get(cd.determinant), common.get(cd.target)
+            rel.conditional_table(frame, cd),
+            common.get(cd.determinant),
+            common.get(cd.target),
+            rare.common_pairs(frame[cd.determinant], frame[cd.target], people, rare_k),
         )
         model.conditionals.append(cd)
     modelled = [c for c in modelled if specs[c].how == "copula"]
@@ -542,13 +559,15 @@ def _fit_own(
             columns_z.append(enc_null.normal(pd.Series(isnull), rng))
             columns_s.append(enc_null.scores(pd.Series(isnull)))
         known = values[~isnull]
+        # Quantiles of rare_k people each: a birth date repeated on one patient's 10 visits is one value.
+        learned = rare.per_person(known, None if people is None else people[~isnull])
         z = rng.standard_normal(n)
         sc = np.zeros(n)  # an unknown value scores at the latent's mean
         if kinds[c] is Kind.DATETIME:
             text = col.type.name in STRING_TYPES
             fmt = text_date_format(known) if text else None
             output = "text" if text else _temporal_output(col.type)
-            enc = Temporal.fit(known, output=output, text_format=fmt, tail=rare_k)
+            enc = Temporal.fit(learned, output=output, text_format=fmt, tail=rare_k)
             anchor = model.anchors.get(c)
             if anchor is not None:
                 base = parent_seconds[anchor.base] if anchor.fk else seconds[anchor.base]
@@ -559,7 +578,7 @@ def _fit_own(
                     output=output,
                     resolution="day" if step == 86400.0 else "second",
                     text_format=fmt,
-                    bounds=_seconds_range(seconds[c], rare_k),
+                    bounds=_seconds_range(seconds[c], rare_k, output),
                     grain=enc.grain,
                     times=enc.times,
                 )
@@ -569,7 +588,7 @@ def _fit_own(
                 z[~isnull] = enc.normal(known, rng)
                 sc[~isnull] = enc.scores(known)
         else:
-            enc = fit_numeric(known, tail=rare_k)
+            enc = fit_numeric(learned, tail=rare_k, levels=col.kind_reason != ALL_RARE)
             numeric = pd.to_numeric(known, errors="coerce").astype(float)
             z[~isnull] = enc.normal(numeric, rng)
             sc[~isnull] = enc.scores(numeric)
@@ -594,6 +613,7 @@ def _fit_own(
             columns_s.append(enc_null.scores(pd.Series(isnull)))
 
     model.columns = [specs[c.name] for c in table.columns]
+    model.family = _family(frame, parent_pos, modelled)
     _fit_record_guard(model, table, frame, specs, rng)
     model.dims = dims
     model.n_own = len(dims)
@@ -636,6 +656,7 @@ def _common_levels(
     k: int,
     gone: tuple[tuple[str, ...], ...] = (),
     owner: np.ndarray | None = None,
+    base: dict[str, set[object]] | None = None,
 ) -> dict[str, set[object]]:
     """Each category column's common levels (model/rare.py), for columns that have a rare one;
     an empty set for a column with no common level. Enum labels and booleans are public.
@@ -672,9 +693,74 @@ def _common_levels(
         levels = rare.common_levels(values, parent_pos, k)
         for owner in owners:
             levels &= rare.common_levels(values, owner, k)
+        if base is not None and col.name in base:
+            levels &= base[col.name]
         if len(levels) < values.dropna().map(rare._key).nunique():
             out[col.name] = levels
+    if base is not None:
+        out = {**base, **out}
     return out
+
+
+# Personal data that names one person: repeated on every row of theirs in a flat table.
+IDENTIFYING_PII = frozenset(
+    {"record_number", "email", "phone", "national_id", "payment_card", "iban", "person_name", "ssn"}
+)
+
+
+def _named_owner(
+    table: Table, frame: pd.DataFrame, data_keys: set[str], k: int
+) -> tuple[str | None, np.ndarray | None]:
+    """Each row's person in a flat table that repeats them (a visits export with the patient's
+    MRN, birth date and postcode on every visit; a payroll with emp_no and salary each month):
+    the column naming them and each row's person as positions (-1 for NULL); None, None if none.
+
+    The column is personal data that identifies (an MRN, an e-mail), or a code whose every value
+    fixes a number, a date or personal data of the row (emp_no -> salary: a person's record, not a
+    label); its values repeat, and there are at least 2k of them (a support rep among three is
+    not whom the row is about). Counted by it, a postcode of one patient's ten visits is rare."""
+    if len(frame) < 2 * k:
+        return None, None
+    skip = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns} | data_keys
+    best: tuple[int, str] | None = None
+    for col in table.columns:
+        if (
+            col.name in skip
+            or col.name not in frame
+            or col.type.values
+            or col.kind_reason.startswith("key-like")
+        ):
+            continue  # a key-like code names a row of another table, not a person
+        if not (col.pii in IDENTIFYING_PII or col.kind in {Kind.CATEGORICAL, Kind.ID}):
+            continue
+        known = frame[col.name].dropna()
+        distinct = int(known.astype(str).nunique())
+        # A person on several rows: two or more per value on average (patients sharing a family
+        # e-mail are still one row each).
+        if distinct < 2 * k or 2 * distinct > len(known) or (best is not None and distinct <= best[0]):
+            continue
+        if col.pii in IDENTIFYING_PII or _fixes_a_trait(table, frame, col.name, skip):
+            best = (distinct, col.name)
+    if best is None:
+        return None, None
+    return best[1], rare.entities(frame, (best[1],))
+
+
+def _fixes_a_trait(table: Table, frame: pd.DataFrame, name: str, skip: set[str]) -> bool:
+    """Whether every value of ``name`` fixes another column that is a number, a date or personal
+    data, not constant over the table: the person's own record, repeated."""
+    keys = frame[name].astype(str).where(frame[name].notna())
+    for col in table.columns:
+        if col.name == name or col.name in skip or col.name not in frame:
+            continue
+        if not (col.pii or col.kind in {Kind.NUMERICAL, Kind.DATETIME}):
+            continue
+        values = frame[col.name].astype(str).where(frame[col.name].notna())
+        if values.nunique() < 2:
+            continue
+        if int(pd.DataFrame({"k": keys, "v": values}).dropna().groupby("k")["v"].nunique().max()) == 1:
+            return True
+    return False
 
 
 def _excluded_parents(schema: Schema, table: Table) -> tuple[tuple[str, ...], ...]:
@@ -693,6 +779,9 @@ def _excluded_parents(schema: Schema, table: Table) -> tuple[tuple[str, ...], ..
     return tuple(sorted(out))
 
 
+ALL_RARE = "every value is rare (seen too few times to be kept as a category)"
+
+
 def _demote_all_rare(table: Table, common: dict[str, set[object]]) -> Table:
     """A category column whose every value is rare is generated like text (or like numbers)."""
     empty = {c for c, levels in common.items() if not levels}
@@ -700,7 +789,6 @@ def _demote_all_rare(table: Table, common: dict[str, set[object]]) -> Table:
         return table
     for c in sorted(empty):
         common.pop(c)
-    reason = "every value is rare (seen too few times to be kept as a category)"
 
     def kind(col: Column) -> Kind:
         return KIND_OF_TYPE.get(col.type.name) or Kind.TEXT
@@ -708,13 +796,13 @@ def _demote_all_rare(table: Table, common: dict[str, set[object]]) -> Table:
     return replace(
         table,
         columns=tuple(
-            replace(col, kind=kind(col), kind_reason=reason) if col.name in empty else col
+            replace(col, kind=kind(col), kind_reason=ALL_RARE) if col.name in empty else col
             for col in table.columns
         ),
     )
 
 
-def _seconds_range(seconds: np.ndarray, tail: int) -> list[float]:
+def _seconds_range(seconds: np.ndarray, tail: int, output: str) -> list[float]:
     """The column's range, its ends from values at least ``tail`` rows share: the tail-th value from
     each end, moved out by its distance to the 2*tail-th (the source's own tail width), never past
     the source's own ends. An outlier (one admission decades before the rest) is then no end of
@@ -722,6 +810,8 @@ def _seconds_range(seconds: np.ndarray, tail: int) -> list[float]:
     known = np.sort(seconds[np.isfinite(seconds)])
     if not len(known):
         return []
+    if len(known) < tail:  # no time held by `tail` rows: their decade (as Temporal.fit draws them)
+        return [float(v) for v in decade_seconds(known, output)[[0, -1]]]
     if tail <= 1 or len(known) < 4 * tail:
         pulled = pull_in_tails(known, tail)
         return [float(pulled.min()), float(pulled.max())]
@@ -1080,6 +1170,7 @@ def _fit_hierarchy(
     states: dict[str, _Fitting],
     name: str,
     rng: np.random.Generator,
+    rare_k: int = rare.RARE_K,
 ) -> None:
     """Append child summaries (and secondary child counts) to a table, then fit its copula."""
     model, state = models[name], states[name]
@@ -1096,9 +1187,9 @@ def _fit_hierarchy(
         fk = plan[child].context.name  # type: ignore[union-attr]
         ok = pos >= 0
         counts = np.bincount(pos[ok], minlength=n).astype(float)
-        enc = fit_numeric(pd.Series(counts), counts=True)
+        enc = fit_numeric(pd.Series(_most_children(counts, rare_k)), counts=True)
         ext_dims.append(Dim(f"{child}#count", "count", enc, child=child, fk=fk))
-        ext_s.append(enc.scores(pd.Series(counts)))
+        ext_s.append(enc.scores(pd.Series(_most_children(counts, rare_k))))
         z = cs.z[ok]
         p = pos[ok]
         d = z.shape[1]
@@ -1140,7 +1231,7 @@ def _fit_hierarchy(
             if fk.ref_table != name or child_name not in states or _derived_fk(models[child_name], fk):
                 continue
             pos = positions(states[child_name].frame, fk.columns, state.frame, fk.ref_columns)
-            counts = np.bincount(pos[pos >= 0], minlength=n).astype(float)
+            counts = _most_children(np.bincount(pos[pos >= 0], minlength=n).astype(float), rare_k)
             enc = fit_numeric(pd.Series(counts), counts=True)
             ext_dims.append(
                 Dim(f"{child_name}.{fk.name}#refcount", "refcount", enc, child=child_name, fk=fk.name)
@@ -1149,6 +1240,55 @@ def _fit_hierarchy(
     model.dims = model.dims[: model.n_own] + ext_dims
     full = np.column_stack([state.scores, *ext_s]) if ext_s else state.scores
     model.corr = latent_correlation(full, rng)
+
+
+FAMILY_SHARE = 0.95  # of parents with several children, those whose children all share the value
+MIN_FAMILIES = 20  # parents with several children, to tell a family trait from chance
+
+
+def _family(frame: pd.DataFrame, parent_pos: np.ndarray | None, columns: list[str]) -> list[str]:
+    """Columns whose value the children of one parent share (a patient's gender and race stored on
+    each encounter, a customer's currency on each order): drawn per child, siblings would disagree,
+    which no real family does. Not constant over the table, and shared in FAMILY_SHARE of the
+    parents that have several children."""
+    if parent_pos is None or not columns:
+        return []
+    pos = np.asarray(parent_pos)
+    linked = pos >= 0
+    sizes = np.bincount(pos[linked]) if linked.any() else np.zeros(0, dtype=np.int64)
+    several = linked & (sizes[np.maximum(pos, 0)] >= 2 if len(sizes) else False)
+    families = int((sizes >= 2).sum())
+    if families < MIN_FAMILIES:
+        return []
+    out = []
+    for c in columns:
+        known = frame[c][several].notna().to_numpy()
+        values = frame[c][several].astype(str).where(known, "\x00NULL")
+        if values[known].nunique() < 2:
+            continue
+        groups = pd.DataFrame({"p": pos[several], "v": values.to_numpy(), "k": known}).groupby("p")
+        # Families with nothing known say nothing (a weight measured on no encounter of theirs).
+        seen = groups["k"].any()
+        distinct = groups["v"].nunique()[seen]
+        if len(distinct) >= MIN_FAMILIES and float((distinct == 1).mean()) >= FAMILY_SHARE:
+            out.append(c)
+    return out
+
+
+def _most_children(counts: np.ndarray, k: int) -> np.ndarray:
+    """The k largest child counts pooled to their mean (whole numbers, the same sum): one
+    patient's 150 visits among 1-6 is that patient's, and a model that draws 150 says they are
+    in the data; a mean of k parents' counts is none of theirs, and the rows are all still there
+    (popular tracks keep their invoice lines)."""
+    if k <= 1 or len(counts) < k:
+        return counts
+    top = np.argsort(counts, kind="stable")[-k:]
+    total = int(counts[top].sum())
+    pooled = np.full(k, total // k, dtype=float)
+    pooled[: total % k] += 1
+    out = counts.copy()
+    out[top] = pooled[::-1]
+    return out
 
 
 def _fit_aggregates(

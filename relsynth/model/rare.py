@@ -58,6 +58,28 @@ def entities(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     return codes
 
 
+def per_person(values: pd.Series, people: np.ndarray | None) -> pd.Series:
+    """The values with each person's repeats of one value kept once (rows of no person all kept):
+    quantiles of k values are then quantiles of k people's values, and a birth date on one
+    patient's ten visits is no quantile of its own."""
+    if people is None or not len(values):
+        return values
+    who = np.where(np.asarray(people) >= 0, np.asarray(people), -1 - np.arange(len(values)))
+    keys = pd.DataFrame({"p": who, "v": values.map(_key).astype(str).to_numpy()})
+    return values[~keys.duplicated().to_numpy()]
+
+
+def common_pairs(
+    determinant: pd.Series, target: pd.Series, people: np.ndarray | None, k: int
+) -> set[tuple[Any, Any]]:
+    """(determinant, target) pairs held by at least k rows and k people: a postcode with the one
+    city of one person is that person's record, though each value alone is common."""
+    pairs = pd.Series(
+        list(zip(determinant.map(_key), target.map(_key), strict=True)), index=determinant.index, dtype=object
+    )
+    return common_levels(pairs, people, k)
+
+
 def fold(values: pd.Series, common: set[Any], rng: np.random.Generator) -> pd.Series:
     """The column with each rare non-NULL value replaced by a common one (numbers: the nearest;
     others: drawn by the common levels' frequencies). ``common`` must not be empty."""
@@ -105,15 +127,24 @@ def filter_mapping(
 
 
 def filter_table(
-    table: dict[str, Any] | None, common_det: set[Any] | None, common_target: set[Any] | None
+    table: dict[str, Any] | None,
+    common_det: set[Any] | None,
+    common_target: set[Any] | None,
+    common_pair: set[tuple[Any, Any]] | None = None,
 ) -> dict[str, Any] | None:
-    """A conditional's counts without rare determinants or rare targets (NULL stays)."""
+    """A conditional's counts without rare determinants, rare targets or rare pairs (NULL stays)."""
     if table is None:
         return None
 
     def ok(v: Any, common: set[Any] | None) -> bool:
         return common is None or _key(v) is None or _key(v) in common
 
-    pairs = [p for p in table["pairs"] if ok(p[0], common_det) and ok(p[1], common_target)]
+    pairs = [
+        p
+        for p in table["pairs"]
+        if ok(p[0], common_det)
+        and ok(p[1], common_target)
+        and (common_pair is None or (_key(p[0]), _key(p[1])) in common_pair)
+    ]
     marginal = [m for m in table["marginal"] if ok(m[0], common_target)]
     return {"pairs": pairs, "marginal": marginal or [[None, 1]]}

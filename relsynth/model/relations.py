@@ -177,7 +177,7 @@ class Conditional:
 
 MIN_UNCERTAINTY = 0.5
 MIN_SUPPORT = 5  # rows per determinant level, on average
-SMOOTHING = 2.0  # pseudo-rows of the target's marginal added to every determinant level
+SMOOTHING = 2.0  # pseudo-rows of the target's marginal added to every determinant level's seen targets
 
 
 def _entropy(counts: np.ndarray) -> float:

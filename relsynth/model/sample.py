@@ -277,6 +277,7 @@ def _sample_table(
             else np.zeros((n, 0))
         )
         z = np.column_stack([z_own, z_ext]) if len(tm.dims) else np.zeros((n, 0))
+        z = _one_per_family(tm, z, pos)
         orphans = 0
         if 0 < tm.null_context < 1:
             orphans = round(tm.null_context * n / (1 - tm.null_context))
@@ -396,6 +397,22 @@ def _no_dangling_self_refs(
                 keep &= ~dangling
                 changed = True
     return keep
+
+
+def _one_per_family(tm: TableModel, z: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The latent values of a family column (tm.family: a patient's race on each encounter) and
+    of its NULL flag taken from each parent's first child, so that siblings agree as real ones do.
+    ``pos`` is sorted (children are laid out parent by parent)."""
+    if not tm.family or not len(pos):
+        return z
+    shared = set(tm.family)
+    idx = [j for j, d in enumerate(tm.dims[: tm.n_own]) if d.column in shared]
+    if not idx:
+        return z
+    first = np.searchsorted(pos, pos, side="left")
+    z = z.copy()
+    z[:, idx] = z[first][:, idx]
+    return z
 
 
 def _counts(dims: list[Dim]) -> list[bool]:
@@ -535,7 +552,9 @@ def _null_is_a_value(spec: Any) -> bool:
 
 
 def _draw_conditional(spec: Any, given: pd.Series, rng: np.random.Generator) -> np.ndarray:
-    """Draw each row's value from P(target | determinant), smoothed toward the target's marginal."""
+    """Draw each row's value from P(target | determinant), smoothed toward the target's marginal
+    among the targets seen with that determinant: a level never seen with it (a city with another
+    city's postal code) is a pair no source row has, the first thing a classifier tells apart."""
     from relsynth.model.relations import SMOOTHING
 
     table = spec.table or {"pairs": [], "marginal": [[None, 1]]}
@@ -552,7 +571,7 @@ def _draw_conditional(spec: Any, given: pd.Series, rng: np.random.Generator) -> 
     codes, uniques = pd.factorize(keys, use_na_sentinel=False)
     for code, key in enumerate(uniques):
         seen = rows.get(key)
-        p = marginal if seen is None else (seen + SMOOTHING * marginal) / (seen.sum() + SMOOTHING)
+        p = marginal if seen is None else seen + SMOOTHING * np.where(seen > 0, marginal, 0.0)
         where = np.flatnonzero(codes == code)
         out[where] = np.asarray(levels, dtype=object)[rng.choice(len(levels), size=len(where), p=p / p.sum())]
     return out

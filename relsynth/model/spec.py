@@ -106,6 +106,8 @@ class TableModel:
     existence: list[Existence] = field(default_factory=list)  # flags: the row has children
     no_overlap: list[NoOverlap] = field(default_factory=list)
     back_refs: list[BackRef] = field(default_factory=list)  # cycles of two tables that point back
+    # Columns every child of one parent shares (a patient's race on each encounter): one draw per family.
+    family: list[str] = field(default_factory=list)
     reference: dict[str, Any] | None = None  # verbatim rows of a reference table
     record_guard: SourceGuard | None = None  # in memory only: source records unique on record_columns
     record_columns: list[str] = field(default_factory=list)
@@ -158,6 +160,8 @@ class Model:
                 out.append(f"{t.name}: {o.column} {o.op} {base}")
             for r in t.repeats:
                 out.append(f"{t.name}: {r.column} = {r.parent_column} of its parent via {r.fk}")
+            for shared in t.family:
+                out.append(f"{t.name}: {shared} is one value for all children of a parent")
             for a in t.aggregates:
                 expr = "count" if not a.terms else "sum(" + " * ".join(a.terms) + ")"
                 out.append(f"{t.name}: {a.column} = {expr} over {a.child}")

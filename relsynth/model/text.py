@@ -173,8 +173,12 @@ class Vocabulary:
     endings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, values: pd.Series) -> Vocabulary | None:
-        strings = values.dropna().astype(str)
+    def fit(cls, values: pd.Series, people: np.ndarray | None = None) -> Vocabulary | None:
+        """``people``: each row's person (or parent) position, -1 for none: a word is kept only if
+        MIN_WORD_VALUES different values *and* people use it (a surname in six notes of one
+        patient is that patient's)."""
+        known = values.notna().to_numpy()
+        strings = values[known].astype(str)
         if strings.empty:
             return None
         tokenized = strings.map(_WORD.findall)
@@ -185,7 +189,23 @@ class Vocabulary:
         # Values that differ only in case or surrounding blanks are one value ('silent', 'Silent ').
         for words in strings.str.strip().str.casefold().drop_duplicates().map(_WORD.findall):
             doc_freq.update(set(words))
-        keep = [w for w in total if doc_freq[w.casefold()] >= MIN_WORD_VALUES]
+        holders: Counter[str] = doc_freq
+        if people is not None:
+            who = np.asarray(people)[known]
+            who = np.where(who >= 0, who, -1 - np.arange(len(who)))
+            holders = Counter()
+            seen = pd.DataFrame(
+                {
+                    "p": np.repeat(who, tokenized.map(len).to_numpy()),
+                    "w": [w.casefold() for ws in tokenized for w in ws],
+                }
+            ).drop_duplicates()
+            holders.update(seen["w"].tolist())
+        keep = [
+            w
+            for w in total
+            if doc_freq[w.casefold()] >= MIN_WORD_VALUES and holders[w.casefold()] >= MIN_WORD_VALUES
+        ]
         if len(keep) < 10:
             return None
         keep.sort(key=lambda w: (-total[w], w))

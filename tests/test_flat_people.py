@@ -1,0 +1,231 @@
+"""People in tables that repeat them: none of their records comes back (issue 10, attack round 4).
+
+The attacks: a visits export repeating each patient's MRN, birth date, sex and postcode on every
+visit (each postcode and birth date common by rows, one person's by people); a payroll repeating
+each employee's number and salary every month with no employees table; a pair of common values
+seen for one person only (postcode -> city); a surname in six notes of one patient; one patient's
+150 visits among 1-6. Each looks in the target (SQLite, PostgreSQL, MariaDB, read back with SQL)
+and in the model file.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+import relsynth
+from relsynth.frames import schema_from_frames
+from relsynth.model.text import Vocabulary
+from tests.conftest import EVERY_DATABASE
+
+
+def _load(url: str, name: str, frame: pd.DataFrame, types: dict[str, sa.types.TypeEngine]) -> None:
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    table = sa.Table(
+        name,
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        *(sa.Column(c, t) for c, t in types.items()),
+    )
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), frame.to_dict("records"))
+    engine.dispose()
+
+
+def _read(url: str, name: str, cols: list[str]) -> pd.DataFrame:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(sa.select(sa.table(name, *[sa.column(c) for c in cols])), conn)
+    finally:
+        engine.dispose()
+
+
+def _model_contents(model: relsynth.Model, path: Path) -> tuple[str, np.ndarray]:
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        text = z.read("model.json").decode()
+        with np.load(io.BytesIO(z.read("arrays.npz"))) as arrays:
+            numbers = [
+                np.ravel(arrays[k]).astype(float) for k in arrays.files if arrays[k].dtype.kind in "fiu"
+            ]
+    return text, np.concatenate(numbers) if numbers else np.zeros(0)
+
+
+def _visits(seed: int = 10) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(80):
+        mrn = f"MRN{rng.integers(10**7):07d}"
+        born = date(1930, 1, 1) + timedelta(days=int(rng.integers(25_000)))
+        sex, postcode = str(rng.choice(["M", "F"])), f"{rng.integers(100_000):05d}"
+        for _ in range(int(rng.integers(5, 11))):
+            visit = date(2022, 1, 1) + timedelta(days=int(rng.integers(700)))
+            rows.append(
+                (len(rows) + 1, mrn, born, sex, postcode, visit, round(float(rng.uniform(20, 800)), 2))
+            )
+    return pd.DataFrame(rows, columns=["id", "mrn", "birth_date", "sex", "postcode", "visit_date", "amount"])
+
+
+VISIT_TYPES = {
+    "mrn": sa.String(12),
+    "birth_date": sa.Date(),
+    "sex": sa.String(1),
+    "postcode": sa.String(5),
+    "visit_date": sa.Date(),
+    "amount": sa.Float(),
+}
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_flat_export_gives_back_no_patients_record(
+    db: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Each postcode and birth date is on 5-10 rows, common by rows, and one patient's: counted by
+    the MRN that names the patient, they are rare, and no (postcode, birth date) comes back."""
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    real = _visits()
+    _load(source, "visits", real, VISIT_TYPES)
+    relsynth.synthesize(source, target, seed=2)
+    out = _read(target, "visits", ["mrn", "birth_date", "sex", "postcode"])
+    assert len(out) == len(real)
+    born = {str(d) for d in real["birth_date"]}
+    assert not set(out["postcode"].dropna().astype(str)) & set(real["postcode"])
+    # A date drawn over 70 years meets one of 80 real ones by chance (about 2 rows of 616); every
+    # row carried one before.
+    same = sum(str(pd.Timestamp(d).date()) in born for d in out["birth_date"].dropna())
+    assert same < 0.05 * len(out), same
+    assert not set(out["mrn"].dropna()) & set(real["mrn"])
+    model = relsynth.fit(source, seed=2)
+    text, _ = _model_contents(model, tmp_path / "m.relsynth")
+    assert not [p for p in real["postcode"].unique() if p in text]
+    assert not [d for d in born if d in text]
+    drawn = relsynth.sample(model, seed=5, scale=5.0)["visits"]
+    pairs = set(zip(real["postcode"], real["birth_date"].astype(str), strict=True))
+    assert (
+        not {
+            (str(p), str(pd.Timestamp(d).date()))
+            for p, d in zip(drawn["postcode"], drawn["birth_date"], strict=True)
+        }
+        & pairs
+    )
+
+
+def _payroll(seed: int = 8) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(40):
+        emp, salary = int(rng.integers(100_000, 999_999)), round(float(rng.uniform(30_000, 120_000)), 2)
+        grade = str(rng.choice(["A", "B", "C"]))
+        for month in range(1, 13):
+            rows.append((len(rows) + 1, emp, month, salary, grade))
+    return pd.DataFrame(rows, columns=["id", "emp_no", "month", "salary", "grade"])
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_payroll_without_an_employees_table_gives_back_no_salary(
+    db: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """emp_no fixes the salary on every month's row: it names the person. Their numbers, their
+    salaries (the extremes and the quantiles) are neither written nor in the model file."""
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    real = _payroll()
+    _load(
+        source,
+        "payroll",
+        real,
+        {"emp_no": sa.Integer(), "month": sa.Integer(), "salary": sa.Float(), "grade": sa.String(1)},
+    )
+    relsynth.synthesize(source, target, seed=1)
+    out = _read(target, "payroll", ["emp_no", "salary"])
+    assert len(out) == len(real)
+    assert not set(out["emp_no"].dropna().astype(int)) & set(real["emp_no"])
+    assert not set(out["salary"].dropna().round(2)) & set(real["salary"])
+    model = relsynth.fit(source, seed=1)
+    _, numbers = _model_contents(model, tmp_path / "m.relsynth")
+    assert not np.isin(real["salary"].unique(), numbers).any()
+    assert not np.isin(real["emp_no"].unique().astype(float), numbers).any()
+
+
+def test_a_pair_of_common_values_held_by_one_person_is_not_stored() -> None:
+    """A postcode -> city conditional: ten postcodes of 30 rows, each nearly always its own city,
+    and once another city (one row, one person). Both values are common; the pair is not."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for p in range(10):
+        for i in range(30):
+            city = f"City{p}" if i else f"City{(p + 1) % 10}"  # the rare pair: 1 row of 30
+            rows.append((len(rows) + 1, f"P{p:03d}", city, str(rng.choice(["x", "y"]))))
+    frame = pd.DataFrame(rows, columns=["id", "postcode", "city", "flag"])
+    model = relsynth.fit({"site": frame}, seed=0)
+    spec = next(c for c in model.tables["site"].columns if c.how == "conditional")
+    assert {spec.name, spec.determinant} == {"postcode", "city"}
+    flip = spec.name == "postcode"  # city -> postcode: the same pairs, read the other way
+    stored = {(b, a) if flip else (a, b) for a, b, _ in spec.table["pairs"]}
+    assert stored == {(f"P{p:03d}", f"City{p}") for p in range(10)}
+    out = relsynth.sample(model, seed=1, scale=10.0)["site"]
+    seen = set(zip(out["postcode"], out["city"], strict=True))
+    assert not {(f"P{p:03d}", f"City{(p + 1) % 10}") for p in range(10)} & seen
+
+
+def test_a_word_of_one_persons_notes_is_no_vocabulary_word() -> None:
+    """Six notes of one patient name them: six values, one person. Counted by people, the
+    surname is not kept; words many patients use are."""
+    rng = np.random.default_rng(1)
+    common = ["patient", "reports", "mild", "pain", "after", "walking", "stairs", "review", "in", "two"]
+    notes, people = [], []
+    for person in range(40):
+        for _ in range(3):
+            notes.append(" ".join(rng.choice(common, 6)))
+            people.append(person)
+    for i in range(6):
+        notes.append(f"called Quixotelby at 555-0199 visit {i} pain review")
+        people.append(40)
+    vocab = Vocabulary.fit(pd.Series(notes), np.asarray(people))
+    assert vocab is not None and "pain" in vocab.words
+    assert "Quixotelby" not in vocab.words and "0199" not in vocab.words
+    # Without people, six different values would keep it: what the attack used.
+    unprotected = Vocabulary.fit(pd.Series(notes))
+    assert unprotected is not None and "Quixotelby" in unprotected.words
+
+
+def test_one_parents_extreme_number_of_children_is_not_drawn(tmp_path: Path) -> None:
+    """One patient with 150 visits among 1-6: the count is that patient's. It is neither a level
+    of the model file nor drawn; the mean of the k largest counts is the most any parent gets."""
+    rng = np.random.default_rng(4)
+    patients = pd.DataFrame({"id": np.arange(1, 101), "age": rng.integers(20, 90, 100)})
+    counts = rng.integers(1, 7, 100)
+    counts[17] = 150
+    owners = np.repeat(patients["id"].to_numpy(), counts)
+    visits = pd.DataFrame(
+        {
+            "id": np.arange(1, len(owners) + 1),
+            "patient_id": owners,
+            "cost": rng.gamma(2, 50, len(owners)).round(2),
+        }
+    )
+    frames = {"patient": patients, "visit": visits}
+    schema = schema_from_frames(
+        frames,
+        primary_keys={"patient": ["id"], "visit": ["id"]},
+        foreign_keys=[("visit", ["patient_id"], "patient", ["id"])],
+    )
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    text, numbers = _model_contents(model, tmp_path / "m.relsynth")
+    assert 150.0 not in numbers and "150" not in text
+    pooled = int(np.ceil(np.sort(counts)[-5:].mean()))  # the 5 largest counts' mean: no one's
+    for seed in range(3):
+        drawn = relsynth.sample(model, seed=seed, scale=2.0)["visit"]
+        assert drawn["patient_id"].value_counts().max() <= pooled
