@@ -32,6 +32,12 @@ def _hospital(seed: int = 0) -> dict[str, pd.DataFrame]:
             "race": race,
             "gender": gender,
             "ward": rng.choice(["w1", "w2", "w3"], len(owner)),  # varies within a patient
+            # Mostly the patient's own payer, now and then another: shared, not always.
+            "payer": np.where(
+                rng.random(len(owner)) < 0.8,
+                rng.choice(["P1", "P2", "P3", "P4", "P5"], n)[owner - 1],
+                rng.choice(["P1", "P2", "P3", "P4", "P5"], len(owner)),
+            ),
             "days": rng.integers(1, 15, len(owner)),
         }
     )
@@ -51,7 +57,9 @@ def test_a_patients_race_is_one_value_for_all_their_encounters(tmp_path: Path) -
         foreign_keys=[("encounter", ["patient_id"], "patient", ["patient_id"])],
     )
     model = relsynth.fit(frames, schema=schema, seed=1)
-    assert set(model.tables["encounter"].family) == {"race", "gender"}  # ward varies: not a family trait
+    family = model.tables["encounter"].family
+    assert set(family) == {"race", "gender", "payer"}  # ward varies: not a family trait
+    assert family["race"] == family["gender"] == 1.0 and 0.5 < family["payer"] < 0.95
     path = tmp_path / "m.relsynth"
     model.save(path)
     loaded = Model.load(path)
@@ -59,6 +67,8 @@ def test_a_patients_race_is_one_value_for_all_their_encounters(tmp_path: Path) -
     out = relsynth.sample(loaded, seed=3)["encounter"]
     assert _share_agreeing(out, "race") == 1.0 and _share_agreeing(out, "gender") == 1.0
     assert _share_agreeing(out, "ward") < 0.5  # the others still vary
+    real_payer = _share_agreeing(frames["encounter"], "payer")
+    assert abs(_share_agreeing(out, "payer") - real_payer) < 0.12, (_share_agreeing(out, "payer"), real_payer)
     # The marginal is kept: each race's share of encounters near the source's.
     real = frames["encounter"]["race"].value_counts(normalize=True)
     drawn = out["race"].value_counts(normalize=True).reindex(real.index).fillna(0)

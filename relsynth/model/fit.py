@@ -1242,36 +1242,44 @@ def _fit_hierarchy(
     model.corr = latent_correlation(full, rng)
 
 
-FAMILY_SHARE = 0.95  # of parents with several children, those whose children all share the value
+MIN_KEEP = 0.3  # the least chance of taking the first sibling's value worth modelling
 MIN_FAMILIES = 20  # parents with several children, to tell a family trait from chance
 
 
-def _family(frame: pd.DataFrame, parent_pos: np.ndarray | None, columns: list[str]) -> list[str]:
-    """Columns whose value the children of one parent share (a patient's gender and race stored on
-    each encounter, a customer's currency on each order): drawn per child, siblings would disagree,
-    which no real family does. Not constant over the table, and shared in FAMILY_SHARE of the
-    parents that have several children."""
+def _family(frame: pd.DataFrame, parent_pos: np.ndarray | None, columns: list[str]) -> dict[str, float]:
+    """Columns whose value the children of one parent tend to share (a patient's gender and race
+    on each encounter; their age band, payer, mostly): drawn per child, siblings disagree more
+    than real ones, which a classifier sees in each parent's distinct counts. For each, the chance
+    q that a child takes its first sibling's value instead of its own draw, so that later children
+    agree with the first as often as in the source: agree = q + (1 - q) * c0, where c0 is the
+    chance that two independent draws agree (the sum of the squared level shares)."""
     if parent_pos is None or not columns:
-        return []
+        return {}
     pos = np.asarray(parent_pos)
     linked = pos >= 0
     sizes = np.bincount(pos[linked]) if linked.any() else np.zeros(0, dtype=np.int64)
     several = linked & (sizes[np.maximum(pos, 0)] >= 2 if len(sizes) else False)
-    families = int((sizes >= 2).sum())
-    if families < MIN_FAMILIES:
-        return []
-    out = []
+    if int((sizes >= 2).sum()) < MIN_FAMILIES:
+        return {}
+    out: dict[str, float] = {}
     for c in columns:
         known = frame[c][several].notna().to_numpy()
         values = frame[c][several].astype(str).where(known, "\x00NULL")
         if values[known].nunique() < 2:
             continue
-        groups = pd.DataFrame({"p": pos[several], "v": values.to_numpy(), "k": known}).groupby("p")
+        rows = pd.DataFrame({"p": pos[several], "v": values.to_numpy(), "k": known})
         # Families with nothing known say nothing (a weight measured on no encounter of theirs).
-        seen = groups["k"].any()
-        distinct = groups["v"].nunique()[seen]
-        if len(distinct) >= MIN_FAMILIES and float((distinct == 1).mean()) >= FAMILY_SHARE:
-            out.append(c)
+        rows = rows[rows.groupby("p")["k"].transform("any").to_numpy()]
+        if rows["p"].nunique() < MIN_FAMILIES:
+            continue
+        # How often a later child agrees with its parent's first: q + (1 - q) * c0 when sampled.
+        firsts = rows.groupby("p")["v"].transform("first")
+        later = ~rows["p"].duplicated(keep="first").to_numpy()
+        agree = float((rows["v"] == firsts).to_numpy()[~later].mean())
+        c0 = float((values.value_counts(normalize=True) ** 2).sum())
+        keep = 1.0 if agree >= 0.995 else (agree - c0) / (1.0 - c0) if c0 < 1 else 0.0
+        if keep >= MIN_KEEP:
+            out[c] = round(min(keep, 1.0), 4)
     return out
 
 

@@ -277,7 +277,7 @@ def _sample_table(
             else np.zeros((n, 0))
         )
         z = np.column_stack([z_own, z_ext]) if len(tm.dims) else np.zeros((n, 0))
-        z = _one_per_family(tm, z, pos)
+        z = _one_per_family(tm, z, pos, rng)
         orphans = 0
         if 0 < tm.null_context < 1:
             orphans = round(tm.null_context * n / (1 - tm.null_context))
@@ -399,19 +399,21 @@ def _no_dangling_self_refs(
     return keep
 
 
-def _one_per_family(tm: TableModel, z: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def _one_per_family(tm: TableModel, z: np.ndarray, pos: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The latent values of a family column (tm.family: a patient's race on each encounter) and
-    of its NULL flag taken from each parent's first child, so that siblings agree as real ones do.
-    ``pos`` is sorted (children are laid out parent by parent)."""
+    of its NULL flag taken from each parent's first child, by each child with the column's chance,
+    so that siblings agree as often as real ones do. ``pos`` is sorted (children are laid out
+    parent by parent)."""
     if not tm.family or not len(pos):
-        return z
-    shared = set(tm.family)
-    idx = [j for j, d in enumerate(tm.dims[: tm.n_own]) if d.column in shared]
-    if not idx:
         return z
     first = np.searchsorted(pos, pos, side="left")
     z = z.copy()
-    z[:, idx] = z[first][:, idx]
+    for column, keep in sorted(tm.family.items()):
+        idx = np.array([j for j, d in enumerate(tm.dims[: tm.n_own]) if d.column == column], dtype=np.int64)
+        if not len(idx):
+            continue
+        rows = np.flatnonzero(rng.random(len(pos)) < keep) if keep < 1 else np.arange(len(pos))
+        z[np.ix_(rows, idx)] = z[np.ix_(first[rows], idx)]
     return z
 
 

@@ -106,8 +106,9 @@ class TableModel:
     existence: list[Existence] = field(default_factory=list)  # flags: the row has children
     no_overlap: list[NoOverlap] = field(default_factory=list)
     back_refs: list[BackRef] = field(default_factory=list)  # cycles of two tables that point back
-    # Columns every child of one parent shares (a patient's race on each encounter): one draw per family.
-    family: list[str] = field(default_factory=list)
+    # Columns the children of one parent share (a patient's race on each encounter), each with the
+    # chance a child takes its first sibling's value rather than a draw of its own (1: always).
+    family: dict[str, float] = field(default_factory=dict)
     reference: dict[str, Any] | None = None  # verbatim rows of a reference table
     record_guard: SourceGuard | None = None  # in memory only: source records unique on record_columns
     record_columns: list[str] = field(default_factory=list)
@@ -160,8 +161,15 @@ class Model:
                 out.append(f"{t.name}: {o.column} {o.op} {base}")
             for r in t.repeats:
                 out.append(f"{t.name}: {r.column} = {r.parent_column} of its parent via {r.fk}")
-            for shared in t.family:
-                out.append(f"{t.name}: {shared} is one value for all children of a parent")
+            for shared, keep in t.family.items():
+                how = (
+                    "one value for all children of a parent"
+                    if keep >= 0.995
+                    else (
+                        f"shared by the children of a parent (a child keeps its first sibling's, {keep:.0%})"
+                    )
+                )
+                out.append(f"{t.name}: {shared} is {how}")
             for a in t.aggregates:
                 expr = "count" if not a.terms else "sum(" + " * ".join(a.terms) + ")"
                 out.append(f"{t.name}: {a.column} = {expr} over {a.child}")

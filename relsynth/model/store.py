@@ -244,7 +244,7 @@ def _exact_out(t: TableModel) -> dict[str, Any]:
         ],
         "no_overlap": [[o.start, o.end, o.key, o.shortest, o.longest, o.last_open] for o in t.no_overlap],
         "back_refs": [[b.fk, b.other] for b in t.back_refs],
-        "family": list(t.family),
+        "family": dict(t.family),
     }
 
 
@@ -261,7 +261,12 @@ def _exact_in(t: TableModel, d: dict[str, Any]) -> None:
     ]
     t.no_overlap = [ex.NoOverlap(*o) for o in d.get("no_overlap", [])]
     t.back_refs = [BackRef(*b) for b in d.get("back_refs", [])]
-    t.family = [str(c) for c in d.get("family", [])]
+    family = d.get("family", {})
+    t.family = (
+        {str(c): 1.0 for c in family}
+        if isinstance(family, list)
+        else {str(c): float(q) for c, q in family.items()}
+    )
 
 
 def save(model: Model, path: str | Path) -> None:
