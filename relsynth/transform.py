@@ -680,7 +680,7 @@ class Temporal(Encoder):
             output=output,
             resolution=resolution,
             text_format=text_format,
-            offsets=time_offsets(values) if output == "time" else [],
+            offsets=time_offsets(values, tail) if output == "time" else [],
             grain=_grain(seconds) if output != "date" else 0.0,
             times=times,
             coded=bool(times),
@@ -833,14 +833,17 @@ def at_times_of_day(seconds: np.ndarray, times: list[float], *, forward: bool = 
     return seconds + shift[np.arange(len(seconds)), pick]
 
 
-def time_offsets(values: pd.Series) -> list[list[float]]:
-    """[UTC offset in seconds, share] of times that carry a time zone; [] for plain times."""
+def time_offsets(values: pd.Series, tail: int = 1) -> list[list[float]]:
+    """[UTC offset in seconds, share] of times that carry a time zone; [] for plain times. An
+    offset fewer than ``tail`` rows carry (+05:45 on one row) is left out, unless none is common."""
     seen = [v.utcoffset() for v in values if isinstance(v, dt.time) and v.tzinfo is not None]
     known = [o.total_seconds() for o in seen if o is not None]
     if not known:
         return []
     counts = Counter(known)
-    return [[o, counts[o] / len(known)] for o in sorted(counts)]
+    common = {o: c for o, c in counts.items() if c >= tail} or dict(counts.most_common(1))
+    total = sum(common.values())
+    return [[o, common[o] / total] for o in sorted(common)]
 
 
 # Python's datetimes (and the SQL date types relsynth writes) span years 1 to 9999: a value decoded

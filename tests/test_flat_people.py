@@ -11,9 +11,10 @@ and in the model file.
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -203,7 +204,8 @@ def test_a_word_of_one_persons_notes_is_no_vocabulary_word() -> None:
 
 def test_one_parents_extreme_number_of_children_is_not_drawn(tmp_path: Path) -> None:
     """One patient with 150 visits among 1-6: the count is that patient's. It is neither a level
-    of the model file nor drawn; the mean of the k largest counts is the most any parent gets."""
+    of the model file nor drawn, nor can it be worked out from what is (a pooled mean of the five
+    largest, 35, gave 150 back by its sum); the k-th largest count is the most any parent gets."""
     rng = np.random.default_rng(4)
     patients = pd.DataFrame({"id": np.arange(1, 101), "age": rng.integers(20, 90, 100)})
     counts = rng.integers(1, 7, 100)
@@ -225,7 +227,84 @@ def test_one_parents_extreme_number_of_children_is_not_drawn(tmp_path: Path) -> 
     model = relsynth.fit(frames, schema=schema, seed=0)
     text, numbers = _model_contents(model, tmp_path / "m.relsynth")
     assert 150.0 not in numbers and "150" not in text
-    pooled = int(np.ceil(np.sort(counts)[-5:].mean()))  # the 5 largest counts' mean: no one's
+    fifth = int(np.sort(counts)[-5])  # the most any parent gets; no pooled mean gives 150 back
+    assert f"{int(counts.sum() - 4 * fifth)}" not in text
     for seed in range(3):
         drawn = relsynth.sample(model, seed=seed, scale=2.0)["visit"]
-        assert drawn["patient_id"].value_counts().max() <= pooled
+        assert drawn["patient_id"].value_counts().max() <= fifth
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+@pytest.mark.parametrize("column, sql_type", [("member_id", sa.Integer()), ("patient_nbr", sa.BigInteger())])
+def test_a_whole_number_naming_the_person_is_counted_as_one(
+    db: str, column: str, sql_type: sa.types.TypeEngine, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Attack round 5: a key-like integer (member_id, profiled as a code) and a 10-digit number
+    learned as a plain number name the person as well as an MRN does: no (id, birth date) pair
+    and no id of theirs comes back, nor is either in the model file."""
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    rng = np.random.default_rng(7)
+    rows = []
+    for _ in range(60):
+        who = int(rng.integers(10**9, 10**10)) if column == "patient_nbr" else int(rng.integers(1000, 99999))
+        born = date(1940, 1, 1) + timedelta(days=int(rng.integers(20_000)))
+        for _ in range(int(rng.integers(3, 7))):
+            rows.append((len(rows) + 1, who, born, round(float(rng.uniform(5, 500)), 2)))
+    real = pd.DataFrame(rows, columns=["id", column, "birth_date", "cost"])
+    _load(source, "claims", real, {column: sql_type, "birth_date": sa.Date(), "cost": sa.Float()})
+    relsynth.synthesize(source, target, seed=3)
+    out = _read(target, "claims", [column, "birth_date"])
+    assert not set(out[column].dropna().astype("int64")) & set(real[column])
+    pairs = set(zip(real[column], real["birth_date"].astype(str), strict=True))
+    drawn = {
+        (int(a), str(pd.Timestamp(b).date())) for a, b in zip(out[column], out["birth_date"], strict=True)
+    }
+    assert not drawn & pairs
+    text, numbers = _model_contents(relsynth.fit(source, seed=3), tmp_path / "m.relsynth")
+    assert not np.isin(real[column].unique().astype(float), numbers).any()
+    assert not [v for v in real[column].unique() if str(v) in text]
+
+
+def test_a_small_clinics_patients_are_people(sqlite_db) -> None:
+    """40 patients (under the 50 --holdout needs): one patient's diagnosis on 6 of their
+    encounters is still one person's, not 6 rows'."""
+    rng = np.random.default_rng(2)
+    patients = pd.DataFrame({"id": np.arange(1, 41), "age": rng.integers(20, 90, 40)})
+    owner = np.repeat(patients["id"].to_numpy(), rng.integers(3, 8, 40))
+    codes = rng.choice(["E11", "I10", "J45", "K21"], len(owner)).astype(object)
+    codes[owner == 7] = "B20.HIVQ"
+    encounters = pd.DataFrame({"id": np.arange(1, len(owner) + 1), "patient_id": owner, "code": codes})
+    frames = {"patient": patients, "encounter": encounters}
+    schema = schema_from_frames(
+        frames,
+        primary_keys={"patient": ["id"], "encounter": ["id"]},
+        foreign_keys=[("encounter", ["patient_id"], "patient", ["id"])],
+    )
+    assert (owner == 7).sum() >= 3
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    for seed in range(3):
+        assert "B20.HIVQ" not in set(relsynth.sample(model, seed=seed, scale=3.0)["encounter"]["code"])
+
+
+def test_a_json_key_of_one_person_is_not_kept() -> None:
+    """A key on six documents of one member is theirs (round 5): it needs k people, not 2 documents."""
+    from relsynth.model.natives import _fit_json
+
+    docs = [json.dumps({"dose": i % 3, "route": "oral"}) for i in range(60)]
+    people = np.repeat(np.arange(20), 3)
+    docs += [json.dumps({"dose": 1, "allergy_note": "x"}) for _ in range(6)]
+    people = np.concatenate([people, np.full(6, 99)])
+    fitted = json.dumps(_fit_json(docs, people, 5))
+    assert "route" in fitted and "allergy_note" not in fitted
+
+
+def test_a_rare_time_zone_offset_is_not_kept() -> None:
+    from datetime import time, timezone
+
+    from relsynth.transform import time_offsets
+
+    utc, nepal = UTC, timezone(timedelta(hours=5, minutes=45))
+    values = pd.Series([time(9, 0, tzinfo=utc)] * 399 + [time(9, 0, tzinfo=nepal)])
+    assert [o for o, _ in time_offsets(values, 5)] == [0.0]
+    assert len(time_offsets(values, 1)) == 2

@@ -365,13 +365,15 @@ def _fit_own(
     # Rare categories are never emitted (model/rare.py); a column of rare values only is no category.
     owner = _owners(tp, parent_pos, states, frames)
     gone = _excluded_parents(schema, table)
-    namer, named = _named_owner(table, frame, data_keys | {c for cols in gone for c in cols}, rare_k)
-    if named is not None:
+    # Where no parent says whose rows these are, a column of the table may name them. Where one
+    # does (OMOP's measurement under person), a text value that fixes its number is no person.
+    namer: str | None = None
+    if owner is None:
+        keyed = data_keys | {c for cols in gone for c in cols} | _keys_into_tables(schema, table)
+        namer, owner = _named_owner(table, frame, keyed, rare_k)
+    if namer is not None:
         log.debug("%s: each row's person is named by %s: rare values counted by it", table.name, namer)
-        owner = named if owner is None else owner
     common = _common_levels(table, frame, roles, data_keys - labels, parent_pos, rare_k, gone, owner)
-    if named is not None and owner is not named:
-        common = _common_levels(table, frame, roles, data_keys - labels, named, rare_k, (), None, base=common)
     # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
     # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
     people = owner if owner is not None else parent_pos
@@ -387,7 +389,7 @@ def _fit_own(
             spec.how = "key"
         elif natives.learned(col, null_share):
             spec.how = "native"  # generated validly, like the source's values (model/natives.py)
-            spec.constant = natives.fit(col.type, values)
+            spec.constant = natives.fit(col.type, values, people, rare_k)
         elif col.kind is Kind.UNSUPPORTED or null_share >= 1.0:
             spec.how = "constant"
             spec.constant = None if col.nullable else empty_value(col.type)
@@ -629,20 +631,22 @@ def _smoothed(encoder: Continuous) -> Continuous:
     return encoder
 
 
+MIN_PEOPLE = 20  # rows of a table (or values of a key) to count its rows as people: stores are not
+
+
 def _owners(
     tp: object, parent_pos: np.ndarray | None, states: dict[str, _Fitting], frames: dict[str, pd.DataFrame]
 ) -> np.ndarray | None:
     """Each row's person (see _Fitting.owner): the parent's person, or the parent row itself when
-    the parent table is the first one large enough to be people (customers under two stores)."""
-    from relsynth.read import MIN_HOLDOUT_UNITS
-
+    the parent table is the first one large enough to be people (MIN_PEOPLE rows: customers under
+    two stores; 40 patients of a small clinic are people)."""
     context = tp.context  # type: ignore[attr-defined]
     if context is None or parent_pos is None or context.ref_table not in states:
         return None
     parent = states[context.ref_table]
     if parent.owner is not None:
         return np.where(parent_pos >= 0, parent.owner[np.maximum(parent_pos, 0)], -1)
-    if len(frames.get(context.ref_table, ())) >= MIN_HOLDOUT_UNITS:
+    if len(frames.get(context.ref_table, ())) >= MIN_PEOPLE:
         return parent_pos
     return None
 
@@ -656,7 +660,6 @@ def _common_levels(
     k: int,
     gone: tuple[tuple[str, ...], ...] = (),
     owner: np.ndarray | None = None,
-    base: dict[str, set[object]] | None = None,
 ) -> dict[str, set[object]]:
     """Each category column's common levels (model/rare.py), for columns that have a rare one;
     an empty set for a column with no common level. Enum labels and booleans are public.
@@ -665,16 +668,14 @@ def _common_levels(
     patient's 6 encounters is one person's. A key into a table left out of the run still tells
     whose row it is: its distinct values count as the entities too (one person's 17 visits are
     one person, not 17 rows)."""
-    from relsynth.read import MIN_HOLDOUT_UNITS
-
     out: dict[str, set[object]] = {}
     # A key into a table left out counts its distinct values as people only where there are enough
-    # of them (as --holdout's people: 50): a customer's support_rep_id names one of 3 employees,
+    # of them (MIN_PEOPLE): a customer's support_rep_id names one of 3 employees,
     # and counted as owners it made every country rare (the Chinook chain: all random strings).
     owners = [
         e
         for e in (rare.entities(frame, cols) for cols in gone if all(c in frame for c in cols))
-        if len(np.unique(e[e >= 0])) >= MIN_HOLDOUT_UNITS
+        if len(np.unique(e[e >= 0])) >= MIN_PEOPLE
     ]
     if owner is not None and (parent_pos is None or not np.array_equal(owner, parent_pos)):
         owners.append(owner)
@@ -693,12 +694,8 @@ def _common_levels(
         levels = rare.common_levels(values, parent_pos, k)
         for owner in owners:
             levels &= rare.common_levels(values, owner, k)
-        if base is not None and col.name in base:
-            levels &= base[col.name]
         if len(levels) < values.dropna().map(rare._key).nunique():
             out[col.name] = levels
-    if base is not None:
-        out = {**base, **out}
     return out
 
 
@@ -715,23 +712,21 @@ def _named_owner(
     MRN, birth date and postcode on every visit; a payroll with emp_no and salary each month):
     the column naming them and each row's person as positions (-1 for NULL); None, None if none.
 
-    The column is personal data that identifies (an MRN, an e-mail), or a code whose every value
-    fixes a number, a date or personal data of the row (emp_no -> salary: a person's record, not a
-    label); its values repeat, and there are at least 2k of them (a support rep among three is
-    not whom the row is about). Counted by it, a postcode of one patient's ten visits is rare."""
+    The column is personal data that identifies (an MRN, an e-mail), or a code or whole number
+    whose every value fixes a number, a date or personal data of the row (emp_no -> salary,
+    member_id -> birth date: a person's record, not a label; a key-like code too, unless its
+    table was left out of the run); its values repeat, and there are at least 2k of them (a
+    support rep among three is not whom the row is about). Counted by it, a postcode of one
+    patient's ten visits is rare."""
     if len(frame) < 2 * k:
         return None, None
     skip = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns} | data_keys
     best: tuple[int, str] | None = None
     for col in table.columns:
-        if (
-            col.name in skip
-            or col.name not in frame
-            or col.type.values
-            or col.kind_reason.startswith("key-like")
-        ):
-            continue  # a key-like code names a row of another table, not a person
-        if not (col.pii in IDENTIFYING_PII or col.kind in {Kind.CATEGORICAL, Kind.ID}):
+        if col.name in skip or col.name not in frame or col.type.values:
+            continue
+        whole = col.kind is Kind.NUMERICAL and col.type.name in INTEGER_TYPES  # a 10-digit patient_nbr
+        if not (col.pii in IDENTIFYING_PII or col.kind in {Kind.CATEGORICAL, Kind.ID} or whole):
             continue
         known = frame[col.name].dropna()
         distinct = int(known.astype(str).nunique())
@@ -739,26 +734,49 @@ def _named_owner(
         # e-mail are still one row each).
         if distinct < 2 * k or 2 * distinct > len(known) or (best is not None and distinct <= best[0]):
             continue
-        if col.pii in IDENTIFYING_PII or _fixes_a_trait(table, frame, col.name, skip):
+        # A name like a key (TrackId, member_id) into a table not in the run: a code of a row of
+        # it (each track one price) unless it fixes a date or personal data (member_id -> birth).
+        keylike = col.kind_reason.startswith("key-like")
+        if col.pii in IDENTIFYING_PII or _fixes_a_trait(table, frame, col.name, skip, numbers=not keylike):
             best = (distinct, col.name)
     if best is None:
         return None, None
     return best[1], rare.entities(frame, (best[1],))
 
 
-def _fixes_a_trait(table: Table, frame: pd.DataFrame, name: str, skip: set[str]) -> bool:
-    """Whether every value of ``name`` fixes another column that is a number, a date or personal
-    data, not constant over the table: the person's own record, repeated."""
+def _keys_into_tables(schema: Schema, table: Table) -> set[str]:
+    """Columns named like a key into a table the source has, in the run or left out (TrackId with
+    Track excluded): they name a row of that table, not a person. member_id with no member table
+    anywhere names nobody else."""
+    from relsynth.infer import _forms, norm, split_key
+
+    # The tables of the schema, and those left out that a foreign key still names (InvoiceLine.Song).
+    tables = {t.name for t in schema.tables} | {fk.ref_table for fk in table.foreign_keys}
+    names = {norm(n).replace("_", "") for n in tables}
+    out = set()
+    for col in table.columns:
+        split = split_key(col.name)
+        if split is not None and _forms(split[0]) & names:
+            out.add(col.name)
+    return out
+
+
+def _fixes_a_trait(
+    table: Table, frame: pd.DataFrame, name: str, skip: set[str], numbers: bool = True
+) -> bool:
+    """Whether every value of ``name`` fixes another column that is a number (``numbers``), a
+    date or personal data, not constant over the table: the person's own record, repeated."""
     keys = frame[name].astype(str).where(frame[name].notna())
     for col in table.columns:
         if col.name == name or col.name in skip or col.name not in frame:
             continue
-        if not (col.pii or col.kind in {Kind.NUMERICAL, Kind.DATETIME}):
+        if not (col.pii or col.kind is Kind.DATETIME or (numbers and col.kind is Kind.NUMERICAL)):
             continue
         values = frame[col.name].astype(str).where(frame[col.name].notna())
         if values.nunique() < 2:
             continue
-        if int(pd.DataFrame({"k": keys, "v": values}).dropna().groupby("k")["v"].nunique().max()) == 1:
+        per_key = pd.DataFrame({"k": keys, "v": values}).dropna().groupby("k")["v"].nunique()
+        if len(per_key) and int(per_key.max()) == 1:
             return True
     return False
 
@@ -1187,9 +1205,10 @@ def _fit_hierarchy(
         fk = plan[child].context.name  # type: ignore[union-attr]
         ok = pos >= 0
         counts = np.bincount(pos[ok], minlength=n).astype(float)
-        enc = fit_numeric(pd.Series(_most_children(counts, rare_k)), counts=True)
+        learned = _most_children(counts, rare_k, rng)
+        enc = fit_numeric(pd.Series(learned), counts=True)
         ext_dims.append(Dim(f"{child}#count", "count", enc, child=child, fk=fk))
-        ext_s.append(enc.scores(pd.Series(_most_children(counts, rare_k))))
+        ext_s.append(enc.scores(pd.Series(learned)))
         z = cs.z[ok]
         p = pos[ok]
         d = z.shape[1]
@@ -1231,7 +1250,7 @@ def _fit_hierarchy(
             if fk.ref_table != name or child_name not in states or _derived_fk(models[child_name], fk):
                 continue
             pos = positions(states[child_name].frame, fk.columns, state.frame, fk.ref_columns)
-            counts = _most_children(np.bincount(pos[pos >= 0], minlength=n).astype(float), rare_k)
+            counts = _most_children(np.bincount(pos[pos >= 0], minlength=n).astype(float), rare_k, rng)
             enc = fit_numeric(pd.Series(counts), counts=True)
             ext_dims.append(
                 Dim(f"{child_name}.{fk.name}#refcount", "refcount", enc, child=child_name, fk=fk.name)
@@ -1283,19 +1302,24 @@ def _family(frame: pd.DataFrame, parent_pos: np.ndarray | None, columns: list[st
     return out
 
 
-def _most_children(counts: np.ndarray, k: int) -> np.ndarray:
-    """The k largest child counts pooled to their mean (whole numbers, the same sum): one
-    patient's 150 visits among 1-6 is that patient's, and a model that draws 150 says they are
-    in the data; a mean of k parents' counts is none of theirs, and the rows are all still there
-    (popular tracks keep their invoice lines)."""
-    if k <= 1 or len(counts) < k:
+def _most_children(counts: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Child counts above the k-th largest lowered to it, the rows taken off spread over the other
+    parents (in proportion to their counts, none past the k-th largest): one patient's 150 visits
+    among 1-6 is that patient's, and neither 150 nor a pooled 35 (whose sum gives 150 back) is a
+    count of the model; the rows are all still there (popular tracks keep their lines)."""
+    if k <= 1 or len(counts) <= k:
         return counts
-    top = np.argsort(counts, kind="stable")[-k:]
-    total = int(counts[top].sum())
-    pooled = np.full(k, total // k, dtype=float)
-    pooled[: total % k] += 1
-    out = counts.copy()
-    out[top] = pooled[::-1]
+    cap = max(float(np.sort(counts)[-k]), 1.0)  # that a few parents have any child is not theirs
+    out = np.minimum(counts, cap)
+    excess = round(float(counts.sum() - out.sum()))
+    for _ in range(3):
+        room = np.where(out < cap, out, 0.0)
+        if excess <= 0 or room.sum() <= 0:
+            break
+        added = rng.multinomial(excess, room / room.sum()).astype(float)
+        grown = np.minimum(out + added, cap)
+        excess -= round(float(grown.sum() - out.sum()))
+        out = grown
     return out
 
 

@@ -212,17 +212,24 @@ def _fit_leaf(values: list[Any]) -> dict[str, Any]:
     return out
 
 
-def _fit_json(values: list[Any]) -> dict[str, Any]:
+def _fit_json(values: list[Any], people: np.ndarray | None = None, k: int = 2) -> dict[str, Any]:
     docs = []
-    for v in values:
+    holders: list[int] = []
+    for i, v in enumerate(values):
         try:
             docs.append(_loaded(v))
         except (ValueError, TypeError):
             continue
+        holders.append(int(people[i]) if people is not None and people[i] >= 0 else -1 - i)
     seen: Counter[str] = Counter()
-    for doc in docs:
-        seen.update(_keys(doc, set()))
-    keep = {k for k, c in seen.items() if c >= 2}  # a key of a single document may be data
+    owners: dict[str, set[int]] = {}
+    for doc, who in zip(docs, holders, strict=True):
+        keys = _keys(doc, set())
+        seen.update(keys)
+        for key in keys:
+            owners.setdefault(key, set()).add(who)
+    # A key of a single document, or of few people, may be data.
+    keep = {key for key, c in seen.items() if c >= max(2, k) and len(owners[key]) >= max(2, k)}
     leaves: dict[str, list[Any]] = {}
     templates: Counter[str] = Counter()
     for doc in docs:
@@ -528,11 +535,16 @@ def _draw_array(
 
 
 # -- the model -------------------------------------------------------------------------------------
-def fit(t: SqlType, values: pd.Series) -> dict[str, Any]:
-    """The state of a column's generator (plain JSON), from its non-NULL source values."""
+def fit(t: SqlType, values: pd.Series, people: np.ndarray | None = None, k: int = 2) -> dict[str, Any]:
+    """The state of a column's generator (plain JSON), from its non-NULL source values.
+    ``people``: each row's person (or parent) position, -1 for none; ``k``: a JSON key is kept
+    only if at least k documents and k people hold it (one member's allergy note on six
+    documents is theirs)."""
     family = native_family(t)
     assert family is not None, "only types with a native family are fitted here"
-    known = [v for v in values.tolist() if v is not None and not (isinstance(v, float) and v != v)]
+    isknown = [v is not None and not (isinstance(v, float) and v != v) for v in values.tolist()]
+    known = [v for v, ok in zip(values.tolist(), isknown, strict=True) if ok]
+    who = None if people is None else np.asarray(people)[np.asarray(isknown, dtype=bool)]
     state: dict[str, Any] = {"family": family}
     if family == "pg_point":
         xy = [n[:2] for n in (geometry.numbers(str(v)) for v in known) if len(n) >= 2]
@@ -550,7 +562,7 @@ def fit(t: SqlType, values: pd.Series) -> dict[str, Any]:
         seconds = [v.total_seconds() if isinstance(v, dt.timedelta) else float("nan") for v in known]
         state["seconds"] = quantiles(np.asarray(seconds, dtype=float))
     elif family == "json":
-        state["json"] = _fit_json(known)
+        state["json"] = _fit_json(known, who, k)
     elif family == "array":
         state["array"] = _fit_array(t, known)
     return {"native": state}
