@@ -312,3 +312,21 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("demo") / "hospital.db"
     hospital.build(path)
     return f"sqlite:///{path}"
+
+
+def model_contents(model: Any, path: Path) -> tuple[str, Any]:
+    """A model saved to ``path``: its model.json as text and every number of its arrays.npz, to
+    look for source values in both."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        text = z.read("model.json").decode()
+        with np.load(io.BytesIO(z.read("arrays.npz"))) as arrays:
+            numbers = [
+                np.ravel(arrays[k]).astype(float) for k in arrays.files if arrays[k].dtype.kind in "fiu"
+            ]
+    return text, np.concatenate(numbers) if numbers else np.zeros(0)

@@ -10,9 +10,7 @@ and in the model file.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, timedelta
 from pathlib import Path
@@ -25,7 +23,7 @@ import sqlalchemy as sa
 import relsynth
 from relsynth.frames import schema_from_frames
 from relsynth.model.text import Vocabulary
-from tests.conftest import EVERY_DATABASE
+from tests.conftest import EVERY_DATABASE, model_contents
 
 
 def _load(url: str, name: str, frame: pd.DataFrame, types: dict[str, sa.types.TypeEngine]) -> None:
@@ -50,17 +48,6 @@ def _read(url: str, name: str, cols: list[str]) -> pd.DataFrame:
             return pd.read_sql(sa.select(sa.table(name, *[sa.column(c) for c in cols])), conn)
     finally:
         engine.dispose()
-
-
-def _model_contents(model: relsynth.Model, path: Path) -> tuple[str, np.ndarray]:
-    model.save(path)
-    with zipfile.ZipFile(path) as z:
-        text = z.read("model.json").decode()
-        with np.load(io.BytesIO(z.read("arrays.npz"))) as arrays:
-            numbers = [
-                np.ravel(arrays[k]).astype(float) for k in arrays.files if arrays[k].dtype.kind in "fiu"
-            ]
-    return text, np.concatenate(numbers) if numbers else np.zeros(0)
 
 
 def _visits(seed: int = 10) -> pd.DataFrame:
@@ -109,7 +96,7 @@ def test_a_flat_export_gives_back_no_patients_record(
     assert same < 0.05 * len(out), same
     assert not set(out["mrn"].dropna()) & set(real["mrn"])
     model = relsynth.fit(source, seed=2)
-    text, _ = _model_contents(model, tmp_path / "m.relsynth")
+    text, _ = model_contents(model, tmp_path / "m.relsynth")
     assert not [p for p in real["postcode"].unique() if p in text]
     assert not [d for d in born if d in text]
     drawn = relsynth.sample(model, seed=5, scale=5.0)["visits"]
@@ -155,7 +142,7 @@ def test_a_payroll_without_an_employees_table_gives_back_no_salary(
     assert not set(out["emp_no"].dropna().astype(int)) & set(real["emp_no"])
     assert not set(out["salary"].dropna().round(2)) & set(real["salary"])
     model = relsynth.fit(source, seed=1)
-    _, numbers = _model_contents(model, tmp_path / "m.relsynth")
+    _, numbers = model_contents(model, tmp_path / "m.relsynth")
     assert not np.isin(real["salary"].unique(), numbers).any()
     assert not np.isin(real["emp_no"].unique().astype(float), numbers).any()
 
@@ -225,7 +212,7 @@ def test_one_parents_extreme_number_of_children_is_not_drawn(tmp_path: Path) -> 
         foreign_keys=[("visit", ["patient_id"], "patient", ["id"])],
     )
     model = relsynth.fit(frames, schema=schema, seed=0)
-    text, numbers = _model_contents(model, tmp_path / "m.relsynth")
+    text, numbers = model_contents(model, tmp_path / "m.relsynth")
     assert 150.0 not in numbers and "150" not in text
     fifth = int(np.sort(counts)[-5])  # the most any parent gets; no pooled mean gives 150 back
     assert f"{int(counts.sum() - 4 * fifth)}" not in text
@@ -261,7 +248,7 @@ def test_a_whole_number_naming_the_person_is_counted_as_one(
         (int(a), str(pd.Timestamp(b).date())) for a, b in zip(out[column], out["birth_date"], strict=True)
     }
     assert not drawn & pairs
-    text, numbers = _model_contents(relsynth.fit(source, seed=3), tmp_path / "m.relsynth")
+    text, numbers = model_contents(relsynth.fit(source, seed=3), tmp_path / "m.relsynth")
     assert not np.isin(real[column].unique().astype(float), numbers).any()
     assert not [v for v in real[column].unique() if str(v) in text]
 

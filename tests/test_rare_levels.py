@@ -8,7 +8,6 @@ in the model file. The counts of common levels at scale 1 must not be the source
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 
 import relsynth
 from relsynth.model import rare
+from tests.conftest import model_contents
 
 KINDS = ["sqlite", "postgresql", "mysql"]
 RARE_SPECIALTIES = ["Zoonotic-Rare", "Hyperbaric-Rare"]  # 2 and 1 patients
@@ -197,14 +197,7 @@ def test_one_rows_extremes_are_never_emitted_nor_stored(tmp_path: Path) -> None:
     frames = _extremes()
     src = frames["patient"]
     model = relsynth.fit(frames, seed=2)
-    path = tmp_path / "m.relsynth"
-    model.save(path)
-    with zipfile.ZipFile(path) as z:
-        text = z.read("model.json").decode()
-        with np.load(io.BytesIO(z.read("arrays.npz"))) as arrays:
-            stored = np.concatenate(
-                [np.ravel(arrays[k]).astype(float) for k in arrays.files if arrays[k].dtype.kind in "fiu"]
-            )
+    text, stored = model_contents(model, tmp_path / "m.relsynth")
     assert "987654.32" not in text and not np.isin([104.0, 987_654.32], stored).any()
     fifth = {c: np.sort(src[c].to_numpy())[[4, -5]] for c in ("age", "bill")}
     for seed in range(3):
@@ -379,14 +372,7 @@ def test_a_table_of_fewer_than_k_rows_gives_back_none_of_its_values(
     source, target = _new(request, kind), _new(request, kind)
     _tiny(source)
     model = relsynth.fit(source, seed=4)
-    path = tmp_path / "m.relsynth"
-    model.save(path)
-    with zipfile.ZipFile(path) as z:
-        text = z.read("model.json").decode()
-        with np.load(io.BytesIO(z.read("arrays.npz"))) as arrays:
-            stored = np.concatenate(
-                [np.ravel(arrays[k]).astype(float) for k in arrays.files if arrays[k].dtype.kind in "fiu"]
-            )
+    text, stored = model_contents(model, tmp_path / "m.relsynth")
     assert "Nightingale" not in text and "38003565" not in text and "0.731" not in text
     assert not np.isin([532.0, 38003565.0, 0.731], stored).any()
     relsynth.synthesize(source, target, seed=4, scale=3.0)
