@@ -295,3 +295,21 @@ def test_a_rare_time_zone_offset_is_not_kept() -> None:
     values = pd.Series([time(9, 0, tzinfo=utc)] * 399 + [time(9, 0, tzinfo=nepal)])
     assert [o for o, _ in time_offsets(values, 5)] == [0.0]
     assert len(time_offsets(values, 1)) == 2
+
+
+def test_one_mistyped_row_does_not_make_the_person_a_category_again(tmp_path: Path) -> None:
+    """Round 6: a policy number fixing a birth date on every row but one (a typo of one day) still
+    names the person: no policy number and no birth date of theirs in the model file."""
+    rng = np.random.default_rng(12)
+    rows = []
+    for _ in range(120):
+        policy = f"POL-{rng.integers(10**6):06d}"
+        born = date(1940, 1, 1) + timedelta(days=int(rng.integers(20_000)))
+        for _ in range(int(rng.integers(5, 10))):
+            rows.append((len(rows) + 1, policy, born, round(float(rng.uniform(10, 900)), 2)))
+    frame = pd.DataFrame(rows, columns=["id", "policy_no", "dob", "amount"])
+    frame.loc[0, "dob"] = frame.loc[0, "dob"] + timedelta(days=1)
+    model = relsynth.fit({"claims": frame}, seed=0)
+    text, _ = model_contents(model, tmp_path / "m.relsynth")
+    assert not [p for p in frame["policy_no"].unique() if p in text]
+    assert not [d for d in frame["dob"].astype(str).unique() if d in text]

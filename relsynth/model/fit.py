@@ -761,11 +761,15 @@ def _keys_into_tables(schema: Schema, table: Table) -> set[str]:
     return out
 
 
+FIXES_SHARE = 0.95  # of a code's values that must each fix the trait
+
+
 def _fixes_a_trait(
     table: Table, frame: pd.DataFrame, name: str, skip: set[str], numbers: bool = True
 ) -> bool:
-    """Whether every value of ``name`` fixes another column that is a number (``numbers``), a
-    date or personal data, not constant over the table: the person's own record, repeated."""
+    """Whether (nearly) every value of ``name`` fixes another column that is a number
+    (``numbers``), a date or personal data, not constant over the table: the person's own
+    record, repeated."""
     keys = frame[name].astype(str).where(frame[name].notna())
     for col in table.columns:
         if col.name == name or col.name in skip or col.name not in frame:
@@ -776,7 +780,8 @@ def _fixes_a_trait(
         if values.nunique() < 2:
             continue
         per_key = pd.DataFrame({"k": keys, "v": values}).dropna().groupby("k")["v"].nunique()
-        if len(per_key) and int(per_key.max()) == 1:
+        # Nearly every value: one mistyped birth date must not make a person a category again.
+        if len(per_key) and float((per_key == 1).mean()) >= FIXES_SHARE:
             return True
     return False
 
