@@ -292,7 +292,11 @@ class Categorical(Encoder):
 
     def codes(self, values: pd.Series) -> np.ndarray:
         index = {(_key(v)): i for i, v in enumerate(self.levels)}
-        return np.fromiter((index.get(_key(_py(v)), 0) for v in values), dtype=np.int64, count=len(values))
+        # An unseen value counts as the commonest level (the first, unless levels were reordered).
+        commonest = int(np.argmax(np.diff(self.cum, prepend=0.0))) if len(self.cum) else 0
+        return np.fromiter(
+            (index.get(_key(_py(v)), commonest) for v in values), dtype=np.int64, count=len(values)
+        )
 
     def normal(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
         codes = self.codes(values)

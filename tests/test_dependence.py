@@ -1,0 +1,120 @@
+"""Dependence between columns survives the hierarchy (issue 11).
+
+Four faults, each measured on diabetes130 or Chinook before it was fixed:
+- a category's levels sat in frequency order on its copula axis, so a specialty that comes with
+  many procedures could lie between two that come with few and the copula kept none of it;
+- a child's own dependence was taken from families of several children only, where it is the
+  dependence between siblings (more prior inpatient visits on a patient's later encounter, fewer
+  readmissions after it), and given to lone children, which reversed it;
+- counts and child summaries were drawn from a nearly singular regression (coefficients of 4 and
+  -8), which invented dependence the source does not have;
+- a discrete number's shares were of people, not rows (1.99 tracks: 33% of lines for 5%).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import relsynth
+from relsynth.frames import schema_from_frames
+from relsynth.model.copula import conditional
+
+
+def _flat(seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Six wards by frequency; their mean stay goes up and down in that order."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    wards = np.array(["w0", "w1", "w2", "w3", "w4", "w5"])
+    ward = rng.choice(len(wards), n, p=[0.3, 0.25, 0.18, 0.12, 0.09, 0.06])
+    shift = np.array([0.0, 6.0, 1.0, 5.0, 2.0, 4.0])[ward]
+    return {
+        "stay": pd.DataFrame(
+            {
+                "stay_id": np.arange(1, n + 1),
+                "ward": wards[ward],
+                "days": np.round(shift + rng.normal(0, 1, n), 1),
+            }
+        )
+    }
+
+
+def test_a_category_keeps_how_a_number_differs_between_its_levels() -> None:
+    frames = _flat()
+    schema = schema_from_frames(frames, primary_keys={"stay": ["stay_id"]})
+    out = relsynth.sample(relsynth.fit(frames, schema=schema, seed=0), seed=1)["stay"]
+    real = frames["stay"].groupby("ward")["days"].mean()
+    drawn = pd.to_numeric(out["days"]).groupby(out["ward"]).mean().reindex(real.index)
+    # In frequency order the means go 0, 6, 1, 5, 2, 4: one linear axis keeps none of that.
+    assert np.corrcoef(real, drawn)[0, 1] > 0.9, (real.round(2).tolist(), drawn.round(2).tolist())
+
+
+def _hospital(seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Most patients come once (a sicker patient: more prior visits and more readmissions); on
+    the later visits of patients who come again, prior visits go up and readmissions down."""
+    rng = np.random.default_rng(seed)
+    n = 2000
+    sizes = np.where(rng.random(n) < 0.85, 1, rng.integers(2, 4, n))
+    owner = np.repeat(np.arange(1, n + 1), sizes)
+    order = np.concatenate([np.arange(s) for s in sizes])
+    sick = rng.normal(0, 1, n)[owner - 1]
+    lone = sizes[owner - 1] == 1
+    prior = np.where(lone, sick, order - 1.0) + rng.normal(0, 0.3, len(owner))
+    readmit = np.where(lone, sick, 1.0 - order) + rng.normal(0, 0.3, len(owner))
+    return {
+        "patient": pd.DataFrame({"patient_id": np.arange(1, n + 1), "age": rng.integers(20, 90, n)}),
+        "encounter": pd.DataFrame(
+            {
+                "encounter_id": np.arange(1, len(owner) + 1),
+                "patient_id": owner,
+                "prior_visits": np.round(prior, 2),
+                "readmission_score": np.round(readmit, 2),
+            }
+        ),
+    }
+
+
+def test_lone_children_keep_the_dependence_of_the_table_not_of_siblings() -> None:
+    frames = _hospital()
+    schema = schema_from_frames(
+        frames,
+        primary_keys={"patient": ["patient_id"], "encounter": ["encounter_id"]},
+        foreign_keys=[("encounter", ["patient_id"], "patient", ["patient_id"])],
+    )
+    out = relsynth.sample(relsynth.fit(frames, schema=schema, seed=0), seed=2)["encounter"]
+
+    def corr(frame: pd.DataFrame) -> float:
+        x = pd.to_numeric(frame["prior_visits"]).rank()
+        return float(np.corrcoef(x, pd.to_numeric(frame["readmission_score"]).rank())[0, 1])
+
+    real = corr(frames["encounter"])
+    assert real > 0.3  # the lone patients' positive dependence outweighs the siblings' negative one
+    assert corr(out) > real - 0.25, (corr(out), real)
+
+
+def test_a_nearly_singular_set_of_givens_gives_moderate_coefficients() -> None:
+    # Two givens almost the same column, a target related to neither beyond 0.1.
+    corr = np.array([[1.0, 0.999, 0.1], [0.999, 1.0, 0.05], [0.1, 0.05, 1.0]])
+    b, chol = conditional(corr, [0, 1], [2])
+    assert np.abs(b).max() < 1.0, b  # the exact regression gives about 50 and -50
+    assert (chol @ chol.T)[0, 0] > 0.9  # and the target keeps most of its own variance
+
+
+def test_a_discrete_numbers_shares_are_of_rows_not_of_people() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    sizes = rng.integers(5, 30, n)
+    owner = np.repeat(np.arange(1, n + 1), sizes)
+    price = np.where(rng.random(len(owner)) < 0.05, 1.99, 0.99)  # every customer holds 0.99
+    frames = {
+        "customer": pd.DataFrame({"customer_id": np.arange(1, n + 1), "age": rng.integers(20, 90, n)}),
+        "line": pd.DataFrame({"line_id": np.arange(1, len(owner) + 1), "customer_id": owner, "price": price}),
+    }
+    schema = schema_from_frames(
+        frames,
+        primary_keys={"customer": ["customer_id"], "line": ["line_id"]},
+        foreign_keys=[("line", ["customer_id"], "customer", ["customer_id"])],
+    )
+    out = relsynth.sample(relsynth.fit(frames, schema=schema, seed=0), seed=1)["line"]
+    share = float((pd.to_numeric(out["price"]) > 1.5).mean())
+    assert abs(share - float((price > 1.5).mean())) < 0.03, share  # by people it is about 0.45
