@@ -20,7 +20,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,6 +49,7 @@ log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
 STAGING = STAGING_PREFIX  # MySQL staging tables: _rs<token>_<n>, recorded in guard.BOOKKEEPING first
 BATCH_ROWS = 5_000
+LOAD_CHUNK = 50_000  # rows converted to Python values at once by a load (memory, see _load)
 
 
 @dataclass
@@ -258,9 +259,12 @@ def _columns(frame: pd.DataFrame, table: Table, sa_table: sa.Table) -> list[str]
     ]
 
 
-def _copy(conn: sa.Connection, sa_table: sa.Table, columns: list[str], rows: list[list[Any]]) -> None:
+def _copy(
+    conn: sa.Connection, sa_table: sa.Table, columns: list[str], chunks: Iterable[list[list[Any]]]
+) -> None:
     """PostgreSQL COPY FROM STDIN through psycopg 3, names quoted by psycopg itself: SQLAlchemy's
-    preparer doubles a '%' for its own parameter style, which COPY would then take literally."""
+    preparer doubles a '%' for its own parameter style, which COPY would then take literally.
+    One COPY per table, fed chunk by chunk."""
     from psycopg import sql
 
     name = (sa_table.schema, sa_table.name) if sa_table.schema else (sa_table.name,)
@@ -270,8 +274,9 @@ def _copy(conn: sa.Connection, sa_table: sa.Table, columns: list[str], rows: lis
     raw = conn.connection.driver_connection
     assert raw is not None, "a live connection has a driver connection"
     with raw.cursor() as cur, cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+        for rows in chunks:
+            for row in rows:
+                copy.write_row(row)
 
 
 def _insert(conn: sa.Connection, sa_table: sa.Table, columns: list[str], rows: list[list[Any]]) -> None:
@@ -286,12 +291,18 @@ def _load(conn: sa.Connection, kind: str, sa_table: sa.Table, table: Table, fram
     columns = _columns(frame, table, sa_table)
     if not len(frame) or not columns:
         return 0
-    rows = _rows(frame, table, columns, kind)
+    # Python values of LOAD_CHUNK rows at a time: as lists, a table's rows took several times the
+    # memory of its DataFrame, all at once (the peak of a large synthesize).
+    chunks = (
+        _rows(frame.iloc[start : start + LOAD_CHUNK], table, columns, kind)
+        for start in range(0, len(frame), LOAD_CHUNK)
+    )
     if kind == "postgresql":
-        _copy(conn, sa_table, columns, rows)
+        _copy(conn, sa_table, columns, chunks)
     else:
-        _insert(conn, sa_table, columns, rows)
-    return len(rows)
+        for rows in chunks:
+            _insert(conn, sa_table, columns, rows)
+    return len(frame)
 
 
 def _insert_frame(

@@ -118,3 +118,35 @@ def test_a_discrete_numbers_shares_are_of_rows_not_of_people() -> None:
     out = relsynth.sample(relsynth.fit(frames, schema=schema, seed=0), seed=1)["line"]
     share = float((pd.to_numeric(out["price"]) > 1.5).mean())
     assert abs(share - float((price > 1.5).mean())) < 0.03, share  # by people it is about 0.45
+
+
+def test_a_chain_of_preceding_visits_deeper_than_64_stays_a_chain() -> None:
+    # OMOP: each visit names the one before it; a few patients have 100-200 visits. Depth was
+    # counted to 63, deeper visits became roots: a third of the synthetic visits named none.
+    rng = np.random.default_rng(0)
+    sizes = np.concatenate([rng.integers(2, 40, 30), [120, 150, 180, 200, 210]])
+    owner = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    ids = np.arange(1, len(owner) + 1)
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    visits = pd.DataFrame(
+        {
+            "visit_id": ids,
+            "person_id": owner,
+            "preceding_visit_id": pd.array(np.where(first, 0, ids - 1), dtype="Int64"),
+            "days": rng.integers(1, 10, len(owner)),
+        }
+    )
+    visits.loc[first, "preceding_visit_id"] = pd.NA
+    frames = {"person": pd.DataFrame({"person_id": np.arange(1, len(sizes) + 1)}), "visit": visits}
+    schema = schema_from_frames(
+        frames,
+        primary_keys={"person": ["person_id"], "visit": ["visit_id"]},
+        foreign_keys=[
+            ("visit", ["person_id"], "person", ["person_id"]),
+            ("visit", ["preceding_visit_id"], "visit", ["visit_id"]),
+        ],
+    )
+    out = relsynth.sample(relsynth.fit(frames, schema=schema, seed=0), seed=1)["visit"]
+    real_roots = float(visits["preceding_visit_id"].isna().mean())
+    assert abs(float(out["preceding_visit_id"].isna().mean()) - real_roots) < 0.02, real_roots
+    assert out["preceding_visit_id"].dropna().value_counts().max() == 1  # each named once

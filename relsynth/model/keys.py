@@ -284,6 +284,33 @@ def self_ref_shared(table: Table, fk: ForeignKey) -> tuple[str, ...]:
     return tuple(kept)
 
 
+RARE_K = 5  # rows a self-reference's depth level needs to be stored as its own (model/rare.py)
+MAX_LEVELS = 1000  # depth levels stored at most: deeper rows count at the last one
+
+
+def _depths(parent: np.ndarray) -> np.ndarray:
+    """Each row's distance from its root (-1 inside a cycle), breadth first: linear in the rows,
+    whatever the depth (OMOP's preceding visits run 200 deep; a cap of 63 made a third roots)."""
+    n = len(parent)
+    depth = np.full(n, -1, dtype=np.int64)
+    by_parent = np.argsort(parent, kind="stable")
+    sorted_parent = parent[by_parent]
+    starts = np.searchsorted(sorted_parent, np.arange(n), side="left")
+    ends = np.searchsorted(sorted_parent, np.arange(n), side="right")
+    frontier = np.flatnonzero(parent < 0)
+    d = 0
+    while len(frontier):
+        depth[frontier] = d
+        sizes = ends[frontier] - starts[frontier]
+        total = int(sizes.sum())
+        if not total:
+            break
+        offsets = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        frontier = by_parent[np.repeat(starts[frontier], sizes) + offsets]
+        d += 1
+    return depth
+
+
 @dataclass
 class Forest:
     """A self-reference learned as levels: the share of rows at each depth and children per node."""
@@ -327,15 +354,15 @@ class Forest:
         own = np.arange(len(ref_pos))
         loops = ref_pos == own
         parent = np.where((ref_pos >= 0) & ~loops, ref_pos, -1)
-        depth = np.full(len(ref_pos), -1)
-        depth[parent < 0] = 0
-        for d in range(1, 64):
-            newly = (depth < 0) & (parent >= 0) & (depth[np.maximum(parent, 0)] == d - 1)
-            if not newly.any():
-                break
-            depth[newly] = d
+        depth = _depths(parent)
         depth[depth < 0] = 0  # cycles inside the self-reference: treated as roots
-        levels = np.bincount(depth)
+        levels = np.bincount(depth) if len(depth) else np.ones(1, dtype=np.int64)
+        # Levels held by fewer than RARE_K rows are the longest chains of a few people (one
+        # patient's 120th visit): piled onto the deepest level enough rows reach, and never
+        # more than MAX_LEVELS of them stored.
+        held = np.flatnonzero(levels >= RARE_K)
+        top = min(max(int(held.max()) if len(held) else 0, min(1, len(levels) - 1)), MAX_LEVELS)
+        levels = np.concatenate([levels[:top], [levels[top:].sum()]])
         children = np.bincount(parent[parent >= 0], minlength=len(ref_pos))
         has = children[children > 0]
         degree = np.bincount(has) / max(len(has), 1) if len(has) else np.array([0.0, 1.0])
