@@ -407,6 +407,8 @@ class Detection:
     capped: bool = False
     importances: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    floor: float = math.nan  # the best accuracy one categorical column allows alone (column_floor)
+    floor_column: str = ""
 
 
 def detect(
@@ -442,6 +444,7 @@ def detect(
     n = min(n, max_rows)
     r = r.sample(n, random_state=seed).reset_index(drop=True)
     s = s.sample(n, random_state=seed + 1).reset_index(drop=True)
+    floor, floor_column = column_floor(r, s, table)
     xr, xs, source = encode(r, s, table)
     x = pd.concat([xr, xs], ignore_index=True).replace([np.inf, -np.inf], np.nan)
     y = np.concatenate([np.zeros(len(xr), dtype=int), np.ones(len(xs), dtype=int)])
@@ -481,7 +484,34 @@ def detect(
         rows=n,
         capped=capped,
         importances=dict(sorted(grouped.items(), key=lambda kv: -kv[1])),
+        floor=floor,
+        floor_column=floor_column,
     )
+
+
+def column_floor(real: pd.DataFrame, synth: pd.DataFrame, table: Table) -> tuple[float, str]:
+    """The accuracy a classifier reaches from one categorical column alone, at best: 0.5 + TV / 2,
+    TV the total variation distance between the column's values on the two sides (equal row
+    counts), values held by one row of a side pooled into one "seen once" value (a classifier
+    can only learn that such a row holds no common value). Where rare values are withheld
+    (--rare-k), the real rows holding them count in full: no synthesizer that withholds them can
+    score below this on that column."""
+    kinds = {c.name: c.kind for c in table.columns}
+    best, name = 0.5, ""
+    for col in real.columns:
+        if kinds.get(col) is not Kind.CATEGORICAL or col not in synth:
+            continue
+        shares = []
+        for side in (real[col], synth[col]):
+            values = side.astype(object).where(side.notna(), "<NULL>").astype(str)
+            counts = values.value_counts()
+            once = counts.index[counts == 1]
+            values = values.where(~values.isin(once), "<seen once>")
+            shares.append(values.value_counts(normalize=True))
+        tv = 0.5 * float(shares[0].sub(shares[1], fill_value=0.0).abs().sum())
+        if 0.5 + tv / 2 > best:
+            best, name = 0.5 + tv / 2, col
+    return best, name
 
 
 # --------------------------------------------------------------------------------------------
@@ -742,7 +772,8 @@ def print_result(res: Result) -> None:
                 print(f"What gives relsynth away (accuracy > {SHOW_ABOVE}; top 5 feature importances):")
                 shown = True
             top = ", ".join(f"{k} {v:.2f}" for k, v in list(d.importances.items())[:5])
-            print(f"  {name} [{kind} {d.accuracy:.3f}]: {top}")
+            alone = f"; {d.floor_column} alone allows {d.floor:.3f}" if d.floor_column else ""
+            print(f"  {name} [{kind} {d.accuracy:.3f}{alone}]: {top}")
     sys.stdout.flush()
 
 
