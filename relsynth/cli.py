@@ -154,15 +154,20 @@ def _check_outputs(
     files: dict[str, str | None],
     directory: tuple[str, str | None] = ("", None),
     databases: tuple[str | None, ...] = (),
+    inputs: dict[str, str | None] | None = None,
 ) -> None:
     """Every path a command will write, checked before any database is touched or read: a run must
     not read a database for an hour, then fail on a path it could have refused at once. No output
-    may land on a SQLite database of the run (``fit app.db -o app.db``), nor on another output."""
+    may land on a SQLite database of the run (``fit app.db -o app.db``), on a file the run reads
+    (``--schema-file s.json -o s.json``), nor on another output."""
+    import os
+
     from relsynth.errors import RelsynthError
     from relsynth.guard import refuse_overwriting_database, sqlite_identity
     from relsynth.io import check_output_dir, check_output_file
 
-    seen: list[tuple[str, Any]] = []
+    read = {what: path for what, path in (inputs or {}).items() if path and os.path.exists(path)}
+    seen: list[tuple[str, Any]] = [(what, sqlite_identity(path)) for what, path in read.items()]
     for what, path in files.items():
         if path:
             refuse_overwriting_database(path, *(_source(d) for d in databases if d))
@@ -452,7 +457,9 @@ def fit(
     import time
 
     with errors(ctx):
-        _check_outputs(files={"the model file": output}, databases=(url,))
+        _check_outputs(
+            files={"the model file": output}, databases=(url,), inputs={"the schema file": schema_file}
+        )
         from relsynth.api import fit as fit_model
 
         _uses(ctx, _source(url))

@@ -441,11 +441,17 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 @contextmanager
 def atomic_write(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]]:
     """An open file (text: UTF-8) whose content becomes ``path`` all at once, or not at all."""
-    with atomic_path(path) as tmp, open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8") as fh:
-        yield fh
-        fh.flush()
-        if tmp.is_file():  # on disk before the rename makes it the file; a pipe has nothing to sync
-            os.fsync(fh.fileno())
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8") as fh:
+            yield fh
+            fh.flush()
+            if tmp.is_file():  # on disk before the rename makes it the file; a pipe has nothing to sync
+                os.fsync(fh.fileno())
+    except OSError as err:
+        if err.filename or isinstance(err, BrokenPipeError):
+            raise
+        # A full device fails a write with no file named (/dev/full, ENOSPC): name the one asked for.
+        raise OSError(err.errno, err.strerror, str(path)) from err
 
 
 def _real_target(path: str | Path) -> Path:

@@ -232,6 +232,10 @@ def nudge_value(
             step = math.ceil(step)  # an integer stays an integer (exact above 2^53, as ints are)
         lo, hi = learned_range(dim.encoder) if dim is not None else (-np.inf, np.inf)
         for moved in (value + sign * step, value - sign * step):  # the source's range holds (its type)
+            if spec.decimals and not isinstance(moved, int | np.integer):
+                # Back on the column's grid: 13.889999999 beside the 13.89 of every other row
+                # marked the moved rows, and a step back gave the source record (attack, issue 11).
+                moved = round(float(moved), int(spec.decimals))
             if lo <= moved <= hi:
                 return moved
         return value

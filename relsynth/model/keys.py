@@ -357,12 +357,12 @@ class Forest:
         depth = _depths(parent)
         depth[depth < 0] = 0  # cycles inside the self-reference: treated as roots
         levels = np.bincount(depth) if len(depth) else np.ones(1, dtype=np.int64)
-        # Levels held by fewer than RARE_K rows are the longest chains of a few people (one
-        # patient's 120th visit): piled onto the deepest level enough rows reach, and never
-        # more than MAX_LEVELS of them stored.
+        # Levels fewer than RARE_K rows reach are the longest chains of a few people (one
+        # patient's 120th visit): left out, not pooled (a pooled tail gave back, row for row,
+        # how long the longest chain was), and never more than MAX_LEVELS of them stored.
         held = np.flatnonzero(levels >= RARE_K)
         top = min(max(int(held.max()) if len(held) else 0, min(1, len(levels) - 1)), MAX_LEVELS)
-        levels = np.concatenate([levels[:top], [levels[top:].sum()]])
+        levels = levels[: top + 1]
         children = np.bincount(parent[parent >= 0], minlength=len(ref_pos))
         has = children[children > 0]
         degree = np.bincount(has) / max(len(has), 1) if len(has) else np.array([0.0, 1.0])

@@ -1,0 +1,144 @@
+"""Attack round 7 (issue 11's changes, attacked from the README alone).
+
+- A synthetic row equal to a unique source record is moved one step (a cent). The move left the
+  float off the column's grid (13.889999999 beside every other row's 13.89), which marked the
+  moved rows in every target, and a step back gave the source record.
+- A self-reference's depth profile pooled the levels fewer than K rows reach into its last one:
+  that count was, row for row, how long one patient's longest chain of visits was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+import relsynth
+from relsynth.frames import schema_from_frames
+from tests.conftest import EVERY_DATABASE
+
+
+def _labs(seed: int = 3) -> pd.DataFrame:
+    """Lab values on a cent grid in a narrow range: many (code, value) records are unique and a
+    synthetic row meets one often, so rows are moved."""
+    rng = np.random.default_rng(seed)
+    n = 1500
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "code": rng.choice(["glu", "hb", "crp"], n),
+            "value": np.round(rng.uniform(1.0, 4.0, n), 2),
+        }
+    )
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_moved_row_stays_on_the_columns_grid(db: str, request: pytest.FixtureRequest) -> None:
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    real = _labs()
+    engine = sa.create_engine(source)
+    meta = sa.MetaData()
+    table = sa.Table(
+        "lab",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("code", sa.String(8)),
+        sa.Column("value", sa.Float()),
+    )
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), real.to_dict("records"))
+    engine.dispose()
+    result = relsynth.synthesize(source, target, seed=1)
+    assert result["report"].moved_records.get("lab", 0) > 0  # the attack needs moved rows
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        values = [r[0] for r in conn.execute(sa.text("SELECT value FROM lab")) if r[0] is not None]
+    engine.dispose()
+    off = [v for v in values if round(float(v), 2) != float(v)]
+    assert not off, f"{len(off)} values off the cent grid"
+
+
+def _visits(longest: int) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(0)
+    sizes = np.concatenate([rng.integers(1, 12, 300), [longest]])
+    owner = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    ids = np.arange(1, len(owner) + 1)
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    prev = pd.array(np.where(first, 0, ids - 1), dtype="Int64")
+    prev[first] = pd.NA
+    return {
+        "patient": pd.DataFrame({"patient_id": np.arange(1, len(sizes) + 1)}),
+        "visit": pd.DataFrame(
+            {
+                "visit_id": ids,
+                "patient_id": owner,
+                "prev_visit_id": prev,
+                "days": rng.integers(1, 9, len(ids)),
+            }
+        ),
+    }
+
+
+def test_the_depth_profile_does_not_say_how_long_one_persons_chain_is() -> None:
+    def stored(longest: int) -> list[float]:
+        frames = _visits(longest)
+        schema = schema_from_frames(
+            frames,
+            primary_keys={"patient": ["patient_id"], "visit": ["visit_id"]},
+            foreign_keys=[
+                ("visit", ["patient_id"], "patient", ["patient_id"]),
+                ("visit", ["prev_visit_id"], "visit", ["visit_id"]),
+            ],
+        )
+        model = relsynth.fit(frames, schema=schema, seed=0)
+        (forest,) = model.tables["visit"].forests.values()
+        return [
+            round(s * model.tables["visit"].n_rows / (model.tables["visit"].n_rows - longest), 9)
+            for s in forest.level_share
+        ]
+
+    # One patient with 200 visits or with 120: everything else equal, the stored profile is the
+    # same once the total is taken out (the deep levels only that patient reaches are not stored).
+    a, b = stored(200), stored(120)
+    assert len(a) == len(b)
+    ratio = np.asarray(a) / np.asarray(b)
+    assert np.allclose(ratio, ratio[0]), ratio
+
+
+def _tiny_source(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    path = tmp_path / "src.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    _labs().to_sql("lab", engine, index=False)
+    engine.dispose()
+    return str(path)
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_device_is_one_failed_line_not_an_internal_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from relsynth.cli import main
+
+    result = CliRunner().invoke(main, ["--quiet", "fit", _tiny_source(tmp_path), "-o", "/dev/full"])
+    assert result.exit_code == 1, result.output
+    assert "Cannot use /dev/full" in result.output and "internal error" not in result.output
+
+
+def test_the_model_file_may_not_overwrite_the_schema_file_it_reads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from relsynth.cli import main
+
+    source = _tiny_source(tmp_path)
+    schema = tmp_path / "schema.json"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--quiet", "inspect", source, "-o", str(schema)]).exit_code == 0
+    before = schema.read_bytes()
+    result = runner.invoke(main, ["--quiet", "fit", source, "--schema-file", str(schema), "-o", str(schema)])
+    assert result.exit_code == 1 and "same file" in result.output, result.output
+    assert schema.read_bytes() == before
