@@ -908,6 +908,9 @@ def learned_range(encoder: Encoder) -> tuple[float, float]:
     a value moved after sampling stays within it, and so within its column's type."""
     if isinstance(encoder, Continuous) and len(encoder.knots):
         return float(encoder.knots[0]), float(encoder.knots[-1])
+    if encoder.kind == "by_level":  # each level's marginal, and the pooled one
+        ranges = [learned_range(e) for e in (encoder.pooled, *encoder.encoders)]  # type: ignore[attr-defined]
+        return min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
     if isinstance(encoder, Categorical):
         numbers = [v for v in encoder.levels if isinstance(v, int | float) and not isinstance(v, bool)]
         if numbers and len(numbers) == sum(v is not None for v in encoder.levels):
@@ -916,6 +919,10 @@ def learned_range(encoder: Encoder) -> tuple[float, float]:
 
 
 def encoder_from_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Encoder:
+    if state["kind"] == "by_level":  # a number with a marginal per level of a category
+        from relsynth.model.by_level import ByLevel
+
+        return ByLevel.from_state(state, arrays)
     kinds: dict[str, Any] = {"categorical": Categorical, "continuous": Continuous, "temporal": Temporal}
     return kinds[state["kind"]].from_state(state, arrays)
 

@@ -150,3 +150,45 @@ def test_a_chain_of_preceding_visits_deeper_than_64_stays_a_chain() -> None:
     real_roots = float(visits["preceding_visit_id"].isna().mean())
     assert abs(float(out["preceding_visit_id"].isna().mean()) - real_roots) < 0.02, real_roots
     assert out["preceding_visit_id"].dropna().value_counts().max() == 1  # each named once
+
+
+def _labs(seed: int = 0) -> dict[str, pd.DataFrame]:
+    """A lab value's shape is its test's: haemoglobin about 14, glucose about 100, a 0/1 flag;
+    one patient's flag test holds a planted 555.5 (a value of one person, never to come back)."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    patient = rng.integers(1, 400, n)
+    code = rng.choice(["hb", "glu", "flag"], n)
+    value = np.where(
+        code == "hb",
+        np.round(rng.normal(14, 1, n), 1),
+        np.where(code == "glu", np.round(rng.normal(100, 8, n), 1), rng.integers(0, 2, n).astype(float)),
+    )
+    value[np.flatnonzero(code == "flag")[0]] = 555.5
+    return {
+        "patient": pd.DataFrame({"patient_id": np.arange(1, 400), "age": rng.integers(20, 90, 399)}),
+        "lab": pd.DataFrame(
+            {"lab_id": np.arange(1, n + 1), "patient_id": patient, "code": code, "value": value}
+        ),
+    }
+
+
+def test_a_category_sets_the_shape_of_a_number(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from relsynth.model.spec import Model
+
+    frames = _labs()
+    schema = schema_from_frames(
+        frames,
+        primary_keys={"patient": ["patient_id"], "lab": ["lab_id"]},
+        foreign_keys=[("lab", ["patient_id"], "patient", ["patient_id"])],
+    )
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    model.save(tmp_path / "m.rsm")
+    out = relsynth.sample(Model.load(tmp_path / "m.rsm"), seed=1)["lab"]
+    value = pd.to_numeric(out["value"])
+    by_code = value.groupby(out["code"])
+    assert abs(by_code.mean()["hb"] - 14) < 0.3 and by_code.std()["hb"] < 1.3  # one marginal: sd ~ 40
+    assert abs(by_code.mean()["glu"] - 100) < 2
+    assert set(value[out["code"] == "flag"].unique()) <= {0.0, 1.0}  # the planted 555.5: one person's
+    assert 555.5 not in set(value)
+    assert "lab: value has its own distribution per code (3 levels)" in model.relations_summary()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
-from relsynth.model import backrefs, exact_fit, guards, natives, rare
+from relsynth.model import backrefs, by_level, exact_fit, guards, natives, rare
 from relsynth.model import levels as category_order
 from relsynth.model import relations as rel
 from relsynth.model import sentinels as sentinel_dates
@@ -544,6 +544,7 @@ def _fit_own(
     columns_z: list[np.ndarray] = []
     columns_s: list[np.ndarray] = []
     categories: list[tuple[int, pd.Series]] = []  # (dim, values) of category columns
+    numbers: list[tuple[int, pd.Series, np.ndarray]] = []  # (dim, non-NULL values, which rows)
     n = len(frame)
     enc: Encoder
     for c in modelled:
@@ -594,15 +595,14 @@ def _fit_own(
                 z[~isnull] = enc.normal(known, rng)
                 sc[~isnull] = enc.scores(known)
         else:
-            enc = fit_numeric(learned, tail=rare_k, levels=col.kind_reason != ALL_RARE)
+            held = None if people is None else people[~isnull]
+            enc = _number_encoder(known, held, rare_k, all_rare=col.kind_reason == ALL_RARE)
             numeric = pd.to_numeric(known, errors="coerce").astype(float)
-            if isinstance(enc, Categorical) and len(learned) < len(known):
-                # Levels are held by people (rare ones were folded), but their shares are of rows:
-                # by people, Chinook's 1.99 tracks were a third of the lines instead of 5%.
-                enc = Categorical.fit(pd.Series(numeric.to_numpy()), ordered=True)
             z[~isnull] = enc.normal(numeric, rng)
             sc[~isnull] = enc.scores(numeric)
             spec.decimals = getattr(enc, "decimals", None)
+            if col.kind_reason != ALL_RARE:
+                numbers.append((len(dims), numeric.reset_index(drop=True), ~isnull))
         dims.append(Dim(c, "value", enc, column=c))
         columns_z.append(z)
         columns_s.append(sc)
@@ -622,6 +622,7 @@ def _fit_own(
             columns_z.append(enc_null.normal(pd.Series(isnull), rng))
             columns_s.append(enc_null.scores(pd.Series(isnull)))
 
+    _shape_by_level(dims, columns_z, columns_s, numbers, categories, people, rare_k, rng)
     _order_levels(dims, columns_z, columns_s, categories, rng)
     model.columns = [specs[c.name] for c in table.columns]
     model.family = _family(frame, parent_pos, modelled)
@@ -633,6 +634,64 @@ def _fit_own(
     return model, _Fitting(
         frame=frame, z=z_own, scores=s_own, parent_pos=parent_pos, seconds=seconds, owner=owner
     )
+
+
+def _number_encoder(known: pd.Series, people: np.ndarray | None, rare_k: int, *, all_rare: bool) -> Encoder:
+    """A number's marginal: quantiles of rare_k people each (a birth date on one patient's ten
+    visits is one value); exact levels where few values are well held, with their shares of rows
+    (by people, Chinook's 1.99 tracks were a third of the lines instead of 5%)."""
+    learned = rare.per_person(known, people)
+    enc = fit_numeric(learned, tail=rare_k, levels=not all_rare)
+    if not isinstance(enc, Categorical):
+        return enc
+    numeric = pd.to_numeric(known, errors="coerce").astype(float).reset_index(drop=True)
+    # Exact levels held by rare_k people each, or none: a marginal per category level can be
+    # two values, one of them one person's (a phone visit's single planted amount).
+    common = rare.common_levels(numeric, people, rare_k)
+    if not common:
+        return fit_numeric(learned, tail=rare_k, levels=False)
+    folded = rare.fold(numeric, common, np.random.default_rng(0))  # numbers: to the nearest, no draw
+    if len(learned) < len(known) or len(common) < len(enc.levels):
+        enc = Categorical.fit(pd.Series(pd.to_numeric(folded).to_numpy(dtype=float)), ordered=True)
+    return enc
+
+
+def _shape_by_level(
+    dims: list[Dim],
+    columns_z: list[np.ndarray],
+    columns_s: list[np.ndarray],
+    numbers: list[tuple[int, pd.Series, np.ndarray]],
+    categories: list[tuple[int, pd.Series]],
+    people: np.ndarray | None,
+    rare_k: int,
+    rng: np.random.Generator,
+) -> None:
+    """Numbers whose shape a category of the row sets get a marginal per level (model/by_level.py)."""
+    if not numbers or not categories:
+        return
+    candidates = [
+        (str(dims[j].column), dims[j].encoder.codes(objects))  # type: ignore[attr-defined]
+        for j, objects in categories
+    ]
+    values_of = {str(dims[j].column): objects for j, objects in categories}
+    for i, numeric, known in numbers:
+        given_name = by_level.strongest(columns_s[i], known, candidates)
+        if given_name is None:
+            continue
+        given = values_of[given_name][known].reset_index(drop=True)
+        shaped = by_level.fit(
+            numeric,
+            given,
+            given_name,
+            None if people is None else people[known],
+            dims[i].encoder,
+            lambda v, who: _number_encoder(v, who, rare_k, all_rare=False),
+        )
+        if shaped is None:
+            continue
+        dims[i] = replace(dims[i], encoder=shaped)
+        columns_z[i][known] = shaped.normal_given(numeric, given, rng)
+        columns_s[i][known] = shaped.scores_given(numeric, given)
 
 
 def _order_levels(

@@ -362,7 +362,10 @@ class Forest:
         # how long the longest chain was), and never more than MAX_LEVELS of them stored.
         held = np.flatnonzero(levels >= RARE_K)
         top = min(max(int(held.max()) if len(held) else 0, min(1, len(levels) - 1)), MAX_LEVELS)
-        levels = levels[: top + 1]
+        linked_rows = float(levels[1:].sum())
+        levels = levels[: top + 1].astype(float)
+        if levels[1:].sum() > 0:  # the share of linked rows stays the source's (one chain per patient)
+            levels[1:] *= linked_rows / levels[1:].sum()
         children = np.bincount(parent[parent >= 0], minlength=len(ref_pos))
         has = children[children > 0]
         degree = np.bincount(has) / max(len(has), 1) if len(has) else np.array([0.0, 1.0])

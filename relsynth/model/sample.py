@@ -37,6 +37,7 @@ from relsynth.model.assign import (
     self_reference,
     unique_rows,
 )
+from relsynth.model.by_level import ByLevel
 from relsynth.model.copula import conditional, sample_conditional
 from relsynth.model.copula import sample as copula_sample
 from relsynth.model.exact import date_roots, part_of
@@ -456,6 +457,7 @@ def _decode_columns(
     remaining = pending
     for _ in range(len(pending) + 1):
         later = []
+        waiting = {d.column for _, d in remaining if d.column not in out}
         for i, dim in remaining:
             col = dim.column
             anchor = tm.anchors.get(col)
@@ -482,12 +484,19 @@ def _decode_columns(
                     s = np.where(nulls[col], np.nan, s)
                 seconds[col] = s
                 values = dim.encoder.values(s, rng)
+            elif isinstance(dim.encoder, ByLevel) and dim.encoder.given in waiting:
+                later.append((i, dim))  # its category first: the level picks the marginal
+                continue
             else:
-                values = (
-                    dim.encoder.decode(z[:, i], rng)
-                    if not isinstance(dim.encoder, Categorical)
-                    else dim.encoder.decode(z[:, i])
-                )
+                if isinstance(dim.encoder, ByLevel):
+                    given = out.get(dim.encoder.given, pd.Series([None] * n, dtype=object))
+                    values = dim.encoder.decode_given(z[:, i], given, rng)
+                else:
+                    values = (
+                        dim.encoder.decode(z[:, i], rng)
+                        if not isinstance(dim.encoder, Categorical)
+                        else dim.encoder.decode(z[:, i])
+                    )
                 if not isinstance(dim.encoder, Categorical):
                     values = values.astype(object)
                 if col in nulls:

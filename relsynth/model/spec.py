@@ -170,6 +170,13 @@ class Model:
                     )
                 )
                 out.append(f"{t.name}: {shared} is {how}")
+            for dim in t.dims:
+                given = getattr(dim.encoder, "given", None)  # model/by_level.py
+                if dim.role == "value" and given:
+                    levels = len(dim.encoder.levels)  # type: ignore[attr-defined]
+                    out.append(
+                        f"{t.name}: {dim.column} has its own distribution per {given} ({levels} levels)"
+                    )
             for a in t.aggregates:
                 expr = "count" if not a.terms else "sum(" + " * ".join(a.terms) + ")"
                 out.append(f"{t.name}: {a.column} = {expr} over {a.child}")

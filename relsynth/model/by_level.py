@@ -1,0 +1,165 @@
+"""A number whose shape a category sets: one marginal per level of that category.
+
+A lab value is a haemoglobin around 14, a glucose around 100 or a 0/1 flag depending on its test
+code. One marginal for the whole column is a mixture of them, and a copula, which only moves a
+value up or down its marginal, draws haemoglobins of 97 and flags of 36. Where a category of the
+same row explains much of a number's variance (the correlation ratio), the number gets an encoder
+per common level of that category, fitted under the same privacy rules as the column's own (a
+knot per k people, extremes pulled in), and its copula score is its rank within the level; the
+sampled level picks the encoder that turns the score back into a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from relsynth.jsontags import jsonable, unjson
+from relsynth.transform import Encoder, encoder_from_state
+
+MIN_ETA = 0.25  # share of a number's score variance its category must explain
+MIN_LEVEL_ROWS = 30  # rows of a level to learn its own marginal
+MIN_LEVEL_PEOPLE = 20  # and people holding them (four times the default rare-k)
+MAX_GIVEN_LEVELS = 200  # a category of more levels is no shape-setter here
+
+
+def _key(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    return v
+
+
+@dataclass
+class ByLevel(Encoder):
+    """Per level of ``given`` (a column of the same row) an encoder; others use ``pooled``."""
+
+    kind: str = "by_level"
+    given: str = ""
+    levels: list[Any] = field(default_factory=list)
+    encoders: list[Encoder] = field(default_factory=list)
+    pooled: Encoder | None = None
+
+    def _groups(self, given: pd.Series | np.ndarray) -> list[tuple[np.ndarray, Encoder]]:
+        """Row positions per encoder, the pooled one last (rows of no level of their own)."""
+        index = {_key(v): i for i, v in enumerate(self.levels)}
+        codes = np.fromiter((index.get(_key(v), -1) for v in given), dtype=np.int64, count=len(given))
+        out = [(np.flatnonzero(codes == i), e) for i, e in enumerate(self.encoders)]
+        assert self.pooled is not None
+        return [*out, (np.flatnonzero(codes < 0), self.pooled)]
+
+    def normal_given(self, values: pd.Series, given: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        out = np.zeros(len(values))
+        for rows, enc in self._groups(given):
+            if len(rows):
+                out[rows] = enc.normal(values.iloc[rows], rng)
+        return out
+
+    def scores_given(self, values: pd.Series, given: pd.Series) -> np.ndarray:
+        out = np.zeros(len(values))
+        for rows, enc in self._groups(given):
+            if len(rows):
+                out[rows] = enc.scores(values.iloc[rows])
+        return out
+
+    def decode_given(
+        self, z: np.ndarray, given: pd.Series | np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        out = np.empty(len(z), dtype=object)
+        for rows, enc in self._groups(given):
+            if len(rows):
+                out[rows] = list(enc.decode(z[rows], rng))
+        return out
+
+    def decode(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Without the category (a caller that does not know it): the pooled marginal."""
+        assert self.pooled is not None
+        return self.pooled.decode(z, rng)
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        assert self.pooled is not None
+        arrays: dict[str, np.ndarray] = {}
+        states = []
+        for i, enc in enumerate([self.pooled, *self.encoders]):
+            state, arrs = enc.to_state()
+            states.append(state)
+            arrays.update({f"{i}.{k}": v for k, v in arrs.items()})
+        return {
+            "kind": self.kind,
+            "given": self.given,
+            "levels": [jsonable(v) for v in self.levels],
+            "encoders": states,
+        }, arrays
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> ByLevel:
+        encs = []
+        for i, sub in enumerate(state["encoders"]):
+            prefix = f"{i}."
+            encs.append(
+                encoder_from_state(
+                    sub, {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+                )
+            )
+        return cls(
+            given=state["given"],
+            levels=[unjson(v) for v in state["levels"]],
+            encoders=encs[1:],
+            pooled=encs[0],
+        )
+
+
+def strongest(scores: np.ndarray, known: np.ndarray, candidates: list[tuple[str, np.ndarray]]) -> str | None:
+    """The category (name, codes per row) explaining most of a number's score variance, if any
+    explains at least MIN_ETA of it (the correlation ratio eta squared)."""
+    s = scores[known]
+    total = float(((s - s.mean()) ** 2).sum()) if len(s) else 0.0
+    if total <= 0:
+        return None
+    best: tuple[float, str] | None = None
+    for name, codes in candidates:
+        c = codes[known]
+        if not len(c) or c.max() + 1 > MAX_GIVEN_LEVELS:
+            continue
+        n = np.bincount(c).astype(float)
+        sums = np.bincount(c, weights=s)
+        between = float((sums[n > 0] ** 2 / n[n > 0]).sum() - s.sum() ** 2 / len(s))
+        eta = between / total
+        if eta >= MIN_ETA and (best is None or eta > best[0]):
+            best = (eta, name)
+    return best[1] if best else None
+
+
+def fit(
+    values: pd.Series,
+    given: pd.Series,
+    given_name: str,
+    people: np.ndarray | None,
+    pooled: Encoder,
+    fit_one: Callable[[pd.Series, np.ndarray | None], Encoder],
+) -> ByLevel | None:
+    """Encoders for the levels of ``given`` with enough rows and people (``values`` and ``given``
+    are the non-NULL rows of the number, aligned; ``people`` each row's person or None)."""
+    keys = pd.Series([_key(v) for v in given], dtype=object)
+    levels: list[Any] = []
+    encoders: list[Encoder] = []
+    for level, rows in keys.groupby(keys, sort=False).groups.items():
+        pos = np.asarray(rows, dtype=np.int64)  # keys has a RangeIndex: labels are positions
+        who = None if people is None else people[pos]
+        held = len(pos) if who is None else len(np.unique(np.where(who >= 0, who, -1 - pos)))
+        if len(pos) < MIN_LEVEL_ROWS or held < MIN_LEVEL_PEOPLE:
+            continue
+        levels.append(level)
+        encoders.append(fit_one(values.iloc[pos].reset_index(drop=True), who))
+    if not levels:
+        return None
+    order = sorted(range(len(levels)), key=lambda i: str(levels[i]))  # deterministic
+    return ByLevel(
+        given=given_name,
+        levels=[levels[i] for i in order],
+        encoders=[encoders[i] for i in order],
+        pooled=pooled,
+    )
