@@ -139,3 +139,95 @@ def test_the_model_file_may_not_overwrite_the_schema_file_it_reads(tmp_path) -> 
     result = runner.invoke(main, ["--quiet", "fit", source, "--schema-file", str(schema), "-o", str(schema)])
     assert result.exit_code == 1 and "same file" in result.output, result.output
     assert schema.read_bytes() == before
+
+
+def _lab_frames(levels: dict[str, list[tuple[int, int, float, float]]]) -> dict[str, pd.DataFrame]:
+    """Labs of patients: per test code, (patients, rows each, mean, sd) groups."""
+    rng = np.random.default_rng(5)
+    rows, next_patient = [], 1
+    for code, groups in levels.items():
+        for people, each, mean, sd in groups:
+            for p in range(next_patient, next_patient + people):
+                for _ in range(each):
+                    rows.append((p, code, round(float(rng.normal(mean, sd)), 2)))
+            next_patient += people
+    lab = pd.DataFrame(rows, columns=["patient_id", "code", "value"])
+    lab.insert(0, "lab_id", np.arange(1, len(lab) + 1))
+    return {"patient": pd.DataFrame({"patient_id": np.arange(1, next_patient)}), "lab": lab}
+
+
+def _fit_sample(frames: dict[str, pd.DataFrame], scale: float = 1.0) -> pd.DataFrame:
+    schema = schema_from_frames(
+        frames,
+        primary_keys={"patient": ["patient_id"], "lab": ["lab_id"]},
+        foreign_keys=[("lab", ["patient_id"], "patient", ["patient_id"])],
+    )
+    out = relsynth.sample(relsynth.fit(frames, schema=schema, seed=0), seed=1, scale=scale)["lab"]
+    out["value"] = pd.to_numeric(out["value"])
+    return out
+
+
+def test_one_patients_many_readings_are_not_a_levels_quantiles() -> None:
+    # DOM: 19 patients with one reading near 100, one with 40 near 500 (two thirds of the rows).
+    frames = _lab_frames(
+        {
+            "DOM": [(19, 1, 100, 5), (1, 40, 500, 10)],
+            "GLU": [(60, 5, 100, 10)],
+            "HGB": [(60, 5, 14, 1)],
+        }
+    )
+    out = _fit_sample(frames, scale=3)
+    dom = out.loc[out["code"] == "DOM", "value"]
+    assert len(dom) and (dom > 300).sum() == 0, int((dom > 300).sum())
+
+
+def test_a_rare_levels_numbers_stay_out_of_the_common_levels() -> None:
+    # ONEP: one patient's 40 readings near 7000 (a rare code, folded into common ones for the
+    # copula); glucose and haemoglobin must not take them.
+    frames = _lab_frames({"ONEP": [(1, 40, 7000, 40)], "GLU": [(60, 5, 100, 10)], "HGB": [(60, 5, 14, 1)]})
+    out = _fit_sample(frames, scale=3)
+    assert out["value"].max() < 1000, float(out["value"].max())
+    hgb = out.loc[out["code"] == "HGB", "value"]
+    assert abs(hgb.mean() - 14) < 0.5 and hgb.std() < 1.5
+
+
+def test_an_integer_coded_category_sets_a_numbers_shape() -> None:
+    frames = _lab_frames({"1": [(60, 5, 1, 0.5)], "2": [(60, 5, 1000, 50)], "3": [(60, 5, 50, 5)]})
+    frames["lab"]["code"] = frames["lab"]["code"].astype(int)
+    out = _fit_sample(frames)
+    means = out.groupby(pd.to_numeric(out["code"]))["value"].mean()
+    assert abs(means[1] - 1) < 5 and abs(means[2] - 1000) < 30 and abs(means[3] - 50) < 5, means.to_dict()
+
+
+def test_a_visit_names_an_earlier_visit() -> None:
+    rng = np.random.default_rng(2)
+    sizes = rng.integers(1, 12, 200)
+    owner = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    ids = np.arange(1, len(owner) + 1)
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    prev = pd.array(np.where(first, 0, ids - 1), dtype="Int64")
+    prev[first] = pd.NA
+    start = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 400, len(sizes)), unit="D")
+    gaps = pd.to_timedelta(rng.integers(1, 60, len(owner)), unit="D")
+    day = pd.Series(gaps).groupby(owner).cumsum().to_numpy() + start[owner - 1].to_numpy()
+    frames = {
+        "patient": pd.DataFrame({"patient_id": np.arange(1, len(sizes) + 1)}),
+        "visit": pd.DataFrame(
+            {"visit_id": ids, "patient_id": owner, "prev_visit_id": prev, "visit_date": day}
+        ),
+    }
+    schema = schema_from_frames(
+        frames,
+        primary_keys={"patient": ["patient_id"], "visit": ["visit_id"]},
+        foreign_keys=[
+            ("visit", ["patient_id"], "patient", ["patient_id"]),
+            ("visit", ["prev_visit_id"], "visit", ["visit_id"]),
+        ],
+    )
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    out = relsynth.sample(model, seed=1)["visit"]
+    when = pd.to_datetime(out.set_index("visit_id")["visit_date"])
+    linked = out.dropna(subset=["prev_visit_id"])
+    before = when.reindex(linked["prev_visit_id"].astype(int)).to_numpy()
+    assert len(linked) and (pd.to_datetime(linked["visit_date"]).to_numpy() >= before).all()
+    assert any("names an earlier row" in line for line in model.relations_summary())

@@ -15,7 +15,7 @@ from relsynth.model.relations import Numbering, comparable
 from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.schema import ForeignKey, Table
-from relsynth.sqltypes import INTEGER_TYPES
+from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
 
 if TYPE_CHECKING:
     from relsynth.model.sample import SampleReport
@@ -465,8 +465,14 @@ def self_reference(
     n = len(frame)
     if forest is None or n == 0:
         return
+    order = None
+    if forest.order_by is not None and forest.order_by in frame:  # a visit names an earlier one
+        from relsynth.model.exact_fit import seconds
+
+        column = table.column(forest.order_by) if table is not None else None
+        order = seconds(frame[forest.order_by], column is not None and column.type.name in STRING_TYPES)
     if table is None:
-        parent = forest.sample(n, rng, groups=pos)
+        parent = forest.sample(n, rng, groups=pos, order=order)
         for c, r in zip(fk.columns, fk.ref_columns, strict=True):
             frame[c] = _take(frame[r], parent)
         return
@@ -476,7 +482,7 @@ def self_reference(
     if same:
         arrays = [comparable(frame[c]).astype(object).to_numpy() for c in same]
         shared = pd.factorize(pd.MultiIndex.from_arrays(arrays), use_na_sentinel=False)[0].astype(np.int64)
-    parent = forest.sample(n, rng, groups=pos, shared=shared)
+    parent = forest.sample(n, rng, groups=pos, shared=shared, order=order)
     for c, r in zip(fk.columns, fk.ref_columns, strict=True):
         if c in kept and c != r:  # kept, and the parent must hold it in the column it refers to
             own, ref = comparable(frame[c]).to_numpy(), comparable(frame[r]).to_numpy()

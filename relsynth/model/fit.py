@@ -25,7 +25,7 @@ from relsynth.model import sentinels as sentinel_dates
 from relsynth.model.copula import cholesky, correlation, latent_correlation
 from relsynth.model.exact import TOLERANCE, date_roots
 from relsynth.model.generate import reference_personal
-from relsynth.model.keys import Forest, self_ref_shared
+from relsynth.model.keys import Forest, following, self_ref_shared
 from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
@@ -622,7 +622,10 @@ def _fit_own(
             columns_z.append(enc_null.normal(pd.Series(isnull), rng))
             columns_s.append(enc_null.scores(pd.Series(isnull)))
 
-    _shape_by_level(dims, columns_z, columns_s, numbers, categories, people, rare_k, rng)
+    # A number with few values is a category too when it sets another's shape (visit type 1, 2, 3).
+    coded = [(i, pd.Series(as_objects(frame[str(dims[i].column)]))) for i, _, _ in numbers]
+    shape_givens = categories + [(i, v) for i, v in coded if isinstance(dims[i].encoder, Categorical)]
+    _shape_by_level(frame, dims, columns_z, columns_s, numbers, shape_givens, people, rare_k, rng)
     _order_levels(dims, columns_z, columns_s, categories, rng)
     model.columns = [specs[c.name] for c in table.columns]
     model.family = _family(frame, parent_pos, modelled)
@@ -638,10 +641,11 @@ def _fit_own(
 
 def _number_encoder(known: pd.Series, people: np.ndarray | None, rare_k: int, *, all_rare: bool) -> Encoder:
     """A number's marginal: quantiles of rare_k people each (a birth date on one patient's ten
-    visits is one value); exact levels where few values are well held, with their shares of rows
+    visits is one value; one patient's forty readings are not its quantiles, rare.per_person_capped);
+    exact levels where few values are well held, with their shares of rows
     (by people, Chinook's 1.99 tracks were a third of the lines instead of 5%)."""
-    learned = rare.per_person(known, people)
-    enc = fit_numeric(learned, tail=rare_k, levels=not all_rare)
+    learned, cap = rare.per_person_capped(known, people)
+    enc = fit_numeric(learned, tail=rare_k * cap, levels=not all_rare)
     if not isinstance(enc, Categorical):
         return enc
     numeric = pd.to_numeric(known, errors="coerce").astype(float).reset_index(drop=True)
@@ -657,6 +661,7 @@ def _number_encoder(known: pd.Series, people: np.ndarray | None, rare_k: int, *,
 
 
 def _shape_by_level(
+    frame: pd.DataFrame,
     dims: list[Dim],
     columns_z: list[np.ndarray],
     columns_s: list[np.ndarray],
@@ -673,13 +678,18 @@ def _shape_by_level(
         (str(dims[j].column), dims[j].encoder.codes(objects))  # type: ignore[attr-defined]
         for j, objects in categories
     ]
-    values_of = {str(dims[j].column): objects for j, objects in categories}
+    shaped: set[str] = set()  # a shaped number is no category for another, nor the reverse
+    used: set[str] = set()
     for i, numeric, known in numbers:
-        given_name = by_level.strongest(columns_s[i], known, candidates)
+        own = str(dims[i].column)
+        options = [(name, codes) for name, codes in candidates if name != own and name not in shaped]
+        given_name = None if own in used else by_level.strongest(columns_s[i], known, options)
         if given_name is None:
             continue
-        given = values_of[given_name][known].reset_index(drop=True)
-        shaped = by_level.fit(
+        # The category's own values: a rare level folded into a common one for the copula would
+        # put its rows' numbers (one patient's 7000s) into that level's marginal.
+        given = pd.Series(as_objects(frame[given_name]))[known].reset_index(drop=True)
+        encoder = by_level.fit(
             numeric,
             given,
             given_name,
@@ -687,11 +697,13 @@ def _shape_by_level(
             dims[i].encoder,
             lambda v, who: _number_encoder(v, who, rare_k, all_rare=False),
         )
-        if shaped is None:
+        if encoder is None:
             continue
-        dims[i] = replace(dims[i], encoder=shaped)
-        columns_z[i][known] = shaped.normal_given(numeric, given, rng)
-        columns_s[i][known] = shaped.scores_given(numeric, given)
+        shaped.add(own)
+        used.add(given_name)
+        dims[i] = replace(dims[i], encoder=encoder)
+        columns_z[i][known] = encoder.normal_given(numeric, given, rng)
+        columns_s[i][known] = encoder.scores_given(numeric, given)
 
 
 def _order_levels(
@@ -1259,12 +1271,21 @@ def _fit_keys(
     for fk in (*tp.secondary, *tp.deferred, *tp.self_refs):  # type: ignore[attr-defined]
         isnull = frame[list(fk.columns)].isna().any(axis=1)
         model.fk_null[fk.name] = float(isnull.mean()) if len(frame) else 0.0
+    times = {
+        c.name: exact_fit.seconds(frame[c.name], c.type.name in STRING_TYPES)
+        for c in table.columns
+        if c.kind is Kind.DATETIME and c.type.name != "time" and c.name in frame
+    }
     for fk in tp.self_refs:  # type: ignore[attr-defined]
         groups = pd.Series(parent_pos) if parent_pos is not None else None
         if len(fk.columns) == 1:
-            model.forests[fk.name] = Forest.fit(
-                rel.comparable(frame[fk.ref_columns[0]]), rel.comparable(frame[fk.columns[0]]), groups
-            )
+            key_values = rel.comparable(frame[fk.ref_columns[0]])
+            ref_values = rel.comparable(frame[fk.columns[0]])
+            forest = Forest.fit(key_values, ref_values, groups)
+            if forest.within_group and times:  # a chain of visits in time: the next names the one before
+                ups = pd.Index(list(key_values)).get_indexer(ref_values)
+                forest.order_by = following(np.where(ups == np.arange(len(ups)), -1, ups), times)
+            model.forests[fk.name] = forest
             continue
         # Composite: column by column, so an integer key and its float FK (NULLs) compare equal.
         own = pd.DataFrame({r: rel.comparable(frame[r]) for r in fk.ref_columns})

@@ -321,6 +321,7 @@ class Forest:
     within_group: bool = False  # parent always in the same context-parent group
     chain: bool = False  # within a group, each row points at the one before it
     group_size: float = 1.0  # rows per group of the columns the FK shares with the key (a tenant's users)
+    order_by: str | None = None  # a time no row is before its parent's (a visit after the one it names)
 
     @classmethod
     def fit(cls, keys: pd.Series, refs: pd.Series, groups: pd.Series | None) -> Forest:
@@ -388,10 +389,13 @@ class Forest:
         rng: np.random.Generator,
         groups: np.ndarray | None = None,
         shared: np.ndarray | None = None,
+        order: np.ndarray | None = None,
     ) -> np.ndarray:
         """Parent position of each row (-1: root; the row itself: a self-loop root).
 
         ``shared``: group codes a parent must share (the tenant of a (tenant_id, manager_id) FK).
+        ``order``: each row's value of ``order_by`` (NaN unknown): within a group, a row links to
+        the one before it in that order, so a visit names an earlier one.
         """
         parent = np.full(n, -1, dtype=np.int64)
         if n == 0:
@@ -402,7 +406,7 @@ class Forest:
                 return self._within(n, rng, pd.factorize(both)[0])
             return self._leveled_within(n, rng, shared)
         if self.within_group and groups is not None:
-            return self._within(n, rng, groups)
+            return self._within(n, rng, groups, order)
         counts = allocate(np.asarray(self.level_share), n, rng)
         counts[0] = max(counts[0], 1)
         order = rng.permutation(n)
@@ -422,11 +426,18 @@ class Forest:
         parent[roots[loops]] = roots[loops]
         return parent
 
-    def _within(self, n: int, rng: np.random.Generator, groups: np.ndarray) -> np.ndarray:
-        """Inside each group: each non-first row links to an earlier row with the source's rate."""
+    def _within(
+        self, n: int, rng: np.random.Generator, groups: np.ndarray, by: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Inside each group: each non-first row links to an earlier row with the source's rate
+        (earlier in ``by`` where given, unknown values last)."""
         parent = np.full(n, -1, dtype=np.int64)
         linked_share = 1.0 - (self.level_share[0] if self.level_share else 1.0)
-        order = np.lexsort((rng.random(n), groups))
+        if by is not None:
+            known = ~np.isnan(by)
+            order = np.lexsort((rng.random(n), np.where(known, by, 0.0), ~known, groups))
+        else:
+            order = np.lexsort((rng.random(n), groups))
         g = groups[order]
         first = np.ones(n, dtype=bool)
         first[1:] = g[1:] != g[:-1]
@@ -476,11 +487,27 @@ class Forest:
             "within_group": self.within_group,
             "chain": self.chain,
             "group_size": self.group_size,
+            "order_by": self.order_by,
         }
 
     @classmethod
     def from_state(cls, s: dict[str, Any]) -> Forest:
         return cls(**s)
+
+
+MIN_ORDERED_LINKS = 20  # links to tell a time order from chance
+
+
+def following(parent: np.ndarray, times: dict[str, np.ndarray]) -> str | None:
+    """The first time column (in the table's order) that no row has before its parent's, over
+    MIN_ORDERED_LINKS links or more, and not all ties: the order the chain follows."""
+    linked = np.flatnonzero(parent >= 0)
+    for name, t in times.items():
+        own, up = t[linked], t[parent[linked]]
+        both = ~np.isnan(own) & ~np.isnan(up)
+        if both.sum() >= MIN_ORDERED_LINKS and (own[both] >= up[both]).all() and (own[both] > up[both]).any():
+            return name
+    return None
 
 
 def _run_rank(sorted_codes: np.ndarray) -> np.ndarray:

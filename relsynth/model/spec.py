@@ -170,6 +170,10 @@ class Model:
                     )
                 )
                 out.append(f"{t.name}: {shared} is {how}")
+            for name, forest in t.forests.items():
+                if forest.order_by:
+                    by = forest.order_by
+                    out.append(f"{t.name}: {name} names an earlier row of the same parent by {by}")
             for dim in t.dims:
                 given = getattr(dim.encoder, "given", None)  # model/by_level.py
                 if dim.role == "value" and given:
