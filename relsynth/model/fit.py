@@ -644,8 +644,8 @@ def _number_encoder(known: pd.Series, people: np.ndarray | None, rare_k: int, *,
     visits is one value; one patient's forty readings are not its quantiles, rare.per_person_capped);
     exact levels where few values are well held, with their shares of rows
     (by people, Chinook's 1.99 tracks were a third of the lines instead of 5%)."""
-    learned, cap = rare.per_person_capped(known, people)
-    enc = fit_numeric(learned, tail=rare_k * cap, levels=not all_rare)
+    learned = rare.per_person_capped(known, people, rare_k)
+    enc = fit_numeric(learned, tail=rare_k, levels=not all_rare)
     if not isinstance(enc, Categorical):
         return enc
     numeric = pd.to_numeric(known, errors="coerce").astype(float).reset_index(drop=True)

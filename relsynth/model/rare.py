@@ -69,34 +69,38 @@ def per_person(values: pd.Series, people: np.ndarray | None) -> pd.Series:
     return values[~keys.duplicated().to_numpy()]
 
 
-def per_person_capped(values: pd.Series, people: np.ndarray | None) -> tuple[pd.Series, int]:
-    """``per_person``, then at most c values per person, c the median number a person holds,
-    spread over each person's range: a patient with 40 readings among 19 with one is one person
-    among 20, not two thirds of the quantiles. Returns the values and c: quantiles and ends of
-    k * c values are then held by k people at least."""
+def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> pd.Series:
+    """``per_person``, then no person above 1/k of the values: a patient with 40 readings among
+    19 with one counts with 4 of them, spread over their range, so no quantile of k values is
+    theirs alone. Row weights are otherwise kept (a patient's three visits count three times), so
+    marginals stay the rows' (the ends: pull_in_tails, by values)."""
     if people is None or not len(values):
-        return values, 1
+        return values
     who_all = np.where(np.asarray(people) >= 0, np.asarray(people), -1 - np.arange(len(values)))
-    firsts = (
-        ~pd.DataFrame({"p": who_all, "v": values.map(_key).astype(str).to_numpy()}).duplicated().to_numpy()
-    )
+    pairs = pd.DataFrame({"p": who_all, "v": values.map(_key).astype(str).to_numpy()})
+    firsts = ~pairs.duplicated().to_numpy()
     kept, who = values[firsts], who_all[firsts]
+    x = pd.to_numeric(kept, errors="coerce").to_numpy(dtype=float)
     codes = pd.factorize(who)[0]
     counts = np.bincount(codes)
-    cap = max(1, int(np.median(counts)))
-    if counts.max() <= cap:
-        return kept, cap
-    x = pd.to_numeric(kept, errors="coerce").to_numpy(dtype=float)
-    order = np.lexsort((np.nan_to_num(x, nan=np.inf), codes))
-    sorted_codes = codes[order]
-    starts = np.r_[0, np.flatnonzero(sorted_codes[1:] != sorted_codes[:-1]) + 1]
-    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    size = counts[sorted_codes]
-    bucket = np.floor(rank * cap / size)
-    keep_sorted = (size <= cap) | (rank == np.floor((bucket + 0.5) * size / cap))
-    mask = np.zeros(len(kept), dtype=bool)
-    mask[order[keep_sorted]] = True
-    return kept[mask], cap
+    if len(counts) < k or k <= 1:
+        return kept
+    # The largest cap c with c <= (values left after capping) / k.
+    cap = int(counts.max())
+    while cap > 1 and cap * k > np.minimum(counts, cap).sum():
+        cap -= 1
+    keep = np.ones(len(kept), dtype=bool)
+    if counts.max() > cap:  # spread each capped person's kept values over their range
+        order = np.lexsort((np.nan_to_num(x, nan=np.inf), codes))
+        sorted_codes = codes[order]
+        starts = np.r_[0, np.flatnonzero(sorted_codes[1:] != sorted_codes[:-1]) + 1]
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        size = counts[sorted_codes]
+        bucket = np.floor(rank * cap / size)
+        keep_sorted = (size <= cap) | (rank == np.floor((bucket + 0.5) * size / cap))
+        keep = np.zeros(len(kept), dtype=bool)
+        keep[order[keep_sorted]] = True
+    return kept[keep]
 
 
 def common_pairs(
