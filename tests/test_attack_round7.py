@@ -84,18 +84,23 @@ def _visits(longest: int) -> dict[str, pd.DataFrame]:
     }
 
 
+def _fit_visits(frames: dict[str, pd.DataFrame]) -> relsynth.Model:
+    """Patients and their visits, each visit naming the one before it (prev_visit_id)."""
+    schema = schema_from_frames(
+        frames,
+        primary_keys={"patient": ["patient_id"], "visit": ["visit_id"]},
+        foreign_keys=[
+            ("visit", ["patient_id"], "patient", ["patient_id"]),
+            ("visit", ["prev_visit_id"], "visit", ["visit_id"]),
+        ],
+    )
+    return relsynth.fit(frames, schema=schema, seed=0)
+
+
 def test_the_depth_profile_does_not_say_how_long_one_persons_chain_is() -> None:
     def stored(longest: int) -> tuple[float, np.ndarray]:
         frames = _visits(longest)
-        schema = schema_from_frames(
-            frames,
-            primary_keys={"patient": ["patient_id"], "visit": ["visit_id"]},
-            foreign_keys=[
-                ("visit", ["patient_id"], "patient", ["patient_id"]),
-                ("visit", ["prev_visit_id"], "visit", ["visit_id"]),
-            ],
-        )
-        model = relsynth.fit(frames, schema=schema, seed=0)
+        model = _fit_visits(frames)
         (forest,) = model.tables["visit"].forests.values()
         share = np.asarray(forest.level_share)
         return float(share[0] * model.tables["visit"].n_rows), share[1:] / share[1:].sum()
@@ -216,15 +221,7 @@ def test_a_visit_names_an_earlier_visit() -> None:
             {"visit_id": ids, "patient_id": owner, "prev_visit_id": prev, "visit_date": day}
         ),
     }
-    schema = schema_from_frames(
-        frames,
-        primary_keys={"patient": ["patient_id"], "visit": ["visit_id"]},
-        foreign_keys=[
-            ("visit", ["patient_id"], "patient", ["patient_id"]),
-            ("visit", ["prev_visit_id"], "visit", ["visit_id"]),
-        ],
-    )
-    model = relsynth.fit(frames, schema=schema, seed=0)
+    model = _fit_visits(frames)
     out = relsynth.sample(model, seed=1)["visit"]
     when = pd.to_datetime(out.set_index("visit_id")["visit_date"])
     linked = out.dropna(subset=["prev_visit_id"])

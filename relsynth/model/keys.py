@@ -285,7 +285,7 @@ def self_ref_shared(table: Table, fk: ForeignKey) -> tuple[str, ...]:
 
 
 RARE_K = 5  # rows a self-reference's depth level needs to be stored as its own (model/rare.py)
-MAX_LEVELS = 1000  # depth levels stored at most: deeper rows count at the last one
+MAX_LEVELS = 1000  # depth levels stored at most (deeper rows are left out of the profile)
 
 
 def _depths(parent: np.ndarray) -> np.ndarray:
