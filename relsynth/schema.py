@@ -406,15 +406,24 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
             elif isinstance(value, dict):
                 value = _build(nested, value)
         elif name == "kind":
-            value = Kind(value)
+            value = _member(Kind, value, "kind")
         elif name == "role" and value is not None:
-            value = Role(value)
+            value = _member(Role, value, "role")
         elif name in {"partitions", "options"}:
             value = tuple(tuple(p) for p in value)
         elif isinstance(value, list):
             value = tuple(value)
         kwargs[name] = value
     return cls(**kwargs)
+
+
+def _member(enum: Any, value: Any, field: str) -> Any:
+    """An enum member by its value, or an error naming the closest valid ones ('numerica')."""
+    try:
+        return enum(value)
+    except ValueError:
+        choices = [m.value for m in enum]
+        raise ValueError(f"'{value}' is not a valid {field}." + did_you_mean(str(value), choices)) from None
 
 
 _NESTED.update(

@@ -212,3 +212,19 @@ def test_schema_file_messages_are_sentences(pharmacy, tmp_path: Path, edit) -> N
     for at in (m.start() for m in re.finditer("Did you mean", line)):
         assert line[at - 2 : at] == ". ", line
     assert "?;" not in line and ".." not in line, line
+
+
+@pytest.mark.parametrize(
+    ("field", "wrong", "right"), [("kind", "numerica", "numerical"), ("role", "refrence", "reference")]
+)
+def test_a_mistyped_kind_or_role_names_the_closest_valid_one(
+    pharmacy, tmp_path: Path, field: str, wrong: str, right: str
+) -> None:
+    url, data = pharmacy
+    if field == "kind":
+        _table(data, "patient")["columns"][0]["kind"] = wrong
+    else:
+        _table(data, "drug")["role"] = wrong
+    result = CliRunner().invoke(main, ["-q", "inspect", url, "--schema-file", _write(tmp_path, data)])
+    assert result.exit_code == 1, result.output
+    assert f"'{wrong}' is not a valid {field}. Did you mean '{right}'?" in result.stderr, result.stderr
