@@ -189,7 +189,10 @@ def test_user_edits_load_and_take_effect(tmp_path) -> None:
             lambda d: d["tables"][1]["foreign_keys"][0].update(columns=["patiend_id"]),
             "Did you mean 'patient_id'",
         ),
-        (lambda d: d["tables"][0]["columns"][1].update(kind="numeric"), "not a valid Kind"),
+        (
+            lambda d: d["tables"][0]["columns"][1].update(kind="numeric"),
+            r"not a valid kind\. Did you mean .numerical.",
+        ),
         (lambda d: d["tables"][0]["columns"][1].update(pii="name"), "Unknown PII category"),
         (lambda d: d["tables"][0].update(primary_kee=["id"]), "Did you mean 'primary_key'"),
         (lambda d: d["tables"].append(d["tables"][0]), "appears twice"),
