@@ -19,18 +19,13 @@ import numpy as np
 import pandas as pd
 
 from relsynth.jsontags import jsonable, unjson
+from relsynth.model.rare import _key  # NULL and NaN as one key, as rare levels are counted
 from relsynth.transform import Encoder, encoder_from_state
 
 MIN_ETA = 0.25  # share of a number's score variance its category must explain
 MIN_LEVEL_ROWS = 30  # rows of a level to learn its own marginal
 MIN_LEVEL_PEOPLE = 20  # and people holding them (four times the default rare-k)
 MAX_GIVEN_LEVELS = 200  # a category of more levels is no shape-setter here
-
-
-def _key(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and v != v):
-        return None
-    return v
 
 
 @dataclass

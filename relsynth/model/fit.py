@@ -623,8 +623,12 @@ def _fit_own(
             columns_s.append(enc_null.scores(pd.Series(isnull)))
 
     # A number with few values is a category too when it sets another's shape (visit type 1, 2, 3).
-    coded = [(i, pd.Series(as_objects(frame[str(dims[i].column)]))) for i, _, _ in numbers]
-    shape_givens = categories + [(i, v) for i, v in coded if isinstance(dims[i].encoder, Categorical)]
+    coded = [
+        (i, pd.Series(as_objects(frame[str(dims[i].column)])))
+        for i, _, _ in numbers
+        if isinstance(dims[i].encoder, Categorical)
+    ]
+    shape_givens = categories + coded
     _shape_by_level(frame, dims, columns_z, columns_s, numbers, shape_givens, people, rare_k, rng)
     _order_levels(dims, columns_z, columns_s, categories, rng)
     model.columns = [specs[c.name] for c in table.columns]
