@@ -10,7 +10,7 @@ fit() also takes DataFrames ({name: frame} plus a Schema), so the engine runs wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
+# Rows of the largest family of tables sampled and written at once (model/batches.py): about 1 GB.
+BATCH_ROWS = 500_000
+# A source of more rows is learned from a seeded sample of its root rows with their descendants.
+FIT_ROWS = 1_000_000
 
 
 def fit(
@@ -44,6 +48,7 @@ def fit(
     infer_keys: bool = True,
     rare_k: int = 5,
     progress: Progress | None = None,
+    fit_rows: int | None = FIT_ROWS,
 ) -> Model:
     """Learn a model of a whole database (a URL) or of DataFrames (with ``schema``).
 
@@ -52,7 +57,9 @@ def fit(
 
     ``schema`` may be a Schema, or a path to a schema JSON file (`relsynth inspect -o`) whose
     edits (excluded tables, kinds, PII, virtual FKs) are used instead of what reflection guesses.
-    ``sample_rows`` learns from N root rows per root table plus their descendants; ``holdout``
+    ``sample_rows`` learns from N root rows per root table plus their descendants; without it, a
+    database of more than ``fit_rows`` rows (None: no limit) is learned from as many root rows as
+    make about that many rows, so memory is bounded by ``fit_rows``, not the database. ``holdout``
     withholds a seeded share of root entities (and descendants) for the privacy evaluation.
     ``infer_keys=False`` does not look for foreign keys the database does not declare.
     ``rare_k``: categories seen in fewer rows (or, in a child table, parents) are never emitted.
@@ -106,6 +113,7 @@ def fit(
         infer_keys=infer_keys,
         rare_k=rare_k,
         progress=progress,
+        fit_rows=fit_rows,
     )
 
 
@@ -173,6 +181,7 @@ def _fit_database(
     hooks: _Hooks | None = None,
     infer_keys: bool = True,
     rare_k: int = 5,
+    fit_rows: int | None = FIT_ROWS,
 ) -> Model:
     from dataclasses import replace
 
@@ -219,6 +228,8 @@ def _fit_database(
                 )
         if hooks:
             hooks.planned(schema, plan)
+        if sample_rows is None and fit_rows:
+            sample_rows = _rows_within(schema, plan, fit_rows)
         result = read_tables(
             conn, schema, plan, sample_rows=sample_rows, holdout=holdout, seed=seed, progress=progress
         )
@@ -234,9 +245,43 @@ def _fit_database(
         "schemas": list(schema.schemas),
         "rows_read": result.rows_read,
         "sample_rows": sample_rows,
+        "source_rows": result.source_rows,
         "holdout": {"fraction": holdout, "seed": seed, "rows": result.holdout_rows} if holdout else None,
     }
+    if sample_rows:
+        read, whole = sum(result.rows_read.values()), sum(schema.table(n).row_count for n in result.rows_read)
+        log.info(
+            "learned from a sample: %s of about %s rows (%s root rows per root table, with their "
+            "descendants; --fit-rows sets the size, 0 learns from every row)",
+            f"{read:,}",
+            f"{whole:,}",
+            f"{sample_rows:,}",
+        )
     return model
+
+
+def _rows_within(schema: Schema, plan: Any, budget: int) -> int | None:
+    """Root rows per root table that make about ``budget`` rows with their descendants (by the
+    catalog's row counts), or None when the whole database is within it."""
+    rows = {n: schema.table(n).row_count for n in plan.order if plan[n].role == "data"}
+    if sum(rows.values()) <= budget:
+        return None
+    family: dict[str, str] = {}  # table -> its root along context parents
+    for name in plan.order:
+        context = plan[name].context
+        if name in rows:
+            family[name] = family.get(context.ref_table, name) if context is not None else name
+    roots = {r: max(rows.get(r, 0), 1) for r in set(family.values())}
+    per_root = {r: sum(rows[n] for n, f in family.items() if f == r) / roots[r] for r in roots}
+
+    def total(n: int) -> float:
+        return sum(min(n, roots[r]) * per_root[r] for r in roots)
+
+    lo, hi = 1, max(roots.values())
+    while lo < hi:  # the largest n whose sample is within the budget
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if total(mid) <= budget else (lo, mid - 1)
+    return lo
 
 
 def load_schema_file(
@@ -450,8 +495,15 @@ def synthesize(
     infer_keys: bool = True,
     rare_k: int = 5,
     progress: Progress | None = None,
+    batch_rows: int | None = BATCH_ROWS,
+    fit_rows: int | None = FIT_ROWS,
 ) -> dict[str, Any]:
     """reflect -> fit -> sample -> write in one go; returns the model, tables, and write summary.
+
+    ``fit_rows``: a larger source is learned from a sample of that many rows (see ``fit``).
+    ``batch_rows``: the largest family of tables is sampled and written about this many rows at a
+    time (model/batches.py), so memory does not grow with ``scale``; the tables returned are then
+    only the first batch's. None samples everything at once.
 
     Everything that can go wrong without the data is found before the source's data is read: the
     options, the target (reachable, not the source, not locked by another run, empty or --replace
@@ -494,16 +546,24 @@ def synthesize(
             hooks=checks,
             infer_keys=infer_keys,
             rare_k=rare_k,
+            fit_rows=fit_rows,
         )
         timings["fit"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        from relsynth.model.batches import sample_batches
         from relsynth.model.sample import SampleReport
 
         report = SampleReport()
-        tables = (
-            {} if schema_only else sample(model, scale=scale, seed=seed, progress=progress, report=report)
+        batches = _timed(
+            iter([{}])
+            if schema_only
+            else sample_batches(
+                model, scale=scale, seed=seed, batch_rows=batch_rows, progress=progress, report=report
+            ),
+            timings,
         )
-        timings["sample"] = time.perf_counter() - t0
+        tables = next(batches)
+        first = timings["sample"]
         t0 = time.perf_counter()
         from relsynth.writer import write as _write
 
@@ -518,8 +578,9 @@ def synthesize(
             target_schema=target_schema,
             progress=progress,
             guard=checks.target,
+            more=batches,
         )
-        timings["write"] = time.perf_counter() - t0
+        timings["write"] = time.perf_counter() - t0 - (timings["sample"] - first)
     return {
         "model": model,
         "tables": tables,
@@ -528,6 +589,25 @@ def synthesize(
         "report": report,
         "target_schema": target_schema,
     }
+
+
+def _timed(
+    batches: Iterator[dict[str, pd.DataFrame]], timings: dict[str, float]
+) -> Iterator[dict[str, pd.DataFrame]]:
+    """The batches, the seconds spent sampling them added up in timings['sample'] (the writer
+    asks for each batch while it loads: the two stages interleave)."""
+    import time
+
+    timings["sample"] = 0.0
+    while True:
+        t0 = time.perf_counter()
+        try:
+            got = next(batches)
+        except StopIteration:
+            return
+        finally:
+            timings["sample"] += time.perf_counter() - t0
+        yield got
 
 
 class _TargetChecks(_Hooks):

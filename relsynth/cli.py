@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from relsynth.api import BATCH_ROWS, FIT_ROWS
 from relsynth.terminal import State, _one_line, checkpoint, errors, on_interrupt, setup_logging
 
 log = logging.getLogger("relsynth")
@@ -262,6 +263,29 @@ _rare_k = click.option(
     "are never written as themselves; 1 keeps every category.",
 )
 
+# The largest family of tables is sampled and written a batch at a time (relsynth/model/batches.py).
+_batch_rows = click.option(
+    "--batch-rows",
+    type=click.IntRange(min=0),
+    default=BATCH_ROWS,
+    show_default=True,
+    metavar="N",
+    help="Sample and write the largest family of tables about N rows at a time: memory no longer "
+    "grows with --scale. 0: all at once. The same seed and N give the same database.",
+)
+
+# A large source is learned from a sample of its families (relsynth/api.py _rows_within).
+_fit_rows = click.option(
+    "--fit-rows",
+    type=click.IntRange(min=0),
+    default=FIT_ROWS,
+    show_default=True,
+    metavar="N",
+    help="Learn a larger source from a seeded sample of about N rows (root rows with their "
+    "descendants): memory is bounded by N, not the database. 0: every row. --sample-rows sets "
+    "the root rows instead.",
+)
+
 
 @main.command()
 @click.argument("url")
@@ -429,6 +453,7 @@ MODEL_WARNING = (
     show_default=True,
     help="sdv: SDV's HMASynthesizer, the reference engine (saved as a pickle).",
 )
+@_fit_rows
 @_no_infer_keys
 @_rare_k
 @_global_options
@@ -445,6 +470,7 @@ def fit(
     sample_rows: int | None,
     holdout: float,
     engine: str,
+    fit_rows: int,
     no_infer_keys: bool,
     rare_k: int,
 ) -> None:
@@ -478,6 +504,7 @@ def fit(
                 infer_keys=not no_infer_keys,
                 rare_k=rare_k,
                 progress=progress,
+                fit_rows=fit_rows or None,
             )
         model.save(output)
         seconds = time.perf_counter() - started
@@ -685,6 +712,8 @@ def sample(
     help="The HTML evaluation report written at the end.",
 )
 @click.option("--no-report", is_flag=True, help="Skip the evaluation at the end.")
+@_fit_rows
+@_batch_rows
 @_no_infer_keys
 @_rare_k
 @_global_options
@@ -707,6 +736,8 @@ def synthesize(
     target_schema: str | None,
     report: str,
     no_report: bool,
+    fit_rows: int,
+    batch_rows: int,
     no_infer_keys: bool,
     rare_k: int,
 ) -> None:
@@ -740,6 +771,8 @@ def synthesize(
                 infer_keys=not no_infer_keys,
                 rare_k=rare_k,
                 progress=progress,
+                batch_rows=batch_rows or None,
+                fit_rows=fit_rows or None,
             )
         _print_summary(
             result["model"], result["tables"], result["write"], result["seconds"], result["report"]
@@ -1043,9 +1076,12 @@ def _print_summary(
         grid.add_column(head, justify="left")
     for head in ("source rows", "synthetic rows"):
         grid.add_column(head, justify="right")
+    sampled = (model.source or {}).get("sample_rows")
     for name in model.plan.order:
         tp = model.plan[name]
         source_rows = model.tables[name].n_rows if name in model.tables else 0
+        if sampled:  # learned from a sample: the source's rows, as its catalog counts them
+            source_rows = model.schema.table(name).row_count
         grid.add_row(name, tp.role, f"{source_rows:,}", f"{summary.rows.get(name, 0):,}")
     console.print(grid)
     total = sum(summary.rows.values())
@@ -1064,6 +1100,14 @@ def _print_summary(
             f"{total:,} rows in {len(summary.rows)} tables"
         )
     )
+    if sampled:
+        read = sum((model.source.get("rows_read") or {}).values())
+        console.print(
+            Text(
+                f"  learned from a sample: {read:,} source rows ({sampled:,} root rows per root table "
+                "with their descendants); --fit-rows 0 learns from every row"
+            )
+        )
     for line in [*report.lines(), *summary.lines()]:
         console.print(Text(f"  {line}"))
 

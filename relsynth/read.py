@@ -38,6 +38,8 @@ class ReadResult:
     frames: dict[str, pd.DataFrame]
     rows_read: dict[str, int] = field(default_factory=dict)
     holdout_rows: dict[str, int] = field(default_factory=dict)
+    # Root tables read as a sample: their rows in the source (every key is scanned to choose).
+    source_rows: dict[str, int] = field(default_factory=dict)
 
 
 def canonical(value: Any) -> str:
@@ -108,9 +110,16 @@ def _streamed(query: Any) -> Any:
     return query.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS)
 
 
-def _fetch(conn: sa.Connection, query: Any, cols: list[str]) -> pd.DataFrame:
+def _fetch(conn: sa.Connection, query: Any, cols: list[str], table: Table | None = None) -> pd.DataFrame:
+    """The rows of ``query``, a chunk at a time; with ``table``, its NUMERIC columns become floats
+    chunk by chunk (a million Decimal objects held at once were most of a large read's memory)."""
     result = conn.execute(_streamed(query))
-    parts = [pd.DataFrame(chunk, columns=cols) for chunk in result.partitions(CHUNK_ROWS)]
+    parts = [
+        _native_numbers(pd.DataFrame(chunk, columns=cols), table)
+        if table is not None
+        else pd.DataFrame(chunk, columns=cols)
+        for chunk in result.partitions(CHUNK_ROWS)
+    ]
     if not parts:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -165,9 +174,12 @@ def read_tables(
         tp = plan[name]
         try:
             if tp.role == "reference" or not sample_rows:
-                frame = _fetch(conn, _select(table, schema.schema, cols, dialects.family(conn))[1], cols)
+                query = _select(table, schema.schema, cols, dialects.family(conn))[1]
+                frame = _fetch(conn, query, cols, table if tp.role != "reference" else None)
             elif tp.context is None:
-                frame = _sample_roots(conn, table, schema.schema, cols, sample_rows, seed)
+                frame, result.source_rows[name] = _sample_roots(
+                    conn, table, schema.schema, cols, sample_rows, seed
+                )
             else:
                 parent = result.frames.get(tp.context.ref_table)
                 keys = [] if parent is None else _keys(parent, tp.context.ref_columns)
@@ -241,20 +253,23 @@ def _keys(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple[Any, ...]]:
 
 def _sample_roots(
     conn: sa.Connection, table: Table, schema_name: str | None, cols: list[str], n: int, seed: int
-) -> pd.DataFrame:
-    """N rows chosen by hash of the primary key: only the key column is scanned in full."""
+) -> tuple[pd.DataFrame, int]:
+    """N rows chosen by hash of the primary key, and the table's rows: only the key column is
+    scanned in full."""
     key_cols = table.primary_key or tuple(cols)
     _, query = _select(table, schema_name, list(key_cols))
     best: pd.DataFrame | None = None
+    total = 0
     result = conn.execute(_streamed(query))
     for chunk in result.partitions(CHUNK_ROWS):
         keys = [tuple(r) for r in chunk]
+        total += len(keys)
         part = pd.DataFrame({"key": keys, "h": key_hash(keys, "sample", seed)})
         best = part if best is None else pd.concat([best, part], ignore_index=True)
         best = best.nsmallest(n, "h", keep="first")
     if best is None or best.empty:
-        return pd.DataFrame(columns=cols)
-    return _fetch_in(conn, table, schema_name, cols, tuple(key_cols), list(best["key"]))
+        return pd.DataFrame(columns=cols), total
+    return _fetch_in(conn, table, schema_name, cols, tuple(key_cols), list(best["key"])), total
 
 
 MIN_HOLDOUT_UNITS = 50  # a table with fewer rows is not split: its children start their own split

@@ -99,6 +99,20 @@ class _Job:
     target_schema: str | None
     progress: Progress | None
     fail_after: str | None
+    more: Iterator[dict[str, pd.DataFrame]] | None = None
+    waited: float = 0.0  # seconds spent waiting for later batches: sampling, not loading
+
+    def batches(self) -> Iterator[dict[str, pd.DataFrame]]:
+        """The tables, then each later batch of rows (model/batches.py): each is loaded and let go."""
+        yield self.frames
+        self.frames = {}
+        while self.more is not None:
+            t0 = time.perf_counter()
+            got = next(self.more, None)
+            self.waited += time.perf_counter() - t0
+            if got is None:
+                return
+            yield {n: f for n, f in got.items() if n in self.names}
 
 
 def write(
@@ -115,6 +129,7 @@ def write(
     source: Identity | None = None,
     guard: Target | None = None,
     fail_after: str | None = None,
+    more: Iterable[dict[str, pd.DataFrame]] | None = None,
 ) -> WriteSummary:
     """Create the schema in ``target`` and load ``tables`` into it; verify; commit or leave nothing.
 
@@ -123,6 +138,8 @@ def write(
     ``source``: the identity of the database the data came from, which is never written.
     ``guard``: a target already opened and locked by the caller (synthesize opens it before fitting).
     ``fail_after``: for tests, raise after loading that table (to prove nothing is left behind).
+    ``more``: later batches of rows of the same tables (model/batches.py), loaded as they come, in
+    the same transaction (MariaDB: into the same staging tables), and counted in the verification.
     """
     from relsynth.guard import Target
 
@@ -151,7 +168,17 @@ def write(
         if kind == "sqlite":
             dialects.transactional_sqlite(engine)
         job = _Job(
-            schema, plan, names, frames, summary, replace, into_existing, target_schema, progress, fail_after
+            schema,
+            plan,
+            names,
+            frames,
+            summary,
+            replace,
+            into_existing,
+            target_schema,
+            progress,
+            fail_after,
+            None if more is None or schema_only else iter(more),
         )
         if kind == "mysql" and not into_existing:
             _write_mysql(engine, job)
@@ -163,7 +190,7 @@ def write(
             engine.dispose()
         if own:
             guard.close(failed=failed)
-    summary.seconds["total"] = time.perf_counter() - started
+    summary.seconds["total"] = time.perf_counter() - started - job.waited
     return summary
 
 
@@ -315,6 +342,18 @@ def _insert_frame(
     _insert(conn, sa_table, columns, [[i, *r] for i, r in zip(numbers, rows, strict=True)])
 
 
+def _each_table(job: _Job) -> Iterator[tuple[dict[str, pd.DataFrame], str]]:
+    """(batch, table name) for every table of every batch, in the plan's order within a batch."""
+    progress, names = job.progress, job.names
+    for b, frames in enumerate(job.batches()):
+        for i, name in enumerate(names):
+            if name not in frames:
+                continue
+            if progress and b == 0:
+                progress("write", i, len(names))
+            yield frames, name
+
+
 # -- PostgreSQL and SQLite: one transaction --------------------------------------------------------
 def _write_transactional(engine: sa.Engine, job: _Job) -> None:
     import sqlalchemy as sa
@@ -413,10 +452,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")  # checked by verify() before commit
         cut = {(fk.table, fk.name): fk for tp in plan.tables.values() for fk in tp.deferred}
         pending: list[tuple[str, Any, pd.DataFrame]] = []
-        for i, name in enumerate(names):
-            if progress:
-                progress("write", i, len(names))
-            frame = frames[name]
+        for frames, name in _each_table(job):
             target_checks.settle(
                 conn,
                 schema,
@@ -440,7 +476,9 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                             load_frame[c] = None
                     pending.append((name, late, frame))
             try:
-                summary.rows[name] = _load(conn, kind, target[name], table, load_frame)
+                summary.rows[name] = summary.rows.get(name, 0) + _load(
+                    conn, kind, target[name], table, load_frame
+                )
             except Exception as err:
                 rejected = _rejected(err, name) if into_existing else None
                 if rejected is None:
@@ -452,7 +490,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             _update_late(conn, target[name], schema.table(name), late, frame)
         if progress:
             progress("write", len(names), len(names))
-        summary.seconds["load"] = time.perf_counter() - t0
+        summary.seconds["load"] = time.perf_counter() - t0 - job.waited
         t0 = time.perf_counter()
         if not into_existing:
             _after_load(conn, kind, schema, ts, summary)
@@ -462,7 +500,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             _recreate_code(conn, kind, schema, names, summary)
         summary.seconds["constraints"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        expected = {n: len(frames[n]) for n in names}
+        expected = {n: summary.rows.get(n, 0) for n in names}
         summary.verification = verify(conn, schema, target, expected=expected)
         if kind == "sqlite":
             orphans = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -965,31 +1003,29 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         conn.commit()
         summary.seconds["schema"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        for i, name in enumerate(names):
-            if progress:
-                progress("write", i, len(names))
-            frame = frames[name]
+        for batch, name in _each_table(job):
             target_checks.settle(
                 conn,
                 schema,
                 names,
                 name,
-                frames,
+                batch,
                 "mysql",
                 _insert_frame,
                 summary.repaired_for_checks,
                 summary.dropped_for_checks,
             )
-            frame = frames[name]
-            summary.rows[name] = _load(conn, "mysql", ts.tables[name], schema.table(name), frame)
+            loaded = _load(conn, "mysql", ts.tables[name], schema.table(name), batch[name])
+            summary.rows[name] = summary.rows.get(name, 0) + loaded
             conn.commit()
             if fail_after == name:
                 raise RelsynthError(f"failure injected after loading {name} (a test of the rollback)")
         if progress:
             progress("write", len(names), len(names))
-        summary.seconds["load"] = time.perf_counter() - t0
+        summary.seconds["load"] = time.perf_counter() - t0 - job.waited
         t0 = time.perf_counter()
-        summary.verification = verify(conn, schema, ts.tables, expected={n: len(frames[n]) for n in names})
+        expected = {n: summary.rows.get(n, 0) for n in names}
+        summary.verification = verify(conn, schema, ts.tables, expected=expected)
         summary.seconds["verify"] = time.perf_counter() - t0
         _accept(summary, progress, "swapped in")
         t0 = time.perf_counter()

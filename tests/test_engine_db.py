@@ -139,7 +139,9 @@ def test_sample_rows_and_holdout(demo_db: str) -> None:
     assert sampled.source["rows_read"]["diagnosis_codes"] == 59  # reference tables whole
     again = relsynth.fit(demo_db, seed=2, sample_rows=100)
     assert again.source["rows_read"] == sampled.source["rows_read"]
-    synth = relsynth.sample(sampled, scale=1.0)
+    # --scale counts the source's rows, not the sample's: scale 0.1 of 1000 patients is 100.
+    assert sampled.source["source_rows"]["patients"] == 1000
+    synth = relsynth.sample(sampled, scale=0.1)
     assert len(synth["patients"]) == 100 and check_integrity(sampled.schema, synth).problems == 0
 
     held = relsynth.fit(demo_db, seed=2, holdout=0.2)

@@ -113,6 +113,7 @@ def primary_key(
     pos: np.ndarray | None = None,
     report: SampleReport | None = None,
     late: tuple[ForeignKey, ...] = (),
+    offset: int = 0,
 ) -> None:
     """New values for the key columns that are this table's own (not FKs, not numbered, not
     modelled): never the source's keys, in the source's form (sequence, uuid, shaped string).
@@ -121,9 +122,11 @@ def primary_key(
     A sequence that would outgrow what a within-parent key allows (a smallint, a CHECK) is
     counted per parent instead. Strings fit the column's length and sequences its type; when
     together they cannot hold n distinct keys (a CHAR(1) and a SMALLINT), the rows past their room
-    repeat a key and are dropped as duplicates, and the report says why."""
+    repeat a key and are dropped as duplicates, and the report says why. ``offset``: the table's
+    rows keyed in earlier batches (model/batches.py), whose counted keys these continue."""
     key = tm.key
     n = len(frame)
+    total = offset + n
     within = keys_within_parent(table, context)
     fk_cols = inherited_columns(table, late)
     local = [c for c in table.primary_key if c not in fk_cols]
@@ -149,13 +152,13 @@ def primary_key(
         else:
             start = key.start if key.kind == "integer" else 1
             dom = within.get(c)
-            if dom is not None and (dom.values is not None or start < dom.lo or start + n - 1 > dom.hi):
+            if dom is not None and (dom.values is not None or start < dom.lo or start + total - 1 > dom.hi):
                 groups = (pos + 1) if pos is not None else np.zeros(n, dtype=np.int64)
                 frame[c] = kz.distinct_within(groups, None, dom.lo, dom.hi, dom.allowed(), start)
                 continue
             lo, hi = kz.integer_bounds(col.type)
             if not lo <= start <= hi:  # the source holds more than the type's name says (SQLite)
-                lo, hi = min(lo, start), max(hi, start + n - 1)
+                lo, hi = min(lo, start), max(hi, start + total - 1)
             # A key column of a composite key keeps to its CHECKs too (slot BETWEEN 1 AND 3).
             dom = ck.integer_domain(c, "bigint", checks)
             lo, hi = max(lo, dom.lo), min(hi, dom.hi)
@@ -170,7 +173,7 @@ def primary_key(
     if not counted:
         return
     rooms = [room for room, *_ in counted.values()]
-    indices, distinct = kz.key_indices(n, rooms)
+    indices, distinct = kz.key_indices(n, rooms, offset)
     grouped = _tenant_sizes(tm, table, list(counted), rooms, n)
     indices = [idx // grouped[c] if c in grouped else idx for c, idx in zip(counted, indices, strict=True)]
     for (c, (_, start, lo, hi)), idx in zip(counted.items(), indices, strict=True):
@@ -179,7 +182,7 @@ def primary_key(
             frame[c] = kz.key_strings(idx, col.type.length)
         elif c in listed:
             frame[c] = listed[c][idx] if len(listed[c]) else np.full(n, start, dtype=np.int64)
-        elif start + n - 1 <= min(hi, 2**63 - 1):
+        elif start + total - 1 <= min(hi, 2**63 - 1):
             frame[c] = start + idx  # the plain sequence, as every key without a tight type gets
         else:
             frame[c] = kz.counted_from(idx, start, lo, hi)
@@ -509,8 +512,12 @@ def unique_rows(
     tp: Any,
     rng: np.random.Generator,
     report: SampleReport,
+    taken: dict[tuple[str, ...], set[tuple[Any, ...]]] | None = None,
 ) -> np.ndarray:
-    """Rows to keep so the primary key and every UNIQUE constraint hold (NULLs never clash)."""
+    """Rows to keep so the primary key and every UNIQUE constraint hold (NULLs never clash).
+
+    ``taken``: for the keys an earlier batch may also have drawn (model/batches.py), the values it
+    wrote; a row repeating one is not kept either."""
     keep = np.ones(len(frame), dtype=bool)
     keysets = [table.primary_key] + [u.columns for u in table.unique]
     keysets += [ix.columns for ix in table.indexes if ix.unique and ix.columns and not ix.expressions]
@@ -526,6 +533,12 @@ def unique_rows(
             dup = nudge_unique(frame, cols[0], keep, dup)
         elif dup.any() and len(cols) > 1:
             dup = _redraw_member(tm, table, frame, tuple(cols), keep, dup, rng)
+        seen = (taken or {}).get(tuple(cols))
+        if seen:
+            now = pd.DataFrame({c: comparable(frame.loc[keep, c]) for c in cols})
+            dup = dup | np.fromiter(
+                (t in seen for t in now.itertuples(index=False, name=None)), bool, len(now)
+            )
         if dup.any():
             idx = np.flatnonzero(keep)[dup]
             keep[idx] = False

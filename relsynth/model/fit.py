@@ -68,6 +68,8 @@ class _Fitting:
     # The person each row belongs to, as a row of the topmost table split into people (one of at
     # least MIN_HOLDOUT_UNITS rows, as --holdout splits): None when the rows are their own people.
     owner: np.ndarray | None = None
+    # Category dims (their index) and values: ordered again once the children's summaries exist.
+    categories: list[tuple[int, pd.Series]] = field(default_factory=list)
 
 
 def positions(
@@ -639,7 +641,13 @@ def _fit_own(
     z_own = np.column_stack(columns_z) if columns_z else np.zeros((n, 0))
     s_own = np.column_stack(columns_s) if columns_s else np.zeros((n, 0))
     return model, _Fitting(
-        frame=frame, z=z_own, scores=s_own, parent_pos=parent_pos, seconds=seconds, owner=owner
+        frame=frame,
+        z=z_own,
+        scores=s_own,
+        parent_pos=parent_pos,
+        seconds=seconds,
+        owner=owner,
+        categories=categories,
     )
 
 
@@ -1376,9 +1384,27 @@ def _fit_hierarchy(
                 Dim(f"{child_name}.{fk.name}#refcount", "refcount", enc, child=child_name, fk=fk.name)
             )
             ext_s.append(enc.scores(pd.Series(counts)))
+    if ext_s:
+        _order_by_children(model, state, ext_s, rng)
     model.dims = model.dims[: model.n_own] + ext_dims
     full = np.column_stack([state.scores, *ext_s]) if ext_s else state.scores
     model.corr = latent_correlation(full, rng)
+
+
+def _order_by_children(
+    model: TableModel, state: _Fitting, ext_s: list[np.ndarray], rng: np.random.Generator
+) -> None:
+    """A category's levels ordered again along what the children say too (model/levels.py): a
+    trade customer's many orders are no linear trend when trade sits between two segments of few
+    (the copula then drew as many orders for every segment). Done before the table's own parent
+    summarises its scores."""
+    for i, objects in state.categories:
+        others = np.column_stack([np.delete(state.scores, i, axis=1), *ext_s])
+        enc = category_order.position(model.dims[i].encoder, objects, others)  # type: ignore[arg-type]
+        if enc is not None:
+            model.dims[i] = replace(model.dims[i], encoder=enc)
+            state.z[:, i] = enc.normal(objects, rng)
+            state.scores[:, i] = enc.scores(objects)
 
 
 MIN_KEEP = 0.3  # the least chance of taking the first sibling's value worth modelling

@@ -183,7 +183,7 @@ def counted_from(index: np.ndarray, start: int, lo: int, hi: int) -> np.ndarray:
     return np.array([lo + (start - lo + int(i)) % room for i in idx], dtype=object)
 
 
-def key_indices(n: int, rooms: list[int | None]) -> tuple[list[np.ndarray], int]:
+def key_indices(n: int, rooms: list[int | None], offset: int = 0) -> tuple[list[np.ndarray], int]:
     """For the columns of a key, each row's index into each column's values (values 0..room - 1),
     so that no two rows share all of them: a column with room for n values alone counts 0..n - 1
     (and, as the key's sequences always did, so do the others, up to their room); when none has
@@ -191,16 +191,20 @@ def key_indices(n: int, rooms: list[int | None]) -> tuple[list[np.ndarray], int]
 
     Also returns how many rows get a distinct tuple: n, or the product of the rooms when smaller
     (rows past it repeat a tuple and are dropped as duplicates: the caller says so).
+
+    ``offset``: rows of the table already keyed in earlier batches: their indices come first, so
+    batches sampled one after another never share a key.
     """
-    i = np.arange(n, dtype=np.int64)
-    if any(r is None or r >= n for r in rooms):
-        return [i if r is None or r >= n else i % r for r in rooms], n
+    i = np.arange(offset, offset + n, dtype=np.int64)
+    total = offset + n
+    if any(r is None or r >= total for r in rooms):
+        return [i if r is None or r >= total else i % r for r in rooms], n
     out, step = [], 1
     for r in rooms:
         assert r is not None
-        out.append((i // step) % r if step < n else np.zeros(n, dtype=np.int64))
+        out.append((i // step) % r if step < total else np.zeros(n, dtype=np.int64))
         step *= r
-    return out, min(n, step)
+    return out, max(0, min(n, step - offset))
 
 
 def _folded(v: Any) -> Any:

@@ -10,9 +10,9 @@ relations are re-imposed, CHECK constraints repaired, and values typed like thei
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,9 @@ from relsynth.model.spec import Dim, Model, TableModel
 from relsynth.model.values import coerce
 from relsynth.schema import Table
 from relsynth.transform import Categorical, Temporal, rank_normalize, to_epoch_seconds
+
+if TYPE_CHECKING:
+    from relsynth.model.batches import Batch
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
@@ -171,8 +174,7 @@ def sample_tables(
     for name in rows:
         schema.table(name)  # unknown names fail with a suggestion
     seed = model.seed if seed is None else seed
-    seeds = np.random.SeedSequence(seed).spawn(len(plan.order))
-    rngs = {n: np.random.default_rng(s) for n, s in zip(plan.order, seeds, strict=True)}
+    rngs = table_rngs(model, seed)
     report = report if report is not None else SampleReport()
     report.unguarded = unguarded_tables(model)
     done: dict[str, _Sampled] = {}
@@ -180,32 +182,95 @@ def sample_tables(
     for i, name in enumerate(plan.order):
         if progress:
             progress("sample", i, total)
-        tm = model.tables[name]
-        table = schema.table(name)
-        if tm.role == "reference":
-            done[name] = _Sampled(_reference_frame(tm, table), np.zeros((tm.n_rows, 0)), None)
-        elif tm.role == "empty":
-            done[name] = _Sampled(_empty_frame(table), np.zeros((0, 0)), None)
-        else:
-            done[name] = _sample_table(model, tm, table, done, scale, rows.get(name), rngs[name], report)
-            _apply_aggregates(model, name, done)
-    for name in plan.order:
+        sample_one(model, name, done, scale, rows.get(name), rngs[name], report)
+    finish_all(model, plan.order, done, rngs, report)
+    out = {name: finished(model, name, done, rngs, report) for name in plan.order}
+    if progress:
+        progress("sample", total, total)
+    return out
+
+
+def planned_rows(model: Model, name: str, scale: float) -> int:
+    """A root table's rows at ``scale``, relative to the source: rows withheld for the holdout count
+    as the source's, and a table learned from a sample of its rows counts all of them."""
+    source = model.source or {}
+    sampled = (source.get("source_rows") or {}).get(name)
+    held = (source.get("holdout") or {}).get("rows", {}).get(name, 0)
+    base = sampled if sampled is not None else model.tables[name].n_rows + held
+    return max(1, round(scale * base)) if scale > 0 else 0
+
+
+def table_rngs(model: Model, seed: int, batch: int | None = None) -> dict[str, np.random.Generator]:
+    """One generator per table, spawned from the seed by the table's place in the plan (and, for
+    a batch of a partitioned family, by the batch's number: model/batches.py)."""
+    order = model.plan.order
+    keys = [(i,) if batch is None else (i, batch) for i in range(len(order))]
+    return {
+        n: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=k))
+        for n, k in zip(order, keys, strict=True)
+    }
+
+
+def sample_one(
+    model: Model,
+    name: str,
+    done: dict[str, _Sampled],
+    scale: float,
+    fixed_rows: int | None,
+    rng: np.random.Generator,
+    report: SampleReport,
+    batch: Batch | None = None,
+) -> None:
+    """Sample one table into ``done`` (its parents and the tables it points to are there)."""
+    tm = model.tables[name]
+    table = model.schema.table(name)
+    if tm.role == "reference":
+        done[name] = _Sampled(_reference_frame(tm, table), np.zeros((tm.n_rows, 0)), None)
+    elif tm.role == "empty":
+        done[name] = _Sampled(_empty_frame(table), np.zeros((0, 0)), None)
+    else:
+        done[name] = _sample_table(model, tm, table, done, scale, fixed_rows, rng, report, batch)
+        _apply_aggregates(model, name, done)
+
+
+def finish_all(
+    model: Model,
+    names: Sequence[str],
+    done: dict[str, _Sampled],
+    rngs: dict[str, np.random.Generator],
+    report: SampleReport,
+) -> None:
+    """What needs every table of ``names`` sampled: cycle-cutting keys, back references, orders
+    and flags settled late."""
+    plan, schema = model.plan, model.schema
+    for name in names:
         for fk in plan[name].deferred:
             assign_secondary(
                 model, model.tables[name], schema.table(name), fk, done, rngs[name], report, deferred=True
             )
     deferred = {n: plan[n].deferred for n in plan.order}
-    for name in plan.order:  # a department's head works in it: the deferred key agrees
+    for name in names:  # a department's head works in it: the deferred key agrees
         if model.tables[name].back_refs:
             frames = {n: s.frame for n, s in done.items()}
             backrefs.apply(schema, deferred, frames, {name: model.tables[name].back_refs}, rngs[name])
-    _settle_late(model, done, rngs, report)
-    out = {}
-    for name in plan.order:
-        out[name] = _finish(schema.table(name), model.tables[name], done[name].frame, rngs[name], report)
-    if progress:
-        progress("sample", total, total)
-    return out
+    _settle_late(model, done, rngs, report, names)
+
+
+def finished(
+    model: Model,
+    name: str,
+    done: dict[str, _Sampled],
+    rngs: dict[str, np.random.Generator],
+    report: SampleReport,
+    *,
+    copy: bool = False,
+) -> pd.DataFrame:
+    """The table's frame typed like its SQL columns: what is written (``copy``: the sampled frame
+    is left as it is, for tables sampled later to read)."""
+    frame = done[name].frame
+    return _finish(
+        model.schema.table(name), model.tables[name], frame.copy() if copy else frame, rngs[name], report
+    )
 
 
 # -- whole-table frames -------------------------------------------------------------------------
@@ -237,6 +302,7 @@ def _sample_table(
     fixed_rows: int | None,
     rng: np.random.Generator,
     report: SampleReport,
+    batch: Batch | None = None,
 ) -> _Sampled:
     tp = model.plan[table.name]
     d_own = tm.n_own
@@ -245,10 +311,7 @@ def _sample_table(
     context = tp.context
     parent = done.get(context.ref_table) if context is not None else None
     if context is None or parent is None:
-        # Scale is relative to the source: rows withheld for the holdout count as the source's.
-        held = ((model.source or {}).get("holdout") or {}).get("rows", {}).get(table.name, 0)
-        base = tm.n_rows + held
-        n = fixed_rows if fixed_rows is not None else (max(1, round(scale * base)) if scale > 0 else 0)
+        n = fixed_rows if fixed_rows is not None else planned_rows(model, table.name, scale)
         z = rank_normalize(copula_sample(n, tm.corr, rng), rng, _counts(tm.dims))
         parent_pos = None
     else:
@@ -296,7 +359,10 @@ def _sample_table(
         frame[col.name] = values.get(col.name, pd.Series([None] * n, dtype=object))
     xs.provisional_existence(tm, frame, z)
     late = (*tp.self_refs, *tp.deferred)
-    primary_key(tm, table, frame, rng, context=context, pos=parent_pos, report=report, late=late)
+    offset = batch.offset(table.name, len(frame)) if batch is not None else 0
+    primary_key(
+        tm, table, frame, rng, context=context, pos=parent_pos, report=report, late=late, offset=offset
+    )
     if context is not None and parent is not None and parent_pos is not None:
         fill_fk(frame, context, parent.frame, parent_pos)
         apply_repeats(tm, frame, context, parent.frame, parent_pos)
@@ -324,7 +390,8 @@ def _sample_table(
     # Not re-derived after: a moved value may be outside a dependency's mapping (a NULL), and
     # conditionals drawn again would undo the CHECK repairs above.
     distinct_within_parent(tm, table, frame, parent_pos, context)
-    keep = unique_rows(tm, table, frame, parent_pos, tp, rng, report) & ~unplaceable
+    taken = batch.taken(table.name) if batch is not None else None
+    keep = unique_rows(tm, table, frame, parent_pos, tp, rng, report, taken) & ~unplaceable
     # A row still equal to a unique source record (no column could move it off) is not written;
     # its children are never sampled, since they are drawn for the rows kept here.
     copies = record_copies(tm, table, frame) & keep
@@ -339,6 +406,8 @@ def _sample_table(
     if tm.numbering and not keep.all():  # rows left out leave no gap in a numbering (1, 2, 4)
         numbering(tm, frame, parent_pos, rng)
         _derive(tm, frame, rng, after={nb.column for nb in tm.numbering})
+    if batch is not None:
+        batch.keep(table.name, frame)
     return _Sampled(frame, z, parent_pos)
 
 
@@ -649,14 +718,18 @@ def _settle(
 
 
 def _settle_late(
-    model: Model, done: dict[str, _Sampled], rngs: dict[str, np.random.Generator], report: SampleReport
+    model: Model,
+    done: dict[str, _Sampled],
+    rngs: dict[str, np.random.Generator],
+    report: SampleReport,
+    names: Sequence[str],
 ) -> None:
     """Once every table exists: orders through rows sampled after a table (a death recorded in a
     sibling table), flags saying whether children exist, and whatever follows from them, parents
     first so a child settles against its parent's final values."""
     frames = {name: s.frame for name, s in done.items()}
     changed: set[str] = set()
-    for name in model.plan.order:
+    for name in names:
         tm = model.tables[name]
         context = model.plan[name].context
         touched = context is not None and context.ref_table in changed

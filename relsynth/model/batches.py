@@ -1,0 +1,268 @@
+"""Sampling the largest family of tables a batch of root rows at a time: memory bounded by a batch.
+
+A family is a root table and every table under it along context parents (customer -> orders ->
+lineitem): each batch of root rows is sampled with all its descendants, handed to the writer and
+dropped, so child counts and parent-child trends stay whole within each family. Tables outside the
+family (other roots, the tables the family's rows point to) are sampled once, first, and kept: the
+family's other foreign keys are drawn from them.
+
+Batch boundaries come from the model, the scale and ``batch_rows`` only, and each batch draws
+from its own seed, spawned from the user's by (table, batch number): the same seed and batch size
+give the same database. Counted keys continue from one batch to the next (model/keys.py
+``key_indices``), and UNIQUE columns whose values are drawn (not counted) remember what earlier
+batches wrote, so no key repeats across batches.
+
+A schema whose family others depend on (a table outside it pointing into it, cycles, flags on a
+shared table about the family's rows) is sampled whole, and ``partition`` says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from relsynth.model.assign import inherited_columns
+from relsynth.model.guards import unguarded_tables
+from relsynth.model.relations import comparable
+from relsynth.model.sample import (
+    SampleReport,
+    finish_all,
+    finished,
+    planned_rows,
+    sample_one,
+    sample_tables,
+    table_rngs,
+)
+from relsynth.model.spec import Model
+
+log = logging.getLogger("relsynth")
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Partition:
+    root: str
+    family: tuple[str, ...]  # plan order, the root first
+    shared: tuple[str, ...]  # plan order: sampled once, before the family
+    root_rows: int  # the root's planned rows
+    per_batch: int  # root rows per batch
+
+    @property
+    def batches(self) -> int:
+        return math.ceil(self.root_rows / self.per_batch)
+
+
+def family_of(model: Model, root: str) -> tuple[str, ...]:
+    """The root and every table whose context chain leads to it, in plan order."""
+    plan = model.plan
+    members = {root}
+    for name in plan.order:
+        context = plan[name].context
+        if context is not None and context.ref_table in members and model.tables[name].role == "data":
+            members.add(name)
+    return tuple(n for n in plan.order if n in members)
+
+
+def partition(
+    model: Model, scale: float, rows: Mapping[str, int], batch_rows: int | None
+) -> tuple[Partition | None, str]:
+    """The family sampled in batches of about ``batch_rows`` rows, or None and why not."""
+    if not batch_rows or batch_rows <= 0:
+        return None, ""
+    plan = model.plan
+    roots = [n for n in plan.order if model.tables[n].role == "data" and plan[n].context is None]
+    best: tuple[int, str, tuple[str, ...]] | None = None
+    for root in roots:
+        family = family_of(model, root)
+        fixed = rows.get(root)
+        n_root = fixed if fixed is not None else planned_rows(model, root, scale)
+        source_root = max(model.tables[root].n_rows, 1)
+        expected = round(n_root * sum(model.tables[n].n_rows for n in family) / source_root)
+        if best is None or expected > best[0]:
+            best = (expected, root, family)
+    if best is None or best[0] <= batch_rows:
+        return None, ""
+    expected, root, family = best
+    why = _why_whole(model, root, family, rows)
+    if why:
+        return None, why
+    fixed = rows.get(root)
+    n_root = fixed if fixed is not None else planned_rows(model, root, scale)
+    per_batch = max(1, math.floor(batch_rows * n_root / max(expected, 1)))
+    if per_batch >= n_root:
+        return None, ""
+    shared = tuple(n for n in plan.order if n not in family)
+    return Partition(root, family, shared, n_root, per_batch), ""
+
+
+def _why_whole(model: Model, root: str, family: tuple[str, ...], rows: Mapping[str, int]) -> str:
+    """What keeps the family from being sampled in batches ('' when nothing does)."""
+    plan, schema = model.plan, model.schema
+    members = set(family)
+    for name in plan.order:
+        if name in members:
+            continue
+        for fk in schema.table(name).foreign_keys:
+            if fk.ref_table in members:
+                return f"{name} points into {fk.ref_table}, which is sampled in batches"
+        tm = model.tables[name]
+        for reach in tm.reaches:
+            if {t for _, t, _ in reach.path} & members or reach.table in members:
+                return f"{name}.{reach.column} is ordered through rows of {reach.table}"
+        for ex in tm.existence:
+            if ex.child in members:
+                return f"{name}.{ex.column} says whether rows of {ex.child} exist"
+    for name in family:
+        tm = model.tables[name]
+        if name != root and name in rows:
+            return f"--rows fixes {name}, a child table of {root}"
+        if plan[name].deferred or tm.back_refs:
+            return f"{name} is part of a cycle of foreign keys"
+        if name != root and tm.null_context >= 1:
+            return f"{name} has no rows under its parent {plan[name].context.ref_table}"  # type: ignore[union-attr]
+    return ""
+
+
+@dataclass
+class Batch:
+    """What a batch needs of the batches before it: how many keys each table has counted, and the
+    values of UNIQUE columns that are drawn rather than counted."""
+
+    model: Model
+    family: tuple[str, ...]
+    used: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, dict[tuple[str, ...], set[tuple[Any, ...]]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        apart = _keyed_apart(self.model, self.family)
+        for name in self.family:
+            table = self.model.schema.table(name)
+            keysets = [tuple(table.primary_key)] + [tuple(u.columns) for u in table.unique]
+            keysets += [
+                tuple(ix.columns) for ix in table.indexes if ix.unique and ix.columns and not ix.expressions
+            ]
+            drawn: dict[tuple[str, ...], set[tuple[Any, ...]]] = {
+                cols: set() for cols in keysets if cols and not set(cols) & apart[name]
+            }
+            if drawn:
+                self.kept[name] = drawn
+
+    def offset(self, name: str, n: int) -> int:
+        """Rows of ``name`` keyed in earlier batches; counts these n."""
+        start = self.used.get(name, 0)
+        self.used[name] = start + n
+        return start
+
+    def taken(self, name: str) -> dict[tuple[str, ...], set[tuple[Any, ...]]] | None:
+        return self.kept.get(name)
+
+    def keep(self, name: str, frame: pd.DataFrame) -> None:
+        for cols, seen in self.kept.get(name, {}).items():
+            if not all(c in frame for c in cols):
+                continue
+            sub = frame[list(cols)]
+            known = ~sub.isna().any(axis=1).to_numpy()
+            values = pd.DataFrame({c: comparable(sub.loc[known, c]) for c in cols})
+            seen.update(values.itertuples(index=False, name=None))
+
+
+def _keyed_apart(model: Model, family: tuple[str, ...]) -> dict[str, set[str]]:
+    """Per family table, the columns whose values no two batches share: keys counted on from the
+    batch before (model/assign.py primary_key with an offset), uuids, and foreign keys into a
+    family table's key that is itself apart. A key holding one of them repeats across no batches."""
+    plan, schema = model.plan, model.schema
+    out: dict[str, set[str]] = {}
+    apart_pk: dict[str, bool] = {}
+    for name in family:
+        table, tm = schema.table(name), model.tables[name]
+        late = (*plan[name].self_refs, *plan[name].deferred)
+        inherited = inherited_columns(table, late)
+        numbered = {nb.column for nb in tm.numbering}
+        modelled = {s.name for s in tm.columns if s.how != "key"}
+        cols: set[str] = set()
+        if tm.key.kind != "shape":
+            cols |= {
+                c for c in table.primary_key if c not in inherited and c not in numbered and c not in modelled
+            }
+        for fk in table.foreign_keys:
+            ref = fk.ref_table
+            if (
+                ref in apart_pk
+                and apart_pk[ref]
+                and set(fk.ref_columns) == set(schema.table(ref).primary_key)
+            ):
+                cols |= set(fk.columns)
+        out[name] = cols
+        apart_pk[name] = bool(set(table.primary_key) & cols)
+    return out
+
+
+def sample_batches(
+    model: Model,
+    *,
+    scale: float = 1.0,
+    rows: Mapping[str, int] | None = None,
+    seed: int | None = None,
+    batch_rows: int | None,
+    progress: Progress | None = None,
+    report: SampleReport | None = None,
+) -> Iterator[dict[str, pd.DataFrame]]:
+    """Synthetic tables as batches ({table: rows}), every table's rows split over them; one batch,
+    the whole database, when nothing is large enough to split (or cannot be: logged)."""
+    rows = dict(rows or {})
+    for name in rows:
+        model.schema.table(name)  # unknown names fail with a suggestion
+    seed = model.seed if seed is None else seed
+    report = report if report is not None else SampleReport()
+    part, why = partition(model, scale, rows, batch_rows)
+    if part is None:
+        if why:
+            log.info("sampled whole, not in batches: %s", why)
+        yield sample_tables(model, scale=scale, rows=rows, seed=seed, progress=progress, report=report)
+        return
+    log.info(
+        "sampling %s and its %d descendant tables in %d batches of %s rows",
+        part.root,
+        len(part.family) - 1,
+        part.batches,
+        f"{part.per_batch:,}",
+    )
+    report.unguarded = unguarded_tables(model)
+    rngs = table_rngs(model, seed)
+    done: dict[str, Any] = {}
+    for name in part.shared:
+        sample_one(model, name, done, scale, rows.get(name), rngs[name], report)
+    finish_all(model, part.shared, done, rngs, report)
+    # Typed on a copy: the family's rows still read the shared tables as sampled.
+    first = {n: finished(model, n, done, rngs, report, copy=True) for n in part.shared}
+    batch = Batch(model, part.family)
+    left = part.root_rows
+    for b in range(part.batches):
+        if progress:
+            progress("sample", b, part.batches)
+        n = min(part.per_batch, left)
+        left -= n
+        brngs = table_rngs(model, seed, b)
+        here = dict(done)
+        for name in part.family:
+            sample_one(model, name, here, scale, n if name == part.root else None, brngs[name], report, batch)
+        finish_all(model, part.family, here, brngs, report)
+        out = {name: finished(model, name, here, brngs, report) for name in part.family}
+        yield {**first, **out}
+        first = {}
+    if progress:
+        progress("sample", part.batches, part.batches)
+
+
+def concat(batches: Iterator[dict[str, pd.DataFrame]], names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """All batches as one frame per table (for files and tests; the writer streams them)."""
+    parts: dict[str, list[pd.DataFrame]] = {n: [] for n in names}
+    for got in batches:
+        for name, frame in got.items():
+            parts[name].append(frame)
+    return {n: pd.concat(p, ignore_index=True) if len(p) > 1 else p[0] for n, p in parts.items() if p}
