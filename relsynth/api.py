@@ -32,6 +32,7 @@ Progress = Callable[[str, int, int], None]
 BATCH_ROWS = 500_000
 # A source of more rows is learned from a seeded sample of its root rows with their descendants.
 FIT_ROWS = 1_000_000
+MIN_SAMPLE_ROOTS = 1000  # root rows per root table a sample keeps at the least
 
 
 def fit(
@@ -236,6 +237,13 @@ def _fit_database(
     if engine == "sdv":
         return _fit_sdv(schema, plan, result.frames, seed)
     model = fit_tables(schema, result.frames, plan=plan, seed=seed, progress=progress, rare_k=rare_k)
+    if sample_rows:  # guarded by every row of the source, not only the sample's
+        from relsynth.model import guards
+        from relsynth.read import stream_rows
+
+        result.frames.clear()
+        with connect(url, read_only=True) as conn:
+            guards.attach_chunks(model, stream_rows(conn, schema, plan, progress))
     model.source = {
         "kind": "database",
         "rare_k": rare_k,
@@ -281,7 +289,9 @@ def _rows_within(schema: Schema, plan: Any, budget: int) -> int | None:
     while lo < hi:  # the largest n whose sample is within the budget
         mid = (lo + hi + 1) // 2
         lo, hi = (mid, hi) if total(mid) <= budget else (lo, mid - 1)
-    return lo
+    # A table of a few thousand rows is learned whole, whatever the budget: two products would
+    # teach nothing of a hundred.
+    return max(lo, MIN_SAMPLE_ROOTS)
 
 
 def load_schema_file(
@@ -394,7 +404,6 @@ def _guard_from(
         return
     from relsynth.guard import Identity, identity
     from relsynth.io import connect, redact
-    from relsynth.read import read_tables
 
     with connect(source, read_only=True) as conn:
         fitted_on = Identity.from_dict(model.source.get("identity"))
@@ -405,8 +414,9 @@ def _guard_from(
                 f"database fit read ({model.source.get('url') or 'recorded in the model file'}), "
                 "or leave --source out"
             )
-        frames = read_tables(conn, model.schema, model.plan, progress=progress).frames
-    guards.attach(model, frames)
+        from relsynth.read import stream_rows
+
+        guards.attach_chunks(model, stream_rows(conn, model.schema, model.plan, progress))
 
 
 def write_files(

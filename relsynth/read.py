@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -184,6 +184,21 @@ def read_tables(
                 parent = result.frames.get(tp.context.ref_table)
                 keys = [] if parent is None else _keys(parent, tp.context.ref_columns)
                 frame = _fetch_in(conn, table, schema.schema, cols, tp.context.columns, keys)
+                if any(table.column(c).nullable for c in tp.context.columns):
+                    # Rows under no parent: the same share of them as of the parent's rows.
+                    total = schema.table(tp.context.ref_table).row_count
+                    share = min(1.0, len(parent) / total) if parent is not None and total > 0 else 1.0
+                    alone, _ = _sample_roots(
+                        conn,
+                        table,
+                        schema.schema,
+                        cols,
+                        sample_rows,
+                        seed,
+                        null_in=tp.context.columns,
+                        share=share,
+                    )
+                    frame = pd.concat([frame, alone], ignore_index=True) if len(alone) else frame
         except Exception as err:
             missing = _missing(conn, table, schema.schema, cols, err)
             if missing:
@@ -198,6 +213,24 @@ def read_tables(
     if progress:
         progress("read", len(names), len(names))
     return result
+
+
+def stream_rows(
+    conn: sa.Connection, schema: Schema, plan: Plan, progress: Progress | None = None
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Every data table's rows, a chunk at a time and never a whole table at once: what guards a
+    model learned from a sample against copying any of the source's rows."""
+    names = [n for n in plan.order if plan[n].role == "data"]
+    for i, name in enumerate(names):
+        if progress:
+            progress("guard", i, len(names))
+        table = schema.table(name)
+        cols = _readable(table)
+        result = conn.execute(_streamed(_select(table, schema.schema, cols, dialects.family(conn))[1]))
+        for chunk in result.partitions(CHUNK_ROWS):
+            yield name, _native_numbers(pd.DataFrame(chunk, columns=cols), table)
+    if progress:
+        progress("guard", len(names), len(names))
 
 
 def _missing(
@@ -252,12 +285,24 @@ def _keys(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple[Any, ...]]:
 
 
 def _sample_roots(
-    conn: sa.Connection, table: Table, schema_name: str | None, cols: list[str], n: int, seed: int
+    conn: sa.Connection,
+    table: Table,
+    schema_name: str | None,
+    cols: list[str],
+    n: int,
+    seed: int,
+    null_in: tuple[str, ...] = (),
+    share: float | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """N rows chosen by hash of the primary key, and the table's rows: only the key column is
-    scanned in full."""
+    scanned in full. ``null_in``: only rows with a NULL in one of these columns (no parent);
+    ``share``: the rows whose hash is below it instead of N (a share of any number of rows)."""
+    import sqlalchemy as sa
+
     key_cols = table.primary_key or tuple(cols)
-    _, query = _select(table, schema_name, list(key_cols))
+    t, query = _select(table, schema_name, list(key_cols))
+    if null_in:
+        query = query.where(sa.or_(*[t.c[c].is_(None) for c in null_in]))
     best: pd.DataFrame | None = None
     total = 0
     result = conn.execute(_streamed(query))
@@ -265,8 +310,11 @@ def _sample_roots(
         keys = [tuple(r) for r in chunk]
         total += len(keys)
         part = pd.DataFrame({"key": keys, "h": key_hash(keys, "sample", seed)})
+        if share is not None:
+            part = part[part["h"] < share]
         best = part if best is None else pd.concat([best, part], ignore_index=True)
-        best = best.nsmallest(n, "h", keep="first")
+        if share is None:
+            best = best.nsmallest(n, "h", keep="first")
     if best is None or best.empty:
         return pd.DataFrame(columns=cols), total
     return _fetch_in(conn, table, schema_name, cols, tuple(key_cols), list(best["key"])), total

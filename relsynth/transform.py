@@ -294,9 +294,18 @@ class Categorical(Encoder):
         index = {(_key(v)): i for i, v in enumerate(self.levels)}
         # An unseen value counts as the commonest level (the first, unless levels were reordered).
         commonest = int(np.argmax(np.diff(self.cum, prepend=0.0))) if len(self.cum) else 0
-        return np.fromiter(
-            (index.get(_key(_py(v)), commonest) for v in values), dtype=np.int64, count=len(values)
+        objects = np.asarray(values, dtype=object)
+        try:  # each distinct value looked up once (a dict merges equal values as factorize does)
+            found, uniques = pd.factorize(objects, use_na_sentinel=True)
+        except TypeError:  # unhashable values (lists): one at a time
+            return np.fromiter(
+                (index.get(_key(_py(v)), commonest) for v in objects), dtype=np.int64, count=len(objects)
+            )
+        mapped = np.fromiter(
+            (index.get(_key(_py(u)), commonest) for u in uniques), dtype=np.int64, count=len(uniques)
         )
+        missing = index.get(None, commonest)
+        return np.append(mapped, missing)[np.where(found >= 0, found, len(mapped))]
 
     def normal(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
         codes = self.codes(values)

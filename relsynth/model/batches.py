@@ -24,8 +24,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from relsynth.model import keys as kz
 from relsynth.model.assign import inherited_columns
 from relsynth.model.guards import unguarded_tables
 from relsynth.model.relations import comparable
@@ -42,6 +44,10 @@ from relsynth.model.spec import Model
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
+# Root rows of a batch at the least: a self-reference or a shared value is drawn among the rows of
+# one batch, so batches of a few roots would confine each row's references to its own family.
+MIN_BATCH_ROOTS = 1000
+REDRAWS = 8  # rounds of drawing a generated UNIQUE value again when an earlier batch wrote it
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ def partition(
         return None, why
     fixed = rows.get(root)
     n_root = fixed if fixed is not None else planned_rows(model, root, scale)
-    per_batch = max(1, math.floor(batch_rows * n_root / max(expected, 1)))
+    per_batch = max(MIN_BATCH_ROOTS, math.floor(batch_rows * n_root / max(expected, 1)))
     if per_batch >= n_root:
         return None, ""
     shared = tuple(n for n in plan.order if n not in family)
@@ -109,7 +115,7 @@ def _why_whole(model: Model, root: str, family: tuple[str, ...], rows: Mapping[s
             continue
         for fk in schema.table(name).foreign_keys:
             if fk.ref_table in members:
-                return f"{name} points into {fk.ref_table}, which is sampled in batches"
+                return f"{name} points into {fk.ref_table}"
         tm = model.tables[name]
         for reach in tm.reaches:
             if {t for _, t, _ in reach.path} & members or reach.table in members:
@@ -117,8 +123,16 @@ def _why_whole(model: Model, root: str, family: tuple[str, ...], rows: Mapping[s
         for ex in tm.existence:
             if ex.child in members:
                 return f"{name}.{ex.column} says whether rows of {ex.child} exist"
+    apart = _keyed_apart(model, family)
     for name in family:
         tm = model.tables[name]
+        table = schema.table(name)
+        for cols in _keysets(table):
+            outside = [
+                fk for fk in table.foreign_keys if fk.ref_table not in members and set(fk.columns) & set(cols)
+            ]
+            if outside and not set(cols) & apart[name]:
+                return f"{name} has one row per row of {outside[0].ref_table} at most (a UNIQUE key)"
         if name != root and name in rows:
             return f"--rows fixes {name}, a child table of {root}"
         if plan[name].deferred or tm.back_refs:
@@ -142,12 +156,8 @@ class Batch:
         apart = _keyed_apart(self.model, self.family)
         for name in self.family:
             table = self.model.schema.table(name)
-            keysets = [tuple(table.primary_key)] + [tuple(u.columns) for u in table.unique]
-            keysets += [
-                tuple(ix.columns) for ix in table.indexes if ix.unique and ix.columns and not ix.expressions
-            ]
             drawn: dict[tuple[str, ...], set[tuple[Any, ...]]] = {
-                cols: set() for cols in keysets if cols and not set(cols) & apart[name]
+                cols: set() for cols in _keysets(table) if not set(cols) & apart[name]
             }
             if drawn:
                 self.kept[name] = drawn
@@ -161,6 +171,30 @@ class Batch:
     def taken(self, name: str) -> dict[tuple[str, ...], set[tuple[Any, ...]]] | None:
         return self.kept.get(name)
 
+    def clash(self, name: str, column: str, values: pd.Series) -> np.ndarray:
+        """Which of a UNIQUE column's values an earlier batch wrote."""
+        seen = self.kept.get(name, {}).get((column,))
+        if not seen:
+            return np.zeros(len(values), dtype=bool)
+        comp = comparable(values)
+        return np.fromiter(((v,) in seen for v in comp), dtype=bool, count=len(values))
+
+    def redraw(
+        self, name: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], pd.DataFrame], columns: set[str]
+    ) -> None:
+        """Rows whose generated UNIQUE value an earlier batch wrote get new generated values
+        (``draw`` fills a frame of them): dropping them would lose rows with every batch."""
+        for cols in self.kept.get(name, {}):
+            if len(cols) != 1 or cols[0] not in columns or cols[0] not in frame:
+                continue
+            for _ in range(REDRAWS):
+                hit = self.clash(name, cols[0], frame[cols[0]]) & frame[cols[0]].notna().to_numpy()
+                if not hit.any():
+                    break
+                again = draw(frame.loc[hit].reset_index(drop=True))
+                for c in again.columns.intersection(sorted(columns)):
+                    frame.loc[hit, c] = again[c].to_numpy()
+
     def keep(self, name: str, frame: pd.DataFrame) -> None:
         for cols, seen in self.kept.get(name, {}).items():
             if not all(c in frame for c in cols):
@@ -169,6 +203,29 @@ class Batch:
             known = ~sub.isna().any(axis=1).to_numpy()
             values = pd.DataFrame({c: comparable(sub.loc[known, c]) for c in cols})
             seen.update(values.itertuples(index=False, name=None))
+
+
+def _keysets(table: Any) -> list[tuple[str, ...]]:
+    """The table's primary key and every UNIQUE constraint or index over plain columns."""
+    sets = [tuple(table.primary_key)] + [tuple(u.columns) for u in table.unique]
+    sets += [tuple(ix.columns) for ix in table.indexes if ix.unique and ix.columns and not ix.expressions]
+    return [s for s in dict.fromkeys(sets) if s]
+
+
+def _wide(table: Any, column: str) -> bool:
+    """A counted key column with room for any number of rows: no batch runs out of it and wraps
+    around onto an earlier batch's keys (a SMALLINT, a CHAR(4), a CHECK range would)."""
+    col = table.column(column)
+    if any(column in check.sql for check in table.checks):
+        return False
+    if col.type.name in {"string", "char", "text"}:
+        return not col.type.length or col.type.length >= 12
+    if col.type.name == "uuid":
+        return True
+    if col.type.name not in {"integer", "bigint", "smallint"}:
+        return False
+    lo, hi = kz.integer_bounds(col.type)
+    return hi - lo >= 2**31 - 1
 
 
 def _keyed_apart(model: Model, family: tuple[str, ...]) -> dict[str, set[str]]:
@@ -187,7 +244,9 @@ def _keyed_apart(model: Model, family: tuple[str, ...]) -> dict[str, set[str]]:
         cols: set[str] = set()
         if tm.key.kind != "shape":
             cols |= {
-                c for c in table.primary_key if c not in inherited and c not in numbered and c not in modelled
+                c
+                for c in table.primary_key
+                if c not in inherited and c not in numbered and c not in modelled and _wide(table, c)
             }
         for fk in table.foreign_keys:
             ref = fk.ref_table
@@ -222,13 +281,13 @@ def sample_batches(
     part, why = partition(model, scale, rows, batch_rows)
     if part is None:
         if why:
-            log.info("sampled whole, not in batches: %s", why)
+            log.info("sampled in one piece, not in batches (--batch-rows): %s", why)
         yield sample_tables(model, scale=scale, rows=rows, seed=seed, progress=progress, report=report)
         return
     log.info(
-        "sampling %s and its %d descendant tables in %d batches of %s rows",
+        "sampling %s (with %s) in %d batches of %s root rows",
         part.root,
-        len(part.family) - 1,
+        ", ".join(part.family[1:]) or "no child tables",
         part.batches,
         f"{part.per_batch:,}",
     )

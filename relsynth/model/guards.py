@@ -14,7 +14,7 @@ process: compact for big tables, and meaningless outside it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,10 +31,19 @@ RECURRING_PII = frozenset({"first_name", "last_name"})
 
 def attach(model: Model, frames: Mapping[str, pd.DataFrame]) -> None:
     """Build every guard of ``model`` from the source's ``frames`` (those it was fitted on)."""
+    attach_chunks(model, ((name, frame) for name, frame in frames.items()))
+
+
+def attach_chunks(model: Model, chunks: Iterable[tuple[str, pd.DataFrame]]) -> None:
+    """Build every guard from the source's rows, given a chunk of a table at a time (a model
+    learned from a sample is guarded by every row of the source): only the hashes are kept."""
     key = os.urandom(16)
-    for name, tm in model.tables.items():
-        frame = frames.get(name)
-        if frame is None or tm.role != "data" or not len(frame):
+    values: dict[tuple[str, str], list[np.ndarray]] = {}  # (table, column) -> hashes per chunk
+    natives_seen: dict[tuple[str, str], list[pd.Series]] = {}
+    records: dict[str, list[np.ndarray]] = {}
+    for name, frame in chunks:
+        tm = model.tables.get(name)
+        if tm is None or tm.role != "data" or not len(frame):
             continue
         table = model.schema.table(name)
         for spec in tm.columns:
@@ -43,20 +52,36 @@ def attach(model: Model, frames: Mapping[str, pd.DataFrame]) -> None:
             pii = table.column(spec.name).pii
             shaped_id = spec.how == "id" and spec.id_kind not in {"uuid", "integer"}  # "nick0017"
             if spec.how == "text" or shaped_id or (spec.how == "pii" and pii not in RECURRING_PII):
-                spec.guard = SourceGuard.fit(frame[spec.name], key, fold=spec.how == "pii")
+                guard = SourceGuard.fit(frame[spec.name], key, fold=spec.how == "pii")
+                values.setdefault((name, spec.name), []).append(guard.hashes)
             elif spec.how == "native":  # the strings inside JSON documents
-                spec.guard = natives.source_guard(table.column(spec.name).type, frame[spec.name])
+                natives_seen.setdefault((name, spec.name), []).append(frame[spec.name])
         names = name_columns(model, name)
         if names is not None and all(c in frame for c in names):
-            tm.name_columns = names
-            tm.name_guard = SourceGuard.fit(name_pairs(frame[names[0]], frame[names[1]]), key, fold=True)
+            pairs = SourceGuard.fit(name_pairs(frame[names[0]], frame[names[1]]), key, fold=True)
+            values.setdefault((name, "\x00names"), []).append(pairs.hashes)
         if tm.record_columns and all(c in frame for c in tm.record_columns):
             record = record_keys(table, frame, tm.record_columns)
-            counts = record.value_counts()
-            unique = counts.index[counts == 1]
-            tm.record_guard = (
-                SourceGuard.fit(pd.Series(np.asarray(unique, dtype=object)), key) if len(unique) else None
-            )
+            digest = SourceGuard(key, np.empty(0, dtype=np.uint64)).digest(record.to_numpy(dtype=object))
+            records.setdefault(name, []).append(digest)
+    for (name, column), parts in values.items():
+        tm = model.tables[name]
+        if column == "\x00names":
+            tm.name_columns = name_columns(model, name)
+            tm.name_guard = SourceGuard.of(key, parts, fold=True)
+        else:
+            spec = tm.column(column)
+            spec.guard = SourceGuard.of(key, parts, fold=spec.how == "pii")
+    for (name, column), series in natives_seen.items():
+        col = model.schema.table(name).column(column)
+        model.tables[name].column(column).guard = natives.source_guard(
+            col.type, pd.concat(series, ignore_index=True)
+        )
+    for name, parts in records.items():
+        # A record's text is hashed whole: one held by a single row is unique in the source.
+        hashes, counts = np.unique(np.concatenate(parts), return_counts=True)
+        unique = hashes[counts == 1]
+        model.tables[name].record_guard = SourceGuard(key, unique) if len(unique) else None
     model.guarded = True
 
 

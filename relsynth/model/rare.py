@@ -29,13 +29,20 @@ def _key(v: Any) -> Any:
     return v
 
 
+def _spelled(values: pd.Series) -> np.ndarray:
+    """Each value as text, every NULL (None, NaN, NaT) as 'None': a key for (person, value) pairs."""
+    objects = values.to_numpy(dtype=object).copy()
+    objects[values.isna().to_numpy()] = None
+    return objects.astype(str)
+
+
 def common_levels(values: pd.Series, parents: np.ndarray | None, k: int) -> set[Any]:
     """Non-NULL levels seen in at least k rows and, with ``parents`` (each row's parent position,
     -1 for none), for at least k distinct parents (rows without one count as their own)."""
     known = values.notna().to_numpy()
     if not known.any():
         return set()
-    keys = pd.Series(values.to_numpy(dtype=object)[known]).map(_key)
+    keys = pd.Series(values.to_numpy(dtype=object)[known])  # no NULL left for _key to fold
     rows = keys.value_counts()
     common = rows[rows >= k]
     if parents is None or not len(common):
@@ -65,7 +72,7 @@ def per_person(values: pd.Series, people: np.ndarray | None) -> pd.Series:
     if people is None or not len(values):
         return values
     who = np.where(np.asarray(people) >= 0, np.asarray(people), -1 - np.arange(len(values)))
-    keys = pd.DataFrame({"p": who, "v": values.map(_key).astype(str).to_numpy()})
+    keys = pd.DataFrame({"p": who, "v": _spelled(values)})
     return values[~keys.duplicated().to_numpy()]
 
 
@@ -77,7 +84,7 @@ def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> p
     if people is None or not len(values):
         return values
     who_all = np.where(np.asarray(people) >= 0, np.asarray(people), -1 - np.arange(len(values)))
-    pairs = pd.DataFrame({"p": who_all, "v": values.map(_key).astype(str).to_numpy()})
+    pairs = pd.DataFrame({"p": who_all, "v": _spelled(values)})
     firsts = ~pairs.duplicated().to_numpy()
     kept, who = values[firsts], who_all[firsts]
     x = pd.to_numeric(kept, errors="coerce").to_numpy(dtype=float)

@@ -45,6 +45,7 @@ from relsynth.model.generate import avoid_records, generated_columns, record_cop
 from relsynth.model.guards import unguarded_tables
 from relsynth.model.natives import native_columns
 from relsynth.model.spec import Dim, Model, TableModel
+from relsynth.model.text import fresh
 from relsynth.model.values import coerce
 from relsynth.schema import Table
 from relsynth.transform import Categorical, Temporal, rank_normalize, to_epoch_seconds
@@ -380,6 +381,8 @@ def _sample_table(
         self_reference(tm, frame, fk, parent_pos, rng, table)
         _self_ref_checks(table, frame, fk)
     generated_columns(model, tm, table, frame, rng, report)
+    if batch is not None:
+        _redraw_taken(model, tm, table, frame, rng, batch)
     native_columns(tm, table, frame, rng)
     avoid_records(tm, table, frame, rng, report)
     _repair_checks(tm, table, frame, rng, report)
@@ -409,6 +412,26 @@ def _sample_table(
     if batch is not None:
         batch.keep(table.name, frame)
     return _Sampled(frame, z, parent_pos)
+
+
+def _redraw_taken(
+    model: Model, tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator, batch: Batch
+) -> None:
+    """Generated UNIQUE values (an e-mail, a shaped key) that an earlier batch wrote, drawn again."""
+    drawn = {s.name for s in tm.columns if s.how in {"pii", "text", "id"}}
+    shaped = tm.key.kind == "shape" and tm.key.shapes is not None and len(table.primary_key) == 1
+    if shaped:
+        drawn.add(table.primary_key[0])
+
+    def draw(rows: pd.DataFrame) -> pd.DataFrame:
+        generated_columns(model, tm, table, rows, rng, None)
+        if shaped:
+            col = table.column(table.primary_key[0])
+            made = fresh(tm.key.shapes.generate, len(rows), rng, guard=None, unique=True)  # type: ignore[union-attr]
+            rows[col.name] = kz.fit_keys(made, col.type.length)
+        return rows
+
+    batch.redraw(table.name, frame, draw, drawn)
 
 
 def _self_ref_checks(table: Table, frame: pd.DataFrame, fk: Any) -> None:

@@ -268,6 +268,13 @@ class SourceGuard:
         return out
 
     @classmethod
+    def of(cls, key: bytes, parts: list[np.ndarray], *, fold: bool = False) -> SourceGuard:
+        """One guard from the hashes of several chunks' guards (built with the same key)."""
+        return cls(
+            key, np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64), fold=fold
+        )
+
+    @classmethod
     def fit(cls, values: pd.Series, key: bytes, *, fold: bool = False) -> SourceGuard:
         guard = cls(key, np.empty(0, dtype=np.uint64), fold=fold)
         guard.hashes = np.unique(guard.digest(values.dropna().astype(str).unique()))
