@@ -11,7 +11,17 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {"reflect", "plan", "fit", "sample", "write", "write_files", "synthesize", "evaluate"}
+_API = {
+    "reflect",
+    "plan",
+    "fit",
+    "sample",
+    "sample_batches",
+    "write",
+    "write_files",
+    "synthesize",
+    "evaluate",
+}
 _TYPES = {"Schema": "relsynth.schema", "Model": "relsynth.model.spec", "RelsynthError": "relsynth.errors"}
 
 
@@ -33,6 +43,7 @@ __all__ = [
     "plan",
     "reflect",
     "sample",
+    "sample_batches",
     "synthesize",
     "write",
     "write_files",

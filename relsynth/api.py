@@ -363,6 +363,7 @@ def sample(
     source: str | sa.URL | Mapping[str, pd.DataFrame] | None = None,
     progress: Progress | None = None,
     report: SampleReport | None = None,
+    batch_rows: int | None = BATCH_ROWS,
 ) -> dict[str, pd.DataFrame]:
     """Synthetic tables from a model (or a model file): {table name: DataFrame}.
 
@@ -371,8 +372,10 @@ def sample(
     Reference tables are copied and never scaled. A model just fitted keeps the source's rows
     off the output in memory; a model loaded from a file holds nothing of the source, so give
     ``source`` (the database it was fitted on, read-only, or its frames) for the same guarantee.
+    ``batch_rows``: sampled in the batches synthesize writes (``sample_batches``), so the same
+    seed gives the same tables; they are returned whole.
     """
-    from relsynth.model.sample import sample_tables
+    from relsynth.model.batches import concat
     from relsynth.model.spec import Model as ModelCls
 
     _check_scale(scale)
@@ -385,10 +388,52 @@ def sample(
         assert isinstance(model, sdv_engine.SdvModel), "only fit(engine='sdv') makes SDV models"
         return sdv_engine.sample(model.synth, scale=scale, seed=model.seed if seed is None else seed)
     assert isinstance(model, ModelCls)
+    batches = sample_batches(
+        model,
+        scale=scale,
+        rows=rows,
+        seed=seed,
+        source=source,
+        progress=progress,
+        report=report,
+        batch_rows=batch_rows,
+    )
+    return concat(batches, model.plan.order)
+
+
+def sample_batches(
+    model: Model | str | Path,
+    *,
+    scale: float = 1.0,
+    rows: Mapping[str, int] | None = None,
+    seed: int | None = None,
+    source: str | sa.URL | Mapping[str, pd.DataFrame] | None = None,
+    progress: Progress | None = None,
+    report: SampleReport | None = None,
+    batch_rows: int | None = BATCH_ROWS,
+) -> Iterator[dict[str, pd.DataFrame]]:
+    """``sample``, a batch at a time ({table: rows}, every table's rows split over the batches):
+    the largest family of tables about ``batch_rows`` rows per batch (model/batches.py), so
+    memory does not grow with ``scale``. What synthesize writes; ``write(first, more=rest)``."""
+    from relsynth.model import batches
+    from relsynth.model.spec import Model as ModelCls
+
+    _check_scale(scale)
+    _check_seed(seed)
+    if isinstance(model, str | Path):
+        model = ModelCls.load(model)
+    if model.engine == "sdv":
+        raise RelsynthError("an SDV model is sampled whole: use sample()")
     if source is not None and not model.guarded:
         _guard_from(model, source, progress)
-    return sample_tables(
-        model, scale=scale, rows=dict(rows or {}), seed=seed, progress=progress, report=report
+    return batches.sample_batches(
+        model,
+        scale=scale,
+        rows=dict(rows or {}),
+        seed=seed,
+        batch_rows=batch_rows,
+        progress=progress,
+        report=report,
     )
 
 
@@ -459,6 +504,7 @@ def write(
     schema: Schema,
     target: str | sa.URL,
     *,
+    more: Iterator[dict[str, pd.DataFrame]] | None = None,
     replace: bool = False,
     into_existing: bool = False,
     schema_only: bool = False,
@@ -469,7 +515,8 @@ def write(
     """Create the schema in ``target``, bulk-load ``tables``, verify, commit (or leave nothing).
 
     ``source``: the database the data came from (``Identity.from_dict(model.source["identity"])``),
-    which the target is then checked not to be.
+    which the target is then checked not to be. ``more``: later batches of the same tables
+    (``sample_batches``), loaded in the same transaction.
     """
     from relsynth.writer import write as _write
 
@@ -483,6 +530,7 @@ def write(
         target_schema=target_schema,
         progress=progress,
         source=source,
+        more=more,
     )
 
 
@@ -560,7 +608,6 @@ def synthesize(
         )
         timings["fit"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        from relsynth.model.batches import sample_batches
         from relsynth.model.sample import SampleReport
 
         report = SampleReport()

@@ -566,6 +566,7 @@ def _parse_rows(values: tuple[str, ...]) -> dict[str, int]:
     help="The database the model was fitted on (read-only): keeps its records and values off the "
     "output, as synthesize does. The model file holds none of them.",
 )
+@_batch_rows
 @_global_options
 @click.pass_context
 def sample(
@@ -582,6 +583,7 @@ def sample(
     into_existing: bool,
     target_schema: str | None,
     source_url: str | None,
+    batch_rows: int,
 ) -> None:
     """Sample synthetic tables from a model into a directory (one file per table).
 
@@ -619,6 +621,36 @@ def sample(
 
             loaded = Model.load(model_file)
             report = SampleReport()
+            if target:  # a batch at a time, as synthesize writes (the same seed, the same rows)
+                from relsynth.api import sample_batches
+                from relsynth.writer import write as write_db
+
+                _uses(ctx, _source(target))
+                with _progress(ctx) as progress:
+                    batches = sample_batches(
+                        loaded,
+                        scale=scale,
+                        rows=_parse_rows(rows),
+                        seed=seed,
+                        source=_source(source_url) if source_url else None,
+                        progress=progress,
+                        report=report,
+                        batch_rows=batch_rows or None,
+                    )
+                    summary = write_db(
+                        next(batches),
+                        loaded.schema,
+                        _source(target),
+                        plan=loaded.plan,
+                        source=Identity.from_dict(loaded.source.get("identity")),
+                        replace=replace,
+                        into_existing=into_existing,
+                        target_schema=target_schema,
+                        progress=progress,
+                        more=batches,
+                    )
+                _print_summary(loaded, {}, summary, {"sample": time.perf_counter() - started}, report)
+                return
             with _progress(ctx) as progress:
                 tables = sample_model(
                     loaded,
@@ -628,27 +660,9 @@ def sample(
                     source=_source(source_url) if source_url else None,
                     progress=progress,
                     report=report,
+                    batch_rows=batch_rows or None,
                 )
             integrity = check_integrity(loaded.schema, tables)
-            if target:
-                from relsynth.writer import write as write_db
-
-                _uses(ctx, _source(target))
-
-                with _progress(ctx) as progress:
-                    summary = write_db(
-                        tables,
-                        loaded.schema,
-                        _source(target),
-                        plan=loaded.plan,
-                        source=Identity.from_dict(loaded.source.get("identity")),
-                        replace=replace,
-                        into_existing=into_existing,
-                        target_schema=target_schema,
-                        progress=progress,
-                    )
-                _print_summary(loaded, tables, summary, {"sample": time.perf_counter() - started}, report)
-                return
         assert output  # checked above: no --target means -o
         paths = write_files(tables, output, fmt=fmt)
         seconds = time.perf_counter() - started

@@ -303,3 +303,21 @@ def test_a_one_to_one_key_into_a_table_sampled_once_keeps_the_family_whole(tmp_p
     tables = concat(sample_batches(model, seed=1, batch_rows=200), model.plan.order)
     cards = tables["member"]["card_id"].dropna()
     assert not cards.duplicated().any() and cards.isin(tables["card"]["id"]).all()
+
+
+def test_a_key_too_narrow_for_the_rows_is_reported_with_its_room_in_batches(tmp_path) -> None:
+    """A key of 150 values: the rows past it are dropped, batched or not, and the summary gives
+    its room (it said 'at most 0 distinct values' once the batches had used it up)."""
+    from relsynth.model.sample import SampleReport
+
+    url = f"sqlite:///{tmp_path / 'box.sqlite'}"
+    script = ["CREATE TABLE box (id INTEGER PRIMARY KEY CHECK (id BETWEEN 1 AND 150), w INTEGER NOT NULL);"]
+    script += [f"INSERT INTO box VALUES ({b}, {b * 7 % 31});" for b in range(1, 101)]
+    run_sql(url, "\n".join(script))
+    model = relsynth.fit(url, seed=1)
+    whole, batched = SampleReport(), SampleReport()
+    one = relsynth.sample(model, scale=5, seed=1, report=whole, batch_rows=None)
+    many = concat(sample_batches(model, scale=5, seed=1, batch_rows=60, report=batched), model.plan.order)
+    assert len(one["box"]) == len(many["box"]) == 150
+    assert not many["box"]["id"].duplicated().any() and many["box"]["id"].between(1, 150).all()
+    assert batched.narrow_keys == whole.narrow_keys == {"box": {("id",): 150}}

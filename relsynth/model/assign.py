@@ -186,7 +186,7 @@ def primary_key(
             frame[c] = start + idx  # the plain sequence, as every key without a tight type gets
         else:
             frame[c] = kz.counted_from(idx, start, lo, hi)
-    if distinct < n and not set(table.primary_key) - set(counted):
+    if distinct < total and not set(table.primary_key) - set(counted):
         _narrow(report, table.name, tuple(counted), distinct)
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 
 from relsynth.model import keys as kz
 from relsynth.model.assign import inherited_columns
+from relsynth.model.generate import make_unique
 from relsynth.model.guards import unguarded_tables
 from relsynth.model.relations import comparable
 from relsynth.model.sample import (
@@ -47,7 +48,9 @@ Progress = Callable[[str, int, int], None]
 # Root rows of a batch at the least: a self-reference or a shared value is drawn among the rows of
 # one batch, so batches of a few roots would confine each row's references to its own family.
 MIN_BATCH_ROOTS = 1000
-REDRAWS = 8  # rounds of drawing a generated UNIQUE value again when an earlier batch wrote it
+# Rounds of drawing a generated UNIQUE value again when an earlier batch wrote it: with most of a
+# small space taken (CHAR(3) codes, the source's and two batches'), 8 rounds left 8% unplaced.
+REDRAWS = 40
 
 
 @dataclass(frozen=True)
@@ -180,20 +183,37 @@ class Batch:
         return np.fromiter(((v,) in seen for v in comp), dtype=bool, count=len(values))
 
     def redraw(
-        self, name: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], pd.DataFrame], columns: set[str]
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        draw: Callable[[pd.DataFrame], pd.DataFrame],
+        columns: set[str],
+        rng: np.random.Generator,
     ) -> None:
         """Rows whose generated UNIQUE value an earlier batch wrote get new generated values
-        (``draw`` fills a frame of them): dropping them would lose rows with every batch."""
+        (``draw`` fills a frame of them): dropping them would lose rows with every batch. When the
+        space is nearly used up (CHAR(2) codes), the last clashes are numbered, as repeats within
+        one batch are (generate.make_unique)."""
+        table = self.model.schema.table(name)
         for cols in self.kept.get(name, {}):
-            if len(cols) != 1 or cols[0] not in columns or cols[0] not in frame:
+            c = cols[0]
+            if len(cols) != 1 or c not in columns or c not in frame:
                 continue
             for _ in range(REDRAWS):
-                hit = self.clash(name, cols[0], frame[cols[0]]) & frame[cols[0]].notna().to_numpy()
+                hit = self.clash(name, c, frame[c]) & frame[c].notna().to_numpy()
                 if not hit.any():
                     break
                 again = draw(frame.loc[hit].reset_index(drop=True))
-                for c in again.columns.intersection(sorted(columns)):
-                    frame.loc[hit, c] = again[c].to_numpy()
+                for other in again.columns.intersection(sorted(columns)):
+                    frame.loc[hit, other] = again[other].to_numpy()
+            values = frame[c]
+            if self.clash(name, c, values).any() or values.dropna().duplicated().any():
+                spec = next((s for s in self.model.tables[name].columns if s.name == c), None)
+                taken = _taken(self.kept[name][cols], spec.guard if spec is not None else None)
+                length = table.column(c).type.length
+                frame[c] = _key_strings_where_taken(
+                    make_unique(frame[c].to_numpy(dtype=object), rng, length, taken), taken, length, rng
+                )
 
     def keep(self, name: str, frame: pd.DataFrame) -> None:
         for cols, seen in self.kept.get(name, {}).items():
@@ -203,6 +223,37 @@ class Batch:
             known = ~sub.isna().any(axis=1).to_numpy()
             values = pd.DataFrame({c: comparable(sub.loc[known, c]) for c in cols})
             seen.update(values.itertuples(index=False, name=None))
+
+
+def _key_strings_where_taken(
+    values: np.ndarray, taken: Callable[[Any], bool], length: int | None, rng: np.random.Generator
+) -> np.ndarray:
+    """Values still taken, or repeated, where no number fitted (a CHAR(2) code): key strings drawn
+    from the column's whole room instead (keys.key_strings), which every batch would otherwise
+    start again from '00'."""
+    out = np.asarray(values, dtype=object).copy()
+    room = kz.string_room(length) or 36**12
+    for _ in range(REDRAWS):
+        known = pd.Series(out).notna().to_numpy()
+        bad = pd.Series(out).duplicated(keep="first").to_numpy() & known
+        bad |= np.fromiter(
+            (bool(k) and taken(v) for v, k in zip(out, known, strict=True)), dtype=bool, count=len(out)
+        )
+        if not bad.any():
+            break
+        out[bad] = kz.key_strings(rng.integers(0, room, int(bad.sum())), length)
+    return out
+
+
+def _taken(seen: set[tuple[Any, ...]], guard: Any) -> Callable[[Any], bool]:
+    """Whether a candidate value was written by an earlier batch, or is the source's own."""
+
+    def taken(value: Any) -> bool:
+        if (str(value),) in seen:
+            return True
+        return guard is not None and bool(guard.copies(np.array([value], dtype=object))[0])
+
+    return taken
 
 
 def _keysets(table: Any) -> list[tuple[str, ...]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -269,16 +270,22 @@ def _off_source(
     return values
 
 
-def make_unique(values: np.ndarray, rng: np.random.Generator, length: int | None = None) -> np.ndarray:
+def make_unique(
+    values: np.ndarray,
+    rng: np.random.Generator,
+    length: int | None = None,
+    taken: Callable[[Any], bool] | None = None,
+) -> np.ndarray:
     """Repeated generated values get a number (before the @ of an e-mail), so a UNIQUE holds; within
     a declared length the number replaces the last characters instead of lengthening the value, and
-    where no number fits, a key string does (keys.fit_keys): never longer than the column."""
+    where no number fits, a key string does (keys.fit_keys): never longer than the column.
+    ``taken``: values that count as repeated too (an earlier batch's, model/batches.py)."""
     out = np.asarray(values, dtype=object).copy()
     seen: set[Any] = set()
     for i, v in enumerate(out):
         candidate = v
         tries = 0
-        while candidate in seen:
+        while candidate in seen or (taken is not None and candidate is not None and taken(candidate)):
             tries += 1
             k = str(int(rng.integers(1, 10 ** min(3 + tries // 20, 9))))
             if length and len(k) > length:  # no room for a number: left repeated, fixed below

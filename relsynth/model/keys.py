@@ -189,8 +189,9 @@ def key_indices(n: int, rooms: list[int | None], offset: int = 0) -> tuple[list[
     (and, as the key's sequences always did, so do the others, up to their room); when none has
     the room, they count together, as digits of one number (mixed radix).
 
-    Also returns how many rows get a distinct tuple: n, or the product of the rooms when smaller
-    (rows past it repeat a tuple and are dropped as duplicates: the caller says so).
+    Also returns how many rows, counting earlier batches', get a distinct tuple: all of them, or
+    the product of the rooms when smaller (rows past it repeat a tuple and are dropped as
+    duplicates: the caller says so).
 
     ``offset``: rows of the table already keyed in earlier batches: their indices come first, so
     batches sampled one after another never share a key.
@@ -198,13 +199,13 @@ def key_indices(n: int, rooms: list[int | None], offset: int = 0) -> tuple[list[
     i = np.arange(offset, offset + n, dtype=np.int64)
     total = offset + n
     if any(r is None or r >= total for r in rooms):
-        return [i if r is None or r >= total else i % r for r in rooms], n
+        return [i if r is None or r >= total else i % r for r in rooms], total
     out, step = [], 1
     for r in rooms:
         assert r is not None
         out.append((i // step) % r if step < total else np.zeros(n, dtype=np.int64))
         step *= r
-    return out, max(0, min(n, step - offset))
+    return out, min(total, step)
 
 
 def _folded(v: Any) -> Any:

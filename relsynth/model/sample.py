@@ -381,8 +381,6 @@ def _sample_table(
         self_reference(tm, frame, fk, parent_pos, rng, table)
         _self_ref_checks(table, frame, fk)
     generated_columns(model, tm, table, frame, rng, report)
-    if batch is not None:
-        _redraw_taken(model, tm, table, frame, rng, batch)
     native_columns(tm, table, frame, rng)
     avoid_records(tm, table, frame, rng, report)
     _repair_checks(tm, table, frame, rng, report)
@@ -393,7 +391,10 @@ def _sample_table(
     # Not re-derived after: a moved value may be outside a dependency's mapping (a NULL), and
     # conditionals drawn again would undo the CHECK repairs above.
     distinct_within_parent(tm, table, frame, parent_pos, context)
-    taken = batch.taken(table.name) if batch is not None else None
+    taken = None
+    if batch is not None:  # last: the steps above may move a generated value back onto a taken one
+        _redraw_taken(model, tm, table, frame, rng, batch)
+        taken = batch.taken(table.name)
     keep = unique_rows(tm, table, frame, parent_pos, tp, rng, report, taken) & ~unplaceable
     # A row still equal to a unique source record (no column could move it off) is not written;
     # its children are never sampled, since they are drawn for the rows kept here.
@@ -431,7 +432,7 @@ def _redraw_taken(
             rows[col.name] = kz.fit_keys(made, col.type.length)
         return rows
 
-    batch.redraw(table.name, frame, draw, drawn)
+    batch.redraw(table.name, frame, draw, drawn, rng)
 
 
 def _self_ref_checks(table: Table, frame: pd.DataFrame, fk: Any) -> None:
