@@ -110,6 +110,12 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
     if kind == "bool":
         return s.map(_to_bool).astype("boolean")
     if kind == "date":
+        objects = s.to_numpy(dtype=object)
+        missing = pd.isna(objects)
+        if all(m or type(v) is dt.date for v, m in zip(objects, missing, strict=True)):
+            dates = objects.copy()  # dates already (as sampled): only the NULLs to spell as None
+            dates[missing] = None
+            return pd.Series(dates, index=s.index, dtype=object)
         return s.map(
             lambda v: (
                 v
@@ -126,7 +132,13 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
             out = far_datetimes(s, utc=kind == "datetime_tz")
         return out
     if kind in {"str", "uuid"}:
-        return s.map(lambda v: None if _isna(v) else str(v)).astype(object)
+        objects = s.to_numpy(dtype=object)
+        missing = pd.isna(objects)
+        texts = np.array(
+            [None if m else v if type(v) is str else str(v) for v, m in zip(objects, missing, strict=True)],
+            dtype=object,
+        )
+        return pd.Series(texts, index=s.index, dtype=object)
     return s.astype(object)
 
 
