@@ -106,8 +106,12 @@ def fit_tables(
     seed: int = 0,
     progress: Progress | None = None,
     rare_k: int = rare.RARE_K,
+    guard: bool = True,
 ) -> Model:
     """Learn every table of ``schema`` from ``frames`` (one DataFrame per table, source column names).
+
+    ``guard=False``: the caller builds the guards itself (from every source row, when ``frames`` are
+    a sample: api._fit_database), so hashing the frames here would be thrown away.
 
     Categories seen in fewer than ``rare_k`` rows (or parents) are never emitted (model/rare.py).
     """
@@ -153,7 +157,8 @@ def fit_tables(
         for spec in models[name].columns:
             spec.sentinel = found.get(spec.name)
     model = Model(schema=schema, plan=plan, tables=models, seed=seed)
-    guards.attach(model, frames)  # in memory only: gone when the model is saved
+    if guard:
+        guards.attach(model, frames)  # in memory only: gone when the model is saved
     return model
 
 

@@ -41,6 +41,7 @@ def attach_chunks(model: Model, chunks: Iterable[tuple[str, pd.DataFrame]]) -> N
     values: dict[tuple[str, str], list[np.ndarray]] = {}  # (table, column) -> hashes per chunk
     natives_seen: dict[tuple[str, str], list[pd.Series]] = {}
     records: dict[str, list[np.ndarray]] = {}
+    pairs_seen: dict[str, list[np.ndarray]] = {}  # table -> hashes of (first, last) name pairs
     for name, frame in chunks:
         tm = model.tables.get(name)
         if tm is None or tm.role != "data" or not len(frame):
@@ -59,19 +60,17 @@ def attach_chunks(model: Model, chunks: Iterable[tuple[str, pd.DataFrame]]) -> N
         names = name_columns(model, name)
         if names is not None and all(c in frame for c in names):
             pairs = SourceGuard.fit(name_pairs(frame[names[0]], frame[names[1]]), key, fold=True)
-            values.setdefault((name, "\x00names"), []).append(pairs.hashes)
+            pairs_seen.setdefault(name, []).append(pairs.hashes)
         if tm.record_columns and all(c in frame for c in tm.record_columns):
             record = record_keys(table, frame, tm.record_columns)
             digest = SourceGuard(key, np.empty(0, dtype=np.uint64)).digest(record.to_numpy(dtype=object))
             records.setdefault(name, []).append(digest)
     for (name, column), parts in values.items():
-        tm = model.tables[name]
-        if column == "\x00names":
-            tm.name_columns = name_columns(model, name)
-            tm.name_guard = SourceGuard.of(key, parts, fold=True)
-        else:
-            spec = tm.column(column)
-            spec.guard = SourceGuard.of(key, parts, fold=spec.how == "pii")
+        spec = model.tables[name].column(column)
+        spec.guard = SourceGuard.of(key, parts, fold=spec.how == "pii")
+    for name, parts in pairs_seen.items():
+        model.tables[name].name_columns = name_columns(model, name)
+        model.tables[name].name_guard = SourceGuard.of(key, parts, fold=True)
     for (name, column), series in natives_seen.items():
         col = model.schema.table(name).column(column)
         model.tables[name].column(column).guard = natives.source_guard(
