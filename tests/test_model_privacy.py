@@ -280,7 +280,7 @@ def test_records_nothing_can_move_are_said_not_hidden() -> None:
     source = pd.DataFrame({"id": [1, 2, 3], "a": [1, 2, 3], "b": ["x", "y", "z"]})
     tm = TableModel("t", "data", 3, record_columns=["a", "b"])
     unique = record_keys(table, source, ["a", "b"])
-    tm.record_guard = SourceGuard.fit(pd.Series(np.asarray(unique, dtype=object)), b"k" * 16)
+    tm.record_guard = SourceGuard.fit(unique, b"k" * 16)
     report = SampleReport()
     synthetic = pd.DataFrame({"id": [7, 8], "a": [2, 5], "b": ["y", "y"]})
     assert not avoid_records(tm, table, synthetic, np.random.default_rng(0), report)

@@ -29,7 +29,7 @@ from relsynth.model.keys import Forest, following, self_ref_shared
 from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
-from relsynth.model.values import as_objects, empty_value, identifying
+from relsynth.model.values import as_objects, empty_value, identifying, value_codes
 from relsynth.profile import UNLINKED_REASON, unlinked_codes
 from relsynth.schema import Column, ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
@@ -1434,7 +1434,7 @@ def _family(frame: pd.DataFrame, parent_pos: np.ndarray | None, columns: list[st
     out: dict[str, float] = {}
     for c in columns:
         known = frame[c][several].notna().to_numpy()
-        values = frame[c][several].astype(str).where(known, "\x00NULL")
+        values = pd.Series(value_codes(frame[c][several]))  # NULL: -1
         if values[known].nunique() < 2:
             continue
         rows = pd.DataFrame({"p": pos[several], "v": values.to_numpy(), "k": known})

@@ -63,7 +63,7 @@ def attach_chunks(model: Model, chunks: Iterable[tuple[str, pd.DataFrame]]) -> N
             pairs_seen.setdefault(name, []).append(pairs.hashes)
         if tm.record_columns and all(c in frame for c in tm.record_columns):
             record = record_keys(table, frame, tm.record_columns)
-            digest = SourceGuard(key, np.empty(0, dtype=np.uint64)).digest(record.to_numpy(dtype=object))
+            digest = SourceGuard(key, np.empty(0, dtype=np.uint64)).digest(record.to_numpy())
             records.setdefault(name, []).append(digest)
     for (name, column), parts in values.items():
         spec = model.tables[name].column(column)

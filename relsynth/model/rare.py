@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from relsynth.model.values import value_codes
+
 RARE_K = 5  # the default threshold; `--rare-k` sets it (1 keeps every category)
 
 
@@ -27,13 +29,6 @@ def _key(v: Any) -> Any:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return None
     return v
-
-
-def _spelled(values: pd.Series) -> np.ndarray:
-    """Each value as text, every NULL (None, NaN, NaT) as 'None': a key for (person, value) pairs."""
-    objects = values.to_numpy(dtype=object).copy()
-    objects[values.isna().to_numpy()] = None
-    return objects.astype(str)
 
 
 def common_levels(values: pd.Series, parents: np.ndarray | None, k: int) -> set[Any]:
@@ -72,7 +67,7 @@ def per_person(values: pd.Series, people: np.ndarray | None) -> pd.Series:
     if people is None or not len(values):
         return values
     who = np.where(np.asarray(people) >= 0, np.asarray(people), -1 - np.arange(len(values)))
-    keys = pd.DataFrame({"p": who, "v": _spelled(values)})
+    keys = pd.DataFrame({"p": who, "v": value_codes(values)})
     return values[~keys.duplicated().to_numpy()]
 
 
@@ -84,7 +79,7 @@ def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> p
     if people is None or not len(values):
         return values
     who_all = np.where(np.asarray(people) >= 0, np.asarray(people), -1 - np.arange(len(values)))
-    pairs = pd.DataFrame({"p": who_all, "v": _spelled(values)})
+    pairs = pd.DataFrame({"p": who_all, "v": value_codes(values)})
     firsts = ~pairs.duplicated().to_numpy()
     kept, who = values[firsts], who_all[firsts]
     x = pd.to_numeric(kept, errors="coerce").to_numpy(dtype=float)

@@ -104,7 +104,8 @@ def comparable(values: pd.Series) -> pd.Series:
     if hasattr(first, "as_tuple") or isinstance(first, int | float | np.number):  # Decimal or numbers
         return pd.to_numeric(values, errors="coerce").astype(float)
     out = pd.Series(np.full(len(values), None, dtype=object), index=values.index)
-    out[known] = non_null.astype(str).to_numpy()
+    text = pd.api.types.infer_dtype(non_null, skipna=False) == "string"  # already str: no copy each
+    out[known] = non_null.to_numpy() if text else non_null.astype(str).to_numpy()
     return out
 
 
@@ -367,8 +368,8 @@ def repeats(
     ``tolerance`` of them at most (5 exceptions in 16,000 rows are data errors, not a new law).
 
     Both sides are ``comparable`` arrays aligned row by row (the parent's value of each child
-    row; None/NaN where the child has no parent, which no tolerance covers). A short prefix
-    screens pairs first. The values must vary: two columns that are both always 0 are no relation.
+    row; None/NaN where the child has no parent, which no tolerance covers). A prefix screens
+    pairs first. The values must vary: two columns that are both always 0 are no relation.
     """
     out = []
     for c in columns:
@@ -381,14 +382,16 @@ def repeats(
         slack = int(tolerance * n)
         if len(pd.unique(x[:5000])) < 2 and len(pd.unique(x)) < 2:
             continue
-        head = min(len(x), 64)
+        # A prefix holding more mismatches than the whole may have settles most pairs (exactly:
+        # the prefix's mismatches are some of the whole's), at 4 x slack rows, not every row.
+        head = min(len(x), max(64, 4 * (slack + 1)))
         for p, y_all in parent.items():
             y = y_all[known]
             if type(x[0]) is not type(y[0]) and not (isinstance(x[0], float) and isinstance(y[0], float)):
                 continue
-            if int((x[:head] != y[:head]).sum()) > slack or pd.isna(y).any():
+            if int((x[:head] != y[:head]).sum()) > slack:
                 continue
-            if int((x != y).sum()) <= slack:
+            if int((x != y).sum()) <= slack and not pd.isna(y).any():
                 out.append(Repeat(c, fk, p))
                 break
     return out

@@ -357,7 +357,7 @@ def _sample_table(
     frame = pd.DataFrame(index=pd.RangeIndex(n))
     values = _decode_columns(model, tm, table, z, done, parent_pos, rng)
     for col in table.columns:
-        frame[col.name] = values.get(col.name, pd.Series([None] * n, dtype=object))
+        frame[col.name] = values.get(col.name, pd.Series(np.full(n, None, dtype=object)))
     xs.provisional_existence(tm, frame, z)
     late = (*tp.self_refs, *tp.deferred)
     offset = batch.offset(table.name, len(frame)) if batch is not None else 0

@@ -265,42 +265,92 @@ def _label(v: object) -> object:
     return str(v)
 
 
-def labels(values: pd.Series) -> pd.Series:
-    """Categories as text, NULL kept as None (so 1, 1.0, True and '1' agree across sources).
-
-    Each distinct value is spelled once and mapped back, so millions of rows cost little.
-    """
+def _factorized(values: pd.Series) -> tuple[np.ndarray, Any]:
     values = values.astype(object)
-    if values.map(lambda v: isinstance(v, dict | list)).any():  # JSON documents are not hashable
+    try:
+        return pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # JSON documents (dicts, lists) are not hashable: spelled as JSON first
         import json
 
         values = values.map(
             lambda v: json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v
         )
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    spelled = np.array([_label(u) for u in uniques] + [None], dtype=object)
+        return pd.factorize(values, use_na_sentinel=True)
+
+
+def _spelled(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code into its distinct values spelled as text (NULL: the last, None)."""
+    codes, uniques = _factorized(values)
+    return codes, np.array([_label(u) for u in uniques] + [None], dtype=object)
+
+
+def value_codes(values: pd.Series) -> np.ndarray:
+    """Each row's code of its value (every NULL -1; JSON documents by their text): for grouping
+    and counting without spelling millions of values."""
+    return _factorized(values)[0]
+
+
+def labels(values: pd.Series) -> pd.Series:
+    """Categories as text, NULL kept as None (so 1, 1.0, True and '1' agree across sources).
+
+    Each distinct value is spelled once and mapped back, so millions of rows cost little.
+    """
+    codes, spelled = _spelled(values)
     return pd.Series(spelled[codes], index=values.index, dtype=object)
 
 
+_FINGERPRINT_KEY = "relsynth/records"  # 16 bytes: pandas' SipHash key (fingerprints stay in memory)
+_NAN, _POS_INF, _NEG_INF = 1, 2, 3  # codes no finite number takes (those are >= 1e9 * 1024 apart from 0)
+
+
+def _number_codes(x: np.ndarray) -> np.ndarray:
+    """One int64 per number, equal for numbers equal to 10 significant digits (Decimal 12.50, the
+    float 12.5 and 12.499999999999998 alike): the mantissa's 10 digits and the exponent, packed."""
+    out = np.zeros(len(x), dtype=np.int64)  # zero stays 0
+    out[np.isnan(x)] = _NAN
+    out[np.isposinf(x)] = _POS_INF
+    out[np.isneginf(x)] = _NEG_INF
+    idx = np.flatnonzero(np.isfinite(x) & (x != 0))
+    if not len(idx):
+        return out
+    v = x[idx]
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        e = np.floor(np.log10(np.abs(v))).astype(np.int64)
+        normal = (e > -290) & (e < 290)
+        m = np.zeros(len(v))
+        m[normal] = np.rint(v[normal] * 10.0 ** (9 - e[normal]))
+        for _ in range(2):  # log10 a digit off, or 9.9999999999 rounding up to 10 digits + 1
+            up = normal & (np.abs(m) >= 1e10)
+            e[up] += 1
+            down = normal & (np.abs(m) < 1e9)
+            e[down] -= 1
+            fix = up | down
+            m[fix] = np.rint(v[fix] * 10.0 ** (9 - e[fix]))
+    out[idx[normal]] = m[normal].astype(np.int64) * 1024 + (e[normal] + 512)
+    odd = idx[~normal]  # beyond 1e+-290: spelled, as few as they are
+    if len(odd):
+        text = np.char.mod("%.10g", x[odd]).astype(object)
+        out[odd] = pd.util.hash_array(text, hash_key=_FINGERPRINT_KEY).view(np.int64)
+    return out
+
+
 def record_keys(table: Any, frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """One text per row over ``columns``, spelled alike whatever the source (Decimal 12.50 and the
-    float 12.5, a date and its ISO text): equal keys mean equal records."""
+    """One 64-bit fingerprint per row over ``columns``, alike whatever the source spelled (Decimal
+    12.50 and the float 12.5, a date and its ISO text, 1 and '1'): equal fingerprints mean equal
+    records (two different records share one with a chance of about rows / 2**64). Vectorized:
+    every source row of a large table goes through it once, and every synthetic row."""
     from relsynth.schema import Kind
 
-    parts = []
+    out = np.zeros(len(frame), dtype=np.uint64)
     for c in columns:
         if table.column(c).kind in {Kind.NUMERICAL, Kind.DATETIME}:
-            x = numeric_values(frame[c])
-            parts.append(
-                pd.Series(np.char.mod("%.10g", x).astype(object), index=frame.index).where(
-                    ~np.isnan(x), "\x00"
-                )
-            )
+            h = pd.util.hash_array(_number_codes(numeric_values(frame[c])))
         else:
-            parts.append(labels(frame[c]).fillna("\x00"))
-    if not parts:
-        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    return pd.Series(["\x1f".join(t) for t in zip(*parts, strict=True)], index=frame.index, dtype=object)
+            codes, spelled = _spelled(frame[c])
+            spelled[-1] = "\x00"
+            h = pd.util.hash_array(spelled, hash_key=_FINGERPRINT_KEY)[codes]
+        out = (out * np.uint64(0x100000001B3)) ^ h  # the order of the columns counts
+    return pd.Series(pd.util.hash_array(out), index=frame.index, dtype=np.uint64)
 
 
 def identifying(frame: pd.DataFrame, columns: list[str]) -> bool:
@@ -311,8 +361,10 @@ def identifying(frame: pd.DataFrame, columns: list[str]) -> bool:
     if len(columns) < MIN_RECORD_COLUMNS or not len(frame):
         return False
     probability = np.ones(len(frame))
+    codes = {}
     for c in columns:
-        values = frame[c].astype(object).where(frame[c].notna(), "\x00").astype(str)
-        probability *= values.map(values.value_counts(normalize=True)).to_numpy(dtype=float)
-    unique = ~frame[columns].astype(object).astype(str).duplicated(keep=False).to_numpy()
+        codes[c] = value_codes(frame[c])  # NULL: a value of its own (-1)
+        counts = np.bincount(codes[c] + 1, minlength=1)
+        probability *= counts[codes[c] + 1] / len(frame)
+    unique = ~pd.DataFrame(codes).duplicated(keep=False).to_numpy()
     return float(probability[unique].sum()) <= CHANCE
