@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from relsynth.model.values import hashed_text
+
 _UPPER = np.array(list(string.ascii_uppercase))
 _LOWER = np.array(list(string.ascii_lowercase))
 _DIGIT = np.array(list(string.digits))
@@ -267,9 +269,7 @@ class SourceGuard:
         text = pd.Series(values, dtype=object).astype(str).str.strip()
         if self.fold:
             text = text.str.casefold()
-        return np.asarray(
-            pd.util.hash_array(text.to_numpy(dtype=object), hash_key=self._hash_key), dtype=np.uint64
-        )
+        return hashed_text(text.to_numpy(dtype=object), self._hash_key)
 
     @property
     def _hash_key(self) -> str:

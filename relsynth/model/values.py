@@ -334,6 +334,19 @@ def _number_codes(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def hashed_text(text: np.ndarray, key: str) -> np.ndarray:
+    """pandas' keyed SipHash of each string. The hash stops at a NUL character (a, NUL, b would
+    hash as a, and a record holding it as another's), so strings holding a NUL or a backslash
+    are escaped first: the same escape in every call, so the hashes of any two calls compare."""
+    series = pd.Series(np.asarray(text, dtype=object), dtype=object)
+    odd = (series.str.contains("\x00", regex=False) | series.str.contains("\\", regex=False)).fillna(False)
+    if odd.any():
+        series[odd] = (
+            series[odd].str.replace("\\", "\\\\", regex=False).str.replace("\x00", "\\0", regex=False)
+        )
+    return np.asarray(pd.util.hash_array(series.to_numpy(dtype=object), hash_key=key), dtype=np.uint64)
+
+
 def record_keys(table: Any, frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """One 64-bit fingerprint per row over ``columns``, alike whatever the source spelled (Decimal
     12.50 and the float 12.5, a date and its ISO text, 1 and '1'): equal fingerprints mean equal
@@ -347,8 +360,8 @@ def record_keys(table: Any, frame: pd.DataFrame, columns: list[str]) -> pd.Serie
             h = pd.util.hash_array(_number_codes(numeric_values(frame[c])))
         else:
             codes, spelled = _spelled(frame[c])
-            spelled[-1] = "\x00"
-            h = pd.util.hash_array(spelled, hash_key=_FINGERPRINT_KEY)[codes]
+            h = hashed_text(spelled[:-1], _FINGERPRINT_KEY)
+            h = np.append(h, np.uint64(_NAN))[codes]  # NULL: no text's hash (nor the empty text's)
         out = (out * np.uint64(0x100000001B3)) ^ h  # the order of the columns counts
     return pd.Series(pd.util.hash_array(out), index=frame.index, dtype=np.uint64)
 
