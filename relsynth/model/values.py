@@ -335,16 +335,19 @@ def _number_codes(x: np.ndarray) -> np.ndarray:
 
 
 def hashed_text(text: np.ndarray, key: str) -> np.ndarray:
-    """pandas' keyed SipHash of each string. The hash stops at a NUL character (a, NUL, b would
-    hash as a, and a record holding it as another's), so strings holding a NUL or a backslash
-    are escaped first: the same escape in every call, so the hashes of any two calls compare."""
-    series = pd.Series(np.asarray(text, dtype=object), dtype=object)
-    odd = (series.str.contains("\x00", regex=False) | series.str.contains("\\", regex=False)).fillna(False)
-    if odd.any():
-        series[odd] = (
-            series[odd].str.replace("\\", "\\\\", regex=False).str.replace("\x00", "\\0", regex=False)
-        )
-    return np.asarray(pd.util.hash_array(series.to_numpy(dtype=object), hash_key=key), dtype=np.uint64)
+    """pandas' keyed SipHash of each string (``text``: str objects). The hash stops at a NUL
+    character (a, NUL, b would hash as a, and a record holding it as another's), so strings
+    holding a NUL or a backslash are escaped first: the same escape in every call, so the hashes
+    of any two calls compare."""
+    text = np.asarray(text, dtype=object)
+    joined = "".join(text)  # one pass in C; most columns hold neither character
+    if "\x00" in joined or "\\" in joined:
+        series = pd.Series(text, dtype=object)
+        odd = series.str.contains("\x00", regex=False) | series.str.contains("\\", regex=False)
+        escaped = series[odd].str.replace("\\", "\\\\", regex=False).str.replace("\x00", "\\0", regex=False)
+        text = text.copy()
+        text[odd.to_numpy()] = escaped.to_numpy(dtype=object)
+    return np.asarray(pd.util.hash_array(text, hash_key=key, categorize=False), dtype=np.uint64)
 
 
 def record_keys(table: Any, frame: pd.DataFrame, columns: list[str]) -> pd.Series:
