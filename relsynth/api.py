@@ -246,7 +246,8 @@ def _fit_database(
 
         result.frames.clear()
         with connect(url, read_only=True) as conn:
-            guards.attach_chunks(model, stream_rows(conn, schema, plan, progress))
+            chunks = stream_rows(conn, schema, plan, progress, columns=guards.guarded_columns(model))
+            guards.attach_chunks(model, chunks)
     model.source = {
         "kind": "database",
         "rare_k": rare_k,
@@ -464,7 +465,8 @@ def _guard_from(
             )
         from relsynth.read import stream_rows
 
-        guards.attach_chunks(model, stream_rows(conn, model.schema, model.plan, progress))
+        columns = guards.guarded_columns(model)
+        guards.attach_chunks(model, stream_rows(conn, model.schema, model.plan, progress, columns=columns))
 
 
 def write_files(

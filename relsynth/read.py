@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -216,16 +216,23 @@ def read_tables(
 
 
 def stream_rows(
-    conn: sa.Connection, schema: Schema, plan: Plan, progress: Progress | None = None
+    conn: sa.Connection,
+    schema: Schema,
+    plan: Plan,
+    progress: Progress | None = None,
+    columns: Mapping[str, Sequence[str]] | None = None,
 ) -> Iterator[tuple[str, pd.DataFrame]]:
     """Every data table's rows, a chunk at a time and never a whole table at once: what guards a
-    model learned from a sample against copying any of the source's rows."""
-    names = [n for n in plan.order if plan[n].role == "data"]
+    model learned from a sample against copying any of the source's rows. ``columns``: only these
+    per table (tables not named are not read)."""
+    names = [n for n in plan.order if plan[n].role == "data" and (columns is None or columns.get(n))]
     for i, name in enumerate(names):
         if progress:
             progress("guard", i, len(names))
         table = schema.table(name)
-        cols = _readable(table)
+        cols = [c for c in _readable(table) if columns is None or c in columns[name]]
+        if not cols:
+            continue
         result = conn.execute(_streamed(_select(table, schema.schema, cols, dialects.family(conn))[1]))
         for chunk in result.partitions(CHUNK_ROWS):
             yield name, _native_numbers(pd.DataFrame(chunk, columns=cols), table)

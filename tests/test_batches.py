@@ -221,6 +221,8 @@ def test_the_sample_learned_from_is_not_what_guards_the_output(shop) -> None:
     source, whole = shop
     sampled = relsynth.fit(source, seed=2, fit_rows=2000)
     assert sampled.source["rows_read"]["orders"] < whole.tables["orders"].n_rows
+    assert whole.tables["customer"].column("email").guard is not None  # something to compare
+    assert any(whole.tables[n].record_guard is not None for n in ("customer", "orders"))
     for name in ("customer", "orders"):
         a, b = whole.tables[name], sampled.tables[name]
         assert (a.record_guard is None) == (b.record_guard is None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,28 @@ def attach(model: Model, frames: Mapping[str, pd.DataFrame]) -> None:
     attach_chunks(model, ((name, frame) for name, frame in frames.items()))
 
 
+def _hashed(spec: Any, table: Any) -> bool:
+    """A column whose source values are hashed: generated values must equal none of them."""
+    pii = table.column(spec.name).pii
+    shaped_id = spec.how == "id" and spec.id_kind not in {"uuid", "integer"}  # "nick0017"
+    return spec.how == "text" or shaped_id or (spec.how == "pii" and pii not in RECURRING_PII)
+
+
+def guarded_columns(model: Model) -> dict[str, list[str]]:
+    """Per table, the columns attach_chunks reads: a source streamed for the guards sends only
+    these (TPC-H's lineitem: its keys stay in the database)."""
+    out: dict[str, list[str]] = {}
+    for name, tm in model.tables.items():
+        if tm.role != "data":
+            continue
+        table = model.schema.table(name)
+        cols = [s.name for s in tm.columns if _hashed(s, table) or s.how == "native"]
+        cols += list(name_columns(model, name) or ()) + list(tm.record_columns or ())
+        if cols:
+            out[name] = list(dict.fromkeys(cols))
+    return out
+
+
 def attach_chunks(model: Model, chunks: Iterable[tuple[str, pd.DataFrame]]) -> None:
     """Build every guard from the source's rows, given a chunk of a table at a time (a model
     learned from a sample is guarded by every row of the source): only the hashes are kept."""
@@ -50,9 +73,7 @@ def attach_chunks(model: Model, chunks: Iterable[tuple[str, pd.DataFrame]]) -> N
         for spec in tm.columns:
             if spec.name not in frame:
                 continue
-            pii = table.column(spec.name).pii
-            shaped_id = spec.how == "id" and spec.id_kind not in {"uuid", "integer"}  # "nick0017"
-            if spec.how == "text" or shaped_id or (spec.how == "pii" and pii not in RECURRING_PII):
+            if _hashed(spec, table):
                 guard = SourceGuard.fit(frame[spec.name], key, fold=spec.how == "pii")
                 values.setdefault((name, spec.name), []).append(guard.hashes)
             elif spec.how == "native":  # the strings inside JSON documents
