@@ -212,13 +212,22 @@ def _progress(ctx: click.Context) -> Iterator[Callable[[str, int, int], None] | 
         checkpoint()
         if not live:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             progress = Progress(
                 TextColumn("{task.description:>10}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
                 console=Console(stderr=True),
                 transient=True,
             )
