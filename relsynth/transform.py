@@ -550,6 +550,8 @@ def to_epoch_seconds(values: pd.Series, *, text_format: str | None = None) -> np
                 ts = pd.to_datetime(strings, format=legacy)
             else:
                 ts = pd.to_datetime(strings.str.replace("Z", "", regex=False), format="ISO8601")
+        elif isinstance(first, str):  # SQLite text: '... 00:00:00' beside '... 00:00:00.5' (str(datetime))
+            ts = pd.to_datetime(values, utc=_has_tz(values), format="ISO8601")
         else:
             ts = pd.to_datetime(values, utc=_has_tz(values))
     except pd.errors.OutOfBoundsDatetime:

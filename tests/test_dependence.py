@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import relsynth
 from relsynth.frames import schema_from_frames
@@ -220,3 +221,73 @@ def test_a_parents_category_keeps_how_many_children_it_has() -> None:
     c = out["customer"]
     mean = pd.Series(per.reindex(c["id"], fill_value=0).to_numpy()).groupby(c["segment"].to_numpy()).mean()
     assert mean["trade"] > max(mean["retail"], mean["online"]) + 1.0, mean.round(2).to_dict()
+
+
+def _payers(seed: int = 0, n: int = 6000) -> dict[str, pd.DataFrame]:
+    """Eight payers, each sending its own few of twenty specialties: a joint table no ordering of
+    levels on one axis holds (the copula drew it as if the two were independent)."""
+    rng = np.random.default_rng(seed)
+    payer = rng.integers(0, 8, n)
+    favourite = (payer[:, None] * 5 + np.arange(3)[None, :]) % 20  # three specialties per payer
+    pick = np.where(
+        rng.random(n) < 0.85, favourite[np.arange(n), rng.integers(0, 3, n)], rng.integers(0, 20, n)
+    )
+    return {
+        "visit": pd.DataFrame(
+            {
+                "visit_id": np.arange(1, n + 1),
+                "payer": np.array([f"P{i}" for i in range(8)])[payer],
+                "specialty": np.array([f"S{i:02d}" for i in range(20)])[pick],
+                "age": rng.integers(20, 90, n),
+            }
+        )
+    }
+
+
+def _tv(a: pd.Series, b: pd.Series) -> float:
+    pa, pb = a.value_counts(normalize=True), b.value_counts(normalize=True)
+    return 0.5 * float(pa.subtract(pb, fill_value=0).abs().sum())
+
+
+def test_a_category_keeps_the_shares_another_category_sets() -> None:
+    """The synthetic (payer, specialty) pairs are as close to the real ones as a second real draw,
+    and specialty's own shares stay (model/by_level.py fit_shares)."""
+    frames, again = _payers(0), _payers(1)
+    schema = schema_from_frames(frames, primary_keys={"visit": ["visit_id"]})
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    out = relsynth.sample(model, seed=1)["visit"]
+    real = frames["visit"]
+    pairs = lambda f: f["payer"].astype(str) + "|" + f["specialty"].astype(str)  # noqa: E731
+    noise = _tv(pairs(real), pairs(again["visit"]))
+    assert _tv(pairs(real), pairs(out)) < noise + 0.05, (_tv(pairs(real), pairs(out)), noise)
+    assert _tv(real["specialty"], out["specialty"]) < 0.05
+    said = model.relations_summary()
+    assert any("specialty has its own distribution per payer" in line for line in said) or any(
+        "payer has its own distribution per specialty" in line for line in said
+    ), said
+
+
+def test_a_pair_fewer_than_k_people_hold_has_no_share_of_its_own() -> None:
+    """Within a level, a value seen for fewer than k people gets the same share as one never seen
+    there (the level's left-out rows spread by the pooled shares): the model file does not tell
+    which rare pairs the source held."""
+    frames = _payers(0)
+    schema = schema_from_frames(frames, primary_keys={"visit": ["visit_id"]})
+    dims = relsynth.fit(frames, schema=schema, seed=0).tables["visit"].dims
+    shaped = next(d for d in dims if getattr(d.encoder, "given", None))
+    x, y = str(shaped.column), shaped.encoder.given  # type: ignore[attr-defined]
+    visit = frames["visit"]
+    level = visit[y].iloc[0]
+    common = visit[x].value_counts().index
+    once, never = common[-1], common[-2]  # both common in the table
+    rows = visit.index[visit[y] == level]
+    swap = visit.loc[rows, x].isin([once, never])
+    visit.loc[rows[swap.to_numpy()], x] = common[0]
+    visit.loc[rows[0], x] = once  # one person holds (level, once); nobody holds (level, never)
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    encoder = next(d.encoder for d in model.tables["visit"].dims if d.column == x)
+    assert getattr(encoder, "given", None) == y
+    within = encoder.encoders[encoder.levels.index(level)]
+    shares = dict(zip(within.levels, np.diff(within.cum, prepend=0.0), strict=True))
+    pooled = dict(zip(encoder.pooled.levels, np.diff(encoder.pooled.cum, prepend=0.0), strict=True))
+    assert shares[once] / pooled[once] == pytest.approx(shares[never] / pooled[never])

@@ -178,3 +178,48 @@ def test_each_database_spelling_of_a_source_record_is_caught(db: str, request: p
     assert record_copies(tm, table, text).all()
     off = as_driver_returns.assign(price=as_driver_returns["price"].astype(float) + 0.01)
     assert not record_copies(tm, table, off).any()
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_unique_record_beside_a_near_equal_one_is_not_copied(
+    db: str, request: pytest.FixtureRequest
+) -> None:
+    """Attack round 9: 0.3 and 0.30000000000000004 are one number to 10 digits, so the records
+    (0.3, m, v) and (0.30000000000000004, m, v) counted as one record held twice, neither was
+    guarded, and the writer wrote the full value: 18-23 synthetic rows per run equalled a unique
+    source record. Uniqueness is now counted to the last bit."""
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    rng = np.random.default_rng(7)
+    shares = [0.55, 0.15, 0.12, 0.1, 0.08]
+    n = 2000
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "x": rng.choice([0.1, 0.3, 2.5, -7.25, 0.30000000000000004], n, p=shares),
+            "c": rng.choice(list("mnokl"), n, p=shares),
+            "d": rng.choice(list("vwxyz"), n, p=shares),
+        }
+    )
+    engine = sa.create_engine(source)
+    meta = sa.MetaData()
+    sa.Table(
+        "t",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("x", sa.Float(53)),
+        sa.Column("c", sa.String(4)),
+        sa.Column("d", sa.String(4)),
+    )
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(meta.tables["t"].insert(), frame.to_dict("records"))
+    engine.dispose()
+    relsynth.synthesize(source, target, seed=1)
+    with sa.create_engine(target).connect() as conn:
+        out = pd.DataFrame(conn.execute(sa.text("SELECT x, c, d FROM t")).mappings().all())
+    real = frame[["x", "c", "d"]]
+    held_once = real.groupby(["x", "c", "d"]).size().loc[lambda s: s == 1].reset_index()[["x", "c", "d"]]
+    assert len(held_once) > 5  # records to copy are there
+    copies = out.astype({"x": float}).merge(held_once, on=["x", "c", "d"])
+    assert len(copies) == 0

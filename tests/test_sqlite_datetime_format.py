@@ -146,3 +146,36 @@ def test_the_format_is_the_commonest_shape_of_the_stored_text() -> None:
     assert stored_format(raw, "datetime") == "YYYY-MM-DDTHH:MM:SS.ffZ"
     assert stored_format([2458850.5, "not a date"], "datetime") is None
     assert stored_format(["10:30", "11:45:00"], "time") == "HH:MM"
+
+
+def test_whole_and_fractional_seconds_in_one_text_column_are_read(tmp_path: Path) -> None:
+    """Attack round 9: Python's str(datetime) writes '... 00:00:00' beside '... 00:00:00.5', and
+    pandas, guessing one format from the first value, failed on the others: synthesize stopped
+    with an internal error (SQLite only; the servers return datetimes)."""
+    import sqlite3
+
+    src, out = tmp_path / "mixed.db", tmp_path / "out.db"
+    values = ["2020-01-01 00:00:00", "2020-01-01 12:00:00", "2020-01-02 00:00:00", "2020-01-01 00:00:00.5"]
+    con = sqlite3.connect(src)
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b TIMESTAMP, d DATE, c TEXT)")
+    con.executemany(
+        "INSERT INTO t VALUES (?, ?, ?, ?)",
+        [
+            (
+                i,
+                values[i % 4],
+                f"2020-01-0{1 + i % 3}" + (" 00:00:00" if i % 5 == 0 else ""),
+                "mnokl"[i % 5],
+            )
+            for i in range(1, 401)
+        ],
+    )
+    con.commit()
+    con.close()
+    relsynth.synthesize(f"sqlite:///{src}", f"sqlite:///{out}", seed=0)
+    engine = sa.create_engine(f"sqlite:///{out}")
+    with engine.connect() as conn:
+        written = conn.exec_driver_sql("SELECT b FROM t").scalars().all()
+    engine.dispose()
+    assert len(written) == 400
+    assert all(str(v).startswith("2020-01-0") for v in written)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.evaluation.features import Encoder, at_most, labels
-from relsynth.model.values import identifying, record_keys
+from relsynth.model.values import identifying, record_keys, unique_records
 from relsynth.schema import Table
 
 MAX_QUERY_ROWS = 2_000
@@ -68,11 +68,11 @@ def exact_copies(
             "assessed": False,
         }
     rk, sk = record_keys(table, real, columns), record_keys(table, synth, columns)
-    counts = rk.value_counts()
-    unique = set(counts.index[counts == 1])
+    exact = record_keys(table, real, columns, exact=True)
+    unique = set(unique_records(exact.to_numpy(), rk.to_numpy()))
     if training is not None:
         unique &= set(record_keys(table, training, columns))
-    in_source = sk.isin(counts.index)
+    in_source = sk.isin(rk.unique())
     copies = sk.isin(unique)
     return {
         "copies": int(copies.sum()),

@@ -638,6 +638,7 @@ def _fit_own(
     shape_givens = categories + coded
     _shape_by_level(frame, dims, columns_z, columns_s, numbers, shape_givens, people, rare_k, rng)
     _order_levels(dims, columns_z, columns_s, categories, rng)
+    _shares_by_level(dims, columns_z, columns_s, categories, people, rare_k, rng)
     model.columns = [specs[c.name] for c in table.columns]
     model.family = _family(frame, parent_pos, modelled)
     _fit_record_guard(model, table, frame, specs, rng)
@@ -721,6 +722,60 @@ def _shape_by_level(
         dims[i] = replace(dims[i], encoder=encoder)
         columns_z[i][known] = encoder.normal_given(numeric, given, rng)
         columns_s[i][known] = encoder.scores_given(numeric, given)
+
+
+def _shares_by_level(
+    dims: list[Dim],
+    columns_z: list[np.ndarray],
+    columns_s: list[np.ndarray],
+    categories: list[tuple[int, pd.Series]],
+    people: np.ndarray | None,
+    rare_k: int,
+    rng: np.random.Generator,
+) -> None:
+    """Categories whose shares another category of the row sets get them per level of it
+    (model/by_level.py), strongest first; each has one such category, and none sets its own
+    through a chain back to it (they are drawn one after the other)."""
+    if len(categories) < 2:
+        return
+    coded = {
+        i: dims[i].encoder.codes(objects)  # type: ignore[attr-defined]
+        for i, objects in categories
+        if isinstance(dims[i].encoder, Categorical)
+    }
+    found = []
+    for i, ci in coded.items():
+        for j, cj in coded.items():
+            if i != j and int(cj.max(initial=0)) < by_level.MAX_GIVEN_LEVELS and int(ci.max(initial=0)) >= 1:
+                u = by_level.uncertainty(ci, cj)
+                if u >= by_level.MIN_UNCERTAINTY:
+                    found.append((u, i, j))
+    found.sort(key=lambda f: (-f[0], f[1], f[2]))
+    given_of: dict[int, int] = {}
+    objects = dict(categories)
+    for _, i, j in found:
+        if i in given_of or _sets_through(given_of, j, i):
+            continue
+        encoder = by_level.fit_shares(
+            objects[i], objects[j], str(dims[j].column), people, dims[i].encoder, rare_k
+        )
+        if encoder is None:
+            continue
+        given_of[i] = j
+        dims[i] = replace(dims[i], encoder=encoder)
+        columns_z[i] = encoder.normal_given(objects[i], objects[j], rng)
+        columns_s[i] = encoder.scores_given(objects[i], objects[j])
+
+
+def _sets_through(given_of: dict[int, int], start: int, target: int) -> bool:
+    """Whether ``target`` already sets ``start``'s shares, directly or through others."""
+    seen = set()
+    while start in given_of and start not in seen:
+        seen.add(start)
+        start = given_of[start]
+        if start == target:
+            return True
+    return start == target
 
 
 def _order_levels(
@@ -990,10 +1045,8 @@ def _fit_record_guard(
     ]
     if not identifying(frame, cols):
         return  # one column, or columns of few combinations: a row equal to one copies nobody
-    record = record_keys(table, frame, cols)
-    counts = record.value_counts()
-    unique = counts.index[counts == 1]
-    if not len(unique):
+    counts = record_keys(table, frame, cols, exact=True).value_counts()
+    if not (counts == 1).any():
         return
     model.record_columns = cols
     movable = [
@@ -1404,6 +1457,8 @@ def _order_by_children(
     (the copula then drew as many orders for every segment). Done before the table's own parent
     summarises its scores."""
     for i, objects in state.categories:
+        if not isinstance(model.dims[i].encoder, Categorical):
+            continue  # shares per level of another category (by_level): its order is its pooled one
         others = np.column_stack([np.delete(state.scores, i, axis=1), *ext_s])
         enc = category_order.position(model.dims[i].encoder, objects, others)  # type: ignore[arg-type]
         if enc is not None:

@@ -23,7 +23,7 @@ import pandas as pd
 from relsynth.model import natives
 from relsynth.model.spec import ColumnSpec, Model
 from relsynth.model.text import SourceGuard
-from relsynth.model.values import record_keys
+from relsynth.model.values import record_keys, unique_records
 
 # A common first or last name may recur in the output (generated names come from name lists);
 # an e-mail, a phone number, an address or a free-text value may not.
@@ -83,9 +83,9 @@ def attach_chunks(model: Model, chunks: Iterable[tuple[str, pd.DataFrame]]) -> N
             pairs = SourceGuard.fit(name_pairs(frame[names[0]], frame[names[1]]), key, fold=True)
             pairs_seen.setdefault(name, []).append(pairs.hashes)
         if tm.record_columns and all(c in frame for c in tm.record_columns):
-            record = record_keys(table, frame, tm.record_columns)
-            digest = SourceGuard(key, np.empty(0, dtype=np.uint64)).digest(record.to_numpy())
-            records.setdefault(name, []).append(digest)
+            exact = record_keys(table, frame, tm.record_columns, exact=True).to_numpy()
+            rounded = record_keys(table, frame, tm.record_columns).to_numpy()
+            records.setdefault(name, []).append(np.stack([exact, rounded]))
     for (name, column), parts in values.items():
         spec = model.tables[name].column(column)
         spec.guard = SourceGuard.of(key, parts, fold=spec.how == "pii")
@@ -98,10 +98,12 @@ def attach_chunks(model: Model, chunks: Iterable[tuple[str, pd.DataFrame]]) -> N
             col.type, pd.concat(series, ignore_index=True)
         )
     for name, parts in records.items():
-        # A record's text is hashed whole: one held by a single row is unique in the source.
-        hashes, counts = np.unique(np.concatenate(parts), return_counts=True)
-        unique = hashes[counts == 1]
-        model.tables[name].record_guard = SourceGuard(key, unique) if len(unique) else None
+        # A record held by a single row (to the last bit) is unique in the source; synthetic rows
+        # are compared to 10 significant digits (values.record_keys).
+        both = np.concatenate(parts, axis=1)
+        unique = unique_records(both[0], both[1])
+        digests = SourceGuard(key, np.empty(0, dtype=np.uint64)).digest(unique)
+        model.tables[name].record_guard = SourceGuard(key, digests) if len(unique) else None
     model.guarded = True
 
 

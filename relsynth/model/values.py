@@ -350,23 +350,43 @@ def hashed_text(text: np.ndarray, key: str) -> np.ndarray:
     return np.asarray(pd.util.hash_array(text, hash_key=key, categorize=False), dtype=np.uint64)
 
 
-def record_keys(table: Any, frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+def _exact_codes(x: np.ndarray) -> np.ndarray:
+    """Each number's own bits (-0.0 as 0.0, every NaN as one): numbers 1e-12 apart stay apart."""
+    out = (x + 0.0).view(np.int64).copy()
+    out[np.isnan(x)] = np.array([np.nan]).view(np.int64)[0]
+    return out
+
+
+def record_keys(table: Any, frame: pd.DataFrame, columns: list[str], *, exact: bool = False) -> pd.Series:
     """One 64-bit fingerprint per row over ``columns``, alike whatever the source spelled (Decimal
     12.50 and the float 12.5, a date and its ISO text, 1 and '1'): equal fingerprints mean equal
     records (two different records share one with a chance of about rows / 2**64). Vectorized:
-    every source row of a large table goes through it once, and every synthetic row."""
+    every source row of a large table goes through it once, and every synthetic row.
+
+    Numbers count to 10 significant digits (12.499999999999998 is 12.5: a copy, written to a
+    NUMERIC(8,2)); ``exact``: to their last bit, to tell which source records are unique (0.3 and
+    0.30000000000000004 are two records, each of which may be copied: unique_records)."""
     from relsynth.schema import Kind
 
     out = np.zeros(len(frame), dtype=np.uint64)
     for c in columns:
         if table.column(c).kind in {Kind.NUMERICAL, Kind.DATETIME}:
-            h = pd.util.hash_array(_number_codes(numeric_values(frame[c])))
+            x = numeric_values(frame[c])
+            h = pd.util.hash_array(_exact_codes(x) if exact else _number_codes(x))
         else:
             codes, spelled = _spelled(frame[c])
             h = hashed_text(spelled[:-1], _FINGERPRINT_KEY)
             h = np.append(h, np.uint64(_NAN))[codes]  # NULL: no text's hash (nor the empty text's)
         out = (out * np.uint64(0x100000001B3)) ^ h  # the order of the columns counts
     return pd.Series(pd.util.hash_array(out), index=frame.index, dtype=np.uint64)
+
+
+def unique_records(exact: np.ndarray, rounded: np.ndarray) -> np.ndarray:
+    """The fingerprints (record_keys) of the records one row holds, unique by ``exact`` ones and
+    given as ``rounded`` ones: what a synthetic row must not equal. Two source records equal to 10
+    digits but not exactly (0.3 and 0.30000000000000004) are each unique, and both are guarded."""
+    _, inverse, counts = np.unique(exact, return_inverse=True, return_counts=True)
+    return np.unique(np.asarray(rounded)[counts[inverse] == 1])
 
 
 def identifying(frame: pd.DataFrame, columns: list[str]) -> bool:
