@@ -20,7 +20,7 @@ people.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,17 +148,32 @@ def fit(
 ) -> ByLevel | None:
     """Encoders for the levels of ``given`` with enough rows and people (``values`` and ``given``
     are the non-NULL rows of the number, aligned; ``people`` each row's person or None)."""
-    keys = pd.Series([_key(v) for v in given], dtype=object)
     levels: list[Any] = []
     encoders: list[Encoder] = []
-    for level, rows in keys.groupby(keys, sort=False).groups.items():
-        pos = np.asarray(rows, dtype=np.int64)  # keys has a RangeIndex: labels are positions
-        who = None if people is None else people[pos]
-        held = len(pos) if who is None else len(np.unique(np.where(who >= 0, who, -1 - pos)))
-        if len(pos) < MIN_LEVEL_ROWS or held < MIN_LEVEL_PEOPLE:
-            continue
+    for level, pos, who in _levels_held(given, people, null=False):
         levels.append(level)
         encoders.append(fit_one(values.iloc[pos].reset_index(drop=True), who))
+    return _by_level(given_name, levels, encoders, pooled)
+
+
+def _levels_held(
+    given: pd.Series, people: np.ndarray | None, *, null: bool
+) -> Iterator[tuple[Any, np.ndarray, np.ndarray | None]]:
+    """(level, its row positions, their people) for each level of ``given`` with MIN_LEVEL_ROWS
+    rows and MIN_LEVEL_PEOPLE people; ``null``: NULL is a level too."""
+    keys = pd.Series([_key(v) for v in given], dtype=object)
+    group, uniques = pd.factorize(keys, use_na_sentinel=not null)
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(len(uniques) + 1))
+    for g, level in enumerate(uniques):
+        pos = order[bounds[g] : bounds[g + 1]]
+        who = None if people is None else people[pos]
+        held = len(pos) if who is None else len(np.unique(np.where(who >= 0, who, -1 - pos)))
+        if len(pos) >= MIN_LEVEL_ROWS and held >= MIN_LEVEL_PEOPLE:
+            yield _key(level), pos, who
+
+
+def _by_level(given_name: str, levels: list[Any], encoders: list[Encoder], pooled: Encoder) -> ByLevel | None:
     if not levels:
         return None
     order = sorted(range(len(levels)), key=lambda i: str(levels[i]))  # deterministic
@@ -201,22 +216,12 @@ def fit_shares(
     from relsynth.model.rare import common_levels
     from relsynth.transform import Categorical
 
-    # NULL is a level too: a payer left blank comes with its own specialties, and the pooled
-    # shares would give those rows everyone's.
-    keys = pd.Series([_key(v) for v in given], dtype=object)
     codes = pooled.codes(values)
     levels: list[Any] = []
     encoders: list[Encoder] = []
-    group, uniques = pd.factorize(keys, use_na_sentinel=False)
-    order = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[order], np.arange(len(uniques) + 1))
-    for g, level in enumerate(uniques):
-        pos = order[bounds[g] : bounds[g + 1]]
-        level = _key(level)
-        who = None if people is None else people[pos]
-        held = len(pos) if who is None else len(np.unique(np.where(who >= 0, who, -1 - pos)))
-        if len(pos) < MIN_LEVEL_ROWS or held < MIN_LEVEL_PEOPLE:
-            continue
+    # NULL is a level too: a payer left blank comes with its own specialties, and the pooled
+    # shares would give those rows everyone's.
+    for level, pos, who in _levels_held(given, people, null=True):
         here = values.iloc[pos].reset_index(drop=True)
         common = {_key(v) for v in common_levels(here, who, k)}
         keep = np.array([_key(v) is None or _key(v) in common for v in here], dtype=bool)
@@ -235,12 +240,4 @@ def fit_shares(
                 cum=np.cumsum(shares[present] / shares[present].sum()),
             )
         )
-    if not levels:
-        return None
-    ranked = sorted(range(len(levels)), key=lambda i: str(levels[i]))  # deterministic
-    return ByLevel(
-        given=given_name,
-        levels=[levels[i] for i in ranked],
-        encoders=[encoders[i] for i in ranked],
-        pooled=pooled,
-    )
+    return _by_level(given_name, levels, encoders, pooled)
