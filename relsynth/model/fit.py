@@ -756,9 +756,12 @@ def _shares_by_level(
     for _, i, j in found:
         if i in given_of or _sets_through(given_of, j, i):
             continue
-        encoder = by_level.fit_shares(
-            objects[i], objects[j], str(dims[j].column), people, dims[i].encoder, rare_k
-        )
+        try:
+            encoder = by_level.fit_shares(
+                objects[i], objects[j], str(dims[j].column), people, dims[i].encoder, rare_k
+            )
+        except TypeError:  # unhashable levels (lists inside a category): shares of the whole column
+            continue
         if encoder is None:
             continue
         given_of[i] = j
