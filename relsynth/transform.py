@@ -550,10 +550,11 @@ def to_epoch_seconds(values: pd.Series, *, text_format: str | None = None) -> np
                 ts = pd.to_datetime(strings, format=legacy)
             else:
                 ts = pd.to_datetime(strings.str.replace("Z", "", regex=False), format="ISO8601")
-        elif isinstance(first, str):  # SQLite text: '... 00:00:00' beside '... 00:00:00.5' (str(datetime))
-            ts = pd.to_datetime(values, utc=_has_tz(values), format="ISO8601")
         else:
-            ts = pd.to_datetime(values, utc=_has_tz(values))
+            try:
+                ts = pd.to_datetime(values, utc=_has_tz(values))
+            except ValueError:  # SQLite text: '... 00:00:00' beside '... 00:00:00.5' (str(datetime))
+                ts = pd.to_datetime(values, utc=_has_tz(values), format="mixed")
     except pd.errors.OutOfBoundsDatetime:
         # pandas' nanoseconds end in 1677 and 2262; a date column holds 0001-01-01 to 9999-12-31.
         return _far_epoch_seconds(values, legacy)

@@ -382,3 +382,41 @@ def test_a_table_of_fewer_than_k_rows_gives_back_none_of_its_values(
     assert len(types) and (types >= 10**7).all() and (types <= 10**8).all()  # the decade is kept
     opened = pd.to_datetime(out["settings"]["opened"])
     assert ((opened >= "1980-01-01") & (opened < "1990-01-01")).all()
+
+
+def test_a_rare_pair_of_a_conditional_cannot_be_subtracted_back() -> None:
+    """Attack round 10: a target drawn given its determinant stored the pairs without the rare
+    one but the target's counts over every row, and the determinant's shares counted every row
+    too: the differences gave one person's (payer, specialty) and its row count back. The rare
+    pair's rows are folded into the determinant's other pairs, and the target's counts are the
+    pairs' own."""
+    from relsynth.frames import schema_from_frames
+
+    rng = np.random.default_rng(2)
+    n = 3000
+    spec = rng.integers(0, 12, n)
+    payer = np.where((rng.random(n) < 0.9) | (spec == 0), spec % 4, rng.integers(0, 4, n))
+    frame = pd.DataFrame(  # S0 always comes with MA, but for one person's three visits with MD
+        {
+            "visit_id": np.arange(1, n + 4),
+            "specialty": np.concatenate([np.array([f"S{i}" for i in range(12)])[spec], ["S0"] * 3]),
+            "payer": np.concatenate([np.array(["MA", "MB", "MC", "MD"])[payer], ["MD"] * 3]),
+        }
+    )
+    frames = {"visit": frame}
+    model = relsynth.fit(
+        frames, schema=schema_from_frames(frames, primary_keys={"visit": ["visit_id"]}), seed=0
+    )
+    shaped = [c for c in model.tables["visit"].columns if c.how == "conditional"]
+    assert shaped, model.relations_summary()
+    table = shaped[0].table
+    column = {}
+    for _, b, k in table["pairs"]:
+        column[b] = column.get(b, 0) + k
+    assert ["S0", "MD"] not in [p[:2] for p in table["pairs"]]
+    assert {b: k for b, k in table["marginal"]} == column  # no difference to read a pair from
+    det = {}
+    for a, _, k in table["pairs"]:
+        det[a] = det.get(a, 0) + k
+    real = frame[shaped[0].determinant].value_counts()
+    assert all(det[a] == real[a] for a in det if a in real.index)  # every row of a level is in its pairs

@@ -207,13 +207,21 @@ def uncertainty(target: np.ndarray, given: np.ndarray) -> float:
 
 
 def fit_shares(
-    values: pd.Series, given: pd.Series, given_name: str, people: np.ndarray | None, pooled: Any, k: int
+    values: pd.Series,
+    given: pd.Series,
+    given_name: str,
+    people: np.ndarray | None,
+    pooled: Any,
+    k: int,
+    rng: np.random.Generator,
 ) -> ByLevel | None:
     """Per level of ``given`` (enough rows and people), ``values``' shares in ``pooled``'s level
-    order (so the copula's axis means the same in every level): values k people hold within the
-    level by their rows, the level's other rows spread by the pooled shares. None when no level
-    qualifies."""
-    from relsynth.model.rare import common_levels
+    order (so the copula's axis means the same in every level). Within a level, a value (NULL
+    too) fewer than k people hold has no share: its rows are folded into the level's other
+    values, drawn by the column's shares, so neither which rare value the level held nor how many
+    rows it had shows. No person counts above 1/k of a
+    level's rows (one patient's 40 visits among 29 people's few would be the level's shares).
+    None when no level qualifies."""
     from relsynth.transform import Categorical
 
     codes = pooled.codes(values)
@@ -222,22 +230,49 @@ def fit_shares(
     # NULL is a level too: a payer left blank comes with its own specialties, and the pooled
     # shares would give those rows everyone's.
     for level, pos, who in _levels_held(given, people, null=True):
-        here = values.iloc[pos].reset_index(drop=True)
-        common = {_key(v) for v in common_levels(here, who, k)}
-        keep = np.array([_key(v) is None or _key(v) in common for v in here], dtype=bool)
-        counts = np.bincount(codes[pos][keep], minlength=len(pooled.levels)).astype(float)
-        if counts.sum() < MIN_LEVEL_ROWS:
+        here = codes[pos]
+        weight = _capped(who, k, len(pos))
+        held = _held_values(here, who, k)
+        counts = np.bincount(here[held], weights=weight[held], minlength=len(pooled.levels))
+        if held.sum() < MIN_LEVEL_ROWS or counts.sum() <= 0:
             continue
-        # The rows of pairs held by fewer than k people count as the pooled shares say: every
-        # value gets a little of them, so which rare pairs the level held does not show, and the
-        # category's own shares stay about what they were (dropped, rarer values lost more).
-        shares = (counts + (len(pos) - counts.sum()) * np.diff(pooled.cum, prepend=0.0)) / len(pos)
-        present = np.flatnonzero(shares > 0)
+        rest = round(float(weight[~held].sum()))
+        if rest:  # drawn by the column's own shares: the level's (one person's) would grow by them
+            pooled_shares = np.where(counts > 0, np.diff(pooled.cum, prepend=0.0), 0.0)
+            counts = counts + rng.multinomial(rest, pooled_shares / pooled_shares.sum())
+        present = np.flatnonzero(counts > 0)
         levels.append(level)
         encoders.append(
             Categorical(
                 levels=[pooled.levels[i] for i in present],
-                cum=np.cumsum(shares[present] / shares[present].sum()),
+                cum=np.cumsum(counts[present] / counts[present].sum()),
             )
         )
     return _by_level(given_name, levels, encoders, pooled)
+
+
+def _held_values(codes: np.ndarray, people: np.ndarray | None, k: int) -> np.ndarray:
+    """Rows whose value (a code; NULL's too) k rows and k people of the level hold."""
+    rows = np.bincount(codes, minlength=int(codes.max(initial=0)) + 1)
+    if people is None:
+        return rows[codes] >= k
+    who = np.where(people >= 0, people, -1 - np.arange(len(people)))
+    pairs = pd.DataFrame({"v": codes, "p": who}).drop_duplicates()
+    persons = np.bincount(pairs["v"].to_numpy(), minlength=len(rows))
+    return (rows[codes] >= k) & (persons[codes] >= k)
+
+
+def _capped(people: np.ndarray | None, k: int, n: int) -> np.ndarray:
+    """Row weights: 1, but for a person with more than the cap's rows, cap / their rows. The cap
+    is the largest c with c <= (rows left after capping) / k (rare.per_person_capped's rule)."""
+    if people is None:
+        return np.ones(n)
+    who = np.where(people >= 0, people, -1 - np.arange(len(people)))
+    codes = pd.factorize(who)[0]
+    counts = np.bincount(codes)
+    if len(counts) < k or k <= 1:
+        return np.ones(n)
+    cap = int(counts.max())
+    while cap > 1 and cap * k > np.minimum(counts, cap).sum():
+        cap -= 1
+    return np.minimum(1.0, cap / counts[codes])

@@ -494,6 +494,7 @@ def _fit_own(
             common.get(cd.determinant),
             common.get(cd.target),
             rare.common_pairs(frame[cd.determinant], frame[cd.target], people, rare_k),
+            rng,
         )
         model.conditionals.append(cd)
     modelled = [c for c in modelled if specs[c].how == "copula"]
@@ -638,9 +639,9 @@ def _fit_own(
     shape_givens = categories + coded
     _shape_by_level(frame, dims, columns_z, columns_s, numbers, shape_givens, people, rare_k, rng)
     _order_levels(dims, columns_z, columns_s, categories, rng)
-    _shares_by_level(dims, columns_z, columns_s, categories, people, rare_k, rng)
-    model.columns = [specs[c.name] for c in table.columns]
     model.family = _family(frame, parent_pos, modelled)
+    _shares_by_level(dims, columns_z, columns_s, categories, people, set(model.family), rare_k, rng)
+    model.columns = [specs[c.name] for c in table.columns]
     _fit_record_guard(model, table, frame, specs, rng)
     model.dims = dims
     model.n_own = len(dims)
@@ -730,12 +731,15 @@ def _shares_by_level(
     columns_s: list[np.ndarray],
     categories: list[tuple[int, pd.Series]],
     people: np.ndarray | None,
+    family: set[str],
     rare_k: int,
     rng: np.random.Generator,
 ) -> None:
     """Categories whose shares another category of the row sets get them per level of it
     (model/by_level.py), strongest first; each has one such category, and none sets its own
-    through a chain back to it (they are drawn one after the other)."""
+    through a chain back to it (they are drawn one after the other). A column the children of a
+    parent share (``family``: a patient's payer on each visit) keeps its shares: drawn per row
+    given another column, it would differ between the parent's children."""
     if len(categories) < 2:
         return
     coded = {
@@ -746,7 +750,12 @@ def _shares_by_level(
     found = []
     for i, ci in coded.items():
         for j, cj in coded.items():
-            if i != j and int(cj.max(initial=0)) < by_level.MAX_GIVEN_LEVELS and int(ci.max(initial=0)) >= 1:
+            if (
+                i != j
+                and str(dims[i].column) not in family
+                and int(cj.max(initial=0)) < by_level.MAX_GIVEN_LEVELS
+                and int(ci.max(initial=0)) >= 1
+            ):
                 u = by_level.uncertainty(ci, cj)
                 if u >= by_level.MIN_UNCERTAINTY:
                     found.append((u, i, j))
@@ -758,7 +767,7 @@ def _shares_by_level(
             continue
         try:
             encoder = by_level.fit_shares(
-                objects[i], objects[j], str(dims[j].column), people, dims[i].encoder, rare_k
+                objects[i], objects[j], str(dims[j].column), people, dims[i].encoder, rare_k, rng
             )
         except TypeError:  # unhashable levels (lists inside a category): shares of the whole column
             continue

@@ -167,20 +167,40 @@ def filter_table(
     common_det: set[Any] | None,
     common_target: set[Any] | None,
     common_pair: set[tuple[Any, Any]] | None = None,
+    rng: np.random.Generator | None = None,
 ) -> dict[str, Any] | None:
-    """A conditional's counts without rare determinants, rare targets or rare pairs (NULL stays)."""
+    """A conditional's counts without rare determinants, rare targets or rare pairs (NULL stays);
+    with ``rng``, a rare pair's rows are folded into its determinant's other pairs."""
     if table is None:
         return None
 
     def ok(v: Any, common: set[Any] | None) -> bool:
         return common is None or _key(v) is None or _key(v) in common
 
-    pairs = [
-        p
-        for p in table["pairs"]
-        if ok(p[0], common_det)
-        and ok(p[1], common_target)
-        and (common_pair is None or (_key(p[0]), _key(p[1])) in common_pair)
-    ]
+    def kept(p: list[Any]) -> bool:
+        return ok(p[1], common_target) and (common_pair is None or (_key(p[0]), _key(p[1])) in common_pair)
+
     marginal = [m for m in table["marginal"] if ok(m[0], common_target)]
+    shares = {_key(b): float(k) for b, k in marginal}
+    pairs: list[list[Any]] = []
+    by_det: dict[Any, list[list[Any]]] = {}
+    for p in table["pairs"]:
+        if ok(p[0], common_det):
+            by_det.setdefault(_key(p[0]), []).append(p)
+    for group in by_det.values():
+        keep = [list(p) for p in group if kept(p)]
+        dropped = sum(int(p[2]) for p in group if not kept(p))
+        if keep and dropped and rng is not None:
+            # A rare pair's rows go to the determinant's other targets, drawn by the targets' own
+            # counts: neither the pair nor its rows can be told from the counts that are stored.
+            weight = np.array([shares.get(_key(p[1]), 0.0) + 1e-12 for p in keep])
+            for p, extra in zip(keep, rng.multinomial(dropped, weight / weight.sum()), strict=True):
+                p[2] = int(p[2]) + int(extra)
+        pairs.extend(keep)
+    # The target's counts are the stored pairs' own: a marginal counted over every row, rare pairs
+    # included, gave a rare pair back as the difference.
+    total: dict[Any, int] = {}
+    for _, b, k in pairs:
+        total[_key(b)] = total.get(_key(b), 0) + int(k)
+    marginal = [[b, total[_key(b)]] for b, _ in marginal if total.get(_key(b), 0) > 0] or marginal
     return {"pairs": pairs, "marginal": marginal or [[None, 1]]}
