@@ -219,9 +219,8 @@ def fit_shares(
     order (so the copula's axis means the same in every level). Within a level, a value (NULL
     too) fewer than k people hold has no share: its rows are folded into the level's other
     values, drawn by the column's shares, so neither which rare value the level held nor how many
-    rows it had shows. No person counts above 1/k of a
-    level's rows (one patient's 40 visits among 29 people's few would be the level's shares).
-    None when no level qualifies."""
+    rows it had shows. No person counts above 1/k of a level's rows (one patient's 40 visits
+    among 29 people's few would be the level's shares). None when no level qualifies."""
     from relsynth.transform import Categorical
 
     codes = pooled.codes(values)
