@@ -256,7 +256,10 @@ def test_a_category_keeps_the_shares_another_category_sets() -> None:
     model = relsynth.fit(frames, schema=schema, seed=0)
     out = relsynth.sample(model, seed=1)["visit"]
     real = frames["visit"]
-    pairs = lambda f: f["payer"].astype(str) + "|" + f["specialty"].astype(str)  # noqa: E731
+
+    def pairs(f: pd.DataFrame) -> pd.Series:
+        return f["payer"].astype(str) + "|" + f["specialty"].astype(str)
+
     noise = _tv(pairs(real), pairs(again["visit"]))
     assert _tv(pairs(real), pairs(out)) < noise + 0.05, (_tv(pairs(real), pairs(out)), noise)
     assert _tv(real["specialty"], out["specialty"]) < 0.05
