@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,6 +136,17 @@ def test_source_guard_hashes_are_keyed_and_strip_blanks() -> None:
     assert folded.copies(np.array(["ANNA@example.org"], dtype=object)).tolist() == [True]
 
 
+def _load_t(url: str, columns: list[sa.Column[Any]], frame: pd.DataFrame) -> None:
+    """A table t (id INTEGER PRIMARY KEY, *columns) holding the frame's rows."""
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    sa.Table("t", meta, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False), *columns)
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(meta.tables["t"].insert(), frame.to_dict("records"))
+    engine.dispose()
+
+
 @pytest.mark.parametrize("db", EVERY_DATABASE)
 def test_each_database_spelling_of_a_source_record_is_caught(db: str, request: pytest.FixtureRequest) -> None:
     """The guard learns the records as relsynth reads them (NUMERIC to floats, dates by driver);
@@ -152,19 +164,13 @@ def test_each_database_spelling_of_a_source_record_is_caught(db: str, request: p
             "code": rng.choice(["A", "B", "C", "D"], n),
         }
     )
-    engine = sa.create_engine(url)
-    meta = sa.MetaData()
-    sa.Table(
-        "t",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    columns = [
         sa.Column("price", sa.Numeric(10, 2), nullable=False),
         sa.Column("born", sa.Date, nullable=False),
         sa.Column("code", sa.String(4), nullable=False),
-    )
-    meta.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(meta.tables["t"].insert(), source.assign(born=source["born"].dt.date).to_dict("records"))
+    ]
+    _load_t(url, columns, source.assign(born=source["born"].dt.date))
+    engine = sa.create_engine(url)
     with engine.connect() as conn:
         as_driver_returns = pd.DataFrame(
             conn.execute(sa.text("SELECT * FROM t ORDER BY id")).mappings().all()
@@ -201,20 +207,11 @@ def test_a_unique_record_beside_a_near_equal_one_is_not_copied(
             "d": rng.choice(list("vwxyz"), n, p=shares),
         }
     )
-    engine = sa.create_engine(source)
-    meta = sa.MetaData()
-    sa.Table(
-        "t",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("x", sa.Float(53)),
-        sa.Column("c", sa.String(4)),
-        sa.Column("d", sa.String(4)),
+    _load_t(
+        source,
+        [sa.Column("x", sa.Float(53)), sa.Column("c", sa.String(4)), sa.Column("d", sa.String(4))],
+        frame,
     )
-    meta.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(meta.tables["t"].insert(), frame.to_dict("records"))
-    engine.dispose()
     relsynth.synthesize(source, target, seed=1)
     with sa.create_engine(target).connect() as conn:
         out = pd.DataFrame(conn.execute(sa.text("SELECT x, c, d FROM t")).mappings().all())
