@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.jsontags import jsonable, unjson
-from relsynth.model.rare import _key  # NULL and NaN as one key, as rare levels are counted
+from relsynth.model.rare import _key, person_cap  # _key: NULL and NaN as one key, as rare levels are counted
 from relsynth.transform import Encoder, encoder_from_state
 
 MIN_ETA = 0.25  # share of a number's score variance its category must explain
@@ -263,7 +263,7 @@ def _held_values(codes: np.ndarray, people: np.ndarray | None, k: int) -> np.nda
 
 def _capped(people: np.ndarray | None, k: int, n: int) -> np.ndarray:
     """Row weights: 1, but for a person with more than the cap's rows, cap / their rows. The cap
-    is the largest c with c <= (rows left after capping) / k (rare.per_person_capped's rule)."""
+    is rare.person_cap, as for the numbers' quantiles."""
     if people is None:
         return np.ones(n)
     who = np.where(people >= 0, people, -1 - np.arange(len(people)))
@@ -271,7 +271,4 @@ def _capped(people: np.ndarray | None, k: int, n: int) -> np.ndarray:
     counts = np.bincount(codes)
     if len(counts) < k or k <= 1:
         return np.ones(n)
-    cap = int(counts.max())
-    while cap > 1 and cap * k > np.minimum(counts, cap).sum():
-        cap -= 1
-    return np.minimum(1.0, cap / counts[codes])
+    return np.minimum(1.0, person_cap(counts, k) / counts[codes])

@@ -71,6 +71,15 @@ def per_person(values: pd.Series, people: np.ndarray | None) -> pd.Series:
     return values[~keys.duplicated().to_numpy()]
 
 
+def person_cap(counts: np.ndarray, k: int) -> int:
+    """The most values (or rows) one person may count with: the largest c with c <= (the values
+    left after capping every person at c) / k."""
+    cap = int(counts.max())
+    while cap > 1 and cap * k > np.minimum(counts, cap).sum():
+        cap -= 1
+    return cap
+
+
 def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> pd.Series:
     """``per_person``, then no person above 1/k of the values: a patient with 40 readings among
     19 with one counts with 4 of them, spread over their range, so no quantile of k values is
@@ -87,10 +96,7 @@ def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> p
     counts = np.bincount(codes)
     if len(counts) < k or k <= 1:
         return kept
-    # The largest cap c with c <= (values left after capping) / k.
-    cap = int(counts.max())
-    while cap > 1 and cap * k > np.minimum(counts, cap).sum():
-        cap -= 1
+    cap = person_cap(counts, k)
     keep = np.ones(len(kept), dtype=bool)
     if counts.max() > cap:  # spread each capped person's kept values over their range
         order = np.lexsort((np.nan_to_num(x, nan=np.inf), codes))
