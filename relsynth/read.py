@@ -233,8 +233,9 @@ def stream_rows(
         cols = [c for c in _readable(table) if columns is None or c in columns[name]]
         if not cols:
             continue
-        result = conn.execute(_streamed(_select(table, schema.schema, cols, dialects.family(conn))[1]))
-        for chunk in result.partitions(CHUNK_ROWS):
+        # In the database's own order: a guard is a set, and an ORDER BY over every row is a sort
+        query = _select(table, schema.schema, cols, dialects.family(conn))[1].order_by(None)
+        for chunk in dialects.chunks_of(conn, query, CHUNK_ROWS):
             yield name, _native_numbers(pd.DataFrame(chunk, columns=cols), table)
     if progress:
         progress("guard", len(names), len(names))

@@ -220,3 +220,54 @@ def test_a_unique_record_beside_a_near_equal_one_is_not_copied(
     assert len(held_once) > 5  # records to copy are there
     copies = out.astype({"x": float}).merge(held_once, on=["x", "c", "d"])
     assert len(copies) == 0
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_guards_streamed_from_every_row_catch_what_guards_from_memory_catch(
+    db: str, request: pytest.FixtureRequest
+) -> None:
+    """A model learned from a sample is guarded by a second pass over every source row (read.
+    stream_rows: on PostgreSQL the driver's own cursor, NUMERIC read as float8, rows in the
+    database's order). Attacked: every source record and every source text, as the driver returns
+    them, must be caught by those guards as by the guards of a model learned from all rows, and a
+    record one cent off by neither."""
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    url = make()
+    rng = np.random.default_rng(11)
+    n = 600
+    source = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "price": np.round(rng.uniform(1, 500, n), 2),
+            "born": pd.to_datetime("1940-01-01") + pd.to_timedelta(rng.integers(0, 20000, n), unit="D"),
+            "code": rng.choice(["A", "B", "C", "D"], n),
+            "note": [
+                f"visit {i}\twith a tab, a \\ and 'quotes' " + "x" * int(k)
+                for i, k in enumerate(rng.integers(0, 30, n))
+            ],
+        }
+    )
+    columns = [
+        sa.Column("price", sa.Numeric(10, 2), nullable=False),
+        sa.Column("born", sa.Date, nullable=False),
+        sa.Column("code", sa.String(4), nullable=False),
+        sa.Column("note", sa.String(80)),
+    ]
+    _load_t(url, columns, source.assign(born=source["born"].dt.date))
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = pd.DataFrame(conn.execute(sa.text("SELECT * FROM t ORDER BY id")).mappings().all())
+    engine.dispose()
+    whole = relsynth.fit(url, seed=0)
+    streamed = relsynth.fit(url, seed=0, sample_rows=100)
+    assert streamed.source["sample_rows"] and streamed.guarded  # guarded by the stream of every row
+    off = rows.assign(price=rows["price"].astype(float) + 0.01)
+    for model in (whole, streamed):
+        tm, table = model.tables["t"], model.schema.table("t")
+        assert tm.record_guard is not None
+        assert record_copies(tm, table, rows).all()
+        assert not record_copies(tm, table, off).any()
+        guard = tm.column("note").guard
+        assert guard is not None and guard.copies(rows["note"].to_numpy(dtype=object)).all()
+        assert not guard.copies((rows["note"] + "y").to_numpy(dtype=object)).any()
+    assert len(streamed.tables["t"].record_guard.hashes) == len(whole.tables["t"].record_guard.hashes)

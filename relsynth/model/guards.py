@@ -23,7 +23,7 @@ import pandas as pd
 from relsynth.model import natives
 from relsynth.model.spec import ColumnSpec, Model
 from relsynth.model.text import SourceGuard
-from relsynth.model.values import record_keys, unique_records
+from relsynth.model.values import exact_and_rounded_keys, unique_records
 
 # A common first or last name may recur in the output (generated names come from name lists);
 # an e-mail, a phone number, an address or a free-text value may not.
@@ -83,9 +83,7 @@ def attach_chunks(model: Model, chunks: Iterable[tuple[str, pd.DataFrame]]) -> N
             pairs = SourceGuard.fit(name_pairs(frame[names[0]], frame[names[1]]), key, fold=True)
             pairs_seen.setdefault(name, []).append(pairs.hashes)
         if tm.record_columns and all(c in frame for c in tm.record_columns):
-            exact = record_keys(table, frame, tm.record_columns, exact=True).to_numpy()
-            rounded = record_keys(table, frame, tm.record_columns).to_numpy()
-            records.setdefault(name, []).append(np.stack([exact, rounded]))
+            records.setdefault(name, []).append(exact_and_rounded_keys(table, frame, tm.record_columns))
     for (name, column), parts in values.items():
         spec = model.tables[name].column(column)
         spec.guard = SourceGuard.of(key, parts, fold=spec.how == "pii")
