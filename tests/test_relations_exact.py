@@ -747,3 +747,28 @@ def test_orders_with_twins_hold_when_clipped(monkeypatch) -> None:
     for seed in (0, 1):
         synth = relsynth.sample(model, scale=2.0, seed=seed)
         assert _ward_violations(synth, laws) == dict.fromkeys(_ward_violations(real, laws), 0)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series([2**60 + 1, 2**60, None], dtype=object),  # a driver's Python ints beside a NULL
+        pd.Series([2**60 + 1, 2**60, None], dtype="Int64"),  # pandas' nullable integers
+        pd.Series([2**64 + 1, 2**64, None], dtype=object),  # beyond int64 too
+    ],
+)
+def test_ids_beyond_a_floats_integers_stay_apart_beside_a_null(values: pd.Series) -> None:
+    """Snowflake-style ids: a float holds 2**60 and 2**60 + 1 as one number, so keys compared
+    as floats would match a child to the wrong parent. Beside a NULL, pandas' map made floats of
+    them again (both spellings, before)."""
+    out = rel.comparable(values)
+    assert out.iloc[0] != out.iloc[1]
+    assert out.iloc[0] == int(values.iloc[0]) and out.iloc[2] is None
+
+
+def test_many_python_integers_compare_as_numbers() -> None:
+    """Millions of keys come from a driver as Python ints (an object column): compared as one
+    number with 3.0 and with the int64 3, NULL apart."""
+    out = rel.comparable(pd.Series([3, None, 7], dtype=object))
+    assert out.iloc[0] == rel.comparable(pd.Series([3.0])).iloc[0] == rel.comparable(pd.Series([3])).iloc[0]
+    assert pd.isna(out.iloc[1]) and out.iloc[2] == 7

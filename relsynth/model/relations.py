@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.model.exact import MIN_NAMED, ends_life
+from relsynth.model.values import distinct
 
 SCREEN_ROWS = 50_000
 MIN_ROWS = 10  # fewer rows than this prove nothing
@@ -82,8 +83,7 @@ def comparable(values: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values.astype(object)
     if pd.api.types.is_integer_dtype(values) and _beyond_float(values.dropna().to_numpy()):
-        # snowflake-style ids: a float would merge neighbours
-        return values.astype(object).map(lambda v: None if pd.isna(v) else int(v))
+        return _python_ints(values)  # snowflake-style ids: a float would merge neighbours
     if pd.api.types.is_numeric_dtype(values):
         return values.astype(float)
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -97,10 +97,14 @@ def comparable(values: pd.Series) -> pd.Series:
     first = non_null.iloc[0]
     if isinstance(first, bool | np.bool_):
         return values.astype(object)
-    if isinstance(first, int | np.integer) and all(isinstance(v, int | np.integer) for v in non_null):
-        ints = non_null.map(int)
-        if _beyond_float(np.asarray([min(ints), max(ints)], dtype=object)):
-            return values.map(lambda v: None if v is None or v != v else int(v)).astype(object)
+    if isinstance(first, int | np.integer):
+        ints = _object_ints(non_null)
+        if ints is None:
+            return _python_ints(values)
+        if len(ints):
+            out_f = np.full(len(values), np.nan)
+            out_f[known.to_numpy()] = ints
+            return pd.Series(out_f, index=values.index)
     if hasattr(first, "as_tuple") or isinstance(first, int | float | np.number):  # Decimal or numbers
         return pd.to_numeric(values, errors="coerce").astype(float)
     out = pd.Series(np.full(len(values), None, dtype=object), index=values.index)
@@ -109,9 +113,40 @@ def comparable(values: pd.Series) -> pd.Series:
     return out
 
 
+def _python_ints(values: pd.Series) -> pd.Series:
+    """Python integers and None, as objects: Series.map would make floats of them beside a NULL."""
+    known = values.notna().to_numpy()
+    out = pd.Series(np.full(len(values), None, dtype=object), index=values.index)
+    out[known] = np.fromiter((int(v) for v in values[known]), dtype=object, count=int(known.sum()))
+    return out
+
+
 def _beyond_float(x: np.ndarray) -> bool:
     """Integers a float64 cannot hold exactly (from 2**53 on)."""
-    return bool(len(x)) and max(abs(int(min(x))), abs(int(max(x)))) >= 2**53
+    if not len(x):
+        return False
+    lo, hi = (x.min(), x.max()) if x.dtype.kind in "iu" else (min(x), max(x))  # numpy's: no Python loop
+    return max(abs(int(lo)), abs(int(hi))) >= 2**53
+
+
+def _object_ints(non_null: pd.Series) -> np.ndarray | None:
+    """Python integers (an object column, keys read from a driver) as int64, converted in one
+    pass (millions of keys a batch); None if one is beyond float64's exact integers, an empty
+    array if they are not all integers (bools, floats, Decimals mixed in)."""
+    if pd.api.types.infer_dtype(non_null, skipna=False) == "integer":
+        try:
+            ints = non_null.to_numpy().astype(np.int64)
+        except OverflowError:  # beyond int64, so beyond float64's exact integers
+            return None
+        return None if _beyond_float(ints) else ints
+    if not all(isinstance(v, int | np.integer) for v in non_null):
+        return np.empty(0, dtype=np.int64)
+    ints_o = non_null.map(int)
+    return (
+        None
+        if _beyond_float(np.asarray([min(ints_o), max(ints_o)], dtype=object))
+        else np.empty(0, dtype=np.int64)
+    )
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
@@ -142,9 +177,9 @@ def functional_dependencies(
                 continue
             sd = scodes[d][0]
             st, stl = scodes[t]
-            if len(np.unique(sd * (stl + 1) + st)) != len(np.unique(sd)):
+            if len(distinct(sd * (stl + 1) + st)) != len(distinct(sd)):
                 continue
-            if len(np.unique(d_codes * (t_levels + 1) + t_codes)) != d_levels:
+            if len(distinct(d_codes * (t_levels + 1) + t_codes)) != d_levels:
                 continue
             if t not in found or d_levels < found[t][0]:
                 found[t] = (d_levels, d)
