@@ -67,7 +67,8 @@ def rank_normalize(z: np.ndarray, rng: np.random.Generator, exact: list[bool] | 
         return z
     out = np.empty_like(z)
     for j in range(z.shape[1]):
-        order = np.argsort(z[:, j], kind="stable")
+        # Not stable: ties (a degenerate score) take an order fixed by the input, twice as fast.
+        order = np.argsort(z[:, j])
         ranks = np.empty(n, dtype=np.int64)
         ranks[order] = np.arange(n)
         u = (np.arange(n) + rng.random(n)) / n if exact is not None and exact[j] else np.sort(rng.random(n))

@@ -326,23 +326,32 @@ class PeopleFactory:
         return out
 
     def _text(self, model: PiiModel, rng: np.random.Generator) -> np.ndarray:
+        """Texts of the source's lengths, cut at a word from one run of pooled sentences: the
+        sentences are joined once, not per row (TPC-H's comments: millions of rows)."""
         n = self.n
-        sentences = [self.fake.sentence(nb_words=8) for _ in range(min(max(n, 50), 2000))]
+        if n == 0:
+            return np.empty(0, dtype=object)
+        sentences = np.array(
+            [self.fake.sentence(nb_words=8) for _ in range(min(max(n, 50), 2000))], dtype=object
+        )
         q = np.asarray(model.lengths or [40, 120], dtype=float)
-        targets = np.interp(rng.random(n), np.linspace(0, 1, len(q)), q).astype(int)
-        picks = rng.integers(0, len(sentences), (n, 12))
+        targets = np.maximum(np.interp(rng.random(n), np.linspace(0, 1, len(q)), q).astype(int), 1)
+        lengths = np.array([len(x) + 1 for x in sentences])  # each with the space after it
+        need = int(targets.sum()) + n + int(lengths.max())  # the last text may start a sentence late
+        picks = rng.integers(0, len(sentences), int(need / lengths.mean() * 1.1) + 25)
+        while lengths[picks].sum() < need:
+            picks = np.concatenate([picks, rng.integers(0, len(sentences), 25 + len(picks) // 10)])
+        run = " ".join(sentences[picks])
+        # each text starts at the first sentence of its stretch of the run
+        starts_at = np.concatenate([[0], np.cumsum(lengths[picks])])
+        begin = np.concatenate([[0], np.cumsum(targets[:-1] + 1)])
+        first = np.searchsorted(starts_at, begin)
         out = np.empty(n, dtype=object)
-        for i in range(n):
-            parts, size = [], 0
-            for j in picks[i]:
-                if size >= targets[i]:
-                    break
-                parts.append(sentences[j])
-                size += len(sentences[j]) + 1
-            text = " ".join(parts)
-            if len(text) > max(targets[i], 1):
-                text = text[: max(targets[i], 1)].rsplit(" ", 1)[0] or text[: max(targets[i], 1)]
-            out[i] = text
+        for i, (b, t) in enumerate(zip(starts_at[first], targets, strict=True)):
+            text = run[b : b + t + 1]
+            if len(text) > t:  # whole words within the length
+                text = text[:t].rsplit(" ", 1)[0] or text[:t]
+            out[i] = text.strip()
         return out
 
 
