@@ -115,14 +115,68 @@ def _fetch(conn: sa.Connection, query: Any, cols: list[str], table: Table | None
     chunk by chunk (a million Decimal objects held at once were most of a large read's memory)."""
     result = conn.execute(_streamed(query))
     parts = [
-        _native_numbers(pd.DataFrame(chunk, columns=cols), table)
-        if table is not None
-        else pd.DataFrame(chunk, columns=cols)
+        _native_numbers(_frame(chunk, cols), table) if table is not None else _frame(chunk, cols)
         for chunk in result.partitions(CHUNK_ROWS)
     ]
     if not parts:
         return pd.DataFrame(columns=cols)
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return _concat(parts)
+
+
+BEYOND_FLOAT = 2.0**53  # from here on a float64 cannot tell neighbouring integers apart
+
+
+def _frame(chunk: Sequence[Any], cols: list[str]) -> pd.DataFrame:
+    """Rows as a frame. pandas makes floats of a column of integers and NULLs, which merges
+    neighbouring snowflake ids (2**60 + 1 and 2**60 + 2): such a column is made again from the
+    driver's integers, exactly (exact_integers)."""
+    frame = pd.DataFrame(chunk, columns=cols)
+    for i, c in enumerate(cols):
+        values = frame[c]
+        if values.dtype.kind == "f" and values.abs().max() >= BEYOND_FLOAT:
+            raw = [row[i] for row in chunk]
+            if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in raw):
+                frame[c] = exact_integers(pd.Series(raw, dtype=object))
+    return frame
+
+
+def exact_integers(values: pd.Series) -> pd.Series:
+    """Integers and NULLs as pandas' nullable Int64 (UInt64 above 2**63, Python ints beyond)."""
+    ints = [None if v is None or pd.isna(v) else int(v) for v in values]
+    known = [v for v in ints if v is not None]
+    lo, hi = (min(known), max(known)) if known else (0, 0)
+    if lo >= -(2**63) and hi < 2**63:
+        return pd.Series(pd.array(ints, dtype="Int64"), index=values.index)
+    if lo >= 0 and hi < 2**64:
+        return pd.Series(pd.array(ints, dtype="UInt64"), index=values.index)
+    return pd.Series(ints, index=values.index, dtype=object)
+
+
+def _python_int(values: pd.Series) -> bool:
+    first = values.first_valid_index()
+    v = values[first] if first is not None else None
+    return isinstance(v, int) and not isinstance(v, bool) and abs(v) >= BEYOND_FLOAT
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """pd.concat, with a column made exact in one part (_frame) made exact in all: beside a part
+    of floats, pandas would make floats of it again."""
+    if len(parts) == 1:
+        return parts[0]
+    exact = {
+        c
+        for p in parts
+        for c in p.columns
+        if isinstance(p[c].dtype, pd.Int64Dtype | pd.UInt64Dtype)
+        or (p[c].dtype == object and _python_int(p[c]))  # beyond UInt64
+    }
+    if not exact:
+        return pd.concat(parts, ignore_index=True)
+    objects = [p.astype({c: object for c in exact if c in p}) for p in parts]
+    frame = pd.concat(objects, ignore_index=True)
+    for c in exact:
+        frame[c] = exact_integers(frame[c])
+    return frame
 
 
 def _fetch_in(
@@ -148,7 +202,7 @@ def _fetch_in(
         else:
             cond = sa.tuple_(*[t.c[c] for c in key_cols]).in_(batch)
         parts.append(_fetch(conn, base.where(cond), cols))
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    frame = _concat(parts)
     order = _order_columns(table, cols)
     return frame.sort_values(order, kind="stable").reset_index(drop=True) if order and len(frame) else frame
 
@@ -165,6 +219,7 @@ def read_tables(
 ) -> ReadResult:
     """Every table of the plan as a DataFrame (reference tables whole, samples as asked)."""
     result = ReadResult(frames={})
+    sampled: set[str] = set()
     names = [n for n in plan.order if plan[n].role != "empty"]
     for i, name in enumerate(names):
         if progress:
@@ -176,29 +231,31 @@ def read_tables(
             if tp.role == "reference" or not sample_rows:
                 query = _select(table, schema.schema, cols, dialects.family(conn))[1]
                 frame = _fetch(conn, query, cols, table if tp.role != "reference" else None)
-            elif tp.context is None:
+            elif tp.context is None and _sampled_parent(table, sampled) is None:
                 frame, result.source_rows[name] = _sample_roots(
                     conn, table, schema.schema, cols, sample_rows, seed
                 )
             else:
-                parent = result.frames.get(tp.context.ref_table)
-                keys = [] if parent is None else _keys(parent, tp.context.ref_columns)
-                frame = _fetch_in(conn, table, schema.schema, cols, tp.context.columns, keys)
-                if any(table.column(c).nullable for c in tp.context.columns):
+                # Under the sampled parent's rows: the context's, or for a root table the first
+                # FK into a sampled table (an optional owner_id). Sampled on its own, each parent
+                # would keep the few children the two samples happen to share, and the model
+                # learn that most parents have none.
+                via = tp.context or _sampled_parent(table, sampled)
+                assert via is not None
+                parent = result.frames.get(via.ref_table)
+                keys = [] if parent is None else _keys(parent, via.ref_columns)
+                frame = _fetch_in(conn, table, schema.schema, cols, via.columns, keys)
+                if any(table.column(c).nullable for c in via.columns):
                     # Rows under no parent: the same share of them as of the parent's rows.
-                    total = schema.table(tp.context.ref_table).row_count
+                    total = schema.table(via.ref_table).row_count
                     share = min(1.0, len(parent) / total) if parent is not None and total > 0 else 1.0
                     alone, _ = _sample_roots(
-                        conn,
-                        table,
-                        schema.schema,
-                        cols,
-                        sample_rows,
-                        seed,
-                        null_in=tp.context.columns,
-                        share=share,
+                        conn, table, schema.schema, cols, sample_rows, seed, null_in=via.columns, share=share
                     )
-                    frame = pd.concat([frame, alone], ignore_index=True) if len(alone) else frame
+                    frame = _concat([frame, alone]) if len(alone) else frame
+                if tp.context is None:  # a root table: --scale counts the source's rows
+                    t = _select(table, schema.schema, cols[:1])[0]
+                    result.source_rows[name] = dialects.exact_count(conn, t)
         except Exception as err:
             missing = _missing(conn, table, schema.schema, cols, err)
             if missing:
@@ -206,6 +263,8 @@ def read_tables(
             raise
         if tp.role != "reference":
             frame = _native_numbers(frame, table)
+            if sample_rows:
+                sampled.add(name)
         result.rows_read[name] = len(frame)
         result.frames[name] = frame
     if holdout > 0:
@@ -236,7 +295,7 @@ def stream_rows(
         # In the database's own order: a guard is a set, and an ORDER BY over every row is a sort
         query = _select(table, schema.schema, cols, dialects.family(conn))[1].order_by(None)
         for chunk in dialects.chunks_of(conn, query, CHUNK_ROWS):
-            yield name, _native_numbers(pd.DataFrame(chunk, columns=cols), table)
+            yield name, _native_numbers(_frame(chunk, cols), table)
     if progress:
         progress("guard", len(names), len(names))
 
@@ -288,6 +347,15 @@ def _native_numbers(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
             except (TypeError, ValueError):
                 frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype(float)
     return frame
+
+
+def _sampled_parent(table: Table, sampled: set[str]) -> Any:
+    """A root table's first foreign key into a table read as a sample (not itself, not a
+    reference table read whole), or None."""
+    for fk in table.foreign_keys:
+        if fk.ref_table != table.name and fk.ref_table in sampled:
+            return fk
+    return None
 
 
 def _keys(frame: pd.DataFrame, cols: tuple[str, ...]) -> list[tuple[Any, ...]]:
