@@ -14,6 +14,7 @@ from relsynth.model import keys as kz
 from relsynth.model.relations import Numbering, comparable
 from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import fresh
+from relsynth.model.values import collated
 from relsynth.schema import ForeignKey, Table
 from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
 
@@ -527,7 +528,7 @@ def unique_rows(
         sub = frame.loc[keep, list(cols)]
         if sub.isna().any(axis=1).all():
             continue
-        comp = pd.DataFrame({c: comparable(sub[c]) for c in cols})
+        comp = pd.DataFrame({c: collated(comparable(sub[c])) for c in cols})
         dup = comp.duplicated(keep="first").to_numpy() & ~sub.isna().any(axis=1).to_numpy()
         if dup.any() and len(cols) == 1 and tm.column(cols[0]).how == "copula":
             dup = nudge_unique(frame, cols[0], keep, dup)

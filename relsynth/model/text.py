@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relsynth.model.values import distinct, hashed_text
+from relsynth.model.values import collated, distinct, hashed_text
 
 _UPPER = np.array(list(string.ascii_uppercase))
 _LOWER = np.array(list(string.ascii_lowercase))
@@ -316,14 +316,13 @@ def fresh(
     for _ in range(20):
         bad = guard.copies(out) if guard is not None else np.zeros(n, dtype=bool)
         if unique:
-            seen = pd.Series(out).duplicated(keep="first").to_numpy()
-            bad |= seen
+            bad |= collated(pd.Series(out, dtype=object)).duplicated(keep="first").to_numpy()
         if not bad.any():
             return out
         out[bad] = generate(int(bad.sum()), rng)
     # Still clashing after many draws (a tiny shape space): a counter suffix makes them new.
     bad = guard.copies(out) if guard is not None else np.zeros(n, dtype=bool)
     if unique:
-        bad |= pd.Series(out).duplicated(keep="first").to_numpy()
+        bad |= collated(pd.Series(out, dtype=object)).duplicated(keep="first").to_numpy()
     out[bad] = [f"{v}-{i}" for i, v in zip(np.flatnonzero(bad), out[bad], strict=True)]
     return out

@@ -395,6 +395,15 @@ def _fingerprints(
     return [np.asarray(pd.util.hash_array(out), dtype=np.uint64) for out in outs]
 
 
+def collated(values: pd.Series) -> pd.Series:
+    """Text as the strictest common collation compares it (MariaDB's default: case-insensitive,
+    trailing blanks ignored): 'abC' and 'ABC' are one value of a UNIQUE column there, and a load
+    would fail on the pair. Other values as they are."""
+    if values.dtype != object:
+        return values
+    return values.map(lambda v: v.casefold().rstrip(" ") if isinstance(v, str) else v)
+
+
 def distinct(values: np.ndarray) -> np.ndarray:
     """np.unique by a sort: numpy 2.4's np.unique of integers with millions of distinct values
     (fingerprints, hashes) took 50 times as long as sorting them."""
