@@ -586,8 +586,8 @@ def build(
             if (name, col.name) in nan_columns and target in {"sqlite", "mysql"}:
                 kw["nullable"] = True
                 out.changes.append(
-                    f"{name}.{col.name}: NaN has no representation in {dst}: written as NULL, "
-                    "so the column accepts NULL here"
+                    f"{name}.{col.name}: NaN has no representation in {dst} (nor an infinity in "
+                    "MariaDB/MySQL): written as NULL, so the column accepts NULL here"
                 )
             if default is not None:
                 kw["server_default"] = default

@@ -207,13 +207,17 @@ def target_schema_for(
     return target_schema or (source_schema if same else None)
 
 
-def _nan_columns(schema: Schema, frames: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
-    """NOT NULL float columns holding NaN (a value PostgreSQL keeps, SQLite and MySQL cannot)."""
+def _nan_columns(schema: Schema, frames: dict[str, pd.DataFrame], kind: str) -> set[tuple[str, str]]:
+    """NOT NULL float columns holding NaN (a value PostgreSQL keeps, SQLite and MySQL cannot), or
+    an infinity into MySQL (which has none either): written as NULL there (_python_column)."""
     out = set()
     for name, frame in frames.items():
         for col in schema.table(name).columns:
             floating = not col.nullable and col.type.name in {"float", "double"} and col.name in frame
-            if floating and pd.to_numeric(frame[col.name], errors="coerce").isna().any():
+            if not floating:
+                continue
+            x = pd.to_numeric(frame[col.name], errors="coerce").to_numpy(dtype=float)
+            if np.isnan(x).any() or (kind == "mysql" and np.isinf(x).any()):
                 out.add((name, col.name))
     return out
 
@@ -249,6 +253,8 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
         out = arr.astype(object)
         if not keep_nan:
             out[np.isnan(arr)] = None
+        if kind == "mysql":  # MySQL has no infinity either
+            out[np.isinf(arr)] = None
         return out.tolist()
     if isinstance(values.dtype, pd.BooleanDtype | pd.Int64Dtype) or pd.api.types.is_integer_dtype(values):
         if isinstance(values.dtype, np.dtype):
@@ -335,12 +341,30 @@ def _load(conn: sa.Connection, kind: str, sa_table: sa.Table, table: Table, fram
         _rows(frame.iloc[start : start + LOAD_CHUNK], table, columns, kind)
         for start in range(0, len(frame), LOAD_CHUNK)
     )
+    if kind == "sqlite":
+        _fits_sqlite_integers(table, frame, columns)
     if kind == "postgresql":
         _copy(conn, sa_table, columns, chunks)
     else:
         for rows in chunks:
             _insert(conn, sa_table, columns, rows)
     return len(frame)
+
+
+def _fits_sqlite_integers(table: Table, frame: pd.DataFrame, columns: list[str]) -> None:
+    """SQLite stores an integer above 2**63 - 1 (a BIGINT UNSIGNED's upper half) as a float, so
+    neighbouring keys would merge: said before anything is written, not as a failed constraint."""
+    for c in columns:
+        values = frame[c]
+        big = isinstance(values.dtype, pd.UInt64Dtype) or values.dtype == np.uint64
+        if not big and values.dtype == object:
+            first = values.first_valid_index()
+            big = first is not None and isinstance(values[first], int)
+        if big and pd.to_numeric(values, errors="coerce").max() > 2**63 - 1:
+            raise RelsynthError(
+                f"{table.name}.{c} holds integers above 2^63 - 1 (as the source's BIGINT UNSIGNED "
+                "does), which SQLite cannot store exactly: write to PostgreSQL or MariaDB instead"
+            )
 
 
 def _insert_frame(
@@ -450,7 +474,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 engine.dialect.name,
                 target_schema=target_schema,
                 fks_after_load=kind != "sqlite",
-                nan_columns=_nan_columns(schema, frames),
+                nan_columns=_nan_columns(schema, frames, kind),
             )
             summary.changes += ts.changes
             _drop(conn, kind, schema, ts, conflicts, target_schema)
@@ -1004,7 +1028,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             engine.dialect.name,
             physical=staging,
             fks_after_load=False,
-            nan_columns=_nan_columns(schema, frames),
+            nan_columns=_nan_columns(schema, frames, "mysql"),
             own_schemas=False,
         )
         summary.changes += ts.changes

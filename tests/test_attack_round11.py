@@ -81,3 +81,87 @@ def test_a_child_under_an_optional_key_learned_from_a_sample_keeps_its_children_
     # Every source parent has exactly 3 children; before, 80% had none and the rest 15 or 30.
     assert per_parent.get(0, 0) < 0.1 * 3000
     assert max(per_parent) <= 8
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_unique_codes_that_differ_only_in_case_are_not_generated(
+    db: str, request: pytest.FixtureRequest
+) -> None:
+    """MariaDB's default collation compares text without case: generated codes 'qXa' and 'QxA'
+    in a UNIQUE VARCHAR(3) stopped the load with an internal error (IntegrityError). Codes are now
+    drawn again until they differ as that collation sees them, and every row is written."""
+    import random
+    import string
+
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    rng = random.Random(12)
+    codes: dict[str, str] = {}
+    while len(codes) < 3000:
+        code = "".join(rng.choice(string.ascii_letters) for _ in range(3))
+        codes.setdefault(code.lower(), code)
+    rows = ["CREATE TABLE k (id INTEGER PRIMARY KEY, code VARCHAR(3) NOT NULL UNIQUE);"]
+    rows += [f"INSERT INTO k VALUES ({i}, '{c}');" for i, c in enumerate(codes.values())]
+    run_sql(source, "\n".join(rows))
+    relsynth.synthesize(source, target, seed=1)
+    assert scalar(target, "SELECT COUNT(*) FROM k") == 3000
+    assert scalar(target, "SELECT COUNT(DISTINCT LOWER(code)) FROM k") == 3000
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("into", EVERY_DATABASE)
+def test_bigint_unsigned_keys_past_2_63_stay_there(
+    into: str, mysql_db: Callable[[], str], request: pytest.FixtureRequest, tmp_path
+) -> None:
+    """MariaDB's BIGINT UNSIGNED keys from 2**63 + 1: the key domain was clipped to a signed
+    BIGINT, so they came out as 0, 1, ... and 2**63 - 1, and every child under one parent. SQLite
+    cannot hold them exactly: a one-line error, and no target left behind."""
+    import sqlalchemy as sa
+
+    source = mysql_db()
+    top = 2**63
+    rows = [
+        "CREATE TABLE acct (id BIGINT UNSIGNED PRIMARY KEY, flag INTEGER NOT NULL);",
+        "CREATE TABLE pos (id INTEGER PRIMARY KEY, acct_id BIGINT UNSIGNED NOT NULL REFERENCES acct(id), v INTEGER);",
+    ]
+    rows += [f"INSERT INTO acct VALUES ({top + g}, {g % 2});" for g in range(1, 801)]
+    rows += [f"INSERT INTO pos VALUES ({c}, {top + 1 + c % 800}, {c % 7});" for c in range(1, 2401)]
+    run_sql(source, "\n".join(rows))
+    if into == "sqlite":
+        path = tmp_path / "out.sqlite"
+        with pytest.raises(relsynth.RelsynthError, match="SQLite cannot store"):
+            relsynth.synthesize(source, f"sqlite:///{path}", seed=2)
+        assert not path.exists()
+        return
+    target = request.getfixturevalue(f"{into}_db")()
+    relsynth.synthesize(source, target, seed=2)
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        low = conn.execute(sa.text("SELECT MIN(id) FROM acct")).scalar_one()
+        most = conn.execute(
+            sa.text("SELECT MAX(c) FROM (SELECT COUNT(*) AS c FROM pos GROUP BY acct_id) z")
+        ).scalar_one()
+    engine.dispose()
+    assert int(low) > top  # from the source's smallest key up
+    assert int(most) <= 8  # three children each in the source; all 2,400 under one parent before
+
+
+@pytest.mark.postgresql
+@pytest.mark.mysql
+def test_infinities_from_postgresql_are_written_to_mariadb(
+    pg_db: Callable[[], str], mysql_db: Callable[[], str]
+) -> None:
+    """PostgreSQL floats hold NaN and +-Infinity, MariaDB neither: the load stopped with an
+    internal error (ProgrammingError). They are written as NULL there, and the summary says so."""
+    source, target = pg_db(), mysql_db()
+    run_sql(
+        source,
+        "CREATE TABLE m (id INTEGER PRIMARY KEY, x DOUBLE PRECISION NOT NULL, y DOUBLE PRECISION);\n"
+        "INSERT INTO m SELECT g, CASE WHEN MOD(g, 10) = 1 THEN 'Infinity'::float8 WHEN MOD(g, 10) = 2 THEN "
+        "'-Infinity'::float8 WHEN MOD(g, 10) = 3 THEN 'NaN'::float8 ELSE g * 0.5 END, "
+        "CASE WHEN MOD(g, 9) = 0 THEN 'Infinity'::float8 ELSE g END FROM generate_series(1, 1000) g;",
+    )
+    out = relsynth.synthesize(source, target, seed=1)
+    assert scalar(target, "SELECT COUNT(*) FROM m") >= 990  # a few left out: equal to a unique source record
+    assert scalar(target, "SELECT COUNT(*) FROM m WHERE x IS NULL") > 0  # the infinities and NaN
+    assert any("m.x" in change for change in out["write"].changes)

@@ -161,7 +161,8 @@ def primary_key(
             if not lo <= start <= hi:  # the source holds more than the type's name says (SQLite)
                 lo, hi = min(lo, start), max(hi, start + total - 1)
             # A key column of a composite key keeps to its CHECKs too (slot BETWEEN 1 AND 3).
-            dom = ck.integer_domain(c, "bigint", checks)
+            # (a BIGINT UNSIGNED's upper half too: the type's bounds are lo..hi already)
+            dom = ck.integer_domain(c, "bigint", checks, unsigned=hi > 2**63 - 1)
             lo, hi = max(lo, dom.lo), min(hi, dom.hi)
             allowed = dom.allowed()
             if allowed is not None:
