@@ -573,9 +573,9 @@ def _redraw_member(
     if not domain:
         return dup
     weights = counts.to_numpy()[: len(domain)].astype(float)
-    keys = list(zip(*(comparable(sub[c]).tolist() for c in rest), strict=True))
-    mine = comparable(sub[col]).tolist()
-    domain_keys = comparable(pd.Series(domain, dtype=object)).tolist()
+    keys = list(zip(*(collated(comparable(sub[c])).tolist() for c in rest), strict=True))
+    mine = collated(comparable(sub[col])).tolist()
+    domain_keys = collated(comparable(pd.Series(domain, dtype=object))).tolist()
     used: dict[tuple[Any, ...], set[Any]] = {}
     for i in np.flatnonzero(~dup):
         used.setdefault(keys[i], set()).add(mine[i])

@@ -42,6 +42,7 @@ from relsynth.model.sample import (
     table_rngs,
 )
 from relsynth.model.spec import Model
+from relsynth.model.values import collated
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
@@ -179,7 +180,7 @@ class Batch:
         seen = self.kept.get(name, {}).get((column,))
         if not seen:
             return np.zeros(len(values), dtype=bool)
-        comp = comparable(values)
+        comp = collated(comparable(values))
         return np.fromiter(((v,) in seen for v in comp), dtype=bool, count=len(values))
 
     def redraw(
@@ -221,7 +222,7 @@ class Batch:
                 continue
             sub = frame[list(cols)]
             known = ~sub.isna().any(axis=1).to_numpy()
-            values = pd.DataFrame({c: comparable(sub.loc[known, c]) for c in cols})
+            values = pd.DataFrame({c: collated(comparable(sub.loc[known, c])) for c in cols})
             seen.update(values.itertuples(index=False, name=None))
 
 
@@ -249,7 +250,7 @@ def _taken(seen: set[tuple[Any, ...]], guard: Any) -> Callable[[Any], bool]:
     """Whether a candidate value was written by an earlier batch, or is the source's own."""
 
     def taken(value: Any) -> bool:
-        if (str(value),) in seen:
+        if (str(value).casefold().rstrip(" "),) in seen:  # as Batch.keep collated it
             return True
         return guard is not None and bool(guard.copies(np.array([value], dtype=object))[0])
 
