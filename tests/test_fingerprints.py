@@ -147,16 +147,10 @@ def _load_t(url: str, columns: list[sa.Column[Any]], frame: pd.DataFrame) -> Non
     engine.dispose()
 
 
-@pytest.mark.parametrize("db", EVERY_DATABASE)
-def test_each_database_spelling_of_a_source_record_is_caught(db: str, request: pytest.FixtureRequest) -> None:
-    """The guard learns the records as relsynth reads them (NUMERIC to floats, dates by driver);
-    the same rows as the driver returns them (Decimal, date objects, strings) are all copies, and
-    a row one cent off is none."""
-    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
-    url = make()
-    rng = np.random.default_rng(5)
-    n = 300
-    source = pd.DataFrame(
+def _priced(n: int, seed: int) -> tuple[pd.DataFrame, np.random.Generator]:
+    """n rows of t: a price in cents, a birth date, a code of four (and the generator, to go on)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
         {
             "id": np.arange(1, n + 1),
             "price": np.round(rng.uniform(1, 500, n), 2),
@@ -164,6 +158,17 @@ def test_each_database_spelling_of_a_source_record_is_caught(db: str, request: p
             "code": rng.choice(["A", "B", "C", "D"], n),
         }
     )
+    return frame, rng
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_each_database_spelling_of_a_source_record_is_caught(db: str, request: pytest.FixtureRequest) -> None:
+    """The guard learns the records as relsynth reads them (NUMERIC to floats, dates by driver);
+    the same rows as the driver returns them (Decimal, date objects, strings) are all copies, and
+    a row one cent off is none."""
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    url = make()
+    source, _ = _priced(300, 5)
     columns = [
         sa.Column("price", sa.Numeric(10, 2), nullable=False),
         sa.Column("born", sa.Date, nullable=False),
@@ -233,19 +238,12 @@ def test_guards_streamed_from_every_row_catch_what_guards_from_memory_catch(
     record one cent off by neither."""
     make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
     url = make()
-    rng = np.random.default_rng(11)
-    n = 600
-    source = pd.DataFrame(
-        {
-            "id": np.arange(1, n + 1),
-            "price": np.round(rng.uniform(1, 500, n), 2),
-            "born": pd.to_datetime("1940-01-01") + pd.to_timedelta(rng.integers(0, 20000, n), unit="D"),
-            "code": rng.choice(["A", "B", "C", "D"], n),
-            "note": [
-                f"visit {i}\twith a tab, a \\ and 'quotes' " + "x" * int(k)
-                for i, k in enumerate(rng.integers(0, 30, n))
-            ],
-        }
+    source, rng = _priced(600, 11)
+    source = source.assign(
+        note=[
+            f"visit {i}\twith a tab, a \\ and 'quotes' " + "x" * int(k)
+            for i, k in enumerate(rng.integers(0, 30, len(source)))
+        ],
     )
     columns = [
         sa.Column("price", sa.Numeric(10, 2), nullable=False),
