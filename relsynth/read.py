@@ -22,6 +22,7 @@ import pandas as pd
 from relsynth import dialects
 from relsynth.errors import SchemaError
 from relsynth.graph import Plan
+from relsynth.model.values import exact_integers
 from relsynth.schema import Kind, Schema, Table, place
 from relsynth.sqltypes import native_family
 
@@ -138,18 +139,6 @@ def _frame(chunk: Sequence[Any], cols: list[str]) -> pd.DataFrame:
             if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in raw):
                 frame[c] = exact_integers(pd.Series(raw, dtype=object))
     return frame
-
-
-def exact_integers(values: pd.Series) -> pd.Series:
-    """Integers and NULLs as pandas' nullable Int64 (UInt64 above 2**63, Python ints beyond)."""
-    ints = [None if v is None or pd.isna(v) else int(v) for v in values]
-    known = [v for v in ints if v is not None]
-    lo, hi = (min(known), max(known)) if known else (0, 0)
-    if lo >= -(2**63) and hi < 2**63:
-        return pd.Series(pd.array(ints, dtype="Int64"), index=values.index)
-    if lo >= 0 and hi < 2**64:
-        return pd.Series(pd.array(ints, dtype="UInt64"), index=values.index)
-    return pd.Series(ints, index=values.index, dtype=object)
 
 
 def _python_int(values: pd.Series) -> bool:
@@ -343,9 +332,13 @@ def _native_numbers(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     for col in table.columns:
         if col.type.name == "numeric" and col.name in frame and frame[col.name].dtype == object:
             try:  # Decimal and None: four times faster than to_numeric
-                frame[col.name] = frame[col.name].astype(float)
+                floats = frame[col.name].astype(float)
             except (TypeError, ValueError):
-                frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype(float)
+                floats = pd.to_numeric(frame[col.name], errors="coerce").astype(float)
+            if col.type.scale == 0 and floats.abs().max() >= BEYOND_FLOAT:
+                # NUMERIC(20,0) ids (a BIGINT UNSIGNED's copy): integers a float would merge
+                floats = exact_integers(frame[col.name])
+            frame[col.name] = floats
     return frame
 
 

@@ -191,3 +191,32 @@ def test_a_composite_unique_key_of_text_holds_under_mariadbs_collation(mysql_db:
     run_sql(source, "\n".join(rows))
     relsynth.synthesize(source, target, seed=0)
     assert scalar(target, "SELECT COUNT(*) FROM u4") > 1400
+
+
+@pytest.mark.parametrize("top", [2**60, 2**64 - 1])
+@pytest.mark.parametrize("db", [p for p in EVERY_DATABASE if p.values[0] != "sqlite"])
+def test_numeric_keys_past_a_floats_integers_stay_exact(
+    db: str, top: int, request: pytest.FixtureRequest
+) -> None:
+    """Attack round 12: NUMERIC(20,0) keys (relsynth's own PostgreSQL copy of a BIGINT UNSIGNED)
+    were read as floats, so neighbouring keys merged and the load failed with an internal error
+    (UniqueViolation). Read, sampled and written as exact integers now."""
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    base = top - 450
+    rows = [
+        "CREATE TABLE p (id NUMERIC(20,0) PRIMARY KEY, v INTEGER NOT NULL);",
+        "CREATE TABLE c (id NUMERIC(20,0) PRIMARY KEY, p_id NUMERIC(20,0) NOT NULL REFERENCES p(id), w INTEGER NOT NULL);",
+    ]
+    rows += [f"INSERT INTO p VALUES ({base + i}, {i % 9});" for i in range(400)]
+    k = 0
+    for i in range(400):
+        for _ in range(i % 3):
+            rows.append(f"INSERT INTO c VALUES ({base - 200_000 + k}, {base + i}, {k % 50});")
+            k += 1
+    run_sql(source, "\n".join(rows))
+    relsynth.synthesize(source, target, seed=1)
+    assert scalar(target, "SELECT COUNT(*) FROM p") == 400
+    assert int(scalar(target, "SELECT MIN(id) FROM p")) == base  # from the source's smallest key up
+    per_parent = _children_per_parent(target, "p", "c", "p_id")
+    assert max(per_parent) <= 4  # 0, 1 or 2 children each in the source

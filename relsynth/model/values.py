@@ -102,6 +102,9 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
             return num.clip(0, _U64_TOP).astype("UInt64")
         return num.clip(float(lo), min(float(hi), _I64_TOP)).astype("Int64")
     if kind == "float":
+        if t.scale == 0 and _integers_beyond_float(s):  # NUMERIC(20,0) ids: kept exact
+            top_int = 10 ** (t.precision or 38) - 1
+            return exact_integers(pd.Series(_clipped_ints(s, -top_int, top_int), index=s.index, dtype=object))
         num = pd.to_numeric(s, errors="coerce").astype(float)
         if t.scale is not None:
             num = pd.Series(round_safe(num.to_numpy(), t.scale), index=num.index)
@@ -142,8 +145,25 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
     return s.astype(object)
 
 
+def _integers_beyond_float(s: pd.Series) -> bool:
+    """Integers (exact: Int64, UInt64, Python ints) past what a float holds exactly."""
+    if isinstance(s.dtype, pd.Int64Dtype | pd.UInt64Dtype) or s.dtype.kind in "iu":
+        known = s.dropna()
+        return bool(len(known)) and max(abs(int(known.min())), abs(int(known.max()))) >= 2**53
+    if s.dtype != object:
+        return False
+    ints = [v for v in s if isinstance(v, int | np.integer) and not isinstance(v, bool)]
+    return bool(ints) and max(abs(int(v)) for v in ints) >= 2**53
+
+
 def _exact_integers(s: pd.Series, lo: int, hi: int) -> pd.Series:
     """Integers kept exact (Python ints, not floats), others rounded, all clipped to lo..hi."""
+    return pd.Series(
+        pd.array(_clipped_ints(s, lo, hi), dtype="UInt64" if hi > 2**63 else "Int64"), index=s.index
+    )
+
+
+def _clipped_ints(s: pd.Series, lo: int, hi: int) -> list[int | None]:
     out: list[int | None] = []
     for v in s.tolist():
         if _isna(v):
@@ -155,7 +175,19 @@ def _exact_integers(s: pd.Series, lo: int, hi: int) -> pd.Series:
             out.append(None)
             continue
         out.append(min(max(k, lo), hi))
-    return pd.Series(pd.array(out, dtype="UInt64" if hi > 2**63 else "Int64"), index=s.index)
+    return out
+
+
+def exact_integers(values: pd.Series) -> pd.Series:
+    """Integers and NULLs as pandas' nullable Int64 (UInt64 above 2**63, Python ints beyond)."""
+    ints = [None if v is None or pd.isna(v) else int(v) for v in values]
+    known = [v for v in ints if v is not None]
+    lo, hi = (min(known), max(known)) if known else (0, 0)
+    if lo >= -(2**63) and hi < 2**63:
+        return pd.Series(pd.array(ints, dtype="Int64"), index=values.index)
+    if lo >= 0 and hi < 2**64:
+        return pd.Series(pd.array(ints, dtype="UInt64"), index=values.index)
+    return pd.Series(ints, index=values.index, dtype=object)
 
 
 def _isna(v: Any) -> bool:
