@@ -28,7 +28,11 @@ import numpy as np
 import pandas as pd
 
 from relsynth.jsontags import jsonable, unjson
-from relsynth.model.rare import _key, person_cap  # _key: NULL and NaN as one key, as rare levels are counted
+from relsynth.model.rare import (  # _key: NULL and NaN as one key, as rare levels are counted
+    _key,
+    person_cap,
+    persons,
+)
 from relsynth.transform import Encoder, encoder_from_state
 
 MIN_ETA = 0.25  # share of a number's score variance its category must explain
@@ -255,10 +259,10 @@ def _held_values(codes: np.ndarray, people: np.ndarray | None, k: int) -> np.nda
     rows = np.bincount(codes, minlength=int(codes.max(initial=0)) + 1)
     if people is None:
         return rows[codes] >= k
-    who = np.where(people >= 0, people, -1 - np.arange(len(people)))
+    who = persons(people)
     pairs = pd.DataFrame({"v": codes, "p": who}).drop_duplicates()
-    persons = np.bincount(pairs["v"].to_numpy(), minlength=len(rows))
-    return (rows[codes] >= k) & (persons[codes] >= k)
+    holders = np.bincount(pairs["v"].to_numpy(), minlength=len(rows))
+    return (rows[codes] >= k) & (holders[codes] >= k)
 
 
 def _capped(people: np.ndarray | None, k: int, n: int) -> np.ndarray:
@@ -266,7 +270,7 @@ def _capped(people: np.ndarray | None, k: int, n: int) -> np.ndarray:
     is rare.person_cap, as for the numbers' quantiles."""
     if people is None:
         return np.ones(n)
-    who = np.where(people >= 0, people, -1 - np.arange(len(people)))
+    who = persons(people)
     codes = pd.factorize(who)[0]
     counts = np.bincount(codes)
     if len(counts) < k or k <= 1:

@@ -43,7 +43,7 @@ def common_levels(values: pd.Series, parents: np.ndarray | None, k: int) -> set[
     if parents is None or not len(common):
         return set(common.index)
     pos = np.asarray(parents)[known]
-    entity = np.where(pos >= 0, pos, -1 - np.arange(len(pos)))
+    entity = persons(pos)
     distinct = pd.DataFrame({"v": keys.to_numpy(), "e": entity}).drop_duplicates().groupby("v").size()
     return {v for v in common.index if distinct.get(v, 0) >= k}
 
@@ -60,13 +60,19 @@ def entities(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     return codes
 
 
+def persons(people: np.ndarray) -> np.ndarray:
+    """Each row's person; a row of no person (-1: a NULL key) is a person of its own."""
+    people = np.asarray(people)
+    return np.where(people >= 0, people, -1 - np.arange(len(people)))
+
+
 def per_person(values: pd.Series, people: np.ndarray | None) -> pd.Series:
     """The values with each person's repeats of one value kept once (rows of no person all kept):
     quantiles of k values are then quantiles of k people's values, and a birth date on one
     patient's ten visits is no quantile of its own."""
     if people is None or not len(values):
         return values
-    who = np.where(np.asarray(people) >= 0, np.asarray(people), -1 - np.arange(len(values)))
+    who = persons(people)
     keys = pd.DataFrame({"p": who, "v": value_codes(values)})
     return values[~keys.duplicated().to_numpy()]
 
@@ -87,7 +93,7 @@ def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> p
     marginals stay the rows' (the ends: pull_in_tails, by values)."""
     if people is None or not len(values):
         return values
-    who_all = np.where(np.asarray(people) >= 0, np.asarray(people), -1 - np.arange(len(values)))
+    who_all = persons(people)
     pairs = pd.DataFrame({"p": who_all, "v": value_codes(values)})
     firsts = ~pairs.duplicated().to_numpy()
     kept, who = values[firsts], who_all[firsts]

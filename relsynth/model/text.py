@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from relsynth.model.rare import persons
 from relsynth.model.values import collated, distinct, hashed_text
 
 _UPPER = np.array(list(string.ascii_uppercase))
@@ -192,8 +193,7 @@ class Vocabulary:
             doc_freq.update(set(words))
         holders: Counter[str] = doc_freq
         if people is not None:
-            who = np.asarray(people)[known]
-            who = np.where(who >= 0, who, -1 - np.arange(len(who)))
+            who = persons(np.asarray(people)[known])
             holders = Counter()
             seen = pd.DataFrame(
                 {
