@@ -22,7 +22,7 @@ import pandas as pd
 from relsynth import dialects
 from relsynth.errors import SchemaError
 from relsynth.graph import Plan
-from relsynth.model.values import exact_integers
+from relsynth.model.values import BEYOND_FLOAT, exact_integers
 from relsynth.schema import Kind, Schema, Table, place
 from relsynth.sqltypes import native_family
 
@@ -122,9 +122,6 @@ def _fetch(conn: sa.Connection, query: Any, cols: list[str], table: Table | None
     if not parts:
         return pd.DataFrame(columns=cols)
     return _concat(parts)
-
-
-BEYOND_FLOAT = 2.0**53  # from here on a float64 cannot tell neighbouring integers apart
 
 
 def _frame(chunk: Sequence[Any], cols: list[str]) -> pd.DataFrame:

@@ -355,8 +355,7 @@ def _fits_sqlite_integers(table: Table, frame: pd.DataFrame, columns: list[str])
     """SQLite stores an integer above 2**63 - 1 (a BIGINT UNSIGNED's upper half) as a float, so
     neighbouring keys would merge: said before anything is written, not as a failed constraint.
     (Another column keeps about 16 digits of such a value, as SQLite's own REAL would.)"""
-    keyed = set(table.primary_key) | {c for u in table.unique for c in u.columns}
-    keyed |= {c for fk in table.foreign_keys for c in fk.columns}
+    keyed = set(table.primary_key) | {c for u in table.unique for c in u.columns} | table.fk_columns()
     for c in (c for c in columns if c in keyed):
         values = frame[c]
         big = isinstance(values.dtype, pd.UInt64Dtype) or values.dtype == np.uint64

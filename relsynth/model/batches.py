@@ -42,7 +42,7 @@ from relsynth.model.sample import (
     table_rngs,
 )
 from relsynth.model.spec import Model
-from relsynth.model.values import collated
+from relsynth.model.values import collate, collated
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
@@ -250,7 +250,7 @@ def _taken(seen: set[tuple[Any, ...]], guard: Any) -> Callable[[Any], bool]:
     """Whether a candidate value was written by an earlier batch, or is the source's own."""
 
     def taken(value: Any) -> bool:
-        if (str(value).casefold().rstrip(" "),) in seen:  # as Batch.keep collated it
+        if (collate(str(value)),) in seen:  # as Batch.keep collated it
             return True
         return guard is not None and bool(guard.copies(np.array([value], dtype=object))[0])
 

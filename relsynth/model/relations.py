@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.model.exact import MIN_NAMED, ends_life
-from relsynth.model.values import distinct
+from relsynth.model.values import beyond_float, distinct
 
 SCREEN_ROWS = 50_000
 MIN_ROWS = 10  # fewer rows than this prove nothing
@@ -82,7 +82,7 @@ def comparable(values: pd.Series) -> pd.Series:
     everything else as text (UUID objects and their strings compare equal)."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype(object)
-    if pd.api.types.is_integer_dtype(values) and _beyond_float(values.dropna().to_numpy()):
+    if pd.api.types.is_integer_dtype(values) and beyond_float(values.dropna().to_numpy()):
         return _python_ints(values)  # snowflake-style ids: a float would merge neighbours
     if pd.api.types.is_numeric_dtype(values):
         return values.astype(float)
@@ -121,14 +121,6 @@ def _python_ints(values: pd.Series) -> pd.Series:
     return out
 
 
-def _beyond_float(x: np.ndarray) -> bool:
-    """Integers a float64 cannot hold exactly (from 2**53 on)."""
-    if not len(x):
-        return False
-    lo, hi = (x.min(), x.max()) if x.dtype.kind in "iu" else (min(x), max(x))  # numpy's: no Python loop
-    return max(abs(int(lo)), abs(int(hi))) >= 2**53
-
-
 def _object_ints(non_null: pd.Series) -> np.ndarray | None:
     """Python integers (an object column, keys read from a driver) as int64, converted in one
     pass (millions of keys a batch); None if one is beyond float64's exact integers, an empty
@@ -138,13 +130,13 @@ def _object_ints(non_null: pd.Series) -> np.ndarray | None:
             ints = non_null.to_numpy().astype(np.int64)
         except OverflowError:  # beyond int64, so beyond float64's exact integers
             return None
-        return None if _beyond_float(ints) else ints
+        return None if beyond_float(ints) else ints
     if not all(isinstance(v, int | np.integer) for v in non_null):
         return np.empty(0, dtype=np.int64)
     ints_o = non_null.map(int)
     return (
         None
-        if _beyond_float(np.asarray([min(ints_o), max(ints_o)], dtype=object))
+        if beyond_float(np.asarray([min(ints_o), max(ints_o)], dtype=object))
         else np.empty(0, dtype=np.int64)
     )
 

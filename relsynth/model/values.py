@@ -96,7 +96,7 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
     if kind == "int":
         num = pd.to_numeric(s, errors="coerce").astype(float).round()
         lo, hi = integer_range(t)
-        if (num.abs() >= 2.0**53).any():  # past a float's 53 bits: ids 2^53 + 1 and + 2 would merge
+        if (num.abs() >= BEYOND_FLOAT).any():  # past a float's 53 bits: ids 2^53 + 1 and + 2 would merge
             return _exact_integers(s, lo, hi)
         if hi > 2**63:  # BIGINT UNSIGNED: up to 2^64 - 1
             return num.clip(0, _U64_TOP).astype("UInt64")
@@ -145,15 +145,25 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
     return s.astype(object)
 
 
+BEYOND_FLOAT = 2**53  # from here on a float64 cannot tell neighbouring integers apart
+
+
+def beyond_float(x: np.ndarray) -> bool:
+    """Integers a float64 cannot hold exactly (from 2**53 on)."""
+    if not len(x):
+        return False
+    lo, hi = (x.min(), x.max()) if x.dtype.kind in "iu" else (min(x), max(x))  # numpy's: no Python loop
+    return max(abs(int(lo)), abs(int(hi))) >= BEYOND_FLOAT
+
+
 def _integers_beyond_float(s: pd.Series) -> bool:
     """Integers (exact: Int64, UInt64, Python ints) past what a float holds exactly."""
     if isinstance(s.dtype, pd.Int64Dtype | pd.UInt64Dtype) or s.dtype.kind in "iu":
-        known = s.dropna()
-        return bool(len(known)) and max(abs(int(known.min())), abs(int(known.max()))) >= 2**53
+        return beyond_float(s.dropna().to_numpy())
     if s.dtype != object:
         return False
     ints = [v for v in s if isinstance(v, int | np.integer) and not isinstance(v, bool)]
-    return bool(ints) and max(abs(int(v)) for v in ints) >= 2**53
+    return beyond_float(np.asarray(ints, dtype=object))
 
 
 def _exact_integers(s: pd.Series, lo: int, hi: int) -> pd.Series:
@@ -427,13 +437,16 @@ def _fingerprints(
     return [np.asarray(pd.util.hash_array(out), dtype=np.uint64) for out in outs]
 
 
-def collated(values: pd.Series) -> pd.Series:
+def collate(value: Any) -> Any:
     """Text as the strictest common collation compares it (MariaDB's default: case-insensitive,
     trailing blanks ignored): 'abC' and 'ABC' are one value of a UNIQUE column there, and a load
     would fail on the pair. Other values as they are."""
-    if values.dtype != object:
-        return values
-    return values.map(lambda v: v.casefold().rstrip(" ") if isinstance(v, str) else v)
+    return value.casefold().rstrip(" ") if isinstance(value, str) else value
+
+
+def collated(values: pd.Series) -> pd.Series:
+    """collate, for a column."""
+    return values.map(collate) if values.dtype == object else values
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
