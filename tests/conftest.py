@@ -178,12 +178,18 @@ def table_names(url: str) -> set[str]:
 
 def scalar(url: str, sql: str) -> Any:
     """The one value a query returns."""
+    rows = fetch(url, sql)
+    return rows[0][0] if rows else None
+
+
+def fetch(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows a query returns."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text(sql)).scalar()
+            return [tuple(r) for r in conn.execute(sa.text(sql))]
     finally:
         engine.dispose()
 

@@ -15,24 +15,17 @@ from collections.abc import Callable
 import pytest
 
 import relsynth
-from tests.conftest import EVERY_DATABASE, run_sql, scalar
+from tests.conftest import EVERY_DATABASE, fetch, run_sql, scalar
 
 BASE = 2**62
 
 
 def _children_per_parent(url: str, parent: str, child: str, fk: str) -> dict[int, int]:
-    import sqlalchemy as sa
-
     sql = (
         f"SELECT c, COUNT(*) FROM (SELECT p.id, COUNT({child}.id) AS c FROM {parent} p "
         f"LEFT JOIN {child} ON {child}.{fk} = p.id GROUP BY p.id) z GROUP BY c"
     )
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return {int(c): int(n) for c, n in conn.execute(sa.text(sql))}
-    finally:
-        engine.dispose()
+    return {int(c): int(n) for c, n in fetch(url, sql)}
 
 
 @pytest.mark.parametrize("db", EVERY_DATABASE)
@@ -116,7 +109,6 @@ def test_bigint_unsigned_keys_past_2_63_stay_there(
     """MariaDB's BIGINT UNSIGNED keys from 2**63 + 1: the key domain was clipped to a signed
     BIGINT, so they came out as 0, 1, ... and 2**63 - 1, and every child under one parent. SQLite
     cannot hold them exactly: a one-line error, and no target left behind."""
-    import sqlalchemy as sa
 
     source = mysql_db()
     top = 2**63
@@ -135,13 +127,8 @@ def test_bigint_unsigned_keys_past_2_63_stay_there(
         return
     target = request.getfixturevalue(f"{into}_db")()
     relsynth.synthesize(source, target, seed=2)
-    engine = sa.create_engine(target)
-    with engine.connect() as conn:
-        low = conn.execute(sa.text("SELECT MIN(id) FROM acct")).scalar_one()
-        most = conn.execute(
-            sa.text("SELECT MAX(c) FROM (SELECT COUNT(*) AS c FROM pos GROUP BY acct_id) z")
-        ).scalar_one()
-    engine.dispose()
+    low = scalar(target, "SELECT MIN(id) FROM acct")
+    most = scalar(target, "SELECT MAX(c) FROM (SELECT COUNT(*) AS c FROM pos GROUP BY acct_id) z")
     assert int(low) > top  # from the source's smallest key up
     assert int(most) <= 8  # three children each in the source; all 2,400 under one parent before
 
