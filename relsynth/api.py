@@ -238,7 +238,14 @@ def _fit_database(
     if engine == "sdv":
         return _fit_sdv(schema, plan, result.frames, seed)
     model = fit_tables(
-        schema, result.frames, plan=plan, seed=seed, progress=progress, rare_k=rare_k, guard=not sample_rows
+        schema,
+        result.frames,
+        plan=plan,
+        seed=seed,
+        progress=progress,
+        rare_k=rare_k,
+        guard=not sample_rows,
+        ref_counts=result.ref_counts,
     )
     if sample_rows:  # guarded by every row of the source, not only the sample's
         from relsynth.model import guards

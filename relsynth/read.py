@@ -41,6 +41,9 @@ class ReadResult:
     holdout_rows: dict[str, int] = field(default_factory=dict)
     # Root tables read as a sample: their rows in the source (every key is scanned to choose).
     source_rows: dict[str, int] = field(default_factory=dict)
+    # (child, FK name) -> the FK's columns and "n": how many source rows of the child name each
+    # parent row read, through a secondary FK, when either side was read as a sample.
+    ref_counts: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
 
 
 def canonical(value: Any) -> str:
@@ -253,11 +256,46 @@ def read_tables(
                 sampled.add(name)
         result.rows_read[name] = len(frame)
         result.frames[name] = frame
+    if sampled and holdout <= 0:  # counts over held-out rows would let the model see them
+        for name in (n for n in names if plan[n].role == "data"):
+            for fk in (*plan[name].secondary, *plan[name].deferred):
+                data = fk.ref_table in result.frames and plan[fk.ref_table].role == "data"
+                if data and (name in sampled or fk.ref_table in sampled):
+                    counts = _child_counts(conn, schema, fk, name, result.frames[fk.ref_table])
+                    result.ref_counts[(name, fk.name)] = counts
     if holdout > 0:
         withhold(result, schema, plan, holdout, seed)
     if progress:
         progress("read", len(names), len(names))
     return result
+
+
+def _child_counts(
+    conn: sa.Connection, schema: Schema, fk: Any, child: str, parent: pd.DataFrame
+) -> pd.DataFrame:
+    """How many rows of the child each row of the parent's frame has in the source, through a
+    secondary FK. Read as two unrelated samples (lineitem under its orders, partsupp under its
+    parts), a parent keeps only the few children the samples happen to share, and the model
+    would learn that most parents have none. One grouped scan, kept a chunk at a time."""
+    import sqlalchemy as sa
+
+    from relsynth.model.fit import positions
+
+    table = schema.table(child)
+    cols = list(fk.columns)
+    t = _select(table, schema.schema, cols)[0]
+    query = (
+        sa.select(*[t.c[c] for c in cols], sa.func.count().label("__n"))
+        .where(*[t.c[c].is_not(None) for c in cols])
+        .group_by(*[t.c[c] for c in cols])
+    )
+    parts = []
+    for chunk in conn.execute(_streamed(query)).partitions(CHUNK_ROWS):
+        frame = _native_numbers(_frame(chunk, [*cols, "__n"]), table)
+        parts.append(frame[positions(frame, fk.columns, parent, fk.ref_columns) >= 0])
+    if not parts:
+        return pd.DataFrame(columns=[*cols, "__n"])
+    return _concat(parts).reset_index(drop=True)
 
 
 def stream_rows(

@@ -10,7 +10,7 @@ is fitted per parent row, so the cost is one pass over the data per table.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -107,6 +107,7 @@ def fit_tables(
     progress: Progress | None = None,
     rare_k: int = rare.RARE_K,
     guard: bool = True,
+    ref_counts: Mapping[tuple[str, str], pd.DataFrame] | None = None,
 ) -> Model:
     """Learn every table of ``schema`` from ``frames`` (one DataFrame per table, source column names).
 
@@ -114,6 +115,8 @@ def fit_tables(
     a sample: api._fit_database), so hashing the frames here would be thrown away.
 
     Categories seen in fewer than ``rare_k`` rows (or parents) are never emitted (model/rare.py).
+    ``ref_counts``: children per parent through secondary FKs, counted in the source when the frames
+    are a sample (read.ReadResult.ref_counts); otherwise counted in the frames.
     """
     plan = plan or make_plan(schema)
     frames, sentinels = sentinel_dates.strip(schema, frames)  # 9999-01-01 means "not yet": a NULL
@@ -148,7 +151,7 @@ def fit_tables(
         if progress:
             progress("fit", total + i, 2 * total)
         if name in states:
-            _fit_hierarchy(schema, plan, models, states, name, rngs[name], rare_k)
+            _fit_hierarchy(schema, plan, models, states, name, rngs[name], rare_k, ref_counts or {})
     if progress:
         progress("fit", 2 * total, 2 * total)
     for name in states:  # needs every table's rows: a cycle's two ends
@@ -1385,6 +1388,7 @@ def _fit_hierarchy(
     name: str,
     rng: np.random.Generator,
     rare_k: int = rare.RARE_K,
+    ref_counts: Mapping[tuple[str, str], pd.DataFrame] | None = None,
 ) -> None:
     """Append child summaries (and secondary child counts) to a table, then fit its copula."""
     model, state = models[name], states[name]
@@ -1447,8 +1451,15 @@ def _fit_hierarchy(
         for fk in (*tp.secondary, *tp.deferred):
             if fk.ref_table != name or child_name not in states or _derived_fk(models[child_name], fk):
                 continue
-            pos = positions(states[child_name].frame, fk.columns, state.frame, fk.ref_columns)
-            counts = _most_children(np.bincount(pos[pos >= 0], minlength=n).astype(float), rare_k, rng)
+            counted = (ref_counts or {}).get((child_name, fk.name))
+            if counted is not None:  # from the source: the frames are samples
+                pos = positions(counted, fk.columns, state.frame, fk.ref_columns)
+                weights = counted["__n"].to_numpy(dtype=float)[pos >= 0]
+            else:
+                pos = positions(states[child_name].frame, fk.columns, state.frame, fk.ref_columns)
+                weights = None
+            raw = np.bincount(pos[pos >= 0], weights=weights, minlength=n).astype(float)
+            counts = _most_children(raw, rare_k, rng)
             enc = fit_numeric(pd.Series(counts), counts=True)
             ext_dims.append(
                 Dim(f"{child_name}.{fk.name}#refcount", "refcount", enc, child=child_name, fk=fk.name)
