@@ -643,7 +643,7 @@ def _fit_own(
     _shape_by_level(frame, dims, columns_z, columns_s, numbers, shape_givens, people, rare_k, rng)
     _order_levels(dims, columns_z, columns_s, categories, rng)
     model.family = _family(frame, parent_pos, modelled)
-    _shares_by_level(dims, columns_z, columns_s, categories, people, set(model.family), rare_k, rng)
+    _shares_by_level(dims, columns_z, columns_s, categories, people, model.family, rare_k, rng)
     model.columns = [specs[c.name] for c in table.columns]
     _fit_record_guard(model, table, frame, specs, rng)
     model.dims = dims
@@ -734,15 +734,18 @@ def _shares_by_level(
     columns_s: list[np.ndarray],
     categories: list[tuple[int, pd.Series]],
     people: np.ndarray | None,
-    family: set[str],
+    family: Mapping[str, float],
     rare_k: int,
     rng: np.random.Generator,
 ) -> None:
     """Categories whose shares another category of the row sets get them per level of it
     (model/by_level.py), strongest first; each has one such category, and none sets its own
     through a chain back to it (they are drawn one after the other). A column the children of a
-    parent share (``family``: a patient's payer on each visit) keeps its shares: drawn per row
-    given another column, it would differ between the parent's children."""
+    parent share (``family``: a patient's payer on each visit, with the chance a child takes its
+    first sibling's) is drawn per level only of another such column shared at least as often:
+    a child that takes the first sibling's value then takes the other's too (sample.py
+    _one_per_family), so it still agrees with its sibling. Given a column drawn per row, it
+    would differ between the parent's children."""
     if len(categories) < 2:
         return
     coded = {
@@ -755,7 +758,7 @@ def _shares_by_level(
         for j, cj in coded.items():
             if (
                 i != j
-                and str(dims[i].column) not in family
+                and _may_set(family, str(dims[i].column), str(dims[j].column))
                 and int(cj.max(initial=0)) < by_level.MAX_GIVEN_LEVELS
                 and int(ci.max(initial=0)) >= 1
             ):
@@ -780,6 +783,11 @@ def _shares_by_level(
         dims[i] = replace(dims[i], encoder=encoder)
         columns_z[i] = encoder.normal_given(objects[i], objects[j], rng)
         columns_s[i] = encoder.scores_given(objects[i], objects[j])
+
+
+def _may_set(family: Mapping[str, float], target: str, given: str) -> bool:
+    """Whether ``given`` may set the shares of ``target`` (see _shares_by_level)."""
+    return target not in family or family.get(given, 0.0) >= family[target]
 
 
 def _sets_through(given_of: dict[int, int], start: int, target: int) -> bool:

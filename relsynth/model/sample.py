@@ -497,16 +497,22 @@ def _one_per_family(tm: TableModel, z: np.ndarray, pos: np.ndarray, rng: np.rand
     """The latent values of a family column (tm.family: a patient's race on each encounter) and
     of its NULL flag taken from each parent's first child, by each child with the column's chance,
     so that siblings agree as often as real ones do. ``pos`` is sorted (children are laid out
-    parent by parent)."""
+    parent by parent). One draw per child decides for every column (a child takes the first
+    sibling's value of each column whose chance is above it): decided column by column, a child
+    took the first's admission type and its own admission source one time in four, pairs the
+    source seldom has (diabetes130: the pair's total variation 0.32); a column shared less often
+    is then shared only with the columns shared more often, as a visit repeats its type and
+    source together."""
     if not tm.family or not len(pos):
         return z
     first = np.searchsorted(pos, pos, side="left")
     z = z.copy()
+    u = rng.random(len(pos))
     for column, keep in sorted(tm.family.items()):
         idx = np.array([j for j, d in enumerate(tm.dims[: tm.n_own]) if d.column == column], dtype=np.int64)
         if not len(idx):
             continue
-        rows = np.flatnonzero(rng.random(len(pos)) < keep) if keep < 1 else np.arange(len(pos))
+        rows = np.flatnonzero(u < keep) if keep < 1 else np.arange(len(pos))
         z[np.ix_(rows, idx)] = z[np.ix_(first[rows], idx)]
     return z
 
