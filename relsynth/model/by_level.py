@@ -42,41 +42,62 @@ MAX_GIVEN_LEVELS = 200  # a category of more levels is no shape-setter here
 MIN_UNCERTAINTY = 0.03  # share of a category's entropy another must explain to set its shares
 
 
+Given = pd.Series | np.ndarray | pd.DataFrame
+
+
 @dataclass
 class ByLevel(Encoder):
-    """Per level of ``given`` (a column of the same row) an encoder; others use ``pooled``."""
+    """Per level of ``given`` (a column of the same row) an encoder; others use ``pooled``.
+
+    With ``also``, a level is a pair (given, also) and ``given`` arguments are frames of the two
+    columns; a pair without shares of its own takes those of its ``given`` level (``fallback``,
+    a ByLevel of ``given`` alone), and then the pooled ones."""
 
     kind: str = "by_level"
     given: str = ""
     levels: list[Any] = field(default_factory=list)
     encoders: list[Encoder] = field(default_factory=list)
     pooled: Encoder | None = None
+    also: str = ""
+    fallback: ByLevel | None = None
 
-    def _groups(self, given: pd.Series | np.ndarray) -> list[tuple[np.ndarray, Encoder]]:
+    @property
+    def givens(self) -> tuple[str, ...]:
+        return (self.given, self.also) if self.also else (self.given,)
+
+    def _groups(self, given: Given) -> list[tuple[np.ndarray, Encoder]]:
         """Row positions per encoder, the pooled one last (rows of no level of their own)."""
-        index = {_key(v): i for i, v in enumerate(self.levels)}
-        codes = np.fromiter((index.get(_key(v), -1) for v in given), dtype=np.int64, count=len(given))
+        index = {v if self.also else _key(v): i for i, v in enumerate(self.levels)}
+        keys: Any = given
+        if self.also:
+            assert isinstance(given, pd.DataFrame)
+            keys = zip(map(_key, given[self.given]), map(_key, given[self.also]), strict=True)
+        keyed = keys if self.also else map(_key, keys)
+        codes = np.fromiter((index.get(v, -1) for v in keyed), dtype=np.int64, count=len(given))
         out = [(np.flatnonzero(codes == i), e) for i, e in enumerate(self.encoders)]
+        rest = np.flatnonzero(codes < 0)
+        if self.fallback is not None and len(rest):
+            assert isinstance(given, pd.DataFrame)
+            sub = self.fallback._groups(given[self.given].iloc[rest])
+            return [*out, *((rest[rows], enc) for rows, enc in sub)]
         assert self.pooled is not None
-        return [*out, (np.flatnonzero(codes < 0), self.pooled)]
+        return [*out, (rest, self.pooled)]
 
-    def normal_given(self, values: pd.Series, given: pd.Series, rng: np.random.Generator) -> np.ndarray:
+    def normal_given(self, values: pd.Series, given: Given, rng: np.random.Generator) -> np.ndarray:
         out = np.zeros(len(values))
         for rows, enc in self._groups(given):
             if len(rows):
                 out[rows] = enc.normal(values.iloc[rows], rng)
         return out
 
-    def scores_given(self, values: pd.Series, given: pd.Series) -> np.ndarray:
+    def scores_given(self, values: pd.Series, given: Given) -> np.ndarray:
         out = np.zeros(len(values))
         for rows, enc in self._groups(given):
             if len(rows):
                 out[rows] = enc.scores(values.iloc[rows])
         return out
 
-    def decode_given(
-        self, z: np.ndarray, given: pd.Series | np.ndarray, rng: np.random.Generator | None = None
-    ) -> np.ndarray:
+    def decode_given(self, z: np.ndarray, given: Given, rng: np.random.Generator | None = None) -> np.ndarray:
         out = np.empty(len(z), dtype=object)
         for rows, enc in self._groups(given):
             if len(rows):
@@ -96,12 +117,19 @@ class ByLevel(Encoder):
             state, arrs = enc.to_state()
             states.append(state)
             arrays.update({f"{i}.{k}": v for k, v in arrs.items()})
-        return {
+        state = {
             "kind": self.kind,
             "given": self.given,
             "levels": [jsonable(v) for v in self.levels],
             "encoders": states,
-        }, arrays
+        }
+        if self.also:
+            state["also"] = self.also
+            if self.fallback is not None:
+                fallback, arrs = self.fallback.to_state()
+                state["fallback"] = fallback
+                arrays.update({f"f.{k}": v for k, v in arrs.items()})
+        return state, arrays
 
     @classmethod
     def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> ByLevel:
@@ -113,11 +141,18 @@ class ByLevel(Encoder):
                     sub, {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
                 )
             )
+        fallback = None
+        if state.get("fallback"):
+            fallback = cls.from_state(
+                state["fallback"], {k[2:]: v for k, v in arrays.items() if k.startswith("f.")}
+            )
         return cls(
             given=state["given"],
             levels=[unjson(v) for v in state["levels"]],
             encoders=encs[1:],
             pooled=encs[0],
+            also=state.get("also", ""),
+            fallback=fallback,
         )
 
 
@@ -208,6 +243,34 @@ def uncertainty(target: np.ndarray, given: np.ndarray) -> float:
         return 0.0
     h_given = float((entropy(joint) * joint.sum(axis=1)).sum() / n)
     return 1.0 - h_given / h
+
+
+def _conditional_entropy(target: np.ndarray, group: np.ndarray) -> float:
+    """H(target | group) in nats from codes >= 0, each group's plug-in entropy corrected for its
+    size (Miller-Madow: + (levels seen - 1) / 2n): 30 rows spread over 70 levels look far more
+    certain than they are, and a finer grouping would always seem to explain more."""
+    nt = int(target.max(initial=0)) + 1
+    ng = int(group.max(initial=0)) + 1
+    joint = np.bincount(group * nt + target, minlength=ng * nt).reshape(ng, nt).astype(float)
+    rows = joint.sum(axis=1)
+    p = joint / np.maximum(rows[:, None], 1.0)
+    plug = -(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)).sum(axis=1)
+    corrected = plug + ((joint > 0).sum(axis=1) - 1) / (2 * np.maximum(rows, 1.0))
+    return float((corrected * rows).sum() / max(rows.sum(), 1.0))
+
+
+def pair_gain(target: np.ndarray, given: np.ndarray, second: np.ndarray) -> float:
+    """The share of ``target``'s entropy that the pairs (given, second) explain beyond ``given``
+    alone (codes, -1: NULL), counting as the model would: a pair of fewer than MIN_LEVEL_ROWS
+    rows goes by its ``given`` level."""
+    t, g, s = target + 1, given + 1, second + 1
+    pair = g * (int(s.max(initial=0)) + 1) + s
+    small = np.bincount(pair)[pair] < MIN_LEVEL_ROWS
+    backoff = pd.factorize(np.where(small, -1 - g, pair))[0]
+    whole = _conditional_entropy(t, np.zeros_like(t))
+    if whole <= 0:
+        return 0.0
+    return (_conditional_entropy(t, g) - _conditional_entropy(t, backoff)) / whole
 
 
 def fit_shares(

@@ -583,13 +583,16 @@ def _decode_columns(
                     s = np.where(nulls[col], np.nan, s)
                 seconds[col] = s
                 values = dim.encoder.values(s, rng)
-            elif isinstance(dim.encoder, ByLevel) and dim.encoder.given in waiting:
-                later.append((i, dim))  # its category first: the level picks the marginal
+            elif isinstance(dim.encoder, ByLevel) and set(dim.encoder.givens) & waiting:
+                later.append((i, dim))  # its categories first: the level picks the marginal
                 continue
             else:
                 if isinstance(dim.encoder, ByLevel):
-                    given = out.get(dim.encoder.given, pd.Series([None] * n, dtype=object))
-                    values = dim.encoder.decode_given(z[:, i], given, rng)
+                    none = pd.Series([None] * n, dtype=object)
+                    given = pd.DataFrame({g: out.get(g, none) for g in dim.encoder.givens})
+                    values = dim.encoder.decode_given(
+                        z[:, i], given if dim.encoder.also else given[dim.encoder.given], rng
+                    )
                 else:
                     values = (
                         dim.encoder.decode(z[:, i], rng)

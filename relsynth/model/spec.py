@@ -178,9 +178,17 @@ class Model:
                 given = getattr(dim.encoder, "given", None)  # model/by_level.py
                 if dim.role == "value" and given:
                     levels = len(dim.encoder.levels)  # type: ignore[attr-defined]
-                    out.append(
-                        f"{t.name}: {dim.column} has its own distribution per {given} ({levels} levels)"
-                    )
+                    also = getattr(dim.encoder, "also", "")
+                    fallback = getattr(dim.encoder, "fallback", None)
+                    if also and fallback is not None:
+                        out.append(
+                            f"{t.name}: {dim.column} has its own distribution per ({given}, {also}) "
+                            f"({levels} pairs; other pairs per {given}, {len(fallback.levels)} levels)"
+                        )
+                    else:
+                        out.append(
+                            f"{t.name}: {dim.column} has its own distribution per {given} ({levels} levels)"
+                        )
             for a in t.aggregates:
                 expr = "count" if not a.terms else "sum(" + " * ".join(a.terms) + ")"
                 out.append(f"{t.name}: {a.column} = {expr} over {a.child}")
