@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from relsynth.graph import Plan
+from relsynth.graph import Plan, TablePlan
 from relsynth.graph import plan as make_plan
 from relsynth.model import backrefs, by_level, exact_fit, guards, natives, rare
 from relsynth.model import levels as category_order
@@ -384,10 +384,15 @@ def _fit_own(
         namer, owner = _named_owner(table, frame, keyed, rare_k)
     if namer is not None:
         log.debug("%s: each row's person is named by %s: rare values counted by it", table.name, namer)
-    common = _common_levels(table, frame, roles, data_keys - labels, parent_pos, rare_k, gone, owner)
+    # Rows under a branch (a parent table of fewer than MIN_PEOPLE rows that is itself under
+    # another: 2 stores among 700 addresses) are their own people, not the branch's: counted by
+    # their 2 stores, no value of 600 customers was kept. A small root table (11 patients) still
+    # counts its rows' children by it.
+    by_parent = None if _under_a_branch(plan, tp, frames) else parent_pos
+    common = _common_levels(table, frame, roles, data_keys - labels, by_parent, rare_k, gone, owner)
     # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
     # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
-    people = owner if owner is not None else parent_pos
+    people = owner if owner is not None else by_parent
     table = _demote_all_rare(table, common)
     for col in table.columns:
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
@@ -891,16 +896,27 @@ def _owners(
 ) -> np.ndarray | None:
     """Each row's person (see _Fitting.owner): the parent's person, or the parent row itself when
     the parent table is the first one large enough to be people (MIN_PEOPLE rows: customers under
-    two stores; 40 patients of a small clinic are people)."""
+    two stores; 40 patients of a small clinic are people). Under a parent too small to be people
+    the rows are their own: sakila's customers under 2 stores, each store at an address, were 2
+    people, and every value of theirs and of their payments was held by too few to be kept (a
+    0/1 flag came out 3..7, five prices one constant)."""
     context = tp.context  # type: ignore[attr-defined]
     if context is None or parent_pos is None or context.ref_table not in states:
+        return None
+    if len(frames.get(context.ref_table, ())) < MIN_PEOPLE:
         return None
     parent = states[context.ref_table]
     if parent.owner is not None:
         return np.where(parent_pos >= 0, parent.owner[np.maximum(parent_pos, 0)], -1)
-    if len(frames.get(context.ref_table, ())) >= MIN_PEOPLE:
-        return parent_pos
-    return None
+    return parent_pos
+
+
+def _under_a_branch(plan: Plan, tp: TablePlan, frames: dict[str, pd.DataFrame]) -> bool:
+    """Whether the context parent is a small table under another (see _owners)."""
+    context = tp.context
+    if context is None:
+        return False
+    return len(frames.get(context.ref_table, ())) < MIN_PEOPLE and plan[context.ref_table].context is not None
 
 
 def _common_levels(
