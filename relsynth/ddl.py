@@ -245,6 +245,10 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
         return changed(_bit_text_class()(width), "TEXT of '0'/'1' bits, most significant first (no BIT type)")
     if same and t.native:
         return _native(t.native), None
+    if target == "mysql" and col.name in _keyed(table):  # MySQL indexes no TEXT (a daterange in a key)
+        return changed(
+            sa.String(KEY_VARCHAR), f"VARCHAR({KEY_VARCHAR}) (no equivalent type; MySQL keys no TEXT)"
+        )
     return changed(sa.Text(), "TEXT (no equivalent type)")
 
 
@@ -531,6 +535,33 @@ def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
     return None, f"default {default} of {col.name} is specific to {src}: not recreated"
 
 
+def _folded(name: str, target: str) -> str:
+    """A column name as the target compares it: SQLite folds ASCII letters only, MySQL/MariaDB any
+    letter; PostgreSQL keeps a quoted name as it is."""
+    if target == "sqlite":
+        return name.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"))
+    return name.lower() if target == "mysql" else name
+
+
+def refuse_column_clashes(schema: Schema, names: Iterable[str], dst: str) -> None:
+    """Two columns of a table whose names differ only in case (legal in PostgreSQL) are one name in
+    SQLite or MySQL/MariaDB: said before anything is created, not as the target's failed CREATE."""
+    target = dialects.family(dst)
+    if target not in {"sqlite", "mysql"}:
+        return
+    for name in names:
+        seen: dict[str, str] = {}
+        for col in schema.table(name).columns:
+            other = seen.setdefault(_folded(col.name, target), col.name)
+            if other != col.name:
+                raise SchemaError(
+                    f"Table {name} has columns '{other}' and '{col.name}' that differ only in case, "
+                    f"which a {'SQLite' if target == 'sqlite' else 'MySQL/MariaDB'} target does not tell "
+                    "apart; exclude the table (--exclude), rename a column in the source, or write "
+                    "into a PostgreSQL database"
+                )
+
+
 def build(
     schema: Schema,
     names: list[str],
@@ -549,6 +580,7 @@ def build(
     staging tables, moved to their databases by the final RENAME)."""
     import sqlalchemy as sa
 
+    refuse_column_clashes(schema, names, dst)
     src = schema.dialect or dst
     same = dialects.family(src) == dialects.family(dst)
     target = dialects.family(dst)

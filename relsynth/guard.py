@@ -526,6 +526,10 @@ class Target:
     def check(self, schema: Any, names: list[str], *, replace: bool, into_existing: bool) -> None:
         """Everything about the target that can be known without the source's data; a run over
         several schemas is checked in each of them, with the same promises."""
+        if schema is not None:  # a case-blind target cannot hold 'Name' beside 'name'
+            from relsynth.ddl import refuse_column_clashes
+
+            refuse_column_clashes(schema, names, self.kind)
         missing = sorted(self.missing)
         if into_existing and self.schemas and self.kind == "mysql":
             raise RelsynthError(

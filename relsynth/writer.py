@@ -30,7 +30,16 @@ import numpy as np
 import pandas as pd
 
 from relsynth import dialects, target_checks
-from relsynth.ddl import TargetSchema, bit_kind, bit_text, bit_width, build, quoted_type, split_type_name
+from relsynth.ddl import (
+    TargetSchema,
+    bit_kind,
+    bit_text,
+    bit_width,
+    build,
+    quoted_type,
+    refuse_column_clashes,
+    split_type_name,
+)
 from relsynth.errors import RelsynthError
 from relsynth.graph import Plan, late_columns
 from relsynth.graph import plan as make_plan
@@ -149,6 +158,7 @@ def write(
     names = [n for n in plan.order if n in {t.name for t in schema.active_tables}]
     summary = WriteSummary(target=redact(url))
     kind = dialects.family(url.get_backend_name())
+    refuse_column_clashes(schema, names, kind)  # before the target is opened or written
     frames = {n: tables.get(n, pd.DataFrame(columns=list(schema.table(n).column_names))) for n in names}
     if schema_only:
         frames = {n: f.head(0) for n, f in frames.items()}
@@ -532,6 +542,8 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
         if not into_existing:
             _after_load(conn, kind, schema, ts, summary)
         _advance_sequences(conn, kind, schema, names, target)
+        if disabled and kind == "postgresql":
+            _check_deferred_now(conn)
         _enable_triggers(conn, kind, disabled)
         if not into_existing:
             _recreate_code(conn, kind, schema, names, summary)
@@ -928,6 +940,22 @@ def _disable_triggers(
     return out
 
 
+def _check_deferred_now(conn: sa.Connection) -> None:
+    """PostgreSQL keeps the checks of a DEFERRABLE INITIALLY DEFERRED foreign key pending until the
+    commit, and an ALTER TABLE (ENABLE TRIGGER) of a table with pending checks fails (55006): they are
+    run now, in the same transaction, so a row they reject still rolls everything back."""
+    import sqlalchemy as sa
+
+    try:
+        conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
+    except sa.exc.DBAPIError as err:
+        diag = getattr(getattr(err, "orig", None), "diag", None)
+        rejected = _rejected(err, getattr(diag, "table_name", None) or "(a deferred foreign key's)")
+        if rejected is None:
+            raise
+        raise rejected from None
+
+
 def _enable_triggers(conn: sa.Connection, kind: str, disabled: list[Any]) -> None:
     prep = conn.dialect.identifier_preparer
     for item in disabled:
@@ -938,10 +966,18 @@ def _enable_triggers(conn: sa.Connection, kind: str, disabled: list[Any]) -> Non
 
 
 def _recreate_code(
-    conn: sa.Connection, kind: str, schema: Schema, names: list[str], summary: WriteSummary
+    conn: sa.Connection,
+    kind: str,
+    schema: Schema,
+    names: list[str],
+    summary: WriteSummary,
+    replace: bool = False,
 ) -> None:
-    """Trigger functions, triggers and views of the same dialect, each in a savepoint: the ones that
-    depend on something not written are listed instead."""
+    """Trigger functions, triggers and views of the same dialect, each on its own: the ones the
+    target refuses (they depend on something not written, say) are listed with the reason.
+
+    ``replace`` (MySQL/MariaDB): the source's views are replaced where the target has them, as
+    PostgreSQL's --replace drops them (DDL is not transactional there: CREATE OR REPLACE is atomic)."""
     if dialects.family(schema.dialect) != kind:
         if any(schema.table(n).triggers for n in names) or schema.views:
             summary.not_recreated.append(f"triggers and views of {schema.dialect} (another dialect)")
@@ -950,29 +986,128 @@ def _recreate_code(
         if any(schema.table(n).triggers for n in names) or schema.views:
             summary.not_recreated.append("triggers and views of several databases: create them in each")
         return
+    if kind == "mysql":
+        conn.commit()  # each CREATE commits there anyway: what came before is committed first, on purpose
     done_functions: set[str] = set()
     for name in names:
         for trig in schema.table(name).triggers:
-            try:
-                with conn.begin_nested():
-                    if trig.function and trig.function not in done_functions:
-                        # CREATE, never CREATE OR REPLACE: a function of the target's is not ours to change.
-                        conn.exec_driver_sql(
-                            re.sub(r"(?is)^\s*CREATE\s+OR\s+REPLACE\s+", "CREATE ", trig.function, count=1)
-                        )
-                        done_functions.add(trig.function)
-                    conn.exec_driver_sql(trig.sql)
-            except Exception as err:
-                summary.not_recreated.append(f"trigger {trig.name} on {name}: {_first_line(err)}")
+            statements = []
+            # A function the target holds word for word (an earlier run's) is used as it is; any
+            # other is created with CREATE, never CREATE OR REPLACE: the target's are not ours to change.
+            new_function = trig.function and trig.function not in done_functions
+            if new_function and not _same_function_exists(conn, trig.function or ""):
+                statements.append(
+                    re.sub(r"(?is)^\s*CREATE\s+OR\s+REPLACE\s+", "CREATE ", trig.function or "", count=1)
+                )
+            why = _attempt(conn, kind, [*statements, trig.sql])
+            if why is None:
+                if trig.function:
+                    done_functions.add(trig.function)
+            else:
+                summary.not_recreated.append(f"trigger {trig.name} on {name}: {why}")
         if schema.table(name).triggers:
             summary.triggers = "triggers were created after the load, so none fired during it"
-    for view in schema.views:
-        sql = _view_ddl(view, kind, schema.database, conn.dialect.identifier_preparer)
-        try:
-            with conn.begin_nested():
+    # A view may read another view: those refused are tried again while any more get created.
+    waiting = list(schema.views)
+    while waiting:
+        refused: list[tuple[Any, str]] = []
+        for view in waiting:
+            sql = _view_ddl(view, kind, schema.database, conn.dialect.identifier_preparer)
+            if replace and kind == "mysql":
+                sql = re.sub(r"(?is)^\s*CREATE\s+(?!OR\s+REPLACE\b)", "CREATE OR REPLACE ", sql, count=1)
+            why = _attempt(conn, kind, [sql])
+            if why is not None:
+                refused.append((view, why))
+        if len(refused) == len(waiting):
+            summary.not_recreated += [f"view {view.name}: {why}" for view, why in refused]
+            break
+        waiting = [view for view, _ in refused]
+
+
+def _same_function_exists(conn: sa.Connection, definition: str) -> bool:
+    """PostgreSQL: the target already has this very trigger function (an earlier run's, say), word
+    for word as pg_get_functiondef gives it, name and schema included: used as it is, nothing replaced."""
+    import sqlalchemy as sa
+
+    if dialects.family(conn) != "postgresql":
+        return False
+    return bool(
+        conn.execute(
+            sa.text(
+                "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE prorettype = 'pg_catalog.trigger'::regtype "
+                "AND pg_get_functiondef(oid) = :definition)"
+            ),
+            {"definition": definition},
+        ).scalar()
+    )
+
+
+def _attempt(conn: sa.Connection, kind: str, statements: list[str]) -> str | None:
+    """Run the statements that recreate one trigger or view: None when done, else why not.
+
+    PostgreSQL and SQLite run them in a savepoint, so a refused one leaves nothing behind. MySQL and
+    MariaDB commit each CREATE at once (a savepoint would be gone before its release), and a CREATE
+    that fails leaves nothing there either."""
+    import sqlalchemy as sa
+
+    try:
+        if kind == "mysql":
+            for sql in statements:
                 conn.exec_driver_sql(sql)
-        except Exception as err:
-            summary.not_recreated.append(f"view {view.name}: {_first_line(err)}")
+        else:
+            with conn.begin_nested():
+                for sql in statements:
+                    conn.exec_driver_sql(sql)
+    except sa.exc.DBAPIError as err:
+        if kind == "mysql":
+            conn.rollback()  # nothing of ours is pending (committed above): only the failed statement
+        return _refusal(err)
+    return None
+
+
+# Why a target refused to create a trigger or view, by SQLSTATE (PostgreSQL), error number
+# (MySQL/MariaDB) or message start (SQLite): said in words, never the driver's text, which may quote SQL.
+_MISSING_TABLE = "it reads a table or view not in the target (left out by --include/--exclude?)"
+_REFUSALS: dict[str | int, str] = {
+    "42P01": _MISSING_TABLE,
+    1146: _MISSING_TABLE,
+    1356: _MISSING_TABLE,
+    "no such table": _MISSING_TABLE,
+    "42703": "it reads a column the target's table does not have",
+    1054: "it reads a column the target's table does not have",
+    "no such column": "it reads a column the target's table does not have",
+    "42883": "it calls a function the target does not have",
+    1305: "it calls a function the target does not have",
+    "no such function": "it calls a function the target does not have",
+    "42723": "the target has a different function of that name, which relsynth never replaces",
+    "42710": "the target already has an object of that name",
+    "42P07": "the target already has a table or view of that name",
+    1050: "the target already has a table or view of that name",
+    1359: "the target already has a trigger of that name",
+    "3F000": "it names a schema the target does not have",
+    "42501": "the target's user may not create it",
+    1044: "the target's user may not create it",
+    1142: "the target's user may not create it",
+    1227: "the target's user may not create it",
+    1419: "the target's user may not create it (binary logging: see log_bin_trust_function_creators)",
+    "42601": "the target does not accept its SQL (another server version?)",
+    1064: "the target does not accept its SQL (another server version?)",
+}
+
+
+def _refusal(err: BaseException) -> str:
+    orig = getattr(err, "orig", None) or err
+    code = getattr(orig, "sqlstate", None)
+    args = getattr(orig, "args", None) or ()
+    if isinstance(code, str) and code in _REFUSALS:
+        return _REFUSALS[code]
+    if args and isinstance(args[0], int):
+        return _REFUSALS.get(args[0], f"the target refused it (error {args[0]})")
+    text = str(args[0]) if args else ""
+    for start, why in _REFUSALS.items():
+        if isinstance(start, str) and not start[:1].isdigit() and text.startswith(start):
+            return why
+    return f"the target refused it ({code or type(orig).__name__})"
 
 
 def _view_ddl(view: Any, kind: str, source_db: str | None, prep: Any) -> str:
@@ -989,11 +1124,6 @@ def _view_ddl(view: Any, kind: str, source_db: str | None, prep: Any) -> str:
     quoted = prep.format_table(sa.table(view.local_name, schema=view.schema))
     what = "MATERIALIZED VIEW" if view.materialized else "VIEW"
     return f"CREATE {what} {quoted} AS {body}"
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(getattr(err, "orig", None) or err).strip().splitlines()
-    return text[0][:200] if text else type(err).__name__
 
 
 # -- MySQL/MariaDB: staging tables and one atomic RENAME -------------------------------------------
@@ -1075,7 +1205,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         guard.clean_up(conn, token)  # the swapped-out old tables, and the records
         final = reflect_targets(conn, schema, names, None)
         _advance_sequences(conn, "mysql", schema, names, final)
-        _recreate_code(conn, "mysql", schema, names, summary)
+        _recreate_code(conn, "mysql", schema, names, summary, replace=replace)
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
         conn.commit()
         summary.seconds["constraints"] = time.perf_counter() - t0
