@@ -1429,7 +1429,7 @@ def _fit_keys(
         key.kind = "composite"
         key.shapes = None
         if context is not None and set(context.columns) <= set(table.primary_key):
-            for c in local:
+            for c in (c for c in local if c in frame):  # an unread type (a daterange) numbers nothing
                 nb = rel.numbering(frame, list(context.columns), c)
                 if nb is not None:
                     model.numbering.append(nb)

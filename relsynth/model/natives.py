@@ -9,6 +9,9 @@ Each family (``sqltypes.native_family``) has a small model whose state is plain 
   prefixes and IPv4/IPv6 mix; MAC addresses: locally administered ones;
 - bit strings: the column's width, each position set as often as in the source;
 - intervals: durations learned as numbers;
+- ranges (PostgreSQL's daterange, tsrange, numrange, ...): lower bounds and lengths learned as
+  numbers (days, seconds), empty ranges and open ends as often as in the source, written as
+  '[lower,upper)' text (an HR history keyed by (emp_no, title, during));
 - JSON: the source's key structure (keys are schema, not data; a key seen in a single document is
   left out), values by type: numbers and short code lists learned, other strings generated from
   their shapes and drawn again when they equal a source string;
@@ -534,6 +537,114 @@ def _draw_array(
     return [items[bounds[i] : bounds[i + 1]] for i in range(n)]
 
 
+# -- ranges ----------------------------------------------------------------------------------------
+_RANGE_KINDS = {"DATERANGE": "date", "TSRANGE": "ts", "TSTZRANGE": "tstz", "NUMRANGE": "num"}
+_RANGE_TEXT = re.compile(r"^\s*([\[(])\s*\"?([^,\"]*)\"?\s*,\s*\"?([^\])\"]*)\"?\s*([\])])\s*$")
+
+
+def _range_number(value: Any, kind: str) -> float | None:
+    """A bound as a number: days for dates, epoch seconds for times (naive ones as UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if kind == "date":
+                value = dt.date.fromisoformat(text)
+            elif kind in {"ts", "tstz"}:
+                value = dt.datetime.fromisoformat(text.replace(" ", "T"))
+            else:
+                return float(text)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return aware.timestamp()
+    if isinstance(value, dt.date):
+        return float(value.toordinal())
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _range_parts(value: Any, kind: str) -> tuple[bool, float | None, float | None] | None:
+    """(empty, lower, upper) of a range (psycopg's Range, SQLAlchemy's, or its text); None if not one."""
+    if isinstance(value, str):
+        if value.strip().lower() == "empty":
+            return True, None, None
+        m = _RANGE_TEXT.match(value)
+        if not m:
+            return None
+        return False, _range_number(m.group(2), kind), _range_number(m.group(3), kind)
+    if getattr(value, "isempty", False) or getattr(value, "empty", False):
+        return True, None, None
+    if not hasattr(value, "lower"):
+        return None
+    return False, _range_number(value.lower, kind), _range_number(value.upper, kind)
+
+
+def _fit_range(known: list[Any], native: str) -> dict[str, Any]:
+    base = native.upper().split("(")[0].strip()
+    kind = _RANGE_KINDS.get(base, "int")
+    lows, lengths = [], []
+    empty = open_low = open_high = seen = 0
+    for v in known:
+        parts = _range_parts(v, kind)
+        if parts is None:
+            continue
+        seen += 1
+        is_empty, lo, hi = parts
+        if is_empty:
+            empty += 1
+            continue
+        open_low += lo is None
+        open_high += hi is None
+        if lo is not None:
+            lows.append(lo)
+        if lo is not None and hi is not None:
+            lengths.append(hi - lo)
+    n = max(seen, 1)
+    return {
+        "kind": kind,
+        "lower": quantiles(np.asarray(lows, dtype=float)),
+        "length": quantiles(np.asarray(lengths, dtype=float)),
+        "empty": round(empty / n, 4),
+        "open_low": round(open_low / n, 4),
+        "open_high": round(open_high / n, 4),
+    }
+
+
+def _range_bound(x: float, kind: str, decimals: int) -> str:
+    if kind == "date":
+        return dt.date.fromordinal(max(1, min(round(x), dt.date.max.toordinal()))).isoformat()
+    if kind in {"ts", "tstz"}:
+        moment = dt.datetime.fromtimestamp(x, dt.UTC)
+        return moment.isoformat(sep=" ") if kind == "tstz" else moment.replace(tzinfo=None).isoformat(sep=" ")
+    if kind == "int":
+        return str(round(x))
+    return f"{x:.{max(decimals, 0)}f}"
+
+
+def _draw_range(m: dict[str, Any], n: int, rng: np.random.Generator) -> list[str]:
+    kind = m["kind"]
+    lows = draw(m["lower"], rng.random(n), rng)
+    lengths = np.maximum(draw(m["length"], rng.random(n), rng), 0.0)
+    if kind in {"date", "int"}:  # whole steps, none empty by rounding ('[5,5)' is an empty range)
+        lows, lengths = np.round(lows), np.maximum(np.round(lengths), 1.0)
+    decimals = int(m["lower"].get("decimals", 0))
+    u = rng.random((n, 3))
+    out = []
+    for i in range(n):
+        if u[i, 0] < m["empty"]:
+            out.append("empty")
+            continue
+        lo = "" if u[i, 1] < m["open_low"] else _range_bound(lows[i], kind, decimals)
+        hi = "" if u[i, 2] < m["open_high"] else _range_bound(lows[i] + lengths[i], kind, decimals)
+        out.append(f"[{lo},{hi})")
+    return out
+
+
 # -- the model -------------------------------------------------------------------------------------
 def fit(t: SqlType, values: pd.Series, people: np.ndarray | None = None, k: int = 2) -> dict[str, Any]:
     """The state of a column's generator (plain JSON), from its non-NULL source values.
@@ -561,6 +672,8 @@ def fit(t: SqlType, values: pd.Series, people: np.ndarray | None = None, k: int 
     elif family == "interval":
         seconds = [v.total_seconds() if isinstance(v, dt.timedelta) else float("nan") for v in known]
         state["seconds"] = quantiles(np.asarray(seconds, dtype=float))
+    elif family == "range":
+        state["range"] = _fit_range(known, t.native or "")
     elif family == "json":
         state["json"] = _fit_json(known, who, k)
     elif family == "array":
@@ -600,6 +713,8 @@ def generate(
         values = [dt.timedelta(seconds=float(s)) for s in draw(q, rng.random(n), rng)]
     elif family == "array":
         values = _draw_array(m["array"], n, rng, guard)
+    elif family == "range":
+        values = _draw_range(m["range"], n, rng)
     else:
         values = _draw_json(m["json"], n, rng, guard)
     out = np.empty(n, dtype=object)
