@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.evaluation import attacks, fidelity, learn, membership, privacy
-from relsynth.evaluation.features import comparable_columns, is_numeric_kind, numeric_values
+from relsynth.evaluation.features import comparable_columns, is_numeric_kind, labels, numeric_values
 from relsynth.evaluation.integrity import check_integrity
 from relsynth.evaluation.summary import TOLD_APART_AUC
 from relsynth.graph import Plan
@@ -393,9 +393,12 @@ def _sdmetrics(
     Same rows as ours (the evaluation's sample) and the same columns: keys, generated and text
     columns are ids to sdmetrics, and a copied reference table keeps only its keys (relsynth
     does not judge it; sdmetrics would score the copy 1.0). sdmetrics subsamples large tables
-    with numpy's global generator: it is seeded here, and restored after, so numbers repeat."""
-    import warnings
+    with numpy's global generator: it is seeded here, and restored after, so numbers repeat.
 
+    Values are first put in the forms sdmetrics takes (``_sdmetrics_inputs``): a nullable
+    integer foreign key read as Python objects beside its parent's int64 key made sdmetrics
+    refuse every database with one (ValueError, "cannot be merged"). A part sdmetrics still
+    refuses is found, left out and named in ``notes``; the error, if any, names it too."""
     from relsynth import sdv_engine
 
     state = np.random.get_state()
@@ -404,35 +407,328 @@ def _sdmetrics(
         for name, spec in meta["tables"].items():
             if plan[name].role != "data":
                 spec["columns"] = {c: v for c, v in spec["columns"].items() if v.get("sdtype") == "id"}
-        keep = set(meta["tables"])
-        r = {n: real[n][list(meta["tables"][n]["columns"])] for n in keep if n in real}
-        s = {n: synth[n][list(meta["tables"][n]["columns"])] for n in keep if n in synth}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
-
-            np.random.seed(abs(seed) % 2**32)
-            out: dict[str, Any] = {}
-            reports: list[tuple[str, Any]] = [("quality", QualityReport())]
-            if diagnostic:
-                reports.append(("diagnostic", DiagnosticReport()))
-            for key, report in reports:
-                report.generate(r, s, meta, verbose=False)
-                props = report.get_properties()
-                out[key] = {
-                    "score": float(report.get_score()),
-                    "properties": {
-                        str(p): (None if pd.isna(v) else float(v))
-                        for p, v in zip(props["Property"], props["Score"], strict=True)
-                    },
+        meta, r, s, notes = _sdmetrics_inputs(meta, real, synth)
+        if not meta["tables"]:
+            return {"error": "sdmetrics not run: no table to compare", "notes": notes}
+        try:
+            out = _sdmetrics_reports(r, s, meta, diagnostic=diagnostic, seed=seed)
+        except Exception as err:  # find the part sdmetrics refuses, leave it out, and try again
+            log.debug("sdmetrics failed: %s", type(err).__name__)
+            culprits = _sdmetrics_culprits(r, s, meta, seed=seed)
+            if not culprits:
+                return {"error": f"sdmetrics failed on this data ({type(err).__name__})", "notes": notes}
+            meta, r, s = _sdmetrics_without(meta, r, s, culprits)
+            notes += [f"{where}: left out, sdmetrics failed on it ({why})" for _, where, why in culprits]
+            try:
+                out = _sdmetrics_reports(r, s, meta, diagnostic=diagnostic, seed=seed)
+            except Exception as again:
+                log.debug("sdmetrics failed again: %s", type(again).__name__)
+                named = "; ".join(f"{where} ({why})" for _, where, why in culprits)
+                return {
+                    "error": f"sdmetrics failed on this data ({type(again).__name__}), also without {named}",
+                    "notes": notes,
                 }
+        out["notes"] = notes
         return out
-    except Exception as err:  # sdmetrics refuses some schemas: keep our numbers
-        # The type only: sdmetrics' messages can quote a value, and this line reaches the summary.
+    except Exception as err:  # our own preparation failed: keep our numbers
+        # The type only: messages can quote a value, and this line reaches the summary.
         log.debug("sdmetrics failed: %s", type(err).__name__)
         return {"error": f"sdmetrics failed on this data ({type(err).__name__})"}
     finally:
         np.random.set_state(state)
+
+
+def _sdmetrics_reports(
+    r: dict[str, pd.DataFrame],
+    s: dict[str, pd.DataFrame],
+    meta: dict[str, Any],
+    *,
+    diagnostic: bool,
+    seed: int,
+) -> dict[str, Any]:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
+
+        np.random.seed(abs(seed) % 2**32)
+        out: dict[str, Any] = {}
+        reports: list[tuple[str, Any]] = [("quality", QualityReport())]
+        if diagnostic:
+            reports.append(("diagnostic", DiagnosticReport()))
+        for key, report in reports:
+            report.generate(r, s, meta, verbose=False)
+            props = report.get_properties()
+            out[key] = {
+                "score": float(report.get_score()),
+                "properties": {
+                    str(p): (None if pd.isna(v) else float(v))
+                    for p, v in zip(props["Property"], props["Score"], strict=True)
+                },
+            }
+    return out
+
+
+_INTEGRAL = r"-?\d+(\.0*)?"
+
+
+def _key_columns(meta: dict[str, Any]) -> list[set[tuple[str, str]]]:
+    """The key columns joined by relationships, in groups: a parent's key with every FK into it."""
+    groups: list[set[tuple[str, str]]] = []
+    for rel in meta["relationships"]:
+        pair = {
+            (rel["parent_table_name"], rel["parent_primary_key"]),
+            (rel["child_table_name"], rel["child_foreign_key"]),
+        }
+        hit = [g for g in groups if g & pair]
+        merged = set().union(pair, *hit)
+        groups = [g for g in groups if not g & pair] + [merged]
+    for name, spec in meta["tables"].items():  # primary keys no FK points to
+        key = spec.get("primary_key")
+        if isinstance(key, str) and not any((name, key) in g for g in groups):
+            groups.append({(name, key)})
+    return groups
+
+
+def _sdmetrics_inputs(
+    meta: dict[str, Any], real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame]
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame], dict[str, pd.DataFrame], list[str]]:
+    """The metadata and frames sdmetrics is given, with every value in a form it takes.
+
+    Keys joined by a relationship get one type on both ends (whole numbers as Int64, anything
+    else as text): sdmetrics refuses a parent's int64 key beside a child's object column, which is
+    what a nullable FK reads as. Numbers become floats (Decimal, money; infinities as NULL),
+    datetimes naive UTC; times of day and intervals become seconds (numerical); categories,
+    booleans and other columns are spelled as text, so arrays, JSON and bytes are hashable.
+    A column left with no value sdmetrics can read is left out, with a note naming it."""
+    notes: list[str] = []
+    tables: dict[str, Any] = {}
+    r: dict[str, pd.DataFrame] = {}
+    s: dict[str, pd.DataFrame] = {}
+    for name, spec in meta["tables"].items():
+        if name not in real or name not in synth:
+            side = "source" if name not in real else "synthetic"
+            notes.append(f"table {name}: left out, it is missing from the {side} data")
+            continue
+        cols = {}
+        for c, col in spec["columns"].items():
+            if c in real[name].columns and c in synth[name].columns:
+                cols[c] = dict(col)
+            else:
+                notes.append(f"{name}.{c}: left out, the column is missing from one side")
+        tables[name] = {**spec, "columns": cols}
+        if spec.get("primary_key") not in cols:
+            tables[name].pop("primary_key", None)
+        r[name] = real[name][list(cols)].reset_index(drop=True).copy()
+        s[name] = synth[name][list(cols)].reset_index(drop=True).copy()
+    rels = []
+    for rel in meta.get("relationships", []):
+        parent, child = rel["parent_table_name"], rel["child_table_name"]
+        if (
+            parent in tables
+            and child in tables
+            and rel["parent_primary_key"] in tables[parent]["columns"]
+            and rel["child_foreign_key"] in tables[child]["columns"]
+        ):
+            rels.append(rel)
+    meta = {**meta, "tables": tables, "relationships": rels}
+    keys = _key_columns(meta)
+    for group in keys:
+        spelled = {(t, c): (labels(r[t][c]), labels(s[t][c])) for t, c in group}
+        whole = all(
+            v.dropna().astype(str).str.fullmatch(_INTEGRAL).all() for pair in spelled.values() for v in pair
+        )
+        for (t, c), (lr, ls) in spelled.items():
+            r[t][c], s[t][c] = (_whole(lr), _whole(ls)) if whole else (lr, ls)
+    key_cols = {k for g in keys for k in g}
+    for name, spec in tables.items():
+        for c, col in list(spec["columns"].items()):
+            if (name, c) in key_cols:
+                continue
+            sdtype = col.get("sdtype")
+            if sdtype == "id":
+                r[name][c], s[name][c] = labels(r[name][c]), labels(s[name][c])
+                continue
+            if sdtype == "datetime":
+                converted = _sd_datetimes(r[name][c], s[name][c])
+                if converted is None:
+                    notes.append(f"{name}.{c}: left out, its values are not dates sdmetrics can read")
+                    _drop_column(meta, r, s, name, c)
+                    continue
+                (r[name][c], s[name][c]), kind = converted
+                if kind == "numerical":
+                    col.clear()
+                    col["sdtype"] = "numerical"
+                continue
+            if sdtype == "numerical":
+                xr, xs = _sd_numbers(r[name][c]), _sd_numbers(s[name][c])
+                if xr.isna().all() and r[name][c].notna().any():
+                    notes.append(f"{name}.{c}: left out, its values are not numbers sdmetrics can read")
+                    _drop_column(meta, r, s, name, c)
+                    continue
+                r[name][c], s[name][c] = xr, xs
+                continue
+            # Categories, booleans, personal data: text, so arrays, JSON and bytes are hashable.
+            r[name][c], s[name][c] = labels(r[name][c]), labels(s[name][c])
+    return meta, r, s, notes
+
+
+def _whole(values: pd.Series) -> pd.Series:
+    return pd.Series(
+        [None if v is None else int(v.split(".")[0]) for v in values], index=values.index, dtype="Int64"
+    )
+
+
+def _sd_numbers(values: pd.Series) -> pd.Series:
+    x = numeric_values(values.astype(float) if pd.api.types.is_bool_dtype(values) else values)
+    return pd.Series(np.where(np.isfinite(x), x, np.nan), index=values.index, dtype=float)
+
+
+def _sd_datetimes(real: pd.Series, synth: pd.Series) -> tuple[tuple[pd.Series, pd.Series], str] | None:
+    """Both sides as naive UTC datetimes, or (times of day, intervals) as seconds; None when the
+    source's values cannot be read as either."""
+    import datetime as dt
+
+    known = [v for v in (*real.dropna().head(100), *synth.dropna().head(100))]
+    if known and all(isinstance(v, dt.time | dt.timedelta | pd.Timedelta) for v in known):
+        return (_sd_seconds(real), _sd_seconds(synth)), "numerical"
+    out = []
+    for values in (real, synth):
+        try:
+            if pd.api.types.is_datetime64_any_dtype(values):
+                t = pd.to_datetime(values, utc=True)
+            else:
+                t = pd.to_datetime(values.astype(object), errors="coerce", utc=True, format="mixed")
+            out.append(pd.Series(t.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), index=values.index))
+        except (ValueError, TypeError, OverflowError):
+            out.append(pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]"))
+    if real.notna().any() and out[0].isna().all():
+        return None
+    return (out[0], out[1]), "datetime"
+
+
+def _sd_seconds(values: pd.Series) -> pd.Series:
+    import datetime as dt
+
+    def seconds(v: Any) -> float:
+        if isinstance(v, dt.time):
+            return v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6
+        if isinstance(v, dt.timedelta):  # pd.Timedelta too
+            return v.total_seconds()
+        return math.nan
+
+    return pd.Series([seconds(v) for v in values], index=values.index, dtype=float)
+
+
+def _drop_column(
+    meta: dict[str, Any], r: dict[str, pd.DataFrame], s: dict[str, pd.DataFrame], name: str, column: str
+) -> None:
+    meta["tables"][name]["columns"].pop(column, None)
+    if meta["tables"][name].get("primary_key") == column:
+        meta["tables"][name].pop("primary_key")
+    meta["relationships"] = [
+        rel
+        for rel in meta["relationships"]
+        if (rel["parent_table_name"], rel["parent_primary_key"]) != (name, column)
+        and (rel["child_table_name"], rel["child_foreign_key"]) != (name, column)
+    ]
+    r[name] = r[name].drop(columns=[column])
+    s[name] = s[name].drop(columns=[column])
+
+
+Culprit = tuple[tuple[str, ...], str, str]  # (what: table / column / relationship, its name, why)
+
+
+def _sdmetrics_culprits(
+    r: dict[str, pd.DataFrame], s: dict[str, pd.DataFrame], meta: dict[str, Any], *, seed: int
+) -> list[Culprit]:
+    """What sdmetrics refuses, by name and exception type (never its message, which can quote a
+    value): each table alone, then each column of a table that fails, then each relationship."""
+    import warnings
+
+    from sdmetrics.reports.multi_table import QualityReport as MultiQualityReport
+    from sdmetrics.reports.single_table import QualityReport
+
+    def fails(report: Any, real: Any, synth: Any, spec: dict[str, Any]) -> str | None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                np.random.seed(abs(seed) % 2**32)
+                report.generate(real, synth, spec, verbose=False)
+            return None
+        except Exception as err:
+            return type(err).__name__
+
+    found: list[Culprit] = []
+    for name, spec in meta["tables"].items():
+        single = {k: v for k, v in spec.items() if k in {"columns", "primary_key"}}
+        if not (why := fails(QualityReport(), r[name], s[name], single)):
+            continue
+        bad: list[Culprit] = []
+        for c, col in spec["columns"].items():
+            if col.get("sdtype") == "id":
+                continue
+            if err := fails(QualityReport(), r[name][[c]], s[name][[c]], {"columns": {c: col}}):
+                bad.append((("column", name, c), f"column {name}.{c}", err))
+        found += bad or [(("table", name), f"table {name}", why)]
+    if found:
+        return found
+    for rel in meta["relationships"]:
+        parent, child = rel["parent_table_name"], rel["child_table_name"]
+        pk, fk = rel["parent_primary_key"], rel["child_foreign_key"]
+        tables = {parent: {pk: {"sdtype": "id"}}}
+        tables.setdefault(child, {})[fk] = {"sdtype": "id"}
+        specs: dict[str, dict[str, Any]] = {t: {"columns": cols} for t, cols in tables.items()}
+        specs[parent]["primary_key"] = pk
+        two = {"tables": specs, "relationships": [rel]}
+        if why := fails(
+            MultiQualityReport(),
+            {t: r[t][list(cols)] for t, cols in tables.items()},
+            {t: s[t][list(cols)] for t, cols in tables.items()},
+            two,
+        ):
+            part = ("relationship", child, fk, parent, pk)
+            found.append((part, f"relationship {child}.{fk} -> {parent}.{pk}", why))
+    return found
+
+
+def _sdmetrics_without(
+    meta: dict[str, Any], r: dict[str, pd.DataFrame], s: dict[str, pd.DataFrame], culprits: list[Culprit]
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    meta = {
+        **meta,
+        "tables": {n: {**t, "columns": dict(t["columns"])} for n, t in meta["tables"].items()},
+        "relationships": list(meta["relationships"]),
+    }
+    r, s = dict(r), dict(s)
+    for part, _, _ in culprits:
+        if part[0] == "relationship":
+            _, child, fk, parent, pk = part
+            meta["relationships"] = [
+                rel
+                for rel in meta["relationships"]
+                if (
+                    rel["child_table_name"],
+                    rel["child_foreign_key"],
+                    rel["parent_table_name"],
+                    rel["parent_primary_key"],
+                )
+                != (child, fk, parent, pk)
+            ]
+        elif part[0] == "column":
+            _drop_column(meta, r, s, part[1], part[2])
+        else:
+            name = part[1]
+            meta["tables"].pop(name, None)
+            r.pop(name, None)
+            s.pop(name, None)
+            meta["relationships"] = [
+                rel
+                for rel in meta["relationships"]
+                if name not in (rel["parent_table_name"], rel["child_table_name"])
+            ]
+    return meta, r, s
 
 
 def _strip_source_detail(result: dict[str, Any], synth: dict[str, pd.DataFrame]) -> None:

@@ -86,13 +86,18 @@ def quality_lines(result: dict[str, Any]) -> list[str]:
             f" (ours {abs(gap):.2f} {'above' if gap > 0 else 'below'} sdmetrics' on the same rows and "
             "columns: quote sdmetrics')"
         )
-    return [
+    out = [
         line,
         "  sdmetrics / relsynth: "
         + ", ".join(
             f"{label} {_fmt(props.get(sd_key))} / {_fmt(s[key])}" for label, key, sd_key in PROPERTIES
         ),
     ]
+    notes = sd.get("notes") or []  # what sdmetrics was not given, by name (never a value)
+    if notes:
+        more = f" (+{len(notes) - 3} more in the JSON)" if len(notes) > 3 else ""
+        out.append("  not given to sdmetrics: " + "; ".join(notes[:3]) + more)
+    return out
 
 
 ATTACKS = (("singling_out", "singling out"), ("linkability", "linkability"), ("inference", "inference"))
