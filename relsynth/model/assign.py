@@ -15,7 +15,7 @@ from relsynth.model.relations import Numbering, comparable
 from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.model.values import collated
-from relsynth.schema import ForeignKey, Table
+from relsynth.schema import ForeignKey, SqlType, Table
 from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def primary_key(
     numbered = {nb.column for nb in tm.numbering}
     modelled = {s.name for s in tm.columns if s.how != "key"}
     checks = [c.sql for c in table.checks]
-    counted: dict[str, tuple[int | None, int, int, int]] = {}  # column -> room, start, lo, hi
+    counted: dict[str, tuple[int | None, int, int, int, int | None]] = {}  # -> room, start, lo, hi, skip
     listed: dict[str, np.ndarray] = {}  # column -> the only values its CHECKs allow
     for c in local:
         if c in numbered or c in modelled:
@@ -144,12 +144,14 @@ def primary_key(
             frame[c] = kz.uuid_keys(n, rng)
         elif key.kind == "shape" and key.shapes is not None:
             shaped = kz.fit_keys(fresh(key.shapes.generate, n, rng, guard=None, unique=True), col.type.length)
+            if _integer_valued(col.type):
+                shaped = _exact_keys(shaped, *kz.integer_bounds(col.type))
             frame[c] = shaped
             distinct = int(pd.Series(shaped).nunique())
             if distinct < n:  # a CHAR(1) key of more rows than it holds
                 _narrow(report, table.name, (c,), distinct)
         elif col.type.name in {"string", "char", "text"}:
-            counted[c] = (kz.string_room(col.type.length), 0, 0, 0)
+            counted[c] = (kz.string_room(col.type.length), 0, 0, 0, None)
         else:
             start = key.start if key.kind == "integer" else 1
             dom = within.get(c)
@@ -160,36 +162,83 @@ def primary_key(
             lo, hi = kz.integer_bounds(col.type)
             if not lo <= start <= hi:  # the source holds more than the type's name says (SQLite)
                 lo, hi = min(lo, start), max(hi, start + total - 1)
-            # A key column of a composite key keeps to its CHECKs too (slot BETWEEN 1 AND 3).
-            # (a BIGINT UNSIGNED's upper half too: the type's bounds are lo..hi already)
+            # A key column of a composite key keeps to its CHECKs too (slot BETWEEN 1 AND 3): only
+            # their bounds, not bigint's (a BIGINT UNSIGNED's upper half, a NUMERIC(38,0)'s digits).
             dom = ck.integer_domain(c, "bigint", checks, unsigned=hi > 2**63 - 1)
-            lo, hi = max(lo, dom.lo), min(hi, dom.hi)
+            plain = ck.integer_domain(c, "bigint", [], unsigned=hi > 2**63 - 1)
+            lo = max(lo, dom.lo) if dom.lo != plain.lo else lo
+            hi = min(hi, dom.hi) if dom.hi != plain.hi else hi
+            skip = 0 if _numbers_itself(table, c) else None
             allowed = dom.allowed()
             if allowed is not None:
-                listed[c] = allowed[(allowed >= lo) & (allowed <= hi)]
-                counted[c] = (max(len(listed[c]), 1), 0, 0, 0)
+                listed[c] = allowed[(allowed >= lo) & (allowed <= hi) & (allowed != skip)]
+                counted[c] = (max(len(listed[c]), 1), 0, 0, 0, None)
                 continue
             hi = max(hi, lo)  # CHECKs allowing nothing: the load reports them
             start = min(max(start, lo), hi)
-            counted[c] = (hi - lo + 1, start, lo, hi)
+            skip = skip if skip is not None and lo <= skip <= hi and hi > lo else None
+            counted[c] = (hi - lo + 1 - (skip is not None), start, lo, hi, skip)
     if not counted:
         return
     rooms = [room for room, *_ in counted.values()]
     indices, distinct = kz.key_indices(n, rooms, offset)
     grouped = _tenant_sizes(tm, table, list(counted), rooms, n)
     indices = [idx // grouped[c] if c in grouped else idx for c, idx in zip(counted, indices, strict=True)]
-    for (c, (_, start, lo, hi)), idx in zip(counted.items(), indices, strict=True):
+    for (c, (_, start, lo, hi, skip)), idx in zip(counted.items(), indices, strict=True):
         col = table.column(c)
         if col.type.name in {"string", "char", "text"}:
             frame[c] = kz.key_strings(idx, col.type.length)
         elif c in listed:
             frame[c] = listed[c][idx] if len(listed[c]) else np.full(n, start, dtype=np.int64)
-        elif start + total - 1 <= min(hi, 2**63 - 1):
+        elif start + total - 1 <= min(hi, 2**63 - 1) and not (skip is not None and start <= skip):
             frame[c] = start + idx  # the plain sequence, as every key without a tight type gets
         else:
-            frame[c] = kz.counted_from(idx, start, lo, hi)
+            frame[c] = kz.counted_from(idx, start, lo, hi, skip)
     if distinct < total and not set(table.primary_key) - set(counted):
         _narrow(report, table.name, tuple(counted), distinct)
+
+
+def _numbers_itself(table: Table, column: str) -> bool:
+    """A key the target numbers itself (relsynth/ddl.py makes it AUTO_INCREMENT on MariaDB), where
+    an inserted 0 means "the next value": the sequence must not give it (TINYINT UNSIGNED's 256th)."""
+    col = table.column(column)
+    serial = bool(col.default and "nextval(" in col.default)
+    return bool((col.identity or serial) and table.primary_key == (column,))
+
+
+def _integer_valued(t: SqlType) -> bool:
+    """A type holding integers only: an integer type, or a NUMERIC(p, 0)."""
+    return t.name in INTEGER_TYPES or (t.name == "numeric" and t.scale == 0)
+
+
+def _exact_keys(values: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Shaped keys of an integer column (NUMERIC(38,0) ids the model saw as digits) as exact
+    Python ints: left as strings, the writer read them as floats, every one 1e+37 past 2**53.
+    One repeated, out of range or no integer ('007' beside '7', a 'K00000001' fit_keys gave a
+    repeat) takes the next free integer; past the type's room the row repeats and is dropped."""
+    ints: list[int | None] = []
+    for v in values:
+        try:
+            ints.append(int(v))
+        except (TypeError, ValueError):
+            ints.append(None)
+    seen: set[int] = set()
+    bad: list[int] = []
+    for i, k in enumerate(ints):
+        if k is not None and lo <= k <= hi and k not in seen:
+            seen.add(k)
+        else:
+            bad.append(i)
+    free = max(seen, default=min(max(1, lo), hi) - 1) + 1
+    for i in bad:
+        if len(seen) > hi - lo:
+            ints[i] = lo
+            continue
+        while free > hi or free in seen:
+            free = lo if free > hi else free + 1
+        ints[i] = free
+        seen.add(free)
+    return np.array(ints, dtype=object)
 
 
 def inherited_columns(table: Table, late: tuple[ForeignKey, ...] | list[ForeignKey] = ()) -> set[str]:

@@ -1188,6 +1188,14 @@ def _fit_id(spec: ColumnSpec, type_name: str, values: pd.Series) -> None:
     spec.unique = spec.unique or (len(known) > 1 and known.is_unique)
 
 
+def _whole(values: pd.Series) -> bool:
+    """Every value a whole number (ints, or floats and Decimals without a fraction)."""
+    try:
+        return all(int(v) == v for v in values)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _derived_fk(model: TableModel, fk: ForeignKey) -> bool:
     repeated = {r.column for r in model.repeats if r.fk != fk.name}
     return all(c in repeated for c in fk.columns)
@@ -1422,6 +1430,10 @@ def _fit_keys(
         elif col.type.name in INTEGER_TYPES or pd.api.types.is_integer_dtype(values):
             key.kind = "integer"
             key.start = int(pd.to_numeric(values).min()) if len(values) else 1
+        elif col.type.name == "numeric" and col.type.scale == 0 and len(values) and _whole(values):
+            # NUMERIC(38,0) ids: counted on from the smallest, exactly (past 2**53 a float merges them)
+            key.kind = "integer"
+            key.start = min(int(v) for v in values)
         else:
             key.kind = "shape"
             key.shapes = Shapes.fit(strings)

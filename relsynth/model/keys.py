@@ -80,6 +80,7 @@ def integer_keys(n: int, start: int) -> np.ndarray:
 
 
 _INT64 = (-(2**63), 2**63 - 1)
+NUMERIC_DIGITS = 1000  # the digits PostgreSQL's NUMERIC without a precision is taken to hold
 _NAME_BITS = {"smallint": 16, "integer": 32, "bigint": 64}
 
 
@@ -91,6 +92,9 @@ def integer_bounds(t: SqlType) -> tuple[int, int]:
 
     if t.name == "year":
         return 1901, 2155
+    if t.name == "numeric" and not t.scale:  # NUMERIC(38,0): its digits, past any integer type's
+        top = 10 ** (t.precision or NUMERIC_DIGITS) - 1
+        return (0 if "UNSIGNED" in (t.native or "").upper() else -top), top
     lo, hi = integer_range(t)
     bits = _NAME_BITS.get(t.name, 64)
     if "UNSIGNED" in (t.native or "").upper():
@@ -125,7 +129,8 @@ def integer_ids(
     values (a TINYINT of 300 rows) repeats: every value once, then repeats, which the key check
     drops as duplicates.
     """
-    lo, hi = bounds
+    lo, hi = max(bounds[0], _INT64[0]), min(bounds[1], 2**64 - 1)  # NUMERIC(38,0): drawn as 64 bits
+    hi = min(hi, lo + 2**64 - 1)
     width, negative = _id_width(shapes)
     for digits in range(width, 21):
         top = 10**digits - 1
@@ -175,12 +180,20 @@ def key_strings(index: np.ndarray, length: int | None) -> np.ndarray:
     return np.array(["".join(row) for row in digits], dtype=object)
 
 
-def counted_from(index: np.ndarray, start: int, lo: int, hi: int) -> np.ndarray:
+def counted_from(index: np.ndarray, start: int, lo: int, hi: int, skip: int | None = None) -> np.ndarray:
     """start, start + 1, ... for indices 0, 1, ..., wrapping from hi to lo: never outside the type,
-    distinct for indices below its room (hi - lo + 1)."""
+    distinct for indices below its room (hi - lo + 1, one less with ``skip``). Python ints, exact
+    past 2**63 (a NUMERIC(38,0) key).
+
+    ``skip``: a value of lo..hi never given: 0 in a key MariaDB numbers itself, where an inserted 0
+    asks for the next AUTO_INCREMENT value (past a TINYINT's 255 once 1..255 are taken)."""
     idx = np.asarray(index, dtype=object)
-    room = hi - lo + 1
-    return np.array([lo + (start - lo + int(i)) % room for i in idx], dtype=object)
+    if skip is None or not lo <= skip <= hi:
+        room = hi - lo + 1
+        return np.array([lo + (start - lo + int(i)) % room for i in idx], dtype=object)
+    first = start - lo - int(start > skip)  # start's rank among the values given
+    out = [lo + (first + int(i)) % (hi - lo) for i in idx]
+    return np.array([v + 1 if v >= skip else v for v in out], dtype=object)
 
 
 def key_indices(n: int, rooms: list[int | None], offset: int = 0) -> tuple[list[np.ndarray], int]:
