@@ -567,8 +567,12 @@ def synthesize(
     progress: Progress | None = None,
     batch_rows: int | None = BATCH_ROWS,
     fit_rows: int | None = FIT_ROWS,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """reflect -> fit -> sample -> write in one go; returns the model, tables, and write summary.
+
+    ``workers``: 2 or more samples each batch in a process of its own while the one before is
+    loaded (relsynth/ahead.py): the same database, sooner. Two is all this uses yet.
 
     ``fit_rows``: a larger source is learned from a sample of that many rows (see ``fit``).
     ``batch_rows``: the largest family of tables is sampled and written about this many rows at a
@@ -623,14 +627,21 @@ def synthesize(
         from relsynth.model.sample import SampleReport
 
         report = SampleReport()
-        batches = _timed(
-            iter([{}])
-            if schema_only
-            else sample_batches(
+
+        def make(progress: Progress | None) -> Iterator[dict[str, pd.DataFrame]]:
+            return sample_batches(
                 model, scale=scale, seed=seed, batch_rows=batch_rows, progress=progress, report=report
-            ),
-            timings,
-        )
+            )
+
+        if schema_only:
+            sampled: Iterator[dict[str, pd.DataFrame]] = iter([{}])
+        elif workers > 1:  # the next batch is sampled while one is loaded (relsynth/ahead.py)
+            from relsynth.ahead import sampled_ahead
+
+            sampled = sampled_ahead(make, progress, state=report)
+        else:
+            sampled = make(progress)
+        batches = _timed(sampled, timings)
         tables = next(batches)
         first = timings["sample"]
         t0 = time.perf_counter()

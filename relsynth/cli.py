@@ -283,6 +283,17 @@ _batch_rows = click.option(
     "grows with --scale. 0: all at once. The same seed and N give the same database.",
 )
 
+# Sampling the next batch while one is loaded (relsynth/ahead.py).
+_workers = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="2 or more: the next batch is sampled in a process of its own while one is loaded; the "
+    "same database, sooner (two processes are all this uses yet).",
+)
+
 # A large source is learned from a sample of its families (relsynth/api.py _rows_within).
 _fit_rows = click.option(
     "--fit-rows",
@@ -737,6 +748,7 @@ def sample(
 @click.option("--no-report", is_flag=True, help="Skip the evaluation at the end.")
 @_fit_rows
 @_batch_rows
+@_workers
 @_no_infer_keys
 @_rare_k
 @_global_options
@@ -761,6 +773,7 @@ def synthesize(
     no_report: bool,
     fit_rows: int,
     batch_rows: int,
+    workers: int,
     no_infer_keys: bool,
     rare_k: int,
 ) -> None:
@@ -796,6 +809,7 @@ def synthesize(
                 progress=progress,
                 batch_rows=batch_rows or None,
                 fit_rows=fit_rows or None,
+                workers=workers,
             )
         _print_summary(
             result["model"], result["tables"], result["write"], result["seconds"], result["report"]

@@ -20,7 +20,7 @@ from relsynth import api
 from relsynth.model import batches as batching
 from relsynth.model.batches import concat, partition, sample_batches
 from relsynth.writer import write
-from tests.conftest import EVERY_DATABASE, run_sql, scalar, table_names
+from tests.conftest import EVERY_DATABASE, fetch, run_sql, scalar, table_names
 
 SCHEMA = """
 CREATE TABLE product (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, price NUMERIC(8,2) NOT NULL);
@@ -363,3 +363,46 @@ def test_children_through_a_second_parent_are_counted_in_the_source_under_a_samp
     has = part["id"].isin(line["part_id"])
     assert has[hot].mean() > 0.8  # 0.56 when counted in the samples
     assert has[~hot].mean() < 0.1
+
+
+def _tables(url: str) -> dict[str, list[tuple[object, ...]]]:
+    keys = {"product": "id", "customer": "id", "orders": "code", "line": "order_code, n"}
+    return {t: fetch(url, f"SELECT * FROM {t} ORDER BY {k}") for t, k in keys.items()}
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_sampling_ahead_in_a_second_process_writes_the_same_database(shop, request, db: str, caplog) -> None:
+    """--workers 2 samples the next batch while one is loaded: the same rows, keys and report as
+    the serial run, and the child's log lines are the parent's."""
+    source, _ = shop
+    make = request.getfixturevalue(f"{db}_db")
+    serial, ahead = make(), make()
+    one = relsynth.synthesize(source, serial, seed=4, batch_rows=300)
+    with caplog.at_level(logging.INFO, logger="relsynth"):
+        two = relsynth.synthesize(source, ahead, seed=4, batch_rows=300, workers=2)
+    assert "in 5 batches" in caplog.text or "batches of" in caplog.text
+    assert two["write"].verification.problems == 0
+    assert two["write"].rows == one["write"].rows and sum(two["write"].rows.values()) > 1000
+    assert _tables(ahead) == _tables(serial)
+    assert two["report"].lines() == one["report"].lines()
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_failure_while_sampling_ahead_leaves_nothing_behind(shop, request, db: str, monkeypatch) -> None:
+    """The sampling process fails in its third batch, after two were loaded: the error is the
+    parent's, and the target is as it was."""
+    source, _ = shop
+    target = request.getfixturevalue(f"{db}_db")()
+    real = batching.finish_all
+    calls = {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:  # the shared tables, then batches 1 and 2
+            raise ValueError("the sampler died in batch 3")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batching, "finish_all", failing)
+    with pytest.raises(ValueError, match="batch 3"):
+        relsynth.synthesize(source, target, seed=4, batch_rows=300, workers=2)
+    assert {t for t in table_names(target) if not t.startswith("relsynth")} == set()
