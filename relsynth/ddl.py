@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from relsynth import dialects
 from relsynth.errors import SchemaError
 from relsynth.model import checks as ck
-from relsynth.schema import Column, Schema, SqlType, Table
+from relsynth.schema import Column, PgSequence, Schema, SqlType, Table
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -34,6 +34,9 @@ class TargetSchema:
     )  # (table, ForeignKeyConstraint) added after load
     partitions: list[tuple[str, str, str]] = field(default_factory=list)  # (parent, partition, bound)
     changes: list[str] = field(default_factory=list)  # what was mapped or left out, one line each
+    # PostgreSQL sequences behind nextval() defaults, recreated by name: (schema, name) -> (the
+    # sequence, the (table, column)s drawing from it), advanced past their values after the load.
+    sequences: dict[tuple[str | None, str], tuple[Any, list[tuple[str, str]]]] = field(default_factory=dict)
     same_dialect: bool = True
 
 
@@ -74,6 +77,9 @@ _NOW_DEFAULT = re.compile(
     r"^\(?\s*(now\(\)|current_timestamp(\(\))?|current_date|localtimestamp)\s*\)?$", re.IGNORECASE
 )
 
+
+# The only column types a SQLite STRICT table accepts.
+STRICT_TYPES = frozenset({"INT", "INTEGER", "REAL", "TEXT", "BLOB", "ANY"})
 
 KEY_VARCHAR = 255  # 4-byte characters: three such columns fit in one InnoDB key (3,072 bytes)
 
@@ -572,12 +578,14 @@ def build(
     fks_after_load: bool = True,
     nan_columns: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
     own_schemas: bool = True,
+    virtual_generated: bool = False,
 ) -> TargetSchema:
     """SQLAlchemy tables for ``names`` in dialect ``dst`` (``physical`` renames, e.g. staging).
 
     A table of a several-schema run goes into the schema of its name (``Table.schema``), the others
     into ``target_schema``; ``own_schemas=False`` keeps them all in the connection's own (MySQL
-    staging tables, moved to their databases by the final RENAME)."""
+    staging tables, moved to their databases by the final RENAME). ``virtual_generated``: the
+    PostgreSQL target has VIRTUAL generated columns (18+; MySQL/MariaDB and SQLite always do)."""
     import sqlalchemy as sa
 
     refuse_column_clashes(schema, names, dst)
@@ -601,14 +609,19 @@ def build(
     }
     if not same:
         follow_references(schema, types, dst)
+    drawn_from = {user: q for q in schema.sequences for user in q.used_by}
     for name in names:
         table = schema.table(name)
+        strict = target == "sqlite" and same and ("sqlite_strict", "True") in table.options
         cols = []
         owned: list[tuple[Any, str]] = []  # (sequence, column) to own once the table exists
+        before: list[Any] = []  # sequences to create before the table (if not there already)
         for col in table.columns:
             typ, note = types[name][col.name]
             if target == "sqlite" and _numbers_itself(table, col) and _spelled(typ, dst) != "INTEGER":
                 typ, note = _sqlite_rowid_key(name, col)
+            if strict and _spelled(typ, dst).split("(")[0].strip() not in STRICT_TYPES:
+                typ = _native("ANY")  # a STRICT table's ANY column reflects as NUMERIC, which STRICT refuses
             if note:
                 out.changes.append(note)
             default, dnote = default_clause(col, src, dst)
@@ -626,7 +639,13 @@ def build(
             extra: list[Any] = []
             if col.computed:
                 if same:
-                    extra.append(sa.Computed(sa.text(col.computed), persisted=True))
+                    virtual = col.virtual and (target != "postgresql" or virtual_generated)
+                    extra.append(sa.Computed(sa.text(col.computed), persisted=not virtual))
+                    if col.virtual and not virtual:
+                        out.changes.append(
+                            f"{name}.{col.name}: VIRTUAL generated column -> STORED (this PostgreSQL, "
+                            "before 18, has no virtual generated columns)"
+                        )
                 else:
                     out.changes.append(
                         f"{name}.{col.name}: generated column is a plain column here: its values are learned "
@@ -634,6 +653,22 @@ def build(
                     )
             serial = bool(col.default and "nextval(" in col.default)
             auto = _numbers_itself(table, col)
+            drawn = drawn_from.get((name, col.name)) if target == "postgresql" and same else None
+            if drawn is not None:  # its own sequence, by name, not an identity
+                where = _where(table, target_schema, own_schemas)
+                seq, users = out.sequences.get((where, drawn.name)) or (_sequence(sa, drawn, where), [])
+                if not users:
+                    before.append(seq)
+                users.append((name, col.name))
+                out.sequences[(where, drawn.name)] = (seq, users)
+                kw["server_default"] = seq.next_value()
+                if drawn.owned_by == (name, col.name):
+                    owned.append((seq, col.name))
+                serial = auto = False
+            elif serial and target == "postgresql" and same:
+                note = _unrecreated_sequence(table, col, auto)
+                if note:
+                    out.changes.append(f"{name}.{col.name}: {note}")
             if auto and target == "postgresql" and not same and wide_unsigned(col):
                 # PostgreSQL's identities are at most bigint: a numeric(20,0) key numbers itself
                 # from a sequence it owns (so that it is advanced past the loaded keys, like a serial).
@@ -687,6 +722,12 @@ def build(
         kwargs: dict[str, Any] = {"comment": table.comment}
         if table.schema is not None and own_schemas:
             kwargs["schema"] = table.schema
+        if target == "sqlite" and same:  # STRICT typing and WITHOUT ROWID storage, as they were
+            opts = dict(table.options)
+            if opts.get("sqlite_with_rowid") == "False":
+                kwargs["sqlite_with_rowid"] = False
+            if opts.get("sqlite_strict") == "True":
+                kwargs["sqlite_strict"] = True
         if target == "mysql":
             opts = dict(table.options) if same else {}
             kwargs["mysql_engine"] = opts.get("mysql_engine", "InnoDB")
@@ -702,6 +743,8 @@ def build(
                 out.changes.append(f"{name}: partitioned in the source; one plain table here")
         sa_table = sa.Table(physical[name], md, *cols, *constraints, **kwargs)
         out.tables[name] = sa_table
+        for seq in before:
+            sa.event.listen(sa_table, "before_create", _create_sequence(seq))
         for seq, column in owned:
             sa.event.listen(sa_table, "after_create", _owner(seq, column))
         for ix in table.indexes:
@@ -781,6 +824,48 @@ def _sqlite_rowid_key(name: str, col: Column) -> tuple[Any, str | None]:
 def wide_unsigned(col: Column) -> bool:
     """A MySQL BIGINT UNSIGNED: 0..2^64-1, beyond any other dialect's bigint."""
     return col.type.name == "bigint" and "unsigned" in (col.type.native or "").lower()
+
+
+def _sequence(sa: Any, drawn: PgSequence, where: str | None) -> Any:
+    """The source's sequence, by its name, in the schema its table is created in."""
+    types = {"smallint": sa.SmallInteger(), "integer": sa.Integer(), "bigint": sa.BigInteger()}
+    return sa.Sequence(
+        drawn.name,
+        start=drawn.start,
+        increment=drawn.increment,
+        minvalue=drawn.min_value,
+        maxvalue=drawn.max_value,
+        cycle=drawn.cycle,
+        data_type=types.get(drawn.data_type),
+        schema=where,
+    )
+
+
+def _create_sequence(seq: Any) -> Callable[..., None]:
+    """Before a table's CREATE: the sequence its default draws from. One already there (a free-
+    standing sequence left by an earlier run, which --replace does not drop) is used as it is."""
+
+    def create(table: Any, connection: Any, **kw: Any) -> None:
+        from sqlalchemy.schema import CreateSequence
+
+        connection.execute(CreateSequence(seq, if_not_exists=True))
+
+    return create
+
+
+_NEXTVAL_NAME = re.compile(r"nextval\('((?:[^']|'')*)'", re.IGNORECASE)
+
+
+def _unrecreated_sequence(table: Table, col: Column, auto: bool) -> str | None:
+    """What a nextval() default whose sequence relsynth has no record of (one in another schema, or
+    a schema file from before sequences were recorded) becomes, when that is not what it was: an
+    identity, or a serial with a sequence of another name."""
+    m = _NEXTVAL_NAME.search(col.default or "")
+    used = m.group(1).replace("''", "'") if m else "a sequence"
+    if auto and used.split(".")[-1].strip('"') == f"{table.local_name}_{col.name}_seq":
+        return None  # a serial key: SERIAL makes the same sequence
+    kind = "a serial with its own new sequence" if auto else "an identity column"
+    return f"DEFAULT nextval('{used}') -> {kind} (the sequence {used} is not recreated)"
 
 
 def _owner(seq: Any, column: str) -> Callable[..., None]:

@@ -26,6 +26,7 @@ from relsynth.schema import (
     ForeignKey,
     Index,
     Partitioning,
+    PgSequence,
     Schema,
     Table,
     Trigger,
@@ -197,6 +198,7 @@ def reflect_connection(
     fk_actions: dict[str, dict[tuple[str, ...], tuple[str, str]]] = {}
     if dialects.family(conn) == "sqlite":
         extra_uniques, fk_actions = dialects.sqlite_unique_and_actions(conn, names)
+        _sqlite_generated(conn, schema, columns)
 
     enums: tuple[EnumType, ...] = ()
     domains: tuple[Domain, ...] = ()
@@ -291,6 +293,8 @@ def reflect_connection(
             triggers=tuple(Trigger(n, sql, fn) for n, sql, fn in table_triggers.get(name, [])),
             options=tuple(sorted((k, str(v)) for k, v in (options.get(name) or {}).items() if v is not None)),
         )
+        if ("sqlite_with_rowid", "False") in table.options:
+            table = _without_rowid(table)
         table = _count(conn, table, schema, estimates)
         tables.append(table)
     if progress:
@@ -309,12 +313,23 @@ def reflect_connection(
             for i, t in enumerate(tables)
         ]
 
+    sequences: tuple[PgSequence, ...] = ()
+    if dialects.family(conn) == "postgresql":
+        sequences = _sequences(conn, schema, tables)
     url = conn.engine.url
     views = [View(n, sql, mat) for n, sql, mat in dialects.views(conn, schema)]
     if others is not None and schema is not None:
         tables, views = (
             _qualified(tables, schema),
             [replace(v, name=f"{schema}.{v.name}", schema=schema) for v in views],
+        )
+        sequences = tuple(
+            replace(
+                q,
+                owned_by=None if q.owned_by is None else (f"{schema}.{q.owned_by[0]}", q.owned_by[1]),
+                used_by=tuple((f"{schema}.{t}", c) for t, c in q.used_by),
+            )
+            for q in sequences
         )
     return Schema(
         tables=tuple(tables),
@@ -325,7 +340,144 @@ def reflect_connection(
         domains=domains,
         views=tuple(views),
         notes=tuple(notes),
+        sequences=sequences,
     )
+
+
+def _sqlite_generated(
+    conn: sa.Connection, schema: str | None, columns: dict[str, list[dict[str, Any]]]
+) -> None:
+    """SQLite generated columns' expressions read from the CREATE TABLE with their parentheses
+    balanced: SQLAlchemy's pattern runs to the last ')' of the line (two generated columns on one
+    line merge) and misses the short ``name AS (expr)`` form."""
+    import sqlalchemy as sa
+
+    master = (
+        "sqlite_master"
+        if schema is None
+        else f"{conn.dialect.identifier_preparer.quote(schema)}.sqlite_master"
+    )
+    for table_name, cols in columns.items():
+        if not any(c.get("computed") for c in cols):
+            continue
+        sql = conn.execute(
+            sa.text(f"SELECT sql FROM {master} WHERE type = 'table' AND name = :t"), {"t": table_name}
+        ).scalar()
+        found = _generated_expressions(sql or "")
+        for c in cols:
+            if c.get("computed") and c["name"] in found:
+                c["computed"] = {**c["computed"], "sqltext": found[c["name"]]}
+
+
+_SQLITE_NAME = re.compile(r'\s*(?:"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|\[([^\]]*)\]|([^\s(,]+))')
+_GENERATED_AS = re.compile(r"(?:\bGENERATED\s+ALWAYS\s+)?\bAS\s*\($", re.IGNORECASE)
+
+
+def _generated_expressions(create_sql: str) -> dict[str, str]:
+    """{column: expression} of the generated columns in a SQLite CREATE TABLE statement."""
+    body_start = create_sql.find("(")
+    if body_start < 0:
+        return {}
+    parts: list[str] = []
+    depth, start, quote, i = 0, body_start + 1, "", body_start + 1
+    while i < len(create_sql):  # the column definitions: split at top-level commas
+        ch = create_sql[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`[":
+            quote = "]" if ch == "[" else ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                parts.append(create_sql[start:i])
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(create_sql[start:i])
+            start = i + 1
+        i += 1
+    out: dict[str, str] = {}
+    for part in parts:
+        m = _SQLITE_NAME.match(part)
+        if m is None:
+            continue
+        name = next(g for g in m.groups() if g is not None)
+        name = name.replace('""', '"') if m.group(1) is not None else name.replace("``", "`")
+        expr = _parenthesised_after_as(part[m.end() :])
+        if expr is not None:
+            out[name] = expr
+    return out
+
+
+def _parenthesised_after_as(definition: str) -> str | None:
+    """The text inside the parentheses that follow ``AS`` (outside quotes) in a column definition."""
+    depth, quote, opened = 0, "", -1
+    for i, ch in enumerate(definition):
+        if quote:
+            if ch == quote:
+                quote = ""
+            continue
+        if ch in "'\"`[":
+            quote = "]" if ch == "[" else ch
+        elif ch == "(":
+            if depth == 0 and opened < 0 and _GENERATED_AS.search(definition[: i + 1]):
+                opened = i
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0 and opened >= 0:
+                return definition[opened + 1 : i].strip()
+    return None
+
+
+NEXTVAL = re.compile(r"^\s*nextval\('((?:[^']|'')*)'(?:::regclass)?\)\s*$", re.IGNORECASE)
+
+
+def _sequences(conn: sa.Connection, schema: str | None, tables: list[Table]) -> tuple[PgSequence, ...]:
+    """The sequences of the schema that the tables' ``nextval(...)`` defaults draw from, with their
+    bounds and the column that owns each (a serial's). A sequence in another schema is left out:
+    its column then becomes an identity, and the summary says so (relsynth/ddl.py)."""
+    import sqlalchemy as sa
+
+    here = schema or dialects.default_schema(conn) or "public"
+    found: dict[str, PgSequence] = {}
+    for table in tables:
+        for col in table.columns:
+            m = NEXTVAL.match(col.default or "")
+            if m is None:
+                continue
+            row = conn.execute(
+                sa.text(
+                    "SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, "
+                    "s.seqmin, s.seqmax, s.seqcycle, ("
+                    " SELECT array[t.relname::text, a.attname::text, tn.nspname::text] FROM pg_depend d"
+                    " JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace"
+                    " JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+                    " WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid"
+                    " AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' LIMIT 1) "
+                    "FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE s.seqrelid = to_regclass(:name)"
+                ),
+                {"name": m.group(1).replace("''", "'")},
+            ).first()
+            if row is None or row[0] != here:
+                continue
+            owner = row[8]
+            seq = found.get(row[1]) or PgSequence(
+                name=row[1],
+                data_type=row[2],
+                start=int(row[3]),
+                increment=int(row[4]),
+                min_value=int(row[5]),
+                max_value=int(row[6]),
+                cycle=bool(row[7]),
+                owned_by=(owner[0], owner[1]) if owner and owner[2] == here else None,
+            )
+            found[row[1]] = replace(seq, used_by=(*seq.used_by, (table.name, col.name)))
+    return tuple(found.values())
 
 
 def _qualified(tables: list[Table], schema: str) -> list[Table]:
@@ -396,6 +548,7 @@ def _reflect_many(
         domains=tuple(domains.values()),
         views=tuple(v for p in parts_ for v in p.views),
         notes=tuple(n for p in parts_ for n in p.notes),
+        sequences=tuple(q for p in parts_ for q in p.sequences),
     )
 
 
@@ -512,6 +665,7 @@ def _table(
                 default=None if c.get("default") is None else str(c["default"]),
                 identity=identity,
                 computed=(c.get("computed") or {}).get("sqltext"),
+                virtual=bool(c.get("computed")) and c["computed"].get("persisted") is False,
                 comment=c.get("comment"),
             )
         )
@@ -581,6 +735,16 @@ def _table(
         checks=tuple(Check(c.get("name"), c["sqltext"]) for c in checks),
         indexes=tuple(idx),
         comment=comment,
+    )
+
+
+def _without_rowid(table: Table) -> Table:
+    """A SQLite WITHOUT ROWID table has no rowid: its INTEGER PRIMARY KEY numbers nothing itself."""
+    return replace(
+        table,
+        columns=tuple(
+            replace(c, identity=None) if c.identity == "auto_increment" else c for c in table.columns
+        ),
     )
 
 

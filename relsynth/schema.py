@@ -96,6 +96,9 @@ class Column:
     pii_reason: str = ""
     identity: str | None = None  # 'always' | 'by default' | 'auto_increment'
     computed: str | None = None  # generation expression of a generated column
+    # A generated column computed when read (VIRTUAL), not stored: MySQL/MariaDB and SQLite have
+    # both kinds, and the same dialect recreates the one it had (an older file: stored).
+    virtual: bool = False
     comment: str | None = None
 
 
@@ -264,6 +267,27 @@ class Domain:
 
 
 @dataclass(frozen=True)
+class PgSequence:
+    """A PostgreSQL sequence that column defaults draw from (``DEFAULT nextval('name')``): recreated
+    with its name and bounds on a PostgreSQL target, not turned into an identity.
+
+    ``owned_by`` is the (table, column) it belongs to, as a serial's (dropped with it); ``used_by``
+    every (table, column) whose default is its nextval. An older file has none: its nextval
+    defaults become identity columns, as before.
+    """
+
+    name: str
+    data_type: str = "bigint"
+    start: int = 1
+    increment: int = 1
+    min_value: int | None = None
+    max_value: int | None = None
+    cycle: bool = False
+    owned_by: tuple[str, str] | None = None
+    used_by: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Schema:
     tables: tuple[Table, ...]
     dialect: str = ""
@@ -275,6 +299,7 @@ class Schema:
     locale: str = "en_US"
     notes: tuple[str, ...] = field(default=(), compare=True)
     schemas: tuple[str, ...] = ()  # several database schemas at once; tables are then 'schema.table'
+    sequences: tuple[PgSequence, ...] = ()  # PostgreSQL sequences behind nextval() defaults
 
     def part(self, db_schema: str) -> Schema:
         """The tables and views of one database schema of a several-schema run, under their own names
@@ -409,7 +434,7 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
             value = _member(Kind, value, "kind")
         elif name == "role" and value is not None:
             value = _member(Role, value, "role")
-        elif name in {"partitions", "options"}:
+        elif name in {"partitions", "options", "used_by"}:
             value = tuple(tuple(p) for p in value)
         elif isinstance(value, list):
             value = tuple(value)
@@ -441,6 +466,7 @@ _NESTED.update(
         (Table, "partitioning"): Partitioning,
         (Table, "triggers"): Trigger,
         (Schema, "views"): View,
+        (Schema, "sequences"): PgSequence,
         (Column, "type"): SqlType,
         (SqlType, "item"): SqlType,
     }

@@ -487,6 +487,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 target_schema=target_schema,
                 fks_after_load=kind != "sqlite",
                 nan_columns=_nan_columns(schema, frames, kind),
+                virtual_generated=bool(getattr(conn.dialect, "supports_virtual_generated_columns", False)),
             )
             summary.changes += ts.changes
             _drop(conn, kind, schema, ts, conflicts, target_schema)
@@ -542,6 +543,8 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
         if not into_existing:
             _after_load(conn, kind, schema, ts, summary)
         _advance_sequences(conn, kind, schema, names, target)
+        if not into_existing:
+            _advance_drawn(conn, ts, target)
         if disabled and kind == "postgresql":
             _check_deferred_now(conn)
         _enable_triggers(conn, kind, disabled)
@@ -908,6 +911,32 @@ def _advance_sequences(
                 conn.exec_driver_sql(f"ALTER TABLE {prep.format_table(t)} AUTO_INCREMENT = {int(top) + 1}")
 
 
+def _advance_drawn(conn: sa.Connection, ts: TargetSchema, target: dict[str, sa.Table]) -> None:
+    """Each PostgreSQL sequence recreated from the source (relsynth/ddl.py: its columns' nextval
+    default) past the largest value loaded into any column drawing from it; never moved back, nor
+    outside its bounds, nor when it counts down."""
+    import sqlalchemy as sa
+
+    for (where, seq_name), (_, users) in ts.sequences.items():
+        tops = [
+            conn.execute(sa.select(sa.func.max(target[t].c[c]))).scalar_one()
+            for t, c in users
+            if t in target and c in target[t].c
+        ]
+        top = max((int(v) for v in tops if v is not None), default=None)
+        if top is None:
+            continue
+        conn.execute(
+            sa.text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename), :top) FROM pg_sequences "
+                "WHERE schemaname = coalesce(:schema, current_schema()) AND sequencename = :name "
+                "AND increment_by > 0 AND :top BETWEEN min_value AND max_value "
+                "AND (last_value IS NULL OR last_value < :top)"
+            ),
+            {"top": top, "schema": where, "name": seq_name},
+        )
+
+
 def _disable_triggers(
     conn: sa.Connection,
     kind: str,
@@ -1164,7 +1193,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             own_schemas=False,
         )
         summary.changes += ts.changes
-        _rename_taken_fks(conn, ts, staging, schema.schemas)
+        renamed = _rename_taken_fks(conn, ts, staging, schema.schemas, token)
         for name in names:
             ts.tables[name].create(conn)
         conn.commit()
@@ -1203,6 +1232,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         conn.exec_driver_sql("RENAME TABLE " + ", ".join(f"{a} TO {b}" for a, b in pairs))
         created = []  # the tables are in: the databases are the user's now
         guard.clean_up(conn, token)  # the swapped-out old tables, and the records
+        _restore_constraint_names(conn, renamed, {staging[n]: final_names[n] for n in names})
         final = reflect_targets(conn, schema, names, None)
         _advance_sequences(conn, "mysql", schema, names, final)
         _recreate_code(conn, "mysql", schema, names, summary, replace=replace)
@@ -1291,19 +1321,59 @@ def _fresh(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 
 def _rename_taken_fks(
-    conn: sa.Connection, ts: TargetSchema, staging: dict[str, str], databases: tuple[str, ...] = ()
-) -> None:
-    """InnoDB FK names are unique per database: while the old tables still hold a name, the
-    staging copy gets a generated one (in every database the tables are moved to, too)."""
+    conn: sa.Connection,
+    ts: TargetSchema,
+    staging: dict[str, str],
+    databases: tuple[str, ...] = (),
+    token: str = "",
+) -> list[tuple[str, Any]]:
+    """InnoDB FK names are unique per database (MySQL's CHECK names too; MariaDB's are per table):
+    while the old tables still hold a name, the staging copy gets a temporary one of this run's
+    (in every database the tables are moved to, too). Returns (name, constraint) for each, given
+    its name back by :func:`_restore_constraint_names` once the old tables are gone."""
     import sqlalchemy as sa
 
+    kinds = "'FOREIGN KEY'" if getattr(conn.dialect, "is_mariadb", False) else "'FOREIGN KEY', 'CHECK'"
     query = sa.text(
         "SELECT CONSTRAINT_NAME FROM information_schema.TABLE_CONSTRAINTS "
         "WHERE (CONSTRAINT_SCHEMA = DATABASE() OR CONSTRAINT_SCHEMA IN :dbs) "
-        "AND CONSTRAINT_TYPE IN ('FOREIGN KEY', 'CHECK')"
+        f"AND CONSTRAINT_TYPE IN ({kinds})"
     ).bindparams(sa.bindparam("dbs", expanding=True))
     taken = {r[0] for r in conn.execute(query, {"dbs": list(databases) or [""]})}
+    renamed: list[tuple[str, Any]] = []
     for t in ts.tables.values():
         for c in t.constraints:
             if isinstance(c, sa.ForeignKeyConstraint | sa.CheckConstraint) and c.name in taken:
-                c.name = None
+                wanted = str(c.name)
+                c.name = f"{STAGING}{token}_c{len(renamed)}" if token else None
+                if c.name is not None:
+                    renamed.append((wanted, c))
+    return renamed
+
+
+def _restore_constraint_names(
+    conn: sa.Connection, renamed: list[tuple[str, Any]], final: dict[str, str]
+) -> None:
+    """After the swap, with the old tables dropped: each constraint that had to take a temporary
+    name while they held its own gets it back (MySQL/MariaDB cannot rename a constraint: it is
+    dropped and added again, unchecked for a foreign key, as the rows were verified)."""
+    import sqlalchemy as sa
+
+    prep = conn.dialect.identifier_preparer
+    ddl = conn.dialect.ddl_compiler(conn.dialect, None)  # type: ignore[arg-type]  # for its cascades
+    for wanted, c in renamed:
+        table = final[c.table.name]
+        if isinstance(c, sa.ForeignKeyConstraint):
+            ref = final.get(c.elements[0].column.table.name)
+            if ref is None:  # a parent outside the staging set (never, today): keep the name it has
+                continue
+            clause = (
+                f"FOREIGN KEY ({', '.join(prep.quote(k) for k in c.column_keys)}) REFERENCES {ref} "
+                f"({', '.join(prep.quote(e.column.name) for e in c.elements)})"
+                + ddl.define_constraint_cascades(c)
+            )
+            drop = f"DROP FOREIGN KEY {prep.quote(str(c.name))}"
+        else:
+            clause = "CHECK ({})".format(str(c.sqltext).replace("%", "%%"))  # names come doubled
+            drop = f"DROP CHECK {prep.quote(str(c.name))}"
+        conn.exec_driver_sql(f"ALTER TABLE {table} {drop}, ADD CONSTRAINT {prep.quote(wanted)} {clause}")
