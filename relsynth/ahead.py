@@ -63,6 +63,12 @@ def sampled_ahead(
                     os._exit(1)
 
     def child() -> None:
+        import signal
+
+        # Ctrl-C is the parent's to handle (it stops the load, cleans up and ends this process);
+        # ended, this process goes quietly.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # Nothing of the parent's display: its lock may have been held by another thread at the fork.
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         for name in ("", "relsynth"):
