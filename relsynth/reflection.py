@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from relsynth import dialects
+from relsynth import dialects, exclusion
 from relsynth.errors import RelsynthError, SchemaError, did_you_mean
 from relsynth.io import connect, describe, parse_url
 from relsynth.profile import profile_table
@@ -170,6 +170,7 @@ def reflect_connection(
     comments = _multi(insp.get_multi_table_comment, schema, names)
     options = _multi(insp.get_multi_table_options, schema, names)
     table_triggers = dialects.triggers(conn, schema, names)
+    table_exclusions = exclusion.reflect(conn, schema, names)  # PostgreSQL's EXCLUDE constraints
     if any(type(c["type"]).__name__ == "NullType" for cols in columns.values() for c in cols):
         spelled = dialects.catalog_types(conn, schema)
         for table_name, cols in columns.items():
@@ -291,6 +292,7 @@ def reflect_connection(
         table = replace(
             table,
             triggers=tuple(Trigger(n, sql, fn) for n, sql, fn in table_triggers.get(name, [])),
+            exclusions=table_exclusions.get(name, ()),
             options=tuple(sorted((k, str(v)) for k, v in (options.get(name) or {}).items() if v is not None)),
         )
         if ("sqlite_with_rowid", "False") in table.options:

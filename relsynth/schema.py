@@ -154,6 +154,23 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Exclusion:
+    """A PostgreSQL EXCLUDE constraint: its definition as pg_get_constraintdef gives it (recreated as it
+    is on a PostgreSQL target), and what relsynth reads of it to keep sampled rows from breaking it.
+
+    ``elements`` are (column or expression, operator) in the catalog's order: ``(("room_id", "="),
+    ("tstzrange(starts, ends)", "&&"))``. ``extensions``: those whose operator classes it uses
+    (btree_gist for ``=`` on a scalar under gist), which the target must have."""
+
+    name: str
+    sql: str
+    method: str = "gist"
+    elements: tuple[tuple[str, str], ...] = ()
+    where: str | None = None
+    extensions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Index:
     name: str
     columns: tuple[str, ...]
@@ -215,6 +232,8 @@ class Table:
     # The database schema the table lives in, when a run spans several (--schema a --schema b); its
     # name is then 'schema.table', unique across them. None: the run's one schema.
     schema: str | None = None
+    # PostgreSQL EXCLUDE constraints (an older file has none; left out of the file when empty).
+    exclusions: tuple[Exclusion, ...] = ()
 
     @property
     def local_name(self) -> str:
@@ -434,7 +453,7 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
             value = _member(Kind, value, "kind")
         elif name == "role" and value is not None:
             value = _member(Role, value, "role")
-        elif name in {"partitions", "options", "used_by"}:
+        elif name in {"partitions", "options", "used_by", "elements"}:
             value = tuple(tuple(p) for p in value)
         elif isinstance(value, list):
             value = tuple(value)
@@ -465,6 +484,7 @@ _NESTED.update(
         (Table, "indexes"): Index,
         (Table, "partitioning"): Partitioning,
         (Table, "triggers"): Trigger,
+        (Table, "exclusions"): Exclusion,
         (Schema, "views"): View,
         (Schema, "sequences"): PgSequence,
         (Column, "type"): SqlType,

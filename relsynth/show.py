@@ -235,6 +235,8 @@ def columns_detail(plan: Plan, table: Table) -> list[RenderableType]:
         )
     for ck in table.checks:
         facts.append(f"  check{' ' + ck.name if ck.name else ''}: {ck.sql}\n")
+    for exc in table.exclusions:
+        facts.append(f"  exclusion {exc.name}: {exc.sql}\n")
     for c in table.columns:
         if c.type.values:
             facts.append(f"  {c.type.name} {c.type.type_name or c.name}: {', '.join(c.type.values)}\n")

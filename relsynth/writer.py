@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from relsynth import dialects, target_checks
+from relsynth import dialects, exclusion, target_checks
 from relsynth.ddl import (
     TargetSchema,
     bit_kind,
@@ -70,6 +70,8 @@ class WriteSummary:
     not_recreated: list[str] = field(default_factory=list)
     repaired_for_checks: dict[str, int] = field(default_factory=dict)
     dropped_for_checks: dict[str, int] = field(default_factory=dict)
+    moved_for_exclusions: dict[str, int] = field(default_factory=dict)
+    dropped_for_exclusions: dict[str, int] = field(default_factory=dict)
     cleaned: list[str] = field(default_factory=list)
     triggers: str = ""
     verification: Verification = field(default_factory=Verification)
@@ -86,6 +88,18 @@ class WriteSummary:
         out += [
             f"{t}: {n} rows dropped (or their parent was) because they broke a CHECK"
             for t, n in self.dropped_for_checks.items()
+            if n
+        ]
+        out += [
+            f"{t}: {n} rows overlapped another of the same key under an EXCLUDE constraint and were moved "
+            "to start where it ends (same length)"
+            for t, n in self.moved_for_exclusions.items()
+            if n
+        ]
+        out += [
+            f"{t}: {n} rows dropped (or their parent was) because they overlapped another under an "
+            "EXCLUDE constraint and could not be moved"
+            for t, n in self.dropped_for_exclusions.items()
             if n
         ]
         out += self.cleaned
@@ -512,6 +526,9 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 summary.repaired_for_checks,
                 summary.dropped_for_checks,
             )
+            exclusion.settle(
+                schema, names, name, frames, summary.moved_for_exclusions, summary.dropped_for_exclusions
+            )
             frame = frames[name]
             table = schema.table(name)
             load_frame = frame
@@ -843,6 +860,29 @@ def _after_load(
     for t in ts.tables.values():
         for ix in t.info.get("indexes", []):
             ix.create(conn)
+    _exclusions(conn, kind, schema, ts, summary)
+
+
+def _exclusions(
+    conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, summary: WriteSummary
+) -> None:
+    """PostgreSQL's EXCLUDE constraints, once the data is in: on a PostgreSQL target each in a
+    savepoint (a refusal, such as rows that still overlap, is listed, the load goes on); into a
+    dialect without them, listed as not recreated."""
+    names = [n for n in ts.tables if schema.table(n).exclusions]
+    if not names:
+        return
+    if kind != "postgresql" or dialects.family(schema.dialect) != "postgresql":
+        summary.not_recreated += exclusion.not_recreated(schema, names, kind)
+        return
+    for name in names:
+        for exc in schema.table(name).exclusions:
+            why, created = exclusion.recreate(conn, ts.tables[name], exc, _refusal)
+            summary.changes += [
+                f"extension {ext} created (EXCLUDE constraint {exc.name} needs it)" for ext in created
+            ]
+            if why is not None:
+                summary.not_recreated.append(f"EXCLUDE constraint {exc.name} on {name}: {why}")
 
 
 def _update_late(
@@ -1193,6 +1233,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             own_schemas=False,
         )
         summary.changes += ts.changes
+        summary.not_recreated += exclusion.not_recreated(schema, names, "mysql")
         renamed = _rename_taken_fks(conn, ts, staging, schema.schemas, token)
         for name in names:
             ts.tables[name].create(conn)
@@ -1210,6 +1251,9 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
                 _insert_frame,
                 summary.repaired_for_checks,
                 summary.dropped_for_checks,
+            )
+            exclusion.settle(
+                schema, names, name, batch, summary.moved_for_exclusions, summary.dropped_for_exclusions
             )
             loaded = _load(conn, "mysql", ts.tables[name], schema.table(name), batch[name])
             summary.rows[name] = summary.rows.get(name, 0) + loaded
