@@ -393,6 +393,11 @@ def _fit_own(
     # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
     # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
     people = owner if owner is not None else by_parent
+    # A key into a reference table of no common code (every diagnosis held by fewer than K
+    # people) takes codes of the reference table at random: no text can stand for a key.
+    any_code = {c for c, levels in common.items() if not levels and roles.get(c) == "reference_fk"}
+    for c in any_code:
+        common.pop(c)
     table = _demote_all_rare(table, common)
     for col in table.columns:
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
@@ -566,6 +571,8 @@ def _fit_own(
     for c in modelled:
         col = table.column(c)
         values = frame[c] if c not in common else rare.fold(frame[c], common[c], rng)
+        if c in any_code:
+            values = _any_reference_code(frame[c], tp, frames, rng)
         isnull = values.isna().to_numpy()
         spec = specs[c]
         if kinds[c] in {Kind.CATEGORICAL, Kind.BOOLEAN} or roles.get(c) == "reference_fk":
@@ -950,13 +957,15 @@ def _common_levels(
     # A key-like code names a row of another table, not a trait of a person: kept as a code.
     codes = {c for cols in gone for c in cols}
     for col in table.columns:
-        if col.name not in frame or col.name in data_keys or col.name in roles or col.pii:
+        # A key into a reference table is a category of the row (a diagnosis' concept): which
+        # person holds a rare one is theirs, though the list of codes is public.
+        ref = roles.get(col.name) == "reference_fk"
+        if col.name not in frame or col.name in data_keys or (col.name in roles and not ref) or col.pii:
             continue
-        if col.name in codes or col.kind_reason.startswith("key-like"):
+        if not ref and (col.name in codes or col.kind_reason.startswith("key-like")):
             continue
-        if col.type.values or not (
-            col.kind is Kind.CATEGORICAL or (col.kind is Kind.NUMERICAL and _discrete(frame[col.name]))
-        ):
+        category = col.kind is Kind.CATEGORICAL or (col.kind is Kind.NUMERICAL and _discrete(frame[col.name]))
+        if not ref and (col.type.values or not category):
             continue
         values = frame[col.name]
         levels = rare.common_levels(values, parent_pos, k)
@@ -1071,6 +1080,35 @@ def _excluded_parents(schema: Schema, table: Table) -> tuple[tuple[str, ...], ..
 
 
 ALL_RARE = "every value is rare (seen too few times to be kept as a category)"
+
+
+MAX_ANY_CODES = 1000  # codes of a reference table drawn from, at most, where none is common
+
+
+def _any_reference_code(
+    values: pd.Series, tp: TablePlan, frames: dict[str, pd.DataFrame], rng: np.random.Generator
+) -> pd.Series:
+    """Each known value replaced by a code of the reference table it points into that no row of the
+    source holds, drawn at random (from at most MAX_ANY_CODES of them): nothing of which rows held
+    which code is left, and no held code is written. Where the source holds every code, any."""
+    fk = next(f for f in tp.reference_fks if f.columns == (values.name,))
+    keys = frames.get(fk.ref_table, pd.DataFrame())
+    codes = keys[fk.ref_columns[0]].dropna().drop_duplicates() if len(keys) else pd.Series([], dtype=object)
+    known = values.notna().to_numpy()
+    if not len(codes):
+        return values
+    held = set(rel.comparable(values.dropna()))
+    unheld = codes[~rel.comparable(codes).isin(held).to_numpy()]
+    if len(unheld):
+        codes = unheld
+    else:
+        log.info(
+            "%s: every code of %s is held by fewer than K people: drawn at random", values.name, fk.ref_table
+        )
+    pool = rng.choice(codes.to_numpy(), size=min(len(codes), MAX_ANY_CODES), replace=False)
+    out = values.to_numpy(dtype=object).copy()
+    out[known] = pool[rng.integers(0, len(pool), int(known.sum()))]
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _demote_all_rare(table: Table, common: dict[str, set[object]]) -> Table:
