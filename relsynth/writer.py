@@ -1031,7 +1031,13 @@ def _enable_triggers(conn: sa.Connection, kind: str, disabled: list[Any]) -> Non
         if kind == "postgresql":
             conn.exec_driver_sql(f"ALTER TABLE {prep.format_table(item)} ENABLE TRIGGER USER")
         else:
-            conn.exec_driver_sql(item)
+            _source_sql(conn, item)
+
+
+def _source_sql(conn: sa.Connection, sql: str) -> None:
+    """A statement of the source's own (a view, a trigger), sent as it is: with parameters, even
+    none, the driver reads a '%' as a placeholder (a view's LIKE 'n1%' was refused)."""
+    conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
 
 
 def _recreate_code(
@@ -1122,11 +1128,11 @@ def _attempt(conn: sa.Connection, kind: str, statements: list[str]) -> str | Non
     try:
         if kind == "mysql":
             for sql in statements:
-                conn.exec_driver_sql(sql)
+                _source_sql(conn, sql)
         else:
             with conn.begin_nested():
                 for sql in statements:
-                    conn.exec_driver_sql(sql)
+                    _source_sql(conn, sql)
     except sa.exc.DBAPIError as err:
         if kind == "mysql":
             conn.rollback()  # nothing of ours is pending (committed above): only the failed statement

@@ -20,7 +20,7 @@ import pytest
 
 import relsynth
 from relsynth.errors import RelsynthError
-from tests.conftest import fetch, run_sql, scalar, table_names
+from tests.conftest import EVERY_DATABASE, fetch, run_sql, scalar, table_names
 
 DEFERRED = """
 CREATE TABLE store (store_id int PRIMARY KEY, manager_staff_id int NOT NULL, city text NOT NULL);
@@ -253,3 +253,30 @@ def test_a_deferred_rule_of_the_target_that_rejects_rows_leaves_it_as_it_was(pg_
     assert scalar(target, "SELECT COUNT(*) FROM store") == 0
     assert scalar(target, "SELECT COUNT(*) FROM staff") == 0
     assert fetch(target, "SELECT tgenabled FROM pg_trigger WHERE tgname = 'touch'") == [("O",)]
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_view_with_a_percent_sign_is_recreated(request: pytest.FixtureRequest, db: str) -> None:
+    """A view's LIKE 'n1%' went to the driver with parameters (none), which read the '%' as a
+    placeholder: PostgreSQL listed the view as refused."""
+    make = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(source)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE person (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL)")
+            conn.exec_driver_sql(
+                "INSERT INTO person VALUES " + ", ".join(f"({i}, 'n{i % 7}')" for i in range(1, 60))
+            )
+            conn.exec_driver_sql(
+                "CREATE VIEW n1_people AS SELECT id FROM person WHERE name LIKE 'n1%'",
+                execution_options={"no_parameters": True},
+            )
+    finally:
+        engine.dispose()
+    result = relsynth.synthesize(source, target, seed=1)
+    assert not [line for line in result["write"].not_recreated if "n1_people" in line]
+    views = sa.inspect(sa.create_engine(target)).get_view_names()
+    assert "n1_people" in {v.lower() for v in views}
