@@ -217,6 +217,7 @@ def _fit_database(
                     tables=tuple(t if t.name in keep else replace(t, exclude=True) for t in schema.tables),
                 )
             _check_matches(schema, live)
+            _check_virtual_keys(conn, schema)
         plan = make_plan(schema)
         if engine == "sdv":
             from relsynth import sdv_engine
@@ -362,6 +363,91 @@ def _check_matches(schema: Schema, live: Schema) -> None:
                 raise SchemaError(
                     f"Column '{table.name}.{col.name}' of the schema file is not in the database."
                     + did_you_mean(col.name, have)
+                )
+    active = {t.name for t in schema.active_tables}
+    for table in schema.active_tables:
+        for fk in table.foreign_keys:
+            if not fk.virtual or fk.ref_table not in active or fk.ref_table not in live.table_names:
+                continue
+            mine, theirs = live.table(table.name), live.table(fk.ref_table)
+            for c, r in zip(fk.columns, fk.ref_columns, strict=True):
+                if c not in mine.column_names or r not in theirs.column_names:
+                    continue  # a computed column of the file, or one the file's own checks name
+                a, b = mine.column(c).type, theirs.column(r).type
+                if _type_family(a.name) != _type_family(b.name):
+                    raise SchemaError(
+                        f"Virtual foreign key '{fk.name}' of table '{table.name}': column "
+                        f"{table.name}.{c} ({a.native or a.name}) cannot reference {fk.ref_table}.{r} "
+                        f"({b.native or b.name}): the types differ, so no value of one is a value of "
+                        "the other. Fix the schema file (the columns, their order or the table) or "
+                        "remove the key"
+                    )
+
+
+# What the engine compares a key's values as (model/relations.py comparable): numbers as numbers,
+# dates and times as seconds, the rest as text. A key and its parent's must be of one family.
+_NUMBER_TYPES = frozenset({"smallint", "integer", "bigint", "year", "float", "double", "numeric"})
+_TEXT_TYPES = frozenset({"string", "char", "text", "enum", "set", "uuid"})
+_TIME_TYPES = frozenset({"date", "datetime"})
+
+
+def _type_family(name: str) -> str:
+    for family, names in (("number", _NUMBER_TYPES), ("text", _TEXT_TYPES), ("time", _TIME_TYPES)):
+        if name in names:
+            return family
+    return name
+
+
+def _check_virtual_keys(conn: Any, schema: Schema) -> None:
+    """Each virtual foreign key of a schema file (the database does not enforce it) is checked on
+    the data, one read-only statement each: a key no row satisfies is a mistake in the file
+    (columns swapped, the wrong table) and refused; rows that point to no parent row are orphans,
+    learned as a declared key's are (rows under no parent), and said."""
+    import sqlalchemy as sa
+
+    from relsynth.errors import SchemaError
+    from relsynth.reflection import sa_table
+
+    active = {t.name for t in schema.active_tables}
+    for table in schema.active_tables:
+        for fk in table.foreign_keys:
+            if not fk.virtual or fk.ref_table not in active:
+                continue
+            c = sa_table(table, schema.schema).alias("c")
+            p = sa_table(schema.table(fk.ref_table), schema.schema).alias("p")
+            pairs = list(zip(fk.columns, fk.ref_columns, strict=True))
+            found = sa.exists().where(*(p.c[r] == c.c[k] for k, r in pairs))
+            query = sa.select(sa.func.count(), sa.func.sum(sa.case((found, 0), else_=1))).where(
+                *(c.c[k].isnot(None) for k in fk.columns)
+            )
+            what = f"({', '.join(fk.columns)})"
+            parent = f"'{fk.ref_table}' ({', '.join(fk.ref_columns)})"
+            try:
+                with conn.begin_nested():  # a failed comparison must not end the read-only transaction
+                    rows, orphans = conn.execute(query).one()
+            except sa.exc.DBAPIError as err:
+                log.debug("virtual key %s not checked: %s", fk.name, type(err.orig).__name__)
+                raise SchemaError(
+                    f"Virtual foreign key '{fk.name}' of table '{table.name}': the database cannot "
+                    f"compare {what} with {parent}: the types differ. Fix the schema file (the "
+                    "columns, their order or the table) or remove the key"
+                ) from None
+            rows, orphans = int(rows or 0), int(orphans or 0)
+            if rows and orphans == rows:
+                raise SchemaError(
+                    f"Virtual foreign key '{fk.name}' of table '{table.name}': none of its {rows:,} "
+                    f"rows with a value in {what} points to a row of {parent}. Fix the schema file "
+                    "(the columns, their order or the table) or remove the key"
+                )
+            if orphans:
+                log.info(
+                    "virtual foreign key %s of table %s: %s of %s rows point to no row of %s; they "
+                    "are learned as rows under no parent, as orphans of a declared key are",
+                    fk.name,
+                    table.name,
+                    f"{orphans:,}",
+                    f"{rows:,}",
+                    fk.ref_table,
                 )
 
 

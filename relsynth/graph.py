@@ -329,7 +329,8 @@ def _choose_context(
     """
     if table.context:
         fk = table.fk(table.context)
-        return fk, "set in the schema file"
+        if fk.ref_table in {t.name for t in schema.active_tables}:  # a parent left out models nothing
+            return fk, "set in the schema file"
 
     def eligible(fk: ForeignKey) -> bool:
         parent = schema.table(fk.ref_table)

@@ -299,12 +299,23 @@ def unlinked_codes(schema: Schema) -> Schema:
     """Columns profiled as foreign keys that link nothing in this run (their parent is excluded,
     or a schema file removed the key) become codes: categories with their source frequencies, so
     a child keeps how often each code occurs and what it determines (each track one price), not
-    fresh identifiers. The same Schema object when there are none."""
+    fresh identifiers. The same Schema object when there is nothing to change.
+
+    Foreign keys into excluded tables are dropped from the tables of the run, as reflection with
+    --exclude never has them: a schema file that excludes a parent (``"exclude": true`` or
+    --exclude) is learned as the same run without the file. A key column such a foreign key
+    shared, salaries(emp_no, from_date), is then the table's own, given fresh values like any
+    key column, not left to a parent that is not sampled (NULL or repeated keys). A context the
+    schema file chose among them is left to the plan."""
     active = {t.name for t in schema.active_tables}
     tables = []
     changed = False
     for table in schema.tables:
-        linked = {c for fk in table.foreign_keys if fk.ref_table in active for c in fk.columns}
+        if table.exclude:
+            tables.append(table)
+            continue
+        kept = tuple(fk for fk in table.foreign_keys if fk.ref_table in active)
+        linked = {c for fk in kept for c in fk.columns}
         gone = {
             c: fk.ref_table for fk in table.foreign_keys if fk.ref_table not in active for c in fk.columns
         }
@@ -312,11 +323,10 @@ def unlinked_codes(schema: Schema) -> Schema:
             ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1
         }
         cols = []
-        mine = False
+        mine = len(kept) < len(table.foreign_keys)
         for col in table.columns:
             if (
-                not table.exclude
-                and col.kind is Kind.ID
+                col.kind is Kind.ID
                 and col.kind_reason in {FK_REASON, INFERRED_FK_REASON}
                 and col.name not in linked
                 and col.name not in unique
@@ -328,7 +338,11 @@ def unlinked_codes(schema: Schema) -> Schema:
                     else "foreign key removed in the schema file: codes, with their frequencies"
                 )
                 col = replace(col, kind=Kind.CATEGORICAL, kind_reason=why)
-                mine = changed = True
+                mine = True
             cols.append(col)
-        tables.append(replace(table, columns=tuple(cols)) if mine else table)
+        if mine:
+            changed = True
+            context = table.context if table.context in {fk.name for fk in kept} else None
+            table = replace(table, columns=tuple(cols), foreign_keys=kept, context=context)
+        tables.append(table)
     return replace(schema, tables=tuple(tables)) if changed else schema

@@ -1546,10 +1546,15 @@ def _fit_hierarchy(
         if d == 0:
             continue
         has = counts > 0
-        sums = np.stack([np.bincount(p, weights=z[:, j], minlength=n) for j in range(d)], axis=1)
+        # float even with no child linked (bincount of nothing is int: every row an orphan)
+        sums = np.stack([np.bincount(p, weights=z[:, j], minlength=n) for j in range(d)], axis=1).astype(
+            float
+        )
         means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
         resid = z - means[p]
-        ss = np.stack([np.bincount(p, weights=resid[:, j] ** 2, minlength=n) for j in range(d)], axis=1)
+        ss = np.stack(
+            [np.bincount(p, weights=resid[:, j] ** 2, minlength=n) for j in range(d)], axis=1
+        ).astype(float)
         dof = max(float((counts[has] - 1).sum()), 1.0)
         within = np.maximum(ss.sum(axis=0) / dof, 1e-6)
         # Shrunk towards the mean of families of its size, not towards 0: a patient seen once had
