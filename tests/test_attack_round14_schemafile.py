@@ -366,3 +366,22 @@ def test_a_child_whose_rows_all_point_nowhere_is_learned(sqlite_db) -> None:
     model = relsynth.fit(source, seed=1)
     out = relsynth.sample(model, seed=1)
     assert len(out["ward"]) == 50
+
+
+def test_dangling_rows_of_a_not_null_key_are_not_written_without_a_parent(sqlite_db) -> None:
+    """SQLite does not enforce a NOT NULL key's parent: a fifth of the stays named no ward, and
+    were sampled as rows under no parent, NULL in a NOT NULL column (an internal error at the load)."""
+    source, target = sqlite_db(), sqlite_db()
+    rows = [
+        "CREATE TABLE ward (id INTEGER PRIMARY KEY, beds INTEGER NOT NULL);",
+        "CREATE TABLE stay (id INTEGER PRIMARY KEY, ward_id INTEGER NOT NULL REFERENCES ward(id), days INTEGER NOT NULL);",
+    ]
+    rows += [f"INSERT INTO ward VALUES ({i}, {10 + i % 7});" for i in range(1, 51)]
+    rows += [
+        f"INSERT INTO stay VALUES ({i}, {1000 + i if i % 5 == 0 else 1 + i % 50}, {1 + i % 9});"
+        for i in range(1, 301)
+    ]
+    run_sql(source, "\n".join(rows))
+    result = relsynth.synthesize(source, target, seed=1)
+    assert result["write"].verification.problems == 0
+    assert fetch(target, "SELECT COUNT(*) FROM stay WHERE ward_id IS NULL")[0][0] == 0

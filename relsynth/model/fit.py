@@ -358,6 +358,9 @@ def _fit_own(
         if parent_frame is not None:
             parent_pos = positions(frame, tp.context.columns, parent_frame, tp.context.ref_columns)
             model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
+            if not any(table.column(c).nullable for c in tp.context.columns):
+                # Dangling keys of a NOT NULL key SQLite did not enforce: no row can be under no parent.
+                model.null_context = 0.0
     if data_keys:  # profiled as ids because they are in the key; they are dates, numbers or labels
         table = replace(
             table,
