@@ -625,3 +625,35 @@ def distinct_within(
     free = _nth_free(groups[stay], rotated[stay], g_sorted, _run_rank(g_sorted))
     rotated[order] = np.minimum(free, size - 1)  # only past the domain when a group outgrew it
     return to_value((rotated + b) % size).astype(np.int64)
+
+
+def relink_in_order(parent: np.ndarray, groups: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """A chain that names an earlier row by ``order`` again, after the order's values moved.
+
+    ``parent``: each row's referenced position (-1 a root, the row itself a self-loop); ``groups``:
+    each row's context parent; ``order``: each row's time (NaN unknown). In every group where a
+    row names one later than itself, the group's linked rows are linked again, each to the row just
+    before it in the final order (unknown values last, ties in their current order), as
+    ``Forest._within`` drew them: a linked row now first in its group becomes a root. Other groups
+    are left as they are.
+    """
+    n = len(parent)
+    out = parent.copy()
+    linked = (parent >= 0) & (parent != np.arange(n))
+    up = order[np.maximum(parent, 0)]
+    bad = linked & (order < up)  # NaN on either side compares False: unknown is never wrong
+    if not bad.any():
+        return out
+    fix = np.isin(groups, np.unique(groups[bad]))
+    rows = np.flatnonzero(fix)
+    by = order[rows]
+    known = ~np.isnan(by)
+    sorted_rows = rows[np.lexsort((rows, np.where(known, by, 0.0), ~known, groups[rows]))]
+    g = groups[sorted_rows]
+    first = np.ones(len(sorted_rows), dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    previous = np.roll(sorted_rows, 1)
+    relink = linked[sorted_rows]
+    out[sorted_rows[relink & first]] = -1
+    out[sorted_rows[relink & ~first]] = previous[relink & ~first]
+    return out

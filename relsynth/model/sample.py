@@ -255,6 +255,8 @@ def finish_all(
             frames = {n: s.frame for n, s in done.items()}
             backrefs.apply(schema, deferred, frames, {name: model.tables[name].back_refs}, rngs[name])
     _settle_late(model, done, rngs, report, names)
+    for name in names:  # last: settling moved the times a chain of visits is ordered by
+        _ordered_self_refs(model, name, done)
 
 
 def finished(
@@ -374,6 +376,7 @@ def _sample_table(
         unplaceable |= assign_secondary(
             model, tm, table, fk, done, rng, report, frame=frame, z=z, parent_pos=parent_pos
         )
+    _unrepeated(tm, table, frame, rng)
     numbering(tm, frame, parent_pos, rng)
     if tm.repeats or tm.numbering:
         _derive(
@@ -415,6 +418,72 @@ def _sample_table(
     if batch is not None:
         batch.keep(table.name, frame)
     return _Sampled(frame, z, parent_pos)
+
+
+def _unrepeated(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator) -> None:
+    """A NOT NULL column copied from a parent the row did not get (a condition's start date, the
+    start of its visit, where its person was drawn no visit) gives way: it takes the value of
+    another row of the table, drawn at random, and is settled with the row's other relations. The
+    copy holds wherever there is a parent."""
+    for r in tm.repeats:
+        if r.column not in frame or table.column(r.column).nullable:
+            continue
+        _fill_nulls(frame, r.column, rng)
+
+
+def _fill_nulls(frame: pd.DataFrame, column: str, rng: np.random.Generator) -> int:
+    """NULLs of ``column`` replaced by values of other rows, drawn at random; how many were."""
+    missing = frame[column].isna().to_numpy()
+    have = np.flatnonzero(~missing)
+    if not missing.any() or not len(have):
+        return 0
+    values = frame[column].to_numpy(dtype=object, copy=True)
+    values[missing] = values[rng.choice(have, int(missing.sum()))]
+    dtype = frame[column].dtype
+    filled = pd.Series(values, index=frame.index, dtype=object)
+    frame[column] = filled if dtype.kind == "O" else filled.astype(dtype)
+    return int(missing.sum())
+
+
+def _ordered_self_refs(model: Model, name: str, done: dict[str, _Sampled]) -> None:
+    """A self-reference that names an earlier row by a time (a visit's preceding visit) still
+    does, whatever moved the times after the links were drawn (settling orders and intervals,
+    moving a row off a source record): the chains of the groups it no longer holds in are linked
+    again in the final order (keys.relink_in_order)."""
+    from relsynth.model.exact_fit import seconds
+    from relsynth.model.relations import comparable
+    from relsynth.sqltypes import STRING_TYPES
+
+    tm = model.tables[name]
+    if tm.role != "data" or name not in done:
+        return
+    table = model.schema.table(name)
+    s = done[name]
+    frame = s.frame
+    for fk in model.plan[name].self_refs:
+        forest = tm.forests.get(fk.name)
+        if forest is None or forest.order_by is None or len(fk.columns) != 1 or not len(frame):
+            continue
+        if forest.order_by not in frame or fk.columns[0] not in frame:
+            continue
+        c, r = fk.columns[0], fk.ref_columns[0]
+        order = seconds(frame[forest.order_by], table.column(forest.order_by).type.name in STRING_TYPES)
+        keys = pd.Index(list(comparable(frame[r])))
+        parent = np.asarray(keys.get_indexer(list(comparable(frame[c]))), dtype=np.int64)
+        groups = s.parent_pos if s.parent_pos is not None else np.zeros(len(frame), dtype=np.int64)
+        new = kz.relink_in_order(parent, np.asarray(groups, dtype=np.int64), order)
+        changed = np.flatnonzero(new != parent)
+        if not len(changed):
+            continue
+        values = frame[c].to_numpy(dtype=object, copy=True)
+        ref = frame[r].to_numpy(dtype=object)
+        to = new[changed]
+        roots = to < 0
+        nullable = table.column(c).nullable
+        values[changed] = np.where(roots, None if nullable else ref[changed], ref[np.maximum(to, 0)])
+        dtype = frame[c].dtype
+        fixed = pd.Series(values, index=frame.index, dtype=object)
+        frame[c] = fixed if dtype.kind == "O" else fixed.astype(dtype)
 
 
 def _redraw_taken(
@@ -861,12 +930,30 @@ def _repair_checks(
             report.check_violations.setdefault(table.name, {})[check.sql] = left
 
 
+def _not_null(table: Table, frame: pd.DataFrame, rng: np.random.Generator) -> None:
+    """No NOT NULL column is written NULL: a value a relation left NULL (derived from a row that
+    is not there) gives way to another row's value. Keys and UNIQUE columns are left to their own
+    checks: another row's value would repeat them."""
+    keyed = set(table.primary_key)
+    for fk in table.foreign_keys:
+        keyed |= set(fk.columns)
+    for u in table.unique:
+        keyed |= set(u.columns)
+    for col in table.columns:
+        if col.nullable or col.name in keyed or col.name not in frame:
+            continue
+        filled = _fill_nulls(frame, col.name, rng)
+        if filled:
+            log.debug("%s.%s: %d NULLs took other rows' values (NOT NULL)", table.name, col.name, filled)
+
+
 def _finish(
     table: Table, tm: TableModel, frame: pd.DataFrame, rng: np.random.Generator, report: SampleReport
 ) -> pd.DataFrame:
     """Type every column like its SQL column. A generated column keeps its learned values: a
     database that computes it ignores them, one that cannot (another dialect) stores them."""
     sentinel_dates.restore(frame, {c.name: c.sentinel for c in tm.columns if c.sentinel is not None})
+    _not_null(table, frame, rng)
     cols = {}
     for col in table.columns:
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
