@@ -25,7 +25,7 @@ import relsynth
 from relsynth.cli import main
 from relsynth.profile import unlinked_codes
 from relsynth.schema import Schema
-from tests.conftest import fetch, run_sql
+from tests.conftest import EVERY_DATABASE, fetch, run_sql
 
 EMPLOYEES = """
 CREATE TABLE employees (emp_no INTEGER NOT NULL PRIMARY KEY, hire_date DATE NOT NULL, gender CHAR(1) NOT NULL);
@@ -121,14 +121,7 @@ def _source(request: pytest.FixtureRequest, backend: str) -> str:
     return url
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        pytest.param("mysql", marks=pytest.mark.mysql),
-        pytest.param("pg", marks=pytest.mark.postgresql),
-    ],
-)
+@pytest.mark.parametrize("backend", EVERY_DATABASE)
 def test_excluded_parent_with_a_schema_file_is_the_run_without_it(
     request: pytest.FixtureRequest, backend: str, tmp_path: Path
 ) -> None:
@@ -275,14 +268,7 @@ def _fit(url: str, file: str, tmp_path: Path, *flags: str) -> Any:
     )
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        pytest.param("mysql", marks=pytest.mark.mysql),
-        pytest.param("pg", marks=pytest.mark.postgresql),
-    ],
-)
+@pytest.mark.parametrize("backend", EVERY_DATABASE)
 def test_a_virtual_key_no_row_satisfies_is_refused_in_one_line(
     request: pytest.FixtureRequest, backend: str, tmp_path: Path
 ) -> None:
