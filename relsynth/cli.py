@@ -290,8 +290,8 @@ _workers = click.option(
     default=1,
     show_default=True,
     metavar="N",
-    help="2 or more: the next batch is sampled in a process of its own while one is loaded; the "
-    "same database, sooner (two processes are all this uses yet).",
+    help="2: the next batch is sampled in a process of its own while one is loaded; the same "
+    "database. Pays where a core is free during the load (README).",
 )
 
 # A large source is learned from a sample of its families (relsynth/api.py _rows_within).
