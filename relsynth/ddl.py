@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -34,6 +35,7 @@ class TargetSchema:
     )  # (table, ForeignKeyConstraint) added after load
     partitions: list[tuple[str, str, str]] = field(default_factory=list)  # (parent, partition, bound)
     changes: list[str] = field(default_factory=list)  # what was mapped or left out, one line each
+    versioned: list[str] = field(default_factory=list)  # MariaDB: WITH SYSTEM VERSIONING after the load
     # PostgreSQL sequences behind nextval() defaults, recreated by name: (schema, name) -> (the
     # sequence, the (table, column)s drawing from it), advanced past their values after the load.
     sequences: dict[tuple[str | None, str], tuple[Any, list[tuple[str, str]]]] = field(default_factory=dict)
@@ -579,16 +581,20 @@ def build(
     nan_columns: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
     own_schemas: bool = True,
     virtual_generated: bool = False,
+    text_collation: str | None = None,
 ) -> TargetSchema:
     """SQLAlchemy tables for ``names`` in dialect ``dst`` (``physical`` renames, e.g. staging).
 
     A table of a several-schema run goes into the schema of its name (``Table.schema``), the others
     into ``target_schema``; ``own_schemas=False`` keeps them all in the connection's own (MySQL
     staging tables, moved to their databases by the final RENAME). ``virtual_generated``: the
-    PostgreSQL target has VIRTUAL generated columns (18+; MySQL/MariaDB and SQLite always do)."""
+    PostgreSQL target has VIRTUAL generated columns (18+; MySQL/MariaDB and SQLite always do).
+    ``text_collation``: a MySQL/MariaDB target's case-sensitive collation (``dialects.binary_collation``),
+    the tables' own when the source compares strings case-sensitively (PostgreSQL, SQLite)."""
     import sqlalchemy as sa
 
     refuse_column_clashes(schema, names, dst)
+    _register_invisible()
     src = schema.dialect or dst
     same = dialects.family(src) == dialects.family(dst)
     target = dialects.family(dst)
@@ -610,9 +616,28 @@ def build(
     if not same:
         follow_references(schema, types, dst)
     drawn_from = {user: q for q in schema.sequences for user in q.used_by}
+    binary = case_sensitive_collation(schema, names, src, dst, text_collation)
+    if binary:
+        out.changes.append(
+            f"string columns: COLLATE {binary} (case- and space-sensitive, as in {src}; the "
+            f"database's default collation ignores case, so 'a' and 'A' would be one key)"
+        )
     for name in names:
         table = schema.table(name)
         strict = target == "sqlite" and same and ("sqlite_strict", "True") in table.options
+        hidden = set(json.loads(dict(table.options).get(dialects.INVISIBLE, "[]")))
+        if (dialects.VERSIONED, "True") in table.options:
+            if target == "mysql" and same:
+                out.versioned.append(name)
+            else:
+                out.changes.append(
+                    f"{name}: WITH SYSTEM VERSIONING -> a table without history (none in {dst})"
+                )
+        if hidden and not same:
+            out.changes.append(
+                f"{name}: INVISIBLE column {', '.join(sorted(hidden))} -> visible "
+                f"({dst} has no invisible columns)"
+            )
         cols = []
         owned: list[tuple[Any, str]] = []  # (sequence, column) to own once the table exists
         before: list[Any] = []  # sequences to create before the table (if not there already)
@@ -653,15 +678,21 @@ def build(
                     )
             serial = bool(col.default and "nextval(" in col.default)
             auto = _numbers_itself(table, col)
-            drawn = drawn_from.get((name, col.name)) if target == "postgresql" and same else None
+            # Its own sequence (PostgreSQL, or MariaDB's SEQUENCE outside a several-database run)
+            recreates = target == "postgresql" or (target == "mysql" and not schema.schemas)
+            drawn = drawn_from.get((name, col.name)) if recreates and same else None
             if drawn is not None:  # its own sequence, by name, not an identity
                 where = _where(table, target_schema, own_schemas)
-                seq, users = out.sequences.get((where, drawn.name)) or (_sequence(sa, drawn, where), [])
-                if not users:
+                seq, users = out.sequences.get((where, drawn.name)) or (
+                    _sequence(sa, drawn, where, mysql=target == "mysql"),
+                    [],
+                )
+                if not users and target == "postgresql":
                     before.append(seq)
                 users.append((name, col.name))
                 out.sequences[(where, drawn.name)] = (seq, users)
-                kw["server_default"] = seq.next_value()
+                if target == "postgresql":  # MariaDB: created with the DEFAULT after the swap (writer)
+                    kw["server_default"] = seq.next_value()
                 if drawn.owned_by == (name, col.name):
                     owned.append((seq, col.name))
                 serial = auto = False
@@ -669,6 +700,12 @@ def build(
                 note = _unrecreated_sequence(table, col, auto)
                 if note:
                     out.changes.append(f"{name}.{col.name}: {note}")
+            elif serial and dialects.family(src) == "mysql":  # a MariaDB SEQUENCE not recreated here
+                numbered = auto or target == "postgresql"
+                becomes = "numbered by the target itself" if numbered else "no default"
+                out.changes.append(
+                    f"{name}.{col.name}: DEFAULT {col.default} -> {becomes} (its sequence is not recreated)"
+                )
             if auto and target == "postgresql" and not same and wide_unsigned(col):
                 # PostgreSQL's identities are at most bigint: a numeric(20,0) key numbers itself
                 # from a sequence it owns (so that it is advanced past the loaded keys, like a serial).
@@ -691,6 +728,8 @@ def build(
                 extra.append(sa.Identity(always=False))  # a serial outside a one-column key
             if not any(isinstance(e, sa.Identity) for e in extra):  # an Identity says it itself
                 kw["autoincrement"] = auto
+            if target == "mysql" and same and col.name in hidden:
+                kw["info"] = {INVISIBLE: True}  # rendered by _create_column
             cols.append(sa.Column(col.name, typ, *extra, **kw))
         constraints: list[Any] = []
         if table.primary_key:
@@ -734,6 +773,8 @@ def build(
             kwargs["mysql_charset"] = opts.get("mysql_default charset", "utf8mb4")
             if "mysql_collate" in opts:
                 kwargs["mysql_collate"] = opts["mysql_collate"]
+            elif binary:  # every string column (keys and the FKs to them alike) compares as in the source
+                kwargs["mysql_collate"] = binary
         if table.partitioning is not None:
             if target == "postgresql" and same:
                 kwargs["postgresql_partition_by"] = table.partitioning.key
@@ -795,6 +836,41 @@ def build(
     return out
 
 
+def case_sensitive_collation(
+    schema: Schema, names: Iterable[str], src: str, dst: str, collation: str | None
+) -> str | None:
+    """The collation for a MySQL/MariaDB target's tables when the source (PostgreSQL, SQLite)
+    compares strings case-sensitively and some table has a string column; else None."""
+    if not collation or dialects.family(dst) != "mysql":
+        return None
+    if dialects.family(src) not in {"postgresql", "sqlite"}:
+        return None
+    stringy = {"string", "char", "text", "enum", "set"}
+    if any(c.type.name in stringy for n in names for c in schema.table(n).columns):
+        return collation
+    return None
+
+
+INVISIBLE = "relsynth_invisible"  # a column's info key: MySQL/MariaDB INVISIBLE
+
+
+@functools.cache
+def _register_invisible() -> None:
+    """Teach SQLAlchemy's MySQL/MariaDB DDL a column's INVISIBLE flag (kept in its info)."""
+    from sqlalchemy.ext.compiler import compiles
+    from sqlalchemy.schema import CreateColumn
+
+    @compiles(CreateColumn, "mysql")
+    @compiles(CreateColumn, "mariadb")
+    def _create_column(element: Any, compiler: Any, **kw: Any) -> str | None:
+        text = compiler.visit_create_column(element, **kw)
+        if text is not None and element.element.info.get(INVISIBLE):
+            text += " INVISIBLE"
+        return None if text is None else str(text)
+
+    return None
+
+
 def _numbers_itself(table: Table, col: Column) -> bool:
     """An identity, serial or AUTO_INCREMENT column that is the whole primary key: the target
     numbers new rows in it by itself."""
@@ -826,9 +902,11 @@ def wide_unsigned(col: Column) -> bool:
     return col.type.name == "bigint" and "unsigned" in (col.type.native or "").lower()
 
 
-def _sequence(sa: Any, drawn: PgSequence, where: str | None) -> Any:
+def _sequence(sa: Any, drawn: PgSequence, where: str | None, mysql: bool = False) -> Any:
     """The source's sequence, by its name, in the schema its table is created in."""
     types = {"smallint": sa.SmallInteger(), "integer": sa.Integer(), "bigint": sa.BigInteger()}
+    if mysql:  # MariaDB before 11.5 knows no AS type: its sequences are BIGINT
+        types = {}
     return sa.Sequence(
         drawn.name,
         start=drawn.start,

@@ -308,18 +308,29 @@ def undouble_backticks(reflected: dict[str, Any]) -> dict[str, Any]:
 _NAME_KEYS = {"name", "constrained_columns", "column_names", "referred_columns", "referred_table"}
 
 
-def mysql_foreign_keys(conn: sa.Connection, schema: str | None, tables: list[str]) -> dict[str, list[dict]]:
+def mysql_foreign_keys(
+    conn: sa.Connection,
+    schema: str | None,
+    tables: list[str],
+    parsed: dict[str, list[dict]] | None = None,
+) -> dict[str, list[dict]]:
     """Every FK of the tables from information_schema, in the inspector's shape (composite keys in
-    column order, ON DELETE/UPDATE actions), whatever characters the names hold."""
+    column order, ON DELETE/UPDATE actions), whatever characters the names hold.
+
+    KEY_COLUMN_USAGE lists an FK to any user who may select from its table; MariaDB shows
+    REFERENTIAL_CONSTRAINTS (the ON DELETE/UPDATE rules) only to one with a privilege beyond SELECT
+    on it. Where that row is missing, the rules come from ``parsed`` (SQLAlchemy's reading of SHOW
+    CREATE TABLE, which a SELECT-only user may run), matched by the constraint's name."""
     import sqlalchemy as sa
 
     db = schema or conn.execute(sa.text("SELECT DATABASE()")).scalar()
     rows = conn.execute(
         sa.text(
             "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, "
-            "k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE, r.UPDATE_RULE "
+            "k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE, r.UPDATE_RULE, "
+            "r.CONSTRAINT_NAME IS NOT NULL "
             "FROM information_schema.KEY_COLUMN_USAGE k "
-            "JOIN information_schema.REFERENTIAL_CONSTRAINTS r "
+            "LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS r "
             "ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
             "AND r.TABLE_NAME = k.TABLE_NAME "
             "WHERE k.TABLE_SCHEMA = :db AND k.REFERENCED_TABLE_NAME IS NOT NULL "
@@ -329,9 +340,15 @@ def mysql_foreign_keys(conn: sa.Connection, schema: str | None, tables: list[str
     ).all()
     wanted = set(tables)
     out: dict[str, dict[str, dict]] = {}
-    for table, name, col, ref_schema, ref_table, ref_col, on_delete, on_update in rows:
+    for table, name, col, ref_schema, ref_table, ref_col, on_delete, on_update, ruled in rows:
         if table not in wanted:
             continue
+        if not ruled:  # rules hidden from this user: as SHOW CREATE TABLE spells them
+            rules = next(
+                (fk.get("options") or {} for fk in (parsed or {}).get(table, []) if fk.get("name") == name),
+                {},
+            )
+            on_delete, on_update = rules.get("ondelete"), rules.get("onupdate")
         fk = out.setdefault(table, {}).setdefault(
             name,
             {
@@ -343,7 +360,7 @@ def mysql_foreign_keys(conn: sa.Connection, schema: str | None, tables: list[str
                 "options": {
                     k: v
                     for k, v in (("ondelete", on_delete), ("onupdate", on_update))
-                    if v and v not in {"RESTRICT", "NO ACTION"}
+                    if v and str(v).upper() not in {"RESTRICT", "NO ACTION"}
                 },
             },
         )
@@ -352,6 +369,53 @@ def mysql_foreign_keys(conn: sa.Connection, schema: str | None, tables: list[str
     return {table: list(by_name.values()) for table, by_name in out.items()} | {
         t: [] for t in tables if t not in out
     }
+
+
+# Notes on what the source's user may not read (schema.notes); the writer lists them under "not recreated".
+UNREAD_TRIGGERS = "triggers of the source not read: the source's user lacks the TRIGGER privilege"
+UNREAD_VIEWS = "views of the source not read: the source's user lacks the SHOW VIEW privilege"
+UNREAD = (UNREAD_TRIGGERS, UNREAD_VIEWS)
+
+
+def mysql_without_trigger_privilege(conn: sa.Connection, schema: str | None, tables: list[str]) -> list[str]:
+    """The tables whose triggers information_schema.TRIGGERS hides from this MySQL/MariaDB user: it
+    lists a table's triggers only to a user with the TRIGGER privilege on it (globally, on the
+    database or on the table). [] when the grants cannot be read (then nothing is claimed)."""
+    import sqlalchemy as sa
+
+    db = schema or conn.execute(sa.text("SELECT DATABASE()")).scalar()
+    try:
+        user = str(conn.execute(sa.text("SELECT CURRENT_USER()")).scalar() or "")
+        role = conn.execute(sa.text("SELECT CURRENT_ROLE()")).scalar()
+        name, _, host = user.rpartition("@")
+        grantees = [f"'{name}'@'{host}'"] + ([f"'{role}'", f"'{role}'@''"] if role else [])
+        params = {"grantees": grantees, "db": db}
+        expanding: list[Any] = [sa.bindparam("grantees", expanding=True)]
+        everywhere = conn.execute(
+            sa.text(
+                "SELECT 1 FROM information_schema.USER_PRIVILEGES WHERE GRANTEE IN :grantees "
+                "AND PRIVILEGE_TYPE = 'TRIGGER' UNION ALL "
+                "SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE IN :grantees "
+                "AND PRIVILEGE_TYPE = 'TRIGGER' AND :db LIKE TABLE_SCHEMA"
+            ).bindparams(*expanding),
+            params,
+        ).first()
+        if everywhere:
+            return []
+        granted = set(
+            conn.execute(
+                sa.text(
+                    "SELECT TABLE_NAME FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE IN :grantees "
+                    "AND PRIVILEGE_TYPE = 'TRIGGER' AND TABLE_SCHEMA = :db"
+                ).bindparams(*expanding),
+                params,
+            )
+            .scalars()
+            .all()
+        )
+    except sa.exc.DBAPIError:
+        return []
+    return [t for t in tables if t not in granted]
 
 
 def catalog_types(conn: sa.Connection, schema: str | None) -> dict[tuple[str, str], str]:
@@ -533,3 +597,118 @@ def transactional_sqlite(engine: sa.Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
+
+
+# Case- (and trailing-space-) sensitive utf8mb4 collations, best first: MariaDB's NO PAD binary,
+# MySQL 8's (NO PAD), then the PAD SPACE binary both have.
+_BINARY_COLLATIONS = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin", "utf8mb4_bin")
+
+
+def binary_collation(conn: sa.Connection) -> str:
+    """The utf8mb4 collation of this MySQL/MariaDB server that compares strings as PostgreSQL and
+    SQLite do by default: code point by code point, case and trailing spaces included."""
+    import sqlalchemy as sa
+
+    cached = conn.info.get("relsynth_binary_collation")
+    if cached:
+        return str(cached)
+    have = set(
+        conn.execute(
+            sa.text(
+                "SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN :names"
+            ).bindparams(sa.bindparam("names", expanding=True)),
+            {"names": list(_BINARY_COLLATIONS)},
+        )
+        .scalars()
+        .all()
+    )
+    found = next((c for c in _BINARY_COLLATIONS if c in have), "utf8mb4_bin")
+    conn.info["relsynth_binary_collation"] = found
+    return found
+
+
+# What a MariaDB source has that relsynth does not copy (schema.notes): listed under "not recreated".
+UNVERSIONED = "WITH SYSTEM VERSIONING of the source's tables (here they keep no history)"
+ROUTINES = (
+    "stored functions and procedures of the source (relsynth copies none: create them, and a view "
+    "or trigger calling one, yourself)"
+)
+LONE_SEQUENCES = "sequences of the source that no column's DEFAULT draws from"
+NOT_COPIED = (*UNREAD, UNVERSIONED, ROUTINES, LONE_SEQUENCES)
+INVISIBLE = "relsynth_invisible"  # a MariaDB/MySQL table option: its INVISIBLE columns, as a JSON list
+VERSIONED = "relsynth_system_versioning"  # a MariaDB table option: WITH SYSTEM VERSIONING (implicit period)
+MARIADB_NEXTVAL = re.compile(
+    r"^\s*nextval\(\s*(?:`((?:[^`]|``)+)`\.)?`((?:[^`]|``)+)`\s*\)\s*$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class MysqlCatalog:
+    """What SQLAlchemy's reading of SHOW CREATE TABLE misses on MySQL/MariaDB, from information_schema."""
+
+    defaults: dict[tuple[str, str], str]  # (table, column) -> COLUMN_DEFAULT (MariaDB's spelling)
+    invisible: dict[str, list[str]]  # table -> its INVISIBLE columns
+    versioned: list[str]  # tables WITH SYSTEM VERSIONING
+    periods: set[str]  # those of them that declare their ROW START/ROW END columns
+    sequences: list[str]  # MariaDB SEQUENCE objects
+    routines: list[str]  # stored functions and procedures
+
+
+def mysql_catalog(conn: sa.Connection, schema: str | None) -> MysqlCatalog:
+    import sqlalchemy as sa
+
+    db = schema or conn.execute(sa.text("SELECT DATABASE()")).scalar()
+    mariadb = bool(getattr(conn.dialect, "is_mariadb", False))
+    defaults: dict[tuple[str, str], str] = {}
+    invisible: dict[str, list[str]] = {}
+    periods: set[str] = set()
+    for table, column, default, extra in conn.execute(
+        sa.text(
+            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = :db ORDER BY TABLE_NAME, ORDINAL_POSITION"
+        ),
+        {"db": db},
+    ):
+        words = str(extra or "").upper()
+        if "ROW START" in words or "ROW END" in words:
+            periods.add(table)
+        elif "INVISIBLE" in words.split():
+            invisible.setdefault(table, []).append(column)
+        if mariadb and default is not None and str(default).upper() != "NULL":
+            defaults[(table, column)] = str(default)
+    kinds: dict[str, list[str]] = {}
+    for table, kind in conn.execute(
+        sa.text(
+            "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = :db "
+            "AND TABLE_TYPE IN ('SYSTEM VERSIONED', 'SEQUENCE') ORDER BY TABLE_NAME"
+        ),
+        {"db": db},
+    ):
+        kinds.setdefault(kind, []).append(table)
+    routines = list(
+        conn.execute(
+            sa.text(
+                "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = :db "
+                "ORDER BY ROUTINE_NAME"
+            ),
+            {"db": db},
+        ).scalars()
+    )
+    return MysqlCatalog(
+        defaults, invisible, kinds.get("SYSTEM VERSIONED", []), periods, kinds.get("SEQUENCE", []), routines
+    )
+
+
+def mariadb_sequence(conn: sa.Connection, schema: str | None, name: str) -> tuple[int, int, int, int, bool]:
+    """(start, increment, min, max, cycle) of a MariaDB SEQUENCE (SELECT on it is enough)."""
+    import sqlalchemy as sa
+
+    prep = conn.dialect.identifier_preparer
+    where = f"{prep.quote(schema)}." if schema else ""
+    row = conn.execute(
+        sa.text(
+            "SELECT start_value, increment, minimum_value, maximum_value, cycle_option "
+            f"FROM {where}{prep.quote(name)}"
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3]), bool(row[4])

@@ -8,6 +8,7 @@ read-only transaction that ``io.connect(read_only=True)`` opens.
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -159,6 +160,7 @@ def reflect_connection(
         raise RelsynthError(f"--include/--exclude leave no table of the {where} to work on")
     kept_parts = [p.name for p in parts if p.parent in names]
     notes: list[str] = []
+    catalog: dialects.MysqlCatalog | None = None
 
     with_parts = names + kept_parts
     columns = _multi(insp.get_multi_columns, schema, names)
@@ -183,7 +185,12 @@ def reflect_connection(
         columns, pks, uniques, indexes = (
             dialects.undouble_backticks(x) for x in (columns, pks, uniques, indexes)
         )
-        fks = {**fks, **dialects.mysql_foreign_keys(conn, schema, with_parts)}
+        fks = {**fks, **dialects.mysql_foreign_keys(conn, schema, with_parts, parsed=fks)}
+        hidden = dialects.mysql_without_trigger_privilege(conn, schema, names)
+        if hidden:  # information_schema.TRIGGERS shows them only to a user with TRIGGER: never silent
+            notes.append(
+                dialects.UNREAD_TRIGGERS + ("" if len(hidden) == len(names) else f" on table {_few(hidden)}")
+            )
         for table_name, column_checks in dialects.mysql_column_checks(conn, schema).items():
             if table_name in checks:  # a table of this run
                 have = {c["name"] for c in checks[table_name]}
@@ -191,6 +198,7 @@ def reflect_connection(
         for table_checks in checks.values():
             for c in table_checks:
                 c["sqltext"] = dialects.standard_strings(c["sqltext"])
+        catalog = _mysql_extras(conn, schema, names, columns, options, notes)
     for table_name, column_name in dialects.mysql_json_columns(conn, schema):  # names undoubled first
         for c in columns.get(table_name, []):
             if c["name"] == column_name:
@@ -318,8 +326,14 @@ def reflect_connection(
     sequences: tuple[PgSequence, ...] = ()
     if dialects.family(conn) == "postgresql":
         sequences = _sequences(conn, schema, tables)
+    elif catalog is not None:
+        sequences = _mariadb_sequences(conn, schema, tables, catalog, notes)
     url = conn.engine.url
     views = [View(n, sql, mat) for n, sql, mat in dialects.views(conn, schema)]
+    unread = [v.name for v in views if not v.sql.strip()]
+    if unread and dialects.family(conn) == "mysql":  # SHOW VIEW hides a view's definition, not its name
+        notes.append(f"{dialects.UNREAD_VIEWS} ({_few(unread)})")
+        views = [v for v in views if v.sql.strip()]
     if others is not None and schema is not None:
         tables, views = (
             _qualified(tables, schema),
@@ -479,6 +493,72 @@ def _sequences(conn: sa.Connection, schema: str | None, tables: list[Table]) -> 
                 owned_by=(owner[0], owner[1]) if owner and owner[2] == here else None,
             )
             found[row[1]] = replace(seq, used_by=(*seq.used_by, (table.name, col.name)))
+    return tuple(found.values())
+
+
+def _mysql_extras(
+    conn: sa.Connection,
+    schema: str | None,
+    names: list[str],
+    columns: dict[str, Any],
+    options: dict[str, Any],
+    notes: list[str],
+) -> dialects.MysqlCatalog:
+    """MySQL/MariaDB: what SQLAlchemy's parse of SHOW CREATE TABLE misses, from information_schema:
+    a DEFAULT after INVISIBLE or a DEFAULT NEXTVAL(seq) (MariaDB), the INVISIBLE flag (kept as the
+    table option ``dialects.INVISIBLE``); and, as notes, what relsynth does not copy."""
+    catalog = dialects.mysql_catalog(conn, schema)
+    wanted = set(names)
+    for table_name, cols in columns.items():
+        for c in cols:
+            if c.get("default") is None and not c.get("computed") and c.get("autoincrement") is not True:
+                found = catalog.defaults.get((table_name, c["name"]))
+                if found is not None:
+                    c["default"] = found
+        hidden = catalog.invisible.get(table_name)
+        if hidden and table_name in wanted:
+            options[table_name] = {**(options.get(table_name) or {}), dialects.INVISIBLE: json.dumps(hidden)}
+    for t in catalog.versioned:
+        if t in wanted and t not in catalog.periods:  # recreated by the writer, after the load
+            options[t] = {**(options.get(t) or {}), dialects.VERSIONED: "True"}
+    declared = [t for t in catalog.versioned if t in wanted and t in catalog.periods]
+    if declared:  # its ROW START/ROW END columns are not copied
+        notes.append(f"{dialects.UNVERSIONED}: {_few(declared)}")
+    if catalog.routines:
+        notes.append(f"{dialects.ROUTINES}: {_few(catalog.routines)}")
+    return catalog
+
+
+def _mariadb_sequences(
+    conn: sa.Connection,
+    schema: str | None,
+    tables: list[Table],
+    catalog: dialects.MysqlCatalog,
+    notes: list[str],
+) -> tuple[PgSequence, ...]:
+    """MariaDB's SEQUENCE objects that the tables' ``DEFAULT NEXTVAL(seq)`` draw from (in the same
+    database), with their bounds; the others are named in a note."""
+    import sqlalchemy as sa
+
+    here = schema or conn.execute(sa.text("SELECT DATABASE()")).scalar()
+    found: dict[str, PgSequence] = {}
+    for table in tables:
+        for col in table.columns:
+            m = dialects.MARIADB_NEXTVAL.match(col.default or "")
+            if m is None:
+                continue
+            db = (m.group(1) or here or "").replace("``", "`")
+            name = m.group(2).replace("``", "`")
+            if db != here or name not in catalog.sequences:
+                continue
+            start, increment, low, high, cycle = dialects.mariadb_sequence(conn, db, name)
+            seq = found.get(name) or PgSequence(
+                name=name, start=start, increment=increment, min_value=low, max_value=high, cycle=cycle
+            )
+            found[name] = replace(seq, used_by=(*seq.used_by, (table.name, col.name)))
+    lone = [q for q in catalog.sequences if q not in found]
+    if lone:
+        notes.append(f"{dialects.LONE_SEQUENCES}: {_few(lone)}")
     return tuple(found.values())
 
 

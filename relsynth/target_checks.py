@@ -133,7 +133,7 @@ def rejected(
     asked in its SQL text, or as a Judge's text or clause (see ``judges``)."""
     import sqlalchemy as sa
 
-    from relsynth.ddl import column_type
+    from relsynth.ddl import case_sensitive_collation, column_type
 
     table = schema.table(name)
     bad = np.zeros((len(frame), len(checks)), dtype=bool)
@@ -143,7 +143,14 @@ def rejected(
     md = sa.MetaData()
     cols = [sa.Column("_rs_row", sa.Integer)]
     cols += [sa.Column(c, column_type(table.column(c), table, schema.dialect, kind)[0]) for c in columns]
-    temp = sa.Table(f"_rs_check_{secrets.token_hex(4)}", md, *cols, prefixes=["TEMPORARY"])
+    options: dict[str, Any] = {}
+    if kind == "mysql":  # compared as the target's table will compare them (see ddl.build)
+        binary = case_sensitive_collation(
+            schema, [name], schema.dialect or kind, kind, dialects.binary_collation(conn)
+        )
+        if binary:
+            options = {"mysql_charset": "utf8mb4", "mysql_collate": binary}
+    temp = sa.Table(f"_rs_check_{secrets.token_hex(4)}", md, *cols, prefixes=["TEMPORARY"], **options)
     numbered = frame[columns].reset_index(drop=True).assign(_rs_row=np.arange(len(frame)))
     with conn.begin_nested():
         temp.create(conn)

@@ -502,6 +502,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 fks_after_load=kind != "sqlite",
                 nan_columns=_nan_columns(schema, frames, kind),
                 virtual_generated=bool(getattr(conn.dialect, "supports_virtual_generated_columns", False)),
+                text_collation=dialects.binary_collation(conn) if kind == "mysql" else None,
             )
             summary.changes += ts.changes
             _drop(conn, kind, schema, ts, conflicts, target_schema)
@@ -927,7 +928,7 @@ def _advance_sequences(
                 continue  # SQLite continues an INTEGER PRIMARY KEY from its maximum by itself
             auto = (
                 col.identity
-                or (col.default and "nextval(" in col.default)
+                or (kind != "mysql" and col.default and "nextval(" in col.default)
                 or (kind == "mysql" and t.c[col.name].autoincrement is True and t.c[col.name].primary_key)
             )
             if not auto or col.type.name not in {"smallint", "integer", "bigint"}:
@@ -975,6 +976,71 @@ def _advance_drawn(conn: sa.Connection, ts: TargetSchema, target: dict[str, sa.T
             ),
             {"top": top, "schema": where, "name": seq_name},
         )
+
+
+def _mariadb_sequences(
+    conn: sa.Connection, ts: TargetSchema, target: dict[str, sa.Table], summary: WriteSummary
+) -> None:
+    """MariaDB, after the swap: each SEQUENCE the source's ``DEFAULT NEXTVAL(seq)`` columns draw from
+    (relsynth/ddl.py), created under its name (one already there is used as it is), advanced past
+    the largest value loaded (never back, never out of its bounds), and the columns' DEFAULT set.
+    Created after the swap, as the views are, so a failed load leaves no sequence behind."""
+    import sqlalchemy as sa
+    from sqlalchemy.schema import CreateSequence
+
+    if ts.sequences:
+        conn.commit()  # each statement below commits anyway: what came before is committed first
+    prep = conn.dialect.identifier_preparer
+    for (_, seq_name), (seq, users) in ts.sequences.items():
+        users = [(t, c) for t, c in users if t in target and c in target[t].c]
+        if not getattr(conn.dialect, "is_mariadb", False):
+            summary.not_recreated.append(f"sequence {seq_name}: MySQL has no sequences")
+            continue
+        name = prep.format_sequence(seq)
+        tops = [conn.execute(sa.select(sa.func.max(target[t].c[c]))).scalar_one() for t, c in users]
+        top = max((int(v) for v in tops if v is not None), default=None)
+        statements = [str(CreateSequence(seq, if_not_exists=True).compile(dialect=conn.dialect))]
+        low, high = seq.minvalue, seq.maxvalue
+        if (
+            top is not None
+            and (seq.increment or 1) > 0
+            and (low is None or top >= low)
+            and (high is None or top < high)
+        ):
+            statements.append(f"SELECT SETVAL({name}, {top})")  # ignored by MariaDB when it moves back
+        statements += [
+            f"ALTER TABLE {prep.format_table(target[t])} ALTER COLUMN {prep.quote(c)} "
+            f"SET DEFAULT (nextval({name}))"
+            for t, c in users
+        ]
+        why = _attempt(conn, "mysql", statements)
+        if why is not None:
+            summary.not_recreated.append(f"sequence {seq_name} and its columns' DEFAULT: {why}")
+
+
+def _mariadb_versioning(
+    conn: sa.Connection, ts: TargetSchema, target: dict[str, sa.Table], summary: WriteSummary
+) -> None:
+    """MariaDB, after the swap: the source's WITH SYSTEM VERSIONING tables get it again (their
+    history starts with the synthetic rows; the source's history is not copied)."""
+    if not ts.versioned:
+        return
+    conn.commit()  # each ALTER commits anyway: what came before is committed first
+    prep = conn.dialect.identifier_preparer
+    for name in ts.versioned:
+        if not getattr(conn.dialect, "is_mariadb", False):
+            summary.not_recreated.append(f"WITH SYSTEM VERSIONING of {name}: MySQL has none")
+            continue
+        why = _attempt(
+            conn, "mysql", [f"ALTER TABLE {prep.format_table(target[name])} ADD SYSTEM VERSIONING"]
+        )
+        if why is None:
+            summary.changes.append(
+                f"{name}: WITH SYSTEM VERSIONING, added after the load (its history starts with the "
+                "synthetic rows; the source's is not copied)"
+            )
+        else:
+            summary.not_recreated.append(f"WITH SYSTEM VERSIONING of {name}: {why}")
 
 
 def _disable_triggers(
@@ -1053,6 +1119,8 @@ def _recreate_code(
 
     ``replace`` (MySQL/MariaDB): the source's views are replaced where the target has them, as
     PostgreSQL's --replace drops them (DDL is not transactional there: CREATE OR REPLACE is atomic)."""
+    # What the source's user could not read, and what relsynth does not copy, is said: never silent.
+    summary.not_recreated += [n for n in schema.notes if n.startswith(dialects.NOT_COPIED)]
     if dialects.family(schema.dialect) != kind:
         if any(schema.table(n).triggers for n in names) or schema.views:
             summary.not_recreated.append(f"triggers and views of {schema.dialect} (another dialect)")
@@ -1237,6 +1305,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             fks_after_load=False,
             nan_columns=_nan_columns(schema, frames, "mysql"),
             own_schemas=False,
+            text_collation=dialects.binary_collation(conn),
         )
         summary.changes += ts.changes
         summary.not_recreated += exclusion.not_recreated(schema, names, "mysql")
@@ -1285,6 +1354,8 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         _restore_constraint_names(conn, renamed, {staging[n]: final_names[n] for n in names})
         final = reflect_targets(conn, schema, names, None)
         _advance_sequences(conn, "mysql", schema, names, final)
+        _mariadb_sequences(conn, ts, final, summary)
+        _mariadb_versioning(conn, ts, final, summary)
         _recreate_code(conn, "mysql", schema, names, summary, replace=replace)
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
         conn.commit()
