@@ -371,3 +371,22 @@ def test_dangling_rows_of_a_not_null_key_are_not_written_without_a_parent(sqlite
     result = relsynth.synthesize(source, target, seed=1)
     assert result["write"].verification.problems == 0
     assert fetch(target, "SELECT COUNT(*) FROM stay WHERE ward_id IS NULL")[0][0] == 0
+
+
+def test_rows_of_a_reference_table_is_refused_in_one_line(sqlite_db) -> None:
+    """--rows departments=3 on a reference table (copied whole) wrote its 9 rows and said nothing."""
+    from relsynth.errors import RelsynthError
+
+    source = sqlite_db()
+    rows = ["CREATE TABLE department_type (id INTEGER PRIMARY KEY, label VARCHAR(20) NOT NULL);"]
+    rows += [
+        "CREATE TABLE ward (id INTEGER PRIMARY KEY, type_id INTEGER NOT NULL REFERENCES department_type(id));"
+    ]
+    rows += [f"INSERT INTO department_type VALUES ({i}, 'type {i}');" for i in range(1, 10)]
+    rows += [f"INSERT INTO ward VALUES ({i}, {1 + i % 9});" for i in range(1, 200)]
+    run_sql(source, "\n".join(rows))
+    model = relsynth.fit(source, seed=1)
+    assert model.plan["department_type"].role == "reference"
+    with pytest.raises(RelsynthError, match="reference table, copied whole"):
+        relsynth.sample(model, rows={"department_type": 3})
+    assert len(relsynth.sample(model, rows={"ward": 50})["ward"]) == 50

@@ -34,6 +34,7 @@ from relsynth.model.guards import unguarded_tables
 from relsynth.model.relations import comparable
 from relsynth.model.sample import (
     SampleReport,
+    check_rows,
     finish_all,
     finished,
     planned_rows,
@@ -326,8 +327,7 @@ def sample_batches(
     """Synthetic tables as batches ({table: rows}), every table's rows split over them; one batch,
     the whole database, when nothing is large enough to split (or cannot be: logged)."""
     rows = dict(rows or {})
-    for name in rows:
-        model.schema.table(name)  # unknown names fail with a suggestion
+    check_rows(model, rows)
     seed = model.seed if seed is None else seed
     report = report if report is not None else SampleReport()
     part, why = partition(model, scale, rows, batch_rows)

@@ -10,7 +10,7 @@ relations are re-imposed, CHECK constraints repaired, and values typed like thei
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -170,10 +170,9 @@ def sample_tables(
     report: SampleReport | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Synthetic tables for every table in the model's plan (same column names and order)."""
-    plan, schema = model.plan, model.schema
+    plan = model.plan
     rows = dict(rows or {})
-    for name in rows:
-        schema.table(name)  # unknown names fail with a suggestion
+    check_rows(model, rows)
     seed = model.seed if seed is None else seed
     rngs = table_rngs(model, seed)
     report = report if report is not None else SampleReport()
@@ -189,6 +188,23 @@ def sample_tables(
     if progress:
         progress("sample", total, total)
     return out
+
+
+def check_rows(model: Model, rows: Mapping[str, int]) -> None:
+    """--rows names tables that are sampled: an unknown name fails with a suggestion, and a
+    reference table (copied whole) or one left out is said in one line, not silently ignored."""
+    from relsynth.errors import RelsynthError
+
+    for name in rows:
+        model.schema.table(name)
+        role = model.tables[name].role if name in model.tables else "excluded"
+        if role == "reference":
+            raise RelsynthError(
+                f"--rows {name}: {name} is a reference table, copied whole and never sampled; "
+                "give it the role data in a schema file (inspect -o) to sample it"
+            )
+        if role != "data":
+            raise RelsynthError(f"--rows {name}: {name} is not sampled ({role}); leave it out of --rows")
 
 
 def planned_rows(model: Model, name: str, scale: float) -> int:
