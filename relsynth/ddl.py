@@ -36,6 +36,7 @@ class TargetSchema:
     partitions: list[tuple[str, str, str]] = field(default_factory=list)  # (parent, partition, bound)
     changes: list[str] = field(default_factory=list)  # what was mapped or left out, one line each
     versioned: list[str] = field(default_factory=list)  # MariaDB: WITH SYSTEM VERSIONING after the load
+    periods: list[str] = field(default_factory=list)  # MariaDB: PERIOD FOR, WITHOUT OVERLAPS after the load
     # PostgreSQL sequences behind nextval() defaults, recreated by name: (schema, name) -> (the
     # sequence, the (table, column)s drawing from it), advanced past their values after the load.
     sequences: dict[tuple[str | None, str], tuple[Any, list[tuple[str, str]]]] = field(default_factory=dict)
@@ -626,13 +627,25 @@ def build(
         table = schema.table(name)
         strict = target == "sqlite" and same and ("sqlite_strict", "True") in table.options
         hidden = set(json.loads(dict(table.options).get(dialects.INVISIBLE, "[]")))
+        opts = dict(table.options)
         if (dialects.VERSIONED, "True") in table.options:
             if target == "mysql" and same:
                 out.versioned.append(name)
             else:
+                system = json.loads(opts.get(dialects.SYSTEM_PERIOD, "null"))
                 out.changes.append(
                     f"{name}: WITH SYSTEM VERSIONING -> a table without history (none in {dst})"
+                    + (
+                        f"; its ROW START/ROW END columns {system[0]}, {system[1]} are left out"
+                        if system
+                        else ""
+                    )
                 )
+        if dialects.PERIODS in opts or dialects.OVERLAPS in opts:
+            if target == "mysql" and same:
+                out.periods.append(name)
+            else:
+                out.changes += period_changes(name, opts, f"none in {dst}")
         if hidden and not same:
             out.changes.append(
                 f"{name}: INVISIBLE column {', '.join(sorted(hidden))} -> visible "
@@ -834,6 +847,26 @@ def build(
             else:
                 out.tables[name].append_constraint(constraint)
     return out
+
+
+def period_changes(name: str, options: dict[str, str], why: str) -> list[str]:
+    """The lines saying a MariaDB table's application-time periods and WITHOUT OVERLAPS keys are not
+    in the target (``why``: in words)."""
+    out = [
+        f"{name}: PERIOD FOR {p} ({s}, {e}) -> left out ({why}); {s} and {e} are ordinary columns"
+        for p, s, e in json.loads(options.get(dialects.PERIODS, "[]"))
+    ]
+    out += [
+        f"{name}: {overlaps_key(k, c, p)} -> left out ({why})"
+        for k, c, p in json.loads(options.get(dialects.OVERLAPS, "[]"))
+    ]
+    return out
+
+
+def overlaps_key(key: str | None, columns: list[str], period: str) -> str:
+    """A WITHOUT OVERLAPS key as the summary names it."""
+    head = "PRIMARY KEY" if key is None else f"UNIQUE KEY {key}"
+    return f"{head} ({', '.join([*columns, f'{period} WITHOUT OVERLAPS'])})"
 
 
 def case_sensitive_collation(

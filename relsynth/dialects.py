@@ -637,6 +637,14 @@ LONE_SEQUENCES = "sequences of the source that no column's DEFAULT draws from"
 NOT_COPIED = (*UNREAD, UNVERSIONED, ROUTINES, LONE_SEQUENCES)
 INVISIBLE = "relsynth_invisible"  # a MariaDB/MySQL table option: its INVISIBLE columns, as a JSON list
 VERSIONED = "relsynth_system_versioning"  # a MariaDB table option: WITH SYSTEM VERSIONING (implicit period)
+# MariaDB table options, as JSON: the declared ROW START/ROW END columns of a versioned table
+# ([start, end, start's definition, end's definition], left out of the columns and added back with
+# the versioning), the application-time periods ([[name, start, end], ...]) and the WITHOUT
+# OVERLAPS keys ([[key name or null for the primary key, [columns], period], ...]) that relsynth
+# does not enforce while generating and adds after the load.
+SYSTEM_PERIOD = "relsynth_system_period"
+PERIODS = "relsynth_periods"
+OVERLAPS = "relsynth_without_overlaps"
 MARIADB_NEXTVAL = re.compile(
     r"^\s*nextval\(\s*(?:`((?:[^`]|``)+)`\.)?`((?:[^`]|``)+)`\s*\)\s*$", re.IGNORECASE
 )
@@ -662,15 +670,16 @@ def mysql_catalog(conn: sa.Connection, schema: str | None) -> MysqlCatalog:
     defaults: dict[tuple[str, str], str] = {}
     invisible: dict[str, list[str]] = {}
     periods: set[str] = set()
-    for table, column, default, extra in conn.execute(
+    for table, column, default, extra, generation in conn.execute(
         sa.text(
-            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = :db ORDER BY TABLE_NAME, ORDINAL_POSITION"
+            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, EXTRA, GENERATION_EXPRESSION "
+            "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = :db ORDER BY TABLE_NAME, ORDINAL_POSITION"
         ),
         {"db": db},
     ):
         words = str(extra or "").upper()
-        if "ROW START" in words or "ROW END" in words:
+        # MariaDB 10.11 says ROW START/ROW END in GENERATION_EXPRESSION (EXTRA: STORED GENERATED)
+        if any(w in f"{words} {str(generation or '').upper()}" for w in ("ROW START", "ROW END")):
             periods.add(table)
         elif "INVISIBLE" in words.split():
             invisible.setdefault(table, []).append(column)
@@ -712,3 +721,54 @@ def mariadb_sequence(conn: sa.Connection, schema: str | None, name: str) -> tupl
         )
     ).one()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3]), bool(row[4])
+
+
+_IDENT = r"`((?:[^`]|``)+)`"
+_PERIOD_LINE = re.compile(
+    rf"^\s*PERIOD\s+FOR\s+(SYSTEM_TIME|{_IDENT})\s*\(\s*{_IDENT}\s*,\s*{_IDENT}\s*\)", re.I
+)
+_KEY_LINE = re.compile(rf"^\s*(PRIMARY\s+KEY|UNIQUE\s+KEY\s+{_IDENT})\s*\((.*)\)\s*,?\s*$", re.I)
+_COLUMN_LINE = re.compile(rf"^\s*{_IDENT}\s")
+
+
+def _unquote(name: str) -> str:
+    return name.replace("``", "`")
+
+
+@dataclass(frozen=True)
+class MariadbPeriods:
+    """A MariaDB table's periods, from SHOW CREATE TABLE (information_schema.PERIODS is 11.4+)."""
+
+    system: tuple[str, str, str, str] | None  # ROW START, ROW END columns and their definitions
+    periods: list[tuple[str, str, str]]  # application-time: (name, start, end)
+    overlaps: list[tuple[str | None, list[str], str]]  # WITHOUT OVERLAPS keys: (name, columns, period)
+
+
+def mariadb_periods(conn: sa.Connection, schema: str | None, table: str) -> MariadbPeriods:
+    prep = conn.dialect.identifier_preparer
+    where = f"{prep.quote(schema)}." if schema else ""
+    create = str(conn.exec_driver_sql(f"SHOW CREATE TABLE {where}{prep.quote(table)}").one()[1])
+    definitions: dict[str, str] = {}
+    system = None
+    periods: list[tuple[str, str, str]] = []
+    overlaps: list[tuple[str | None, list[str], str]] = []
+    for line in create.splitlines():
+        m = _COLUMN_LINE.match(line)
+        if m:
+            definitions[_unquote(m.group(1))] = line.strip().rstrip(",")
+            continue
+        m = _PERIOD_LINE.match(line)
+        if m:
+            start, end = _unquote(m.group(3)), _unquote(m.group(4))
+            if m.group(2) is None:
+                system = (start, end, definitions.get(start, ""), definitions.get(end, ""))
+            else:
+                periods.append((_unquote(m.group(2)), start, end))
+            continue
+        m = _KEY_LINE.match(line)
+        if m and re.search(r"\bWITHOUT\s+OVERLAPS\s*$", m.group(3), re.I):
+            parts = re.findall(_IDENT, m.group(3))
+            if parts:
+                name = None if m.group(2) is None else _unquote(m.group(2))
+                overlaps.append((name, [_unquote(p) for p in parts[:-1]], _unquote(parts[-1])))
+    return MariadbPeriods(system, periods, overlaps)

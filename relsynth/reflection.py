@@ -199,6 +199,8 @@ def reflect_connection(
             for c in table_checks:
                 c["sqltext"] = dialects.standard_strings(c["sqltext"])
         catalog = _mysql_extras(conn, schema, names, columns, options, notes)
+        if getattr(conn.dialect, "is_mariadb", False):
+            _mariadb_periods(conn, schema, names, catalog, (columns, pks, uniques, indexes), options)
     for table_name, column_name in dialects.mysql_json_columns(conn, schema):  # names undoubled first
         for c in columns.get(table_name, []):
             if c["name"] == column_name:
@@ -518,15 +520,82 @@ def _mysql_extras(
         hidden = catalog.invisible.get(table_name)
         if hidden and table_name in wanted:
             options[table_name] = {**(options.get(table_name) or {}), dialects.INVISIBLE: json.dumps(hidden)}
+    mariadb = bool(getattr(conn.dialect, "is_mariadb", False))
     for t in catalog.versioned:
-        if t in wanted and t not in catalog.periods:  # recreated by the writer, after the load
+        if t in wanted and (mariadb or t not in catalog.periods):  # recreated by the writer, after the load
             options[t] = {**(options.get(t) or {}), dialects.VERSIONED: "True"}
-    declared = [t for t in catalog.versioned if t in wanted and t in catalog.periods]
-    if declared:  # its ROW START/ROW END columns are not copied
-        notes.append(f"{dialects.UNVERSIONED}: {_few(declared)}")
     if catalog.routines:
         notes.append(f"{dialects.ROUTINES}: {_few(catalog.routines)}")
     return catalog
+
+
+_TEMPORAL = {"DATE", "DATETIME", "TIMESTAMP"}
+
+
+def _mariadb_periods(
+    conn: sa.Connection,
+    schema: str | None,
+    names: list[str],
+    catalog: dialects.MysqlCatalog,
+    reflected: tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]],
+    options: dict[str, Any],
+) -> None:
+    """MariaDB's periods, which SQLAlchemy does not read (from SHOW CREATE TABLE, table by table):
+
+    * a versioned table's declared ROW START/ROW END columns are left out of its columns (the server
+      sets them, relsynth never loads them) and of its keys (MariaDB adds ROW END to each unique
+      key), and kept as the option ``dialects.SYSTEM_PERIOD``: the writer adds them back with the
+      versioning;
+    * application-time periods and WITHOUT OVERLAPS keys are kept as options (``dialects.PERIODS``,
+      ``dialects.OVERLAPS``), recreated after the load; such a key is left out of the keys relsynth
+      enforces (SQLAlchemy reads ``UNIQUE (room, stay WITHOUT OVERLAPS)`` as ``UNIQUE (room)``)."""
+    columns, pks, uniques, indexes = reflected
+    for name in names:
+        cols = columns.get(name, [])
+        temporal = sum(type(c["type"]).__name__.upper() in _TEMPORAL for c in cols)
+        if name not in catalog.versioned and temporal < 2:
+            continue
+        found = dialects.mariadb_periods(conn, schema, name)
+        extra: dict[str, str] = {}
+        if found.system and name in catalog.versioned:
+            start, end = found.system[0], found.system[1]
+            drop = {start, end}
+            columns[name] = [c for c in cols if c["name"] not in drop]
+            pk = pks.get(name) or {}
+            if pk.get("constrained_columns"):
+                pks[name] = {
+                    **pk,
+                    "constrained_columns": [c for c in pk["constrained_columns"] if c not in drop],
+                }
+            for group in (uniques, indexes):
+                kept = []
+                for k in group.get(name, []):
+                    left = [c for c in k.get("column_names") or [] if c not in drop]
+                    if left:
+                        kept.append({**k, "column_names": left})
+                group[name] = kept
+            hidden = [
+                c
+                for c in json.loads((options.get(name) or {}).get(dialects.INVISIBLE, "[]"))
+                if c not in drop
+            ]
+            opts = dict(options.get(name) or {})
+            opts.pop(dialects.INVISIBLE, None)
+            if hidden:
+                opts[dialects.INVISIBLE] = json.dumps(hidden)
+            options[name] = opts
+            extra[dialects.SYSTEM_PERIOD] = json.dumps(list(found.system))
+        if found.periods:
+            extra[dialects.PERIODS] = json.dumps([list(p) for p in found.periods])
+        if found.overlaps:
+            extra[dialects.OVERLAPS] = json.dumps([[k, c, p] for k, c, p in found.overlaps])
+            named = {k for k, _, _ in found.overlaps if k is not None}
+            for group in (uniques, indexes):
+                group[name] = [k for k in group.get(name, []) if k.get("name") not in named]
+            if any(k is None for k, _, _ in found.overlaps):
+                pks[name] = {"name": None, "constrained_columns": []}
+        if extra:
+            options[name] = {**(options.get(name) or {}), **extra}
 
 
 def _mariadb_sequences(

@@ -15,6 +15,7 @@ tables they are disabled (PostgreSQL) or dropped and recreated around the load.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import secrets
@@ -36,6 +37,8 @@ from relsynth.ddl import (
     bit_text,
     bit_width,
     build,
+    overlaps_key,
+    period_changes,
     quoted_type,
     refuse_column_clashes,
     split_type_name,
@@ -1019,10 +1022,15 @@ def _mariadb_sequences(
 
 
 def _mariadb_versioning(
-    conn: sa.Connection, ts: TargetSchema, target: dict[str, sa.Table], summary: WriteSummary
+    conn: sa.Connection,
+    schema: Schema,
+    ts: TargetSchema,
+    target: dict[str, sa.Table],
+    summary: WriteSummary,
 ) -> None:
     """MariaDB, after the swap: the source's WITH SYSTEM VERSIONING tables get it again (their
-    history starts with the synthetic rows; the source's history is not copied)."""
+    history starts with the synthetic rows; the source's history is not copied), with their declared
+    ROW START/ROW END columns and PERIOD FOR SYSTEM_TIME (the server fills them: never loaded)."""
     if not ts.versioned:
         return
     conn.commit()  # each ALTER commits anyway: what came before is committed first
@@ -1031,16 +1039,97 @@ def _mariadb_versioning(
         if not getattr(conn.dialect, "is_mariadb", False):
             summary.not_recreated.append(f"WITH SYSTEM VERSIONING of {name}: MySQL has none")
             continue
-        why = _attempt(
-            conn, "mysql", [f"ALTER TABLE {prep.format_table(target[name])} ADD SYSTEM VERSIONING"]
-        )
+        system = json.loads(dict(schema.table(name).options).get(dialects.SYSTEM_PERIOD, "null"))
+        parts = []
+        if system:
+            start, end, start_sql, end_sql = system
+            parts = [
+                f"ADD COLUMN {start_sql}",
+                f"ADD COLUMN {end_sql}",
+                f"ADD PERIOD FOR SYSTEM_TIME ({prep.quote(start)}, {prep.quote(end)})",
+            ]
+        sql = f"ALTER TABLE {prep.format_table(target[name])} {', '.join([*parts, 'ADD SYSTEM VERSIONING'])}"
+        why = _attempt(conn, "mysql", [sql])
         if why is None:
             summary.changes.append(
                 f"{name}: WITH SYSTEM VERSIONING, added after the load (its history starts with the "
-                "synthetic rows; the source's is not copied)"
+                "synthetic rows; the source's is not copied"
+                + (f"; {system[0]} and {system[1]} are the server's own times" if system else "")
+                + ")"
             )
         else:
-            summary.not_recreated.append(f"WITH SYSTEM VERSIONING of {name}: {why}")
+            summary.not_recreated.append(
+                f"WITH SYSTEM VERSIONING of {name}"
+                + (f" (and its ROW START/ROW END columns {system[0]}, {system[1]})" if system else "")
+                + f": {why}"
+            )
+
+
+# Why MariaDB refused a PERIOD or a WITHOUT OVERLAPS key over the synthetic rows, in words.
+_PERIOD_REFUSALS = {
+    1062: "some synthetic rows with equal key values have overlapping periods",
+    4025: "some synthetic row's period does not end after it starts",
+}
+
+
+def _mariadb_periods(
+    conn: sa.Connection,
+    schema: Schema,
+    ts: TargetSchema,
+    target: dict[str, sa.Table],
+    summary: WriteSummary,
+) -> None:
+    """MariaDB, after the swap: the source's application-time periods (PERIOD FOR) and WITHOUT
+    OVERLAPS keys, which relsynth does not enforce while generating, added to the loaded tables one
+    ALTER each; one the synthetic rows break is listed under "not recreated", saying why."""
+    if not ts.periods:
+        return
+    conn.commit()  # each ALTER commits anyway: what came before is committed first
+    prep = conn.dialect.identifier_preparer
+    for name in ts.periods:
+        options = dict(schema.table(name).options)
+        if not getattr(conn.dialect, "is_mariadb", False):
+            summary.not_recreated += period_changes(name, options, "MySQL has no periods")
+            continue
+        table = prep.format_table(target[name])
+        missing: set[str] = set()
+        for period, start, end in json.loads(options.get(dialects.PERIODS, "[]")):
+            label = f"PERIOD FOR {period} ({start}, {end}) of {name}"
+            bounds = f"{prep.quote(start)}, {prep.quote(end)}"
+            why = _attempt_period(conn, f"ALTER TABLE {table} ADD PERIOD FOR {prep.quote(period)} ({bounds})")
+            if why is None:
+                summary.changes.append(f"{label}: added after the load")
+            else:
+                missing.add(period)
+                summary.not_recreated.append(f"{label}: {why}")
+        for key, columns, period in json.loads(options.get(dialects.OVERLAPS, "[]")):
+            label = f"{overlaps_key(key, columns, period)} of {name}"
+            if period in missing:
+                summary.not_recreated.append(f"{label}: its period {period} is not there")
+                continue
+            head = "PRIMARY KEY" if key is None else f"CONSTRAINT {prep.quote(key)} UNIQUE"
+            cols = ", ".join([*(prep.quote(c) for c in columns), f"{prep.quote(period)} WITHOUT OVERLAPS"])
+            why = _attempt_period(conn, f"ALTER TABLE {table} ADD {head} ({cols})")
+            if why is None:
+                summary.changes.append(f"{label}: added after the load (relsynth does not enforce it)")
+            else:
+                summary.not_recreated.append(f"{label}: {why}")
+
+
+def _attempt_period(conn: sa.Connection, sql: str) -> str | None:
+    """One ALTER of a loaded table: None when done, else why not (the ALTER leaves nothing)."""
+    import sqlalchemy as sa
+
+    try:
+        conn.exec_driver_sql(sql)
+        conn.commit()
+    except sa.exc.DBAPIError as err:
+        conn.rollback()
+        args = getattr(getattr(err, "orig", None), "args", None) or ()
+        if args and args[0] in _PERIOD_REFUSALS:
+            return _PERIOD_REFUSALS[args[0]]
+        return _refusal(err)
+    return None
 
 
 def _disable_triggers(
@@ -1355,7 +1444,8 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         final = reflect_targets(conn, schema, names, None)
         _advance_sequences(conn, "mysql", schema, names, final)
         _mariadb_sequences(conn, ts, final, summary)
-        _mariadb_versioning(conn, ts, final, summary)
+        _mariadb_periods(conn, schema, ts, final, summary)
+        _mariadb_versioning(conn, schema, ts, final, summary)
         _recreate_code(conn, "mysql", schema, names, summary, replace=replace)
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
         conn.commit()
