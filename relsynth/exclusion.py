@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -269,26 +271,16 @@ def _overlaps(end: Any, end_inc: bool, span: _Span) -> bool:
 
 
 # -- meeting them before the load --------------------------------------------------------------------
-def repair(table: Table, frame: pd.DataFrame, exc_form: Form) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Move overlapping ranges of the same key: (new frame, rows moved, rows that cannot be moved).
-
-    Within a key, ranges are taken by their start (open-ended ones last: nothing can follow them);
-    one that starts before the earlier ones end is moved to start where they end, with its own
-    length (and the next ones after it, in turn). After an open end nothing can start: such a row
-    (a second open-ended range of the key) cannot be moved."""
+def _read(frame: pd.DataFrame, exc_form: Form) -> tuple[list[_Span | None], list[str | None]]:
+    """Each row's range (None: NULL, empty, unreadable) and key (None: a NULL in it)."""
     from relsynth.model.relations import comparable
 
-    n = len(frame)
-    moved = np.zeros(n, dtype=bool)
-    stuck = np.zeros(n, dtype=bool)
-    needed = [*exc_form.keys, *exc_form.moved_columns]
-    if not n or not set(needed) <= set(frame.columns):
-        return frame, moved, stuck
-    kind = exc_form.kind
+    kind, bounds = exc_form.kind, exc_form.bounds
+    spans: list[_Span | None]
     if exc_form.column:
         spans = [_span(v, kind) for v in frame[exc_form.column].tolist()]
     else:
-        lo_inc, hi_inc = exc_form.bounds[0] == "[", exc_form.bounds[1] == "]"
+        lo_inc, hi_inc = bounds[0] == "[", bounds[1] == "]"
         spans = []
         for a, b in zip(
             frame[str(exc_form.lower)].tolist(), frame[str(exc_form.upper)].tolist(), strict=True
@@ -298,18 +290,82 @@ def repair(table: Table, frame: pd.DataFrame, exc_form: Form) -> tuple[pd.DataFr
                 spans.append(_canonical(_Span(pa, pb, lo_inc, hi_inc), kind))
             except (ValueError, TypeError, InvalidOperation):
                 spans.append(None)
-    if exc_form.keys:
-        keyed = pd.DataFrame({k: comparable(frame[k]) for k in exc_form.keys})
-        null_key = keyed.isna().any(axis=1).to_numpy()
-        codes = keyed.astype(str).agg("\x1f".join, axis=1).factorize()[0]
-    else:
-        null_key = np.zeros(n, dtype=bool)
-        codes = np.zeros(n, dtype=np.int64)
-    groups: dict[int, list[int]] = {}
+    if not exc_form.keys:
+        return spans, [""] * len(frame)
+    keyed = pd.DataFrame({k: comparable(frame[k]) for k in exc_form.keys})
+    null_key = keyed.isna().any(axis=1).to_numpy()
+    joined = keyed.astype(str).agg("\x1f".join, axis=1).tolist()
+    return spans, [None if null else str(key) for key, null in zip(joined, null_key, strict=True)]
+
+
+def _step(table: Table, exc_form: Form, sample: Any) -> Any:
+    """The smallest step after a value of the range: a day (dates), 1 (integers), a microsecond, or
+    the precision a timestamp column declares; for numeric, its column's scale (or the value's own
+    when the column declares none)."""
+    kind = exc_form.kind
+    if kind == "date":
+        return dt.timedelta(days=1)
+    if kind == "int":
+        return 1
+    sql_types = [table.column(c).type for c in exc_form.moved_columns if c in table.column_names]
+    if kind in {"ts", "tstz"}:
+        if any((t.native or t.name).lower().split("(")[0].strip() == "date" for t in sql_types):
+            return dt.timedelta(days=1)  # tsrange(d1, d2) of two date columns
+        digits = min(
+            (t.precision for t in sql_types if t.precision is not None and t.precision >= 0), default=6
+        )
+        return dt.timedelta(microseconds=10 ** (6 - min(digits, 6)))
+    scales = [t.scale for t in sql_types if t.scale is not None]
+    if scales:
+        return Decimal(1).scaleb(-min(scales))
+    exponent = Decimal(str(sample)).as_tuple().exponent if sample is not None else 0
+    return Decimal(1).scaleb(exponent) if isinstance(exponent, int) and exponent < 0 else Decimal(1)
+
+
+def _columns_of(span: _Span, kind: str, bounds: str, step: Any) -> tuple[Any, Any]:
+    """A canonical span of a discrete kind ('[lo,hi)') as the two columns' values under ``bounds``."""
+    if kind not in {"date", "int"}:
+        return span.lo, span.hi
+    lo = span.lo if bounds[0] == "[" else span.lo - step
+    hi = None if span.hi is None else span.hi if bounds[1] == ")" else span.hi - step
+    return lo, hi
+
+
+def repair(table: Table, frame: pd.DataFrame, exc_form: Form) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Move overlapping ranges of the same key: (new frame, rows moved, rows that cannot be moved).
+
+    Within a key, ranges are taken by their start (open-ended ones last: nothing can follow them);
+    one that starts before the earlier ones end is moved to start just after them, with its own
+    length (and the next ones after it, in turn): where they end when that end is excluded
+    ('...)'), one step after it when it is included ('...]': a day, 1, a microsecond, the numeric's
+    scale; a range column's value starts with '(' instead). After an open end nothing can start:
+    such a row (a second open-ended range of the key) cannot be moved."""
+    out, moved, stuck, _ = _repair(table, frame, exc_form)
+    return out, moved, stuck
+
+
+def _repair(
+    table: Table, frame: pd.DataFrame, exc_form: Form
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, bool]:
+    """repair(), and whether some key's ranges were left unread (values of mixed kinds)."""
+
+    n = len(frame)
+    moved = np.zeros(n, dtype=bool)
+    stuck = np.zeros(n, dtype=bool)
+    skipped = False
+    needed = [*exc_form.keys, *exc_form.moved_columns]
+    if not n or not set(needed) <= set(frame.columns):
+        return frame, moved, stuck, bool(n)
+    kind = exc_form.kind
+    bounds = exc_form.bounds
+    spans, keys = _read(frame, exc_form)
+    groups: dict[str, list[int]] = {}
     for i in range(n):
-        if spans[i] is not None and not null_key[i]:
-            groups.setdefault(int(codes[i]), []).append(i)
+        key = keys[i]
+        if spans[i] is not None and key is not None:
+            groups.setdefault(key, []).append(i)
     new_spans: dict[int, _Span] = {}
+    new_values: dict[int, tuple[Any, Any]] = {}  # two columns: the moved row's (lower, upper)
     for rows in groups.values():
         if len(rows) < 2:
             continue
@@ -319,6 +375,7 @@ def repair(table: Table, frame: pd.DataFrame, exc_form: Form) -> tuple[pd.DataFr
             # Open-ended ranges last: one of them can follow every closed range, none can precede one.
             closed.sort(key=lambda i: (spans[i].hi is None, spans[i].lo))  # type: ignore[union-attr]
         except TypeError:  # values of mixed kinds (naive and aware): left to the target
+            skipped = True
             continue
         rows = opened + closed
         first = spans[rows[0]]
@@ -336,23 +393,30 @@ def repair(table: Table, frame: pd.DataFrame, exc_form: Form) -> tuple[pd.DataFr
             if end is None or span.lo is None:  # after an open end, or of no length: cannot move
                 stuck[i] = True
                 continue
-            # After an end the earlier range holds ('...]'), this one starts just after it: a
-            # range column says so with '('; two columns' bounds are the expression's to say.
-            if end_inc and not exc_form.column and exc_form.bounds[0] == "[":
-                stuck[i] = True
-                continue
-            lo_inc = not end_inc if exc_form.column else exc_form.bounds[0] == "["
             try:
-                hi = None if span.hi is None else end + (span.hi - span.lo)
-            except (OverflowError, ValueError):
+                if exc_form.column:
+                    # A range column's value says its own bounds: '(' after an end the earlier holds.
+                    lo, lo_inc = end, not end_inc
+                elif kind in {"date", "int"}:
+                    # Canonical '[lo,hi)': an earlier end is excluded; the columns follow the bounds.
+                    lo, lo_inc = (end + _step(table, exc_form, end), True) if end_inc else (end, True)
+                elif end_inc and bounds[0] == "[":
+                    # The earlier range holds its end and this one would hold its start: just after it.
+                    lo, lo_inc = end + _step(table, exc_form, end), True
+                else:
+                    lo, lo_inc = end, bounds[0] == "["
+                hi = None if span.hi is None else lo + (span.hi - span.lo)
+                new = _Span(lo, hi, lo_inc, span.hi_inc)
+                if not exc_form.column:
+                    new_values[i] = _columns_of(new, kind, bounds, _step(table, exc_form, lo))
+            except (OverflowError, ValueError, TypeError, InvalidOperation):
                 stuck[i] = True
                 continue
-            new = _Span(end, hi, lo_inc, span.hi_inc)
             new_spans[i] = new
             moved[i] = True
             end, end_inc = new.hi, new.hi_inc
     if not moved.any():
-        return frame, moved, stuck
+        return frame, moved, stuck, skipped
     frame = frame.copy()
     if exc_form.column:
         values = frame[exc_form.column].to_numpy(dtype=object, copy=True)
@@ -366,13 +430,13 @@ def repair(table: Table, frame: pd.DataFrame, exc_form: Form) -> tuple[pd.DataFr
             )
         frame[exc_form.column] = pd.Series(values, index=frame.index, dtype=frame[exc_form.column].dtype)
     else:
-        for col, part in ((str(exc_form.lower), "lo"), (str(exc_form.upper), "hi")):
+        for col, part in ((str(exc_form.lower), 0), (str(exc_form.upper), 1)):
             column = frame[col]
             values = column.to_numpy(dtype=object, copy=True)
-            for i, s in new_spans.items():
-                values[i] = _like(getattr(s, part), column, kind)
+            for i, pair in new_values.items():
+                values[i] = _like(pair[part], column, kind)
             frame[col] = _restore(values, column)
-    return frame, moved, stuck
+    return frame, moved, stuck, skipped
 
 
 def _like(value: Any, column: pd.Series, kind: str) -> Any:
@@ -434,8 +498,8 @@ def settle(
         if fk.ref_table == name
         for c in fk.ref_columns
     }
-    for exc in table.exclusions:
-        shape = form(table, exc)
+    shapes = [(exc, form(table, exc)) for exc in table.exclusions]
+    for _, shape in shapes:
         if shape is None:
             continue
         before = frames[name]
@@ -463,20 +527,97 @@ def settle(
                 moved_counts[name] = moved_counts.get(name, 0) + int(keep.sum())
         if stuck.any():
             target_checks.drop_rows(frames, schema, names, name, stuck, dropped)
+    # What the rows are now: a constraint is said met only when its form was repaired and its rows
+    # read again overlap nowhere, nor the rows of the run's earlier batches (a batch is repaired on
+    # its own: a key's ranges in two batches are not moved apart, only found).
+    record = _record(schema, moved_counts)
+    for exc, shape in shapes:
+        key = (name, exc.name)
+        met = shape is not None and name in frames and record.met.get(key, True)
+        if met and shape is not None:
+            _, again, still, skipped = _repair(table, frames[name], shape)
+            met = not (again.any() or still.any() or skipped)
+            if met:
+                met = _apart(record.seen.setdefault(key, {}), frames[name], shape)
+        record.met[key] = met
+        if not met:
+            record.seen.pop(key, None)
 
 
-# -- the target --------------------------------------------------------------------------------------
+@dataclass
+class _Record:
+    """One run's word on its constraints: (table, constraint) -> met in every batch so far, and the
+    ranges of the earlier batches, by key (sorted, apart), to find one a later batch overlaps."""
+
+    schema: weakref.ref[Schema]
+    run: dict[str, int]  # the run's moved_counts: a new one, a new run
+    met: dict[tuple[str, str], bool]
+    seen: dict[tuple[str, str], dict[str, tuple[list[Any], list[_Span]]]]
+
+
+# Per schema, by identity while it lives: not_recreated() says the rows were kept from overlapping
+# only on this record's word.
+_RECORDS: dict[int, _Record] = {}
+
+
+def _record(schema: Schema, run: dict[str, int]) -> _Record:
+    for key, old in list(_RECORDS.items()):
+        if old.schema() is None:
+            del _RECORDS[key]
+    rec = _RECORDS.get(id(schema))
+    if rec is not None and rec.schema() is schema and rec.run is run:
+        return rec
+    fresh = _Record(weakref.ref(schema), run, {}, {})
+    _RECORDS[id(schema)] = fresh
+    return fresh
+
+
+def _apart(seen: dict[str, tuple[list[Any], list[_Span]]], frame: pd.DataFrame, exc_form: Form) -> bool:
+    """Do this batch's ranges keep apart from the earlier batches' (which it then joins)?"""
+    import bisect
+
+    spans, keys = _read(frame, exc_form)
+    try:
+        for span, key in zip(spans, keys, strict=True):
+            if span is None or key is None:
+                continue
+            starts, held = seen.setdefault(key, ([], []))
+            at = bisect.bisect_left(starts, _start(span))
+            before = held[at - 1] if at else None
+            after = held[at] if at < len(held) else None
+            if before is not None and _overlaps(before.hi, before.hi_inc, span):
+                return False
+            if after is not None and _overlaps(span.hi, span.hi_inc, after):
+                return False
+            starts.insert(at, _start(span))
+            held.insert(at, span)
+    except TypeError:  # values of mixed kinds: not found apart
+        return False
+    return True
+
+
+def _start(span: _Span) -> tuple[Any, ...]:
+    return (0,) if span.lo is None else (1, span.lo)
+
+
 def not_recreated(schema: Schema, names: list[str], kind: str) -> list[str]:
     """Into a dialect without exclusion constraints (SQLite, MySQL/MariaDB): what is lost, in words."""
     out = []
     said = {"mysql": "MySQL/MariaDB", "sqlite": "SQLite"}.get(kind, kind)
+    rec = _RECORDS.get(id(schema))
+    outcome = rec.met if rec is not None and rec.schema() is schema else {}
     for name in names:
         table = schema.table(name)
         for exc in table.exclusions:
-            kept = form(table, exc) is not None
+            # Only when settle() repaired this constraint's form and found no overlap left.
+            kept = form(table, exc) is not None and outcome.get((name, exc.name), False)
             out.append(
                 f"EXCLUDE constraint {exc.name} on {name}: {said} has no exclusion constraints"
-                + (" (the rows were kept from overlapping)" if kept else " (its rows may overlap)")
+                + (
+                    " (the rows were kept from overlapping)"
+                    if kept
+                    else " (not checked: its rows may overlap)"
+                )
             )
     return out
 
@@ -499,8 +640,9 @@ def recreate(
         if have:
             continue
         try:
-            with conn.begin_nested():
-                conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {prep.quote(ext)}")
+            _in_savepoint(
+                conn, partial(conn.exec_driver_sql, f"CREATE EXTENSION IF NOT EXISTS {prep.quote(ext)}")
+            )
         except sa.exc.DBAPIError as err:
             code = getattr(getattr(err, "orig", None), "sqlstate", None)
             why = (
@@ -514,9 +656,8 @@ def recreate(
         created.append(ext)
     statement = f"ALTER TABLE {prep.format_table(sa_table)} ADD CONSTRAINT {prep.quote(exc.name)} {exc.sql}"
     try:
-        with conn.begin_nested():
-            # Through the driver's cursor without parameters: a '%' in the definition stays as is.
-            conn.connection.cursor().execute(statement)
+        # Through the driver's cursor without parameters: a '%' in the definition stays as is.
+        _in_savepoint(conn, lambda: conn.connection.cursor().execute(statement))
     except sa.exc.DBAPIError as err:
         code = getattr(getattr(err, "orig", None), "sqlstate", None)
         return ("its rows overlap" if code == "23P01" else refusal(err)), created
@@ -526,3 +667,41 @@ def recreate(
             raise
         return ("its rows overlap" if code == "23P01" else refusal(err)), created
     return None, created
+
+
+def _interrupt(err: BaseException) -> BaseException | None:
+    """A KeyboardInterrupt (or other BaseException that is no Exception) that ``err`` was raised
+    while handling, if any: a refusal met after a Ctrl-C is the Ctrl-C."""
+    seen: set[int] = set()
+    at: BaseException | None = err
+    while at is not None and id(at) not in seen:
+        if not isinstance(at, Exception):
+            return at
+        seen.add(id(at))
+        at = at.__cause__ or at.__context__
+    return None
+
+
+def _in_savepoint(conn: sa.Connection, work: Callable[[], object]) -> None:
+    """``work`` in a savepoint: released when it succeeds, rolled back when it fails with an error.
+
+    A KeyboardInterrupt (or SystemExit...) goes on as it came, with no statement run after it: the
+    driver may have been stopped mid-statement and the connection is the caller's to abandon (the
+    load's transaction is rolled back with it). So is an error met while an interrupt is handled."""
+    savepoint = conn.begin_nested()
+    try:
+        work()
+    except Exception as err:
+        stop = _interrupt(err)
+        if stop is not None:
+            raise stop from None
+        try:
+            savepoint.rollback()
+        except Exception as again:
+            stop = _interrupt(again)
+            if stop is not None:
+                raise stop from None
+            raise
+        raise
+    # A BaseException that is no Exception (KeyboardInterrupt) is not caught: no ROLLBACK after it.
+    savepoint.commit()
