@@ -82,29 +82,25 @@ class WriteSummary:
     def lines(self) -> list[str]:
         out = [f"changed: {c}" for c in self.changes]
         out += [f"not recreated: {c}" for c in self.not_recreated]
-        out += [
-            f"{t}: {n} rows broke a CHECK relsynth cannot read and took their non-key columns from rows "
-            "that pass it"
-            for t, n in self.repaired_for_checks.items()
-            if n
+        counted = [
+            (
+                self.repaired_for_checks,
+                "rows broke a CHECK relsynth cannot read and took their non-key columns from rows "
+                "that pass it",
+            ),
+            (self.dropped_for_checks, "rows dropped (or their parent was) because they broke a CHECK"),
+            (
+                self.moved_for_exclusions,
+                "rows overlapped another of the same key under an EXCLUDE constraint and were moved to "
+                "start where it ends (same length)",
+            ),
+            (
+                self.dropped_for_exclusions,
+                "rows dropped (or their parent was) because they overlapped another under an EXCLUDE "
+                "constraint and could not be moved",
+            ),
         ]
-        out += [
-            f"{t}: {n} rows dropped (or their parent was) because they broke a CHECK"
-            for t, n in self.dropped_for_checks.items()
-            if n
-        ]
-        out += [
-            f"{t}: {n} rows overlapped another of the same key under an EXCLUDE constraint and were moved "
-            "to start where it ends (same length)"
-            for t, n in self.moved_for_exclusions.items()
-            if n
-        ]
-        out += [
-            f"{t}: {n} rows dropped (or their parent was) because they overlapped another under an "
-            "EXCLUDE constraint and could not be moved"
-            for t, n in self.dropped_for_exclusions.items()
-            if n
-        ]
+        out += [f"{t}: {n} {what}" for counts, what in counted for t, n in counts.items() if n]
         out += self.cleaned
         if self.triggers:
             out.append(self.triggers)
