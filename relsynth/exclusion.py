@@ -469,13 +469,6 @@ def _restore(values: np.ndarray, column: pd.Series) -> pd.Series:
         return pd.Series(values, index=column.index, dtype=object)
 
 
-def _unique_sets(table: Table) -> list[tuple[str, ...]]:
-    sets = [table.primary_key] if table.primary_key else []
-    sets += [u.columns for u in table.unique]
-    sets += [ix.columns for ix in table.indexes if ix.unique and ix.columns and not ix.expressions]
-    return sets
-
-
 def settle(
     schema: Schema,
     names: list[str],
@@ -510,7 +503,7 @@ def settle(
             moved = np.zeros_like(moved)
             after = before
         if moved.any():
-            for cols in _unique_sets(table):
+            for cols in table.keysets():
                 if set(cols) & set(shape.moved_columns) and set(cols) <= set(after.columns):
                     clash = after.duplicated(subset=list(cols), keep=False).to_numpy() & moved
                     stuck |= clash

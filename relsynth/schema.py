@@ -260,6 +260,12 @@ class Table:
     def fk_columns(self) -> set[str]:
         return {c for fk in self.foreign_keys for c in fk.columns}
 
+    def keysets(self) -> list[tuple[str, ...]]:
+        """The primary key and every UNIQUE constraint or unique index over plain columns, once each."""
+        sets = [tuple(self.primary_key)] + [tuple(u.columns) for u in self.unique]
+        sets += [tuple(ix.columns) for ix in self.indexes if ix.unique and ix.columns and not ix.expressions]
+        return [s for s in dict.fromkeys(sets) if s]
+
     def fk(self, name: str) -> ForeignKey:
         for fk in self.foreign_keys:
             if fk.name == name:

@@ -132,7 +132,7 @@ def _why_whole(model: Model, root: str, family: tuple[str, ...], rows: Mapping[s
     for name in family:
         tm = model.tables[name]
         table = schema.table(name)
-        for cols in _keysets(table):
+        for cols in table.keysets():
             outside = [
                 fk for fk in table.foreign_keys if fk.ref_table not in members and set(fk.columns) & set(cols)
             ]
@@ -162,7 +162,7 @@ class Batch:
         for name in self.family:
             table = self.model.schema.table(name)
             drawn: dict[tuple[str, ...], set[tuple[Any, ...]]] = {
-                cols: set() for cols in _keysets(table) if not set(cols) & apart[name]
+                cols: set() for cols in table.keysets() if not set(cols) & apart[name]
             }
             if drawn:
                 self.kept[name] = drawn
@@ -256,13 +256,6 @@ def _taken(seen: set[tuple[Any, ...]], guard: Any) -> Callable[[Any], bool]:
         return guard is not None and bool(guard.copies(np.array([value], dtype=object))[0])
 
     return taken
-
-
-def _keysets(table: Any) -> list[tuple[str, ...]]:
-    """The table's primary key and every UNIQUE constraint or index over plain columns."""
-    sets = [tuple(table.primary_key)] + [tuple(u.columns) for u in table.unique]
-    sets += [tuple(ix.columns) for ix in table.indexes if ix.unique and ix.columns and not ix.expressions]
-    return [s for s in dict.fromkeys(sets) if s]
 
 
 def _wide(table: Any, column: str) -> bool:
