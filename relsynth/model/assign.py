@@ -11,12 +11,14 @@ import pandas as pd
 
 from relsynth.model import checks as ck
 from relsynth.model import keys as kz
+from relsynth.model.exact import TimeMatch, date_roots
 from relsynth.model.relations import Numbering, comparable
 from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.model.values import collated
 from relsynth.schema import ForeignKey, SqlType, Table
 from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
+from relsynth.transform import Temporal
 
 if TYPE_CHECKING:
     from relsynth.model.sample import SampleReport
@@ -421,6 +423,13 @@ def assign_secondary(
         else:
             child_group[rows] = 0
         target = kz.grouped_slots(child_group, parent_group, np.maximum(wants, 0), rng)
+        matched = tm.time_matches.get(fk.name)
+        if matched is not None and matched.column in frame and matched.base in q.frame:
+            x, y = _instants(frame[matched.column]), _instants(q.frame[matched.base])
+            target = in_time(target, child_group, x, y)
+            target = not_before(target, child_group, parent_group, x, y, lowest_gap(matched))
+            if z is not None and z.shape[0] == n:
+                follow_parent(tm, frame, matched, target, x, y, z)
         unmatched = int(((child_group >= 0) & (target < 0)).sum())
         if unmatched:
             report.unmatched_keys[table.name] = report.unmatched_keys.get(table.name, 0) + unmatched
@@ -443,6 +452,134 @@ def assign_secondary(
     if deferred:
         done[table.name].frame = frame
     return drop
+
+
+def in_time(target: np.ndarray, group: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The parents chosen in each group, given to its rows in order of time: the row with the
+    earliest ``x`` gets the chosen parent with the earliest ``y``. Every parent keeps its number
+    of rows and every row a parent of its group (a visit of its own person); rows or parents
+    without a time keep theirs."""
+    out = target.copy()
+    rows = np.flatnonzero((target >= 0) & (group >= 0) & ~np.isnan(x))
+    rows = rows[~np.isnan(y[target[rows]])]
+    if len(rows) < 2:
+        return out
+    by_row = rows[np.lexsort((x[rows], group[rows]))]
+    by_parent = rows[np.lexsort((y[target[rows]], group[rows]))]
+    out[by_row] = target[by_parent]
+    return out
+
+
+def lowest_gap(match: TimeMatch) -> float:
+    """The least time the source's rows lie after their parent's (seconds; negative: before)."""
+    if match.gap is None:
+        return 0.0
+    return float(np.asarray(match.gap.decode(np.array([-8.0])), dtype=float)[0]) * match.unit
+
+
+def not_before(
+    target: np.ndarray,
+    group: np.ndarray,
+    parent_group: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    lowest: float,
+) -> np.ndarray:
+    """A row earlier than its parent allows (a drug exposure before its visit) gets the latest
+    parent of its group that it may follow instead, where there is one: its times stay as drawn."""
+    out = target.copy()
+    rows = np.flatnonzero((target >= 0) & (group >= 0) & ~np.isnan(x))
+    rows = rows[~np.isnan(y[target[rows]])]
+    rows = rows[x[rows] < y[target[rows]] + lowest]
+    parents = np.flatnonzero((parent_group >= 0) & ~np.isnan(y))
+    if not len(rows) or not len(parents):
+        return out
+    # Parents sorted by (group, time); each row looks up the last one of its group at or before
+    # its own time less the gap, through integer keys (group, rank of the time).
+    times = np.sort(y[parents])
+    span = len(times) + 1
+    order = parents[np.lexsort((y[parents], parent_group[parents]))]
+    keys = parent_group[order].astype(np.int64) * span + np.searchsorted(times, y[order], side="left")
+    limit = x[rows] - lowest
+    wanted = group[rows].astype(np.int64) * span + np.searchsorted(times, limit, side="right")
+    at = np.searchsorted(keys, wanted, side="left") - 1
+    pick = order[np.maximum(at, 0)]
+    ok = (at >= 0) & (parent_group[pick] == group[rows]) & (y[pick] <= limit)
+    out[rows[ok]] = pick[ok]
+    return out
+
+
+def follow_parent(
+    tm: TableModel,
+    frame: pd.DataFrame,
+    match: TimeMatch,
+    target: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+) -> None:
+    """An interval that starts before its parent's time by more than the source ever does, with
+    no earlier parent to take (not_before), moved to the parent's time plus a gap of the source's, drawn at
+    the row's own rank, its end (modelled as a gap from the start) moved by as much. The order
+    "end not before the visit" would otherwise push the end alone: an exposure of six years.
+    Rows within the source's range keep their own times; orders and derived dates settle after."""
+    dims = {d.column: (i, d.encoder) for i, d in enumerate(tm.dims) if d.role == "value" and d.column}
+    if match.gap is None or match.column not in dims:
+        return
+    i, encoder = dims[match.column]
+    followers = _followers(tm, match.column, set(frame.columns) & set(dims))
+    if not followers or not isinstance(encoder, Temporal) or encoder.offsets:
+        return
+    rows = np.flatnonzero((target >= 0) & ~np.isnan(x))
+    rows = rows[~np.isnan(y[target[rows]])]
+    rows = rows[x[rows] < y[target[rows]] + lowest_gap(match)]
+    if not len(rows):
+        return
+    moved = y[target[rows]] + np.asarray(match.gap.decode(z[rows, i]), dtype=float) * match.unit
+    shift = moved - x[rows]
+    _set_seconds(frame, match.column, encoder, rows, moved)
+    for c in followers:
+        enc = dims[c][1]
+        if not isinstance(enc, Temporal) or enc.offsets:
+            continue
+        xc = _instants(frame[c])[rows]
+        known = ~np.isnan(xc)
+        _set_seconds(frame, c, enc, rows[known], xc[known] + shift[known])
+
+
+def _followers(tm: TableModel, column: str, present: set[str]) -> list[str]:
+    """The columns modelled as a gap from ``column`` (or from one of those), in order."""
+    roots = date_roots(tm.parts)
+    out: list[str] = []
+    todo = [column]
+    while todo:
+        base = todo.pop()
+        for c, o in sorted(tm.anchors.items()):
+            if o.fk is None and roots.get(o.base, o.base) == base and c in present and c not in out:
+                out.append(c)
+                todo.append(c)
+    return out
+
+
+def _set_seconds(
+    frame: pd.DataFrame, column: str, encoder: Temporal, rows: np.ndarray, seconds: np.ndarray
+) -> None:
+    """Rows of a time column set from seconds, as the column's encoder gives its values back."""
+    values = pd.Series(encoder.values(seconds))
+    column_values = frame[column].copy()
+    column_values.iloc[rows] = values.to_numpy()
+    frame[column] = column_values
+
+
+def _instants(values: pd.Series) -> np.ndarray:
+    """A time column as seconds (NaN for NULL), for ordering only."""
+    from relsynth.model.exact_fit import seconds
+
+    first = values.dropna().head(1).tolist()
+    try:
+        return seconds(values, text=bool(first) and isinstance(first[0], str))
+    except (TypeError, ValueError, OverflowError):  # not a time after all: no order
+        return np.full(len(values), np.nan)
 
 
 def pair_must_be_unique(table: Table, context: ForeignKey | None, fk: ForeignKey) -> bool:

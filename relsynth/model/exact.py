@@ -81,6 +81,19 @@ class Calendar:
 
 
 @dataclass(frozen=True)
+class TimeMatch:
+    """A row's ``column`` lies close to ``base`` of the row its foreign key names (a drug exposure
+    starts on the day of its visit): parents are given to rows in order of the two, and the
+    column is then its parent's ``base`` plus ``gap`` (a marginal of the source's differences, in
+    ``unit`` seconds; None: the rows keep their own times)."""
+
+    column: str
+    base: str
+    gap: Any = None
+    unit: float = 1.0
+
+
+@dataclass(frozen=True)
 class Reach:
     """column op base, where base is a column of another row reached through foreign keys.
 

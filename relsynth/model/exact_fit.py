@@ -308,6 +308,55 @@ def reaches(
     return out
 
 
+MATCH_TIGHTNESS = 0.05  # typical distance to the parent's time, as a share of the column's spread
+
+
+def time_matches(
+    schema: Schema,
+    plan: Plan,
+    table: Table,
+    frames: dict[str, pd.DataFrame],
+    own: dict[str, np.ndarray],
+    seconds_of: Seconds,
+) -> dict[str, tuple[str, str]]:
+    """Per secondary foreign key, the (own time, parent time) pair that lie closest together: a
+    drug exposure starts on the day of its visit. The visit is drawn among the person's visits
+    after the row's dates, so without this the exposure named a visit years away (and its end,
+    which must not be before the visit, was pushed there: supplies of 6 years). Sampling gives
+    each group's parents to its rows in order of these times (assign.assign_secondary)."""
+    out: dict[str, tuple[str, str]] = {}
+    if not own:
+        return out
+    n = len(frames[table.name])
+    for fk in plan[table.name].secondary:
+        end = fk.ref_table
+        if end == table.name or end not in frames or plan[end].role != "data":
+            continue
+        pos = walk(schema, (("up", table.name, fk.name),), frames, n)
+        bases = [
+            c.name
+            for c in schema.table(end).columns
+            if c.kind is Kind.DATETIME and c.type.name != "time" and c.name in frames[end]
+        ]
+        best: tuple[float, str, str] | None = None
+        for b in bases:
+            ys = seconds_of(end, b)
+            y = np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
+            for col, x in sorted(own.items()):
+                both = ~np.isnan(x) & ~np.isnan(y)
+                if int(both.sum()) < ex.MIN_SUPPORT:
+                    continue
+                spread = float(np.subtract(*np.percentile(x[~np.isnan(x)], [90, 10])))
+                if spread <= 0:
+                    continue
+                share = float(np.median(np.abs(x[both] - y[both]))) / spread
+                if share <= MATCH_TIGHTNESS and (best is None or share < best[0]):
+                    best = (share, col, b)
+        if best is not None:
+            out[fk.name] = (best[1], best[2])
+    return out
+
+
 def _day_orders(
     schema: Schema,
     table: Table,

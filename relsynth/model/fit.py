@@ -23,7 +23,7 @@ from relsynth.model import levels as category_order
 from relsynth.model import relations as rel
 from relsynth.model import sentinels as sentinel_dates
 from relsynth.model.copula import cholesky, correlation, latent_correlation
-from relsynth.model.exact import TOLERANCE, date_roots
+from relsynth.model.exact import TOLERANCE, TimeMatch, date_roots
 from relsynth.model.generate import reference_personal
 from relsynth.model.keys import Forest, following, self_ref_shared
 from relsynth.model.pii import PiiModel
@@ -550,6 +550,14 @@ def _fit_own(
         if specs[c].how == "copula" and c not in keep and table.column(c).type.name != "time"
     }
     model.reaches = exact_fit.reaches(schema, plan, table, comparables.frames, own_times, comparables.seconds)
+    model.time_matches = _time_matches(
+        exact_fit.time_matches(schema, plan, table, comparables.frames, own_times, comparables.seconds),
+        schema,
+        table,
+        comparables,
+        seconds,
+        rare_k,
+    )
     interval_keys = [
         fk.columns[0] for fk in (*([tp.context] if tp.context else []), *tp.secondary) if len(fk.columns) == 1
     ]
@@ -891,6 +899,30 @@ def _order_levels(
             dims[i] = replace(dims[i], encoder=enc)
             columns_z[i] = enc.normal(objects, rng)
             columns_s[i] = enc.scores(objects)
+
+
+def _time_matches(
+    found: dict[str, tuple[str, str]],
+    schema: Schema,
+    table: Table,
+    comparables: _Comparable,
+    seconds: dict[str, np.ndarray],
+    rare_k: int,
+) -> dict[str, TimeMatch]:
+    """Each close pair of times with the marginal of their differences (in days where both are
+    dates), learned as any gap from a bound is (anchors): quantiles with the extremes pulled in."""
+    out: dict[str, TimeMatch] = {}
+    for fk_name, (col, base) in found.items():
+        fk = table.fk(fk_name)
+        pos = exact_fit.walk(schema, (("up", table.name, fk_name),), comparables.frames, len(seconds[col]))
+        ys = comparables.seconds(fk.ref_table, base)
+        y = np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
+        gap = seconds[col] - y
+        gap = gap[~np.isnan(gap)]
+        unit = 86400.0 if len(gap) and not np.any(np.mod(gap, 86400.0)) else 1.0
+        encoder = _smoothed(Continuous.fit(np.round(gap / unit), integer=True, tail=rare_k))
+        out[fk_name] = TimeMatch(col, base, encoder, unit)
+    return out
 
 
 def _smoothed(encoder: Continuous) -> Continuous:

@@ -10,7 +10,7 @@ import numpy as np
 
 from relsynth.graph import Plan
 from relsynth.model.backrefs import BackRef
-from relsynth.model.exact import Calendar, Difference, Existence, NoOverlap, Part, Reach
+from relsynth.model.exact import Calendar, Difference, Existence, NoOverlap, Part, Reach, TimeMatch
 from relsynth.model.keys import Forest
 from relsynth.model.pii import PiiModel
 from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
@@ -103,6 +103,8 @@ class TableModel:
     differences: list[Difference] = field(default_factory=list)
     calendars: list[Calendar] = field(default_factory=list)
     reaches: list[Reach] = field(default_factory=list)  # orders through related rows
+    # fk -> own time that lies close to the parent's: parents given in order of them, the gap kept
+    time_matches: dict[str, TimeMatch] = field(default_factory=dict)
     existence: list[Existence] = field(default_factory=list)  # flags: the row has children
     no_overlap: list[NoOverlap] = field(default_factory=list)
     back_refs: list[BackRef] = field(default_factory=list)  # cycles of two tables that point back
@@ -220,6 +222,8 @@ def _exact_lines(t: TableModel) -> list[str]:
         out.append(f"{t.name}: ({parts}) is always a valid calendar date")
     for r in t.reaches:
         out.append(f"{t.name}: {r.column} {r.op} {r.table}.{r.base} of the row reached via {r.label()}")
+    for fk_name, m in sorted(t.time_matches.items()):
+        out.append(f"{t.name}: {m.column} follows {m.base} of the row {fk_name} names (given in time order)")
     for e in t.existence:
         out.append(f"{t.name}: {e.column} says whether the row has {e.child} rows (via {e.fk})")
     for o in t.no_overlap:

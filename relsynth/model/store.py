@@ -160,6 +160,15 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         "forests": {k: f.to_state() for k, f in t.forests.items()},
         "fk_null": t.fk_null,
         "key_matches": {k: [list(p) for p in v] for k, v in t.key_matches.items()},
+        "time_matches": {
+            k: {
+                "column": m.column,
+                "base": m.base,
+                "unit": m.unit,
+                "gap": None if m.gap is None else _encoder_out(m.gap, f"{prefix}/time_matches/{i}", arrays),
+            }
+            for i, (k, m) in enumerate(sorted(t.time_matches.items()))
+        },
         "record_columns": t.record_columns,
         "record_nudge": t.record_nudge,
         "exact": _exact_out(t),
@@ -214,6 +223,15 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
         forests={k: Forest.from_state(f) for k, f in d["forests"].items()},
         fk_null=d["fk_null"],
         key_matches={k: [tuple(p) for p in v] for k, v in d["key_matches"].items()},
+        time_matches={
+            k: ex.TimeMatch(
+                str(m["column"]),
+                str(m["base"]),
+                None if m.get("gap") is None else _encoder_in(m["gap"], arrays),
+                float(m.get("unit", 1.0)),
+            )
+            for k, m in d.get("time_matches", {}).items()
+        },
     )
     _exact_in(t, d.get("exact", {}))
     t.record_columns = d.get("record_columns", [])
