@@ -566,7 +566,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             _check_deferred_now(conn)
         _enable_triggers(conn, kind, disabled)
         if not into_existing:
-            _recreate_code(conn, kind, schema, names, summary)
+            _recreate_code(conn, kind, schema, names, summary, target_schema=target_schema)
         summary.seconds["constraints"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         expected = {n: summary.rows.get(n, 0) for n in names}
@@ -1198,6 +1198,7 @@ def _recreate_code(
     names: list[str],
     summary: WriteSummary,
     replace: bool = False,
+    target_schema: str | None = None,
 ) -> None:
     """Trigger functions, triggers and views of the same dialect, each on its own: the ones the
     target refuses (they depend on something not written, say) are listed with the reason.
@@ -1227,7 +1228,8 @@ def _recreate_code(
                 statements.append(
                     re.sub(r"(?is)^\s*CREATE\s+OR\s+REPLACE\s+", "CREATE ", trig.function or "", count=1)
                 )
-            why = _attempt(conn, kind, [*statements, trig.sql])
+            sql = _unqualified(trig.sql, kind, _source_databases(schema))
+            why = _elsewhere(sql, kind) or _attempt(conn, kind, [*statements, sql])
             if why is None:
                 if trig.function:
                     done_functions.add(trig.function)
@@ -1240,10 +1242,11 @@ def _recreate_code(
     while waiting:
         refused: list[tuple[Any, str]] = []
         for view in waiting:
-            sql = _view_ddl(view, kind, schema.database, conn.dialect.identifier_preparer)
+            prep = conn.dialect.identifier_preparer
+            sql = _view_ddl(view, kind, _source_databases(schema), prep, target_schema)
             if replace and kind == "mysql":
                 sql = re.sub(r"(?is)^\s*CREATE\s+(?!OR\s+REPLACE\b)", "CREATE OR REPLACE ", sql, count=1)
-            why = _attempt(conn, kind, [sql])
+            why = _elsewhere(sql, kind) or _attempt(conn, kind, [sql])
             if why is not None:
                 refused.append((view, why))
         if len(refused) == len(waiting):
@@ -1338,20 +1341,53 @@ def _refusal(err: BaseException) -> str:
     return f"the target refused it ({code or type(orig).__name__})"
 
 
-def _view_ddl(view: Any, kind: str, source_db: str | None, prep: Any) -> str:
-    """The statement that recreates a view: the catalog's own CREATE when it gives one, else a CREATE
-    around the body (PostgreSQL) with the name quoted by the target's preparer."""
+def _view_ddl(
+    view: Any, kind: str, source_dbs: tuple[str, ...], prep: Any, target_schema: str | None = None
+) -> str:
+    """The statement that recreates a view: the catalog's own CREATE when it gives one (MySQL), its
+    names freed of the source's database, else a CREATE around the body (PostgreSQL) in the schema
+    the tables go to, the name quoted by the target's preparer."""
     body = view.sql.strip().rstrip(";")
     if re.match(r"(?is)^\s*create\b", body):
         body = re.sub(r"(?is)DEFINER\s*=\s*\S+\s*", "", body)  # MySQL: the definer may not exist here
-        if kind == "mysql" and source_db:
-            body = body.replace(f"`{source_db}`.", "")  # MySQL qualifies every name with the source database
-        return body
+        return _unqualified(body, kind, source_dbs)
     import sqlalchemy as sa
 
-    quoted = prep.format_table(sa.table(view.local_name, schema=view.schema))
+    where, name = place(view, target_schema)
+    quoted = prep.format_table(sa.table(name, schema=where))
     what = "MATERIALIZED VIEW" if view.materialized else "VIEW"
     return f"CREATE {what} {quoted} AS {body}"
+
+
+def _source_databases(schema: Schema) -> tuple[str, ...]:
+    """The databases the source's objects were read from (MySQL: the URL's and --schema's)."""
+    return tuple(dict.fromkeys(d for d in (schema.schema, schema.database) if d))
+
+
+def _unqualified(sql: str, kind: str, source_dbs: tuple[str, ...]) -> str:
+    """MySQL names every table of a view, and may name a trigger's, with the source's database:
+    kept, the view would be created in the source (replacing its own, with --replace) and read
+    the source's rows from the synthetic database. The names are made the target's own."""
+    if kind != "mysql":
+        return sql
+    for db in source_dbs:
+        quoted = "`" + db.replace("`", "``") + "`."
+        sql = sql.replace(quoted, "")  # a name of another case is another database there
+    return sql
+
+
+_MYSQL_OWN_NAME = re.compile(
+    r"(?is)^\s*CREATE\b(?:.*?\b(?:VIEW|TRIGGER)\s+(?:IF\s+NOT\s+EXISTS\s+)?|.*?\bTRIGGER\b.*?\bON\s+)"
+    r"`(?:[^`]|``)*`\s*\."
+)
+
+
+def _elsewhere(sql: str, kind: str) -> str | None:
+    """Why a MySQL view or trigger is not created: it would be created in, or on a table of,
+    another database than the target (never written to by relsynth)."""
+    if kind == "mysql" and _MYSQL_OWN_NAME.match(sql):
+        return "it names another database than the target"
+    return None
 
 
 # -- MySQL/MariaDB: staging tables and one atomic RENAME -------------------------------------------

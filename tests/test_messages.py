@@ -753,6 +753,21 @@ def test_truncated_model_file_is_damaged_never_an_sdv_file(fitted: Path, tmp_pat
             assert "damaged relsynth model file" in line and "relsynth fit URL -o" in line, line
 
 
+@pytest.mark.parametrize("offset", [100, 200, 400])
+def test_overwritten_bytes_in_the_compressed_stream_are_damaged_not_an_internal_error(
+    fitted: Path, tmp_path: Path, offset: int
+) -> None:
+    """Attack round 16: bytes overwritten early in model.json's deflate stream made zlib raise its
+    own error class, which fell through to an internal error (exit 2)."""
+    data = bytearray(fitted.read_bytes())
+    data[offset : offset + 8] = b"garbage!"
+    bad = tmp_path / "bad.rsm"
+    bad.write_bytes(bytes(data))
+    code, _, err = run("sample", str(bad), "-o", str(tmp_path / "out"))
+    line = one_failed_line(err)
+    assert code == 1 and "damaged relsynth model file" in line, line
+
+
 def test_random_bytes_are_not_called_an_sdv_model(tmp_path: Path) -> None:
     path = tmp_path / "random.rsm"
     path.write_bytes(bytes(range(7, 250)) * 20)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -424,7 +425,7 @@ def load(path: str | Path) -> Model:
     except zipfile.BadZipFile:
         why = "corrupted: a part fails its checksum" if opened else "truncated: its end is missing"
         raise _damaged(path, why) from None
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, EOFError, OSError, KeyError):
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, EOFError, OSError, KeyError, zlib.error):
         raise _damaged(path, "corrupted: its content cannot be decoded") from None
     try:
         schema = Schema.from_dict(doc["schema"])
