@@ -98,8 +98,12 @@ def _keyed(table: Table) -> set[str]:
     return out
 
 
-def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str | None]:
-    """The SQLAlchemy type for a column in the target dialect, and a note when it had to change."""
+def column_type(
+    col: Column, table: Table, src: str, dst: str, missing: frozenset[str] = frozenset()
+) -> tuple[Any, str | None]:
+    """The SQLAlchemy type for a column in the target dialect, and a note when it had to change.
+    ``missing``: native types of the source the target does not have (a composite type, an
+    extension's type): such a column is TEXT there."""
     import sqlalchemy as sa
     from sqlalchemy.dialects import mysql, postgresql
 
@@ -242,7 +246,9 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
         return sa.LargeBinary(), None
     if name == "array":
         if target == "postgresql" and t.item is not None:
-            item = column_type(Column(col.name, t.item), table, src, dst)[0]
+            item, why = column_type(Column(col.name, t.item), table, src, dst, missing)
+            if why is not None:
+                return changed(sa.Text(), "TEXT (its element type is not in the target)")
             return postgresql.ARRAY(item), None
         return changed(sa.JSON(none_as_null=True), "JSON (no array type)")  # NULL stays NULL
     if name == "geometry":
@@ -252,6 +258,8 @@ def column_type(col: Column, table: Table, src: str, dst: str) -> tuple[Any, str
     if not same and bit_kind(t):
         width = bit_width(t.native or "")
         return changed(_bit_text_class()(width), "TEXT of '0'/'1' bits, most significant first (no BIT type)")
+    if same and t.native and t.native in missing:
+        return changed(sa.Text(), "TEXT (the type is not in the target: create it there first to keep it)")
     if same and t.native:
         return _native(t.native), None
     if target == "mysql" and col.name in _keyed(table):  # MySQL indexes no TEXT (a daterange in a key)
@@ -583,6 +591,7 @@ def build(
     own_schemas: bool = True,
     virtual_generated: bool = False,
     text_collation: str | None = None,
+    missing_types: frozenset[str] = frozenset(),
 ) -> TargetSchema:
     """SQLAlchemy tables for ``names`` in dialect ``dst`` (``physical`` renames, e.g. staging).
 
@@ -591,7 +600,8 @@ def build(
     staging tables, moved to their databases by the final RENAME). ``virtual_generated``: the
     PostgreSQL target has VIRTUAL generated columns (18+; MySQL/MariaDB and SQLite always do).
     ``text_collation``: a MySQL/MariaDB target's case-sensitive collation (``dialects.binary_collation``),
-    the tables' own when the source compares strings case-sensitively (PostgreSQL, SQLite)."""
+    the tables' own when the source compares strings case-sensitively (PostgreSQL, SQLite).
+    ``missing_types``: the source's native types the target lacks (column_type)."""
     import sqlalchemy as sa
 
     refuse_column_clashes(schema, names, dst)
@@ -611,7 +621,10 @@ def build(
             physical[name].lower()
         )
     types = {
-        name: {col.name: column_type(col, schema.table(name), src, dst) for col in schema.table(name).columns}
+        name: {
+            col.name: column_type(col, schema.table(name), src, dst, missing_types)
+            for col in schema.table(name).columns
+        }
         for name in names
     }
     if not same:
@@ -672,7 +685,9 @@ def build(
                     f"{name}.{col.name}: NaN has no representation in {dst} (nor an infinity in "
                     "MariaDB/MySQL): written as NULL, so the column accepts NULL here"
                 )
-            if default is not None:
+            if default is not None and col.type.native in missing_types:
+                out.changes.append(f"{name}.{col.name}: DEFAULT left out (it builds a type the target lacks)")
+            elif default is not None:
                 kw["server_default"] = default
             extra: list[Any] = []
             if col.computed:

@@ -316,12 +316,25 @@ def _rows(frame: pd.DataFrame, table: Table, columns: list[str], kind: str) -> l
 
 
 def _columns(frame: pd.DataFrame, table: Table, sa_table: sa.Table) -> list[str]:
-    """The columns to load: a generated column only where the target does not compute it."""
+    """The columns to load: a generated column only where the target does not compute it; a NOT
+    NULL column of a type relsynth does not know (a composite) with a DEFAULT is left to it: the
+    fixed value written otherwise ('') is no value of the type."""
     return [
         c.name
         for c in table.columns
-        if c.name in frame.columns and c.name in sa_table.c and sa_table.c[c.name].computed is None
+        if c.name in frame.columns
+        and c.name in sa_table.c
+        and sa_table.c[c.name].computed is None
+        and not (_unknown(c) and sa_table.c[c.name].server_default is not None)
     ]
+
+
+def _unknown(col: Any) -> bool:
+    """A column of a type relsynth neither learns nor generates (written as NULL or one value)."""
+    from relsynth.sqltypes import native_family
+
+    t = col.type
+    return t.name == "other" and not t.type_name and native_family(t) is None and not bit_kind(t)
 
 
 def _copy(
@@ -502,6 +515,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 nan_columns=_nan_columns(schema, frames, kind),
                 virtual_generated=bool(getattr(conn.dialect, "supports_virtual_generated_columns", False)),
                 text_collation=dialects.binary_collation(conn) if kind == "mysql" else None,
+                missing_types=_missing_types(conn, schema, names),
             )
             summary.changes += ts.changes
             _drop(conn, kind, schema, ts, conflicts, target_schema)
@@ -1189,6 +1203,32 @@ def _source_sql(conn: sa.Connection, sql: str) -> None:
     """A statement of the source's own (a view, a trigger), sent as it is: with parameters, even
     none, the driver reads a '%' as a placeholder (a view's LIKE 'n1%' was refused)."""
     conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
+
+
+def _missing_types(conn: sa.Connection, schema: Schema, names: list[str]) -> frozenset[str]:
+    """PostgreSQL to PostgreSQL: the source's own types (a composite type, an extension's such as
+    PostGIS's geometry or citext) a column uses that the target does not know; CREATE TABLE failed."""
+    import sqlalchemy as sa
+
+    if dialects.family(conn) != "postgresql" or dialects.family(schema.dialect) != "postgresql":
+        return frozenset()
+    natives = {
+        t.native
+        for n in names
+        for c in schema.table(n).columns
+        for t in (c.type, c.type.item)
+        if t is not None and t.name == "other" and t.native and not t.type_name
+    }
+    missing = set()
+    for native in sorted(natives):
+        try:
+            with conn.begin_nested():
+                known = conn.execute(sa.text("SELECT to_regtype(:t) IS NOT NULL"), {"t": native}).scalar()
+        except sa.exc.DBAPIError:  # not even a type name the parser takes
+            known = False
+        if not known:
+            missing.add(native)
+    return frozenset(missing)
 
 
 def _recreate_code(

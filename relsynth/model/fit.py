@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from relsynth import dialects
 from relsynth.graph import Plan, TablePlan
 from relsynth.graph import plan as make_plan
 from relsynth.model import backrefs, by_level, exact_fit, guards, natives, rare
@@ -235,10 +237,10 @@ def _reference(table: Table, frame: pd.DataFrame, schema: Schema, rng: np.random
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame))
         if col.name in personal:
             values = pd.Series(personal[col.name], dtype=object)
-        objs = as_objects(values)
-        data[col.name] = [
-            None if v is None else (v.hex() if isinstance(v, bytes | memoryview) else str(v)) for v in objs
-        ]
+        # PostgreSQL's driver gives a json value decoded (the JSON string "123" as the str 123):
+        # each is written back as JSON text; other databases give the text itself.
+        decoded = col.type.name == "json" and dialects.family(schema.dialect) == "postgresql"
+        data[col.name] = [_reference_text(v, decoded) for v in as_objects(values)]
     return TableModel(
         table.name,
         "reference",
@@ -246,6 +248,21 @@ def _reference(table: Table, frame: pd.DataFrame, schema: Schema, rng: np.random
         columns=[ColumnSpec(c.name, "reference") for c in table.columns],
         reference=data,
     )
+
+
+def _reference_text(value: Any, decoded: bool = False) -> str | None:
+    """A reference table's value as text: bytes in hex; a document or an array (PostgreSQL's
+    driver reads jsonb and arrays as Python objects) as JSON, not Python's repr, which COPY and
+    the CSV files took for the value ({'en': 'Moscow'})."""
+    if value is None:
+        return None
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    if decoded or isinstance(value, dict | list | tuple):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 def _data_key_columns(table: Table) -> set[str]:

@@ -9,6 +9,7 @@ relations are re-imposed, CHECK constraints repaired, and values typed like thei
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -293,6 +294,31 @@ def finished(
 
 
 # -- whole-table frames -------------------------------------------------------------------------
+def _json_text(value: Any) -> Any:
+    """A reference table's JSON value as JSON text, as generated documents are: PostgreSQL's driver
+    reads jsonb as Python objects, which the writer and the CSV files would give as Python's repr
+    ({'en': 'Moscow'}), and COPY refused. Text that is JSON already (MariaDB, SQLite) stays."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+            return value
+        except ValueError:
+            return json.dumps(value, ensure_ascii=False)  # a JSON string read as a Python str
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _array_value(value: Any) -> Any:
+    """A reference table's array, kept as JSON text in the model, as the list the writer takes."""
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _reference_frame(tm: TableModel, table: Table) -> pd.DataFrame:
     data = tm.reference or {}
     cols = {}
@@ -300,6 +326,10 @@ def _reference_frame(tm: TableModel, table: Table) -> pd.DataFrame:
         raw = pd.Series(data.get(col.name, [None] * tm.n_rows), dtype=object)
         if col.type.name == "binary":
             raw = raw.map(lambda v: None if v is None else bytes.fromhex(v))
+        if col.type.name == "json":
+            raw = raw.map(_json_text)
+        if col.type.name == "array":
+            raw = raw.map(_array_value)
         cols[col.name] = coerce(raw, col.type) if col.type.name not in {"binary", "json", "array"} else raw
     return pd.DataFrame(cols, columns=list(table.column_names))
 
