@@ -111,3 +111,23 @@ def test_a_column_of_a_type_the_target_lacks_is_text_there(
         assert kinds["home"] == kinds["home2"] == kinds["homes"] == "text"
         assert "customer.home: addr -> TEXT" in changes
         assert scalar(target, "SELECT COUNT(*) FROM customer WHERE home2 IS NULL") == 0
+
+
+@pytest.mark.postgresql
+def test_a_not_null_float_keeps_its_nan(request: pytest.FixtureRequest) -> None:
+    """C) A NOT NULL double precision column with 100 NaN of 500 came out with none: its NaN, read
+    as missing values, were filled with other rows' numbers (the README says it keeps them)."""
+    source = request.getfixturevalue("pg_db")()
+    target = request.getfixturevalue("pg_db")()
+    run_sql(
+        source,
+        """
+        CREATE TABLE reading (id serial PRIMARY KEY, ratio double precision NOT NULL);
+        INSERT INTO reading (ratio) SELECT CASE WHEN mod(g, 5) = 0 THEN 'NaN'::float8 ELSE g / 7.0 END
+          FROM generate_series(1, 500) g
+        """,
+    )
+    relsynth.synthesize(source, target, seed=1)
+    nan = scalar(target, "SELECT COUNT(*) FROM reading WHERE ratio = 'NaN'::float8")
+    assert 60 <= nan <= 140, nan
+    assert scalar(target, "SELECT COUNT(*) FROM reading WHERE ratio IS NULL") == 0

@@ -976,11 +976,19 @@ def _repair_checks(
             report.check_violations.setdefault(table.name, {})[check.sql] = left
 
 
-def _not_null(table: Table, frame: pd.DataFrame, rng: np.random.Generator) -> None:
+def _not_null(
+    table: Table, frame: pd.DataFrame, rng: np.random.Generator, tm: TableModel | None = None
+) -> None:
     """No NOT NULL column is written NULL: a value a relation left NULL (derived from a row that
     is not there) gives way to another row's value. Keys and UNIQUE columns are left to their own
-    checks: another row's value would repeat them."""
-    keyed = set(table.primary_key)
+    checks: another row's value would repeat them. A NOT NULL float column's missing values are
+    the source's NaN (read as NULL: the only missing value it can hold), drawn at its share: kept."""
+    nan = {
+        s.name
+        for s in (tm.columns if tm is not None else [])
+        if s.null_share > 0 and table.column(s.name).type.name in {"float", "double"}
+    }
+    keyed = set(table.primary_key) | nan
     for fk in table.foreign_keys:
         keyed |= set(fk.columns)
     for u in table.unique:
@@ -999,7 +1007,7 @@ def _finish(
     """Type every column like its SQL column. A generated column keeps its learned values: a
     database that computes it ignores them, one that cannot (another dialect) stores them."""
     sentinel_dates.restore(frame, {c.name: c.sentinel for c in tm.columns if c.sentinel is not None})
-    _not_null(table, frame, rng)
+    _not_null(table, frame, rng, tm)
     cols = {}
     for col in table.columns:
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
