@@ -183,7 +183,8 @@ def _cut_cycles(schema: Schema, g: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, li
 _REFERENCE_NAME = re.compile(
     r"(^|_)(concept|vocabulary|vocabularies|domain|lookup|lkp|codes?|code_?list|types?|statuse?s?|"
     r"categor(y|ies)|class(es)?|units?|currenc(y|ies)|countr(y|ies)|languages?|genres?|"
-    r"enum|ref|reference)($|_)",
+    r"enum|ref|reference|dict|dictionary)($|_)"
+    r"|^d_",  # MIMIC's dictionaries: d_items, d_labitems, d_icd_diagnoses
     re.IGNORECASE,
 )
 
