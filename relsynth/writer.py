@@ -493,7 +493,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
         t0 = time.perf_counter()
         if into_existing:  # checked by guard.check in write(), under the same lock
             target = reflect_targets(conn, schema, names, target_schema)
-            _check_cycles_loadable(schema, plan, names)
+            _check_cycles_loadable(schema, plan, names, kind)
             disabled = (
                 [] if kind == "mysql" else _disable_triggers(conn, kind, schema, names, target, summary)
             )
@@ -667,8 +667,10 @@ def _accept(summary: WriteSummary, progress: Progress | None, undone: str) -> No
         )
 
 
-def _check_cycles_loadable(schema: Schema, plan: Plan, names: list[str]) -> None:
+def _check_cycles_loadable(schema: Schema, plan: Plan, names: list[str], kind: str = "") -> None:
     """Into existing tables, a cycle-cutting FK is written NULL first: it must accept NULL."""
+    # MariaDB/MySQL have no DEFERRABLE: the advice there is a nullable column.
+    fix = "let one of its columns accept NULL" if kind == "mysql" else "make it DEFERRABLE"
     for name in names:
         for fk in plan[name].deferred:
             table = schema.table(name)
@@ -676,7 +678,7 @@ def _check_cycles_loadable(schema: Schema, plan: Plan, names: list[str]) -> None
                 raise RelsynthError(
                     f"Foreign key {fk.label} closes a cycle and none of its columns outside the primary key "
                     "may be NULL, and it is not DEFERRABLE, so rows "
-                    "cannot be loaded into existing tables one table at a time; make it DEFERRABLE, or let "
+                    f"cannot be loaded into existing tables one table at a time; {fix}, or let "
                     "relsynth create the tables (without --into-existing)"
                 )
 

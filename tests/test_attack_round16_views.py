@@ -114,3 +114,29 @@ def test_one_postgresql_schema_gets_its_views_beside_its_tables(request: pytest.
     )
     assert views == [("bookings", "flights_v")]
     assert scalar(target, "SELECT COUNT(*) FROM bookings.flights_v") == 300
+
+
+CYCLE = """
+CREATE TABLE staff (staff_id INT NOT NULL PRIMARY KEY, store_id INT NOT NULL, name VARCHAR(20) NOT NULL);
+CREATE TABLE store (store_id INT NOT NULL PRIMARY KEY, manager_staff_id INT NOT NULL UNIQUE,
+  FOREIGN KEY (manager_staff_id) REFERENCES staff (staff_id));
+ALTER TABLE staff ADD FOREIGN KEY (store_id) REFERENCES store (store_id);
+SET FOREIGN_KEY_CHECKS = 0;
+INSERT INTO staff SELECT seq, 1 + seq MOD 2, CONCAT('s', seq) FROM seq_1_to_40;
+INSERT INTO store VALUES (1, 1), (2, 2);
+SET FOREIGN_KEY_CHECKS = 1
+"""
+
+
+@pytest.mark.mysql
+def test_into_existing_mariadb_cycle_is_refused_with_advice_mariadb_can_follow(
+    request: pytest.FixtureRequest,
+) -> None:
+    """C) The refusal said "make it DEFERRABLE", which MariaDB cannot do."""
+    source = request.getfixturevalue("mysql_db")()
+    target = request.getfixturevalue("mysql_db")()
+    run_sql(source, CYCLE)
+    relsynth.synthesize(source, target, seed=1)
+    with pytest.raises(relsynth.RelsynthError) as err:
+        relsynth.synthesize(source, target, seed=2, into_existing=True, replace=True)
+    assert "accept NULL" in str(err.value) and "DEFERRABLE," not in str(err.value).split(";")[1]
