@@ -114,6 +114,15 @@ def _nullable(table: Table, fk: ForeignKey) -> bool:
     return any(table.column(c).nullable for c in fk.columns)
 
 
+def _optional(table: Table, fk: ForeignKey) -> bool:
+    """A nullable FK, unless it is an inferred one that no row of the source leaves NULL: MIMIC
+    declares no keys on its events, and its icustay_id, NULL in none of them, is what they hang
+    under (inference rests on the data already)."""
+    if fk.inferred is not None and table.row_count and fk.inferred.values >= table.row_count:
+        return False
+    return _nullable(table, fk)
+
+
 def late_columns(table: Table, fk: ForeignKey) -> tuple[str, ...]:
     """The columns of a cycle-cutting FK written NULL first and filled in once both tables exist:
     its nullable ones the primary key and the other FKs do not hold (owner_user, not tenant_id,
@@ -335,9 +344,9 @@ def _choose_context(
 
     def eligible(fk: ForeignKey) -> bool:
         parent = schema.table(fk.ref_table)
-        if parent.row_count == 0 and _nullable(table, fk):
+        if parent.row_count == 0 and _optional(table, fk):
             return False  # an empty parent can own nothing
-        if _nullable(table, fk):
+        if _optional(table, fk):
             # An optional link is an owner only if named after it and parents are fewer than children.
             return named_after(fk) and parent.row_count <= max(table.row_count, 1)
         return True
@@ -348,7 +357,7 @@ def _choose_context(
     ancestors = {fk.name: nx.ancestors(dag, fk.ref_table) for fk in fks}
 
     def head(fk: ForeignKey) -> tuple:
-        return (set(fk.columns) <= set(table.primary_key), not _nullable(table, fk), named_after(fk))
+        return (set(fk.columns) <= set(table.primary_key), not _optional(table, fk), named_after(fk))
 
     def tail(fk: ForeignKey) -> tuple:
         parent = schema.table(fk.ref_table)

@@ -85,3 +85,82 @@ def test_notes_keep_their_admission_and_items_their_values(request: pytest.Fixtu
     )
     for _, label, _, mean, sd in ITEMS:
         assert abs(float(means[label]) - mean) < sd, (label, means[label])
+
+
+def _icu() -> str:
+    """Every patient has two or three admissions, one of them with an ICU stay; chart events are
+    recorded in ICU stays only, and name the stay, its admission and the patient (no keys
+    declared on them, as in MIMIC)."""
+    rng = np.random.default_rng(5)
+    out = [
+        "CREATE TABLE patients (row_id int PRIMARY KEY, subject_id int NOT NULL UNIQUE);",
+        "CREATE TABLE admissions (row_id int PRIMARY KEY, subject_id int NOT NULL REFERENCES patients (subject_id),"
+        " hadm_id int NOT NULL UNIQUE, insurance varchar(20) NOT NULL);",
+        "CREATE TABLE icustays (row_id int PRIMARY KEY, subject_id int NOT NULL REFERENCES patients (subject_id),"
+        " hadm_id int NOT NULL REFERENCES admissions (hadm_id), icustay_id int NOT NULL UNIQUE, unit varchar(10));",
+        "CREATE TABLE chartevents (row_id int NOT NULL, subject_id int NOT NULL, hadm_id int, icustay_id int,"
+        " valuenum double precision);",
+    ]
+    hadm, icu, chart = 100000, 200000, 0
+    for p in range(1, 201):
+        sid = 10000 + 3 * p
+        out.append(f"INSERT INTO patients VALUES ({p}, {sid});")
+        stays = int(rng.integers(2, 4))
+        with_icu = int(rng.integers(0, stays))
+        for a in range(stays):
+            hadm += 1
+            out.append(f"INSERT INTO admissions VALUES ({hadm - 100000}, {sid}, {hadm}, 'Medicare');")
+            if a != with_icu:
+                continue
+            icu += 1
+            out.append(f"INSERT INTO icustays VALUES ({icu - 200000}, {sid}, {hadm}, {icu}, 'MICU');")
+            for _ in range(int(rng.integers(3, 10))):
+                chart += 1
+                out.append(
+                    f"INSERT INTO chartevents VALUES ({chart}, {sid}, {hadm}, {icu}, {round(float(rng.normal(80, 15)), 1)});"
+                )
+    return "\n".join(out)
+
+
+@pytest.mark.postgresql
+def test_an_event_names_an_admission_that_has_its_icu_stay(request: pytest.FixtureRequest) -> None:
+    """C) A chart event drew its admission among the patient's, then an ICU stay of that admission:
+    one without a stay left the event's icustay_id NULL (the source has none)."""
+    source = request.getfixturevalue("pg_db")()
+    target = request.getfixturevalue("pg_db")()
+    run_sql(source, _icu())
+    relsynth.synthesize(source, target, seed=2)
+    rows, named = fetch(target, "SELECT COUNT(*), COUNT(icustay_id) FROM chartevents")[0]
+    assert rows > 0 and named == rows, (rows, named)
+    assert fetch(
+        target,
+        "SELECT COUNT(*) FROM chartevents c JOIN icustays i USING (icustay_id) WHERE i.hadm_id <> c.hadm_id",
+    ) == [(0,)]
+
+
+@pytest.mark.postgresql
+def test_with_declared_nullable_keys_the_admission_drawn_has_an_icu_stay_where_the_patient_has_one(
+    request: pytest.FixtureRequest,
+) -> None:
+    """D) The same with the keys declared (nullable, as MIMIC's DDL has them): the event stays under
+    the patient, and its admission is drawn among the patient's admissions that have an ICU stay
+    where there is one (relsynth.model.assign._with_later_parents): an event whose patient has a
+    stay names one."""
+    source = request.getfixturevalue("pg_db")()
+    target = request.getfixturevalue("pg_db")()
+    run_sql(
+        source,
+        _icu()
+        + "\nALTER TABLE chartevents ADD FOREIGN KEY (subject_id) REFERENCES patients (subject_id);"
+        + "\nALTER TABLE chartevents ADD FOREIGN KEY (hadm_id) REFERENCES admissions (hadm_id);"
+        + "\nALTER TABLE chartevents ADD FOREIGN KEY (icustay_id) REFERENCES icustays (icustay_id);",
+    )
+    model = relsynth.fit(source, seed=2)
+    assert model.plan["chartevents"].context.ref_table == "patients"  # type: ignore[union-attr]
+    relsynth.synthesize(source, target, seed=2)
+    unnamed = fetch(
+        target,
+        "SELECT COUNT(*) FROM chartevents c WHERE c.icustay_id IS NULL "
+        "AND EXISTS (SELECT 1 FROM icustays i WHERE i.subject_id = c.subject_id)",
+    )
+    assert unnamed == [(0,)]
