@@ -272,6 +272,8 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
         return out.tolist()
     if pd.api.types.is_float_dtype(values):
         arr = values.to_numpy(dtype=float)
+        if t.name == "numeric":
+            arr = _fifteen_digits(arr)
         keep_nan = not col.nullable and kind == "postgresql"  # only PostgreSQL stores NaN
         out = arr.astype(object)
         if not keep_nan:
@@ -292,6 +294,22 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
         return [None if v is None else _json_ready(v) for v in out]
     if t.name == "uuid" or t.name in {"string", "char", "text"}:
         return [None if v is None else str(v) for v in out]
+    return out
+
+
+def _fifteen_digits(arr: np.ndarray) -> np.ndarray:
+    """Numbers for a DECIMAL column rounded to the 15 significant digits a float holds: the driver
+    spells a float by its shortest repr, and a sum or a difference of two (254.49000000000004)
+    went into a DECIMAL(65,30) with its noise. The nearest float to the rounded value spells
+    254.49."""
+    out = arr.copy()
+    size = np.abs(arr)
+    ok = np.isfinite(arr) & (size > 1e-200) & (size < 1e22)  # 10**22: the last exact power of ten
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        digits = 14 - np.floor(np.log10(size[ok]))
+        up = 10.0 ** np.maximum(digits, 0)  # exact powers of ten, divided or multiplied by
+        down = 10.0 ** np.maximum(-digits, 0)
+        out[ok] = np.round(arr[ok] * up / down) * down / up
     return out
 
 

@@ -131,3 +131,42 @@ def test_a_not_null_float_keeps_its_nan(request: pytest.FixtureRequest) -> None:
     nan = scalar(target, "SELECT COUNT(*) FROM reading WHERE ratio = 'NaN'::float8")
     assert 60 <= nan <= 140, nan
     assert scalar(target, "SELECT COUNT(*) FROM reading WHERE ratio IS NULL") == 0
+
+
+@pytest.mark.parametrize("db", ["mysql_db", "pg_db", "sqlite_db"])
+def test_decimals_are_written_without_float_noise(request: pytest.FixtureRequest, db: str) -> None:
+    """D) DECIMAL(65,30) values of two decimals came back as 411.989999999999950000...: a float the
+    model computed went to the driver as its repr, and the column kept every digit."""
+    source = request.getfixturevalue(db)()
+    target = request.getfixturevalue(db)()
+    rows = ", ".join(f"({i}, {round(i * 1.37, 2)}, {round(i * 2.11, 2)})" for i in range(1, 401))
+    run_sql(
+        source,
+        "CREATE TABLE job (id INT PRIMARY KEY, cost DECIMAL(65, 30) NOT NULL, fee NUMERIC(20, 10) NOT NULL);\n"
+        f"INSERT INTO job VALUES {rows}",
+    )
+    relsynth.synthesize(source, target, seed=1)
+    values = [float(c) for row in fetch(target, "SELECT cost, fee FROM job") for c in row]
+    assert len(values) == 800
+    noisy = [v for v in values if abs(v * 100 - round(v * 100)) > 1e-6]
+    assert not noisy, noisy[:3]
+    digits = [str(c).rstrip("0") for (c,) in fetch(target, "SELECT cost FROM job")]
+    assert all(len(d.split(".")[1]) <= 2 for d in digits if "." in d), digits[:3]
+
+
+def test_fifteen_digits_rounds_away_only_float_noise() -> None:
+    import numpy as np
+
+    from relsynth.writer import _fifteen_digits
+
+    got = _fifteen_digits(
+        np.array([254.49000000000004, 0.1 + 0.2, -7.25, 1 / 3, 1e20 / 3, 1e30, np.nan, 0.0])
+    )
+    assert [repr(float(x)) for x in got[:5]] == [
+        "254.49",
+        "0.3",
+        "-7.25",
+        "0.333333333333333",
+        "3.33333333333333e+19",
+    ]
+    assert got[5] == 1e30 and np.isnan(got[6]) and got[7] == 0.0
