@@ -867,7 +867,7 @@ def _create(conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, su
                 if isinstance(col.type, postgresql.ENUM):
                     col.type.create(conn, checkfirst=True)
     for t in ts.tables.values():
-        ts_indexes = list(t.indexes)
+        ts_indexes = sorted(t.indexes, key=lambda ix: str(ix.name))  # a set: its order varies by process
         for ix in ts_indexes:
             t.indexes.discard(ix)
         t.info["indexes"] = ts_indexes
@@ -1491,7 +1491,14 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         summary.changes += ts.changes
         renamed = _rename_taken_fks(conn, ts, staging, schema.schemas, token)
         for name in names:
-            ts.tables[name].create(conn)
+            table = ts.tables[name]
+            indexes = sorted(table.indexes, key=lambda ix: str(ix.name))  # a set: its order varies by process
+            for ix in indexes:
+                table.indexes.discard(ix)
+            table.create(conn)
+            for ix in indexes:
+                ix.create(conn)
+                table.indexes.add(ix)
         conn.commit()
         summary.seconds["schema"] = time.perf_counter() - t0
         t0 = time.perf_counter()

@@ -140,3 +140,32 @@ def test_into_existing_mariadb_cycle_is_refused_with_advice_mariadb_can_follow(
     with pytest.raises(relsynth.RelsynthError) as err:
         relsynth.synthesize(source, target, seed=2, into_existing=True, replace=True)
     assert "accept NULL" in str(err.value) and "DEFERRABLE," not in str(err.value).split(";")[1]
+
+
+INDEXED = """
+CREATE TABLE item (id INT NOT NULL PRIMARY KEY, a INT NOT NULL, b INT NOT NULL, c VARCHAR(20) NOT NULL,
+  d DATE NOT NULL, e INT NOT NULL, KEY ix_a (a), KEY ix_b (b), KEY ix_c (c), KEY ix_d (d), KEY ix_e (e),
+  KEY ix_ab (a, b), KEY ix_cd (c, d), UNIQUE KEY ux_ce (c, e));
+INSERT INTO item SELECT seq, seq MOD 7, seq MOD 11, CONCAT('c', seq), '2020-01-01' + INTERVAL seq DAY, seq
+  FROM seq_1_to_300
+"""
+
+
+@pytest.mark.mysql
+def test_the_same_seed_gives_the_same_mariadb_schema_in_every_process(request: pytest.FixtureRequest) -> None:
+    """D) The target's KEY lines came in another order from one process to the next: the indexes
+    were created from a set of SQLAlchemy Index objects, whose order is their memory addresses'."""
+    import os
+    import subprocess
+    import sys
+
+    source = request.getfixturevalue("mysql_db")()
+    run_sql(source, INDEXED)
+    shapes = []
+    for hash_seed in (0, 1, 2):
+        target = request.getfixturevalue("mysql_db")()
+        code = f"import relsynth; relsynth.synthesize({source!r}, {target!r}, seed=1)"
+        env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
+        subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+        shapes.append(fetch(target, "SHOW CREATE TABLE item")[0][1])
+    assert shapes[0] == shapes[1] == shapes[2]

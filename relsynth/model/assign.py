@@ -431,6 +431,8 @@ def assign_secondary(
             target = not_before(target, child_group, parent_group, x, y, lowest_gap(matched))
             if z is not None and z.shape[0] == n:
                 follow_parent(tm, frame, matched, target, x, y, z)
+        if matches:
+            _loosen(model, table, fk, frame, q.frame, matches, rows, target, wants, rng)
         unmatched = int(((child_group >= 0) & (target < 0)).sum())
         if unmatched:
             report.unmatched_keys[table.name] = report.unmatched_keys.get(table.name, 0) + unmatched
@@ -453,6 +455,67 @@ def assign_secondary(
     if deferred:
         done[table.name].frame = frame
     return drop
+
+
+def _loosen(
+    model: Model,
+    table: Table,
+    fk: ForeignKey,
+    frame: pd.DataFrame,
+    parents: pd.DataFrame,
+    matches: list[tuple[str, str]],
+    rows: np.ndarray,
+    target: np.ndarray,
+    wants: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Rows no parent of their group matches (a payment whose customer was drawn no rental with
+    that staff member) take a parent matching the other columns only, and the columns another of
+    the table's own foreign keys sets (payment.customer_id) from it (the rental's customer_id,
+    a key of the same table): the key match holds, and the row is not left without a parent
+    (sakila's payments without a rental went from 34 to 132)."""
+    stuck = rows[target[rows] < 0]
+    if not len(stuck):
+        return
+    tp = model.plan[table.name]
+    ptp = model.plan[fk.ref_table]
+    pfks = [g for g in (*([ptp.context] if ptp.context else []), *ptp.secondary) if len(g.columns) == 1]
+    own = {g.columns[0]: g for g in tp.secondary if g is not fk and len(g.columns) == 1}
+    # Only a column no other key match reads or sets (notes.visit_id must stay its person's visit).
+    tm = model.tables[table.name]
+    matched_elsewhere = {c for name, ms in tm.key_matches.items() if name != fk.name for c, _ in ms}
+    movable = {
+        c
+        for c, p in matches
+        if c in own
+        and c not in matched_elsewhere
+        and not tm.key_matches.get(own[c].name)
+        and any(
+            g.columns[0] == p and g.ref_table == own[c].ref_table and g.ref_columns == own[c].ref_columns
+            for g in pfks
+        )
+    }
+    if not movable:
+        return
+    kept = [(c, p) for c, p in matches if c not in movable]
+    n_parents = len(parents)
+    if kept:
+        own_v = [comparable(frame[c]).to_numpy()[stuck] for c, _ in kept]
+        par_v = [comparable(parents[p]).to_numpy() for _, p in kept]
+        codes = pd.factorize(
+            pd.MultiIndex.from_arrays([np.concatenate([o, p_]) for o, p_ in zip(own_v, par_v, strict=True)])
+        )[0]
+        group, pgroup = codes[: len(stuck)], codes[len(stuck) :]
+    else:
+        group, pgroup = np.zeros(len(stuck), dtype=np.int64), np.zeros(n_parents, dtype=np.int64)
+    chosen = kz.grouped_slots(group, pgroup, np.maximum(wants, 0), rng)
+    ok = chosen >= 0
+    target[stuck[ok]] = chosen[ok]
+    for c in movable:
+        p = next(p for cc, p in matches if cc == c)
+        values = frame[c].astype(object).to_numpy(copy=True)
+        values[stuck[ok]] = _take(parents[p], chosen[ok])
+        frame[c] = values
 
 
 def in_time(target: np.ndarray, group: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -141,9 +141,16 @@ def _intervals(
         ):
             continue
         values = frame[c]
-        known = values.dropna()
-        if pd.api.types.is_timedelta64_dtype(values) or all(isinstance(v, dt.timedelta) for v in known):
-            out[c] = pd.to_timedelta(values).dt.total_seconds().to_numpy(dtype=float)
+        if pd.api.types.is_timedelta64_dtype(values):
+            out[c] = values.dt.total_seconds().to_numpy(dtype=float)
+            continue
+        known = values.notna().to_numpy()
+        if all(isinstance(v, dt.timedelta) for v in values[known]):
+            # Each as Python's timedelta: an interval of '999 years' is past pandas' Timedelta
+            # (about 292 years), and pd.to_timedelta stopped the run with OutOfBoundsTimedelta.
+            secs = np.full(len(values), np.nan)
+            secs[known] = [v.total_seconds() for v in values[known]]
+            out[c] = secs
     return out  # anything else (text, numbers) is no duration read as one: left to natives.py
 
 
@@ -300,7 +307,10 @@ def reaches(
             for col, x in own.items():
                 day = _midnight(y) and not _midnight(x)
                 op = ex.order_between(x, y, death=ex.ends_life(b, end), day=day)
-                if op is not None:
+                if op == "=":  # both bounds: the time of the row reached, where there is one
+                    out += [ex.Reach(col, ">=", end, b, path), ex.Reach(col, "<=", end, b, path)]
+                    found = True
+                elif op is not None:
                     out.append(ex.Reach(col, op, end, b, path, day and op == "<="))
                     found = True
             if found:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relsynth.model.exact import MIN_NAMED, ends_life
+from relsynth.model.exact import MIN_NAMED, ends_life, enough_values
 from relsynth.model.values import beyond_float, distinct
 
 SCREEN_ROWS = 50_000
@@ -317,7 +317,9 @@ def orders(
     for col, x in seconds.items():
         for pcol, y in (parent or {}).items():
             both = ~np.isnan(x) & ~np.isnan(y)
-            if both.sum() < MIN_ROWS:
+            # The parent's time must vary too: every rental before the one last_update of a
+            # 2-row staff table is a coincidence, not a law (that constant is drawn again).
+            if both.sum() < MIN_ROWS or not enough_values(y[both], MIN_ROWS):
                 # A death comes after the birth (of its parent, the person), however few the deaths.
                 if ends_life(col) and both.sum() >= MIN_NAMED and np.all(x[both] >= y[both]):
                     found.append(Order(col, pcol, ">=", fk))
