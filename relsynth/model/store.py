@@ -309,14 +309,27 @@ def save(model: Model, path: str | Path) -> None:
         "tables": {n: _table_out(t, f"t{i}", arrays) for i, (n, t) in enumerate(model.tables.items())},
     }
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays.data)  # type: ignore[arg-type]  # (numpy's stubs: names vs allow_pickle)
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as npz:  # what np.savez writes
+        for name in sorted(arrays.data):
+            one = io.BytesIO()
+            np.save(one, arrays.data[name], allow_pickle=False)
+            npz.writestr(_entry(f"{name}.npy"), one.getvalue())
     with (
         atomic_write(path, binary=True) as fh,
         zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as z,
     ):
         # model.json first: its name in the first local header is how a truncated file is recognised.
-        z.writestr("model.json", json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
-        z.writestr("arrays.npz", buf.getvalue())
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        z.writestr(_entry("model.json"), text)
+        z.writestr(_entry("arrays.npz"), buf.getvalue())
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry dated 1980-01-01, as every one is: the same model gives the same file, byte
+    for byte (the time of writing was in each entry, np.savez's too)."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
 
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty archive
