@@ -540,6 +540,11 @@ def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
         return sa.text(default), None
     if _LITERAL_DEFAULT.match(default.strip()):
         value = default.strip().strip("()").split("::")[0]
+        if col.type.name in {"date", "datetime"} and value.startswith("'"):
+            from relsynth.transform import special_date
+
+            if special_date(value[1:-1])[0] is not None:  # 'infinity', a zero date: no date the target holds
+                return None, f"default {default} of {col.name} is no date {dst} holds: not recreated"
         if (
             col.type.name == "boolean"
             and dialects.family(dst) == "postgresql"

@@ -94,6 +94,52 @@ def quote_keywords_on_connect(engine: sa.Engine) -> None:
     event.listen(engine, "connect", _again)  # after the dialect's own first-connect initialize
 
 
+def tolerant_dates(conn: sa.Connection) -> None:
+    """Let a PostgreSQL connection read every date it holds: psycopg fails a whole read on one
+    value Python's dates cannot hold ('infinity', '-infinity', a BC date, a year past 9999; a
+    timestamptz of 9999-12-31 seen from a time zone east of UTC). Such a value is given as its
+    text instead; model/sentinels.read_special reads it as what it can be represented by.
+
+    Idempotent, per DBAPI connection (a pooled one keeps it); nothing for other drivers."""
+    raw = getattr(conn.connection, "driver_connection", None)
+    adapters = getattr(raw, "adapters", None)
+    if adapters is None or family(conn) != "postgresql" or type(raw).__module__.split(".")[0] != "psycopg":
+        return
+    from psycopg import pq
+
+    for name in ("date", "timestamp", "timestamptz"):
+        info = adapters.types.get(name)
+        if info is None:
+            continue
+        inner = adapters.get_loader(info.oid, pq.Format.TEXT)
+        if inner is None or getattr(inner, "tolerant", False):
+            continue
+        adapters.register_loader(info.oid, _tolerant_loader(inner))
+
+
+def _tolerant_loader(inner: type) -> type:
+    """A text loader that reads what ``inner`` (the driver's, C-optimised) reads, and gives the
+    text of a value it refuses (psycopg.DataError) instead of failing the read."""
+    from psycopg import DataError
+    from psycopg.adapt import Loader
+
+    class Tolerant(Loader):
+        tolerant = True
+
+        def __init__(self, oid: int, context: Any = None) -> None:
+            super().__init__(oid, context)
+            self._load = inner(oid, context).load
+
+        def load(self, data: Any) -> Any:
+            try:
+                return self._load(data)
+            except (DataError, ValueError, OverflowError):
+                return bytes(data).decode("ascii", "replace")
+
+    Tolerant.__name__ = f"Tolerant{inner.__name__}"
+    return Tolerant
+
+
 def family(conn_or_name: sa.Connection | str) -> str:
     """'postgresql', 'mysql' (MariaDB included), 'sqlite' or the dialect's own name."""
     name = conn_or_name if isinstance(conn_or_name, str) else conn_or_name.dialect.name
@@ -109,6 +155,7 @@ def begin_read_only(conn: sa.Connection) -> sa.Connection:
     if kind == "postgresql":
         conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        tolerant_dates(conn)  # 'infinity' and BC dates are read, not a failed read
     elif kind == "mysql":
         conn.exec_driver_sql("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")

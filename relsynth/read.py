@@ -22,6 +22,7 @@ import pandas as pd
 from relsynth import dialects
 from relsynth.errors import SchemaError
 from relsynth.graph import Plan
+from relsynth.model.sentinels import read_special
 from relsynth.model.values import BEYOND_FLOAT, exact_integers
 from relsynth.schema import Kind, Schema, Table, place
 from relsynth.sqltypes import native_family
@@ -210,6 +211,7 @@ def read_tables(
     result = ReadResult(frames={})
     sampled: set[str] = set()
     names = [n for n in plan.order if plan[n].role != "empty"]
+    dialects.tolerant_dates(conn)  # PostgreSQL's 'infinity' is read, not a failed read
     for i, name in enumerate(names):
         if progress:
             progress("read", i, len(names))
@@ -255,7 +257,8 @@ def read_tables(
             if sample_rows:
                 sampled.add(name)
         result.rows_read[name] = len(frame)
-        result.frames[name] = frame
+        # 'infinity', BC, MariaDB's zero dates: as what they can be represented by, recorded in attrs
+        result.frames[name] = read_special(table, frame)
     if sampled and holdout <= 0:  # counts over held-out rows would let the model see them
         for name in (n for n in names if plan[n].role == "data"):
             for fk in (*plan[name].secondary, *plan[name].deferred):
@@ -309,6 +312,7 @@ def stream_rows(
     model learned from a sample against copying any of the source's rows. ``columns``: only these
     per table (tables not named are not read)."""
     names = [n for n in plan.order if plan[n].role == "data" and (columns is None or columns.get(n))]
+    dialects.tolerant_dates(conn)
     for i, name in enumerate(names):
         if progress:
             progress("guard", i, len(names))
@@ -319,7 +323,7 @@ def stream_rows(
         # In the database's own order: a guard is a set, and an ORDER BY over every row is a sort
         query = _select(table, schema.schema, cols, dialects.family(conn))[1].order_by(None)
         for chunk in dialects.chunks_of(conn, query, CHUNK_ROWS):
-            yield name, _native_numbers(_frame(chunk, cols), table)
+            yield name, read_special(table, _native_numbers(_frame(chunk, cols), table))
     if progress:
         progress("guard", len(names), len(names))
 

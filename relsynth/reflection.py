@@ -320,8 +320,9 @@ def reflect_connection(
         tables = _infer_keys(conn, tables, schema, unlinked, progress)
 
     if profile:
+        several = f"{schema}." if others is not None and schema is not None else ""  # notes name it
         tables = [
-            _profile(conn, t, schema, progress, i, len(tables), unlinked.get(t.name, set()))
+            _profile(conn, t, schema, progress, i, len(tables), unlinked.get(t.name, set()), notes, several)
             for i, t in enumerate(tables)
         ]
 
@@ -928,12 +929,14 @@ def read_sample(conn: sa.Connection, table: Table, schema: str | None, limit: in
     import pandas as pd
     import sqlalchemy as sa
 
+    from relsynth.model.sentinels import read_special
     from relsynth.schema import Kind
     from relsynth.sqltypes import KIND_OF_TYPE
 
     wanted = [c.name for c in table.columns if KIND_OF_TYPE.get(c.type.name) is not Kind.UNSUPPORTED]
     if not wanted:
         return pd.DataFrame()
+    dialects.tolerant_dates(conn)  # PostgreSQL's 'infinity' is read, not a failed read
     t = sa_table(table, schema)
     query = sa.select(*[t.c[n] for n in wanted])
     if table.primary_key:
@@ -942,9 +945,10 @@ def read_sample(conn: sa.Connection, table: Table, schema: str | None, limit: in
     if rows > limit:
         spread = dialects.spread_sample(conn, t, query, table.primary_key, rows, limit)
         if spread is not None:
-            return pd.DataFrame(spread, columns=wanted)
+            return read_special(table, pd.DataFrame(spread, columns=wanted))
     result = conn.execute(query.limit(limit))
-    return pd.DataFrame(result.all(), columns=wanted)
+    # 'infinity', BC and MariaDB's zero dates as what they can be represented by (model/sentinels.py)
+    return read_special(table, pd.DataFrame(result.all(), columns=wanted))
 
 
 def _with_text_formats(conn: sa.Connection, table: Table, schema: str | None, sample: pd.DataFrame) -> Table:
@@ -995,12 +999,20 @@ def _profile(
     i: int,
     n: int,
     unlinked: set[str],
+    notes: list[str] | None = None,
+    where: str = "",
 ) -> Table:
+    """The table with what a sample of its rows tells (profile.py); ``notes``: what of its values
+    relsynth reads otherwise than the database gives them (named ``where`` + table)."""
     if progress:
         progress("profile", i, n)
     sample = read_sample(conn, table, schema, PROFILE_ROWS) if table.row_count else None
     if sample is not None:
         table = _with_text_formats(conn, table, schema, sample)
+        from relsynth.model.sentinels import SPECIAL, special_notes
+
+        if notes is not None:
+            notes += special_notes(where + table.name, sample.attrs.get(SPECIAL) or {})
     out = profile_table(table, sample, unlinked=unlinked)
     if progress and i == n - 1:
         progress("profile", n, n)

@@ -10,6 +10,7 @@ Null values are not seen here: the table model gives nullable columns a separate
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 import re
@@ -595,6 +596,110 @@ def far_datetimes(values: pd.Series, *, utc: bool = False) -> pd.Series:
         out.append(v)
     stamps = pd.Series(np.array(out, dtype="datetime64[us]"), index=values.index)
     return stamps.dt.tz_localize("UTC") if utc else stamps
+
+
+# -- dates Python's cannot hold, or text that is no date ------------------------------------------
+# What a date or timestamp column may hold beyond Python's dates (years 1 to 9999): PostgreSQL's
+# 'infinity' and '-infinity' (an open end), BC dates and years past 9999 (given as text by
+# dialects.tolerant_dates); MariaDB's zero dates ('0000-00-00', a legacy "no date", which the
+# driver gives as text) and dates with a zero month or day; text in a SQLite DATE column that is
+# no date. Each kind, in words (never a value), and what it is read as (model/sentinels.py).
+SPECIAL_DATE_KINDS: dict[str, tuple[str, str]] = {
+    "infinity": ("'infinity'", "latest"),
+    "-infinity": ("'-infinity'", "earliest"),
+    "bc": ("BC dates", "earliest"),
+    "beyond": ("dates after year 9999", "latest"),
+    "zero": ("zero dates", "earliest"),
+    "part": ("dates with a zero or impossible month or day", "nearest"),
+    "text": ("text that is no date", "null"),
+}
+_DATE_START = re.compile(r"([+-]?)(\d{4,})-(\d{1,2})-(\d{1,2})(.*)", re.DOTALL)
+
+
+def date_bound(which: str, family: str, *, timezone: bool = False, text: bool = False) -> Any:
+    """The "latest" or "earliest" value of a date or datetime column in Python (9999-12-31 or
+    0001-01-01; a timestamp's to the whole second, aware in UTC with ``timezone``); ISO text with
+    ``text`` (a SQLite column's values are text)."""
+    day = dt.date(9999, 12, 31) if which == "latest" else dt.date(1, 1, 1)
+    if family == "date":
+        return day.isoformat() if text else day
+    moment = dt.datetime.combine(day, dt.time(23, 59, 59) if which == "latest" else dt.time())
+    if text:
+        return moment.isoformat(sep=" ")
+    return moment.replace(tzinfo=dt.UTC) if timezone else moment
+
+
+# ISO dates (and times) that are surely real: years 1 to 9999, months 1 to 12, days 1 to 28.
+_PLAIN_DATE = (
+    r"\s*(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])"
+    r"([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?\s*"
+)
+
+
+def plain_dates(texts: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """Which texts are surely ordinary ISO dates (special_date need not look at them): one
+    vectorised match, as a SQLite column holds a million of them."""
+    if not len(texts):
+        return np.zeros(0, dtype=bool)
+    found = pd.Series(np.asarray(texts, dtype=object)).str.fullmatch(_PLAIN_DATE)
+    return found.fillna(False).to_numpy(dtype=bool)
+
+
+def special_date(text: str) -> tuple[str | None, str | None]:
+    """The kind (SPECIAL_DATE_KINDS) of a text value read from a date or datetime column, or None
+    for a date pandas reads as it is; for a "part", the nearest real date as ISO text (a zero
+    month or day as the first, 31 April as the 30th), the time of day kept."""
+    s = text.strip()
+    low = s.lower()
+    if low in {"infinity", "+infinity"}:
+        return "infinity", None
+    if low == "-infinity":
+        return "-infinity", None
+    if low.endswith(" bc"):
+        return "bc", None
+    m = _DATE_START.fullmatch(s)
+    if m is not None:
+        sign, year, month, day = m[1], int(m[2]), int(m[3]), int(m[4])
+        if sign == "-":
+            return "bc", None
+        if year > 9999:
+            return "beyond", None
+        if year == 0:
+            return "zero", None
+        if month <= 12 and day <= 31:
+            last = calendar.monthrange(year, max(month, 1))[1]
+            if month == 0 or day == 0 or day > last:
+                return "part", f"{year:04d}-{max(month, 1):02d}-{min(max(day, 1), last):02d}{m[5]}"
+    return (None, None) if _readable_date(s) else ("text", None)
+
+
+def _readable_date(text: str) -> bool:
+    """Does to_epoch_seconds read this text as a date: ISO 8601, or within pandas' years (whose
+    parser reads 25/12/2020; beyond them only ISO text is read)?"""
+    try:
+        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return True
+    except ValueError:
+        pass
+    try:
+        pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):  # OutOfBoundsDatetime is a ValueError
+        return False
+    return True
+
+
+def date_value(text: str, family: str, *, timezone: bool = False) -> Any:
+    """ISO text as a date (family "date") or datetime (aware in UTC with ``timezone`` when it
+    carries no offset); None when it is none."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if family == "date":
+        return value.date()
+    if timezone and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def _has_tz(values: pd.Series) -> bool:

@@ -6,17 +6,27 @@ centuries, and an interval ending there is placed as eight thousand years long, 
 of its key out of range. It means what a NULL would, so the fit reads it as one (an open interval,
 an unknown date) and the sampler writes the sentinel back wherever the column came out NULL. Only
 in a column with no NULL of its own, so that the two never mix.
+
+Dates a column's type holds but Python's cannot (PostgreSQL's 'infinity', '-infinity', BC dates,
+years past 9999; MariaDB's zero dates) are read as the latest or earliest date Python holds
+(read_special) and, common enough, kept as such a sentinel; else read as NULL for learning. One
+line per column says which and what became of them, never a value.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from relsynth.schema import Kind, Schema, Table
+from relsynth.schema import Column, Kind, Schema, Table
 from relsynth.sqltypes import STRING_TYPES
+from relsynth.transform import SPECIAL_DATE_KINDS, date_bound, date_value, plain_dates, special_date
+
+log = logging.getLogger("relsynth")
 
 MIN_ROWS = 5  # a sentinel is a common value: a rare one is a person's date, not a convention
 MIN_SHARE = 0.01
@@ -71,13 +81,20 @@ def _sentinel(secs: np.ndarray) -> float | None:
 def strip(
     schema: Schema, frames: dict[str, pd.DataFrame]
 ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, Any]]]:
-    """Frames with every sentinel read as NULL, and the sentinels found, per table."""
+    """Frames with every sentinel read as NULL, and the sentinels found, per table. Dates Python
+    cannot hold are read first (read_special): kept as a sentinel when they are one, else NULL."""
     found: dict[str, dict[str, Any]] = {}
     out = dict(frames)
     for name, frame in frames.items():
         if name not in schema.table_names or not len(frame):
             continue
-        sentinels = find(schema.table(name), frame)
+        table = schema.table(name)
+        frame = read_special(table, frame)
+        sentinels = find(table, frame)
+        special = frame.attrs.get(SPECIAL) or {}
+        if special:
+            frame = _settle(table, frame, special, sentinels)
+        out[name] = frame
         if not sentinels:
             continue
         found[name] = sentinels
@@ -88,6 +105,201 @@ def strip(
             frame[col] = values
         out[name] = frame
     return out, found
+
+
+# frame.attrs key: per column, how many values of each kind read_special read, the kinds it read as
+# NULL, and the latest and earliest dates it read some as
+# ({"counts": {kind: n}, "null": [kind], "latest": value, "earliest": value}).
+SPECIAL = "relsynth.special_dates"
+CHECKED = "relsynth.special_dates_read"  # the columns read_special has read
+_MYSQL_TIMESTAMP = re.compile(r"TIMESTAMP(\(\d+\))?")  # 1970 to 2038: no room for a far date
+
+
+def read_special(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each value of a date or timestamp column that Python's dates cannot hold,
+    or that is no date, read as what it can be represented by: 'infinity' and years past 9999 as
+    the latest date the column's type holds, '-infinity', BC and zero dates as the earliest, a
+    zero or impossible month or day as the nearest real date, other text as NULL (a zero date in
+    a MySQL TIMESTAMP, whose range holds neither end, too). What was read how, per column, in
+    ``frame.attrs[SPECIAL]``; a frame with none is returned as it is, its columns marked as read
+    (``attrs[CHECKED]``: the fit does not read a million SQLite texts twice)."""
+    done: dict[str, Any] = dict(frame.attrs.get(SPECIAL) or {})
+    checked = set(frame.attrs.get(CHECKED) or ())
+    columns: dict[str, np.ndarray] = {}
+    for col in table.columns:
+        if (
+            col.name not in frame
+            or col.name in checked
+            or col.type.name not in {"date", "datetime"}
+            or frame[col.name].dtype != object
+        ):
+            continue
+        checked.add(col.name)
+        read = _read_column(col, frame[col.name].to_numpy(dtype=object))
+        if read is None:
+            continue
+        values, counts, nulls, bounds = read
+        columns[col.name] = values
+        info = dict(done.get(col.name) or {"counts": {}, "null": [], "latest": None, "earliest": None})
+        done[col.name] = info
+        info["counts"] = {k: info["counts"].get(k, 0) + counts.get(k, 0) for k in {*info["counts"], *counts}}
+        info["null"] = sorted({*info["null"], *nulls})
+        info.update({k: v for k, v in bounds.items() if v is not None})
+    if columns:
+        frame = frame.assign(**{c: pd.Series(v, index=frame.index, dtype=object) for c, v in columns.items()})
+        frame.attrs[SPECIAL] = done
+    frame.attrs[CHECKED] = tuple(sorted(checked))
+    return frame
+
+
+def _read_column(
+    col: Column, objects: np.ndarray
+) -> tuple[np.ndarray, dict[str, int], set[str], dict[str, Any]] | None:
+    """read_special for one column: its values, the count of each kind read, the kinds read as
+    NULL, and the bounds used."""
+    texts = np.fromiter((type(v) is str for v in objects), dtype=bool, count=len(objects))
+    if not texts.any():
+        return None
+    at = np.flatnonzero(texts)
+    codes, uniques = pd.factorize(objects[at])
+    # A column of text (SQLite's) gets text; one of dates (the driver's) gets dates.
+    as_text = len(at) == int(pd.notna(objects).sum())
+    family, tz = col.type.name, bool(col.type.timezone)
+    narrow = bool(_MYSQL_TIMESTAMP.fullmatch((col.type.native or "").strip().upper()))
+    kinds: list[str | None] = [None] * len(uniques)
+    nulls: set[str] = set()
+    repl = np.empty(len(uniques), dtype=object)
+    bounds: dict[str, Any] = {"latest": None, "earliest": None}
+    for i in np.flatnonzero(~plain_dates(uniques)):  # the rest are dates pandas reads
+        kind, nearest = special_date(str(uniques[i]))
+        action = SPECIAL_DATE_KINDS[kind][1] if kind else ""
+        if kind == "zero" and narrow:
+            action = "null"
+        if action == "nearest":
+            repl[i] = nearest if as_text else date_value(str(nearest), family, timezone=tz)
+            if repl[i] is None:
+                kind, action = "text", "null"
+        elif action in bounds:
+            repl[i] = bounds[action] = date_bound(action, family, timezone=tz, text=as_text)
+        if action == "null" and kind is not None:
+            nulls.add(kind)
+        kinds[i] = kind
+    hit = np.array([k is not None for k in kinds], dtype=bool)
+    if not hit.any():
+        return None
+    out = objects.copy()
+    chosen = hit[codes]
+    out[at[chosen]] = repl[codes[chosen]]
+    per_code = np.bincount(codes, minlength=len(uniques))
+    counts: dict[str, int] = {}
+    for kind, n in zip(kinds, per_code, strict=True):
+        if kind is not None:
+            counts[kind] = counts.get(kind, 0) + int(n)
+    return out, counts, nulls, bounds
+
+
+def _settle(
+    table: Table, frame: pd.DataFrame, special: dict[str, Any], sentinels: dict[str, Any]
+) -> pd.DataFrame:
+    """What becomes of the dates read_special read: the latest or earliest date kept as the
+    column's sentinel when it is one, as a value in a key (a relation never moves those), else
+    read as NULL for learning. Says so, one line a column."""
+    from relsynth.model.exact_fit import protected
+
+    keep = protected(table) | table.fk_columns()
+    frame = frame.copy()
+    for name, info in special.items():
+        if name not in frame or name not in table.column_names:
+            continue
+        col = table.column(name)
+        counts = {k: n for k, n in (info.get("counts") or {}).items() if n}
+        if not counts:
+            continue
+        nulls = [k for k in counts if k in set(info.get("null") or ())]
+        sentinel = sentinels.get(name)
+        said: list[str] = []
+        bounds = {w: info[w] for w in ("latest", "earliest") if info.get(w) is not None}
+        for which, value in bounds.items():
+            kinds = [k for k in counts if SPECIAL_DATE_KINDS[k][1] == which and k not in nulls]
+            if not kinds:
+                continue
+            if name in keep:
+                said.append(f"{_words(kinds)} read as {_BOUND_WORDS[which]} (a key column: kept so)")
+            elif sentinel is not None and _same(sentinel, value):
+                said.append(
+                    f"{_words(kinds)} read as {_BOUND_WORDS[which]}, kept as a sentinel date "
+                    "(written there in about the same share)"
+                )
+            else:
+                values = frame[name].to_numpy(dtype=object).copy()
+                values[_equal(values, value)] = None
+                frame[name] = pd.Series(values, index=frame.index, dtype=object)
+                nulls += kinds
+        near = [k for k in counts if SPECIAL_DATE_KINDS[k][1] == "nearest"]
+        if near:
+            said.append(f"{_words(near)} read as the nearest real date (a zero month or day as the first)")
+        if nulls:
+            if sentinel is not None:
+                then = "written as the column's sentinel date"
+            elif col.nullable:
+                then = "written as NULL in about the same share"
+            else:
+                then = "the column is NOT NULL, so those rows get dates drawn like its others"
+            said.append(f"{_words(nulls)} read as NULL for learning, {then}")
+        if said:
+            log.warning("%s.%s: %s", table.name, name, "; ".join(said))
+    return frame
+
+
+def special_notes(table: str, special: dict[str, Any]) -> list[str]:
+    """What read_special found in a sample (a schema's notes, before anything is learned): one
+    line a column, naming kinds, never values."""
+    out = []
+    for name, info in special.items():
+        counts = {k: n for k, n in (info.get("counts") or {}).items() if n}
+        nulls = set(info.get("null") or ())
+        said = []
+        for which in ("latest", "earliest"):
+            kinds = [k for k in counts if SPECIAL_DATE_KINDS[k][1] == which and k not in nulls]
+            if kinds:
+                said.append(
+                    f"{_words(kinds)} read as {_BOUND_WORDS[which]} "
+                    "(kept as a sentinel date where common, else NULL for learning)"
+                )
+        near = [k for k in counts if SPECIAL_DATE_KINDS[k][1] == "nearest"]
+        if near:
+            said.append(f"{_words(near)} read as the nearest real date")
+        if nulls & set(counts):
+            said.append(f"{_words(nulls & set(counts))} read as NULL for learning")
+        if said:
+            out.append(f"{table}.{name}: holds {'; '.join(said)}")
+    return out
+
+
+# relsynth's own values (date_bound), no source's: the note may say them
+_BOUND_WORDS = {
+    "latest": "the latest date Python holds (9999-12-31)",
+    "earliest": "the earliest date Python holds (0001-01-01)",
+}
+
+
+def _words(kinds: Any) -> str:
+    names = [SPECIAL_DATE_KINDS[k][0] for k in sorted(set(kinds), key=list(SPECIAL_DATE_KINDS).index)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _equal(values: np.ndarray, value: Any) -> np.ndarray:
+    return np.fromiter((_same(v, value) for v in values), dtype=bool, count=len(values))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of one type (a date is no datetime; an aware one no naive one)."""
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b)
+    except TypeError:
+        return False
 
 
 def restore(frame: pd.DataFrame, sentinels: dict[str, Any]) -> None:
