@@ -224,6 +224,21 @@ def walk(
     return pos
 
 
+def reached_times(
+    schema: Schema,
+    path: tuple[tuple[str, str, str], ...],
+    frames: dict[str, pd.DataFrame],
+    n: int,
+    seconds_of: Seconds,
+    column: str,
+) -> np.ndarray:
+    """For each of n rows of the path's first table, ``column`` of the row it reaches, as
+    seconds (NaN: no row, or NULL there)."""
+    pos = walk(schema, path, frames, n)
+    ys = seconds_of(_end(schema, path), column)
+    return np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
+
+
 def _end(schema: Schema, path: tuple[tuple[str, str, str], ...]) -> str:
     way, holder, name = path[-1]
     return schema.table(holder).fk(name).ref_table if way == "up" else holder
@@ -301,8 +316,7 @@ def reaches(
         if int((pos >= 0).sum()) < ex.MIN_NAMED:
             continue
         for b in bases:
-            ys = seconds_of(end, b)
-            y = np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
+            y = reached_times(schema, path, frames, n, seconds_of, b)
             found = False
             for col, x in own.items():
                 day = _midnight(y) and not _midnight(x)
@@ -342,7 +356,6 @@ def time_matches(
         end = fk.ref_table
         if end == table.name or end not in frames or plan[end].role != "data":
             continue
-        pos = walk(schema, (("up", table.name, fk.name),), frames, n)
         bases = [
             c.name
             for c in schema.table(end).columns
@@ -350,8 +363,7 @@ def time_matches(
         ]
         best: tuple[float, str, str] | None = None
         for b in bases:
-            ys = seconds_of(end, b)
-            y = np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
+            y = reached_times(schema, (("up", table.name, fk.name),), frames, n, seconds_of, b)
             for col, x in sorted(own.items()):
                 both = ~np.isnan(x) & ~np.isnan(y)
                 if int(both.sum()) < ex.MIN_SUPPORT:

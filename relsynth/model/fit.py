@@ -930,11 +930,10 @@ def _time_matches(
     dates), learned as any gap from a bound is (anchors): quantiles with the extremes pulled in."""
     out: dict[str, TimeMatch] = {}
     for fk_name, (col, base) in found.items():
-        fk = table.fk(fk_name)
-        pos = exact_fit.walk(schema, (("up", table.name, fk_name),), comparables.frames, len(seconds[col]))
-        ys = comparables.seconds(fk.ref_table, base)
-        y = np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
-        gap = seconds[col] - y
+        path = (("up", table.name, fk_name),)
+        n = len(seconds[col])
+        parents = exact_fit.reached_times(schema, path, comparables.frames, n, comparables.seconds, base)
+        gap = seconds[col] - parents
         gap = gap[~np.isnan(gap)]
         unit = 86400.0 if len(gap) and not np.any(np.mod(gap, 86400.0)) else 1.0
         encoder = _smoothed(Continuous.fit(np.round(gap / unit), integer=True, tail=rare_k))
