@@ -583,10 +583,11 @@ def follow_parent(
     z: np.ndarray,
 ) -> None:
     """An interval that starts before its parent's time by more than the source ever does, with
-    no earlier parent to take (not_before), moved to the parent's time plus a gap of the source's, drawn at
-    the row's own rank, its end (modelled as a gap from the start) moved by as much. The order
-    "end not before the visit" would otherwise push the end alone: an exposure of six years.
-    Rows within the source's range keep their own times; orders and derived dates settle after."""
+    no earlier parent to take (not_before), moved to the parent's time plus a gap of the
+    source's, drawn at the row's own rank, its end (modelled as a gap from the start) moved by as
+    much. The order "end not before the visit" would otherwise push the end alone: an exposure
+    of six years. Rows within the source's range keep their own times; orders and derived dates
+    settle after."""
     dims = {d.column: (i, d.encoder) for i, d in enumerate(tm.dims) if d.role == "value" and d.column}
     if match.gap is None or match.column not in dims:
         return
