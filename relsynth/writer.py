@@ -1445,7 +1445,8 @@ _MYSQL_OWN_NAME = re.compile(
 def _elsewhere(sql: str, kind: str) -> str | None:
     """Why a MySQL view or trigger is not created: it would be created in, or on a table of,
     another database than the target (never written to by relsynth)."""
-    if kind == "mysql" and _MYSQL_OWN_NAME.match(sql):
+    head = re.split(r"(?i)\bAS\b|\bFOR\s+EACH\s+ROW\b", sql, maxsplit=1)[0]  # the name, not the body
+    if kind == "mysql" and _MYSQL_OWN_NAME.match(head):
         return "it names another database than the target"
     return None
 

@@ -88,6 +88,10 @@ def test_a_view_or_trigger_that_names_another_database_is_not_created() -> None:
     assert _elsewhere(trigger, "mysql")
     assert _elsewhere(trigger.replace("`x`.", ""), "mysql") is None
     assert _unqualified(view, "postgresql", source) == view
+    # Only the statement's own name counts: a view joining a table named trigger ON a column
+    # is no view of another database.
+    joined = "CREATE VIEW `v` AS select 1 AS `a` from `trigger` join `u` on `u`.`id` = `trigger`.`id`"
+    assert _elsewhere(joined, "mysql") is None
 
 
 @pytest.mark.postgresql
