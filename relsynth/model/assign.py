@@ -884,18 +884,53 @@ def _redraw_member(
 
 
 def nudge_unique(frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarray) -> np.ndarray:
-    """A UNIQUE numeric column: move repeated values to the next free value."""
-    values = pd.to_numeric(frame.loc[keep, col], errors="coerce")
-    if values.isna().all():
+    """A UNIQUE numeric or time column: move repeated values to the next free value, a step of
+    the column's own grain (a timestamp every 37 minutes: a minute; a number: 1). Counted in
+    integers: a timestamp's nanoseconds as a float (1.6e18) did not move by 1, and the search for
+    a free value never ended."""
+    values = frame.loc[keep, col]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        known = values.notna().to_numpy()
+        if not known.any():
+            return dup
+        ns = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
+        ints = ns.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        from relsynth.transform import grain_of
+
+        step = max(round(grain_of(ints[known] / 1e9) * 1e9), 1)
+        moved = _next_free(ints, known, dup, step)
+        out = pd.Series(moved.astype("datetime64[ns]"), index=values.index).where(known)
+        if getattr(values.dt, "tz", None) is not None:
+            out = out.dt.tz_localize(values.dt.tz)
+        frame.loc[keep, col] = out.astype(values.dtype)
+        return np.zeros_like(dup)
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.isna().all():
         return dup
-    used = set(values.dropna().tolist())
-    step = 1.0
-    arr = values.to_numpy(dtype=float).copy()
-    for i in np.flatnonzero(dup):
-        v = arr[i]
+    arr = numbers.to_numpy(dtype=float).copy()
+    known = ~np.isnan(arr)
+    if np.all(arr[known] == np.round(arr[known])) and np.abs(arr[known]).max(initial=0) < 2.0**53:
+        arr[known] = _next_free(arr[known].astype(np.int64), np.ones(int(known.sum()), bool), dup[known], 1)
+    else:  # a value one float apart is another value: the next representable one up
+        used = set(arr[known].tolist())
+        for i in np.flatnonzero(dup & known):
+            v = arr[i]
+            while v in used:
+                v = max(v + 1.0, float(np.nextafter(v, np.inf)))
+            used.add(v)
+            arr[i] = v
+    frame.loc[keep, col] = arr
+    return np.zeros_like(dup)
+
+
+def _next_free(ints: np.ndarray, known: np.ndarray, dup: np.ndarray, step: int) -> np.ndarray:
+    """Each repeated integer moved up by ``step`` until no other holds it."""
+    out = ints.copy()
+    used = set(out[known].tolist())
+    for i in np.flatnonzero(dup & known):
+        v = int(out[i])
         while v in used:
             v += step
         used.add(v)
-        arr[i] = v
-    frame.loc[keep, col] = arr
-    return np.zeros_like(dup)
+        out[i] = v
+    return out
