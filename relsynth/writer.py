@@ -1277,6 +1277,15 @@ def _recreate_code(
         return
     if kind == "mysql":
         conn.commit()  # each CREATE commits there anyway: what came before is committed first, on purpose
+    moved = _moved_schema(kind, schema, target_schema)
+    if kind == "postgresql" and target_schema:
+        # An unqualified name in a view or function reads the tables where they were written,
+        # not a same-named table the connection's search_path finds first (the source's public).
+        # public stays on the path for its functions (an extension's), unless it is the source's.
+        prep = conn.dialect.identifier_preparer
+        path = [target_schema] + (["public"] if moved != "public" and target_schema != "public" else [])
+        schemas = ", ".join(map(prep.quote_schema, path))
+        conn.exec_driver_sql(f"SET LOCAL search_path TO {schemas}, pg_catalog")
     done_functions: set[str] = set()
     for name in names:
         for trig in schema.table(name).triggers:
@@ -1289,7 +1298,11 @@ def _recreate_code(
                     re.sub(r"(?is)^\s*CREATE\s+OR\s+REPLACE\s+", "CREATE ", trig.function or "", count=1)
                 )
             sql = _unqualified(trig.sql, kind, _source_databases(schema))
-            why = _elsewhere(sql, kind) or _attempt(conn, kind, [*statements, sql])
+            why = (
+                _elsewhere(sql, kind)
+                or _reads_schema([*statements, sql], moved)
+                or _attempt(conn, kind, [*statements, sql])
+            )
             if why is None:
                 if trig.function:
                     done_functions.add(trig.function)
@@ -1306,13 +1319,34 @@ def _recreate_code(
             sql = _view_ddl(view, kind, _source_databases(schema), prep, target_schema)
             if replace and kind == "mysql":
                 sql = re.sub(r"(?is)^\s*CREATE\s+(?!OR\s+REPLACE\b)", "CREATE OR REPLACE ", sql, count=1)
-            why = _elsewhere(sql, kind) or _attempt(conn, kind, [sql])
+            why = _elsewhere(sql, kind) or _reads_schema([sql], moved) or _attempt(conn, kind, [sql])
             if why is not None:
                 refused.append((view, why))
         if len(refused) == len(waiting):
             summary.not_recreated += [f"view {view.name}: {why}" for view, why in refused]
             break
         waiting = [view for view, _ in refused]
+
+
+def _moved_schema(kind: str, schema: Schema, target_schema: str | None) -> str | None:
+    """PostgreSQL, one schema written into another (--target-schema): the source's schema, which
+    the target's views and triggers must not name (in one database, they would read or change
+    the source's real rows from the synthetic schema)."""
+    source = schema.schema or "public"
+    if kind != "postgresql" or not target_schema or schema.schemas or source == target_schema:
+        return None
+    return source
+
+
+def _reads_schema(statements: list[str], source: str | None) -> str | None:
+    """Why a view or trigger is not created: its SQL names the source's schema (see _moved_schema)."""
+    if source is None:
+        return None
+    name = re.escape(source)
+    pattern = re.compile(rf'(?<![\w$."]){name}\s*\.|"{name}"\s*\.', re.IGNORECASE)
+    if any(pattern.search(sql) for sql in statements):
+        return f"it names the source's schema {source}, not the one its tables went to (--target-schema)"
+    return None
 
 
 def _same_function_exists(conn: sa.Connection, definition: str) -> bool:

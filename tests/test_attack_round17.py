@@ -38,3 +38,42 @@ def test_a_unique_timestamp_on_a_grid_is_synthesized(request: pytest.FixtureRequ
     assert done.returncode == 0, done.stderr[-1500:]
     rows, distinct = fetch(target, "SELECT COUNT(*), COUNT(DISTINCT ts) FROM t")[0]
     assert rows == distinct and rows >= 850, (rows, distinct)
+
+
+SCHEMA_A = """
+CREATE SCHEMA a;
+CREATE TABLE a.customer (customer_id int PRIMARY KEY, region text NOT NULL, income int NOT NULL);
+INSERT INTO a.customer SELECT g, (array['n','s','e','w'])[1 + mod(g, 4)], 1000 + g * 7 FROM generate_series(1, 400) g;
+CREATE VIEW a.v_rich AS SELECT customer_id, region, income FROM a.customer WHERE income > 3000;
+CREATE FUNCTION a.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.income := NEW.income; RETURN NEW; END $$;
+CREATE TRIGGER trg BEFORE UPDATE ON a.customer FOR EACH ROW EXECUTE FUNCTION a.touch()
+"""
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("same_database", [True, False])
+def test_views_into_another_schema_never_read_the_source_schema(
+    request: pytest.FixtureRequest, same_database: bool
+) -> None:
+    """B) --schema a --target-schema z, in the source's own database: z.v_rich was recreated word
+    for word, reading a.customer, so the synthetic schema showed 115 real records. A view or
+    trigger naming the source's schema is now listed as not recreated, saying why."""
+    import relsynth
+
+    source = request.getfixturevalue("pg_db")()
+    target = source if same_database else request.getfixturevalue("pg_db")()
+    run_sql(source, SCHEMA_A)
+    if not same_database:
+        run_sql(target, SCHEMA_A)  # a target with a schema a of its own: z must not read it either
+    before = fetch(source, "SELECT count(*), sum(income) FROM a.customer")
+    result = relsynth.synthesize(source, target, db_schema="a", target_schema="z", seed=1)
+    assert fetch(source, "SELECT count(*), sum(income) FROM a.customer") == before
+    assert fetch(target, "SELECT viewname FROM pg_views WHERE schemaname = 'z'") == []
+    assert fetch(
+        target,
+        "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'z' AND NOT t.tgisinternal",
+    ) == [(0,)]
+    said = " ".join(result["write"].not_recreated)
+    assert "view v_rich: it names the source's schema a" in said, said
+    assert "trigger trg on customer: it names the source's schema a" in said, said
