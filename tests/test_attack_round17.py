@@ -77,3 +77,44 @@ def test_views_into_another_schema_never_read_the_source_schema(
     said = " ".join(result["write"].not_recreated)
     assert "view v_rich: it names the source's schema a" in said, said
     assert "trigger trg on customer: it names the source's schema a" in said, said
+
+
+DATE_KEYS = {
+    "pg_db": """
+CREATE TABLE calendar (day DATE PRIMARY KEY, label VARCHAR(20));
+INSERT INTO calendar SELECT DATE '2020-01-01' + g, 'd' || g FROM generate_series(1, 300) g;
+CREATE TABLE event (id INT PRIMARY KEY, day DATE NOT NULL REFERENCES calendar (day), n INT NOT NULL);
+INSERT INTO event SELECT g, DATE '2020-01-01' + (1 + mod(g, 300)), g FROM generate_series(1, 600) g;
+CREATE TABLE daily (report_day DATE NOT NULL UNIQUE, n INT NOT NULL);
+INSERT INTO daily SELECT DATE '2020-01-01' + g, g FROM generate_series(1, 900) g
+""",
+    "mysql_db": """
+CREATE TABLE calendar (day DATE PRIMARY KEY, label VARCHAR(20));
+INSERT INTO calendar SELECT '2020-01-01' + INTERVAL seq DAY, CONCAT('d', seq) FROM seq_1_to_300;
+CREATE TABLE event (id INT PRIMARY KEY, day DATE NOT NULL, n INT NOT NULL, FOREIGN KEY (day) REFERENCES calendar (day));
+INSERT INTO event SELECT seq, '2020-01-01' + INTERVAL (1 + seq MOD 300) DAY, seq FROM seq_1_to_600;
+CREATE TABLE daily (report_day DATE NOT NULL UNIQUE, n INT NOT NULL);
+INSERT INTO daily SELECT '2020-01-01' + INTERVAL seq DAY, seq FROM seq_1_to_900
+""",
+}
+
+
+@pytest.mark.parametrize("db", ["pg_db", "mysql_db"])
+def test_a_date_key_is_a_date_and_a_unique_date_keeps_its_rows(
+    request: pytest.FixtureRequest, db: str
+) -> None:
+    """C) A calendar keyed by its DATE stopped the run (the key was drawn as a shaped string,
+    '2020-47-83'); a UNIQUE date column (one row a day) kept 557 of 900 rows: repeated dates were
+    dropped, not moved to a free day."""
+    import relsynth
+
+    source = request.getfixturevalue(db)()
+    target = request.getfixturevalue(db)()
+    run_sql(source, DATE_KEYS[db])
+    relsynth.synthesize(source, target, seed=1)
+    assert fetch(target, "SELECT COUNT(*), COUNT(DISTINCT day) FROM calendar") == [(300, 300)]
+    assert fetch(
+        target, "SELECT COUNT(*) FROM event e LEFT JOIN calendar c ON c.day = e.day WHERE c.day IS NULL"
+    ) == [(0,)]
+    rows, distinct = fetch(target, "SELECT COUNT(*), COUNT(DISTINCT report_day) FROM daily")[0]
+    assert rows == distinct and rows >= 880, rows

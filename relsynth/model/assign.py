@@ -889,6 +889,9 @@ def nudge_unique(frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarra
     integers: a timestamp's nanoseconds as a float (1.6e18) did not move by 1, and the search for
     a free value never ended."""
     values = frame.loc[keep, col]
+    dates = values.dtype == object and _all_dates(values)
+    if dates:  # a DATE column's Python dates: nudged as days, given back as dates
+        values = pd.to_datetime(pd.Series(values.to_numpy(), index=values.index))
     if pd.api.types.is_datetime64_any_dtype(values):
         known = values.notna().to_numpy()
         if not known.any():
@@ -902,7 +905,12 @@ def nudge_unique(frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarra
         out = pd.Series(moved.astype("datetime64[ns]"), index=values.index).where(known)
         if getattr(values.dt, "tz", None) is not None:
             out = out.dt.tz_localize(values.dt.tz)
-        frame.loc[keep, col] = out.astype(values.dtype)
+        if dates:
+            kept = frame[col].astype(object).to_numpy(copy=True)
+            kept[np.flatnonzero(keep)] = [None if pd.isna(v) else v.date() for v in out]
+            frame[col] = kept
+        else:
+            frame.loc[keep, col] = out.astype(values.dtype)
         return np.zeros_like(dup)
     numbers = pd.to_numeric(values, errors="coerce")
     if numbers.isna().all():
@@ -921,6 +929,14 @@ def nudge_unique(frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarra
             arr[i] = v
     frame.loc[keep, col] = arr
     return np.zeros_like(dup)
+
+
+def _all_dates(values: pd.Series) -> bool:
+    """Whether every value is a date (not a datetime): what a DATE column holds before typing."""
+    import datetime as dt
+
+    known = values.dropna()
+    return bool(len(known)) and all(type(v) is dt.date for v in known)
 
 
 def _next_free(ints: np.ndarray, known: np.ndarray, dup: np.ndarray, step: int) -> np.ndarray:

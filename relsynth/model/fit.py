@@ -267,10 +267,12 @@ def _reference_text(value: Any, decoded: bool = False) -> str | None:
 
 def _data_key_columns(table: Table) -> set[str]:
     """Columns of a composite primary key that are data, not identifiers (an event's day): modelled
-    like any column, with the key's uniqueness enforced after sampling."""
-    if len(table.primary_key) < 2:
-        return set()
+    like any column, with the key's uniqueness enforced after sampling. A primary key that is one
+    date or time (a calendar's day) is data too: as a shaped string it gave '2020-47-83'."""
     fk_cols = table.fk_columns()
+    if len(table.primary_key) == 1:
+        (c,) = table.primary_key
+        return {c} if c not in fk_cols and table.column(c).type.name in {"date", "datetime"} else set()
     return {
         c
         for c in table.primary_key
