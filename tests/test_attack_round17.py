@@ -118,3 +118,29 @@ def test_a_date_key_is_a_date_and_a_unique_date_keeps_its_rows(
     ) == [(0,)]
     rows, distinct = fetch(target, "SELECT COUNT(*), COUNT(DISTINCT report_day) FROM daily")[0]
     assert rows == distinct and rows >= 880, rows
+
+
+UNIQUE_AMOUNTS = {
+    "pg_db": "INSERT INTO t SELECT g, g * 1.5, mod(g, 7) FROM generate_series(1, 900) g",
+    "mysql_db": "INSERT INTO t SELECT seq, seq * 1.5, seq MOD 7 FROM seq_1_to_900",
+    "sqlite_db": "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 900) "
+    "INSERT INTO t SELECT n, n * 1.5, n % 7 FROM g",
+}
+
+
+@pytest.mark.parametrize("db", ["pg_db", "mysql_db", "sqlite_db"])
+def test_a_unique_decimal_holds_as_the_database_stores_it(request: pytest.FixtureRequest, db: str) -> None:
+    """D) A UNIQUE NUMERIC(10,2): '3.0' and '3' (or 3.004 and 3.001) were two values to relsynth
+    and one to the database, and the load failed with a UniqueViolation."""
+    import relsynth
+
+    source = request.getfixturevalue(db)()
+    target = request.getfixturevalue(db)()
+    run_sql(
+        source,
+        "CREATE TABLE t (t_id INT PRIMARY KEY, amt NUMERIC(10, 2) NOT NULL UNIQUE, k INT NOT NULL);\n"
+        + UNIQUE_AMOUNTS[db],
+    )
+    relsynth.synthesize(source, target, seed=1)
+    rows, distinct = fetch(target, "SELECT COUNT(*), COUNT(DISTINCT amt) FROM t")[0]
+    assert rows == distinct and rows >= 880, (rows, distinct)

@@ -4,6 +4,7 @@ within a parent, self-reference forests, and the rows dropped to keep a key uniq
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -811,6 +812,8 @@ def unique_rows(
     keep = np.ones(len(frame), dtype=bool)
     keysets = [table.primary_key] + [u.columns for u in table.unique]
     keysets += [ix.columns for ix in table.indexes if ix.unique and ix.columns and not ix.expressions]
+    for c in {c for cols in keysets for c in cols}:
+        _to_scale(frame, table, c)
     for cols in keysets:
         if not cols or not all(c in frame for c in cols):
             continue
@@ -834,6 +837,32 @@ def unique_rows(
             keep[idx] = False
             report.dropped_duplicates[table.name] = report.dropped_duplicates.get(table.name, 0) + len(idx)
     return keep
+
+
+def _to_scale(frame: pd.DataFrame, table: Table, column: str) -> None:
+    """A key's NUMERIC(p, s) numbers as the database stores them, s decimals: '3.0' and '3', or
+    3.004 and 3.001 in a NUMERIC(10,2), are one value there (the load failed on a UNIQUE one)."""
+    t = table.column(column).type
+    if column not in frame or t.name != "numeric" or t.scale is None:
+        return
+    scale = int(t.scale)
+    values = frame[column]
+    if pd.api.types.is_float_dtype(values):
+        frame[column] = values.round(scale)
+        return
+    if values.dtype != object:
+        return
+    step = Decimal(1).scaleb(-scale)
+
+    def stored(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return v
+        try:
+            return format(Decimal(str(v)).quantize(step), "f")
+        except (InvalidOperation, ValueError):
+            return v
+
+    frame[column] = values.map(stored)
 
 
 def _redraw_member(
