@@ -795,6 +795,7 @@ def _drop(
     prep = conn.dialect.identifier_preparer
     if kind == "postgresql":
         insp = sa.inspect(conn)
+        drops = []
         for view in schema.views:
             where, name = place(view, target_schema)
             have = set(insp.get_view_names(schema=where)) | set(
@@ -802,14 +803,14 @@ def _drop(
             )
             if name in have:
                 what = "MATERIALIZED VIEW" if view.materialized else "VIEW"
-                conn.exec_driver_sql(
-                    f"DROP {what} IF EXISTS {prep.format_table(sa.table(name, schema=where))}"
-                )
+                drops.append(f"DROP {what} IF EXISTS {prep.format_table(sa.table(name, schema=where))}")
         # One DROP for every schema: foreign keys between the schemas' tables need no order.
         tables = [sa.table(t.name, schema=t.schema) for n, t in ts.tables.items() if n in conflicts]
+        drops.append("DROP TABLE " + ", ".join(prep.format_table(t) for t in tables))
         try:
             with conn.begin_nested():
-                conn.exec_driver_sql("DROP TABLE " + ", ".join(prep.format_table(t) for t in tables))
+                for sql in drops:  # a view of another schema reading one of ours stops it: said below
+                    conn.exec_driver_sql(sql)
         except sa.exc.DBAPIError as err:
             diag = getattr(getattr(err, "orig", None), "diag", None)
             if getattr(diag, "sqlstate", None) != "2BP01":  # dependent_objects_still_exist

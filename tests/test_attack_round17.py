@@ -144,3 +144,34 @@ def test_a_unique_decimal_holds_as_the_database_stores_it(request: pytest.Fixtur
     relsynth.synthesize(source, target, seed=1)
     rows, distinct = fetch(target, "SELECT COUNT(*), COUNT(DISTINCT amt) FROM t")[0]
     assert rows == distinct and rows >= 880, (rows, distinct)
+
+
+@pytest.mark.postgresql
+def test_replace_refuses_when_another_schemas_view_reads_a_view_it_recreates(
+    request: pytest.FixtureRequest,
+) -> None:
+    """E) --replace of schema b, where a view of schema a (not written) reads b's view: the DROP
+    VIEW failed with an internal error (2BP01) instead of the refusal tables get."""
+    import relsynth
+
+    source = request.getfixturevalue("pg_db")()
+    target = request.getfixturevalue("pg_db")()
+    run_sql(
+        source,
+        """
+        CREATE SCHEMA a; CREATE SCHEMA b;
+        CREATE TABLE a.customer (customer_id int PRIMARY KEY, region text NOT NULL);
+        CREATE TABLE b.orders (order_id int PRIMARY KEY, customer_id int NOT NULL REFERENCES a.customer,
+          amount numeric(10, 2) NOT NULL);
+        INSERT INTO a.customer SELECT g, (array['n','s','e','w'])[1 + mod(g, 4)] FROM generate_series(1, 300) g;
+        INSERT INTO b.orders SELECT g, 1 + mod(g * 13, 300), round(mod(g * 37, 50000) / 100.0, 2)
+          FROM generate_series(1, 1000) g;
+        CREATE VIEW b.v_big AS SELECT order_id, amount FROM b.orders WHERE amount > 100;
+        CREATE VIEW a.v_vv AS SELECT * FROM b.v_big WHERE amount > 200
+        """,
+    )
+    relsynth.synthesize(source, target, db_schema=["a", "b"], seed=1)
+    before = fetch(target, "SELECT count(*), sum(amount) FROM b.orders")
+    with pytest.raises(relsynth.RelsynthError, match=r"v_vv depends on view b\.v_big"):
+        relsynth.synthesize(source, target, db_schema="b", replace=True, seed=2)
+    assert fetch(target, "SELECT count(*), sum(amount) FROM b.orders") == before
