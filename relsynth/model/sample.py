@@ -906,7 +906,32 @@ def _settle_late(
         if not s.frame.equals(before):
             changed.add(name)
             _settle(model, tm, table, s.frame, frames, parent, s.parent_pos, rngs[name], report)
+            _drop_late_copies(model, name, done, report)
+            frames[name] = done[name].frame
             _apply_aggregates(model, name, done)
+
+
+def _drop_late_copies(model: Model, name: str, done: dict[str, _Sampled], report: SampleReport) -> None:
+    """Rows that settling late (orders through tables sampled after this one) left equal to a
+    unique source record, after every move: not written, as when the table was sampled (at
+    --scale 3, 4 of 8,920 OMOP drug exposures equalled one). Only where no row of another table
+    names this one's rows yet: dropping a parent would leave its children pointing nowhere."""
+    s = done[name]
+    copies = record_copies(model.tables[name], model.schema.table(name), s.frame)
+    if not copies.any():
+        return
+    named = any(
+        fk.ref_table == name and other != name
+        for other in done
+        for fk in model.schema.table(other).foreign_keys
+    )
+    if named:
+        report.unmoved_records[name] = report.unmoved_records.get(name, 0) + int(copies.sum())
+        return
+    keep = ~copies
+    report.dropped_records[name] = report.dropped_records.get(name, 0) + int(copies.sum())
+    pos = s.parent_pos[keep] if s.parent_pos is not None else None
+    done[name] = _Sampled(s.frame[keep].reset_index(drop=True), s.z[keep], pos)
 
 
 def _apply_aggregates(model: Model, child: str, done: dict[str, _Sampled]) -> None:
