@@ -855,8 +855,8 @@ def _to_scale(frame: pd.DataFrame, table: Table, column: str) -> None:
     step = Decimal(1).scaleb(-scale)
 
     def stored(v: Any) -> Any:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return v
+        if v is None or isinstance(v, int) or (isinstance(v, float) and np.isnan(v)):
+            return v  # an exact integer (a NUMERIC(20,0) key past a float's) stays one
         try:
             return format(Decimal(str(v)).quantize(step), "f")
         except (InvalidOperation, ValueError):
