@@ -224,19 +224,16 @@ def walk(
     return pos
 
 
-def reached_times(
-    schema: Schema,
-    path: tuple[tuple[str, str, str], ...],
-    frames: dict[str, pd.DataFrame],
-    n: int,
-    seconds_of: Seconds,
-    column: str,
-) -> np.ndarray:
-    """For each of n rows of the path's first table, ``column`` of the row it reaches, as
-    seconds (NaN: no row, or NULL there)."""
-    pos = walk(schema, path, frames, n)
-    ys = seconds_of(_end(schema, path), column)
+def times_at(pos: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """For each row, the time (seconds) of the row ``pos`` it reaches (walk); NaN where none."""
     return np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
+
+
+def time_columns(table: Table, frame: pd.DataFrame) -> list[str]:
+    """The table's date and timestamp columns the frame holds (times of day are no instants)."""
+    return [
+        c.name for c in table.columns if c.kind is Kind.DATETIME and c.type.name != "time" and c.name in frame
+    ]
 
 
 def _end(schema: Schema, path: tuple[tuple[str, str, str], ...]) -> str:
@@ -303,20 +300,14 @@ def reaches(
         end = _end(schema, path)
         if end == context:
             continue  # the context parent's times are relations.orders'
-        base_table = schema.table(end)
-        bases = [
-            c.name
-            for c in base_table.columns
-            if c.kind is Kind.DATETIME and c.type.name != "time" and c.name in frames[end]
-        ]
-        bases = [b for b in bases if (end, b) not in covered]
+        bases = [b for b in time_columns(schema.table(end), frames[end]) if (end, b) not in covered]
         if not bases:
             continue
         pos = walk(schema, path, frames, n)
         if int((pos >= 0).sum()) < ex.MIN_NAMED:
             continue
         for b in bases:
-            y = reached_times(schema, path, frames, n, seconds_of, b)
+            y = times_at(pos, seconds_of(end, b))
             found = False
             for col, x in own.items():
                 day = _midnight(y) and not _midnight(x)
@@ -352,26 +343,23 @@ def time_matches(
     if not own:
         return out
     n = len(frames[table.name])
+    spreads = {  # each column's 10-90% range: how close its parent's time must lie
+        col: float(np.subtract(*np.percentile(x[~np.isnan(x)], [90, 10]))) if (~np.isnan(x)).any() else 0.0
+        for col, x in own.items()
+    }
     for fk in plan[table.name].secondary:
         end = fk.ref_table
         if end == table.name or end not in frames or plan[end].role != "data":
             continue
-        bases = [
-            c.name
-            for c in schema.table(end).columns
-            if c.kind is Kind.DATETIME and c.type.name != "time" and c.name in frames[end]
-        ]
+        pos = walk(schema, (("up", table.name, fk.name),), frames, n)
         best: tuple[float, str, str] | None = None
-        for b in bases:
-            y = reached_times(schema, (("up", table.name, fk.name),), frames, n, seconds_of, b)
+        for b in time_columns(schema.table(end), frames[end]):
+            y = times_at(pos, seconds_of(end, b))
             for col, x in sorted(own.items()):
                 both = ~np.isnan(x) & ~np.isnan(y)
-                if int(both.sum()) < ex.MIN_SUPPORT:
+                if int(both.sum()) < ex.MIN_SUPPORT or spreads[col] <= 0:
                     continue
-                spread = float(np.subtract(*np.percentile(x[~np.isnan(x)], [90, 10])))
-                if spread <= 0:
-                    continue
-                share = float(np.median(np.abs(x[both] - y[both]))) / spread
+                share = float(np.median(np.abs(x[both] - y[both]))) / spreads[col]
                 if share <= MATCH_TIGHTNESS and (best is None or share < best[0]):
                     best = (share, col, b)
         if best is not None:
@@ -395,20 +383,16 @@ def _day_orders(
     if int((pos >= 0).sum()) < ex.MIN_NAMED:
         return []
     out = []
-    parent = schema.table(fk.ref_table)
-    for c in parent.columns:
-        if c.kind is not Kind.DATETIME or c.type.name == "time" or c.name not in frames[fk.ref_table]:
-            continue
-        ys = seconds_of(fk.ref_table, c.name)
-        y = np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
+    for b in time_columns(schema.table(fk.ref_table), frames[fk.ref_table]):
+        y = times_at(pos, seconds_of(fk.ref_table, b))
         if not _midnight(y):
             continue
         for col, x in own.items():
             both = ~np.isnan(x) & ~np.isnan(y)
             if _midnight(x) or not np.any(x[both] > y[both]):
                 continue  # the plain order is relations.orders'
-            if ex.order_between(x, y, death=ex.ends_life(c.name, fk.ref_table), day=True) == "<=":
-                out.append(ex.Reach(col, "<=", fk.ref_table, c.name, path, True))
+            if ex.order_between(x, y, death=ex.ends_life(b, fk.ref_table), day=True) == "<=":
+                out.append(ex.Reach(col, "<=", fk.ref_table, b, path, True))
     return out
 
 

@@ -932,10 +932,8 @@ def _time_matches(
     dates), learned as any gap from a bound is (anchors): quantiles with the extremes pulled in."""
     out: dict[str, TimeMatch] = {}
     for fk_name, (col, base) in found.items():
-        path = (("up", table.name, fk_name),)
-        n = len(seconds[col])
-        parents = exact_fit.reached_times(schema, path, comparables.frames, n, comparables.seconds, base)
-        gap = seconds[col] - parents
+        pos = exact_fit.walk(schema, (("up", table.name, fk_name),), comparables.frames, len(seconds[col]))
+        gap = seconds[col] - exact_fit.times_at(pos, comparables.seconds(table.fk(fk_name).ref_table, base))
         gap = gap[~np.isnan(gap)]
         unit = 86400.0 if len(gap) and not np.any(np.mod(gap, 86400.0)) else 1.0
         encoder = _smoothed(Continuous.fit(np.round(gap / unit), integer=True, tail=rare_k))
@@ -1550,9 +1548,8 @@ def _fit_keys(
         isnull = frame[list(fk.columns)].isna().any(axis=1)
         model.fk_null[fk.name] = float(isnull.mean()) if len(frame) else 0.0
     times = {
-        c.name: exact_fit.seconds(frame[c.name], c.type.name in STRING_TYPES)
-        for c in table.columns
-        if c.kind is Kind.DATETIME and c.type.name != "time" and c.name in frame
+        c: exact_fit.seconds(frame[c], table.column(c).type.name in STRING_TYPES)
+        for c in exact_fit.time_columns(table, frame)
     }
     for fk in tp.self_refs:  # type: ignore[attr-defined]
         groups = pd.Series(parent_pos) if parent_pos is not None else None
