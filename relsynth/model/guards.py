@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from relsynth.model import natives
+from relsynth.model.hashsets import HashCollector
 from relsynth.model.spec import ColumnSpec, Model
 from relsynth.model.text import SourceGuard
-from relsynth.model.values import exact_and_rounded_keys, unique_records
+from relsynth.model.values import exact_and_rounded_keys
 
 # A common first or last name may recur in the output (generated names come from name lists);
 # an e-mail, a phone number, an address or a free-text value may not.
@@ -59,50 +60,77 @@ def guarded_columns(model: Model) -> dict[str, list[str]]:
 
 def attach_chunks(model: Model, chunks: Iterable[tuple[str, pd.DataFrame]]) -> None:
     """Build every guard from the source's rows, given a chunk of a table at a time (a model
-    learned from a sample is guarded by every row of the source): only the hashes are kept."""
+    learned from a sample is guarded by every row of the source): only the hashes are kept, and
+    a table's are made into its guards once its last chunk is in, so only one table's collection
+    is ever held (on disk past hashsets.SPILL_HASHES). A table's chunks come one after another."""
     key = os.urandom(16)
-    values: dict[tuple[str, str], list[np.ndarray]] = {}  # (table, column) -> hashes per chunk
-    natives_seen: dict[tuple[str, str], list[pd.Series]] = {}
-    records: dict[str, list[np.ndarray]] = {}
-    pairs_seen: dict[str, list[np.ndarray]] = {}  # table -> hashes of (first, last) name pairs
+    current: _Table | None = None
+    done: set[str] = set()
     for name, frame in chunks:
         tm = model.tables.get(name)
         if tm is None or tm.role != "data" or not len(frame):
             continue
-        table = model.schema.table(name)
+        if current is None or current.name != name:
+            if current is not None:
+                current.finish()
+            if name in done:
+                raise AssertionError(f"the chunks of {name} came apart: its guards are already made")
+            done.add(name)
+            current = _Table(model, name, key)
+        current.add(frame)
+    if current is not None:
+        current.finish()
+    model.guarded = True
+
+
+class _Table:
+    """One table's hashes while its chunks come in."""
+
+    def __init__(self, model: Model, name: str, key: bytes) -> None:
+        self.model, self.name, self.key = model, name, key
+        self.tm = model.tables[name]
+        self.table = model.schema.table(name)
+        self.values: dict[str, HashCollector] = {}
+        self.natives: dict[str, list[pd.Series]] = {}
+        self.pairs = HashCollector()
+        self.records = HashCollector(paired=True)
+        self.names = name_columns(model, name)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        tm, table, key = self.tm, self.table, self.key
         for spec in tm.columns:
             if spec.name not in frame:
                 continue
             if _hashed(spec, table):
                 guard = SourceGuard.fit(frame[spec.name], key, fold=spec.how == "pii")
-                values.setdefault((name, spec.name), []).append(guard.hashes)
+                self.values.setdefault(spec.name, HashCollector()).add(guard.hashes)
             elif spec.how == "native":  # the strings inside JSON documents
-                natives_seen.setdefault((name, spec.name), []).append(frame[spec.name])
-        names = name_columns(model, name)
+                self.natives.setdefault(spec.name, []).append(frame[spec.name])
+        names = self.names
         if names is not None and all(c in frame for c in names):
             pairs = SourceGuard.fit(name_pairs(frame[names[0]], frame[names[1]]), key, fold=True)
-            pairs_seen.setdefault(name, []).append(pairs.hashes)
+            self.pairs.add(pairs.hashes)
         if tm.record_columns and all(c in frame for c in tm.record_columns):
-            records.setdefault(name, []).append(exact_and_rounded_keys(table, frame, tm.record_columns))
-    for (name, column), parts in values.items():
-        spec = model.tables[name].column(column)
-        spec.guard = SourceGuard.of(key, parts, fold=spec.how == "pii")
-    for name, parts in pairs_seen.items():
-        model.tables[name].name_columns = name_columns(model, name)
-        model.tables[name].name_guard = SourceGuard.of(key, parts, fold=True)
-    for (name, column), series in natives_seen.items():
-        col = model.schema.table(name).column(column)
-        model.tables[name].column(column).guard = natives.source_guard(
-            col.type, pd.concat(series, ignore_index=True)
-        )
-    for name, parts in records.items():
-        # A record held by a single row (to the last bit) is unique in the source; synthetic rows
-        # are compared to 10 significant digits (values.record_keys).
-        both = np.concatenate(parts, axis=1)
-        unique = unique_records(both[0], both[1])
-        digests = SourceGuard(key, np.empty(0, dtype=np.uint64)).digest(unique)
-        model.tables[name].record_guard = SourceGuard(key, digests) if len(unique) else None
-    model.guarded = True
+            exact, rounded = exact_and_rounded_keys(table, frame, tm.record_columns)
+            self.records.add(exact, rounded)
+
+    def finish(self) -> None:
+        tm, key = self.tm, self.key
+        for column, collector in self.values.items():
+            spec = tm.column(column)
+            spec.guard = SourceGuard(key, collector.distinct(), fold=spec.how == "pii")
+        pairs = self.pairs.distinct()
+        if len(pairs):
+            tm.name_columns = self.names
+            tm.name_guard = SourceGuard(key, pairs, fold=True)
+        for column, series in self.natives.items():
+            col = self.table.column(column)
+            tm.column(column).guard = natives.source_guard(col.type, pd.concat(series, ignore_index=True))
+        if tm.record_columns:
+            # A record held by a single row (to the last bit) is unique in the source; synthetic
+            # rows are compared to 10 significant digits (values.record_keys).
+            unique = self.records.once(SourceGuard(key, np.empty(0, dtype=np.uint64)).digest)
+            tm.record_guard = SourceGuard(key, unique) if len(unique) else None
 
 
 def name_columns(model: Model, table: str) -> tuple[str, str] | None:
