@@ -1002,10 +1002,12 @@ def from_seconds(
         if 1 < unit < 1_000_000:  # whole seconds and days are exact floats: they keep their floor
             micros = (micros + unit // 2) // unit * unit
         micros = np.clip(micros, _FIRST_US, _LAST_US)
+        if output == "date":  # numpy makes the date objects (floored to the day, as .date() is)
+            out[:] = (micros // 86_400_000_000).astype("datetime64[D]").astype(object)
+            out[mask] = None
+            return out
         stamps = micros.astype("datetime64[us]").astype(object)  # datetime.datetime objects
-        if output == "date":
-            values = [t.date() for t in stamps]
-        elif output == "text":
+        if output == "text":
             fmt = text_format or "%Y-%m-%d %H:%M:%S"
             # strftime's %Y does not pad years before 1000 (year 1 is '1'): 4 digits, as ISO has.
             texts = [t.strftime(fmt.replace("%Y", f"{t.year:04d}")) for t in stamps]

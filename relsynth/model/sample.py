@@ -770,13 +770,13 @@ def _derive(
         if target in {c.target for c in tm.conditionals}:
             out[target] = _draw_conditional(spec, given, rng)
         else:
-            out[target] = given.map(_lookup(spec.mapping, None)).to_numpy()
+            out[target] = _per_distinct(given, _lookup(spec.mapping, None))
     for spec in tm.columns:
         if after is not None and spec.null_determinant not in after:
             continue
         if spec.null_determinant and spec.name in out and spec.null_determinant in out:
             det = pd.Series(out[spec.null_determinant])
-            isnull = det.map(_lookup(spec.null_mapping, False)).to_numpy(dtype=bool)
+            isnull = _per_distinct(det, _lookup(spec.null_mapping, False)).astype(bool)
             values = pd.Series(out[spec.name]).astype(object).to_numpy(copy=True)
             values[isnull] = None
             out[spec.name] = values
@@ -806,7 +806,7 @@ def _draw_conditional(spec: Any, given: pd.Series, rng: np.random.Generator) -> 
     for a, b, k in table["pairs"]:
         counts = rows.setdefault(_k(a), np.zeros(len(levels)))
         counts[index[_k(b)]] += k
-    keys = given.map(_k)
+    keys = _per_distinct(given, _k)
     out = np.empty(len(given), dtype=object)
     codes, uniques = pd.factorize(keys, use_na_sentinel=False)
     for code, key in enumerate(uniques):
@@ -821,6 +821,20 @@ def _lookup(pairs: list[list[Any]] | None, default: Any) -> Callable[[Any], Any]
     """value -> its mapped value from [[key, value], ...] pairs, keys matched across spellings."""
     mapping = {_k(a): b for a, b in (pairs or [])}
     return lambda v: mapping.get(_k(v), default)
+
+
+def _per_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> np.ndarray:
+    """fn of each value (an object array), called once per distinct value: a determinant has a few
+    levels and a child table millions of rows. Values equal in Python (1, 1.0, True) are one
+    level, as they are one dictionary key to fn's lookups."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    except TypeError:  # unhashable values (lists)
+        return values.map(fn).to_numpy(dtype=object)
+    mapped = np.empty(len(uniques), dtype=object)
+    for i, u in enumerate(uniques):  # one by one: a tuple is one value, not a row to spread
+        mapped[i] = fn(u)
+    return mapped[codes]
 
 
 def _k(v: Any) -> Any:
