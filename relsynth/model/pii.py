@@ -210,7 +210,7 @@ class PeopleFactory:
         if cat == "last_name":
             return self.last.copy()
         if cat == "person_name":
-            return np.array([f"{a} {b}" for a, b in zip(self.first, self.last, strict=True)], dtype=object)
+            return np.asarray(self.first, dtype=object) + " " + np.asarray(self.last, dtype=object)
         if cat == "email":
             return self._emails(model, rng)
         if cat == "street_address":
@@ -272,10 +272,12 @@ class PeopleFactory:
     ) -> np.ndarray:
         """Redraw values that happen to equal a source value (``is_copy`` tells which)."""
         out = np.asarray(values, dtype=object).copy()
+        check = np.arange(len(out))  # after the first round, only the values drawn again
         for _ in range(10):
-            bad = np.flatnonzero(is_copy(out))
+            bad = check[np.asarray(is_copy(out[check]), dtype=bool)] if len(check) else check
             if not len(bad):
                 break
+            check = bad
             k = len(bad)
             cat = model.category
             if cat == "email":

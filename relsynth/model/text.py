@@ -315,13 +315,17 @@ def fresh(
 ) -> np.ndarray:
     """Generate n strings, drawing again those that copy a source value or repeat (if unique)."""
     out = generate(n, rng)
+    check = np.arange(n)  # after the first round, only the values drawn again meet the guard
     for _ in range(20):
-        bad = guard.copies(out) if guard is not None else np.zeros(n, dtype=bool)
+        bad = np.zeros(n, dtype=bool)
+        if guard is not None and len(check):
+            bad[check] = guard.copies(out[check])
         if unique:
             bad |= collated(pd.Series(out, dtype=object)).duplicated(keep="first").to_numpy()
         if not bad.any():
             return out
         out[bad] = generate(int(bad.sum()), rng)
+        check = np.flatnonzero(bad)
     # Still clashing after many draws (a tiny shape space): a counter suffix makes them new.
     bad = guard.copies(out) if guard is not None else np.zeros(n, dtype=bool)
     if unique:
