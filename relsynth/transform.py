@@ -70,10 +70,10 @@ def rank_normalize(z: np.ndarray, rng: np.random.Generator, exact: list[bool] | 
     for j in range(z.shape[1]):
         # Not stable: ties (a degenerate score) take an order fixed by the input, twice as fast.
         order = np.argsort(z[:, j])
-        ranks = np.empty(n, dtype=np.int64)
-        ranks[order] = np.arange(n)
         u = (np.arange(n) + rng.random(n)) / n if exact is not None and exact[j] else np.sort(rng.random(n))
-        out[:, j] = to_normal(u[ranks])
+        column = np.empty(n)
+        column[order] = to_normal(u)  # the k-th smallest score takes the k-th smallest draw
+        out[:, j] = column
     return out
 
 
