@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from relsynth.model.values import distinct
+
 SPILL_HASHES = 4_000_000  # collected in memory up to this many (64 MB as (key, payload) pairs)
 MEMORY_HASHES = 4_000_000  # a final set up to this many stays in memory (32 MB)
 PARTS = 64  # files a spilled collection is split into, by the hashes' top 6 bits
@@ -44,7 +46,7 @@ class HashSet:
 
     @classmethod
     def of(cls, hashes: np.ndarray) -> HashSet:
-        return cls(_distinct(np.asarray(hashes, dtype=np.uint64)))
+        return cls(distinct(np.asarray(hashes, dtype=np.uint64)))
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -103,11 +105,6 @@ def _mix(h: np.ndarray) -> np.ndarray:
     x ^= x >> np.uint64(27)
     x = x * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
-
-
-def _distinct(values: np.ndarray) -> np.ndarray:
-    s = np.sort(values)
-    return s[np.concatenate([[True], s[1:] != s[:-1]])] if len(s) else s
 
 
 def _once(keys: np.ndarray, payload: np.ndarray) -> np.ndarray:
@@ -212,7 +209,7 @@ class HashCollector:
         n = 0
         with open(final, "wb") as f:
             for piece in out._pieces():
-                d = _distinct(piece)
+                d = distinct(piece)
                 d.tofile(f)
                 n += len(d)
         self._home = None

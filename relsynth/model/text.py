@@ -290,11 +290,6 @@ class SourceGuard:
         return np.uint64(int.from_bytes(self.key[:8].ljust(8, b"\0"), "little"))
 
     @classmethod
-    def of(cls, key: bytes, parts: list[np.ndarray], *, fold: bool = False) -> SourceGuard:
-        """One guard from the hashes of several chunks' guards (built with the same key)."""
-        return cls(key, np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64), fold=fold)
-
-    @classmethod
     def fit(cls, values: pd.Series, key: bytes, *, fold: bool = False) -> SourceGuard:
         """From text values, or from record fingerprints (a uint64 series: values.record_keys)."""
         guard = cls(key, np.empty(0, dtype=np.uint64), fold=fold)
