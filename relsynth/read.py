@@ -199,8 +199,10 @@ def _fetch_in(
     limit = max(1, dialects.capabilities(conn.dialect.name).max_bind_params // (2 * len(key_cols)))
     for start in range(0, len(keys), limit):
         batch = keys[start : start + limit]
-        if single:
-            cond = t.c[key_cols[0]].in_([k[0] for k in batch])
+        if single:  # untyped: SQLAlchemy would cast each to INTEGER, which 2**63 (a NUMERIC key) overflows
+            cond = t.c[key_cols[0]].in_(
+                sa.bindparam("keys", [k[0] for k in batch], expanding=True, type_=sa.types.NullType())
+            )
         else:
             cond = sa.tuple_(*[t.c[c] for c in key_cols]).in_(batch)
         parts.append(_fetch(conn, base.where(cond), cols))

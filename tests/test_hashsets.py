@@ -10,6 +10,7 @@ import gc
 import os
 import stat
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -159,3 +160,53 @@ def test_a_table_whose_chunks_come_apart_is_refused(sqlite_db: Callable[[], str]
     guards.attach_chunks(model, [("t", source[:200]), ("t", source[200:]), ("u", other)])
     with pytest.raises(AssertionError, match="came apart"):
         guards.attach_chunks(model, [("t", source[:200]), ("u", other), ("t", source[200:])])
+
+
+_LOW = """
+import sys
+import relsynth.model.hashsets as h
+h.SPILL_HASHES, h.MEMORY_HASHES = 200, 300
+from relsynth.cli import main
+sys.argv[0] = "relsynth"
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("where", ["guards", "target"])
+def test_no_room_on_disk_is_a_one_line_failure(
+    where: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A disk that takes less than it is given (a file size limit here; a full disk alike): for the
+    guards' files a line that names TMPDIR, for a SQLite target one that says what to free; no
+    internal error, nothing left behind."""
+    import resource
+    import subprocess
+    import sys
+
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    _load(source, 3_000)
+    if where == "guards":  # a PostgreSQL target: the server writes it, only the guards' files are ours
+        target = request.getfixturevalue("pg_db")()
+        size = 16 * 1024
+    else:
+        target, size = f"sqlite:///{tmp_path / 'out.db'}", 64 * 1024
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    run = subprocess.run(
+        [sys.executable, "-c", _LOW, "synthesize", source, target, "--fit-rows", "500", "--no-report", "-q"],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        timeout=300,
+    )
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.startswith("FAILED:") and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert ("TMPDIR" if where == "guards" else "file size limit") in run.stderr
+    assert not list(tmp_path.glob("relsynth-guard-*"))
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        assert not sa.inspect(conn).get_table_names()
+    engine.dispose()

@@ -107,3 +107,37 @@ def test_a_sampled_fit_is_guarded_by_every_row_of_a_percent_named_table(
         notes = pd.read_sql_table("visit%s", conn)["note"]
     engine.dispose()
     assert guard.copies(notes.to_numpy(dtype=object)).all()  # every row's note, not the sample's
+
+
+@pytest.mark.parametrize("db", [p for p in EVERY_DATABASE if p.values[0] != "sqlite"])  # SQLite: REAL
+def test_numeric_keys_past_64_bits_are_read_by_key(db: str, request: pytest.FixtureRequest) -> None:
+    """A NUMERIC(20,0) key beyond 2**64 (a BIGINT UNSIGNED's copy, a snowflake id): the keys of
+    the sampled parents went to PostgreSQL as IN (...::INTEGER) and the read stopped with
+    'integer out of range'."""
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    url = make()
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    parent = sa.Table(
+        "p", meta, sa.Column("k", sa.Numeric(20, 0), primary_key=True), sa.Column("v", sa.Integer)
+    )
+    child = sa.Table(
+        "c",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("pk", sa.Numeric(20, 0), sa.ForeignKey("p.k"), nullable=False),
+        sa.Column("x", sa.Integer),
+    )
+    meta.create_all(engine)
+    keys = [2 * 10**19 - i if i % 2 else i for i in range(1, 2_001)]  # past 2**64, and small ones
+    with engine.begin() as conn:
+        conn.execute(parent.insert(), [{"k": k, "v": i % 7} for i, k in enumerate(keys)])
+        conn.execute(child.insert(), [{"id": j + 1, "pk": keys[j % 2_000], "x": j % 5} for j in range(6_000)])
+    engine.dispose()
+    with connect(url, read_only=True) as conn:
+        schema = reflect_connection(conn)
+        result = read_tables(conn, schema, make_plan(schema), sample_rows=400, seed=0)
+    owners, rows = result.frames["p"], result.frames["c"]
+    assert len(owners) == 400
+    assert len(rows) == 3 * 400  # every child of every sampled parent
+    assert {int(v) for v in rows["pk"]} == {int(v) for v in owners["k"]}

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from relsynth.errors import RelsynthError
 from relsynth.model.values import distinct
 
 SPILL_HASHES = 4_000_000  # collected in memory up to this many (64 MB as (key, payload) pairs)
@@ -122,8 +123,19 @@ class _Home:
     """A private temporary directory, removed with the last object that holds it (or at exit)."""
 
     def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="relsynth-guard-"))  # mode 0700
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix="relsynth-guard-"))  # mode 0700
+        except OSError as err:
+            raise _no_room(tempfile.gettempdir(), err) from None
         self._done = weakref.finalize(self, _remove, self.path, os.getpid())
+
+
+def _no_room(where: str | Path, err: OSError | None) -> RelsynthError:
+    why = f" ({err.strerror})" if err is not None and err.strerror else ""
+    return RelsynthError(
+        f"could not keep the guards' hashes of a large table in {where}{why}: set TMPDIR to a "
+        "directory with room (16 bytes a row of the largest table, for each guarded column)"
+    )
 
 
 def _remove(path: Path, owner: int) -> None:
@@ -141,6 +153,7 @@ class HashCollector:
         self._held = 0
         self._home: _Home | None = None
         self._files: list[Path] = []
+        self._written = [0] * PARTS  # hashes in each file: a short write (a full disk) is caught
 
     def add(self, keys: np.ndarray, payload: np.ndarray | None = None) -> None:
         keys = np.asarray(keys, dtype=np.uint64)
@@ -163,8 +176,12 @@ class HashCollector:
         bounds = np.searchsorted(top[order], np.arange(PARTS + 1))
         for i in range(PARTS):
             if bounds[i] < bounds[i + 1]:
-                with open(self._files[i], "ab") as f:
-                    part[order[bounds[i] : bounds[i + 1]]].tofile(f)
+                try:
+                    with open(self._files[i], "ab") as f:
+                        part[order[bounds[i] : bounds[i + 1]]].tofile(f)
+                except OSError as err:
+                    raise _no_room(self._files[i].parent, err) from None
+                self._written[i] += int(bounds[i + 1] - bounds[i])
 
     def _pieces(self) -> Iterator[np.ndarray]:
         """The collection a part at a time: in memory, one piece; spilled, one file at a time."""
@@ -172,10 +189,13 @@ class HashCollector:
             if self._parts:
                 yield np.concatenate(self._parts)
             return
-        for path in self._files:
+        for path, written in zip(self._files, self._written, strict=True):
             if path.exists():
                 data = np.fromfile(path, dtype=np.uint64)
                 path.unlink()
+                width = 2 if self.paired else 1
+                if len(data) != written * width:  # the disk took less than it was given
+                    raise _no_room(path.parent, None)
                 yield data.reshape(-1, 2) if self.paired else data
 
     def distinct(self) -> HashSet:
@@ -207,11 +227,16 @@ class HashCollector:
             out._spill(np.asarray(pick(piece), dtype=np.uint64))
         final = home.path / "set"
         n = 0
-        with open(final, "wb") as f:
-            for piece in out._pieces():
-                d = distinct(piece)
-                d.tofile(f)
-                n += len(d)
+        try:
+            with open(final, "wb") as f:
+                for piece in out._pieces():
+                    d = distinct(piece)
+                    d.tofile(f)
+                    n += len(d)
+        except OSError as err:
+            raise _no_room(home.path, err) from None
+        if final.stat().st_size != 8 * n:
+            raise _no_room(home.path, None)
         self._home = None
         if n <= MEMORY_HASHES:
             hashes = np.fromfile(final, dtype=np.uint64)
