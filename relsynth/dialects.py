@@ -174,16 +174,23 @@ def chunks_of(conn: sa.Connection, query: Any, size: int, *, floats: bool = True
     raw = conn.connection.driver_connection
     psycopg3 = raw is not None and type(raw).__module__.split(".")[0] == "psycopg"
     if family(conn) == "postgresql" and psycopg3:
+        import psycopg
+        import sqlalchemy as sa
         from psycopg.types.numeric import FloatLoader
 
         compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-        with raw.cursor(name="relsynth_stream") as cur:  # type: ignore[union-attr]
-            if floats:
-                cur.adapters.register_loader("numeric", FloatLoader)
-            cur.itersize = size
-            cur.execute(str(compiled), compiled.params)  # a dict, even empty: "%%" is read as "%"
-            while rows := cur.fetchmany(size):
-                yield rows
+        try:
+            with raw.cursor(name="relsynth_stream") as cur:  # type: ignore[union-attr]
+                if floats:
+                    cur.adapters.register_loader("numeric", FloatLoader)
+                cur.itersize = size
+                cur.execute(str(compiled), compiled.params)  # a dict, even empty: "%%" is read as "%"
+                while rows := cur.fetchmany(size):
+                    yield rows
+        except psycopg.Error as err:  # as SQLAlchemy raises it, for the callers' handlers (no values)
+            raise sa.exc.DBAPIError.instance(
+                str(compiled), None, err, psycopg.Error, hide_parameters=True, dialect=conn.dialect
+            ) from err
         return
     result = conn.execute(query.execution_options(stream_results=True, max_row_buffer=size))
     yield from result.partitions(size)

@@ -266,6 +266,7 @@ def read_tables(
             if missing:
                 raise SchemaError(missing) from err
             raise
+        frame = _unpadded(frame, table, dialects.family(conn))
         if tp.role != "reference":
             frame = _native_numbers(frame, table)
             if sample_rows:
@@ -308,7 +309,7 @@ def _child_counts(
     )
     parts = []
     for chunk in conn.execute(_streamed(query)).partitions(CHUNK_ROWS):
-        frame = _native_numbers(_frame(chunk, [*cols, "__n"]), table)
+        frame = _native_numbers(_unpadded(_frame(chunk, [*cols, "__n"]), table, dialects.family(conn)), table)
         parts.append(frame[positions(frame, fk.columns, parent, fk.ref_columns) >= 0])
     if not parts:
         return pd.DataFrame(columns=[*cols, "__n"])
@@ -340,7 +341,8 @@ def stream_rows(
         # In the database's own order: a guard is a set, and an ORDER BY over every row is a sort
         query = _select(table, schema.schema, cols, dialects.family(conn))[1].order_by(None)
         for chunk in dialects.chunks_of(conn, query, CHUNK_ROWS):
-            yield name, read_special(table, _native_numbers(_frame(chunk, cols), table))
+            frame = _unpadded(_frame(chunk, cols), table, dialects.family(conn))
+            yield name, read_special(table, _native_numbers(frame, table))
             done += len(chunk)
             if progress:
                 progress("guard rows", done, max(total, done))
@@ -398,6 +400,19 @@ def _native_numbers(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
                 # NUMERIC(20,0) ids (a BIGINT UNSIGNED's copy): integers a float would merge
                 floats = exact_integers(frame[col.name])
             frame[col.name] = floats
+    return frame
+
+
+def _unpadded(frame: pd.DataFrame, table: Table, kind: str) -> pd.DataFrame:
+    """CHAR(n) values without their trailing blanks, as SQL compares them and MySQL and MariaDB
+    return them: PostgreSQL returns 'k1    ', which matched no VARCHAR 'k1' pointing at it
+    in memory (children lost), and no key of an array of them (attack round 18)."""
+    if kind != "postgresql":
+        return frame
+    for col in table.columns:
+        if col.type.name == "char" and col.name in frame and frame[col.name].dtype == object:
+            values = frame[col.name].to_numpy()
+            frame[col.name] = np.array([v.rstrip(" ") if type(v) is str else v for v in values], dtype=object)
     return frame
 
 
