@@ -7,6 +7,7 @@ wrong, on every database. The rows read must be exactly the rows whose parent wa
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -111,6 +112,28 @@ def test_a_sampled_fit_is_guarded_by_every_row_of_a_percent_named_table(
     assert guard.copies(notes.to_numpy(dtype=object)).all()  # every row's note, not the sample's
 
 
+def _parent_and_children(url: str, parent_key: Any, child_key: Any, keys: list[Any]) -> None:
+    """p(k) with 2,000 rows, c(pk -> p.k) with three children each."""
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    parent = sa.Table("p", meta, sa.Column("k", parent_key, primary_key=True), sa.Column("v", sa.Integer))
+    child = sa.Table(
+        "c",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("pk", child_key, sa.ForeignKey("p.k"), nullable=False),
+        sa.Column("x", sa.Integer),
+    )
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(parent.insert(), [{"k": k, "v": i % 7} for i, k in enumerate(keys)])
+        conn.execute(
+            child.insert(),
+            [{"id": j + 1, "pk": keys[j % len(keys)], "x": j % 5} for j in range(3 * len(keys))],
+        )
+    engine.dispose()
+
+
 @pytest.mark.parametrize("db", [p for p in EVERY_DATABASE if p.values[0] != "sqlite"])  # SQLite: REAL
 def test_numeric_keys_past_64_bits_are_read_by_key(db: str, request: pytest.FixtureRequest) -> None:
     """A NUMERIC(20,0) key beyond 2**64 (a BIGINT UNSIGNED's copy, a snowflake id): the keys of
@@ -118,24 +141,8 @@ def test_numeric_keys_past_64_bits_are_read_by_key(db: str, request: pytest.Fixt
     'integer out of range'."""
     make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
     url = make()
-    engine = sa.create_engine(url)
-    meta = sa.MetaData()
-    parent = sa.Table(
-        "p", meta, sa.Column("k", sa.Numeric(20, 0), primary_key=True), sa.Column("v", sa.Integer)
-    )
-    child = sa.Table(
-        "c",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("pk", sa.Numeric(20, 0), sa.ForeignKey("p.k"), nullable=False),
-        sa.Column("x", sa.Integer),
-    )
-    meta.create_all(engine)
     keys = [2 * 10**19 - i if i % 2 else i for i in range(1, 2_001)]  # past 2**64, and small ones
-    with engine.begin() as conn:
-        conn.execute(parent.insert(), [{"k": k, "v": i % 7} for i, k in enumerate(keys)])
-        conn.execute(child.insert(), [{"id": j + 1, "pk": keys[j % 2_000], "x": j % 5} for j in range(6_000)])
-    engine.dispose()
+    _parent_and_children(url, sa.Numeric(20, 0), sa.Numeric(20, 0), keys)
     with connect(url, read_only=True) as conn:
         schema = reflect_connection(conn)
         result = read_tables(conn, schema, make_plan(schema), sample_rows=400, seed=0)
@@ -154,22 +161,7 @@ def test_char_keys_match_their_varchar_children_as_sql_does(db: str, request: py
 
     make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
     url = make()
-    engine = sa.create_engine(url)
-    meta = sa.MetaData()
-    parent = sa.Table("p", meta, sa.Column("k", sa.CHAR(6), primary_key=True), sa.Column("v", sa.Integer))
-    child = sa.Table(
-        "c",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("pk", sa.String(6), sa.ForeignKey("p.k"), nullable=False),
-        sa.Column("x", sa.Integer),
-    )
-    meta.create_all(engine)
-    keys = [f"k{i}" for i in range(1, 2_001)]
-    with engine.begin() as conn:
-        conn.execute(parent.insert(), [{"k": k, "v": i % 7} for i, k in enumerate(keys)])
-        conn.execute(child.insert(), [{"id": j + 1, "pk": keys[j % 2_000], "x": j % 5} for j in range(6_000)])
-    engine.dispose()
+    _parent_and_children(url, sa.CHAR(6), sa.String(6), [f"k{i}" for i in range(1, 2_001)])
     with connect(url, read_only=True) as conn:
         schema = reflect_connection(conn)
         sampled = read_tables(conn, schema, make_plan(schema), sample_rows=400, seed=0)
