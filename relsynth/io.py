@@ -232,7 +232,7 @@ _MESSAGES = {
     "unreachable": "Cannot reach the server of the {what}: is it running, and are host and port right?",
     "lost": "The connection to {what} was lost ({detail}): is the server up? Then run the command again",
     "cannot_open": "Cannot open the {what}: check the path and its permissions",
-    "io_error": "The {what} could not be written or read ({detail}): a full disk, a file size limit "
+    "io_error": "{What} could not be written or read ({detail}): a full disk, a file size limit "
     "(ulimit -f) or a failing device; free space or write elsewhere, then try again",
     "not_a_database": "The {what} is not a SQLite database (or it is encrypted): check the path",
     "corrupt": "The {what} is damaged ({detail}): restore it from a backup",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("relsynth")
 CHUNK_ROWS = 50_000
 ARRAY_KEYS = 100_000  # keys per query where they go as one array (dialects.key_array)
+COMPOSITE_KEYS = 1_000  # composite keys per IN list
 Progress = Callable[[str, int, int], None]
 
 
@@ -197,6 +198,8 @@ def _fetch_in(
             parts.append(_fetch(conn, base.where(cond), cols))
         keys = []
     limit = max(1, dialects.capabilities(conn.dialect.name).max_bind_params // (2 * len(key_cols)))
+    if not single:  # PostgreSQL refuses 8,000 (a, b) pairs in one IN as too complex (54001)
+        limit = min(limit, COMPOSITE_KEYS)
     for start in range(0, len(keys), limit):
         batch = keys[start : start + limit]
         if single:  # untyped: SQLAlchemy would cast each to INTEGER, which 2**63 (a NUMERIC key) overflows

@@ -569,6 +569,10 @@ def _side(node: Value, frame: pd.DataFrame, floating: bool = False) -> np.ndarra
     return _objects(map(_plain, s.tolist()), len(s))
 
 
+def _unpadded(values: np.ndarray) -> np.ndarray:
+    return _objects((v.rstrip(" ") if isinstance(v, str) else v for v in values), len(values))
+
+
 def _text(v: Any) -> str:
     """A value as the text a string function reads (numbers as SQL prints them: 5, not 5.0)."""
     if isinstance(v, float) and v.is_integer():
@@ -824,6 +828,9 @@ def truth(node: Any, frame: pd.DataFrame) -> pd.Series:
         allowed = [
             None if c is None else (_pair(c, sample)[0] if len(kinds) == 1 else c) for c in node.values
         ]
+        if kinds == {"text"}:  # trailing blanks do not count (CHAR(n), and MySQL's PAD SPACE)
+            v = _unpadded(v)
+            allowed = [c.rstrip(" ") if isinstance(c, str) else c for c in allowed]
         lookup = set(allowed)  # constants: hashable
         mixed = len(kinds | {_kind(c) for c in allowed if c is not None}) > 1
         inside = np.fromiter((x is not None and _member(x, lookup, allowed, mixed) for x in v), bool, len(v))
@@ -986,6 +993,8 @@ def _listed(node: In, column: pd.Series) -> np.ndarray:
     """An IN list's values as values of the column ('2000-01-01' as a date in a date column)."""
     sample = next((p for p in (_plain(v) for v in column.tolist()) if p is not None), None)
     listed = [v if sample is None else _pair(v, sample)[0] for v in node.values if v is not None]
+    if isinstance(sample, str):  # 'A  ' of CHECK (c IN ('A  ', 'B')) is the 'A' a CHAR(3) reads as
+        listed = [v.rstrip(" ") if isinstance(v, str) else v for v in listed]
     return _like(_objects(listed, len(listed)), column)
 
 
