@@ -203,8 +203,8 @@ _SQLITE_CODES = {  # primary result codes (the low byte of an extended code)
     6: "locked",
     8: "read_only",
     9: "cancelled",
-    11: "corrupt",
     10: "io_error",  # SQLITE_IOERR: a full disk, a file size limit, a failing device
+    11: "corrupt",
     13: "resources",
     14: "cannot_open",
     26: "not_a_database",
