@@ -331,6 +331,7 @@ def stream_rows(
     per table (tables not named are not read)."""
     names = [n for n in plan.order if plan[n].role == "data" and (columns is None or columns.get(n))]
     dialects.tolerant_dates(conn)
+    kind = dialects.family(conn)
     # Counted in rows (the catalog's estimate, raised if the rows outnumber it): the pass over
     # TPC-H SF 10's lineitem alone takes minutes, which a bar by tables would spend on one step.
     total, done = sum(max(schema.table(n).row_count, 0) for n in names), 0
@@ -342,9 +343,9 @@ def stream_rows(
         if progress:
             progress("guard rows", done, max(total, done))
         # In the database's own order: a guard is a set, and an ORDER BY over every row is a sort
-        query = _select(table, schema.schema, cols, dialects.family(conn))[1].order_by(None)
+        query = _select(table, schema.schema, cols, kind)[1].order_by(None)
         for chunk in dialects.chunks_of(conn, query, CHUNK_ROWS):
-            frame = _unpadded(_frame(chunk, cols), table, dialects.family(conn))
+            frame = _unpadded(_frame(chunk, cols), table, kind)
             yield name, read_special(table, _native_numbers(frame, table))
             done += len(chunk)
             if progress:

@@ -164,11 +164,15 @@ class HashCollector:
         self._parts.append(part)
         self._held += len(part)
         if self._held > SPILL_HASHES:
-            self._home = _Home()
-            self._files = [self._home.path / f"in{i:02d}" for i in range(PARTS)]
+            self._spill_to(_Home(), "in")
             parts, self._parts, self._held = self._parts, [], 0
             for p in parts:
                 self._spill(p)
+
+    def _spill_to(self, home: _Home, prefix: str) -> None:
+        """From now on, hashes go to PARTS files named ``prefix`` in ``home``."""
+        self._home = home
+        self._files = [home.path / f"{prefix}{i:02d}" for i in range(PARTS)]
 
     def _spill(self, part: np.ndarray) -> None:
         top = (part[:, 0] if self.paired else part) >> np.uint64(64 - 6)
@@ -189,11 +193,11 @@ class HashCollector:
             if self._parts:
                 yield np.concatenate(self._parts)
             return
+        width = 2 if self.paired else 1
         for path, written in zip(self._files, self._written, strict=True):
             if path.exists():
                 data = np.fromfile(path, dtype=np.uint64)
                 path.unlink()
-                width = 2 if self.paired else 1
                 if len(data) != written * width:  # the disk took less than it was given
                     raise _no_room(path.parent, None)
                 yield data.reshape(-1, 2) if self.paired else data
@@ -221,8 +225,7 @@ class HashCollector:
         # Spilled: the chosen hashes, split again by their own top bits, are sorted one part at a
         # time and written one after another: the whole file is sorted.
         out = HashCollector()
-        out._home = home
-        out._files = [home.path / f"out{i:02d}" for i in range(PARTS)]
+        out._spill_to(home, "out")
         for piece in self._pieces():
             out._spill(np.asarray(pick(piece), dtype=np.uint64))
         final = home.path / "set"
