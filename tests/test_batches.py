@@ -406,3 +406,91 @@ def test_a_failure_while_sampling_ahead_leaves_nothing_behind(shop, request, db:
     with pytest.raises(ValueError, match="batch 3"):
         relsynth.synthesize(source, target, seed=4, batch_rows=300, workers=2)
     assert {t for t in table_names(target) if not t.startswith("relsynth")} == set()
+
+
+WIDE_SHOP = """
+CREATE TABLE product (id INTEGER PRIMARY KEY, kind VARCHAR(10) NOT NULL);
+CREATE TABLE customer (id INTEGER PRIMARY KEY, segment VARCHAR(10) NOT NULL);
+CREATE TABLE line (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customer(id),
+                   product_id INTEGER NOT NULL REFERENCES product(id), qty INTEGER NOT NULL);
+"""
+
+
+def test_a_shared_parent_keeps_its_children_when_they_come_in_many_batches(tmp_path) -> None:
+    """600 products, each bought about 5 times; batches of 10 customers buy about 35 lines each.
+    Each batch gave its few lines to the products wanting the most, the same ones every time:
+    half the products were never bought and the others once per batch (the old code)."""
+    rng = np.random.default_rng(4)
+    rows = [f"INSERT INTO product VALUES ({p}, '{['a', 'b', 'c'][p % 3]}');" for p in range(1, 601)]
+    k = 0
+    for c in range(1, 801):
+        rows.append(f"INSERT INTO customer VALUES ({c}, '{['x', 'y'][c % 2]}');")
+        for _ in range(int(rng.integers(1, 7))):
+            k += 1
+            rows.append(f"INSERT INTO line VALUES ({k}, {c}, {rng.integers(1, 601)}, {rng.integers(1, 9)});")
+    url = f"sqlite:///{tmp_path / 'wide.sqlite'}"
+    run_sql(url, WIDE_SHOP + "\n".join(rows))
+    model = relsynth.fit(url, seed=0)
+    part, _ = partition(model, 1.0, {}, 40)
+    assert part is not None and part.shared == ("product",) and part.batches >= 40
+    whole = relsynth.sample(model, seed=3)
+    cut = concat(sample_batches(model, seed=3, batch_rows=40), model.plan.order)
+
+    def bought(tables: dict[str, pd.DataFrame]) -> pd.Series:
+        return tables["line"]["product_id"].value_counts().reindex(tables["product"]["id"], fill_value=0)
+
+    in_one, in_batches = bought(whole), bought(cut)
+    assert (in_one == 0).mean() < 0.05
+    assert (in_batches == 0).mean() < (in_one == 0).mean() + 0.03
+    assert in_batches.std() < in_one.std() * 1.3
+    assert in_batches.max() < 3 * in_one.max()
+
+
+def _deal_all(deck, groups: np.ndarray, cuts: list[int], seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    parts = np.split(groups, cuts)
+    return np.concatenate([deck.deal(p, rng) for p in parts])
+
+
+@pytest.mark.parametrize("cuts", [[], [1, 2, 3], list(range(7, 300, 7)), [150]])
+def test_a_deck_deals_each_parent_its_slots_over_a_cycle_however_the_batches_fall(cuts) -> None:
+    from relsynth.model.keys import Deck
+
+    weights = np.array([0.0, 1.0, 2.4, 7.0, 0.2, 3.0, 3.0, 9.9, 1.5])
+    groups = np.array([0, 0, 0, 1, 1, 1, 1, 2, -1])  # the last parent is in no group
+    deck = Deck.build(groups, weights, np.random.default_rng(1))
+    assert (np.abs(deck.size - np.bincount(groups[:8], weights=weights[:8])) < 1).all()
+    children = np.repeat([0, 1, 2], deck.size)
+    np.random.default_rng(2).shuffle(children)
+    got = _deal_all(deck, children, [c for c in cuts if c < len(children)], seed=3)
+    counts = np.bincount(got, minlength=len(weights))
+    assert (groups[got] == children).all()  # a child is dealt a parent of its group
+    assert counts[8] == 0 and counts[0] == 0  # no group, no weight: no child
+    assert (np.abs(counts[:8] - weights[:8]) < 1 + 1e-9).all()  # within a slot of its weight
+    for g in range(3):
+        assert counts[groups == g].sum() == deck.size[g]  # a cycle deals every slot once
+    # The same parents again in the next cycle, and a group it has no slots for gets none.
+    again = deck.deal(np.array([1] * int(deck.size[1]) + [3, -1]), np.random.default_rng(4))
+    assert (again[-2:] == -1).all()
+    assert (
+        np.bincount(again[:-2], minlength=9).tolist() == np.bincount(got[children == 1], minlength=9).tolist()
+    )
+
+
+def test_a_deck_of_parents_that_want_no_children_deals_them_alike() -> None:
+    from relsynth.model.keys import Deck
+
+    deck = Deck.build(np.zeros(4, dtype=np.int64), np.zeros(4), np.random.default_rng(0))
+    got = deck.deal(np.zeros(400, dtype=np.int64), np.random.default_rng(1))
+    assert np.bincount(got, minlength=4).tolist() == [100, 100, 100, 100]
+
+
+def test_rows_find_the_group_of_the_values_they_must_match_nulls_too() -> None:
+    from relsynth.model.batches import Steady
+    from relsynth.model.keys import Deck
+
+    firsts = [np.array([1, 2, None, 2], dtype=object), np.array(["a", "a", "b", "b"], dtype=object)]
+    deck = Deck.build(np.arange(4), np.ones(4), np.random.default_rng(0))
+    steady = Steady.of(np.ones(4), np.arange(4), firsts, deck)
+    own = [np.array([2, None, 1, 9, 2], dtype=object), np.array(["b", "b", "a", "a", "c"], dtype=object)]
+    assert steady.child_groups(own, 5).tolist() == [3, 2, 0, 4, 4]

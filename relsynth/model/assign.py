@@ -22,6 +22,7 @@ from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
 from relsynth.transform import Temporal
 
 if TYPE_CHECKING:
+    from relsynth.model.batches import Batch
     from relsynth.model.sample import SampleReport
 
 
@@ -360,11 +361,14 @@ def assign_secondary(
     z: np.ndarray | None = None,
     parent_pos: np.ndarray | None = None,
     deferred: bool = False,
+    batch: Batch | None = None,
 ) -> np.ndarray:
     """Give each row a parent so every parent gets about its sampled number of children.
 
     Returns the rows that cannot have a valid parent (to be dropped): a composite FK sharing a
-    NOT NULL column with the context parent, where that parent has no matching row.
+    NOT NULL column with the context parent, where that parent has no matching row. ``batch``: the
+    rows are one batch of many (model/batches.py), and parents sampled once for all of them are
+    dealt from a deck that carries on over the batches (keys.Deck).
     """
     if frame is None:
         frame = done[table.name].frame
@@ -377,12 +381,6 @@ def assign_secondary(
     q = done.get(fk.ref_table)
     if q is None or n == 0:
         return drop
-    qm = model.tables[fk.ref_table]
-    wants = (
-        decode_ext(qm, q.z, f"{table.name}.{fk.name}#refcount") if q.z.shape[0] else np.zeros(len(q.frame))
-    )
-    if len(wants) != len(q.frame):
-        wants = np.ones(len(q.frame))
     nulls = np.zeros(n, dtype=bool)
     share = tm.fk_null.get(fk.name, 0.0)
     null_dim = dim_values(tm, z, f"{fk.name}#null") if z is not None and z.shape[0] == n else None
@@ -409,22 +407,34 @@ def assign_secondary(
         # A NOT NULL key into a parent sampled without rows (a small --scale): no row can exist.
         report.dropped_no_parent[table.name] = report.dropped_no_parent.get(table.name, 0) + n
         drop[:] = True
+    steady = None
+    if batch is not None:
+        steady = batch.parents(
+            table.name, fk, lambda r: _steady_parents(model, tm, table, fk, q, done, matches, r)
+        )
+    wants = steady.wants if steady is not None else _wants(model, table, fk, q)
     if len(rows):
         child_group = np.full(n, -1, dtype=np.int64)
         parent_group = np.zeros(len(q.frame), dtype=np.int64)
-        if matches:
+        if steady is not None:
+            parent_group = steady.group
             own = [comparable(frame[c]).to_numpy()[rows] for c, _ in matches]
-            par = [comparable(q.frame[p]).to_numpy() for _, p in matches]
-            keys = pd.MultiIndex.from_arrays(
-                [np.concatenate([o, p_]) for o, p_ in zip(own, par, strict=True)]
-            )
-            codes = pd.factorize(keys)[0]
-            child_group[rows] = codes[: len(rows)]
-            parent_group = codes[len(rows) :]
+            child_group[rows] = steady.child_groups(own, len(rows))
+            target = steady.deck.deal(child_group, rng)
         else:
-            child_group[rows] = 0
-        parent_group = _with_later_parents(model, tm, table, fk, q.frame, done, parent_group)
-        target = kz.grouped_slots(child_group, parent_group, np.maximum(wants, 0), rng)
+            if matches:
+                own = [comparable(frame[c]).to_numpy()[rows] for c, _ in matches]
+                par = [comparable(q.frame[p]).to_numpy() for _, p in matches]
+                keys = pd.MultiIndex.from_arrays(
+                    [np.concatenate([o, p_]) for o, p_ in zip(own, par, strict=True)]
+                )
+                codes = pd.factorize(keys)[0]
+                child_group[rows] = codes[: len(rows)]
+                parent_group = codes[len(rows) :]
+            else:
+                child_group[rows] = 0
+            parent_group = _with_later_parents(model, tm, table, fk, q.frame, done, parent_group)
+            target = kz.grouped_slots(child_group, parent_group, np.maximum(wants, 0), rng)
         matched = tm.time_matches.get(fk.name)
         if matched is not None and matched.column in frame and matched.base in q.frame:
             x, y = _instants(frame[matched.column]), _instants(q.frame[matched.base])
@@ -456,6 +466,39 @@ def assign_secondary(
     if deferred:
         done[table.name].frame = frame
     return drop
+
+
+def _wants(model: Model, table: Table, fk: ForeignKey, q: Any) -> np.ndarray:
+    """How many rows of ``table`` each parent row wants through ``fk`` (its sampled summary)."""
+    qm = model.tables[fk.ref_table]
+    wants = (
+        decode_ext(qm, q.z, f"{table.name}.{fk.name}#refcount") if q.z.shape[0] else np.zeros(len(q.frame))
+    )
+    return wants if len(wants) == len(q.frame) else np.ones(len(q.frame))
+
+
+def _steady_parents(
+    model: Model,
+    tm: TableModel,
+    table: Table,
+    fk: ForeignKey,
+    q: Any,
+    done: dict[str, Any],
+    matches: list[tuple[str, str]],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], kz.Deck]:
+    """The parent side of a key whose parents every batch shares: worked out once, not per batch."""
+    wants = _wants(model, table, fk, q)
+    firsts: list[np.ndarray] = []
+    group = np.zeros(len(q.frame), dtype=np.int64)
+    if matches:
+        par = [comparable(q.frame[p]).to_numpy() for _, p in matches]
+        group = pd.factorize(pd.MultiIndex.from_arrays(par))[0]
+        _, first = np.unique(group[group >= 0], return_index=True)
+        first = np.flatnonzero(group >= 0)[first]  # codes follow first appearance: group g at g
+        firsts = [p[first] for p in par]
+    group = _with_later_parents(model, tm, table, fk, q.frame, done, group)
+    return wants, group, firsts, kz.Deck.build(group, np.maximum(wants, 0), rng)
 
 
 def _loosen(

@@ -18,6 +18,7 @@ shared table about the family's rows) is sampled whole, and ``partition`` says w
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.model import keys as kz
-from relsynth.model.assign import inherited_columns
+from relsynth.model.assign import inherited_columns, secondary_order
 from relsynth.model.generate import make_unique
 from relsynth.model.guards import unguarded_tables
 from relsynth.model.relations import comparable
@@ -148,14 +149,70 @@ def _why_whole(model: Model, root: str, family: tuple[str, ...], rows: Mapping[s
 
 
 @dataclass
+class Steady:
+    """The parents a family table's foreign key draws from, when every batch shares them (a table
+    sampled once, before the family): worked out in the first batch, dealt from in every batch."""
+
+    wants: np.ndarray
+    group: np.ndarray  # each parent's group (assign.assign_secondary)
+    deck: kz.Deck
+    levels: list[pd.Index]  # per matched column: its distinct values
+    radix: list[int]
+    lookup: pd.Index | None  # groups by their columns' level codes, group g at g
+
+    @classmethod
+    def of(cls, wants: np.ndarray, group: np.ndarray, firsts: list[np.ndarray], deck: kz.Deck) -> Steady:
+        """Indexes of the groups' values (``firsts``: each group's, group g at g), so each batch
+        looks its rows up instead of factorizing them together with every parent."""
+        codes, levels = [], []
+        for values in firsts:
+            c, uniques = pd.factorize(values, use_na_sentinel=False)
+            levels.append(pd.Index(uniques, dtype=object))
+            codes.append(c.astype(np.int64))
+        out = cls(wants, group, deck, levels, [len(ix) + 1 for ix in levels], None)
+        if codes:
+            out.lookup = pd.Index(out._combined(codes))
+        return out
+
+    def _combined(self, codes: list[np.ndarray]) -> np.ndarray:
+        out = np.zeros(len(codes[0]), dtype=object if math.prod(self.radix) >= 2**62 else np.int64)
+        for c, r in zip(codes, self.radix, strict=True):
+            out = out * r + c
+        return out
+
+    def child_groups(self, own: list[np.ndarray], n: int) -> np.ndarray:
+        """Each row's group by the values it must match (NULL matching NULL, as a factorized
+        MultiIndex does), a group no parent holds past every parent's."""
+        if self.lookup is None:
+            return np.zeros(n, dtype=np.int64)
+        codes = [ix.get_indexer(_nan_for_null(o)) for ix, o in zip(self.levels, own, strict=True)]
+        known = np.logical_and.reduce([c >= 0 for c in codes])
+        out = np.full(n, len(self.lookup), dtype=np.int64)  # past every group: no parent holds it
+        if known.any():
+            found = self.lookup.get_indexer(pd.Index(self._combined([c[known] for c in codes])))
+            out[np.flatnonzero(known)[found >= 0]] = found[found >= 0]
+        return out
+
+
+def _nan_for_null(values: np.ndarray) -> pd.Index:
+    """None as NaN, as factorizing made the parents' (an index tells them apart)."""
+    out = np.array(values, dtype=object)
+    out[pd.isna(out)] = np.nan
+    return pd.Index(out, dtype=object)
+
+
+@dataclass
 class Batch:
-    """What a batch needs of the batches before it: how many keys each table has counted, and the
-    values of UNIQUE columns that are drawn rather than counted."""
+    """What a batch needs of the batches before it: how many keys each table has counted, the
+    values of UNIQUE columns that are drawn rather than counted, and the decks the family's keys
+    into shared tables deal from."""
 
     model: Model
     family: tuple[str, ...]
+    seed: int = 0
     used: dict[str, int] = field(default_factory=dict)
     kept: dict[str, dict[tuple[str, ...], set[tuple[Any, ...]]]] = field(default_factory=dict)
+    steady: dict[tuple[str, str], Steady | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         apart = _keyed_apart(self.model, self.family)
@@ -166,6 +223,25 @@ class Batch:
             }
             if drawn:
                 self.kept[name] = drawn
+
+    def parents(
+        self, name: str, fk: Any, build: Callable[[np.random.Generator], tuple[Any, ...]]
+    ) -> Steady | None:
+        """The steady parents of ``name``'s key ``fk`` (``build`` works them out from a generator of
+        their own), or None when a batch's own rows decide them: the parent is in the family, or a
+        later key of the row is (assign._with_later_parents)."""
+        key = (name, fk.name)
+        if key not in self.steady:
+            fks = secondary_order(self.model.tables[name], self.model.plan[name].secondary)
+            at = [o.name for o in fks].index(fk.name) if fk in fks else -1
+            members = set(self.family)
+            if at < 0 or fk.ref_table in members or any(o.ref_table in members for o in fks[at + 1 :]):
+                self.steady[key] = None
+            else:  # three numbers: no table's generator (sample.table_rngs: one or two) is this one
+                spawn = (self.model.plan.order.index(name), at, 1)
+                rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=spawn))
+                self.steady[key] = Steady.of(*build(rng))
+        return self.steady[key]
 
     def offset(self, name: str, n: int) -> int:
         """Rows of ``name`` keyed in earlier batches; counts these n."""
@@ -307,6 +383,45 @@ def _keyed_apart(model: Model, family: tuple[str, ...]) -> dict[str, set[str]]:
     return out
 
 
+# What a table's model says about other tables' rows: the columns these name are read from them.
+RELATIONS = (
+    "dependencies", "conditionals", "anchors", "orders", "repeats", "aggregates", "numbering",
+    "forests", "key_matches", "parts", "differences", "calendars", "reaches", "time_matches",
+    "existence", "no_overlap", "back_refs", "family",
+)  # fmt: skip
+
+
+def _read_by_family(model: Model, family: tuple[str, ...], name: str) -> set[str]:
+    """The columns of a shared table the family's rows may read: every key column (theirs point
+    to it, its own lead on to other tables), and any column a family table's relations name.
+    The others (TPC-H's comments, 8 million of them at SF 10) are let go once written."""
+    table = model.schema.table(name)
+    out = set(table.fk_columns()) | set(table.primary_key)
+    out |= {c for cols in table.keysets() for c in cols}
+    for other in model.schema.tables:
+        out |= {r for fk in other.foreign_keys if fk.ref_table == name for r in fk.ref_columns}
+    named: set[str] = set()
+    for member in family:
+        for attr in RELATIONS:
+            _strings(getattr(model.tables[member], attr), named)
+    return {c.name for c in table.columns if c.name in out or c.name in named}
+
+
+def _strings(value: Any, out: set[str]) -> None:
+    if isinstance(value, str):
+        out.add(value)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _strings(k, out)
+            _strings(v, out)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for v in value:
+            _strings(v, out)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _strings(getattr(value, f.name), out)
+
+
 def sample_batches(
     model: Model,
     *,
@@ -342,9 +457,12 @@ def sample_batches(
     for name in part.shared:
         sample_one(model, name, done, scale, rows.get(name), rngs[name], report)
     finish_all(model, part.shared, done, rngs, report)
-    # Typed on a copy: the family's rows still read the shared tables as sampled.
-    first = {n: finished(model, n, done, rngs, report, copy=True) for n in part.shared}
-    batch = Batch(model, part.family)
+    first = {}
+    for name in part.shared:  # typed for writing; the family reads them as sampled, and only some
+        kept = done[name].frame[sorted(_read_by_family(model, part.family, name))].copy()
+        first[name] = finished(model, name, done, rngs, report)
+        done[name].frame = kept
+    batch = Batch(model, part.family, seed)
     left = part.root_rows
     for b in range(part.batches):
         if progress:

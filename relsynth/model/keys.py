@@ -75,6 +75,75 @@ def grouped_slots(
     return target
 
 
+GOLDEN = (5**0.5 - 1) / 2  # a stride of this share of a deck spreads consecutive draws over all of it
+
+
+@dataclass
+class Deck:
+    """Parents' slots for children that come in many batches (model/batches.py): each parent holds
+    about as many slots as it wants children, and each group's slots are dealt one per child in a
+    fixed pseudo-random order that carries on from batch to batch. ``grouped_slots`` fills parents
+    in proportion within one call: called once per batch, each batch gave its few children to the
+    parents wanting the most (a third of TPC-H's partsupp rows got no lineitem at all, the rest one
+    per batch). Dealing also costs each batch its own children only, not a pass over every parent.
+    """
+
+    order: np.ndarray  # parent rows, each group's together, shuffled within the group
+    ends: np.ndarray  # cumulative slots along ``order``
+    start: np.ndarray  # per group: its first slot
+    size: np.ndarray  # per group: its slots
+    stride: np.ndarray  # per group: coprime with its size, so a cycle deals every slot once
+    offset: np.ndarray  # per group
+    dealt: np.ndarray  # per group: children dealt so far
+
+    @classmethod
+    def build(cls, parent_group: np.ndarray, weights: np.ndarray, rng: np.random.Generator) -> Deck:
+        groups = int(parent_group.max(initial=-1)) + 1
+        rows = np.flatnonzero(parent_group >= 0)
+        rows = rows[rng.permutation(len(rows))]
+        order = rows[np.argsort(parent_group[rows], kind="stable")]
+        group = parent_group[order]
+        w = np.maximum(np.nan_to_num(np.asarray(weights, dtype=float)[order]), 0.0)
+        # Whole slots by rounding the running sum: each parent within one slot of its weight.
+        ends = np.floor(np.cumsum(w) + rng.random()).astype(np.int64)
+        counts = np.diff(np.r_[0, ends]) if len(ends) else np.zeros(0, dtype=np.int64)
+        size = np.bincount(group, weights=counts, minlength=groups).astype(np.int64)
+        empty = np.bincount(group, minlength=groups) > 0
+        empty &= size == 0
+        if empty.any():  # parents that all want (next to) none: one slot each, drawn alike
+            counts = np.where(empty[group], 1, counts)
+            size = np.bincount(group, weights=counts, minlength=groups).astype(np.int64)
+        ends = np.cumsum(counts)
+        start = np.r_[0, np.cumsum(size)[:-1]].astype(np.int64) if groups else np.zeros(0, dtype=np.int64)
+        stride = np.maximum(np.floor(size * GOLDEN).astype(np.int64), 1)
+        while True:
+            bad = (size > 1) & (np.gcd(stride, np.maximum(size, 1)) != 1)
+            if not bad.any():
+                break
+            stride[bad] += 1
+        offset = np.floor(rng.random(groups) * size).astype(np.int64)
+        return cls(order, ends, start, size, stride, offset, np.zeros(groups, dtype=np.int64))
+
+    def deal(self, child_group: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A parent row for each child of a group with slots; -1 for the others (group -1 too)."""
+        target = np.full(len(child_group), -1, dtype=np.int64)
+        groups = len(self.size)
+        g = np.where((child_group >= 0) & (child_group < groups), child_group, -1)
+        rows = np.flatnonzero(g >= 0)
+        rows = rows[self.size[g[rows]] > 0]
+        if not len(rows):
+            return target
+        rows = rows[np.lexsort((rng.random(len(rows)), g[rows]))]
+        gr = g[rows]
+        firsts = np.r_[0, np.flatnonzero(gr[1:] != gr[:-1]) + 1]
+        rank = np.arange(len(rows)) - np.repeat(firsts, np.diff(np.r_[firsts, len(rows)]))
+        k = self.dealt[gr] + rank
+        slot = (self.stride[gr] * (k % self.size[gr]) + self.offset[gr]) % self.size[gr]
+        target[rows] = self.order[np.searchsorted(self.ends, self.start[gr] + slot, side="right")]
+        self.dealt += np.bincount(gr, minlength=groups)
+        return target
+
+
 def integer_keys(n: int, start: int) -> np.ndarray:
     return np.arange(start, start + n, dtype=np.int64)
 
