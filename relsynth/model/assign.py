@@ -316,11 +316,11 @@ def already_set(model: Model, table: Table, fk: ForeignKey) -> set[str]:
 
 
 def _take(values: pd.Series, pos: np.ndarray) -> np.ndarray:
-    """Row ``pos[i]`` of ``values`` for each row; -1 (no parent) gives NULL."""
-    ref = values.astype(object).to_numpy()
+    """Row ``pos[i]`` of ``values`` for each row; -1 (no parent) gives NULL. Taken, then made
+    objects: a batch's rows take from 8 million shared ones (TPC-H SF 10's partsupp)."""
     out = np.empty(len(pos), dtype=object)
     ok = pos >= 0
-    out[ok] = ref[pos[ok]] if len(ref) else None
+    out[ok] = values.take(pos[ok]).astype(object).to_numpy() if len(values) else None
     out[~ok] = None
     return out
 
@@ -491,7 +491,7 @@ def _steady_parents(
     wants = _wants(model, table, fk, q)
     firsts: list[np.ndarray] = []
     group = np.zeros(len(q.frame), dtype=np.int64)
-    if matches:
+    if matches and len(q.frame):  # none (--rows partsupp=0): every row's group has no parent
         par = [comparable(q.frame[p]).to_numpy() for _, p in matches]
         group = pd.factorize(pd.MultiIndex.from_arrays(par))[0]
         _, first = np.unique(group[group >= 0], return_index=True)

@@ -41,6 +41,7 @@ from relsynth.model.sample import (
     planned_rows,
     sample_one,
     sample_tables,
+    sampled,
     table_rngs,
 )
 from relsynth.model.spec import Model
@@ -88,6 +89,31 @@ def partition(
         return None, ""
     plan = model.plan
     roots = [n for n in plan.order if model.tables[n].role == "data" and plan[n].context is None]
+    return _largest(model, roots, scale, rows, batch_rows, frozenset())
+
+
+def split_shared(
+    model: Model, part: Partition, scale: float, rows: Mapping[str, int], batch_rows: int
+) -> Partition | None:
+    """The largest family among the tables ``part`` shares (part -> partsupp, 10 million rows at
+    TPC-H SF 10), when large enough to be sampled in batches too: None otherwise."""
+    plan = model.plan
+    roots = [n for n in part.shared if model.tables[n].role == "data" and plan[n].context is None]
+    found, why = _largest(model, roots, scale, rows, batch_rows, frozenset(part.family))
+    if why:
+        log.info("the tables %s points to are sampled in one piece: %s", part.root, why)
+    return found
+
+
+def _largest(
+    model: Model,
+    roots: list[str],
+    scale: float,
+    rows: Mapping[str, int],
+    batch_rows: int,
+    besides: frozenset[str],
+) -> tuple[Partition | None, str]:
+    """The family of the root with the most expected rows, in batches if it can be cut."""
     best: tuple[int, str, tuple[str, ...]] | None = None
     for root in roots:
         family = family_of(model, root)
@@ -100,7 +126,7 @@ def partition(
     if best is None or best[0] <= batch_rows:
         return None, ""
     expected, root, family = best
-    why = _why_whole(model, root, family, rows)
+    why = _why_whole(model, root, family, rows, besides)
     if why:
         return None, why
     fixed = rows.get(root)
@@ -108,16 +134,19 @@ def partition(
     per_batch = max(MIN_BATCH_ROOTS, math.floor(batch_rows * n_root / max(expected, 1)))
     if per_batch >= n_root:
         return None, ""
-    shared = tuple(n for n in plan.order if n not in family)
+    shared = tuple(n for n in model.plan.order if n not in family and n not in besides)
     return Partition(root, family, shared, n_root, per_batch), ""
 
 
-def _why_whole(model: Model, root: str, family: tuple[str, ...], rows: Mapping[str, int]) -> str:
-    """What keeps the family from being sampled in batches ('' when nothing does)."""
+def _why_whole(
+    model: Model, root: str, family: tuple[str, ...], rows: Mapping[str, int], besides: frozenset[str]
+) -> str:
+    """What keeps the family from being sampled in batches ('' when nothing does). ``besides``: a
+    family sampled in batches after this one, whose keys into it are dealt from all its rows."""
     plan, schema = model.plan, model.schema
     members = set(family)
     for name in plan.order:
-        if name in members:
+        if name in members or name in besides:
             continue
         for fk in schema.table(name).foreign_keys:
             if fk.ref_table in members:
@@ -453,32 +482,87 @@ def sample_batches(
     )
     report.unguarded = unguarded_tables(model)
     rngs = table_rngs(model, seed)
+    split = split_shared(model, part, scale, rows, batch_rows or 0)
+    alone = tuple(n for n in part.shared if split is None or n not in split.family)
     done: dict[str, Any] = {}
-    for name in part.shared:
+    for name in alone:
         sample_one(model, name, done, scale, rows.get(name), rngs[name], report)
-    finish_all(model, part.shared, done, rngs, report)
+    finish_all(model, alone, done, rngs, report)
     first = {}
-    for name in part.shared:  # typed for writing; the family reads them as sampled, and only some
-        kept = done[name].frame[sorted(_read_by_family(model, part.family, name))].copy()
+    readers = part.family + (split.family if split is not None else ())
+    for name in alone:  # typed for writing; the families read them as sampled, and only some
+        kept = done[name].frame[sorted(_read_by_family(model, readers, name))].copy()
         first[name] = finished(model, name, done, rngs, report)
         done[name].frame = kept
+    total = part.batches + (split.batches if split is not None else 0)
+    if split is not None:
+        log.info(
+            "sampling %s (with %s) in %d batches of %s root rows, twice: once for the keys %s reads",
+            split.root,
+            ", ".join(split.family[1:]) or "no child tables",
+            split.batches,
+            f"{split.per_batch:,}",
+            part.root,
+        )
+        kept_rows = _kept_rows(model, split, part.family, done, scale, seed)
+        for b, out in enumerate(_family_batches(model, split, done, scale, seed, report)):
+            if progress:
+                progress("sample", b, total)
+            yield {**first, **{n: finished(model, n, out, out.rngs, report) for n in split.family}}
+            first = {}
+        done.update(kept_rows)
+    for b, here in enumerate(_family_batches(model, part, done, scale, seed, report)):
+        if progress:
+            progress("sample", total - part.batches + b, total)
+        yield {**first, **{n: finished(model, n, here, here.rngs, report) for n in part.family}}
+        first = {}
+    if progress:
+        progress("sample", total, total)
+
+
+class _Here(dict[str, Any]):
+    """A batch's tables as sampled (the shared ones too) and its generators."""
+
+    rngs: dict[str, np.random.Generator]
+
+
+def _family_batches(
+    model: Model, part: Partition, done: dict[str, Any], scale: float, seed: int, report: SampleReport
+) -> Iterator[_Here]:
+    """Each batch of ``part``'s family sampled, as sampled: from the batch's own generators, and a
+    ``Batch`` carrying keys and decks over, so running it again gives the same rows."""
     batch = Batch(model, part.family, seed)
     left = part.root_rows
     for b in range(part.batches):
-        if progress:
-            progress("sample", b, part.batches)
         n = min(part.per_batch, left)
         left -= n
-        brngs = table_rngs(model, seed, b)
-        here = dict(done)
+        here = _Here(done)
+        here.rngs = table_rngs(model, seed, b)
         for name in part.family:
-            sample_one(model, name, here, scale, n if name == part.root else None, brngs[name], report, batch)
-        finish_all(model, part.family, here, brngs, report)
-        out = {name: finished(model, name, here, brngs, report) for name in part.family}
-        yield {**first, **out}
-        first = {}
-    if progress:
-        progress("sample", part.batches, part.batches)
+            rng = here.rngs[name]
+            sample_one(model, name, here, scale, n if name == part.root else None, rng, report, batch)
+        finish_all(model, part.family, here, here.rngs, report)
+        yield here
+
+
+def _kept_rows(
+    model: Model, split: Partition, family: tuple[str, ...], done: dict[str, Any], scale: float, seed: int
+) -> dict[str, Any]:
+    """Every batch of the shared family sampled once to keep what ``family`` reads of its rows
+    (keys, the columns a relation names, the summaries that say how many rows point to each):
+    a few columns of 10 million rows, where holding them whole took 8.6 GiB at TPC-H SF 10. The
+    batches are sampled again to be written, row for row the same (_family_batches)."""
+    parts: dict[str, list[Any]] = {n: [] for n in split.family}
+    for here in _family_batches(model, split, done, scale, seed, SampleReport()):
+        for name in split.family:
+            got = here[name]
+            parts[name].append((got.frame[sorted(_read_by_family(model, family, name))].copy(), got.z))
+    out = {}
+    for name, got in parts.items():
+        frame = pd.concat([f for f, _ in got], ignore_index=True) if got else pd.DataFrame()
+        z = np.vstack([z for _, z in got]) if got else np.zeros((0, 0))
+        out[name] = sampled(frame, z)
+    return out
 
 
 def concat(batches: Iterator[dict[str, pd.DataFrame]], names: tuple[str, ...]) -> dict[str, pd.DataFrame]:

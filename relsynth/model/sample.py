@@ -161,6 +161,11 @@ class _Sampled:
     parent_pos: np.ndarray | None
 
 
+def sampled(frame: pd.DataFrame, z: np.ndarray) -> _Sampled:
+    """Rows held for the tables sampled after them (model/batches.py keeps a few columns)."""
+    return _Sampled(frame, z, None)
+
+
 def sample_tables(
     model: Model,
     *,
