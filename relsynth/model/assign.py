@@ -381,22 +381,27 @@ def assign_secondary(
     q = done.get(fk.ref_table)
     if q is None or n == 0:
         return drop
-    nulls = np.zeros(n, dtype=bool)
+    # Columns this FK shares with keys already set (lab_results.admission_id, in both its context FK
+    # and its composite FK to diagnoses) are not chosen again: the parent must match them.
+    fixed = already_set(model, table, fk)
+    # A NULL in one of them is no parent at all (MATCH SIMPLE): a line whose vendor is NULL has no
+    # (product, vendor) offer. Such rows were matched against no parent and dropped (31% of them).
+    forced = frame[sorted(fixed)].isna().any(axis=1).to_numpy() if fixed else np.zeros(n, dtype=bool)
+    nulls = forced.copy()
     share = tm.fk_null.get(fk.name, 0.0)
     null_dim = dim_values(tm, z, f"{fk.name}#null") if z is not None and z.shape[0] == n else None
-    if null_dim is not None:
-        nulls = np.asarray(null_dim, dtype=bool)
+    if set(fk.columns) <= fixed:  # every column already set: NULL or not, nothing is left to draw
+        pass
+    elif null_dim is not None:
+        nulls |= np.asarray(null_dim, dtype=bool)
     elif share >= 1:
         nulls[:] = True
-    elif share > 0:
-        nulls = rng.random(n) < share
+    elif share > 0:  # the learned share holds the forced rows already
+        nulls |= rng.random(n) < (share - forced.mean()) / max(1 - forced.mean(), 1e-12)
     if len(q.frame) == 0:
         nulls[:] = True
     target = np.full(n, -1, dtype=np.int64)
     rows = np.flatnonzero(~nulls)
-    # Columns this FK shares with keys already set (lab_results.admission_id, in both its context FK
-    # and its composite FK to diagnoses) are not chosen again: the parent must match them.
-    fixed = already_set(model, table, fk)
     matches = [
         *tm.key_matches.get(fk.name, []),
         *((c, r) for c, r in zip(fk.columns, fk.ref_columns, strict=True) if c in fixed),
@@ -407,34 +412,28 @@ def assign_secondary(
         # A NOT NULL key into a parent sampled without rows (a small --scale): no row can exist.
         report.dropped_no_parent[table.name] = report.dropped_no_parent.get(table.name, 0) + n
         drop[:] = True
-    steady = None
-    if batch is not None:
-        steady = batch.parents(
-            table.name, fk, lambda r: _steady_parents(model, tm, table, fk, q, done, matches, r)
-        )
-    wants = steady.wants if steady is not None else _wants(model, table, fk, q)
+    wants = None
     if len(rows):
-        child_group = np.full(n, -1, dtype=np.int64)
-        parent_group = np.zeros(len(q.frame), dtype=np.int64)
-        if steady is not None:
-            parent_group = steady.group
-            own = [comparable(frame[c]).to_numpy()[rows] for c, _ in matches]
-            child_group[rows] = steady.child_groups(own, len(rows))
-            target = steady.deck.deal(child_group, rng)
-        else:
-            if matches:
-                own = [comparable(frame[c]).to_numpy()[rows] for c, _ in matches]
-                par = [comparable(q.frame[p]).to_numpy() for _, p in matches]
-                keys = pd.MultiIndex.from_arrays(
-                    [np.concatenate([o, p_]) for o, p_ in zip(own, par, strict=True)]
-                )
-                codes = pd.factorize(keys)[0]
-                child_group[rows] = codes[: len(rows)]
-                parent_group = codes[len(rows) :]
-            else:
-                child_group[rows] = 0
-            parent_group = _with_later_parents(model, tm, table, fk, q.frame, done, parent_group)
-            target = kz.grouped_slots(child_group, parent_group, np.maximum(wants, 0), rng)
+        own = {c: comparable(frame[c]).to_numpy() for c, _ in matches}
+        # A key match binds a row only where its column is known (relations.repeats learns it so):
+        # a line without a sku takes any offer of its product, not only one whose sku is NULL.
+        known = np.ones(n, dtype=bool)
+        for c, _ in matches:
+            if c not in fixed:
+                known &= ~pd.isna(own[c])
+        main = rows[known[rows]]
+        child_group, parent_group, target, wants = _draw_parents(
+            model, tm, table, fk, q, done, own, main, matches, batch, rng, n
+        )
+        loose = rows[~known[rows]]
+        if len(loose):
+            seen = np.column_stack([~pd.isna(own[c][loose]) for c, _ in matches])
+            for pattern in np.unique(seen, axis=0):
+                these = loose[(seen == pattern).all(axis=1)]
+                bits = sum(1 << i for i, k in enumerate(pattern) if k) + (1 << len(matches))
+                sub = [m for m, k in zip(matches, pattern, strict=True) if k]
+                drawn = _draw_parents(model, tm, table, fk, q, done, own, these, sub, batch, rng, n, bits)
+                target[these] = drawn[2][these]
         matched = tm.time_matches.get(fk.name)
         if matched is not None and matched.column in frame and matched.base in q.frame:
             x, y = _instants(frame[matched.column]), _instants(q.frame[matched.base])
@@ -443,12 +442,14 @@ def assign_secondary(
             if z is not None and z.shape[0] == n:
                 follow_parent(tm, frame, matched, target, x, y, z)
         if matches:
-            _loosen(model, table, fk, frame, q.frame, matches, rows, target, wants, rng)
-        unmatched = int(((child_group >= 0) & (target < 0)).sum())
+            _loosen(model, table, fk, frame, q.frame, matches, main, target, wants, rng)
+        grouped = child_group >= 0
+        grouped[loose] = True  # loose rows are drawn apart: the time matches leave them be
+        unmatched = int((grouped & (target < 0)).sum())
         if unmatched:
             report.unmatched_keys[table.name] = report.unmatched_keys.get(table.name, 0) + unmatched
             if not can_null:
-                stuck = np.flatnonzero((child_group >= 0) & (target < 0))
+                stuck = np.flatnonzero(grouped & (target < 0))
                 if fixed:
                     drop[stuck] = True  # no parent can match the columns already set
                 else:
@@ -466,6 +467,58 @@ def assign_secondary(
     if deferred:
         done[table.name].frame = frame
     return drop
+
+
+def _draw_parents(
+    model: Model,
+    tm: TableModel,
+    table: Table,
+    fk: ForeignKey,
+    q: Any,
+    done: dict[str, Any],
+    own: dict[str, np.ndarray],
+    rows: np.ndarray,
+    matches: list[tuple[str, str]],
+    batch: Batch | None,
+    rng: np.random.Generator,
+    n: int,
+    some: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A parent for each of ``rows`` among those matching its ``matches`` columns, filled in
+    proportion to what they want: each row's group, each parent's, each row's parent (-1: none;
+    the other rows too) and the parents' wants. From a deck carrying over the batches where
+    every batch shares the parents (keys.Deck)."""
+    child_group = np.full(n, -1, dtype=np.int64)
+    steady = None
+    if batch is not None:
+        steady = batch.parents(
+            table.name,
+            fk,
+            lambda r: _steady_parents(model, tm, table, fk, q, done, matches, r),
+            some,
+        )
+    if steady is not None:
+        child_group[rows] = steady.child_groups([own[c][rows] for c, _ in matches], len(rows))
+        return child_group, steady.group, steady.deck.deal(child_group, rng), steady.wants
+    wants = _wants(model, table, fk, q)
+    parent_group = np.zeros(len(q.frame), dtype=np.int64)
+    if matches:
+        par = [comparable(q.frame[p]).to_numpy() for _, p in matches]
+        keys = pd.MultiIndex.from_arrays(
+            [np.concatenate([own[c][rows], p_]) for (c, _), p_ in zip(matches, par, strict=True)]
+        )
+        codes = pd.factorize(keys)[0]
+        child_group[rows] = codes[: len(rows)]
+        parent_group = codes[len(rows) :]
+    else:
+        child_group[rows] = 0
+    parent_group = _with_later_parents(model, tm, table, fk, q.frame, done, parent_group)
+    return (
+        child_group,
+        parent_group,
+        kz.grouped_slots(child_group, parent_group, np.maximum(wants, 0), rng),
+        wants,
+    )
 
 
 def _wants(model: Model, table: Table, fk: ForeignKey, q: Any) -> np.ndarray:
@@ -517,7 +570,8 @@ def _loosen(
     that staff member) take a parent matching the other columns only, and the columns another of
     the table's own foreign keys sets (payment.customer_id) from it (the rental's customer_id,
     a key of the same table): the key match holds, and the row is not left without a parent
-    (sakila's payments without a rental went from 34 to 132)."""
+    (sakila's payments without a rental went from 34 to 132; a line whose code and sku were
+    drawn apart, both keys of product, was dropped)."""
     stuck = rows[target[rows] < 0]
     if not len(stuck):
         return
@@ -534,9 +588,14 @@ def _loosen(
         if c in own
         and c not in matched_elsewhere
         and not tm.key_matches.get(own[c].name)
-        and any(
-            g.columns[0] == p and g.ref_table == own[c].ref_table and g.ref_columns == own[c].ref_columns
-            for g in pfks
+        and (
+            any(
+                g.columns[0] == p and g.ref_table == own[c].ref_table and g.ref_columns == own[c].ref_columns
+                for g in pfks
+            )
+            # line.sku -> product(sku) beside line.code -> product(code): the parent's own sku is
+            # a key of the row's other parent, the same row (NULL there: no parent, if allowed).
+            or (own[c].ref_table == fk.ref_table and own[c].ref_columns == (p,) and table.column(c).nullable)
         )
     }
     if not movable:

@@ -241,7 +241,7 @@ class Batch:
     seed: int = 0
     used: dict[str, int] = field(default_factory=dict)
     kept: dict[str, dict[tuple[str, ...], set[tuple[Any, ...]]]] = field(default_factory=dict)
-    steady: dict[tuple[str, str], Steady | None] = field(default_factory=dict)
+    steady: dict[tuple[str, str, int], Steady | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         apart = _keyed_apart(self.model, self.family)
@@ -254,20 +254,25 @@ class Batch:
                 self.kept[name] = drawn
 
     def parents(
-        self, name: str, fk: Any, build: Callable[[np.random.Generator], tuple[Any, ...]]
+        self,
+        name: str,
+        fk: Any,
+        build: Callable[[np.random.Generator], tuple[Any, ...]],
+        some: int = 0,
     ) -> Steady | None:
-        """The steady parents of ``name``'s key ``fk`` (``build`` works them out from a generator of
-        their own), or None when a batch's own rows decide them: the parent is in the family, or a
-        later key of the row is (assign._with_later_parents)."""
-        key = (name, fk.name)
+        """The steady parents of ``name``'s key ``fk`` (``build`` works them out from a generator
+        of their own; ``some``: matched on some of its columns only, a bit each), or None when a
+        batch's own rows decide them: the parent is in the family, or a later key of the row is
+        (assign._with_later_parents)."""
+        key = (name, fk.name, some)
         if key not in self.steady:
             fks = secondary_order(self.model.tables[name], self.model.plan[name].secondary)
             at = [o.name for o in fks].index(fk.name) if fk in fks else -1
             members = set(self.family)
             if at < 0 or fk.ref_table in members or any(o.ref_table in members for o in fks[at + 1 :]):
                 self.steady[key] = None
-            else:  # three numbers: no table's generator (sample.table_rngs: one or two) is this one
-                spawn = (self.model.plan.order.index(name), at, 1)
+            else:  # three numbers or more: no table's generator (sample.table_rngs: one or two)
+                spawn = (self.model.plan.order.index(name), at, *((1,) if not some else (2, some)))
                 rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=spawn))
                 self.steady[key] = Steady.of(*build(rng))
         return self.steady[key]
