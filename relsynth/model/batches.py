@@ -510,9 +510,16 @@ def sample_batches(
             part.root,
         )
         kept_rows = _kept_rows(model, split, part.family, done, scale, seed)
+        at = dict.fromkeys(split.family, 0)
         for b, out in enumerate(_family_batches(model, split, done, scale, seed, report)):
             if progress:
                 progress("sample", b, total)
+            for name in split.family:  # the rows written are those the family's keys were dealt
+                held = kept_rows[name].frame
+                again = _compact(out[name].frame[list(held.columns)].copy())
+                if not held.iloc[at[name] : at[name] + len(again)].reset_index(drop=True).equals(again):
+                    raise AssertionError(f"{name}: batch {b} sampled again is not the batch kept")
+                at[name] += len(again)
             yield {**first, **{n: finished(model, n, out, out.rngs, report) for n in split.family}}
             first = {}
         done.update(kept_rows)
