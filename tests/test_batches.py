@@ -19,6 +19,7 @@ import relsynth
 from relsynth import api
 from relsynth.model import batches as batching
 from relsynth.model.batches import concat, partition, sample_batches
+from relsynth.model.sample import SampleReport
 from relsynth.writer import write
 from tests.conftest import EVERY_DATABASE, fetch, run_sql, scalar, table_names
 
@@ -569,3 +570,14 @@ def test_a_shared_table_sampled_empty_drops_the_rows_that_need_it(parts, empty: 
     """--rows supplier=0 leaves partsupp empty: the deck of lines' composite key into it crashed."""
     tables = concat(sample_batches(parts, seed=2, batch_rows=400, rows={empty: 0}), parts.plan.order)
     assert len(tables["line"]) == 0 and len(tables[empty]) == 0
+
+
+def test_rows_left_without_two_parents_are_counted_once(parts) -> None:
+    """--rows part=0 leaves a line without its part and without its partsupp row: it was counted
+    as dropped once for each (the summary said twice the lines there were)."""
+    counts = []
+    for empty in ("part", "partsupp"):  # the same lines drawn, one key or two without a parent
+        report = SampleReport()
+        list(sample_batches(parts, seed=2, batch_rows=400, rows={empty: 0}, report=report))
+        counts.append(report.dropped_no_parent["line"])
+    assert counts[0] == counts[1] > 0

@@ -362,13 +362,15 @@ def assign_secondary(
     parent_pos: np.ndarray | None = None,
     deferred: bool = False,
     batch: Batch | None = None,
+    dropped: np.ndarray | None = None,
 ) -> np.ndarray:
     """Give each row a parent so every parent gets about its sampled number of children.
 
     Returns the rows that cannot have a valid parent (to be dropped): a composite FK sharing a
     NOT NULL column with the context parent, where that parent has no matching row. ``batch``: the
     rows are one batch of many (model/batches.py), and parents sampled once for all of them are
-    dealt from a deck that carries on over the batches (keys.Deck).
+    dealt from a deck that carries on over the batches (keys.Deck). ``dropped``: rows an earlier
+    key of the row already leaves out (counted once).
     """
     if frame is None:
         frame = done[table.name].frame
@@ -410,7 +412,8 @@ def assign_secondary(
     can_null = any(table.column(c).nullable for c in fk.columns if c not in fixed)
     if len(q.frame) == 0 and not can_null and not deferred:
         # A NOT NULL key into a parent sampled without rows (a small --scale): no row can exist.
-        report.dropped_no_parent[table.name] = report.dropped_no_parent.get(table.name, 0) + n
+        gone = n - int(dropped.sum()) if dropped is not None else n  # once, not once per such key
+        report.dropped_no_parent[table.name] = report.dropped_no_parent.get(table.name, 0) + gone
         drop[:] = True
     wants = None
     if len(rows):

@@ -425,7 +425,18 @@ def _sample_table(
     unplaceable = np.zeros(len(frame), dtype=bool)
     for fk in secondary_order(tm, tp.secondary):
         unplaceable |= assign_secondary(
-            model, tm, table, fk, done, rng, report, frame=frame, z=z, parent_pos=parent_pos, batch=batch
+            model,
+            tm,
+            table,
+            fk,
+            done,
+            rng,
+            report,
+            frame=frame,
+            z=z,
+            parent_pos=parent_pos,
+            batch=batch,
+            dropped=unplaceable,
         )
     _unrepeated(tm, table, frame, rng)
     numbering(tm, frame, parent_pos, rng)
