@@ -78,3 +78,71 @@ def test_lines_without_a_vendor_or_a_sku_are_kept_and_keep_their_product(request
     # Lines without a sku are spread over products with one too, as in the source.
     spread = "SELECT COUNT(DISTINCT l.code) FROM line l WHERE l.sku IS NULL"
     assert scalar(target, spread) > 0.8 * scalar(source, spread)
+
+
+PARTS = """
+CREATE TABLE region (cc VARCHAR(2) NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (cc, rid));
+CREATE TABLE item (cc VARCHAR(2) NOT NULL, rid INTEGER NOT NULL, code INTEGER NOT NULL, price INTEGER NOT NULL,
+                   PRIMARY KEY (cc, rid, code), FOREIGN KEY (cc, rid) REFERENCES region(cc, rid));
+CREATE TABLE sale (id INTEGER PRIMARY KEY, cc VARCHAR(2) NOT NULL, rid INTEGER, code INTEGER, qty INTEGER NOT NULL,
+                   sku VARCHAR(8), FOREIGN KEY (cc, rid) REFERENCES region(cc, rid),
+                   FOREIGN KEY (cc, rid, code) REFERENCES item(cc, rid, code));
+"""
+
+
+def _sales() -> str:
+    """Sales always name a country (NOT NULL), its region 3 times in 4, the item half the time."""
+    r = random.Random(2)
+    out, items = [], []
+    for cc in ("de", "fr", "it"):
+        for rid in range(1, 6):
+            out.append(f"INSERT INTO region VALUES ('{cc}', {rid});")
+            for code in range(1, 9):
+                items.append((cc, rid, code))
+                out.append(f"INSERT INTO item VALUES ('{cc}', {rid}, {code}, {r.randint(1, 99)});")
+    for i in range(1, 2001):
+        cc, rid, code = r.choice(items)
+        u = r.random()
+        rid_s, code_s = (
+            ("NULL", "NULL") if u < 0.25 else (str(rid), "NULL") if u < 0.5 else (str(rid), str(code))
+        )
+        out.append(f"INSERT INTO sale VALUES ({i}, '{cc}', {rid_s}, {code_s}, {r.randint(1, 9)}, NULL);")
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_key_null_in_some_columns_keeps_the_others_as_the_source_does(request, db: str) -> None:
+    """A sale with no item keeps its country (NOT NULL: every column was cleared, and the load
+    failed) and, as often as the source, its region."""
+    make = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    run_sql(source, PARTS + _sales())
+    relsynth.synthesize(source, target, seed=3)
+    assert scalar(target, "SELECT COUNT(*) FROM sale") == 2000
+    for column, share in (("rid", 0.25), ("code", 0.5)):
+        got = scalar(target, f"SELECT COUNT(*) FROM sale WHERE {column} IS NULL") / 2000
+        assert abs(got - share) < 0.06, column
+    orphans = (
+        "SELECT COUNT(*) FROM sale s WHERE s.rid IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM region g WHERE g.cc = s.cc AND g.rid = s.rid)"
+    )
+    assert scalar(target, orphans) == 0
+
+
+def test_a_column_copied_from_its_parent_is_null_as_often_as_in_the_source(tmp_path) -> None:
+    """line.sku is its product's sku where known, and left out a time in three: copied always,
+    it was never NULL beside a product with one."""
+    source = f"sqlite:///{tmp_path / 'copied.sqlite'}"
+    r = random.Random(4)
+    rows = [f"INSERT INTO product VALUES ({p}, 'S{p}', {r.randint(1, 9)});" for p in range(1, 41)]
+    for i in range(1, 3001):
+        p = r.randint(1, 40)
+        rows.append(f"INSERT INTO line VALUES ({i}, {p}, {'NULL' if r.random() < 0.33 else repr(f'S{p}')});")
+    run_sql(
+        source,
+        "CREATE TABLE product (code INTEGER PRIMARY KEY, sku VARCHAR(8) NOT NULL UNIQUE, price INTEGER NOT NULL);\n"
+        "CREATE TABLE line (id INTEGER PRIMARY KEY, code INTEGER NOT NULL REFERENCES product(code),"
+        " sku VARCHAR(8));\n" + "\n".join(rows),
+    )
+    line = relsynth.sample(relsynth.fit(source, seed=0), seed=0)["line"]
+    assert abs(line["sku"].isna().mean() - 0.33) < 0.04

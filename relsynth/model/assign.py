@@ -339,13 +339,28 @@ def fill_fk(
 
 
 def apply_repeats(
-    tm: TableModel, frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, pos: np.ndarray
+    tm: TableModel,
+    frame: pd.DataFrame,
+    fk: ForeignKey,
+    parent: pd.DataFrame,
+    pos: np.ndarray,
+    rng: np.random.Generator,
 ) -> None:
-    """Columns the source always copies from this parent (invoice_line.unit_price = track's) are
-    copied, not sampled, so the relation holds exactly."""
+    """Columns the source always copies from this parent where they are known (invoice_line's
+    unit_price is its track's) are copied, not sampled, so the relation holds exactly; NULL
+    where the source's rows are NULL beside a known parent value, as often (a line's sku left out
+    a time in three came out never NULL)."""
     for r in tm.repeats:
-        if r.fk == fk.name and r.parent_column in parent:
-            frame[r.column] = _take(parent[r.parent_column], pos)
+        if r.fk != fk.name or r.parent_column not in parent:
+            continue
+        values = _take(parent[r.parent_column], pos)
+        share = next((c.null_share for c in tm.columns if c.name == r.column), 0.0)
+        known = ~pd.isna(values)
+        if share > 0 and known.any():
+            left = (share - (1 - known.mean())) / known.mean()  # the rest come NULL from the parent
+            if left > 0:
+                values[known & (rng.random(len(values)) < left)] = None
+        frame[r.column] = values
 
 
 def assign_secondary(
@@ -402,6 +417,17 @@ def assign_secondary(
         nulls |= rng.random(n) < (share - forced.mean()) / max(1 - forced.mean(), 1e-12)
     if len(q.frame) == 0:
         nulls[:] = True
+    # A key NULL in some columns keeps values in the others: its NOT NULL ones (child(a NOT NULL,
+    # b) -> parent(a, b) with b NULL: every column was cleared, and the load failed), and those
+    # the source keeps in such rows (a sale's region beside no item). A parent is drawn for them
+    # as for the others, then columns are cleared as often as the source's are.
+    solid = [c for c in fk.columns if c not in fixed and not table.column(c).nullable]
+    open_cols = [c for c in fk.columns if c not in fixed and table.column(c).nullable]
+    spec_nulls = {s.name: s.null_share for s in tm.columns}
+    blank = {c: min(1.0, spec_nulls.get(c, share) / share) if share > 0 else 1.0 for c in open_cols}
+    partly = bool(solid) or any(p < 0.99 for p in blank.values())
+    cleared = nulls & ~forced if partly and len(q.frame) else np.zeros(n, dtype=bool)
+    nulls &= ~cleared
     target = np.full(n, -1, dtype=np.int64)
     rows = np.flatnonzero(~nulls)
     matches = [
@@ -466,7 +492,15 @@ def assign_secondary(
         if left.any() and can_null:
             target[ok[left]] = -1  # otherwise the duplicate rows are dropped with the key check
     fill_fk(frame, fk, q.frame, target, skip=fixed)
-    apply_repeats(tm, frame, fk, q.frame, target)
+    apply_repeats(tm, frame, fk, q.frame, target, rng)
+    if cleared.any() and open_cols:
+        at = np.flatnonzero(cleared)
+        empty = {c: rng.random(len(at)) < blank[c] for c in open_cols}
+        empty[max(open_cols, key=blank.__getitem__)] |= ~np.logical_or.reduce(list(empty.values()))
+        for c in open_cols:  # one NULL at least: the row has no parent through this key
+            values = frame[c].astype(object).to_numpy(copy=True)
+            values[at[empty[c]]] = None
+            frame[c] = values
     if deferred:
         done[table.name].frame = frame
     return drop

@@ -3,8 +3,11 @@
 A family is a root table and every table under it along context parents (customer -> orders ->
 lineitem): each batch of root rows is sampled with all its descendants, handed to the writer and
 dropped, so child counts and parent-child trends stay whole within each family. Tables outside the
-family (other roots, the tables the family's rows point to) are sampled once, first, and kept: the
-family's other foreign keys are drawn from them.
+family (other roots, the tables the family's rows point to) are sampled once, first: the family's
+other foreign keys are dealt from them over all batches (keys.Deck), and once written they keep
+only the columns the family reads. The largest family among them, when large itself (TPC-H's part
+-> partsupp), is sampled in batches too, before the first: once to keep those columns, once more
+to be written, row for row the same.
 
 Batch boundaries come from the model, the scale and ``batch_rows`` only, and each batch draws
 from its own seed, spawned from the user's by (table, batch number): the same seed and batch size

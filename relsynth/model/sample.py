@@ -421,7 +421,7 @@ def _sample_table(
     )
     if context is not None and parent is not None and parent_pos is not None:
         fill_fk(frame, context, parent.frame, parent_pos)
-        apply_repeats(tm, frame, context, parent.frame, parent_pos)
+        apply_repeats(tm, frame, context, parent.frame, parent_pos, rng)
     unplaceable = np.zeros(len(frame), dtype=bool)
     for fk in secondary_order(tm, tp.secondary):
         unplaceable |= assign_secondary(
