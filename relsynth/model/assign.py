@@ -425,7 +425,7 @@ def assign_secondary(
     open_cols = [c for c in fk.columns if c not in fixed and table.column(c).nullable]
     spec_nulls = {s.name: s.null_share for s in tm.columns}
     blank = {c: min(1.0, spec_nulls.get(c, share) / share) if share > 0 else 1.0 for c in open_cols}
-    partly = bool(solid) or any(p < 0.99 for p in blank.values())
+    partly = bool(solid) or (len(open_cols) > 1 and any(p < 0.99 for p in blank.values()))
     cleared = nulls & ~forced if partly and len(q.frame) else np.zeros(n, dtype=bool)
     nulls &= ~cleared
     target = np.full(n, -1, dtype=np.int64)
