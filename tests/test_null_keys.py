@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import random
 
+import pandas as pd
 import pytest
 
 import relsynth
+from relsynth.model.sample import SampleReport
 from tests.conftest import EVERY_DATABASE, run_sql, scalar
 
 SCHEMA = """
@@ -146,3 +148,37 @@ def test_a_column_copied_from_its_parent_is_null_as_often_as_in_the_source(tmp_p
     )
     line = relsynth.sample(relsynth.fit(source, seed=0), seed=0)["line"]
     assert abs(line["sku"].isna().mean() - 0.33) < 0.04
+
+
+def test_rows_no_parent_can_match_are_counted_when_left_out(tmp_path) -> None:
+    """A lab names a diagnosis of its own admission (NOT NULL): a synthetic admission with labs
+    but no diagnoses can hold none of its labs. They were left out and only 'could not honour a
+    learned key match' was said."""
+    source = f"sqlite:///{tmp_path / 'labs.sqlite'}"
+    r = random.Random(6)
+    rows = []
+    lab = 0
+    for a in range(1, 801):
+        rows.append(f"INSERT INTO admission VALUES ({a}, {r.randint(1, 9)});")
+        n = r.choice([0, 0, 1, 2, 3])
+        for d in range(1, n + 1):
+            rows.append(f"INSERT INTO diagnosis VALUES ({a}, {d}, 'c{r.randint(1, 20)}');")
+        for _ in range(r.randint(1, 4) if n else 0):
+            lab += 1
+            rows.append(f"INSERT INTO lab VALUES ({lab}, {a}, {r.randint(1, n)}, {r.randint(1, 99)});")
+    run_sql(
+        source,
+        "CREATE TABLE admission (id INTEGER PRIMARY KEY, ward INTEGER NOT NULL);\n"
+        "CREATE TABLE diagnosis (admission_id INTEGER NOT NULL REFERENCES admission(id), n INTEGER NOT NULL,"
+        " code VARCHAR(4) NOT NULL, PRIMARY KEY (admission_id, n));\n"
+        "CREATE TABLE lab (id INTEGER PRIMARY KEY, admission_id INTEGER NOT NULL REFERENCES admission(id),"
+        " n INTEGER NOT NULL, value INTEGER NOT NULL,"
+        " FOREIGN KEY (admission_id, n) REFERENCES diagnosis(admission_id, n));\n" + "\n".join(rows),
+    )
+    model = relsynth.fit(source, seed=0)
+    report = SampleReport()
+    tables = relsynth.sample(model, seed=0, report=report)
+    held = pd.MultiIndex.from_frame(tables["diagnosis"][["admission_id", "n"]])
+    assert pd.MultiIndex.from_frame(tables["lab"][["admission_id", "n"]]).isin(held).all()
+    left_out = report.dropped_unmatched.get("lab", 0)
+    assert left_out > 0 and any(f"lab: {left_out} rows left out" in line for line in report.lines())

@@ -476,12 +476,14 @@ def assign_secondary(
         grouped[loose] = True  # loose rows are drawn apart: the time matches leave them be
         unmatched = int((grouped & (target < 0)).sum())
         if unmatched:
-            report.unmatched_keys[table.name] = report.unmatched_keys.get(table.name, 0) + unmatched
-            if not can_null:
-                stuck = np.flatnonzero(grouped & (target < 0))
-                if fixed:
-                    drop[stuck] = True  # no parent can match the columns already set
-                else:
+            stuck = np.flatnonzero(grouped & (target < 0))
+            if not can_null and fixed:  # no parent can match the columns already set: left out
+                drop[stuck] = True
+                gone = int((~dropped[stuck]).sum()) if dropped is not None else len(stuck)
+                report.dropped_unmatched[table.name] = report.dropped_unmatched.get(table.name, 0) + gone
+            else:
+                report.unmatched_keys[table.name] = report.unmatched_keys.get(table.name, 0) + unmatched
+                if not can_null:
                     target[stuck] = rng.integers(0, len(q.frame), len(stuck))
     # A link table (or any key/unique over context + this FK) cannot repeat a pair.
     if parent_pos is not None and pair_must_be_unique(table, model.plan[table.name].context, fk):

@@ -68,6 +68,7 @@ class SampleReport:
     unmatched_keys: dict[str, int] = field(default_factory=dict)
     moved_records: dict[str, int] = field(default_factory=dict)
     dropped_no_parent: dict[str, int] = field(default_factory=dict)
+    dropped_unmatched: dict[str, int] = field(default_factory=dict)  # no parent holds what is set
     clipped_children: dict[str, int] = field(default_factory=dict)
     narrow_keys: dict[str, dict[tuple[str, ...], int]] = field(default_factory=dict)  # -> room
     # Intervals that could not all keep their durations, ranges and bounds: shortened, outside, unfit.
@@ -110,7 +111,15 @@ class SampleReport:
             for sql in sqls:
                 out.append(f"{t}: CHECK ({sql}) is not interpretable here; the writer tests it in the target")
         for t, k in self.unmatched_keys.items():
-            out.append(f"{t}: {k} foreign keys could not honour a learned key match")
+            out.append(
+                f"{t}: {k} foreign keys found no parent holding the values the row's other keys set "
+                "(a learned key match): NULL where the key allows it, else another parent"
+            )
+        for t, k in self.dropped_unmatched.items():
+            out.append(
+                f"{t}: {k} rows left out: no parent of a NOT NULL foreign key holds the values the "
+                "row's other keys set"
+            )
         for t, k in self.dropped_no_parent.items():
             out.append(f"{t}: {k} rows dropped (a NOT NULL foreign key's parent table was sampled empty)")
         for t, k in self.clipped_children.items():
