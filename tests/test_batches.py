@@ -420,7 +420,7 @@ CREATE TABLE line (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENC
 def test_a_shared_parent_keeps_its_children_when_they_come_in_many_batches(tmp_path) -> None:
     """600 products, each bought about 5 times; batches of 10 customers buy about 35 lines each.
     Each batch gave its few lines to the products wanting the most, the same ones every time:
-    half the products were never bought and the others once per batch (the old code)."""
+    90% of the products were never bought (the old code)."""
     rng = np.random.default_rng(4)
     rows = [f"INSERT INTO product VALUES ({p}, '{['a', 'b', 'c'][p % 3]}');" for p in range(1, 601)]
     k = 0
