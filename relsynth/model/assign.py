@@ -542,13 +542,9 @@ def _draw_parents(
     wants = _wants(model, table, fk, q)
     parent_group = np.zeros(len(q.frame), dtype=np.int64)
     if matches:
-        par = [comparable(q.frame[p]).to_numpy() for _, p in matches]
-        keys = pd.MultiIndex.from_arrays(
-            [np.concatenate([own[c][rows], p_]) for (c, _), p_ in zip(matches, par, strict=True)]
+        child_group[rows], parent_group = _joint_groups(
+            [own[c][rows] for c, _ in matches], [comparable(q.frame[p]).to_numpy() for _, p in matches]
         )
-        codes = pd.factorize(keys)[0]
-        child_group[rows] = codes[: len(rows)]
-        parent_group = codes[len(rows) :]
     else:
         child_group[rows] = 0
     parent_group = _with_later_parents(model, tm, table, fk, q.frame, done, parent_group)
@@ -558,6 +554,13 @@ def _draw_parents(
         kz.grouped_slots(child_group, parent_group, np.maximum(wants, 0), rng),
         wants,
     )
+
+
+def _joint_groups(own: list[np.ndarray], par: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows' and parents' groups by the values they share, factorized together (NULL a value)."""
+    keys = pd.MultiIndex.from_arrays([np.concatenate([o, p]) for o, p in zip(own, par, strict=True)])
+    codes = pd.factorize(keys)[0]
+    return codes[: len(own[0])], codes[len(own[0]) :]
 
 
 def _wants(model: Model, table: Table, fk: ForeignKey, q: Any) -> np.ndarray:
@@ -642,12 +645,10 @@ def _loosen(
     kept = [(c, p) for c, p in matches if c not in movable]
     n_parents = len(parents)
     if kept:
-        own_v = [comparable(frame[c]).to_numpy()[stuck] for c, _ in kept]
-        par_v = [comparable(parents[p]).to_numpy() for _, p in kept]
-        codes = pd.factorize(
-            pd.MultiIndex.from_arrays([np.concatenate([o, p_]) for o, p_ in zip(own_v, par_v, strict=True)])
-        )[0]
-        group, pgroup = codes[: len(stuck)], codes[len(stuck) :]
+        group, pgroup = _joint_groups(
+            [comparable(frame[c]).to_numpy()[stuck] for c, _ in kept],
+            [comparable(parents[p]).to_numpy() for _, p in kept],
+        )
     else:
         group, pgroup = np.zeros(len(stuck), dtype=np.int64), np.zeros(n_parents, dtype=np.int64)
     chosen = kz.grouped_slots(group, pgroup, np.maximum(wants, 0), rng)

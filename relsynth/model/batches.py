@@ -579,10 +579,11 @@ def _kept_rows(
     a few columns of 10 million rows, where holding them whole took 8.6 GiB at TPC-H SF 10. The
     batches are sampled again to be written, row for row the same (_family_batches)."""
     parts: dict[str, list[Any]] = {n: [] for n in split.family}
+    read = {name: sorted(_read_by_family(model, family, name)) for name in split.family}
     for here in _family_batches(model, split, done, scale, seed, SampleReport()):
         for name in split.family:
             got = here[name]
-            parts[name].append((got.frame[sorted(_read_by_family(model, family, name))].copy(), got.z))
+            parts[name].append((got.frame[read[name]].copy(), got.z))
     out = {}
     for name, got in parts.items():
         frame = pd.concat([_compact(f) for f, _ in got], ignore_index=True) if got else pd.DataFrame()
