@@ -10,7 +10,7 @@ fit() also takes DataFrames ({name: frame} plus a Schema), so the engine runs wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -609,12 +609,14 @@ def write(
     target_schema: str | None = None,
     progress: Progress | None = None,
     source: Identity | None = None,
+    non_finite: Mapping[tuple[str, str], Iterable[str]] | None = None,
 ) -> Any:
     """Create the schema in ``target``, bulk-load ``tables``, verify, commit (or leave nothing).
 
     ``source``: the database the data came from (``Identity.from_dict(model.source["identity"])``),
     which the target is then checked not to be. ``more``: later batches of the same tables
-    (``sample_batches``), loaded in the same transaction.
+    (``sample_batches``), loaded in the same transaction; with them, pass ``model.non_finite()``
+    as ``non_finite`` (NOT NULL float columns a later batch may hold NaN in).
     """
     from relsynth.writer import write as _write
 
@@ -629,6 +631,7 @@ def write(
         progress=progress,
         source=source,
         more=more,
+        non_finite=non_finite,
     )
 
 
@@ -745,6 +748,7 @@ def synthesize(
             progress=progress,
             guard=checks.target,
             more=batches,
+            non_finite=model.non_finite(),
         )
         timings["write"] = time.perf_counter() - t0 - (timings["sample"] - first)
     return {

@@ -668,6 +668,7 @@ def sample(
                         target_schema=target_schema,
                         progress=progress,
                         more=batches,
+                        non_finite=loaded.non_finite(),
                     )
                 _print_summary(loaded, {}, summary, {"sample": time.perf_counter() - started}, report)
                 return

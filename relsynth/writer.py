@@ -21,7 +21,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,6 +48,7 @@ from relsynth.graph import Plan, late_columns
 from relsynth.graph import plan as make_plan
 from relsynth.guard import STAGING_PREFIX, refuse_non_empty
 from relsynth.io import make_engine, parse_url, redact
+from relsynth.model.values import non_finite
 from relsynth.schema import Schema, Table, place
 from relsynth.sqltypes import INTEGER_TYPES
 from relsynth.verify import Verification, verify
@@ -122,7 +123,10 @@ class _Job:
     progress: Progress | None
     fail_after: str | None
     more: Iterator[dict[str, pd.DataFrame]] | None = None
+    non_finite: Mapping[tuple[str, str], Iterable[str]] = field(default_factory=dict)
     waited: float = 0.0  # seconds spent waiting for later batches: sampling, not loading
+    kind: str = ""
+    nullable_for_nan: set[tuple[str, str]] | None = None  # columns created nullable for NaN (_nan_columns)
 
     def batches(self) -> Iterator[dict[str, pd.DataFrame]]:
         """The tables, then each later batch of rows (model/batches.py): each is loaded and let go."""
@@ -134,7 +138,27 @@ class _Job:
             self.waited += time.perf_counter() - t0
             if got is None:
                 return
-            yield {n: f for n, f in got.items() if n in self.names}
+            got = {n: f for n, f in got.items() if n in self.names}
+            if self.nullable_for_nan is not None:
+                self._refuse_new_nan(got)
+            yield got
+
+    def nan_columns(self, frames: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
+        """The columns the tables are created nullable in for NaN, remembered for later batches."""
+        self.nullable_for_nan = _nan_columns(self.schema, frames, self.kind, self.non_finite)
+        return self.nullable_for_nan
+
+    def _refuse_new_nan(self, frames: dict[str, pd.DataFrame]) -> None:
+        """A later batch's NaN where the first held none and the model said nothing (an older model
+        file): one clear line, not the target's NOT NULL error from the middle of the load."""
+        new = _nan_columns(self.schema, frames, self.kind, {}) - self.nullable_for_nan  # type: ignore[operator]
+        if new:
+            table, column = sorted(new)[0]
+            raise RelsynthError(
+                f"{table}.{column}: a later batch holds NaN or an infinity, which this target cannot "
+                "store in a NOT NULL column, and the first batch held none: fit the model again with "
+                "this version of relsynth (it records such columns), or sample with --batch-rows 0"
+            )
 
 
 def write(
@@ -152,6 +176,7 @@ def write(
     guard: Target | None = None,
     fail_after: str | None = None,
     more: Iterable[dict[str, pd.DataFrame]] | None = None,
+    non_finite: Mapping[tuple[str, str], Iterable[str]] | None = None,
 ) -> WriteSummary:
     """Create the schema in ``target`` and load ``tables`` into it; verify; commit or leave nothing.
 
@@ -162,6 +187,9 @@ def write(
     ``fail_after``: for tests, raise after loading that table (to prove nothing is left behind).
     ``more``: later batches of rows of the same tables (model/batches.py), loaded as they come, in
     the same transaction (MariaDB: into the same staging tables), and counted in the verification.
+    ``non_finite``: NOT NULL float columns ``more`` may hold NaN or an infinity in
+    (``Model.non_finite()``), made nullable where the target cannot store them; without it, a
+    later batch's NaN in a column the first batch held none in stops the load.
     """
     from relsynth.guard import Target
 
@@ -202,6 +230,8 @@ def write(
             progress,
             fail_after,
             None if more is None or schema_only else iter(more),
+            non_finite=non_finite or {},
+            kind=kind,
         )
         if kind == "mysql" and not into_existing:
             _write_mysql(engine, job)
@@ -230,19 +260,19 @@ def target_schema_for(
     return target_schema or (source_schema if same else None)
 
 
-def _nan_columns(schema: Schema, frames: dict[str, pd.DataFrame], kind: str) -> set[tuple[str, str]]:
+def _nan_columns(
+    schema: Schema, frames: dict[str, pd.DataFrame], kind: str, later: Mapping[tuple[str, str], Iterable[str]]
+) -> set[tuple[str, str]]:
     """NOT NULL float columns holding NaN (a value PostgreSQL keeps, SQLite and MySQL cannot), or
-    an infinity into MySQL (which has none either): written as NULL there (_python_column)."""
-    out = set()
-    for name, frame in frames.items():
-        for col in schema.table(name).columns:
-            floating = not col.nullable and col.type.name in {"float", "double"} and col.name in frame
-            if not floating:
-                continue
-            x = pd.to_numeric(frame[col.name], errors="coerce").to_numpy(dtype=float)
-            if np.isnan(x).any() or (kind == "mysql" and np.isinf(x).any()):
-                out.add((name, col.name))
-    return out
+    an infinity into MySQL (which has none either): written as NULL there (_python_column). Those
+    of the first batch, and ``later``: what the model says later batches may hold (Model.non_finite)."""
+    bad = {"postgresql": set(), "mysql": {"nan", "inf"}}.get(kind, {"nan"})
+    held = {
+        (name, c): kinds
+        for name, frame in frames.items()
+        for c, kinds in non_finite(schema.table(name), frame).items()
+    }
+    return {key for key, kinds in [*held.items(), *later.items()] if bad & set(kinds)}
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -530,7 +560,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 engine.dialect.name,
                 target_schema=target_schema,
                 fks_after_load=kind != "sqlite",
-                nan_columns=_nan_columns(schema, frames, kind),
+                nan_columns=job.nan_columns(frames),
                 virtual_generated=bool(getattr(conn.dialect, "supports_virtual_generated_columns", False)),
                 text_collation=dialects.binary_collation(conn) if kind == "mysql" else None,
                 missing_types=_missing_types(conn, schema, names),
@@ -1520,7 +1550,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             engine.dialect.name,
             physical=staging,
             fks_after_load=False,
-            nan_columns=_nan_columns(schema, frames, "mysql"),
+            nan_columns=job.nan_columns(frames),
             own_schemas=False,
             text_collation=dialects.binary_collation(conn),
         )

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 import relsynth
 from relsynth import api
+from relsynth.errors import RelsynthError
 from relsynth.model import batches as batching
 from relsynth.model.batches import concat, partition, sample_batches
 from relsynth.model.sample import SampleReport
@@ -511,10 +512,10 @@ CREATE TABLE line (order_id INTEGER NOT NULL REFERENCES orders(id), n INTEGER NO
 """
 
 
-@pytest.fixture(scope="module")
-def parts(tmp_path_factory: pytest.TempPathFactory):
+def _parts_script(nan_share: float = 0.0) -> str:
     """TPC-H's shape: lines point to a part and to one of its four suppliers (a composite key
-    sharing the part's column); 600 parts with their 2,400 partsupp rows are a family of their own."""
+    sharing the part's column); 600 parts with their 2,400 partsupp rows are a family of their
+    own. ``nan_share``: a line's quantity is NaN this often (a float NOT NULL column; PostgreSQL)."""
     rng = np.random.default_rng(8)
     rows = [f"INSERT INTO supplier VALUES ({s}, '{['eu', 'us'][s % 2]}');" for s in range(1, 41)]
     for p in range(1, 601):
@@ -530,9 +531,16 @@ def parts(tmp_path_factory: pytest.TempPathFactory):
             rows.append(f"INSERT INTO orders VALUES ({o}, {c});")
             for k in range(1, int(rng.integers(2, 8))):
                 p, s = pairs[int(rng.integers(0, len(pairs)))]
-                rows.append(f"INSERT INTO line VALUES ({o}, {k}, {p}, {s.strip()}, {rng.integers(1, 9)});")
+                qty = "'NaN'" if rng.random() < nan_share else str(rng.integers(1, 9))
+                rows.append(f"INSERT INTO line VALUES ({o}, {k}, {p}, {s.strip()}, {qty});")
+    script = PARTSUPP if not nan_share else PARTSUPP.replace("qty INTEGER", "qty DOUBLE PRECISION")
+    return script + "\n".join(rows)
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory: pytest.TempPathFactory):
     url = f"sqlite:///{tmp_path_factory.mktemp('parts') / 'parts.sqlite'}"
-    run_sql(url, PARTSUPP + "\n".join(rows))
+    run_sql(url, _parts_script())
     return relsynth.fit(url, seed=0)
 
 
@@ -581,3 +589,40 @@ def test_rows_left_without_two_parents_are_counted_once(parts) -> None:
         list(sample_batches(parts, seed=2, batch_rows=400, rows={empty: 0}, report=report))
         counts.append(report.dropped_no_parent["line"])
     assert counts[0] == counts[1] > 0
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_nan_first_met_in_a_later_batch_is_written_where_the_target_can(request, pg_db, db: str) -> None:
+    """PostgreSQL keeps NaN in a NOT NULL float; SQLite and MariaDB cannot, so the writer makes
+    such a column nullable, deciding from the first batch. Lines come only after the shared family
+    (the first batch holds no line at all): the load failed with the target's NOT NULL error."""
+    source = pg_db()
+    run_sql(source, _parts_script(nan_share=0.1))
+    model = relsynth.fit(source, seed=0)
+    assert model.tables["line"].non_finite == {"qty": ["nan"]}
+    first = next(sample_batches(model, seed=2, batch_rows=400))
+    assert "line" not in first  # what the writer decides from holds no line
+    target = request.getfixturevalue(f"{db}_db")()
+    result = relsynth.synthesize(source, target, seed=2, batch_rows=400)
+    assert result["write"].verification.problems == 0
+    nan = "qty = 'NaN'" if db == "pg" else "qty IS NULL"
+    assert 0.05 < scalar(target, f"SELECT AVG(CASE WHEN {nan} THEN 1.0 ELSE 0 END) FROM line") < 0.15
+
+
+def test_a_model_without_its_nan_columns_stops_a_later_batch_with_one_line(pg_db, tmp_path) -> None:
+    """A model file saved before relsynth recorded NaN columns: the later batch is refused in
+    words, not by the target's constraint from the middle of the load, and nothing is left."""
+    source = pg_db()
+    run_sql(source, _parts_script(nan_share=0.1))
+    model = relsynth.fit(source, seed=0)
+    path = tmp_path / "m.rsm"
+    model.save(path)
+    assert relsynth.Model.load(path).non_finite() == {("line", "qty"): frozenset({"nan"})}
+    model.tables["line"].non_finite = {}
+    target = f"sqlite:///{tmp_path / 'out.sqlite'}"
+    batches = sample_batches(model, seed=2, batch_rows=400)
+    with pytest.raises(RelsynthError, match=r"^line\.qty: a later batch holds NaN"):
+        write(
+            next(batches), model.schema, target, plan=model.plan, more=batches, non_finite=model.non_finite()
+        )
+    assert table_names(target) == set()

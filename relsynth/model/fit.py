@@ -31,7 +31,7 @@ from relsynth.model.keys import Forest, following, self_ref_shared
 from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
-from relsynth.model.values import as_objects, empty_value, identifying, value_codes
+from relsynth.model.values import as_objects, empty_value, identifying, non_finite, value_codes
 from relsynth.profile import UNLINKED_REASON, unlinked_codes
 from relsynth.schema import Column, ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
@@ -687,6 +687,7 @@ def _fit_own(
     model.family = _family(frame, parent_pos, modelled)
     _shares_by_level(dims, columns_z, columns_s, categories, people, model.family, rare_k, rng)
     model.columns = [specs[c.name] for c in table.columns]
+    model.non_finite = non_finite(table, frame)
     _fit_record_guard(model, table, frame, specs, rng)
     model.dims = dims
     model.n_own = len(dims)

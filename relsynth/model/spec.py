@@ -111,6 +111,9 @@ class TableModel:
     # Columns the children of one parent share (a patient's race on each encounter), each with the
     # chance a child takes its first sibling's value rather than a draw of its own (1: always).
     family: dict[str, float] = field(default_factory=dict)
+    # NOT NULL float columns whose source holds NaN or an infinity ({"qty": ["nan"]}): the writer
+    # makes them nullable in a target that has neither before any batch holding one is sampled.
+    non_finite: dict[str, list[str]] = field(default_factory=dict)
     reference: dict[str, Any] | None = None  # verbatim rows of a reference table
     record_guard: SourceGuard | None = None  # in memory only: source records unique on record_columns
     record_columns: list[str] = field(default_factory=list)
@@ -144,6 +147,10 @@ class Model:
         from relsynth.model.store import load
 
         return load(path)
+
+    def non_finite(self) -> dict[tuple[str, str], frozenset[str]]:
+        """(table, column) -> {'nan', 'inf'}: what writer.write needs to know before the batches."""
+        return {(t.name, c): frozenset(k) for t in self.tables.values() for c, k in t.non_finite.items()}
 
     def relations_summary(self) -> list[str]:
         """The exact relations found, one line each, for `relsynth inspect`-style reports."""

@@ -172,6 +172,7 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         },
         "record_columns": t.record_columns,
         "record_nudge": t.record_nudge,
+        "non_finite": t.non_finite,
         "exact": _exact_out(t),
     }
     if t.reference is not None:
@@ -237,6 +238,7 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
     _exact_in(t, d.get("exact", {}))
     t.record_columns = d.get("record_columns", [])
     t.record_nudge = d.get("record_nudge")
+    t.non_finite = {str(c): [str(k) for k in kinds] for c, kinds in d.get("non_finite", {}).items()}
     if "reference" in d:
         t.reference = {}
         for col, keys in d["reference"].items():

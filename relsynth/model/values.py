@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relsynth.schema import SqlType
+from relsynth.schema import SqlType, Table
 from relsynth.sqltypes import INTEGER_TYPES
 from relsynth.transform import far_datetimes, round_safe
 
@@ -24,6 +24,21 @@ EMPTY_VALUES: dict[str, Any] = {
     "text": "",
     "char": "",
 }
+
+
+def non_finite(table: Table, frame: pd.DataFrame) -> dict[str, list[str]]:
+    """NOT NULL float columns holding NaN (read like NULL) or an infinity ({"qty": ["nan"]}),
+    which SQLite and MariaDB cannot store there: fit keeps them so the writer knows before it
+    has seen every batch."""
+    out: dict[str, list[str]] = {}
+    for col in table.columns:
+        if col.nullable or col.type.name not in {"float", "double"} or col.name not in frame:
+            continue
+        x = pd.to_numeric(frame[col.name], errors="coerce").to_numpy(dtype=float)
+        kinds = [k for k, hit in (("inf", np.isinf(x).any()), ("nan", np.isnan(x).any())) if hit]
+        if kinds:
+            out[col.name] = kinds
+    return out
 
 
 MIN_RECORD_COLUMNS = 2  # a "record" of one column is a value, not an entity
