@@ -563,9 +563,17 @@ def _guard_from(
 
 
 def write_files(
-    tables: Mapping[str, pd.DataFrame], directory: str | Path, *, fmt: str = "parquet"
+    tables: Mapping[str, pd.DataFrame],
+    directory: str | Path,
+    *,
+    fmt: str = "parquet",
+    schema: Schema | None = None,
 ) -> list[Path]:
-    """One file per table (parquet or csv) in ``directory``, each written whole or not at all."""
+    """One file per table (parquet or csv) in ``directory``, each written whole or not at all.
+
+    With ``schema``, generated columns (``GENERATED ALWAYS AS``) are left out: the database
+    computes them when the files are loaded (a load naming them fails), and a value drawn for
+    one need not equal its expression (a total learned beside its price and quantity)."""
     from relsynth.io import atomic_path
 
     if fmt not in {"csv", "parquet"}:
@@ -574,6 +582,8 @@ def write_files(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in tables.items():
+        if schema is not None and name in schema.table_names:
+            frame = frame.drop(columns=generated_columns(schema, name, frame))
         path = out_dir / f"{name}.{fmt}"
         with atomic_path(path) as tmp:
             if fmt == "csv":
@@ -582,6 +592,11 @@ def write_files(
                 _parquet_ready(frame).to_parquet(tmp, index=False)
         paths.append(path)
     return paths
+
+
+def generated_columns(schema: Schema, name: str, frame: pd.DataFrame) -> list[str]:
+    """The generated columns of table ``name`` that ``frame`` holds (write_files leaves them out)."""
+    return [c.name for c in schema.table(name).columns if c.computed and c.name in frame]
 
 
 def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:

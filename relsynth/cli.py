@@ -617,8 +617,8 @@ def sample(
         if not output and not target:
             raise RelsynthError("Say where the synthetic tables go: -o DIRECTORY, or --target URL")
         _check_outputs({}, ("the synthetic tables", None if target else output))
+        from relsynth.api import generated_columns, write_files
         from relsynth.api import sample as sample_model
-        from relsynth.api import write_files
         from relsynth.evaluation.integrity import check_integrity
         from relsynth.model.sample import SampleReport
         from relsynth.sdv_engine import SdvModel, is_sdv_file
@@ -635,11 +635,13 @@ def sample(
             tables = sdv_engine.sample(synth, scale=scale, seed=seed or 0)
             integrity = None
             report = SampleReport()
+            schema = None  # an SDV model's tables: no generated columns known
         else:
             from relsynth.guard import Identity
             from relsynth.model.spec import Model
 
             loaded = Model.load(model_file)
+            schema = loaded.schema
             report = SampleReport()
             if target:  # a batch at a time, as synthesize writes (the same seed, the same rows)
                 from relsynth.api import sample_batches
@@ -685,7 +687,17 @@ def sample(
                 )
             integrity = check_integrity(loaded.schema, tables)
         assert output  # checked above: no --target means -o
-        paths = write_files(tables, output, fmt=fmt)
+        paths = write_files(tables, output, fmt=fmt, schema=schema)
+        left_out = (
+            []
+            if schema is None
+            else [f"{n}.{c}" for n in tables for c in generated_columns(schema, n, tables[n])]
+        )
+        if left_out:
+            log.info(
+                "left out of the files: %s (generated columns: the database computes them on load)",
+                ", ".join(left_out),
+            )
         seconds = time.perf_counter() - started
         total = sum(len(t) for t in tables.values())
         log.info("sampled %d tables, %d rows in %.1f s -> %s", len(tables), total, seconds, output)
