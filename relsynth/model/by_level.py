@@ -35,7 +35,7 @@ from relsynth.model.rare import (  # _key: NULL and NaN as one key, as rare leve
 )
 from relsynth.transform import Encoder, encoder_from_state
 
-MIN_ETA = 0.25  # share of a number's score variance its category must explain
+MIN_ETA = 0.05  # share of a number's score variance its category must explain
 MIN_LEVEL_ROWS = 30  # rows of a level to learn its own marginal
 MIN_LEVEL_PEOPLE = 20  # and people holding them (four times the default rare-k)
 MAX_GIVEN_LEVELS = 200  # a category of more levels is no shape-setter here
@@ -49,39 +49,48 @@ Given = pd.Series | np.ndarray | pd.DataFrame
 class ByLevel(Encoder):
     """Per level of ``given`` (a column of the same row) an encoder; others use ``pooled``.
 
-    With ``also``, a level is a pair (given, also) and ``given`` arguments are frames of the two
-    columns; a pair without shares of its own takes those of its ``given`` level (``fallback``,
-    a ByLevel of ``given`` alone), and then the pooled ones."""
+    With ``also`` (more columns of the row), a level is a tuple (given, *also) and ``given``
+    arguments are frames of those columns; a tuple without shares of its own takes those of its
+    ``fallback`` (a ByLevel of one column fewer), and so on down to the pooled ones."""
 
     kind: str = "by_level"
     given: str = ""
     levels: list[Any] = field(default_factory=list)
     encoders: list[Encoder] = field(default_factory=list)
     pooled: Encoder | None = None
-    also: str = ""
+    also: tuple[str, ...] = ()
     fallback: ByLevel | None = None
 
     @property
     def givens(self) -> tuple[str, ...]:
-        return (self.given, self.also) if self.also else (self.given,)
+        return (self.given, *self.also)
 
     def _groups(self, given: Given) -> list[tuple[np.ndarray, Encoder]]:
         """Row positions per encoder, the pooled one last (rows of no level of their own)."""
         index = {v if self.also else _key(v): i for i, v in enumerate(self.levels)}
-        keys: Any = given
+        keyed: Any
         if self.also:
             assert isinstance(given, pd.DataFrame)
-            keys = zip(map(_key, given[self.given]), map(_key, given[self.also]), strict=True)
-        keyed = keys if self.also else map(_key, keys)
+            keyed = zip(*(map(_key, given[g]) for g in self.givens), strict=True)
+        else:
+            keyed = map(_key, given)
         codes = np.fromiter((index.get(v, -1) for v in keyed), dtype=np.int64, count=len(given))
         out = [(np.flatnonzero(codes == i), e) for i, e in enumerate(self.encoders)]
         rest = np.flatnonzero(codes < 0)
         if self.fallback is not None and len(rest):
             assert isinstance(given, pd.DataFrame)
-            sub = self.fallback._groups(given[self.given].iloc[rest])
+            fewer, left = self.fallback, given.iloc[rest]
+            sub = fewer._groups(left[list(fewer.givens)] if fewer.also else left[fewer.given])
             return [*out, *((rest[rows], enc) for rows, enc in sub)]
         assert self.pooled is not None
         return [*out, (rest, self.pooled)]
+
+    def group_codes(self, given: pd.DataFrame) -> np.ndarray:
+        """Each row's encoder as a code, as _groups finds it (where a finer level is learned)."""
+        out = np.zeros(len(given), dtype=np.int64)
+        for code, (rows, _) in enumerate(self._groups(given if self.also else given[self.given])):
+            out[rows] = code
+        return out
 
     def normal_given(self, values: pd.Series, given: Given, rng: np.random.Generator) -> np.ndarray:
         out = np.zeros(len(values))
@@ -123,8 +132,8 @@ class ByLevel(Encoder):
             "levels": [jsonable(v) for v in self.levels],
             "encoders": states,
         }
-        if self.also:
-            state["also"] = self.also
+        if self.also:  # one column as the text it was before triples (model files stay readable)
+            state["also"] = self.also[0] if len(self.also) == 1 else list(self.also)
             if self.fallback is not None:
                 fallback, arrs = self.fallback.to_state()
                 state["fallback"] = fallback
@@ -151,9 +160,15 @@ class ByLevel(Encoder):
             levels=[unjson(v) for v in state["levels"]],
             encoders=encs[1:],
             pooled=encs[0],
-            also=state.get("also", ""),
+            also=_names(state.get("also")),
             fallback=fallback,
         )
+
+
+def _names(also: str | list[str] | None) -> tuple[str, ...]:
+    if not also:
+        return ()
+    return (also,) if isinstance(also, str) else tuple(also)
 
 
 def strongest(scores: np.ndarray, known: np.ndarray, candidates: list[tuple[str, np.ndarray]]) -> str | None:

@@ -829,7 +829,8 @@ def _shares_by_level(
     _second_givens(dims, columns_z, columns_s, coded, objects, given_of, people, family, rare_k, rng)
 
 
-MIN_PAIR_GAIN = 0.02  # share of a category's entropy a second category must explain beyond the first
+MIN_PAIR_GAIN = 0.02  # share of a category's entropy a further category must explain
+MAX_GIVENS = 3  # categories that set another's shares together (a triple of levels at most)
 
 
 def _second_givens(
@@ -844,42 +845,50 @@ def _second_givens(
     rare_k: int,
     rng: np.random.Generator,
 ) -> None:
-    """A category whose shares one category sets gets them per pair of it and a second category
-    where the pair explains more (by_level.pair_gain): diabetes130's medical specialty depends on
-    the admission type and on the payer, and drawn per admission type alone, its pairs with the
-    payer were as far from the real ones as an independent draw's. Pairs of few rows or people
-    take the first category's shares (by_level._levels_held), and no chain of givens returns."""
+    """A category whose shares one category sets gets them per pair, then per triple, of it and
+    further categories, while each explains more (by_level.pair_gain, counted over the groups
+    the model already has): diabetes130's medical specialty depends on the admission type, the
+    admission source and the payer; drawn per (type, source), its pairs with the payer were as
+    far from the real ones as an independent draw's. Tuples of few rows or people take the shares
+    of one column fewer (by_level._levels_held), and no chain of givens returns."""
     graph = {i: {j} for i, j in given_of.items()}
     for i, j in sorted(given_of.items()):
-        single = dims[i].encoder
-        assert isinstance(single, by_level.ByLevel) and single.pooled is not None
-        best: tuple[float, int] | None = None
-        for k, ck in coded.items():
-            if (
-                k in (i, j)
-                or not _may_set(family, str(dims[i].column), str(dims[k].column))
-                or int(ck.max(initial=0)) >= by_level.MAX_GIVEN_LEVELS
-                or _sets_through(graph, k, i)
-            ):
-                continue
-            gain = by_level.pair_gain(coded[i], coded[j], ck)
-            if gain >= MIN_PAIR_GAIN and (best is None or gain > best[0]):
-                best = (gain, k)
-        if best is None:
-            continue
-        k = best[1]
-        names = (str(dims[j].column), str(dims[k].column))
-        given = pd.DataFrame({names[0]: objects[j].to_numpy(), names[1]: objects[k].to_numpy()})
-        keys = zip(map(rare._key, given[names[0]]), map(rare._key, given[names[1]]), strict=True)
-        pairs = pd.Series(list(keys), dtype=object)
-        encoder = by_level.fit_shares(objects[i], pairs, names[0], people, single.pooled, rare_k, rng)
-        if encoder is None:
-            continue
-        encoder = replace(encoder, also=names[1], fallback=single)
-        graph[i].add(k)
-        dims[i] = replace(dims[i], encoder=encoder)
-        columns_z[i] = encoder.normal_given(objects[i], given, rng)
-        columns_s[i] = encoder.scores_given(objects[i], given)
+        chosen = [j]
+        while len(chosen) < MAX_GIVENS:
+            current = dims[i].encoder
+            assert isinstance(current, by_level.ByLevel) and current.pooled is not None
+            names = [str(dims[c].column) for c in chosen]
+            frame = pd.DataFrame({n: objects[c].to_numpy() for n, c in zip(names, chosen, strict=True)})
+            groups = current.group_codes(frame)
+            best: tuple[float, int] | None = None
+            for k, ck in coded.items():
+                if (
+                    k == i
+                    or k in chosen
+                    or not _may_set(family, str(dims[i].column), str(dims[k].column))
+                    or int(ck.max(initial=0)) >= by_level.MAX_GIVEN_LEVELS
+                    or _sets_through(graph, k, i)
+                ):
+                    continue
+                gain = by_level.pair_gain(coded[i], groups, ck)
+                if gain >= MIN_PAIR_GAIN and (best is None or gain > best[0]):
+                    best = (gain, k)
+            if best is None:
+                break
+            k = best[1]
+            frame[str(dims[k].column)] = objects[k].to_numpy()
+            tuples = pd.Series(
+                list(zip(*(map(rare._key, frame[c]) for c in frame.columns), strict=True)), dtype=object
+            )
+            encoder = by_level.fit_shares(objects[i], tuples, names[0], people, current.pooled, rare_k, rng)
+            if encoder is None:
+                break
+            encoder = replace(encoder, also=tuple(frame.columns[1:]), fallback=current)
+            chosen.append(k)
+            graph[i].add(k)
+            dims[i] = replace(dims[i], encoder=encoder)
+            columns_z[i] = encoder.normal_given(objects[i], frame, rng)
+            columns_s[i] = encoder.scores_given(objects[i], frame)
 
 
 def _may_set(family: Mapping[str, float], target: str, given: str) -> bool:

@@ -125,6 +125,19 @@ class TableModel:
         return next(c for c in self.columns if c.name == name)
 
 
+def _per(encoder: Any) -> str:
+    """'(a, b) (40 pairs; others per a, 6 levels)': a ByLevel and the ones it falls back on."""
+    words = {1: "levels", 2: "pairs", 3: "triples"}
+    steps = []
+    while encoder is not None:
+        names = encoder.givens
+        what = names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
+        steps.append((what, f"{len(encoder.levels)} {words.get(len(names), 'tuples')}"))
+        encoder = encoder.fallback
+    (what, count), *rest = steps
+    return f"{what} ({count}" + "".join(f"; others per {w}, {c}" for w, c in rest) + ")"
+
+
 @dataclass
 class Model:
     """A fitted relsynth model: the schema and plan it was fitted on, and one TableModel per table."""
@@ -184,20 +197,8 @@ class Model:
                     by = forest.order_by
                     out.append(f"{t.name}: {name} names an earlier row of the same parent by {by}")
             for dim in t.dims:
-                given = getattr(dim.encoder, "given", None)  # model/by_level.py
-                if dim.role == "value" and given:
-                    levels = len(dim.encoder.levels)  # type: ignore[attr-defined]
-                    also = getattr(dim.encoder, "also", "")
-                    fallback = getattr(dim.encoder, "fallback", None)
-                    if also and fallback is not None:
-                        out.append(
-                            f"{t.name}: {dim.column} has its own distribution per ({given}, {also}) "
-                            f"({levels} pairs; other pairs per {given}, {len(fallback.levels)} levels)"
-                        )
-                    else:
-                        out.append(
-                            f"{t.name}: {dim.column} has its own distribution per {given} ({levels} levels)"
-                        )
+                if dim.role == "value" and getattr(dim.encoder, "given", None):  # model/by_level.py
+                    out.append(f"{t.name}: {dim.column} has its own distribution per {_per(dim.encoder)}")
             for a in t.aggregates:
                 expr = "count" if not a.terms else "sum(" + " * ".join(a.terms) + ")"
                 out.append(f"{t.name}: {a.column} = {expr} over {a.child}")
