@@ -156,8 +156,9 @@ class _Job:
             table, column = sorted(new)[0]
             raise RelsynthError(
                 f"{table}.{column}: a later batch holds NaN or an infinity, which this target cannot "
-                "store in a NOT NULL column, and the first batch held none: fit the model again with "
-                "this version of relsynth (it records such columns), or sample with --batch-rows 0"
+                "store in a NOT NULL column, and the first batch held none: pass "
+                "non_finite=model.non_finite() to relsynth.write, fit a model file saved by an older "
+                "relsynth again, or sample with --batch-rows 0"
             )
 
 

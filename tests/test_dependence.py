@@ -574,3 +574,25 @@ def test_numbers_keep_modest_differences_between_many_levels() -> None:
         want = real.groupby("specialty")[col].mean()
         got = pd.to_numeric(out[col]).groupby(out["specialty"]).mean().reindex(want.index)
         assert float((got - want).abs().max()) < 0.15, (col, (got - want).abs().round(2).to_dict())
+
+
+def test_a_column_of_many_small_levels_explains_nothing_it_does_not() -> None:
+    """96 levels of about 30 rows each: an independent category and number seemed explained by
+    them (Theil's U and eta squared by chance, 5% and more) and got their shares and marginals
+    per level of it (attack round 22: a flag, three unrelated codes and a lab value)."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    frames = {
+        "visit": pd.DataFrame(
+            {
+                "visit_id": np.arange(1, n + 1),
+                "wide": [f"W{i:02d}" for i in rng.integers(0, 96, n)],
+                "code": [f"v{i}" for i in rng.integers(0, 7, n)],
+                "flag": rng.random(n) < 0.3,
+                "value": np.round(rng.normal(100, 10, n), 2),
+            }
+        )
+    }
+    schema = schema_from_frames(frames, primary_keys={"visit": ["visit_id"]})
+    said = relsynth.fit(frames, schema=schema, seed=0).relations_summary()
+    assert not [line for line in said if "distribution per" in line], said

@@ -983,8 +983,13 @@ def unique_rows(
 
 def _to_scale(frame: pd.DataFrame, table: Table, column: str) -> None:
     """A key's NUMERIC(p, s) numbers as the database stores them, s decimals: '3.0' and '3', or
-    3.004 and 3.001 in a NUMERIC(10,2), are one value there (the load failed on a UNIQUE one)."""
+    3.004 and 3.001 in a NUMERIC(10,2), are one value there (the load failed on a UNIQUE one).
+    A float column's generated text ('495.7', '495.70') as the floats it is written as."""
     t = table.column(column).type
+    if column in frame and t.name in {"float", "double"} and frame[column].dtype == object:
+        number = pd.to_numeric(frame[column], errors="coerce")
+        frame[column] = frame[column].where(number.isna(), number)  # text that is no number stays
+        return
     if column not in frame or t.name != "numeric" or t.scale is None:
         return
     scale = int(t.scale)

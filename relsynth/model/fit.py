@@ -499,6 +499,7 @@ def _fit_own(
     # A column's value says whether it is NULL (NULL is one of its levels): no relation, and taken as
     # one it would decide the column's NULLs from the column itself, so they would all be lost.
     deps = [d for d in deps if d.target != f"{d.determinant}#isnull"]
+    deps = [d for d in deps if not _null_from_itself(d, deps)]
     for dep in deps:
         if dep.target.endswith("#isnull"):
             spec = specs[dep.target.removesuffix("#isnull")]
@@ -509,13 +510,17 @@ def _fit_own(
         specs[dep.target].determinant = dep.determinant
         specs[dep.target].mapping = rel.dependency_mapping(frame, dep)
     model.dependencies = [d for d in deps if not d.target.endswith("#isnull")]
-    for spec in specs.values():  # no rare level is stored in a dependency's mapping
-        if spec.mapping is not None and (spec.determinant in common or spec.name in common):
+    for spec in specs.values():  # no rare level is stored in a dependency's mapping, NULL neither
+        if spec.mapping is not None and spec.determinant is not None:
+            null_ok = rare.null_held(frame[spec.determinant], people, rare_k)
             spec.mapping = rare.filter_mapping(
-                spec.mapping, common.get(spec.determinant or ""), common.get(spec.name), rng
+                spec.mapping, common.get(spec.determinant), common.get(spec.name), rng, null_held=null_ok
             )
-        if spec.null_determinant in common:
-            spec.null_mapping = rare.filter_mapping(spec.null_mapping, common[spec.null_determinant])
+        if spec.null_determinant is not None:
+            null_ok = rare.null_held(frame[spec.null_determinant], people, rare_k)
+            spec.null_mapping = rare.filter_mapping(
+                spec.null_mapping, common.get(spec.null_determinant), null_held=null_ok
+            )
     modelled = [c for c in copula_cols if specs[c].how == "copula"]
 
     # Strong dependencies between categories: draw the target given its determinant.
@@ -740,15 +745,19 @@ def _shape_by_level(
     if not numbers or not categories:
         return
     candidates = [
-        (str(dims[j].column), dims[j].encoder.codes(objects))  # type: ignore[attr-defined]
+        (
+            str(dims[j].column),
+            dims[j].encoder.codes(objects),  # type: ignore[attr-defined]
+            pd.Series(as_objects(frame[str(dims[j].column)])),
+        )
         for j, objects in categories
     ]
     shaped: set[str] = set()  # a shaped number is no category for another, nor the reverse
     used: set[str] = set()
     for i, numeric, known in numbers:
         own = str(dims[i].column)
-        options = [(name, codes) for name, codes in candidates if name != own and name not in shaped]
-        given_name = None if own in used else by_level.strongest(columns_s[i], known, options)
+        options = [c for c in candidates if c[0] != own and c[0] not in shaped]
+        given_name = None if own in used else by_level.strongest(columns_s[i], known, options, people)
         if given_name is None:
             continue
         # The category's own values: a rare level folded into a common one for the copula would
@@ -889,6 +898,22 @@ def _second_givens(
             dims[i] = replace(dims[i], encoder=encoder)
             columns_z[i] = encoder.normal_given(objects[i], frame, rng)
             columns_s[i] = encoder.scores_given(objects[i], frame)
+
+
+def _null_from_itself(dep: rel.Dependency, deps: list[rel.Dependency]) -> bool:
+    """Whether ``dep`` decides a column's NULLs from a column derived from that column (dep -> grp
+    and grp -> whether dep is NULL: a NaN dep's rows, and their group, were never drawn)."""
+    if not dep.target.endswith("#isnull"):
+        return False
+    column = dep.target.removesuffix("#isnull")
+    reached, todo = set(), [column]
+    while todo:
+        node = todo.pop()
+        for d in deps:
+            if d.determinant == node and not d.target.endswith("#isnull") and d.target not in reached:
+                reached.add(d.target)
+                todo.append(d.target)
+    return dep.determinant in reached
 
 
 def _may_set(family: Mapping[str, float], target: str, given: str) -> bool:

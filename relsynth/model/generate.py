@@ -18,6 +18,7 @@ from relsynth.model.pii import PeopleFactory, PiiModel, sex_flags
 from relsynth.model.spec import ColumnSpec, Model, TableModel
 from relsynth.model.text import SourceGuard, fresh
 from relsynth.schema import Table
+from relsynth.sqltypes import INTEGER_TYPES
 from relsynth.transform import learned_range
 
 if TYPE_CHECKING:
@@ -71,12 +72,16 @@ def generated_columns(
             bounds = kz.integer_bounds(table.column(col).type)
             values = kz.integer_ids(n, spec.shapes, rng, unique=spec.unique, bounds=bounds)
         else:
-            values = fresh(spec.shapes.generate, n, rng, guard=spec.guard, unique=spec.unique)  # type: ignore[union-attr]
+            numeric = table.column(col).type.name in NUMBER_TYPES
+            shapes = spec.shapes
+            assert shapes is not None  # an id column of no uuid or integer kind has its shapes
+            values = fresh(shapes.generate, n, rng, guard=spec.guard, unique=spec.unique, numeric=numeric)
         length = table.column(col).type.length
         values = fit_length(np.asarray(values, dtype=object), length, spec.unique, rng)
         if spec.guard is not None and spec.id_kind not in {"uuid", "integer"}:
             values = _off_source(values, spec, people, length, rng)
-        if spec.null_share > 0:
+        if spec.null_share > 0 and (table.column(col).nullable or not spec.unique):
+            # A NOT NULL float's "NULL" is the source's NaN, which a UNIQUE column holds once.
             values[rng.random(n) < spec.null_share] = None
         known = pd.Series(values).dropna()
         if spec.unique and report is not None and known.duplicated().any():
@@ -84,6 +89,9 @@ def generated_columns(
         frame[col] = values
     if people is not None and tm.name_guard is not None and tm.name_columns is not None:
         _avoid_name_pairs(tm, table, frame, people, rng)
+
+
+NUMBER_TYPES = INTEGER_TYPES | {"float", "double", "numeric"}
 
 
 def _avoid_name_pairs(

@@ -60,6 +60,14 @@ def entities(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     return codes
 
 
+def null_held(values: pd.Series, people: np.ndarray | None, k: int) -> bool:
+    """Whether k rows, and k people where rows have people, hold NULL in ``values``."""
+    rows = values.isna().to_numpy()
+    if rows.sum() < k:
+        return False
+    return people is None or len(np.unique(persons(np.asarray(people)[rows]))) >= k
+
+
 def persons(people: np.ndarray) -> np.ndarray:
     """Each row's person; a row of no person (-1: a NULL key) is a person of its own."""
     people = np.asarray(people)
@@ -159,12 +167,20 @@ def filter_mapping(
     common: set[Any] | None,
     common_target: set[Any] | None = None,
     rng: np.random.Generator | None = None,
+    null_held: bool = True,
 ) -> list[list[Any]] | None:
     """A dependency's [[determinant, target], ...] without rare determinants, its rare targets
-    folded into common ones (a target can be rare by parents where its determinant is not)."""
+    folded into common ones (a target can be rare by parents where its determinant is not).
+    ``null_held``: whether K people hold a NULL determinant; if not, its pair is left out too
+    (three patients' NULL specialty, all in ward A, said so in the model file and the output)."""
     if pairs is None:
         return None
-    kept = [list(p) for p in pairs if common is None or _key(p[0]) is None or _key(p[0]) in common]
+    kept = [
+        list(p)
+        for p in pairs
+        if (_key(p[0]) is None and null_held)
+        or (_key(p[0]) is not None and (common is None or _key(p[0]) in common))
+    ]
     if common_target:
         targets = fold(
             pd.Series([p[1] for p in kept], dtype=object), common_target, rng or np.random.default_rng(0)

@@ -306,9 +306,17 @@ class SourceGuard:
 
 
 def fresh(
-    generate: Any, n: int, rng: np.random.Generator, *, guard: SourceGuard | None, unique: bool
+    generate: Any,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    guard: SourceGuard | None,
+    unique: bool,
+    numeric: bool = False,
 ) -> np.ndarray:
-    """Generate n strings, drawing again those that copy a source value or repeat (if unique)."""
+    """Generate n strings, drawing again those that copy a source value or repeat (if unique).
+    ``numeric``: the column holds numbers, so '495.7' and '495.70' repeat (a UNIQUE double
+    column failed the load on them)."""
     out = generate(n, rng)
     check = np.arange(n)  # after the first round, only the values drawn again meet the guard
     for _ in range(20):
@@ -316,7 +324,7 @@ def fresh(
         if guard is not None and len(check):
             bad[check] = guard.copies(out[check])
         if unique:
-            bad |= collated(pd.Series(out, dtype=object)).duplicated(keep="first").to_numpy()
+            bad |= _repeats(out, numeric)
         if not bad.any():
             return out
         out[bad] = generate(int(bad.sum()), rng)
@@ -324,6 +332,17 @@ def fresh(
     # Still clashing after many draws (a tiny shape space): a counter suffix makes them new.
     bad = guard.copies(out) if guard is not None else np.zeros(n, dtype=bool)
     if unique:
-        bad |= collated(pd.Series(out, dtype=object)).duplicated(keep="first").to_numpy()
+        bad |= _repeats(out, numeric)
+    if numeric:  # no suffix makes a number: left to the key check, which drops the rows
+        return out
     out[bad] = [f"{v}-{i}" for i, v in zip(np.flatnonzero(bad), out[bad], strict=True)]
     return out
+
+
+def _repeats(values: np.ndarray, numeric: bool) -> np.ndarray:
+    """Values equal to an earlier one: as text under the collation, or as numbers."""
+    series = pd.Series(values, dtype=object)
+    if numeric:
+        number = pd.to_numeric(series, errors="coerce")
+        series = series.where(number.isna(), number)  # text that is no number stays text
+    return collated(series).duplicated(keep="first").to_numpy()
