@@ -130,9 +130,10 @@ def common_pairs(
 ) -> set[tuple[Any, Any]]:
     """(determinant, target) pairs held by at least k rows and k people: a postcode with the one
     city of one person is that person's record, though each value alone is common."""
-    pairs = pd.Series(
-        list(zip(determinant.map(_key), target.map(_key), strict=True)), index=determinant.index, dtype=object
-    )
+    # Keyed value by value: Series.map gives a float column back, its None keys as NaN, and a
+    # (level, NaN) pair was then no (level, None) pair: a NaN of a NOT NULL float became a number.
+    keys = [[_key(v) for v in s.to_numpy(dtype=object)] for s in (determinant, target)]
+    pairs = pd.Series(list(zip(*keys, strict=True)), index=determinant.index, dtype=object)
     return common_levels(pairs, people, k)
 
 
