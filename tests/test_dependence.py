@@ -596,3 +596,25 @@ def test_a_column_of_many_small_levels_explains_nothing_it_does_not() -> None:
     schema = schema_from_frames(frames, primary_keys={"visit": ["visit_id"]})
     said = relsynth.fit(frames, schema=schema, seed=0).relations_summary()
     assert not [line for line in said if "distribution per" in line], said
+
+
+def test_the_rows_of_small_levels_keep_their_own_distribution() -> None:
+    """Two large wards and forty small ones whose stays are longer: the small ones' rows were
+    drawn from the whole column's marginal (mostly the large wards': mean 4 against 10)."""
+    rng = np.random.default_rng(5)
+    ward = np.r_[np.zeros(1000, int), np.ones(1000, int), 2 + np.repeat(np.arange(40), 20)]
+    mean = np.where(ward == 0, 0.0, np.where(ward == 1, 5.0, 10.0))
+    n = len(ward)
+    frames = {
+        "stay": pd.DataFrame(
+            {
+                "stay_id": np.arange(1, n + 1),
+                "ward": [f"w{w:02d}" for w in ward],
+                "days": np.round(mean + rng.normal(0, 1, n), 2),
+            }
+        )
+    }
+    schema = schema_from_frames(frames, primary_keys={"stay": ["stay_id"]})
+    out = relsynth.sample(relsynth.fit(frames, schema=schema, seed=0), seed=1)["stay"]
+    small = ~out["ward"].isin(["w00", "w01"])
+    assert abs(pd.to_numeric(out["days"])[small].mean() - 10.0) < 0.5

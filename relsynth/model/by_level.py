@@ -179,7 +179,7 @@ def strongest(
 ) -> str | None:
     """The category (name, codes and values per row) explaining most of a number's score
     variance, if any explains at least MIN_ETA of it. Counted as the model would draw it: its
-    levels of MIN_LEVEL_ROWS rows and MIN_LEVEL_PEOPLE people, the rest one group; and adjusted
+    levels of MIN_LEVEL_ROWS rows and MIN_LEVEL_PEOPLE people (two at least), the rest one group; adjusted
     for the number of groups (epsilon squared), since 96 levels of 20 rows each explain 5% of
     anything by chance, and a finer column holding a coarser one seemed to explain more."""
     s = scores[known]
@@ -198,7 +198,7 @@ def strongest(
             groups[pos] = g
         n = np.bincount(groups).astype(float)
         k = int((n > 0).sum())
-        if k < 2 or len(s) <= k:
+        if groups.max(initial=0) < 2 or len(s) <= k:  # one level of its own says little of the rest
             continue
         sums = np.bincount(groups, weights=s)
         between = float((sums[n > 0] ** 2 / n[n > 0]).sum() - s.sum() ** 2 / len(s))
@@ -217,12 +217,22 @@ def fit(
     fit_one: Callable[[pd.Series, np.ndarray | None], Encoder],
 ) -> ByLevel | None:
     """Encoders for the levels of ``given`` with enough rows and people (``values`` and ``given``
-    are the non-NULL rows of the number, aligned; ``people`` each row's person or None)."""
+    are the non-NULL rows of the number, aligned; ``people`` each row's person or None). The
+    rows of other levels get an encoder of their own where they are as many as a level needs:
+    drawn from the whole column's, they took the held levels' values too (Northwind's products
+    out of stock by units on order: one level held, the rest drawn like it, KS 0.92 -> 0.81)."""
     levels: list[Any] = []
     encoders: list[Encoder] = []
+    held = np.zeros(len(values), dtype=bool)
     for level, pos, who in _levels_held(given, people, null=False):
         levels.append(level)
         encoders.append(fit_one(values.iloc[pos].reset_index(drop=True), who))
+        held[pos] = True
+    rest = np.flatnonzero(~held)
+    others = None if people is None else people[rest]
+    count = len(rest) if others is None else len(np.unique(persons(others)))
+    if levels and len(rest) >= MIN_LEVEL_ROWS and count >= MIN_LEVEL_PEOPLE:
+        pooled = fit_one(values.iloc[rest].reset_index(drop=True), others)
     return _by_level(given_name, levels, encoders, pooled)
 
 
