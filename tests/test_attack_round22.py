@@ -116,3 +116,49 @@ def test_nan_of_a_number_drawn_given_a_category_stays_nan(pg_db) -> None:  # typ
     relsynth.synthesize(source, target, seed=1)
     share = scalar(target, "SELECT AVG(CASE WHEN lvl = 'NaN' THEN 1.0 ELSE 0 END) FROM h")
     assert 0.2 < share < 0.3
+
+
+def _labs_of_three() -> str:
+    """400 patients' readings around 50 (all below 83); three patients hold 777, 778 and 779 each."""
+    import random
+
+    rnd = random.Random(1)
+    patients, visits = [], []
+    for p in range(1, 401):
+        patients.append(f"({p}, '{rnd.choice('MF')}')")
+        for k in range(3 if p <= 3 else rnd.randint(5, 10)):
+            value = 777.0 + k if p <= 3 else round(rnd.gauss(50, 10), 1)
+            visits.append(f"({len(visits) + 1}, {p}, {value})")
+    return (
+        "CREATE TABLE patients (id INTEGER PRIMARY KEY, sex CHAR(1) NOT NULL);\n"
+        "CREATE TABLE visits (id INTEGER PRIMARY KEY, patient_id INTEGER NOT NULL REFERENCES patients(id),"
+        " lab_value DOUBLE PRECISION);\n"
+        f"INSERT INTO patients VALUES {', '.join(patients)};\n"
+        f"INSERT INTO visits VALUES {', '.join(visits)};"
+    )
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_three_patients_extreme_readings_are_neither_stored_nor_written(db: str, request, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Nine readings of 777-779 held by three patients (K = 5) were more than K values, so the ends,
+    pulled in by values, kept them: knots 777.5 and 778.5 in the model file, 9 rows of 777.5 out.
+    The ends are now those of the K-th person from each end (attack round 23)."""
+    import numpy as np
+
+    source, target = (request.getfixturevalue(f"{db}_db")() for _ in range(2))
+    run_sql(source, _labs_of_three())
+    model = relsynth.fit(source, seed=3)
+    path = tmp_path / "m.rsm"
+    model.save(path)
+    with np.load(_arrays(path)) as arrays:
+        assert max(float(np.nanmax(a)) for a in arrays.values() if a.dtype.kind == "f" and a.size) < 100
+    relsynth.synthesize(source, target, seed=3, scale=10)
+    assert float(scalar(target, "SELECT MAX(lab_value) FROM visits")) < 100
+
+
+def _arrays(path):  # type: ignore[no-untyped-def]
+    """The model file's arrays (a zip holding model.json and arrays.npz)."""
+    import io
+    import zipfile
+
+    return io.BytesIO(zipfile.ZipFile(path).read("arrays.npz"))
