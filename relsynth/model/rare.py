@@ -131,19 +131,28 @@ def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> p
 
 
 def _beyond_kth_people(x: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
-    """Values past the k-th person's largest (smallest) one, left out of the quantiles: three
-    patients' nine readings of 777-779 among readings below 83 were more than k values, so the
-    ends, pulled in by values (pull_in_tails), kept them in the model file and the output
-    (attack round 23). Not set to that person's value: k copies would seem held by k people."""
+    """Values past the k-th person's largest (smallest) one beyond the k - 1 that the ends, pulled
+    in by values (transform.pull_in_tails), lower to it: three patients' nine readings of 777-779
+    among readings below 83 were more than k values, so the ends kept them, in the model file and
+    the output (attack round 23). Left out, not set to that person's value (k copies of it would
+    seem held by k people); where fewer than k lie beyond, nothing is (no end is pulled twice)."""
+    out = np.zeros(len(x), dtype=bool)
     known = ~np.isnan(x)
     if not known.any():
-        return np.zeros(len(x), dtype=bool)
+        return out
     by = pd.DataFrame({"c": codes[known], "x": x[known]})
     highs = np.sort(by.groupby("c")["x"].max().to_numpy())[::-1]
     lows = np.sort(by.groupby("c")["x"].min().to_numpy())
     if len(highs) < k:
-        return np.zeros(len(x), dtype=bool)
-    return known & ((x > highs[k - 1]) | (x < lows[k - 1]))
+        return out
+    for beyond, nearest_first in (
+        (np.flatnonzero(known & (x > highs[k - 1])), 1.0),
+        (np.flatnonzero(known & (x < lows[k - 1])), -1.0),
+    ):
+        if len(beyond) >= k:  # keep the k - 1 nearest the end: pull_in_tails lowers them to it
+            order = beyond[np.argsort(nearest_first * x[beyond], kind="stable")]
+            out[order[k - 1 :]] = True
+    return out
 
 
 def common_pairs(
