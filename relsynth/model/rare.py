@@ -110,11 +110,6 @@ def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> p
     counts = np.bincount(codes)
     if len(counts) < k or k <= 1:
         return kept
-    inside = ~_beyond_kth_people(x, codes, k)
-    if not inside.all():
-        kept, who, x = kept[inside], who[inside], x[inside]
-        codes = pd.factorize(who)[0]
-        counts = np.bincount(codes)
     cap = person_cap(counts, k)
     keep = np.ones(len(kept), dtype=bool)
     if counts.max() > cap:  # spread each capped person's kept values over their range
@@ -127,6 +122,8 @@ def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> p
         keep_sorted = (size <= cap) | (rank == np.floor((bucket + 0.5) * size / cap))
         keep = np.zeros(len(kept), dtype=bool)
         keep[order[keep_sorted]] = True
+    # Then the ends of the k-th person (of the values each person still counts with).
+    keep[keep] = ~_beyond_kth_people(x[keep], codes[keep], k)
     return kept[keep]
 
 
