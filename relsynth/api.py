@@ -386,13 +386,14 @@ def _check_matches(schema: Schema, live: Schema) -> None:
 
 # What the engine compares a key's values as (model/relations.py comparable): numbers as numbers,
 # dates and times as seconds, the rest as text. A key and its parent's must be of one family.
-_NUMBER_TYPES = frozenset({"smallint", "integer", "bigint", "year", "float", "double", "numeric"})
 _TEXT_TYPES = frozenset({"string", "char", "text", "enum", "set", "uuid"})
 _TIME_TYPES = frozenset({"date", "datetime"})
 
 
 def _type_family(name: str) -> str:
-    for family, names in (("number", _NUMBER_TYPES), ("text", _TEXT_TYPES), ("time", _TIME_TYPES)):
+    from relsynth.sqltypes import NUMBER_TYPES
+
+    for family, names in (("number", NUMBER_TYPES), ("text", _TEXT_TYPES), ("time", _TIME_TYPES)):
         if name in names:
             return family
     return name

@@ -21,6 +21,7 @@ from relsynth import dialects
 from relsynth.errors import SchemaError
 from relsynth.model import checks as ck
 from relsynth.schema import Column, PgSequence, Schema, SqlType, Table
+from relsynth.sqltypes import NUMBER_TYPES
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -1146,7 +1147,6 @@ def _function(name: str, arg: Any, target: str) -> Any:
     return getattr(sa.func, name)(arg)  # lower, upper, trim: spelled alike everywhere
 
 
-_NUMERIC = frozenset({"smallint", "integer", "bigint", "float", "double", "numeric", "year"})
 _WHOLE = frozenset({"smallint", "integer", "bigint", "year"})
 
 
@@ -1157,7 +1157,7 @@ def _arithmetic(node: Any, operand: Callable[[Any], Any], types: dict[str, SqlTy
     division between MySQL's exact ``/`` and the others' integer one."""
     for name in ck.columns_of(node):
         t = types.get(name)
-        if t is None or t.name not in _NUMERIC:
+        if t is None or t.name not in NUMBER_TYPES:
             raise ck.NotInterpretable("arithmetic on a column that is not a number")
     whole = all(types[c].name in _WHOLE for c in ck.columns_of(node))
     if node.op == "%" and target == "sqlite" and not whole:

@@ -40,6 +40,8 @@ KIND_OF_TYPE: dict[str, Kind | None] = {
 }
 
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "year"})
+FLOAT_TYPES = frozenset({"float", "double"})  # the types that hold NaN and infinities
+NUMBER_TYPES = INTEGER_TYPES | FLOAT_TYPES | {"numeric"}
 STRING_TYPES = frozenset({"string", "char", "text"})
 
 

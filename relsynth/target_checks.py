@@ -30,6 +30,7 @@ import pandas as pd
 
 from relsynth import dialects
 from relsynth.schema import Check, Schema, Table
+from relsynth.sqltypes import NUMBER_TYPES
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -40,9 +41,6 @@ ROUNDS = 4  # repairs tried per row before it is dropped
 _WORD = re.compile(
     r"'(?:[^']|'')*'|" + r'"((?:[^"]|"")+)"|`((?:[^`]|``)+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)'
 )
-
-
-_NUMBERS = frozenset({"smallint", "integer", "bigint", "float", "double", "numeric", "year"})
 
 
 def hard_checks(table: Table) -> list[Check]:
@@ -58,7 +56,7 @@ def hard_checks(table: Table) -> list[Check]:
             hard.append(check)
             continue
         names = {c.name: c for c in table.columns}
-        if any(n not in names or names[n].type.name not in _NUMBERS for n in ck.arithmetic_columns(node)):
+        if any(n not in names or names[n].type.name not in NUMBER_TYPES for n in ck.arithmetic_columns(node)):
             hard.append(check)
     return hard
 

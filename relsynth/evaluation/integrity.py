@@ -12,6 +12,7 @@ import pandas as pd
 from relsynth.model import checks as ck
 from relsynth.model.relations import comparable
 from relsynth.schema import Schema
+from relsynth.sqltypes import FLOAT_TYPES
 
 
 @dataclass
@@ -53,7 +54,7 @@ def check_integrity(schema: Schema, tables: dict[str, pd.DataFrame]) -> Integrit
             if not col.nullable and not col.computed and col.name in frame:
                 values = frame[col.name]
                 missing = values.isna()
-                if col.type.name in {"float", "double"}:  # NaN is a value of a float column, not NULL
+                if col.type.name in FLOAT_TYPES:  # NaN is a value of a float column, not NULL
                     missing = pd.Series([v is None for v in values.astype(object)], index=values.index)
                 out.not_null[f"{table.name}.{col.name}"] = int(missing.sum())
         keysets = [table.primary_key, *(u.columns for u in table.unique)]

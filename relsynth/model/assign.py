@@ -18,7 +18,7 @@ from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.model.values import collated
 from relsynth.schema import ForeignKey, SqlType, Table
-from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
+from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, STRING_TYPES
 from relsynth.transform import Temporal
 
 if TYPE_CHECKING:
@@ -986,7 +986,7 @@ def _to_scale(frame: pd.DataFrame, table: Table, column: str) -> None:
     3.004 and 3.001 in a NUMERIC(10,2), are one value there (the load failed on a UNIQUE one).
     A float column's generated text ('495.7', '495.70') as the floats it is written as."""
     t = table.column(column).type
-    if column in frame and t.name in {"float", "double"} and frame[column].dtype == object:
+    if column in frame and t.name in FLOAT_TYPES and frame[column].dtype == object:
         number = pd.to_numeric(frame[column], errors="coerce")
         frame[column] = frame[column].where(number.isna(), number)  # text that is no number stays
         return

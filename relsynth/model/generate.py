@@ -18,7 +18,7 @@ from relsynth.model.pii import PeopleFactory, PiiModel, sex_flags
 from relsynth.model.spec import ColumnSpec, Model, TableModel
 from relsynth.model.text import SourceGuard, fresh
 from relsynth.schema import Table
-from relsynth.sqltypes import INTEGER_TYPES
+from relsynth.sqltypes import NUMBER_TYPES
 from relsynth.transform import learned_range
 
 if TYPE_CHECKING:
@@ -89,9 +89,6 @@ def generated_columns(
         frame[col] = values
     if people is not None and tm.name_guard is not None and tm.name_columns is not None:
         _avoid_name_pairs(tm, table, frame, people, rng)
-
-
-NUMBER_TYPES = INTEGER_TYPES | {"float", "double", "numeric"}
 
 
 def _avoid_name_pairs(

@@ -49,6 +49,7 @@ from relsynth.model.spec import Dim, Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.model.values import coerce
 from relsynth.schema import Table
+from relsynth.sqltypes import FLOAT_TYPES
 from relsynth.transform import Categorical, Temporal, rank_normalize, to_epoch_seconds
 
 if TYPE_CHECKING:
@@ -1050,7 +1051,7 @@ def _not_null(
     nan = {
         s.name
         for s in (tm.columns if tm is not None else [])
-        if s.null_share > 0 and table.column(s.name).type.name in {"float", "double"}
+        if s.null_share > 0 and table.column(s.name).type.name in FLOAT_TYPES
     }
     keyed = set(table.primary_key) | nan
     for fk in table.foreign_keys:

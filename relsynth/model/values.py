@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.schema import SqlType, Table
-from relsynth.sqltypes import INTEGER_TYPES
+from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES
 from relsynth.transform import far_datetimes, round_safe
 
 EMPTY_VALUES: dict[str, Any] = {
@@ -32,7 +32,7 @@ def non_finite(table: Table, frame: pd.DataFrame) -> dict[str, list[str]]:
     has seen every batch."""
     out: dict[str, list[str]] = {}
     for col in table.columns:
-        if col.nullable or col.type.name not in {"float", "double"} or col.name not in frame:
+        if col.nullable or col.type.name not in FLOAT_TYPES or col.name not in frame:
             continue
         x = pd.to_numeric(frame[col.name], errors="coerce").to_numpy(dtype=float)
         kinds = [k for k, hit in (("inf", np.isinf(x).any()), ("nan", np.isnan(x).any())) if hit]
