@@ -230,8 +230,7 @@ def fit(
         held[pos] = True
     rest = np.flatnonzero(~held)
     others = None if people is None else people[rest]
-    count = len(rest) if others is None else len(np.unique(persons(others)))
-    if levels and len(rest) >= MIN_LEVEL_ROWS and count >= MIN_LEVEL_PEOPLE:
+    if levels and _enough(rest, others):
         pooled = fit_one(values.iloc[rest].reset_index(drop=True), others)
     return _by_level(given_name, levels, encoders, pooled)
 
@@ -248,9 +247,15 @@ def _levels_held(
     for g, level in enumerate(uniques):
         pos = order[bounds[g] : bounds[g + 1]]
         who = None if people is None else people[pos]
-        held = len(pos) if who is None else len(np.unique(np.where(who >= 0, who, -1 - pos)))
-        if len(pos) >= MIN_LEVEL_ROWS and held >= MIN_LEVEL_PEOPLE:
+        if _enough(pos, who):
             yield _key(level), pos, who
+
+
+def _enough(rows: np.ndarray, people: np.ndarray | None) -> bool:
+    """Whether rows are a level of their own: MIN_LEVEL_ROWS of them, held by MIN_LEVEL_PEOPLE
+    people (a row of no person is a person of its own)."""
+    held = len(rows) if people is None else len(np.unique(persons(people)))
+    return len(rows) >= MIN_LEVEL_ROWS and held >= MIN_LEVEL_PEOPLE
 
 
 def _by_level(given_name: str, levels: list[Any], encoders: list[Encoder], pooled: Encoder) -> ByLevel | None:
