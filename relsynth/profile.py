@@ -15,7 +15,7 @@ import pandas as pd
 from relsynth import pii_detect
 from relsynth.infer import split_key
 from relsynth.schema import Column, Kind, Schema, Table
-from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES, unsupported_reason
+from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES, unsupported_reason
 from relsynth.transform import LEGACY_DATE_FORMATS, text_date_format, to_epoch_seconds
 
 # Personal data that may be stored in number columns too.
@@ -88,6 +88,7 @@ _ORG_HINT = re.compile(
 _ORG_TABLES = re.compile(r"(^|_)(compan(y|ies)|organi[sz]ations?|suppliers?|vendors?|merchants?|employers?)$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+UNIQUE_NUMBER_REASON = "unique numbers: drawn from their distribution, repeats moved to free values"
 _ID_NAME = re.compile(r"(^id$|_id$|id$|_key$|_code$|_no$|_num$|_number$|_nr$)", re.IGNORECASE)
 
 
@@ -208,6 +209,40 @@ def _strings(values: pd.Series | None) -> pd.Series | None:
     return v.astype(str)
 
 
+def _unique_number(col: Column, sample: pd.Series | None) -> bool:
+    """A UNIQUE column of numbers that are measures, not identifiers: fractions (a price, a
+    weight), or integers not named like a key (a rank, a score). Drawn as identifier shapes they
+    lost their range (prices of 0-29.99 came back up to 99.99, scores of 100,000-200,000 from 461)."""
+    t = col.type
+    if t.name in FLOAT_TYPES or (t.name == "numeric" and t.scale):
+        return True
+    if t.name == "numeric" and t.scale is None and sample is not None and len(sample):
+        numbers = pd.to_numeric(sample, errors="coerce").dropna()
+        if len(numbers) and bool((numbers != numbers.round()).any()):
+            return True
+    whole = t.name in INTEGER_TYPES or t.name == "numeric"
+    return whole and not _ID_NAME.search(col.name) and split_key(col.name) is None
+
+
+def referenced_keys(schema: Schema) -> Schema:
+    """A unique number that a foreign key (declared, inferred or from a schema file) refers to is
+    a key after all: its values are given out as keys, not drawn. The same Schema object when
+    there is nothing to change."""
+    referred = {(fk.ref_table, c) for t in schema.tables for fk in t.foreign_keys for c in fk.ref_columns}
+    tables = []
+    changed = False
+    for table in schema.tables:
+        cols = tuple(
+            replace(col, kind=Kind.ID, kind_reason="unique, referred to by a foreign key")
+            if col.kind_reason == UNIQUE_NUMBER_REASON and (table.name, col.name) in referred
+            else col
+            for col in table.columns
+        )
+        changed |= cols != table.columns
+        tables.append(replace(table, columns=cols) if cols != table.columns else table)
+    return replace(schema, tables=tuple(tables)) if changed else schema
+
+
 def infer_kind(
     table: Table, col: Column, values: pd.Series | None, *, unlinked: bool = False
 ) -> tuple[Kind, str]:
@@ -235,6 +270,8 @@ def infer_kind(
         return Kind.ID, t.name
     sample = None if values is None else values.dropna()
     if col.name in single_unique:
+        if _unique_number(col, sample):
+            return Kind.NUMERICAL, UNIQUE_NUMBER_REASON
         return Kind.ID, "unique"
     if unlinked and (t.name in INTEGER_TYPES or t.name in STRING_TYPES or t.name == "numeric"):
         return Kind.CATEGORICAL, UNLINKED_REASON

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from relsynth import dialects, exclusion
 from relsynth.errors import RelsynthError, SchemaError, did_you_mean
 from relsynth.io import connect, describe, parse_url
-from relsynth.profile import profile_table
+from relsynth.profile import profile_table, referenced_keys
 from relsynth.schema import (
     Check,
     Column,
@@ -325,6 +325,7 @@ def reflect_connection(
             _profile(conn, t, schema, progress, i, len(tables), unlinked.get(t.name, set()), notes, several)
             for i, t in enumerate(tables)
         ]
+        tables = list(referenced_keys(Schema(tables=tuple(tables))).tables)  # keys after all
 
     sequences: tuple[PgSequence, ...] = ()
     if dialects.family(conn) == "postgresql":

@@ -16,8 +16,9 @@ from relsynth.model.exact import TimeMatch, date_roots
 from relsynth.model.relations import Numbering, comparable
 from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import fresh
+from relsynth.model.unique import nudge_unique
 from relsynth.model.values import collated
-from relsynth.schema import ForeignKey, SqlType, Table
+from relsynth.schema import Column, ForeignKey, SqlType, Table
 from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, STRING_TYPES
 from relsynth.transform import Temporal
 
@@ -960,12 +961,19 @@ def unique_rows(
         if not cols or not all(c in frame for c in cols):
             continue
         sub = frame.loc[keep, list(cols)]
-        if sub.isna().any(axis=1).all():
+        # A NOT NULL float's missing value is the source's NaN, a value: PostgreSQL's NaN = NaN.
+        nan_valued = [c for c in cols if _nan_valued(table.column(c))]
+        null = sub[[c for c in cols if c not in nan_valued]].isna().any(axis=1).to_numpy()
+        if null.all():
             continue
         comp = pd.DataFrame({c: collated(comparable(sub[c])) for c in cols})
-        dup = comp.duplicated(keep="first").to_numpy() & ~sub.isna().any(axis=1).to_numpy()
+        for c in nan_valued:
+            comp[c] = comp[c].astype(object).where(comp[c].notna(), "NaN")
+        dup = comp.duplicated(keep="first").to_numpy() & ~null
         if dup.any() and len(cols) == 1 and tm.column(cols[0]).how == "copula":
-            dup = nudge_unique(frame, cols[0], keep, dup)
+            dup, room = nudge_unique(frame, cols[0], keep, dup, table.column(cols[0]).type)
+            if room is not None:
+                report.narrow_keys.setdefault(table.name, {})[tuple(cols)] = room
         elif dup.any() and len(cols) > 1:
             dup = _redraw_member(tm, table, frame, tuple(cols), keep, dup, rng)
         seen = (taken or {}).get(tuple(cols))
@@ -981,16 +989,29 @@ def unique_rows(
     return keep
 
 
+def _nan_valued(column: Column) -> bool:
+    return column.type.name in FLOAT_TYPES and not column.nullable
+
+
 def _to_scale(frame: pd.DataFrame, table: Table, column: str) -> None:
     """A key's NUMERIC(p, s) numbers as the database stores them, s decimals: '3.0' and '3', or
     3.004 and 3.001 in a NUMERIC(10,2), are one value there (the load failed on a UNIQUE one).
-    A float column's generated text ('495.7', '495.70') as the floats it is written as."""
+    A float column's generated text ('495.7', '495.70') as the floats it is written as, and a
+    4-byte REAL's as it stores them (two doubles, one float)."""
     t = table.column(column).type
-    if column in frame and t.name in FLOAT_TYPES and frame[column].dtype == object:
-        number = pd.to_numeric(frame[column], errors="coerce")
-        frame[column] = frame[column].where(number.isna(), number)  # text that is no number stays
+    if column not in frame:
         return
-    if column not in frame or t.name != "numeric" or t.scale is None:
+    if t.name in FLOAT_TYPES:
+        values = frame[column]
+        number = pd.to_numeric(values, errors="coerce") if values.dtype == object else values
+        if t.name == "float" and pd.api.types.is_float_dtype(number):
+            number = number.astype(np.float32).astype(float)
+        if values.dtype == object:  # text that is no number stays
+            frame[column] = values.where(number.isna(), number)
+        elif pd.api.types.is_float_dtype(values):
+            frame[column] = number
+        return
+    if t.name != "numeric" or t.scale is None:
         return
     scale = int(t.scale)
     values = frame[column]
@@ -1057,72 +1078,3 @@ def _redraw_member(
         left[i] = False
     frame.loc[keep, col] = pd.Series(values, index=sub.index).astype(frame[col].dtype, errors="ignore")
     return left
-
-
-def nudge_unique(frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarray) -> np.ndarray:
-    """A UNIQUE numeric or time column: move repeated values to the next free value, a step of
-    the column's own grain (a timestamp every 37 minutes: a minute; a number: 1). Counted in
-    integers: a timestamp's nanoseconds as a float (1.6e18) did not move by 1, and the search for
-    a free value never ended."""
-    values = frame.loc[keep, col]
-    dates = values.dtype == object and _all_dates(values)
-    if dates:  # a DATE column's Python dates: nudged as days, given back as dates
-        values = pd.to_datetime(pd.Series(values.to_numpy(), index=values.index))
-    if pd.api.types.is_datetime64_any_dtype(values):
-        known = values.notna().to_numpy()
-        if not known.any():
-            return dup
-        ns = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
-        ints = ns.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        from relsynth.transform import grain_of
-
-        step = max(round(grain_of(ints[known] / 1e9) * 1e9), 1)
-        moved = _next_free(ints, known, dup, step)
-        out = pd.Series(moved.astype("datetime64[ns]"), index=values.index).where(known)
-        if getattr(values.dt, "tz", None) is not None:
-            out = out.dt.tz_localize(values.dt.tz)
-        if dates:
-            kept = frame[col].astype(object).to_numpy(copy=True)
-            kept[np.flatnonzero(keep)] = [None if pd.isna(v) else v.date() for v in out]
-            frame[col] = kept
-        else:
-            frame.loc[keep, col] = out.astype(values.dtype)
-        return np.zeros_like(dup)
-    numbers = pd.to_numeric(values, errors="coerce")
-    if numbers.isna().all():
-        return dup
-    arr = numbers.to_numpy(dtype=float).copy()
-    known = ~np.isnan(arr)
-    if np.all(arr[known] == np.round(arr[known])) and np.abs(arr[known]).max(initial=0) < 2.0**53:
-        arr[known] = _next_free(arr[known].astype(np.int64), np.ones(int(known.sum()), bool), dup[known], 1)
-    else:  # a value one float apart is another value: the next representable one up
-        used = set(arr[known].tolist())
-        for i in np.flatnonzero(dup & known):
-            v = arr[i]
-            while v in used:
-                v = max(v + 1.0, float(np.nextafter(v, np.inf)))
-            used.add(v)
-            arr[i] = v
-    frame.loc[keep, col] = arr
-    return np.zeros_like(dup)
-
-
-def _all_dates(values: pd.Series) -> bool:
-    """Whether every value is a date (not a datetime): what a DATE column holds before typing."""
-    import datetime as dt
-
-    known = values.dropna()
-    return bool(len(known)) and all(type(v) is dt.date for v in known)
-
-
-def _next_free(ints: np.ndarray, known: np.ndarray, dup: np.ndarray, step: int) -> np.ndarray:
-    """Each repeated integer moved up by ``step`` until no other holds it."""
-    out = ints.copy()
-    used = set(out[known].tolist())
-    for i in np.flatnonzero(dup & known):
-        v = int(out[i])
-        while v in used:
-            v += step
-        used.add(v)
-        out[i] = v
-    return out

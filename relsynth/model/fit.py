@@ -32,7 +32,7 @@ from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
 from relsynth.model.values import as_objects, empty_value, identifying, non_finite, value_codes
-from relsynth.profile import UNLINKED_REASON, unlinked_codes
+from relsynth.profile import UNLINKED_REASON, referenced_keys, unlinked_codes
 from relsynth.schema import Column, ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
 from relsynth.transform import (
@@ -122,7 +122,7 @@ def fit_tables(
     """
     plan = plan or make_plan(schema)
     frames, sentinels = sentinel_dates.strip(schema, frames)  # 9999-01-01 means "not yet": a NULL
-    schema = _promote_repeated(unlinked_codes(schema), plan, frames)  # unlinked keys: codes
+    schema = _promote_repeated(referenced_keys(unlinked_codes(schema)), plan, frames)  # unlinked keys: codes
     plan = make_plan(schema) if schema is not plan.schema else plan
     seeds = np.random.SeedSequence(seed).spawn(len(plan.order))
     rngs = {name: np.random.default_rng(s) for name, s in zip(plan.order, seeds, strict=True)}

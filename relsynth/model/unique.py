@@ -1,0 +1,200 @@
+"""A UNIQUE number or time column drawn from its distribution: repeated values moved to free
+values on the column's own grid, as few and as little as it takes.
+
+Drawn values repeat where the distribution is dense (prices to the cent, timestamps to the
+minute); the database refuses a repeat, and dropping the row loses it. Moving each repeat up to
+the next free value was quadratic on a dense column and drifted the top of it (0-29.99 prices came
+back up to 99.99 as identifier shapes); here the values are spread on the grid by least squares
+(isotonic regression), kept within the drawn range where it has room.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from relsynth.schema import SqlType
+from relsynth.sqltypes import INTEGER_TYPES
+
+MAX_DECIMALS = 12
+
+
+def nudge_unique(
+    frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarray, sqltype: SqlType
+) -> tuple[np.ndarray, int | None]:
+    """Move the kept rows' values of ``col`` so none repeats. Returns the rows still repeated, to
+    be dropped, and the number of values the type holds when that is why (else None)."""
+    values = frame.loc[keep, col]
+    dates = values.dtype == object and _all_dates(values)
+    if dates:  # a DATE column's Python dates: spread as days, given back as dates
+        values = pd.to_datetime(pd.Series(values.to_numpy(), index=values.index))
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return _nudge_times(frame, col, keep, dup, values, dates), None
+    numbers = pd.to_numeric(values, errors="coerce")
+    arr = numbers.to_numpy(dtype=float).copy()
+    known = np.isfinite(arr)
+    if not known.any():
+        return dup, None
+    step, finest, lo, hi = _grid(arr[known], sqltype)
+    base = float(np.min(arr[known]))
+    width = float(np.max(arr[known])) - base
+    while width / step + 1 < 2 * known.sum() and step / 10 >= finest:
+        step /= 10  # ten times the rows of a dense column: one more decimal, not ten times its range
+    index = np.round((arr[known] - base) / step)
+    if np.abs(index).max() >= 2.0**52:  # a grid of a float's own spacing: each repeat one value up
+        return _next_representable(frame, col, keep, dup, arr, sqltype.name == "float"), None
+    far = 2.0**52  # a float's grid ends there
+    first = int(np.ceil(max((lo - base) / step, -far)))
+    last = int(np.floor(min((hi - base) / step, far)))
+    chosen = known.copy()
+    room = last - first + 1
+    if known.sum() > room:  # a TINYINT holds 256 values: the repeats past them are dropped
+        chosen[np.flatnonzero(dup & known)[room - int(known.sum()) :]] = False
+    spread = spread_unique(index[chosen[known]].astype(np.int64), (first, last))
+    assert spread is not None  # room for every chosen value
+    moved = base + spread * step
+    decimals = _decimals_of(step)
+    if decimals is not None:
+        moved = np.round(moved, decimals)
+    if sqltype.name == "float":  # a 4-byte REAL stores fewer digits
+        moved = moved.astype(np.float32).astype(float)
+    arr[chosen] = moved
+    frame.loc[keep, col] = arr
+    left = dup.copy()
+    left[chosen] = False
+    return left, (room if chosen.sum() < known.sum() else None)
+
+
+def spread_unique(ints: np.ndarray, bounds: tuple[int, int]) -> np.ndarray | None:
+    """Distinct integers as near to ``ints`` as least squares puts them, in the same order, inside
+    the drawn range where it has room for them all, else widened within ``bounds`` (the type's);
+    None when even those hold too few."""
+    n = len(ints)
+    if n == 0:
+        return ints
+    from scipy.optimize import isotonic_regression
+
+    order = np.argsort(ints, kind="stable")
+    steps = np.arange(n, dtype=np.int64)
+    ranked = ints[order]
+    fitted = isotonic_regression((ranked - steps).astype(float)).x  # non-decreasing
+    out = np.round(fitted).astype(np.int64) + steps  # rounding keeps it so: strictly increasing
+    lo, hi = int(ranked[0]), int(ranked[-1])
+    if hi - lo + 1 < n:  # no room in the drawn range: widen it on both sides
+        extra = n - (hi - lo + 1)
+        lo, hi = lo - extra // 2, hi + (extra - extra // 2)
+    lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    if hi - lo + 1 < n:
+        lo = max(bounds[0], hi - n + 1)
+        hi = min(bounds[1], lo + n - 1)
+    if hi - lo + 1 < n:
+        return None
+    out = np.maximum(out, lo + steps)  # the maximum (minimum) of two strictly increasing runs is one
+    out = np.minimum(out, hi - (n - 1) + steps)
+    result = np.empty(n, dtype=np.int64)
+    result[order] = out
+    return result
+
+
+def _grid(values: np.ndarray, sqltype: SqlType) -> tuple[float, float, float, float]:
+    """The step the values sit on (1 for integers; the decimals they show, at most a NUMERIC's
+    scale, no finer than a float stores), the finest step the type stores, and its range."""
+    top = float(np.abs(values).max())
+    if sqltype.name in INTEGER_TYPES or (sqltype.name == "numeric" and sqltype.scale == 0):
+        from relsynth.model.keys import integer_bounds
+
+        lo, hi = integer_bounds(sqltype)
+        return 1.0, 1.0, float(lo), float(hi)
+    if sqltype.name == "numeric" and sqltype.scale is not None:
+        finest = 10.0 ** -int(sqltype.scale)
+    elif sqltype.name == "float":
+        finest = float(np.spacing(np.float32(top)))
+    else:
+        finest = float(np.spacing(top))
+    step = max(_data_step(values), finest)
+    if sqltype.name == "numeric" and sqltype.precision is not None and sqltype.scale is not None:
+        whole = 10.0 ** (int(sqltype.precision) - int(sqltype.scale)) - finest
+        return step, finest, -whole, whole
+    return step, finest, -np.inf, np.inf
+
+
+def _data_step(values: np.ndarray) -> float:
+    """The largest power of ten (at most 1) every value is a multiple of: 0.01 for prices."""
+    sample = values[:5000]
+    for d in range(MAX_DECIMALS + 1):
+        scaled = sample * 10.0**d
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled) * 1e-9)):
+            return 10.0**-d
+    return 0.0
+
+
+def _decimals_of(step: float) -> int | None:
+    """The decimals a power-of-ten step shows, None for any other step (a float's spacing)."""
+    exponent = Decimal(repr(step)).normalize().as_tuple()
+    if exponent.digits == (1,) and isinstance(exponent.exponent, int) and exponent.exponent <= 0:
+        return -exponent.exponent
+    return None
+
+
+def _nudge_times(
+    frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarray, values: pd.Series, dates: bool
+) -> np.ndarray:
+    """Times spread on their own grain (a timestamp every 37 minutes: a minute), counted in
+    integers: nanoseconds as a float (1.6e18) did not move by one."""
+    known = values.notna().to_numpy()
+    if not known.any():
+        return dup
+    tz = getattr(values.dt, "tz", None)
+    ns = values.dt.tz_localize(None) if tz is not None else values
+    ints = ns.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    from relsynth.transform import grain_of
+
+    step = max(round(grain_of(ints[known] / 1e9) * 1e9), 1)
+    base = int(ints[known].min())
+    index = (ints[known] - base) // step
+    first, last = int(np.iinfo(np.int64).min) + 1, int(np.iinfo(np.int64).max)
+    spread = spread_unique(index, (-((base - first) // step), (last - base) // step))
+    if spread is None:
+        return dup
+    moved = ints.copy()
+    moved[known] = base + spread * step
+    out = pd.Series(moved.astype("datetime64[ns]"), index=values.index).where(known)
+    if tz is not None:
+        out = out.dt.tz_localize(tz)
+    if dates:
+        kept = frame[col].astype(object).to_numpy(copy=True)
+        kept[np.flatnonzero(keep)] = [None if pd.isna(v) else v.date() for v in out]
+        frame[col] = kept
+    else:
+        frame.loc[keep, col] = out.astype(values.dtype)
+    left = dup.copy()
+    left[known] = False
+    return left
+
+
+def _next_representable(
+    frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarray, arr: np.ndarray, single: bool
+) -> np.ndarray:
+    """Doubles kept to all their digits rarely repeat: each repeat moves to the next value the
+    column stores (a 4-byte REAL's when ``single``)."""
+    kind = np.float32 if single else np.float64
+    used = set(arr[np.isfinite(arr)].astype(kind).tolist())
+    for i in np.flatnonzero(dup & np.isfinite(arr)):
+        v = kind(arr[i])
+        while float(v) in used:
+            v = np.nextafter(v, kind(np.inf))
+        used.add(float(v))
+        arr[i] = float(v)
+    frame.loc[keep, col] = arr
+    left = dup.copy()
+    left[np.isfinite(arr)] = False
+    return left
+
+
+def _all_dates(values: pd.Series) -> bool:
+    """Whether every value is a date (not a datetime): what a DATE column holds before typing."""
+    known = values.dropna()
+    return bool(len(known)) and all(type(v) is dt.date for v in known)
