@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from relsynth.guard import Identity, Target
     from relsynth.model.sample import SampleReport
     from relsynth.model.spec import Model
-    from relsynth.schema import Schema
+    from relsynth.schema import Schema, Table
     from relsynth.sdv_engine import SdvModel
 
 log = logging.getLogger("relsynth")
@@ -576,6 +576,7 @@ def write_files(
     computes them when the files are loaded (a load naming them fails), and a value drawn for
     one need not equal its expression (a total learned beside its price and quantity)."""
     from relsynth.io import atomic_path
+    from relsynth.sqltypes import nan_valued
 
     if fmt not in {"csv", "parquet"}:
         raise RelsynthError(f"Unknown format '{fmt}': use parquet or csv")
@@ -583,16 +584,51 @@ def write_files(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in tables.items():
+        nan_cols: list[str] = []
         if schema is not None and name in schema.table_names:
             frame = frame.drop(columns=generated_columns(schema, name, frame))
+            table = schema.table(name)
+            nan_cols = [c.name for c in table.columns if c.name in frame and nan_valued(c)]
+            if fmt == "csv":
+                frame = _csv_ready(frame, table, nan_cols)
         path = out_dir / f"{name}.{fmt}"
         with atomic_path(path) as tmp:
             if fmt == "csv":
                 frame.to_csv(tmp, index=False)
             else:
-                _parquet_ready(frame).to_parquet(tmp, index=False)
+                _write_parquet(_parquet_ready(frame), tmp, nan_cols)
         paths.append(path)
     return paths
+
+
+def _csv_ready(frame: pd.DataFrame, table: Table, nan_valued: list[str]) -> pd.DataFrame:
+    """Files that load back into the schema: a NOT NULL float's NaN as NaN (an empty field is a
+    NULL, which the column refuses), booleans as 1 and 0 (MariaDB's LOAD DATA read True as 0;
+    PostgreSQL's COPY reads both)."""
+    import pandas as pd
+
+    out = frame.copy()
+    for col in nan_valued:
+        out[col] = out[col].astype(object).where(out[col].notna(), "NaN")
+    for column in table.columns:
+        if column.name in out and column.type.name == "boolean":
+            flags = [None if pd.isna(v) else int(bool(v)) for v in out[column.name]]
+            out[column.name] = pd.array(flags, dtype="Int64")  # 1, 0 and empty, never 1.0
+    return out
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path, nan_valued: list[str]) -> None:
+    """Parquet keeps a NOT NULL float's NaN as NaN: pandas' conversion reads every NaN as null."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    for col in nan_valued:
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+        i = arrow.schema.get_field_index(col)
+        arrow = arrow.set_column(i, col, pa.array(values, type=pa.float64(), from_pandas=False))
+    pq.write_table(arrow, path)
 
 
 def generated_columns(schema: Schema, name: str, frame: pd.DataFrame) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relsynth.schema import Kind, SqlType
+from relsynth.schema import Column, Kind, SqlType
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -43,6 +43,12 @@ INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "year"})
 FLOAT_TYPES = frozenset({"float", "double"})  # the types that hold NaN and infinities
 NUMBER_TYPES = INTEGER_TYPES | FLOAT_TYPES | {"numeric"}
 STRING_TYPES = frozenset({"string", "char", "text"})
+
+
+def nan_valued(column: Column) -> bool:
+    """A NOT NULL float: what is missing in it is the source's NaN, a value, not a NULL
+    (PostgreSQL's NaN equals NaN in a key; a file's empty field would load as NULL)."""
+    return column.type.name in FLOAT_TYPES and not column.nullable
 
 
 def native_spelling(sqltype: Any, dialect: Any) -> str:

@@ -440,3 +440,76 @@ def test_sample_files_leave_generated_columns_to_the_database(db: str, request, 
     finally:
         engine.dispose()
     assert _scalar(again, "SELECT count(*) FROM line WHERE total = price * qty") == len(frame) == 300
+
+
+def _flags_and_nan(db: str) -> str:
+    """300 rows: a NOT NULL double with NaN in a fifth of them (PostgreSQL only holds NaN), a
+    NOT NULL flag, and a nullable one."""
+    nan = "'NaN'" if db == "pg" else "0"
+    true, false = ("TRUE", "FALSE") if db == "pg" else ("1", "0")
+    rows = ", ".join(
+        f"({i}, {nan if i % 5 == 0 else i * 0.5}, {true if i % 3 else false}, "
+        f"{'NULL' if i % 7 == 0 else (true if i % 2 else false)})"
+        for i in range(1, 301)
+    )
+    return f"INSERT INTO t VALUES {rows}"
+
+
+_FLAGS_DDL = {
+    "pg": "CREATE TABLE t (id INTEGER PRIMARY KEY, x DOUBLE PRECISION NOT NULL, ok BOOLEAN NOT NULL, seen BOOLEAN)",
+    "mysql": "CREATE TABLE t (id INTEGER PRIMARY KEY, x DOUBLE NOT NULL, ok BOOLEAN NOT NULL, seen BOOLEAN)",
+}
+
+
+@pytest.mark.parametrize("db", [EVERY_DATABASE[1], EVERY_DATABASE[2]])
+def test_sample_files_load_back_with_their_nan_and_booleans(db: str, request, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`sample -o` wrote a NOT NULL float's NaN as an empty field (csv) or a null (parquet), which
+    the column refuses on load, and booleans as True/False, which MariaDB's LOAD DATA reads as 0."""
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from relsynth.cli import main
+
+    source, again = (request.getfixturevalue(f"{db}_db")() for _ in range(2))
+    _raw(source, _FLAGS_DDL[db], _flags_and_nan(db))
+    _raw(again, _FLAGS_DDL[db])
+    model = tmp_path / "m.rsm"
+    relsynth.fit(source, seed=1).save(model)
+    for fmt in ("csv", "parquet"):
+        result = CliRunner().invoke(main, ["sample", str(model), "-o", str(tmp_path / fmt), "--format", fmt])
+        assert result.exit_code == 0, result.output
+    x = pq.read_table(tmp_path / "parquet" / "t.parquet").column("x")
+    assert x.null_count == 0
+    csv = tmp_path / "csv" / "t.csv"
+    if db == "pg":
+        assert 30 <= x.to_pandas().isna().sum() <= 90  # NaN, a fifth of 300
+        import psycopg
+
+        plain = sa.make_url(again).set(drivername="postgresql").render_as_string(False)
+        with (
+            psycopg.connect(plain) as conn,
+            conn.cursor().copy("COPY t FROM STDIN (FORMAT csv, HEADER true)") as copy,
+        ):
+            copy.write(csv.read_bytes())
+        assert 30 <= _scalar(again, "SELECT count(*) FROM t WHERE x = 'NaN'") <= 90
+    else:
+        import pymysql
+
+        url = sa.make_url(again)
+        conn = pymysql.connect(
+            host=url.host, port=url.port or 3306, user=url.username, database=url.database, local_infile=True
+        )
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    f"LOAD DATA LOCAL INFILE '{csv}' INTO TABLE t FIELDS TERMINATED BY ',' "
+                    "OPTIONALLY ENCLOSED BY '\"' IGNORE 1 LINES (id, x, ok, @seen) "
+                    "SET seen = NULLIF(@seen, '')"
+                )
+            conn.commit()
+        finally:
+            conn.close()
+    assert _scalar(again, "SELECT count(*) FROM t") == 300
+    trues = _scalar(again, "SELECT count(*) FROM t WHERE ok")
+    assert 150 <= trues <= 250  # two thirds of 300; read as 0, True was none
+    assert 0 < _scalar(again, "SELECT count(*) FROM t WHERE seen") < 300

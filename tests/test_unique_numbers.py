@@ -47,7 +47,7 @@ def test_unique_measures_keep_their_range_and_every_row(db: str, request) -> Non
         assert scalar(target, f"SELECT COUNT(DISTINCT {col}) FROM m") == 3000
     price = rows["price"].astype(float)
     assert price.min() >= 0 and price.max() <= 29.99  # as identifier shapes: up to 99.99
-    assert 100_000 <= rows["score"].min() and rows["score"].max() <= 199_999  # from 461 up to 999,902
+    assert rows["score"].min() >= 100_000 and rows["score"].max() <= 199_999  # from 461 up to 999,902
     assert low - 0.01 <= rows["w"].min() and rows["w"].max() <= high + 0.01  # from 0.02 up to 99.99
     assert abs(price.median() - 14.995) < 1.5
 

@@ -18,8 +18,8 @@ from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.model.unique import nudge_unique
 from relsynth.model.values import collated
-from relsynth.schema import Column, ForeignKey, SqlType, Table
-from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, STRING_TYPES
+from relsynth.schema import ForeignKey, SqlType, Table
+from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, STRING_TYPES, nan_valued
 from relsynth.transform import Temporal
 
 if TYPE_CHECKING:
@@ -962,12 +962,12 @@ def unique_rows(
             continue
         sub = frame.loc[keep, list(cols)]
         # A NOT NULL float's missing value is the source's NaN, a value: PostgreSQL's NaN = NaN.
-        nan_valued = [c for c in cols if _nan_valued(table.column(c))]
-        null = sub[[c for c in cols if c not in nan_valued]].isna().any(axis=1).to_numpy()
+        nan_cols = [c for c in cols if nan_valued(table.column(c))]
+        null = sub[[c for c in cols if c not in nan_cols]].isna().any(axis=1).to_numpy()
         if null.all():
             continue
         comp = pd.DataFrame({c: collated(comparable(sub[c])) for c in cols})
-        for c in nan_valued:
+        for c in nan_cols:
             comp[c] = comp[c].astype(object).where(comp[c].notna(), "NaN")
         dup = comp.duplicated(keep="first").to_numpy() & ~null
         if dup.any() and len(cols) == 1 and tm.column(cols[0]).how == "copula":
@@ -987,10 +987,6 @@ def unique_rows(
             keep[idx] = False
             report.dropped_duplicates[table.name] = report.dropped_duplicates.get(table.name, 0) + len(idx)
     return keep
-
-
-def _nan_valued(column: Column) -> bool:
-    return column.type.name in FLOAT_TYPES and not column.nullable
 
 
 def _to_scale(frame: pd.DataFrame, table: Table, column: str) -> None:
