@@ -21,7 +21,7 @@ people.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -183,9 +183,6 @@ def strongest(
     for the number of groups (epsilon squared), since 96 levels of 20 rows each explain 5% of
     anything by chance, and a finer column holding a coarser one seemed to explain more."""
     s = scores[known]
-    total = float(((s - s.mean()) ** 2).sum()) if len(s) else 0.0
-    if total <= 0:
-        return None
     who = None if people is None else people[known]
     best: tuple[float, str] | None = None
     for name, codes, values in candidates:
@@ -196,16 +193,59 @@ def strongest(
         given = values[known].reset_index(drop=True)
         for g, (_, pos, _) in enumerate(_levels_held(given, who, null=False), start=1):
             groups[pos] = g
-        n = np.bincount(groups).astype(float)
-        k = int((n > 0).sum())
-        if groups.max(initial=0) < 2 or len(s) <= k:  # one level of its own says little of the rest
+        if groups.max(initial=0) < 2:  # one level of its own says little of the rest
             continue
-        sums = np.bincount(groups, weights=s)
-        between = float((sums[n > 0] ** 2 / n[n > 0]).sum() - s.sum() ** 2 / len(s))
-        epsilon = 1.0 - ((total - between) / (len(s) - k)) / (total / (len(s) - 1))
+        epsilon = _epsilon(s, groups)
         if epsilon >= MIN_ETA and (best is None or epsilon > best[0]):
             best = (epsilon, name)
     return best[1] if best else None
+
+
+def _epsilon(s: np.ndarray, groups: np.ndarray) -> float:
+    """The share of the scores' variance the groups (codes >= 0) explain, adjusted for their
+    number (epsilon squared); 0 when there is nothing to explain or too few rows."""
+    total = float(((s - s.mean()) ** 2).sum()) if len(s) else 0.0
+    n = np.bincount(groups).astype(float)
+    k = int((n > 0).sum())
+    if total <= 0 or len(s) <= k:
+        return 0.0
+    sums = np.bincount(groups, weights=s)
+    between = float((sums[n > 0] ** 2 / n[n > 0]).sum() - s.sum() ** 2 / len(s))
+    return 1.0 - ((total - between) / (len(s) - k)) / (total / (len(s) - 1))
+
+
+def pair_eta_gain(
+    scores: np.ndarray, groups: np.ndarray, second: pd.Series, people: np.ndarray | None
+) -> float:
+    """How much more of a number's score variance (epsilon squared) the pairs of its current
+    groups (codes, as ByLevel.group_codes) and a second category's levels explain, counted as
+    the model would draw them: a pair of too few rows or people stays in its group."""
+    pairs = pd.Series(list(zip(groups.tolist(), map(_key, second), strict=True)), dtype=object)
+    finer = groups.copy()
+    top = int(groups.max(initial=0)) + 1
+    for g, (_, pos, _) in enumerate(_levels_held(pairs, people, null=False)):
+        finer[pos] = top + g
+    return _epsilon(scores, pd.factorize(finer)[0]) - _epsilon(scores, groups)
+
+
+def fit_tuples(
+    values: pd.Series,
+    given: pd.DataFrame,
+    current: ByLevel,
+    people: np.ndarray | None,
+    fit_one: Callable[[pd.Series, np.ndarray | None], Encoder],
+) -> ByLevel | None:
+    """Encoders per tuple of ``given``'s columns (the current given first) with enough rows and
+    people; the other rows keep ``current``'s (its level's, or its pooled one)."""
+    tuples = pd.Series(list(zip(*(map(_key, given[c]) for c in given.columns), strict=True)), dtype=object)
+    levels: list[Any] = []
+    encoders: list[Encoder] = []
+    for level, pos, who in _levels_held(tuples, people, null=False):
+        levels.append(level)
+        encoders.append(fit_one(values.iloc[pos].reset_index(drop=True), who))
+    assert current.pooled is not None
+    out = _by_level(current.given, levels, encoders, current.pooled)
+    return None if out is None else replace(out, also=tuple(given.columns[1:]), fallback=current)
 
 
 def fit(
@@ -332,17 +372,27 @@ def fit_shares(
     encoders: list[Encoder] = []
     # NULL is a level too: a payer left blank comes with its own specialties, and the pooled
     # shares would give those rows everyone's.
+    found = []
     for level, pos, who in _levels_held(given, people, null=True):
         here = codes[pos]
         weight = _capped(who, k, len(pos))
         held = _held_values(here, who, k)
         counts = np.bincount(here[held], weights=weight[held], minlength=len(pooled.levels))
-        if held.sum() < MIN_LEVEL_ROWS or counts.sum() <= 0:
-            continue
-        rest = round(float(weight[~held].sum()))
-        if rest:  # drawn by the column's own shares: the level's (one person's) would grow by them
-            pooled_shares = np.where(counts > 0, np.diff(pooled.cum, prepend=0.0), 0.0)
-            counts = counts + rng.multinomial(rest, pooled_shares / pooled_shares.sum())
+        if held.sum() >= MIN_LEVEL_ROWS and counts.sum() > 0:
+            found.append((level, pos, counts, round(float(weight[~held].sum())), ~held))
+    tail = _folded_shares(codes, people, [pos[rare] for _, pos, _, _, rare in found], k, len(pooled.levels))
+    null = next((i for i, v in enumerate(pooled.levels) if _key(v) is None), None)
+    for level, _, counts, rest, _ in found:
+        if rest:  # drawn among the level's values: the level's (one person's) own would grow by them
+            nulls = 0
+            if null is not None and tail is not None and counts[null] == 0:  # as among all of them
+                nulls = int(rest * tail[null] / tail.sum() + rng.random())
+            shares = np.where(counts > 0, tail if tail is not None else 0.0, 0.0)
+            if shares.sum() <= 0:  # none of the level's values folded elsewhere: the column's shares
+                shares = np.where(counts > 0, np.diff(pooled.cum, prepend=0.0), 0.0)
+            counts = counts + rng.multinomial(rest - nulls, shares / shares.sum())
+            if nulls:
+                counts[null] += nulls
         present = np.flatnonzero(counts > 0)
         levels.append(level)
         encoders.append(
@@ -352,6 +402,27 @@ def fit_shares(
             )
         )
     return _by_level(given_name, levels, encoders, pooled)
+
+
+def _folded_shares(
+    codes: np.ndarray, people: np.ndarray | None, folded: list[np.ndarray], k: int, n_levels: int
+) -> np.ndarray | None:
+    """The shares of the values of all levels' folded rows together, of the values k rows and k
+    people among them hold, no person above 1/k of them (None if none): what such rows hold in
+    the whole table, by which a level's folded rows are drawn among its own values. Drawn at the
+    column's shares, a value common in the table took most of them: a NULL held by 10 of a
+    ward's 75 visits came back in 22 (13% of the source's rows, 22% of the output's). NULL,
+    where common among them, is drawn at its share of them in every level that folds rows: held
+    by 3 in each of 90 wards, it was never drawn."""
+    rows = np.concatenate(folded) if folded else np.zeros(0, dtype=np.int64)
+    if not len(rows):
+        return None
+    here, who = codes[rows], None if people is None else people[rows]
+    held = _held_values(here, who, k)
+    if not held.any():
+        return None
+    weight = _capped(who, k, len(rows))
+    return np.bincount(here[held], weights=weight[held], minlength=n_levels)
 
 
 def _held_values(codes: np.ndarray, people: np.ndarray | None, k: int) -> np.ndarray:

@@ -529,12 +529,14 @@ def _fit_own(
     for cd in rel.conditionals(frame, givens, targets, existing=model.dependencies):
         specs[cd.target].how = "conditional"
         specs[cd.target].determinant = cd.determinant
+        pairs = rare.common_pairs(frame[cd.determinant], frame[cd.target], people, rare_k)
         specs[cd.target].table = rare.filter_table(
             rel.conditional_table(frame, cd),
             common.get(cd.determinant),
             common.get(cd.target),
-            rare.common_pairs(frame[cd.determinant], frame[cd.target], people, rare_k),
+            pairs,
             rng,
+            folded=rare.folded_targets(frame[cd.determinant], frame[cd.target], people, rare_k, pairs),
         )
         model.conditionals.append(cd)
     modelled = [c for c in modelled if specs[c].how == "copula"]
@@ -775,9 +777,58 @@ def _shape_by_level(
             continue
         shaped.add(own)
         used.add(given_name)
+        givens = pd.DataFrame({given_name: given})
+        while len(givens.columns) < MAX_NUMBER_GIVENS:  # then per pair of categories
+            finer = _finer_numbers(
+                encoder, columns_s[i][known], givens, options, known, people, rare_k, numeric
+            )
+            if finer is None:
+                break
+            encoder, givens = finer
+            used.add(str(givens.columns[-1]))
         dims[i] = replace(dims[i], encoder=encoder)
-        columns_z[i][known] = encoder.normal_given(numeric, given, rng)
-        columns_s[i][known] = encoder.scores_given(numeric, given)
+        given_rows: Any = givens if encoder.also else given
+        columns_z[i][known] = encoder.normal_given(numeric, given_rows, rng)
+        columns_s[i][known] = encoder.scores_given(numeric, given_rows)
+
+
+MIN_NUMBER_GAIN = 0.03  # share of a number's score variance a further category must explain
+# Categories a number's marginal is drawn per (pairs): per triple, diabetes130's patients were
+# told apart more often (aggregation detection 0.596 -> 0.612 at 2,000 patients), per pair less.
+MAX_NUMBER_GIVENS = 2
+
+
+def _finer_numbers(
+    encoder: by_level.ByLevel,
+    scores: np.ndarray,
+    givens: pd.DataFrame,
+    options: list[tuple[str, np.ndarray, pd.Series]],
+    known: np.ndarray,
+    people: np.ndarray | None,
+    rare_k: int,
+    numeric: pd.Series,
+) -> tuple[by_level.ByLevel, pd.DataFrame] | None:
+    """A number drawn per level of one category, per tuple of it and the category that explains
+    most of the rest (by_level.pair_eta_gain, at least MIN_NUMBER_GAIN): diabetes130's number of
+    diagnoses depends on the specialty and on the payer, and drawn per specialty its pairs with
+    the payer told the synthetic visits apart."""
+    groups = encoder.group_codes(givens)
+    who = None if people is None else people[known]
+    best: tuple[float, str, pd.Series] | None = None
+    for name, codes, values in options:
+        if name in givens.columns or int(codes.max(initial=0)) >= by_level.MAX_GIVEN_LEVELS:
+            continue
+        second = values[known].reset_index(drop=True)
+        gain = by_level.pair_eta_gain(scores, groups, second, who)
+        if gain >= MIN_NUMBER_GAIN and (best is None or gain > best[0]):
+            best = (gain, name, second)
+    if best is None:
+        return None
+    more = givens.assign(**{best[1]: best[2].to_numpy()})
+    finer = by_level.fit_tuples(
+        numeric, more, encoder, who, lambda v, w: _number_encoder(v, w, rare_k, all_rare=False)
+    )
+    return None if finer is None else (finer, more)
 
 
 def _shares_by_level(

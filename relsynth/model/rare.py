@@ -164,6 +164,37 @@ def common_pairs(
     return common_levels(pairs, people, k)
 
 
+def folded_targets(
+    determinant: pd.Series,
+    target: pd.Series,
+    people: np.ndarray | None,
+    k: int,
+    common_pair: set[tuple[Any, Any]],
+) -> dict[Any, float]:
+    """The targets (NULL too) of the rows whose pair is rare, those k rows and k people of them
+    hold, with their rows (no person above 1/k of them): by these filter_table draws a rare
+    pair's rows among its determinant's other targets. Drawn by the targets' own counts, a target
+    common in the table took most of them."""
+    keys = [[_key(v) for v in s.to_numpy(dtype=object)] for s in (determinant, target)]
+    rare = np.array([pair not in common_pair for pair in zip(*keys, strict=True)], dtype=bool)
+    if not rare.any():
+        return {}
+    values = pd.Series(np.asarray(keys[1], dtype=object)[rare], dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    rows = np.bincount(codes, minlength=len(uniques))
+    holders, weight = rows, np.ones(len(codes))
+    if people is not None:
+        who = persons(np.asarray(people)[rare])
+        pairs = pd.DataFrame({"v": codes, "p": who}).drop_duplicates()
+        holders = np.bincount(pairs["v"].to_numpy(), minlength=len(uniques))
+        person = pd.factorize(who)[0]
+        per = np.bincount(person)
+        if len(per) >= k > 1:
+            weight = np.minimum(1.0, person_cap(per, k) / per[person])
+    counts = np.bincount(codes, weights=weight, minlength=len(uniques))
+    return {_key(v): float(counts[i]) for i, v in enumerate(uniques) if rows[i] >= k and holders[i] >= k}
+
+
 def fold(values: pd.Series, common: set[Any], rng: np.random.Generator) -> pd.Series:
     """The column with each rare non-NULL value replaced by a common one (numbers: the nearest;
     others: drawn by the common levels' frequencies). ``common`` must not be empty."""
@@ -224,9 +255,11 @@ def filter_table(
     common_target: set[Any] | None,
     common_pair: set[tuple[Any, Any]] | None = None,
     rng: np.random.Generator | None = None,
+    folded: dict[Any, float] | None = None,
 ) -> dict[str, Any] | None:
     """A conditional's counts without rare determinants, rare targets or rare pairs (NULL stays);
-    with ``rng``, a rare pair's rows are folded into its determinant's other pairs."""
+    with ``rng``, a rare pair's rows are folded into its determinant's other pairs, drawn as the
+    ``folded`` targets (folded_targets) are."""
     if table is None:
         return None
 
@@ -236,6 +269,7 @@ def filter_table(
     def kept(p: list[Any]) -> bool:
         return ok(p[1], common_target) and (common_pair is None or (_key(p[0]), _key(p[1])) in common_pair)
 
+    tail = folded or {}
     marginal = [m for m in table["marginal"] if ok(m[0], common_target)]
     shares = {_key(b): float(k) for b, k in marginal}
     pairs: list[list[Any]] = []
@@ -247,11 +281,21 @@ def filter_table(
         keep = [list(p) for p in group if kept(p)]
         dropped = sum(int(p[2]) for p in group if not kept(p))
         if keep and dropped and rng is not None:
-            # A rare pair's rows go to the determinant's other targets, drawn by the targets' own
-            # counts: neither the pair nor its rows can be told from the counts that are stored.
-            weight = np.array([shares.get(_key(p[1]), 0.0) + 1e-12 for p in keep])
-            for p, extra in zip(keep, rng.multinomial(dropped, weight / weight.sum()), strict=True):
+            # A rare pair's rows go to the determinant's other targets, drawn as all rare pairs'
+            # rows are (folded_targets; else by the targets' own counts), and to NULL at its share
+            # of those where common among them: neither the pair nor its rows can be told from
+            # the counts that are stored, and a NULL held by fewer than k people with each of 90
+            # determinants (9% of the rows) is still drawn.
+            nulls = 0
+            if None in tail and ok(None, common_target) and all(_key(p[1]) is not None for p in keep):
+                nulls = int(dropped * tail[None] / sum(tail.values()) + rng.random())
+            weight = np.array([tail.get(_key(p[1]), 0.0) for p in keep])
+            if weight.sum() <= 0:
+                weight = np.array([shares.get(_key(p[1]), 0.0) + 1e-12 for p in keep])
+            for p, extra in zip(keep, rng.multinomial(dropped - nulls, weight / weight.sum()), strict=True):
                 p[2] = int(p[2]) + int(extra)
+            if nulls:
+                keep.append([group[0][0], None, nulls])
         pairs.extend(keep)
     # The target's counts are the stored pairs' own: a marginal counted over every row, rare pairs
     # included, gave a rare pair back as the difference.
