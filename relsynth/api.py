@@ -596,9 +596,16 @@ def write_files(
             if fmt == "csv":
                 frame.to_csv(tmp, index=False)
             else:
-                _write_parquet(_parquet_ready(frame), tmp, nan_cols)
+                floats = [c for c in nan_cols if schema is not None and _is_float(schema, name, c)]
+                _write_parquet(_parquet_ready(frame), tmp, floats)
         paths.append(path)
     return paths
+
+
+def _is_float(schema: Schema, table: str, column: str) -> bool:
+    from relsynth.sqltypes import FLOAT_TYPES
+
+    return schema.table(table).column(column).type.name in FLOAT_TYPES
 
 
 def _csv_ready(frame: pd.DataFrame, table: Table, nan_valued: list[str]) -> pd.DataFrame:

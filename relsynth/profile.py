@@ -214,12 +214,14 @@ def _unique_number(col: Column, sample: pd.Series | None) -> bool:
     weight), or integers not named like a key (a rank, a score). Drawn as identifier shapes they
     lost their range (prices of 0-29.99 came back up to 99.99, scores of 100,000-200,000 from 461)."""
     t = col.type
+    numbers = None if sample is None else pd.to_numeric(sample, errors="coerce").dropna()
+    if numbers is not None and len(numbers) and float(numbers.abs().max()) >= 2.0**53:
+        return False  # snowflake ids, nanosecond stamps: past a float's integers, kept as keys
     if t.name in FLOAT_TYPES or (t.name == "numeric" and t.scale):
         return True
-    if t.name == "numeric" and t.scale is None and sample is not None and len(sample):
-        numbers = pd.to_numeric(sample, errors="coerce").dropna()
-        if len(numbers) and bool((numbers != numbers.round()).any()):
-            return True
+    fractions = numbers is not None and bool((numbers != numbers.round()).any())
+    if t.name == "numeric" and fractions:
+        return True
     whole = t.name in INTEGER_TYPES or t.name == "numeric"
     return whole and not _ID_NAME.search(col.name) and split_key(col.name) is None
 

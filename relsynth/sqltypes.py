@@ -46,9 +46,9 @@ STRING_TYPES = frozenset({"string", "char", "text"})
 
 
 def nan_valued(column: Column) -> bool:
-    """A NOT NULL float: what is missing in it is the source's NaN, a value, not a NULL
-    (PostgreSQL's NaN equals NaN in a key; a file's empty field would load as NULL)."""
-    return column.type.name in FLOAT_TYPES and not column.nullable
+    """A NOT NULL float or NUMERIC: what is missing in it is the source's NaN, a value, not a
+    NULL (PostgreSQL's NaN equals NaN in a key; a file's empty field would load as NULL)."""
+    return (column.type.name in FLOAT_TYPES or column.type.name == "numeric") and not column.nullable
 
 
 def native_spelling(sqltype: Any, dialect: Any) -> str:

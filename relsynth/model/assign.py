@@ -17,7 +17,7 @@ from relsynth.model.relations import Numbering, comparable
 from relsynth.model.spec import Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.model.unique import nudge_unique
-from relsynth.model.values import collated
+from relsynth.model.values import collated, key_values
 from relsynth.schema import ForeignKey, SqlType, Table
 from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, STRING_TYPES, nan_valued
 from relsynth.transform import Temporal
@@ -957,36 +957,79 @@ def unique_rows(
     keysets += [ix.columns for ix in table.indexes if ix.unique and ix.columns and not ix.expressions]
     for c in {c for cols in keysets for c in cols}:
         _to_scale(frame, table, c)
+    moved = set()
     for cols in keysets:
         if not cols or not all(c in frame for c in cols):
             continue
-        sub = frame.loc[keep, list(cols)]
-        # A NOT NULL float's missing value is the source's NaN, a value: PostgreSQL's NaN = NaN.
-        nan_cols = [c for c in cols if nan_valued(table.column(c))]
-        null = sub[[c for c in cols if c not in nan_cols]].isna().any(axis=1).to_numpy()
-        if null.all():
-            continue
-        comp = pd.DataFrame({c: collated(comparable(sub[c])) for c in cols})
-        for c in nan_cols:
-            comp[c] = comp[c].astype(object).where(comp[c].notna(), "NaN")
-        dup = comp.duplicated(keep="first").to_numpy() & ~null
-        if dup.any() and len(cols) == 1 and tm.column(cols[0]).how == "copula":
-            dup, room = nudge_unique(frame, cols[0], keep, dup, table.column(cols[0]).type)
+        dup = _repeated(table, frame, keep, cols)
+        seen = (taken or {}).get(tuple(cols))
+        if (dup.any() or seen) and len(cols) == 1 and tm.column(cols[0]).how == "copula":
+            column = table.column(cols[0])
+            dup, room = nudge_unique(frame, cols[0], keep, dup, column.type, seen, _allowed(table, cols[0]))
+            moved.add(cols[0])
             if room is not None:
                 report.narrow_keys.setdefault(table.name, {})[tuple(cols)] = room
         elif dup.any() and len(cols) > 1:
             dup = _redraw_member(tm, table, frame, tuple(cols), keep, dup, rng)
-        seen = (taken or {}).get(tuple(cols))
-        if seen:
-            now = pd.DataFrame({c: comparable(frame.loc[keep, c]) for c in cols})
-            dup = dup | np.fromiter(
-                (t in seen for t in now.itertuples(index=False, name=None)), bool, len(now)
-            )
-        if dup.any():
-            idx = np.flatnonzero(keep)[dup]
-            keep[idx] = False
-            report.dropped_duplicates[table.name] = report.dropped_duplicates.get(table.name, 0) + len(idx)
+            moved.update(cols)
+        _drop(table, report, keep, dup | _taken_rows(table, frame, keep, cols, seen))
+    for cols in keysets:  # a later key moved a column an earlier one holds: UNIQUE(x, y), (y, z)
+        if cols and all(c in frame for c in cols) and moved & set(cols):
+            _drop(table, report, keep, _repeated(table, frame, keep, cols))
     return keep
+
+
+def _repeated(table: Table, frame: pd.DataFrame, keep: np.ndarray, cols: Any) -> np.ndarray:
+    """Which kept rows repeat an earlier kept row's key (NULLs never clash), over the kept rows."""
+    sub = frame.loc[keep, list(cols)]
+    # A NOT NULL float's missing value is the source's NaN, a value: PostgreSQL's NaN = NaN.
+    nan_cols = [c for c in cols if nan_valued(table.column(c))]
+    null = sub[[c for c in cols if c not in nan_cols]].isna().any(axis=1).to_numpy()
+    if null.all():
+        return np.zeros(len(sub), dtype=bool)
+    comp = pd.DataFrame({c: collated(comparable(sub[c])) for c in cols})
+    for c in nan_cols:
+        comp[c] = comp[c].astype(object).where(comp[c].notna(), "NaN")
+    return comp.duplicated(keep="first").to_numpy() & ~null
+
+
+def _taken_rows(
+    table: Table, frame: pd.DataFrame, keep: np.ndarray, cols: Any, seen: set[tuple[Any, ...]] | None
+) -> np.ndarray:
+    """Which kept rows repeat a key an earlier batch wrote, over the kept rows."""
+    if not seen:
+        return np.zeros(int(keep.sum()), dtype=bool)
+    now = pd.DataFrame({c: key_values(frame.loc[keep, c], table.column(c).type) for c in cols})
+    return np.fromiter((t in seen for t in now.itertuples(index=False, name=None)), bool, len(now))
+
+
+def _drop(table: Table, report: SampleReport, keep: np.ndarray, dup: np.ndarray) -> None:
+    """Leave out the kept rows ``dup`` marks (over the kept rows), counted in the report."""
+    if dup.any():
+        idx = np.flatnonzero(keep)[dup]
+        keep[idx] = False
+        report.dropped_duplicates[table.name] = report.dropped_duplicates.get(table.name, 0) + len(idx)
+
+
+def _allowed(table: Table, column: str) -> Any:
+    """Whether a value passes the CHECKs on ``column`` alone (price >= 0), for nudge_unique; None
+    when there are none (or none relsynth reads)."""
+    nodes = []
+    for check in table.checks:
+        try:
+            node = ck.parse(check.sql)
+        except ck.NotInterpretable:
+            continue
+        if ck.columns_of(node) == {column}:
+            nodes.append(node)
+    if not nodes:
+        return None
+
+    def allowed(value: float) -> bool:
+        one = pd.DataFrame({column: [value]})
+        return not any(ck.violations(node, one).any() for node in nodes)
+
+    return allowed
 
 
 def _to_scale(frame: pd.DataFrame, table: Table, column: str) -> None:

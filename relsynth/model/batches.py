@@ -35,7 +35,6 @@ from relsynth.model import keys as kz
 from relsynth.model.assign import inherited_columns, secondary_order
 from relsynth.model.generate import make_unique
 from relsynth.model.guards import unguarded_tables
-from relsynth.model.relations import comparable
 from relsynth.model.sample import (
     SampleReport,
     check_rows,
@@ -48,7 +47,7 @@ from relsynth.model.sample import (
     table_rngs,
 )
 from relsynth.model.spec import Model
-from relsynth.model.values import collate, collated
+from relsynth.model.values import collate, key_values
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
@@ -294,7 +293,7 @@ class Batch:
         seen = self.kept.get(name, {}).get((column,))
         if not seen:
             return np.zeros(len(values), dtype=bool)
-        comp = collated(comparable(values))
+        comp = key_values(values, self.model.schema.table(name).column(column).type)
         return np.fromiter(((v,) in seen for v in comp), dtype=bool, count=len(values))
 
     def redraw(
@@ -336,7 +335,8 @@ class Batch:
                 continue
             sub = frame[list(cols)]
             known = ~sub.isna().any(axis=1).to_numpy()
-            values = pd.DataFrame({c: collated(comparable(sub.loc[known, c])) for c in cols})
+            table = self.model.schema.table(name)
+            values = pd.DataFrame({c: key_values(sub.loc[known, c], table.column(c).type) for c in cols})
             seen.update(values.itertuples(index=False, name=None))
 
 

@@ -114,7 +114,15 @@ def row_relations(
         c: 0 if table.column(c).type.name in INTEGER_TYPES else decimals_of(x[~np.isnan(x)])
         for c, x in numbers.items()
     }
-    diffs = ex.find_differences(times, numbers, targets, decimals)
+    # A UNIQUE column's repeats are moved after the relations are drawn (model/unique.py): a
+    # total = net + tax with a UNIQUE total broke on 363 rows of 400. It is no term either.
+    alone = {cols[0] for cols in table.keysets() if len(cols) == 1}
+    diffs = ex.find_differences(
+        {c: t for c, t in times.items() if c not in alone},
+        {c: x for c, x in numbers.items() if c not in alone},
+        targets,
+        decimals,
+    )
     spans = _intervals(table, frame, specs, keep)
     diffs += ex.find_interval_differences(times, spans, set(spans))
     for d in diffs:

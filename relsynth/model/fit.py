@@ -1869,10 +1869,14 @@ def _fit_aggregates(
 ) -> None:
     table = schema.table(model.name)
     child_table = schema.table(child)
+    alone = {cols[0] for cols in table.keysets() if len(cols) == 1}  # moved to stay UNIQUE: no total
     numeric = [
         c.name
         for c in table.columns
-        if c.kind is Kind.NUMERICAL and not c.computed and model.column(c.name).how == "copula"
+        if c.kind is Kind.NUMERICAL
+        and not c.computed
+        and model.column(c.name).how == "copula"
+        and c.name not in alone
     ]
     child_numeric = [  # a generated line total is computed again by the database: no term
         c.name

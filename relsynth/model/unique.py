@@ -11,7 +11,9 @@ back up to 99.99 as identifier shapes); here the values are spread on the grid b
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,10 +25,17 @@ MAX_DECIMALS = 12
 
 
 def nudge_unique(
-    frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarray, sqltype: SqlType
+    frame: pd.DataFrame,
+    col: str,
+    keep: np.ndarray,
+    dup: np.ndarray,
+    sqltype: SqlType,
+    taken: set[tuple[Any, ...]] | None = None,
+    allowed: Callable[[float], bool] | None = None,
 ) -> tuple[np.ndarray, int | None]:
-    """Move the kept rows' values of ``col`` so none repeats. Returns the rows still repeated, to
-    be dropped, and the number of values the type holds when that is why (else None)."""
+    """Move the kept rows' values of ``col`` so none repeats, nor one an earlier batch wrote
+    (``taken``), within what ``allowed`` (the column's own CHECKs) admits. Returns the rows still
+    repeated, to be dropped, and the number of values the type holds when that is why."""
     values = frame.loc[keep, col]
     dates = values.dtype == object and _all_dates(values)
     if dates:  # a DATE column's Python dates: spread as days, given back as dates
@@ -36,12 +45,12 @@ def nudge_unique(
     numbers = pd.to_numeric(values, errors="coerce")
     arr = numbers.to_numpy(dtype=float).copy()
     known = np.isfinite(arr)
-    if not known.any():
+    if not known.any() or np.abs(arr[known]).max() >= 2.0**53:  # past a float's integers
         return dup, None
     step, finest, lo, hi = _grid(arr[known], sqltype)
     base = float(np.min(arr[known]))
     width = float(np.max(arr[known])) - base
-    while width / step + 1 < 2 * known.sum() and step / 10 >= finest:
+    while step < 1 and width / step + 1 < 2 * known.sum() and step / 10 >= finest:
         step /= 10  # ten times the rows of a dense column: one more decimal, not ten times its range
     index = np.round((arr[known] - base) / step)
     if np.abs(index).max() >= 2.0**52:  # a grid of a float's own spacing: each repeat one value up
@@ -49,12 +58,20 @@ def nudge_unique(
     far = 2.0**52  # a float's grid ends there
     first = int(np.ceil(max((lo - base) / step, -far)))
     last = int(np.floor(min((hi - base) / step, far)))
+    used = _taken_index(taken, base, step)
     chosen = known.copy()
-    room = last - first + 1
+    room = last - first + 1 - len(used)
     if known.sum() > room:  # a TINYINT holds 256 values: the repeats past them are dropped
         chosen[np.flatnonzero(dup & known)[room - int(known.sum()) :]] = False
-    spread = spread_unique(index[chosen[known]].astype(np.int64), (first, last))
-    assert spread is not None  # room for every chosen value
+    ints = index[chosen[known]].astype(np.int64)
+    window = _window(
+        ints, (first, last), len(ints) + len(used), lambda i: allowed is None or allowed(base + i * step)
+    )
+    spread = None if window is None else spread_unique(ints, window)
+    if spread is None:
+        return dup, None
+    if used:
+        spread = _off_taken(spread, used, window)  # type: ignore[arg-type]
     moved = base + spread * step
     decimals = _decimals_of(step)
     if decimals is not None:
@@ -68,30 +85,77 @@ def nudge_unique(
     return left, (room if chosen.sum() < known.sum() else None)
 
 
-def spread_unique(ints: np.ndarray, bounds: tuple[int, int]) -> np.ndarray | None:
-    """Distinct integers as near to ``ints`` as least squares puts them, in the same order, inside
-    the drawn range where it has room for them all, else widened within ``bounds`` (the type's);
-    None when even those hold too few."""
-    n = len(ints)
-    if n == 0:
-        return ints
-    from scipy.optimize import isotonic_regression
+def _taken_index(taken: set[tuple[Any, ...]] | None, base: float, step: float) -> set[int]:
+    """The grid positions of the values earlier batches wrote."""
+    if not taken:
+        return set()
+    values = pd.to_numeric(pd.Series([t[0] for t in taken], dtype=object), errors="coerce").to_numpy(
+        dtype=float
+    )
+    values = values[np.isfinite(values)]
+    return set(np.round((values - base) / step).astype(np.int64).tolist())
 
-    order = np.argsort(ints, kind="stable")
-    steps = np.arange(n, dtype=np.int64)
-    ranked = ints[order]
-    fitted = isotonic_regression((ranked - steps).astype(float)).x  # non-decreasing
-    out = np.round(fitted).astype(np.int64) + steps  # rounding keeps it so: strictly increasing
-    lo, hi = int(ranked[0]), int(ranked[-1])
+
+def _off_taken(spread: np.ndarray, used: set[int], window: tuple[int, int]) -> np.ndarray:
+    """Each value an earlier batch wrote moved to the nearest position neither holds."""
+    out = spread.copy()
+    held = set(out.tolist()) | used
+    for i in np.flatnonzero(np.fromiter((v in used for v in out.tolist()), bool, len(out))):
+        v = int(out[i])
+        for d in range(1, window[1] - window[0] + 2):
+            for c in (v + d, v - d):
+                if window[0] <= c <= window[1] and c not in held:
+                    break
+            else:
+                continue
+            break
+        held.add(c)
+        out[i] = c
+    return out
+
+
+def _window(
+    ints: np.ndarray, bounds: tuple[int, int], n: int, allowed: Callable[[int], bool]
+) -> tuple[int, int] | None:
+    """The positions values may take: the drawn range where it has room for n, else widened on
+    both sides, or on one where the type or a CHECK (price >= 0) ends the other; None when
+    neither has room."""
+    if not len(ints):
+        return bounds
+    lo, hi = int(ints.min()), int(ints.max())
     if hi - lo + 1 < n:  # no room in the drawn range: widen it on both sides
         extra = n - (hi - lo + 1)
         lo, hi = lo - extra // 2, hi + (extra - extra // 2)
     lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    if not allowed(lo):  # a CHECK ends it below: start at the lowest drawn value
+        lo = max(int(ints.min()), bounds[0])
+        hi = min(bounds[1], max(hi, lo + n - 1))
+    if not allowed(hi):
+        hi = min(int(ints.max()), bounds[1])
+        lo = max(bounds[0], min(lo, hi - n + 1))
     if hi - lo + 1 < n:
         lo = max(bounds[0], hi - n + 1)
         hi = min(bounds[1], lo + n - 1)
+    if hi - lo + 1 < n or not (allowed(lo) and allowed(hi)):
+        return None
+    return lo, hi
+
+
+def spread_unique(ints: np.ndarray, window: tuple[int, int]) -> np.ndarray | None:
+    """Distinct integers as near to ``ints`` as least squares puts them, in the same order,
+    inside ``window`` (_window); None when it holds too few."""
+    n = len(ints)
+    lo, hi = window
+    if n == 0:
+        return ints
     if hi - lo + 1 < n:
         return None
+    from scipy.optimize import isotonic_regression
+
+    order = np.argsort(ints, kind="stable")
+    steps = np.arange(n, dtype=np.int64)
+    fitted = isotonic_regression((ints[order] - steps).astype(float)).x  # non-decreasing
+    out = np.round(fitted).astype(np.int64) + steps  # rounding keeps it so: strictly increasing
     out = np.maximum(out, lo + steps)  # the maximum (minimum) of two strictly increasing runs is one
     out = np.minimum(out, hi - (n - 1) + steps)
     result = np.empty(n, dtype=np.int64)
@@ -156,7 +220,9 @@ def _nudge_times(
     base = int(ints[known].min())
     index = (ints[known] - base) // step
     first, last = int(np.iinfo(np.int64).min) + 1, int(np.iinfo(np.int64).max)
-    spread = spread_unique(index, (-((base - first) // step), (last - base) // step))
+    bounds = (-((base - first) // step), (last - base) // step)
+    window = _window(index, bounds, len(index), lambda _: True)
+    spread = None if window is None else spread_unique(index, window)
     if spread is None:
         return dup
     moved = ints.copy()

@@ -464,6 +464,20 @@ def collated(values: pd.Series) -> pd.Series:
     return values.map(collate) if values.dtype == object else values
 
 
+def key_values(values: pd.Series, sqltype: SqlType) -> pd.Series:
+    """A key column's values as the database tells repeats, the same in every batch: fractions
+    (NUMERIC with decimals, floats) as floats, whether a batch holds them as text ('36.04') or
+    numbers, and text as its collation compares it. A batch of text and one of floats never
+    matched, and 18 repeated UNIQUE prices stopped the load."""
+    from relsynth.model.relations import comparable
+
+    fraction = sqltype.name in FLOAT_TYPES or (sqltype.name == "numeric" and bool(sqltype.scale))
+    if fraction and values.dtype == object:
+        number = pd.to_numeric(values, errors="coerce")
+        values = number.where(number.notna() | values.isna(), np.nan) if number.notna().any() else values
+    return collated(comparable(values))
+
+
 def distinct(values: np.ndarray) -> np.ndarray:
     """np.unique by a sort: numpy 2.4's np.unique of integers with millions of distinct values
     (fingerprints, hashes) took 50 times as long as sorting them."""
