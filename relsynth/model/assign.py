@@ -19,7 +19,7 @@ from relsynth.model.text import fresh
 from relsynth.model.unique import nudge_unique
 from relsynth.model.values import collated, key_values
 from relsynth.schema import ForeignKey, SqlType, Table
-from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, STRING_TYPES, nan_valued
+from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, NUMBER_TYPES, STRING_TYPES, nan_valued
 from relsynth.transform import Temporal
 
 if TYPE_CHECKING:
@@ -970,7 +970,9 @@ def unique_rows(
             if room is not None:
                 report.narrow_keys.setdefault(table.name, {})[tuple(cols)] = room
         elif dup.any() and len(cols) > 1:
-            dup = _redraw_member(tm, table, frame, tuple(cols), keep, dup, rng)
+            dup = _spread_member(tm, table, frame, tuple(cols), keep, dup)
+            if dup.any():
+                dup = _redraw_member(tm, table, frame, tuple(cols), keep, dup, rng)
             moved.update(cols)
         _drop(table, report, keep, dup | _taken_rows(table, frame, keep, cols, seen))
     for cols in keysets:  # a later key moved a column an earlier one holds: UNIQUE(x, y), (y, z)
@@ -1070,6 +1072,44 @@ def _to_scale(frame: pd.DataFrame, table: Table, column: str) -> None:
             return v
 
     frame[column] = values.map(stored)
+
+
+def _spread_member(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    cols: tuple[str, ...],
+    keep: np.ndarray,
+    dup: np.ndarray,
+) -> np.ndarray:
+    """A composite UNIQUE with one drawn number, UNIQUE(season, position): within each group of
+    the other columns, its repeats are spread as a UNIQUE number's are (model/unique.py); drawn
+    again from the column's values, 83 of 400 standings found no free position and were
+    dropped. The rows still repeated are returned."""
+    fixed = table.fk_columns()
+    numbers = [
+        c
+        for c in cols
+        if c not in fixed and tm.column(c).how == "copula" and table.column(c).type.name in NUMBER_TYPES
+    ]
+    if len(numbers) != 1:
+        return dup
+    col = numbers[0]
+    rest = [c for c in cols if c != col]
+    sub = frame.loc[keep, rest]
+    group = pd.factorize(pd.MultiIndex.from_arrays([collated(comparable(sub[c])).to_numpy() for c in rest]))[
+        0
+    ]
+    left = dup.copy()
+    allowed = _allowed(table, col)
+    at = np.flatnonzero(keep)
+    for g in np.unique(group[dup]):
+        members = group == g
+        mine = np.zeros(len(frame), dtype=bool)
+        mine[at[members]] = True
+        still, _ = nudge_unique(frame, col, mine, dup[members], table.column(col).type, None, allowed)
+        left[members] = still
+    return left
 
 
 def _redraw_member(
