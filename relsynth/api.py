@@ -644,8 +644,10 @@ def generated_columns(schema: Schema, name: str, frame: pd.DataFrame) -> list[st
 
 
 def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Parquet needs one type per column: lists/dicts (json, arrays) become JSON text."""
+    """Parquet needs one type per column: lists/dicts (json, arrays) become JSON text, and
+    integers past 64 bits decimals."""
     import json
+    from decimal import Decimal
 
     out = frame.copy()
     for col in out.columns:
@@ -653,6 +655,9 @@ def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
             sample = out[col].dropna().head(50)
             if any(isinstance(v, dict | list) for v in sample):
                 out[col] = out[col].map(lambda v: None if v is None else json.dumps(v, default=str))
+            elif any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in out[col].dropna()):
+                # A NUMERIC(38,0) key past 64 bits: a decimal, which parquet holds (an internal error)
+                out[col] = out[col].map(lambda v: None if v is None else Decimal(int(v)))
     return out
 
 
