@@ -274,6 +274,12 @@ def infer_kind(
     if col.name in single_unique:
         if _unique_number(col, sample):
             return Kind.NUMERICAL, UNIQUE_NUMBER_REASON
+        strings = _strings(sample) if t.name in STRING_TYPES else None
+        dates = None if strings is None or len(strings) < 20 else _date_text(strings.str.strip())
+        if dates is not None:  # one row a day, as text: dates (as identifier shapes: 2023-50-65)
+            return Kind.DATETIME, "unique text holding dates" + (
+                f" ({dates})" if dates in LEGACY_DATE_FORMATS else ""
+            )
         return Kind.ID, "unique"
     if unlinked and (t.name in INTEGER_TYPES or t.name in STRING_TYPES or t.name == "numeric"):
         return Kind.CATEGORICAL, UNLINKED_REASON

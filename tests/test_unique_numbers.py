@@ -274,3 +274,22 @@ def test_a_unique_double_of_whole_numbers_stays_whole() -> None:
     left, _ = nudge_unique(frame, "pts", keep, dup, SqlType("double"))
     assert not left.any() and frame["pts"].is_unique
     assert (frame["pts"] == frame["pts"].round()).all()
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_unique_text_column_of_dates_stays_dates(db: str, request) -> None:  # type: ignore[no-untyped-def]
+    """Attack round 24: a UNIQUE VARCHAR(10) of one day a row was an identifier, written as
+    shapes of its text: 2023-50-65, 381 of 400 no date."""
+    import datetime as dt
+
+    source, target = (request.getfixturevalue(f"{db}_db")() for _ in range(2))
+    days = ", ".join(f"({g}, '{dt.date(2020, 1, 1) + dt.timedelta(days=g)}', {g % 7})" for g in range(1, 401))
+    run_sql(
+        source,
+        f"CREATE TABLE d (id INTEGER PRIMARY KEY, day VARCHAR(10) NOT NULL UNIQUE, n INTEGER);\nINSERT INTO d VALUES {days};",
+    )
+    result = relsynth.synthesize(source, target, seed=1, scale=2)
+    assert result["write"].verification.problems == 0
+    days_out = [r[0] for r in fetch(target, "SELECT day FROM d")]
+    assert len(days_out) >= 600 and len(set(days_out)) == len(days_out)  # (some equal a source record)
+    assert all(dt.date.fromisoformat(d) for d in days_out)  # every one a date

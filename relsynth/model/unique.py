@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.schema import SqlType
-from relsynth.sqltypes import INTEGER_TYPES
+from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
 
 MAX_DECIMALS = 12
 
@@ -40,8 +40,11 @@ def nudge_unique(
     dates = values.dtype == object and _all_dates(values)
     if dates:  # a DATE column's Python dates: spread as days, given back as dates
         values = pd.to_datetime(pd.Series(values.to_numpy(), index=values.index))
+    text = _text_format(values) if sqltype.name in STRING_TYPES else None
+    if text is not None:  # dates as text ('2021-03-04'): spread as times, written back as text
+        values = pd.to_datetime(values, format=text, errors="coerce")
     if pd.api.types.is_datetime64_any_dtype(values):
-        return _nudge_times(frame, col, keep, dup, values, dates), None
+        return _nudge_times(frame, col, keep, dup, values, dates, text), None
     numbers = pd.to_numeric(values, errors="coerce")
     arr = numbers.to_numpy(dtype=float).copy()
     known = np.isfinite(arr)
@@ -203,8 +206,23 @@ def _decimals_of(step: float) -> int | None:
     return None
 
 
+def _text_format(values: pd.Series) -> str | None:
+    """The strftime format of text that holds dates, if every value follows one."""
+    if values.dtype != object or not values.notna().any():
+        return None
+    from relsynth.transform import text_date_format
+
+    return text_date_format(values.dropna().astype(str).str.strip())
+
+
 def _nudge_times(
-    frame: pd.DataFrame, col: str, keep: np.ndarray, dup: np.ndarray, values: pd.Series, dates: bool
+    frame: pd.DataFrame,
+    col: str,
+    keep: np.ndarray,
+    dup: np.ndarray,
+    values: pd.Series,
+    dates: bool,
+    text: str | None = None,
 ) -> np.ndarray:
     """Times spread on their own grain (a timestamp every 37 minutes: a minute), counted in
     integers: nanoseconds as a float (1.6e18) did not move by one."""
@@ -230,9 +248,11 @@ def _nudge_times(
     out = pd.Series(moved.astype("datetime64[ns]"), index=values.index).where(known)
     if tz is not None:
         out = out.dt.tz_localize(tz)
-    if dates:
+    if dates or text is not None:
         kept = frame[col].astype(object).to_numpy(copy=True)
-        kept[np.flatnonzero(keep)] = [None if pd.isna(v) else v.date() for v in out]
+        kept[np.flatnonzero(keep)] = [
+            None if pd.isna(v) else (v.strftime(text) if text is not None else v.date()) for v in out
+        ]
         frame[col] = kept
     else:
         frame.loc[keep, col] = out.astype(values.dtype)
