@@ -93,7 +93,7 @@ class SampleReport:
         for t, k in self.dropped_records.items():
             out.append(
                 f"{t}: {k} rows left out: each still equalled a source record unique on its columns "
-                "after every move (or had no column that could move)"
+                "after every move (or had no column that could move); no children are drawn for them"
             )
         for t, k in self.unmoved_records.items():
             out.append(
@@ -103,7 +103,8 @@ class SampleReport:
         for t, k in self.dropped_duplicates.items():
             out.append(
                 f"{t}: {k} rows dropped to keep a key or UNIQUE constraint unique (more rows than the "
-                "distinct values it allows: children than partners, or a type or CHECK too narrow)"
+                "distinct values it allows: children than partners, or a type or CHECK too narrow); "
+                "no children are drawn for them"
             )
         for t, d in self.check_violations.items():
             for sql, k in d.items():
