@@ -970,9 +970,7 @@ def unique_rows(
             if room is not None:
                 report.narrow_keys.setdefault(table.name, {})[tuple(cols)] = room
         elif dup.any() and len(cols) > 1:
-            dup = _spread_member(tm, table, frame, tuple(cols), keep, dup)
-            if dup.any():
-                dup = _redraw_member(tm, table, frame, tuple(cols), keep, dup, rng)
+            dup = _redraw_member(tm, table, frame, tuple(cols), keep, dup, rng)
             moved.update(cols)
         _drop(table, report, keep, dup | _taken_rows(table, frame, keep, cols, seen))
     for cols in keysets:  # a later key moved a column an earlier one holds: UNIQUE(x, y), (y, z)
@@ -1074,32 +1072,16 @@ def _to_scale(frame: pd.DataFrame, table: Table, column: str) -> None:
     frame[column] = values.map(stored)
 
 
-def _spread_member(
-    tm: TableModel,
-    table: Table,
-    frame: pd.DataFrame,
-    cols: tuple[str, ...],
-    keep: np.ndarray,
-    dup: np.ndarray,
+def _spread_within(
+    table: Table, frame: pd.DataFrame, col: str, rest: list[str], keep: np.ndarray, dup: np.ndarray
 ) -> np.ndarray:
-    """A composite UNIQUE with one drawn number, UNIQUE(season, position): within each group of
+    """A composite UNIQUE with one drawn number, UNIQUE(league, position): within each group of
     the other columns, its repeats are spread as a UNIQUE number's are (model/unique.py); drawn
-    again from the column's values, 83 of 400 standings found no free position and were
-    dropped. The rows still repeated are returned."""
-    fixed = table.fk_columns()
-    numbers = [
-        c
-        for c in cols
-        if c not in fixed and tm.column(c).how == "copula" and table.column(c).type.name in NUMBER_TYPES
-    ]
-    if len(numbers) != 1:
-        return dup
-    col = numbers[0]
-    rest = [c for c in cols if c != col]
+    again from the column's values, a league of more rows than positions lost the rest. The
+    rows still repeated are returned."""
     sub = frame.loc[keep, rest]
-    group = pd.factorize(pd.MultiIndex.from_arrays([collated(comparable(sub[c])).to_numpy() for c in rest]))[
-        0
-    ]
+    keys = [collated(comparable(sub[c])).to_numpy() for c in rest]
+    group = pd.factorize(pd.MultiIndex.from_arrays(keys))[0]
     left = dup.copy()
     allowed = _allowed(table, col)
     at = np.flatnonzero(keep)
@@ -1121,13 +1103,17 @@ def _redraw_member(
     dup: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """A composite UNIQUE of data columns, UNIQUE(batch_no, pos): a repeated row takes another of
+    """A composite UNIQUE of data columns, UNIQUE(batch_no, pos): its one drawn number spread
+    within each group of the others (_spread_within), or else a repeated row takes another of
     its most varied modelled column's sampled values, one not yet used with the rest of its key
     (drawn independently, 38% of 1,500 rows repeated a pair and were dropped). Rows with no such
     value left stay repeated (and are dropped)."""
     fixed = table.fk_columns()
     movable = [c for c in cols if c not in fixed and tm.column(c).how == "copula"]
-    if not movable:
+    numbers = [c for c in movable if table.column(c).type.name in NUMBER_TYPES]
+    if len(numbers) == 1:
+        dup = _spread_within(table, frame, numbers[0], [c for c in cols if c != numbers[0]], keep, dup)
+    if not movable or not dup.any():
         return dup
     sub = frame.loc[keep]
     col = max(movable, key=lambda c: sub[c].nunique())
