@@ -43,6 +43,7 @@ INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "year"})
 FLOAT_TYPES = frozenset({"float", "double"})  # the types that hold NaN and infinities
 NUMBER_TYPES = INTEGER_TYPES | FLOAT_TYPES | {"numeric"}
 STRING_TYPES = frozenset({"string", "char", "text"})
+TIME_TYPES = frozenset({"date", "datetime", "time"})
 
 
 def nan_valued(column: Column) -> bool:

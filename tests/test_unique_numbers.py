@@ -293,3 +293,48 @@ def test_a_unique_text_column_of_dates_stays_dates(db: str, request) -> None:  #
     days_out = [r[0] for r in fetch(target, "SELECT day FROM d")]
     assert len(days_out) >= 600 and len(set(days_out)) == len(days_out)  # (some equal a source record)
     assert all(dt.date.fromisoformat(d) for d in days_out)  # every one a date
+
+
+def _times(db: str) -> str:
+    """Hourly UNIQUE timestamps, daily UNIQUE dates, minutes of a day UNIQUE, and a composite
+    UNIQUE (sensor, hour): 20 sensors read every hour."""
+    import datetime as dt
+
+    start = dt.datetime(2022, 1, 1)
+    stamp = "TIMESTAMP" if db == "pg" else "DATETIME"
+    return (
+        f"CREATE TABLE h (id INTEGER PRIMARY KEY, ts {stamp} NOT NULL UNIQUE, note VARCHAR(5));\n"
+        "CREATE TABLE d (id INTEGER PRIMARY KEY, day DATE NOT NULL UNIQUE, note VARCHAR(5));\n"
+        "CREATE TABLE tm (id INTEGER PRIMARY KEY, t TIME NOT NULL UNIQUE, n INTEGER);\n"
+        f"CREATE TABLE s (id INTEGER PRIMARY KEY, sensor INTEGER NOT NULL, ts {stamp} NOT NULL, v REAL, "
+        "UNIQUE (sensor, ts));\n"
+        "INSERT INTO h VALUES "
+        + ", ".join(f"({g}, '{start + dt.timedelta(hours=g)}', 'x')" for g in range(1, 401))
+        + ";\nINSERT INTO d VALUES "
+        + ", ".join(f"({g}, '{(start + dt.timedelta(days=g)).date()}', 'x')" for g in range(1, 401))
+        + ";\nINSERT INTO tm VALUES "
+        + ", ".join(
+            f"({g}, '{(start + dt.timedelta(minutes=2 * g)).time()}', {g % 5})" for g in range(1, 301)
+        )
+        + ";\nINSERT INTO s VALUES "
+        + ", ".join(
+            f"({g}, {g % 20}, '{start + dt.timedelta(hours=g // 20)}', {g % 7})" for g in range(1, 801)
+        )
+        + ";"
+    )
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_unique_times_are_spread_in_one_batch_and_across_batches(db: str, request) -> None:  # type: ignore[no-untyped-def]
+    """Attack round 25: hourly UNIQUE timestamps held as objects were no times to the spread (201
+    of 800 kept), times of day neither (305 of 500), and in batches of 300 the dates and
+    (sensor, ts) pairs an earlier batch wrote were dropped, not moved (1,000 of 3,000 kept)."""
+    source = request.getfixturevalue(f"{db}_db")()
+    run_sql(source, _times(db))
+    for kwargs in ({"scale": 1}, {"scale": 3, "batch_rows": 300}):
+        target = request.getfixturevalue(f"{db}_db")()
+        result = relsynth.synthesize(source, target, seed=1, **kwargs)
+        assert result["write"].verification.problems == 0
+        assert result["report"].dropped_duplicates == {}, result["report"].lines()
+        sensors = fetch(target, "SELECT MIN(sensor), MAX(sensor) FROM s")[0]
+        assert sensors[0] >= 0 and sensors[1] <= 19  # the times move, not the sensors

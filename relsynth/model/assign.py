@@ -19,7 +19,7 @@ from relsynth.model.text import fresh
 from relsynth.model.unique import nudge_unique
 from relsynth.model.values import collated, key_values
 from relsynth.schema import ForeignKey, SqlType, Table
-from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, NUMBER_TYPES, STRING_TYPES, nan_valued
+from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, NUMBER_TYPES, STRING_TYPES, TIME_TYPES, nan_valued
 from relsynth.transform import Temporal
 
 if TYPE_CHECKING:
@@ -969,8 +969,8 @@ def unique_rows(
             moved.add(cols[0])
             if room is not None:
                 report.narrow_keys.setdefault(table.name, {})[tuple(cols)] = room
-        elif dup.any() and len(cols) > 1:
-            dup = _redraw_member(tm, table, frame, tuple(cols), keep, dup, rng)
+        elif (dup.any() or seen) and len(cols) > 1:
+            dup = _redraw_member(tm, table, frame, tuple(cols), keep, dup, rng, seen)
             moved.update(cols)
         _drop(table, report, keep, dup | _taken_rows(table, frame, keep, cols, seen))
     for cols in keysets:  # a later key moved a column an earlier one holds: UNIQUE(x, y), (y, z)
@@ -1073,23 +1073,37 @@ def _to_scale(frame: pd.DataFrame, table: Table, column: str) -> None:
 
 
 def _spread_within(
-    table: Table, frame: pd.DataFrame, col: str, rest: list[str], keep: np.ndarray, dup: np.ndarray
+    table: Table,
+    frame: pd.DataFrame,
+    cols: tuple[str, ...],
+    col: str,
+    keep: np.ndarray,
+    dup: np.ndarray,
+    seen: set[tuple[Any, ...]] | None,
 ) -> np.ndarray:
-    """A composite UNIQUE with one drawn number, UNIQUE(league, position): within each group of
-    the other columns, its repeats are spread as a UNIQUE number's are (model/unique.py); drawn
-    again from the column's values, a league of more rows than positions lost the rest. The
-    rows still repeated are returned."""
+    """A composite UNIQUE with a drawn number or time, UNIQUE(league, position): within each
+    group of the other columns, its repeats are spread as a UNIQUE number's are, clear of what
+    earlier batches wrote in the group (model/unique.py); drawn again from the column's values,
+    a league of more rows than positions lost the rest. The rows still repeated are returned."""
+    rest = [c for c in cols if c != col]
+    at_col, at_rest = cols.index(col), [cols.index(c) for c in rest]
     sub = frame.loc[keep, rest]
-    keys = [collated(comparable(sub[c])).to_numpy() for c in rest]
-    group = pd.factorize(pd.MultiIndex.from_arrays(keys))[0]
+    keys = [key_values(sub[c], table.column(c).type).to_numpy() for c in rest]
+    tuples = list(zip(*keys, strict=True))
+    group, uniques = pd.factorize(pd.Series(tuples, dtype=object))
+    written: dict[tuple[Any, ...], set[tuple[Any, ...]]] = {}
+    for t in seen or ():  # the key's values in its order, ``col`` where the others are not
+        written.setdefault(tuple(t[i] for i in at_rest), set()).add((t[at_col],))
     left = dup.copy()
     allowed = _allowed(table, col)
     at = np.flatnonzero(keep)
-    for g in np.unique(group[dup]):
+    busy = {i for i, u in enumerate(uniques) if u in written}
+    for g in sorted(set(np.unique(group[dup]).tolist()) | busy):
         members = group == g
         mine = np.zeros(len(frame), dtype=bool)
         mine[at[members]] = True
-        still, _ = nudge_unique(frame, col, mine, dup[members], table.column(col).type, None, allowed)
+        taken = written.get(uniques[g])
+        still, _ = nudge_unique(frame, col, mine, dup[members], table.column(col).type, taken, allowed)
         left[members] = still
     return left
 
@@ -1102,17 +1116,21 @@ def _redraw_member(
     keep: np.ndarray,
     dup: np.ndarray,
     rng: np.random.Generator,
+    seen: set[tuple[Any, ...]] | None = None,
 ) -> np.ndarray:
-    """A composite UNIQUE of data columns, UNIQUE(batch_no, pos): its one drawn number spread
-    within each group of the others (_spread_within), or else a repeated row takes another of
+    """A composite UNIQUE of data columns, UNIQUE(batch_no, pos): its most varied drawn number
+    or time spread within each group of the others, clear of the keys earlier batches wrote
+    (``seen``; _spread_within), or else a repeated row takes another of
     its most varied modelled column's sampled values, one not yet used with the rest of its key
     (drawn independently, 38% of 1,500 rows repeated a pair and were dropped). Rows with no such
     value left stay repeated (and are dropped)."""
     fixed = table.fk_columns()
     movable = [c for c in cols if c not in fixed and tm.column(c).how == "copula"]
-    numbers = [c for c in movable if table.column(c).type.name in NUMBER_TYPES]
-    if len(numbers) == 1:
-        dup = _spread_within(table, frame, numbers[0], [c for c in cols if c != numbers[0]], keep, dup)
+    spreadable = [c for c in movable if table.column(c).type.name in NUMBER_TYPES | TIME_TYPES]
+    if spreadable:
+        sub = frame.loc[keep]
+        col = max(spreadable, key=lambda c: (sub[c].nunique(), -cols.index(c)))
+        dup = _spread_within(table, frame, cols, col, keep, dup, seen)
     if not movable or not dup.any():
         return dup
     sub = frame.loc[keep]

@@ -38,13 +38,16 @@ def nudge_unique(
     repeated, to be dropped, and the number of values the type holds when that is why."""
     values = frame.loc[keep, col]
     dates = values.dtype == object and _all_dates(values)
-    if dates:  # a DATE column's Python dates: spread as days, given back as dates
+    stamps = values.dtype == object and _all_of(values, dt.datetime)  # timestamps held as objects
+    if dates or stamps:  # a DATE column's Python dates: spread as days, given back as dates
         values = pd.to_datetime(pd.Series(values.to_numpy(), index=values.index))
+    elif values.dtype == object and _all_of(values, dt.time):  # times of day: spread as seconds
+        return _nudge_clock(frame, col, keep, dup, values, taken), None
     text = _text_format(values) if sqltype.name in STRING_TYPES else None
     if text is not None:  # dates as text ('2021-03-04'): spread as times, written back as text
         values = pd.to_datetime(values, format=text, errors="coerce")
     if pd.api.types.is_datetime64_any_dtype(values):
-        return _nudge_times(frame, col, keep, dup, values, dates, text), None
+        return _nudge_times(frame, col, keep, dup, values, dates, text, taken), None
     numbers = pd.to_numeric(values, errors="coerce")
     arr = numbers.to_numpy(dtype=float).copy()
     known = np.isfinite(arr)
@@ -223,6 +226,7 @@ def _nudge_times(
     values: pd.Series,
     dates: bool,
     text: str | None = None,
+    taken: set[tuple[Any, ...]] | None = None,
 ) -> np.ndarray:
     """Times spread on their own grain (a timestamp every 37 minutes: a minute), counted in
     integers: nanoseconds as a float (1.6e18) did not move by one."""
@@ -239,10 +243,13 @@ def _nudge_times(
     index = (ints[known] - base) // step
     first, last = int(np.iinfo(np.int64).min) + 1, int(np.iinfo(np.int64).max)
     bounds = (-((base - first) // step), (last - base) // step)
-    window = _window(index, bounds, len(index), lambda _: True)
+    used = _taken_times(taken, text, base, step)
+    window = _window(index, bounds, len(index) + len(used), lambda _: True)
     spread = None if window is None else spread_unique(index, window)
     if spread is None:
         return dup
+    if used:  # clear of the times earlier batches wrote (2,000 of 3,000 dates were dropped)
+        spread = _off_taken(spread, used, window)  # type: ignore[arg-type]
     moved = ints.copy()
     moved[known] = base + spread * step
     out = pd.Series(moved.astype("datetime64[ns]"), index=values.index).where(known)
@@ -277,6 +284,75 @@ def _next_representable(
     frame.loc[keep, col] = arr
     left = dup.copy()
     left[np.isfinite(arr)] = False
+    return left
+
+
+def _taken_times(taken: set[tuple[Any, ...]] | None, text: str | None, base: int, step: int) -> set[int]:
+    """The grid positions of the times earlier batches wrote (values.key_values: seconds, or
+    the text of a column of text dates)."""
+    if not taken:
+        return set()
+    written = pd.Series([t[0] for t in taken], dtype=object)
+    seconds = pd.to_numeric(written, errors="coerce")
+    if seconds.notna().all():
+        ns = (seconds.to_numpy(dtype=float) * 1e9).round().astype(np.int64)
+    else:
+        stamps = pd.to_datetime(written.astype(str), format=text, errors="coerce")
+        ns = stamps.dropna().to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return set(((ns - base) // step).tolist())
+
+
+def _all_of(values: pd.Series, kind: type) -> bool:
+    known = values.dropna()
+    return bool(len(known)) and all(isinstance(v, kind) for v in known)
+
+
+def _micros(v: dt.time) -> int:
+    return (v.hour * 3600 + v.minute * 60 + v.second) * 10**6 + v.microsecond
+
+
+def _nudge_clock(
+    frame: pd.DataFrame,
+    col: str,
+    keep: np.ndarray,
+    dup: np.ndarray,
+    values: pd.Series,
+    taken: set[tuple[Any, ...]] | None = None,
+) -> np.ndarray:
+    """Times of day (a TIME column) spread as seconds since midnight on their own grain (a
+    minute), within the day: as objects they were no numbers, and 195 of 500 were dropped."""
+    known = values.notna().to_numpy()
+    micros = np.array([_micros(v) if k else 0 for v, k in zip(values, known, strict=True)], dtype=np.int64)
+    from relsynth.transform import grain_of
+
+    step = max(round(grain_of(micros[known] / 1e6) * 1e6), 1)
+    step = min(step, 3600 * 10**6)  # a day's grain would leave no room in a day
+    if 86400 * 10**6 // step < 2 * int(known.sum()):  # 1,500 times in a day of minutes: seconds
+        step = min(step, 10**6)
+    index = micros[known] // step
+    used: set[int] = set()
+    for t in taken or ():  # what earlier batches wrote, as text (values.key_values)
+        try:
+            used.add(_micros(dt.time.fromisoformat(str(t[0]))) // step)
+        except ValueError:
+            continue
+    window = _window(index, (0, (86400 * 10**6 - 1) // step), len(index) + len(used), lambda _: True)
+    spread = None if window is None else spread_unique(index, window)
+    if spread is None:
+        return dup
+    if used:
+        spread = _off_taken(spread, used, window)  # type: ignore[arg-type]
+    kept = frame[col].astype(object).to_numpy(copy=True)
+    tz = [getattr(v, "tzinfo", None) for v in values[known]]
+    times = []
+    for m, zone in zip((spread * step).tolist(), tz, strict=True):
+        seconds, micro = divmod(int(m), 10**6)
+        times.append(dt.time(seconds // 3600, seconds // 60 % 60, seconds % 60, micro, tzinfo=zone))
+    at = np.flatnonzero(keep)[known]
+    kept[at] = times
+    frame[col] = kept
+    left = dup.copy()
+    left[known] = False
     return left
 
 

@@ -467,12 +467,15 @@ def collated(values: pd.Series) -> pd.Series:
 def key_values(values: pd.Series, sqltype: SqlType) -> pd.Series:
     """A key column's values as the database tells repeats, the same in every batch: fractions
     (NUMERIC with decimals, floats) as floats, whether a batch holds them as text ('36.04') or
-    numbers, and text as its collation compares it. A batch of text and one of floats never
-    matched, and 18 repeated UNIQUE prices stopped the load."""
+    numbers, dates and timestamps as seconds, and text as its collation compares it. A batch of
+    text and one of floats never matched, and 18 repeated UNIQUE prices stopped the load."""
     from relsynth.model.relations import comparable
 
     fraction = sqltype.name in FLOAT_TYPES or (sqltype.name == "numeric" and bool(sqltype.scale))
-    if fraction and values.dtype == object:
+    if sqltype.name in {"date", "datetime"} and values.dtype == object and values.notna().any():
+        stamps = pd.to_datetime(values, errors="coerce", utc=True)  # dates and timestamps alike
+        values = stamps if stamps.notna().sum() == values.notna().sum() else values
+    elif fraction and values.dtype == object:
         number = pd.to_numeric(values, errors="coerce")
         values = number.where(number.notna() | values.isna(), np.nan) if number.notna().any() else values
     return collated(comparable(values))
