@@ -338,3 +338,15 @@ def test_unique_times_are_spread_in_one_batch_and_across_batches(db: str, reques
         assert result["report"].dropped_duplicates == {}, result["report"].lines()
         sensors = fetch(target, "SELECT MIN(sensor), MAX(sensor) FROM s")[0]
         assert sensors[0] >= 0 and sensors[1] <= 19  # the times move, not the sensors
+
+
+def test_unique_whole_numbers_keep_their_step() -> None:
+    """Attack round 25: levels 5, 10, ... 2,000 under CHECK (lvl % 5 = 0): spread by ones, 151
+    of 400 broke the CHECK and were dropped."""
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"lvl": rng.integers(1, 400, 400) * 5})
+    keep = np.ones(400, dtype=bool)
+    dup = frame["lvl"].duplicated().to_numpy()
+    left, _ = nudge_unique(frame, "lvl", keep, dup, SqlType("integer"))
+    assert not left.any() and frame["lvl"].is_unique
+    assert (frame["lvl"] % 5 == 0).all()
