@@ -170,8 +170,9 @@ def spread_unique(ints: np.ndarray, window: tuple[int, int]) -> np.ndarray | Non
 
 
 def _grid(values: np.ndarray, sqltype: SqlType) -> tuple[float, float, float, float]:
-    """The step the values sit on (1 for integers; the decimals they show, at most a NUMERIC's
-    scale, no finer than a float stores), the finest step the type stores, and its range."""
+    """The step the values sit on (whole numbers: the one they keep; others: the decimals they
+    show, at most a NUMERIC's scale, no finer than a float stores), the finest step the type
+    stores, and the range it holds."""
     top = float(np.abs(values).max())
     if sqltype.name in INTEGER_TYPES or (sqltype.name == "numeric" and sqltype.scale == 0):
         from relsynth.model.keys import integer_bounds
@@ -243,7 +244,7 @@ def _nudge_times(
     if not known.any():
         return dup
     tz = getattr(values.dt, "tz", None)
-    ns = values.dt.tz_localize(None) if tz is not None else values
+    ns = values.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else values  # as batches hold
     ints = ns.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     from relsynth.transform import grain_of
 
@@ -263,7 +264,7 @@ def _nudge_times(
     moved[known] = base + spread * step
     out = pd.Series(moved.astype("datetime64[ns]"), index=values.index).where(known)
     if tz is not None:
-        out = out.dt.tz_localize(tz)
+        out = out.dt.tz_localize("UTC").dt.tz_convert(tz)
     if dates or text is not None:
         kept = frame[col].astype(object).to_numpy(copy=True)
         kept[np.flatnonzero(keep)] = [
