@@ -594,7 +594,7 @@ def write_files(
         path = out_dir / f"{name}.{fmt}"
         with atomic_path(path) as tmp:
             if fmt == "csv":
-                frame.to_csv(tmp, index=False)
+                _write_csv(frame, tmp)
             else:
                 floats = [c for c in nan_cols if schema is not None and _is_float(schema, name, c)]
                 _write_parquet(_parquet_ready(frame), tmp, floats)
@@ -622,6 +622,27 @@ def _csv_ready(frame: pd.DataFrame, table: Table, nan_valued: list[str]) -> pd.D
             flags = [None if pd.isna(v) else int(bool(v)) for v in out[column.name]]
             out[column.name] = pd.array(flags, dtype="Int64")  # 1, 0 and empty, never 1.0
     return out
+
+
+_EMPTY = "\ue000"  # a private-use character: stands for an empty string until it is quoted
+CSV_ROWS = 100_000  # rows written at a time
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """csv in which an empty string is a quoted empty field ("") and a NULL an empty one, as
+    PostgreSQL's COPY reads them: both were empty, so the empty strings came back as NULL and a
+    NOT NULL text column refused the file."""
+    text = [c for c in frame.columns if frame[c].dtype == object]
+    mark = not any(frame[c].astype(str).str.contains(_EMPTY, regex=False).any() for c in text)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        for start in range(0, max(len(frame), 1), CSV_ROWS):
+            chunk = frame.iloc[start : start + CSV_ROWS]
+            if mark and text:
+                chunk = chunk.copy()
+                for c in text:
+                    chunk[c] = chunk[c].map(lambda v: _EMPTY if isinstance(v, str) and v == "" else v)
+            written = chunk.to_csv(index=False, header=start == 0)
+            out.write(written.replace(_EMPTY, '""') if mark else written)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path, nan_valued: list[str]) -> None:

@@ -525,3 +525,34 @@ def test_parquet_files_hold_keys_past_64_bits(tmp_path) -> None:  # type: ignore
     (path,) = relsynth.write_files({"t": frame}, tmp_path, fmt="parquet")
     back = pq.read_table(path).column("k").to_pylist()
     assert [None if v is None else int(v) for v in back] == [2**70 + 1, 5, None]
+
+
+@pytest.mark.postgresql
+def test_sample_csv_tells_an_empty_string_from_null(pg_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Attack round 25: '' and NULL were both an empty field, so COPY read the empty strings as
+    NULL and refused the file for a NOT NULL text column."""
+    import psycopg
+    from click.testing import CliRunner
+
+    from relsynth.cli import main
+
+    source, again = pg_db(), pg_db()
+    ddl = "CREATE TABLE e (id INTEGER PRIMARY KEY, code VARCHAR(10) NOT NULL, note TEXT)"
+    rows = ", ".join(
+        f"({g}, '{'' if g % 4 == 0 else 'c' + str(g % 3)}', {'NULL' if g % 3 == 0 else repr('n' + str(g % 2))})"
+        for g in range(1, 401)
+    )
+    _raw(source, ddl, f"INSERT INTO e VALUES {rows}")
+    _raw(again, ddl)
+    model = tmp_path / "m.rsm"
+    relsynth.fit(source, seed=1).save(model)
+    result = CliRunner().invoke(main, ["sample", str(model), "-o", str(tmp_path / "out"), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    plain = sa.make_url(again).set(drivername="postgresql").render_as_string(False)
+    with (
+        psycopg.connect(plain) as conn,
+        conn.cursor().copy("COPY e FROM STDIN (FORMAT csv, HEADER true)") as copy,
+    ):
+        copy.write((tmp_path / "out" / "e.csv").read_bytes())
+    assert 50 <= _scalar(again, "SELECT count(*) FROM e WHERE code = ''") <= 150  # a quarter of 400
+    assert 80 <= _scalar(again, "SELECT count(*) FROM e WHERE note IS NULL") <= 190  # a third
