@@ -415,9 +415,6 @@ def test_sample_files_leave_generated_columns_to_the_database(db: str, request, 
     a load of the file into the same table fails on the generated column. Left out, the files
     load as they are and the database computes the total."""
     import pandas as pd
-    from click.testing import CliRunner
-
-    from relsynth.cli import main
 
     source, again = (request.getfixturevalue(f"{db}_db")() for _ in range(2))
     ddl = (
@@ -427,12 +424,9 @@ def test_sample_files_leave_generated_columns_to_the_database(db: str, request, 
     rows = ", ".join(f"({i}, {5 + (i % 37) * 1.25}, {1 + i % 6})" for i in range(1, 301))
     _raw(source, ddl, f"INSERT INTO line (id, price, qty) VALUES {rows}")
     _raw(again, ddl)
-    model = tmp_path / "m.rsm"
-    relsynth.fit(source, seed=1).save(model)
-    result = CliRunner().invoke(main, ["sample", str(model), "-o", str(tmp_path / "out"), "--format", "csv"])
-    assert result.exit_code == 0, result.output
+    out, result = _sample_files(source, tmp_path)
     assert "left out of the files: line.total" in result.stderr
-    frame = pd.read_csv(tmp_path / "out" / "line.csv")
+    frame = pd.read_csv(out / "line.csv")
     assert list(frame.columns) == ["id", "price", "qty"]
     engine = sa.create_engine(again)
     try:
@@ -440,6 +434,33 @@ def test_sample_files_leave_generated_columns_to_the_database(db: str, request, 
     finally:
         engine.dispose()
     assert _scalar(again, "SELECT count(*) FROM line WHERE total = price * qty") == len(frame) == 300
+
+
+def _sample_files(source: str, tmp_path, fmt: str = "csv"):  # type: ignore[no-untyped-def]
+    """`relsynth sample MODEL -o DIR --format fmt` of a model of ``source``: the directory and
+    the command's result."""
+    from click.testing import CliRunner
+
+    from relsynth.cli import main
+
+    model = tmp_path / "m.rsm"
+    if not model.exists():
+        relsynth.fit(source, seed=1).save(model)
+    result = CliRunner().invoke(main, ["sample", str(model), "-o", str(tmp_path / fmt), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    return tmp_path / fmt, result
+
+
+def _copy_csv(url: str, table: str, path) -> None:  # type: ignore[no-untyped-def]
+    """Load a csv file into a PostgreSQL table with COPY, as a user would."""
+    import psycopg
+
+    plain = sa.make_url(url).set(drivername="postgresql").render_as_string(False)
+    with (
+        psycopg.connect(plain) as conn,
+        conn.cursor().copy(f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)") as copy,
+    ):
+        copy.write(path.read_bytes())
 
 
 def _flags_and_nan(db: str) -> str:
@@ -466,31 +487,18 @@ def test_sample_files_load_back_with_their_nan_and_booleans(db: str, request, tm
     """`sample -o` wrote a NOT NULL float's NaN as an empty field (csv) or a null (parquet), which
     the column refuses on load, and booleans as True/False, which MariaDB's LOAD DATA reads as 0."""
     import pyarrow.parquet as pq
-    from click.testing import CliRunner
-
-    from relsynth.cli import main
 
     source, again = (request.getfixturevalue(f"{db}_db")() for _ in range(2))
     _raw(source, _FLAGS_DDL[db], _flags_and_nan(db))
     _raw(again, _FLAGS_DDL[db])
-    model = tmp_path / "m.rsm"
-    relsynth.fit(source, seed=1).save(model)
     for fmt in ("csv", "parquet"):
-        result = CliRunner().invoke(main, ["sample", str(model), "-o", str(tmp_path / fmt), "--format", fmt])
-        assert result.exit_code == 0, result.output
+        _sample_files(source, tmp_path, fmt)
     x = pq.read_table(tmp_path / "parquet" / "t.parquet").column("x")
     assert x.null_count == 0
     csv = tmp_path / "csv" / "t.csv"
     if db == "pg":
         assert 30 <= x.to_pandas().isna().sum() <= 90  # NaN, a fifth of 300
-        import psycopg
-
-        plain = sa.make_url(again).set(drivername="postgresql").render_as_string(False)
-        with (
-            psycopg.connect(plain) as conn,
-            conn.cursor().copy("COPY t FROM STDIN (FORMAT csv, HEADER true)") as copy,
-        ):
-            copy.write(csv.read_bytes())
+        _copy_csv(again, "t", csv)
         assert 30 <= _scalar(again, "SELECT count(*) FROM t WHERE x = 'NaN'") <= 90
     else:
         import pymysql
@@ -531,10 +539,6 @@ def test_parquet_files_hold_keys_past_64_bits(tmp_path) -> None:  # type: ignore
 def test_sample_csv_tells_an_empty_string_from_null(pg_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Attack round 25: '' and NULL were both an empty field, so COPY read the empty strings as
     NULL and refused the file for a NOT NULL text column."""
-    import psycopg
-    from click.testing import CliRunner
-
-    from relsynth.cli import main
 
     source, again = pg_db(), pg_db()
     ddl = "CREATE TABLE e (id INTEGER PRIMARY KEY, code VARCHAR(10) NOT NULL, note TEXT)"
@@ -544,15 +548,7 @@ def test_sample_csv_tells_an_empty_string_from_null(pg_db, tmp_path) -> None:  #
     )
     _raw(source, ddl, f"INSERT INTO e VALUES {rows}")
     _raw(again, ddl)
-    model = tmp_path / "m.rsm"
-    relsynth.fit(source, seed=1).save(model)
-    result = CliRunner().invoke(main, ["sample", str(model), "-o", str(tmp_path / "out"), "--format", "csv"])
-    assert result.exit_code == 0, result.output
-    plain = sa.make_url(again).set(drivername="postgresql").render_as_string(False)
-    with (
-        psycopg.connect(plain) as conn,
-        conn.cursor().copy("COPY e FROM STDIN (FORMAT csv, HEADER true)") as copy,
-    ):
-        copy.write((tmp_path / "out" / "e.csv").read_bytes())
+    out, _ = _sample_files(source, tmp_path)
+    _copy_csv(again, "e", out / "e.csv")
     assert 50 <= _scalar(again, "SELECT count(*) FROM e WHERE code = ''") <= 150  # a quarter of 400
     assert 80 <= _scalar(again, "SELECT count(*) FROM e WHERE note IS NULL") <= 190  # a third

@@ -264,18 +264,6 @@ def test_a_drawn_number_in_a_composite_unique_is_spread_within_its_group(db: str
         assert result["report"].dropped_duplicates.get("st", 0) == 0  # (some equal a source record)
 
 
-def test_a_unique_double_of_whole_numbers_stays_whole() -> None:
-    """Attack round 24: pts = 2, 4, ... 800, UNIQUE double: spread on a tenth once the drawn
-    range was full, 96 of 400 rows came out as 685.9 and the like."""
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"pts": rng.integers(1, 400, 400) * 2.0})
-    keep = np.ones(400, dtype=bool)
-    dup = frame["pts"].duplicated().to_numpy()
-    left, _ = nudge_unique(frame, "pts", keep, dup, SqlType("double"))
-    assert not left.any() and frame["pts"].is_unique
-    assert (frame["pts"] == frame["pts"].round()).all()
-
-
 @pytest.mark.parametrize("db", EVERY_DATABASE)
 def test_a_unique_text_column_of_dates_stays_dates(db: str, request) -> None:  # type: ignore[no-untyped-def]
     """Attack round 24: a UNIQUE VARCHAR(10) of one day a row was an identifier, written as
@@ -340,13 +328,19 @@ def test_unique_times_are_spread_in_one_batch_and_across_batches(db: str, reques
         assert sensors[0] >= 0 and sensors[1] <= 19  # the times move, not the sensors
 
 
-def test_unique_whole_numbers_keep_their_step() -> None:
-    """Attack round 25: levels 5, 10, ... 2,000 under CHECK (lvl % 5 = 0): spread by ones, 151
-    of 400 broke the CHECK and were dropped."""
-    rng = np.random.default_rng(2)
-    frame = pd.DataFrame({"lvl": rng.integers(1, 400, 400) * 5})
-    keep = np.ones(400, dtype=bool)
-    dup = frame["lvl"].duplicated().to_numpy()
-    left, _ = nudge_unique(frame, "lvl", keep, dup, SqlType("integer"))
-    assert not left.any() and frame["lvl"].is_unique
-    assert (frame["lvl"] % 5 == 0).all()
+@pytest.mark.parametrize(
+    ("values", "sqltype", "step"),
+    [
+        # Attack round 24: pts = 2, 4, ... 800, UNIQUE double: spread on a tenth once the drawn
+        # range was full, 96 of 400 rows came out as 685.9 and the like.
+        (np.random.default_rng(1).integers(1, 400, 400) * 2.0, SqlType("double"), 1),
+        # Attack round 25: levels 5, 10, ... 2,000 under CHECK (lvl % 5 = 0): spread by ones,
+        # 151 of 400 broke the CHECK and were dropped.
+        (np.random.default_rng(2).integers(1, 400, 400) * 5, SqlType("integer"), 5),
+    ],
+)
+def test_unique_whole_numbers_keep_their_step(values: np.ndarray, sqltype: SqlType, step: int) -> None:
+    frame = pd.DataFrame({"x": values})
+    left, _ = nudge_unique(frame, "x", np.ones(400, dtype=bool), frame["x"].duplicated().to_numpy(), sqltype)
+    assert not left.any() and frame["x"].is_unique
+    assert (frame["x"] % step == 0).all()
