@@ -701,3 +701,72 @@ def test_a_number_keeps_the_shape_a_pair_of_categories_sets() -> None:
 
     gap = (means(out) - means(real)).abs()
     assert gap.max() < 1.0, gap  # per ward: the diagonal's 8 spread over its four shifts
+
+
+def test_a_number_drawn_per_category_sets_another_numbers_shape() -> None:
+    """stay depends on procs, and procs (seven values) on the ward, one way per ward: mostly 0
+    and some 6 in w0, any in w1, about 5 in w2. stay comes first, so procs became stay's
+    category and was never drawn per ward itself: the copula's one trend left 0.36 of w0's
+    shares wrong (fit._shape_by_level: a chain ward -> procs -> stay)."""
+    rng = np.random.default_rng(7)
+    n = 6000
+    ward = rng.integers(0, 3, n)
+    procs = np.select(
+        [ward == 0, ward == 1],
+        [rng.choice([0, 6], n, p=[0.8, 0.2]), rng.integers(0, 7, n)],
+        np.clip(np.round(rng.normal(5, 1, n)), 0, 6),
+    ).astype(int)
+    stay = np.round(2.0 * procs + np.where(procs % 2 == 0, 5.0, 0.0) + rng.normal(0, 0.7, n), 1)
+    frames = {
+        "visit": pd.DataFrame(
+            {"visit_id": np.arange(1, n + 1), "stay": stay, "ward": [f"w{w}" for w in ward], "procs": procs}
+        )
+    }
+    schema = schema_from_frames(frames, primary_keys={"visit": ["visit_id"]})
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    givens = {d.column: set(getattr(d.encoder, "givens", ())) for d in model.tables["visit"].dims}
+    assert givens["procs"] == {"ward"} and givens["stay"] == {"procs"}, model.relations_summary()
+    out = relsynth.sample(model, seed=1)["visit"]
+    real = frames["visit"]
+
+    def shares(f: pd.DataFrame) -> pd.DataFrame:
+        return pd.crosstab(f["ward"], f["procs"].astype(int), normalize="index")
+
+    gap = (shares(out) - shares(real)).abs().sum(axis=1) / 2  # total variation per ward
+    assert gap.max() < 0.08, gap
+    drawn = out.assign(stay=out["stay"].astype(float), procs=out["procs"].astype(int))
+    means = (drawn.groupby("procs")["stay"].mean() - real.groupby("procs")["stay"].mean()).abs()
+    assert means.max() < 0.5, means
+
+
+def test_two_numbers_that_set_each_others_shape_are_no_cycle() -> None:
+    """Each of two seven-valued numbers explains the other: one is drawn given the other, never
+    both ways (the sampler draws a number's givens first, and a cycle has no first)."""
+    rng = np.random.default_rng(8)
+    n = 4000
+    x = rng.integers(0, 7, n)
+    y = np.where(rng.random(n) < 0.6, (3 * x) % 7, rng.integers(0, 7, n))
+    frames = {"t": pd.DataFrame({"t_id": np.arange(1, n + 1), "x": x, "y": y})}
+    schema = schema_from_frames(frames, primary_keys={"t": ["t_id"]})
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    givens = {d.column: set(getattr(d.encoder, "givens", ())) for d in model.tables["t"].dims}
+    assert not ({"y"} <= givens["x"] and {"x"} <= givens["y"]), model.relations_summary()
+    out = relsynth.sample(model, seed=1)["t"]
+    assert out["x"].notna().all() and out["y"].notna().all()
+    agree = ((3 * out["x"].astype(int)) % 7 == out["y"].astype(int)).mean()
+    assert abs(agree - (0.6 + 0.4 / 7)) < 0.05, agree
+
+
+def test_levels_held_are_counted_alike_on_codes() -> None:
+    """by_level.held_groups (integer codes, vectorized) keeps the levels _levels_held keeps."""
+    from relsynth.model import by_level
+
+    rng = np.random.default_rng(9)
+    for people in (None, rng.integers(-1, 60, 5000)):
+        values = pd.Series(rng.choice(["a", "b", "c", None, "d"], 5000, p=[0.5, 0.3, 0.19, 0.009, 0.001]))
+        groups = by_level.held_groups(by_level.level_codes(values), people)
+        expected = np.zeros(len(values), dtype=np.int64)
+        for g, (_, pos, _) in enumerate(by_level._levels_held(values, people, null=False), start=1):
+            expected[pos] = g
+        assert pd.crosstab(groups, expected).gt(0).sum(axis=1).eq(1).all()
+        assert (pd.factorize(groups)[0] == pd.factorize(expected)[0]).all()

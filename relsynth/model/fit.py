@@ -746,20 +746,19 @@ def _shape_by_level(
     """Numbers whose shape a category of the row sets get a marginal per level (model/by_level.py)."""
     if not numbers or not categories:
         return
-    candidates = [
-        (
-            str(dims[j].column),
-            dims[j].encoder.codes(objects),  # type: ignore[attr-defined]
-            pd.Series(as_objects(frame[str(dims[j].column)])),
-        )
-        for j, objects in categories
-    ]
-    shaped: set[str] = set()  # a shaped number is no category for another, nor the reverse
-    used: set[str] = set()
+    candidates = []
+    for j, objects in categories:
+        held = pd.Series(as_objects(frame[str(dims[j].column)]))
+        codes = dims[j].encoder.codes(objects)  # type: ignore[attr-defined]
+        candidates.append((str(dims[j].column), codes, held, by_level.level_codes(held)))
+    # Which numbers each shaped number is drawn given: a number with few values may be drawn per
+    # level of a category and set another's shape in turn (diabetes130's procedures per specialty,
+    # the time in hospital per procedures), never in a cycle (the sampler draws givens first).
+    graph: dict[str, set[str]] = {}
     for i, numeric, known in numbers:
         own = str(dims[i].column)
-        options = [c for c in candidates if c[0] != own and c[0] not in shaped]
-        given_name = None if own in used else by_level.strongest(columns_s[i], known, options, people)
+        options = [c for c in candidates if c[0] != own and not _sets_through(graph, c[0], own)]
+        given_name = by_level.strongest(columns_s[i], known, [(c[0], c[1], c[3]) for c in options], people)
         if given_name is None:
             continue
         # The category's own values: a rare level folded into a common one for the copula would
@@ -775,8 +774,6 @@ def _shape_by_level(
         )
         if encoder is None:
             continue
-        shaped.add(own)
-        used.add(given_name)
         givens = pd.DataFrame({given_name: given})
         while len(givens.columns) < MAX_NUMBER_GIVENS:  # then per pair of categories
             finer = _finer_numbers(
@@ -785,7 +782,7 @@ def _shape_by_level(
             if finer is None:
                 break
             encoder, givens = finer
-            used.add(str(givens.columns[-1]))
+        graph[own] = {str(g) for g in givens.columns}
         dims[i] = replace(dims[i], encoder=encoder)
         given_rows: Any = givens if encoder.also else given
         columns_z[i][known] = encoder.normal_given(numeric, given_rows, rng)
@@ -802,7 +799,7 @@ def _finer_numbers(
     encoder: by_level.ByLevel,
     scores: np.ndarray,
     givens: pd.DataFrame,
-    options: list[tuple[str, np.ndarray, pd.Series]],
+    options: list[tuple[str, np.ndarray, pd.Series, np.ndarray]],
     known: np.ndarray,
     people: np.ndarray | None,
     rare_k: int,
@@ -815,13 +812,12 @@ def _finer_numbers(
     groups = encoder.group_codes(givens)
     who = None if people is None else people[known]
     best: tuple[float, str, pd.Series] | None = None
-    for name, codes, values in options:
+    for name, codes, values, own in options:
         if name in givens.columns or int(codes.max(initial=0)) >= by_level.MAX_GIVEN_LEVELS:
             continue
-        second = values[known].reset_index(drop=True)
-        gain = by_level.pair_eta_gain(scores, groups, second, who)
+        gain = by_level.pair_eta_gain(scores, groups, own[known], who)
         if gain >= MIN_NUMBER_GAIN and (best is None or gain > best[0]):
-            best = (gain, name, second)
+            best = (gain, name, values[known].reset_index(drop=True))
     if best is None:
         return None
     more = givens.assign(**{best[1]: best[2].to_numpy()})
@@ -972,7 +968,7 @@ def _may_set(family: Mapping[str, float], target: str, given: str) -> bool:
     return target not in family or family.get(given, 0.0) >= family[target]
 
 
-def _sets_through(givens: Mapping[int, set[int]], start: int, target: int) -> bool:
+def _sets_through(givens: Mapping[Any, set[Any]], start: Any, target: Any) -> bool:
     """Whether ``target`` already sets ``start``'s shares, directly or through others."""
     seen: set[int] = set()
     todo = [start]
