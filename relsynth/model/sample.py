@@ -660,14 +660,44 @@ def _one_per_family(tm: TableModel, z: np.ndarray, pos: np.ndarray, rng: np.rand
     if not tm.family or not len(pos):
         return z
     first = np.searchsorted(pos, pos, side="left")
+    before = z
     z = z.copy()
     u = rng.random(len(pos))
-    for column, keep in sorted(tm.family.items()):
+    taken = np.zeros(len(pos), dtype=np.int64)  # how many family columns each child takes
+    shared: list[np.ndarray] = []  # their dims, most often shared first
+    for column, keep in sorted(tm.family.items(), key=lambda item: (-item[1], item[0])):
         idx = np.array([j for j, d in enumerate(tm.dims[: tm.n_own]) if d.column == column], dtype=np.int64)
         if not len(idx):
             continue
         rows = np.flatnonzero(u < keep) if keep < 1 else np.arange(len(pos))
         z[np.ix_(rows, idx)] = z[np.ix_(first[rows], idx)]
+        taken[rows] += 1
+        shared.append(idx)
+    return _given_shared(tm.corr, before, z, taken, shared)
+
+
+def _given_shared(
+    corr: np.ndarray, before: np.ndarray, z: np.ndarray, taken: np.ndarray, shared: list[np.ndarray]
+) -> np.ndarray:
+    """A child's other latent values moved with the family values it took from its first
+    sibling, as the copula has them depend on those: z_rest + B (z_taken - z_drawn), B the
+    regression of the rest on the taken columns. Left as drawn, a patient's race on a later
+    encounter was its first's while the payer and admission type had been drawn with another
+    race (diabetes130: race x payer among the pairs a classifier told apart)."""
+    if corr.shape != (z.shape[1], z.shape[1]):
+        return z
+    for m in range(1, len(shared) + 1):
+        rows = np.flatnonzero(taken == m)
+        if not len(rows):
+            continue
+        fam = np.concatenate(shared[:m])
+        rest = np.setdiff1d(np.arange(z.shape[1]), fam)
+        delta = z[np.ix_(rows, fam)] - before[np.ix_(rows, fam)]
+        moved = np.flatnonzero(np.abs(delta).max(axis=1) > 0)
+        if not len(rest) or not len(moved):
+            continue
+        b = np.linalg.lstsq(corr[np.ix_(fam, fam)], corr[np.ix_(fam, rest)], rcond=1e-8)[0]
+        z[np.ix_(rows[moved], rest)] += delta[moved] @ b
     return z
 
 
