@@ -836,6 +836,21 @@ def build(
                     out.changes.append(
                         f"{name}: index {ix.name} renamed {ix_name} (index names are per schema in {dst})"
                     )
+            partial: dict[str, Any] = {}
+            if ix.where and same and target in {"postgresql", "sqlite"}:
+                # The predicate names the table's columns only: a renamed (staging) table keeps it.
+                partial[f"{target}_where"] = sa.literal_column(ix.where)  # text() would read ':x' as a bind
+            elif ix.where:
+                out.changes.append(
+                    f"{name}: {'unique ' if ix.unique else ''}index {ix.name} is partial in the source "
+                    + (
+                        "(WHERE ...); MySQL and MariaDB have no partial indexes"
+                        if target == "mysql"
+                        else f"(its WHERE is {src} SQL, not carried over)"
+                    )
+                    + ": here it covers every row"
+                    + (", which the synthetic values meet (unique across all rows)" if ix.unique else "")
+                )
             if parts:
                 sa.Index(
                     ix_name,  # index names are per table on MySQL: a staging table keeps them
@@ -843,6 +858,7 @@ def build(
                     unique=ix.unique,
                     _table=sa_table,
                     **_index_kind(ix, dialects.family(dst)),
+                    **partial,
                 )
     for name in names:
         table = schema.table(name)

@@ -11,6 +11,7 @@ import fnmatch
 import json
 import logging
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -166,9 +167,11 @@ def reflect_connection(
     columns = _multi(insp.get_multi_columns, schema, names)
     pks = _multi(insp.get_multi_pk_constraint, schema, names)
     fks = _multi(insp.get_multi_foreign_keys, schema, with_parts)
-    uniques = _multi(insp.get_multi_unique_constraints, schema, names)
+    with warnings.catch_warnings():  # SQLite: _sqlite_partial reads the WHERE that SQLAlchemy misses
+        warnings.filterwarnings("ignore", message="Failed to look up filter predicate")
+        uniques = _multi(insp.get_multi_unique_constraints, schema, names)  # reads SQLite's indexes
+        indexes = _multi(insp.get_multi_indexes, schema, names)
     checks = _multi(insp.get_multi_check_constraints, schema, names)
-    indexes = _multi(insp.get_multi_indexes, schema, names)
     comments = _multi(insp.get_multi_table_comment, schema, names)
     options = _multi(insp.get_multi_table_options, schema, names)
     table_triggers = dialects.triggers(conn, schema, names)
@@ -210,6 +213,7 @@ def reflect_connection(
     if dialects.family(conn) == "sqlite":
         extra_uniques, fk_actions = dialects.sqlite_unique_and_actions(conn, names)
         _sqlite_generated(conn, schema, columns)
+        _sqlite_partial(conn, schema, indexes)
 
     enums: tuple[EnumType, ...] = ()
     domains: tuple[Domain, ...] = ()
@@ -387,6 +391,75 @@ def _sqlite_generated(
         for c in cols:
             if c.get("computed") and c["name"] in found:
                 c["computed"] = {**c["computed"], "sqltext": found[c["name"]]}
+
+
+def _sqlite_partial(
+    conn: sa.Connection, schema: str | None, indexes: dict[str, list[dict[str, Any]]]
+) -> None:
+    """SQLite partial indexes' WHERE read from the CREATE INDEX after the column list's closing
+    parenthesis: SQLAlchemy's pattern stops at the end of a line (a predicate over two lines loses
+    its second) and misses one after a comment or without a space (``(a)WHERE``)."""
+    import sqlalchemy as sa
+
+    master = (
+        "sqlite_master"
+        if schema is None
+        else f"{conn.dialect.identifier_preparer.quote(schema)}.sqlite_master"
+    )
+    found = {
+        (r[0], r[1]): _index_predicate(r[2])
+        for r in conn.execute(
+            sa.text(f"SELECT tbl_name, name, sql FROM {master} WHERE type = 'index' AND sql IS NOT NULL")
+        )
+    }
+    for table_name, table_indexes in indexes.items():
+        for ix in table_indexes:
+            where = found.get((table_name, ix.get("name")))
+            if where is None:
+                continue
+            opts = {k: v for k, v in (ix.get("dialect_options") or {}).items() if k != "sqlite_where"}
+            ix["dialect_options"] = {**opts, "sqlite_where": where} if where else opts
+
+
+def _index_predicate(create_sql: str) -> str:
+    """The WHERE of a SQLite CREATE INDEX statement ("" for a full index), without comments."""
+    text = _without_comments(create_sql)
+    depth, quote = 0, ""
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`[":
+            quote = "]" if ch == "[" else ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:  # the end of the column list
+                m = re.match(r"\s*WHERE\b(.*)$", text[i + 1 :], re.IGNORECASE | re.DOTALL)
+                return m.group(1).strip() if m else ""
+    return ""
+
+
+def _without_comments(sql: str) -> str:
+    """SQL with its -- and /* */ comments (outside quotes) replaced by a space."""
+    out: list[str] = []
+    quote, i = "", 0
+    while i < len(sql):
+        ch = sql[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`[":
+            quote = "]" if ch == "[" else ch
+        elif sql.startswith("--", i) or sql.startswith("/*", i):
+            end = sql.find("\n", i) if ch == "-" else sql.find("*/", i + 2)
+            i = len(sql) if end < 0 else end + (0 if ch == "-" else 2)
+            out.append(" ")
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 _SQLITE_NAME = re.compile(r'\s*(?:"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|\[([^\]]*)\]|([^\s(,]+))')
@@ -878,7 +951,9 @@ def _table(
         given = opts.get("mysql_length")
         per_col = given if isinstance(given, dict) else {c: given for c in col_names} if given else {}
         lengths = tuple(int(per_col.get(c) or 0) for c in col_names) if per_col else ()
-        idx.append(Index(ix["name"], col_names, bool(ix.get("unique")), exprs, method, lengths))
+        # A partial index's WHERE as the catalog gives it (PostgreSQL: pg_get_expr, parenthesised).
+        where = str(opts.get("postgresql_where") or opts.get("sqlite_where") or "").strip()
+        idx.append(Index(ix["name"], col_names, bool(ix.get("unique")), exprs, method, lengths, where))
     return Table(
         name=name,
         columns=tuple(columns),

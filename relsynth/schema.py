@@ -180,6 +180,9 @@ class Index:
     # MySQL's FULLTEXT / SPATIAL; "" for a plain B-tree. MySQL prefix lengths, one per column (0: whole).
     method: str = ""
     lengths: tuple[int, ...] = ()
+    # A partial index's predicate in the source dialect's SQL (PostgreSQL, SQLite); "" for an index
+    # over every row. Recreated on the same dialect; elsewhere the index covers every row.
+    where: str = ""
 
 
 @dataclass(frozen=True)

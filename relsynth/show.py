@@ -242,7 +242,8 @@ def columns_detail(plan: Plan, table: Table) -> list[RenderableType]:
             facts.append(f"  {c.type.name} {c.type.type_name or c.name}: {', '.join(c.type.values)}\n")
     for ix in table.indexes:
         cols = ", ".join((*ix.columns, *ix.expressions))
-        facts.append(f"  {'unique ' if ix.unique else ''}index {ix.name}: ({cols})\n")
+        where = f" where {' '.join(ix.where.split())}" if ix.where else ""
+        facts.append(f"  {'unique ' if ix.unique else ''}index {ix.name}: ({cols}){where}\n")
     if table.partitioning:
         facts.append(
             f"  partitioned by {table.partitioning.key}: {len(table.partitioning.partitions)} partitions\n"
