@@ -530,6 +530,16 @@ def quoted_type(name: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in split_type_name(name))
 
 
+def source_sql(sql: str) -> Any:
+    """SQL text read from the source's catalog (a CHECK, a DEFAULT, a generated column's or an
+    index's expression) as a clause the target's DDL renders as it is: ``sa.text`` reads ``:name``
+    as a bind parameter (``'a :b'`` became ``'a NULL'``) and drops the backslash of ``\\:``. A '%'
+    is doubled for a driver with %-style parameters, and single again when it runs the DDL."""
+    import sqlalchemy as sa
+
+    return sa.literal_column(sql)
+
+
 def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
     """Server default for the target, or None with a note when it cannot be carried over."""
     import sqlalchemy as sa
@@ -538,9 +548,10 @@ def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
     if default is None or "nextval(" in default:
         return None, None  # serial columns become autoincrement columns
     if dialects.family(src) == dialects.family(dst):
-        return sa.text(default), None
-    if _LITERAL_DEFAULT.match(default.strip()):
-        value = default.strip().strip("()").split("::")[0]
+        return source_sql(default), None
+    literal = _LITERAL_DEFAULT.match(default.strip())
+    if literal:
+        value = literal.group(1)  # without parentheses and cast; a '::' inside a string stays
         if col.type.name in {"date", "datetime"} and value.startswith("'"):
             from relsynth.transform import special_date
 
@@ -552,7 +563,7 @@ def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
             and value.strip("'") in {"0", "1"}
         ):
             value = "true" if value.strip("'") == "1" else "false"  # PostgreSQL casts no integer to boolean
-        return sa.text(value), None
+        return source_sql(value), None
     if _NOW_DEFAULT.match(default.strip()):
         return sa.func.current_timestamp(), None
     return None, f"default {default} of {col.name} is specific to {src}: not recreated"
@@ -699,7 +710,7 @@ def build(
             if col.computed:
                 if same:
                     virtual = col.virtual and (target != "postgresql" or virtual_generated)
-                    extra.append(sa.Computed(sa.text(col.computed), persisted=not virtual))
+                    extra.append(sa.Computed(source_sql(col.computed), persisted=not virtual))
                     if col.virtual and not virtual:
                         out.changes.append(
                             f"{name}.{col.name}: VIRTUAL generated column -> STORED (this PostgreSQL, "
@@ -827,7 +838,7 @@ def build(
                 what = f"a {ix.method.upper()} index" if ix.method else "an index on expressions"
                 out.changes.append(f"{name}: index {ix.name} is {what}, specific to {src}: not recreated")
                 continue
-            parts = [sa_table.c[c] for c in ix.columns] + [sa.text(e) for e in ix.expressions]
+            parts = [sa_table.c[c] for c in ix.columns] + [source_sql(e) for e in ix.expressions]
             ix_name = ix.name
             if target != "mysql" and ix_name:
                 used = taken.setdefault(_where(table, target_schema, own_schemas), set())
@@ -839,7 +850,7 @@ def build(
             partial: dict[str, Any] = {}
             if ix.where and same and target in {"postgresql", "sqlite"}:
                 # The predicate names the table's columns only: a renamed (staging) table keeps it.
-                partial[f"{target}_where"] = sa.literal_column(ix.where)  # text() would read ':x' as a bind
+                partial[f"{target}_where"] = source_sql(ix.where)
             elif ix.where:
                 out.changes.append(
                     f"{name}: {'unique ' if ix.unique else ''}index {ix.name} is partial in the source "
@@ -1135,10 +1146,8 @@ def domain_checks(schema: Schema, table: Table) -> list[tuple[str, str]]:
 
 def _check(sql: str, same: bool, types: dict[str, SqlType], src: str = "", dst: str = "") -> Any:
     """The CHECK as a clause: its own text on the same dialect, else re-rendered if parseable."""
-    import sqlalchemy as sa
-
     if same:
-        return sa.text(sql)
+        return source_sql(sql)
     try:
         node = ck.parse(sql, dialects.family(src) if src else None)
         return to_expression(node, types, dialects.family(dst) if dst else "")
