@@ -795,14 +795,10 @@ def mariadb_sequence(conn: sa.Connection, schema: str | None, name: str) -> tupl
     """(start, increment, min, max, cycle) of a MariaDB SEQUENCE (SELECT on it is enough)."""
     import sqlalchemy as sa
 
-    prep = conn.dialect.identifier_preparer
-    where = f"{prep.quote(schema)}." if schema else ""
-    row = conn.execute(
-        sa.text(
-            "SELECT start_value, increment, minimum_value, maximum_value, cycle_option "
-            f"FROM {where}{prep.quote(name)}"
-        )
-    ).one()
+    # Its name quoted by the compiler, not put into text(): a ' :x' in it would be a bind parameter.
+    fields = ("start_value", "increment", "minimum_value", "maximum_value", "cycle_option")
+    query: Any = sa.select(*(sa.column(f) for f in fields)).select_from(sa.table(name, schema=schema))
+    row: Any = conn.execute(query).one()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3]), bool(row[4])
 
 

@@ -840,8 +840,8 @@ def clean_up(conn: sa.Connection, run: str | None = None, triggers: list[str] | 
     """
     import sqlalchemy as sa
 
-    for sql in triggers or []:
-        conn.exec_driver_sql(sql)
+    for sql in triggers or []:  # the catalog's own text, as it is: with parameters a '%' is a placeholder
+        conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
     if not _book_exists(conn):
         return []
     book = _book()

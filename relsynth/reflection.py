@@ -368,6 +368,15 @@ def reflect_connection(
     )
 
 
+def _sqlite_master(schema: str | None) -> sa.TableClause:
+    """SQLite's catalog table, of an attached schema too: its name quoted by the compiler (in a
+    text() a ' :x' in the schema's name would be a bind parameter)."""
+    import sqlalchemy as sa
+
+    columns: list[sa.ColumnClause[Any]] = [sa.column(c) for c in ("type", "name", "tbl_name", "sql")]
+    return sa.table("sqlite_master", *columns, schema=schema)
+
+
 def _sqlite_generated(
     conn: sa.Connection, schema: str | None, columns: dict[str, list[dict[str, Any]]]
 ) -> None:
@@ -376,16 +385,12 @@ def _sqlite_generated(
     line merge) and misses the short ``name AS (expr)`` form."""
     import sqlalchemy as sa
 
-    master = (
-        "sqlite_master"
-        if schema is None
-        else f"{conn.dialect.identifier_preparer.quote(schema)}.sqlite_master"
-    )
+    master = _sqlite_master(schema)
     for table_name, cols in columns.items():
         if not any(c.get("computed") for c in cols):
             continue
         sql = conn.execute(
-            sa.text(f"SELECT sql FROM {master} WHERE type = 'table' AND name = :t"), {"t": table_name}
+            sa.select(master.c.sql).where(master.c.type == "table", master.c.name == table_name)
         ).scalar()
         found = _generated_expressions(sql or "")
         for c in cols:
@@ -401,15 +406,13 @@ def _sqlite_partial(
     its second) and misses one after a comment or without a space (``(a)WHERE``)."""
     import sqlalchemy as sa
 
-    master = (
-        "sqlite_master"
-        if schema is None
-        else f"{conn.dialect.identifier_preparer.quote(schema)}.sqlite_master"
-    )
+    master = _sqlite_master(schema)
     found = {
         (r[0], r[1]): _index_predicate(r[2])
         for r in conn.execute(
-            sa.text(f"SELECT tbl_name, name, sql FROM {master} WHERE type = 'index' AND sql IS NOT NULL")
+            sa.select(master.c.tbl_name, master.c.name, master.c.sql).where(
+                master.c.type == "index", master.c.sql.is_not(None)
+            )
         )
     }
     for table_name, table_indexes in indexes.items():

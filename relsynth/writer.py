@@ -903,14 +903,34 @@ def _create(conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, su
         for ix in ts_indexes:
             t.indexes.discard(ix)
         t.info["indexes"] = ts_indexes
+    for name, t in ts.tables.items():
+        partitioning = schema.table(name).partitioning
+        if kind == "postgresql" and t.dialect_options["postgresql"]["partition_by"] and partitioning:
+            # SQLAlchemy puts the key into the CREATE TABLE as it is, and the driver runs that with
+            # (empty) parameters: a '%' in it (PARTITION BY LIST ((id % 2))) doubled, as in the rest.
+            t.dialect_options["postgresql"]["partition_by"] = _percents(conn, partitioning.key)
     ts.metadata.create_all(conn, checkfirst=False)
     prep = conn.dialect.identifier_preparer
     for parent, part, bound in ts.partitions:
         parent_t = ts.tables[parent]
         part_t = sa.table(part, schema=parent_t.schema)
-        conn.exec_driver_sql(
-            f"CREATE TABLE {prep.format_table(part_t)} PARTITION OF {prep.format_table(parent_t)} {bound}"
+        conn.exec_driver_sql(  # the names come doubled by the preparer ('%%'): the bound too
+            f"CREATE TABLE {prep.format_table(part_t)} PARTITION OF {prep.format_table(parent_t)} "
+            + _percents(conn, bound)
         )
+
+
+def _single_percents(conn: sa.Connection, sql: str) -> str:
+    """A statement SQLAlchemy compiled or quoted for ``conn`` (its '%' doubled where the driver's
+    parameters are %-style), to run without parameters: each '%' single again."""
+    return sql.replace("%%", "%") if conn.dialect.paramstyle in {"format", "pyformat"} else sql
+
+
+def _percents(conn: sa.Connection, sql: str) -> str:
+    """Source SQL put into a statement the driver runs with parameters (even none): a '%' doubled
+    where they are %-style (psycopg, pymysql read 'A%' as a placeholder), as SQLAlchemy doubles it
+    in what it renders itself (a quoted name, a literal)."""
+    return sql.replace("%", "%%") if conn.dialect.paramstyle in {"format", "pyformat"} else sql
 
 
 def _after_load(
@@ -1078,7 +1098,8 @@ def _mariadb_sequences(
             f"SET DEFAULT (nextval({name}))"
             for t, c in users
         ]
-        why = _attempt(conn, "mysql", statements)
+        # Run as they are (no parameters): the names' '%', doubled by the preparer, single again.
+        why = _attempt(conn, "mysql", [_single_percents(conn, sql) for sql in statements])
         if why is not None:
             summary.not_recreated.append(f"sequence {seq_name} and its columns' DEFAULT: {why}")
 
@@ -1105,12 +1126,14 @@ def _mariadb_versioning(
         parts = []
         if system:
             start, end, start_sql, end_sql = system
+            period = _single_percents(conn, f"{prep.quote(start)}, {prep.quote(end)}")  # see _attempt
             parts = [
                 f"ADD COLUMN {start_sql}",
                 f"ADD COLUMN {end_sql}",
-                f"ADD PERIOD FOR SYSTEM_TIME ({prep.quote(start)}, {prep.quote(end)})",
+                f"ADD PERIOD FOR SYSTEM_TIME ({period})",
             ]
-        sql = f"ALTER TABLE {prep.format_table(target[name])} {', '.join([*parts, 'ADD SYSTEM VERSIONING'])}"
+        table = _single_percents(conn, prep.format_table(target[name]))  # run as it is: see _attempt
+        sql = f"ALTER TABLE {table} {', '.join([*parts, 'ADD SYSTEM VERSIONING'])}"
         why = _attempt(conn, "mysql", [sql])
         if why is None:
             summary.changes.append(
@@ -1481,6 +1504,8 @@ def _view_ddl(
 
     where, name = place(view, target_schema)
     quoted = prep.format_table(sa.table(name, schema=where))
+    if prep.dialect.paramstyle in {"format", "pyformat"}:
+        quoted = quoted.replace("%%", "%")  # the preparer doubles a '%': run as it is (no parameters)
     what = "MATERIALIZED VIEW" if view.materialized else "VIEW"
     return f"CREATE {what} {quoted} AS {body}"
 

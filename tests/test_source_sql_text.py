@@ -317,3 +317,107 @@ def test_pg_checks_and_defaults_into_another_dialect_keep_their_literals(
         assert loaded == {"a :b", "c%", "x::text", "%s"}
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_pg_partition_bounds_and_key_keep_their_text(pg_db) -> None:
+    source, target = pg_db(), pg_db()
+    _script(
+        source,
+        [
+            "CREATE TABLE ev (id int NOT NULL, code text NOT NULL) PARTITION BY LIST (code)",
+            "CREATE TABLE ev_a PARTITION OF ev FOR VALUES IN ('A%', 'a :b')",
+            "CREATE TABLE ev_rest PARTITION OF ev DEFAULT",
+            "CREATE TABLE num (id int NOT NULL, v int NOT NULL) PARTITION BY LIST ((id % 2))",
+            "CREATE TABLE num_0 PARTITION OF num FOR VALUES IN (0)",
+            "CREATE TABLE num_1 PARTITION OF num FOR VALUES IN (1)",
+            "INSERT INTO ev SELECT g, (ARRAY['A%', 'a :b', 'other'])[1 + g % 3] FROM generate_series(1, 90) g",
+            "INSERT INTO num SELECT g, g % 9 FROM generate_series(1, 90) g",
+        ],
+    )
+    query = (
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), pg_get_partkeydef(c.oid) FROM pg_class c "
+        "WHERE c.relispartition OR c.relkind = 'p' ORDER BY 1"
+    )
+    before = _rows(source, query)
+    out = relsynth.synthesize(source, target, seed=0)
+    assert out["write"].verification.problems == 0
+    assert _rows(target, query) == before
+
+
+@pytest.mark.mysql
+def test_mariadb_names_with_colon_and_percent_are_the_sources(mysql_db) -> None:
+    """A SEQUENCE read through text() with its name in it (' :x' a bind: the source was not read),
+    and statements relsynth compiles, then runs without parameters ('%' left doubled: a sequence
+    `seq :x %%`, a versioned table not found)."""
+    source, target = mysql_db(), mysql_db()
+    _script(
+        source,
+        [
+            "CREATE SEQUENCE `seq :x %`",
+            "CREATE TABLE t (id INT PRIMARY KEY DEFAULT NEXTVAL(`seq :x %`), v INT)",
+            "INSERT INTO t (v) SELECT seq FROM seq_1_to_50",
+            "CREATE TABLE `h%v :x` (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING",
+            "INSERT INTO `h%v :x` SELECT seq, seq FROM seq_1_to_30",
+        ],
+    )
+    out = relsynth.synthesize(source, target, seed=0)
+    assert out["write"].verification.problems == 0
+    assert out["write"].not_recreated == []
+    tables = _rows(
+        target,
+        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+    )
+    assert sorted(tables) == [("h%v :x", "SYSTEM VERSIONED"), ("seq :x %", "SEQUENCE"), ("t", "BASE TABLE")]
+    assert _rows(target, "SELECT NEXTVAL(`seq :x %`)") == [(51,)]
+
+
+@pytest.mark.postgresql
+def test_pg_view_named_with_percent_keeps_its_name(pg_db) -> None:
+    """A view's CREATE runs without parameters: its name, quoted by SQLAlchemy ('%' doubled for
+    psycopg), was created as "v%%x :y"."""
+    source, target = pg_db(), pg_db()
+    _script(
+        source,
+        [
+            "CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)",
+            "INSERT INTO t SELECT g, 'x' || (g % 3) FROM generate_series(1, 30) g",
+            "CREATE VIEW \"v%x :y\" AS SELECT id FROM t WHERE v LIKE 'x%' AND v <> 'a :b'",
+        ],
+    )
+    query = "SELECT viewname, definition FROM pg_views WHERE schemaname = 'public'"
+    before = _rows(source, query)
+    out = relsynth.synthesize(source, target, seed=0)
+    assert out["write"].verification.problems == 0
+    assert _rows(target, query) == before
+
+
+@pytest.mark.mysql
+def test_mariadb_target_trigger_with_percent_is_created_again(mysql_db) -> None:
+    """Into existing MariaDB tables the target's triggers are dropped for the load and created again
+    from the catalog's text: run with (empty) parameters, a '%' in it was a placeholder and the
+    trigger was gone."""
+    source, target = mysql_db(), mysql_db()
+    _script(
+        source,
+        [
+            "CREATE TABLE t (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL)",
+            "INSERT INTO t SELECT seq, concat('A', seq % 5) FROM seq_1_to_40",
+        ],
+    )
+    relsynth.synthesize(source, target, seed=0)
+    _script(
+        target,
+        [
+            "CREATE TRIGGER t_pct BEFORE INSERT ON t FOR EACH ROW "
+            "SET NEW.code = IF(NEW.code LIKE 'A%', NEW.code, concat('A% :b', NEW.code))"
+        ],
+    )
+    query = (
+        "SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS "
+        "WHERE TRIGGER_SCHEMA = DATABASE()"
+    )
+    before = _rows(target, query)
+    out = relsynth.synthesize(source, target, seed=1, into_existing=True, replace=True)
+    assert out["write"].verification.problems == 0
+    assert _rows(target, query) == before
