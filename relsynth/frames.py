@@ -31,22 +31,28 @@ def _sql_type(values: pd.Series) -> SqlType:
     return SqlType("text")
 
 
+def _names(columns: str | Sequence[str]) -> tuple[str, ...]:
+    """Column names; one name alone is one column, not its letters ('id' was 'i' and 'd')."""
+    return (columns,) if isinstance(columns, str) else tuple(columns)
+
+
 def schema_from_frames(
     frames: Mapping[str, pd.DataFrame],
     *,
-    primary_keys: Mapping[str, Sequence[str]] | None = None,
-    foreign_keys: Sequence[tuple[str, Sequence[str], str, Sequence[str]]] = (),
+    primary_keys: Mapping[str, str | Sequence[str]] | None = None,
+    foreign_keys: Sequence[tuple[str, str | Sequence[str], str, str | Sequence[str]]] = (),
 ) -> Schema:
     """Tables, types and kinds from DataFrames; keys as given.
 
-    ``foreign_keys``: (child table, child columns, parent table, parent columns) tuples.
+    ``foreign_keys``: (child table, child columns, parent table, parent columns) tuples. A key of
+    one column may be given as its name ("id" for ["id"]).
     """
     primary_keys = primary_keys or {}
     tables = []
     for name, frame in frames.items():
-        pk = tuple(primary_keys.get(name, ()))
+        pk = _names(primary_keys.get(name, ()))
         fks = tuple(
-            ForeignKey(f"fk_{child}_{'_'.join(cols)}", tuple(cols), parent, tuple(ref))
+            ForeignKey(f"fk_{child}_{'_'.join(_names(cols))}", _names(cols), parent, _names(ref))
             for child, cols, parent, ref in foreign_keys
             if child == name
         )

@@ -353,3 +353,20 @@ def test_a_null_determinant_still_gives_its_target() -> None:
         saw_null_prefix |= bool(out["prefix"].isna().all())
         assert out["gender"].notna().all(), seed
     assert saw_null_prefix
+
+
+def test_a_key_of_one_column_may_be_given_as_its_name() -> None:
+    """schema_from_frames(primary_keys={"t": "id"}) and a foreign key ("c", "p_id", "p", "id")
+    took a name as its letters: "Unknown column 'i'"."""
+    from relsynth.frames import schema_from_frames
+
+    frames = {
+        "p": pd.DataFrame({"id": [1, 2, 3]}),
+        "c": pd.DataFrame({"cid": [1, 2, 3, 4], "p_id": [1, 1, 2, 3]}),
+    }
+    schema = schema_from_frames(
+        frames, primary_keys={"p": "id", "c": "cid"}, foreign_keys=[("c", "p_id", "p", "id")]
+    )
+    assert schema.table("p").primary_key == ("id",)
+    assert schema.table("c").foreign_keys[0].columns == ("p_id",)
+    assert schema.table("c").foreign_keys[0].ref_columns == ("id",)
