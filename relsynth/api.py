@@ -236,24 +236,25 @@ def _fit_database(
         result = read_tables(
             conn, schema, plan, sample_rows=sample_rows, holdout=holdout, seed=seed, progress=progress
         )
-    if engine == "sdv":
-        return _fit_sdv(schema, plan, result.frames, seed)
-    model = fit_tables(
-        schema,
-        result.frames,
-        plan=plan,
-        seed=seed,
-        progress=progress,
-        rare_k=rare_k,
-        guard=not sample_rows,
-        ref_counts=result.ref_counts,
-    )
-    if sample_rows:  # guarded by every row of the source, not only the sample's
-        from relsynth.model import guards
-        from relsynth.read import stream_rows
+        if engine == "sdv":
+            return _fit_sdv(schema, plan, result.frames, seed)
+        model = fit_tables(
+            schema,
+            result.frames,
+            plan=plan,
+            seed=seed,
+            progress=progress,
+            rare_k=rare_k,
+            guard=not sample_rows,
+            ref_counts=result.ref_counts,
+        )
+        if sample_rows:  # guarded by every row of the source, not only the sample's
+            from relsynth.model import guards
+            from relsynth.read import stream_rows
 
-        result.frames.clear()
-        with connect(url, read_only=True) as conn:
+            result.frames.clear()
+            # In the same transaction, so in the snapshot the sample was read from: a row deleted
+            # from a live source while the model learned is guarded all the same.
             chunks = stream_rows(conn, schema, plan, progress, columns=guards.guarded_columns(model))
             guards.attach_chunks(model, chunks)
     model.source = {

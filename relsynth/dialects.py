@@ -155,6 +155,10 @@ def begin_read_only(conn: sa.Connection) -> sa.Connection:
     if kind == "postgresql":
         conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        if (conn.dialect.server_version_info or (0,)) >= (9, 6):
+            # The snapshot stays open while the model learns (the guards' pass reads in it after):
+            # a server that ends idle transactions would end it, as pg_dump also prevents.
+            conn.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
         tolerant_dates(conn)  # 'infinity' and BC dates are read, not a failed read
     elif kind == "mysql":
         conn.exec_driver_sql("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
