@@ -686,6 +686,7 @@ def _given_shared(
     race (diabetes130: race x payer among the pairs a classifier told apart)."""
     if corr.shape != (z.shape[1], z.shape[1]):
         return z
+    moved_dims: set[int] = set()
     for m in range(1, len(shared) + 1):
         rows = np.flatnonzero(taken == m)
         if not len(rows):
@@ -698,6 +699,11 @@ def _given_shared(
             continue
         b = np.linalg.lstsq(corr[np.ix_(fam, fam)], corr[np.ix_(fam, rest)], rcond=1e-8)[0]
         z[np.ix_(rows[moved], rest)] += delta[moved] @ b
+        moved_dims.update(int(j) for j in rest)
+    # Each moved column keeps the values it was drawn with, in the new order: children per parent
+    # stay at their exact quantiles (each table keeps its row count), the rest their marginals.
+    for j in sorted(moved_dims - {int(j) for idx in shared for j in idx}):
+        z[np.argsort(z[:, j], kind="stable"), j] = np.sort(before[:, j])
     return z
 
 
