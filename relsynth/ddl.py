@@ -838,7 +838,7 @@ def build(
                 what = f"a {ix.method.upper()} index" if ix.method else "an index on expressions"
                 out.changes.append(f"{name}: index {ix.name} is {what}, specific to {src}: not recreated")
                 continue
-            parts = [sa_table.c[c] for c in ix.columns] + [source_sql(e) for e in ix.expressions]
+            parts = [source_sql(e) if is_expr else sa_table.c[e] for e, is_expr in ix.elements()]  # in order
             ix_name = ix.name
             if target != "mysql" and ix_name:
                 used = taken.setdefault(_where(table, target_schema, own_schemas), set())

@@ -167,8 +167,9 @@ def reflect_connection(
     columns = _multi(insp.get_multi_columns, schema, names)
     pks = _multi(insp.get_multi_pk_constraint, schema, names)
     fks = _multi(insp.get_multi_foreign_keys, schema, with_parts)
-    with warnings.catch_warnings():  # SQLite: _sqlite_partial reads the WHERE that SQLAlchemy misses
+    with warnings.catch_warnings():  # SQLite: _sqlite_indexes reads what SQLAlchemy misses or skips
         warnings.filterwarnings("ignore", message="Failed to look up filter predicate")
+        warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index")
         uniques = _multi(insp.get_multi_unique_constraints, schema, names)  # reads SQLite's indexes
         indexes = _multi(insp.get_multi_indexes, schema, names)
     checks = _multi(insp.get_multi_check_constraints, schema, names)
@@ -213,7 +214,7 @@ def reflect_connection(
     if dialects.family(conn) == "sqlite":
         extra_uniques, fk_actions = dialects.sqlite_unique_and_actions(conn, names)
         _sqlite_generated(conn, schema, columns)
-        _sqlite_partial(conn, schema, indexes)
+        _sqlite_indexes(conn, schema, indexes, names, notes)
 
     enums: tuple[EnumType, ...] = ()
     domains: tuple[Domain, ...] = ()
@@ -398,36 +399,76 @@ def _sqlite_generated(
                 c["computed"] = {**c["computed"], "sqltext": found[c["name"]]}
 
 
-def _sqlite_partial(
-    conn: sa.Connection, schema: str | None, indexes: dict[str, list[dict[str, Any]]]
+def _sqlite_indexes(
+    conn: sa.Connection,
+    schema: str | None,
+    indexes: dict[str, list[dict[str, Any]]],
+    tables: Iterable[str],
+    notes: list[str],
 ) -> None:
-    """SQLite partial indexes' WHERE read from the CREATE INDEX after the column list's closing
-    parenthesis: SQLAlchemy's pattern stops at the end of a line (a predicate over two lines loses
-    its second) and misses one after a comment or without a space (``(a)WHERE``)."""
+    """SQLite indexes as their CREATE INDEX has them. A partial index's WHERE is read after the
+    element list's closing parenthesis: SQLAlchemy's pattern stops at the end of a line (a predicate
+    over two lines loses its second) and misses one after a comment or without a space
+    (``(a)WHERE``). An index on expressions, which SQLAlchemy skips (with a warning), is added:
+    its elements in their order, a column by its name (``pragma_index_xinfo`` tells which are
+    columns; their COLLATE and ASC/DESC are left out, as SQLAlchemy leaves them out of an index on
+    columns), an expression as written (with its own COLLATE and ASC/DESC: it is SQLite's SQL,
+    recreated on SQLite only)."""
     import sqlalchemy as sa
 
     master = _sqlite_master(schema)
-    found = {
-        (r[0], r[1]): _index_predicate(r[2])
-        for r in conn.execute(
-            sa.select(master.c.tbl_name, master.c.name, master.c.sql).where(
-                master.c.type == "index", master.c.sql.is_not(None)
-            )
-        )
-    }
+    rows = conn.execute(
+        sa.select(master.c.tbl_name, master.c.name, master.c.sql)
+        .where(master.c.type == "index", master.c.sql.is_not(None))
+        .order_by(master.c.name)
+    ).all()
+    found = {(r[0], r[1]): _index_elements(r[2]) for r in rows}
     for table_name, table_indexes in indexes.items():
         for ix in table_indexes:
-            where = found.get((table_name, ix.get("name")))
-            if where is None:
+            parsed = found.get((table_name, ix.get("name")))
+            if parsed is None:
                 continue
+            where = parsed[1]
             opts = {k: v for k, v in (ix.get("dialect_options") or {}).items() if k != "sqlite_where"}
             ix["dialect_options"] = {**opts, "sqlite_where": where} if where else opts
+    wanted = set(tables)
+    for table_name, name, sql in rows:
+        if table_name not in wanted or any(ix.get("name") == name for ix in indexes.get(table_name, [])):
+            continue
+        elements, where = found[(table_name, name)]
+        xinfo = conn.execute(
+            sa.text(
+                "SELECT cid, name FROM pragma_index_xinfo(:i"
+                + ("" if schema is None else ", :s")
+                + ") WHERE key = 1 ORDER BY seqno"
+            ),
+            {"i": name, "s": schema},
+        ).all()
+        if len(xinfo) != len(elements) or not elements:
+            notes.append(f"{table_name}: index {name} could not be read from its CREATE INDEX; not copied")
+            continue
+        opts = {"sqlite_where": where} if where else {}
+        indexes.setdefault(table_name, []).append(
+            {
+                "name": name,
+                "column_names": [col if cid >= 0 else None for cid, col in xinfo],
+                "expressions": [
+                    col if cid >= 0 else text for (cid, col), text in zip(xinfo, elements, strict=True)
+                ],
+                "unique": bool(re.match(r"\s*CREATE\s+UNIQUE\b", _without_comments(sql), re.IGNORECASE)),
+                "dialect_options": opts,
+            }
+        )
+        indexes[table_name].sort(key=lambda d: d.get("name") or "~")  # as SQLAlchemy sorts them
 
 
-def _index_predicate(create_sql: str) -> str:
-    """The WHERE of a SQLite CREATE INDEX statement ("" for a full index), without comments."""
+def _index_elements(create_sql: str) -> tuple[list[str], str]:
+    """The elements of a SQLite CREATE INDEX statement (split at the commas between them, each as
+    written: a column or an expression, with any COLLATE and ASC/DESC), and its WHERE ("" for a
+    full index); without comments."""
     text = _without_comments(create_sql)
-    depth, quote = 0, ""
+    elements: list[str] = []
+    depth, quote, start = 0, "", -1
     for i, ch in enumerate(text):
         if quote:
             if ch == quote:
@@ -436,12 +477,18 @@ def _index_predicate(create_sql: str) -> str:
             quote = "]" if ch == "[" else ch
         elif ch == "(":
             depth += 1
+            if depth == 1:  # the element list opens
+                start = i + 1
+        elif ch == "," and depth == 1:
+            elements.append(text[start:i].strip())
+            start = i + 1
         elif ch == ")":
             depth -= 1
-            if depth == 0:  # the end of the column list
+            if depth == 0:  # the end of the element list
+                elements.append(text[start:i].strip())
                 m = re.match(r"\s*WHERE\b(.*)$", text[i + 1 :], re.IGNORECASE | re.DOTALL)
-                return m.group(1).strip() if m else ""
-    return ""
+                return elements, m.group(1).strip() if m else ""
+    return [], ""
 
 
 def _without_comments(sql: str) -> str:
@@ -945,8 +992,19 @@ def _table(
     for ix in indexes:
         if ix.get("duplicates_constraint") or ix.get("name") in constraint_names:
             continue
-        col_names = tuple(c for c in ix.get("column_names") or () if c is not None)
-        exprs = tuple(e for e in ix.get("expressions") or () if e not in col_names)
+        names_ = list(ix.get("column_names") or ())
+        given_exprs = list(ix.get("expressions") or ())
+        if given_exprs and len(given_exprs) == len(names_):
+            # SQLAlchemy 2: every element in order, a column's name where column_names has it
+            # (None at an expression's place): (a, lower(b), c) keeps its order.
+            at = tuple(i for i, c in enumerate(names_) if c is None)
+            col_names = tuple(c for c in names_ if c is not None)
+            exprs = tuple(given_exprs[i] for i in at)
+            expression_at = () if at == tuple(range(len(col_names), len(names_))) else at
+        else:
+            col_names = tuple(c for c in names_ if c is not None)
+            exprs = tuple(e for e in given_exprs if e not in col_names)
+            expression_at = ()
         opts = ix.get("dialect_options") or {}
         method = str(opts.get("mysql_prefix") or opts.get("postgresql_using") or "").lower()
         if method == "btree":
@@ -956,7 +1014,9 @@ def _table(
         lengths = tuple(int(per_col.get(c) or 0) for c in col_names) if per_col else ()
         # A partial index's WHERE as the catalog gives it (PostgreSQL: pg_get_expr, parenthesised).
         where = str(opts.get("postgresql_where") or opts.get("sqlite_where") or "").strip()
-        idx.append(Index(ix["name"], col_names, bool(ix.get("unique")), exprs, method, lengths, where))
+        idx.append(
+            Index(ix["name"], col_names, bool(ix.get("unique")), exprs, method, lengths, where, expression_at)
+        )
     return Table(
         name=name,
         columns=tuple(columns),

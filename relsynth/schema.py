@@ -183,6 +183,26 @@ class Index:
     # A partial index's predicate in the source dialect's SQL (PostgreSQL, SQLite); "" for an index
     # over every row. Recreated on the same dialect; elsewhere the index covers every row.
     where: str = ""
+    # Where the expressions stand among the index's elements (0-based), when a column follows one:
+    # (a, lower(b), c) is columns (a, c), expressions (lower(b),), expression_at (1,). (): the
+    # columns come first, then the expressions (as every index written before this field).
+    expression_at: tuple[int, ...] = ()
+
+    def elements(self) -> tuple[tuple[str, bool], ...]:
+        """Each element in the index's order: (a column's name or an expression's SQL, is an expression)."""
+        size = len(self.columns) + len(self.expressions)
+        at = set(self.expression_at)
+        if not self.ordered():  # () or not as relsynth writes it (validate names that): columns first
+            at = set(range(len(self.columns), size))
+        cols, exprs = iter(self.columns), iter(self.expressions)
+        return tuple((next(exprs), True) if i in at else (next(cols), False) for i in range(size))
+
+    def ordered(self) -> bool:
+        """expression_at gives a place to each expression, within the index's elements."""
+        at, size = self.expression_at, len(self.columns) + len(self.expressions)
+        return (
+            bool(at) and len(set(at)) == len(at) == len(self.expressions) and all(0 <= i < size for i in at)
+        )
 
 
 @dataclass(frozen=True)
@@ -548,6 +568,14 @@ def validate(schema: Schema) -> None:
                 raise SchemaError(
                     f"Foreign key {fk.name} of table '{table.name}' has {len(fk.columns)} columns but "
                     f"refers to {len(fk.ref_columns)}; list the same number on both sides"
+                )
+        for ix in table.indexes:
+            if ix.expression_at and not ix.ordered():
+                raise SchemaError(
+                    f"Index {ix.name} of table '{table.name}' has \"expression_at\" "
+                    f"{list(ix.expression_at)}: it needs one distinct position (0-based) per expression "
+                    f"({len(ix.expressions)}), below {len(ix.columns) + len(ix.expressions)}; delete it "
+                    "to put the expressions after the columns"
                 )
         if table.context is not None:
             table.fk(table.context)

@@ -241,7 +241,7 @@ def columns_detail(plan: Plan, table: Table) -> list[RenderableType]:
         if c.type.values:
             facts.append(f"  {c.type.name} {c.type.type_name or c.name}: {', '.join(c.type.values)}\n")
     for ix in table.indexes:
-        cols = ", ".join((*ix.columns, *ix.expressions))
+        cols = ", ".join(e for e, _ in ix.elements())
         where = f" where {' '.join(ix.where.split())}" if ix.where else ""
         facts.append(f"  {'unique ' if ix.unique else ''}index {ix.name}: ({cols}){where}\n")
     if table.partitioning:
