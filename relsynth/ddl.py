@@ -870,6 +870,8 @@ def build(
                     _table=sa_table,
                     **_index_kind(ix, dialects.family(dst)),
                     **partial,
+                    # The synthetic values are not kept unique under expressions: created apart.
+                    info={"unique_on_expressions": True} if ix.unique and ix.expressions else {},
                 )
     for name in names:
         table = schema.table(name)

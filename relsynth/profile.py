@@ -255,7 +255,7 @@ def infer_kind(
     t = col.type
     type_kind = KIND_OF_TYPE.get(t.name, Kind.UNSUPPORTED)
     single_unique = {u.columns[0] for u in table.unique if len(u.columns) == 1} | {
-        ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1
+        ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1 and not ix.expressions
     }
     if type_kind is Kind.UNSUPPORTED:
         return Kind.UNSUPPORTED, unsupported_reason(t, col.nullable)
@@ -365,7 +365,7 @@ def unlinked_codes(schema: Schema) -> Schema:
             c: fk.ref_table for fk in table.foreign_keys if fk.ref_table not in active for c in fk.columns
         }
         unique = {u.columns[0] for u in table.unique if len(u.columns) == 1} | {
-            ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1
+            ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1 and not ix.expressions
         }
         cols = []
         mine = len(kept) < len(table.foreign_keys)

@@ -126,7 +126,7 @@ def reference_personal(
     people = PeopleFactory(locale, int(rng.integers(0, 2**31 - 1)), len(frame), sex_flags(frame), rng)
     key = os.urandom(16)
     unique = {u.columns[0] for u in table.unique if len(u.columns) == 1} | {
-        ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1
+        ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1 and not ix.expressions
     }
     out: dict[str, list[Any]] = {}
     for col in cols:
