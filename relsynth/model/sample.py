@@ -684,7 +684,7 @@ def _given_shared(
     regression of the rest on the taken columns. Left as drawn, a patient's race on a later
     encounter was its first's while the payer and admission type had been drawn with another
     race (diabetes130: race x payer among the pairs a classifier told apart)."""
-    if corr.shape != (z.shape[1], z.shape[1]):
+    if corr.shape != (z.shape[1], z.shape[1]) or not np.isfinite(corr).all():
         return z
     moved_dims: set[int] = set()
     for m in range(1, len(shared) + 1):
