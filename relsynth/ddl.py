@@ -848,19 +848,27 @@ def build(
                         f"{name}: index {ix.name} renamed {ix_name} (index names are per schema in {dst})"
                     )
             partial: dict[str, Any] = {}
-            if ix.where and same and target in {"postgresql", "sqlite"}:
+            if ix.where and target in {"postgresql", "sqlite"}:
                 # The predicate names the table's columns only: a renamed (staging) table keeps it.
-                partial[f"{target}_where"] = source_sql(ix.where)
-            elif ix.where:
+                # Into the other of the two, re-rendered as a CHECK is, where relsynth reads it.
+                where = _check(ix.where, same, {c.name: c.type for c in table.columns}, src, dst)
+                if where is not None:
+                    partial[f"{target}_where"] = where
+            if ix.where and not partial:
                 out.changes.append(
                     f"{name}: {'unique ' if ix.unique else ''}index {ix.name} is partial in the source "
                     + (
                         "(WHERE ...); MySQL and MariaDB have no partial indexes"
                         if target == "mysql"
-                        else f"(its WHERE is {src} SQL, not carried over)"
+                        else f"(its WHERE is {src} SQL that relsynth does not translate)"
                     )
                     + ": here it covers every row"
-                    + (", which the synthetic values meet (unique across all rows)" if ix.unique else "")
+                    + (
+                        " where the synthetic rows allow it (they are unique where its WHERE holds; "
+                        "if not, it is listed as not recreated)"
+                        if ix.unique
+                        else ""
+                    )
                 )
             if parts:
                 sa.Index(
@@ -870,8 +878,11 @@ def build(
                     _table=sa_table,
                     **_index_kind(ix, dialects.family(dst)),
                     **partial,
-                    # The synthetic values are not kept unique under expressions: created apart.
-                    info={"unique_on_expressions": True} if ix.unique and ix.expressions else {},
+                    # The synthetic values are kept unique over its columns, not under expressions,
+                    # nor outside a WHERE the target's index lost: created apart (writer.py).
+                    info={"may_be_refused": True}
+                    if ix.unique and (ix.expressions or (ix.where and not partial))
+                    else {},
                 )
     for name in names:
         table = schema.table(name)

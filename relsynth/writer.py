@@ -945,26 +945,31 @@ def _after_load(
             conn.execute(AddConstraint(constraint))
     for name, t in ts.tables.items():
         for ix in t.info.get("indexes", []):
-            if ix.info.get("unique_on_expressions"):
-                _unique_on_expressions(conn, name, ix, summary)
+            if ix.info.get("may_be_refused"):
+                _unique_apart(conn, name, ix, summary)
             else:
                 ix.create(conn)
     _exclusions(conn, kind, schema, ts, summary)
 
 
-def _unique_on_expressions(conn: sa.Connection, name: str, ix: sa.Index, summary: WriteSummary) -> None:
-    """A unique index on expressions (``lower(email)``), in a savepoint: relsynth keeps columns
-    unique, not what an expression makes of them (two synthetic e-mails may be equal but for case,
-    or equal). Refused by the rows, it is listed as not recreated and the load goes on."""
+def _unique_apart(conn: sa.Connection, name: str, ix: sa.Index, summary: WriteSummary) -> None:
+    """A unique index the synthetic rows may repeat a key of, in a savepoint where the dialect has
+    them: one on expressions (``lower(email)``; relsynth keeps columns unique, not what an
+    expression makes of them), or a partial one whose WHERE the target lost (its rows are unique
+    where the WHERE holds). Refused by the rows, it is listed as not recreated and the load goes on."""
     import sqlalchemy as sa
 
     try:
-        with conn.begin_nested():
+        if conn.dialect.name in {"mysql", "mariadb"}:  # DDL commits there: no savepoint to go back to
             ix.create(conn)
+        else:
+            with conn.begin_nested():
+                ix.create(conn)
     except sa.exc.IntegrityError:
         summary.not_recreated.append(
-            f"unique index {ix.name} on {name}: some synthetic rows are equal under its expressions "
-            "(relsynth keeps columns unique, not expressions of them)"
+            f"unique index {ix.name} on {name}: some synthetic rows repeat a key under it (relsynth "
+            "keeps columns unique, not expressions of them, and a partial index's key only where "
+            "its WHERE holds)"
         )
 
 
@@ -1601,6 +1606,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         )
         summary.changes += ts.changes
         renamed = _rename_taken_fks(conn, ts, staging, schema.schemas, token)
+        apart: list[tuple[str, sa.Index]] = []  # unique indexes the rows may refuse: after the load
         for name in names:
             table = ts.tables[name]
             indexes = sorted(table.indexes, key=lambda ix: str(ix.name))  # a set: its order varies by process
@@ -1608,6 +1614,9 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
                 table.indexes.discard(ix)
             table.create(conn)
             for ix in indexes:
+                if ix.info.get("may_be_refused"):
+                    apart.append((name, ix))
+                    continue
                 ix.create(conn)
                 table.indexes.add(ix)
         conn.commit()
@@ -1637,6 +1646,8 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             progress("write", len(names), len(names))
         # After every batch: whether each constraint's rows were kept apart is known only now.
         summary.not_recreated += exclusion.not_recreated(schema, names, "mysql")
+        for name, ix in apart:
+            _unique_apart(conn, name, ix, summary)
         summary.seconds["load"] = time.perf_counter() - t0 - job.waited
         t0 = time.perf_counter()
         expected = {n: summary.rows.get(n, 0) for n in names}

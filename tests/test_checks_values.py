@@ -303,3 +303,21 @@ def test_check_constants_of_every_type_hold_on_every_dialect(
         make: Callable[[], str] = request.getfixturevalue("pg_db" if dialect == "postgresql" else "mysql_db")
         source, target = make(), make()
     assert run(checks_spec(dialect), source, target) == []
+
+
+@pytest.mark.parametrize(
+    ("sql", "rows"),
+    [
+        # PostgreSQL prints a varchar column it casts in parentheses; read as a condition, (kind)
+        # was kind = TRUE and the whole CHECK (or partial index WHERE) was not interpretable.
+        ("((kind)::text = 'a'::text)", [True, False, None]),
+        (
+            "((kind)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))",
+            [True, True, None],
+        ),
+        ("((flag) AND (NOT (kind)::text = 'b'::text))", [True, False, None]),
+    ],
+)
+def test_a_column_in_parentheses_is_a_value(sql: str, rows: list[object]) -> None:
+    frame = pd.DataFrame({"kind": ["a", "b", None], "flag": [True, True, True]})
+    assert ck.truth(ck.parse(sql, "postgresql"), frame).tolist() == rows

@@ -344,7 +344,12 @@ class _Parser:
         kind, value = self.peek()
         if kind == "op" and value == "(":
             self.i += 1
-            inner = self.expr()
+            if self.peek()[0] in {"id", "qid"} and self.peek(1) == ("op", ")"):
+                # A column in parentheses is a value, as PostgreSQL prints one it casts:
+                # ((status)::text = 'a'::text). Read as a condition, status became status = TRUE.
+                inner = self.primary()
+            else:
+                inner = self.expr()
             self.take("op", ")")
             return self.cast(inner)
         self.i += 1
