@@ -375,3 +375,36 @@ def test_vocabulary_counts_values_that_differ_only_in_case_or_blanks_once() -> N
     vocab = Vocabulary.fit(pd.Series(rows))
     assert vocab is not None and "carefully" in vocab.words
     assert "silent" not in vocab.words
+
+
+def test_one_familys_summary_is_no_knot_of_its_own() -> None:
+    """Each parent's children are summarised (their mean and spread on the copula's scale) and
+    the parent table learns those summaries. They were stored a knot per parent: one person's 40
+    visits of 55,555.55 stood as a lone knot at 1.83 where the next was 0.56, and whether that
+    person is in the source showed from the file. Now a knot per rare_k families, ends pulled in."""
+    rng = np.random.default_rng(4)
+    n = 300
+    counts = rng.integers(0, 6, n)
+    counts[0] = 40
+    owner = np.repeat(np.arange(1, n + 1), counts)
+    cost = np.where(owner == 1, 55555.55, np.round(rng.normal(300, 80, len(owner)), 2))
+    frames = {
+        "person": pd.DataFrame({"id": np.arange(1, n + 1), "age": rng.integers(20, 80, n)}),
+        "visit": pd.DataFrame({"id": np.arange(1, len(owner) + 1), "person_id": owner, "cost": cost}),
+    }
+    from relsynth.frames import schema_from_frames
+
+    schema = schema_from_frames(
+        frames,
+        primary_keys={"person": "id", "visit": "id"},
+        foreign_keys=[("visit", "person_id", "person", "id")],
+    )
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    families = int((counts > 0).sum())
+    summaries = [d for d in model.tables["person"].dims if d.role in {"loc", "scale"}]
+    assert summaries
+    for dim in summaries:
+        knots = np.sort(np.asarray(dim.encoder.knots))  # type: ignore[attr-defined]
+        assert len(knots) <= -(-families // 5) + 1, (dim.name, len(knots), families)
+        gaps = np.diff(knots)
+        assert gaps[-1] <= 5 * np.median(gaps[gaps > 0]), (dim.name, knots[-4:])

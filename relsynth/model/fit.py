@@ -1721,7 +1721,9 @@ def _fit_hierarchy(
         for j in range(d):
             target = cm.dims[j].name
             for role, values in (("loc", loc[:, j]), ("scale", np.log(scale[:, j]))):
-                enc = Continuous.fit(values[has]) if has.any() else Continuous.fit(np.zeros(1))
+                # A knot per rare_k families and the ends pulled in, as a column's own numbers: a
+                # knot per parent showed one patient's 40 extreme visits as a lone knot far out.
+                enc = Continuous.fit(values[has], tail=rare_k) if has.any() else Continuous.fit(np.zeros(1))
                 role_s = np.zeros(n)  # a parent without children scores at the latent's mean
                 role_s[has] = Continuous.scores_array(values[has])
                 ext_dims.append(Dim(f"{child}#{role}:{target}", role, enc, child=child, fk=fk, target=target))
