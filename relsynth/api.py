@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,7 +195,7 @@ def _fit_database(
     from relsynth.read import read_tables
     from relsynth.reflection import reflect_connection, select_tables
 
-    with connect(url, read_only=True) as conn:
+    with connect(url, read_only=True) as conn, _read_while_unchanged(url):
         source_identity = identity(conn, _wanted_schemas(db_schema, schema))
         if hooks:
             hooks.connected(source_identity)
@@ -279,6 +280,23 @@ def _fit_database(
             f"{sample_rows:,}",
         )
     return model
+
+
+@contextmanager
+def _read_while_unchanged(url: str | sa.URL) -> Iterator[None]:
+    """A column or table that another session drops or renames while the source is read is said
+    in one line (it was an internal error, on PostgreSQL and MariaDB alike)."""
+    import sqlalchemy as sa
+
+    from relsynth.io import schema_changed
+
+    try:
+        yield
+    except sa.exc.DBAPIError as err:
+        changed = schema_changed(err, url)
+        if changed is None:
+            raise
+        raise changed from None
 
 
 def _rows_within(schema: Schema, plan: Any, budget: int) -> int | None:

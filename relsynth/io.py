@@ -362,6 +362,27 @@ def database_error(err: BaseException, url: sa.URL | None = None) -> RelsynthErr
     return ConnectionFailed(message) if problem.kind in _CONNECT_KINDS else DatabaseFailed(message)
 
 
+# A column or table named in a query is gone: read from a source, its schema changed after it was
+# reflected (an ALTER TABLE by another client; relsynth takes no lock that would stop one).
+_GONE = {("postgresql", "42703"), ("postgresql", "42P01"), ("mysql", "1054"), ("mysql", "1146")}
+
+
+def schema_changed(err: BaseException, url: str | sa.URL) -> DatabaseFailed | None:
+    """The one-line error for a source whose tables changed while it was read; None otherwise."""
+    orig = _driver_error(err)
+    family = _DRIVER_FAMILIES.get(type(orig).__module__.split(".")[0])
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    errno = str(args[0]) if args and isinstance(args[0], int) else None  # MySQL's number, first
+    code = errno if family == "mysql" else getattr(orig, "sqlstate", None)
+    if (family, code) not in _GONE:
+        return None
+    return DatabaseFailed(
+        f"The {describe(parse_url(url))}'s tables changed while relsynth read them ({_detail(orig)}): "
+        "a column or table was added, dropped or renamed by another session; run again once "
+        "that change is done"
+    )
+
+
 def connection_error(url: sa.URL, err: BaseException) -> ConnectionFailed:
     """Turn a driver's connect failure into one line that says what to do (no password, no data)."""
     problem = classify(err)
