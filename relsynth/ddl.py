@@ -74,9 +74,15 @@ def _spatial(spelling: str) -> Any:
     return Spatial()
 
 
-_LITERAL_DEFAULT = re.compile(
-    r"^\(?\s*(-?\d+(\.\d+)?|'([^']|'')*'|true|false|null)\s*\)?(::[\w\s]+)?$", re.IGNORECASE
-)
+_LITERAL_DEFAULT = r"^\(?\s*(-?\d+(?:\.\d+)?|{string}|true|false|null)\s*\)?(?:::[\w\s]+)?$"
+
+
+@functools.cache
+def _literal_default(family: str) -> re.Pattern[str]:
+    """A DEFAULT that is a constant (a cast after it allowed), its string spelled as ``family`` does."""
+    return re.compile(_LITERAL_DEFAULT.replace("{string}", dialects.string_pattern(family)), re.IGNORECASE)
+
+
 _NOW_DEFAULT = re.compile(
     r"^\(?\s*(now\(\)|current_timestamp(\(\))?|current_date|localtimestamp)\s*\)?$", re.IGNORECASE
 )
@@ -541,28 +547,37 @@ def source_sql(sql: str) -> Any:
 
 
 def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
-    """Server default for the target, or None with a note when it cannot be carried over."""
+    r"""Server default for the target, or None with a note when it cannot be carried over.
+
+    A constant carries its value: a string is read as the source spells it and handed to the target
+    as a value, which its DDL quotes and escapes its own way (MariaDB's 'a\\b' is a\b, written 'a\b'
+    in PostgreSQL and SQLite; PostgreSQL's 'a\:b' is written 'a\\:b' in MariaDB)."""
     import sqlalchemy as sa
 
     default = col.default
     if default is None or "nextval(" in default:
         return None, None  # serial columns become autoincrement columns
-    if dialects.family(src) == dialects.family(dst):
+    family = dialects.family(src)
+    if family == dialects.family(dst):
         return source_sql(default), None
-    literal = _LITERAL_DEFAULT.match(default.strip())
+    literal = _literal_default(family).match(default.strip())
     if literal:
         value = literal.group(1)  # without parentheses and cast; a '::' inside a string stays
-        if col.type.name in {"date", "datetime"} and value.startswith("'"):
+        text = dialects.string_value(value, family) if value[-1:] == "'" else None
+        if col.type.name in {"date", "datetime"} and text is not None:
             from relsynth.transform import special_date
 
-            if special_date(value[1:-1])[0] is not None:  # 'infinity', a zero date: no date the target holds
+            if special_date(text)[0] is not None:  # 'infinity', a zero date: no date the target holds
                 return None, f"default {default} of {col.name} is no date {dst} holds: not recreated"
         if (
             col.type.name == "boolean"
             and dialects.family(dst) == "postgresql"
             and value.strip("'") in {"0", "1"}
         ):
-            value = "true" if value.strip("'") == "1" else "false"  # PostgreSQL casts no integer to boolean
+            # PostgreSQL casts no integer to boolean
+            return source_sql("true" if value.strip("'") == "1" else "false"), None
+        if text is not None:
+            return text, None  # a value: the target's DDL renders it as its own literal
         return source_sql(value), None
     if _NOW_DEFAULT.match(default.strip()):
         return sa.func.current_timestamp(), None
@@ -783,7 +798,7 @@ def build(
             constraints.append(sa.UniqueConstraint(*u.columns, name=u.name if same else None))
         auto_cols = {c.name for c in cols if c.autoincrement is True}
         for check in table.checks:
-            if target == "mysql" and auto_cols and _mentions(check.sql, auto_cols):
+            if target == "mysql" and auto_cols and _mentions(check.sql, auto_cols, src):
                 out.changes.append(
                     f"{name}: CHECK ({check.sql}) uses an AUTO_INCREMENT column, which "
                     "MySQL/MariaDB forbids: not recreated"
@@ -1116,9 +1131,9 @@ def _free_name(name: str, fallback: str, used: set[str]) -> str:
     return out
 
 
-def _mentions(sql: str, columns: set[str]) -> bool:
+def _mentions(sql: str, columns: set[str], dialect: str) -> bool:
     try:
-        return bool(ck.columns_of(ck.parse(sql)) & columns)
+        return bool(ck.columns_of(ck.parse(sql, dialect)) & columns)
     except ck.NotInterpretable:
         return any(re.search(rf"\b{re.escape(c)}\b", sql) for c in columns)
 

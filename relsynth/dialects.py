@@ -377,6 +377,51 @@ def standard_strings(sql: str) -> str:
     return _MYSQL_STRING.sub(fix, sql)
 
 
+# A string literal as each family's SQL writes it (the catalogs' text: CHECKs, DEFAULTs). MariaDB and
+# MySQL read a backslash as an escape (their catalogs print one backslash as two, whatever the
+# session's sql_mode); PostgreSQL's standard strings and SQLite's have none; PostgreSQL's E'...'
+# strings have C-style escapes. A family not named here (none given) reads as PostgreSQL.
+_STANDARD = r"'(?:[^']|'')*'"
+_ESCAPED = r"'(?:[^'\\]|''|\\[\s\S])*'"
+STRING_LITERAL = {"mysql": _ESCAPED, "sqlite": _STANDARD, "postgresql": rf"[eE]{_ESCAPED}|{_STANDARD}"}
+_MYSQL_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", "%": "\\%", "_": "\\_"}
+_MYSQL_ESCAPE = re.compile(r"''|\\([\s\S])")
+_C_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_C_ESCAPE = re.compile(
+    r"''|\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|([\s\S]))"
+)
+
+
+def string_pattern(family_name: str | None) -> str:
+    """The regular expression of a string literal in the family's SQL (no groups)."""
+    return STRING_LITERAL.get(family_name or "", STRING_LITERAL["postgresql"])
+
+
+def string_value(literal: str, family_name: str | None) -> str:
+    r"""The value a string literal (quotes included) holds in the family's SQL: MariaDB's 'a\\b' is
+    a\b (one backslash), as PostgreSQL's E'a\\b' is, where 'a\\b' is two. In MariaDB \% and \_ keep
+    their backslash (LIKE's escapes), and any other escaped character is itself."""
+    if family_name == "mysql":
+        return _MYSQL_ESCAPE.sub(_mysql_escape, literal[1:-1])
+    if literal[:1] in {"e", "E"} and family_name in {None, "", "postgresql"}:
+        return _C_ESCAPE.sub(_c_escape, literal[2:-1])
+    return literal[1:-1].replace("''", "'")
+
+
+def _mysql_escape(m: re.Match[str]) -> str:
+    escaped = m.group(1)
+    return "'" if escaped is None else _MYSQL_ESCAPES.get(escaped, escaped)
+
+
+def _c_escape(m: re.Match[str]) -> str:
+    octal, hex2, u4, u8, other = m.groups()
+    if m.group(0) == "''":
+        return "'"
+    if other is not None:
+        return _C_ESCAPES.get(other, other)
+    return chr(int(octal, 8) if octal else int(hex2 or u4 or u8, 16))
+
+
 def undouble_backticks(reflected: dict[str, Any]) -> dict[str, Any]:
     """MySQL: names as SQLAlchemy's SHOW CREATE TABLE parser returns them, with '``' made '`' again."""
 

@@ -257,6 +257,10 @@ class Table:
     schema: str | None = None
     # PostgreSQL EXCLUDE constraints (an older file has none; left out of the file when empty).
     exclusions: tuple[Exclusion, ...] = ()
+    # The dialect its CHECKs, DEFAULTs and index WHEREs are written in (the source's): the Schema that
+    # holds the table sets it (not in the file). It says what a string constant there holds: MariaDB's
+    # 'a\\b' is a\b, one backslash; PostgreSQL's and SQLite's 'a\\b' is two.
+    sql_dialect: str = field(default="", compare=False, repr=False)
 
     @property
     def local_name(self) -> str:
@@ -348,6 +352,14 @@ class Schema:
     notes: tuple[str, ...] = field(default=(), compare=True)
     schemas: tuple[str, ...] = ()  # several database schemas at once; tables are then 'schema.table'
     sequences: tuple[PgSequence, ...] = ()  # PostgreSQL sequences behind nextval() defaults
+
+    def __post_init__(self) -> None:
+        if any(t.sql_dialect != self.dialect for t in self.tables):
+            tables = tuple(
+                t if t.sql_dialect == self.dialect else replace(t, sql_dialect=self.dialect)
+                for t in self.tables
+            )
+            object.__setattr__(self, "tables", tables)
 
     def part(self, db_schema: str) -> Schema:
         """The tables and views of one database schema of a several-schema run, under their own names
@@ -445,6 +457,8 @@ def _encode(obj: Any) -> Any:
             value = getattr(obj, f.name)
             if isinstance(obj, ForeignKey) and f.name == "table":
                 continue  # implied by the table that holds the key
+            if isinstance(obj, Table) and f.name == "sql_dialect":
+                continue  # the schema's
             if f.default is not MISSING and value == f.default:
                 continue
             if f.default_factory is not MISSING and value == f.default_factory():

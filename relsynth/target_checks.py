@@ -51,7 +51,7 @@ def hard_checks(table: Table) -> list[Check]:
     hard = []
     for check in table.checks:
         try:
-            node = ck.parse(check.sql)
+            node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
             hard.append(check)
             continue
@@ -229,7 +229,7 @@ def _still_broken(table: Table, frame: pd.DataFrame) -> np.ndarray:
     bad = np.zeros(len(frame), dtype=bool)
     for check in table.checks:
         try:
-            node = ck.parse(check.sql)
+            node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
             continue
         if len(frame) and ck.columns_of(node) <= set(frame.columns):

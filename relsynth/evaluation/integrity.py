@@ -75,7 +75,7 @@ def check_integrity(schema: Schema, tables: dict[str, pd.DataFrame]) -> Integrit
             out.orphans[fk.label] = int((~probe.isin(keys)).sum()) if len(probe) else 0
         for check in table.checks:
             try:
-                node = ck.parse(check.sql)
+                node = ck.parse(check.sql, table.sql_dialect)
             except ck.NotInterpretable:
                 out.uninterpretable.append(f"{table.name}: {check.sql}")
                 continue

@@ -67,7 +67,7 @@ def keys_within_parent(table: Table, context: ForeignKey | None) -> dict[str, ck
         if c in fk_cols or col.type.name not in INTEGER_TYPES or c in out:
             continue
         unsigned = "UNSIGNED" in (col.type.native or "").upper()
-        out[c] = ck.integer_domain(c, col.type.name, checks, unsigned=unsigned)
+        out[c] = ck.integer_domain(c, col.type.name, checks, unsigned=unsigned, dialect=table.sql_dialect)
     return out
 
 
@@ -83,7 +83,9 @@ def children_bound(tm: TableModel, table: Table, context: ForeignKey | None) -> 
         if c not in domains and context is not None:
             col = table.column(c)
             unsigned = "UNSIGNED" in (col.type.native or "").upper()
-            domains[c] = ck.integer_domain(c, col.type.name, checks, unsigned=unsigned)
+            domains[c] = ck.integer_domain(
+                c, col.type.name, checks, unsigned=unsigned, dialect=table.sql_dialect
+            )
     bounds = [dom.run_from(starts[c]) if c in starts else dom.size() for c, dom in domains.items()]
     return min(bounds) if bounds else None
 
@@ -169,7 +171,7 @@ def primary_key(
                 lo, hi = min(lo, start), max(hi, start + total - 1)
             # A key column of a composite key keeps to its CHECKs too (slot BETWEEN 1 AND 3): only
             # their bounds, not bigint's (a BIGINT UNSIGNED's upper half, a NUMERIC(38,0)'s digits).
-            dom = ck.integer_domain(c, "bigint", checks, unsigned=hi > 2**63 - 1)
+            dom = ck.integer_domain(c, "bigint", checks, unsigned=hi > 2**63 - 1, dialect=table.sql_dialect)
             plain = ck.integer_domain(c, "bigint", [], unsigned=hi > 2**63 - 1)
             lo = max(lo, dom.lo) if dom.lo != plain.lo else lo
             hi = min(hi, dom.hi) if dom.hi != plain.hi else hi
@@ -997,7 +999,7 @@ def _partial_scopes(table: Table, frame: pd.DataFrame) -> dict[tuple[str, ...], 
         if not (ix.unique and ix.where and cols and not ix.expressions) or cols in full:
             continue
         try:
-            node = ck.parse(ix.where)
+            node = ck.parse(ix.where, table.sql_dialect)
             if not ck.columns_of(node) <= set(frame.columns):
                 raise ck.NotInterpretable("a column not drawn")
             rows = ck.truth(node, frame.reset_index(drop=True)).eq(True).to_numpy(dtype=bool)
@@ -1052,7 +1054,7 @@ def _allowed(table: Table, column: str) -> Any:
     nodes = []
     for check in table.checks:
         try:
-            node = ck.parse(check.sql)
+            node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
             continue
         if ck.columns_of(node) == {column}:

@@ -114,7 +114,7 @@ def _free(table: Table, cols: tuple[str, ...]) -> bool:
         return False
     for check in table.checks:
         try:
-            if set(cols) & ck.columns_of(ck.parse(check.sql)):
+            if set(cols) & ck.columns_of(ck.parse(check.sql, table.sql_dialect)):
                 return False
         except ck.NotInterpretable:
             return False

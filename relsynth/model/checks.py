@@ -1,9 +1,11 @@
-"""CHECK constraints: parse the simple forms, test rows against them, repair what can be repaired.
+r"""CHECK constraints: parse the simple forms, test rows against them, repair what can be repaired.
 
 Understood: comparisons between a column and a constant or another column, IN lists (and
 PostgreSQL's `= ANY (ARRAY[...])` spelling of them), BETWEEN, IS [NOT] NULL, AND/OR/NOT, casts
 (`'-5'::integer` is -5) and typed literals (`DATE '2000-01-01'`). Text constants are read as the
-kind of column they meet (a date, a timestamp, a time, a number), as the database reads them.
+kind of column they meet (a date, a timestamp, a time, a number), as the database reads them, and
+as the dialect the CHECK is written in spells them: MariaDB's 'a\\b' is a\b (one backslash), as
+PostgreSQL's E'a\\b' is, where 'a\\b' is two backslashes (``dialect``; none reads PostgreSQL's).
 The portable string functions length/char_length, lower, upper and trim are understood on either
 side of a comparison (MySQL's LENGTH counts bytes: read with ``dialect="mysql"``, it is
 octet_length). Arithmetic (``+ - * / %``, unary minus, parentheses) between numeric columns and
@@ -31,6 +33,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from relsynth import dialects
 
 
 class NotInterpretable(ValueError):
@@ -108,25 +112,36 @@ class Not:
     item: Any
 
 
-_TOKEN = re.compile(
-    r"""\s*(?:
+_TOKENS = r"""\s*(?:
     (?P<num>\d+\.\d*|\.\d+|\d+(?:[eE][-+]?\d+)?)
-    |(?P<str>'(?:[^']|'')*')
+    |(?P<str>{string})
     |(?P<qid>"(?:[^"]|"")*"|`(?:[^`]|``)*`)
     |(?P<bid>\[[^\]'",]+\])
     |(?P<op><=|>=|<>|!=|==|::|=|<|>|\(|\)|,|\[|\]|-|\+|\*|/|%|\|\|)
     |(?P<id>[A-Za-z_][A-Za-z_0-9$]*)
-    )""",
-    re.VERBOSE,
-)
+    )"""
+
+
+@functools.cache
+def _token(dialect: str | None) -> re.Pattern[str]:
+    """The tokens of a CHECK in the dialect: its string literals are spelled its own way (MariaDB's
+    with backslash escapes, PostgreSQL's E'...' too)."""
+    return re.compile(_TOKENS.replace("{string}", dialects.string_pattern(_family(dialect))), re.VERBOSE)
+
+
+def _family(dialect: str | None) -> str | None:
+    return dialects.family(dialect) if dialect else None
+
+
 _KEYWORDS = {"AND", "OR", "NOT", "IN", "BETWEEN", "IS", "NULL", "TRUE", "FALSE", "ANY", "ARRAY", "SOME"}
 
 
-def _tokenize(text: str) -> list[tuple[str, str]]:
+def _tokenize(text: str, dialect: str | None = None) -> list[tuple[str, str]]:
     pos, out = 0, []
     text = text.strip()
+    pattern = _token(dialect)
     while pos < len(text):
-        m = _TOKEN.match(text, pos)
+        m = pattern.match(text, pos)
         if not m or m.end() == pos:
             raise NotInterpretable(f"unexpected character at {pos}")
         pos = m.end()
@@ -157,7 +172,7 @@ _FUNCTIONS = {
 
 class _Parser:
     def __init__(self, text: str, dialect: str | None = None) -> None:
-        self.toks = _tokenize(text)
+        self.toks = _tokenize(text, dialect)
         self.i = 0
         self.dialect = dialect
 
@@ -356,11 +371,11 @@ class _Parser:
         node: Any
         if kind == "id" and value.upper() in _TYPED_LITERALS and self.peek()[0] == "str":
             text = self.take("str")[1]  # DATE '2000-01-01': a typed literal
-            node = Const(_cast(text[1:-1].replace("''", "'"), value.lower()))
+            node = Const(_cast(self.string(text), value.lower()))
         elif kind == "num":
             node = Const(_number(value))
         elif kind == "str":
-            node = Const(value[1:-1].replace("''", "'"))
+            node = Const(self.string(value))
         elif kind == "qid":
             node = Col(value[1:-1].replace('""', '"').replace("``", "`"))
         elif kind == "kw" and value in {"TRUE", "FALSE"}:
@@ -372,6 +387,11 @@ class _Parser:
         else:
             raise NotInterpretable(f"unexpected {value or kind}")
         return self.cast(node)
+
+    def string(self, literal: str) -> str:
+        r"""The value a string literal holds in the dialect the CHECK was written in: MariaDB's
+        'a\\b' is a\b (one backslash), as PostgreSQL's E'a\\b' is; its 'a\\b' is two."""
+        return dialects.string_value(literal, _family(self.dialect))
 
     def function(self, name: str) -> Func:
         """A portable function of one operand: ``length(x)``; any other is not understood."""
@@ -971,7 +991,12 @@ def repair(
 
 
 def broken_by(
-    sqls: Iterable[str], frame: pd.DataFrame, column: str, values: np.ndarray, rows: np.ndarray
+    sqls: Iterable[str],
+    frame: pd.DataFrame,
+    column: str,
+    values: np.ndarray,
+    rows: np.ndarray,
+    dialect: str | None = None,
 ) -> npt.NDArray[np.bool_]:
     """Rows (among ``rows``) where ``values`` in place of ``column`` would make an understood CHECK
     false that the frame's own values keep: a move after the CHECKs were repaired (the record
@@ -981,7 +1006,7 @@ def broken_by(
         return out
     for sql in sqls:
         try:
-            node = parse(sql)
+            node = parse(sql, dialect)
         except NotInterpretable:
             continue
         cols = columns_of(node)
@@ -1344,7 +1369,9 @@ class Domain:
         return int(gaps[0]) if len(gaps) else len(steps)
 
 
-def integer_domain(column: str, type_name: str, checks: list[str], *, unsigned: bool = False) -> Domain:
+def integer_domain(
+    column: str, type_name: str, checks: list[str], *, unsigned: bool = False, dialect: str | None = None
+) -> Domain:
     """What the column's integer type and CHECKs allow it to hold (CHECKs not understood allow all).
 
     A key numbering children within a parent can take only this many values per parent, so it
@@ -1356,7 +1383,7 @@ def integer_domain(column: str, type_name: str, checks: list[str], *, unsigned: 
     values: set[int] | None = None
     for sql in checks:
         try:
-            found = _interval(parse(sql), column)
+            found = _interval(parse(sql, dialect), column)
         except NotInterpretable:
             continue
         if found is None:

@@ -603,7 +603,8 @@ def _difference(
     moved = False
     if col.type.name in INTEGER_TYPES:
         unsigned = "UNSIGNED" in (col.type.native or "").upper()
-        dom = ck.integer_domain(d.column, col.type.name, [x.sql for x in table.checks], unsigned=unsigned)
+        checks = [x.sql for x in table.checks]
+        dom = ck.integer_domain(d.column, col.type.name, checks, unsigned=unsigned, dialect=table.sql_dialect)
         fixed = _into(c, dom)
         off = ~np.isnan(c) & (fixed != c)
         if off.any() and move and tm.column(d.a).how == "copula" and d.a not in protected(table):
@@ -650,7 +651,7 @@ def _guarded(table: Table, frame: pd.DataFrame, col: str, new: np.ndarray, *, op
         bad |= pd.isna(pd.Series(new, dtype=object)).to_numpy()
     for check in table.checks:
         try:
-            node = ck.parse(check.sql)
+            node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
             continue
         if col in ck.columns_of(node) and ck.columns_of(node) <= set(frame.columns):

@@ -195,7 +195,7 @@ def avoid_records(
         # the column, or is not made (the rows stay hits, for the next round).
         checks = [c.sql for c in table.checks]
         for retry in (True, False, None):
-            broken = ck.broken_by(checks, frame, col, values, rows)
+            broken = ck.broken_by(checks, frame, col, values, rows, table.sql_dialect)
             for r, sgn in zip(rows, step, strict=True):
                 if broken[r]:
                     if retry is None:

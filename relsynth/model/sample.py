@@ -589,7 +589,7 @@ def _self_ref_checks(table: Table, frame: pd.DataFrame, fk: Any) -> None:
         return
     for check in table.checks:
         try:
-            node = ck.parse(check.sql)
+            node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
             continue
         cols = ck.columns_of(node)
@@ -1047,7 +1047,7 @@ def _breaks_checks(table: Table, frame: pd.DataFrame, column: str) -> np.ndarray
     bad = np.zeros(len(frame), dtype=bool)
     for check in table.checks:
         try:
-            node = ck.parse(check.sql)
+            node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
             continue
         cols = ck.columns_of(node)
@@ -1065,7 +1065,7 @@ def _repair_checks(
     nullable = {c.name for c in table.columns if c.nullable and c.name not in tp_keys}
     for check in table.checks:
         try:
-            node = ck.parse(check.sql)
+            node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
             report.uninterpretable_checks.setdefault(table.name, []).append(check.sql)
             continue
