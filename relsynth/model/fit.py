@@ -10,7 +10,7 @@ is fitted per parent row, so the cost is one pass over the data per table.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -689,10 +689,19 @@ def _fit_own(
         if isinstance(dims[i].encoder, Categorical)
     ]
     shape_givens = categories + coded
-    _shape_by_level(frame, dims, columns_z, columns_s, numbers, shape_givens, people, rare_k, rng)
+    # A category the row takes from its parent (a patient's race on each visit) sets shapes too:
+    # not drawn here, it is known before the row's numbers are (sample._decode_columns).
+    inherited = [
+        r.column
+        for r in model.repeats
+        if tp.context is not None and r.fk == tp.context.name and r.column in frame
+    ]
+    _shape_by_level(frame, dims, columns_z, columns_s, numbers, shape_givens, people, rare_k, rng, inherited)
     _order_levels(dims, columns_z, columns_s, categories, rng)
     model.family = _family(frame, parent_pos, modelled)
-    _shares_by_level(dims, columns_z, columns_s, categories, people, model.family, rare_k, rng)
+    _shares_by_level(
+        dims, columns_z, columns_s, categories, people, model.family, rare_k, rng, frame, inherited
+    )
     model.columns = [specs[c.name] for c in table.columns]
     model.non_finite = non_finite(table, frame)
     _fit_record_guard(model, table, frame, specs, rng)
@@ -742,15 +751,21 @@ def _shape_by_level(
     people: np.ndarray | None,
     rare_k: int,
     rng: np.random.Generator,
+    inherited: Sequence[str] = (),
 ) -> None:
-    """Numbers whose shape a category of the row sets get a marginal per level (model/by_level.py)."""
-    if not numbers or not categories:
+    """Numbers whose shape a category of the row sets get a marginal per level (model/by_level.py);
+    ``inherited``: columns the row takes from its parent, categories of the row too."""
+    if not numbers or not (categories or inherited):
         return
     candidates = []
     for j, objects in categories:
         held = pd.Series(as_objects(frame[str(dims[j].column)]))
         codes = dims[j].encoder.codes(objects)  # type: ignore[attr-defined]
         candidates.append((str(dims[j].column), codes, held, by_level.level_codes(held)))
+    for name in inherited:
+        held = pd.Series(as_objects(frame[name]))
+        levels = by_level.level_codes(held)
+        candidates.append((name, levels, held, levels))
     # Which numbers each shaped number is drawn given: a number with few values may be drawn per
     # level of a category and set another's shape in turn (diabetes130's procedures per specialty,
     # the time in hospital per procedures), never in a cycle (the sampler draws givens first).
@@ -836,6 +851,8 @@ def _shares_by_level(
     family: Mapping[str, float],
     rare_k: int,
     rng: np.random.Generator,
+    frame: pd.DataFrame | None = None,
+    inherited: Sequence[str] = (),
 ) -> None:
     """Categories whose shares another category of the row sets get them per level of it
     (model/by_level.py), strongest first; each has one such category, and none sets its own
@@ -845,19 +862,33 @@ def _shares_by_level(
     a child that takes the first sibling's value then takes the other's too (sample.py
     _one_per_family), so it still agrees with its sibling. Given a column drawn per row, it
     would differ between the parent's children."""
-    if len(categories) < 2:
+    if len(categories) + len(inherited) < 2:
         return
     coded = {
         i: dims[i].encoder.codes(objects)  # type: ignore[attr-defined]
         for i, objects in categories
         if isinstance(dims[i].encoder, Categorical)
     }
+    objects = dict(categories)
+    # A column the row takes from its parent sets shares too (it is known before the row's own
+    # are drawn: sample._decode_columns), under a negative number of its own; the same for
+    # every sibling, it may set a family column's.
+    names = {i: str(dims[i].column) for i in coded}
+    family = dict(family)
+    for k, name in enumerate(inherited, start=1):
+        if frame is None:
+            break
+        objects[-k] = pd.Series(as_objects(frame[name]))
+        coded[-k] = by_level.level_codes(objects[-k])
+        names[-k] = name
+        family[name] = 1.0
     found = []
     for i, ci in coded.items():
         for j, cj in coded.items():
             if (
                 i != j
-                and _may_set(family, str(dims[i].column), str(dims[j].column))
+                and i >= 0
+                and _may_set(family, names[i], names[j])
                 and int(cj.max(initial=0)) < by_level.MAX_GIVEN_LEVELS
                 and int(ci.max(initial=0)) >= 1
             ):
@@ -866,13 +897,12 @@ def _shares_by_level(
                     found.append((u, i, j))
     found.sort(key=lambda f: (-f[0], f[1], f[2]))
     given_of: dict[int, int] = {}
-    objects = dict(categories)
     for _, i, j in found:
         if i in given_of or _sets_through({a: {b} for a, b in given_of.items()}, j, i):
             continue
         try:
             encoder = by_level.fit_shares(
-                objects[i], objects[j], str(dims[j].column), people, dims[i].encoder, rare_k, rng
+                objects[i], objects[j], names[j], people, dims[i].encoder, rare_k, rng
             )
         except TypeError:  # unhashable levels (lists inside a category): shares of the whole column
             continue
@@ -882,7 +912,7 @@ def _shares_by_level(
         dims[i] = replace(dims[i], encoder=encoder)
         columns_z[i] = encoder.normal_given(objects[i], objects[j], rng)
         columns_s[i] = encoder.scores_given(objects[i], objects[j])
-    _second_givens(dims, columns_z, columns_s, coded, objects, given_of, people, family, rare_k, rng)
+    _second_givens(dims, columns_z, columns_s, coded, objects, names, given_of, people, family, rare_k, rng)
 
 
 MIN_PAIR_GAIN = 0.02  # share of a category's entropy a further category must explain
@@ -895,6 +925,7 @@ def _second_givens(
     columns_s: list[np.ndarray],
     coded: dict[int, np.ndarray],
     objects: dict[int, pd.Series],
+    names: dict[int, str],
     given_of: dict[int, int],
     people: np.ndarray | None,
     family: Mapping[str, float],
@@ -913,15 +944,17 @@ def _second_givens(
         while len(chosen) < MAX_GIVENS:
             current = dims[i].encoder
             assert isinstance(current, by_level.ByLevel) and current.pooled is not None
-            names = [str(dims[c].column) for c in chosen]
-            frame = pd.DataFrame({n: objects[c].to_numpy() for n, c in zip(names, chosen, strict=True)})
+            chosen_names = [names[c] for c in chosen]
+            frame = pd.DataFrame(
+                {n: objects[c].to_numpy() for n, c in zip(chosen_names, chosen, strict=True)}
+            )
             groups = current.group_codes(frame)
             best: tuple[float, int] | None = None
             for k, ck in coded.items():
                 if (
                     k == i
                     or k in chosen
-                    or not _may_set(family, str(dims[i].column), str(dims[k].column))
+                    or not _may_set(family, names[i], names[k])
                     or int(ck.max(initial=0)) >= by_level.MAX_GIVEN_LEVELS
                     or _sets_through(graph, k, i)
                 ):
@@ -932,11 +965,13 @@ def _second_givens(
             if best is None:
                 break
             k = best[1]
-            frame[str(dims[k].column)] = objects[k].to_numpy()
+            frame[names[k]] = objects[k].to_numpy()
             tuples = pd.Series(
                 list(zip(*(map(rare._key, frame[c]) for c in frame.columns), strict=True)), dtype=object
             )
-            encoder = by_level.fit_shares(objects[i], tuples, names[0], people, current.pooled, rare_k, rng)
+            encoder = by_level.fit_shares(
+                objects[i], tuples, chosen_names[0], people, current.pooled, rare_k, rng
+            )
             if encoder is None:
                 break
             encoder = replace(encoder, also=tuple(frame.columns[1:]), fallback=current)

@@ -24,6 +24,7 @@ from relsynth.model import exact_sample as xs
 from relsynth.model import keys as kz
 from relsynth.model import sentinels as sentinel_dates
 from relsynth.model.assign import (
+    _take,
     apply_repeats,
     assign_secondary,
     children_bound,
@@ -743,6 +744,12 @@ def _decode_columns(
     )
     seconds: dict[str, np.ndarray] = {}
     twins = date_roots(tm.parts)  # a base derived as the date of a time: computed from that time
+    if context is not None and parent_frame is not None and parent_pos is not None:
+        # What the row takes from its parent, first: a number may be drawn per level of it (a
+        # lab value per patient's race); apply_repeats sets it again, with its NULLs, after.
+        for r in tm.repeats:
+            if r.fk == context.name and r.parent_column in parent_frame and r.column not in out:
+                out[r.column] = pd.Series(_take(parent_frame[r.parent_column], parent_pos), dtype=object)
     remaining = pending
     for _ in range(len(pending) + 1):
         later = []
