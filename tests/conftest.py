@@ -194,6 +194,24 @@ def fetch(url: str, sql: str) -> list[tuple[Any, ...]]:
         engine.dispose()
 
 
+def run_raw(url: str, *statements: str) -> None:
+    """Run statements through the driver without parameters: a '%' or a backslash stays as written."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            for stmt in statements:
+                cur.execute(stmt)
+            raw.commit()
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
+
+
 def run_sql(url: str, script: str) -> None:
     """Run a DDL/DML script (statements separated by ';' at line ends) on a test database."""
     import sqlalchemy as sa

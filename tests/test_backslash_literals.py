@@ -14,23 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 import relsynth
-from tests.conftest import fetch
-
-
-def _raw(url: str, *statements: str) -> None:
-    """Run statements through the driver without parameters: a '%' and a backslash stay as written."""
-    engine = sa.create_engine(url)
-    try:
-        raw = engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            for stmt in statements:
-                cur.execute(stmt)
-            raw.commit()
-        finally:
-            raw.close()
-    finally:
-        engine.dispose()
+from tests.conftest import fetch, run_raw
 
 
 def _with_defaults(url: str, table: str, given: dict[str, Any], read: list[str]) -> tuple[Any, ...]:
@@ -122,7 +106,7 @@ def test_mariadb_backslash_literals_to_other_dialects(
 ) -> None:
     source = mysql_db()
     target = request.getfixturevalue(f"{target_kind}_db")()
-    _raw(source, *MARIADB_SOURCE)
+    run_raw(source, *MARIADB_SOURCE)
     assert _levels(source, "p", "k") == {"a\\b", "c'd", "e%f", "g:h"}  # the source holds one backslash
 
     relsynth.synthesize(source, target, seed=0)
@@ -151,7 +135,7 @@ def test_postgresql_backslash_literals_to_mariadb(
     pg_db: Callable[[], str], mysql_db: Callable[[], str]
 ) -> None:
     source, target = pg_db(), mysql_db()
-    _raw(source, *PG_SOURCE)
+    run_raw(source, *PG_SOURCE)
 
     relsynth.synthesize(source, target, seed=0)
 

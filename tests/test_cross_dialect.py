@@ -7,23 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 import relsynth
-from tests.conftest import EVERY_DATABASE
-
-
-def _raw(url: str, *statements: str) -> None:
-    """Run statements through the driver without parameters, so a '%' in a name stays literal."""
-    engine = sa.create_engine(url)
-    try:
-        raw = engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            for stmt in statements:
-                cur.execute(stmt)
-            raw.commit()
-        finally:
-            raw.close()
-    finally:
-        engine.dispose()
+from tests.conftest import EVERY_DATABASE, run_raw
 
 
 def _scalar(url: str, sql: str, **params: object) -> object:
@@ -39,7 +23,7 @@ def _scalar(url: str, sql: str, **params: object) -> object:
 def test_percent_table_with_serial_pg_to_pg(pg_db) -> None:
     """The sequence of a table named with '%' is advanced past the loaded keys."""
     source, target = pg_db(), pg_db()
-    _raw(
+    run_raw(
         source,
         'CREATE TABLE "lab%result" (id serial PRIMARY KEY, v int NOT NULL)',
         'INSERT INTO "lab%result" (v) SELECT g % 17 FROM generate_series(1, 300) g',
@@ -55,7 +39,7 @@ def test_percent_table_with_serial_pg_to_pg(pg_db) -> None:
 @pytest.mark.mysql
 def test_percent_table_mysql_to_pg(mysql_db, pg_db) -> None:
     source, target = mysql_db(), pg_db()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE `disc%` (id INT AUTO_INCREMENT PRIMARY KEY, `rate%` DECIMAL(5,2) NOT NULL)",
         "INSERT INTO `disc%` (`rate%`) SELECT (seq % 40) / 2 FROM seq_1_to_300",
@@ -90,7 +74,7 @@ def _pg_types(url: str) -> dict[tuple[str, str], str]:
 def test_enum_and_domain_in_their_schema(pg_db) -> None:
     """An enum cast to in a CHECK, and a domain with a precision, are recreated in schema s."""
     source, target = pg_db(), pg_db()
-    _raw(
+    run_raw(
         source,
         "CREATE SCHEMA s",
         "CREATE TYPE s.st AS ENUM ('open', 'closed')",
@@ -114,7 +98,7 @@ def test_enum_and_domain_in_their_schema(pg_db) -> None:
 @pytest.mark.postgresql
 def test_enum_in_public_used_from_another_schema(pg_db) -> None:
     source, target = pg_db(), pg_db()
-    _raw(
+    run_raw(
         source,
         "CREATE SCHEMA s",
         "CREATE TYPE public.st AS ENUM ('open', 'closed')",
@@ -158,7 +142,7 @@ def test_sqlite_real_and_boolean_default_to_pg(sqlite_db, pg_db) -> None:
         for c in ("lat", "flag")
     }
     assert kinds == {"lat": "double precision", "flag": "boolean"}
-    _raw(target, "INSERT INTO t (id, lat) VALUES (100000, 1.0)")
+    run_raw(target, "INSERT INTO t (id, lat) VALUES (100000, 1.0)")
     assert _scalar(target, "SELECT flag FROM t WHERE id = 100000") is False
 
 
@@ -181,7 +165,7 @@ def test_sqlite_real_to_mysql_is_double(sqlite_db, mysql_db) -> None:
 def test_unconstrained_numeric_and_timetz_pg_to_mysql(pg_db, mysql_db) -> None:
     """A bare numeric keeps its fractions (not DECIMAL(10,0)); a timetz losing its offset is said."""
     source, target = pg_db(), mysql_db()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE m (id serial PRIMARY KEY, ratio numeric NOT NULL CHECK (ratio > 0), starts timetz NOT NULL)",
         "INSERT INTO m (ratio, starts) SELECT 0.001 + (g % 97) / 1000.0,"
@@ -209,7 +193,7 @@ def test_unconstrained_numeric_and_timetz_pg_to_mysql(pg_db, mysql_db) -> None:
 def test_mysql_index_names_repeated_across_tables_to_pg(mysql_db, pg_db) -> None:
     """MySQL names indexes per table; PostgreSQL per schema: the second store_id is renamed."""
     source, target = mysql_db(), pg_db()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE store (id INT PRIMARY KEY, n INT NOT NULL)",
         "CREATE TABLE sale (id INT PRIMARY KEY, store_id INT NOT NULL, amount INT NOT NULL,"
@@ -324,7 +308,7 @@ def test_domains_keep_their_base_and_check_and_dotted_type_names_stay_whole(
     target = request.getfixturevalue(
         {"postgresql": "pg_db", "mysql": "mysql_db", "sqlite": "sqlite_db"}[kind]
     )()
-    _raw(source, *DOTTED)
+    run_raw(source, *DOTTED)
     out = relsynth.synthesize(source, target, seed=1)
     assert out["write"].verification.problems == 0
     engine = sa.create_engine(target)
@@ -359,7 +343,7 @@ def test_generated_columns_hold_values_in_every_target(
     filled with learned values (it was written NULL); the same dialect computes it again."""
     source = pg_db()
     target = request.getfixturevalue(f"{'pg' if target_kind == 'postgresql' else target_kind}_db")()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE line (id int PRIMARY KEY, price numeric(8,2) NOT NULL, qty int NOT NULL, "
         "total numeric(10,2) GENERATED ALWAYS AS (price * qty) STORED)",
@@ -387,7 +371,7 @@ def test_a_total_over_lines_with_a_generated_column_still_adds_up(
     unit_price, which hold in every target."""
     source = pg_db()
     target = request.getfixturevalue(f"{'pg' if target_kind == 'postgresql' else target_kind}_db")()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE orders (order_id int PRIMARY KEY, total numeric(10,2) NOT NULL)",
         "CREATE TABLE order_line (order_id int NOT NULL REFERENCES orders, line_no int NOT NULL, "
@@ -422,8 +406,8 @@ def test_sample_files_leave_generated_columns_to_the_database(db: str, request, 
         "total DECIMAL(10,2) GENERATED ALWAYS AS (price * qty) STORED)"
     )
     rows = ", ".join(f"({i}, {5 + (i % 37) * 1.25}, {1 + i % 6})" for i in range(1, 301))
-    _raw(source, ddl, f"INSERT INTO line (id, price, qty) VALUES {rows}")
-    _raw(again, ddl)
+    run_raw(source, ddl, f"INSERT INTO line (id, price, qty) VALUES {rows}")
+    run_raw(again, ddl)
     out, result = _sample_files(source, tmp_path)
     assert "left out of the files: line.total" in result.stderr
     frame = pd.read_csv(out / "line.csv")
@@ -489,8 +473,8 @@ def test_sample_files_load_back_with_their_nan_and_booleans(db: str, request, tm
     import pyarrow.parquet as pq
 
     source, again = (request.getfixturevalue(f"{db}_db")() for _ in range(2))
-    _raw(source, _FLAGS_DDL[db], _flags_and_nan(db))
-    _raw(again, _FLAGS_DDL[db])
+    run_raw(source, _FLAGS_DDL[db], _flags_and_nan(db))
+    run_raw(again, _FLAGS_DDL[db])
     for fmt in ("csv", "parquet"):
         _sample_files(source, tmp_path, fmt)
     x = pq.read_table(tmp_path / "parquet" / "t.parquet").column("x")
@@ -546,8 +530,8 @@ def test_sample_csv_tells_an_empty_string_from_null(pg_db, tmp_path) -> None:  #
         f"({g}, '{'' if g % 4 == 0 else 'c' + str(g % 3)}', {'NULL' if g % 3 == 0 else repr('n' + str(g % 2))})"
         for g in range(1, 401)
     )
-    _raw(source, ddl, f"INSERT INTO e VALUES {rows}")
-    _raw(again, ddl)
+    run_raw(source, ddl, f"INSERT INTO e VALUES {rows}")
+    run_raw(again, ddl)
     out, _ = _sample_files(source, tmp_path)
     _copy_csv(again, "e", out / "e.csv")
     assert 50 <= _scalar(again, "SELECT count(*) FROM e WHERE code = ''") <= 150  # a quarter of 400

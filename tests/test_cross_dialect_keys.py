@@ -9,22 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import relsynth
-
-
-def _raw(url: str, *statements: str) -> None:
-    """Run statements through the driver without parameters."""
-    engine = sa.create_engine(url)
-    try:
-        raw = engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            for stmt in statements:
-                cur.execute(stmt)
-            raw.commit()
-        finally:
-            raw.close()
-    finally:
-        engine.dispose()
+from tests.conftest import run_raw
 
 
 def _rows(url: str, sql: str) -> list[tuple]:
@@ -55,7 +40,7 @@ def test_bigint_unsigned_key_mysql_to_pg(mysql_db, pg_db) -> None:
     """An AUTO_INCREMENT BIGINT UNSIGNED key and its foreign key: one type (numeric(20,0), which
     holds 0..2^64-1), the key numbered by a sequence it owns, advanced past the loaded keys."""
     source, target = mysql_db(), pg_db()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE orders (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, placed DATETIME NOT NULL)",
         "CREATE TABLE order_line (order_id BIGINT UNSIGNED NOT NULL, line_no INT NOT NULL, qty INT NOT NULL,"
@@ -75,7 +60,7 @@ def test_bigint_unsigned_key_mysql_to_pg(mysql_db, pg_db) -> None:
     assert types == {"orders.id": "numeric20", "order_line.order_id": "numeric20"}
     assert _rows(target, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == [(1,)]
     top = _rows(target, "SELECT max(id) FROM orders")[0][0]
-    _raw(target, "INSERT INTO orders (placed) VALUES (now())")  # numbered by the database itself
+    run_raw(target, "INSERT INTO orders (placed) VALUES (now())")  # numbered by the database itself
     assert _rows(target, "SELECT max(id) FROM orders")[0][0] == top + 1
 
 
@@ -85,7 +70,7 @@ def test_foreign_key_takes_the_referenced_type_pg_to_mysql(pg_db, mysql_db) -> N
     """PostgreSQL lets a bigint column reference an integer key; MariaDB refuses integers of two
     sizes in one foreign key: the referencing column takes the key's type."""
     source, target = pg_db(), mysql_db()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE parent (id serial PRIMARY KEY, name text NOT NULL)",
         "CREATE TABLE child (id serial PRIMARY KEY, pid bigint NOT NULL REFERENCES parent (id))",
@@ -113,12 +98,12 @@ def test_foreign_key_takes_the_referenced_type_pg_to_mysql(pg_db, mysql_db) -> N
 def test_bit_values_stay_bits_in_sqlite(mysql_db, pg_db, sqlite_db) -> None:
     """MariaDB BIT(3) and PostgreSQL bit(3) both arrive in SQLite as text of three bits ('100')."""
     my, pg = mysql_db(), pg_db()
-    _raw(
+    run_raw(
         my,
         "CREATE TABLE flags (id INT PRIMARY KEY, f BIT(3) NOT NULL)",
         "INSERT INTO flags SELECT seq, seq % 8 FROM seq_1_to_200",
     )
-    _raw(
+    run_raw(
         pg,
         "CREATE TABLE flags (id int PRIMARY KEY, f bit(3) NOT NULL)",
         "INSERT INTO flags SELECT g, (g % 8)::bit(3) FROM generate_series(1, 200) g",
@@ -144,7 +129,7 @@ def test_length_checks_pg_to_mysql_and_sqlite(pg_db, mysql_db, sqlite_db) -> Non
     """length() in a table CHECK and in a domain CHECK: recreated in MariaDB (CHAR_LENGTH) and
     SQLite (length), and they hold there."""
     source = pg_db()
-    _raw(
+    run_raw(
         source,
         "CREATE DOMAIN short_name AS varchar(20) CHECK (length(VALUE) >= 3)",
         "CREATE TABLE room (id serial PRIMARY KEY, room_code char(4) NOT NULL, label short_name NOT NULL,"
@@ -172,7 +157,7 @@ def test_length_checks_pg_to_mysql_and_sqlite(pg_db, mysql_db, sqlite_db) -> Non
 def test_char_length_check_mysql_to_pg(mysql_db, pg_db) -> None:
     """MariaDB's CHAR_LENGTH and LOWER in a CHECK: recreated in PostgreSQL."""
     source, target = mysql_db(), pg_db()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE room (id INT PRIMARY KEY, code VARCHAR(10) NOT NULL,"
         " CHECK (CHAR_LENGTH(code) BETWEEN 2 AND 4), CHECK (LOWER(code) = code))",
@@ -192,7 +177,7 @@ def test_a_deferrable_foreign_key_into_mariadb(pg_db, mysql_db) -> None:
     """DEFERRABLE INITIALLY DEFERRED was written into MariaDB's DDL: a syntax error (internal
     error 42000). MariaDB has no deferrable constraints: the FK is kept, the clause is not."""
     source, target = pg_db(), mysql_db()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE department (id int PRIMARY KEY, head_id int)",
         "CREATE TABLE employee (id int PRIMARY KEY, dept_id int NOT NULL REFERENCES department)",
