@@ -422,6 +422,26 @@ def _c_escape(m: re.Match[str]) -> str:
     return chr(int(octal, 8) if octal else int(hex2 or u4 or u8, 16))
 
 
+def unescape_enum_values(columns: dict[str, list[dict[str, Any]]]) -> None:
+    r"""MySQL: each ENUM's and SET's values as the column holds them. SQLAlchemy reads them from SHOW
+    CREATE TABLE, undoubling '' but leaving the backslash escapes: ENUM('a\\b','c') holds a\b, not a\\b
+    (the target's DDL escapes the value again; the rows hold it once)."""
+    from sqlalchemy.dialects import mysql
+
+    def value(v: str) -> str:
+        return string_value("'" + v.replace("'", "''") + "'", "mysql")
+
+    for cols in columns.values():
+        for c in cols:
+            t = c["type"]
+            kw = {"charset": getattr(t, "charset", None), "collation": getattr(t, "collation", None)}
+            if isinstance(t, mysql.SET) and any("\\" in v for v in t.values):
+                bitwise = getattr(t, "retrieve_as_bitwise", False)
+                c["type"] = mysql.SET(*(value(v) for v in t.values), retrieve_as_bitwise=bitwise, **kw)
+            elif isinstance(t, mysql.ENUM) and any("\\" in v for v in t.enums):
+                c["type"] = mysql.ENUM(*(value(v) for v in t.enums), **kw)
+
+
 def undouble_backticks(reflected: dict[str, Any]) -> dict[str, Any]:
     """MySQL: names as SQLAlchemy's SHOW CREATE TABLE parser returns them, with '``' made '`' again."""
 

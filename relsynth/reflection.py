@@ -189,6 +189,7 @@ def reflect_connection(
         columns, pks, uniques, indexes = (
             dialects.undouble_backticks(x) for x in (columns, pks, uniques, indexes)
         )
+        dialects.unescape_enum_values(columns)
         fks = {**fks, **dialects.mysql_foreign_keys(conn, schema, with_parts, parsed=fks)}
         hidden = dialects.mysql_without_trigger_privilege(conn, schema, names)
         if hidden:  # information_schema.TRIGGERS shows them only to a user with TRIGGER: never silent
