@@ -852,6 +852,14 @@ def _drop(
                 "nothing was changed. Drop or move those objects, or write into another database"
             ) from None
         return
+    if kind == "sqlite" and dialects.family(schema.dialect) == kind:
+        # The views recreated (_objects) are created with CREATE VIEW, which one of the same name
+        # refuses: the target's is dropped, in this transaction (MariaDB's are replaced there).
+        insp = sa.inspect(conn)
+        for view in schema.views:
+            where, name = place(view, target_schema)
+            if name in insp.get_view_names(schema=where):
+                conn.exec_driver_sql(f"DROP VIEW {prep.format_table(sa.table(name, schema=where))}")
     for name in reversed([n for n in ts.tables if n in conflicts]):
         t = ts.tables[name]
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.format_table(sa.table(t.name, schema=t.schema))}")

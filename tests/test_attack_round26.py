@@ -65,3 +65,29 @@ def test_mariadb_enum_and_set_values_with_a_backslash(
         assert "enum('a\\\\b','c''d','x\\\\')" in str(fetch(target, "SHOW CREATE TABLE t")[0][1])
         assert "set('p\\\\q','r')" in str(fetch(target, "SHOW CREATE TABLE t")[0][1])
         assert len(types["e"].enums) == 3
+
+
+# -- 2. SQLite --replace drops the target's views it recreates (CREATE VIEW refused the old one) ------
+def test_sqlite_replace_recreates_the_sources_views(sqlite_db: Callable[[], str]) -> None:
+    import sqlite3
+
+    source, target = sqlite_db(), sqlite_db()
+    con = sqlite3.connect(source.removeprefix("sqlite:///"))
+    con.executescript(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INT);"
+        "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 300)"
+        " INSERT INTO t SELECT x, 'v' || (x % 5), x % 13 FROM g;"
+        "CREATE VIEW vv AS SELECT a, count(*) AS c FROM t GROUP BY a;"
+    )
+    con.close()
+    relsynth.synthesize(source, target, seed=0)
+    con = sqlite3.connect(target.removeprefix("sqlite:///"))
+    con.executescript("DROP VIEW vv; CREATE VIEW vv AS SELECT 'stale' AS a, 0 AS c;")  # an older one
+    con.close()
+
+    summary = relsynth.synthesize(source, target, seed=1, replace=True)["write"]
+
+    assert not [n for n in summary.not_recreated if "vv" in n]  # was: the target refused it
+    sql = fetch(target, "SELECT sql FROM sqlite_master WHERE name = 'vv'")[0][0]
+    assert "stale" not in sql and "GROUP BY a" in sql
+    assert sum(r[1] for r in fetch(target, "SELECT a, c FROM vv")) == 300
