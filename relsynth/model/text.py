@@ -44,6 +44,8 @@ def shape_of(value: str) -> str:
 
 
 MIN_SHAPE_VALUES = 5  # distinct values a shape needs to be kept
+MAX_PREFIXES = 64  # leading letters kept per shape (a category's codes, a state's two letters)
+PREFIX_SHARE = 0.5  # of a shape's distinct values the kept leading letters must hold together
 
 
 @dataclass
@@ -70,12 +72,40 @@ class Shapes:
         distinct = strings.groupby(shapes).nunique()
         common = counts[distinct.reindex(counts.index).to_numpy() >= MIN_SHAPE_VALUES]
         counts = common if len(common) else counts.head(1)
-        templates, weights = [], []
+        # Within a shape, the leading letters a code's values share with many others (INV of
+        # INV-000123, A and B of A17 and B204, a category's EL, FU) are a group of their own, so
+        # they are kept as they are (a CHECK (code LIKE 'A%') holds): only a prefix at least
+        # MIN_SHAPE_VALUES distinct values hold; the values of rarer prefixes stay in one group
+        # with the letters free (dropped if fewer than MIN_SHAPE_VALUES distinct values are left).
+        # Only where such prefixes are the column's format: a few of them (MAX_PREFIXES) held by
+        # most of the shape's values, not one person's five logins (jsmith01..jsmith05) among
+        # others' names.
+        split = literals and not varied_letters
+        groups: list[tuple[str, pd.Series, float, int]] = []
         for shape, count in counts.head(MAX_SHAPES).items():
             members = strings[shapes == shape]
+            lead = len(str(shape)) - len(str(shape).lstrip("Aa"))
+            if not split or lead == 0 or lead == len(str(shape)):
+                groups.append((str(shape), members, float(count), int(distinct.get(shape, 1))))
+                continue
+            prefixes = members.str[:lead]
+            held = members.drop_duplicates().str[:lead].value_counts()
+            shared = held[held >= MIN_SHAPE_VALUES].index
+            if len(shared) > MAX_PREFIXES or held[shared].sum() < PREFIX_SHARE * held.sum():
+                shared = held.index[:0]
+            for prefix in sorted(shared, key=lambda p: (-int(held[p]), str(p))):
+                mine = members[prefixes == prefix]
+                groups.append((str(shape), mine, float(len(mine)), int(held[prefix])))
+            rest = members[~prefixes.isin(shared)]
+            left = int(rest.nunique())
+            if left >= MIN_SHAPE_VALUES or (left and not len(shared)):
+                groups.append((str(shape), rest, float(len(rest)), left))
+        templates: list[str] = []
+        weights: list[float] = []
+        for form, members, weight, held_by in groups[:MAX_SHAPES]:
             chars = np.array([list(s) for s in members.head(5000)])
             tpl = []
-            for pos, cls_ in enumerate(str(shape)):
+            for pos, cls_ in enumerate(form):
                 column = chars[:, pos] if chars.ndim == 2 and chars.shape[1] > pos else np.array([])
                 constant = len(column) >= 3 and (column == column[0]).all()
                 if cls_ not in "Aa9":
@@ -89,8 +119,12 @@ class Shapes:
             ):
                 keep = "" if literals else None
                 tpl = [_free(t, keep) for t in tpl]
-            templates.append("".join(_widened(tpl, int(distinct.get(shape, 1)))))
-            weights.append(float(count))
+            template = "".join(_widened(tpl, held_by))
+            if template in templates:  # A99 and A999 both widened to A9999: one template
+                weights[templates.index(template)] += weight
+            else:
+                templates.append(template)
+                weights.append(weight)
         total = sum(weights)
         return cls(templates, [w / total for w in weights])
 
@@ -111,7 +145,7 @@ class Shapes:
                 elif tok == "9":
                     cols.append(_DIGIT[rng.integers(0, 10, len(rows))])
                 else:
-                    cols.append(np.full(len(rows), tok))
+                    cols.append(np.full(len(rows), tok[-1]))  # a literal (written \A for the letter A)
             joined = (
                 np.array(["".join(parts) for parts in zip(*cols, strict=True)])
                 if cols
@@ -135,14 +169,28 @@ def _free(token: str, digits: str | None) -> str:
     return token
 
 
+MAX_MORE_DIGITS = 6  # digits a template's last run of digits may grow by to make room
+
+
 def _widened(tpl: list[str], members: int) -> list[str]:
     """The template with shared digits freed (then, if still too narrow, letters), right to left,
     until it can make ROOM times as many values as the source has of its shape: "MRN0000999"
-    (1,000 values, 600 of them real) is the source's list, not a shape; "MRN0099999" is one."""
+    (1,000 values, 600 of them real) is the source's list, not a shape; "MRN0099999" is one.
+
+    Before a letter is freed ("MRN", the A of A100..A400), the last run of digits grows (A999 ->
+    A9999, as a counter does), so a CHECK (code LIKE 'A%') still holds."""
     room = 1
     for t in tpl:
         room *= _FREE.get(t, 1)
-    for wanted in (str.isdigit, str.isalpha):
+    digits = [pos for pos, t in enumerate(tpl) if t == "9" or (t.startswith("\\") and t[1:].isdigit())]
+    for wanted in (str.isdigit, None, str.isalpha):
+        if wanted is None:  # the last run of digits grows, up to MAX_MORE_DIGITS digits
+            for _ in range(MAX_MORE_DIGITS if digits else 0):
+                if room >= ROOM * members:
+                    return tpl
+                tpl.insert(digits[-1], "9")
+                room *= 10
+            continue
         for pos in range(len(tpl) - 1, -1, -1):
             if room >= ROOM * members:
                 return tpl
@@ -157,7 +205,7 @@ def _tokens(template: str) -> list[str]:
     out, i = [], 0
     while i < len(template):
         if template[i] == "\\" and i + 1 < len(template):
-            out.append(template[i + 1])
+            out.append(template[i : i + 2])  # kept escaped: a literal A, a or 9 is no class
             i += 2
         else:
             out.append(template[i])
