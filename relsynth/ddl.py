@@ -894,9 +894,10 @@ def build(
                     **_index_kind(ix, dialects.family(dst)),
                     **partial,
                     # The synthetic values are kept unique over its columns, not under expressions,
-                    # nor outside a WHERE the target's index lost: created apart (writer.py).
+                    # nor outside a WHERE the target's index lost, and within one only as far as
+                    # relsynth reads it on the values it checks: created apart (writer.py).
                     info={"may_be_refused": True}
-                    if ix.unique and (ix.expressions or (ix.where and not partial))
+                    if ix.unique and (ix.expressions or ix.where)
                     else {},
                 )
     for name in names:
