@@ -276,6 +276,43 @@ def column_type(
     return changed(sa.Text(), "TEXT (no equivalent type)")
 
 
+class _ConstraintNames:
+    """The CHECK and foreign key names kept in another dialect's target: the source's, unless the
+    target refuses it there (too long, or taken: PostgreSQL's and MariaDB's are unique per table,
+    MySQL's and MariaDB's foreign keys per database, MySQL's CHECKs too), when the target names it
+    and the change says so. The same dialect keeps them all, as the source had them."""
+
+    def __init__(self, same: bool, dst: str, checks_per_database: bool, changes: list[str]) -> None:
+        self.same, self.dst, self.target = same, dst, dialects.family(dst)
+        self.changes = changes
+        self.per_database = {"foreign key"} | ({"CHECK"} if checks_per_database else set())
+        self.tables: dict[str, set[str]] = {}
+        self.databases: dict[str, set[str]] = {}
+
+    def kept(self, table: str, what: str, name: str | None) -> str | None:
+        if self.same or name is None or self.target not in {"postgresql", "mysql"}:
+            return name  # SQLite's need not be unique
+        mysql = self.target == "mysql"
+        key = name.lower() if mysql else name  # MySQL's constraint names ignore case
+        here = self.tables.setdefault(table, set())
+        database = self.databases.setdefault(what, set()) if mysql and what in self.per_database else set()
+        why = None
+        if mysql and len(name) > 64:
+            why = "longer than its 64 characters"
+        elif not mysql and len(name.encode()) > 63:
+            why = "longer than its 63 bytes"
+        elif key in here:
+            why = "another constraint of the table has it"
+        elif key in database:
+            why = f"another table's {what} has it, and {self.dst} names them once per database"
+        if why is not None:
+            self.changes.append(f"{table}: {what} {name} -> a name {self.dst} chooses ({why})")
+            return None
+        here.add(key)
+        database.add(key)
+        return name
+
+
 _BIT_NATIVE = re.compile(r"\s*(BIT|VARBIT|BIT\s+VARYING)\s*(\(\s*(\d+)\s*\))?\s*$", re.IGNORECASE)
 
 
@@ -624,6 +661,7 @@ def build(
     virtual_generated: bool = False,
     text_collation: str | None = None,
     missing_types: frozenset[str] = frozenset(),
+    checks_per_database: bool = False,
 ) -> TargetSchema:
     """SQLAlchemy tables for ``names`` in dialect ``dst`` (``physical`` renames, e.g. staging).
 
@@ -633,7 +671,9 @@ def build(
     PostgreSQL target has VIRTUAL generated columns (18+; MySQL/MariaDB and SQLite always do).
     ``text_collation``: a MySQL/MariaDB target's case-sensitive collation (``dialects.binary_collation``),
     the tables' own when the source compares strings case-sensitively (PostgreSQL, SQLite).
-    ``missing_types``: the source's native types the target lacks (column_type)."""
+    ``missing_types``: the source's native types the target lacks (column_type).
+    ``checks_per_database``: a MySQL target, whose CHECK names are unique per database (MariaDB's
+    are per table, as PostgreSQL's)."""
     import sqlalchemy as sa
 
     refuse_column_clashes(schema, names, dst)
@@ -668,6 +708,7 @@ def build(
             f"string columns: COLLATE {binary} (case- and space-sensitive, as in {src}; the "
             f"database's default collation ignores case, so 'a' and 'A' would be one key)"
         )
+    constraint_names = _ConstraintNames(same, dst, checks_per_database, out.changes)
     for name in names:
         table = schema.table(name)
         strict = target == "sqlite" and same and ("sqlite_strict", "True") in table.options
@@ -808,7 +849,8 @@ def build(
             if clause is None:
                 out.changes.append(f"{name}: CHECK ({check.sql}) cannot be expressed in {dst}: not recreated")
                 continue
-            constraints.append(sa.CheckConstraint(clause, name=check.name if same else None))
+            kept = constraint_names.kept(name, "CHECK", check.name)
+            constraints.append(sa.CheckConstraint(clause, name=kept))
         if not same:  # a PostgreSQL domain's CHECK holds for its columns: here, as their own CHECK
             for column, sql in domain_checks(schema, table):
                 clause = _check(sql, False, {c.name: c.type for c in table.columns}, src, dst)
@@ -910,7 +952,7 @@ def build(
             constraint = sa.ForeignKeyConstraint(
                 list(fk.columns),
                 [out.tables[fk.ref_table].c[c] for c in fk.ref_columns],
-                name=fk.name if same else None,
+                name=constraint_names.kept(name, "foreign key", fk.name),
                 ondelete=fk.on_delete,
                 onupdate=fk.on_update,
                 # MySQL/MariaDB have no deferrable constraints (the clause is a syntax error there).

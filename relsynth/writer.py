@@ -565,6 +565,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 virtual_generated=bool(getattr(conn.dialect, "supports_virtual_generated_columns", False)),
                 text_collation=dialects.binary_collation(conn) if kind == "mysql" else None,
                 missing_types=_missing_types(conn, schema, names),
+                checks_per_database=kind == "mysql" and not getattr(conn.dialect, "is_mariadb", False),
             )
             summary.changes += ts.changes
             _drop(conn, kind, schema, ts, conflicts, target_schema)
@@ -1611,6 +1612,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             nan_columns=job.nan_columns(frames),
             own_schemas=False,
             text_collation=dialects.binary_collation(conn),
+            checks_per_database=not getattr(conn.dialect, "is_mariadb", False),
         )
         summary.changes += ts.changes
         renamed = _rename_taken_fks(conn, ts, staging, schema.schemas, token)

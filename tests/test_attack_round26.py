@@ -91,3 +91,91 @@ def test_sqlite_replace_recreates_the_sources_views(sqlite_db: Callable[[], str]
     sql = fetch(target, "SELECT sql FROM sqlite_master WHERE name = 'vv'")[0][0]
     assert "stale" not in sql and "GROUP BY a" in sql
     assert sum(r[1] for r in fetch(target, "SELECT a, c FROM vv")) == 300
+
+
+# -- 3. constraint names are kept in MariaDB (and from it) -------------------------------------------
+def _mysql_constraints(url: str, table: str) -> set[tuple[str, str]]:
+    return {
+        (str(r[0]), str(r[1]))
+        for r in fetch(
+            url,
+            "SELECT CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS "
+            f"WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = '{table}' "
+            "AND CONSTRAINT_TYPE IN ('CHECK', 'FOREIGN KEY')",
+        )
+    }
+
+
+@pytest.mark.postgresql
+@pytest.mark.mysql
+def test_postgresql_constraint_names_kept_in_mariadb(
+    pg_db: Callable[[], str], mysql_db: Callable[[], str]
+) -> None:
+    source, target = pg_db(), mysql_db()
+    _raw(
+        source,
+        "CREATE TABLE par (id int PRIMARY KEY, closed boolean NOT NULL, closed_on date,"
+        " CONSTRAINT closed_has_date CHECK (NOT closed OR closed_on IS NOT NULL))",
+        'CREATE TABLE "chi:ld" (id int PRIMARY KEY, pid int NOT NULL REFERENCES par (id),'
+        " n int CHECK (n >= 0), CONSTRAINT same CHECK (n < 1000))",
+        "CREATE TABLE other (id int PRIMARY KEY, pid int REFERENCES par (id), CONSTRAINT same CHECK (id > 0),"
+        ' CONSTRAINT "chi:ld_pid_fkey" CHECK (pid > 0))',  # an FK's name, as a CHECK: per table
+        "INSERT INTO par SELECT g, g % 2 = 0, CASE WHEN g % 2 = 0 THEN DATE '2020-01-01' + g END"
+        " FROM generate_series(1, 50) g",
+        'INSERT INTO "chi:ld" SELECT g, 1 + g % 50, g % 9 FROM generate_series(1, 200) g',
+        "INSERT INTO other SELECT g, 1 + g % 50 FROM generate_series(1, 40) g",
+    )
+
+    out = relsynth.synthesize(source, target, seed=0)
+
+    assert ("closed_has_date", "CHECK") in _mysql_constraints(target, "par")  # was CONSTRAINT_1
+    assert _mysql_constraints(target, "chi:ld") == {  # was chi:ld_ibfk_1 and CONSTRAINT_n
+        ("chi:ld_pid_fkey", "FOREIGN KEY"),
+        ("chi:ld_n_check", "CHECK"),
+        ("same", "CHECK"),
+    }
+    # MariaDB names CHECKs per table (same twice is kept), foreign keys per database: other's
+    # other_pid_fkey is its own; its CHECK chi:ld_pid_fkey is kept beside the FK of that name.
+    assert _mysql_constraints(target, "other") == {
+        ("other_pid_fkey", "FOREIGN KEY"),
+        ("same", "CHECK"),
+        ("chi:ld_pid_fkey", "CHECK"),
+    }
+    assert not [c for c in out["write"].changes if "chooses" in c]
+
+
+@pytest.mark.mysql
+def test_mariadb_constraint_names_kept(mysql_db: Callable[[], str], pg_db: Callable[[], str]) -> None:
+    """A column-level CHECK is named after its column in MariaDB's catalog: it was recreated as k_check."""
+    source, target = mysql_db(), mysql_db()
+    _raw(
+        source,
+        "CREATE TABLE p (id INT PRIMARY KEY)",
+        "CREATE TABLE c (id INT PRIMARY KEY, k INT CHECK (k > 0), pid INT,"
+        " CONSTRAINT few CHECK (k < 100), CONSTRAINT c_to_p FOREIGN KEY (pid) REFERENCES p (id))",
+        "INSERT INTO p SELECT seq FROM seq_1_to_20",
+        "INSERT INTO c SELECT seq, 1 + seq % 50, 1 + seq % 20 FROM seq_1_to_100",
+    )
+    want = {("k", "CHECK"), ("few", "CHECK"), ("c_to_p", "FOREIGN KEY")}
+    assert _mysql_constraints(source, "c") == want
+
+    relsynth.synthesize(source, target, seed=0)
+    assert _mysql_constraints(target, "c") == want
+    relsynth.synthesize(source, target, seed=1, replace=True)  # the staging tables' names given back
+    assert _mysql_constraints(target, "c") == want
+
+
+def test_a_name_the_target_refuses_is_said() -> None:
+    """Too long for MariaDB, or taken twice there: the target names it, and the change says so."""
+    from relsynth.ddl import _ConstraintNames
+
+    changes: list[str] = []
+    names = _ConstraintNames(False, "mysql", False, changes)
+    assert names.kept("a", "CHECK", "x" * 64) == "x" * 64
+    assert names.kept("a", "CHECK", "y" * 65) is None
+    assert names.kept("a", "foreign key", "fk") == "fk"
+    assert names.kept("b", "foreign key", "FK") is None  # per database, whatever the case
+    assert names.kept("b", "CHECK", "fk") == "fk"
+    assert names.kept("b", "CHECK", "Fk") is None  # per table
+    assert len(changes) == 3 and all("-> a name mysql chooses" in c for c in changes)
+    assert _ConstraintNames(True, "mysql", False, changes).kept("a", "CHECK", "y" * 65) == "y" * 65
