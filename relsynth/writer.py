@@ -1672,7 +1672,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         conn.exec_driver_sql("RENAME TABLE " + ", ".join(f"{a} TO {b}" for a, b in pairs))
         created = []  # the tables are in: the databases are the user's now
         guard.clean_up(conn, token)  # the swapped-out old tables, and the records
-        _restore_constraint_names(conn, renamed, {staging[n]: final_names[n] for n in names})
+        _restore_constraint_names(conn, renamed, {staging[n]: final_names[n] for n in names}, summary)
         final = reflect_targets(conn, schema, names, None)
         _advance_sequences(conn, "mysql", schema, names, final)
         _mariadb_sequences(conn, ts, final, summary)
@@ -1795,11 +1795,13 @@ def _rename_taken_fks(
 
 
 def _restore_constraint_names(
-    conn: sa.Connection, renamed: list[tuple[str, Any]], final: dict[str, str]
+    conn: sa.Connection, renamed: list[tuple[str, Any]], final: dict[str, str], summary: WriteSummary
 ) -> None:
     """After the swap, with the old tables dropped: each constraint that had to take a temporary
     name while they held its own gets it back (MySQL/MariaDB cannot rename a constraint: it is
-    dropped and added again, unchecked for a foreign key, as the rows were verified)."""
+    dropped and added again, unchecked for a foreign key, as the rows were verified). A name that
+    a table this run did not write still holds stays the temporary one, and "changed:" says so:
+    the data is in, and failing here would fail a run whose tables are swapped in already."""
     import sqlalchemy as sa
 
     prep = conn.dialect.identifier_preparer
@@ -1819,4 +1821,10 @@ def _restore_constraint_names(
         else:
             clause = "CHECK ({})".format(str(c.sqltext).replace("%", "%%"))  # names come doubled
             drop = f"DROP CHECK {prep.quote(str(c.name))}"
-        conn.exec_driver_sql(f"ALTER TABLE {table} {drop}, ADD CONSTRAINT {prep.quote(wanted)} {clause}")
+        try:
+            conn.exec_driver_sql(f"ALTER TABLE {table} {drop}, ADD CONSTRAINT {prep.quote(wanted)} {clause}")
+        except sa.exc.DBAPIError:  # InnoDB's ALTER is all or nothing: the constraint is as it was
+            summary.changes.append(
+                f"{table}: constraint {wanted} is named {c.name} (another table of the target "
+                "database holds its name)"
+            )

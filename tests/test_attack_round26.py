@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import relsynth
-from tests.conftest import fetch
+from tests.conftest import fetch, run_raw, scalar
 
 
 def _raw(url: str, *statements: str) -> None:
@@ -179,3 +179,28 @@ def test_a_name_the_target_refuses_is_said() -> None:
     assert names.kept("b", "CHECK", "Fk") is None  # per table
     assert len(changes) == 3 and all("-> a name mysql chooses" in c for c in changes)
     assert _ConstraintNames(True, "mysql", False, changes).kept("a", "CHECK", "y" * 65) == "y" * 65
+
+
+@pytest.mark.postgresql
+@pytest.mark.mysql
+def test_a_kept_name_another_table_of_the_target_holds_is_said_not_a_failure(pg_db, mysql_db) -> None:
+    """A foreign key name is kept into MariaDB, where FK names are per database: a table this run
+    does not write already holds it. The staging table's FK took a temporary name, and giving its
+    own back after the swap failed the run with its tables already in place."""
+    source, target = pg_db(), mysql_db()
+    run_raw(
+        source,
+        "CREATE TABLE p (id int PRIMARY KEY, v int NOT NULL)",
+        "CREATE TABLE c (id int PRIMARY KEY, p_id int NOT NULL, CONSTRAINT fk_x FOREIGN KEY (p_id) REFERENCES p (id))",
+        "INSERT INTO p SELECT g, g % 7 FROM generate_series(1, 50) g",
+        "INSERT INTO c SELECT g, 1 + g % 50 FROM generate_series(1, 200) g",
+    )
+    run_raw(
+        target,
+        "CREATE TABLE other_p (id int PRIMARY KEY)",
+        "CREATE TABLE other_c (id int PRIMARY KEY, p int, CONSTRAINT fk_x FOREIGN KEY (p) REFERENCES other_p (id))",
+    )
+    out = relsynth.synthesize(source, target, seed=0, replace=True)
+    assert out["write"].verification.problems == 0
+    assert any("constraint fk_x is named" in c for c in out["write"].changes), out["write"].changes
+    assert scalar(target, "SELECT count(*) FROM c") > 0
