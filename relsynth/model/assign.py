@@ -959,12 +959,11 @@ def unique_rows(
     keysets += [ix.columns for ix in table.indexes if ix.unique and ix.columns and not ix.expressions]
     for c in {c for cols in keysets for c in cols}:
         _to_scale(frame, table, c)
-    within = _partial_scopes(table, frame)
+    scoped = _partial_scopes(table, frame)
     moved = set()
-    for cols in keysets:
+    for cols, scope in scoped:
         if not cols or not all(c in frame for c in cols):
             continue
-        scope = within.get(tuple(cols))
         dup = _repeated(table, frame, keep, cols, scope)
         seen = (taken or {}).get(tuple(cols))
         if (dup.any() or seen) and len(cols) == 1 and tm.column(cols[0]).how == "copula":
@@ -980,23 +979,24 @@ def unique_rows(
         if scope is not None:
             taken_rows &= scope[keep]
         _drop(table, report, keep, dup | taken_rows)
-    for cols in keysets:  # a later key moved a column an earlier one holds: UNIQUE(x, y), (y, z)
+    for cols, scope in scoped:  # a later key moved a column an earlier one holds: UNIQUE(x, y), (y, z)
         if cols and all(c in frame for c in cols) and moved & set(cols):
-            _drop(table, report, keep, _repeated(table, frame, keep, cols, within.get(tuple(cols))))
+            _drop(table, report, keep, _repeated(table, frame, keep, cols, scope))
     return keep
 
 
-def _partial_scopes(table: Table, frame: pd.DataFrame) -> dict[tuple[str, ...], np.ndarray]:
-    """For a partial unique index (``UNIQUE (person_id) WHERE is_primary``) the rows its WHERE
-    holds for: only those must be unique. Made unique over every row, a person's 1-4 addresses
-    became one (60% of the rows dropped). A WHERE relsynth cannot read keeps the key unique over
-    every row, which meets it too; so does a key that a full constraint also holds."""
-    full = {tuple(table.primary_key)} | {tuple(u.columns) for u in table.unique}
-    full |= {tuple(ix.columns) for ix in table.indexes if ix.unique and not ix.where and not ix.expressions}
-    out: dict[tuple[str, ...], np.ndarray] = {}
+def _partial_scopes(table: Table, frame: pd.DataFrame) -> list[tuple[tuple[str, ...], np.ndarray | None]]:
+    """Each key that must be unique, once, with the rows it holds for: all (None), or for a
+    partial unique index (``UNIQUE (person_id) WHERE is_primary``) those its WHERE holds for.
+    Made unique over every row, a person's 1-4 addresses became one (60% of the rows dropped);
+    two such indexes (a home and a work address each) are two keys, not one over both WHEREs. A
+    WHERE relsynth cannot read keeps the key unique over every row, which meets it too."""
+    full = [tuple(table.primary_key)] + [tuple(u.columns) for u in table.unique]
+    full += [tuple(ix.columns) for ix in table.indexes if ix.unique and not ix.where and not ix.expressions]
+    partial: list[tuple[tuple[str, ...], np.ndarray]] = []
     for ix in table.indexes:
         cols = tuple(ix.columns)
-        if not (ix.unique and ix.where and cols and not ix.expressions) or cols in full:
+        if not (ix.unique and ix.where and cols and not ix.expressions):
             continue
         try:
             node = ck.parse(ix.where, table.sql_dialect)
@@ -1004,11 +1004,11 @@ def _partial_scopes(table: Table, frame: pd.DataFrame) -> dict[tuple[str, ...], 
                 raise ck.NotInterpretable("a column not drawn")
             rows = ck.truth(node, frame.reset_index(drop=True)).eq(True).to_numpy(dtype=bool)
         except (ck.NotInterpretable, ValueError, TypeError):
-            full.add(cols)
-            out.pop(cols, None)
+            full.append(cols)
             continue
-        out[cols] = out[cols] | rows if cols in out else rows  # two partial indexes: either WHERE
-    return out
+        partial.append((cols, rows))
+    keys = list(dict.fromkeys(c for c in full if c))
+    return [(c, None) for c in keys] + [(c, rows) for c, rows in partial if c not in keys]
 
 
 def _repeated(
@@ -1027,7 +1027,9 @@ def _repeated(
     comp = pd.DataFrame({c: collated(comparable(sub[c])) for c in cols})
     for c in nan_cols:
         comp[c] = comp[c].astype(object).where(comp[c].notna(), "NaN")
-    return comp.duplicated(keep="first").to_numpy() & ~null
+    out = np.zeros(len(sub), dtype=bool)
+    out[~null] = comp[~null].duplicated(keep="first").to_numpy()  # rows outside a scope hold no key
+    return out
 
 
 def _taken_rows(
