@@ -938,9 +938,7 @@ def build(
                     # The synthetic values are kept unique over its columns, not under expressions,
                     # nor outside a WHERE the target's index lost, and within one only as far as
                     # relsynth reads it on the values it checks: created apart (writer.py).
-                    info={"may_be_refused": True}
-                    if ix.unique and (ix.expressions or ix.where)
-                    else {},
+                    info={"may_be_refused": True} if ix.unique and (ix.expressions or ix.where) else {},
                 )
     for name in names:
         table = schema.table(name)

@@ -631,12 +631,13 @@ def mysql_json_columns(conn: sa.Connection, schema: str | None) -> set[tuple[str
 
 def mysql_column_checks(conn: sa.Connection, schema: str | None) -> dict[str, list[dict[str, Any]]]:
     """MariaDB's column-level CHECKs (`price DECIMAL CHECK (price > 0)`), which SQLAlchemy's
-    reading of SHOW CREATE TABLE misses, by table; json_valid ones are JSON columns, not CHECKs. Each
-    keeps its catalog name (the column's), which no table-level CHECK of the table can have."""
+    reading of SHOW CREATE TABLE misses, by table; json_valid ones are JSON columns, not CHECKs.
+    Recreated as table-level CHECKs, named {column}_check: the catalog's name, the column's, is the
+    name MariaDB gives the column's UNIQUE key too (CREATE TABLE refused the two)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for table, name, clause, level in _mariadb_checks(conn, schema):
         if level == "Column" and not _JSON_VALID.fullmatch(clause):
-            out.setdefault(table, []).append({"name": name, "sqltext": clause})
+            out.setdefault(table, []).append({"name": f"{name}_check", "sqltext": clause})
     return out
 
 
