@@ -12,22 +12,6 @@ import relsynth
 from tests.conftest import fetch, run_raw, scalar
 
 
-def _raw(url: str, *statements: str) -> None:
-    """Run statements through the driver without parameters: a backslash stays as written."""
-    engine = sa.create_engine(url)
-    try:
-        raw = engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            for stmt in statements:
-                cur.execute(stmt)
-            raw.commit()
-        finally:
-            raw.close()
-    finally:
-        engine.dispose()
-
-
 def _levels(url: str, table: str, column: str) -> set[str]:
     q = "`" if url.startswith("mysql") else '"'
     return {r[0] for r in fetch(url, f"SELECT DISTINCT {q}{column}{q} FROM {q}{table}{q}")}
@@ -49,7 +33,7 @@ def test_mariadb_enum_and_set_values_with_a_backslash(
 ) -> None:
     source = mysql_db()
     target = request.getfixturevalue(f"{target_kind}_db")()
-    _raw(source, *ENUM_SOURCE)
+    run_raw(source, *ENUM_SOURCE)
     assert _levels(source, "t", "e") == {"a\\b", "c'd", "x\\"}  # one backslash each
 
     relsynth.synthesize(source, target, seed=0)  # was DataError (MariaDB), InvalidTextRepresentation (PG)
@@ -112,7 +96,7 @@ def test_postgresql_constraint_names_kept_in_mariadb(
     pg_db: Callable[[], str], mysql_db: Callable[[], str]
 ) -> None:
     source, target = pg_db(), mysql_db()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE par (id int PRIMARY KEY, closed boolean NOT NULL, closed_on date,"
         " CONSTRAINT closed_has_date CHECK (NOT closed OR closed_on IS NOT NULL))",
@@ -150,7 +134,7 @@ def test_mariadb_constraint_names_kept(mysql_db: Callable[[], str], pg_db: Calla
     column in MariaDB's catalog, is recreated table-level as k_check (a UNIQUE column's key has
     the column's name too, and one table cannot hold both)."""
     source, target = mysql_db(), mysql_db()
-    _raw(
+    run_raw(
         source,
         "CREATE TABLE p (id INT PRIMARY KEY)",
         "CREATE TABLE c (id INT PRIMARY KEY, k INT CHECK (k > 0), pid INT,"
