@@ -961,10 +961,12 @@ def unique_rows(
         _to_scale(frame, table, c)
     scoped = _partial_scopes(table, frame)
     moved = set()
-    for cols, scope in scoped:
+    for cols, scope, where in scoped:
         if not cols or not all(c in frame for c in cols):
             continue
         dup = _repeated(table, frame, keep, cols, scope)
+        if scope is not None and where is not None and dup.any():
+            dup = _leave_scope(tm, table, frame, keep, dup, scope, where)
         seen = (taken or {}).get(tuple(cols))
         if (dup.any() or seen) and len(cols) == 1 and tm.column(cols[0]).how == "copula":
             column = table.column(cols[0])
@@ -979,13 +981,59 @@ def unique_rows(
         if scope is not None:
             taken_rows &= scope[keep]
         _drop(table, report, keep, dup | taken_rows)
-    for cols, scope in scoped:  # a later key moved a column an earlier one holds: UNIQUE(x, y), (y, z)
+    for cols, scope, _ in scoped:  # a later key moved a column an earlier one holds: UNIQUE(x, y), (y, z)
         if cols and all(c in frame for c in cols) and moved & set(cols):
             _drop(table, report, keep, _repeated(table, frame, keep, cols, scope))
     return keep
 
 
-def _partial_scopes(table: Table, frame: pd.DataFrame) -> list[tuple[tuple[str, ...], np.ndarray | None]]:
+def _leave_scope(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    keep: np.ndarray,
+    dup: np.ndarray,
+    scope: np.ndarray,
+    where: Any,
+) -> np.ndarray:
+    """Repeats of a partial unique key (``dup``, over the kept rows) moved out of its WHERE where a
+    drawn column of the WHERE can take another of its values that leaves the WHERE unmet and
+    breaks no CHECK: a person's second primary address becomes one of the others, as in the
+    source, rather than being left out (the copula draws is_primary row by row). ``scope`` is
+    updated; the repeats still in it are returned."""
+    rows = np.flatnonzero(keep)[dup]
+    checks = [c.sql for c in table.checks]
+    for col in sorted(ck.columns_of(where)):
+        spec = next((c for c in tm.columns if c.name == col), None)
+        if spec is None or spec.how != "copula" or col not in frame:
+            continue
+        for value in pd.unique(frame[col].dropna())[:MAX_SCOPE_VALUES]:
+            if not len(rows):
+                break
+            trial = frame.iloc[rows].reset_index(drop=True)
+            trial[col] = pd.Series([value] * len(rows), dtype=object)
+            out = ~ck.truth(where, trial).eq(True).to_numpy(dtype=bool)
+            if checks and out.any():
+                values = np.empty(len(frame), dtype=object)
+                values[rows] = value
+                out &= ~ck.broken_by(checks, frame, col, values, rows, table.sql_dialect)[rows]
+            if out.any():
+                column = frame[col].to_numpy(dtype=object, copy=True)
+                column[rows[out]] = value
+                frame[col] = column
+                scope[rows[out]] = False
+                rows = rows[~out]
+    still = np.zeros(len(frame), dtype=bool)
+    still[rows] = True
+    return still[keep]
+
+
+MAX_SCOPE_VALUES = 20  # values of a WHERE's column tried to move a repeat out of it
+
+
+def _partial_scopes(
+    table: Table, frame: pd.DataFrame
+) -> list[tuple[tuple[str, ...], np.ndarray | None, Any]]:
     """Each key that must be unique, once, with the rows it holds for: all (None), or for a
     partial unique index (``UNIQUE (person_id) WHERE is_primary``) those its WHERE holds for.
     Made unique over every row, a person's 1-4 addresses became one (60% of the rows dropped);
@@ -993,7 +1041,7 @@ def _partial_scopes(table: Table, frame: pd.DataFrame) -> list[tuple[tuple[str, 
     WHERE relsynth cannot read keeps the key unique over every row, which meets it too."""
     full = [tuple(table.primary_key)] + [tuple(u.columns) for u in table.unique]
     full += [tuple(ix.columns) for ix in table.indexes if ix.unique and not ix.where and not ix.expressions]
-    partial: list[tuple[tuple[str, ...], np.ndarray]] = []
+    partial: list[tuple[tuple[str, ...], np.ndarray, Any]] = []
     for ix in table.indexes:
         cols = tuple(ix.columns)
         if not (ix.unique and ix.where and cols and not ix.expressions):
@@ -1006,9 +1054,9 @@ def _partial_scopes(table: Table, frame: pd.DataFrame) -> list[tuple[tuple[str, 
         except (ck.NotInterpretable, ValueError, TypeError):
             full.append(cols)
             continue
-        partial.append((cols, rows))
+        partial.append((cols, rows, node))
     keys = list(dict.fromkeys(c for c in full if c))
-    return [(c, None) for c in keys] + [(c, rows) for c, rows in partial if c not in keys]
+    return [(c, None, None) for c in keys] + [(c, rows, node) for c, rows, node in partial if c not in keys]
 
 
 def _repeated(
