@@ -1003,9 +1003,12 @@ def _leave_scope(
     updated; the repeats still in it are returned."""
     rows = np.flatnonzero(keep)[dup]
     checks = [c.sql for c in table.checks]
+    # A column other columns follow exactly (a code's label drawn from it) is not moved alone.
+    determinants = {d.determinant for d in tm.dependencies} | {c.determinant for c in tm.conditionals}
+    determinants |= {spec.null_determinant for spec in tm.columns if spec.null_determinant}
     for col in sorted(ck.columns_of(where)):
         spec = next((c for c in tm.columns if c.name == col), None)
-        if spec is None or spec.how != "copula" or col not in frame:
+        if spec is None or spec.how != "copula" or col not in frame or col in determinants:
             continue
         for value in pd.unique(frame[col].dropna())[:MAX_SCOPE_VALUES]:
             if not len(rows):
