@@ -468,9 +468,20 @@ def _index_elements(create_sql: str) -> tuple[list[str], str]:
     written: a column or an expression, with any COLLATE and ASC/DESC), and its WHERE ("" for a
     full index); without comments."""
     text = _without_comments(create_sql)
-    elements: list[str] = []
+    parts, end = _first_list(text)
+    if end < 0:
+        return [], ""
+    m = re.match(r"\s*WHERE\b(.*)$", text[end:], re.IGNORECASE | re.DOTALL)
+    return [p.strip() for p in parts], m.group(1).strip() if m else ""
+
+
+def _first_list(sql: str) -> tuple[list[str], int]:
+    """The first parenthesised list in ``sql`` outside quotes (a CREATE INDEX's elements, a CREATE
+    TABLE's column definitions): its parts, split at its own commas, and the index just after its
+    closing parenthesis (-1, and no parts, when it does not close)."""
+    parts: list[str] = []
     depth, quote, start = 0, "", -1
-    for i, ch in enumerate(text):
+    for i, ch in enumerate(sql):
         if quote:
             if ch == quote:
                 quote = ""
@@ -478,18 +489,17 @@ def _index_elements(create_sql: str) -> tuple[list[str], str]:
             quote = "]" if ch == "[" else ch
         elif ch == "(":
             depth += 1
-            if depth == 1:  # the element list opens
+            if depth == 1:
                 start = i + 1
         elif ch == "," and depth == 1:
-            elements.append(text[start:i].strip())
+            parts.append(sql[start:i])
             start = i + 1
         elif ch == ")":
             depth -= 1
-            if depth == 0:  # the end of the element list
-                elements.append(text[start:i].strip())
-                m = re.match(r"\s*WHERE\b(.*)$", text[i + 1 :], re.IGNORECASE | re.DOTALL)
-                return elements, m.group(1).strip() if m else ""
-    return [], ""
+            if depth == 0:
+                parts.append(sql[start:i])
+                return parts, i + 1
+    return [], -1
 
 
 def _without_comments(sql: str) -> str:
@@ -519,29 +529,7 @@ _GENERATED_AS = re.compile(r"(?:\bGENERATED\s+ALWAYS\s+)?\bAS\s*\($", re.IGNOREC
 
 def _generated_expressions(create_sql: str) -> dict[str, str]:
     """{column: expression} of the generated columns in a SQLite CREATE TABLE statement."""
-    body_start = create_sql.find("(")
-    if body_start < 0:
-        return {}
-    parts: list[str] = []
-    depth, start, quote, i = 0, body_start + 1, "", body_start + 1
-    while i < len(create_sql):  # the column definitions: split at top-level commas
-        ch = create_sql[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"`[":
-            quote = "]" if ch == "[" else ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            if depth == 0:
-                parts.append(create_sql[start:i])
-                break
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(create_sql[start:i])
-            start = i + 1
-        i += 1
+    parts, _ = _first_list(create_sql)  # the column definitions
     out: dict[str, str] = {}
     for part in parts:
         m = _SQLITE_NAME.match(part)
