@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 import relsynth
+from tests.conftest import run_raw
 
 # Every literal below is one text() or a %-style driver would change: ' :b' (a bind), '\:c' (an
 # escaped colon), ':b' after a quote, 'x::text' (a cast inside a literal), 'A%' (a placeholder).
@@ -71,22 +72,6 @@ _MARIADB_SOURCE = [
     "INSERT INTO items (s, code, note) SELECT concat('v', seq % 7), concat('A', seq % 5), "
     "concat('n', seq % 3) FROM seq_1_to_120",
 ]
-
-
-def _script(url: str, statements: list[str]) -> None:
-    """Each statement through the driver's cursor without parameters: its text stays as written."""
-    engine = sa.create_engine(url)
-    try:
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            for sql in statements:
-                cursor.execute(sql)
-            raw.commit()
-        finally:
-            raw.close()
-    finally:
-        engine.dispose()
 
 
 def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -186,7 +171,7 @@ _SOURCES = {"sqlite": _SQLITE_SOURCE, "pg": _PG_SOURCE, "mysql": _MARIADB_SOURCE
 def test_same_dialect_keeps_source_sql_text_as_it_was(db: str, request: pytest.FixtureRequest) -> None:
     make = request.getfixturevalue(f"{db}_db")
     source, target = make(), make()
-    _script(source, _SOURCES[db])
+    run_raw(source, *_SOURCES[db])
     before = _catalog(source)
     assert len(before["checks"]) == 3 and before["indexes"]  # the source is what the test means
     out = relsynth.synthesize(source, target, seed=0)
@@ -213,7 +198,7 @@ def test_the_targets_checks_hold_the_source_literals(db: str, request: pytest.Fi
     """Not only the text: the recreated CHECK refuses the very value the source's refuses."""
     make = request.getfixturevalue(f"{db}_db")
     source, target = make(), make()
-    _script(source, _SOURCES[db])
+    run_raw(source, *_SOURCES[db])
     relsynth.synthesize(source, target, seed=0)
     engine = sa.create_engine(target)
     try:
@@ -263,7 +248,7 @@ def test_pg_checks_and_defaults_into_another_dialect_keep_their_literals(
     values holding such literals are loaded as they are."""
     source = pg_db()
     target = request.getfixturevalue(f"{target_kind}_db")()
-    _script(source, _PG_CROSS)
+    run_raw(source, *_PG_CROSS)
     out = relsynth.synthesize(source, target, seed=0)
     assert out["write"].verification.problems == 0
     if target_kind == "sqlite":
@@ -322,9 +307,9 @@ def test_pg_checks_and_defaults_into_another_dialect_keep_their_literals(
 @pytest.mark.postgresql
 def test_pg_partition_bounds_and_key_keep_their_text(pg_db) -> None:
     source, target = pg_db(), pg_db()
-    _script(
+    run_raw(
         source,
-        [
+        *[
             "CREATE TABLE ev (id int NOT NULL, code text NOT NULL) PARTITION BY LIST (code)",
             "CREATE TABLE ev_a PARTITION OF ev FOR VALUES IN ('A%', 'a :b')",
             "CREATE TABLE ev_rest PARTITION OF ev DEFAULT",
@@ -351,9 +336,9 @@ def test_mariadb_names_with_colon_and_percent_are_the_sources(mysql_db) -> None:
     and statements relsynth compiles, then runs without parameters ('%' left doubled: a sequence
     `seq :x %%`, a versioned table not found)."""
     source, target = mysql_db(), mysql_db()
-    _script(
+    run_raw(
         source,
-        [
+        *[
             "CREATE SEQUENCE `seq :x %`",
             "CREATE TABLE t (id INT PRIMARY KEY DEFAULT NEXTVAL(`seq :x %`), v INT)",
             "INSERT INTO t (v) SELECT seq FROM seq_1_to_50",
@@ -377,9 +362,9 @@ def test_pg_view_named_with_percent_keeps_its_name(pg_db) -> None:
     """A view's CREATE runs without parameters: its name, quoted by SQLAlchemy ('%' doubled for
     psycopg), was created as "v%%x :y"."""
     source, target = pg_db(), pg_db()
-    _script(
+    run_raw(
         source,
-        [
+        *[
             "CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)",
             "INSERT INTO t SELECT g, 'x' || (g % 3) FROM generate_series(1, 30) g",
             "CREATE VIEW \"v%x :y\" AS SELECT id FROM t WHERE v LIKE 'x%' AND v <> 'a :b'",
@@ -398,17 +383,17 @@ def test_mariadb_target_trigger_with_percent_is_created_again(mysql_db) -> None:
     from the catalog's text: run with (empty) parameters, a '%' in it was a placeholder and the
     trigger was gone."""
     source, target = mysql_db(), mysql_db()
-    _script(
+    run_raw(
         source,
-        [
+        *[
             "CREATE TABLE t (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL)",
             "INSERT INTO t SELECT seq, concat('A', seq % 5) FROM seq_1_to_40",
         ],
     )
     relsynth.synthesize(source, target, seed=0)
-    _script(
+    run_raw(
         target,
-        [
+        *[
             "CREATE TRIGGER t_pct BEFORE INSERT ON t FOR EACH ROW "
             "SET NEW.code = IF(NEW.code LIKE 'A%', NEW.code, concat('A% :b', NEW.code))"
         ],
