@@ -305,16 +305,17 @@ def _levels_held(
     given: pd.Series, people: np.ndarray | None, *, null: bool
 ) -> Iterator[tuple[Any, np.ndarray, np.ndarray | None]]:
     """(level, its row positions, their people) for each level of ``given`` with MIN_LEVEL_ROWS
-    rows and MIN_LEVEL_PEOPLE people; ``null``: NULL is a level too."""
+    rows and MIN_LEVEL_PEOPLE people (held_groups), in order of first appearance; ``null``: NULL
+    is a level too."""
     keys = pd.Series([_key(v) for v in given], dtype=object)
     group, uniques = pd.factorize(keys, use_na_sentinel=not null)
-    order = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[order], np.arange(len(uniques) + 1))
-    for g, level in enumerate(uniques):
+    held = held_groups(np.asarray(group, dtype=np.int64), people)
+    levels = np.unique(group[held > 0]) if held.any() else np.zeros(0, dtype=np.int64)
+    order = np.argsort(held, kind="stable")
+    bounds = np.searchsorted(held[order], np.arange(len(levels) + 2))
+    for g, code in enumerate(levels, start=1):
         pos = order[bounds[g] : bounds[g + 1]]
-        who = None if people is None else people[pos]
-        if _enough(pos, who):
-            yield _key(level), pos, who
+        yield _key(uniques[code]), pos, None if people is None else people[pos]
 
 
 def _enough(rows: np.ndarray, people: np.ndarray | None) -> bool:
