@@ -915,7 +915,7 @@ def _shares_by_level(
     _second_givens(dims, columns_z, columns_s, coded, objects, names, given_of, people, family, rare_k, rng)
 
 
-MIN_PAIR_GAIN = 0.02  # share of a category's entropy a further category must explain
+MIN_PAIR_GAIN = 0.005  # share of a category's entropy a further category must explain (by_level.CHANCE)
 MAX_GIVENS = 3  # categories that set another's shares together (a triple of levels at most)
 
 
