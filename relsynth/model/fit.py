@@ -804,7 +804,9 @@ def _shape_by_level(
         columns_s[i][known] = encoder.scores_given(numeric, given_rows)
 
 
-MIN_NUMBER_GAIN = 0.03  # share of a number's score variance a further category must explain
+MIN_NUMBER_GAIN = (
+    0.005  # share of a number's score variance a further category must explain (by_level.CHANCE)
+)
 # Categories a number's marginal is drawn per (pairs): per triple, diabetes130's patients were
 # told apart more often (aggregation detection 0.596 -> 0.612 at 2,000 patients), per pair less.
 MAX_NUMBER_GIVENS = 2
