@@ -27,23 +27,32 @@ if TYPE_CHECKING:
     from relsynth.model.sample import SampleReport
 
 
-def dim_values(tm: TableModel, z: np.ndarray, name: str) -> np.ndarray | None:
-    """A sampled summary dimension (child count, null share, ...) decoded; None if not modelled."""
-    for i, d in enumerate(tm.dims):
-        if d.name == name:
-            return d.encoder.decode(z[:, i]) if z.shape[0] else np.zeros(0)
-    return None
+def dim_values(
+    tm: TableModel, z: np.ndarray, name: str, dims: tuple[str, ...] | None = None
+) -> np.ndarray | None:
+    """A sampled summary dimension (child count, null share, ...) decoded; None if not modelled.
+    ``dims``: the names of z's columns when it holds only some of the table's (a shared table
+    kept by model/batches.py); None: all of them, in the model's order."""
+    if dims is None:
+        for i, d in enumerate(tm.dims):
+            if d.name == name:
+                return d.encoder.decode(z[:, i]) if z.shape[0] else np.zeros(0)
+        return None
+    if name not in dims:
+        return None
+    encoder = next(d.encoder for d in tm.dims if d.name == name)
+    return encoder.decode(z[:, dims.index(name)]) if z.shape[0] else np.zeros(0)
 
 
-def decode_counts(pm: TableModel, z: np.ndarray, name: str) -> np.ndarray:
-    v = dim_values(pm, z, name)
+def decode_counts(pm: TableModel, z: np.ndarray, name: str, dims: tuple[str, ...] | None = None) -> np.ndarray:
+    v = dim_values(pm, z, name, dims)
     if v is None:
         return np.zeros(z.shape[0], dtype=np.int64)
     return np.maximum(np.round(np.asarray(v, dtype=float)), 0).astype(np.int64)
 
 
-def decode_ext(pm: TableModel, z: np.ndarray, name: str) -> np.ndarray:
-    v = dim_values(pm, z, name)
+def decode_ext(pm: TableModel, z: np.ndarray, name: str, dims: tuple[str, ...] | None = None) -> np.ndarray:
+    v = dim_values(pm, z, name, dims)
     return np.zeros(z.shape[0]) if v is None else np.asarray(v, dtype=float)
 
 
@@ -570,7 +579,9 @@ def _wants(model: Model, table: Table, fk: ForeignKey, q: Any) -> np.ndarray:
     """How many rows of ``table`` each parent row wants through ``fk`` (its sampled summary)."""
     qm = model.tables[fk.ref_table]
     wants = (
-        decode_ext(qm, q.z, f"{table.name}.{fk.name}#refcount") if q.z.shape[0] else np.zeros(len(q.frame))
+        decode_ext(qm, q.z, f"{table.name}.{fk.name}#refcount", q.dims)
+        if q.z.shape[0]
+        else np.zeros(len(q.frame))
     )
     return wants if len(wants) == len(q.frame) else np.ones(len(q.frame))
 

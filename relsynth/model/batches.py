@@ -501,7 +501,7 @@ def sample_batches(
     for name in alone:  # typed for writing; the families read them as sampled, and only some
         kept = done[name].frame[sorted(_read_by_family(model, readers, name))].copy()
         first[name] = finished(model, name, done, rngs, report)
-        done[name].frame = kept
+        done[name] = _narrowed(model, readers, name, kept, done[name].z)
     total = part.batches + (split.batches if split is not None else 0)
     if split is not None:
         log.info(
@@ -583,13 +583,31 @@ def _kept_rows(
     for here in _family_batches(model, split, done, scale, seed, SampleReport()):
         for name in split.family:
             got = here[name]
-            parts[name].append((got.frame[read[name]].copy(), got.z))
+            parts[name].append(_narrowed(model, family, name, _compact(got.frame[read[name]].copy()), got.z))
     out = {}
     for name, got in parts.items():
-        frame = pd.concat([_compact(f) for f, _ in got], ignore_index=True) if got else pd.DataFrame()
-        z = np.vstack([z for _, z in got]) if got else np.zeros((0, 0))
-        out[name] = sampled(frame, z)
+        frame = pd.concat([s.frame for s in got], ignore_index=True) if got else pd.DataFrame()
+        z = np.vstack([s.z for s in got]) if got else np.zeros((0, 0))
+        out[name] = sampled(frame, z, got[0].dims if got else ())
+        got.clear()
     return out
+
+
+def _narrowed(model: Model, readers: tuple[str, ...], name: str, frame: pd.DataFrame, z: np.ndarray) -> Any:
+    """A shared table's kept rows with only the latent dimensions ``readers`` decode: how many of
+    their rows point to each (``{reader}.{fk}#refcount``) and, for a child, its count and spread
+    (none in TPC-H: part's 10 dimensions down to 1, 153 MB -> 15 MB at SF 10)."""
+    dims = model.tables[name].dims
+    mine = tuple(f"{r}#" for r in readers if (c := model.plan[r].context) is not None and c.ref_table == name)
+    read = tuple(f"{r}." for r in readers)
+    keep = [
+        i
+        for i, d in enumerate(dims)
+        if (d.name.startswith(read) and d.name.endswith("#refcount")) or d.name.startswith(mine)
+    ]
+    if z.shape[1] != len(dims):  # not the model's dimensions (a reference or empty table's none)
+        return sampled(frame, z)
+    return sampled(frame, np.ascontiguousarray(z[:, keep]), tuple(dims[i].name for i in keep))
 
 
 def concat(batches: Iterator[dict[str, pd.DataFrame]], names: tuple[str, ...]) -> dict[str, pd.DataFrame]:

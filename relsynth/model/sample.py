@@ -171,11 +171,13 @@ class _Sampled:
     frame: pd.DataFrame
     z: np.ndarray  # full copula scores (own + summaries) of the kept rows
     parent_pos: np.ndarray | None
+    dims: tuple[str, ...] | None = None  # z's columns when only some are kept (model/batches.py)
 
 
-def sampled(frame: pd.DataFrame, z: np.ndarray) -> _Sampled:
-    """Rows held for the tables sampled after them (model/batches.py keeps a few columns)."""
-    return _Sampled(frame, z, None)
+def sampled(frame: pd.DataFrame, z: np.ndarray, dims: tuple[str, ...] | None = None) -> _Sampled:
+    """Rows held for the tables sampled after them (model/batches.py keeps a few columns, and of
+    z the dimensions ``dims`` only)."""
+    return _Sampled(frame, z, None, dims)
 
 
 def sample_tables(
@@ -382,11 +384,11 @@ def _sample_table(
         parent_pos = None
     else:
         pm = model.tables[context.ref_table]
-        counts = decode_counts(pm, parent.z, f"{table.name}#count")
+        counts = decode_counts(pm, parent.z, f"{table.name}#count", parent.dims)
         if fixed_rows is not None:
             counts = kz.allocate(counts.astype(float), int(fixed_rows * (1 - tm.null_context)), rng)
         elif not counts.sum() and len(counts) and tm.n_rows and tm.null_context < 1 and scale > 0:
-            counts = _one_child(pm, parent.z, table.name, counts)
+            counts = _one_child(pm, parent.z, table.name, counts, parent.dims)
         bound = children_bound(tm, table, context)
         if bound is not None and counts.max(initial=0) > bound:
             # A key (parent, seq) with seq in 1..3 holds three children per parent, whatever was drawn.
@@ -398,8 +400,8 @@ def _sample_table(
         e = rng.standard_normal((n, d_own)) @ tm.within_chol.T if d_own else np.zeros((n, 0))
         z_own = np.zeros((n, d_own))
         for j, dim in enumerate(tm.dims[:d_own]):
-            loc = decode_ext(pm, parent.z, f"{table.name}#loc:{dim.name}")
-            spread = np.exp(decode_ext(pm, parent.z, f"{table.name}#scale:{dim.name}"))
+            loc = decode_ext(pm, parent.z, f"{table.name}#loc:{dim.name}", parent.dims)
+            spread = np.exp(decode_ext(pm, parent.z, f"{table.name}#scale:{dim.name}", parent.dims))
             z_own[:, j] = loc[pos] + spread[pos] * e[:, j]
         z_own = rank_normalize(z_own, rng)
         b, chol = conditional(tm.corr, own_idx, ext_idx)
@@ -638,11 +640,14 @@ def _no_dangling_self_refs(
     return keep
 
 
-def _one_child(pm: TableModel, z: np.ndarray, name: str, counts: np.ndarray) -> np.ndarray:
+def _one_child(
+    pm: TableModel, z: np.ndarray, name: str, counts: np.ndarray, dims: tuple[str, ...] | None = None
+) -> np.ndarray:
     """At least one row, as a root table keeps one at any scale: sakila's 2 stores under 700
     addresses drew none at --scale 0.1, and every customer, rental and payment under them went
     with them. The parent whose count was drawn highest has it."""
-    idx = next((i for i, d in enumerate(pm.dims) if d.name == f"{name}#count"), None)
+    names = dims if dims is not None else tuple(d.name for d in pm.dims)
+    idx = next((i for i, d in enumerate(names) if d == f"{name}#count"), None)
     counts = counts.copy()
     counts[int(np.argmax(z[:, idx])) if idx is not None and z.shape[0] else 0] = 1
     return counts
@@ -1015,7 +1020,7 @@ def _drop_late_copies(model: Model, name: str, done: dict[str, _Sampled], report
     keep = ~copies
     report.dropped_records[name] = report.dropped_records.get(name, 0) + int(copies.sum())
     pos = s.parent_pos[keep] if s.parent_pos is not None else None
-    done[name] = _Sampled(s.frame[keep].reset_index(drop=True), s.z[keep], pos)
+    done[name] = _Sampled(s.frame[keep].reset_index(drop=True), s.z[keep], pos, s.dims)
 
 
 def _apply_aggregates(model: Model, child: str, done: dict[str, _Sampled]) -> None:
