@@ -523,14 +523,20 @@ def sample_batches(
                 if not held.iloc[at[name] : at[name] + len(again)].reset_index(drop=True).equals(again):
                     raise AssertionError(f"{name}: batch {b} sampled again is not the batch kept")
                 at[name] += len(again)
-            yield {**first, **{n: finished(model, n, out, out.rngs, report) for n in split.family}}
+            typed = {**first, **{n: finished(model, n, out, out.rngs, report) for n in split.family}}
+            out.clear()  # the batch as sampled: held until the next was built, beside its typed copy
             first = {}
+            yield typed
+            del typed
         done.update(kept_rows)
     for b, here in enumerate(_family_batches(model, part, done, scale, seed, report)):
         if progress:
             progress("sample", total - part.batches + b, total)
-        yield {**first, **{n: finished(model, n, here, here.rngs, report) for n in part.family}}
+        typed = {**first, **{n: finished(model, n, here, here.rngs, report) for n in part.family}}
+        here.clear()  # as above
         first = {}
+        yield typed
+        del typed
     if progress:
         progress("sample", total, total)
 
@@ -584,6 +590,7 @@ def _kept_rows(
         for name in split.family:
             got = here[name]
             parts[name].append(_narrowed(model, family, name, _compact(got.frame[read[name]].copy()), got.z))
+        here.clear()
     out = {}
     for name, got in parts.items():
         frame = pd.concat([s.frame for s in got], ignore_index=True) if got else pd.DataFrame()
