@@ -44,7 +44,9 @@ def dim_values(
     return encoder.decode(z[:, dims.index(name)]) if z.shape[0] else np.zeros(0)
 
 
-def decode_counts(pm: TableModel, z: np.ndarray, name: str, dims: tuple[str, ...] | None = None) -> np.ndarray:
+def decode_counts(
+    pm: TableModel, z: np.ndarray, name: str, dims: tuple[str, ...] | None = None
+) -> np.ndarray:
     v = dim_values(pm, z, name, dims)
     if v is None:
         return np.zeros(z.shape[0], dtype=np.int64)

@@ -589,8 +589,7 @@ def _kept_rows(
     parts: dict[str, list[Any]] = {n: [] for n in split.family}
     reached = _reached_by(model, family)
     read = {  # a table the family never reaches (partsupp: 8 million rows at SF 10), its rows only
-        name: sorted(_read_by_family(model, family, name)) if name in reached else []
-        for name in split.family
+        name: sorted(_read_by_family(model, family, name)) if name in reached else [] for name in split.family
     }
     for here in _family_batches(model, split, done, scale, seed, SampleReport()):
         for name in split.family:
