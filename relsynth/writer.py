@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from relsynth import dialects, exclusion, target_checks
+from relsynth import copy_text, dialects, exclusion, target_checks
 from relsynth.ddl import (
     TargetSchema,
     bit_kind,
@@ -63,6 +63,7 @@ Progress = Callable[[str, int, int], None]
 STAGING = STAGING_PREFIX  # MySQL staging tables: _rs<token>_<n>, recorded in guard.BOOKKEEPING first
 BATCH_ROWS = 5_000
 LOAD_CHUNK = 50_000  # rows converted to Python values at once by a load (memory, see _load)
+COPY_BY_COLUMNS = True  # False: every PostgreSQL load row by row (write_row), as before copy_text
 
 
 @dataclass
@@ -387,11 +388,13 @@ def _unknown(col: Any) -> bool:
 
 
 def _copy(
-    conn: sa.Connection, sa_table: sa.Table, columns: list[str], chunks: Iterable[list[tuple[Any, ...]]]
+    conn: sa.Connection, sa_table: sa.Table, table: Table, columns: list[str], frame: pd.DataFrame
 ) -> None:
     """PostgreSQL COPY FROM STDIN through psycopg 3, names quoted by psycopg itself: SQLAlchemy's
     preparer doubles a '%' for its own parameter style, which COPY would then take literally.
-    One COPY per table, fed chunk by chunk."""
+    One COPY per table, fed LOAD_CHUNK rows at a time: as text built a column at a time
+    (relsynth.copy_text, the bytes write_row sends) where every column is of a kind it spells,
+    else row by row with write_row."""
     from psycopg import sql
 
     name = (sa_table.schema, sa_table.name) if sa_table.schema else (sa_table.name,)
@@ -400,9 +403,21 @@ def _copy(
     )
     raw = conn.connection.driver_connection
     assert raw is not None, "a live connection has a driver connection"
+    # copy_text writes UTF-8; psycopg escapes the bytes of the client encoding, not characters
+    by_columns = COPY_BY_COLUMNS and raw.info.encoding == "utf-8"
     with raw.cursor() as cur, cur.copy(statement) as copy:
-        for rows in chunks:
-            for row in rows:
+        for start in range(0, len(frame), LOAD_CHUNK):
+            part = frame.iloc[start : start + LOAD_CHUNK]
+            data = (
+                copy_text.block(part, table, columns, _python_column, _fifteen_digits) if by_columns else None
+            )
+            if data is not None:
+                copy.write(data)
+                continue
+            # psycopg holds write_row's rows back until it has 32 KB: a later block would be sent
+            # before them (another order of the rows), so the rest of the table goes by rows too
+            by_columns = False
+            for row in _rows(part, table, columns, "postgresql"):
                 copy.write_row(row)
 
 
@@ -429,7 +444,7 @@ def _load(conn: sa.Connection, kind: str, sa_table: sa.Table, table: Table, fram
     if kind == "sqlite":
         _fits_sqlite_integers(table, frame, columns)
     if kind == "postgresql":
-        _copy(conn, sa_table, columns, chunks)
+        _copy(conn, sa_table, table, columns, frame)
     else:
         for rows in chunks:
             _insert(conn, sa_table, columns, rows)
