@@ -12,7 +12,7 @@ then, --repeat times (the best run of each side is reported):
 
 - relsynth: `relsynth.writer.write(tables, schema, url, plan=plan)` into a fresh empty database
   `rs_bench_write_rs`. The time is the wall-clock seconds of the call: it creates the tables, turns
-  the DataFrames into rows and COPYs them (psycopg 3), adds foreign keys and indexes, advances
+  the DataFrames into COPY text and COPYs them (psycopg 3), adds foreign keys and indexes, advances
   sequences, verifies with SQL and commits. Its stages (`summary.seconds`) are printed as well.
 - baseline: the schema of the relsynth target, dumped with `pg_dump --schema-only`, is restored into
   another fresh database `rs_bench_write_copy`, so every primary key, UNIQUE, CHECK, foreign key and
