@@ -313,3 +313,26 @@ def test_one_mistyped_row_does_not_make_the_person_a_category_again(tmp_path: Pa
     text, _ = model_contents(model, tmp_path / "m.relsynth")
     assert not [p for p in frame["policy_no"].unique() if p in text]
     assert not [d for d in frame["dob"].astype(str).unique() if d in text]
+
+
+def test_a_code_that_a_coarsening_of_it_follows_is_no_person() -> None:
+    """Attack round 28: month (12 values) fixes quarter (4) on every row of a sales table, as an age
+    fixes its band. That made month the column naming the person: it came back as fresh codes
+    (12 on half the rows, 0..999 without a CHECK) and quarter with two of its four levels. A
+    coarsening is no person's record: both keep their values and shares."""
+    rng = np.random.default_rng(2)
+    month = rng.integers(1, 13, 5000)
+    sales = pd.DataFrame(
+        {
+            "id": np.arange(1, 5001),
+            "month": month,
+            "quarter": (month - 1) // 3 + 1,
+            "amount": np.round(rng.lognormal(4, 1, 5000), 2),
+        }
+    )
+    model = relsynth.fit({"sales": sales}, seed=0)
+    out = relsynth.sample(model, seed=1)["sales"]
+    assert set(out["month"].astype(int)) == set(range(1, 13))
+    assert set(out["quarter"].astype(int)) == {1, 2, 3, 4}
+    shares = out["month"].astype(int).value_counts(normalize=True)
+    assert shares.max() < 0.15  # about 1/12 each, not one month on half the rows

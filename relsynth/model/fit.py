@@ -1226,7 +1226,14 @@ def _fixes_a_trait(
         values = frame[col.name].astype(str).where(frame[col.name].notna())
         if values.nunique() < 2:
             continue
-        per_key = pd.DataFrame({"k": keys, "v": values}).dropna().groupby("k")["v"].nunique()
+        pairs = pd.DataFrame({"k": keys, "v": values}).dropna()
+        per_key = pairs.groupby("k")["v"].nunique()
+        # A coarsening of the code is no trait of a person: month (12 values) fixes quarter (4),
+        # an age its age band, a score its grade. Taken for people, those codes were generated
+        # afresh (months 1..12 came back as 12 on half the rows) and the coarsening lost its
+        # levels. A person's own record (a birth date, a salary) differs between most people.
+        if 2 * pairs["v"].nunique() <= len(per_key):
+            continue
         # Nearly every value: one mistyped birth date must not make a person a category again.
         if len(per_key) and float((per_key == 1).mean()) >= FIXES_SHARE:
             return True
