@@ -623,6 +623,35 @@ def test_name_clashes_are_refused_before_reading(request: pytest.FixtureRequest,
             relsynth.synthesize(source, other, replace=True, progress=progress)
 
 
+OTHER_OBJECTS = {
+    "sqlite": [
+        ("CREATE TABLE base (id INTEGER PRIMARY KEY);\nCREATE INDEX patients ON base (id);", "an index")
+    ],
+    "postgresql": [
+        ("CREATE SEQUENCE patients;", "a sequence"),
+        ("CREATE TYPE patients AS (a integer);", "a type"),
+        ("CREATE TABLE base (id INTEGER PRIMARY KEY);\nCREATE INDEX patients ON base (id);", "an index"),
+    ],
+    "mysql": [("CREATE SEQUENCE patients;", "a sequence")],
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_object_holding_a_tables_name_is_refused_before_reading(
+    request: pytest.FixtureRequest, demo, kind: str
+) -> None:
+    """Attack round 28: a sequence, type, index or foreign table named like a table to write made
+    its CREATE TABLE fail after everything was learned and sampled, as an internal error."""
+    source = _source_of(request, kind, demo)
+    for sql, what in OTHER_OBJECTS[kind]:
+        target = _new(request, kind)
+        run_sql(target, sql)
+        seen, progress = _stages()
+        with pytest.raises(RelsynthError, match=f"has {what} patients, the name of a table") as err:
+            relsynth.synthesize(source, target, replace=True, progress=progress)
+        assert "read" not in seen and "\n" not in str(err.value)
+
+
 @pytest.mark.parametrize("kind", ["postgresql", "mysql"])
 def test_a_target_rule_the_source_lacks_is_one_line(request: pytest.FixtureRequest, demo, kind: str) -> None:
     model, tables = demo
