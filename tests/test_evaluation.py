@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import relsynth
 from relsynth.cli import main
+from relsynth.frames import schema_from_frames
 
 
 @pytest.fixture(scope="module")
@@ -242,3 +243,19 @@ def test_a_child_table_empty_on_one_side_only_still_evaluates() -> None:
     synth = {"parent": parent.assign(x=rng.normal(size=60)), "child": child.iloc[:0], "other": other}
     result = evaluate_frames(real, synth, schema)
     assert result["tables"]["parent"]["detectability"]["available"]
+
+
+def test_a_shareable_report_of_infinite_floats() -> None:
+    """Attack round 28: a PostgreSQL float column holding 'Infinity' (heights of unknown, as some
+    exports write them) made --shareable an internal error: the synthetic histogram had no range."""
+    rng = np.random.default_rng(4)
+    height = rng.normal(170, 10, 400)
+    height[::40] = np.inf
+    real = {
+        "people": pd.DataFrame({"id": np.arange(400), "height": height, "sex": rng.choice(["F", "M"], 400)})
+    }
+    synth = {"people": real["people"].assign(height=np.where(np.isinf(height), np.inf, height + 1))}
+    schema = schema_from_frames(real, primary_keys={"people": ["id"]})
+    shared = relsynth.evaluate(real, synth, schema=schema, shareable=True)
+    plot = next(c["plot"] for c in shared["tables"]["people"]["columns"] if c["name"] == "height")
+    assert all(np.isfinite(plot["edges"]))

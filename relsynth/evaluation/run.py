@@ -744,7 +744,7 @@ def _strip_source_detail(result: dict[str, Any], synth: dict[str, pd.DataFrame])
             )
             if plot.get("type") == "hist":
                 x = numeric_values(values)
-                x = x[~np.isnan(x)]
+                x = x[np.isfinite(x)]  # a float column's Infinity has no bin (attack round 28)
                 counts, edges = (
                     np.histogram(x, bins=len(plot["edges"]) - 1) if len(x) else (np.zeros(1), np.zeros(2))
                 )
