@@ -176,6 +176,9 @@ def column_type(
             return _native(t.native), None  # SQLite's REAL is its double: spelled as it was
         return sa.Double(), None
     if name == "numeric":
+        if same and target == "mysql" and t.precision is not None and "UNSIGNED" in (t.native or "").upper():
+            # MySQL to MySQL: DECIMAL(10,2) UNSIGNED bounds the values, as an UNSIGNED integer does.
+            return mysql.DECIMAL(t.precision, t.scale, unsigned=True), None
         if t.precision is None and target == "mysql":
             # MySQL makes a bare DECIMAL a DECIMAL(10,0), dropping every fraction: take its widest.
             return changed(

@@ -112,6 +112,24 @@ def test_unsigned_and_odd_integers_keep_their_range(request: pytest.FixtureReque
     assert int(written["tiny"].min()) >= 0 and int(written["tiny"].max()) <= 255
 
 
+def test_an_unsigned_decimal_stays_unsigned(request: pytest.FixtureRequest) -> None:
+    """Attack round 28: MariaDB to MariaDB, DECIMAL(10,2) UNSIGNED came back a signed DECIMAL(10,2),
+    so the target took negative salaries the source refuses (UNSIGNED integers kept theirs)."""
+    source, target = request.getfixturevalue("mysql_db")(), request.getfixturevalue("mysql_db")()
+    run_sql(source, "CREATE TABLE pay (id INTEGER PRIMARY KEY, salary DECIMAL(10,2) UNSIGNED NOT NULL);")
+    run_sql(
+        source, f"INSERT INTO pay VALUES {', '.join(f'({i}, {1000 + i * 7.25})' for i in range(1, 101))};"
+    )
+    relsynth.synthesize(source, target, seed=1)
+    engine = sa.create_engine(target)
+    try:
+        with engine.connect() as conn:
+            ddl = conn.execute(sa.text("SHOW CREATE TABLE pay")).one()[1]
+    finally:
+        engine.dispose()
+    assert "decimal(10,2) unsigned" in ddl.lower()
+
+
 PLACES = """
 CREATE TABLE place (
   id INTEGER PRIMARY KEY,
