@@ -771,6 +771,8 @@ def check_existing(
         )
     for name in names:
         reflected = insp.get_columns(name, schema=target_schema)
+        if dialects.family(conn) == "mysql":  # `co``l` as SQLAlchemy's parser returns `co`l`
+            reflected = dialects.undouble_backticks({name: reflected})[name]
         cols = {c["name"] for c in reflected}
         absent = [c.name for c in schema.table(name).columns if c.name not in cols and not c.computed]
         if absent:

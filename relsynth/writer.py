@@ -791,7 +791,22 @@ def reflect_targets(
         for n in members:
             local = schema.table(n).local_name
             out[n] = _undoubled(md.tables[f"{where}.{local}" if where else local])
+            if dialects.family(conn) == "mysql":
+                _json_as_json(out[n], schema.table(n))
     return out
+
+
+def _json_as_json(sa_table: sa.Table, table: Table) -> None:
+    """MariaDB's JSON is LONGTEXT with a json_valid CHECK, and is reflected as LONGTEXT: the
+    documents relsynth writes there (dicts and lists, JSON-typed in the tables it creates) must be
+    serialized as JSON, not handed to the driver as they are (attack round 28: --into-existing into
+    a MariaDB table with a JSON column was an internal error, the driver's TypeError on a dict)."""
+    import sqlalchemy as sa
+
+    for col in table.columns:
+        typed = col.name in sa_table.c and isinstance(sa_table.c[col.name].type, sa.JSON)
+        if col.type.name in {"json", "array"} and col.name in sa_table.c and not typed:
+            sa_table.c[col.name].type = sa.JSON()
 
 
 def _undoubled(table: sa.Table) -> sa.Table:

@@ -130,6 +130,24 @@ def test_an_unsigned_decimal_stays_unsigned(request: pytest.FixtureRequest) -> N
     assert "decimal(10,2) unsigned" in ddl.lower()
 
 
+def test_into_existing_mariadb_tables_with_json_and_a_backtick_in_a_name(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Attack round 28: refreshing a MariaDB target relsynth itself had created (--into-existing
+    --replace) failed twice: a column named with a backtick was 'missing' (SQLAlchemy reads it
+    doubled), and a JSON column, reflected as LONGTEXT, was an internal error on its documents."""
+    source, target = request.getfixturevalue("mysql_db")(), request.getfixturevalue("mysql_db")()
+    run_sql(source, "CREATE TABLE doc (id INTEGER PRIMARY KEY, `a``b` INTEGER NOT NULL, body JSON NOT NULL);")
+    rows = ", ".join(
+        f'({i}, {i % 7}, \'{{"lang": "{"en" if i % 2 else "de"}", "n": {i % 5}}}\')' for i in range(1, 81)
+    )
+    run_sql(source, f"INSERT INTO doc VALUES {rows};")
+    relsynth.synthesize(source, target, seed=1)
+    result = relsynth.synthesize(source, target, seed=2, into_existing=True, replace=True)
+    assert result["write"].verification.problems == 0
+    assert set(result["tables"]["doc"].columns) >= {"a`b", "body"}
+
+
 PLACES = """
 CREATE TABLE place (
   id INTEGER PRIMARY KEY,
