@@ -720,6 +720,22 @@ def _rejected(err: BaseException, table: str) -> RelsynthError | None:
     )
 
 
+def _out_of_range(err: BaseException, table: str) -> RelsynthError | None:
+    """MySQL/MariaDB refused a value as out of its column's range (error 1264): a PostgreSQL NUMERIC
+    without precision becomes DECIMAL(65,30) there, 35 digits before the point, and a source of
+    wider values gave an internal error after the whole run (attack round 28). One line, no value."""
+    orig = getattr(err, "orig", None) or err
+    args = getattr(orig, "args", None) or ()
+    if not (args and args[0] == 1264):
+        return None
+    return RelsynthError(
+        f"Table {table}: a synthetic value is out of the range of its column's type in the target, so "
+        "nothing was written (a NUMERIC without precision becomes DECIMAL(65,30) in MySQL/MariaDB: at "
+        "most 35 digits before the point). Give the source column a precision (numeric(p,s)), exclude "
+        "the table, or write into a PostgreSQL database"
+    )
+
+
 def _accept(summary: WriteSummary, progress: Progress | None, undone: str) -> None:
     """After verification, before the commit or the swap: the last moment a Ctrl-C can still leave
     the target as it was (a progress report raises one Python swallowed), then the verdict."""
@@ -1677,7 +1693,13 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             exclusion.settle(
                 schema, names, name, batch, summary.moved_for_exclusions, summary.dropped_for_exclusions
             )
-            loaded = _load(conn, "mysql", ts.tables[name], schema.table(name), batch[name])
+            try:
+                loaded = _load(conn, "mysql", ts.tables[name], schema.table(name), batch[name])
+            except Exception as err:
+                too_wide = _out_of_range(err, name)
+                if too_wide is None:
+                    raise
+                raise too_wide from None
             summary.rows[name] = summary.rows.get(name, 0) + loaded
             conn.commit()
             if fail_after == name:

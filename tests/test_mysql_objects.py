@@ -148,6 +148,25 @@ def test_into_existing_mariadb_tables_with_json_and_a_backtick_in_a_name(
     assert set(result["tables"]["doc"].columns) >= {"a`b", "body"}
 
 
+def test_numbers_too_wide_for_mysqls_decimal_are_one_line(request: pytest.FixtureRequest) -> None:
+    """Attack round 28: a PostgreSQL NUMERIC of 40-digit values into MariaDB (DECIMAL(65,30): 35
+    digits before the point) was an internal error after the whole run; now one line, no value,
+    and the target is left as it was."""
+    from relsynth.errors import RelsynthError
+
+    source, target = request.getfixturevalue("pg_db")(), request.getfixturevalue("mysql_db")()
+    run_sql(source, "CREATE TABLE acct (id INTEGER PRIMARY KEY, bal NUMERIC NOT NULL);")
+    run_sql(source, "INSERT INTO acct SELECT g, 10::numeric ^ 40 + g * 7919 FROM generate_series(1, 200) g;")
+    with pytest.raises(RelsynthError, match="out of the range of its column's type") as err:
+        relsynth.synthesize(source, target, seed=1)
+    assert "\n" not in str(err.value) and "10000" not in str(err.value)
+    engine = sa.create_engine(target)
+    try:
+        assert sa.inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
 PLACES = """
 CREATE TABLE place (
   id INTEGER PRIMARY KEY,
