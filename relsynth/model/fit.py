@@ -474,7 +474,7 @@ def _fit_own(
         for c in copula_cols
         if kinds[c] in {Kind.CATEGORICAL, Kind.BOOLEAN}
         or roles.get(c) == "reference_fk"
-        or (kinds[c] is Kind.NUMERICAL and _discrete(frame[c]))
+        or (kinds[c] is Kind.NUMERICAL and _exact_levels(frame[c], people, rare_k, table.column(c)))
     ]
     # Values repeated from a parent come first: copying the parent is the most faithful relation.
     _fit_repeats(schema, plan, model, table, tp, frame, frames, specs, copula_cols, comparables)
@@ -1324,6 +1324,18 @@ def _seconds_range(seconds: np.ndarray, tail: int, output: str) -> list[float]:
     lo, hi = known[tail - 1], known[-tail]
     lo, hi = max(lo - (known[2 * tail - 1] - lo), known[0]), min(hi + (hi - known[-2 * tail]), known[-1])
     return [float(lo), float(hi)]
+
+
+def _exact_levels(values: pd.Series, people: np.ndarray | None, rare_k: int, col: Column) -> bool:
+    """Will the column's encoder (_number_encoder) draw exact source values? Counted by people, a
+    column of six values on 3,000 rows can have too few to be levels (a person's repeated value
+    counts once): it is then drawn as a continuous number, and a dependency on it looked up a
+    value it never had (a flag it fixed came back NULL on 87% of the rows)."""
+    if col.kind_reason == ALL_RARE or not _discrete(values):
+        return False
+    isnull = values.isna().to_numpy()
+    held = None if people is None else people[~isnull]
+    return isinstance(_number_encoder(values[~isnull], held, rare_k, all_rare=False), Categorical)
 
 
 def _discrete(values: pd.Series) -> bool:
