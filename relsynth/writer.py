@@ -395,6 +395,7 @@ def _copy(
     One COPY per table, fed LOAD_CHUNK rows at a time: as text built a column at a time
     (relsynth.copy_text, the bytes write_row sends) where every column is of a kind it spells,
     else row by row with write_row."""
+    import psycopg
     from psycopg import sql
 
     name = (sa_table.schema, sa_table.name) if sa_table.schema else (sa_table.name,)
@@ -417,8 +418,41 @@ def _copy(
             # psycopg holds write_row's rows back until it has 32 KB: a later block would be sent
             # before them (another order of the rows), so the rest of the table goes by rows too
             by_columns = False
-            for row in _rows(part, table, columns, "postgresql"):
-                copy.write_row(row)
+            try:
+                for row in _rows(part, table, columns, "postgresql"):
+                    copy.write_row(row)
+            except (UnicodeEncodeError, psycopg.DataError) as err:
+                if getattr(err, "sqlstate", None):  # the server's: classified as any database error
+                    raise
+                raise _unwritable(part, table, columns, raw.info.encoding) from None
+
+
+def _unwritable(frame: pd.DataFrame, table: Table, columns: list[str], encoding: str) -> RelsynthError:
+    """A string psycopg cannot send, found before it reaches the server: a NUL character (no
+    PostgreSQL text holds one; a SQLite or MariaDB source's can), or a character the target's
+    client encoding has no byte for (an emoji into a LATIN1 database). Both were internal errors
+    after the whole run (attack round 29). One line naming the column, no value."""
+    for c in columns:
+        strings = [v for v in frame[c].tolist() if isinstance(v, str)]
+        if any("\x00" in v for v in strings):
+            return RelsynthError(
+                f"Table {table.name}, column {c}: a value holds a NUL character, which PostgreSQL text "
+                "cannot store, so nothing was written. Remove the NUL characters from the source column, "
+                "or exclude the table"
+            )
+        try:
+            for v in strings:
+                v.encode(encoding)
+        except UnicodeEncodeError:
+            return RelsynthError(
+                f"Table {table.name}, column {c}: a value holds a character the target's encoding "
+                f"({encoding}) cannot store, so nothing was written. Write into a UTF8 database "
+                "(createdb -E UTF8)"
+            )
+    return RelsynthError(
+        f"Table {table.name}: a value cannot be sent to PostgreSQL in the target's encoding ({encoding}), "
+        "so nothing was written"
+    )
 
 
 def _insert(

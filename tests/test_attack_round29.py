@@ -4,11 +4,15 @@ one of its source values, or the column it fixes is looked up for a value it nev
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 import relsynth
+from relsynth.errors import RelsynthError
+from tests.conftest import scalar
 
 
 def _source(path: Path) -> str:
@@ -40,3 +44,46 @@ def test_a_dependency_on_a_number_never_writes_null_for_values_it_had(tmp_path: 
     # was: 2,624 of 3,000 rows NULL at rare_k=1 (f drawn as a continuous number, looked up in f -> flag)
     assert nulls == 0
     assert values == {0, 1}
+
+
+# -- 2. a string psycopg cannot send was an internal error after the whole run --
+
+
+def _text_source(path: Path, values: list[str]) -> str:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, label TEXT, n INTEGER)")
+    con.executemany(
+        "INSERT INTO note VALUES (?, ?, ?)", [(g, values[g % len(values)], g % 7) for g in range(1, 601)]
+    )
+    con.commit()
+    con.close()
+    return str(path)
+
+
+@pytest.mark.postgresql
+def test_a_nul_character_into_postgresql_is_one_line(tmp_path: Path, pg_db: Callable[[], str]) -> None:
+    source = _text_source(tmp_path / "src.db", ["a\x00b", "plain", "other"])
+    target = pg_db()
+    with pytest.raises(RelsynthError, match=r"note, column label: a value holds a NUL character") as err:
+        relsynth.synthesize(source, target, seed=0, rare_k=1)  # was psycopg.DataError
+    assert "a\x00b" not in str(err.value)
+    assert scalar(target, "SELECT count(*) FROM pg_tables WHERE tablename = 'note'") == 0  # nothing written
+
+
+@pytest.mark.postgresql
+def test_a_character_the_target_encoding_lacks_is_one_line(
+    tmp_path: Path, pg_db: Callable[[], str], pg_server: str
+) -> None:
+    source = _text_source(tmp_path / "src.db", ["emoji \U0001f600", "caf\u00e9", "plain"])
+    target = pg_db()
+    name = sa.make_url(target).database
+    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}"')
+        conn.exec_driver_sql(
+            f"CREATE DATABASE \"{name}\" ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+    admin.dispose()
+    with pytest.raises(RelsynthError, match=r"note, column label: a value holds a character the target's"):
+        relsynth.synthesize(source, target, seed=0, rare_k=1)  # was UnicodeEncodeError
+    assert scalar(target, "SELECT count(*) FROM pg_tables WHERE tablename = 'note'") == 0
