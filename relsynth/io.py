@@ -396,7 +396,15 @@ def connection_error(url: sa.URL, err: BaseException) -> ConnectionFailed:
 
 def option_refused(url: sa.URL, err: BaseException) -> ConnectionFailed:
     """A driver that fails on an option of the URL's query (?charset=..., ?ssl_ca=...) before
-    reaching the server raises its own exception types: still the user's URL to fix."""
+    reaching the server raises its own exception types: still the user's URL to fix. Without
+    options, on PostgreSQL: a SQL_ASCII database, whose server version psycopg hands over as
+    bytes that SQLAlchemy cannot read (attack round 29: "refused an option" of a URL with none)."""
+    if not url.query and url.get_backend_name() == "postgresql":
+        return ConnectionFailed(
+            f"Cannot connect to the {describe(url)}: the driver failed on the server's reply "
+            f"({type(err).__name__}), as it does with a database in SQL_ASCII encoding; add "
+            "?client_encoding=utf8 to the URL"
+        )
     return ConnectionFailed(
         f"Cannot connect to the {describe(url)}: the driver refused an option of the URL "
         f"({type(err).__name__}); check the options after '?'"

@@ -87,3 +87,27 @@ def test_a_character_the_target_encoding_lacks_is_one_line(
     with pytest.raises(RelsynthError, match=r"note, column label: a value holds a character the target's"):
         relsynth.synthesize(source, target, seed=0, rare_k=1)  # was UnicodeEncodeError
     assert scalar(target, "SELECT count(*) FROM pg_tables WHERE tablename = 'note'") == 0
+
+
+@pytest.mark.postgresql
+def test_a_sql_ascii_database_says_how_to_connect(
+    tmp_path: Path, pg_db: Callable[[], str], pg_server: str
+) -> None:
+    """psycopg hands a SQL_ASCII database's server version over as bytes, and the connection
+    failed as "the driver refused an option of the URL" of a URL with no option."""
+    source = _text_source(tmp_path / "src.db", ["caf\u00e9", "plain", "other"])
+    target = pg_db()
+    name = sa.make_url(target).database
+    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}"')
+        conn.exec_driver_sql(
+            f"CREATE DATABASE \"{name}\" ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+    admin.dispose()
+    with pytest.raises(RelsynthError, match=r"SQL_ASCII encoding; add \?client_encoding=utf8") as err:
+        relsynth.synthesize(source, target, seed=0, rare_k=1)
+    assert "refused an option" not in str(err.value)
+    relsynth.synthesize(source, f"{target}?client_encoding=utf8", seed=0, rare_k=1)  # as it says
+    rows = sqlite3.connect(source).execute("SELECT count(*) FROM note").fetchone()[0]
+    assert scalar(f"{target}?client_encoding=utf8", "SELECT count(*) FROM note") == rows
