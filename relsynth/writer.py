@@ -139,10 +139,15 @@ class _Job:
             self.waited += time.perf_counter() - t0
             if got is None:
                 return
-            got = {n: f for n, f in got.items() if n in self.names}
+            mine = {n: f for n, f in got.items() if n in self.names}
             if self.nullable_for_nan is not None:
-                self._refuse_new_nan(got)
-            yield got
+                self._refuse_new_nan(mine)
+            yield mine
+            # Loaded: its rows go before the next batch is sampled, whoever still holds the dict
+            # (the sampler's generator, api._timed, relsynth/ahead.py's queue item): they held a
+            # whole batch beside the next one.
+            got.clear()
+            mine.clear()
 
     def nan_columns(self, frames: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
         """The columns the tables are created nullable in for NaN, remembered for later batches."""
@@ -664,6 +669,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 raise rejected from None
             if fail_after == name:
                 raise RelsynthError(f"failure injected after loading {name} (a test of the rollback)")
+            del frame, load_frame  # not held while the next batch is sampled (_Job.batches)
         for name, late, frame in pending:
             _update_late(conn, target[name], schema.table(name), late, frame)
         if progress:

@@ -626,3 +626,32 @@ def test_a_model_without_its_nan_columns_stops_a_later_batch_with_one_line(pg_db
             next(batches), model.schema, target, plan=model.plan, more=batches, non_finite=model.non_finite()
         )
     assert table_names(target) == set()
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_loaded_batch_is_let_go_before_the_next_is_sampled(shop, request, db: str) -> None:
+    """The writer held a loaded batch (its dict, the last table's frame) while the next was
+    sampled: two batches in memory where one is the bound (issue 12). Each batch's frames must
+    be gone when the sampler is asked for the next one."""
+    import gc
+    import weakref
+
+    _, model = shop
+    target = request.getfixturevalue(f"{db}_db")()
+    batches = sample_batches(model, seed=4, batch_rows=300)
+    first = next(batches)
+    alive: list[list[str]] = []
+
+    def watched():
+        held: list[tuple[str, weakref.ref]] = []
+        for got in batches:
+            gc.collect()
+            alive.append([name for name, ref in held if ref() is not None])
+            held = [(name, weakref.ref(frame)) for name, frame in got.items()]
+            yield got
+            del got
+
+    summary = write(first, model.schema, target, plan=model.plan, more=watched())
+    assert summary.verification.problems == 0
+    assert len(alive) >= 2, "the shop is sampled in several batches"
+    assert alive[1:] == [[]] * (len(alive) - 1), alive
