@@ -60,6 +60,19 @@ def _text_source(path: Path, values: list[str]) -> str:
     return str(path)
 
 
+def _encoded(target: str, admin_url: str, encoding: str) -> str:
+    """The fresh database ``target`` made again in ``encoding`` (C locale): the same URL."""
+    name = sa.make_url(target).database
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}"')
+        conn.exec_driver_sql(
+            f"CREATE DATABASE \"{name}\" ENCODING '{encoding}' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+    admin.dispose()
+    return target
+
+
 @pytest.mark.postgresql
 def test_a_nul_character_into_postgresql_is_one_line(tmp_path: Path, pg_db: Callable[[], str]) -> None:
     source = _text_source(tmp_path / "src.db", ["a\x00b", "plain", "other"])
@@ -75,15 +88,7 @@ def test_a_character_the_target_encoding_lacks_is_one_line(
     tmp_path: Path, pg_db: Callable[[], str], pg_server: str
 ) -> None:
     source = _text_source(tmp_path / "src.db", ["emoji \U0001f600", "caf\u00e9", "plain"])
-    target = pg_db()
-    name = sa.make_url(target).database
-    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}"')
-        conn.exec_driver_sql(
-            f"CREATE DATABASE \"{name}\" ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
-        )
-    admin.dispose()
+    target = _encoded(pg_db(), pg_server, "LATIN1")
     with pytest.raises(RelsynthError, match=r"note, column label: a value holds a character the target's"):
         relsynth.synthesize(source, target, seed=0, rare_k=1)  # was UnicodeEncodeError
     assert scalar(target, "SELECT count(*) FROM pg_tables WHERE tablename = 'note'") == 0
@@ -96,15 +101,7 @@ def test_a_sql_ascii_database_says_how_to_connect(
     """psycopg hands a SQL_ASCII database's server version over as bytes, and the connection
     failed as "the driver refused an option of the URL" of a URL with no option."""
     source = _text_source(tmp_path / "src.db", ["caf\u00e9", "plain", "other"])
-    target = pg_db()
-    name = sa.make_url(target).database
-    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}"')
-        conn.exec_driver_sql(
-            f"CREATE DATABASE \"{name}\" ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
-        )
-    admin.dispose()
+    target = _encoded(pg_db(), pg_server, "SQL_ASCII")
     with pytest.raises(RelsynthError, match=r"SQL_ASCII encoding; add \?client_encoding=utf8") as err:
         relsynth.synthesize(source, target, seed=0, rare_k=1)
     assert "refused an option" not in str(err.value)
