@@ -703,6 +703,54 @@ def test_a_number_keeps_the_shape_a_pair_of_categories_sets() -> None:
     assert gap.max() < 1.0, gap  # per ward: the diagonal's 8 spread over its four shifts
 
 
+def _triple(n: int, seed: int) -> dict[str, pd.DataFrame]:
+    """days set by a ward, more by (ward, shift) agreeing, more again by (ward, shift, team)
+    all agreeing: a pair of categories leaves the last 6 days to the copula's one trend."""
+    rng = np.random.default_rng(seed)
+    ward, shift, team = (rng.integers(0, 4, n) for _ in range(3))
+    days = 2.0 * (ward == 0) + 3.0 * (ward == shift) + 6.0 * ((ward == shift) & (shift == team))
+    return {
+        "stay": pd.DataFrame(
+            {
+                "stay_id": np.arange(1, n + 1),
+                "ward": [f"w{w}" for w in ward],
+                "shift": [f"s{s}" for s in shift],
+                "team": [f"t{t}" for t in team],
+                "days": np.round(days + rng.normal(0, 1, n), 1),
+            }
+        )
+    }
+
+
+def test_a_number_keeps_the_shape_a_triple_of_categories_sets_among_many_rows() -> None:
+    """Among 24,000 rows a number is drawn per triple of categories (fit.MAX_NUMBER_GIVENS_MANY,
+    diabetes130's lab procedures per specialty, admission type and payer): per pair, the rows
+    where all three agree lost their 6 days to the other teams of their (ward, shift)."""
+    frames = _triple(24_000, 0)
+    schema = schema_from_frames(frames, primary_keys={"stay": ["stay_id"]})
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    encoder = next(d.encoder for d in model.tables["stay"].dims if d.column == "days")
+    assert set(getattr(encoder, "givens", ())) == {"ward", "shift", "team"}, model.relations_summary()
+    out = relsynth.sample(model, seed=1)["stay"]
+    real = frames["stay"]
+
+    def means(f: pd.DataFrame) -> pd.Series:
+        return f.assign(days=f["days"].astype(float)).groupby(["ward", "shift", "team"])["days"].mean()
+
+    gap = (means(out) - means(real)).abs()
+    assert gap.max() < 1.0, gap.sort_values().tail()  # per pair: 6 days spread over four teams
+
+
+def test_a_number_keeps_a_pair_of_categories_among_fewer_rows() -> None:
+    """The same data among 4,000 rows: a triple's levels would be 60 rows each, and a number is
+    drawn per pair at most."""
+    frames = _triple(4_000, 0)
+    schema = schema_from_frames(frames, primary_keys={"stay": ["stay_id"]})
+    model = relsynth.fit(frames, schema=schema, seed=0)
+    encoder = next(d.encoder for d in model.tables["stay"].dims if d.column == "days")
+    assert len(getattr(encoder, "givens", ())) == 2, model.relations_summary()
+
+
 def test_a_number_drawn_per_category_sets_another_numbers_shape() -> None:
     """stay depends on procs, and procs (seven values) on the ward, one way per ward: mostly 0
     and some 6 in w0, any in w1, about 5 in w2. stay comes first, so procs became stay's
