@@ -6,6 +6,7 @@ pg_dump on the PATH; tpchgen-cli in the venv, `pip install tpchgen-cli`):
     .venv/bin/python benchmarks/bench_copy.py                     # TPC-H SF 0.01 and 0.1 (~7 min)
     .venv/bin/python benchmarks/bench_copy.py --sf 1              # 8.7M rows, ~30 min
     .venv/bin/python benchmarks/bench_copy.py --sf 0.01 --cli     # the command line, no stage seconds
+    .venv/bin/python benchmarks/bench_copy.py --sf 1 --workers 2  # each batch sampled ahead of its load
 
 Data: for each scale factor of --sf, `tpchgen-cli -s SF --output-dir DIR` (the venv's, next to
 sys.executable) writes the eight .tbl files, cached in /tmp/relsynth_tpch/sf<SF> and reused when
@@ -79,7 +80,7 @@ LAUNCHER = (
 RUNNER = (
     "import json, sys\n"
     "from relsynth.api import synthesize\n"
-    "result = synthesize(sys.argv[1], sys.argv[2], seed=0)\n"
+    "result = synthesize(sys.argv[1], sys.argv[2], seed=0, workers=int(sys.argv[3]))\n"
     "summary = result['write']\n"
     "print(json.dumps({'seconds': result['seconds'], 'problems': summary.verification.problems,"
     " 'details': summary.verification.lines()}))\n"
@@ -199,14 +200,15 @@ def copy_baseline(src: str, dst: str) -> float:
     return seconds
 
 
-def run_relsynth(run: Run, src: str, tgt: str, cli: bool) -> None:
+def run_relsynth(run: Run, src: str, tgt: str, cli: bool, workers: int = 1) -> None:
     """relsynth into the fresh database tgt as its own process: stages, wall seconds, peak RSS, CPU."""
     fresh_database(tgt)
     source, target = URL.format(db=src), URL.format(db=tgt)
     if cli:
         cmd = [str(RELSYNTH), "synthesize", source, target, "--seed", "0", "--quiet", "--no-report"]
+        cmd += ["--workers", str(workers)]
     else:
-        cmd = [sys.executable, "-c", RUNNER, source, target]
+        cmd = [sys.executable, "-c", RUNNER, source, target, str(workers)]
     with tempfile.TemporaryDirectory(prefix=PREFIX) as tmp, open(f"{tmp}/out", "w+b") as out:
         with open(f"{tmp}/err", "w+b") as err:
             started = time.perf_counter()
@@ -239,12 +241,12 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def report(runs: list[Run], cli: bool) -> None:
+def report(runs: list[Run], cli: bool, workers: int = 1) -> None:
     if not runs:
         return
-    mode = "relsynth.api.synthesize(seed=0)"
+    mode = f"relsynth.api.synthesize(seed=0, workers={workers})"
     if cli:
-        mode = "`relsynth synthesize ... --seed 0 --quiet --no-report`"
+        mode = f"`relsynth synthesize ... --seed 0 --quiet --no-report --workers {workers}`"
     print(f"\nTPC-H into PostgreSQL: {mode} against `pg_dump | psql`")
     head = (
         f"{'SF':>6} {'rows':>10} {'rows out':>10} {'copy s':>7} {'fit s':>7} {'sample s':>8} {'write s':>7} "
@@ -295,6 +297,7 @@ def main() -> int:
     parser.add_argument("--sf", default="0.01,0.1", help="TPC-H scale factors, comma list")
     parser.add_argument("--cli", action="store_true", help="run `relsynth synthesize` (no stages)")
     parser.add_argument("--keep", action="store_true", help="keep the rs_bench_copy_* databases")
+    parser.add_argument("--workers", type=int, default=1, help="synthesize(workers=N): 2 samples ahead")
     args = parser.parse_args()
     try:
         sfs = [f"{float(s):g}" for s in args.sf.split(",") if s.strip()]
@@ -328,20 +331,20 @@ def main() -> int:
             if not args.keep:  # its disk back before relsynth writes (SF 10: tens of GB each)
                 drop_database(dump)
             print(f"SF {sf}: relsynth into {tgt}", file=sys.stderr, flush=True)
-            run_relsynth(run, src, tgt, args.cli)
+            run_relsynth(run, src, tgt, args.cli, args.workers)
             runs.append(run)
     except (subprocess.CalledProcessError, RuntimeError) as err:
         if isinstance(err, subprocess.CalledProcessError):
             tail = (err.stderr or b"").decode(errors="replace").strip()[-500:]
             err = RuntimeError(f"{' '.join(map(str, err.cmd))[:200]} exited {err.returncode}: {tail}")
         print(f"ERROR: {err}", file=sys.stderr)
-        report(runs, args.cli)
+        report(runs, args.cli, args.workers)
         return 1
     finally:
         if not args.keep:
             for db in databases:
                 drop_database(db)
-    report(runs, args.cli)
+    report(runs, args.cli, args.workers)
     return 1 if any(r.error for r in runs) else 0
 
 

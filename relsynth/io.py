@@ -57,6 +57,17 @@ def redact_text(text: str) -> str:
     return _KEY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***\3", text))
 
 
+def _unparsed(text: str) -> str:
+    """Text that is no URL, as it may be printed: where its scheme is mistyped
+    (`postgres:secret@host/db`, `postgresql//u:secret@host`), redact_text finds no `://` to start
+    a password at, so everything between the first ':' and the last '@' is masked."""
+    text = redact_text(text)
+    head, at, tail = text.rpartition("@")
+    if at and ":" in head:
+        head = head.split(":", 1)[0] + ":***"
+    return head + at + tail
+
+
 def parse_url(text: str | sa.URL) -> sa.URL:
     """A SQLAlchemy URL from what a user typed: a URL, or a path to an existing SQLite file."""
     import sqlalchemy as sa
@@ -72,7 +83,7 @@ def parse_url(text: str | sa.URL) -> sa.URL:
             url = sa.make_url(text)
         except (sa.exc.ArgumentError, ValueError):
             raise RelsynthError(
-                f"'{redact_text(text)}' is not a database URL; expected one like "
+                f"'{_unparsed(text)}' is not a database URL; expected one like "
                 "postgresql+psycopg://user@host/dbname, mysql+pymysql://root@host/dbname or sqlite:///file.db"
             ) from None
     if url.host and "@" in url.host:

@@ -359,6 +359,27 @@ def test_redact_text_masks_a_password_holding_at_signs(text: str) -> None:
     assert "***" in masked
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgres:{SECRET}@127.0.0.1/db",
+        f"//postgres:{SECRET}@127.0.0.1/db",
+        f"postgresql:/postgres:{SECRET}@127.0.0.1/db",
+        f"postgresql//postgres:{SECRET}@127.0.0.1/db",
+    ],
+)
+def test_a_url_with_a_mistyped_scheme_is_refused_without_its_password(url: str) -> None:
+    """Attack round 30: with no '://' the URL's password was printed whole in the FAILED line."""
+    from click.testing import CliRunner
+
+    from relsynth.cli import main
+
+    result = CliRunner().invoke(main, ["inspect", url])
+    assert result.exit_code != 0
+    assert "is not a database URL" in result.output and "@127.0.0.1/db" in result.output, result.output
+    assert not any(part in result.output for part in SECRET_PARTS), result.output
+
+
 def test_redact_text_leaves_urls_without_passwords_alone() -> None:
     from relsynth.io import redact_text
 
