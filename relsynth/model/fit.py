@@ -450,7 +450,7 @@ def _fit_own(
                 else 0
             )
             spec.vocabulary = (
-                Vocabulary.fit(values, people) if spaced >= 0.1 else None
+                Vocabulary.fit(values, people, rare_k) if spaced >= 0.1 else None
             )  # codes keep their shape
             spec.shapes = None if spec.vocabulary else Shapes.fit(values)
         elif col.kind is Kind.ID:

@@ -224,10 +224,11 @@ class Vocabulary:
     endings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, values: pd.Series, people: np.ndarray | None = None) -> Vocabulary | None:
+    def fit(cls, values: pd.Series, people: np.ndarray | None = None, rare_k: int = 1) -> Vocabulary | None:
         """``people``: each row's person (or parent) position, -1 for none: a word is kept only if
-        MIN_WORD_VALUES different values *and* people use it (a surname in six notes of one
-        patient is that patient's)."""
+        MIN_WORD_VALUES different values *and* rare_k people (MIN_WORD_VALUES at least) use it (a
+        surname in six notes of one patient is that patient's; a rare disease named in four
+        patients' notes is theirs under the default K of 5)."""
         known = values.notna().to_numpy()
         strings = values[known].astype(str)
         if strings.empty:
@@ -254,7 +255,8 @@ class Vocabulary:
         keep = [
             w
             for w in total
-            if doc_freq[w.casefold()] >= MIN_WORD_VALUES and holders[w.casefold()] >= MIN_WORD_VALUES
+            if doc_freq[w.casefold()] >= MIN_WORD_VALUES
+            and holders[w.casefold()] >= max(MIN_WORD_VALUES, rare_k)
         ]
         if len(keep) < 10:
             return None
