@@ -42,3 +42,69 @@ def test_a_word_fewer_than_k_people_wrote_is_in_neither_model_nor_output(tmp_pat
     for word in ("Fabry", "Zyxwvut"):  # four and three people: fewer than K
         assert word.encode() not in stored, word
         assert word not in out, word
+
+
+def _folders(path: Path, composite: bool) -> str:
+    """60 organisations, each a tree of 20 folders: one root, three children each, down three
+    levels (1/3/9/7), every folder created after its parent (attack round 30's, on SQLite)."""
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE org (org_id INTEGER PRIMARY KEY, plan TEXT NOT NULL, seats INTEGER)")
+    if composite:
+        con.execute(
+            "CREATE TABLE folder (org_id INTEGER NOT NULL REFERENCES org, id INTEGER NOT NULL, "
+            "parent_id INTEGER, name TEXT, created DATE NOT NULL, PRIMARY KEY (org_id, id), "
+            "FOREIGN KEY (org_id, parent_id) REFERENCES folder (org_id, id))"
+        )
+    else:
+        con.execute(
+            "CREATE TABLE folder (id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES org, "
+            "parent_id INTEGER REFERENCES folder, name TEXT, created DATE NOT NULL)"
+        )
+    con.executemany(
+        "INSERT INTO org VALUES (?, ?, ?)",
+        [(g, ["free", "team", "ent"][g % 3], g % 50) for g in range(1, 61)],
+    )
+    rows = []
+    for o in range(1, 61):
+        for f in range(1, 21):
+            up = None if f == 1 else 1 + (f - 2) // 3
+            made = f"2023-01-{1 + f:02d}"
+            if composite:
+                rows.append((o, f, up, "folder", made))
+            else:
+                rows.append(((o - 1) * 20 + f, o, None if up is None else (o - 1) * 20 + up, "folder", made))
+    con.executemany("INSERT INTO folder VALUES (?, ?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    return f"sqlite:///{path}"
+
+
+def _depths(url: str, composite: bool) -> dict[int, int]:
+    join = "f.org_id = r.org_id AND f.parent_id = r.id" if composite else "f.parent_id = r.id"
+    query = (
+        "WITH RECURSIVE r(org_id, id, depth) AS (SELECT org_id, id, 0 FROM folder WHERE parent_id IS NULL "
+        f"UNION ALL SELECT f.org_id, f.id, r.depth + 1 FROM folder f JOIN r ON {join} WHERE r.depth < 50) "
+        "SELECT depth, count(*) FROM r GROUP BY depth ORDER BY depth"
+    )
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return dict(con.execute(query).fetchall())
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("composite", [False, True])
+def test_a_tree_made_in_time_order_stays_a_tree(tmp_path: Path, composite: bool) -> None:
+    """Attack round 30: a folder tree whose children are all made after their parent came back as
+    chains of depth 19 (one child per folder), as a patient's visits are."""
+    source, target = _folders(tmp_path / "src.db", composite), f"sqlite:///{tmp_path / 'out.db'}"
+    relsynth.synthesize(source, target, seed=1)
+    depths = _depths(target, composite)
+    assert max(depths) <= 4 and depths[0] >= 40, depths  # the source's: 0-3, one root per organisation
+    if not composite:  # a one-column self-reference names an earlier row (inspect --relations)
+        con = sqlite3.connect(tmp_path / "out.db")
+        later = con.execute(
+            "SELECT count(*) FROM folder f JOIN folder p ON f.parent_id = p.id WHERE f.created < p.created"
+        ).fetchone()[0]
+        con.close()
+        assert later == 0

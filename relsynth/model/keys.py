@@ -529,15 +529,26 @@ class Forest:
         first = np.ones(n, dtype=bool)
         first[1:] = g[1:] != g[:-1]
         link = (~first) & (rng.random(n) < linked_share / max(1e-9, 1 - first.mean()))
-        previous = np.roll(order, 1)
-        parent[order[link]] = previous[link]
-        return parent
+        if len(self.degree) <= 2:  # no row has two children: chains (a patient's visits)
+            previous = np.roll(order, 1)
+            parent[order[link]] = previous[link]
+            return parent
+        # A tree (folders, each made after its parent): the source's depth profile and children
+        # per node in each group, its levels taken in time order, so a row's parent is earlier.
+        return self._leveled_within(n, rng, groups, by)
 
-    def _leveled_within(self, n: int, rng: np.random.Generator, groups: np.ndarray) -> np.ndarray:
+    def _leveled_within(
+        self, n: int, rng: np.random.Generator, groups: np.ndarray, by: np.ndarray | None = None
+    ) -> np.ndarray:
         """The source's depth profile and children per node, each group a forest of its own: a
         group's rows take levels in the source's shares (its first a root), and each row at a
-        level a parent one level up in its group, parents weighted by a drawn number of children."""
-        order = np.lexsort((rng.random(n), groups))
+        level a parent one level up in its group, parents weighted by a drawn number of children.
+        ``by``: levels in this order (unknown last), so a row comes after the row it names."""
+        if by is not None:
+            known = ~np.isnan(by)
+            order = np.lexsort((rng.random(n), np.where(known, by, 0.0), ~known, groups))
+        else:
+            order = np.lexsort((rng.random(n), groups))
         g = groups[order]
         rank = _run_rank(g)
         size = np.bincount(g)[g] if n else np.zeros(0, dtype=np.int64)
@@ -696,6 +707,32 @@ def distinct_within(
     return to_value((rotated + b) % size).astype(np.int64)
 
 
+def breadth_first(rows: np.ndarray, first: np.ndarray, linked: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Parents of ``rows`` (sorted by group, then time; ``first``: a group's first row, a root)
+    as a tree filled breadth first: each ``linked`` row is a child of the earliest row of its
+    group with room left (``counts``: children each row takes), so every row comes after the
+    row it names and the tree keeps its degrees and its depth; where none has room, of the row
+    just before it. Others are roots."""
+    from collections import deque
+
+    out = np.full(len(rows), -1, dtype=np.int64)
+    room: deque[list[int]] = deque()
+    for k in range(len(rows)):
+        if first[k]:
+            room.clear()
+        elif linked[k]:
+            while room and room[0][1] == 0:
+                room.popleft()
+            if room:
+                out[k] = rows[room[0][0]]
+                room[0][1] -= 1
+            else:
+                out[k] = rows[k - 1]
+        if counts[k] > 0:
+            room.append([k, int(counts[k])])
+    return out
+
+
 def relink_in_order(parent: np.ndarray, groups: np.ndarray, order: np.ndarray) -> np.ndarray:
     """A chain that names an earlier row by ``order`` again, after the order's values moved.
 
@@ -721,8 +758,15 @@ def relink_in_order(parent: np.ndarray, groups: np.ndarray, order: np.ndarray) -
     g = groups[sorted_rows]
     first = np.ones(len(sorted_rows), dtype=bool)
     first[1:] = g[1:] != g[:-1]
-    previous = np.roll(sorted_rows, 1)
     relink = linked[sorted_rows]
+    children = np.bincount(parent[linked], minlength=n)
+    if children.max(initial=0) > 1:  # a tree: filled again breadth first, each row its own degree
+        out[sorted_rows] = np.where(
+            relink, breadth_first(sorted_rows, first, relink, children[sorted_rows]), -1
+        )
+        out[sorted_rows[~relink]] = parent[sorted_rows[~relink]]
+        return out
+    previous = np.roll(sorted_rows, 1)
     out[sorted_rows[relink & first]] = -1
     out[sorted_rows[relink & ~first]] = previous[relink & ~first]
     return out
