@@ -161,7 +161,8 @@ def primary_key(
         if key.kind == "uuid" or col.type.name == "uuid":
             frame[c] = kz.uuid_keys(n, rng)
         elif key.kind == "shape" and key.shapes is not None:
-            shaped = kz.fit_keys(fresh(key.shapes.generate, n, rng, guard=None, unique=True), col.type.length)
+            made = fresh(key.shapes.generate, n, rng, guard=tm.column(c).guard, unique=True)
+            shaped = kz.fit_keys(made, col.type.length)
             if _integer_valued(col.type):
                 shaped = _exact_keys(shaped, *kz.integer_bounds(col.type))
             frame[c] = shaped

@@ -575,7 +575,8 @@ def _redraw_taken(
         generated_columns(model, tm, table, rows, rng, None)
         if shaped:
             col = table.column(table.primary_key[0])
-            made = fresh(tm.key.shapes.generate, len(rows), rng, guard=None, unique=True)  # type: ignore[union-attr]
+            guard = tm.column(col.name).guard
+            made = fresh(tm.key.shapes.generate, len(rows), rng, guard=guard, unique=True)  # type: ignore[union-attr]
             rows[col.name] = kz.fit_keys(made, col.type.length)
         return rows
 
