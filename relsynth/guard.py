@@ -376,11 +376,44 @@ _PG_ATTACHED = {
 }
 
 
+# ... and what relsynth recreates from the source, so lost only where the source's table has none of
+# that name: an index or a CHECK a DBA added to the target's table, or a comment it wrote there.
+_PG_OWN = {
+    "index {1} on {0}": (
+        "SELECT c.relname, i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :schema AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)"
+    ),
+    "CHECK {1} on {0}": (
+        "SELECT c.relname, k.conname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema AND k.contype = 'c'"
+    ),
+    "comment on {0}": (
+        "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :schema AND obj_description(c.oid, 'pg_class') IS NOT NULL"
+    ),
+}
+
+
+def _the_sources(source: Any, table: str, template: str, detail: str) -> bool:
+    """The source's table has this index, CHECK (by name) or comment (as it is): recreated."""
+    if table not in source.table_names:
+        return False
+    t = source.table(table)
+    if template.startswith("index"):
+        return detail in {ix.name for ix in t.indexes} | {u.name for u in t.unique if u.name}
+    if template.startswith("CHECK"):  # an unnamed one is named by the target: not told apart
+        return detail in {c.name for c in t.checks} or any(c.name is None for c in t.checks)
+    return detail == t.comment
+
+
 def lost_with_tables(conn: sa.Connection, names: list[str], schema: str | None, source: Any) -> list[str]:
     """What dropping the tables --replace rewrites would silently take with it: triggers relsynth
     does not recreate from the source, and on PostgreSQL rules, policies, grants, row-level security,
-    another owner, publications and extended statistics. The table's own indexes and CHECKs are the
-    source's, recreated."""
+    another owner, publications, extended statistics, and indexes, CHECKs and a comment the source's
+    table does not have (its own are recreated)."""
     import sqlalchemy as sa
 
     wanted = set(names)
@@ -394,6 +427,10 @@ def lost_with_tables(conn: sa.Connection, names: list[str], schema: str | None, 
             for table, detail in conn.execute(sa.text(query), {"schema": schema}).all():
                 if table in wanted:
                     out.append(template.format(table, detail))
+        for template, query in _PG_OWN.items():
+            for table, detail in conn.execute(sa.text(query), {"schema": schema}).all():
+                if table in wanted and not _the_sources(source, table, template, detail):
+                    out.append(template.format(table, detail))  # a comment's text is never shown
     return sorted(set(out))
 
 
@@ -404,7 +441,7 @@ def _qual(schema: str | None, name: str, default: str | None) -> str:
 def refuse_dependents(found: list[str], described: str, *, dropping: bool) -> None:
     if not found:
         return
-    shown = "; ".join(found[:6]) + (f"; and {len(found) - 6} more" if len(found) > 6 else "")
+    shown = "; ".join(found[:10]) + (f"; and {len(found) - 10} more" if len(found) > 10 else "")
     hint = (
         "; --into-existing --replace empties the tables instead of dropping them, keeping their grants, "
         "policies and triggers"

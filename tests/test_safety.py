@@ -568,6 +568,10 @@ ATTACHED = {
         "ALTER TABLE admissions ENABLE ROW LEVEL SECURITY;",
         "CREATE PUBLICATION user_pub FOR TABLE providers;",
         "CREATE STATISTICS user_stats ON sex, state FROM patients;",
+        # a DBA's own index, CHECK and comment on tables relsynth writes (attack round 30)
+        "CREATE INDEX user_idx ON wards (name);",
+        "ALTER TABLE diagnosis_codes ADD CONSTRAINT user_ck CHECK (code IS NOT NULL);",
+        "COMMENT ON TABLE providers IS 'the staff list';",
     ],
 }
 EXPECTED = {
@@ -580,6 +584,9 @@ EXPECTED = {
         "row-level security enabled on admissions",
         "publication user_pub of providers",
         "extended statistics user_stats on patients",
+        "index user_idx on wards",
+        "comment on providers",
+        "CHECK user_ck on diagnosis_codes",
     ],
 }
 
