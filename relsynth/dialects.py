@@ -237,8 +237,9 @@ def default_schema(conn: sa.Connection) -> str | None:
 @dataclass(frozen=True)
 class Partition:
     name: str
-    parent: str
+    parent: str  # the top partitioned table
     bound: str
+    direct: str = ""  # the table it is a partition of (the top one, or a partition itself partitioned)
 
 
 def partitions(conn: sa.Connection, schema: str | None) -> tuple[dict[str, str], list[Partition]]:
@@ -274,8 +275,29 @@ def partitions(conn: sa.Connection, schema: str | None) -> tuple[dict[str, str],
             name = direct[name]
         return name
 
-    parts = [Partition(child, top(child), bound or "") for child, _, bound in rows]
+    parts = [Partition(child, top(child), bound or "", parent) for child, parent, bound in rows]
     return {name: key for name, key in keys}, parts
+
+
+def inherited_foreign_keys(conn: sa.Connection, schema: str | None) -> set[tuple[str, str]]:
+    """PostgreSQL: (table, constraint) of the foreign keys partitioning cloned from another one.
+
+    An FK into a partitioned table has one copy per partition (conparentid names the original), and
+    an FK of a partitioned table one on each partition: the original alone is the table's key.
+    """
+    import sqlalchemy as sa
+
+    if family(conn) != "postgresql":
+        return set()
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname, k.conname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND k.contype = 'f' AND k.conparentid <> 0"
+        ),
+        {"schema": schema or default_schema(conn)},
+    ).all()
+    return {(table, name) for table, name in rows}
 
 
 def row_estimates(conn: sa.Connection, schema: str | None) -> dict[str, int]:

@@ -167,6 +167,9 @@ def reflect_connection(
     columns = _multi(insp.get_multi_columns, schema, names)
     pks = _multi(insp.get_multi_pk_constraint, schema, names)
     fks = _multi(insp.get_multi_foreign_keys, schema, with_parts)
+    cloned = dialects.inherited_foreign_keys(conn, schema)  # PostgreSQL partitions' copies of one FK
+    if cloned:
+        fks = {t: [f for f in fs if (t, f["name"]) not in cloned] for t, fs in fks.items()}
     with warnings.catch_warnings():  # SQLite: _sqlite_indexes reads what SQLAlchemy misses or skips
         warnings.filterwarnings("ignore", message="Failed to look up filter predicate")
         warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index")
@@ -302,9 +305,15 @@ def reflect_connection(
             table = replace(
                 table,
                 partitioning=Partitioning(
-                    part_keys[name], tuple((p.name, p.bound) for p in parts if p.parent == name)
+                    part_keys[name], tuple((p.name, p.bound) for p in parts if p.direct in ("", name))
                 ),
             )
+            deeper = sorted(p.name for p in parts if p.parent == name and p.direct not in ("", name))
+            if deeper:  # partitions of partitions: each top partition holds its own partitions' rows
+                notes.append(
+                    f"{name}: its partitions are partitioned again ({_few(deeper)}): "
+                    "one level of partitions is created"
+                )
         table = replace(
             table,
             triggers=tuple(Trigger(n, sql, fn) for n, sql, fn in table_triggers.get(name, [])),

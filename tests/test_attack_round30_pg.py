@@ -1,0 +1,71 @@
+"""Attack round 30: PostgreSQL -> PostgreSQL schemas the target refused (an internal error while
+creating the target): partitions, unique indexes under foreign keys, sequences, functions, citext."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import relsynth
+from tests.conftest import fetch, run_sql, scalar
+
+pytestmark = pytest.mark.postgresql
+
+
+def _synthesize(source: str, target: str, **kw: Any) -> dict[str, Any]:
+    return relsynth.synthesize(source, target, seed=1, **kw)
+
+
+# -- finding 7: an FK into a partitioned table has a copy per partition --
+
+
+def test_a_foreign_key_into_a_partitioned_table_is_one_key(pg_db: Callable[[], str]) -> None:
+    source, target = pg_db(), pg_db()
+    run_sql(
+        source,
+        """CREATE TABLE rental (rental_id int NOT NULL, rental_date date NOT NULL,
+  PRIMARY KEY (rental_id, rental_date)) PARTITION BY RANGE (rental_date);
+CREATE TABLE rental_2022 PARTITION OF rental FOR VALUES FROM ('2022-01-01') TO ('2023-01-01');
+CREATE TABLE rental_2023 PARTITION OF rental FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE payment (payment_id serial PRIMARY KEY, rental_id int, rental_date date, amount numeric(5,2),
+  FOREIGN KEY (rental_id, rental_date) REFERENCES rental(rental_id, rental_date));
+INSERT INTO rental SELECT g, date '2022-02-01' + g/3 FROM generate_series(1,600) g;
+INSERT INTO payment(rental_id, rental_date, amount) SELECT rental_id, rental_date, (rental_id%%7)+0.99 FROM rental;""",
+    )
+    schema = relsynth.reflect(source)
+    assert [fk.name for fk in schema.table("payment").foreign_keys] == ["payment_rental_id_rental_date_fkey"]
+    _synthesize(source, target)  # was: 42710, the per-partition copies added as three constraints
+    assert scalar(target, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conparentid = 0") == 1
+    assert scalar(target, "SELECT count(*) FROM payment") == 600
+
+
+# -- finding 8: partitions of partitions --
+
+
+def test_a_partition_partitioned_again_is_one_level_of_partitions(pg_db: Callable[[], str]) -> None:
+    source, target = pg_db(), pg_db()
+    run_sql(
+        source,
+        """CREATE TABLE measurement (id bigint NOT NULL, region text NOT NULL, logdate date NOT NULL, v numeric,
+  PRIMARY KEY (id, region, logdate)) PARTITION BY LIST (region);
+CREATE TABLE m_eu PARTITION OF measurement FOR VALUES IN ('eu') PARTITION BY RANGE (logdate);
+CREATE TABLE m_eu_2023 PARTITION OF m_eu FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE m_eu_def PARTITION OF m_eu DEFAULT;
+CREATE TABLE m_other PARTITION OF measurement DEFAULT;
+INSERT INTO measurement SELECT g, (ARRAY['eu','us'])[1+g%%2], date '2022-06-01' + g%%500, g%%97
+  FROM generate_series(1,1000) g;""",
+    )
+    schema = relsynth.reflect(source)
+    partitioning = schema.table("measurement").partitioning
+    assert partitioning is not None
+    assert [p for p, _ in partitioning.partitions] == ["m_eu", "m_other"]
+    _synthesize(source, target)  # was: 42P16, m_eu_2023's RANGE bound under the LIST-partitioned root
+    assert fetch(
+        target, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE c.relkind IN ('r', 'p') ORDER BY 1"
+    ) == [("m_eu",), ("m_other",)]
+    assert scalar(target, "SELECT count(*) FROM measurement") == 1000
+    assert scalar(target, "SELECT count(*) FROM measurement WHERE region = 'eu'") == scalar(
+        target, "SELECT count(*) FROM m_eu"
+    )
