@@ -1031,19 +1031,20 @@ def _percents(conn: sa.Connection, sql: str) -> str:
 def _after_load(
     conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, summary: WriteSummary
 ) -> None:
-    """Foreign keys (validated on creation) and secondary indexes, once the data is in."""
+    """Secondary indexes and foreign keys (validated on creation), once the data is in: the
+    indexes first, as a foreign key may name columns only a UNIQUE index (no constraint) keeps unique."""
     from sqlalchemy.schema import AddConstraint
 
-    if kind == "postgresql":
-        for name, constraint in ts.foreign_keys:
-            ts.tables[name].append_constraint(constraint)
-            conn.execute(AddConstraint(constraint))
     for name, t in ts.tables.items():
         for ix in t.info.get("indexes", []):
             if ix.info.get("may_be_refused"):
                 _unique_apart(conn, name, ix, summary)
             else:
                 ix.create(conn)
+    if kind == "postgresql":
+        for name, constraint in ts.foreign_keys:
+            ts.tables[name].append_constraint(constraint)
+            conn.execute(AddConstraint(constraint))
     _exclusions(conn, kind, schema, ts, summary)
 
 

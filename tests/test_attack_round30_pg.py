@@ -63,9 +63,29 @@ INSERT INTO measurement SELECT g, (ARRAY['eu','us'])[1+g%%2], date '2022-06-01' 
     assert [p for p, _ in partitioning.partitions] == ["m_eu", "m_other"]
     _synthesize(source, target)  # was: 42P16, m_eu_2023's RANGE bound under the LIST-partitioned root
     assert fetch(
-        target, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE c.relkind IN ('r', 'p') ORDER BY 1"
+        target,
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE c.relkind IN ('r', 'p') ORDER BY 1",
     ) == [("m_eu",), ("m_other",)]
     assert scalar(target, "SELECT count(*) FROM measurement") == 1000
     assert scalar(target, "SELECT count(*) FROM measurement WHERE region = 'eu'") == scalar(
         target, "SELECT count(*) FROM m_eu"
     )
+
+
+# -- finding 6: a foreign key onto columns a UNIQUE INDEX (no constraint) keeps unique --
+
+
+def test_a_foreign_key_onto_a_unique_index_is_created(pg_db: Callable[[], str]) -> None:
+    source, target = pg_db(), pg_db()
+    run_sql(
+        source,
+        """CREATE TABLE product (id int PRIMARY KEY, sku text NOT NULL, price numeric(6,2));
+CREATE UNIQUE INDEX product_sku_ux ON product (sku);
+CREATE TABLE line (id int PRIMARY KEY, sku text NOT NULL REFERENCES product(sku), qty int);
+INSERT INTO product SELECT g, 'SKU-' || lpad(g::text, 5, '0'), (g%%50) + 0.99 FROM generate_series(1,300) g;
+INSERT INTO line SELECT g, 'SKU-' || lpad((1 + g%%300)::text, 5, '0'), 1 + g%%4 FROM generate_series(1,1200) g;""",
+    )
+    _synthesize(source, target)  # was: 42830, the FK added before the unique index it needs
+    assert scalar(target, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == 1
+    assert scalar(target, "SELECT count(*) FROM pg_indexes WHERE indexname = 'product_sku_ux'") == 1
+    assert scalar(target, "SELECT count(*) FROM line") == 1200
