@@ -801,11 +801,11 @@ def build(
                     owned.append((seq, col.name))
                 serial = auto = False
             elif serial and target == "postgresql" and same:
-                note = _unrecreated_sequence(table, col, auto)
+                note = _unrecreated_sequence(table, col, auto, kw["nullable"])
                 if note:
                     out.changes.append(f"{name}.{col.name}: {note}")
             elif serial and dialects.family(src) == "mysql":  # a MariaDB SEQUENCE not recreated here
-                numbered = auto or target == "postgresql"
+                numbered = auto or (target == "postgresql" and not kw["nullable"])
                 becomes = "numbered by the target itself" if numbered else "no default"
                 out.changes.append(
                     f"{name}.{col.name}: DEFAULT {col.default} -> {becomes} (its sequence is not recreated)"
@@ -828,8 +828,9 @@ def build(
                 )
             if col.identity in {"always", "by default"} and target == "postgresql":
                 extra.append(sa.Identity(always=col.identity == "always"))
-            elif serial and not auto and target == "postgresql":
-                extra.append(sa.Identity(always=False))  # a serial outside a one-column key
+            elif serial and not auto and target == "postgresql" and not kw["nullable"]:
+                # a serial outside a one-column key (an identity is NOT NULL: a nullable one has no default)
+                extra.append(sa.Identity(always=False))
             if not any(isinstance(e, sa.Identity) for e in extra):  # an Identity says it itself
                 kw["autoincrement"] = auto
             if target == "mysql" and same and col.name in hidden:
@@ -1087,14 +1088,20 @@ def _create_sequence(seq: Any) -> Callable[..., None]:
 _NEXTVAL_NAME = re.compile(r"nextval\('((?:[^']|'')*)'", re.IGNORECASE)
 
 
-def _unrecreated_sequence(table: Table, col: Column, auto: bool) -> str | None:
+def _unrecreated_sequence(table: Table, col: Column, auto: bool, nullable: bool = False) -> str | None:
     """What a nextval() default whose sequence relsynth has no record of (one in another schema, or
     a schema file from before sequences were recorded) becomes, when that is not what it was: an
-    identity, or a serial with a sequence of another name."""
+    identity, a serial with a sequence of another name, or (a column accepting NULL, which an
+    identity cannot) no default."""
     m = _NEXTVAL_NAME.search(col.default or "")
     used = m.group(1).replace("''", "'") if m else "a sequence"
     if auto and used.split(".")[-1].strip('"') == f"{table.local_name}_{col.name}_seq":
         return None  # a serial key: SERIAL makes the same sequence
+    if nullable and not auto:
+        return (
+            f"DEFAULT nextval('{used}') -> no default (the sequence {used} is not recreated, and an "
+            "identity column cannot accept NULL)"
+        )
     kind = "a serial with its own new sequence" if auto else "an identity column"
     return f"DEFAULT nextval('{used}') -> {kind} (the sequence {used} is not recreated)"
 
