@@ -123,9 +123,12 @@ def column_type(
         return new, f"{where}: {t.native or t.name} -> {why}"
 
     if t.type_name and t.name != "enum" and src.startswith("postgresql"):  # a domain
-        if target == "postgresql":
+        needy = t.type_name in missing  # one using what relsynth does not recreate (citext): not created
+        if target == "postgresql" and not needy:
             return _native(quoted_type(t.type_name)), None
-        note = f"the base type of domain {t.type_name}"
+        note = f"the base type of domain {t.type_name}" + (
+            " (the domain, with its DEFAULT and CHECKs, is not created)" if needy else ""
+        )
         base = column_type(
             Column(
                 col.name,
@@ -186,6 +189,11 @@ def column_type(
                 "DECIMAL(65,30) (MySQL has no unconstrained numeric; wider values do not fit)",
             )
         return sa.Numeric(t.precision, t.scale), None
+    if name == "text" and (t.native or "").lower().split(".")[-1].strip('"') == "citext":
+        return changed(
+            sa.Text(),
+            "TEXT (citext is an extension's type, not recreated: comparisons are case-sensitive here)",
+        )
     if name in {"string", "char", "text"}:
         collation = t.collation if same and target == "mysql" else None
         if target == "mysql" and not same and t.length is None and col.name in _keyed(table):
@@ -695,9 +703,16 @@ def build(
         taken.setdefault(_where(schema.table(name), target_schema, own_schemas), set()).add(
             physical[name].lower()
         )
+    # PostgreSQL to PostgreSQL: domains using a function or type relsynth does not recreate are not
+    # created (the target would refuse them): their columns take the base type.
+    needy = (
+        frozenset(d.name for d in schema.domains if d.needs)
+        if same and target == "postgresql"
+        else frozenset()
+    )
     types = {
         name: {
-            col.name: column_type(col, schema.table(name), src, dst, missing_types)
+            col.name: column_type(col, schema.table(name), src, dst, missing_types | needy)
             for col in schema.table(name).columns
         }
         for name in names
@@ -763,11 +778,22 @@ def build(
                 )
             if default is not None and col.type.native in missing_types:
                 out.changes.append(f"{name}.{col.name}: DEFAULT left out (it builds a type the target lacks)")
+            elif default is not None and same and col.needs and not col.computed:
+                out.changes.append(
+                    f"{name}.{col.name}: DEFAULT {col.default} left out (it uses {_needs(col.needs)}, "
+                    "which relsynth does not recreate)"
+                )
             elif default is not None:
                 kw["server_default"] = default
             extra: list[Any] = []
             if col.computed:
-                if same:
+                if same and col.needs:
+                    out.changes.append(
+                        f"{name}.{col.name}: generated column is a plain column here: its expression uses "
+                        f"{_needs(col.needs)}, which relsynth does not recreate (its values are learned "
+                        "like any column's)"
+                    )
+                elif same:
                     virtual = col.virtual and (target != "postgresql" or virtual_generated)
                     extra.append(sa.Computed(source_sql(col.computed), persisted=not virtual))
                     if col.virtual and not virtual:
@@ -847,6 +873,12 @@ def build(
                 out.changes.append(
                     f"{name}: CHECK ({check.sql}) uses an AUTO_INCREMENT column, which "
                     "MySQL/MariaDB forbids: not recreated"
+                )
+                continue
+            if same and check.needs:
+                out.changes.append(
+                    f"{name}: CHECK ({check.sql}) uses {_needs(check.needs)}, which relsynth does not "
+                    "recreate: not recreated"
                 )
                 continue
             clause = _check(check.sql, same, {c.name: c.type for c in table.columns}, src, dst)
@@ -1083,6 +1115,12 @@ def _create_sequence(seq: Any) -> Callable[..., None]:
         connection.execute(CreateSequence(seq, if_not_exists=True))
 
     return create
+
+
+def _needs(needs: tuple[str, ...]) -> str:
+    """'function public.f()', or the first few of several, for a note."""
+    shown = ", ".join(needs[:3])
+    return shown + (f" and {len(needs) - 3} more" if len(needs) > 3 else "")
 
 
 _NEXTVAL_NAME = re.compile(r"nextval\('((?:[^']|'')*)'", re.IGNORECASE)

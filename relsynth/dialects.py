@@ -944,3 +944,50 @@ def mariadb_periods(conn: sa.Connection, schema: str | None, table: str) -> Mari
                 name = None if m.group(2) is None else _unquote(m.group(2))
                 overlaps.append((name, [_unquote(p) for p in parts[:-1]], _unquote(parts[-1])))
     return MariadbPeriods(system, periods, overlaps)
+
+
+_OUTSIDE_NEEDS = """
+WITH obj AS (
+  SELECT 'pg_attrdef'::regclass AS classid, d.oid AS objid, 'column' AS kind, n.nspname AS nsp,
+         c.relname AS owner, a.attname AS item
+  FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+  WHERE n.nspname = :schema
+  UNION ALL
+  SELECT 'pg_constraint'::regclass, k.oid, 'check', n.nspname, c.relname, k.conname
+  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = :schema AND k.contype = 'c'
+  UNION ALL
+  SELECT 'pg_constraint'::regclass, k.oid, 'domain', n.nspname, t.typname, ''
+  FROM pg_constraint k JOIN pg_type t ON t.oid = k.contypid JOIN pg_namespace n ON n.oid = t.typnamespace
+  UNION ALL
+  SELECT 'pg_type'::regclass, t.oid, 'domain', n.nspname, t.typname, ''
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd'
+)
+SELECT DISTINCT o.kind, o.nsp, o.owner, o.item,
+  CASE WHEN p.oid IS NOT NULL THEN 'function ' || pn.nspname || '.' || p.proname || '()'
+       ELSE 'type ' || tn.nspname || '.' || t.typname END
+FROM obj o JOIN pg_depend dep ON dep.classid = o.classid AND dep.objid = o.objid AND dep.deptype = 'n'
+LEFT JOIN pg_proc p ON dep.refclassid = 'pg_proc'::regclass AND p.oid = dep.refobjid
+LEFT JOIN pg_namespace pn ON pn.oid = p.pronamespace
+LEFT JOIN pg_type t ON dep.refclassid = 'pg_type'::regclass AND t.oid = dep.refobjid
+LEFT JOIN pg_namespace tn ON tn.oid = t.typnamespace
+WHERE (p.oid IS NOT NULL AND pn.nspname NOT IN ('pg_catalog', 'information_schema'))
+   OR (t.oid IS NOT NULL AND tn.nspname NOT IN ('pg_catalog', 'information_schema')
+       AND t.typtype NOT IN ('e', 'd'))
+ORDER BY 1, 2, 3, 4, 5
+"""
+
+
+def outside_needs(conn: sa.Connection, schema: str | None) -> list[tuple[str, str, str, str, str]]:
+    """PostgreSQL: what the schema's column defaults and generated expressions ('column', schema,
+    table, column), CHECKs ('check', schema, table, constraint) and every domain ('domain', schema,
+    domain, '') use that is neither built in nor recreated by relsynth: a function not in pg_catalog
+    (a user-defined one, an extension's such as uuid_generate_v4()) or such a type (citext), each
+    as 'function schema.name()' or 'type schema.name'. From pg_depend: what the server recorded."""
+    import sqlalchemy as sa
+
+    if family(conn) != "postgresql":
+        return []
+    rows = conn.execute(sa.text(_OUTSIDE_NEEDS), {"schema": schema or default_schema(conn)}).all()
+    return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]

@@ -331,6 +331,8 @@ def reflect_connection(
         unlinked = {n: cols - kept.get(n, set()) for n, cols in unlinked.items()}
     if bases:
         tables = [_domain_modifiers(t, bases) for t in tables]
+    if dialects.family(conn) == "postgresql":
+        tables, domains = _outside_needs(conn, schema, tables, domains)
     if infer_keys:
         tables = _infer_keys(conn, tables, schema, unlinked, progress)
 
@@ -851,6 +853,50 @@ def _domain_modifiers(table: Table, bases: dict[str, str]) -> Table:
             t = col.type
         columns.append(replace(col, type=t))
     return replace(table, columns=tuple(columns))
+
+
+def _outside_needs(
+    conn: sa.Connection, schema: str | None, tables: list[Table], domains: tuple[Domain, ...]
+) -> tuple[list[Table], tuple[Domain, ...]]:
+    """PostgreSQL: each column DEFAULT or generated expression, CHECK and domain marked with the
+    functions and types it uses that are neither built in nor recreated (dialects.outside_needs), so
+    that a target lacking them is not sent what it would refuse."""
+    columns: dict[tuple[str, str], list[str]] = {}
+    checks: dict[tuple[str, str], list[str]] = {}
+    of_domains: dict[str, list[str]] = {}
+    for kind, nsp, owner, item, needed in dialects.outside_needs(conn, schema):
+        if kind == "column":
+            columns.setdefault((owner, item), []).append(needed)
+        elif kind == "check":
+            checks.setdefault((owner, item), []).append(needed)
+        else:
+            of_domains.setdefault(type_key(nsp, owner), []).append(needed)
+    if not (columns or checks or of_domains):
+        return tables, domains
+    out = []
+    for t in tables:
+        local = t.local_name
+        cols = tuple(
+            replace(c, needs=tuple(dict.fromkeys(columns[(local, c.name)])))
+            if (local, c.name) in columns
+            else c
+            for c in t.columns
+        )
+        cks = tuple(
+            replace(k, needs=tuple(dict.fromkeys(checks[(local, k.name)])))
+            if k.name is not None and (local, k.name) in checks
+            else k
+            for k in t.checks
+        )
+        out.append(replace(t, columns=cols, checks=cks))
+    for name, uses in of_domains.items():  # a domain over citext depends on its I/O functions too
+        if any(n.startswith("type ") for n in uses):
+            of_domains[name] = [n for n in uses if n.startswith("type ")]
+    marked = tuple(
+        replace(d, needs=tuple(dict.fromkeys(of_domains[d.name]))) if d.name in of_domains else d
+        for d in domains
+    )
+    return out, marked
 
 
 def _domain(d: Mapping[str, Any]) -> Domain:

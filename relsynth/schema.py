@@ -100,6 +100,9 @@ class Column:
     # both kinds, and the same dialect recreates the one it had (an older file: stored).
     virtual: bool = False
     comment: str | None = None
+    # PostgreSQL: what its DEFAULT or generated expression calls that is neither built in nor
+    # recreated (a user-defined function, an extension's function or type): 'function s.f()'.
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ class Unique:
 class Check:
     name: str | None
     sql: str
+    needs: tuple[str, ...] = ()  # as Column.needs: what it calls that the target may lack
 
 
 @dataclass(frozen=True)
@@ -316,6 +320,7 @@ class Domain:
     nullable: bool = True
     default: str | None = None
     checks: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()  # as Column.needs, of its base type, DEFAULT and CHECKs
 
 
 @dataclass(frozen=True)

@@ -71,8 +71,9 @@ def judges(schema: Schema, table: Table, kind: str) -> list[Judge]:
     CHECK is the engine's, and, into another dialect, none computes)."""
     from relsynth.model import checks as ck
 
-    if dialects.family(schema.dialect) == kind:
-        return [(check, check.sql) for check in table.checks] if hard_checks(table) else []
+    if dialects.family(schema.dialect) == kind:  # not one using what the target lacks (not recreated)
+        held = [check for check in table.checks if not check.needs]
+        return [(check, check.sql) for check in held] if any(c in held for c in hard_checks(table)) else []
     from relsynth.ddl import check_clause
 
     hard = hard_checks(table)
