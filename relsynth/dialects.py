@@ -819,6 +819,10 @@ VERSIONED = "relsynth_system_versioning"  # a MariaDB table option: WITH SYSTEM 
 # OVERLAPS keys ([[key name or null for the primary key, [columns], period], ...]) that relsynth
 # does not enforce while generating and adds after the load.
 SYSTEM_PERIOD = "relsynth_system_period"
+# PostgreSQL table inheritance (INHERITS, not partitions), as JSON lists of table names: a parent's
+# children, read FROM ONLY the parent (its own rows), and a child's parents (no key inferred between).
+INHERITED_BY = "relsynth_inherited_by"
+INHERITS = "relsynth_inherits"
 PERIODS = "relsynth_periods"
 OVERLAPS = "relsynth_without_overlaps"
 MARIADB_NEXTVAL = re.compile(
@@ -991,3 +995,57 @@ def outside_needs(conn: sa.Connection, schema: str | None) -> list[tuple[str, st
         return []
     rows = conn.execute(sa.text(_OUTSIDE_NEEDS), {"schema": schema or default_schema(conn)}).all()
     return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]
+
+
+def inheritance(conn: sa.Connection, schema: str | None) -> dict[str, list[str]]:
+    """PostgreSQL: each table of the schema that INHERITS from another (not a partition), with its
+    parents of the same schema."""
+    import sqlalchemy as sa
+
+    if family(conn) != "postgresql":
+        return {}
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname, p.relname FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND p.relnamespace = c.relnamespace AND NOT c.relispartition "
+            "AND c.relkind IN ('r', 'p') ORDER BY i.inhrelid, i.inhseqno"
+        ),
+        {"schema": schema or default_schema(conn)},
+    ).all()
+    out: dict[str, list[str]] = {}
+    for child, parent in rows:
+        out.setdefault(child, []).append(parent)
+    return out
+
+
+def source_table(name: str, *columns: Any, schema: str | None, only: bool = False) -> sa.TableClause:
+    """A lightweight table to SELECT from; ``only``: a PostgreSQL parent of table inheritance, read
+    FROM ONLY it (its own rows, not its children's)."""
+    import sqlalchemy as sa
+
+    if not only:
+        return sa.table(name, *columns, schema=schema)
+    return _only_table()(name, *columns, schema=schema)
+
+
+_ONLY: list[Any] = []
+
+
+def _only_table() -> Any:
+    """The TableClause rendered as ONLY name in a PostgreSQL FROM (made once, on first use)."""
+    if _ONLY:
+        return _ONLY[0]
+    from sqlalchemy.ext.compiler import compiles
+    from sqlalchemy.sql.expression import TableClause
+
+    class OnlyTable(TableClause):
+        inherit_cache = True
+
+    @compiles(OnlyTable, "postgresql")
+    def _render(element: Any, compiler: Any, **kw: Any) -> str:
+        return "ONLY " + compiler.visit_table(element, **kw)
+
+    _ONLY.append(OnlyTable)
+    return OnlyTable

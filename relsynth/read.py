@@ -101,7 +101,8 @@ def _select(table: Table, schema_name: str | None, cols: list[str], kind: str = 
     import sqlalchemy as sa
 
     where, name = place(table, schema_name)
-    t = sa.table(name, *[sa.column(c) for c in table.column_names], schema=where)
+    only = dialects.INHERITED_BY in dict(table.options)  # a parent of table inheritance: its own rows
+    t = dialects.source_table(name, *[sa.column(c) for c in table.column_names], schema=where, only=only)
 
     def column(c: str) -> Any:
         if kind == "mysql" and table.column(c).type.name == "geometry":

@@ -180,6 +180,12 @@ def reflect_connection(
     options = _multi(insp.get_multi_table_options, schema, names)
     table_triggers = dialects.triggers(conn, schema, names)
     table_exclusions = exclusion.reflect(conn, schema, names)  # PostgreSQL's EXCLUDE constraints
+    inherits = {c: [p for p in ps if p in names] for c, ps in dialects.inheritance(conn, schema).items()}
+    inherits = {c: ps for c, ps in inherits.items() if ps and c in names}
+    inherited_by: dict[str, list[str]] = {}
+    for child, parents in inherits.items():
+        for parent in parents:
+            inherited_by.setdefault(parent, []).append(child)
     if any(type(c["type"]).__name__ == "NullType" for cols in columns.values() for c in cols):
         spelled = dialects.catalog_types(conn, schema)
         for table_name, cols in columns.items():
@@ -318,8 +324,23 @@ def reflect_connection(
             table,
             triggers=tuple(Trigger(n, sql, fn) for n, sql, fn in table_triggers.get(name, [])),
             exclusions=table_exclusions.get(name, ()),
-            options=tuple(sorted((k, str(v)) for k, v in (options.get(name) or {}).items() if v is not None)),
+            options=tuple(
+                sorted(
+                    [(k, str(v)) for k, v in (options.get(name) or {}).items() if v is not None]
+                    + (
+                        [(dialects.INHERITED_BY, json.dumps(inherited_by[name]))]
+                        if name in inherited_by
+                        else []
+                    )
+                    + ([(dialects.INHERITS, json.dumps(inherits[name]))] if name in inherits else [])
+                )
+            ),
         )
+        if name in inherits:
+            notes.append(
+                f"{name}: inherits from {', '.join(inherits[name])} (table inheritance): each is "
+                "read and created as a table of its own, the parent with its own rows only"
+            )
         if ("sqlite_with_rowid", "False") in table.options:
             table = _without_rowid(table)
         table = _count(conn, table, schema, estimates)
@@ -1096,7 +1117,8 @@ def sa_table(table: Table, schema: str | None) -> sa.TableClause:
     import sqlalchemy as sa
 
     where, name = place(table, schema)
-    return sa.table(name, *[sa.column(c.name) for c in table.columns], schema=where)
+    only = dialects.INHERITED_BY in dict(table.options)
+    return dialects.source_table(name, *[sa.column(c.name) for c in table.columns], schema=where, only=only)
 
 
 def _count(conn: sa.Connection, table: Table, schema: str | None, estimates: dict[str, int]) -> Table:
@@ -1259,6 +1281,17 @@ def _infer_keys(
     draft = Schema(tables=tuple(tables))
     by_name = {t.name: t for t in tables}
     groups = infer.candidates(draft, skip=[(t, c) for t, cols in unlinked.items() for c in cols])
+    kin = {  # PostgreSQL table inheritance: a child repeats its parent's columns, not a key into it
+        frozenset((t.name, p))
+        for t in tables
+        for p in json.loads(dict(t.options).get(dialects.INHERITS, "[]"))
+    }
+    if kin:
+        groups = [
+            kept
+            for group in groups
+            if (kept := [c for c in group if frozenset((c.table, c.ref_table)) not in kin])
+        ]
     pending = dict(enumerate(groups))
     found = []
     while pending:
