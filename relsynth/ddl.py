@@ -907,7 +907,15 @@ def build(
                 kwargs["sqlite_strict"] = True
         if target == "mysql":
             opts = dict(table.options) if same else {}
-            kwargs["mysql_engine"] = opts.get("mysql_engine", "InnoDB")
+            # Always InnoDB: a table of another engine (MyISAM, Aria, MEMORY, ...) cannot roll back,
+            # so no later --into-existing load could be all-or-nothing in it (attack round 30).
+            kwargs["mysql_engine"] = "InnoDB"
+            source_engine = opts.get("mysql_engine")
+            if source_engine and source_engine.lower() != "innodb":
+                out.changes.append(
+                    f"{name}: ENGINE={source_engine} in the source; InnoDB here (transactional, "
+                    "so a failed load is rolled back)"
+                )
             kwargs["mysql_charset"] = opts.get("mysql_default charset", "utf8mb4")
             if "mysql_collate" in opts:
                 kwargs["mysql_collate"] = opts["mysql_collate"]

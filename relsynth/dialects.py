@@ -592,6 +592,27 @@ def mysql_without_trigger_privilege(conn: sa.Connection, schema: str | None, tab
     return [t for t in tables if t not in granted]
 
 
+def mysql_non_transactional(
+    conn: sa.Connection, schema: str | None, tables: list[str]
+) -> list[tuple[str, str]]:
+    """(table, engine) of the MySQL/MariaDB tables among ``tables`` whose storage engine cannot roll
+    back (MyISAM, Aria, MEMORY, CSV, ARCHIVE, ...: information_schema.ENGINES says TRANSACTIONS
+    'NO'): a failed load would leave rows written into them, or them emptied (attack round 30)."""
+    import sqlalchemy as sa
+
+    rows = conn.execute(
+        sa.text(
+            "SELECT t.TABLE_NAME, t.ENGINE FROM information_schema.TABLES t "
+            "LEFT JOIN information_schema.ENGINES e ON e.ENGINE = t.ENGINE "
+            "WHERE t.TABLE_SCHEMA = COALESCE(:schema, DATABASE()) AND t.TABLE_TYPE = 'BASE TABLE' "
+            "AND COALESCE(e.TRANSACTIONS, 'NO') <> 'YES'"
+        ),
+        {"schema": schema},
+    ).all()
+    wanted = set(tables)
+    return sorted((str(name), str(engine)) for name, engine in rows if str(name) in wanted)
+
+
 def catalog_types(conn: sa.Connection, schema: str | None) -> dict[tuple[str, str], str]:
     """(table, column) -> the type as the catalog spells it, for the types SQLAlchemy does not know
     (PostgreSQL point, box, xml, ...; MySQL GEOMETRY): recreated as they were, not as 'unknown'."""

@@ -824,6 +824,17 @@ def check_existing(
                 "without a default, which the source does not have, so relsynth cannot fill it; give it a "
                 "default or allow NULL, or drop --into-existing to let relsynth create the tables"
             )
+    if dialects.family(conn) == "mysql":
+        stuck = dialects.mysql_non_transactional(conn, target_schema, names)
+        if stuck:
+            shown = ", ".join(f"{name} ({engine})" for name, engine in stuck[:6])
+            shown += " ..." if len(stuck) > 6 else ""
+            raise RelsynthError(
+                f"--into-existing: table{'s' if len(stuck) > 1 else ''} {shown} in the {described} "
+                "cannot roll back a failed load (a non-transactional engine), so nothing was written; "
+                f"make them transactional (ALTER TABLE {stuck[0][0]} ENGINE=InnoDB, each), or drop "
+                "--into-existing to let relsynth create new (InnoDB) tables"
+            )
     if not replace:
         for name in names:
             t = sa.table(name, schema=target_schema)

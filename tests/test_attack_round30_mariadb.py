@@ -1,0 +1,63 @@
+"""Attack round 30, MariaDB.
+
+3) A target table of a non-transactional engine (MyISAM, Aria, MEMORY, ...) cannot be rolled
+   back: --into-existing wrote into it and a failure left it half-written (or, with --replace,
+   emptied). It is now refused before anything is written; and the tables relsynth creates are
+   InnoDB whatever the source's engine (a "changed:" line says so).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import relsynth
+from relsynth.errors import RelsynthError
+from tests.conftest import fetch, run_sql, scalar
+
+pytestmark = pytest.mark.mysql
+
+ZONES = """
+CREATE TABLE zone (id INT PRIMARY KEY, name VARCHAR(10), floor INT) ENGINE=MyISAM;
+CREATE TABLE room (id INT PRIMARY KEY, seats INT NOT NULL, label VARCHAR(10)) ENGINE=InnoDB;
+INSERT INTO zone SELECT seq, CONCAT('z', seq MOD 7), seq MOD 4 FROM seq_1_to_100;
+INSERT INTO room SELECT seq, 2 + seq MOD 9, ELT(1 + seq MOD 3, 'a', 'b', 'c') FROM seq_1_to_500
+"""
+
+
+def _engine(url: str, table: str) -> str:
+    return str(
+        scalar(
+            url,
+            "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+            f"AND TABLE_NAME = '{table}'",
+        )
+    )
+
+
+def test_new_tables_are_innodb_whatever_the_source_engine(request: pytest.FixtureRequest) -> None:
+    source, target = request.getfixturevalue("mysql_db")(), request.getfixturevalue("mysql_db")()
+    run_sql(source, ZONES)
+    result = relsynth.synthesize(source, target, seed=1)
+    assert _engine(target, "zone") == "InnoDB"
+    assert any("zone" in c and "MyISAM" in c and "InnoDB" in c for c in result["write"].changes)
+    assert not any(c.startswith("room:") and "ENGINE" in c for c in result["write"].changes)
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_into_existing_refuses_non_transactional_tables_before_writing(
+    request: pytest.FixtureRequest, replace: bool
+) -> None:
+    source, target = request.getfixturevalue("mysql_db")(), request.getfixturevalue("mysql_db")()
+    run_sql(source, ZONES)
+    relsynth.synthesize(source, target, seed=1, schema_only=not replace)
+    run_sql(target, "ALTER TABLE zone ENGINE=MyISAM;")
+    before = fetch(target, "SELECT * FROM zone ORDER BY id")
+    with pytest.raises(RelsynthError, match=r"zone \(MyISAM\).*ALTER TABLE zone ENGINE=InnoDB") as err:
+        relsynth.synthesize(source, target, seed=2, into_existing=True, replace=replace)
+    assert "\n" not in str(err.value) and "room" not in str(err.value)
+    assert fetch(target, "SELECT * FROM zone ORDER BY id") == before
+    assert scalar(target, "SELECT COUNT(*) FROM room") == (500 if replace else 0)
+    # made transactional as the message says, the same load goes through
+    run_sql(target, "ALTER TABLE zone ENGINE=InnoDB;")
+    result = relsynth.synthesize(source, target, seed=2, into_existing=True, replace=replace)
+    assert result["write"].verification.problems == 0
