@@ -57,7 +57,7 @@ def _native(spelling: str) -> Any:
     return Native()
 
 
-def _spatial(spelling: str) -> Any:
+def spatial_type(spelling: str) -> Any:
     """A MySQL/MariaDB spatial column: values are WKT text, written through ST_GeomFromText (the
     server's own parser, so a shape is a shape, never bytes it cannot read)."""
     import sqlalchemy as sa
@@ -271,7 +271,7 @@ def column_type(
         return changed(sa.JSON(none_as_null=True), "JSON (no array type)")  # NULL stays NULL
     if name == "geometry":
         if target == "mysql":
-            return _spatial(t.native or "GEOMETRY"), None
+            return spatial_type(t.native or "GEOMETRY"), None
         return changed(sa.Text(), "TEXT (shapes as WKT; no spatial type here)")
     if not same and bit_kind(t):
         width = bit_width(t.native or "")

@@ -41,6 +41,7 @@ from relsynth.ddl import (
     period_changes,
     quoted_type,
     refuse_column_clashes,
+    spatial_type,
     split_type_name,
 )
 from relsynth.errors import RelsynthError
@@ -50,7 +51,7 @@ from relsynth.guard import STAGING_PREFIX, refuse_non_empty
 from relsynth.io import make_engine, parse_url, redact
 from relsynth.model.values import non_finite
 from relsynth.schema import Schema, Table, place
-from relsynth.sqltypes import INTEGER_TYPES
+from relsynth.sqltypes import INTEGER_TYPES, MYSQL_SPATIAL
 from relsynth.verify import Verification, verify
 
 if TYPE_CHECKING:
@@ -844,12 +845,24 @@ def reflect_targets(
     for where, members in _by_schema(schema, names, target_schema).items():
         md = sa.MetaData(schema=where)
         md.reflect(conn, only=[schema.table(n).local_name for n in members])
+        spelled = dialects.catalog_types(conn, where) if dialects.family(conn) == "mysql" else {}
         for n in members:
             local = schema.table(n).local_name
             out[n] = _undoubled(md.tables[f"{where}.{local}" if where else local])
             if dialects.family(conn) == "mysql":
                 _json_as_json(out[n], schema.table(n))
+                _spatial_as_spatial(out[n], {c: t for (tb, c), t in spelled.items() if tb == local})
     return out
+
+
+def _spatial_as_spatial(sa_table: sa.Table, spelled: dict[str, str]) -> None:
+    """MySQL/MariaDB spatial columns (POINT, GEOMETRY, ...) are reflected as NullType: the WKT text
+    relsynth writes must go through ST_GeomFromText, as into the tables it creates (attack round
+    30: --into-existing into a table with a POINT column was an internal error, 22003)."""
+    for c in sa_table.columns:
+        native = spelled.get(c.name)
+        if native and native.upper().split("(")[0].strip() in MYSQL_SPATIAL:
+            c.type = spatial_type(native)
 
 
 def _json_as_json(sa_table: sa.Table, table: Table) -> None:

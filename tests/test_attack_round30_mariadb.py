@@ -4,6 +4,9 @@
    back: --into-existing wrote into it and a failure left it half-written (or, with --replace,
    emptied). It is now refused before anything is written; and the tables relsynth creates are
    InnoDB whatever the source's engine (a "changed:" line says so).
+4) --into-existing into a table with a POINT (any spatial) column was an internal error (22003):
+   the reflected column is NullType, so the WKT text went in as it is; now through ST_GeomFromText,
+   as into the tables relsynth creates.
 """
 
 from __future__ import annotations
@@ -61,3 +64,21 @@ def test_into_existing_refuses_non_transactional_tables_before_writing(
     run_sql(target, "ALTER TABLE zone ENGINE=InnoDB;")
     result = relsynth.synthesize(source, target, seed=2, into_existing=True, replace=replace)
     assert result["write"].verification.problems == 0
+
+
+def test_into_existing_writes_spatial_columns(request: pytest.FixtureRequest) -> None:
+    from tests.test_mysql_objects import PLACES, _places
+
+    source, target = request.getfixturevalue("mysql_db")(), request.getfixturevalue("mysql_db")()
+    run_sql(source, PLACES)
+    _places(source)
+    relsynth.synthesize(source, target, seed=1, schema_only=True)
+    result = relsynth.synthesize(source, target, seed=2, into_existing=True)
+    assert result["write"].verification.problems == 0
+    assert scalar(target, "SELECT COUNT(*) FROM place") == 150
+    rows = fetch(target, "SELECT ST_GeometryType(p), ST_AsText(g), ST_AsText(a) FROM place")
+    assert {r[0] for r in rows} == {"POINT"}
+    assert all(r[1] and r[2].startswith("POLYGON") for r in rows)
+    again = relsynth.synthesize(source, target, seed=3, into_existing=True, replace=True)
+    assert again["write"].verification.problems == 0
+    assert scalar(target, "SELECT COUNT(*) FROM place") == 150
