@@ -151,6 +151,9 @@ def column_type(
             "INTEGER": mysql.INTEGER,
             "BIGINT": mysql.BIGINT,
         }.get(native.split("(")[0].split()[0])
+        if made is mysql.TINYINT and native.startswith("TINYINT("):  # TINYINT(1) holding 0-5 stays (1)
+            width = native.split("(")[1].split(")")[0]
+            return mysql.TINYINT(display_width=int(width), unsigned="UNSIGNED" in native), None
         if made is not None:
             return made(unsigned="UNSIGNED" in native), None
     if name in {"smallint", "integer", "bigint"} and "unsigned" in (t.native or "").lower():

@@ -613,6 +613,21 @@ def mysql_non_transactional(
     return sorted((str(name), str(engine)) for name, engine in rows if str(name) in wanted)
 
 
+def mysql_small_integers(conn: sa.Connection, schema: str | None, table: str, columns: list[str]) -> set[str]:
+    """The TINYINT(1) columns of ``table`` holding a value other than 0 and 1: MySQL's BOOLEAN is
+    TINYINT(1), but legacy schemas keep small numbers in it too (a 0-5 rating); taken for a boolean
+    by its type alone, every non-zero value came back as 1 (attack round 30). One scan of the table."""
+    import sqlalchemy as sa
+
+    if not columns:
+        return set()
+    prep = conn.dialect.identifier_preparer
+    where = f"{prep.quote_schema(schema)}." if schema else ""
+    tests = ", ".join(f"MAX({prep.quote(c)} NOT IN (0, 1))" for c in columns)
+    row = conn.execute(sa.text(f"SELECT {tests} FROM {where}{prep.quote(table)}")).one()
+    return {c for c, found in zip(columns, row, strict=True) if found}
+
+
 def catalog_types(conn: sa.Connection, schema: str | None) -> dict[tuple[str, str], str]:
     """(table, column) -> the type as the catalog spells it, for the types SQLAlchemy does not know
     (PostgreSQL point, box, xml, ...; MySQL GEOMETRY): recreated as they were, not as 'unknown'."""

@@ -199,6 +199,7 @@ def reflect_connection(
             dialects.undouble_backticks(x) for x in (columns, pks, uniques, indexes)
         )
         dialects.unescape_enum_values(columns)
+        _tinyint1_numbers(conn, schema, columns, notes)
         fks = {**fks, **dialects.mysql_foreign_keys(conn, schema, with_parts, parsed=fks)}
         hidden = dialects.mysql_without_trigger_privilege(conn, schema, names)
         if hidden:  # information_schema.TRIGGERS shows them only to a user with TRIGGER: never silent
@@ -940,6 +941,32 @@ def _fk_name(table: str, cols: Sequence[str], taken: set[str]) -> str:
     return name
 
 
+def _portable(c: dict[str, Any], dialect: Any) -> Any:
+    t = to_portable(c["type"], dialect)
+    return replace(t, name="smallint") if c.get("small_integer") else t
+
+
+def _tinyint1_numbers(
+    conn: sa.Connection, schema: str | None, columns: dict[str, Any], notes: list[str]
+) -> None:
+    """A TINYINT(1) column is a boolean only if its rows hold 0, 1 and NULL only; otherwise a small
+    integer (marked for _table), and the notes say so."""
+    for table_name, cols in columns.items():
+        flags = [
+            c["name"]
+            for c in cols
+            if type(c["type"]).__name__ == "TINYINT" and getattr(c["type"], "display_width", None) == 1
+        ]
+        for name in sorted(dialects.mysql_small_integers(conn, schema, table_name, flags)):
+            for c in cols:
+                if c["name"] == name:
+                    c["small_integer"] = True
+            notes.append(
+                f"{table_name}.{name}: TINYINT(1) holding values other than 0 and 1: "
+                "a small integer, not a boolean"
+            )
+
+
 def _spelled(t: Any, catalog_type: str | None, kind: str, json: bool = False) -> Any:
     """A type SQLAlchemy does not know keeps the catalog's spelling (point, xml, geometry); MySQL's
     spatial types are the portable family 'geometry' (values as WKT); MariaDB's JSON (LONGTEXT with
@@ -997,7 +1024,7 @@ def _table(
             Column(
                 name=c["name"],
                 type=_spelled(
-                    to_portable(c["type"], conn.dialect),
+                    _portable(c, conn.dialect),
                     c.get("catalog_type"),
                     dialects.family(conn),
                     bool(c.get("json")),

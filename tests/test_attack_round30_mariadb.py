@@ -82,3 +82,26 @@ def test_into_existing_writes_spatial_columns(request: pytest.FixtureRequest) ->
     again = relsynth.synthesize(source, target, seed=3, into_existing=True, replace=True)
     assert again["write"].verification.problems == 0
     assert scalar(target, "SELECT COUNT(*) FROM place") == 150
+
+
+ITEMS = """
+CREATE TABLE item (id INT PRIMARY KEY, stars TINYINT(1) NOT NULL, flag TINYINT(1), active BOOLEAN NOT NULL);
+INSERT INTO item SELECT seq, seq MOD 6, IF(seq MOD 5 = 0, NULL, seq MOD 2), seq MOD 3 = 0 FROM seq_1_to_600
+"""
+
+
+def test_tinyint1_holding_numbers_is_a_small_integer_not_a_boolean(request: pytest.FixtureRequest) -> None:
+    """15) A TINYINT(1) holding 0-5 (a legacy rating) came back as zeros and ones: a boolean by its
+    type alone. It is a boolean only when its rows hold 0, 1 and NULL."""
+    from relsynth.reflection import reflect
+
+    source, target = request.getfixturevalue("mysql_db")(), request.getfixturevalue("mysql_db")()
+    run_sql(source, ITEMS)
+    item = reflect(source, profile=False).table("item")
+    assert item.column("stars").type.name == "smallint"
+    assert item.column("flag").type.name == "boolean" and item.column("active").type.name == "boolean"
+    relsynth.synthesize(source, target, seed=1)
+    stars = {r[0] for r in fetch(target, "SELECT DISTINCT stars FROM item")}
+    assert len(stars) >= 4 and stars <= set(range(6))
+    assert {r[0] for r in fetch(target, "SELECT DISTINCT flag FROM item")} <= {0, 1, None}
+    assert "`stars` tinyint(1) NOT NULL" in str(fetch(target, "SHOW CREATE TABLE item")[0][1])
