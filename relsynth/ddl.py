@@ -151,9 +151,8 @@ def column_type(
             "INTEGER": mysql.INTEGER,
             "BIGINT": mysql.BIGINT,
         }.get(native.split("(")[0].split()[0])
-        if made is mysql.TINYINT and native.startswith("TINYINT("):  # TINYINT(1) holding 0-5 stays (1)
-            width = native.split("(")[1].split(")")[0]
-            return mysql.TINYINT(display_width=int(width), unsigned="UNSIGNED" in native), None
+        if native.startswith("TINYINT(1)"):  # a TINYINT(1) holding 0-5 (not a boolean) stays TINYINT(1)
+            return mysql.TINYINT(display_width=1, unsigned="UNSIGNED" in native), None
         if made is not None:
             return made(unsigned="UNSIGNED" in native), None
     if name in {"smallint", "integer", "bigint"} and "unsigned" in (t.native or "").lower():
