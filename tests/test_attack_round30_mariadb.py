@@ -105,3 +105,27 @@ def test_tinyint1_holding_numbers_is_a_small_integer_not_a_boolean(request: pyte
     assert len(stars) >= 4 and stars <= set(range(6))
     assert {r[0] for r in fetch(target, "SELECT DISTINCT flag FROM item")} <= {0, 1, None}
     assert "`stars` tinyint(1) NOT NULL" in str(fetch(target, "SHOW CREATE TABLE item")[0][1])
+
+
+def test_bigint_unsigned_near_2_to_64_keeps_distinct_values(
+    request: pytest.FixtureRequest, tmp_path: pytest.TempPathFactory
+) -> None:
+    """15) A non-key BIGINT UNSIGNED with 40 values near 2**64 (7 apart) came back as one value:
+    as floats (spacing 4096 there) they were one number. Learned as exact differences from the
+    column's smallest value, kept through a saved model."""
+    from relsynth.api import sample
+    from relsynth.model.spec import Model
+
+    source = request.getfixturevalue("mysql_db")()
+    run_sql(
+        source,
+        "CREATE TABLE counter (id INT PRIMARY KEY, big BIGINT UNSIGNED NOT NULL, n INT NOT NULL);\n"
+        "INSERT INTO counter SELECT seq, 18446744073709551615 - (seq MOD 40) * 7, seq MOD 9 FROM seq_1_to_1000",
+    )
+    model = relsynth.fit(source, seed=0)
+    path = tmp_path / "model.json"  # type: ignore[operator]
+    model.save(path)
+    for m in (model, Model.load(path)):
+        big = [int(v) for v in sample(m, seed=1)["counter"]["big"]]
+        assert len(set(big)) >= 20
+        assert min(big) >= 2**64 - 1 - 39 * 7 and max(big) <= 2**64 - 1

@@ -626,6 +626,9 @@ def _fit_own(
             columns_z.append(enc_null.normal(pd.Series(isnull), rng))
             columns_s.append(enc_null.scores(pd.Series(isnull)))
         known = values[~isnull]
+        spec.offset = _exact_offset(col, known) if kinds[c] is not Kind.DATETIME else None
+        if spec.offset is not None:  # learned as exact differences from it, which floats hold
+            known = pd.Series([int(v) - spec.offset for v in known], index=known.index, dtype=float)
         # Quantiles of rare_k people each: a birth date repeated on one patient's 10 visits is one value.
         learned = rare.per_person(known, None if people is None else people[~isnull])
         z = rng.standard_normal(n)
@@ -661,7 +664,7 @@ def _fit_own(
             z[~isnull] = enc.normal(numeric, rng)
             sc[~isnull] = enc.scores(numeric)
             spec.decimals = getattr(enc, "decimals", None)
-            if col.kind_reason != ALL_RARE:
+            if col.kind_reason != ALL_RARE and spec.offset is None:  # shaped by its own values
                 numbers.append((len(dims), numeric.reset_index(drop=True), ~isnull))
         dims.append(Dim(c, "value", enc, column=c))
         columns_z.append(z)
@@ -718,6 +721,28 @@ def _fit_own(
         owner=owner,
         categories=categories,
     )
+
+
+def _exact_offset(col: Any, known: pd.Series) -> int | None:
+    """The smallest value of an integer column that holds a value beyond 2**53, where floats no
+    longer tell integers apart (40 BIGINT UNSIGNED values near 2**64 were one float); else None."""
+    if col.type.name not in {"smallint", "integer", "bigint"} and not (
+        col.type.name == "numeric" and col.type.scale == 0
+    ):
+        return None
+    if not len(known):
+        return None
+    numpy_dtype: Any = getattr(known.dtype, "numpy_dtype", known.dtype)  # Int64/UInt64: no NULL here
+    try:
+        if numpy_dtype.kind in "iu":  # vectorised: every integer column of every table asks
+            arr = known.to_numpy(dtype=numpy_dtype)
+            lo, hi = int(arr.min()), int(arr.max())
+        else:
+            ints = [int(v) for v in known]
+            lo, hi = min(ints), max(ints)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return lo if max(abs(lo), abs(hi)) > 2**53 else None
 
 
 def _number_encoder(known: pd.Series, people: np.ndarray | None, rare_k: int, *, all_rare: bool) -> Encoder:

@@ -804,6 +804,11 @@ def _decode_columns(
                     )
                 if not isinstance(dim.encoder, Categorical):
                     values = values.astype(object)
+                offset = tm.column(col).offset if col is not None else None
+                if offset is not None:  # exact integers again (model/spec.py ColumnSpec.offset)
+                    values = np.array(
+                        [None if pd.isna(v) else offset + round(float(v)) for v in values], dtype=object
+                    )
                 if col in nulls:
                     values = np.where(nulls[col], np.full(len(values), None, dtype=object), values)
             out[col] = pd.Series(values, dtype=object)

@@ -95,6 +95,8 @@ def _spec_out(s: ColumnSpec, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         out["pii"] = s.pii.to_state()
     if s.sentinel is not None:
         out["sentinel"] = jsonable(s.sentinel)
+    if s.offset is not None:
+        out["offset"] = str(s.offset)  # exact, whatever reads the JSON
     return out
 
 
@@ -103,6 +105,7 @@ def _spec_in(d: dict[str, Any], arrays: _Arrays) -> ColumnSpec:
     s.determinant, s.id_kind, s.decimals = d["determinant"], d["id_kind"], d["decimals"]
     s.constant = unjson(d["constant"])
     s.sentinel = unjson(d["sentinel"]) if "sentinel" in d else None
+    s.offset = int(d["offset"]) if "offset" in d else None
     if "mapping" in d:
         s.mapping = [[unjson(a), unjson(b)] for a, b in d["mapping"]]
     if "table" in d:
