@@ -604,7 +604,8 @@ def mysql_non_transactional(
         sa.text(
             "SELECT t.TABLE_NAME, t.ENGINE FROM information_schema.TABLES t "
             "LEFT JOIN information_schema.ENGINES e ON e.ENGINE = t.ENGINE "
-            "WHERE t.TABLE_SCHEMA = COALESCE(:schema, DATABASE()) AND t.TABLE_TYPE = 'BASE TABLE' "
+            "WHERE t.TABLE_SCHEMA = COALESCE(:schema, DATABASE()) "
+            "AND t.TABLE_TYPE NOT IN ('VIEW', 'SYSTEM VIEW', 'SEQUENCE') "  # system-versioned tables too
             "AND COALESCE(e.TRANSACTIONS, 'NO') <> 'YES'"
         ),
         {"schema": schema},

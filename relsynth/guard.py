@@ -832,7 +832,8 @@ def check_existing(
             raise RelsynthError(
                 f"--into-existing: table{'s' if len(stuck) > 1 else ''} {shown} in the {described} "
                 "cannot roll back a failed load (a non-transactional engine), so nothing was written; "
-                f"make them transactional (ALTER TABLE {stuck[0][0]} ENGINE=InnoDB, each), or drop "
+                f"make {'them' if len(stuck) > 1 else 'it'} transactional (ALTER TABLE {stuck[0][0]} "
+                f"ENGINE=InnoDB{', each' if len(stuck) > 1 else ''}), or drop "
                 "--into-existing to let relsynth create new (InnoDB) tables"
             )
     if not replace:
