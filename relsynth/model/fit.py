@@ -724,8 +724,9 @@ def _fit_own(
 
 
 def _exact_offset(col: Any, known: pd.Series) -> int | None:
-    """The smallest value of an integer column that holds a value beyond 2**53, where floats no
-    longer tell integers apart (40 BIGINT UNSIGNED values near 2**64 were one float); else None."""
+    """Where an integer column holds a value beyond 2**53, where floats no longer tell integers
+    apart (40 BIGINT UNSIGNED values near 2**64 were one float), an exact integer below its
+    values to learn them from; else None."""
     if col.type.name not in {"smallint", "integer", "bigint"} and not (
         col.type.name == "numeric" and col.type.scale == 0
     ):
@@ -742,7 +743,9 @@ def _exact_offset(col: Any, known: pd.Series) -> int | None:
             lo, hi = min(ints), max(ints)
     except (TypeError, ValueError, OverflowError):
         return None
-    return lo if max(abs(lo), abs(hi)) > 2**53 else None
+    # Not the smallest value itself (one row's, stored exactly in the model file): the multiple of
+    # 2**32 at or below it, from which the differences still fit a float's 53 bits.
+    return lo - lo % 2**32 if max(abs(lo), abs(hi)) > 2**53 else None
 
 
 def _number_encoder(known: pd.Series, people: np.ndarray | None, rare_k: int, *, all_rare: bool) -> Encoder:

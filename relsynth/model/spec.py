@@ -64,7 +64,7 @@ class ColumnSpec:
     decimals: int | None = None
     sentinel: Any = None  # a date written where the column comes out NULL (model/sentinels.py)
     # An integer column beyond 2**53 (a BIGINT UNSIGNED near 2**64) is learned less this exact
-    # integer (its smallest value): as floats its values merged into one (attack round 30).
+    # integer (a multiple of 2**32 below its values): as floats they merged into one (attack round 30).
     offset: int | None = None
 
 
