@@ -182,16 +182,21 @@ def _fetch_in(
     cols: list[str],
     key_cols: tuple[str, ...],
     keys: list[tuple[Any, ...]],
+    nocase: bool = False,
 ) -> pd.DataFrame:
-    """Rows whose key_cols are among keys, in batches within the dialect's bind limit."""
+    """Rows whose key_cols are among keys, in batches within the dialect's bind limit. ``nocase``:
+    a SQLite key compared under NOCASE, as its parent's key column is (the FK joins so)."""
     import sqlalchemy as sa
 
     if not keys:
         return pd.DataFrame(columns=cols)
     t, base = _select(table, schema_name, cols, dialects.family(conn))
     single = len(key_cols) == 1
-    first = table.column(key_cols[0]).type.name
-    array = dialects.key_array(conn, first, [k[0] for k in keys]) if single else None
+    first = table.column(key_cols[0]).type
+    # citext = ANY(text[]) compares as text, case and all ('user1' is not 'User1'); an IN list of
+    # untyped parameters compares as citext, as the database joins its keys.
+    blind = (first.native or "").lower() == "citext"
+    array = dialects.key_array(conn, first.name, [k[0] for k in keys]) if single and not blind else None
     parts = []
     if array is not None:  # one parameter for many keys (PostgreSQL)
         for start in range(0, len(array), ARRAY_KEYS):
@@ -204,7 +209,8 @@ def _fetch_in(
     for start in range(0, len(keys), limit):
         batch = keys[start : start + limit]
         if single:  # untyped: SQLAlchemy would cast each to INTEGER, which 2**63 (a NUMERIC key) overflows
-            cond = t.c[key_cols[0]].in_(
+            column = t.c[key_cols[0]].collate("NOCASE") if nocase else t.c[key_cols[0]]
+            cond = column.in_(
                 sa.bindparam("keys", [k[0] for k in batch], expanding=True, type_=sa.types.NullType())
             )
         else:
@@ -253,7 +259,8 @@ def read_tables(
                 assert via is not None
                 parent = result.frames.get(via.ref_table)
                 keys = [] if parent is None else _keys(parent, via.ref_columns)
-                frame = _fetch_in(conn, table, schema.schema, cols, via.columns, keys)
+                nocase = _nocase_key(conn, schema.table(via.ref_table), schema.schema, via.ref_columns)
+                frame = _fetch_in(conn, table, schema.schema, cols, via.columns, keys, nocase)
                 if any(table.column(c).nullable for c in via.columns):
                     # Rows under no parent: the same share of them as of the parent's rows.
                     total = schema.table(via.ref_table).row_count
@@ -419,6 +426,27 @@ def _unpadded(frame: pd.DataFrame, table: Table, kind: str) -> pd.DataFrame:
             values = frame[col.name].to_numpy()
             frame[col.name] = np.array([v.rstrip(" ") if type(v) is str else v for v in values], dtype=object)
     return frame
+
+
+def _nocase_key(conn: sa.Connection, parent: Table, schema_name: str | None, cols: tuple[str, ...]) -> bool:
+    """Whether a SQLite parent's key (one column) compares under NOCASE: its unique index says so.
+    A foreign key joins as its parent's key compares, so 'user1' names the key 'User1' there, and
+    a child read by its key's values in the column's own (BINARY) collation was left out."""
+    if dialects.family(conn) != "sqlite" or len(cols) != 1:
+        return False
+    where, name = place(parent, schema_name)
+    prefix = f'"{where}".' if where else ""
+    quoted = name.replace('"', '""')
+    for index in conn.exec_driver_sql(f'PRAGMA {prefix}index_list("{quoted}")').mappings().all():
+        if not index["unique"]:
+            continue
+        iname = str(index["name"]).replace('"', '""')
+        keyed = [
+            r for r in conn.exec_driver_sql(f'PRAGMA {prefix}index_xinfo("{iname}")').mappings() if r["key"]
+        ]
+        if [r["name"] for r in keyed] == list(cols):
+            return str(keyed[0]["coll"]).upper() == "NOCASE"
+    return False
 
 
 def _sampled_parent(table: Table, sampled: set[str]) -> Any:

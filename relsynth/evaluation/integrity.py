@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from relsynth.model import checks as ck
-from relsynth.model.relations import comparable
+from relsynth.model.relations import comparable, key_rows
 from relsynth.schema import Schema
 from relsynth.sqltypes import FLOAT_TYPES
 
@@ -72,7 +72,8 @@ def check_integrity(schema: Schema, tables: dict[str, pd.DataFrame]) -> Integrit
             complete = child.notna().all(axis=1)
             keys = pd.MultiIndex.from_frame(_key_frame(parent, fk.ref_columns))
             probe = pd.MultiIndex.from_frame(child[complete])
-            out.orphans[fk.label] = int((~probe.isin(keys)).sum()) if len(probe) else 0
+            # As the database joins them: 'user1' names the key 'User1' under a *_ci collation
+            out.orphans[fk.label] = int((key_rows(keys, probe) < 0).sum()) if len(probe) else 0
         for check in table.checks:
             try:
                 node = ck.parse(check.sql, table.sql_dialect)

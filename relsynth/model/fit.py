@@ -31,7 +31,7 @@ from relsynth.model.keys import Forest, following, self_ref_shared
 from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
-from relsynth.model.values import as_objects, empty_value, identifying, non_finite, value_codes
+from relsynth.model.values import as_objects, collated, empty_value, identifying, non_finite, value_codes
 from relsynth.profile import UNLINKED_REASON, referenced_keys, unlinked_codes
 from relsynth.schema import Column, ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
@@ -88,10 +88,7 @@ def positions(
     else:
         keys = pd.MultiIndex.from_arrays([rel.comparable(parent[c]) for c in ref])
         probe = pd.MultiIndex.from_arrays([rel.comparable(child[c]) for c in cols])
-    first = ~keys.duplicated()
-    where = np.flatnonzero(first)
-    found = keys[first].get_indexer(probe)
-    out = np.where(found >= 0, where[np.maximum(found, 0)], -1)
+    out = rel.key_rows(keys, probe)  # exactly, then as the collation compares text ('User1', 'user1')
     if len(cols) > 1:  # a composite key with a NULL part points nowhere
         nulls = np.zeros(len(child), dtype=bool)
         for c in cols:
@@ -1308,8 +1305,8 @@ def _any_reference_code(
     known = values.notna().to_numpy()
     if not len(codes):
         return values
-    held = set(rel.comparable(values.dropna()))
-    unheld = codes[~rel.comparable(codes).isin(held).to_numpy()]
+    held = set(collated(rel.comparable(values.dropna())))  # 'abc' holds 'ABC' under a *_ci collation
+    unheld = codes[~collated(rel.comparable(codes)).isin(held).to_numpy()]
     if len(unheld):
         codes = unheld
     else:
@@ -1730,7 +1727,7 @@ def _fit_keys(
             ref_values = rel.comparable(frame[fk.columns[0]])
             forest = Forest.fit(key_values, ref_values, groups)
             if forest.within_group and times:  # a chain of visits in time: the next names the one before
-                ups = pd.Index(list(key_values)).get_indexer(ref_values)
+                ups = rel.key_rows(pd.Index(list(key_values)), pd.Index(list(ref_values)))
                 forest.order_by = following(np.where(ups == np.arange(len(ups)), -1, ups), times)
             model.forests[fk.name] = forest
             continue

@@ -413,8 +413,10 @@ class Forest:
     @classmethod
     def fit(cls, keys: pd.Series, refs: pd.Series, groups: pd.Series | None) -> Forest:
         """keys: each row's own key; refs: the key it points to (NULL for roots)."""
-        pos = pd.Index(list(keys))
-        return cls._fit_positions(np.asarray(pos.get_indexer(refs), dtype=np.int64), groups)
+        from relsynth.model.relations import key_rows  # as the collation joins ('User1', 'user1')
+
+        ref_pos = key_rows(pd.Index(list(keys)), pd.Index(list(refs)))
+        return cls._fit_positions(ref_pos, groups)
 
     @classmethod
     def fit_columns(
@@ -423,13 +425,15 @@ class Forest:
         """A composite self-reference: ``own`` the referenced columns, ``refs`` the FK's (renamed
         to the referenced ones), both comparable; ``shared`` the columns the row keeps its own of
         (tenant_id), whose groups' mean size is learned so the synthetic key has such groups."""
-        index: dict[tuple[Any, ...], int] = {}
-        for i, key in enumerate(zip(*(own[c].tolist() for c in own.columns), strict=True)):
-            index.setdefault(key, i)
-        ref_rows = zip(*(refs[c].tolist() for c in own.columns), strict=True)
-        ref_pos = np.array(
-            [-1 if any(pd.isna(v) for v in t) else index.get(t, -1) for t in ref_rows], dtype=np.int64
-        )
+        from relsynth.model.relations import key_rows  # as the collation joins ('User1', 'user1')
+
+        ref_pos = np.full(len(refs), -1, dtype=np.int64)
+        if len(own) and len(refs):
+            ref_pos = key_rows(
+                pd.MultiIndex.from_arrays([own[c].to_numpy(dtype=object) for c in own.columns]),
+                pd.MultiIndex.from_arrays([refs[c].to_numpy(dtype=object) for c in own.columns]),
+            )
+            ref_pos[refs[list(own.columns)].isna().any(axis=1).to_numpy()] = -1  # a NULL part: a root
         forest = cls._fit_positions(ref_pos, groups)
         if shared and len(own):
             n_groups = len(own[shared].drop_duplicates())
