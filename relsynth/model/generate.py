@@ -18,7 +18,7 @@ from relsynth.model.pii import PeopleFactory, PiiModel, sex_flags
 from relsynth.model.spec import ColumnSpec, Model, TableModel
 from relsynth.model.text import SourceGuard, fresh
 from relsynth.schema import Table
-from relsynth.sqltypes import NUMBER_TYPES
+from relsynth.sqltypes import INTEGER_TYPES, NUMBER_TYPES
 from relsynth.transform import learned_range
 
 if TYPE_CHECKING:
@@ -189,8 +189,9 @@ def avoid_records(
         spec = tm.column(col)
         dim = next((d for d in tm.dims if d.column == col and d.role == "value"), None)
         old = values.copy()
+        whole = table.column(col).type.name in INTEGER_TYPES  # compared exactly (values.record_keys)
         for r, sgn in zip(rows, step, strict=True):
-            values[r] = nudge_value(values[r], int(sgn), spec, dim, values, rng)
+            values[r] = nudge_value(values[r], int(sgn), spec, dim, values, rng, whole=whole)
         # CHECKs come first: a move that breaks one goes the other way, or to a value drawn from
         # the column, or is not made (the rows stay hits, for the next round).
         checks = [c.sql for c in table.checks]
@@ -201,7 +202,7 @@ def avoid_records(
                     if retry is None:
                         values[r] = old[r]
                     elif retry:
-                        values[r] = nudge_value(old[r], -int(sgn), spec, dim, values, rng)
+                        values[r] = nudge_value(old[r], -int(sgn), spec, dim, values, rng, whole=whole)
                     else:
                         values[r] = values[rng.integers(0, len(values))]
         frame[col] = values
@@ -213,8 +214,18 @@ def avoid_records(
 
 
 def nudge_value(
-    value: Any, sign: int, spec: Any, dim: Any, column: np.ndarray, rng: np.random.Generator
+    value: Any,
+    sign: int,
+    spec: Any,
+    dim: Any,
+    column: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    whole: bool = False,
 ) -> Any:
+    """``value`` moved a step ``sign``wards within its learned range. ``whole``: an integer
+    column, whose records compare exactly (values.record_keys): one unit moves it, where a step
+    of a billionth of it (past 10 digits) left the learned range of 2,000 counters 3 apart."""
     import datetime as dt
 
     if value is None or (isinstance(value, float) and value != value):
@@ -233,7 +244,8 @@ def nudge_value(
         step = 10.0 ** -(spec.decimals or 0) if spec.decimals else 1
         size = abs(float(value))
         step = max(step, size - math.nextafter(size, 0.0))  # a step a float this large can take
-        step = max(step, size * 1e-9)  # and one a record key (10 significant digits) can tell apart
+        if not whole:  # and one a record key (10 significant digits) can tell apart
+            step = max(step, size * 1e-9)
         if isinstance(value, int | np.integer):
             step = math.ceil(step)  # an integer stays an integer (exact above 2^53, as ints are)
         lo, hi = learned_range(dim.encoder) if dim is not None else (-np.inf, np.inf)

@@ -414,6 +414,49 @@ def _exact_codes(x: np.ndarray) -> np.ndarray:
     return out
 
 
+WHOLE_DIGITS = 1e10  # whole numbers from here on have more than the 10 digits _number_codes keeps
+_WHOLE_TAG = np.uint64(0x9E3779B97F4A7C15)  # sets their codes apart from _number_codes' own
+
+
+def _whole_beyond_digits(x: np.ndarray) -> np.ndarray:
+    """Rows of an integer column whose number has more digits than _number_codes keeps."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(x) & (np.abs(x) >= WHOLE_DIGITS)
+
+
+def _integer_codes(values: pd.Series) -> np.ndarray:
+    """An integer column's values (all known, past 10 digits) compared exactly, as the integers
+    the database holds: a snowflake id or a BIGINT UNSIGNED counter past 2**53 is one value, and
+    its neighbour another. To 10 digits, 2,000 counters 3 apart were one record with each other,
+    every synthetic row a copy of a source one a step could not move: all 2,000 were left out.
+    A fraction is rounded, as the column stores it."""
+    if isinstance(values.dtype, pd.Int64Dtype | pd.UInt64Dtype) or values.dtype.kind in "iu":
+        unsigned = isinstance(values.dtype, pd.UInt64Dtype) or values.dtype.kind == "u"
+        bits = values.to_numpy(dtype=np.uint64 if unsigned else np.int64).view(np.uint64)
+    else:
+        bits = np.fromiter((_integer_bits(v) for v in values), dtype=np.uint64, count=len(values))
+    return (pd.util.hash_array(bits) ^ _WHOLE_TAG).view(np.int64)
+
+
+def _integer_bits(value: Any) -> np.uint64:
+    """One integer's 64 bits (two's complement; unsigned past 2**63), or a hash of its digits past
+    64 bits; a fraction rounded to the nearest integer."""
+    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+        n = int(value)
+    elif isinstance(value, Decimal):
+        n = int(value.to_integral_value())
+    elif isinstance(value, float | np.floating):
+        n = round(float(value))
+    else:
+        try:
+            n = int(value)  # digits as text
+        except (TypeError, ValueError):
+            n = round(float(value))
+    if -(2**63) <= n < 2**64:
+        return np.uint64(n & (2**64 - 1))
+    return np.uint64(pd.util.hash_array(np.array([str(n)], dtype=object), hash_key=_FINGERPRINT_KEY)[0])
+
+
 def record_keys(table: Any, frame: pd.DataFrame, columns: list[str], *, exact: bool = False) -> pd.Series:
     """One 64-bit fingerprint per row over ``columns``, alike whatever the source spelled (Decimal
     12.50 and the float 12.5, a date and its ISO text, 1 and '1'): equal fingerprints mean equal
@@ -421,8 +464,10 @@ def record_keys(table: Any, frame: pd.DataFrame, columns: list[str], *, exact: b
     every source row of a large table goes through it once, and every synthetic row.
 
     Numbers count to 10 significant digits (12.499999999999998 is 12.5: a copy, written to a
-    NUMERIC(8,2)); ``exact``: to their last bit, to tell which source records are unique (0.3 and
-    0.30000000000000004 are two records, each of which may be copied: unique_records)."""
+    NUMERIC(8,2)), but an integer column's numbers past 10 digits as the integers they are (a
+    snowflake id is not a copy of the one 4,194,304 beside it); ``exact``: to their last bit, to
+    tell which source records are unique (0.3 and 0.30000000000000004 are two records, each of
+    which may be copied: unique_records)."""
     (keys,) = _fingerprints(table, frame, columns, (exact,))
     return pd.Series(keys, index=frame.index, dtype=np.uint64)
 
@@ -442,7 +487,13 @@ def _fingerprints(
     for c in columns:
         if table.column(c).kind in {Kind.NUMERICAL, Kind.DATETIME}:
             x = numeric_values(frame[c])
-            hs = [pd.util.hash_array(_exact_codes(x) if exact else _number_codes(x)) for exact in modes]
+            whole = table.column(c).type.name in INTEGER_TYPES
+            big = _whole_beyond_digits(x) if whole else np.zeros(len(x), dtype=bool)
+            numbers = [_exact_codes(x) if exact else _number_codes(x) for exact in modes]
+            if big.any():  # whole numbers past 10 digits: each its own, in every mode
+                for code in numbers:
+                    code[big] = _integer_codes(frame[c][big])
+            hs = [pd.util.hash_array(code) for code in numbers]
         else:
             codes, spelled = _spelled(frame[c])
             h = hashed_text(spelled[:-1], _FINGERPRINT_KEY)
