@@ -142,7 +142,7 @@ AS_NUMERIC = Table(
     "counter",
     (
         Column("id", SqlType("integer"), nullable=False, kind=Kind.ID),
-        Column("big", SqlType("numeric", precision=30, scale=0), kind=Kind.NUMERICAL),
+        Column("big", SqlType("numeric", precision=30, scale=2), kind=Kind.NUMERICAL),
         Column("n", SqlType("integer"), kind=Kind.NUMERICAL),
     ),
     primary_key=("id",),
@@ -175,9 +175,12 @@ def test_integers_past_ten_digits_are_told_apart_and_still_caught() -> None:
     # Below 10 digits an integer column's records are fingerprinted as before (saved models hold them)
     small = pd.DataFrame({"big": [0, -7, 9_999_999_999, None], "n": [1, 2, 3, 4]})
     assert record_keys(BIG, small, ["big", "n"]).equals(record_keys(AS_NUMERIC, small, ["big", "n"]))
-    # A numeric column still compares to 10 digits
+    # A numeric column with decimals still compares to 10 digits; NUMERIC(20, 0) holds integers
     numeric = record_keys(AS_NUMERIC, frame, ["big", "n"]).tolist()
     assert numeric[0] == numeric[1]
+    big_ids = Column("big", SqlType("numeric", precision=20, scale=0), kind=Kind.NUMERICAL)
+    ids = Table("counter", (*AS_NUMERIC.columns[:1], big_ids))
+    assert record_keys(ids, frame, ["big"]).tolist()[:2] == record_keys(BIG, frame, ["big"]).tolist()[:2]
 
 
 def _big_source(kind: str, url: str) -> list[tuple[int, int]]:

@@ -17,8 +17,9 @@ from relsynth.model import keys as kz
 from relsynth.model.pii import PeopleFactory, PiiModel, sex_flags
 from relsynth.model.spec import ColumnSpec, Model, TableModel
 from relsynth.model.text import SourceGuard, fresh
+from relsynth.model.values import whole_numbers
 from relsynth.schema import Table
-from relsynth.sqltypes import INTEGER_TYPES, NUMBER_TYPES
+from relsynth.sqltypes import NUMBER_TYPES
 from relsynth.transform import learned_range
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ def avoid_records(
         spec = tm.column(col)
         dim = next((d for d in tm.dims if d.column == col and d.role == "value"), None)
         old = values.copy()
-        whole = table.column(col).type.name in INTEGER_TYPES  # compared exactly (values.record_keys)
+        whole = whole_numbers(table.column(col).type)  # compared exactly (values.record_keys)
         for r, sgn in zip(rows, step, strict=True):
             values[r] = nudge_value(values[r], int(sgn), spec, dim, values, rng, whole=whole)
         # CHECKs come first: a move that breaks one goes the other way, or to a value drawn from

@@ -418,6 +418,11 @@ WHOLE_DIGITS = 1e10  # whole numbers from here on have more than the 10 digits _
 _WHOLE_TAG = np.uint64(0x9E3779B97F4A7C15)  # sets their codes apart from _number_codes' own
 
 
+def whole_numbers(sqltype: SqlType) -> bool:
+    """A column of integers: an integer type, or NUMERIC(p, 0) (a BIGINT UNSIGNED's copy)."""
+    return sqltype.name in INTEGER_TYPES or (sqltype.name == "numeric" and sqltype.scale == 0)
+
+
 def _whole_beyond_digits(x: np.ndarray) -> np.ndarray:
     """Rows of an integer column whose number has more digits than _number_codes keeps."""
     with np.errstate(invalid="ignore"):
@@ -487,8 +492,11 @@ def _fingerprints(
     for c in columns:
         if table.column(c).kind in {Kind.NUMERICAL, Kind.DATETIME}:
             x = numeric_values(frame[c])
-            whole = table.column(c).type.name in INTEGER_TYPES
-            big = _whole_beyond_digits(x) if whole else np.zeros(len(x), dtype=bool)
+            big = (
+                _whole_beyond_digits(x)
+                if whole_numbers(table.column(c).type)
+                else np.zeros(len(x), dtype=bool)
+            )
             numbers = [_exact_codes(x) if exact else _number_codes(x) for exact in modes]
             if big.any():  # whole numbers past 10 digits: each its own, in every mode
                 for code in numbers:
