@@ -250,6 +250,9 @@ def nudge_value(
         if isinstance(value, int | np.integer):
             step = math.ceil(step)  # an integer stays an integer (exact above 2^53, as ints are)
         lo, hi = learned_range(dim.encoder) if dim is not None else (-np.inf, np.inf)
+        if getattr(spec, "offset", None) is not None and dim is not None:  # learned less it (exact)
+            lo = spec.offset + math.floor(lo) if math.isfinite(lo) else lo
+            hi = spec.offset + math.ceil(hi) if math.isfinite(hi) else hi
         for moved in (value + sign * step, value - sign * step):  # the source's range holds (its type)
             if spec.decimals and not isinstance(moved, int | np.integer):
                 # Back on the column's grid: 13.889999999 beside the 13.89 of every other row
