@@ -1,0 +1,53 @@
+"""Attack round 31: a table of facts (times, costs) that points only into code lists was taken for
+a vocabulary table and copied, every record the source's."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+import relsynth
+
+
+def _stays(path: Path) -> list[tuple[object, ...]]:
+    rng = np.random.default_rng(0)
+    con = sqlite3.connect(path)
+    con.executescript(
+        "CREATE TABLE ward (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+        "CREATE TABLE admission_type (id INTEGER PRIMARY KEY, label TEXT NOT NULL);"
+        "CREATE TABLE stay (id INTEGER PRIMARY KEY, ward_id INTEGER NOT NULL REFERENCES ward,"
+        " admission_type_id INTEGER NOT NULL REFERENCES admission_type, admitted TIMESTAMP NOT NULL,"
+        " cost REAL NOT NULL, age INTEGER NOT NULL);"
+    )
+    con.executemany("INSERT INTO ward VALUES (?, ?)", [(i, f"ward {i}") for i in range(1, 13)])
+    con.executemany("INSERT INTO admission_type VALUES (?, ?)", [(i, f"type {i}") for i in range(1, 6)])
+    rows = [
+        (
+            g,
+            int(rng.integers(1, 13)),
+            int(rng.integers(1, 6)),
+            f"2023-{1 + g % 12:02d}-{1 + g % 28:02d} {g % 24:02d}:{g % 60:02d}:00",
+            round(float(rng.lognormal(8, 1)), 2),
+            int(rng.integers(18, 95)),
+        )
+        for g in range(1, 3001)
+    ]
+    con.executemany("INSERT INTO stay VALUES (?, ?, ?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    return [r[3:] for r in rows]
+
+
+def test_facts_under_code_lists_are_learned_not_copied(tmp_path: Path) -> None:
+    source = _stays(tmp_path / "src.db")
+    model = relsynth.fit(f"sqlite:///{tmp_path / 'src.db'}", seed=0)
+    assert model.plan["stay"].role == "data"
+    assert model.plan["ward"].role == "reference"  # the code lists are still copied
+    out = relsynth.sample(model, scale=0.5, seed=1)["stay"]
+    assert 1_000 < len(out) < 2_000  # --scale applies
+    made = set(
+        zip(out["admitted"].astype(str), out["cost"].astype(float), out["age"].astype(int), strict=True)
+    )
+    assert not made & {(a, float(c), int(g)) for a, c, g in source}
