@@ -1015,7 +1015,7 @@ LEFT JOIN pg_type t ON dep.refclassid = 'pg_type'::regclass AND t.oid = dep.refo
 LEFT JOIN pg_namespace tn ON tn.oid = t.typnamespace
 WHERE (p.oid IS NOT NULL AND pn.nspname NOT IN ('pg_catalog', 'information_schema'))
    OR (t.oid IS NOT NULL AND tn.nspname NOT IN ('pg_catalog', 'information_schema')
-       AND t.typtype NOT IN ('e', 'd'))
+       AND t.typtype NOT IN ('e', 'd', 'c'))
 ORDER BY 1, 2, 3, 4, 5
 """
 
@@ -1025,7 +1025,9 @@ def outside_needs(conn: sa.Connection, schema: str | None) -> list[tuple[str, st
     table, column), CHECKs ('check', schema, table, constraint) and every domain ('domain', schema,
     domain, '') use that is neither built in nor recreated by relsynth: a function not in pg_catalog
     (a user-defined one, an extension's such as uuid_generate_v4()) or such a type (citext), each
-    as 'function schema.name()' or 'type schema.name'. From pg_depend: what the server recorded."""
+    as 'function schema.name()' or 'type schema.name'. From pg_depend: what the server recorded.
+    A composite type is not one: a column of it is TEXT where the target lacks it, its own where
+    the target has it (ddl), and a DEFAULT row('x', 1)::addr fills it there."""
     import sqlalchemy as sa
 
     if family(conn) != "postgresql":
