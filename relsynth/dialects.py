@@ -622,10 +622,9 @@ def mysql_small_integers(conn: sa.Connection, schema: str | None, table: str, co
 
     if not columns:
         return set()
-    prep = conn.dialect.identifier_preparer
-    where = f"{prep.quote_schema(schema)}." if schema else ""
-    tests = ", ".join(f"MAX({prep.quote(c)} NOT IN (0, 1))" for c in columns)
-    row = conn.execute(sa.text(f"SELECT {tests} FROM {where}{prep.quote(table)}")).one()
+    cols = [sa.column(c) for c in columns]
+    tests = [sa.func.max(sa.case((col.in_([0, 1]), 0), (col.is_(None), 0), else_=1)) for col in cols]
+    row = conn.execute(sa.select(*tests).select_from(sa.table(table, *cols, schema=schema))).one()
     return {c for c, found in zip(columns, row, strict=True) if found}
 
 
