@@ -325,8 +325,14 @@ class Categorical(Encoder):
         return np.minimum(np.searchsorted(self.cum, to_uniform(z), side="right"), len(self.levels) - 1)
 
     def decode(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        out = np.empty(len(z), dtype=object)  # levels are exact: no noise, rng unused
-        out[:] = [self.levels[i] for i in self.decode_codes(z)]
+        codes = self.decode_codes(z)
+        if not any(isinstance(v, list | tuple | np.ndarray) for v in self.levels):
+            levels = np.empty(len(self.levels), dtype=object)  # the level objects themselves
+            for i, v in enumerate(self.levels):
+                levels[i] = v
+            return levels[codes]  # levels are exact: no noise, rng unused
+        out = np.empty(len(z), dtype=object)
+        out[:] = [self.levels[i] for i in codes]
         return out
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

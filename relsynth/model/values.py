@@ -109,7 +109,7 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
     s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     kind = output_kind(t)
     if kind == "int":
-        num = pd.to_numeric(s, errors="coerce").astype(float).round()
+        num = _as_floats(s).round()
         lo, hi = integer_range(t)
         if (num.abs() >= BEYOND_FLOAT).any():  # past a float's 53 bits: ids 2^53 + 1 and + 2 would merge
             return _exact_integers(s, lo, hi)
@@ -120,7 +120,7 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
         if t.scale == 0 and _integers_beyond_float(s):  # NUMERIC(20,0) ids: kept exact
             top_int = 10 ** (t.precision or 38) - 1
             return exact_integers(pd.Series(_clipped_ints(s, -top_int, top_int), index=s.index, dtype=object))
-        num = pd.to_numeric(s, errors="coerce").astype(float)
+        num = _as_floats(s)
         if t.scale is not None:
             num = pd.Series(round_safe(num.to_numpy(), t.scale), index=num.index)
         top = numeric_top(t)
@@ -129,6 +129,8 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
         return s.map(_to_bool).astype("boolean")
     if kind == "date":
         objects = s.to_numpy(dtype=object)
+        if _all_of_type(objects, dt.date):  # dates already, no NULL: kept as they are
+            return pd.Series(objects.copy(), index=s.index, dtype=object)
         missing = pd.isna(objects)
         if all(m or type(v) is dt.date for v, m in zip(objects, missing, strict=True)):
             dates = objects.copy()  # dates already (as sampled): only the NULLs to spell as None
@@ -151,6 +153,8 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
         return out
     if kind in {"str", "uuid"}:
         objects = s.to_numpy(dtype=object)
+        if _all_of_type(objects, str):  # text already, no NULL: kept as it is
+            return pd.Series(objects.copy(), index=s.index, dtype=object)
         missing = pd.isna(objects)
         texts = np.array(
             [None if m else v if type(v) is str else str(v) for v, m in zip(objects, missing, strict=True)],
@@ -293,7 +297,12 @@ def numeric_values(values: pd.Series) -> np.ndarray:
         return np.where(values.isna().to_numpy(), np.nan, out)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    known = values.dropna()
+    floats = _floats(values)
+    if floats is not None:
+        return floats
+    known = values.iloc[:64].dropna()  # the first known value; the whole column only if need be
+    if known.empty:
+        known = values.dropna()
     if known.empty:
         return np.full(len(values), np.nan)
     first = known.iloc[0]
@@ -310,6 +319,38 @@ def numeric_values(values: pd.Series) -> np.ndarray:
             pd.to_datetime(values, errors="coerce", utc=getattr(first, "tzinfo", None) is not None)
         )
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _floats(values: pd.Series) -> np.ndarray | None:
+    """An object column of floats (NaN for NULL) or of integers a float holds exactly as a float
+    array, as pd.to_numeric(errors="coerce") gives it, without its parsing of each value (sampled
+    numbers are Python floats and ints); None for any other column."""
+    if values.dtype != object:
+        return None
+    objects = values.to_numpy()
+    inferred = pd.api.types.infer_dtype(objects, skipna=False)
+    if inferred not in {"floating", "integer"}:
+        return None
+    try:
+        out = objects.astype(float)
+    except OverflowError:  # an integer past a float's range
+        return None
+    if inferred == "integer" and len(out) and np.abs(out).max() >= BEYOND_FLOAT:
+        return None
+    return out
+
+
+def _all_of_type(objects: np.ndarray, kind: type) -> bool:
+    """Is every value exactly of type ``kind`` (no NULL, no subclass: a datetime is no date)?"""
+    return all(type(v) is kind for v in objects)
+
+
+def _as_floats(s: pd.Series) -> pd.Series:
+    """pd.to_numeric(s, errors="coerce") as floats."""
+    floats = _floats(s)
+    if floats is None:
+        return pd.to_numeric(s, errors="coerce").astype(float)
+    return pd.Series(floats, index=s.index, name=s.name)
 
 
 def _label(v: object) -> object:

@@ -1,0 +1,130 @@
+"""The sample stage's shortcuts (issue 12, speed) give what the general path gives, value for value
+and type for type: sampled columns are object arrays of Python floats, ints, dates and strings, and
+they skip the per-value parsing (pd.to_numeric, pd.isna) that other spellings still go through."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from relsynth.model import values as V
+from relsynth.schema import SqlType
+from relsynth.transform import Categorical
+
+SPELLINGS: dict[str, list[Any]] = {
+    "floats": [1.5, 2.25, float("nan"), 3.0],
+    "floats and None": [1.5, None, 2.0],
+    "ints": [1, 2, 3],
+    "ints past 2^53": [2**60, 1],
+    "ints past 2^64": [2**70, 1],
+    "ints past a float": [2**1100, 1],
+    "ints and floats": [1, 2.5],
+    "decimals": [Decimal("1.5"), None],
+    "text": ["a", " b", "c"],
+    "numbers as text": ["1.5", "2"],
+    "numpy text": [np.str_("a"), "b"],
+    "text and None": ["a", None],
+    "dates": [dt.date(2020, 1, 1), dt.date(1500, 1, 1), dt.date(2300, 5, 5)],
+    "dates after 64 NULLs": [None] * 70 + [dt.date(2020, 1, 1), None],
+    "dates and datetimes": [dt.datetime(2020, 1, 1, 3), dt.date(2020, 1, 2)],
+    "booleans": [True, False],
+    "nothing": [],
+    "NULLs": [None, None],
+    "NaNs": [float("nan"), float("nan")],
+    "numpy numbers": [np.float32(1.5), np.float64(2.5), np.int64(3)],
+    "numpy ints": [np.int64(3), np.uint64(2**63)],
+    "times": [dt.time(1, 2, 3), None],
+}
+TYPES = [
+    SqlType("integer"),
+    SqlType("numeric", precision=10, scale=2),
+    SqlType("numeric", precision=20, scale=0),
+    SqlType("double"),
+    SqlType("date"),
+    SqlType("string"),
+    SqlType("uuid"),
+]
+
+
+def _general_numeric_values(values: pd.Series) -> np.ndarray:
+    """numeric_values as it was before its shortcuts, for object columns."""
+    known = values.dropna()
+    if known.empty:
+        return np.full(len(values), np.nan)
+    first = known.iloc[0]
+    if isinstance(first, str) or hasattr(first, "isoformat"):
+        return V.numeric_values(values)  # the unchanged branches
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _spelled(x: Any) -> Any:
+    if isinstance(x, pd.Series):
+        return (str(x.dtype), x.name, list(x.index), [(type(v).__name__, repr(v)) for v in x])
+    x = np.asarray(x)
+    return (str(x.dtype), x.shape, [repr(v) for v in x.tolist()])
+
+
+def _outcome(f: Any, *args: Any) -> Any:
+    try:
+        return _spelled(f(*args))
+    except Exception as err:  # the same error either way
+        return type(err).__name__
+
+
+@pytest.mark.parametrize("name", sorted(SPELLINGS))
+def test_numeric_values_of_object_columns_as_before(name: str) -> None:
+    s = pd.Series(SPELLINGS[name], dtype=object, name="c", index=pd.RangeIndex(len(SPELLINGS[name])) + 3)
+    assert _outcome(V.numeric_values, s) == _outcome(_general_numeric_values, s)
+
+
+def test_sampled_numbers_are_not_parsed_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Object columns of Python floats and ints (as decoded) become floats without pd.to_numeric,
+    and a date column's first value is found without a pass over the whole column."""
+    floats = pd.Series([1.25, float("nan"), 3.0], dtype=object)
+    ints = pd.Series([1, 2, 3], dtype=object)
+    dates = pd.Series([dt.date(2020, 1, 1)] * 1000, dtype=object)
+
+    def refuse(*args: Any, **kw: Any) -> Any:
+        raise AssertionError("parsed one value at a time")
+
+    monkeypatch.setattr(V.pd, "to_numeric", refuse)
+    np.testing.assert_array_equal(V.numeric_values(floats), [1.25, np.nan, 3.0])
+    np.testing.assert_array_equal(V.numeric_values(ints), [1.0, 2.0, 3.0])
+    assert V.coerce(floats, SqlType("numeric", precision=10, scale=1)).tolist()[::2] == [1.2, 3.0]
+    assert V.coerce(ints, SqlType("integer")).tolist() == [1, 2, 3]
+    dropna = pd.Series.dropna
+
+    def head_only(self: pd.Series, *args: Any, **kw: Any) -> pd.Series:
+        assert len(self) <= 64, "a pass over the whole column"
+        return dropna(self, *args, **kw)
+
+    monkeypatch.setattr(pd.Series, "dropna", head_only)
+    assert V.numeric_values(dates)[0] == 1577836800.0
+
+
+@pytest.mark.parametrize("t", TYPES, ids=lambda t: f"{t.name}{t.precision or ''}")
+@pytest.mark.parametrize("name", sorted(SPELLINGS))
+def test_coerce_as_before(name: str, t: SqlType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each shortcut of coerce against coerce with the shortcuts turned off (no column is 'all
+    floats', 'all dates' or 'all text')."""
+    s = pd.Series(SPELLINGS[name], dtype=object, name="c", index=pd.RangeIndex(len(SPELLINGS[name])) + 3)
+    fast = _outcome(V.coerce, s, t)
+    monkeypatch.setattr(V, "_floats", lambda values: None)
+    monkeypatch.setattr(V, "_all_of_type", lambda objects, kind: False)
+    assert fast == _outcome(V.coerce, s, t)
+
+
+def test_categorical_decode_gives_the_level_objects() -> None:
+    levels = ["a", 2, None, dt.date(2020, 1, 1), Decimal("1.5")]
+    enc = Categorical(levels=levels, cum=np.cumsum(np.full(len(levels), 1 / len(levels))))
+    z = np.random.default_rng(0).standard_normal(200)
+    out = enc.decode(z)
+    assert out.dtype == object and len(out) == 200
+    codes = enc.decode_codes(z)
+    assert all(v is levels[k] for v, k in zip(out, codes, strict=True))
+    assert len(enc.decode(np.zeros(0))) == 0
