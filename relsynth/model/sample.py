@@ -485,7 +485,10 @@ def _sample_table(
         report.dropped_records[table.name] = report.dropped_records.get(table.name, 0) + int(copies.sum())
         keep &= ~copies
     keep = _no_dangling_self_refs(table, frame, keep, tp.self_refs)
-    frame = frame[keep].reset_index(drop=True)
+    # One copy of the rows kept (frame[keep].reset_index copied them twice, the whole table when
+    # every row is kept); the public take marks no copy of a slice, as reset_index's copy did not.
+    frame = frame.copy() if keep.all() else frame.take(np.flatnonzero(keep))
+    frame.index = pd.RangeIndex(len(frame))
     z = z[keep]
     parent_pos = parent_pos[keep] if parent_pos is not None else None
     if tm.numbering and not keep.all():  # rows left out leave no gap in a numbering (1, 2, 4)
@@ -710,8 +713,19 @@ def _given_shared(
     # Each moved column keeps the values it was drawn with, in the new order: children per parent
     # stay at their exact quantiles (each table keeps its row count), the rest their marginals.
     for j in sorted(moved_dims - {int(j) for idx in shared for j in idx}):
-        z[np.argsort(z[:, j], kind="stable"), j] = np.sort(before[:, j])
+        z[_stable_order(z[:, j]), j] = np.sort(before[:, j])
     return z
+
+
+def _stable_order(x: np.ndarray) -> np.ndarray:
+    """np.argsort(x, kind="stable"), by the faster unstable sort where no two values tie (NaN
+    included), which then gives the one order there is."""
+    x = np.ascontiguousarray(x)
+    order = np.argsort(x)
+    ranked = x[order]
+    if (ranked[1:] == ranked[:-1]).any() or np.isnan(ranked[-1:]).any():
+        return np.argsort(x, kind="stable")
+    return order
 
 
 def _counts(dims: list[Dim]) -> list[bool]:

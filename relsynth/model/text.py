@@ -326,6 +326,9 @@ class SourceGuard:
         values = np.asarray(values)
         if values.dtype == np.uint64:
             return np.asarray(pd.util.hash_array(values ^ self._mix), dtype=np.uint64)
+        if values.ndim == 1 and all(type(v) is str for v in values):  # generated text: no conversion, no NULL
+            stripped = [v.strip().casefold() for v in values] if self.fold else [v.strip() for v in values]
+            return hashed_text(np.array(stripped, dtype=object), self._hash_key)
         text = pd.Series(values, dtype=object).astype(str).str.strip()
         if self.fold:
             text = text.str.casefold()
