@@ -128,3 +128,73 @@ def test_categorical_decode_gives_the_level_objects() -> None:
     codes = enc.decode_codes(z)
     assert all(v is levels[k] for v, k in zip(out, codes, strict=True))
     assert len(enc.decode(np.zeros(0))) == 0
+
+
+MIXED_LEVELS: list[Any] = [
+    1, True, 1.0, 2, "1", "a", None, float("nan"), pd.NaT, pd.NA, Decimal("2"), dt.date(2020, 1, 1),
+    ("t", 1), ("t", float("nan")), np.int64(3), 3.0, -0.0, 0,
+]  # fmt: skip
+
+
+def _row_by_row(columns: list[Any], index: dict[Any, int], tuples: bool) -> np.ndarray:
+    from relsynth.model.rare import _key
+
+    keyed = zip(*(map(_key, c) for c in columns), strict=True) if tuples else map(_key, columns[0])
+    return np.fromiter((index.get(v, -1) for v in keyed), dtype=np.int64, count=len(columns[0]))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_level_codes_as_row_by_row(seed: int) -> None:
+    """ByLevel's rows per level, found per distinct value, are those found row by row (values
+    merged as a dict merges them, every kind of NULL a key of its own)."""
+    from relsynth.model.by_level import _level_codes
+    from relsynth.model.rare import _key
+
+    rng = np.random.default_rng(seed)
+    pick = [MIXED_LEVELS[i] for i in rng.integers(0, len(MIXED_LEVELS), 300)]
+    other = [MIXED_LEVELS[i] for i in rng.integers(0, len(MIXED_LEVELS), 300)]
+    one = {_key(v): i for i, v in enumerate(MIXED_LEVELS[::2]) if not isinstance(v, tuple)}
+    got = _level_codes([pd.Series(pick, dtype=object)], one, False)
+    want = _row_by_row([pd.Series(pick, dtype=object)], one, False)
+    assert got is None or (got == want).all()
+    plain = [v for v in pick if not isinstance(v, tuple)]
+    got = _level_codes([pd.Series(plain, dtype=object)], one, False)
+    assert got is not None and (got == _row_by_row([pd.Series(plain, dtype=object)], one, False)).all()
+    pairs = {(_key(a), _key(b)): i for i, (a, b) in enumerate(zip(plain[:40], other[:40], strict=False))}
+    cols = [pd.Series(plain, dtype=object), pd.Series(other[: len(plain)], dtype=object)]
+    got = _level_codes(cols, pairs, True)
+    want = _row_by_row(cols, pairs, True)
+    assert got is None or (got == want).all()
+    floats = [pd.Series(rng.integers(0, 5, 200).astype(float)), pd.Series(rng.integers(0, 3, 200))]
+    levels = {(float(a), int(b)): i for i, (a, b) in enumerate([(0, 0), (1, 2), (4, 1), (3, 3)])}
+    got = _level_codes(floats, levels, True)
+    assert got is not None and (got == _row_by_row(floats, levels, True)).all()
+    assert _level_codes([pd.Series([[1], [2]], dtype=object)], {}, False) is None  # unhashable
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_in_list_membership_as_row_by_row(seed: int) -> None:
+    """A CHECK's IN list looked up per distinct value gives what a lookup per row gives."""
+    from relsynth.model import checks as ck
+
+    rng = np.random.default_rng(seed)
+    values = ["a", "b", "c ", None, "d", 1, 2.0, True, dt.date(2020, 1, 1)]
+    for allowed in (["a", "b"], ["a", None], [1, 2], [1, "2"], [dt.date(2020, 1, 1), "x"]):
+        v = np.array([values[i] for i in rng.integers(0, len(values), 500)] + [[1]], dtype=object)
+        v[-1] = None
+        lookup = set(allowed)
+        for mixed in (False, True):
+            want = np.fromiter(
+                (x is not None and ck._member(x, lookup, allowed, mixed) for x in v), bool, len(v)
+            )
+            assert (ck._inside(v, lookup, allowed, mixed) == want).all()
+
+
+def test_a_text_operand_is_its_values() -> None:
+    from relsynth.model import checks as ck
+    from relsynth.model.checks import Col
+
+    frame = pd.DataFrame({"t": pd.Series(["a", None, "b "], dtype=object)})
+    frame["m"] = pd.Series(["a", float("nan"), Decimal("1.5")], dtype=object)
+    assert ck._side(Col("t"), frame).tolist() == ["a", None, "b "]
+    assert ck._side(Col("m"), frame).tolist() == ["a", None, 1.5]

@@ -56,6 +56,38 @@ CHANCE = 1e-3
 Given = pd.Series | np.ndarray | pd.DataFrame
 
 
+def _level_codes(columns: list[Any], index: dict[Any, int], tuples: bool) -> np.ndarray | None:
+    """index.get(key, -1) of each row, key the row's _key of each column (a tuple of them with
+    ``tuples``), each distinct key looked up once: pd.factorize merges values as the dict does
+    (1, 1.0 and True), and a row where it finds a NULL is looked up on its own (None, NaN, NaT
+    and NA are not one key). None where values cannot be hashed (a row at a time, then)."""
+    objects = [np.asarray(c, dtype=object) for c in columns]
+    n = len(objects[0])
+    group = np.zeros(n, dtype=np.int64)
+    null = np.zeros(n, dtype=bool)
+    for values in objects:
+        try:
+            found, uniques = pd.factorize(values, use_na_sentinel=True)
+        except TypeError:  # unhashable values (lists)
+            return None
+        if any(isinstance(u, tuple) for u in uniques):  # holding NaN: equal for pandas, not a dict
+            return None
+        null |= found < 0
+        group = pd.factorize(group * (len(uniques) + 1) + (found + 1))[0]
+
+    def code(i: int) -> int:
+        keys = tuple(_key(values[i]) for values in objects)
+        return index.get(keys if tuples else keys[0], -1)
+
+    # factorize numbers groups in the order they first occur: each first row raises the maximum
+    seen = np.maximum.accumulate(group)
+    first = np.flatnonzero(np.concatenate([[True], seen[1:] > seen[:-1]]))
+    codes = np.fromiter(map(code, first), dtype=np.int64, count=len(first))[group]
+    for i in np.flatnonzero(null):
+        codes[i] = code(int(i))
+    return codes
+
+
 @dataclass
 class ByLevel(Encoder):
     """Per level of ``given`` (a column of the same row) an encoder; others use ``pooled``.
@@ -82,10 +114,13 @@ class ByLevel(Encoder):
         keyed: Any
         if self.also:
             assert isinstance(given, pd.DataFrame)
+            codes = _level_codes([given[g] for g in self.givens], index, True) if len(given) else None
             keyed = zip(*(map(_key, given[g]) for g in self.givens), strict=True)
         else:
+            codes = _level_codes([given], index, False) if len(given) else None
             keyed = map(_key, given)
-        codes = np.fromiter((index.get(v, -1) for v in keyed), dtype=np.int64, count=len(given))
+        if codes is None:
+            codes = np.fromiter((index.get(v, -1) for v in keyed), dtype=np.int64, count=len(given))
         out = [(np.flatnonzero(codes == i), e) for i, e in enumerate(self.encoders)]
         rest = np.flatnonzero(codes < 0)
         if self.fallback is not None and len(rest):

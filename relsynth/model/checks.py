@@ -591,6 +591,9 @@ def _side(node: Value, frame: pd.DataFrame, floating: bool = False) -> np.ndarra
         out = s.to_numpy(dtype=object)
         out[s.isna().to_numpy()] = None
         return out
+    objects = s.to_numpy(dtype=object)
+    if all(type(v) is str or v is None for v in objects):  # text and NULLs: plain already
+        return objects.copy()
     return _objects(map(_plain, s.tolist()), len(s))
 
 
@@ -827,6 +830,28 @@ def _member(x: Any, lookup: set[Any], allowed: list[Any], mixed: bool) -> bool:
     return False
 
 
+def _inside(v: np.ndarray, lookup: set[Any], allowed: list[Any], mixed: bool) -> npt.NDArray[np.bool_]:
+    """Per value: not NULL and a member of the IN list. Values of one kind (not ``mixed``) are
+    looked up once per distinct value (pd.factorize merges values as the set does), the rows it
+    finds NULL one at a time."""
+
+    def one(x: Any) -> bool:
+        return x is not None and _member(x, lookup, allowed, mixed)
+
+    if not mixed:
+        try:
+            found, uniques = pd.factorize(v, use_na_sentinel=True)
+        except TypeError:  # unhashable values (JSON): one at a time
+            found = None
+        if found is not None and not any(isinstance(u, tuple) for u in uniques):
+            member = np.fromiter(map(one, uniques), dtype=bool, count=len(uniques))
+            out = np.append(member, False)[np.where(found >= 0, found, len(member))]
+            for i in np.flatnonzero(found < 0):
+                out[i] = one(v[i])
+            return out
+    return np.fromiter(map(one, v), dtype=bool, count=len(v))
+
+
 def truth(node: Any, frame: pd.DataFrame) -> pd.Series:
     """Per row: True, False or None (unknown), like SQL."""
     idx = frame.index
@@ -858,7 +883,7 @@ def truth(node: Any, frame: pd.DataFrame) -> pd.Series:
             allowed = [c.rstrip(" ") if isinstance(c, str) else c for c in allowed]
         lookup = set(allowed)  # constants: hashable
         mixed = len(kinds | {_kind(c) for c in allowed if c is not None}) > 1
-        inside = np.fromiter((x is not None and _member(x, lookup, allowed, mixed) for x in v), bool, len(v))
+        inside = _inside(v, lookup, allowed, mixed)
         unknown = _nulls(v)
         if None in allowed:  # x IN (1, NULL) is unknown, not false, where x is not 1
             unknown |= ~inside
