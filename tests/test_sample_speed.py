@@ -198,3 +198,33 @@ def test_a_text_operand_is_its_values() -> None:
     frame["m"] = pd.Series(["a", float("nan"), Decimal("1.5")], dtype=object)
     assert ck._side(Col("t"), frame).tolist() == ["a", None, "b "]
     assert ck._side(Col("m"), frame).tolist() == ["a", None, 1.5]
+
+
+def test_stable_order_is_the_stable_argsort() -> None:
+    from relsynth.model.sample import _stable_order
+
+    rng = np.random.default_rng(0)
+    distinct = rng.standard_normal(1000)
+    ties = np.round(distinct, 1)
+    nans = distinct.copy()
+    nans[[3, 70, 500]] = np.nan
+    zeros = np.array([0.0, -0.0, 1.0, 0.0])
+    for x in (distinct, ties, nans, zeros, np.zeros(0), np.ones(1), np.column_stack([ties, distinct])[:, 0]):
+        assert (_stable_order(x) == np.argsort(x, kind="stable")).all()
+
+
+@pytest.mark.parametrize("fold", [False, True])
+def test_guard_digest_of_text_as_through_pandas(fold: bool) -> None:
+    from relsynth.model.text import SourceGuard
+    from relsynth.model.values import hashed_text
+
+    guard = SourceGuard(b"0123456789abcdef", np.array([1, 2], dtype=np.uint64), fold=fold)
+    text = np.array([" Ann ", "BOB", "straße", "a\\b", "x\x00y", "", "ǅ"], dtype=object)
+    series = pd.Series(text, dtype=object).astype(str).str.strip()
+    series = series.str.casefold() if fold else series
+    want = hashed_text(series.to_numpy(dtype=object), guard._hash_key)
+    assert (guard.digest(text) == want).all()
+    mixed = np.array([" Ann ", None, 3], dtype=object)  # not all text: through pandas, as before
+    series = pd.Series(mixed, dtype=object).astype(str).str.strip()
+    series = series.str.casefold() if fold else series
+    assert (guard.digest(mixed) == hashed_text(series.to_numpy(dtype=object), guard._hash_key)).all()
