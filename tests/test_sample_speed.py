@@ -228,3 +228,13 @@ def test_guard_digest_of_text_as_through_pandas(fold: bool) -> None:
     series = pd.Series(mixed, dtype=object).astype(str).str.strip()
     series = series.str.casefold() if fold else series
     assert (guard.digest(mixed) == hashed_text(series.to_numpy(dtype=object), guard._hash_key)).all()
+
+
+def test_int64_as_astype() -> None:
+    for floats in ([1.0, np.nan, -3.0, 2.0**62], [np.nan, np.nan], [], [5.0]):
+        num = pd.Series(floats, dtype=float, name="n", index=pd.RangeIndex(len(floats)) + 2)
+        got, want = V._int64(num), num.astype("Int64")
+        assert got.equals(want) and got.name == want.name and got.index.equals(want.index)
+        assert (got.array._data == want.array._data).all() and (got.array._mask == want.array._mask).all()
+    with pytest.raises(TypeError):
+        V._int64(pd.Series([1.5]))

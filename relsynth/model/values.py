@@ -115,7 +115,7 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
             return _exact_integers(s, lo, hi)
         if hi > 2**63:  # BIGINT UNSIGNED: up to 2^64 - 1
             return num.clip(0, _U64_TOP).astype("UInt64")
-        return num.clip(float(lo), min(float(hi), _I64_TOP)).astype("Int64")
+        return _int64(num.clip(float(lo), min(float(hi), _I64_TOP)))
     if kind == "float":
         if t.scale == 0 and _integers_beyond_float(s):  # NUMERIC(20,0) ids: kept exact
             top_int = 10 ** (t.precision or 38) - 1
@@ -338,6 +338,18 @@ def _floats(values: pd.Series) -> np.ndarray | None:
     if inferred == "integer" and len(out) and np.abs(out).max() >= BEYOND_FLOAT:
         return None
     return out
+
+
+def _int64(num: pd.Series) -> pd.Series:
+    """Whole floats (NaN for NULL) as Int64: what num.astype("Int64") gives (the data under a
+    NULL is pandas' fill value, 1), without its per-value search for missing values."""
+    values = num.to_numpy(dtype=np.float64, copy=True)
+    mask = np.isnan(values)
+    values[mask] = 1
+    data = values.astype(np.int64)
+    if not np.array_equal(data, values):  # fractions: astype's own error
+        return num.astype("Int64")
+    return pd.Series(pd.arrays.IntegerArray(data, mask), index=num.index, name=num.name)
 
 
 def _all_of_type(objects: np.ndarray, kind: type) -> bool:
