@@ -75,7 +75,7 @@ def _level_codes(columns: list[Any], index: dict[Any, int], tuples: bool) -> np.
         null |= found < 0
         group = pd.factorize(group * (len(uniques) + 1) + (found + 1))[0]
 
-    def code(i: int) -> int:
+    def code(i: Any) -> int:
         keys = tuple(_key(values[i]) for values in objects)
         return index.get(keys if tuples else keys[0], -1)
 
