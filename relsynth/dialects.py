@@ -622,7 +622,7 @@ def mysql_small_integers(conn: sa.Connection, schema: str | None, table: str, co
 
     if not columns:
         return set()
-    cols = [sa.column(c) for c in columns]
+    cols: list[Any] = [sa.column(c) for c in columns]
     tests = [sa.func.max(sa.case((col.in_([0, 1]), 0), (col.is_(None), 0), else_=1)) for col in cols]
     row = conn.execute(sa.select(*tests).select_from(sa.table(table, *cols, schema=schema))).one()
     return {c for c, found in zip(columns, row, strict=True) if found}
