@@ -32,10 +32,17 @@ ACCOUNTS, BOOKINGS = 500, 3000
 
 def test_keys_match_exactly_first_then_as_the_collation_compares_text() -> None:
     # A case-sensitive database may hold 'abc' and 'ABC' both: 'ABC' names its own row, not the
-    # first row equal to it without case; 'Abc ' names one of them (no exact equal).
+    # first row equal to it without case; 'Abc ' names neither (two keys are equal to it without
+    # case: no database joins it to one of them).
     parent = pd.DataFrame({"k": ["abc", "ABC", "x"]})
     child = pd.DataFrame({"k": ["ABC", "abc", "Abc ", "X", "y", None]})
-    assert positions(child, ("k",), parent, ("k",)).tolist() == [1, 0, 0, 2, -1, -1]
+    assert positions(child, ("k",), parent, ("k",)).tolist() == [1, 0, -1, 2, -1, -1]
+    # Attack round 31: the strictest fold that finds one key. A binary collation that pads blanks
+    # ('kN  ' is 'kN', not 'KN'); SQLite's NOCASE folds ASCII letters only ('éCOLE1' is 'école1',
+    # not 'ÉCOLE1'); MariaDB's *_ci folds accents too ('cafe1' is 'café1').
+    parent = pd.DataFrame({"k": ["kN", "KN", "école1", "ÉCOLE1", "café1"]})
+    child = pd.DataFrame({"k": ["kN  ", "KN ", "éCOLE1", "ÉCOLE1", "cafe1", "CAFÉ1 "]})
+    assert positions(child, ("k",), parent, ("k",)).tolist() == [0, 1, 2, 3, 4, 4]
     composite = positions(
         pd.DataFrame({"a": [1, 2, 1], "k": ["ABC", "abc", None]}),
         ("a", "k"),
