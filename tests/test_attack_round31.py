@@ -83,3 +83,31 @@ def test_children_equal_to_their_parent_without_accents_are_kept(request: pytest
         sold = conn.execute(sa.text("SELECT count(*) FROM sale")).scalar()
     engine.dispose()
     assert sold is not None and sold > 680, sold  # 800 (about), not 400
+
+
+@pytest.mark.postgresql
+def test_an_index_calling_a_function_the_target_lacks_is_listed_not_fatal(
+    request: pytest.FixtureRequest,
+) -> None:
+    """An index on norm(code) and one WHERE is_big(qty), functions of the source the target does
+    not have, ended the run in an internal error."""
+    import sqlalchemy as sa
+
+    source, target = request.getfixturevalue("pg_db")(), request.getfixturevalue("pg_db")()
+    engine = sa.create_engine(source)
+    with engine.begin() as conn:
+        for sql in (
+            "CREATE FUNCTION norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(trim(t))'",
+            "CREATE FUNCTION is_big(n int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT n > 100'",
+            "CREATE TABLE item (id INT PRIMARY KEY, code TEXT, qty INT)",
+            "CREATE UNIQUE INDEX item_norm_code ON item (norm(code))",
+            "CREATE INDEX item_big ON item (qty) WHERE is_big(qty)",
+            "INSERT INTO item SELECT g, 'C' || g, mod(g, 300) FROM generate_series(1, 1000) g",
+        ):
+            conn.exec_driver_sql(sql)
+    engine.dispose()
+    out = relsynth.synthesize(source, target, seed=1)
+    summary = out["write"]
+    assert summary.verification.problems == 0
+    listed = " ".join(summary.not_recreated)
+    assert "index item_norm_code on item" in listed and "index item_big on item" in listed
