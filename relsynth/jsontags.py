@@ -1,9 +1,10 @@
-"""Python values as JSON and back, for model files: dates, times, durations, bytes and tuples are
-tagged so they come back as what they were. Plain JSON, so a model file never needs pickle."""
+"""Python values as JSON and back, for model files: dates, times, durations, bytes, UUIDs and tuples
+are tagged so they come back as what they were. Plain JSON, so a model file never needs pickle."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,8 @@ def jsonable(v: Any) -> Any:
         return {"seconds": v.total_seconds()}
     if isinstance(v, bytes | memoryview):
         return {"hex": bytes(v).hex()}
+    if isinstance(v, uuid.UUID):  # PostgreSQL's uuid columns (a level of Synthea's claims: no save)
+        return {"uuid": str(v)}
     return v
 
 
@@ -50,4 +53,6 @@ def unjson(v: Any) -> Any:
             return dt.timedelta(seconds=v["seconds"])
         if "hex" in v:
             return bytes.fromhex(v["hex"])
+        if "uuid" in v:
+            return uuid.UUID(v["uuid"])
     return v

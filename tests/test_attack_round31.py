@@ -111,3 +111,14 @@ def test_an_index_calling_a_function_the_target_lacks_is_listed_not_fatal(
     assert summary.verification.problems == 0
     listed = " ".join(summary.not_recreated)
     assert "index item_norm_code on item" in listed and "index item_big on item" in listed
+
+
+def test_uuids_round_trip_through_a_model_file() -> None:
+    """A level of a category may be a PostgreSQL uuid (Synthea's claims): the model file could
+    not be written (UUID is not JSON)."""
+    import uuid
+
+    from relsynth.jsontags import jsonable, unjson
+
+    value = (uuid.UUID(int=7), "x", 3)
+    assert unjson(jsonable(value)) == value
