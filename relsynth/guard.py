@@ -397,6 +397,41 @@ _PG_OWN = {
 }
 
 
+# ... and on the partitions of those tables, dropped with them: what a DBA put on one partition
+# (what partitioning cloned from the partitioned table is recreated with it).
+_PG_PARTS = (
+    "WITH RECURSIVE parts(oid, relname) AS ("
+    "SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = :schema AND c.relname = ANY(:names) "
+    "UNION SELECT i.inhrelid, k.relname FROM pg_inherits i JOIN parts p ON i.inhparent = p.oid "
+    "JOIN pg_class k ON k.oid = i.inhrelid WHERE k.relispartition) "
+)
+_PG_ON_PARTITIONS = {
+    "trigger {1} on partition {0}": (
+        "SELECT p.relname, t.tgname FROM pg_trigger t JOIN parts p ON p.oid = t.tgrelid "
+        "JOIN pg_class c ON c.oid = p.oid WHERE c.relispartition AND NOT t.tgisinternal AND t.tgparentid = 0"
+    ),
+    "CHECK {1} on partition {0}": (
+        "SELECT p.relname, k.conname FROM pg_constraint k JOIN parts p ON p.oid = k.conrelid "
+        "JOIN pg_class c ON c.oid = p.oid WHERE c.relispartition AND k.contype = 'c' AND k.conislocal"
+    ),
+    "index {1} on partition {0}": (
+        "SELECT p.relname, i.relname FROM pg_index x JOIN parts p ON p.oid = x.indrelid "
+        "JOIN pg_class c ON c.oid = p.oid JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE c.relispartition AND NOT i.relispartition AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)"
+    ),
+    "grants on partition {0}": (
+        "SELECT p.relname, '' FROM parts p JOIN pg_class c ON c.oid = p.oid "
+        "WHERE c.relispartition AND c.relacl IS NOT NULL AND c.relacl <> acldefault('r', c.relowner)"
+    ),
+    "comment on partition {0}": (
+        "SELECT p.relname, '' FROM parts p JOIN pg_class c ON c.oid = p.oid "
+        "WHERE c.relispartition AND obj_description(c.oid, 'pg_class') IS NOT NULL"
+    ),
+}
+
+
 def _the_sources(source: Any, table: str, template: str, detail: str) -> bool:
     """The source's table has this index, CHECK (by name) or comment (as it is): recreated."""
     if table not in source.table_names:
@@ -431,6 +466,9 @@ def lost_with_tables(conn: sa.Connection, names: list[str], schema: str | None, 
             for table, detail in conn.execute(sa.text(query), {"schema": schema}).all():
                 if table in wanted and not _the_sources(source, table, template, detail):
                     out.append(template.format(table, detail))  # a comment's text is never shown
+        for template, query in _PG_ON_PARTITIONS.items():
+            found = conn.execute(sa.text(_PG_PARTS + query), {"schema": schema, "names": sorted(wanted)})
+            out += [template.format(table, detail) for table, detail in found.all()]
     return sorted(set(out))
 
 

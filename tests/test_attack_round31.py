@@ -122,3 +122,54 @@ def test_uuids_round_trip_through_a_model_file() -> None:
 
     value = (uuid.UUID(int=7), "x", 3)
     assert unjson(jsonable(value)) == value
+
+
+@pytest.mark.postgresql
+def test_replace_refuses_to_drop_what_a_dba_put_on_a_partition(request: pytest.FixtureRequest) -> None:
+    """What a DBA added to one partition of a table --replace rewrites (a trigger, a CHECK, an
+    index, a grant, a comment) was dropped with it, without a word; relsynth's own partitions, as
+    a first run made them, are replaced again without a refusal."""
+    import sqlalchemy as sa
+
+    from relsynth.errors import RelsynthError
+
+    source, target = request.getfixturevalue("pg_db")(), request.getfixturevalue("pg_db")()
+
+    def run(url: str, *sql: str) -> None:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            for statement in sql:
+                conn.exec_driver_sql(statement)
+        engine.dispose()
+
+    run(
+        source,
+        "CREATE TABLE event (id INT NOT NULL, at DATE NOT NULL, kind TEXT CHECK (kind <> ''), "
+        "PRIMARY KEY (id, at)) PARTITION BY RANGE (at)",
+        "CREATE TABLE event_2021 PARTITION OF event FOR VALUES FROM ('2021-01-01') TO ('2022-01-01')",
+        "CREATE TABLE event_2022 PARTITION OF event FOR VALUES FROM ('2022-01-01') TO ('2023-01-01')",
+        "CREATE INDEX event_kind ON event (kind)",
+        "INSERT INTO event SELECT g, DATE '2021-01-01' + mod(g * 7, 700), 'k' || mod(g, 5) "
+        "FROM generate_series(1, 2000) g",
+    )
+    relsynth.synthesize(source, target, seed=0)
+    relsynth.synthesize(source, target, seed=1, replace=True)  # its own partitions: no refusal
+    run(
+        target,
+        "CREATE FUNCTION dba_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+        "CREATE TRIGGER dba_trg BEFORE INSERT ON event_2021 FOR EACH ROW EXECUTE FUNCTION dba_fn()",
+        "ALTER TABLE event_2021 ADD CONSTRAINT dba_ck CHECK (id > 0)",
+        "CREATE INDEX dba_idx ON event_2021 (id)",
+        "GRANT SELECT ON event_2021 TO PUBLIC",
+        "COMMENT ON TABLE event_2021 IS 'hot data'",
+    )
+    with pytest.raises(RelsynthError, match="nothing was changed") as err:
+        relsynth.synthesize(source, target, seed=2, replace=True)
+    for item in (
+        "trigger dba_trg on partition event_2021",
+        "CHECK dba_ck on partition event_2021",
+        "index dba_idx on partition event_2021",
+        "grants on partition event_2021",
+        "comment on partition event_2021",
+    ):
+        assert item in str(err.value), (item, str(err.value))
