@@ -434,16 +434,18 @@ def _nocase_key(conn: sa.Connection, parent: Table, schema_name: str | None, col
     a child read by its key's values in the column's own (BINARY) collation was left out."""
     if dialects.family(conn) != "sqlite" or len(cols) != 1:
         return False
+    import sqlalchemy as sa
+
     where, name = place(parent, schema_name)
-    prefix = f'"{where}".' if where else ""
-    quoted = name.replace('"', '""')
-    for index in conn.exec_driver_sql(f'PRAGMA {prefix}index_list("{quoted}")').mappings().all():
+    at = {"schema": where or "main"}
+    indexes = conn.execute(sa.text("SELECT * FROM pragma_index_list(:t, :schema)"), {"t": name, **at})
+    for index in indexes.mappings().all():
         if not index["unique"]:
             continue
-        iname = str(index["name"]).replace('"', '""')
-        keyed = [
-            r for r in conn.exec_driver_sql(f'PRAGMA {prefix}index_xinfo("{iname}")').mappings() if r["key"]
-        ]
+        columns = conn.execute(
+            sa.text("SELECT * FROM pragma_index_xinfo(:i, :schema)"), {"i": index["name"], **at}
+        )
+        keyed = [r for r in columns.mappings() if r["key"]]
         if [r["name"] for r in keyed] == list(cols):
             return str(keyed[0]["coll"]).upper() == "NOCASE"
     return False
