@@ -287,6 +287,72 @@ def find_parts(
     return derivation_order(out, lambda r: r[0], lambda r: [r[1]])
 
 
+def spelled(values: np.ndarray, text_format: str | None) -> np.ndarray:
+    """Numbers as the source spelled them (a 'text' part): 'fixed:D' with D decimals (7.6 -> '7.6',
+    64 -> '64.0' at one), 'plain' as the shortest text (64 -> '64', 7.6 -> '7.6'). NaN -> None."""
+    out = np.full(len(values), None, dtype=object)
+    known = ~np.isnan(values)
+    if text_format and text_format.startswith("fixed:"):
+        d = int(text_format.split(":", 1)[1])
+        out[known] = [f"{x:.{d}f}" for x in values[known]]
+    else:
+        out[known] = [str(int(x)) if x == int(x) else repr(float(x)) for x in values[known]]
+    return out
+
+
+def _spelling(texts: list[str]) -> str | None:
+    """The format of numbers spelled as these texts: as many decimals in each, else the shortest."""
+    if not texts or any(not t or "e" in t.lower() or t.strip() != t for t in texts):
+        return None
+    decimals = {len(t.split(".", 1)[1]) if "." in t else 0 for t in texts}
+    return f"fixed:{decimals.pop()}" if len(decimals) == 1 else "plain"
+
+
+def _misspelled(x: np.ndarray, texts: pd.Series, rows: np.ndarray, fmt: str) -> int:
+    return int((spelled(x[rows], fmt) != texts.iloc[rows].to_numpy(dtype=object)).sum())
+
+
+def find_spellings(
+    texts: dict[str, pd.Series], numbers: dict[str, np.ndarray], nullable: set[str]
+) -> list[tuple[str, str, str, float, bool]]:
+    """(column, number, format, blank, whole) for text columns that spell a number of the same row
+    wherever it is known (a lab result's value_source_value '7.6' beside value_as_number 7.6; MIMIC's
+    value and valuenum). ``whole``: the text is never known without the number; else (a nullable
+    text) its other values ('Negative') stay the column's own, drawn as before. ``blank``: share of
+    rows with the number known where the text is NULL."""
+    out = []
+    for t, series in texts.items():
+        tk = series.notna().to_numpy()
+        if int(tk.sum()) < MIN_SUPPORT:
+            continue
+        best: tuple[int, str, str, float, bool] | None = None
+        for n in sorted(numbers):
+            x = numbers[n]
+            nk = ~np.isnan(x) & (np.abs(np.nan_to_num(x)) < 2.0**53)
+            both = np.flatnonzero(tk & nk)
+            if len(both) < MIN_SUPPORT:
+                continue
+            head = both[:SCREEN]
+            fmt = _spelling([str(v) for v in series.iloc[head]])
+            if fmt is None:
+                continue
+            if _misspelled(x, series, head, fmt) > allowed(len(both)):
+                continue
+            bad = _misspelled(x, series, both, fmt)
+            if bad > allowed(len(both)) or len(np.unique(x[both[:5000]])) < 2:
+                continue
+            alone = int((tk & ~nk).sum())
+            whole = alone <= allowed(int(tk.sum()))
+            if not whole and t not in nullable:
+                continue  # its own values would be masked as NULL: a NOT NULL text cannot be
+            blank = float((nk & ~tk).sum() / max(int(nk.sum()), 1))
+            if best is None or bad < best[0]:
+                best = (bad, n, fmt, blank, whole)
+        if best is not None:
+            out.append((t, best[1], best[2], round(best[3], 6), best[4]))
+    return out
+
+
 def date_roots(parts: list[Part]) -> dict[str, str]:
     """Each column derived as the date of a time (directly, or as the date of such a column) ->
     the column whose date it is: an order on the derived column is kept by moving that one."""

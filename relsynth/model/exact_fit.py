@@ -131,7 +131,52 @@ def row_relations(
             specs[d.column].constant = None  # derived, not drawn: natives' durations are not kept
         targets.discard(d.column)
     calendars = ex.find_calendars({c: x for c, x in integers.items() if specs[c].how in values_of}, targets)
+    drawn = {c: x for c, x in numbers.items() if specs[c].how in values_of}
+    parts += _spellings(table, frame, specs, keep, drawn)
     return parts, diffs, calendars
+
+
+def _spellings(
+    table: Table,
+    frame: pd.DataFrame,
+    specs: dict[str, ColumnSpec],
+    keep: set[str],
+    numbers: dict[str, np.ndarray],
+) -> list[ex.Part]:
+    """Text columns that spell a number of the row ('7.6' beside 7.6): derived from the number as
+    sampled, so the two agree as in the source. A text with values of its own where the number is
+    NULL ('Negative') keeps drawing those (fit.py masks the spelled rows before learning it)."""
+    texts = {}
+    for c, s in specs.items():
+        if c in keep or c not in frame or s.how not in {"copula", "text"}:
+            continue
+        if table.column(c).type.name not in STRING_TYPES or table.column(c).computed:
+            continue
+        values = frame[c]
+        known = values.dropna()
+        if len(known) and all(isinstance(v, str) for v in known.head(ex.SCREEN)):
+            texts[c] = values.reset_index(drop=True)
+    nullable = {c for c in texts if table.column(c).nullable}
+    out = []
+    for col, number, fmt, blank, whole in ex.find_spellings(texts, numbers, nullable):
+        if not whole and specs[col].how != "copula":
+            continue  # a text column's own values are generated, not drawn: nothing to mask
+        out.append(ex.Part(col, number, "text", "text", fmt, blank))
+        if whole:
+            specs[col].how = "part"
+    return out
+
+
+def unspelled(frame: pd.DataFrame, parts: list[ex.Part], specs: dict[str, ColumnSpec]) -> pd.DataFrame:
+    """The frame a text that spells a number only where it has values of its own is learned from:
+    NULL where the number is known (derived there), its own values ('Negative') elsewhere."""
+    masked = {}
+    for p in parts:
+        if p.part == "text" and specs[p.column].how == "copula" and p.column in frame and p.whole in frame:
+            number = pd.to_numeric(frame[p.whole], errors="coerce").notna().to_numpy()
+            masked[p.column] = frame[p.column].astype(object).mask(number, None)
+            specs[p.column].null_share = float(masked[p.column].isna().mean())
+    return frame.assign(**masked) if masked else frame
 
 
 def _intervals(

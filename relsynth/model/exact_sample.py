@@ -556,6 +556,9 @@ def _calendar(table: Table, frame: pd.DataFrame, cal: ex.Calendar) -> None:
 def _part(table: Table, frame: pd.DataFrame, p: ex.Part, rng: np.random.Generator, times: Times) -> None:
     if p.whole not in frame:
         return
+    if p.part == "text":
+        _spelled(table, frame, p, rng)
+        return
     v = ex.part_of(times.of(frame, p.whole), p.part)
     col = table.column(p.column)
     if np.isnan(v).any() and not col.nullable and (~np.isnan(v)).any():
@@ -568,6 +571,25 @@ def _part(table: Table, frame: pd.DataFrame, p: ex.Part, rng: np.random.Generato
         out[rng.random(len(out)) < p.blank] = None
     _guarded(table, frame, p.column, out)
     times.forget(frame, p.column)
+
+
+def _spelled(table: Table, frame: pd.DataFrame, p: ex.Part, rng: np.random.Generator) -> None:
+    """The text of the number where it is known; elsewhere the column's own value as drawn (NULL
+    when the text is only ever the number's)."""
+    v = _numbers(frame[p.whole])
+    known = ~np.isnan(v)
+    if p.column in frame:
+        drawn = frame[p.column].to_numpy(dtype=object)
+    else:  # derived in every row the text is known
+        drawn = np.full(len(frame), None, dtype=object)
+    text = ex.spelled(v, p.text_format)
+    length = table.column(p.column).type.length
+    if length:  # a number longer than the column holds (none in the source): the drawn value
+        known &= np.fromiter((t is None or len(t) <= length for t in text), dtype=bool, count=len(text))
+    out = np.where(known, text, drawn)
+    if p.blank > 0 and table.column(p.column).nullable:
+        out[known & (rng.random(len(out)) < p.blank)] = None
+    _guarded(table, frame, p.column, out)
 
 
 def _typed(v: np.ndarray, output: str, text_format: str | None = None, decimals: int = 0) -> np.ndarray:

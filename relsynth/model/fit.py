@@ -477,6 +477,9 @@ def _fit_own(
     _fit_repeats(schema, plan, model, table, tp, frame, frames, specs, copula_cols, comparables)
     # Parts, differences, calendar dates, flags saying children exist: derived, not modelled.
     model.parts, model.differences, model.calendars = exact_fit.row_relations(table, frame, specs, kinds)
+    # A text spelling a number where it is known (a lab's '7.6' beside 7.6) learns only its own
+    # values ('Negative' where the number is NULL); the spelled rows are derived when sampled.
+    frame = exact_fit.unspelled(frame, model.parts, specs)
     model.existence = exact_fit.existence(plan, table, frame, frames, specs, kinds)
     derived = {c for c, s in specs.items() if s.how in {"part", "difference", "existence"}}
     categorical_like = [c for c in categorical_like if c not in derived]

@@ -219,7 +219,11 @@ def _exact_lines(t: TableModel) -> list[str]:
     """The relations of relsynth.model.exact, one line each (names only, never values)."""
     out = []
     for p in t.parts:
-        out.append(f"{t.name}: {p.column} = {p.part}({p.whole}) (derived)")
+        if p.part == "text":  # its own values elsewhere are drawn as usual: said so
+            where = "" if t.column(p.column).how == "part" else f" where {p.whole} is known"
+            out.append(f"{t.name}: {p.column} = {p.whole} as text{where} (derived)")
+        else:
+            out.append(f"{t.name}: {p.column} = {p.part}({p.whole}) (derived)")
     for d in t.differences:
         if d.dates:
             unit = {86400.0: "days", 3600.0: "hours", 60.0: "minutes"}.get(d.unit, "seconds")
