@@ -7,6 +7,7 @@ pg_dump on the PATH; tpchgen-cli in the venv, `pip install tpchgen-cli`):
     .venv/bin/python benchmarks/bench_copy.py --sf 1              # 8.7M rows, ~30 min
     .venv/bin/python benchmarks/bench_copy.py --sf 0.01 --cli     # the command line, no stage seconds
     .venv/bin/python benchmarks/bench_copy.py --sf 1 --workers 2  # each batch sampled ahead of its load
+    .venv/bin/python benchmarks/bench_copy.py --sf 1 --workers 1,2  # both, side by side, same output?
 
 Data: for each scale factor of --sf, `tpchgen-cli -s SF --output-dir DIR` (the venv's, next to
 sys.executable) writes the eight .tbl files, cached in /tmp/relsynth_tpch/sf<SF> and reused when
@@ -39,10 +40,15 @@ core, so this is per core), peak MB, cpu s. With more than one SF, the exponent 
 fit of log(total seconds) on log(source rows), for relsynth and for the copy (linear growth: b = 1;
 Python's start-up, a second or two, pulls b below 1 at small sizes). Each is marked PASS or FAIL
 against the issue's targets: ratio <= 3, fit+sample >= 200,000 rows/s per core, b <= 1.05, peak
-RSS <= 2 GiB. The benchmark reports and does not gate: exit code 0 whatever the verdicts, 1 only if
-something errored (a load, the copy, or relsynth). All rs_bench_copy_* databases are dropped at the
-end (unless --keep); the copy as soon as its rows are counted, so SF 10 needs disk for two
-databases, not three. Timings move by tens of percent when other work shares the machine.
+RSS <= 2 GiB. With several --workers counts (`--workers 1,2`), relsynth runs once per count into the
+same fresh target, one after the other: each run's line says its count, each SF gets the speedup of
+its runs against the first count's (target >= 1.7x for 1 -> 2 processes) and whether every run wrote
+the same database (a digest per table: the sum of a 64-bit hash of each row's text and the row
+count, so the order rows were written in does not matter). The benchmark reports and does not gate:
+exit code 0 whatever the verdicts, 1 only if something errored (a load, the copy, or relsynth). All
+rs_bench_copy_* databases are dropped at the end (unless --keep); the copy as soon as its rows are
+counted, so SF 10 needs disk for two databases, not three. Timings move by tens of percent when
+other work shares the machine.
 """
 
 from __future__ import annotations
@@ -68,7 +74,7 @@ SCHEMA_SQL = DATASETS / "tpch_sf0001" / "tpch_schema_postgres.sql"
 TABLES = ("region", "nation", "part", "supplier", "partsupp", "customer", "orders", "lineitem")
 URL = "postgresql://postgres@127.0.0.1:5432/{db}"
 PREFIX = "rs_bench_copy_"
-MAX_RATIO, MIN_ROWS_PER_S, MAX_B, MAX_MB = 3.0, 200_000, 1.05, 2048
+MAX_RATIO, MIN_ROWS_PER_S, MAX_B, MAX_MB, MIN_SPEEDUP = 3.0, 200_000, 1.05, 2048, 1.7
 
 # A fork (or vfork) child starts with its parent's peak RSS as its own ru_maxrss and exec keeps it,
 # so a minimal launcher spawns the measured process and reports its exit code, peak and CPU time.
@@ -97,6 +103,8 @@ class Run:
     peak_mb: float = math.nan
     cpu: float = math.nan
     written: int = 0
+    workers: int = 1
+    digest: str = ""
     problems: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
     error: str | None = None
@@ -120,6 +128,17 @@ def psql(db: str, *args: str, stdin: bytes | int | None = None) -> str:
     else:
         out = subprocess.run(cmd, stdin=stdin, check=True, capture_output=True, env=PG_ENV)
     return out.stdout.decode()
+
+
+def digest(db: str) -> str:
+    """Per table, the sum of a 64-bit hash of every row's text and the row count: the same
+    database whatever order its rows were loaded in."""
+    parts = [
+        f"(SELECT '{t}:' || count(*) || ':' || coalesce(sum(hashtextextended(x::text, 0)::numeric), 0)"
+        f" FROM {t} x)"
+        for t in TABLES
+    ]
+    return psql(db, "-c", "SELECT " + " || ' ' || ".join(parts)).strip()
 
 
 def row_count(db: str) -> int:
@@ -228,6 +247,8 @@ def run_relsynth(run: Run, src: str, tgt: str, cli: bool, workers: int = 1) -> N
             run.stages = result["seconds"]
             run.problems = result["details"] if result["problems"] else []
     run.written = row_count(tgt)
+    run.workers = workers
+    run.digest = digest(tgt)
 
 
 def exponent(xs: list[float], ys: list[float]) -> float:
@@ -241,15 +262,17 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def report(runs: list[Run], cli: bool, workers: int = 1) -> None:
+def report(runs: list[Run], cli: bool, workers: tuple[int, ...] = (1,)) -> None:
     if not runs:
         return
-    mode = f"relsynth.api.synthesize(seed=0, workers={workers})"
+    counts = ",".join(map(str, workers))
+    mode = f"relsynth.api.synthesize(seed=0, workers={counts})"
     if cli:
-        mode = f"`relsynth synthesize ... --seed 0 --quiet --no-report --workers {workers}`"
+        mode = f"`relsynth synthesize ... --seed 0 --quiet --no-report --workers {counts}`"
     print(f"\nTPC-H into PostgreSQL: {mode} against `pg_dump | psql`")
     head = (
-        f"{'SF':>6} {'rows':>10} {'rows out':>10} {'copy s':>7} {'fit s':>7} {'sample s':>8} {'write s':>7} "
+        f"{'SF':>6} {'workers':>7} {'rows':>10} {'rows out':>10} {'copy s':>7} {'fit s':>7} "
+        f"{'sample s':>8} {'write s':>7} "
         f"{'total s':>7} {'ratio':>6} {'fit+sample rows/s':>17} {'peak MB':>7} {'cpu s':>7}"
     )
     print(head)
@@ -260,24 +283,40 @@ def report(runs: list[Run], cli: bool, workers: int = 1) -> None:
 
     for r in runs:
         if r.error:
-            print(f"{r.sf:>6} {r.rows:>10,} {'':>10} {cell(r.copy, 7, '.1f')}  relsynth FAILED: {r.error}")
+            failed = f"relsynth FAILED: {r.error}"
+            print(f"{r.sf:>6} {r.workers:>7} {r.rows:>10,} {'':>10} {cell(r.copy, 7, '.1f')}  {failed}")
             continue
         fit, sample, write = (r.stages.get(s, math.nan) for s in ("fit", "sample", "write"))
         print(
-            f"{r.sf:>6} {r.rows:>10,} {r.written:>10,} {r.copy:>7.1f} {cell(fit, 7, '.1f')} "
+            f"{r.sf:>6} {r.workers:>7} {r.rows:>10,} {r.written:>10,} {r.copy:>7.1f} {cell(fit, 7, '.1f')} "
             f"{cell(sample, 8, '.1f')} {cell(write, 7, '.1f')} {r.total:>7.1f} {r.ratio:>6.1f} "
             f"{cell(r.fit_sample_rate, 17, ',.0f')} {r.peak_mb:>7.0f} {r.cpu:>7.1f}"
         )
     done = [r for r in runs if not r.error]
     print("\nTargets (issue 12):")
     for r in done:
-        line = f"  SF {r.sf}: ratio {r.ratio:.1f} (<= {MAX_RATIO:g}) {verdict(r.ratio <= MAX_RATIO)}"
+        ratio = f"ratio {r.ratio:.1f} (<= {MAX_RATIO:g}) {verdict(r.ratio <= MAX_RATIO)}"
+        line = f"  SF {r.sf}, {r.workers} worker(s): {ratio}"
         if not math.isnan(r.fit_sample_rate):
             rate = r.fit_sample_rate
             ok = verdict(rate >= MIN_ROWS_PER_S)
             line += f"; fit+sample {rate:,.0f} rows/s (>= {MIN_ROWS_PER_S:,}) {ok}"
         line += f"; peak {r.peak_mb:.0f} MB (<= {MAX_MB}) {verdict(r.peak_mb <= MAX_MB)}"
         print(line)
+    for sf in dict.fromkeys(r.sf for r in done):
+        same = [r for r in done if r.sf == sf]
+        if len(same) < 2:
+            continue
+        first = same[0]
+        for r in same[1:]:
+            speedup = first.total / r.total
+            ok = verdict(speedup >= MIN_SPEEDUP) if (first.workers, r.workers) == (1, 2) else "(no target)"
+            equal = "the same database" if r.digest == first.digest else "a DIFFERENT database"
+            print(
+                f"  SF {sf}: {first.workers} -> {r.workers} workers: {speedup:.2f}x "
+                f"(>= {MIN_SPEEDUP} for 1 -> 2) {ok}; {equal} as with {first.workers}"
+            )
+    done = [r for r in done if r.workers == done[0].workers]  # one run per SF for the exponent
     if len(done) > 1:
         rows = [r.rows for r in done]
         b = exponent(rows, [r.total for r in done])
@@ -297,7 +336,11 @@ def main() -> int:
     parser.add_argument("--sf", default="0.01,0.1", help="TPC-H scale factors, comma list")
     parser.add_argument("--cli", action="store_true", help="run `relsynth synthesize` (no stages)")
     parser.add_argument("--keep", action="store_true", help="keep the rs_bench_copy_* databases")
-    parser.add_argument("--workers", type=int, default=1, help="synthesize(workers=N): 2 samples ahead")
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="synthesize(workers=N), comma list (1,2: both, compared; 2 samples ahead)",
+    )
     args = parser.parse_args()
     try:
         sfs = [f"{float(s):g}" for s in args.sf.split(",") if s.strip()]
@@ -305,6 +348,12 @@ def main() -> int:
         parser.error(f"--sf takes numbers separated by commas, not {args.sf!r}")
     if not sfs or any(float(s) <= 0 for s in sfs):
         parser.error("--sf needs positive scale factors")
+    try:
+        workers = tuple(int(w) for w in args.workers.split(",") if w.strip())
+    except ValueError:
+        parser.error(f"--workers takes whole numbers separated by commas, not {args.workers!r}")
+    if not workers or any(w < 1 for w in workers):
+        parser.error("--workers needs counts of 1 or more")
     if not SCHEMA_SQL.exists():
         parser.error(f"{SCHEMA_SQL} not found (set $RELSYNTH_DATASETS)")
     if args.cli and not RELSYNTH.exists():
@@ -330,21 +379,23 @@ def main() -> int:
                 raise RuntimeError(f"SF {sf}: the copy holds {copied:,} rows, the source {run.rows:,}")
             if not args.keep:  # its disk back before relsynth writes (SF 10: tens of GB each)
                 drop_database(dump)
-            print(f"SF {sf}: relsynth into {tgt}", file=sys.stderr, flush=True)
-            run_relsynth(run, src, tgt, args.cli, args.workers)
-            runs.append(run)
+            for n in workers:
+                this = Run(sf, rows=run.rows, copy=run.copy)
+                print(f"SF {sf}: relsynth into {tgt}, {n} worker(s)", file=sys.stderr, flush=True)
+                run_relsynth(this, src, tgt, args.cli, n)
+                runs.append(this)
     except (subprocess.CalledProcessError, RuntimeError) as err:
         if isinstance(err, subprocess.CalledProcessError):
             tail = (err.stderr or b"").decode(errors="replace").strip()[-500:]
             err = RuntimeError(f"{' '.join(map(str, err.cmd))[:200]} exited {err.returncode}: {tail}")
         print(f"ERROR: {err}", file=sys.stderr)
-        report(runs, args.cli, args.workers)
+        report(runs, args.cli, workers)
         return 1
     finally:
         if not args.keep:
             for db in databases:
                 drop_database(db)
-    report(runs, args.cli, args.workers)
+    report(runs, args.cli, workers)
     return 1 if any(r.error for r in runs) else 0
 
 
