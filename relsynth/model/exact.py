@@ -308,6 +308,14 @@ def _spelling(texts: list[str]) -> str | None:
     return f"fixed:{decimals.pop()}" if len(decimals) == 1 else "plain"
 
 
+def _number_like(value: object) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _misspelled(x: np.ndarray, texts: pd.Series, rows: np.ndarray, fmt: str) -> int:
     return int((spelled(x[rows], fmt) != texts.iloc[rows].to_numpy(dtype=object)).sum())
 
@@ -321,14 +329,14 @@ def find_spellings(
     text) its other values ('Negative') stay the column's own, drawn as before. ``blank``: share of
     rows with the number known where the text is NULL."""
     out = []
+    known = {n: ~np.isnan(x) & (np.abs(np.nan_to_num(x)) < 2.0**53) for n, x in numbers.items()}
     for t, series in texts.items():
         tk = series.notna().to_numpy()
-        if int(tk.sum()) < MIN_SUPPORT:
-            continue
+        if int(tk.sum()) < MIN_SUPPORT or not any(_number_like(v) for v in series[tk].head(SCREEN)):
+            continue  # words and codes (most text columns): no pass over the numbers
         best: tuple[int, str, str, float, bool] | None = None
         for n in sorted(numbers):
-            x = numbers[n]
-            nk = ~np.isnan(x) & (np.abs(np.nan_to_num(x)) < 2.0**53)
+            x, nk = numbers[n], known[n]
             both = np.flatnonzero(tk & nk)
             if len(both) < MIN_SUPPORT:
                 continue
