@@ -506,6 +506,9 @@ def fit(
         _check_outputs(
             files={"the model file": output}, databases=(url,), inputs={"the schema file": schema_file}
         )
+        from relsynth.model.store import refuse_replacing
+
+        refuse_replacing(output)  # before the source is read: the fit may take an hour
         from relsynth.api import fit as fit_model
 
         _uses(ctx, _source(url))

@@ -298,6 +298,7 @@ def save(model: Model, path: str | Path) -> None:
     nothing, neither a partial file nor a temporary one holding source values."""
     from relsynth.io import atomic_write
 
+    refuse_replacing(path)
     arrays = _Arrays()
     doc = {
         "format": MODEL_FORMAT,
@@ -360,6 +361,27 @@ def sniff(path: str | Path) -> str:
         name_len = int.from_bytes(head[26:28], "little")
         return "relsynth" if head[30 : 30 + name_len] == _FIRST_ENTRY else "zip"
     return "unknown"
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def refuse_replacing(path: str | Path) -> None:
+    """A model file replaces only a model file (or an empty one): ``fit -o app.db`` with an
+    application's SQLite database there, a typo away, would destroy it."""
+    if not Path(path).is_file():  # missing, a directory, a device: io says whether it can write
+        return
+    kind = sniff(path)
+    if kind in {"empty", "relsynth"}:
+        return
+    what = {"zip": "a zip archive", "pickle": "an SDV model file"}.get(kind)
+    if what is None:
+        with open(path, "rb") as fh:
+            what = "a SQLite database" if fh.read(16) == _SQLITE_MAGIC else "a file of another kind"
+    raise ModelError(
+        f"{path} exists and is {what}, not a relsynth model file: a model file replaces only a model "
+        "file; give another path, or remove that file first if it is no longer needed"
+    )
 
 
 def _refit(path: Path) -> str:
