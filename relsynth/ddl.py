@@ -162,6 +162,10 @@ def column_type(
             return made(unsigned=True), None
         wider = {"smallint": sa.Integer(), "integer": sa.BigInteger(), "bigint": sa.Numeric(20, 0)}[name]
         return changed(wider, f"{'NUMERIC(20, 0)' if name == 'bigint' else 'a wider integer'} (no UNSIGNED)")
+    if name in {"smallint", "integer"} and src.startswith("sqlite") and target != "sqlite":
+        # SQLite's integers are 64-bit whatever the column declares (a millisecond epoch in an
+        # INTEGER column overflowed PostgreSQL's integer and stopped the load).
+        return sa.BigInteger(), None
     if name == "smallint":
         return sa.SmallInteger(), None
     if name == "integer":
@@ -197,7 +201,19 @@ def column_type(
             "TEXT (citext is an extension's type, not recreated: comparisons are case-sensitive here)",
         )
     if name in {"string", "char", "text"}:
-        collation = t.collation if same and target == "mysql" else None
+        collation = t.collation if same and target in {"mysql", "sqlite"} else None
+        if src.startswith("sqlite") and not same and t.collation in {"NOCASE", "RTRIM"}:
+            # SQLite's own collations: the target compares (and keys) the text as its default does.
+            ignoring, sensitively = {
+                "NOCASE": ("ASCII case", "case-sensitively"),
+                "RTRIM": ("trailing spaces", "with its trailing spaces"),
+            }[t.collation]
+            typ, _ = column_type(replace(col, type=replace(t, collation=None)), table, src, dst, missing)
+            return changed(
+                typ,
+                f"the same text without COLLATE {t.collation} (SQLite's own, ignoring {ignoring}): "
+                f"compared and kept unique {sensitively} here",
+            )
         if target == "mysql" and not same and t.length is None and col.name in _keyed(table):
             # MySQL indexes no TEXT without a prefix length: a key column becomes a VARCHAR.
             return changed(sa.String(KEY_VARCHAR), f"VARCHAR({KEY_VARCHAR}) (MySQL keys no TEXT column)")
@@ -764,7 +780,7 @@ def build(
             typ, note = types[name][col.name]
             if target == "sqlite" and _numbers_itself(table, col) and _spelled(typ, dst) != "INTEGER":
                 typ, note = _sqlite_rowid_key(name, col)
-            if strict and _spelled(typ, dst).split("(")[0].strip() not in STRICT_TYPES:
+            if strict and _spelled(typ, dst).split("(")[0].split()[0] not in STRICT_TYPES:  # TEXT COLLATE ..
                 typ = _native("ANY")  # a STRICT table's ANY column reflects as NUMERIC, which STRICT refuses
             if note:
                 out.changes.append(note)
@@ -907,6 +923,8 @@ def build(
                 kwargs["sqlite_with_rowid"] = False
             if opts.get("sqlite_strict") == "True":
                 kwargs["sqlite_strict"] = True
+            if opts.get("sqlite_autoincrement") == "True":  # rowids never reused
+                kwargs["sqlite_autoincrement"] = True
         if target == "mysql":
             opts = dict(table.options) if same else {}
             # Always InnoDB: a table of another engine (MyISAM, Aria, MEMORY, ...) cannot roll back,

@@ -225,6 +225,7 @@ def reflect_connection(
     if dialects.family(conn) == "sqlite":
         extra_uniques, fk_actions = dialects.sqlite_unique_and_actions(conn, names)
         _sqlite_generated(conn, schema, columns)
+        _sqlite_clauses(conn, schema, columns, fks, options)
         _sqlite_indexes(conn, schema, indexes, names, notes)
 
     enums: tuple[EnumType, ...] = ()
@@ -574,6 +575,105 @@ def _generated_expressions(create_sql: str) -> dict[str, str]:
         if expr is not None:
             out[name] = expr
     return out
+
+
+_TABLE_CONSTRAINT = re.compile(r"\s*(?:CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN)\b", re.IGNORECASE)
+_SQLITE_COLLATIONS = {"nocase": "NOCASE", "rtrim": "RTRIM", "binary": "BINARY"}  # built in: usable anywhere
+
+
+def _top_level(definition: str) -> str:
+    """A column definition with its quoted names and strings, and what is inside parentheses
+    (a CHECK's expression, a DEFAULT's), blanked out: the clauses of the column itself are left."""
+    out: list[str] = []
+    depth, quote = 0, ""
+    for ch in definition:
+        if quote:
+            if ch == quote:
+                quote = ""
+            out.append(" ")
+            continue
+        if ch in "'\"`[":
+            quote = "]" if ch == "[" else ch
+            out.append(" ")
+        elif ch == "(":
+            depth += 1
+            out.append(" ")
+        elif ch == ")":
+            depth -= 1
+            out.append(" ")
+        else:
+            out.append(ch if depth == 0 else " ")
+    return "".join(out)
+
+
+def _sqlite_column_clauses(create_sql: str) -> dict[str, dict[str, Any]]:
+    """{column: clauses} of a SQLite CREATE TABLE that SQLAlchemy's reflection does not read:
+    ``collate`` (a built-in collation: NOCASE makes 'Bob' and 'bob' one key), ``deferred`` (an
+    inline REFERENCES ... DEFERRABLE INITIALLY DEFERRED: True, or DEFERRABLE alone: False) and
+    ``autoincrement`` (INTEGER PRIMARY KEY AUTOINCREMENT: rowids never reused)."""
+    parts, _ = _first_list(_without_comments(create_sql))
+    out: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        m = _SQLITE_NAME.match(part)
+        if m is None or _TABLE_CONSTRAINT.match(part):
+            continue
+        name = next(g for g in m.groups() if g is not None)
+        name = name.replace('""', '"') if m.group(1) is not None else name.replace("``", "`")
+        rest = part[m.end() :]
+        bare = _top_level(rest)
+        found: dict[str, Any] = {}
+        at = re.search(r"\bCOLLATE\b", bare, re.IGNORECASE)  # the column's own, not a CHECK's
+        # Its name as written (bare blanks a quoted one): NOCASE, "nocase", [NoCase]
+        collation = re.match(r"\s*[\"'`\[]?(\w+)", rest[at.end() :]) if at else None
+        if collation is not None and collation.group(1).lower() in _SQLITE_COLLATIONS:
+            found["collate"] = _SQLITE_COLLATIONS[collation.group(1).lower()]
+        refs = re.search(r"\bREFERENCES\b(.*)", bare, re.IGNORECASE | re.DOTALL)
+        if refs is not None:
+            after = refs.group(1)
+            deferrable = re.search(
+                r"(?<!\bNOT\s)\bDEFERRABLE\b(?:\s+INITIALLY\s+(DEFERRED|IMMEDIATE))?", after, re.IGNORECASE
+            )
+            if deferrable is not None:
+                found["deferred"] = (deferrable.group(1) or "").upper() == "DEFERRED"
+        if re.search(r"\bAUTOINCREMENT\b", bare, re.IGNORECASE):
+            found["autoincrement"] = True
+        if found:
+            out[name] = found
+    return out
+
+
+def _sqlite_clauses(
+    conn: sa.Connection,
+    schema: str | None,
+    columns: dict[str, list[dict[str, Any]]],
+    fks: dict[str, list[dict[str, Any]]],
+    options: dict[str, dict[str, Any]],
+) -> None:
+    """What SQLAlchemy's SQLite reflection leaves out of each table: a column's COLLATE, an inline
+    foreign key's DEFERRABLE, AUTOINCREMENT (ddl.py recreates them in a SQLite target and says
+    what another target does without them)."""
+    import sqlalchemy as sa
+
+    master = _sqlite_master(schema)
+    for table_name, cols in columns.items():
+        sql = conn.execute(
+            sa.select(master.c.sql).where(master.c.type == "table", master.c.name == table_name)
+        ).scalar()
+        clauses = _sqlite_column_clauses(sql or "")
+        if not clauses:
+            continue
+        for c in cols:
+            found = clauses.get(c["name"], {})
+            if "collate" in found and hasattr(c["type"], "collation"):
+                c["type"].collation = found["collate"]
+        for fk in fks.get(table_name, []):
+            cols_ = fk.get("constrained_columns") or []
+            found = clauses.get(cols_[0], {}) if len(cols_) == 1 else {}
+            if "deferred" in found and not (fk.get("options") or {}).get("deferrable"):
+                initially = {"initially": "DEFERRED"} if found["deferred"] else {}
+                fk["options"] = {**(fk.get("options") or {}), "deferrable": True, **initially}
+        if any(f.get("autoincrement") for f in clauses.values()):
+            options[table_name] = {**(options.get(table_name) or {}), "sqlite_autoincrement": "True"}
 
 
 def _parenthesised_after_as(definition: str) -> str | None:

@@ -49,3 +49,68 @@ def test_fit_never_replaces_a_file_that_is_not_a_model(tmp_path: Path, demo_db: 
     model.save(empty)
     model.save(empty)
     assert type(model).load(empty).tables.keys() == model.tables.keys()
+
+
+_APP = """
+CREATE TABLE account (
+  id integer primary key autoincrement,
+  handle text not null unique collate nocase,
+  referrer_handle text references account(handle) deferrable initially deferred,
+  seen_ms integer not null
+);
+CREATE TABLE device (
+  account_handle text not null collate "NoCase" references account(handle),
+  device_no integer not null,
+  primary key (account_handle, device_no)
+) without rowid;
+"""
+
+
+def _app(path: Path) -> str:
+    con = sqlite3.connect(path)
+    con.executescript(_APP)
+    for i in range(1, 401):
+        ref = f"'user{i - 1}'" if i > 1 and i % 3 else "NULL"
+        con.execute(f"INSERT INTO account VALUES ({i}, 'user{i}', {ref}, {1_700_000_000_000 + i * 997})")
+        for d in range(1, 1 + i % 3):
+            con.execute(f"INSERT INTO device VALUES ('user{i}', {d})")
+    con.commit()
+    con.close()
+    return f"sqlite:///{path}"
+
+
+def test_sqlite_keeps_its_collations_deferrable_keys_and_autoincrement(tmp_path: Path) -> None:
+    """SQLite to SQLite lost COLLATE NOCASE, an inline REFERENCES ... DEFERRABLE INITIALLY DEFERRED
+    and AUTOINCREMENT, and said nothing: 'BOB' and 'bob' became two accounts, a referrer inserted
+    after its account failed at once."""
+    source, target = _app(tmp_path / "app.db"), tmp_path / "out.db"
+    relsynth.synthesize(source, f"sqlite:///{target}", seed=2)
+    con = sqlite3.connect(target)
+    con.execute("PRAGMA foreign_keys = ON")
+    ddl = " ".join(r[0] for r in con.execute("SELECT sql FROM sqlite_master WHERE type = 'table'") if r[0])
+    assert "AUTOINCREMENT" in ddl
+    handle = con.execute("SELECT handle FROM account LIMIT 1").fetchone()[0]
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):  # one key, whatever the case
+        con.execute("INSERT INTO account (handle, seen_ms) VALUES (?, 1)", (handle.upper(),))
+    con.execute("INSERT INTO device VALUES (?, 99)", (handle.upper(),))  # the key matches, case aside
+    con.rollback()
+    with con:  # a referrer named before its account exists: checked at COMMIT
+        con.execute("INSERT INTO account (handle, referrer_handle, seen_ms) VALUES ('zz1', 'zz2', 1)")
+        con.execute("INSERT INTO account (handle, seen_ms) VALUES ('zz2', 1)")
+    con.close()
+
+
+@pytest.mark.parametrize("db", ["pg", "mysql"])
+def test_sqlite_integers_past_32_bits_reach_another_database(
+    db: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A millisecond epoch in a SQLite INTEGER overflowed PostgreSQL's integer: the load stopped
+    with an internal error. SQLite's integers are 64-bit: BIGINT in the target. What NOCASE did
+    there is said under changed:."""
+    from tests.conftest import fetch
+
+    target = request.getfixturevalue(f"{db}_db")()
+    result = relsynth.synthesize(_app(tmp_path / "app.db"), target, seed=2)
+    assert fetch(target, "SELECT MIN(seen_ms) FROM account")[0][0] > 2**31
+    changes = " ".join(result["write"].changes)
+    assert "account.handle" in changes and "without COLLATE NOCASE" in changes
