@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -114,3 +115,52 @@ def test_sqlite_integers_past_32_bits_reach_another_database(
     assert fetch(target, "SELECT MIN(seen_ms) FROM account")[0][0] > 2**31
     changes = " ".join(result["write"].changes)
     assert "account.handle" in changes and "without COLLATE NOCASE" in changes
+
+
+_UNITS = {"GLU": ("mg/dL", 100.0, 15.0), "HGB": ("g/dL", 14.0, 1.5), "K": ("mmol/L", 4.2, 0.4)}
+
+
+def _lab(url: str) -> None:
+    from tests.conftest import run_sql
+
+    rng = np.random.default_rng(5)
+    rows = [
+        "CREATE TABLE lab_order (id INTEGER PRIMARY KEY, ward VARCHAR(4) NOT NULL);",
+        "CREATE TABLE order_test (order_id INTEGER NOT NULL REFERENCES lab_order(id), code VARCHAR(8) NOT NULL,"
+        " PRIMARY KEY (order_id, code));",
+        "CREATE TABLE result (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, code VARCHAR(8) NOT NULL,"
+        " unit VARCHAR(8) NOT NULL, value DECIMAL(8,2) NOT NULL,"
+        " FOREIGN KEY (order_id, code) REFERENCES order_test(order_id, code));",
+    ]
+    n = 0
+    for o in range(1, 1201):
+        rows.append(f"INSERT INTO lab_order VALUES ({o}, 'W{o % 4}');")
+        for code in rng.choice(list(_UNITS), size=int(rng.integers(1, 4)), replace=False):
+            rows.append(f"INSERT INTO order_test VALUES ({o}, '{code}');")
+            unit, mean, sd = _UNITS[str(code)]
+            n += 1
+            rows.append(
+                f"INSERT INTO result VALUES ({n}, {o}, '{code}', '{unit}', {rng.normal(mean, sd):.2f});"
+            )
+    run_sql(url, "\n".join(rows))
+
+
+@pytest.mark.parametrize("db", ["sqlite", "pg", "mysql"])
+def test_a_code_in_the_key_into_the_parent_sets_the_values_drawn(
+    db: str, request: pytest.FixtureRequest
+) -> None:
+    """Results keyed (order_id, loinc_code) into their order's tests: the code came from the key,
+    the unit and value were drawn without it, and 52% of results carried another test's unit."""
+    from tests.conftest import fetch
+
+    make = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    _lab(source)
+    relsynth.synthesize(source, target, seed=1)
+    rows = fetch(target, "SELECT code, unit, value FROM result")
+    assert len(rows) > 1500
+    wrong = sum(unit != _UNITS[code][0] for code, unit, _ in rows)
+    assert wrong <= 0.02 * len(rows)  # 2%: the units of rare folds aside
+    for code, (_, mean, sd) in _UNITS.items():
+        values = np.array([float(v) for c, _, v in rows if c == code])
+        assert abs(values.mean() - mean) < sd, code

@@ -699,6 +699,7 @@ def _fit_own(
         for r in model.repeats
         if tp.context is not None and r.fk == tp.context.name and r.column in frame
     ]
+    inherited += _coded_keys(tp, frame, set(inherited) | {str(d.column) for d in dims})
     _shape_by_level(frame, dims, columns_z, columns_s, numbers, shape_givens, people, rare_k, rng, inherited)
     _order_levels(dims, columns_z, columns_s, categories, rng)
     model.family = _family(frame, parent_pos, modelled)
@@ -831,6 +832,24 @@ def _shape_by_level(
         given_rows: Any = givens if encoder.also else given
         columns_z[i][known] = encoder.normal_given(numeric, given_rows, rng)
         columns_s[i][known] = encoder.scores_given(numeric, given_rows)
+
+
+def _coded_keys(tp: TablePlan, frame: pd.DataFrame, besides: set[str]) -> list[str]:
+    """Codes the row's key into its parent holds (a lab result keyed (order_id, loinc_code) into
+    its order's tests): known from the parent before the row's values are drawn, they may set
+    their shapes and shares as a column repeated from the parent does (the unit and value of a
+    glucose test are a glucose test's). Ids (many values, or one per row) set nothing."""
+    if tp.context is None or len(tp.context.columns) < 2:
+        return []
+    out = []
+    for c in tp.context.columns:
+        if c in besides or c not in frame:
+            continue
+        known = frame[c].dropna()
+        distinct = int(known.nunique()) if len(known) else 0
+        if 2 <= distinct <= by_level.MAX_GIVEN_LEVELS and distinct <= 0.5 * len(known):
+            out.append(c)
+    return out
 
 
 MIN_NUMBER_GAIN = (

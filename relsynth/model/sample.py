@@ -764,12 +764,20 @@ def _decode_columns(
     )
     seconds: dict[str, np.ndarray] = {}
     twins = date_roots(tm.parts)  # a base derived as the date of a time: computed from that time
+    keyed: list[str] = []
     if context is not None and parent_frame is not None and parent_pos is not None:
         # What the row takes from its parent, first: a number may be drawn per level of it (a
         # lab value per patient's race); apply_repeats sets it again, with its NULLs, after.
         for r in tm.repeats:
             if r.fk == context.name and r.parent_column in parent_frame and r.column not in out:
                 out[r.column] = pd.Series(_take(parent_frame[r.parent_column], parent_pos), dtype=object)
+        # A code of the key into the parent (a result's loinc_code): its parent's, which key
+        # assignment sets again after; meanwhile it picks the level of the values drawn per code.
+        by_code = {g for _, d in pending if isinstance(d.encoder, ByLevel) for g in d.encoder.givens}
+        for c, pc in zip(context.columns, context.ref_columns, strict=True):
+            if c in by_code and c not in out and pc in parent_frame:
+                out[c] = pd.Series(_take(parent_frame[pc], parent_pos), dtype=object)
+                keyed.append(c)
     remaining = pending
     for _ in range(len(pending) + 1):
         later = []
@@ -829,6 +837,8 @@ def _decode_columns(
         remaining = later
         if not remaining:
             break
+    for c in keyed:  # key assignment sets them, as for any key
+        out.pop(c, None)
     _derive(tm, out, rng)
     return out
 
