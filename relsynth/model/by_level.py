@@ -30,6 +30,8 @@ import pandas as pd
 from relsynth.jsontags import jsonable, unjson
 from relsynth.model.rare import (  # _key: NULL and NaN as one key, as rare levels are counted
     _key,
+    _keys_and_nones,
+    keys_of,
     person_cap,
     persons,
 )
@@ -59,12 +61,13 @@ Given = pd.Series | np.ndarray | pd.DataFrame
 def _level_codes(columns: list[Any], index: dict[Any, int], tuples: bool) -> np.ndarray | None:
     """index.get(key, -1) of each row, key the row's _key of each column (a tuple of them with
     ``tuples``), each distinct key looked up once: pd.factorize merges values as the dict does
-    (1, 1.0 and True), and a row where it finds a NULL is looked up on its own (None, NaN, NaT
-    and NA are not one key). None where values cannot be hashed (a row at a time, then)."""
+    (1, 1.0 and True), and a row where it finds a NULL other than None and NaN (both the key
+    None) is looked up on its own (NaT and NA are keys of their own, not one with None). None
+    where values cannot be hashed (a row at a time, then)."""
     objects = [np.asarray(c, dtype=object) for c in columns]
     n = len(objects[0])
     group = np.zeros(n, dtype=np.int64)
-    null = np.zeros(n, dtype=bool)
+    odd = np.zeros(n, dtype=bool)  # a NULL other than None or NaN (NaT, NA): looked up on its own
     for values in objects:
         try:
             found, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -72,8 +75,12 @@ def _level_codes(columns: list[Any], index: dict[Any, int], tuples: bool) -> np.
             return None
         if any(isinstance(u, tuple) for u in uniques):  # holding NaN: equal for pandas, not a dict
             return None
-        null |= found < 0
+        null = np.flatnonzero(found < 0)
+        if len(null):
+            odd[null] |= ~_keys_and_nones(values[null])[1]
         group = pd.factorize(group * (len(uniques) + 1) + (found + 1))[0]
+    # The NULLs of a group that are all None or NaN make one key with the group's other rows.
+    group = pd.factorize(group * 2 + odd)[0]
 
     def code(i: Any) -> int:
         keys = tuple(_key(values[i]) for values in objects)
@@ -83,7 +90,7 @@ def _level_codes(columns: list[Any], index: dict[Any, int], tuples: bool) -> np.
     seen = np.maximum.accumulate(group)
     first = np.flatnonzero(np.concatenate([[True], seen[1:] > seen[:-1]]))
     codes = np.fromiter(map(code, first), dtype=np.int64, count=len(first))[group]
-    for i in np.flatnonzero(null):
+    for i in np.flatnonzero(odd):
         codes[i] = code(int(i))
     return codes
 
@@ -336,7 +343,7 @@ def fit_tuples(
 ) -> ByLevel | None:
     """Encoders per tuple of ``given``'s columns (the current given first) with enough rows and
     people; the other rows keep ``current``'s (its level's, or its pooled one)."""
-    tuples = pd.Series(list(zip(*(map(_key, given[c]) for c in given.columns), strict=True)), dtype=object)
+    tuples = pd.Series(list(zip(*(keys_of(given[c]) for c in given.columns), strict=True)), dtype=object)
     levels: list[Any] = []
     encoders: list[Encoder] = []
     for level, pos, who in _levels_held(tuples, people, null=False):
@@ -380,7 +387,7 @@ def _levels_held(
     """(level, its row positions, their people) for each level of ``given`` with MIN_LEVEL_ROWS
     rows and MIN_LEVEL_PEOPLE people (held_groups), in order of first appearance; ``null``: NULL
     is a level too."""
-    keys = pd.Series([_key(v) for v in given], dtype=object)
+    keys = pd.Series(keys_of(given), dtype=object)
     group, uniques = pd.factorize(keys, use_na_sentinel=not null)
     held = held_groups(np.asarray(group, dtype=np.int64), people)
     levels = np.unique(group[held > 0]) if held.any() else np.zeros(0, dtype=np.int64)

@@ -1022,7 +1022,7 @@ def _second_givens(
             k = best[1]
             frame[names[k]] = objects[k].to_numpy()
             tuples = pd.Series(
-                list(zip(*(map(rare._key, frame[c]) for c in frame.columns), strict=True)), dtype=object
+                list(zip(*(rare.keys_of(frame[c]) for c in frame.columns), strict=True)), dtype=object
             )
             encoder = by_level.fit_shares(
                 objects[i], tuples, chosen_names[0], people, current.pooled, rare_k, rng
@@ -1194,7 +1194,7 @@ def _common_levels(
         levels = rare.common_levels(values, parent_pos, k)
         for owner in owners:
             levels &= rare.common_levels(values, owner, k)
-        if len(levels) < values.dropna().map(rare._key).nunique():
+        if len(levels) < rare.known_levels(values):
             out[col.name] = levels
     return out
 

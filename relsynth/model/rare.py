@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas._libs import lib
 
 from relsynth.model.values import value_codes
 
@@ -29,6 +30,37 @@ def _key(v: Any) -> Any:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return None
     return v
+
+
+def keys_of(values: Any) -> np.ndarray:
+    """``[_key(v) for v in values]`` as an object array, each value looked at on its own only
+    where pandas finds a NULL: a Python call per value was a fifth of diabetes130's fit."""
+    return _keys_and_nones(values)[0]
+
+
+def _keys_and_nones(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """keys_of(values), and where it holds None (a None or a float NaN of ``values``)."""
+    dtype = getattr(values, "dtype", None)
+    numpy_backed = isinstance(dtype, np.dtype) and dtype.kind in "biufcO"
+    floats = isinstance(dtype, np.dtype) and dtype.kind == "f"
+    if isinstance(values, np.ndarray) and values.dtype.kind == "O":
+        out = values.copy()
+    elif isinstance(values, pd.Series) and numpy_backed:  # Python scalars, as iterating gives
+        out = values.to_numpy(dtype=object, copy=True)
+    else:  # numpy scalars, datetimes, extension arrays, lists: as iterating gives them
+        out = np.fromiter(iter(values), dtype=object, count=len(values))
+    nones = pd.isna(out) if len(out) else np.zeros(0, dtype=bool)
+    at = np.flatnonzero(nones)
+    if len(at) and floats and isinstance(values, pd.Series):  # every NULL a float NaN
+        out[at] = None
+    elif len(at):  # NULLs other than None and a float NaN (NaT, NA, a Decimal NaN) stay themselves
+        held = out[at]
+        is_none = np.fromiter(
+            (v is None or (isinstance(v, float) and np.isnan(v)) for v in held), dtype=bool, count=len(at)
+        )
+        nones[at[~is_none]] = False
+        out[at[is_none]] = None
+    return out, nones
 
 
 def common_levels(values: pd.Series, parents: np.ndarray | None, k: int) -> set[Any]:
@@ -46,6 +78,21 @@ def common_levels(values: pd.Series, parents: np.ndarray | None, k: int) -> set[
     entity = persons(pos)
     distinct = pd.DataFrame({"v": keys.to_numpy(), "e": entity}).drop_duplicates().groupby("v").size()
     return {v for v in common.index if distinct.get(v, 0) >= k}
+
+
+def known_levels(values: pd.Series) -> int:
+    """``values.dropna().map(_key).nunique()`` without a Python call per value: _key leaves every
+    non-NULL value as it is, and Series.map then converts the objects as
+    lib.maybe_convert_objects does (ints and floats to float64, Timestamps to datetime64)."""
+    known = values.dropna()
+    dtype = known.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        return int(known.nunique())
+    if isinstance(dtype, np.dtype) and dtype.kind == "O" and len(known):
+        objects = known.to_numpy(dtype=object, copy=True)
+        converted = lib.maybe_convert_objects(objects, convert_non_numeric=True)  # type: ignore[attr-defined]
+        return int(pd.Series(converted).nunique())
+    return int(known.map(_key).nunique())
 
 
 def entities(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
@@ -159,7 +206,7 @@ def common_pairs(
     city of one person is that person's record, though each value alone is common."""
     # Keyed value by value: Series.map gives a float column back, its None keys as NaN, and a
     # (level, NaN) pair was then no (level, None) pair: a NaN of a NOT NULL float became a number.
-    keys = [[_key(v) for v in s.to_numpy(dtype=object)] for s in (determinant, target)]
+    keys = [keys_of(s.to_numpy(dtype=object)) for s in (determinant, target)]
     pairs = pd.Series(list(zip(*keys, strict=True)), index=determinant.index, dtype=object)
     return common_levels(pairs, people, k)
 
@@ -175,7 +222,7 @@ def folded_targets(
     hold, with their rows (no person above 1/k of them): by these filter_table draws a rare
     pair's rows among its determinant's other targets. Drawn by the targets' own counts, a target
     common in the table took most of them."""
-    keys = [[_key(v) for v in s.to_numpy(dtype=object)] for s in (determinant, target)]
+    keys = [keys_of(s.to_numpy(dtype=object)) for s in (determinant, target)]
     rare = np.array([pair not in common_pair for pair in zip(*keys, strict=True)], dtype=bool)
     if not rare.any():
         return {}
@@ -199,19 +246,20 @@ def fold(values: pd.Series, common: set[Any], rng: np.random.Generator) -> pd.Se
     """The column with each rare non-NULL value replaced by a common one (numbers: the nearest;
     others: drawn by the common levels' frequencies). ``common`` must not be empty."""
     objects = values.to_numpy(dtype=object).copy()
-    keys = np.array([_key(v) for v in objects], dtype=object)
-    rare = np.array([k is not None and k not in common for k in keys], dtype=bool)
+    keys, nones = _keys_and_nones(objects)
+    rare = _outside(keys, nones, common)
     if not rare.any():
         return values
     levels = sorted(common, key=str)
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels)
     if numeric:
-        grid = np.asarray(sorted(levels), dtype=float)
+        ordered = sorted(levels)
+        grid = np.asarray(ordered, dtype=float)
         x = np.asarray([float(v) for v in keys[rare]])
         right = np.clip(np.searchsorted(grid, x), 0, len(grid) - 1)
         left = np.clip(right - 1, 0, len(grid) - 1)
         pick = np.where(np.abs(grid[left] - x) <= np.abs(grid[right] - x), left, right)
-        chosen = [sorted(levels)[i] for i in pick]
+        chosen = [ordered[i] for i in pick]
     else:
         seen = pd.Series(keys[~rare & (keys != None)]).value_counts()  # noqa: E711
         counts = seen.reindex(levels).fillna(0).to_numpy(dtype=float) + 1.0
@@ -219,6 +267,23 @@ def fold(values: pd.Series, common: set[Any], rng: np.random.Generator) -> pd.Se
     out = objects
     out[np.flatnonzero(rare)] = chosen
     return pd.Series(out, index=values.index, dtype=object)
+
+
+def _outside(keys: np.ndarray, nones: np.ndarray, common: set[Any]) -> np.ndarray:
+    """``[k is not None and k not in common for k in keys]``, each distinct key looked up once:
+    pd.factorize merges keys as a set does (1, 1.0 and True); a NULL it finds other than None
+    (NaT, NA) is looked up on its own."""
+    try:
+        codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+    except TypeError:  # unhashable keys (lists): the set says so, one at a time
+        return np.array([k is not None and k not in common for k in keys], dtype=bool)
+    inside = np.fromiter((u in common for u in uniques), dtype=bool, count=len(uniques))
+    out = np.zeros(len(keys), dtype=bool)
+    known = codes >= 0
+    out[known] = ~inside[codes[known]]
+    for i in np.flatnonzero(~known & ~nones):
+        out[i] = keys[i] not in common
+    return out
 
 
 def filter_mapping(

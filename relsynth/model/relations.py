@@ -603,5 +603,12 @@ def numbering_order(
 
 
 def _codes_of(frame: pd.DataFrame) -> np.ndarray:
-    """One integer per distinct row of the group columns (NULL a value of its own)."""
-    return frame.astype(object).where(frame.notna(), "\0null").apply(tuple, axis=1).factorize()[0]
+    """One integer per distinct row of the group columns (NULL a value of its own), numbered in
+    the order rows first occur, as factorizing each row's tuple does; column by column, and
+    without a tuple per row (4 s of TPC-H SF 0.1's fit)."""
+    filled = frame.astype(object).where(frame.notna(), "\0null")
+    codes = np.zeros(len(filled), dtype=np.int64)
+    for c in range(filled.shape[1]):
+        found, uniques = pd.factorize(filled.iloc[:, c].to_numpy(dtype=object))
+        codes = pd.factorize(codes * len(uniques) + found)[0]
+    return codes
