@@ -423,9 +423,25 @@ def _unpadded(frame: pd.DataFrame, table: Table, kind: str) -> pd.DataFrame:
         return frame
     for col in table.columns:
         if col.type.name == "char" and col.name in frame and frame[col.name].dtype == object:
-            values = frame[col.name].to_numpy()
-            frame[col.name] = np.array([v.rstrip(" ") if type(v) is str else v for v in values], dtype=object)
+            frame[col.name] = _rstripped(frame[col.name].to_numpy())
     return frame
+
+
+def _rstripped(values: np.ndarray) -> np.ndarray:
+    """``[v.rstrip(" ") if type(v) is str else v for v in values]``, each distinct value
+    stripped once (a CHAR column holds few: TPC-H's ship modes, priorities, segments)."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable values: one at a time
+        codes, uniques = None, None
+    if uniques is None or any(type(u) is not str for u in uniques):  # what the driver gives: str
+        return np.array([v.rstrip(" ") if type(v) is str else v for v in values], dtype=object)
+    stripped = np.empty(len(uniques), dtype=object)
+    stripped[:] = [u.rstrip(" ") for u in uniques]
+    out = np.array(values, dtype=object)  # a copy: NULLs (-1) kept as they are
+    known = codes >= 0
+    out[known] = stripped[codes[known]]
+    return out
 
 
 def _nocase_key(conn: sa.Connection, parent: Table, schema_name: str | None, cols: tuple[str, ...]) -> bool:

@@ -41,6 +41,32 @@ def to_uniform(z: np.ndarray) -> np.ndarray:
     return ndtr(z)
 
 
+def tie_bounds(x: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.searchsorted(sx, x, side="left")`` and ``side="right"`` for sx = x[order] (x sorted):
+    where each value's run of equal values (NaNs one run, last) starts and ends. Read off the
+    runs, not searched for: a search per value misses the cache at every step (a tenth of TPC-H
+    SF 0.1's fit)."""
+    n = len(x)
+    sx = x[order]
+    if x.dtype.kind not in "fiub" or n == 0:
+        return np.searchsorted(sx, x, side="left"), np.searchsorted(sx, x, side="right")
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    if x.dtype.kind == "f":
+        nan = np.isnan(sx)
+        new[1:] = (sx[1:] != sx[:-1]) & ~(nan[1:] & nan[:-1])
+    else:
+        new[1:] = sx[1:] != sx[:-1]
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], n)
+    run = np.cumsum(new) - 1
+    first = np.empty(n, dtype=np.intp)
+    last = np.empty(n, dtype=np.intp)
+    first[order] = starts[run]
+    last[order] = ends[run]
+    return first, last
+
+
 def interval_mean(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """E[Z | lo < Phi(Z) < hi] for a standard normal Z: the score of a block of tied values."""
     from scipy.stats import norm
@@ -404,10 +430,8 @@ class Continuous(Encoder):
         if n == 0:
             return np.zeros(0)
         order = np.argsort(x, kind="stable")
-        sx = x[order]
         # For each value: position of its first and one-past-last equal element.
-        first = np.searchsorted(sx, x, side="left")
-        last = np.searchsorted(sx, x, side="right")
+        first, last = tie_bounds(x, order)
         u = (first + rng.random(n) * (last - first)) / n
         return to_normal(u)
 
@@ -420,9 +444,7 @@ class Continuous(Encoder):
         n = len(x)
         if n == 0:
             return np.zeros(0)
-        sx = np.sort(x, kind="stable")
-        first = np.searchsorted(sx, x, side="left")
-        last = np.searchsorted(sx, x, side="right")
+        first, last = tie_bounds(x, np.argsort(x, kind="stable"))
         return interval_mean(first / n, last / n)
 
     def decode(self, z: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:

@@ -397,6 +397,11 @@ def _spelled(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def value_codes(values: pd.Series) -> np.ndarray:
     """Each row's code of its value (every NULL -1; JSON documents by their text): for grouping
     and counting without spelling millions of values."""
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        # The same codes as the Python objects' (first seen first; -0.0 is 0.0, NaN is NULL),
+        # without making a million of them.
+        return pd.factorize(values.to_numpy(), use_na_sentinel=True)[0]
     return _factorized(values)[0]
 
 
