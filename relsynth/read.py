@@ -432,8 +432,8 @@ def _rstripped(values: np.ndarray) -> np.ndarray:
     stripped once (a CHAR column holds few: TPC-H's ship modes, priorities, segments)."""
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    except TypeError:  # unhashable values: one at a time
-        codes, uniques = None, None
+    except TypeError:  # unhashable values
+        uniques = None
     if uniques is None or any(type(u) is not str for u in uniques):  # what the driver gives: str
         return np.array([v.rstrip(" ") if type(v) is str else v for v in values], dtype=object)
     stripped = np.empty(len(uniques), dtype=object)
