@@ -281,3 +281,36 @@ def test_rstripped_as_per_value(values: np.ndarray) -> None:
     got = _rstripped(values)
     assert got.dtype == object and len(got) == len(want)
     assert all(_same(g, w) for g, w in zip(got, want, strict=True))
+
+
+def _old_beyond_kth_people(x: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros(len(x), dtype=bool)
+    known = ~np.isnan(x)
+    if not known.any():
+        return out
+    by = pd.DataFrame({"c": codes[known], "x": x[known]})
+    highs = np.sort(by.groupby("c")["x"].max().to_numpy())[::-1]
+    lows = np.sort(by.groupby("c")["x"].min().to_numpy())
+    if len(highs) < k:
+        return out
+    for beyond, nearest_first in (
+        (np.flatnonzero(known & (x > highs[k - 1])), 1.0),
+        (np.flatnonzero(known & (x < lows[k - 1])), -1.0),
+    ):
+        if len(beyond) >= k:
+            order = beyond[np.argsort(nearest_first * x[beyond], kind="stable")]
+            out[order[k - 1 :]] = True
+    return out
+
+
+def test_beyond_kth_people_as_grouped() -> None:
+    rng = np.random.default_rng(23)
+    pool = np.array([0.0, -0.0, 1.0, 2.5, np.inf, -np.inf, np.nan, 7.0, 777.0, 3.0])
+    for trial in range(300):
+        n = int(rng.integers(1, 200))
+        x = rng.choice(pool, n) if trial % 2 else rng.normal(size=n).round(1)
+        codes = pd.factorize(rng.integers(-3, 25, n))[0]
+        for k in (1, 2, 5):
+            assert (
+                rare._beyond_kth_people(x, codes, k).tolist() == _old_beyond_kth_people(x, codes, k).tolist()
+            )

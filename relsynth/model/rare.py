@@ -184,9 +184,17 @@ def _beyond_kth_people(x: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
     known = ~np.isnan(x)
     if not known.any():
         return out
-    by = pd.DataFrame({"c": codes[known], "x": x[known]})
-    highs = np.sort(by.groupby("c")["x"].max().to_numpy())[::-1]
-    lows = np.sort(by.groupby("c")["x"].min().to_numpy())
+    # Each person's largest and smallest value (codes: pd.factorize's, from 0), without a groupby
+    # per call: fit once per level of a category, it was a tenth of diabetes130's fit.
+    c, v = codes[known], x[known]
+    people = int(c.max()) + 1
+    top = np.full(people, -np.inf)
+    bottom = np.full(people, np.inf)
+    np.maximum.at(top, c, v)
+    np.minimum.at(bottom, c, v)
+    held = np.bincount(c, minlength=people) > 0
+    highs = np.sort(top[held])[::-1]
+    lows = np.sort(bottom[held])
     if len(highs) < k:
         return out
     for beyond, nearest_first in (
