@@ -314,3 +314,33 @@ def test_beyond_kth_people_as_grouped() -> None:
             assert (
                 rare._beyond_kth_people(x, codes, k).tolist() == _old_beyond_kth_people(x, codes, k).tolist()
             )
+
+
+def _old_has_text(objects: np.ndarray) -> bool:
+    return bool(np.fromiter((type(v) is str for v in objects), dtype=bool, count=len(objects)).any())
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [dt.date(2020, 1, 1), None, dt.date(1999, 12, 31)],
+        [dt.datetime(2020, 1, 1), pd.NaT, np.nan, pd.Timestamp("2021-01-01")],
+        [dt.datetime(2020, 1, 1, tzinfo=dt.UTC), None],
+        [None, None],
+        [],
+        [dt.date(2020, 1, 1), "infinity"],
+        ["-infinity", None],
+        ["2020-01-01", "0000-00-00"],
+    ],
+)
+def test_special_dates_skip_only_columns_without_text(values: list[Any]) -> None:
+    from relsynth.model import sentinels
+    from relsynth.schema import Column, SqlType
+
+    col = Column("d", SqlType("date"))
+    objects = _objects(values)
+    read = sentinels._read_column(col, objects)
+    if not _old_has_text(objects):
+        assert read is None
+    else:
+        assert read is not None
