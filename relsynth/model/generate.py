@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 
 from relsynth.model import checks as ck
 from relsynth.model import keys as kz
-from relsynth.model.pii import PeopleFactory, PiiModel, sex_flags
+from relsynth.model.pii import PERSONAL, PeopleFactory, PiiModel, sex_flags
 from relsynth.model.spec import ColumnSpec, Model, TableModel
 from relsynth.model.text import SourceGuard, fresh
 from relsynth.model.values import whole_numbers
@@ -54,9 +55,14 @@ def generated_columns(
             if people is None:
                 seed = int(rng.integers(0, 2**31 - 1))
                 people = PeopleFactory(model.schema.locale, seed, n, sex_flags(frame), rng)
-            values = people.generate(spec.pii, rng)
-            if spec.guard is not None:
-                values = people.avoid(spec.pii, values, spec.guard.copies, rng)
+            if spec.unique and spec.pii.category not in PERSONAL:
+                # A repeat is drawn again in the source's format: a number appended to it would
+                # break that format (an MRN of 8 digits with a 9th, against a CHECK on its shape).
+                values = fresh(partial(people.draw, spec.pii), n, rng, guard=spec.guard, unique=True)
+            else:
+                values = people.generate(spec.pii, rng)
+                if spec.guard is not None:
+                    values = people.avoid(spec.pii, values, spec.guard.copies, rng)
             if spec.unique:
                 values = make_unique(values, rng, table.column(col).type.length)
         elif spec.how == "text":
@@ -291,13 +297,33 @@ def _off_source(
     return values
 
 
+SAME_SHAPE_TRIES = 40  # a repeated code's own last digits drawn again before a number is added
+
+
+def _other_digits(text: str, tries: int, rng: np.random.Generator) -> str | None:
+    """The text with its last digits drawn again (one more of them every ten tries, the last run
+    of digits at most): MRN10012345 -> MRN10012871, same length and shape. None without digits."""
+    places = [i for i, ch in enumerate(text) if ch.isascii() and ch.isdigit()]
+    if not places:
+        return None
+    run = 1
+    while run < len(places) and places[-run - 1] == places[-run] - 1:
+        run += 1
+    chars = list(text)
+    for pos in places[-min(run, 2 + tries // 10) :]:
+        chars[pos] = str(int(rng.integers(0, 10)))
+    return "".join(chars)
+
+
 def make_unique(
     values: np.ndarray,
     rng: np.random.Generator,
     length: int | None = None,
     taken: Callable[[Any], bool] | None = None,
 ) -> np.ndarray:
-    """Repeated generated values get a number (before the @ of an e-mail), so a UNIQUE holds; within
+    """Repeated generated values get other last digits where they have digits (a code keeps its
+    format: a CHECK on its shape holds), else, or when those are used up, a number (before the @ of
+    an e-mail), so a UNIQUE holds; within
     a declared length the number replaces the last characters instead of lengthening the value, and
     where no number fits, a key string does (keys.fit_keys): never longer than the column.
     ``taken``: values that count as repeated too (an earlier batch's, model/batches.py)."""
@@ -305,8 +331,15 @@ def make_unique(
     seen: set[Any] = set()
     for i, v in enumerate(out):
         candidate = v
-        tries = 0
+        tries = shaped = 0
         while candidate in seen or (taken is not None and candidate is not None and taken(candidate)):
+            if shaped < SAME_SHAPE_TRIES and isinstance(v, str) and "@" not in v:
+                shaped += 1
+                other = _other_digits(v, shaped, rng)  # a code keeps its length and format
+                if other is not None:
+                    candidate = other
+                    continue
+                shaped = SAME_SHAPE_TRIES  # no digits: numbered at once
             tries += 1
             k = str(int(rng.integers(1, 10 ** min(3 + tries // 20, 9))))
             if length and len(k) > length:  # no room for a number: left repeated, fixed below

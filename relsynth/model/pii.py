@@ -46,6 +46,9 @@ DOCUMENTATION_DOMAINS = ("example.com", "example.org", "example.net")
 # Categories generated from the source's shapes (each position's class, characters every distinct
 # value shares), then made valid where the category has a checksum.
 SHAPED = frozenset({"phone", "national_id", "record_number", "payment_card", "iban"})
+# Categories with a person behind each value (generate); every other one is drawn (draw), so a
+# repeated value of a UNIQUE column is drawn again in its own format, not numbered.
+PERSONAL = frozenset({"first_name", "last_name", "person_name", "email", "street_address", "free_text"})
 MAX_TEMPLATES = 50  # secret formats kept (the most frequent)
 _ALPHABETS = {
     "digits": string.digits,
