@@ -507,7 +507,7 @@ def settle(
                 if set(cols) & set(shape.moved_columns) and set(cols) <= set(after.columns):
                     clash = after.duplicated(subset=list(cols), keep=False).to_numpy() & moved
                     stuck |= clash
-            broken = target_checks._still_broken(table, after) & moved
+            broken = target_checks._still_broken(table, after, schema) & moved
             stuck |= broken
             keep = moved & ~stuck
             if stuck.any():  # a row that could not be moved keeps its values (it is dropped below)

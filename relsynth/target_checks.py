@@ -43,13 +43,29 @@ _WORD = re.compile(
 )
 
 
-def hard_checks(table: Table) -> list[Check]:
-    """The table's CHECKs the engine could not interpret (and so could not keep while sampling):
-    those it cannot read, and those computing with columns that are not numbers."""
+def all_checks(schema: Schema | None, table: Table) -> list[Check]:
+    """The table's CHECKs and its columns' domains' (PostgreSQL), VALUE named as the column: a
+    domain's CHECK holds for every row as a column's does (and is recreated with the domain, or
+    as the column's own CHECK in another dialect), so its rows are judged the same way. A domain
+    that uses what relsynth does not recreate keeps its ``needs``: not created, not asked."""
+    from relsynth.ddl import domain_checks
+
+    if schema is None or not schema.domains:
+        return list(table.checks)
+    needs = {d.name: d.needs for d in schema.domains}
+    return list(table.checks) + [
+        Check(None, sql, needs=needs.get(table.column(column).type.type_name or "", ()))
+        for column, sql in domain_checks(schema, table)
+    ]
+
+
+def hard_checks(table: Table, checks: Sequence[Check] | None = None) -> list[Check]:
+    """The table's CHECKs (or ``checks``) the engine could not interpret (and so could not keep
+    while sampling): those it cannot read, and those computing with columns that are not numbers."""
     from relsynth.model import checks as ck
 
     hard = []
-    for check in table.checks:
+    for check in table.checks if checks is None else checks:
         try:
             node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
@@ -71,15 +87,20 @@ def judges(schema: Schema, table: Table, kind: str) -> list[Judge]:
     CHECK is the engine's, and, into another dialect, none computes)."""
     from relsynth.model import checks as ck
 
+    every = all_checks(schema, table)
     if dialects.family(schema.dialect) == kind:  # not one using what the target lacks (not recreated)
-        held = [check for check in table.checks if not check.needs]
-        return [(check, check.sql) for check in held] if any(c in held for c in hard_checks(table)) else []
+        held = [check for check in every if not check.needs]
+        return (
+            [(check, check.sql) for check in held]
+            if any(c in held for c in hard_checks(table, every))
+            else []
+        )
     from relsynth.ddl import check_clause
 
-    hard = hard_checks(table)
+    hard = hard_checks(table, every)
     out: list[Judge] = []
     ask = False
-    for check in table.checks:
+    for check in every:
         clause = check_clause(check.sql, table, schema.dialect, kind)
         if clause is None:
             continue
@@ -141,7 +162,11 @@ def rejected(
     columns = [c.name for c in table.columns if not c.computed and c.name in frame.columns]
     md = sa.MetaData()
     cols = [sa.Column("_rs_row", sa.Integer)]
-    cols += [sa.Column(c, column_type(table.column(c), table, schema.dialect, kind)[0]) for c in columns]
+    # A domain column is of its base type here: the domain's CHECK would refuse the very rows asked about.
+    bases = frozenset(d.name for d in schema.domains)
+    cols += [
+        sa.Column(c, column_type(table.column(c), table, schema.dialect, kind, bases)[0]) for c in columns
+    ]
     options: dict[str, Any] = {}
     if kind == "mysql":  # compared as the target's table will compare them (see ddl.build)
         binary = case_sensitive_collation(
@@ -188,7 +213,7 @@ def settle(
     asked, the ones the engine kept too, so a repair that breaks one is not loaded."""
     table = schema.table(name)
     frame = frames[name]
-    broken = _still_broken(table, frame)
+    broken = _still_broken(table, frame, schema)
     if broken.any():  # what sampling could not repair is not loaded (the load would fail on it)
         drop_rows(frames, schema, names, name, broken, dropped)
         frame = frames[name]
@@ -223,12 +248,13 @@ def settle(
         drop_rows(frames, schema, names, name, still, dropped)
 
 
-def _still_broken(table: Table, frame: pd.DataFrame) -> np.ndarray:
-    """Rows breaking a CHECK the engine reads (evaluated here, in Python, for any target)."""
+def _still_broken(table: Table, frame: pd.DataFrame, schema: Schema | None = None) -> np.ndarray:
+    """Rows breaking a CHECK the engine reads (evaluated here, in Python, for any target), a
+    domain's too when ``schema`` is given."""
     from relsynth.model import checks as ck
 
     bad = np.zeros(len(frame), dtype=bool)
-    for check in table.checks:
+    for check in all_checks(schema, table):
         try:
             node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
