@@ -20,6 +20,7 @@ import pandas as pd
 
 from relsynth.schema import SqlType
 from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES
+from relsynth.transform import far_datetimes
 
 MAX_DECIMALS = 12
 
@@ -40,12 +41,12 @@ def nudge_unique(
     dates = values.dtype == object and _all_dates(values)
     stamps = values.dtype == object and _all_of(values, dt.datetime)  # timestamps held as objects
     if dates or stamps:  # a DATE column's Python dates: spread as days, given back as dates
-        values = pd.to_datetime(pd.Series(values.to_numpy(), index=values.index))
+        values = _stamps(pd.Series(values.to_numpy(), index=values.index))
     elif values.dtype == object and _all_of(values, dt.time):  # times of day: spread as seconds
         return _nudge_clock(frame, col, keep, dup, values, taken), None
     text = _text_format(values) if sqltype.name in STRING_TYPES else None
     if text is not None:  # dates as text ('2021-03-04'): spread as times, written back as text
-        values = pd.to_datetime(values, format=text, errors="coerce")
+        values = _text_stamps(values, text)
     if pd.api.types.is_datetime64_any_dtype(values):
         return _nudge_times(frame, col, keep, dup, values, dates, text, taken), None
     numbers = pd.to_numeric(values, errors="coerce")
@@ -89,6 +90,29 @@ def nudge_unique(
     left = dup.copy()
     left[chosen] = False
     return left, (room if chosen.sum() < known.sum() else None)
+
+
+def _stamps(values: pd.Series) -> pd.Series:
+    """Dates or datetimes as datetime64: nanoseconds, or microseconds where a value lies past
+    pandas' nanoseconds (1677 to 2262: a period open until 9999-01-01 stopped the run)."""
+    try:
+        return pd.to_datetime(values)
+    except (pd.errors.OutOfBoundsDatetime, OverflowError):
+        aware = any(getattr(v, "tzinfo", None) is not None for v in values.dropna())
+        return far_datetimes(values, utc=aware)
+
+
+def _text_stamps(values: pd.Series, text: str) -> pd.Series:
+    """Dates kept as text, read with their format: in microseconds where one lies past pandas'
+    nanoseconds (read as NaT, it was written back as NULL)."""
+    out = pd.to_datetime(values, format=text, errors="coerce")
+    if not (out.isna() & values.notna()).any():
+        return out
+    try:
+        read = [None if pd.isna(v) else dt.datetime.strptime(str(v), text) for v in values]
+    except ValueError:  # text that is no date in this format: as before (NaT)
+        return out
+    return pd.Series(np.array(read, dtype="datetime64[us]"), index=values.index)
 
 
 def _taken_index(taken: set[tuple[Any, ...]] | None, base: float, step: float) -> set[int]:
@@ -239,21 +263,28 @@ def _nudge_times(
     taken: set[tuple[Any, ...]] | None = None,
 ) -> np.ndarray:
     """Times spread on their own grain (a timestamp every 37 minutes: a minute), counted in
-    integers: nanoseconds as a float (1.6e18) did not move by one."""
+    integers of their unit (nanoseconds; microseconds past 2262): nanoseconds as a float (1.6e18)
+    did not move by one. Within what both the unit and Python's dates hold (years 1 to 9999)."""
     known = values.notna().to_numpy()
     if not known.any():
         return dup
     tz = getattr(values.dt, "tz", None)
     ns = values.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else values  # as batches hold
-    ints = ns.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    unit = str(getattr(ns.dt, "unit", "ns"))
+    per = _PER_SECOND.get(unit)
+    if per is None:
+        return dup
+    kind = f"datetime64[{unit}]"
+    ints = ns.to_numpy(dtype=kind).astype(np.int64)
     from relsynth.transform import grain_of
 
-    step = max(round(grain_of(ints[known] / 1e9) * 1e9), 1)
+    step = max(round(grain_of(ints[known] / per) * per), 1)
     base = int(ints[known].min())
     index = (ints[known] - base) // step
-    first, last = int(np.iinfo(np.int64).min) + 1, int(np.iinfo(np.int64).max)
+    first = max(int(np.iinfo(np.int64).min) + 1, _since_epoch(dt.datetime.min, unit))
+    last = min(int(np.iinfo(np.int64).max), _since_epoch(dt.datetime.max, unit))
     bounds = (-((base - first) // step), (last - base) // step)
-    used = _taken_times(taken, text, base, step)
+    used = _taken_times(taken, text, base, step, unit)
     window = _window(index, bounds, len(index) + len(used), lambda _: True)
     spread = None if window is None else spread_unique(index, window)
     if spread is None:
@@ -262,7 +293,7 @@ def _nudge_times(
         spread = _off_taken(spread, used, window)  # type: ignore[arg-type]
     moved = ints.copy()
     moved[known] = base + spread * step
-    out = pd.Series(moved.astype("datetime64[ns]"), index=values.index).where(known)
+    out = pd.Series(moved.astype(kind), index=values.index).where(known)
     if tz is not None:
         out = out.dt.tz_localize("UTC").dt.tz_convert(tz)
     if dates or text is not None:
@@ -297,19 +328,32 @@ def _next_representable(
     return left
 
 
-def _taken_times(taken: set[tuple[Any, ...]] | None, text: str | None, base: int, step: int) -> set[int]:
+_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
+def _since_epoch(moment: dt.datetime, unit: str) -> int:
+    """A naive datetime as integers of ``unit`` since 1970, exactly (no float)."""
+    delta = moment - dt.datetime(1970, 1, 1)
+    micros = (delta.days * 86400 + delta.seconds) * 10**6 + delta.microseconds
+    return micros * _PER_SECOND[unit] // 10**6
+
+
+def _taken_times(
+    taken: set[tuple[Any, ...]] | None, text: str | None, base: int, step: int, unit: str = "ns"
+) -> set[int]:
     """The grid positions of the times earlier batches wrote (values.key_values: seconds, or
-    the text of a column of text dates)."""
+    the text of a column of text dates), counted in ``unit``."""
     if not taken:
         return set()
     written = pd.Series([t[0] for t in taken], dtype=object)
     seconds = pd.to_numeric(written, errors="coerce")
     if seconds.notna().all():
-        ns = (seconds.to_numpy(dtype=float) * 1e9).round().astype(np.int64)
+        ints = (seconds.to_numpy(dtype=float) * _PER_SECOND[unit]).round().astype(np.int64)
     else:
-        stamps = pd.to_datetime(written.astype(str), format=text, errors="coerce")
-        ns = stamps.dropna().to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    return set(((ns - base) // step).tolist())
+        strings = written.astype(str)
+        stamps = _text_stamps(strings, text) if text is not None else pd.to_datetime(strings, errors="coerce")
+        ints = stamps.dropna().to_numpy(dtype=f"datetime64[{unit}]").astype(np.int64)
+    return set(((ints - base) // step).tolist())
 
 
 def _all_of(values: pd.Series, kind: type) -> bool:
