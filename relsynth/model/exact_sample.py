@@ -369,7 +369,9 @@ def _open_last(
     last = ex.last_of_key(key, s)
     want = last & (rng.random(len(s)) < float(r.last_open or 0.0))
     e = e.copy()
-    shut = last & ~want & np.isnan(e)  # a last one drawn open but not to be: closed like the others
+    # Every one drawn open but not to be is closed like the others: an earlier one left open was
+    # placed last and kept open (ex.place), 730 current salaries for the source's 410.
+    shut = ~want & np.isnan(e) & (key >= 0) & ~np.isnan(s)
     if shut.any():
         fill = _closing(tm, r, s, e, span, rng)
         if fill is not None:

@@ -31,6 +31,11 @@ log = logging.getLogger("relsynth")
 MIN_ROWS = 5  # a sentinel is a common value: a rare one is a person's date, not a convention
 MIN_SHARE = 0.01
 YEAR = 365.25 * 86400.0
+# A value this far off the others (and FAR_SPREAD times further than they spread) is no one's date
+# at any share of the rows: MIN_ROWS of them make it a sentinel (9999-01-01 ending the current one
+# of 14 salary periods, 0.96% of the rows, beside 1985..2012).
+FAR = 100 * YEAR
+FAR_SPREAD = 3.0
 
 
 def find(table: Table, frame: pd.DataFrame) -> dict[str, Any]:
@@ -64,7 +69,8 @@ def find(table: Table, frame: pd.DataFrame) -> dict[str, Any]:
 
 def _sentinel(secs: np.ndarray) -> float | None:
     """The extreme value, shared by enough rows, that lies further from the others than they
-    spread (and at least a year): 9999-01-01 beside 1985..2002, not 2002-08-01 beside 2002-07-31."""
+    spread (and at least a year): 9999-01-01 beside 1985..2002, not 2002-08-01 beside 2002-07-31.
+    Enough rows: MIN_SHARE of them, or only MIN_ROWS for a value centuries off (FAR)."""
     if not len(secs) or np.isnan(secs).any():
         return None
     levels, counts = np.unique(secs, return_counts=True)
@@ -73,7 +79,9 @@ def _sentinel(secs: np.ndarray) -> float | None:
     for end, nxt, count in ((levels[-1], levels[-2], counts[-1]), (levels[0], levels[1], counts[0])):
         rest = levels[:-1] if end == levels[-1] else levels[1:]
         spread = float(rest[-1] - rest[0])
-        if count >= max(MIN_ROWS, MIN_SHARE * len(secs)) and abs(end - nxt) > max(spread, YEAR):
+        gap = abs(end - nxt)
+        far = gap > max(FAR_SPREAD * spread, FAR)
+        if count >= (MIN_ROWS if far else max(MIN_ROWS, MIN_SHARE * len(secs))) and gap > max(spread, YEAR):
             return float(end)
     return None
 
