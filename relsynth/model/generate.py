@@ -58,7 +58,8 @@ def generated_columns(
             if spec.unique and spec.pii.category not in PERSONAL:
                 # A repeat is drawn again in the source's format: a number appended to it would
                 # break that format (an MRN of 8 digits with a 9th, against a CHECK on its shape).
-                values = fresh(partial(people.draw, spec.pii), n, rng, guard=spec.guard, unique=True)
+                draw = partial(people.draw, spec.pii)
+                values = fresh(draw, n, rng, guard=spec.guard, unique=True, numbered=False)
             else:
                 values = people.generate(spec.pii, rng)
                 if spec.guard is not None:

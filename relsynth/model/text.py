@@ -366,10 +366,12 @@ def fresh(
     guard: SourceGuard | None,
     unique: bool,
     numeric: bool = False,
+    numbered: bool = True,
 ) -> np.ndarray:
     """Generate n strings, drawing again those that copy a source value or repeat (if unique).
     ``numeric``: the column holds numbers, so '495.7' and '495.70' repeat (a UNIQUE double
-    column failed the load on them)."""
+    column failed the load on them). ``numbered=False``: what still clashes after every draw is
+    left as it is for the caller (generate.make_unique varies a code's own digits first)."""
     out = generate(n, rng)
     check = np.arange(n)  # after the first round, only the values drawn again meet the guard
     for _ in range(20):
@@ -386,7 +388,7 @@ def fresh(
     bad = guard.copies(out) if guard is not None else np.zeros(n, dtype=bool)
     if unique:
         bad |= _repeats(out, numeric)
-    if numeric:  # no suffix makes a number: left to the key check, which drops the rows
+    if numeric or not numbered:  # no suffix makes a number: left to the key check, which drops the rows
         return out
     out[bad] = [f"{v}-{i}" for i, v in zip(np.flatnonzero(bad), out[bad], strict=True)]
     return out
