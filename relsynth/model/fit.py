@@ -1748,7 +1748,7 @@ def _fit_keys(
             key_values = rel.comparable(frame[fk.ref_columns[0]])
             ref_values = rel.comparable(frame[fk.columns[0]])
             forest = Forest.fit(key_values, ref_values, groups)
-            if forest.within_group and times:  # a chain of visits in time: the next names the one before
+            if times:  # a chain of visits in time: the next names the one before (a reflex test too)
                 ups = rel.key_rows(pd.Index(list(key_values)), pd.Index(list(ref_values)))
                 forest.order_by = following(np.where(ups == np.arange(len(ups)), -1, ups), times)
             model.forests[fk.name] = forest

@@ -498,6 +498,7 @@ class Forest:
             return self._leveled_within(n, rng, shared)
         if self.within_group and groups is not None:
             return self._within(n, rng, groups, order)
+        times = order
         counts = allocate(np.asarray(self.level_share), n, rng)
         counts[0] = max(counts[0], 1)
         order = rng.permutation(n)
@@ -515,6 +516,8 @@ class Forest:
         roots = np.flatnonzero(parent < 0)
         loops = rng.random(len(roots)) < self.self_loops
         parent[roots[loops]] = roots[loops]
+        if times is not None and self.order_by is not None:  # across groups: a reflex test after its order
+            parent = earlier_parents(parent, times, rng)
         return parent
 
     def _within(
@@ -734,6 +737,45 @@ def breadth_first(rows: np.ndarray, first: np.ndarray, linked: np.ndarray, count
                 out[k] = rows[k - 1]
         if counts[k] > 0:
             room.append([k, int(counts[k])])
+    return out
+
+
+def earlier_parents(parent: np.ndarray, order: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each linked row given a parent no later than itself (``order``: each row's time, NaN
+    unknown), where rows name rows of any group (a reflex test names another patient's order).
+
+    The rows of each depth take their parents again from the same parents' places, one place per
+    child each parent had, so the depth profile and the children per node stay: in time order,
+    each row draws among the places whose parent is no later than it. A row left with no such
+    place becomes a root. Rows of unknown time keep their parent; a parent of unknown time is
+    no later than any row."""
+    n = len(parent)
+    out = parent.copy()
+    linked = (parent >= 0) & (parent != np.arange(n))
+    up = order[np.maximum(parent, 0)]
+    if not (linked & (order < up)).any():  # NaN on either side compares False
+        return out
+    depth = _depths(np.where(linked, parent, -1))
+    movable = linked & ~np.isnan(order)
+    for d in np.unique(depth[movable]):
+        kids = np.flatnonzero(movable & (depth == d))
+        kids = kids[np.lexsort((kids, order[kids]))]
+        places = parent[kids]
+        when = np.nan_to_num(order[places], nan=-np.inf)
+        places = places[np.lexsort((places, when))]
+        when = np.sort(when)
+        ready = np.searchsorted(when, order[kids], side="right")  # places open to each kid
+        pool: list[int] = []
+        opened = 0
+        for kid, upto in zip(kids.tolist(), ready.tolist(), strict=True):
+            pool.extend(places[opened:upto].tolist())
+            opened = max(opened, upto)
+            if not pool:
+                out[kid] = -1
+                continue
+            at = int(rng.integers(len(pool)))
+            pool[at], pool[-1] = pool[-1], pool[at]
+            out[kid] = pool.pop()
     return out
 
 

@@ -292,7 +292,7 @@ def finish_all(
             backrefs.apply(schema, deferred, frames, {name: model.tables[name].back_refs}, rngs[name])
     _settle_late(model, done, rngs, report, names)
     for name in names:  # last: settling moved the times a chain of visits is ordered by
-        _ordered_self_refs(model, name, done)
+        _ordered_self_refs(model, name, done, rngs[name])
 
 
 def finished(
@@ -524,7 +524,7 @@ def _fill_nulls(frame: pd.DataFrame, column: str, rng: np.random.Generator) -> i
     return int(missing.sum())
 
 
-def _ordered_self_refs(model: Model, name: str, done: dict[str, _Sampled]) -> None:
+def _ordered_self_refs(model: Model, name: str, done: dict[str, _Sampled], rng: np.random.Generator) -> None:
     """A self-reference that names an earlier row by a time (a visit's preceding visit) still
     does, whatever moved the times after the links were drawn (settling orders and intervals,
     moving a row off a source record): the chains of the groups it no longer holds in are linked
@@ -550,7 +550,10 @@ def _ordered_self_refs(model: Model, name: str, done: dict[str, _Sampled]) -> No
         keys = pd.Index(list(comparable(frame[r])))
         parent = np.asarray(keys.get_indexer(list(comparable(frame[c]))), dtype=np.int64)
         groups = s.parent_pos if s.parent_pos is not None else np.zeros(len(frame), dtype=np.int64)
-        new = kz.relink_in_order(parent, np.asarray(groups, dtype=np.int64), order)
+        if forest.within_group:
+            new = kz.relink_in_order(parent, np.asarray(groups, dtype=np.int64), order)
+        else:  # rows name rows of other groups: each takes an earlier row's place
+            new = kz.earlier_parents(parent, order, rng)
         changed = np.flatnonzero(new != parent)
         if not len(changed):
             continue

@@ -198,7 +198,8 @@ class Model:
             for name, forest in t.forests.items():
                 if forest.order_by:
                     by = forest.order_by
-                    out.append(f"{t.name}: {name} names an earlier row of the same parent by {by}")
+                    where = " of the same parent" if forest.within_group else ""
+                    out.append(f"{t.name}: {name} names an earlier row{where} by {by}")
             for dim in t.dims:
                 if dim.role == "value" and getattr(dim.encoder, "given", None):  # model/by_level.py
                     out.append(f"{t.name}: {dim.column} has its own distribution per {_per(dim.encoder)}")
