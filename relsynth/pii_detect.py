@@ -126,6 +126,18 @@ def person_name_kind(value: str) -> str | None:
     return None
 
 
+def _after_a_title(value: str) -> str | None:
+    """'full' or 'family' for a capitalised name after a personal title ('Dr. Novak', 'Mrs. Ana
+    Ito'), whatever the name lists hold; None otherwise (a title alone is no one)."""
+    tokens = value.replace(",", " ").split()
+    if len(tokens) < 2 or fold(tokens[0]).rstrip(".") not in _TITLES:
+        return None
+    core = _name_tokens(value)
+    if not core or not _capitalised(core) or len(core) > 3:
+        return None
+    return "full" if len(core) > 1 else "family"
+
+
 def _capitalised(tokens: list[str]) -> bool:
     return all(t[:1].isupper() for t in tokens)
 
@@ -569,6 +581,10 @@ def _names(counts: pd.Series, hint: str | None) -> tuple[str | None, str]:
             return "first_name", f"{by}: {_pct(given)} given names"
         if single and family >= need:
             return "last_name", f"{by}: {_pct(family)} surnames"
+    titled = _kinds(counts, _after_a_title)  # 'Dr. Novak': a title says a person, known name or not
+    if _weighed(counts, titled.notna()) >= need and len(counts) >= 2:
+        kind = "person_name" if _weighed(counts, titled == "full") >= 0.5 else "last_name"
+        return kind, f"{by}: {_pct(_weighed(counts, titled.notna()))} names after a title (Dr., Mrs.)"
     if hint == "name" or (hint == "org" and _distinct_enough(counts)):
         share = _share(counts, name_like)
         if share >= THRESHOLD:

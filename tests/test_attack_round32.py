@@ -211,3 +211,15 @@ def test_a_self_reference_across_parents_still_names_an_earlier_row(
     )
     assert len(pairs) > 200
     assert all(str(child) >= str(parent) for child, parent in pairs)
+
+
+def test_names_after_a_title_are_personal_data_whatever_the_name_lists() -> None:
+    """'Dr. Novak', 'Dr. Okafor': four doctors called about critical results were copied into the
+    output and the model file, their names in no name list and too few to count as surnames."""
+    import pandas as pd
+
+    from relsynth.pii_detect import detect
+
+    assert detect(pd.Series(["Dr. Novak", "Dr. Ito", "Dr. Okafor", "Dr. Silva"] * 50))[0] == "last_name"
+    assert detect(pd.Series(["Dr. Ana Ito", "Mrs. Maria Silva", "Prof. Okafor"] * 50))[0] == "person_name"
+    assert detect(pd.Series(["Mr.", "Ms.", "Dr.", "Mrs."] * 50))[0] is None  # titles alone: no one
