@@ -20,6 +20,7 @@ import pandas as pd
 
 from relsynth.model import checks as ck
 from relsynth.model import exact as ex
+from relsynth.model import text_numbers
 from relsynth.model.assign import dim_values
 from relsynth.model.exact_fit import protected, walk
 from relsynth.model.relations import Order, comparable
@@ -527,6 +528,7 @@ def derive_rows(
     tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator, times: Times
 ) -> None:
     """Calendar dates made valid, then parts and differences derived from the final values."""
+    numbers_in_text(tm, table, frame, rng)
     if not (tm.calendars or tm.parts or tm.differences) or not len(frame):
         return
     for cal in tm.calendars:
@@ -539,6 +541,13 @@ def derive_rows(
             moved |= _difference(tm, table, frame, d, rng, times, move=not moved)
         if not moved:
             break
+
+
+def numbers_in_text(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator) -> None:
+    """The rows of a text of numbers and words (model/text_numbers.py) drawn as numbers: a number
+    of their row's level, in the source's spelling. A no-op once none is left."""
+    for tn in tm.text_numbers:
+        text_numbers.fill(tn, frame, rng, table.column(tn.column).type.length)
 
 
 def _calendar(table: Table, frame: pd.DataFrame, cal: ex.Calendar) -> None:

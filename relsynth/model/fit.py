@@ -20,7 +20,7 @@ import pandas as pd
 from relsynth import dialects
 from relsynth.graph import Plan, TablePlan
 from relsynth.graph import plan as make_plan
-from relsynth.model import backrefs, by_level, exact_fit, guards, natives, rare
+from relsynth.model import backrefs, by_level, exact_fit, guards, natives, rare, text_numbers
 from relsynth.model import levels as category_order
 from relsynth.model import relations as rel
 from relsynth.model import sentinels as sentinel_dates
@@ -32,7 +32,7 @@ from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
 from relsynth.model.values import as_objects, collated, empty_value, identifying, non_finite, value_codes
-from relsynth.profile import UNLINKED_REASON, referenced_keys, unlinked_codes
+from relsynth.profile import MAX_CATEGORIES, UNLINKED_REASON, referenced_keys, unlinked_codes
 from relsynth.schema import Column, ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
 from relsynth.transform import (
@@ -408,10 +408,20 @@ def _fit_own(
     # their 2 stores, no value of 600 customers was kept. A small root table (11 patients) still
     # counts its rows' children by it.
     by_parent = None if _under_a_branch(plan, tp, frames) else parent_pos
-    common = _common_levels(table, frame, roles, data_keys - labels, by_parent, rare_k, gone, owner)
     # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
     # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
     people = owner if owner is not None else by_parent
+    # A text of numbers in some rows and words in others (Synthea's observations.value): the numbers
+    # are learned per level of the code (model/text_numbers.py), the rows as one placeholder level.
+    # Which columns make a record a row must not copy is decided on the source's own values.
+    original = frame
+    frame, table, model.text_numbers = _numbers_in_text(
+        table, frame, roles, data_keys, uniques, people, rare_k
+    )
+    common = _common_levels(table, frame, roles, data_keys - labels, by_parent, rare_k, gone, owner)
+    for tn in model.text_numbers:  # where numbers go is no one's value: never withheld
+        if tn.column in common:
+            common[tn.column].add(tn.placeholder)
     # A key into a reference table of no common code (every diagnosis held by fewer than K
     # people) takes codes of the reference table at random: no text can stand for a key.
     any_code = {c for c, levels in common.items() if not levels and roles.get(c) == "reference_fk"}
@@ -708,7 +718,7 @@ def _fit_own(
     )
     model.columns = [specs[c.name] for c in table.columns]
     model.non_finite = non_finite(table, frame)
-    _fit_record_guard(model, table, frame, specs, rng)
+    _fit_record_guard(model, table, original, specs, rng)
     model.dims = dims
     model.n_own = len(dims)
     z_own = np.column_stack(columns_z) if columns_z else np.zeros((n, 0))
@@ -722,6 +732,90 @@ def _fit_own(
         owner=owner,
         categories=categories,
     )
+
+
+def _numbers_in_text(
+    table: Table,
+    frame: pd.DataFrame,
+    roles: dict[str, str],
+    data_keys: set[str],
+    uniques: set[str],
+    people: np.ndarray | None,
+    rare_k: int,
+) -> tuple[pd.DataFrame, Table, list[text_numbers.TextNumbers]]:
+    """Text columns holding numbers in some rows and words in others, with no number column beside
+    them (model/text_numbers.py): a new frame where their number rows hold one placeholder level,
+    the table with such a column a category, and how its numbers are drawn. The caller's frame is
+    left as it is (the guards against copying source records are built from it)."""
+
+    def plain(c: Column) -> bool:
+        return (
+            c.name in frame
+            and c.name not in data_keys
+            and c.name not in roles
+            and not c.pii
+            and not c.computed
+        )
+
+    candidates = [
+        c.name
+        for c in table.columns
+        if plain(c)
+        and c.name not in uniques
+        and c.kind in {Kind.CATEGORICAL, Kind.TEXT}
+        and c.type.name in STRING_TYPES
+        and not c.type.values
+    ]
+    if not candidates:
+        return frame, table, []
+    numbers = [c.name for c in table.columns if c.name in frame and c.kind is Kind.NUMERICAL]
+    found = text_numbers.find(frame, candidates, numbers, people, rare_k)
+    if not found:
+        return frame, table, []
+    givens = [
+        c.name
+        for c in table.columns
+        if (plain(c) or roles.get(c.name) == "reference_fk") and c.kind in {Kind.CATEGORICAL, Kind.BOOLEAN}
+    ]
+    out, replaced = [], {}
+    for column, rows in found:
+        words = frame[column][~rows].dropna()
+        if words.nunique() + 1 > MAX_CATEGORIES:
+            continue  # free text with some numbers in it: left to the text model
+        placeholder = text_numbers.placeholder_for(frame[column])
+        tn = text_numbers.fit(
+            frame,
+            column,
+            rows,
+            [g for g in givens if g != column],
+            people,
+            rare_k,
+            lambda x, held: _number_encoder(x, held, rare_k, all_rare=False),
+            placeholder,
+        )
+        values = frame[column].to_numpy(dtype=object).copy()
+        values[rows] = placeholder
+        replaced[column] = pd.Series(values, index=frame.index, dtype=object)
+        out.append(tn)
+        log.debug(
+            "%s: %s holds numbers in %.0f%% of its rows: drawn per %s",
+            table.name,
+            column,
+            100 * tn.share,
+            tn.given,
+        )
+    if not out:
+        return frame, table, []
+    table = replace(
+        table,
+        columns=tuple(
+            replace(c, kind=Kind.CATEGORICAL, kind_reason="words, and numbers drawn per level of a category")
+            if c.name in replaced
+            else c
+            for c in table.columns
+        ),
+    )
+    return frame.assign(**replaced), table, out
 
 
 def _exact_offset(col: Any, known: pd.Series) -> int | None:
@@ -1430,7 +1524,10 @@ def _fit_record_guard(
         for c in cols
         if specs[c].how == "copula" and table.column(c).kind in {Kind.NUMERICAL, Kind.DATETIME}
     ]
-    pool = movable or [c for c in cols if specs[c].how == "copula"]
+    # A text of numbers is moved by drawing its row's number again: moving the code its numbers
+    # are drawn per (observations.code) would leave a glucose number on a haemoglobin row.
+    numbered = [tn.column for tn in model.text_numbers if tn.column in cols]
+    pool = movable or numbered or [c for c in cols if specs[c].how == "copula"]
     if pool:
         model.record_nudge = max(pool, key=lambda c: frame[c].nunique())
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from relsynth.model import checks as ck
 from relsynth.model import keys as kz
+from relsynth.model import text_numbers
 from relsynth.model.pii import PERSONAL, PeopleFactory, PiiModel, sex_flags
 from relsynth.model.spec import ColumnSpec, Model, TableModel
 from relsynth.model.text import SourceGuard, fresh
@@ -198,8 +199,12 @@ def avoid_records(
         dim = next((d for d in tm.dims if d.column == col and d.role == "value"), None)
         old = values.copy()
         whole = whole_numbers(table.column(col).type)  # compared exactly (values.record_keys)
-        for r, sgn in zip(rows, step, strict=True):
-            values[r] = nudge_value(values[r], int(sgn), spec, dim, values, rng, whole=whole)
+        numbers = next((t for t in tm.text_numbers if t.column == col), None)
+        if numbers is not None:  # a number drawn again for its row's level (model/text_numbers.py)
+            values = text_numbers.redraw(numbers, frame, rows, rng, table.column(col).type.length)
+        else:
+            for r, sgn in zip(rows, step, strict=True):
+                values[r] = nudge_value(values[r], int(sgn), spec, dim, values, rng, whole=whole)
         # CHECKs come first: a move that breaks one goes the other way, or to a value drawn from
         # the column, or is not made (the rows stay hits, for the next round).
         checks = [c.sql for c in table.checks]

@@ -458,6 +458,7 @@ def _sample_table(
         _derive(
             tm, frame, rng
         )  # determinants that arrived from a parent, or were numbered (seq -> is_primary)
+    xs.numbers_in_text(tm, table, frame, rng)  # before records are avoided and CHECKs repaired
     for fk in tp.self_refs:
         self_reference(tm, frame, fk, parent_pos, rng, table)
         _self_ref_checks(table, frame, fk)
@@ -469,6 +470,7 @@ def _sample_table(
     _settle(model, tm, table, frame, frames, parent.frame if parent else None, parent_pos, rng, report)
     if renumber(tm, frame, parent_pos, rng):  # visits numbered in the order settling left their dates
         _derive(tm, frame, rng, after={nb.column for nb in tm.numbering})
+        xs.numbers_in_text(tm, table, frame, rng)
     # Not re-derived after: a moved value may be outside a dependency's mapping (a NULL), and
     # conditionals drawn again would undo the CHECK repairs above.
     distinct_within_parent(tm, table, frame, parent_pos, context)
@@ -494,6 +496,7 @@ def _sample_table(
     if tm.numbering and not keep.all():  # rows left out leave no gap in a numbering (1, 2, 4)
         numbering(tm, frame, parent_pos, rng)
         _derive(tm, frame, rng, after={nb.column for nb in tm.numbering})
+        xs.numbers_in_text(tm, table, frame, rng)
     if batch is not None:
         batch.keep(table.name, frame)
     return _Sampled(frame, z, parent_pos)

@@ -15,6 +15,7 @@ from relsynth.model.keys import Forest
 from relsynth.model.pii import PiiModel
 from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
 from relsynth.model.text import Shapes, SourceGuard, Vocabulary
+from relsynth.model.text_numbers import TextNumbers
 from relsynth.schema import Schema
 from relsynth.transform import Encoder
 
@@ -110,6 +111,8 @@ class TableModel:
     time_matches: dict[str, TimeMatch] = field(default_factory=dict)
     existence: list[Existence] = field(default_factory=list)  # flags: the row has children
     no_overlap: list[NoOverlap] = field(default_factory=list)
+    # Text columns of numbers and words: numbers drawn per level of a category (model/text_numbers.py)
+    text_numbers: list[TextNumbers] = field(default_factory=list)
     back_refs: list[BackRef] = field(default_factory=list)  # cycles of two tables that point back
     # Columns the children of one parent share (a patient's race on each encounter), each with the
     # chance a child takes its first sibling's value rather than a draw of its own (1: always).
@@ -248,6 +251,10 @@ def _exact_lines(t: TableModel) -> list[str]:
             out.append(f"{t.name}: only the last interval of a {o.key} is open ({o.end} NULL or a sentinel)")
     for b in t.back_refs:
         out.append(f"{t.name}: a row that {b.other} points to points back through {b.fk}")
+    for tn in t.text_numbers:
+        per = f"per {tn.given}" if tn.given else "from one distribution"
+        said = f"holds numbers ({tn.share:.0%}) drawn {per}, spelled as the source (derived)"
+        out.append(f"{t.name}: {tn.column} {said}")
     for spec in t.columns:
         if spec.sentinel is not None:
             out.append(f"{t.name}: {spec.name} holds a sentinel date for 'none yet' (modelled as NULL)")

@@ -27,6 +27,7 @@ from relsynth.model.pii import PiiModel
 from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
+from relsynth.model.text_numbers import TextNumbers
 from relsynth.schema import Schema
 from relsynth.transform import encoder_from_state
 
@@ -177,6 +178,9 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         "record_nudge": t.record_nudge,
         "non_finite": t.non_finite,
         "exact": _exact_out(t),
+        "text_numbers": [
+            _text_numbers_out(tn, f"{prefix}/text_numbers{i}", arrays) for i, tn in enumerate(t.text_numbers)
+        ],
     }
     if t.reference is not None:
         ref = {}
@@ -239,6 +243,7 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
         },
     )
     _exact_in(t, d.get("exact", {}))
+    t.text_numbers = [_text_numbers_in(x, arrays) for x in d.get("text_numbers", [])]
     t.record_columns = d.get("record_columns", [])
     t.record_nudge = d.get("record_nudge")
     t.non_finite = {str(c): [str(k) for k in kinds] for c, kinds in d.get("non_finite", {}).items()}
@@ -251,6 +256,39 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
                 for v, null in zip(a["values"].tolist(), a["null"].tolist(), strict=True)
             ]
     return t
+
+
+def _text_numbers_out(tn: TextNumbers, prefix: str, arrays: _Arrays) -> dict[str, Any]:
+    """Levels of the given (common ones only) with their marginals; no source number is stored
+    but as knots of rare_k people each (fit._number_encoder)."""
+    assert tn.pooled is not None
+    return {
+        "column": tn.column,
+        "placeholder": tn.placeholder,
+        "share": tn.share,
+        "given": tn.given,
+        "pooled": _encoder_out(tn.pooled, f"{prefix}/pooled", arrays),
+        "pooled_format": tn.pooled_format,
+        "levels": [
+            [jsonable(level), fmt, _encoder_out(enc, f"{prefix}/level{i}", arrays)]
+            for i, (level, fmt, enc) in enumerate(zip(tn.levels, tn.formats, tn.encoders, strict=True))
+        ],
+    }
+
+
+def _text_numbers_in(d: dict[str, Any], arrays: _Arrays) -> TextNumbers:
+    levels = d.get("levels", [])
+    return TextNumbers(
+        column=str(d["column"]),
+        placeholder=str(d["placeholder"]),
+        share=float(d["share"]),
+        given=None if d.get("given") is None else str(d["given"]),
+        levels=[unjson(level) for level, _, _ in levels],
+        encoders=[_encoder_in(enc, arrays) for _, _, enc in levels],
+        formats=[str(fmt) for _, fmt, _ in levels],
+        pooled=_encoder_in(d["pooled"], arrays),
+        pooled_format=str(d["pooled_format"]),
+    )
 
 
 def _exact_out(t: TableModel) -> dict[str, Any]:
