@@ -63,6 +63,19 @@ def test_numbers_in_a_text_are_found_unless_categories_keep_them() -> None:
     # Codes that happen to be numbers, each held by many people: categories keep them.
     codes = pd.Series([str(250 + i % 12) for i in range(500)], dtype=object)
     assert tnum.find(pd.DataFrame({"v": codes}), ["v"], [], people, 5) == []
+    # SNOMED codes beside their description (each description fixes its code), or numbers alone
+    # (a column of codes more likely than of results): no numbers to draw.
+    names = [f"finding {i}" for i in range(150)]
+    described = pd.DataFrame(
+        {
+            "code": [str(10509002 + 7919 * (i % 150)) for i in range(400)] + ["Unknown"] * 100,
+            "description": [names[i % 150] for i in range(400)] + ["unknown"] * 100,
+        }
+    )
+    assert tnum.find(described, ["code"], [], people, 5) != []  # the description not looked at
+    assert tnum.find(described, ["code"], [], people, 5, ["description"]) == []
+    alone = pd.DataFrame({"v": [f"{v:.1f}" for v in rng.normal(100, 15, 500)]})
+    assert tnum.find(alone, ["v"], [], people, 5) == []
     # '007', '1e3', ' 5': not a number as a database spells one.
     assert list(tnum.number_texts(pd.Series(["007", "1e3", " 5", "-0.5", "12", None]))) == [
         False,

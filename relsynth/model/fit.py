@@ -769,14 +769,14 @@ def _numbers_in_text(
     if not candidates:
         return frame, table, []
     numbers = [c.name for c in table.columns if c.name in frame and c.kind is Kind.NUMERICAL]
-    found = text_numbers.find(frame, candidates, numbers, people, rare_k)
-    if not found:
-        return frame, table, []
     givens = [
         c.name
         for c in table.columns
         if (plain(c) or roles.get(c.name) == "reference_fk") and c.kind in {Kind.CATEGORICAL, Kind.BOOLEAN}
     ]
+    found = text_numbers.find(frame, candidates, numbers, people, rare_k, givens)
+    if not found:
+        return frame, table, []
     out, replaced = [], {}
     for column, rows in found:
         words = frame[column][~rows].dropna()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,10 @@ from relsynth.model import rare
 from relsynth.transform import Encoder
 
 MIN_SHARE = 0.3  # of the column's non-NULL values that are numbers
+# ... and at most: a column of numbers alone is far likelier codes than results (SNOMED, RxNorm,
+# ZIP codes as text: 97.8% to 100% of Synthea's code columns are numbers, 60% of its values)
+MAX_SHARE = 0.95
+LABEL = 0.95  # a category whose levels fix the number on this share of rows: it is a label's code
 MIN_ROWS = 20  # rows holding a number
 MIN_DISTINCT = 10  # distinct numbers
 MIN_WITHHELD = 0.2  # share of number rows whose text is held by fewer than rare_k people (ICD-9
@@ -60,11 +64,10 @@ class TextNumbers:
 
 def number_texts(values: pd.Series) -> np.ndarray:
     """Which values are numbers spelled canonically (each text is its float with as many decimals)."""
-    out = np.zeros(len(values), dtype=bool)
-    for i, v in enumerate(values.to_numpy(dtype=object)):
-        if isinstance(v, str) and _NUMBER.fullmatch(v):
-            out[i] = True
-    return out
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    found = pd.Series(values.to_numpy(dtype=object), dtype=object).str.fullmatch(_NUMBER.pattern)
+    return found.astype(object).eq(True).to_numpy(dtype=bool)  # not a string: NaN, no number
 
 
 def spelling_of(texts: list[str]) -> str:
@@ -86,11 +89,13 @@ def find(
     number_columns: list[str],
     people: np.ndarray | None,
     rare_k: int,
+    givens: Sequence[str] = (),
 ) -> list[tuple[str, np.ndarray]]:
-    """(column, which rows hold a number) for each candidate text column that holds numbers in at
-    least MIN_SHARE of its non-NULL rows (MIN_ROWS rows, MIN_DISTINCT numbers), most of them held
-    by fewer than rare_k people (else categories keep them), spelling no number column of the row
-    (exact.find_spellings derives that one from its number)."""
+    """(column, which rows hold a number) for each candidate text column that holds numbers in
+    MIN_SHARE to MAX_SHARE of its non-NULL rows (MIN_ROWS rows, MIN_DISTINCT numbers), at least
+    MIN_WITHHELD of them held by fewer than rare_k people (else categories keep them), spelling no
+    number column of the row (exact.find_spellings derives that one from its number) and fixed by
+    no category of ``givens`` (a description's code: 'Acute bronchitis' -> '10509002')."""
     out = []
     for c in candidates:
         values = frame[c]
@@ -104,7 +109,7 @@ def find(
             continue  # no number among the first values: not read through
         rows = number_texts(values)
         n = int(rows.sum())
-        if n < MIN_ROWS or n < MIN_SHARE * int(known.sum()):
+        if n < MIN_ROWS or not MIN_SHARE * int(known.sum()) <= n <= MAX_SHARE * int(known.sum()):
             continue
         texts = values[rows]
         if texts.nunique() < MIN_DISTINCT:
@@ -117,8 +122,19 @@ def find(
         x = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=float)
         if _spells_a_number(frame, rows, x, number_columns):
             continue
+        if any(_fixes(frame[g][rows], texts) for g in givens if g != c):
+            continue
         out.append((c, rows))
     return out
+
+
+def _fixes(groups: pd.Series, texts: pd.Series) -> bool:
+    """Whether each level of ``groups`` has one text on LABEL of the rows (NULL a level too)."""
+    if groups.nunique(dropna=False) > 0.5 * len(groups):
+        return False  # levels of a row or two each fix anything
+    pairs = pd.DataFrame({"g": groups.to_numpy(dtype=object), "t": texts.to_numpy(dtype=object)})
+    sizes = pairs.groupby(["g", "t"], dropna=False).size()
+    return float(sizes.groupby(level=0, dropna=False).max().sum()) >= LABEL * len(pairs)
 
 
 def _spells_a_number(frame: pd.DataFrame, rows: np.ndarray, x: np.ndarray, number_columns: list[str]) -> bool:
