@@ -223,3 +223,39 @@ def test_names_after_a_title_are_personal_data_whatever_the_name_lists() -> None
     assert detect(pd.Series(["Dr. Novak", "Dr. Ito", "Dr. Okafor", "Dr. Silva"] * 50))[0] == "last_name"
     assert detect(pd.Series(["Dr. Ana Ito", "Mrs. Maria Silva", "Prof. Okafor"] * 50))[0] == "person_name"
     assert detect(pd.Series(["Mr.", "Ms.", "Dr.", "Mrs."] * 50))[0] is None  # titles alone: no one
+
+
+@pytest.mark.parametrize("db", ["sqlite", "pg", "mysql"])
+def test_a_composite_key_with_a_null_member_keeps_its_not_null_columns(
+    db: str, request: pytest.FixtureRequest
+) -> None:
+    """Results keyed (order_id, loinc_code) into their order's tests, 5% of them with no code: the
+    row has no parent (MATCH SIMPLE), and its NOT NULL order_id was written NULL (NotNullViolation
+    on PostgreSQL, the whole write lost)."""
+    from tests.conftest import fetch, run_sql
+
+    make = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    rng = np.random.default_rng(4)
+    rows = [
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, ward VARCHAR(4) NOT NULL);",
+        "CREATE TABLE order_test (order_id INTEGER NOT NULL REFERENCES orders(id), code VARCHAR(8) NOT NULL,"
+        " PRIMARY KEY (order_id, code));",
+        "CREATE TABLE result (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, code VARCHAR(8),"
+        " value REAL, FOREIGN KEY (order_id, code) REFERENCES order_test(order_id, code));",
+    ]
+    n = 0
+    for o in range(1, 801):
+        rows.append(f"INSERT INTO orders VALUES ({o}, 'W{o % 3}');")
+        for code in rng.choice(["GLU", "HGB", "K", "NA"], size=int(rng.integers(1, 4)), replace=False):
+            rows.append(f"INSERT INTO order_test VALUES ({o}, '{code}');")
+            n += 1
+            rows.append(f"INSERT INTO result VALUES ({n}, {o}, '{code}', {rng.normal(50, 9):.2f});")
+            if rng.random() < 0.05:
+                n += 1
+                rows.append(f"INSERT INTO result VALUES ({n}, {o}, NULL, NULL);")
+    run_sql(source, "\n".join(rows))
+    relsynth.synthesize(source, target, seed=1)
+    ((total, coded, ordered),) = fetch(target, "SELECT COUNT(*), COUNT(code), COUNT(order_id) FROM result")
+    assert ordered == total > 1000
+    assert 0 < total - coded < 0.15 * total  # the rows of no code are still there

@@ -513,9 +513,14 @@ def _unrepeated(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.rando
         _fill_nulls(frame, r.column, rng)
 
 
-def _fill_nulls(frame: pd.DataFrame, column: str, rng: np.random.Generator) -> int:
-    """NULLs of ``column`` replaced by values of other rows, drawn at random; how many were."""
+def _fill_nulls(
+    frame: pd.DataFrame, column: str, rng: np.random.Generator, only: np.ndarray | None = None
+) -> int:
+    """NULLs of ``column`` (those of ``only`` rows) replaced by values of other rows, drawn at
+    random; how many were."""
     missing = frame[column].isna().to_numpy()
+    if only is not None:
+        missing &= only
     have = np.flatnonzero(~missing)
     if not missing.any() or not len(have):
         return 0
@@ -1149,6 +1154,17 @@ def _not_null(
         filled = _fill_nulls(frame, col.name, rng)
         if filled:
             log.debug("%s.%s: %d NULLs took other rows' values (NOT NULL)", table.name, col.name, filled)
+    for fk in table.foreign_keys:  # a result of no test code: (order_id, NULL) points nowhere
+        if len(fk.columns) < 2 or not all(c in frame for c in fk.columns):
+            continue
+        nulls = frame[list(fk.columns)].isna().to_numpy()
+        for k, c in enumerate(fk.columns):
+            if table.column(c).nullable or c in table.primary_key:
+                continue
+            # Another column of the key NULL: the FK holds whatever this one is (MATCH SIMPLE), and
+            # the row had no parent to take it from; another row's value, never a NULL it refuses.
+            others = np.asarray(np.delete(nulls, k, axis=1).any(axis=1), dtype=bool)
+            _fill_nulls(frame, c, rng, only=others)
 
 
 def _finish(
