@@ -259,3 +259,39 @@ def test_a_composite_key_with_a_null_member_keeps_its_not_null_columns(
     ((total, coded, ordered),) = fetch(target, "SELECT COUNT(*), COUNT(code), COUNT(order_id) FROM result")
     assert ordered == total > 1000
     assert 0 < total - coded < 0.15 * total  # the rows of no code are still there
+
+
+@pytest.mark.parametrize("db", ["sqlite", "pg", "mysql"])
+def test_codes_spelled_otherwise_than_their_nocase_key_reach_every_target(
+    db: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A third of the employees name their department 'DEP001' for the NOCASE key 'Dep001': valid
+    in SQLite, drawn as the child's own spelling, and then 'orphans' in a SQLite target's check
+    and an IntegrityError that stopped the write into PostgreSQL."""
+    from tests.conftest import fetch
+
+    path = tmp_path / "src.db"
+    con = sqlite3.connect(path)
+    con.executescript(
+        "CREATE TABLE dept (dept_id INTEGER PRIMARY KEY, code TEXT NOT NULL COLLATE NOCASE UNIQUE, label TEXT);"
+        "CREATE TABLE emp (emp_id INTEGER PRIMARY KEY, dept_code TEXT REFERENCES dept(code), salary INTEGER);"
+    )
+    con.executemany(
+        "INSERT INTO dept VALUES (?, ?, ?)", [(i, f"Dep{i:03d}", f"label {i % 7}") for i in range(1, 201)]
+    )
+    rng = np.random.default_rng(2)
+    rows = []
+    for e in range(1, 3001):
+        code = f"Dep{int(rng.integers(1, 201)):03d}"
+        rows.append((e, code.upper() if e % 3 == 0 else code, int(rng.integers(1000, 9000))))
+    con.executemany("INSERT INTO emp VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    target = request.getfixturevalue(f"{db}_db")()
+    result = relsynth.synthesize(f"sqlite:///{path}", target, seed=1)
+    assert not result["write"].verification.problems
+    spelled = fetch(
+        target,
+        "SELECT COUNT(*) FROM emp WHERE dept_code IS NOT NULL AND dept_code NOT IN (SELECT code FROM dept)",
+    )
+    assert spelled == [(0,)]  # every code as its key spells it, whatever the target compares

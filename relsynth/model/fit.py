@@ -97,6 +97,38 @@ def positions(
     return out.astype(np.int64)
 
 
+def _in_key_spelling(tp: TablePlan, frame: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The frame with codes into a reference table spelled as its key ('DEP001' for the key
+    'Dep001' under SQLite's NOCASE, a *_ci collation or citext): drawn as categories, the child's
+    spelling was written, and a case-sensitive target (PostgreSQL, the verification) found no
+    parent. The caller's frame is left as it is (the guards hash the source's own values)."""
+    fixed: dict[str, pd.Series] = {}
+    for fk in tp.reference_fks:
+        parent = frames.get(fk.ref_table)
+        if (
+            parent is None
+            or not all(c in frame for c in fk.columns)
+            or not all(r in parent for r in fk.ref_columns)
+            or not any(frame[c].dtype == object for c in fk.columns)  # numbers have no collation
+        ):
+            continue
+        pos = positions(frame, fk.columns, parent, fk.ref_columns)
+        for c, r in zip(fk.columns, fk.ref_columns, strict=True):
+            own = fixed.get(c, frame[c])
+            theirs = parent[r].to_numpy(dtype=object)[np.maximum(pos, 0)]
+            own_values = own.to_numpy(dtype=object)
+            differ = (pos >= 0) & np.fromiter(
+                (isinstance(a, str) and a != b for a, b in zip(own_values, theirs, strict=True)),
+                dtype=bool,
+                count=len(pos),
+            )
+            if differ.any():
+                values = own_values.copy()
+                values[differ] = theirs[differ]
+                fixed[c] = pd.Series(values, index=frame.index, dtype=object)
+    return frame.assign(**fixed) if fixed else frame
+
+
 def fit_tables(
     schema: Schema,
     frames: dict[str, pd.DataFrame],
@@ -360,6 +392,7 @@ def _fit_own(
     rare_k: int,
 ) -> tuple[TableModel, _Fitting]:
     tp = plan[table.name]
+    frame = _in_key_spelling(tp, frame, frames)
     model = TableModel(table.name, "data", len(frame))
     labels = _repeated_text_keys(table, frame)
     data_keys = _data_key_columns(table) | _repeating_keys(table, tp.context, frame) | labels
