@@ -20,6 +20,10 @@ def test_spelled_numbers_keep_the_source_decimals() -> None:
     assert list(ex.spelled(x, "fixed:1")) == ["64.0", "7.6", None, "-0.5"]
     assert list(ex.spelled(x, "plain")) == ["64", "7.6", None, "-0.5"]
     assert list(ex.spelled(np.array([3.0, 12.0]), "fixed:0")) == ["3", "12"]
+    assert list(ex.spelled(np.array([-0.0, -0.04]), "fixed:1")) == [
+        "0.0",
+        "0.0",
+    ]  # no '-0.0' a database never prints
 
 
 def _texts(n: int, rng: np.random.Generator, agree: float = 1.0) -> tuple[pd.Series, np.ndarray]:

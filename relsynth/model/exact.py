@@ -291,10 +291,12 @@ def spelled(values: np.ndarray, text_format: str | None) -> np.ndarray:
     """Numbers as the source spelled them (a 'text' part): 'fixed:D' with D decimals (7.6 -> '7.6',
     64 -> '64.0' at one), 'plain' as the shortest text (64 -> '64', 7.6 -> '7.6'). NaN -> None."""
     out = np.full(len(values), None, dtype=object)
+    values = np.asarray(values, dtype=float) + 0.0  # -0.0 is '0.0', as a database prints it
     known = ~np.isnan(values)
     if text_format and text_format.startswith("fixed:"):
         d = int(text_format.split(":", 1)[1])
-        out[known] = [f"{x:.{d}f}" for x in values[known]]
+        out[known] = [f"{x:.{d}f}" for x in np.round(values[known], d) + 0.0]  # -0.04: '0.0'
+
     else:
         out[known] = [str(int(x)) if x == int(x) else repr(float(x)) for x in values[known]]
     return out
