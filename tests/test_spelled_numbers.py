@@ -123,3 +123,35 @@ def test_a_not_null_text_of_a_number_that_is_sometimes_null_is_never_null(
     assert out["label"].notna().all()
     known = out["value"].notna()
     assert (out.loc[known, "label"] == [f"{v:.2f}" for v in out.loc[known, "value"]]).all()
+
+
+@pytest.mark.parametrize("db", ["sqlite", "pg"])
+def test_a_text_of_too_many_values_for_a_category_still_spells_its_number(
+    db: str, request: pytest.FixtureRequest
+) -> None:
+    """Two decimals make a thousand distinct texts: the column was learned as free text, no text
+    equalled its number, and the words where the number is NULL ('Negative') came out as random
+    numbers ('842.19')."""
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    rng = np.random.default_rng(2)
+    rows = [
+        "CREATE TABLE measurement (id INTEGER PRIMARY KEY, code VARCHAR(4) NOT NULL, value_as_number REAL,"
+        " value_source_value VARCHAR(20));"
+    ]
+    for m in range(1, 3001):
+        code = str(rng.choice(["HB", "GLU", "NA"]))
+        if rng.random() < 0.1:
+            word = str(rng.choice(["Negative", "Positive", "Trace"]))
+            rows.append(f"INSERT INTO measurement VALUES ({m}, '{code}', NULL, '{word}');")
+            continue
+        v = round(float(rng.normal({"HB": 14, "GLU": 100, "NA": 140}[code], 2)), 2)
+        rows.append(f"INSERT INTO measurement VALUES ({m}, '{code}', {v:.2f}, '{v:.2f}');")
+    run_sql(source, "\n".join(rows))
+    relsynth.synthesize(source, target, seed=1)
+    out = fetch(target, "SELECT value_as_number, value_source_value FROM measurement")
+    numbered = [(v, t) for v, t in out if v is not None]
+    assert len(numbered) > 0.7 * len(out)
+    assert all(t == f"{float(v):.2f}" for v, t in numbered)
+    words = [t for v, t in out if v is None]
+    assert words and sum(t in {"Negative", "Positive", "Trace"} for t in words) > 0.8 * len(words)

@@ -167,6 +167,58 @@ def _spellings(
     return out
 
 
+MAX_OWN_WORDS = 100  # distinct values a spelled text may hold where its number is NULL, as a category
+
+
+def early_spellings(
+    table: Table, frame: pd.DataFrame, keep: set[str]
+) -> tuple[pd.DataFrame, Table, list[ex.Part]]:
+    """Text columns of too many values to be a category ('14.23', '98.46', ... beside the number)
+    that spell a number where it is known and hold a few words elsewhere ('Negative'): found before
+    the columns are learned, they become a category of those words (the spelled rows NULL in the
+    frame returned), and the part derives the rest. Learned as free text, the words came out as
+    random numbers ('842.19') and no text equalled its number. ``keep``: columns never touched
+    (keys, personal data). The caller's frame is left as it is."""
+    texts = {}
+    for c in table.columns:
+        if (
+            c.kind is not Kind.TEXT
+            or c.pii
+            or c.computed
+            or not c.nullable
+            or c.type.name not in STRING_TYPES
+            or c.name in keep
+            or c.name not in frame
+        ):
+            continue
+        known = frame[c.name].dropna()
+        if len(known) and all(isinstance(v, str) for v in known.head(ex.SCREEN)):
+            texts[c.name] = frame[c.name].reset_index(drop=True)
+    if not texts:
+        return frame, table, []
+    numbers = {}
+    for c in table.columns:
+        if c.kind is Kind.NUMERICAL and not c.computed and c.name in frame and c.name not in keep:
+            x = _numbers(frame, c.name)
+            if x is not None:
+                numbers[c.name] = x
+    parts, masked = [], {}
+    for col, number, fmt, blank, whole in ex.find_spellings(texts, numbers, set(texts)):
+        if whole:
+            continue  # derived outright, found with the row's other relations (row_relations)
+        values = frame[col].astype(object).mask(~np.isnan(numbers[number]), None)
+        if values.nunique() > MAX_OWN_WORDS:
+            continue
+        masked[col] = values
+        parts.append(ex.Part(col, number, "text", "text", fmt, blank))
+    if not parts:
+        return frame, table, []
+    from dataclasses import replace
+
+    columns = tuple(replace(c, kind=Kind.CATEGORICAL) if c.name in masked else c for c in table.columns)
+    return frame.assign(**masked), replace(table, columns=columns), parts
+
+
 def unspelled(frame: pd.DataFrame, parts: list[ex.Part], specs: dict[str, ColumnSpec]) -> pd.DataFrame:
     """The frame a text that spells a number only where it has values of its own is learned from:
     NULL where the number is known (derived there), its own values ('Negative') elsewhere."""

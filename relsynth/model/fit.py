@@ -448,6 +448,10 @@ def _fit_own(
     # are learned per level of the code (model/text_numbers.py), the rows as one placeholder level.
     # Which columns make a record a row must not copy is decided on the source's own values.
     original = frame
+    # A text spelling a number beside it, with words of its own elsewhere ('14.23' or 'Negative'):
+    # a category of those words; the spelled rows are derived (found again below with the rest).
+    keep = set(roles) | data_keys | uniques | exact_fit.protected(table)
+    frame, table, spelled_first = exact_fit.early_spellings(table, frame, keep)
     frame, table, model.text_numbers = _numbers_in_text(
         table, frame, roles, data_keys, uniques, people, rare_k
     )
@@ -520,6 +524,7 @@ def _fit_own(
     _fit_repeats(schema, plan, model, table, tp, frame, frames, specs, copula_cols, comparables)
     # Parts, differences, calendar dates, flags saying children exist: derived, not modelled.
     model.parts, model.differences, model.calendars = exact_fit.row_relations(table, frame, specs, kinds)
+    model.parts += spelled_first
     # A text spelling a number where it is known (a lab's '7.6' beside 7.6) learns only its own
     # values ('Negative' where the number is NULL); the spelled rows are derived when sampled.
     frame = exact_fit.unspelled(frame, model.parts, specs)
