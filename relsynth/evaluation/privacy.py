@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.evaluation.features import Encoder, at_most, labels
+from relsynth.model import values
 from relsynth.model.values import identifying, record_keys, unique_records
 from relsynth.schema import Table
 
@@ -39,13 +40,9 @@ MAX_TIED = 0.5  # above this share of ties, the training-vs-holdout comparison s
 
 
 def record_columns(table: Table, real: pd.DataFrame, synth: pd.DataFrame) -> list[str]:
-    """The columns that make up a record: all but keys and generated columns, present on both sides."""
-    keys = set(table.primary_key) | table.fk_columns()
-    return [
-        c.name
-        for c in table.columns
-        if c.name not in keys and not c.computed and c.name in real.columns and c.name in synth.columns
-    ]
+    """The columns that make up a record (model.values.record_columns: all but keys and generated
+    columns, the guard's own definition), present on both sides."""
+    return values.record_columns(table, set(real.columns) & set(synth.columns))
 
 
 def exact_copies(
@@ -59,7 +56,7 @@ def exact_copies(
     rows the model was trained on (``training``): a record unique among the training rows alone,
     but shared with a held-out row, is nobody's in particular, and the count must not depend on
     whether evaluate was told about the holdout."""
-    if not identifying(real, columns) or not len(synth):
+    if not identifying(real, columns, table) or not len(synth):
         return {
             "copies": 0,
             "matching_common_rows": 0,

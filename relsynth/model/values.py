@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 from decimal import Decimal
 from typing import Any
@@ -520,6 +521,78 @@ def _integer_bits(value: Any) -> np.uint64:
     return np.uint64(pd.util.hash_array(np.array([str(n)], dtype=object), hash_key=_FINGERPRINT_KEY)[0])
 
 
+def record_columns(table: Table, present: Any) -> list[str]:
+    """The columns that make up a table's record: every column but its keys (primary and
+    foreign: relsynth generates them) and generated (computed) columns, among ``present``.
+    The one definition of a record: the guard that moves synthetic rows off unique source
+    records (model.fit) and the evaluation that counts copies (evaluation.privacy) both use it.
+    Personal data, free text and JSON documents are part of the record: a row equal to a source
+    record unique only by its JSON document (an audit log's detail) is that record's copy."""
+    keys = set(table.primary_key) | table.fk_columns()
+    return [c.name for c in table.columns if c.name not in keys and not c.computed and c.name in present]
+
+
+def _json_document(value: Any) -> Any:
+    """A JSON document as its value: PostgreSQL gives dicts and lists, MariaDB and SQLite text;
+    text that is no JSON stays as it is."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _json_number(value: Any) -> Any:
+    """Numbers as one value each: 1, 1.0 and Decimal('1.0') (PostgreSQL's jsonb keeps the 0) alike."""
+    if isinstance(value, dict):
+        return {str(k): _json_number(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_number(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Decimal | float | np.floating):
+        x = float(value)
+        return int(x) if x.is_integer() and abs(x) < 2**53 else x
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def canonical_json(values: pd.Series) -> pd.Series:
+    """Each JSON document spelled one way (keys sorted, no blanks, numbers as numbers), so that
+    PostgreSQL's dicts, MariaDB's text and a generated document compare equal when their values
+    are: key order and whitespace do not count. NULL stays None; text that is no JSON stays as it
+    is. Each distinct spelling is parsed once."""
+    out = values.astype(object)
+    known = out.notna().to_numpy()
+    if not known.any():
+        return out
+
+    def spell(v: Any) -> Any:
+        doc = _json_document(v)
+        if isinstance(doc, str) and doc is v:
+            return v  # no JSON: as it was
+        return json.dumps(_json_number(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    kept = out[known]
+    if all(isinstance(v, str) for v in kept):  # text: each distinct spelling once
+        codes, uniques = pd.factorize(kept)
+        spelled = np.array([spell(u) for u in uniques], dtype=object)
+        out[known] = spelled[codes]
+    else:
+        out[known] = [spell(v) for v in kept]
+    return out
+
+
+def json_column(table: Any, column: str) -> bool:
+    from relsynth.sqltypes import native_family
+
+    return native_family(table.column(column).type) == "json"
+
+
 def record_keys(table: Any, frame: pd.DataFrame, columns: list[str], *, exact: bool = False) -> pd.Series:
     """One 64-bit fingerprint per row over ``columns``, alike whatever the source spelled (Decimal
     12.50 and the float 12.5, a date and its ISO text, 1 and '1'): equal fingerprints mean equal
@@ -561,7 +634,8 @@ def _fingerprints(
                     code[big] = _integer_codes(frame[c][big])
             hs = [pd.util.hash_array(code) for code in numbers]
         else:
-            codes, spelled = _spelled(frame[c])
+            values = canonical_json(frame[c]) if json_column(table, c) else frame[c]
+            codes, spelled = _spelled(values)
             h = hashed_text(spelled[:-1], _FINGERPRINT_KEY)
             hs = [np.append(h, np.uint64(_NAN))[codes]] * len(modes)  # NULL: no text's hash (nor '')
         # the order of the columns counts
@@ -613,7 +687,7 @@ def unique_records(exact: np.ndarray, rounded: np.ndarray) -> np.ndarray:
     return distinct(np.asarray(rounded)[once])
 
 
-def identifying(frame: pd.DataFrame, columns: list[str]) -> bool:
+def identifying(frame: pd.DataFrame, columns: list[str], table: Any = None) -> bool:
     """Does equality with a record unique on ``columns`` say anything? Not when a row drawn from the
     columns' own frequencies, knowing nobody, would land on such a record more often than not (12
     ward codes x 4 floors filled by 48 rows: every cell is unique, and any row is on one). The chance
@@ -623,7 +697,8 @@ def identifying(frame: pd.DataFrame, columns: list[str]) -> bool:
     probability = np.ones(len(frame))
     codes = {}
     for c in columns:
-        codes[c] = value_codes(frame[c])  # NULL: a value of its own (-1)
+        values = canonical_json(frame[c]) if table is not None and json_column(table, c) else frame[c]
+        codes[c] = value_codes(values)  # NULL: a value of its own (-1)
         counts = np.bincount(codes[c] + 1, minlength=1)
         probability *= counts[codes[c] + 1] / len(frame)
     unique = ~pd.DataFrame(codes).duplicated(keep=False).to_numpy()
