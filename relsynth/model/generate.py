@@ -153,12 +153,22 @@ def reference_personal(
 
 def record_copies(tm: TableModel, table: Table, frame: pd.DataFrame) -> np.ndarray:
     """Rows equal to a source record unique on the record's columns (checked in memory)."""
-    from relsynth.model.values import record_keys
-
     if tm.record_guard is None or not tm.record_columns or not len(frame):
         return np.zeros(len(frame), dtype=bool)
-    keys = record_keys(table, frame, tm.record_columns).to_numpy()
-    return np.asarray(tm.record_guard.copies(keys), dtype=bool)
+    return _record_hits(tm, table, frame)
+
+
+def _record_hits(tm: TableModel, table: Table, frame: pd.DataFrame) -> np.ndarray:
+    """Rows equal to a unique source record: the whole record (the evaluation's), or its columns
+    the engine does not generate afresh (guards.record_parts)."""
+    from relsynth.model.guards import record_parts
+    from relsynth.model.values import record_keys
+
+    assert tm.record_guard is not None
+    hit = np.zeros(len(frame), dtype=bool)
+    for columns in record_parts(tm):
+        hit |= np.asarray(tm.record_guard.copies(record_keys(table, frame, columns).to_numpy()), dtype=bool)
+    return hit
 
 
 def avoid_records(
@@ -174,12 +184,10 @@ def avoid_records(
     """No synthetic row may equal a source record that is unique on the modelled columns: such a
     row is moved one step (a day, a unit, a cent) on its most varied column, or given another
     category, until it matches no such record."""
-    from relsynth.model.values import record_keys
-
     if tm.record_guard is None or not tm.record_columns or not len(frame):
         return False
     if tm.record_nudge is None:  # nothing can move them: said in the report, not hidden
-        hit = tm.record_guard.copies(record_keys(table, frame, tm.record_columns).to_numpy())
+        hit = _record_hits(tm, table, frame)
         if hit.any():
             report.unmoved_records[table.name] = int(hit.sum())
         else:
@@ -188,7 +196,7 @@ def avoid_records(
     col = tm.record_nudge
     moved = False
     for _ in range(rounds):
-        hit = tm.record_guard.copies(record_keys(table, frame, tm.record_columns).to_numpy())
+        hit = _record_hits(tm, table, frame)
         if not hit.any():
             return moved
         moved = True
@@ -202,6 +210,8 @@ def avoid_records(
         numbers = next((t for t in tm.text_numbers if t.column == col), None)
         if numbers is not None:  # a number drawn again for its row's level (model/text_numbers.py)
             values = text_numbers.redraw(numbers, frame, rows, rng, table.column(col).type.length)
+        elif _redrawn(spec):  # a JSON document (an audit log's detail): drawn again from its model
+            values[rows] = _redraw(spec, old, rows, rng)
         else:
             for r, sgn in zip(rows, step, strict=True):
                 values[r] = nudge_value(values[r], int(sgn), spec, dim, values, rng, whole=whole)
@@ -214,6 +224,8 @@ def avoid_records(
                 if broken[r]:
                     if retry is None:
                         values[r] = old[r]
+                    elif retry and _redrawn(spec):
+                        values[r] = _redraw(spec, old, np.array([r]), rng)[0]
                     elif retry:
                         values[r] = nudge_value(old[r], -int(sgn), spec, dim, values, rng, whole=whole)
                     else:
@@ -224,6 +236,25 @@ def avoid_records(
         moved_rows.update(frame.index[rows].tolist())
         report.moved_records[table.name] = len(moved_rows)
     return moved
+
+
+def _redrawn(spec: Any) -> bool:
+    """A column of a native type (JSON, arrays, ranges): a row equal to a source record moves off
+    it by a new draw of its value, not by a step."""
+    return spec.how == "native" and isinstance(spec.constant, dict)
+
+
+def _redraw(spec: Any, values: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """New values for ``rows`` of a native column from its model (natives.generate); a row
+    whose value is NULL takes another row's value, as nudge_value moves a NULL (the column's
+    share of NULLs holds, on average)."""
+    from relsynth.model.natives import generate
+
+    fresh = generate(spec.constant, len(rows), rng, guard=spec.guard)
+    null = np.array([v is None or (isinstance(v, float) and v != v) for v in values[rows]], dtype=bool)
+    if null.any():
+        fresh[null] = values[rng.integers(0, len(values), size=int(null.sum()))]
+    return fresh
 
 
 def nudge_value(

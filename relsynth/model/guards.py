@@ -55,7 +55,7 @@ def guarded_columns(model: Model) -> dict[str, list[str]]:
             continue
         table = model.schema.table(name)
         cols = [s.name for s in tm.columns if _hashed(s, table, tm) or s.how == "native"]
-        cols += list(name_columns(model, name) or ()) + list(tm.record_columns or ())
+        cols += list(name_columns(model, name) or ()) + list(tm.record_columns or ()) + list(tm.record_core)
         if cols:
             out[name] = list(dict.fromkeys(cols))
     return out
@@ -113,9 +113,10 @@ class _Table:
         if names is not None and all(c in frame for c in names):
             pairs = SourceGuard.fit(name_pairs(frame[names[0]], frame[names[1]]), key, fold=True)
             self.pairs.add(pairs.hashes)
-        if tm.record_columns and all(c in frame for c in tm.record_columns):
-            exact, rounded = exact_and_rounded_keys(table, frame, tm.record_columns)
-            self.records.add(exact, rounded)
+        for columns in record_parts(tm):  # each a record of its own (fingerprints never meet)
+            if all(c in frame for c in columns):
+                exact, rounded = exact_and_rounded_keys(table, frame, columns)
+                self.records.add(exact, rounded)
 
     def finish(self) -> None:
         tm, key = self.tm, self.key
@@ -134,6 +135,12 @@ class _Table:
             # rows are compared to 10 significant digits (values.record_keys).
             unique = self.records.once(SourceGuard(key, np.empty(0, dtype=np.uint64)).digest)
             tm.record_guard = SourceGuard(key, unique) if len(unique) else None
+
+
+def record_parts(tm: Any) -> list[list[str]]:
+    """The column lists a table's record guard checks: the record (values.record_columns, the
+    evaluation's), and its columns the engine does not generate afresh, if they differ."""
+    return [cols for cols in (tm.record_columns, tm.record_core) if cols]
 
 
 def name_columns(model: Model, table: str) -> tuple[str, str] | None:

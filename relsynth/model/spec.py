@@ -123,6 +123,9 @@ class TableModel:
     reference: dict[str, Any] | None = None  # verbatim rows of a reference table
     record_guard: SourceGuard | None = None  # in memory only: source records unique on record_columns
     record_columns: list[str] = field(default_factory=list)
+    # The record without the columns generated afresh (personal data, free text, JSON): checked
+    # too, so a row is kept off a source record unique on them whatever text it was given.
+    record_core: list[str] = field(default_factory=list)
     record_nudge: str | None = None  # the column moved one step when a row equals such a record
     name_guard: SourceGuard | None = None  # in memory only: the source's (first, last) name pairs
     name_columns: tuple[str, str] | None = None  # the first- and last-name columns name_guard checks

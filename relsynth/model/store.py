@@ -175,6 +175,7 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
             for i, (k, m) in enumerate(sorted(t.time_matches.items()))
         },
         "record_columns": t.record_columns,
+        "record_core": t.record_core,
         "record_nudge": t.record_nudge,
         "non_finite": t.non_finite,
         "exact": _exact_out(t),
@@ -245,6 +246,7 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
     _exact_in(t, d.get("exact", {}))
     t.text_numbers = [_text_numbers_in(x, arrays) for x in d.get("text_numbers", [])]
     t.record_columns = d.get("record_columns", [])
+    t.record_core = d.get("record_core", [])
     t.record_nudge = d.get("record_nudge")
     t.non_finite = {str(c): [str(k) for k in kinds] for c, kinds in d.get("non_finite", {}).items()}
     if "reference" in d:
