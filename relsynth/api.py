@@ -9,6 +9,7 @@ fit() also takes DataFrames ({name: frame} plus a Schema), so the engine runs wi
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -960,6 +961,7 @@ def evaluate(
     from relsynth.schema import Schema as SchemaCls
 
     attacked: membership.FileSample | None = None  # what the model file's holder draws, or why not
+    whole_source: Callable[[str, list[str]], Iterator[pd.DataFrame]] | None = None
     if isinstance(model, str | Path):
         from relsynth.errors import ModelError
         from relsynth.sdv_engine import is_sdv_file
@@ -997,9 +999,11 @@ def evaluate(
                     progress=progress,
                 )
             plan = make_plan(schema)
-            real = read_tables(
-                conn, schema, plan, sample_rows=sample_rows, seed=seed, progress=progress
-            ).frames
+            read = read_tables(conn, schema, plan, sample_rows=sample_rows, seed=seed, progress=progress)
+            real = read.frames
+            if any(read.rows_read.get(n, 0) < rows for n, rows in read.source_rows.items()):
+                # A sample: records seen once in it are checked against every source row.
+                whole_source = functools.partial(_source_chunks, source, schema, plan)
     integrity: Any = None  # SQL verification of a database, or a check of frames
     if isinstance(synthetic, Mapping):
         synth = {n: f.reset_index(drop=True) for n, f in synthetic.items()}
@@ -1040,7 +1044,21 @@ def evaluate(
         labels=labels,
         progress=progress,
         model_sample=attacked,
+        whole_source=whole_source,
     )
+
+
+def _source_chunks(
+    source: str | sa.URL, schema: Schema, plan: Any, table: str, columns: list[str]
+) -> Iterator[pd.DataFrame]:
+    """Every source row of ``table``, ``columns`` only, a chunk at a time (read.stream_rows, as the
+    guards of a model learned from a sample read them)."""
+    from relsynth.io import connect
+    from relsynth.read import stream_rows
+
+    with connect(source, read_only=True) as conn:
+        for _, chunk in stream_rows(conn, schema, plan, columns={table: columns}):
+            yield chunk
 
 
 def _target_tables(conn: Any, schema: Schema, plan: Any, target_schema: str | None) -> dict[str, Any]:

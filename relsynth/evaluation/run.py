@@ -6,10 +6,11 @@ it holds no source-side detail: no real histograms, no real correlations, no cat
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -107,12 +108,16 @@ def evaluate_frames(
     labels: dict[str, str] | None = None,
     progress: Progress | None = None,
     model_sample: membership.FileSample | None = None,
+    whole_source: Callable[[str, list[str]], Iterable[pd.DataFrame]] | None = None,
 ) -> dict[str, Any]:
     """Compare ``synth`` with ``real`` table by table and relationship by relationship.
 
     ``holdout`` is what the model recorded (fraction, seed): the real rows it withheld are
     rebuilt by the same hash rule and used as the privacy baseline. ``model_sample`` is what a
     holder of the model file drew from it (relsynth.evaluation.membership), or why nothing was.
+    ``whole_source`` (table, columns): chunks of every source row of a table, where ``real``
+    holds a sample: a record counts as copied only if it is unique in the whole source
+    (privacy.exact_copies).
     """
     from relsynth.read import holdout_masks
 
@@ -139,6 +144,8 @@ def evaluate_frames(
         train = r[~held] if held is not None else r
         hold = r[held] if held is not None and held.any() else None
         corr_cols = [c for c in cols if is_numeric_kind(table, c)][: fidelity.MAX_PAIR_COLUMNS]
+        record = privacy.record_columns(table, r, s)
+        whole = None if whole_source is None else functools.partial(whole_source, name, record)
         tables[name] = {
             "role": plan[name].role,
             "rows": {"real": len(r), "synthetic": len(s)},
@@ -153,9 +160,7 @@ def evaluate_frames(
             },
             "detectability": detect,
             "privacy": {
-                **privacy.exact_copies(
-                    table, r, s, privacy.record_columns(table, r, s), train if held is not None else None
-                ),
+                **privacy.exact_copies(table, r, s, record, train if held is not None else None, whole),
                 "distance": privacy.distances(table, train, s, cols, hold, rng),
                 "rare_categories": privacy.rare_categories(
                     r, s, [c for c in cols if not is_numeric_kind(table, c)], values=not shareable
