@@ -46,6 +46,12 @@ def _hashed(spec: Any, table: Any, tm: Any) -> bool:
     return spec.how == "text" or shaped_id or shaped_key or (spec.how == "pii" and pii not in RECURRING_PII)
 
 
+def never_a_source_value(spec: Any, table: Any, tm: Any) -> bool:
+    """A column whose generated values are kept off every source value (free text, personal data
+    that may not recur, shaped codes): a synthetic row never equals a record through it."""
+    return _hashed(spec, table, tm)
+
+
 def guarded_columns(model: Model) -> dict[str, list[str]]:
     """Per table, the columns attach_chunks reads: a source streamed for the guards sends only
     these (TPC-H's lineitem: its keys stay in the database)."""
