@@ -162,9 +162,14 @@ def column_type(
             return made(unsigned=True), None
         wider = {"smallint": sa.Integer(), "integer": sa.BigInteger(), "bigint": sa.Numeric(20, 0)}[name]
         return changed(wider, f"{'NUMERIC(20, 0)' if name == 'bigint' else 'a wider integer'} (no UNSIGNED)")
-    if name in {"smallint", "integer"} and src.startswith("sqlite") and target != "sqlite":
-        # SQLite's integers are 64-bit whatever the column declares (a millisecond epoch in an
-        # INTEGER column overflowed PostgreSQL's integer and stopped the load).
+    if (
+        name in {"smallint", "integer"}
+        and src.startswith("sqlite")
+        and target != "sqlite"
+        and t.precision == 64
+    ):
+        # SQLite's integers are 64-bit whatever the column declares; one holding values past 32
+        # bits (a millisecond epoch: profile._past_32_bits) overflowed PostgreSQL's integer.
         return sa.BigInteger(), None
     if name == "smallint":
         return sa.SmallInteger(), None

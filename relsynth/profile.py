@@ -326,6 +326,13 @@ def infer_kind(
     return Kind.UNSUPPORTED, unsupported_reason(t, col.nullable)
 
 
+def _past_32_bits(col: Column, values: pd.Series) -> bool:
+    if col.type.name not in {"smallint", "integer"} or "unsigned" in (col.type.native or "").lower():
+        return False
+    x = pd.to_numeric(values, errors="coerce").abs()
+    return bool(x.notna().any() and x.max() > 2**31 - 1)
+
+
 def profile_table(table: Table, sample: pd.DataFrame | None, *, unlinked: Iterable[str] = ()) -> Table:
     """Fill in kind and PII of every column (a column already marked in a schema file is kept).
     ``unlinked``: columns of foreign keys into tables left out of the run (modelled as codes)."""
@@ -335,6 +342,10 @@ def profile_table(table: Table, sample: pd.DataFrame | None, *, unlinked: Iterab
         values = sample[col.name] if sample is not None and col.name in sample else None
         kind, why = infer_kind(table, col, values, unlinked=col.name in unlinked)
         col = replace(col, kind=kind, kind_reason=why)
+        if values is not None and _past_32_bits(col, values):
+            # Only SQLite's INTEGER holds them (64-bit whatever it declares): BIGINT in another
+            # database (relsynth/ddl.py), where a millisecond epoch overflowed an integer.
+            col = replace(col, type=replace(col.type, precision=64))
         pii, pii_why = detect_pii(table, col, values)
         cols.append(replace(col, pii=pii, pii_reason=pii_why))
     return replace(table, columns=tuple(cols))

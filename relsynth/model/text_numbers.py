@@ -112,7 +112,7 @@ def find(
         if n < MIN_ROWS or not MIN_SHARE * int(known.sum()) <= n <= MAX_SHARE * int(known.sum()):
             continue
         texts = values[rows]
-        if texts.nunique() < MIN_DISTINCT:
+        if texts.nunique() < MIN_DISTINCT or _codes(values[known]):
             continue
         held = rare.common_levels(
             texts.reset_index(drop=True), None if people is None else people[rows], rare_k
@@ -126,6 +126,24 @@ def find(
             continue
         out.append((c, rows))
     return out
+
+
+_LEADING_ZERO = re.compile(r"0[0-9]")
+
+
+def _codes(known: pd.Series) -> bool:
+    """Digit strings with a leading zero among them ('00883' beside '18196': postcodes), or every
+    number a whole one of one width: codes, not measurements. Drawn as numbers, a postcode held by
+    one patient came back as itself (test_flat_people)."""
+    texts = known.astype(str)
+    if texts.str.match(_LEADING_ZERO).any():
+        return True
+    numbers = texts[number_texts(texts)]
+    return (
+        bool(len(numbers))
+        and not numbers.str.contains(".", regex=False).any()
+        and numbers.str.len().nunique() == 1
+    )
 
 
 def _fixes(groups: pd.Series, texts: pd.Series) -> bool:
