@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -152,10 +153,9 @@ def _spellings(
             continue
         if table.column(c).type.name not in STRING_TYPES or table.column(c).computed:
             continue
-        values = frame[c]
-        known = values.dropna()
-        if len(known) and all(isinstance(v, str) for v in known.head(ex.SCREEN)):
-            texts[c] = values.reset_index(drop=True)
+        strings = _strings(frame, c)
+        if strings is not None:
+            texts[c] = strings
     nullable = {c for c in texts if table.column(c).nullable}
     out = []
     for col, number, fmt, blank, whole in ex.find_spellings(texts, numbers, nullable):
@@ -165,6 +165,14 @@ def _spellings(
         if whole:
             specs[col].how = "part"
     return out
+
+
+def _strings(frame: pd.DataFrame, column: str) -> pd.Series | None:
+    """The column, positions from 0, if its values are Python strings (the first SCREEN tell)."""
+    known = frame[column].dropna()
+    if len(known) and all(isinstance(v, str) for v in known.head(ex.SCREEN)):
+        return frame[column].reset_index(drop=True)
+    return None
 
 
 MAX_OWN_WORDS = 100  # distinct values a spelled text may hold where its number is NULL, as a category
@@ -191,9 +199,9 @@ def early_spellings(
             or c.name not in frame
         ):
             continue
-        known = frame[c.name].dropna()
-        if len(known) and all(isinstance(v, str) for v in known.head(ex.SCREEN)):
-            texts[c.name] = frame[c.name].reset_index(drop=True)
+        strings = _strings(frame, c.name)
+        if strings is not None:
+            texts[c.name] = strings
     if not texts:
         return frame, table, []
     numbers = {}
@@ -213,8 +221,6 @@ def early_spellings(
         parts.append(ex.Part(col, number, "text", "text", fmt, blank))
     if not parts:
         return frame, table, []
-    from dataclasses import replace
-
     columns = tuple(replace(c, kind=Kind.CATEGORICAL) if c.name in masked else c for c in table.columns)
     return frame.assign(**masked), replace(table, columns=columns), parts
 

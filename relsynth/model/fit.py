@@ -444,14 +444,14 @@ def _fit_own(
     # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
     # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
     people = owner if owner is not None else by_parent
-    # A text of numbers in some rows and words in others (Synthea's observations.value): the numbers
-    # are learned per level of the code (model/text_numbers.py), the rows as one placeholder level.
     # Which columns make a record a row must not copy is decided on the source's own values.
     original = frame
     # A text spelling a number beside it, with words of its own elsewhere ('14.23' or 'Negative'):
     # a category of those words; the spelled rows are derived (found again below with the rest).
     keep = set(roles) | data_keys | uniques | exact_fit.protected(table)
     frame, table, spelled_first = exact_fit.early_spellings(table, frame, keep)
+    # A text of numbers in some rows and words in others (Synthea's observations.value): the numbers
+    # are learned per level of the code (model/text_numbers.py), the rows as one placeholder level.
     frame, table, model.text_numbers = _numbers_in_text(
         table, frame, roles, data_keys, uniques, people, rare_k
     )
@@ -1566,12 +1566,10 @@ def _fit_record_guard(
     # Columns whose generated values never equal a source value (free text, personal data, shaped
     # codes: their own guards see to it) cannot make a row equal a record: a record of the core and
     # those is no second record to fingerprint (TPC-H's lineitem and its comments: 6 million more).
-    from relsynth.model.guards import never_a_source_value
-
-    if all(c in core or never_a_source_value(specs[c], table, model) for c in full):
+    if all(c in core or guards.never_a_source_value(specs[c], table, model) for c in full):
         full = core
     parts = [cols for cols in (full, core) if cols and guarded(cols)]
-    if parts and len(parts) == 2 and parts[0] == parts[1]:
+    if len(parts) == 2 and parts[0] == parts[1]:
         parts.pop()
     if not parts:
         return

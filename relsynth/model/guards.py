@@ -36,20 +36,16 @@ def attach(model: Model, frames: Mapping[str, pd.DataFrame]) -> None:
     attach_chunks(model, ((name, frame) for name, frame in frames.items()))
 
 
-def _hashed(spec: Any, table: Any, tm: Any) -> bool:
-    """A column whose source values are hashed: generated values must equal none of them."""
+def never_a_source_value(spec: Any, table: Any, tm: Any) -> bool:
+    """A column whose source values are hashed: generated values must equal none of them (free
+    text, personal data that may not recur, shaped codes), so a synthetic row never equals a
+    record through it."""
     pii = table.column(spec.name).pii
     shaped_id = spec.how == "id" and spec.id_kind not in {"uuid", "integer"}  # "nick0017"
     # A key generated from its shape (MRN0012345) that equalled a patient's own MRN would point
     # at that patient, as a copied e-mail would.
     shaped_key = spec.how == "key" and tm.key.kind == "shape" and list(table.primary_key) == [spec.name]
     return spec.how == "text" or shaped_id or shaped_key or (spec.how == "pii" and pii not in RECURRING_PII)
-
-
-def never_a_source_value(spec: Any, table: Any, tm: Any) -> bool:
-    """A column whose generated values are kept off every source value (free text, personal data
-    that may not recur, shaped codes): a synthetic row never equals a record through it."""
-    return _hashed(spec, table, tm)
 
 
 def guarded_columns(model: Model) -> dict[str, list[str]]:
@@ -60,7 +56,7 @@ def guarded_columns(model: Model) -> dict[str, list[str]]:
         if tm.role != "data":
             continue
         table = model.schema.table(name)
-        cols = [s.name for s in tm.columns if _hashed(s, table, tm) or s.how == "native"]
+        cols = [s.name for s in tm.columns if never_a_source_value(s, table, tm) or s.how == "native"]
         cols += list(name_columns(model, name) or ()) + list(tm.record_columns or ()) + list(tm.record_core)
         if cols:
             out[name] = list(dict.fromkeys(cols))
@@ -110,7 +106,7 @@ class _Table:
         for spec in tm.columns:
             if spec.name not in frame:
                 continue
-            if _hashed(spec, table, tm):
+            if never_a_source_value(spec, table, tm):
                 guard = SourceGuard.fit(frame[spec.name], key, fold=spec.how == "pii")
                 self.values.setdefault(spec.name, HashCollector()).add(guard.hashes)
             elif spec.how == "native":  # the strings inside JSON documents
