@@ -278,13 +278,15 @@ def read_tables(
                 raise SchemaError(missing) from err
             raise
         frame = _unpadded(frame, table, dialects.family(conn))
+        # 'infinity', BC, MariaDB's zero dates, SQLite's words in a number column: as what they can
+        # be represented by, recorded in attrs (before the numbers, which would read words as NaN)
+        frame = read_special(table, frame)
         if tp.role != "reference":
             frame = _native_numbers(frame, table)
             if sample_rows:
                 sampled.add(name)
         result.rows_read[name] = len(frame)
-        # 'infinity', BC, MariaDB's zero dates: as what they can be represented by, recorded in attrs
-        result.frames[name] = read_special(table, frame)
+        result.frames[name] = frame
     if sampled and holdout <= 0:  # counts over held-out rows would let the model see them
         for name in (n for n in names if plan[n].role == "data"):
             for fk in (*plan[name].secondary, *plan[name].deferred):
@@ -354,7 +356,7 @@ def stream_rows(
         query = _select(table, schema.schema, cols, kind)[1].order_by(None)
         for chunk in dialects.chunks_of(conn, query, CHUNK_ROWS):
             frame = _unpadded(_frame(chunk, cols), table, kind)
-            yield name, read_special(table, _native_numbers(frame, table))
+            yield name, _native_numbers(read_special(table, frame), table)
             done += len(chunk)
             if progress:
                 progress("guard rows", done, max(total, done))
@@ -407,6 +409,8 @@ def _native_numbers(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
             try:  # Decimal and None: four times faster than to_numeric
                 floats = frame[col.name].astype(float)
             except (TypeError, ValueError):
+                if any(isinstance(v, str) for v in frame[col.name].to_numpy(dtype=object)):
+                    continue  # SQLite's words in a number column: read_special says what they become
                 floats = pd.to_numeric(frame[col.name], errors="coerce").astype(float)
             if col.type.scale == 0 and floats.abs().max() >= BEYOND_FLOAT:
                 # NUMERIC(20,0) ids (a BIGINT UNSIGNED's copy): integers a float would merge

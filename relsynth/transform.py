@@ -640,6 +640,7 @@ SPECIAL_DATE_KINDS: dict[str, tuple[str, str]] = {
     "zero": ("zero dates", "earliest"),
     "part": ("dates with a zero or impossible month or day", "nearest"),
     "text": ("text that is no date", "null"),
+    "words": ("text that is no number", "null"),  # SQLite: a number column holds any text
 }
 _DATE_START = re.compile(r"([+-]?)(\d{4,})-(\d{1,2})-(\d{1,2})(.*)", re.DOTALL)
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.schema import Column, Kind, Schema, Table
-from relsynth.sqltypes import STRING_TYPES
+from relsynth.sqltypes import INTEGER_TYPES, NUMBER_TYPES, STRING_TYPES
 from relsynth.transform import SPECIAL_DATE_KINDS, date_bound, date_value, plain_dates, special_date
 
 log = logging.getLogger("relsynth")
@@ -138,12 +138,13 @@ def read_special(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
         if (
             col.name not in frame
             or col.name in checked
-            or col.type.name not in {"date", "datetime"}
+            or col.type.name not in {"date", "datetime", *NUMBER_TYPES}
             or frame[col.name].dtype != object
         ):
             continue
         checked.add(col.name)
-        read = _read_column(col, frame[col.name].to_numpy(dtype=object))
+        objects = frame[col.name].to_numpy(dtype=object)
+        read = _read_numbers(col, objects) if col.type.name in NUMBER_TYPES else _read_column(col, objects)
         if read is None:
             continue
         values, counts, nulls, bounds = read
@@ -208,6 +209,44 @@ def _read_column(
     return out, counts, nulls, bounds
 
 
+def _read_numbers(
+    col: Column, objects: np.ndarray
+) -> tuple[np.ndarray, dict[str, int], set[str], dict[str, Any]] | None:
+    """read_special for a number column of SQLite, which holds any text ('N/A' in an INTEGER
+    column, the norm of a CSV import): a text spelling a number is read as that number, any other
+    text as NULL ("words"), said in a note. Left to chance, a REAL column's words came out as
+    numbers and an INTEGER column's as NULL, and neither was said."""
+    if pd.api.types.infer_dtype(objects, skipna=True) not in {"string", "mixed", "mixed-integer"}:
+        return None  # the driver's numbers (Decimal, int, float) and NULLs, told in C
+    texts = np.fromiter((isinstance(v, str) for v in objects), dtype=bool, count=len(objects))
+    if not texts.any():
+        return None
+    at = np.flatnonzero(texts)
+    codes, uniques = pd.factorize(objects[at])
+    whole = col.type.name in INTEGER_TYPES
+    repl = np.empty(len(uniques), dtype=object)
+    for i, text in enumerate(uniques):
+        repl[i] = _number(str(text), whole)
+    words = np.fromiter((v is None for v in repl), dtype=bool, count=len(repl))
+    out = objects.copy()
+    out[at] = repl[codes]
+    n = int(words[codes].sum())
+    return out, ({"words": n} if n else {}), ({"words"} if n else set()), {"latest": None, "earliest": None}
+
+
+def _number(text: str, whole: bool) -> Any:
+    """The number a text spells (an int where it is whole and the column is), None if none
+    ('nan', 'inf', '1_000' and '0x1F' are words: Python's float() would read them)."""
+    s = text.strip()
+    if whole and _WHOLE.fullmatch(s):
+        return int(s)
+    return float(s) if _DECIMAL.fullmatch(s) else None
+
+
+_WHOLE = re.compile(r"[+-]?\d+")
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _settle(
     table: Table, frame: pd.DataFrame, special: dict[str, Any], sentinels: dict[str, Any]
 ) -> pd.DataFrame:
@@ -254,7 +293,7 @@ def _settle(
             elif col.nullable:
                 then = "written as NULL in about the same share"
             else:
-                then = "the column is NOT NULL, so those rows get dates drawn like its others"
+                then = "the column is NOT NULL, so those rows get values drawn like its others"
             said.append(f"{_words(nulls)} read as NULL for learning, {then}")
         if said:
             log.warning("%s.%s: %s", table.name, name, "; ".join(said))
