@@ -200,6 +200,8 @@ def column_type(
                 "DECIMAL(65,30) (MySQL has no unconstrained numeric; wider values do not fit)",
             )
         return sa.Numeric(t.precision, t.scale), None
+    if name == "text" and t.native == "ANY" and src.startswith("sqlite"):  # reflection._portable
+        return (_native("ANY"), None) if same else changed(sa.Text(), "TEXT (numbers in it as text)")
     if name == "text" and (t.native or "").lower().split(".")[-1].strip('"') == "citext":
         return changed(
             sa.Text(),

@@ -610,7 +610,8 @@ def _sqlite_column_clauses(create_sql: str) -> dict[str, dict[str, Any]]:
     """{column: clauses} of a SQLite CREATE TABLE that SQLAlchemy's reflection does not read:
     ``collate`` (a built-in collation: NOCASE makes 'Bob' and 'bob' one key), ``deferred`` (an
     inline REFERENCES ... DEFERRABLE INITIALLY DEFERRED: True, or DEFERRABLE alone: False) and
-    ``autoincrement`` (INTEGER PRIMARY KEY AUTOINCREMENT: rowids never reused)."""
+    ``autoincrement`` (INTEGER PRIMARY KEY AUTOINCREMENT: rowids never reused) and ``any`` (a
+    column declared ANY, which SQLAlchemy reads as NUMERIC: it holds text as much as numbers)."""
     parts, _ = _first_list(_without_comments(create_sql))
     out: dict[str, dict[str, Any]] = {}
     for part in parts:
@@ -637,6 +638,8 @@ def _sqlite_column_clauses(create_sql: str) -> dict[str, dict[str, Any]]:
                 found["deferred"] = (deferrable.group(1) or "").upper() == "DEFERRED"
         if re.search(r"\bAUTOINCREMENT\b", bare, re.IGNORECASE):
             found["autoincrement"] = True
+        if re.match(r"\s*ANY\b", bare, re.IGNORECASE):
+            found["any"] = True
         if found:
             out[name] = found
     return out
@@ -666,6 +669,8 @@ def _sqlite_clauses(
             found = clauses.get(c["name"], {})
             if "collate" in found and hasattr(c["type"], "collation"):
                 c["type"].collation = found["collate"]
+            if found.get("any"):
+                c["any"] = True
         for fk in fks.get(table_name, []):
             cols_ = fk.get("constrained_columns") or []
             found = clauses.get(cols_[0], {}) if len(cols_) == 1 else {}
@@ -1042,6 +1047,10 @@ def _fk_name(table: str, cols: Sequence[str], taken: set[str]) -> str:
 
 
 def _portable(c: dict[str, Any], dialect: Any) -> Any:
+    if c.get("any"):  # SQLite's ANY: learned as text (numbers spelled), written back as it was read
+        from relsynth.schema import SqlType
+
+        return SqlType("text", native="ANY")
     t = to_portable(c["type"], dialect)
     return replace(t, name="smallint") if c.get("small_integer") else t
 

@@ -330,6 +330,10 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
         return [json.loads(v) if isinstance(v, str) else v for v in out]
     if t.name == "array" and kind != "postgresql":  # a JSON column there (relsynth.ddl)
         return [None if v is None else _json_ready(v) for v in out]
+    if t.native == "ANY" and t.name == "text" and kind == "sqlite":  # numbers again (sentinels.any_as_text)
+        from relsynth.model.sentinels import spelled_back
+
+        return [None if v is None else spelled_back(str(v)) for v in out]
     if t.name == "uuid" or t.name in {"string", "char", "text"}:
         return [None if v is None else str(v) for v in out]
     return out

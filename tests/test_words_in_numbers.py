@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from relsynth.cli import main
+from tests.conftest import scalar
 
 
 def _source(path: Path) -> None:
@@ -63,3 +65,52 @@ def test_a_text_spelling_a_number_is_that_number() -> None:
     assert _number(".5", whole=True) == 0.5
     for word in ("N/A", "nan", "inf", "-Infinity", "1_000", "0x1F", "", "1.2.3", "12 kg"):
         assert _number(word, whole=False) is None, word
+
+
+def _any_source(path: Path) -> None:
+    rng = random.Random(5)
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, note ANY, qty INTEGER NOT NULL) STRICT")
+    rows = []
+    for i in range(1, 1201):
+        r = rng.random()
+        note: object = (
+            rng.choice(["red", "green", "blue", "large", "small"])
+            if r < 0.5
+            else rng.randint(1, 6)
+            if r < 0.8
+            else 2.5
+            if r < 0.95
+            else None
+        )
+        rows.append((i, note, rng.randint(1, 9)))
+    con.executemany("INSERT INTO item VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+
+
+def test_a_strict_any_column_keeps_its_text_and_its_numbers(tmp_path: Path, pg_db: Callable[[], str]) -> None:
+    """A STRICT table's ANY column reflected as NUMERIC: its text (half the rows) was written as
+    NULL. Learned as text now, written back as ANY with numbers as numbers; TEXT elsewhere."""
+    src, out = tmp_path / "src.db", tmp_path / "out.db"
+    _any_source(src)
+    result = CliRunner().invoke(
+        main, ["synthesize", f"sqlite:///{src}", f"sqlite:///{out}", "--seed", "0", "--no-report"]
+    )
+    assert result.exit_code == 0, result.output
+    con = sqlite3.connect(out)
+    got = dict(con.execute("SELECT typeof(note), count(*) FROM item GROUP BY 1").fetchall())
+    words = {w for (w,) in con.execute("SELECT DISTINCT note FROM item WHERE typeof(note) = 'text'")}
+    ddl = con.execute("SELECT sql FROM sqlite_master WHERE name = 'item'").fetchone()[0]
+    con.close()
+    assert 450 <= got.get("text", 0) <= 750, got  # the source: about 600
+    assert words <= {"red", "green", "blue", "large", "small"}, words
+    assert got.get("integer", 0) >= 200 and got.get("real", 0) >= 80, got  # about 360 and 180
+    assert " ANY" in ddl and "STRICT" in ddl
+    pg_url = pg_db()
+    result = CliRunner().invoke(
+        main, ["synthesize", f"sqlite:///{src}", pg_url, "--seed", "0", "--no-report"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "item.note: ANY -> TEXT (numbers in it as text)" in result.output
+    assert scalar(pg_url, "SELECT count(*) FROM item WHERE note IN ('red', 'blue')") > 100

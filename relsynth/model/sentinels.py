@@ -135,12 +135,13 @@ def read_special(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
     checked = set(frame.attrs.get(CHECKED) or ())
     columns: dict[str, np.ndarray] = {}
     for col in table.columns:
-        if (
-            col.name not in frame
-            or col.name in checked
-            or col.type.name not in {"date", "datetime", *NUMBER_TYPES}
-            or frame[col.name].dtype != object
-        ):
+        if col.name not in frame or col.name in checked:
+            continue
+        if col.type.native == "ANY" and col.type.name == "text":
+            columns[col.name] = any_as_text(frame[col.name].to_numpy(dtype=object))
+            checked.add(col.name)
+            continue
+        if col.type.name not in {"date", "datetime", *NUMBER_TYPES} or frame[col.name].dtype != object:
             continue
         checked.add(col.name)
         objects = frame[col.name].to_numpy(dtype=object)
@@ -156,7 +157,8 @@ def read_special(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
         info.update({k: v for k, v in bounds.items() if v is not None})
     if columns:
         frame = frame.assign(**{c: pd.Series(v, index=frame.index, dtype=object) for c, v in columns.items()})
-        frame.attrs[SPECIAL] = done
+        if done:
+            frame.attrs[SPECIAL] = done
     frame.attrs[CHECKED] = tuple(sorted(checked))
     return frame
 
@@ -232,6 +234,30 @@ def _read_numbers(
     out[at] = repl[codes]
     n = int(words[codes].sum())
     return out, ({"words": n} if n else {}), ({"words"} if n else set()), {"latest": None, "earliest": None}
+
+
+def any_as_text(objects: np.ndarray) -> np.ndarray:
+    """A SQLite ANY column's values as text, learned as a text column: a number as Python spells
+    it (12, 0.1), which the writer gives back as that number (writer.py); blobs as NULL."""
+    out = np.empty(len(objects), dtype=object)
+    for i, v in enumerate(objects):
+        if v is None or isinstance(v, bytes | bytearray | memoryview) or (isinstance(v, float) and v != v):
+            out[i] = None
+        else:
+            out[i] = v if isinstance(v, str) else repr(v) if isinstance(v, float) else str(v)
+    return out
+
+
+def spelled_back(text: Any) -> Any:
+    """The number a text of an ANY column was read from (any_as_text), else the text itself."""
+    if not isinstance(text, str):
+        return text
+    if _WHOLE.fullmatch(text) and str(int(text)) == text:
+        return int(text)
+    if _DECIMAL.fullmatch(text):
+        value = float(text)
+        return value if repr(value) == text else text
+    return text
 
 
 def _number(text: str, whole: bool) -> Any:
