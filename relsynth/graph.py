@@ -192,7 +192,7 @@ def _cut_cycles(schema: Schema, g: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, li
 _REFERENCE_NAME = re.compile(
     r"(^|_)(concept|vocabulary|vocabularies|domain|lookup|lkp|codes?|code_?list|types?|statuse?s?|"
     r"categor(y|ies)|class(es)?|units?|currenc(y|ies)|countr(y|ies)|languages?|genres?|"
-    r"enum|ref|reference|dict|dictionary)($|_)"
+    r"enum|ref|reference|dict|dictionary|tags?|labels?|keywords?|topics?)($|_)"
     r"|^d_",  # MIMIC's dictionaries: d_items, d_labitems, d_icd_diagnoses
     re.IGNORECASE,
 )
@@ -282,6 +282,13 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
                 reason = f"{t.row_count} rows, named like a code list, referenced by {len(children)} table(s)"
             elif children and attribute and _label_shape(t) and t.row_count <= 1000 and ratio >= 5:
                 reason = f"{t.row_count} rows of key and label, {ratio:.0f} referencing rows per row"
+            elif children and named and _label_shape(t) and t.row_count <= 1000 and ratio >= 5:
+                # Named like one, a code list pointed at by link tables only (post_tag -> tag): as
+                # data, its 5 labels were each one row's, withheld as rare and generated.
+                reason = (
+                    f"{t.row_count} rows of key and label, named like a code list, "
+                    f"linked to {ratio:.0f} times a row"
+                )
             elif (
                 not children
                 and parents(n)
