@@ -189,6 +189,7 @@ def _fit_database(
 ) -> Model:
     from dataclasses import replace
 
+    from relsynth import dialects
     from relsynth.graph import plan as make_plan
     from relsynth.guard import identity
     from relsynth.io import connect, redact
@@ -198,6 +199,11 @@ def _fit_database(
 
     with connect(url, read_only=True) as conn, _read_while_unchanged(url):
         source_identity = identity(conn, _wanted_schemas(db_schema, schema))
+        places = source_identity.places()
+        names = [d for d, _ in places] if source_identity.kind == "mysql" else [s for _, s in places]
+        reached = dialects.referenced_places(conn, names)
+        if reached:
+            source_identity = replace(source_identity, beside=tuple(sorted(reached)))
         if hooks:
             hooks.connected(source_identity)
         live = reflect_connection(

@@ -1087,3 +1087,35 @@ def _only_table() -> Any:
 
     _ONLY.append(OnlyTable)
     return OnlyTable
+
+
+def referenced_places(conn: sa.Connection, schemas: Sequence[str | None]) -> set[str]:
+    """The other schemas (PostgreSQL) or databases (MySQL/MariaDB) that foreign keys of the
+    source's tables point into: the source's data lives there too (a lookup table in schema
+    ``ref``), so a target there would write beside it. SQLite has none."""
+    import sqlalchemy as sa
+
+    kind = family(conn)
+    names = [s or default_schema(conn) for s in schemas] or [default_schema(conn)]
+    names = [n for n in names if n]
+    if kind == "postgresql":
+        rows = conn.execute(
+            sa.text(
+                "SELECT DISTINCT rn.nspname FROM pg_constraint c "
+                "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+                "JOIN pg_class r ON r.oid = c.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace "
+                "WHERE c.contype = 'f' AND tn.nspname = ANY(:names)"
+            ),
+            {"names": names},
+        ).scalars()
+    elif kind == "mysql":
+        rows = conn.execute(
+            sa.text(
+                "SELECT DISTINCT REFERENCED_TABLE_SCHEMA FROM information_schema.KEY_COLUMN_USAGE "
+                "WHERE REFERENCED_TABLE_SCHEMA IS NOT NULL AND TABLE_SCHEMA IN :names"
+            ).bindparams(sa.bindparam("names", expanding=True)),
+            {"names": names},
+        ).scalars()
+    else:
+        return set()
+    return {str(r) for r in rows if r is not None} - set(names)

@@ -57,6 +57,9 @@ class Identity:
     database: str
     schema: str | None = None
     schemas: tuple[str, ...] = ()  # a run over several schemas (MySQL/MariaDB: databases) at once
+    # Other schemas (MySQL/MariaDB: databases) the source's foreign keys point into: its data
+    # lives there too (a lookup table in schema ref), so no target may be there either.
+    beside: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -68,13 +71,24 @@ class Identity:
         if not data or not {"kind", "server", "database"} <= set(data):
             return None
         schemas = tuple(str(s) for s in data.get("schemas") or ())
-        return cls(data["kind"], str(data["server"]), str(data["database"]), data.get("schema"), schemas)
+        beside = tuple(str(s) for s in data.get("beside") or ())
+        return cls(
+            data["kind"], str(data["server"]), str(data["database"]), data.get("schema"), schemas, beside
+        )
 
     def places(self) -> set[tuple[str, str | None]]:
         """(database, schema) pairs this identity covers: a MySQL/MariaDB schema is a database."""
         if self.kind == "mysql":
             return {(d, None) for d in (self.schemas or (self.database,))}
         return {(self.database, s) for s in (self.schemas or (self.schema,))}
+
+    def beside_of(self, source: Identity | None) -> bool:
+        """A place (schema, or database) the source's foreign keys point into."""
+        if source is None or self.kind != source.kind or not source.beside or self.server != source.server:
+            return False
+        if self.kind == "mysql":
+            return bool(self.places() & {(d, None) for d in source.beside})
+        return bool(self.places() & {(source.database, s) for s in source.beside})
 
     def same_as(self, other: Identity | None) -> bool:
         """The same data, or (several schemas at once) any schema in common."""
@@ -162,6 +176,14 @@ def refuse_same(source: Identity | None, target: Identity, described: str) -> No
             f"The target {described}{where} is the source database itself (as "
             + ("the file system" if target.kind == "sqlite" else "the server")
             + " says, whatever the URL): relsynth never writes into its source; choose another target"
+        )
+    if source is not None and target.beside_of(source):
+        where = "database" if target.kind == "mysql" else "schema"
+        named = target.database if target.kind == "mysql" else target.schema
+        raise SameDatabase(
+            f"The target {described} ({where} {named}) is a {where} the source's foreign keys point "
+            f"into (its data lives there too): relsynth never writes beside its source's tables; "
+            f"choose another {where}"
         )
 
 

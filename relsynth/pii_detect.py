@@ -36,7 +36,11 @@ def _words(text: str) -> frozenset[str]:
 
 
 # -- person names -------------------------------------------------------------------------------
-_TITLES = _words("mr mrs ms miss mx dr prof sir dame rev fr mme mlle sr sra srta herr frau sig sigra dott")
+_TITLES = _words(
+    "mr mrs ms miss mx dr prof sir dame rev fr mme mlle sr sra srta herr frau sig sigra dott "
+    # academic titles before a name in Central Europe and the Low Countries ('Ing. Novák')
+    "ing mgr bc mudr mvdr mddr phdr judr rndr paeddr thdr doc dipl dipl.-ing mag dkfm drs"
+)
 _SUFFIXES = _words("jr sr ii iii iv phd md esq")
 _PARTICLES = _words(
     "de del della der den di da das do dos du van von ter la le bin ibn al el y e st mac ben bat"

@@ -404,6 +404,16 @@ def sniff(path: str | Path) -> str:
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_MEMBERS = ("model.json", "arrays.npz")  # what save writes, in this order
+
+
+def _members(path: str | Path) -> tuple[str, ...] | None:
+    """The names a zip archive holds, in order (None if it cannot be read as one)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return tuple(z.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
 
 
 def refuse_replacing(path: str | Path) -> None:
@@ -412,8 +422,10 @@ def refuse_replacing(path: str | Path) -> None:
     if not Path(path).is_file():  # missing, a directory, a device: io says whether it can write
         return
     kind = sniff(path)
-    if kind in {"empty", "relsynth"}:
-        return
+    if kind == "empty" or (kind == "relsynth" and _members(path) in {_MEMBERS, None}):
+        return  # a model file, or one an interrupted save left unreadable
+    if kind == "relsynth":  # model.json first, and other files beside it: a backup, not a model
+        kind = "zip"
     what = {"zip": "a zip archive", "pickle": "an SDV model file"}.get(kind)
     if what is None:
         with open(path, "rb") as fh:
