@@ -123,3 +123,30 @@ def test_names_after_central_european_titles_are_personal_data(tmp_path: Path) -
     con.close()
     out = relsynth.sample(relsynth.fit(f"sqlite:///{db}", seed=0), seed=0)["users"]
     assert not set(out["title_name"].dropna()) & set(values)
+
+
+def test_an_empty_table_pointing_into_a_family_leaves_it_in_batches(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An empty `transfers` table pointing into admissions had the whole family sampled in one
+    piece ("sampled in one piece: transfers points into admissions"): no row of it points anywhere."""
+    import logging
+
+    db = tmp_path / "adm.db"
+    con = sqlite3.connect(db)
+    con.executescript(
+        "CREATE TABLE patient (id INTEGER PRIMARY KEY, age INTEGER);"
+        "CREATE TABLE admission (id INTEGER PRIMARY KEY, patient_id INTEGER REFERENCES patient(id), los REAL);"
+        "CREATE TABLE transfer (id INTEGER PRIMARY KEY, admission_id INTEGER REFERENCES admission(id));"
+    )
+    con.executemany("INSERT INTO patient VALUES (?, ?)", [(i, 20 + i % 60) for i in range(1, 3001)])
+    rows = [(i, 1 + i % 3000, (i % 17) * 0.5) for i in range(1, 9001)]
+    con.executemany("INSERT INTO admission VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    model = relsynth.fit(f"sqlite:///{db}", seed=0)
+    with caplog.at_level(logging.INFO, logger="relsynth"):
+        batches = list(relsynth.api.sample_batches(model, seed=0, batch_rows=4000))
+    assert len(batches) > 1, caplog.text
+    assert "sampled in one piece" not in caplog.text
+    assert sum(len(b.get("admission", ())) for b in batches) > 8000

@@ -148,7 +148,7 @@ def _why_whole(
     plan, schema = model.plan, model.schema
     members = set(family)
     for name in plan.order:
-        if name in members or name in besides:
+        if name in members or name in besides or plan[name].role == "empty":  # no rows point anywhere
             continue
         for fk in schema.table(name).foreign_keys:
             if fk.ref_table in members:
