@@ -400,9 +400,14 @@ def fit_length(values: np.ndarray, length: int | None, unique: bool, rng: np.ran
     """Generated strings cut to the column's declared length (VARCHAR(n), CHAR(n)), still unique."""
     if not length:
         return values
-    out = np.array(
-        [v[:length] if isinstance(v, str) and len(v) > length else v for v in values], dtype=object
-    )
+    if set(map(type, values)) <= {str}:  # generated text: only the long ones cut, lengths in C
+        out = np.array(values, dtype=object)
+        long = np.flatnonzero(np.fromiter(map(len, out), dtype=np.int64, count=len(out)) > length)
+        out[long] = [v[:length] for v in out[long]]
+    else:
+        out = np.array(
+            [v[:length] if isinstance(v, str) and len(v) > length else v for v in values], dtype=object
+        )
     if unique and pd.Series(out).dropna().duplicated().any():
         out = make_unique(out, rng, length)
     return out
