@@ -592,9 +592,18 @@ def _side(node: Value, frame: pd.DataFrame, floating: bool = False) -> np.ndarra
         out[s.isna().to_numpy()] = None
         return out
     objects = s.to_numpy(dtype=object)
-    if all(type(v) is str or v is None for v in objects):  # text and NULLs: plain already
+    types = set(map(type, objects))  # in C: a generator per value was a tenth of diabetes130's sample
+    if types <= _PLAIN_TYPES:  # text, dates, ... and NULLs: plain already
         return objects.copy()
+    if types <= _PLAIN_TYPES | {float}:  # and floats: plain but NaN, which is NULL
+        out = objects.copy()
+        out[pd.isna(objects)] = None
+        return out
     return _objects(map(_plain, s.tolist()), len(s))
+
+
+# Types _plain gives back as they are (exact types: a subclass may be a numpy scalar)
+_PLAIN_TYPES = frozenset({type(None), str, int, bool, dt.date, dt.datetime, dt.time})
 
 
 def _unpadded(values: np.ndarray) -> np.ndarray:
@@ -782,7 +791,7 @@ def _nulls(values: np.ndarray) -> npt.NDArray[np.bool_]:
 
 
 def _failed(values: np.ndarray) -> npt.NDArray[np.bool_]:
-    if values.dtype != object:
+    if values.dtype != object or _Failed not in set(map(type, values)):  # types collected in C
         return np.zeros(len(values), dtype=bool)
     return np.fromiter((v is FAILED for v in values), dtype=bool, count=len(values))
 
@@ -937,7 +946,24 @@ def truth_not(s: pd.Series) -> pd.Series:
     return s.map(lambda v: None if v is None else not v)
 
 
+def _truths(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, ...] | None:
+    """(true, null) of each side where both hold only True, False and None (truth's own values),
+    found with numpy; None for any other values (a row at a time, then)."""
+    x, y = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    if not set(map(type, x)) | set(map(type, y)) <= {bool, type(None)}:
+        return None
+    # exact bools are the two singletons, so truthiness is identity with True here
+    return x.astype(bool), pd.isna(x), y.astype(bool), pd.isna(y)
+
+
 def _and(a: pd.Series, b: pd.Series) -> pd.Series:
+    both = _truths(a, b)
+    if both is not None:  # the list below, without a Python step per row (CHECKs of every row)
+        tx, nx, ty, ny = both
+        out = np.full(len(a), True, dtype=object)
+        out[nx | ny] = None
+        out[(~tx & ~nx) | (~ty & ~ny)] = False
+        return pd.Series(out, index=a.index, dtype=object)
     return pd.Series(
         [
             False if (x is False or y is False) else (None if (x is None or y is None) else True)
@@ -949,6 +975,13 @@ def _and(a: pd.Series, b: pd.Series) -> pd.Series:
 
 
 def _or(a: pd.Series, b: pd.Series) -> pd.Series:
+    both = _truths(a, b)
+    if both is not None:  # as _and
+        tx, nx, ty, ny = both
+        out = np.full(len(a), False, dtype=object)
+        out[nx | ny] = None
+        out[tx | ty] = True
+        return pd.Series(out, index=a.index, dtype=object)
     return pd.Series(
         [
             True if (x is True or y is True) else (None if (x is None or y is None) else False)
