@@ -626,3 +626,19 @@ def test_powers_of_ten_as_numpy_computes_them() -> None:
         ]
     )
     assert (V._number_codes(x) == old_number_codes(x)).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rows_per_code_as_a_pass_per_level(seed: int) -> None:
+    from relsynth.model.by_level import rows_per_code
+
+    rng = np.random.default_rng(seed)
+    for n in (0, 1, 7, 1000):
+        for k in (0, 1, 3, 8, 9, 40, 2000):
+            codes = rng.integers(-2, k + 3, n)  # -1, -2: no level; k and above: none of these
+            got = rows_per_code(codes, k)
+            want = [np.flatnonzero(codes == i) for i in range(k)]
+            assert len(got) == len(want)
+            assert all(
+                g.dtype == w.dtype and g.tolist() == w.tolist() for g, w in zip(got, want, strict=True)
+            )
