@@ -456,7 +456,7 @@ def labels(values: pd.Series) -> pd.Series:
 
 
 _FINGERPRINT_KEY = "relsynth/records"  # 16 bytes: pandas' SipHash key (fingerprints stay in memory)
-_POWERS = 300  # 10**k looked up for |k| up to this (_number_codes: |k| < 300)
+_POWERS = 300  # 10**k looked up for |k| up to this (_number_codes needs -282 to 300)
 _NAN, _POS_INF, _NEG_INF = 1, 2, 3  # codes no finite number takes (those are >= 1e9 * 1024 apart from 0)
 
 
