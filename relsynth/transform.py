@@ -165,15 +165,25 @@ def pull_in_tails(x: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def decade_span(x: np.ndarray) -> np.ndarray:
+def decade_span(x: np.ndarray, *, years: bool = False) -> np.ndarray:
     """For a column of fewer than k values (a one-row table's number): no value is shared by k
     rows, so none may come out, nor their mean; only their order of magnitude does. The decade
     around them, [10^d, 10^(d+1)] (32 -> [10, 100]; negatives mirrored; both signs -> [-10^(d+1),
-    10^(d+1)]), as the two ends of a uniform draw."""
+    10^(d+1)]), as the two ends of a uniform draw.
+
+    ``years`` (a YEAR column, a release_year): the calendar decade of their mean, as for dates
+    (2005, 2008, 2015 -> 2000..2009); their order of magnitude was 1000..10000, years a YEAR
+    column (1901..2155) does not hold."""
     finite = np.asarray(x, dtype=float)
     finite = finite[np.isfinite(finite)]
     if not len(finite):
         return np.zeros(1)
+    if years:
+        start = math.floor(float(np.mean(finite)) / 10) * 10
+        end = start + 9
+        if finite.max() <= _this_month().year:  # years gone by (a store opened): none in the future
+            end = max(min(end, _this_month().year), start)
+        return np.array([float(start), float(end)])
     top = float(np.max(np.abs(finite)))
     if top == 0:
         return np.array([0.0, 1.0])
@@ -198,8 +208,21 @@ def decade_seconds(seconds: np.ndarray, output: str) -> np.ndarray:
         return decade_span(finite)
     year = int(np.datetime64(int(np.mean(finite)), "s").astype("datetime64[Y]").astype(int)) + 1970
     start = min(max(year - year % 10, 1), 9980)
-    ends = [np.datetime64(f"{y:04d}-01-01", "s").astype(np.int64) for y in (start, start + 10)]
-    return np.array([float(ends[0]), float(ends[1] - 1)])
+    ends = [float(np.datetime64(f"{y:04d}-01-01", "s").astype(np.int64)) for y in (start, start + 10)]
+    ends[1] -= 1
+    # Times gone by (every last_update of a three-row table is the day it was loaded): none drawn
+    # in the future, past the start of this month (2027 from a 2026 load was no last update). The
+    # month, not the second: a model fitted twice the same month is the same.
+    this = _this_month()
+    if finite.max() <= dt.datetime.now(dt.UTC).timestamp():
+        ends[1] = max(min(ends[1], this.timestamp()), ends[0])
+    return np.array(ends)
+
+
+def _this_month() -> dt.datetime:
+    """The start of the current month (UTC): the latest a coarsened time gone by is drawn at."""
+    now = dt.datetime.now(dt.UTC)
+    return dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
 
 
 def nobodys(knots: np.ndarray, x: np.ndarray, k: int, decimals: int = 10) -> np.ndarray:
@@ -397,14 +420,16 @@ class Continuous(Encoder):
         decimals: int | None = None,
         step: bool = False,
         tail: int = 1,
+        years: bool = False,
     ) -> Continuous:
-        """``tail``: extremes pulled in to the tail-th value from each end (pull_in_tails)."""
+        """``tail``: extremes pulled in to the tail-th value from each end (pull_in_tails).
+        ``years``: the values are calendar years (decade_span)."""
         x = np.sort(np.asarray(x, dtype=float))
         if len(x) == 0:
             return cls(knots=np.zeros(1), integer=integer, step=step)
         if tail > 1 and not step and len(x) < tail:
             # No value held by `tail` rows: a uniform draw over their decade (decade_span).
-            x = decade_span(x)
+            x = decade_span(x, years=years)
         raw = x
         x = pull_in_tails(x, tail)
         # A knot per `tail` values (the rare-k), not one per row: with a knot on every training
@@ -1084,7 +1109,9 @@ def encoder_from_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> 
     return kinds[state["kind"]].from_state(state, arrays)
 
 
-def fit_numeric(values: pd.Series, *, counts: bool = False, tail: int = 1, levels: bool = True) -> Encoder:
+def fit_numeric(
+    values: pd.Series, *, counts: bool = False, tail: int = 1, levels: bool = True, years: bool = False
+) -> Encoder:
     """Few, well-supported distinct values -> Categorical (prices 0.99/1.99); else Continuous.
 
     ``counts`` (children per parent): exact seen values only, so totals and sizes stay true.
@@ -1097,6 +1124,6 @@ def fit_numeric(values: pd.Series, *, counts: bool = False, tail: int = 1, level
         return Categorical.fit(pd.Series(x), ordered=True)
     finite = x[np.isfinite(x)]  # +-inf (a double may hold them) is no fraction
     integer = bool(np.all(np.abs(finite - np.round(finite)) < 1e-9))
-    encoder = Continuous.fit(x, integer=integer, step=counts, tail=1 if counts else tail)
+    encoder = Continuous.fit(x, integer=integer, step=counts, tail=1 if counts else tail, years=years)
     encoder.smooth = not counts
     return encoder

@@ -765,19 +765,48 @@ def _rejected(err: BaseException, table: str) -> RelsynthError | None:
     )
 
 
-def _out_of_range(err: BaseException, table: str) -> RelsynthError | None:
-    """MySQL/MariaDB refused a value as out of its column's range (error 1264): a PostgreSQL NUMERIC
-    without precision becomes DECIMAL(65,30) there, 35 digits before the point, and a source of
-    wider values gave an internal error after the whole run (attack round 28). One line, no value."""
+_REFUSED_VALUE = {
+    1264: "out of the range of",
+    1406: "too long for",
+    1292: "not a value of",
+    1366: "not a value of",
+}
+# The column MySQL/MariaDB names in such an error: 'c', or `db`.`t`.`c` (MariaDB), after "column".
+_REFUSED_COLUMN = re.compile(r"for column (?:`(?:[^`]|``)*`\.)*(?:'([^']*)'|`((?:[^`]|``)*)`)")
+
+
+def _out_of_range(err: BaseException, table: Table) -> RelsynthError | None:
+    """MySQL/MariaDB refused a value as out of its column's range (error 1264), too long (1406), or
+    no value of its type (1292, 1366): one line naming table.column, never the value (the driver's
+    message quotes it). A PostgreSQL NUMERIC without precision becomes DECIMAL(65,30) there, 35
+    digits before the point, and a source of wider values gave an internal error after the whole
+    run (attack round 28); a YEAR drawn past 2155 was blamed on NUMERIC (round 34)."""
     orig = getattr(err, "orig", None) or err
     args = getattr(orig, "args", None) or ()
-    if not (args and args[0] == 1264):
+    if not (args and args[0] in _REFUSED_VALUE):
         return None
+    found = _REFUSED_COLUMN.search(str(args[1]) if len(args) > 1 else "")
+    column = next((g for g in found.groups() if g is not None), None) if found else None
+    column = column.replace("``", "`") if column is not None else None
+    known = {c.name for c in table.columns}
+    where = f"{table.name}.{column}" if column in known else f"Table {table.name}"
+    col = table.column(column) if column in known else None
+    if col is not None and col.type.name == "numeric" and not col.type.precision:
+        hint = (
+            "a NUMERIC without precision becomes DECIMAL(65,30) in MySQL/MariaDB: at most 35 digits "
+            "before the point. Give the source column a precision (numeric(p,s)), exclude the table, "
+            "or write into a PostgreSQL database"
+        )
+    elif col is not None:
+        hint = f"its type there: {col.type.native or col.type.name}. Exclude the column or the table"
+    else:
+        hint = (
+            "a NUMERIC without precision becomes DECIMAL(65,30) in MySQL/MariaDB: at most 35 digits "
+            "before the point. Exclude the table, or write into a PostgreSQL database"
+        )
     return RelsynthError(
-        f"Table {table}: a synthetic value is out of the range of its column's type in the target, so "
-        "nothing was written (a NUMERIC without precision becomes DECIMAL(65,30) in MySQL/MariaDB: at "
-        "most 35 digits before the point). Give the source column a precision (numeric(p,s)), exclude "
-        "the table, or write into a PostgreSQL database"
+        f"{where}: a synthetic value is {_REFUSED_VALUE[args[0]]} its column's type in the target, so "
+        f"nothing was written ({hint})"
     )
 
 
@@ -1796,7 +1825,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             try:
                 loaded = _load(conn, "mysql", ts.tables[name], schema.table(name), batch[name])
             except Exception as err:
-                too_wide = _out_of_range(err, name)
+                too_wide = _out_of_range(err, schema.table(name))
                 if too_wide is None:
                     raise
                 raise too_wide from None

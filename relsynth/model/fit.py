@@ -10,6 +10,7 @@ is fitted per parent row, so the cost is one pass over the data per table.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -707,7 +708,9 @@ def _fit_own(
                 sc[~isnull] = enc.scores(known)
         else:
             held = None if people is None else people[~isnull]
-            enc = _number_encoder(known, held, rare_k, all_rare=col.kind_reason == ALL_RARE)
+            enc = _number_encoder(
+                known, held, rare_k, all_rare=col.kind_reason == ALL_RARE, years=calendar_years(col, known)
+            )
             numeric = pd.to_numeric(known, errors="coerce").astype(float)
             z[~isnull] = enc.normal(numeric, rng)
             sc[~isnull] = enc.scores(numeric)
@@ -881,13 +884,32 @@ def _exact_offset(col: Any, known: pd.Series) -> int | None:
     return lo - lo % 2**32 if max(abs(lo), abs(hi)) > 2**53 else None
 
 
-def _number_encoder(known: pd.Series, people: np.ndarray | None, rare_k: int, *, all_rare: bool) -> Encoder:
+def calendar_years(col: Column, known: pd.Series) -> bool:
+    """Does the column hold calendar years: a YEAR type, or whole numbers of 1000..2999 in a column
+    named for a year (release_year, yearOfBirth, fiscal_yr)? Their coarsest form (a table of
+    fewer than rare-k rows) is then their calendar decade, not their order of magnitude."""
+    if col.type.name == "year":
+        return True
+    if col.type.name not in INTEGER_TYPES and not (col.type.name == "numeric" and col.type.scale == 0):
+        return False
+    words = {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", col.name)}
+    if not words & {"year", "yr"}:
+        return False
+    x = pd.to_numeric(known, errors="coerce").to_numpy(dtype=float)
+    x = x[np.isfinite(x)]
+    return bool(len(x)) and bool(np.all((x >= 1000) & (x <= 2999) & (x == np.round(x))))
+
+
+def _number_encoder(
+    known: pd.Series, people: np.ndarray | None, rare_k: int, *, all_rare: bool, years: bool = False
+) -> Encoder:
     """A number's marginal: quantiles of rare_k people each (a birth date on one patient's ten
     visits is one value; one patient's forty readings are not its quantiles, rare.per_person_capped);
     exact levels where few values are well held, with their shares of rows
-    (by people, Chinook's 1.99 tracks were a third of the lines instead of 5%)."""
+    (by people, Chinook's 1.99 tracks were a third of the lines instead of 5%). ``years``: calendar
+    years (calendar_years)."""
     learned = rare.per_person_capped(known, people, rare_k)
-    enc = fit_numeric(learned, tail=rare_k, levels=not all_rare)
+    enc = fit_numeric(learned, tail=rare_k, levels=not all_rare, years=years)
     if not isinstance(enc, Categorical):
         return enc
     numeric = pd.to_numeric(known, errors="coerce").astype(float).reset_index(drop=True)
@@ -895,7 +917,7 @@ def _number_encoder(known: pd.Series, people: np.ndarray | None, rare_k: int, *,
     # two values, one of them one person's (a phone visit's single planted amount).
     common = rare.common_levels(numeric, people, rare_k)
     if not common:
-        return fit_numeric(learned, tail=rare_k, levels=False)
+        return fit_numeric(learned, tail=rare_k, levels=False, years=years)
     folded = rare.fold(numeric, common, np.random.default_rng(0))  # numbers: to the nearest, no draw
     if len(learned) < len(known) or len(common) < len(enc.levels):
         enc = Categorical.fit(pd.Series(pd.to_numeric(folded).to_numpy(dtype=float)), ordered=True)

@@ -78,6 +78,9 @@ _I64_TOP = float(np.nextafter(2.0**63, 0))
 _INT_BITS = {"TINYINT": 8, "SMALLINT": 16, "MEDIUMINT": 24, "BIGINT": 64}
 
 
+YEARS = (1901, 2155)  # the years MySQL's YEAR holds (besides 0)
+
+
 def integer_range(t: SqlType) -> tuple[int, int]:
     """The values an integer column's declared type holds (MySQL's TINYINT/MEDIUMINT and UNSIGNED
     included): a generated value outside them would fail the whole load."""
@@ -116,6 +119,8 @@ def coerce(values: Any, t: SqlType) -> pd.Series:
             return _exact_integers(s, lo, hi)
         if hi > 2**63:  # BIGINT UNSIGNED: up to 2^64 - 1
             return num.clip(0, _U64_TOP).astype("UInt64")
+        if t.name == "year":  # MySQL's YEAR: 1901..2155, and 0 ('0000'), a year it could not read
+            num = num.where(num.isna() | (num == 0), num.clip(*YEARS))
         return _int64(num.clip(float(lo), min(float(hi), _I64_TOP)))
     if kind == "float":
         if t.scale == 0 and _integers_beyond_float(s):  # NUMERIC(20,0) ids: kept exact

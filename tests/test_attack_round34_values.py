@@ -1,0 +1,82 @@
+"""Attack round 34: values a small table, a range or a generated column, and a postcode gave back.
+
+1. A table of fewer than rare-k rows keeps only a column's decade: a YEAR (2005, 2008, 2015) came
+   back as 971..9999 (its order of magnitude), which MariaDB's YEAR refused with a message about
+   NUMERIC precision; into SQLite as years like 4828, and a last_update of today as 2027-28.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+import relsynth
+from relsynth.errors import RelsynthError
+from tests.conftest import fetch, run_sql
+
+
+def _store(url: str, year_type: str) -> None:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"CREATE TABLE store (store_id INTEGER PRIMARY KEY, opened {year_type} NOT NULL, "
+                "release_year INTEGER NOT NULL, last_update TIMESTAMP NULL)"
+            )
+            for i, y in enumerate((2005, 2008, 2015), start=1):
+                conn.execute(
+                    sa.text("INSERT INTO store VALUES (:i, :y, :r, :t)"),
+                    {"i": i, "y": y, "r": y - 3, "t": now - dt.timedelta(minutes=i)},
+                )
+    finally:
+        engine.dispose()
+
+
+def _check_store(url: str, *, year_type: bool) -> None:
+    rows = fetch(url, "SELECT opened, release_year, last_update FROM store")
+    assert len(rows) == 3
+    for opened, release, last in rows:
+        if year_type:  # an INTEGER named "opened" is no year to tell
+            assert 2000 <= int(opened) <= 2019, opened  # the decade of 2005..2015, a year YEAR holds
+        assert 2000 <= int(release) <= 2009, release
+        when = pd.Timestamp(last)
+        assert when.year >= 2020 and when <= pd.Timestamp.now(tz="UTC").tz_localize(None), when
+
+
+@pytest.mark.parametrize("target_kind", ["sqlite", "mysql"])
+def test_a_small_tables_years_stay_years_and_its_times_stay_past(
+    target_kind: str, request: pytest.FixtureRequest
+) -> None:
+    source = request.getfixturevalue("sqlite_db")()
+    _store(source, "INTEGER")
+    target = request.getfixturevalue(f"{target_kind}_db")()
+    relsynth.synthesize(source, target, seed=1)
+    _check_store(target, year_type=False)
+
+
+@pytest.mark.mysql
+def test_mariadb_year_of_a_small_table_is_written_into_mariadb(request: pytest.FixtureRequest) -> None:
+    source, target = request.getfixturevalue("mysql_db")(), request.getfixturevalue("mysql_db")()
+    _store(source, "YEAR")
+    for seed in (1, 2, 3):
+        relsynth.synthesize(source, target, seed=seed, replace=True)
+        _check_store(target, year_type=True)
+    sqlite = request.getfixturevalue("sqlite_db")()
+    relsynth.synthesize(source, sqlite, seed=1)
+    _check_store(sqlite, year_type=True)
+
+
+@pytest.mark.postgresql
+@pytest.mark.mysql
+def test_a_value_mariadb_refuses_names_its_table_and_column(request: pytest.FixtureRequest) -> None:
+    """The refusal names acct.bal (not only the table), and no value."""
+    source, target = request.getfixturevalue("pg_db")(), request.getfixturevalue("mysql_db")()
+    run_sql(source, "CREATE TABLE acct (id INTEGER PRIMARY KEY, bal NUMERIC NOT NULL);")
+    run_sql(source, "INSERT INTO acct SELECT g, 10::numeric ^ 40 + g * 7919 FROM generate_series(1, 200) g;")
+    with pytest.raises(RelsynthError, match=r"^acct\.bal: .*out of the range of its column's type") as err:
+        relsynth.synthesize(source, target, seed=1)
+    assert "\n" not in str(err.value) and "10000" not in str(err.value)
