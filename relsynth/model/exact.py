@@ -405,10 +405,12 @@ def find_differences(
     numbers: dict[str, np.ndarray],
     targets: set[str],
     decimals: dict[str, int],
+    results_only: frozenset[str] | set[str] = frozenset(),
 ) -> list[Difference]:
     """Numeric columns equal to the time between two time columns (in days, hours, minutes or
     seconds; exact, whole units elapsed, or calendar days; plus a constant 0 or 1), or to the sum
-    or difference of two numeric columns. A column is derived once, never from a derived one."""
+    or difference of two numeric columns. A column is derived once, never from a derived one, nor
+    from one of ``results_only`` (generated columns: the source computes them from others)."""
     found: list[Difference] = []
     derived: set[str] = set()
     used: set[str] = set()
@@ -429,7 +431,7 @@ def find_differences(
         for c in pool:
             if c not in targets or c in used or c in derived:
                 continue
-            inputs = [x for x in pool if x != c and x not in derived]
+            inputs = [x for x in pool if x != c and x not in derived and x not in results_only]
             rel = _number_difference(c, numbers, inputs, decimals, op)
             if rel is None or frozenset((rel.a, rel.b, c)) in triples:
                 continue

@@ -86,12 +86,20 @@ def row_relations(
         if c in frame and specs[c].how in values_of and _is_time(table, c, kinds)
     }
     numbers: dict[str, np.ndarray] = {}
+    # A generated column (its kind UNSUPPORTED in ``kinds``: the source computes it) is no input to
+    # a relation, but may be one's result: los_hours = round(epoch(dischtime - admittime) / 3600, 2)
+    # written into SQLite or MariaDB, which cannot compute PostgreSQL's expression, was drawn on
+    # its own and disagreed with its row's times on 97% of the rows.
+    generated = {c.name for c in table.columns if c.computed and c.kind is Kind.NUMERICAL}
     for c, s in specs.items():
-        if c in frame and s.how in values_of and kinds.get(c) in {Kind.NUMERICAL, Kind.CATEGORICAL}:
+        number = kinds.get(c) in {Kind.NUMERICAL, Kind.CATEGORICAL} or c in generated
+        if c in frame and s.how in values_of and number:
             x = _numbers(frame, c)
             if x is not None:
                 numbers[c] = x
-    integers = {c: x for c, x in numbers.items() if np.all(np.isnan(x) | (x == np.round(x)))}
+    integers = {
+        c: x for c, x in numbers.items() if c not in generated and np.all(np.isnan(x) | (x == np.round(x)))
+    }
     rank = {}
     for c, secs in times.items():
         known = secs[~np.isnan(secs)]
@@ -123,6 +131,7 @@ def row_relations(
         {c: x for c, x in numbers.items() if c not in alone},
         targets,
         decimals,
+        results_only=generated,
     )
     spans = _intervals(table, frame, specs, keep)
     diffs += ex.find_interval_differences(times, spans, set(spans))
@@ -132,7 +141,7 @@ def row_relations(
             specs[d.column].constant = None  # derived, not drawn: natives' durations are not kept
         targets.discard(d.column)
     calendars = ex.find_calendars({c: x for c, x in integers.items() if specs[c].how in values_of}, targets)
-    drawn = {c: x for c, x in numbers.items() if specs[c].how in values_of}
+    drawn = {c: x for c, x in numbers.items() if specs[c].how in values_of and c not in generated}
     parts += _spellings(table, frame, specs, keep, drawn)
     return parts, diffs, calendars
 
