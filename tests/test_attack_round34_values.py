@@ -84,7 +84,8 @@ def test_a_value_mariadb_refuses_names_its_table_and_column(request: pytest.Fixt
 
 # 2. A generated column written into a target that cannot compute it (PostgreSQL's expression into
 #    SQLite or MariaDB) was drawn on its own: los_hours disagreed with its row's times on 97% of
-#    rows. It is derived from them as the expression does (a difference in hours, to 2 decimals).
+#    rows. It is derived from them as the expression does (a difference in hours, to 2 decimals:
+#    whole hours in every source row, but not between drawn times).
 GENERATED = """
 CREATE TABLE stay (
   id INTEGER PRIMARY KEY,
@@ -93,8 +94,9 @@ CREATE TABLE stay (
   los_hours NUMERIC GENERATED ALWAYS AS (round(extract(epoch FROM (dischtime - admittime)) / 3600, 2)) STORED
 );
 INSERT INTO stay (id, admittime, dischtime)
-SELECT g, a, a + make_interval(mins => (240 + (g * 7919) %% 28000)::int)
-FROM (SELECT g, timestamptz '2150-01-01 00:00+00' + make_interval(hours => (g * 104729) %% 14400) AS a
+SELECT g, a, a + make_interval(hours => (4 + (g * 7919) %% 480)::int)
+FROM (SELECT g, timestamptz '2150-01-01 00:00+00' + make_interval(hours => (g * 104729) %% 14400)
+                + make_interval(mins => 30 * (g %% 2)) AS a
       FROM generate_series(1, 400) g) s;
 """
 

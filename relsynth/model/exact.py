@@ -420,7 +420,10 @@ def find_differences(
         c_known = ~np.isnan(y)
         if int(c_known.sum()) < MIN_SUPPORT:
             continue
-        rel = _time_difference(c, y, times, names, decimals.get(c, 0))
+        # A generated column's expression computes, not counts: round(epoch(b - a) / 3600, 2) fits
+        # whole hours elapsed too where the source's times are whole hours, but not times drawn.
+        ways = _exact_first() if c in results_only else None
+        rel = _time_difference(c, y, times, names, decimals.get(c, 0), ways)
         if rel is not None:
             found.append(rel)
             derived.add(c)
@@ -449,6 +452,12 @@ def _ways() -> list[tuple[float, str]]:
         for name, unit in UNITS
         for mode in ("floor", "exact", *(("days",) if name == "day" else ()))
     ]
+
+
+def _exact_first() -> list[tuple[float, str]]:
+    """_ways with the exact time before whole units elapsed, unit by unit."""
+    order = {unit: i for i, (_, unit) in enumerate(UNITS)}
+    return sorted(_ways(), key=lambda w: (order[w[0]], w[1] != "exact"))
 
 
 def _time_difference(
