@@ -497,7 +497,7 @@ def _fit_own(
             spec.vocabulary = (
                 Vocabulary.fit(values, people, rare_k) if spaced >= 0.1 else None
             )  # codes keep their shape
-            spec.shapes = None if spec.vocabulary else Shapes.fit(values)
+            spec.shapes = None if spec.vocabulary else Shapes.fit(values, frequencies=True, rare_k=rare_k)
         elif col.kind is Kind.ID:
             spec.how = "id"
             _fit_id(spec, col.type.name, values)

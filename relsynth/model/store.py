@@ -83,6 +83,8 @@ def _spec_out(s: ColumnSpec, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         out["null_mapping"] = [[jsonable(a), bool(b)] for a, b in s.null_mapping]
     if s.shapes is not None:
         out["shapes"] = {"templates": s.shapes.templates, "weights": s.shapes.weights}
+        if s.shapes.chars:
+            out["shapes"]["chars"] = s.shapes.chars
     if s.vocabulary is not None:
         v = s.vocabulary
         out["vocabulary"] = {
@@ -118,7 +120,7 @@ def _spec_in(d: dict[str, Any], arrays: _Arrays) -> ColumnSpec:
         s.null_determinant = d["null_determinant"]
         s.null_mapping = [[unjson(a), b] for a, b in d["null_mapping"]]
     if "shapes" in d:
-        s.shapes = Shapes(d["shapes"]["templates"], d["shapes"]["weights"])
+        s.shapes = Shapes(d["shapes"]["templates"], d["shapes"]["weights"], d["shapes"].get("chars", []))
     if "vocabulary" in d:
         s.vocabulary = Vocabulary(**d["vocabulary"])
     if "pii" in d:

@@ -54,12 +54,26 @@ class Shapes:
 
     templates: list[str] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
+    # Per template, per token: [] (its class drawn uniformly), or [characters, their shares] (a
+    # postcode's first digit 0 in half the rows, 1, 2 or 7 in the rest), the rest of the share
+    # spread evenly over the class's other characters. Only characters MIN_SHAPE_VALUES (and
+    # rare-k) distinct values hold at that place: a per-place count, no value.
+    chars: list[list[list[Any]]] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, values: pd.Series, *, varied_letters: bool = False, literals: bool = True) -> Shapes:
+    def fit(
+        cls,
+        values: pd.Series,
+        *,
+        varied_letters: bool = False,
+        literals: bool = True,
+        frequencies: bool = False,
+        rare_k: int = 1,
+    ) -> Shapes:
         """``varied_letters``: a letter is kept only where values that differ in their letters share
         it ("Margaret Thornbury 17", "... 18" are one name with a counter: no letter is kept, "ORD-"
-        of ORD-AB12, ORD-XY34, ... is); ``literals=False`` keeps no letter or digit at all."""
+        of ORD-AB12, ORD-XY34, ... is); ``literals=False`` keeps no letter or digit at all.
+        ``frequencies``: each place's characters as often as there (place_frequencies)."""
         strings = values.dropna().astype(str)
         if strings.empty:
             return cls(["aaaaaaaa"], [1.0])
@@ -102,6 +116,7 @@ class Shapes:
                 groups.append((str(shape), rest, float(len(rest)), left))
         templates: list[str] = []
         weights: list[float] = []
+        by_place: list[list[list[Any]]] = []
         for form, members, weight, held_by in groups[:MAX_SHAPES]:
             chars = np.array([list(s) for s in members.head(5000)])
             tpl = []
@@ -119,14 +134,22 @@ class Shapes:
             ):
                 keep = "" if literals else None
                 tpl = [_free(t, keep) for t in tpl]
-            template = "".join(_widened(tpl, held_by))
+            narrow = list(tpl)
+            widened = _widened(tpl, held_by)
+            template = "".join(widened)
+            places: list[list[Any]] = []
+            if frequencies and widened == narrow:  # a widened template has places the source lacks
+                places = place_frequencies(members, narrow, max(MIN_SHAPE_VALUES, rare_k))
             if template in templates:  # A99 and A999 both widened to A9999: one template
-                weights[templates.index(template)] += weight
+                at = templates.index(template)
+                weights[at] += weight
+                by_place[at] = []  # two groups' places: drawn evenly
             else:
                 templates.append(template)
                 weights.append(weight)
+                by_place.append(places)
         total = sum(weights)
-        return cls(templates, [w / total for w in weights])
+        return cls(templates, [w / total for w in weights], by_place if any(by_place) else [])
 
     def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
         out = np.empty(n, dtype=object)
@@ -136,9 +159,16 @@ class Shapes:
         for t_index in np.unique(picks):
             rows = np.flatnonzero(picks == t_index)
             tokens = _tokens(self.templates[t_index])
+            places = self.chars[t_index] if t_index < len(self.chars) else []
             cols = []
-            for tok in tokens:
-                if tok == "A":
+            for i, tok in enumerate(tokens):
+                place = places[i] if len(places) == len(tokens) else []
+                if place and tok in _ALPHABETS:
+                    alphabet = _ALPHABETS[tok]
+                    cols.append(
+                        alphabet[rng.choice(len(alphabet), len(rows), p=_place_shares(alphabet, place))]
+                    )
+                elif tok == "A":
                     cols.append(_UPPER[rng.integers(0, 26, len(rows))])
                 elif tok == "a":
                     cols.append(_LOWER[rng.integers(0, 26, len(rows))])
@@ -153,6 +183,46 @@ class Shapes:
             )
             out[rows] = joined
         return out
+
+
+_ALPHABETS = {"A": _UPPER, "a": _LOWER, "9": _DIGIT}
+
+
+def place_frequencies(members: pd.Series, tpl: list[str], least: int) -> list[list[Any]]:
+    """Per token of ``tpl`` (the shape of every member), [characters, shares of rows] of those at
+    least ``least`` distinct members hold there, for a class token (A, a, 9); [] for a literal or
+    where no character is that well held. Shares are rounded to 1e-4: a count, never a value."""
+    strings = members.astype(str)
+    distinct = strings.drop_duplicates()
+    out: list[list[Any]] = []
+    for pos, tok in enumerate(tpl):
+        if tok not in _ALPHABETS:
+            out.append([])
+            continue
+        alphabet = set(_ALPHABETS[tok].tolist())
+        rows = strings.str[pos].value_counts()
+        held = distinct.str[pos].value_counts()
+        kept = sorted(str(c) for c, k in held.items() if k >= least and c in alphabet)
+        if not kept:
+            out.append([])
+            continue
+        shares = [round(float(rows.get(c, 0)) / len(strings), 4) for c in kept]
+        out.append(["".join(kept), shares])
+    return out if any(out) else []
+
+
+def _place_shares(alphabet: np.ndarray, place: list[Any]) -> np.ndarray:
+    """Probabilities over ``alphabet``: the kept characters' shares, the rest evenly on the others."""
+    kept, shares = str(place[0]), [float(x) for x in place[1]]
+    p = np.zeros(len(alphabet))
+    index = {c: i for i, c in enumerate(alphabet.tolist())}
+    for c, share in zip(kept, shares, strict=True):
+        p[index[c]] = share
+    others = np.array([c not in kept for c in alphabet.tolist()])
+    rest = max(1.0 - float(p.sum()), 0.0)
+    if others.any():
+        p[others] = rest / int(others.sum())
+    return p / p.sum() if p.sum() > 0 else np.full(len(alphabet), 1.0 / len(alphabet))
 
 
 ROOM = 20  # a template must hold this many values per distinct source value of its shape
