@@ -478,6 +478,8 @@ def _fit_own(
         elif natives.learned(col, null_share):
             spec.how = "native"  # generated validly, like the source's values (model/natives.py)
             spec.constant = natives.fit(col.type, values, people, rare_k)
+            if spec.constant["native"]["family"] == "range":  # bounds that are columns of the row
+                natives.range_sources(spec.constant["native"]["range"], values, frame, table, col.name)
         elif col.kind is Kind.UNSUPPORTED or null_share >= 1.0:
             spec.how = "constant"
             spec.constant = None if col.nullable else empty_value(col.type)

@@ -645,6 +645,114 @@ def _draw_range(m: dict[str, Any], n: int, rng: np.random.Generator) -> list[str
     return out
 
 
+_EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
+RANGE_TOLERANCE = 0.001  # share of bounded rows a bound may differ from its column on (exact.TOLERANCE)
+RANGE_SUPPORT = 20  # rows a bound must equal its column on (exact.MIN_SUPPORT)
+
+
+def _bound_units(values: pd.Series, kind: str, table: Any, column: str) -> np.ndarray | None:
+    """A column of the row in a range's bound units (the date's ordinal for a daterange, epoch
+    seconds for a timestamp range, the number for a number range); None if it cannot be one."""
+    from relsynth.model.exact_fit import seconds
+
+    col = table.column(column)
+    if kind in {"date", "ts", "tstz"}:
+        if col.kind is not Kind.DATETIME or col.type.name == "time":
+            return None
+        secs = seconds(values, col.type.name in STRING_TYPES)
+        return np.floor(secs / 86400.0) + _EPOCH_DAY if kind == "date" else secs
+    if col.kind is not Kind.NUMERICAL:
+        return None
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def range_sources(
+    state: dict[str, Any], values: pd.Series, frame: pd.DataFrame, table: Any, name: str
+) -> None:
+    """A range whose bounds are two columns of its row (stay = [admittime::date, dischtime::date
+    + 1), a tstzrange [intime, outtime)): each bound's column and step (0, or one day / one for a
+    discrete range's inclusive end made exclusive) in state['from'], so that it is derived from
+    the row's own values when sampled, not drawn apart from them (0 of 1,626 ICU stays matched).
+    Only where every bounded row but TOLERANCE of them agrees, on RANGE_SUPPORT rows at least."""
+    kind = state["kind"]
+    parts = [_range_parts(v, kind) if v is not None and v == v else None for v in values.tolist()]
+    lows = np.array([p[1] if p and not p[0] and p[1] is not None else np.nan for p in parts], dtype=float)
+    highs = np.array([p[2] if p and not p[0] and p[2] is not None else np.nan for p in parts], dtype=float)
+    steps = (0.0, 1.0) if kind in {"date", "int"} else (0.0,)
+    found: dict[str, list[Any]] = {}
+    for end, bound in (("lower", lows), ("upper", highs)):
+        known = ~np.isnan(bound)
+        if int(known.sum()) < RANGE_SUPPORT:
+            continue
+        for column in table.columns:
+            c = column.name
+            if c == name or c not in frame or column.computed or end in found:
+                continue
+            x = _bound_units(frame[c].reset_index(drop=True), kind, table, c)
+            if x is None:
+                continue
+            both = known & ~np.isnan(x)
+            if (
+                int(both.sum()) < RANGE_SUPPORT
+                or int((known & np.isnan(x)).sum()) > RANGE_TOLERANCE * known.sum()
+            ):
+                continue
+            for step in steps:
+                wrong = np.abs(bound[both] - x[both] - step) > 1e-6 * np.maximum(np.abs(bound[both]), 1.0)
+                if int(wrong.sum()) <= RANGE_TOLERANCE * int(both.sum()):
+                    found[end] = [c, step]
+                    break
+            if end not in found and kind == "date":
+                # The date of a time in its own zone, which a timestamptz no longer holds (admitted
+                # 23:00-08 is the next day in UTC): within a day of it on every row, the commonest
+                # step on most of them. Derived as that step: a day off at most, as in the source.
+                gap = bound[both] - x[both]
+                values_, counts = np.unique(gap, return_counts=True)
+                step = float(values_[np.argmax(counts)])
+                near = np.abs(gap - step) <= 1
+                if (
+                    step in steps
+                    and counts.max() >= 0.5 * len(gap)
+                    and (~near).sum() <= RANGE_TOLERANCE * len(gap)
+                ):
+                    found[end] = [c, step]
+    if found:
+        state["from"] = found
+
+
+def derive_ranges(tm: Any, table: Any, frame: pd.DataFrame) -> None:
+    """Ranges whose bounds are columns of the row (range_sources): those bounds set from the row's
+    values as sampled (after they were settled); an empty, NULL or open range stays as drawn."""
+    for spec in tm.columns:
+        native = spec.constant if spec.how == "native" and isinstance(spec.constant, dict) else None
+        state = native.get("native") if native else None
+        if not state or state.get("family") != "range" or not state["range"].get("from"):
+            continue
+        m = state["range"]
+        kind, sources = m["kind"], m["from"]
+        if any(src[0] not in frame for src in sources.values()) or spec.name not in frame:
+            continue
+        units = {end: _bound_units(frame[src[0]], kind, table, src[0]) for end, src in sources.items()}
+        decimals = int(m["lower"].get("decimals", 0))
+        out = frame[spec.name].to_numpy(dtype=object).copy()
+        for i, v in enumerate(out):
+            parts = _range_parts(v, kind) if v is not None and v == v else None
+            if parts is None or parts[0]:
+                continue
+            ends = {"lower": parts[1], "upper": parts[2]}
+            for end, src in sources.items():
+                x = units[end][i]  # type: ignore[index]
+                if ends[end] is not None and not np.isnan(x):
+                    ends[end] = float(x) + float(src[1])
+            lo, hi = ends["lower"], ends["upper"]
+            if lo is not None and hi is not None and hi <= lo:
+                continue  # an empty range from a row whose end is not after its start: drawn
+            lo_text = "" if lo is None else _range_bound(lo, kind, decimals)
+            hi_text = "" if hi is None else _range_bound(hi, kind, decimals)
+            out[i] = f"[{lo_text},{hi_text})"
+        frame[spec.name] = out
+
+
 # -- the model -------------------------------------------------------------------------------------
 def fit(t: SqlType, values: pd.Series, people: np.ndarray | None = None, k: int = 2) -> dict[str, Any]:
     """The state of a column's generator (plain JSON), from its non-NULL source values.

@@ -45,7 +45,7 @@ from relsynth.model.copula import sample as copula_sample
 from relsynth.model.exact import date_roots, part_of
 from relsynth.model.generate import avoid_records, generated_columns, record_copies
 from relsynth.model.guards import unguarded_tables
-from relsynth.model.natives import native_columns
+from relsynth.model.natives import derive_ranges, native_columns
 from relsynth.model.spec import Dim, Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.model.values import coerce
@@ -471,6 +471,7 @@ def _sample_table(
     if renumber(tm, frame, parent_pos, rng):  # visits numbered in the order settling left their dates
         _derive(tm, frame, rng, after={nb.column for nb in tm.numbering})
         xs.numbers_in_text(tm, table, frame, rng)
+    derive_ranges(tm, table, frame)  # from the row's times as settled
     # Not re-derived after: a moved value may be outside a dependency's mapping (a NULL), and
     # conditionals drawn again would undo the CHECK repairs above.
     distinct_within_parent(tm, table, frame, parent_pos, context)
