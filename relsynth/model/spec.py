@@ -239,6 +239,19 @@ def _exact_lines(t: TableModel) -> list[str]:
             out.append(f"{t.name}: {d.column} = {d.a} - {d.b} in {how}{unit}{extra} (derived)")
         else:
             out.append(f"{t.name}: {d.column} = {d.a} {d.op} {d.b} (derived)")
+    for spec in t.columns:  # ranges of two columns of the row (natives.range_sources)
+        native = (
+            spec.constant.get("native") if spec.how == "native" and isinstance(spec.constant, dict) else None
+        )
+        sources = native["range"].get("from") if native and native.get("family") == "range" else None
+        if sources:
+            ends = []
+            for end in ("lower", "upper"):
+                src = sources.get(end)
+                step = "" if not src or not src[1] else f" + {src[1]:g}"
+                name = f"date({src[0]})" if src and native["range"]["kind"] == "date" else src and src[0]
+                ends.append(f"{name}{step}" if src else "drawn")
+            out.append(f"{t.name}: {spec.name} = range [{ends[0]}, {ends[1]}) (derived)")
     for c in t.calendars:
         parts = ", ".join(x for x in (c.year, c.month, c.day) if x)
         out.append(f"{t.name}: ({parts}) is always a valid calendar date")
