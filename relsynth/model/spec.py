@@ -244,7 +244,7 @@ def _exact_lines(t: TableModel) -> list[str]:
             spec.constant.get("native") if spec.how == "native" and isinstance(spec.constant, dict) else None
         )
         sources = native["range"].get("from") if native and native.get("family") == "range" else None
-        if sources:
+        if native and sources:
             ends = []
             for end in ("lower", "upper"):
                 src = sources.get(end)
