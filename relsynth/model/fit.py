@@ -499,7 +499,10 @@ def _fit_own(
             spec.vocabulary = (
                 Vocabulary.fit(values, people, rare_k) if spaced >= 0.1 else None
             )  # codes keep their shape
-            spec.shapes = None if spec.vocabulary else Shapes.fit(values, frequencies=True, rare_k=rare_k)
+            # A unique code's places stay even: skewed, fewer codes are left to draw distinct ones from.
+            spec.shapes = (
+                None if spec.vocabulary else Shapes.fit(values, frequencies=not spec.unique, rare_k=rare_k)
+            )
         elif col.kind is Kind.ID:
             spec.how = "id"
             _fit_id(spec, col.type.name, values)
