@@ -16,6 +16,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -181,8 +182,11 @@ def decade_span(x: np.ndarray, *, years: bool = False) -> np.ndarray:
     if years:
         start = math.floor(float(np.mean(finite)) / 10) * 10
         end = start + 9
-        if finite.max() <= _this_month().year:  # years gone by (a store opened): none in the future
-            end = max(min(end, _this_month().year), start)
+        newest = NEWEST.get()
+        if newest is not None:  # years gone by (a store opened): none past the source's newest time
+            year = dt.datetime.fromtimestamp(newest, dt.UTC).year
+            if finite.max() <= year:
+                end = max(min(end, year), start)
         return np.array([float(start), float(end)])
     top = float(np.max(np.abs(finite)))
     if top == 0:
@@ -211,18 +215,18 @@ def decade_seconds(seconds: np.ndarray, output: str) -> np.ndarray:
     ends = [float(np.datetime64(f"{y:04d}-01-01", "s").astype(np.int64)) for y in (start, start + 10)]
     ends[1] -= 1
     # Times gone by (every last_update of a three-row table is the day it was loaded): none drawn
-    # in the future, past the start of this month (2027 from a 2026 load was no last update). The
-    # month, not the second: a model fitted twice the same month is the same.
-    this = _this_month()
-    if finite.max() <= dt.datetime.now(dt.UTC).timestamp():
-        ends[1] = max(min(ends[1], this.timestamp()), ends[0])
+    # past the newest time in the source database (2027 from a 2026 load was no last update). The
+    # database's, not the clock's: the same source gives the same model whenever it is fitted, and
+    # not the column's own newest, which would be one of a few rows' values.
+    newest = NEWEST.get()
+    if newest is not None and finite.max() <= newest:
+        ends[1] = max(min(ends[1], newest), ends[0])
     return np.array(ends)
 
 
-def _this_month() -> dt.datetime:
-    """The start of the current month (UTC): the latest a coarsened time gone by is drawn at."""
-    now = dt.datetime.now(dt.UTC)
-    return dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
+# The newest time (epoch seconds) in the database being fitted (model/fit.py fit_tables sets it):
+# the latest a coarsened time or year gone by is drawn at. None: no bound.
+NEWEST: ContextVar[float | None] = ContextVar("relsynth_newest_time", default=None)
 
 
 def nobodys(knots: np.ndarray, x: np.ndarray, k: int, decimals: int = 10) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relsynth import dialects
+from relsynth import dialects, transform
 from relsynth.graph import Plan, TablePlan
 from relsynth.graph import plan as make_plan
 from relsynth.model import backrefs, by_level, exact_fit, guards, natives, rare, text_numbers
@@ -152,6 +152,49 @@ def fit_tables(
     """
     plan = plan or make_plan(schema)
     frames, sentinels = sentinel_dates.strip(schema, frames)  # 9999-01-01 means "not yet": a NULL
+    newest = transform.NEWEST.set(_newest_time(schema, frames))
+    try:
+        return _fit_tables(schema, frames, sentinels, plan, seed, progress, rare_k, guard, ref_counts)
+    finally:
+        transform.NEWEST.reset(newest)
+
+
+def _newest_time(schema: Schema, frames: dict[str, pd.DataFrame]) -> float | None:
+    """The newest time any date or timestamp column of the database holds (epoch seconds; sentinels
+    already read as NULL): coarsened times gone by are drawn no later (transform.NEWEST)."""
+    newest: float | None = None
+    for name, frame in frames.items():
+        if name not in schema.table_names:
+            continue
+        for col in schema.table(name).columns:
+            if (
+                col.kind is not Kind.DATETIME
+                or col.name not in frame
+                or col.type.name not in {"date", "datetime"}
+            ):
+                continue
+            try:
+                seconds = to_epoch_seconds_safe(frame[col.name].dropna(), False)
+            except (TypeError, ValueError, OverflowError):
+                continue
+            seconds = seconds[np.isfinite(seconds)]
+            if len(seconds):
+                top = float(seconds.max())
+                newest = top if newest is None else max(newest, top)
+    return newest
+
+
+def _fit_tables(
+    schema: Schema,
+    frames: dict[str, pd.DataFrame],
+    sentinels: dict[str, dict[str, Any]],
+    plan: Plan,
+    seed: int,
+    progress: Progress | None,
+    rare_k: int,
+    guard: bool,
+    ref_counts: Mapping[tuple[str, str], pd.DataFrame] | None,
+) -> Model:
     schema = _promote_repeated(referenced_keys(unlinked_codes(schema)), plan, frames)  # unlinked keys: codes
     plan = make_plan(schema) if schema is not plan.schema else plan
     seeds = np.random.SeedSequence(seed).spawn(len(plan.order))
