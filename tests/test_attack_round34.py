@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -150,3 +151,36 @@ def test_an_empty_table_pointing_into_a_family_leaves_it_in_batches(
     assert len(batches) > 1, caplog.text
     assert "sampled in one piece" not in caplog.text
     assert sum(len(b.get("admission", ())) for b in batches) > 8000
+
+
+def test_coarsened_times_gone_by_stay_before_the_sources_newest_time(tmp_path: Path) -> None:
+    """A three-row table's times keep only their decade (2020-2029): none is drawn past the newest
+    time anywhere in the source, a bound the clock does not move (the same model any month)."""
+    import datetime as dt
+
+    import numpy as np
+
+    from relsynth.transform import NEWEST, decade_seconds
+
+    db = tmp_path / "stores.db"
+    con = sqlite3.connect(db)
+    con.executescript(
+        "CREATE TABLE store (id INTEGER PRIMARY KEY, last_update TIMESTAMP NOT NULL);"
+        "INSERT INTO store VALUES (1, '2021-03-01 10:00:00'), (2, '2022-07-01 11:00:00'), (3, '2023-01-05 09:00:00');"
+        "CREATE TABLE sale (id INTEGER PRIMARY KEY, store_id INTEGER REFERENCES store(id), at TIMESTAMP);"
+    )
+    rows = [(i, 1 + i % 3, f"2024-0{1 + i % 5}-1{i % 9} 12:00:00") for i in range(1, 400)]
+    con.executemany("INSERT INTO sale VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    newest = dt.datetime(2024, 5, 18, 12)
+    for seed in (0, 1, 2):
+        out = relsynth.sample(relsynth.fit(f"sqlite:///{db}", seed=seed), seed=seed)
+        stamps = pd.to_datetime(out["store"]["last_update"])
+        assert (stamps >= dt.datetime(2020, 1, 1)).all() and (stamps <= newest).all(), stamps.tolist()
+    token = NEWEST.set(dt.datetime(2024, 5, 18, tzinfo=dt.UTC).timestamp())
+    try:
+        ends = decade_seconds(np.array([dt.datetime(2021, 3, 1, tzinfo=dt.UTC).timestamp()]), "datetime")
+    finally:
+        NEWEST.reset(token)
+    assert dt.datetime.fromtimestamp(ends[1], dt.UTC) == dt.datetime(2024, 5, 18, tzinfo=dt.UTC)
