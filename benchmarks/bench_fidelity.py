@@ -84,7 +84,7 @@ except ImportError:
 from relsynth.graph import Plan
 from relsynth.schema import Kind, Schema, Table
 
-PREFIX = "rs_bench_fid_"
+PREFIX = os.environ.get("RELSYNTH_BENCH_PREFIX") or "rs_bench_fid_"  # helpers running beside: their own
 CHAIN = ["customer", "invoice", "invoice_line"]
 HUB = ["playlist", "playlist_track", "track", "invoice_line", "invoice"]
 CASES = ["chain", "hub", "northwind", "omop_synthea27nj", "synthea_csv_11p", "diabetes130"]
