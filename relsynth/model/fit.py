@@ -25,7 +25,7 @@ from relsynth.model import backrefs, by_level, exact_fit, guards, natives, rare,
 from relsynth.model import levels as category_order
 from relsynth.model import relations as rel
 from relsynth.model import sentinels as sentinel_dates
-from relsynth.model.copula import cholesky, correlation, latent_correlation
+from relsynth.model.copula import MAX_CORR_ROWS, cholesky, correlation, latent_correlation, nearest_pd
 from relsynth.model.exact import TOLERANCE, TimeMatch, date_roots
 from relsynth.model.generate import reference_personal
 from relsynth.model.keys import Forest, following, self_ref_shared
@@ -2062,7 +2062,12 @@ def _fit_hierarchy(
         # families of several children only, it was the dependence between siblings, and a lone
         # child (most encounters of diabetes130) got it: more inpatient visits, fewer readmissions.
         standard = (z - loc[p]) / scale[p]
-        cm.within_chol = cholesky(correlation(standard, rng)) if len(z) > d else np.eye(d)
+        apart = correlation(standard, rng) if len(z) > d else np.eye(d)
+        # ... set where that falls short of the table's own latent correlation, loc and e together
+        # (a category every sibling holds varied between them as noise: _within_matching).
+        if len(z) > d:
+            apart = _within_matching(cs.scores[ok], loc[p], scale[p], apart)
+        cm.within_chol = cholesky(apart)
         for j in range(d):
             target = cm.dims[j].name
             for role, values in (("loc", loc[:, j]), ("scale", np.log(scale[:, j]))):
@@ -2098,6 +2103,38 @@ def _fit_hierarchy(
     model.dims = model.dims[: model.n_own] + ext_dims
     full = np.column_stack([state.scores, *ext_s]) if ext_s else state.scores
     model.corr = latent_correlation(full, rng)
+
+
+MIN_WITHIN_SHARE = 0.05  # of a pair's variance the within-family parts must carry to be set
+
+
+def _within_matching(
+    scores: np.ndarray, loc: np.ndarray, scale: np.ndarray, within: np.ndarray
+) -> np.ndarray:
+    """The correlation of a child's within-family parts ``e`` (child = loc + scale * e) that gives
+    its columns, loc and e together, the table's own latent correlation (of ``scores``, ties
+    undone as for any copula), where ``within`` (the correlation of each child's distance from
+    its family's loc) gives less. A category's latent is drawn at random inside its level's
+    interval, so a value every child of a family holds (a patient's gender) varied between
+    siblings as noise, its distance from the family's loc was that noise, and the mean of two
+    such draws is a blurred category: diabetes130's gender and age band came back with a sixth of
+    the source's mutual information, a family's sex and a visit's count with a third of their
+    correlation (tests/test_within_correlation.py). Per pair: cov(loc) + E[scale scale] * w is
+    the target covariance. Pairs whose within parts carry under MIN_WITHIN_SHARE of their
+    variance keep ``within`` (a number equal on every sibling: w would be the target over ~0)."""
+    d = len(within)
+    if len(scores) > MAX_CORR_ROWS:  # evenly spaced rows: no draw of the fit's generator
+        rows = np.linspace(0, len(scores) - 1, MAX_CORR_ROWS).astype(np.int64)
+        scores, loc, scale = scores[rows], loc[rows], scale[rows]
+    target = latent_correlation(scores)
+    c = np.cov(loc, rowvar=False, bias=True).reshape(d, d)
+    m = (scale.T @ scale) / len(scale)
+    v = np.diag(c) + np.diag(m)
+    spread = np.sqrt(np.outer(v, v))
+    w = (target * spread - c) / np.maximum(m, 1e-12)
+    out = np.where(m >= MIN_WITHIN_SHARE * spread, np.clip(w, -0.98, 0.98), within)
+    np.fill_diagonal(out, 1.0)
+    return nearest_pd(out)
 
 
 def _by_family_size(counts: np.ndarray, means: np.ndarray) -> np.ndarray:
