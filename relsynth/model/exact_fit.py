@@ -176,7 +176,8 @@ def _spellings(
     NULL ('Negative') keeps drawing those (fit.py masks the spelled rows before learning it)."""
     texts = {}
     for c, s in specs.items():
-        if c in keep or c not in frame or s.how not in {"copula", "text"}:
+        # An "id" too: a text of unique numbers ('611207.70' beside 611207.7) is their spelling.
+        if c in keep or c not in frame or s.how not in {"copula", "text", "id"}:
             continue
         if table.column(c).type.name not in STRING_TYPES or table.column(c).computed:
             continue

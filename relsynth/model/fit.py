@@ -700,6 +700,7 @@ def _fit_own(
     columns_s: list[np.ndarray] = []
     categories: list[tuple[int, pd.Series]] = []  # (dim, values) of category columns
     numbers: list[tuple[int, pd.Series, np.ndarray]] = []  # (dim, non-NULL values, which rows)
+    null_dims: list[tuple[int, pd.Series]] = []  # (dim, is the column NULL) of numbers and dates
     n = len(frame)
     enc: Encoder
     for c in modelled:
@@ -719,6 +720,7 @@ def _fit_own(
             continue
         if 0 < spec.null_share < 1 and spec.null_determinant is None:
             enc_null = Categorical.fit(pd.Series(isnull), ordered=True)
+            null_dims.append((len(dims), pd.Series(isnull)))
             dims.append(Dim(f"{c}#null", "null", enc_null, column=c))
             columns_z.append(enc_null.normal(pd.Series(isnull), rng))
             columns_s.append(enc_null.scores(pd.Series(isnull)))
@@ -805,6 +807,7 @@ def _fit_own(
     _shares_by_level(
         dims, columns_z, columns_s, categories, people, model.family, rare_k, rng, frame, inherited
     )
+    _nulls_by_level(dims, columns_z, columns_s, null_dims, categories, people, model.family, rare_k, rng)
     model.columns = [specs[c.name] for c in table.columns]
     model.non_finite = non_finite(table, frame)
     _fit_record_guard(model, table, original, specs, rng)
@@ -1172,6 +1175,57 @@ def _shares_by_level(
     _second_givens(dims, columns_z, columns_s, coded, objects, names, given_of, people, family, rare_k, rng)
 
 
+def _nulls_by_level(
+    dims: list[Dim],
+    columns_z: list[np.ndarray],
+    columns_s: list[np.ndarray],
+    null_dims: list[tuple[int, pd.Series]],
+    categories: list[tuple[int, pd.Series]],
+    people: np.ndarray | None,
+    family: Mapping[str, float],
+    rare_k: int,
+    rng: np.random.Generator,
+) -> None:
+    """Whether a number (or a date) is NULL, per level of the category of the row that explains
+    most of it (by_level.uncertainty, beyond chance): a lab's valuenum is NULL for a text-only
+    item and in 2% of the others' rows. One NULL share for the whole column, moved only along
+    the copula's axis, gave the text-only item numbers on 60% of its rows and the others NULL
+    on 10-18% (attack round 34). The shares are learned as a category's are (by_level.fit_shares:
+    levels held by enough people, a rare NULL or value folded); other levels keep the column's."""
+    if not null_dims or not categories:
+        return
+    coded = {
+        i: by_level.level_codes(objects)
+        for i, objects in categories
+        if int(by_level.level_codes(objects).max(initial=0)) < by_level.MAX_GIVEN_LEVELS
+    }
+    objects = dict(categories)
+    for i, isnull in null_dims:
+        target = isnull.to_numpy(dtype=np.int64)
+        name = str(dims[i].column)
+        best: tuple[float, int] | None = None
+        for j, cj in coded.items():
+            if not _may_set(family, name, str(dims[j].column)):
+                continue
+            u = by_level.uncertainty(target, cj)
+            if u >= by_level.MIN_UNCERTAINTY and (best is None or u > best[0]):
+                best = (u, j)
+        if best is None:
+            continue
+        j = best[1]
+        try:
+            encoder = by_level.fit_shares(
+                isnull, objects[j], str(dims[j].column), people, dims[i].encoder, rare_k, rng
+            )
+        except TypeError:  # unhashable levels: the column's one share
+            continue
+        if encoder is None:
+            continue
+        dims[i] = replace(dims[i], encoder=encoder)
+        columns_z[i] = encoder.normal_given(isnull, objects[j], rng)
+        columns_s[i] = encoder.scores_given(isnull, objects[j])
+
+
 MIN_PAIR_GAIN = 0.005  # share of a category's entropy a further category must explain (by_level.CHANCE)
 MAX_GIVENS = 3  # categories that set another's shares together (a triple of levels at most)
 
@@ -1481,6 +1535,8 @@ def _fixes_a_trait(
         values = frame[col.name].astype(str).where(frame[col.name].notna())
         if values.nunique() < 2:
             continue
+        if col.kind is Kind.NUMERICAL and _same_number(frame[name], frame[col.name]):
+            continue  # the number itself, spelled ('13.6' beside 13.6: a lab value), is no person
         pairs = pd.DataFrame({"k": keys, "v": values}).dropna()
         per_key = pairs.groupby("k")["v"].nunique()
         # A coarsening of the code is no trait of a person: month (12 values) fixes quarter (4),
@@ -1493,6 +1549,17 @@ def _fixes_a_trait(
         if len(per_key) and float((per_key == 1).mean()) >= FIXES_SHARE:
             return True
     return False
+
+
+def _same_number(code: pd.Series, number: pd.Series) -> bool:
+    """Whether ``code`` read as numbers equals ``number`` on text_numbers.SPELLED_OF_NUMBER of the
+    rows where both are known (MIN_ROWS of them): a text spelling the row's number, or a copy."""
+    x = pd.to_numeric(code.astype(object).where(code.notna()), errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(number, errors="coerce").to_numpy(dtype=float)
+    both = ~np.isnan(x) & ~np.isnan(y)
+    if int(both.sum()) < text_numbers.MIN_ROWS:
+        return False
+    return float(np.isclose(x[both], y[both]).mean()) >= text_numbers.SPELLED_OF_NUMBER
 
 
 def _excluded_parents(schema: Schema, table: Table) -> tuple[tuple[str, ...], ...]:

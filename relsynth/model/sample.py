@@ -759,8 +759,11 @@ def _decode_columns(
     out: dict[str, pd.Series] = {}
     nulls: dict[str, np.ndarray] = {}
     pending: list[tuple[int, Any]] = []
+    late_nulls: dict[str, tuple[int, ByLevel]] = {}  # NULL shares per level of a category of the row
     for i, dim in enumerate(tm.dims[: tm.n_own]):
-        if dim.role == "null" and dim.column:
+        if dim.role == "null" and dim.column and isinstance(dim.encoder, ByLevel):
+            late_nulls[dim.column] = (i, dim.encoder)
+        elif dim.role == "null" and dim.column:
             nulls[dim.column] = np.asarray(dim.encoder.decode(z[:, i]), dtype=bool)
         elif dim.role == "value" and dim.fk and dim.name.endswith("#ref"):
             fk = next(f for f in table.foreign_keys if f.name == dim.fk)
@@ -796,6 +799,13 @@ def _decode_columns(
         waiting = {d.column for _, d in remaining if d.column not in out}
         for i, dim in remaining:
             col = dim.column
+            if col in late_nulls and col not in nulls:
+                j, by = late_nulls[col]
+                if set(by.givens) & waiting:
+                    later.append((i, dim))  # its category first: the level picks the NULL share
+                    continue
+                given = _given_frame(out, by, n)
+                nulls[col] = np.asarray(by.decode_given(z[:, j], given, rng), dtype=bool)
             anchor = tm.anchors.get(col)
             own_base = twins.get(anchor.base, anchor.base) if anchor is not None else ""
             if anchor is not None and anchor.fk is None and own_base not in seconds:
@@ -825,11 +835,7 @@ def _decode_columns(
                 continue
             else:
                 if isinstance(dim.encoder, ByLevel):
-                    none = pd.Series([None] * n, dtype=object)
-                    given = pd.DataFrame({g: out.get(g, none) for g in dim.encoder.givens})
-                    values = dim.encoder.decode_given(
-                        z[:, i], given if dim.encoder.also else given[dim.encoder.given], rng
-                    )
+                    values = dim.encoder.decode_given(z[:, i], _given_frame(out, dim.encoder, n), rng)
                 else:
                     values = (
                         dim.encoder.decode(z[:, i], rng)
@@ -853,6 +859,13 @@ def _decode_columns(
         out.pop(c, None)
     _derive(tm, out, rng)
     return out
+
+
+def _given_frame(out: dict[str, pd.Series], by: ByLevel, n: int) -> pd.DataFrame | pd.Series:
+    """The columns a ByLevel encoder draws given, as decoded so far (NULL where not)."""
+    none = pd.Series([None] * n, dtype=object)
+    given = pd.DataFrame({g: out.get(g, none) for g in by.givens})
+    return given if by.also else given[by.given]
 
 
 def _derive(
