@@ -302,6 +302,99 @@ def spelled(values: np.ndarray, text_format: str | None) -> np.ndarray:
     return out
 
 
+BY_LEVEL = "by:"  # a text_format with a format per level of a category of the row (spelled_by)
+MAX_FORMAT_LEVELS = 200
+
+
+def level_key(value: Any) -> str | None:
+    """A level as a key that survives the model's JSON: 1, 1.0 and '1' are one level."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    try:
+        return repr(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def by_level_format(given: str, levels: list[tuple[Any, str]], other: str) -> str:
+    """A text_format spelling a number by the format of the row's level of ``given``."""
+    import json
+
+    from relsynth.jsontags import jsonable
+
+    pairs = [[jsonable(v), f] for v, f in levels]
+    return BY_LEVEL + json.dumps({"given": given, "levels": pairs, "other": other})
+
+
+def by_level_parts(text_format: str) -> tuple[str, list[tuple[Any, str]], str]:
+    """(given, [(level, format)], the other levels' format) of a by_level_format."""
+    import json
+
+    from relsynth.jsontags import unjson
+
+    d = json.loads(text_format[len(BY_LEVEL) :])
+    return d["given"], [(unjson(v), f) for v, f in d["levels"]], d["other"]
+
+
+def parse_by_level(text_format: str) -> tuple[str, dict[str | None, str], str]:
+    """(given, level key -> format, the other levels' format) of a by_level_format."""
+    given, levels, other = by_level_parts(text_format)
+    return given, {level_key(v): f for v, f in levels}, other
+
+
+def spelled_by(values: np.ndarray, text_format: str | None, given: Any = None) -> np.ndarray:
+    """spelled(), with a by_level_format spelled per level of ``given`` (the row's values of it)."""
+    if not text_format or not text_format.startswith(BY_LEVEL):
+        return spelled(values, text_format)
+    _, formats, other = parse_by_level(text_format)
+    values = np.asarray(values, dtype=float)
+    out = np.full(len(values), None, dtype=object)
+    which = (
+        np.array([formats.get(level_key(v), other) for v in given], dtype=object)
+        if given is not None
+        else np.full(len(values), other, dtype=object)
+    )
+    for fmt in sorted(set(which.tolist())):
+        rows = np.flatnonzero(which == fmt)
+        out[rows] = spelled(values[rows], fmt)
+    return out
+
+
+def _by_level(
+    x: np.ndarray, series: pd.Series, both: np.ndarray, groups: dict[str, pd.Series]
+) -> tuple[int, str] | None:
+    """(misspelled rows, format) of the first category of ``groups`` whose levels each spell the
+    number in one format (a lab's value: one decimal for most items, two for one): None if none."""
+    for g in sorted(groups):
+        keys = np.array([level_key(v) for v in groups[g].to_numpy(dtype=object)[both]], dtype=object)
+        levels = pd.unique(keys)
+        if len(levels) < 2 or len(levels) > MAX_FORMAT_LEVELS:
+            continue
+        texts = series.iloc[both].to_numpy(dtype=object)
+        found, ok = [], True
+        for level in levels:
+            mine = keys == level
+            if int(mine.sum()) < MIN_SUPPORT:
+                continue  # the other levels' format
+            fmt = _spelling([str(v) for v in texts[mine] if _number_like(v)])  # a stray word is misspelled
+            if fmt is None:
+                ok = False
+                break
+            found.append((level, fmt, int(mine.sum())))
+        if not ok or len({f for _, f, _ in found}) < 2:
+            continue
+        weight: dict[str, int] = {}
+        for _, f, n in found:
+            weight[f] = weight.get(f, 0) + n
+        other = max(sorted(weight), key=lambda f: weight[f])
+        original = {level_key(v): v for v in groups[g].to_numpy(dtype=object)[both]}
+        fmt = by_level_format(g, [(original[lv], f) for lv, f, _ in found if f != other], other)
+        bad = int((spelled_by(x[both], fmt, groups[g].to_numpy(dtype=object)[both]) != texts).sum())
+        if bad <= allowed(len(both)):
+            return bad, fmt
+    return None
+
+
 def _spelling(texts: list[str]) -> str | None:
     """The format of numbers spelled as these texts: as many decimals in each, else the shortest."""
     if not texts or any(not t or "e" in t.lower() or t.strip() != t for t in texts):
@@ -323,13 +416,17 @@ def _misspelled(x: np.ndarray, texts: pd.Series, rows: np.ndarray, fmt: str) -> 
 
 
 def find_spellings(
-    texts: dict[str, pd.Series], numbers: dict[str, np.ndarray], nullable: set[str]
+    texts: dict[str, pd.Series],
+    numbers: dict[str, np.ndarray],
+    nullable: set[str],
+    groups: dict[str, pd.Series] | None = None,
 ) -> list[tuple[str, str, str, float, bool]]:
     """(column, number, format, blank, whole) for text columns that spell a number of the same row
     wherever it is known (a lab result's value_source_value '7.6' beside value_as_number 7.6; MIMIC's
     value and valuenum). ``whole``: the text is never known without the number; else (a nullable
     text) its other values ('Negative') stay the column's own, drawn as before. ``blank``: share of
-    rows with the number known where the text is NULL."""
+    rows with the number known where the text is NULL. ``groups``: categories of the row (positions
+    from 0) whose levels may each spell the number in a format of their own (by_level_format)."""
     out = []
     known = {n: ~np.isnan(x) & (np.abs(np.nan_to_num(x)) < 2.0**53) for n, x in numbers.items()}
     for t, series in texts.items():
@@ -343,13 +440,19 @@ def find_spellings(
             if len(both) < MIN_SUPPORT:
                 continue
             head = both[:SCREEN]
-            fmt = _spelling([str(v) for v in series.iloc[head]])
-            if fmt is None:
+            # A stray word where the number is known ('ERROR') is one misspelled row, not no format.
+            fmt = _spelling([str(v) for v in series.iloc[head] if _number_like(v)])
+            if fmt is None and not groups:
                 continue
-            if _misspelled(x, series, head, fmt) > allowed(len(both)):
-                continue
-            bad = _misspelled(x, series, both, fmt)
-            if bad > allowed(len(both)) or len(np.unique(x[both[:5000]])) < 2:
+            if fmt is not None and _misspelled(x, series, head, fmt) <= allowed(len(both)):
+                bad = _misspelled(x, series, both, fmt)
+            else:
+                bad = len(both) + 1
+            if bad > allowed(len(both)) and groups:
+                per_level = _by_level(x, series, both, {g: s for g, s in groups.items() if g != t})
+                if per_level is not None:
+                    bad, fmt = per_level
+            if fmt is None or bad > allowed(len(both)) or len(np.unique(x[both[:5000]])) < 2:
                 continue
             alone = int((tk & ~nk).sum())
             whole = alone <= allowed(int(tk.sum()))

@@ -145,7 +145,16 @@ def row_relations(
         targets.discard(d.column)
     calendars = ex.find_calendars({c: x for c, x in integers.items() if specs[c].how in values_of}, targets)
     drawn = {c: x for c, x in numbers.items() if specs[c].how in values_of and c not in generated}
-    parts += _spellings(table, frame, specs, keep, drawn)
+    # Categories a spelled number's format may differ by (a lab value of two decimals for one item).
+    groups = {
+        c: frame[c].reset_index(drop=True)
+        for c, s in specs.items()
+        if c in frame
+        and kinds.get(c) in {Kind.CATEGORICAL, Kind.BOOLEAN}
+        and s.how in {"copula", "dependency", "conditional", "repeat"}
+        and not table.column(c).computed
+    }
+    parts += _spellings(table, frame, specs, keep, drawn, groups)
     return parts, diffs, calendars
 
 
@@ -170,6 +179,7 @@ def _spellings(
     specs: dict[str, ColumnSpec],
     keep: set[str],
     numbers: dict[str, np.ndarray],
+    groups: dict[str, pd.Series] | None = None,
 ) -> list[ex.Part]:
     """Text columns that spell a number of the row ('7.6' beside 7.6): derived from the number as
     sampled, so the two agree as in the source. A text with values of its own where the number is
@@ -186,7 +196,7 @@ def _spellings(
             texts[c] = strings
     nullable = {c for c in texts if table.column(c).nullable}
     out = []
-    for col, number, fmt, blank, whole in ex.find_spellings(texts, numbers, nullable):
+    for col, number, fmt, blank, whole in ex.find_spellings(texts, numbers, nullable, groups):
         if not whole and specs[col].how != "copula":
             continue  # a text column's own values are generated, not drawn: nothing to mask
         out.append(ex.Part(col, number, "text", "text", fmt, blank))

@@ -593,7 +593,19 @@ def _spelled(table: Table, frame: pd.DataFrame, p: ex.Part, rng: np.random.Gener
         drawn = frame[p.column].to_numpy(dtype=object)
     else:  # derived in every row the text is known
         drawn = np.full(len(frame), None, dtype=object)
-    text = ex.spelled(v, p.text_format)
+    given = None
+    if p.text_format and p.text_format.startswith(ex.BY_LEVEL):  # a format per level of a category
+        name = ex.parse_by_level(p.text_format)[0]
+        given = frame[name].to_numpy(dtype=object) if name in frame else None
+    text = ex.spelled_by(v, p.text_format, given)
+    # The number as its text says: a level spelled with one decimal has numbers of one decimal in
+    # the source, and one drawn with the column's two (16.41, another level's) read '16.4'.
+    said = np.array([np.nan if t is None else float(t) for t in text], dtype=float)
+    off = known & ~np.isclose(said, v, rtol=0.0, atol=1e-9) & np.isfinite(said)
+    if off.any():
+        whole = frame[p.whole].astype(object).to_numpy(copy=True)
+        whole[off] = said[off]
+        _guarded(table, frame, p.whole, whole)
     length = table.column(p.column).type.length
     if length:  # a number longer than the column holds (none in the source): the drawn value
         known &= np.fromiter((t is None or len(t) <= length for t in text), dtype=bool, count=len(text))

@@ -22,6 +22,7 @@ from relsynth import dialects, transform
 from relsynth.graph import Plan, TablePlan
 from relsynth.graph import plan as make_plan
 from relsynth.model import backrefs, by_level, exact_fit, guards, natives, rare, text_numbers
+from relsynth.model import exact as ex
 from relsynth.model import levels as category_order
 from relsynth.model import relations as rel
 from relsynth.model import sentinels as sentinel_dates
@@ -574,6 +575,7 @@ def _fit_own(
     # Parts, differences, calendar dates, flags saying children exist: derived, not modelled.
     model.parts, model.differences, model.calendars = exact_fit.row_relations(table, frame, specs, kinds)
     model.parts += spelled_first
+    model.parts = [_common_formats(p, common) for p in model.parts]
     # A text spelling a number where it is known (a lab's '7.6' beside 7.6) learns only its own
     # values ('Negative' where the number is NULL); the spelled rows are derived when sampled.
     frame = exact_fit.unspelled(frame, model.parts, specs)
@@ -809,6 +811,7 @@ def _fit_own(
     )
     _nulls_by_level(dims, columns_z, columns_s, null_dims, categories, people, model.family, rare_k, rng)
     model.columns = [specs[c.name] for c in table.columns]
+    _spelled_steps(model.parts, specs)
     model.non_finite = non_finite(table, frame)
     _fit_record_guard(model, table, original, specs, rng)
     model.dims = dims
@@ -1551,6 +1554,40 @@ def _fixes_a_trait(
     return False
 
 
+def _spelled_steps(parts: list[ex.Part], specs: dict[str, ColumnSpec]) -> None:
+    """A number a text spells moves off a source record (generate.avoid_records) by a step its
+    text shows: by the column's 0.01 a value of one decimal moved from 16.4 to 16.41, read '16.4'
+    again once the text was derived (and the number made to agree with it), so the row stayed on
+    the record and was left out (477 of MIMIC-shaped labevents' rows)."""
+    for p in parts:
+        if p.part != "text" or not p.text_format or p.whole not in specs:
+            continue
+        if p.text_format.startswith(ex.BY_LEVEL):
+            _, levels, other = ex.by_level_parts(p.text_format)
+            formats = [f for _, f in levels] + [other]
+        else:
+            formats = [p.text_format]
+        if not all(f.startswith("fixed:") for f in formats):
+            continue  # 'plain': the shortest text of any number, whatever its step
+        fewest = min(int(f.split(":", 1)[1]) for f in formats)
+        spec = specs[p.whole]
+        if spec.decimals is None or spec.decimals > fewest:
+            spec.decimals = fewest
+
+
+def _common_formats(part: ex.Part, common: dict[str, set[object]]) -> ex.Part:
+    """A spelled number's format per level of a category (exact.by_level_format) names only the
+    category's common levels: a rare one takes the other levels' format."""
+    if part.part != "text" or not part.text_format or not part.text_format.startswith(ex.BY_LEVEL):
+        return part
+    given, levels, other = ex.by_level_parts(part.text_format)
+    if given not in common:
+        return part
+    keys = {ex.level_key(v) for v in common[given]}
+    kept = [(v, f) for v, f in levels if ex.level_key(v) in keys]
+    return replace(part, text_format=ex.by_level_format(given, kept, other))
+
+
 def _same_number(code: pd.Series, number: pd.Series) -> bool:
     """Whether ``code`` read as numbers equals ``number`` on text_numbers.SPELLED_OF_NUMBER of the
     rows where both are known (MIN_ROWS of them): a text spelling the row's number, or a copy."""
@@ -1724,6 +1761,10 @@ def _fit_record_guard(
     # A text of numbers is moved by drawing its row's number again: moving the code its numbers
     # are drawn per (observations.code) would leave a glucose number on a haemoglobin row.
     numbered = [tn.column for tn in model.text_numbers if tn.column in cols]
+    # A number a text spells (valuenum beside value) moved a step off its text ('16.4' beside
+    # 16.41): another column moves where there is one.
+    spelled = {p.whole for p in model.parts if p.part == "text"}
+    movable = [c for c in movable if c not in spelled] or movable
     pool = movable or numbered or [c for c in cols if specs[c].how == "copula"]
     if pool:
         model.record_nudge = max(pool, key=lambda c: _distinct(table, frame, c))
