@@ -201,7 +201,11 @@ def column_type(
             )
         return sa.Numeric(t.precision, t.scale), None
     if name == "text" and t.native == "ANY" and src.startswith("sqlite"):  # reflection._portable
-        return (_native("ANY"), None) if same else changed(sa.Text(), "TEXT (numbers in it as text)")
+        if same:
+            return _native("ANY"), None
+        typ, _ = column_type(replace(col, type=replace(t, native="TEXT")), table, src, dst, missing)
+        spelled = "VARCHAR" if isinstance(typ, sa.String) and not isinstance(typ, sa.Text) else "TEXT"
+        return changed(typ, f"{spelled} (numbers in it as text)")
     if name == "text" and (t.native or "").lower().split(".")[-1].strip('"') == "citext":
         return changed(
             sa.Text(),

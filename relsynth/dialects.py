@@ -1093,11 +1093,22 @@ def referenced_places(conn: sa.Connection, schemas: Sequence[str | None]) -> set
     """The other schemas (PostgreSQL) or databases (MySQL/MariaDB) that foreign keys of the
     source's tables point into: the source's data lives there too (a lookup table in schema
     ``ref``), so a target there would write beside it. SQLite has none."""
+    given = [s or default_schema(conn) for s in schemas] or [default_schema(conn)]
+    names = [n for n in given if n]
+    found: set[str] = set()
+    todo = list(names)
+    while todo:  # and on: app -> mid.site -> deep.region makes deep the source's too
+        reached = _referenced(conn, todo) - set(names) - found
+        found |= reached
+        todo = sorted(reached)
+    return found
+
+
+def _referenced(conn: sa.Connection, names: list[str]) -> set[str]:
+    """The schemas (databases) the foreign keys of tables in ``names`` point into."""
     import sqlalchemy as sa
 
     kind = family(conn)
-    names = [s or default_schema(conn) for s in schemas] or [default_schema(conn)]
-    names = [n for n in names if n]
     if kind == "postgresql":
         rows = conn.execute(
             sa.text(
@@ -1118,4 +1129,4 @@ def referenced_places(conn: sa.Connection, schemas: Sequence[str | None]) -> set
         ).scalars()
     else:
         return set()
-    return {str(r) for r in rows if r is not None} - set(names)
+    return {str(r) for r in rows if r is not None}

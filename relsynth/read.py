@@ -218,7 +218,25 @@ def _fetch_in(
         parts.append(_fetch(conn, base.where(cond), cols))
     frame = _concat(parts)
     order = _order_columns(table, cols)
-    return frame.sort_values(order, kind="stable").reset_index(drop=True) if order and len(frame) else frame
+    if not order or not len(frame):
+        return frame
+    try:
+        return frame.sort_values(order, kind="stable").reset_index(drop=True)
+    except TypeError:  # SQLite: a key of numbers and text ('AC10' among 1..300), ordered as SQLite does
+        return frame.sort_values(order, kind="stable", key=_sqlite_order).reset_index(drop=True)
+
+
+def _sqlite_order(values: pd.Series) -> pd.Series:
+    """A column of numbers and text in SQLite's order: NULL, numbers, text, blobs."""
+
+    def rank(v: Any) -> tuple[int, Any]:
+        if v is None or (isinstance(v, float) and v != v):
+            return (0, 0)
+        if isinstance(v, int | float):
+            return (1, v)
+        return (2, v) if isinstance(v, str) else (3, bytes(v))
+
+    return values.map(rank)
 
 
 def read_tables(

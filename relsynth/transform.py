@@ -670,6 +670,8 @@ SPECIAL_DATE_KINDS: dict[str, tuple[str, str]] = {
     "part": ("dates with a zero or impossible month or day", "nearest"),
     "text": ("text that is no date", "null"),
     "words": ("text that is no number", "null"),  # SQLite: a number column holds any text
+    "blob": ("blobs", "null"),  # SQLite: an ANY column, learned as text (model/sentinels.py)
+    "inf": ("infinities in an integer column", "null"),  # SQLite: 1e999 stored as a REAL
 }
 _DATE_START = re.compile(r"([+-]?)(\d{4,})-(\d{1,2})-(\d{1,2})(.*)", re.DOTALL)
 

@@ -2072,7 +2072,8 @@ def _fit_keys(
             key.kind = "uuid"
         elif col.type.name in INTEGER_TYPES or pd.api.types.is_integer_dtype(values):
             key.kind = "integer"
-            key.start = int(pd.to_numeric(values).min()) if len(values) else 1
+            numbers = pd.to_numeric(values, errors="coerce").dropna()  # SQLite: 'AC10' among 1..300
+            key.start = int(numbers.min()) if len(numbers) else 1
         elif col.type.name == "numeric" and col.type.scale == 0 and len(values) and _whole(values):
             # NUMERIC(38,0) ids: counted on from the smallest, exactly (past 2**53 a float merges them)
             key.kind = "integer"

@@ -138,29 +138,54 @@ def read_special(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
         if col.name not in frame or col.name in checked:
             continue
         if col.type.native == "ANY" and col.type.name == "text":
-            columns[col.name] = any_as_text(frame[col.name].to_numpy(dtype=object))
+            objects = frame[col.name].to_numpy(dtype=object)
+            columns[col.name] = any_as_text(objects)
             checked.add(col.name)
+            blobs = sum(isinstance(v, bytes | bytearray | memoryview) for v in objects)
+            if blobs:
+                _count(done, col.name, {"blob": blobs}, {"blob"}, {})
             continue
+        if col.type.name in INTEGER_TYPES and frame[col.name].dtype.kind == "f":
+            infinite = np.isinf(frame[col.name].to_numpy(dtype=float))
+            if infinite.any():  # SQLite keeps 1e999 in an INTEGER column as a REAL infinity
+                checked.add(col.name)
+                values = frame[col.name].to_numpy(dtype=float, copy=True)
+                values[infinite] = np.nan
+                columns[col.name] = values
+                _count(done, col.name, {"inf": int(infinite.sum())}, {"inf"}, {})
+                continue
         if col.type.name not in {"date", "datetime", *NUMBER_TYPES} or frame[col.name].dtype != object:
             continue
         checked.add(col.name)
         objects = frame[col.name].to_numpy(dtype=object)
-        read = _read_numbers(col, objects) if col.type.name in NUMBER_TYPES else _read_column(col, objects)
+        if col.type.name in NUMBER_TYPES:
+            # A key's words ('AC10' among 1..300) are identities like its numbers: kept
+            keyed = col.name in table.primary_key or col.name in table.fk_columns()
+            read = None if keyed else _read_numbers(col, objects)
+        else:
+            read = _read_column(col, objects)
         if read is None:
             continue
         values, counts, nulls, bounds = read
         columns[col.name] = values
-        info = dict(done.get(col.name) or {"counts": {}, "null": [], "latest": None, "earliest": None})
-        done[col.name] = info
-        info["counts"] = {k: info["counts"].get(k, 0) + counts.get(k, 0) for k in {*info["counts"], *counts}}
-        info["null"] = sorted({*info["null"], *nulls})
-        info.update({k: v for k, v in bounds.items() if v is not None})
+        _count(done, col.name, counts, nulls, bounds)
     if columns:
         frame = frame.assign(**{c: pd.Series(v, index=frame.index, dtype=object) for c, v in columns.items()})
         if done:
             frame.attrs[SPECIAL] = done
     frame.attrs[CHECKED] = tuple(sorted(checked))
     return frame
+
+
+def _count(
+    done: dict[str, Any], name: str, counts: dict[str, int], nulls: set[str], bounds: dict[str, Any]
+) -> None:
+    """Adds what was read of a column (a chunk's) to what earlier chunks read of it."""
+    info = dict(done.get(name) or {"counts": {}, "null": [], "latest": None, "earliest": None})
+    done[name] = info
+    info["counts"] = {k: info["counts"].get(k, 0) + counts.get(k, 0) for k in {*info["counts"], *counts}}
+    info["null"] = sorted({*info["null"], *nulls})
+    info.update({k: v for k, v in bounds.items() if v is not None})
 
 
 def _read_column(
@@ -233,7 +258,20 @@ def _read_numbers(
     out = objects.copy()
     out[at] = repl[codes]
     n = int(words[codes].sum())
-    return out, ({"words": n} if n else {}), ({"words"} if n else set()), {"latest": None, "earliest": None}
+    counts, gaps = ({"words": n} if n else {}), at[words[codes]]
+    if whole:  # 1e999 beside the words: a REAL infinity no integer holds
+        infinite = np.flatnonzero([isinstance(v, float) and not np.isfinite(v) for v in out])
+        if len(infinite):
+            out[infinite] = None
+            counts["inf"] = len(infinite)
+            gaps = np.sort(np.concatenate([gaps, infinite]))
+    if len(gaps) and not col.nullable:
+        # NOT NULL: those rows take other rows' numbers (in a float column a NULL is read as the
+        # source's NaN, a value: 'N/A' beside 1.5 came out as NaN, or broke the NOT NULL)
+        held = np.flatnonzero(pd.notna(out))
+        if len(held):
+            out[gaps] = out[held[(np.arange(len(gaps)) * 7919) % len(held)]]
+    return out, counts, set(counts), {"latest": None, "earliest": None}
 
 
 def any_as_text(objects: np.ndarray) -> np.ndarray:
@@ -252,6 +290,8 @@ def spelled_back(text: Any) -> Any:
     """The number a text of an ANY column was read from (any_as_text), else the text itself."""
     if not isinstance(text, str):
         return text
+    if text in {"inf", "-inf"}:  # repr of SQLite's REAL infinities
+        return float(text)
     if _WHOLE.fullmatch(text) and str(int(text)) == text:
         return int(text)
     if _DECIMAL.fullmatch(text):

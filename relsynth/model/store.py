@@ -421,8 +421,14 @@ def _members(path: str | Path) -> tuple[str, ...] | None:
 def refuse_replacing(path: str | Path) -> None:
     """A model file replaces only a model file (or an empty one): ``fit -o app.db`` with an
     application's SQLite database there, a typo away, would destroy it."""
-    if not Path(path).is_file():  # missing, a directory, a device: io says whether it can write
+    p = Path(path)
+    if not p.exists() or p.is_dir():  # missing, or a directory: io says whether it can write
         return
+    if not p.is_file():  # a FIFO (opening it waited for a reader forever), a device
+        raise ModelError(
+            f"{path} exists and is not a regular file (a pipe, a device or a socket): a model file "
+            "replaces only a model file; give another path"
+        )
     kind = sniff(path)
     if kind == "empty" or (kind == "relsynth" and _members(path) in {_MEMBERS, None}):
         return  # a model file, or one an interrupted save left unreadable
