@@ -130,7 +130,7 @@ def person_name_kind(value: str) -> str | None:
     return None
 
 
-def _after_a_title(value: str) -> str | None:
+def after_a_title(value: str) -> str | None:
     """'full' or 'family' for a capitalised name after a personal title ('Dr. Novak', 'Mrs. Ana
     Ito'), whatever the name lists hold; None otherwise (a title alone is no one)."""
     tokens = value.replace(",", " ").split()
@@ -585,7 +585,7 @@ def _names(counts: pd.Series, hint: str | None) -> tuple[str | None, str]:
             return "first_name", f"{by}: {_pct(given)} given names"
         if single and family >= need:
             return "last_name", f"{by}: {_pct(family)} surnames"
-    titled = _kinds(counts, _after_a_title)  # 'Dr. Novak': a title says a person, known name or not
+    titled = _kinds(counts, after_a_title)  # 'Dr. Novak': a title says a person, known name or not
     if _weighed(counts, titled.notna()) >= need and len(counts) >= 2:
         kind = "person_name" if _weighed(counts, titled == "full") >= 0.5 else "last_name"
         return kind, f"{by}: {_pct(_weighed(counts, titled.notna()))} names after a title (Dr., Mrs.)"

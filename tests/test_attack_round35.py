@@ -133,3 +133,22 @@ def test_no_target_two_foreign_keys_away(pg_db: Callable[[], str]) -> None:
         with pytest.raises(SameDatabase, match=f"schema {schema}"):
             relsynth.synthesize(source, source, target_schema=schema, replace=True)
     assert scalar(source, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'deep'") == 1
+
+
+def test_titled_names_among_codes_are_never_copied(tmp_path: Path) -> None:
+    """'MUDr. Kvapilova' on 30% of a referral column beside 'self', 'ER', 'GP': too few names to
+    make the column personal data, and each held by 200 rows, so they were copied as categories."""
+    surnames = ["Vrbenskyj", "Zaoralik", "Kvapilova"]
+    rows = [
+        (i, f"MUDr. {surnames[i % 10]}" if i % 10 < 3 else ["self", "walk-in", "ER", "GP"][i % 4], i % 6)
+        for i in range(1, 2001)
+    ]
+    path = tmp_path / "f6.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE visit (id INTEGER PRIMARY KEY, referred_by TEXT, ward INTEGER)")
+    con.executemany("INSERT INTO visit VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    out = relsynth.sample(relsynth.fit(f"sqlite:///{path}", seed=1), seed=1)["visit"]
+    assert not {v for v in out["referred_by"].dropna() if "MUDr" in v or v.split()[-1] in surnames}
+    assert {"self", "walk-in", "ER", "GP"} <= set(out["referred_by"])

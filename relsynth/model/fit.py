@@ -34,6 +34,7 @@ from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
 from relsynth.model.values import as_objects, collated, empty_value, identifying, non_finite, value_codes
+from relsynth.pii_detect import after_a_title
 from relsynth.profile import MAX_CATEGORIES, UNLINKED_REASON, referenced_keys, unlinked_codes
 from relsynth.schema import Column, ForeignKey, Kind, Schema, Table
 from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
@@ -1463,6 +1464,8 @@ def _common_levels(
         levels = rare.common_levels(values, parent_pos, k)
         for owner in owners:
             levels &= rare.common_levels(values, owner, k)
+        if col.type.name in STRING_TYPES:  # 'MUDr. Kvapil' among 'self', 'ER', 'GP': a person, however common
+            levels = {v for v in levels if not (isinstance(v, str) and after_a_title(v))}
         if len(levels) < rare.known_levels(values):
             out[col.name] = levels
     return out
