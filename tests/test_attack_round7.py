@@ -128,7 +128,8 @@ def test_a_full_device_is_one_failed_line_not_an_internal_error(tmp_path) -> Non
 
     result = CliRunner().invoke(main, ["--quiet", "fit", _tiny_source(tmp_path), "-o", "/dev/full"])
     assert result.exit_code == 1, result.output
-    assert "Cannot use /dev/full" in result.output and "internal error" not in result.output
+    assert "/dev/full" in result.output and "internal error" not in result.output
+    assert len(result.output.strip().splitlines()) == 1  # refused before the fit: no regular file
 
 
 def test_the_model_file_may_not_overwrite_the_schema_file_it_reads(tmp_path) -> None:  # type: ignore[no-untyped-def]
