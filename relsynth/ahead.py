@@ -1,4 +1,4 @@
-"""Sampling ahead of the load, in a process of its own (``--workers 2``).
+"""Sampling in processes of their own (``--workers N``), ahead of the load.
 
 synthesize samples a batch, then loads it, then samples the next: on TPC-H at scale factor 1 the
 two took about 150 and 70 seconds one after the other, on one core of two. Here a forked process
@@ -6,6 +6,10 @@ runs the very same batch generator and hands each batch over a queue of one, so 
 sampled while batch k is loaded. The output is the same database: the child draws exactly what
 the serial run draws, in the same order; only the waiting overlaps. Memory holds at most three
 batches (one being sampled, one queued, one being loaded).
+
+Where the batches need nothing of each other (model/batches.py ``Batch.apart``), N children sample
+them at once, child k every N-th batch from batch k, and the parent takes them in turn: the same
+database again, since each batch's rows come from its number and the seed alone.
 
 The child never touches a database connection (the fork copies the parent's, which it leaves
 alone and never closes: it ends with os._exit, as multiprocessing's children do), never the
@@ -46,24 +50,43 @@ def sampled_ahead(
 ) -> Batches:
     """The batches ``make(progress)`` yields, sampled in a child process one batch ahead.
     ``state``: an object the sampling fills in (a SampleReport), copied back at the end."""
+
+    def copy_back(got: Any) -> None:
+        if state is not None and got is not None:
+            state.__dict__.update(got.__dict__)
+
+    return sampled_in_turn([make], progress, [state], copy_back)
+
+
+def sampled_in_turn(
+    makes: list[Callable[[Progress | None], Batches]],
+    progress: Progress | None = None,
+    states: list[Any] | None = None,
+    collect: Callable[[Any], None] | None = None,
+) -> Batches:
+    """The batches of ``makes``, each run in a child process of its own, taken one from each in
+    turn: the first child's first batch, the second's first, ..., the first's second. Each child
+    samples one batch ahead of the one taken from it, so k children sample k batches at once.
+    ``states``: per child, an object its sampling fills in (a SampleReport); ``collect`` is given
+    each child's copy of it at the end, in child order."""
     import multiprocessing
     import sys
 
     ctx = multiprocessing.get_context("fork")
-    channel: Any = ctx.Queue(maxsize=1)
     parent = os.getpid()
+    channels: list[Any] = [ctx.Queue(maxsize=1) for _ in makes]
 
-    def put(item: tuple[Any, ...]) -> None:
-        while True:  # a parent that died (killed) leaves nobody to read: the child ends too
-            try:
-                channel.put(item, timeout=1.0)
-                return
-            except queue.Full:
-                if os.getppid() != parent:
-                    os._exit(1)
-
-    def child() -> None:
+    def child(make: Callable[[Progress | None], Batches], channel: Any, state: Any) -> None:
         import signal
+
+        def put(item: tuple[Any, ...]) -> None:
+            while True:  # a parent that died (killed) leaves nobody to read: the child ends too
+                try:
+                    channel.put(item, timeout=1.0)
+                    return
+                except queue.Full:
+                    if os.getppid() != parent:
+                        os._exit(1)
 
         # Ctrl-C is the parent's to handle (it stops the load, cleans up and ends this process);
         # ended, this process goes quietly.
@@ -85,33 +108,54 @@ def sampled_ahead(
             except Exception:  # an exception that does not pickle: its type, never its text
                 put(("error", RuntimeError(f"sampling failed ({type(err).__name__})")))
 
-    worker = ctx.Process(target=child, name="relsynth-sample", daemon=True)
-    worker.start()
+    given = states if states is not None else [None] * len(makes)
+    workers = [
+        ctx.Process(target=child, args=(make, channel, state), name=f"relsynth-sample-{k}", daemon=True)
+        for k, (make, channel, state) in enumerate(zip(makes, channels, given, strict=True))
+    ]
+    for worker in workers:
+        worker.start()
+    ended: list[Any] = [None] * len(workers)
     try:
-        while True:
-            try:
-                item = channel.get(timeout=5.0)
-            except queue.Empty:
-                if not worker.is_alive():
-                    code = worker.exitcode
-                    raise RuntimeError(f"the sampling process ended (exit code {code})") from None
-                continue
-            kind = item[0]
-            if kind == "batch":
-                yield item[1]
-            elif kind == "progress":
-                if progress:
-                    progress(*item[1:])
-            elif kind == "log":
-                logging.getLogger(item[1].name).handle(item[1])
-            elif kind == "error":
-                raise item[1]
-            else:
-                if state is not None and item[1] is not None:
-                    state.__dict__.update(item[1].__dict__)
-                return
+        active = list(range(len(workers)))
+        while active:
+            for k in list(active):
+                kind, got = _next_batch(workers[k], channels[k], progress)
+                if kind == "done":
+                    active.remove(k)
+                    ended[k] = got
+                else:
+                    yield got
+        if collect is not None:
+            for got in ended:
+                collect(got)
     finally:
-        if worker.is_alive():
-            worker.terminate()
-        worker.join(timeout=10)
-        channel.close()
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join(timeout=10)
+        for channel in channels:
+            channel.close()
+
+
+def _next_batch(worker: Any, channel: Any, progress: Progress | None) -> tuple[str, Any]:
+    """("batch", the child's next batch) or ("done", its final state); its logs and progress
+    shown on the way, its failure raised here."""
+    while True:
+        try:
+            item = channel.get(timeout=5.0)
+        except queue.Empty:
+            if not worker.is_alive():
+                code = worker.exitcode
+                raise RuntimeError(f"the sampling process ended (exit code {code})") from None
+            continue
+        kind = item[0]
+        if kind in {"batch", "done"}:
+            return kind, item[1]
+        if kind == "progress":
+            if progress:
+                progress(*item[1:])
+        elif kind == "log":
+            logging.getLogger(item[1].name).handle(item[1])
+        elif kind == "error":
+            raise item[1]

@@ -535,10 +535,12 @@ def sample_batches(
     progress: Progress | None = None,
     report: SampleReport | None = None,
     batch_rows: int | None = BATCH_ROWS,
+    workers: int = 1,
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """``sample``, a batch at a time ({table: rows}, every table's rows split over the batches):
     the largest family of tables about ``batch_rows`` rows per batch (model/batches.py), so
-    memory does not grow with ``scale``. What synthesize writes; ``write(first, more=rest)``."""
+    memory does not grow with ``scale``. What synthesize writes; ``write(first, more=rest)``.
+    ``workers``: processes sampling the batches at once (relsynth/ahead.py), the same batches."""
     from relsynth.model import batches
     from relsynth.model.spec import Model as ModelCls
 
@@ -558,6 +560,7 @@ def sample_batches(
         batch_rows=batch_rows,
         progress=progress,
         report=report,
+        workers=workers,
     )
 
 
@@ -771,8 +774,9 @@ def synthesize(
 ) -> dict[str, Any]:
     """reflect -> fit -> sample -> write in one go; returns the model, tables, and write summary.
 
-    ``workers``: 2 or more samples each batch in a process of its own while the one before is
-    loaded (relsynth/ahead.py): the same database, sooner. Two is all this uses yet.
+    ``workers``: the largest family's batches are sampled in that many processes while the parent
+    loads them (relsynth/ahead.py), where batches need nothing of each other; else one process
+    samples them ahead of the load. The same database whatever the number.
 
     ``fit_rows``: a larger source is learned from a sample of that many rows (see ``fit``).
     ``batch_rows``: the largest family of tables is sampled and written about this many rows at a
@@ -828,19 +832,19 @@ def synthesize(
 
         report = SampleReport()
 
-        def make(progress: Progress | None) -> Iterator[dict[str, pd.DataFrame]]:
-            return sample_batches(
-                model, scale=scale, seed=seed, batch_rows=batch_rows, progress=progress, report=report
+        sampled: Iterator[dict[str, pd.DataFrame]] = (
+            iter([{}])
+            if schema_only
+            else sample_batches(
+                model,
+                scale=scale,
+                seed=seed,
+                batch_rows=batch_rows,
+                progress=progress,
+                report=report,
+                workers=workers,
             )
-
-        if schema_only:
-            sampled: Iterator[dict[str, pd.DataFrame]] = iter([{}])
-        elif workers > 1:  # the next batch is sampled while one is loaded (relsynth/ahead.py)
-            from relsynth.ahead import sampled_ahead
-
-            sampled = sampled_ahead(make, progress, state=report)
-        else:
-            sampled = make(progress)
+        )
         batches = _timed(sampled, timings)
         tables = next(batches)
         first = timings["sample"]

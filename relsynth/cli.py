@@ -283,15 +283,15 @@ _batch_rows = click.option(
     "grows with --scale. 0: all at once. The same seed and N give the same database.",
 )
 
-# Sampling the next batch while one is loaded (relsynth/ahead.py).
+# Sampling batches in N processes while they are loaded (relsynth/ahead.py).
 _workers = click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
     metavar="N",
-    help="2: the next batch is sampled in a process of its own while one is loaded; the same "
-    "database. Pays where a core is free during the load (README).",
+    help="Sample the largest family's batches in N processes while they are loaded; the same "
+    "database for any N. Pays where cores are free beside the database server (README).",
 )
 
 # A large source is learned from a sample of its families (relsynth/api.py _rows_within).

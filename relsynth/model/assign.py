@@ -133,6 +133,7 @@ def primary_key(
     report: SampleReport | None = None,
     late: tuple[ForeignKey, ...] = (),
     offset: int = 0,
+    step: int = 1,
 ) -> None:
     """New values for the key columns that are this table's own (not FKs, not numbered, not
     modelled): never the source's keys, in the source's form (sequence, uuid, shaped string).
@@ -142,10 +143,11 @@ def primary_key(
     counted per parent instead. Strings fit the column's length and sequences its type; when
     together they cannot hold n distinct keys (a CHAR(1) and a SMALLINT), the rows past their room
     repeat a key and are dropped as duplicates, and the report says why. ``offset``: the table's
-    rows keyed in earlier batches (model/batches.py), whose counted keys these continue."""
+    rows keyed in earlier batches (model/batches.py), whose counted keys these continue; ``step``:
+    every step-th index from it (kz.key_indices), for batches that do not wait for each other."""
     key = tm.key
     n = len(frame)
-    total = offset + n
+    total = offset + (n - 1) * step + 1 if n else offset
     within = keys_within_parent(table, context)
     fk_cols = inherited_columns(table, late)
     local = [c for c in table.primary_key if c not in fk_cols]
@@ -200,7 +202,7 @@ def primary_key(
     if not counted:
         return
     rooms = [room for room, *_ in counted.values()]
-    indices, distinct = kz.key_indices(n, rooms, offset)
+    indices, distinct = kz.key_indices(n, rooms, offset, step)
     grouped = _tenant_sizes(tm, table, list(counted), rooms, n)
     indices = [idx // grouped[c] if c in grouped else idx for c, idx in zip(counted, indices, strict=True)]
     for (c, (_, start, lo, hi, skip)), idx in zip(counted.items(), indices, strict=True):
@@ -553,7 +555,8 @@ def _draw_parents(
         )
     if steady is not None:
         child_group[rows] = steady.child_groups([own[c][rows] for c, _ in matches], len(rows))
-        return child_group, steady.group, steady.deck.deal(child_group, rng), steady.wants
+        dealt = steady.deck.deal(child_group, rng, batch.share() if batch is not None else None)
+        return child_group, steady.group, dealt, steady.wants
     wants = _wants(model, table, fk, q)
     parent_group = np.zeros(len(q.frame), dtype=np.int64)
     if matches:

@@ -11,9 +11,11 @@ to be written, row for row the same.
 
 Batch boundaries come from the model, the scale and ``batch_rows`` only, and each batch draws
 from its own seed, spawned from the user's by (table, batch number): the same seed and batch size
-give the same database. Counted keys continue from one batch to the next (model/keys.py
-``key_indices``), and UNIQUE columns whose values are drawn (not counted) remember what earlier
-batches wrote, so no key repeats across batches.
+give the same database. Where the family draws no UNIQUE value, batches need nothing of each
+other (``Batch.apart``: keys and decks placed by the batch's number) and run in several processes
+at once (relsynth/ahead.py); elsewhere counted keys continue from one batch to the next
+(model/keys.py ``key_indices``), and UNIQUE columns whose values are drawn (not counted) remember
+what earlier batches wrote. Either way no key repeats across batches.
 
 A schema whose family others depend on (a table outside it pointing into it, cycles, flags on a
 shared table about the family's rows) is sampled whole, and ``partition`` says why.
@@ -51,6 +53,7 @@ from relsynth.model.values import collate, key_values
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
+Batches = Iterator[dict[str, pd.DataFrame]]
 # Root rows of a batch at the least: a self-reference or a shared value is drawn among the rows of
 # one batch, so batches of a few roots would confine each row's references to its own family.
 MIN_BATCH_ROOTS = 1000
@@ -236,7 +239,13 @@ def _nan_for_null(values: np.ndarray) -> pd.Index:
 class Batch:
     """What a batch needs of the batches before it: how many keys each table has counted, the
     values of UNIQUE columns that are drawn rather than counted, and the decks the family's keys
-    into shared tables deal from."""
+    into shared tables deal from.
+
+    When no UNIQUE value of the family is drawn (every key counted, a uuid or a foreign key into
+    such a key: ``apart``), a batch needs nothing of the others: the root's keys continue from
+    the root rows before it (known in advance), every other table takes every ``batches``-th
+    counted key from its batch number, and decks deal from the batch's share of the root rows.
+    Batches can then be sampled in any order, on other processes, with the same rows."""
 
     model: Model
     family: tuple[str, ...]
@@ -244,6 +253,13 @@ class Batch:
     used: dict[str, int] = field(default_factory=dict)
     kept: dict[str, dict[tuple[str, ...], set[tuple[Any, ...]]]] = field(default_factory=dict)
     steady: dict[tuple[str, str, int], Steady | None] = field(default_factory=dict)
+    part: Partition | None = None
+    number: int = 0  # the batch being sampled
+
+    @property
+    def apart(self) -> bool:
+        """Whether batches need nothing of each other (see the class)."""
+        return self.part is not None and not self.kept
 
     def __post_init__(self) -> None:
         apart = _keyed_apart(self.model, self.family)
@@ -279,11 +295,24 @@ class Batch:
                 self.steady[key] = Steady.of(*build(rng))
         return self.steady[key]
 
-    def offset(self, name: str, n: int) -> int:
-        """Rows of ``name`` keyed in earlier batches; counts these n."""
+    def offset(self, name: str, n: int) -> tuple[int, int]:
+        """The first counted key index of ``name``'s n rows in this batch, and the step between
+        them (kz.key_indices): after the rows keyed in earlier batches, or, ``apart``, the root's
+        planned rows before this batch and, for the other tables, the batch number."""
+        if self.apart and self.part is not None:
+            if name == self.part.root:
+                return self.number * self.part.per_batch, 1
+            return self.number, self.part.batches
         start = self.used.get(name, 0)
         self.used[name] = start + n
-        return start
+        return start, 1
+
+    def share(self) -> tuple[int, float] | None:
+        """For a deck (kz.Deck.deal), when ``apart``: the batch number and the share of the root's
+        rows before it."""
+        if not self.apart or self.part is None:
+            return None
+        return self.number, self.number * self.part.per_batch / max(self.part.root_rows, 1)
 
     def taken(self, name: str) -> dict[tuple[str, ...], set[tuple[Any, ...]]] | None:
         return self.kept.get(name)
@@ -468,9 +497,14 @@ def sample_batches(
     batch_rows: int | None,
     progress: Progress | None = None,
     report: SampleReport | None = None,
+    workers: int = 1,
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """Synthetic tables as batches ({table: rows}), every table's rows split over them; one batch,
-    the whole database, when nothing is large enough to split (or cannot be: logged)."""
+    the whole database, when nothing is large enough to split (or cannot be: logged).
+
+    ``workers``: the family's batches are sampled in that many processes at once where they need
+    nothing of each other (``Batch.apart``), else in one process ahead of the caller: the same
+    batches either way."""
     rows = dict(rows or {})
     check_rows(model, rows)
     seed = model.seed if seed is None else seed
@@ -531,14 +565,40 @@ def sample_batches(
             yield typed
             del typed
         done.update(kept_rows)
-    for b, here in enumerate(_family_batches(model, part, done, scale, seed, report)):
-        if progress:
-            progress("sample", total - part.batches + b, total)
-        typed = {**first, **{n: finished(model, n, here, here.rngs, report) for n in part.family}}
-        here.clear()  # as above
-        first = {}
-        yield typed
-        del typed
+
+    def in_turn(k: int, every: int, into: SampleReport) -> Callable[[Progress | None], Batches]:
+        """Batches k, k + every, ... of the family, typed (the first with the shared tables)."""
+
+        def make(shown: Progress | None) -> Iterator[dict[str, Any]]:
+            only = (lambda b: b % every == k) if every > 1 else None
+            for here in _family_batches(model, part, done, scale, seed, into, only):
+                if shown:
+                    shown("sample", total - part.batches + here.number, total)
+                typed = {n: finished(model, n, here, here.rngs, into) for n in part.family}
+                here.clear()  # as above
+                yield {**first, **typed} if here.number == 0 else typed
+                del typed
+
+        return make
+
+    if workers > 1 and part.batches > 1:
+        from relsynth.ahead import sampled_ahead, sampled_in_turn
+
+        if Batch(model, part.family, seed, part=part).apart:
+            n = min(workers, part.batches)
+            log.info("sampling %s's batches in %d processes", part.root, n)
+            mine = [SampleReport() for _ in range(n)]
+            makes = [in_turn(k, n, mine[k]) for k in range(n)]
+            yield from sampled_in_turn(makes, progress, mine, report.merge)
+        else:
+            log.info(
+                "sampling %s's batches one after another, ahead of the load: a UNIQUE value drawn "
+                "(not counted) in one batch is looked for in the next",
+                part.root,
+            )
+            yield from sampled_ahead(in_turn(0, 1, report), progress, report)
+    else:
+        yield from in_turn(0, 1, report)(progress)
     if progress:
         progress("sample", total, total)
 
@@ -555,22 +615,34 @@ def _compact(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 class _Here(dict[str, Any]):
-    """A batch's tables as sampled (the shared ones too) and its generators."""
+    """A batch's tables as sampled (the shared ones too), its number and its generators."""
 
+    number: int
     rngs: dict[str, np.random.Generator]
 
 
 def _family_batches(
-    model: Model, part: Partition, done: dict[str, Any], scale: float, seed: int, report: SampleReport
+    model: Model,
+    part: Partition,
+    done: dict[str, Any],
+    scale: float,
+    seed: int,
+    report: SampleReport,
+    only: Callable[[int], bool] | None = None,
 ) -> Iterator[_Here]:
     """Each batch of ``part``'s family sampled, as sampled: from the batch's own generators, and a
-    ``Batch`` carrying keys and decks over, so running it again gives the same rows."""
-    batch = Batch(model, part.family, seed)
+    ``Batch`` carrying keys and decks over, so running it again gives the same rows. ``only``:
+    the batch numbers wanted, when the batches are ``apart`` (the others are not sampled)."""
+    batch = Batch(model, part.family, seed, part=part)
     left = part.root_rows
     for b in range(part.batches):
         n = min(part.per_batch, left)
         left -= n
+        if only is not None and not only(b):
+            continue
+        batch.number = b
         here = _Here(done)
+        here.number = b
         here.rngs = table_rngs(model, seed, b)
         for name in part.family:
             rng = here.rngs[name]

@@ -95,6 +95,7 @@ class Deck:
     stride: np.ndarray  # per group: coprime with its size, so a cycle deals every slot once
     offset: np.ndarray  # per group
     dealt: np.ndarray  # per group: children dealt so far
+    batch: int = -1  # the batch ``dealt`` counts in, when batches are dealt apart (``deal``'s share)
 
     @classmethod
     def build(cls, parent_group: np.ndarray, weights: np.ndarray, rng: np.random.Generator) -> Deck:
@@ -124,8 +125,18 @@ class Deck:
         offset = np.floor(rng.random(groups) * size).astype(np.int64)
         return cls(order, ends, start, size, stride, offset, np.zeros(groups, dtype=np.int64))
 
-    def deal(self, child_group: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A parent row for each child of a group with slots; -1 for the others (group -1 too)."""
+    def deal(
+        self, child_group: np.ndarray, rng: np.random.Generator, share: tuple[int, float] | None = None
+    ) -> np.ndarray:
+        """A parent row for each child of a group with slots; -1 for the others (group -1 too).
+
+        ``share``: (batch number, its first root row as a share of all root rows) when batches do
+        not wait for each other (model/batches.py): a batch deals each group's slots from where
+        that share of them begins, not from where the batch before stopped, and the next batch
+        number starts over. Consecutive batches then meet within a few slots of each other."""
+        if share is not None and share[0] != self.batch:
+            self.batch = share[0]
+            self.dealt = np.floor(self.size * share[1]).astype(np.int64)
         target = np.full(len(child_group), -1, dtype=np.int64)
         groups = len(self.size)
         g = np.where((child_group >= 0) & (child_group < groups), child_group, -1)
@@ -265,7 +276,9 @@ def counted_from(index: np.ndarray, start: int, lo: int, hi: int, skip: int | No
     return np.array([v + 1 if v >= skip else v for v in out], dtype=object)
 
 
-def key_indices(n: int, rooms: list[int | None], offset: int = 0) -> tuple[list[np.ndarray], int]:
+def key_indices(
+    n: int, rooms: list[int | None], offset: int = 0, step: int = 1
+) -> tuple[list[np.ndarray], int]:
     """For the columns of a key, each row's index into each column's values (values 0..room - 1),
     so that no two rows share all of them: a column with room for n values alone counts 0..n - 1
     (and, as the key's sequences always did, so do the others, up to their room); when none has
@@ -276,10 +289,12 @@ def key_indices(n: int, rooms: list[int | None], offset: int = 0) -> tuple[list[
     duplicates: the caller says so).
 
     ``offset``: rows of the table already keyed in earlier batches: their indices come first, so
-    batches sampled one after another never share a key.
+    batches sampled one after another never share a key. ``step``: batches that do not wait for
+    each other take every step-th index from their own offset (model/batches.py), so none shares
+    a key with another whatever their sizes.
     """
-    i = np.arange(offset, offset + n, dtype=np.int64)
-    total = offset + n
+    i = np.arange(n, dtype=np.int64) * step + offset
+    total = offset + (n - 1) * step + 1 if n else offset
     if any(r is None or r >= total for r in rooms):
         return [i if r is None or r >= total else i % r for r in rooms], total
     out, step = [], 1

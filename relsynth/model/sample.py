@@ -9,6 +9,7 @@ relations are re-imposed, CHECK constraints repaired, and values typed like thei
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -79,6 +80,26 @@ class SampleReport:
     dropped_records: dict[str, int] = field(default_factory=dict)  # ... so they were not written
     unguarded: list[str] = field(default_factory=list)
     moved_rows: dict[str, set[Any]] = field(default_factory=dict, repr=False)  # behind moved_records
+
+    def merge(self, other: SampleReport) -> None:
+        """Add what another process's batches bent (model/batches.py): counts added up, a key's
+        room the smallest said, lists and sets joined."""
+        for f in dataclasses.fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, list):
+                mine.extend(v for v in theirs if v not in mine)
+                continue
+            for table, value in theirs.items():
+                if isinstance(value, set):
+                    mine.setdefault(table, set()).update(value)
+                elif isinstance(value, int):
+                    mine[table] = mine.get(table, 0) + value
+                elif isinstance(value, list):
+                    mine.setdefault(table, []).extend(v for v in value if v not in mine.get(table, []))
+                else:  # per table: {check: rows}, {interval: rows}, {columns: room}
+                    got = mine.setdefault(table, {})
+                    for k, v in value.items():
+                        got[k] = min(got[k], v) if f.name == "narrow_keys" and k in got else got.get(k, 0) + v
 
     def lines(self) -> list[str]:
         out = []
@@ -429,9 +450,18 @@ def _sample_table(
         frame[col.name] = values.get(col.name, pd.Series(np.full(n, None, dtype=object)))
     xs.provisional_existence(tm, frame, z)
     late = (*tp.self_refs, *tp.deferred)
-    offset = batch.offset(table.name, len(frame)) if batch is not None else 0
+    offset, step = batch.offset(table.name, len(frame)) if batch is not None else (0, 1)
     primary_key(
-        tm, table, frame, rng, context=context, pos=parent_pos, report=report, late=late, offset=offset
+        tm,
+        table,
+        frame,
+        rng,
+        context=context,
+        pos=parent_pos,
+        report=report,
+        late=late,
+        offset=offset,
+        step=step,
     )
     if context is not None and parent is not None and parent_pos is not None:
         fill_fk(frame, context, parent.frame, parent_pos)
