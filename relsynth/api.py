@@ -536,11 +536,13 @@ def sample_batches(
     report: SampleReport | None = None,
     batch_rows: int | None = BATCH_ROWS,
     workers: int = 1,
+    cluster: Any = None,
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """``sample``, a batch at a time ({table: rows}, every table's rows split over the batches):
     the largest family of tables about ``batch_rows`` rows per batch (model/batches.py), so
     memory does not grow with ``scale``. What synthesize writes; ``write(first, more=rest)``.
-    ``workers``: processes sampling the batches at once (relsynth/ahead.py), the same batches."""
+    ``workers``: processes sampling the batches at once (relsynth/ahead.py), the same batches;
+    ``cluster``: a Dask client sampling them (relsynth/cluster.py), the same batches again."""
     from relsynth.model import batches
     from relsynth.model.spec import Model as ModelCls
 
@@ -561,6 +563,7 @@ def sample_batches(
         progress=progress,
         report=report,
         workers=workers,
+        cluster=cluster,
     )
 
 
@@ -771,12 +774,15 @@ def synthesize(
     batch_rows: int | None = BATCH_ROWS,
     fit_rows: int | None = FIT_ROWS,
     workers: int = 1,
+    cluster: Any = None,
 ) -> dict[str, Any]:
     """reflect -> fit -> sample -> write in one go; returns the model, tables, and write summary.
 
     ``workers``: the largest family's batches are sampled in that many processes while the parent
     loads them (relsynth/ahead.py), where batches need nothing of each other; else one process
-    samples them ahead of the load. The same database whatever the number.
+    samples them ahead of the load. The same database whatever the number. ``cluster``: a Dask
+    ``Client``, or a scheduler's address (tcp://HOST:8786), that samples those batches instead
+    (relsynth/cluster.py; ``pip install 'relsynth[dask]'``): the same database again.
 
     ``fit_rows``: a larger source is learned from a sample of that many rows (see ``fit``).
     ``batch_rows``: the largest family of tables is sampled and written about this many rows at a
@@ -808,6 +814,10 @@ def synthesize(
     )
     timings: dict[str, float] = {}
     with ExitStack() as stack:
+        if cluster is not None:  # reached before anything is read or written
+            from relsynth.cluster import client_for
+
+            cluster = stack.enter_context(client_for(cluster))
         checks = _TargetChecks(stack, target, target_schema, replace, into_existing, several)
         t0 = time.perf_counter()
         model = _fit_database(
@@ -843,6 +853,7 @@ def synthesize(
                 progress=progress,
                 report=report,
                 workers=workers,
+                cluster=cluster,
             )
         )
         batches = _timed(sampled, timings)

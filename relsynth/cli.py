@@ -765,6 +765,12 @@ def sample(
 @_fit_rows
 @_batch_rows
 @_workers
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="A Dask scheduler (tcp://HOST:8786) whose workers sample the largest family's batches; "
+    "the same database. Needs pip install 'relsynth[dask]' here and on the workers (README).",
+)
 @_no_infer_keys
 @_rare_k
 @_global_options
@@ -790,6 +796,7 @@ def synthesize(
     fit_rows: int,
     batch_rows: int,
     workers: int,
+    cluster: str | None,
     no_infer_keys: bool,
     rare_k: int,
 ) -> None:
@@ -826,6 +833,7 @@ def synthesize(
                 batch_rows=batch_rows or None,
                 fit_rows=fit_rows or None,
                 workers=workers,
+                cluster=cluster,
             )
         _print_summary(
             result["model"], result["tables"], result["write"], result["seconds"], result["report"]

@@ -498,13 +498,15 @@ def sample_batches(
     progress: Progress | None = None,
     report: SampleReport | None = None,
     workers: int = 1,
+    cluster: Any = None,
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """Synthetic tables as batches ({table: rows}), every table's rows split over them; one batch,
     the whole database, when nothing is large enough to split (or cannot be: logged).
 
     ``workers``: the family's batches are sampled in that many processes at once where they need
     nothing of each other (``Batch.apart``), else in one process ahead of the caller: the same
-    batches either way."""
+    batches either way. ``cluster``: a Dask client that samples them instead (relsynth/cluster.py),
+    where they need nothing of each other."""
     rows = dict(rows or {})
     check_rows(model, rows)
     seed = model.seed if seed is None else seed
@@ -581,26 +583,51 @@ def sample_batches(
 
         return make
 
-    if workers > 1 and part.batches > 1:
-        from relsynth.ahead import sampled_ahead, sampled_in_turn
+    apart = Batch(model, part.family, seed, part=part).apart
+    several = cluster is not None or (workers > 1 and part.batches > 1)
+    if several and not apart:
+        log.info(
+            "sampling %s's batches one after another%s: a UNIQUE value drawn (not counted) in one "
+            "batch is looked for in the next",
+            part.root,
+            ", here, not on the cluster" if cluster is not None else ", ahead of the load",
+        )
+    if cluster is not None and apart:
+        from relsynth.cluster import sampled_on
 
-        if Batch(model, part.family, seed, part=part).apart:
-            n = min(workers, part.batches)
-            log.info("sampling %s's batches in %d processes", part.root, n)
-            mine = [SampleReport() for _ in range(n)]
-            makes = [in_turn(k, n, mine[k]) for k in range(n)]
-            yield from sampled_in_turn(makes, progress, mine, report.merge)
-        else:
-            log.info(
-                "sampling %s's batches one after another, ahead of the load: a UNIQUE value drawn "
-                "(not counted) in one batch is looked for in the next",
-                part.root,
-            )
-            yield from sampled_ahead(in_turn(0, 1, report), progress, report)
+        log.info("sampling %s's %d batches on the Dask cluster", part.root, part.batches)
+        for b, typed in enumerate(sampled_on(cluster, model, part, done, scale, seed, report)):
+            if progress:
+                progress("sample", total - part.batches + b, total)
+            yield {**first, **typed} if b == 0 else typed
+            del typed
+    elif several and apart:
+        from relsynth.ahead import sampled_in_turn
+
+        n = min(workers, part.batches)
+        log.info("sampling %s's batches in %d processes", part.root, n)
+        mine = [SampleReport() for _ in range(n)]
+        makes = [in_turn(k, n, mine[k]) for k in range(n)]
+        yield from sampled_in_turn(makes, progress, mine, report.merge)
+    elif several and cluster is None:
+        from relsynth.ahead import sampled_ahead
+
+        yield from sampled_ahead(in_turn(0, 1, report), progress, report)
     else:
         yield from in_turn(0, 1, report)(progress)
     if progress:
         progress("sample", total, total)
+
+
+def family_batch(
+    model: Model, part: Partition, done: dict[str, Any], scale: float, seed: int, number: int
+) -> tuple[dict[str, pd.DataFrame], SampleReport]:
+    """Batch ``number`` of an ``apart`` family alone, typed, and what sampling it bent: what a
+    Dask worker computes (relsynth/cluster.py), the rows the serial run gives that batch."""
+    report = SampleReport()
+    for here in _family_batches(model, part, done, scale, seed, report, lambda b: b == number):
+        return {n: finished(model, n, here, here.rngs, report) for n in part.family}, report
+    raise ValueError(f"{part.root} has no batch {number}")
 
 
 def _compact(frame: pd.DataFrame) -> pd.DataFrame:

@@ -22,6 +22,7 @@ import tempfile
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,11 @@ class HashSet:
     def of(cls, hashes: np.ndarray) -> HashSet:
         return cls(distinct(np.asarray(hashes, dtype=np.uint64)))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Sent to another process (a Dask worker, relsynth/cluster.py) in memory: its file and
+        directory stay with this process, which removes them."""
+        return (_in_memory, (np.array(self.hashes), self.bloom))
+
     def __len__(self) -> int:
         return len(self.hashes)
 
@@ -72,6 +78,10 @@ class HashSet:
         idx = np.minimum(np.searchsorted(self.hashes, sorted_probes), len(self.hashes) - 1)
         out[order] = np.asarray(self.hashes[idx]) == sorted_probes
         return out
+
+
+def _in_memory(hashes: np.ndarray, bloom: BlockedBloom | None) -> HashSet:
+    return HashSet(hashes, bloom=bloom)
 
 
 class BlockedBloom:
