@@ -21,7 +21,7 @@ from relsynth import dialects
 from relsynth.errors import SchemaError
 from relsynth.model import checks as ck
 from relsynth.schema import Column, PgSequence, Schema, SqlType, Table
-from relsynth.sqltypes import NUMBER_TYPES
+from relsynth.sqltypes import NUMBER_TYPES, STRING_TYPES
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -916,6 +916,8 @@ def build(
                 continue
             kept = constraint_names.kept(name, "CHECK", check.name)
             constraints.append(sa.CheckConstraint(clause, name=kept))
+            if not same and (note := like_change(check.sql, src, dst)):
+                out.changes.append(f"{name}: CHECK ({check.sql}): {note}")
         if not same:  # a PostgreSQL domain's CHECK holds for its columns: here, as their own CHECK
             for column, sql in domain_checks(schema, table):
                 clause = _check(sql, False, {c.name: c.type for c in table.columns}, src, dst)
@@ -986,6 +988,8 @@ def build(
                 where = _check(ix.where, same, {c.name: c.type for c in table.columns}, src, dst)
                 if where is not None:
                     partial[f"{target}_where"] = where
+                    if ix.unique and not same and (note := like_change(ix.where, src, dst)):
+                        out.changes.append(f"{name}: unique index {ix.name}: its WHERE: {note}")
             if ix.where and not partial:
                 out.changes.append(
                     f"{name}: {'unique ' if ix.unique else ''}index {ix.name} is partial in the source "
@@ -1349,6 +1353,73 @@ def _arithmetic(node: Any, operand: Callable[[Any], Any], types: dict[str, SqlTy
     return left.op(node.op)(right)
 
 
+def _like(node: ck.Like, subject: Any, types: dict[str, SqlType], target: str) -> Any:
+    """A LIKE as the target spells it. Letters compared case-sensitively (PostgreSQL's LIKE) stay so:
+    SQLite's GLOB (its LIKE ignores the case of ASCII letters), MariaDB's LIKE under a binary
+    collation. Compared without case (SQLite's LIKE, PostgreSQL's ILIKE, MariaDB's default
+    collations): ILIKE, SQLite's LIKE, MariaDB's LOWER(x) LIKE lower pattern; like_change says how
+    that can differ. A pattern without letters means the same in all three: LIKE."""
+    import sqlalchemy as sa
+
+    column = types.get(node.column.name) if isinstance(node.column, ck.Col) else None
+    if target == "postgresql" and column is not None and column.name not in STRING_TYPES:
+        subject = sa.cast(subject, sa.Text())  # PostgreSQL has no LIKE on numbers or dates
+    sensitive = node.case == "sensitive" or not node.letters()
+    if target == "sqlite" and sensitive and node.letters():
+        glob = "".join(
+            "*" if k == "%" else "?" if k == "_" else f"[{c}]" if c in "*?[" else c for k, c in node.parts
+        )
+        expr = subject.op("GLOB")(sa.literal(glob))
+        return sa.not_(expr) if node.negated else expr
+    literal = {c for k, c in node.parts if k == "="}
+    escape = None
+    if literal & {"%", "_"} or (target != "sqlite" and "\\" in literal):  # a backslash escapes there
+        escape = next((c for c in "!#^~|" if c not in literal), None)
+        if escape is None:
+            raise ck.NotInterpretable("no escape character for this LIKE pattern")
+    pattern = node.text(escape)
+    if sensitive:
+        if target == "mysql" and node.letters():
+            subject = subject.collate("utf8mb4_bin")
+        expr = subject.like(sa.literal(pattern), escape=escape)
+    elif target == "postgresql":
+        expr = subject.ilike(sa.literal(pattern), escape=escape)
+    elif target == "mysql":
+        expr = sa.func.lower(subject).like(sa.literal(pattern.lower()), escape=escape)
+    else:
+        expr = subject.like(sa.literal(pattern), escape=escape)
+    return sa.not_(expr) if node.negated else expr
+
+
+_LIKE_CASE = {
+    "ascii": "ignores the case of ASCII letters only",
+    "insensitive": "ignores the case of every letter (ILIKE)",
+    "collation": "compares letters by the column's collation (by default without case or accents)",
+}
+_LIKE_HERE = {
+    "postgresql": "ILIKE here ignores the case of every letter",
+    "sqlite": "SQLite's LIKE here ignores the case of ASCII letters only",
+    "mysql": "LOWER(...) LIKE here ignores case but not accents",
+}
+
+
+def like_change(sql: str, src: str, dst: str) -> str | None:
+    """How a recreated CHECK's LIKE may hold for other values than in the source: where its pattern
+    has letters and the source compares them without case (the target's form is the nearest, not
+    the same); None where it means the same (case-sensitive, or a pattern without letters)."""
+    try:
+        node = ck.parse(sql, dialects.family(src))
+    except ck.NotInterpretable:
+        return None
+    loose = [like for like in ck.likes(node) if like.case != "sensitive" and like.letters()]
+    if not loose or dialects.family(src) == dialects.family(dst):
+        return None
+    return (
+        f"its LIKE {_LIKE_CASE[loose[0].case]} in {src}; {_LIKE_HERE[dialects.family(dst)]}: a value "
+        "differing from the pattern in the case or accent of a letter may pass in one and not the other"
+    )
+
+
 def check_clause(sql: str, table: Table, source: str, target: str) -> Any:
     """A CHECK as the DDL recreates it in another dialect (``target``, a family): the clause the
     target renders itself, None where it is not recreated. target_checks asks the target with it."""
@@ -1400,6 +1471,8 @@ def to_expression(node: Any, types: dict[str, SqlType] | None = None, target: st
     if isinstance(node, ck.Between):
         expr = operand(node.column).between(operand(node.low), operand(node.high))
         return ~expr if node.negated else expr
+    if isinstance(node, ck.Like):
+        return _like(node, operand(node.column), types, target)
     if isinstance(node, ck.IsNull):
         col: sa.ColumnClause[Any] = sa.column(node.column.name)
         return col.is_not(None) if node.negated else col.is_(None)

@@ -14,7 +14,8 @@ clause relsynth/ddl.py renders for the target); one the DDL did not recreate is 
 target does not hold it). There the target is asked also when a recreated CHECK computes
 (``hi >= lo * 1.5``): its numbers may not be the source's (SQLite's REAL decimals). ``hard`` also
 covers CHECKs whose arithmetic reads columns that are not numbers (date arithmetic): the engine
-reads their form but does not evaluate it.
+reads their form but does not evaluate it, and MariaDB's LIKEs on letters (its column's collation
+says how they compare). A LIKE recreated in another dialect is asked too.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def hard_checks(table: Table, checks: Sequence[Check] | None = None) -> list[Che
         names = {c.name: c for c in table.columns}
         if any(n not in names or names[n].type.name not in NUMBER_TYPES for n in ck.arithmetic_columns(node)):
             hard.append(check)
+        elif any(like.case == "collation" and like.letters() for like in ck.likes(node)):
+            hard.append(check)  # MariaDB's LIKE on letters: as the column's collation compares them
     return hard
 
 
@@ -106,7 +109,8 @@ def judges(schema: Schema, table: Table, kind: str) -> list[Judge]:
             continue
         out.append((check, clause))
         node = ck.parse(check.sql, dialects.family(schema.dialect))  # recreated: it parses
-        ask = ask or check in hard or bool(ck.arithmetic_columns(node))
+        # a LIKE is asked too: its letters may compare otherwise here (ddl.like_change)
+        ask = ask or check in hard or bool(ck.arithmetic_columns(node)) or bool(ck.likes(node))
     return out if ask else []
 
 

@@ -25,6 +25,7 @@ import datetime as dt
 import functools
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -102,6 +103,38 @@ class IsNull:
 
 
 @dataclass(frozen=True)
+class Like:
+    """``column [NOT] LIKE pattern``: the pattern as parts, ``("%", "")`` any run of characters,
+    ``("_", "")`` one character, ``("=", c)`` the character c itself (its escape already read).
+    ``case`` is how letters compare in the dialect it was written in: "sensitive" (PostgreSQL's
+    LIKE), "ascii" (SQLite's LIKE: ASCII letters only, the others as they are), "insensitive"
+    (PostgreSQL's ILIKE), "collation" (MariaDB's LIKE: the column's collation, case- and
+    accent-insensitive by default)."""
+
+    column: Value
+    parts: tuple[tuple[str, str], ...]
+    negated: bool = False
+    case: str = "sensitive"
+
+    def letters(self) -> bool:
+        """Does the pattern hold a letter that has a case (where the case rules matter)?"""
+        return any(k == "=" and c.lower() != c.upper() for k, c in self.parts)
+
+    def text(self, escape: str | None = None) -> str:
+        """The pattern as LIKE reads it, its own % and _ (and the escape character) escaped with
+        ``escape``."""
+        out = []
+        for kind, c in self.parts:
+            if kind != "=":
+                out.append(kind)
+            elif escape and c in {"%", "_", escape}:
+                out.append(escape + c)
+            else:
+                out.append(c)
+        return "".join(out)
+
+
+@dataclass(frozen=True)
 class BoolOp:
     op: str  # AND | OR
     items: tuple[Any, ...]
@@ -117,7 +150,7 @@ _TOKENS = r"""\s*(?:
     |(?P<str>{string})
     |(?P<qid>"(?:[^"]|"")*"|`(?:[^`]|``)*`)
     |(?P<bid>\[[^\]'",]+\])
-    |(?P<op><=|>=|<>|!=|==|::|=|<|>|\(|\)|,|\[|\]|-|\+|\*|/|%|\|\|)
+    |(?P<op>!~~\*|~~\*|!~~|~~|<=|>=|<>|!=|==|::|=|<|>|\(|\)|,|\[|\]|-|\+|\*|/|%|\|\|)
     |(?P<id>[A-Za-z_][A-Za-z_0-9$]*)
     )"""
 
@@ -133,7 +166,12 @@ def _family(dialect: str | None) -> str | None:
     return dialects.family(dialect) if dialect else None
 
 
-_KEYWORDS = {"AND", "OR", "NOT", "IN", "BETWEEN", "IS", "NULL", "TRUE", "FALSE", "ANY", "ARRAY", "SOME"}
+_KEYWORDS = {
+    "AND", "OR", "NOT", "IN", "BETWEEN", "IS", "NULL", "TRUE", "FALSE", "ANY", "ARRAY", "SOME",
+    "LIKE", "ILIKE", "ESCAPE", "GLOB",
+}  # fmt: skip
+# PostgreSQL's spelling of LIKE as it prints a CHECK: operator -> (negated, case-insensitive)
+_LIKE_OPS = {"~~": (False, False), "!~~": (True, False), "~~*": (False, True), "!~~*": (True, True)}
 
 
 def _tokenize(text: str, dialect: str | None = None) -> list[tuple[str, str]]:
@@ -235,7 +273,18 @@ class _Parser:
                     raise NotInterpretable("only = ANY is understood")
                 return In(self.as_col(left), values)
             return Cmp(self.value(left), op, self.value(self.operand()))
+        if tok[0] == "op" and tok[1] in _LIKE_OPS:
+            self.i += 1
+            negated, insensitive = _LIKE_OPS[tok[1]]
+            return self.like(left, negated, insensitive)
         negated = self.accept("kw", "NOT")
+        if self.peek() in {("kw", "LIKE"), ("kw", "ILIKE")}:
+            return self.like(left, negated, self.take()[1] == "ILIKE")
+        if self.accept("kw", "GLOB"):  # SQLite's case-sensitive LIKE: * ? and [c]
+            subject, pattern = self.value(left), self.constant()
+            if isinstance(subject, Const) or not isinstance(pattern, str):
+                raise NotInterpretable("GLOB of a constant, or on a pattern that is not text")
+            return Like(subject, _glob_parts(pattern), negated, "sensitive")
         if self.accept("kw", "IN"):
             self.take("op", "(")
             items = [self.constant()]
@@ -257,6 +306,33 @@ class _Parser:
             self.take("kw", "NULL")
             return IsNull(self.as_col(left), neg)
         return left
+
+    def like(self, left: Any, negated: bool, insensitive: bool) -> Like:
+        """``left [NOT] LIKE 'pattern' [ESCAPE 'c']`` (the keyword or operator already taken), or
+        PostgreSQL's ``~~ like_escape('pattern', 'c')``."""
+        subject = self.value(left)
+        if isinstance(subject, Const):
+            raise NotInterpretable("expected a column")
+        family = _family(self.dialect)
+        escape: str | None = None if family == "sqlite" else "\\"  # SQLite's LIKE has no default escape
+        if self.peek()[0] == "id" and self.peek()[1].lower() == "like_escape":
+            self.take("id")
+            self.take("op", "(")
+            pattern = self.constant()
+            self.take("op", ",")
+            escape = self.constant()
+            self.take("op", ")")
+            self.skip_casts()
+        else:
+            pattern = self.constant()
+            if self.accept("kw", "ESCAPE"):
+                escape = self.constant()
+        if not isinstance(pattern, str) or not (escape is None or isinstance(escape, str)):
+            raise NotInterpretable("a LIKE pattern that is not text")
+        if escape is not None and len(escape) > 1:
+            raise NotInterpretable("an ESCAPE of more than one character")
+        case = "insensitive" if insensitive else {"sqlite": "ascii", "mysql": "collation"}.get(family or "")
+        return Like(subject, _like_parts(pattern, escape or None), negated, case or "sensitive")
 
     def value(self, node: Any) -> Value:
         """A comparison's side: a column, a constant, a function of one or arithmetic; a condition there
@@ -408,6 +484,44 @@ class _Parser:
         return Func(found, arg)
 
 
+def _like_parts(pattern: str, escape: str | None) -> tuple[tuple[str, str], ...]:
+    """A LIKE pattern's parts (see Like); an escape character before any character makes it itself."""
+    parts: list[tuple[str, str]] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if escape and c == escape:
+            if i + 1 == len(pattern):
+                raise NotInterpretable("a LIKE pattern ending in its escape character")
+            parts.append(("=", pattern[i + 1]))
+            i += 2
+            continue
+        parts.append((c, "") if c in {"%", "_"} else ("=", c))
+        i += 1
+    return tuple(parts)
+
+
+def _glob_parts(pattern: str) -> tuple[tuple[str, str], ...]:
+    """A GLOB pattern's parts (see Like): * any run, ? one character, [c] the character c; a set
+    of several characters has no LIKE spelling."""
+    parts: list[tuple[str, str]] = []
+    for m in re.finditer(r"\[(\]|[^\]]*)\]|.", pattern, re.DOTALL):
+        inner = m.group(1)
+        if (inner is not None and len(inner) != 1) or inner == "^" or m.group(0) == "[":
+            raise NotInterpretable("a GLOB set of characters")
+        c = m.group(0)
+        parts.append(
+            ("=", inner)
+            if inner is not None
+            else ("%", "")
+            if c == "*"
+            else ("_", "")
+            if c == "?"
+            else ("=", c)
+        )
+    return tuple(parts)
+
+
 def _number(text: str) -> float | int:
     return float(text) if any(c in text for c in ".eE") else int(text)
 
@@ -465,6 +579,8 @@ def columns_of(node: Any) -> set[str]:
         return columns_of(node.left) | columns_of(node.right)
     if isinstance(node, In | IsNull):
         return {node.column.name}
+    if isinstance(node, Like):
+        return columns_of(node.column)
     if isinstance(node, Between):
         return columns_of(node.column) | columns_of(node.low) | columns_of(node.high)
     if isinstance(node, BoolOp):
@@ -897,6 +1013,12 @@ def truth(node: Any, frame: pd.DataFrame) -> pd.Series:
         if None in allowed:  # x IN (1, NULL) is unknown, not false, where x is not 1
             unknown |= ~inside
         return _tri(inside != node.negated, unknown, idx)
+    if isinstance(node, Like):
+        v = _side(node.column, frame)
+        unknown = _nulls(v)
+        match = _like_match(node)
+        found = np.fromiter((x is not None and match(_text(x)) for x in v), dtype=bool, count=len(v))
+        return _tri(found != node.negated, unknown, idx)
     if isinstance(node, Between):
         low = Cmp(node.column, ">=", node.low)
         high = Cmp(node.column, "<=", node.high)
@@ -920,6 +1042,42 @@ def truth(node: Any, frame: pd.DataFrame) -> pd.Series:
         out[known] = [bool(v) for v in values[known]]
         return out
     raise NotInterpretable(type(node).__name__)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(text: str, case: str) -> str:
+    """Text as the case rule of a LIKE compares it (see Like.case)."""
+    if case == "ascii":
+        return text.translate(_ASCII_LOWER)
+    if case == "insensitive":
+        return text.lower()
+    if case == "collation":  # MariaDB's default collations: case and accents do not count
+        return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
+    return text
+
+
+@functools.cache
+def _like_match(node: Like) -> Any:
+    """A test of one text against the LIKE's pattern, under its case rule."""
+    body = "".join(
+        ".*" if kind == "%" else "." if kind == "_" else re.escape(_fold(c, node.case))
+        for kind, c in node.parts
+    )
+    pattern = re.compile(body, re.DOTALL)
+    return lambda text: pattern.fullmatch(_fold(text, node.case)) is not None
+
+
+def likes(node: Any) -> list[Like]:
+    """The LIKEs in a CHECK."""
+    if isinstance(node, Like):
+        return [node]
+    if isinstance(node, BoolOp):
+        return [like for item in node.items for like in likes(item)]
+    if isinstance(node, Not):
+        return likes(node.item)
+    return []
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> npt.NDArray[np.bool_]:
@@ -1044,8 +1202,49 @@ def repair(
     if isinstance(node, IsNull) and node.column.name in free and node.negated is False:
         frame.loc[bad, node.column.name] = None
         return
+    if (
+        isinstance(node, Like)
+        and not node.negated
+        and isinstance(node.column, Col)
+        and node.column.name in free
+    ):
+        _repair_like(node, frame, free, rng)
+        return
     if isinstance(node, Cmp):
         _repair_cmp(node, frame, bad, free)
+
+
+def _repair_like(node: Like, frame: pd.DataFrame, free: set[str], rng: np.random.Generator) -> None:
+    """A text breaking ``col LIKE pattern`` takes the column's value of a row that keeps it where its
+    values repeat (codes: the values stay synthetic and keep the marginal); else (values of their
+    own, where another row's would repeat it) the pattern is spelled out with the row's own text in
+    its first % (cut so that the new text is no longer than the old): the e-mails of a column whose
+    generator wrote no '@' each get one."""
+    name = node.column.name  # type: ignore[union-attr]
+    held = truth(node, frame)
+    bad = (held == False).to_numpy()  # noqa: E712  (True/False/None)
+    good = np.flatnonzero((held == True).to_numpy())  # noqa: E712  (a NULL donor would empty the row)
+    known = frame[name].notna().sum()
+    if len(good) and frame[name].nunique() * 2 <= known:  # repeated values (codes): another row's
+        donors = good[rng.integers(0, len(good), int(bad.sum()))]
+        _put(frame, bad, name, frame[name].to_numpy(dtype=object)[donors])
+        return
+    values = frame[name].to_numpy(dtype=object)[bad]
+    if not all(isinstance(v, str) for v in values):
+        return  # a number or a date the pattern reads as text: left to the writer (repaired or dropped)
+    fixed = sum(1 for kind, _ in node.parts if kind != "%")
+
+    def spelled(text: str) -> str:
+        out, room = [], text[: max(len(text) - fixed, 0)]
+        for kind, c in node.parts:
+            if kind == "%":
+                out.append(room)
+                room = ""
+            else:
+                out.append("x" if kind == "_" else c)
+        return "".join(out)
+
+    _put(frame, bad, name, _objects(map(spelled, values), len(values)))
 
 
 def broken_by(
