@@ -755,6 +755,10 @@ def build(
             f"string columns: COLLATE {binary} (case- and space-sensitive, as in {src}; the "
             f"database's default collation ignores case, so 'a' and 'A' would be one key)"
         )
+    # The source's foreign keys into tables this run leaves out: the target lacks them.
+    out.changes += [
+        n for n in schema.notes if dialects.FK_NOT_RECREATED in n and n.split(": ", 1)[0] in wanted
+    ]
     constraint_names = _ConstraintNames(same, dst, checks_per_database, out.changes)
     for name in names:
         table = schema.table(name)

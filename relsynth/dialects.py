@@ -847,6 +847,9 @@ ROUTINES = (
 )
 LONE_SEQUENCES = "sequences of the source that no column's DEFAULT draws from"
 NOT_COPIED = (*UNREAD, UNVERSIONED, ROUTINES, LONE_SEQUENCES)
+# A foreign key the source has and the target will not (its parent is not part of the run):
+# schema.notes "<table>: foreign key ... not recreated: why", said under changed: by the DDL.
+FK_NOT_RECREATED = ") not recreated: "
 INVISIBLE = "relsynth_invisible"  # a MariaDB/MySQL table option: its INVISIBLE columns, as a JSON list
 VERSIONED = "relsynth_system_versioning"  # a MariaDB table option: WITH SYSTEM VERSIONING (implicit period)
 # MariaDB table options, as JSON: the declared ROW START/ROW END columns of a versioned table

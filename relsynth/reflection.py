@@ -1152,19 +1152,35 @@ def _table(
         cols_ = tuple(fk["constrained_columns"])
         ref = part_parent.get(fk["referred_table"], fk["referred_table"])
         ref_schema = fk.get("referred_schema")
-        label = f"{name}({', '.join(cols_)}) -> {ref}"
+        parent = (
+            f"{ref_schema or home}.{ref}"
+            if others is not None or (ref_schema and ref_schema != schema)
+            else ref
+        )
+        who = f"{schema}.{name}" if others is not None and schema else name  # as the run names it
+        label = (
+            f"{who}: foreign key {fk.get('name') or ''} ({', '.join(cols_)}) -> {parent} "
+            f"({', '.join(fk['referred_columns'])}{dialects.FK_NOT_RECREATED}"
+        ).replace("key  (", "key (")
+        kept = (
+            f"{who}.{cols_[0]} keeps its values as codes, unchecked"
+            if len(cols_) == 1
+            else "its columns keep their values as codes, unchecked"
+        )
         if others is not None:
             ref = f"{ref_schema or home}.{ref}"
             if ref not in others:
-                notes.append(f"{label}: points to a table that is not included; its values are kept as codes")
+                notes.append(f"{label}{parent} is not included in this run; {kept}")
                 continue
         elif ref_schema and ref_schema != schema:
+            where = "database" if dialects.family(conn) == "mysql" else "schema"
             notes.append(
-                f"{label}: points into schema {ref_schema}, not reflected; its values are kept as codes"
+                f"{label}it points into {where} {ref_schema}, which this run does not read (another "
+                f"--schema {ref_schema} reads it too); {kept}"
             )
             continue
         elif ref not in names:
-            notes.append(f"{label}: points to a table that is not included; its values are kept as codes")
+            notes.append(f"{label}{parent} is not included in this run; {kept}")
             continue
         options = fk.get("options") or {}
         upd, dele = fk_actions.get(cols_, (None, None))

@@ -170,3 +170,27 @@ def test_generated_text_keeps_a_like_check(tmp_path: Path) -> None:
     output = _synthesize(source, target)
     assert "dropped" not in output, output
     assert scalar(target, "SELECT count(*) FROM t WHERE memo LIKE '%@%' AND ref LIKE 'R-%'") == 300
+
+
+# -- 2. a foreign key into a schema the run does not read ---------------------------------------------
+
+
+@pytest.mark.postgresql
+def test_a_foreign_key_into_another_schema_is_said_lost(tmp_path: Path, pg_db: Callable[[], str]) -> None:
+    """customer.country -> ref.country: the target got customer alone, without its foreign key, and
+    no line said so (only `inspect` listed it). Now a changed: line names the key and why."""
+    source = pg_db()
+    run_raw(
+        source,
+        "CREATE SCHEMA ref",
+        "CREATE TABLE ref.country (code char(2) PRIMARY KEY, name text)",
+        "INSERT INTO ref.country VALUES ('CZ', 'Czechia'), ('DE', 'Germany'), ('AT', 'Austria')",
+        "CREATE TABLE customer (id int PRIMARY KEY, country char(2) NOT NULL REFERENCES ref.country (code))",
+        "INSERT INTO customer SELECT i, (ARRAY['CZ', 'DE', 'AT'])[1 + i % 3] FROM generate_series(1, 200) i",
+    )
+    output = _synthesize(source, f"sqlite:///{tmp_path / 'out.db'}")
+    assert (
+        "changed: customer: foreign key customer_country_fkey (country) -> ref.country (code) not recreated: "
+        "it points into schema ref, which this run does not read" in output
+    ), output
+    assert "customer.country keeps its values as codes, unchecked" in output
