@@ -241,6 +241,14 @@ def column_type(
             )
         cls = sa.CHAR if name == "char" else sa.String
         return cls(length, collation=collation), None
+    if target == "sqlite" and name == "datetime" and t.timezone and not same:
+        # SQLite has no time zones: the instant as UTC text ending in Z (ISO 8601, which SQLite's
+        # date functions read as UTC); naive text would lose which instant it was.
+        zulu = replace(text_format(t, name, where), zulu=True)
+        return changed(
+            sqlite_temporal(name, zulu.text, same, where),
+            f"DATETIME, text in UTC marked Z ('{zulu.text}': SQLite has no time zone type)",
+        )
     if target == "sqlite" and name in TEMPORAL and not (t.timezone and name == "time"):
         return sqlite_temporal(name, t.sqlite_format, same, where), None
     if name == "date":

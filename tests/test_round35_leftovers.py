@@ -194,3 +194,32 @@ def test_a_foreign_key_into_another_schema_is_said_lost(tmp_path: Path, pg_db: C
         "it points into schema ref, which this run does not read" in output
     ), output
     assert "customer.country keeps its values as codes, unchecked" in output
+
+
+# -- 3. timestamptz into SQLite ---------------------------------------------------------------------
+
+
+@pytest.mark.postgresql
+def test_a_timestamptz_keeps_its_offset_in_sqlite(tmp_path: Path, pg_db: Callable[[], str]) -> None:
+    """A timestamptz came out as naive text ('2024-01-19 06:07:00'), which instant unsaid. Now the
+    text is UTC marked Z, which SQLite's date functions read as UTC, and a changed: line says so."""
+    source = pg_db()
+    run_raw(
+        source,
+        "CREATE TABLE ev (id int PRIMARY KEY, at timestamptz NOT NULL, local_at timestamp)",
+        "INSERT INTO ev SELECT i, timestamptz '2024-01-01 10:00+02' + i * interval '7 hours 13 minutes', "
+        "timestamp '2024-01-01' + i * interval '1 day' FROM generate_series(1, 200) i",
+    )
+    target = f"sqlite:///{tmp_path / 'out.db'}"
+    output = _synthesize(source, target)
+    assert (
+        "changed: ev.at: TIMESTAMP WITH TIME ZONE -> DATETIME, text in UTC marked Z "
+        "('YYYY-MM-DD HH:MM:SSZ': SQLite has no time zone type)" in output
+    ), output
+    assert "ev.local_at" not in output
+    assert scalar(target, "SELECT count(*) FROM ev WHERE at LIKE '____-__-__ __:__:__Z'") == 200
+    assert scalar(target, "SELECT count(*) FROM ev WHERE local_at LIKE '%Z'") == 0
+    # the instants are the source's: between its first and last, read as UTC by SQLite itself
+    assert scalar(
+        target, "SELECT min(unixepoch(at)) >= 1704090780 AND max(unixepoch(at)) <= 1709292000 FROM ev"
+    )
