@@ -39,7 +39,17 @@ def _words(text: str) -> frozenset[str]:
 _TITLES = _words(
     "mr mrs ms miss mx dr prof sir dame rev fr mme mlle sr sra srta herr frau sig sigra dott "
     # academic titles before a name in Central Europe and the Low Countries ('Ing. Novák')
-    "ing mgr bc mudr mvdr mddr phdr judr rndr paeddr thdr doc dipl dipl.-ing mag dkfm drs"
+    "ing mgr bc mudr mvdr mddr phdr judr rndr paeddr thdr doc dipl dipl-ing mag dkfm drs "
+    # German and Austrian professorships ('Univ.-Prof. Dr. Müller'), Russian and Bulgarian
+    # abbreviations ('д-р Иванов', 'проф. Петров', 'г-н Смирнов')
+    "univ-prof ao-univ-prof apl-prof hon-prof priv-doz д-р др проф доц акад г-н г-жа гн"
+)
+# What follows a doctorate before the name ('Dr. med. Müller', 'Dr. rer. nat. Klein', 'Dr. h.c.')
+_FIELDS = _words("med dent vet rer nat pol oec phil jur iur theol techn habil hc sc agr ing mont")
+# Degrees and honours after a name and a comma ('Novak, Ph.D.', 'Jan Kvapil, CSc., MBA')
+_POST_NOMINALS = _words(
+    "phd csc drsc dsc dis mba msc bsc llm jd md dds dmd dvm mph rn esq jr sr artd thd drhc facs frcs "
+    "ктн дтн кмн дмн кфмн"
 )
 _SUFFIXES = _words("jr sr ii iii iv phd md esq")
 _PARTICLES = _words(
@@ -131,13 +141,23 @@ def person_name_kind(value: str) -> str | None:
 
 
 def after_a_title(value: str) -> str | None:
-    """'full' or 'family' for a capitalised name after a personal title ('Dr. Novak', 'Mrs. Ana
-    Ito'), whatever the name lists hold; None otherwise (a title alone is no one)."""
-    tokens = value.replace(",", " ").split()
-    if len(tokens) < 2 or fold(tokens[0]).rstrip(".") not in _TITLES:
+    """'full' or 'family' for a capitalised name after personal titles ('Dr. Novak', 'Mrs. Ana
+    Ito', 'Univ.-Prof. Dr. med. Müller', 'проф. Петров') or before degrees after a comma ('Novak,
+    Ph.D.', 'Jan Kvapil, CSc., MBA'), whatever the name lists hold; None otherwise (a title alone
+    is no one, nor are words after a comma that are not all degrees: 'Hypertension, unspecified')."""
+    head, *tail = value.split(",")
+    after = [fold(t) for part in tail for t in part.split()]
+    if any(not part.strip() for part in tail) or not all(t in _POST_NOMINALS for t in after):
         return None
-    core = _name_tokens(value)
-    if not core or not _capitalised(core) or len(core) > 3:
+    tokens = head.split()
+    titles = 0
+    while tokens and (fold(tokens[0]) in _TITLES or (titles and fold(tokens[0]) in _FIELDS)):
+        tokens.pop(0)
+        titles += 1
+    if not (titles or after) or not tokens:
+        return None
+    core = [t for i, t in enumerate(tokens) if not (0 < i < len(tokens) - 1 and fold(t) in _PARTICLES)]
+    if len(core) > 3 or not all(_NAME_TOKEN.match(t) for t in core) or not _capitalised(core):
         return None
     return "full" if len(core) > 1 else "family"
 

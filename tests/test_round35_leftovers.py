@@ -223,3 +223,68 @@ def test_a_timestamptz_keeps_its_offset_in_sqlite(tmp_path: Path, pg_db: Callabl
     assert scalar(
         target, "SELECT min(unixepoch(at)) >= 1704090780 AND max(unixepoch(at)) <= 1709292000 FROM ev"
     )
+
+
+# -- 4. names around titles ------------------------------------------------------------------------
+
+_SURNAMES = ["Kvapil", "Zrnecký", "Brabcová", "Hloušek", "Petrák", "Vondruška", "Žampach", "Ocelík"]
+_DOCTORS = [
+    form.format(s=s, c=c)
+    for s, c in zip(_SURNAMES, ["Иванов", "Петров", "Смирнов", "Кузнецов"] * 2, strict=True)
+    for form in (
+        "{s}, Ph.D.",
+        "Jan {s}, CSc.",
+        "Univ.-Prof. Dr. med. {s}",
+        "Prof. Dr. {s}",
+        "д-р {c}",
+        "проф. {c}",
+    )
+]
+_DIAGNOSES = [
+    "Hypertension, unspecified",
+    "Diabetes mellitus, type 2",
+    "Fracture of femur, closed",
+    "Asthma, mild intermittent",
+    "Migraine without aura",
+    "Anemia, iron deficiency",
+]
+_PRODUCTS = ["Aspirin, 500 mg", "Vitamin D, 1000 IU", "Ibuprofen Forte", "Paracetamol, tablets"]
+
+
+def test_names_around_titles_are_personal_data() -> None:
+    from relsynth.pii_detect import after_a_title, detect
+
+    assert [after_a_title(v) for v in ("Novak, Ph.D.", "Jan Novák, CSc.", "Univ.-Prof. Dr. med. Müller")] == [
+        "family",
+        "full",
+        "family",
+    ]
+    assert [after_a_title(v) for v in ("Prof. Dr. Schmidt", "д-р Иванов", "проф. Петров")] == ["family"] * 3
+    assert detect(pd.Series(_DOCTORS * 3))[0] in {"person_name", "last_name"}
+    for ordinary in (_DIAGNOSES, _PRODUCTS, ["Dr. med.", "Prof.", "Ph.D.", "Hypertension, MD?"]):
+        assert detect(pd.Series(ordinary * 20))[0] is None, ordinary
+
+
+def test_a_referring_physician_after_titles_is_never_copied(tmp_path: Path) -> None:
+    """'Univ.-Prof. Dr. med. Žampach', 'Kvapil, Ph.D.', 'проф. Петров' on every referral: not seen
+    as names, the column was a category and each value was copied. Now generated; the diagnoses
+    and products beside them stay categories."""
+    con = sqlite3.connect(tmp_path / "s.db")
+    con.execute(
+        "CREATE TABLE referral (id INTEGER PRIMARY KEY, referring_physician TEXT, diagnosis TEXT, product TEXT)"
+    )
+    con.executemany(
+        "INSERT INTO referral VALUES (?, ?, ?, ?)",
+        [
+            (i, _DOCTORS[i % len(_DOCTORS)], _DIAGNOSES[i % len(_DIAGNOSES)], _PRODUCTS[i % len(_PRODUCTS)])
+            for i in range(1, 481)
+        ],
+    )
+    con.commit()
+    con.close()
+    target = f"sqlite:///{tmp_path / 'out.db'}"
+    _synthesize(f"sqlite:///{tmp_path / 's.db'}", target)
+    rows = fetch(target, "SELECT referring_physician, diagnosis, product FROM referral")
+    assert len(rows) == 480
+    assert not {r[0] for r in rows} & set(_DOCTORS)
+    assert {r[1] for r in rows} <= set(_DIAGNOSES) and {r[2] for r in rows} <= set(_PRODUCTS)
