@@ -284,7 +284,15 @@ def read_tables(
                     total = schema.table(via.ref_table).row_count
                     share = min(1.0, len(parent) / total) if parent is not None and total > 0 else 1.0
                     alone, _ = _sample_roots(
-                        conn, table, schema.schema, cols, sample_rows, seed, null_in=via.columns, share=share
+                        conn,
+                        table,
+                        schema.schema,
+                        cols,
+                        sample_rows,
+                        seed,
+                        null_in=via.columns,
+                        share=share,
+                        parent=(schema.table(via.ref_table), via),
                     )
                     frame = _concat([frame, alone]) if len(alone) else frame
                 if tp.context is None:  # a root table: --scale counts the source's rows
@@ -512,16 +520,28 @@ def _sample_roots(
     seed: int,
     null_in: tuple[str, ...] = (),
     share: float | None = None,
+    parent: tuple[Table, Any] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """N rows chosen by hash of the primary key, and the table's rows: only the key column is
     scanned in full. ``null_in``: only rows with a NULL in one of these columns (no parent);
-    ``share``: the rows whose hash is below it instead of N (a share of any number of rows)."""
+    ``share``: the rows whose hash is below it instead of N (a share of any number of rows).
+    ``parent`` (the parent table and the foreign key ``null_in`` is): also rows whose key names
+    no parent row, which the full read sees too (SQLite's 'N/A' in an INTEGER foreign key, a
+    dangling number where foreign keys were not enforced): they were never read, and a sampled
+    fit learned no NULL keys."""
     import sqlalchemy as sa
 
     key_cols = table.primary_key or tuple(cols)
     t, query = _select(table, schema_name, list(key_cols))
     if null_in:
-        query = query.where(sa.or_(*[t.c[c].is_(None) for c in null_in]))
+        alone = [t.c[c].is_(None) for c in null_in]
+        if parent is not None:
+            ref, fk = parent
+            p = _select(ref, schema_name, list(fk.ref_columns))[0].alias("rs_parent")
+            # the parent's column first: SQLite compares with its collation (a NOCASE key), as the join does
+            pairs = zip(fk.ref_columns, fk.columns, strict=True)
+            alone.append(~sa.exists().where(*[p.c[r] == t.c[c] for r, c in pairs]))
+        query = query.where(sa.or_(*alone))
     best: pd.DataFrame | None = None
     total = 0
     result = conn.execute(_streamed(query))

@@ -288,3 +288,29 @@ def test_a_referring_physician_after_titles_is_never_copied(tmp_path: Path) -> N
     assert len(rows) == 480
     assert not {r[0] for r in rows} & set(_DOCTORS)
     assert {r[1] for r in rows} <= set(_DIAGNOSES) and {r[2] for r in rows} <= set(_PRODUCTS)
+
+
+# -- 5. words in a foreign key, fitted from a sample -----------------------------------------------
+
+
+def test_a_sampled_fit_reads_rows_whose_key_is_a_word(tmp_path: Path) -> None:
+    """'N/A' on 10% of an INTEGER foreign key: a full fit learns those rows as rows under no parent
+    (NULL keys, 10%); --fit-rows read the children of its sampled parents and the rows whose key IS
+    NULL, never these, so its model drew no NULL key at all (and 4,500 rows for 5,000)."""
+    source = _db(
+        tmp_path / "s.db",
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT, size REAL)",
+        "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id), amount REAL)",
+        _SERIES.replace("300", "2000")
+        + "INSERT INTO parent SELECT i, 'p' || (i * 7919 % 2000), (i % 37) * 1.25 FROM n",
+        _SERIES.replace("300", "5000") + "INSERT INTO child SELECT i, CASE WHEN i % 10 = 0 THEN 'N/A' "
+        "ELSE 1 + (i * 7) % 2000 END, (i % 100) * 1.5 FROM n",
+    )
+    model, out = tmp_path / "m.rsm", tmp_path / "out"
+    result = CliRunner().invoke(main, ["fit", source, "-o", str(model), "--fit-rows", "1000", "-q"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["sample", str(model), "-o", str(out), "--format", "csv", "-q"])
+    assert result.exit_code == 0, result.output
+    child = pd.read_csv(out / "child.csv")
+    assert 4_700 <= len(child) <= 5_300, len(child)
+    assert 0.07 <= child["parent_id"].isna().mean() <= 0.13, child["parent_id"].isna().mean()
