@@ -769,7 +769,7 @@ def sample(
     "--cluster",
     metavar="ADDRESS",
     help="A Dask scheduler (tcp://HOST:8786) whose workers sample the largest family's batches; "
-    "the same database. Needs pip install 'relsynth[dask]' here and on the workers (README).",
+    "the same database. Needs Dask here and on the workers: pip install -e '.[dask]' (README).",
 )
 @_no_infer_keys
 @_rare_k

@@ -35,7 +35,10 @@ def client_for(cluster: Any) -> Iterator[Any]:
     try:
         from dask.distributed import Client
     except ImportError:
-        raise RelsynthError("--cluster needs Dask: pip install 'relsynth[dask]'") from None
+        raise RelsynthError(
+            "--cluster needs Dask: pip install -e '.[dask]' in relsynth's clone "
+            "(or pip install 'dask[distributed]')"
+        ) from None
     try:
         client = Client(cluster, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as err:
