@@ -6,8 +6,8 @@ pg_dump on the PATH; tpchgen-cli in the venv, `pip install tpchgen-cli`):
     .venv/bin/python benchmarks/bench_copy.py                     # TPC-H SF 0.01 and 0.1 (~7 min)
     .venv/bin/python benchmarks/bench_copy.py --sf 1              # 8.7M rows, ~30 min
     .venv/bin/python benchmarks/bench_copy.py --sf 0.01 --cli     # the command line, no stage seconds
-    .venv/bin/python benchmarks/bench_copy.py --sf 1 --workers 2  # each batch sampled ahead of its load
-    .venv/bin/python benchmarks/bench_copy.py --sf 1 --workers 1,2  # both, side by side, same output?
+    .venv/bin/python benchmarks/bench_copy.py --sf 1 --workers 2  # batches sampled in 2 processes
+    .venv/bin/python benchmarks/bench_copy.py --sf 1 --workers 1,2,dask2  # side by side, same output?
 
 Data: for each scale factor of --sf, `tpchgen-cli -s SF --output-dir DIR` (the venv's, next to
 sys.executable) writes the eight .tbl files, cached in /tmp/relsynth_tpch/sf<SF> and reused when
@@ -40,7 +40,9 @@ core, so this is per core), peak MB, cpu s. With more than one SF, the exponent 
 fit of log(total seconds) on log(source rows), for relsynth and for the copy (linear growth: b = 1;
 Python's start-up, a second or two, pulls b below 1 at small sizes). Each is marked PASS or FAIL
 against the issue's targets: ratio <= 3, fit+sample >= 200,000 rows/s per core, b <= 1.05, peak
-RSS <= 2 GiB. With several --workers counts (`--workers 1,2`), relsynth runs once per count into the
+RSS <= 2 GiB. `--workers daskN` runs synthesize(cluster=client) on a dask.distributed.LocalCluster of N
+one-thread worker processes started in the child (their CPU and memory are not in the child's cpu s
+and peak MB). With several --workers counts (`--workers 1,2`), relsynth runs once per count into the
 same fresh target, one after the other: each run's line says its count, each SF gets the speedup of
 its runs against the first count's (target >= 1.7x for 1 -> 2 processes) and whether every run wrote
 the same database (a digest per table: the sum of a 64-bit hash of each row's text and the row
@@ -86,7 +88,14 @@ LAUNCHER = (
 RUNNER = (
     "import json, sys\n"
     "from relsynth.api import synthesize\n"
-    "result = synthesize(sys.argv[1], sys.argv[2], seed=0, workers=int(sys.argv[3]))\n"
+    "how, client = sys.argv[3], None\n"
+    "if how.startswith('dask'):\n"
+    "    from dask.distributed import Client, LocalCluster\n"
+    "    cluster = LocalCluster(n_workers=int(how[4:]), threads_per_worker=1, dashboard_address=':0')\n"
+    "    client = Client(cluster)\n"
+    "    result = synthesize(sys.argv[1], sys.argv[2], seed=0, cluster=client)\n"
+    "else:\n"
+    "    result = synthesize(sys.argv[1], sys.argv[2], seed=0, workers=int(how))\n"
     "summary = result['write']\n"
     "print(json.dumps({'seconds': result['seconds'], 'problems': summary.verification.problems,"
     " 'details': summary.verification.lines()}))\n"
@@ -103,7 +112,7 @@ class Run:
     peak_mb: float = math.nan
     cpu: float = math.nan
     written: int = 0
-    workers: int = 1
+    workers: str = "1"  # a process count, or daskN: a LocalCluster of N one-thread workers
     digest: str = ""
     problems: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
@@ -219,13 +228,13 @@ def copy_baseline(src: str, dst: str) -> float:
     return seconds
 
 
-def run_relsynth(run: Run, src: str, tgt: str, cli: bool, workers: int = 1) -> None:
+def run_relsynth(run: Run, src: str, tgt: str, cli: bool, workers: str = "1") -> None:
     """relsynth into the fresh database tgt as its own process: stages, wall seconds, peak RSS, CPU."""
     fresh_database(tgt)
     source, target = URL.format(db=src), URL.format(db=tgt)
     if cli:
         cmd = [str(RELSYNTH), "synthesize", source, target, "--seed", "0", "--quiet", "--no-report"]
-        cmd += ["--workers", str(workers)]
+        cmd += ["--workers", workers]
     else:
         cmd = [sys.executable, "-c", RUNNER, source, target, str(workers)]
     with tempfile.TemporaryDirectory(prefix=PREFIX) as tmp, open(f"{tmp}/out", "w+b") as out:
@@ -262,7 +271,7 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def report(runs: list[Run], cli: bool, workers: tuple[int, ...] = (1,)) -> None:
+def report(runs: list[Run], cli: bool, workers: tuple[str, ...] = ("1",)) -> None:
     if not runs:
         return
     counts = ",".join(map(str, workers))
@@ -310,7 +319,9 @@ def report(runs: list[Run], cli: bool, workers: tuple[int, ...] = (1,)) -> None:
         first = same[0]
         for r in same[1:]:
             speedup = first.total / r.total
-            ok = verdict(speedup >= MIN_SPEEDUP) if (first.workers, r.workers) == (1, 2) else "(no target)"
+            ok = (
+                verdict(speedup >= MIN_SPEEDUP) if (first.workers, r.workers) == ("1", "2") else "(no target)"
+            )
             equal = "the same database" if r.digest == first.digest else "a DIFFERENT database"
             print(
                 f"  SF {sf}: {first.workers} -> {r.workers} workers: {speedup:.2f}x "
@@ -339,7 +350,8 @@ def main() -> int:
     parser.add_argument(
         "--workers",
         default="1",
-        help="synthesize(workers=N), comma list (1,2: both, compared; 2 samples ahead)",
+        help="synthesize(workers=N), comma list (1,2: both, compared); daskN: a LocalCluster of N "
+        "one-thread workers (synthesize(cluster=client))",
     )
     args = parser.parse_args()
     try:
@@ -348,12 +360,15 @@ def main() -> int:
         parser.error(f"--sf takes numbers separated by commas, not {args.sf!r}")
     if not sfs or any(float(s) <= 0 for s in sfs):
         parser.error("--sf needs positive scale factors")
-    try:
-        workers = tuple(int(w) for w in args.workers.split(",") if w.strip())
-    except ValueError:
-        parser.error(f"--workers takes whole numbers separated by commas, not {args.workers!r}")
-    if not workers or any(w < 1 for w in workers):
-        parser.error("--workers needs counts of 1 or more")
+    workers = tuple(w.strip() for w in args.workers.split(",") if w.strip())
+    if not workers or not all(
+        w.removeprefix("dask").isdigit() and int(w.removeprefix("dask")) >= 1 for w in workers
+    ):
+        parser.error(
+            f"--workers takes counts of 1 or more (or daskN) separated by commas, not {args.workers!r}"
+        )
+    if args.cli and any(w.startswith("dask") for w in workers):
+        parser.error("daskN runs through the API, not --cli")
     if not SCHEMA_SQL.exists():
         parser.error(f"{SCHEMA_SQL} not found (set $RELSYNTH_DATASETS)")
     if args.cli and not RELSYNTH.exists():
