@@ -74,7 +74,12 @@ def spatial_type(spelling: str) -> Any:
     return Spatial()
 
 
-_LITERAL_DEFAULT = r"^\(?\s*(-?\d+(?:\.\d+)?|{string}|true|false|null)\s*\)?(?:::[\w\s]+)?$"
+# A cast after it may name a quoted, schema-qualified type ('active'::"Shop"."Order Status").
+_CAST_NAME = r'(?:[\w\s]+|"(?:[^"]|"")+")'
+_LITERAL_DEFAULT = (
+    r"^\(?\s*(-?\d+(?:\.\d+)?|{string}|true|false|null)\s*\)?"
+    rf"(?:::{_CAST_NAME}(?:\.{_CAST_NAME})?)?$"
+)
 
 
 @functools.cache

@@ -9,7 +9,11 @@ from typing import Any
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+    """A score as text; one that rounds to zero from below is 0, not -0 ('-0.00')."""
+    if value is None:
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 # A table whose cross-validated detection AUC reaches this is "told apart": the classifier ranks a
@@ -212,7 +216,8 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     worst = result["worst"]["columns"][:3]
     if worst:
         out.append(
-            "weakest columns: " + "; ".join(f"{w['table']}.{w['column']} {w['score']:.2f}" for w in worst)
+            "weakest columns: "
+            + "; ".join(f"{w['table']}.{w['column']} {_fmt(w['score'], 2)}" for w in worst)
         )
     rels = result["worst"]["relationships"][:3]
     if rels:
