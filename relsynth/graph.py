@@ -232,6 +232,12 @@ def _label_shape(table: Table) -> bool:
     return len(others) <= 4 and all(c.kind in labels for c in others)
 
 
+# Rows of a code list known only by its shape (a key and a few labels, not named like one): the
+# unnamed code lists are short (5 regions, 25 nations, 12 wards, 53 territories). Past this, a
+# key and a name pointed at by many rows are as often entities of the data (200 teams with
+# their staff and offers); copied, their names were the source's and every child's team a code.
+UNNAMED_CODES = 100
+
 _PEOPLE = re.compile(
     r"(^|_)(patient|person|people|customer|client|employee|staff|user|member|contact|provider|"
     r"physician|doctor|nurse|student|subscriber|account)s?($|_)"
@@ -280,7 +286,7 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
             reason = None
             if children and attribute and named and ratio >= 1 and t.row_count <= 100_000:
                 reason = f"{t.row_count} rows, named like a code list, referenced by {len(children)} table(s)"
-            elif children and attribute and _label_shape(t) and t.row_count <= 1000 and ratio >= 5:
+            elif children and attribute and _label_shape(t) and t.row_count <= UNNAMED_CODES and ratio >= 5:
                 reason = f"{t.row_count} rows of key and label, {ratio:.0f} referencing rows per row"
             elif children and named and _label_shape(t) and t.row_count <= 1000 and ratio >= 5:
                 # Named like one, a code list pointed at by link tables only (post_tag -> tag): as
