@@ -83,3 +83,73 @@ def test_an_unnamed_key_and_label_table_is_a_code_list_while_short() -> None:
     assert roles(25) == "reference"  # 25 nations, 12 wards: still copied
     assert roles(100) == "reference"
     assert roles(200) == "data"  # reference before
+
+
+def _rental(path: Path) -> tuple[int, int]:
+    """A DVD rental: 2 stores, 599 customers and ~4,900 copies of 1,000 films under the stores,
+    ~16,000 rentals under the customers (each of a copy)."""
+    rng = random.Random(3)
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        CREATE TABLE film (film_id INTEGER PRIMARY KEY, title TEXT NOT NULL, length INTEGER, rate REAL);
+        CREATE TABLE store (store_id INTEGER PRIMARY KEY, manager TEXT, opened DATE);
+        CREATE TABLE customer (customer_id INTEGER PRIMARY KEY,
+                               store_id INTEGER NOT NULL REFERENCES store(store_id), active INTEGER);
+        CREATE TABLE inventory (inventory_id INTEGER PRIMARY KEY,
+                                film_id INTEGER NOT NULL REFERENCES film(film_id),
+                                store_id INTEGER NOT NULL REFERENCES store(store_id));
+        CREATE TABLE rental (rental_id INTEGER PRIMARY KEY,
+                             inventory_id INTEGER NOT NULL REFERENCES inventory(inventory_id),
+                             customer_id INTEGER NOT NULL REFERENCES customer(customer_id),
+                             rental_date TIMESTAMP, amount REAL);
+        """
+    )
+    con.executemany(
+        "INSERT INTO film VALUES (?, ?, ?, ?)",
+        [(f, f"FILM {f}", rng.randint(46, 185), rng.choice([0.99, 2.99, 4.99])) for f in range(1, 1001)],
+    )
+    con.executemany(
+        "INSERT INTO store VALUES (?, ?, ?)", [(1, "Mike", "2005-01-01"), (2, "Jon", "2005-02-01")]
+    )
+    con.executemany(
+        "INSERT INTO customer VALUES (?, ?, ?)",
+        [(c, 1 + (c % 9 < 5), rng.random() < 0.97) for c in range(1, 600)],
+    )
+    copies = []
+    for f in range(1, 1001):
+        if rng.random() < 0.042:
+            continue
+        for _ in range(rng.randint(2, 8)):
+            copies.append((len(copies) + 1, f, rng.randint(1, 2)))
+    con.executemany("INSERT INTO inventory VALUES (?, ?, ?)", copies)
+    rentals = []
+    for i, _, _ in copies:
+        for _ in range(rng.choice([0, 2, 3, 3, 4, 4, 4, 5, 5])):
+            day = f"2005-{rng.randint(5, 8):02d}-{rng.randint(1, 28):02d} 10:00:00"
+            rentals.append((len(rentals) + 1, i, rng.randint(1, 599), day, rng.choice([0.99, 2.99, 4.99])))
+    con.executemany("INSERT INTO rental VALUES (?, ?, ?, ?, ?)", rentals)
+    con.commit()
+    most = con.execute(
+        "SELECT max(n) FROM (SELECT count(*) AS n FROM rental JOIN inventory USING (inventory_id) GROUP BY film_id)"
+    ).fetchone()[0]
+    con.close()
+    return len(rentals), most
+
+
+def test_a_tiny_scale_thins_the_children_of_a_root_kept_at_one_row(tmp_path: Path) -> None:
+    """--scale 0.001 kept one of the 2 stores (a root keeps one row) with its 334 customers and
+    2,449 copies, all of the one film sampled: 9,126 rentals of one film."""
+    src = tmp_path / "dvd.db"
+    rentals, most_per_film = _rental(src)
+    model = relsynth.fit(f"sqlite:///{src}", seed=0)
+    assert model.plan["customer"].context.ref_table == "store"  # the families hang from 2 stores
+    for scale in (0.001, 0.01, 0.05):
+        out = relsynth.sample(model, seed=1, scale=scale)
+        got = out["rental"]
+        assert 0.5 * scale * rentals <= len(got) <= 2 * scale * rentals + 20, scale  # 9,126 at 0.001
+        assert len(out["customer"]) <= 2 * scale * 599 + 1  # 334 at every scale below 0.5
+        per_film = got.merge(out["inventory"], on="inventory_id").groupby("film_id").size()
+        assert per_film.max() <= most_per_film, scale
+    full = relsynth.sample(model, seed=1)
+    assert len(full["rental"]) == rentals and len(full["customer"]) == 599  # scale 1 as before

@@ -193,6 +193,9 @@ class _Sampled:
     z: np.ndarray  # full copula scores (own + summaries) of the kept rows
     parent_pos: np.ndarray | None
     dims: tuple[str, ...] | None = None  # z's columns when only some are kept (model/batches.py)
+    # How many times more rows than --scale asks for the table holds because a table of its family
+    # kept at least one row (2 stores at --scale 0.001): its children are drawn as many times fewer.
+    excess: float = 1.0
 
 
 def sampled(frame: pd.DataFrame, z: np.ndarray, dims: tuple[str, ...] | None = None) -> _Sampled:
@@ -248,14 +251,34 @@ def check_rows(model: Model, rows: Mapping[str, int]) -> None:
             raise RelsynthError(f"--rows {name}: {name} is not sampled ({role}); leave it out of --rows")
 
 
-def planned_rows(model: Model, name: str, scale: float) -> int:
-    """A root table's rows at ``scale``, relative to the source: rows withheld for the holdout count
-    as the source's, and a table learned from a sample of its rows counts all of them."""
+def source_rows(model: Model, name: str) -> int:
+    """A table's rows in the source: rows withheld for the holdout count as the source's, and a
+    table learned from a sample of its rows counts all of them."""
     source = model.source or {}
     sampled = (source.get("source_rows") or {}).get(name)
     held = (source.get("holdout") or {}).get("rows", {}).get(name, 0)
-    base = sampled if sampled is not None else model.tables[name].n_rows + held
-    return max(1, round(scale * base)) if scale > 0 else 0
+    return int(sampled if sampled is not None else model.tables[name].n_rows + held)
+
+
+def planned_rows(model: Model, name: str, scale: float) -> int:
+    """A root table's rows at ``scale``, relative to the source (source_rows), one at least."""
+    return max(1, round(scale * source_rows(model, name))) if scale > 0 else 0
+
+
+MAX_EXCESS = 1.25  # past this, a table's children are thinned to the rows --scale asks for
+
+
+def _thinned(counts: np.ndarray, excess: float, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Children per parent where the parents are ``excess`` times more than --scale asks for (a
+    family's root kept at one row, 2 stores at --scale 0.001): as many times fewer, in proportion
+    to the counts drawn, one at least; and the children's own excess (rounding up to one row).
+    Drawn as if at full size, one store's 9,000 rentals all went to the one film sampled."""
+    drawn = int(counts.sum())
+    if excess <= MAX_EXCESS or not drawn:
+        return counts, excess
+    wanted = drawn / excess
+    total = max(1, round(wanted))
+    return kz.allocate(counts.astype(float), total, rng), total / wanted
 
 
 def table_rngs(model: Model, seed: int, batch: int | None = None) -> dict[str, np.random.Generator]:
@@ -399,8 +422,12 @@ def _sample_table(
     ext_idx = list(range(d_own, len(tm.dims)))
     context = tp.context
     parent = done.get(context.ref_table) if context is not None else None
+    excess = 1.0
     if context is None or parent is None:
         n = fixed_rows if fixed_rows is not None else planned_rows(model, table.name, scale)
+        asked = scale * source_rows(model, table.name)
+        if fixed_rows is None and 0 < asked < n:
+            excess = n / asked
         z = rank_normalize(copula_sample(n, tm.corr, rng), rng, _counts(tm.dims))
         parent_pos = None
     else:
@@ -410,6 +437,11 @@ def _sample_table(
             counts = kz.allocate(counts.astype(float), int(fixed_rows * (1 - tm.null_context)), rng)
         elif not counts.sum() and len(counts) and tm.n_rows and tm.null_context < 1 and scale > 0:
             counts = _one_child(pm, parent.z, table.name, counts, parent.dims)
+            # One row where --scale asks for fewer: its children are thinned as much.
+            asked = scale * source_rows(model, table.name)
+            excess = 1 / asked if 0 < asked < 1 else 1.0
+        else:
+            counts, excess = _thinned(counts, parent.excess, rng)
         bound = children_bound(tm, table, context)
         if bound is not None and counts.max(initial=0) > bound:
             # A key (parent, seq) with seq in 1..3 holds three children per parent, whatever was drawn.
@@ -530,7 +562,7 @@ def _sample_table(
         xs.numbers_in_text(tm, table, frame, rng)
     if batch is not None:
         batch.keep(table.name, frame)
-    return _Sampled(frame, z, parent_pos)
+    return _Sampled(frame, z, parent_pos, excess=excess)
 
 
 def _unrepeated(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator) -> None:
@@ -1105,7 +1137,7 @@ def _drop_late_copies(model: Model, name: str, done: dict[str, _Sampled], report
     keep = ~copies
     report.dropped_records[name] = report.dropped_records.get(name, 0) + int(copies.sum())
     pos = s.parent_pos[keep] if s.parent_pos is not None else None
-    done[name] = _Sampled(s.frame[keep].reset_index(drop=True), s.z[keep], pos, s.dims)
+    done[name] = _Sampled(s.frame[keep].reset_index(drop=True), s.z[keep], pos, s.dims, s.excess)
 
 
 def _apply_aggregates(model: Model, child: str, done: dict[str, _Sampled]) -> None:
