@@ -153,3 +153,38 @@ def test_a_tiny_scale_thins_the_children_of_a_root_kept_at_one_row(tmp_path: Pat
         assert per_film.max() <= most_per_film, scale
     full = relsynth.sample(model, seed=1)
     assert len(full["rental"]) == rentals and len(full["customer"]) == 599  # scale 1 as before
+
+
+def _departments(path: Path, n: int) -> set[str]:
+    rng = random.Random(1)
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        CREATE TABLE dept (dept_id VARCHAR(10) PRIMARY KEY, name TEXT NOT NULL, budget INTEGER);
+        CREATE TABLE emp (emp_id INTEGER PRIMARY KEY,
+                          dept_id VARCHAR(10) NOT NULL REFERENCES dept(dept_id), salary INTEGER);
+        """
+    )
+    keys = [f"DEP{d:03d}" for d in range(1, n + 1)]
+    con.executemany(
+        "INSERT INTO dept VALUES (?, ?, ?)", [(k, f"Department {k}", rng.randint(1, 99) * 1000) for k in keys]
+    )
+    emps = [(k, rng.randint(30, 90) * 1000) for k in keys for _ in range(rng.randint(3, 12))]
+    con.executemany("INSERT INTO emp (dept_id, salary) VALUES (?, ?)", emps)
+    con.commit()
+    con.close()
+    return set(keys)
+
+
+def test_a_shaped_key_keeps_its_width_while_the_rows_fit_it(tmp_path: Path) -> None:
+    """Keys DEP001..DEP060 came out as DEP0062 (a template made room for 20 values per source
+    key); 1,800 rows came out as DEP021-966 and K00000178 beside them."""
+    src = tmp_path / "dep.db"
+    source = _departments(src, 60)
+    model = relsynth.fit(f"sqlite:///{src}", seed=0)
+    for scale, shape in ((1, r"DEP\d{3}"), (3, r"DEP\d{3}"), (30, r"DEP\d{4}")):
+        out = relsynth.sample(model, seed=0, scale=scale)
+        keys = out["dept"]["dept_id"]
+        assert keys.str.fullmatch(shape).all(), (scale, sorted(keys)[:3])
+        assert keys.is_unique and not set(keys) & source
+        assert out["emp"]["dept_id"].isin(set(keys)).all()

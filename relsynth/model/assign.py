@@ -163,7 +163,9 @@ def primary_key(
         if key.kind == "uuid" or col.type.name == "uuid":
             frame[c] = kz.uuid_keys(n, rng)
         elif key.kind == "shape" and key.shapes is not None:
-            made = fresh(key.shapes.generate, n, rng, guard=tm.column(c).guard, unique=True)
+            guard = tm.column(c).guard
+            shapes = key.shapes.holding(total + (len(guard) if guard is not None else 0))
+            made = fresh(shapes.generate, n, rng, guard=guard, unique=True)
             shaped = kz.fit_keys(made, col.type.length)
             if _integer_valued(col.type):
                 shaped = _exact_keys(shaped, *kz.integer_bounds(col.type))

@@ -32,7 +32,7 @@ from relsynth.model.generate import reference_personal
 from relsynth.model.keys import Forest, following, self_ref_shared
 from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
-from relsynth.model.text import Shapes, Vocabulary
+from relsynth.model.text import KEY_ROOM, Shapes, Vocabulary
 from relsynth.model.values import as_objects, collated, empty_value, identifying, non_finite, value_codes
 from relsynth.pii_detect import after_a_title
 from relsynth.profile import MAX_CATEGORIES, UNLINKED_REASON, referenced_keys, unlinked_codes
@@ -2090,7 +2090,7 @@ def _fit_keys(
             key.start = min(int(v) for v in values)
         else:
             key.kind = "shape"
-            key.shapes = Shapes.fit(strings)
+            key.shapes = Shapes.fit(strings, room=KEY_ROOM)  # wider when sampled as rows need
     else:
         key.kind = "composite"
         key.shapes = None

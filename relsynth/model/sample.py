@@ -653,7 +653,10 @@ def _redraw_taken(
         if shaped:
             col = table.column(table.primary_key[0])
             guard = tm.column(col.name).guard
-            made = fresh(tm.key.shapes.generate, len(rows), rng, guard=guard, unique=True)  # type: ignore[union-attr]
+            written = len((batch.taken(table.name) or {}).get((col.name,), ()))  # earlier batches'
+            held = len(frame) + written + (len(guard) if guard is not None else 0)
+            shapes = tm.key.shapes.holding(held)  # type: ignore[union-attr]
+            made = fresh(shapes.generate, len(rows), rng, guard=guard, unique=True)
             rows[col.name] = kz.fit_keys(made, col.type.length)
         return rows
 

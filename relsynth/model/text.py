@@ -69,11 +69,14 @@ class Shapes:
         literals: bool = True,
         frequencies: bool = False,
         rare_k: int = 1,
+        room: int = 0,
     ) -> Shapes:
         """``varied_letters``: a letter is kept only where values that differ in their letters share
         it ("Margaret Thornbury 17", "... 18" are one name with a counter: no letter is kept, "ORD-"
         of ORD-AB12, ORD-XY34, ... is); ``literals=False`` keeps no letter or digit at all.
-        ``frequencies``: each place's characters as often as there (place_frequencies)."""
+        ``frequencies``: each place's characters as often as there (place_frequencies).
+        ``room``: values a template must hold per distinct source value (ROOM unless given; a
+        key's, KEY_ROOM: it is made wider when sampled only as its rows need, Shapes.holding)."""
         strings = values.dropna().astype(str)
         if strings.empty:
             return cls(["aaaaaaaa"], [1.0])
@@ -135,7 +138,7 @@ class Shapes:
                 keep = "" if literals else None
                 tpl = [_free(t, keep) for t in tpl]
             narrow = list(tpl)
-            widened = _widened(tpl, held_by)
+            widened = _widened(tpl, held_by, room or ROOM)
             template = "".join(widened)
             places: list[list[Any]] = []
             if frequencies and widened == narrow:  # a widened template has places the source lacks
@@ -150,6 +153,19 @@ class Shapes:
                 by_place.append(places)
         total = sum(weights)
         return cls(templates, [w / total for w in weights], by_place if any(by_place) else [])
+
+    def holding(self, n: int) -> Shapes:
+        """The shapes with each template made wide enough for its share of ``n`` values KEY_ROOM
+        times over (shared digits freed, then the last run of digits grown, as _widened does):
+        keys DEP001..DEP040 stay three digits for 40 rows (four before, as any shape of 40 values
+        was made room for 800), and grow a digit where 1,200 rows need it."""
+        templates, places = [], []
+        for i, (template, weight) in enumerate(zip(self.templates, self.weights, strict=True)):
+            tokens = _tokens(template)
+            wider = "".join(_widened(list(tokens), int(np.ceil(weight * n)), KEY_ROOM))
+            templates.append(wider)
+            places.append(self.chars[i] if i < len(self.chars) and wider == template else [])
+        return Shapes(templates, list(self.weights), places if any(places) else [])
 
     def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
         out = np.empty(n, dtype=object)
@@ -226,6 +242,7 @@ def _place_shares(alphabet: np.ndarray, place: list[Any]) -> np.ndarray:
 
 
 ROOM = 20  # a template must hold this many values per distinct source value of its shape
+KEY_ROOM = 2  # a key's template, this many per value it is to hold (its rows and the source's keys)
 
 _FREE = {"A": 26, "a": 26, "9": 10}
 
@@ -242,9 +259,9 @@ def _free(token: str, digits: str | None) -> str:
 MAX_MORE_DIGITS = 6  # digits a template's last run of digits may grow by to make room
 
 
-def _widened(tpl: list[str], members: int) -> list[str]:
+def _widened(tpl: list[str], members: int, per: int = ROOM) -> list[str]:
     """The template with shared digits freed (then, if still too narrow, letters), right to left,
-    until it can make ROOM times as many values as the source has of its shape: "MRN0000999"
+    until it can make ``per`` (ROOM) times as many values as the source has of its shape: "MRN0000999"
     (1,000 values, 600 of them real) is the source's list, not a shape; "MRN0099999" is one.
 
     Before a letter is freed ("MRN", the A of A100..A400), the last run of digits grows (A999 ->
@@ -256,13 +273,13 @@ def _widened(tpl: list[str], members: int) -> list[str]:
     for wanted in (str.isdigit, None, str.isalpha):
         if wanted is None:  # the last run of digits grows, up to MAX_MORE_DIGITS digits
             for _ in range(MAX_MORE_DIGITS if digits else 0):
-                if room >= ROOM * members:
+                if room >= per * members:
                     return tpl
                 tpl.insert(digits[-1], "9")
                 room *= 10
             continue
         for pos in range(len(tpl) - 1, -1, -1):
-            if room >= ROOM * members:
+            if room >= per * members:
                 return tpl
             ch = tpl[pos][1:] if tpl[pos].startswith("\\") else ""
             if ch.isascii() and wanted(ch):
