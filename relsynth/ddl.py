@@ -899,7 +899,10 @@ def build(
                     "owns (identities stop at bigint; the sequence numbers new rows up to 2^63-1)"
                 )
             if col.identity in {"always", "by default"} and target == "postgresql":
-                extra.append(sa.Identity(always=col.identity == "always"))
+                extra.append(sa.Identity(always=col.identity == "always", start=col.identity_start))
+            elif auto and target == "postgresql" and col.identity_start:
+                # AUTO_INCREMENT=1000 (or SQLite's counter): an identity starting there, as a serial cannot
+                extra.append(sa.Identity(always=False, start=col.identity_start))
             elif serial and not auto and target == "postgresql" and not kw["nullable"]:
                 # a serial outside a one-column key (an identity is NOT NULL: a nullable one has no default)
                 extra.append(sa.Identity(always=False))
@@ -955,6 +958,10 @@ def build(
                 kwargs["sqlite_strict"] = True
             if opts.get("sqlite_autoincrement") == "True":  # rowids never reused
                 kwargs["sqlite_autoincrement"] = True
+        if target == "sqlite" and any(c.identity_start and _numbers_itself(table, c) for c in table.columns):
+            # Only an AUTOINCREMENT table has a counter to start at the source's START WITH 1000
+            # (writer.py sets it), as a sequence never gives a number twice either.
+            kwargs["sqlite_autoincrement"] = True
         if target == "mysql":
             opts = dict(table.options) if same else {}
             # Always InnoDB: a table of another engine (MyISAM, Aria, MEMORY, ...) cannot roll back,
@@ -967,6 +974,9 @@ def build(
                     "so a failed load is rolled back)"
                 )
             kwargs["mysql_charset"] = opts.get("mysql_default charset", "utf8mb4")
+            starts = [table.column(c).identity_start for c in sorted(auto_cols)]
+            if any(starts):  # the source's AUTO_INCREMENT=1000 (or START WITH): new rows number on from it
+                kwargs["mysql_auto_increment"] = str(max(s for s in starts if s))
             if "mysql_collate" in opts:
                 kwargs["mysql_collate"] = opts["mysql_collate"]
             elif binary:  # every string column (keys and the FKs to them alike) compares as in the source

@@ -1038,6 +1038,43 @@ def outside_needs(conn: sa.Connection, schema: str | None) -> list[tuple[str, st
     return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]
 
 
+def next_identities(conn: sa.Connection, schema: str | None) -> dict[str, int]:
+    """MySQL/MariaDB: each table's AUTO_INCREMENT option (the next number it gives); SQLite: one
+    past sqlite_sequence's counter of each AUTOINCREMENT table. Only those past 1."""
+    import sqlalchemy as sa
+
+    kind = family(conn)
+    rows: list[tuple[Any, Any]]
+    if kind == "mysql":
+        rows = [
+            (name, value)
+            for name, value in conn.execute(
+                sa.text(
+                    "SELECT TABLE_NAME, AUTO_INCREMENT FROM information_schema.TABLES "
+                    "WHERE TABLE_SCHEMA = :schema AND AUTO_INCREMENT IS NOT NULL"
+                ),
+                {"schema": schema or default_schema(conn)},
+            )
+        ]
+    elif kind == "sqlite":
+        counters = sa.table("sqlite_sequence", sa.column("name"), sa.column("seq"), schema=schema)
+        master = sa.table("sqlite_master", sa.column("name"), schema=schema)
+        if not conn.execute(sa.select(master.c.name).where(master.c.name == "sqlite_sequence")).first():
+            return {}
+        rows = [(name, seq) for name, seq in conn.execute(sa.select(counters.c.name, counters.c.seq))]
+    else:
+        return {}
+    out: dict[str, int] = {}
+    for name, value in rows:
+        try:
+            number = int(value) + (kind == "sqlite")  # the counter is the last number given
+        except (TypeError, ValueError):
+            continue
+        if number > 1:
+            out[str(name)] = number
+    return out
+
+
 def inheritance(conn: sa.Connection, schema: str | None) -> dict[str, list[str]]:
     """PostgreSQL: each table of the schema that INHERITS from another (not a partition), with its
     parents of the same schema."""

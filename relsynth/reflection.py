@@ -283,6 +283,10 @@ def reflect_connection(
                 fks.setdefault(parent, []).append(fk)
                 notes.append(f"{parent}: foreign key {fk['name']} is declared on its partitions only")
 
+    for table_name, number in dialects.next_identities(conn, schema).items():
+        for c in columns.get(table_name, []):  # the key it numbers (MySQL: one column a table)
+            c["next_identity"] = number
+
     # Columns of FKs into tables left out (or in another schema): kept as codes, never inferred.
     unlinked = _unlinked_columns(fks, names, part_parent, schema)
     estimates = dialects.row_estimates(conn, schema)
@@ -346,6 +350,8 @@ def reflect_connection(
         if ("sqlite_with_rowid", "False") in table.options:
             table = _without_rowid(table)
         table = _count(conn, table, schema, estimates)
+        if table.row_count and dialects.family(conn) in {"mysql", "sqlite"}:
+            table = _no_counter_start(table)
         tables.append(table)
     if progress:
         progress("reflect", len(names), len(names))
@@ -1119,8 +1125,10 @@ def _table(
     columns = []
     for c in cols:
         identity = None
+        start = c.get("next_identity")
         if c.get("identity"):
             identity = "always" if c["identity"].get("always") else "by default"
+            start = c["identity"].get("start")
         elif c.get("autoincrement") is True and dialects.family(conn) == "mysql":
             identity = "auto_increment"
         elif (
@@ -1141,6 +1149,7 @@ def _table(
                 nullable=bool(c.get("nullable", True)) and c["name"] not in pk_cols,
                 default=None if c.get("default") is None else str(c["default"]),
                 identity=identity,
+                identity_start=int(start) if identity and start is not None and int(start) > 1 else None,
                 computed=(c.get("computed") or {}).get("sqltext"),
                 virtual=bool(c.get("computed")) and c["computed"].get("persisted") is False,
                 comment=c.get("comment"),
@@ -1251,7 +1260,8 @@ def _without_rowid(table: Table) -> Table:
     return replace(
         table,
         columns=tuple(
-            replace(c, identity=None) if c.identity == "auto_increment" else c for c in table.columns
+            replace(c, identity=None, identity_start=None) if c.identity == "auto_increment" else c
+            for c in table.columns
         ),
     )
 
@@ -1271,6 +1281,13 @@ def sa_table(table: Table, schema: str | None) -> sa.TableClause:
     where, name = place(table, schema)
     only = dialects.INHERITED_BY in dict(table.options)
     return dialects.source_table(name, *[sa.column(c.name) for c in table.columns], schema=where, only=only)
+
+
+def _no_counter_start(table: Table) -> Table:
+    """A table with rows: its AUTO_INCREMENT or sqlite_sequence counter is where its rows left it
+    (64 after 50 rows inserted at once), no start anyone declared; its keys are the source's to
+    learn (they start at 1000 where the source's do), and the target numbers on past them."""
+    return replace(table, columns=tuple(replace(c, identity_start=None) for c in table.columns))
 
 
 def _count(conn: sa.Connection, table: Table, schema: str | None, estimates: dict[str, int]) -> Table:

@@ -95,6 +95,9 @@ class Column:
     pii: str | None = None
     pii_reason: str = ""
     identity: str | None = None  # 'always' | 'by default' | 'auto_increment'
+    # The number an identity gives a row first where none is loaded, past 1: PostgreSQL's START
+    # WITH, MySQL/MariaDB's AUTO_INCREMENT table option, one past SQLite's sqlite_sequence.
+    identity_start: int | None = None
     computed: str | None = None  # generation expression of a generated column
     # A generated column computed when read (VIRTUAL), not stored: MySQL/MariaDB and SQLite have
     # both kinds, and the same dialect recreates the one it had (an older file: stored).

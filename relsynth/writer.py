@@ -1217,6 +1217,8 @@ def _advance_sequences(
         table = schema.table(name)
         t = target[name]
         for col in table.columns:
+            if kind == "sqlite" and col.identity_start and col.name in t.c:
+                _sqlite_counter(conn, t, col.name, col.identity_start)
             if kind == "sqlite" or col.name not in t.c:
                 continue  # SQLite continues an INTEGER PRIMARY KEY from its maximum by itself
             auto = (
@@ -1229,6 +1231,8 @@ def _advance_sequences(
             top = conn.execute(sa.select(sa.func.max(t.c[col.name]))).scalar_one()
             if top is None:
                 continue
+            # Past the loaded keys, and not before the source's own start (START WITH 1000 above them)
+            top = max(int(top), (col.identity_start or 1) - 1)
             if kind == "postgresql":
                 # A bound value, not SQL text: quote_ident keeps a '%' single (format_table
                 # doubles it for the driver's paramstyle, which a value must not get).
@@ -1243,6 +1247,25 @@ def _advance_sequences(
             elif kind == "mysql":
                 prep = conn.dialect.identifier_preparer
                 conn.exec_driver_sql(f"ALTER TABLE {prep.format_table(t)} AUTO_INCREMENT = {int(top) + 1}")
+
+
+def _sqlite_counter(conn: sa.Connection, t: sa.Table, column: str, start: int) -> None:
+    """A SQLite AUTOINCREMENT table's counter (sqlite_sequence) at the source's, start - 1, where
+    no loaded key is past it: its next row is numbered as the source's would be. A table without
+    AUTOINCREMENT has no counter (it numbers on from its largest key), and none is made."""
+    import sqlalchemy as sa
+
+    master = sa.table("sqlite_master", sa.column("name"), sa.column("sql"), schema=t.schema)
+    sql = conn.execute(sa.select(master.c.sql).where(master.c.name == t.name)).scalar()
+    if not sql or "AUTOINCREMENT" not in str(sql).upper():
+        return
+    top = conn.execute(sa.select(sa.func.max(t.c[column]))).scalar_one()
+    if top is not None and int(top) >= start - 1:
+        return
+    counters = sa.table("sqlite_sequence", sa.column("name"), sa.column("seq"), schema=t.schema)
+    if conn.execute(sa.update(counters).where(counters.c.name == t.name).values(seq=start - 1)).rowcount:
+        return
+    conn.execute(sa.insert(counters).values(name=t.name, seq=start - 1))
 
 
 def _advance_drawn(conn: sa.Connection, ts: TargetSchema, target: dict[str, sa.Table]) -> None:
