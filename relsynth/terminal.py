@@ -175,8 +175,28 @@ def _internal(err: BaseException) -> None:
     sys.exit(2)
 
 
-def _known(err: Exception, state: State) -> str | None:
-    """The message of an error that is not relsynth's but the user's to fix; None for a bug."""
+# What each command can do with less memory: only options it has (evaluate has no --scale).
+_OUT_OF_MEMORY = {
+    "": "learn from fewer rows (--sample-rows N) or sample fewer (--scale)",
+    "inspect": "read fewer rows (--sample-rows N) or fewer tables (--include, --exclude)",
+    "fit": "learn from fewer rows (--sample-rows N, --fit-rows N) or fewer tables (--include, --exclude)",
+    "demo": "sample fewer rows (--scale F under 1)",
+    "sample": "sample fewer rows (--scale F under 1) or in batches (--batch-rows N)",
+    "synthesize": (
+        "learn from fewer rows (--sample-rows N, --fit-rows N), sample fewer (--scale F under 1) or in "
+        "batches (--batch-rows N); if it was the evaluation at the end, run with --no-report and then "
+        "relsynth evaluate on fewer rows (--sample-rows N)"
+    ),
+    "evaluate": (
+        "evaluate on fewer rows (--sample-rows N root rows per root table; the child tables of a "
+        "root come with all their rows) or fewer tables (--include, --exclude)"
+    ),
+}
+
+
+def _known(err: Exception, state: State, command: str | None = None) -> str | None:
+    """The message of an error that is not relsynth's but the user's to fix; None for a bug.
+    ``command`` (evaluate, fit, ...) picks advice that names options it has."""
     from relsynth.io import database_error, parse_url
 
     url = None
@@ -189,7 +209,7 @@ def _known(err: Exception, state: State) -> str | None:
     if mapped is not None:
         return str(mapped)
     if isinstance(err, MemoryError):
-        return "Out of memory: learn from fewer rows (--sample-rows N) or sample fewer (--scale)"
+        return "Out of memory: " + _OUT_OF_MEMORY.get(command or "", _OUT_OF_MEMORY[""])
     if isinstance(err, OSError) and err.filename and not isinstance(err, BrokenPipeError):
         return f"Cannot use {err.filename}: {(err.strerror or type(err).__name__).lower()}"
     return None
@@ -253,7 +273,7 @@ def errors(ctx: click.Context) -> Iterator[None]:
     except Exception as err:
         if state.traceback:
             _print_traceback(ctx, err)
-        known = _known(err, state)
+        known = _known(err, state, ctx.info_name if ctx.parent is not None else ctx.invoked_subcommand)
         if known is not None:
             _fail(_one_line(ctx, known))
         _internal(err)

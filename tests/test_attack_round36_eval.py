@@ -6,6 +6,7 @@ the kernel (exit 137, no report; PostgreSQL's processes were on the OOM list of 
   similarity of field_name x value counted a dense table of every real-or-synthetic class of one
   by every class of the other: 43,725 x 31,799 cells, twice (11 GB each). Now only the cells some
   row holds are counted: memory follows the rows, the score is the same.
+- Out of memory, evaluate advised "--scale", an option it does not have.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import numpy as np
 
 from relsynth.evaluation.fidelity import contingency_similarity
+from relsynth.terminal import State, _known
 
 ROWS = 6000
 FIELDS = [f"field_{i}" for i in range(15)]
@@ -107,3 +110,17 @@ def test_contingency_counts_only_held_cells() -> None:
         a = (rng.integers(0, na, n1), rng.integers(0, na, n2), na)
         b = (rng.integers(0, nb, n1), rng.integers(0, nb, n2), nb)
         assert abs(contingency_similarity(a, b) - dense(a, b)) < 1e-12
+
+
+def test_out_of_memory_advice_names_only_options_of_the_command() -> None:
+    from relsynth.cli import main
+
+    for name, command in main.commands.items():  # type: ignore[attr-defined]
+        ctx = click.Context(command, info_name=name)
+        message = _known(MemoryError(), State(), name)
+        assert message is not None and message.startswith("Out of memory: ")
+        options = {o for p in command.get_params(ctx) for o in p.opts if o.startswith("--")}
+        named = {w.strip("(),;.") for w in message.split() if w.startswith(("--", "(--"))}
+        assert named <= options, (name, named - options)
+    evaluate = _known(MemoryError(), State(), "evaluate") or ""
+    assert "--scale" not in evaluate and "--sample-rows" in evaluate
