@@ -194,7 +194,7 @@ def _fit_database(
     from relsynth.guard import identity
     from relsynth.io import connect, redact
     from relsynth.model.fit import fit_tables
-    from relsynth.read import read_tables
+    from relsynth.read import SourceHolders, read_tables
     from relsynth.reflection import reflect_connection, select_tables
 
     with connect(url, read_only=True) as conn, _read_while_unchanged(url):
@@ -255,6 +255,8 @@ def _fit_database(
             rare_k=rare_k,
             guard=not sample_rows,
             ref_counts=result.ref_counts,
+            # Rare codes decided on the source's counts, not the sample's (never the held-out rows')
+            source_counts=SourceHolders(conn, schema) if sample_rows and holdout <= 0 else None,
         )
         if sample_rows:  # guarded by every row of the source, not only the sample's
             from relsynth.model import guards

@@ -73,6 +73,9 @@ class _Fitting:
     # The person each row belongs to, as a row of the topmost table split into people (one of at
     # least MIN_HOLDOUT_UNITS rows, as --holdout splits): None when the rows are their own people.
     owner: np.ndarray | None = None
+    # Who the owner is in the source, for counts there (read.Holder): foreign keys from this
+    # table to the owner's table and its columns naming them.
+    holder: tuple[tuple[ForeignKey, ...], tuple[str, ...]] | None = None
     # Category dims (their index) and values: ordered again once the children's summaries exist.
     categories: list[tuple[int, pd.Series]] = field(default_factory=list)
 
@@ -142,6 +145,7 @@ def fit_tables(
     rare_k: int = rare.RARE_K,
     guard: bool = True,
     ref_counts: Mapping[tuple[str, str], pd.DataFrame] | None = None,
+    source_counts: SourceCounts | None = None,
 ) -> Model:
     """Learn every table of ``schema`` from ``frames`` (one DataFrame per table, source column names).
 
@@ -151,12 +155,17 @@ def fit_tables(
     Categories seen in fewer than ``rare_k`` rows (or parents) are never emitted (model/rare.py).
     ``ref_counts``: children per parent through secondary FKs, counted in the source when the frames
     are a sample (read.ReadResult.ref_counts); otherwise counted in the frames.
+    ``source_counts``: when the frames are a sample, how many of the source's rows or people hold
+    each code (read.SourceHolders): a code the sample sees rarely but rare_k of the source's people
+    hold is kept; none held by fewer is.
     """
     plan = plan or make_plan(schema)
     frames, sentinels = sentinel_dates.strip(schema, frames)  # 9999-01-01 means "not yet": a NULL
     newest = transform.NEWEST.set(_newest_time(schema, frames))
     try:
-        return _fit_tables(schema, frames, sentinels, plan, seed, progress, rare_k, guard, ref_counts)
+        return _fit_tables(
+            schema, frames, sentinels, plan, seed, progress, rare_k, guard, ref_counts, source_counts
+        )
     finally:
         transform.NEWEST.reset(newest)
 
@@ -196,6 +205,7 @@ def _fit_tables(
     rare_k: int,
     guard: bool,
     ref_counts: Mapping[tuple[str, str], pd.DataFrame] | None,
+    source_counts: SourceCounts | None = None,
 ) -> Model:
     schema = _promote_repeated(referenced_keys(unlinked_codes(schema)), plan, frames)  # unlinked keys: codes
     plan = make_plan(schema) if schema is not plan.schema else plan
@@ -222,7 +232,7 @@ def _fit_tables(
             )
         else:
             models[name], states[name] = _fit_own(
-                schema, plan, table, frame, frames, states, rngs[name], values, rare_k
+                schema, plan, table, frame, frames, states, rngs[name], values, rare_k, source_counts
             )
     for i, name in enumerate(reversed(plan.order)):
         if progress:
@@ -436,6 +446,7 @@ def _fit_own(
     rng: np.random.Generator,
     comparables: _Comparable,
     rare_k: int,
+    source_counts: SourceCounts | None = None,
 ) -> tuple[TableModel, _Fitting]:
     tp = plan[table.name]
     frame = _in_key_spelling(tp, frame, frames)
@@ -473,6 +484,7 @@ def _fit_own(
         )
     # Rare categories are never emitted (model/rare.py); a column of rare values only is no category.
     owner = _owners(tp, parent_pos, states, frames)
+    holder = _owner_holder(tp, parent_pos, states, frames)
     gone = _excluded_parents(schema, table)
     # Where no parent says whose rows these are, a column of the table may name them. Where one
     # does (OMOP's measurement under person), a text value that fixes its number is no person.
@@ -480,6 +492,7 @@ def _fit_own(
     if owner is None:
         keyed = data_keys | {c for cols in gone for c in cols} | _keys_into_tables(schema, table)
         namer, owner = _named_owner(table, frame, keyed, rare_k)
+        holder = None if namer is None else ((), (namer,))
     if namer is not None:
         log.debug("%s: each row's person is named by %s: rare values counted by it", table.name, namer)
     # Rows under a branch (a parent table of fewer than MIN_PEOPLE rows that is itself under
@@ -501,7 +514,13 @@ def _fit_own(
     frame, table, model.text_numbers = _numbers_in_text(
         table, frame, roles, data_keys, uniques, people, rare_k
     )
-    common = _common_levels(table, frame, roles, data_keys - labels, by_parent, rare_k, gone, owner)
+    # Counted in the source where the frames are a sample: who holds a code there (read.SourceHolders).
+    in_source = None
+    if source_counts is not None and (owner is None or holder is not None):
+        in_source = _SourceHeld(source_counts, table.name, tp.context, holder)
+    common = _common_levels(
+        table, frame, roles, data_keys - labels, by_parent, rare_k, gone, owner, in_source
+    )
     for tn in model.text_numbers:  # where numbers go is no one's value: never withheld
         if tn.column in common:
             common[tn.column].add(tn.placeholder)
@@ -826,6 +845,7 @@ def _fit_own(
         parent_pos=parent_pos,
         seconds=seconds,
         owner=owner,
+        holder=holder,
         categories=categories,
     )
 
@@ -1418,6 +1438,54 @@ def _owners(
     return parent_pos
 
 
+def _owner_holder(
+    tp: TablePlan, parent_pos: np.ndarray | None, states: dict[str, _Fitting], frames: dict[str, pd.DataFrame]
+) -> Holder | None:
+    """Who _owners' person is in the source: the foreign keys from this table to the person's
+    table (the first) or to the table naming them, and the columns there that name them; None
+    where _owners has no person or theirs cannot be named in the source."""
+    context = tp.context
+    if context is None or parent_pos is None or context.ref_table not in states:
+        return None
+    if len(frames.get(context.ref_table, ())) < MIN_PEOPLE:
+        return None
+    parent = states[context.ref_table]
+    if parent.owner is not None:
+        if parent.holder is None:
+            return None
+        return ((context, *parent.holder[0]), parent.holder[1])
+    return ((), tuple(context.columns))
+
+
+# Who holds a code, named in the source (read.Holder), and a count of them per code there.
+Holder = tuple[tuple[ForeignKey, ...], tuple[str, ...]]
+SourceCounts = Callable[[str, str, Sequence[Holder], set[Any]], "list[dict[Any, int]] | None"]
+SOURCE_LEVELS = 10 * MAX_CATEGORIES  # a column of more codes in the sample is not counted in the source
+
+
+@dataclass
+class _SourceHeld:
+    """A table's holders in the source, beside the frame's (_common_levels)."""
+
+    counts: SourceCounts
+    table: str
+    context: ForeignKey | None
+    holder: Holder | None
+
+    def common(
+        self, column: str, values: pd.Series, found: set[object], holders: list[Holder], k: int
+    ) -> set[object]:
+        """The codes of ``values`` outside ``found`` that at least k of the source's holders of each
+        kind hold (rows, or distinct people: each of ``holders``)."""
+        wanted = {v for v in pd.unique(values.dropna()) if v not in found}
+        if not wanted or len(wanted) > SOURCE_LEVELS:
+            return set()
+        counted = self.counts(self.table, column, holders, wanted)
+        if counted is None:
+            return set()
+        return {v for v in wanted if all(held.get(v, 0) >= k for held in counted)}
+
+
 def _under_a_branch(plan: Plan, tp: TablePlan, frames: dict[str, pd.DataFrame]) -> bool:
     """Whether the context parent is a small table under another (see _owners)."""
     context = tp.context
@@ -1435,6 +1503,7 @@ def _common_levels(
     k: int,
     gone: tuple[tuple[str, ...], ...] = (),
     owner: np.ndarray | None = None,
+    held: _SourceHeld | None = None,
 ) -> dict[str, set[object]]:
     """Each category column's common levels (model/rare.py), for columns that have a rare one;
     an empty set for a column with no common level. Enum labels and booleans are public.
@@ -1442,18 +1511,32 @@ def _common_levels(
     A level must be common among people too, not only among parent rows: a diagnosis on one
     patient's 6 encounters is one person's. A key into a table left out of the run still tells
     whose row it is: its distinct values count as the entities too (one person's 17 visits are
-    one person, not 17 rows)."""
+    one person, not 17 rows).
+
+    ``held``: the frame is a sample, and the source says who holds each code: a code is common
+    when rare_k of the source's rows and people of each kind hold it (a ward code on 17 stays of
+    the source is seen on 3 of a sample's)."""
     out: dict[str, set[object]] = {}
     # A key into a table left out counts its distinct values as people only where there are enough
     # of them (MIN_PEOPLE): a customer's support_rep_id names one of 3 employees,
     # and counted as owners it made every country rare (the Chinook chain: all random strings).
-    owners = [
-        e
-        for e in (rare.entities(frame, cols) for cols in gone if all(c in frame for c in cols))
-        if len(np.unique(e[e >= 0])) >= MIN_PEOPLE
-    ]
+    owners = []
+    holders: list[Holder] = [((), ())] if parent_pos is None else []
+    if parent_pos is not None and held is not None and held.context is not None:
+        holders.append(((), tuple(held.context.columns)))
+    for cols in gone:
+        if not all(c in frame for c in cols):
+            continue
+        e = rare.entities(frame, cols)
+        if len(np.unique(e[e >= 0])) >= MIN_PEOPLE:
+            owners.append(e)
+            holders.append(((), tuple(cols)))
     if owner is not None and (parent_pos is None or not np.array_equal(owner, parent_pos)):
         owners.append(owner)
+        if held is not None and held.holder is not None:
+            holders.append(held.holder)
+    # Every holder named in the source, or none counted there.
+    whole = held is not None and len(holders) == 1 + len(owners)
     # A key-like code names a row of another table, not a trait of a person: kept as a code.
     codes = {c for cols in gone for c in cols}
     for col in table.columns:
@@ -1471,6 +1554,8 @@ def _common_levels(
         levels = rare.common_levels(values, parent_pos, k)
         for owner in owners:
             levels &= rare.common_levels(values, owner, k)
+        if whole and held is not None and len(levels) < rare.known_levels(values):
+            levels |= held.common(col.name, values, levels, holders, k)
         if col.type.name in STRING_TYPES:  # 'MUDr. Kvapil' among 'self', 'ER', 'GP': a person, however common
             levels = {v for v in levels if not (isinstance(v, str) and after_a_title(v))}
         if len(levels) < rare.known_levels(values):
