@@ -623,62 +623,84 @@ class SourceHolders:
     def __call__(
         self, table_name: str, column: str, holders: Sequence[Holder], wanted: set[Any]
     ) -> list[dict[Any, int]] | None:
-        """Per holder, the codes of ``wanted`` (in the frame's spelling) and how many hold each."""
+        """Per holder, the codes of ``wanted`` (in the frame's spelling) and how many hold each;
+        None where the source cannot count them (the sample's counts decide)."""
         import sqlalchemy as sa
 
-        schema = self.schema
-        table = schema.table(table_name)
+        table = self.schema.table(table_name)
         kind = dialects.family(self.conn)
         if kind not in {"postgresql", "sqlite", "mysql"}:
             return None
-        out = []
-        for fks, cols in holders:
-            base = _select(table, schema.schema, [column])[0].alias()
-            code = _exact_code(base.c[column], table.column(column).type.name, kind)
-            joined: Any = base
-            last, last_table = base, table
-            for fk in fks:
-                if tuple(fk.columns) != tuple(c for c in fk.columns if c in last_table.column_names):
-                    return None
-                parent = schema.table(fk.ref_table)
-                nxt = _select(parent, schema.schema, list(parent.column_names))[0].alias()
-                on = sa.and_(
-                    *[last.c[a] == nxt.c[b] for a, b in zip(fk.columns, fk.ref_columns, strict=True)]
-                )
-                joined = joined.outerjoin(nxt, on)
-                last, last_table = nxt, parent
-            if any(c not in last_table.column_names for c in cols):
+        try:
+            with self.conn.begin_nested():  # a failed count must not end the read-only transaction
+                out = [self._held(table, column, fks, cols, wanted, kind) for fks, cols in holders]
+        except sa.exc.DBAPIError as err:  # keys of types the database cannot join: the sample decides
+            log.debug(
+                "%s.%s: codes not counted in the source (%s)", table_name, column, type(err.orig).__name__
+            )
+            return None
+        return None if any(held is None for held in out) else [held for held in out if held is not None]
+
+    def _held(
+        self,
+        table: Table,
+        column: str,
+        fks: tuple[Any, ...],
+        cols: tuple[str, ...],
+        wanted: set[Any],
+        kind: str,
+    ) -> dict[Any, int] | None:
+        """The codes of ``wanted`` and how many rows (no ``cols``) or distinct ``cols`` of the
+        table the foreign keys ``fks`` lead to hold each; None if the keys lead nowhere."""
+        import sqlalchemy as sa
+
+        schema = self.schema
+        base = _select(table, schema.schema, [column])[0].alias()
+        code = _exact_code(base.c[column], table.column(column).type.name, kind)
+        joined: Any = base
+        last, last_table = base, table
+        for fk in fks:
+            if (
+                any(c not in last_table.column_names for c in fk.columns)
+                or fk.ref_table not in schema.table_names
+            ):
                 return None
-            if cols:
-                pairs = (
-                    sa.select(code.label("__code"), *[last.c[c].label(f"__o{i}") for i, c in enumerate(cols)])
-                    .select_from(joined)
-                    .where(base.c[column].is_not(None))
-                    .distinct()
-                    .subquery()
-                )
-                query = sa.select(pairs.c["__code"], sa.func.count().label("__n")).group_by(pairs.c["__code"])
-            else:
-                query = (
-                    sa.select(code.label("__code"), sa.func.count().label("__n"))
-                    .select_from(base)
-                    .where(base.c[column].is_not(None))
-                    .group_by(code)
-                )
-            counts: dict[Any, int] = {}
-            for chunk in self.conn.execute(_streamed(query)).partitions(CHUNK_ROWS):
-                frame = pd.DataFrame(list(chunk), columns=[column, "__n"])
-                if kind == "mysql" and table.column(column).type.name in STRING_TYPES:
-                    frame[column] = [_decoded(v) for v in frame[column]]
-                frame = _native_numbers(_unpadded(frame, table, kind), table)
-                for v, n in zip(frame[column].to_numpy(dtype=object), frame["__n"], strict=True):
-                    try:  # two groups of one spelling: the larger, never their sum (the same people)
-                        if v in wanted:
-                            counts[v] = max(counts.get(v, 0), int(n))
-                    except TypeError:  # unhashable: not a code of the sample's
-                        continue
-            out.append(counts)
-        return out
+            parent = schema.table(fk.ref_table)
+            nxt = _select(parent, schema.schema, list(parent.column_names))[0].alias()
+            on = sa.and_(*[last.c[a] == nxt.c[b] for a, b in zip(fk.columns, fk.ref_columns, strict=True)])
+            joined = joined.outerjoin(nxt, on)
+            last, last_table = nxt, parent
+        if any(c not in last_table.column_names for c in cols):
+            return None
+        if cols:
+            pairs = (
+                sa.select(code.label("__code"), *[last.c[c].label(f"__o{i}") for i, c in enumerate(cols)])
+                .select_from(joined)
+                .where(base.c[column].is_not(None))
+                .distinct()
+                .subquery()
+            )
+            query = sa.select(pairs.c["__code"], sa.func.count().label("__n")).group_by(pairs.c["__code"])
+        else:
+            query = (
+                sa.select(code.label("__code"), sa.func.count().label("__n"))
+                .select_from(base)
+                .where(base.c[column].is_not(None))
+                .group_by(code)
+            )
+        counts: dict[Any, int] = {}
+        for chunk in self.conn.execute(_streamed(query)).partitions(CHUNK_ROWS):
+            frame = pd.DataFrame(list(chunk), columns=[column, "__n"])
+            if kind == "mysql" and table.column(column).type.name in STRING_TYPES:
+                frame[column] = [_decoded(v) for v in frame[column]]
+            frame = _native_numbers(_unpadded(frame, table, kind), table)
+            for v, n in zip(frame[column].to_numpy(dtype=object), frame["__n"], strict=True):
+                try:  # two groups of one spelling: the larger, never their sum (the same people)
+                    if v in wanted:
+                        counts[v] = max(counts.get(v, 0), int(n))
+                except TypeError:  # unhashable: not a code of the sample's
+                    continue
+        return counts
 
 
 def _exact_code(column: Any, type_name: str, kind: str) -> Any:

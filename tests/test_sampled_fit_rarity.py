@@ -20,8 +20,9 @@ import sqlalchemy as sa
 import relsynth
 from relsynth.graph import plan as make_plan
 from relsynth.io import connect
-from relsynth.read import read_tables
+from relsynth.read import SourceHolders, read_tables
 from relsynth.reflection import reflect_connection
+from relsynth.schema import ForeignKey
 from tests.conftest import EVERY_DATABASE
 
 PATIENTS = 5_000
@@ -192,3 +193,17 @@ def test_a_rare_code_is_not_counted_with_its_twin_under_a_case_blind_collation(
     stay = relsynth.sample(model, seed=1)["stay"]
     assert stay["unit"].nunique() >= 180
     assert not stay["unit"].str.startswith("u").any()
+
+
+def test_a_count_the_source_refuses_leaves_the_sample_to_decide(pg_db: Callable[[], str]) -> None:
+    """A holder through keys PostgreSQL cannot compare (text = integer) is no count, and the
+    read-only transaction goes on (the guards' pass reads every row in it after the fit)."""
+    url = pg_db()
+    _load(url)
+    with connect(url, read_only=True) as conn:
+        schema = reflect_connection(conn)
+        odd = ForeignKey("odd", ("unit",), "patient", ("id",))
+        held = SourceHolders(conn, schema)
+        assert held("stay", "unit", [((odd,), ("sex",))], {"U001"}) is None
+        rows = held("stay", "unit", [((), ())], {"U001", "UR03"})
+        assert rows is not None and rows[0]["UR03"] == 8 and rows[0]["U001"] > 10
