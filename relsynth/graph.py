@@ -233,10 +233,22 @@ def _label_shape(table: Table) -> bool:
 
 
 # Rows of a code list known only by its shape (a key and a few labels, not named like one): the
-# unnamed code lists are short (5 regions, 25 nations, 12 wards, 53 territories). Past this, a
-# key and a name pointed at by many rows are as often entities of the data (200 teams with
-# their staff and offers); copied, their names were the source's and every child's team a code.
+# unnamed code lists numbered by a surrogate key are short (5 regions, 25 nations, 53
+# territories). Past this, an integer key and a name pointed at by many rows are as often
+# entities of the data (200 teams with their staff and offers); copied, their names were the
+# source's and every child's team a code. A key that is itself a code (text: 'W017', 'J45.9') or
+# a table of nothing but its key is a code list up to UNNAMED_TEXT_CODES rows.
 UNNAMED_CODES = 100
+UNNAMED_TEXT_CODES = 1000
+
+
+def _code_keyed(table: Table) -> bool:
+    """A table keyed by a code of its own (one text column), or holding nothing but its key."""
+    key = table.primary_key
+    if len(key) == 1 and table.column(key[0]).type.name in {"string", "char", "text"}:
+        return True
+    return bool(key) and all(c.name in key for c in table.columns)
+
 
 _PEOPLE = re.compile(
     r"(^|_)(patient|person|people|customer|client|employee|staff|user|member|contact|provider|"
@@ -286,7 +298,13 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
             reason = None
             if children and attribute and named and ratio >= 1 and t.row_count <= 100_000:
                 reason = f"{t.row_count} rows, named like a code list, referenced by {len(children)} table(s)"
-            elif children and attribute and _label_shape(t) and t.row_count <= UNNAMED_CODES and ratio >= 5:
+            elif (
+                children
+                and attribute
+                and _label_shape(t)
+                and t.row_count <= (UNNAMED_TEXT_CODES if _code_keyed(t) else UNNAMED_CODES)
+                and ratio >= 5
+            ):
                 reason = f"{t.row_count} rows of key and label, {ratio:.0f} referencing rows per row"
             elif children and named and _label_shape(t) and t.row_count <= 1000 and ratio >= 5:
                 # Named like one, a code list pointed at by link tables only (post_tag -> tag): as
