@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -142,3 +143,73 @@ def test_a_value_fixing_a_timestamp_fits_to_a_model_file_that_samples(
     if ok.tzinfo is not None:
         ok, bad = ok.tz_convert("UTC").tz_localize(None), bad.tz_convert("UTC").tz_localize(None)
     assert ok == pd.Timestamp("2024-01-01 06:07") and bad == pd.Timestamp("2024-01-02 08:09")
+
+
+def _obs(url: str, voided_rows: int) -> None:
+    """2,000 observations of 400 people; the first ``voided_rows`` of them voided on one day (the
+    only day date_voided holds): voided fixes date_voided."""
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    obs = sa.Table(
+        "obs",
+        meta,
+        sa.Column("obs_id", sa.Integer, primary_key=True),
+        sa.Column("person_id", sa.Integer, nullable=False),
+        sa.Column("value", sa.Float),
+        sa.Column("voided", sa.Boolean, nullable=False),
+        sa.Column("date_voided", sa.DateTime),
+    )
+    rng = np.random.default_rng(0)
+    rows = [
+        {
+            "obs_id": i + 1,
+            "person_id": (i * 7) % 400 + 1,
+            "value": float(rng.normal(50, 10)),
+            "voided": i < voided_rows,
+            "date_voided": dt.datetime(2019, 1, 4, 13, 14, 15) if i < voided_rows else None,
+        }
+        for i in range(2000)
+    ]
+    with engine.begin() as conn:
+        meta.create_all(conn)
+        conn.execute(obs.insert(), rows)
+    engine.dispose()
+
+
+PRIVACY_KINDS = [pytest.param("sqlite"), pytest.param("mysql", marks=pytest.mark.mysql)]
+
+
+@pytest.mark.parametrize("kind", PRIVACY_KINDS)
+def test_the_date_of_the_one_voided_row_is_not_in_the_model_file(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """OpenMRS' obs: one row voided. voided (a boolean: public) fixes date_voided, and the pair
+    [1, that row's date] was stored. A value one row holds is in neither file nor output."""
+    source = request.getfixturevalue(FIXTURES[kind])()
+    _obs(source, voided_rows=1)
+    model = relsynth.fit(source, seed=0)
+    path = tmp_path / "m.rsm"
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        stored = z.read("model.json").decode()
+    assert "2019-01-04" not in stored
+    out = relsynth.sample(Model.load(path), seed=1, scale=5)["obs"]
+    assert not out["date_voided"].astype(str).str.startswith("2019-01-04").any()
+
+
+@pytest.mark.parametrize("kind", PRIVACY_KINDS)
+def test_a_date_many_people_hold_is_still_fixed_by_its_flag(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The other side: 100 voided rows of many people on one day keep voided -> date_voided."""
+    source = request.getfixturevalue(FIXTURES[kind])()
+    _obs(source, voided_rows=100)
+    model = relsynth.fit(source, seed=0)
+    path = tmp_path / "m.rsm"
+    model.save(path)
+    out = relsynth.sample(Model.load(path), seed=1)["obs"]
+    voided = out["voided"].astype(bool)
+    assert voided.any()
+    stamps = pd.to_datetime(out.loc[voided, "date_voided"])
+    assert (stamps == pd.Timestamp("2019-01-04 13:14:15")).all()
+    assert out.loc[~voided, "date_voided"].isna().all()

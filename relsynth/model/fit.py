@@ -635,6 +635,10 @@ def _fit_own(
             spec.mapping = rare.filter_mapping(
                 spec.mapping, common.get(spec.determinant), common.get(spec.name), rng, null_held=null_ok
             )
+            if kinds.get(spec.name) is not Kind.BOOLEAN and not table.column(spec.name).type.values:
+                spec.mapping = rare.held_pairs(
+                    spec.mapping, frame[spec.determinant], frame[spec.name], people, rare_k
+                )
         if spec.null_determinant is not None:
             null_ok = rare.null_held(frame[spec.null_determinant], people, rare_k)
             spec.null_mapping = rare.filter_mapping(

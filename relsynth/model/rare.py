@@ -322,6 +322,32 @@ def filter_mapping(
     return kept
 
 
+def held_pairs(
+    pairs: list[list[Any]] | None,
+    determinant: pd.Series,
+    target: pd.Series,
+    people: np.ndarray | None,
+    k: int,
+) -> list[list[Any]] | None:
+    """A dependency's pairs whose target value k people hold, or whose determinant level k people
+    hold (then so do they its target); NULL targets stay. A level of a public column (a boolean, an
+    enum label) is no one's, but the value it fixes is: OpenMRS' voided -> date_voided stored the
+    date of the one voided obs row in the model file. Such a pair is left out (its rows' target
+    is NULL), as filter_mapping leaves out a rare determinant."""
+    if pairs is None:
+        return None
+    common_det = common_levels(determinant, people, k)
+    common_target = common_levels(target, people, k)
+    return [
+        p
+        for p in pairs
+        if _key(p[1]) is None
+        or p[1] is pd.NaT
+        or (_key(p[0]) is not None and _key(p[0]) in common_det)
+        or _key(p[1]) in common_target
+    ]
+
+
 def filter_table(
     table: dict[str, Any] | None,
     common_det: set[Any] | None,
