@@ -811,6 +811,32 @@ def transactional_sqlite(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+def finish_sqlite_rollback(path: str) -> str | None:
+    """Roll back what a failed write left in the SQLite file at ``path``; None once it is as it was,
+    else SQLite's words for why not (no data values in them).
+
+    After a full disk or a file size limit, SQLite's pager is in its error state: closing the
+    connection leaves the journal hot, to be rolled back by the next connection that reads the
+    file with write access. This is that connection. A read-only one then proves it: it refuses
+    a file whose journal is still hot (SQLITE_READONLY_ROLLBACK)."""
+    import sqlite3
+    from pathlib import Path
+    from urllib.parse import quote
+
+    if not Path(f"{path}-journal").exists():
+        return None
+    try:
+        for uri in (f"file:{quote(path)}?mode=rw", f"file:{quote(path)}?mode=ro"):
+            con = sqlite3.connect(uri, uri=True, timeout=30)
+            try:
+                con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                con.close()
+    except sqlite3.Error as err:
+        return str(err).splitlines()[0] if str(err) else type(err).__name__
+    return None
+
+
 # Case- (and trailing-space-) sensitive utf8mb4 collations, best first: MariaDB's NO PAD binary,
 # MySQL 8's (NO PAD), then the PAD SPACE binary both have.
 _BINARY_COLLATIONS = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin", "utf8mb4_bin")

@@ -246,6 +246,13 @@ def write(
         else:
             _write_transactional(engine, job)
         failed = False
+    except BaseException as err:
+        made = guard.lock is not None and guard.lock.created_file is not None  # removed on failure
+        if kind == "sqlite" and engine is not None and not made:
+            engine.dispose()
+            engine = None
+            _roll_sqlite_back(url, guard.described, err)
+        raise
     finally:
         if engine is not None:
             engine.dispose()
@@ -253,6 +260,26 @@ def write(
             guard.close(failed=failed)
     summary.seconds["total"] = time.perf_counter() - started - job.waited
     return summary
+
+
+def _roll_sqlite_back(url: sa.URL, what: str, err: BaseException) -> None:
+    """After a failed write into an existing SQLite file: the rollback done, its journal gone. A
+    full disk (or ulimit -f) leaves SQLite's pager in its error state, which rolls back only when
+    the file is next opened: the .db was left grown beside a hot journal, malformed when copied or
+    opened read-only alone, and relsynth itself refused it. Opening it once rolls it back; where
+    even that cannot finish, the error says so and how to finish it."""
+    path = url.database
+    if not path or path.startswith(":memory:") or path.startswith("file:"):
+        return
+    why = dialects.finish_sqlite_rollback(path)
+    if why is not None:
+        raise RelsynthError(
+            f"Writing into the {what} failed, and so did rolling it back ({why}): it is left "
+            f"with an unfinished transaction in {path}-journal. Keep the two files together, free space "
+            f"there, then open it once with write access (sqlite3 {path} 'PRAGMA quick_check'): SQLite "
+            "rolls it back to what it was. Copied or opened read-only without its journal, the file is "
+            "malformed"
+        ) from err
 
 
 def default_target_schema(schema: Schema, target: sa.URL, target_schema: str | None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import uuid
 import zipfile
 from decimal import Decimal
@@ -213,3 +214,63 @@ def test_a_date_many_people_hold_is_still_fixed_by_its_flag(
     stamps = pd.to_datetime(out.loc[voided, "date_voided"])
     assert (stamps == pd.Timestamp("2019-01-04 13:14:15")).all()
     assert out.loc[~voided, "date_voided"].isna().all()
+
+
+def _items(path: Path, rows: int) -> None:
+    """A table of ``rows`` items, each with a note of twelve words (about 100 bytes a row)."""
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+    rng = np.random.default_rng(1)
+    picks = rng.integers(0, len(words), size=(rows, 13))
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, cat TEXT, note TEXT, v REAL)")
+    con.executemany(
+        "INSERT INTO item VALUES (?, ?, ?, ?)",
+        [(i, words[p[0]], " ".join(words[x] for x in p[1:]), float(i % 97)) for i, p in enumerate(picks)],
+    )
+    con.commit()
+    con.close()
+
+
+def _limited(limit: int) -> None:
+    """In the child: files no larger than ``limit`` bytes (a full disk, as SQLite sees it)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_a_sqlite_target_a_full_disk_stopped_is_left_as_it_was(tmp_path: Path) -> None:
+    """Attack round 36: --replace into an existing SQLite file that the disk cannot hold (a 5 MB
+    tmpfs; here ulimit -f) failed cleanly, but left the .db grown beside a hot journal: copied
+    alone or opened read-only it was malformed, and relsynth refused it until SQLite had opened it
+    once with write access. Now the rollback is finished before the run ends."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    source, target = tmp_path / "src.db", tmp_path / "target.db"
+    _items(source, 80_000)  # beyond SQLite's page cache: pages reach the file before COMMIT
+    _items(target, 16_000)
+    before = hashlib.sha256(target.read_bytes()).hexdigest()
+    size = target.stat().st_size
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    command = ["synthesize", f"sqlite:///{source}", f"sqlite:///{target}", "--replace", "--no-report", "-q"]
+    run = subprocess.run(
+        [sys.executable, "-m", "relsynth", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: _limited(size + 600_000),  # the child only, before exec
+        timeout=600,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "FAILED" in run.stderr and "Traceback" not in run.stderr
+    assert not Path(f"{target}-journal").exists()  # was: a hot journal beside a grown file
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == before
+    alone = tmp_path / "alone.db"
+    alone.write_bytes(target.read_bytes())
+    con = sqlite3.connect(f"file:{alone}?mode=ro", uri=True)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert con.execute("SELECT count(*) FROM item").fetchone() == (16_000,)
+    con.close()
