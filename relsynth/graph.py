@@ -399,8 +399,17 @@ def _choose_context(
         return None, ""
     ancestors = {fk.name: nx.ancestors(dag, fk.ref_table) for fk in fks}
 
+    def about(fk: ForeignKey) -> int:
+        """2: the parent, or a table above it, is the person the rows are about (a patient, or an
+        encounter of one); 1: the parent holds people (a provider); 0: neither (a code table)."""
+        tables = [fk.ref_table, *sorted(ancestors[fk.name])]
+        if any(is_subject_table(schema.table(n)) for n in tables):
+            return 2
+        return int(is_person_table(schema.table(fk.ref_table)))
+
     def head(fk: ForeignKey) -> tuple:
-        return (set(fk.columns) <= set(table.primary_key), not _optional(table, fk), named_after(fk))
+        in_key = set(fk.columns) <= set(table.primary_key)
+        return (in_key, not _optional(table, fk), about(fk), named_after(fk))
 
     def tail(fk: ForeignKey) -> tuple:
         parent = schema.table(fk.ref_table)
@@ -412,7 +421,12 @@ def _choose_context(
             parent.row_count,
         )
 
-    head_reasons = ["part of its primary key", "NOT NULL", "the FK is named after it"]
+    head_reasons = [
+        "part of its primary key",
+        "NOT NULL",
+        "the rows are about the person it holds or is of",
+        "the FK is named after it",
+    ]
     tail_reasons = [
         "ON DELETE CASCADE",
         "it holds the people the rows are about",
@@ -423,8 +437,11 @@ def _choose_context(
 
     def compare(a: ForeignKey, b: ForeignKey) -> tuple[int, str]:
         """> 0 when a is the better context, with the deciding reason."""
-        for reason, x, y in zip(head_reasons, head(a), head(b), strict=True):
-            if x != y:
+        # One parent above the other is decided by which is the more specific (below), not by
+        # which is about a person (care_team under its admission, not its provider).
+        nested = b.ref_table in ancestors[a.name] or a.ref_table in ancestors[b.name]
+        for i, (reason, x, y) in enumerate(zip(head_reasons, head(a), head(b), strict=True)):
+            if x != y and not (i == 2 and nested):
                 return (1 if x > y else -1), reason
         if b.ref_table in ancestors[a.name] and a.ref_table not in ancestors[b.name]:
             return 1, "the more specific parent (a descendant of the other)"
@@ -443,6 +460,25 @@ def _choose_context(
     if len(ranked) == 1:
         return best, "its only parent"
     return best, compare(best, ranked[1])[1]
+
+
+_SUBJECTS = re.compile(
+    r"(^|_)(patient|person|people|subject|participant|member|customer|client|citizen|resident|"
+    r"beneficiar(y|ies)|enrollee|student)s?($|_)"
+)
+_BIRTH = re.compile(r"(^|_)(birth_?(date|day|dt|ts|time)|date_?of_?birth|dob|birth)($|_)")
+_TRAIT = re.compile(r"(^|_)(sex|gender|zip|zip_?code|post_?code|postal_?code|age|age_in_years)($|_)")
+
+
+def is_subject_table(table: Table) -> bool:
+    """A table whose rows are the people data is about, not staff or codes: named after them
+    (patient_dimension, person, members) or holding a birth date, or two of sex, age and postcode.
+    A fact table (i2b2's observation_fact) is about them, not about its concept list."""
+    if _SUBJECTS.search(_snake(table.name)):
+        return True
+    names = [_snake(c.name) for c in table.columns]
+    traits = {m.group(2) for n in names if (m := _TRAIT.search(n))}
+    return any(_BIRTH.search(n) for n in names) or len(traits) >= 2
 
 
 def is_person_table(table: Table) -> bool:
