@@ -125,3 +125,69 @@ def test_a_fact_is_the_patients_not_its_concepts(
     _run("sample", str(model), "--target", target, "--seed", "1", "-q")
     locations = {v for (v,) in fetch(target, "SELECT DISTINCT location_cd FROM observation_fact")}
     assert "LOCZZ9" not in locations and "LOCA" in locations
+
+
+# -- finding 05: a one-row project owns no one's rows; a template spells no value ------------------
+
+
+def _redcap_rows() -> dict[str, list[tuple]]:
+    r = random.Random(77)
+    log = [
+        (
+            i + 1,
+            12,
+            20190601000000 + i * 37,
+            r.choice(["alice", "bob", "site_coord"]),
+            r.choice(["Update record", "Create record"]),
+        )
+        for i in range(900)
+    ]
+    fields = ["record_id", "sex", "weight", "smoker", "visit_date"]
+    data = []
+    for rec in range(1001, 1201):
+        for f in fields:
+            value = {
+                "record_id": str(rec),
+                "sex": r.choice("01"),
+                "weight": f"{r.gauss(80, 15):.1f}",
+                "smoker": r.choice("001"),
+                "visit_date": (dt.date(2019, 6, 1) + dt.timedelta(days=r.randrange(60))).isoformat(),
+            }[f]
+            data.append((12, 40, str(rec), f, value))
+    return {
+        "redcap_projects": [(12, "cardio_followup", "Cardiology Follow-up Study", "2019-03-01 09:00:00", 1)],
+        "redcap_log_event": log,
+        "redcap_data": data,
+    }
+
+
+REDCAP = [
+    "CREATE TABLE redcap_projects (project_id INTEGER PRIMARY KEY, project_name TEXT NOT NULL, app_title TEXT, "
+    "creation_time TEXT, status INTEGER)",
+    "CREATE TABLE redcap_log_event (log_event_id INTEGER PRIMARY KEY, project_id INTEGER, ts BIGINT, "
+    '"user" TEXT, description TEXT)',
+    "CREATE TABLE redcap_data (project_id INTEGER, event_id INTEGER, record TEXT, field_name TEXT, value TEXT)",
+]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_a_one_row_parent_is_no_one(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Before: the inferred key into the 1-row project made every category rare; the model file held
+    the template '\\a\\l\\i\\ca' and every output row read 'alic?'; the EAV field names were random."""
+    source = _url(kind, request)
+    _load(source, REDCAP, _redcap_rows())
+    assert "redcap_log_event(project_id) -> redcap_projects(project_id)" in _run("inspect", source)
+    model = tmp_path / "rc.rsm"
+    _run("fit", source, "-o", str(model), "--seed", "1", "-q")
+    text = _model_text(model)
+    assert "\\\\a\\\\l\\\\i" not in text and "\\\\r\\\\e\\\\c\\\\o\\\\r\\\\d" not in text
+    target = f"sqlite:///{tmp_path / 'out.db'}"
+    _run("sample", str(model), "--target", target, "--seed", "1", "-q")
+    users = {v for (v,) in fetch(target, 'SELECT DISTINCT "user" FROM redcap_log_event')}
+    assert users == {"alice", "bob", "site_coord"}
+    assert {v for (v,) in fetch(target, "SELECT DISTINCT description FROM redcap_log_event")} == {
+        "Update record",
+        "Create record",
+    }
+    names = {v for (v,) in fetch(target, "SELECT DISTINCT field_name FROM redcap_data")}
+    assert names == {"record_id", "sex", "weight", "smoker", "visit_date"}

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth import dialects, transform
-from relsynth.graph import Plan, TablePlan
+from relsynth.graph import Plan, TablePlan, is_person_table, is_subject_table
 from relsynth.graph import plan as make_plan
 from relsynth.model import backrefs, by_level, exact_fit, guards, natives, rare, text_numbers
 from relsynth.model import exact as ex
@@ -498,8 +498,9 @@ def _fit_own(
     # Rows under a branch (a parent table of fewer than MIN_PEOPLE rows that is itself under
     # another: 2 stores among 700 addresses) are their own people, not the branch's: counted by
     # their 2 stores, no value of 600 customers was kept. A small root table (11 patients) still
-    # counts its rows' children by it.
-    by_parent = None if _under_a_branch(plan, tp, frames) else parent_pos
+    # counts its rows' children by it; a small root table that is no one (REDCap's one project)
+    # does not: one project held every value of its 3,000 log rows, so all were rare.
+    by_parent = None if _under_a_branch(plan, tp, frames) or _under_no_one(schema, tp, frames) else parent_pos
     # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
     # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
     people = owner if owner is not None else by_parent
@@ -1496,6 +1497,17 @@ def _under_a_branch(plan: Plan, tp: TablePlan, frames: dict[str, pd.DataFrame]) 
     if context is None:
         return False
     return len(frames.get(context.ref_table, ())) < MIN_PEOPLE and plan[context.ref_table].context is not None
+
+
+def _under_no_one(schema: Schema, tp: TablePlan, frames: dict[str, pd.DataFrame]) -> bool:
+    """Whether the context parent is a table of fewer than MIN_PEOPLE rows that holds no people
+    (a project, a site: not patients, not named or shaped like them). Its rows are not whose the
+    child's rows are: counted by one project, every value of 3,000 rows was one owner's (rare)."""
+    context = tp.context
+    if context is None or len(frames.get(context.ref_table, ())) >= MIN_PEOPLE:
+        return False
+    parent = schema.table(context.ref_table)
+    return not (is_subject_table(parent) or is_person_table(parent))
 
 
 def _common_levels(
