@@ -137,6 +137,11 @@ class Shapes:
             ):
                 keep = "" if literals else None
                 tpl = [_free(t, keep) for t in tpl]
+            if held_by < max(MIN_SHAPE_VALUES, rare_k):
+                # Fewer values than that (the commonest shape kept for want of another: 'alice' on
+                # 1,000 log rows) spell themselves in the characters their rows share ('\a\l\i\ca',
+                # every output row 'alic?'): no letter or digit of theirs is kept.
+                tpl = [_free(t, None) for t in tpl]
             narrow = list(tpl)
             widened = _widened(tpl, held_by, room or ROOM)
             template = "".join(widened)
