@@ -295,6 +295,9 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
             )
             ratio = referencing_rows(n) / max(t.row_count, 1)
             named = bool(_REFERENCE_NAME.search(_snake(n)))
+            # Named like one, a code list may be in the key of a fact row that is no link (i2b2's
+            # observation_fact: patient, concept, start, instance, ...): its concept is an attribute.
+            attribute = attribute or (named and any(_beyond_links(tables[v]) for v in children))
             reason = None
             if children and attribute and named and ratio >= 1 and t.row_count <= 100_000:
                 reason = f"{t.row_count} rows, named like a code list, referenced by {len(children)} table(s)"
@@ -327,6 +330,11 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
                 refs[n] = reason
                 changed = True
     return refs
+
+
+def _beyond_links(table: Table) -> bool:
+    """A primary key with columns of its own besides its foreign keys' (a date, a counter)."""
+    return bool(set(table.primary_key) - table.fk_columns())
 
 
 def _measures(table: Table) -> bool:
