@@ -158,6 +158,10 @@ def _redcap_rows() -> dict[str, list[tuple]]:
                 "visit_date": (dt.date(2019, 6, 1) + dt.timedelta(days=r.randrange(60))).isoformat(),
             }[f]
             data.append((12, 40, str(rec), f, value))
+        for _ in range(r.choice([0, 1, 2])):
+            data.append((12, 40, str(rec), "med_name", r.choice(["Aspirin", "Warfarin", "Metoprolol"])))
+    # ONE participant's medication, on 7 rows (a repeating instrument): rare by people, not by rows.
+    data += [(12, 40, "1007", "med_name", "CANARYMED")] * 7
     return {
         "redcap_projects": [(12, "cardio_followup", "Cardiology Follow-up Study", "2019-03-01 09:00:00", 1)],
         "redcap_log_event": log,
@@ -177,7 +181,9 @@ REDCAP = [
 @pytest.mark.parametrize("kind", DATABASES)
 def test_a_one_row_parent_is_no_one(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Before: the inferred key into the 1-row project made every category rare; the model file held
-    the template '\\a\\l\\i\\ca' and every output row read 'alic?'; the EAV field names were random."""
+    the template '\\a\\l\\i\\ca' and every output row read 'alic?'; the EAV field names were random.
+    Counted by rows instead, one participant's medication on 7 rows was kept: the record column
+    names whose row it is."""
     source = _url(kind, request)
     _load(source, REDCAP, _redcap_rows())
     assert "redcap_log_event(project_id) -> redcap_projects(project_id)" in _run("inspect", source)
@@ -194,7 +200,10 @@ def test_a_one_row_parent_is_no_one(kind: str, tmp_path: Path, request: pytest.F
         "Create record",
     }
     names = {v for (v,) in fetch(target, "SELECT DISTINCT field_name FROM redcap_data")}
-    assert names == {"record_id", "sex", "weight", "smoker", "visit_date"}
+    assert names == {"record_id", "sex", "weight", "smoker", "visit_date", "med_name"}
+    assert "CANARYMED" not in text
+    assert not fetch(target, "SELECT 1 FROM redcap_data WHERE value = 'CANARYMED'")
+    assert fetch(target, "SELECT 1 FROM redcap_data WHERE value = 'Warfarin'")
 
 
 def test_a_template_of_few_values_keeps_none_of_their_letters() -> None:

@@ -1585,6 +1585,11 @@ IDENTIFYING_PII = frozenset(
 )
 
 
+_SUBJECT_COLUMN = re.compile(
+    r"(^|_)(record|subject|participant|patient|person|member|client|customer)_?(id|num|no|nr|key|code)?$"
+)
+
+
 def _named_owner(
     table: Table, frame: pd.DataFrame, data_keys: set[str], k: int
 ) -> tuple[str | None, np.ndarray | None]:
@@ -1606,7 +1611,10 @@ def _named_owner(
         if col.name in skip or col.name not in frame or col.type.values:
             continue
         whole = col.kind is Kind.NUMERICAL and col.type.name in INTEGER_TYPES  # a 10-digit patient_nbr
-        if not (col.pii in IDENTIFYING_PII or col.kind in {Kind.CATEGORICAL, Kind.ID} or whole):
+        # A column named after the one the row is about (an EAV table's record, subject_id): the
+        # person, though nothing else of the row is fixed by it (field names and values vary).
+        subject = bool(_SUBJECT_COLUMN.search(col.name.lower()))
+        if not (col.pii in IDENTIFYING_PII or col.kind in {Kind.CATEGORICAL, Kind.ID} or whole or subject):
             continue
         known = frame[col.name].dropna()
         distinct = int(known.astype(str).nunique())
@@ -1617,7 +1625,11 @@ def _named_owner(
         # A name like a key (TrackId, member_id) into a table not in the run: a code of a row of
         # it (each track one price) unless it fixes a date or personal data (member_id -> birth).
         keylike = col.kind_reason.startswith("key-like")
-        if col.pii in IDENTIFYING_PII or _fixes_a_trait(table, frame, col.name, skip, numbers=not keylike):
+        if (
+            subject
+            or col.pii in IDENTIFYING_PII
+            or _fixes_a_trait(table, frame, col.name, skip, numbers=not keylike)
+        ):
             best = (distinct, col.name)
     if best is None:
         return None, None
