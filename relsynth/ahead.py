@@ -27,6 +27,8 @@ from typing import Any
 
 import pandas as pd
 
+from relsynth.errors import RelsynthError
+
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
 Batches = Iterator[dict[str, pd.DataFrame]]
@@ -146,8 +148,7 @@ def _next_batch(worker: Any, channel: Any, progress: Progress | None) -> tuple[s
             item = channel.get(timeout=5.0)
         except queue.Empty:
             if not worker.is_alive():
-                code = worker.exitcode
-                raise RuntimeError(f"the sampling process ended (exit code {code})") from None
+                raise _ended(worker.exitcode) from None
             continue
         kind = item[0]
         if kind in {"batch", "done"}:
@@ -159,3 +160,14 @@ def _next_batch(worker: Any, channel: Any, progress: Progress | None) -> tuple[s
             logging.getLogger(item[1].name).handle(item[1])
         elif kind == "error":
             raise item[1]
+
+
+def _ended(code: int | None) -> RelsynthError:
+    """A sampling process that ended before its batches: how, and what to do (the load in the
+    parent is rolled back by the caller)."""
+    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    return RelsynthError(
+        f"a sampling process (--workers) ended before its batches were done ({how}); nothing was "
+        "written. If the system ran out of memory (signal 9 is the kernel's out-of-memory killer), "
+        "use fewer --workers or a smaller --batch-rows"
+    )

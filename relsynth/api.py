@@ -260,7 +260,11 @@ def _fit_database(
         )
         if sample_rows:  # guarded by every row of the source, not only the sample's
             from relsynth.model import guards
-            from relsynth.read import stream_rows
+            from relsynth.read import smallest_keys, stream_rows
+
+            counted = [n for n, tm in model.tables.items() if tm.role == "data" and tm.key.kind == "integer"]
+            for name, low in smallest_keys(conn, model.schema, counted).items():
+                model.tables[name].key.start = min(model.tables[name].key.start, low)
 
             result.frames.clear()
             # In the same transaction, so in the snapshot the sample was read from: a row deleted

@@ -41,15 +41,23 @@ def client_for(cluster: Any) -> Iterator[Any]:
         ) from None
     try:
         client = Client(cluster, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError) as err:
+    except Exception as err:  # a port where another server answers: Dask reads its greeting as a
+        # message length and asks for gigabytes (MemoryError), which is no advice about memory
         raise RelsynthError(
-            f"cannot reach a Dask scheduler at {cluster} ({type(err).__name__}): check the address "
+            f"cannot reach a Dask scheduler at {cluster} ({_why(err)}): check the address "
             "(tcp://HOST:8786) and that `dask scheduler` runs there"
         ) from None
     try:
         yield client
     finally:
         client.close()
+
+
+def _why(err: Exception) -> str:
+    """Why a connection failed, in words: a MemoryError means another server answered."""
+    if isinstance(err, MemoryError | ValueError | TypeError):
+        return "something else answers there"
+    return "no answer" if isinstance(err, TimeoutError | OSError) else type(err).__name__
 
 
 def sampled_on(
@@ -73,13 +81,42 @@ def sampled_on(
                     _one_batch, shared, submitted, key=f"relsynth-batch-{run}-{submitted}", pure=False
                 )
                 submitted += 1
-            typed, bent = futures.pop(b).result()
+            typed, bent = _result(futures.pop(b), b)
             report.merge(bent)
             yield typed
     finally:
         for future in futures.values():
             future.cancel()
         client.cancel([shared])
+
+
+def _result(future: Any, number: int) -> Any:
+    """The task's result; while it runs, a line a minute (a stalled worker keeps it waiting, and
+    Dask gives up on a worker only after minutes); a task the cluster lost, said in one line."""
+    waited = 0
+    while True:
+        try:
+            return future.result(timeout=WAIT_NOTE)
+        except TimeoutError:
+            waited += WAIT_NOTE
+            log.warning(
+                "batch %d: still waiting for the Dask cluster after %d s (a worker may be stalled "
+                "or lost; Ctrl-C stops the run, and nothing is written)",
+                number,
+                waited,
+            )
+        except Exception as err:
+            if type(err).__name__ in _LOST:
+                raise RelsynthError(
+                    f"the Dask cluster lost batch {number} ({type(err).__name__}: its workers ended "
+                    "or were stopped); nothing was written. Check the workers and run again"
+                ) from None
+            raise
+
+
+# What Dask raises for a task whose workers died or were removed, not for a failure of its own.
+_LOST = frozenset({"FutureCancelledError", "CancelledError", "KilledWorker", "CommClosedError"})
+WAIT_NOTE = 60  # seconds between the lines saying a batch is still awaited
 
 
 def _one_batch(shared: tuple[Any, ...], number: int) -> tuple[dict[str, pd.DataFrame], Any]:
