@@ -667,6 +667,23 @@ class SourceHolders:
             return None
         return None if any(held is None for held in out) else [held for held in out if held is not None]
 
+    def spread(self, table_name: str, column: str) -> tuple[int, int] | None:
+        """How many of the table's rows hold a value of ``column``, and how many distinct values:
+        whether a column names people on several rows is told in the source, not the sample."""
+        import sqlalchemy as sa
+
+        table = self.schema.table(table_name)
+        kind = dialects.family(self.conn)
+        base = _select(table, self.schema.schema, [column])[0]
+        code = _exact_code(base.c[column], table.column(column).type.name, kind)
+        query = sa.select(sa.func.count(base.c[column]), sa.func.count(sa.distinct(code)))
+        try:
+            with self.conn.begin_nested():
+                rows, distinct = self.conn.execute(query).one()
+        except sa.exc.DBAPIError:
+            return None
+        return int(rows), int(distinct)
+
     def _held(
         self,
         table: Table,

@@ -403,3 +403,13 @@ def filter_table(
         total[_key(b)] = total.get(_key(b), 0) + int(k)
     marginal = [[b, total[_key(b)]] for b, _ in marginal if total.get(_key(b), 0) > 0] or marginal
     return {"pairs": pairs, "marginal": marginal or [[None, 1]]}
+
+
+def holders(rows: np.ndarray, people: np.ndarray | None) -> int:
+    """How many people hold the rows marked in ``rows`` (``people``: each row's, -1 for none, which
+    count one each; None: the rows are their own people)."""
+    marked = np.asarray(rows, dtype=bool)
+    if people is None or len(people) != len(marked):
+        return int(marked.sum())
+    who = np.asarray(people)[marked]
+    return int(len(np.unique(who[who >= 0])) + (who < 0).sum())

@@ -87,10 +87,12 @@ def _sentinel(secs: np.ndarray) -> float | None:
 
 
 def strip(
-    schema: Schema, frames: dict[str, pd.DataFrame]
+    schema: Schema, frames: dict[str, pd.DataFrame], rows: dict[str, dict[str, np.ndarray]] | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, Any]]]:
     """Frames with every sentinel read as NULL, and the sentinels found, per table. Dates Python
-    cannot hold are read first (read_special): kept as a sentinel when they are one, else NULL."""
+    cannot hold are read first (read_special): kept as a sentinel when they are one, else NULL.
+    ``rows``: filled with the rows that held each sentinel (per table and column), so the caller
+    can tell whose it is (one patient's 40 rows of 1999-12-31 are no sentinel to keep)."""
     found: dict[str, dict[str, Any]] = {}
     out = dict(frames)
     for name, frame in frames.items():
@@ -109,8 +111,11 @@ def strip(
         frame = frame.copy()
         for col, value in sentinels.items():
             values = frame[col].astype(object).to_numpy(copy=True)
-            values[frame[col].astype(object).to_numpy() == value] = None
+            hit = frame[col].astype(object).to_numpy() == value
+            values[hit] = None
             frame[col] = values
+            if rows is not None:
+                rows.setdefault(name, {})[col] = hit
         out[name] = frame
     return out, found
 

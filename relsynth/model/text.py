@@ -70,13 +70,18 @@ class Shapes:
         frequencies: bool = False,
         rare_k: int = 1,
         room: int = 0,
+        people: np.ndarray | None = None,
     ) -> Shapes:
         """``varied_letters``: a letter is kept only where values that differ in their letters share
         it ("Margaret Thornbury 17", "... 18" are one name with a counter: no letter is kept, "ORD-"
         of ORD-AB12, ORD-XY34, ... is); ``literals=False`` keeps no letter or digit at all.
         ``frequencies``: each place's characters as often as there (place_frequencies).
         ``room``: values a template must hold per distinct source value (ROOM unless given; a
-        key's, KEY_ROOM: it is made wider when sampled only as its rows need, Shapes.holding)."""
+        key's, KEY_ROOM: it is made wider when sampled only as its rows need, Shapes.holding).
+        ``people``: each row's person (-1: none), by position in ``values``: a group of values
+        fewer than rare_k people hold keeps no letter or digit of theirs, however many values it
+        has (one patient's 30 accessions KOWALZ-0001..0030 spelled KOWALZ in every output row)."""
+        who = None if people is None else pd.Series(np.asarray(people), index=values.index)
         strings = values.dropna().astype(str)
         if strings.empty:
             return cls(["aaaaaaaa"], [1.0])
@@ -137,7 +142,8 @@ class Shapes:
             ):
                 keep = "" if literals else None
                 tpl = [_free(t, keep) for t in tpl]
-            if held_by < max(MIN_SHAPE_VALUES, rare_k):
+            few = who is not None and _persons_among(who, members) < max(MIN_SHAPE_VALUES, rare_k)
+            if held_by < max(MIN_SHAPE_VALUES, rare_k) or few:
                 # Fewer values than that (the commonest shape kept for want of another: 'alice' on
                 # 1,000 log rows) spell themselves in the characters their rows share ('\a\l\i\ca',
                 # every output row 'alic?'): no letter or digit of theirs is kept.
@@ -146,7 +152,7 @@ class Shapes:
             widened = _widened(tpl, held_by, room or ROOM)
             template = "".join(widened)
             places: list[list[Any]] = []
-            if frequencies and widened == narrow:  # a widened template has places the source lacks
+            if frequencies and widened == narrow and not few:  # a widened one has places the source lacks
                 places = place_frequencies(members, narrow, max(MIN_SHAPE_VALUES, rare_k))
             if template in templates:  # A99 and A999 both widened to A9999: one template
                 at = templates.index(template)
@@ -495,3 +501,10 @@ def _repeats(values: np.ndarray, numeric: bool) -> np.ndarray:
         number = pd.to_numeric(series, errors="coerce")
         series = series.where(number.isna(), number)  # text that is no number stays text
     return collated(series).duplicated(keep="first").to_numpy()
+
+
+def _persons_among(who: pd.Series, members: pd.Series) -> int:
+    """Distinct people holding ``members`` (rows of no person: each its own)."""
+    got = who.reindex(members.index).to_numpy()
+    known = got[got >= 0]
+    return int(len(np.unique(known)) + (got < 0).sum())
