@@ -1643,9 +1643,10 @@ def _named_owner(
             continue
         known = frame[col.name].dropna()
         distinct, rows = int(known.astype(str).nunique()), len(known)
-        spread = source.spread(table.name, col.name) if source is not None else None
-        if spread is not None:
-            rows, distinct = spread
+        if source is not None and 2 * distinct > rows and distinct >= 2 * k:  # an MRN, thinned
+            spread = source.spread(table.name, col.name)  # one count over the table, for such columns only
+            if spread is not None:
+                rows, distinct = spread
         # A person on several rows: two or more per value on average (patients sharing a family
         # e-mail are still one row each).
         if distinct < 2 * k or 2 * distinct > rows or (best is not None and distinct <= best[0]):
