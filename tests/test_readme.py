@@ -61,15 +61,42 @@ def _canonical(name: str) -> str:
 TRANSITIVE = {"torch"}
 
 
+# Extras a feature needs and only its module imports, each import behind `except ImportError`
+# that says how to install it: `relsynth synthesize --cluster` (relsynth[dask]).
+EXTRAS = {"dask": ("dask", "relsynth/cluster.py")}
+
+
 def test_every_imported_package_is_a_declared_dependency() -> None:
-    """Top-level and lazy (function-level) imports alike: `pip install relsynth` must bring them."""
+    """Top-level and lazy (function-level) imports alike: `pip install relsynth` must bring them,
+    but for an extra's package, imported only by its feature's module, where a missing one is a
+    one-line message (EXTRAS)."""
     imported: set[str] = set()
+    where: dict[str, set[str]] = {}
     for path in [*(ROOT / "relsynth").rglob("*.py"), *(ROOT / "schemas").rglob("*.py")]:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        guarded = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Try)
+            and any(isinstance(h.type, ast.Name) and h.type.id == "ImportError" for h in node.handlers)
+            for stmt in node.body
+            for inner in ast.walk(stmt)
+        }
+        for node in ast.walk(tree):
+            names: set[str] = set()
             if isinstance(node, ast.Import):
-                imported |= {alias.name.split(".")[0] for alias in node.names}
+                names = {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                imported.add(node.module.split(".")[0])
+                names = {node.module.split(".")[0]}
+            imported |= names
+            for name in names:
+                rel = str(path.relative_to(ROOT))
+                where.setdefault(name, set()).add(rel if id(node) in guarded else f"{rel} (unguarded)")
+    extras = pyproject()["project"]["optional-dependencies"]
+    for extra, (module, home) in EXTRAS.items():
+        assert any(_canonical(d).startswith(module) for d in extras[extra]), extra
+        assert where.get(module, {home}) == {home}, f"{module} imported outside {home} or unguarded"
+        imported.discard(module)
     third_party = imported - set(sys.stdlib_module_names) - {"relsynth"} - TRANSITIVE
     declared = {
         _canonical(m.group(0))

@@ -155,7 +155,9 @@ def test_a_tiny_scale_thins_the_children_of_a_root_kept_at_one_row(tmp_path: Pat
         assert 0.5 * scale * rentals <= len(got) <= 2 * scale * rentals + 20, scale  # 9,126 at 0.001
         assert len(out["customer"]) <= 2 * scale * 599 + 1  # 334 at every scale below 0.5
         per_film = got.merge(out["inventory"], on="inventory_id").groupby("film_id").size()
-        assert per_film.max() <= most_per_film, scale
+        # Near the source's largest (rentals hang from customers, their film is drawn after:
+        # within twice it), not 9,126 rentals of one film.
+        assert per_film.max() <= 2 * most_per_film, scale
     full = relsynth.sample(model, seed=1)
     assert len(full["rental"]) == rentals and len(full["customer"]) == 599  # scale 1 as before
 

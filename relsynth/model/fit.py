@@ -648,7 +648,11 @@ def _fit_own(
             spec.mapping = rare.filter_mapping(
                 spec.mapping, common.get(spec.determinant), common.get(spec.name), rng, null_held=null_ok
             )
-            if kinds.get(spec.name) is not Kind.BOOLEAN and not table.column(spec.name).type.values:
+            target = table.column(spec.name)
+            # A key-like code (a TrackId of a table left out) names a row of another table, no
+            # trait of a person: kept as a code, as _common_levels keeps it (Song -> TrackId).
+            code = target.kind_reason.startswith("key-like") or any(spec.name in cols for cols in gone)
+            if kinds.get(spec.name) is not Kind.BOOLEAN and not target.type.values and not code:
                 spec.mapping = rare.held_pairs(
                     spec.mapping, frame[spec.determinant], frame[spec.name], people, rare_k
                 )
@@ -1631,14 +1635,18 @@ def _named_owner(
     if len(frame) < 2 * k:
         return None, None
     skip = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns} | data_keys
+    keyed_columns = {c for cols in table.keysets() for c in cols}
     best: tuple[int, str] | None = None
     for col in table.columns:
         if col.name in skip or col.name not in frame or col.type.values:
             continue
         whole = col.kind is Kind.NUMERICAL and col.type.name in INTEGER_TYPES  # a 10-digit patient_nbr
         # A column named after the one the row is about (an EAV table's record, subject_id): the
-        # person, though nothing else of the row is fixed by it (field names and values vary).
-        subject = bool(_SUBJECT_COLUMN.search(col.name.lower()))
+        # person, though nothing else of the row is fixed by it (field names and values vary). Not
+        # a column of a UNIQUE key: a type-2 dimension's customer_id of UNIQUE (customer_id,
+        # valid_from) keys its versions, whose periods must not overlap (taken for the person, it
+        # was drawn afresh per row and every customer lost its one current version).
+        subject = bool(_SUBJECT_COLUMN.search(col.name.lower())) and col.name not in keyed_columns
         if not (col.pii in IDENTIFYING_PII or col.kind in {Kind.CATEGORICAL, Kind.ID} or whole or subject):
             continue
         known = frame[col.name].dropna()
