@@ -354,3 +354,24 @@ def model_contents(model: Any, path: Path) -> tuple[str, Any]:
                 np.ravel(arrays[k]).astype(float) for k in arrays.files if arrays[k].dtype.kind in "fiu"
             ]
     return text, np.concatenate(numbers) if numbers else np.zeros(0)
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of 10 roots, so that a few hundred rows make many batches."""
+    from relsynth import api
+    from relsynth.model import batches
+
+    monkeypatch.setattr(batches, "MIN_BATCH_ROOTS", 10)
+    monkeypatch.setattr(api, "MIN_SAMPLE_ROOTS", 10)
+
+
+@pytest.fixture(scope="session")
+def apart_shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Any]:
+    """tests/shop.py on SQLite and its model (seed 2)."""
+    import relsynth
+    from tests import shop
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('apart') / 'shop.sqlite'}"
+    run_sql(url, shop.SCHEMA + shop.rows())
+    return url, relsynth.fit(url, seed=2)

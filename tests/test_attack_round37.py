@@ -27,28 +27,16 @@ import pytest
 from click.testing import CliRunner
 
 import relsynth
-from relsynth import api
 from relsynth.cli import main
 from relsynth.errors import RelsynthError
-from relsynth.model import batches as batching
 from relsynth.model.batches import sample_batches
+from tests import shop
 from tests.conftest import run_sql
-from tests.test_batches_apart import SCHEMA, _rows
 
 distributed = pytest.importorskip("dask.distributed")
 
 
-@pytest.fixture(autouse=True)
-def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batching, "MIN_BATCH_ROOTS", 10)
-    monkeypatch.setattr(api, "MIN_SAMPLE_ROOTS", 10)
-
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('round37') / 'shop.sqlite'}"
-    run_sql(url, SCHEMA + _rows())
-    return url, relsynth.fit(url, seed=2)
+pytestmark = pytest.mark.usefixtures("small_batches")
 
 
 @pytest.fixture
@@ -78,11 +66,11 @@ def talker() -> Iterator[int]:
 
 
 def test_a_port_of_another_server_is_no_scheduler_not_out_of_memory(
-    shop, talker: int, tmp_path: Path
+    apart_shop, talker: int, tmp_path: Path
 ) -> None:
     from relsynth import cluster
 
-    url, _ = shop
+    url, _ = apart_shop
     target = f"sqlite:///{tmp_path / 'out.sqlite'}"
     cluster.CONNECT_TIMEOUT = "3s"
     try:
@@ -96,8 +84,8 @@ def test_a_port_of_another_server_is_no_scheduler_not_out_of_memory(
     assert "memory" not in got.output.lower()
 
 
-def test_a_killed_sampling_process_is_said_in_one_line(shop) -> None:
-    _, model = shop
+def test_a_killed_sampling_process_is_said_in_one_line(apart_shop) -> None:
+    _, model = apart_shop
     batches = sample_batches(model, seed=4, batch_rows=150, workers=2)
     next(batches)
     children = [p for p in multiprocessing.active_children() if p.name.startswith("relsynth-sample")]
@@ -143,7 +131,7 @@ def test_a_batch_awaited_long_is_said(
 
 def test_a_model_learned_from_a_sample_numbers_keys_from_the_sources_smallest(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'keys.sqlite'}"
-    run_sql(url, SCHEMA + _rows())
+    run_sql(url, shop.SCHEMA + shop.rows())
     model = relsynth.fit(url, seed=0, fit_rows=400)
     assert model.source["sample_rows"], "learned from every row: nothing to attack"
     assert model.source["rows_read"]["customer"] < 600

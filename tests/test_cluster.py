@@ -20,14 +20,12 @@ import pytest
 from click.testing import CliRunner
 
 import relsynth
-from relsynth import api
 from relsynth.cli import main
-from relsynth.model import batches as batching
 from relsynth.model import hashsets
 from relsynth.model.batches import concat, sample_batches
 from relsynth.model.sample import SampleReport
+from tests import shop
 from tests.conftest import EVERY_DATABASE, fetch, run_sql
-from tests.test_batches_apart import SCHEMA, _integrity, _rows
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -42,27 +40,17 @@ def client() -> Iterator[object]:
     cluster.close()
 
 
-@pytest.fixture(autouse=True)
-def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batching, "MIN_BATCH_ROOTS", 10)
-    monkeypatch.setattr(api, "MIN_SAMPLE_ROOTS", 10)
+pytestmark = pytest.mark.usefixtures("small_batches")
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('cluster') / 'shop.sqlite'}"
-    run_sql(url, SCHEMA + _rows())
-    return url, relsynth.fit(url, seed=2)
-
-
-def test_the_cluster_samples_the_batches_one_process_samples(shop, client) -> None:
-    _, model = shop
+def test_the_cluster_samples_the_batches_one_process_samples(apart_shop, client) -> None:
+    _, model = apart_shop
     serial = concat(sample_batches(model, seed=4, batch_rows=300), model.plan.order)
     report = SampleReport()
     got = list(sample_batches(model, seed=4, batch_rows=300, cluster=client, report=report))
     assert len(got) >= 4 and "product" in got[0] and all("product" not in b for b in got[1:])
     tables = concat(iter(got), model.plan.order)
-    _integrity(tables)
+    shop.integrity(tables)
     for name in serial:
         pd.testing.assert_frame_equal(tables[name], serial[name], check_dtype=False)
 
@@ -71,10 +59,10 @@ def test_the_guards_reach_the_workers(tmp_path: Path, client) -> None:
     """A worker checks generated phone numbers against the source's, as this process does: the
     guard and its key travel with the model (a worker without them would let copies through)."""
     url = f"sqlite:///{tmp_path / 'phones.sqlite'}"
-    schema = SCHEMA.replace(
+    schema = shop.SCHEMA.replace(
         "segment VARCHAR(10) NOT NULL,", "segment VARCHAR(10) NOT NULL, phone VARCHAR(20),"
     )
-    rows = _rows().replace(
+    rows = shop.rows().replace(
         "INSERT INTO customer VALUES (", "INSERT INTO customer (id, segment, balance) VALUES ("
     )
     run_sql(url, schema + rows)
@@ -118,10 +106,10 @@ def test_a_guard_kept_on_disk_travels_in_memory(monkeypatch: pytest.MonkeyPatch)
 def test_a_family_that_draws_unique_values_is_sampled_here(tmp_path: Path, client, caplog) -> None:
     """E-mails drawn per batch are checked against the batches before: not apart, not sent."""
     url = f"sqlite:///{tmp_path / 'mail.sqlite'}"
-    schema = SCHEMA.replace(
+    schema = shop.SCHEMA.replace(
         "segment VARCHAR(10) NOT NULL,", "segment VARCHAR(10) NOT NULL, email VARCHAR(60) UNIQUE,"
     )
-    rows = _rows().replace(
+    rows = shop.rows().replace(
         "INSERT INTO customer VALUES (", "INSERT INTO customer (id, segment, balance) VALUES ("
     )
     run_sql(url, schema + rows)
@@ -140,8 +128,8 @@ def test_a_family_that_draws_unique_values_is_sampled_here(tmp_path: Path, clien
 
 
 @pytest.mark.parametrize("db", EVERY_DATABASE)
-def test_synthesize_on_a_cluster_writes_the_serial_database(shop, client, request, db: str) -> None:
-    url, _ = shop
+def test_synthesize_on_a_cluster_writes_the_serial_database(apart_shop, client, request, db: str) -> None:
+    url, _ = apart_shop
     make = request.getfixturevalue(f"{db}_db")
     one, two = make(), make()
     relsynth.synthesize(url, one, seed=3, batch_rows=300)
@@ -151,11 +139,13 @@ def test_synthesize_on_a_cluster_writes_the_serial_database(shop, client, reques
         assert len(a) > 0 and a == fetch(two, f"SELECT * FROM {name} ORDER BY id"), name
 
 
-def test_an_unreachable_scheduler_is_one_line(shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_scheduler_is_one_line(
+    apart_shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from relsynth import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")
-    url, _ = shop
+    url, _ = apart_shop
     target = f"sqlite:///{tmp_path / 'out.sqlite'}"
     got = CliRunner().invoke(main, ["synthesize", url, target, "--cluster", "tcp://127.0.0.1:9", "--quiet"])
     assert got.exit_code != 0

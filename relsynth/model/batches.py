@@ -262,14 +262,8 @@ class Batch:
         return self.part is not None and not self.kept
 
     def __post_init__(self) -> None:
-        apart = _keyed_apart(self.model, self.family)
-        for name in self.family:
-            table = self.model.schema.table(name)
-            drawn: dict[tuple[str, ...], set[tuple[Any, ...]]] = {
-                cols: set() for cols in table.keysets() if not set(cols) & apart[name]
-            }
-            if drawn:
-                self.kept[name] = drawn
+        for name, keysets in _drawn_keysets(self.model, self.family).items():
+            self.kept[name] = {cols: set() for cols in keysets}
 
     def parents(
         self,
@@ -414,6 +408,14 @@ def _wide(table: Any, column: str) -> bool:
         return False
     lo, hi = kz.integer_bounds(col.type)
     return hi - lo >= 2**31 - 1
+
+
+def _drawn_keysets(model: Model, family: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
+    """Per family table with any, its UNIQUE keys whose values are drawn, so one batch's values
+    must be looked for in the next: none, and the family's batches are apart."""
+    apart = _keyed_apart(model, family)
+    drawn = {n: [c for c in model.schema.table(n).keysets() if not set(c) & apart[n]] for n in family}
+    return {n: keysets for n, keysets in drawn.items() if keysets}
 
 
 def _keyed_apart(model: Model, family: tuple[str, ...]) -> dict[str, set[str]]:
@@ -583,7 +585,7 @@ def sample_batches(
 
         return make
 
-    apart = Batch(model, part.family, seed, part=part).apart
+    apart = not _drawn_keysets(model, part.family)
     several = cluster is not None or (workers > 1 and part.batches > 1)
     if several and not apart:
         log.info(

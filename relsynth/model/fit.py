@@ -493,8 +493,7 @@ def _fit_own(
             ),
         )
     # Rare categories are never emitted (model/rare.py); a column of rare values only is no category.
-    owner = _owners(tp, parent_pos, states, frames)
-    holder = _owner_holder(tp, parent_pos, states, frames)
+    owner, holder = _owners(tp, parent_pos, states, frames)
     gone = _excluded_parents(schema, table)
     # Where no parent says whose rows these are, a column of the table may name them. Where one
     # does (OMOP's measurement under person), a text value that fixes its number is no person.
@@ -1440,42 +1439,28 @@ MIN_PEOPLE = 20  # rows of a table (or values of a key) to count its rows as peo
 
 
 def _owners(
-    tp: object, parent_pos: np.ndarray | None, states: dict[str, _Fitting], frames: dict[str, pd.DataFrame]
-) -> np.ndarray | None:
-    """Each row's person (see _Fitting.owner): the parent's person, or the parent row itself when
-    the parent table is the first one large enough to be people (MIN_PEOPLE rows: customers under
-    two stores; 40 patients of a small clinic are people). Under a parent too small to be people
-    the rows are their own: sakila's customers under 2 stores, each store at an address, were 2
-    people, and every value of theirs and of their payments was held by too few to be kept (a
-    0/1 flag came out 3..7, five prices one constant)."""
-    context = tp.context  # type: ignore[attr-defined]
-    if context is None or parent_pos is None or context.ref_table not in states:
-        return None
-    if len(frames.get(context.ref_table, ())) < MIN_PEOPLE:
-        return None
-    parent = states[context.ref_table]
-    if parent.owner is not None:
-        return np.where(parent_pos >= 0, parent.owner[np.maximum(parent_pos, 0)], -1)
-    return parent_pos
-
-
-def _owner_holder(
     tp: TablePlan, parent_pos: np.ndarray | None, states: dict[str, _Fitting], frames: dict[str, pd.DataFrame]
-) -> Holder | None:
-    """Who _owners' person is in the source: the foreign keys from this table to the person's
-    table (the first) or to the table naming them, and the columns there that name them; None
-    where _owners has no person or theirs cannot be named in the source."""
+) -> tuple[np.ndarray | None, Holder | None]:
+    """Each row's person (see _Fitting.owner), and who that person is in the source (the foreign
+    keys from this table to the person's table, the first, or to the table naming them, and the
+    columns there that name them; None where they cannot be named there).
+
+    The person is the parent's person, or the parent row itself when the parent table is the
+    first one large enough to be people (MIN_PEOPLE rows: customers under two stores; 40 patients
+    of a small clinic are people). Under a parent too small to be people the rows are their own:
+    sakila's customers under 2 stores, each store at an address, were 2 people, and every value of
+    theirs and of their payments was held by too few to be kept (a 0/1 flag came out 3..7, five
+    prices one constant)."""
     context = tp.context
     if context is None or parent_pos is None or context.ref_table not in states:
-        return None
+        return None, None
     if len(frames.get(context.ref_table, ())) < MIN_PEOPLE:
-        return None
+        return None, None
     parent = states[context.ref_table]
-    if parent.owner is not None:
-        if parent.holder is None:
-            return None
-        return ((context, *parent.holder[0]), parent.holder[1])
-    return ((), tuple(context.columns))
+    if parent.owner is None:
+        return parent_pos, ((), tuple(context.columns))
+    owner = np.where(parent_pos >= 0, parent.owner[np.maximum(parent_pos, 0)], -1)
+    return owner, None if parent.holder is None else ((context, *parent.holder[0]), parent.holder[1])
 
 
 # Who holds a code, named in the source (read.Holder), and a count of them per code there.

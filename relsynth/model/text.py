@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.model.hashsets import HashSet
-from relsynth.model.rare import persons
+from relsynth.model.rare import holders, persons
 from relsynth.model.values import collated, hashed_text
 
 _UPPER = np.array(list(string.ascii_uppercase))
@@ -505,6 +505,4 @@ def _repeats(values: np.ndarray, numeric: bool) -> np.ndarray:
 
 def _persons_among(who: pd.Series, members: pd.Series) -> int:
     """Distinct people holding ``members`` (rows of no person: each its own)."""
-    got = who.reindex(members.index).to_numpy()
-    known = got[got >= 0]
-    return int(len(np.unique(known)) + (got < 0).sum())
+    return holders(np.ones(len(members), dtype=bool), who.reindex(members.index).to_numpy())
