@@ -869,7 +869,7 @@ def renumber(tm: TableModel, frame: pd.DataFrame, pos: np.ndarray | None, rng: n
     """Numberings again after the columns they follow were settled; whether any number changed."""
     changed = False
     for nb in tm.numbering:
-        if nb.by is not None and nb.column in frame:
+        if (nb.by is not None or nb.within) and nb.column in frame:
             before = frame[nb.column].to_numpy(copy=True)
             _number(nb, frame, pos, rng)
             changed |= not np.array_equal(before, frame[nb.column].to_numpy())
@@ -878,7 +878,11 @@ def renumber(tm: TableModel, frame: pd.DataFrame, pos: np.ndarray | None, rng: n
 
 def _number(nb: Numbering, frame: pd.DataFrame, pos: np.ndarray | None, rng: np.random.Generator) -> None:
     n = len(frame)
-    groups = pos if pos is not None else np.zeros(n, dtype=np.int64)
+    if nb.within:  # equal as the key compares them (case and accents aside, as MariaDB does)
+        same = pd.DataFrame({c: collated(comparable(frame[c])) for c in nb.within})
+        groups = same.groupby(list(nb.within), dropna=False, sort=False).ngroup().to_numpy(dtype=np.int64)
+    else:
+        groups = pos if pos is not None else np.zeros(n, dtype=np.int64)
     order = np.lexsort((rng.random(n), _sort_values(frame, nb.by), groups))
     g = groups[order]
     starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]

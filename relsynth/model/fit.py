@@ -26,6 +26,7 @@ from relsynth.model import exact as ex
 from relsynth.model import levels as category_order
 from relsynth.model import relations as rel
 from relsynth.model import sentinels as sentinel_dates
+from relsynth.model.assign import inherited_columns
 from relsynth.model.copula import MAX_CORR_ROWS, cholesky, correlation, latent_correlation, nearest_pd
 from relsynth.model.exact import TOLERANCE, TimeMatch, date_roots
 from relsynth.model.generate import reference_personal
@@ -587,7 +588,7 @@ def _fit_own(
         specs[col.name] = spec
 
     # Keys: primary key generation, numbering within the parent, self-references, FK null shares.
-    _fit_keys(model, table, tp, frame, parent_pos, rng)
+    _fit_keys(model, table, tp, frame, parent_pos, rng, data_keys)
     _fit_numbering(model, table, tp, frame, specs, copula_cols)
 
     # Exact relations inside the table and with parents. A generated column is learned (for a
@@ -2198,7 +2199,10 @@ def _fit_keys(
     frame: pd.DataFrame,
     parent_pos: np.ndarray | None,
     rng: np.random.Generator,
+    data_keys: set[str],
 ) -> None:
+    """The key's kind and start, numberings among the key's columns, self-references' forests and
+    foreign keys' NULL shares. ``data_keys``: key columns modelled as data (_fit_own)."""
     context = tp.context  # type: ignore[attr-defined]
     fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
     local = [c for c in table.primary_key if c not in fk_cols]
@@ -2234,6 +2238,17 @@ def _fit_keys(
                 nb = rel.numbering(frame, list(context.columns), c)
                 if nb is not None:
                     model.numbering.append(nb)
+        # An instance number among otherwise equal keys, where every other key column is drawn
+        # (a foreign key, or data): beside a column counted as the key (tenant_id of (tenant_id,
+        # user_id)), each row would be its own group.
+        drawn = inherited_columns(table, (*tp.self_refs, *tp.deferred)) | data_keys  # type: ignore[attr-defined]
+        numbered = {nb.column for nb in model.numbering}
+        for c in (c for c in local if c in frame and c not in numbered):
+            rest = [k for k in table.primary_key if k != c]
+            if set(rest) <= drawn and set(rest) <= set(frame) and table.column(c).type.name in INTEGER_TYPES:
+                nb = rel.numbering(frame, rest, c)  # an instance number among otherwise equal keys
+                if nb is not None:
+                    model.numbering.append(replace(nb, within=tuple(rest)))
     model.key = key
     for fk in (*tp.secondary, *tp.deferred, *tp.self_refs):  # type: ignore[attr-defined]
         isnull = frame[list(fk.columns)].isna().any(axis=1)

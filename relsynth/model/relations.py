@@ -71,11 +71,16 @@ class Aggregate:
 @dataclass(frozen=True)
 class Numbering:
     """column numbers the rows within each parent: start, start + 1, ... (in the order of ``by``,
-    when the source's numbers always follow that column: visit 2 is never before visit 1)."""
+    when the source's numbers always follow that column: visit 2 is never before visit 1).
+
+    ``within``: the rows are those sharing these columns' values instead, the rest of a composite
+    primary key (i2b2's instance_num, 1 unless a fact repeats with every other key column equal):
+    counted over the table, it ran 1..n and no fact was an instance 1."""
 
     column: str
     start: int
     by: str | None = None
+    within: tuple[str, ...] = ()
 
 
 def comparable(values: pd.Series) -> pd.Series:

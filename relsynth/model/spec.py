@@ -214,7 +214,8 @@ class Model:
                 out.append(f"{t.name}: {a.column} = {expr} over {a.child}")
             for nb in t.numbering:
                 by = f", in the order of {nb.by}" if nb.by else ""
-                out.append(f"{t.name}: {nb.column} numbers rows {nb.start}..n within each parent{by}")
+                rows = f"rows of equal {', '.join(nb.within)}" if nb.within else "each parent"
+                out.append(f"{t.name}: {nb.column} numbers rows {nb.start}..n within {rows}{by}")
             for fk, pairs in t.key_matches.items():
                 for own, par in pairs:
                     out.append(f"{t.name}: {own} = {par} of the row {fk} points to")

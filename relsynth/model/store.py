@@ -163,7 +163,7 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         "orders": [[o.column, o.base, o.op, o.fk] for o in t.orders],
         "repeats": [[r.column, r.fk, r.parent_column] for r in t.repeats],
         "aggregates": [[a.column, a.child, a.fk, list(a.terms)] for a in t.aggregates],
-        "numbering": [[nb.column, nb.start, nb.by] for nb in t.numbering],
+        "numbering": [[nb.column, nb.start, nb.by, list(nb.within)] for nb in t.numbering],
         "forests": {k: f.to_state() for k, f in t.forests.items()},
         "fk_null": t.fk_null,
         "key_matches": {k: [list(p) for p in v] for k, v in t.key_matches.items()},
@@ -231,7 +231,7 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
         orders=[Order(*o) for o in d["orders"]],
         repeats=[Repeat(*r) for r in d["repeats"]],
         aggregates=[Aggregate(a, b, c, tuple(terms)) for a, b, c, terms in d["aggregates"]],
-        numbering=[Numbering(*nb) for nb in d["numbering"]],
+        numbering=[_numbering(*nb) for nb in d["numbering"]],
         forests={k: Forest.from_state(f) for k, f in d["forests"].items()},
         fk_null=d["fk_null"],
         key_matches={k: [tuple(p) for p in v] for k, v in d["key_matches"].items()},
@@ -260,6 +260,11 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
                 for v, null in zip(a["values"].tolist(), a["null"].tolist(), strict=True)
             ]
     return t
+
+
+def _numbering(column: str, start: int, by: str | None, within: list[str] | None = None) -> Numbering:
+    """A numbering as stored (model files written before ``within`` have three fields)."""
+    return Numbering(column, start, by, tuple(within or ()))
 
 
 def _text_numbers_out(tn: TextNumbers, prefix: str, arrays: _Arrays) -> dict[str, Any]:
