@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from relsynth.schema import Schema
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -1196,3 +1198,29 @@ def _referenced(conn: sa.Connection, names: list[str]) -> set[str]:
     else:
         return set()
     return {str(r) for r in rows if r is not None}
+
+
+def missing_types(conn: sa.Connection, schema: Schema, names: list[str]) -> frozenset[str]:
+    """PostgreSQL to PostgreSQL: the source's own types (a composite type, an extension's such as
+    PostGIS's geometry or citext) a column uses that the target does not know; CREATE TABLE failed."""
+    import sqlalchemy as sa
+
+    if family(conn) != "postgresql" or family(schema.dialect) != "postgresql":
+        return frozenset()
+    natives = {
+        t.native
+        for n in names
+        for c in schema.table(n).columns
+        for t in (c.type, c.type.item)
+        if t is not None and t.name == "other" and t.native and not t.type_name
+    }
+    missing = set()
+    for native in sorted(natives):
+        try:
+            with conn.begin_nested():
+                known = conn.execute(sa.text("SELECT to_regtype(:t) IS NOT NULL"), {"t": native}).scalar()
+        except sa.exc.DBAPIError:  # not even a type name the parser takes
+            known = False
+        if not known:
+            missing.add(native)
+    return frozenset(missing)

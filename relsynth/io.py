@@ -159,6 +159,12 @@ def make_engine(url: str | sa.URL, *, read_only: bool = False, must_exist: bool 
         ) from None
     except ImportError as err:
         raise _missing_driver(url, err) from None
+    except (ValueError, TypeError):  # ?connect_timeout=abc: the dialect could not read an option
+        names = ", ".join(sorted(url.query)) or "none"
+        raise ConnectionFailed(
+            f"The URL's options are not valid for {url.get_backend_name()} (options given: {names}); "
+            "check their values (a timeout is a whole number of seconds) or leave them out"
+        ) from None
     from relsynth import dialects
 
     dialects.quote_keywords_on_connect(engine)  # names that are keywords SQLAlchemy does not know

@@ -168,6 +168,8 @@ def rejected(
     cols = [sa.Column("_rs_row", sa.Integer)]
     # A domain column is of its base type here: the domain's CHECK would refuse the very rows asked about.
     bases = frozenset(d.name for d in schema.domains)
+    # A type the target lacks (ltree without its extension) is text here, as in the target's table.
+    bases |= dialects.missing_types(conn, schema, [name])
     cols += [
         sa.Column(c, column_type(table.column(c), table, schema.dialect, kind, bases)[0]) for c in columns
     ]

@@ -650,7 +650,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 nan_columns=job.nan_columns(frames),
                 virtual_generated=bool(getattr(conn.dialect, "supports_virtual_generated_columns", False)),
                 text_collation=dialects.binary_collation(conn) if kind == "mysql" else None,
-                missing_types=_missing_types(conn, schema, names),
+                missing_types=dialects.missing_types(conn, schema, names),
                 checks_per_database=kind == "mysql" and not getattr(conn.dialect, "is_mariadb", False),
             )
             summary.changes += ts.changes
@@ -1269,7 +1269,14 @@ def _advance_sequences(
                 seq = conn.execute(
                     sa.select(sa.func.pg_get_serial_sequence(qualified, col.name))
                 ).scalar_one()
-                if seq:
+                if seq and top > 2**63 - 1:  # a BIGINT UNSIGNED key past any sequence's range
+                    log.info(
+                        "%s.%s: keys past 2^63-1, where its sequence cannot go: new rows are numbered "
+                        "by the sequence from 1",
+                        t.name,
+                        col.name,
+                    )
+                elif seq:
                     conn.execute(sa.select(sa.func.setval(seq, int(top))))
             elif kind == "mysql":
                 prep = conn.dialect.identifier_preparer
@@ -1536,32 +1543,6 @@ def _source_sql(conn: sa.Connection, sql: str) -> None:
     """A statement of the source's own (a view, a trigger), sent as it is: with parameters, even
     none, the driver reads a '%' as a placeholder (a view's LIKE 'n1%' was refused)."""
     conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
-
-
-def _missing_types(conn: sa.Connection, schema: Schema, names: list[str]) -> frozenset[str]:
-    """PostgreSQL to PostgreSQL: the source's own types (a composite type, an extension's such as
-    PostGIS's geometry or citext) a column uses that the target does not know; CREATE TABLE failed."""
-    import sqlalchemy as sa
-
-    if dialects.family(conn) != "postgresql" or dialects.family(schema.dialect) != "postgresql":
-        return frozenset()
-    natives = {
-        t.native
-        for n in names
-        for c in schema.table(n).columns
-        for t in (c.type, c.type.item)
-        if t is not None and t.name == "other" and t.native and not t.type_name
-    }
-    missing = set()
-    for native in sorted(natives):
-        try:
-            with conn.begin_nested():
-                known = conn.execute(sa.text("SELECT to_regtype(:t) IS NOT NULL"), {"t": native}).scalar()
-        except sa.exc.DBAPIError:  # not even a type name the parser takes
-            known = False
-        if not known:
-            missing.add(native)
-    return frozenset(missing)
 
 
 def _recreate_code(

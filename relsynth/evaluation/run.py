@@ -475,7 +475,7 @@ def _sdmetrics_reports(
     return out
 
 
-_INTEGRAL = r"-?\d+(\.0*)?"
+_INTEGRAL = r"-?\d{1,18}(\.0*)?"  # whole numbers that fit int64 (keys past 2^63 stay text)
 
 
 def _key_columns(meta: dict[str, Any]) -> list[set[tuple[str, str]]]:
