@@ -285,6 +285,29 @@ class TargetLock:
 
 
 # -- what --replace would break -------------------------------------------------------------------
+def _partitions(conn: sa.Connection, schema: str | None, tables: set[str]) -> set[str]:
+    """The partitions (and their partitions) of ``tables`` in the PostgreSQL target's ``schema``."""
+    import sqlalchemy as sa
+
+    rows = conn.execute(
+        sa.text(
+            "SELECT p.relname, c.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = p.relnamespace "
+            "JOIN pg_namespace cn ON cn.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND cn.nspname = :schema"
+        ),
+        {"schema": schema},
+    ).all()
+    found: set[str] = set()
+    parents = set(tables)
+    while True:
+        more = {child for parent, child in rows if parent in parents} - found - set(tables)
+        if not more:
+            return found
+        found |= more
+        parents = more
+
+
 def dependents(
     conn: sa.Connection,
     names: list[str],
@@ -304,6 +327,7 @@ def dependents(
     out: list[str] = []
     if kind == "postgresql":
         schema = schema or conn.execute(sa.text("SELECT current_schema()")).scalar()
+        wanted |= _partitions(conn, schema, wanted)  # dropped with their table: a view on one is refused now
         rows = conn.execute(
             sa.text(
                 "SELECT sn.nspname, s.relname, con.conname, d.relname FROM pg_constraint con "

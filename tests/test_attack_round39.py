@@ -75,3 +75,37 @@ def test_a_check_beside_a_type_the_target_lacks(pg_db, ddl: str) -> None:
     out = relsynth.synthesize(source, target, seed=1)
     assert out["write"].verification.problems == 0
     assert fetch(target, "SELECT COUNT(*) FROM employee WHERE NOT (hire_date > birth_date + 6570)") == [(0,)]
+
+
+PARTITIONED = """
+CREATE TABLE visit (id int PRIMARY KEY, kind text NOT NULL);
+CREATE TABLE obs (id bigint, visit_id int NOT NULL REFERENCES visit, at timestamptz NOT NULL, v numeric,
+    PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE obs_2023 PARTITION OF obs FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE obs_rest PARTITION OF obs DEFAULT;
+INSERT INTO visit SELECT g, (ARRAY['a', 'b', 'c'])[1 + g %% 3] FROM generate_series(1, 300) g;
+INSERT INTO obs SELECT row_number() OVER (), v.id, timestamptz '2023-06-01+00' + (v.id %% 400) * interval '1 day'
+    + k * interval '1 hour', v.id %% 97 + k FROM visit v, generate_series(1, 3) k;
+"""
+
+
+@pytest.mark.postgresql
+def test_replace_refuses_a_view_on_a_partition_before_reading_the_source(
+    pg_db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """5. A materialized view on a partition of a table --replace drops was found only when the
+    table was dropped, after the source was read, fitted and sampled (a view on a table at once)."""
+    from relsynth.errors import RelsynthError
+    from relsynth.model import fit
+
+    source, target = pg_db(), pg_db()
+    run_sql(source, PARTITIONED)
+    relsynth.synthesize(source, target, seed=1)
+    run_sql(target, "CREATE MATERIALIZED VIEW mv_obs AS SELECT count(*) AS n FROM obs_2023")
+
+    def fitted(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the source was read and fitted before the target was checked")
+
+    monkeypatch.setattr(fit, "fit_tables", fitted)
+    with pytest.raises(RelsynthError, match=r"view mv_obs \(uses obs_2023\)"):
+        relsynth.synthesize(source, target, seed=2, replace=True)
