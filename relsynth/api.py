@@ -961,6 +961,7 @@ def evaluate(
     holdout: Mapping[str, Any] | None = None,
     infer_keys: bool = True,
     progress: Progress | None = None,
+    rare_k: int | None = None,
 ) -> dict[str, Any]:
     """Fidelity, detectability, utility, integrity and privacy of ``synthetic`` against ``source``.
 
@@ -973,7 +974,9 @@ def evaluate(
     or schema, the source is reflected and profiled afresh, as fit does before learning: the
     numbers do not depend on the model's internal choices, so ``relsynth evaluate`` reproduces
     what synthesize printed. sdmetrics' QualityReport always runs beside relsynth's own scores
-    (same rows, same columns); ``sdmetrics`` adds its DiagnosticReport.
+    (same rows, same columns); ``sdmetrics`` adds its DiagnosticReport. ``rare_k``: synthetic
+    values fewer people hold in the source are flagged (the model's --rare-k when ``model`` is
+    given and ``rare_k`` is not; else 5).
     """
     from dataclasses import replace
 
@@ -982,6 +985,7 @@ def evaluate(
     from relsynth.evaluation.run import evaluate_frames
     from relsynth.graph import plan as make_plan
     from relsynth.io import connect, redact
+    from relsynth.model.rare import RARE_K
     from relsynth.model.spec import Model as ModelCls
     from relsynth.read import read_tables
     from relsynth.reflection import reflect_connection
@@ -1005,6 +1009,7 @@ def evaluate(
         schema = model.schema
     if model is not None:
         holdout = model.source.get("holdout") or None
+        rare_k = rare_k or model.source.get("rare_k")
     labels = {"source": "source (in memory)", "synthetic": "synthetic (in memory)"}
     if isinstance(source, Mapping):
         real = {n: f.reset_index(drop=True) for n, f in source.items()}
@@ -1072,6 +1077,7 @@ def evaluate(
         progress=progress,
         model_sample=attacked,
         whole_source=whole_source,
+        rare_k=rare_k or RARE_K,
     )
 
 

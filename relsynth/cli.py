@@ -1013,6 +1013,14 @@ def _write_reports(result: dict[str, Any], html: str | None, json_path: str | No
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out tables matching (repeatable).")
+@click.option(
+    "--rare-k",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="K",
+    help="Flag synthetic values that fewer than K people hold in the source "
+    "(default: the --model's --rare-k, else 5).",
+)
 @_no_infer_keys
 @_global_options
 @click.pass_context
@@ -1033,6 +1041,7 @@ def evaluate(
     seed: int,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
+    rare_k: int | None,
     no_infer_keys: bool,
 ) -> None:
     """Compare a synthetic database with its source: fidelity, detectability, integrity, privacy.
@@ -1062,6 +1071,7 @@ def evaluate(
                 exclude=exclude,
                 infer_keys=not no_infer_keys,
                 progress=progress,
+                rare_k=rare_k,
             )
         _write_reports(result, html, json_path)
 
@@ -1086,6 +1096,7 @@ def _evaluate_after(
     from relsynth.io import redact
 
     holdout = result["model"].source.get("holdout") or None
+    rare_k = result["model"].source.get("rare_k")
     synthetic_schema = result.get("target_schema")
     with _progress(ctx) as progress:
         evaluation = run(
@@ -1099,6 +1110,7 @@ def _evaluate_after(
             holdout=holdout,
             infer_keys=infer_keys,
             progress=progress,
+            rare_k=rare_k,
         )
     _write_reports(evaluation, report, None)
     words = ["relsynth", "evaluate", redact(source), redact(target)]
@@ -1113,6 +1125,8 @@ def _evaluate_after(
             words += [flag, name]
     if not infer_keys:
         words.append("--no-infer-keys")
+    if rare_k and rare_k != 5:
+        words += ["--rare-k", str(rare_k)]
     again = " ".join(shlex.quote(w) for w in words)
     note = " (without this run's holdout: privacy is compared without one)" if holdout else ""
     _stdout_console().print(f"the same numbers: {again}{note}", highlight=False, soft_wrap=True)

@@ -17,10 +17,19 @@
   0 means a synthetic row sits on one particular record.
 - *Rare categories*: values that are rare in the source and appear in the synthetic data with
   counts small enough to single a person out.
+- *Held by few people*: synthetic values that fewer than rare_k PEOPLE hold in the source, counted
+  as the model counts them (model.fit.people_of: a row's person is its root ancestor, or the
+  column naming them in a flat table), whatever their row counts: one patient's ward code on 30
+  visits is one person's. Categories and text codes as whole values; numbers and dates only
+  where the source repeats them as a point mass (a sentinel: rare_k rows and 1% of the column's,
+  as model.sentinels finds them), not where a continuous value sits on one row and the synthetic
+  one equals it by chance; and the letters of a code group (KOWALZ-0001..KOWALZ-0030) that fewer
+  than rare_k people hold, seen in synthetic values as their prefix.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,7 +39,7 @@ import pandas as pd
 from relsynth.evaluation.features import Encoder, at_most, labels
 from relsynth.model import values
 from relsynth.model.values import identifying, record_keys, unique_records
-from relsynth.schema import Table
+from relsynth.schema import Kind, Table
 
 MAX_QUERY_ROWS = 2_000
 MAX_REFERENCE_ROWS = 20_000
@@ -212,4 +221,91 @@ def rare_categories(
                 if values:
                     item["value"] = value
                 out.append(item)
+    return out
+
+
+# A code's letters before its number (KOWALZ in KOWALZ-0017): the part a group of codes shares.
+_CODE_PREFIX = re.compile(r"^([^\W\d_]{3,})[-_ ./#:]?\d")
+
+
+def rare_people(
+    table: Table,
+    real: pd.DataFrame,
+    synth: pd.DataFrame,
+    people: np.ndarray | None,
+    k: int,
+    *,
+    values: bool,
+) -> list[dict[str, Any]]:
+    """Synthetic values that fewer than ``k`` people hold in the source (``people``: each real
+    row's person, -1 for none; None: each row is its own), whatever their row counts, per
+    column: categories and text as whole values, numbers and dates where the source repeats them
+    as a point mass, and code groups by their letters. Counts (and, with ``values``, the value)."""
+    from relsynth.model import sentinels
+    from relsynth.model.rare import persons
+
+    keys = set(table.primary_key) | table.fk_columns()
+    who = persons(np.arange(len(real)) if people is None else np.asarray(people))
+    out: list[dict[str, Any]] = []
+    for col in table.columns:
+        c = col.name
+        if c in keys or col.pii or col.computed or col.type.values or c not in real or c not in synth:
+            continue
+        if col.kind not in {Kind.CATEGORICAL, Kind.TEXT, Kind.NUMERICAL, Kind.DATETIME}:
+            continue  # booleans and enum labels are public; identifiers are generated
+        numeric = col.kind in {Kind.NUMERICAL, Kind.DATETIME}
+        r, s = labels(real[c]), labels(synth[c])
+        held = _holders(r, who)
+        rare = held[held["people"] < k]
+        if numeric:  # a point mass of the source (a sentinel), not a value of one row met by chance
+            known = int(held["rows"].sum())
+            rare = rare[(rare["rows"] >= k) & (rare["rows"] >= sentinels.MIN_SHARE * known)]
+        out += _found(c, "value", rare, s, values)
+        if col.kind in {Kind.CATEGORICAL, Kind.TEXT}:
+            out += _rare_prefixes(c, r, s, who, k, values)
+    return out
+
+
+def _holders(spelled: pd.Series, who: np.ndarray) -> pd.DataFrame:
+    """Per value of ``spelled`` (labels), its rows and the distinct people holding it."""
+    pairs = pd.DataFrame({"v": spelled.to_numpy(dtype=object), "p": who}).dropna(subset=["v"])
+    grouped = pairs.groupby("v", sort=False)["p"]
+    return pd.DataFrame({"rows": grouped.size(), "people": grouped.nunique()})
+
+
+def _rare_prefixes(
+    column: str, real: pd.Series, synth: pd.Series, who: np.ndarray, k: int, values: bool
+) -> list[dict[str, Any]]:
+    """Code groups (KOWALZ-0001..KOWALZ-0030) whose letters fewer than ``k`` people hold in the
+    source and that begin synthetic values, though no whole value need be the source's."""
+    r = real.astype("string").str.extract(_CODE_PREFIX, expand=False)
+    if not r.notna().any():
+        return []
+    held = _holders(r, who)
+    rare = held[held["people"] < k]
+    if rare.empty:
+        return []
+    s = synth.astype("string").str.extract(_CODE_PREFIX, expand=False)
+    return _found(column, "code prefix", rare, s, values)
+
+
+def _found(
+    column: str, kind: str, rare: pd.DataFrame, synth: pd.Series, values: bool
+) -> list[dict[str, Any]]:
+    """The ``rare`` values (_holders' rows) that ``synth`` holds, as the result's items."""
+    hits = rare.join(synth.dropna().value_counts().rename("synthetic"), how="inner")
+    out = []
+    for value, people, rows, n in zip(
+        hits.index, hits["people"], hits["rows"], hits["synthetic"], strict=True
+    ):
+        item: dict[str, Any] = {
+            "column": column,
+            "kind": kind,
+            "source_people": int(people),
+            "source_rows": int(rows),
+            "synthetic_rows": int(n),
+        }
+        if values:
+            item["value"] = value
+        out.append(item)
     return out

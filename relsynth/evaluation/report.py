@@ -953,8 +953,38 @@ def _privacy_block(priv: dict[str, Any], shareable: bool) -> str:
             "5 times that appear in the synthetic data a few times: each could single a person out</p>"
             f'<div class="scroll short">{_table(head, rows)}</div>'
         )
+    out += _rare_people_block(priv, shareable)
     out += _attacks_block(_dict(priv.get("attacks")))
     return out + _membership_block(_dict(priv.get("model_membership")))
+
+
+def _rare_people_block(priv: dict[str, Any], shareable: bool) -> str:
+    """Synthetic values held by fewer than rare_k people in the source (privacy.rare_people):
+    counts, and the values only where the report is not shareable."""
+    found = [_dict(r) for r in _list(priv.get("rare_people"))]
+    if not found:
+        return ""
+    k = _int(priv.get("rare_k") or 5)
+    with_values = not shareable and any("value" in r for r in found)
+    head = ["column", "what", *(["value"] if with_values else [])]
+    head += ["source people", "source rows", "synthetic rows"]
+    rows = [
+        [
+            _e(r.get("column")),
+            _e(r.get("kind")),
+            *([_e(r.get("value", ""))] if with_values else []),
+            _int(r.get("source_people")),
+            _int(r.get("source_rows")),
+            _int(r.get("synthetic_rows")),
+        ]
+        for r in found
+    ]
+    return (
+        f"<h4>Held by fewer than {k} people ({len(found)})</h4><p class='muted small'>synthetic values "
+        f"(or the letters a group of codes begins with) held by fewer than {k} people in the source, "
+        "however many rows they fill there or here: each could single a person out</p>"
+        f'<div class="scroll short">{_table(head, rows)}</div>'
+    )
 
 
 def _rate_ci(r: dict[str, Any]) -> str:

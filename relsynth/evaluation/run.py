@@ -22,6 +22,7 @@ from relsynth.evaluation.integrity import check_integrity
 from relsynth.evaluation.summary import TOLD_APART_AUC
 from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
+from relsynth.model.rare import RARE_K
 from relsynth.schema import Schema
 
 log = logging.getLogger("relsynth")
@@ -109,6 +110,7 @@ def evaluate_frames(
     progress: Progress | None = None,
     model_sample: membership.FileSample | None = None,
     whole_source: Callable[[str, list[str]], Iterable[pd.DataFrame]] | None = None,
+    rare_k: int = RARE_K,
 ) -> dict[str, Any]:
     """Compare ``synth`` with ``real`` table by table and relationship by relationship.
 
@@ -117,8 +119,10 @@ def evaluate_frames(
     holder of the model file drew from it (relsynth.evaluation.membership), or why nothing was.
     ``whole_source`` (table, columns): chunks of every source row of a table, where ``real``
     holds a sample: a record counts as copied only if it is unique in the whole source
-    (privacy.exact_copies).
+    (privacy.exact_copies). ``rare_k``: the model's threshold; a synthetic value fewer people
+    hold in the source is flagged (privacy.rare_people).
     """
+    from relsynth.model.fit import people_of
     from relsynth.read import holdout_masks
 
     plan = plan or make_plan(schema)
@@ -130,6 +134,7 @@ def evaluate_frames(
     units = membership.split_units(real, plan, masks) if model_sample and not model_sample.reason else {}
     notes: list[str] = []
     tables: dict[str, Any] = {}
+    whose = people_of(schema, real, plan, rare_k)  # each row's person, as fit counts them
     for i, name in enumerate(data):
         if progress:
             progress("evaluate", i, len(data))
@@ -165,6 +170,10 @@ def evaluate_frames(
                 "rare_categories": privacy.rare_categories(
                     r, s, [c for c in cols if not is_numeric_kind(table, c)], values=not shareable
                 ),
+                "rare_people": privacy.rare_people(
+                    table, r, s, whose[name].people if name in whose else None, rare_k, values=not shareable
+                ),
+                "rare_k": rare_k,
                 # Its own seed per table: the attacks leave the other metrics' draws as they were.
                 "attacks": attacks.attacks(
                     table, train, hold, s, cols, (abs(seed), zlib.crc32(name.encode("utf-8")))
@@ -302,6 +311,15 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
             "inconclusive_tables": inconclusive,
             # Reported, not part of the verdict: an attack whose risk interval lies above 0.
             "attack_risk_tables": [n for n, a in attacked.items() if attacks.exposed(a)],
+            # Reported, not part of the verdict: synthetic values fewer than rare_k people hold in
+            # the source, by table and column (counts only: the values stay in the tables' lists).
+            "rare_people": {
+                n: sorted({r["column"] for r in t["privacy"].get("rare_people") or []})
+                for n, t in result["tables"].items()
+                if t["privacy"].get("rare_people")
+            },
+            "rare_people_found": sum(len(t["privacy"].get("rare_people") or []) for t in tables),
+            "rare_k": next((t["privacy"].get("rare_k") for t in tables), None),
             "attacks_run": any(a.get("available") for a in attacked.values()),
             # Reported, not part of the verdict: the model file's holder, sampling at will.
             "model_membership_tables": [n for n, m in members.items() if membership.exposed(m)],
@@ -767,7 +785,7 @@ def _strip_source_detail(result: dict[str, Any], synth: dict[str, pd.DataFrame])
             plot["real"] = None
         for p in t["pairs"]:
             p.pop("real", None)
-        for r in t["privacy"]["rare_categories"]:
+        for r in (*t["privacy"]["rare_categories"], *t["privacy"]["rare_people"]):
             r.pop("value", None)
     for rel in result["relationships"]:
         rel["counts"]["real"] = None

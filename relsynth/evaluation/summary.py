@@ -177,6 +177,24 @@ def membership_lines(result: dict[str, Any]) -> list[str]:
     return out
 
 
+def rare_people_lines(result: dict[str, Any]) -> list[str]:
+    """Synthetic values held by fewer than rare_k people in the source: how many, and where (the
+    columns, never the values)."""
+    p = result["scores"]["privacy"]
+    where = p.get("rare_people")
+    if where is None:  # a result from before this check
+        return []
+    k = p.get("rare_k") or 5
+    if not where:
+        return [f"privacy: no synthetic value is held by fewer than {k} people in the source"]
+    columns = [f"{n}.{c}" for n, cols in where.items() for c in cols]
+    shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
+    return [
+        f"privacy: {p['rare_people_found']} synthetic values (or code prefixes) held by fewer than {k} "
+        f"people in the source, however many rows they fill: {shown}  <- each can single a person out"
+    ]
+
+
 def summary_lines(result: dict[str, Any]) -> list[str]:
     """Detection first, quality (sdmetrics beside ours) second: a high quality score says nothing
     about a table a classifier tells apart."""
@@ -199,6 +217,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         if p["holdout"]
         else f"{copies}; {p['note']}"
     )
+    out += rare_people_lines(result)
     out += attack_lines(result)
     out += membership_lines(result)
     if "utility" in result:

@@ -71,12 +71,8 @@ class _Fitting:
     scores: np.ndarray  # own dims: deterministic scores (ties at their mean), for correlations
     parent_pos: np.ndarray | None  # context parent row of each row (-1: none)
     seconds: dict[str, np.ndarray] = field(default_factory=dict)
-    # The person each row belongs to, as a row of the topmost table split into people (one of at
-    # least MIN_HOLDOUT_UNITS rows, as --holdout splits): None when the rows are their own people.
-    owner: np.ndarray | None = None
-    # Who the owner is in the source, for counts there (read.Holder): foreign keys from this
-    # table to the owner's table and its columns naming them.
-    holder: tuple[tuple[ForeignKey, ...], tuple[str, ...]] | None = None
+    # Whose each row is (Whose.owner, Whose.holder): what the children's owners are found from.
+    who: Whose | None = None
     # Category dims (their index) and values: ordered again once the children's summaries exist.
     categories: list[tuple[int, pd.Series]] = field(default_factory=list)
 
@@ -252,7 +248,8 @@ def _fit_tables(
             rows = (sentinel_rows or {}).get(name, {}).get(spec.name)
             if value is not None and rows is not None and name in states:
                 fitting = states[name]
-                people = fitting.owner if fitting.owner is not None else fitting.parent_pos
+                owner = fitting.who.owner if fitting.who is not None else None
+                people = owner if owner is not None else fitting.parent_pos
                 if rare.holders(rows, people) < rare_k:  # one patient's 40 rows of 1999-12-31: theirs
                     log.debug("%s.%s: a sentinel date held by too few people: not kept", name, spec.name)
                     value = None
@@ -468,16 +465,15 @@ def _fit_own(
     uniques = _unique_columns(table)
     specs: dict[str, ColumnSpec] = {}
     copula_cols: list[str] = []
-    # Context parent: where each row belongs, and the share of rows without one.
-    parent_pos = None
-    if tp.context is not None:
-        parent_frame = frames.get(tp.context.ref_table)
-        if parent_frame is not None:
-            parent_pos = positions(frame, tp.context.columns, parent_frame, tp.context.ref_columns)
-            model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
-            if not any(table.column(c).nullable for c in tp.context.columns):
-                # Dangling keys of a NOT NULL key SQLite did not enforce: no row can be under no parent.
-                model.null_context = 0.0
+    # Whose the rows are (a person, a parent row, or their own), and the share under no parent.
+    parents = {n: s.who for n, s in states.items()}
+    who = whose(schema, plan, table, frame, frames, parents, rare_k, source_counts, data_keys)
+    parent_pos, owner, holder, namer = who.parent_pos, who.owner, who.holder, who.namer
+    if parent_pos is not None and tp.context is not None:
+        model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
+        if not any(table.column(c).nullable for c in tp.context.columns):
+            # Dangling keys of a NOT NULL key SQLite did not enforce: no row can be under no parent.
+            model.null_context = 0.0
     if data_keys:  # profiled as ids because they are in the key; they are dates, numbers or labels
         table = replace(
             table,
@@ -494,26 +490,8 @@ def _fit_own(
             ),
         )
     # Rare categories are never emitted (model/rare.py); a column of rare values only is no category.
-    owner, holder = _owners(tp, parent_pos, states, frames)
     gone = _excluded_parents(schema, table)
-    # Where no parent says whose rows these are, a column of the table may name them. Where one
-    # does (OMOP's measurement under person), a text value that fixes its number is no person.
-    namer: str | None = None
-    if owner is None:
-        keyed = data_keys | {c for cols in gone for c in cols} | _keys_into_tables(schema, table)
-        namer, owner = _named_owner(table, frame, keyed, rare_k, source_counts)
-        holder = None if namer is None else ((), (namer,))
-    if namer is not None:
-        log.debug("%s: each row's person is named by %s: rare values counted by it", table.name, namer)
-    # Rows under a branch (a parent table of fewer than MIN_PEOPLE rows that is itself under
-    # another: 2 stores among 700 addresses) are their own people, not the branch's: counted by
-    # their 2 stores, no value of 600 customers was kept. A small root table (11 patients) still
-    # counts its rows' children by it; a small root table that is no one (REDCap's one project)
-    # does not: one project held every value of its 3,000 log rows, so all were rare.
-    by_parent = None if _under_a_branch(plan, tp, frames) or _under_no_one(schema, tp, frames) else parent_pos
-    # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
-    # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
-    people = owner if owner is not None else by_parent
+    by_parent, people = who.by_parent, who.people
     # Which columns make a record a row must not copy is decided on the source's own values.
     original = frame
     # A text spelling a number beside it, with words of its own elsewhere ('14.23' or 'Negative'):
@@ -865,8 +843,7 @@ def _fit_own(
         scores=s_own,
         parent_pos=parent_pos,
         seconds=seconds,
-        owner=owner,
-        holder=holder,
+        who=who,
         categories=categories,
     )
 
@@ -1439,10 +1416,93 @@ def _smoothed(encoder: Continuous) -> Continuous:
 MIN_PEOPLE = 20  # rows of a table (or values of a key) to count its rows as people: stores are not
 
 
+@dataclass
+class Whose:
+    """Whose each row of a table is, as the model counts holders of a value (rare_k of them)."""
+
+    parent_pos: np.ndarray | None  # the context parent's row (-1: none)
+    # The person: the root ancestor through the context FKs (as a row of the topmost table large
+    # enough to be people), or a column naming them in a flat table (``namer``); None if neither.
+    owner: np.ndarray | None
+    holder: Holder | None  # who the owner is in the source, for counts there (read.Holder)
+    namer: str | None
+    by_parent: np.ndarray | None  # the parent row where it says whose the rows are
+    people: np.ndarray | None  # who holds a value: the owner, else by_parent, else (None) the row
+
+
+def whose(
+    schema: Schema,
+    plan: Plan,
+    table: Table,
+    frame: pd.DataFrame,
+    frames: Mapping[str, pd.DataFrame],
+    parents: Mapping[str, Whose | None],
+    rare_k: int,
+    source_counts: SourceCounts | None = None,
+    data_keys: set[str] | None = None,
+) -> Whose:
+    """Whose the rows of ``frame`` are (``parents``: the tables above it, found first). Fit withholds
+    a value fewer than rare_k of the ``people`` hold; evaluate flags one (people_of)."""
+    tp = plan[table.name]
+    if data_keys is None:
+        data_keys = _data_key_columns(table) | _repeating_keys(table, tp.context, frame)
+        data_keys |= _repeated_text_keys(table, frame)
+    parent_pos = None
+    if tp.context is not None and frames.get(tp.context.ref_table) is not None:
+        parent_pos = positions(
+            frame, tp.context.columns, frames[tp.context.ref_table], tp.context.ref_columns
+        )
+    owner, holder = _owners(tp, parent_pos, parents, frames)
+    # Where no parent says whose rows these are, a column of the table may name them. Where one
+    # does (OMOP's measurement under person), a text value that fixes its number is no person.
+    namer: str | None = None
+    if owner is None:
+        gone = _excluded_parents(schema, table)
+        keyed = data_keys | {c for cols in gone for c in cols} | _keys_into_tables(schema, table)
+        namer, owner = _named_owner(table, frame, keyed, rare_k, source_counts)
+        holder = None if namer is None else ((), (namer,))
+    if namer is not None:
+        log.debug("%s: each row's person is named by %s: rare values counted by it", table.name, namer)
+    # Rows under a branch (a parent table of fewer than MIN_PEOPLE rows that is itself under
+    # another: 2 stores among 700 addresses) are their own people, not the branch's: counted by
+    # their 2 stores, no value of 600 customers was kept. A small root table (11 patients) still
+    # counts its rows' children by it; a small root table that is no one (REDCap's one project)
+    # does not: one project held every value of its 3,000 log rows, so all were rare.
+    by_parent = None if _under_a_branch(plan, tp, frames) or _under_no_one(schema, tp, frames) else parent_pos
+    # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
+    # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
+    people = owner if owner is not None else by_parent
+    return Whose(parent_pos, owner, holder, namer, by_parent, people)
+
+
+def people_of(
+    schema: Schema, frames: Mapping[str, pd.DataFrame], plan: Plan | None = None, rare_k: int = rare.RARE_K
+) -> dict[str, Whose]:
+    """Whose the rows of each data table of ``frames`` are, found as fit finds them (on the schema
+    as fit reads it): what evaluate counts the source's holders of a value by."""
+    plan = plan or make_plan(schema)
+    frames = {n: f.reset_index(drop=True) for n, f in frames.items()}
+    schema = _promote_repeated(referenced_keys(unlinked_codes(schema)), plan, frames)
+    plan = make_plan(schema) if schema is not plan.schema else plan
+    found: dict[str, Whose] = {}
+    for name in plan.order:
+        frame = frames.get(name)
+        if plan[name].role != "data" or frame is None or not len(frame):
+            continue
+        tp = plan[name]
+        found[name] = whose(
+            schema, plan, schema.table(name), _in_key_spelling(tp, frame, frames), frames, found, rare_k
+        )
+    return found
+
+
 def _owners(
-    tp: TablePlan, parent_pos: np.ndarray | None, states: dict[str, _Fitting], frames: dict[str, pd.DataFrame]
+    tp: TablePlan,
+    parent_pos: np.ndarray | None,
+    states: Mapping[str, Whose | None],
+    frames: Mapping[str, pd.DataFrame],
 ) -> tuple[np.ndarray | None, Holder | None]:
-    """Each row's person (see _Fitting.owner), and who that person is in the source (the foreign
+    """Each row's person (Whose.owner), and who that person is in the source (the foreign
     keys from this table to the person's table, the first, or to the table naming them, and the
     columns there that name them; None where they cannot be named there).
 
@@ -1458,7 +1518,7 @@ def _owners(
     if len(frames.get(context.ref_table, ())) < MIN_PEOPLE:
         return None, None
     parent = states[context.ref_table]
-    if parent.owner is None:
+    if parent is None or parent.owner is None:
         return parent_pos, ((), tuple(context.columns))
     owner = np.where(parent_pos >= 0, parent.owner[np.maximum(parent_pos, 0)], -1)
     return owner, None if parent.holder is None else ((context, *parent.holder[0]), parent.holder[1])
@@ -1504,7 +1564,7 @@ class _SourceHeld:
         return {v for v in wanted if all(held.get(v, 0) >= k for held in counted)}
 
 
-def _under_a_branch(plan: Plan, tp: TablePlan, frames: dict[str, pd.DataFrame]) -> bool:
+def _under_a_branch(plan: Plan, tp: TablePlan, frames: Mapping[str, pd.DataFrame]) -> bool:
     """Whether the context parent is a small table under another (see _owners)."""
     context = tp.context
     if context is None:
@@ -1512,7 +1572,7 @@ def _under_a_branch(plan: Plan, tp: TablePlan, frames: dict[str, pd.DataFrame]) 
     return len(frames.get(context.ref_table, ())) < MIN_PEOPLE and plan[context.ref_table].context is not None
 
 
-def _under_no_one(schema: Schema, tp: TablePlan, frames: dict[str, pd.DataFrame]) -> bool:
+def _under_no_one(schema: Schema, tp: TablePlan, frames: Mapping[str, pd.DataFrame]) -> bool:
     """Whether the context parent is a table of fewer than MIN_PEOPLE rows that holds no people
     (a project, a site: not patients, not named or shaped like them). Its rows are not whose the
     child's rows are: counted by one project, every value of 3,000 rows was one owner's (rare)."""
