@@ -993,6 +993,7 @@ def evaluate(
 
     attacked: membership.FileSample | None = None  # what the model file's holder draws, or why not
     whole_source: Callable[[str, list[str]], Iterator[pd.DataFrame]] | None = None
+    source_counts: _SourceCounts | None = None
     if isinstance(model, str | Path):
         from relsynth.errors import ModelError
         from relsynth.sdv_engine import is_sdv_file
@@ -1034,8 +1035,10 @@ def evaluate(
             read = read_tables(conn, schema, plan, sample_rows=sample_rows, seed=seed, progress=progress)
             real = read.frames
             if any(read.rows_read.get(n, 0) < rows for n, rows in read.source_rows.items()):
-                # A sample: records seen once in it are checked against every source row.
+                # A sample: records seen once in it are checked against every source row, and
+                # values its people hold rarely are counted again in the source.
                 whole_source = functools.partial(_source_chunks, source, schema, plan)
+                source_counts = _SourceCounts(source, schema)
     integrity: Any = None  # SQL verification of a database, or a check of frames
     if isinstance(synthetic, Mapping):
         synth = {n: f.reset_index(drop=True) for n, f in synthetic.items()}
@@ -1078,6 +1081,7 @@ def evaluate(
         model_sample=attacked,
         whole_source=whole_source,
         rare_k=rare_k or RARE_K,
+        source_counts=source_counts,
     )
 
 
@@ -1092,6 +1096,31 @@ def _source_chunks(
     with connect(source, read_only=True) as conn:
         for _, chunk in stream_rows(conn, schema, plan, columns={table: columns}):
             yield chunk
+
+
+class _SourceCounts:
+    """read.SourceHolders on the source, on a connection of its own for each count (evaluate's
+    read is over): how many of the whole source's rows and people hold a value, as fit counts
+    them when it learns from a sample (model.fit.SourceCounts)."""
+
+    def __init__(self, source: str | sa.URL, schema: Schema) -> None:
+        self.source, self.schema = source, schema
+
+    def __call__(
+        self, table_name: str, column: str, holders: Sequence[Any], wanted: set[Any]
+    ) -> list[dict[Any, int]] | None:
+        from relsynth.io import connect
+        from relsynth.read import SourceHolders
+
+        with connect(self.source, read_only=True) as conn:
+            return SourceHolders(conn, self.schema)(table_name, column, holders, wanted)
+
+    def spread(self, table_name: str, column: str) -> tuple[int, int] | None:
+        from relsynth.io import connect
+        from relsynth.read import SourceHolders
+
+        with connect(self.source, read_only=True) as conn:
+            return SourceHolders(conn, self.schema).spread(table_name, column)
 
 
 def _target_tables(conn: Any, schema: Schema, plan: Any, target_schema: str | None) -> dict[str, Any]:

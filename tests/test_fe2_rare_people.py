@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 import relsynth
+from relsynth import api
 from relsynth.cli import main
 from tests.conftest import create_database, drop_database, new_db_name
 
@@ -99,6 +100,16 @@ def _source_rows(rng: random.Random) -> dict[str, list[dict[str, Any]]]:
                     "weight": round(rng.uniform(40, 120), 4),
                 }
             )
+    for p in range(1, 9):  # a ward of 8 patients: common in the source, rare in a sample of it
+        visits.append(
+            {
+                "person_id": p,
+                "ward": "E5",
+                "seen_on": dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(1000)),
+                "lab_code": f"{LABS[p % 3]}-{rng.randrange(10_000):04d}",
+                "weight": round(rng.uniform(40, 120), 4),
+            }
+        )
     for i in range(1, 41):  # one patient's 40 visits: their ward, their sentinel date, their codes
         visits.append(
             {
@@ -194,7 +205,7 @@ def test_values_of_one_person_on_many_rows_are_flagged(pair: tuple[str, str], ki
     assert "WQ-9" in export.get("ward", set())
     assert "X99.9" in export.get("diagnosis", set())
     # Common values, and continuous numbers equal to one source row's each, are not flagged.
-    assert not visit.get("ward", set()) & set(WARDS)
+    assert not visit.get("ward", set()) & {*WARDS, "E5"}
     assert not export.get("diagnosis", set()) & set(DIAGNOSES)
     assert "weight" not in visit and "amount" not in export
     assert visit.get("seen_on", set()) == {"1999-12-31"}  # dates two people share by chance are no one's
@@ -206,6 +217,38 @@ def test_values_of_one_person_on_many_rows_are_flagged(pair: tuple[str, str], ki
     item = next(r for r in result["tables"]["visit"]["privacy"]["rare_people"] if r.get("value") == "ZW-LEAK")
     assert (item["source_people"], item["source_rows"], item["synthetic_rows"]) == (1, 40, 40)
     assert result["scores"]["privacy"]["rare_people"]["export"] == ["diagnosis", "ward"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_sample_is_counted_again_in_the_source(
+    new_db: Callable[[str], str], kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """evaluate reads a sample (25 of 80 patients): the ward of 8 patients is held by fewer than 5
+    of the sample's, and the leaked ward by none of them unless patient 7 is drawn. Counted
+    again in the whole source, as fit counts a sample's codes, the first is common and the
+    second one patient's."""
+    source, target = new_db(kind), new_db(kind)
+    rows = _source_rows(random.Random(5))
+    _build(source, rows)
+    synthetic = _synthetic_rows(rows)
+    firsts = {}
+    for row in synthetic["visit"]:  # every synthetic patient's first visit on the leaked ward
+        firsts.setdefault(row["person_id"], row)
+    for row in firsts.values():
+        row["ward"] = "ZW-LEAK"
+    _build(target, synthetic)
+    result = relsynth.evaluate(source, target, seed=1, sample_rows=25)
+    assert result["tables"]["visit"]["rows"]["real"] < len(rows["visit"])  # a sample
+    visit = result["tables"]["visit"]["privacy"]
+    assert visit["rare_people_in_whole_source"]
+    wards = {r["value"]: r for r in visit["rare_people"] if r["column"] == "ward"}
+    assert set(wards) == {"ZW-LEAK"}, "E5 is held by 8 patients of the source"
+    assert (wards["ZW-LEAK"]["source_people"], wards["ZW-LEAK"]["source_rows"]) == (1, 40)
+    # Control: counted in the sample alone (the source answers nothing), E5 is flagged and the
+    # leaked ward, on no sampled patient of the source, is not.
+    monkeypatch.setattr(api._SourceCounts, "__call__", lambda self, *args: None)
+    alone = relsynth.evaluate(source, target, seed=1, sample_rows=25)["tables"]["visit"]["privacy"]
+    assert {r["value"] for r in alone["rare_people"] if r["column"] == "ward"} == {"E5"}
 
 
 def test_shareable_result_and_summary_hold_counts_only(new_db: Callable[[str], str], tmp_path: Any) -> None:

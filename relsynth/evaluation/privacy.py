@@ -29,6 +29,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -236,11 +237,18 @@ def rare_people(
     k: int,
     *,
     values: bool,
+    source: InSource | None = None,
 ) -> list[dict[str, Any]]:
     """Synthetic values that fewer than ``k`` people hold in the source (``people``: each real
     row's person, -1 for none; None: each row is its own), whatever their row counts, per
     column: categories and text as whole values, numbers and dates where the source repeats them
-    as a point mass, and code groups by their letters. Counts (and, with ``values``, the value)."""
+    as a point mass, and code groups by their letters. Counts (and, with ``values``, the value).
+
+    ``source``: ``real`` is a sample, and ``source(column, values)`` counts the rows and people
+    of the whole source holding each value (read.SourceHolders, as fit counts them there; None
+    where it cannot): a category and text value is flagged on the source's count, not the
+    sample's (a ward of 7 patients is seen on 3 of a sample's), and a synthetic value the sample
+    does not hold at all is looked up there too (at most SOURCE_LEVELS of them per column)."""
     from relsynth.model import sentinels
     from relsynth.model.rare import persons
 
@@ -260,10 +268,56 @@ def rare_people(
         if numeric:  # a point mass of the source (a sentinel), not a value of one row met by chance
             known = int(held["rows"].sum())
             rare = rare[(rare["rows"] >= k) & (rare["rows"] >= sentinels.MIN_SHARE * known)]
+        elif source is not None:
+            rare = _in_source(rare, real[c], r, synth[c], s, functools.partial(source, c), k)
         out += _found(c, "value", rare, s, values)
         if col.kind in {Kind.CATEGORICAL, Kind.TEXT}:
             out += _rare_prefixes(c, r, s, who, k, values)
     return out
+
+
+# (column, values as read) -> per value, the source's rows holding it and, second, its people
+InSource = Callable[[str, set[Any]], "list[dict[Any, int]] | None"]
+
+
+def _in_source(
+    rare: pd.DataFrame,
+    real: pd.Series,
+    r: pd.Series,
+    synth: pd.Series,
+    s: pd.Series,
+    count: Callable[[set[Any]], list[dict[Any, int]] | None],
+    k: int,
+) -> pd.DataFrame:
+    """``rare`` (_holders' rows, by label) counted again in the whole source: the synthetic values
+    the sample finds rare, and those it does not hold at all; by label (``r``, ``s``: the labels
+    of ``real`` and ``synth``, the values as read, which the source is asked about)."""
+    from relsynth.model.fit import SOURCE_LEVELS
+
+    in_synth = set(s.dropna())
+    unseen = in_synth - set(r.dropna())
+    wanted = (set(rare.index) & in_synth) | (unseen if len(unseen) <= SOURCE_LEVELS else set())
+    if not wanted:
+        return rare
+    raw = pd.concat([real, synth], ignore_index=True)
+    spelled = pd.concat([r, s], ignore_index=True)
+    mask = spelled.isin(wanted).to_numpy()
+    label_of: dict[Any, Any] = {}
+    for v, label in zip(raw[mask], spelled[mask], strict=True):
+        try:
+            label_of[v] = label
+        except TypeError:  # unhashable (an array): the sample decides
+            continue
+    counted = count(set(label_of))
+    if counted is None:
+        return rare
+    rows: dict[Any, int] = {}
+    people: dict[Any, int] = {}
+    for v, label in label_of.items():  # spellings of one label (1 and 1.0): the larger count
+        rows[label] = max(rows.get(label, 0), counted[0].get(v, 0))
+        people[label] = max(people.get(label, 0), counted[-1].get(v, 0))
+    held = pd.DataFrame({"rows": pd.Series(rows, dtype="int64"), "people": pd.Series(people, dtype="int64")})
+    return held[(held["people"] > 0) & (held["people"] < k)]
 
 
 def _holders(spelled: pd.Series, who: np.ndarray) -> pd.DataFrame:

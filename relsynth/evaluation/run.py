@@ -11,7 +11,7 @@ import logging
 import math
 import zlib
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from relsynth.graph import Plan
 from relsynth.graph import plan as make_plan
 from relsynth.model.rare import RARE_K
 from relsynth.schema import Schema
+
+if TYPE_CHECKING:
+    from relsynth.model.fit import Holder, SourceCounts, Whose
 
 log = logging.getLogger("relsynth")
 Progress = Callable[[str, int, int], None]
@@ -111,6 +114,7 @@ def evaluate_frames(
     model_sample: membership.FileSample | None = None,
     whole_source: Callable[[str, list[str]], Iterable[pd.DataFrame]] | None = None,
     rare_k: int = RARE_K,
+    source_counts: SourceCounts | None = None,
 ) -> dict[str, Any]:
     """Compare ``synth`` with ``real`` table by table and relationship by relationship.
 
@@ -120,7 +124,8 @@ def evaluate_frames(
     ``whole_source`` (table, columns): chunks of every source row of a table, where ``real``
     holds a sample: a record counts as copied only if it is unique in the whole source
     (privacy.exact_copies). ``rare_k``: the model's threshold; a synthetic value fewer people
-    hold in the source is flagged (privacy.rare_people).
+    hold in the source is flagged (privacy.rare_people). ``source_counts``: where ``real`` is a
+    sample, the whole source's holders of a value (read.SourceHolders), as fit counts them.
     """
     from relsynth.model.fit import people_of
     from relsynth.read import holdout_masks
@@ -134,7 +139,7 @@ def evaluate_frames(
     units = membership.split_units(real, plan, masks) if model_sample and not model_sample.reason else {}
     notes: list[str] = []
     tables: dict[str, Any] = {}
-    whose = people_of(schema, real, plan, rare_k)  # each row's person, as fit counts them
+    whose = people_of(schema, real, plan, rare_k, source_counts)  # each row's person, as fit counts them
     for i, name in enumerate(data):
         if progress:
             progress("evaluate", i, len(data))
@@ -171,9 +176,16 @@ def evaluate_frames(
                     r, s, [c for c in cols if not is_numeric_kind(table, c)], values=not shareable
                 ),
                 "rare_people": privacy.rare_people(
-                    table, r, s, whose[name].people if name in whose else None, rare_k, values=not shareable
+                    table,
+                    r,
+                    s,
+                    whose[name].people if name in whose else None,
+                    rare_k,
+                    values=not shareable,
+                    source=_in_source(source_counts, name, whose.get(name)),
                 ),
                 "rare_k": rare_k,
+                "rare_people_in_whole_source": source_counts is not None,
                 # Its own seed per table: the attacks leave the other metrics' draws as they were.
                 "attacks": attacks.attacks(
                     table, train, hold, s, cols, (abs(seed), zlib.crc32(name.encode("utf-8")))
@@ -247,6 +259,16 @@ def evaluate_frames(
     if progress:
         progress("evaluate", len(data), len(data))
     return _clean(result)
+
+
+def _in_source(counts: SourceCounts | None, name: str, who: Whose | None) -> privacy.InSource | None:
+    """The table's values counted in the whole source (rows, then people), as fit counts them."""
+    if counts is None or (who is not None and who.counted is None):
+        return None
+    holders: list[Holder] = [((), ())]
+    if who is not None and who.counted and who.counted != ((), ()):
+        holders.append(who.counted)
+    return lambda column, wanted: counts(name, column, holders, wanted)
 
 
 def _clean(value: Any) -> Any:

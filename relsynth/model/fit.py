@@ -1428,6 +1428,9 @@ class Whose:
     namer: str | None
     by_parent: np.ndarray | None  # the parent row where it says whose the rows are
     people: np.ndarray | None  # who holds a value: the owner, else by_parent, else (None) the row
+    # ``people`` named in the source (read.Holder; ((), ()): rows), for counts there; None if they
+    # cannot be (an owner whose table the source cannot join to).
+    counted: Holder | None = None
 
 
 def whose(
@@ -1472,14 +1475,22 @@ def whose(
     # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
     # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
     people = owner if owner is not None else by_parent
-    return Whose(parent_pos, owner, holder, namer, by_parent, people)
+    counted = holder if owner is not None else ((), ())
+    if owner is None and by_parent is not None and tp.context is not None:
+        counted = ((), tuple(tp.context.columns))
+    return Whose(parent_pos, owner, holder, namer, by_parent, people, counted)
 
 
 def people_of(
-    schema: Schema, frames: Mapping[str, pd.DataFrame], plan: Plan | None = None, rare_k: int = rare.RARE_K
+    schema: Schema,
+    frames: Mapping[str, pd.DataFrame],
+    plan: Plan | None = None,
+    rare_k: int = rare.RARE_K,
+    source_counts: SourceCounts | None = None,
 ) -> dict[str, Whose]:
     """Whose the rows of each data table of ``frames`` are, found as fit finds them (on the schema
-    as fit reads it): what evaluate counts the source's holders of a value by."""
+    as fit reads it): what evaluate counts the source's holders of a value by. ``source_counts``:
+    the frames are a sample, and whether a column names people is told in the source, as fit does."""
     plan = plan or make_plan(schema)
     frames = {n: f.reset_index(drop=True) for n, f in frames.items()}
     schema = _promote_repeated(referenced_keys(unlinked_codes(schema)), plan, frames)
@@ -1490,9 +1501,8 @@ def people_of(
         if plan[name].role != "data" or frame is None or not len(frame):
             continue
         tp = plan[name]
-        found[name] = whose(
-            schema, plan, schema.table(name), _in_key_spelling(tp, frame, frames), frames, found, rare_k
-        )
+        spelled = _in_key_spelling(tp, frame, frames)
+        found[name] = whose(schema, plan, schema.table(name), spelled, frames, found, rare_k, source_counts)
     return found
 
 
