@@ -66,6 +66,8 @@ def _schema() -> sa.MetaData:
         sa.Column("seen_on", sa.Date),
         sa.Column("lab_code", sa.String(20)),
         sa.Column("weight", sa.Float),
+        sa.Column("channel", sa.String(10)),
+        sa.CheckConstraint("channel IN ('ward', 'tele')", name="ck_channel"),
     )
     sa.Table(  # a flat export: the patient is named by the MRN on each of their visits
         "export",
@@ -98,6 +100,7 @@ def _source_rows(rng: random.Random) -> dict[str, list[dict[str, Any]]]:
                     "seen_on": dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(1000)),
                     "lab_code": f"{LABS[(p + j) % 3]}-{rng.randrange(10_000):04d}",
                     "weight": round(rng.uniform(40, 120), 4),
+                    "channel": "ward",
                 }
             )
     for p in range(1, 9):  # a ward of 8 patients: common in the source, rare in a sample of it
@@ -108,6 +111,7 @@ def _source_rows(rng: random.Random) -> dict[str, list[dict[str, Any]]]:
                 "seen_on": dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(1000)),
                 "lab_code": f"{LABS[p % 3]}-{rng.randrange(10_000):04d}",
                 "weight": round(rng.uniform(40, 120), 4),
+                "channel": "ward",
             }
         )
     for i in range(1, 41):  # one patient's 40 visits: their ward, their sentinel date, their codes
@@ -118,6 +122,7 @@ def _source_rows(rng: random.Random) -> dict[str, list[dict[str, Any]]]:
                 "seen_on": dt.date(1999, 12, 31),
                 "lab_code": f"KOWALZ-{min(i, 30):04d}",
                 "weight": round(rng.uniform(40, 120), 4),
+                "channel": "tele",  # one patient's, but the CHECK lists it: public
             }
         )
     export: list[dict[str, Any]] = []
@@ -208,6 +213,7 @@ def test_values_of_one_person_on_many_rows_are_flagged(pair: tuple[str, str], ki
     assert not visit.get("ward", set()) & {*WARDS, "E5"}
     assert not export.get("diagnosis", set()) & set(DIAGNOSES)
     assert "weight" not in visit and "amount" not in export
+    assert "channel" not in visit  # a value the schema lists (CHECK ... IN) is no one's
     assert visit.get("seen_on", set()) == {"1999-12-31"}  # dates two people share by chance are no one's
     # The row-counting check alone let them pass (40 and 30 source rows each).
     rows_rare = {

@@ -253,6 +253,7 @@ def rare_people(
     from relsynth.model.rare import persons
 
     keys = set(table.primary_key) | table.fk_columns()
+    listed = _listed(table)
     who = persons(np.arange(len(real)) if people is None else np.asarray(people))
     out: list[dict[str, Any]] = []
     for col in table.columns:
@@ -270,9 +271,33 @@ def rare_people(
             rare = rare[(rare["rows"] >= k) & (rare["rows"] >= sentinels.MIN_SHARE * known)]
         elif source is not None:
             rare = _in_source(rare, real[c], r, synth[c], s, functools.partial(source, c), k)
+        rare = rare[~rare.index.isin(listed.get(c, set()))]
         out += _found(c, "value", rare, s, values)
         if col.kind in {Kind.CATEGORICAL, Kind.TEXT}:
             out += _rare_prefixes(c, r, s, who, k, values)
+    return out
+
+
+def _listed(table: Table) -> dict[str, set[Any]]:
+    """Values the schema lists for a column, as labels: a CHECK's IN list (specialty IN
+    ('cardiology', ...)) is public like an enum's labels, and the sampler may write any of them."""
+    from relsynth.model import checks as ck
+
+    out: dict[str, set[Any]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, ck.In) and isinstance(node.column, ck.Col):
+            spelled = labels(pd.Series(list(node.values), dtype=object)).dropna()
+            out.setdefault(node.column.name, set()).update(spelled)
+        for item in (*getattr(node, "items", ()), getattr(node, "item", None)):
+            if item is not None:
+                walk(item)
+
+    for check in table.checks:
+        try:
+            walk(ck.parse(check.sql))
+        except ValueError:  # NotInterpretable: a CHECK relsynth does not read lists nothing here
+            continue
     return out
 
 
