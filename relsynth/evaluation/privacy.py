@@ -246,9 +246,10 @@ def rare_people(
 
     ``source``: ``real`` is a sample, and ``source(column, values)`` counts the rows and people
     of the whole source holding each value (read.SourceHolders, as fit counts them there; None
-    where it cannot): a category and text value is flagged on the source's count, not the
-    sample's (a ward of 7 patients is seen on 3 of a sample's), and a synthetic value the sample
-    does not hold at all is looked up there too (at most SOURCE_LEVELS of them per column)."""
+    where it cannot): a value is flagged on the source's count, not the sample's (a ward of 7
+    patients is seen on 3 of a sample's), and a synthetic category or text the sample does not
+    hold at all is looked up there too (at most SOURCE_LEVELS of them per column). Code letters
+    are counted in the sample (the source groups whole values only)."""
     from relsynth.model import sentinels
     from relsynth.model.rare import persons
 
@@ -269,8 +270,9 @@ def rare_people(
         if numeric:  # a point mass of the source (a sentinel), not a value of one row met by chance
             known = int(held["rows"].sum())
             rare = rare[(rare["rows"] >= k) & (rare["rows"] >= sentinels.MIN_SHARE * known)]
-        elif source is not None:
-            rare = _in_source(rare, real[c], r, synth[c], s, functools.partial(source, c), k)
+        if source is not None:  # numbers and dates the sample does not hold are not looked up
+            count = functools.partial(source, c)
+            rare = _in_source(rare, real[c], r, synth[c], s, count, k, unseen=not numeric)
         rare = rare[~rare.index.isin(listed.get(c, set()))]
         out += _found(c, "value", rare, s, values)
         if col.kind in {Kind.CATEGORICAL, Kind.TEXT}:
@@ -313,15 +315,19 @@ def _in_source(
     s: pd.Series,
     count: Callable[[set[Any]], list[dict[Any, int]] | None],
     k: int,
+    *,
+    unseen: bool,
 ) -> pd.DataFrame:
     """``rare`` (_holders' rows, by label) counted again in the whole source: the synthetic values
-    the sample finds rare, and those it does not hold at all; by label (``r``, ``s``: the labels
-    of ``real`` and ``synth``, the values as read, which the source is asked about)."""
+    the sample finds rare, and (``unseen``) those it does not hold at all; by label (``r``, ``s``:
+    the labels of ``real`` and ``synth``, the values as read, which the source is asked about)."""
     from relsynth.model.fit import SOURCE_LEVELS
 
     in_synth = set(s.dropna())
-    unseen = in_synth - set(r.dropna())
-    wanted = (set(rare.index) & in_synth) | (unseen if len(unseen) <= SOURCE_LEVELS else set())
+    wanted = set(rare.index) & in_synth
+    missing = in_synth - set(r.dropna()) if unseen else set()
+    if len(missing) <= SOURCE_LEVELS:
+        wanted |= missing
     if not wanted:
         return rare
     raw = pd.concat([real, synth], ignore_index=True)
