@@ -101,9 +101,37 @@ def _forms(stem: str) -> set[str]:
     return out
 
 
-def names_table(stem: str, table: str) -> bool:
-    """Does a column stem name this table ('person' names person and persons)?"""
-    return _flat(table) in _forms(stem)
+def names_table(stem: str, table: str, prefix: str = "") -> bool:
+    """Does a column stem name this table ('person' names person and persons)? ``prefix``: the
+    one every table's name starts with (``table_prefix``), which the stem need not spell: 'user'
+    names wp_users too."""
+    forms = _forms(stem)
+    return _flat(table) in forms or (bool(prefix) and _flat(_unprefixed(table, prefix)) in forms)
+
+
+def table_prefix(names: Iterable[str]) -> str:
+    """The first word every table's name starts with, with its separator (WordPress' 'wp_',
+    Moodle's 'mdl_', 'tbl_', 't_'), or '' where the names do not all share one (or there is
+    a single table). An application's tables share it, so it names none of them: wp_usermeta's
+    user_id is wp_users' key, whose name no column spells with the 'wp_'. Only a prefix all of
+    them share: 'user_' of user_accounts and user_sessions among other tables is part of their
+    names, and a table that merely starts like another is not it."""
+    words = set()
+    count = 0
+    for name in names:
+        n = norm(name.rsplit(".", 1)[-1])
+        first, sep, rest = n.partition("_")
+        if not sep or not first or not rest.strip("_"):
+            return ""
+        words.add(first)
+        count += 1
+    return next(iter(words)) + "_" if count >= 2 and len(words) == 1 else ""
+
+
+def _unprefixed(table: str, prefix: str) -> str:
+    """wp_users -> users where every table's name starts with 'wp_' (``table_prefix``)."""
+    n = norm(table.rsplit(".", 1)[-1])
+    return n[len(prefix) :] if prefix and n.startswith(prefix) else n
 
 
 def _keys(table: Table) -> list[str]:
@@ -133,12 +161,14 @@ def _whole(t: SqlType) -> bool:
     return t.name == "numeric" and t.precision is not None and not t.scale
 
 
-def _parent_key(parent: Table, stem: str, suffix: str, column: str) -> str | None:
+def _parent_key(parent: Table, stem: str, suffix: str, column: str, prefix: str = "") -> str | None:
     """The parent's key a column named like it points to: the column's own name, 'id', the bare
-    suffix ('code'), or '<parent>_<suffix>'."""
-    wanted = {_flat(column), "id", suffix, _flat(parent.name) + suffix, stem.replace("_", "") + suffix}
+    suffix ('code'), or '<parent>_<suffix>' (the parent's name without the tables' ``prefix``
+    too: tbl_customers' customers_id)."""
+    parents = {_flat(parent.name), _flat(_unprefixed(parent.name, prefix))}
+    wanted = {_flat(column), "id", suffix, stem.replace("_", "") + suffix} | {p + suffix for p in parents}
     if suffix in {"fk", "ref"}:
-        wanted |= {_flat(parent.name) + "id", stem.replace("_", "") + "id"}
+        wanted |= {stem.replace("_", "") + "id"} | {p + "id" for p in parents}
     for key in _keys(parent):
         if _flat(key) in wanted:
             return key
@@ -150,6 +180,7 @@ def candidates(schema: Schema, skip: Iterable[tuple[str, str]] = ()) -> list[lis
     preference (the first whose key contains every value wins). ``skip``: (table, column) pairs
     not to consider (a foreign key into a table left out of the run)."""
     tables = [t for t in schema.active_tables if t.row_count > 0]
+    prefix = table_prefix(t.name for t in schema.tables)
     skipped = set(skip)
     out: list[list[Candidate]] = []
     for table in tables:
@@ -157,13 +188,13 @@ def candidates(schema: Schema, skip: Iterable[tuple[str, str]] = ()) -> list[lis
         for col in table.columns:
             if col.name in declared or col.computed or (table.name, col.name) in skipped:
                 continue
-            found = _for_column(table, col.name, tables)
+            found = _for_column(table, col.name, tables, prefix)
             if found:
                 out.append(found)
     return out
 
 
-def _for_column(table: Table, column: str, tables: list[Table]) -> list[Candidate]:
+def _for_column(table: Table, column: str, tables: list[Table], prefix: str = "") -> list[Candidate]:
     col = table.column(column)
     is_own_key = table.primary_key == (column,)
     split = split_key(column)
@@ -181,12 +212,12 @@ def _for_column(table: Table, column: str, tables: list[Table]) -> list[Candidat
 
     if split is not None:
         stem, suffix = split
-        if names_table(stem, table.name):
+        if names_table(stem, table.name, prefix):
             return []  # the table's own key (or a copy of it): not a reference
         by_name = keep(
-            make(p, _parent_key(p, stem, suffix, column), BY_NAME)
+            make(p, _parent_key(p, stem, suffix, column, prefix), BY_NAME)
             for p in tables
-            if names_table(stem, p.name)
+            if names_table(stem, p.name, prefix)
         )
         if by_name or is_own_key:
             return by_name  # a primary key refers elsewhere only when named after that table
