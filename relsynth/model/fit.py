@@ -1668,8 +1668,43 @@ IDENTIFYING_PII = frozenset(
 )
 
 
+# A column named after whom the row is about, however its value is spelled: patient_id, an MRN's
+# record_no, and the opaque stand-ins a pseudonymised export gives them (patient_ref, person_hash,
+# member_guid, customer_token, subject_identifier).
 _SUBJECT_COLUMN = re.compile(
-    r"(^|_)(record|subject|participant|patient|person|member|client|customer)_?(id|num|no|nr|key|code)?$"
+    r"(^|_)(record|subject|participant|patient|person|member|client|customer)_?"
+    r"(id|num|no|nr|key|code|ref|hash|guid|uuid|token|identifier)?$"
+)
+
+# A value that is an opaque identifier: a hex digest (MD5, SHA-1, SHA-256) or a UUID.
+_OPAQUE_VALUE = re.compile(
+    r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?",
+    re.IGNORECASE,
+)
+# The words of a name that names no thing but an opaque identifier: pseudonym, hash_id, anon_id,
+# uid, guid, token. product_uuid, ward_guid or session_token name a product, a ward, a session.
+_OPAQUE_NAME_WORDS = frozenset(
+    {
+        "anon",
+        "anonymous",
+        "digest",
+        "guid",
+        "hash",
+        "hashed",
+        "id",
+        "key",
+        "masked",
+        "md5",
+        "opaque",
+        "pseudo",
+        "pseudonym",
+        "ref",
+        "sha1",
+        "sha256",
+        "token",
+        "uid",
+        "uuid",
+    }
 )
 
 
@@ -1683,7 +1718,9 @@ def _named_owner(
     The column is personal data that identifies (an MRN, an e-mail), or a code or whole number
     whose every value fixes a number, a date or personal data of the row (emp_no -> salary,
     member_id -> birth date: a person's record, not a label; a key-like code too, unless its
-    table was left out of the run); its values repeat, and there are at least 2k of them (a
+    table was left out of the run), or an opaque identifier (an md5 hex or a UUID, in a column
+    named after no thing: ``_opaque_identifier``) that fixes a category of the row (a patient's
+    zip on each of their visits); its values repeat, and there are at least 2k of them (a
     support rep among three is not whom the row is about). Counted by it, a postcode of one
     patient's ten visits is rare. ``source``: the frame is a sample of the table, whose rows
     repeat a person less often than the source's do (3,000 MRNs on 6,069 visits, about 850 on a
@@ -1703,7 +1740,9 @@ def _named_owner(
         # valid_from) keys its versions, whose periods must not overlap (taken for the person, it
         # was drawn afresh per row and every customer lost its one current version).
         subject = bool(_SUBJECT_COLUMN.search(col.name.lower())) and col.name not in keyed_columns
-        if not (col.pii in IDENTIFYING_PII or col.kind in {Kind.CATEGORICAL, Kind.ID} or whole or subject):
+        opaque = _opaque_identifier(col, frame[col.name]) and col.name not in keyed_columns
+        named = col.pii in IDENTIFYING_PII or subject or opaque
+        if not (named or col.kind in {Kind.CATEGORICAL, Kind.ID} or whole):
             continue
         known = frame[col.name].dropna()
         distinct, rows = int(known.astype(str).nunique()), len(known)
@@ -1722,6 +1761,7 @@ def _named_owner(
             subject
             or col.pii in IDENTIFYING_PII
             or _fixes_a_trait(table, frame, col.name, skip, numbers=not keylike)
+            or (opaque and _fixes_a_category(table, frame, col.name, skip, k))
         ):
             best = (distinct, col.name)
     if best is None:
@@ -1744,6 +1784,50 @@ def _keys_into_tables(schema: Schema, table: Table) -> set[str]:
         if split is not None and _forms(split[0]) & names:
             out.add(col.name)
     return out
+
+
+def _opaque_identifier(col: Column, values: pd.Series) -> bool:
+    """Whether a column is a pseudonymised export's stand-in for someone: every value a hex digest
+    or a UUID (an md5 of the patient number), and a name that names no thing (pseudonym, hash_id,
+    guid; not product_uuid or ward_guid). Such a value means nothing but whom it stands for, so
+    where it repeats and fixes the row's categories (a patient's zip, sex and insurer on each of
+    their visits) it is that one's record repeated, not a label of the row. Kept narrow on
+    purpose: a product, ward or session code of any spelling, or a digest column named after a
+    thing, stays a category with its frequencies (taken for people, its values would be withheld
+    or drawn as new codes)."""
+    if not (col.type.name in STRING_TYPES or col.type.name == "uuid"):
+        return False
+    from relsynth.infer import norm
+
+    words = [w for w in re.split(r"[^a-z0-9]+", norm(col.name)) if w]
+    if not words or not set(words) <= _OPAQUE_NAME_WORDS:
+        return False
+    known = values.dropna().astype(str)
+    return len(known) > 0 and bool(known.str.fullmatch(_OPAQUE_VALUE).all())
+
+
+def _fixes_a_category(table: Table, frame: pd.DataFrame, name: str, skip: set[str], k: int) -> bool:
+    """Whether an opaque identifier fixes a category of the row: on nearly every value of it seen
+    on several rows (FIXES_SHARE of at least k such values), the category has one value, and the
+    category is spread enough that repeats would not agree by chance (two rows of a column 90%
+    'N' mostly do). Unlike ``_fixes_a_trait`` a coarse category counts: an opaque code is no
+    number or date a category could be a band of, so a zip fixed by it is its holder's zip."""
+    keys = frame[name].astype(str).where(frame[name].notna())
+    repeated = keys.map(keys.value_counts()) >= 2
+    if int(keys[repeated].nunique()) < k:
+        return False
+    for col in table.columns:
+        if col.name == name or col.name in skip or col.name not in frame or col.kind is not Kind.CATEGORICAL:
+            continue
+        values = frame[col.name].astype(str).where(frame[col.name].notna())
+        shares = values.value_counts(normalize=True)
+        if len(shares) < 2 or float((shares**2).sum()) > 0.5:
+            continue
+        pairs = pd.DataFrame({"k": keys[repeated], "v": values[repeated]}).dropna()
+        per_key = pairs.groupby("k")["v"].nunique()
+        if len(per_key) >= k and float((per_key == 1).mean()) >= FIXES_SHARE:
+            return True
+    return False
 
 
 FIXES_SHARE = 0.95  # of a code's values that must each fix the trait
