@@ -217,3 +217,19 @@ def test_a_shared_table_prefix_is_no_part_of_the_name_a_key_is_named_after() -> 
         )
     )
     assert candidates(mixed) == []
+
+
+def test_which_columns_are_opaque_identifiers() -> None:
+    """Hex digests or UUIDs in a column whose name says it is one and names no thing."""
+    from relsynth.model.fit import _opaque_identifier
+
+    digests = pd.Series([hashlib.md5(b"%d" % i).hexdigest() for i in range(20)])
+    uuids = pd.Series([f"123e4567-e89b-12d3-a456-42661417400{i % 10}" for i in range(20)])
+    text = SqlType("string", length=36)
+    for name in ("pseudonym", "hash_id", "guid", "anonId", "token"):
+        assert _opaque_identifier(Column(name, text), digests), name
+        assert _opaque_identifier(Column(name, text), uuids), name
+    for name in ("product_uuid", "ward_guid", "session_token", "id", "ref"):
+        assert not _opaque_identifier(Column(name, text), digests), name
+    assert not _opaque_identifier(Column("pseudonym", text), pd.Series(["W1", "W2"] * 10))
+    assert not _opaque_identifier(Column("pseudonym", SqlType("integer")), pd.Series(range(20)))

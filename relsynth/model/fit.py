@@ -1682,7 +1682,8 @@ _OPAQUE_VALUE = re.compile(
     re.IGNORECASE,
 )
 # The words of a name that names no thing but an opaque identifier: pseudonym, hash_id, anon_id,
-# uid, guid, token. product_uuid, ward_guid or session_token name a product, a ward, a session.
+# uid, guid, token. product_uuid, ward_guid or session_token name a product, a ward, a session;
+# a bare id, key or ref says nothing of what it is.
 _OPAQUE_NAME_WORDS = frozenset(
     {
         "anon",
@@ -1800,7 +1801,8 @@ def _opaque_identifier(col: Column, values: pd.Series) -> bool:
     from relsynth.infer import norm
 
     words = [w for w in re.split(r"[^a-z0-9]+", norm(col.name)) if w]
-    if not words or not set(words) <= _OPAQUE_NAME_WORDS:
+    # Every word opaque, one of them saying so: a bare 'id', 'key' or 'ref' may be anything's.
+    if not set(words) <= _OPAQUE_NAME_WORDS or not set(words) - {"id", "key", "ref"}:
         return False
     known = values.dropna().astype(str)
     return len(known) > 0 and bool(known.str.fullmatch(_OPAQUE_VALUE).all())
