@@ -783,6 +783,38 @@ def triggers(
     return out
 
 
+def database_names(conn: sa.Connection) -> tuple[set[str], set[str]]:
+    """(every database (MySQL/MariaDB) or schema (PostgreSQL) the connection's user sees, those of
+    them the connection itself is in): what a qualified name in a view's or trigger's SQL may
+    reach. SQLite: none (a view or trigger there cannot name an attached database)."""
+    import sqlalchemy as sa
+
+    kind = family(conn)
+    if kind == "mysql":
+        every = conn.execute(sa.text("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")).scalars()
+        own = conn.execute(sa.text("SELECT DATABASE()")).scalar()
+    elif kind == "postgresql":
+        every = conn.execute(sa.text("SELECT nspname FROM pg_catalog.pg_namespace")).scalars()
+        own = conn.execute(sa.text("SELECT current_schema()")).scalar()
+    else:
+        return set(), set()
+    return {str(n) for n in every}, ({str(own)} if own else set())
+
+
+# A name written before a '.': a bare word (not the tail of a longer one) or a quoted identifier.
+_QUALIFIER = re.compile(r'(?<![\w$])([A-Za-z_][\w$]*)\s*\.|`((?:[^`]|``)+)`\s*\.|"((?:[^"]|"")+)"\s*\.')
+
+
+def qualifiers(sql: str) -> set[str]:
+    """Every name (lower case) that the SQL writes before a '.': the database or schema of a
+    qualified table or function name, or a table or alias qualifying a column. String literals and
+    comments are read too (a trigger may build SQL in a string): more, never fewer, names."""
+    out = set()
+    for bare, backquoted, quoted in _QUALIFIER.findall(sql):
+        out.add((bare or backquoted.replace("``", "`") or quoted.replace('""', '"')).lower())
+    return out
+
+
 def views(conn: sa.Connection, schema: str | None) -> list[tuple[str, str, bool]]:
     """(name, definition, materialized) of every view; definitions as the catalog gives them."""
     import sqlalchemy as sa

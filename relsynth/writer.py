@@ -1572,6 +1572,7 @@ def _recreate_code(
     if kind == "mysql":
         conn.commit()  # each CREATE commits there anyway: what came before is committed first, on purpose
     moved = _moved_schema(kind, schema, target_schema)
+    others = _other_databases(conn, kind, schema, target_schema)
     if kind == "postgresql" and target_schema:
         # An unqualified name in a view or function reads the tables where they were written,
         # not a same-named table the connection's search_path finds first (the source's public).
@@ -1581,6 +1582,7 @@ def _recreate_code(
         schemas = ", ".join(map(prep.quote_schema, path))
         conn.exec_driver_sql(f"SET LOCAL search_path TO {schemas}, pg_catalog")
     done_functions: set[str] = set()
+    created = False
     for name in names:
         for trig in schema.table(name).triggers:
             statements = []
@@ -1592,24 +1594,35 @@ def _recreate_code(
                     re.sub(r"(?is)^\s*CREATE\s+OR\s+REPLACE\s+", "CREATE ", trig.function or "", count=1)
                 )
             sql = _unqualified(trig.sql, kind, _source_databases(schema))
+            reach = _reaches(kind, [*statements, sql], others)
+            if reach is not None:
+                summary.changes.append(f"trigger {trig.name} on {name}: not recreated: {reach}")
+                continue
             why = (
                 _elsewhere(sql, kind)
                 or _reads_schema([*statements, sql], moved)
                 or _attempt(conn, kind, [*statements, sql])
             )
             if why is None:
+                created = True
                 if trig.function:
                     done_functions.add(trig.function)
             else:
                 summary.not_recreated.append(f"trigger {trig.name} on {name}: {why}")
-        if schema.table(name).triggers:
+        if created:
             summary.triggers = "triggers were created after the load, so none fired during it"
     # A view may read another view: those refused are tried again while any more get created.
     waiting = list(schema.views)
+    prep = conn.dialect.identifier_preparer
+    for view in schema.views:
+        sql = _view_ddl(view, kind, _source_databases(schema), prep, target_schema)
+        reach = _reaches(kind, [sql], others)
+        if reach is not None:
+            summary.changes.append(f"view {view.name}: not recreated: {reach}")
+            waiting.remove(view)
     while waiting:
         refused: list[tuple[Any, str]] = []
         for view in waiting:
-            prep = conn.dialect.identifier_preparer
             sql = _view_ddl(view, kind, _source_databases(schema), prep, target_schema)
             if replace and kind == "mysql":
                 sql = re.sub(r"(?is)^\s*CREATE\s+(?!OR\s+REPLACE\b)", "CREATE OR REPLACE ", sql, count=1)
@@ -1620,6 +1633,37 @@ def _recreate_code(
             summary.not_recreated += [f"view {view.name}: {why}" for view, why in refused]
             break
         waiting = [view for view, _ in refused]
+
+
+def _other_databases(conn: sa.Connection, kind: str, schema: Schema, target_schema: str | None) -> set[str]:
+    """The databases (MySQL/MariaDB) or schemas (PostgreSQL), in lower case, that a view, trigger
+    or trigger function recreated in the target must not name: every one the target's user sees
+    and the source's own, but for those relsynth writes into (and PostgreSQL's pg_catalog). From
+    the target, such a name reads or changes that database's rows: the source's real ones (a view
+    over another database's people, a trigger inserting into the source's audit table)."""
+    if kind not in {"mysql", "postgresql"}:
+        return set()
+    every, own = dialects.database_names(conn)
+    every |= {d for d in (*_source_databases(schema), *schema.schemas) if d}
+    own |= {target_schema} if target_schema else set()
+    if kind == "postgresql":
+        own |= {"pg_catalog", *schema.schemas}
+        if not target_schema and not schema.schemas:
+            own |= {schema.schema or "public"}  # written under its own name
+    return {d.lower() for d in every} - {d.lower() for d in own}
+
+
+def _reaches(kind: str, statements: list[str], others: set[str]) -> str | None:
+    """Why a view or trigger is not recreated: its SQL names another database or schema than the
+    target's (see _other_databases). The name of that database is said, never the SQL."""
+    named = sorted(set().union(*(dialects.qualifiers(sql) for sql in statements)) & others)
+    if not named:
+        return None
+    what = "database" if kind == "mysql" else "schema"
+    return (
+        f"it names {what} {named[0]}, another than the target's: recreated, it would read or change "
+        "the rows there (the source's real rows, if it is the source's)"
+    )
 
 
 def _moved_schema(kind: str, schema: Schema, target_schema: str | None) -> str | None:

@@ -1,0 +1,121 @@
+"""How the source's schema is recreated in the target (attack round 39, MariaDB findings F8, F10-F13).
+
+F8) A view or trigger whose SQL names another database (MariaDB) or schema (PostgreSQL) was
+    recreated as it was: the synthetic database's view served the real people of that other
+    database, and its trigger wrote into the SOURCE (``INSERT INTO <source>.audit``). Such a view,
+    trigger or trigger function is now not recreated and listed under "changed:" (its name, never
+    its SQL), like a foreign key into another schema.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import relsynth
+from tests.conftest import fetch, run_sql, scalar
+
+
+def _db(url: str) -> str:
+    name = sa.make_url(url).database
+    assert name
+    return name
+
+
+@pytest.mark.mysql
+def test_mariadb_views_and_triggers_naming_another_database_are_not_recreated(
+    request: pytest.FixtureRequest,
+) -> None:
+    people = request.getfixturevalue("mysql_db")()
+    source = request.getfixturevalue("mysql_db")()
+    target = request.getfixturevalue("mysql_db")()
+    ppl, src, dst = _db(people), _db(source), _db(target)
+    run_sql(
+        people,
+        "CREATE TABLE patients (id INT PRIMARY KEY, full_name VARCHAR(60), ssn CHAR(11));\n"
+        "INSERT INTO patients VALUES (1, 'Zebulon Quackenbush', '078-05-1120')",
+    )
+    run_sql(
+        source,
+        f"""
+        CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, qty INT NOT NULL, placed DATE NOT NULL);
+        CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, order_id INT);
+        INSERT INTO orders(qty, placed) SELECT MOD(seq, 9) + 1, '2024-01-01' + INTERVAL seq DAY FROM seq_1_to_300;
+        INSERT INTO audit(order_id) SELECT id FROM orders;
+        CREATE VIEW v_people AS SELECT full_name, ssn FROM {ppl}.patients;
+        CREATE VIEW v_qty AS SELECT qty, COUNT(*) AS n FROM orders GROUP BY qty;
+        CREATE TRIGGER trg_orders AFTER INSERT ON orders FOR EACH ROW INSERT INTO {src}.audit(order_id) VALUES (NEW.id);
+        CREATE TRIGGER trg_own BEFORE UPDATE ON orders FOR EACH ROW INSERT INTO audit(order_id) VALUES (OLD.id)
+        """,
+    )
+    result = relsynth.synthesize(source, target, seed=1)
+    changes = result["write"].changes
+    assert any(c.startswith("view v_people: not recreated: it names database") and ppl in c for c in changes)
+    assert any(c.startswith("trigger trg_orders on orders: not recreated") and src in c for c in changes)
+    assert not any("078-05" in c or "INSERT" in c for c in changes)  # names only, never the SQL
+    views = fetch(target, f"SELECT table_name FROM information_schema.views WHERE table_schema = '{dst}'")
+    assert views == [("v_qty",)]  # a view of the target's own tables is kept
+    triggers = fetch(
+        target, f"SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = '{dst}'"
+    )
+    assert triggers == [("trg_own",)]
+    before = scalar(source, "SELECT COUNT(*) FROM audit")
+    run_sql(target, "INSERT INTO orders(qty, placed) VALUES (1, '2025-01-01')")
+    assert scalar(source, "SELECT COUNT(*) FROM audit") == before  # nothing reaches the source
+
+
+@pytest.mark.postgresql
+def test_postgresql_view_naming_another_schema_is_not_recreated(request: pytest.FixtureRequest) -> None:
+    """One database, the synthetic tables in schema synth: a view over ppl.patients would read the
+    real people from the synthetic schema."""
+    source = request.getfixturevalue("pg_db")()
+    run_sql(
+        source,
+        """
+        CREATE SCHEMA ppl;
+        CREATE TABLE ppl.patients (id int PRIMARY KEY, full_name text, ssn text);
+        INSERT INTO ppl.patients VALUES (1, 'Zebulon Quackenbush', '078-05-1120');
+        CREATE TABLE orders (id serial PRIMARY KEY, qty int NOT NULL);
+        INSERT INTO orders (qty) SELECT mod(g, 9) + 1 FROM generate_series(1, 300) g;
+        CREATE VIEW v_people AS SELECT full_name, ssn FROM ppl.patients;
+        CREATE VIEW v_qty AS SELECT qty, count(*) AS n FROM orders GROUP BY qty
+        """,
+    )
+    result = relsynth.synthesize(source, source, db_schema="public", target_schema="synth", seed=1)
+    changes = result["write"].changes
+    assert any(c.startswith("view v_people: not recreated: it names schema ppl") for c in changes)
+    views = fetch(source, "SELECT table_name FROM information_schema.views WHERE table_schema = 'synth'")
+    assert views == [("v_qty",)]
+
+
+@pytest.mark.postgresql
+def test_postgresql_trigger_function_naming_another_schema_is_not_recreated(
+    request: pytest.FixtureRequest,
+) -> None:
+    """The target database has a schema ppl too (a copy of the source's, say)."""
+    source = request.getfixturevalue("pg_db")()
+    target = request.getfixturevalue("pg_db")()
+    run_sql(target, "CREATE SCHEMA ppl;\nCREATE TABLE ppl.log (order_id int)")
+    run_sql(
+        source,
+        """
+        CREATE SCHEMA ppl;
+        CREATE TABLE ppl.log (order_id int);
+        CREATE TABLE orders (id serial PRIMARY KEY, qty int NOT NULL);
+        CREATE TABLE audit (order_id int);
+        INSERT INTO orders (qty) SELECT mod(g, 9) + 1 FROM generate_series(1, 300) g;
+        CREATE FUNCTION to_log() RETURNS trigger LANGUAGE plpgsql AS
+          'BEGIN INSERT INTO ppl.log VALUES (NEW.id); RETURN NEW; END';
+        CREATE FUNCTION to_audit() RETURNS trigger LANGUAGE plpgsql AS
+          'BEGIN INSERT INTO audit VALUES (NEW.id); RETURN NEW; END';
+        CREATE TRIGGER trg_log AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION to_log();
+        CREATE TRIGGER trg_audit AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION to_audit()
+        """,
+    )
+    result = relsynth.synthesize(source, target, seed=1)
+    changes = result["write"].changes
+    assert any(c.startswith("trigger trg_log on orders: not recreated: it names schema ppl") for c in changes)
+    triggers = fetch(target, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1")
+    assert triggers == [("trg_audit",)]
+    run_sql(target, "INSERT INTO orders (qty) VALUES (1)")
+    assert scalar(target, "SELECT count(*) FROM ppl.log") == 0
