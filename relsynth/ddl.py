@@ -682,9 +682,47 @@ def _folded(name: str, target: str) -> str:
     return name.lower() if target == "mysql" else name
 
 
+# The longest name a target takes: PostgreSQL's NAMEDATALEN - 1 bytes, MySQL/MariaDB's characters.
+NAME_LIMITS = {"postgresql": (63, "bytes"), "mysql": (64, "characters")}
+
+
+def refuse_target_names(schema: Schema, names: Iterable[str], dst: str) -> None:
+    """Names of tables and columns the target cannot take, said before any data is read (not as an
+    internal error once everything was sampled): longer than the target allows (a MariaDB name of
+    64 characters into PostgreSQL, which would cut it and may make two columns one), and, in a
+    MySQL/MariaDB target, the name of relsynth's own bookkeeping table."""
+    from relsynth.guard import BOOKKEEPING
+
+    target = dialects.family(dst)
+    for name in names:
+        table = schema.table(name)
+        if target == "mysql" and table.local_name.lower() == BOOKKEEPING:
+            raise SchemaError(
+                f"Table {name}: the name {BOOKKEEPING} is reserved by relsynth in a MySQL/MariaDB target "
+                f"(its bookkeeping table); leave the table out (--exclude {name}), rename it in the "
+                "source, or write into a PostgreSQL or SQLite database"
+            )
+        if target not in NAME_LIMITS:
+            continue
+        limit, unit = NAME_LIMITS[target]
+        dst_name = "PostgreSQL" if target == "postgresql" else "MySQL/MariaDB"
+        for what, ident in [("table", table.local_name), *(("column", c.name) for c in table.columns)]:
+            size = len(ident.encode("utf-8")) if unit == "bytes" else len(ident)
+            if size > limit:
+                where = f"Table {name}" if what == "table" else f"Column {name}.{ident}"
+                out = " or leave the table out (--exclude)" if what == "table" else ""
+                raise SchemaError(
+                    f"{where}: the {what} name has {size} {unit}, and {dst_name} keeps at most {limit}; "
+                    f"rename it in the source{out}, or write into another kind of database"
+                )
+
+
 def refuse_column_clashes(schema: Schema, names: Iterable[str], dst: str) -> None:
     """Two columns of a table whose names differ only in case (legal in PostgreSQL) are one name in
-    SQLite or MySQL/MariaDB: said before anything is created, not as the target's failed CREATE."""
+    SQLite or MySQL/MariaDB: said before anything is created, not as the target's failed CREATE.
+    Names the target cannot take at all are refused first (refuse_target_names)."""
+    names = list(names)
+    refuse_target_names(schema, names, dst)
     target = dialects.family(dst)
     if target not in {"sqlite", "mysql"}:
         return

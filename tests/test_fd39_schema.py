@@ -5,6 +5,12 @@ F8) A view or trigger whose SQL names another database (MariaDB) or schema (Post
     database, and its trigger wrote into the SOURCE (``INSERT INTO <source>.audit``). Such a view,
     trigger or trigger function is now not recreated and listed under "changed:" (its name, never
     its SQL), like a foreign key into another schema.
+F10) A source table named ``_relsynth_staging`` (relsynth's bookkeeping table in a MySQL/MariaDB
+    target) ran the whole run, then failed at the final RENAME with an internal error: refused
+    before any data is read.
+F11) A MariaDB table or column name of 64 characters into PostgreSQL (63 bytes at most) failed
+    with an internal error (IdentifierError, or ProgrammingError for two columns alike in their
+    first 63): refused before any data is read, naming the table or column and the limit.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 import relsynth
+from relsynth.errors import SchemaError
 from tests.conftest import fetch, run_sql, scalar
 
 
@@ -119,3 +126,53 @@ def test_postgresql_trigger_function_naming_another_schema_is_not_recreated(
     assert triggers == [("trg_audit",)]
     run_sql(target, "INSERT INTO orders (qty) VALUES (1)")
     assert scalar(target, "SELECT count(*) FROM ppl.log") == 0
+
+
+@pytest.mark.mysql
+def test_a_source_table_named_like_the_bookkeeping_table_is_refused_up_front(
+    request: pytest.FixtureRequest,
+) -> None:
+    source = request.getfixturevalue("mysql_db")()
+    target = request.getfixturevalue("mysql_db")()
+    run_sql(
+        source,
+        "CREATE TABLE _relsynth_staging (id INT PRIMARY KEY, note VARCHAR(20));\n"
+        "INSERT INTO _relsynth_staging SELECT seq, CONCAT('n', MOD(seq, 7)) FROM seq_1_to_100;\n"
+        "CREATE TABLE t (id INT PRIMARY KEY, x INT);\n"
+        "INSERT INTO t SELECT seq, MOD(seq, 9) FROM seq_1_to_100",
+    )
+    with pytest.raises(SchemaError, match=r"_relsynth_staging: the name _relsynth_staging is reserved"):
+        relsynth.synthesize(source, target, seed=1)
+    assert fetch(target, "SHOW TABLES") == []
+    # Left out, the rest is written.
+    relsynth.synthesize(source, target, seed=1, exclude=("_relsynth_staging",))
+    assert scalar(target, "SELECT COUNT(*) FROM t") == 100
+
+
+@pytest.mark.mysql
+@pytest.mark.postgresql
+@pytest.mark.parametrize("which", ["table", "column", "columns alike in 63"])
+def test_names_longer_than_postgresql_takes_are_refused_up_front(
+    request: pytest.FixtureRequest, which: str
+) -> None:
+    source = request.getfixturevalue("mysql_db")()
+    target = request.getfixturevalue("pg_db")()
+    long = "t" * 64
+    cols = {
+        "table": "v INT",
+        "column": f"`{'c' * 64}` INT",
+        "columns alike in 63": f"`{'c' * 63}a` INT, `{'c' * 63}b` INT",
+    }
+    table = long if which == "table" else "t"
+    run_sql(
+        source,
+        f"CREATE TABLE `{table}` (id INT PRIMARY KEY, {cols[which]});\n"
+        f"INSERT INTO `{table}` (id) SELECT seq FROM seq_1_to_100",
+    )
+    what = "Table" if which == "table" else "Column"
+    with pytest.raises(
+        SchemaError,
+        match=rf"^{what} .*: the {what.lower()} name has 64 bytes, and PostgreSQL keeps at most 63",
+    ):
+        relsynth.synthesize(source, target, seed=1)
+    assert fetch(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
