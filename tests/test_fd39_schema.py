@@ -11,6 +11,8 @@ F10) A source table named ``_relsynth_staging`` (relsynth's bookkeeping table in
 F11) A MariaDB table or column name of 64 characters into PostgreSQL (63 bytes at most) failed
     with an internal error (IdentifierError, or ProgrammingError for two columns alike in their
     first 63): refused before any data is read, naming the table or column and the limit.
+F12) MariaDB INET4 / INET6 NOT NULL, not learned, were written as '' (no address): one valid
+    address of the documentation ranges, as PostgreSQL's inet gets.
 """
 
 from __future__ import annotations
@@ -176,3 +178,22 @@ def test_names_longer_than_postgresql_takes_are_refused_up_front(
     ):
         relsynth.synthesize(source, target, seed=1)
     assert fetch(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("other", ["mysql", "sqlite"])
+def test_mariadb_inet4_and_inet6_not_null_get_a_valid_address(
+    request: pytest.FixtureRequest, other: str
+) -> None:
+    source = request.getfixturevalue("mysql_db")()
+    target = request.getfixturevalue(f"{other}_db")()
+    run_sql(
+        source,
+        "CREATE TABLE devices (id INT AUTO_INCREMENT PRIMARY KEY, ip4 INET4 NOT NULL, ip6 INET6 NOT NULL, "
+        "kind VARCHAR(10) NOT NULL);\n"
+        "INSERT INTO devices (ip4, ip6, kind) SELECT CONCAT('10.0.', seq DIV 250, '.', MOD(seq, 250)), "
+        "CONCAT('fe80::', HEX(seq)), ELT(1 + MOD(seq, 3), 'phone', 'laptop', 'iot') FROM seq_1_to_500",
+    )
+    relsynth.synthesize(source, target, seed=1)
+    rows = fetch(target, "SELECT CAST(ip4 AS CHAR), CAST(ip6 AS CHAR), COUNT(*) FROM devices GROUP BY 1, 2")
+    assert rows == [("192.0.2.1", "2001:db8::1", 500)]

@@ -252,6 +252,8 @@ def _to_bool(v: Any) -> Any:
 # an address, a point a point): documentation addresses and unit shapes, nothing from the source.
 NATIVE_EMPTY: dict[str, str] = {
     "INET": "192.0.2.1",
+    "INET4": "192.0.2.1",  # MariaDB's
+    "INET6": "2001:db8::1",
     "CIDR": "192.0.2.0/24",
     "MACADDR": "00:00:5e:00:53:00",
     "MACADDR8": "00:00:5e:ff:fe:00:53:00",
