@@ -111,11 +111,17 @@ def _keyed(table: Table) -> set[str]:
 
 
 def column_type(
-    col: Column, table: Table, src: str, dst: str, missing: frozenset[str] = frozenset()
+    col: Column,
+    table: Table,
+    src: str,
+    dst: str,
+    missing: frozenset[str] = frozenset(),
+    uuid_type: bool = False,
 ) -> tuple[Any, str | None]:
     """The SQLAlchemy type for a column in the target dialect, and a note when it had to change.
     ``missing``: native types of the source the target does not have (a composite type, an
-    extension's type): such a column is TEXT there."""
+    extension's type): such a column is TEXT there. ``uuid_type``: a MySQL-family target that has a
+    UUID type (MariaDB 10.7+, dialects.has_uuid_type)."""
     import sqlalchemy as sa
     from sqlalchemy.dialects import mysql, postgresql
 
@@ -277,6 +283,8 @@ def column_type(
     if name == "uuid":
         if target == "postgresql":
             return sa.Uuid(as_uuid=False), None
+        if same and target == "mysql" and uuid_type:  # MariaDB to MariaDB 10.7+: 16 bytes, its order
+            return _native("UUID"), None
         return changed(sa.CHAR(36), "CHAR(36) (no uuid type)")
     if name == "enum":
         if target == "postgresql":
@@ -753,6 +761,7 @@ def build(
     text_collation: str | None = None,
     missing_types: frozenset[str] = frozenset(),
     checks_per_database: bool = False,
+    uuid_type: bool = False,
 ) -> TargetSchema:
     """SQLAlchemy tables for ``names`` in dialect ``dst`` (``physical`` renames, e.g. staging).
 
@@ -764,7 +773,7 @@ def build(
     the tables' own when the source compares strings case-sensitively (PostgreSQL, SQLite).
     ``missing_types``: the source's native types the target lacks (column_type).
     ``checks_per_database``: a MySQL target, whose CHECK names are unique per database (MariaDB's
-    are per table, as PostgreSQL's)."""
+    are per table, as PostgreSQL's). ``uuid_type``: the target has a UUID type (column_type)."""
     import sqlalchemy as sa
 
     refuse_column_clashes(schema, names, dst)
@@ -792,7 +801,7 @@ def build(
     )
     types = {
         name: {
-            col.name: column_type(col, schema.table(name), src, dst, missing_types | needy)
+            col.name: column_type(col, schema.table(name), src, dst, missing_types | needy, uuid_type)
             for col in schema.table(name).columns
         }
         for name in names

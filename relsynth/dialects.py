@@ -783,6 +783,13 @@ def triggers(
     return out
 
 
+def has_uuid_type(conn: sa.Connection) -> bool:
+    """A MySQL-family server with a native UUID type: MariaDB 10.7 and later (MySQL has none)."""
+    if family(conn) != "mysql" or not getattr(conn.dialect, "is_mariadb", False):
+        return False
+    return tuple(conn.dialect.server_version_info or (0,)) >= (10, 7)
+
+
 def database_names(conn: sa.Connection) -> tuple[set[str], set[str]]:
     """(every database (MySQL/MariaDB) or schema (PostgreSQL) the connection's user sees, those of
     them the connection itself is in): what a qualified name in a view's or trigger's SQL may

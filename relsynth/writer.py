@@ -652,6 +652,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 text_collation=dialects.binary_collation(conn) if kind == "mysql" else None,
                 missing_types=dialects.missing_types(conn, schema, names),
                 checks_per_database=kind == "mysql" and not getattr(conn.dialect, "is_mariadb", False),
+                uuid_type=dialects.has_uuid_type(conn),
             )
             summary.changes += ts.changes
             _drop(conn, kind, schema, ts, conflicts, target_schema)
@@ -1863,6 +1864,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             own_schemas=False,
             text_collation=dialects.binary_collation(conn),
             checks_per_database=not getattr(conn.dialect, "is_mariadb", False),
+            uuid_type=dialects.has_uuid_type(conn),
         )
         summary.changes += ts.changes
         renamed = _rename_taken_fks(conn, ts, staging, schema.schemas, token)

@@ -13,6 +13,7 @@ F11) A MariaDB table or column name of 64 characters into PostgreSQL (63 bytes a
     first 63): refused before any data is read, naming the table or column and the limit.
 F12) MariaDB INET4 / INET6 NOT NULL, not learned, were written as '' (no address): one valid
     address of the documentation ranges, as PostgreSQL's inet gets.
+F13) MariaDB's UUID became CHAR(36) on a MariaDB 10.7+ target, which has the type: kept.
 """
 
 from __future__ import annotations
@@ -197,3 +198,32 @@ def test_mariadb_inet4_and_inet6_not_null_get_a_valid_address(
     relsynth.synthesize(source, target, seed=1)
     rows = fetch(target, "SELECT CAST(ip4 AS CHAR), CAST(ip6 AS CHAR), COUNT(*) FROM devices GROUP BY 1, 2")
     assert rows == [("192.0.2.1", "2001:db8::1", 500)]
+
+
+@pytest.mark.mysql
+def test_mariadb_uuid_is_kept_on_a_target_that_has_the_type(request: pytest.FixtureRequest) -> None:
+    source = request.getfixturevalue("mysql_db")()
+    target = request.getfixturevalue("mysql_db")()
+    version = tuple(int(p) for p in str(scalar(source, "SELECT VERSION()")).split("-")[0].split(".")[:2])
+    if version < (10, 7) or "mariadb" not in str(scalar(source, "SELECT VERSION()")).lower():
+        pytest.skip("MariaDB 10.7+ has the UUID type")
+    run_sql(
+        source,
+        "CREATE TABLE devices (id UUID NOT NULL DEFAULT UUID() PRIMARY KEY, kind VARCHAR(10) NOT NULL);\n"
+        "CREATE TABLE pings (n INT AUTO_INCREMENT PRIMARY KEY, device UUID NOT NULL, "
+        "FOREIGN KEY (device) REFERENCES devices (id));\n"
+        "INSERT INTO devices (kind) SELECT ELT(1 + MOD(seq, 3), 'phone', 'laptop', 'iot') FROM seq_1_to_300;\n"
+        "INSERT INTO pings (device) SELECT id FROM devices, seq_1_to_2",
+    )
+    result = relsynth.synthesize(source, target, seed=1)
+    assert not [c for c in result["write"].changes if "uuid" in c.lower()]
+    db = _db(target)
+    types = fetch(
+        target,
+        f"SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = '{db}' "
+        "AND column_name IN ('id', 'device') ORDER BY 1",
+    )
+    assert types == [("devices", "id", "uuid"), ("pings", "device", "uuid")]
+    assert scalar(target, "SELECT COUNT(*) FROM pings p JOIN devices d ON d.id = p.device") == scalar(
+        target, "SELECT COUNT(*) FROM pings"
+    )
