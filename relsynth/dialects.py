@@ -808,18 +808,22 @@ def database_names(conn: sa.Connection) -> tuple[set[str], set[str]]:
     return {str(n) for n in every}, ({str(own)} if own else set())
 
 
-# A name written before a '.': a bare word (not the tail of a longer one) or a quoted identifier.
-_QUALIFIER = re.compile(r'(?<![\w$])([A-Za-z_][\w$]*)\s*\.|`((?:[^`]|``)+)`\s*\.|"((?:[^"]|"")+)"\s*\.')
+# A name written before a '.' (a bare word, not the tail of a longer one, or a quoted identifier),
+# and the name after it.
+_IDENT = r'([A-Za-z_][\w$]*)|`((?:[^`]|``)+)`|"((?:[^"]|"")+)"'
+_QUALIFIER = re.compile(rf"(?<![\w$])(?:{_IDENT})\s*\.(?=\s*(?:{_IDENT})?)")
 
 
-def qualifiers(sql: str) -> set[str]:
-    """Every name (lower case) that the SQL writes before a '.': the database or schema of a
-    qualified table or function name, or a table or alias qualifying a column. String literals and
-    comments are read too (a trigger may build SQL in a string): more, never fewer, names."""
-    out = set()
-    for bare, backquoted, quoted in _QUALIFIER.findall(sql):
-        out.add((bare or backquoted.replace("``", "`") or quoted.replace('""', '"')).lower())
-    return out
+def _ident(bare: str, backquoted: str, quoted: str) -> str:
+    return (bare or backquoted.replace("``", "`") or quoted.replace('""', '"')).lower()
+
+
+def qualifiers(sql: str) -> set[tuple[str, str]]:
+    """Every (name, next name), in lower case, that the SQL writes as ``name.next``: a database or
+    schema and its table or function, or a table or alias and its column ("next" is '' where no
+    name follows). String literals and comments are read too (a trigger may build SQL in a
+    string): more, never fewer, names."""
+    return {(_ident(*m[:3]), _ident(*m[3:])) for m in _QUALIFIER.findall(sql)}
 
 
 def views(conn: sa.Connection, schema: str | None) -> list[tuple[str, str, bool]]:

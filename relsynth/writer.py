@@ -1574,6 +1574,7 @@ def _recreate_code(
         conn.commit()  # each CREATE commits there anyway: what came before is committed first, on purpose
     moved = _moved_schema(kind, schema, target_schema)
     others = _other_databases(conn, kind, schema, target_schema)
+    columns = {t.local_name.lower(): frozenset(c.name.lower() for c in t.columns) for t in schema.tables}
     if kind == "postgresql" and target_schema:
         # An unqualified name in a view or function reads the tables where they were written,
         # not a same-named table the connection's search_path finds first (the source's public).
@@ -1595,7 +1596,7 @@ def _recreate_code(
                     re.sub(r"(?is)^\s*CREATE\s+OR\s+REPLACE\s+", "CREATE ", trig.function or "", count=1)
                 )
             sql = _unqualified(trig.sql, kind, _source_databases(schema))
-            reach = _reaches(kind, [*statements, sql], others)
+            reach = _reaches(kind, [*statements, sql], others, columns)
             if reach is not None:
                 summary.changes.append(f"trigger {trig.name} on {name}: not recreated: {reach}")
                 continue
@@ -1617,7 +1618,7 @@ def _recreate_code(
     prep = conn.dialect.identifier_preparer
     for view in schema.views:
         sql = _view_ddl(view, kind, _source_databases(schema), prep, target_schema)
-        reach = _reaches(kind, [sql], others)
+        reach = _reaches(kind, [sql], others, columns)
         if reach is not None:
             summary.changes.append(f"view {view.name}: not recreated: {reach}")
             waiting.remove(view)
@@ -1645,7 +1646,9 @@ def _other_databases(conn: sa.Connection, kind: str, schema: Schema, target_sche
     if kind not in {"mysql", "postgresql"}:
         return set()
     every, own = dialects.database_names(conn)
-    every |= {d for d in (*_source_databases(schema), *schema.schemas) if d}
+    # PostgreSQL: the source's database is no qualifier (its views name schemas, not databases).
+    source = _source_databases(schema) if kind == "mysql" else (schema.schema,)
+    every |= {d for d in (*source, *schema.schemas) if d}
     own |= {target_schema} if target_schema else set()
     if kind == "postgresql":
         own |= {"pg_catalog", *schema.schemas}
@@ -1654,10 +1657,15 @@ def _other_databases(conn: sa.Connection, kind: str, schema: Schema, target_sche
     return {d.lower() for d in every} - {d.lower() for d in own}
 
 
-def _reaches(kind: str, statements: list[str], others: set[str]) -> str | None:
+def _reaches(
+    kind: str, statements: list[str], others: set[str], columns: Mapping[str, frozenset[str]]
+) -> str | None:
     """Why a view or trigger is not recreated: its SQL names another database or schema than the
-    target's (see _other_databases). The name of that database is said, never the SQL."""
-    named = sorted(set().union(*(dialects.qualifiers(sql) for sql in statements)) & others)
+    target's (see _other_databases). ``columns``: the tables written, each with its columns (lower
+    case): ``orders.qty`` is a column of table orders, also in a database named orders (MySQL's
+    employees sample has a table employees). The name of that database is said, never the SQL."""
+    pairs = set().union(*(dialects.qualifiers(sql) for sql in statements))
+    named = sorted({q for q, after in pairs if q in others and after not in columns.get(q, ())})
     if not named:
         return None
     what = "database" if kind == "mysql" else "schema"

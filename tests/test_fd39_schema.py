@@ -227,3 +227,21 @@ def test_mariadb_uuid_is_kept_on_a_target_that_has_the_type(request: pytest.Fixt
     assert scalar(target, "SELECT COUNT(*) FROM pings p JOIN devices d ON d.id = p.device") == scalar(
         target, "SELECT COUNT(*) FROM pings"
     )
+
+
+def test_a_column_of_a_table_named_like_a_database_is_no_other_database() -> None:
+    """MySQL's employees sample: database employees, table employees. Its views read
+    ``employees.emp_no`` (the database's own prefix taken off): a column, not another database."""
+    from relsynth.writer import _reaches
+
+    others = {"employees", "ppl"}
+    columns = {"employees": frozenset({"emp_no", "hired"})}
+    view = "CREATE VIEW `v` AS select `employees`.`emp_no` AS `emp_no` from `employees`"
+    assert _reaches("mysql", [view], others, columns) is None
+    trigger = (
+        "CREATE TRIGGER `t` AFTER INSERT ON `x` FOR EACH ROW INSERT INTO employees.audit VALUES (NEW.id)"
+    )
+    assert "database employees" in (_reaches("mysql", [trigger], others, columns) or "")
+    assert "database ppl" in (
+        _reaches("mysql", ["select p . ssn from ppl . patients p"], others, columns) or ""
+    )
