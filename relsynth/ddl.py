@@ -1051,10 +1051,12 @@ def build(
             if target != "mysql" and ix_name:
                 used = taken.setdefault(_where(table, target_schema, own_schemas), set())
                 ix_name = _free_name(ix_name, f"{physical[name]}_{ix_name}", used)
+                why = f"index names are per schema in {dst}"
+                if target == "postgresql" and len(ix_name.encode()) > NAME_LIMITS[target][0]:
+                    ix_name, why = _fitted(ix_name, NAME_LIMITS[target][0]), "longer than its 63 bytes"
+                    used.add(ix_name.lower())
                 if ix_name != ix.name:
-                    out.changes.append(
-                        f"{name}: index {ix.name} renamed {ix_name} (index names are per schema in {dst})"
-                    )
+                    out.changes.append(f"{name}: index {ix.name} renamed {ix_name} ({why})")
             partial: dict[str, Any] = {}
             if ix.where and target in {"postgresql", "sqlite"}:
                 # The predicate names the table's columns only: a renamed (staging) table keeps it.
@@ -1324,6 +1326,16 @@ def _dialect(family: str) -> Any:
 def _where(table: Table, target_schema: str | None, own_schemas: bool) -> str | None:
     """The schema a table is created in (as ``build`` places it)."""
     return table.schema if own_schemas and table.schema is not None else target_schema
+
+
+def _fitted(name: str, limit: int) -> str:
+    """A name cut to ``limit`` bytes, ending in a hash of the whole one (two long names that start
+    alike stay two)."""
+    import hashlib
+
+    tail = "_" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    head = name.encode()[: limit - len(tail)].decode("utf-8", errors="ignore")
+    return head + tail
 
 
 def _free_name(name: str, fallback: str, used: set[str]) -> str:

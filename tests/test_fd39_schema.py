@@ -245,3 +245,27 @@ def test_a_column_of_a_table_named_like_a_database_is_no_other_database() -> Non
     assert "database ppl" in (
         _reaches("mysql", ["select p . ssn from ppl . patients p"], others, columns) or ""
     )
+
+
+@pytest.mark.mysql
+@pytest.mark.postgresql
+def test_an_index_name_longer_than_postgresql_takes_is_shortened_and_said(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Index names are relsynth's to choose where the target refuses one (as FK and CHECK names):
+    two of 64 characters alike in their first 63 stay two."""
+    source = request.getfixturevalue("mysql_db")()
+    target = request.getfixturevalue("pg_db")()
+    a, b = "i" * 63 + "a", "i" * 63 + "b"
+    run_sql(
+        source,
+        f"CREATE TABLE t (id INT PRIMARY KEY, v INT, w INT, KEY `{a}` (v), KEY `{b}` (w));\n"
+        "INSERT INTO t SELECT seq, MOD(seq, 4), MOD(seq, 7) FROM seq_1_to_100",
+    )
+    result = relsynth.synthesize(source, target, seed=1)
+    assert (
+        sum(f"index {a} renamed" in c and "longer than its 63 bytes" in c for c in result["write"].changes)
+        == 1
+    )
+    names = [r[0] for r in fetch(target, "SELECT indexname FROM pg_indexes WHERE tablename = 't' ORDER BY 1")]
+    assert len(names) == 3 and all(len(n) <= 63 for n in names)
