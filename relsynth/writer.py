@@ -1573,7 +1573,8 @@ def _recreate_code(
     if kind == "mysql":
         conn.commit()  # each CREATE commits there anyway: what came before is committed first, on purpose
     moved = _moved_schema(kind, schema, target_schema)
-    others = _other_databases(conn, kind, schema, target_schema)
+    # The source's schema moved by --target-schema is said by _reads_schema, in its own words.
+    others = _other_databases(conn, kind, schema, target_schema) - {(moved or "").lower()}
     columns = {t.local_name.lower(): frozenset(c.name.lower() for c in t.columns) for t in schema.tables}
     if kind == "postgresql" and target_schema:
         # An unqualified name in a view or function reads the tables where they were written,
