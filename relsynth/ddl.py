@@ -201,6 +201,10 @@ def column_type(
             return _native(t.native), None  # SQLite's REAL is its double: spelled as it was
         return sa.Double(), None
     if name == "numeric":
+        if dialects.is_money(t):  # PostgreSQL's money: money there, its number elsewhere
+            if target == "postgresql":
+                return postgresql.MONEY(), None
+            return changed(sa.Numeric(19, 2), "NUMERIC(19, 2) (no money type)")
         if same and target == "mysql" and t.precision is not None and "UNSIGNED" in (t.native or "").upper():
             # MySQL to MySQL: DECIMAL(10,2) UNSIGNED bounds the values, as an UNSIGNED integer does.
             return mysql.DECIMAL(t.precision, t.scale, unsigned=True), None

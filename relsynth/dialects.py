@@ -148,6 +148,22 @@ def family(conn_or_name: sa.Connection | str) -> str:
     return "mysql" if name in {"mysql", "mariadb"} else name
 
 
+def is_money(t: Any) -> bool:
+    """A PostgreSQL money column (sqltypes.to_portable: the portable family numeric)."""
+    return t.name == "numeric" and (t.native or "").upper() == "MONEY"
+
+
+def readable(expr: Any, t: Any, kind: str) -> Any:
+    """How a column of SqlType ``t`` is read, in dialect ``kind`` ('postgresql', 'mysql', ...):
+    PostgreSQL's money as numeric (its text is lc_monetary's, '$1,234.56'), exact, in the
+    database's own currency digits; other columns as they are."""
+    import sqlalchemy as sa
+
+    if kind == "postgresql" and is_money(t):
+        return sa.cast(expr, sa.Numeric()).label(expr.name)
+    return expr
+
+
 def begin_read_only(conn: sa.Connection) -> sa.Connection:
     """Start one read-only transaction with a consistent snapshot for every read that follows.
 

@@ -133,7 +133,7 @@ def _select(table: Table, schema_name: str | None, cols: list[str], kind: str = 
     def column(c: str) -> Any:
         if kind == "mysql" and table.column(c).type.name == "geometry":
             return sa.func.ST_AsText(t.c[c]).label(c)
-        return t.c[c]
+        return dialects.readable(t.c[c], table.column(c).type, kind)
 
     return t, sa.select(*[column(c) for c in cols]).order_by(*[t.c[c] for c in _order_columns(table, cols)])
 

@@ -1312,7 +1312,8 @@ def read_sample(conn: sa.Connection, table: Table, schema: str | None, limit: in
         return pd.DataFrame()
     dialects.tolerant_dates(conn)  # PostgreSQL's 'infinity' is read, not a failed read
     t = sa_table(table, schema)
-    query = sa.select(*[t.c[n] for n in wanted])
+    kind = dialects.family(conn)
+    query = sa.select(*[dialects.readable(t.c[n], table.column(n).type, kind) for n in wanted])
     if table.primary_key:
         query = query.order_by(*[t.c[n] for n in table.primary_key])
     rows = table.row_count or 0

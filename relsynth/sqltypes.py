@@ -112,6 +112,10 @@ def to_portable(sqltype: sa.types.TypeEngine, dialect: Any) -> SqlType:
                 return make("boolean")
             return make("smallint")
         return make("integer")
+    if name == "MONEY":
+        # PostgreSQL's money (not a Numeric in SQLAlchemy): a number with the 2 decimals of a C or
+        # en_US lc_monetary, read as numeric (dialects.readable) and written back as money there.
+        return make("numeric", precision=19, scale=2)
     if isinstance(sqltype, sa.Float) or name in {"REAL", "DOUBLE", "DOUBLE_PRECISION", "FLOAT"}:
         # SQLAlchemy 2.1: Float is no longer a Numeric subclass, so test it first.
         double = (
@@ -121,8 +125,6 @@ def to_portable(sqltype: sa.types.TypeEngine, dialect: Any) -> SqlType:
         )
         return make("double" if double else "float")
     if isinstance(sqltype, sa.Numeric):
-        if name == "MONEY":
-            return make("numeric", precision=19, scale=2)
         return make("numeric", precision=sqltype.precision, scale=sqltype.scale)
     if isinstance(sqltype, sa.DateTime):
         return make("datetime", timezone=bool(getattr(sqltype, "timezone", False)))

@@ -1,0 +1,55 @@
+"""Value types whose values were lost (attack round 39).
+
+1. PostgreSQL money was not learned (SQLAlchemy's MONEY is no Numeric): every value came out
+   $0.00, a generated total too, and the evaluation skipped the columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+import relsynth
+from tests.conftest import EVERY_DATABASE, fetch, run_sql
+
+SHOP = """
+CREATE TABLE customer (id int PRIMARY KEY, credit_limit money NOT NULL DEFAULT 0, region text NOT NULL);
+CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES customer, subtotal money NOT NULL,
+    tax money NOT NULL, total money GENERATED ALWAYS AS (subtotal + tax) STORED);
+INSERT INTO customer SELECT g, ((g * 7919) %% 50 * 1000)::numeric::money, (ARRAY['N','S','E','W'])[1 + g %% 4]
+    FROM generate_series(1, 300) g;
+INSERT INTO orders SELECT g, 1 + g %% 300, s::money, round(s * 0.08, 2)::money
+    FROM generate_series(1, 900) g, LATERAL (SELECT round(50 + (g * 7907 %% 4999) + (g %% 97) / 100.0, 2) + g * 0 AS s) x;
+"""
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_money_is_learned_as_its_number(pg_db, db: str, request: pytest.FixtureRequest) -> None:
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = pg_db(), make()
+    run_sql(source, SHOP)
+    out = relsynth.synthesize(source, target, seed=1)
+    assert out["write"].verification.problems == 0
+    number = "{}::numeric" if db == "pg" else "{}"
+    subtotal, tax, total = (number.format(c) for c in ("subtotal", "tax", "total"))
+    ((distinct, low, high, n),) = fetch(
+        target, f"SELECT COUNT(DISTINCT {subtotal}), MIN({subtotal}), MAX({subtotal}), COUNT(*) FROM orders"
+    )
+    assert n == 900 and distinct > 300, distinct  # not one fixed $0.00
+    assert Decimal("50") <= Decimal(str(low)) and Decimal(str(high)) <= Decimal("5050"), (low, high)
+    rows = fetch(target, f"SELECT {subtotal}, {tax}, {total} FROM orders")
+    assert all(
+        Decimal(str(s)) + Decimal(str(t)) == Decimal(str(z)) for s, t, z in rows
+    )  # the generated total
+    assert all(Decimal(str(s)) == Decimal(str(s)).quantize(Decimal("0.01")) for s, _, _ in rows)  # cents
+    limits = fetch(target, f"SELECT COUNT(DISTINCT {number.format('credit_limit')}) FROM customer")
+    assert limits[0][0] > 10
+    if db == "pg":
+        assert fetch(
+            target, "SELECT data_type FROM information_schema.columns WHERE column_name = 'subtotal'"
+        ) == [("money",)]
+    scored = relsynth.evaluate(source, target, seed=1)["tables"]["orders"]["columns"]
+    assert {"subtotal", "tax"} <= {c["name"] for c in scored}  # scored, not skipped
