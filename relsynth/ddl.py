@@ -256,6 +256,13 @@ def column_type(
             )
         cls = sa.CHAR if name == "char" else sa.String
         return cls(length, collation=collation), None
+    if name == "time" and dialects.family(src) == "mysql" and target != "mysql":
+        # MySQL's and MariaDB's TIME is a duration (-838:59:59..838:59:59): a time of day cannot hold it.
+        if target == "postgresql":
+            return changed(
+                postgresql.INTERVAL(), "INTERVAL (a MariaDB TIME is a duration, -838:59:59..838:59:59)"
+            )
+        return changed(sa.Text(), "TEXT of the duration, '-05:00:00' to '838:59:59' (a MariaDB TIME)")
     if target == "sqlite" and name == "datetime" and t.timezone and not same:
         # SQLite has no time zones: the instant as UTC text ending in Z (ISO 8601, which SQLite's
         # date functions read as UTC); naive text would lose which instant it was.

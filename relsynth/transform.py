@@ -590,6 +590,23 @@ def _reading_format(strings: pd.Series, text_format: str) -> str | None:
     return found[0] if found else None
 
 
+def is_duration(values: pd.Series) -> bool:
+    """Durations, as MySQL's drivers read its TIME (timedelta), not times of day."""
+    if pd.api.types.is_timedelta64_dtype(values):
+        return True
+    known = values.dropna()
+    return bool(len(known)) and isinstance(known.iloc[0], dt.timedelta)
+
+
+def duration_text(value: Any) -> str:
+    """A duration as MySQL spells a TIME: '-05:03:00', '838:59:59', '30:00:00.250000'."""
+    micros = round(pd.Timedelta(value).total_seconds() * 1e6)
+    sign, micros = ("-" if micros < 0 else ""), abs(micros)
+    seconds, fraction = divmod(micros, 1_000_000)
+    text = f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return f"{text}.{fraction:06d}" if fraction else text
+
+
 def to_epoch_seconds(values: pd.Series, *, text_format: str | None = None) -> np.ndarray:
     """Dates, datetimes (naive or aware, as UTC), times of day or date text -> float seconds.
     Text is read with ``text_format`` when it is a legacy one (dd/mm/YYYY), else as ISO 8601."""

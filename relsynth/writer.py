@@ -52,6 +52,7 @@ from relsynth.io import make_engine, parse_url, redact
 from relsynth.model.values import non_finite
 from relsynth.schema import Schema, Table, place
 from relsynth.sqltypes import INTEGER_TYPES, MYSQL_SPATIAL
+from relsynth.transform import duration_text, is_duration
 from relsynth.verify import Verification, verify
 
 if TYPE_CHECKING:
@@ -319,6 +320,8 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
         return [
             None if v is None or v is pd.NA or v != v else bit_text(v, width) for v in values.astype(object)
         ]
+    if kind == "sqlite" and t.name == "time" and is_duration(values):  # a MariaDB TIME (ddl.column_type)
+        return [None if pd.isna(v) else duration_text(v) for v in values.astype(object)]
     if pd.api.types.is_datetime64_any_dtype(values):
         if getattr(values.dt, "tz", None) is not None and (kind != "postgresql" or not t.timezone):
             values = values.dt.tz_convert("UTC").dt.tz_localize(None)

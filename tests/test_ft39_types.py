@@ -2,10 +2,13 @@
 
 1. PostgreSQL money was not learned (SQLAlchemy's MONEY is no Numeric): every value came out
    $0.00, a generated total too, and the evaluation skipped the columns.
+2. A MariaDB TIME is a duration (-838:59:59..838:59:59): -5, 30, 100 and 838 hours came back
+   modulo 24 (18, 6, 4, 22), and into PostgreSQL the column was a time of day, which holds none.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -53,3 +56,36 @@ def test_money_is_learned_as_its_number(pg_db, db: str, request: pytest.FixtureR
         ) == [("money",)]
     scored = relsynth.evaluate(source, target, seed=1)["tables"]["orders"]["columns"]
     assert {"subtotal", "tax"} <= {c["name"] for c in scored}  # scored, not skipped
+
+
+SHIFTS = """
+CREATE TABLE shifts (id INT PRIMARY KEY AUTO_INCREMENT, worked TIME NOT NULL);
+INSERT INTO shifts(worked) SELECT CONCAT(ELT(1 + seq %% 4, '-5', '30', '100', '838'), ':', LPAD(seq %% 60, 2, '0'), ':00')
+    FROM seq_1_to_400;
+"""
+
+
+def _hours(value: object) -> float:
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds() / 3600
+    if isinstance(value, dt.time):
+        return value.hour + value.minute / 60
+    h, m, *_ = str(value).split(":")  # SQLite's text
+    return int(h) + (-1 if h.startswith("-") else 1) * int(m) / 60
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("db", ["sqlite", "pg", "mysql"])
+def test_a_mariadb_time_keeps_its_durations(mysql_db, db: str, request: pytest.FixtureRequest) -> None:
+    if db == "pg":
+        request.applymarker(pytest.mark.postgresql)
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = mysql_db(), make()
+    run_sql(source, SHIFTS)
+    out = relsynth.synthesize(source, target, seed=1)
+    assert out["write"].verification.problems == 0
+    hours = [_hours(v) for (v,) in fetch(target, "SELECT worked FROM shifts")]
+    assert len(hours) == 400
+    assert min(hours) < 0 and max(hours) > 800, (min(hours), max(hours))  # not wrapped into a day
+    assert sum(h > 24 for h in hours) > 250 and sum(h < 0 for h in hours) > 50
+    assert all(-839 < h < 839 for h in hours)

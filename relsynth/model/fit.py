@@ -48,6 +48,7 @@ from relsynth.transform import (
     Temporal,
     decade_seconds,
     fit_numeric,
+    is_duration,
     pull_in_tails,
     text_date_format,
     to_epoch_seconds,
@@ -756,7 +757,7 @@ def _fit_own(
         if kinds[c] is Kind.DATETIME:
             text = col.type.name in STRING_TYPES
             fmt = text_date_format(known) if text else None
-            output = "text" if text else _temporal_output(col.type)
+            output = "text" if text else _temporal_output(col.type, known)
             enc = Temporal.fit(learned, output=output, text_format=fmt, tail=rare_k)
             anchor = model.anchors.get(c)
             if anchor is not None:
@@ -2101,12 +2102,14 @@ def to_epoch_seconds_safe(values: pd.Series, text: bool) -> np.ndarray:
     return out
 
 
-def _temporal_output(t: object) -> str:
+def _temporal_output(t: object, values: pd.Series | None = None) -> str:
     name = getattr(t, "name", "")
     if name == "date":
         return "date"
     if name == "time":
-        return "time"
+        # MySQL's and MariaDB's TIME is a duration (-838:59:59..838:59:59), read as timedelta: kept
+        # one (as a time of day, -5:00 and 30:00 came back 19:00 and 06:00).
+        return "timedelta" if values is not None and is_duration(values) else "time"
     return "datetime_tz" if getattr(t, "timezone", False) else "datetime"
 
 

@@ -38,6 +38,10 @@ def nudge_unique(
     (``taken``), within what ``allowed`` (the column's own CHECKs) admits. Returns the rows still
     repeated, to be dropped, and the number of values the type holds when that is why."""
     values = frame.loc[keep, col]
+    if pd.api.types.is_timedelta64_dtype(values) or (
+        values.dtype == object and _all_of(values, dt.timedelta)
+    ):
+        return _nudge_durations(frame, col, keep, dup, taken)  # a MySQL TIME: spread as seconds
     dates = values.dtype == object and _all_dates(values)
     stamps = values.dtype == object and _all_of(values, dt.datetime)  # timestamps held as objects
     if dates or stamps:  # a DATE column's Python dates: spread as days, given back as dates
@@ -90,6 +94,31 @@ def nudge_unique(
     left = dup.copy()
     left[chosen] = False
     return left, (room if chosen.sum() < known.sum() else None)
+
+
+def _seconds(v: Any) -> float:
+    return float("nan") if v is None or v is pd.NaT or v != v else pd.Timedelta(v).total_seconds()
+
+
+def _nudge_durations(
+    frame: pd.DataFrame,
+    col: str,
+    keep: np.ndarray,
+    dup: np.ndarray,
+    taken: set[tuple[Any, ...]] | None,
+) -> tuple[np.ndarray, int | None]:
+    """nudge_unique for durations (MySQL's and MariaDB's TIME, read as timedelta): as seconds,
+    given back as timedelta."""
+    seconds = pd.DataFrame({col: [_seconds(v) for v in frame[col].astype(object)]}, index=frame.index)
+    known = seconds[col].dropna().to_numpy()
+    whole = bool(len(known)) and bool(np.all(known == np.round(known)))
+    before = None if taken is None else {tuple(_seconds(v) for v in key) for key in taken}
+    left, room = nudge_unique(seconds, col, keep, dup, SqlType("integer" if whole else "double"), before)
+    out = frame[col].astype(object).to_numpy(copy=True)
+    moved = seconds[col].to_numpy()
+    out[keep] = [None if s != s else dt.timedelta(seconds=float(s)) for s in moved[keep]]
+    frame[col] = pd.Series(out, index=frame.index, dtype=object)
+    return left, room
 
 
 def _stamps(values: pd.Series) -> pd.Series:
