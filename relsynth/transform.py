@@ -119,12 +119,17 @@ _WHOLE = 2.0**52
 
 
 def decimals_of(values: np.ndarray, cap: int = 10) -> int:
-    """How many decimals the values use (0 for integers), looking at a sample."""
+    """How many decimals the values use (0 for integers), looking at a sample: as many as a double
+    tells apart (about 13 significant digits; a DECIMAL(18,8)'s 686.74016512 keeps its 8), or, for
+    values a 4-byte REAL holds exactly, as many as it does (about 7: 0.1 read as 0.10000000149)."""
     sample = np.asarray(values[:2000], dtype=float)
     sample = sample[np.abs(sample) < _WHOLE]  # larger (and non-finite) values have no decimals
+    with np.errstate(over="ignore", invalid="ignore"):
+        single = bool(len(sample)) and bool(np.all(sample.astype(np.float32).astype(float) == sample))
+    relative = 1e-6 if single else 1e-13  # a double's noise (254.49000000000004) is about 1e-16
     for d in range(cap + 1):
         scaled = sample * 10**d
-        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1, np.abs(scaled))):
+        if np.all(np.abs(scaled - np.round(scaled)) < np.maximum(1e-6, relative * np.abs(scaled))):
             return d
     return cap
 

@@ -4,6 +4,8 @@
    $0.00, a generated total too, and the evaluation skipped the columns.
 2. A MariaDB TIME is a duration (-838:59:59..838:59:59): -5, 30, 100 and 838 hours came back
    modulo 24 (18, 6, 4, 22), and into PostgreSQL the column was a time of day, which holds none.
+3. A DECIMAL(18,8) came back with about 6 decimals (686.74016500): a number's decimals were
+   counted to 6 significant digits (transform.decimals_of), not to what a double holds.
 """
 
 from __future__ import annotations
@@ -89,3 +91,21 @@ def test_a_mariadb_time_keeps_its_durations(mysql_db, db: str, request: pytest.F
     assert min(hours) < 0 and max(hours) > 800, (min(hours), max(hours))  # not wrapped into a day
     assert sum(h > 24 for h in hours) > 250 and sum(h < 0 for h in hours) > 50
     assert all(-839 < h < 839 for h in hours)
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_decimal_keeps_the_digits_a_double_holds(db: str, request: pytest.FixtureRequest) -> None:
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    rows = ", ".join(f"({i}, {(i * 7919) % 1000}.{(i * 104729) % 10**8:08d})" for i in range(1, 601))
+    run_sql(
+        source,
+        f"CREATE TABLE ledger (id INTEGER PRIMARY KEY, mid DECIMAL(18,8) NOT NULL);\nINSERT INTO ledger VALUES {rows};",
+    )
+    out = relsynth.synthesize(source, target, seed=1)
+    assert out["write"].verification.problems == 0
+    values = [Decimal(str(v)) for (v,) in fetch(target, "SELECT mid FROM ledger")]
+    assert len(values) == 600
+    eighth = sum(v * 10**7 % 1 != 0 for v in values)  # a digit in the 8th decimal
+    assert eighth > 400, eighth
+    assert all(v * 10**8 % 1 == 0 for v in values)  # and no more than 8
