@@ -49,3 +49,23 @@ def coded(values: list[Any]) -> bool:
     """Few distinct values, each seen often: a code list, whose values are kept as they are."""
     counts = Counter(values)
     return 0 < len(counts) <= MAX_LEVELS and min(counts.values()) >= MIN_SUPPORT
+
+
+def common_levels(
+    values: list[Any], holders: list[int] | None = None, k: int = 1, limit: int = MAX_LEVELS
+) -> list[list[Any]]:
+    """[value, count] of the values seen at least MIN_SUPPORT times and, given each value's holder
+    (its person, or -1 - row for none), held by k people at least: the commonest ``limit`` of them.
+    A rare value is none of them, whatever the other values are (one patient's city among 5,000
+    documents' four common ones does not make the others rare too)."""
+    counts = Counter(values)
+    people: dict[Any, set[int]] = {}
+    if holders is not None:
+        for v, who in zip(values, holders, strict=True):
+            people.setdefault(v, set()).add(who)
+    kept = [
+        [v, c]
+        for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        if c >= MIN_SUPPORT and (holders is None or len(people[v]) >= max(k, 1))
+    ]
+    return kept[:limit]

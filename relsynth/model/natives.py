@@ -13,14 +13,16 @@ Each family (``sqltypes.native_family``) has a small model whose state is plain 
   numbers (days, seconds), empty ranges and open ends as often as in the source, written as
   '[lower,upper)' text (an HR history keyed by (emp_no, title, during));
 - JSON: the source's key structure (keys are schema, not data; a key seen in a single document is
-  left out), values by type: numbers and short code lists learned, other strings generated from
-  their shapes and drawn again when they equal a source string;
+  left out), values by type: numbers and short code lists learned, strings as an array's strings
+  (below: a leaf's common values kept with their share however rare its other values are);
 - arrays: how many elements (the share of empty arrays, the other lengths as a code list or as
   quantiles) and the share of NULL elements; elements by the element type: numbers as quantiles or a
   code list, dates and times as quantiles of epoch seconds, booleans as a share, uuids at random,
   enum labels as seen (labels are schema), strings as their common values (a value seen fewer than
   MIN_SUPPORT times is neither kept nor emitted) and the others generated from their shapes and drawn
-  again when they equal a source string, other types (inet[], json[]) by their own family above.
+  again when they equal a source string (a few rare values beside common ones folded into them:
+  neither they nor their shape are kept), other types (inet[], json[]) by their own family above;
+  no element repeated in an array where no source array repeats one.
   Multi-dimensional arrays are learned and written flattened to one dimension (PostgreSQL does not
   fix an array column's dimensions); a PostgreSQL target gets Python lists, which COPY writes as
   arrays; a MariaDB/SQLite target's JSON column gets JSON lists (relsynth.writer).
@@ -42,8 +44,8 @@ import pandas as pd
 
 from relsynth import pii_detect
 from relsynth.model import geometry
-from relsynth.model.marginals import MAX_LEVELS, MIN_SUPPORT, choice, coded, draw, levels, quantiles
-from relsynth.model.text import Shapes, SourceGuard, fresh
+from relsynth.model.marginals import choice, coded, common_levels, draw, levels, quantiles
+from relsynth.model.text import MIN_SHAPE_VALUES, Shapes, SourceGuard, fresh
 from relsynth.schema import Column, Kind, SqlType
 from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES, native_family
 
@@ -172,13 +174,19 @@ def _loaded(v: Any) -> Any:
     return v
 
 
-def _skeleton(doc: Any, keep: set[str], path: str, leaves: dict[str, list[Any]]) -> Any:
-    """The document with its values replaced by their path (and filed under it), rare keys left out."""
+def _skeleton(
+    doc: Any, keep: set[str], path: str, leaves: dict[str, list[Any]], who: int, holders: dict[str, list[int]]
+) -> Any:
+    """The document with its values replaced by their path (and filed under it, with the
+    document's person), rare keys left out."""
     if isinstance(doc, dict):
-        return {k: _skeleton(v, keep, f"{path}.{k}", leaves) for k, v in doc.items() if k in keep}
+        return {
+            k: _skeleton(v, keep, f"{path}.{k}", leaves, who, holders) for k, v in doc.items() if k in keep
+        }
     if isinstance(doc, list):
-        return [_skeleton(v, keep, f"{path}[]", leaves) for v in doc]
+        return [_skeleton(v, keep, f"{path}[]", leaves, who, holders) for v in doc]
     leaves.setdefault(path, []).append(doc)
+    holders.setdefault(path, []).append(who)
     return {"\x00leaf": path}
 
 
@@ -193,7 +201,7 @@ def _keys(doc: Any, out: set[str]) -> set[str]:
     return out
 
 
-def _fit_leaf(values: list[Any]) -> dict[str, Any]:
+def _fit_leaf(values: list[Any], holders: list[int] | None = None, k: int = 1) -> dict[str, Any]:
     numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
     strings = [v for v in values if isinstance(v, str)]
     bools = [v for v in values if isinstance(v, bool)]
@@ -204,14 +212,14 @@ def _fit_leaf(values: list[Any]) -> dict[str, Any]:
     if numbers:
         out["number"] = {"levels": levels(numbers)} if coded(numbers) else quantiles(np.asarray(numbers))
     if strings:
-        if coded(strings):
-            out["string"] = {"levels": levels(strings)}
-        else:
-            # Like a text column's, and stricter: no letter of a single name or sentence, nothing
-            # of a personal value (an e-mail's local part and domain) is kept, only its shape.
-            personal = pii_detect.detect(pd.Series(strings))[0] is not None
-            shapes = Shapes.fit(pd.Series(strings), varied_letters=True, literals=not personal)
-            out["string"] = {"templates": shapes.templates, "weights": shapes.weights}
+        # As an array's strings: the common values kept with their share, however rare the
+        # others (one document's city sent every document's city to shapes), the rare ones
+        # folded into them or generated from their shapes (no letter of a single name or
+        # sentence, nothing of a personal value: an e-mail's local part and domain).
+        who = None
+        if holders is not None:
+            who = [h for v, h in zip(values, holders, strict=True) if isinstance(v, str)]
+        out["string"] = _fit_strings(strings, who, k)
     return out
 
 
@@ -234,13 +242,14 @@ def _fit_json(values: list[Any], people: np.ndarray | None = None, k: int = 2) -
     # A key of a single document, or of few people, may be data.
     keep = {key for key, c in seen.items() if c >= max(2, k) and len(owners[key]) >= max(2, k)}
     leaves: dict[str, list[Any]] = {}
+    leaf_holders: dict[str, list[int]] = {}
     templates: Counter[str] = Counter()
-    for doc in docs:
-        templates[json.dumps(_skeleton(doc, keep, "", leaves), sort_keys=False)] += 1
+    for doc, who in zip(docs, holders, strict=True):
+        templates[json.dumps(_skeleton(doc, keep, "", leaves, who, leaf_holders), sort_keys=False)] += 1
     top = sorted(templates.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TEMPLATES]
     return {
         "templates": [[t, c] for t, c in top] or [["{}", 1]],  # as text: model files sort keys
-        "leaves": {path: _fit_leaf(vals) for path, vals in sorted(leaves.items())},
+        "leaves": {path: _fit_leaf(vals, leaf_holders[path], k) for path, vals in sorted(leaves.items())},
         "text": any(isinstance(v, str) for v in values),
     }
 
@@ -259,8 +268,11 @@ def _draw_leaf(m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard |
         return int(value) if q["integer"] else value
     if kind == "str" and "string" in m:
         s = m["string"]
-        if "levels" in s:
+        # A code list with the share of its rows ("coded"; all rows in a model of one or the other)
+        if s.get("levels") and ("templates" not in s or rng.random() < float(s.get("coded", 1.0))):
             return choice(s["levels"], 1, rng)[0]
+        if "templates" not in s:
+            return None
         shapes = Shapes(s["templates"], s["weights"])
         for _ in range(20):
             candidate = str(shapes.generate(1, rng)[0])
@@ -414,17 +426,27 @@ def _draw_count(q: dict[str, Any], n: int, rng: np.random.Generator) -> list[Any
     return choice(q["levels"], n, rng) if "levels" in q else list(draw(q, rng.random(n), rng))
 
 
-def _fit_strings(strings: list[str]) -> dict[str, Any]:
-    """Common short values (each seen at least MIN_SUPPORT times) as a code list, with their share;
-    the other strings only as shapes (no letter of a single value, nothing of a personal one)."""
+def _fit_strings(strings: list[str], holders: list[int] | None = None, k: int = 1) -> dict[str, Any]:
+    """Common short values (each seen at least MIN_SUPPORT times, by k people) as a code list,
+    with their share; the other strings only as shapes (no letter of a single value, nothing of a
+    personal one). Rare values too few to have a shape of their own (fewer than MIN_SHAPE_VALUES
+    distinct ones beside common values: one patient's city) are folded into the common values:
+    neither they nor their shape are in the model, and no row is drawn from them."""
     personal = pii_detect.detect(pd.Series(strings, dtype=object))[0] is not None
+    short = [len(s) <= MAX_CODE_LENGTH for s in strings]
     common = (
         []
         if personal
-        else [[v, c] for v, c in levels(strings) if c >= MIN_SUPPORT and len(v) <= MAX_CODE_LENGTH]
-    )[:MAX_LEVELS]
+        else common_levels(
+            [s for s, ok in zip(strings, short, strict=True) if ok],
+            None if holders is None else [h for h, ok in zip(holders, short, strict=True) if ok],
+            k,
+        )
+    )
     kept = {v for v, _ in common}
     rest = [s for s in strings if s not in kept]
+    if common and len(set(rest)) < MIN_SHAPE_VALUES:
+        return {"levels": common, "coded": 1.0}
     out: dict[str, Any] = {"levels": common, "coded": 1 - len(rest) / len(strings)}
     if rest:
         shapes = Shapes.fit(pd.Series(rest, dtype=object), varied_letters=True, literals=not personal)
@@ -432,7 +454,9 @@ def _fit_strings(strings: list[str]) -> dict[str, Any]:
     return out
 
 
-def _fit_items(item: SqlType, present: list[Any]) -> dict[str, Any]:
+def _fit_items(
+    item: SqlType, present: list[Any], holders: list[int] | None = None, k: int = 1
+) -> dict[str, Any]:
     kind = _item_kind(item)
     out: dict[str, Any] = {"kind": kind}
     if not present:
@@ -441,7 +465,7 @@ def _fit_items(item: SqlType, present: list[Any]) -> dict[str, Any]:
         numbers = [float(v) for v in present]
         out["number"] = _fit_count([int(v) for v in numbers] if kind == "int" else numbers)
     elif kind == "string":
-        out["string"] = _fit_strings([str(v) for v in present])
+        out["string"] = _fit_strings([str(v) for v in present], holders, k)
     elif kind == "boolean":
         out["true"] = float(np.mean([bool(v) for v in present]))
     elif kind in {"date", "datetime", "time"}:
@@ -453,20 +477,45 @@ def _fit_items(item: SqlType, present: list[Any]) -> dict[str, Any]:
     return out
 
 
-def _fit_array(t: SqlType, known: list[Any]) -> dict[str, Any]:
-    arrays = [_flat(a, []) for a in map(_array_value, known) if a is not None]
+def _element_key(e: Any) -> Any:
+    try:
+        hash(e)
+    except TypeError:
+        return repr(e)
+    return e
+
+
+def _repeats(elements: list[Any]) -> bool:
+    """Whether an array holds a (non-NULL) element twice."""
+    present = [_element_key(e) for e in elements if e is not None and not (isinstance(e, float) and e != e)]
+    return len(set(present)) < len(present)
+
+
+def _fit_array(t: SqlType, known: list[Any], people: np.ndarray | None = None, k: int = 1) -> dict[str, Any]:
+    parsed = [(_array_value(v), i) for i, v in enumerate(known)]
+    arrays = [_flat(a, []) for a, _ in parsed if a is not None]
+    owners = [
+        int(people[i]) if people is not None and people[i] >= 0 else -1 - i
+        for a, i in parsed
+        if a is not None
+    ]
     lengths = [len(a) for a in arrays]
     elements = [e for a in arrays for e in a]
-    present = [e for e in elements if e is not None and not (isinstance(e, float) and e != e)]
+    ok = [e is not None and not (isinstance(e, float) and e != e) for e in elements]
+    present = [e for e, good in zip(elements, ok, strict=True) if good]
+    holders = [h for a, h in zip(arrays, owners, strict=True) for _ in a]
+    holders = [h for h, good in zip(holders, ok, strict=True) if good]
     filled = [k for k in lengths if k > 0]
     assert t.item is not None, "an array family has an element type"
     return {
         "empty": 1 - len(filled) / len(lengths) if lengths else 1.0,
         "lengths": _fit_count(filled) if filled else {"levels": [[1, 1]]},
         "null_elements": 1 - len(present) / len(elements) if elements else 0.0,
-        "items": _fit_items(t.item, present),
+        "items": _fit_items(t.item, present, holders, k),
         "timezone": bool(t.item.timezone),
         "scale": t.item.scale,
+        # No source array repeats an element (a set of tags): neither does a generated one.
+        "distinct": any(len(a) > 1 for a in arrays) and not any(_repeats(a) for a in arrays),
     }
 
 
@@ -534,7 +583,41 @@ def _draw_array(
     for i in np.flatnonzero(rng.random(total) < float(m["null_elements"])):
         items[i] = None
     bounds = np.concatenate([[0], np.cumsum(sizes)])
-    return [items[bounds[i] : bounds[i + 1]] for i in range(n)]
+    arrays = [items[bounds[i] : bounds[i + 1]] for i in range(n)]
+    if m.get("distinct"):
+        arrays = [_distinct(a, m, rng, guard) if len(a) > 1 and _repeats(a) else a for a in arrays]
+    return arrays
+
+
+def _distinct(
+    array: list[Any], m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard | None
+) -> list[Any]:
+    """The array with a repeated element drawn again (a few times), then left out: its elements
+    distinct, as every source array's are."""
+    for _ in range(10):
+        seen: set[Any] = set()
+        again = []
+        for pos, e in enumerate(array):
+            if e is None:
+                continue
+            key = _element_key(e)
+            if key in seen:
+                again.append(pos)
+            seen.add(key)
+        if not again:
+            return array
+        fresh_items = _draw_items(m["items"], len(again), rng, guard, bool(m["timezone"]), m["scale"])
+        for pos, e in zip(again, fresh_items, strict=True):
+            array[pos] = e
+    kept: set[Any] = set()
+    out = []
+    for e in array:
+        key = None if e is None else _element_key(e)
+        if key is None or key not in kept:
+            out.append(e)
+            if key is not None:
+                kept.add(key)
+    return out
 
 
 # -- ranges ----------------------------------------------------------------------------------------
@@ -785,7 +868,7 @@ def fit(t: SqlType, values: pd.Series, people: np.ndarray | None = None, k: int 
     elif family == "json":
         state["json"] = _fit_json(known, who, k)
     elif family == "array":
-        state["array"] = _fit_array(t, known)
+        state["array"] = _fit_array(t, known, who, k)
     return {"native": state}
 
 
