@@ -6,12 +6,14 @@ element (a set of tags), no generated array does ({vip,vip})."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import relsynth
@@ -93,3 +95,32 @@ def test_no_generated_array_repeats_an_element_where_no_source_array_does(pg_db:
     assert not repeated, repeated[:5]
     # The lengths stay the source's (one or two tags, a share empty).
     assert {len(t) for t in tags} <= {0, 1, 2}
+
+
+def _invoices(url: str) -> None:
+    rng = random.Random(30)
+    day = dt.date(2020, 1, 1)
+    rows = []
+    for i in range(1, 401):
+        issued = day + dt.timedelta(days=rng.randint(0, 1000))
+        reminder = issued + dt.timedelta(days=rng.randint(20, 29))
+        rows.append(f"({i}, '{issued}', '{reminder}', '{issued + dt.timedelta(days=30)}')")
+    run_sql(
+        url,
+        "CREATE TABLE invoice (id INTEGER PRIMARY KEY, issued DATE NOT NULL, reminder DATE NOT NULL,"
+        " due DATE NOT NULL);\n"
+        "INSERT INTO invoice (id, issued, reminder, due) VALUES\n" + ",\n".join(rows) + ";\n",
+    )
+
+
+@pytest.mark.parametrize("dialect", ["pg", "sqlite"])
+def test_a_constant_gap_between_dates_is_kept(request: pytest.FixtureRequest, dialect: str) -> None:
+    """due = issued + 30 on every row, a reminder 1 to 10 days before due: due was drawn as a gap
+    from the closer bound (the reminder), so due - issued was almost never 30."""
+    url = request.getfixturevalue(f"{dialect}_db")()
+    _invoices(url)
+    invoice = relsynth.sample(relsynth.fit(url, seed=1), seed=2)["invoice"]
+    issued = pd.to_datetime(invoice["issued"])
+    due = pd.to_datetime(invoice["due"])
+    gaps = (due - issued).dt.days
+    assert (gaps == 30).all(), gaps.value_counts().head(5).to_dict()

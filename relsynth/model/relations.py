@@ -447,7 +447,7 @@ def anchors(
     A bound derived as the date of a time (``twins``) is computed from that time when sampling.
     """
     twins = twins or {}
-    best: dict[str, tuple[float, Order]] = {}
+    best: dict[str, tuple[tuple[bool, float], Order]] = {}
     for o in found:
         if o.op != ">=":
             continue
@@ -462,8 +462,12 @@ def anchors(
         spread = float(np.subtract(*np.percentile(x[known], [90, 10])))
         if gap > ANCHOR_TIGHTNESS * max(spread, 1.0):
             continue
-        if o.column not in best or gap < best[o.column][0]:
-            best[o.column] = (gap, o)
+        # A bound at the same distance on every row (due = issued + 30 days) before a closer one
+        # it is not (the order's time, 29.4 days before due): the gap from it is a constant, kept.
+        diff = x[known] - y[known]
+        rank = (bool(np.ptp(diff) > 0), gap)
+        if o.column not in best or rank < best[o.column][0]:
+            best[o.column] = (rank, o)
     chosen = {c: o for c, (_, o) in best.items()}
     # Same-table anchors must not form a loop (they cannot, with a strict somewhere, but be safe).
     for c in list(chosen):
