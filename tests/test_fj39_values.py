@@ -124,3 +124,42 @@ def test_a_constant_gap_between_dates_is_kept(request: pytest.FixtureRequest, di
     due = pd.to_datetime(invoice["due"])
     gaps = (due - issued).dt.days
     assert (gaps == 30).all(), gaps.value_counts().head(5).to_dict()
+
+
+def _orders(url: str, dialect: str) -> None:
+    rng = random.Random(31)
+    start = dt.datetime(2020, 1, 1)
+    orders, invoices = [], []
+    for i in range(1, 601):
+        at = start + dt.timedelta(seconds=rng.randint(0, 1000 * 86400))
+        orders.append(f"({i}, '{at:%Y-%m-%d %H:%M:%S}{'+00' if dialect == 'pg' else ''}')")
+        if rng.random() < 0.6:  # an invoice for most orders
+            invoices.append(f"({i}, {i}, '{at.date()}', '{at.date() + dt.timedelta(days=30)}')")
+    stamp = "TIMESTAMPTZ" if dialect == "pg" else "DATETIME"
+    run_sql(
+        url,
+        f"CREATE TABLE order_header (id INTEGER PRIMARY KEY, order_date {stamp} NOT NULL);\n"
+        "CREATE TABLE invoice (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL UNIQUE"
+        " REFERENCES order_header (id), issued DATE NOT NULL, due DATE NOT NULL);\n"
+        "INSERT INTO order_header (id, order_date) VALUES\n" + ",\n".join(orders) + ";\n"
+        "INSERT INTO invoice (id, order_id, issued, due) VALUES\n" + ",\n".join(invoices) + ";\n",
+    )
+
+
+@pytest.mark.parametrize("dialect", ["pg", "sqlite"])
+def test_a_date_on_its_parents_day_is_kept(request: pytest.FixtureRequest, dialect: str) -> None:
+    """invoice.issued is the date of its order's order_date (a timestamp) on every row: as
+    instants issued (midnight) is before order_date, so only 'issued <= order_date' was learned
+    and half the invoices were issued days before their order."""
+    url = request.getfixturevalue(f"{dialect}_db")()
+    _orders(url, dialect)
+    out = relsynth.sample(relsynth.fit(url, seed=1), seed=2)
+    orders = out["order_header"].set_index("id")["order_date"]
+    invoice = out["invoice"]
+    ordered = pd.to_datetime(invoice["order_id"].map(orders), utc=True).dt.tz_localize(None).dt.normalize()
+    issued = pd.to_datetime(invoice["issued"])
+    days = (issued - ordered).dt.days
+    # Open: a child given another parent after it is drawn (one invoice per order) is clipped
+    # to that parent's day, a day off on 14% of the rows here (2 of 5,984 on the finding's).
+    assert days.between(-1, 0).all() and (days == 0).mean() > 0.8, days.value_counts().head(5).to_dict()
+    assert ((pd.to_datetime(invoice["due"]) - issued).dt.days == 30).mean() > 0.7

@@ -670,21 +670,20 @@ def _fit_own(
         for pc, ps in states[tp.context.ref_table].seconds.items():
             parent_seconds[pc] = np.where(parent_pos >= 0, ps[np.maximum(parent_pos, 0)], np.nan)
     twins = date_roots(model.parts)  # admit_date = date(admit_ts): ordered too, kept via admit_ts
-    found = rel.orders(  # a time of day is no point in time: never ordered against dates
-        {
-            c: s
-            for c, s in seconds.items()
-            if (specs[c].how == "copula" or c in twins) and table.column(c).type.name != "time"
-        },
-        parent=parent_seconds,
-        fk=tp.context.name if tp.context else None,
-        twins=twins,
-    )
+    ordered = {  # a time of day is no point in time: never ordered against dates
+        c: s
+        for c, s in seconds.items()
+        if (specs[c].how == "copula" or c in twins) and table.column(c).type.name != "time"
+    }
+    fk_name = tp.context.name if tp.context else None
+    found = rel.orders(ordered, parent=parent_seconds, fk=fk_name, twins=twins)
     model.orders = found
     # An anchor's base must be decoded before the column: a modelled column (or its date), or a parent's.
     model.anchors = {
         c: o
-        for c, o in rel.anchors(found, seconds, parent_seconds, twins).items()
+        for c, o in rel.anchors(
+            found, seconds, parent_seconds, twins, rel.day_orders(ordered, parent_seconds, fk_name, found)
+        ).items()
         if c in modelled and (o.fk is not None or twins.get(o.base, o.base) in modelled)
     }
     # Orders with rows reached through other keys; intervals that never overlap for one key.
@@ -763,7 +762,8 @@ def _fit_own(
             if anchor is not None:
                 base = parent_seconds[anchor.base] if anchor.fk else seconds[anchor.base]
                 step = {"day": 86400.0}.get(enc.resolution, 1.0)
-                gap = np.round((seconds[c] - base) / step)
+                # Whole days from the base's day (a date drawn from a timestamp's day, as sampled)
+                gap = np.round((seconds[c] - np.floor(base / step) * step) / step)
                 enc = Temporal(
                     inner=_smoothed(Continuous.fit(gap[~isnull], integer=True, tail=rare_k)),
                     output=output,

@@ -435,11 +435,44 @@ def _implied(o: Order, found: list[Order], twins: dict[str, str]) -> bool:
     return any(f.fk is None and f.column == column and f.base == base and f.op == o.op for f in found)
 
 
+DAY = 86400.0
+
+
+def _midnight(x: np.ndarray) -> bool:
+    known = x[~np.isnan(x)]
+    return bool(len(known)) and bool(np.all(np.mod(known, DAY) == 0))
+
+
+def day_orders(
+    seconds: dict[str, np.ndarray], parent: dict[str, np.ndarray], fk: str | None, found: list[Order]
+) -> list[Order]:
+    """A date column on or after the day of a parent's timestamp (an invoice issued on its order's
+    date): 'issued >= order_date' fails as instants (midnight before 14:00), so orders() finds only
+    'issued <= order_date', true of any earlier date. Anchors only: the date is then drawn as days
+    from that day (clip_times compares instants, so these are no orders it clips by)."""
+    out: list[Order] = []
+    if fk is None:
+        return out
+    for col, x in seconds.items():
+        if not _midnight(x):
+            continue
+        for pcol, y in parent.items():
+            both = ~np.isnan(x) & ~np.isnan(y)
+            if both.sum() < MIN_ROWS or _midnight(y) or not enough_values(y[both], MIN_ROWS):
+                continue
+            if any(o.column == col and o.base == pcol and o.op == ">=" for o in found):
+                continue
+            if np.all(x[both] >= np.floor(y[both] / DAY) * DAY):
+                out.append(Order(col, pcol, ">=", fk))
+    return out
+
+
 def anchors(
     found: list[Order],
     seconds: dict[str, np.ndarray],
     parent: dict[str, np.ndarray],
     twins: dict[str, str] | None = None,
+    days: list[Order] | None = None,
 ) -> dict[str, Order]:
     """For each column, the closest lower bound that is always known when the column is.
 
@@ -448,11 +481,14 @@ def anchors(
     """
     twins = twins or {}
     best: dict[str, tuple[tuple[bool, float], Order]] = {}
-    for o in found:
+    on_day = set(days or [])
+    for o in [*found, *(days or [])]:
         if o.op != ">=":
             continue
         x = seconds[o.column]
         y = parent[o.base] if o.fk else seconds[o.base]
+        if o in on_day:
+            y = np.floor(y / DAY) * DAY  # from the day of the parent's time
         known = ~np.isnan(x)
         if not known.any() or np.isnan(y[known]).any():
             continue

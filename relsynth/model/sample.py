@@ -885,7 +885,8 @@ def _decode_columns(
                         else _parent_seconds(parent_frame, anchor.base, parent_pos, n)
                     )
                     step = 86400.0 if dim.encoder.resolution == "day" else 1.0
-                    s = base + dim.encoder.inner.decode(z[:, i], rng) * step
+                    # whole days from the base's day (fit.py learns the gap so)
+                    s = np.floor(base / step) * step + dim.encoder.inner.decode(z[:, i], rng) * step
                     if dim.encoder.bounds:  # in the column's own range, and never before its base
                         lo, hi = dim.encoder.bounds
                         s = np.where(np.isnan(s), s, np.clip(s, lo, np.fmax(hi, base)))
