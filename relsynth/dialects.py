@@ -842,6 +842,32 @@ def qualifiers(sql: str) -> set[tuple[str, str]]:
     return {(_ident(*m[:3]), _ident(*m[3:])) for m in _QUALIFIER.findall(sql)}
 
 
+_SEARCH_PATH = re.compile(r"""\bsearch_path\s*(?:=|\bto\b)\s*([^;$\n]+)""", re.IGNORECASE)
+_BUILT_SQL = re.compile(
+    r"\b(?:execute\s+(?!function\b|procedure\b)|query_to_xml(?:schema)?\s*\(|"
+    r"query_to_xml_and_xmlschema\s*\(|set_config\s*\(|cursor_to_xml\s*\()",
+    re.IGNORECASE,
+)
+
+
+def search_path_schemas(sql: str) -> list[str]:
+    """The schemas a PostgreSQL function's ``SET search_path = a, "b"`` (or a SET inside its body)
+    lists: its unqualified names are looked up there."""
+    out = []
+    for listed in _SEARCH_PATH.findall(sql):
+        for part in listed.split(","):
+            name = part.strip().strip("'").strip('"').strip()
+            if name and name.lower() not in {"default", "$user", "pg_temp"}:
+                out.append(name)
+    return out
+
+
+def builds_sql(sql: str) -> bool:
+    """Whether PostgreSQL SQL builds SQL as it runs (PL/pgSQL EXECUTE, query_to_xml, set_config):
+    what that SQL names cannot be read from the text. A trigger's EXECUTE FUNCTION is no such thing."""
+    return bool(_BUILT_SQL.search(sql))
+
+
 def views(conn: sa.Connection, schema: str | None) -> list[tuple[str, str, bool]]:
     """(name, definition, materialized) of every view; definitions as the catalog gives them."""
     import sqlalchemy as sa

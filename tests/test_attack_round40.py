@@ -1,0 +1,54 @@
+"""Attack round 40 (a README-only helper on this session's changes).
+
+1. PostgreSQL trigger functions and views that reach another schema past the qualified-name check
+   were recreated: a function's SET search_path = other, SQL built as it runs (EXECUTE format(...),
+   set_config('search_path', ...), query_to_xml('select ... from ' || 'oth' || 'er.shadow')).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import relsynth
+from tests.conftest import fetch, run_sql
+
+REACHING = """
+CREATE SCHEMA other;
+CREATE TABLE other.shadow (id int, s text);
+CREATE SCHEMA app;
+CREATE TABLE app.patients (id serial PRIMARY KEY, ward text NOT NULL, note text);
+INSERT INTO app.patients (ward, note) SELECT (ARRAY['A', 'B', 'C', 'D'])[1 + g %% 4], 'n' || (g %% 10)
+    FROM generate_series(1, 200) g;
+CREATE VIEW app.v_plain AS SELECT id, ward FROM app.patients;
+CREATE VIEW app.v_xml AS SELECT query_to_xml('select s from ' || 'oth' || 'er.shadow', true, false, '') AS x;
+CREATE FUNCTION app.f_dyn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    EXECUTE format('insert into %%I.shadow values (1, $1)', 'oth' || 'er') USING new.note; RETURN new; END $$;
+CREATE TRIGGER t_dyn AFTER INSERT ON app.patients FOR EACH ROW EXECUTE FUNCTION app.f_dyn();
+CREATE FUNCTION app.f_sp() RETURNS trigger LANGUAGE plpgsql SET search_path = other AS $$ BEGIN
+    INSERT INTO shadow VALUES (2, new.note); RETURN new; END $$;
+CREATE TRIGGER t_sp AFTER UPDATE ON app.patients FOR EACH ROW EXECUTE FUNCTION app.f_sp();
+CREATE FUNCTION app.f_plain() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    new.note := coalesce(new.note, 'none'); RETURN new; END $$;
+CREATE TRIGGER t_plain BEFORE INSERT ON app.patients FOR EACH ROW EXECUTE FUNCTION app.f_plain();
+"""
+
+
+@pytest.mark.postgresql
+def test_functions_and_views_that_reach_another_schema_are_not_recreated(pg_db) -> None:
+    source, target = pg_db(), pg_db()
+    run_sql(source, REACHING)
+    run_sql(target, "CREATE SCHEMA other; CREATE TABLE other.shadow (id int, s text)")
+    out = relsynth.synthesize(source, target, db_schema="app", seed=1)
+    changed = "\n".join(out["write"].changes)
+    for name in ("v_xml", "t_dyn", "t_sp"):
+        assert f"{name}" in changed and "not recreated" in changed, (name, changed)
+    views = {
+        v
+        for (v,) in fetch(
+            target, "SELECT table_name FROM information_schema.views WHERE table_schema = 'app'"
+        )
+    }
+    triggers = {t for (t,) in fetch(target, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
+    assert views == {"v_plain"} and triggers == {"t_plain"}
+    run_sql(target, "INSERT INTO app.patients (ward) VALUES ('A'); UPDATE app.patients SET ward = 'B'")
+    assert fetch(target, "SELECT COUNT(*) FROM other.shadow") == [(0,)]
