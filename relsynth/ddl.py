@@ -1068,6 +1068,10 @@ def build(
                     used.add(ix_name.lower())
                 if ix_name != ix.name:
                     out.changes.append(f"{name}: index {ix.name} renamed {ix_name} ({why})")
+            elif target == "mysql" and ix_name and len(ix_name) > NAME_LIMITS[target][0]:
+                ix_name = _fitted(ix_name, NAME_LIMITS[target][0])  # a SQLite or PostgreSQL source's
+                why = "longer than its 64 characters"
+                out.changes.append(f"{name}: index {ix.name} renamed {ix_name} ({why})")
             partial: dict[str, Any] = {}
             if ix.where and target in {"postgresql", "sqlite"}:
                 # The predicate names the table's columns only: a renamed (staging) table keeps it.

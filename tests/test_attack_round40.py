@@ -52,3 +52,32 @@ def test_functions_and_views_that_reach_another_schema_are_not_recreated(pg_db) 
     assert views == {"v_plain"} and triggers == {"t_plain"}
     run_sql(target, "INSERT INTO app.patients (ward) VALUES ('A'); UPDATE app.patients SET ward = 'B'")
     assert fetch(target, "SELECT COUNT(*) FROM other.shadow") == [(0,)]
+
+
+@pytest.mark.mysql
+def test_an_index_name_longer_than_mariadb_takes_is_shortened(sqlite_db, mysql_db) -> None:
+    """2. SQLite to MariaDB, index names over 64 characters: an internal error at CREATE INDEX."""
+    source, target = sqlite_db(), mysql_db()
+    table, stem = "c" * 60, "c" * 40 + "_idx_" + "a" * 30
+    run_sql(
+        source,
+        f'CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE "{table}" (id INTEGER PRIMARY KEY, '
+        f'parent_a INTEGER REFERENCES p(id), parent_b INTEGER REFERENCES p(id)); CREATE INDEX "{stem}1" ON "{table}"'
+        f'(parent_a); CREATE INDEX "{stem}2" ON "{table}"(parent_b);'
+        + "".join(f"INSERT INTO p VALUES ({i}, 'n{i % 7}');" for i in range(1, 101))
+        + "".join(
+            f'INSERT INTO "{table}" VALUES ({i}, {1 + i % 100}, {1 + (i * 7) % 100});' for i in range(1, 401)
+        ),
+    )
+    out = relsynth.synthesize(source, target, seed=1)
+    assert out["write"].verification.problems == 0
+    renamed = [c for c in out["write"].changes if "renamed" in c and "longer than its 64 characters" in c]
+    assert len(renamed) == 2
+    names = {
+        n
+        for (n,) in fetch(
+            target,
+            f"SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_name = '{table}'",
+        )
+    }
+    assert len({n for n in names if n.startswith("c" * 40)}) == 2
