@@ -81,3 +81,68 @@ def test_an_index_name_longer_than_mariadb_takes_is_shortened(sqlite_db, mysql_d
         )
     }
     assert len({n for n in names if n.startswith("c" * 40)}) == 2
+
+
+def _ident(i: int, shape: str) -> object:
+    import base64
+    import hashlib
+    import uuid
+
+    digest = hashlib.md5(f"p{i}".encode()).hexdigest()
+    return {
+        "md5": digest,
+        "uuid": str(uuid.UUID(digest)),
+        "oid": digest[:24],
+        "ulid": "01H" + digest[:23].upper(),
+        "b64": base64.b64encode(hashlib.sha256(f"p{i}".encode()).digest()).decode(),
+        "int": 100000 + i * 7,
+    }[shape]
+
+
+@pytest.mark.parametrize(
+    ("column", "shape"),
+    [
+        ("user_hash", "md5"),
+        ("owner_guid", "uuid"),
+        ("user_key", "uuid"),
+        ("client_pid", "int"),
+        ("pseudonym", "oid"),
+        ("pseudonym", "ulid"),
+        ("hash_id", "b64"),
+    ],
+)
+def test_a_person_named_by_other_words_or_shapes_holds_their_values(
+    sqlite_db, tmp_path, column: str, shape: str
+) -> None:
+    """3. A flat visits table whose person column is user_hash, owner_guid, user_key, client_pid,
+    or a pseudonym holding ObjectIds, ULIDs or base64 SHA-256s: its 30 visits of one person were 30
+    people, and the person's zip (ZZ999) reached the output (33 rows) and the model file."""
+    import random
+
+    from tests.conftest import model_contents
+
+    source, target = sqlite_db(), sqlite_db()
+    kind = "INTEGER" if shape == "int" else "TEXT"
+    r = random.Random(1)
+    rows = []
+    for i in range(60):
+        zip_, tier = (
+            ("ZZ999", "PLATINUM_X") if i == 0 else (f"1000{i % 6}", ("gold", "silver", "bronze")[i % 3])
+        )
+        for _ in range(30 if i == 0 else r.randint(3, 12)):
+            who = _ident(i, shape)
+            who = who if shape == "int" else f"'{who}'"
+            rows.append(
+                f"INSERT INTO visits ({column}, zip, tier, amount) VALUES ({who}, '{zip_}', '{tier}', {r.uniform(10, 500):.2f});"
+            )
+    run_sql(
+        source,
+        f"CREATE TABLE visits (id INTEGER PRIMARY KEY, {column} {kind} NOT NULL, zip TEXT, tier TEXT, amount REAL);"
+        + "".join(rows),
+    )
+    model = relsynth.fit(source, seed=1)
+    text, _ = model_contents(model, tmp_path / "m.rsm")
+    assert "ZZ999" not in text and "PLATINUM_X" not in text
+    relsynth.synthesize(source, target, seed=1)
+    assert fetch(target, "SELECT COUNT(*) FROM visits WHERE zip = 'ZZ999' OR tier = 'PLATINUM_X'") == [(0,)]
+    assert fetch(target, "SELECT COUNT(DISTINCT zip) FROM visits") == [(6,)]  # the common zips kept

@@ -1672,14 +1672,22 @@ IDENTIFYING_PII = frozenset(
 # A column named after whom the row is about, however its value is spelled: patient_id, an MRN's
 # record_no, and the opaque stand-ins a pseudonymised export gives them (patient_ref, person_hash,
 # member_guid, customer_token, subject_identifier).
+_SUBJECT_SUFFIX = r"_?(id|num|no|nr|key|code|ref|hash|guid|uuid|uid|pid|oid|token|identifier)?$"
+# A name that is the row's person wherever it stands (visit_patient_id), or only as the name's
+# first word: created_by_user_id or approver_employee_id name who edited the row, not whom it is about.
 _SUBJECT_COLUMN = re.compile(
-    r"(^|_)(record|subject|participant|patient|person|member|client|customer)_?"
-    r"(id|num|no|nr|key|code|ref|hash|guid|uuid|token|identifier)?$"
+    r"(^|_)(record|subject|participant|patient|person|member|client|customer)"
+    + _SUBJECT_SUFFIX
+    + r"|^(user|employee|owner|account|student|enrollee|beneficiary|insured|resident|donor)"
+    + _SUBJECT_SUFFIX
 )
 
 # A value that is an opaque identifier: a hex digest (MD5, SHA-1, SHA-256) or a UUID.
 _OPAQUE_VALUE = re.compile(
-    r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?",
+    r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?"
+    r"|[0-9a-f]{24}"  # a MongoDB ObjectId
+    r"|[0-9A-HJKMNP-TV-Z]{26}"  # a ULID
+    r"|[A-Za-z0-9+/]{43}=|[A-Za-z0-9_-]{43}",  # a SHA-256 in base64 (or base64url)
     re.IGNORECASE,
 )
 # The words of a name that names no thing but an opaque identifier: pseudonym, hash_id, anon_id,
@@ -1789,14 +1797,14 @@ def _keys_into_tables(schema: Schema, table: Table) -> set[str]:
 
 
 def _opaque_identifier(col: Column, values: pd.Series) -> bool:
-    """Whether a column is a pseudonymised export's stand-in for someone: every value a hex digest
-    or a UUID (an md5 of the patient number), and a name that names no thing (pseudonym, hash_id,
-    guid; not product_uuid or ward_guid). Such a value means nothing but whom it stands for, so
-    where it repeats and fixes the row's categories (a patient's zip, sex and insurer on each of
-    their visits) it is that one's record repeated, not a label of the row. Kept narrow on
-    purpose: a product, ward or session code of any spelling, or a digest column named after a
-    thing, stays a category with its frequencies (taken for people, its values would be withheld
-    or drawn as new codes)."""
+    """Whether a column is a pseudonymised export's stand-in for someone: every value a hex digest,
+    a UUID, an ObjectId, a ULID or a base64 SHA-256 (an md5 of the patient number), and a name
+    that names no thing (pseudonym, hash_id, guid; not product_uuid or ward_guid). Such a value
+    means nothing but whom it stands for, so where it repeats and fixes the row's categories (a
+    patient's zip, sex and insurer on each of their visits) it is that one's record repeated, not
+    a label of the row. Kept narrow on purpose: a product, ward or session code of any spelling,
+    or a digest column named after a thing, stays a category with its frequencies (taken for
+    people, its values would be withheld or drawn as new codes)."""
     if not (col.type.name in STRING_TYPES or col.type.name == "uuid"):
         return False
     from relsynth.infer import norm
