@@ -270,6 +270,11 @@ def rare_people(
         if numeric:  # a point mass of the source (a sentinel), not a value of one row met by chance
             known = int(held["rows"].sum())
             rare = rare[(rare["rows"] >= k) & (rare["rows"] >= sentinels.MIN_SHARE * known)]
+            # ... and of the output: one person's birth date on their visits is a point mass of
+            # the source, and a synthetic row drawn on that day by chance copies nobody.
+            drawn = s.value_counts()
+            least = max(k, sentinels.MIN_SHARE / 2 * int(drawn.sum()))
+            rare = rare[rare.index.isin(drawn.index[drawn.to_numpy() >= least])]
         if source is not None:  # numbers and dates the sample does not hold are not looked up
             count = functools.partial(source, c)
             rare = _in_source(rare, real[c], r, synth[c], s, count, k, unseen=not numeric)
