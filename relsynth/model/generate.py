@@ -180,10 +180,12 @@ def avoid_records(
     *,
     sign: int | None = None,
     rounds: int = 8,
+    floor: np.ndarray | None = None,
 ) -> bool:
     """No synthetic row may equal a source record that is unique on the modelled columns: such a
     row is moved one step (a day, a unit, a cent) on its most varied column, or given another
-    category, until it matches no such record."""
+    category, until it matches no such record. ``floor``: the seconds each row's time may not go
+    below (its anchor's day): a step there goes the other way, as one breaking a CHECK does."""
     if tm.record_guard is None or not tm.record_columns or not len(frame):
         return False
     if tm.record_nudge is None:  # nothing can move them: said in the report, not hidden
@@ -220,6 +222,8 @@ def avoid_records(
         checks = [c.sql for c in table.checks]
         for retry in (True, False, None):
             broken = ck.broken_by(checks, frame, col, values, rows, table.sql_dialect)
+            if floor is not None:
+                broken[rows] |= _below(values[rows], floor[rows]) & ~_below(old[rows], floor[rows])
             for r, sgn in zip(rows, step, strict=True):
                 if broken[r]:
                     if retry is None:
@@ -236,6 +240,20 @@ def avoid_records(
         moved_rows.update(frame.index[rows].tolist())
         report.moved_records[table.name] = len(moved_rows)
     return moved
+
+
+def _below(values: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Which times are before their floor (NULLs and values that are no times are not)."""
+    from relsynth.model.exact_fit import seconds
+
+    series = pd.Series(values, dtype=object)
+    first = series.dropna().head(1).tolist()
+    try:
+        at = seconds(series, text=bool(first) and isinstance(first[0], str))
+    except (TypeError, ValueError, OverflowError):
+        return np.zeros(len(values), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(at < floor, dtype=bool)
 
 
 def _redrawn(spec: Any) -> bool:

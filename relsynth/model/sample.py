@@ -526,7 +526,7 @@ def _sample_table(
         _self_ref_checks(table, frame, fk)
     generated_columns(model, tm, table, frame, rng, report)
     native_columns(tm, table, frame, rng)
-    avoid_records(tm, table, frame, rng, report)
+    avoid_records(tm, table, frame, rng, report, floor=_floor(tm, frame, parent, parent_pos))
     _repair_checks(tm, table, frame, rng, report)
     frames = {name: s.frame for name, s in done.items()}
     _settle(model, tm, table, frame, frames, parent.frame if parent else None, parent_pos, rng, report)
@@ -1062,6 +1062,31 @@ def _parent_seconds(parent: pd.DataFrame | None, column: str, pos: np.ndarray | 
     return out
 
 
+def _floor(
+    tm: TableModel, frame: pd.DataFrame, parent: _Sampled | pd.DataFrame | None, parent_pos: np.ndarray | None
+) -> np.ndarray | None:
+    """The seconds the record guard's column may not be moved below on each row: the day (or the
+    instant) of the base it was drawn from (_decode_columns), an invoice's order's day. A step of a
+    day off a source record put 14% of invoices issued on their order's day on the day before."""
+    col = tm.record_nudge
+    anchor = tm.anchors.get(col) if col is not None else None
+    dim = next((d for d in tm.dims if d.column == col and d.role == "value"), None)
+    if anchor is None or dim is None or not isinstance(dim.encoder, Temporal):
+        return None
+    parent_frame = parent.frame if isinstance(parent, _Sampled) else parent
+    root = date_roots(tm.parts).get(anchor.base, anchor.base)
+    if anchor.fk is not None:
+        if parent_frame is None or parent_pos is None or anchor.base not in parent_frame:
+            return None
+        base = _parent_seconds(parent_frame, anchor.base, parent_pos, len(frame))
+    elif root in frame:
+        base = _parent_seconds(frame, root, np.arange(len(frame)), len(frame))
+    else:
+        return None
+    step = 86400.0 if dim.encoder.resolution == "day" or root != anchor.base else 1.0
+    return np.floor(base / step) * step
+
+
 def _settle(
     model: Model,
     tm: TableModel,
@@ -1078,7 +1103,8 @@ def _settle(
     times = xs.Times()
     report.bent(table.name, xs.settle(model.schema, tm, table, frame, frames, parent, parent_pos, rng, times))
     for sign in (1, -1, 1, -1):  # repairs may land on a record; a value on its bound moves off one way only
-        if not avoid_records(tm, table, frame, rng, report, sign=sign, rounds=1):
+        floor = _floor(tm, frame, parent, parent_pos)
+        if not avoid_records(tm, table, frame, rng, report, sign=sign, rounds=1, floor=floor):
             break
         if tm.record_nudge is not None:
             times.forget(frame, tm.record_nudge)
