@@ -116,7 +116,14 @@ def column_text(
             return _filled(pa.array(ints, mask=~known).cast(pa.string()))
         if t.name == "numeric":
             arr = fifteen_digits(arr)
-        return float_text(arr, keep_nan=not col.nullable)
+        text = float_text(arr, keep_nan=not col.nullable)
+        whole = _whole_numbers(arr) if t.name == "numeric" and t.scale is None else None
+        if whole is not None and whole.any():
+            # PostgreSQL's numeric without a scale keeps the one it is given: 2105 sent as
+            # '2105.0' was stored and shown so (a size in bytes, every value whole)
+            ints = pa.array(np.where(whole, arr, 0.0).astype(np.int64)).cast(pa.string())
+            return pc.if_else(pa.array(whole), ints, text)
+        return text
     if isinstance(values.dtype, pd.Int64Dtype) or pd.api.types.is_integer_dtype(values):
         return _filled(pa.array(values).cast(pa.string()))  # Python ints there: str
     if values.dtype == object:
@@ -203,6 +210,12 @@ def _payload(arr: pa.Array) -> bytes:
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
     start, end = int(offsets[0]), int(offsets[-1])
     return arr.buffers()[2].slice(start, end - start).to_pybytes()
+
+
+def _whole_numbers(arr: np.ndarray) -> np.ndarray:
+    """Which floats are whole numbers an int64 holds exactly."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.isfinite(arr) & (np.abs(arr) < 2.0**53) & (arr == np.round(arr)), dtype=bool)
 
 
 def float_text(arr: np.ndarray, keep_nan: bool) -> pa.Array:

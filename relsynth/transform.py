@@ -797,6 +797,20 @@ _GRID_SECONDS = (3600.0, 1800.0, 900.0, 600.0, 300.0)
 MIN_GRID_VALUES = 20
 
 
+def gap_step(resolution: str) -> float:
+    """The unit a time's gap from its base is counted in: a day for dates, the source's fraction
+    of a second where it keeps one (a last login 12.345678 s after sign-up), else a second."""
+    return _RESOLUTION_SECONDS[resolution] if resolution in {"day", "millisecond", "microsecond"} else 1.0
+
+
+def step_floor(seconds: np.ndarray, step: float) -> np.ndarray:
+    """Seconds down to their step (a timestamp's day, its whole second); a step under a second
+    with a thousandth of it to spare, or a float's error (1.7e15 microseconds since 1970 are
+    spaced 0.25 apart) takes a microsecond off a value already on it."""
+    spare = 1e-3 if step < 1.0 else 0.0
+    return np.floor(np.asarray(seconds, dtype=float) / step + spare) * step
+
+
 def grain_of(seconds: np.ndarray) -> float:
     """The step every value sits on, in seconds: a day, an hour or a grid of minutes (every 5,
     10, 15 or 30), a minute (timestamps kept to whole minutes), a second, a millisecond or a

@@ -344,6 +344,9 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
             arr = _fifteen_digits(arr)
         keep_nan = not col.nullable and kind == "postgresql"  # only PostgreSQL stores NaN
         out = arr.astype(object)
+        if t.name == "numeric" and t.scale is None and kind == "postgresql":
+            whole = copy_text._whole_numbers(arr)  # kept as written, '2105.0' too: sent as 2105
+            out[whole] = arr[whole].astype(np.int64)
         if not keep_nan:
             out[np.isnan(arr)] = None
         if kind == "mysql":  # MySQL has no infinity either

@@ -33,6 +33,7 @@ from relsynth.transform import (
     Continuous,
     Temporal,
     from_seconds,
+    gap_step,
     grain_of,
     to_epoch_seconds,
 )
@@ -481,7 +482,7 @@ def _gap_encoder(tm: TableModel, r: ex.NoOverlap) -> tuple[Continuous, float] | 
     enc = dim.encoder
     if not isinstance(enc, Temporal) or not isinstance(enc.inner, Continuous) or not len(enc.inner.knots):
         return None
-    return enc.inner, 86400.0 if enc.resolution == "day" else 1.0
+    return enc.inner, gap_step(enc.resolution)
 
 
 def _span(tm: TableModel, r: ex.NoOverlap) -> tuple[float, float]:

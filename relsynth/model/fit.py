@@ -48,8 +48,10 @@ from relsynth.transform import (
     Temporal,
     decade_seconds,
     fit_numeric,
+    gap_step,
     is_duration,
     pull_in_tails,
+    step_floor,
     text_date_format,
     to_epoch_seconds,
     to_normal,
@@ -761,13 +763,13 @@ def _fit_own(
             anchor = model.anchors.get(c)
             if anchor is not None:
                 base = parent_seconds[anchor.base] if anchor.fk else seconds[anchor.base]
-                step = {"day": 86400.0}.get(enc.resolution, 1.0)
+                step = gap_step(enc.resolution)
                 # Whole days from the base's day (a date drawn from a timestamp's day, as sampled)
-                gap = np.round((seconds[c] - np.floor(base / step) * step) / step)
+                gap = np.round((seconds[c] - step_floor(base, step)) / step)
                 enc = Temporal(
                     inner=_smoothed(Continuous.fit(gap[~isnull], integer=True, tail=rare_k)),
                     output=output,
-                    resolution="day" if step == 86400.0 else "second",
+                    resolution=enc.resolution if step != 1.0 else "second",
                     text_format=fmt,
                     bounds=_seconds_range(seconds[c], rare_k, output),
                     grain=enc.grain,

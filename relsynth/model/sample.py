@@ -52,7 +52,7 @@ from relsynth.model.text import fresh
 from relsynth.model.values import coerce
 from relsynth.schema import Table
 from relsynth.sqltypes import FLOAT_TYPES
-from relsynth.transform import Categorical, Temporal, rank_normalize, to_epoch_seconds
+from relsynth.transform import Categorical, Temporal, gap_step, rank_normalize, step_floor, to_epoch_seconds
 
 if TYPE_CHECKING:
     from relsynth.model.batches import Batch
@@ -884,9 +884,9 @@ def _decode_columns(
                         if anchor.fk is None
                         else _parent_seconds(parent_frame, anchor.base, parent_pos, n)
                     )
-                    step = 86400.0 if dim.encoder.resolution == "day" else 1.0
+                    step = gap_step(dim.encoder.resolution)
                     # whole days from the base's day (fit.py learns the gap so)
-                    s = np.floor(base / step) * step + dim.encoder.inner.decode(z[:, i], rng) * step
+                    s = step_floor(base, step) + dim.encoder.inner.decode(z[:, i], rng) * step
                     if dim.encoder.bounds:  # in the column's own range, and never before its base
                         lo, hi = dim.encoder.bounds
                         s = np.where(np.isnan(s), s, np.clip(s, lo, np.fmax(hi, base)))
@@ -1083,8 +1083,8 @@ def _floor(
         base = _parent_seconds(frame, root, np.arange(len(frame)), len(frame))
     else:
         return None
-    step = 86400.0 if dim.encoder.resolution == "day" or root != anchor.base else 1.0
-    return np.floor(base / step) * step
+    step = 86400.0 if root != anchor.base else gap_step(dim.encoder.resolution)
+    return step_floor(base, step)
 
 
 def _settle(
