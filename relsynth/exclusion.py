@@ -7,8 +7,9 @@
   range column, or a range built from two columns, ``WITH &&``), rows of the same key whose ranges
   overlap are repaired: the later range is moved to start where the earlier ends, keeping its
   length. A row that cannot be moved (an open end, the type's last value, a key another table
-  references, a UNIQUE or CHECK the move would break) is left out with its descendants, and
-  counted. Other forms are left to the target, which is asked in a savepoint.
+  references, a UNIQUE or CHECK the move would break, a CHECK only the target can read included)
+  is left out with its descendants, and counted. Other forms are left to the target, which is
+  asked in a savepoint.
 - Recreating (PostgreSQL target, same dialect): after the data, in the load's transaction, each in a
   savepoint: the extensions it needs are created if missing, and a refusal (rows that still overlap,
   SQLSTATE 23P01; an extension the target cannot have) is said in words, never the driver's text.
@@ -270,6 +271,122 @@ def _overlaps(end: Any, end_inc: bool, span: _Span) -> bool:
     return bool(span.lo < end or (span.lo == end and end_inc and span.lo_inc))
 
 
+def overlap_forms(table: Table) -> list[Form]:
+    """Every range key the table's rows must keep apart, in the common form: its PostgreSQL EXCLUDE
+    constraints relsynth can meet, and its MariaDB WITHOUT OVERLAPS keys (the key's columns WITH =,
+    its application-time period '[start, end)' WITH &&)."""
+    import json
+
+    from relsynth import dialects
+
+    out = [f for f in (form(table, exc) for exc in table.exclusions) if f is not None]
+    options = dict(table.options)
+    periods = {p: (s, e) for p, s, e in json.loads(options.get(dialects.PERIODS, "[]"))}
+    for _, columns, period in json.loads(options.get(dialects.OVERLAPS, "[]")):
+        if period not in periods or not {*periods[period], *columns} <= set(table.column_names):
+            continue
+        start, end = periods[period]
+        dates = all(table.column(c).type.name == "date" for c in (start, end))
+        out.append(Form(tuple(columns), "date" if dates else "ts", lower=start, upper=end))
+    return out
+
+
+def _meet(a: _Span, b: _Span) -> bool:
+    """Do two spans overlap?"""
+    return _overlaps(a.hi, a.hi_inc, b) and _overlaps(b.hi, b.hi_inc, a)
+
+
+class Apart:
+    """A frame's ranges by key, under one form: would a row's new range overlap another row's of its
+    key (``fits``), and the row taking it (``take``). Ranges are found by their start: those starting
+    within the new range, and the nearest ones before it (``_BACK``; a longer reach back is found
+    afterwards by ``overlapping``)."""
+
+    _BACK = 32
+
+    def __init__(self, frame: pd.DataFrame, exc_form: Form) -> None:
+        self.form = exc_form
+        self.spans, self.keys = _read(frame, exc_form)
+        self.index: dict[str, tuple[list[tuple[Any, ...]], list[int]]] = {}
+        for i, (span, key) in enumerate(zip(self.spans, self.keys, strict=True)):
+            if span is not None and key is not None:
+                self._add(i, span, key)
+
+    def _add(self, row: int, span: _Span, key: str) -> None:
+        import bisect
+
+        starts, rows = self.index.setdefault(key, ([], []))
+        at = bisect.bisect_right(starts, _start(span))
+        starts.insert(at, _start(span))
+        rows.insert(at, row)
+
+    def fits(self, row: int, span: _Span | None) -> bool:
+        """Would ``row`` holding ``span`` overlap no other row of its key?"""
+        import bisect
+
+        key = self.keys[row]
+        if span is None or key is None or key not in self.index:
+            return True
+        starts, rows = self.index[key]
+        try:
+            at = bisect.bisect_left(starts, _start(span))
+            for j in range(at, len(rows)):  # those starting at or after it: only while they start within
+                other = self.spans[rows[j]]
+                assert other is not None
+                if not _overlaps(span.hi, span.hi_inc, other):
+                    break
+                if rows[j] != row:
+                    return False
+            for j in range(at - 1, max(at - 1 - self._BACK, -1), -1):
+                other = self.spans[rows[j]]
+                assert other is not None
+                if rows[j] != row and _meet(other, span):
+                    return False
+        except TypeError:  # values of mixed kinds: not found apart
+            return False
+        return True
+
+    def take(self, row: int, span: _Span | None) -> None:
+        """``row`` now holds ``span`` (its key unchanged)."""
+        import bisect
+
+        key, old = self.keys[row], self.spans[row]
+        if key is not None and old is not None:
+            starts, rows = self.index[key]
+            at = bisect.bisect_left(starts, _start(old))
+            while rows[at] != row:
+                at += 1
+            del starts[at], rows[at]
+        self.spans[row] = span
+        if key is not None and span is not None:
+            self._add(row, span, key)
+
+
+def overlapping(frame: pd.DataFrame, exc_form: Form) -> np.ndarray:
+    """Every row whose range overlaps another row's of the same key (both rows of each pair)."""
+    spans, keys = _read(frame, exc_form)
+    out = np.zeros(len(frame), dtype=bool)
+    groups: dict[str, list[int]] = {}
+    for i, (span, key) in enumerate(zip(spans, keys, strict=True)):
+        if span is not None and key is not None:
+            groups.setdefault(key, []).append(i)
+    for rows in groups.values():
+        try:
+            rows.sort(key=lambda i: _start(spans[i]))  # type: ignore[arg-type]
+        except TypeError:  # values of mixed kinds: left to the target
+            continue
+        active: list[int] = []  # earlier rows whose range may still reach the next start
+        for i in rows:
+            span = spans[i]
+            assert span is not None
+            active = [j for j in active if _overlaps(spans[j].hi, spans[j].hi_inc, span)]  # type: ignore[union-attr]
+            if active:
+                out[i] = True
+                out[active] = True
+            active.append(i)
+    return out
+
+
 # -- meeting them before the load --------------------------------------------------------------------
 def _read(frame: pd.DataFrame, exc_form: Form) -> tuple[list[_Span | None], list[str | None]]:
     """Each row's range (None: NULL, empty, unreadable) and key (None: a NULL in it)."""
@@ -476,9 +593,12 @@ def settle(
     frames: dict[str, pd.DataFrame],
     moved_counts: dict[str, int],
     dropped: dict[str, int],
+    judge: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> None:
     """Meet the table's exclusion constraints of the common form before the load (any target):
-    overlapping ranges moved, rows that cannot be moved left out with their descendants."""
+    overlapping ranges moved, rows that cannot be moved left out with their descendants. ``judge``
+    (target_checks.judge): the rows the target's CHECKs reject; a moved row it rejects (a CHECK
+    relsynth cannot read, on the moved start) cannot be moved either."""
     from relsynth import target_checks
 
     table = schema.table(name)
@@ -508,6 +628,9 @@ def settle(
                     clash = after.duplicated(subset=list(cols), keep=False).to_numpy() & moved
                     stuck |= clash
             broken = target_checks._still_broken(table, after, schema) & moved
+            if judge is not None and (moved & ~broken).any():
+                asked = np.flatnonzero(moved & ~broken)
+                broken[asked] |= judge(after.iloc[asked])
             stuck |= broken
             keep = moved & ~stuck
             if stuck.any():  # a row that could not be moved keeps its values (it is dropped below)
@@ -591,6 +714,11 @@ def _apart(seen: dict[str, tuple[list[Any], list[_Span]]], frame: pd.DataFrame, 
 
 def _start(span: _Span) -> tuple[Any, ...]:
     return (0,) if span.lo is None else (1, span.lo)
+
+
+def start_of(span: Any) -> tuple[Any, ...]:
+    """A span's start, as ranges are ordered (an open start first)."""
+    return _start(span)
 
 
 def not_recreated(schema: Schema, names: list[str], kind: str) -> list[str]:

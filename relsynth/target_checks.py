@@ -9,6 +9,13 @@ that cannot be repaired (the CHECK reads a key, or no row passes) is dropped, wi
 and the summary says how many. Rows still breaking a CHECK the engine reads (sampling found no
 repair) are dropped the same way, for any target: the load would fail on them.
 
+Ranges kept apart (a PostgreSQL EXCLUDE of the common form, a MariaDB WITHOUT OVERLAPS key; see
+relsynth/exclusion.py ``overlap_forms``): a repair keeps the row's key columns, and its donor is one
+whose range overlaps no other row of that key (the sibling chosen where it does, else the passing
+row nearest in start), so a repair never makes two rows overlap: a sibling's copied period always
+overlapped the sibling. A row no such donor repairs is dropped as above. Rows exclusion.settle then
+moves apart are asked again (``judge``): one the CHECKs reject is not moved but dropped.
+
 Into another dialect the target judges as well, each CHECK as the DDL recreated it there (the
 clause relsynth/ddl.py renders for the target); one the DDL did not recreate is not asked (the
 target does not hold it). There the target is asked also when a recreated CHECK computes
@@ -29,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from relsynth import dialects
+from relsynth import dialects, exclusion
 from relsynth.schema import Check, Schema, Table
 from relsynth.sqltypes import NUMBER_TYPES
 
@@ -227,19 +234,29 @@ def settle(
     if not checks or not len(frame):
         return
     bad = rejected(conn, schema, name, frame, kind, checks, insert)
-    fixed = _fixed(table)
+    # Ranges kept apart (EXCLUDE, WITHOUT OVERLAPS): a repair never moves a row to another key, and
+    # takes a range only where it overlaps no other row of the row's key.
+    forms = exclusion.overlap_forms(table)
+    fixed = _fixed(table) | {k for f in forms for k in f.keys}
     readable = [c for c in table.columns if c.name in frame.columns]
     movable = [c.name for c in readable if c.name not in fixed]
     repairable = np.asarray([not (set(check_columns(ch, table)) & fixed) for ch, _ in checks], dtype=bool)
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     groups = _groups(table, frame)
+    forms = [f for f in forms if set(f.moved_columns) <= set(movable)]  # the others a repair keeps
     ever = bad.any(axis=1)
+    touched = np.zeros(len(frame), dtype=bool)
     for _ in range(ROUNDS):
         failing = np.asarray(bad.any(axis=1), dtype=bool)
         rows = np.flatnonzero(failing & ~(bad & ~repairable).any(axis=1))  # every failed CHECK repairable
         if not len(rows) or failing.all() or not movable:
             break
         give = _donors(rows, ~failing, groups, rng)
+        if forms:
+            rows, give = _apart_donors(frame, forms, rows, give, ~failing)
+            if not len(rows):
+                break
+        touched[rows] = True
         for c in movable:
             column = frame[c]
             values = column.to_numpy(copy=True)
@@ -247,11 +264,84 @@ def settle(
             frame[c] = pd.Series(values, index=frame.index, dtype=column.dtype)
         bad[rows] = rejected(conn, schema, name, frame.iloc[rows], kind, checks, insert)
     still = np.asarray(bad.any(axis=1), dtype=bool)
+    for f in forms:  # one reaching further back than Apart looks: not loaded
+        still |= touched & exclusion.overlapping(frame, f)
     count = int((ever & ~still).sum())
     if count:
         repaired[name] = repaired.get(name, 0) + count
     if still.any():
         drop_rows(frames, schema, names, name, still, dropped)
+
+
+# Passing rows tried as a repaired row's donor, nearest in start first, when the one _donors chose
+# would overlap another row of its key.
+NEAR = 256
+
+
+def _apart_donors(
+    frame: pd.DataFrame, forms: list[exclusion.Form], rows: np.ndarray, give: np.ndarray, passing: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows to repair whose donor's range (under every form) overlaps no other row of the row's
+    key, with those donors: the one ``_donors`` chose where it does, else the passing row whose range
+    starts nearest the row's own (up to ``NEAR`` tried); a row with none is not repaired this round."""
+    import bisect
+
+    aparts = [exclusion.Apart(frame, f) for f in forms]
+    first = aparts[0]
+    pool = [int(i) for i in np.flatnonzero(passing)]
+    ranged = [i for i in pool if first.spans[i] is not None]
+    try:
+        ranged.sort(key=lambda i: exclusion.start_of(first.spans[i]))
+        starts = [exclusion.start_of(first.spans[i]) for i in ranged]
+    except TypeError:  # values of mixed kinds: only the chosen donors are tried
+        ranged, starts = [], []
+
+    def fits(row: int, donor: int) -> bool:
+        return all(a.fits(row, a.spans[donor]) for a in aparts)
+
+    def near(row: int) -> list[int]:
+        own = first.spans[row]
+        if own is None or not ranged:
+            return ranged[:NEAR]
+        try:
+            at = bisect.bisect_left(starts, exclusion.start_of(own))
+        except TypeError:
+            return []
+        out: list[int] = []
+        lo, hi = at - 1, at
+        while len(out) < NEAR and (lo >= 0 or hi < len(ranged)):
+            if hi < len(ranged):
+                out.append(ranged[hi])
+                hi += 1
+            if lo >= 0:
+                out.append(ranged[lo])
+                lo -= 1
+        return out
+
+    keep_rows: list[int] = []
+    keep_give: list[int] = []
+    for row, donor in zip(rows.tolist(), give.tolist(), strict=True):
+        found = donor if fits(row, donor) else next((d for d in near(row) if fits(row, d)), None)
+        if found is None:
+            continue
+        for a in aparts:
+            a.take(row, a.spans[found])
+        keep_rows.append(row)
+        keep_give.append(found)
+    return np.asarray(keep_rows, dtype=np.intp), np.asarray(keep_give, dtype=np.intp)
+
+
+def judge(
+    conn: sa.Connection, schema: Schema, name: str, kind: str, insert: Insert
+) -> Callable[[pd.DataFrame], np.ndarray] | None:
+    """The rows (of a frame of the table) the target's CHECKs reject, for a step that changes rows
+    after settle (exclusion.settle moving ranges); None when no CHECK needs the target's word."""
+    checks = judges(schema, schema.table(name), kind)
+    if not checks:
+        return None
+    return lambda frame: np.asarray(
+        rejected(conn, schema, name, frame, kind, checks, insert).any(axis=1), dtype=bool
+    )
 
 
 def _still_broken(table: Table, frame: pd.DataFrame, schema: Schema | None = None) -> np.ndarray:

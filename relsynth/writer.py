@@ -684,7 +684,13 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 summary.dropped_for_checks,
             )
             exclusion.settle(
-                schema, names, name, frames, summary.moved_for_exclusions, summary.dropped_for_exclusions
+                schema,
+                names,
+                name,
+                frames,
+                summary.moved_for_exclusions,
+                summary.dropped_for_exclusions,
+                target_checks.judge(conn, schema, name, kind, _insert_frame),
             )
             frame = frames[name]
             table = schema.table(name)
@@ -1921,7 +1927,13 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
                 summary.dropped_for_checks,
             )
             exclusion.settle(
-                schema, names, name, batch, summary.moved_for_exclusions, summary.dropped_for_exclusions
+                schema,
+                names,
+                name,
+                batch,
+                summary.moved_for_exclusions,
+                summary.dropped_for_exclusions,
+                target_checks.judge(conn, schema, name, "mysql", _insert_frame),
             )
             try:
                 loaded = _load(conn, "mysql", ts.tables[name], schema.table(name), batch[name])

@@ -1,0 +1,110 @@
+"""Ranges kept apart (MariaDB WITHOUT OVERLAPS, PostgreSQL EXCLUDE) next to a CHECK relsynth cannot read.
+
+A booking the target's CHECK rejected (it starts on a Sunday) was repaired by taking every non-key
+column of a passing sibling, its period too: the repaired booking then overlapped that sibling.
+On MariaDB the WITHOUT OVERLAPS key was not recreated (said as MariaDB's error 1834 when another
+table references the bookings); on PostgreSQL the EXCLUDE repair then moved the copies, onto
+Sundays as well, and the load failed on the CHECK (an internal error).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+import relsynth
+from tests.conftest import fetch, run_sql
+
+ROOMS, PER_ROOM = 16, 60
+
+MARIADB = """
+CREATE TABLE room (room_no INT PRIMARY KEY, beds INT NOT NULL);
+CREATE TABLE booking (id INT PRIMARY KEY, room_no INT NOT NULL REFERENCES room(room_no), guest VARCHAR(40),
+  d_from DATE NOT NULL, d_to DATE NOT NULL, PERIOD FOR stay (d_from, d_to),
+  UNIQUE (room_no, stay WITHOUT OVERLAPS), CHECK (dayofweek(d_from) <> 1));
+CREATE TABLE payment (id INT PRIMARY KEY, booking_id INT NOT NULL REFERENCES booking(id), amount INT NOT NULL);
+"""
+
+POSTGRES = """
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE TABLE room (room_no INT PRIMARY KEY, beds INT NOT NULL);
+CREATE TABLE booking (id INT PRIMARY KEY, room_no INT NOT NULL REFERENCES room(room_no), guest VARCHAR(40),
+  d_from DATE NOT NULL, d_to DATE NOT NULL,
+  EXCLUDE USING gist (room_no WITH =, daterange(d_from, d_to) WITH &&),
+  CHECK (extract(dow from d_from) <> 0));
+CREATE TABLE payment (id INT PRIMARY KEY, booking_id INT NOT NULL REFERENCES booking(id), amount INT NOT NULL);
+"""
+
+OVERLAPPING = (
+    "SELECT COUNT(*) FROM booking a JOIN booking b ON a.room_no = b.room_no AND a.id < b.id "
+    "AND a.d_from < b.d_to AND b.d_from < a.d_to"
+)
+
+
+def _bookings(url: str, schema: str) -> None:
+    """Rooms with back-to-back bookings of one to seven days, none starting on a Sunday."""
+    rnd = random.Random(7)
+    rows, payments = [], []
+    for room in range(1, ROOMS + 1):
+        day = dt.date(2023, 1, 1) + dt.timedelta(days=rnd.randint(0, 5))
+        for _ in range(PER_ROOM):
+            day += dt.timedelta(days=rnd.randint(0, 3))
+            while day.isoweekday() == 7:
+                day += dt.timedelta(days=1)
+            nights = rnd.randint(1, 7)
+            rows.append(
+                f"({len(rows) + 1}, {room}, 'guest{rnd.randint(1, 300)}', '{day}', "
+                f"'{day + dt.timedelta(days=nights)}')"
+            )
+            day += dt.timedelta(days=nights)
+    for i in range(1, len(rows) // 2):
+        payments.append(f"({i}, {rnd.randint(1, len(rows))}, {rnd.randint(50, 900)})")
+    run_sql(
+        url,
+        schema
+        + "INSERT INTO room VALUES "
+        + ", ".join(f"({r}, {1 + r % 4})" for r in range(1, ROOMS + 1))
+        + ";\nINSERT INTO booking VALUES "
+        + ", ".join(rows)
+        + ";\nINSERT INTO payment VALUES "
+        + ", ".join(payments)
+        + ";",
+    )
+
+
+@pytest.mark.mysql
+def test_repaired_bookings_keep_apart_and_the_without_overlaps_key_is_recreated(mysql_db) -> None:
+    source, target = mysql_db(), mysql_db()
+    _bookings(source, MARIADB)
+    assert fetch(source, OVERLAPPING)[0][0] == 0
+    out = relsynth.synthesize(source, target, seed=0)
+    summary = out["write"]
+    assert summary.verification.problems == 0
+    assert summary.repaired_for_checks.get("booking", 0) > 50  # the CHECK did reject rows: repaired
+    assert fetch(target, OVERLAPPING)[0][0] == 0
+    assert fetch(target, "SELECT COUNT(*) FROM booking WHERE dayofweek(d_from) = 1")[0][0] == 0
+    assert not [n for n in summary.not_recreated if "WITHOUT OVERLAPS" in n], summary.not_recreated
+    create = fetch(target, "SHOW CREATE TABLE booking")[0][1]
+    assert "WITHOUT OVERLAPS" in create
+    # the same seed, the same bookings
+    again = mysql_db()
+    relsynth.synthesize(source, again, seed=0)
+    listing = "SELECT id, room_no, guest, d_from, d_to FROM booking ORDER BY id"
+    assert fetch(again, listing) == fetch(target, listing)
+
+
+@pytest.mark.postgresql
+def test_repaired_bookings_keep_apart_under_an_exclude_constraint(pg_db) -> None:
+    source, target = pg_db(), pg_db()
+    _bookings(source, POSTGRES)
+    out = relsynth.synthesize(source, target, seed=0)
+    summary = out["write"]
+    assert summary.verification.problems == 0
+    assert summary.repaired_for_checks.get("booking", 0) > 50
+    assert fetch(target, OVERLAPPING)[0][0] == 0
+    assert fetch(target, "SELECT COUNT(*) FROM booking WHERE extract(dow from d_from) = 0")[0][0] == 0
+    assert not [n for n in summary.not_recreated if "EXCLUDE" in n], summary.not_recreated
+    held = "SELECT COUNT(*) FROM pg_constraint WHERE contype = 'x' AND conrelid = 'booking'::regclass"
+    assert fetch(target, held)[0][0] == 1
