@@ -108,3 +108,31 @@ def test_repaired_bookings_keep_apart_under_an_exclude_constraint(pg_db) -> None
     assert not [n for n in summary.not_recreated if "EXCLUDE" in n], summary.not_recreated
     held = "SELECT COUNT(*) FROM pg_constraint WHERE contype = 'x' AND conrelid = 'booking'::regclass"
     assert fetch(target, held)[0][0] == 1
+
+
+@pytest.mark.mysql
+def test_a_refused_without_overlaps_key_says_rows_overlap(mysql_db) -> None:
+    """MariaDB refuses the key over overlapping rows with error 1062, or 1834 when another table
+    references them: either way the summary says, in words and with no value, that rows overlap."""
+    import sqlalchemy as sa
+
+    from relsynth import writer
+
+    url = mysql_db()
+    run_sql(
+        url,
+        "CREATE TABLE b (id INT PRIMARY KEY, r INT, a DATE NOT NULL, z DATE NOT NULL, PERIOD FOR p (a, z));\n"
+        "CREATE TABLE c (id INT PRIMARY KEY, b INT REFERENCES b(id));\n"
+        "INSERT INTO b VALUES (1, 1, '2020-01-01', '2020-01-05'), (2, 1, '2020-01-04', '2020-01-06'),"
+        " (3, 2, '2020-01-01', '2020-01-05'), (4, 1, '2020-01-06', '2020-01-07');\n"
+        "INSERT INTO c VALUES (1, 1);",
+    )
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            why = writer._attempt_period(conn, "ALTER TABLE `b` ADD UNIQUE (`r`, `p` WITHOUT OVERLAPS)")
+            assert why is not None
+            words = writer._overlap_refusal(conn, "`b`", ["r"], "a", "z", "p")
+    finally:
+        engine.dispose()
+    assert words == "1 synthetic row has a period p overlapping an earlier row's with equal r"
