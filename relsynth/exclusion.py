@@ -308,6 +308,7 @@ class Apart:
         self.form = exc_form
         self.spans, self.keys = _read(frame, exc_form)
         self.index: dict[str, tuple[list[tuple[Any, ...]], list[int]]] = {}
+        self.mixed: set[str] = set()  # keys whose ranges hold values of mixed kinds: never found apart
         for i, (span, key) in enumerate(zip(self.spans, self.keys, strict=True)):
             if span is not None and key is not None:
                 self._add(i, span, key)
@@ -315,8 +316,14 @@ class Apart:
     def _add(self, row: int, span: _Span, key: str) -> None:
         import bisect
 
+        if key in self.mixed:
+            return
         starts, rows = self.index.setdefault(key, ([], []))
-        at = bisect.bisect_right(starts, _start(span))
+        try:
+            at = bisect.bisect_right(starts, _start(span))
+        except TypeError:
+            self.mixed.add(key)
+            return
         starts.insert(at, _start(span))
         rows.insert(at, row)
 
@@ -325,6 +332,8 @@ class Apart:
         import bisect
 
         key = self.keys[row]
+        if key in self.mixed:
+            return False
         if span is None or key is None or key not in self.index:
             return True
         starts, rows = self.index[key]
@@ -351,7 +360,7 @@ class Apart:
         import bisect
 
         key, old = self.keys[row], self.spans[row]
-        if key is not None and old is not None:
+        if key is not None and old is not None and key not in self.mixed:
             starts, rows = self.index[key]
             at = bisect.bisect_left(starts, _start(old))
             while rows[at] != row:

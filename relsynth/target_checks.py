@@ -243,7 +243,8 @@ def settle(
     repairable = np.asarray([not (set(check_columns(ch, table)) & fixed) for ch, _ in checks], dtype=bool)
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     groups = _groups(table, frame)
-    forms = [f for f in forms if set(f.moved_columns) <= set(movable)]  # the others a repair keeps
+    # a form whose range a repair does not copy keeps its rows as they are
+    forms = [f for f in forms if set(f.moved_columns) <= set(movable) and set(f.keys) <= set(frame.columns)]
     ever = bad.any(axis=1)
     touched = np.zeros(len(frame), dtype=bool)
     for _ in range(ROUNDS):
