@@ -969,7 +969,8 @@ VERSIONED = "relsynth_system_versioning"  # a MariaDB table option: WITH SYSTEM 
 # ([start, end, start's definition, end's definition], left out of the columns and added back with
 # the versioning), the application-time periods ([[name, start, end], ...]) and the WITHOUT
 # OVERLAPS keys ([[key name or null for the primary key, [columns], period], ...]) that relsynth
-# does not enforce while generating and adds after the load.
+# does not enforce while generating (the rows of a WITHOUT OVERLAPS key are moved apart before the
+# load: exclusion.settle) and adds after the load.
 SYSTEM_PERIOD = "relsynth_system_period"
 # PostgreSQL table inheritance (INHERITS, not partitions), as JSON lists of table names: a parent's
 # children, read FROM ONLY the parent (its own rows), and a child's parents (no key inferred between).

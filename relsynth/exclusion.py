@@ -273,13 +273,18 @@ def _overlaps(end: Any, end_inc: bool, span: _Span) -> bool:
 
 def overlap_forms(table: Table) -> list[Form]:
     """Every range key the table's rows must keep apart, in the common form: its PostgreSQL EXCLUDE
-    constraints relsynth can meet, and its MariaDB WITHOUT OVERLAPS keys (the key's columns WITH =,
-    its application-time period '[start, end)' WITH &&)."""
+    constraints relsynth can meet, and its MariaDB WITHOUT OVERLAPS keys (``period_forms``)."""
+    return [f for f in (form(table, exc) for exc in table.exclusions) if f is not None] + period_forms(table)
+
+
+def period_forms(table: Table) -> list[Form]:
+    """A MariaDB table's WITHOUT OVERLAPS keys in the common form: the key's columns WITH =, its
+    application-time period '[start, end)' WITH &&."""
     import json
 
     from relsynth import dialects
 
-    out = [f for f in (form(table, exc) for exc in table.exclusions) if f is not None]
+    out: list[Form] = []
     options = dict(table.options)
     periods = {p: (s, e) for p, s, e in json.loads(options.get(dialects.PERIODS, "[]"))}
     for _, columns, period in json.loads(options.get(dialects.OVERLAPS, "[]")):
@@ -603,15 +608,20 @@ def settle(
     moved_counts: dict[str, int],
     dropped: dict[str, int],
     judge: Callable[[pd.DataFrame], np.ndarray] | None = None,
+    periods: bool = False,
 ) -> None:
     """Meet the table's exclusion constraints of the common form before the load (any target):
     overlapping ranges moved, rows that cannot be moved left out with their descendants. ``judge``
     (target_checks.judge): the rows the target's CHECKs reject; a moved row it rejects (a CHECK
-    relsynth cannot read, on the moved start) cannot be moved either."""
+    relsynth cannot read, on the moved start) cannot be moved either. ``periods`` (a MariaDB target,
+    which gets them back after the load): its WITHOUT OVERLAPS keys are met the same way."""
     from relsynth import target_checks
 
     table = schema.table(name)
-    if not table.exclusions or name not in frames or not len(frames[name]):
+    shapes: list[tuple[Exclusion | None, Form | None]] = [(exc, form(table, exc)) for exc in table.exclusions]
+    if periods:
+        shapes += [(None, f) for f in period_forms(table)]
+    if not shapes or name not in frames or not len(frames[name]):
         return
     referenced = {
         c
@@ -620,7 +630,6 @@ def settle(
         if fk.ref_table == name
         for c in fk.ref_columns
     }
-    shapes = [(exc, form(table, exc)) for exc in table.exclusions]
     for _, shape in shapes:
         if shape is None:
             continue
@@ -657,6 +666,8 @@ def settle(
     # its own: a key's ranges in two batches are not moved apart, only found).
     record = _record(schema, moved_counts)
     for exc, shape in shapes:
+        if exc is None:  # a WITHOUT OVERLAPS key: MariaDB itself says whether its rows overlap
+            continue
         key = (name, exc.name)
         met = shape is not None and name in frames and record.met.get(key, True)
         if met and shape is not None:

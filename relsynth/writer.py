@@ -95,13 +95,13 @@ class WriteSummary:
             (self.dropped_for_checks, "rows dropped (or their parent was) because they broke a CHECK"),
             (
                 self.moved_for_exclusions,
-                "rows overlapped another of the same key under an EXCLUDE constraint and were moved to "
-                "start where it ends (same length)",
+                "rows overlapped another of the same key under an EXCLUDE constraint or WITHOUT "
+                "OVERLAPS key and were moved to start where it ends (same length)",
             ),
             (
                 self.dropped_for_exclusions,
                 "rows dropped (or their parent was) because they overlapped another under an EXCLUDE "
-                "constraint and could not be moved",
+                "constraint or WITHOUT OVERLAPS key and could not be moved",
             ),
         ]
         out += [f"{t}: {n} {what}" for counts, what in counted for t, n in counts.items() if n]
@@ -691,6 +691,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 summary.moved_for_exclusions,
                 summary.dropped_for_exclusions,
                 target_checks.judge(conn, schema, name, kind, _insert_frame),
+                periods=kind == "mysql" and bool(getattr(conn.dialect, "is_mariadb", False)),
             )
             frame = frames[name]
             table = schema.table(name)
@@ -1443,8 +1444,9 @@ def _mariadb_periods(
     summary: WriteSummary,
 ) -> None:
     """MariaDB, after the swap: the source's application-time periods (PERIOD FOR) and WITHOUT
-    OVERLAPS keys, which relsynth does not enforce while generating, added to the loaded tables one
-    ALTER each; one the synthetic rows break is listed under "not recreated", saying why."""
+    OVERLAPS keys (the sampled rows are moved apart before the load: exclusion.settle), added to the
+    loaded tables one ALTER each; one the synthetic rows break is listed under "not recreated",
+    saying why."""
     if not ts.periods:
         return
     conn.commit()  # each ALTER commits anyway: what came before is committed first
@@ -1478,7 +1480,7 @@ def _mariadb_periods(
                 # MariaDB says 1062, or 1834 when another table references this one: counted here.
                 why = _overlap_refusal(conn, table, columns, *bounds_of[period], period) or why
             if why is None:
-                summary.changes.append(f"{label}: added after the load (relsynth does not enforce it)")
+                summary.changes.append(f"{label}: added after the load")
             else:
                 summary.not_recreated.append(f"{label}: {why}")
 
@@ -1970,6 +1972,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
                 summary.moved_for_exclusions,
                 summary.dropped_for_exclusions,
                 target_checks.judge(conn, schema, name, "mysql", _insert_frame),
+                periods=bool(getattr(conn.dialect, "is_mariadb", False)),
             )
             try:
                 loaded = _load(conn, "mysql", ts.tables[name], schema.table(name), batch[name])
