@@ -334,15 +334,20 @@ def _apart_donors(
 
 def judge(
     conn: sa.Connection, schema: Schema, name: str, kind: str, insert: Insert
-) -> Callable[[pd.DataFrame], np.ndarray] | None:
+) -> Callable[[pd.DataFrame], np.ndarray]:
     """The rows (of a frame of the table) the target's CHECKs reject, for a step that changes rows
-    after settle (exclusion.settle moving ranges); None when no CHECK needs the target's word."""
-    checks = judges(schema, schema.table(name), kind)
-    if not checks:
-        return None
-    return lambda frame: np.asarray(
-        rejected(conn, schema, name, frame, kind, checks, insert).any(axis=1), dtype=bool
-    )
+    after settle (exclusion.settle moving ranges): none where no CHECK needs the target's word. The
+    CHECKs are found when first asked."""
+    found: list[list[Judge]] = []
+
+    def ask(frame: pd.DataFrame) -> np.ndarray:
+        if not found:
+            found.append(judges(schema, schema.table(name), kind))
+        if not found[0]:
+            return np.zeros(len(frame), dtype=bool)
+        return np.asarray(rejected(conn, schema, name, frame, kind, found[0], insert).any(axis=1), dtype=bool)
+
+    return ask
 
 
 def _still_broken(table: Table, frame: pd.DataFrame, schema: Schema | None = None) -> np.ndarray:
