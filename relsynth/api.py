@@ -475,12 +475,15 @@ def _check_virtual_keys(conn: Any, schema: Schema) -> None:
             if orphans:
                 log.info(
                     "virtual foreign key %s of table %s: %s of %s rows point to no row of %s; they "
-                    "are learned as rows under no parent, as orphans of a declared key are",
+                    "are learned as %s, each value a person of its own",
                     fk.name,
                     table.name,
                     f"{orphans:,}",
                     f"{rows:,}",
                     fk.ref_table,
+                    "rows of a parent deleted since (drawn under a synthetic parent)"
+                    if fk.inferred is not None
+                    else "rows under no parent, as orphans of a declared key are",
                 )
 
 

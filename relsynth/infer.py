@@ -2,14 +2,17 @@
 
 A column named like another table's key (``TrackId`` -> ``Track``, ``person_id`` -> ``person``,
 ``visit_occurrence_id``, ``preceding_visit_occurrence_id``, ``parent_id`` onto its own table) is a
-*candidate*; it becomes an inferred foreign key only when every non-NULL value it holds exists in
-that key, which reflection checks in the database (``reflection.containment``). Names alone are
-never enough: an integer column named like a key whose values are not all in the parent stays a
-column. Pure functions over a Schema: no database here.
+*candidate*; it becomes an inferred foreign key when every non-NULL value it holds exists in
+that key, which reflection checks in the database (``reflection.containment``), or nearly every
+one (``accepted``: a few orphans, such as the meta rows of WordPress users deleted since, where the
+values say more than chance would). Names alone are never enough: an integer column named like a
+key whose values are not in the parent stays a column. Pure functions over a Schema: no database
+here.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -262,16 +265,90 @@ def _plain_forms(table: str) -> set[str]:
     return out
 
 
-def accepted(values: int, missing: int) -> bool:
-    """Containment, with no exception: some values, and every one found in the parent's key."""
-    return values > 0 and missing == 0
+# Orphans an inferred key may have: rows, and distinct values, whose value is in no parent row (a
+# WordPress site's meta rows of deleted users), as a share of the column's. At most 1% of the rows
+# and of the distinct values: a value may be missing only where the column holds 100 or more.
+MAX_ORPHAN_SHARE = 0.01
+# How unlikely it must be that values unrelated to a whole-number key keep off its gaps as well as
+# the column's do (``by_chance``): one in a thousand, on top of the name and of 99% found.
+CHANCE = 1e-3
 
 
-def with_inferred(schema: Schema, found: Iterable[tuple[Candidate, int]]) -> Schema:
-    """The schema with each confirmed candidate added as a virtual, inferred foreign key."""
-    by_table: dict[str, list[tuple[Candidate, int]]] = {}
-    for cand, values in found:
-        by_table.setdefault(cand.table, []).append((cand, values))
+@dataclass(frozen=True)
+class NearMiss:
+    """What a column that misses the parent's key on a few rows tells, beyond row counts
+    (reflection.near_miss): its distinct non-NULL values, how many of them the key lacks, and, where
+    the key is whole numbers, how many of the values lie within its [min, max] and how full that
+    range is (keys / whole numbers in it); ``density`` None for a key of text."""
+
+    distinct: int
+    missing: int
+    in_range: int = 0
+    density: float | None = None
+
+
+def near(values: int, missing: int) -> bool:
+    """Whether a column's misses are few enough (by rows) to look at its distinct values."""
+    return values > 0 and 0 < missing <= MAX_ORPHAN_SHARE * values
+
+
+def accepted(values: int, missing: int, near_miss: NearMiss | None = None) -> bool:
+    """Containment: some values, and every one found in the parent's key; or nearly every one
+    (``near_miss`` tells which): at most 1% of the rows and of the distinct values missing (few
+    orphans), and the values found in the key not what chance gives (``by_chance``)."""
+    if values <= 0 or missing < 0:
+        return False
+    if missing == 0:
+        return True
+    if near_miss is None or not near(values, missing):
+        return False
+    nm = near_miss
+    found = nm.distinct - nm.missing
+    if found <= 0 or nm.missing > MAX_ORPHAN_SHARE * nm.distinct:
+        return False
+    return not by_chance(found, nm.in_range, nm.density)
+
+
+def by_chance(found: int, in_range: int, density: float | None) -> bool:
+    """Whether ``found`` of the ``in_range`` distinct values lying within a whole-number key's
+    [min, max] are on a key no more often than values unrelated to it would be: an unrelated value
+    in that range is on a key with the probability ``density`` (how full the range is), so an
+    unrelated numbering that overlaps a key with gaps (rows deleted) falls into the gaps, and the
+    column's orphans are as many as chance gives. Where the key's gaps are enough to tell (values
+    that kept off every one would be rarer than CHANCE), the values must keep off them beyond
+    chance (the binomial tail, bounded by Chernoff: exp(-n KL(found/n || density)) below CHANCE).
+    A key with too few gaps to tell (a dense range: ids 1..400 with none deleted) leaves it to the
+    name, as a key that holds every value does. A dense small range (status codes 1..5 against a
+    5-row table) holds fewer values than 1% of which could be orphans: no orphan is accepted there
+    (``accepted``). A key of text (``density`` None): no value is on it by chance."""
+    if density is None:
+        return False
+    if in_range <= 0 or found > in_range:
+        return True
+    if density >= 1.0:
+        return False
+    limit = math.log(1 / CHANCE)
+    if density <= 0.0:
+        return False
+    if in_range * math.log(1 / density) < limit:
+        return False  # too few gaps to tell: the name decides
+    share = found / in_range
+    if share <= density:
+        return True
+    kl = share * math.log(share / density)
+    if share < 1.0:
+        kl += (1 - share) * math.log((1 - share) / (1 - density))
+    return in_range * kl < limit
+
+
+def with_inferred(schema: Schema, found: Iterable[tuple[Candidate, Inferred | int]]) -> Schema:
+    """The schema with each confirmed candidate added as a virtual, inferred foreign key, with its
+    evidence (an Inferred, or the count of values checked)."""
+    by_table: dict[str, list[tuple[Candidate, Inferred]]] = {}
+    for cand, evidence in found:
+        if not isinstance(evidence, Inferred):
+            evidence = Inferred(cand.by, evidence)
+        by_table.setdefault(cand.table, []).append((cand, evidence))
     tables = []
     for table in schema.tables:
         extra = by_table.get(table.name, [])
@@ -280,7 +357,7 @@ def with_inferred(schema: Schema, found: Iterable[tuple[Candidate, int]]) -> Sch
             continue
         taken = {fk.name for fk in table.foreign_keys}
         fks = list(table.foreign_keys)
-        for cand, values in extra:
+        for cand, evidence in extra:
             name = _fk_name(table.name, cand.column, taken)
             taken.add(name)
             fks.append(
@@ -290,7 +367,7 @@ def with_inferred(schema: Schema, found: Iterable[tuple[Candidate, int]]) -> Sch
                     ref_table=cand.ref_table,
                     ref_columns=(cand.ref_column,),
                     virtual=True,
-                    inferred=Inferred(cand.by, values),
+                    inferred=evidence,
                 )
             )
         tables.append(replace(table, foreign_keys=tuple(fks)))

@@ -27,6 +27,7 @@ from relsynth.schema import (
     EnumType,
     ForeignKey,
     Index,
+    Inferred,
     Partitioning,
     PgSequence,
     Schema,
@@ -36,11 +37,13 @@ from relsynth.schema import (
     View,
     place,
 )
-from relsynth.sqltypes import to_portable, type_key
+from relsynth.sqltypes import INTEGER_TYPES, to_portable, type_key
 
 if TYPE_CHECKING:
     import pandas as pd
     import sqlalchemy as sa
+
+    from relsynth.infer import NearMiss
 
 log = logging.getLogger("relsynth")
 
@@ -1436,6 +1439,51 @@ def containment(
     return [(int(row[2 * i]), int(row[2 * i]) - int(row[2 * i + 1])) for i in range(len(checks))]
 
 
+def near_miss(
+    conn: sa.Connection, schema: str | None, child: Table, column: str, parent: Table, key: str
+) -> NearMiss | None:
+    """What a column that misses the parent's key on a few rows tells beyond them (infer.NearMiss):
+    its distinct values and how many the key lacks, and for a key of whole numbers, the values within
+    the key's [min, max] and how full that range is. Two read-only statements; None when the
+    database cannot answer them. Counts only: no value leaves the database."""
+    import sqlalchemy as sa
+
+    from relsynth import infer
+
+    c = sa_table(child, schema).alias("c")
+    p = sa_table(parent, schema).alias("p")
+    col, ref = c.c[column], p.c[key]
+    whole = _whole_number(child.column(column).type) and _whole_number(parent.column(key).type)
+    try:
+        with conn.begin_nested():  # a failed statement must not end the read-only transaction
+            lo = hi = None
+            keys = 0
+            if whole:
+                lo, hi, keys = conn.execute(
+                    sa.select(sa.func.min(ref), sa.func.max(ref), sa.func.count(ref))
+                ).one()
+            counts = [
+                sa.func.count(sa.distinct(col)),
+                sa.func.count(sa.distinct(sa.case((ref.is_(None), col)))),
+            ]
+            if lo is not None and hi is not None:
+                counts.append(sa.func.count(sa.distinct(sa.case((col.between(lo, hi), col)))))
+            row = conn.execute(sa.select(*counts).select_from(c.outerjoin(p, ref == col))).one()
+    except sa.exc.DBAPIError as err:
+        log.debug("near miss in %s not checked: %s", child.name, type(err.orig).__name__)
+        return None
+    if lo is None or hi is None:
+        return infer.NearMiss(int(row[0]), int(row[1]))
+    span = int(hi) - int(lo) + 1
+    density = min(1.0, int(keys) / span) if span > 0 else 1.0
+    return infer.NearMiss(int(row[0]), int(row[1]), int(row[2]), density)
+
+
+def _whole_number(t: Any) -> bool:
+    """An integer type, or a decimal of no scale: a key that may be a range of whole numbers."""
+    return t.name in INTEGER_TYPES or (t.name == "numeric" and t.precision is not None and not t.scale)
+
+
 def _infer_keys(
     conn: sa.Connection,
     tables: list[Table],
@@ -1444,8 +1492,9 @@ def _infer_keys(
     progress: Progress | None,
 ) -> list[Table]:
     """Add the FKs the database does not declare: each candidate by name (relsynth/infer.py),
-    accepted only if every value is found in the parent's key; the first that holds wins. Each
-    round checks every column's next candidate, one statement per child table."""
+    accepted if every value is found in the parent's key, or nearly every one (a few orphans:
+    infer.accepted, told by near_miss); the first that holds wins, one with no orphans before one
+    with some. Each round checks every column's next candidate, one statement per child table."""
     from relsynth import infer
 
     draft = Schema(tables=tuple(tables))
@@ -1463,7 +1512,9 @@ def _infer_keys(
             if (kept := [c for c in group if frozenset((c.table, c.ref_table)) not in kin])
         ]
     pending = dict(enumerate(groups))
-    found = []
+    found: list[tuple[infer.Candidate, Inferred]] = []
+    # A candidate accepted with orphans, kept while a later one of its column may hold every value.
+    fallback: dict[int, tuple[infer.Candidate, Inferred]] = {}
     while pending:
         by_child: dict[str, list[tuple[int, infer.Candidate]]] = {}
         for i, options in pending.items():
@@ -1481,10 +1532,36 @@ def _infer_keys(
                     results = [(containment(conn, schema, table, [one]) or refused)[0] for one in checks]
                 for (i, cand), (values, missing) in zip(chunk, results, strict=True):
                     if infer.accepted(values, missing):
-                        found.append((cand, values))
+                        found.append((cand, Inferred(cand.by, values)))
+                        fallback.pop(i, None)
                         pending[i] = []
-                    else:
-                        pending[i] = pending[i][1:]
+                        continue
+                    if i not in fallback and infer.near(values, missing):
+                        nm = near_miss(
+                            conn,
+                            schema,
+                            by_name[child],
+                            cand.column,
+                            by_name[cand.ref_table],
+                            cand.ref_column,
+                        )
+                        if nm is not None and infer.accepted(values, missing, nm):
+                            fallback[i] = (cand, Inferred(cand.by, values, missing, nm.missing))
+                    pending[i] = pending[i][1:]
+        for i in [i for i, options in pending.items() if not options and i in fallback]:
+            cand, evidence = fallback.pop(i)
+            found.append((cand, evidence))
+            log.info(
+                "inferred foreign key %s(%s) -> %s(%s) with %s orphan rows (%s values not in %s): "
+                "each such value is counted as a person of its own",
+                cand.table,
+                cand.column,
+                cand.ref_table,
+                cand.ref_column,
+                f"{evidence.orphans:,}",
+                f"{evidence.orphan_values:,}",
+                cand.ref_table,
+            )
         pending = {i: options for i, options in pending.items() if options}
         if progress:
             progress("keys", len(by_child), len(by_child))

@@ -113,16 +113,32 @@ class Inferred:
     """Why relsynth believes in a foreign key the database does not declare.
 
     ``by`` is the naming rule that proposed it (see relsynth/infer.py); ``values`` is how many
-    non-NULL values of the column were checked, every one of them found in the parent's key.
+    non-NULL values of the column were checked, every one of them found in the parent's key but
+    ``orphans`` (rows whose value is in no parent row: a WordPress site's meta rows of users deleted
+    since), of ``orphan_values`` distinct values. An orphan's person is its own value (each missing
+    value one person: model/fit.py whose), and a synthetic row points to a synthetic parent.
     """
 
     by: str
     values: int = 0
+    orphans: int = 0
+    orphan_values: int = 0
 
     @property
     def evidence(self) -> str:
-        """'by name and containment: 100% of 2,240 values found', for inspect."""
-        return f"by {self.by} and containment: 100% of {self.values:,} values found"
+        """'by name and containment: 100% of 2,240 values found', for inspect; with orphans, their
+        count (never a value): '2,025 of 2,026 values found, 1 orphan row (1 value not in the
+        parent; its own person)'."""
+        if not self.orphans:
+            return f"by {self.by} and containment: 100% of {self.values:,} values found"
+        rows = "row" if self.orphans == 1 else "rows"
+        what = "value" if self.orphan_values == 1 else "values"
+        person = "its own person" if self.orphan_values == 1 else "each its own person"
+        return (
+            f"by {self.by} and containment: {self.values - self.orphans:,} of {self.values:,} values "
+            f"found, {self.orphans:,} orphan {rows} ({self.orphan_values:,} {what} not in the parent; "
+            f"{person})"
+        )
 
 
 @dataclass(frozen=True)
@@ -579,12 +595,18 @@ def validate(schema: Schema) -> None:
                 fk.inferred.by not in INFERRED_BY
                 or not isinstance(fk.inferred.values, int)
                 or fk.inferred.values < 1
+                or not isinstance(fk.inferred.orphans, int)
+                or not isinstance(fk.inferred.orphan_values, int)
+                or not 0 <= fk.inferred.orphans < fk.inferred.values
+                or not 0 <= fk.inferred.orphan_values <= fk.inferred.orphans
+                or (fk.inferred.orphans > 0) != (fk.inferred.orphan_values > 0)
                 or not fk.virtual
             ):
                 raise SchemaError(
                     f"Foreign key {fk.name} of table '{table.name}' says it was inferred, but not as "
                     f'relsynth writes it ("by" one of {", ".join(INFERRED_BY)}, "values" a positive '
-                    'count, "virtual": true); delete "inferred" to keep it as your own virtual key'
+                    'count, "orphans" and "orphan_values" fewer, "virtual": true); delete "inferred" '
+                    "to keep it as your own virtual key"
                 )
             if len(fk.columns) != len(fk.ref_columns) or not fk.columns:
                 raise SchemaError(
