@@ -474,6 +474,12 @@ def _fit_own(
     parent_pos, owner, holder, namer = who.parent_pos, who.owner, who.holder, who.namer
     if parent_pos is not None and tp.context is not None:
         model.null_context = float((parent_pos < 0).mean()) if len(parent_pos) else 0.0
+        if tp.context.inferred is not None and len(frame):
+            # An inferred key's orphans (a deleted user's meta rows) are rows of a parent that is
+            # gone, not rows of none: drawn under a synthetic parent, as the others. Only NULLs
+            # are under no parent.
+            nulls = frame[list(tp.context.columns)].isna().any(axis=1).to_numpy()
+            model.null_context = float((nulls & (parent_pos < 0)).mean())
         if not any(table.column(c).nullable for c in tp.context.columns):
             # Dangling keys of a NOT NULL key SQLite did not enforce: no row can be under no parent.
             model.null_context = 0.0
@@ -1475,6 +1481,18 @@ def whose(
     # counts its rows' children by it; a small root table that is no one (REDCap's one project)
     # does not: one project held every value of its 3,000 log rows, so all were rare.
     by_parent = None if _under_a_branch(plan, tp, frames) or _under_no_one(schema, tp, frames) else parent_pos
+    # Orphans (a key's value in no parent row: the meta rows of a WordPress user deleted since)
+    # are each their key value's: one person per missing value, after every parent row's (and
+    # every person's), never a person per row (a deleted user's 25 rows of one rare value were 25
+    # people) nor one person for all of them.
+    orphans = _orphan_codes(frame, tp.context, parent_pos)
+    if orphans is not None and parent_pos is not None and tp.context is not None:
+        rows = len(frames[tp.context.ref_table])
+        if by_parent is not None:
+            by_parent = np.where(orphans >= 0, rows + orphans, by_parent)
+        if owner is not None:
+            first = max(rows, int(owner.max(initial=-1)) + 1)
+            owner = np.where(orphans >= 0, first + orphans, owner)
     # Who holds a value: a person (owner), a parent row, or the row itself; words, pairs and
     # quantiles must each be held by rare_k of them, not by rare_k rows of one person.
     people = owner if owner is not None else by_parent
@@ -1507,6 +1525,26 @@ def people_of(
         spelled = _in_key_spelling(tp, frame, frames)
         found[name] = whose(schema, plan, schema.table(name), spelled, frames, found, rare_k, source_counts)
     return found
+
+
+def _orphan_codes(
+    frame: pd.DataFrame, context: ForeignKey | None, parent_pos: np.ndarray | None
+) -> np.ndarray | None:
+    """Per row, its orphan key value as a code 0, 1, ... (rows of one missing value share it), -1
+    for a row under a parent or of a NULL key; None where the key has no orphan."""
+    if context is None or parent_pos is None or not len(frame):
+        return None
+    if any(c not in frame for c in context.columns):
+        return None
+    known = ~frame[list(context.columns)].isna().any(axis=1).to_numpy()
+    orphan = known & (parent_pos < 0)
+    if not orphan.any():
+        return None
+    out = np.full(len(frame), -1, dtype=np.int64)
+    out[orphan] = rare.entities(
+        frame.loc[orphan, list(context.columns)].reset_index(drop=True), context.columns
+    )
+    return out
 
 
 def _owners(
