@@ -8,6 +8,7 @@ are never loaded unless the user says they trust the file (--allow-pickle).
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ from relsynth.schema import Kind, Schema
 
 if TYPE_CHECKING:
     import pandas as pd
+
+log = logging.getLogger("relsynth")
 
 SDV_PII = {
     "first_name": "first_name",
@@ -203,6 +206,7 @@ def fit(
         frame = frames[name]
         cols = list(meta.tables[name].columns)
         data[name] = frame[cols].copy()
+    data = _without_orphans(data, meta)
     _seed(seed)
     if check_limits:
         synth = HMASynthesizer(meta, verbose=False)
@@ -216,6 +220,29 @@ def fit(
     synth = Ungated(meta, verbose=False)
     synth.fit(data)
     return synth
+
+
+def _without_orphans(data: dict[str, pd.DataFrame], meta: Any) -> dict[str, pd.DataFrame]:
+    """The frames without rows whose foreign key points to no parent row (a key SQLite did not
+    enforce, an inferred key's orphans: a WordPress user's meta rows kept after the user was
+    deleted), nor rows under those: SDV refuses them, naming the missing values in its error."""
+    links = [
+        (r["parent_table_name"], r["child_table_name"], r["parent_primary_key"], r["child_foreign_key"])
+        for r in meta.relationships
+    ]
+    changed = True
+    while changed:
+        changed = False
+        for parent, child, key, column in links:
+            values = data[child][column]
+            lost = values.notna() & ~values.isin(data[parent][key])
+            if lost.any():
+                log.debug(
+                    "%s: %d rows point to no row of %s, left out of SDV's fit", child, int(lost.sum()), parent
+                )
+                data[child] = data[child][~lost.to_numpy()].reset_index(drop=True)
+                changed = True
+    return data
 
 
 def sample(synth: Any, *, scale: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:

@@ -292,3 +292,13 @@ def test_which_near_misses_are_accepted() -> None:
     assert accepted(2026, 1, NearMiss(401, 1, 401, 400 / 480))  # kept off 80 gaps but one
     assert not accepted(2000, 16, NearMiss(1000, 8, 1000, 0.992))  # in the gaps as chance is
     assert accepted(2026, 1, NearMiss(401, 1))  # a key of text
+
+
+def test_the_sdv_engine_leaves_the_orphans_out(sqlite_db: Callable[[], str]) -> None:
+    """SDV's HMASynthesizer refuses a child row of no parent (naming its value in the error): an
+    inferred key's orphans are left out of its fit, as a declared key's that SQLite did not enforce."""
+    url = sqlite_db()
+    parent, child, key = _wordpress(url, "postmeta", [(5000, 1, False)])
+    model = relsynth.fit(url, seed=1, engine="sdv")
+    out = relsynth.sample(model, seed=1)
+    assert len(out[child]) == 2025 and out[child][key].isin(out[parent]["ID"]).all()
