@@ -325,11 +325,9 @@ def by_chance(found: int, in_range: int, density: float | None) -> bool:
         return False
     if in_range <= 0 or found > in_range:
         return True
-    if density >= 1.0:
-        return False
+    if density >= 1.0 or density <= 0.0:
+        return False  # no gap, or no key in the range (the key's [min, max] is one of the values')
     limit = math.log(1 / CHANCE)
-    if density <= 0.0:
-        return False
     if in_range * math.log(1 / density) < limit:
         return False  # too few gaps to tell: the name decides
     share = found / in_range
