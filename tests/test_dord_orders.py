@@ -68,3 +68,32 @@ def test_order_through_parent_with_one_exception_is_kept(dord_pg: Callable[[], s
     assert scalar(target, USERS_BEFORE_TENANT) == 0
     orders = result["model"].tables["users"].orders
     assert any(o.column == "created_at" and o.op == ">=" and o.fk for o in orders)
+
+
+def test_order_on_a_time_in_the_primary_key_holds(dord_pg: Callable[[], str]) -> None:
+    source, target = dord_pg(), dord_pg()
+    run_sql(
+        source,
+        TENANTS_USERS
+        + """
+CREATE TABLE events(tenant_id int NOT NULL, event_id bigint NOT NULL, occurred_at timestamptz NOT NULL,
+  user_id int NOT NULL, kind text NOT NULL, PRIMARY KEY (tenant_id, event_id, occurred_at),
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users) PARTITION BY RANGE (occurred_at);
+CREATE TABLE events_2021 PARTITION OF events FOR VALUES FROM ('2021-01-01') TO ('2022-01-01');
+CREATE TABLE events_def PARTITION OF events DEFAULT;
+INSERT INTO events SELECT u.tenant_id, row_number() over (), u.created_at + random()*interval '900 days',
+  u.user_id, (ARRAY['login','upload','share'])[1+floor(random()*3)]
+  FROM users u, generate_series(1, floor(random()*12)::int) g;
+""",
+    )
+    early = "SELECT count(*) FROM events e JOIN users u USING (tenant_id, user_id) WHERE e.occurred_at < u.created_at"
+    before_tenant = (
+        "SELECT count(*) FROM events e JOIN tenants t USING (tenant_id) WHERE e.occurred_at < t.created_at"
+    )
+    assert scalar(source, early) == 0
+    relsynth.synthesize(source, target, seed=1)
+    assert scalar(target, "SELECT count(*) FROM events") > 10_000
+    assert scalar(target, early) == 0
+    assert scalar(target, before_tenant) == 0
+    dup = "SELECT count(*) FROM (SELECT 1 FROM events GROUP BY tenant_id, event_id, occurred_at HAVING count(*) > 1) d"
+    assert scalar(target, dup) == 0

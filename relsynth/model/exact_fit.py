@@ -34,6 +34,33 @@ def protected(table: Table) -> set[str]:
     return set().union(*_key_sets(table))
 
 
+def apart(table: Table, frame: pd.DataFrame, columns: set[str] | None = None) -> set[str]:
+    """Columns of keys (of ``columns``) that a relation may move all the same: every key or UNIQUE constraint
+    holding one is met in ``frame`` by its other columns alone (NULLs never clash), so no value
+    it takes can make two rows clash. A range-partitioned table must hold its time in the primary
+    key, (tenant_id, event_id, occurred_at) with event_id new and unique: left where it was drawn,
+    3,127 of 17,600 events came before their user (attack round 41)."""
+    sets = _key_sets(table)
+    unique: dict[frozenset[str], bool] = {}
+
+    def met(rest: frozenset[str]) -> bool:
+        if rest not in unique:
+            cols = sorted(rest)
+            ok = bool(cols) and all(c in frame for c in cols)
+            if ok and len(frame):
+                sub = frame[cols]
+                sub = sub[sub.notna().all(axis=1)]
+                try:
+                    ok = not bool(sub.duplicated().any())
+                except TypeError:  # unhashable values (JSON documents): not known to differ
+                    ok = False
+            unique[rest] = ok
+        return unique[rest]
+
+    held = set().union(*sets) if columns is None else set().union(*sets) & columns
+    return {c for c in held if all(met(frozenset(cols - {c})) for cols in sets if c in cols)}
+
+
 def _kept_unique(table: Table, column: str, key: str) -> bool:
     """Does every key or UNIQUE constraint on ``column`` also hold ``key``?"""
     return all(key in cols for cols in _key_sets(table) if column in cols)

@@ -22,7 +22,7 @@ from relsynth.model import checks as ck
 from relsynth.model import exact as ex
 from relsynth.model import text_numbers
 from relsynth.model.assign import dim_values
-from relsynth.model.exact_fit import protected, walk
+from relsynth.model.exact_fit import apart, protected, walk
 from relsynth.model.relations import Order, comparable
 from relsynth.model.spec import TableModel
 from relsynth.schema import Schema, Table
@@ -113,8 +113,12 @@ def _bounds(
 ) -> list[_Bound]:
     """The bounds of the table's orders and reaches, each on the column that moves to keep it."""
     roots = ex.date_roots(tm.parts)
-    # A key's column is moved only by placing intervals (no_overlaps took it: the key stays unique).
+    # A key's column is moved only by placing intervals (no_overlaps took it: the key stays unique),
+    # or where its key's other columns are unique alone (apart: a partitioned table's time).
     keep = protected(table) - {c for r in tm.no_overlap for c in (r.start, r.end)}
+    bounded = {r.column for r in tm.reaches} | {roots.get(o.column, o.column) for o in tm.orders}
+    if keep & bounded:
+        keep -= apart(table, frame, keep & bounded)
 
     def movable(c: str) -> bool:
         return c in frame and c not in keep and tm.column(c).how == "copula"

@@ -696,6 +696,7 @@ def _fit_own(
     }
     # Orders with rows reached through other keys; intervals that never overlap for one key.
     keep = exact_fit.protected(table)
+    keep -= exact_fit.apart(table, frame, keep & set(seconds))  # a key's other columns unique alone
     own_times = {
         c: x
         for c, x in seconds.items()
