@@ -97,3 +97,49 @@ INSERT INTO events SELECT u.tenant_id, row_number() over (), u.created_at + rand
     assert scalar(target, before_tenant) == 0
     dup = "SELECT count(*) FROM (SELECT 1 FROM events GROUP BY tenant_id, event_id, occurred_at HAVING count(*) > 1) d"
     assert scalar(target, dup) == 0
+
+
+PHARMACY = """
+SELECT setseed(0.42);
+CREATE TABLE prescriptions(rx_id bigint PRIMARY KEY, written_on date NOT NULL,
+  quantity int NOT NULL CHECK (quantity > 0), refills_allowed smallint NOT NULL,
+  last_dispense_id bigint, status text NOT NULL);
+INSERT INTO prescriptions SELECT g, date '2022-01-01'+floor(random()*700)::int,
+  (ARRAY[30,30,60,90,14,7])[1+floor(random()*6)], floor(random()*6)::int, NULL,
+  (ARRAY['active','active','completed','cancelled'])[1+floor(random()*4)] FROM generate_series(1,4000) g;
+CREATE TABLE dispensings(dispense_id bigint PRIMARY KEY,
+  rx_id bigint NOT NULL REFERENCES prescriptions DEFERRABLE INITIALLY DEFERRED,
+  fill_number smallint NOT NULL, dispensed_at timestamptz NOT NULL, qty_dispensed int NOT NULL,
+  UNIQUE (rx_id, fill_number));
+INSERT INTO dispensings SELECT row_number() over (), p.rx_id, f,
+  (p.written_on + (f-1)*p.quantity + floor(random()*3)::int)::timestamp + random()*interval '10 hours', p.quantity
+  FROM prescriptions p, generate_series(1, 1+p.refills_allowed) f WHERE p.status <> 'cancelled' AND random() < 0.9;
+ALTER TABLE prescriptions ADD CONSTRAINT prescriptions_last_dispense_fk FOREIGN KEY (last_dispense_id)
+  REFERENCES dispensings DEFERRABLE INITIALLY DEFERRED;
+UPDATE prescriptions p SET last_dispense_id = d.m
+  FROM (SELECT rx_id, max(dispense_id) m FROM dispensings GROUP BY 1) d WHERE d.rx_id = p.rx_id;
+"""
+
+
+def test_cycle_back_reference_names_the_rows_own_last_child(dord_pg: Callable[[], str]) -> None:
+    source, target = dord_pg(), dord_pg()
+    run_sql(source, PHARMACY)
+    another = (
+        "SELECT count(*) FROM prescriptions p JOIN dispensings d ON d.dispense_id = p.last_dispense_id "
+        "WHERE d.rx_id <> p.rx_id"
+    )
+    not_last = (
+        "SELECT count(*) FROM prescriptions p JOIN dispensings d ON d.dispense_id = p.last_dispense_id "
+        "WHERE EXISTS (SELECT 1 FROM dispensings d2 WHERE d2.rx_id = p.rx_id AND d2.dispensed_at > d.dispensed_at)"
+    )
+    silent = (
+        "SELECT count(*) FROM prescriptions p WHERE p.last_dispense_id IS NULL "
+        "AND EXISTS (SELECT 1 FROM dispensings d WHERE d.rx_id = p.rx_id)"
+    )
+    for sql in (another, not_last, silent):
+        assert scalar(source, sql) == 0
+    relsynth.synthesize(source, target, seed=1)
+    assert scalar(target, "SELECT count(*) FROM prescriptions WHERE last_dispense_id IS NOT NULL") > 1000
+    assert scalar(target, another) == 0
+    assert scalar(target, not_last) == 0
+    assert scalar(target, silent) == 0

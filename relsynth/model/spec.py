@@ -268,6 +268,10 @@ def _exact_lines(t: TableModel) -> list[str]:
             out.append(f"{t.name}: only the last interval of a {o.key} is open ({o.end} NULL or a sentinel)")
     for b in t.back_refs:
         out.append(f"{t.name}: a row that {b.other} points to points back through {b.fk}")
+        if b.last is not None:
+            out.append(f"{t.name}: {b.other} points at the row's last by {b.last}")
+        if b.every:
+            out.append(f"{t.name}: {b.other} is set on every row with {t.name} rows")
     for tn in t.text_numbers:
         per = f"per {tn.given}" if tn.given else "from one distribution"
         said = f"holds numbers ({tn.share:.0%}) drawn {per}, spelled as the source (derived)"

@@ -314,7 +314,7 @@ def _exact_out(t: TableModel) -> dict[str, Any]:
             [e.column, e.child, e.fk, jsonable(e.present), jsonable(e.absent)] for e in t.existence
         ],
         "no_overlap": [[o.start, o.end, o.key, o.shortest, o.longest, o.last_open] for o in t.no_overlap],
-        "back_refs": [[b.fk, b.other] for b in t.back_refs],
+        "back_refs": [[b.fk, b.other, b.every, b.last] for b in t.back_refs],
         "family": dict(t.family),
     }
 
