@@ -279,7 +279,10 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
             t = tables[n]
             if n in refs or n in data or t.row_count == 0 or is_person_table(t) or _PEOPLE.search(_snake(n)):
                 continue
-            if omop and n.lower() in OMOP_VOCABULARY:
+            # Named like one, and pointing only into the vocabulary: OpenMRS's relationship
+            # (person_a, person_b -> person) is people's, and was copied whole (attack round 41).
+            vocabulary = all(p.lower() in OMOP_VOCABULARY for p in parents(n))
+            if omop and n.lower() in OMOP_VOCABULARY and vocabulary:
                 refs[n] = "a standardized vocabulary table of the OMOP CDM"
                 changed = True
                 continue

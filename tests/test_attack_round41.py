@@ -7,17 +7,21 @@ shapes fixed here:
    login after sign-up), came out on whole seconds on 85% of the rows: the gap was counted in
    seconds from the base's whole second.
 3. An order equal to a record unique in the source: see the test.
+4. and 5. An OpenMRS-like record: people's relationships copied whole as an OMOP vocabulary
+   table; a copied dictionary's keys into a synthesized table pointing at nobody at --scale 0.2.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import relsynth
+from relsynth.schema import Role
 from tests.conftest import fetch, run_sql
 
 USERS = """
@@ -91,3 +95,72 @@ def test_a_row_with_no_comment_never_equals_the_one_source_record_without_one(sq
     unique = set(key[~key.duplicated(keep=False)])
     got = out["orders"][cols].astype(str).agg("|".join, axis=1)
     assert len(out["orders"]) > 1500 and not got.isin(unique).any(), int(got.isin(unique).sum())
+
+
+EMR = """
+CREATE TABLE users (user_id INTEGER PRIMARY KEY, username VARCHAR(20) NOT NULL, hired DATE NOT NULL);
+CREATE TABLE person (person_id INTEGER PRIMARY KEY, gender CHAR(1) NOT NULL, birthdate DATE,
+    creator INTEGER NOT NULL REFERENCES users (user_id));
+CREATE TABLE concept (concept_id INTEGER PRIMARY KEY, short_name VARCHAR(20) NOT NULL,
+    creator INTEGER NOT NULL REFERENCES users (user_id), changed_by INTEGER REFERENCES users (user_id));
+CREATE TABLE obs (obs_id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL REFERENCES person (person_id),
+    concept_id INTEGER NOT NULL REFERENCES concept (concept_id), value NUMERIC(8, 2));
+CREATE TABLE relationship (relationship_id INTEGER PRIMARY KEY,
+    person_a INTEGER NOT NULL REFERENCES person (person_id),
+    person_b INTEGER NOT NULL REFERENCES person (person_id), start_date DATE);
+"""
+
+
+def _emr(url: str) -> None:
+    """An OpenMRS-like record: a concept dictionary whose rows name their creator among the users,
+    and relationships between people (named like an OMOP vocabulary table: concept and person
+    are here too)."""
+    rng = np.random.default_rng(7)
+    lines = [f"INSERT INTO users VALUES ({u}, 'user{u}', '2015-0{1 + u % 9}-01');" for u in range(1, 41)]
+    for c in range(1, 31):
+        changed = "NULL" if c % 3 else str(1 + c % 40)
+        lines.append(f"INSERT INTO concept VALUES ({c}, 'C{c}', {10 + (c % 7) * 3}, {changed});")
+    for p in range(1, 301):
+        lines.append(
+            f"INSERT INTO person VALUES ({p}, '{'MF'[p % 2]}', '19{50 + p % 40}-03-0{1 + p % 9}', {1 + p % 40});"
+        )
+        for k in range(int(rng.integers(1, 6))):
+            lines.append(
+                f"INSERT INTO obs VALUES ({p * 10 + k}, {p}, {1 + int(rng.integers(0, 30))}, {rng.normal(50, 9):.2f});"
+            )
+    for r in range(1, 121):
+        a, b = int(rng.integers(1, 301)), int(rng.integers(1, 301))
+        lines.append(f"INSERT INTO relationship VALUES ({r}, {a}, {b}, '2020-01-{1 + r % 28:02d}');")
+    run_sql(url, EMR + "\n".join(lines))
+
+
+def test_a_people_table_named_like_an_omop_vocabulary_is_not_copied(sqlite_db) -> None:
+    """4. OpenMRS has concept and person tables, so its relationship (person_a, person_b) was
+    taken for OMOP's vocabulary table of that name and copied whole: 525 of 525 rows."""
+    url = sqlite_db()
+    _emr(url)
+    assert relsynth.plan(relsynth.reflect(url))["relationship"].role == "data"
+
+
+def test_a_copied_table_names_synthetic_parents_at_any_scale(sqlite_db, tmp_path) -> None:
+    """5. A copied dictionary keeps its keys into a synthesized table (concept.creator -> users): at
+    --scale 0.2 the users it named were not there and the load failed on orphans, after the whole
+    run. They name synthetic users now (one source user, one synthetic user), and the model file
+    holds no source user's key."""
+    url = sqlite_db()
+    _emr(url)
+    schema = relsynth.reflect(url)
+    tables = tuple(replace(t, role=Role.REFERENCE) if t.name == "concept" else t for t in schema.tables)
+    model = relsynth.fit(url, schema=replace(schema, tables=tables), seed=1)
+    assert model.plan["concept"].role == "reference" and model.plan["users"].role == "data"
+    creators = model.tables["concept"].reference["creator"]
+    assert sorted({int(c) for c in creators}) == list(range(1, 8))  # codes by first appearance
+    out = relsynth.sample(model, seed=2, scale=0.2)
+    users = set(out["users"]["user_id"])
+    concept = out["concept"]
+    assert len(users) < 40 and set(concept["creator"]) <= users
+    assert set(concept["changed_by"].dropna()) <= users and concept["changed_by"].isna().sum() == 20
+    source = pd.read_sql("SELECT concept_id, creator FROM concept", url).set_index("concept_id")["creator"]
+    same = concept.set_index("concept_id")["creator"]
+    # rows that named one source user name one synthetic user
+    assert (same.groupby(source).nunique() == 1).all()

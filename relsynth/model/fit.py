@@ -30,7 +30,7 @@ from relsynth.model.assign import inherited_columns
 from relsynth.model.copula import MAX_CORR_ROWS, cholesky, correlation, latent_correlation, nearest_pd
 from relsynth.model.exact import TOLERANCE, TimeMatch, date_roots
 from relsynth.model.generate import reference_personal
-from relsynth.model.keys import Forest, following, self_ref_shared
+from relsynth.model.keys import Forest, following, rekeyed, self_ref_shared
 from relsynth.model.pii import PiiModel
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import KEY_ROOM, Shapes, Vocabulary
@@ -227,7 +227,13 @@ def _fit_tables(
         if role == "data" and len(frame) == 0:
             role = "empty"
         if role == "reference":
-            models[name] = _reference(table, frame, schema, rngs[name])
+            coded = {
+                c
+                for fk in table.foreign_keys
+                if fk.ref_table != name and plan[fk.ref_table].role == "data" and rekeyed(table, fk)
+                for c in fk.columns
+            }
+            models[name] = _reference(table, frame, schema, rngs[name], coded)
         elif role == "empty":
             models[name] = TableModel(
                 name, "empty", 0, columns=[ColumnSpec(c.name, "constant") for c in table.columns]
@@ -317,9 +323,13 @@ def _promote_repeated(schema: Schema, plan: Plan, frames: dict[str, pd.DataFrame
     return replace(schema, tables=tuple(tables))
 
 
-def _reference(table: Table, frame: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> TableModel:
+def _reference(
+    table: Table, frame: pd.DataFrame, schema: Schema, rng: np.random.Generator, coded: set[str] | None = None
+) -> TableModel:
     """Reference tables are kept verbatim (as text per column, with their NULLs), except personal
-    data (a shipper's phone): generated, never copied, as in any table."""
+    data (a shipper's phone): generated, never copied, as in any table. ``coded``: keys into a
+    synthesized table (a dictionary's creator): each parent as a number of its own, in order of
+    first appearance, since sampling names a synthetic parent (sample._rekey_reference)."""
     keep = {
         c
         for t in schema.active_tables
@@ -333,6 +343,9 @@ def _reference(table: Table, frame: pd.DataFrame, schema: Schema, rng: np.random
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame))
         if col.name in personal:
             values = pd.Series(personal[col.name], dtype=object)
+        if coded and col.name in coded:
+            codes = pd.factorize(values, use_na_sentinel=True)[0]
+            values = pd.Series([int(k) + 1 if k >= 0 else None for k in codes], dtype=object)
         # PostgreSQL's driver gives a json value decoded (the JSON string "123" as the str 123):
         # each is written back as JSON text; other databases give the text itself.
         decoded = col.type.name == "json" and dialects.family(schema.dialect) == "postgresql"

@@ -838,3 +838,10 @@ def relink_in_order(parent: np.ndarray, groups: np.ndarray, order: np.ndarray) -
     out[sorted_rows[relink & first]] = -1
     out[sorted_rows[relink & ~first]] = previous[relink & ~first]
     return out
+
+
+def rekeyed(table: Table, fk: ForeignKey) -> bool:
+    """A copied (reference) table's key into a synthesized table, which names a synthetic row
+    when sampled: not one in its own primary key or a UNIQUE (two rows could get one parent)."""
+    own = set(table.primary_key).union(*(set(u.columns) for u in table.unique))
+    return not set(fk.columns) & own

@@ -306,7 +306,9 @@ def sample_one(
     tm = model.tables[name]
     table = model.schema.table(name)
     if tm.role == "reference":
-        done[name] = _Sampled(_reference_frame(tm, table), np.zeros((tm.n_rows, 0)), None)
+        frame = _reference_frame(tm, table)
+        _rekey_reference(model, table, frame, done, rng)
+        done[name] = _Sampled(frame, np.zeros((tm.n_rows, 0)), None)
     elif tm.role == "empty":
         done[name] = _Sampled(_empty_frame(table), np.zeros((0, 0)), None)
     else:
@@ -395,6 +397,36 @@ def _reference_frame(tm: TableModel, table: Table) -> pd.DataFrame:
             raw = raw.map(_array_value)
         cols[col.name] = coerce(raw, col.type) if col.type.name not in {"binary", "json", "array"} else raw
     return pd.DataFrame(cols, columns=list(table.column_names))
+
+
+def _rekey_reference(
+    model: Model, table: Table, frame: pd.DataFrame, done: dict[str, _Sampled], rng: np.random.Generator
+) -> None:
+    """A copied table's keys into a synthesized one (a dictionary's creator -> users) name the
+    synthetic rows: the source's keys named whoever the synthetic table happened to hold under
+    those numbers, and nobody at --scale 0.2 (the load failed on orphans). Rows that named one
+    parent name one synthetic parent (model.fit stores each parent as a code, never its key);
+    a parent table sampled with no rows leaves the key NULL."""
+    for fk in table.foreign_keys:
+        parent = done.get(fk.ref_table)
+        tm = model.tables.get(fk.ref_table)
+        if fk.ref_table == table.name or tm is None or tm.role != "data" or parent is None:
+            continue
+        cols = list(fk.columns)
+        if not kz.rekeyed(table, fk) or not all(c in frame for c in cols):
+            continue
+        known = frame[cols].notna().all(axis=1).to_numpy()
+        codes, distinct = pd.factorize(frame.loc[known, cols].astype(str).agg("\x1f".join, axis=1))
+        keys = parent.frame[list(fk.ref_columns)].dropna().drop_duplicates()
+        if len(keys) and len(distinct) <= len(keys):
+            picks = rng.permutation(len(keys))[: len(distinct)]
+        else:
+            picks = rng.integers(0, max(len(keys), 1), len(distinct))
+        for c, rc in zip(cols, fk.ref_columns, strict=True):
+            values = np.full(len(frame), None, dtype=object)
+            if len(keys):
+                values[known] = keys[rc].to_numpy(dtype=object)[picks[codes]]
+            frame[c] = values
 
 
 def _empty_frame(table: Table) -> pd.DataFrame:
