@@ -221,6 +221,12 @@ def _progress(ctx: click.Context) -> Iterator[Callable[[str, int, int], None] | 
                 TimeRemainingColumn,
             )
 
+            console = Console(stderr=True)
+            if not console.is_interactive:
+                # Transient bars draw nothing on a file, a pipe or a dumb terminal, and rich's
+                # Progress.stop writes an empty line there (before a FAILED: line, say): no bars.
+                live.append(None)
+                return
             progress = Progress(
                 TextColumn("{task.description:>10}"),
                 BarColumn(),
@@ -228,12 +234,14 @@ def _progress(ctx: click.Context) -> Iterator[Callable[[str, int, int], None] | 
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
+                console=console,
                 transient=True,
             )
             progress.start()
             live.append(progress)
         progress = live[0]
+        if progress is None:
+            return
         if stage not in bars:
             bars[stage] = progress.add_task(stage, total=total)
         progress.update(bars[stage], completed=done, total=total)
@@ -241,7 +249,7 @@ def _progress(ctx: click.Context) -> Iterator[Callable[[str, int, int], None] | 
     try:
         yield report
     finally:
-        if live:
+        if live and live[0] is not None:
             live[0].stop()
 
 
