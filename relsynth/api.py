@@ -1059,10 +1059,17 @@ def evaluate(
         synthetic_schema = default_target_schema(schema, parse_url(synthetic), synthetic_schema)
         target_schema = replace(schema, schema=synthetic_schema)
         with connect(synthetic, read_only=True) as conn:
+            tables = _target_tables(conn, schema, plan, synthetic_schema)
+            from relsynth import dialects
+            from relsynth.io import describe
+
+            # Every row, or one line: a table whose rows row-level security hides is not read as fewer.
+            dialects.refuse_hidden_rows(
+                conn, [(t.schema, t.name) for t in tables.values()], describe(parse_url(synthetic))
+            )
             synth = read_tables(
                 conn, target_schema, plan, sample_rows=sample_rows, seed=seed, progress=progress
             ).frames
-            tables = _target_tables(conn, schema, plan, synthetic_schema)
             integrity = verify(conn, schema, tables)
     if integrity is None:
         integrity = check_integrity(schema, synth)

@@ -7,7 +7,7 @@ offer are small functions here. Names always travel as bound parameters, never a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -173,6 +173,10 @@ def begin_read_only(conn: sa.Connection) -> sa.Connection:
     if kind == "postgresql":
         conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        if (conn.dialect.server_version_info or (0,)) >= (9, 5):
+            # Row-level security never filters a read silently (a table its policies hide would be
+            # learned as empty): with row_security off, such a read fails, as pg_dump's does.
+            conn.exec_driver_sql("SET LOCAL row_security = off")
         if (conn.dialect.server_version_info or (0,)) >= (9, 6):
             # The snapshot stays open while the model learns (the guards' pass reads in it after):
             # a server that ends idle transactions would end it, as pg_dump also prevents.
@@ -185,6 +189,108 @@ def begin_read_only(conn: sa.Connection) -> sa.Connection:
     elif kind == "sqlite":
         conn.exec_driver_sql("PRAGMA query_only = ON")
     return conn
+
+
+# -- PostgreSQL row-level security ------------------------------------------------------------------
+def _rls_server(conn: sa.Connection) -> bool:
+    return family(conn) == "postgresql" and (conn.dialect.server_version_info or (0,)) >= (9, 5)
+
+
+def hidden_rows(conn: sa.Connection, tables: Iterable[tuple[str | None, str]]) -> list[tuple[str, bool]]:
+    """PostgreSQL: the tables, of (schema, name), whose rows row-level security would filter for
+    this connection's user (not their owner, or FORCE ROW LEVEL SECURITY; no superuser or
+    BYPASSRLS), each with whether it is FORCEd. Read from the catalog, no row read."""
+    import sqlalchemy as sa
+
+    wanted = [(s or default_schema(conn) or "public", n) for s, n in tables]
+    if not wanted or not _rls_server(conn):
+        return []
+    rows = conn.execute(
+        sa.text(
+            "SELECT n.nspname, c.relname, c.relforcerowsecurity FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relrowsecurity AND n.nspname = ANY(:schemas) AND row_security_active(c.oid) "
+            "ORDER BY n.nspname, c.relname"
+        ),
+        {"schemas": sorted({s for s, _ in wanted})},
+    ).all()
+    keep = set(wanted)
+    return [(name, bool(forced)) for space, name, forced in rows if (space, name) in keep]
+
+
+def refuse_hidden_rows(conn: sa.Connection, tables: Iterable[tuple[str | None, str]], what: str) -> None:
+    """One clear line where row-level security would hide rows of a table to read from this
+    connection's user (read with row_security off, such a read would fail; pg_dump's does)."""
+    hidden = hidden_rows(conn, tables)
+    if not hidden:
+        return
+    from relsynth.errors import RelsynthError
+
+    name, forced = hidden[0]
+    more = f" (and {len(hidden) - 1} more: {', '.join(n for n, _ in hidden[1:4])})" if len(hidden) > 1 else ""
+    user = f"user '{conn.engine.url.username}'" if conn.engine.url.username else "the connection's user"
+    who = (
+        "a role with BYPASSRLS or a superuser (FORCE ROW LEVEL SECURITY filters its owner too)"
+        if forced
+        else "the table's owner or a role with BYPASSRLS"
+    )
+    raise RelsynthError(
+        f"Row-level security of table {name} in the {what} hides rows from {user}{more}: relsynth "
+        f"reads every row or none (as pg_dump does); read as {who}, or leave the table out (--exclude {name})"
+    )
+
+
+def see_every_row(conn: sa.Connection, tables: Iterable[tuple[str | None, str]], what: str) -> None:
+    """PostgreSQL: the transaction's reads of these tables see every row, or fail in one line
+    before any is read (the writer's own verification, the evaluation of a target)."""
+    if not _rls_server(conn):
+        return
+    conn.exec_driver_sql("SET LOCAL row_security = off")
+    refuse_hidden_rows(conn, tables, what)
+
+
+@dataclass(frozen=True)
+class RowSecurity:
+    """A PostgreSQL table's row-level security: ENABLE/FORCE and its policies (name, command,
+    permissive, roles ('public' for PUBLIC), USING, WITH CHECK)."""
+
+    enabled: bool
+    forced: bool
+    policies: tuple[tuple[str, str, bool, tuple[str, ...], str | None, str | None], ...] = ()
+
+
+_POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
+
+
+def row_security(conn: sa.Connection, schema: str | None, tables: list[str]) -> dict[str, RowSecurity]:
+    """PostgreSQL: the row-level security of the tables that have any (enabled, or policies)."""
+    import sqlalchemy as sa
+
+    if not _rls_server(conn) or not tables:
+        return {}
+    permissive = "p.polpermissive" if (conn.dialect.server_version_info or (0,)) >= (10,) else "true"
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.polname, p.polcmd, "
+            f"{permissive}, ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE pg_get_userbyid(r.oid) END "
+            "FROM unnest(p.polroles) WITH ORDINALITY AS r(oid, i) ORDER BY r.i), "
+            "pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_policy p ON p.polrelid = c.oid "
+            "WHERE n.nspname = :schema AND c.relname = ANY(:tables) "
+            "AND (c.relrowsecurity OR c.relforcerowsecurity OR p.oid IS NOT NULL) "
+            "ORDER BY c.relname, p.polname"
+        ),
+        {"schema": schema or default_schema(conn) or "public", "tables": list(tables)},
+    ).all()
+    out: dict[str, RowSecurity] = {}
+    for table, enabled, forced, name, cmd, perm, roles, using, check in rows:
+        got = out.get(table) or RowSecurity(bool(enabled), bool(forced))
+        if name is not None:
+            policy = (name, _POLICY_COMMANDS.get(cmd, "ALL"), bool(perm), tuple(roles or ()), using, check)
+            got = RowSecurity(got.enabled, got.forced, (*got.policies, policy))
+        out[table] = got
+    return out
 
 
 def chunks_of(conn: sa.Connection, query: Any, size: int, *, floats: bool = True) -> Iterator[Sequence[Any]]:

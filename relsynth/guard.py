@@ -389,10 +389,6 @@ def dependents(
 _PG_ATTACHED = {
     # what dropping a table takes with it, that relsynth does not recreate from the source
     "rule {1} on {0}": "SELECT tablename, rulename FROM pg_rules WHERE schemaname = :schema",
-    "row-level policy {1} on {0}": (
-        "SELECT c.relname, p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema"
-    ),
     "grants on table {0}": (
         "SELECT c.relname, '' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = :schema AND c.relacl IS NOT NULL AND c.relacl <> acldefault('r', c.relowner)"
@@ -401,10 +397,6 @@ _PG_ATTACHED = {
         "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = :schema AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL"
-    ),
-    "row-level security enabled on {0}": (
-        "SELECT c.relname, '' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = :schema AND (c.relrowsecurity OR c.relforcerowsecurity)"
     ),
     "owner {1} of {0}": (
         "SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c "
@@ -423,7 +415,8 @@ _PG_ATTACHED = {
 
 
 # ... and what relsynth recreates from the source, so lost only where the source's table has none of
-# that name: an index or a CHECK a DBA added to the target's table, or a comment it wrote there.
+# that name: an index, a CHECK or a policy a DBA added to the target's table, or a comment it wrote
+# there; row-level security the source's table does not have.
 _PG_OWN = {
     "index {1} on {0}": (
         "SELECT c.relname, i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
@@ -434,6 +427,14 @@ _PG_OWN = {
     "CHECK {1} on {0}": (
         "SELECT c.relname, k.conname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema AND k.contype = 'c'"
+    ),
+    "row-level policy {1} on {0}": (
+        "SELECT c.relname, p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema"
+    ),
+    "row-level security enabled on {0}": (
+        "SELECT c.relname, '' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :schema AND (c.relrowsecurity OR c.relforcerowsecurity)"
     ),
     "comment on {0}": (
         "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
@@ -479,12 +480,17 @@ _PG_ON_PARTITIONS = {
 
 
 def _the_sources(source: Any, table: str, template: str, detail: str) -> bool:
-    """The source's table has this index, CHECK (by name) or comment (as it is): recreated."""
+    """The source's table has this index, CHECK, policy (by name), row-level security or comment (as
+    it is): recreated."""
     if table not in source.table_names:
         return False
     t = source.table(table)
     if template.startswith("index"):
         return detail in {ix.name for ix in t.indexes} | {u.name for u in t.unique if u.name}
+    if template.startswith("row-level policy"):  # PostgreSQL's, recreated from the source
+        return detail in {p.name for p in t.policies}
+    if template.startswith("row-level security"):
+        return t.row_security is not None
     if template.startswith("CHECK"):  # an unnamed one is named by the target: not told apart
         return detail in {c.name for c in t.checks} or any(c.name is None for c in t.checks)
     return detail == t.comment

@@ -241,6 +241,9 @@ _MESSAGES = {
     "cancelled": "A query on {what} was cancelled ({detail}): a statement timeout or an administrator "
     "stopped it; raise the timeout or try again",
     "read_only": "{What} accepts no writes ({detail}): write into a database that does",
+    "row_security": "Row-level security of a table in {what} hides rows from {whom} ({detail}): relsynth "
+    "reads every row or none (as pg_dump does); read as the table's owner or a role with BYPASSRLS "
+    "(FORCE ROW LEVEL SECURITY: BYPASSRLS or a superuser), or leave the table out (--exclude)",
     "hot_journal": "The {what} holds an unfinished transaction (a journal left by a writer that stopped): "
     "let SQLite roll it back by opening it once with write access (sqlite3 FILE 'PRAGMA quick_check'), "
     "then run relsynth again",
@@ -316,6 +319,10 @@ def classify(err: BaseException) -> Problem | None:
         state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
         if isinstance(state, str) and state:
             kind = _PG_STATES.get(state) or _PG_CLASSES.get(state[:2])
+            if state == "42501" and "row-level security" in str(orig):
+                # Found before reading (dialects.refuse_hidden_rows), but for a policy enabled while
+                # relsynth reads: the same code as a missing grant, and only English text tells.
+                kind = "row_security"
             return Problem(kind, f"SQLSTATE {state}", _detail(orig)) if kind else None
         if "OperationalError" in type(orig).__name__:
             return _libpq_connect_failure(orig)

@@ -30,6 +30,7 @@ from relsynth.schema import (
     Inferred,
     Partitioning,
     PgSequence,
+    Policy,
     Schema,
     Table,
     Trigger,
@@ -162,6 +163,8 @@ def reflect_connection(
     names = select_tables(names, include, exclude) if keep is None else [n for n in names if n in set(keep)]
     if not names:
         raise RelsynthError(f"--include/--exclude leave no table of the {where} to work on")
+    # Before any row or count is read: a table whose rows row-level security hides is no empty table.
+    dialects.refuse_hidden_rows(conn, [(schema, n) for n in names], describe(conn.engine.url))
     kept_parts = [p.name for p in parts if p.parent in names]
     notes: list[str] = []
     catalog: dialects.MysqlCatalog | None = None
@@ -183,6 +186,7 @@ def reflect_connection(
     options = _multi(insp.get_multi_table_options, schema, names)
     table_triggers = dialects.triggers(conn, schema, names)
     table_exclusions = exclusion.reflect(conn, schema, names)  # PostgreSQL's EXCLUDE constraints
+    table_security = dialects.row_security(conn, schema, names)
     inherits = {c: [p for p in ps if p in names] for c, ps in dialects.inheritance(conn, schema).items()}
     inherits = {c: ps for c, ps in inherits.items() if ps and c in names}
     inherited_by: dict[str, list[str]] = {}
@@ -333,6 +337,8 @@ def reflect_connection(
             table,
             triggers=tuple(Trigger(n, sql, fn) for n, sql, fn in table_triggers.get(name, [])),
             exclusions=table_exclusions.get(name, ()),
+            row_security=_row_security(table_security.get(name)),
+            policies=tuple(Policy(*p) for p in getattr(table_security.get(name), "policies", ())),
             options=tuple(
                 sorted(
                     [(k, str(v)) for k, v in (options.get(name) or {}).items() if v is not None]
@@ -1291,6 +1297,13 @@ def _no_counter_start(table: Table) -> Table:
     (64 after 50 rows inserted at once), no start anyone declared; its keys are the source's to
     learn (they start at 1000 where the source's do), and the target numbers on past them."""
     return replace(table, columns=tuple(replace(c, identity_start=None) for c in table.columns))
+
+
+def _row_security(security: dialects.RowSecurity | None) -> str | None:
+    """ENABLE (and FORCE) ROW LEVEL SECURITY as Table.row_security holds it (FORCE alone does nothing)."""
+    if security is None or not security.enabled:
+        return None
+    return "forced" if security.forced else "enabled"
 
 
 def _count(conn: sa.Connection, table: Table, schema: str | None, estimates: dict[str, int]) -> Table:

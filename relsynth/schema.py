@@ -238,6 +238,19 @@ class Trigger:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """A PostgreSQL row-level security policy, as its catalog holds it (recreated after the load,
+    PostgreSQL to PostgreSQL)."""
+
+    name: str
+    command: str = "ALL"  # ALL, SELECT, INSERT, UPDATE or DELETE
+    permissive: bool = True  # False: AS RESTRICTIVE
+    roles: tuple[str, ...] = ("public",)  # 'public': PUBLIC
+    using: str | None = None
+    check: str | None = None  # WITH CHECK
+
+
+@dataclass(frozen=True)
 class View:
     name: str
     sql: str  # the defining SELECT (or full CREATE VIEW where the dialect gives only that)
@@ -280,6 +293,9 @@ class Table:
     schema: str | None = None
     # PostgreSQL EXCLUDE constraints (an older file has none; left out of the file when empty).
     exclusions: tuple[Exclusion, ...] = ()
+    # PostgreSQL row-level security: "enabled", "forced" (FORCE: its owner too) or None; its policies.
+    row_security: str | None = None
+    policies: tuple[Policy, ...] = ()
     # The dialect its CHECKs, DEFAULTs and index WHEREs are written in (the source's): the Schema that
     # holds the table sets it (not in the file). It says what a string constant there holds: MariaDB's
     # 'a\\b' is a\b, one backslash; PostgreSQL's and SQLite's 'a\\b' is two.
@@ -552,6 +568,7 @@ _NESTED.update(
         (Table, "partitioning"): Partitioning,
         (Table, "triggers"): Trigger,
         (Table, "exclusions"): Exclusion,
+        (Table, "policies"): Policy,
         (Schema, "views"): View,
         (Schema, "sequences"): PgSequence,
         (Column, "type"): SqlType,

@@ -741,6 +741,8 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             if orphans:
                 summary.verification.orphans["PRAGMA foreign_key_check"] = len(orphans)
         summary.seconds["verify"] = time.perf_counter() - t0
+        if not into_existing:  # last: nothing of the load's own reads is filtered by it
+            _row_security(conn, kind, schema, names, target, summary, target_schema)
         _accept(summary, progress, "committed")
 
 
@@ -1688,6 +1690,88 @@ def _recreate_code(
         waiting = [view for view, _ in refused]
 
 
+def _row_security(
+    conn: sa.Connection,
+    kind: str,
+    schema: Schema,
+    names: list[str],
+    target: Mapping[str, sa.Table],
+    summary: WriteSummary,
+    target_schema: str | None = None,
+) -> None:
+    """PostgreSQL to PostgreSQL: each table's policies and its ENABLE/FORCE ROW LEVEL SECURITY,
+    once the rows are in and verified, each in a savepoint (one refused is listed, the load goes
+    on). A policy for a role the target's server lacks, or naming another schema, is not created
+    and is said under changed:. Into another dialect (none has row-level security), said too."""
+    import sqlalchemy as sa
+
+    secured = [n for n in names if schema.table(n).row_security or schema.table(n).policies]
+    if not secured:
+        return
+    if kind != "postgresql" or dialects.family(schema.dialect) != "postgresql":
+        target_kind = {"mysql": "MySQL/MariaDB", "sqlite": "SQLite"}.get(kind, kind)
+        for name in secured:
+            table = schema.table(name)
+            count = len(table.policies)
+            state = f"row-level security ({'FORCE' if table.row_security == 'forced' else 'ENABLE'})"
+            what = f"{state} and its {count} {'policy' if count == 1 else 'policies'}"
+            if not table.row_security:
+                what = f"its {count} row-level security {'policy' if count == 1 else 'policies'}"
+            summary.changes.append(
+                f"{name}: {what} not recreated: {target_kind} has no row-level security, so every row "
+                "is visible to every user who may read the table"
+            )
+        return
+    prep = conn.dialect.identifier_preparer
+    roles = set(conn.execute(sa.text("SELECT rolname FROM pg_roles")).scalars())
+    moved = _moved_schema(kind, schema, target_schema)
+    others = _other_databases(conn, kind, schema, target_schema) - {(moved or "").lower()}
+    columns = {t.local_name.lower(): frozenset(c.name.lower() for c in t.columns) for t in schema.tables}
+    for name in secured:
+        table = schema.table(name)
+        qualified = prep.format_table(target[name])
+        for policy in table.policies:
+            lacking = [r for r in policy.roles if r != "public" and r not in roles]
+            if lacking:
+                summary.changes.append(
+                    f"policy {policy.name} on {name}: not recreated: it is for role {lacking[0]}, which "
+                    "the target's server does not have"
+                )
+                continue
+            if policy.command not in {"ALL", "SELECT", "INSERT", "UPDATE", "DELETE"}:  # an edited file's
+                summary.not_recreated.append(f"policy {policy.name} on {name}: its command is not SQL's")
+                continue
+            expressions = [e for e in (policy.using, policy.check) if e]
+            why = _reaches(kind, expressions, others, columns) or _reads_schema(expressions, moved)
+            if why is not None:
+                summary.changes.append(f"policy {policy.name} on {name}: not recreated: {why}")
+                continue
+            why = _attempt(conn, kind, [_policy_sql(policy, qualified, prep)])
+            if why is not None:
+                summary.not_recreated.append(f"policy {policy.name} on {name}: {why}")
+        if table.row_security:
+            statements = [f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY"]
+            if table.row_security == "forced":
+                statements.append(f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY")
+            why = _attempt(conn, kind, statements)
+            if why is not None:
+                summary.not_recreated.append(f"row-level security of {name}: {why}")
+
+
+def _policy_sql(policy: Any, qualified: str, prep: Any) -> str:
+    """CREATE POLICY as pg_dump writes it: the expressions are the catalog's (pg_get_expr)."""
+    roles = ", ".join("PUBLIC" if r == "public" else prep.quote(r) for r in policy.roles) or "PUBLIC"
+    sql = f"CREATE POLICY {prep.quote(policy.name)} ON {qualified}"
+    if not policy.permissive:
+        sql += " AS RESTRICTIVE"
+    sql += f" FOR {policy.command} TO {roles}"
+    if policy.using:
+        sql += f" USING ({policy.using})"
+    if policy.check:
+        sql += f" WITH CHECK ({policy.check})"
+    return sql
+
+
 def _other_databases(conn: sa.Connection, kind: str, schema: Schema, target_schema: str | None) -> set[str]:
     """The databases (MySQL/MariaDB) or schemas (PostgreSQL), in lower case, that a view, trigger
     or trigger function recreated in the target must not name: every one the target's user sees
@@ -2012,6 +2096,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         _mariadb_periods(conn, schema, ts, final, summary)
         _mariadb_versioning(conn, schema, ts, final, summary)
         _recreate_code(conn, "mysql", schema, names, summary, replace=replace)
+        _row_security(conn, "mysql", schema, names, final, summary)  # none there: said under changed:
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
         conn.commit()
         summary.seconds["constraints"] = time.perf_counter() - t0
