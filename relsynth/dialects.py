@@ -202,8 +202,10 @@ def hidden_rows(conn: sa.Connection, tables: Iterable[tuple[str | None, str]]) -
     BYPASSRLS), each with whether it is FORCEd. Read from the catalog, no row read."""
     import sqlalchemy as sa
 
+    if not _rls_server(conn):
+        return []
     wanted = [(s or default_schema(conn) or "public", n) for s, n in tables]
-    if not wanted or not _rls_server(conn):
+    if not wanted:
         return []
     rows = conn.execute(
         sa.text(

@@ -279,6 +279,7 @@ def read_tables(
     result = ReadResult(frames={})
     sampled: set[str] = set()
     names = [n for n in plan.order if plan[n].role != "empty"]
+    _every_row(conn, schema, names)
     dialects.tolerant_dates(conn)  # PostgreSQL's 'infinity' is read, not a failed read
     for i, name in enumerate(names):
         if progress:
@@ -381,6 +382,15 @@ def _child_counts(
     return _concat(parts).reset_index(drop=True)
 
 
+def _every_row(conn: sa.Connection, schema: Schema, names: Sequence[str]) -> None:
+    """A table whose rows PostgreSQL's row-level security would hide is said in one line before
+    it is read (a model file's or schema file's tables too: reflection checked only its own)."""
+    from relsynth.io import describe
+
+    tables = [place(schema.table(n), schema.schema) for n in names]
+    dialects.refuse_hidden_rows(conn, tables, describe(conn.engine.url))
+
+
 def stream_rows(
     conn: sa.Connection,
     schema: Schema,
@@ -392,6 +402,7 @@ def stream_rows(
     model learned from a sample against copying any of the source's rows. ``columns``: only these
     per table (tables not named are not read)."""
     names = [n for n in plan.order if plan[n].role == "data" and (columns is None or columns.get(n))]
+    _every_row(conn, schema, names)
     dialects.tolerant_dates(conn)
     kind = dialects.family(conn)
     # Counted in rows (the catalog's estimate, raised if the rows outnumber it): the pass over
