@@ -204,6 +204,9 @@ def _fit_database(
         reached = dialects.referenced_places(conn, names)
         if reached:
             source_identity = replace(source_identity, beside=tuple(sorted(reached)))
+        named = dialects.code_places(conn, names)
+        if named:
+            source_identity = replace(source_identity, named=tuple(named))
         if hooks:
             hooks.connected(source_identity)
         live = reflect_connection(

@@ -7,7 +7,7 @@ offer are small functions here. Names always travel as bound parameters, never a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -950,6 +950,22 @@ def qualifiers(sql: str) -> set[tuple[str, str]]:
     return {(_ident(*m[:3]), _ident(*m[3:])) for m in _QUALIFIER.findall(sql)}
 
 
+def places_named(kind: str, statements: Sequence[str], columns: Mapping[str, frozenset[str]]) -> list[str]:
+    """The schemas (PostgreSQL) or databases (MySQL/MariaDB), in lower case, that SQL of a view,
+    trigger or routine may name: every ``name.next`` (more, never fewer: an alias too), but for a
+    table's column (``columns``: table -> its columns, lower case: ``orders.qty`` is a column of
+    table orders, also beside a database named orders), then PostgreSQL's ``SET search_path``
+    schemas (which it names bare). The writer keeps a view that names another database out of
+    the target (writer._reaches); the guard keeps the target out of a database the source's
+    views name (guard.Identity.named)."""
+    pairs = set().union(*(qualifiers(sql) for sql in statements))
+    named = sorted({q for q, after in pairs if after not in columns.get(q, ())})
+    if kind == "postgresql":
+        paths = {p.lower() for sql in statements for p in search_path_schemas(sql)}
+        named += sorted(paths - set(named))
+    return named
+
+
 _SEARCH_PATH = re.compile(r"""\bsearch_path\s*(?:=|\bto\b)\s*([^;$\n]+)""", re.IGNORECASE)
 _BUILT_SQL = re.compile(
     r"\b(?:execute\s+(?!function\b|procedure\b)|query_to_xml(?:schema)?\s*\(|"
@@ -1392,6 +1408,133 @@ def _referenced(conn: sa.Connection, names: list[str]) -> set[str]:
     else:
         return set()
     return {str(r) for r in rows if r is not None}
+
+
+def code_places(conn: sa.Connection, schemas: Sequence[str | None]) -> list[tuple[str, str]]:
+    """(schema or database, what) for every other schema (MySQL/MariaDB: database) that a view,
+    trigger, routine or event of the source's schemas names in its SQL: ``what`` is the first such
+    object, "view v_orders" and the like. Written there, the target would change what the
+    source's view returns, or what its trigger or event writes into (see places_named: an alias
+    may be counted too, never a name missed). SQLite has none (its views cannot name an attached
+    database). Only names and catalog text are read, never a row."""
+    kind = family(conn)
+    if kind not in {"postgresql", "mysql"}:
+        return []
+    names = [n for n in (s or default_schema(conn) for s in schemas or [None]) if n]
+    if not names:
+        return []
+    if kind == "postgresql":
+        objects, columns = _pg_code(conn, names)
+    else:
+        objects, columns = _mysql_code(conn, names)
+    own = {n.lower() for n in names} | {"pg_catalog", "information_schema"}
+    out: dict[str, str] = {}  # each place with the first object that names it
+    for what, statements, trigger in objects:
+        named = places_named(kind, [s for s in statements if s], columns)
+        for place in named:
+            if place not in own and not (trigger and place in {"new", "old"}):
+                out.setdefault(place, what)
+    return sorted(out.items())
+
+
+_Code = list[tuple[str, list[str], bool]]  # (what, its SQL, is a trigger)
+
+
+def _table_columns(rows: Any) -> dict[str, frozenset[str]]:
+    columns: dict[str, set[str]] = {}
+    for table, column in rows:
+        columns.setdefault(str(table).lower(), set()).add(str(column).lower())
+    return {t: frozenset(c) for t, c in columns.items()}
+
+
+def _mysql_code(conn: sa.Connection, names: list[str]) -> tuple[_Code, dict[str, frozenset[str]]]:
+    """MySQL/MariaDB: what information_schema shows the source's user (a definition it may not
+    see is empty, and names nothing)."""
+    import sqlalchemy as sa
+
+    def rows(sql: str) -> list[Any]:
+        query = sa.text(sql).bindparams(sa.bindparam("names", expanding=True))
+        return list(conn.execute(query, {"names": names}).all())
+
+    objects: _Code = []
+    for name, sql in rows(
+        "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN :names"
+    ):
+        objects.append((f"view {name}", [str(sql or "")], False))
+    for name, sql in rows(
+        "SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS "
+        "WHERE TRIGGER_SCHEMA IN :names"
+    ):
+        objects.append((f"trigger {name}", [str(sql or "")], True))
+    for name, kind, sql in rows(
+        "SELECT ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION FROM information_schema.ROUTINES "
+        "WHERE ROUTINE_SCHEMA IN :names"
+    ):
+        objects.append((f"{str(kind).lower()} {name}", [str(sql or "")], False))
+    for name, sql in rows(
+        "SELECT EVENT_NAME, EVENT_DEFINITION FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN :names"
+    ):
+        objects.append((f"event {name}", [str(sql or "")], False))
+    columns = _table_columns(
+        rows("SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN :names")
+    )
+    return objects, columns
+
+
+def _pg_code(conn: sa.Connection, names: list[str]) -> tuple[_Code, dict[str, frozenset[str]]]:
+    """PostgreSQL: views (materialized too), triggers with their functions, and the functions and
+    procedures of the schemas (not an extension's), printed under an empty search_path so that
+    every table is named with its schema (``public.t`` too), then the search_path set back."""
+    import sqlalchemy as sa
+
+    path = conn.execute(sa.text("SELECT current_setting('search_path')")).scalar()
+    conn.execute(sa.text("SELECT set_config('search_path', 'pg_catalog', true)"))
+    try:
+        objects: _Code = []
+        for name, relkind, sql in conn.execute(
+            sa.text(
+                "SELECT c.relname, c.relkind, pg_get_viewdef(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY(:names) ORDER BY 1"
+            ),
+            {"names": names},
+        ):
+            what = "materialized view" if relkind == "m" else "view"
+            objects.append((f"{what} {name}", [str(sql or "")], False))
+        for name, sql, function in conn.execute(
+            sa.text(
+                "SELECT t.tgname, pg_get_triggerdef(t.oid), pg_get_functiondef(t.tgfoid) FROM pg_trigger t "
+                "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE NOT t.tgisinternal AND n.nspname = ANY(:names) ORDER BY 1"
+            ),
+            {"names": names},
+        ):
+            objects.append((f"trigger {name}", [str(sql or ""), str(function or "")], True))
+        for name, prokind, sql in conn.execute(
+            sa.text(
+                "SELECT p.proname, p.prokind, pg_get_functiondef(p.oid) FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE p.prokind IN ('f', 'p') AND n.nspname = ANY(:names) AND NOT EXISTS ("
+                "SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid "
+                "AND d.deptype = 'e') ORDER BY 1"
+            ),
+            {"names": names},
+        ):
+            what = "procedure" if prokind == "p" else "function"
+            objects.append((f"{what} {name}", [str(sql or "")], False))
+        columns = _table_columns(
+            conn.execute(
+                sa.text(
+                    "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY(:names) "
+                    "AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+                ),
+                {"names": names},
+            )
+        )
+    finally:
+        conn.execute(sa.text("SELECT set_config('search_path', :path, true)"), {"path": path})
+    return objects, columns
 
 
 def missing_types(conn: sa.Connection, schema: Schema, names: list[str]) -> frozenset[str]:

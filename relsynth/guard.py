@@ -60,10 +60,15 @@ class Identity:
     # Other schemas (MySQL/MariaDB: databases) the source's foreign keys point into: its data
     # lives there too (a lookup table in schema ref), so no target may be there either.
     beside: tuple[str, ...] = ()
+    # Other schemas (MySQL/MariaDB: databases) the source's views, triggers, routines and events
+    # name, each with the first such object ("view v_orders"): written there, the target would
+    # change what the source's view returns, or where its trigger writes (dialects.code_places).
+    named: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["schemas"] = list(self.schemas)
+        out["named"] = [list(pair) for pair in self.named]
         return out
 
     @classmethod
@@ -72,8 +77,19 @@ class Identity:
             return None
         schemas = tuple(str(s) for s in data.get("schemas") or ())
         beside = tuple(str(s) for s in data.get("beside") or ())
+        named = tuple(
+            (str(p[0]), str(p[1]))
+            for p in data.get("named") or ()
+            if isinstance(p, list | tuple) and len(p) == 2
+        )
         return cls(
-            data["kind"], str(data["server"]), str(data["database"]), data.get("schema"), schemas, beside
+            data["kind"],
+            str(data["server"]),
+            str(data["database"]),
+            data.get("schema"),
+            schemas,
+            beside,
+            named,
         )
 
     def places(self) -> set[tuple[str, str | None]]:
@@ -89,6 +105,17 @@ class Identity:
         if self.kind == "mysql":
             return bool(self.places() & {(d, None) for d in source.beside})
         return bool(self.places() & {(source.database, s) for s in source.beside})
+
+    def named_by(self, source: Identity | None) -> tuple[str, str] | None:
+        """(place, what): a place (schema, or database) this identity covers that one of the
+        source's views, triggers, routines or events names ("view v_orders"); else None."""
+        if source is None or self.kind != source.kind or not source.named or self.server != source.server:
+            return None
+        if self.kind == "mysql":
+            mine = {d.lower(): d for d, _ in self.places()}
+        else:
+            mine = {s.lower(): s for d, s in self.places() if s and d == source.database}
+        return next(((mine[p], what) for p, what in source.named if p in mine), None)
 
     def same_as(self, other: Identity | None) -> bool:
         """The same data, or (several schemas at once) any schema in common."""
@@ -184,6 +211,15 @@ def refuse_same(source: Identity | None, target: Identity, described: str) -> No
             f"The target {described} ({where} {named}) is a {where} the source's foreign keys point "
             f"into (its data lives there too): relsynth never writes beside its source's tables; "
             f"choose another {where}"
+        )
+    hit = target.named_by(source) if source is not None else None
+    if hit is not None:
+        where = "database" if target.kind == "mysql" else "schema"
+        raise SameDatabase(
+            f"The target {described} ({where} {hit[0]}) is a {where} the source's {hit[1]} reads or "
+            f"writes: tables written there would change what it returns or does, so relsynth never "
+            f"writes there (with or without --replace); choose another {where}, or change that "
+            f"{hit[1].split(' ', 1)[0]} in the source first"
         )
 
 

@@ -1799,17 +1799,13 @@ def _reaches(
     target's (see _other_databases). ``columns``: the tables written, each with its columns (lower
     case): ``orders.qty`` is a column of table orders, also in a database named orders (MySQL's
     employees sample has a table employees). The name of that database is said, never the SQL."""
-    pairs = set().union(*(dialects.qualifiers(sql) for sql in statements))
-    named = sorted({q for q, after in pairs if q in others and after not in columns.get(q, ())})
-    if kind == "postgresql" and others:
-        # SET search_path = other names a schema bare; SQL built at run time names none we can see.
-        paths = {p.lower() for sql in statements for p in dialects.search_path_schemas(sql)}
-        named += sorted(paths & others)
-        if not named and any(dialects.builds_sql(sql) for sql in statements):
-            return (
-                "it builds SQL as it runs (EXECUTE, query_to_xml, set_config), which may name another "
-                "schema than the target's: relsynth cannot tell which, so it is not recreated"
-            )
+    named = [q for q in dialects.places_named(kind, statements, columns) if q in others]
+    # SQL built at run time names none we can see.
+    if kind == "postgresql" and others and not named and any(dialects.builds_sql(sql) for sql in statements):
+        return (
+            "it builds SQL as it runs (EXECUTE, query_to_xml, set_config), which may name another "
+            "schema than the target's: relsynth cannot tell which, so it is not recreated"
+        )
     if not named:
         return None
     what = "database" if kind == "mysql" else "schema"
