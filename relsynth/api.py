@@ -818,6 +818,9 @@ def synthesize(
 
     given = _wanted_schemas(db_schema, schema)
     several = () if given is None or isinstance(given, str) else tuple(given)
+    from relsynth.guard import refuse_target_schema
+
+    refuse_target_schema(target, target_schema)  # before any database is reached
     target_schema = target_schema_for(
         parse_url(source).get_backend_name(),
         given if isinstance(given, str) else None,

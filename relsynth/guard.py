@@ -613,6 +613,7 @@ class Target:
                     "path (sqlite:///synthetic.db)"
                 )
             self.url = _canonical_sqlite(self.url)
+        refuse_target_schema(self.url, target_schema)
         self.target_schema = target_schema if self.kind == "postgresql" else None
         self.source = source
         self.described = describe(self.url)
@@ -782,6 +783,31 @@ class Target:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def refuse_target_schema(url: str | sa.URL, target_schema: str | None) -> None:
+    """--target-schema names a schema inside the target database: PostgreSQL has them. A MySQL or
+    MariaDB database is itself the schema, and a SQLite file holds one: there it was ignored and
+    the tables went to the URL's database, without a word. Refused, before anything is read (the
+    URL's own database named again is no change, and allowed)."""
+    from relsynth.io import parse_url
+
+    if not target_schema:
+        return
+    url = parse_url(url)
+    kind = dialects.family(url.get_backend_name())
+    if kind == "postgresql" or (kind == "mysql" and target_schema == url.database):
+        return
+    if kind == "mysql":
+        raise RelsynthError(
+            f"--target-schema {target_schema[:70]}: MySQL/MariaDB has no schemas inside a database (a "
+            f"schema is a database); put the database in the target URL (mysql://HOST/{target_schema[:70]}) "
+            "and leave out --target-schema"
+        )
+    raise RelsynthError(
+        f"--target-schema {target_schema[:70]}: a {kind} target has no schemas to choose from; leave "
+        "out --target-schema (it chooses a PostgreSQL target's schema)"
+    )
 
 
 def _refuse_several(kind: str, schemas: tuple[str, ...], target_schema: str | None) -> None:

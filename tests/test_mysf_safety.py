@@ -1,4 +1,5 @@
-"""Attack atk41my: a target the source's own views, triggers, routines or events reach."""
+"""Attack atk41my: a target the source's own views, triggers, routines or events reach; a
+--target-schema a MariaDB or SQLite target cannot honour."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 import relsynth
 from relsynth.cli import main
+from relsynth.errors import RelsynthError
 from relsynth.guard import SameDatabase
 from tests.conftest import fetch, run_raw, scalar
 
@@ -163,3 +165,39 @@ def test_no_target_schema_the_sources_code_reaches(pg_db: Callable[[], str]) -> 
         relsynth.synthesize(source, source, target_schema="synth", seed=1)["write"].verification.problems == 0
     )
     assert fetch(source, audit) == before
+
+
+# -- --target-schema where the target has no schemas -------------------------------------------------
+@pytest.mark.mysql
+def test_target_schema_is_refused_where_it_cannot_be_honoured(
+    mysql_db: Callable[[], str], tmp_path: Path
+) -> None:
+    """f_target_schema_ignored_mariadb: --target-schema wanted on a MariaDB target wrote into the
+    URL's database without a word (a SQLite target alike). The README gives --target-schema to
+    PostgreSQL; a MariaDB database is the schema itself. Refused in one line before any database is
+    reached; the URL's own database named again changes nothing and is allowed."""
+    source, target, wanted = mysql_db(), mysql_db(), mysql_db()
+    run_raw(
+        source,
+        "CREATE TABLE item (id INT PRIMARY KEY, w DOUBLE)",
+        "INSERT INTO item SELECT seq, seq * 0.5 FROM seq_1_to_200",
+    )
+    name = str(sa.make_url(wanted).database)
+    result = CliRunner().invoke(main, ["synthesize", source, target, "--target-schema", name, "--no-report"])
+    assert result.exit_code == 1, result.output
+    assert "MySQL/MariaDB has no schemas inside a database" in result.output
+    assert f"(mysql://HOST/{name})" in result.output
+    for url in (target, wanted):
+        assert (
+            scalar(url, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()") == 0
+        )
+    with pytest.raises(RelsynthError, match="MySQL/MariaDB has no schemas"):
+        relsynth.synthesize("mysql://nobody@127.0.0.1:1/none", target, target_schema=name)
+    sqlite = tmp_path / "t.db"
+    with pytest.raises(RelsynthError, match="a sqlite target has no schemas to choose from"):
+        relsynth.synthesize(source, f"sqlite:///{sqlite}", target_schema="s")
+    assert not sqlite.exists()
+    from relsynth.guard import refuse_target_schema
+
+    refuse_target_schema(target, str(sa.make_url(target).database))  # no change: allowed
+    refuse_target_schema("postgresql://h/db", "s")
