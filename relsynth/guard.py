@@ -1128,17 +1128,22 @@ def clean_up(conn: sa.Connection, run: str | None = None, triggers: list[str] | 
     notes = []
     if dropped and run is None:
         notes.append(
-            f"removed {len(dropped)} staging tables left by an interrupted relsynth run: "
-            + ", ".join(dropped[:5])
+            f"removed {len(dropped)} staging tables left by an interrupted relsynth run: " + _some(dropped, 5)
         )
     if lost:
         notes.append(
-            "an interrupted relsynth run dropped the triggers "
-            + ", ".join(sorted(lost)[:10])
-            + f" of this database; their CREATE TRIGGER statements are in table {BOOKKEEPING} "
+            f"an interrupted relsynth run dropped {len(lost)} triggers of this database ("
+            + _some(sorted(lost), 10)
+            + f"); their CREATE TRIGGER statements are in table {BOOKKEEPING} "
             "(kind 'trigger'): check and run them, then delete those rows"
         )
     return notes
+
+
+def _some(names: list[str], most: int) -> str:
+    """Up to ``most`` names, and how many more: a count and its list always agree."""
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def refuse_overwriting_database(path: str | os.PathLike[str], *urls: str | sa.URL | None) -> None:

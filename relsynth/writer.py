@@ -709,7 +709,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                     conn, kind, target[name], table, load_frame
                 )
             except Exception as err:
-                rejected = _rejected(err, name) if into_existing else None
+                rejected = _rejected(err, name, table.column_names) if into_existing else None
                 if rejected is None:
                     raise
                 raise rejected from None
@@ -780,27 +780,37 @@ _SQLITE_REJECTS = {
 }
 
 
-def _rejected(err: BaseException, table: str) -> RelsynthError | None:
+def _rejected(err: BaseException, table: str, columns: Iterable[str] = ()) -> RelsynthError | None:
     """Into existing tables, a rule of the target's that the source does not have rejected rows:
-    the user's to fix (or to drop --into-existing), not a bug."""
+    the user's to fix (or to drop --into-existing), not a bug. The column is named where the
+    database's error names one of ``columns`` (the table's), never anything else of its text."""
     orig = getattr(err, "orig", None) or err  # COPY raises the driver's own error, not SQLAlchemy's
     diag = getattr(orig, "diag", None)
-    what, name = None, None
+    what, name, column = None, None, None
     code = getattr(orig, "sqlstate", None)
     args = getattr(orig, "args", None) or ()
     sqlite = getattr(orig, "sqlite_errorname", None)
     if isinstance(sqlite, str):  # SQLite: SQLITE_CONSTRAINT_CHECK and the like
         what = _SQLITE_REJECTS.get(sqlite, "a constraint" if "CONSTRAINT" in sqlite else None)
+        found = _SQLITE_NOT_NULL.search(str(orig))
+        column = found.group(1) if found else None
     elif args and isinstance(args[0], int):  # MySQL/MariaDB: the error number says more than its SQLSTATE
         what = _MYSQL_REJECTS.get(args[0])
+        text = str(args[1]) if len(args) > 1 else ""
+        found = _REFUSED_COLUMN.search(text) or _NULL_COLUMN.match(text)
+        column = next((g for g in found.groups() if g is not None), None) if found else None
+        column = column.replace("``", "`") if column is not None else None
     elif isinstance(code, str):
         what = _PG_REJECTS.get(code)
         if what is None and code[:2] in {"22", "23"}:  # data exceptions: a narrower type, an enum
             what = "a constraint" if code.startswith("23") else "a column's type"
         name = getattr(diag, "constraint_name", None)
+        column = getattr(diag, "column_name", None)
     if what is None:
         return None
-    named = f" ({name})" if name else ""
+    known = {str(c) for c in columns}
+    parts = [p for p in (name, f"column {column}" if column in known else None) if p]
+    named = f" ({', '.join(parts)})" if parts else ""
     return RelsynthError(
         f"--into-existing: table {table} in the target rejected synthetic rows on {what}{named} that "
         "the source does not declare; nothing was committed. Make the target's definition match the "
@@ -816,6 +826,8 @@ _REFUSED_VALUE = {
 }
 # The column MySQL/MariaDB names in such an error: 'c', or `db`.`t`.`c` (MariaDB), after "column".
 _REFUSED_COLUMN = re.compile(r"for column (?:`(?:[^`]|``)*`\.)*(?:'([^']*)'|`((?:[^`]|``)*)`)")
+_NULL_COLUMN = re.compile(r"Column '([^']*)' cannot be null")  # MySQL/MariaDB error 1048
+_SQLITE_NOT_NULL = re.compile(r"NOT NULL constraint failed: [^.\s]+\.(\S+)")
 
 
 def _out_of_range(err: BaseException, table: Table) -> RelsynthError | None:

@@ -1,5 +1,6 @@
 """Attack atk41my: a target the source's own views, triggers, routines or events reach; a
---target-schema a MariaDB or SQLite target cannot honour."""
+--target-schema a MariaDB or SQLite target cannot honour; two messages that said less than they
+should (a count beside fewer names, a rejected type without its column)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 import relsynth
 from relsynth.cli import main
 from relsynth.errors import RelsynthError
-from relsynth.guard import SameDatabase
+from relsynth.guard import SameDatabase, clean_up
 from tests.conftest import fetch, run_raw, scalar
 
 # What the source's object does with the other database (`other` is replaced by its name).
@@ -201,3 +202,62 @@ def test_target_schema_is_refused_where_it_cannot_be_honoured(
 
     refuse_target_schema(target, str(sa.make_url(target).database))  # no change: allowed
     refuse_target_schema("postgresql://h/db", "s")
+
+
+# -- messages ----------------------------------------------------------------------------------------
+@pytest.mark.mysql
+def test_removed_staging_tables_are_counted_as_named(mysql_db: Callable[[], str]) -> None:
+    """ "removed 7 staging tables ...:" listed 5 names: the count and the list now agree."""
+    url = mysql_db()
+    names = [f"_rsdead0000beef_{i}" for i in range(7)]
+    run_raw(
+        url,
+        *[f"CREATE TABLE {n} (id INT)" for n in names],
+        "CREATE TABLE _relsynth_staging (run VARCHAR(32) NOT NULL, kind VARCHAR(8) NOT NULL, "
+        "name VARCHAR(64) NOT NULL, definition TEXT)",
+        "INSERT INTO _relsynth_staging VALUES "
+        + ", ".join(f"('dead0000beef', 'table', '{n}', NULL)" for n in names),
+    )
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            notes = clean_up(conn)
+    finally:
+        engine.dispose()
+    (note,) = notes
+    assert note.startswith("removed 7 staging tables left by an interrupted relsynth run: ")
+    listed = note.split(": ", 1)[1]
+    shown, _, more = listed.partition(" and ")
+    assert len(shown.split(", ")) + int(more.split()[0] if more else 0) == 7, note
+    assert scalar(url, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()") == 0
+
+
+@pytest.mark.mysql
+def test_a_type_rejected_into_existing_tables_names_its_column(mysql_db: Callable[[], str]) -> None:
+    """t_emoji_latin1: a copied label holding an emoji, into an existing latin1 table: the error
+    named the table but not the column. It names the column now, and never the value."""
+    source, target = mysql_db(), mysql_db()
+    for url, charset in ((source, "utf8mb4"), (target, "latin1")):
+        run_raw(
+            url,
+            f"ALTER DATABASE CHARACTER SET {charset}",
+            "CREATE TABLE order_status_type (status_code CHAR(2) PRIMARY KEY, label VARCHAR(40) NOT NULL)",
+            "CREATE TABLE ticket (ticket_id INT AUTO_INCREMENT PRIMARY KEY, status_code CHAR(2) NOT NULL, "
+            "opened DATE NOT NULL, FOREIGN KEY (status_code) REFERENCES order_status_type (status_code))",
+        )
+    run_raw(
+        source,
+        "INSERT INTO order_status_type VALUES ('OP', 'Open \U0001f680 SECRETLABEL'), ('CL', 'Closed \u5b8c\u4e86'), "
+        "('HO', 'On hold')",
+        "INSERT INTO ticket (status_code, opened) SELECT ELT(1 + seq % 3, 'OP', 'CL', 'HO'), "
+        "'2024-01-01' + INTERVAL seq % 300 DAY FROM seq_1_to_3000",
+    )
+    with pytest.raises(RelsynthError) as caught:
+        relsynth.synthesize(source, target, into_existing=True)
+    said = str(caught.value)
+    assert (
+        "table order_status_type in the target rejected synthetic rows on a column's type (column label)"
+        in said
+    )
+    assert "SECRET" not in said and "\\x" not in said and "\U0001f680" not in said
+    assert scalar(target, "SELECT COUNT(*) FROM order_status_type") == 0
