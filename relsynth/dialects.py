@@ -1510,9 +1510,10 @@ def _pg_code(conn: sa.Connection, names: list[str]) -> tuple[_Code, dict[str, fr
             {"names": names},
         ):
             objects.append((f"trigger {name}", [str(sql or ""), str(function or "")], True))
-        for name, prokind, sql in conn.execute(
+        for name, prokind, sql, trigger in conn.execute(
             sa.text(
-                "SELECT p.proname, p.prokind, pg_get_functiondef(p.oid) FROM pg_proc p "
+                "SELECT p.proname, p.prokind, pg_get_functiondef(p.oid), "
+                "p.prorettype = 'pg_catalog.trigger'::regtype FROM pg_proc p "
                 "JOIN pg_namespace n ON n.oid = p.pronamespace "
                 "WHERE p.prokind IN ('f', 'p') AND n.nspname = ANY(:names) AND NOT EXISTS ("
                 "SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid "
@@ -1521,7 +1522,7 @@ def _pg_code(conn: sa.Connection, names: list[str]) -> tuple[_Code, dict[str, fr
             {"names": names},
         ):
             what = "procedure" if prokind == "p" else "function"
-            objects.append((f"{what} {name}", [str(sql or "")], False))
+            objects.append((f"{what} {name}", [str(sql or "")], bool(trigger)))  # NEW.x is no schema
         columns = _table_columns(
             conn.execute(
                 sa.text(
