@@ -161,6 +161,8 @@ MYSQL_SPATIAL = frozenset(
 )
 _NATIVE_FAMILIES = {
     "INET": "inet",
+    "INET4": "inet4",  # MariaDB's: IPv4 only, no prefix
+    "INET6": "inet6",  # MariaDB's: IPv6 only (IPv4-mapped too), no prefix
     "CIDR": "cidr",
     "MACADDR": "macaddr",
     "MACADDR8": "macaddr8",
@@ -178,6 +180,10 @@ _GENERATED = {
     "point": "valid points, x and y learned as two numbers (x, y)",
     "shape": "valid shapes, centres and sizes learned, within the source's bounding box",
     "inet": "addresses from the documentation ranges (192.0.2.0/24, 2001:db8::/32, ...), prefixes as learned",
+    "inet4": "IPv4 addresses from the documentation and benchmarking ranges (192.0.2.0/24, "
+    "198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15), distinct where UNIQUE",
+    "inet6": "IPv6 addresses from the documentation range 2001:db8::/32 (IPv4-mapped ones as often "
+    "as in the source), distinct where UNIQUE",
     "cidr": "networks from the documentation ranges, prefixes as learned",
     "macaddr": "locally administered addresses",
     "macaddr8": "locally administered addresses",
@@ -200,8 +206,9 @@ def native_family(t: SqlType) -> str | None:
     """The generator for a type the copula does not model, or None (NULL, or one fixed valid value).
 
     pg_<shape> for PostgreSQL's geometric types, wkt for MySQL/MariaDB spatial ones (portable family
-    'geometry'), inet, cidr, macaddr, macaddr8, bits, interval, json, and array (of numbers, strings,
-    booleans, dates and times, uuids, enum labels, or of a type with its own family: inet[], json[])."""
+    'geometry'), inet, inet4 and inet6 (MariaDB's), cidr, macaddr, macaddr8, bits, interval, json,
+    and array (of numbers, strings, booleans, dates and times, uuids, enum labels, or of a type with
+    its own family: inet[], json[])."""
     if t.name == "array":
         return "array" if t.item is not None and _array_item(t.item) else None
     if t.name == "geometry":

@@ -5,8 +5,9 @@ Each family (``sqltypes.native_family``) has a small model whose state is plain 
 - points: x and y as two numbers (quantiles, smoothed like every learned number) with their
   correlation; other shapes (boxes, circles, segments, lines, paths, polygons, WKT geometries):
   their centres as points, their sizes and vertex counts, inside the source's bounding box;
-- network addresses: documentation ranges (RFC 5737, RFC 2544, RFC 3849), with the source's
-  prefixes and IPv4/IPv6 mix; MAC addresses: locally administered ones;
+- network addresses (PostgreSQL's inet and cidr, MariaDB's INET4 and INET6): documentation ranges
+  (RFC 5737, RFC 2544, RFC 3849), with the source's prefixes and IPv4/IPv6 mix, distinct where
+  UNIQUE; MAC addresses: locally administered ones;
 - bit strings: the column's width, each position set as often as in the source;
 - intervals: durations learned as numbers;
 - ranges (PostgreSQL's daterange, tsrange, numrange, ...): lower bounds and lengths learned as
@@ -71,6 +72,8 @@ _DOC_V6 = ipaddress.ip_network("2001:db8::/32")
 
 
 def _fit_inet(values: list[Any], family: str) -> dict[str, Any]:
+    """The IPv4/IPv6 mix and prefixes of addresses. MariaDB's INET4 and INET6 hold one family and
+    no prefix: an INET6's IPv4-mapped addresses (::ffff:192.0.2.1) count as its IPv4 share."""
     v4: list[int] = []
     v6: list[int] = []
     explicit = 0
@@ -78,18 +81,22 @@ def _fit_inet(values: list[Any], family: str) -> dict[str, Any]:
         text = str(v)
         try:
             iface = (
-                ipaddress.ip_interface(text) if family == "inet" else ipaddress.ip_network(text, strict=False)
+                ipaddress.ip_interface(text) if family != "cidr" else ipaddress.ip_network(text, strict=False)
             )
         except ValueError:
             continue
-        prefix = iface.network.prefixlen if family == "inet" else iface.prefixlen  # type: ignore[union-attr]
-        (v4 if iface.version == 4 else v6).append(prefix)
+        prefix = iface.network.prefixlen if family != "cidr" else iface.prefixlen  # type: ignore[union-attr]
+        mapped = family == "inet6" and getattr(iface, "ip", None) is not None and iface.ip.ipv4_mapped  # type: ignore[union-attr]
+        (v4 if iface.version == 4 or mapped else v6).append(prefix)
         explicit += "/" in text and prefix != (32 if iface.version == 4 else 128)
     total = len(v4) + len(v6)
+    if family in {"inet4", "inet6"}:
+        explicit = 0  # neither takes a prefix
+    share6 = {"inet4": 0.0, "inet6": 1.0}.get(family, 0.0)  # a column of NULLs only: its own family
     return {
-        "v6": len(v6) / total if total else 0.0,
-        "v4_prefixes": levels(v4) if v4 else [[32 if family == "inet" else 24, 1]],
-        "v6_prefixes": levels(v6) if v6 else [[128 if family == "inet" else 64, 1]],
+        "v6": len(v6) / total if total and family != "inet4" else share6,
+        "v4_prefixes": levels(v4) if v4 else [[24 if family == "cidr" else 32, 1]],
+        "v6_prefixes": levels(v6) if v6 else [[64 if family == "cidr" else 128, 1]],
         "explicit": explicit / total if total else 0.0,
     }
 
@@ -116,10 +123,22 @@ def _draw_inet(m: dict[str, Any], family: str, n: int, rng: np.random.Generator,
             prefix = int(p4[i])
         if family == "cidr":
             out.append(str(ipaddress.ip_network((address, prefix), strict=False)))
+        elif family == "inet6" and not v6[i]:
+            out.append(f"::ffff:{address}")  # IPv4-mapped: an INET6 holds IPv6 addresses only
+        elif family in {"inet4", "inet6"}:
+            out.append(str(address))
         elif rng.random() < float(m["explicit"]):
             out.append(f"{address}/{prefix}")
         else:
             out.append(str(address))
+    if unique and family != "cidr":  # IPv6 addresses drawn at random: a repeat is unlikely, never kept
+        seen: set[str] = set()
+        for i in range(n):
+            while v6[i] and out[i] in seen:
+                address = _DOC_V6.network_address + int(rng.integers(0, 2**62)) * 4 + int(rng.integers(0, 4))
+                tail = out[i][out[i].index("/") :] if "/" in out[i] else ""
+                out[i] = f"{address}{tail}"
+            seen.add(out[i])
     return out
 
 
@@ -856,7 +875,7 @@ def fit(t: SqlType, values: pd.Series, people: np.ndarray | None = None, k: int 
         texts = [v.decode() if isinstance(v, bytes) else str(v) for v in known]
         state["shapes"] = geometry.fit_shapes(family, texts, declared)
         state["declared"] = declared
-    elif family in {"inet", "cidr"}:
+    elif family in {"inet", "inet4", "inet6", "cidr"}:
         state["inet"] = _fit_inet(known, family)
     elif family == "bits":
         state["bits"] = _fit_bits(known, t.native or "")
@@ -893,7 +912,7 @@ def generate(
             values = [f"POINT({geometry.num(x)} {geometry.num(y)})" for x, y in xy]
     elif family.startswith("pg_") or family == "wkt":
         values = geometry.draw_shapes(family, m["shapes"], n, rng)
-    elif family in {"inet", "cidr"}:
+    elif family in {"inet", "inet4", "inet6", "cidr"}:
         values = _draw_inet(m["inet"], family, n, rng, unique)
     elif family in {"macaddr", "macaddr8"}:
         values = _draw_mac(n, 8 if family == "macaddr8" else 6, rng)
