@@ -21,7 +21,7 @@ from relsynth import dialects
 from relsynth.errors import SchemaError
 from relsynth.model import checks as ck
 from relsynth.schema import Column, PgSequence, Schema, SqlType, Table
-from relsynth.sqltypes import NUMBER_TYPES, STRING_TYPES
+from relsynth.sqltypes import NUMBER_TYPES, STRING_TYPES, is_bit_flag
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -290,6 +290,11 @@ def column_type(
             return postgresql.INTERVAL(), None
         return changed(sa.Interval(), "an emulated interval (a timestamp offset from 1970)")
     if name == "boolean":
+        if is_bit_flag(t):  # a MySQL/MariaDB BIT(1) flag: BIT(1) there, a boolean elsewhere
+            if target == "mysql":
+                return _native("BIT(1)"), None
+            spelled = "BOOLEAN" if target == "postgresql" else "BOOLEAN of 0/1"
+            return changed(sa.Boolean(create_constraint=False), f"{spelled} (a BIT(1) flag)")
         return sa.Boolean(create_constraint=False), None
     if name == "uuid":
         if target == "postgresql":
@@ -669,6 +674,12 @@ def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
     family = dialects.family(src)
     if family == dialects.family(dst):
         return source_sql(default), None
+    bit = re.fullmatch(r"\(?\s*b'([01])'\s*\)?", default.strip(), re.IGNORECASE)
+    if bit and is_bit_flag(col.type):  # a BIT(1) flag's b'0' or b'1': the target's false or true
+        on = bit.group(1) == "1"
+        if dialects.family(dst) == "postgresql":
+            return source_sql("true" if on else "false"), None
+        return source_sql("1" if on else "0"), None
     literal = _literal_default(family).match(default.strip())
     if literal:
         value = literal.group(1)  # without parentheses and cast; a '::' inside a string stays

@@ -95,6 +95,10 @@ def to_portable(sqltype: sa.types.TypeEngine, dialect: Any) -> SqlType:
         return make("json")
     if isinstance(sqltype, sa.Boolean):
         return make("boolean")
+    if name == "BIT" and getattr(sqltype, "length", None) in {None, 1} and _mysql(dialect):
+        # MySQL's and MariaDB's BIT(1) is a flag, as a TINYINT(1) is: learned as a boolean with the
+        # row (paid = 0 exactly where paid_on is NULL), written back as BIT(1) there.
+        return make("boolean")
     if "YEAR" in cls_names:
         return make("year")
     if isinstance(sqltype, sa.Interval) or name == "INTERVAL":
@@ -247,6 +251,15 @@ def unsupported_reason(t: SqlType, nullable: bool) -> str:
     }.get(t.name, f"type {t.native or t.name}")
     action = "written as NULL" if nullable else "written as one fixed, valid value of the type"
     return f"{what} is not learned: {action}"
+
+
+def _mysql(dialect: Any) -> bool:
+    return str(getattr(dialect, "name", dialect)) in {"mysql", "mariadb"}
+
+
+def is_bit_flag(t: SqlType) -> bool:
+    """A MySQL/MariaDB BIT(1) learned as a boolean (to_portable)."""
+    return t.name == "boolean" and (t.native or "").upper().replace(" ", "") in {"BIT", "BIT(1)"}
 
 
 def _qualified(sqltype: Any) -> str | None:

@@ -245,6 +245,8 @@ def _to_bool(v: Any) -> Any:
         return None
     if isinstance(v, str):
         return v.strip().lower() in {"1", "t", "true", "y", "yes"}
+    if isinstance(v, bytes | bytearray | memoryview):  # a MySQL BIT(1): b'\x00' or b'\x01'
+        return int.from_bytes(bytes(v), "big") != 0
     return bool(v)
 
 
