@@ -93,6 +93,8 @@ _NOW_DEFAULT = re.compile(
 )
 
 
+_ON_UPDATE = re.compile(r"^(.*?)\s+ON\s+UPDATE\s+(.+)$", re.IGNORECASE)
+
 # The only column types a SQLite STRICT table accepts.
 STRICT_TYPES = frozenset({"INT", "INTEGER", "REAL", "TEXT", "BLOB", "ANY"})
 
@@ -172,7 +174,11 @@ def column_type(
             made = {"smallint": mysql.SMALLINT, "integer": mysql.INTEGER, "bigint": mysql.BIGINT}[name]
             return made(unsigned=True), None
         wider = {"smallint": sa.Integer(), "integer": sa.BigInteger(), "bigint": sa.Numeric(20, 0)}[name]
-        return changed(wider, f"{'NUMERIC(20, 0)' if name == 'bigint' else 'a wider integer'} (no UNSIGNED)")
+        return changed(
+            wider,
+            f"{'NUMERIC(20, 0)' if name == 'bigint' else 'a wider integer'} with CHECK ({col.name} >= 0) "
+            "(no UNSIGNED)",
+        )
     if (
         name in {"smallint", "integer"}
         and src.startswith("sqlite")
@@ -701,6 +707,16 @@ def default_clause(col: Column, src: str, dst: str) -> tuple[Any, str | None]:
         return source_sql(value), None
     if _NOW_DEFAULT.match(default.strip()):
         return sa.func.current_timestamp(), None
+    on_update = _ON_UPDATE.match(default.strip())
+    if on_update:
+        # MySQL's DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP: the default is portable
+        kept, why = default_clause(replace(col, default=on_update.group(1)), src, dst)
+        if kept is not None and why is None:
+            spelled = "CURRENT_TIMESTAMP" if _NOW_DEFAULT.match(on_update.group(1)) else on_update.group(1)
+            return kept, (
+                f"{col.name}: DEFAULT {spelled} kept; ON UPDATE {on_update.group(2)} is specific "
+                f"to {src}: not recreated (an update leaves the column as it was)"
+            )
     return None, f"default {default} of {col.name} is specific to {src}: not recreated"
 
 
@@ -1016,6 +1032,8 @@ def build(
                     )
                 else:
                     constraints.append(sa.CheckConstraint(clause))
+        if not same:
+            constraints += _kept_type_checks(table, cols, src, dst, constraint_names, out.changes)
         kwargs: dict[str, Any] = {"comment": table.comment}
         if table.schema is not None and own_schemas:
             kwargs["schema"] = table.schema
@@ -1165,6 +1183,61 @@ def overlaps_key(key: str | None, columns: list[str], period: str) -> str:
     """A WITHOUT OVERLAPS key as the summary names it."""
     head = "PRIMARY KEY" if key is None else f"UNIQUE KEY {key}"
     return f"{head} ({', '.join([*columns, f'{period} WITHOUT OVERLAPS'])})"
+
+
+def unsigned_integer(t: SqlType) -> bool:
+    """A MySQL/MariaDB integer column declared UNSIGNED."""
+    return t.name in {"smallint", "integer", "bigint"} and "unsigned" in (t.native or "").lower()
+
+
+def _kept_type_checks(
+    table: Table, cols: list[Any], src: str, dst: str, names: _ConstraintNames, changes: list[str]
+) -> list[Any]:
+    """What another dialect's target needs to hold what the source's column types held, as CHECKs:
+    an UNSIGNED integer's CHECK (x >= 0) and, in SQLite, a JSON document's CHECK (json_valid(x));
+    and the changes that say what is not held (a MySQL key that ignored case)."""
+    import sqlalchemy as sa
+
+    target, source = dialects.family(dst), dialects.family(src)
+    by_name = {c.name: c for c in cols}
+    out: list[Any] = []
+    for col in table.columns:
+        column = by_name.get(col.name)
+        if column is None:
+            continue
+        where = f"{table.name}.{col.name}"
+        if source == "mysql" and target != "mysql" and unsigned_integer(col.type):
+            kept = names.kept(table.name, "CHECK", f"{col.name}_unsigned")
+            out.append(sa.CheckConstraint(column >= 0, name=kept))
+        elif col.type.name == "json" and target == "sqlite":
+            kept = names.kept(table.name, "CHECK", f"{col.name}_json_valid")
+            # json_valid(NULL) is 0 before SQLite 3.45 (NULL after): a NULL is no document to check
+            out.append(sa.CheckConstraint(sa.or_(column.is_(None), sa.func.json_valid(column)), name=kept))
+            changes.append(f"{where}: JSON -> JSON text with CHECK (json_valid({col.name})) (no JSON type)")
+        elif col.type.name == "json" and target == "postgresql" and source == "mysql":
+            spelled = "jsonb" if "JSONB" in (col.type.native or "").upper() else "json"
+            changes.append(
+                f"{where}: CHECK (JSON_VALID({col.name})) -> the {spelled} type, which validates "
+                "every document itself"
+            )
+    if source == "mysql" and target != "mysql":
+        default = dict(table.options).get("mysql_collate") or ""
+        keys = ([table.primary_key] if table.primary_key else []) + [u.columns for u in table.unique]
+        for key in keys:
+            ignoring = [
+                c
+                for c in key
+                if table.column(c).type.name in STRING_TYPES
+                and (table.column(c).type.collation or default).lower().endswith("_ci")
+            ]
+            if ignoring:
+                what = "PRIMARY KEY" if key is table.primary_key else "UNIQUE"
+                changes.append(
+                    f"{table.name}: {what} ({', '.join(key)}) ignored case in {src} "
+                    f"(collation {(table.column(ignoring[0]).type.collation or default)}): case-sensitive "
+                    "here, so 'a' and 'A' are two keys (the synthetic values differ ignoring case)"
+                )
+    return out
 
 
 def case_sensitive_collation(
