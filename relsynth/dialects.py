@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -1117,6 +1117,11 @@ class MysqlCatalog:
     periods: set[str]  # those of them that declare their ROW START/ROW END columns
     sequences: list[str]  # MariaDB SEQUENCE objects
     routines: list[str]  # stored functions and procedures
+    # (table, column) -> its ON UPDATE expression: SQLAlchemy keeps it only after an unquoted DEFAULT
+    on_update: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+_ON_UPDATE_EXTRA = re.compile(r"\bon update (\w+(?:\(\d*\))?)", re.IGNORECASE)
 
 
 def mysql_catalog(conn: sa.Connection, schema: str | None) -> MysqlCatalog:
@@ -1127,6 +1132,7 @@ def mysql_catalog(conn: sa.Connection, schema: str | None) -> MysqlCatalog:
     defaults: dict[tuple[str, str], str] = {}
     invisible: dict[str, list[str]] = {}
     periods: set[str] = set()
+    on_update: dict[tuple[str, str], str] = {}
     for table, column, default, extra, generation in conn.execute(
         sa.text(
             "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, EXTRA, GENERATION_EXPRESSION "
@@ -1142,6 +1148,9 @@ def mysql_catalog(conn: sa.Connection, schema: str | None) -> MysqlCatalog:
             invisible.setdefault(table, []).append(column)
         if mariadb and default is not None and str(default).upper() != "NULL":
             defaults[(table, column)] = str(default)
+        updated = _ON_UPDATE_EXTRA.search(str(extra or ""))
+        if updated:
+            on_update[(table, column)] = updated.group(1)
     kinds: dict[str, list[str]] = {}
     for table, kind in conn.execute(
         sa.text(
@@ -1161,7 +1170,13 @@ def mysql_catalog(conn: sa.Connection, schema: str | None) -> MysqlCatalog:
         ).scalars()
     )
     return MysqlCatalog(
-        defaults, invisible, kinds.get("SYSTEM VERSIONED", []), periods, kinds.get("SEQUENCE", []), routines
+        defaults,
+        invisible,
+        kinds.get("SYSTEM VERSIONED", []),
+        periods,
+        kinds.get("SEQUENCE", []),
+        routines,
+        on_update,
     )
 
 

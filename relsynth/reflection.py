@@ -784,6 +784,10 @@ def _mysql_extras(
                 found = catalog.defaults.get((table_name, c["name"]))
                 if found is not None:
                     c["default"] = found
+            updated = catalog.on_update.get((table_name, c["name"]))
+            if updated and "ON UPDATE" not in str(c.get("default") or "").upper():
+                # DEFAULT '2020-01-01' ON UPDATE current_timestamp(): SQLAlchemy drops the ON UPDATE
+                c["default"] = f"{c.get('default') or 'NULL'} ON UPDATE {updated}"
         hidden = catalog.invisible.get(table_name)
         if hidden and table_name in wanted:
             options[table_name] = {**(options.get(table_name) or {}), dialects.INVISIBLE: json.dumps(hidden)}
