@@ -97,6 +97,11 @@ def _norm(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().replace(" ", "_")
 
 
+# Columns named for a product or article code (NDC, SKU, UPC, EAN, GTIN, ISBN): digits in groups
+# that read as a phone number are that code, not anyone's phone (attack round 41: drugs.ndc).
+_PRODUCT_CODE = re.compile(r"(^|_)(ndc|sku|upc|ean|gtin|isbn|issn|product_code|article_code)($|_)")
+
+
 def _share(values: pd.Series, pattern: re.Pattern[str]) -> float:
     if values.empty:
         return 0.0
@@ -131,6 +136,8 @@ def detect_pii(table: Table, col: Column, values: pd.Series | None) -> tuple[str
     found: tuple[str | None, str] = (None, "")
     if textual and strings is not None:
         found = pii_detect.detect(strings, hint=hint)  # what the values are, in any table
+        if found[0] == "phone" and _PRODUCT_CODE.search(name):
+            found = (None, "")  # a drug's NDC 0093-0001-01 is written like a phone number
     elif values is not None and col.type.name in INTEGER_TYPES:
         found = pii_detect.card_column(values)
     for category, pattern in _NAME_RULES:
