@@ -246,7 +246,9 @@ def _fit_tables(
         if progress:
             progress("fit", total + i, 2 * total)
         if name in states:
-            _fit_hierarchy(schema, plan, models, states, name, rngs[name], rare_k, ref_counts or {})
+            _fit_hierarchy(
+                schema, plan, models, states, name, rngs[name], rare_k, ref_counts or {}, source_counts
+            )
     if progress:
         progress("fit", 2 * total, 2 * total)
     for name in states:  # needs every table's rows: a cycle's two ends
@@ -2511,6 +2513,7 @@ def _fit_hierarchy(
     rng: np.random.Generator,
     rare_k: int = rare.RARE_K,
     ref_counts: Mapping[tuple[str, str], pd.DataFrame] | None = None,
+    source_counts: SourceCounts | None = None,
 ) -> None:
     """Append child summaries (and secondary child counts) to a table, then fit its copula."""
     model, state = models[name], states[name]
@@ -2590,13 +2593,19 @@ def _fit_hierarchy(
             if fk.ref_table != name or child_name not in states or _derived_fk(models[child_name], fk):
                 continue
             counted = (ref_counts or {}).get((child_name, fk.name))
+            cs = states[child_name]
             if counted is not None:  # from the source: the frames are samples
                 pos = positions(counted, fk.columns, state.frame, fk.ref_columns)
                 weights = counted["__n"].to_numpy(dtype=float)[pos >= 0]
             else:
-                pos = positions(states[child_name].frame, fk.columns, state.frame, fk.ref_columns)
+                pos = positions(cs.frame, fk.columns, state.frame, fk.ref_columns)
                 weights = None
             raw = np.bincount(pos[pos >= 0], weights=weights, minlength=n).astype(float)
+            if rare_k > 1:
+                held, members = _children_people(
+                    cs, fk, state.frame, counted, n, source_counts, child_name, rare_k
+                )
+                raw = _nobodys_counts(raw, held, members, rare_k, rng)
             counts = _most_children(raw, rare_k, rng)
             enc = fit_numeric(pd.Series(counts), counts=True)
             ext_dims.append(
@@ -2725,6 +2734,97 @@ def _family(frame: pd.DataFrame, parent_pos: np.ndarray | None, columns: list[st
         keep = 1.0 if agree >= 0.995 else (agree - c0) / (1.0 - c0) if c0 < 1 else 0.0
         if keep >= MIN_KEEP:
             out[c] = round(min(keep, 1.0), 4)
+    return out
+
+
+def _children_people(
+    cs: _Fitting,
+    fk: ForeignKey,
+    parent: pd.DataFrame,
+    counted: pd.DataFrame | None,
+    n: int,
+    source_counts: SourceCounts | None,
+    child_name: str,
+    k: int,
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Per parent row, how many people hold its children through the secondary key ``fk`` (as
+    the rare rule counts holders of a code: the child rows' Whose.people, a row of no person its
+    own), and who they are for the parents fewer than k hold. A fit from a sample counts
+    them in the source where it can (there, who they are is not read: ids -1..-m, the same in
+    every parent, so parents pooled together count no more people than they have); otherwise in
+    the sample, which holds no more than the source: a parent is rare there at least as often."""
+    who = cs.who
+    sourced = counted is not None and 0 < len(counted) <= SOURCE_LEVELS and len(fk.columns) == 1
+    if sourced and source_counts is not None and who is not None and who.counted is not None:
+        assert counted is not None
+        col = fk.columns[0]
+        found = source_counts(child_name, col, [who.counted], set(pd.unique(counted[col].dropna())))
+        if found:
+            pos = positions(counted, fk.columns, parent, fk.ref_columns)
+            ok = pos >= 0
+            held = np.zeros(n, dtype=np.int64)
+            held[pos[ok]] = [int(found[0].get(v, 0)) for v in counted[col].to_numpy()[ok]]
+            few = np.flatnonzero(held < k)
+            return held, {int(p): -1 - np.arange(held[p]) for p in few}
+    pos = positions(cs.frame, fk.columns, parent, fk.ref_columns)
+    people = rare.persons(np.arange(len(pos)) if who is None or who.people is None else who.people)
+    ok = pos >= 0
+    pairs = pd.DataFrame({"p": pos[ok], "who": people[ok]}).drop_duplicates()
+    p = pairs["p"].to_numpy(dtype=np.int64)
+    held = np.bincount(p, minlength=n)
+    few = pairs[held[p] < k].sort_values(["p", "who"], kind="stable")
+    fp, fw = few["p"].to_numpy(dtype=np.int64), few["who"].to_numpy(dtype=np.int64)
+    if not len(fp):
+        return held, {}
+    bounds = np.flatnonzero(np.diff(fp)) + 1
+    firsts = fp[np.r_[0, bounds]]
+    return held, {int(q): w for q, w in zip(firsts, np.split(fw, bounds), strict=True)}
+
+
+def _nobodys_counts(
+    counts: np.ndarray, held: np.ndarray, members: dict[int, np.ndarray], k: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Children per parent through a secondary key, none of them a count that fewer than k people
+    hold (``held``: how many hold each parent's children; ``members``: who, for the few-held). A
+    parent whose children fewer than k people hold (a lab test that only one patient had, 30
+    results) is a rare level of the children's key: its count is that person's. Such parents are
+    pooled from the smallest count up into groups held by k people or more, and each takes its
+    group's mean (the group's rows stay with it); a last group short of k people joins the one
+    before, and where no group reaches k people the rare parents have no children, their rows
+    spread over the others in proportion to their counts, as a rare code's rows are folded into
+    the common ones. A parent without children, or held by k people, keeps its count."""
+    rare_rows = (held < k) & (counts > 0)
+    if not rare_rows.any():
+        return counts
+    out = counts.astype(float).copy()
+    idx = np.flatnonzero(rare_rows)
+    idx = idx[np.argsort(counts[idx], kind="stable")]
+    groups: list[list[int]] = []
+    current: list[int] = []
+    people: set[int] = set()
+    for i in idx.tolist():
+        current.append(i)
+        people.update(members.get(i, np.zeros(0, dtype=np.int64)).tolist())
+        if len(people) >= k:
+            groups.append(current)
+            current, people = [], set()
+    if current and groups:  # the last, short group joins the one before
+        groups[-1].extend(current)
+        current = []
+    for g in groups:
+        each, extra = divmod(round(float(counts[g].sum())), len(g))
+        out[g] = each
+        out[g[:extra]] += 1  # the group's rows all stay with it
+    if current:  # fewer than k people hold all the rare parents' children together
+        moved = round(float(counts[current].sum()))
+        out[current] = 0
+        room = np.where(rare_rows, 0.0, out)
+        if room.sum() > 0:
+            out += rng.multinomial(moved, room / room.sum()).astype(float)
+        else:  # no parent k people hold: every parent as many (the table's size is no one's)
+            each, extra = divmod(round(float(counts.sum())), len(out))
+            out[:] = each
+            out[:extra] += 1
     return out
 
 
