@@ -312,3 +312,25 @@ def test_inspect_says_the_dictionaries_are_reference_tables(clinic: str) -> None
     line = next(li for li in text.splitlines() if li.startswith("reference tables"))
     assert "test_catalog" in line and "drugs" in line and "drug_class" in line
     assert "(a dictionary)" in line
+
+
+@pytest.mark.parametrize("clinic", BOTH, indirect=True)
+def test_evaluate_flags_a_one_persons_code_of_a_key_into_a_dictionary(clinic: str) -> None:
+    """A key into a reference table is a category the rare rule withholds; evaluate skipped every
+    key column, so an output holding one patient's test (as every output did while test_catalog
+    was synthesized, its 37 results) went unflagged."""
+    model = relsynth.fit(clinic, seed=1)
+    out = relsynth.sample(model, seed=1)
+
+    def flagged(synthetic: dict[str, Any]) -> list[dict[str, Any]]:
+        result = relsynth.evaluate(clinic, synthetic, model=model, sample_rows=None)
+        found = result["tables"]["results"]["privacy"]["rare_people"]
+        return [f for f in found if f["column"] == "test_code"]
+
+    assert flagged(out) == []  # an honest output: no false alarm
+    leaked = {name: frame.copy() for name, frame in out.items()}
+    leaked["results"].loc[leaked["results"].index[:ONE_PERSONS], "test_code"] = "PORPH"
+    hits = flagged(leaked)
+    assert [(h["value"], h["source_people"], h["synthetic_rows"]) for h in hits] == [
+        ("PORPH", 1, ONE_PERSONS)
+    ]

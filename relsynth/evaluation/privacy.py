@@ -238,6 +238,7 @@ def rare_people(
     *,
     values: bool,
     source: InSource | None = None,
+    codes: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Synthetic values that fewer than ``k`` people hold in the source (``people``: each real
     row's person, -1 for none; None: each row is its own), whatever their row counts, per
@@ -249,11 +250,12 @@ def rare_people(
     where it cannot): a value is flagged on the source's count, not the sample's (a ward of 7
     patients is seen on 3 of a sample's), and a synthetic category or text the sample does not
     hold at all is looked up there too (at most SOURCE_LEVELS of them per column). Code letters
-    are counted in the sample (the source groups whole values only)."""
+    are counted in the sample (the source groups whole values only). ``codes``: key columns into
+    reference tables, codes fit withholds as categories (one patient's lab test), checked as such."""
     from relsynth.model import sentinels
     from relsynth.model.rare import persons
 
-    keys = set(table.primary_key) | table.fk_columns()
+    keys = (set(table.primary_key) | table.fk_columns()) - codes
     listed = _listed(table)
     who = persons(np.arange(len(real)) if people is None else np.asarray(people))
     out: list[dict[str, Any]] = []
@@ -261,9 +263,9 @@ def rare_people(
         c = col.name
         if c in keys or col.pii or col.computed or col.type.values or c not in real or c not in synth:
             continue
-        if col.kind not in {Kind.CATEGORICAL, Kind.TEXT, Kind.NUMERICAL, Kind.DATETIME}:
+        if col.kind not in {Kind.CATEGORICAL, Kind.TEXT, Kind.NUMERICAL, Kind.DATETIME} and c not in codes:
             continue  # booleans and enum labels are public; identifiers are generated
-        numeric = col.kind in {Kind.NUMERICAL, Kind.DATETIME}
+        numeric = col.kind in {Kind.NUMERICAL, Kind.DATETIME} and c not in codes
         r, s = labels(real[c]), labels(synth[c])
         held = _holders(r, who)
         rare = held[held["people"] < k]

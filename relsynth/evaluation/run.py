@@ -183,6 +183,7 @@ def evaluate_frames(
                     rare_k,
                     values=not shareable,
                     source=_in_source(source_counts, name, whose.get(name)),
+                    codes=frozenset(fk.columns[0] for fk in plan[name].reference_fks if len(fk.columns) == 1),
                 ),
                 "rare_k": rare_k,
                 "rare_people_in_whole_source": source_counts is not None,
