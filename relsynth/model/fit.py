@@ -2749,36 +2749,43 @@ def _children_people(
 ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Per parent row, how many people hold its children through the secondary key ``fk`` (as
     the rare rule counts holders of a code: the child rows' Whose.people, a row of no person its
-    own), and who they are for the parents fewer than k hold. A fit from a sample counts
-    them in the source where it can (there, who they are is not read: ids -1..-m, the same in
-    every parent, so parents pooled together count no more people than they have); otherwise in
-    the sample, which holds no more than the source: a parent is rare there at least as often."""
+    own), and who they are for the parents fewer than k hold. A fit from a sample counts them in
+    the source where it can: who they are is then known for the people the sample holds, and
+    each other one is taken for someone else (parts each ordered by four orders are pooled by
+    fives, not emptied); otherwise in the sample, which holds no more than the source: a parent
+    is rare there at least as often."""
     who = cs.who
-    sourced = counted is not None and 0 < len(counted) <= SOURCE_LEVELS and len(fk.columns) == 1
-    if sourced and source_counts is not None and who is not None and who.counted is not None:
-        assert counted is not None
-        col = fk.columns[0]
-        found = source_counts(child_name, col, [who.counted], set(pd.unique(counted[col].dropna())))
-        if found:
-            pos = positions(counted, fk.columns, parent, fk.ref_columns)
-            ok = pos >= 0
-            held = np.zeros(n, dtype=np.int64)
-            held[pos[ok]] = [int(found[0].get(v, 0)) for v in counted[col].to_numpy()[ok]]
-            few = np.flatnonzero(held < k)
-            return held, {int(p): -1 - np.arange(held[p]) for p in few}
     pos = positions(cs.frame, fk.columns, parent, fk.ref_columns)
     people = rare.persons(np.arange(len(pos)) if who is None or who.people is None else who.people)
     ok = pos >= 0
     pairs = pd.DataFrame({"p": pos[ok], "who": people[ok]}).drop_duplicates()
     p = pairs["p"].to_numpy(dtype=np.int64)
     held = np.bincount(p, minlength=n)
+    sourced = counted is not None and 0 < len(counted) <= SOURCE_LEVELS and len(fk.columns) == 1
+    if sourced and source_counts is not None and who is not None and who.counted is not None:
+        assert counted is not None
+        col = fk.columns[0]
+        found = source_counts(child_name, col, [who.counted], set(pd.unique(counted[col].dropna())))
+        if found:
+            cpos = positions(counted, fk.columns, parent, fk.ref_columns)
+            cok = cpos >= 0
+            in_source = np.zeros(n, dtype=np.int64)
+            in_source[cpos[cok]] = [int(found[0].get(v, 0)) for v in counted[col].to_numpy()[cok]]
+            held = np.maximum(held, in_source)
     few = pairs[held[p] < k].sort_values(["p", "who"], kind="stable")
     fp, fw = few["p"].to_numpy(dtype=np.int64), few["who"].to_numpy(dtype=np.int64)
-    if not len(fp):
-        return held, {}
-    bounds = np.flatnonzero(np.diff(fp)) + 1
-    firsts = fp[np.r_[0, bounds]]
-    return held, {int(q): w for q, w in zip(firsts, np.split(fw, bounds), strict=True)}
+    members: dict[int, np.ndarray] = {}
+    if len(fp):
+        bounds = np.flatnonzero(np.diff(fp)) + 1
+        members = {int(q): w for q, w in zip(fp[np.r_[0, bounds]], np.split(fw, bounds), strict=True)}
+    unseen = -(2**62)  # the source's people the sample does not hold: each one of their own
+    for q in np.flatnonzero((held > 0) & (held < k)).tolist():
+        known = members.get(q, np.zeros(0, dtype=np.int64))
+        extra = int(held[q]) - len(known)
+        if extra > 0:
+            members[q] = np.concatenate([known, unseen - np.arange(extra)])
+            unseen -= extra
+    return held, members
 
 
 def _nobodys_counts(
