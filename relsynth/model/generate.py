@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,11 @@ def generated_columns(
             if people is None:
                 seed = int(rng.integers(0, 2**31 - 1))
                 people = PeopleFactory(model.schema.locale, seed, n, sex_flags(frame), rng)
+                people.limits = personal_limits(
+                    (str(sp.pii.category), table.column(sp.name).type.length)
+                    for sp in tm.columns
+                    if sp.how == "pii" and sp.pii is not None
+                )
             if spec.unique and spec.pii.category not in PERSONAL:
                 # A repeat is drawn again in the source's format: a number appended to it would
                 # break that format (an MRN of 8 digits with a 9th, against a CHECK on its shape).
@@ -122,6 +127,20 @@ def _avoid_name_pairs(
         frame[last] = values
 
 
+_LIMITED = {"first_name": "first", "last_name": "last", "person_name": "full", "email": "email"}
+
+
+def personal_limits(columns: Iterable[tuple[str, int | None]]) -> dict[str, int]:
+    """The tightest declared length per kind of name (PeopleFactory.limits), from (category,
+    length) of a table's personal columns: names and e-mails are made to fit, not cut."""
+    out: dict[str, int] = {}
+    for category, length in columns:
+        kind = _LIMITED.get(category)
+        if kind and length:
+            out[kind] = min(out.get(kind, length), length)
+    return out
+
+
 def reference_personal(
     table: Table, frame: pd.DataFrame, locale: str, rng: np.random.Generator, keep: set[str]
 ) -> dict[str, list[Any]]:
@@ -133,6 +152,7 @@ def reference_personal(
     if not cols or not len(frame):
         return {}
     people = PeopleFactory(locale, int(rng.integers(0, 2**31 - 1)), len(frame), sex_flags(frame), rng)
+    people.limits = personal_limits((str(c.pii), c.type.length) for c in cols)
     key = os.urandom(16)
     unique = {u.columns[0] for u in table.unique if len(u.columns) == 1} | {
         ix.columns[0] for ix in table.indexes if ix.unique and len(ix.columns) == 1 and not ix.expressions

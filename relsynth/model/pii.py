@@ -42,6 +42,10 @@ _PUBLIC_MAIL_LINES = (
 )
 PUBLIC_MAIL = frozenset(d for line in _PUBLIC_MAIL_LINES for d in line.split())
 DOCUMENTATION_DOMAINS = ("example.com", "example.org", "example.net")
+# Reserved names (RFC 2606/6761: .test is for testing) short enough for a tight e-mail column
+# (VARCHAR(20) holding ann12@x.io): an address must fit whole, never be cut or replaced by a code.
+SHORT_DOMAINS = ("mail.test", "ex.test", "x.test")
+MIN_LOCAL = 10  # characters of local part (with room for numbers) a domain must leave in the column
 
 # Categories generated from the source's shapes (each position's class, characters every distinct
 # value shares), then made valid where the category has a checksum.
@@ -171,6 +175,9 @@ class PeopleFactory:
         self.n = n
         self.sexes = sexes
         self._names: tuple[np.ndarray, ...] | None = None
+        # declared lengths the generated values must fit whole: "first", "last", "full" (a person
+        # name column), "email"; a name too long is drawn again from those that fit, never cut
+        self.limits: dict[str, int] = {}
 
     def _pools(self) -> tuple[np.ndarray, ...]:
         if self._names is None:
@@ -179,9 +186,28 @@ class PeopleFactory:
             female = np.array([f.first_name_female() for _ in range(size)], dtype=object)
             male = np.array([f.first_name_male() for _ in range(size)], dtype=object)
             last_pool = np.array([f.last_name() for _ in range(size)], dtype=object)
+            full = self.limits.get("full")
+            first_max = min(self.limits.get("first", 10**9), (full or 10**9) - 2)
+            last_max = min(self.limits.get("last", 10**9), (full or 10**9) - 2)
+            female, male = _fitting(female, first_max), _fitting(male, first_max)
+            last_pool = _fitting(last_pool, last_max)
             is_female = rng.random(n) < 0.5 if self.sexes is None else self.sexes
-            first = np.where(is_female, female[rng.integers(0, size, n)], male[rng.integers(0, size, n)])
-            last = last_pool[rng.integers(0, size, n)]
+            first = np.where(
+                is_female, female[rng.integers(0, len(female), n)], male[rng.integers(0, len(male), n)]
+            )
+            last = last_pool[rng.integers(0, len(last_pool), n)]
+            if full:  # first and last together within the name column: the last name drawn again
+                for _ in range(20):
+                    long = np.flatnonzero(_lengths(first) + 1 + _lengths(last) > full)
+                    if not len(long):
+                        break
+                    last[long] = last_pool[rng.integers(0, len(last_pool), len(long))]
+                long = np.flatnonzero(_lengths(first) + 1 + _lengths(last) > full)
+                if len(long):  # still too long: the shortest last name, then the shortest first
+                    last[long] = min(last_pool, key=len)
+                    short_first = min(np.concatenate([female, male]), key=len)
+                    again = long[_lengths(first[long]) + 1 + _lengths(last[long]) > full]
+                    first[again] = short_first
             self._names = (female, male, last_pool, first, last)
         return self._names
 
@@ -315,6 +341,11 @@ class PeopleFactory:
         domains = sorted(model.domains) or list(DOCUMENTATION_DOMAINS)
         dw = np.asarray([model.domains.get(d, 1.0) for d in domains], dtype=float)
         dom = np.asarray(domains, dtype=object)[rng.choice(len(domains), n, p=dw / dw.sum())]
+        limit = self.limits.get("email")
+        if limit:  # a domain that leaves room for a local part: the source's if it fits, else a short one
+            room = [d for d in (*DOCUMENTATION_DOMAINS, *SHORT_DOMAINS) if len(d) + 1 + MIN_LOCAL <= limit]
+            short = room[0] if room else min(SHORT_DOMAINS, key=len)
+            dom[_lengths(dom) + 1 + MIN_LOCAL > limit] = short
         digits = rng.random(n) < model.digits
         nums = rng.integers(1, 100, n)
         out = np.empty(n, dtype=object)
@@ -327,7 +358,16 @@ class PeopleFactory:
                 "f.last": f"{first[0]}.{last}",
                 "first_last": f"{first}_{last}",
             }.get(p, f"{first[0]}{last}")
-            out[i] = f"{local}{nums[i] if digits[i] else ''}@{dom[i]}"
+            number = str(nums[i]) if digits[i] else ""
+            if limit:  # shorter forms of the same person, whole: flast, first, f + part of last
+                room = limit - 1 - len(dom[i]) - len(number) - 2  # 2: left for make_unique's number
+                for shorter in (local, f"{first[0]}{last}", first, last, f"{first[0]}{last[:2]}"):
+                    if len(shorter) <= room:
+                        local = shorter
+                        break
+                else:
+                    local = local[: max(1, room)]
+            out[i] = f"{local}{number}@{dom[i]}"
         return out
 
     def _text(self, model: PiiModel, rng: np.random.Generator) -> np.ndarray:
@@ -361,6 +401,16 @@ class PeopleFactory:
                 text = text[:t].rsplit(" ", 1)[0] or text[:t]
             out[i] = text.strip()
         return out
+
+
+def _lengths(values: np.ndarray) -> np.ndarray:
+    return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+
+
+def _fitting(pool: np.ndarray, limit: int) -> np.ndarray:
+    """The pool's names of at most ``limit`` characters (the whole pool if none is)."""
+    short = pool[_lengths(pool) <= limit]
+    return short if len(short) else pool
 
 
 def _cut_texts(run: str, begins: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
