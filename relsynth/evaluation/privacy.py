@@ -401,3 +401,192 @@ def _found(
             item["value"] = value
         out.append(item)
     return out
+
+
+# -- personal data: a safety net behind the generator ------------------------------------------
+# Personal data, free text and JSON are generated, never learned, so the comparisons above leave
+# them out, and a whole-record check misses a copied person whose one identifier was regenerated.
+# These counts look at them directly. The engine never writes a source value there, so on its
+# output every count is 0; a count above 0 means a value was put there by something else.
+
+# Categories whose any equal value is a person's: an e-mail, an id, a phone number.
+IDENTIFYING_PII = frozenset(
+    {"email", "phone", "national_id", "record_number", "payment_card", "iban", "secret"}
+)
+NAME_PII = frozenset({"first_name", "last_name", "person_name"})
+MAX_TEXTS = 20_000  # synthetic free-text values scanned per column for source names
+_BIRTH = re.compile(r"(birth|dob|born)", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+
+
+def _norm(values: pd.Series, category: str) -> pd.Series:
+    """Values spelled one way: case and surrounding spaces aside (as the engine's guard compares
+    them), names with their inner spaces as one."""
+    known = values.dropna()
+    text = known.astype(str).str.strip().str.casefold()
+    if category in NAME_PII or category == "street_address":
+        text = text.str.replace(r"\s+", " ", regex=True)
+    return text[text != ""]
+
+
+def _people_per_value(values: pd.Series, who: np.ndarray) -> pd.Series:
+    """Per value of ``values`` (indexed like ``who``), the distinct people holding it."""
+    frame = pd.DataFrame({"v": values, "p": who[values.index.to_numpy()]})
+    return frame.groupby("v", sort=False)["p"].nunique()
+
+
+def _name_of(frame: pd.DataFrame, table: Table) -> pd.Series | None:
+    """Each row's full name, normalised: a person-name column, or first and last name together."""
+    cats = {c.name: str(c.pii) for c in table.columns if c.pii and c.name in frame}
+    full = [c for c, k in cats.items() if k == "person_name"]
+    first = [c for c, k in cats.items() if k == "first_name"]
+    last = [c for c, k in cats.items() if k == "last_name"]
+    if full:
+        names = frame[full[0]]
+    elif first and last:
+        names = frame[first[0]].astype("string") + " " + frame[last[0]].astype("string")
+    else:
+        return None
+    words = names.dropna().astype(str).str.casefold().str.findall(_WORD)
+    out = words[words.map(len) >= 2].map(" ".join)
+    return out
+
+
+def source_names(
+    schema: Any, real: dict[str, pd.DataFrame], people: dict[str, np.ndarray | None]
+) -> dict[str, int]:
+    """Every source person's full name (normalised words), with the people holding it, over all
+    tables: a note in one table may name a patient of another."""
+    from relsynth.model.rare import persons
+
+    out: dict[str, int] = {}
+    known = {t.name for t in schema.tables}
+    for name, frame in real.items():
+        if name not in known:
+            continue
+        names = _name_of(frame.reset_index(drop=True), schema.table(name))
+        if names is None or names.empty:
+            continue
+        held_by = people.get(name)
+        who = persons(np.arange(len(frame)) if held_by is None else np.asarray(held_by))
+        for v, k in _people_per_value(names, who).items():
+            out[str(v)] = max(out.get(str(v), 0), int(k))
+    return out
+
+
+def personal_copies(
+    table: Table,
+    real: pd.DataFrame,
+    synth: pd.DataFrame,
+    people: np.ndarray | None,
+    k: int,
+    names: dict[str, int],
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
+    """Synthetic personal data equal to the source's, per column (counts only, never a value):
+
+    - ``value``: a personal value equal to a source value (case and surrounding spaces aside, as
+      the engine's guard compares them): any e-mail, id or phone number (and a generated
+      identifier in text that is no key: an insurance number); a full name, address or text only
+      when fewer than ``k`` people hold it in the source; a first or last name alone never (a
+      first name such as John is many people's, and a rare surname is drawn by chance);
+    - ``full name``: first and last name together equal to a name fewer than ``k`` people hold;
+    - ``name and birth date``: a row whose full name and birth date are a source person's;
+    - ``source name in text``: free text naming a source person (their full name, held by fewer
+      than ``k`` people), scanned on at most MAX_TEXTS values by runs of 2-4 words;
+    - ``rare JSON key``: a JSON object key fewer than ``k`` source people hold.
+    """
+    from relsynth.model.rare import persons
+
+    who = persons(np.arange(len(real)) if people is None else np.asarray(people))
+    keys = set(table.primary_key) | table.fk_columns()
+    out: list[dict[str, Any]] = []
+
+    def found(column: str, kind: str, rows: int, distinct: int) -> None:
+        if rows:
+            out.append({"column": column, "kind": kind, "synthetic_rows": rows, "source_values": distinct})
+
+    for col in table.columns:
+        c = col.name
+        if c not in real or c not in synth:
+            continue
+        shaped_id = (
+            col.kind == Kind.ID
+            and c not in keys
+            and real[c].dropna().map(lambda v: isinstance(v, str)).all()
+            and real[c].notna().any()
+        )
+        if col.pii in {"first_name", "last_name"}:
+            continue  # one name alone is many people's, and drawn by chance: compared as full names below
+        if col.pii or shaped_id:  # an identifier in text (INS810101564, an MRN) is a person's as an id
+            cat = str(col.pii) if col.pii else "record_number"
+            r, s = _norm(real[c], cat), _norm(synth[c], cat)
+            if cat not in IDENTIFYING_PII:
+                held = _people_per_value(r, who)
+                r = r[r.isin(held.index[held.to_numpy() < k])]
+            hit = s.isin(set(r))
+            found(c, "value", int(hit.sum()), int(s[hit].nunique()))
+            if cat == "free_text" and names:
+                rare = {v for v, n in names.items() if n < k}
+                texts = synth[c].dropna().astype(str)
+                if len(texts) > MAX_TEXTS:
+                    texts = texts.iloc[np.sort(rng.choice(len(texts), MAX_TEXTS, replace=False))]
+                hits = [_names_in(t, rare) for t in texts]
+                named: set[str] = set().union(*hits) if hits else set()
+                found(c, "source name in text", sum(1 for h in hits if h), len(named))
+        elif values.json_column(table, c):
+            r_keys = real[c].map(_json_keys)
+            pairs = pd.DataFrame({"key": r_keys, "p": who}).explode("key").dropna(subset=["key"])
+            held = pairs.groupby("key")["p"].nunique()
+            rare = set(held.index[held.to_numpy() < k])
+            if rare:
+                s_keys = synth[c].map(_json_keys)
+                hit = pd.Series([bool(ks & rare) for ks in s_keys], index=s_keys.index, dtype=bool)
+                seen = set().union(*s_keys[hit]) & rare if hit.any() else set()
+                found(c, "rare JSON key", int(hit.sum()), len(seen))
+    r_names, s_names = _name_of(real, table), _name_of(synth, table)
+    whole_name = any(str(c.pii) == "person_name" for c in table.columns)
+    if r_names is not None and s_names is not None and not whole_name:
+        held = _people_per_value(r_names, who)  # first and last name together, held by few people
+        hit = s_names.isin(set(held.index[held.to_numpy() < k]))
+        first = next(c.name for c in table.columns if str(c.pii) == "first_name")
+        found(first, "full name", int(hit.sum()), int(s_names[hit].nunique()))
+    births = [
+        c.name
+        for c in table.columns
+        if _BIRTH.search(c.name) and c.kind == Kind.DATETIME and c.name in real and c.name in synth
+    ]
+    if births and r_names is not None and s_names is not None:
+        b = births[0]
+        r_pairs = r_names + "|" + _day(real[b].loc[r_names.index])
+        s_pairs = s_names + "|" + _day(synth[b].loc[s_names.index])
+        hit = s_pairs.dropna().isin(set(r_pairs.dropna()))
+        found(b, "name and birth date", int(hit.sum()), int(s_pairs.dropna()[hit].nunique()))
+    return out
+
+
+def _day(values: pd.Series) -> pd.Series:
+    """Dates as their day (YYYY-MM-DD), whatever the driver gave (a date, a datetime, text)."""
+    return pd.to_datetime(values.astype(str), errors="coerce").dt.strftime("%Y-%m-%d")
+
+
+def _names_in(text: str, names: set[str]) -> set[str]:
+    """The ``names`` (normalised full names of 2-4 words) that ``text`` contains word for word."""
+    words = _WORD.findall(text.casefold())
+    grams = {" ".join(words[i : i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)}
+    return grams & names
+
+
+def _json_keys(value: Any) -> set[str]:
+    """Every object key of a JSON document, at any depth (text that is no JSON: none)."""
+    doc = values._json_document(value) if value is not None else None
+    out: set[str] = set()
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            out.update(str(key) for key in node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out

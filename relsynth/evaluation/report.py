@@ -953,9 +953,32 @@ def _privacy_block(priv: dict[str, Any], shareable: bool) -> str:
             "5 times that appear in the synthetic data a few times: each could single a person out</p>"
             f'<div class="scroll short">{_table(head, rows)}</div>'
         )
+    out += _personal_copies_block(priv)
     out += _rare_people_block(priv, shareable)
     out += _attacks_block(_dict(priv.get("attacks")))
     return out + _membership_block(_dict(priv.get("model_membership")))
+
+
+def _personal_copies_block(priv: dict[str, Any]) -> str:
+    """Synthetic personal data equal to the source's (privacy.personal_copies): columns and counts,
+    never a value, shareable or not."""
+    if "personal_copies" not in priv:
+        return ""
+    found = [_dict(r) for r in _list(priv.get("personal_copies"))]
+    if not found:
+        return _kv([("personal data, names in text, JSON keys equal to the source's", "0")])
+    head = ["column", "what", "synthetic rows", "distinct values"]
+    rows = [
+        [_e(r.get("column")), _e(r.get("kind")), _int(r.get("synthetic_rows")), _int(r.get("source_values"))]
+        for r in found
+    ]
+    return (
+        f"<h4>{_chip('personal data of the source', 'poor')} ({len(found)})</h4><p class='muted small'>"
+        "synthetic e-mails, ids, rare names, name and birth-date pairs equal to a source person's, free "
+        "text naming a source person, JSON keys fewer than K source people hold: the generator never "
+        "writes these</p>"
+        f'<div class="scroll short">{_table(head, rows)}</div>'
+    )
 
 
 def _rare_people_block(priv: dict[str, Any], shareable: bool) -> str:

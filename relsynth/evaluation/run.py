@@ -140,6 +140,7 @@ def evaluate_frames(
     notes: list[str] = []
     tables: dict[str, Any] = {}
     whose = people_of(schema, real, plan, rare_k, source_counts)  # each row's person, as fit counts them
+    names = privacy.source_names(schema, real, {n: w.people for n, w in whose.items()})
     for i, name in enumerate(data):
         if progress:
             progress("evaluate", i, len(data))
@@ -186,6 +187,18 @@ def evaluate_frames(
                     codes=frozenset(fk.columns[0] for fk in plan[name].reference_fks if len(fk.columns) == 1),
                 ),
                 "rare_k": rare_k,
+                # personal data, free text and JSON equal to the source's (counts, no values)
+                # against the rows the model was trained on: a held-out person's phone drawn by
+                # chance was never seen by the model (nor by its guard)
+                "personal_copies": privacy.personal_copies(
+                    table,
+                    train.reset_index(drop=True),
+                    s,
+                    _rows_of(whose[name].people, held) if name in whose else None,
+                    rare_k,
+                    names,
+                    np.random.default_rng((abs(seed), zlib.crc32(name.encode("utf-8")), 2)),
+                ),
                 "rare_people_in_whole_source": source_counts is not None,
                 # Its own seed per table: the attacks leave the other metrics' draws as they were.
                 "attacks": attacks.attacks(
@@ -262,6 +275,13 @@ def evaluate_frames(
     return _clean(result)
 
 
+def _rows_of(people: np.ndarray | None, held: np.ndarray | None) -> np.ndarray | None:
+    """Each training row's person (the rows not ``held`` out)."""
+    if people is None or held is None:
+        return people
+    return np.asarray(people)[~held]
+
+
 def _in_source(counts: SourceCounts | None, name: str, who: Whose | None) -> privacy.InSource | None:
     """The table's values counted in the whole source (rows, then people), as fit counts them."""
     if counts is None or (who is not None and who.counted is None):
@@ -302,6 +322,9 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
     attacked = {n: t["privacy"].get("attacks") or {} for n, t in result["tables"].items()}
     members = {n: t["privacy"].get("model_membership") or {} for n, t in result["tables"].items()}
     overall = _mean([shapes, pairs, cardinality, trends])
+    copied = sum(t["privacy"]["copies"] for t in tables) + sum(
+        p["synthetic_rows"] for t in tables for p in t["privacy"].get("personal_copies") or []
+    )
     sd_quality = (result.get("sdmetrics") or {}).get("quality") or {}
     sd_score = sd_quality.get("score")
     return {
@@ -343,19 +366,29 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
             },
             "rare_people_found": sum(len(t["privacy"].get("rare_people") or []) for t in tables),
             "rare_k": next((t["privacy"].get("rare_k") for t in tables), None),
+            # Synthetic personal data (values, names in text, JSON keys) equal to the source's:
+            # by table, column and what was found, with the synthetic rows holding it.
+            "personal_copies": {
+                n: [
+                    {"column": p["column"], "kind": p["kind"], "synthetic_rows": p["synthetic_rows"]}
+                    for p in t["privacy"].get("personal_copies") or []
+                ]
+                for n, t in result["tables"].items()
+                if t["privacy"].get("personal_copies")
+            },
+            "personal_copies_found": sum(
+                p["synthetic_rows"] for t in tables for p in t["privacy"].get("personal_copies") or []
+            ),
             "attacks_run": any(a.get("available") for a in attacked.values()),
             # Reported, not part of the verdict: the model file's holder, sampling at will.
             "model_membership_tables": [n for n, m in members.items() if membership.exposed(m)],
             "model_membership_run": any(m.get("available") for m in members.values()),
             # Without a holdout there is no baseline: no verdict, only the copies and distances.
             # A table the distance test cannot judge (mostly ties) withholds a pass.
-            "passed": (
-                False
-                if flagged or sum(t["privacy"]["copies"] for t in tables)
-                else (None if inconclusive else True)
-            )
+            # A personal value of the source in the output fails it, as a copied record does.
+            "passed": (False if flagged or copied else (None if inconclusive else True))
             if has_holdout
-            else (False if sum(t["privacy"]["copies"] for t in tables) else None),
+            else (False if copied else None),
             "note": None
             if has_holdout
             else "no holdout: the model was fitted without --holdout, so synthetic rows could not be "

@@ -195,6 +195,26 @@ def rare_people_lines(result: dict[str, Any]) -> list[str]:
     ]
 
 
+def personal_copies_lines(result: dict[str, Any]) -> list[str]:
+    """Synthetic personal data equal to the source's (privacy.personal_copies): how many rows,
+    and where (columns and what was found, never the values)."""
+    p = result["scores"]["privacy"]
+    where = p.get("personal_copies")
+    if where is None:  # a result from before this check
+        return []
+    if not where:
+        return [
+            "privacy: no synthetic personal value (e-mail, id, rare name, name with birth date), "
+            "source name in free text or rare JSON key is the source's"
+        ]
+    found = [f"{n}.{f['column']} ({f['kind']}: {f['synthetic_rows']})" for n, fs in where.items() for f in fs]
+    shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+    return [
+        f"privacy: {p['personal_copies_found']} synthetic rows hold a source person's personal data: "
+        f"{shown}  <- the generator never writes these: the output was altered or leaks"
+    ]
+
+
 def summary_lines(result: dict[str, Any]) -> list[str]:
     """Detection first, quality (sdmetrics beside ours) second: a high quality score says nothing
     about a table a classifier tells apart."""
@@ -217,6 +237,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         if p["holdout"]
         else f"{copies}; {p['note']}"
     )
+    out += personal_copies_lines(result)
     out += rare_people_lines(result)
     out += attack_lines(result)
     out += membership_lines(result)

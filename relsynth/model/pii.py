@@ -360,13 +360,13 @@ class PeopleFactory:
             }.get(p, f"{first[0]}{last}")
             number = str(nums[i]) if digits[i] else ""
             if limit:  # shorter forms of the same person, whole: flast, first, f + part of last
-                room = limit - 1 - len(dom[i]) - len(number) - 2  # 2: left for make_unique's number
+                space = limit - 1 - len(dom[i]) - len(number) - 2  # 2: left for make_unique's number
                 for shorter in (local, f"{first[0]}{last}", first, last, f"{first[0]}{last[:2]}"):
-                    if len(shorter) <= room:
+                    if len(shorter) <= space:
                         local = shorter
                         break
                 else:
-                    local = local[: max(1, room)]
+                    local = local[: max(1, space)]
             out[i] = f"{local}{number}@{dom[i]}"
         return out
 
