@@ -97,7 +97,13 @@ def fit(
             frames = result.frames
         if engine == "sdv":
             return _fit_sdv(schema, plan, frames, seed)
-        model = fit_tables(schema, frames, plan=plan, seed=seed, progress=progress, rare_k=rare_k)
+        model = fit_tables(
+            schema, frames, plan=plan, seed=seed, progress=progress, rare_k=rare_k, guard=not holdout
+        )
+        if holdout:  # guarded by every source row, the held-out ones too
+            from relsynth.model import guards
+
+            guards.attach(model, {name: frame.reset_index(drop=True) for name, frame in source.items()})
         model.source = {
             "kind": "frames",
             "rare_k": rare_k,
@@ -256,18 +262,23 @@ def _fit_database(
             seed=seed,
             progress=progress,
             rare_k=rare_k,
-            guard=not sample_rows,
+            guard=not sample_rows and not holdout,
             ref_counts=result.ref_counts,
             # Rare codes decided on the source's counts, not the sample's (never the held-out rows')
             source_counts=SourceHolders(conn, schema) if sample_rows and holdout <= 0 else None,
         )
-        if sample_rows:  # guarded by every row of the source, not only the sample's
+        # Guarded by every row of the source, not only the sample's nor only the training rows: a
+        # held-out patient's phone or name is a real person's (and `sample --source` guards so).
+        if sample_rows or holdout:
             from relsynth.model import guards
             from relsynth.read import smallest_keys, stream_rows
 
-            counted = [n for n, tm in model.tables.items() if tm.role == "data" and tm.key.kind == "integer"]
-            for name, low in smallest_keys(conn, model.schema, counted).items():
-                model.tables[name].key.start = min(model.tables[name].key.start, low)
+            if sample_rows:
+                counted = [
+                    n for n, tm in model.tables.items() if tm.role == "data" and tm.key.kind == "integer"
+                ]
+                for name, low in smallest_keys(conn, model.schema, counted).items():
+                    model.tables[name].key.start = min(model.tables[name].key.start, low)
 
             result.frames.clear()
             # In the same transaction, so in the snapshot the sample was read from: a row deleted
