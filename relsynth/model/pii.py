@@ -314,14 +314,13 @@ class PeopleFactory:
                 out[bad] = [v.replace("@", f"{n}@", 1) for v, n in zip(out[bad], nums, strict=True)]
             elif cat == "person_name":
                 first = np.concatenate([self.female, self.male])
-                out[bad] = [
-                    f"{a} {b}"
-                    for a, b in zip(
-                        first[rng.integers(0, len(first), k)],
-                        self.last_pool[rng.integers(0, len(self.last_pool), k)],
-                        strict=True,
-                    )
-                ]
+                full = self.limits.get("full") or 10**9
+                names = []
+                for a in first[rng.integers(0, len(first), k)]:
+                    fits = self.last_pool[_lengths(self.last_pool) <= full - 1 - len(a)]  # whole, not cut
+                    pool = fits if len(fits) else self.last_pool
+                    names.append(f"{a} {pool[rng.integers(0, len(pool))]}")
+                out[bad] = names
             elif cat == "street_address":
                 out[bad] = [self.fake.street_address() for _ in range(k)]
             elif cat == "free_text":
