@@ -21,7 +21,7 @@ import pandas as pd
 from relsynth import dialects, transform
 from relsynth.graph import MIN_PEOPLE, Plan, TablePlan, is_person_table, is_subject_table
 from relsynth.graph import plan as make_plan
-from relsynth.model import backrefs, by_level, exact_fit, guards, natives, rare, text_numbers
+from relsynth.model import backrefs, by_level, exact_fit, guards, natives, persons, rare, text_numbers
 from relsynth.model import exact as ex
 from relsynth.model import levels as category_order
 from relsynth.model import relations as rel
@@ -858,6 +858,12 @@ def _fit_own(
     _spelled_steps(model.parts, specs)
     model.non_finite = non_finite(table, frame)
     _fit_record_guard(model, table, original, specs, rng)
+    if namer is not None and tp.context is None:  # a flat table of persons with rows
+        keyed = {c for cols in table.keysets() for c in cols} | set(roles) | uniques
+        mine = [c.name for c in table.columns if c.name not in keyed and specs[c.name].how != "key"]
+        model.persons = persons.fit(original, namer, mine, rare_k)
+        if model.persons is not None:
+            log.debug("%s: rows gathered into persons by %s", table.name, namer)
     model.dims = dims
     model.n_own = len(dims)
     z_own = np.column_stack(columns_z) if columns_z else np.zeros((n, 0))

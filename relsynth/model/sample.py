@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from relsynth.model import backrefs
+from relsynth.model import backrefs, persons
 from relsynth.model import checks as ck
 from relsynth.model import exact_sample as xs
 from relsynth.model import keys as kz
@@ -558,6 +558,8 @@ def _sample_table(
         _self_ref_checks(table, frame, fk)
     generated_columns(model, tm, table, frame, rng, report)
     native_columns(tm, table, frame, rng)
+    if tm.persons is not None and context is None:  # a flat table's rows, gathered into persons
+        persons.gather(tm.persons, frame, rng)
     avoid_records(tm, table, frame, rng, report, floor=_floor(tm, frame, parent, parent_pos))
     _repair_checks(tm, table, frame, rng, report)
     frames = {name: s.frame for name, s in done.items()}

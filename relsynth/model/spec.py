@@ -12,6 +12,7 @@ from relsynth.graph import Plan
 from relsynth.model.backrefs import BackRef
 from relsynth.model.exact import Calendar, Difference, Existence, NoOverlap, Part, Reach, TimeMatch
 from relsynth.model.keys import Forest
+from relsynth.model.persons import Persons
 from relsynth.model.pii import PiiModel
 from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
 from relsynth.model.text import Shapes, SourceGuard, Vocabulary
@@ -117,6 +118,8 @@ class TableModel:
     # Columns the children of one parent share (a patient's race on each encounter), each with the
     # chance a child takes its first sibling's value rather than a draw of its own (1: always).
     family: dict[str, float] = field(default_factory=dict)
+    # A flat table's persons (an MRN on several rows with one birth date): model/persons.py.
+    persons: Persons | None = None
     # NOT NULL float columns whose source holds NaN or an infinity ({"qty": ["nan"]}): the writer
     # makes them nullable in a target that has neither before any batch holding one is sampled.
     non_finite: dict[str, list[str]] = field(default_factory=dict)

@@ -23,6 +23,7 @@ from relsynth.jsontags import jsonable, unjson
 from relsynth.model import exact as ex
 from relsynth.model.backrefs import BackRef
 from relsynth.model.keys import Forest
+from relsynth.model.persons import Persons
 from relsynth.model.pii import PiiModel
 from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
@@ -316,7 +317,7 @@ def _exact_out(t: TableModel) -> dict[str, Any]:
         "no_overlap": [[o.start, o.end, o.key, o.shortest, o.longest, o.last_open] for o in t.no_overlap],
         "back_refs": [[b.fk, b.other, b.every, b.last] for b in t.back_refs],
         "family": dict(t.family),
-    }
+    } | ({"persons": t.persons.to_json()} if t.persons is not None else {})
 
 
 def _exact_in(t: TableModel, d: dict[str, Any]) -> None:
@@ -332,6 +333,7 @@ def _exact_in(t: TableModel, d: dict[str, Any]) -> None:
     ]
     t.no_overlap = [ex.NoOverlap(*o) for o in d.get("no_overlap", [])]
     t.back_refs = [BackRef(*b) for b in d.get("back_refs", [])]
+    t.persons = Persons.from_json(d.get("persons"))
     family = d.get("family", {})
     t.family = (
         {str(c): 1.0 for c in family}
