@@ -101,3 +101,18 @@ def test_a_flat_tables_persons_keep_their_one_birth_date_and_row_counts(
     assert RARE_DX not in text and "hortensia" not in text and "1907-06-13" not in text
     canary_seconds = (pd.Timestamp(RARE_BIRTH) - pd.Timestamp(0)).total_seconds()
     assert not np.isclose(numbers, canary_seconds).any()
+
+
+def test_persons_learned_from_a_sample_of_rows_keep_the_sources_rows_per_person(
+    sqlite_db, tmp_path: Path
+) -> None:
+    """Learned from 1,000 of the ~3,000 rows (--fit-rows), each patient shows a third of their rows:
+    the counts are scaled to the source's rows per person. Saved and loaded, the persons hold."""
+    source = sqlite_db()
+    real = _build(source)
+    relsynth.fit(source, seed=1, fit_rows=1000).save(tmp_path / "m.rsm")
+    out = relsynth.sample(tmp_path / "m.rsm", seed=2)["lab_export"]
+    per = out.groupby("mrn").agg(n=("mrn", "size"), births=("birth_date", "nunique"))
+    source_mean = real.groupby("mrn").size().mean()
+    assert abs(per["n"].mean() - source_mean) <= 0.3 * source_mean, (per["n"].mean(), source_mean)
+    assert (per["births"] == 1).all()

@@ -861,7 +861,8 @@ def _fit_own(
     if namer is not None and tp.context is None:  # a flat table of persons with rows
         keyed = {c for cols in table.keysets() for c in cols} | set(roles) | uniques
         mine = [c.name for c in table.columns if c.name not in keyed and specs[c.name].how != "key"]
-        model.persons = persons.fit(original, namer, mine, rare_k)
+        spread = source_counts.spread(table.name, namer) if source_counts is not None else None
+        model.persons = persons.fit(original, namer, mine, rare_k, spread)
         if model.persons is not None:
             log.debug("%s: rows gathered into persons by %s", table.name, namer)
     model.dims = dims

@@ -9,7 +9,8 @@ each row had a person of its own: 2,634 MRNs for 3,029 rows, every repeated MRN 
 dates. After the rows are drawn (sample._sample_table), they are gathered into persons whose row
 counts follow the source's (counts fewer than rare_k persons have are never kept), rows alike in
 the person's columns together (sorted by them, the coarsest first: a diagnosis stays with the
-results drawn for it), and each person's columns are those of its first row: one MRN, birth date
+results drawn for it), and each person's columns are those of one of its rows, drawn at random
+(not the first, the lowest birth date of the run the sort put together): one MRN, birth date
 and e-mail per person, every value one the model drew (none is the source's).
 """
 
@@ -49,9 +50,17 @@ class Persons:
                    [float(w) for w in d["weights"]])  # fmt: skip
 
 
-def fit(frame: pd.DataFrame, column: str, candidates: list[str], rare_k: int) -> Persons | None:
+def fit(
+    frame: pd.DataFrame,
+    column: str,
+    candidates: list[str],
+    rare_k: int,
+    spread: tuple[int, int] | None = None,
+) -> Persons | None:
     """The persons of ``frame`` named by ``column`` and the ``candidates`` that are theirs; None
-    where no column is, or no count of rows per person is held by rare_k persons."""
+    where no column is, or no count of rows per person is held by rare_k persons. ``spread``: the
+    frame is a sample of the table, whose (rows, distinct persons) these are: a sample of rows
+    holds fewer of each person's, and the counts are scaled to the source's rows per person."""
     if column not in frame or not len(frame):
         return None
     codes = rare.entities(frame, (column,))
@@ -76,6 +85,10 @@ def fit(frame: pd.DataFrame, column: str, candidates: list[str], rare_k: int) ->
             own.append(c)
     if not own:
         return None
+    if spread is not None and spread[1] and len(sizes):
+        scaled = (spread[0] / spread[1]) / float(sizes.mean())
+        if scaled > 1:
+            sizes = np.maximum(1, np.round(sizes * scaled)).astype(np.int64)
     per_count = sizes.value_counts().sort_index()
     per_count = per_count[per_count >= rare_k]  # one patient's 30 rows: a count of theirs, not kept
     if per_count.empty or int(per_count.index.max()) < 2:
@@ -114,13 +127,15 @@ def gather(persons: Persons, frame: pd.DataFrame, rng: np.random.Generator) -> N
     order = np.lexsort([rng.random(n), *(_in_order(sub[c]) for c in reversed(keys))])
     group = np.repeat(np.arange(len(sizes)), sizes)
     firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    first_row = rows[order[firsts]][group]  # each sorted row's person's first row
+    picked = rows[order[firsts + (rng.random(len(sizes)) * sizes).astype(np.int64)]]
+    first_row = picked[group]  # each sorted row's person's row that speaks for it
     target = rows[order]
-    # One name per person: the first row's, or where two persons drew the same, one no one has.
+    # One name per person: its row's, or where two persons drew the same, one no other person has.
     names = frame[persons.column].to_numpy(dtype=object)
-    chosen = names[rows[order[firsts]]].copy()
+    chosen = names[picked].copy()
     seen: set[Any] = set()
-    spare = iter(v for v in pd.unique(names[rows]) if v not in set(chosen))
+    used = set(chosen)
+    spare = iter(v for v in pd.unique(names[rows]) if v not in used)
     for i, v in enumerate(chosen):
         if v in seen:
             chosen[i] = next(spare, v)
