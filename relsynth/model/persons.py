@@ -88,7 +88,7 @@ def fit(
     if spread is not None and spread[1] and len(sizes):
         scaled = (spread[0] / spread[1]) / float(sizes.mean())
         if scaled > 1:
-            sizes = np.maximum(1, np.round(sizes * scaled)).astype(np.int64)
+            sizes = (sizes * scaled).round().clip(lower=1).astype(np.int64)
     per_count = sizes.value_counts().sort_index()
     per_count = per_count[per_count >= rare_k]  # one patient's 30 rows: a count of theirs, not kept
     if per_count.empty or int(per_count.index.max()) < 2:
