@@ -858,8 +858,10 @@ def _fit_own(
     _spelled_steps(model.parts, specs)
     model.non_finite = non_finite(table, frame)
     _fit_record_guard(model, table, original, specs, rng)
-    if namer is not None and tp.context is None:  # a flat table of persons with rows
-        keyed = {c for cols in table.keysets() for c in cols} | set(roles) | uniques
+    keyed = {c for cols in table.keysets() for c in cols} | set(roles) | uniques
+    # A flat table of persons with rows; not where the person is part of a key (UNIQUE (mrn,
+    # seq)): gathered into persons, rows would fall on each other's keys and be dropped.
+    if namer is not None and tp.context is None and namer not in keyed:
         mine = [c.name for c in table.columns if c.name not in keyed and specs[c.name].how != "key"]
         spread = source_counts.spread(table.name, namer) if source_counts is not None else None
         model.persons = persons.fit(original, namer, mine, rare_k, spread)
