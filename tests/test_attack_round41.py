@@ -36,13 +36,19 @@ FROM (SELECT g, timestamptz '2022-01-01 00:00:00+00' + g * interval '1 hour'
 """
 
 
-@pytest.mark.postgresql
-def test_whole_numbers_of_a_numeric_without_scale_are_written_whole(pg_db) -> None:
+@pytest.fixture
+def users(pg_db) -> str:
+    """USERS synthesized into PostgreSQL: the target's URL."""
     source, target = pg_db(), pg_db()
     run_sql(source, USERS)
     relsynth.synthesize(source, target, seed=1)
+    return target
+
+
+@pytest.mark.postgresql
+def test_whole_numbers_of_a_numeric_without_scale_are_written_whole(users: str) -> None:
     ((dotted, halves, rows),) = fetch(
-        target,
+        users,
         "SELECT count(*) FILTER (WHERE size_bytes::text LIKE '%.%'),"
         " count(*) FILTER (WHERE ratio::text LIKE '%.%'), count(*) FROM users",
     )
@@ -50,12 +56,9 @@ def test_whole_numbers_of_a_numeric_without_scale_are_written_whole(pg_db) -> No
 
 
 @pytest.mark.postgresql
-def test_a_time_drawn_from_an_earlier_one_keeps_its_microseconds(pg_db) -> None:
-    source, target = pg_db(), pg_db()
-    run_sql(source, USERS)
-    relsynth.synthesize(source, target, seed=1)
+def test_a_time_drawn_from_an_earlier_one_keeps_its_microseconds(users: str) -> None:
     ((whole, known, before),) = fetch(
-        target,
+        users,
         "SELECT count(*) FILTER (WHERE mod(extract(microseconds FROM last_login)::bigint, 1000000) = 0),"
         " count(last_login), count(*) FILTER (WHERE last_login < created_at) FROM users",
     )
