@@ -21,7 +21,7 @@ import pandas as pd
 from relsynth import dialects, transform
 from relsynth.graph import MIN_PEOPLE, Plan, TablePlan, is_person_table, is_subject_table
 from relsynth.graph import plan as make_plan
-from relsynth.model import backrefs, by_level, exact_fit, guards, natives, persons, rare, text_numbers
+from relsynth.model import backrefs, by_level, exact_fit, guards, natives, persons, rare, selfrefs, text_numbers
 from relsynth.model import exact as ex
 from relsynth.model import levels as category_order
 from relsynth.model import relations as rel
@@ -2511,6 +2511,7 @@ def _fit_keys(
         refs = pd.DataFrame({r: rel.comparable(frame[c]) for c, r in pairs})
         shared = [c for c in self_ref_shared(table, fk) if c in fk.ref_columns]
         model.forests[fk.name] = Forest.fit_columns(own, refs, groups, shared)
+    selfrefs.fit(table, frame, tp.self_refs, model.forests, times)  # type: ignore[attr-defined]
 
 
 def _fit_hierarchy(

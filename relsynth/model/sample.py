@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from relsynth.model import backrefs, persons
+from relsynth.model import backrefs, persons, selfrefs
 from relsynth.model import checks as ck
 from relsynth.model import exact_sample as xs
 from relsynth.model import keys as kz
@@ -671,6 +671,8 @@ def _ordered_self_refs(model: Model, name: str, done: dict[str, _Sampled], rng: 
         dtype = frame[c].dtype
         fixed = pd.Series(values, index=frame.index, dtype=object)
         frame[c] = fixed if dtype.kind == "O" else fixed.astype(dtype)
+    # The laws its self-references hold (a mother is female, 18 years older, not the father).
+    selfrefs.keep(table, frame, model.plan[name].self_refs, tm.forests, rng)
 
 
 def _redraw_taken(

@@ -209,6 +209,15 @@ class Model:
                     by = forest.order_by
                     where = " of the same parent" if forest.within_group else ""
                     out.append(f"{t.name}: {name} names an earlier row{where} by {by}")
+                if forest.min_gap is not None:
+                    out.append(f"{t.name}: {name} names a row at least the least source gap earlier")
+            for name, forest in t.forests.items():
+                for column, _ in forest.target_values:
+                    out.append(f"{t.name}: {name} names rows of one {column} only")
+                for other in forest.distinct_from:
+                    out.append(f"{t.name}: {name} never names the row {other} does")
+                for other in forest.null_with:
+                    out.append(f"{t.name}: {name} is NULL where {other} is")
             for dim in t.dims:
                 if dim.role == "value" and getattr(dim.encoder, "given", None):  # model/by_level.py
                     out.append(f"{t.name}: {dim.column} has its own distribution per {_per(dim.encoder)}")
