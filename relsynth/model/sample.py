@@ -561,6 +561,7 @@ def _sample_table(
     if tm.persons is not None and context is None:  # a flat table's rows, gathered into persons
         persons.gather(tm.persons, frame, rng)
     avoid_records(tm, table, frame, rng, report, floor=_floor(tm, frame, parent, parent_pos))
+    _unordered_pairs(model, tm, table, frame, context, parent.frame if parent else None, parent_pos)
     _repair_checks(tm, table, frame, rng, report)
     frames = {name: s.frame for name, s in done.items()}
     _settle(model, tm, table, frame, frames, parent.frame if parent else None, parent_pos, rng, report)
@@ -1249,6 +1250,94 @@ def _breaks_checks(table: Table, frame: pd.DataFrame, column: str) -> np.ndarray
         if column in cols and cols <= set(frame.columns):
             bad |= np.asarray(ck.violations(node, frame), dtype=bool)
     return bad
+
+
+def _unordered_pairs(
+    model: Model,
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    context: Any = None,
+    parent: pd.DataFrame | None = None,
+    parent_pos: np.ndarray | None = None,
+) -> None:
+    """Two keys to the same rows a CHECK orders (friendships: a < b) hold an unordered pair: a row
+    drawn the other way round has them swapped, not dropped (half of the rows were). Only where
+    nothing else tells the two apart: no other CHECK on them, and no relation (a date after a's,
+    a value repeated from b's row, a parent's count of its rows by a) learned through either. An
+    order through the context key (a friendship since after a's birth) is settled afterwards with
+    the new parent: ``parent_pos`` (rows' positions in ``parent``) is moved with the swap."""
+    if not len(frame):
+        return
+    singles = {fk.columns[0]: fk for fk in table.foreign_keys if len(fk.columns) == 1}
+    for check in table.checks:
+        try:
+            node = ck.parse(check.sql, table.sql_dialect)
+        except ck.NotInterpretable:
+            continue
+        if not isinstance(node, ck.Cmp) or node.op not in {"<", ">", "<=", ">="}:
+            continue
+        if not isinstance(node.left, ck.Col) or not isinstance(node.right, ck.Col):
+            continue
+        a, b = singles.get(node.left.name), singles.get(node.right.name)
+        if (
+            a is None
+            or b is None
+            or a.name == b.name
+            or a.columns[0] not in frame
+            or b.columns[0] not in frame
+        ):
+            continue
+        if (a.ref_table, a.ref_columns) != (b.ref_table, b.ref_columns):
+            continue
+        pair = {a.columns[0], b.columns[0]}
+        others = [c for c in table.checks if c is not check]
+        if any(
+            ck.columns_of(ck.parse(c.sql, table.sql_dialect)) & pair for c in others if _parses(c.sql, table)
+        ):
+            continue
+        settled = context is not None and parent is not None and parent_pos is not None
+        ordered = [o.fk for o in tm.orders if not settled or o.fk != context.name]
+        through = ordered + [o.fk for o in tm.anchors.values()] + [r.fk for r in tm.repeats]
+        if a.name in through or b.name in through:
+            continue
+        learned = repr((tm.reaches, tm.time_matches, tm.key_matches, tm.back_refs, tm.aggregates))
+        if a.name in learned or b.name in learned:
+            continue
+        referenced = model.tables.get(a.ref_table)
+        if referenced is not None and table.name in repr(referenced.aggregates):
+            continue
+        bad = np.asarray(ck.violations(node, frame), dtype=bool)
+        x, y = (
+            frame[a.columns[0]].to_numpy(dtype=object, copy=True),
+            frame[b.columns[0]].to_numpy(dtype=object, copy=True),
+        )
+        x[bad], y[bad] = y[bad], x[bad].copy()
+        swapped = np.asarray(
+            ck.violations(node, frame.assign(**{a.columns[0]: x, b.columns[0]: y})), dtype=bool
+        )
+        undo = bad & swapped  # equal keys stay broken either way: left to the repair
+        x[undo], y[undo] = y[undo], x[undo].copy()
+        moved = np.flatnonzero(bad & ~undo)
+        if settled and parent is not None and context.name in (a.name, b.name) and len(moved):
+            from relsynth.model.relations import comparable, key_rows
+
+            now = x if context.name == a.name else y
+            keys = pd.Index(list(comparable(parent[context.ref_columns[0]])))
+            pos = key_rows(keys, pd.Index(list(comparable(pd.Series(now[moved])))))
+            parent_pos[moved] = np.where(pos >= 0, pos, parent_pos[moved])  # type: ignore[index]
+        for c, v in ((a.columns[0], x), (b.columns[0], y)):
+            dtype = frame[c].dtype
+            fixed = pd.Series(v, index=frame.index, dtype=object)
+            frame[c] = fixed if dtype.kind == "O" else fixed.astype(dtype)
+
+
+def _parses(sql: str, table: Table) -> bool:
+    try:
+        ck.parse(sql, table.sql_dialect)
+    except ck.NotInterpretable:
+        return False
+    return True
 
 
 def _repair_checks(
