@@ -54,7 +54,9 @@ def _people(rnd: random.Random) -> list[dict[str, object]]:
                 born = base + dt.timedelta(days=18 * YEAR + rnd.randrange(22 * YEAR))
                 pid = g * 10000 + len(nxt) + 1
                 sex = rnd.choice("FM")
-                nxt.append({"person_id": pid, "sex": sex, "born": born, "m": w["person_id"], "f": m["person_id"]})
+                nxt.append(
+                    {"person_id": pid, "sex": sex, "born": born, "m": w["person_id"], "f": m["person_id"]}
+                )
         rows += nxt
         gen = nxt
     return rows
@@ -131,3 +133,20 @@ def test_unordered_pair_is_swapped_not_dropped(kind: str, request: pytest.Fixtur
     born = dict(_rows(target, "SELECT person_id, born FROM people"))
     since = _rows(target, "SELECT a, since FROM friendships")
     assert all(_date(d) >= _date(born[a]) for a, d in since)  # after a's birth, as in the source
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_links_of_one_busy_person_are_not_lost(kind: str, request: pytest.FixtureRequest) -> None:
+    """One person holds 300 links, 100 others one each: capped to what K people hold (one), the
+    300 had nowhere to go (no parent with a child below the cap) and were lost unreported."""
+    make = request.getfixturevalue(FIXTURES[kind])
+    source, target = make(), make()
+    day = dt.date(2000, 1, 1)
+    ids = sorted(int(p["person_id"]) for p in _people(random.Random(41)))  # type: ignore[call-overload]
+    busy = [{"a": ids[0], "b": b, "d": day + dt.timedelta(days=k)} for k, b in enumerate(ids[1:301])]
+    ones = [{"a": a, "b": a + 1, "d": day + dt.timedelta(days=k)} for k, a in enumerate(ids[301:501:2])]
+    n = _load(source, busy + ones)
+    out = relsynth.synthesize(source, target, seed=1)
+    assert out["write"].verification.problems == 0
+    got = _rows(target, "SELECT count(*) FROM friendships")[0][0]
+    assert got >= 0.9 * n  # 101 of 400 before

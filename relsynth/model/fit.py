@@ -2857,6 +2857,8 @@ def _most_children(counts: np.ndarray, k: int, rng: np.random.Generator) -> np.n
     excess = round(float(counts.sum() - out.sum()))
     for _ in range(3):
         room = np.where(out < cap, out, 0.0)
+        if room.sum() <= 0:  # every parent with a child is at the cap (one person's 1,023 links
+            room = (out < cap).astype(float)  # among 846 of one each): to those with none
         if excess <= 0 or room.sum() <= 0:
             break
         added = rng.multinomial(excess, room / room.sum()).astype(float)
