@@ -150,3 +150,34 @@ def test_links_of_one_busy_person_are_not_lost(kind: str, request: pytest.Fixtur
     assert out["write"].verification.problems == 0
     got = _rows(target, "SELECT count(*) FROM friendships")[0][0]
     assert got >= 0.9 * n  # 101 of 400 before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_lifespans_stay_within_the_source(kind: str, request: pytest.FixtureRequest) -> None:
+    """died >= born is kept by clipping, but the two drawn apart made lives of 166 years where the
+    source's longest was 117 (one canary) and the rest under 82: the gap past the K-th largest is
+    drawn again from the other rows'."""
+    make = request.getfixturevalue(FIXTURES[kind])
+    source, target = make(), make()
+    rnd = random.Random(7)
+    rows = []
+    for i in range(1, 1201):
+        born = dt.date(1850, 1, 1) + dt.timedelta(days=rnd.randrange(100 * YEAR))
+        rows.append({"i": i, "b": born, "d": born + dt.timedelta(days=rnd.randrange(80 * YEAR))})
+    rows[0]["d"] = rows[0]["b"] + dt.timedelta(days=117 * YEAR)  # type: ignore[operator]
+    engine = sa.create_engine(source)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TABLE person (person_id INT PRIMARY KEY, born DATE NOT NULL, died DATE,"
+                " CHECK (died >= born))"
+            )
+            conn.execute(sa.text("INSERT INTO person VALUES (:i, :b, :d)"), rows)
+    finally:
+        engine.dispose()
+    out = relsynth.synthesize(source, target, seed=1)
+    assert out["write"].verification.problems == 0
+    lives = [(_date(d) - _date(b)).days for b, d in _rows(target, "SELECT born, died FROM person") if d]
+    assert len(lives) > 1000
+    assert max(lives) <= 80 * YEAR  # a life of 123 years before
+    assert sum(lv > 60 * YEAR for lv in lives) < 0.35 * len(lives)  # no heap at the widest gap

@@ -163,6 +163,7 @@ def clip_times(
     pos: np.ndarray | None,
     times: Times,
     skip: frozenset[str] = frozenset(),
+    rng: np.random.Generator | None = None,
 ) -> None:
     """Each modelled time clipped into the bounds its orders set: with the same row (a derived
     date by the time it is the date of), the context parent and rows reached through foreign keys
@@ -193,9 +194,28 @@ def clip_times(
         if step >= 1.0:  # a date column holds no time of day: its bounds are whole days
             lo = np.ceil(lo / step) * step
             hi = np.floor(hi / step) * step
-        new = np.maximum(np.minimum(x, hi), lo)
+        new = np.minimum(x, hi)
+        for _, base, span in (sp for sp in tm.spans if sp[0] == col and sp[1] in frame):
+            new = _within_span(new, times.of(frame, base), float(span), rng)
+        new = np.maximum(new, lo)
         bad = ~np.isnan(x) & (new != x)
         _clip_with_gaps(tm, table, frame, col, bad, new - x, times, skip)
+
+
+def _within_span(x: np.ndarray, y: np.ndarray, span: float, rng: np.random.Generator | None) -> np.ndarray:
+    """x no more than ``span`` after y: a row past it takes the gap of another row within it
+    (drawn at random: the gaps keep their shape, no point mass at the span), or the span."""
+    gap = x - y
+    over = gap > span  # NaN compares False
+    if not over.any():
+        return x
+    donors = gap[(gap >= 0) & (gap <= span)]
+    out = x.copy()
+    if rng is not None and len(donors):
+        out[over] = y[over] + donors[rng.integers(len(donors), size=int(over.sum()))]
+    else:
+        out[over] = y[over] + span
+    return out
 
 
 def _clip_with_gaps(
@@ -285,11 +305,11 @@ def settle(
     placed = frozenset(
         c for r in tm.no_overlap if {r.start, r.end, r.key} <= set(frame) for c in (r.start, r.end)
     )
-    clip_times(schema, tm, table, frame, frames, parent, pos, times, skip=placed)
+    clip_times(schema, tm, table, frame, frames, parent, pos, times, skip=placed, rng=rng)
     bent: dict[str, int] = {}
     if placed:
         bent = _intervals(schema, tm, table, frame, frames, parent, pos, rng, times)
-        clip_times(schema, tm, table, frame, frames, parent, pos, times, skip=placed)
+        clip_times(schema, tm, table, frame, frames, parent, pos, times, skip=placed, rng=rng)
     derive_rows(tm, table, frame, rng, times)
     return bent
 

@@ -21,7 +21,17 @@ import pandas as pd
 from relsynth import dialects, transform
 from relsynth.graph import MIN_PEOPLE, Plan, TablePlan, is_person_table, is_subject_table
 from relsynth.graph import plan as make_plan
-from relsynth.model import backrefs, by_level, exact_fit, guards, natives, persons, rare, selfrefs, text_numbers
+from relsynth.model import (
+    backrefs,
+    by_level,
+    exact_fit,
+    guards,
+    natives,
+    persons,
+    rare,
+    selfrefs,
+    text_numbers,
+)
 from relsynth.model import exact as ex
 from relsynth.model import levels as category_order
 from relsynth.model import relations as rel
@@ -709,6 +719,7 @@ def _fit_own(
         ).items()
         if c in modelled and (o.fk is not None or twins.get(o.base, o.base) in modelled)
     }
+    model.spans = _spans(found, seconds, model.anchors, modelled, twins, rare_k)
     # Orders with rows reached through other keys; intervals that never overlap for one key.
     keep = exact_fit.protected(table)
     keep -= exact_fit.apart(table, frame, keep & set(seconds))  # a key's other columns unique alone
@@ -2842,6 +2853,29 @@ def _nobodys_counts(
             each, extra = divmod(round(float(counts.sum())), len(out))
             out[:] = each
             out[:extra] += 1
+
+
+def _spans(
+    found: list[rel.Order],
+    seconds: dict[str, np.ndarray],
+    anchors: dict[str, rel.Order],
+    modelled: list[str],
+    twins: dict[str, str],
+    k: int,
+) -> list[list[Any]]:
+    """[column, base, gap]: the K-th largest gap of each same-table order between two drawn times
+    (a death after the birth), not anchored (a gap from an anchor is modelled, its extremes pulled
+    in): drawn apart, the two made lives of 166 years where the source's longest was 117."""
+    out: list[list[Any]] = []
+    for o in found:
+        if o.fk is not None or o.op != ">=" or o.column in anchors or o.column not in modelled:
+            continue
+        if twins.get(o.column, o.column) == twins.get(o.base, o.base) or o.base not in seconds:
+            continue
+        gap = seconds[o.column] - seconds[o.base]
+        gap = np.sort(gap[~np.isnan(gap)])
+        if len(gap) >= max(k, 1) * 4:
+            out.append([o.column, o.base, float(gap[-max(k, 1)])])
     return out
 
 
