@@ -275,6 +275,7 @@ def _fit_tables(
                     log.debug("%s.%s: a sentinel date held by too few people: not kept", name, spec.name)
                     value = None
             spec.sentinel = value
+    _unread_spans(schema, models)
     model = Model(schema=schema, plan=plan, tables=models, seed=seed)
     if guard:
         guards.attach(model, frames)  # in memory only: gone when the model is saved
@@ -2877,6 +2878,23 @@ def _spans(
         if len(gap) >= max(k, 1) * 4:
             out.append([o.column, o.base, float(gap[-max(k, 1)])])
     return out
+
+
+def _unread_spans(schema: Schema, models: dict[str, TableModel]) -> None:
+    """Spans kept only on times no other table's order reads (a death its admissions come before):
+    drawn again, a death moved years back left an admission between a provider's hiring and it
+    nowhere to go. Those are bounded by the other rows already."""
+    read: set[tuple[str, str]] = set()
+    for name, tm in models.items():
+        if name not in schema.table_names:
+            continue
+        fks = {fk.name: fk.ref_table for fk in schema.table(name).foreign_keys}
+        read |= {(fks[o.fk], o.base) for o in tm.orders if o.fk in fks}
+        read |= {(fks[o.fk], o.base) for o in tm.anchors.values() if o.fk in fks}
+        read |= {(r.table, r.base) for r in tm.reaches}
+        read |= {(fks[k], m.base) for k, m in tm.time_matches.items() if k in fks}
+    for name, tm in models.items():
+        tm.spans = [sp for sp in tm.spans if (name, sp[0]) not in read]
 
 
 def _most_children(counts: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
