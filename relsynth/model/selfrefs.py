@@ -6,7 +6,8 @@ the same child, or there without a father. Learned here, for single-column self-
 
 - a value every referenced row holds (a mother's sex F) where chance would not give it;
 - the least time between a row and the row it names by the order it follows (a parent born 18
-  years before the child at least: keys.following finds the order, this the margin);
+  years before the child at least: keys.following finds the order, this the margin, as the K-th
+  smallest gap: no one pair's);
 - two self-references that never name the same row (mother_id <> father_id);
 - two self-references NULL on the same rows (both parents known, or neither).
 
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relsynth.model.keys import MIN_ORDERED_LINKS, Forest
+from relsynth.model.keys import MIN_ORDERED_LINKS, RARE_K, Forest
 
 MAX_LEVELS = 20  # values a column may have to be a category a referenced row must hold
 CHANCE = 1e-3  # how unlikely by chance the referenced rows all sharing a value must be
@@ -90,8 +91,9 @@ def fit(
             t = times[forest.order_by]
             gap = t[linked] - t[up[linked]]
             gap = gap[~np.isnan(gap)]
-            if len(gap) >= MIN_ORDERED_LINKS and gap.min() > 0:
-                forest.min_gap = float(gap.min())
+            least = np.sort(gap)[RARE_K - 1] if len(gap) >= MIN_ORDERED_LINKS else 0.0
+            if least > 0:  # the K-th smallest, as a spread's extremes are pulled in: no one row's
+                forest.min_gap = float(least)
         for other in singles:
             if other.name == fk.name:
                 continue

@@ -213,7 +213,9 @@ class Model:
                     where = " of the same parent" if forest.within_group else ""
                     out.append(f"{t.name}: {name} names an earlier row{where} by {by}")
                 if forest.min_gap is not None:
-                    out.append(f"{t.name}: {name} names a row at least the least source gap earlier")
+                    out.append(f"{t.name}: {name} names a row earlier by a margin (the K-th least gap)")
+            for column, base, _ in t.spans:
+                out.append(f"{t.name}: {column} - {base} within the K-th largest gap")
             for name, forest in t.forests.items():
                 for column, _ in forest.target_values:
                     out.append(f"{t.name}: {name} names rows of one {column} only")
