@@ -118,6 +118,10 @@ def test_parents_keep_sex_age_gap_and_pairing(kind: str, request: pytest.Fixture
     young = [p for p in linked if (_date(p[2]) - _date(people[p[3]][2])).days < 12 * YEAR]
     young += [p for p in linked if (_date(p[2]) - _date(people[p[4]][2])).days < 12 * YEAR]
     assert not young  # parents born 18 years or more before in the source
+    src = {r[0]: r for r in _rows(source, "SELECT person_id, sex, born, mother_id, father_id FROM people")}
+    widest = max((_date(p[2]) - _date(src[q][2])).days for p in src.values() if p[3] for q in p[3:5])
+    gaps = [(_date(p[2]) - _date(people[q][2])).days for p in linked for q in p[3:5]]
+    assert max(gaps) <= widest  # nor born after the source's widest gap (a mother of 157)
 
 
 @pytest.mark.parametrize("kind", KINDS)

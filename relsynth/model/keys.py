@@ -425,10 +425,11 @@ class Forest:
     group_size: float = 1.0  # rows per group of the columns the FK shares with the key (a tenant's users)
     order_by: str | None = None  # a time no row is before its parent's (a visit after the one it names)
     # Laws of model/selfrefs.py: [column, value] every referenced row holds (a mother's sex), the
-    # least time before the row its parent's order_by is, self-references (by name) never naming
-    # the same row, and those NULL on the same rows.
+    # least and widest time a row's parent is before it by order_by, self-references (by name)
+    # never naming the same row, and those NULL on the same rows.
     target_values: list[list[Any]] = field(default_factory=list)
     min_gap: float | None = None
+    max_gap: float | None = None
     distinct_from: list[str] = field(default_factory=list)
     null_with: list[str] = field(default_factory=list)
 
@@ -624,6 +625,7 @@ class Forest:
             "order_by": self.order_by,
             "target_values": [list(p) for p in self.target_values],
             "min_gap": self.min_gap,
+            "max_gap": self.max_gap,
             "distinct_from": list(self.distinct_from),
             "null_with": list(self.null_with),
         }

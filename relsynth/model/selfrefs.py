@@ -94,6 +94,7 @@ def fit(
             least = np.sort(gap)[RARE_K - 1] if len(gap) >= MIN_ORDERED_LINKS else 0.0
             if least > 0:  # the K-th smallest, as a spread's extremes are pulled in: no one row's
                 forest.min_gap = float(least)
+                forest.max_gap = float(np.sort(gap)[-RARE_K])  # a mother of 157 where none was 72
         for other in singles:
             if other.name == fk.name:
                 continue
@@ -121,24 +122,28 @@ def _draw(
     when: np.ndarray | None,
     t: np.ndarray | None,
     gap: float,
+    widest: float,
     avoid: list[np.ndarray],
     nullable: bool,
     rng: np.random.Generator,
 ) -> int:
     """Each of ``rows`` given a parent drawn from ``pool`` (sorted by ``when``, the pool's times)
-    no later than its own time less ``gap`` and no row another self-reference names for it; a row
-    none fits is left a root where it may be NULL. How many were left roots."""
+    no later than its own time less ``gap``, no earlier than less ``widest``, and no row another
+    self-reference names for it; a row none fits is left a root where it may be NULL. How many
+    were left roots."""
     if when is not None and t is not None:
         limit = np.where(np.isnan(t[rows]), np.inf, t[rows] - gap)
         ready = np.searchsorted(when, limit, side="right")
+        first = np.searchsorted(when, np.where(np.isnan(t[rows]), -np.inf, t[rows] - widest), side="left")
     else:
         ready = np.full(len(rows), len(pool))
+        first = np.zeros(len(rows), dtype=np.int64)
     lost = 0
-    for row, upto in zip(rows.tolist(), ready.tolist(), strict=True):
+    for row, start, upto in zip(rows.tolist(), first.tolist(), ready.tolist(), strict=True):
         chosen = -1
-        if upto > 0:
+        if upto > start:
             for _ in range(TRIES):
-                cand = int(pool[int(rng.integers(upto))])
+                cand = int(pool[int(rng.integers(start, upto))])
                 if cand != row and all(a[row] != cand for a in avoid):
                     chosen = cand
                     break
@@ -206,12 +211,14 @@ def keep(
             t = seconds(frame[forest.order_by], column.type.name in STRING_TYPES)
         allowed = _fits(forest, categories, n)
         gap = forest.min_gap or 0.0
+        widest = forest.max_gap if forest.max_gap is not None else np.inf
         avoid = [parents[o] for o in forest.distinct_from if o in parents and o != fk.name]
         wants = up == -2
         linked = (up >= 0) & (up != own)
         bad = linked & ~allowed[np.maximum(up, 0)]
         if t is not None and forest.min_gap is not None:
             bad |= linked & (t < t[np.maximum(up, 0)] + gap)  # NaN compares False: unknown is fine
+            bad |= linked & (t > t[np.maximum(up, 0)] + widest)
         for a in avoid:
             bad |= linked & (up == a)
         redo = np.flatnonzero(bad | wants)
@@ -228,13 +235,13 @@ def keep(
             sort = np.lexsort((pool, when))
             pool, when = pool[sort], when[sort]
         nullable = table.column(fk.columns[0]).nullable
-        lost = _draw(up, redo, pool, when, t, gap, avoid, nullable, rng)
+        lost = _draw(up, redo, pool, when, t, gap, widest, avoid, nullable, rng)
         if t is not None and lost:
             # Rows left without a parent (born before anyone could be their mother) hand their
             # link to the latest roots, so the source's share of rows with a parent stays.
             roots = np.flatnonzero((up == -1) & ~np.isnan(t) & (before[fk.name] == -1))
             roots = roots[np.lexsort((roots, -t[roots]))][:lost]
-            _draw(up, roots, pool, when, t, gap, avoid, nullable, rng)
+            _draw(up, roots, pool, when, t, gap, widest, avoid, nullable, rng)
             got = roots[up[roots] >= 0]
             for other in forest.null_with:
                 if other in parents and list(names).index(other) > list(names).index(fk.name):
