@@ -11,6 +11,9 @@ the same child, or there without a father. Learned here, for single-column self-
 - two self-references that never name the same row (mother_id <> father_id);
 - two self-references NULL on the same rows (both parents known, or neither).
 
+A self-reference inside each context parent (a visit naming the same person's visit before) is
+left to its forest, which draws within the group.
+
 ``keep`` then draws again the parents that break one, from the rows that fit (or leaves the row a
 root, NULL, where none does and the column may be NULL).
 """
@@ -76,6 +79,8 @@ def fit(
     own = np.arange(len(frame))
     for fk in singles:
         forest, up = forests[fk.name], parents[fk.name]
+        if forest.within_group:  # a chain inside each context parent (a person's visits): left to it
+            continue
         linked = (up >= 0) & (up != own)
         targets = np.unique(up[linked])
         if len(targets) >= MIN_ORDERED_LINKS:
@@ -172,10 +177,13 @@ def keep(
     lawful = [
         fk
         for fk in singles
-        if forests[fk.name].target_values
-        or forests[fk.name].min_gap is not None
-        or forests[fk.name].distinct_from
-        or forests[fk.name].null_with
+        if not forests[fk.name].within_group
+        and (
+            forests[fk.name].target_values
+            or forests[fk.name].min_gap is not None
+            or forests[fk.name].distinct_from
+            or forests[fk.name].null_with
+        )
     ]
     n = len(frame)
     if not lawful or not n:
