@@ -29,6 +29,7 @@ from relsynth.model.keys import MIN_ORDERED_LINKS, RARE_K, Forest
 
 MAX_LEVELS = 20  # values a column may have to be a category a referenced row must hold
 CHANCE = 1e-3  # how unlikely by chance the referenced rows all sharing a value must be
+WINDOW = 0.1  # share of the times' 10-90% spread the gaps' window must span to be kept
 TRIES = 4  # draws a row gets to find a parent another self-reference does not name
 
 
@@ -96,10 +97,17 @@ def fit(
             t = times[forest.order_by]
             gap = t[linked] - t[up[linked]]
             gap = gap[~np.isnan(gap)]
-            least = np.sort(gap)[RARE_K - 1] if len(gap) >= MIN_ORDERED_LINKS else 0.0
-            if least > 0:  # the K-th smallest, as a spread's extremes are pulled in: no one row's
+            gap = np.sort(gap)
+            least = gap[RARE_K - 1] if len(gap) >= MIN_ORDERED_LINKS else 0.0
+            widest = gap[-RARE_K] if len(gap) >= MIN_ORDERED_LINKS else 0.0
+            known = t[~np.isnan(t)]
+            spread = float(np.subtract(*np.percentile(known, [90, 10]))) if len(known) else 0.0
+            # The K-th smallest and widest (a spread's extremes pulled in: no one row's), where
+            # they leave a window rows can be found in: a reflex test two hours after its order,
+            # always, is a time drawn from the parent's, not a parent drawn in a window.
+            if least > 0 and widest - least >= WINDOW * spread:
                 forest.min_gap = float(least)
-                forest.max_gap = float(np.sort(gap)[-RARE_K])  # a mother of 157 where none was 72
+                forest.max_gap = float(widest)  # a mother of 157 where none was 72
         for other in singles:
             if other.name == fk.name:
                 continue
