@@ -2854,6 +2854,7 @@ def _nobodys_counts(
             each, extra = divmod(round(float(counts.sum())), len(out))
             out[:] = each
             out[:extra] += 1
+    return out
 
 
 def _spans(
