@@ -240,27 +240,6 @@ def _label_shape(table: Table) -> bool:
 # a table of nothing but its key is a code list up to UNNAMED_TEXT_CODES rows.
 UNNAMED_CODES = 100
 UNNAMED_TEXT_CODES = 1000
-MIN_PEOPLE = 20  # rows of a table (or values of a key) to count its rows as people: stores are not
-
-# A column that names or describes each entry of a dictionary (test_name, drug_name, title).
-_LABEL_NAME = re.compile(
-    r"(^|_)(names?|titles?|labels?|descriptions?|desc|abbreviations?|abbrev|display)($|_)"
-)
-
-
-def _dictionary_shape(table: Table) -> bool:
-    """A dictionary of things, not of people: each entry named (a label column: test_name,
-    drug_name) beside codes and numbers (a unit, a reference range, a strength), no date of its
-    own (a dated row is an event: a stay, a project) and no personal data at all (a phone or a
-    free-text note says someone is behind the row), nor a subject's traits (a birth date, sex)."""
-    keys = set(table.primary_key) | table.fk_columns()
-    others = [c for c in table.columns if c.name not in keys]
-    if any(c.pii for c in table.columns) or is_subject_table(table):
-        return False
-    if any(c.kind is Kind.DATETIME for c in others):
-        return False
-    labels = {Kind.CATEGORICAL, Kind.TEXT, Kind.ID}
-    return any(c.kind in labels and _LABEL_NAME.search(_snake(c.name)) for c in others)
 
 
 def _code_keyed(table: Table) -> bool:
@@ -293,25 +272,6 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
         return sum(tables[v].row_count for _, v in g.out_edges(n) if v != n)
 
     omop = any(n.lower() == "concept" for n in tables) and any(n.lower() == "person" for n in tables)
-
-    def own_code_list(p: str, n: str) -> bool:
-        """Whether ``p``, a parent of ``n``, is a short code list that only ``n`` (besides reference
-        tables) points at: a key and labels, nobody's, itself under reference tables only."""
-        t = tables[p]
-        children = {v for _, v in g.out_edges(p) if v != p}
-        return (
-            p not in data
-            and t.row_count > 0
-            and t.row_count <= UNNAMED_CODES
-            and not _PEOPLE.search(_snake(p))
-            and not any(c.pii for c in t.columns)
-            and not is_subject_table(t)
-            and (_label_shape(t) or bool(_REFERENCE_NAME.search(_snake(p))))
-            and not _measures(t)
-            and parents(p) <= set(refs)
-            and children <= set(refs) | {n}
-        )
-
     changed = True
     while changed:  # a code list may point to another code list (nation -> region)
         changed = False
@@ -326,10 +286,7 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
                 refs[n] = "a standardized vocabulary table of the OMOP CDM"
                 changed = True
                 continue
-            # A dictionary may point into a code list of its own (drugs -> drug_class, 13 drugs in
-            # 15 classes: pointed at less than once a row): both are copied, or neither.
-            pending = parents(n) - set(refs)
-            if pending and not all(own_code_list(p, n) for p in pending):
+            if not parents(n) <= set(refs):
                 continue
             children = {v for _, v in g.out_edges(n) if v != n}
             # A code list is pointed at by a plain attribute somewhere, not only by the keys of
@@ -345,24 +302,6 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
             # observation_fact: patient, concept, start, instance, ...): its concept is an attribute.
             attribute = attribute or (named and any(_beyond_links(tables[v]) for v in children))
             reason = None
-            dictionary = (
-                children
-                and attribute
-                and ratio >= 5
-                and _dictionary_shape(t)
-                # Under the rows that make people (fit.py counts a table this small by its rows):
-                # 60 departments with their budgets are entities of the data, synthesized.
-                and t.row_count < MIN_PEOPLE
-            )
-            if pending:  # only a dictionary takes its own code list along
-                if dictionary:
-                    refs[n] = _dictionary_reason(t, ratio)
-                    for p in sorted(pending):
-                        refs[p] = (
-                            f"{tables[p].row_count} rows of key and label, code list of the dictionary {n}"
-                        )
-                    changed = True
-                continue
             if children and attribute and named and ratio >= 1 and t.row_count <= 100_000:
                 reason = f"{t.row_count} rows, named like a code list, referenced by {len(children)} table(s)"
             elif (
@@ -390,22 +329,10 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
                 )
             ):
                 reason = "points only into reference tables and nothing points to it (a vocabulary table)"
-            elif dictionary:
-                # A 12-row lab test list with units and reference ranges, a 13-row drug list with
-                # strengths: synthesized, codes and names came out as random letters, every test
-                # with one distribution of values, and --scale 0.1 left one test (attack round 41).
-                reason = _dictionary_reason(t, ratio)
             if reason:
                 refs[n] = reason
                 changed = True
     return refs
-
-
-def _dictionary_reason(table: Table, ratio: float) -> str:
-    return (
-        f"{table.row_count} rows, each named, of codes and numbers and no personal data, "
-        f"{ratio:.0f} referencing rows per row (a dictionary)"
-    )
 
 
 def _beyond_links(table: Table) -> bool:

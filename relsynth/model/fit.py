@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth import dialects, transform
-from relsynth.graph import MIN_PEOPLE, Plan, TablePlan, is_person_table, is_subject_table
+from relsynth.graph import Plan, TablePlan, is_person_table, is_subject_table
 from relsynth.graph import plan as make_plan
 from relsynth.model import (
     backrefs,
@@ -1459,7 +1459,7 @@ def _smoothed(encoder: Continuous) -> Continuous:
     return encoder
 
 
-# MIN_PEOPLE (graph.py): rows of a table (or values of a key) to count its rows as people
+MIN_PEOPLE = 20  # rows of a table (or values of a key) to count its rows as people: stores are not
 
 
 @dataclass
