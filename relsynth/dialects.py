@@ -1449,7 +1449,58 @@ def code_places(conn: sa.Connection, schemas: Sequence[str | None]) -> list[tupl
         for place in named:
             if place not in own and not (trigger and place in {"new", "old"}):
                 out.setdefault(place, what)
+    if kind == "postgresql":
+        for place, what in _pg_reach(conn):
+            if place not in own:
+                out.setdefault(place, what)
     return sorted(out.items())
+
+
+ANY_SCHEMA = "*"  # code_places: a place every schema of the source's database is (an event trigger)
+
+
+def _pg_reach(conn: sa.Connection) -> list[tuple[str, str]]:
+    """PostgreSQL: what reaches schemas of the source's database without naming them. An event
+    trigger fires on the CREATE statements of any schema (one logging DDL into the source's table
+    wrote there when the target was another schema of that database: ANY_SCHEMA). A search_path
+    (the server's, the database's or a role's setting) makes a trigger's unqualified INSERT INTO
+    audit find the first schema holding an audit: the schemas it lists, and with "$user" every
+    schema named after a role. Catalog reads only."""
+    import sqlalchemy as sa
+
+    out = [
+        (ANY_SCHEMA, f"event trigger {name}")
+        for (name,) in conn.execute(
+            sa.text("SELECT evtname FROM pg_event_trigger WHERE evtenabled <> 'D' ORDER BY evtname")
+        )
+    ]
+    paths = [
+        str(v)
+        for (v,) in conn.execute(sa.text("SELECT reset_val FROM pg_settings WHERE name = 'search_path'"))
+    ]
+    for (config,) in conn.execute(
+        sa.text(
+            "SELECT unnest(setconfig) FROM pg_db_role_setting WHERE setdatabase IN "
+            "(0, (SELECT oid FROM pg_database WHERE datname = current_database()))"
+        )
+    ):
+        key, _, value = str(config).partition("=")
+        if key.strip().lower() == "search_path":
+            paths.append(value)
+    users = False
+    for path in paths:
+        for item in path.split(","):
+            name = item.strip()
+            if name.startswith('"') and name.endswith('"') and len(name) > 1:
+                name = name[1:-1].replace('""', '"')
+            if name == "$user":
+                users = True
+            elif name:
+                out.append((name.lower(), "search_path"))
+    if users:
+        roles = conn.execute(sa.text("SELECT rolname FROM pg_roles ORDER BY rolname"))
+        out += [(str(r).lower(), 'search_path ("$user")') for (r,) in roles]
+    return out
 
 
 _Code = list[tuple[str, list[str], bool]]  # (what, its SQL, is a trigger)

@@ -115,6 +115,9 @@ class Identity:
             mine = {d.lower(): d for d, _ in self.places()}
         else:
             mine = {s.lower(): s for d, s in self.places() if s and d == source.database}
+        anywhere = next((what for p, what in source.named if p == dialects.ANY_SCHEMA), None)
+        if anywhere is not None and mine:  # an event trigger of the database: every schema of it
+            return next(iter(mine.values())), anywhere
         return next(((mine[p], what) for p, what in source.named if p in mine), None)
 
     def same_as(self, other: Identity | None) -> bool:
@@ -213,6 +216,18 @@ def refuse_same(source: Identity | None, target: Identity, described: str) -> No
             f"choose another {where}"
         )
     hit = target.named_by(source) if source is not None else None
+    if hit is not None and hit[1].startswith("event trigger"):
+        raise SameDatabase(
+            f"The target {described} (schema {hit[0]}) is in the source's database, whose {hit[1]} "
+            "fires on the tables relsynth would create in any of its schemas (and may write into the "
+            "source): write into another database, or disable that event trigger first"
+        )
+    if hit is not None and hit[1].startswith("search_path"):
+        raise SameDatabase(
+            f"The target {described} (schema {hit[0]}) is a schema the source database's {hit[1]} "
+            "reaches: a trigger or function of the source naming a table without its schema would "
+            "find the target's there; write into another database or another schema"
+        )
     if hit is not None:
         where = "database" if target.kind == "mysql" else "schema"
         raise SameDatabase(
