@@ -1742,25 +1742,48 @@ def _row_security(
     for name in secured:
         table = schema.table(name)
         qualified = prep.format_table(target[name])
-        for policy in table.policies:
+        # RESTRICTIVE policies first: where one is not recreated, the permissive ones beside it would
+        # open rows it kept from their roles (the source's USING (true) beside a tenant check), so
+        # none of them is created; ENABLE/FORCE still are, and the table denies every non-owner row.
+        ordered = sorted(table.policies, key=lambda p: p.permissive)
+        closed: list[str] = []
+        for policy in ordered:
+            if policy.permissive and closed:
+                continue
             lacking = [r for r in policy.roles if r != "public" and r not in roles]
             if lacking:
                 summary.changes.append(
                     f"policy {policy.name} on {name}: not recreated: it is for role {lacking[0]}, which "
                     "the target's server does not have"
                 )
-                continue
-            if policy.command not in {"ALL", "SELECT", "INSERT", "UPDATE", "DELETE"}:  # an edited file's
+            elif policy.command not in {"ALL", "SELECT", "INSERT", "UPDATE", "DELETE"}:  # an edited file's
                 summary.not_recreated.append(f"policy {policy.name} on {name}: its command is not SQL's")
-                continue
-            expressions = [e for e in (policy.using, policy.check) if e]
-            why = _reaches(kind, expressions, others, columns) or _reads_schema(expressions, moved)
-            if why is not None:
-                summary.changes.append(f"policy {policy.name} on {name}: not recreated: {why}")
-                continue
-            why = _attempt(conn, kind, [_policy_sql(policy, qualified, prep)])
-            if why is not None:
-                summary.not_recreated.append(f"policy {policy.name} on {name}: {why}")
+            else:
+                expressions = [e for e in (policy.using, policy.check) if e]
+                why = _reaches(kind, expressions, others, columns) or _reads_schema(expressions, moved)
+                if why is not None:
+                    summary.changes.append(f"policy {policy.name} on {name}: not recreated: {why}")
+                else:
+                    why = _attempt(conn, kind, [_policy_sql(policy, qualified, prep)])
+                    if why is None:
+                        continue
+                    summary.not_recreated.append(f"policy {policy.name} on {name}: {why}")
+            if not policy.permissive:
+                closed.append(policy.name)
+        if closed:
+            left = [p.name for p in table.policies if p.permissive]
+            if left:
+                state = (
+                    "stays on: no row for a non-owner role"
+                    if table.row_security
+                    else "is off, as in the source"
+                )
+                summary.changes.append(
+                    f"{name}: permissive {'policy' if len(left) == 1 else 'policies'} {', '.join(left)} "
+                    f"not recreated either, as restrictive {'policy' if len(closed) == 1 else 'policies'} "
+                    f"{', '.join(closed)} {'is' if len(closed) == 1 else 'are'} not (alone, the permissive "
+                    f"would open rows the restrictive keep closed); row-level security {state}"
+                )
         if table.row_security:
             statements = [f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY"]
             if table.row_security == "forced":
