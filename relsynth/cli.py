@@ -1100,27 +1100,15 @@ def _evaluate_after(
     """synthesize and demo: the evaluation of the target as written, read back from the database,
     by the same call as `relsynth evaluate` (one evaluation, one set of numbers), whose command
     line is printed so a user can reproduce them."""
+    import sqlalchemy as sa
+
     from relsynth.api import evaluate as run
+    from relsynth.errors import RowsHidden
     from relsynth.io import redact
 
     holdout = result["model"].source.get("holdout") or None
     rare_k = result["model"].source.get("rare_k")
     synthetic_schema = result.get("target_schema")
-    with _progress(ctx) as progress:
-        evaluation = run(
-            source,
-            target,
-            schema=schema_file,
-            db_schema=db_schema,
-            synthetic_schema=synthetic_schema,
-            include=include,
-            exclude=exclude,
-            holdout=holdout,
-            infer_keys=infer_keys,
-            progress=progress,
-            rare_k=rare_k,
-        )
-    _write_reports(evaluation, report, None)
     words = ["relsynth", "evaluate", redact(source), redact(target)]
     for name in db_schema:
         words += ["--schema", name]
@@ -1136,8 +1124,47 @@ def _evaluate_after(
     if rare_k and rare_k != 5:
         words += ["--rare-k", str(rare_k)]
     again = " ".join(shlex.quote(w) for w in words)
+    try:
+        with _progress(ctx) as progress:
+            evaluation = run(
+                source,
+                target,
+                schema=schema_file,
+                db_schema=db_schema,
+                synthetic_schema=synthetic_schema,
+                include=include,
+                exclude=exclude,
+                holdout=holdout,
+                infer_keys=infer_keys,
+                progress=progress,
+                rare_k=rare_k,
+            )
+    except RowsHidden as err:
+        # The load is committed and was verified (before its row-level security was switched on):
+        # a target its recreated policies keep from this user is not a failed run, only one not evaluated.
+        if not _same_database(err.url, target, sa):
+            raise
+        log.warning(
+            "%s",
+            f"warning: evaluation skipped: row-level security of table {err.table} in the target hides rows "
+            "from this run's user (the data is written and verified); evaluate it with a role that has "
+            f"BYPASSRLS or is a superuser in the target's URL: {again}",
+        )
+        return
+    _write_reports(evaluation, report, None)
     note = " (without this run's holdout: privacy is compared without one)" if holdout else ""
     _stdout_console().print(f"the same numbers: {again}{note}", highlight=False, soft_wrap=True)
+
+
+def _same_database(url: object, target: str, sa: Any) -> bool:
+    """The database an error names is the target's (host, port, database), not the source's."""
+    try:
+        ours = sa.make_url(target)
+    except Exception:
+        return False
+    if not isinstance(url, sa.URL):
+        return False
+    return (url.host, url.port, url.database) == (ours.host, ours.port, ours.database)
 
 
 def _print_summary(

@@ -226,7 +226,7 @@ def refuse_hidden_rows(conn: sa.Connection, tables: Iterable[tuple[str | None, s
     hidden = hidden_rows(conn, tables)
     if not hidden:
         return
-    from relsynth.errors import RelsynthError
+    from relsynth.errors import RowsHidden
 
     name, forced = hidden[0]
     more = f" (and {len(hidden) - 1} more: {', '.join(n for n, _ in hidden[1:4])})" if len(hidden) > 1 else ""
@@ -236,9 +236,12 @@ def refuse_hidden_rows(conn: sa.Connection, tables: Iterable[tuple[str | None, s
         if forced
         else "the table's owner or a role with BYPASSRLS"
     )
-    raise RelsynthError(
+    raise RowsHidden(
         f"Row-level security of table {name} in the {what} hides rows from {user}{more}: relsynth "
-        f"reads every row or none (as pg_dump does); read as {who}, or leave the table out (--exclude {name})"
+        f"reads every row or none (as pg_dump does); read as {who}, "
+        f"or leave the table out (--exclude {name})",
+        conn.engine.url,
+        name,
     )
 
 

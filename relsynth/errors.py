@@ -22,6 +22,17 @@ class DatabaseFailed(RelsynthError):
     """The database refused an operation for a reason the user can fix (privileges, locks, timeouts)."""
 
 
+class RowsHidden(RelsynthError):
+    """PostgreSQL's row-level security would hide rows of a table to read from this user; ``url``
+    is the database's (no password) and ``table`` the first such table, so a caller can tell a
+    source's from a target's."""
+
+    def __init__(self, message: str, url: object = None, table: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+        self.table = table
+
+
 class SchemaError(RelsynthError):
     """The schema (reflected or from a file) is unusable as given."""
 

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -101,3 +103,70 @@ def test_a_permissive_policy_left_out_while_the_restrictive_ones_are_recreated_o
         assert not [c for c in lines if "not recreated either" in c], lines
     finally:
         run_sql(source, f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
+
+
+FORCED = """
+CREATE TABLE docs (doc_id int PRIMARY KEY, tenant text NOT NULL, amount int NOT NULL);
+INSERT INTO docs SELECT g, (ARRAY['a', 'b', 'c', 'd'])[1 + mod(g, 4)], mod(g, 97) FROM generate_series(1, 400) g;
+ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE docs FORCE ROW LEVEL SECURITY;
+CREATE POLICY p ON docs USING (tenant = current_setting('app.tenant', true));
+"""
+
+
+@pytest.mark.postgresql
+def test_a_committed_load_its_forced_rls_hides_from_the_owner_is_not_a_failed_run(
+    role, pg_db, tmp_path
+) -> None:
+    source, target = pg_db(), pg_db()
+    run_sql(source, FORCED)
+    database = sa.make_url(target).database
+    run_sql(target, f"ALTER SCHEMA public OWNER TO {role}")
+    _admin(f"ALTER DATABASE {database} OWNER TO {role}")
+    writer = _as(target, role)
+    try:
+        got = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "relsynth",
+                "synthesize",
+                source,
+                writer,
+                "--report",
+                str(tmp_path / "r.html"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert got.returncode == 0, got.stderr[-2000:]
+        assert "FAILED" not in got.stderr
+        warned = [line for line in got.stderr.splitlines() if "evaluation skipped" in line]
+        assert len(warned) == 1, got.stderr[-2000:]
+        assert "docs" in warned[0] and "BYPASSRLS" in warned[0] and "relsynth evaluate" in warned[0]
+        assert "verified in the target: 0 problems" in got.stdout + got.stderr
+        assert scalar(target, "SELECT count(*) FROM docs") == 400
+        assert fetch(target, "SELECT relforcerowsecurity FROM pg_class WHERE relname = 'docs'") == [(True,)]
+        # A source that hides rows is still one FAILED line (only the target's own RLS is forgiven).
+        other = pg_db()
+        run_sql(other, f"ALTER SCHEMA public OWNER TO {role}")
+        run_sql(source, f"GRANT SELECT ON docs TO {role}")
+        again = subprocess.run(
+            [sys.executable, "-m", "relsynth", "synthesize", _as(source, role), _as(other, role)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert again.returncode == 1 and "FAILED: Row-level security of table docs" in again.stderr
+    finally:
+        _admin(f"ALTER DATABASE {database} OWNER TO postgres")
+        run_sql(target, "ALTER SCHEMA public OWNER TO pg_database_owner")
+        _admin(f"REASSIGN OWNED BY {role} TO postgres")
+        for url in (source, target):
+            engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            finally:
+                engine.dispose()
