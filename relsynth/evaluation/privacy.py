@@ -578,14 +578,15 @@ def _names_in(text: str, names: set[str]) -> set[str]:
 
 
 def _json_keys(value: Any) -> set[str]:
-    """Every object key of a JSON document, at any depth (text that is no JSON: none)."""
+    """Every object key of a JSON document, at any depth, case aside ('Allergy_Note' is
+    allergy_note; text that is no JSON: none)."""
     doc = values._json_document(value) if value is not None else None
     out: set[str] = set()
     stack = [doc]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            out.update(str(key) for key in node)
+            out.update(str(key).casefold() for key in node)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
