@@ -417,6 +417,7 @@ NAME_PII = frozenset({"first_name", "last_name", "person_name"})
 MAX_TEXTS = 20_000  # synthetic free-text values scanned per column for source names
 _BIRTH = re.compile(r"(birth|dob|born)", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+_LAST_FIRST = re.compile(r"^\s*([^,]+?)\s*,\s*([^,]+?)\s*$")
 
 
 def _norm(values: pd.Series, category: str) -> pd.Series:
@@ -429,10 +430,32 @@ def _norm(values: pd.Series, category: str) -> pd.Series:
     return text[text != ""]
 
 
-def _people_per_value(values: pd.Series, who: np.ndarray) -> pd.Series:
-    """Per value of ``values`` (indexed like ``who``), the distinct people holding it."""
+def _people_per_value(values: pd.Series, who: np.ndarray, born: pd.Series | None = None) -> pd.Series:
+    """Per value of ``values`` (indexed like ``who``), the distinct people holding it; with
+    ``born`` (each row's birth day, indexed like ``who``) at least as many as the distinct birth
+    days among its rows: people found through shared placeholders ('n/a', '000-000-0000') are
+    merged into few, and 25 Mary Johnsons born on 25 days are 25 people, not the 3 they made."""
     frame = pd.DataFrame({"v": values, "p": who[values.index.to_numpy()]})
-    return frame.groupby("v", sort=False)["p"].nunique()
+    out = frame.groupby("v", sort=False)["p"].nunique()
+    if born is not None:
+        frame["b"] = born.reindex(values.index).to_numpy()
+        days = frame.dropna(subset=["b"]).groupby("v", sort=False)["b"].nunique()
+        out = pd.concat([out, days.reindex(out.index).fillna(0)], axis=1).max(axis=1).astype("int64")
+    return out
+
+
+def _birth_column(table: Table, frame: pd.DataFrame) -> str | None:
+    """The table's birth-date column (birth_date, dob, born), if ``frame`` holds it."""
+    for c in table.columns:
+        if _BIRTH.search(c.name) and c.kind == Kind.DATETIME and c.name in frame:
+            return c.name
+    return None
+
+
+def _born(table: Table, frame: pd.DataFrame) -> pd.Series | None:
+    """Each row's birth day (YYYY-MM-DD), or None where the table has no birth-date column."""
+    b = _birth_column(table, frame)
+    return None if b is None else _day(frame[b])
 
 
 def _name_of(frame: pd.DataFrame, table: Table) -> pd.Series | None:
@@ -447,7 +470,9 @@ def _name_of(frame: pd.DataFrame, table: Table) -> pd.Series | None:
         names = frame[first[0]].astype("string") + " " + frame[last[0]].astype("string")
     else:
         return None
-    words = names.dropna().astype(str).str.casefold().str.findall(_WORD)
+    # 'Johnson, Mary' is Mary Johnson: a name written last name first, one comma, is turned round
+    text = names.dropna().astype(str).str.replace(_LAST_FIRST, r"\2 \1", regex=True)
+    words = text.str.casefold().str.findall(_WORD)
     out = words[words.map(len) >= 2].map(" ".join)
     return out
 
@@ -464,12 +489,13 @@ def source_names(
     for name, frame in real.items():
         if name not in known:
             continue
-        names = _name_of(frame.reset_index(drop=True), schema.table(name))
+        frame = frame.reset_index(drop=True)
+        names = _name_of(frame, schema.table(name))
         if names is None or names.empty:
             continue
         held_by = people.get(name)
         who = persons(np.arange(len(frame)) if held_by is None else np.asarray(held_by))
-        for v, k in _people_per_value(names, who).items():
+        for v, k in _people_per_value(names, who, _born(schema.table(name), frame)).items():
             out[str(v)] = max(out.get(str(v), 0), int(k))
     return out
 
@@ -500,6 +526,7 @@ def personal_copies(
 
     who = persons(np.arange(len(real)) if people is None else np.asarray(people))
     keys = set(table.primary_key) | table.fk_columns()
+    born = _born(table, real)
     out: list[dict[str, Any]] = []
 
     def found(column: str, kind: str, rows: int, distinct: int) -> None:
@@ -522,7 +549,7 @@ def personal_copies(
             cat = str(col.pii) if col.pii else "record_number"
             r, s = _norm(real[c], cat), _norm(synth[c], cat)
             if cat not in IDENTIFYING_PII:
-                held = _people_per_value(r, who)
+                held = _people_per_value(r, who, born if cat in NAME_PII else None)
                 r = r[r.isin(held.index[held.to_numpy() < k])]
             hit = s.isin(set(r))
             found(c, "value", int(hit.sum()), int(s[hit].nunique()))
@@ -547,17 +574,12 @@ def personal_copies(
     r_names, s_names = _name_of(real, table), _name_of(synth, table)
     whole_name = any(str(c.pii) == "person_name" for c in table.columns)
     if r_names is not None and s_names is not None and not whole_name:
-        held = _people_per_value(r_names, who)  # first and last name together, held by few people
+        held = _people_per_value(r_names, who, born)  # first and last name together, held by few people
         hit = s_names.isin(set(held.index[held.to_numpy() < k]))
         first = next(c.name for c in table.columns if str(c.pii) == "first_name")
         found(first, "full name", int(hit.sum()), int(s_names[hit].nunique()))
-    births = [
-        c.name
-        for c in table.columns
-        if _BIRTH.search(c.name) and c.kind == Kind.DATETIME and c.name in real and c.name in synth
-    ]
-    if births and r_names is not None and s_names is not None:
-        b = births[0]
+    b = _birth_column(table, real)
+    if b is not None and b in synth and r_names is not None and s_names is not None:
         r_pairs = r_names + "|" + _day(real[b].loc[r_names.index])
         s_pairs = s_names + "|" + _day(synth[b].loc[s_names.index])
         hit = s_pairs.dropna().isin(set(r_pairs.dropna()))
@@ -572,8 +594,17 @@ def _day(values: pd.Series) -> pd.Series:
 
 def _names_in(text: str, names: set[str]) -> set[str]:
     """The ``names`` (normalised full names of 2-4 words) that ``text`` contains word for word."""
-    words = _WORD.findall(text.casefold())
+    folded = text.casefold()
+    found = list(_WORD.finditer(folded))
+    words = [m.group() for m in found]
     grams = {" ".join(words[i : i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)}
+    for i in range(len(found) - 1):  # 'Vasquez-Thorsen, Ingeborg': last name first, turned round
+        if "," not in folded[found[i].end() : found[i + 1].start()]:
+            continue
+        for a in (1, 2):
+            for b in (1, 2):
+                if i - a + 1 >= 0 and i + b < len(words):
+                    grams.add(" ".join(words[i + 1 : i + 1 + b] + words[i - a + 1 : i + 1]))
     return grams & names
 
 
