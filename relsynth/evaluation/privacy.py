@@ -417,6 +417,8 @@ NAME_PII = frozenset({"first_name", "last_name", "person_name"})
 MAX_TEXTS = 20_000  # synthetic free-text values scanned per column for source names
 _BIRTH = re.compile(r"(birth|dob|born)", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+# an identifier-like value (an e-mail, an MRN): compared with every text column, not only its own
+_IDENT_LIKE = re.compile(r"(@.*\.|\d{4,})")
 _LAST_FIRST = re.compile(r"^\s*([^,]+?)\s*,\s*([^,]+?)\s*$")
 
 
@@ -528,6 +530,8 @@ def personal_copies(
     keys = set(table.primary_key) | table.fk_columns()
     born = _born(table, real)
     out: list[dict[str, Any]] = []
+    idents: dict[str, set[str]] = {}  # per identifier column, its source values one person's
+    own: dict[str, set[str]] = {}  # per personal-data column, the source values counted there
 
     def found(column: str, kind: str, rows: int, distinct: int) -> None:
         if rows:
@@ -551,7 +555,11 @@ def personal_copies(
             if cat not in IDENTIFYING_PII:
                 held = _people_per_value(r, who, born if cat in NAME_PII else None)
                 r = r[r.isin(held.index[held.to_numpy() < k])]
-            hit = s.isin(set(r))
+            else:
+                held = _people_per_value(r, who, born)
+                idents[c] = {v for v in held.index[held.to_numpy() < k] if _IDENT_LIKE.search(v)}
+            own[c] = set(r)
+            hit = s.isin(own[c])
             found(c, "value", int(hit.sum()), int(s[hit].nunique()))
             if cat == "free_text" and names:
                 rare = {v for v, n in names.items() if n < k}
@@ -571,6 +579,17 @@ def personal_copies(
                 hit = pd.Series([bool(ks & rare) for ks in s_keys], index=s_keys.index, dtype=bool)
                 seen = set().union(*s_keys[hit]) & rare if hit.any() else set()
                 found(c, "rare JSON key", int(hit.sum()), len(seen))
+    # an e-mail or record number of one source person moved into another text column
+    for col in table.columns:
+        c = col.name
+        if c not in synth or c in keys or not idents:
+            continue
+        other = set().union(*(v for o, v in idents.items() if o != c)) - own.get(c, set())
+        if not other:
+            continue
+        s = _norm(synth[c][synth[c].map(lambda v: isinstance(v, str))], "record_number")
+        hit = s.isin(other)
+        found(c, "identifier of another column", int(hit.sum()), int(s[hit].nunique()))
     r_names, s_names = _name_of(real, table), _name_of(synth, table)
     whole_name = any(str(c.pii) == "person_name" for c in table.columns)
     if r_names is not None and s_names is not None and not whole_name:

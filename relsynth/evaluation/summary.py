@@ -205,7 +205,7 @@ def personal_copies_lines(result: dict[str, Any]) -> list[str]:
     if not where:
         return [
             "privacy: no synthetic personal value (e-mail, id, rare name, name with birth date), "
-            "source name in free text or rare JSON key is the source's"
+            "source identifier in another column, source name in free text or rare JSON key is the source's"
         ]
     found = [f"{n}.{f['column']} ({f['kind']}: {f['synthetic_rows']})" for n, fs in where.items() for f in fs]
     shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
