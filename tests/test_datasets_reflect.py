@@ -821,4 +821,4 @@ def test_reflection_issues_few_statements(pg_datasets: Callable[[str], str]) -> 
     few_catalog = len([s for s in few if not re.match(r"\s*SELECT\s+count\(\*\)", s, re.IGNORECASE)])
     print(f"one table: {few_catalog} catalog statements")
     assert catalog <= few_catalog + 3
-    assert catalog <= 30
+    assert catalog <= 32  # one query per kind of object (row-level security's policies: 31)
