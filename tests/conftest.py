@@ -375,3 +375,31 @@ def apart_shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Any]:
     url = f"sqlite:///{tmp_path_factory.mktemp('apart') / 'shop.sqlite'}"
     run_sql(url, shop.SCHEMA + shop.rows())
     return url, relsynth.fit(url, seed=2)
+
+
+def pg_admin(sql: str) -> None:
+    """One statement on the PostgreSQL server's admin database, outside a transaction (roles)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def role(pg_server: str) -> Iterator[str]:
+    """A throwaway PostgreSQL login role (no superuser, no BYPASSRLS), dropped after."""
+    name = f"rs_role_{uuid.uuid4().hex[:10]}"
+    pg_admin(f"CREATE ROLE {name} LOGIN")
+    yield name
+    pg_admin(f"DROP ROLE IF EXISTS {name}")
+
+
+def as_user(url: str, user: str) -> str:
+    """The same database's URL for another user."""
+    import sqlalchemy as sa
+
+    return sa.make_url(url).set(username=user).render_as_string(hide_password=False)

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 import relsynth
+from tests.conftest import fetch
 
 FIXTURES = {"sqlite": "sqlite_db", "postgresql": "pg_db", "mysql": "mysql_db"}
 KINDS = [
@@ -87,15 +88,6 @@ def _load(url: str, friends: list[dict[str, object]] | None = None) -> int:
     return len(friends)
 
 
-def _rows(url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text(sql))]
-    finally:
-        engine.dispose()
-
-
 def _date(v: object) -> dt.date:
     return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
 
@@ -107,7 +99,7 @@ def test_parents_keep_sex_age_gap_and_pairing(kind: str, request: pytest.Fixture
     _load(source)
     out = relsynth.synthesize(source, target, seed=1)
     assert out["write"].verification.problems == 0
-    people = {r[0]: r for r in _rows(target, "SELECT person_id, sex, born, mother_id, father_id FROM people")}
+    people = {r[0]: r for r in fetch(target, "SELECT person_id, sex, born, mother_id, father_id FROM people")}
     linked = [p for p in people.values() if p[3] is not None or p[4] is not None]
     assert len(linked) > len(people) / 2  # most have parents, as in the source
     one_null = [p for p in people.values() if (p[3] is None) != (p[4] is None)]
@@ -118,7 +110,7 @@ def test_parents_keep_sex_age_gap_and_pairing(kind: str, request: pytest.Fixture
     young = [p for p in linked if (_date(p[2]) - _date(people[p[3]][2])).days < 12 * YEAR]
     young += [p for p in linked if (_date(p[2]) - _date(people[p[4]][2])).days < 12 * YEAR]
     assert not young  # parents born 18 years or more before in the source
-    src = {r[0]: r for r in _rows(source, "SELECT person_id, sex, born, mother_id, father_id FROM people")}
+    src = {r[0]: r for r in fetch(source, "SELECT person_id, sex, born, mother_id, father_id FROM people")}
     widest = max((_date(p[2]) - _date(src[q][2])).days for p in src.values() if p[3] for q in p[3:5])
     gaps = [(_date(p[2]) - _date(people[q][2])).days for p in linked for q in p[3:5]]
     assert max(gaps) <= widest  # nor born after the source's widest gap (a mother of 157)
@@ -131,11 +123,11 @@ def test_unordered_pair_is_swapped_not_dropped(kind: str, request: pytest.Fixtur
     n = _load(source)
     out = relsynth.synthesize(source, target, seed=1)
     assert out["write"].verification.problems == 0
-    got = _rows(target, "SELECT count(*), sum(CASE WHEN a < b THEN 1 ELSE 0 END) FROM friendships")[0]
+    got = fetch(target, "SELECT count(*), sum(CASE WHEN a < b THEN 1 ELSE 0 END) FROM friendships")[0]
     assert got[0] == got[1]
     assert got[0] >= 0.95 * n  # half were dropped for breaking a < b
-    born = dict(_rows(target, "SELECT person_id, born FROM people"))
-    since = _rows(target, "SELECT a, since FROM friendships")
+    born = dict(fetch(target, "SELECT person_id, born FROM people"))
+    since = fetch(target, "SELECT a, since FROM friendships")
     assert all(_date(d) >= _date(born[a]) for a, d in since)  # after a's birth, as in the source
 
 
@@ -152,7 +144,7 @@ def test_links_of_one_busy_person_are_not_lost(kind: str, request: pytest.Fixtur
     n = _load(source, busy + ones)
     out = relsynth.synthesize(source, target, seed=1)
     assert out["write"].verification.problems == 0
-    got = _rows(target, "SELECT count(*) FROM friendships")[0][0]
+    got = fetch(target, "SELECT count(*) FROM friendships")[0][0]
     assert got >= 0.9 * n  # 101 of 400 before
 
 
@@ -181,7 +173,7 @@ def test_lifespans_stay_within_the_source(kind: str, request: pytest.FixtureRequ
         engine.dispose()
     out = relsynth.synthesize(source, target, seed=1)
     assert out["write"].verification.problems == 0
-    lives = [(_date(d) - _date(b)).days for b, d in _rows(target, "SELECT born, died FROM person") if d]
+    lives = [(_date(d) - _date(b)).days for b, d in fetch(target, "SELECT born, died FROM person") if d]
     assert len(lives) > 1000
     assert max(lives) <= 80 * YEAR  # a life of 123 years before
     assert sum(lv > 60 * YEAR for lv in lives) < 0.35 * len(lives)  # no heap at the widest gap

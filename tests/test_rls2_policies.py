@@ -15,37 +15,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
 import relsynth
-from tests.conftest import PG_ADMIN, fetch, run_sql, scalar
-
-
-def _admin(sql: str) -> None:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(sql)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def role(pg_server) -> Iterator[str]:
-    """A throwaway login role (no superuser, no BYPASSRLS), dropped after."""
-    name = f"rs_rls2_{uuid.uuid4().hex[:10]}"
-    _admin(f"CREATE ROLE {name} LOGIN")
-    yield name
-    _admin(f"DROP ROLE IF EXISTS {name}")
-
-
-def _as(url: str, user: str) -> str:
-    return sa.make_url(url).set(username=user).render_as_string(hide_password=False)
-
+from tests.conftest import as_user, fetch, pg_admin, run_sql, scalar
 
 TENANT_DOCS = """
 CREATE FUNCTION public.tenant_ok(t text) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT t = current_user $$;
@@ -63,7 +38,7 @@ CREATE POLICY p_tenant ON docs AS RESTRICTIVE FOR SELECT TO {role} USING (public
 def test_a_restrictive_policy_not_recreated_keeps_its_permissive_ones_out_too(role, pg_db) -> None:
     source, target = pg_db(), pg_db()
     run_sql(source, TENANT_DOCS.format(role=role))
-    assert fetch(_as(source, role), "SELECT count(*), count(DISTINCT tenant) FROM docs") == [(100, 1)]
+    assert fetch(as_user(source, role), "SELECT count(*), count(DISTINCT tenant) FROM docs") == [(100, 1)]
     run_sql(target, f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}")
     try:
         out = relsynth.synthesize(source, target, seed=1)
@@ -72,7 +47,7 @@ def test_a_restrictive_policy_not_recreated_keeps_its_permissive_ones_out_too(ro
         # No policy at all, row-level security on: the app role sees no row (deny-all), not every tenant's.
         assert fetch(target, "SELECT polname FROM pg_policy") == []
         assert scalar(target, "SELECT relrowsecurity FROM pg_class WHERE relname = 'docs'") is True
-        assert fetch(_as(target, role), "SELECT count(*) FROM docs") == [(0,)]
+        assert fetch(as_user(target, role), "SELECT count(*) FROM docs") == [(0,)]
         said = [c for c in lines if c.startswith("changed: docs: permissive policy p_all not recreated")]
         assert len(said) == 1 and "p_tenant" in said[0] and "row-level security stays on" in said[0], lines
         assert "acme" not in "\n".join(lines)  # names only, no values
@@ -122,8 +97,8 @@ def test_a_committed_load_its_forced_rls_hides_from_the_owner_is_not_a_failed_ru
     run_sql(source, FORCED)
     database = sa.make_url(target).database
     run_sql(target, f"ALTER SCHEMA public OWNER TO {role}")
-    _admin(f"ALTER DATABASE {database} OWNER TO {role}")
-    writer = _as(target, role)
+    pg_admin(f"ALTER DATABASE {database} OWNER TO {role}")
+    writer = as_user(target, role)
     try:
         got = subprocess.run(
             [
@@ -153,16 +128,16 @@ def test_a_committed_load_its_forced_rls_hides_from_the_owner_is_not_a_failed_ru
         run_sql(other, f"ALTER SCHEMA public OWNER TO {role}")
         run_sql(source, f"GRANT SELECT ON docs TO {role}")
         again = subprocess.run(
-            [sys.executable, "-m", "relsynth", "synthesize", _as(source, role), _as(other, role)],
+            [sys.executable, "-m", "relsynth", "synthesize", as_user(source, role), as_user(other, role)],
             capture_output=True,
             text=True,
             timeout=600,
         )
         assert again.returncode == 1 and "FAILED: Row-level security of table docs" in again.stderr
     finally:
-        _admin(f"ALTER DATABASE {database} OWNER TO postgres")
+        pg_admin(f"ALTER DATABASE {database} OWNER TO postgres")
         run_sql(target, "ALTER SCHEMA public OWNER TO pg_database_owner")
-        _admin(f"REASSIGN OWNED BY {role} TO postgres")
+        pg_admin(f"REASSIGN OWNED BY {role} TO postgres")
         for url in (source, target):
             engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
             try:

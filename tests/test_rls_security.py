@@ -16,8 +16,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,7 @@ import sqlalchemy as sa
 
 import relsynth
 from relsynth.errors import RelsynthError
-from tests.conftest import PG_ADMIN, fetch, run_sql, scalar
+from tests.conftest import as_user, fetch, pg_admin, run_sql, scalar
 
 TENANTS = """
 CREATE TABLE tenants (tenant_id int PRIMARY KEY, plan text NOT NULL);
@@ -37,28 +35,6 @@ INSERT INTO documents SELECT 1 + mod(g, 40), g, (ARRAY['Report', 'Notes', 'Invoi
 ALTER TABLE documents ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON documents USING (tenant_id = current_setting('app.tenant', true)::int);
 """
-
-
-def _admin(sql: str) -> None:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(sql)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def role(pg_server) -> Iterator[str]:
-    """A throwaway login role (no superuser, no BYPASSRLS), dropped with what it owns."""
-    name = f"rs_rls_{uuid.uuid4().hex[:10]}"
-    _admin(f"CREATE ROLE {name} LOGIN")
-    yield name
-    _admin(f"DROP ROLE IF EXISTS {name}")
-
-
-def _as(url: str, user: str) -> str:
-    return sa.make_url(url).set(username=user).render_as_string(hide_password=False)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -79,7 +55,7 @@ def test_a_source_row_level_security_hides_rows_from_is_one_line_not_an_empty_ta
 ) -> None:
     source, target = pg_db(), pg_db()
     run_sql(source, TENANTS + f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};")
-    reader = _as(source, role)
+    reader = as_user(source, role)
     try:
         got = cli("synthesize", reader, target, "--seed", "1", "--no-report")
         assert got.returncode == 1, got.stdout + got.stderr
@@ -111,7 +87,7 @@ def test_a_source_row_level_security_hides_rows_from_is_one_line_not_an_empty_ta
         message = str(database_error(caught.value))
         assert "Row-level security" in message and "BYPASSRLS" in message, message
     finally:
-        _admin(f"REASSIGN OWNED BY {role} TO postgres")
+        pg_admin(f"REASSIGN OWNED BY {role} TO postgres")
         run_sql(source, f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
 
 
@@ -193,7 +169,7 @@ def test_a_target_owner_that_row_level_security_filters_still_loads_and_the_eval
         target,
         f"GRANT CREATE, USAGE ON SCHEMA public TO {role}; GRANT CREATE ON DATABASE {database} TO {role}",
     )
-    writer = _as(target, role)
+    writer = as_user(target, role)
     try:
         out = relsynth.synthesize(source, writer, seed=1)  # the owner, FORCEd: verified before FORCE
         assert out["write"].verification.rows == {"documents": 2000, "notes": 50}
@@ -203,7 +179,7 @@ def test_a_target_owner_that_row_level_security_filters_still_loads_and_the_eval
         line = _one_line(got.stderr)
         assert "documents" in line and "FORCE ROW LEVEL SECURITY" in line and "BYPASSRLS" in line, line
     finally:
-        _admin(f"REASSIGN OWNED BY {role} TO postgres")
+        pg_admin(f"REASSIGN OWNED BY {role} TO postgres")
         run_sql(
             target, f"REVOKE ALL ON SCHEMA public FROM {role}; REVOKE ALL ON DATABASE {database} FROM {role}"
         )
