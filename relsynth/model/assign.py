@@ -20,7 +20,7 @@ from relsynth.model.unique import nudge_unique
 from relsynth.model.values import collated, key_values
 from relsynth.schema import ForeignKey, SqlType, Table
 from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, NUMBER_TYPES, STRING_TYPES, TIME_TYPES, nan_valued
-from relsynth.transform import Temporal
+from relsynth.transform import Categorical, Continuous, Temporal
 
 if TYPE_CHECKING:
     from relsynth.model.batches import Batch
@@ -473,6 +473,9 @@ def assign_secondary(
         child_group, parent_group, target, wants = _draw_parents(
             model, tm, table, fk, q, done, own, main, matches, batch, rng, n
         )
+        cap = most_wanted(model, table, fk)
+        had = target >= 0
+        target = _capped(target, child_group, parent_group, cap, wants, rng, can_null)
         loose = rows[~known[rows]]
         if len(loose):
             seen = np.column_stack([~pd.isna(own[c][loose]) for c, _ in matches])
@@ -487,12 +490,19 @@ def assign_secondary(
             x, y = _instants(frame[matched.column]), _instants(q.frame[matched.base])
             target = in_time(target, child_group, x, y)
             target = not_before(target, child_group, parent_group, x, y, lowest_gap(matched))
+            # not_before piles late rows onto a group's latest earlier parent: past its cap they
+            # move again (follow_parent then puts their times after their new parent's)
+            target = _capped(target, child_group, parent_group, cap, wants, rng, can_null)
             if z is not None and z.shape[0] == n:
                 follow_parent(tm, frame, matched, target, x, y, z)
         if matches:
             _loosen(model, table, fk, frame, q.frame, matches, main, target, wants, rng)
         grouped = child_group >= 0
         grouped[loose] = True  # loose rows are drawn apart: the time matches leave them be
+        full = had & (target < 0)  # parents there were, but each had the most the source has
+        if full.any():
+            report.full_parents[table.name] = report.full_parents.get(table.name, 0) + int(full.sum())
+        grouped &= ~full
         unmatched = int((grouped & (target < 0)).sum())
         if unmatched:
             stuck = np.flatnonzero(grouped & (target < 0))
@@ -559,7 +569,7 @@ def _draw_parents(
         child_group[rows] = steady.child_groups([own[c][rows] for c, _ in matches], len(rows))
         dealt = steady.deck.deal(child_group, rng, batch.share() if batch is not None else None)
         return child_group, steady.group, dealt, steady.wants
-    wants = _wants(model, table, fk, q)
+    wants = parent_wants(model, table, fk, q)
     parent_group = np.zeros(len(q.frame), dtype=np.int64)
     if matches:
         child_group[rows], parent_group = _joint_groups(
@@ -583,7 +593,40 @@ def _joint_groups(own: list[np.ndarray], par: list[np.ndarray]) -> tuple[np.ndar
     return codes[: len(own[0])], codes[len(own[0]) :]
 
 
-def _wants(model: Model, table: Table, fk: ForeignKey, q: Any) -> np.ndarray:
+def _capped(
+    target: np.ndarray,
+    child_group: np.ndarray,
+    parent_group: np.ndarray,
+    cap: int | None,
+    wants: np.ndarray,
+    rng: np.random.Generator,
+    can_null: bool,
+) -> np.ndarray:
+    """keys.capped where the source bounds the children. A row no other parent has room for keeps
+    its parent, unless every source parent has at most one such row (a rental's payment: a
+    de facto unique key) and the key may be NULL: a second payment of one rental is not data the
+    source holds, a few more rows without a parent is."""
+    if cap is None:
+        return target
+    moved = kz.capped(target, child_group, parent_group, cap, wants, rng)
+    return moved if can_null and cap == 1 else np.where(moved >= 0, moved, target)
+
+
+def most_wanted(model: Model, table: Table, fk: ForeignKey) -> int | None:
+    """The most rows any source parent has through ``fk`` (after the privacy rule's pooling), so
+    no synthetic parent gets more; None if unknown."""
+    qm = model.tables.get(fk.ref_table)
+    name = f"{table.name}.{fk.name}#refcount"
+    enc = next((d.encoder for d in qm.dims if d.name == name), None) if qm is not None else None
+    if isinstance(enc, Categorical):
+        tops = [v for v in enc.levels if isinstance(v, int | float) and np.isfinite(v)]
+        return int(max(tops)) if tops else None
+    if isinstance(enc, Continuous) and len(enc.knots):
+        return int(np.ceil(enc.knots[-1]))
+    return None
+
+
+def parent_wants(model: Model, table: Table, fk: ForeignKey, q: Any) -> np.ndarray:
     """How many rows of ``table`` each parent row wants through ``fk`` (its sampled summary)."""
     qm = model.tables[fk.ref_table]
     wants = (
@@ -605,7 +648,7 @@ def _steady_parents(
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], kz.Deck]:
     """The parent side of a key whose parents every batch shares: worked out once, not per batch."""
-    wants = _wants(model, table, fk, q)
+    wants = parent_wants(model, table, fk, q)
     firsts: list[np.ndarray] = []
     group = np.zeros(len(q.frame), dtype=np.int64)
     if matches and len(q.frame):  # none (--rows partsupp=0): every row's group has no parent

@@ -33,7 +33,9 @@ from relsynth.model.assign import (
     decode_ext,
     distinct_within_parent,
     fill_fk,
+    most_wanted,
     numbering,
+    parent_wants,
     primary_key,
     renumber,
     secondary_order,
@@ -50,7 +52,7 @@ from relsynth.model.natives import derive_ranges, native_columns
 from relsynth.model.spec import Dim, Model, TableModel
 from relsynth.model.text import fresh
 from relsynth.model.values import coerce
-from relsynth.schema import Table
+from relsynth.schema import ForeignKey, Table
 from relsynth.sqltypes import FLOAT_TYPES
 from relsynth.transform import Categorical, Temporal, gap_step, rank_normalize, step_floor, to_epoch_seconds
 
@@ -69,6 +71,7 @@ class SampleReport:
     check_violations: dict[str, dict[str, int]] = field(default_factory=dict)
     uninterpretable_checks: dict[str, list[str]] = field(default_factory=dict)
     unmatched_keys: dict[str, int] = field(default_factory=dict)
+    full_parents: dict[str, int] = field(default_factory=dict)  # NULL: parents had their most rows
     moved_records: dict[str, int] = field(default_factory=dict)
     dropped_no_parent: dict[str, int] = field(default_factory=dict)
     dropped_unmatched: dict[str, int] = field(default_factory=dict)  # no parent holds what is set
@@ -138,6 +141,11 @@ class SampleReport:
             out.append(
                 f"{t}: {k} foreign keys found no parent holding the values the row's other keys set "
                 "(a learned key match): NULL where the key allows it, else another parent"
+            )
+        for t, k in self.full_parents.items():
+            out.append(
+                f"{t}: {k} foreign keys left NULL: every parent they could take already had as many "
+                "rows as any source parent has"
             )
         for t, k in self.dropped_unmatched.items():
             out.append(
@@ -436,6 +444,46 @@ def _empty_frame(table: Table) -> pd.DataFrame:
     )
 
 
+def _one_each(
+    model: Model,
+    tm: TableModel,
+    table: Table,
+    context: ForeignKey,
+    parent: _Sampled,
+    done: dict[str, _Sampled],
+    counts: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Rows per context parent where each row also has one of the parent's other children, and
+    no such child more than one (a customer's payments, each of one of the customer's rentals or
+    of none): as many as those children want, and the share without one. Drawn apart from the
+    rentals, a customer's 30 payments met 20 rentals: rentals paid twice, or payments of none."""
+    for fk in model.plan[table.name].secondary:
+        q = done.get(fk.ref_table)
+        sibling = model.plan[fk.ref_table].context if fk.ref_table in model.plan.tables else None
+        if (
+            q is None
+            or q.parent_pos is None
+            or len(q.parent_pos) != len(q.frame)
+            or sibling is None
+            or sibling.ref_table != context.ref_table
+            or sibling.ref_columns != context.ref_columns
+            or done.get(sibling.ref_table) is not parent
+        ):
+            continue
+        matched = set(tm.key_matches.get(fk.name, []))
+        if not all(pair in matched for pair in zip(context.columns, sibling.columns, strict=True)):
+            continue
+        if most_wanted(model, table, fk) != 1:
+            continue
+        wants = np.clip(np.round(np.nan_to_num(parent_wants(model, table, fk, q))), 0, 1)
+        at = q.parent_pos
+        ok = (at >= 0) & (at < len(counts))
+        per = np.bincount(at[ok], weights=wants[ok], minlength=len(counts)).astype(np.int64)
+        return per + rng.binomial(counts, min(max(tm.fk_null.get(fk.name, 0.0), 0.0), 1.0))
+    return counts
+
+
 # -- one data table -----------------------------------------------------------------------------
 def _sample_table(
     model: Model,
@@ -474,6 +522,8 @@ def _sample_table(
             excess = 1 / asked if 0 < asked < 1 else 1.0
         else:
             counts, excess = _thinned(counts, parent.excess, rng)
+        if fixed_rows is None:
+            counts = _one_each(model, tm, table, context, parent, done, counts, rng)
         bound = children_bound(tm, table, context)
         if bound is not None and counts.max(initial=0) > bound:
             # A key (parent, seq) with seq in 1..3 holds three children per parent, whatever was drawn.
