@@ -804,11 +804,17 @@ def refuse_target_schema(url: str | sa.URL, target_schema: str | None) -> None:
     """--target-schema names a schema inside the target database: PostgreSQL has them. A MySQL or
     MariaDB database is itself the schema, and a SQLite file holds one: there it was ignored and
     the tables went to the URL's database, without a word. Refused, before anything is read (the
-    URL's own database named again is no change, and allowed)."""
+    URL's own database named again is no change, and allowed). An empty or blank name is no schema:
+    it was taken as no option at all, and the tables went to the default schema without a word."""
     from relsynth.io import parse_url
 
-    if not target_schema:
+    if target_schema is None:
         return
+    if not target_schema.strip():
+        raise RelsynthError(
+            f"--target-schema {target_schema!r} names no schema: give the schema to write into "
+            "(PostgreSQL), or leave out --target-schema"
+        )
     url = parse_url(url)
     kind = dialects.family(url.get_backend_name())
     if kind == "postgresql" or (kind == "mysql" and target_schema == url.database):
