@@ -173,6 +173,12 @@ def column_type(
         if target == "mysql":
             made = {"smallint": mysql.SMALLINT, "integer": mysql.INTEGER, "bigint": mysql.BIGINT}[name]
             return made(unsigned=True), None
+        if name == "bigint" and target == "sqlite" and past_63_bits(col, table):
+            return changed(
+                sa.Text(),
+                f"TEXT of its digits with CHECK ({col.name} >= 0) (it holds integers above 2^63 - 1, past "
+                "SQLite's INTEGER, which NUMERIC would keep as 15-digit floats; compared as text)",
+            )
         wider = {"smallint": sa.Integer(), "integer": sa.BigInteger(), "bigint": sa.Numeric(20, 0)}[name]
         return changed(
             wider,
@@ -200,6 +206,17 @@ def column_type(
             if target == "mysql"
             else changed(sa.SmallInteger(), "SMALLINT (no YEAR type)")
         )
+    if name in {"float", "double", "numeric"} and unsigned_number(t) and not same:
+        # MySQL's DECIMAL/FLOAT/DOUBLE UNSIGNED: the same type with a CHECK (x >= 0), as an integer's
+        # (_kept_type_checks); said, as an UNSIGNED integer's is.
+        signed = re.sub(r"\s*\bUNSIGNED\b", "", t.native, flags=re.IGNORECASE)
+        typ, _ = column_type(replace(col, type=replace(t, native=signed)), table, src, dst, missing)
+        return changed(typ, f"{signed} with CHECK ({col.name} >= 0) (no UNSIGNED)")
+    if name in {"float", "double"} and same and target == "mysql" and unsigned_number(t):
+        # MySQL to MySQL: FLOAT/DOUBLE UNSIGNED bound the values, as DECIMAL UNSIGNED does.
+        if name == "float":
+            return mysql.FLOAT(unsigned=True), None
+        return mysql.DOUBLE(asdecimal=False, unsigned=True), None
     if name == "float":
         return sa.REAL() if target != "mysql" else mysql.FLOAT(), None
     if name == "double":
@@ -1185,9 +1202,10 @@ def overlaps_key(key: str | None, columns: list[str], period: str) -> str:
     return f"{head} ({', '.join([*columns, f'{period} WITHOUT OVERLAPS'])})"
 
 
-def unsigned_integer(t: SqlType) -> bool:
-    """A MySQL/MariaDB integer column declared UNSIGNED."""
-    return t.name in {"smallint", "integer", "bigint"} and "unsigned" in (t.native or "").lower()
+def unsigned_number(t: SqlType) -> bool:
+    """A MySQL/MariaDB number column declared UNSIGNED: an integer, DECIMAL, FLOAT or DOUBLE."""
+    numbers = {"smallint", "integer", "bigint", "numeric", "float", "double"}
+    return t.name in numbers and "unsigned" in (t.native or "").lower()
 
 
 def _kept_type_checks(
@@ -1206,7 +1224,7 @@ def _kept_type_checks(
         if column is None:
             continue
         where = f"{table.name}.{col.name}"
-        if source == "mysql" and target != "mysql" and unsigned_integer(col.type):
+        if source == "mysql" and target != "mysql" and unsigned_number(col.type):
             kept = names.kept(table.name, "CHECK", f"{col.name}_unsigned")
             out.append(sa.CheckConstraint(column >= 0, name=kept))
         elif col.type.name == "json" and target == "sqlite":
@@ -1299,6 +1317,14 @@ def _sqlite_rowid_key(name: str, col: Column) -> tuple[Any, str | None]:
             "only in an INTEGER PRIMARY KEY, which stops at 2^63-1)"
         )
     return sa.Integer(), note
+
+
+def past_63_bits(col: Column, table: Table) -> bool:
+    """A BIGINT UNSIGNED column, no key, whose source values go past 2^63 - 1 (profile marks it, as
+    precision 64): SQLite's INTEGER cannot hold them and its NUMERIC keeps them as floats, which
+    merged 300 distinct values into one. A key column is refused by the writer instead."""
+    keyed = set(table.primary_key) | {c for u in table.unique for c in u.columns} | table.fk_columns()
+    return wide_unsigned(col) and col.type.precision == 64 and col.name not in keyed
 
 
 def wide_unsigned(col: Column) -> bool:

@@ -340,6 +340,13 @@ def _past_32_bits(col: Column, values: pd.Series) -> bool:
     return bool(x.notna().any() and x.max() > 2**31 - 1)
 
 
+def _past_63_bits(col: Column, values: pd.Series) -> bool:
+    if col.type.name != "bigint" or "unsigned" not in (col.type.native or "").lower():
+        return False
+    x = pd.to_numeric(values, errors="coerce")
+    return bool(x.notna().any() and x.max() > 2**63 - 1)
+
+
 def profile_table(table: Table, sample: pd.DataFrame | None, *, unlinked: Iterable[str] = ()) -> Table:
     """Fill in kind and PII of every column (a column already marked in a schema file is kept).
     ``unlinked``: columns of foreign keys into tables left out of the run (modelled as codes)."""
@@ -352,6 +359,9 @@ def profile_table(table: Table, sample: pd.DataFrame | None, *, unlinked: Iterab
         if values is not None and _past_32_bits(col, values):
             # Only SQLite's INTEGER holds them (64-bit whatever it declares): BIGINT in another
             # database (relsynth/ddl.py), where a millisecond epoch overflowed an integer.
+            col = replace(col, type=replace(col.type, precision=64))
+        elif values is not None and _past_63_bits(col, values):
+            # A BIGINT UNSIGNED's upper half: no integer of SQLite holds it (TEXT there, ddl.past_63_bits).
             col = replace(col, type=replace(col.type, precision=64))
         pii, pii_why = detect_pii(table, col, values)
         cols.append(replace(col, pii=pii, pii_reason=pii_why))

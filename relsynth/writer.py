@@ -322,6 +322,8 @@ def _python_column(values: pd.Series, col: Any, kind: str) -> list[Any]:
         ]
     if kind == "sqlite" and t.name == "time" and is_duration(values):  # a MariaDB TIME (ddl.column_type)
         return [None if pd.isna(v) else duration_text(v) for v in values.astype(object)]
+    if kind == "sqlite" and _above_int64(values, t):  # a TEXT column there (ddl.past_63_bits)
+        return [None if v is None or v is pd.NA or v != v else str(int(v)) for v in values.astype(object)]
     if pd.api.types.is_datetime64_any_dtype(values):
         if getattr(values.dt, "tz", None) is not None and (kind != "postgresql" or not t.timezone):
             values = values.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -519,7 +521,7 @@ def _load(conn: sa.Connection, kind: str, sa_table: sa.Table, table: Table, fram
         for start in range(0, len(frame), LOAD_CHUNK)
     )
     if kind == "sqlite":
-        _fits_sqlite_integers(table, frame, columns)
+        _fits_sqlite_integers(table, frame, columns, sa_table)
     if kind == "postgresql":
         _copy(conn, sa_table, table, columns, frame)
     else:
@@ -528,18 +530,29 @@ def _load(conn: sa.Connection, kind: str, sa_table: sa.Table, table: Table, fram
     return len(frame)
 
 
-def _fits_sqlite_integers(table: Table, frame: pd.DataFrame, columns: list[str]) -> None:
+def _above_int64(values: pd.Series, t: Any) -> bool:
+    """A BIGINT UNSIGNED column's values past 2^63 - 1, as exact integers: more than SQLite's INTEGER."""
+    if t.name != "bigint" or "unsigned" not in (t.native or "").lower():
+        return False
+    big = isinstance(values.dtype, pd.UInt64Dtype) or values.dtype == np.uint64
+    if not big and values.dtype == object:
+        first = values.first_valid_index()
+        big = first is not None and isinstance(values[first], int)
+    return bool(big and pd.to_numeric(values, errors="coerce").max() > 2**63 - 1)
+
+
+def _fits_sqlite_integers(table: Table, frame: pd.DataFrame, columns: list[str], sa_table: sa.Table) -> None:
     """SQLite stores an integer above 2**63 - 1 (a BIGINT UNSIGNED's upper half) as a float, so
     neighbouring keys would merge: said before anything is written, not as a failed constraint.
-    (Another column keeps about 16 digits of such a value, as SQLite's own REAL would.)"""
+    Another column is written as its digits where the target's column is TEXT (ddl.past_63_bits);
+    into a column of a number type (an existing table's, or values the profiled rows did not show)
+    it would silently keep 15 digits (300 distinct values became one): refused the same way."""
+    import sqlalchemy as sa
+
     keyed = set(table.primary_key) | {c for u in table.unique for c in u.columns} | table.fk_columns()
-    for c in (c for c in columns if c in keyed):
-        values = frame[c]
-        big = isinstance(values.dtype, pd.UInt64Dtype) or values.dtype == np.uint64
-        if not big and values.dtype == object:
-            first = values.first_valid_index()
-            big = first is not None and isinstance(values[first], int)
-        if big and pd.to_numeric(values, errors="coerce").max() > 2**63 - 1:
+    for c in columns:
+        text = c not in keyed and isinstance(sa_table.c[c].type, sa.String)
+        if not text and _above_int64(frame[c], table.column(c).type):
             raise RelsynthError(
                 f"{table.name}.{c} holds integers above 2^63 - 1 (as the source's BIGINT UNSIGNED "
                 "does), which SQLite cannot store exactly: write to PostgreSQL or MariaDB instead"
