@@ -29,6 +29,7 @@ from relsynth.schema import (
     Index,
     Inferred,
     Partitioning,
+    PartitionSecurity,
     PgSequence,
     Policy,
     Schema,
@@ -186,7 +187,7 @@ def reflect_connection(
     options = _multi(insp.get_multi_table_options, schema, names)
     table_triggers = dialects.triggers(conn, schema, names)
     table_exclusions = exclusion.reflect(conn, schema, names)  # PostgreSQL's EXCLUDE constraints
-    table_security = dialects.row_security(conn, schema, names)
+    table_security = dialects.row_security(conn, schema, with_parts)  # a partition's own too
     inherits = {c: [p for p in ps if p in names] for c, ps in dialects.inheritance(conn, schema).items()}
     inherits = {c: ps for c, ps in inherits.items() if ps and c in names}
     inherited_by: dict[str, list[str]] = {}
@@ -324,7 +325,17 @@ def reflect_connection(
             table = replace(
                 table,
                 partitioning=Partitioning(
-                    part_keys[name], tuple((p.name, p.bound) for p in parts if p.direct in ("", name))
+                    part_keys[name],
+                    tuple((p.name, p.bound) for p in parts if p.direct in ("", name)),
+                    tuple(
+                        PartitionSecurity(
+                            p.name,
+                            _row_security(table_security[p.name]),
+                            tuple(Policy(*q) for q in table_security[p.name].policies),
+                        )
+                        for p in parts
+                        if p.direct in ("", name) and p.name in table_security
+                    ),
                 ),
             )
             deeper = sorted(p.name for p in parts if p.parent == name and p.direct not in ("", name))

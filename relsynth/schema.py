@@ -263,11 +263,22 @@ class View:
 
 
 @dataclass(frozen=True)
+class PartitionSecurity:
+    """A partition's own row-level security (it applies where the partition is queried by its
+    name): "enabled" or "forced" as Table.row_security, and its policies."""
+
+    partition: str
+    row_security: str | None = None
+    policies: tuple[Policy, ...] = ()
+
+
+@dataclass(frozen=True)
 class Partitioning:
     """PostgreSQL declarative partitioning: the key, and each partition with its bound."""
 
     key: str
     partitions: tuple[tuple[str, str], ...] = ()
+    security: tuple[PartitionSecurity, ...] = ()  # the partitions that have any (an older file: none)
 
 
 @dataclass(frozen=True)
@@ -569,6 +580,8 @@ _NESTED.update(
         (Table, "triggers"): Trigger,
         (Table, "exclusions"): Exclusion,
         (Table, "policies"): Policy,
+        (Partitioning, "security"): PartitionSecurity,
+        (PartitionSecurity, "policies"): Policy,
         (Schema, "views"): View,
         (Schema, "sequences"): PgSequence,
         (Column, "type"): SqlType,

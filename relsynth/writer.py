@@ -1726,21 +1726,29 @@ def _row_security(
 ) -> None:
     """PostgreSQL to PostgreSQL: each table's policies and its ENABLE/FORCE ROW LEVEL SECURITY,
     once the rows are in and verified, each in a savepoint (one refused is listed, the load goes
-    on). A policy for a role the target's server lacks, or naming another schema, is not created
-    and is said under changed:. Into another dialect (none has row-level security), said too."""
+    on); a partition's own as a table's (they apply where it is queried by its name). A policy for
+    a role the target's server lacks, or naming another schema, is not created and is said under
+    changed:. Into another dialect (none has row-level security), said too."""
     import sqlalchemy as sa
 
-    secured = [n for n in names if schema.table(n).row_security or schema.table(n).policies]
+    # (name as said, ENABLE/FORCE, policies, its table, the partition or None) of each that has any
+    secured: list[tuple[str, str | None, tuple[Any, ...], str, str | None]] = []
+    for name in names:
+        table = schema.table(name)
+        if table.row_security or table.policies:
+            secured.append((name, table.row_security, table.policies, name, None))
+        for part in table.partitioning.security if table.partitioning else ():
+            said = f"{table.schema}.{part.partition}" if table.schema else part.partition
+            secured.append((said, part.row_security, part.policies, name, part.partition))
     if not secured:
         return
     if kind != "postgresql" or dialects.family(schema.dialect) != "postgresql":
         target_kind = {"mysql": "MySQL/MariaDB", "sqlite": "SQLite"}.get(kind, kind)
-        for name in secured:
-            table = schema.table(name)
-            count = len(table.policies)
-            state = f"row-level security ({'FORCE' if table.row_security == 'forced' else 'ENABLE'})"
+        for name, row_security, policies, _, _ in secured:
+            count = len(policies)
+            state = f"row-level security ({'FORCE' if row_security == 'forced' else 'ENABLE'})"
             what = f"{state} and its {count} {'policy' if count == 1 else 'policies'}"
-            if not table.row_security:
+            if not row_security:
                 what = f"its {count} row-level security {'policy' if count == 1 else 'policies'}"
             summary.changes.append(
                 f"{name}: {what} not recreated: {target_kind} has no row-level security, so every row "
@@ -1752,13 +1760,14 @@ def _row_security(
     moved = _moved_schema(kind, schema, target_schema)
     others = _other_databases(conn, kind, schema, target_schema) - {(moved or "").lower()}
     columns = {t.local_name.lower(): frozenset(c.name.lower() for c in t.columns) for t in schema.tables}
-    for name in secured:
-        table = schema.table(name)
-        qualified = prep.format_table(target[name])
+    for name, row_security, policies, owner, partition in secured:
+        # a partition is created in its partitioned table's schema (_create_tables)
+        made = target[owner] if partition is None else sa.table(partition, schema=target[owner].schema)
+        qualified = prep.format_table(made)
         # RESTRICTIVE policies first: where one is not recreated, the permissive ones beside it would
         # open rows it kept from their roles (the source's USING (true) beside a tenant check), so
         # none of them is created; ENABLE/FORCE still are, and the table denies every non-owner row.
-        ordered = sorted(table.policies, key=lambda p: p.permissive)
+        ordered = sorted(policies, key=lambda p: p.permissive)
         closed: list[str] = []
         for policy in ordered:
             if policy.permissive and closed:
@@ -1784,12 +1793,10 @@ def _row_security(
             if not policy.permissive:
                 closed.append(policy.name)
         if closed:
-            left = [p.name for p in table.policies if p.permissive]
+            left = [p.name for p in policies if p.permissive]
             if left:
                 state = (
-                    "stays on: no row for a non-owner role"
-                    if table.row_security
-                    else "is off, as in the source"
+                    "stays on: no row for a non-owner role" if row_security else "is off, as in the source"
                 )
                 summary.changes.append(
                     f"{name}: permissive {'policy' if len(left) == 1 else 'policies'} {', '.join(left)} "
@@ -1797,9 +1804,9 @@ def _row_security(
                     f"{', '.join(closed)} {'is' if len(closed) == 1 else 'are'} not (alone, the permissive "
                     f"would open rows the restrictive keep closed); row-level security {state}"
                 )
-        if table.row_security:
+        if row_security:
             statements = [f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY"]
-            if table.row_security == "forced":
+            if row_security == "forced":
                 statements.append(f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY")
             why = _attempt(conn, kind, statements)
             if why is not None:

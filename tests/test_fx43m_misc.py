@@ -221,3 +221,50 @@ def test_an_empty_target_schema_is_refused_in_the_cli(tmp_path, demo_db) -> None
     assert "--target-schema '' names no schema" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not target.exists()
+
+
+# -- 4: row-level security of partitions -------------------------------------------------------------
+PARTITIONED = """
+CREATE TABLE part (id int NOT NULL, tenant int NOT NULL, d date NOT NULL, PRIMARY KEY (id, d)) PARTITION BY RANGE (d);
+CREATE TABLE part_2023 PARTITION OF part FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE part_2024 PARTITION OF part FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO part SELECT g, g %% 3, date '2023-01-01' + (g %% 700) FROM generate_series(1, 400) g;
+ALTER TABLE part ENABLE ROW LEVEL SECURITY;
+ALTER TABLE part FORCE ROW LEVEL SECURITY;
+CREATE POLICY part_tenant ON part USING (tenant = 1);
+ALTER TABLE part_2024 ENABLE ROW LEVEL SECURITY;
+ALTER TABLE part_2024 FORCE ROW LEVEL SECURITY;
+CREATE POLICY p24_tenant ON part_2024 FOR SELECT USING (tenant = 2);
+CREATE POLICY p24_narrow ON part_2024 AS RESTRICTIVE FOR SELECT USING (id > 0)
+"""
+
+_SECURITY = (
+    "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
+    "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY 1"
+)
+_POLICIES = "SELECT tablename, policyname, permissive, cmd, qual FROM pg_policies ORDER BY 1, 2"
+
+
+@pytest.mark.postgresql
+def test_a_partitions_row_level_security_is_recreated(my_pg) -> None:
+    source, target = my_pg(), my_pg()
+    run_sql(source, PARTITIONED)
+    out = relsynth.synthesize(source, target, seed=1)
+    assert out["write"].verification.problems == 0
+    # before: part_2024 (False, False) and neither of its policies
+    assert fetch(target, _SECURITY) == fetch(source, _SECURITY)
+    assert fetch(target, _POLICIES) == fetch(source, _POLICIES)
+    assert int(scalar(target, "SELECT count(*) FROM part")) == 400
+
+
+@pytest.mark.postgresql
+def test_a_partitions_row_level_security_is_said_elsewhere(my_pg, sqlite_db) -> None:
+    source, target = my_pg(), sqlite_db()
+    run_sql(source, PARTITIONED)
+    changes = list(relsynth.synthesize(source, target, seed=1)["write"].changes)
+    said = [c for c in changes if c.startswith("part_2024: row-level security")]
+    # before: only part's line
+    assert said == [
+        "part_2024: row-level security (FORCE) and its 2 policies not recreated: SQLite has no row-level "
+        "security, so every row is visible to every user who may read the table"
+    ]
