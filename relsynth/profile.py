@@ -16,7 +16,7 @@ from relsynth import pii_detect
 from relsynth.infer import split_key
 from relsynth.schema import Column, Kind, Schema, Table
 from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES, unsupported_reason
-from relsynth.transform import LEGACY_DATE_FORMATS, text_date_format, to_epoch_seconds
+from relsynth.transform import CLOCK_FORMATS, LEGACY_DATE_FORMATS, text_date_format, to_epoch_seconds
 
 # Personal data that may be stored in number columns too.
 NUMERIC_PII = frozenset({"phone", "national_id", "record_number", "payment_card"})
@@ -313,6 +313,8 @@ def infer_kind(
         strings = sample.astype(str).str.strip()  # char(n) pads with spaces
         distinct = strings.nunique()
         dates = _date_text(strings)
+        if dates in CLOCK_FORMATS:
+            return Kind.DATETIME, "text holding times (HH:MM[:SS], hours past 23 allowed)"
         if dates is not None:
             return Kind.DATETIME, "text holding dates" + (
                 f" ({dates})" if dates in LEGACY_DATE_FORMATS else ""

@@ -549,16 +549,52 @@ _RESOLUTION_SECONDS = {
 }
 
 
+# Times as text, hours past 23 allowed: GTFS's stop times ('25:10:00' is 1:10 the next morning),
+# durations, opening hours. Read as seconds from midnight, written back in the same shape.
+CLOCK_FORMATS = {
+    "[H]:%M:%S": re.compile(r"^\d{2,3}:[0-5]\d:[0-5]\d$"),
+    "[H]:%M": re.compile(r"^\d{2,3}:[0-5]\d$"),
+}
+
+
+def clock_format(strings: pd.Series) -> str | None:
+    """The clock shape every string has ('HH:MM:SS' or 'HH:MM', two or three hour digits)."""
+    for fmt, pattern in CLOCK_FORMATS.items():
+        if _all_match(strings, pattern):
+            return fmt
+    return None
+
+
+def _clock_seconds(strings: pd.Series) -> np.ndarray:
+    parts = strings.str.split(":", expand=True).astype(float)
+    out = parts[0].to_numpy() * 3600 + parts[1].to_numpy() * 60
+    return out + (parts[2].to_numpy() if parts.shape[1] > 2 else 0.0)
+
+
+def clock_text(seconds: np.ndarray, text_format: str) -> list[str]:
+    """Seconds from midnight in the clock shape: hours at least two digits, never negative."""
+    whole = np.maximum(np.round(np.asarray(seconds, dtype=float)), 0).astype(np.int64)
+    h, rest = np.divmod(whole, 3600)
+    m, sec = np.divmod(rest, 60)
+    if text_format == "[H]:%M":
+        return [f"{a:02d}:{b:02d}" for a, b in zip(h, m, strict=True)]
+    return [f"{a:02d}:{b:02d}:{c:02d}" for a, b, c in zip(h, m, sec, strict=True)]
+
+
 def text_date_format(values: pd.Series) -> str | None:
     """The strftime format every string follows, if exactly one: ISO ones by shape, legacy ones
-    (dd/mm/YYYY, YYYYMMDD, ...) also by every value being a valid date. None when no format or
-    two (01/02/2020 is 1 February or 2 January) read all of them: such text is no date column."""
+    (dd/mm/YYYY, YYYYMMDD, ...) also by every value being a valid date, or a clock shape
+    (CLOCK_FORMATS). None when no format or two (01/02/2020 is 1 February or 2 January) read
+    all of them: such text is no date column."""
     strings = values.dropna().astype(str)
     if strings.empty:
         return None
     for pattern, fmt in _DATE_FORMATS:
         if _all_match(strings, pattern):
             return fmt
+    clock = clock_format(strings)
+    if clock is not None:
+        return clock
     found = legacy_formats(strings)
     return found[0] if len(found) == 1 else None
 
@@ -623,6 +659,10 @@ def to_epoch_seconds(values: pd.Series, *, text_format: str | None = None) -> np
     if isinstance(first, dt.timedelta) or pd.api.types.is_timedelta64_dtype(values):
         return pd.to_timedelta(values).dt.total_seconds().to_numpy(dtype=float)
     legacy = None
+    if text_format is not None:
+        clock = text_format if text_format in CLOCK_FORMATS else clock_format(values.astype(str))
+        if clock is not None:
+            return _clock_seconds(values.astype(str))
     try:
         if text_format is not None:
             strings = values.astype(str)
@@ -1089,6 +1129,10 @@ def from_seconds(
     safe = np.where(mask, 0, s)
     out = np.empty(len(s), dtype=object)
     values: Sequence[object]
+    if output == "text" and text_format in CLOCK_FORMATS:
+        out[:] = clock_text(safe, text_format)
+        out[mask] = None
+        return out
     if output == "time":
         values = [
             dt.time(int(x // 3600) % 24, int(x % 3600 // 60), int(x % 60), round((x % 1) * 1e6) % 1_000_000)
