@@ -658,8 +658,11 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             if kind == "postgresql":
                 prep = conn.dialect.identifier_preparer
                 for where in dict.fromkeys(place(schema.table(n), target_schema)[0] for n in names):
-                    if where:  # created in the load's transaction: gone again if the load fails
-                        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(where)}")
+                    # Created in the load's transaction (gone again if the load fails), and only
+                    # when missing: IF NOT EXISTS still asks for CREATE on the database, which an
+                    # application role with CREATE on its schema alone lacks.
+                    if where and not _schema_exists(conn, where):
+                        conn.exec_driver_sql(f"CREATE SCHEMA {prep.quote_schema(where)}")
             ts = build(
                 schema,
                 names,
@@ -1560,6 +1563,21 @@ def _attempt_period(conn: sa.Connection, sql: str) -> str | None:
     return None
 
 
+def _schema_exists(conn: sa.Connection, name: str) -> bool:
+    import sqlalchemy as sa
+
+    found = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": name})
+    return found.first() is not None
+
+
+def _has_user_triggers(conn: sa.Connection, qualified: str) -> bool:
+    """The PostgreSQL table has a trigger of its own (not a foreign key's internal one)."""
+    import sqlalchemy as sa
+
+    sql = "SELECT 1 FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal"
+    return conn.execute(sa.text(sql), {"t": qualified}).first() is not None
+
+
 def _disable_triggers(
     conn: sa.Connection,
     kind: str,
@@ -1578,9 +1596,14 @@ def _disable_triggers(
     if kind == "postgresql":
         prep = conn.dialect.identifier_preparer
         for name in names:
+            # Only where there are any: the ALTER needs the table's owner, and a role with every
+            # privilege on a table without triggers failed on it after the whole source was read.
+            if not _has_user_triggers(conn, prep.format_table(target[name])):
+                continue
             conn.exec_driver_sql(f"ALTER TABLE {prep.format_table(target[name])} DISABLE TRIGGER USER")
             out.append(target[name])
-        summary.triggers = "triggers were disabled during the load (ALTER TABLE ... DISABLE TRIGGER USER)"
+        if out:
+            summary.triggers = "triggers were disabled during the load (ALTER TABLE ... DISABLE TRIGGER USER)"
         return out
     schema_name = next(iter(target.values())).schema if target else None
     for items in dialects.triggers(conn, schema_name, names).values():
