@@ -5,7 +5,8 @@ derived (not sampled) at sampling time, so the output keeps what the source alwa
   year_of_birth = year(birth_datetime));
 - differences: a column that is the difference or sum of two others (length_of_stay = discharge -
   admit in days, duration = end - start in minutes, an interval los = discharged - admitted,
-  total = net + tax);
+  total = net + tax), or a constant multiple of another rounded to its decimals (tax =
+  round(0.2 * net, 2));
 - calendar dates kept valid when they are stored as year, month and day columns (no 31 November);
 - orders through any related row, not only the context parent: an event never before its
   person's birth (a secondary parent, a grandparent) nor after the death a sibling table records;
@@ -52,7 +53,8 @@ class Part:
 
 @dataclass(frozen=True)
 class Difference:
-    """column = (a - b) / unit + offset for dates (unit in seconds), or a - b / a + b for numbers.
+    """column = (a - b) / unit + offset for dates (unit in seconds), or a - b / a + b for numbers,
+    or (op '*') a * unit rounded half away from zero to ``decimals`` (b is a again: tax = 0.2 * net).
 
     mode: 'exact' (rounded to the column's decimals), 'floor' (whole units elapsed), or 'days'
     (calendar days between the two dates). An interval column (its type says so) holds that many
@@ -545,7 +547,84 @@ def find_differences(
             found.append(rel)
             derived.add(c)
             used.update((rel.a, rel.b))
-    return found
+    # Constant multiples (tax = round(0.2 * net, 2)): derived first, so a sum of them (total = net
+    # + tax) is derived from the multiple's final value. A sum's term may be one; a base may not.
+    ratios: list[Difference] = []
+    bases: set[str] = set()
+    for c in pool:
+        if c not in targets or c in derived or c in bases or c in results_only:
+            continue
+        inputs = [x for x in pool if x != c and x not in derived and x not in results_only]
+        rel = _ratio(c, numbers, inputs, decimals)
+        if rel is not None:
+            ratios.append(rel)
+            derived.add(c)
+            bases.add(rel.a)
+    return [*ratios, *found]
+
+
+MAX_RATIO_DECIMALS = 10  # a ratio is kept as the shortest decimal within what every row allows
+MIN_RATIO_LEVELS = 5  # distinct values of the base a multiple must vary over (no coincidence)
+
+
+def round_half_up(x: np.ndarray, decimals: int) -> np.ndarray:
+    """Rounded half away from zero, as SQL's round() and Decimal arithmetic do (numpy rounds half to
+    even), with a margin for the float error of a product (0.075 * 30.0 is 2.2499999...)."""
+    scale = 10.0**decimals
+    return np.sign(x) * np.floor(np.abs(x) * scale + 0.5 + 1e-7) / scale
+
+
+def _ratio(
+    c: str, numbers: dict[str, np.ndarray], pool: list[str], decimals: dict[str, int]
+) -> Difference | None:
+    """c = round(r * a, decimals of c) for a constant r on all rows but the tolerated few: each row
+    bounds r to an interval; r is the shortest decimal in their intersection (0.2, 0.075), checked
+    on every row. c and a must vary (MIN_RATIO_LEVELS values of a), r is neither 0 nor 1."""
+    y = numbers[c]
+    c_known = ~np.isnan(y)
+    dec = decimals.get(c, 0)
+    tol = 0.5 * 10.0 ** (-dec)
+    for a in pool:
+        x = numbers[a]
+        ok = ~np.isnan(x)
+        rows = c_known & ok
+        n = int(rows.sum())
+        if n < MIN_SUPPORT or int((c_known & ~ok).sum()) > allowed(int(c_known.sum())):
+            continue
+        idx = np.flatnonzero(rows)
+        xs, ys = x[idx], y[idx]
+        nz = xs != 0
+        if int(nz.sum()) < MIN_SUPPORT or len(np.unique(xs[nz][:5000])) < MIN_RATIO_LEVELS:
+            continue
+        if len(np.unique(ys[:5000])) < MIN_RATIO_LEVELS:
+            continue
+        lo_r = (ys[nz] - tol) / xs[nz]
+        hi_r = (ys[nz] + tol) / xs[nz]
+        lo_r, hi_r = np.minimum(lo_r, hi_r), np.maximum(lo_r, hi_r)
+        skip = allowed(n)  # the few rows that may break it may not set the bounds
+        lo = float(np.sort(lo_r)[len(lo_r) - 1 - skip]) if len(lo_r) > skip else -np.inf
+        hi = float(np.sort(hi_r)[skip]) if len(hi_r) > skip else np.inf
+        if not lo <= hi:
+            continue
+        r = _shortest_decimal(lo, hi)
+        if r in (0.0, 1.0) or r == -1.0:
+            continue
+        calc = round_half_up(r * xs, dec)
+        if int((np.abs(ys - calc) > 1e-9 * np.maximum(1.0, np.abs(ys))).sum()) > allowed(n):
+            continue
+        blank = float((ok & ~c_known).sum() / max(int(ok.sum()), 1))
+        return Difference(c, a, a, "*", r, "exact", 0, dec, False, blank)
+    return None
+
+
+def _shortest_decimal(lo: float, hi: float) -> float:
+    """The number of fewest decimals in [lo, hi] (its midpoint where none has MAX_RATIO_DECIMALS)."""
+    for d in range(MAX_RATIO_DECIMALS + 1):
+        step = 10.0**-d
+        k = np.ceil(lo / step - 1e-9)
+        if k * step <= hi + 1e-12:
+            return round(float(k * step), d)
+    return (lo + hi) / 2
 
 
 def _ways() -> list[tuple[float, str]]:
@@ -695,6 +774,8 @@ def difference_values(rel: Difference, a: np.ndarray, b: np.ndarray) -> np.ndarr
     """The derived column from a and b (seconds for dates, numbers otherwise); NaN where unknown."""
     if rel.dates:
         out = time_steps(a, b, rel.unit, rel.mode) + rel.offset
+    elif rel.op == "*":
+        return round_half_up(a * rel.unit, rel.decimals)
     else:
         out = a + b if rel.op == "+" else a - b
     return np.round(out, rel.decimals)
@@ -703,6 +784,8 @@ def difference_values(rel: Difference, a: np.ndarray, b: np.ndarray) -> np.ndarr
 def solve_for_a(rel: Difference, value: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
     """The a that gives the derived column ``value`` (to move a when value had to change)."""
     if not rel.dates:
+        if rel.op == "*":
+            return value / rel.unit
         return value - b if rel.op == "+" else value + b
     steps = value - rel.offset
     if rel.mode == "days":
