@@ -453,9 +453,9 @@ def _keyed_apart(model: Model, family: tuple[str, ...]) -> dict[str, set[str]]:
 
 # What a table's model says about other tables' rows: the columns these name are read from them.
 RELATIONS = (
-    "dependencies", "conditionals", "anchors", "orders", "repeats", "aggregates", "numbering",
-    "forests", "key_matches", "parts", "differences", "calendars", "reaches", "time_matches",
-    "existence", "no_overlap", "back_refs", "family",
+    "dependencies", "conditionals", "anchors", "orders", "number_orders", "day_repeats", "repeats",
+    "aggregates", "numbering", "forests", "key_matches", "parts", "differences", "calendars", "reaches",
+    "time_matches", "existence", "no_overlap", "back_refs", "family",
 )  # fmt: skip
 
 

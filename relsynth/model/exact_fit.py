@@ -405,6 +405,49 @@ def times_at(pos: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return np.where(pos >= 0, ys[np.maximum(pos, 0)] if len(ys) else np.nan, np.nan)
 
 
+def day_repeats(
+    schema: Schema,
+    plan: Plan,
+    table: Table,
+    frames: dict[str, pd.DataFrame],
+    own: dict[str, np.ndarray],
+    seconds_of: Seconds,
+) -> list[tuple[str, str, str]]:
+    """(own date column, fk, parent time) where the date is the day of a timestamp of the row its
+    context or secondary foreign key names, on every row but exact.allowed (invoice.issued_on =
+    DATE(orders.ordered_at)): a repeat across types. Drawn and clipped, the day came out earlier
+    than the order's where the order was earlier than the source's first (5 of 2,232 invoices),
+    so the date is set from the parent's time instead. The parent's time must vary (20 rows of
+    10 values at least) and hold times of day (a date repeated is a plain equality)."""
+    out: list[tuple[str, str, str]] = []
+    tp = plan[table.name]
+    n = len(frames[table.name])
+    taken: set[str] = set()
+    for fk in (*([tp.context] if tp.context else []), *tp.secondary):
+        end = fk.ref_table
+        if end == table.name or end not in frames or plan[end].role != "data":
+            continue
+        pos = walk(schema, (("up", table.name, fk.name),), frames, n)
+        for b in time_columns(schema.table(end), frames[end]):
+            y = times_at(pos, seconds_of(end, b))
+            yk = y[~np.isnan(y)]
+            if not len(yk) or bool(np.all(np.mod(yk, 86400.0) == 0)):
+                continue
+            day = np.floor(y / 86400.0) * 86400.0
+            for col, x in sorted(own.items()):
+                known = ~np.isnan(x)
+                both = known & ~np.isnan(y)
+                m = int(both.sum())
+                if col in taken or m < ex.MIN_SUPPORT or int((known & np.isnan(y)).sum()) > ex.allowed(m):
+                    continue
+                if np.any(np.mod(x[known], 86400.0) != 0) or not ex.enough_values(y[both], 10):
+                    continue
+                if int((x[both] != day[both]).sum()) <= ex.allowed(m):
+                    out.append((col, fk.name, b))
+                    taken.add(col)
+    return out
+
+
 def time_columns(table: Table, frame: pd.DataFrame) -> list[str]:
     """The table's date and timestamp columns the frame holds (times of day are no instants)."""
     return [

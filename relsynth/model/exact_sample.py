@@ -22,7 +22,7 @@ from relsynth.model import checks as ck
 from relsynth.model import exact as ex
 from relsynth.model import text_numbers
 from relsynth.model.assign import dim_values
-from relsynth.model.exact_fit import apart, protected, walk
+from relsynth.model.exact_fit import apart, protected, times_at, walk
 from relsynth.model.relations import Order, comparable
 from relsynth.model.spec import TableModel
 from relsynth.schema import Schema, Table
@@ -120,8 +120,10 @@ def _bounds(
     if keep & bounded:
         keep -= apart(table, frame, keep & bounded)
 
+    fixed = {r.column for r in tm.day_repeats}  # the day of a related row's time: set, not moved
+
     def movable(c: str) -> bool:
-        return c in frame and c not in keep and tm.column(c).how == "copula"
+        return c in frame and c not in keep and c not in fixed and tm.column(c).how == "copula"
 
     out: list[_Bound] = []
     for r in tm.reaches:
@@ -305,13 +307,153 @@ def settle(
     placed = frozenset(
         c for r in tm.no_overlap if {r.start, r.end, r.key} <= set(frame) for c in (r.start, r.end)
     )
+    day_repeats(schema, tm, table, frame, frames, times, placed)
     clip_times(schema, tm, table, frame, frames, parent, pos, times, skip=placed, rng=rng)
     bent: dict[str, int] = {}
     if placed:
         bent = _intervals(schema, tm, table, frame, frames, parent, pos, rng, times)
         clip_times(schema, tm, table, frame, frames, parent, pos, times, skip=placed, rng=rng)
+    number_bounds(schema, tm, table, frame, frames, parent, pos, rng)
     derive_rows(tm, table, frame, rng, times)
     return bent
+
+
+def day_repeats(
+    schema: Schema,
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    times: Times,
+    skip: frozenset[str],
+) -> None:
+    """Each date that is the day of a related row's time (relations: exact_fit.day_repeats) set to
+    it where the row has that related row and the date was drawn; the same row's columns drawn as
+    a gap from the date move with it (a due date 30 days on). Before the orders are clipped, which
+    then bound the row's other times by it."""
+    for r in tm.day_repeats:
+        fk = next((f for f in table.foreign_keys if f.name == r.fk), None)
+        if fk is None or r.column not in frame or r.column in skip or fk.ref_table not in frames:
+            continue
+        ref = frames[fk.ref_table]
+        if r.parent_column not in ref or not len(frame):
+            continue
+        p = walk(schema, (("up", table.name, fk.name),), frames, len(frame))
+        day = np.floor(times_at(p, times.of(ref, r.parent_column)) / 86400.0) * 86400.0
+        x = times.of(frame, r.column)
+        rows = ~np.isnan(x) & ~np.isnan(day) & (x != day)
+        _clip_with_gaps(tm, table, frame, r.column, rows, day - x, times, skip)
+
+
+def number_bounds(
+    schema: Schema,
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    parent: pd.DataFrame | None,
+    pos: np.ndarray | None,
+    rng: np.random.Generator,
+) -> None:
+    """Each number kept within the bounds its orders set (relations.number_orders): the row's own
+    numbers, and those of the rows its foreign keys name. A row out of bounds takes the place
+    another row has between its bounds (a price at 40% of the way from its buy price to its
+    MSRP), or, bounded on one side, another row's distance from its bound: no pile of rows on a
+    bound. Rounded inwards to the column's decimals; a CHECK the new value would break keeps the
+    drawn one (_guarded). Columns go in dependency order (msrp before the lines' prices)."""
+    orders = [o for o in tm.number_orders if o.column in frame]
+    if not orders or not len(frame):
+        return
+    from relsynth.model.fit import positions
+
+    fks = {fk.name: fk for fk in table.foreign_keys}
+    walked: dict[str, np.ndarray] = {}
+
+    def bound(o: Order) -> np.ndarray:
+        if o.fk is None:
+            return _numbers(frame[o.base]) if o.base in frame else np.full(len(frame), np.nan)
+        fk = fks.get(o.fk)
+        ref = frames.get(fk.ref_table) if fk is not None else None
+        if fk is None or ref is None or o.base not in ref or not len(ref):
+            return np.full(len(frame), np.nan)
+        if o.fk not in walked:  # the keys as assigned, context or not (rows may have been dropped)
+            walked[o.fk] = positions(frame, fk.columns, ref, fk.ref_columns)
+        p = walked[o.fk]
+        y = _numbers(ref[o.base])
+        return np.where(p >= 0, y[np.maximum(p, 0)], np.nan)
+
+    cols = list(dict.fromkeys(o.column for o in orders))
+    after = {c: {o.base for o in orders if o.column == c and o.fk is None and o.base in cols} for c in cols}
+    done: list[str] = []
+    while len(done) < len(cols):
+        ready = [c for c in cols if c not in done and after[c] <= set(done)]
+        done += ready or [next(c for c in cols if c not in done)]
+    for col in done:
+        x = _numbers(frame[col])
+        lo = np.full(len(frame), -np.inf)
+        hi = np.full(len(frame), np.inf)
+        for o in (o for o in orders if o.column == col):
+            y = bound(o)
+            if o.op == ">=":
+                lo = np.fmax(lo, y)  # NaN (unknown, no parent) bounds nothing
+            else:
+                hi = np.fmin(hi, y)
+        hi = np.maximum(hi, lo)  # crossed bounds: the lower wins, as for times
+        known = ~np.isnan(x)
+        out_of = known & ((x < lo) | (x > hi))
+        if not out_of.any():
+            continue
+        new = _within(x, lo, hi, known & ~out_of, out_of, rng)
+        dec = _decimals(table, col)
+        if dec is not None:
+            step = 10.0**-dec
+            new = np.round(new / step) * step
+            up = np.ceil(np.round(lo / step, 6)) * step
+            down = np.floor(np.round(hi / step, 6)) * step
+            new = np.where(up <= down, np.clip(new, up, down), new)
+            new = np.round(new, dec)
+        values = frame[col].astype(object).to_numpy(copy=True)
+        values[out_of] = [int(v) if dec == 0 else float(v) for v in new[out_of]]
+        _guarded(table, frame, col, values)
+
+
+def _within(
+    x: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    fine: np.ndarray,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """x with ``rows`` moved within [lo, hi]: to the relative place (both bounds) or the distance
+    from the bound (one) of a random row of ``fine``; to the bound where no such row is."""
+    out = x.copy()
+    both = rows & np.isfinite(lo) & np.isfinite(hi)
+    donors = fine & np.isfinite(lo) & np.isfinite(hi) & (hi > lo)
+    if both.any():
+        if donors.any():
+            share = ((x - lo) / np.where(hi > lo, hi - lo, 1.0))[donors]
+            t = share[rng.integers(len(share), size=int(both.sum()))]
+        else:
+            t = rng.random(int(both.sum()))
+        out[both] = lo[both] + t * (hi[both] - lo[both])
+    for side, sign in ((lo, 1.0), (hi, -1.0)):
+        one = rows & ~both & np.isfinite(side)
+        if not one.any():
+            continue
+        gaps = (sign * (x - side))[fine & np.isfinite(side)]
+        gaps = gaps[gaps >= 0]
+        gap = gaps[rng.integers(len(gaps), size=int(one.sum()))] if len(gaps) else np.zeros(int(one.sum()))
+        out[one] = side[one] + sign * gap
+    return out
+
+
+def _decimals(table: Table, col: str) -> int | None:
+    """The decimals a column holds by its type (None: a float, not rounded)."""
+    t = table.column(col).type
+    if t.name in INTEGER_TYPES:
+        return 0
+    return int(t.scale) if t.scale is not None else None
 
 
 def _intervals(

@@ -3,6 +3,8 @@
 A copula can only blur these, so they are learned separately:
 - functional dependencies inside a table (test_name -> unit, city -> state);
 - date orders (admitted <= discharged; a child's date after its parent's; nothing after death);
+- orders between numbers (msrp >= buy_price; a line's price_each <= its product's msrp, through
+  the context or any secondary foreign key);
 - values a child repeats from a parent (invoice_line.unit_price = track.unit_price), including
   foreign keys that follow from another parent (visit_detail.person_id = its visit's person_id)
   or must match it (payment.customer_id = its rental's customer_id), with a handful of
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.model.exact import MIN_NAMED, allowed, ends_life, enough_values
+from relsynth.model.exact import MIN_SUPPORT as MIN_ORDERED
 from relsynth.model.values import beyond_float, distinct
 
 SCREEN_ROWS = 50_000
@@ -434,6 +437,59 @@ def orders(
             elif late <= allowed(n):
                 found.append(Order(col, pcol, "<=", fk))
     return [o for o in found if not _implied(o, found, twins)]
+
+
+MIN_EXPECTED = 10  # exceptions an order of numbers would show were its two sides independent
+
+
+def number_orders(own: dict[str, np.ndarray], parents: dict[str, dict[str, np.ndarray]]) -> list[Order]:
+    """Orders between numbers (msrp >= buy_price in a row; a line's price_each <= its product's msrp
+    through any foreign key): ``own`` maps the table's free numeric columns to floats (NaN for NULL),
+    ``parents`` each FK to its parent's numeric columns aligned to the rows. The column of an Order
+    is the one moved to keep it. Beside the rules of dates (every row but exact.allowed, strict
+    somewhere, exact.MIN_SUPPORT rows, enough values of each side), an order the two columns' ranges
+    alone imply is none (an age below a salary): were the sides independent, at least
+    MIN_EXPECTED rows would break it, so 20 rows ordered by chance are not taken for a law."""
+    found: list[Order] = []
+    names = list(own)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            op = _number_order(own[a], own[b])
+            if op is not None:  # the larger one moves up to the other: a >= b or b >= a
+                found.append(Order(a, b, ">=") if op == ">=" else Order(b, a, ">="))
+    for fk, columns in parents.items():
+        for c, x in own.items():
+            for p, y in columns.items():
+                op = _number_order(x, y)
+                if op is not None:
+                    found.append(Order(c, p, op, fk))
+    return found
+
+
+def _number_order(x: np.ndarray, y: np.ndarray) -> str | None:
+    """'>=' if x >= y on all rows where both are known (but exact.allowed), '<=' if x <= y; None if
+    neither, or if the order is no more than the two distributions' ranges."""
+    both = ~np.isnan(x) & ~np.isnan(y)
+    n = int(both.sum())
+    if n < MIN_ORDERED:
+        return None
+    xs, ys = x[both], y[both]
+    if not enough_values(xs, MIN_ROWS) or not enough_values(ys, MIN_ROWS):
+        return None
+    above, below = int((xs > ys).sum()), int((xs < ys).sum())
+    if above <= allowed(n) and below > above:
+        op, broken = "<=", _pairs_above(xs, ys)
+    elif below <= allowed(n) and above > below:
+        op, broken = ">=", _pairs_above(ys, xs)
+    else:
+        return None
+    return op if broken * n >= MIN_EXPECTED else None
+
+
+def _pairs_above(xs: np.ndarray, ys: np.ndarray) -> float:
+    """The share of pairs (x of one row, y of any row) with x > y: how often x <= y would break
+    were x and y independent."""
+    return float(np.searchsorted(np.sort(ys), xs, side="left").mean() / len(ys))
 
 
 def _implied(o: Order, found: list[Order], twins: dict[str, str]) -> bool:

@@ -96,6 +96,12 @@ class TableModel:
     conditionals: list[Conditional] = field(default_factory=list)
     anchors: dict[str, Order] = field(default_factory=dict)
     orders: list[Order] = field(default_factory=list)
+    # Orders between numbers, in the row or with a column of the row a foreign key names (fk):
+    # price_each <= the product's msrp. Kept after sampling by exact_sample.number_bounds.
+    number_orders: list[Order] = field(default_factory=list)
+    # Dates that are the day of a time of the row a foreign key names (issued_on = DATE(ordered_at)):
+    # set from it after sampling (exact_sample.day_repeats); parent_column is that time.
+    day_repeats: list[Repeat] = field(default_factory=list)
     # [column, base, seconds]: a same-table order's widest gap kept (column - base past the K-th
     # largest of the source's drawn again: a life of 166 years where the source's longest is 117).
     spans: list[list[Any]] = field(default_factory=list)
@@ -196,8 +202,13 @@ class Model:
             for o in t.orders:
                 base = f"parent.{o.base}" if o.fk else o.base
                 out.append(f"{t.name}: {o.column} {o.op} {base}")
+            for o in t.number_orders:
+                base = f"{o.base} of the row {o.fk} points to" if o.fk else o.base
+                out.append(f"{t.name}: {o.column} {o.op} {base}")
             for r in t.repeats:
                 out.append(f"{t.name}: {r.column} = {r.parent_column} of its parent via {r.fk}")
+            for r in t.day_repeats:
+                out.append(f"{t.name}: {r.column} = date({r.parent_column}) of the row {r.fk} points to")
             for shared, keep in t.family.items():
                 how = (
                     "one value for all children of a parent"
@@ -255,6 +266,8 @@ def _exact_lines(t: TableModel) -> list[str]:
             how = {"floor": "whole ", "days": "calendar ", "exact": ""}[d.mode]
             extra = f" {'+' if d.offset > 0 else '-'} {abs(d.offset)}" if d.offset else ""
             out.append(f"{t.name}: {d.column} = {d.a} - {d.b} in {how}{unit}{extra} (derived)")
+        elif d.op == "*":
+            out.append(f"{t.name}: {d.column} = {d.a} times a constant, rounded to its decimals (derived)")
         else:
             out.append(f"{t.name}: {d.column} = {d.a} {d.op} {d.b} (derived)")
     for spec in t.columns:  # ranges of two columns of the row (natives.range_sources)
