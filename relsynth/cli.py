@@ -276,8 +276,8 @@ _rare_k = click.option(
     default=5,
     show_default=True,
     metavar="K",
-    help="Categories seen in fewer than K rows (or, in a child table, for fewer than K parents) "
-    "are never written as themselves; 1 keeps every category.",
+    help="Values held by fewer than K people (the persons found behind the rows, README: Privacy) "
+    "are never written as themselves; 1 keeps every value.",
 )
 
 # The largest family of tables is sampled and written a batch at a time (relsynth/model/batches.py).
