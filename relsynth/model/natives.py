@@ -45,10 +45,11 @@ import pandas as pd
 
 from relsynth import pii_detect
 from relsynth.model import geometry
-from relsynth.model.marginals import choice, coded, common_levels, draw, levels, quantiles
+from relsynth.model.marginals import MIN_SUPPORT, choice, coded, common_levels, draw, levels, quantiles
 from relsynth.model.text import MIN_SHAPE_VALUES, Shapes, SourceGuard, fresh
 from relsynth.schema import Column, Kind, SqlType
 from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES, native_family
+from relsynth.transform import from_seconds, text_date_format, to_epoch_seconds
 
 MAX_TEMPLATES = 200  # JSON key structures kept, the most frequent first
 MAX_CODE_LENGTH = 64  # an array's string element longer than this is text, never a code
@@ -230,7 +231,10 @@ def _fit_leaf(values: list[Any], holders: list[int] | None = None, k: int = 1) -
     }
     if numbers:
         out["number"] = {"levels": levels(numbers)} if coded(numbers) else quantiles(np.asarray(numbers))
-    if strings:
+    dates = _fit_dates(strings) if len(strings) == len(values) else None
+    if dates is not None:
+        out["date"] = dates
+    elif strings:
         # As an array's strings: the common values kept with their share, however rare the
         # others (one document's city sent every document's city to shapes), the rare ones
         # folded into them or generated from their shapes (no letter of a single name or
@@ -240,6 +244,35 @@ def _fit_leaf(values: list[Any], holders: list[int] | None = None, k: int = 1) -
             who = [h for v, h in zip(values, holders, strict=True) if isinstance(v, str)]
         out["string"] = _fit_strings(strings, who, k)
     return out
+
+
+# ISO dates and times only: a legacy shape (YYYYMMDD) in a document may as well be a code.
+_JSON_DATE_FORMATS = frozenset(
+    {"%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f"}
+)
+_OFFSET = re.compile(r"^(.*?)(Z|[+-]\d{2}:?\d{2})$")
+
+
+def _fit_dates(strings: list[str]) -> dict[str, Any] | None:
+    """A JSON leaf whose every string is a date or a time in one format (FHIR's birthDate,
+    effectiveDateTime): its quantiles in seconds, as a number's, written back in that format (as
+    shapes they came out '9846-91-77'). One UTC offset shared by all ('+00:00') is kept as text."""
+    if len(strings) < MIN_SUPPORT:
+        return None
+    suffix = ""
+    found = [_OFFSET.match(v) for v in strings]
+    if all(found) and len({m.group(2) for m in found if m}) == 1:
+        suffix = found[0].group(2) if found[0] else ""
+        strings = [m.group(1) for m in found if m]
+    series = pd.Series(strings, dtype=object)
+    fmt = text_date_format(series)
+    if fmt is None or fmt not in _JSON_DATE_FORMATS:
+        return None
+    try:
+        seconds = to_epoch_seconds(series, text_format=fmt)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return {"format": fmt, "suffix": suffix, **quantiles(seconds)}
 
 
 def _fit_json(values: list[Any], people: np.ndarray | None = None, k: int = 2) -> dict[str, Any]:
@@ -285,6 +318,10 @@ def _draw_leaf(m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard |
             return choice(q["levels"], 1, rng)[0]
         value = float(draw(q, rng.random(1), rng)[0])
         return int(value) if q["integer"] else value
+    if kind == "str" and "date" in m:
+        d = m["date"]
+        seconds = np.round(draw(d, rng.random(1), rng))
+        return str(from_seconds(seconds, "text", d["format"])[0]) + d["suffix"]
     if kind == "str" and "string" in m:
         s = m["string"]
         # A code list with the share of its rows ("coded"; all rows in a model of one or the other)
