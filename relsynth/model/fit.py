@@ -794,7 +794,7 @@ def _fit_own(
         if spec.offset is not None:  # learned as exact differences from it, which floats hold
             known = pd.Series([int(v) - spec.offset for v in known], index=known.index, dtype=float)
         # Quantiles of rare_k people each: a birth date repeated on one patient's 10 visits is one value.
-        learned = rare.per_person(known, None if people is None else people[~isnull])
+        learned = rare.per_person(known, None if people is None else people[~isnull], rare_k)
         z = rng.standard_normal(n)
         sc = np.zeros(n)  # an unknown value scores at the latent's mean
         if kinds[c] is Kind.DATETIME:

@@ -121,15 +121,22 @@ def persons(people: np.ndarray) -> np.ndarray:
     return np.where(people >= 0, people, -1 - np.arange(len(people)))
 
 
-def per_person(values: pd.Series, people: np.ndarray | None) -> pd.Series:
+def per_person(values: pd.Series, people: np.ndarray | None, k: int | None = None) -> pd.Series:
     """The values with each person's repeats of one value kept once (rows of no person all kept):
     quantiles of k values are then quantiles of k people's values, and a birth date on one
-    patient's ten visits is no quantile of its own."""
+    patient's ten visits is no quantile of its own. With ``k``, a value k people or more hold
+    keeps every row: it is nobody's, and the marginal is the rows' (the copula's scores are): a
+    ledger line's debit is 0 on half the rows, but once per entry it was 0 on 39% of the values,
+    and lines under their entry came out with a debit and a credit both set."""
     if people is None or not len(values):
         return values
     who = persons(people)
     keys = pd.DataFrame({"p": who, "v": value_codes(values)})
-    return values[~keys.duplicated().to_numpy()]
+    firsts = ~keys.duplicated().to_numpy()
+    if k is not None and k > 1 and not firsts.all():
+        held = keys[firsts].groupby("v").size()
+        firsts |= keys["v"].map(held).to_numpy() >= k
+    return values[firsts]
 
 
 def person_cap(counts: np.ndarray, k: int) -> int:
@@ -142,7 +149,7 @@ def person_cap(counts: np.ndarray, k: int) -> int:
 
 
 def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> pd.Series:
-    """``per_person``, then no person above 1/k of the values: a patient with 40 readings among
+    """``per_person`` (with k), then no person above 1/k of the values: a patient with 40 readings among
     19 with one counts with 4 of them, spread over their range, so no quantile of k values is
     theirs alone. Row weights are otherwise kept (a patient's three visits count three times), so
     marginals stay the rows' (the ends: pull_in_tails, by values)."""
@@ -151,6 +158,8 @@ def per_person_capped(values: pd.Series, people: np.ndarray | None, k: int) -> p
     who_all = persons(people)
     pairs = pd.DataFrame({"p": who_all, "v": value_codes(values)})
     firsts = ~pairs.duplicated().to_numpy()
+    if k > 1 and not firsts.all():  # a value k people hold keeps its rows (per_person)
+        firsts |= pairs["v"].map(pairs[firsts].groupby("v").size()).to_numpy() >= k
     kept, who = values[firsts], who_all[firsts]
     x = pd.to_numeric(kept, errors="coerce").to_numpy(dtype=float)
     codes = pd.factorize(who)[0]
