@@ -92,3 +92,52 @@ def test_a_line_with_both_sides_set_keeps_its_own_amount(db: str, request: pytes
     ck.repair(node, frame, {"debit", "credit"}, np.random.default_rng(0))
     assert sorted(frame.iloc[0]) in ([0.0, 25.5], [0.0, 40.25])  # its own amount, not a donor's
     assert frame.iloc[1:3].to_numpy().tolist() == [[0.0, 9.0], [7.0, 0.0]]
+
+
+def _posted(url: str, entries: int = 500) -> None:
+    """Lines under their account (the context parent: the parent of more tables), each
+    numbered 1..n within its entry (UNIQUE (entry_id, line_no)), entry_id a secondary key."""
+    rnd = random.Random(2)
+    ddl = [
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, kind VARCHAR(10) NOT NULL, budget INTEGER NOT NULL,"
+        " opened DATE NOT NULL);",
+        "CREATE TABLE entries (id INTEGER PRIMARY KEY, posted SMALLINT NOT NULL);",
+        "CREATE TABLE lines (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id), "
+        "entry_id INTEGER NOT NULL REFERENCES entries(id), line_no INTEGER NOT NULL, amount NUMERIC(10,2) NOT NULL, "
+        "UNIQUE (entry_id, line_no));",
+        "CREATE TABLE budgets (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id));",
+    ]
+    accts = [
+        f"({a}, '{rnd.choice(['asset', 'income', 'expense'])}', {rnd.randint(1, 90) * 100}, "
+        f"'2020-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}')"
+        for a in range(1, 61)
+    ]
+    ents, rows = [], []
+    for e in range(1, entries + 1):
+        ents.append(f"({e}, {int(rnd.random() < 0.9)})")
+        for n in range(1, rnd.choice([2, 2, 3, 4, 5]) + 1):
+            rows.append(f"({len(rows) + 1}, {rnd.randint(1, 60)}, {e}, {n}, {rnd.lognormvariate(5, 1):.2f})")
+    inserts = [
+        f"INSERT INTO accounts VALUES {', '.join(accts)};",
+        f"INSERT INTO entries VALUES {', '.join(ents)};",
+        f"INSERT INTO budgets VALUES {', '.join(f'({b}, {1 + b % 60})' for b in range(1, 121))};",
+    ]
+    inserts += [
+        f"INSERT INTO lines VALUES {', '.join(rows[at : at + 500])};" for at in range(0, len(rows), 500)
+    ]
+    run_sql(url, "\n".join(ddl + inserts))
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_column_numbering_the_rows_of_a_secondary_parent_runs_1_to_n(
+    db: str, request: pytest.FixtureRequest
+) -> None:
+    make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
+    source = make()
+    _posted(source)
+    model = relsynth.fit(source, seed=1)
+    assert model.plan["lines"].context.ref_table == "accounts"  # the case: entries is no context
+    lines = relsynth.sample(model, seed=1)["lines"]
+    per_entry = lines.groupby("entry_id")["line_no"].agg(["min", "max", "count", "nunique"])
+    assert (per_entry["min"] == 1).all()  # 0 and -1 before
+    assert ((per_entry["max"] == per_entry["count"]) & (per_entry["nunique"] == per_entry["count"])).all()

@@ -2411,6 +2411,7 @@ def _fit_numbering(
     context = tp.context  # type: ignore[attr-defined]
     if context is None or not len(frame):
         return
+    _fit_numbering_within(model, table, tp, frame, specs, copula_cols)
     group = list(context.columns)
     # UNIQUE (patient_id, visit_number) makes visit_number a key within the parent, no less a numbering.
     within = {
@@ -2437,8 +2438,42 @@ def _fit_numbering(
         elif col.kind is Kind.NUMERICAL and pd.api.types.is_numeric_dtype(frame[c]):
             candidates[c] = pd.to_numeric(frame[c]).to_numpy(dtype=float)
     model.numbering = [
-        replace(nb, by=rel.numbering_order(frame, group, nb.column, candidates)) for nb in model.numbering
+        replace(nb, by=rel.numbering_order(frame, list(nb.within) or group, nb.column, candidates))
+        for nb in model.numbering
     ]
+
+
+def _fit_numbering_within(
+    model: TableModel,
+    table: Table,
+    tp: object,
+    frame: pd.DataFrame,
+    specs: dict[str, ColumnSpec],
+    copula_cols: list[str],
+) -> None:
+    """Columns that number the rows of a parent other than the context (a journal line's line_no
+    1..n per entry, under its account): numbered within that key's values once it is assigned
+    (assign.numbering runs after assign_secondary). Drawn as data with a UNIQUE (entry_id,
+    line_no) spread over them, 3,764 of 6,000 entries were not numbered 1..n, and 0 and -1 came out
+    where the source's least is 1."""
+    fk_cols = table.fk_columns()
+    keyed = set(table.primary_key)
+    for fk in tp.secondary:  # type: ignore[attr-defined]
+        group = list(fk.columns)
+        if not set(group) <= set(frame.columns):
+            continue
+        for c in list(copula_cols):
+            col = table.column(c)
+            if c in keyed or c in fk_cols or col.type.name not in INTEGER_TYPES or specs[c].null_share > 0:
+                continue
+            # A column of another UNIQUE (a global serial number) numbers no parent's rows.
+            if any(c in u and set(u) - {c} != set(group) for u in _unique_sets(table)):
+                continue
+            nb = rel.numbering(frame, group, c)
+            if nb is not None and frame.groupby(group, dropna=False)[c].size().gt(1).sum() >= rel.MIN_ROWS:
+                model.numbering.append(replace(nb, within=tuple(group)))
+                specs[c].how = "numbering"
+                copula_cols.remove(c)
 
 
 def _unique_sets(table: Table) -> list[tuple[str, ...]]:
