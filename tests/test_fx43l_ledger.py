@@ -6,6 +6,10 @@ credit (the other 0), amounts in cents.
    with both sides set, and the CHECK's repair (each bad row borrowing a good row's pair) pushed
    the amounts up; the decimals were read off the 2,000 smallest values (all 0), so cents came
    back whole. Non-zero debits' median 529 -> 1,006 (source -> synthetic), all whole.
+2. A line with both sides set took a random good line's pair (the CHECK's last resort): small
+   amounts were lost; one side is set to 0 instead.
+3. line_no numbers each entry's lines, but the entry is a secondary key (the lines are modelled
+   under their account): numbered as data under a UNIQUE, entries were not 1..n and 0, -1 came out.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ def _ledger(url: str, entries: int = 700) -> pd.DataFrame:
     rnd = random.Random(1)
     ddl = [
         "CREATE TABLE entries (id INTEGER PRIMARY KEY, posted SMALLINT NOT NULL);",
-        "CREATE TABLE lines (id INTEGER PRIMARY KEY, entry_id INTEGER NOT NULL REFERENCES entries(id), "
+        "CREATE TABLE journal_lines (id INTEGER PRIMARY KEY, entry_id INTEGER NOT NULL REFERENCES entries(id), "
         f"line_no INTEGER NOT NULL, debit NUMERIC(14,2) NOT NULL, credit NUMERIC(14,2) NOT NULL, {ONE_SIDE});",
     ]
     ents, rows = [], []
@@ -48,7 +52,7 @@ def _ledger(url: str, entries: int = 700) -> pd.DataFrame:
         values = ", ".join(
             f"({at + i + 1}, {e}, {n}, {d:.2f}, {c:.2f})" for i, (e, n, d, c) in enumerate(chunk)
         )
-        inserts.append(f"INSERT INTO lines VALUES {values};")
+        inserts.append(f"INSERT INTO journal_lines VALUES {values};")
     run_sql(url, "\n".join(ddl + inserts))
     return pd.DataFrame(rows, columns=["entry_id", "line_no", "debit", "credit"])
 
@@ -66,7 +70,7 @@ def test_a_childs_zero_inflated_amounts_keep_their_marginal_and_cents(
     make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
     source = make()
     real = _ledger(source)
-    out = relsynth.sample(relsynth.fit(source, seed=1), seed=1)["lines"]
+    out = relsynth.sample(relsynth.fit(source, seed=1), seed=1)["journal_lines"]
     was, was_zero = _amounts(real)
     now, now_zero = _amounts(out)
     assert abs(now_zero - was_zero) < 0.05
@@ -82,7 +86,7 @@ def test_a_line_with_both_sides_set_keeps_its_own_amount(db: str, request: pytes
     make: Callable[[], str] = request.getfixturevalue(f"{db}_db")
     source = make()
     real = _ledger(source)
-    out = relsynth.sample(relsynth.fit(source, seed=1), seed=1)["lines"]
+    out = relsynth.sample(relsynth.fit(source, seed=1), seed=1)["journal_lines"]
     was, _ = _amounts(real)
     now, _ = _amounts(out)
     assert np.quantile(now, 0.25) / np.quantile(was, 0.25) < 1.15  # 1.26 before
@@ -102,7 +106,7 @@ def _posted(url: str, entries: int = 500) -> None:
         "CREATE TABLE accounts (id INTEGER PRIMARY KEY, kind VARCHAR(10) NOT NULL, budget INTEGER NOT NULL,"
         " opened DATE NOT NULL);",
         "CREATE TABLE entries (id INTEGER PRIMARY KEY, posted SMALLINT NOT NULL);",
-        "CREATE TABLE lines (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id), "
+        "CREATE TABLE journal_lines (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id), "
         "entry_id INTEGER NOT NULL REFERENCES entries(id), line_no INTEGER NOT NULL, amount NUMERIC(10,2) NOT NULL, "
         "UNIQUE (entry_id, line_no));",
         "CREATE TABLE budgets (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id));",
@@ -123,7 +127,8 @@ def _posted(url: str, entries: int = 500) -> None:
         f"INSERT INTO budgets VALUES {', '.join(f'({b}, {1 + b % 60})' for b in range(1, 121))};",
     ]
     inserts += [
-        f"INSERT INTO lines VALUES {', '.join(rows[at : at + 500])};" for at in range(0, len(rows), 500)
+        f"INSERT INTO journal_lines VALUES {', '.join(rows[at : at + 500])};"
+        for at in range(0, len(rows), 500)
     ]
     run_sql(url, "\n".join(ddl + inserts))
 
@@ -136,8 +141,8 @@ def test_a_column_numbering_the_rows_of_a_secondary_parent_runs_1_to_n(
     source = make()
     _posted(source)
     model = relsynth.fit(source, seed=1)
-    assert model.plan["lines"].context.ref_table == "accounts"  # the case: entries is no context
-    lines = relsynth.sample(model, seed=1)["lines"]
+    assert model.plan["journal_lines"].context.ref_table == "accounts"  # the case: entries is no context
+    lines = relsynth.sample(model, seed=1)["journal_lines"]
     per_entry = lines.groupby("entry_id")["line_no"].agg(["min", "max", "count", "nunique"])
     assert (per_entry["min"] == 1).all()  # 0 and -1 before
     assert ((per_entry["max"] == per_entry["count"]) & (per_entry["nunique"] == per_entry["count"])).all()
