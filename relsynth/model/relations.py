@@ -86,6 +86,76 @@ class Numbering:
     within: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Balance:
+    """Two columns whose sums over the rows sharing ``within`` (a foreign key) are equal: a journal
+    entry's debits and credits. Enforced on one row per group (balance)."""
+
+    within: tuple[str, ...]
+    left: str
+    right: str
+
+
+def balances(frame: pd.DataFrame, groups: list[tuple[str, ...]], numbers: list[str]) -> list[Balance]:
+    """Pairs of non-negative number columns summing equal within every group of rows (of two rows
+    or more, MIN_ROWS groups at least), where the rows do not hold them equal themselves."""
+    out: list[Balance] = []
+    for within in groups:
+        if not set(within) <= set(frame.columns) or frame[list(within)].isna().any(axis=None):
+            continue
+        sizes = frame.groupby(list(within)).size()
+        if int((sizes >= 2).sum()) < MIN_ROWS:
+            continue
+        for i, a in enumerate(numbers):
+            for b in numbers[i + 1 :]:
+                x = pd.to_numeric(frame[a], errors="coerce").astype(float)
+                y = pd.to_numeric(frame[b], errors="coerce").astype(float)
+                if x.isna().any() or y.isna().any() or (x < 0).any() or (y < 0).any() or (x == y).all():
+                    continue
+                sums = pd.DataFrame({"x": x, "y": y}).groupby([frame[c] for c in within]).sum()
+                scale = np.maximum(np.abs(sums["x"]).to_numpy(), 1.0)
+                apart = np.abs((sums["x"] - sums["y"]).to_numpy())
+                if (sums["x"] > 0).all() and (apart <= 1e-6 * scale).all():
+                    out.append(Balance(tuple(within), a, b))
+    return out
+
+
+def balance(b: Balance, frame: pd.DataFrame, decimals: int) -> None:
+    """Each group's sums made equal on one row: the difference added to its largest value of the
+    short side (a credit line takes what the debits exceed it by); where the short side has no
+    value, the long side's largest row moves over, holding what the others sum to."""
+    if not len(frame) or not {*b.within, b.left, b.right} <= set(frame.columns):
+        return
+    x = pd.to_numeric(frame[b.left], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(frame[b.right], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(x).any() or np.isnan(y).any():
+        return
+    keys = frame[list(b.within)]
+    known = ~keys.isna().any(axis=1).to_numpy()
+    codes = np.full(len(frame), -1, dtype=np.int64)
+    if known.any():
+        codes[known] = keys[known].groupby(list(b.within), sort=False).ngroup().to_numpy(dtype=np.int64)
+    for g in np.unique(codes[known]):
+        rows = np.flatnonzero(codes == g)
+        if len(rows) < 2:
+            continue
+        for long, short in ((x, y), (y, x)):
+            diff = round(float(long[rows].sum() - short[rows].sum()), decimals)
+            if diff <= 0:
+                continue
+            if (short[rows] > 0).any():
+                r = rows[np.argmax(short[rows])]
+                short[r] = round(short[r] + diff, decimals)
+            else:
+                r = rows[np.argmax(long[rows])]
+                moved = round(float(long[rows].sum() - long[r]), decimals)
+                if moved > 0:
+                    long[r], short[r] = 0.0, moved
+            break
+    frame[b.left] = x
+    frame[b.right] = y
+
+
 def comparable(values: pd.Series) -> pd.Series:
     """One representation for equality tests across dtypes: numbers as float, times as seconds,
     everything else as text (UUID objects and their strings compare equal)."""
