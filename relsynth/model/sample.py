@@ -489,7 +489,9 @@ def _one_each(
         at = q.parent_pos
         ok = (at >= 0) & (at < len(counts))
         per = np.bincount(at[ok], weights=wants[ok], minlength=len(counts)).astype(np.int64)
-        return per + rng.binomial(counts, min(max(tm.fk_null.get(fk.name, 0.0), 0.0), 1.0))
+        # The rows without one: as many as the drawn counts leave over (each multiset is the
+        # source's, so at --scale 1 the table keeps its number of rows), spread like the counts.
+        return per + kz.allocate(counts.astype(float), int(counts.sum() - per.sum()), rng)
     return counts
 
 
