@@ -1070,7 +1070,7 @@ def _leave_scope(
     rows = np.flatnonzero(keep)[dup]
     checks = [c.sql for c in table.checks]
     # A column other columns follow exactly (a code's label drawn from it) is not moved alone.
-    determinants = {d.determinant for d in tm.dependencies} | {c.determinant for c in tm.conditionals}
+    determinants = {d.determinant for d in tm.dependencies} | {g for c in tm.conditionals for g in c.givens}
     determinants |= {spec.null_determinant for spec in tm.columns if spec.null_determinant}
     for col in sorted(ck.columns_of(where)):
         spec = next((c for c in tm.columns if c.name == col), None)
@@ -1307,7 +1307,7 @@ def _redraw_member(
     # A code into a reference table (post_tag's tag_id) is drawn like any category, and any other
     # code drawn is a tag that exists: a post's second 'python' takes another tag, not dropped
     # (12% of the links were). Not one other columns follow, nor one of a composite key.
-    determinants = {d.determinant for d in tm.dependencies} | {c.determinant for c in tm.conditionals}
+    determinants = {d.determinant for d in tm.dependencies} | {g for c in tm.conditionals for g in c.givens}
     coded = {
         fk.columns[0]
         for fk in table.foreign_keys

@@ -687,14 +687,16 @@ def _fit_own(
     for cd in rel.conditionals(frame, givens, targets, existing=model.dependencies):
         specs[cd.target].how = "conditional"
         specs[cd.target].determinant = cd.determinant
-        pairs = rare.common_pairs(frame[cd.determinant], frame[cd.target], people, rare_k)
+        given = frame[cd.determinant] if not cd.also else rel.given_values(frame, cd)
+        pairs = rare.common_pairs(given, frame[cd.target], people, rare_k)
         specs[cd.target].table = rare.filter_table(
             rel.conditional_table(frame, cd),
-            common.get(cd.determinant),
+            # a pair of values K people hold: each of its values is held by them too
+            common.get(cd.determinant) if not cd.also else rare.common_levels(given, people, rare_k),
             common.get(cd.target),
             pairs,
             rng,
-            folded=rare.folded_targets(frame[cd.determinant], frame[cd.target], people, rare_k, pairs),
+            folded=rare.folded_targets(given, frame[cd.target], people, rare_k, pairs),
         )
         model.conditionals.append(cd)
     modelled = [c for c in modelled if specs[c].how == "copula"]

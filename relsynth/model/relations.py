@@ -367,9 +367,23 @@ class Conditional:
     determinant: str
     target: str
     strength: float  # uncertainty coefficient U(target | determinant), 0..1
+    # Further columns drawn before it that, with ``determinant``, fix the target where it alone
+    # does not: a medication fact's units follow (concept_cd, modifier_cd), its dose 'mg' and its
+    # route none (i2b2); given the concept alone, doses came out as text and routes in mg.
+    also: tuple[str, ...] = ()
+
+    @property
+    def givens(self) -> tuple[str, ...]:
+        return (self.determinant, *self.also)
 
 
 MIN_UNCERTAINTY = 0.5
+# A pair is a determinant only where it explains a third or more of what the first column leaves
+# of the target (i2b2's tval_char given the concept: U 0.75, with the modifier 0.87: a route 'PO'
+# or 'IV', a dose none), and this much more of it, with PAIR_SUPPORT rows a pair on average.
+PAIR_SHARE = 1 / 3
+PAIR_GAIN = 0.05
+PAIR_SUPPORT = 20
 MIN_SUPPORT = 5  # rows per determinant level, on average
 SMOOTHING = 2.0  # pseudo-rows of the target's marginal added to every determinant level's seen targets
 
@@ -419,23 +433,100 @@ def conditionals(
             if u >= MIN_UNCERTAINTY and (best is None or u > best[0]):
                 best = (u, d)
         if best is not None:
-            found.append(Conditional(best[1], t, best[0]))
-    found.sort(key=lambda c: -c.strength)
-    kept = _acyclic([*existing, *(Dependency(c.determinant, c.target) for c in found)])
-    keep = {(d.determinant, d.target) for d in kept}
-    return [c for c in found if (c.determinant, c.target) in keep]
+            single = Conditional(best[1], t, best[0])
+            found.append((_paired(single, codes, determinants, h_t, n, max_levels), single))
+    found.sort(key=lambda c: -c[0].strength)
+    return _acyclic_conditionals(existing, found)
+
+
+def _paired(
+    cond: Conditional,
+    codes: dict[str, tuple[np.ndarray, int]],
+    determinants: list[str],
+    h_t: float,
+    n: int,
+    max_levels: int,
+) -> Conditional:
+    """``cond`` with a second determinant where the pair explains much of what the first leaves
+    open of the target (PAIR_SHARE, PAIR_GAIN, PAIR_SUPPORT)."""
+    if cond.strength >= 1.0 - PAIR_GAIN:
+        return cond
+    t_codes, t_levels = codes[cond.target]
+    d_codes, _ = codes[cond.determinant]
+    best: tuple[float, str] | None = None
+    for e in determinants:
+        e_codes, e_levels = codes[e]
+        if e in (cond.determinant, cond.target) or e_levels < 2:
+            continue
+        pair, levels = pd.factorize(d_codes * e_levels + e_codes)
+        if len(levels) > min(max_levels, n / PAIR_SUPPORT):
+            continue
+        joint = np.bincount(pair * t_levels + t_codes, minlength=len(levels) * t_levels).reshape(
+            len(levels), t_levels
+        )
+        u = 1.0 - sum(_entropy(row) * row.sum() / n for row in joint if row.sum()) / h_t
+        gain = u - cond.strength
+        if gain >= PAIR_GAIN and gain >= PAIR_SHARE * (1.0 - cond.strength) and (best is None or u > best[0]):
+            best = (u, e)
+    return cond if best is None else Conditional(cond.determinant, cond.target, best[0], (best[1],))
+
+
+def _acyclic_conditionals(
+    existing: list[Dependency], found: list[tuple[Conditional, Conditional]]
+) -> list[Conditional]:
+    """The conditionals, strongest first, that close no loop with the dependencies or each other
+    (a pair's second column is drawn before the target too); one whose pair would, tried with its
+    first column alone (``found``: each as (with its pair, alone))."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for dep in _acyclic(list(existing)):
+        g.add_edge(dep.determinant, dep.target)
+    kept = []
+    for paired, single in found:
+        for option in (paired, single) if paired.also else (single,):
+            edges = [(d, option.target) for d in option.givens]
+            g.add_edges_from(edges)
+            if nx.is_directed_acyclic_graph(g):
+                kept.append(option)
+                break
+            g.remove_edges_from(edges)
+    return kept
 
 
 def conditional_table(frame: pd.DataFrame, cond: Conditional) -> dict[str, Any]:
-    """Observed (determinant, target) counts and the target's marginal, as JSON-ready lists."""
-    pairs = frame.groupby(
-        [frame[cond.determinant].map(_plain), frame[cond.target].map(_plain)], dropna=False
-    ).size()
-    marginal = frame[cond.target].map(_plain).value_counts(dropna=False)
-    return {
-        "pairs": [[_plain(a), _plain(b), int(k)] for (a, b), k in zip(pairs.index, pairs, strict=True)],
-        "marginal": [[_plain(b), int(k)] for b, k in marginal.items()],
-    }
+    """Observed (determinant, target) counts and the target's marginal, as JSON-ready lists (a
+    pair's determinant value as a tuple of its columns' values)."""
+    target = frame[cond.target].map(_plain)
+    marginal = target.value_counts(dropna=False)
+    if cond.also:
+        codes, uniques = pd.factorize(given_values(frame, cond), use_na_sentinel=False)
+        counts = pd.DataFrame({"g": codes, "t": target.to_numpy(dtype=object)}).groupby(
+            ["g", "t"], dropna=False
+        )
+        sizes = counts.size()
+        pairs = [
+            [_json_given(uniques[g]), _plain(b), int(k)] for (g, b), k in zip(sizes.index, sizes, strict=True)
+        ]
+    else:
+        counts = frame.groupby([frame[cond.determinant].map(_plain), target], dropna=False)
+        sizes = counts.size()
+        pairs = [[_plain(a), _plain(b), int(k)] for (a, b), k in zip(sizes.index, sizes, strict=True)]
+    return {"pairs": pairs, "marginal": [[_plain(b), int(k)] for b, k in marginal.items()]}
+
+
+def given_values(frame: pd.DataFrame | dict[str, Any], cond: Conditional) -> pd.Series:
+    """Each row's determinant value: the column's, or a tuple of the pair's."""
+    first = pd.Series(frame[cond.determinant]).map(_plain)
+    if not cond.also:
+        return first
+    columns = [first.to_numpy(dtype=object)]
+    columns += [pd.Series(frame[c]).map(_plain).to_numpy(dtype=object) for c in cond.also]
+    return pd.Series(list(zip(*columns, strict=True)), index=first.index, dtype=object)
+
+
+def _json_given(v: Any) -> Any:
+    return tuple(_plain(x) for x in v) if isinstance(v, tuple) else _plain(v)
 
 
 def dependency_mapping(frame: pd.DataFrame, dep: Dependency) -> list[list[Any]]:

@@ -1053,15 +1053,18 @@ def _derive(
     """
     from graphlib import TopologicalSorter
 
+    from relsynth.model.relations import given_values
+
     relations: dict[str, Any] = {d.target: d for d in tm.dependencies}
     relations.update({c.target: c for c in tm.conditionals})
-    order = TopologicalSorter({t: {r.determinant} for t, r in relations.items()}).static_order()
+    givens = {t: getattr(r, "givens", (r.determinant,)) for t, r in relations.items()}
+    order = TopologicalSorter({t: set(givens[t]) for t in relations}).static_order()
     for target in order:
         relation = relations.get(target)
-        if relation is None or relation.determinant not in out:
+        if relation is None or any(g not in out for g in givens[target]):
             continue
         if after is not None:
-            if relation.determinant not in after:
+            if not set(givens[target]) & after:
                 continue
             after = after | {target}
         given = pd.Series(out[relation.determinant])
@@ -1069,6 +1072,8 @@ def _derive(
         if given.isna().all() and len(given) and not _null_is_a_value(spec):
             continue  # its determinant has not arrived yet (or a later run derives it again)
         if target in {c.target for c in tm.conditionals}:
+            if len(givens[target]) > 1:  # drawn per pair of values of its columns
+                given = given_values(out, relation).set_axis(given.index)
             out[target] = _draw_conditional(spec, given, rng)
         else:
             out[target] = _per_distinct(given, _lookup(spec.mapping, None))
@@ -1150,6 +1155,8 @@ def _k(v: Any) -> Any:
         return int(v)
     if isinstance(v, list):
         return tuple(v)
+    if isinstance(v, tuple):  # a pair's values (relations.given_values), each a key as above
+        return tuple(_k(x) for x in v)
     return v
 
 

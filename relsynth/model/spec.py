@@ -195,7 +195,7 @@ class Model:
                 out.append(f"{t.name}: {d.determinant} -> {d.target} (functional dependency)")
             for cd in t.conditionals:
                 out.append(
-                    f"{t.name}: {cd.target} drawn given {cd.determinant} (dependence {cd.strength:.2f})"
+                    f"{t.name}: {cd.target} drawn given {', '.join(cd.givens)} (dependence {cd.strength:.2f})"
                 )
             for c in t.columns:
                 if c.null_determinant:

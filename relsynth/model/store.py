@@ -159,7 +159,9 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
             else {"templates": t.key.shapes.templates, "weights": t.key.shapes.weights},
         },
         "dependencies": [[d.determinant, d.target] for d in t.dependencies],
-        "conditionals": [[c.determinant, c.target, c.strength] for c in t.conditionals],
+        "conditionals": [
+            [c.determinant, c.target, c.strength, *([list(c.also)] if c.also else [])] for c in t.conditionals
+        ],
         "anchors": {c: [o.column, o.base, o.op, o.fk] for c, o in t.anchors.items()},
         "orders": [[o.column, o.base, o.op, o.fk] for o in t.orders],
         "number_orders": [[o.column, o.base, o.op, o.fk] for o in t.number_orders],
@@ -231,7 +233,9 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
             None if key["shapes"] is None else Shapes(key["shapes"]["templates"], key["shapes"]["weights"]),
         ),
         dependencies=[Dependency(a, b) for a, b in d["dependencies"]],
-        conditionals=[Conditional(a, b, u) for a, b, u in d["conditionals"]],
+        conditionals=[
+            Conditional(c[0], c[1], c[2], tuple(c[3]) if len(c) > 3 else ()) for c in d["conditionals"]
+        ],
         anchors={c: Order(*o) for c, o in d["anchors"].items()},
         orders=[Order(*o) for o in d["orders"]],
         number_orders=[Order(*o) for o in d.get("number_orders", [])],
