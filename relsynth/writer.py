@@ -51,7 +51,7 @@ from relsynth.guard import STAGING_PREFIX, refuse_non_empty
 from relsynth.io import make_engine, parse_url, redact
 from relsynth.model.values import non_finite
 from relsynth.schema import Schema, Table, place
-from relsynth.sqltypes import INTEGER_TYPES, MYSQL_SPATIAL
+from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, MYSQL_SPATIAL
 from relsynth.transform import duration_text, is_duration
 from relsynth.verify import Verification, verify
 
@@ -520,6 +520,7 @@ def _load(conn: sa.Connection, kind: str, sa_table: sa.Table, table: Table, fram
         _rows(frame.iloc[start : start + LOAD_CHUNK], table, columns, kind)
         for start in range(0, len(frame), LOAD_CHUNK)
     )
+    _no_nulls_in_not_null(table, frame, columns)
     if kind == "sqlite":
         _fits_sqlite_integers(table, frame, columns, sa_table)
     if kind == "postgresql":
@@ -528,6 +529,23 @@ def _load(conn: sa.Connection, kind: str, sa_table: sa.Table, table: Table, fram
         for rows in chunks:
             _insert(conn, sa_table, columns, rows)
     return len(frame)
+
+
+def _no_nulls_in_not_null(table: Table, frame: pd.DataFrame, columns: list[str]) -> None:
+    """A NULL in a NOT NULL column is refused before it is written: MariaDB stores the load time
+    for it in a TIMESTAMP (0 or '' elsewhere in non-strict mode) and its verification then
+    passed, PostgreSQL and SQLite gave an internal error. One line naming table.column. A NOT
+    NULL float's missing values are its NaN (written as NaN), not NULLs."""
+    for c in columns:
+        col = table.column(c)
+        if col.nullable or col.type.name in FLOAT_TYPES:
+            continue
+        nulls = int(frame[c].isna().sum())
+        if nulls:
+            raise RelsynthError(
+                f"{table.name}.{c}: {nulls} synthetic rows are NULL in this NOT NULL column, so nothing "
+                "was written (a bug in relsynth: please report it; --exclude the table to write the rest)"
+            )
 
 
 def _above_int64(values: pd.Series, t: Any) -> bool:

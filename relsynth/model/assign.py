@@ -412,9 +412,19 @@ def assign_secondary(
         parent_pos = done[table.name].parent_pos
     n = len(frame)
     drop = np.zeros(n, dtype=bool)
-    if all(c in {r.column for r in tm.repeats if r.fk != fk.name} for c in fk.columns):
-        return drop  # derived from the context parent, already filled
     q = done.get(fk.ref_table)
+    if all(c in {r.column for r in tm.repeats if r.fk != fk.name} for c in fk.columns):
+        # derived from the context parent, already filled; the key's own repeats are still copied
+        # from the parent it names (a credit memo's date is its order's, the order its invoice's):
+        # skipped, the NOT NULL date was written NULL on every row
+        if q is not None and n and any(r.fk == fk.name for r in tm.repeats):
+            from relsynth.model.fit import positions
+
+            pos = positions(frame, fk.columns, q.frame, fk.ref_columns)
+            apply_repeats(tm, frame, fk, q.frame, pos, rng)
+            if deferred:
+                done[table.name].frame = frame
+        return drop
     if q is None or n == 0:
         return drop
     # Columns this FK shares with keys already set (lab_results.admission_id, in both its context FK

@@ -370,9 +370,32 @@ def finished(
     """The table's frame typed like its SQL columns: what is written (``copy``: the sampled frame
     is left as it is, for tables sampled later to read)."""
     frame = done[name].frame
+    table = model.schema.table(name)
     return _finish(
-        model.schema.table(name), model.tables[name], frame.copy() if copy else frame, rngs[name], report
+        table,
+        model.tables[name],
+        frame.copy() if copy else frame,
+        rngs[name],
+        report,
+        fallback=_repeated_from(model, table, done),
     )
+
+
+def _repeated_from(model: Model, table: Table, done: Mapping[str, _Sampled]) -> dict[str, pd.Series]:
+    """For each NOT NULL column the table copies from a parent (relations' repeats), the parent's
+    column as sampled: what a row draws from where no row of its own got a value to share (the
+    parent was not found on any row; a credit memo's date was NULL on every row)."""
+    out: dict[str, pd.Series] = {}
+    tm = model.tables[table.name]
+    fks = {fk.name: fk for fk in table.foreign_keys}
+    for r in tm.repeats:
+        fk = fks.get(r.fk)
+        parent = done.get(fk.ref_table) if fk is not None else None
+        if parent is None or r.column not in table.column_names or table.column(r.column).nullable:
+            continue
+        if r.parent_column in parent.frame:
+            out.setdefault(r.column, parent.frame[r.parent_column])
+    return out
 
 
 # -- whole-table frames -------------------------------------------------------------------------
@@ -692,6 +715,20 @@ def _fill_nulls(
         return 0
     values = frame[column].to_numpy(dtype=object, copy=True)
     values[missing] = values[rng.choice(have, int(missing.sum()))]
+    dtype = frame[column].dtype
+    filled = pd.Series(values, index=frame.index, dtype=object)
+    frame[column] = filled if dtype.kind == "O" else filled.astype(dtype)
+    return int(missing.sum())
+
+
+def _draw_nulls(frame: pd.DataFrame, column: str, pool: pd.Series, rng: np.random.Generator) -> int:
+    """NULLs of ``column`` replaced by values drawn from ``pool``'s (where it has any); how many were."""
+    missing = frame[column].isna().to_numpy()
+    have = pool.dropna().to_numpy(dtype=object)
+    if not missing.any() or not len(have):
+        return 0
+    values = frame[column].to_numpy(dtype=object, copy=True)
+    values[missing] = have[rng.integers(0, len(have), int(missing.sum()))]
     dtype = frame[column].dtype
     filled = pd.Series(values, index=frame.index, dtype=object)
     frame[column] = filled if dtype.kind == "O" else filled.astype(dtype)
@@ -1442,10 +1479,16 @@ def _repair_checks(
 
 
 def _not_null(
-    table: Table, frame: pd.DataFrame, rng: np.random.Generator, tm: TableModel | None = None
+    table: Table,
+    frame: pd.DataFrame,
+    rng: np.random.Generator,
+    tm: TableModel | None = None,
+    fallback: Mapping[str, pd.Series] | None = None,
 ) -> None:
     """No NOT NULL column is written NULL: a value a relation left NULL (derived from a row that
-    is not there) gives way to another row's value. Keys and UNIQUE columns are left to their own
+    is not there) gives way to another row's value, or, where no row has one, to a value drawn
+    from ``fallback`` (the parent column it is copied from): MariaDB stored the load time for
+    such a NULL, PostgreSQL and SQLite refused it. Keys and UNIQUE columns are left to their own
     checks: another row's value would repeat them. A NOT NULL float column's missing values are
     the source's NaN (read as NULL: the only missing value it can hold), drawn at its share: kept."""
     nan = {
@@ -1462,6 +1505,9 @@ def _not_null(
         if col.nullable or col.name in keyed or col.name not in frame:
             continue
         filled = _fill_nulls(frame, col.name, rng)
+        pool = (fallback or {}).get(col.name)
+        if pool is not None and frame[col.name].isna().any():
+            filled += _draw_nulls(frame, col.name, pool, rng)
         if filled:
             log.debug("%s.%s: %d NULLs took other rows' values (NOT NULL)", table.name, col.name, filled)
     for fk in table.foreign_keys:  # a result of no test code: (order_id, NULL) points nowhere
@@ -1478,12 +1524,17 @@ def _not_null(
 
 
 def _finish(
-    table: Table, tm: TableModel, frame: pd.DataFrame, rng: np.random.Generator, report: SampleReport
+    table: Table,
+    tm: TableModel,
+    frame: pd.DataFrame,
+    rng: np.random.Generator,
+    report: SampleReport,
+    fallback: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """Type every column like its SQL column. A generated column keeps its learned values: a
     database that computes it ignores them, one that cannot (another dialect) stores them."""
     sentinel_dates.restore(frame, {c.name: c.sentinel for c in tm.columns if c.sentinel is not None})
-    _not_null(table, frame, rng, tm)
+    _not_null(table, frame, rng, tm, fallback)
     cols = {}
     for col in table.columns:
         values = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
