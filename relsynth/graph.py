@@ -256,6 +256,17 @@ _PEOPLE = re.compile(
 )
 
 
+# A people word followed by a word for a kind names a list of kinds of people, not people
+# (Magento's customer_group, member_type, patient_status): counted as people, the 4 groups of
+# 3,000 customers held every value of theirs, so a constant website_id and the genders were rare.
+_KIND_OF = re.compile(r"_(group|type|category|class|status|segment|tier|level|role|kind)s?$")
+
+
+def _named_for_people(name: str, pattern: re.Pattern[str]) -> bool:
+    """Whether a table's name (snake case) names people by ``pattern``, and not kinds of them."""
+    return bool(pattern.search(name)) and not _KIND_OF.search(name)
+
+
 def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
     """Code lists and vocabularies the data points into; copied, not synthesized. Name -> reason."""
     refs: dict[str, str] = {}
@@ -277,7 +288,13 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
         changed = False
         for n in sorted(tables):
             t = tables[n]
-            if n in refs or n in data or t.row_count == 0 or is_person_table(t) or _PEOPLE.search(_snake(n)):
+            if (
+                n in refs
+                or n in data
+                or t.row_count == 0
+                or is_person_table(t)
+                or _named_for_people(_snake(n), _PEOPLE)
+            ):
                 continue
             # Named like one, and pointing only into the vocabulary: OpenMRS's relationship
             # (person_a, person_b -> person) is people's, and was copied whole (attack round 41).
@@ -485,7 +502,7 @@ def is_subject_table(table: Table) -> bool:
     """A table whose rows are the people data is about, not staff or codes: named after them
     (patient_dimension, person, members) or holding a birth date, or two of sex, age and postcode.
     A fact table (i2b2's observation_fact) is about them, not about its concept list."""
-    if _SUBJECTS.search(_snake(table.name)):
+    if _named_for_people(_snake(table.name), _SUBJECTS):
         return True
     names = [_snake(c.name) for c in table.columns]
     traits = {m.group(2) for n in names if (m := _TRAIT.search(n))}

@@ -108,3 +108,40 @@ def test_the_writer_refuses_a_null_in_a_not_null_column_before_mariadb_rewrites_
     with pytest.raises(RelsynthError, match=r"^sales_creditmemo\.created_at: \d+ synthetic rows are NULL"):
         relsynth.write(tables, model.schema, target)
     assert not fetch(target, "SHOW TABLES")
+
+
+# 2. customer_entity under customer_group (4 rows, "customer" in its name): the groups were taken
+#    for the customers' people, so every value was held by at most 4 "people": the constant
+#    website_id (in UNIQUE (email, website_id)) came out 3..8, never 1, and gender 1, 2, 3, NULL
+#    as 2 and NULL only; evaluate listed gender as held by fewer than 5 people.
+CUSTOMERS = """
+CREATE TABLE customer_group (customer_group_id INT UNSIGNED PRIMARY KEY, customer_group_code VARCHAR(32) NOT NULL);
+CREATE TABLE customer_entity (entity_id INT UNSIGNED PRIMARY KEY, website_id SMALLINT UNSIGNED,
+  email VARCHAR(255) NOT NULL, group_id INT UNSIGNED NOT NULL, gender SMALLINT UNSIGNED,
+  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  UNIQUE KEY (email, website_id), FOREIGN KEY (group_id) REFERENCES customer_group(customer_group_id));
+INSERT INTO customer_group VALUES (0, 'NOT LOGGED IN'), (1, 'General'), (2, 'Wholesale'), (3, 'Retailer');
+INSERT INTO customer_entity SELECT seq, 1,
+  CONCAT(ELT(1 + seq MOD 7, 'anna', 'bert', 'carl', 'dora', 'emil', 'fay', 'gus'), '.',
+         ELT(1 + (seq DIV 7) MOD 9, 'smith', 'jones', 'brown', 'lee', 'khan', 'diaz', 'ng', 'roy', 'fox'),
+         seq, '@', ELT(1 + seq MOD 3, 'gmail.com', 'yahoo.com', 'hotmail.com')),
+  ELT(1 + (seq * 7) MOD 5, 1, 1, 1, 2, 3), ELT(1 + (seq * 3) MOD 4, 1, 2, 3, NULL),
+  TIMESTAMP '2019-01-01 00:00:00' + INTERVAL seq * 17 HOUR
+  FROM seq_1_to_600
+"""
+
+
+@pytest.mark.mysql
+def test_a_group_of_customers_is_no_customer_so_their_values_are_kept(request: pytest.FixtureRequest) -> None:
+    source = request.getfixturevalue("mysql_db")()
+    run_sql(source, CUSTOMERS)
+    target = request.getfixturevalue("sqlite_db")()
+    result = relsynth.synthesize(source, target, seed=1)
+    assert result["write"].verification.problems == 0
+    assert fetch(target, "SELECT DISTINCT website_id FROM customer_entity") == [(1,)]
+    assert scalar(target, "SELECT COUNT(*) FROM customer_entity") == 600
+    genders = {g for (g,) in fetch(target, "SELECT DISTINCT gender FROM customer_entity")}
+    assert genders == {1, 2, 3, None}
+    held = relsynth.evaluate(source, target, seed=1)["scores"]["privacy"]["rare_people"]
+    assert "gender" not in held.get("customer_entity", ())
+    assert "website_id" not in held.get("customer_entity", ())
