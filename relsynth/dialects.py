@@ -1354,6 +1354,31 @@ def inheritance(conn: sa.Connection, schema: str | None) -> dict[str, list[str]]
     return out
 
 
+def inheritance_children(conn: sa.Connection, schema: str | None) -> dict[str, list[str]]:
+    """PostgreSQL: each table of the schema that some table INHERITS from (not a partition's
+    parent), with every such child, of any schema, as schema.name: the parent is read FROM ONLY
+    it, whether or not its children are read too (a child in another schema, or left out with
+    --exclude, had its rows read as the parent's)."""
+    import sqlalchemy as sa
+
+    if family(conn) != "postgresql":
+        return {}
+    rows = conn.execute(
+        sa.text(
+            "SELECT p.relname, cn.nspname || '.' || c.relname FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+            "JOIN pg_namespace n ON n.oid = p.relnamespace JOIN pg_namespace cn ON cn.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND NOT c.relispartition AND p.relkind = 'r' "
+            "AND c.relkind IN ('r', 'p', 'f') ORDER BY 1, 2"
+        ),
+        {"schema": schema or default_schema(conn)},
+    ).all()
+    out: dict[str, list[str]] = {}
+    for parent, child in rows:
+        out.setdefault(str(parent), []).append(str(child))
+    return out
+
+
 def source_table(name: str, *columns: Any, schema: str | None, only: bool = False) -> sa.TableClause:
     """A lightweight table to SELECT from; ``only``: a PostgreSQL parent of table inheritance, read
     FROM ONLY it (its own rows, not its children's)."""
@@ -1453,10 +1478,47 @@ def code_places(conn: sa.Connection, schemas: Sequence[str | None]) -> list[tupl
             if place not in own and not (trigger and place in {"new", "old"}):
                 out.setdefault(place, what)
     if kind == "postgresql":
-        for place, what in _pg_reach(conn):
+        for place, what in [*_pg_kin(conn, names), *_pg_reach(conn)]:
             if place not in own:
                 out.setdefault(place, what)
     return sorted(out.items())
+
+
+KIN = ("inheritance child ", "partition ", "parent table ")  # code_places: what _pg_kin names
+
+
+def _pg_kin(conn: sa.Connection, names: list[str]) -> list[tuple[str, str]]:
+    """PostgreSQL: the other schemas holding an inheritance child or a partition of a source
+    table (at any depth: a SELECT of the source's table returns that child's rows, and a DROP of it
+    took them from the source: 1000 -> 500), or a parent the source's table inherits from or is a
+    partition of. Each with the first such table ("partition tgt.ev of table ev"). Catalog reads only."""
+    import sqlalchemy as sa
+
+    rows = conn.execute(
+        sa.text(
+            "WITH RECURSIVE mine AS (SELECT c.oid FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ANY(:names) AND c.relkind IN ('r', 'p', 'f')), "
+            "down(oid, via) AS (SELECT oid, oid FROM mine UNION "
+            "SELECT i.inhrelid, d.via FROM pg_inherits i JOIN down d ON i.inhparent = d.oid), "
+            "up(oid, via) AS (SELECT oid, oid FROM mine UNION "
+            "SELECT i.inhparent, u.via FROM pg_inherits i JOIN up u ON i.inhrelid = u.oid), "
+            "kin(side, oid, via) AS (SELECT 'down', oid, via FROM down "
+            "UNION ALL SELECT 'up', oid, via FROM up) "
+            "SELECT k.side, n.nspname, c.relname, c.relispartition, v.relname, v.relispartition FROM kin k "
+            "JOIN pg_class c ON c.oid = k.oid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_class v ON v.oid = k.via WHERE n.nspname <> ALL(:names) ORDER BY 1, 2, 3, 5"
+        ),
+        {"names": names},
+    ).all()
+    out = []
+    for side, schema, name, partition, via, via_partition in rows:
+        if side == "down":
+            what = f"{KIN[1] if partition else KIN[0]}{schema}.{name} of table {via}"
+        else:
+            what = f"{KIN[2]}{schema}.{name} of {'partition' if via_partition else 'table'} {via}"
+        out.append((str(schema).lower(), what))
+    return out
 
 
 ANY_SCHEMA = "*"  # code_places: a place every schema of the source's database is (an event trigger)

@@ -228,6 +228,12 @@ def refuse_same(source: Identity | None, target: Identity, described: str) -> No
             "reaches: a trigger or function of the source naming a table without its schema would "
             "find the target's there; write into another database or another schema"
         )
+    if hit is not None and hit[1].startswith(dialects.KIN):
+        raise SameDatabase(
+            f"The target {described} (schema {hit[0]}) holds the source's {hit[1]} (table inheritance "
+            "or partitioning: the source table's rows include the child's): writing there, with or "
+            "without --replace or --into-existing, would change the source; choose another schema"
+        )
     if hit is not None:
         where = "database" if target.kind == "mysql" else "schema"
         raise SameDatabase(

@@ -194,6 +194,9 @@ def reflect_connection(
     for child, parents in inherits.items():
         for parent in parents:
             inherited_by.setdefault(parent, []).append(child)
+    for parent, children in dialects.inheritance_children(conn, schema).items():
+        if parent in names and parent not in inherited_by:  # its children are not read with it
+            inherited_by[parent] = children
     if any(type(c["type"]).__name__ == "NullType" for cols in columns.values() for c in cols):
         spelled = dialects.catalog_types(conn, schema)
         for table_name, cols in columns.items():
