@@ -591,6 +591,12 @@ def _parse_rows(values: tuple[str, ...]) -> dict[str, int]:
 )
 @click.option("--target-schema", help="With --target: the PostgreSQL schema to write into.")
 @click.option(
+    "--trust-model-sql",
+    is_flag=True,
+    help="With --target: run the model file's SQL (CHECKs, DEFAULTs, views, triggers) as it is, "
+    "whatever functions it calls. Only for model files you made.",
+)
+@click.option(
     "--source",
     "source_url",
     metavar="URL",
@@ -613,6 +619,7 @@ def sample(
     replace: bool,
     into_existing: bool,
     target_schema: str | None,
+    trust_model_sql: bool,
     source_url: str | None,
     batch_rows: int,
 ) -> None:
@@ -656,6 +663,10 @@ def sample(
             report = SampleReport()
             if target:  # a batch at a time, as synthesize writes (the same seed, the same rows)
                 from relsynth.api import sample_batches
+                from relsynth.model import trust
+
+                # Its SQL runs in the target: only side-effect-free built-ins, unless the user vouches.
+                written = trust.checked(loaded.schema, trust=trust_model_sql)
                 from relsynth.writer import write as write_db
 
                 _uses(ctx, _source(target))
@@ -672,7 +683,7 @@ def sample(
                     )
                     summary = write_db(
                         next(batches),
-                        loaded.schema,
+                        written,
                         _source(target),
                         plan=loaded.plan,
                         source=Identity.from_dict(loaded.source.get("identity")),

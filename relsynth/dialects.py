@@ -1086,7 +1086,9 @@ ROUTINES = (
     "or trigger calling one, yourself)"
 )
 LONE_SEQUENCES = "sequences of the source that no column's DEFAULT draws from"
-NOT_COPIED = (*UNREAD, UNVERSIONED, ROUTINES, LONE_SEQUENCES)
+# What `sample --target` leaves out of a model file's schema (model/trust.py): never silent.
+MODEL_SQL = "SQL from the model file"
+NOT_COPIED = (*UNREAD, UNVERSIONED, ROUTINES, LONE_SEQUENCES, MODEL_SQL)
 # A foreign key the source has and the target will not (its parent is not part of the run):
 # schema.notes "<table>: foreign key ... not recreated: why", said under changed: by the DDL.
 FK_NOT_RECREATED = ") not recreated: "

@@ -4,15 +4,21 @@ S1. A --target-schema inside the source's own PostgreSQL database that holds an 
     (or a partition) of a source table: `--replace` dropped the child, and the source table lost its
     rows (1000 -> 500). Refused before anything is read or written, like the other reach checks.
     A parent whose children are not read with it (another schema, --exclude) is read FROM ONLY.
+
+S2. A model file's SQL (CHECKs, DEFAULTs, views, triggers...) ran in the target as it was: only
+    side-effect-free built-ins are run from it unless `sample --trust-model-sql`; a stacked
+    statement is a one-line refusal.
 """
 
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 import relsynth
+from relsynth.cli import main
 from relsynth.guard import SameDatabase
-from tests.conftest import run_raw, scalar
+from tests.conftest import EVERY_DATABASE, run_raw, scalar
 
 INHERIT = [
     "CREATE SCHEMA tgt",
@@ -101,3 +107,167 @@ def test_a_parent_whose_child_is_in_another_schema_is_read_from_only(pg_db, sqli
     assert out["model"].schema.table("base").row_count == 500  # was 1000: the child's rows too
     assert scalar(target, "SELECT count(*) FROM base") == 500
     assert scalar(target, "SELECT max(id) FROM base") <= 500  # no key learned from the child's 1001..1500
+
+
+# -- S2: a model file's SQL runs in the target only as far as it is side-effect-free -------------------
+# A hand-edited CHECK `v >= 0 AND lo_import('/etc/passwd') > 0` made `sample evil.rsm --target` read
+# the server's /etc/passwd into 6,000 large objects. Now such an object is not created, and said.
+
+BAD_CHECK = {
+    "pg": "v >= 0 AND lo_import('/etc/passwd') > 0",
+    "sqlite": "v >= 0 AND load_extension('/tmp/x') IS NULL",
+    "mysql": "v >= 0 AND sleep(0) = 0",
+}
+
+
+def _model(tmp_path, url: str, edit) -> str:  # type: ignore[no-untyped-def]
+    """A model of ``url`` (one table t with a CHECK), with its model.json edited by ``edit``."""
+    import json
+    import zipfile
+
+    good = tmp_path / "m.rsm"
+    result = CliRunner().invoke(main, ["fit", url, "-o", str(good), "--quiet"])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(good) as z:
+        doc = json.loads(z.read("model.json"))
+        arrays = z.read("arrays.npz")
+    edit(doc["schema"])
+    evil = tmp_path / "evil.rsm"
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("model.json", json.dumps(doc))
+        z.writestr("arrays.npz", arrays)
+    return str(evil)
+
+
+def _source(db: str, url: str) -> None:
+    run_raw(
+        url,
+        "CREATE TABLE t (id int PRIMARY KEY, v int CHECK (v >= 0), w varchar(20))",
+        *[f"INSERT INTO t VALUES ({i}, {i % 37}, 'x{i % 5}')" for i in range(1, 301)],
+    )
+
+
+def _set_check(sql: str):  # type: ignore[no-untyped-def]
+    def edit(schema: dict) -> None:  # type: ignore[type-arg]
+        table = schema["tables"][0]
+        assert table["checks"], table
+        table["checks"][0]["sql"] = sql
+
+    return edit
+
+
+def _checks_of_t(db: str, url: str) -> int:
+    if db == "pg":
+        return int(
+            scalar(url, "SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'")
+        )
+    if db == "mysql":
+        return int(
+            scalar(
+                url,
+                "SELECT count(*) FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() "
+                "AND TABLE_NAME = 't'",
+            )
+        )
+    return str(scalar(url, "SELECT sql FROM sqlite_master WHERE name = 't'")).upper().count("CHECK")
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_model_files_check_calling_a_function_is_not_created_and_said(db, request, tmp_path) -> None:
+    make = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    _source(db, source)
+    evil = _model(tmp_path, source, _set_check(BAD_CHECK[db]))
+    result = CliRunner().invoke(main, ["sample", evil, "--target", target])
+    assert result.exit_code == 0, result.output
+    assert "not recreated: SQL from the model file calls" in result.output
+    assert _checks_of_t(db, target) == 0
+    assert scalar(target, "SELECT count(*) FROM t") == 300
+    if db == "pg":
+        assert scalar(target, "SELECT count(*) FROM pg_largeobject_metadata") == 0
+
+
+@pytest.mark.postgresql
+def test_trust_model_sql_runs_the_model_files_sql_as_it_is(pg_db, tmp_path) -> None:
+    source, target, trusted = pg_db(), pg_db(), pg_db()
+    _source("pg", source)
+    edited = _model(tmp_path, source, _set_check("v >= 0 AND md5(w) <> ''"))
+    result = CliRunner().invoke(main, ["sample", edited, "--target", target])
+    assert result.exit_code == 0, result.output
+    assert "calls md5()" in result.output
+    assert _checks_of_t("pg", target) == 0
+    result = CliRunner().invoke(main, ["sample", edited, "--target", trusted, "--trust-model-sql"])
+    assert result.exit_code == 0, result.output
+    assert _checks_of_t("pg", trusted) == 1
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE)
+def test_a_stacked_statement_in_a_model_files_check_is_a_one_line_refusal(db, request, tmp_path) -> None:
+    make = request.getfixturevalue(f"{db}_db")
+    source, target = make(), make()
+    _source(db, source)
+    run_raw(target, "CREATE TABLE victim (id int PRIMARY KEY)", "INSERT INTO victim VALUES (1)")
+    evil = _model(tmp_path, source, _set_check("v >= 0); DROP TABLE victim; --"))
+    for extra in ([], ["--trust-model-sql"]):
+        result = CliRunner().invoke(main, ["sample", evil, "--target", target, *extra])
+        assert result.exit_code == 1, result.output
+        assert "internal error" not in result.output
+        assert "CHECK" in result.output and "second SQL statement" in result.output
+        assert scalar(target, "SELECT count(*) FROM victim") == 1
+
+
+@pytest.mark.postgresql
+def test_a_model_files_trigger_default_and_view_are_checked(pg_db, tmp_path) -> None:
+    source, target = pg_db(), pg_db()
+    _source("pg", source)
+    run_raw(
+        source,
+        "ALTER TABLE t ADD COLUMN made timestamptz DEFAULT now()",
+        "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.made := now(); RETURN NEW; END $$",
+        "CREATE TRIGGER t_stamp BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION stamp()",
+        "CREATE VIEW big AS SELECT id, lower(w) AS w FROM t WHERE v > 10",
+        "CREATE VIEW evil AS SELECT id FROM t",
+    )
+
+    def edit(schema: dict) -> None:  # type: ignore[type-arg]
+        table = schema["tables"][0]
+        for col in table["columns"]:
+            if col["name"] == "made":
+                col["default"] = "pg_sleep(0)::text::timestamptz"
+        for view in schema["views"]:
+            if view["name"] == "evil":
+                view["sql"] = "SELECT id, pg_terminate_backend(pg_backend_pid()) FROM t"
+
+    evil = _model(tmp_path, source, edit)
+    result = CliRunner().invoke(main, ["sample", evil, "--target", target])
+    assert result.exit_code == 0, result.output
+    for said in (
+        "calls pg_sleep(): DEFAULT of t.made",
+        "runs code: trigger t_stamp",
+        "calls pg_terminate_backend(): view evil",
+    ):
+        assert said in result.output
+    assert scalar(target, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == 0
+    assert scalar(target, "SELECT count(*) FROM pg_views WHERE viewname = 'evil'") == 0
+    assert scalar(target, "SELECT count(*) FROM pg_views WHERE viewname = 'big'") == 1  # lower() is allowed
+
+
+@pytest.mark.parametrize(
+    ("sql", "found"),
+    [
+        ("v >= 0 AND lo_import('/etc/passwd') > 0", "lo_import()"),
+        ("lower(w) <> 'x' AND length(w) < 5", ""),
+        ("'a\\'' , sleep(5) , '\\''", "sleep()"),  # MySQL reads \' as a quote: the call is outside
+        ("'a\\' , lo_import('/x') , 'b'", "lo_import()"),  # PostgreSQL reads \ as itself
+        ("w ~ '^\\d+$' AND w::varchar(10) <> ''", ""),
+        ("pg_catalog.pg_sleep(1) IS NULL", "pg_sleep()"),
+        ("\"lo_import\"('x') > 0", "lo_import()"),
+        ("v > 0 -- ' lo_import('x')", "a comment"),
+        ("(SELECT 1 FROM (DELETE FROM x RETURNING 1) d) = 1", "DELETE"),
+        ("status::text = ANY (ARRAY['a'::character varying]::text[])", ""),
+    ],
+)
+def test_the_model_sql_scan(sql: str, found: str) -> None:
+    from relsynth.model.trust import _problem
+
+    assert _problem(sql)[0] == found
