@@ -271,3 +271,56 @@ def test_the_model_sql_scan(sql: str, found: str) -> None:
     from relsynth.model.trust import _problem
 
     assert _problem(sql)[0] == found
+
+
+# -- C2: hand-edited model files are one-line refusals, not internal errors nor silent ---------------
+
+
+def _edited(tmp_path, demo_model, change) -> str:  # type: ignore[no-untyped-def]
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(demo_model) as z:
+        text = z.read("model.json").decode()
+        arrays = z.read("arrays.npz")
+    text = change(text)
+    out = tmp_path / "edited.rsm"
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("model.json", text if isinstance(text, str) else json.dumps(text))
+        z.writestr("arrays.npz", arrays)
+    return str(out)
+
+
+def _rows(count):  # type: ignore[no-untyped-def]
+    import json
+
+    def change(text: str) -> str:
+        doc = json.loads(text)
+        doc["schema"]["tables"][0]["row_count"] = count
+        return json.dumps(doc)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda text: '{"a":' * 100_000 + "1" + "}" * 100_000,
+        _rows(-5),
+        _rows(10**12),
+    ],
+    ids=["nested", "negative_rows", "huge_rows"],
+)
+def test_a_hand_edited_model_file_is_a_one_line_refusal(tmp_path, sqlite_db, change) -> None:
+    source = sqlite_db()
+    run_raw(
+        source,
+        "CREATE TABLE t (id int PRIMARY KEY, v int)",
+        *[f"INSERT INTO t VALUES ({i}, {i % 7})" for i in range(1, 101)],
+    )
+    model = tmp_path / "m.rsm"
+    assert CliRunner().invoke(main, ["fit", source, "-o", str(model), "-q"]).exit_code == 0
+    edited = _edited(tmp_path, model, change)
+    result = CliRunner().invoke(main, ["sample", edited, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert "damaged relsynth model file" in result.output and "internal error" not in result.output

@@ -517,6 +517,9 @@ def _check_version(path: Path, doc: dict[str, Any]) -> None:
     )
 
 
+MOST_ROWS = 10**11  # a table's row count in a model file: more is an edit, not a source relsynth read
+
+
 def load(path: str | Path) -> Model:
     """Read a model file, saying exactly what is wrong with one that cannot be read, and never
     taking a damaged relsynth file for an SDV one (which would invite --allow-pickle)."""
@@ -546,12 +549,17 @@ def load(path: str | Path) -> Model:
         raise _damaged(path, why) from None
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, EOFError, OSError, KeyError, zlib.error):
         raise _damaged(path, "corrupted: its content cannot be decoded") from None
+    except RecursionError:  # model.json nested 100,000 deep: relsynth writes a few levels
+        raise _damaged(path, "its model.json is nested far deeper than relsynth writes: edited?") from None
     try:
         schema = Schema.from_dict(doc["schema"])
         plan = make_plan(schema)
         planned = doc["plan"]
     except (KeyError, TypeError, AttributeError):
         raise _damaged(path, "incomplete: its schema or plan is missing") from None
+    for t in schema.tables:  # a count sampling would follow (at --scale 1): never below 0 nor beyond reason
+        if type(t.row_count) is not int or not 0 <= t.row_count <= MOST_ROWS:
+            raise _damaged(path, f"table '{t.name}' has a row count of {t.row_count!r}: edited?")
     for name, saved in planned.items():
         now = plan.tables.get(name)
         if (
