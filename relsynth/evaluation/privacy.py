@@ -239,6 +239,7 @@ def rare_people(
     values: bool,
     source: InSource | None = None,
     codes: frozenset[str] = frozenset(),
+    left_out: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Synthetic values that fewer than ``k`` people hold in the source (``people``: each real
     row's person, -1 for none; None: each row is its own), whatever their row counts, per
@@ -251,7 +252,9 @@ def rare_people(
     patients is seen on 3 of a sample's), and a synthetic category or text the sample does not
     hold at all is looked up there too (at most SOURCE_LEVELS of them per column). Code letters
     are counted in the sample (the source groups whole values only). ``codes``: key columns into
-    reference tables, codes fit withholds as categories (one patient's lab test), checked as such."""
+    reference tables, codes fit withholds as categories (one patient's lab test), checked as such.
+    ``left_out``: columns naming a row of another table (model.fit.kept_codes), kept as codes by
+    fit, not values of people: not counted, as fit does not."""
     from relsynth.model import sentinels
     from relsynth.model.rare import persons
 
@@ -261,7 +264,15 @@ def rare_people(
     out: list[dict[str, Any]] = []
     for col in table.columns:
         c = col.name
-        if c in keys or col.pii or col.computed or col.type.values or c not in real or c not in synth:
+        if (
+            c in keys
+            or c in left_out
+            or col.pii
+            or col.computed
+            or col.type.values
+            or c not in real
+            or c not in synth
+        ):
             continue
         if col.kind not in {Kind.CATEGORICAL, Kind.TEXT, Kind.NUMERICAL, Kind.DATETIME} and c not in codes:
             continue  # booleans and enum labels are public; identifiers are generated

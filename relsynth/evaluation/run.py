@@ -127,7 +127,7 @@ def evaluate_frames(
     hold in the source is flagged (privacy.rare_people). ``source_counts``: where ``real`` is a
     sample, the whole source's holders of a value (read.SourceHolders), as fit counts them.
     """
-    from relsynth.model.fit import people_of
+    from relsynth.model.fit import kept_codes, people_of
     from relsynth.read import holdout_masks
 
     plan = plan or make_plan(schema)
@@ -185,6 +185,9 @@ def evaluate_frames(
                     values=not shareable,
                     source=_in_source(source_counts, name, whose.get(name)),
                     codes=frozenset(fk.columns[0] for fk in plan[name].reference_fks if len(fk.columns) == 1),
+                    left_out=frozenset(
+                        kept_codes(schema, table, r, whose[name].people if name in whose else None)
+                    ),
                 ),
                 "rare_k": rare_k,
                 # personal data, free text and JSON equal to the source's (counts, no values)

@@ -544,8 +544,9 @@ def _fit_own(
     if source_counts is not None and (owner is None or holder is not None):
         in_source = _SourceHeld(source_counts, table.name, tp.context, holder)
     common = _common_levels(
-        table, frame, roles, data_keys - labels, by_parent, rare_k, gone, owner, in_source
-    )
+        table, frame, roles, data_keys - labels, by_parent, rare_k, gone, owner, in_source,
+        kept_codes(schema, table, frame, people),
+    )  # fmt: skip
     for tn in model.text_numbers:  # where numbers go is no one's value: never withheld
         if tn.column in common:
             common[tn.column].add(tn.placeholder)
@@ -597,6 +598,10 @@ def _fit_own(
         elif col.kind is Kind.ID:
             spec.how = "id"
             _fit_id(spec, col.type.name, values)
+            if col.kind_reason == ALL_RARE and spec.id_kind == "integer":
+                # A code all of whose values are rare (one customer's address id each): new codes
+                # in its shape, none a source code (guarded), so none is taken for one person's.
+                spec.id_kind = "shape"
         else:
             copula_cols.append(col.name)
         specs[col.name] = spec
@@ -1516,6 +1521,8 @@ def whose(
             frame, tp.context.columns, frames[tp.context.ref_table], tp.context.ref_columns
         )
     owner, holder = _owners(tp, parent_pos, parents, frames)
+    if owner is None and tp.context is None:
+        owner, holder = _secondary_owners(schema, tp, frame, parents, frames)
     # Where no parent says whose rows these are, a column of the table may name them. Where one
     # does (OMOP's measurement under person), a text value that fixes its number is no person.
     namer: str | None = None
@@ -1626,6 +1633,39 @@ def _owners(
     return owner, None if parent.holder is None else ((context, *parent.holder[0]), parent.holder[1])
 
 
+def _secondary_owners(
+    schema: Schema,
+    tp: TablePlan,
+    frame: pd.DataFrame,
+    states: Mapping[str, Whose | None],
+    frames: Mapping[str, pd.DataFrame],
+) -> tuple[np.ndarray | None, Holder | None]:
+    """Each row's person for a table under no parent whose rows still point at people through a
+    secondary key: an order's address, planned as a root (its nullable parent_id is no owner), is
+    its order's customer's. Counted by rows, one customer's address id on the six addresses of
+    their three orders was common and written on 14 synthetic rows; evaluate (people_of) counts
+    by the same people. The key's parent must be people, or be under them (Whose.owner); the
+    first such key by name decides."""
+    for fk in sorted(tp.secondary, key=lambda f: f.name):
+        parent = states.get(fk.ref_table)
+        rows = frames.get(fk.ref_table)
+        if parent is None or rows is None or len(rows) < MIN_PEOPLE:
+            continue
+        if any(c not in frame for c in fk.columns):
+            continue
+        table = schema.table(fk.ref_table)
+        if parent.owner is None and not (is_subject_table(table) or is_person_table(table)):
+            continue
+        pos = positions(frame, fk.columns, rows, fk.ref_columns)
+        if not (pos >= 0).any():
+            continue
+        if parent.owner is None:
+            return pos, ((), tuple(fk.columns))
+        owner = np.where(pos >= 0, parent.owner[np.maximum(pos, 0)], -1)
+        return owner, None if parent.holder is None else ((fk, *parent.holder[0]), parent.holder[1])
+    return None, None
+
+
 # Who holds a code, named in the source (read.Holder), and a count of them per code there.
 Holder = tuple[tuple[ForeignKey, ...], tuple[str, ...]]
 
@@ -1695,6 +1735,7 @@ def _common_levels(
     gone: tuple[tuple[str, ...], ...] = (),
     owner: np.ndarray | None = None,
     held: _SourceHeld | None = None,
+    left_out: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, set[object]]:
     """Each category column's common levels (model/rare.py), for columns that have a rare one;
     an empty set for a column with no common level. Enum labels and booleans are public.
@@ -1729,14 +1770,16 @@ def _common_levels(
     # Every holder named in the source, or none counted there.
     whole = held is not None and len(holders) == 1 + len(owners)
     # A key-like code names a row of another table, not a trait of a person: kept as a code.
-    codes = {c for cols in gone for c in cols}
+    codes = {c for cols in gone for c in cols} | left_out
     for col in table.columns:
         # A key into a reference table is a category of the row (a diagnosis' concept): which
         # person holds a rare one is theirs, though the list of codes is public.
         ref = roles.get(col.name) == "reference_fk"
         if col.name not in frame or col.name in data_keys or (col.name in roles and not ref) or col.pii:
             continue
-        if not ref and (col.name in codes or col.kind_reason.startswith("key-like")):
+        # A key-like code of no table left out (an order address' customer_address_id) is still
+        # a value a person holds: one customer's address id is theirs, counted like any category.
+        if not ref and col.name in codes:
             continue
         category = col.kind is Kind.CATEGORICAL or (col.kind is Kind.NUMERICAL and _discrete(frame[col.name]))
         if not ref and (col.type.values or not category):
@@ -1868,6 +1911,33 @@ def _named_owner(
     if best is None:
         return None, None
     return best[1], rare.entities(frame, (best[1],))
+
+
+def kept_codes(schema: Schema, table: Table, frame: pd.DataFrame, people: np.ndarray | None) -> set[str]:
+    """Columns that name a row of another table, kept as codes and not counted as values of
+    people (fit._common_levels and evaluate's rare_people alike): a foreign key into a table left
+    out of the run, and a key-like code (a ``TrackId`` with ``Track`` excluded: each track one
+    price) whose values people share. A key-like code each of whose values one person holds
+    (an order address' ``customer_address_id``, one customer's address on the six rows of their
+    three orders) is that person's: rare or common like any category."""
+    out = {c for cols in _excluded_parents(schema, table) for c in cols}
+    who = None if people is None else rare.persons(np.asarray(people))
+    for col in table.columns:
+        if col.name in out or not col.kind_reason.startswith("key-like") or col.name not in frame:
+            continue
+        if who is None or len(who) != len(frame) or not _one_persons(frame[col.name], who):
+            out.add(col.name)
+    return out
+
+
+def _one_persons(values: pd.Series, who: np.ndarray) -> bool:
+    """Whether nearly every value (FIXES_SHARE) seen on two rows or more is held by one person."""
+    pairs = pd.DataFrame({"v": values.to_numpy(dtype=object), "p": who}).dropna()
+    if pairs.empty:
+        return False
+    sizes = pairs.groupby("v")["p"].agg(["size", "nunique"])
+    repeated = sizes[sizes["size"] >= 2]
+    return len(repeated) > 0 and float((repeated["nunique"] == 1).mean()) >= FIXES_SHARE
 
 
 def _keys_into_tables(schema: Schema, table: Table) -> set[str]:
@@ -2067,7 +2137,9 @@ def _demote_all_rare(table: Table, common: dict[str, set[object]]) -> Table:
     for c in sorted(empty):
         common.pop(c)
 
-    def kind(col: Column) -> Kind:
+    def kind(col: Column) -> Kind:  # a key-like code (customer_address_id) gets fresh identifiers
+        if col.kind_reason.startswith("key-like"):
+            return Kind.ID
         return KIND_OF_TYPE.get(col.type.name) or Kind.TEXT
 
     return replace(
@@ -2224,6 +2296,8 @@ def _fit_id(spec: ColumnSpec, type_name: str, values: pd.Series) -> None:
         spec.id_kind = "uuid"
     elif type_name in INTEGER_TYPES:
         spec.id_kind = "integer"
+        if known.dtype.kind == "f" and _whole(known):  # NULLs made them floats: 2001.0 is 2001
+            strings = known.astype(np.int64).astype(str)
         spec.shapes = Shapes.fit(strings)
     else:
         spec.id_kind = "shape"
@@ -2318,6 +2392,7 @@ def _fit_repeats(
         for r in _keys_stay_keys(schema, plan, table, fk, found):
             specs[r.column].how = "repeat"
             model.repeats.append(r)
+        _fit_copies(model, table, fk, pos, own, aligned, specs)
         if fk is context:
             # Secondary FK columns that follow from the context parent (visit_detail.person_id).
             others = [c for c in sorted(secondary_cols) if c not in fk.columns]
@@ -2355,6 +2430,39 @@ def _fit_repeats(
             )
             if matches:
                 model.key_matches[fk.name] = [(m.column, m.parent_column) for m in matches]
+
+
+def _fit_copies(
+    model: TableModel,
+    table: Table,
+    fk: ForeignKey,
+    pos: np.ndarray,
+    own: dict[str, np.ndarray],
+    aligned: dict[str, np.ndarray],
+    specs: dict[str, ColumnSpec],
+) -> None:
+    """Personal data a row copies from its parent wherever it has one (an order's e-mail, its
+    customer's), though rows under no parent hold their own (a guest's): generated per column, an
+    order's e-mail named nobody of the synthetic customers (7,609 of 7,650). Copied after the
+    values are generated, from the synthetic parent's, so nothing new is revealed."""
+    linked = pos >= 0
+    if linked.all() or int(linked.sum()) < rel.MIN_ROWS:
+        return
+    taken = {r.column for r in (*model.repeats, *model.copies)}
+    candidates = [
+        c for c, sp in specs.items()
+        if sp.how == "pii" and c in own and c not in taken and c not in fk.columns and table.column(c).pii
+    ]  # fmt: skip
+    if not candidates:
+        return
+    found = rel.repeats(
+        {c: own[c][linked] for c in candidates},
+        {c: v[linked] for c, v in aligned.items()},
+        fk.name,
+        candidates,
+        tolerance=TOLERANCE,
+    )
+    model.copies.extend(found)
 
 
 def _keys_stay_keys(

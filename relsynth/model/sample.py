@@ -648,6 +648,7 @@ def _sample_table(
     native_columns(tm, table, frame, rng)
     if tm.persons is not None and context is None:  # a flat table's rows, gathered into persons
         persons.gather(tm.persons, frame, rng)
+    copy_from_parents(tm, table, frame, context, parent_pos, done)
     avoid_records(tm, table, frame, rng, report, floor=_floor(tm, frame, parent, parent_pos))
     _unordered_pairs(model, tm, table, frame, context, parent.frame if parent else None, parent_pos)
     _repair_checks(tm, table, frame, rng, report)
@@ -689,6 +690,39 @@ def _sample_table(
     if batch is not None:
         batch.keep(table.name, frame)
     return _Sampled(frame, z, parent_pos, excess=excess)
+
+
+def copy_from_parents(
+    tm: TableModel,
+    table: Table,
+    frame: pd.DataFrame,
+    context: ForeignKey | None,
+    parent_pos: np.ndarray | None,
+    done: dict[str, Any],
+) -> None:
+    """Personal values the source copies from the parent wherever a row has one (TableModel.copies:
+    an order's e-mail, its customer's) are the synthetic parent's generated value on those rows;
+    rows under no parent (a guest's order) keep their own generated one."""
+    from relsynth.model.fit import positions
+
+    for r in tm.copies:
+        fk = table.fk(r.fk)
+        got = done.get(fk.ref_table)
+        if r.column not in frame or got is None or r.parent_column not in got.frame:
+            continue
+        parent = got.frame
+        if context is not None and fk.name == context.name and parent_pos is not None:
+            pos = parent_pos
+        elif all(c in frame for c in fk.columns):
+            pos = positions(frame, fk.columns, parent, fk.ref_columns)
+        else:
+            continue
+        linked = pos >= 0
+        if not linked.any():
+            continue
+        values = frame[r.column].to_numpy(dtype=object, copy=True)
+        values[linked] = parent[r.parent_column].to_numpy(dtype=object)[pos[linked]]
+        frame[r.column] = values
 
 
 def _unrepeated(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator) -> None:

@@ -106,6 +106,9 @@ class TableModel:
     # largest of the source's drawn again: a life of 166 years where the source's longest is 117).
     spans: list[list[Any]] = field(default_factory=list)
     repeats: list[Repeat] = field(default_factory=list)
+    # Personal values copied from the parent where the row has one (an order's e-mail, its
+    # customer's), generated where it has none (a guest's): sample.copy_from_parents.
+    copies: list[Repeat] = field(default_factory=list)
     aggregates: list[Aggregate] = field(default_factory=list)
     numbering: list[Numbering] = field(default_factory=list)
     balances: list[Balance] = field(default_factory=list)  # sums equal per key (debits, credits)

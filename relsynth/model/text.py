@@ -447,6 +447,9 @@ class SourceGuard:
         """From text values, or from record fingerprints (a uint64 series: values.record_keys)."""
         guard = cls(key, np.empty(0, dtype=np.uint64), fold=fold)
         known = values.dropna()
+        floats = known.dtype.kind == "f" and len(known) and bool(np.isfinite(known).all())
+        if floats and bool((known == np.floor(known)).all()):
+            known = known.astype(np.int64)  # whole numbers made floats by NULLs: 2001.0 is '2001'
         guard.members = HashSet.of(
             guard.digest(known.unique() if known.dtype == np.uint64 else known.astype(str).unique())
         )
