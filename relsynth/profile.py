@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from relsynth import pii_detect
+from relsynth import partitions, pii_detect
 from relsynth.infer import split_key
 from relsynth.schema import Column, Kind, Schema, Table
 from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES, unsupported_reason
@@ -266,6 +266,10 @@ def infer_kind(
     }
     if type_kind is Kind.UNSUPPORTED:
         return Kind.UNSUPPORTED, unsupported_reason(t, col.nullable)
+    if col.name in partitions.data_columns(table):
+        # Values its partitions take, not fresh identifiers (no partition took a generated one),
+        # though PostgreSQL makes it part of the primary key: the key's other columns keep it unique.
+        return partitions.value_kind(table, col)
     if col.name in table.primary_key:
         return Kind.ID, "primary key" if len(table.primary_key) == 1 else "part of the primary key"
     if col.name in table.fk_columns():

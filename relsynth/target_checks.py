@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from relsynth import dialects, exclusion
+from relsynth import dialects, exclusion, partitions
 from relsynth.schema import Check, Schema, Table
 from relsynth.sqltypes import NUMBER_TYPES
 
@@ -58,10 +58,11 @@ def all_checks(schema: Schema | None, table: Table) -> list[Check]:
     that uses what relsynth does not recreate keeps its ``needs``: not created, not asked."""
     from relsynth.ddl import domain_checks
 
+    own = [*table.checks, *partitions.checks(table)]  # a row no partition takes is refused as well
     if schema is None or not schema.domains:
-        return list(table.checks)
+        return own
     needs = {d.name: d.needs for d in schema.domains}
-    return list(table.checks) + [
+    return own + [
         Check(None, sql, needs=needs.get(table.column(column).type.type_name or "", ()))
         for column, sql in domain_checks(schema, table)
     ]

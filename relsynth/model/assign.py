@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from relsynth import partitions
 from relsynth.model import checks as ck
 from relsynth.model import keys as kz
 from relsynth.model.exact import TimeMatch, date_roots
@@ -153,7 +154,7 @@ def primary_key(
     local = [c for c in table.primary_key if c not in fk_cols]
     numbered = {nb.column for nb in tm.numbering}
     modelled = {s.name for s in tm.columns if s.how != "key"}
-    checks = [c.sql for c in table.checks]
+    checks = [c.sql for c in [*table.checks, *partitions.checks(table)]]  # a RANGE-partitioned id's bounds
     counted: dict[str, tuple[int | None, int, int, int, int | None]] = {}  # -> room, start, lo, hi, skip
     listed: dict[str, np.ndarray] = {}  # column -> the only values its CHECKs allow
     for c in local:

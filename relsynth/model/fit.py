@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from relsynth import dialects, transform
+from relsynth import dialects, partitions, transform
 from relsynth.graph import Plan, TablePlan, is_person_table, is_subject_table
 from relsynth.graph import plan as make_plan
 from relsynth.model import (
@@ -396,11 +396,13 @@ def _data_key_columns(table: Table) -> set[str]:
     if len(table.primary_key) == 1:
         (c,) = table.primary_key
         return {c} if c not in fk_cols and table.column(c).type.name in {"date", "datetime"} else set()
+    # A LIST or RANGE partition key in the key (PostgreSQL requires it there): the values its
+    # partitions take; generated afresh, no partition took them (attack round 43).
     return {
         c
         for c in table.primary_key
         if c not in fk_cols and table.column(c).type.name not in {*INTEGER_TYPES, *STRING_TYPES, "uuid"}
-    }
+    } | (partitions.data_columns(table) & set(table.primary_key))
 
 
 def _repeated_text_keys(table: Table, frame: pd.DataFrame) -> set[str]:
@@ -510,6 +512,7 @@ def _fit_own(
         if not any(table.column(c).nullable for c in tp.context.columns):
             # Dangling keys of a NOT NULL key SQLite did not enforce: no row can be under no parent.
             model.null_context = 0.0
+    parted = partitions.data_columns(table)  # profiled as the partitions' values (profile.infer_kind)
     if data_keys:  # profiled as ids because they are in the key; they are dates, numbers or labels
         table = replace(
             table,
@@ -518,6 +521,8 @@ def _fit_own(
                     c,
                     kind=Kind.CATEGORICAL
                     if c.name in labels
+                    else (c.kind if c.kind is not Kind.ID else partitions.value_kind(table, c)[0])
+                    if c.name in parted
                     else KIND_OF_TYPE.get(c.type.name) or Kind.CATEGORICAL,
                 )
                 if c.name in data_keys

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from relsynth import partitions
 from relsynth.model import backrefs, persons, selfrefs
 from relsynth.model import checks as ck
 from relsynth.model import exact_sample as xs
@@ -1493,7 +1494,8 @@ def _repair_checks(
     free = {s.name for s in tm.columns if s.how in {"copula", "dependency", "text", "id", "pii"}}
     tp_keys = set(table.primary_key)
     nullable = {c.name for c in table.columns if c.nullable and c.name not in tp_keys}
-    for check in table.checks:
+    # A partitioned table's rows must each fit a partition: its bounds are kept as a CHECK is.
+    for check in [*table.checks, *partitions.checks(table)]:
         try:
             node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
