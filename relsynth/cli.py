@@ -1231,6 +1231,8 @@ def _print_summary(
         )
     for line in [*report.lines(), *summary.lines()]:
         console.print(Text(f"  {line}"))
+    for line in summary.warnings():  # on stderr too: a script reading the exit code alone sees it there
+        log.warning("%s", line)
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from relsynth import dialects
 from relsynth.errors import SchemaError
 from relsynth.model import checks as ck
-from relsynth.schema import Column, PgSequence, Schema, SqlType, Table
+from relsynth.schema import Column, Domain, PgSequence, Schema, SqlType, Table
 from relsynth.sqltypes import NUMBER_TYPES, STRING_TYPES, is_bit_flag
 
 if TYPE_CHECKING:
@@ -1499,7 +1499,8 @@ _VALUE = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\bVALUE\b", re.IGNORECA
 
 
 def domain_checks(schema: Schema, table: Table) -> list[tuple[str, str]]:
-    """(column, CHECK) for each column of a domain type with CHECKs: VALUE named as the column."""
+    """(column, CHECK) for each column of a domain type with CHECKs: VALUE named as the column. A
+    domain over another domain holds that one's CHECKs too (small_pos AS pos: VALUE > 0 as well)."""
     domains = {d.name: d for d in schema.domains}
     out = []
     for col in table.columns:
@@ -1511,8 +1512,26 @@ def domain_checks(schema: Schema, table: Table) -> list[tuple[str, str]]:
         def named(m: re.Match[str], quoted: str = quoted) -> str:
             return quoted if m.group(0).upper() == "VALUE" else m.group(0)  # literals stay as they are
 
-        out += [(col.name, _VALUE.sub(named, sql)) for sql in domain.checks]
+        seen: set[str] = set()
+        while domain is not None and domain.name not in seen:
+            seen.add(domain.name)
+            out += [(col.name, _VALUE.sub(named, sql)) for sql in domain.checks]
+            domain = _base_domain(domains, domain)
     return out
+
+
+def _base_domain(domains: dict[str, Domain], domain: Domain) -> Domain | None:
+    """The domain ``domain`` is over, as format_type names it ('pos', 'public.pos', '"My pos"')."""
+    base = (domain.type.native or "").strip()
+    if base in domains:
+        return domains[base]
+    parts = [p.strip().strip('"').replace('""', '"') for p in base.split(".")]
+    unquoted = ".".join(parts)
+    if unquoted in domains:
+        return domains[unquoted]
+    if len(parts) == 2 and parts[0] == "public":  # keyed by its name alone in the run's schema
+        return domains.get(parts[1])
+    return None
 
 
 def _check(sql: str, same: bool, types: dict[str, SqlType], src: str = "", dst: str = "") -> Any:

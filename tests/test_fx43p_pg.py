@@ -137,3 +137,57 @@ def test_a_range_partitioned_identifier_past_the_last_bound_drops_rows_not_the_l
     out = relsynth.synthesize(src, dst, seed=1, scale=2)
     assert out["write"].rows["ev"] == 1599  # every id the partitions take
     assert scalar(dst, "SELECT max(id) FROM ev") == 1599
+
+
+@pytest.mark.postgresql
+def test_a_generated_column_over_a_domain_over_a_domain_keeps_every_row(pg_db) -> None:
+    src, dst = pg_db(), pg_db()
+    r = random.Random(7)
+    run_raw(
+        src,
+        "CREATE DOMAIN pos AS int CHECK (VALUE > 0)",
+        "CREATE DOMAIN small_pos AS pos CHECK (VALUE < 100)",
+        "CREATE TABLE t (id int PRIMARY KEY, sp small_pos NOT NULL, g int GENERATED ALWAYS AS (sp * 2) STORED)",
+        "INSERT INTO t (id, sp) VALUES " + ", ".join(f"({i}, {r.randint(1, 99)})" for i in range(1, 2001)),
+    )
+    out = relsynth.synthesize(src, dst, seed=1)
+    assert out["write"].rows["t"] == 2000 and not out["write"].warnings()
+    low, high, wrong = fetch(dst, "SELECT min(sp), max(sp), count(*) FILTER (WHERE g <> sp * 2) FROM t")[0]
+    assert low >= 1 and high <= 99 and wrong == 0
+    assert scalar(dst, "SELECT count(DISTINCT sp) FROM t") > 50  # drawn as the source's, not codes
+
+
+def test_a_domain_over_a_domain_holds_both_checks() -> None:
+    from relsynth.ddl import domain_checks
+    from relsynth.schema import Domain, Schema
+
+    table = Table("t", (Column("sp", SqlType("integer", type_name="small_pos")),))
+    schema = Schema(
+        (table,),
+        "postgresql",
+        domains=(
+            Domain("pos", SqlType("other", native="integer"), checks=("VALUE > 0",)),
+            Domain("small_pos", SqlType("other", native="pos"), checks=("VALUE < 100",)),
+        ),
+    )
+    assert domain_checks(schema, table) == [("sp", '"sp" < 100'), ("sp", '"sp" > 0')]
+
+
+def test_a_table_that_loses_most_rows_to_a_check_is_a_warning(sqlite_db, tmp_path) -> None:
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from relsynth.cli import main
+
+    src = tmp_path / "w.db"
+    with sqlite3.connect(src) as c:
+        c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY CHECK (id % 1000 = 7), v INTEGER NOT NULL)")
+        c.executemany("INSERT INTO t VALUES (?, ?)", [(i * 1000 + 7, i % 13) for i in range(300)])
+    dst = sqlite_db()
+    got = CliRunner().invoke(
+        main, ["synthesize", f"sqlite:///{src}", dst, "--seed", "1", "--no-report", "-q"]
+    )
+    assert got.exit_code == 0, got.output
+    assert "WARNING: t: 299 of its 300 rows dropped" in got.output
+    assert "t: 299 rows dropped" not in got.output  # said once, as the warning

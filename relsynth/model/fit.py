@@ -2020,6 +2020,8 @@ def _fixes_a_trait(
     for col in table.columns:
         if col.name == name or col.name in skip or col.name not in frame:
             continue
+        if col.computed:  # the database's function of the row (g = sp * 2): no record of a person
+            continue
         if not (col.pii or col.kind is Kind.DATETIME or (numbers and col.kind is Kind.NUMERICAL)):
             continue
         values = frame[col.name].astype(str).where(frame[col.name].notna())
