@@ -88,7 +88,8 @@ class _Main(click.Group):
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         """A usage error (an unknown option, a missing argument) in one line, as every other error,
-        instead of click's usage block; exit code 2 as click gives it."""
+        instead of click's usage block; exit code 1, as every FAILED line has (click's 2 is what
+        the README keeps for a bug in relsynth: a typo was filed as one)."""
         run: Any = super().main
         if not standalone_mode:
             return run(*args, standalone_mode=False, **kwargs)
@@ -101,7 +102,7 @@ class _Main(click.Group):
             message = err.format_message().rstrip(".")
             line = _one_line(err.ctx, message) if err.ctx is not None else redact_text(message)
             click.echo(f"FAILED: {line}; '{where} --help' lists what it takes", err=True)
-            sys.exit(err.exit_code)
+            sys.exit(1)
         except click.exceptions.ClickException as err:
             err.show()
             sys.exit(err.exit_code)
@@ -140,9 +141,8 @@ def main(ctx: click.Context, quiet: bool, verbose: int, traceback: bool) -> None
     -q, -v and --traceback may also follow the command (relsynth fit URL -o m.rsm -q).
 
     \b
-    Exit status: 0 done; 1 FAILED (the one-line message says what to fix);
-    2 wrong usage, or an internal error (a bug in relsynth: please report it); 130 interrupted
-    (Ctrl-C or SIGTERM).
+    Exit status: 0 done; 1 FAILED (the one-line message says what to fix, wrong usage too);
+    2 an internal error (a bug in relsynth: please report it); 130 interrupted (Ctrl-C or SIGTERM).
     """
     state = ctx.ensure_object(State)
     state.quiet = state.quiet or quiet

@@ -191,3 +191,23 @@ def test_a_table_that_loses_most_rows_to_a_check_is_a_warning(sqlite_db, tmp_pat
     assert got.exit_code == 0, got.output
     assert "WARNING: t: 299 of its 300 rows dropped" in got.output
     assert "t: 299 rows dropped" not in got.output  # said once, as the warning
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evaluate", "sqlite:///a.db", "sqlite:///b.db", "--no-report"],
+        ["fit", "--bogus"],
+        ["sample"],  # a missing argument
+        ["synthesize", "sqlite:///a.db", "sqlite:///b.db", "--scale", "many"],
+    ],
+)
+def test_a_usage_error_is_failed_with_exit_code_1(args: list[str]) -> None:
+    """The README: a FAILED line is exit code 1; 2 is a bug in relsynth (an unknown option was 2)."""
+    from click.testing import CliRunner
+
+    from relsynth.cli import main
+
+    got = CliRunner().invoke(main, args)
+    assert got.exit_code == 1
+    assert got.stderr.startswith("FAILED: ") and len(got.stderr.strip().splitlines()) == 1
