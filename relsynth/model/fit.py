@@ -1879,6 +1879,7 @@ def _named_owner(
     skip = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns} | data_keys
     keyed_columns = {c for cols in table.keysets() for c in cols}
     best: tuple[int, str] | None = None
+    traits = _TraitCache(frame)  # each column's codes once, not once per candidate (wide tables)
     for col in table.columns:
         if col.name in skip or col.name not in frame or col.type.values:
             continue
@@ -1909,7 +1910,7 @@ def _named_owner(
         if (
             subject
             or col.pii in IDENTIFYING_PII
-            or _fixes_a_trait(table, frame, col.name, skip, numbers=not keylike)
+            or _fixes_a_trait(table, frame, col.name, skip, numbers=not keylike, cache=traits)
             or (opaque and _fixes_a_category(table, frame, col.name, skip, k))
         ):
             best = (distinct, col.name)
@@ -2010,13 +2011,49 @@ def _fixes_a_category(table: Table, frame: pd.DataFrame, name: str, skip: set[st
 FIXES_SHARE = 0.95  # of a code's values that must each fix the trait
 
 
+class _TraitCache:
+    """Each column of a frame as ``_fixes_a_trait`` reads it, computed once per column: its text
+    values factorized (-1 for NULL) and its numbers. Recomputed per candidate code, a 300-column
+    table spent minutes in astype(str) (quadratic in columns)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._codes: dict[str, tuple[np.ndarray, int]] = {}
+        self._numbers: dict[tuple[str, bool], np.ndarray] = {}
+
+    def codes(self, name: str) -> tuple[np.ndarray, int]:
+        """The column's text values as codes 0.. (-1 for NULL) and how many distinct there are."""
+        if name not in self._codes:
+            col = self.frame[name]
+            codes, uniques = pd.factorize(col.astype(str).where(col.notna()))
+            self._codes[name] = (np.asarray(codes, dtype=np.int64), len(uniques))
+        return self._codes[name]
+
+    def numbers(self, name: str, code: bool) -> np.ndarray:
+        """The column read as numbers (NaN where none), a code (``code``) as text first."""
+        if (name, code) not in self._numbers:
+            col = self.frame[name]
+            if code:
+                col = col.astype(object).where(col.notna())
+            self._numbers[(name, code)] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        return self._numbers[(name, code)]
+
+
 def _fixes_a_trait(
-    table: Table, frame: pd.DataFrame, name: str, skip: set[str], numbers: bool = True
+    table: Table,
+    frame: pd.DataFrame,
+    name: str,
+    skip: set[str],
+    numbers: bool = True,
+    cache: _TraitCache | None = None,
 ) -> bool:
     """Whether (nearly) every value of ``name`` fixes another column that is a number
     (``numbers``), a date or personal data, not constant over the table: the person's own
-    record, repeated."""
-    keys = frame[name].astype(str).where(frame[name].notna())
+    record, repeated. ``cache``: the frame's columns, read once for every candidate code."""
+    cache = cache if cache is not None and cache.frame is frame else _TraitCache(frame)
+    keys, _ = cache.codes(name)
+    order = np.argsort(keys, kind="stable")  # rows grouped by the code's value, NULLs first
+    keys_sorted = keys[order]
     for col in table.columns:
         if col.name == name or col.name in skip or col.name not in frame:
             continue
@@ -2024,21 +2061,27 @@ def _fixes_a_trait(
             continue
         if not (col.pii or col.kind is Kind.DATETIME or (numbers and col.kind is Kind.NUMERICAL)):
             continue
-        values = frame[col.name].astype(str).where(frame[col.name].notna())
-        if values.nunique() < 2:
+        values, distinct = cache.codes(col.name)
+        if distinct < 2:
             continue
-        if col.kind is Kind.NUMERICAL and _same_number(frame[name], frame[col.name]):
+        if col.kind is Kind.NUMERICAL and _same_numbers(
+            cache.numbers(name, code=True), cache.numbers(col.name, code=False)
+        ):
             continue  # the number itself, spelled ('13.6' beside 13.6: a lab value), is no person
-        pairs = pd.DataFrame({"k": keys, "v": values}).dropna()
-        per_key = pairs.groupby("k")["v"].nunique()
+        # Per value of the code (rows where both are known), how many values of the column.
+        v = values[order]
+        both = (keys_sorted >= 0) & (v >= 0)
+        k, v = keys_sorted[both], v[both]
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, dtype=np.int64)
         # A coarsening of the code is no trait of a person: month (12 values) fixes quarter (4),
         # an age its age band, a score its grade. Taken for people, those codes were generated
         # afresh (months 1..12 came back as 12 on half the rows) and the coarsening lost its
         # levels. A person's own record (a birth date, a salary) differs between most people.
-        if 2 * pairs["v"].nunique() <= len(per_key):
+        if 2 * int(np.count_nonzero(np.bincount(v, minlength=1))) <= len(starts):
             continue
         # Nearly every value: one mistyped birth date must not make a person a category again.
-        if len(per_key) and float((per_key == 1).mean()) >= FIXES_SHARE:
+        one = np.minimum.reduceat(v, starts) == np.maximum.reduceat(v, starts)
+        if int(one.sum()) / len(starts) >= FIXES_SHARE:
             return True
     return False
 
@@ -2077,11 +2120,10 @@ def _common_formats(part: ex.Part, common: dict[str, set[object]]) -> ex.Part:
     return replace(part, text_format=ex.by_level_format(given, kept, other))
 
 
-def _same_number(code: pd.Series, number: pd.Series) -> bool:
-    """Whether ``code`` read as numbers equals ``number`` on text_numbers.SPELLED_OF_NUMBER of the
-    rows where both are known (MIN_ROWS of them): a text spelling the row's number, or a copy."""
-    x = pd.to_numeric(code.astype(object).where(code.notna()), errors="coerce").to_numpy(dtype=float)
-    y = pd.to_numeric(number, errors="coerce").to_numpy(dtype=float)
+def _same_numbers(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether a code read as numbers ``x`` equals the numbers ``y`` on
+    text_numbers.SPELLED_OF_NUMBER of the rows where both are known (MIN_ROWS of them): a text
+    spelling the row's number, or a copy (``_TraitCache.numbers`` reads both)."""
     both = ~np.isnan(x) & ~np.isnan(y)
     if int(both.sum()) < text_numbers.MIN_ROWS:
         return False
