@@ -614,10 +614,6 @@ def _fit_own(
     # Keys: primary key generation, numbering within the parent, self-references, FK null shares.
     _fit_keys(model, table, tp, frame, parent_pos, rng, data_keys)
     _fit_numbering(model, table, tp, frame, specs, copula_cols)
-    # Sums equal per key (a journal entry's debits and credits), over the context or another key.
-    amounts = [c for c in copula_cols if table.column(c).kind is Kind.NUMERICAL and c in frame]
-    owners = (*((tp.context,) if tp.context else ()), *tp.secondary)
-    model.balances = rel.balances(frame, [tuple(fk.columns) for fk in owners], amounts)
 
     # Exact relations inside the table and with parents. A generated column is learned (for a
     # target of another dialect) but is no input to any relation: the source's database computes

@@ -24,7 +24,6 @@ from relsynth.model import backrefs, persons, selfrefs
 from relsynth.model import checks as ck
 from relsynth.model import exact_sample as xs
 from relsynth.model import keys as kz
-from relsynth.model import relations as rel
 from relsynth.model import sentinels as sentinel_dates
 from relsynth.model.assign import (
     _take,
@@ -56,15 +55,7 @@ from relsynth.model.text import fresh
 from relsynth.model.values import coerce
 from relsynth.schema import ForeignKey, Table
 from relsynth.sqltypes import FLOAT_TYPES
-from relsynth.transform import (
-    Categorical,
-    Temporal,
-    decimals_of,
-    gap_step,
-    rank_normalize,
-    step_floor,
-    to_epoch_seconds,
-)
+from relsynth.transform import Categorical, Temporal, gap_step, rank_normalize, step_floor, to_epoch_seconds
 
 if TYPE_CHECKING:
     from relsynth.model.batches import Batch
@@ -653,9 +644,6 @@ def _sample_table(
     avoid_records(tm, table, frame, rng, report, floor=_floor(tm, frame, parent, parent_pos))
     _unordered_pairs(model, tm, table, frame, context, parent.frame if parent else None, parent_pos)
     _repair_checks(tm, table, frame, rng, report)
-    for bal in tm.balances:  # a journal entry's debits sum to its credits
-        both = pd.to_numeric(pd.concat([frame[bal.left], frame[bal.right]]), errors="coerce")
-        rel.balance(bal, frame, decimals_of(both.dropna().to_numpy(dtype=float)))
     frames = {name: s.frame for name, s in done.items()}
     _settle(model, tm, table, frame, frames, parent.frame if parent else None, parent_pos, rng, report)
     if renumber(tm, frame, parent_pos, rng):  # visits numbered in the order settling left their dates

@@ -14,7 +14,7 @@ from relsynth.model.exact import Calendar, Difference, Existence, NoOverlap, Par
 from relsynth.model.keys import Forest
 from relsynth.model.persons import Persons
 from relsynth.model.pii import PiiModel
-from relsynth.model.relations import Aggregate, Balance, Conditional, Dependency, Numbering, Order, Repeat
+from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
 from relsynth.model.text import Shapes, SourceGuard, Vocabulary
 from relsynth.model.text_numbers import TextNumbers
 from relsynth.schema import Schema
@@ -111,7 +111,6 @@ class TableModel:
     copies: list[Repeat] = field(default_factory=list)
     aggregates: list[Aggregate] = field(default_factory=list)
     numbering: list[Numbering] = field(default_factory=list)
-    balances: list[Balance] = field(default_factory=list)  # sums equal per key (debits, credits)
     forests: dict[str, Forest] = field(default_factory=dict)
     fk_null: dict[str, float] = field(default_factory=dict)  # null share of each assigned FK
     key_matches: dict[str, list[tuple[str, str]]] = field(

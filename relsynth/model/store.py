@@ -25,7 +25,7 @@ from relsynth.model.backrefs import BackRef
 from relsynth.model.keys import Forest
 from relsynth.model.persons import Persons
 from relsynth.model.pii import PiiModel
-from relsynth.model.relations import Aggregate, Balance, Conditional, Dependency, Numbering, Order, Repeat
+from relsynth.model.relations import Aggregate, Conditional, Dependency, Numbering, Order, Repeat
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import Shapes, Vocabulary
 from relsynth.model.text_numbers import TextNumbers
@@ -171,7 +171,6 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
         "copies": [[r.column, r.fk, r.parent_column] for r in t.copies],
         "aggregates": [[a.column, a.child, a.fk, list(a.terms)] for a in t.aggregates],
         "numbering": [[nb.column, nb.start, nb.by, list(nb.within)] for nb in t.numbering],
-        "balances": [[list(b.within), b.left, b.right] for b in t.balances],
         "forests": {k: f.to_state() for k, f in t.forests.items()},
         "fk_null": t.fk_null,
         "key_matches": {k: [list(p) for p in v] for k, v in t.key_matches.items()},
@@ -246,7 +245,6 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
         copies=[Repeat(*r) for r in d.get("copies", [])],
         aggregates=[Aggregate(a, b, c, tuple(terms)) for a, b, c, terms in d["aggregates"]],
         numbering=[_numbering(*nb) for nb in d["numbering"]],
-        balances=[Balance(tuple(w), a, b) for w, a, b in d.get("balances", [])],
         forests={k: Forest.from_state(f) for k, f in d["forests"].items()},
         fk_null=d["fk_null"],
         key_matches={k: [tuple(p) for p in v] for k, v in d["key_matches"].items()},
