@@ -1008,7 +1008,7 @@ def evaluate(
     from relsynth.model.rare import RARE_K
     from relsynth.model.spec import Model as ModelCls
     from relsynth.read import read_tables
-    from relsynth.reflection import reflect_connection
+    from relsynth.reflection import reflect_connection, select_tables
     from relsynth.schema import Schema as SchemaCls
 
     attacked: membership.FileSample | None = None  # what the model file's holder draws, or why not
@@ -1059,6 +1059,9 @@ def evaluate(
                 # values its people hold rarely are counted again in the source.
                 whole_source = functools.partial(_source_chunks, source, schema, plan)
                 source_counts = _SourceCounts(source, schema)
+    # --include/--exclude limit every part of the evaluation (a --model's schema has every table):
+    # the other tables are still read, for the holdout and each row's person, and judged nowhere.
+    only = set(select_tables(schema.table_names, include, exclude)) if include or exclude else None
     integrity: Any = None  # SQL verification of a database, or a check of frames
     if isinstance(synthetic, Mapping):
         synth = {n: f.reset_index(drop=True) for n, f in synthetic.items()}
@@ -1080,9 +1083,9 @@ def evaluate(
             synth = read_tables(
                 conn, target_schema, plan, sample_rows=sample_rows, seed=seed, progress=progress
             ).frames
-            integrity = verify(conn, schema, tables)
+            integrity = verify(conn, schema, {n: t for n, t in tables.items() if only is None or n in only})
     if integrity is None:
-        integrity = check_integrity(schema, synth)
+        integrity = check_integrity(schema, {n: f for n, f in synth.items() if only is None or n in only})
     if model is not None:
         attacked = membership.sample_as_file_holder(model, seed=seed, progress=progress)
     return evaluate_frames(
@@ -1102,6 +1105,7 @@ def evaluate(
         whole_source=whole_source,
         rare_k=rare_k or RARE_K,
         source_counts=source_counts,
+        only=only,
     )
 
 

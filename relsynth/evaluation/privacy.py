@@ -48,6 +48,7 @@ RARE = 5  # a category seen fewer times than this can point at a person
 CLOSER_LIMIT = 0.6  # share of rows nearer to training than holdout that flags a table (and beyond noise)
 MIN_HOLDOUT = 50  # fewer held-out rows than this cannot tell memorization from chance
 MAX_TIED = 0.5  # above this share of ties, the training-vs-holdout comparison says nothing
+NEAR_CHANCE = 0.05  # expected chance hits of a whole synthetic table above which a near copy says nothing
 
 
 def record_columns(table: Table, real: pd.DataFrame, synth: pd.DataFrame) -> list[str]:
@@ -84,6 +85,7 @@ def exact_copies(
             "unique_source_rows": 0,
             "record_columns": len(columns),
             "assessed": False,
+            **near_copies(table, real, synth, columns, training, whole, np.zeros(len(synth), dtype=bool)),
         }
     rk, sk = record_keys(table, real, columns), record_keys(table, synth, columns)
     exact = record_keys(table, real, columns, exact=True)
@@ -103,7 +105,61 @@ def exact_copies(
         "record_columns": len(columns),
         "assessed": True,
         **out,
+        **near_copies(table, real, synth, columns, training, whole, copies.to_numpy()),
     }
+
+
+def near_copies(
+    table: Table,
+    real: pd.DataFrame,
+    synth: pd.DataFrame,
+    columns: list[str],
+    training: pd.DataFrame | None,
+    whole: WholeSource | None,
+    copied: np.ndarray,
+) -> dict[str, Any]:
+    """Synthetic rows, not exact copies (``copied``), equal to a source record unique on the
+    record's core (values.core_columns: numbers, dates, categories; no personal data, free text
+    or JSON), or on that core but one column: a real person's birth date, death date, sex, race
+    and zip kept whole, with only a bookkeeping date moved by a day or the name swapped, is that
+    person's record (attack round 43). The core is what the engine's guard keeps rows off; a core
+    less one column is assessed only where a whole synthetic table of rows drawn from the
+    columns' own frequencies, knowing nobody, would hit a unique record by chance less than one
+    time in twenty (values.chance_of_unique times the rows, NEAR_CHANCE): the engine does not keep
+    rows off these, so equality more likely than that is no evidence of a copy.
+    Counts and the columns the rows differ on, never a value."""
+    core = values.core_columns(table, columns)
+    subsets: list[tuple[list[str], str | None]] = []
+    if core != columns:
+        subsets.append((core, None))
+    subsets += [([x for x in core if x != c], c) for c in core]
+    near = np.zeros(len(synth), dtype=bool)
+    differing: dict[str, int] = {}
+    if len(synth) and len(real):
+        # each column's codes and frequencies once (values.chance_of_unique, per subset from these)
+        codes = {c: values.value_codes(real[c]) for c in core}
+        freq = {c: np.bincount(codes[c] + 1, minlength=1)[codes[c] + 1] / len(real) for c in core}
+        for sub, left_out in subsets:
+            if len(sub) < values.MIN_RECORD_COLUMNS:
+                continue
+            once = ~pd.DataFrame({c: codes[c] for c in sub}).duplicated(keep=False).to_numpy()
+            chance = float(np.prod([freq[c] for c in sub], axis=0)[once].sum())
+            if chance > values.CHANCE or (left_out is not None and chance * len(synth) > NEAR_CHANCE):
+                continue
+            rk, sk = record_keys(table, real, sub), record_keys(table, synth, sub)
+            exact = record_keys(table, real, sub, exact=True)
+            unique = set(unique_records(exact.to_numpy(), rk.to_numpy()))
+            if training is not None:
+                unique &= set(record_keys(table, training, sub))
+            hit = sk.isin(unique).to_numpy() & ~copied & ~near
+            if whole is not None and hit.any():
+                keep = _unique_in_whole(table, sub, set(sk[hit]), whole)
+                hit &= sk.isin(keep).to_numpy()
+            if hit.any():
+                near |= hit
+                label = left_out if left_out is not None else "(personal data, text, JSON)"
+                differing[label] = differing.get(label, 0) + int(hit.sum())
+    return {"near_copies": int(near.sum()), "near_copy_columns": differing}
 
 
 def _unique_in_whole(table: Table, columns: list[str], candidates: set[int], whole: WholeSource) -> set[int]:

@@ -574,9 +574,10 @@ def _quality_card(s: dict[str, Any], sd: dict[str, Any], apart: list[str]) -> st
 def _privacy_card(s: dict[str, Any], anchors: _Anchors) -> str:
     p = _dict(s.get("privacy"))
     copies = _num(s.get("exact_copies"))
+    near = _num(s.get("near_copies")) or 0
     flagged = [str(f) for f in _list(p.get("flagged_tables"))]
     holdout = bool(p.get("holdout"))
-    if (copies or 0) > 0 or flagged:
+    if (copies or 0) > 0 or near > 0 or flagged:
         verdict, grade = "attention", "poor"
     elif copies is None:
         verdict, grade = "n/a", "na"
@@ -588,6 +589,7 @@ def _privacy_card(s: dict[str, Any], anchors: _Anchors) -> str:
         verdict, grade = "no copies found", "fair"
     lines = [
         f"<li><b>{_int(copies)}</b> synthetic rows copy a unique source record</li>",
+        f"<li><b>{_int(near)}</b> synthetic rows copy one but for one column or its personal data</li>",
     ]
     if holdout:
         if flagged:
@@ -898,6 +900,10 @@ def _privacy_block(priv: dict[str, Any], shareable: bool) -> str:
             _int(priv.get("copies"))
             if priv.get("assessed", True)
             else "not assessed: a record of under 2 columns is a value, not an entity",
+        ),
+        (
+            "near copies (a unique record's numbers, dates and categories, all or all but one)",
+            _int(priv.get("near_copies")),
         ),
         ("rows equal to a common source combination", _int(priv.get("matching_common_rows"))),
         ("unique source records", _int(priv.get("unique_source_rows"))),

@@ -10,7 +10,7 @@ import functools
 import logging
 import math
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -115,6 +115,7 @@ def evaluate_frames(
     whole_source: Callable[[str, list[str]], Iterable[pd.DataFrame]] | None = None,
     rare_k: int = RARE_K,
     source_counts: SourceCounts | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Compare ``synth`` with ``real`` table by table and relationship by relationship.
 
@@ -126,6 +127,8 @@ def evaluate_frames(
     (privacy.exact_copies). ``rare_k``: the model's threshold; a synthetic value fewer people
     hold in the source is flagged (privacy.rare_people). ``source_counts``: where ``real`` is a
     sample, the whole source's holders of a value (read.SourceHolders), as fit counts them.
+    ``only``: the tables --include/--exclude chose; every part of the evaluation is limited to
+    them (the other tables' rows still give the holdout and each row's person, as in fit).
     """
     from relsynth.model.fit import kept_codes, people_of
     from relsynth.read import holdout_masks
@@ -141,6 +144,11 @@ def evaluate_frames(
     tables: dict[str, Any] = {}
     whose = people_of(schema, real, plan, rare_k, source_counts)  # each row's person, as fit counts them
     names = privacy.source_names(schema, real, {n: w.people for n, w in whose.items()})
+    if only is not None:  # the holdout and people above need the ancestors; nothing else does
+        keep = set(only)
+        data = [n for n in data if n in keep]
+        real = {n: f for n, f in real.items() if n in keep}
+        synth = {n: f for n, f in synth.items() if n in keep}
     for i, name in enumerate(data):
         if progress:
             progress("evaluate", i, len(data))
@@ -261,7 +269,7 @@ def evaluate_frames(
             "not_null": integrity.not_null,
             "checks": integrity.checks,
         },
-        "graph": _graph(plan, real, synth),
+        "graph": _graph(plan, real, synth, only),
         "notes": notes,
     }
     if target:
@@ -325,8 +333,11 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
     attacked = {n: t["privacy"].get("attacks") or {} for n, t in result["tables"].items()}
     members = {n: t["privacy"].get("model_membership") or {} for n, t in result["tables"].items()}
     overall = _mean([shapes, pairs, cardinality, trends])
-    copied = sum(t["privacy"]["copies"] for t in tables) + sum(
-        p["synthetic_rows"] for t in tables for p in t["privacy"].get("personal_copies") or []
+    near = sum(t["privacy"].get("near_copies") or 0 for t in tables)
+    copied = (
+        sum(t["privacy"]["copies"] for t in tables)
+        + near
+        + sum(p["synthetic_rows"] for t in tables for p in t["privacy"].get("personal_copies") or [])
     )
     sd_quality = (result.get("sdmetrics") or {}).get("quality") or {}
     sd_score = sd_quality.get("score")
@@ -354,6 +365,9 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
         "null_rate_diff": _mean([c["null_diff"] for t in tables for c in t["columns"]]),
         "integrity_problems": result["integrity"]["problems"],
         "exact_copies": sum(t["privacy"]["copies"] for t in tables),
+        # Rows equal to a unique source record on its numbers, dates and categories, or on all of
+        # them but one column (privacy.near_copies): they fail the verdict as copies do.
+        "near_copies": near,
         "privacy": {
             "holdout": has_holdout,
             "flagged_tables": flagged,
@@ -386,9 +400,15 @@ def _scores(result: dict[str, Any], has_holdout: bool) -> dict[str, Any]:
             # Reported, not part of the verdict: the model file's holder, sampling at will.
             "model_membership_tables": [n for n, m in members.items() if membership.exposed(m)],
             "model_membership_run": any(m.get("available") for m in members.values()),
-            # Without a holdout there is no baseline: no verdict, only the copies and distances.
-            # A table the distance test cannot judge (mostly ties) withholds a pass.
+            # Without a holdout there is no baseline for the distances: no pass, but a copy (exact,
+            # near or personal data) fails it all the same. A table the distance test cannot
+            # judge (mostly ties) withholds a pass.
             # A personal value of the source in the output fails it, as a copied record does.
+            "near_copies": {
+                n: t["privacy"]["near_copy_columns"]
+                for n, t in result["tables"].items()
+                if t["privacy"].get("near_copies")
+            },
             "passed": (False if flagged or copied else (None if inconclusive else True))
             if has_holdout
             else (False if copied else None),
@@ -416,7 +436,11 @@ def _worst(result: dict[str, Any], k: int = 5) -> dict[str, Any]:
     }
 
 
-def _graph(plan: Plan, real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame]) -> dict[str, Any]:
+def _graph(
+    plan: Plan, real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame], only: Collection[str] | None
+) -> dict[str, Any]:
+    """The schema graph, of the ``only`` tables where --include/--exclude chose some."""
+    order = [n for n in plan.order if only is None or n in only]
     nodes = [
         {
             "name": n,
@@ -425,16 +449,18 @@ def _graph(plan: Plan, real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFr
             "rows_real": len(real.get(n, ())),
             "rows_synthetic": len(synth.get(n, ())),
         }
-        for n in plan.order
+        for n in order
     ]
     edges = []
-    for n in plan.order:
+    for n in order:
         tp = plan[n]
         kinds = [(tp.context, "context")] if tp.context else []
         kinds += [(fk, "secondary") for fk in tp.secondary] + [(fk, "reference") for fk in tp.reference_fks]
         kinds += [(fk, "self") for fk in tp.self_refs] + [(fk, "cut") for fk in tp.deferred]
         edges += [
-            {"parent": fk.ref_table, "child": n, "columns": list(fk.columns), "kind": k} for fk, k in kinds
+            {"parent": fk.ref_table, "child": n, "columns": list(fk.columns), "kind": k}
+            for fk, k in kinds
+            if only is None or fk.ref_table in only
         ]
     return {"nodes": nodes, "edges": edges}
 

@@ -230,6 +230,12 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     single = [n for n, t in result["tables"].items() if t["privacy"].get("assessed") is False]
     if single:
         copies += f"; not assessed in {len(single)} tables whose records have under 2 columns"
+    if s.get("near_copies"):
+        where = "; ".join(
+            f"{n}: " + ", ".join(f"{c} ({k})" for c, k in sorted(cols.items()))
+            for n, cols in sorted((p.get("near_copies") or {}).items())
+        )
+        copies += f"; {s['near_copies']} near copies (equal but for the column named: {where})"
     undecided = ", ".join(p.get("inconclusive_tables") or [])
     out.append(
         f"{copies}; tables closer to training than holdout: {flagged}"

@@ -2248,18 +2248,13 @@ def _fit_record_guard(
     evaluation counts. Left to numbers, dates and categories, it never checked an audit log
     whose (action, at) pairs are shared and whose JSON detail makes each row unique: 15,789 of
     42,506 synthetic rows equalled a unique source record (attack round 32)."""
-    from relsynth.model.values import record_columns, record_keys
+    from relsynth.model.values import core_columns, record_columns, record_keys
 
     full = record_columns(table, frame.columns)
     # And, checked beside it, the record without the columns generated afresh (personal data, free
     # text, JSON): a row is kept off a source record unique on its numbers, dates and categories
     # whatever note or e-mail it was given, as before the record took every column.
-    core = [
-        c
-        for c in full
-        if not table.column(c).pii
-        and table.column(c).kind in {Kind.NUMERICAL, Kind.DATETIME, Kind.CATEGORICAL, Kind.BOOLEAN}
-    ]
+    core = core_columns(table, full)
 
     def guarded(cols: list[str]) -> bool:
         if not identifying(frame, cols, table):

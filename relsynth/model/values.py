@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relsynth.schema import SqlType, Table
+from relsynth.schema import Kind, SqlType, Table
 from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES
 from relsynth.transform import far_datetimes, round_safe
 
@@ -592,6 +592,15 @@ def record_columns(table: Table, present: Any) -> list[str]:
     return [c.name for c in table.columns if c.name not in keys and not c.computed and c.name in present]
 
 
+def core_columns(table: Table, record: list[str]) -> list[str]:
+    """The record without the columns generated afresh (personal data, free text, JSON, codes):
+    its numbers, dates, categories and flags. The guard keeps rows off a source record unique on
+    these whatever note or e-mail they were given (model.fit), and the evaluation counts a row
+    equal to one, or to one on all of them but one, as a copy (evaluation.privacy)."""
+    kinds = {Kind.NUMERICAL, Kind.DATETIME, Kind.CATEGORICAL, Kind.BOOLEAN}
+    return [c for c in record if not table.column(c).pii and table.column(c).kind in kinds]
+
+
 def _json_document(value: Any) -> Any:
     """A JSON document as its value: PostgreSQL gives dicts and lists, MariaDB and SQLite text;
     text that is no JSON stays as it is."""
@@ -754,6 +763,13 @@ def identifying(frame: pd.DataFrame, columns: list[str], table: Any = None) -> b
     is the sum, over the unique records, of the product of their values' frequencies."""
     if len(columns) < MIN_RECORD_COLUMNS or not len(frame):
         return False
+    return chance_of_unique(frame, columns, table) <= CHANCE
+
+
+def chance_of_unique(frame: pd.DataFrame, columns: list[str], table: Any = None) -> float:
+    """The chance that a row drawn from the columns' own frequencies, each column apart, lands on
+    a record unique on ``columns``: the sum, over the unique records, of the product of their
+    values' frequencies (identifying; evaluation.privacy's near copies weigh it by the rows)."""
     probability = np.ones(len(frame))
     codes = {}
     for c in columns:
@@ -762,4 +778,4 @@ def identifying(frame: pd.DataFrame, columns: list[str], table: Any = None) -> b
         counts = np.bincount(codes[c] + 1, minlength=1)
         probability *= counts[codes[c] + 1] / len(frame)
     unique = ~pd.DataFrame(codes).duplicated(keep=False).to_numpy()
-    return float(probability[unique].sum()) <= CHANCE
+    return float(probability[unique].sum())
