@@ -109,6 +109,7 @@ def test_include_limits_every_part() -> None:
     assert got["relationships"] == []
     assert {n["name"] for n in got["graph"]["nodes"]} == {"patient"}
     assert not any("visit" in line for line in got["integrity"]["lines"])
+    assert not any("visit" in note for note in got["sdmetrics"].get("notes") or [])
 
 
 def _source_sql(url: str, rows: list[tuple]) -> None:

@@ -109,6 +109,20 @@ def exact_copies(
     }
 
 
+BOOKKEEPING = re.compile(
+    r"(^|_)(update|updated|modified|modify|changed|import|imported|download|downloaded|upload|uploaded|"
+    r"load|loaded|insert|inserted|sync|synced|etl|refresh|refreshed|extract|extracted)(_|$)",
+    re.IGNORECASE,
+)
+
+
+def bookkeeping(table: Table, column: str) -> bool:
+    """A date or time the database keeps about its own rows (update_date, import_date,
+    download_date, last_modified), not about the person or event: moved by a day it leaves the
+    record whose it is."""
+    return table.column(column).kind == Kind.DATETIME and bool(BOOKKEEPING.search(column))
+
+
 def near_copies(
     table: Table,
     real: pd.DataFrame,
@@ -120,19 +134,24 @@ def near_copies(
 ) -> dict[str, Any]:
     """Synthetic rows, not exact copies (``copied``), equal to a source record unique on the
     record's core (values.core_columns: numbers, dates, categories; no personal data, free text
-    or JSON), or on that core but one column: a real person's birth date, death date, sex, race
-    and zip kept whole, with only a bookkeeping date moved by a day or the name swapped, is that
-    person's record (attack round 43). The core is what the engine's guard keeps rows off; a core
-    less one column is assessed only where a whole synthetic table of rows drawn from the
-    columns' own frequencies, knowing nobody, would hit a unique record by chance less than one
-    time in twenty (values.chance_of_unique times the rows, NEAR_CHANCE): the engine does not keep
-    rows off these, so equality more likely than that is no evidence of a copy.
+    or JSON), or on that core but a bookkeeping date (bookkeeping: one, or all of them): a real
+    person's birth date, death date, sex, race and zip kept whole, with only update_date moved by
+    a day or the name swapped, is that person's record (attack round 43a). The core is what the
+    engine's guard keeps rows off. A core less its bookkeeping dates is assessed only where a
+    whole synthetic table of rows drawn from the columns' own frequencies, knowing nobody, would
+    hit a unique record by chance less than one time in twenty (values.chance_of_unique times the
+    rows, NEAR_CHANCE): the engine does not keep rows off these. Any column but one was too wide:
+    an honest i2b2 output equalled 2 visits on all but inout_cd (dates, stay and place are not
+    independent, so the chance is above the estimate).
     Counts and the columns the rows differ on, never a value."""
     core = values.core_columns(table, columns)
     subsets: list[tuple[list[str], str | None]] = []
     if core != columns:
         subsets.append((core, None))
-    subsets += [([x for x in core if x != c], c) for c in core]
+    kept = [c for c in core if not bookkeeping(table, c)]
+    subsets += [([x for x in core if x != c], c) for c in core if c not in kept]
+    if len(kept) < len(core) - 1:  # every bookkeeping date moved at once
+        subsets.append((kept, ", ".join(c for c in core if c not in kept)))
     near = np.zeros(len(synth), dtype=bool)
     differing: dict[str, int] = {}
     if len(synth) and len(real):

@@ -276,7 +276,7 @@ def evaluate_frames(
         result["utility"] = _utility(schema, real, synth, target, rng)
     # sdmetrics' QualityReport always (an independent scorer beside ours, on the same rows);
     # ``sdmetrics`` adds its DiagnosticReport.
-    result["sdmetrics"] = _sdmetrics(schema, plan, real, synth, diagnostic=sdmetrics, seed=seed)
+    result["sdmetrics"] = _sdmetrics(schema, plan, real, synth, diagnostic=sdmetrics, seed=seed, only=only)
     if shareable:
         _strip_source_detail(result, synth)
     result["scores"] = _scores(result, bool(masks))
@@ -495,6 +495,7 @@ def _sdmetrics(
     *,
     diagnostic: bool,
     seed: int,
+    only: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """sdmetrics' multi-table QualityReport (and DiagnosticReport), next to relsynth's numbers.
 
@@ -512,6 +513,13 @@ def _sdmetrics(
     state = np.random.get_state()
     try:
         meta = sdv_engine.metadata(schema, plan).to_dict()
+        if only is not None:  # --include/--exclude: the other tables are not missing, they are not asked for
+            meta["tables"] = {n: t for n, t in meta["tables"].items() if n in only}
+            meta["relationships"] = [
+                r
+                for r in meta.get("relationships", [])
+                if r.get("parent_table_name") in only and r.get("child_table_name") in only
+            ]
         for name, spec in meta["tables"].items():
             if plan[name].role != "data":
                 spec["columns"] = {c: v for c, v in spec["columns"].items() if v.get("sdtype") == "id"}
