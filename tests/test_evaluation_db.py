@@ -95,6 +95,8 @@ def test_a_copy_is_equal_on_the_whole_record() -> None:
         "unique_source_rows": 4,
         "record_columns": 2,
         "assessed": True,
+        "near_copies": 0,  # city and e-mail: no core of two columns to be near
+        "near_copy_columns": {},
     }
 
 
