@@ -1480,7 +1480,7 @@ def code_places(conn: sa.Connection, schemas: Sequence[str | None]) -> list[tupl
             if place not in own and not (trigger and place in {"new", "old"}):
                 out.setdefault(place, what)
     if kind == "postgresql":
-        for place, what in [*_pg_kin(conn, names), *_pg_reach(conn)]:
+        for place, what in [*_pg_kin(conn, names), *_pg_uses(conn, names), *_pg_reach(conn)]:
             if place not in own:
                 out.setdefault(place, what)
     return sorted(out.items())
@@ -1524,6 +1524,37 @@ def _pg_kin(conn: sa.Connection, names: list[str]) -> list[tuple[str, str]]:
 
 
 ANY_SCHEMA = "*"  # code_places: a place every schema of the source's database is (an event trigger)
+
+
+def _pg_uses(conn: sa.Connection, names: list[str]) -> list[tuple[str, str]]:
+    """PostgreSQL: tables and sequences of other schemas that the source's defaults, row-level
+    policies and constraints use, by the catalog's dependencies: a default drawing from a sequence
+    there (writing there advanced it: the source's next invoice number 51 -> 3001), a policy
+    reading a table there (rewriting it hid 500 of 500 rows from the source's reader)."""
+    import sqlalchemy as sa
+
+    owners = (
+        ("pg_attrdef", "adrelid", "default"),
+        ("pg_policy", "polrelid", "row-level policy"),
+        ("pg_constraint", "conrelid", "constraint"),
+    )
+    out = []
+    for catalog, column, what in owners:
+        rows = conn.execute(
+            sa.text(
+                "SELECT DISTINCT rn.nspname, rc.relname, rc.relkind, t.relname FROM pg_depend d "
+                f"JOIN {catalog} o ON o.oid = d.objid JOIN pg_class t ON t.oid = o.{column} "
+                "JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+                "JOIN pg_class rc ON rc.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = rc.relnamespace "
+                f"WHERE d.classid = '{catalog}'::regclass AND d.refclassid = 'pg_class'::regclass "
+                "AND tn.nspname = ANY(:names) AND rn.nspname <> ALL(:names) ORDER BY 1, 2, 4"
+            ),
+            {"names": names},
+        ).all()
+        for schema, name, kind, table in rows:
+            thing = "sequence" if kind == "S" else "table"
+            out.append((str(schema).lower(), f"{thing} {schema}.{name} that a {what} of table {table} uses"))
+    return out
 
 
 def _pg_reach(conn: sa.Connection) -> list[tuple[str, str]]:

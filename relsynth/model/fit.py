@@ -2119,11 +2119,21 @@ def _common_formats(part: ex.Part, common: dict[str, set[object]]) -> ex.Part:
 def _same_numbers(x: np.ndarray, y: np.ndarray) -> bool:
     """Whether a code read as numbers ``x`` equals the numbers ``y`` on
     text_numbers.SPELLED_OF_NUMBER of the rows where both are known (MIN_ROWS of them): a text
-    spelling the row's number, or a copy (``_TraitCache.numbers`` reads both)."""
+    spelling the row's number, a copy (``_TraitCache.numbers`` reads both), or the number times a
+    constant plus another (dbl = 3 * qty: qty was taken for a person's code and drawn as new
+    codes -974..975 where the source's run -5..40)."""
     both = ~np.isnan(x) & ~np.isnan(y)
     if int(both.sum()) < text_numbers.MIN_ROWS:
         return False
-    return float(np.isclose(x[both], y[both]).mean()) >= text_numbers.SPELLED_OF_NUMBER
+    a, b = x[both], y[both]
+    if float(np.isclose(a, b).mean()) >= text_numbers.SPELLED_OF_NUMBER:
+        return True
+    lo, hi = int(np.argmin(a)), int(np.argmax(a))
+    if a[hi] == a[lo]:
+        return False
+    slope = (b[hi] - b[lo]) / (a[hi] - a[lo])
+    line = b[lo] + slope * (a - a[lo])
+    return slope != 0 and float(np.isclose(line, b).mean()) >= text_numbers.SPELLED_OF_NUMBER
 
 
 def _excluded_parents(schema: Schema, table: Table) -> tuple[tuple[str, ...], ...]:

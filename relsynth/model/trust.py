@@ -73,7 +73,9 @@ def _tokens(backslash: bool) -> re.Pattern[str]:
     return re.compile(
         "(?P<str>'(?:[^'" + bs + "]|''" + esc + ")*')"
         r"|(?P<dollar>\$(?:[A-Za-z_]\w*)?\$)"
-        '|(?P<quoted>"(?:[^"' + bs + ']|""' + esc + ')*"|`(?:[^`]|``)*`)'
+        # SQLite quotes a name in brackets too: [load_extension](...) is a call (a bracket of a
+        # name's characters only: ARRAY['a'] and arr[1] stay what they are, their insides scanned)
+        '|(?P<quoted>"(?:[^"' + bs + ']|""' + esc + ')*"|`(?:[^`]|``)*`|\\[[A-Za-z_][\\w$ ]*\\])'
         r"|(?P<word>[A-Za-z_][\w$]*)"
         r"|(?P<semi>;)|(?P<open>\()|(?P<dot>\.)|(?P<comment>--|/\*|\#)|(?P<other>\S)",
         re.S,
