@@ -568,7 +568,13 @@ def _no_nulls_in_not_null(table: Table, frame: pd.DataFrame, columns: list[str])
         col = table.column(c)
         if col.nullable or col.type.name in FLOAT_TYPES:
             continue
-        nulls = int(frame[c].isna().sum())
+        # A NUMERIC's NaN (PostgreSQL holds one) is a value, not a NULL: only None counts there.
+        values = frame[c]
+        nulls = (
+            int(values.map(lambda v: v is None).sum())
+            if col.type.name == "numeric"
+            else int(values.isna().sum())
+        )
         if nulls:
             raise RelsynthError(
                 f"{table.name}.{c}: {nulls} synthetic rows are NULL in this NOT NULL column, so nothing "
