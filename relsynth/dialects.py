@@ -1533,27 +1533,24 @@ def _pg_uses(conn: sa.Connection, names: list[str]) -> list[tuple[str, str]]:
     reading a table there (rewriting it hid 500 of 500 rows from the source's reader)."""
     import sqlalchemy as sa
 
-    owners = (
-        ("pg_attrdef", "adrelid", "default"),
-        ("pg_policy", "polrelid", "row-level policy"),
-        ("pg_constraint", "conrelid", "constraint"),
-    )
+    rows = conn.execute(
+        sa.text(
+            "SELECT DISTINCT o.rank, rn.nspname, rc.relname, rc.relkind, t.relname, o.what FROM pg_depend d "
+            "JOIN (SELECT 1 AS rank, 'pg_attrdef'::regclass AS cls, oid, adrelid AS rel, 'default' AS what "
+            "FROM pg_attrdef UNION ALL SELECT 2, 'pg_policy'::regclass, oid, polrelid, 'row-level policy' "
+            "FROM pg_policy UNION ALL SELECT 3, 'pg_constraint'::regclass, oid, conrelid, 'constraint' "
+            "FROM pg_constraint) o ON o.cls = d.classid AND o.oid = d.objid "
+            "JOIN pg_class t ON t.oid = o.rel JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+            "JOIN pg_class rc ON rc.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = rc.relnamespace "
+            "WHERE d.refclassid = 'pg_class'::regclass "
+            "AND tn.nspname = ANY(:names) AND rn.nspname <> ALL(:names) ORDER BY 1, 2, 3, 5"
+        ),
+        {"names": names},
+    ).all()
     out = []
-    for catalog, column, what in owners:
-        rows = conn.execute(
-            sa.text(
-                "SELECT DISTINCT rn.nspname, rc.relname, rc.relkind, t.relname FROM pg_depend d "
-                f"JOIN {catalog} o ON o.oid = d.objid JOIN pg_class t ON t.oid = o.{column} "
-                "JOIN pg_namespace tn ON tn.oid = t.relnamespace "
-                "JOIN pg_class rc ON rc.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = rc.relnamespace "
-                f"WHERE d.classid = '{catalog}'::regclass AND d.refclassid = 'pg_class'::regclass "
-                "AND tn.nspname = ANY(:names) AND rn.nspname <> ALL(:names) ORDER BY 1, 2, 4"
-            ),
-            {"names": names},
-        ).all()
-        for schema, name, kind, table in rows:
-            thing = "sequence" if kind == "S" else "table"
-            out.append((str(schema).lower(), f"{thing} {schema}.{name} that a {what} of table {table} uses"))
+    for _, schema, name, kind, table, what in rows:
+        thing = "sequence" if kind == "S" else "table"
+        out.append((str(schema).lower(), f"{thing} {schema}.{name} that a {what} of table {table} uses"))
     return out
 
 
