@@ -345,7 +345,8 @@ def column_type(
         return changed(sa.Text(), "TEXT (no SET type; values stay comma-separated)")
     if name == "json":
         if target == "postgresql":
-            return (postgresql.JSONB() if "JSONB" in t.native.upper() else postgresql.JSON()), None
+            typed = postgresql.JSONB if "JSONB" in t.native.upper() else postgresql.JSON
+            return typed(none_as_null=True), None  # NULL stays NULL (a JSON null is JSON.NULL)
         return sa.JSON(none_as_null=True), None  # NULL stays NULL, not the JSON text null
     if name == "binary":
         if same and t.native:

@@ -6,6 +6,7 @@ column so `relsynth inspect` can show why, and a user can correct it in the sche
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -15,7 +16,14 @@ import pandas as pd
 from relsynth import partitions, pii_detect
 from relsynth.infer import split_key
 from relsynth.schema import Column, Kind, Schema, Table
-from relsynth.sqltypes import FLOAT_TYPES, INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES, unsupported_reason
+from relsynth.sqltypes import (
+    FLOAT_TYPES,
+    INTEGER_TYPES,
+    JSON_TEXT_REASON,
+    KIND_OF_TYPE,
+    STRING_TYPES,
+    unsupported_reason,
+)
 from relsynth.transform import CLOCK_FORMATS, LEGACY_DATE_FORMATS, text_date_format, to_epoch_seconds
 
 # Personal data that may be stored in number columns too.
@@ -314,6 +322,8 @@ def infer_kind(
                 )
         return Kind.NUMERICAL, t.name
     if t.name in STRING_TYPES:
+        if _json_documents(sample):  # generated as a JSON column is (model/natives.py)
+            return Kind.UNSUPPORTED, JSON_TEXT_REASON
         strings = sample.astype(str).str.strip()  # char(n) pads with spaces
         distinct = strings.nunique()
         dates = _date_text(strings)
@@ -337,6 +347,25 @@ def infer_kind(
             return Kind.ID, "identifier-like strings (unique in the sample)"
         return Kind.TEXT, f"{distinct} distinct values in {n}: too many to copy as categories"
     return Kind.UNSUPPORTED, unsupported_reason(t, col.nullable)
+
+
+MIN_JSON_DOCUMENTS = 5  # values a text column needs to be taken for one of JSON documents
+
+
+def _json_documents(values: pd.Series) -> bool:
+    """Every value a JSON object or array (an app's JSON kept as text: SQLite has no JSON type); as
+    words, its documents came out as random words."""
+    if len(values) < MIN_JSON_DOCUMENTS:
+        return False
+    for v in values:
+        text = v.strip() if isinstance(v, str) else ""
+        if not text or text[0] not in "{[":
+            return False
+        try:
+            json.loads(text)
+        except ValueError:
+            return False
+    return True
 
 
 def _past_32_bits(col: Column, values: pd.Series) -> bool:

@@ -25,7 +25,7 @@ from relsynth.graph import Plan
 from relsynth.model.sentinels import read_special
 from relsynth.model.values import BEYOND_FLOAT, exact_integers
 from relsynth.schema import Kind, Schema, Table, place
-from relsynth.sqltypes import STRING_TYPES, native_family
+from relsynth.sqltypes import STRING_TYPES, column_family
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -83,9 +83,7 @@ def _readable(table: Table) -> list[str]:
     """Columns worth reading: not of types relsynth never learns (bytea, xml...); types generated
     like the source's (points, addresses, JSON: model/natives.py) are read, and so are generated
     columns, learned for a target that cannot compute them (another dialect)."""
-    return [
-        c.name for c in table.columns if c.kind is not Kind.UNSUPPORTED or native_family(c.type) is not None
-    ]
+    return [c.name for c in table.columns if c.kind is not Kind.UNSUPPORTED or column_family(c) is not None]
 
 
 def _order_columns(table: Table, cols: list[str]) -> list[str]:

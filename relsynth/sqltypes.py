@@ -229,6 +229,29 @@ def native_family(t: SqlType) -> str | None:
     return _NATIVE_FAMILIES.get(base)
 
 
+# A text column whose every value is a JSON object or array (SQLite has no JSON type; apps keep JSON
+# as text anywhere): its kind_reason, read by ``column_family``: such a column is generated as a JSON
+# column is (model/natives.py), and keeps its text type.
+JSON_TEXT_REASON = "generated: text holding JSON documents: " + _GENERATED["json"]
+
+
+def json_text(col: Column) -> bool:
+    """A text column profiled as holding JSON documents (``JSON_TEXT_REASON``)."""
+    return (
+        col.kind is Kind.UNSUPPORTED and col.kind_reason == JSON_TEXT_REASON and col.type.name in STRING_TYPES
+    )
+
+
+def column_family(col: Column) -> str | None:
+    """``native_family`` of the column's type, or "json" for a text column of JSON documents."""
+    return "json" if json_text(col) else native_family(col.type)
+
+
+def learned_type(col: Column) -> SqlType:
+    """The type a column's values are learned as: JSON for a text column of JSON documents."""
+    return SqlType("json", native=col.type.native) if json_text(col) else col.type
+
+
 def _array_item(item: SqlType) -> bool:
     return item.name in ARRAY_ITEMS or (item.name != "array" and native_family(item) is not None)
 

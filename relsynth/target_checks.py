@@ -218,17 +218,20 @@ def settle(
     insert: Insert,
     repaired: dict[str, int],
     dropped: dict[str, int],
+    broke: dict[str, list[str]] | None = None,
 ) -> None:
     """Repair the rows the target rejects, then drop (with descendants) those still rejected.
 
     A repaired row takes every column but its keys from a passing row, a sibling under the same
     parents where there is one: copying only the CHECK's columns would break what ties them to
     the others (ends_at > starts_at, duration = ends_at - starts_at). All the table's CHECKs are
-    asked, the ones the engine kept too, so a repair that breaks one is not loaded."""
+    asked, the ones the engine kept too, so a repair that breaks one is not loaded. ``broke``
+    gathers, by table, the CHECKs dropped rows broke (``label``: said with the count, no value)."""
     table = schema.table(name)
     frame = frames[name]
-    broken = _still_broken(table, frame, schema)
+    broken, which = _still_broken_by(table, frame, schema)
     if broken.any():  # what sampling could not repair is not loaded (the load would fail on it)
+        _blame(broke, name, which)
         drop_rows(frames, schema, names, name, broken, dropped)
         frame = frames[name]
     checks = judges(schema, table, kind)
@@ -272,7 +275,23 @@ def settle(
     if count:
         repaired[name] = repaired.get(name, 0) + count
     if still.any():
+        _blame(broke, name, [ch for (ch, _), hit in zip(checks, bad[still].any(axis=0), strict=True) if hit])
         drop_rows(frames, schema, names, name, still, dropped)
+
+
+def label(check: Check) -> str:
+    """A CHECK as a summary names it: its name, else its SQL (schema, not data), cut short."""
+    if check.name:
+        return check.name
+    sql = " ".join(check.sql.split())
+    return sql if len(sql) <= 80 else sql[:77] + "..."
+
+
+def _blame(broke: dict[str, list[str]] | None, name: str, checks: Sequence[Check]) -> None:
+    if broke is None:
+        return
+    seen = broke.setdefault(name, [])
+    seen += [w for w in dict.fromkeys(label(c) for c in checks) if w not in seen]
 
 
 # Passing rows tried as a repaired row's donor, nearest in start first, when the one _donors chose
@@ -354,17 +373,28 @@ def judge(
 def _still_broken(table: Table, frame: pd.DataFrame, schema: Schema | None = None) -> np.ndarray:
     """Rows breaking a CHECK the engine reads (evaluated here, in Python, for any target), a
     domain's too when ``schema`` is given."""
+    return _still_broken_by(table, frame, schema)[0]
+
+
+def _still_broken_by(
+    table: Table, frame: pd.DataFrame, schema: Schema | None = None
+) -> tuple[np.ndarray, list[Check]]:
+    """``_still_broken``, with the CHECKs some row breaks."""
     from relsynth.model import checks as ck
 
     bad = np.zeros(len(frame), dtype=bool)
+    which: list[Check] = []
     for check in all_checks(schema, table):
         try:
             node = ck.parse(check.sql, table.sql_dialect)
         except ck.NotInterpretable:
             continue
         if len(frame) and ck.columns_of(node) <= set(frame.columns):
-            bad |= np.asarray(ck.violations(node, frame), dtype=bool)
-    return bad
+            hit = np.asarray(ck.violations(node, frame), dtype=bool)
+            if hit.any():
+                which.append(check)
+            bad |= hit
+    return bad, which
 
 
 def _groups(table: Table, frame: pd.DataFrame) -> list[np.ndarray]:

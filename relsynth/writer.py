@@ -77,6 +77,9 @@ class WriteSummary:
     not_recreated: list[str] = field(default_factory=list)
     repaired_for_checks: dict[str, int] = field(default_factory=dict)
     dropped_for_checks: dict[str, int] = field(default_factory=dict)
+    checks_broken: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # by table: the CHECKs dropped rows broke
     moved_for_exclusions: dict[str, int] = field(default_factory=dict)
     dropped_for_exclusions: dict[str, int] = field(default_factory=dict)
     cleaned: list[str] = field(default_factory=list)
@@ -93,9 +96,17 @@ class WriteSummary:
             left = "empty" if dropped == total else "mostly empty"
             out.append(
                 f"WARNING: {name}: {dropped:,} of its {total:,} rows dropped (or their parent was) "
-                f"because they broke a CHECK: the table is {left}"
+                f"because they broke {self._which(name)}: the table is {left}"
             )
         return out
+
+    def _which(self, name: str) -> str:
+        """The CHECKs a table's dropped rows broke, by name (or SQL): never a value."""
+        found = self.checks_broken.get(name, [])
+        if not found:
+            return "a CHECK"
+        said = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        return f"{'a CHECK' if len(found) == 1 else 'CHECKs'} ({said})"
 
     def _emptied(self) -> list[str]:
         return [
@@ -114,7 +125,7 @@ class WriteSummary:
                 "rows broke a CHECK relsynth cannot read and took their non-key columns from rows "
                 "that pass it",
             ),
-            (self.dropped_for_checks, "rows dropped (or their parent was) because they broke a CHECK"),
+            (self.dropped_for_checks, "rows dropped (or their parent was) because they broke {which}"),
             (
                 self.moved_for_exclusions,
                 "rows overlapped another of the same key under an EXCLUDE constraint or WITHOUT "
@@ -128,7 +139,7 @@ class WriteSummary:
         ]
         warned = set(self._emptied())  # said once, as the warning
         out += [
-            f"{t}: {n} {what}"
+            f"{t}: {n} {what.format(which=self._which(t))}"
             for counts, what in counted
             for t, n in counts.items()
             if n and not (counts is self.dropped_for_checks and t in warned)
@@ -616,9 +627,38 @@ def _insert_frame(
 ) -> None:
     """Rows for target_checks' temporary table (its row number first), converted as the load does."""
     row, own = columns[0], columns[1:]
-    rows = _rows(frame, table, own, dialects.family(conn.dialect.name))
+    kind = dialects.family(conn.dialect.name)
+    rows = _rows(frame, table, own, kind)
+    if kind == "postgresql":
+        rows = _json_documents(rows, [table.column(c) for c in own])
     numbers = frame[row].astype(int).tolist()
     _insert(conn, sa_table, columns, [[i, *r] for i, r in zip(numbers, rows, strict=True)])
+
+
+def _json_documents(rows: list[tuple[Any, ...]], cols: list[Any]) -> list[tuple[Any, ...]]:
+    """PostgreSQL's JSON values (their text, as COPY takes it) as documents for an INSERT: the
+    driver's JSON type encodes what it is given, so a text went into the temporary table as a JSON
+    string, and `CHECK (jsonb_typeof(doc) = 'object')` refused every row (the table came out
+    empty). A document that is JSON's null stays one (JSON.NULL), not an SQL NULL."""
+    import sqlalchemy as sa
+
+    at = [i for i, c in enumerate(cols) if c.type.name == "json"]
+    if not at:
+        return rows
+
+    def doc(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        loaded = json.loads(v)
+        return sa.JSON.NULL if loaded is None else loaded
+
+    out = []
+    for r in rows:
+        values = list(r)
+        for i in at:
+            values[i] = doc(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def _each_table(job: _Job) -> Iterator[tuple[dict[str, pd.DataFrame], str]]:
@@ -750,6 +790,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
                 _insert_frame,
                 summary.repaired_for_checks,
                 summary.dropped_for_checks,
+                summary.checks_broken,
             )
             exclusion.settle(
                 schema,
@@ -2173,6 +2214,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
                 _insert_frame,
                 summary.repaired_for_checks,
                 summary.dropped_for_checks,
+                summary.checks_broken,
             )
             exclusion.settle(
                 schema,

@@ -48,7 +48,7 @@ from relsynth.model.values import as_objects, collated, empty_value, identifying
 from relsynth.pii_detect import after_a_title
 from relsynth.profile import MAX_CATEGORIES, UNLINKED_REASON, referenced_keys, unlinked_codes
 from relsynth.schema import Column, ForeignKey, Kind, Schema, Table
-from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES
+from relsynth.sqltypes import INTEGER_TYPES, KIND_OF_TYPE, STRING_TYPES, learned_type
 from relsynth.transform import (
     MAX_DISCRETE_LEVELS,
     MIN_DISCRETE_SUPPORT,
@@ -572,7 +572,7 @@ def _fit_own(
             spec.how = "key"
         elif natives.learned(col, null_share):
             spec.how = "native"  # generated validly, like the source's values (model/natives.py)
-            spec.constant = natives.fit(col.type, values, people, rare_k)
+            spec.constant = natives.fit(learned_type(col), values, people, rare_k)
             if spec.constant["native"]["family"] == "range":  # bounds that are columns of the row
                 natives.range_sources(spec.constant["native"]["range"], values, frame, table, col.name)
         elif col.kind is Kind.UNSUPPORTED or null_share >= 1.0:

@@ -25,6 +25,7 @@ from relsynth.model.hashsets import HashCollector
 from relsynth.model.spec import ColumnSpec, Model
 from relsynth.model.text import SourceGuard
 from relsynth.model.values import exact_and_rounded_keys
+from relsynth.sqltypes import learned_type
 
 # A common first or last name may recur in the output (generated names come from name lists);
 # an e-mail, a phone number, an address or a free-text value may not.
@@ -131,7 +132,9 @@ class _Table:
             tm.name_guard = SourceGuard(key, pairs, fold=True)
         for column, series in self.natives.items():
             col = self.table.column(column)
-            tm.column(column).guard = natives.source_guard(col.type, pd.concat(series, ignore_index=True))
+            tm.column(column).guard = natives.source_guard(
+                learned_type(col), pd.concat(series, ignore_index=True)
+            )
         if tm.record_columns:
             # A record held by a single row (to the last bit) is unique in the source; synthetic
             # rows are compared to 10 significant digits (values.record_keys).

@@ -48,8 +48,8 @@ from relsynth.model import geometry
 from relsynth.model.marginals import MIN_SUPPORT, choice, coded, common_levels, draw, levels, quantiles
 from relsynth.model.text import MIN_SHAPE_VALUES, Shapes, SourceGuard, fresh
 from relsynth.schema import Column, Kind, SqlType
-from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES, native_family
-from relsynth.transform import from_seconds, text_date_format, to_epoch_seconds
+from relsynth.sqltypes import INTEGER_TYPES, STRING_TYPES, column_family, native_family
+from relsynth.transform import CLOCK_FORMATS, from_seconds, grain_of, text_date_format, to_epoch_seconds
 
 MAX_TEMPLATES = 200  # JSON key structures kept, the most frequent first
 MAX_CODE_LENGTH = 64  # an array's string element longer than this is text, never a code
@@ -57,10 +57,11 @@ MAX_ELEMENTS = 10_000  # elements per generated array, at most
 
 
 def learned(col: Column, null_share: float) -> bool:
-    """A column of a type the copula does not model, with values to learn (or NOT NULL)."""
+    """A column of a type the copula does not model (a text of JSON documents too), with values to
+    learn (or NOT NULL)."""
     return (
         col.kind is Kind.UNSUPPORTED
-        and native_family(col.type) is not None
+        and column_family(col) is not None
         and not col.computed
         and (null_share < 1 or not col.nullable)
     )
@@ -246,10 +247,21 @@ def _fit_leaf(values: list[Any], holders: list[int] | None = None, k: int = 1) -
     return out
 
 
-# ISO dates and times only: a legacy shape (YYYYMMDD) in a document may as well be a code.
+# ISO dates and times, and clock times ('09:41', '25:10:00'), only: a legacy shape (YYYYMMDD) in a
+# document may as well be a code.
 _JSON_DATE_FORMATS = frozenset(
-    {"%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f"}
+    {
+        "%Y-%m-%d",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S.%f",
+        "%Y-%m-%dT%H:%M:%S.%f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        *CLOCK_FORMATS,
+    }
 )
+_ISO_MINUTES = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")  # '2024-03-10T09:41' (HTML's datetime-local)
 _OFFSET = re.compile(r"^(.*?)(Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -266,13 +278,22 @@ def _fit_dates(strings: list[str]) -> dict[str, Any] | None:
         strings = [m.group(1) for m in found if m]
     series = pd.Series(strings, dtype=object)
     fmt = text_date_format(series)
+    if fmt is None and all(_ISO_MINUTES.match(v) for v in strings):
+        fmt = "%Y-%m-%dT%H:%M"
     if fmt is None or fmt not in _JSON_DATE_FORMATS:
         return None
     try:
         seconds = to_epoch_seconds(series, text_format=fmt)
     except (ValueError, TypeError, OverflowError):
         return None
-    return {"format": fmt, "suffix": suffix, **quantiles(seconds)}
+    # The step the source's times sit on (a minute, a quarter hour, a second, a millisecond):
+    # drawn times are put on it, so '09:41' stays to the minute and '09:41:00' never gains seconds.
+    return {"format": fmt, "suffix": suffix, "grain": grain_of(seconds), **quantiles(seconds)}
+
+
+def _on_grain(seconds: np.ndarray, grain: float) -> np.ndarray:
+    """Seconds on the source's step (a model file without one: whole seconds, as before)."""
+    return np.round(np.asarray(seconds, dtype=float) / grain) * grain
 
 
 def _fit_json(values: list[Any], people: np.ndarray | None = None, k: int = 2) -> dict[str, Any]:
@@ -320,7 +341,7 @@ def _draw_leaf(m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard |
         return int(value) if q["integer"] else value
     if kind == "str" and "date" in m:
         d = m["date"]
-        seconds = np.round(draw(d, rng.random(1), rng))
+        seconds = _on_grain(draw(d, rng.random(1), rng), float(d.get("grain", 1.0)))
         return str(from_seconds(seconds, "text", d["format"])[0]) + d["suffix"]
     if kind == "str" and "string" in m:
         s = m["string"]
@@ -328,7 +349,7 @@ def _draw_leaf(m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard |
         if s.get("levels") and ("templates" not in s or rng.random() < float(s.get("coded", 1.0))):
             return choice(s["levels"], 1, rng)[0]
         if "templates" not in s:
-            return None
+            return ""  # a string still: a CHECK on the leaf's JSON type holds (jsonb_typeof)
         shapes = Shapes(s["templates"], s["weights"])
         for _ in range(20):
             candidate = str(shapes.generate(1, rng)[0])

@@ -657,9 +657,9 @@ def canonical_json(values: pd.Series) -> pd.Series:
 
 
 def json_column(table: Any, column: str) -> bool:
-    from relsynth.sqltypes import native_family
+    from relsynth.sqltypes import column_family
 
-    return native_family(table.column(column).type) == "json"
+    return column_family(table.column(column)) == "json"
 
 
 def record_keys(table: Any, frame: pd.DataFrame, columns: list[str], *, exact: bool = False) -> pd.Series:
