@@ -553,10 +553,14 @@ _RESOLUTION_SECONDS = {
 
 
 # Times as text, hours past 23 allowed: GTFS's stop times ('25:10:00' is 1:10 the next morning),
-# durations, opening hours. Read as seconds from midnight, written back in the same shape.
+# durations, opening hours. Read as seconds from midnight, written back in the same shape: [H]
+# hours of two digits at least, [h] hours as they come ('9:05:00', which GTFS allows too: as text
+# of 1,000 distinct values they were categories, their rare times folded into a few).
 CLOCK_FORMATS = {
     "[H]:%M:%S": re.compile(r"^\d{2,3}:[0-5]\d:[0-5]\d$"),
     "[H]:%M": re.compile(r"^\d{2,3}:[0-5]\d$"),
+    "[h]:%M:%S": re.compile(r"^\d{1,3}:[0-5]\d:[0-5]\d$"),
+    "[h]:%M": re.compile(r"^\d{1,3}:[0-5]\d$"),
 }
 
 
@@ -575,13 +579,15 @@ def _clock_seconds(strings: pd.Series) -> np.ndarray:
 
 
 def clock_text(seconds: np.ndarray, text_format: str) -> list[str]:
-    """Seconds from midnight in the clock shape: hours at least two digits, never negative."""
+    """Seconds from midnight in the clock shape: hours of at least two digits ([H]) or as they come
+    ([h]), never negative."""
     whole = np.maximum(np.round(np.asarray(seconds, dtype=float)), 0).astype(np.int64)
     h, rest = np.divmod(whole, 3600)
     m, sec = np.divmod(rest, 60)
-    if text_format == "[H]:%M":
-        return [f"{a:02d}:{b:02d}" for a, b in zip(h, m, strict=True)]
-    return [f"{a:02d}:{b:02d}:{c:02d}" for a, b, c in zip(h, m, sec, strict=True)]
+    width = 2 if text_format.startswith("[H]") else 1
+    if not text_format.endswith("%S"):
+        return [f"{a:0{width}d}:{b:02d}" for a, b in zip(h, m, strict=True)]
+    return [f"{a:0{width}d}:{b:02d}:{c:02d}" for a, b, c in zip(h, m, sec, strict=True)]
 
 
 def text_date_format(values: pd.Series) -> str | None:
