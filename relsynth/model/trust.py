@@ -43,6 +43,41 @@ ALLOWED = _words(
     regexp_like regexp_match regexp_matches char_length cast convert iif if count sum avg min max
     array_length cardinality num_nonnulls num_nulls current_setting random gen_random_uuid uuid
     curdate curtime utc_date utc_time utc_timestamp sysdate date_format
+    """
+    # What CHECKs and DEFAULTs of PostgreSQL, MariaDB and SQLite call besides (round 45: printf,
+    # typeof, md5, clock_timestamp and string_agg were refused): text, numbers, hashes, JSON, times
+    # (the clock is the only server state read), ranges and arrays built from their arguments. Never
+    # one that reads a file, runs code, sleeps, locks, reads another table or the server's state
+    # (pg_read_file, load_extension, lo_import, dblink, pg_sleep, sleep, benchmark, sys_exec,
+    # get_lock, load_file, currval, setval, version, database, user).
+    + """
+    printf format typeof quote hex unhex char unicode glob likely unlikely likelihood soundex total
+    group_concat string_agg array_agg json_group_array json_group_object json_object json_array
+    json_quote json_insert json_replace json_set json_remove json_patch json_each json_tree jsonb
+    json_array_insert json_contains json_contains_path json_length json_keys json_depth json_unquote
+    json_search json_overlaps json_value json_query json_exists json_normalize json_compact
+    json_build_object jsonb_build_object json_build_array jsonb_build_array to_json to_jsonb
+    json_extract_path json_extract_path_text jsonb_extract_path jsonb_extract_path_text
+    jsonb_path_exists jsonb_path_match jsonb_path_query_first jsonb_strip_nulls jsonb_set jsonb_insert
+    jsonb_object_keys json_object_keys jsonb_array_elements json_array_elements jsonb_exists
+    md5 sha sha1 sha2 sha224 sha256 sha384 sha512 crc32 digest convert_to convert_from
+    clock_timestamp statement_timestamp transaction_timestamp timeofday timezone date_bin
+    justify_days justify_hours justify_interval make_timestamp make_timestamptz isfinite age
+    date_add date_sub adddate subdate addtime subtime datediff timediff timestampdiff timestampadd
+    dayofweek dayofmonth dayofyear weekday week weekofyear yearweek year month day hour minute second
+    microsecond quarter monthname dayname last_day from_days to_days to_seconds from_unixtime
+    unix_timestamp str_to_date makedate maketime sec_to_time time_to_sec period_add period_diff
+    time_format get_format localtime localtimestamp
+    string_to_array array_to_string array_position array_positions array_append array_prepend
+    array_cat array_remove array_replace array_lower array_upper array_ndims array_dims unnest
+    regexp_replace regexp_split_to_array regexp_substr regexp_instr regexp_count regexp
+    translate quote_ident quote_literal quote_nullable chr ascii repeat space encode decode to_hex
+    lcase ucase mid locate field find_in_set elt bin oct conv normalize casefold strcmp
+    acos asin atan atan2 cos cosh cot sin sinh tan tanh exp ln log log2 log10 pi pow radians degrees
+    cbrt div gcd lcm factorial width_bucket scale min_scale trim_scale truncate bit_count rand
+    int4range int8range numrange tsrange tstzrange daterange lower_inc upper_inc lower_inf upper_inf
+    isempty range_merge host masklen network family broadcast netmask inet_aton inet_ntoa
+    inet6_aton inet6_ntoa is_ipv4 is_ipv6 uuid_generate_v4 pg_typeof
     varchar char character nchar nvarchar numeric decimal float double real int integer bigint
     smallint tinyint mediumint bit varbit varying interval timestamptz timetz binary varbinary text blob
     """
@@ -86,8 +121,9 @@ _TOKENS = (_tokens(False), _tokens(True))
 
 
 def _problem(sql: str, *, view: bool = False, extra: frozenset[str] = frozenset()) -> tuple[str, bool]:
-    """("", False) where the text only calls allowed built-ins; else (what it calls or runs, a
-    second statement). Read both with and without backslash escapes in its quoted texts."""
+    """("", False) where the text only calls allowed built-ins; else (what it calls, runs or holds:
+    "f()", "DROP", "a comment"; said with its verb by ``doing``; a second statement). Read both
+    with and without backslash escapes in its quoted texts."""
     for pattern in _TOKENS:
         found = _scan([(m.lastgroup or "", m.group()) for m in pattern.finditer(sql)], view, extra)
         if found[0]:
@@ -136,7 +172,7 @@ def _type_problem(native: str) -> tuple[str, bool]:
             return "a second statement", True
         for i, (kind, text) in enumerate(tokens):
             if kind in {"comment", "dollar"}:
-                return f"a {kind}", False
+                return "a comment" if kind == "comment" else "a $$ text", False
             if kind == "word" and text.lower() in _NOT_IN_TYPES:
                 return text.upper(), False
             follows = tokens[i + 1][0] if i + 1 < len(tokens) else None
@@ -144,6 +180,16 @@ def _type_problem(native: str) -> tuple[str, bool]:
             if follows == "open" and kind in {"word", "quoted"} and not own and text.lower() not in ALLOWED:
                 return f"{text.lower()}()", False
     return "", False
+
+
+def doing(found: str) -> str:
+    """What ``_problem`` found, with its verb: a model file "calls lo_import()", "runs DROP",
+    "holds a comment" (it said "calls a comment")."""
+    if found.endswith("()"):
+        return f"calls {found}"
+    if found.lower() in STATEMENTS:
+        return f"runs {found}"
+    return f"holds {found}"
 
 
 def _type_first(native: str, what: str, trust: bool) -> str:
@@ -165,7 +211,7 @@ def checked(schema: Schema, *, trust: bool = False) -> Schema:
         if stacked:
             raise _stacked(f"view {v.name}")
         if found and not trust:
-            notes.append(f"{MODEL_SQL} calls {found}: view {v.name} ({TRUST})")
+            notes.append(f"{MODEL_SQL} {doing(found)}: view {v.name} ({TRUST})")
         else:
             views.append(v)
     domains = []
@@ -203,7 +249,7 @@ def _stacked(what: str) -> RelsynthError:
 
 def _refused(what: str, found: str) -> RelsynthError:
     return RelsynthError(
-        f"The model file's {what} is SQL that calls {found}, which relsynth does not run from a model "
+        f"The model file's {what} is SQL that {doing(found)}, which relsynth does not run from a model "
         f"file ({TRUST})"
     )
 
@@ -216,7 +262,7 @@ def _column(table: Table, col: Column, notes: list[str], trust: bool) -> Column:
         raise _refused(f"column {what}", found)
     found = _first([col.default or ""], f"DEFAULT of {what}", trust, DEFAULTS)
     if found:
-        notes.append(f"{MODEL_SQL} calls {found}: DEFAULT of {what} ({TRUST})")
+        notes.append(f"{MODEL_SQL} {doing(found)}: DEFAULT of {what} ({TRUST})")
         return replace(col, default=None)
     return col
 
@@ -231,7 +277,7 @@ def _table(table: Table, notes: list[str], trust: bool) -> Table:
             label = f"{what} {getattr(item, 'name', None) or ''} of {name}".replace("  ", " ")
             found = _first([s for s in texts(item) if s], label, trust)
             if found:
-                notes.append(f"{MODEL_SQL} calls {found}: {label} ({TRUST})")
+                notes.append(f"{MODEL_SQL} {doing(found)}: {label} ({TRUST})")
             else:
                 out.append(item)
         return tuple(out)
