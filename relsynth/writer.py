@@ -649,7 +649,10 @@ def _json_documents(rows: list[tuple[Any, ...]], cols: list[Any]) -> list[tuple[
     def doc(v: Any) -> Any:
         if not isinstance(v, str):
             return v
-        loaded = json.loads(v)
+        try:
+            loaded = json.loads(v)
+        except ValueError:  # a JSON string as the driver read it from the source: encoded again
+            return v
         return sa.JSON.NULL if loaded is None else loaded
 
     out = []
