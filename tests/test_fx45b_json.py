@@ -71,16 +71,26 @@ def test_a_check_on_the_json_type_of_a_document_keeps_every_row(pg) -> None:
     run_raw(
         src,
         "CREATE TABLE orders (id int PRIMARY KEY, doc jsonb NOT NULL CHECK (jsonb_typeof(doc) = 'object'),"
-        " meta json CHECK (json_typeof(meta) = 'array'),"
-        " CONSTRAINT items_are_a_list CHECK (jsonb_typeof(doc->'items') = 'array'))",
+        " meta json CHECK (json_typeof(meta) = 'array'), note text NOT NULL,"
+        " CONSTRAINT items_are_a_list CHECK (jsonb_typeof(doc->'items') = 'array'),"
+        " CHECK (jsonb_typeof(doc->'total') = 'number' AND jsonb_typeof(doc->'paid') = 'boolean'))",
     )
     r = random.Random(1)
-    _insert(src, "orders", [(i, json.dumps(_order(r)), json.dumps([i % 3, "a"])) for i in range(200)])
+    rows = [(i, json.dumps(_order(r)), json.dumps([i % 3, "a"]), json.dumps(_order(r))) for i in range(200)]
+    _insert(src, "orders", rows)
     out = relsynth.synthesize(src, dst, seed=1)
     assert out["write"].rows["orders"] == 200, out["write"].lines()  # 0 before: every row refused
     assert not out["write"].dropped_for_checks
     kinds = fetch(dst, "SELECT DISTINCT jsonb_typeof(doc), jsonb_typeof(doc->'items') FROM orders")
     assert kinds == [("object", "array")]
+    # JSON kept in a text column is JSON of the same shape in PostgreSQL too, and stays text
+    notes = [json.loads(n) for (n,) in fetch(dst, "SELECT note FROM orders")]
+    assert all(
+        set(n) == {"customer", "items", "total", "paid"} and isinstance(n["items"], list) for n in notes
+    )
+    assert (
+        scalar(dst, "SELECT data_type FROM information_schema.columns WHERE column_name = 'note'") == "text"
+    )
 
 
 def test_rows_dropped_for_a_check_are_said_with_the_check_they_broke(sqlite_db) -> None:
