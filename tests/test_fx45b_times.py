@@ -64,7 +64,7 @@ def _seconds(texts: list[str]) -> np.ndarray:
 
 
 def test_clock_times_with_one_digit_hours_are_as_spread_as_the_sources(sqlite_db) -> None:
-    src, dst = sqlite_db(), sqlite_db()
+    src = sqlite_db()
     r = random.Random(1)
     rows = []
     for i in range(600):
@@ -77,9 +77,9 @@ def test_clock_times_with_one_digit_hours_are_as_spread_as_the_sources(sqlite_db
         "CREATE TABLE trips (trip_id INTEGER PRIMARY KEY, route TEXT, departure_time TEXT);\n"
         + "\n".join(rows),
     )
-    relsynth.synthesize(src, dst, seed=1)
+    frames = relsynth.sample(relsynth.fit(src, seed=1), seed=1)  # what would be written
     before = [t for (t,) in fetch(src, "SELECT departure_time FROM trips")]
-    after = [t for (t,) in fetch(dst, "SELECT departure_time FROM trips")]
+    after = [str(t) for t in frames["trips"]["departure_time"]]
     assert all(re.fullmatch(r"\d{1,2}:[0-5][05]:00", t) for t in after), after[:5]
     a, b = _seconds(before), _seconds(after)
     assert _ks(a, b) < 0.08  # 0.13 before (0.035 now), on 22 distinct times
