@@ -1087,9 +1087,12 @@ def build(
             elif binary:  # every string column (keys and the FKs to them alike) compares as in the source
                 kwargs["mysql_collate"] = binary
         if table.partitioning is not None:
-            if target == "postgresql" and same:
+            if target == "postgresql" and same and table.partitioning.dialect == "postgresql":
                 kwargs["postgresql_partition_by"] = table.partitioning.key
                 for part, bound in table.partitioning.partitions:
+                    out.partitions.append((name, part, bound))
+            elif target == "mysql" and same and table.partitioning.dialect == "mysql":
+                for part, bound in table.partitioning.partitions:  # ALTER TABLE ... PARTITION BY (writer)
                     out.partitions.append((name, part, bound))
             else:
                 out.changes.append(f"{name}: partitioned in the source; one plain table here")

@@ -408,6 +408,53 @@ def partitions(conn: sa.Connection, schema: str | None) -> tuple[dict[str, str],
     return {name: key for name, key in keys}, parts
 
 
+def mysql_partitioning(
+    conn: sa.Connection, schema: str | None
+) -> dict[str, tuple[str, tuple[tuple[str, str], ...]] | str]:
+    """MySQL/MariaDB: each partitioned table's key (``RANGE (year(`sold`))``, with its
+    SUBPARTITION BY clause) and partitions in order, each with its bound as the DDL spells it
+    (``VALUES LESS THAN (2021)``, ``VALUES IN (1,2)``; a HASH or KEY partition's empty); or, for a
+    partitioning not recreated (SYSTEM_TIME: history kept by the server), its method."""
+    import sqlalchemy as sa
+
+    if family(conn) != "mysql":
+        return {}
+    rows = conn.execute(
+        sa.text(
+            "SELECT TABLE_NAME, PARTITION_NAME, PARTITION_METHOD, PARTITION_EXPRESSION, "
+            "PARTITION_DESCRIPTION, SUBPARTITION_METHOD, SUBPARTITION_EXPRESSION, SUBPARTITION_NAME "
+            "FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = :schema AND PARTITION_NAME IS NOT NULL "
+            "ORDER BY TABLE_NAME, PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION"
+        ),
+        {"schema": schema or default_schema(conn)},
+    ).all()
+    keys: dict[str, str] = {}
+    parts: dict[str, dict[str, str]] = {}
+    subs: dict[str, set[tuple[str, str]]] = {}
+    for table, part, method, expr, bound, sub_method, sub_expr, sub_name in rows:
+        method = str(method).upper()
+        keys[table] = method if method == "SYSTEM_TIME" else f"{method} ({expr or ''})"
+        if sub_method:
+            keys[table] += f" SUBPARTITION BY {str(sub_method).upper()} ({sub_expr or ''})"
+            subs.setdefault(table, set()).add((part, sub_name))
+        if method.startswith("RANGE"):
+            spelled = f"VALUES LESS THAN ({bound})" if bound != "MAXVALUE" else "VALUES LESS THAN MAXVALUE"
+        elif method.startswith("LIST"):
+            spelled = "DEFAULT" if str(bound).upper() == "DEFAULT" else f"VALUES IN ({bound})"
+        else:
+            spelled = ""
+        parts.setdefault(table, {})[part] = spelled
+    out: dict[str, tuple[str, tuple[tuple[str, str], ...]] | str] = {}
+    for table, key in keys.items():
+        if key == "SYSTEM_TIME":
+            out[table] = key
+            continue
+        if table in subs:  # as many subpartitions in each partition (MySQL requires it): the count
+            key += f" SUBPARTITIONS {len(subs[table]) // max(len(parts[table]), 1)}"
+        out[table] = (key, tuple(parts[table].items()))
+    return out
+
+
 def inherited_foreign_keys(conn: sa.Connection, schema: str | None) -> set[tuple[str, str]]:
     """PostgreSQL: (table, constraint) of the foreign keys partitioning cloned from another one.
 

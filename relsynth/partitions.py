@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from relsynth.schema import Check, Column, Kind, Table
+from relsynth.schema import Check, Column, Kind, Schema, Table
 from relsynth.sqltypes import KIND_OF_TYPE
 
 _IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
@@ -30,6 +30,9 @@ def method(table: Table) -> str | None:
     """LIST, RANGE or HASH for a partitioned table; None for any other."""
     if table.partitioning is None:
         return None
+    if _mysql(table):
+        my = _MY_KEY.match(table.partitioning.key)
+        return _MY_METHODS.get(my.group(2).upper()) if my else None
     found = _KEY.match(table.partitioning.key)
     return found.group(1).upper() if found else None
 
@@ -37,6 +40,8 @@ def method(table: Table) -> str | None:
 def key_columns(table: Table) -> tuple[str, ...]:
     """The columns of a LIST or RANGE partition key (a HASH key takes any value), in order; ()
     where an element is an expression (``lower(name)``) or names no column of the table."""
+    if _mysql(table):
+        return _my_key_columns(table)
     found = None if table.partitioning is None else _KEY.match(table.partitioning.key)
     if found is None or found.group(1).upper() == "HASH":
         return ()
@@ -74,6 +79,8 @@ def bounds_check(table: Table) -> Check | None:
     """The partitions' bounds as one condition over the key's columns (PostgreSQL's SQL, as a CHECK
     reads): a row meets it exactly when some partition takes it. None where any row fits (a
     DEFAULT partition, a HASH key) or a bound is not read."""
+    if _mysql(table):
+        return _my_bounds_check(table)
     columns = key_columns(table)
     if not columns or table.partitioning is None or not table.partitioning.partitions:
         return None
@@ -118,6 +125,29 @@ def checks(table: Table) -> list[Check]:
     """The bounds' condition as a list (empty where there is none), to add to a table's CHECKs."""
     found = bounds_check(table)
     return [found] if found is not None else []
+
+
+def referenced_bounds(schema: Schema, table: Table) -> dict[str, list[str]]:
+    """Each key column of ``table`` a partitioned table's one-column LIST or RANGE key refers to
+    (measurements PARTITION BY LIST (site_id), site_id -> sites), with those partitions' bounds
+    said of it: a site whose key no partition takes can have no measurement, so its keys are
+    drawn from theirs first (model/assign.py)."""
+    out: dict[str, list[str]] = {}
+    for other in schema.active_tables:
+        columns = key_columns(other)
+        found = bounds_check(other) if len(columns) == 1 else None
+        if found is None:
+            continue
+        for fk in other.foreign_keys:
+            if fk.ref_table == table.name and fk.columns == columns:
+                quote = _my_quote if _mysql(other) else _pg_quote
+                sql = found.sql.replace(quote(columns[0]), quote(fk.ref_columns[0]))
+                out.setdefault(fk.ref_columns[0], []).append(sql)
+    return out
+
+
+def _pg_quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def is_bounds(check: Check) -> bool:
@@ -179,6 +209,116 @@ def _order(v: str) -> tuple[int, float, str]:
         return (1, float(v), "")
     except ValueError:
         return (2, 0.0, v)
+
+
+def _mysql(table: Table) -> bool:
+    return table.partitioning is not None and table.partitioning.dialect == "mysql"
+
+
+# MySQL/MariaDB: the method (LINEAR, COLUMNS), the key's expression, any SUBPARTITION BY after it.
+_MY_KEY = re.compile(
+    r"^\s*((?:LINEAR\s+)?(LIST|RANGE|HASH|KEY)(\s+COLUMNS)?)\s*\((.*?)\)\s*(?:SUBPARTITION\b.*)?$",
+    re.IGNORECASE | re.DOTALL,
+)
+_MY_METHODS = {"LIST": "LIST", "RANGE": "RANGE", "HASH": "HASH", "KEY": "HASH"}  # any row fits a HASH or KEY
+_MY_COLUMN = re.compile(r"^\s*(`(?:[^`]|``)+`|[A-Za-z_][A-Za-z0-9_$]*)\s*$")
+# RANGE over a time by these functions: the bound a value of the time itself (YEAR(d) < 2023: d < 2023-01-01).
+_MY_TIME = re.compile(
+    r"^\s*(year|to_days)\s*\(\s*(`(?:[^`]|``)+`|[A-Za-z_][A-Za-z0-9_$]*)\s*\)\s*$", re.IGNORECASE
+)
+_MY_VALUES = re.compile(
+    r"^\s*VALUES\s+(LESS\s+THAN|IN)\s*(?:\((.*)\)|(MAXVALUE))\s*$", re.IGNORECASE | re.DOTALL
+)
+
+
+def _my_unquote(name: str) -> str:
+    return name[1:-1].replace("``", "`") if name.startswith("`") else name
+
+
+def _my_quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _my_key(table: Table) -> tuple[str, bool, str, str | None] | None:
+    """(method, COLUMNS?, the key's expression, the one column a time function reads) of a MySQL
+    key; None where it is not read."""
+    found = None if table.partitioning is None else _MY_KEY.match(table.partitioning.key)
+    if found is None:
+        return None
+    timed = _MY_TIME.match(found.group(4))
+    time_col = _my_unquote(timed.group(2)) if timed else None
+    return _MY_METHODS[found.group(2).upper()], bool(found.group(3)), found.group(4), time_col
+
+
+def _my_key_columns(table: Table) -> tuple[str, ...]:
+    """A MySQL LIST or RANGE key's columns: its columns (COLUMNS, or one column), or the time a
+    RANGE over YEAR() or TO_DAYS() reads; () for a HASH or KEY key or another expression."""
+    key = _my_key(table)
+    if key is None or key[0] == "HASH":
+        return ()
+    method, _, expr, time_col = key
+    names = {c.name for c in table.columns}
+    if method == "RANGE" and time_col is not None:
+        return (time_col,) if time_col in names else ()
+    out = []
+    for element in _split(expr):
+        m = _MY_COLUMN.match(element)
+        if m is None or _my_unquote(m.group(1)) not in names:
+            return ()
+        out.append(_my_unquote(m.group(1)))
+    return tuple(out)
+
+
+def _my_bounds_check(table: Table) -> Check | None:
+    """A MySQL partitioning's bounds as one condition (MySQL's SQL): below the last RANGE bound
+    (the first partition takes every value below its own, NULL too), or among a LIST's values.
+    One the engine cannot read (an expression of the key) is judged by the target (target_checks)."""
+    key = _my_key(table)
+    if key is None or key[0] == "HASH" or table.partitioning is None or not table.partitioning.partitions:
+        return None
+    method, _, expr, time_col = key
+    columns = _my_key_columns(table)
+    bounds = [_MY_VALUES.match(b) for _, b in table.partitioning.partitions]
+    if not all(bounds):  # a DEFAULT partition takes every row
+        return None
+    if method == "RANGE":
+        last = bounds[-1]
+        assert last is not None
+        if last.group(3) or last.group(2) is None:
+            return None  # LESS THAN MAXVALUE: every row fits
+        high = _split(last.group(2))
+        if time_col is not None and columns and len(high) == 1:
+            return _my_time_below(table, time_col, high[0])
+        if columns and len(high) == len(columns):
+            quoted = [_my_quote(c) for c in columns]
+            return Check(_NAME, _below(quoted, high, 0))
+        return Check(_NAME, f"({expr}) < ({last.group(2)})")  # the target judges it
+    values = [v for b in bounds if b is not None and b.group(2) is not None for v in _split(b.group(2))]
+    if len(columns) == 1:
+        col = _my_quote(columns[0])
+        listed = [v for v in values if v.upper() != "NULL"]
+        parts = [f"{col} IN ({', '.join(dict.fromkeys(listed))})"] if listed else []
+        parts += [f"{col} IS NULL"] if len(listed) < len(values) else []
+        return Check(_NAME, " OR ".join(parts)) if parts else None
+    target = f"({', '.join(_my_quote(c) for c in columns)})" if columns else f"({expr})"
+    return Check(_NAME, f"{target} IN ({', '.join(dict.fromkeys(values))})")  # the target judges it
+
+
+def _my_time_below(table: Table, column: str, bound: str) -> Check | None:
+    """RANGE (YEAR(d)) or (TO_DAYS(d)) below ``bound``, said of d itself: d < the bound's first day."""
+    import datetime as dt
+
+    key = _my_key(table)
+    assert key is not None and table.partitioning is not None
+    fn = _MY_TIME.match(key[2])
+    assert fn is not None
+    try:
+        number = int(bound)
+        year = fn.group(1).lower() == "year"
+        day = dt.date(number, 1, 1) if year else dt.date.fromordinal(number - 365)  # TO_DAYS(0001-01-01): 366
+    except (ValueError, OverflowError):
+        return Check(_NAME, f"({key[2]}) < ({bound})")  # the target judges it
+    return Check(_NAME, f"{_my_quote(column)} < '{day.isoformat()}'")
 
 
 def _split(text: str) -> list[str]:

@@ -154,6 +154,7 @@ def reflect_connection(
     where = describe(conn.engine.url) + (f", schema {schema}" if schema else "")
     all_names = sorted(insp.get_table_names(schema=schema))  # the catalog's order is no order
     part_keys, parts = dialects.partitions(conn, schema)
+    my_parts = dialects.mysql_partitioning(conn, schema)
     part_parent = {p.name: p.parent for p in parts}
     names = [n for n in all_names if n not in part_parent]
     if not names:
@@ -347,6 +348,7 @@ def reflect_connection(
                     f"{name}: its partitions are partitioned again ({_few(deeper)}): "
                     "one level of partitions is created"
                 )
+        table = _mysql_partitioned(table, my_parts.get(name), notes)
         table = replace(
             table,
             triggers=tuple(Trigger(n, sql, fn) for n, sql, fn in table_triggers.get(name, [])),
@@ -1627,3 +1629,16 @@ def reflect_or_load(
     return reflect(
         url, schema=schema, include=include, exclude=exclude, infer_keys=infer_keys, progress=progress
     )
+
+
+def _mysql_partitioned(
+    table: Table, found: tuple[str, tuple[tuple[str, str], ...]] | str | None, notes: list[str]
+) -> Table:
+    """A MySQL/MariaDB table with its partitioning (key and partitions, as the DDL spells them);
+    a SYSTEM_TIME one (the server's history of a versioned table) is said and not kept."""
+    if found is None:
+        return table
+    if isinstance(found, str):
+        notes.append(f"{table.name}: partitioned by {found} in the source; one plain table is created")
+        return table
+    return replace(table, partitioning=Partitioning(found[0], found[1], dialect="mysql"))

@@ -274,11 +274,13 @@ class PartitionSecurity:
 
 @dataclass(frozen=True)
 class Partitioning:
-    """PostgreSQL declarative partitioning: the key, and each partition with its bound."""
+    """Declarative partitioning: the key, and each partition with its bound, as the source's
+    dialect spells them (PostgreSQL's ``FOR VALUES IN (1)``; MySQL's ``VALUES IN (1)``)."""
 
     key: str
     partitions: tuple[tuple[str, str], ...] = ()
     security: tuple[PartitionSecurity, ...] = ()  # the partitions that have any (an older file: none)
+    dialect: str = "postgresql"  # or "mysql" (MariaDB too): whose SQL the key and bounds are
 
 
 @dataclass(frozen=True)

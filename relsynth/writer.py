@@ -1234,6 +1234,23 @@ def _create(conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, su
         )
 
 
+def _partition_mysql(conn: sa.Connection, schema: Schema, ts: TargetSchema, name: str) -> None:
+    """MySQL/MariaDB: a table just created (empty) partitioned as the source's, its partitions
+    in the source's order (a RANGE's ascend): every row the source held has a partition."""
+    defined = [
+        f"PARTITION {conn.dialect.identifier_preparer.quote(part)} {bound}".rstrip()
+        for parent, part, bound in ts.partitions
+        if parent == name
+    ]
+    partitioning = schema.table(name).partitioning
+    if not defined or partitioning is None:
+        return
+    conn.exec_driver_sql(
+        f"ALTER TABLE {conn.dialect.identifier_preparer.format_table(ts.tables[name])} "
+        + _percents(conn, f"PARTITION BY {partitioning.key} ({', '.join(defined)})")
+    )
+
+
 def _single_percents(conn: sa.Connection, sql: str) -> str:
     """A statement SQLAlchemy compiled or quoted for ``conn`` (its '%' doubled where the driver's
     parameters are %-style), to run without parameters: each '%' single again."""
@@ -2197,6 +2214,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             for ix in indexes:
                 table.indexes.discard(ix)
             table.create(conn)
+            _partition_mysql(conn, schema, ts, name)
             for ix in indexes:
                 if ix.info.get("may_be_refused"):
                     apart.append((name, ix))
