@@ -4,6 +4,7 @@ within a parent, self-reference forests, and the rows dropped to keep a key uniq
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +136,7 @@ def primary_key(
     late: tuple[ForeignKey, ...] = (),
     offset: int = 0,
     step: int = 1,
+    referenced: Mapping[str, list[str]] | None = None,
 ) -> None:
     """New values for the key columns that are this table's own (not FKs, not numbered, not
     modelled): never the source's keys, in the source's form (sequence, uuid, shaped string).
@@ -145,7 +147,9 @@ def primary_key(
     together they cannot hold n distinct keys (a CHAR(1) and a SMALLINT), the rows past their room
     repeat a key and are dropped as duplicates, and the report says why. ``offset``: the table's
     rows keyed in earlier batches (model/batches.py), whose counted keys these continue; ``step``:
-    every step-th index from it (kz.key_indices), for batches that do not wait for each other."""
+    every step-th index from it (kz.key_indices), for batches that do not wait for each other.
+    ``referenced``: conditions a partitioned child's key puts on a column (partitions.referenced_bounds):
+    a one-column integer key takes the values they list first, then the sequence past them."""
     key = tm.key
     n = len(frame)
     total = offset + (n - 1) * step + 1 if n else offset
@@ -157,6 +161,7 @@ def primary_key(
     checks = [c.sql for c in [*table.checks, *partitions.checks(table)]]  # a RANGE-partitioned id's bounds
     counted: dict[str, tuple[int | None, int, int, int, int | None]] = {}  # -> room, start, lo, hi, skip
     listed: dict[str, np.ndarray] = {}  # column -> the only values its CHECKs allow
+    preferred: dict[str, np.ndarray] = {}  # column -> values a partitioned child's key takes (first)
     for c in local:
         if c in numbered or c in modelled:
             continue
@@ -193,6 +198,13 @@ def primary_key(
             lo = max(lo, dom.lo) if dom.lo != plain.lo else lo
             hi = min(hi, dom.hi) if dom.hi != plain.hi else hi
             skip = 0 if _numbers_itself(table, c) else None
+            if referenced and c in referenced and local == [c]:
+                soft = ck.integer_domain(c, "bigint", [*checks, *referenced[c]], dialect=table.sql_dialect)
+                first = soft.allowed()
+                if first is None and soft.lo != plain.lo:
+                    start = max(start, soft.lo)  # a RANGE's first bound: its partitions' keys first
+                elif first is not None and dom.allowed() is None:
+                    preferred[c] = first[(first >= lo) & (first <= hi) & (first != skip)]
             allowed = dom.allowed()
             if allowed is not None:
                 listed[c] = allowed[(allowed >= lo) & (allowed <= hi) & (allowed != skip)]
@@ -214,6 +226,10 @@ def primary_key(
             frame[c] = kz.key_strings(idx, col.type.length)
         elif c in listed:
             frame[c] = listed[c][idx] if len(listed[c]) else np.full(n, start, dtype=np.int64)
+        elif c in preferred and len(preferred[c]) and hi > int(preferred[c].max()) + total:
+            first = preferred[c]
+            past = max(int(first.max()), start - 1) + 1 + idx - len(first)  # the sequence after them
+            frame[c] = np.where(idx < len(first), first[np.minimum(idx, len(first) - 1)], past)
         elif start + total - 1 <= min(hi, 2**63 - 1) and not (skip is not None and start <= skip):
             frame[c] = start + idx  # the plain sequence, as every key without a tight type gets
         else:

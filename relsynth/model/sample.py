@@ -511,6 +511,29 @@ def _one_each(
 
 
 # -- one data table -----------------------------------------------------------------------------
+def _partitioned_parents(
+    table: Table, context: ForeignKey, parents: pd.DataFrame, pos: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Rows whose context parent's key no partition takes (the partition key is that FK: a site
+    of a scaled-up database past the partitions' listed sites) moved to a parent's whose key one
+    does, drawn at random: each row keeps its place in a partition and a parent that exists."""
+    found = partitions.bounds_check(table)
+    if found is None or partitions.key_columns(table) != context.columns or not len(pos):
+        return pos
+    node = ck.parse(found.sql, table.sql_dialect)
+    keys = pd.DataFrame({context.columns[0]: parents[context.ref_columns[0]].to_numpy()})
+    refused = ck.violations(node, keys)
+    if not refused.any():
+        return pos
+    taken = np.flatnonzero(~refused)
+    if not len(taken):
+        return pos  # no parent any partition takes: the rows are dropped and said (target_checks)
+    moved = refused[pos]
+    out = pos.copy()
+    out[moved] = taken[rng.integers(0, len(taken), int(moved.sum()))]
+    return out
+
+
 def _sample_table(
     model: Model,
     tm: TableModel,
@@ -608,8 +631,10 @@ def _sample_table(
         late=late,
         offset=offset,
         step=step,
+        referenced=partitions.referenced_bounds(model.schema, table),
     )
     if context is not None and parent is not None and parent_pos is not None:
+        parent_pos = _partitioned_parents(table, context, parent.frame, parent_pos, rng)
         fill_fk(frame, context, parent.frame, parent_pos)
         apply_repeats(tm, frame, context, parent.frame, parent_pos, rng)
     unplaceable = np.zeros(len(frame), dtype=bool)
