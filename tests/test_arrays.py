@@ -156,7 +156,9 @@ def test_arrays_are_generated_like_the_source(request: pytest.FixtureRequest, ki
         for e in r["dates"]
     ]
     assert days and all(dt.date(2019, 12, 1) <= d <= dt.date(2022, 7, 1) for d in days)
-    assert all(isinstance(e, int) for r in synth for e in r["grid"])  # written flattened
+    # 2x2 as in the source (tests/test_fx45d_pg_arrays.py), in every target (a JSON list of lists)
+    assert all(len(r["grid"]) == 2 and all(len(row) == 2 for row in r["grid"]) for r in synth)
+    assert all(isinstance(e, int) for r in synth for row in r["grid"] for e in row)
     # Common tags kept, rare ones never, generated strings never a source string.
     tags = Counter(e for r in synth for e in r["tags"])
     assert set(TAGS) <= set(tags) and all(isinstance(t, str) for t in tags)

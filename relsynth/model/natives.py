@@ -24,9 +24,11 @@ Each family (``sqltypes.native_family``) has a small model whose state is plain 
   again when they equal a source string (a few rare values beside common ones folded into them:
   neither they nor their shape are kept), other types (inet[], json[]) by their own family above;
   no element repeated in an array where no source array repeats one.
-  Multi-dimensional arrays are learned and written flattened to one dimension (PostgreSQL does not
-  fix an array column's dimensions); a PostgreSQL target gets Python lists, which COPY writes as
-  arrays; a MariaDB/SQLite target's JSON column gets JSON lists (relsynth.writer).
+  Multi-dimensional arrays (int[][]: a 3x2 matrix a row) keep their shapes: each array's sizes
+  in each dimension as a code list (its shapes seen at least MIN_SUPPORT times; else its
+  commonest), elements learned flattened and written back rectangular, as PostgreSQL requires;
+  a PostgreSQL target gets Python lists, which COPY writes as arrays; a MariaDB/SQLite target's
+  JSON column gets JSON lists (relsynth.writer).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import math
 import os
 import re
 import uuid
@@ -426,6 +429,37 @@ def _flat(value: Any, out: list[Any]) -> list[Any]:
     return out
 
 
+def _shape(value: list[Any]) -> tuple[int, ...]:
+    """An array's size in each dimension: (3, 2) for three rows of two; (k,) for a flat one."""
+    dims: list[int] = []
+    level: Any = value
+    while isinstance(level, list | tuple):
+        dims.append(len(level))
+        if not level:
+            break
+        level = level[0]
+    return tuple(dims)
+
+
+def _fit_shapes(arrays: list[list[Any]]) -> list[list[Any]] | None:
+    """[[shape, count], ...] of the non-empty arrays where any has more than one dimension (None
+    where all are flat): the shapes MIN_SUPPORT arrays have, else the commonest alone."""
+    shapes = [_shape(a) for a in arrays if a]
+    if not any(len(sh) > 1 for sh in shapes):
+        return None
+    found = [[list(sh), c] for sh, c in levels([sh for sh in shapes if math.prod(sh) > 0] or [(1,)])]
+    common = [lv for lv in found if lv[1] >= MIN_SUPPORT]
+    return common or found[:1]
+
+
+def _shaped(items: list[Any], shape: list[int]) -> list[Any]:
+    """``items`` (as many as the shape holds) nested as an array of that shape."""
+    if len(shape) <= 1:
+        return list(items)
+    step = len(items) // shape[0] if shape[0] else 0
+    return [_shaped(items[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
 def _array_value(value: Any) -> list[Any] | None:
     """An array as a list: the driver's, or parsed from PostgreSQL's text form, which psycopg
     returns for arrays of types it has no loader for (enum[])."""
@@ -570,6 +604,7 @@ def _repeats(elements: list[Any]) -> bool:
 
 def _fit_array(t: SqlType, known: list[Any], people: np.ndarray | None = None, k: int = 1) -> dict[str, Any]:
     parsed = [(_array_value(v), i) for i, v in enumerate(known)]
+    shapes = _fit_shapes([a for a, _ in parsed if a is not None])
     arrays = [_flat(a, []) for a, _ in parsed if a is not None]
     owners = [
         int(people[i]) if people is not None and people[i] >= 0 else -1 - i
@@ -593,7 +628,7 @@ def _fit_array(t: SqlType, known: list[Any], people: np.ndarray | None = None, k
         "scale": t.item.scale,
         # No source array repeats an element (a set of tags): neither does a generated one.
         "distinct": any(len(a) > 1 for a in arrays) and not any(_repeats(a) for a in arrays),
-    }
+    } | ({"shapes": shapes} if shapes is not None else {})
 
 
 def _draw_strings(
@@ -653,7 +688,12 @@ def _times(kind: str, seconds: np.ndarray, tz: bool) -> list[Any]:
 def _draw_array(
     m: dict[str, Any], n: int, rng: np.random.Generator, guard: SourceGuard | None
 ) -> list[list[Any]]:
-    sizes = np.clip(np.rint(np.asarray(_draw_count(m["lengths"], n, rng), dtype=float)), 1, MAX_ELEMENTS)
+    shapes: list[Any] = [None] * n
+    if m.get("shapes"):  # multi-dimensional: a shape a row, as many elements as it holds
+        shapes = choice(m["shapes"], n, rng)
+        sizes = np.asarray([math.prod(sh) for sh in shapes], dtype=float)
+    else:
+        sizes = np.clip(np.rint(np.asarray(_draw_count(m["lengths"], n, rng), dtype=float)), 1, MAX_ELEMENTS)
     sizes = np.where(rng.random(n) < float(m["empty"]), 0, sizes).astype(np.int64)
     total = int(sizes.sum())
     items = _draw_items(m["items"], total, rng, guard, bool(m["timezone"]), m["scale"])
@@ -662,16 +702,22 @@ def _draw_array(
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     arrays = [items[bounds[i] : bounds[i + 1]] for i in range(n)]
     if m.get("distinct"):
-        arrays = [_distinct(a, m, rng, guard) if len(a) > 1 and _repeats(a) else a for a in arrays]
+        rounds = 100 if m.get("shapes") else 10  # a 3x2 of six labels: a whole permutation to find
+        arrays = [_distinct(a, m, rng, guard, rounds) if len(a) > 1 and _repeats(a) else a for a in arrays]
+    if m.get("shapes"):  # rectangular: an element _distinct could not redraw is a NULL one
+        arrays = [
+            _shaped(a + [None] * (math.prod(sh) - len(a)), sh) if a else a
+            for a, sh in zip(arrays, shapes, strict=True)
+        ]
     return arrays
 
 
 def _distinct(
-    array: list[Any], m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard | None
+    array: list[Any], m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard | None, rounds: int = 10
 ) -> list[Any]:
-    """The array with a repeated element drawn again (a few times), then left out: its elements
-    distinct, as every source array's are."""
-    for _ in range(10):
+    """The array with a repeated element drawn again (``rounds`` times), then left out: its
+    elements distinct, as every source array's are."""
+    for _ in range(rounds):
         seen: set[Any] = set()
         again = []
         for pos, e in enumerate(array):
