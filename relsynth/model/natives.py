@@ -754,6 +754,8 @@ def _range_number(value: Any, kind: str) -> float | None:
         return None
     if isinstance(value, str):
         text = value.strip()
+        if text.lower() in {"infinity", "+infinity", "-infinity"}:  # a bound, not an open end
+            return -np.inf if text.startswith("-") else np.inf
         try:
             if kind == "date":
                 value = dt.date.fromisoformat(text)
@@ -794,7 +796,7 @@ def _fit_range(known: list[Any], native: str) -> dict[str, Any]:
     base = native.upper().split("(")[0].strip()
     kind = _RANGE_KINDS.get(base, "int")
     lows, lengths = [], []
-    empty = open_low = open_high = seen = 0
+    empty = open_low = open_high = inf_low = inf_high = seen = 0
     for v in known:
         parts = _range_parts(v, kind)
         if parts is None:
@@ -806,11 +808,14 @@ def _fit_range(known: list[Any], native: str) -> dict[str, Any]:
             continue
         open_low += lo is None
         open_high += hi is None
-        if lo is not None:
+        inf_low += lo is not None and np.isinf(lo)  # '-infinity': a bound a date or time can be
+        inf_high += hi is not None and np.isinf(hi)
+        if lo is not None and np.isfinite(lo):
             lows.append(lo)
-        if lo is not None and hi is not None:
+        if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
             lengths.append(hi - lo)
     n = max(seen, 1)
+    infinite = {"inf_low": round(inf_low / n, 4), "inf_high": round(inf_high / n, 4)}
     return {
         "kind": kind,
         "lower": quantiles(np.asarray(lows, dtype=float)),
@@ -818,10 +823,12 @@ def _fit_range(known: list[Any], native: str) -> dict[str, Any]:
         "empty": round(empty / n, 4),
         "open_low": round(open_low / n, 4),
         "open_high": round(open_high / n, 4),
-    }
+    } | {k: v for k, v in infinite.items() if v}  # an older model file has none
 
 
 def _range_bound(x: float, kind: str, decimals: int) -> str:
+    if np.isinf(x):
+        return "-infinity" if x < 0 else "infinity"
     if kind == "date":
         return dt.date.fromordinal(max(1, min(round(x), dt.date.max.toordinal()))).isoformat()
     if kind in {"ts", "tstz"}:
@@ -845,9 +852,109 @@ def _draw_range(m: dict[str, Any], n: int, rng: np.random.Generator) -> list[str
         if u[i, 0] < m["empty"]:
             out.append("empty")
             continue
-        lo = "" if u[i, 1] < m["open_low"] else _range_bound(lows[i], kind, decimals)
-        hi = "" if u[i, 2] < m["open_high"] else _range_bound(lows[i] + lengths[i], kind, decimals)
+        lo = _end(u[i, 1], m, "low", lows[i], kind, decimals)
+        hi = _end(u[i, 2], m, "high", lows[i] + lengths[i], kind, decimals)
         out.append(f"[{lo},{hi})")
+    return out
+
+
+def _end(u: float, m: dict[str, Any], end: str, x: float, kind: str, decimals: int) -> str:
+    """A range's open end ("", as often as in the source), its infinite one ('-infinity',
+    'infinity', as often), else the bound ``x``."""
+    if u < m[f"open_{end}"]:
+        return ""
+    if u < m[f"open_{end}"] + m.get(f"inf_{end}", 0.0):
+        return "-infinity" if end == "low" else "infinity"
+    return _range_bound(x, kind, decimals)
+
+
+# -- multiranges (PostgreSQL 14+): ordered ranges apart -----------------------------------------------
+_COMPONENT = re.compile(r"empty|[\[(][^\])]*[\])]", re.IGNORECASE)
+
+
+def _multirange_value(value: Any) -> list[Any] | None:
+    """A multirange's ranges: psycopg's Multirange (a list of Range), or its text '{[1,4),[9,12)}'."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.startswith("{") and text.endswith("}")):
+            return None
+        return _COMPONENT.findall(text[1:-1])
+    try:
+        return list(value)
+    except TypeError:
+        return None
+
+
+def _fit_multirange(known: list[Any], native: str) -> dict[str, Any]:
+    """How many ranges a value holds ('{}' none), the first one's lower bound, every range's length,
+    the gaps between them, and the open or infinite ends (the first's lower, the last's upper)."""
+    base = native.upper().split("(")[0].strip().replace("MULTIRANGE", "RANGE")
+    kind = _RANGE_KINDS.get(base, "int")
+    counts, firsts, lengths, gaps = [], [], [], []
+    ends = {"open_low": 0, "open_high": 0, "inf_low": 0, "inf_high": 0}
+    for v in known:
+        ranges = _multirange_value(v)
+        if ranges is None:
+            continue
+        parts = [p for p in (_range_parts(r, kind) for r in ranges) if p is not None and not p[0]]
+        counts.append(len(parts))
+        if not parts:
+            continue
+        lo, hi = parts[0][1], parts[-1][2]
+        ends["open_low"] += lo is None
+        ends["inf_low"] += lo is not None and np.isinf(lo)
+        ends["open_high"] += hi is None
+        ends["inf_high"] += hi is not None and np.isinf(hi)
+        if lo is not None and np.isfinite(lo):
+            firsts.append(lo)
+        for (_, a, b), nxt in zip(parts, [*parts[1:], None], strict=True):
+            if a is not None and b is not None and np.isfinite(a) and np.isfinite(b):
+                lengths.append(b - a)
+            if (
+                nxt is not None
+                and b is not None
+                and nxt[1] is not None
+                and np.isfinite(b)
+                and np.isfinite(nxt[1])
+            ):
+                gaps.append(nxt[1] - b)
+    filled = max(sum(1 for c in counts if c), 1)
+    return {
+        "kind": kind,
+        "count": _fit_count(counts) if counts else {"levels": [[0, 1]]},
+        "lower": quantiles(np.asarray(firsts, dtype=float)),
+        "length": quantiles(np.asarray(lengths, dtype=float)),
+        "gap": quantiles(np.asarray(gaps or [1.0], dtype=float)),
+    } | {k: round(v / filled, 4) for k, v in ends.items()}
+
+
+def _draw_multirange(m: dict[str, Any], n: int, rng: np.random.Generator) -> list[str]:
+    """'{[a,b),[c,d)}': ranges in order, a gap apart (PostgreSQL joins any that touch)."""
+    kind = m["kind"]
+    counts = np.clip(np.rint(np.asarray(_draw_count(m["count"], n, rng), dtype=float)), 0, 1000).astype(int)
+    total = int(counts.sum())
+    lows = draw(m["lower"], rng.random(n), rng)
+    lengths = np.maximum(draw(m["length"], rng.random(max(total, 1)), rng), 0.0)
+    gaps = np.maximum(draw(m["gap"], rng.random(max(total, 1)), rng), 0.0)
+    if kind in {"date", "int"}:  # whole steps: no empty range, none touching the next
+        lows, lengths, gaps = (
+            np.round(lows),
+            np.maximum(np.round(lengths), 1.0),
+            np.maximum(np.round(gaps), 1.0),
+        )
+    decimals = int(m["lower"].get("decimals", 0))
+    u = rng.random((n, 2))
+    out, used = [], 0
+    for i in range(n):
+        parts, at = [], float(lows[i])
+        for j in range(counts[i]):
+            end = at + float(lengths[used])
+            lo = _end(u[i, 0] if j == 0 else 1.0, m, "low", at, kind, decimals)
+            hi = _end(u[i, 1] if j == counts[i] - 1 else 1.0, m, "high", end, kind, decimals)
+            parts.append(f"[{lo},{hi})")
+            at = end + float(gaps[used])
+            used += 1
+        out.append("{" + ",".join(parts) + "}")
     return out
 
 
@@ -884,6 +991,7 @@ def range_sources(
     parts = [_range_parts(v, kind) if v is not None and v == v else None for v in values.tolist()]
     lows = np.array([p[1] if p and not p[0] and p[1] is not None else np.nan for p in parts], dtype=float)
     highs = np.array([p[2] if p and not p[0] and p[2] is not None else np.nan for p in parts], dtype=float)
+    lows[np.isinf(lows)], highs[np.isinf(highs)] = np.nan, np.nan  # 'infinity' is no column's value
     steps = (0.0, 1.0) if kind in {"date", "int"} else (0.0,)
     found: dict[str, list[Any]] = {}
     for end, bound in (("lower", lows), ("upper", highs)):
@@ -947,8 +1055,8 @@ def derive_ranges(tm: Any, table: Any, frame: pd.DataFrame) -> None:
                 continue
             ends = {"lower": parts[1], "upper": parts[2]}
             for end, src in sources.items():
-                x = units[end][i]  # type: ignore[index]
-                if ends[end] is not None and not np.isnan(x):
+                x, drawn = units[end][i], ends[end]  # type: ignore[index]
+                if drawn is not None and np.isfinite(drawn) and not np.isnan(x):  # 'infinity' stays
                     ends[end] = float(x) + float(src[1])
             lo, hi = ends["lower"], ends["upper"]
             if lo is not None and hi is not None and hi <= lo:
@@ -988,6 +1096,8 @@ def fit(t: SqlType, values: pd.Series, people: np.ndarray | None = None, k: int 
         state["seconds"] = quantiles(np.asarray(seconds, dtype=float))
     elif family == "range":
         state["range"] = _fit_range(known, t.native or "")
+    elif family == "multirange":
+        state["multirange"] = _fit_multirange(known, t.native or "")
     elif family == "json":
         state["json"] = _fit_json(known, who, k)
     elif family == "array":
@@ -1029,6 +1139,8 @@ def generate(
         values = _draw_array(m["array"], n, rng, guard)
     elif family == "range":
         values = _draw_range(m["range"], n, rng)
+    elif family == "multirange":
+        values = _draw_multirange(m["multirange"], n, rng)
     else:
         values = _draw_json(m["json"], n, rng, guard)
     out = np.empty(n, dtype=object)

@@ -430,12 +430,20 @@ def _factorized(values: pd.Series) -> tuple[np.ndarray, Any]:
     try:
         return pd.factorize(values, use_na_sentinel=True)
     except TypeError:  # JSON documents (dicts, lists) are not hashable: spelled as JSON first
-        import json
+        return pd.factorize(values.map(_hashable), use_na_sentinel=True)
 
-        values = values.map(
-            lambda v: json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v
-        )
-        return pd.factorize(values, use_na_sentinel=True)
+
+def _hashable(v: Any) -> Any:
+    """A JSON document as its JSON, another unhashable value (psycopg's Multirange) as its text."""
+    import json
+
+    if isinstance(v, dict | list):
+        return json.dumps(v, sort_keys=True, default=str)
+    try:
+        hash(v)
+    except TypeError:
+        return str(v)
+    return v
 
 
 def _spelled(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
