@@ -532,7 +532,7 @@ def load(path: str | Path) -> Model:
         with zipfile.ZipFile(path) as z:
             opened = True
             names = z.namelist()
-            doc = json.loads(z.read("model.json"))
+            doc = json.loads(z.read("model.json"), parse_constant=_no_nan)
             if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
                 found = doc.get("format") if isinstance(doc, dict) else None
                 raise ModelError(
@@ -544,6 +544,8 @@ def load(path: str | Path) -> Model:
                 raise _damaged(path, "arrays.npz is missing")
             npz = np.load(io.BytesIO(z.read("arrays.npz")), allow_pickle=False)
             arrays = _Arrays({k: npz[k] for k in npz.files})
+    except _NaN:
+        raise _damaged(path, "its model.json holds NaN where relsynth writes numbers: edited?") from None
     except zipfile.BadZipFile:
         why = "corrupted: a part fails its checksum" if opened else "truncated: its end is missing"
         raise _damaged(path, why) from None
@@ -575,13 +577,47 @@ def load(path: str | Path) -> Model:
             )
     try:
         tables = {n: _table_in(t, arrays) for n, t in doc["tables"].items()}
-        return Model(
-            schema=schema,
-            plan=plan,
-            tables=tables,
-            seed=doc["seed"],
-            source=doc["source"],
-            engine=doc["engine"],
-        )
+        seed, source, engine = doc["seed"], doc["source"], doc["engine"]
     except (KeyError, TypeError, AttributeError, IndexError):
         raise _damaged(path, "incomplete: a table's part is missing") from None
+    for name, tm in tables.items():
+        unsound = _unsound(tm)
+        if unsound:
+            raise _damaged(path, f"table '{name}': {unsound}: edited?")
+    return Model(schema=schema, plan=plan, tables=tables, seed=seed, source=source, engine=engine)
+
+
+class _NaN(ValueError):
+    """model.json spells NaN (json reads it as a number): relsynth writes none (NULLs are null)."""
+
+
+def _no_nan(constant: str) -> float:
+    if constant == "NaN":
+        raise _NaN(constant)
+    return float(constant)  # +-Infinity: a number some states may hold
+
+
+def _unsound(t: TableModel) -> str | None:
+    """What of a table's arrays no fit writes: a matrix not of its dimensions' size, an emptied
+    marginal, NaN in either (a NaN quantile or probability draws NaN rows, or fails the draw)."""
+    d = len(t.dims)
+    if np.shape(t.corr) != (d, d) or not np.isfinite(np.asarray(t.corr, dtype=float)).all():
+        return f"its correlation matrix is not {d}x{d} numbers"
+    if (
+        np.shape(t.within_chol) not in {(0, 0), (t.n_own, t.n_own)}
+        or not np.isfinite(np.asarray(t.within_chol, dtype=float)).all()
+    ):
+        return "its within-parent matrix is not of its own dimensions' size, or holds NaN"
+    for dim in t.dims:
+        for part in ("cum", "knots"):
+            arr = getattr(dim.encoder, part, None)
+            if arr is None:
+                continue
+            a = np.asarray(arr)
+            if a.size == 0 or (a.dtype.kind == "f" and np.isnan(a).any()):
+                return f"dimension '{dim.name}' has an emptied marginal or one holding NaN"
+        levels = getattr(dim.encoder, "levels", None)
+        cum = getattr(dim.encoder, "cum", None)
+        if levels is not None and cum is not None and len(levels) != len(cum):
+            return f"dimension '{dim.name}' has {len(cum)} probabilities for {len(levels)} levels"
+    return None
