@@ -94,7 +94,8 @@ KEYWORDS = _words(
     on where select case when then else end like ilike similar between default distinct partition by
     range list hash modulus remainder null check for each of asc desc nulls first last collate
     escape union intersect except join left right inner outer cross lateral group order having limit
-    offset include key primary unique references match full
+    offset include key primary unique references match full less than maxvalue columns linear
+    subpartition subpartitions partitions
     """
 )
 
