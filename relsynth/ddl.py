@@ -1353,14 +1353,42 @@ def _sequence(sa: Any, drawn: PgSequence, where: str | None, mysql: bool = False
     )
 
 
+def created_sequences(
+    schema: Schema, names: list[str], dst: str, target_schema: str | None
+) -> dict[tuple[str | None, str], list[tuple[str, str]]]:
+    """The sequences ``build`` creates by name in a PostgreSQL target, as (schema, name) -> the
+    (table, column)s drawing from them: the source's (PostgreSQL), and a MariaDB ``BIGINT UNSIGNED``
+    key's own. Checked against the target before any data is read (guard.sequence_clashes): one
+    already there was reused and advanced, another application's included (attack round 44)."""
+    if dialects.family(dst) != "postgresql":
+        return {}
+    wanted = set(names)
+    out: dict[tuple[str | None, str], list[tuple[str, str]]] = {}
+    if dialects.family(schema.dialect or dst) == "postgresql":
+        for seq in schema.sequences:
+            users = [(t, c) for t, c in seq.used_by if t in wanted]
+            if users:
+                where = _where(schema.table(users[0][0]), target_schema, True)
+                out.setdefault((where, seq.name), []).extend(users)
+        return out
+    for name in names:
+        table = schema.table(name)
+        for col in table.columns:
+            if _numbers_itself(table, col) and wide_unsigned(col):
+                key = (_where(table, target_schema, True), f"{table.local_name}_{col.name}_seq")
+                out.setdefault(key, []).append((name, col.name))
+    return out
+
+
 def _create_sequence(seq: Any) -> Callable[..., None]:
-    """Before a table's CREATE: the sequence its default draws from. One already there (a free-
-    standing sequence left by an earlier run, which --replace does not drop) is used as it is."""
+    """Before a table's CREATE: the sequence its default draws from. Never one already there (IF NOT
+    EXISTS reused another's and advanced it): the target was checked to hold none of that name,
+    or --replace dropped it (writer.py)."""
 
     def create(table: Any, connection: Any, **kw: Any) -> None:
         from sqlalchemy.schema import CreateSequence
 
-        connection.execute(CreateSequence(seq, if_not_exists=True))
+        connection.execute(CreateSequence(seq))
 
     return create
 

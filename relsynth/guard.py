@@ -581,6 +581,82 @@ def lost_with_tables(conn: sa.Connection, names: list[str], schema: str | None, 
     return sorted(set(out))
 
 
+_PG_SEQUENCE_USERS = (
+    # what else needs a sequence of the target that --replace would drop and recreate: a column
+    # DEFAULT drawing from it, the column owning it (a serial's, an identity's), a view reading it
+    "SELECT 'the DEFAULT of', tn.nspname, t.relname, a.attname FROM pg_depend d "
+    "JOIN pg_attrdef ad ON ad.oid = d.objid JOIN pg_class t ON t.oid = ad.adrelid "
+    "JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+    "JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum "
+    "WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = :seq "
+    "UNION ALL SELECT 'owned by', tn.nspname, t.relname, a.attname FROM pg_depend d "
+    "JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+    "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+    "WHERE d.classid = 'pg_class'::regclass AND d.objid = :seq AND d.refclassid = 'pg_class'::regclass "
+    "AND d.deptype IN ('a', 'i') "
+    "UNION ALL SELECT 'read by view', vn.nspname, v.relname, NULL FROM pg_depend d "
+    "JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class "
+    "JOIN pg_namespace vn ON vn.oid = v.relnamespace "
+    "WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = :seq"
+)
+
+
+def sequence_clashes(
+    conn: sa.Connection,
+    wanted: dict[str, list[tuple[str, str]]],
+    schema: str | None,
+    *,
+    replace: bool,
+    dropped: set[str],
+    described: str,
+) -> list[str]:
+    """PostgreSQL: the sequences relsynth creates by name (``wanted``: name -> the (table, column)s
+    drawing from it) that the target's ``schema`` already holds. An earlier run's or another
+    application's was reused and advanced in silence (attack round 44). Without --replace it is
+    refused in one line; with it, it is dropped and recreated (writer.py), and what else needs it
+    (another table's DEFAULT or column owning it, a view, another owner, grants) is returned, to be
+    refused with the other dependents. ``dropped``: the tables and views --replace drops there."""
+    import sqlalchemy as sa
+
+    if not wanted:
+        return []
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.oid, c.relname, c.relkind::text, c.relowner = (SELECT oid FROM pg_roles "
+            "WHERE rolname = current_user), c.relacl IS NOT NULL AND c.relacl <> acldefault('s', c.relowner) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relname = ANY(:names) ORDER BY c.relname"
+        ),
+        {"schema": schema, "names": sorted(wanted)},
+    ).all()
+    out: list[str] = []
+    dropped = dropped | _partitions(conn, schema, dropped)  # dropped with their table
+    for oid, name, relkind, mine, granted in rows:
+        table, column = wanted[name][0]
+        why = f"the DEFAULT of {table}.{column} draws from"
+        if relkind != "S":
+            what = _PG_KINDS.get(relkind, {"r": "table", "p": "table", "v": "view", "m": "view"}.get(relkind))
+            raise RelsynthError(
+                f"The {described}, schema {schema}, has a {what or 'relation'} named {name}, the name of the "
+                f"sequence {why}; rename or drop it, or write into another schema"
+            )
+        if not replace:
+            raise RelsynthError(
+                f"The {described}, schema {schema}, already has a sequence {name}, the name of the one {why} "
+                "(relsynth creates it, and would not use or advance another's); drop it, pass --replace to "
+                "drop and recreate it, or write into another schema"
+            )
+        if not mine:
+            out.append(f"sequence {name} (owned by another role)")
+        if granted:
+            out.append(f"grants on sequence {name}")
+        for how, where, user, col in conn.execute(sa.text(_PG_SEQUENCE_USERS), {"seq": oid}).all():
+            if where != schema or user not in dropped:
+                place_ = f"{_qual(where, user, schema)}" + (f".{col}" if col else "")
+                out.append(f"sequence {name} ({how} {place_})")
+    return out
+
+
 def _qual(schema: str | None, name: str, default: str | None) -> str:
     return name if schema == default else f"{schema}.{name}"
 
@@ -727,10 +803,15 @@ class Target:
                 "create the schema first (your migrations), or drop --into-existing"
             )
         found: list[str] = []
+        made: dict[tuple[str | None, str], list[tuple[str, str]]] = {}
+        if schema is not None and not into_existing:
+            from relsynth.ddl import created_sequences
+
+            made = created_sequences(schema, names, self.kind, self.target_schema)
         with self.connect() as conn:
             if not self.schemas:
                 found = self._check_one(
-                    conn, schema, names, replace, into_existing, self.target_schema, frozenset()
+                    conn, schema, names, replace, into_existing, self.target_schema, frozenset(), made
                 )
             else:
                 objects = [] if schema is None else [*schema.tables, *schema.views]
@@ -738,7 +819,7 @@ class Target:
                 for s in self.schemas:
                     part = None if schema is None else schema.part(s)
                     local = [t.local_name for t in (schema.table(n) for n in names) if t.schema == s]
-                    here = self._check_one(conn, part, local, replace, into_existing, s, written)
+                    here = self._check_one(conn, part, local, replace, into_existing, s, written, made)
                     found += [f"in schema {s}: {item}" for item in here]
         refuse_dependents(found, self.described, dropping=not into_existing)
 
@@ -751,9 +832,10 @@ class Target:
         into_existing: bool,
         target_schema: str | None,
         written: frozenset[tuple[str, str]],
+        made: dict[tuple[str | None, str], list[tuple[str, str]]],
     ) -> list[str]:
         """The checks of one schema; what depends on the tables to replace is returned (refused by
-        the caller, once for every schema)."""
+        the caller, once for every schema). ``made``: the sequences the run creates, by schema."""
         if into_existing:
             check_existing(conn, schema, names, replace, target_schema, self.described)
             if not replace:
@@ -764,10 +846,19 @@ class Target:
             return []  # created by the run: nothing there to clash with, replace or break
         _refuse_name_clashes(conn, names, target_schema, self.described)
         conflicts = refuse_non_empty(conn, names, replace, target_schema, self.described)
+        views = {v.name for v in schema.views} if schema is not None else set()
+        sequences = {name: users for (where, name), users in made.items() if where == target_schema}
+        found = sequence_clashes(
+            conn,
+            sequences,
+            target_schema,
+            replace=replace,
+            dropped=set(conflicts) | views,
+            described=self.described,
+        )
         if not conflicts:
-            return []
-        views = {v.name for v in schema.views}
-        found = dependents(conn, conflicts, target_schema, dropping=True, views=views, written=written)
+            return found
+        found += dependents(conn, conflicts, target_schema, dropping=True, views=views, written=written)
         return found + lost_with_tables(conn, conflicts, target_schema, schema)
 
     def _may_create(self, conn: sa.Connection, target_schema: str | None) -> None:

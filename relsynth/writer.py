@@ -773,6 +773,8 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
             )
             summary.changes += ts.changes
             _drop(conn, kind, schema, ts, conflicts, target_schema)
+            if replace and kind == "postgresql":
+                _drop_sequences(conn, ts)
             _create(conn, kind, schema, ts, summary)
             target = ts.tables
             disabled = []
@@ -836,9 +838,7 @@ def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job:
         t0 = time.perf_counter()
         if not into_existing:
             _after_load(conn, kind, schema, ts, summary)
-        _advance_sequences(conn, kind, schema, names, target)
-        if not into_existing:
-            _advance_drawn(conn, ts, target)
+        _advance_sequences(conn, kind, schema, names, target, summary.not_recreated)
         if disabled and kind == "postgresql":
             _check_deferred_now(conn)
         _enable_triggers(conn, kind, disabled)
@@ -1165,6 +1165,20 @@ def _drop(
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {prep.format_table(sa.table(t.name, schema=t.schema))}")
 
 
+def _drop_sequences(conn: sa.Connection, ts: TargetSchema) -> None:
+    """--replace into PostgreSQL: the sequences relsynth creates by name, where the target still
+    holds them after its tables were dropped (a free-standing one outlives DROP TABLE), are dropped
+    too and created anew with the source's start and bounds, as the tables are: never reused and
+    advanced. What else needed one was refused before the run (guard.sequence_clashes); anything
+    that check missed stops the DROP (no CASCADE), and the transaction rolls back."""
+    import sqlalchemy as sa
+    from sqlalchemy.schema import DropSequence
+
+    keyed = [c.default for t in ts.tables.values() for c in t.columns if isinstance(c.default, sa.Sequence)]
+    for seq in [seq for seq, _ in ts.sequences.values()] + keyed:  # keyed: a BIGINT UNSIGNED key's own
+        conn.execute(DropSequence(seq, if_exists=True))
+
+
 def _create(conn: sa.Connection, kind: str, schema: Schema, ts: TargetSchema, summary: WriteSummary) -> None:
     """Types, tables (without FKs and secondary indexes: added after the load), partitions."""
     import sqlalchemy as sa
@@ -1392,11 +1406,19 @@ def _update_late(
 
 
 def _advance_sequences(
-    conn: sa.Connection, kind: str, schema: Schema, names: list[str], target: dict[str, sa.Table]
+    conn: sa.Connection,
+    kind: str,
+    schema: Schema,
+    names: list[str],
+    target: dict[str, sa.Table],
+    notes: list[str] | None = None,
 ) -> None:
-    """Identity and serial sequences past the loaded keys, so an application can insert right after."""
+    """Identity and serial sequences past the loaded keys, so an application can insert right after;
+    on PostgreSQL every sequence a loaded column's DEFAULT draws from too. One whose bounds stop it
+    short of the keys is said in ``notes``."""
     import sqlalchemy as sa
 
+    unmoved: list[str] = []
     for name in names:
         table = schema.table(name)
         t = target[name]
@@ -1433,11 +1455,82 @@ def _advance_sequences(
                         t.name,
                         col.name,
                     )
-                elif seq:
-                    conn.execute(sa.select(sa.func.setval(seq, int(top))))
+                elif seq and not _setval(conn, seq, int(top), back=True):
+                    unmoved.append(f"{seq} (numbering {t.name}.{col.name})")
             elif kind == "mysql":
                 prep = conn.dialect.identifier_preparer
                 conn.exec_driver_sql(f"ALTER TABLE {prep.format_table(t)} AUTO_INCREMENT = {int(top) + 1}")
+        if kind == "postgresql":
+            unmoved += _advance_defaults(conn, t, [c.name for c in table.columns if c.name in t.c])
+    if unmoved and notes is not None:
+        notes.append(_unmoved(unmoved))
+
+
+def _unmoved(sequences: list[str]) -> str:
+    return (
+        f"sequence {', '.join(sequences[:5])}: the keys written reach past its bounds (MAXVALUE, or it "
+        "counts down), so it was not advanced past them: new rows will take a key already written, or "
+        "none (ALTER SEQUENCE ... MAXVALUE, then setval)"
+    )
+
+
+def _setval(conn: sa.Connection, seq: str, top: int, *, back: bool) -> bool:
+    """PostgreSQL: the sequence ``seq`` (its name as regclass text) at ``top``, so its next value is
+    past it; not where ``top`` is outside its bounds or it counts down (setval's DataError was an
+    internal error after the whole load), nor back (``back=False``: one other tables may share).
+    False where it is left before ``top``."""
+    import sqlalchemy as sa
+
+    row = conn.execute(
+        sa.text(
+            "SELECT s.seqincrement > 0 AND :top BETWEEN s.seqmin AND s.seqmax, "
+            "coalesce(pg_sequence_last_value(s.seqrelid), s.seqstart - s.seqincrement) >= :top "
+            "FROM pg_sequence s WHERE s.seqrelid = CAST(:seq AS regclass)"
+        ),
+        {"top": top, "seq": seq},
+    ).first()
+    if row is None:
+        return True
+    fits, past = row
+    if past and not back:
+        return True
+    if not fits:
+        return bool(past)
+    conn.execute(sa.select(sa.func.setval(sa.cast(seq, sa.Text), top)))
+    return True
+
+
+_PG_DRAWN = (
+    # the sequences a table's column DEFAULTs draw from (nextval), owned or not
+    "SELECT a.attname, s.oid::regclass::text FROM pg_attrdef ad "
+    "JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum "
+    "JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid "
+    "AND d.refclassid = 'pg_class'::regclass JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' "
+    "WHERE ad.adrelid = CAST(:t AS regclass)"
+)
+
+
+def _advance_defaults(conn: sa.Connection, t: sa.Table, columns: list[str]) -> list[str]:
+    """PostgreSQL: a sequence a loaded column's DEFAULT draws from that no column owns (a free-
+    standing ``ticket_seq``, which pg_get_serial_sequence does not find: an --into-existing load
+    left it behind the keys written, and the application's next row took one of them), advanced
+    past the largest value loaded into the columns drawing from it, never back (another table
+    may draw from it too). Returns those it could not advance (out of its bounds)."""
+    import sqlalchemy as sa
+
+    prep = conn.dialect.identifier_preparer
+    qualified = _single_percents(conn, prep.format_table(t))
+    drawn: dict[str, list[str]] = {}
+    for column, seq in conn.execute(sa.text(_PG_DRAWN), {"t": qualified}).all():
+        if column in columns:
+            drawn.setdefault(seq, []).append(column)
+    out = []
+    for seq, cols in drawn.items():
+        tops = [conn.execute(sa.select(sa.func.max(t.c[c]))).scalar_one() for c in cols]
+        ints = [int(v) for v in tops if isinstance(v, (int, Decimal)) and int(v) == v]
+        if ints and not _setval(conn, seq, max(ints), back=False):
+            out.append(f"{seq} (the DEFAULT of {t.name}.{cols[0]})")
+    return out
 
 
 def _sqlite_counter(conn: sa.Connection, t: sa.Table, column: str, start: int) -> None:
@@ -1457,32 +1550,6 @@ def _sqlite_counter(conn: sa.Connection, t: sa.Table, column: str, start: int) -
     if conn.execute(sa.update(counters).where(counters.c.name == t.name).values(seq=start - 1)).rowcount:
         return
     conn.execute(sa.insert(counters).values(name=t.name, seq=start - 1))
-
-
-def _advance_drawn(conn: sa.Connection, ts: TargetSchema, target: dict[str, sa.Table]) -> None:
-    """Each PostgreSQL sequence recreated from the source (relsynth/ddl.py: its columns' nextval
-    default) past the largest value loaded into any column drawing from it; never moved back, nor
-    outside its bounds, nor when it counts down."""
-    import sqlalchemy as sa
-
-    for (where, seq_name), (_, users) in ts.sequences.items():
-        tops = [
-            conn.execute(sa.select(sa.func.max(target[t].c[c]))).scalar_one()
-            for t, c in users
-            if t in target and c in target[t].c
-        ]
-        top = max((int(v) for v in tops if v is not None), default=None)
-        if top is None:
-            continue
-        conn.execute(
-            sa.text(
-                "SELECT setval(format('%I.%I', schemaname, sequencename), :top) FROM pg_sequences "
-                "WHERE schemaname = coalesce(:schema, current_schema()) AND sequencename = :name "
-                "AND increment_by > 0 AND :top BETWEEN min_value AND max_value "
-                "AND (last_value IS NULL OR last_value < :top)"
-            ),
-            {"top": top, "schema": where, "name": seq_name},
-        )
 
 
 def _mariadb_sequences(
