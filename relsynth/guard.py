@@ -1094,6 +1094,7 @@ def check_existing(
                 "without a default, which the source does not have, so relsynth cannot fill it; give it a "
                 "default or allow NULL, or drop --into-existing to let relsynth create the tables"
             )
+    _refuse_secured(conn, names, target_schema, described)
     if dialects.family(conn) == "mysql":
         stuck = dialects.mysql_non_transactional(conn, target_schema, names)
         if stuck:
@@ -1114,6 +1115,30 @@ def check_existing(
                     f"--into-existing: table {name} in the target is not empty; add --replace to empty "
                     "the tables relsynth writes (they are emptied, never dropped)"
                 )
+
+
+def _refuse_secured(conn: sa.Connection, names: list[str], target_schema: str | None, described: str) -> None:
+    """--into-existing into PostgreSQL: a table whose row-level security applies to the target's
+    user (not its owner, or FORCEd; no BYPASSRLS) cannot be loaded all or nothing: COPY refuses it
+    (FeatureNotSupported, an internal error halfway through the load, attack round 45), INSERT
+    would be filtered by its policies, and the verification could not read it whole. Refused in
+    one line before anything is written."""
+    hidden = dialects.hidden_rows(conn, [(target_schema, n) for n in names])
+    if not hidden:
+        return
+    name, forced = hidden[0]
+    more = f" (and {len(hidden) - 1} more: {', '.join(n for n, _ in hidden[1:4])})" if len(hidden) > 1 else ""
+    user = f"user '{conn.engine.url.username}'" if conn.engine.url.username else "the connection's user"
+    who = (
+        "a role with BYPASSRLS or a superuser (FORCE ROW LEVEL SECURITY binds its owner too)"
+        if forced
+        else "the table's owner or a role with BYPASSRLS"
+    )
+    raise RelsynthError(
+        f"--into-existing: row-level security of table {name} in the {described} applies to {user}{more}, "
+        f"so its rows cannot be loaded and verified whole (PostgreSQL's COPY refuses such a table); nothing "
+        f"was written. Load as {who}, or leave the table out (--exclude {name})"
+    )
 
 
 def _unfilled(reflected: list[Any], table: Any) -> list[str]:
