@@ -96,6 +96,27 @@ def quote_keywords_on_connect(engine: sa.Engine) -> None:
     event.listen(engine, "connect", _again)  # after the dialect's own first-connect initialize
 
 
+def utc_sessions(engine: sa.Engine) -> None:
+    """MySQL/MariaDB: every session's time_zone is UTC, as mysqldump's (--tz-utc). A TIMESTAMP is
+    an instant, read and written as the session's local time: in a zone with summer time a value
+    drawn between two read ones could fall in the hour skipped in spring (no such local time), and
+    a target server in another zone than the source's moved every value by the difference, past
+    TIMESTAMP's range at its ends (1970-01-01 00:00:01 .. 2038-01-19 03:14:07 UTC), refused as "not
+    a value of its column's type" after the whole run (attack round 45). DATETIME is unaffected."""
+    if family(engine.dialect.name) != "mysql":
+        return
+    from sqlalchemy import event
+
+    def _utc(dbapi_connection: Any, record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET time_zone = '+00:00'")
+        finally:
+            cursor.close()
+
+    event.listen(engine, "connect", _utc)
+
+
 def tolerant_dates(conn: sa.Connection) -> None:
     """Let a PostgreSQL connection read every date it holds: psycopg fails a whole read on one
     value Python's dates cannot hold ('infinity', '-infinity', a BC date, a year past 9999; a

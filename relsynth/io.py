@@ -168,6 +168,7 @@ def make_engine(url: str | sa.URL, *, read_only: bool = False, must_exist: bool 
     from relsynth import dialects
 
     dialects.quote_keywords_on_connect(engine)  # names that are keywords SQLAlchemy does not know
+    dialects.utc_sessions(engine)
     return engine
 
 
