@@ -136,11 +136,56 @@ def _missing_driver(url: sa.URL, err: BaseException) -> ConnectionFailed:
     )
 
 
+# MySQL/MariaDB URL options that set what the URL itself says (SQLAlchemy hands every option of the
+# query to the driver as a keyword): ?db= beside a database in the path was ignored by PyMySQL, and
+# ?database= replaced it, in silence (attack round 45), as ?user= did the URL's user.
+_MYSQL_URL_PARTS = {
+    "db": "database",
+    "database": "database",
+    "user": "username",
+    "username": "username",
+    "passwd": "password",
+    "password": "password",
+    "host": "host",
+    "port": "port",
+    "unix_socket": "host",
+}
+_MYSQL_UNSUPPORTED = {"compress", "named_pipe"}  # PyMySQL: NotImplementedError (an internal error)
+
+
+def refuse_ignored_options(url: sa.URL) -> None:
+    """MySQL/MariaDB: an option of the URL's query that one of its own parts gives (the database is
+    its path, always; a user, password, host or port where the URL has one), or that the driver does
+    not support, is refused in one line instead of being ignored or silently winning. An option the
+    driver does not know at all is refused by the driver itself (option_refused)."""
+    if url.get_backend_name() not in {"mysql", "mariadb"}:
+        return
+    form = f"{url.drivername}://USER@HOST:PORT/DATABASE"
+    for key in sorted(url.query):
+        part = _MYSQL_URL_PARTS.get(key)
+        if part == "database":
+            raise ConnectionFailed(
+                f"The URL's option ?{key}= names the database, which is the URL's path ({form}): "
+                f"write the database there and leave ?{key}= out"
+            )
+        if part is not None and getattr(url, part) is not None:
+            raise ConnectionFailed(
+                f"The URL's option ?{key}= sets the {part}, which the URL already gives ({form}): "
+                f"keep one of the two"
+            )
+        if key in _MYSQL_UNSUPPORTED:
+            driver = url.get_driver_name()
+            raise ConnectionFailed(
+                f"The URL's option ?{key}= is not supported by the {driver} driver; leave it out"
+            )
+
+
 def make_engine(url: str | sa.URL, *, read_only: bool = False, must_exist: bool = True) -> sa.Engine:
     """An engine for the URL; SQLite sources are opened with mode=ro so they cannot be written."""
     import sqlalchemy as sa
 
     url = parse_url(url)
+    refuse_ignored_options(url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database).expanduser()
         if must_exist and not path.exists():
