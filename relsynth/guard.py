@@ -719,6 +719,7 @@ class Target:
         self.schema_missing = False
         self.missing: set[str] = set()  # schemas to create with the tables, in their transaction
         self.lock: TargetLock | None = None
+        self.committed = False  # written whole: a failure (an interrupt) after it discards nothing
         self._engine: sa.Engine | None = None
 
     def __enter__(self) -> Target:
@@ -888,7 +889,7 @@ class Target:
 
     def close(self, *, failed: bool) -> None:
         if self.lock is not None:
-            if failed:
+            if failed and not self.committed:
                 self.lock.discard()
             self.lock.release()
             self.lock = None

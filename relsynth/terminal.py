@@ -24,6 +24,7 @@ class State:
     verbose: int = 0
     traceback: bool = False
     url: str | None = None  # the one database a command works on, named in its database errors
+    committed: bool = False  # the target's transaction (or MariaDB's swap) is done: it is complete
 
 
 class _Stderr(logging.StreamHandler):
@@ -246,6 +247,19 @@ def _print_traceback(ctx: click.Context, err: BaseException) -> None:
     click.echo("\n".join(lines), err=True)
 
 
+def _interrupted(state: State) -> str:
+    """What a Ctrl-C or SIGTERM left: before the commit, the target as it was (the load rolled
+    back); after it, a complete, verified target, though the command did not finish (attack round
+    45: a SIGTERM just after the commit said "Interrupted." as if nothing had been written)."""
+    if not state.committed:
+        return "Interrupted."
+    return (
+        "Interrupted after the target was committed: the synthetic database is complete and verified; "
+        "what came after it (the evaluation, the report) was not done (relsynth evaluate SOURCE TARGET "
+        "makes them)"
+    )
+
+
 @contextmanager
 def errors(ctx: click.Context) -> Iterator[None]:
     """RelsynthError and classified database errors: one `FAILED:` line, exit 1. Ctrl-C, SIGTERM: 130.
@@ -263,7 +277,7 @@ def errors(ctx: click.Context) -> Iterator[None]:
             _print_traceback(ctx, err)
         _fail(_one_line(ctx, str(err)))
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+        click.echo(_interrupted(state), err=True)
         sys.exit(130)
     except BrokenPipeError:  # `relsynth inspect ... | head`: the reader left, nothing to say
         import os

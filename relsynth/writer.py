@@ -85,6 +85,7 @@ class WriteSummary:
     cleaned: list[str] = field(default_factory=list)
     triggers: str = ""
     verification: Verification = field(default_factory=Verification)
+    committed: bool = False  # the load is committed (MariaDB: swapped in): the target is complete
 
     def warnings(self) -> list[str]:
         """A table that lost half of its rows or more to CHECKs they broke (every row of one, all
@@ -286,7 +287,11 @@ def write(
         else:
             _write_transactional(engine, job)
         failed = False
+        guard.committed = True  # an interrupt before the caller closes it must not discard it
     except BaseException as err:
+        if summary.committed:  # a Ctrl-C held through the commit: the target is complete, kept
+            guard.committed, failed = True, False
+            raise
         made = guard.lock is not None and guard.lock.created_file is not None  # removed on failure
         if kind == "sqlite" and engine is not None and not made:
             engine.dispose()
@@ -735,127 +740,130 @@ def _drop_mysql_triggers(
 
 
 def _load_in_transaction(conn: sa.Connection, kind: str, engine: sa.Engine, job: _Job) -> None:
+    with _committing(job.progress, job.summary) as commit_next, conn.begin():
+        _load_all(conn, kind, engine, job)
+        commit_next()
+
+
+def _load_all(conn: sa.Connection, kind: str, engine: sa.Engine, job: _Job) -> None:
     schema, plan, names, frames, summary = job.schema, job.plan, job.names, job.frames, job.summary
     replace, into_existing, target_schema = job.replace, job.into_existing, job.target_schema
     progress, fail_after = job.progress, job.fail_after
-    with conn.begin():
-        t0 = time.perf_counter()
-        if into_existing:  # checked by guard.check in write(), under the same lock
-            target = reflect_targets(conn, schema, names, target_schema)
-            _check_cycles_loadable(schema, plan, names, kind)
-            disabled = (
-                [] if kind == "mysql" else _disable_triggers(conn, kind, schema, names, target, summary)
+    t0 = time.perf_counter()
+    if into_existing:  # checked by guard.check in write(), under the same lock
+        target = reflect_targets(conn, schema, names, target_schema)
+        _check_cycles_loadable(schema, plan, names, kind)
+        disabled = [] if kind == "mysql" else _disable_triggers(conn, kind, schema, names, target, summary)
+        if replace:
+            _empty(conn, kind, [target[n] for n in reversed(names)])
+    else:
+        conflicts = _non_empty(conn, schema, names, replace, target_schema, summary.target)
+        if kind == "postgresql":
+            prep = conn.dialect.identifier_preparer
+            for where in dict.fromkeys(place(schema.table(n), target_schema)[0] for n in names):
+                # Created in the load's transaction (gone again if the load fails), and only
+                # when missing: IF NOT EXISTS still asks for CREATE on the database, which an
+                # application role with CREATE on its schema alone lacks.
+                if where and not _schema_exists(conn, where):
+                    conn.exec_driver_sql(f"CREATE SCHEMA {prep.quote_schema(where)}")
+        ts = build(
+            schema,
+            names,
+            engine.dialect.name,
+            target_schema=target_schema,
+            fks_after_load=kind != "sqlite",
+            nan_columns=job.nan_columns(frames),
+            virtual_generated=bool(getattr(conn.dialect, "supports_virtual_generated_columns", False)),
+            text_collation=dialects.binary_collation(conn) if kind == "mysql" else None,
+            missing_types=dialects.missing_types(conn, schema, names),
+            checks_per_database=kind == "mysql" and not getattr(conn.dialect, "is_mariadb", False),
+            uuid_type=dialects.has_uuid_type(conn),
+        )
+        summary.changes += ts.changes
+        _drop(conn, kind, schema, ts, conflicts, target_schema)
+        if replace and kind == "postgresql":
+            _drop_sequences(conn, ts)
+        _create(conn, kind, schema, ts, summary)
+        target = ts.tables
+        disabled = []
+    summary.seconds["schema"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if into_existing and kind == "mysql":
+        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")  # checked by verify() before commit
+    cut = {(fk.table, fk.name): fk for tp in plan.tables.values() for fk in tp.deferred}
+    pending: list[tuple[str, Any, pd.DataFrame]] = []
+    for frames, name in _each_table(job):
+        target_checks.settle(
+            conn,
+            schema,
+            names,
+            name,
+            frames,
+            kind,
+            _insert_frame,
+            summary.repaired_for_checks,
+            summary.dropped_for_checks,
+            summary.checks_broken,
+        )
+        exclusion.settle(
+            schema,
+            names,
+            name,
+            frames,
+            summary.moved_for_exclusions,
+            summary.dropped_for_exclusions,
+            target_checks.judge(conn, schema, name, kind, _insert_frame),
+            periods=kind == "mysql" and bool(getattr(conn.dialect, "is_mariadb", False)),
+        )
+        frame = frames[name]
+        table = schema.table(name)
+        load_frame = frame
+        if into_existing and kind == "postgresql":  # FKs are live: write cycle-cutting FKs afterwards
+            late = [fk for key, fk in cut.items() if key[0] == name]
+            if late:
+                load_frame = frame.copy()
+                for fk in late:  # only its own nullable columns: tenant_id of (tenant_id, owner) stays
+                    for c in late_columns(table, fk):
+                        load_frame[c] = None
+                pending.append((name, late, frame))
+        try:
+            summary.rows[name] = summary.rows.get(name, 0) + _load(
+                conn, kind, target[name], table, load_frame
             )
-            if replace:
-                _empty(conn, kind, [target[n] for n in reversed(names)])
-        else:
-            conflicts = _non_empty(conn, schema, names, replace, target_schema, summary.target)
-            if kind == "postgresql":
-                prep = conn.dialect.identifier_preparer
-                for where in dict.fromkeys(place(schema.table(n), target_schema)[0] for n in names):
-                    # Created in the load's transaction (gone again if the load fails), and only
-                    # when missing: IF NOT EXISTS still asks for CREATE on the database, which an
-                    # application role with CREATE on its schema alone lacks.
-                    if where and not _schema_exists(conn, where):
-                        conn.exec_driver_sql(f"CREATE SCHEMA {prep.quote_schema(where)}")
-            ts = build(
-                schema,
-                names,
-                engine.dialect.name,
-                target_schema=target_schema,
-                fks_after_load=kind != "sqlite",
-                nan_columns=job.nan_columns(frames),
-                virtual_generated=bool(getattr(conn.dialect, "supports_virtual_generated_columns", False)),
-                text_collation=dialects.binary_collation(conn) if kind == "mysql" else None,
-                missing_types=dialects.missing_types(conn, schema, names),
-                checks_per_database=kind == "mysql" and not getattr(conn.dialect, "is_mariadb", False),
-                uuid_type=dialects.has_uuid_type(conn),
-            )
-            summary.changes += ts.changes
-            _drop(conn, kind, schema, ts, conflicts, target_schema)
-            if replace and kind == "postgresql":
-                _drop_sequences(conn, ts)
-            _create(conn, kind, schema, ts, summary)
-            target = ts.tables
-            disabled = []
-        summary.seconds["schema"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        if into_existing and kind == "mysql":
-            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")  # checked by verify() before commit
-        cut = {(fk.table, fk.name): fk for tp in plan.tables.values() for fk in tp.deferred}
-        pending: list[tuple[str, Any, pd.DataFrame]] = []
-        for frames, name in _each_table(job):
-            target_checks.settle(
-                conn,
-                schema,
-                names,
-                name,
-                frames,
-                kind,
-                _insert_frame,
-                summary.repaired_for_checks,
-                summary.dropped_for_checks,
-                summary.checks_broken,
-            )
-            exclusion.settle(
-                schema,
-                names,
-                name,
-                frames,
-                summary.moved_for_exclusions,
-                summary.dropped_for_exclusions,
-                target_checks.judge(conn, schema, name, kind, _insert_frame),
-                periods=kind == "mysql" and bool(getattr(conn.dialect, "is_mariadb", False)),
-            )
-            frame = frames[name]
-            table = schema.table(name)
-            load_frame = frame
-            if into_existing and kind == "postgresql":  # FKs are live: write cycle-cutting FKs afterwards
-                late = [fk for key, fk in cut.items() if key[0] == name]
-                if late:
-                    load_frame = frame.copy()
-                    for fk in late:  # only its own nullable columns: tenant_id of (tenant_id, owner) stays
-                        for c in late_columns(table, fk):
-                            load_frame[c] = None
-                    pending.append((name, late, frame))
-            try:
-                summary.rows[name] = summary.rows.get(name, 0) + _load(
-                    conn, kind, target[name], table, load_frame
-                )
-            except Exception as err:
-                rejected = _rejected(err, name, table.column_names) if into_existing else None
-                if rejected is None:
-                    raise
-                raise rejected from None
-            if fail_after == name:
-                raise RelsynthError(f"failure injected after loading {name} (a test of the rollback)")
-            del frame, load_frame  # not held while the next batch is sampled (_Job.batches)
-        for name, late, frame in pending:
-            _update_late(conn, target[name], schema.table(name), late, frame)
-        if progress:
-            progress("write", len(names), len(names))
-        summary.seconds["load"] = time.perf_counter() - t0 - job.waited
-        t0 = time.perf_counter()
-        if not into_existing:
-            _after_load(conn, kind, schema, ts, summary)
-        _advance_sequences(conn, kind, schema, names, target, summary.not_recreated)
-        if disabled and kind == "postgresql":
-            _check_deferred_now(conn)
-        _enable_triggers(conn, kind, disabled)
-        if not into_existing:
-            _recreate_code(conn, kind, schema, names, summary, target_schema=target_schema)
-        summary.seconds["constraints"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        expected = {n: summary.rows.get(n, 0) for n in names}
-        summary.verification = verify(conn, schema, target, expected=expected)
-        if kind == "sqlite":
-            orphans = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            if orphans:
-                summary.verification.orphans["PRAGMA foreign_key_check"] = len(orphans)
-        summary.seconds["verify"] = time.perf_counter() - t0
-        if not into_existing:  # last: nothing of the load's own reads is filtered by it
-            _row_security(conn, kind, schema, names, target, summary, target_schema)
-        _accept(summary, progress, "committed")
+        except Exception as err:
+            rejected = _rejected(err, name, table.column_names) if into_existing else None
+            if rejected is None:
+                raise
+            raise rejected from None
+        if fail_after == name:
+            raise RelsynthError(f"failure injected after loading {name} (a test of the rollback)")
+        del frame, load_frame  # not held while the next batch is sampled (_Job.batches)
+    for name, late, frame in pending:
+        _update_late(conn, target[name], schema.table(name), late, frame)
+    if progress:
+        progress("write", len(names), len(names))
+    summary.seconds["load"] = time.perf_counter() - t0 - job.waited
+    t0 = time.perf_counter()
+    if not into_existing:
+        _after_load(conn, kind, schema, ts, summary)
+    _advance_sequences(conn, kind, schema, names, target, summary.not_recreated)
+    if disabled and kind == "postgresql":
+        _check_deferred_now(conn)
+    _enable_triggers(conn, kind, disabled)
+    if not into_existing:
+        _recreate_code(conn, kind, schema, names, summary, target_schema=target_schema)
+    summary.seconds["constraints"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    expected = {n: summary.rows.get(n, 0) for n in names}
+    summary.verification = verify(conn, schema, target, expected=expected)
+    if kind == "sqlite":
+        orphans = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if orphans:
+            summary.verification.orphans["PRAGMA foreign_key_check"] = len(orphans)
+    summary.seconds["verify"] = time.perf_counter() - t0
+    if not into_existing:  # last: nothing of the load's own reads is filtered by it
+        _row_security(conn, kind, schema, names, target, summary, target_schema)
+    _accept(summary, progress, "committed")
 
 
 # Integrity errors by code: PostgreSQL's SQLSTATE class 23, MySQL/MariaDB error numbers. Their texts
@@ -2338,24 +2346,26 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
         summary.seconds["verify"] = time.perf_counter() - t0
         _accept(summary, progress, "swapped in")
         t0 = time.perf_counter()
-        final_names = {n: _final_name(prep, schema.table(n)) for n in names}
-        pairs = [(final_names[n], prep.quote(old[n])) for n in names if n in old]
-        pairs += [(prep.quote(staging[n]), final_names[n]) for n in names]
-        created = _create_databases(conn, schema)
-        conn.exec_driver_sql("RENAME TABLE " + ", ".join(f"{a} TO {b}" for a, b in pairs))
-        created = []  # the tables are in: the databases are the user's now
-        guard.clean_up(conn, token)  # the swapped-out old tables, and the records
-        _restore_constraint_names(conn, renamed, {staging[n]: final_names[n] for n in names}, summary)
-        final = reflect_targets(conn, schema, names, None)
-        _advance_sequences(conn, "mysql", schema, names, final)
-        _mariadb_sequences(conn, ts, final, summary)
-        _mariadb_periods(conn, schema, ts, final, summary)
-        _mariadb_versioning(conn, schema, ts, final, summary)
-        _recreate_code(conn, "mysql", schema, names, summary, replace=replace)
-        _row_security(conn, "mysql", schema, names, final, summary)  # none there: said under changed:
-        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
-        conn.commit()
-        summary.seconds["constraints"] = time.perf_counter() - t0
+        with _committing(progress, summary) as swap_next:  # from here on, the new tables go in whole
+            swap_next()
+            final_names = {n: _final_name(prep, schema.table(n)) for n in names}
+            pairs = [(final_names[n], prep.quote(old[n])) for n in names if n in old]
+            pairs += [(prep.quote(staging[n]), final_names[n]) for n in names]
+            created = _create_databases(conn, schema)
+            conn.exec_driver_sql("RENAME TABLE " + ", ".join(f"{a} TO {b}" for a, b in pairs))
+            created = []  # the tables are in: the databases are the user's now
+            guard.clean_up(conn, token)  # the swapped-out old tables, and the records
+            _restore_constraint_names(conn, renamed, {staging[n]: final_names[n] for n in names}, summary)
+            final = reflect_targets(conn, schema, names, None)
+            _advance_sequences(conn, "mysql", schema, names, final)
+            _mariadb_sequences(conn, ts, final, summary)
+            _mariadb_periods(conn, schema, ts, final, summary)
+            _mariadb_versioning(conn, schema, ts, final, summary)
+            _recreate_code(conn, "mysql", schema, names, summary, replace=replace)
+            _row_security(conn, "mysql", schema, names, final, summary)  # none there: said under changed:
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+            conn.commit()
+            summary.seconds["constraints"] = time.perf_counter() - t0
     except BaseException:
         _abandon(conn)
         with _shielded(), _fresh(engine) as clean:  # before the swap: staging tables; after: old ones
@@ -2427,6 +2437,35 @@ def _shielded() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def _committing(progress: Progress | None, summary: WriteSummary) -> Iterator[Callable[[], None]]:
+    """Around a transaction: once the returned function is called (all verified, the COMMIT next),
+    a Ctrl-C or SIGTERM is held until the COMMIT is done and ``progress("committed", 1, 1)`` has
+    said so, then raised: the CLI then tells that the target is complete, not rolled back (attack
+    round 45: "Interrupted." after the commit), and a COMMIT is never cut off half way."""
+    import signal
+    import threading
+
+    held: list[int] = []
+    previous: dict[int, Any] = {}
+
+    def hold() -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, lambda signum, frame: held.append(signum))
+
+    try:
+        yield hold
+        summary.committed = True
+        if progress:
+            progress("committed", 1, 1)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if held:
+        raise KeyboardInterrupt
 
 
 @contextmanager
