@@ -1358,12 +1358,20 @@ def created_sequences(
 ) -> dict[tuple[str | None, str], list[tuple[str, str]]]:
     """The sequences ``build`` creates by name in a PostgreSQL target, as (schema, name) -> the
     (table, column)s drawing from them: the source's (PostgreSQL), and a MariaDB ``BIGINT UNSIGNED``
-    key's own. Checked against the target before any data is read (guard.sequence_clashes): one
-    already there was reused and advanced, another application's included (attack round 44)."""
-    if dialects.family(dst) != "postgresql":
-        return {}
+    key's own; in a MariaDB target, the source's SEQUENCEs (writer._mariadb_sequences). Checked
+    against the target before any data is read (guard.sequence_clashes): one
+    already there was reused and advanced, another application's included (attack round 45)."""
     wanted = set(names)
     out: dict[tuple[str | None, str], list[tuple[str, str]]] = {}
+    if dialects.family(dst) == "mysql":  # MariaDB's SEQUENCEs, in the target's one database
+        if dialects.family(schema.dialect or dst) == "mysql" and not schema.schemas:
+            for seq in schema.sequences:
+                users = [(t, c) for t, c in seq.used_by if t in wanted]
+                if users:
+                    out.setdefault((None, seq.name), []).extend(users)
+        return out
+    if dialects.family(dst) != "postgresql":
+        return {}
     if dialects.family(schema.dialect or dst) == "postgresql":
         for seq in schema.sequences:
             users = [(t, c) for t, c in seq.used_by if t in wanted]

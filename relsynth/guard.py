@@ -612,7 +612,7 @@ def sequence_clashes(
 ) -> list[str]:
     """PostgreSQL: the sequences relsynth creates by name (``wanted``: name -> the (table, column)s
     drawing from it) that the target's ``schema`` already holds. An earlier run's or another
-    application's was reused and advanced in silence (attack round 44). Without --replace it is
+    application's was reused and advanced in silence (attack round 45). Without --replace it is
     refused in one line; with it, it is dropped and recreated (writer.py), and what else needs it
     (another table's DEFAULT or column owning it, a view, another owner, grants) is returned, to be
     refused with the other dependents. ``dropped``: the tables and views --replace drops there."""
@@ -654,6 +654,58 @@ def sequence_clashes(
             if where != schema or user not in dropped:
                 place_ = f"{_qual(where, user, schema)}" + (f".{col}" if col else "")
                 out.append(f"sequence {name} ({how} {place_})")
+    return out
+
+
+def mariadb_sequence_clashes(
+    conn: sa.Connection,
+    wanted: dict[str, list[tuple[str, str]]],
+    schema: str | None,
+    *,
+    replace: bool,
+    dropped: set[str],
+    described: str,
+) -> list[str]:
+    """MariaDB: sequence_clashes for the SEQUENCEs of the source that the target's database already
+    holds (one was reused, and left past its MAXVALUE behind the keys written, in silence). With
+    --replace, a table that is not replaced and whose DEFAULT draws from it is returned (MariaDB
+    keeps no dependencies: dropping the sequence would reset that table's numbering)."""
+    import sqlalchemy as sa
+
+    if not wanted or dialects.family(conn) != "mysql":
+        return []
+    here = schema or conn.execute(sa.text("SELECT DATABASE()")).scalar()
+    rows = conn.execute(
+        sa.text("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = :db"),
+        {"db": here},
+    ).all()
+    out: list[str] = []
+    for name, kind in sorted((str(n), str(k)) for n, k in rows if str(n) in wanted):
+        table, column = wanted[name][0]
+        why = f"the DEFAULT of {table}.{column} draws from"
+        if kind != "SEQUENCE":
+            raise RelsynthError(
+                f"The {described} has a {kind.lower()} named {name}, the name of the sequence {why}; "
+                "rename or drop it, or write into another database"
+            )
+        if not replace:
+            raise RelsynthError(
+                f"The {described} already has a sequence {name}, the name of the one {why} (relsynth "
+                "creates it, and would not use or advance another's); drop it, pass --replace to drop "
+                "and recreate it, or write into another database"
+            )
+        users = conn.execute(
+            sa.text(
+                "SELECT table_schema, table_name, column_name, column_default "
+                "FROM information_schema.columns WHERE column_default LIKE 'nextval(%'"
+            )
+        ).all()
+        for db, user, col, default in users:
+            m = dialects.MARIADB_NEXTVAL.match(str(default or ""))
+            if m is None or m.group(2).replace("``", "`") != name:
+                continue
+            if (m.group(1) or db).replace("``", "`") == here and not (db == here and user in dropped):
+                out.append(f"sequence {name} (the DEFAULT of {_qual(db, user, here)}.{col})")
     return out
 
 
@@ -849,7 +901,8 @@ class Target:
         conflicts = refuse_non_empty(conn, names, replace, target_schema, self.described)
         views = {v.name for v in schema.views} if schema is not None else set()
         sequences = {name: users for (where, name), users in made.items() if where == target_schema}
-        found = sequence_clashes(
+        clashes = mariadb_sequence_clashes if self.kind == "mysql" else sequence_clashes
+        found = clashes(
             conn,
             sequences,
             target_schema,

@@ -1561,12 +1561,18 @@ def _sqlite_counter(conn: sa.Connection, t: sa.Table, column: str, start: int) -
 
 
 def _mariadb_sequences(
-    conn: sa.Connection, ts: TargetSchema, target: dict[str, sa.Table], summary: WriteSummary
+    conn: sa.Connection,
+    ts: TargetSchema,
+    target: dict[str, sa.Table],
+    summary: WriteSummary,
+    *,
+    replace: bool = False,
 ) -> None:
     """MariaDB, after the swap: each SEQUENCE the source's ``DEFAULT NEXTVAL(seq)`` columns draw from
-    (relsynth/ddl.py), created under its name (one already there is used as it is), advanced past
-    the largest value loaded (never back, never out of its bounds), and the columns' DEFAULT set.
-    Created after the swap, as the views are, so a failed load leaves no sequence behind."""
+    (relsynth/ddl.py), created under its name (one already there was refused, or with --replace is
+    dropped first: guard.mariadb_sequence_clashes), advanced past the largest value loaded (never
+    out of its bounds), and the columns' DEFAULT set. Created after the swap, as the views are, so a
+    failed load leaves no sequence behind."""
     import sqlalchemy as sa
     from sqlalchemy.schema import CreateSequence
 
@@ -1581,7 +1587,8 @@ def _mariadb_sequences(
         name = prep.format_sequence(seq)
         tops = [conn.execute(sa.select(sa.func.max(target[t].c[c]))).scalar_one() for t, c in users]
         top = max((int(v) for v in tops if v is not None), default=None)
-        statements = [str(CreateSequence(seq, if_not_exists=True).compile(dialect=conn.dialect))]
+        statements = [f"DROP SEQUENCE IF EXISTS {name}"] if replace else []
+        statements.append(str(CreateSequence(seq).compile(dialect=conn.dialect)))
         low, high = seq.minvalue, seq.maxvalue
         if (
             top is not None
@@ -2358,7 +2365,7 @@ def _write_mysql(engine: sa.Engine, job: _Job) -> None:
             _restore_constraint_names(conn, renamed, {staging[n]: final_names[n] for n in names}, summary)
             final = reflect_targets(conn, schema, names, None)
             _advance_sequences(conn, "mysql", schema, names, final)
-            _mariadb_sequences(conn, ts, final, summary)
+            _mariadb_sequences(conn, ts, final, summary, replace=replace)
             _mariadb_periods(conn, schema, ts, final, summary)
             _mariadb_versioning(conn, schema, ts, final, summary)
             _recreate_code(conn, "mysql", schema, names, summary, replace=replace)

@@ -78,3 +78,28 @@ def test_into_existing_advances_a_free_standing_sequence(pg_db) -> None:  # type
     run_sql(target, SOURCE.split("INSERT")[0])  # the application's own schema, empty
     relsynth.synthesize(source, target, seed=1, into_existing=True)
     _next_is_past_the_keys(target)  # ticket_seq, owned by no column, gave 1000 again
+
+
+MARIADB_SOURCE = """
+CREATE SEQUENCE ticket_seq START WITH 1000;
+CREATE TABLE tickets (no BIGINT PRIMARY KEY DEFAULT NEXTVAL(ticket_seq), v INT NOT NULL);
+INSERT INTO tickets (v) SELECT MOD(seq, 9) FROM seq_1_to_60;
+"""
+
+
+@pytest.mark.mysql
+def test_mariadb_a_sequence_of_the_name_already_there_is_refused_or_replaced(mysql_db) -> None:  # type: ignore[no-untyped-def]
+    source, target = mysql_db(), mysql_db()
+    run_sql(source, MARIADB_SOURCE)
+    run_sql(target, "CREATE SEQUENCE ticket_seq START WITH 5 MAXVALUE 50;")  # reused, left exhausted
+    with pytest.raises(RelsynthError, match=r"already has a sequence ticket_seq.*--replace"):
+        relsynth.synthesize(source, target, seed=1)
+    run_sql(target, "CREATE TABLE legacy (n BIGINT DEFAULT NEXTVAL(ticket_seq));")
+    with pytest.raises(RelsynthError, match=r"sequence ticket_seq \(the DEFAULT of legacy\.n\)"):
+        relsynth.synthesize(source, target, seed=1, replace=True)
+    run_sql(target, "DROP TABLE legacy;")
+    relsynth.synthesize(source, target, seed=1, replace=True)
+    assert fetch(target, "SELECT start_value, maximum_value FROM ticket_seq") == [(1000, 2**63 - 2)]
+    top = scalar(target, "SELECT MAX(no) FROM tickets")
+    run_sql(target, "INSERT INTO tickets (v) VALUES (1);")
+    assert scalar(target, "SELECT MAX(no) FROM tickets") == top + 1
