@@ -128,23 +128,30 @@ def drop_database(admin_url: str, name: str) -> None:
 # A test's databases are dropped by a thread of the worker's own, not in the test's teardown:
 # PostgreSQL's DROP DATABASE waits for a checkpoint (0.3 to 7 s on a busy machine), which the
 # next test need not wait for. The session waits for the thread before it ends.
-_to_drop: queue.Queue[tuple[str, str] | None] = queue.Queue()
+_to_drop: queue.Queue[tuple[Callable[..., None], tuple[str, ...]] | None] = queue.Queue()
 _dropper: list[threading.Thread] = []
 
 
 def _drop_queued() -> None:
     while (item := _to_drop.get()) is not None:
+        what, args = item
         try:
-            drop_database(*item)
+            what(*args)
         except Exception as err:  # a database left behind is no test's failure; say it at the end
-            warnings.warn(f"test database {item[1]} not dropped: {type(err).__name__}", stacklevel=1)
+            warnings.warn(f"{what.__name__}{args[1:]} failed: {type(err).__name__}", stacklevel=1)
 
 
-def drop_later(admin_url: str, name: str) -> None:
+def later(what: Callable[..., None], *args: str) -> None:
+    """Run what(*args) on the dropping thread, after the drops queued before it (a role after
+    the databases that hold its grants)."""
     if not _dropper:
         _dropper.append(threading.Thread(target=_drop_queued, name="drop-test-databases", daemon=True))
         _dropper[0].start()
-    _to_drop.put((admin_url, name))
+    _to_drop.put((what, args))
+
+
+def drop_later(admin_url: str, name: str) -> None:
+    later(drop_database, admin_url, name)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -428,7 +435,29 @@ def role(pg_server: str) -> Iterator[str]:
     name = f"rs_role_{uuid.uuid4().hex[:10]}"
     pg_admin(f"CREATE ROLE {name} LOGIN")
     yield name
-    pg_admin(f"DROP ROLE IF EXISTS {name}")
+    later(drop_pg_role, name)  # on the thread that drops the databases holding its grants
+
+
+def drop_pg_role(name: str) -> None:
+    """A test role, with what it holds in the databases not dropped yet (drop_later): run on the
+    dropping thread (later), so no database is dropped while this reads or connects to it."""
+    import sqlalchemy as sa
+
+    pg_admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}'")
+    engine = sa.create_engine(PG_ADMIN)
+    try:
+        with engine.connect() as conn:
+            held = conn.exec_driver_sql(
+                "SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid "
+                "JOIN pg_roles r ON r.oid = s.refobjid WHERE r.rolname = %(n)s",
+                {"n": name},
+            ).all()
+    finally:
+        engine.dispose()
+    for (database,) in held:
+        url = sa.make_url(PG_ADMIN).set(database=database).render_as_string(hide_password=False)
+        run_sql(url, f'DROP OWNED BY "{name}"')
+    pg_admin(f'DROP ROLE IF EXISTS "{name}"')
 
 
 def as_user(url: str, user: str) -> str:

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from relsynth.cli import main
-from tests.conftest import RUN_TOKEN, run_sql
+from tests.conftest import RUN_TOKEN, drop_pg_role, later, run_sql
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -161,26 +161,11 @@ def db_user(request: pytest.FixtureRequest) -> Iterator[Callable[..., str]]:
         return name
 
     yield make
-    for backend, admin, name, database in made:
+    for backend, admin, name, _ in made:
         if backend == "postgresql":
-            admin_sql(
-                admin, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}'"
-            )
-            if database and _pg_database_exists(admin, db_name(database)):  # else its grants went with it
-                admin_sql(database, f'DROP OWNED BY "{name}"')
-            admin_sql(admin, f'DROP ROLE IF EXISTS "{name}"')
+            later(drop_pg_role, name)  # after or between the drops of its databases
         else:
             admin_sql(admin, f"DROP USER IF EXISTS '{name}'@'%%'")
-
-
-def _pg_database_exists(admin: str, name: str) -> bool:
-    engine = _admin_engine(admin)
-    try:
-        with engine.connect() as conn:
-            found = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name})
-            return found.first() is not None
-    finally:
-        engine.dispose()
 
 
 def db_name(url: str) -> str:
