@@ -1,9 +1,10 @@
 """Points and shapes generated like the source's, never copied: PostgreSQL's geometric types (in
 their text forms) and MySQL/MariaDB's spatial ones (as WKT, written through ST_GeomFromText).
 
-A point's x and y are two numbers with their rank correlation; other shapes keep their centres (as
-points), sizes and vertex counts, and lie inside the source's bounding box. Polygons are star-shaped
-around their centre, so always simple; line strings and paths do not repeat a point.
+A point's x and y are two numbers with their rank correlation, each learned as a DOUBLE is (a knot
+per K values, the ends pulled in and off any one row's value); other shapes keep their centres (as
+points), sizes and vertex counts, learned alike, and lie inside a box whose sides are learned
+alike. Polygons are star-shaped around their centre, so always simple; line strings and paths do not repeat a point.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from relsynth.model.marginals import choice, draw, levels, quantiles
+from relsynth.model.marginals import MIN_SUPPORT, choice, draw, learned, levels
 
 # -- points and shapes -----------------------------------------------------------------------------
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|infinity|nan)", re.IGNORECASE)
@@ -26,14 +27,19 @@ def numbers(text: str) -> list[float]:
     return [float(v) for v in _NUMBER.findall(text)]
 
 
-def fit_points(xy: np.ndarray) -> dict[str, Any]:
-    """x and y as two numbers with their rank correlation (a two-column Gaussian copula)."""
-    xy = xy[np.all(np.isfinite(xy), axis=1)] if len(xy) else np.zeros((0, 2))
+def fit_points(xy: np.ndarray, people: np.ndarray | None = None, k: int = MIN_SUPPORT) -> dict[str, Any]:
+    """x and y as two numbers learned like a DOUBLE's (marginals.learned: no knot, and so no
+    draw, on one row's coordinate), with their rank correlation (a two-column Gaussian copula).
+    ``people``: each point's person, -1 for none."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    ok = np.all(np.isfinite(xy), axis=1)
+    xy = xy[ok]
+    who = None if people is None or len(people) != len(ok) else np.asarray(people)[ok]
     rho = 0.0
     if len(xy) > 2 and np.ptp(xy[:, 0]) > 0 and np.ptp(xy[:, 1]) > 0:
         rho = float(pd.Series(xy[:, 0]).rank().corr(pd.Series(xy[:, 1]).rank()))
         rho = 0.0 if math.isnan(rho) else max(-0.99, min(0.99, rho))
-    return {"x": quantiles(xy[:, 0]), "y": quantiles(xy[:, 1]), "rho": rho}
+    return {"x": learned(xy[:, 0], who, k), "y": learned(xy[:, 1], who, k), "rho": rho}
 
 
 def draw_points(m: dict[str, Any], n: int, rng: np.random.Generator) -> np.ndarray:
@@ -97,54 +103,87 @@ def _vertices(kind: str, body: Any) -> int:
     return max(2, n - 1) if kind.endswith("POLYGON") else max(2, n)
 
 
-def fit_shapes(family: str, texts: list[str], declared: str) -> dict[str, Any]:
-    """Centres (as points), sizes, vertex counts and the source's bounding box."""
+def _shape_numbers(family: str, text: str) -> tuple[np.ndarray, int | None, float | None, str | None, bool]:
+    """A shape's vertices, vertex count, extra number (parts, radius or angle), WKT kind and
+    whether a path is closed."""
+    count: int | None = None
+    extra: float | None = None
+    kind: str | None = None
+    closed = False
+    if family == "wkt":
+        kind, body = _wkt_parse(text)
+        xy = _coords(body)
+        count = _vertices(kind, body)
+        parts = len(body) if kind.startswith("MULTI") or kind.startswith("GEOM") else 1
+        extra = float(max(1, parts))
+    else:
+        nums = numbers(text)
+        if family == "pg_circle":
+            xy, extra = [nums[:2]], nums[2]
+        elif family == "pg_line":
+            a, b, c = nums[:3]
+            norm = a * a + b * b
+            xy = [[-a * c / norm, -b * c / norm]]
+            extra = math.atan2(a, -b) % math.pi
+        else:
+            xy = [nums[i : i + 2] for i in range(0, len(nums) - 1, 2)]
+            count = len(xy)
+            closed = text.strip().startswith("(") and family == "pg_path"
+    return np.asarray(xy, dtype=float).reshape(-1, 2), count, extra, kind, closed
+
+
+def _bbox(allxy: np.ndarray, holders: np.ndarray | None, k: int) -> list[float]:
+    """The box every vertex lies in, its sides learned as the ends of every vertex's x and y
+    (marginals.learned): pulled in to the k-th value and moved off any one row's, where the
+    source's own minimum and maximum were stored (each one row's coordinate)."""
+    if not len(allxy):
+        return [0.0, 0.0, 1.0, 1.0]
+    x, y = learned(allxy[:, 0], holders, k)["knots"], learned(allxy[:, 1], holders, k)["knots"]
+    return [x[0], y[0], x[-1], y[-1]]
+
+
+def fit_shapes(
+    family: str, texts: list[str], declared: str, people: np.ndarray | None = None, k: int = MIN_SUPPORT
+) -> dict[str, Any]:
+    """Centres (as points), sizes, vertex counts and a bounding box, each number learned like a
+    DOUBLE's (marginals.learned). ``people``: each text's person, -1 for none."""
     centres, widths, heights, counts, kinds, extras, closed = [], [], [], [], [], [], []
-    allxy: list[list[float]] = []
-    for text in texts:
+    holders: list[int] = []  # each kept shape's person (a shape of none: a person of its own)
+    given = np.asarray(people) if people is not None and len(people) == len(texts) else None
+    fresh = int(given.max()) + 1 if given is not None and len(given) else 0
+    allxy: list[np.ndarray] = []
+    vertex_holders: list[np.ndarray] = []
+    for i, text in enumerate(texts):
         try:
-            if family == "wkt":
-                kind, body = _wkt_parse(text)
-                xy = _coords(body)
-                counts.append(_vertices(kind, body))
-                parts = len(body) if kind.startswith("MULTI") or kind.startswith("GEOM") else 1
-                extras.append(float(max(1, parts)))
-                kinds.append(kind)
-            else:
-                nums = numbers(text)
-                if family == "pg_circle":
-                    xy, r = [nums[:2]], nums[2]
-                    extras.append(r)
-                elif family == "pg_line":
-                    a, b, c = nums[:3]
-                    norm = a * a + b * b
-                    xy = [[-a * c / norm, -b * c / norm]]
-                    extras.append(math.atan2(a, -b) % math.pi)
-                else:
-                    xy = [nums[i : i + 2] for i in range(0, len(nums) - 1, 2)]
-                    counts.append(len(xy))
-                    closed.append(text.strip().startswith("(") and family == "pg_path")
+            arr, count, extra, kind, is_closed = _shape_numbers(family, text)
         except (ValueError, IndexError, ZeroDivisionError):
             continue
-        arr = np.asarray(xy, dtype=float)
         if not len(arr) or not np.all(np.isfinite(arr)):
             continue
-        allxy += arr.tolist()
+        holder = int(given[i]) if given is not None and given[i] >= 0 else fresh + i
+        holders.append(holder)
+        allxy.append(arr)
+        vertex_holders.append(np.full(len(arr), holder))
         lo, hi = arr.min(axis=0), arr.max(axis=0)
         centres.append(((lo + hi) / 2).tolist())
         widths.append(float(hi[0] - lo[0]))
         heights.append(float(hi[1] - lo[1]))
-    pts = np.asarray(allxy, dtype=float) if allxy else np.zeros((0, 2))
-    bbox = [*pts.min(axis=0).tolist(), *pts.max(axis=0).tolist()] if len(pts) else [0.0, 0.0, 1.0, 1.0]
+        counts += [] if count is None else [count]
+        extras += [] if extra is None else [extra]
+        kinds += [] if kind is None else [kind]
+        closed += [is_closed] if family == "pg_path" else []
+    who = np.asarray(holders)
+    pts = np.concatenate(allxy) if allxy else np.zeros((0, 2))
+    vertex_who = np.concatenate(vertex_holders) if allxy else None
     return {
-        "centres": fit_points(np.asarray(centres, dtype=float).reshape(-1, 2)),
-        "width": quantiles(np.asarray(widths)),
-        "height": quantiles(np.asarray(heights)),
-        "extra": quantiles(np.asarray(extras)),
+        "centres": fit_points(np.asarray(centres, dtype=float).reshape(-1, 2), who, k),
+        "width": learned(np.asarray(widths), who, k),
+        "height": learned(np.asarray(heights), who, k),
+        "extra": learned(np.asarray(extras), who if len(extras) == len(holders) else None, k),
         "counts": levels(counts) if counts else [[4, 1]],
         "kinds": levels(kinds) if kinds else [[declared, 1]],
         "closed": float(np.mean(closed)) if closed else 0.0,
-        "bbox": bbox,
+        "bbox": _bbox(pts, vertex_who, k),
     }
 
 
@@ -153,7 +192,7 @@ def num(v: float) -> str:
 
 
 def _inside(m: dict[str, Any], n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Centres, widths and heights of n shapes that lie inside the source's bounding box."""
+    """Centres, widths and heights of n shapes that lie inside the learned box."""
     x0, y0, x1, y1 = m["bbox"]
     w = np.clip(draw(m["width"], rng.random(n), rng), 0, x1 - x0)
     h = np.clip(draw(m["height"], rng.random(n), rng), 0, y1 - y0)

@@ -7,8 +7,10 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from relsynth.transform import blur_quantiles, decimals_of, pull_in_tails, quantile_knots
+from relsynth.model.rare import per_person_capped
+from relsynth.transform import Continuous, blur_quantiles, decimals_of, pull_in_tails, quantile_knots
 
 KNOTS = 201
 MAX_LEVELS = 30  # a JSON string or number with at most this many values, each seen often, is a code
@@ -25,6 +27,22 @@ def quantiles(x: np.ndarray) -> dict[str, Any]:
     integer = bool(np.all(x == np.round(x)))
     decimals = 0 if integer else decimals_of(x, cap=6)
     return {"knots": [float(v) for v in knots], "decimals": decimals, "integer": integer}
+
+
+def learned(x: np.ndarray, people: np.ndarray | None = None, k: int = MIN_SUPPORT) -> dict[str, Any]:
+    """Quantiles as the copula learns a DOUBLE column's (fit.py's _number_encoder): of k people's
+    values each (``people``: each value's person, -1 for none), a knot per k values, the ends pulled
+    in to the k-th value and moved off any one row's value. A point's x was one knot per row, the
+    source's extremes exact: 108 of 120 coordinates of a 60-row POINT column in the model file."""
+    x = np.asarray(x, dtype=float)
+    finite = np.isfinite(x)
+    values = pd.Series(x[finite])
+    if people is not None and len(people) == len(x):
+        values = per_person_capped(values, np.asarray(people)[finite], k)
+    kept = values.to_numpy(dtype=float)
+    integer = bool(len(kept)) and bool(np.all(np.abs(kept - np.round(kept)) < 1e-9))
+    enc = Continuous.fit(kept, integer=integer, tail=k)
+    return {"knots": [float(v) for v in enc.knots], "decimals": enc.decimals, "integer": enc.integer}
 
 
 def draw(q: dict[str, Any], u: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -4,7 +4,7 @@ Each family (``sqltypes.native_family``) has a small model whose state is plain 
 
 - points: x and y as two numbers (quantiles, smoothed like every learned number) with their
   correlation; other shapes (boxes, circles, segments, lines, paths, polygons, WKT geometries):
-  their centres as points, their sizes and vertex counts, inside the source's bounding box;
+  their centres as points, their sizes and vertex counts, inside a box learned like them;
 - network addresses (PostgreSQL's inet and cidr, MariaDB's INET4 and INET6): documentation ranges
   (RFC 5737, RFC 2544, RFC 3849), with the source's prefixes and IPv4/IPv6 mix, distinct where
   UNIQUE; MAC addresses: locally administered ones;
@@ -1080,12 +1080,13 @@ def fit(t: SqlType, values: pd.Series, people: np.ndarray | None = None, k: int 
     who = None if people is None else np.asarray(people)[np.asarray(isknown, dtype=bool)]
     state: dict[str, Any] = {"family": family}
     if family == "pg_point":
-        xy = [n[:2] for n in (geometry.numbers(str(v)) for v in known) if len(n) >= 2]
-        state["points"] = geometry.fit_points(np.asarray(xy, dtype=float).reshape(-1, 2))
+        parsed = [geometry.numbers(str(v)) for v in known]
+        xy = [n[:2] if len(n) >= 2 else [np.nan, np.nan] for n in parsed]
+        state["points"] = geometry.fit_points(np.asarray(xy, dtype=float).reshape(-1, 2), who, k)
     elif family.startswith("pg_") or family == "wkt":
         declared = (t.native or "GEOMETRY").upper().split("(")[0].strip()
         texts = [v.decode() if isinstance(v, bytes) else str(v) for v in known]
-        state["shapes"] = geometry.fit_shapes(family, texts, declared)
+        state["shapes"] = geometry.fit_shapes(family, texts, declared, who, k)
         state["declared"] = declared
     elif family in {"inet", "inet4", "inet6", "cidr"}:
         state["inet"] = _fit_inet(known, family)
