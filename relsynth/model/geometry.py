@@ -4,7 +4,8 @@ their text forms) and MySQL/MariaDB's spatial ones (as WKT, written through ST_G
 A point's x and y are two numbers with their rank correlation, each learned as a DOUBLE is (a knot
 per K values, the ends pulled in and off any one row's value); other shapes keep their centres (as
 points), sizes and vertex counts, learned alike, and lie inside a box whose sides are learned
-alike. Polygons are star-shaped around their centre, so always simple; line strings and paths do not repeat a point.
+alike. Polygons are star-shaped around their centre, so always simple; line strings and paths do
+not repeat a point.
 """
 
 from __future__ import annotations
