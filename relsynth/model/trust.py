@@ -83,6 +83,13 @@ ALLOWED = _words(
     """
 )
 DEFAULTS = frozenset({"nextval"})  # a DEFAULT may draw from a sequence (of the target's, by its name)
+# MySQL/MariaDB's DEFAULT ... ON UPDATE CURRENT_TIMESTAMP[(n)] (now(), localtime, localtimestamp
+# alike): the only clause ON UPDATE takes there, a clock, no statement. Its UPDATE was read as one:
+# the DEFAULT of every such column was dropped from a model file (OpenEMR's lists.modifydate).
+_ON_UPDATE_NOW = re.compile(
+    r"\s+on\s+update\s+(?:current_timestamp|now|localtime|localtimestamp)(?:\s*\(\s*\d*\s*\))?\s*$",
+    re.IGNORECASE,
+)
 # Words that open or run a statement: never in an expression, a view or a partition bound.
 STATEMENTS = _words(
     "insert update delete merge copy call execute drop alter grant revoke truncate create perform"
@@ -261,7 +268,7 @@ def _column(table: Table, col: Column, notes: list[str], trust: bool) -> Column:
     found = found or _first([col.computed or ""], f"column {what}", trust)
     if found:  # its type or its generation: the table cannot be made without them
         raise _refused(f"column {what}", found)
-    found = _first([col.default or ""], f"DEFAULT of {what}", trust, DEFAULTS)
+    found = _first([_ON_UPDATE_NOW.sub("", col.default or "")], f"DEFAULT of {what}", trust, DEFAULTS)
     if found:
         notes.append(f"{MODEL_SQL} {doing(found)}: DEFAULT of {what} ({TRUST})")
         return replace(col, default=None)
