@@ -22,7 +22,10 @@ from tests.conftest import create_database, drop_database, new_db_name, run_sql,
 def _schema(default: str) -> Schema:
     table = Table(
         name="lists",
-        columns=(Column("id", SqlType("integer")), Column("modifydate", SqlType("datetime"), default=default)),
+        columns=(
+            Column("id", SqlType("integer")),
+            Column("modifydate", SqlType("datetime"), default=default),
+        ),
         primary_key=("id",),
     )
     return Schema(tables=(table,))
