@@ -41,7 +41,7 @@ from relsynth.model.copula import MAX_CORR_ROWS, cholesky, correlation, latent_c
 from relsynth.model.exact import TOLERANCE, TimeMatch, date_roots
 from relsynth.model.generate import reference_personal
 from relsynth.model.keys import Forest, following, rekeyed, self_ref_shared
-from relsynth.model.pii import PiiModel
+from relsynth.model.pii import PiiModel, name_roles
 from relsynth.model.spec import ColumnSpec, Dim, KeySpec, Model, TableModel
 from relsynth.model.text import KEY_ROOM, Shapes, Vocabulary
 from relsynth.model.values import as_objects, collated, empty_value, identifying, non_finite, value_codes
@@ -611,6 +611,7 @@ def _fit_own(
             copula_cols.append(col.name)
         specs[col.name] = spec
 
+    _second_names(specs, frame, rare_k)
     # Keys: primary key generation, numbering within the parent, self-references, FK null shares.
     _fit_keys(model, table, tp, frame, parent_pos, rng, data_keys)
     _fit_numbering(model, table, tp, frame, specs, copula_cols)
@@ -996,6 +997,16 @@ def _numbers_in_text(
         ),
     )
     return frame.assign(**replaced), table, out
+
+
+def _second_names(specs: dict[str, ColumnSpec], frame: pd.DataFrame, rare_k: int) -> None:
+    """A second name column of a kind (mothersname beside fname) is another person's name,
+    drawn apart from the row's own and equal to it as often as in the source (pii.name_roles)."""
+    named = [(c, s.pii.category) for c, s in specs.items() if s.how == "pii" and s.pii is not None]
+    for c, (whose, own, same) in name_roles(named, frame, rare_k).items():
+        pii = specs[c].pii
+        assert pii is not None
+        pii.other, pii.own, pii.same = whose, own, same
 
 
 def _exact_offset(col: Any, known: pd.Series) -> int | None:

@@ -101,8 +101,25 @@ def generated_columns(
         if spec.unique and report is not None and known.duplicated().any():
             report.narrow_keys.setdefault(table.name, {})[(col,)] = int(known.nunique())
         frame[col] = values
+    _same_names(tm, table, frame, rng)
     if people is not None and tm.name_guard is not None and tm.name_columns is not None:
         _avoid_name_pairs(tm, table, frame, people, rng)
+
+
+def _same_names(tm: TableModel, table: Table, frame: pd.DataFrame, rng: np.random.Generator) -> None:
+    """A second name column (mothersname), drawn apart, takes the row's own name (fname) on the
+    source's share of rows, where both are set and the name fits the column."""
+    for spec in tm.columns:
+        pii = spec.pii if spec.how == "pii" else None
+        if pii is None or not pii.other or pii.same <= 0 or pii.own not in frame or spec.name not in frame:
+            continue
+        own = frame[pii.own].astype(object).to_numpy()
+        values = frame[spec.name].astype(object).to_numpy(copy=True)
+        length = table.column(spec.name).type.length
+        fits = np.array([v is not None and v == v and (not length or len(str(v)) <= length) for v in own])
+        take = fits & pd.notna(values) & (rng.random(len(values)) < pii.same)
+        values[take] = own[take]
+        frame[spec.name] = values
 
 
 def _avoid_name_pairs(

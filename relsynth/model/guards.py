@@ -153,7 +153,7 @@ def name_columns(model: Model, table: str) -> tuple[str, str] | None:
     source person may not."""
     tm = model.tables[table]
     pii = {c.name: c.pii for c in model.schema.table(table).columns}
-    generated = [s.name for s in tm.columns if s.how == "pii"]
+    generated = [s.name for s in tm.columns if s.how == "pii" and not (s.pii and s.pii.other)]
     first = next((c for c in generated if pii.get(c) == "first_name"), None)
     last = next((c for c in generated if pii.get(c) == "last_name"), None)
     return (first, last) if first and last else None
