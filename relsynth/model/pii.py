@@ -5,8 +5,8 @@ What is learned is only the *format*: phone templates ((###) ###-####), e-mail l
 (password hashes, tokens) the algorithm, its parameters and each part's alphabet and length
 ($2b$12$ then 53 characters), never a character of a value. Names and e-mails in one row agree
 with each other, and first names follow a sex column when there is one; a second name column
-(mothersname beside fname) is another person's, equal to the row's own as often as in the source. Card numbers and IBANs
-are generated valid (Luhn, mod 97); organisations get Faker company names.
+(mothersname beside fname) is another person's, equal to the row's own as often as in the source.
+Card numbers and IBANs are generated valid (Luhn, mod 97); organisations get Faker company names.
 """
 
 from __future__ import annotations
