@@ -30,6 +30,7 @@ from relsynth.model import (
     persons,
     rare,
     selfrefs,
+    siblings,
     text_numbers,
 )
 from relsynth.model import exact as ex
@@ -2816,6 +2817,7 @@ def _fit_hierarchy(
         if len(z) > d:
             apart = _within_matching(cs.scores[ok], loc[p], scale[p], apart)
         cm.within_chol = cholesky(apart)
+        cm.sibling_corr = siblings.learn(counts, means, prior, loc, scale)
         for j in range(d):
             target = cm.dims[j].name
             for role, values in (("loc", loc[:, j]), ("scale", np.log(scale[:, j]))):

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth import partitions
-from relsynth.model import backrefs, persons, selfrefs
+from relsynth.model import backrefs, persons, selfrefs, siblings
 from relsynth.model import checks as ck
 from relsynth.model import exact_sample as xs
 from relsynth.model import keys as kz
@@ -585,6 +585,9 @@ def _sample_table(
         pos = np.repeat(np.arange(len(counts)), counts)
         n = len(pos)
         e = rng.standard_normal((n, d_own)) @ tm.within_chol.T if d_own else np.zeros((n, 0))
+        if len(tm.sibling_corr) == d_own and (tm.sibling_corr < 0).any():  # siblings that spread a value
+            draw = rng.standard_normal((n, d_own)) @ tm.within_chol.T
+            e = siblings.apart(e, pos, tm.sibling_corr, draw, rng.random((n, d_own)))
         z_own = np.zeros((n, d_own))
         for j, dim in enumerate(tm.dims[:d_own]):
             loc = decode_ext(pm, parent.z, f"{table.name}#loc:{dim.name}", parent.dims)

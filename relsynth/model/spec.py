@@ -90,6 +90,9 @@ class TableModel:
     corr: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     n_own: int = 0  # dims[:n_own] describe this table's rows; the rest summarise children
     within_chol: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # pooled within-parent
+    # Per own dim, the correlation of siblings' within-family parts (<= 0: children that spread a
+    # value between them, as a customer's invoices of every size): model/siblings.py.
+    sibling_corr: np.ndarray = field(default_factory=lambda: np.zeros(0))
     null_context: float = 0.0  # share of rows without a context parent
     key: KeySpec = field(default_factory=KeySpec)
     dependencies: list[Dependency] = field(default_factory=list)
@@ -221,6 +224,14 @@ class Model:
                     )
                 )
                 out.append(f"{t.name}: {shared} is {how}")
+            for dim, rho in zip(t.dims[: t.n_own], t.sibling_corr, strict=False):
+                if rho < 0:  # model/siblings.py
+                    what = dim.column or dim.name
+                    what = f"whether {what} is NULL" if dim.role == "null" else what
+                    out.append(
+                        f"{t.name}: the children of a parent spread {what} between them "
+                        f"(siblings' correlation {rho:.2f}: their mean steadier than free draws')"
+                    )
             for name, forest in t.forests.items():
                 if forest.order_by:
                     by = forest.order_by

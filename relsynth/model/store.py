@@ -149,7 +149,9 @@ def _table_out(t: TableModel, prefix: str, arrays: _Arrays) -> dict[str, Any]:
             }
             for i, d in enumerate(t.dims)
         ],
-        "matrices": arrays.put(prefix, {"corr": t.corr, "within_chol": t.within_chol}),
+        "matrices": arrays.put(
+            prefix, {"corr": t.corr, "within_chol": t.within_chol, "sibling_corr": t.sibling_corr}
+        ),
         "key": {
             "columns": list(t.key.columns),
             "kind": t.key.kind,
@@ -225,6 +227,7 @@ def _table_in(d: dict[str, Any], arrays: _Arrays) -> TableModel:
         corr=mats["corr"],
         n_own=d["n_own"],
         within_chol=mats["within_chol"],
+        sibling_corr=mats.get("sibling_corr", np.zeros(0)),  # files from before it: none
         null_context=d["null_context"],
         key=KeySpec(
             tuple(key["columns"]),
