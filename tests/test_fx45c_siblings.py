@@ -57,7 +57,7 @@ def test_a_family_that_spreads_a_value_keeps_its_mean_steady() -> None:
         assert _family_means_sd(out) < 0.35 * independent, (_family_means_sd(out), independent)
         # ... and the amounts themselves still the source's
         shares = out["amount"].astype(float).value_counts(normalize=True)
-        assert np.abs(shares.reindex(DECK, fill_value=0.0) - 1 / len(DECK)).max() < 0.03
+        assert np.abs(shares.reindex(DECK, fill_value=0.0) - 1 / len(DECK)).max() < 0.05
 
 
 def test_independent_siblings_stay_independent() -> None:
@@ -76,12 +76,13 @@ def test_independent_siblings_stay_independent() -> None:
 def test_within_parts_keep_their_standard_normal_rows() -> None:
     rng = np.random.default_rng(4)
     pos = np.repeat(np.arange(3000), 4)
-    e, draw = rng.normal(size=(len(pos), 2)), rng.normal(size=(len(pos), 2))
-    out = siblings.apart(e, pos, np.array([-1 / 6, 0.0]), draw, rng.random((len(pos), 2)))
+    e = rng.normal(size=(len(pos), 2)) @ np.linalg.cholesky([[1.0, 0.6], [0.6, 1.0]]).T
+    out = siblings.apart(e, pos, np.array([-1 / 6, 0.0]), rng.random((len(pos), 2)), rng.random((3000, 2)))
     assert abs(out[:, 0].std() - 1.0) < 0.03
     family = out[:, 0].reshape(-1, 4).mean(axis=1)
     assert family.var() < 0.6 / 4  # a half stratified family: (1 - t) / n + t * 0.04 with t = 1/2
     assert np.array_equal(out[:, 1], e[:, 1])  # a column with rho 0 as drawn
+    assert np.corrcoef(out, rowvar=False)[0, 1] > 0.45  # ... and the columns' dependence (0.6) kept
 
 
 def test_the_siblings_correlation_is_saved_and_shown(tmp_path: Path) -> None:

@@ -586,8 +586,8 @@ def _sample_table(
         n = len(pos)
         e = rng.standard_normal((n, d_own)) @ tm.within_chol.T if d_own else np.zeros((n, 0))
         if len(tm.sibling_corr) == d_own and (tm.sibling_corr < 0).any():  # siblings that spread a value
-            draw = rng.standard_normal((n, d_own)) @ tm.within_chol.T
-            e = siblings.apart(e, pos, tm.sibling_corr, draw, rng.random((n, d_own)))
+            u, pick = rng.random((n, d_own)), rng.random((len(counts), d_own))
+            e = siblings.apart(e, pos, tm.sibling_corr, u, pick)
         z_own = np.zeros((n, d_own))
         for j, dim in enumerate(tm.dims[:d_own]):
             loc = decode_ext(pm, parent.z, f"{table.name}#loc:{dim.name}", parent.dims)

@@ -8,10 +8,10 @@ lines, so every customer's mean invoice total is nearly the same (sd 0.42 agains
 independently), and a classifier told real customers from synthetic ones by that mean alone.
 
 Such a column gets a siblings' correlation rho < 0, learned so that the drawn family means
-spread as the source's do. A family of n draws a share t = -rho (n - 1) (at most 1) of its e
-stratified: the siblings' e take one stratum each of the normal, in the order of an independent
-draw (a deck dealt to every family, as the source's), the rest independently; at t = 1 the
-family's e cover the distribution evenly. rho is 0 where siblings are independent or alike
+spread as the source's do. A share t = -rho (n - 1) (at most 1) of the families of n children
+draw that column's e stratified: the siblings' e take one stratum each of the normal, in the
+order of their own draw (a deck dealt to the family, as the source's), the rest independently;
+at t = 1 every family's e cover the distribution evenly. rho is 0 where siblings are independent or alike
 (positive dependence is the loc's: the empirical Bayes split keeps it).
 """
 
@@ -77,11 +77,12 @@ def learn(
     return np.where(drawn(np.zeros(d)) > want, np.round((lo + hi) / 2, 6), 0.0)
 
 
-def apart(e: np.ndarray, pos: np.ndarray, rho: np.ndarray, draw: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """The within-family parts ``e`` (rows of one family share ``pos``)
-    with the stratified share of each family: sqrt(1 - t) e + sqrt(t) s, where s puts the k-th
-    smallest of the family's ``draw`` (a second draw like e, so the columns keep their
-    dependence) at the normal's quantile (k + u) / n. Each row's e stays standard normal."""
+def apart(e: np.ndarray, pos: np.ndarray, rho: np.ndarray, u: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """The within-family parts ``e`` (rows of one family share ``pos``) with a share t of the
+    families stratified per column: there the k-th smallest of the family's e becomes the
+    normal's quantile (k + u) / n (a monotone change inside the family, so the columns keep
+    their dependence), chosen where the family's ``pick`` (uniform, per parent) is below t.
+    Each row's e stays standard normal, and var(mean of e) is (1 - t) / n + t v(n)."""
     cols = np.flatnonzero(rho < 0)
     ok = np.flatnonzero(pos >= 0)
     if not len(cols) or not len(ok):
@@ -92,10 +93,11 @@ def apart(e: np.ndarray, pos: np.ndarray, rho: np.ndarray, draw: np.ndarray, u: 
     first = np.concatenate([[0], np.cumsum(counts)])[p]  # the family's first row among ok
     out = e.copy()
     for j in cols:
-        order = np.lexsort((draw[ok, j], p))  # by family, then by the second draw
+        order = np.lexsort((e[ok, j], p))  # by family, then by e
         k = np.empty(len(ok), dtype=float)
         k[order] = np.arange(len(ok)) - first[order]
-        s = ndtri(np.clip((k + u[ok, j]) / n, 1e-12, 1 - 1e-12))
         t = np.clip(-rho[j] * (n - 1.0), 0.0, 1.0)
-        out[ok, j] = np.sqrt(1.0 - t) * e[ok, j] + np.sqrt(t) * s
+        dealt = pick[p, j] < t
+        rows = ok[dealt]
+        out[rows, j] = ndtri(np.clip((k[dealt] + u[rows, j]) / n[dealt], 1e-12, 1 - 1e-12))
     return out
