@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from relsynth import partitions
 from relsynth.model import checks as ck
@@ -521,7 +522,8 @@ def assign_secondary(
             # move again (follow_parent then puts their times after their new parent's)
             target = _capped(target, child_group, parent_group, cap, wants, rng, can_null)
             if z is not None and z.shape[0] == n:
-                follow_parent(tm, frame, matched, target, x, y, z)
+                upper = parent_upper(tm, table, fk, matched, q.frame)
+                follow_parent(tm, frame, matched, target, x, y, z, upper)
         if matches:
             _loosen(model, table, fk, frame, q.frame, matches, main, target, wants, rng)
         grouped = child_group >= 0
@@ -776,6 +778,14 @@ def lowest_gap(match: TimeMatch) -> float:
     return float(np.asarray(match.gap.decode(np.array([-8.0])), dtype=float)[0]) * match.unit
 
 
+def highest_gap(match: TimeMatch) -> float:
+    """The most time the source's rows lie after their parent's (seconds; its ends pulled in as
+    any column's): a row later than that is further from its parent than any source row."""
+    if match.gap is None:
+        return np.inf
+    return float(np.asarray(match.gap.decode(np.array([8.0])), dtype=float)[0]) * match.unit
+
+
 def not_before(
     target: np.ndarray,
     group: np.ndarray,
@@ -808,6 +818,19 @@ def not_before(
     return out
 
 
+def parent_upper(
+    tm: TableModel, table: Table, fk: ForeignKey, match: TimeMatch, parents: pd.DataFrame
+) -> np.ndarray:
+    """Per parent row, the latest time its rows' ``match.column`` may have by a learned order
+    through ``fk`` (a chart event no later than its ICU stay's outtime; NaN where none)."""
+    out = np.full(len(parents), np.nan)
+    path = (("up", table.name, fk.name),)
+    for r in tm.reaches:
+        if r.path == path and r.op == "<=" and r.column == match.column and r.base in parents:
+            out = np.fmin(out, _instants(parents[r.base]))
+    return out
+
+
 def follow_parent(
     tm: TableModel,
     frame: pd.DataFrame,
@@ -816,13 +839,18 @@ def follow_parent(
     x: np.ndarray,
     y: np.ndarray,
     z: np.ndarray,
+    upper: np.ndarray | None = None,
 ) -> None:
     """An interval that starts before its parent's time by more than the source ever does, with
     no earlier parent to take (not_before), moved to the parent's time plus a gap of the
     source's, drawn at the row's own rank, its end (modelled as a gap from the start) moved by as
     much. The order "end not before the visit" would otherwise push the end alone: an exposure
-    of six years. Rows within the source's range keep their own times; orders and derived dates
-    settle after."""
+    of six years. So is a row later than the source's latest gap, or than its parent's ``upper``
+    (a learned order through the key: a chart event no later than its stay's end): a chart event
+    drawn under its patient lay years after the ICU stay it was given (the stay's time was drawn
+    apart from it), where the source's lie within the stay. Where the parent has such an end, the
+    row goes between its two times at its own rank (clipped to the end, rows piled on it). Rows
+    within the source's range keep their own times; orders and derived dates settle after."""
     dims = {d.column: (i, d.encoder) for i, d in enumerate(tm.dims) if d.role == "value" and d.column}
     if match.gap is None or match.column not in dims:
         return
@@ -832,10 +860,18 @@ def follow_parent(
         return
     rows = np.flatnonzero((target >= 0) & ~np.isnan(x))
     rows = rows[~np.isnan(y[target[rows]])]
-    rows = rows[x[rows] < y[target[rows]] + lowest_gap(match)]
+    at = target[rows]
+    end = upper[at] if upper is not None else np.full(len(rows), np.nan)
+    gap = x[rows] - y[at]
+    away = (gap < lowest_gap(match)) | (gap > highest_gap(match)) | (x[rows] > end)
+    rows, at, end = rows[away], at[away], end[away]
     if not len(rows):
         return
-    moved = y[target[rows]] + np.asarray(match.gap.decode(z[rows, i]), dtype=float) * match.unit
+    moved = y[at] + np.asarray(match.gap.decode(z[rows, i]), dtype=float) * match.unit
+    within = end > y[at]  # NaN compares False: no end, the gap as drawn
+    start = y[at] + max(lowest_gap(match), 0.0)
+    share = ndtr(z[rows, i])
+    moved = np.where(within, start + share * np.maximum(end - start, 0.0), moved)
     shift = moved - x[rows]
     _set_seconds(frame, match.column, encoder, rows, moved)
     for c in followers:

@@ -1192,7 +1192,26 @@ def _fit_group(
             else:
                 low, fit, best = mid, dur, got
         return best, fit
-    lo, hi = _window(w, rows, kept, least, step, ranged=False, upper=False)
-    got = _schedule(t, least, lo, hi, step)
-    assert got is not None  # no upper bound: the earliest starts always fit
-    return got, least
+    lo, hi = _window(w, rows, kept, least, step, ranged=False)
+    return _crowded(t, least, lo, hi, kept, step), least
+
+
+def _crowded(
+    t: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray, kept: np.ndarray, step: float
+) -> np.ndarray:
+    """Starts where no schedule keeps every bound: each as near its drawn time as its own window
+    allows, then pushed later only as far as no overlap needs. Lower bounds always hold; an upper
+    bound gives way only on the rows crowded past it (or whose own bounds cross). Dropped for every
+    row of the key, one crowded ICU stay sent the chart events of all others past their stays' ends.
+    A key's intervals kept open still go last."""
+    want = np.where(lo <= hi, np.clip(t, lo, hi), lo)
+    want = np.fmax(np.round(want / step) * step, lo)  # lo is on the grid (or -inf)
+    order = np.lexsort((want, kept))
+    dur = d[order]
+    before = np.r_[0.0, np.cumsum(dur)[:-1]]
+    placed = np.maximum.accumulate(want[order] - before) + before
+    for j in range(1, len(placed)):  # float rounding (sub-second steps) may leave a sliver: push forward
+        placed[j] = max(placed[j], placed[j - 1] + dur[j - 1])
+    out = np.empty(len(t))
+    out[order] = placed
+    return out

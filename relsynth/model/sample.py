@@ -510,6 +510,47 @@ def _one_each(
     return counts
 
 
+def _where_keyed(
+    model: Model,
+    tm: TableModel,
+    table: Table,
+    context: ForeignKey,
+    parent: _Sampled,
+    done: dict[str, _Sampled],
+    counts: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Rows only for context parents that have a row each of them must name: a chart event under
+    its patient names one of the patient's ICU stays (a key the source never leaves NULL, whose
+    match binds it to the context parent). Drawn apart from the stays, a patient drawn no stay
+    had chart events all the same, written without one (1,189 of 5,196). Their rows go to the
+    parents that have one, spread like the counts, so the table keeps its number of rows."""
+    from relsynth.model.relations import comparable
+
+    if not len(counts) or not counts.sum():
+        return counts
+    for fk in model.plan[table.name].secondary:
+        q = done.get(fk.ref_table)
+        matched = dict(tm.key_matches.get(fk.name, []))
+        if q is None or not len(q.frame) or tm.fk_null.get(fk.name, 1.0) > 0:
+            continue
+        if not all(c in matched and matched[c] in q.frame for c in context.columns):
+            continue
+        mine = pd.MultiIndex.from_arrays(
+            [comparable(parent.frame[r]).to_numpy() for r in context.ref_columns]
+        )
+        theirs = pd.MultiIndex.from_arrays(
+            [comparable(q.frame[matched[c]]).to_numpy() for c in context.columns]
+        )
+        has = np.asarray(mine.isin(theirs), dtype=bool)
+        if not has.any() or has.all():
+            continue
+        moved = int(counts[~has].sum())
+        counts = np.where(has, counts, 0)
+        counts = counts + kz.allocate(counts.astype(float), moved, rng)
+    return counts
+
+
 # -- one data table -----------------------------------------------------------------------------
 def _partitioned_parents(
     table: Table, context: ForeignKey, parents: pd.DataFrame, pos: np.ndarray, rng: np.random.Generator
@@ -576,6 +617,7 @@ def _sample_table(
             counts, excess = _thinned(counts, parent.excess, rng)
         if fixed_rows is None:
             counts = _one_each(model, tm, table, context, parent, done, counts, rng)
+        counts = _where_keyed(model, tm, table, context, parent, done, counts, rng)
         bound = children_bound(tm, table, context)
         if bound is not None and counts.max(initial=0) > bound:
             # A key (parent, seq) with seq in 1..3 holds three children per parent, whatever was drawn.
