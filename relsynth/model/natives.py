@@ -315,22 +315,73 @@ def _fit_json(values: list[Any], people: np.ndarray | None = None, k: int = 2) -
         seen.update(keys)
         for key in keys:
             owners.setdefault(key, set()).add(who)
-    # A key of a single document, or of few people, may be data.
-    keep = {key for key, c in seen.items() if c >= max(2, k) and len(owners[key]) >= max(2, k)}
+    # A key of a single document, or of few people, may be data; one every document holds is the
+    # column's schema (Odoo's translated names, {"en_US", "fr_FR"} in each of 10 groups one admin
+    # made: left out as one person's, every document came out {}).
+    every = {key for key, c in seen.items() if c == len(docs) >= 2}
+    keep = every | {key for key, c in seen.items() if c >= max(2, k) and len(owners[key]) >= max(2, k)}
     leaves: dict[str, list[Any]] = {}
     leaf_holders: dict[str, list[int]] = {}
     templates: Counter[str] = Counter()
+    tuples: dict[str, list[tuple[list[Any], int]]] = {}  # each template's documents' leaf values
     for doc, who in zip(docs, holders, strict=True):
-        templates[json.dumps(_skeleton(doc, keep, "", leaves, who, leaf_holders), sort_keys=False)] += 1
+        text = json.dumps(_skeleton(doc, keep, "", leaves, who, leaf_holders), sort_keys=False)
+        templates[text] += 1
+        tuples.setdefault(text, []).append((_leaf_values(doc, keep, []), who))
     top = sorted(templates.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TEMPLATES]
     return {
         "templates": [[t, c] for t, c in top] or [["{}", 1]],  # as text: model files sort keys
         "leaves": {path: _fit_leaf(vals, leaf_holders[path], k) for path, vals in sorted(leaves.items())},
         "text": any(isinstance(v, str) for v in values),
+        "joint": [_fit_joint(tuples[t], k) for t, _ in top],
     }
 
 
-def _draw_leaf(m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard | None) -> Any:
+def _leaf_values(doc: Any, keep: set[str] | None, out: list[Any]) -> list[Any]:
+    """A document's leaf values in the order _skeleton files them (rare keys left out; None: a
+    drawn document, every key kept)."""
+    if isinstance(doc, dict):
+        for key, v in doc.items():
+            if keep is None or key in keep:
+                _leaf_values(v, keep, out)
+    elif isinstance(doc, list):
+        for v in doc:
+            _leaf_values(v, keep, out)
+    else:
+        out.append(doc)
+    return out
+
+
+def _fit_joint(docs: list[tuple[list[Any], int]], k: int) -> dict[str, Any]:
+    """The leaves of one key structure drawn together: a document's values (its name in English
+    and in French) as one value where held by MIN_SUPPORT documents and k people, with their
+    share; and in the others, how often a leaf equals an earlier one ('Public' in both
+    languages). Drawn leaf by leaf, "Great cabinet" came out beside "Super tiroir"."""
+    keys = [json.dumps(values, ensure_ascii=False, default=str) for values, _ in docs]
+    common = common_levels(keys, [who for _, who in docs], k) if len(docs[0][0]) > 1 else []
+    kept = {v for v, _ in common}
+    rest = [values for (values, _), key in zip(docs, keys, strict=True) if key not in kept]
+    same = []
+    width = len(docs[0][0])
+    if rest and all(len(values) == width for values in rest):
+        for j in range(1, width):
+            for i in range(j):
+                share = float(np.mean([isinstance(v[j], str) and v[i] == v[j] for v in rest]))
+                if share > 0:
+                    same.append([i, j, share])
+                    break
+    return {
+        "tuples": [[json.loads(v), c] for v, c in common],
+        "share": 1 - len(rest) / len(docs),
+        "same": same,
+    }
+
+
+def _draw_leaf(
+    m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard | None, shaped: bool = False
+) -> Any:
+    """A leaf's value by its type; ``shaped``: a string from the leaf's shapes where it has some
+    (its common values are drawn with the document's other leaves: _fit_joint)."""
     kind = choice(m["types"], 1, rng)[0]
     if kind == "NoneType" or kind == "null":
         return None
@@ -349,7 +400,12 @@ def _draw_leaf(m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard |
     if kind == "str" and "string" in m:
         s = m["string"]
         # A code list with the share of its rows ("coded"; all rows in a model of one or the other)
-        if s.get("levels") and ("templates" not in s or rng.random() < float(s.get("coded", 1.0))):
+        common = shaped and "templates" in s
+        if (
+            s.get("levels")
+            and not common
+            and ("templates" not in s or rng.random() < float(s.get("coded", 1.0)))
+        ):
             return choice(s["levels"], 1, rng)[0]
         if "templates" not in s:
             return ""  # a string still: a CHECK on the leaf's JSON type holds (jsonb_typeof)
@@ -362,21 +418,56 @@ def _draw_leaf(m: dict[str, Any], rng: np.random.Generator, guard: SourceGuard |
     return None
 
 
-def _fill(node: Any, leaves: dict[str, Any], rng: np.random.Generator, guard: SourceGuard | None) -> Any:
+def _fill(
+    node: Any,
+    leaves: dict[str, Any],
+    rng: np.random.Generator,
+    guard: SourceGuard | None,
+    given: list[Any] | None = None,
+    shaped: bool = False,
+) -> Any:
+    """The skeleton with its leaves drawn; ``given``: the leaves' values in order, taken (popped)
+    instead of drawn."""
     if isinstance(node, dict) and "\x00leaf" in node:
+        if given:
+            return given.pop(0)
         m = leaves.get(node["\x00leaf"])
-        return None if m is None else _draw_leaf(m, rng, guard)
+        return None if m is None else _draw_leaf(m, rng, guard, shaped)
     if isinstance(node, dict):
-        return {k: _fill(v, leaves, rng, guard) for k, v in node.items()}
+        return {k: _fill(v, leaves, rng, guard, given, shaped) for k, v in node.items()}
     if isinstance(node, list):
-        return [_fill(v, leaves, rng, guard) for v in node]
+        return [_fill(v, leaves, rng, guard, given, shaped) for v in node]
     return node
 
 
 def _draw_json(m: dict[str, Any], n: int, rng: np.random.Generator, guard: SourceGuard | None) -> list[str]:
     picks = choice([[i, c] for i, (_, c) in enumerate(m["templates"])], n, rng)
     skeletons = {i: json.loads(m["templates"][i][0]) for i in set(picks)}
-    return [json.dumps(_fill(skeletons[i], m["leaves"], rng, guard), ensure_ascii=False) for i in picks]
+    joint = m.get("joint") or [None] * len(m["templates"])  # an older model file: leaf by leaf
+    return [
+        json.dumps(_document(skeletons[i], m["leaves"], joint[i], rng, guard), ensure_ascii=False)
+        for i in picks
+    ]
+
+
+def _document(
+    skeleton: Any,
+    leaves: dict[str, Any],
+    joint: dict[str, Any] | None,
+    rng: np.random.Generator,
+    guard: SourceGuard | None,
+) -> Any:
+    """One document: a common set of leaf values drawn together at their share, else leaf by leaf
+    (strings from their shapes), each leaf equal to an earlier one as often as the source's."""
+    if joint is None:
+        return _fill(skeleton, leaves, rng, guard)
+    if joint["tuples"] and rng.random() < float(joint["share"]):
+        return _fill(skeleton, leaves, rng, guard, list(choice(joint["tuples"], 1, rng)[0]))
+    values = _leaf_values(_fill(skeleton, leaves, rng, guard, None, bool(joint["tuples"])), None, [])
+    for i, j, share in joint["same"]:
+        if j < len(values) and rng.random() < float(share):
+            values[j] = values[i]
+    return _fill(skeleton, leaves, rng, guard, values) if values else _fill(skeleton, leaves, rng, guard)
 
 
 def _strings(doc: Any, out: list[str]) -> list[str]:

@@ -1,0 +1,73 @@
+"""Attack round 45 (a45a f6), Odoo's translated names: a jsonb {"en_US": .., "fr_FR": ..} per row.
+
+1. In a small table whose rows one admin made (res_groups: 10 groups, create_uid 1), every
+   document came out {}: the keys were taken for one person's data. A key every document holds is
+   the column's schema and is kept.
+2. Elsewhere each language was drawn apart: "Great cabinet" beside "Super tiroir". The leaves of a
+   document are drawn together: a common name keeps its translation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import relsynth
+from tests.conftest import create_database, drop_database, new_db_name, run_sql
+
+
+@pytest.fixture
+def pg(pg_server: str) -> Iterator[Callable[[], str]]:
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(new_db_name("rs_fx45i"))
+        return create_database(pg_server, made[-1])
+
+    yield make
+    for name in made:
+        drop_database(pg_server, name)
+
+
+NAMES = [
+    ("Chair", "Chaise"),
+    ("Table", "Table"),
+    ("Great cabinet", "Grande armoire"),
+    ("Drawer", "Tiroir"),
+    ("Desk", "Bureau"),
+    ("Lamp", "Lampe"),
+]
+
+SCHEMA = """
+create table res_users (id serial primary key, login varchar not null unique);
+insert into res_users (login) select 'user' || i || '@example.com' from generate_series(1, 30) i;
+create table res_groups (id serial primary key, name jsonb not null,
+  create_uid int references res_users);
+insert into res_groups (name, create_uid) select jsonb_build_object('en_US', 'Group ' || i,
+  'fr_FR', 'Groupe ' || i), 1 from generate_series(1, 10) i;
+create table product (id serial primary key, name jsonb not null, create_uid int references res_users);
+"""
+
+
+def _products() -> str:
+    rows = []
+    for i in range(120):
+        en, fr = NAMES[i % len(NAMES)]
+        doc = json.dumps({"en_US": en, "fr_FR": fr}).replace("'", "''")
+        rows.append(f"('{doc}', {1 + i % 30})")
+    return "insert into product (name, create_uid) values " + ", ".join(rows) + ";"
+
+
+def test_translated_names_keep_keys_and_their_translation(pg: Callable[[], str]) -> None:
+    url = pg()
+    run_sql(url, SCHEMA + _products())
+    out = relsynth.sample(relsynth.fit(url), seed=2)
+    groups = [json.loads(v) if isinstance(v, str) else v for v in out["res_groups"]["name"]]
+    assert groups and all(set(doc) == {"en_US", "fr_FR"} for doc in groups)
+    products = [json.loads(v) if isinstance(v, str) else v for v in out["product"]["name"]]
+    pairs = set(NAMES)
+    assert products and all(set(doc) == {"en_US", "fr_FR"} for doc in products)
+    matched = sum((doc["en_US"], doc["fr_FR"]) in pairs for doc in products)
+    assert matched == len(products)
