@@ -315,10 +315,10 @@ def _fit_json(values: list[Any], people: np.ndarray | None = None, k: int = 2) -
         seen.update(keys)
         for key in keys:
             owners.setdefault(key, set()).add(who)
-    # A key of a single document, or of few people, may be data; one every document holds is the
-    # column's schema (Odoo's translated names, {"en_US", "fr_FR"} in each of 10 groups one admin
-    # made: left out as one person's, every document came out {}).
-    every = {key for key, c in seen.items() if c == len(docs) >= 2}
+    # A key of a single document, or of few people, may be data; one every document holds (K of
+    # them at least) is the column's schema (Odoo's translated names, {"en_US", "fr_FR"} in each of
+    # 10 groups one admin made: left out as one person's, every document came out {}).
+    every = {key for key, c in seen.items() if c == len(docs) >= max(2, k)}
     keep = every | {key for key, c in seen.items() if c >= max(2, k) and len(owners[key]) >= max(2, k)}
     leaves: dict[str, list[Any]] = {}
     leaf_holders: dict[str, list[int]] = {}
