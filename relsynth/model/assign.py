@@ -849,7 +849,7 @@ def follow_parent(
     (a learned order through the key: a chart event no later than its stay's end): a chart event
     drawn under its patient lay years after the ICU stay it was given (the stay's time was drawn
     apart from it), where the source's lie within the stay. Where the parent has such an end, the
-    row goes between its two times at its own rank (clipped to the end, rows piled on it). Rows
+    row goes between its two times at its own rank (not clipped to the end: rows piled on it). Rows
     within the source's range keep their own times; orders and derived dates settle after."""
     dims = {d.column: (i, d.encoder) for i, d in enumerate(tm.dims) if d.role == "value" and d.column}
     if match.gap is None or match.column not in dims:
