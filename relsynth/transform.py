@@ -249,20 +249,39 @@ def nobodys(knots: np.ndarray, x: np.ndarray, k: int, decimals: int = 10) -> np.
         return knots
     grid = 10.0**-decimals
     out = np.array(knots, dtype=float)
-    at = np.clip(np.searchsorted(values, out), 0, len(values) - 1)
-    lonely = (values[at] == out) & (counts[at] < k)
+    at = _nearest(values, out)
+    lonely = _at_value(values[at], out) & (counts[at] < k)
     last = len(out) - 1
     for i in np.flatnonzero(lonely):
         j = at[i]
         toward = j - 1 if (i == last and j > 0) or j == len(values) - 1 else j + 1
         a, b = values[j], values[toward]
-        mid = (a + b) / 2
-        # Rounded toward a, on the grid: strictly between a and b, or not moved at all.
-        mid = math.floor(mid / grid) * grid if b > a else math.ceil(mid / grid) * grid
-        mid = round(mid, decimals)
+        mid = a / 2 + b / 2  # no overflow between doubles near 1.8e308
+        # Rounded toward a, on the grid: strictly between a and b, or not moved at all. A double
+        # past 2^52 grid steps is on the grid already (and floor(mid / grid) would overflow).
+        if abs(mid) / grid < 2.0**52:
+            mid = math.floor(mid / grid) * grid if b > a else math.ceil(mid / grid) * grid
+            mid = round(mid, decimals)
         if min(a, b) < mid < max(a, b):
             out[i] = mid
     return out
+
+
+def _nearest(values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Index of the sorted values' nearest to each x."""
+    at = np.clip(np.searchsorted(values, x), 0, len(values) - 1)
+    below = np.clip(at - 1, 0, len(values) - 1)
+    with np.errstate(invalid="ignore"):
+        closer = np.abs(values[below] - x) < np.abs(values[at] - x)
+    return np.where(closer, below, at)
+
+
+def _at_value(values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """x is the value but for a quantile's rounding: a knot that interpolation put a few units in
+    the last place off a row's value (5727365428145490 microseconds for that admission's ...491,
+    5206.080000000001 for a charge of 5206.08) is that row's value all the same."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(values - x) <= 4 * np.spacing(np.maximum(np.abs(values), np.abs(x)))
 
 
 def quantile_knots(x: np.ndarray, k: int) -> np.ndarray:

@@ -57,11 +57,9 @@ from relsynth.transform import (
     Continuous,
     Encoder,
     Temporal,
-    decade_seconds,
     fit_numeric,
     gap_step,
     is_duration,
-    pull_in_tails,
     step_floor,
     text_date_format,
     to_epoch_seconds,
@@ -827,7 +825,7 @@ def _fit_own(
                     output=output,
                     resolution=enc.resolution if step != 1.0 else "second",
                     text_format=fmt,
-                    bounds=_seconds_range(seconds[c], rare_k, output),
+                    bounds=_seconds_range(enc),
                     grain=enc.grain,
                     times=enc.times,
                 )
@@ -2218,22 +2216,21 @@ def _demote_all_rare(table: Table, common: dict[str, set[object]]) -> Table:
     )
 
 
-def _seconds_range(seconds: np.ndarray, tail: int, output: str) -> list[float]:
-    """The column's range, its ends from values at least ``tail`` rows share: the tail-th value from
-    each end, moved out by its distance to the 2*tail-th (the source's own tail width), never past
-    the source's own ends. An outlier (one admission decades before the rest) is then no end of
-    the range; only an end within one tail width of the tail-th value can be one row's value."""
-    known = np.sort(seconds[np.isfinite(seconds)])
-    if not len(known):
-        return []
-    if len(known) < tail:  # no time held by `tail` rows: their decade (as Temporal.fit draws them)
-        return [float(v) for v in decade_seconds(known, output)[[0, -1]]]
-    if tail <= 1 or len(known) < 4 * tail:
-        pulled = pull_in_tails(known, tail)
-        return [float(pulled.min()), float(pulled.max())]
-    lo, hi = known[tail - 1], known[-tail]
-    lo, hi = max(lo - (known[2 * tail - 1] - lo), known[0]), min(hi + (hi - known[-2 * tail]), known[-1])
-    return [float(lo), float(hi)]
+def _seconds_range(own: Temporal) -> list[float]:
+    """The range a time learned as a gap from another (a discharge after its admission) is kept
+    in: the ends the column's own encoder has (``own``, fitted on its values as a plain column's
+    is), pulled in to the K-th value and moved off any one row's value. The column's own min and
+    max, or an end moved out from the K-th value and stopped at them, were one admission's exact
+    discharge time in the model file (attack round 45)."""
+    if own.bounds:  # times of day: Temporal.fit set them from its knots
+        return list(own.bounds)
+    inner = own.inner
+    if isinstance(inner, Continuous) and len(inner.knots):
+        return [float(v) for v in own.position_seconds(inner.knots[[0, -1]])]
+    if isinstance(inner, Categorical) and inner.levels:  # times common enough to be levels
+        known = [float(v) for v in inner.levels if v is not None and np.isfinite(float(v))]
+        return [min(known), max(known)] if known else []
+    return []
 
 
 def _exact_levels(values: pd.Series, people: np.ndarray | None, rare_k: int, col: Column) -> bool:

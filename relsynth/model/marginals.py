@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from relsynth.model.rare import per_person_capped
-from relsynth.transform import Continuous, blur_quantiles, decimals_of, pull_in_tails, quantile_knots
+from relsynth.transform import Continuous, blur_quantiles, decimals_of, nobodys, pull_in_tails, quantile_knots
 
 KNOTS = 201
 MAX_LEVELS = 30  # a JSON string or number with at most this many values, each seen often, is a code
@@ -22,10 +22,16 @@ def quantiles(x: np.ndarray) -> dict[str, Any]:
     x = np.sort(np.asarray(x, dtype=float)[np.isfinite(np.asarray(x, dtype=float))])
     if not len(x):
         return {"knots": [0.0, 1.0], "decimals": 3, "integer": False}
+    raw = x
     x = pull_in_tails(x, MIN_SUPPORT)  # no knot at one row's extreme value
-    knots = quantile_knots(x, min(len(x), KNOTS))  # without overflow between +-1.8e308
+    # A knot per MIN_SUPPORT values, each moved off any one row's value, as a column's own
+    # (transform.Continuous.fit): a range's lower bounds and lengths had a knot per row (every
+    # stay's start and length in the model file, when fewer than KNOTS rows).
+    count = min(KNOTS, len(x), max(2, -(-len(x) // MIN_SUPPORT)))
+    knots = quantile_knots(x, count)  # without overflow between +-1.8e308
     integer = bool(np.all(x == np.round(x)))
     decimals = 0 if integer else decimals_of(x, cap=6)
+    knots = nobodys(knots, raw, MIN_SUPPORT, decimals)
     return {"knots": [float(v) for v in knots], "decimals": decimals, "integer": integer}
 
 
