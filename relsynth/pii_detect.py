@@ -444,9 +444,27 @@ def url(value: str) -> bool:
     return bool(_URL.match(value.strip()))
 
 
+# Two numbers with a dash between (MIMIC's anchor_year_group '2008 - 2010', an income band
+# '50000 - 74999'): a range, unless written as a phone's two groups ('2345-6789').
+_RANGE = re.compile(r"^(\d+(?:\.\d+)?)(\s*)[-\u2013](\s*)(\d+(?:\.\d+)?)$")
+
+
+def number_range(value: str) -> bool:
+    """A range of two numbers, first the smaller: spaced around its dash ('2008 - 2010', '10000 -
+    20000'), or two years of a span ('2008-2010', a season '1998-1999'); '555-1234' is a phone."""
+    m = _RANGE.match(value.strip())
+    if m is None:
+        return False
+    low, high = float(m.group(1)), float(m.group(4))
+    if m.group(2) and m.group(3):
+        return low < high
+    years = all(len(g) == 4 for g in (m.group(1), m.group(4))) and 1000 <= low <= high <= 2999
+    return years and high - low <= 200
+
+
 def phone(value: str) -> bool:
     text = value.strip()
-    if not _PHONE.match(text) or _NOT_PHONE.match(text):
+    if not _PHONE.match(text) or _NOT_PHONE.match(text) or number_range(text):
         return False
     return sum(c.isdigit() for c in text) >= 7
 
