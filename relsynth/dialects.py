@@ -903,13 +903,17 @@ def spread_sample(
     TABLESAMPLE (REPEATABLE), a hash of the key on MySQL/MariaDB, of the rowid on SQLite. None where
     the dialect offers no such filter (the caller reads the head instead)."""
     import sqlalchemy as sa
+    from sqlalchemy.sql.util import ClauseAdapter
 
     kind = family(conn)
     every = max(2, rows // limit)
     if kind == "postgresql":
         percent = min(100.0, 110.0 * limit / rows)  # a little over: the LIMIT trims, rarely the sample
         sampled = sa.tablesample(t, sa.func.bernoulli(percent), seed=sa.literal(0))
-        query = query.with_only_columns(*[sampled.c[c.name] for c in query.selected_columns]).select_from(
+        # Each column read as the query reads it, from the sample: money cast to numeric
+        # (readable) was read as its text '$1,234.56', then taken for no number (all NULL).
+        adapt = ClauseAdapter(sampled)
+        query = query.with_only_columns(*[adapt.traverse(c) for c in query.selected_columns]).select_from(
             sampled
         )
         return list(conn.execute(query.order_by(None).limit(limit)).all())
