@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from relsynth.graph import Plan
+from relsynth.model.namers import subject_named
 from relsynth.schema import ForeignKey, Kind, Table
 
 if TYPE_CHECKING:
@@ -115,6 +116,9 @@ def graph_facts(plan: Plan) -> RenderableType:
     ]
     if contexts:
         lines.append(("context parents", "; ".join(contexts)))
+    named = _people_by_name(plan)
+    if named:
+        lines.append(("people named by", "; ".join(named) + " (by name; fit -v says what the data chose)"))
     pii = []
     for t in (schema.table(n) for n in plan.order):
         cols = [f"{c.name}={c.pii}" for c in t.columns if c.pii]
@@ -141,6 +145,22 @@ def graph_facts(plan: Plan) -> RenderableType:
         text.append(f"{key:>{width}}  ", style="bold")
         text.append(value + "\n")
     return text
+
+
+def _people_by_name(plan: Plan) -> list[str]:
+    """The column that names each flat table's people by its name (pid, patient_id): whose rare
+    values are counted by it. A table under a parent is its parent's people's, and said so above."""
+    out = []
+    for n in plan.order:
+        tp = plan[n]
+        if tp.role != "data" or tp.context is not None:
+            continue
+        t = plan.schema.table(n)
+        keyed = t.fk_columns() | {c for cols in t.keysets() for c in cols}
+        cols = [c.name for c in t.columns if c.name not in keyed and subject_named(c.name)]
+        if cols:
+            out.append(f"{n}({', '.join(cols)})")
+    return out
 
 
 # Inferred keys listed one per line in the summary; more are counted (--columns shows each).

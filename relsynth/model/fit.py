@@ -26,6 +26,7 @@ from relsynth.model import (
     by_level,
     exact_fit,
     guards,
+    namers,
     natives,
     persons,
     rare,
@@ -1814,19 +1815,6 @@ IDENTIFYING_PII = frozenset(
 )
 
 
-# A column named after whom the row is about, however its value is spelled: patient_id, an MRN's
-# record_no, and the opaque stand-ins a pseudonymised export gives them (patient_ref, person_hash,
-# member_guid, customer_token, subject_identifier).
-_SUBJECT_SUFFIX = r"_?(id|num|no|nr|key|code|ref|hash|guid|uuid|uid|pid|oid|token|identifier)?$"
-# A name that is the row's person wherever it stands (visit_patient_id), or only as the name's
-# first word: created_by_user_id or approver_employee_id name who edited the row, not whom it is about.
-_SUBJECT_COLUMN = re.compile(
-    r"(^|_)(record|subject|participant|patient|person|member|client|customer)"
-    + _SUBJECT_SUFFIX
-    + r"|^(user|employee|owner|account|student|enrollee|beneficiary|insured|resident|donor)"
-    + _SUBJECT_SUFFIX
-)
-
 # A value that is an opaque identifier: a hex digest (MD5, SHA-1, SHA-256) or a UUID.
 _OPAQUE_VALUE = re.compile(
     r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?"
@@ -1884,7 +1872,7 @@ def _named_owner(
         return None, None
     skip = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns} | data_keys
     keyed_columns = {c for cols in table.keysets() for c in cols}
-    best: tuple[int, str] | None = None
+    best: tuple[int, str, bool] | None = None  # distinct values, column, named after the person
     traits = _TraitCache(frame)  # each column's codes once, not once per candidate (wide tables)
     for col in table.columns:
         if col.name in skip or col.name not in frame or col.type.values:
@@ -1895,12 +1883,17 @@ def _named_owner(
         # a column of a UNIQUE key: a type-2 dimension's customer_id of UNIQUE (customer_id,
         # valid_from) keys its versions, whose periods must not overlap (taken for the person, it
         # was drawn afresh per row and every customer lost its one current version).
-        subject = bool(_SUBJECT_COLUMN.search(col.name.lower())) and col.name not in keyed_columns
+        subject = namers.subject_named(col.name) and col.name not in keyed_columns
         opaque = _opaque_identifier(col, frame[col.name]) and col.name not in keyed_columns
         named = col.pii in IDENTIFYING_PII or subject or opaque
         if not (named or col.kind in {Kind.CATEGORICAL, Kind.ID} or whole):
             continue
-        known = frame[col.name].dropna()
+        # A "none" value (post_parent's 0 on most posts) names no one, and a parent row of the
+        # same table is not whom a row is about: namers.py.
+        values = namers.as_people(frame[col.name])
+        if namers.names_own_rows(table, frame, col.name, values):
+            continue
+        known = values.dropna()
         distinct, rows = int(known.astype(str).nunique()), len(known)
         if source is not None and 2 * distinct > rows and distinct >= 2 * k:  # an MRN, thinned
             spread = source.spread(table.name, col.name)  # one count over the table, for such columns only
@@ -1908,7 +1901,13 @@ def _named_owner(
                 rows, distinct = spread
         # A person on several rows: two or more per value on average (patients sharing a family
         # e-mail are still one row each).
-        if distinct < 2 * k or 2 * distinct > rows or (best is not None and distinct <= best[0]):
+        # A column named after the person (pid) goes before a code that fixes traits (an
+        # encounter number fixing its date): a patient's six visits are one person, not six.
+        if (
+            distinct < 2 * k
+            or 2 * distinct > rows
+            or (best is not None and (best[2], best[0]) >= (subject, distinct))
+        ):
             continue
         # A name like a key (TrackId, member_id) into a table not in the run: a code of a row of
         # it (each track one price) unless it fixes a date or personal data (member_id -> birth).
@@ -1919,10 +1918,10 @@ def _named_owner(
             or _fixes_a_trait(table, frame, col.name, skip, numbers=not keylike, cache=traits)
             or (opaque and _fixes_a_category(table, frame, col.name, skip, k))
         ):
-            best = (distinct, col.name)
+            best = (distinct, col.name, subject)
     if best is None:
         return None, None
-    return best[1], rare.entities(frame, (best[1],))
+    return best[1], rare.entities(namers.as_people(frame[best[1]]).to_frame(), (best[1],))
 
 
 def kept_codes(schema: Schema, table: Table, frame: pd.DataFrame, people: np.ndarray | None) -> set[str]:
