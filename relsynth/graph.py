@@ -318,6 +318,10 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
             # Named like one, a code list may be in the key of a fact row that is no link (i2b2's
             # observation_fact: patient, concept, start, instance, ...): its concept is an attribute.
             attribute = attribute or (named and any(_beyond_links(tables[v]) for v in children))
+            # A list keyed by a code of its own ('d001') is a code list in the key of a dated
+            # membership too (employees' dept_emp: emp_no, dept_no, from and to): as data, 9
+            # departments' names came out as random letters, and one at --scale 0.1.
+            attribute = attribute or (_code_keyed(t) and any(_measures(tables[v]) for v in children))
             reason = None
             if children and attribute and named and ratio >= 1 and t.row_count <= 100_000:
                 reason = f"{t.row_count} rows, named like a code list, referenced by {len(children)} table(s)"
