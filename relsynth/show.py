@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from relsynth.graph import Plan
-from relsynth.model.namers import subject_named
+from relsynth.model.namers import patient_named, subject_named
 from relsynth.schema import ForeignKey, Kind, Table
 
 if TYPE_CHECKING:
@@ -158,6 +158,8 @@ def _people_by_name(plan: Plan) -> list[str]:
         t = plan.schema.table(n)
         keyed = t.fk_columns() | {c for cols in t.keysets() for c in cols}
         cols = [c.name for c in t.columns if c.name not in keyed and subject_named(c.name)]
+        first = [c for c in cols if patient_named(c)]  # before a bare `user`, who entered the row
+        cols = first[:1] or cols
         if cols:
             out.append(f"{n}({', '.join(cols)})")
     return out

@@ -59,18 +59,23 @@ def test_a_zero_patient_is_no_patient() -> None:
     assert (out["test"] == "walkin_panel").mean() > 0.3  # source: 60%
 
 
-def _billing(column: str) -> pd.DataFrame:
+def _billing(column: str, staff: bool = False, lines: int = 1) -> pd.DataFrame:
     """OpenEMR's billing: no foreign keys, the patient in ``pid``, one encounter number per visit;
-    patient 7 alone holds B20.RARE, on six visits."""
+    patient 7 alone holds B20.RARE, on six visits. The encounter number fixes its visit's date (a
+    code that fixes a trait, as the patient does): taken for the person, the six were six people."""
     rng = np.random.default_rng(8)
     rows, enc = [], 0
     for pid in range(1, 301):
         for _ in range(6 if pid == 7 else int(rng.integers(1, 7))):
             enc += 1
-            for j in range(int(rng.integers(1, 3))):
+            day = pd.Timestamp("2018-01-01") + pd.Timedelta(hours=int(rng.integers(40_000)))
+            for j in range(int(rng.integers(lines, lines + 3))):
                 code = "B20.RARE" if pid == 7 and j == 0 else str(rng.choice(["99213", "99214", "I10"]))
-                rows.append((pid, enc, code, float(rng.choice([0, 35, 75]))))
-    frame = pd.DataFrame(rows, columns=[column, "encounter", "code", "fee"])
+                user = f"staff{rng.integers(12)}"  # who entered the row, not whom it is about
+                rows.append((pid, enc, day, code, float(rng.choice([0, 35, 75])), user))
+    frame = pd.DataFrame(rows, columns=[column, "encounter", "date", "code", "fee", "user"])
+    if not staff:
+        frame = frame.drop(columns="user")
     frame.insert(0, "id", range(1, len(frame) + 1))
     return frame
 
@@ -83,15 +88,23 @@ def test_a_code_one_pid_holds_is_not_written(tmp_path: Path) -> None:
     assert "B20.RARE" not in text
 
 
+def test_the_patient_goes_before_an_encounter_number_fixing_its_date() -> None:
+    """Both name people (the encounter fixes its visit's date), the encounter more of them: the
+    patient's six visits are one person, not six (OpenEMR's billing and forms)."""
+    model = relsynth.fit({"billing": _billing("patient_id", lines=2)}, seed=1)
+    for seed in (1, 2):
+        assert "B20.RARE" not in set(relsynth.sample(model, seed=seed, scale=2.0)["billing"]["code"])
+
+
 def test_inspect_says_which_column_names_a_flat_tables_people(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'emr.db'}"
     engine = sa.create_engine(url)
-    _billing("pid").head(50).to_sql("billing", engine, index=False)
+    _billing("pid", staff=True).head(50).to_sql("billing", engine, index=False)
     engine.dispose()
     result = CliRunner().invoke(main, ["inspect", url])
     assert result.exit_code == 0, result.output
     assert "people named by" in result.output
-    assert "billing(pid)" in result.output
+    assert "billing(pid)" in result.output  # not billing(pid, user): user is who entered the row
 
 
 def _employees_db(path: Path) -> str:

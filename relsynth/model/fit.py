@@ -1872,7 +1872,7 @@ def _named_owner(
         return None, None
     skip = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns} | data_keys
     keyed_columns = {c for cols in table.keysets() for c in cols}
-    best: tuple[int, str, bool] | None = None  # distinct values, column, named after the person
+    best: tuple[int, str, bool] | None = None  # distinct values, column, named after the patient
     traits = _TraitCache(frame)  # each column's codes once, not once per candidate (wide tables)
     for col in table.columns:
         if col.name in skip or col.name not in frame or col.type.values:
@@ -1884,6 +1884,7 @@ def _named_owner(
         # valid_from) keys its versions, whose periods must not overlap (taken for the person, it
         # was drawn afresh per row and every customer lost its one current version).
         subject = namers.subject_named(col.name) and col.name not in keyed_columns
+        patient = subject and namers.patient_named(col.name)
         opaque = _opaque_identifier(col, frame[col.name]) and col.name not in keyed_columns
         named = col.pii in IDENTIFYING_PII or subject or opaque
         if not (named or col.kind in {Kind.CATEGORICAL, Kind.ID} or whole):
@@ -1900,13 +1901,12 @@ def _named_owner(
             if spread is not None:
                 rows, distinct = spread
         # A person on several rows: two or more per value on average (patients sharing a family
-        # e-mail are still one row each).
-        # A column named after the person (pid) goes before a code that fixes traits (an
-        # encounter number fixing its date): a patient's six visits are one person, not six.
+        # e-mail are still one row each). A column named after the patient (pid) goes before a
+        # code that fixes traits (an encounter number fixing its date): six visits are one person.
         if (
             distinct < 2 * k
             or 2 * distinct > rows
-            or (best is not None and (best[2], best[0]) >= (subject, distinct))
+            or (best is not None and (best[2], best[0]) >= (patient, distinct))
         ):
             continue
         # A name like a key (TrackId, member_id) into a table not in the run: a code of a row of
@@ -1918,7 +1918,7 @@ def _named_owner(
             or _fixes_a_trait(table, frame, col.name, skip, numbers=not keylike, cache=traits)
             or (opaque and _fixes_a_category(table, frame, col.name, skip, k))
         ):
-            best = (distinct, col.name, subject)
+            best = (distinct, col.name, patient)
     if best is None:
         return None, None
     return best[1], rare.entities(namers.as_people(frame[best[1]]).to_frame(), (best[1],))

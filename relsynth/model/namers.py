@@ -41,9 +41,21 @@ _SUBJECT_COLUMN = re.compile(
 )
 
 
+# Named after the patient (or member, subject) in any spelling: goes before any other column.
+_PATIENT_COLUMN = re.compile(
+    r"(^|_)(record|subject|participant|patient|person|member|client|customer)" + _SUBJECT_SUFFIX
+)
+
+
 def subject_named(name: str) -> bool:
     """Named after whom the row is about: patient_id, member_hash, or a short spelling (pid)."""
     return bool(_SUBJECT_COLUMN.search(name.lower()) or PERSON_KEY.match(name.lower()))
+
+
+def patient_named(name: str) -> bool:
+    """Named after the patient, member or subject (pid, patient_id, member_hash): not a bare
+    ``user`` or ``owner``, which in a clinical table is often who entered the row."""
+    return bool(_PATIENT_COLUMN.search(name.lower()) or PERSON_KEY.match(name.lower()))
 
 
 def _words(name: str) -> list[str]:
