@@ -852,6 +852,8 @@ def _load_all(conn: sa.Connection, kind: str, engine: sa.Engine, job: _Job) -> N
     _enable_triggers(conn, kind, disabled)
     if not into_existing:
         _recreate_code(conn, kind, schema, names, summary, target_schema=target_schema)
+    elif kind == "postgresql":
+        _refresh_matviews(conn, [target[n] for n in names], summary)
     summary.seconds["constraints"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     expected = {n: summary.rows.get(n, 0) for n in names}
@@ -898,6 +900,56 @@ _SQLITE_REJECTS = {
     "SQLITE_CONSTRAINT_CHECK": "a CHECK constraint",
     "SQLITE_CONSTRAINT_TRIGGER": "a trigger",
 }
+
+
+# The materialized views reading the given tables, directly or through views and other
+# materialized views, with how deep each sits (a view over a view is refreshed after it).
+_MATVIEWS_OVER = """
+WITH RECURSIVE over(oid, depth) AS (
+  SELECT r.ev_class, 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+  WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+    AND d.refobjid = ANY(CAST(:oids AS oid[])) AND r.ev_class <> d.refobjid
+  UNION
+  SELECT r.ev_class, o.depth + 1 FROM over o JOIN pg_depend d ON d.refobjid = o.oid
+  JOIN pg_rewrite r ON r.oid = d.objid
+  WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+    AND r.ev_class <> d.refobjid AND o.depth < 50
+)
+SELECT n.nspname, c.relname FROM over o JOIN pg_class c ON c.oid = o.oid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'm' AND c.relispopulated
+GROUP BY n.nspname, c.relname ORDER BY max(o.depth), 1, 2
+"""
+
+
+def _refresh_matviews(conn: sa.Connection, tables: list[sa.Table], summary: WriteSummary) -> None:
+    """Into existing tables (PostgreSQL): every populated materialized view reading them is
+    refreshed inside the load's transaction. Left alone, a staging copy of production kept each
+    real customer's name and total in its view beside the synthetic tables (attack a45a, 2). One
+    that cannot be refreshed fails the run, so the target is left as it was, never stale."""
+    import sqlalchemy as sa
+
+    oids = [
+        conn.execute(
+            sa.text("SELECT to_regclass(coalesce(quote_ident(:s) || '.', '') || quote_ident(:t))::oid"),
+            {"s": t.schema, "t": t.name},
+        ).scalar_one()
+        for t in tables
+    ]
+    found = conn.execute(sa.text(_MATVIEWS_OVER), {"oids": [int(o) for o in oids if o is not None]}).all()
+    prep = conn.dialect.identifier_preparer
+    for where, name in found:
+        qualified = f"{prep.quote_schema(where)}.{prep.quote(name)}"
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"REFRESH MATERIALIZED VIEW {_percents(conn, qualified)}")
+        except Exception as err:
+            raise RelsynthError(
+                f"materialized view {where}.{name} reads the tables written and could not be "
+                f"refreshed ({_refusal(err)}): nothing was written, so it holds no stale rows; "
+                "refresh rights (its owner) are needed, or drop it before the run"
+            ) from None
+        summary.changes.append(f"materialized view {where}.{name}: refreshed from the synthetic rows")
 
 
 def _rejected(err: BaseException, table: str, columns: Iterable[str] = ()) -> RelsynthError | None:

@@ -1,0 +1,51 @@
+"""Fixes of attack a45a (README-only attacker, PostgreSQL AdventureWorks/Odoo-like databases).
+
+1. `--into-existing --replace` left materialized views over the written tables unrefreshed: a
+   staging copy of production kept every real customer's name and total in its view.
+2. A default drawing from a sequence inside an expression (Odoo's numbering,
+   `'S' || lpad(nextval('so_seq')::text, 5, '0')`) crashed the write (DataError 22023).
+3. A self-reference whose table's key is also an FK (AdventureWorks' employee -> person) came out
+   with manager loops, and the integrity check passed them.
+4. Audit columns (create_uid -> a small users table) collapsed a catalog: 250 products -> 6.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import relsynth
+from tests.conftest import run_raw, scalar
+
+SHOP = [
+    "CREATE TABLE customer (id serial PRIMARY KEY, name varchar NOT NULL)",
+    "INSERT INTO customer (name) SELECT 'Customer ' || g FROM generate_series(1, 60) g",
+    "CREATE TABLE orders (id serial PRIMARY KEY, customer_id int NOT NULL REFERENCES customer,"
+    " total numeric(10,2) NOT NULL)",
+    "INSERT INTO orders (customer_id, total) SELECT 1 + g % 60, (g * 7919 % 900)::numeric / 3"
+    " FROM generate_series(1, 300) g",
+    "CREATE VIEW v_orders AS SELECT customer_id, total FROM orders",
+    "CREATE MATERIALIZED VIEW mv_totals AS SELECT c.id, c.name, sum(o.total) spent"
+    " FROM customer c JOIN orders o ON o.customer_id = c.id GROUP BY 1, 2",
+    "CREATE MATERIALIZED VIEW mv_count AS SELECT count(*) n FROM v_orders",
+    "CREATE MATERIALIZED VIEW mv_top AS SELECT max(spent) top FROM mv_totals",
+]
+
+STALE = (
+    "SELECT count(*) FROM mv_totals m WHERE (m.id, m.name, m.spent) NOT IN"
+    " (SELECT c.id, c.name, sum(o.total) FROM customer c JOIN orders o ON o.customer_id = c.id GROUP BY 1, 2)"
+)
+
+
+@pytest.mark.postgresql
+def test_into_existing_refreshes_the_materialized_views_over_the_written_tables(pg_db) -> None:
+    source, target = pg_db(), pg_db()
+    run_raw(source, *SHOP)
+    run_raw(target, *SHOP)  # a staging restore of production
+    summary = relsynth.synthesize(source, target, into_existing=True, replace=True, seed=1)
+    assert scalar(target, STALE) == 0
+    assert scalar(target, "SELECT count(*) FROM mv_totals WHERE name LIKE 'Customer %'") == 0
+    assert scalar(target, "SELECT n FROM mv_count") == scalar(target, "SELECT count(*) FROM orders")
+    # a materialized view over another one is refreshed after it
+    assert scalar(target, "SELECT top FROM mv_top") == scalar(target, "SELECT max(spent) FROM mv_totals")
+    said = "\n".join(summary["write"].changes)
+    assert "mv_totals: refreshed" in said
