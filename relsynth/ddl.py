@@ -864,7 +864,10 @@ def build(
     }
     if not same:
         follow_references(schema, types, dst)
-    drawn_from = {user: q for q in schema.sequences for user in q.used_by}
+    drawn_from: dict[tuple[str, str], list[PgSequence]] = {}
+    for q in schema.sequences:
+        for user in q.used_by:
+            drawn_from.setdefault(user, []).append(q)
     binary = case_sensitive_collation(schema, names, src, dst, text_collation)
     if binary:
         out.changes.append(
@@ -909,7 +912,7 @@ def build(
         before: list[Any] = []  # sequences to create before the table (if not there already)
         for col in table.columns:
             typ, note = types[name][col.name]
-            if target == "sqlite" and _numbers_itself(table, col) and _spelled(typ, dst) != "INTEGER":
+            if target == "sqlite" and _numbers_itself(table, col, src) and _spelled(typ, dst) != "INTEGER":
                 typ, note = _sqlite_rowid_key(name, col)
             if strict and _spelled(typ, dst).split("(")[0].split()[0] not in STRICT_TYPES:  # TEXT COLLATE ..
                 typ = _native("ANY")  # a STRICT table's ANY column reflects as NUMERIC, which STRICT refuses
@@ -955,11 +958,30 @@ def build(
                         f"{name}.{col.name}: generated column is a plain column here: its values are learned "
                         "like any column's (its expression is not translated)"
                     )
-            serial = bool(col.default and "nextval(" in col.default)
-            auto = _numbers_itself(table, col)
+            serial = _serial(col, src)
+            auto = _numbers_itself(table, col, src)
             # Its own sequence (PostgreSQL, or MariaDB's SEQUENCE outside a several-database run)
             recreates = target == "postgresql" or (target == "mysql" and not schema.schemas)
-            drawn = drawn_from.get((name, col.name)) if recreates and same else None
+            draws = drawn_from.get((name, col.name), []) if recreates and same else []
+            drawn = draws[0] if draws and (serial or target != "postgresql") else None
+            if draws and drawn is None:  # nextval() inside an expression: its sequences, then the expression
+                where = _where(table, target_schema, own_schemas)
+                renamed = {}
+                for q in draws:
+                    seq, users = out.sequences.get((where, q.name)) or (_sequence(sa, q, where), [])
+                    if not users:
+                        before.append(seq)
+                    users.append((name, col.name))
+                    out.sequences[(where, q.name)] = (seq, users)
+                    renamed[q.name] = ".".join(_pg_ident(n) for n in (where, q.name) if n)
+                    if q.owned_by == (name, col.name):
+                        owned.append((seq, col.name))
+                kw["server_default"] = source_sql(_renamed_nextvals(col.default or "", renamed))
+            elif _nextval_inside(col, src) and target == "postgresql" and same:
+                out.changes.append(
+                    f"{name}.{col.name}: DEFAULT {col.default} -> no default (a sequence it uses is not "
+                    "recreated)"
+                )
             if drawn is not None:  # its own sequence, by name, not an identity
                 where = _where(table, target_schema, own_schemas)
                 seq, users = out.sequences.get((where, drawn.name)) or (
@@ -1063,7 +1085,9 @@ def build(
                 kwargs["sqlite_strict"] = True
             if opts.get("sqlite_autoincrement") == "True":  # rowids never reused
                 kwargs["sqlite_autoincrement"] = True
-        if target == "sqlite" and any(c.identity_start and _numbers_itself(table, c) for c in table.columns):
+        if target == "sqlite" and any(
+            c.identity_start and _numbers_itself(table, c, src) for c in table.columns
+        ):
             # Only an AUTOINCREMENT table has a counter to start at the source's START WITH 1000
             # (writer.py sets it), as a sequence never gives a number twice either.
             kwargs["sqlite_autoincrement"] = True
@@ -1297,10 +1321,51 @@ def _register_invisible() -> None:
     return None
 
 
-def _numbers_itself(table: Table, col: Column) -> bool:
+def _serial(col: Column, src: str = "") -> bool:
+    """A default that is a sequence's next value itself; not one using it inside an expression
+    (PostgreSQL's ``'S' || lpad(nextval('seq')::text, 5, '0')``: an identity on that text column
+    was an internal error, 22023, attack a45a)."""
+    return bool(col.default and "nextval(" in col.default) and not _nextval_inside(col, src)
+
+
+def _nextval_inside(col: Column, src: str) -> bool:
+    """A PostgreSQL default calling nextval() inside a larger expression."""
+    default = col.default or ""
+    return (
+        dialects.family(src) == "postgresql"
+        and "nextval(" in default
+        and _PLAIN_NEXTVAL.match(default) is None
+    )
+
+
+_PLAIN_NEXTVAL = re.compile(r"^\s*nextval\('((?:[^']|'')*)'(?:::regclass)?\)\s*$", re.IGNORECASE)
+_ANY_NEXTVAL = re.compile(r"nextval\('((?:[^']|'')*)'(::regclass)?\)", re.IGNORECASE)
+
+
+def _pg_ident(name: str) -> str:
+    """A PostgreSQL identifier, always quoted (inside a regclass string)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _renamed_nextvals(default: str, names: dict[str, str]) -> str:
+    """An expression default with each nextval('seq') naming the sequence as recreated (in the
+    table's schema in the target, which may not be the source's)."""
+
+    def swap(m: re.Match[str]) -> str:
+        used = m.group(1).replace("''", "'")
+        local = used.split(".")[-1].strip('"')
+        new = names.get(local)
+        if new is None:
+            return m.group(0)
+        return "nextval('" + new.replace("'", "''") + "'::regclass)"
+
+    return _ANY_NEXTVAL.sub(swap, default)
+
+
+def _numbers_itself(table: Table, col: Column, src: str = "") -> bool:
     """An identity, serial or AUTO_INCREMENT column that is the whole primary key: the target
     numbers new rows in it by itself."""
-    serial = bool(col.default and "nextval(" in col.default)
+    serial = _serial(col, src)
     return bool(
         (col.identity or serial)
         and table.primary_key == (col.name,)

@@ -734,6 +734,8 @@ def _parenthesised_after_as(definition: str) -> str | None:
 
 
 NEXTVAL = re.compile(r"^\s*nextval\('((?:[^']|'')*)'(?:::regclass)?\)\s*$", re.IGNORECASE)
+# nextval('seq') anywhere in a default: Odoo numbers orders by 'S' || lpad(nextval('seq')::text, ..)
+NEXTVAL_ANYWHERE = re.compile(r"nextval\('((?:[^']|'')*)'(?:::regclass)?\)", re.IGNORECASE)
 
 
 def _sequences(conn: sa.Connection, schema: str | None, tables: list[Table]) -> tuple[PgSequence, ...]:
@@ -745,10 +747,7 @@ def _sequences(conn: sa.Connection, schema: str | None, tables: list[Table]) -> 
     here = schema or dialects.default_schema(conn) or "public"
     found: dict[str, PgSequence] = {}
     for table in tables:
-        for col in table.columns:
-            m = NEXTVAL.match(col.default or "")
-            if m is None:
-                continue
+        for col, m in ((c, m) for c in table.columns for m in NEXTVAL_ANYWHERE.finditer(c.default or "")):
             row = conn.execute(
                 sa.text(
                     "SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, "
@@ -777,7 +776,8 @@ def _sequences(conn: sa.Connection, schema: str | None, tables: list[Table]) -> 
                 cycle=bool(row[7]),
                 owned_by=(owner[0], owner[1]) if owner and owner[2] == here else None,
             )
-            found[row[1]] = replace(seq, used_by=(*seq.used_by, (table.name, col.name)))
+            if (table.name, col.name) not in seq.used_by:
+                found[row[1]] = replace(seq, used_by=(*seq.used_by, (table.name, col.name)))
     return tuple(found.values())
 
 

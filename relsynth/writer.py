@@ -1586,7 +1586,7 @@ def _advance_defaults(conn: sa.Connection, t: sa.Table, columns: list[str]) -> l
             drawn.setdefault(seq, []).append(column)
     out = []
     for seq, cols in drawn.items():
-        tops = [conn.execute(sa.select(sa.func.max(t.c[c]))).scalar_one() for c in cols]
+        tops = [conn.execute(sa.select(sa.func.max(_drawn_number(t.c[c])))).scalar_one() for c in cols]
         ints = [int(v) for v in tops if isinstance(v, (int, Decimal)) and int(v) == v]
         if ints and not _setval(conn, seq, max(ints), back=False):
             out.append(f"{seq} (the DEFAULT of {t.name}.{cols[0]})")
@@ -1610,6 +1610,18 @@ def _sqlite_counter(conn: sa.Connection, t: sa.Table, column: str, start: int) -
     if conn.execute(sa.update(counters).where(counters.c.name == t.name).values(seq=start - 1)).rowcount:
         return
     conn.execute(sa.insert(counters).values(name=t.name, seq=start - 1))
+
+
+def _drawn_number(column: sa.Column) -> Any:
+    """The number a column's value took from its sequence: the value itself, or in a text built
+    around it ('S' || lpad(nextval(..)::text, 5, '0') -> 'S01000') its last run of digits, so
+    that the application's next row is numbered past the loaded ones."""
+    import sqlalchemy as sa
+
+    if isinstance(column.type, sa.Integer | sa.Numeric):
+        return column
+    digits = sa.func.substring(sa.cast(column, sa.Text), r"(\d{1,18})\D*$")
+    return sa.cast(digits, sa.BigInteger)
 
 
 def _mariadb_sequences(

@@ -49,3 +49,26 @@ def test_into_existing_refreshes_the_materialized_views_over_the_written_tables(
     assert scalar(target, "SELECT top FROM mv_top") == scalar(target, "SELECT max(spent) FROM mv_totals")
     said = "\n".join(summary["write"].changes)
     assert "mv_totals: refreshed" in said
+
+
+@pytest.mark.postgresql
+def test_a_default_using_a_sequence_inside_an_expression_keeps_it(pg_db) -> None:
+    source, target = pg_db(), pg_db()
+    run_raw(
+        source,
+        "CREATE SEQUENCE so_seq START 1000",
+        "CREATE TABLE so (id serial PRIMARY KEY, name varchar NOT NULL"
+        " DEFAULT ('S' || lpad(nextval('so_seq')::text, 5, '0')), amount int)",
+        "INSERT INTO so (amount) SELECT g FROM generate_series(1, 40) g",
+    )
+    relsynth.synthesize(source, target, seed=1)
+    assert scalar(target, "SELECT count(*) FROM so") == 40
+    assert scalar(target, "SELECT start_value FROM pg_sequences WHERE sequencename = 'so_seq'") == 1000
+    assert "nextval" in scalar(
+        target,
+        "SELECT column_default FROM information_schema.columns WHERE table_name = 'so' AND column_name = 'name'",
+    )
+    loaded = scalar(target, "SELECT max(substring(name from '(\\d+)$')::bigint) FROM so")
+    run_raw(target, "INSERT INTO so (amount) VALUES (1)")
+    new = scalar(target, "SELECT name FROM so WHERE id = (SELECT max(id) FROM so)")
+    assert new.startswith("S") and int(new[1:]) > max(int(loaded or 0), 999)
