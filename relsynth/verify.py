@@ -20,6 +20,7 @@ class Verification:
     duplicate_keys: dict[str, int] = field(default_factory=dict)
     not_null: dict[str, int] = field(default_factory=dict)
     checks: dict[str, int] = field(default_factory=dict)
+    loops: dict[str, int] = field(default_factory=dict)  # rows whose chain of parents loops
 
     @property
     def problems(self) -> int:
@@ -29,6 +30,7 @@ class Verification:
             + sum(self.duplicate_keys.values())
             + sum(self.not_null.values())
             + sum(self.checks.values())
+            + sum(self.loops.values())
             + wrong_counts
         )
 
@@ -42,6 +44,7 @@ class Verification:
         out += [f"duplicate key {k}: {v}" for k, v in self.duplicate_keys.items() if v]
         out += [f"NULL in NOT NULL {k}: {v}" for k, v in self.not_null.items() if v]
         out += [f"CHECK {k}: {v}" for k, v in self.checks.items() if v]
+        out += [f"rows whose parent chain loops {k}: {v}" for k, v in self.loops.items() if v]
         return out
 
 
@@ -109,6 +112,8 @@ def verify(
                 .where(parent.c[fk.ref_columns[0]].is_(None))
             )
             out.orphans[fk.label] = _scalar(conn, query)
+            if fk.ref_table == name:
+                out.loops[fk.label] = _looping(conn, t, fk.columns, fk.ref_columns)
         if check_sql:
             same = dialects.family(schema.dialect) == dialects.family(conn.dialect.name)
             for check in table.checks:
@@ -128,3 +133,30 @@ def verify(
                 except Exception:  # an expression that does not run here (another dialect's CHECK)
                     continue
     return out
+
+
+def _looping(conn: sa.Connection, t: sa.Table, columns: tuple[str, ...], refs: tuple[str, ...]) -> int:
+    """Rows of a self-reference whose chain of parents never reaches a root (a NULL, a row naming
+    itself, or a key not there): a loop, where the README promises a forest. Every key was valid,
+    so 299 of 300 employees in manager loops passed as "0 problems" (attack a45a)."""
+    import numpy as np
+    import pandas as pd
+    import sqlalchemy as sa
+
+    rows = conn.execute(sa.select(*(t.c[c] for c in dict.fromkeys((*columns, *refs))))).all()
+    if not rows:
+        return 0
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(dict.fromkeys((*columns, *refs))))
+    own = pd.MultiIndex.from_frame(frame[list(refs)].astype(object))
+    named = pd.MultiIndex.from_frame(frame[list(columns)].astype(object))
+    if not own.is_unique:
+        return 0  # duplicate keys are counted as such
+    up = np.asarray(own.get_indexer(named), dtype=np.int64)
+    up[frame[list(columns)].isna().any(axis=1).to_numpy()] = -1
+    n = len(up)
+    up[up == np.arange(n)] = -1
+    ext = np.append(up, -1)  # position n: the roots' parent, its own
+    ext[ext < 0] = n
+    for _ in range(int(np.ceil(np.log2(n + 1))) + 1):
+        ext = ext[ext]
+    return int((ext[:n] != n).sum())

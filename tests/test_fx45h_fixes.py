@@ -72,3 +72,80 @@ def test_a_default_using_a_sequence_inside_an_expression_keeps_it(pg_db) -> None
     run_raw(target, "INSERT INTO so (amount) VALUES (1)")
     new = scalar(target, "SELECT name FROM so WHERE id = (SELECT max(id) FROM so)")
     assert new.startswith("S") and int(new[1:]) > max(int(loaded or 0), 999)
+
+
+def _loops(ids: list[int], ups: list[int | None]) -> int:
+    parent = dict(zip(ids, ups, strict=True))
+    bad = 0
+    for start in ids:
+        seen, at = set(), start
+        while at is not None and at in parent:
+            if at in seen:
+                bad += 1
+                break
+            seen.add(at)
+            at = parent[at]
+    return bad
+
+
+def test_a_self_reference_law_drawn_again_makes_no_loops() -> None:
+    """Managers are salaried in the source (a law of the forest): rows whose drawn manager was not
+    were given another among every salaried row, their own reports included, with no time to
+    order them: 299 of 300 AdventureWorks employees ended in manager loops."""
+    import numpy as np
+    import pandas as pd
+
+    from relsynth.model import selfrefs
+    from relsynth.model.keys import Forest
+    from relsynth.schema import Column, ForeignKey, SqlType, Table
+
+    n = 300
+    rng = np.random.default_rng(3)
+    ups = [None] + [int(rng.integers(1, i + 1)) for i in range(1, n)]  # a tree: parents come first
+    frame = pd.DataFrame(
+        {"id": np.arange(1, n + 1), "manager": pd.array(ups, dtype="Int64"), "salaried": rng.random(n) < 0.1}
+    )
+    fk = ForeignKey(name="mgr", columns=("manager",), ref_table="e", ref_columns=("id",), table="e")
+    table = Table(
+        name="e",
+        columns=(
+            Column("id", SqlType("integer"), nullable=False),
+            Column("manager", SqlType("integer")),
+            Column("salaried", SqlType("boolean"), nullable=False),
+        ),
+        primary_key=("id",),
+        foreign_keys=(fk,),
+    )
+    forest = Forest(level_share=[0.1, 0.9], degree=[0.0, 1.0], target_values=[["salaried", True]])
+    assert selfrefs.keep(table, frame, (fk,), {"mgr": forest}, rng) > 0
+    ids, got = frame["id"].tolist(), [None if pd.isna(v) else int(v) for v in frame["manager"]]
+    assert _loops(ids, got) == 0
+    assert sum(v is not None for v in got) > n // 2  # still a forest with links, not all roots
+
+
+def test_the_integrity_check_counts_rows_whose_parent_chain_loops(tmp_path) -> None:
+    import sqlalchemy as sa
+
+    from relsynth.schema import Column, ForeignKey, Schema, SqlType, Table
+    from relsynth.verify import verify
+
+    fk = ForeignKey(name="up", columns=("up",), ref_table="t", ref_columns=("id",), table="t")
+    table = Table(
+        name="t",
+        columns=(Column("id", SqlType("integer"), nullable=False), Column("up", SqlType("integer"))),
+        primary_key=("id",),
+        foreign_keys=(fk,),
+    )
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 't.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, up INTEGER REFERENCES t(id))")
+        # a tree (1 <- 2 <- 3), a row naming itself (8), and a loop 4 -> 5 -> 6 -> 4 with 7 under it
+        conn.exec_driver_sql(
+            "INSERT INTO t VALUES (1, NULL), (2, 1), (3, 2), (4, 5), (5, 6), (6, 4), (7, 6), (8, 8)"
+        )
+        t = sa.Table("t", sa.MetaData(), autoload_with=conn)
+        got = verify(conn, Schema(tables=(table,), dialect="sqlite"), {"t": t})
+    engine.dispose()
+    assert got.loops == {fk.label: 4}
+    assert got.problems == 4
+    assert any("loops" in line for line in got.lines())
