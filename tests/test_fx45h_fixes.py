@@ -149,3 +149,36 @@ def test_the_integrity_check_counts_rows_whose_parent_chain_loops(tmp_path) -> N
     assert got.loops == {fk.label: 4}
     assert got.problems == 4
     assert any("loops" in line for line in got.lines())
+
+
+def test_child_counts_capped_by_rare_k_keep_every_row_when_few_parents_hold_children() -> None:
+    """4 of 6 categories hold the 250 products: the 5th largest count is 0, and capping every
+    category at one product wrote 6 of 250 (and 10 of their 350 variants)."""
+    import numpy as np
+
+    from relsynth.model.fit import _most_children
+
+    counts = np.array([0.0, 45.0, 0.0, 90.0, 55.0, 60.0])
+    out = _most_children(counts, 5, np.random.default_rng(1))
+    assert out.sum() == counts.sum()
+    assert out.max() < counts.max()  # no category keeps its own count of 90
+
+
+def test_a_table_written_with_under_half_its_rows_is_warned_about(tmp_path) -> None:
+    import sqlalchemy as sa
+
+    from relsynth.cli import _shrunk
+    from relsynth.writer import WriteSummary
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v REAL)")
+        conn.exec_driver_sql("INSERT INTO t (v) VALUES " + ", ".join(f"({i * 1.5})" for i in range(40)))
+    engine.dispose()
+    model = relsynth.fit(url, seed=1)
+    lost = _shrunk(model, WriteSummary(target="x", rows={"t": 6}), 1.0, {}, [])
+    assert len(lost) == 1 and lost[0].startswith("WARNING: t: 6 rows written where 40")
+    assert _shrunk(model, WriteSummary(target="x", rows={"t": 40}), 1.0, {}, []) == []
+    assert _shrunk(model, WriteSummary(target="x", rows={"t": 4}), 0.1, {}, []) == []
+    assert _shrunk(model, WriteSummary(target="x", rows={"t": 6}), 1.0, {"t": 6}, []) == []

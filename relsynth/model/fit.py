@@ -3184,6 +3184,9 @@ def _most_children(counts: np.ndarray, k: int, rng: np.random.Generator) -> np.n
     if k <= 1 or len(counts) <= k:
         return counts
     cap = max(float(np.sort(counts)[-k]), 1.0)  # that a few parents have any child is not theirs
+    # Room for every row: where fewer than k parents hold children (4 of 6 categories hold 250
+    # products), a cap of one lost 244 of them; at the mean count, the rows are the table's.
+    cap = max(cap, float(np.ceil(counts.sum() / len(counts))))
     out = np.minimum(counts, cap)
     excess = round(float(counts.sum() - out.sum()))
     for _ in range(3):
