@@ -182,3 +182,22 @@ def test_a_table_written_with_under_half_its_rows_is_warned_about(tmp_path) -> N
     assert _shrunk(model, WriteSummary(target="x", rows={"t": 40}), 1.0, {}, []) == []
     assert _shrunk(model, WriteSummary(target="x", rows={"t": 4}), 0.1, {}, []) == []
     assert _shrunk(model, WriteSummary(target="x", rows={"t": 6}), 1.0, {"t": 6}, []) == []
+
+
+@pytest.mark.postgresql
+def test_a_materialized_view_that_cannot_be_refreshed_fails_the_run_and_leaves_the_target(pg_db) -> None:
+    from relsynth.errors import RelsynthError
+
+    source, target = pg_db(), pg_db()
+    run_raw(source, *SHOP[:4])
+    run_raw(target, *SHOP[:4])
+    # refreshed over synthetic names (none is 'Customer N'), it divides by zero
+    run_raw(
+        target,
+        "CREATE MATERIALIZED VIEW mv_bad AS SELECT 1 / (SELECT count(*) FROM customer"
+        " WHERE name LIKE 'Customer %') AS x",
+    )
+    with pytest.raises(RelsynthError, match=r"materialized view public\.mv_bad .* could not be refreshed"):
+        relsynth.synthesize(source, target, into_existing=True, replace=True, seed=1)
+    assert scalar(target, "SELECT count(*) FROM customer WHERE name LIKE 'Customer %'") == 60
+    assert scalar(target, "SELECT x FROM mv_bad") == 0
