@@ -136,27 +136,14 @@ def verify(
 
 
 def _looping(conn: sa.Connection, t: sa.Table, columns: tuple[str, ...], refs: tuple[str, ...]) -> int:
-    """Rows of a self-reference whose chain of parents never reaches a root (a NULL, a row naming
-    itself, or a key not there): a loop, where the README promises a forest. Every key was valid,
-    so 299 of 300 employees in manager loops passed as "0 problems" (attack a45a)."""
-    import numpy as np
+    """Rows of a self-reference in a loop of parents (evaluation.integrity.looping_rows)."""
     import pandas as pd
     import sqlalchemy as sa
+
+    from relsynth.evaluation.integrity import looping_rows
 
     rows = conn.execute(sa.select(*(t.c[c] for c in dict.fromkeys((*columns, *refs))))).all()
     if not rows:
         return 0
     frame = pd.DataFrame([tuple(r) for r in rows], columns=list(dict.fromkeys((*columns, *refs))))
-    own = pd.MultiIndex.from_frame(frame[list(refs)].astype(object))
-    named = pd.MultiIndex.from_frame(frame[list(columns)].astype(object))
-    if not own.is_unique:
-        return 0  # duplicate keys are counted as such
-    up = np.asarray(own.get_indexer(named), dtype=np.int64)
-    up[frame[list(columns)].isna().any(axis=1).to_numpy()] = -1
-    n = len(up)
-    up[up == np.arange(n)] = -1
-    ext = np.append(up, -1)  # position n: the roots' parent, its own
-    ext[ext < 0] = n
-    for _ in range(int(np.ceil(np.log2(n + 1))) + 1):
-        ext = ext[ext]
-    return int((ext[:n] != n).sum())
+    return looping_rows(frame[list(refs)], frame[list(columns)])

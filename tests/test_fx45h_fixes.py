@@ -149,6 +149,14 @@ def test_the_integrity_check_counts_rows_whose_parent_chain_loops(tmp_path) -> N
     assert got.loops == {fk.label: 4}
     assert got.problems == 4
     assert any("loops" in line for line in got.lines())
+    # the same count on frames (sample -o, evaluate)
+    import pandas as pd
+
+    from relsynth.evaluation.integrity import check_integrity
+
+    frame = pd.DataFrame({"id": [1, 2, 3, 4, 5, 6, 7, 8], "up": [None, 1, 2, 5, 6, 4, 6, 8]})
+    on_frames = check_integrity(Schema(tables=(table,), dialect="sqlite"), {"t": frame})
+    assert on_frames.loops == {fk.label: 4} and on_frames.problems == 4
 
 
 def test_child_counts_capped_by_rare_k_keep_every_row_when_few_parents_hold_children() -> None:
