@@ -319,9 +319,13 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
             # observation_fact: patient, concept, start, instance, ...): its concept is an attribute.
             attribute = attribute or (named and any(_beyond_links(tables[v]) for v in children))
             # A list keyed by a code of its own ('d001') is a code list in the key of a dated
-            # membership too (employees' dept_emp: emp_no, dept_no, from and to): as data, 9
-            # departments' names came out as random letters, and one at --scale 0.1.
-            attribute = attribute or (_code_keyed(t) and any(_measures(tables[v]) for v in children))
+            # membership too, whose key holds two foreign keys (employees' dept_emp: emp_no,
+            # dept_no, from and to): as data, 9 departments' names came out as random letters, and
+            # one at --scale 0.1. Not a trip's stops, keyed by trip and sequence: the trip's own
+            # (300 trips copied left their stop times unordered).
+            attribute = attribute or (
+                _code_keyed(t) and any(_measures(tables[v]) and _membership(tables[v]) for v in children)
+            )
             reason = None
             if children and attribute and named and ratio >= 1 and t.row_count <= 100_000:
                 reason = f"{t.row_count} rows, named like a code list, referenced by {len(children)} table(s)"
@@ -359,6 +363,12 @@ def _reference_tables(schema: Schema, g: nx.MultiDiGraph) -> dict[str, str]:
 def _beyond_links(table: Table) -> bool:
     """A primary key with columns of its own besides its foreign keys' (a date, a counter)."""
     return bool(set(table.primary_key) - table.fk_columns())
+
+
+def _membership(table: Table) -> bool:
+    """A primary key holding two foreign keys or more (dept_emp: emp_no and dept_no)."""
+    key = set(table.primary_key)
+    return sum(1 for fk in table.foreign_keys if set(fk.columns) <= key) >= 2
 
 
 def _measures(table: Table) -> bool:
