@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import relsynth
-from tests.conftest import create_database, drop_database, new_db_name, run_sql, scalar
+from tests.conftest import create_database, drop_later, new_db_name, run_sql, scalar
 
 pytestmark = pytest.mark.postgresql
 
@@ -33,7 +33,7 @@ def dord_pg(pg_server: str) -> Iterator[Callable[[], str]]:
 
     yield make
     for name in made:
-        drop_database(pg_server, name)
+        drop_later(pg_server, name)
 
 
 TENANTS_USERS = """

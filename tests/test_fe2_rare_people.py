@@ -26,7 +26,7 @@ from click.testing import CliRunner
 import relsynth
 from relsynth import api
 from relsynth.cli import main
-from tests.conftest import create_database, drop_database, new_db_name
+from tests.conftest import create_database, drop_later, new_db_name
 
 KINDS = [
     pytest.param("sqlite"),
@@ -51,7 +51,7 @@ def new_db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Callable[[
 
     yield make
     for server, name in made:
-        drop_database(server, name)
+        drop_later(server, name)
 
 
 def _schema() -> sa.MetaData:

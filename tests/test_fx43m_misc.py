@@ -27,7 +27,7 @@ from tests.conftest import (
     MYSQL_ADMIN,
     PG_ADMIN,
     create_database,
-    drop_database,
+    drop_later,
     fetch,
     new_db_name,
     run_raw,
@@ -62,7 +62,7 @@ def _factory(admin: str) -> Iterator[Callable[[], str]]:
 
     yield make
     for name in made:
-        drop_database(admin, name)
+        drop_later(admin, name)
 
 
 @pytest.fixture

@@ -12,35 +12,23 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 import relsynth
 from relsynth.schema import Kind
-from tests.conftest import create_database, drop_database, fetch, new_db_name, run_raw, run_sql, scalar
-
-
-def _databases(admin: str) -> Iterator[Callable[[], str]]:
-    made: list[str] = []
-
-    def make() -> str:
-        made.append(new_db_name("rs_fx45b"))
-        return create_database(admin, made[-1])
-
-    yield make
-    for name in made:
-        drop_database(admin, name)
+from tests.conftest import fetch, run_raw, run_sql, scalar
 
 
 @pytest.fixture
-def pg(pg_server: str) -> Iterator[Callable[[], str]]:
-    yield from _databases(pg_server)
+def pg(pg_db: Callable[[], str]) -> Callable[[], str]:
+    return pg_db
 
 
 @pytest.fixture
-def maria(mysql_server: str) -> Iterator[Callable[[], str]]:
-    yield from _databases(mysql_server)
+def maria(mysql_db: Callable[[], str]) -> Callable[[], str]:
+    return mysql_db
 
 
 def _order(r: random.Random) -> dict[str, object]:

@@ -10,7 +10,7 @@ import json
 import random
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,31 +21,19 @@ import pytest
 import relsynth
 from relsynth.model import natives
 from relsynth.schema import SqlType
-from tests.conftest import create_database, drop_database, new_db_name, run_sql
+from tests.conftest import run_sql
 
 ROWS = 60
 
 
-def _databases(admin: str) -> Iterator[Callable[[], str]]:
-    made: list[str] = []
-
-    def make() -> str:
-        made.append(new_db_name("rs_fx45e"))
-        return create_database(admin, made[-1])
-
-    yield make
-    for name in made:
-        drop_database(admin, name)
+@pytest.fixture
+def pg(pg_db: Callable[[], str]) -> Callable[[], str]:
+    return pg_db
 
 
 @pytest.fixture
-def pg(pg_server: str) -> Iterator[Callable[[], str]]:
-    yield from _databases(pg_server)
-
-
-@pytest.fixture
-def maria(mysql_server: str) -> Iterator[Callable[[], str]]:
-    yield from _databases(mysql_server)
+def maria(mysql_db: Callable[[], str]) -> Callable[[], str]:
+    return mysql_db
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")

@@ -5,7 +5,7 @@ a real statement, or a call outside the allowed list, is still refused."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from relsynth.cli import main
 from relsynth.errors import RelsynthError
 from relsynth.model.trust import checked
 from relsynth.schema import Column, Schema, SqlType, Table
-from tests.conftest import create_database, drop_database, new_db_name, run_sql, scalar
+from tests.conftest import run_sql, scalar
 
 
 def _schema(default: str) -> Schema:
@@ -69,16 +69,8 @@ def test_a_second_statement_behind_on_update_is_refused() -> None:
 
 
 @pytest.fixture
-def maria(mysql_server: str) -> Iterator[Callable[[], str]]:
-    made: list[str] = []
-
-    def make() -> str:
-        made.append(new_db_name("rs_fx45e"))
-        return create_database(mysql_server, made[-1])
-
-    yield make
-    for name in made:
-        drop_database(mysql_server, name)
+def maria(mysql_db: Callable[[], str]) -> Callable[[], str]:
+    return mysql_db
 
 
 def test_sample_target_keeps_on_update_current_timestamp(maria: Callable[[], str], tmp_path: Path) -> None:

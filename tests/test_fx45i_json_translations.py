@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 import relsynth
-from tests.conftest import create_database, drop_database, new_db_name, run_sql
+from tests.conftest import create_database, drop_later, new_db_name, run_sql
 
 NAMES = [
     ("Chair", "Chaise"),
@@ -58,7 +58,7 @@ def synthetic(pg_server: str) -> Iterator[dict[str, list[dict[str, str]]]]:
             for t in ("res_groups", "product")
         }
     finally:
-        drop_database(pg_server, name)
+        drop_later(pg_server, name)
 
 
 def test_keys_every_document_holds_are_kept(synthetic: dict[str, list[dict[str, str]]]) -> None:

@@ -23,7 +23,7 @@ import pytest
 
 import relsynth
 from relsynth.schema import Role, Schema
-from tests.conftest import create_database, drop_database, new_db_name, run_sql
+from tests.conftest import create_database, drop_later, new_db_name, run_sql
 
 TESTS = [  # code, name, unit, low, high
     ("K", "Potassium", "mmol/L", 3.5, 5.1),
@@ -172,7 +172,7 @@ def clinic(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         for server, name in made:
-            drop_database(server, name)
+            drop_later(server, name)
 
 
 BOTH = [pytest.param("sqlite"), pytest.param("pg", marks=pytest.mark.postgresql)]
