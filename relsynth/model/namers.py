@@ -65,15 +65,16 @@ def _words(name: str) -> list[str]:
 
 def as_people(values: pd.Series) -> pd.Series:
     """``values`` with what names no person read as NULL: a "none" value (0, -1, '') that is the
-    column's most common one, and any value held by more than half the rows (no one person is
-    most of a table that repeats many). Those rows are each their own person, as NULL's are."""
+    column's most common one. Those rows are each their own person, as NULL's are. Any other value,
+    however many rows hold it, is one person's: a patient with most of a table's rows is still one
+    person, whose codes K rows of theirs do not make common."""
     known = values.dropna()
     if not len(known):
         return values
     text = known.astype(str).str.strip()
     counts = text.value_counts()
-    top, top_rows = str(counts.index[0]), int(counts.iloc[0])
-    drop = {v for v in counts.index[:1] if top in _NONE_VALUES or 2 * top_rows > len(known)}
+    top = str(counts.index[0])
+    drop = {top} if top in _NONE_VALUES else set()
     if not drop:
         return values
     out = values.astype(object)  # not float: 108 stays '108', as the table's own key spells it
