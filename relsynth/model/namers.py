@@ -20,9 +20,10 @@ from relsynth.schema import Table
 _NONE_VALUES = frozenset({"0", "-1", "", "0.0", "-1.0"})
 
 # Short spellings of the patient's (or member's) number that name the row's person wherever they
-# stand as the whole name: OpenEMR's pid in every table, CPRD's patid, an MRN, a trial's USUBJID.
+# stand as the whole name: OpenEMR's pid in every table, CPRD's patid, an MRN, a hospital number
+# (HN), a trial's USUBJID.
 PERSON_KEY = re.compile(
-    r"^(pid|patid|pat_?id|pt_?id|pat_?(no|num|nbr)|mrn|med_?rec_?(no|num|nbr)?|u?subj_?id|"
+    r"^(pid|pat|patid|pat_?id|pt_?id|pat_?(no|num|nbr)|hn|hosp_?(no|num|nbr)|mrn|med_?rec_?(no|num|nbr)?|u?subj_?id|"
     r"enrol_?id|enrolee_?id|bene_?id|desynpuf_id|person_?(no|num|nbr)|mbr_?id|memb_?id)$"
 )
 
