@@ -1515,7 +1515,7 @@ def _advance_sequences(
                         t.name,
                         col.name,
                     )
-                elif seq and not _setval(conn, seq, int(top), back=True):
+                elif seq and not _setval(conn, seq, int(top), back=True, bottom=_smallest(conn, t, col.name)):
                     unmoved.append(f"{seq} (numbering {t.name}.{col.name})")
             elif kind == "mysql":
                 prep = conn.dialect.identifier_preparer
@@ -1526,6 +1526,14 @@ def _advance_sequences(
         notes.append(_unmoved(unmoved))
 
 
+def _smallest(conn: sa.Connection, t: sa.Table, column: str) -> int | None:
+    """The smallest key written: where a sequence that counts down goes (_setval)."""
+    import sqlalchemy as sa
+
+    low = conn.execute(sa.select(sa.func.min(t.c[column]))).scalar_one()
+    return None if low is None else int(low)
+
+
 def _unmoved(sequences: list[str]) -> str:
     return (
         f"sequence {', '.join(sequences[:5])}: the keys written reach past its bounds (MAXVALUE, or it "
@@ -1534,24 +1542,28 @@ def _unmoved(sequences: list[str]) -> str:
     )
 
 
-def _setval(conn: sa.Connection, seq: str, top: int, *, back: bool) -> bool:
+def _setval(conn: sa.Connection, seq: str, top: int, *, back: bool, bottom: int | None = None) -> bool:
     """PostgreSQL: the sequence ``seq`` (its name as regclass text) at ``top``, so its next value is
     past it; not where ``top`` is outside its bounds or it counts down (setval's DataError was an
     internal error after the whole load), nor back (``back=False``: one other tables may share).
-    False where it is left before ``top``."""
+    One that counts down goes to ``bottom``, the smallest key. False where it is left before it."""
     import sqlalchemy as sa
 
     row = conn.execute(
         sa.text(
             "SELECT s.seqincrement > 0 AND :top BETWEEN s.seqmin AND s.seqmax, "
-            "coalesce(pg_sequence_last_value(s.seqrelid), s.seqstart - s.seqincrement) >= :top "
-            "FROM pg_sequence s WHERE s.seqrelid = CAST(:seq AS regclass)"
+            "coalesce(pg_sequence_last_value(s.seqrelid), s.seqstart - s.seqincrement) >= :top, "
+            "s.seqincrement < 0 AND :bottom BETWEEN s.seqmin AND s.seqmax, "
+            "coalesce(pg_sequence_last_value(s.seqrelid), s.seqstart - s.seqincrement) <= :bottom, "
+            "s.seqincrement < 0 FROM pg_sequence s WHERE s.seqrelid = CAST(:seq AS regclass)"
         ),
-        {"top": top, "seq": seq},
+        {"top": top, "bottom": top if bottom is None else bottom, "seq": seq},
     ).first()
     if row is None:
         return True
-    fits, past = row
+    fits, past, fits_down, past_down, down = row
+    if down:  # counts down (START -1 INCREMENT -1): past the smallest key written (attack round 46)
+        fits, past, top = fits_down, past_down, top if bottom is None else bottom
     if past and not back:
         return True
     if not fits:
@@ -1586,9 +1598,13 @@ def _advance_defaults(conn: sa.Connection, t: sa.Table, columns: list[str]) -> l
             drawn.setdefault(seq, []).append(column)
     out = []
     for seq, cols in drawn.items():
-        tops = [conn.execute(sa.select(sa.func.max(_drawn_number(t.c[c])))).scalar_one() for c in cols]
-        ints = [int(v) for v in tops if isinstance(v, (int, Decimal)) and int(v) == v]
-        if ints and not _setval(conn, seq, max(ints), back=False):
+        ends = [
+            conn.execute(sa.select(f(_drawn_number(t.c[c])))).scalar_one()
+            for c in cols
+            for f in (sa.func.max, sa.func.min)
+        ]
+        ints = [int(v) for v in ends if isinstance(v, (int, Decimal)) and int(v) == v]
+        if ints and not _setval(conn, seq, max(ints), back=False, bottom=min(ints)):
             out.append(f"{seq} (the DEFAULT of {t.name}.{cols[0]})")
     return out
 
@@ -1649,17 +1665,26 @@ def _mariadb_sequences(
             summary.not_recreated.append(f"sequence {seq_name}: MySQL has no sequences")
             continue
         name = prep.format_sequence(seq)
-        tops = [conn.execute(sa.select(sa.func.max(target[t].c[c]))).scalar_one() for t, c in users]
-        top = max((int(v) for v in tops if v is not None), default=None)
+        # Past the values loaded in the sequence's direction: the largest, or the smallest where
+        # it counts down (a START -1 INCREMENT -1 sequence was left at -1, the next INSERT a
+        # duplicate of a loaded key: attack round 46).
+        down = (seq.increment or 1) < 0
+        ends = [
+            conn.execute(sa.select((sa.func.min if down else sa.func.max)(target[t].c[c]))).scalar_one()
+            for t, c in users
+        ]
+        found = [int(v) for v in ends if v is not None]
+        top = (min(found) if down else max(found)) if found else None
         statements = [f"DROP SEQUENCE IF EXISTS {name}"] if replace else []
         statements.append(str(CreateSequence(seq).compile(dialect=conn.dialect)))
         low, high = seq.minvalue, seq.maxvalue
-        if (
-            top is not None
-            and (seq.increment or 1) > 0
-            and (low is None or top >= low)
-            and (high is None or top < high)
-        ):
+        if top is None:
+            inside = False
+        elif down:  # its next value, top - 1 (or less), must stay within its bounds
+            inside = (low is None or top > low) and (high is None or top <= high)
+        else:
+            inside = (low is None or top >= low) and (high is None or top < high)
+        if inside:
             statements.append(f"SELECT SETVAL({name}, {top})")  # ignored by MariaDB when it moves back
         statements += [
             f"ALTER TABLE {prep.format_table(target[t])} ALTER COLUMN {prep.quote(c)} "
