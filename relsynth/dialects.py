@@ -241,6 +241,22 @@ def hidden_rows(conn: sa.Connection, tables: Iterable[tuple[str | None, str]]) -
     return [(name, bool(forced)) for space, name, forced in rows if (space, name) in keep]
 
 
+def hidden_parts(
+    conn: sa.Connection, hidden: list[tuple[str, bool]], forced_verb: str
+) -> tuple[str, str, str, str]:
+    """The first table row-level security binds, the others named after it, the connection's user,
+    and who could read or load it: the words both refusals (reading, --into-existing) say."""
+    name, forced = hidden[0]
+    more = f" (and {len(hidden) - 1} more: {', '.join(n for n, _ in hidden[1:4])})" if len(hidden) > 1 else ""
+    user = f"user '{conn.engine.url.username}'" if conn.engine.url.username else "the connection's user"
+    who = (
+        f"a role with BYPASSRLS or a superuser (FORCE ROW LEVEL SECURITY {forced_verb} its owner too)"
+        if forced
+        else "the table's owner or a role with BYPASSRLS"
+    )
+    return name, more, user, who
+
+
 def refuse_hidden_rows(conn: sa.Connection, tables: Iterable[tuple[str | None, str]], what: str) -> None:
     """One clear line where row-level security would hide rows of a table to read from this
     connection's user (read with row_security off, such a read would fail; pg_dump's does)."""
@@ -249,14 +265,7 @@ def refuse_hidden_rows(conn: sa.Connection, tables: Iterable[tuple[str | None, s
         return
     from relsynth.errors import RowsHidden
 
-    name, forced = hidden[0]
-    more = f" (and {len(hidden) - 1} more: {', '.join(n for n, _ in hidden[1:4])})" if len(hidden) > 1 else ""
-    user = f"user '{conn.engine.url.username}'" if conn.engine.url.username else "the connection's user"
-    who = (
-        "a role with BYPASSRLS or a superuser (FORCE ROW LEVEL SECURITY filters its owner too)"
-        if forced
-        else "the table's owner or a role with BYPASSRLS"
-    )
+    name, more, user, who = hidden_parts(conn, hidden, "filters")
     raise RowsHidden(
         f"Row-level security of table {name} in the {what} hides rows from {user}{more}: relsynth "
         f"reads every row or none (as pg_dump does); read as {who}, "

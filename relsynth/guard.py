@@ -1180,14 +1180,7 @@ def _refuse_secured(conn: sa.Connection, names: list[str], target_schema: str | 
     hidden = dialects.hidden_rows(conn, [(target_schema, n) for n in names])
     if not hidden:
         return
-    name, forced = hidden[0]
-    more = f" (and {len(hidden) - 1} more: {', '.join(n for n, _ in hidden[1:4])})" if len(hidden) > 1 else ""
-    user = f"user '{conn.engine.url.username}'" if conn.engine.url.username else "the connection's user"
-    who = (
-        "a role with BYPASSRLS or a superuser (FORCE ROW LEVEL SECURITY binds its owner too)"
-        if forced
-        else "the table's owner or a role with BYPASSRLS"
-    )
+    name, more, user, who = dialects.hidden_parts(conn, hidden, "binds")
     raise RelsynthError(
         f"--into-existing: row-level security of table {name} in the {described} applies to {user}{more}, "
         f"so its rows cannot be loaded and verified whole (PostgreSQL's COPY refuses such a table); nothing "
